@@ -1,0 +1,8 @@
+//! Server functions and the types they exchange with the browser.
+
+pub mod dto;
+pub mod error;
+pub mod session;
+
+#[cfg(feature = "ssr")]
+pub mod context;

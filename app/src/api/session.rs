@@ -1,0 +1,74 @@
+//! Login, logout, who am I, the landing page.
+
+use leptos::prelude::*;
+
+use super::dto::{Landing, Me};
+use super::error::AppError;
+
+/// The landing page: who is logged in, and the demo accounts in development.
+#[server(endpoint = "landing")]
+pub async fn landing_data() -> Result<Landing, AppError> {
+    use super::context::{current_user, fail, state};
+    use crate::ssr::services::queries;
+    let state = state()?;
+    let me = current_user(&state).await?.map(me_of);
+    queries::landing(&state, me).await.map_err(fail)
+}
+
+/// Who is calling.
+#[server(endpoint = "me")]
+pub async fn current_me() -> Result<Option<Me>, AppError> {
+    use super::context::{current_user, state};
+    let state = state()?;
+    Ok(current_user(&state).await?.map(me_of))
+}
+
+/// Logs in and sets the session cookie.
+#[server(endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<Me, AppError> {
+    use super::context::{client_ip, fail, set_cookie, state};
+    use crate::ssr::auth;
+    let state = state()?;
+    let session = auth::login(&state, &email, &password, &client_ip())
+        .await
+        .map_err(fail)?;
+    set_cookie(&auth::session_cookie(&state, &session.token));
+    let me = me_of(session.user);
+    leptos_axum::redirect(if me.role == crate::domain::Role::Admin {
+        "/admin"
+    } else {
+        "/"
+    });
+    Ok(me)
+}
+
+/// Logs out and clears the cookie.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::context::{fail, set_cookie, state};
+    use crate::ssr::auth;
+    let state = state()?;
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        let cookies = parts
+            .headers
+            .get(http::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if let Some(token) = auth::token_from_cookies(cookies) {
+            auth::logout(&state, token).await.map_err(fail)?;
+        }
+    }
+    set_cookie(&auth::clear_cookie());
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn me_of(user: crate::ssr::auth::CurrentUser) -> Me {
+    Me {
+        id: user.id,
+        display_name: user.display_name,
+        role: user.role,
+        locale: user.locale,
+    }
+}

@@ -1,0 +1,67 @@
+//! The interface language. French first.
+
+use serde::{Deserialize, Serialize};
+
+/// A language the interface and emails are written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Locale {
+    /// Français (default).
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+impl Locale {
+    /// The two-letter code.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Fr => "fr",
+            Self::En => "en",
+        }
+    }
+
+    /// A calendar date as people of this locale write it: `15/01/2027`, `15 Jan 2027`.
+    #[must_use]
+    pub fn format_date(self, date: chrono::NaiveDate) -> String {
+        match self {
+            Self::Fr => date.format("%d/%m/%Y").to_string(),
+            Self::En => date.format("%d %b %Y").to_string(),
+        }
+    }
+
+    /// Parses a code or an `Accept-Language` header; anything unknown is French.
+    #[must_use]
+    pub fn from_code(value: &str) -> Self {
+        let first = value
+            .split([',', ';', '-', '_'])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        if first.eq_ignore_ascii_case("en") {
+            Self::En
+        } else {
+            Self::Fr
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_languages_fall_back_to_french() {
+        assert_eq!(Locale::from_code("en-GB,en;q=0.9"), Locale::En);
+        assert_eq!(Locale::from_code("de"), Locale::Fr);
+        assert_eq!(Locale::from_code(""), Locale::Fr);
+    }
+
+    #[test]
+    fn dates_are_written_the_local_way() {
+        let d = chrono::NaiveDate::from_ymd_opt(2027, 1, 15).expect("valid date");
+        assert_eq!(Locale::Fr.format_date(d), "15/01/2027");
+        assert_eq!(Locale::En.format_date(d), "15 Jan 2027");
+    }
+}

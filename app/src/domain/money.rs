@@ -1,0 +1,259 @@
+//! Money: integer minor units and an ISO currency. Never floats.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::Locale;
+
+/// A strictly positive amount in minor units (cents).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Amount(i64);
+
+/// Why a value is not an [`Amount`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    /// Zero or negative.
+    #[error("le montant doit être strictement positif")]
+    NotPositive,
+    /// Above what Stripe accepts for one charge (99 999 999 minor units).
+    #[error("le montant dépasse le maximum autorisé")]
+    TooLarge,
+    /// Not a decimal number with at most two decimals.
+    #[error("montant illisible : « {0} »")]
+    Unreadable(String),
+}
+
+impl Amount {
+    /// Stripe's upper bound for one charge, in minor units.
+    pub const MAX: i64 = 99_999_999;
+
+    /// Parses a number of minor units.
+    ///
+    /// # Errors
+    /// Zero, negative or above [`Amount::MAX`].
+    pub fn from_minor(cents: i64) -> Result<Self, AmountError> {
+        if cents <= 0 {
+            Err(AmountError::NotPositive)
+        } else if cents > Self::MAX {
+            Err(AmountError::TooLarge)
+        } else {
+            Ok(Self(cents))
+        }
+    }
+
+    /// Parses what a person types: `12`, `12,5`, `12.50`, `1 234,56`.
+    ///
+    /// # Errors
+    /// Anything that is not a positive decimal with at most two decimals.
+    pub fn parse_decimal(input: &str) -> Result<Self, AmountError> {
+        let cleaned: String = input
+            .trim()
+            .trim_end_matches('€')
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+            .map(|c| if c == ',' { '.' } else { c })
+            .collect();
+        let unreadable = || AmountError::Unreadable(input.trim().to_owned());
+        let (units, decimals) = match cleaned.split_once('.') {
+            Some((u, d)) => (u, d),
+            None => (cleaned.as_str(), ""),
+        };
+        if units.is_empty()
+            || !units.bytes().all(|b| b.is_ascii_digit())
+            || decimals.len() > 2
+            || !decimals.bytes().all(|b| b.is_ascii_digit())
+            || units.len() > 12
+        {
+            return Err(unreadable());
+        }
+        let units: i64 = units.parse().map_err(|_| unreadable())?;
+        let decimals: i64 = match decimals.len() {
+            0 => 0,
+            1 => decimals.parse::<i64>().map_err(|_| unreadable())? * 10,
+            _ => decimals.parse().map_err(|_| unreadable())?,
+        };
+        Self::from_minor(units.saturating_mul(100).saturating_add(decimals))
+    }
+
+    /// The number of minor units.
+    #[must_use]
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Amount {
+    type Error = AmountError;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Self::from_minor(value)
+    }
+}
+
+impl From<Amount> for i64 {
+    fn from(value: Amount) -> Self {
+        value.0
+    }
+}
+
+/// A currency this product collects in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Currency {
+    /// Euro.
+    Eur,
+    /// US dollar.
+    Usd,
+    /// Pound sterling.
+    Gbp,
+    /// Swiss franc.
+    Chf,
+}
+
+/// Not a currency this product collects in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("devise non prise en charge : « {0} »")]
+pub struct CurrencyError(pub String);
+
+impl Currency {
+    /// Parses an ISO 4217 code, any case.
+    ///
+    /// # Errors
+    /// A code this product does not collect in.
+    pub fn parse(code: &str) -> Result<Self, CurrencyError> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "eur" => Ok(Self::Eur),
+            "usd" => Ok(Self::Usd),
+            "gbp" => Ok(Self::Gbp),
+            "chf" => Ok(Self::Chf),
+            other => Err(CurrencyError(other.to_owned())),
+        }
+    }
+
+    /// Lower-case code, as Stripe spells it.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Eur => "eur",
+            Self::Usd => "usd",
+            Self::Gbp => "gbp",
+            Self::Chf => "chf",
+        }
+    }
+
+    fn symbol(self) -> &'static str {
+        match self {
+            Self::Eur => "€",
+            Self::Usd => "$",
+            Self::Gbp => "£",
+            Self::Chf => "CHF",
+        }
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = CurrencyError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(value: Currency) -> Self {
+        value.code().to_owned()
+    }
+}
+
+/// An amount in a currency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Minor units.
+    pub amount: Amount,
+    /// Currency.
+    pub currency: Currency,
+}
+
+impl Money {
+    /// Formats for a locale: `1 234,56 €` in French, `€1,234.56` in English.
+    #[must_use]
+    pub fn format(&self, locale: Locale) -> String {
+        let cents = self.amount.minor();
+        let units = group_thousands(
+            cents / 100,
+            match locale {
+                Locale::Fr => '\u{202f}',
+                Locale::En => ',',
+            },
+        );
+        let fraction = cents % 100;
+        match locale {
+            Locale::Fr => format!("{units},{fraction:02}\u{a0}{}", self.currency.symbol()),
+            Locale::En => format!("{}{units}.{fraction:02}", self.currency.symbol()),
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.format(Locale::Fr))
+    }
+}
+
+fn group_thousands(value: i64, separator: char) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(ch);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(cents: i64) -> Money {
+        Money {
+            amount: Amount::from_minor(cents).expect("valid"),
+            currency: Currency::Eur,
+        }
+    }
+
+    #[test]
+    fn amounts_must_be_positive_and_bounded() {
+        assert_eq!(Amount::from_minor(0), Err(AmountError::NotPositive));
+        assert_eq!(Amount::from_minor(-5), Err(AmountError::NotPositive));
+        assert_eq!(Amount::from_minor(100_000_000), Err(AmountError::TooLarge));
+        assert_eq!(Amount::from_minor(1).map(Amount::minor), Ok(1));
+    }
+
+    #[test]
+    fn decimal_input_in_french_or_english_notation() {
+        assert_eq!(Amount::parse_decimal("12").map(Amount::minor), Ok(1200));
+        assert_eq!(Amount::parse_decimal("12,5").map(Amount::minor), Ok(1250));
+        assert_eq!(
+            Amount::parse_decimal("1 234.56 €").map(Amount::minor),
+            Ok(123_456)
+        );
+        assert!(Amount::parse_decimal("12.345").is_err());
+        assert!(Amount::parse_decimal("-3").is_err());
+        assert!(Amount::parse_decimal("abc").is_err());
+        assert!(Amount::parse_decimal("").is_err());
+    }
+
+    #[test]
+    fn french_format_uses_narrow_spaces_and_comma() {
+        assert_eq!(eur(123_456).format(Locale::Fr), "1\u{202f}234,56\u{a0}€");
+        assert_eq!(eur(5).format(Locale::Fr), "0,05\u{a0}€");
+        assert_eq!(eur(123_456).format(Locale::En), "€1,234.56");
+    }
+
+    #[test]
+    fn currencies_parse_any_case_and_refuse_unknown() {
+        assert_eq!(Currency::parse("EUR"), Ok(Currency::Eur));
+        assert!(Currency::parse("xyz").is_err());
+    }
+}

@@ -1,0 +1,54 @@
+//! Time, behind a port so tests can move it.
+
+use chrono::{DateTime, Utc};
+
+/// Tells the time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Now, in milliseconds since the Unix epoch (how instants are stored).
+    fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests can set and advance.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl ManualClock {
+    /// Moves time forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+            + chrono::Duration::milliseconds(
+                self.offset_ms.load(std::sync::atomic::Ordering::SeqCst),
+            )
+    }
+}
+
+/// Milliseconds to a UTC date-time (for display).
+#[must_use]
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,383 @@
+//! Typed configuration from the environment, with defaults for local use.
+//!
+//! Layers: built-in defaults, then a `.env` file (loaded by the binary, never
+//! overriding the real environment), then the process environment. A missing
+//! or malformed variable is one [`ConfigError`] naming it; secrets are kept in
+//! [`SecretString`] and never printed.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::time::Duration;
+use url::Url;
+
+use crate::domain::RetryPolicy;
+
+/// One configuration variable that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub var: &'static str,
+    /// What is wrong with it (never its value when it is a secret).
+    pub reason: String,
+}
+
+/// Where the server runs: production refuses test-only settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// Local development and tests.
+    Development,
+    /// Real money.
+    Production,
+}
+
+/// Everything the server needs to know, parsed once at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Development or production (`APP_ENV`, else `LEPTOS_ENV`).
+    pub environment: Environment,
+    /// `DATABASE_URL`: `sqlite://…` (default) or `postgres://…`.
+    pub database_url: SecretString,
+    /// `DATABASE_MAX_CONNECTIONS`.
+    pub database_max_connections: u32,
+    /// `STRIPE_SECRET_KEY`.
+    pub stripe_secret_key: SecretString,
+    /// `STRIPE_PUBLISHABLE_KEY`.
+    pub stripe_publishable_key: String,
+    /// `STRIPE_WEBHOOK_SECRET`, comma-separated so a secret can be rolled.
+    pub stripe_webhook_secrets: Vec<SecretString>,
+    /// `STRIPE_WEBHOOK_TOLERANCE_SECS`: how old a signed timestamp may be.
+    pub stripe_webhook_tolerance: Duration,
+    /// `STRIPE_WEBHOOK_MAX_BYTES`: body size limit of the webhook route.
+    pub stripe_webhook_max_bytes: usize,
+    /// `STRIPE_API_BASE`: Stripe's API, or a local peer.
+    pub stripe_api_base: Url,
+    /// `STRIPE_JS_URL`: Stripe.js, or the local peer's fake.
+    pub stripe_js_url: Url,
+    /// `STRIPE_TIMEOUT_SECS`: one HTTP call to Stripe.
+    pub stripe_timeout: Duration,
+    /// `STRIPE_RATE_LIMIT_PER_SEC`: requests per second per Stripe endpoint.
+    pub stripe_rate_limit_per_sec: u32,
+    /// `APP_BASE_URL`: the public address, for links in emails.
+    pub app_base_url: Url,
+    /// `APP_SECRET`: signs recovery links (at least 32 bytes in production).
+    pub app_secret: SecretString,
+    /// `SMTP_URL`: `smtp://host:port` (plain) or `smtps://user:pass@host` (TLS).
+    pub smtp_url: SecretString,
+    /// `MAIL_FROM`.
+    pub mail_from: String,
+    /// `LEPTOS_SITE_ADDR`: where the server listens.
+    pub site_addr: SocketAddr,
+    /// `RETRY_SCHEDULE_HOURS`: delays between automatic retries of soft declines.
+    pub retry_policy: RetryPolicy,
+    /// `RECOVERY_LINK_TTL_HOURS`: validity of the 3DS link (default 7 days).
+    pub recovery_link_ttl: Duration,
+    /// `RECOVERY_REMINDER_AFTER_HOURS`: when the reminder email goes out.
+    pub recovery_reminder_after: Duration,
+    /// `RECONCILE_CRON`: six-field cron expression (sec min hour day month weekday).
+    pub reconcile_cron: String,
+    /// `CHARGE_DUE_CRON`: when due échéances are charged.
+    pub charge_due_cron: String,
+    /// `SCHEDULE_TIMEZONE`: the zone both cron expressions are read in.
+    pub schedule_timezone: chrono_tz::Tz,
+    /// `CHARGE_DUE_RATE_PER_SEC`: bound on the due-date run.
+    pub charge_due_rate_per_sec: u32,
+    /// `WORKERS`: run the background workers in this process (`true` by default).
+    pub workers_enabled: bool,
+}
+
+const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
+
+impl Settings {
+    /// Reads the process environment.
+    ///
+    /// # Errors
+    /// The first variable that is missing or malformed.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_source(&|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads from any source of variables (tests pass a map).
+    ///
+    /// # Errors
+    /// The first variable that is missing or malformed.
+    pub fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let environment = match get("APP_ENV")
+            .or_else(|| get("LEPTOS_ENV"))
+            .map(|v| v.to_ascii_lowercase())
+        {
+            None => Environment::Development,
+            Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => {
+                Environment::Development
+            }
+            Some(v) if matches!(v.as_str(), "prod" | "production") => Environment::Production,
+            Some(_) => return Err(err("APP_ENV", "attendu « development » ou « production »")),
+        };
+        let prod = environment == Environment::Production;
+
+        let database_url = get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://data/echeancier.db?mode=rwc".to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(err(
+                "DATABASE_URL",
+                "doit commencer par sqlite: ou postgres://",
+            ));
+        }
+
+        let stripe_api_base = url_var(get, "STRIPE_API_BASE", "https://api.stripe.com/")?;
+        let stripe_secret_key = match get("STRIPE_SECRET_KEY") {
+            Some(k) if k.starts_with("sk_") || k.starts_with("rk_") => SecretString::from(k),
+            Some(_) => return Err(err("STRIPE_SECRET_KEY", "doit commencer par sk_ ou rk_")),
+            None => return Err(err("STRIPE_SECRET_KEY", "manquante")),
+        };
+        let stripe_publishable_key = match get("STRIPE_PUBLISHABLE_KEY") {
+            Some(k) if k.starts_with("pk_") => k,
+            Some(_) => return Err(err("STRIPE_PUBLISHABLE_KEY", "doit commencer par pk_")),
+            None => return Err(err("STRIPE_PUBLISHABLE_KEY", "manquante")),
+        };
+        let stripe_webhook_secrets: Vec<SecretString> = get("STRIPE_WEBHOOK_SECRET")
+            .ok_or_else(|| err("STRIPE_WEBHOOK_SECRET", "manquante"))?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| SecretString::from(s.to_owned()))
+            .collect();
+        if stripe_webhook_secrets.is_empty() {
+            return Err(err("STRIPE_WEBHOOK_SECRET", "aucun secret"));
+        }
+
+        let app_secret = match get("APP_SECRET") {
+            Some(s) if s.len() >= 32 => SecretString::from(s),
+            Some(_) => return Err(err("APP_SECRET", "au moins 32 caractères")),
+            None if prod => return Err(err("APP_SECRET", "manquante (obligatoire en production)")),
+            None => SecretString::from(DEV_APP_SECRET.to_owned()),
+        };
+
+        let site_addr: SocketAddr = parse_var(get, "LEPTOS_SITE_ADDR", "127.0.0.1:3000")?;
+        let app_base_url = url_var(get, "APP_BASE_URL", &format!("http://{site_addr}/"))?;
+        let stripe_js_url = url_var(get, "STRIPE_JS_URL", "https://js.stripe.com/v3/")?;
+        let smtp_url = get("SMTP_URL").unwrap_or_else(|| "smtp://127.0.0.1:1025".to_owned());
+        if Url::parse(&smtp_url)
+            .map(|u| !matches!(u.scheme(), "smtp" | "smtps"))
+            .unwrap_or(true)
+        {
+            return Err(err("SMTP_URL", "attendu smtp://hôte:port ou smtps://…"));
+        }
+
+        let retry_policy = RetryPolicy::parse(
+            &get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()),
+        )
+        .map_err(|e| err("RETRY_SCHEDULE_HOURS", &e))?;
+        let schedule_timezone: chrono_tz::Tz = get("SCHEDULE_TIMEZONE")
+            .unwrap_or_else(|| "Europe/Paris".to_owned())
+            .parse()
+            .map_err(|_| err("SCHEDULE_TIMEZONE", "fuseau horaire IANA inconnu"))?;
+        let reconcile_cron = cron_var(get, "RECONCILE_CRON", "0 0 2 * * *")?;
+        let charge_due_cron = cron_var(get, "CHARGE_DUE_CRON", "0 0 6 * * *")?;
+
+        let settings = Self {
+            environment,
+            database_url: SecretString::from(database_url),
+            database_max_connections: parse_var(get, "DATABASE_MAX_CONNECTIONS", "10")?,
+            stripe_secret_key,
+            stripe_publishable_key,
+            stripe_webhook_secrets,
+            stripe_webhook_tolerance: Duration::from_secs(parse_var(
+                get,
+                "STRIPE_WEBHOOK_TOLERANCE_SECS",
+                "300",
+            )?),
+            stripe_webhook_max_bytes: parse_var(get, "STRIPE_WEBHOOK_MAX_BYTES", "262144")?,
+            stripe_api_base,
+            stripe_js_url,
+            stripe_timeout: Duration::from_secs(parse_var(get, "STRIPE_TIMEOUT_SECS", "30")?),
+            stripe_rate_limit_per_sec: positive(get, "STRIPE_RATE_LIMIT_PER_SEC", "25")?,
+            app_base_url,
+            app_secret,
+            smtp_url: SecretString::from(smtp_url),
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "Échéancier <no-reply@echeancier.localhost>".to_owned()),
+            site_addr,
+            retry_policy,
+            recovery_link_ttl: hours(get, "RECOVERY_LINK_TTL_HOURS", "168")?,
+            recovery_reminder_after: hours(get, "RECOVERY_REMINDER_AFTER_HOURS", "72")?,
+            reconcile_cron,
+            charge_due_cron,
+            schedule_timezone,
+            charge_due_rate_per_sec: positive(get, "CHARGE_DUE_RATE_PER_SEC", "5")?,
+            workers_enabled: parse_var(get, "WORKERS", "true")?,
+        };
+        if prod {
+            settings.refuse_test_settings_in_production()?;
+        }
+        Ok(settings)
+    }
+
+    fn refuse_test_settings_in_production(&self) -> Result<(), ConfigError> {
+        if self.stripe_api_base.scheme() != "https" {
+            return Err(err("STRIPE_API_BASE", "doit être en https en production"));
+        }
+        if self.stripe_js_url.scheme() != "https" {
+            return Err(err("STRIPE_JS_URL", "doit être en https en production"));
+        }
+        if self.app_secret.expose_secret() == DEV_APP_SECRET {
+            return Err(err(
+                "APP_SECRET",
+                "le secret de développement est refusé en production",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database is PostgreSQL (several instances may share it).
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.expose_secret().starts_with("postgres")
+    }
+}
+
+fn err(var: &'static str, reason: &str) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.to_owned(),
+    }
+}
+
+fn parse_var<T: std::str::FromStr>(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<T, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.to_owned());
+    raw.trim()
+        .parse()
+        .map_err(|_| err(var, &format!("valeur illisible « {raw} »")))
+}
+
+fn positive(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<u32, ConfigError> {
+    match parse_var::<u32>(get, var, default)? {
+        0 => Err(err(var, "doit être supérieur à 0")),
+        n => Ok(n),
+    }
+}
+
+fn hours(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(
+        u64::from(positive(get, var, default)?) * 3600,
+    ))
+}
+
+fn url_var(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<Url, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.to_owned());
+    let url = Url::parse(raw.trim()).map_err(|e| err(var, &format!("URL invalide ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(err(var, "attendu http:// ou https://"));
+    }
+    Ok(url)
+}
+
+fn cron_var(
+    get: &dyn Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: &str,
+) -> Result<String, ConfigError> {
+    let raw = get(var).unwrap_or_else(|| default.to_owned());
+    raw.parse::<cron::Schedule>()
+        .map_err(|e| err(var, &format!("expression cron invalide ({e})")))?;
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn minimal() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("STRIPE_SECRET_KEY", "sk_test_123"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_123"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&'static str, &'static str>) -> Result<Settings, ConfigError> {
+        Settings::from_source(&|k| vars.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn defaults_fill_everything_but_the_stripe_keys() {
+        let s = load(&minimal()).expect("valid");
+        assert_eq!(s.stripe_webhook_secrets.len(), 2);
+        assert_eq!(s.stripe_webhook_tolerance, Duration::from_secs(300));
+        assert_eq!(s.stripe_api_base.as_str(), "https://api.stripe.com/");
+        assert_eq!(s.schedule_timezone, chrono_tz::Europe::Paris);
+        assert!(!s.is_postgres());
+    }
+
+    #[test]
+    fn a_missing_or_malformed_variable_is_named() {
+        let mut vars = minimal();
+        vars.remove("STRIPE_SECRET_KEY");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("STRIPE_SECRET_KEY")
+        );
+        let mut vars = minimal();
+        vars.insert("STRIPE_API_BASE", "not a url");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("STRIPE_API_BASE")
+        );
+        let mut vars = minimal();
+        vars.insert("RECONCILE_CRON", "every night");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("RECONCILE_CRON")
+        );
+        let mut vars = minimal();
+        vars.insert("LEPTOS_SITE_ADDR", "localhost");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("LEPTOS_SITE_ADDR")
+        );
+    }
+
+    #[test]
+    fn production_refuses_the_dev_secret_and_plain_http_stripe() {
+        let mut vars = minimal();
+        vars.insert("APP_ENV", "production");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("APP_SECRET")
+        );
+        vars.insert("APP_SECRET", "0123456789abcdef0123456789abcdef-prod");
+        vars.insert("STRIPE_API_BASE", "http://127.0.0.1:8420/");
+        assert_eq!(
+            load(&vars).map(|_| ()).map_err(|e| e.var),
+            Err("STRIPE_API_BASE")
+        );
+    }
+
+    #[test]
+    fn errors_never_contain_secret_values() {
+        let mut vars = minimal();
+        vars.insert("STRIPE_SECRET_KEY", "pk_live_oops");
+        let e = load(&vars).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(!e.contains("pk_live_oops"), "{e}");
+    }
+}

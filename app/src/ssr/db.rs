@@ -1,0 +1,113 @@
+//! Connecting, migrating, and write transactions that behave the same on
+//! SQLite (one writer, `BEGIN IMMEDIATE`) and PostgreSQL (row locks).
+
+use anyhow::Context as _;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+use super::config::Settings;
+
+/// Opens the pool. For SQLite, creates the file's folder, turns on WAL and a
+/// generous busy timeout (writers queue instead of failing).
+///
+/// # Errors
+/// The database cannot be reached or opened.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    connect_url(
+        settings.database_url.expose_secret(),
+        settings.database_max_connections,
+    )
+    .await
+}
+
+/// Same as [`connect`], from a URL.
+///
+/// # Errors
+/// The database cannot be reached or opened.
+pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    if let Some(path) = sqlite_path(url)
+        && let Some(dir) = std::path::Path::new(&path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the database folder {}", dir.display()))?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true)
+                .create_if_missing(true)
+        });
+    Database::connect(options)
+        .await
+        .context("connecting to the database")
+}
+
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_owned())
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// A migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite so two
+/// writers queue on the busy timeout instead of failing on a lock upgrade.
+///
+/// # Errors
+/// The transaction cannot start.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            db.begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Whether row locks (`FOR UPDATE [SKIP LOCKED]`) mean anything on this backend.
+#[must_use]
+pub fn has_row_locks(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn finds_the_sqlite_file_path() {
+        assert_eq!(
+            sqlite_path("sqlite://data/app.db?mode=rwc").as_deref(),
+            Some("data/app.db")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x"), None);
+    }
+}

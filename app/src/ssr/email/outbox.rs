@@ -1,0 +1,94 @@
+//! Queuing emails: a row in `email_outbox`, written in the caller's
+//! transaction, unique on its dedup key so a duplicate cause queues nothing.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TryInsertResult};
+
+use crate::domain::{EmailKind, Locale};
+use crate::ssr::entities::email_outbox;
+
+/// An email to queue.
+#[derive(Clone, Debug)]
+pub struct NewEmail {
+    /// Unique per cause: `"{kind}:e{echeance}:a{attempt}"`.
+    pub dedup_key: String,
+    /// Template kind.
+    pub kind: EmailKind,
+    /// Template locale.
+    pub locale: Locale,
+    /// Recipient.
+    pub to: String,
+    /// Recipient user.
+    pub user_id: Option<i64>,
+    /// Échéance it is about.
+    pub echeance_id: Option<i64>,
+    /// Template variables.
+    pub context: serde_json::Value,
+    /// Not before (epoch ms).
+    pub send_after: i64,
+}
+
+/// Queues an email unless one with the same dedup key exists. Returns whether a row was written.
+///
+/// # Errors
+/// Database failure.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    email: NewEmail,
+    now_ms: i64,
+) -> Result<bool, DbErr> {
+    let row = email_outbox::ActiveModel {
+        dedup_key: Set(email.dedup_key),
+        kind: Set(email.kind.as_str().to_owned()),
+        locale: Set(email.locale.code().to_owned()),
+        to_address: Set(email.to),
+        user_id: Set(email.user_id),
+        echeance_id: Set(email.echeance_id),
+        context: Set(email.context.to_string()),
+        status: Set(OutboxStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        send_after: Set(email.send_after),
+        next_attempt_at: Set(email.send_after),
+        locked_until: Set(None),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now_ms),
+        ..Default::default()
+    };
+    let result = email_outbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(email_outbox::Column::DedupKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .try_insert()
+        .exec(db)
+        .await?;
+    Ok(matches!(result, TryInsertResult::Inserted(_)))
+}
+
+/// Where an outbox row stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting to be sent (or retried).
+    Pending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Gave up after the last retry; shown on the dashboard.
+    Failed,
+    /// No longer relevant (a reminder for an échéance paid since).
+    Cancelled,
+}
+
+impl OutboxStatus {
+    /// The database spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! `charge_attempts`: one row per attempt to collect an échéance, written with
+//! its idempotency key before Stripe is called.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "charge_attempts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub echeance_id: i64,
+    pub attempt_no: i32,
+    #[sea_orm(unique)]
+    pub idempotency_key: String,
+    pub trigger: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub stripe_customer_id: String,
+    pub payment_method_id: String,
+    pub payment_intent_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub decline_code: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub error_message: Option<String>,
+    pub stripe_calls: i32,
+    pub rearm_count: i32,
+    pub started_at: i64,
+    pub last_sent_at: Option<i64>,
+    pub next_check_at: Option<i64>,
+    pub token_expires_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! SeaORM entities, one per table. Rows are re-parsed into domain types at the
+//! repository edge; these models never leave the server.
+
+pub mod app_setting;
+pub mod audit_log;
+pub mod charge_attempt;
+pub mod echeance;
+pub mod email_outbox;
+pub mod email_template;
+pub mod job_lease;
+pub mod login_attempt;
+pub mod payment_method;
+pub mod plan;
+pub mod reconcile_report;
+pub mod session;
+pub mod setup_request;
+pub mod stripe_event;
+pub mod subscription;
+pub mod user;

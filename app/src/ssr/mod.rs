@@ -1,0 +1,13 @@
+//! Server-only code: configuration, state, database, Stripe, email, auth and
+//! the services. Never compiled into the browser bundle.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod entities;
+pub mod installation;
+pub mod payments;
+pub mod services;
+pub mod state;

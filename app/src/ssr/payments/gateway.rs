@@ -1,0 +1,181 @@
+//! The payment port: what the services ask of Stripe. One implementation
+//! ([`super::stripe::StripeGateway`]) speaks to Stripe; tests use the same one
+//! against a local peer.
+
+use async_trait::async_trait;
+
+use super::types::{
+    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
+    SetupIntentSnapshot, StripeErrorDetail,
+};
+use crate::domain::IdempotencyKey;
+
+/// An off-session charge of a saved card. Every field comes from the database.
+#[derive(Clone, Debug)]
+pub struct OffSessionCharge {
+    /// Minor units.
+    pub amount: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// `cus_…`.
+    pub customer: String,
+    /// `pm_…`.
+    pub payment_method: String,
+    /// Metadata `echeance_id`.
+    pub echeance_id: i64,
+    /// Metadata `attempt`.
+    pub attempt: i32,
+    /// Shown on Stripe's dashboard.
+    pub description: String,
+}
+
+/// Why a transient failure happened; the outcome of a mutation is unknown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransientKind {
+    /// No answer in time.
+    Timeout,
+    /// The connection failed or was cut.
+    Connection,
+    /// HTTP 429 (rate limit or lock timeout).
+    RateLimited,
+    /// HTTP 409 `idempotency_key_in_use`: the first request is still running.
+    InFlight,
+    /// HTTP 5xx.
+    Server(u16),
+}
+
+/// A failed call to Stripe.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// A card error (HTTP 402): declined, or authentication required. The
+    /// PaymentIntent comes with it when Stripe sends it.
+    #[error("card error ({:?}, {:?})", .detail.code, .detail.decline_code)]
+    Card {
+        /// Stripe's error.
+        detail: StripeErrorDetail,
+        /// The PaymentIntent the error is about.
+        payment_intent: Option<Box<PaymentIntentSnapshot>>,
+    },
+    /// The outcome is unknown; the same request may be retried with the same key.
+    #[error("transient failure: {kind:?}")]
+    Transient {
+        /// What happened.
+        kind: TransientKind,
+    },
+    /// Stripe refused the request itself (4xx other than 402/409/429): retrying will not help.
+    #[error("rejected by Stripe ({status}, {:?})", .detail.code)]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// Stripe's error.
+        detail: StripeErrorDetail,
+    },
+    /// A 2xx whose body could not be read: for a mutation, the outcome is unknown.
+    #[error("unreadable response: {0}")]
+    Decode(String),
+}
+
+impl GatewayError {
+    /// The request may have been executed: retry with the same key, or look it up.
+    #[must_use]
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Transient { .. } | Self::Decode(_))
+    }
+
+    /// Stripe said the object does not exist.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Rejected { status: 404, .. })
+    }
+}
+
+/// What the services ask of Stripe. Every mutation takes its idempotency key.
+#[async_trait]
+pub trait PaymentGateway: Send + Sync {
+    /// Creates the Stripe customer of a user.
+    async fn create_customer(
+        &self,
+        email: &str,
+        name: &str,
+        user_id: i64,
+        key: &IdempotencyKey,
+    ) -> Result<String, GatewayError>;
+
+    /// Creates a SetupIntent to save a card for off-session use.
+    async fn create_setup_intent(
+        &self,
+        customer: &str,
+        key: &IdempotencyKey,
+    ) -> Result<SetupIntentSnapshot, GatewayError>;
+
+    /// Reads a SetupIntent.
+    async fn retrieve_setup_intent(&self, id: &str) -> Result<SetupIntentSnapshot, GatewayError>;
+
+    /// Reads a PaymentMethod.
+    async fn retrieve_payment_method(
+        &self,
+        id: &str,
+    ) -> Result<PaymentMethodSnapshot, GatewayError>;
+
+    /// Attaches a PaymentMethod to a customer.
+    async fn attach_payment_method(
+        &self,
+        id: &str,
+        customer: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentMethodSnapshot, GatewayError>;
+
+    /// Creates and confirms an off-session PaymentIntent.
+    async fn charge_off_session(
+        &self,
+        charge: &OffSessionCharge,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// Reads a PaymentIntent.
+    async fn retrieve_payment_intent(
+        &self,
+        id: &str,
+    ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// One page of PaymentIntents created at or after `created_gte` (Unix seconds), newest first.
+    async fn list_payment_intents(
+        &self,
+        created_gte: i64,
+        customer: Option<&str>,
+        starting_after: Option<&str>,
+    ) -> Result<Page<PaymentIntentSnapshot>, GatewayError>;
+
+    /// Makes a PaymentIntent whose 3D Secure failed confirmable again with the
+    /// saved card (update its payment method, confirm on-session): the customer's
+    /// next 3DS try happens on the same PaymentIntent.
+    async fn rearm_payment_intent(
+        &self,
+        id: &str,
+        payment_method: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// Cancels a PaymentIntent.
+    async fn cancel_payment_intent(
+        &self,
+        id: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// One page of events Stripe could not deliver to our endpoint.
+    async fn list_undelivered_events(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<EventEnvelope>, GatewayError>;
+
+    /// Reads a legacy Checkout Session.
+    async fn retrieve_checkout_session(
+        &self,
+        id: &str,
+    ) -> Result<CheckoutSessionSnapshot, GatewayError>;
+
+    /// Answers when Stripe can be reached with our key (health check).
+    async fn ping(&self) -> Result<(), GatewayError>;
+}

@@ -1,0 +1,473 @@
+//! The Stripe adapter: the only code that speaks to Stripe.
+//!
+//! Requests are built with async-stripe's typed builders (or its raw
+//! `RequestBuilder` where a builder lacks a parameter) and sent by our own
+//! pooled reqwest transport, so that every error keeps its HTTP status and
+//! body (a 402 carries the PaymentIntent), and responses decode into the lean
+//! structs of [`super::types`]. Transient failures are retried here, a few
+//! times, with the **same** idempotency key; the services decide what an
+//! outcome that stays unknown means.
+
+use async_trait::async_trait;
+use rand::Rng as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::time::Duration;
+use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
+use url::Url;
+
+use super::gateway::{GatewayError, OffSessionCharge, PaymentGateway, TransientKind};
+use super::rate_limit::RateLimiter;
+use super::types::{
+    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
+    SetupIntentSnapshot, StripeErrorDetail,
+};
+use crate::domain::IdempotencyKey;
+
+/// How the adapter reaches Stripe.
+#[derive(Clone, Debug)]
+pub struct StripeConfig {
+    /// `https://api.stripe.com/` or a local peer.
+    pub api_base: Url,
+    /// `sk_…`.
+    pub secret_key: SecretString,
+    /// One HTTP call.
+    pub timeout: Duration,
+    /// Requests per second per endpoint.
+    pub rate_limit_per_sec: u32,
+    /// Tries per call for transient failures (same idempotency key each time).
+    pub max_tries: u32,
+}
+
+/// Speaks to Stripe.
+#[derive(Debug)]
+pub struct StripeGateway {
+    http: reqwest::Client,
+    config: StripeConfig,
+    limiter: RateLimiter,
+}
+
+/// The pieces of one request, cloneable for retries.
+#[derive(Clone, Debug)]
+struct Prepared {
+    method: reqwest::Method,
+    path: String,
+    query: Option<String>,
+    body: Option<String>,
+}
+
+impl From<RequestBuilder> for Prepared {
+    fn from(rb: RequestBuilder) -> Self {
+        let method = match rb.method {
+            StripeMethod::Get => reqwest::Method::GET,
+            StripeMethod::Post => reqwest::Method::POST,
+            StripeMethod::Delete => reqwest::Method::DELETE,
+        };
+        Self {
+            method,
+            path: rb.path,
+            query: rb.query,
+            body: rb.body,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorObject,
+}
+
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(flatten)]
+    detail: StripeErrorDetail,
+    payment_intent: Option<Box<PaymentIntentSnapshot>>,
+}
+
+#[derive(serde::Serialize)]
+struct CreatePaymentIntentForm<'a> {
+    amount: i64,
+    currency: &'a str,
+    customer: &'a str,
+    payment_method: &'a str,
+    confirm: bool,
+    off_session: bool,
+    payment_method_types: [&'a str; 1],
+    description: &'a str,
+    metadata: HashMap<&'static str, String>,
+}
+
+#[derive(serde::Serialize)]
+struct ListEventsQuery<'a> {
+    delivery_success: bool,
+    created: HashMap<&'static str, i64>,
+    limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starting_after: Option<&'a str>,
+}
+
+impl StripeGateway {
+    /// Builds the adapter.
+    ///
+    /// # Errors
+    /// The HTTP client cannot be built (TLS roots).
+    pub fn new(config: StripeConfig) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("echeancier/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let limiter = RateLimiter::new(config.rate_limit_per_sec);
+        Ok(Self {
+            http,
+            config,
+            limiter,
+        })
+    }
+
+    /// Sends one logical call: rate-limited, retried on transient failures with the same key.
+    #[tracing::instrument(skip_all, fields(stripe.endpoint = endpoint))]
+    async fn call<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        request: impl Into<Prepared>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T, GatewayError> {
+        let request = request.into();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            self.limiter.acquire(endpoint).await;
+            match self.send_once::<T>(&request, key).await {
+                Err(GatewayError::Transient { kind }) if tries < self.config.max_tries => {
+                    let delay = backoff(tries, &kind);
+                    tracing::warn!(
+                        ?kind,
+                        tries,
+                        delay_ms = delay.as_millis() as u64,
+                        "transient Stripe failure, retrying with the same key"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        request: &Prepared,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<T, GatewayError> {
+        let base = self.config.api_base.as_str().trim_end_matches('/');
+        let mut url = format!("{base}/v1{}", request.path);
+        if let Some(q) = request.query.as_deref().filter(|q| !q.is_empty()) {
+            url.push('?');
+            url.push_str(q);
+        }
+        let mut http = self
+            .http
+            .request(request.method.clone(), url)
+            .bearer_auth(self.config.secret_key.expose_secret())
+            .header("Stripe-Version", stripe_shared::version::VERSION.as_str());
+        if let Some(key) = key {
+            http = http.header("Idempotency-Key", key.as_str());
+        }
+        if let Some(body) = &request.body {
+            http = http
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.clone());
+        }
+        let response = http.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if (200..300).contains(&status) {
+            return serde_json::from_slice(&bytes).map_err(|e| GatewayError::Decode(e.to_string()));
+        }
+        Err(classify(status, &bytes))
+    }
+}
+
+fn transport_error(e: reqwest::Error) -> GatewayError {
+    let kind = if e.is_timeout() {
+        TransientKind::Timeout
+    } else {
+        TransientKind::Connection
+    };
+    tracing::warn!(error = %e, "Stripe transport error");
+    GatewayError::Transient { kind }
+}
+
+/// Maps a non-2xx answer to what it means for the caller.
+fn classify(status: u16, body: &[u8]) -> GatewayError {
+    let parsed: Option<ErrorObject> = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let (detail, payment_intent) = parsed
+        .map(|e| (e.detail, e.payment_intent))
+        .unwrap_or_default();
+    match status {
+        402 => GatewayError::Card {
+            detail,
+            payment_intent,
+        },
+        409 if detail.code.as_deref() == Some("idempotency_key_in_use") => {
+            GatewayError::Transient {
+                kind: TransientKind::InFlight,
+            }
+        }
+        429 => GatewayError::Transient {
+            kind: TransientKind::RateLimited,
+        },
+        500..=599 => GatewayError::Transient {
+            kind: TransientKind::Server(status),
+        },
+        _ => GatewayError::Rejected { status, detail },
+    }
+}
+
+fn backoff(tries: u32, kind: &TransientKind) -> Duration {
+    let base_ms: u64 = match kind {
+        TransientKind::RateLimited | TransientKind::InFlight => 500,
+        TransientKind::Timeout | TransientKind::Connection | TransientKind::Server(_) => 250,
+    };
+    let exp = base_ms.saturating_mul(1 << tries.saturating_sub(1).min(6));
+    let jitter = rand::thread_rng().gen_range(0..=exp / 2);
+    Duration::from_millis(exp + jitter)
+}
+
+fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, GatewayError> {
+    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str())).map_err(|_| {
+        GatewayError::Rejected {
+            status: 0,
+            detail: StripeErrorDetail::default(),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+#[async_trait]
+impl PaymentGateway for StripeGateway {
+    async fn create_customer(
+        &self,
+        email: &str,
+        name: &str,
+        user_id: i64,
+        key: &IdempotencyKey,
+    ) -> Result<String, GatewayError> {
+        let req = stripe_core::customer::CreateCustomer::new()
+            .email(email)
+            .name(name)
+            .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]));
+        let customer: IdOnly = self
+            .call("customers.create", req.build(), Some(key))
+            .await?;
+        Ok(customer.id)
+    }
+
+    async fn create_setup_intent(
+        &self,
+        customer: &str,
+        key: &IdempotencyKey,
+    ) -> Result<SetupIntentSnapshot, GatewayError> {
+        let req = stripe_core::setup_intent::CreateSetupIntent::new()
+            .customer(customer)
+            .usage(stripe_core::setup_intent::CreateSetupIntentUsage::OffSession);
+        self.call("setup_intents.create", req.build(), Some(key))
+            .await
+    }
+
+    async fn retrieve_setup_intent(&self, id: &str) -> Result<SetupIntentSnapshot, GatewayError> {
+        let req = stripe_core::setup_intent::RetrieveSetupIntent::new(id);
+        self.call("setup_intents.retrieve", req.build(), None).await
+    }
+
+    async fn retrieve_payment_method(
+        &self,
+        id: &str,
+    ) -> Result<PaymentMethodSnapshot, GatewayError> {
+        let req = stripe_payment::payment_method::RetrievePaymentMethod::new(id);
+        self.call("payment_methods.retrieve", req.build(), None)
+            .await
+    }
+
+    async fn attach_payment_method(
+        &self,
+        id: &str,
+        customer: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentMethodSnapshot, GatewayError> {
+        let req = stripe_payment::payment_method::AttachPaymentMethod::new(id).customer(customer);
+        self.call("payment_methods.attach", req.build(), Some(key))
+            .await
+    }
+
+    async fn charge_off_session(
+        &self,
+        charge: &OffSessionCharge,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+        // The typed builder has no `payment_method_types`; without it, recent API
+        // versions enable automatic payment methods, which want a `return_url`.
+        let form = CreatePaymentIntentForm {
+            amount: charge.amount,
+            currency: &charge.currency,
+            customer: &charge.customer,
+            payment_method: &charge.payment_method,
+            confirm: true,
+            off_session: true,
+            payment_method_types: ["card"],
+            description: &charge.description,
+            metadata: HashMap::from([
+                ("echeance_id", charge.echeance_id.to_string()),
+                ("attempt", charge.attempt.to_string()),
+            ]),
+        };
+        let req = RequestBuilder::new(StripeMethod::Post, "/payment_intents").form(&form);
+        self.call("payment_intents.create", req, Some(key)).await
+    }
+
+    async fn retrieve_payment_intent(
+        &self,
+        id: &str,
+    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+        let req = stripe_core::payment_intent::RetrievePaymentIntent::new(id);
+        self.call("payment_intents.retrieve", req.build(), None)
+            .await
+    }
+
+    async fn list_payment_intents(
+        &self,
+        created_gte: i64,
+        customer: Option<&str>,
+        starting_after: Option<&str>,
+    ) -> Result<Page<PaymentIntentSnapshot>, GatewayError> {
+        let mut req = stripe_core::payment_intent::ListPaymentIntent::new()
+            .created(stripe_types::RangeQueryTs::gte(created_gte))
+            .limit(100_i64);
+        if let Some(customer) = customer {
+            req = req.customer(customer);
+        }
+        if let Some(after) = starting_after {
+            req = req.starting_after(after);
+        }
+        self.call("payment_intents.list", req.build(), None).await
+    }
+
+    async fn rearm_payment_intent(
+        &self,
+        id: &str,
+        payment_method: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+        let update = stripe_core::payment_intent::UpdatePaymentIntent::new(id)
+            .payment_method(payment_method);
+        let _: IdOnly = self
+            .call(
+                "payment_intents.update",
+                update.build(),
+                Some(&derived(key, "pm")?),
+            )
+            .await?;
+        let confirm = stripe_core::payment_intent::ConfirmPaymentIntent::new(id);
+        self.call(
+            "payment_intents.confirm",
+            confirm.build(),
+            Some(&derived(key, "confirm")?),
+        )
+        .await
+    }
+
+    async fn cancel_payment_intent(
+        &self,
+        id: &str,
+        key: &IdempotencyKey,
+    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+        let req = stripe_core::payment_intent::CancelPaymentIntent::new(id);
+        self.call("payment_intents.cancel", req.build(), Some(key))
+            .await
+    }
+
+    async fn list_undelivered_events(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<EventEnvelope>, GatewayError> {
+        let query = ListEventsQuery {
+            delivery_success: false,
+            created: HashMap::from([("gte", created_gte)]),
+            limit: 100,
+            starting_after,
+        };
+        let req = RequestBuilder::new(StripeMethod::Get, "/events").query(&query);
+        self.call("events.list", req, None).await
+    }
+
+    async fn retrieve_checkout_session(
+        &self,
+        id: &str,
+    ) -> Result<CheckoutSessionSnapshot, GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Get, format!("/checkout/sessions/{id}"));
+        self.call("checkout_sessions.retrieve", req, None).await
+    }
+
+    async fn ping(&self) -> Result<(), GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Get, "/balance");
+        let _: serde_json::Value = self.call("balance.retrieve", req, None).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_402_keeps_the_payment_intent_and_codes() {
+        let body = br#"{"error":{"type":"card_error","code":"authentication_required","payment_intent":{"id":"pi_1","status":"requires_payment_method","amount":500,"currency":"eur","client_secret":"pi_1_secret"}}}"#;
+        match classify(402, body) {
+            GatewayError::Card {
+                detail,
+                payment_intent,
+            } => {
+                assert_eq!(detail.code.as_deref(), Some("authentication_required"));
+                assert_eq!(payment_intent.map(|p| p.id), Some("pi_1".to_owned()));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn throttling_conflicts_and_server_errors_are_transient_others_are_not() {
+        assert!(classify(429, b"{}").outcome_unknown());
+        assert!(classify(500, b"<html>").outcome_unknown());
+        assert!(
+            classify(
+                409,
+                br#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#
+            )
+            .outcome_unknown()
+        );
+        assert!(!classify(400, br#"{"error":{"type":"idempotency_error"}}"#).outcome_unknown());
+        assert!(classify(404, b"{}").is_not_found());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        let first = backoff(1, &TransientKind::Timeout);
+        let third = backoff(3, &TransientKind::Timeout);
+        assert!(first <= Duration::from_millis(375));
+        assert!(third >= Duration::from_millis(1_000));
+        assert!(backoff(40, &TransientKind::RateLimited) <= Duration::from_secs(48));
+    }
+}

@@ -1,0 +1,359 @@
+//! The adapter's own lean view of Stripe objects: only the fields the product
+//! reads, every optional one optional, unknown ones ignored. The same structs
+//! decode real Stripe, the local peer and webhook payloads of any API version.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+
+use crate::domain::PaymentEvent;
+use crate::domain::attempt::is_soft_decline;
+
+/// An expandable field: Stripe sends an id, or the object when expanded.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum IdOrObject {
+    /// Just the id.
+    Id(String),
+    /// The expanded object; only its id is read.
+    Object {
+        /// Its id.
+        id: String,
+    },
+}
+
+impl IdOrObject {
+    /// The id either way.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Id(id) | Self::Object { id } => id,
+        }
+    }
+}
+
+/// `last_payment_error` of a PaymentIntent, or the `error` of an API error body.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct StripeErrorDetail {
+    /// `card_error`, `invalid_request_error`, `api_error`, `idempotency_error`…
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `card_declined`, `authentication_required`, `payment_intent_authentication_failure`…
+    pub code: Option<String>,
+    /// The bank's reason (`insufficient_funds`, …).
+    pub decline_code: Option<String>,
+    /// Stripe's human message (logged, never shown as is).
+    pub message: Option<String>,
+}
+
+/// Stripe's PaymentIntent status, with room for values this version does not know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PaymentIntentStatus {
+    /// Needs a payment method (new, or the last one failed).
+    RequiresPaymentMethod,
+    /// Ready to confirm.
+    RequiresConfirmation,
+    /// The customer must act (3D Secure).
+    RequiresAction,
+    /// Asynchronous payment under way.
+    Processing,
+    /// Authorized, not captured.
+    RequiresCapture,
+    /// Cancelled.
+    Canceled,
+    /// Collected.
+    Succeeded,
+    /// A status this version does not know.
+    Other(String),
+}
+
+impl From<&str> for PaymentIntentStatus {
+    fn from(value: &str) -> Self {
+        match value {
+            "requires_payment_method" => Self::RequiresPaymentMethod,
+            "requires_confirmation" => Self::RequiresConfirmation,
+            "requires_action" => Self::RequiresAction,
+            "processing" => Self::Processing,
+            "requires_capture" => Self::RequiresCapture,
+            "canceled" => Self::Canceled,
+            "succeeded" => Self::Succeeded,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+/// What the product reads of a PaymentIntent.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PaymentIntentSnapshot {
+    /// `pi_…`.
+    pub id: String,
+    /// Raw status; see [`PaymentIntentSnapshot::status`].
+    #[serde(rename = "status")]
+    pub raw_status: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Lower-case ISO code.
+    pub currency: String,
+    /// `cus_…`.
+    pub customer: Option<IdOrObject>,
+    /// Given only to the owner's 3D Secure page.
+    pub client_secret: Option<String>,
+    /// Our `echeance_id` and `attempt`.
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+    /// Why the last confirmation failed.
+    pub last_payment_error: Option<StripeErrorDetail>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
+    /// `pm_…`.
+    pub payment_method: Option<IdOrObject>,
+    /// `ch_…`.
+    pub latest_charge: Option<IdOrObject>,
+}
+
+impl PaymentIntentSnapshot {
+    /// The status as an enum.
+    #[must_use]
+    pub fn status(&self) -> PaymentIntentStatus {
+        PaymentIntentStatus::from(self.raw_status.as_str())
+    }
+
+    /// `(echeance_id, attempt)` from our metadata, when present and well formed.
+    #[must_use]
+    pub fn attempt_ref(&self) -> Option<(i64, i32)> {
+        let e = self.metadata.get("echeance_id")?.parse().ok()?;
+        let a = self.metadata.get("attempt")?.parse().ok()?;
+        Some((e, a))
+    }
+
+    /// The one place where a Stripe PaymentIntent status becomes a domain event.
+    /// `None`: nothing to tell yet (a fresh PaymentIntent never confirmed).
+    #[must_use]
+    pub fn payment_event(&self) -> Option<PaymentEvent> {
+        let error = self.last_payment_error.as_ref();
+        match self.status() {
+            PaymentIntentStatus::Succeeded => Some(PaymentEvent::Succeeded),
+            PaymentIntentStatus::Processing | PaymentIntentStatus::RequiresCapture => {
+                Some(PaymentEvent::Processing)
+            }
+            PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation => {
+                Some(PaymentEvent::AuthenticationRequired)
+            }
+            PaymentIntentStatus::Canceled => Some(PaymentEvent::Abandoned),
+            PaymentIntentStatus::RequiresPaymentMethod => error.map(PaymentEvent::from),
+            PaymentIntentStatus::Other(_) => None,
+        }
+    }
+}
+
+impl From<&StripeErrorDetail> for PaymentEvent {
+    /// A card error, mapped: SCA demands and failed 3DS wait for the customer;
+    /// everything else is a decline, soft or hard.
+    fn from(error: &StripeErrorDetail) -> Self {
+        let code = error.code.as_deref();
+        let decline = error.decline_code.as_deref();
+        match (code, decline) {
+            (Some("authentication_required"), _) | (_, Some("authentication_required")) => {
+                Self::AuthenticationRequired
+            }
+            (Some("payment_intent_authentication_failure"), _) => Self::AuthenticationFailed,
+            _ => Self::Declined {
+                retryable: is_soft_decline(code, decline),
+            },
+        }
+    }
+}
+
+/// What the product reads of a SetupIntent.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SetupIntentSnapshot {
+    /// `seti_…`.
+    pub id: String,
+    /// `requires_payment_method`, `requires_action`, `succeeded`, …
+    pub status: String,
+    /// For Stripe.js in the owner's browser.
+    pub client_secret: Option<String>,
+    /// The card saved, once succeeded.
+    pub payment_method: Option<IdOrObject>,
+    /// `cus_…`.
+    pub customer: Option<IdOrObject>,
+}
+
+/// The card part of a PaymentMethod.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CardSnapshot {
+    /// `visa`, `mastercard`, …
+    pub brand: String,
+    /// Last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: i32,
+    /// Expiry year.
+    pub exp_year: i32,
+}
+
+/// What the product reads of a PaymentMethod.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PaymentMethodSnapshot {
+    /// `pm_…`.
+    pub id: String,
+    /// Present for cards.
+    pub card: Option<CardSnapshot>,
+    /// `cus_…` once attached.
+    pub customer: Option<IdOrObject>,
+}
+
+/// A legacy Checkout Session (the original site's flow).
+#[derive(Clone, Debug, Deserialize)]
+pub struct CheckoutSessionSnapshot {
+    /// `cs_…`.
+    pub id: String,
+    /// `open`, `complete`, `expired`.
+    pub status: Option<String>,
+    /// `paid`, `unpaid`, `no_payment_required`.
+    pub payment_status: Option<String>,
+    /// The PaymentIntent it created, if any.
+    pub payment_intent: Option<IdOrObject>,
+    /// Our `echeance_id`.
+    #[serde(default)]
+    pub metadata: HashMap<String, String>,
+    /// Set by the original site to the échéance id.
+    pub client_reference_id: Option<String>,
+}
+
+/// What the product reads of a Charge (refund events).
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChargeSnapshot {
+    /// `ch_…`.
+    pub id: String,
+    /// The PaymentIntent it belongs to.
+    pub payment_intent: Option<IdOrObject>,
+    /// Amount charged.
+    #[serde(default)]
+    pub amount: i64,
+    /// Amount refunded so far.
+    #[serde(default)]
+    pub amount_refunded: i64,
+    /// Entirely refunded.
+    #[serde(default)]
+    pub refunded: bool,
+}
+
+/// What the product reads of a Dispute.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DisputeSnapshot {
+    /// `dp_…`.
+    pub id: String,
+    /// The disputed PaymentIntent.
+    pub payment_intent: Option<IdOrObject>,
+    /// The disputed charge.
+    pub charge: Option<IdOrObject>,
+    /// Stripe's reason code.
+    pub reason: Option<String>,
+}
+
+/// A Stripe event, from a webhook or the Events API. `data.object` is kept raw
+/// and decoded by type when processed.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EventEnvelope {
+    /// `evt_…`.
+    pub id: String,
+    /// `payment_intent.succeeded`, …
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
+    /// Live or test mode.
+    #[serde(default)]
+    pub livemode: bool,
+    /// The object the event is about.
+    pub data: EventData,
+}
+
+/// `data` of an event.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EventData {
+    /// The object as it was when the event happened.
+    pub object: serde_json::Value,
+}
+
+/// One page of a list endpoint.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub data: Vec<T>,
+    /// More pages follow.
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pi(json: serde_json::Value) -> PaymentIntentSnapshot {
+        serde_json::from_value(json).expect("decodes")
+    }
+
+    #[test]
+    fn decodes_a_minimal_peer_payment_intent_with_an_expanded_charge() {
+        let p = pi(serde_json::json!({
+            "id": "pi_1", "status": "succeeded", "amount": 1000, "currency": "eur",
+            "customer": "cus_1", "metadata": {"echeance_id": "7", "attempt": "2"},
+            "latest_charge": {"id": "ch_1", "object": "charge"}, "extra": [1, 2]
+        }));
+        assert_eq!(p.attempt_ref(), Some((7, 2)));
+        assert_eq!(p.latest_charge.as_ref().map(IdOrObject::id), Some("ch_1"));
+        assert_eq!(p.payment_event(), Some(PaymentEvent::Succeeded));
+    }
+
+    #[test]
+    fn stripe_statuses_map_to_domain_events() {
+        let with = |status: &str, error: serde_json::Value| {
+            pi(serde_json::json!({"id": "pi", "status": status, "amount": 1, "currency": "eur", "last_payment_error": error}))
+                .payment_event()
+        };
+        assert_eq!(
+            with("requires_action", serde_json::Value::Null),
+            Some(PaymentEvent::AuthenticationRequired)
+        );
+        assert_eq!(
+            with(
+                "requires_payment_method",
+                serde_json::json!({"code": "authentication_required"})
+            ),
+            Some(PaymentEvent::AuthenticationRequired)
+        );
+        assert_eq!(
+            with(
+                "requires_payment_method",
+                serde_json::json!({"code": "payment_intent_authentication_failure"})
+            ),
+            Some(PaymentEvent::AuthenticationFailed)
+        );
+        assert_eq!(
+            with(
+                "requires_payment_method",
+                serde_json::json!({"code": "card_declined", "decline_code": "insufficient_funds"})
+            ),
+            Some(PaymentEvent::Declined { retryable: true })
+        );
+        assert_eq!(
+            with(
+                "requires_payment_method",
+                serde_json::json!({"code": "card_declined", "decline_code": "stolen_card"})
+            ),
+            Some(PaymentEvent::Declined { retryable: false })
+        );
+        assert_eq!(
+            with("requires_payment_method", serde_json::Value::Null),
+            None
+        );
+        assert_eq!(
+            with("canceled", serde_json::Value::Null),
+            Some(PaymentEvent::Abandoned)
+        );
+        assert_eq!(with("something_new", serde_json::Value::Null), None);
+    }
+}

@@ -1,0 +1,236 @@
+//! The 3D Secure recovery page: who may open it (the owner, or the bearer of
+//! a valid signed link), what it shows, and the check with Stripe afterwards —
+//! which trusts only Stripe's status, never the browser's.
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use secrecy::ExposeSecret;
+
+use super::error::ServiceError;
+use super::record::{self, StripeReport};
+use super::transitions::Cause;
+use crate::domain::{
+    Amount, AttemptNo, AttemptOutcome, Currency, EcheanceId, EcheanceStatus, IdempotencyKey,
+    KeyPurpose, Money, RecoveryToken,
+};
+use crate::ssr::entities::{charge_attempt, echeance};
+use crate::ssr::payments::types::PaymentIntentStatus;
+use crate::ssr::state::AppState;
+
+/// How the caller proves the right to the page.
+#[derive(Clone, Debug)]
+pub enum Access {
+    /// A logged-in user (must own the échéance).
+    User(i64),
+    /// The token of the emailed link.
+    Token(String),
+}
+
+/// What the page may show: never more than the owner needs.
+#[derive(Clone, Debug)]
+pub struct AuthenticationView {
+    /// The échéance.
+    pub echeance: echeance::Model,
+    /// Amount and currency.
+    pub money: Money,
+    /// Its status now.
+    pub status: EcheanceStatus,
+    /// For `confirmCardPayment`, only while 3DS is what is awaited.
+    pub client_secret: Option<String>,
+    /// The saved card to authenticate with.
+    pub payment_method: Option<String>,
+}
+
+/// Finds the attempt of `payment_intent` and checks `access`.
+///
+/// # Errors
+/// `NotFound` for an unknown PaymentIntent or another user's, `InvalidLink`
+/// for a forged or expired token. Both say nothing about the PaymentIntent.
+async fn authorize(
+    state: &AppState,
+    payment_intent: &str,
+    access: &Access,
+) -> Result<(charge_attempt::Model, echeance::Model), ServiceError> {
+    if let Access::Token(token) = access {
+        // Check the signature before touching the database: a forged token learns nothing.
+        RecoveryToken::verify(
+            state.settings.app_secret.expose_secret().as_bytes(),
+            payment_intent,
+            token,
+            state.now_ms() / 1000,
+        )
+        .map_err(|_| ServiceError::InvalidLink)?;
+    }
+    let attempt = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::PaymentIntentId.eq(payment_intent))
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let echeance = echeance::Entity::find_by_id(attempt.echeance_id)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    match access {
+        Access::User(user_id) if *user_id != echeance.user_id => {
+            return Err(ServiceError::NotFound);
+        }
+        Access::Token(_) if attempt.token_expires_at.is_some_and(|t| t < state.now_ms()) => {
+            return Err(ServiceError::InvalidLink);
+        }
+        Access::User(_) | Access::Token(_) => {}
+    }
+    Ok((attempt, echeance))
+}
+
+/// Loads the page: checks access, asks Stripe where the PaymentIntent stands,
+/// records it, and — when a previous 3DS try failed — re-arms the same
+/// PaymentIntent so the customer can try again.
+///
+/// # Errors
+/// See [`authorize`]; `Unavailable` when Stripe does not answer.
+#[tracing::instrument(skip(state, access), fields(stripe.payment_intent = payment_intent))]
+pub async fn prepare(
+    state: &AppState,
+    payment_intent: &str,
+    access: &Access,
+) -> Result<AuthenticationView, ServiceError> {
+    let (attempt, echeance) = authorize(state, payment_intent, access).await?;
+    let is_current = echeance.current_attempt_no == attempt.attempt_no;
+    let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
+    if !(is_current && status == EcheanceStatus::EnAttente) {
+        return view(echeance, None, None);
+    }
+
+    let pi = state
+        .gateway
+        .retrieve_payment_intent(payment_intent)
+        .await
+        .map_err(|_| ServiceError::Unavailable)?;
+    let pi = if pi.status() == PaymentIntentStatus::RequiresPaymentMethod {
+        rearm(state, &attempt).await?
+    } else {
+        pi
+    };
+    let waiting = matches!(
+        pi.status(),
+        PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation
+    );
+    let client_secret = pi
+        .client_secret
+        .clone()
+        .or_else(|| attempt.client_secret.clone());
+    record::record(
+        state,
+        attempt.id,
+        StripeReport::from_payment_intent(pi),
+        Cause::Confirm,
+        &actor(access),
+    )
+    .await?;
+    let echeance = echeance::Entity::find_by_id(echeance.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let still_waiting = waiting && echeance.status == EcheanceStatus::EnAttente.as_str();
+    view(
+        echeance,
+        still_waiting.then_some(client_secret).flatten(),
+        still_waiting.then_some(attempt.payment_method_id),
+    )
+}
+
+/// After the browser's 3DS: asks Stripe and records what it says.
+///
+/// # Errors
+/// See [`authorize`]; `Unavailable` when Stripe does not answer.
+#[tracing::instrument(skip(state, access), fields(stripe.payment_intent = payment_intent))]
+pub async fn confirm(
+    state: &AppState,
+    payment_intent: &str,
+    access: &Access,
+) -> Result<EcheanceStatus, ServiceError> {
+    let (attempt, echeance) = authorize(state, payment_intent, access).await?;
+    let pi = state
+        .gateway
+        .retrieve_payment_intent(payment_intent)
+        .await
+        .map_err(|_| ServiceError::Unavailable)?;
+    record::record(
+        state,
+        attempt.id,
+        StripeReport::from_payment_intent(pi),
+        Cause::Confirm,
+        &actor(access),
+    )
+    .await?;
+    let echeance = echeance::Entity::find_by_id(echeance.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?)
+}
+
+/// Puts the saved card back on the PaymentIntent and confirms it on-session,
+/// with a persisted, deterministic key per re-arm.
+async fn rearm(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+) -> Result<crate::ssr::payments::types::PaymentIntentSnapshot, ServiceError> {
+    let n = attempt.rearm_count + 1;
+    charge_attempt::Entity::update_many()
+        .col_expr(charge_attempt::Column::RearmCount, Expr::value(n))
+        .filter(charge_attempt::Column::Id.eq(attempt.id))
+        .exec(&state.db)
+        .await?;
+    let key = IdempotencyKey::for_attempt(
+        &state.installation_id,
+        EcheanceId::new(attempt.echeance_id).map_err(|e| anyhow!(e))?,
+        AttemptNo::new(attempt.attempt_no).map_err(|e| anyhow!(e))?,
+        KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)),
+    );
+    let pi = attempt
+        .payment_intent_id
+        .as_deref()
+        .ok_or(ServiceError::NotFound)?;
+    state
+        .gateway
+        .rearm_payment_intent(pi, &attempt.payment_method_id, &key)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "could not re-arm the PaymentIntent");
+            ServiceError::Unavailable
+        })
+}
+
+fn view(
+    echeance: echeance::Model,
+    client_secret: Option<String>,
+    payment_method: Option<String>,
+) -> Result<AuthenticationView, ServiceError> {
+    let money = Money {
+        amount: Amount::from_minor(echeance.amount_cents).map_err(|e| anyhow!(e))?,
+        currency: Currency::parse(&echeance.currency).map_err(|e| anyhow!(e))?,
+    };
+    let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
+    Ok(AuthenticationView {
+        echeance,
+        money,
+        status,
+        client_secret,
+        payment_method,
+    })
+}
+
+fn actor(access: &Access) -> String {
+    match access {
+        Access::User(id) => format!("user:{id}"),
+        Access::Token(_) => "link".to_owned(),
+    }
+}
+
+/// Whether the attempt still waits for the customer (used by the expiry job).
+#[must_use]
+pub fn awaits_customer(attempt: &charge_attempt::Model) -> bool {
+    attempt.outcome == AttemptOutcome::RequiresAction.as_str()
+}

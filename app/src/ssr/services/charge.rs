@@ -1,0 +1,407 @@
+//! Charging an échéance off-session — the customer's "Payer", the due-date
+//! run, an admin's retry and the automatic retry schedule all come here.
+//!
+//! 1. One transaction claims the échéance (the state machine refuses a second
+//!    claim while one is in flight) and writes attempt *n* with its
+//!    deterministic idempotency key.
+//! 2. The PaymentIntent is created and confirmed with that key; the amount is
+//!    the one written in the attempt row.
+//! 3. The answer is recorded ([`super::record`]). An unknown outcome (timeout,
+//!    5xx, lost connection) leaves the échéance *en cours* and the attempt to
+//!    [`resume`], which retries with the same key, or — once the key may have
+//!    been pruned (24 h) — first looks the PaymentIntent up on Stripe.
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::error::ServiceError;
+use super::record::{self, Recorded, StripeReport};
+use super::transitions::{self, Cause};
+use crate::domain::{
+    AttemptNo, AttemptOutcome, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
+    PaymentEvent, TransitionError,
+};
+use crate::ssr::db;
+use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
+use crate::ssr::payments::{GatewayError, OffSessionCharge};
+use crate::ssr::state::AppState;
+
+/// Who asked for the charge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// The customer (must own the échéance).
+    Customer(i64),
+    /// An admin.
+    Admin(i64),
+    /// The due-date run.
+    DueDate,
+    /// The automatic retry of a soft decline.
+    AutoRetry,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer(_) => "customer",
+            Self::Admin(_) => "admin",
+            Self::DueDate => "due_date",
+            Self::AutoRetry => "auto_retry",
+        }
+    }
+
+    fn actor(self) -> String {
+        match self {
+            Self::Customer(id) => format!("user:{id}"),
+            Self::Admin(id) => format!("admin:{id}"),
+            Self::DueDate => "system:due-date".to_owned(),
+            Self::AutoRetry => "system:retry".to_owned(),
+        }
+    }
+
+    fn cause(self) -> Cause {
+        match self {
+            Self::Customer(_) | Self::Admin(_) => Cause::Charge,
+            Self::DueDate | Self::AutoRetry => Cause::Schedule,
+        }
+    }
+}
+
+/// Where the échéance stands after a charge call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChargeResult {
+    /// Its status now.
+    pub status: EcheanceStatus,
+    /// The attempt made.
+    pub attempt_no: i32,
+    /// The PaymentIntent, when Stripe answered with one.
+    pub payment_intent_id: Option<String>,
+}
+
+/// How long a written attempt may wait for its answer before [`resume`] looks at it.
+const FIRST_CHECK_AFTER_MS: i64 = 60_000;
+/// Stripe keeps idempotency keys at least this long.
+const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
+
+/// Charges échéance `id` off-session.
+///
+/// # Errors
+/// `NotFound` (not the customer's), `Conflict` (not payable now, with the
+/// reason), `Validation` (no saved card), or a failure before anything was sent.
+#[tracing::instrument(skip(state), fields(echeance.id = id.get(), trigger = trigger.as_str()))]
+pub async fn charge(
+    state: &AppState,
+    id: EcheanceId,
+    trigger: Trigger,
+) -> Result<ChargeResult, ServiceError> {
+    let attempt = claim(state, id, trigger).await?;
+    let recorded = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
+    let echeance = echeance::Entity::find_by_id(id.get())
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let _ = recorded;
+    Ok(ChargeResult {
+        status: EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?,
+        attempt_no: attempt.attempt_no,
+        payment_intent_id: echeance.current_payment_intent_id,
+    })
+}
+
+/// Step 1: claim and write the attempt, in one transaction.
+async fn claim(
+    state: &AppState,
+    id: EcheanceId,
+    trigger: Trigger,
+) -> Result<charge_attempt::Model, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let row = echeance::Entity::find_by_id(id.get())
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if let Trigger::Customer(user_id) = trigger
+        && row.user_id != user_id
+    {
+        return Err(ServiceError::NotFound);
+    }
+    let status = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
+    if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
+        return Err(ServiceError::Conflict(refusal_message(refused)));
+    }
+    let customer = user::Entity::find_by_id(row.user_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let card = payment_method::Entity::find()
+        .filter(payment_method::Column::UserId.eq(row.user_id))
+        .order_by_desc(payment_method::Column::IsDefault)
+        .order_by_desc(payment_method::Column::CreatedAt)
+        .one(&txn)
+        .await?;
+    let (Some(stripe_customer), Some(card)) = (customer.stripe_customer_id.clone(), card) else {
+        return Err(ServiceError::Validation(
+            "Aucune carte enregistrée : ajoutez une carte avant de payer.".to_owned(),
+        ));
+    };
+
+    let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(|e| anyhow!(e))?;
+    let key =
+        IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);
+    let now = state.now_ms();
+    let attempt = charge_attempt::ActiveModel {
+        echeance_id: Set(row.id),
+        attempt_no: Set(attempt_no.get()),
+        idempotency_key: Set(key.as_str().to_owned()),
+        trigger: Set(trigger.as_str().to_owned()),
+        amount_cents: Set(row.amount_cents),
+        currency: Set(row.currency.clone()),
+        stripe_customer_id: Set(stripe_customer),
+        payment_method_id: Set(card.stripe_payment_method_id),
+        payment_intent_id: Set(None),
+        client_secret: Set(None),
+        outcome: Set(AttemptOutcome::Pending.as_str().to_owned()),
+        stripe_calls: Set(0),
+        rearm_count: Set(0),
+        started_at: Set(now),
+        next_check_at: Set(Some(now + FIRST_CHECK_AFTER_MS)),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    echeance::Entity::update_many()
+        .col_expr(
+            echeance::Column::CurrentAttemptNo,
+            Expr::value(attempt_no.get()),
+        )
+        .col_expr(
+            echeance::Column::CurrentPaymentIntentId,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            echeance::Column::NextRetryAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(echeance::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    transitions::apply(
+        state,
+        &txn,
+        row.id,
+        PaymentEvent::ChargeStarted,
+        trigger.cause(),
+        &trigger.actor(),
+        Some(format!("attempt {}", attempt_no.get())),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(attempt)
+}
+
+fn refusal_message(refused: TransitionError) -> String {
+    match refused {
+        TransitionError::AlreadyInProgress => "Un paiement est déjà en cours pour cette échéance.".to_owned(),
+        TransitionError::AwaitingCustomer => {
+            "Cette échéance attend votre authentification 3D Secure : utilisez le bouton « Authentifier ».".to_owned()
+        }
+        TransitionError::Settled(EcheanceStatus::Annulee) => "Cette échéance a été annulée.".to_owned(),
+        TransitionError::Settled(_) => "Cette échéance est déjà réglée.".to_owned(),
+        TransitionError::NotApplicable { .. } => "Cette échéance ne peut pas être payée maintenant.".to_owned(),
+    }
+}
+
+/// Step 2 and 3: send attempt `attempt` with its key and record the answer.
+async fn send(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    cause: Cause,
+    actor: &str,
+) -> Result<Recorded, ServiceError> {
+    let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(|e| anyhow!(e))?;
+    let charge = OffSessionCharge {
+        amount: attempt.amount_cents,
+        currency: attempt.currency.clone(),
+        customer: attempt.stripe_customer_id.clone(),
+        payment_method: attempt.payment_method_id.clone(),
+        echeance_id: attempt.echeance_id,
+        attempt: attempt.attempt_no,
+        description: format!(
+            "Échéance #{} (tentative {})",
+            attempt.echeance_id, attempt.attempt_no
+        ),
+    };
+    note_sent(state, attempt.id).await?;
+    let report = match state.gateway.charge_off_session(&charge, &key).await {
+        Ok(pi) => StripeReport::from_payment_intent(pi),
+        Err(GatewayError::Card {
+            detail,
+            payment_intent,
+        }) => StripeReport::from_card_error(detail, payment_intent.map(|p| *p)),
+        Err(GatewayError::Rejected { status, detail })
+            if detail.kind.as_deref() != Some("idempotency_error") =>
+        {
+            // Refused before execution (validation): nothing was created; the échéance is payable again.
+            tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
+            StripeReport {
+                payment_intent: None,
+                event: Some(PaymentEvent::Abandoned),
+                error: Some(detail),
+            }
+        }
+        Err(e) => {
+            // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
+            tracing::warn!(error = %e, "charge outcome unknown");
+            StripeReport::default()
+        }
+    };
+    record::record(state, attempt.id, report, cause, actor).await
+}
+
+async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError> {
+    let now = state.now_ms();
+    charge_attempt::Entity::update_many()
+        .col_expr(charge_attempt::Column::LastSentAt, Expr::value(now))
+        .col_expr(
+            charge_attempt::Column::StripeCalls,
+            Expr::col(charge_attempt::Column::StripeCalls).add(1),
+        )
+        .col_expr(charge_attempt::Column::UpdatedAt, Expr::value(now))
+        .filter(charge_attempt::Column::Id.eq(attempt_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// Settles attempts whose outcome is unknown (or that were written but never
+/// sent, after a crash): with a known PaymentIntent, asks Stripe; within the
+/// key's retention, re-sends with the same key; past it, looks the
+/// PaymentIntent up by metadata before anything else, and gives the attempt up
+/// only when Stripe has none. Returns how many attempts were looked at.
+///
+/// # Errors
+/// Database failure.
+pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    let now = state.now_ms();
+    let due = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::Outcome.is_in([
+            AttemptOutcome::Pending.as_str(),
+            AttemptOutcome::Unknown.as_str(),
+            AttemptOutcome::Processing.as_str(),
+        ]))
+        .filter(charge_attempt::Column::NextCheckAt.lte(now))
+        .order_by_asc(charge_attempt::Column::NextCheckAt)
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    let mut handled = 0;
+    for attempt in due {
+        // Claim it: another instance may be looking at the same row.
+        let claimed = charge_attempt::Entity::update_many()
+            .col_expr(
+                charge_attempt::Column::NextCheckAt,
+                Expr::value(now + 5 * 60_000),
+            )
+            .filter(charge_attempt::Column::Id.eq(attempt.id))
+            .filter(charge_attempt::Column::NextCheckAt.eq(attempt.next_check_at))
+            .exec(&state.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        handled += 1;
+        if let Err(e) = settle(state, &attempt, now).await {
+            tracing::warn!(attempt.id = attempt.id, error = %e, "could not settle attempt; will retry");
+        }
+    }
+    Ok(handled)
+}
+
+async fn settle(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let actor = "system:resume";
+    if let Some(pi) = &attempt.payment_intent_id {
+        let pi = state
+            .gateway
+            .retrieve_payment_intent(pi)
+            .await
+            .map_err(|_| ServiceError::Unavailable)?;
+        record::record(
+            state,
+            attempt.id,
+            StripeReport::from_payment_intent(pi),
+            Cause::Reconciler,
+            actor,
+        )
+        .await?;
+        return Ok(());
+    }
+    if now - attempt.started_at < KEY_RETENTION_MS {
+        send(state, attempt, Cause::Reconciler, actor).await?;
+        return Ok(());
+    }
+    match find_on_stripe(state, attempt).await? {
+        Some(pi) => {
+            record::record(
+                state,
+                attempt.id,
+                StripeReport::from_payment_intent(pi),
+                Cause::Reconciler,
+                actor,
+            )
+            .await?;
+        }
+        None => {
+            tracing::warn!(
+                attempt.id = attempt.id,
+                "no PaymentIntent on Stripe for an old unknown attempt: giving it up"
+            );
+            let report = StripeReport {
+                payment_intent: None,
+                event: Some(PaymentEvent::Abandoned),
+                error: None,
+            };
+            record::record(state, attempt.id, report, Cause::Reconciler, actor).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Looks for the PaymentIntent of `attempt` on Stripe: the customer's
+/// PaymentIntents created since shortly before the attempt started, matched on
+/// our metadata.
+///
+/// # Errors
+/// Stripe unavailable.
+pub async fn find_on_stripe(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+) -> Result<Option<crate::ssr::payments::types::PaymentIntentSnapshot>, ServiceError> {
+    let since = attempt.started_at / 1000 - 600;
+    let mut after: Option<String> = None;
+    loop {
+        let page = state
+            .gateway
+            .list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref())
+            .await
+            .map_err(|_| ServiceError::Unavailable)?;
+        if let Some(found) = page
+            .data
+            .iter()
+            .find(|pi| pi.attempt_ref() == Some((attempt.echeance_id, attempt.attempt_no)))
+        {
+            return Ok(Some(found.clone()));
+        }
+        match (page.has_more, page.data.last()) {
+            (true, Some(last)) => after = Some(last.id.clone()),
+            _ => return Ok(None),
+        }
+    }
+}

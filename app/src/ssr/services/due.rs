@@ -1,0 +1,105 @@
+//! Scheduled charging: échéances due today (or earlier) that were never
+//! tried, and soft declines whose retry time has come — through the same
+//! [`super::charge::charge`] as the customer's button, at a bounded rate.
+
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use std::time::Duration;
+
+use super::charge::{self, Trigger};
+use super::error::ServiceError;
+use crate::domain::{EcheanceId, EcheanceStatus};
+use crate::ssr::entities::{echeance, payment_method};
+use crate::ssr::state::AppState;
+
+/// What a run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DueReport {
+    /// Charges sent.
+    pub charged: u32,
+    /// Collected at once.
+    pub paid: u32,
+    /// Waiting for 3D Secure.
+    pub awaiting_customer: u32,
+    /// Declined.
+    pub declined: u32,
+    /// Skipped (no card, already in progress…).
+    pub skipped: u32,
+    /// Failed before anything was sent.
+    pub errors: u32,
+}
+
+/// Charges what is due on `today` (in the schedule's time zone).
+///
+/// # Errors
+/// Database failure while selecting.
+pub async fn charge_due(
+    state: &AppState,
+    today: NaiveDate,
+    limit: u64,
+) -> Result<DueReport, ServiceError> {
+    let now = state.now_ms();
+    let with_card = payment_method::Entity::find()
+        .select_only()
+        .column(payment_method::Column::UserId)
+        .into_query();
+    let rows = echeance::Entity::find()
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(echeance::Column::Status.eq(EcheanceStatus::APayer.as_str()))
+                        .add(echeance::Column::DueDate.lte(today)),
+                )
+                .add(
+                    Condition::all()
+                        .add(echeance::Column::Status.eq(EcheanceStatus::Echouee.as_str()))
+                        .add(echeance::Column::NextRetryAt.lte(now)),
+                ),
+        )
+        .filter(echeance::Column::CheckoutSessionId.is_null())
+        .filter(echeance::Column::UserId.in_subquery(with_card))
+        .order_by_asc(echeance::Column::DueDate)
+        .order_by_asc(echeance::Column::Id)
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    let pace =
+        Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
+    let mut report = DueReport::default();
+    for row in rows {
+        let trigger = if row.status == EcheanceStatus::Echouee.as_str() {
+            Trigger::AutoRetry
+        } else {
+            Trigger::DueDate
+        };
+        let Ok(id) = EcheanceId::new(row.id) else {
+            continue;
+        };
+        match charge::charge(state, id, trigger).await {
+            Ok(result) => {
+                report.charged += 1;
+                match result.status {
+                    EcheanceStatus::Payee => report.paid += 1,
+                    EcheanceStatus::EnAttente => report.awaiting_customer += 1,
+                    EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => {
+                        report.declined += 1
+                    }
+                    _ => {}
+                }
+            }
+            Err(
+                ServiceError::Conflict(_) | ServiceError::Validation(_) | ServiceError::NotFound,
+            ) => report.skipped += 1,
+            Err(e) => {
+                report.errors += 1;
+                tracing::warn!(echeance.id = row.id, error = %e, "due-date charge failed");
+            }
+        }
+        tokio::time::sleep(pace).await;
+    }
+    tracing::info!(?report, "due-date run finished");
+    Ok(report)
+}

@@ -1,0 +1,17 @@
+//! The services: every use case, called by server functions, the webhook
+//! route, the workers and the CLI alike.
+
+pub mod authenticate;
+pub mod cards;
+pub mod charge;
+pub mod due;
+pub mod effects;
+pub mod error;
+pub mod lease;
+pub mod queries;
+pub mod reconcile;
+pub mod record;
+pub mod recovery;
+pub mod seed;
+pub mod transitions;
+pub mod webhooks;

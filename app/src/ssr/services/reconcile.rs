@@ -1,0 +1,615 @@
+//! The reconciler: for every échéance waiting on Stripe (en cours, en
+//! attente, legacy Checkout Sessions still open) it asks Stripe and converges
+//! on its answer; it replays webhooks Stripe could not deliver; it stores a
+//! report with the drift it found.
+//!
+//! It scales by listing PaymentIntents (pages of 100) over the window instead
+//! of one `GET` per échéance; only what the list does not cover is fetched
+//! one by one, through the adapter's per-endpoint rate limiter.
+
+use anyhow::anyhow;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::error::ServiceError;
+use super::lease;
+use super::record::{self, StripeReport};
+use super::webhooks;
+use crate::domain::{AttemptOutcome, EcheanceStatus};
+use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
+use crate::ssr::payments::types::PaymentIntentSnapshot;
+use crate::ssr::state::AppState;
+
+/// How a run is asked for.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The window listed on Stripe (PaymentIntents and undelivered events created since).
+    pub since: Duration,
+    /// Report what would change, change nothing.
+    pub dry_run: bool,
+    /// `cli`, `schedule`, `admin:<id>`.
+    pub trigger: String,
+}
+
+/// Receives progress (a terminal progress bar, or nothing).
+pub trait Progress: Send + Sync {
+    /// How many items this run will check.
+    fn start(&self, total: u64);
+    /// One more checked.
+    fn inc(&self);
+    /// Done.
+    fn finish(&self);
+}
+
+/// No progress display.
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: u64) {}
+    fn inc(&self) {}
+    fn finish(&self) {}
+}
+
+/// One échéance whose local status differs from Stripe's truth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    /// The échéance.
+    pub echeance_id: i64,
+    /// Status here before the run.
+    pub local: String,
+    /// What Stripe says (PaymentIntent or session status).
+    pub stripe: String,
+    /// Status here after the run (or what it would be, in a dry run).
+    pub resolved: String,
+    /// The Stripe object.
+    pub stripe_object: Option<String>,
+    /// Whether the run changed it.
+    pub fixed: bool,
+}
+
+/// What a run found and did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// Stored report id.
+    pub id: i64,
+    /// Échéances and sessions checked.
+    pub checked: u32,
+    /// Changed to match Stripe.
+    pub fixed: u32,
+    /// Already matching (or still pending on Stripe).
+    pub unchanged: u32,
+    /// Could not be checked.
+    pub errors: u32,
+    /// Logical calls made to Stripe.
+    pub stripe_calls: u32,
+    /// Undelivered events put back in the inbox.
+    pub events_replayed: u32,
+    /// Local ≠ Stripe.
+    pub drift: Vec<Drift>,
+    /// What went wrong (no secrets).
+    pub error_messages: Vec<String>,
+    /// The run changed nothing on purpose.
+    pub dry_run: bool,
+}
+
+/// Why a run did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Another instance holds the lease.
+    #[error("a reconciliation is already running")]
+    AlreadyRunning,
+    /// Anything else.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+const LEASE: &str = "reconciler";
+const LEASE_TTL_MS: i64 = 30 * 60_000;
+
+/// An attempt whose échéance waits on Stripe.
+struct Target {
+    echeance: echeance::Model,
+    attempt: charge_attempt::Model,
+}
+
+/// Runs once, holding the lease.
+///
+/// # Errors
+/// `AlreadyRunning`, or a database failure.
+#[tracing::instrument(skip(state, progress), fields(trigger = %options.trigger, dry_run = options.dry_run))]
+pub async fn run(
+    state: &AppState,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, ReconcileError> {
+    let now = state.now_ms();
+    if !lease::acquire(&state.db, LEASE, &state.instance_id, LEASE_TTL_MS, now)
+        .await
+        .map_err(ServiceError::from)?
+    {
+        return Err(ReconcileError::AlreadyRunning);
+    }
+    let result = run_locked(state, options, progress).await;
+    if let Err(e) = lease::release(&state.db, LEASE, &state.instance_id).await {
+        tracing::warn!(error = %e, "could not release the reconciler lease (it will expire)");
+    }
+    let report = result?;
+    tracing::info!(
+        checked = report.checked,
+        fixed = report.fixed,
+        unchanged = report.unchanged,
+        errors = report.errors,
+        stripe_calls = report.stripe_calls,
+        events_replayed = report.events_replayed,
+        drift = report.drift.len(),
+        "reconciliation finished"
+    );
+    Ok(report)
+}
+
+async fn run_locked(
+    state: &AppState,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Report, ServiceError> {
+    let started = state.now_ms();
+    let row = reconcile_report::ActiveModel {
+        trigger: Set(options.trigger.clone()),
+        dry_run: Set(options.dry_run),
+        status: Set("running".to_owned()),
+        started_at: Set(started),
+        drift: Set("[]".to_owned()),
+        error_messages: Set("[]".to_owned()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    let mut report = Report {
+        id: row.id,
+        dry_run: options.dry_run,
+        ..Report::default()
+    };
+    let window_start =
+        started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2);
+
+    let targets = load_targets(state).await?;
+    let sessions = echeance::Entity::find()
+        .filter(echeance::Column::CheckoutSessionId.is_not_null())
+        .filter(echeance::Column::Status.is_in([
+            EcheanceStatus::APayer.as_str(),
+            EcheanceStatus::EnCours.as_str(),
+            EcheanceStatus::EnAttente.as_str(),
+        ]))
+        .all(&state.db)
+        .await?;
+    progress.start(u64::try_from(targets.len() + sessions.len()).unwrap_or(u64::MAX));
+
+    let listed = list_window(state, window_start, &targets, &mut report).await;
+    for target in &targets {
+        check_target(state, target, &listed, options, window_start, &mut report).await;
+        progress.inc();
+    }
+    for session_echeance in &sessions {
+        check_session(state, session_echeance, options, &mut report).await;
+        progress.inc();
+    }
+    if !options.dry_run {
+        replay_undelivered(state, window_start, &mut report).await;
+    }
+    collected_but_not_recorded(state, window_start * 1000, &mut report).await?;
+    progress.finish();
+
+    let mut active: reconcile_report::ActiveModel = row.into();
+    active.status = Set("finished".to_owned());
+    active.finished_at = Set(Some(state.now_ms()));
+    active.checked = Set(to_i32(report.checked));
+    active.fixed = Set(to_i32(report.fixed));
+    active.unchanged = Set(to_i32(report.unchanged));
+    active.errors = Set(to_i32(report.errors));
+    active.stripe_calls = Set(to_i32(report.stripe_calls));
+    active.events_replayed = Set(to_i32(report.events_replayed));
+    active.drift = Set(serde_json::to_string(&report.drift).map_err(|e| anyhow!(e))?);
+    active.error_messages =
+        Set(serde_json::to_string(&report.error_messages).map_err(|e| anyhow!(e))?);
+    active.update(&state.db).await?;
+    Ok(report)
+}
+
+fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
+    let pending = echeance::Entity::find()
+        .filter(echeance::Column::Status.is_in([
+            EcheanceStatus::EnCours.as_str(),
+            EcheanceStatus::EnAttente.as_str(),
+        ]))
+        .filter(echeance::Column::CurrentAttemptNo.gt(0))
+        .order_by_asc(echeance::Column::Id)
+        .all(&state.db)
+        .await?;
+    let mut attempts: HashMap<(i64, i32), charge_attempt::Model> = HashMap::new();
+    for chunk in pending.chunks(500) {
+        let rows = charge_attempt::Entity::find()
+            .filter(charge_attempt::Column::EcheanceId.is_in(chunk.iter().map(|e| e.id)))
+            .all(&state.db)
+            .await?;
+        for a in rows {
+            attempts.insert((a.echeance_id, a.attempt_no), a);
+        }
+    }
+    Ok(pending
+        .into_iter()
+        .filter_map(|e| {
+            attempts
+                .remove(&(e.id, e.current_attempt_no))
+                .map(|attempt| Target {
+                    echeance: e,
+                    attempt,
+                })
+        })
+        .collect())
+}
+
+/// PaymentIntents created in the window, by id and by our metadata.
+#[derive(Default)]
+struct Listed {
+    by_id: HashMap<String, PaymentIntentSnapshot>,
+    by_attempt: HashMap<(i64, i32), String>,
+    complete: bool,
+}
+
+async fn list_window(
+    state: &AppState,
+    window_start: i64,
+    targets: &[Target],
+    report: &mut Report,
+) -> Listed {
+    let mut listed = Listed::default();
+    let wanted = targets
+        .iter()
+        .filter(|t| t.attempt.started_at / 1000 >= window_start)
+        .count();
+    if wanted == 0 {
+        listed.complete = true;
+        return listed;
+    }
+    let mut after: Option<String> = None;
+    loop {
+        report.stripe_calls += 1;
+        match state
+            .gateway
+            .list_payment_intents(window_start, None, after.as_deref())
+            .await
+        {
+            Ok(page) => {
+                let last = page.data.last().map(|p| p.id.clone());
+                for pi in page.data {
+                    if let Some(r) = pi.attempt_ref() {
+                        listed.by_attempt.insert(r, pi.id.clone());
+                    }
+                    listed.by_id.insert(pi.id.clone(), pi);
+                }
+                match (page.has_more, last) {
+                    (true, Some(last)) => after = Some(last),
+                    _ => {
+                        listed.complete = true;
+                        return listed;
+                    }
+                }
+            }
+            Err(e) => {
+                // Fall back to one GET per échéance (still rate-limited).
+                report.error_messages.push(format!(
+                    "listing PaymentIntents failed ({e}); checking one by one"
+                ));
+                return listed;
+            }
+        }
+    }
+}
+
+async fn check_target(
+    state: &AppState,
+    target: &Target,
+    listed: &Listed,
+    options: &Options,
+    window_start: i64,
+    report: &mut Report,
+) {
+    report.checked += 1;
+    let attempt = &target.attempt;
+    let key = (attempt.echeance_id, attempt.attempt_no);
+    let from_list = attempt
+        .payment_intent_id
+        .as_ref()
+        .and_then(|id| listed.by_id.get(id))
+        .or_else(|| {
+            listed
+                .by_attempt
+                .get(&key)
+                .and_then(|id| listed.by_id.get(id))
+        })
+        .cloned();
+    let snapshot = match (from_list, &attempt.payment_intent_id) {
+        (Some(pi), _) => Some(pi),
+        (None, Some(id)) => {
+            report.stripe_calls += 1;
+            match state.gateway.retrieve_payment_intent(id).await {
+                Ok(pi) => Some(pi),
+                Err(e) => {
+                    report.errors += 1;
+                    report
+                        .error_messages
+                        .push(format!("échéance {}: {e}", attempt.echeance_id));
+                    return;
+                }
+            }
+        }
+        (None, None) => None,
+    };
+    let local = target.echeance.status.clone();
+    let report_of_stripe = match snapshot {
+        Some(pi) => StripeReport::from_payment_intent(pi),
+        None => {
+            // No PaymentIntent known for this attempt. If the whole window was listed,
+            // covers the attempt and it is not recent, Stripe never created one.
+            let covered = listed.complete && attempt.started_at / 1000 >= window_start;
+            let old_enough = state.now_ms() - attempt.started_at > 10 * 60_000;
+            if covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded.as_str() {
+                StripeReport {
+                    payment_intent: None,
+                    event: Some(crate::domain::PaymentEvent::Abandoned),
+                    error: None,
+                }
+            } else {
+                report.unchanged += 1;
+                return;
+            }
+        }
+    };
+    let stripe_status = report_of_stripe
+        .payment_intent
+        .as_ref()
+        .map_or_else(|| "absent".to_owned(), |p| p.raw_status.clone());
+    let stripe_object = report_of_stripe
+        .payment_intent
+        .as_ref()
+        .map(|p| p.id.clone());
+    let expected = report_of_stripe
+        .event
+        .and_then(|ev| {
+            EcheanceStatus::parse(&local)
+                .ok()
+                .and_then(|s| s.transition(ev).ok())
+        })
+        .map(EcheanceStatus::as_str);
+    let Some(expected) = expected.filter(|e| *e != local) else {
+        report.unchanged += 1;
+        return;
+    };
+    if options.dry_run {
+        report.drift.push(Drift {
+            echeance_id: attempt.echeance_id,
+            local,
+            stripe: stripe_status,
+            resolved: expected.to_owned(),
+            stripe_object,
+            fixed: false,
+        });
+        return;
+    }
+    match record::record(
+        state,
+        attempt.id,
+        report_of_stripe,
+        super::transitions::Cause::Reconciler,
+        "system:reconciler",
+    )
+    .await
+    {
+        Ok(recorded) => {
+            let resolved = recorded
+                .applied
+                .as_ref()
+                .map_or(local.clone(), |a| a.to.as_str().to_owned());
+            let fixed = resolved != local;
+            if fixed {
+                report.fixed += 1;
+            } else {
+                report.unchanged += 1;
+            }
+            report.drift.push(Drift {
+                echeance_id: attempt.echeance_id,
+                local,
+                stripe: stripe_status,
+                resolved,
+                stripe_object,
+                fixed,
+            });
+        }
+        Err(e) => {
+            report.errors += 1;
+            report
+                .error_messages
+                .push(format!("échéance {}: {e}", attempt.echeance_id));
+        }
+    }
+}
+
+async fn check_session(
+    state: &AppState,
+    row: &echeance::Model,
+    options: &Options,
+    report: &mut Report,
+) {
+    report.checked += 1;
+    let Some(session_id) = row.checkout_session_id.as_deref() else {
+        return;
+    };
+    report.stripe_calls += 1;
+    let session = match state.gateway.retrieve_checkout_session(session_id).await {
+        Ok(s) => s,
+        Err(e) => {
+            report.errors += 1;
+            report
+                .error_messages
+                .push(format!("échéance {} (session): {e}", row.id));
+            return;
+        }
+    };
+    let stripe = format!(
+        "{}/{}",
+        session.status.as_deref().unwrap_or("?"),
+        session.payment_status.as_deref().unwrap_or("?")
+    );
+    let would = match (session.status.as_deref(), session.payment_status.as_deref()) {
+        (_, Some("paid")) => Some(EcheanceStatus::Payee),
+        (Some("expired"), _) => Some(EcheanceStatus::APayer),
+        _ => None,
+    };
+    let Some(would) = would.filter(|w| w.as_str() != row.status) else {
+        report.unchanged += 1;
+        return;
+    };
+    let drift = |fixed: bool, resolved: &str| Drift {
+        echeance_id: row.id,
+        local: row.status.clone(),
+        stripe: stripe.clone(),
+        resolved: resolved.to_owned(),
+        stripe_object: Some(session.id.clone()),
+        fixed,
+    };
+    if options.dry_run {
+        report.drift.push(drift(false, would.as_str()));
+        return;
+    }
+    match webhooks::reconcile_checkout_session(state, &session).await {
+        Ok(true) => {
+            report.fixed += 1;
+            report.drift.push(drift(true, would.as_str()));
+        }
+        Ok(false) => report.unchanged += 1,
+        Err(e) => {
+            report.errors += 1;
+            report
+                .error_messages
+                .push(format!("échéance {} (session): {e}", row.id));
+        }
+    }
+}
+
+async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Report) {
+    let mut after: Option<String> = None;
+    loop {
+        report.stripe_calls += 1;
+        let page = match state
+            .gateway
+            .list_undelivered_events(window_start, after.as_deref())
+            .await
+        {
+            Ok(page) => page,
+            Err(e) => {
+                report.error_messages.push(format!(
+                    "replaying undelivered events is not available here ({e})"
+                ));
+                return;
+            }
+        };
+        for event in &page.data {
+            let body = match serde_json::to_vec(&serde_json::json!({
+                "id": event.id, "type": event.event_type, "created": event.created,
+                "livemode": event.livemode, "data": {"object": event.data.object},
+            })) {
+                Ok(b) => b,
+                Err(_) => continue,
+            };
+            match webhooks::store(state, &body, state.now_ms()).await {
+                Ok(webhooks::Ingested::Stored) => report.events_replayed += 1,
+                Ok(webhooks::Ingested::Duplicate) => {}
+                Err(e) => report
+                    .error_messages
+                    .push(format!("event {}: {e}", event.id)),
+            }
+        }
+        match (page.has_more, page.data.last()) {
+            (true, Some(last)) => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    if report.events_replayed > 0 {
+        state.wake.inbox.notify_one();
+        if let Err(e) = webhooks::process_pending(state, 500).await {
+            report
+                .error_messages
+                .push(format!("applying replayed events: {e}"));
+        }
+    }
+}
+
+/// Drift that needs no Stripe call: an attempt Stripe reported collected whose
+/// échéance is not collected here (e.g. cancelled meanwhile). Never changed
+/// automatically; listed for an admin.
+async fn collected_but_not_recorded(
+    state: &AppState,
+    since_ms: i64,
+    report: &mut Report,
+) -> Result<(), ServiceError> {
+    let succeeded = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded.as_str()))
+        .filter(charge_attempt::Column::UpdatedAt.gte(since_ms))
+        .all(&state.db)
+        .await?;
+    let ids: Vec<i64> = succeeded.iter().map(|a| a.echeance_id).collect();
+    for chunk in ids.chunks(500) {
+        let rows = echeance::Entity::find()
+            .filter(echeance::Column::Id.is_in(chunk.iter().copied()))
+            .all(&state.db)
+            .await?;
+        for e in rows {
+            let collected = EcheanceStatus::parse(&e.status)
+                .map(EcheanceStatus::was_collected)
+                .unwrap_or(false);
+            if !collected {
+                let pi = succeeded
+                    .iter()
+                    .find(|a| a.echeance_id == e.id)
+                    .and_then(|a| a.payment_intent_id.clone());
+                report.drift.push(Drift {
+                    echeance_id: e.id,
+                    local: e.status.clone(),
+                    stripe: "succeeded".to_owned(),
+                    resolved: e.status.clone(),
+                    stripe_object: pi,
+                    fixed: false,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The latest finished report, for the dashboard.
+///
+/// # Errors
+/// Database failure or a stored report that does not parse.
+pub async fn latest(
+    state: &AppState,
+) -> Result<Option<(reconcile_report::Model, Vec<Drift>)>, ServiceError> {
+    let Some(row) = reconcile_report::Entity::find()
+        .filter(reconcile_report::Column::Status.eq("finished"))
+        .order_by_desc(reconcile_report::Column::Id)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let drift: Vec<Drift> = serde_json::from_str(&row.drift).map_err(|e| anyhow!(e))?;
+    Ok(Some((row, drift)))
+}

@@ -1,0 +1,293 @@
+//! Recording what Stripe says about an attempt: the attempt row, then the
+//! échéance through [`super::transitions::apply`], in one transaction. Used by
+//! the charge, the webhook worker, the 3DS confirmation and the reconciler.
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
+
+use super::error::ServiceError;
+use super::transitions::{self, Applied, Cause};
+use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
+use crate::ssr::db;
+use crate::ssr::entities::{charge_attempt, echeance};
+use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
+use crate::ssr::state::AppState;
+
+/// What Stripe said, in one of its shapes (a PaymentIntent, or a card error with or without one).
+#[derive(Clone, Debug, Default)]
+pub struct StripeReport {
+    /// The PaymentIntent, when known.
+    pub payment_intent: Option<PaymentIntentSnapshot>,
+    /// What it means for the échéance; `None`: nothing definitive yet.
+    pub event: Option<PaymentEvent>,
+    /// The error Stripe gave, if any.
+    pub error: Option<StripeErrorDetail>,
+}
+
+impl StripeReport {
+    /// From a PaymentIntent (a 2xx answer, a webhook, a retrieve, a list).
+    #[must_use]
+    pub fn from_payment_intent(pi: PaymentIntentSnapshot) -> Self {
+        Self {
+            event: pi.payment_event(),
+            error: pi.last_payment_error.clone(),
+            payment_intent: Some(pi),
+        }
+    }
+
+    /// From a 402 card error: an SCA demand (Stripe's shape) or a decline.
+    #[must_use]
+    pub fn from_card_error(detail: StripeErrorDetail, pi: Option<PaymentIntentSnapshot>) -> Self {
+        Self {
+            event: Some(PaymentEvent::from(&detail)),
+            error: Some(detail),
+            payment_intent: pi,
+        }
+    }
+
+    fn outcome(&self) -> AttemptOutcome {
+        match self.event {
+            Some(PaymentEvent::Succeeded) => AttemptOutcome::Succeeded,
+            Some(PaymentEvent::Processing) => AttemptOutcome::Processing,
+            Some(PaymentEvent::AuthenticationRequired | PaymentEvent::AuthenticationFailed) => {
+                AttemptOutcome::RequiresAction
+            }
+            Some(PaymentEvent::Declined { .. }) => AttemptOutcome::Declined,
+            Some(PaymentEvent::Abandoned) => AttemptOutcome::Canceled,
+            Some(
+                PaymentEvent::ChargeStarted
+                | PaymentEvent::Canceled
+                | PaymentEvent::Refunded { .. }
+                | PaymentEvent::DisputeOpened,
+            )
+            | None => AttemptOutcome::Unknown,
+        }
+    }
+}
+
+/// The result of recording a report.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// The échéance transition (or why none).
+    pub applied: Option<Applied>,
+    /// The attempt's outcome now.
+    pub outcome: AttemptOutcome,
+}
+
+const RECHECK_PROCESSING_MS: i64 = 5 * 60 * 1000;
+
+/// Writes `report` onto attempt `attempt_id` and moves its échéance.
+///
+/// Attempt outcomes only move forward: a final outcome is not replaced by a
+/// stale one, except by a success (the money is there). Events about an
+/// attempt that is no longer the échéance's current one only change the
+/// échéance when they report a success.
+///
+/// # Errors
+/// Database failure.
+#[tracing::instrument(skip(state, report), fields(attempt.id = attempt_id, cause = cause.as_str()))]
+pub async fn record(
+    state: &AppState,
+    attempt_id: i64,
+    report: StripeReport,
+    cause: Cause,
+    actor: &str,
+) -> Result<Recorded, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let attempt = charge_attempt::Entity::find_by_id(attempt_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let current = AttemptOutcome::parse(&attempt.outcome).map_err(|e| anyhow!(e))?;
+    let reported = report.outcome();
+    let now = state.now_ms();
+
+    let stale = current.is_final() && reported != AttemptOutcome::Succeeded;
+    let uninformative = reported == AttemptOutcome::Unknown && current != AttemptOutcome::Pending;
+    let outcome = if stale || uninformative {
+        current
+    } else {
+        reported
+    };
+
+    let mut active: charge_attempt::ActiveModel = attempt.clone().into();
+    if let Some(pi) = &report.payment_intent {
+        if attempt.payment_intent_id.is_none() {
+            active.payment_intent_id = Set(Some(pi.id.clone()));
+        }
+        if attempt.client_secret.is_none() && pi.client_secret.is_some() {
+            active.client_secret = Set(pi.client_secret.clone());
+        }
+    }
+    if let Some(error) = &report.error {
+        active.error_code = Set(error.code.clone());
+        active.decline_code = Set(error.decline_code.clone());
+        active.error_message = Set(error.message.clone());
+    }
+    active.outcome = Set(outcome.as_str().to_owned());
+    active.next_check_at = Set(match outcome {
+        AttemptOutcome::Processing => Some(now + RECHECK_PROCESSING_MS),
+        AttemptOutcome::Pending | AttemptOutcome::Unknown => attempt.next_check_at,
+        AttemptOutcome::RequiresAction
+        | AttemptOutcome::Succeeded
+        | AttemptOutcome::Declined
+        | AttemptOutcome::Canceled => None,
+    });
+    if outcome.is_final() && attempt.finished_at.is_none() {
+        active.finished_at = Set(Some(now));
+    }
+    active.updated_at = Set(now);
+    let attempt = active.update(&txn).await?;
+
+    let echeance = echeance::Entity::find_by_id(attempt.echeance_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let is_current = echeance.current_attempt_no == attempt.attempt_no;
+    if is_current
+        && echeance.current_payment_intent_id.is_none()
+        && let Some(pi) = &attempt.payment_intent_id
+    {
+        echeance::Entity::update_many()
+            .col_expr(
+                echeance::Column::CurrentPaymentIntentId,
+                Expr::value(pi.clone()),
+            )
+            .filter(echeance::Column::Id.eq(echeance.id))
+            .exec(&txn)
+            .await?;
+    }
+
+    let applied = match report.event {
+        Some(PaymentEvent::Succeeded) => Some(
+            apply(
+                state,
+                &txn,
+                &echeance,
+                PaymentEvent::Succeeded,
+                cause,
+                actor,
+                &attempt,
+            )
+            .await?,
+        ),
+        Some(event) if is_current && outcome == reported => {
+            let event = match event {
+                // Count a decline once, however many times it is reported.
+                PaymentEvent::Declined { retryable } if current != AttemptOutcome::Declined => {
+                    schedule_retry(state, &txn, &echeance, retryable, now).await?
+                }
+                other => other,
+            };
+            Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?)
+        }
+        _ => None,
+    };
+    txn.commit().await?;
+    Ok(Recorded { applied, outcome })
+}
+
+async fn apply(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    echeance: &echeance::Model,
+    event: PaymentEvent,
+    cause: Cause,
+    actor: &str,
+    attempt: &charge_attempt::Model,
+) -> Result<Applied, ServiceError> {
+    let detail = format!(
+        "attempt {} pi {}{}",
+        attempt.attempt_no,
+        attempt.payment_intent_id.as_deref().unwrap_or("?"),
+        attempt
+            .error_code
+            .as_deref()
+            .map(|c| format!(" code {c}"))
+            .unwrap_or_default()
+    );
+    let applied =
+        transitions::apply(state, txn, echeance.id, event, cause, actor, Some(detail)).await?;
+    if event == PaymentEvent::Succeeded
+        && applied.refused.is_some()
+        && !applied.from.was_collected()
+    {
+        tracing::error!(
+            echeance.id = echeance.id,
+            status = applied.from.as_str(),
+            "Stripe collected money for an échéance that is closed here: drift to review"
+        );
+    }
+    Ok(applied)
+}
+
+/// Counts a soft decline and sets the next automatic retry; a decline the
+/// schedule will not retry becomes final.
+async fn schedule_retry(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    echeance: &echeance::Model,
+    soft: bool,
+    now: i64,
+) -> Result<PaymentEvent, ServiceError> {
+    let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
+    if !status.is_pending_on_stripe() {
+        return Ok(PaymentEvent::Declined { retryable: soft });
+    }
+    let declines = echeance.soft_declines + i32::from(soft);
+    let delay = soft
+        .then(|| {
+            state
+                .settings
+                .retry_policy
+                .next_delay_hours(usize::try_from(declines).unwrap_or(usize::MAX))
+        })
+        .flatten();
+    let next_retry_at = delay.map(|h| now + i64::from(h) * 3_600_000);
+    echeance::Entity::update_many()
+        .col_expr(echeance::Column::SoftDeclines, Expr::value(declines))
+        .col_expr(echeance::Column::NextRetryAt, Expr::value(next_retry_at))
+        .filter(echeance::Column::Id.eq(echeance.id))
+        .exec(txn)
+        .await?;
+    Ok(PaymentEvent::Declined {
+        retryable: next_retry_at.is_some(),
+    })
+}
+
+/// The attempt a PaymentIntent belongs to: by its id, else by our metadata.
+///
+/// # Errors
+/// Database failure.
+pub async fn find_attempt(
+    state: &AppState,
+    pi: &PaymentIntentSnapshot,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    if let Some(found) = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::PaymentIntentId.eq(pi.id.as_str()))
+        .one(&state.db)
+        .await?
+    {
+        return Ok(Some(found));
+    }
+    let Some((echeance_id, attempt_no)) = pi.attempt_ref() else {
+        return Ok(None);
+    };
+    let found = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::EcheanceId.eq(echeance_id))
+        .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
+        .one(&state.db)
+        .await?;
+    // Metadata alone could come from another database sharing the Stripe
+    // account: the customer must match too.
+    let same_customer = |a: &charge_attempt::Model| {
+        pi.customer
+            .as_ref()
+            .is_none_or(|c| c.id() == a.stripe_customer_id)
+    };
+    Ok(found.filter(same_customer))
+}

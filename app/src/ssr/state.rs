@@ -1,0 +1,56 @@
+//! The one application state: configuration and the ports (database, payment
+//! gateway, mailer, clock). Given to axum handlers and, as context, to every
+//! server function.
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+use super::clock::Clock;
+use super::config::Settings;
+use super::email::mailer::Mailer;
+use super::payments::PaymentGateway;
+
+/// Shared by every request and worker.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' own options (site root, output name).
+    pub leptos_options: LeptosOptions,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Stripe.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// SMTP.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Configuration.
+    pub settings: Arc<Settings>,
+    /// Separates this database's idempotency keys from any other sharing the Stripe account.
+    #[from_ref(skip)]
+    pub installation_id: Arc<str>,
+    /// This process, as a lease holder (`host:pid:random`).
+    #[from_ref(skip)]
+    pub instance_id: Arc<str>,
+    /// Wakes the workers when there is new work (they also poll).
+    pub wake: Arc<Wake>,
+}
+
+/// Signals for the workers of this process.
+#[derive(Debug, Default)]
+pub struct Wake {
+    /// A webhook was stored.
+    pub inbox: Notify,
+    /// An email was queued.
+    pub outbox: Notify,
+}
+
+impl AppState {
+    /// Now, in epoch milliseconds.
+    #[must_use]
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,75 @@
+//! The home page for visitors: what the product is, the login form and, in
+//! development, the demo accounts.
+
+use leptos::prelude::*;
+
+use super::i18n::texts;
+use super::layout::Layout;
+use crate::api::session::{Login, landing_data};
+use crate::domain::{Locale, Role};
+
+/// `/` for visitors.
+#[component]
+pub fn LandingPage() -> impl IntoView {
+    let tx = texts();
+    let data = Resource::new(|| (), |()| landing_data());
+    let login = ServerAction::<Login>::new();
+    let show_passwords = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    let locale = use_context::<Locale>().unwrap_or_default();
+    view! {
+        <Suspense fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                let data = data.await.ok();
+                let me = data.as_ref().and_then(|d| d.me.clone());
+                view! {
+                    <Layout me=me>
+                        <section class="hero">
+                            <h1>{tx.app_name}</h1>
+                            <p class="tagline">{tx.tagline}</p>
+                            <p class="hydration" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+                                {move || hydrated.get().then_some(tx.interactive)}
+                            </p>
+                        </section>
+                        {data.clone().map(|d| view! {
+                            <section class="card stats">
+                                <p><strong data-testid="echeance-count">{d.echeance_count}</strong>" "{tx.echeances_in_base}</p>
+                                {d.next_due.map(|date| view! { <p>{tx.next_due}" : "<strong>{locale.format_date(date)}</strong></p> })}
+                            </section>
+                        })}
+                        <section class="card">
+                            <h2>{tx.login}</h2>
+                            <ActionForm action=login attr:class="stack">
+                                <label>{tx.email}<input type="email" name="email" required autocomplete="username"/></label>
+                                <label>{tx.password}<input type="password" name="password" required autocomplete="current-password"/></label>
+                                <button type="submit" class="primary" disabled=move || login.pending().get()>{tx.login}</button>
+                            </ActionForm>
+                            {move || login.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                        </section>
+                        {data.filter(|d| !d.demo_accounts.is_empty()).map(|d| view! {
+                            <section class="card demo">
+                                <h2>{tx.demo_accounts}</h2>
+                                <button type="button" class="link" data-testid="toggle-passwords" on:click=move |_| show_passwords.update(|v| *v = !*v)>
+                                    {move || if show_passwords.get() { tx.hide_passwords } else { tx.show_passwords }}
+                                </button>
+                                <ul>
+                                    {d.demo_accounts.into_iter().map(|a| {
+                                        let password = a.password.clone();
+                                        view! {
+                                            <li>
+                                                <code>{a.email}</code>" — "
+                                                {if a.role == Role::Admin { tx.role_admin } else { tx.role_customer }}
+                                                " — "<code class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ul>
+                            </section>
+                        })}
+                    </Layout>
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,20 @@
+//! The Échéancier schema. One file per migration; never edit a migration that
+//! has shipped, add a new one.
+//!
+//! Instants are stored as `BIGINT` milliseconds since the Unix epoch (UTC): they
+//! compare and index identically on SQLite and PostgreSQL. Calendar dates
+//! (an échéance's due date) are `DATE`. Money is `BIGINT` minor units.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+/// Runs every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}

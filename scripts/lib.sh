@@ -1,0 +1,146 @@
+# Shared by scripts/run and scripts/test: install what is missing, start local
+# services, stop them on exit. Sourced, not executed.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# A cargo target directory outside the clone survives fresh clones (CI) and saves every clean build.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/echeancier/target}
+# cargo-leptos sets this when it builds; setting it for every cargo command keeps one set of artifacts.
+export LEPTOS_OUTPUT_NAME=echeancier
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+CHILDREN=()
+CLEANUPS=()
+cleanup() {
+  local pid
+  for pid in "${CHILDREN[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${CHILDREN[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  local c
+  for c in "${CLEANUPS[@]}"; do
+    eval "$c" || true
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_for_url() { # url [seconds]
+  local url=$1 deadline=$((SECONDS + ${2:-60}))
+  until curl -fsS -o /dev/null "$url" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "$url did not answer in time"
+    sleep 0.3
+  done
+}
+
+apt_install() { # packages...
+  log "installing Debian packages: $*"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null || die "cargo is missing: install Rust with rustup first"
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+  rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+}
+
+ensure_cargo_leptos() {
+  if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+    log "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 18 minutes on 2 cores, once per machine)"
+    cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION" --features no_downloads
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (must equal the wasm-bindgen crate)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
+
+ensure_node_modules() {
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -f end2end/node_modules/.package-lock.json ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    log "installing npm packages (Playwright runner, maildev, binaryen)"
+    (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+ensure_stripe_peer() {
+  if [ ! -x .venv/bin/python ] || ! cmp -s scripts/requirements.txt .venv/.requirements; then
+    log "installing localstripe into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+    cp scripts/requirements.txt .venv/.requirements
+  fi
+}
+
+ensure_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+}
+
+# Starts localstripe on 127.0.0.1:$1.
+start_stripe_peer() {
+  local port=$1 logfile=$2
+  .venv/bin/python scripts/stripe_peer.py "$port" >"$logfile" 2>&1 &
+  CHILDREN+=($!)
+  wait_for_url "http://127.0.0.1:$port/js.stripe.com/v3/" 30
+}
+
+# Registers a signed webhook at the local peer: port, id, url, secret.
+register_webhook() {
+  curl -fsS -X POST "http://127.0.0.1:$1/_config/webhooks/$2" -d "url=$3" -d "secret=$4" >/dev/null
+}
+
+# Starts maildev: smtp port, web port.
+start_maildev() {
+  maildev --smtp "$1" --web "$2" --ip 127.0.0.1 --silent >"$3" 2>&1 &
+  CHILDREN+=($!)
+  wait_for_url "http://127.0.0.1:$2/email" 30
+}
+
+# Starts a private PostgreSQL on 127.0.0.1 (trust auth, tuned for tests). Sets PG_URL.
+start_postgres() {
+  local bin
+  bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+    apt_install postgresql
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  fi
+  local dir port as=()
+  dir=$(mktemp -d /tmp/echeancier-pg.XXXXXX)
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql postgres
+    chown postgres "$dir"
+    as=(runuser -u postgres --)
+  fi
+  port=$(free_port)
+  "${as[@]}" "$bin/initdb" -D "$dir/data" -U echeancier --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" >/dev/null
+  CLEANUPS+=("${as[*]} $bin/pg_ctl -D $dir/data -m immediate stop >/dev/null 2>&1; rm -rf $dir")
+  PG_URL="postgres://echeancier@127.0.0.1:$port/postgres"
+  log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# The server binary cargo-leptos builds, with the site it serves.
+server_env() {
+  export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=false
+}
+SERVER_BIN="$CARGO_TARGET_DIR/debug/server"

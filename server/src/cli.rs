@@ -1,0 +1,300 @@
+//! The command line. `serve` is the default; the other commands run one job
+//! against the same database and Stripe, and exit.
+
+use anyhow::Context as _;
+use app::ssr::config::Settings;
+use app::ssr::services::{charge, due, reconcile, seed, webhooks};
+use app::ssr::state::AppState;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+use crate::startup::{self, Ports};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "server",
+    about = "Échéancier — collects installment payments through Stripe"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the site, the webhook and the background workers (default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Write the demo data (an admin, two customers, échéances) unless users exist.
+    SeedDemo,
+    /// Converge échéances waiting on Stripe with Stripe's truth, once.
+    Reconcile {
+        /// Window listed on Stripe: `24h`, `90m`, `7d`.
+        #[arg(long, default_value = "24h", value_parser = parse_duration)]
+        since: Duration,
+        /// Report what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Charge every échéance due (today in the schedule's time zone, or --date) that has a saved card.
+    ChargeDue {
+        /// The day to charge for (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// At most this many charges.
+        #[arg(long, default_value_t = 10_000)]
+        limit: u64,
+    },
+    /// Apply stored webhooks and settle unknown charge outcomes, once.
+    Process,
+}
+
+/// Parses `24h`, `90m`, `7d`, `3600s`.
+///
+/// # Errors
+/// Anything else.
+pub fn parse_duration(input: &str) -> Result<Duration, String> {
+    let input = input.trim();
+    let split = input
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(input.len());
+    let (number, unit) = input.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("durée invalide « {input} » (ex. 24h, 90m, 7d)"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" | "" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("unité inconnue « {unit} » (s, m, h, d)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+/// Entry point: parses arguments and the environment, runs the command.
+pub async fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    if let Command::Migrate = command {
+        let db = app::ssr::db::connect(&settings).await?;
+        app::ssr::db::migrate(&db).await?;
+        println!("migrations applied");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let options = startup::leptos_options(&settings)?;
+    let ports = Ports::from_settings(&settings)?;
+    let state = startup::build_state(settings, ports, options).await?;
+    match command {
+        Command::Serve => serve(state).await,
+        Command::Migrate => Ok(ExitCode::SUCCESS),
+        Command::SeedDemo => {
+            let today = state
+                .clock
+                .now()
+                .with_timezone(&state.settings.schedule_timezone)
+                .date_naive();
+            let wrote = seed::seed_demo(&state, today)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "{}",
+                if wrote {
+                    "demo data written"
+                } else {
+                    "users exist: demo data left as is"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reconcile { since, dry_run } => reconcile_once(&state, since, dry_run).await,
+        Command::ChargeDue { date, limit } => {
+            let today = date.unwrap_or_else(|| {
+                state
+                    .clock
+                    .now()
+                    .with_timezone(&state.settings.schedule_timezone)
+                    .date_naive()
+            });
+            let report = due::charge_due(&state, today, limit)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "charged {} (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
+                report.charged,
+                report.paid,
+                report.awaiting_customer,
+                report.declined,
+                report.skipped,
+                report.errors
+            );
+            Ok(if report.errors == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Process => {
+            let events = webhooks::process_pending(&state, 10_000)
+                .await
+                .map_err(anyhow::Error::from)?;
+            let attempts = charge::resume(&state, 10_000)
+                .await
+                .map_err(anyhow::Error::from)?;
+            println!("webhooks handled {events}, attempts settled {attempts}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn serve(state: AppState) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(state.settings.site_addr)
+        .await
+        .with_context(|| format!("binding {} (LEPTOS_SITE_ADDR)", state.settings.site_addr))?;
+    let shutdown = CancellationToken::new();
+    let mut workers = if state.settings.workers_enabled {
+        crate::workers::spawn_all(&state, &shutdown)
+    } else {
+        tokio::task::JoinSet::new()
+    };
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
+    });
+    startup::serve(state, listener, shutdown.clone()).await?;
+    shutdown.cancel();
+    while workers.join_next().await.is_some() {}
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+struct Bar(indicatif::ProgressBar);
+
+impl reconcile::Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn inc(&self) {
+        self.0.inc(1);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+async fn reconcile_once(
+    state: &AppState,
+    since: Duration,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
+    let options = reconcile::Options {
+        since,
+        dry_run,
+        trigger: "cli".to_owned(),
+    };
+    let terminal = std::io::stdout().is_terminal();
+    let report = if terminal {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} échéances ({eta})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        reconcile::run(state, &options, &Bar(bar)).await
+    } else {
+        reconcile::run(state, &options, &reconcile::Silent).await
+    };
+    let report = match report {
+        Ok(r) => r,
+        Err(reconcile::ReconcileError::AlreadyRunning) => {
+            eprintln!("a reconciliation is already running on another instance");
+            return Ok(ExitCode::from(3));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "reconcile{}: checked {}, fixed {}, unchanged {}, errors {}, stripe calls {}, events replayed {}, drift {}",
+        if dry_run { " (dry run)" } else { "" },
+        report.checked,
+        report.fixed,
+        report.unchanged,
+        report.errors,
+        report.stripe_calls,
+        report.events_replayed,
+        report.drift.len()
+    );
+    for d in &report.drift {
+        println!(
+            "  échéance {}: here {} / Stripe {} -> {}{}",
+            d.echeance_id,
+            d.local,
+            d.stripe,
+            d.resolved,
+            if d.fixed { " (fixed)" } else { "" }
+        );
+    }
+    Ok(if report.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("90m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3w").is_err());
+    }
+}

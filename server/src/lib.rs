@@ -1,0 +1,8 @@
+//! The Échéancier server: axum bootstrap, the webhook and health routes,
+//! the background workers and the command line.
+
+pub mod cli;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod workers;

@@ -1,0 +1,137 @@
+//! The routes that are not Leptos pages: the Stripe webhook, health, the
+//! language switch, and security headers for every answer.
+
+use app::ssr::services::webhooks::{self, IngestError};
+use app::ssr::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The non-Leptos routes.
+pub fn router(state: &AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/stripe/webhook",
+            post(stripe_webhook).layer(DefaultBodyLimit::max(
+                state.settings.stripe_webhook_max_bytes,
+            )),
+        )
+        .route("/health", get(health))
+        .route("/lang/{code}", get(switch_language))
+}
+
+/// `POST /stripe/webhook`: verify, store, answer fast; a worker applies it.
+async fn stripe_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match webhooks::ingest(&state, signature, &body).await {
+        Ok(ingested) => (StatusCode::OK, Json(serde_json::json!({ "received": true, "duplicate": ingested == webhooks::Ingested::Duplicate }))).into_response(),
+        Err(IngestError::Signature(e)) => {
+            tracing::warn!(error = %e, "webhook refused");
+            (StatusCode::BAD_REQUEST, "invalid signature").into_response()
+        }
+        Err(IngestError::Malformed(e)) => {
+            tracing::warn!(error = %e, "webhook refused");
+            (StatusCode::BAD_REQUEST, "malformed event").into_response()
+        }
+        Err(IngestError::Unexpected(e)) => {
+            tracing::error!(error = ?e, "webhook not stored; Stripe will retry");
+            (StatusCode::INTERNAL_SERVER_ERROR, "not stored").into_response()
+        }
+    }
+}
+
+static STRIPE_CHECK: Mutex<Option<(Instant, bool)>> = Mutex::new(None);
+const STRIPE_CHECK_TTL: Duration = Duration::from_secs(30);
+
+/// `GET /health`: the database answers a query, Stripe answers with our key
+/// (checked at most every 30 s). 200 when both do, 503 otherwise.
+async fn health(State(state): State<AppState>) -> Response {
+    let database = state.db.ping().await.is_ok();
+    let cached = STRIPE_CHECK
+        .lock()
+        .ok()
+        .and_then(|c| *c)
+        .filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL)
+        .map(|(_, ok)| ok);
+    let stripe = match cached {
+        Some(ok) => ok,
+        None => {
+            let ok = state.gateway.ping().await.is_ok();
+            if let Ok(mut c) = STRIPE_CHECK.lock() {
+                *c = Some((Instant::now(), ok));
+            }
+            ok
+        }
+    };
+    let failed_webhooks = webhooks::failed_count(&state.db).await.unwrap_or(0);
+    let status = if database && stripe {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    (
+        status,
+        Json(serde_json::json!({
+            "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+            "database": word(database),
+            "stripe": word(stripe),
+            "failed_webhooks": failed_webhooks,
+        })),
+    )
+        .into_response()
+}
+
+/// `GET /lang/{fr|en}`: remembers the language and goes back.
+async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Response {
+    let locale = app::domain::Locale::from_code(&code);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| url::Url::parse(r).ok())
+        .map(|u| {
+            format!(
+                "{}{}",
+                u.path(),
+                u.query().map(|q| format!("?{q}")).unwrap_or_default()
+            )
+        })
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = Redirect::to(&back).into_response();
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        locale.code()
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// Headers on every answer: no sniffing, no framing, no referrer outside the
+/// site (the 3DS link carries a token in its query).
+pub async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    response
+}

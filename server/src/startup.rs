@@ -1,0 +1,145 @@
+//! Building the state and the router, and serving with graceful shutdown.
+
+use anyhow::Context as _;
+use app::ssr::clock::{Clock, SystemClock};
+use app::ssr::config::Settings;
+use app::ssr::email::mailer::{Mailer, SmtpMailer};
+use app::ssr::payments::{PaymentGateway, StripeConfig, StripeGateway};
+use app::ssr::state::{AppState, Wake};
+use app::ssr::{db, installation};
+use app::{App, shell};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::routes;
+
+/// The pieces a state is built from; tests swap the gateway or the clock.
+pub struct Ports {
+    /// Stripe.
+    pub gateway: Arc<dyn PaymentGateway>,
+    /// SMTP.
+    pub mailer: Arc<dyn Mailer>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ports {
+    /// The real ones, from the settings.
+    ///
+    /// # Errors
+    /// A client cannot be built.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let gateway = StripeGateway::new(StripeConfig {
+            api_base: settings.stripe_api_base.clone(),
+            secret_key: settings.stripe_secret_key.clone(),
+            timeout: settings.stripe_timeout,
+            rate_limit_per_sec: settings.stripe_rate_limit_per_sec,
+            max_tries: 4,
+        })?;
+        let mailer = SmtpMailer::new(&settings.smtp_url, &settings.mail_from)
+            .context("SMTP_URL / MAIL_FROM")?;
+        Ok(Self {
+            gateway: Arc::new(gateway),
+            mailer: Arc::new(mailer),
+            clock: Arc::new(SystemClock),
+        })
+    }
+}
+
+/// Leptos' options from the environment cargo-leptos sets (with our address).
+///
+/// # Errors
+/// A malformed `LEPTOS_*` variable.
+pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
+    let conf = get_configuration(None).context("LEPTOS_* configuration")?;
+    let mut options = conf.leptos_options;
+    options.site_addr = settings.site_addr;
+    Ok(options)
+}
+
+/// Connects, migrates and builds the state.
+///
+/// # Errors
+/// Database unreachable or a migration failing.
+pub async fn build_state(
+    settings: Settings,
+    ports: Ports,
+    leptos_options: LeptosOptions,
+) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let installation_id = installation::installation_id(&db)
+        .await
+        .context("reading the installation id")?;
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
+    let instance_id = format!(
+        "{host}:{}:{}",
+        std::process::id(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    Ok(AppState {
+        leptos_options,
+        db,
+        gateway: ports.gateway,
+        mailer: ports.mailer,
+        clock: ports.clock,
+        settings: Arc::new(settings),
+        installation_id: installation_id.into(),
+        instance_id: instance_id.into(),
+        wake: Arc::new(Wake::default()),
+    })
+}
+
+/// The router: Leptos pages and server functions, the webhook, health, and static files.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let stripe_js = state.settings.stripe_js_url.to_string();
+    let page_stripe_js = stripe_js.clone();
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    Router::new()
+        .merge(routes::router(&state))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            context.clone(),
+            move || shell(leptos_options.clone(), page_stripe_js.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, move |options| {
+            shell(options, stripe_js.clone())
+        }))
+        .layer(axum::middleware::from_fn(routes::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` fires, then drains in-flight requests.
+///
+/// # Errors
+/// The address cannot be bound.
+pub async fn serve(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await
+    .context("serving")
+}
