@@ -42,3 +42,83 @@ pub struct Landing {
     /// Next due date among payable échéances.
     pub next_due: Option<NaiveDate>,
 }
+
+/// One échéance, as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcheanceView {
+    /// Id.
+    pub id: i64,
+    /// "Échéance 3/6".
+    pub label: String,
+    /// Amount and currency.
+    pub money: crate::domain::Money,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Status.
+    pub status: crate::domain::EcheanceStatus,
+    /// The PaymentIntent awaiting 3D Secure (only while *en attente*): the 3DS page's address.
+    pub awaiting_payment_intent: Option<String>,
+}
+
+/// The owner's saved card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardInfo {
+    /// `visa`, …
+    pub brand: String,
+    /// Last four digits.
+    pub last4: String,
+    /// Expiry month.
+    pub exp_month: i32,
+    /// Expiry year.
+    pub exp_year: i32,
+}
+
+/// The checkout page's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutData {
+    /// The customer.
+    pub me: Me,
+    /// Their échéances, by due date.
+    pub echeances: Vec<EcheanceView>,
+    /// Their card.
+    pub card: Option<CardInfo>,
+    /// For Stripe.js.
+    pub publishable_key: String,
+}
+
+/// Where an échéance stands after "Payer".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayOutcome {
+    /// Status now.
+    pub status: crate::domain::EcheanceStatus,
+    /// The PaymentIntent to authenticate, when 3D Secure is required.
+    pub authenticate_payment_intent: Option<String>,
+}
+
+/// What Stripe.js needs to save a card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSetup {
+    /// SetupIntent client secret (the owner's only).
+    pub client_secret: String,
+    /// Publishable key.
+    pub publishable_key: String,
+}
+
+/// The 3D Secure page's data: what is being paid, and the means to pay it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticationPage {
+    /// "Échéance 3/6".
+    pub label: String,
+    /// Amount and currency.
+    pub money: crate::domain::Money,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Status now.
+    pub status: crate::domain::EcheanceStatus,
+    /// For `confirmCardPayment`: only while 3D Secure is awaited.
+    pub client_secret: Option<String>,
+    /// The saved card to authenticate with.
+    pub payment_method: Option<String>,
+    /// For Stripe.js.
+    pub publishable_key: String,
+}

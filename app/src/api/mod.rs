@@ -1,5 +1,7 @@
 //! Server functions and the types they exchange with the browser.
 
+pub mod authenticate;
+pub mod checkout;
 pub mod dto;
 pub mod error;
 pub mod session;

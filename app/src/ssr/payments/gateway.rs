@@ -25,8 +25,6 @@ pub struct OffSessionCharge {
     pub echeance_id: i64,
     /// Metadata `attempt`.
     pub attempt: i32,
-    /// Shown on Stripe's dashboard.
-    pub description: String,
 }
 
 /// Why a transient failure happened; the outcome of a mutation is unknown.

@@ -13,7 +13,7 @@ use rand::Rng as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
 use url::Url;
@@ -95,14 +95,13 @@ struct CreatePaymentIntentForm<'a> {
     confirm: bool,
     off_session: bool,
     payment_method_types: [&'a str; 1],
-    description: &'a str,
-    metadata: HashMap<&'static str, String>,
+    metadata: BTreeMap<&'static str, String>,
 }
 
 #[derive(serde::Serialize)]
 struct ListEventsQuery<'a> {
     delivery_success: bool,
-    created: HashMap<&'static str, i64>,
+    created: BTreeMap<&'static str, i64>,
     limit: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     starting_after: Option<&'a str>,
@@ -327,8 +326,7 @@ impl PaymentGateway for StripeGateway {
             confirm: true,
             off_session: true,
             payment_method_types: ["card"],
-            description: &charge.description,
-            metadata: HashMap::from([
+            metadata: BTreeMap::from([
                 ("echeance_id", charge.echeance_id.to_string()),
                 ("attempt", charge.attempt.to_string()),
             ]),
@@ -405,7 +403,7 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<Page<EventEnvelope>, GatewayError> {
         let query = ListEventsQuery {
             delivery_success: false,
-            created: HashMap::from([("gte", created_gte)]),
+            created: BTreeMap::from([("gte", created_gte)]),
             limit: 100,
             starting_after,
         };

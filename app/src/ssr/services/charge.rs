@@ -230,10 +230,6 @@ async fn send(
         payment_method: attempt.payment_method_id.clone(),
         echeance_id: attempt.echeance_id,
         attempt: attempt.attempt_no,
-        description: format!(
-            "Échéance #{} (tentative {})",
-            attempt.echeance_id, attempt.attempt_no
-        ),
     };
     note_sent(state, attempt.id).await?;
     let report = match state.gateway.charge_off_session(&charge, &key).await {

@@ -41,3 +41,60 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         next_due,
     })
 }
+
+/// The checkout page's data for `user`.
+///
+/// # Errors
+/// Database failure, or a row that does not parse.
+pub async fn checkout(
+    state: &AppState,
+    user: &crate::ssr::auth::CurrentUser,
+) -> Result<crate::api::dto::CheckoutData, ServiceError> {
+    use crate::api::dto::{CardInfo, CheckoutData, EcheanceView};
+    use crate::domain::{Amount, Currency, Money};
+    use anyhow::anyhow;
+    let rows = echeance::Entity::find()
+        .filter(echeance::Column::UserId.eq(user.id))
+        .order_by_asc(echeance::Column::DueDate)
+        .order_by_asc(echeance::Column::Id)
+        .all(&state.db)
+        .await?;
+    let echeances = rows
+        .into_iter()
+        .map(|e| {
+            let status = EcheanceStatus::parse(&e.status).map_err(|err| anyhow!(err))?;
+            Ok(EcheanceView {
+                id: e.id,
+                money: Money {
+                    amount: Amount::from_minor(e.amount_cents).map_err(|err| anyhow!(err))?,
+                    currency: Currency::parse(&e.currency).map_err(|err| anyhow!(err))?,
+                },
+                label: e.label,
+                due_date: e.due_date,
+                awaiting_payment_intent: (status == EcheanceStatus::EnAttente)
+                    .then_some(e.current_payment_intent_id)
+                    .flatten(),
+                status,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let card = super::cards::default_card(state, user.id)
+        .await?
+        .map(|c| CardInfo {
+            brand: c.brand,
+            last4: c.last4,
+            exp_month: c.exp_month,
+            exp_year: c.exp_year,
+        });
+    Ok(CheckoutData {
+        me: Me {
+            id: user.id,
+            display_name: user.display_name.clone(),
+            role: user.role,
+            locale: user.locale,
+        },
+        echeances,
+        card,
+        publishable_key: state.settings.stripe_publishable_key.clone(),
+    })
+}

@@ -1,0 +1,69 @@
+//! The customer's checkout: their échéances, their card, "Payer".
+
+use leptos::prelude::*;
+
+use super::dto::{CardInfo, CardSetup, CheckoutData, PayOutcome};
+use super::error::AppError;
+
+/// The checkout page's data for the logged-in customer.
+#[server(endpoint = "checkout")]
+pub async fn load_checkout() -> Result<CheckoutData, AppError> {
+    use super::context::{fail, require_user, state};
+    use crate::ssr::services::queries;
+    let state = state()?;
+    let user = require_user(&state).await?;
+    queries::checkout(&state, &user).await.map_err(fail)
+}
+
+/// Charges one of the customer's échéances with their saved card.
+#[server(endpoint = "pay")]
+pub async fn pay(echeance_id: i64) -> Result<PayOutcome, AppError> {
+    use super::context::{fail, require_user, respond, state};
+    use crate::domain::{EcheanceId, EcheanceStatus};
+    use crate::ssr::services::charge::{self, Trigger};
+    let state = state()?;
+    let user = require_user(&state).await?;
+    let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
+    let result = charge::charge(&state, id, Trigger::Customer(user.id))
+        .await
+        .map_err(fail)?;
+    let authenticate_payment_intent = (result.status == EcheanceStatus::EnAttente)
+        .then_some(result.payment_intent_id)
+        .flatten();
+    Ok(PayOutcome {
+        status: result.status,
+        authenticate_payment_intent,
+    })
+}
+
+/// Starts saving a card: a SetupIntent for Stripe.js.
+#[server(endpoint = "card/setup")]
+pub async fn start_card_setup() -> Result<CardSetup, AppError> {
+    use super::context::{fail, require_user, state};
+    use crate::ssr::services::cards;
+    let state = state()?;
+    let user = require_user(&state).await?;
+    let setup = cards::start_setup(&state, user.id).await.map_err(fail)?;
+    Ok(CardSetup {
+        client_secret: setup.client_secret,
+        publishable_key: state.settings.stripe_publishable_key.clone(),
+    })
+}
+
+/// Records the card once Stripe confirms the SetupIntent succeeded.
+#[server(endpoint = "card/save")]
+pub async fn save_card(setup_intent_id: String) -> Result<CardInfo, AppError> {
+    use super::context::{fail, require_user, state};
+    use crate::ssr::services::cards;
+    let state = state()?;
+    let user = require_user(&state).await?;
+    let card = cards::save_card(&state, user.id, setup_intent_id.trim())
+        .await
+        .map_err(fail)?;
+    Ok(CardInfo {
+        brand: card.brand,
+        last4: card.last4,
+        exp_month: card.exp_month,
+        exp_year: card.exp_year,
+    })
+}

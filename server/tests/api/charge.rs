@@ -1,0 +1,464 @@
+//! Charging an échéance: success, lost responses, Stripe errors, throttling,
+//! declines, SCA in both shapes, 3D Secure completed or cancelled.
+
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind};
+use app::ssr::services::authenticate::{self, Access};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::error::ServiceError;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::helpers::{Delivery, Fault, cards, spawn_app};
+
+const CREATE: &str = "POST /v1/payment_intents";
+
+fn id(n: i64) -> EcheanceId {
+    EcheanceId::new(n).expect("positive id")
+}
+
+#[tokio::test]
+async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_queued() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 12_500, app.today()).await;
+
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("charged");
+
+    assert_eq!(result.status, EcheanceStatus::Payee);
+    let pis = app.peer.payment_intents_of(e).await;
+    assert_eq!(pis.len(), 1);
+    assert_eq!(pis[0]["amount"], 12_500);
+    assert_eq!(pis[0]["metadata"]["attempt"], "1");
+    let attempts = app.attempts(e).await;
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded.as_str());
+    assert!(
+        attempts[0]
+            .idempotency_key
+            .ends_with(&format!("-e{e}-a1-charge")),
+        "{}",
+        attempts[0].idempotency_key
+    );
+    let kinds: Vec<String> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![EmailKind::PaymentReceived.as_str().to_owned()]);
+}
+
+#[tokio::test]
+async fn a_response_lost_after_stripe_charged_is_retried_with_the_same_key_and_charges_once() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::DropResponse);
+
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("charged");
+
+    assert_eq!(result.status, EcheanceStatus::Payee);
+    assert_eq!(app.stripe.calls(CREATE), 2, "the retry reached Stripe");
+    assert_eq!(
+        app.peer.payment_intents_of(e).await.len(),
+        1,
+        "exactly one PaymentIntent"
+    );
+    let succeeded: Vec<_> = app
+        .peer
+        .payment_intents_of(e)
+        .await
+        .into_iter()
+        .filter(|p| p["status"] == "succeeded")
+        .collect();
+    assert_eq!(succeeded.len(), 1);
+}
+
+#[tokio::test]
+async fn throttling_backs_off_and_retries_with_the_same_key() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::RateLimited);
+    app.stripe.inject(CREATE, Fault::RateLimited);
+
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("charged");
+
+    assert_eq!(result.status, EcheanceStatus::Payee);
+    assert_eq!(app.stripe.calls(CREATE), 3);
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconciler_finds_the_payment_intent()
+ {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::ErrorAfterExecution);
+    // The webhook would settle it too; here the reconciler must do it alone.
+    app.stripe.set_delivery(Delivery::Drop);
+
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("sent");
+
+    // Every retry with the same key replays the saved 500: the outcome stays unknown.
+    assert_eq!(result.status, EcheanceStatus::EnCours);
+    assert_eq!(
+        app.attempts(e).await[0].outcome,
+        AttemptOutcome::Unknown.as_str()
+    );
+    let options = app::ssr::services::reconcile::Options {
+        since: Duration::from_secs(3600),
+        dry_run: false,
+        trigger: "test".to_owned(),
+    };
+    let report = app::ssr::services::reconcile::run(
+        &app.state,
+        &options,
+        &app::ssr::services::reconcile::Silent,
+    )
+    .await
+    .expect("reconciled");
+    assert_eq!(report.fixed, 1, "{report:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(
+        app.peer.payment_intents_of(e).await.len(),
+        1,
+        "no second charge"
+    );
+}
+
+#[tokio::test]
+async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_queued() {
+    let app = spawn_app().await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let e = app.echeance(&bob, 9_900, app.today()).await;
+
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+
+    assert_eq!(result.status, EcheanceStatus::Echouee);
+    let row = app.row(e).await;
+    assert_eq!(row.soft_declines, 1);
+    assert!(
+        row.next_retry_at.is_some_and(|t| t > app.state.now_ms()),
+        "a retry is scheduled"
+    );
+    let attempt = &app.attempts(e).await[0];
+    assert_eq!(attempt.outcome, AttemptOutcome::Declined.as_str());
+    assert_eq!(attempt.error_code.as_deref(), Some("card_declined"));
+    let kinds: Vec<String> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![EmailKind::PaymentFailed.as_str().to_owned()]);
+}
+
+#[tokio::test]
+async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_email_queued() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+
+    assert_eq!(result.status, EcheanceStatus::EnAttente);
+    let attempt = &app.attempts(e).await[0];
+    assert_eq!(attempt.outcome, AttemptOutcome::RequiresAction.as_str());
+    assert_eq!(
+        attempt.error_code.as_deref(),
+        Some("authentication_required")
+    );
+    assert!(
+        attempt.client_secret.is_some(),
+        "the client secret is kept for the owner"
+    );
+    assert_eq!(
+        app.row(e).await.current_payment_intent_id,
+        attempt.payment_intent_id
+    );
+    let emails = app.emails(e).await;
+    let sca = emails
+        .iter()
+        .find(|m| m.kind == EmailKind::AuthenticationRequired.as_str())
+        .expect("SCA email queued");
+    let pi = attempt
+        .payment_intent_id
+        .clone()
+        .expect("PaymentIntent kept");
+    assert!(
+        sca.context
+            .contains(&format!("/payment/authenticate/{pi}?token=")),
+        "{}",
+        sca.context
+    );
+    assert!(
+        emails
+            .iter()
+            .any(|m| m.kind == EmailKind::Reminder.as_str() && m.send_after > app.state.now_ms()),
+        "a reminder is scheduled"
+    );
+}
+
+#[tokio::test]
+async fn sca_in_the_peers_requires_action_shape_is_the_same_business_event() {
+    let app = spawn_app().await;
+    app.stripe.set_sca_as_402(false);
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+
+    assert_eq!(result.status, EcheanceStatus::EnAttente);
+    assert_eq!(
+        app.attempts(e).await[0].outcome,
+        AttemptOutcome::RequiresAction.as_str()
+    );
+    assert_eq!(
+        app.emails(e)
+            .await
+            .iter()
+            .filter(|m| m.kind == EmailKind::AuthenticationRequired.as_str())
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+    let pi = app
+        .row(e)
+        .await
+        .current_payment_intent_id
+        .expect("PaymentIntent");
+
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("page");
+    let secret = page
+        .client_secret
+        .expect("the owner gets the client secret");
+    app.peer.authenticate(&pi, &secret, true).await;
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("confirmed");
+
+    assert_eq!(status, EcheanceStatus::Payee);
+    assert_eq!(
+        app.peer.payment_intents_of(e).await.len(),
+        1,
+        "the same PaymentIntent was completed"
+    );
+}
+
+#[tokio::test]
+async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_can_be_retried() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+    let pi = app
+        .row(e)
+        .await
+        .current_payment_intent_id
+        .expect("PaymentIntent");
+    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("page")
+        .client_secret
+        .expect("secret");
+
+    app.peer.authenticate(&pi, &secret, false).await;
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("confirmed");
+    assert_eq!(
+        status,
+        EcheanceStatus::EnAttente,
+        "a cancelled 3DS leaves the échéance waiting"
+    );
+
+    // Retry: the page re-arms the same PaymentIntent with the saved card.
+    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("page again");
+    let secret = retry.client_secret.expect("retry offered");
+    app.peer.authenticate(&pi, &secret, true).await;
+    assert_eq!(
+        authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
+            .await
+            .expect("confirmed"),
+        EcheanceStatus::Payee
+    );
+    assert_eq!(
+        app.peer.payment_intents_of(e).await.len(),
+        1,
+        "never a second PaymentIntent for the attempt"
+    );
+    assert_eq!(app.attempts(e).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+    let pi = app
+        .row(e)
+        .await
+        .current_payment_intent_id
+        .expect("PaymentIntent");
+
+    // No authentication happened on Stripe; a confirm call must not mark anything paid.
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("answered");
+    assert_eq!(status, EcheanceStatus::EnAttente);
+}
+
+#[tokio::test]
+async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::SCA_ALWAYS)).await;
+    let mallory = app.customer("mallory", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(mallory.id)).await;
+    assert!(
+        matches!(refused, Err(ServiceError::NotFound)),
+        "{refused:?}"
+    );
+    assert!(app.peer.payment_intents_of(e).await.is_empty());
+
+    charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent");
+    let pi = app
+        .row(e)
+        .await
+        .current_payment_intent_id
+        .expect("PaymentIntent");
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id)).await;
+    assert!(
+        matches!(page, Err(ServiceError::NotFound)),
+        "nothing about the PaymentIntent leaks"
+    );
+    let forged = authenticate::prepare(
+        &app.state,
+        &pi,
+        &Access::Token("9999999999.forged".to_owned()),
+    )
+    .await;
+    assert!(matches!(forged, Err(ServiceError::InvalidLink)));
+}
+
+#[tokio::test]
+async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_is_sent() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    app.stripe.set_delivery(Delivery::Drop);
+    app.stripe.inject(CREATE, Fault::DropResponse);
+    app.stripe.inject(CREATE, Fault::DropResponse);
+    app.stripe.inject(CREATE, Fault::DropResponse);
+    app.stripe.inject(CREATE, Fault::DropResponse);
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("sent");
+    assert_eq!(
+        result.status,
+        EcheanceStatus::EnCours,
+        "every response was lost"
+    );
+    assert_eq!(
+        app.peer.payment_intents_of(e).await.len(),
+        1,
+        "Stripe executed the first request"
+    );
+
+    // A day later Stripe has pruned the key; re-sending would charge again.
+    app.stripe.prune_keys();
+    app.clock.advance(Duration::from_secs(25 * 3600));
+    let creates_before = app.stripe.calls(CREATE);
+    charge::resume(&app.state, 10).await.expect("resumed");
+
+    assert_eq!(app.stripe.calls(CREATE), creates_before, "nothing re-sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retention_and_the_echeance_is_payable_again()
+ {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    for _ in 0..4 {
+        app.stripe.inject(CREATE, Fault::Unavailable);
+    }
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("sent");
+    assert_eq!(result.status, EcheanceStatus::EnCours);
+
+    app.clock.advance(Duration::from_secs(25 * 3600));
+    charge::resume(&app.state, 10).await.expect("resumed");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    assert_eq!(
+        app.attempts(e).await[0].outcome,
+        AttemptOutcome::Canceled.as_str()
+    );
+    assert!(app.peer.payment_intents_of(e).await.is_empty());
+    let again = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
+        .await
+        .expect("charged");
+    assert_eq!(again.status, EcheanceStatus::Payee);
+    assert_eq!(again.attempt_no, 2, "a new attempt, with a new key");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_pay_requests_make_one_payment_intent() {
+    let app = Arc::new(spawn_app().await);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 5_000, app.today()).await;
+    let client = app.browser();
+    app.login(&client, &alice).await;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (app, client) = (app.clone(), client.clone());
+        tasks.spawn(async move { app.pay(&client, e).await.0 });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = tasks.join_next().await {
+        statuses.push(status.expect("task"));
+    }
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "one charge accepted: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 409),
+        "the others are refused as already in progress: {statuses:?}"
+    );
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+}

@@ -1,0 +1,445 @@
+//! `spawn_app()`: the whole server on a random port, a fresh database, its
+//! own localstripe behind the Stripe layer, workers running. One helper per
+//! thing a test does.
+
+pub mod database;
+pub mod peer;
+pub mod stripe_layer;
+
+use app::domain::EcheanceStatus;
+use app::ssr::clock::{Clock, ManualClock};
+use app::ssr::config::Settings;
+use app::ssr::entities::{
+    charge_attempt, echeance, email_outbox, payment_method, stripe_event, user,
+};
+use app::ssr::state::AppState;
+use chrono::NaiveDate;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use server::startup::{self, Ports};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub use database::TestDatabase;
+pub use peer::Peer;
+pub use stripe_layer::{Delivery, Fault, StripeLayer};
+
+/// The webhook secret of the tests.
+pub const WEBHOOK_SECRET: &str = "whsec_echeancier_tests";
+
+/// How to build a test app.
+#[derive(Clone)]
+pub struct Options {
+    /// Run the background workers (webhook inbox, follow-ups).
+    pub workers: bool,
+    /// Extra or overriding environment variables.
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            workers: true,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running app.
+pub struct TestApp {
+    /// `http://127.0.0.1:port`.
+    pub address: String,
+    /// Its state (database, gateway, settings).
+    pub state: AppState,
+    /// The Stripe layer it talks to.
+    pub stripe: StripeLayer,
+    /// The peer behind the layer.
+    pub peer: Arc<Peer>,
+    /// The clock tests can advance.
+    pub clock: Arc<ManualClock>,
+    /// The database.
+    pub db: Arc<TestDatabase>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A customer with a Stripe customer and, optionally, a card.
+#[derive(Clone, Debug)]
+pub struct Customer {
+    /// User id.
+    pub id: i64,
+    /// Login.
+    pub email: String,
+    /// Password.
+    pub password: String,
+    /// `cus_…`.
+    pub stripe_customer: String,
+}
+
+/// Test cards (see `../shared/STRIPE.md`).
+pub mod cards {
+    /// Always succeeds.
+    pub const OK: &str = "4242424242424242";
+    /// Off-session: always `authentication_required`.
+    pub const SCA_ALWAYS: &str = "4000002760003184";
+    /// Declined when charged (attaching works) — the peer's `card_declined` card.
+    pub const DECLINED: &str = "4000000000000341";
+}
+
+/// Starts an app with the default options.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+/// Settings for a test app: the peer via the layer, a short Stripe timeout.
+pub fn settings_for(
+    db_url: &str,
+    stripe_url: &str,
+    address: &str,
+    extra: &[(&'static str, String)],
+) -> Settings {
+    let mut vars: HashMap<&'static str, String> = HashMap::from([
+        ("DATABASE_URL", db_url.to_owned()),
+        ("DATABASE_MAX_CONNECTIONS", "10".to_owned()),
+        ("STRIPE_SECRET_KEY", peer::SECRET_KEY.to_owned()),
+        ("STRIPE_PUBLISHABLE_KEY", peer::PUBLISHABLE_KEY.to_owned()),
+        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("STRIPE_API_BASE", format!("{stripe_url}/")),
+        ("STRIPE_JS_URL", format!("{stripe_url}/js.stripe.com/v3/")),
+        ("STRIPE_TIMEOUT_SECS", "3".to_owned()),
+        ("APP_BASE_URL", format!("{address}/")),
+        ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
+        (
+            "APP_SECRET",
+            "tests-secret-0123456789abcdef0123456789".to_owned(),
+        ),
+    ]);
+    for (k, v) in extra {
+        vars.insert(k, v.clone());
+    }
+    Settings::from_source(&|k| vars.get(k).cloned()).expect("test settings")
+}
+
+/// Starts an app.
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    if std::env::var_os("RUST_LOG").is_some() {
+        server::telemetry::init();
+    }
+    let db = Arc::new(TestDatabase::create().await);
+    let peer = Arc::new(Peer::start().await);
+    spawn_on(db, peer, options).await
+}
+
+/// Starts an app on an existing database and peer (a second instance).
+pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) -> TestApp {
+    let stripe = StripeLayer::start(&peer.url).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = format!("http://{}", listener.local_addr().expect("address"));
+    let settings = settings_for(&db.url, &stripe.url, &address, &options.env);
+    let mut ports = Ports::from_settings(&settings).expect("ports");
+    let clock = Arc::new(ManualClock::default());
+    ports.clock = clock.clone() as Arc<dyn Clock>;
+    let leptos_options = startup::leptos_options(&settings).expect("leptos options");
+    let state = startup::build_state(settings, ports, leptos_options)
+        .await
+        .expect("state");
+    stripe.set_webhook_target(&format!("{address}/stripe/webhook"));
+    peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET)
+        .await;
+
+    let shutdown = CancellationToken::new();
+    if options.workers {
+        let mut workers = server::workers::spawn_all(&state, &shutdown);
+        tokio::spawn(async move { while workers.join_next().await.is_some() {} });
+    }
+    tokio::spawn(startup::serve(state.clone(), listener, shutdown.clone()));
+    TestApp {
+        address,
+        state,
+        stripe,
+        peer,
+        clock,
+        db,
+        shutdown,
+    }
+}
+
+impl TestApp {
+    /// Creates a customer (user row and Stripe customer), with a card when `card` is given.
+    pub async fn customer(&self, name: &str, card: Option<&str>) -> Customer {
+        let email = format!("{name}-{}@example.test", uuid::Uuid::new_v4().simple());
+        let password = format!("{name}-password-2026");
+        let row = user::ActiveModel {
+            email: Set(email.clone()),
+            password_hash: Set(app::ssr::auth::hash_password(&password).expect("hash")),
+            role: Set("customer".to_owned()),
+            display_name: Set(name.to_owned()),
+            locale: Set("fr".to_owned()),
+            stripe_customer_id: Set(None),
+            created_at: Set(self.state.now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("insert user");
+        let stripe_customer = app::ssr::services::cards::ensure_customer(&self.state, row.id)
+            .await
+            .expect("Stripe customer");
+        let customer = Customer {
+            id: row.id,
+            email,
+            password,
+            stripe_customer,
+        };
+        if let Some(number) = card {
+            self.add_card(&customer, number).await;
+        }
+        customer
+    }
+
+    /// Saves a card for `customer` as Stripe.js and the save step would (peer + row).
+    pub async fn add_card(&self, customer: &Customer, number: &str) -> String {
+        let pm = self
+            .peer
+            .post(
+                "/v1/payment_methods",
+                &[
+                    ("type", "card"),
+                    ("card[number]", number),
+                    ("card[exp_month]", "12"),
+                    ("card[exp_year]", "2034"),
+                    ("card[cvc]", "123"),
+                ],
+            )
+            .await;
+        let pm_id = pm["id"].as_str().expect("pm id").to_owned();
+        self.peer
+            .post(
+                &format!("/v1/payment_methods/{pm_id}/attach"),
+                &[("customer", &customer.stripe_customer)],
+            )
+            .await;
+        payment_method::Entity::update_many()
+            .col_expr(
+                payment_method::Column::IsDefault,
+                sea_orm::sea_query::Expr::value(false),
+            )
+            .filter(payment_method::Column::UserId.eq(customer.id))
+            .exec(&self.state.db)
+            .await
+            .expect("unset default");
+        payment_method::ActiveModel {
+            user_id: Set(customer.id),
+            stripe_payment_method_id: Set(pm_id.clone()),
+            brand: Set("visa".to_owned()),
+            last4: Set(number[number.len() - 4..].to_owned()),
+            exp_month: Set(12),
+            exp_year: Set(2034),
+            is_default: Set(true),
+            created_at: Set(self.state.now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("insert card");
+        pm_id
+    }
+
+    /// An échéance of `cents` due on `due` for `customer`, payable.
+    pub async fn echeance(&self, customer: &Customer, cents: i64, due: NaiveDate) -> i64 {
+        let now = self.state.now_ms();
+        echeance::ActiveModel {
+            subscription_id: Set(None),
+            user_id: Set(customer.id),
+            label: Set("Échéance de test".to_owned()),
+            amount_cents: Set(cents),
+            currency: Set("eur".to_owned()),
+            due_date: Set(due),
+            status: Set(EcheanceStatus::APayer.as_str().to_owned()),
+            current_attempt_no: Set(0),
+            current_payment_intent_id: Set(None),
+            checkout_session_id: Set(None),
+            soft_declines: Set(0),
+            next_retry_at: Set(None),
+            version: Set(0),
+            paid_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("insert échéance")
+        .id
+    }
+
+    /// Today, in the schedule's zone.
+    pub fn today(&self) -> NaiveDate {
+        self.state
+            .clock
+            .now()
+            .with_timezone(&self.state.settings.schedule_timezone)
+            .date_naive()
+    }
+
+    /// The échéance row.
+    pub async fn row(&self, id: i64) -> echeance::Model {
+        echeance::Entity::find_by_id(id)
+            .one(&self.state.db)
+            .await
+            .expect("query")
+            .expect("échéance exists")
+    }
+
+    /// The échéance's status.
+    pub async fn status(&self, id: i64) -> EcheanceStatus {
+        EcheanceStatus::parse(&self.row(id).await.status).expect("status")
+    }
+
+    /// Waits until the échéance reaches `expected` (webhooks arrive about 1 s after the event).
+    pub async fn wait_for_status(
+        &self,
+        id: i64,
+        expected: EcheanceStatus,
+        within: Duration,
+    ) -> EcheanceStatus {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let status = self.status(id).await;
+            if status == expected || tokio::time::Instant::now() >= deadline {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The attempts of an échéance, in order.
+    pub async fn attempts(&self, id: i64) -> Vec<charge_attempt::Model> {
+        charge_attempt::Entity::find()
+            .filter(charge_attempt::Column::EcheanceId.eq(id))
+            .order_by_asc(charge_attempt::Column::AttemptNo)
+            .all(&self.state.db)
+            .await
+            .expect("attempts")
+    }
+
+    /// Queued emails about an échéance.
+    pub async fn emails(&self, id: i64) -> Vec<email_outbox::Model> {
+        email_outbox::Entity::find()
+            .filter(email_outbox::Column::EcheanceId.eq(id))
+            .order_by_asc(email_outbox::Column::Id)
+            .all(&self.state.db)
+            .await
+            .expect("emails")
+    }
+
+    /// The webhook inbox.
+    pub async fn inbox(&self) -> Vec<stripe_event::Model> {
+        stripe_event::Entity::find()
+            .order_by_asc(stripe_event::Column::Id)
+            .all(&self.state.db)
+            .await
+            .expect("inbox")
+    }
+
+    /// An HTTP client with its own cookie jar.
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client")
+    }
+
+    /// Logs `customer` in on `client`.
+    pub async fn login(&self, client: &reqwest::Client, customer: &Customer) {
+        let response = client
+            .post(format!("{}/api/login", self.address))
+            .header("accept", "application/json")
+            .form(&[
+                ("email", customer.email.as_str()),
+                ("password", customer.password.as_str()),
+            ])
+            .send()
+            .await
+            .expect("login answers");
+        assert!(
+            response.status().is_success() || response.status().is_redirection(),
+            "login failed: {}",
+            response.status()
+        );
+    }
+
+    /// Calls the `pay` server function; returns the HTTP status and the JSON body.
+    pub async fn pay(
+        &self,
+        client: &reqwest::Client,
+        echeance_id: i64,
+    ) -> (u16, serde_json::Value) {
+        let response = client
+            .post(format!("{}/api/pay", self.address))
+            .header("accept", "application/json")
+            .form(&[("echeance_id", echeance_id.to_string())])
+            .send()
+            .await
+            .expect("pay answers");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Posts a raw webhook to the app.
+    pub async fn post_webhook(&self, signature: Option<&str>, body: Vec<u8>) -> u16 {
+        let mut request = self
+            .browser()
+            .post(format!("{}/stripe/webhook", self.address))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("stripe-signature", signature);
+        }
+        request
+            .send()
+            .await
+            .expect("webhook answers")
+            .status()
+            .as_u16()
+    }
+
+    /// Posts a correctly signed event to the app.
+    pub async fn deliver(&self, event: &serde_json::Value) -> u16 {
+        let body = serde_json::to_vec(event).expect("json");
+        let signature = app::ssr::payments::webhook_signature::sign(
+            WEBHOOK_SECRET,
+            self.state.now_ms() / 1000,
+            &body,
+        );
+        self.post_webhook(Some(&signature), body).await
+    }
+
+    /// Runs the webhook worker once, then again until nothing is due.
+    pub async fn process_inbox(&self) {
+        while app::ssr::services::webhooks::process_pending(&self.state, 100)
+            .await
+            .expect("process")
+            > 0
+        {}
+    }
+}
+
+/// An event as Stripe sends it.
+pub fn event(id: &str, kind: &str, object: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "id": id, "object": "event", "type": kind, "created": chrono::Utc::now().timestamp(),
+        "livemode": false, "api_version": "2026-09-30", "data": { "object": object } })
+}

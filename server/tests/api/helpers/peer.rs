@@ -1,0 +1,153 @@
+//! One localstripe per test: its own process, port and state.
+
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::{Child, Command};
+
+/// A running localstripe.
+pub struct Peer {
+    /// `http://127.0.0.1:port`.
+    pub url: String,
+    _child: Child,
+    http: reqwest::Client,
+}
+
+/// Secret key the tests use with the peer.
+pub const SECRET_KEY: &str = "sk_test_echeancier_tests";
+/// Publishable key the tests use with the peer.
+pub const PUBLISHABLE_KEY: &str = "pk_test_echeancier_tests";
+
+impl Peer {
+    /// Starts one (`ECHEANCIER_STRIPE_PEER` is the command, set by `scripts/test`).
+    pub async fn start() -> Self {
+        let command = std::env::var("ECHEANCIER_STRIPE_PEER").expect(
+            "ECHEANCIER_STRIPE_PEER (set by scripts/test: the localstripe launcher command)",
+        );
+        let mut words = command.split_whitespace();
+        let program = words.next().expect("a command");
+        let port = free_port();
+        let child = Command::new(program)
+            .args(words)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start localstripe");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{url}/js.stripe.com/v3/"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Self {
+                    url,
+                    _child: child,
+                    http,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("localstripe did not start on port {port}");
+    }
+
+    /// A raw call to the peer (test setup only; the product goes through the layer).
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .basic_auth(SECRET_KEY, Some(""))
+            .form(form)
+            .send()
+            .await
+            .expect("peer answers");
+        response.json().await.expect("peer JSON")
+    }
+
+    /// A raw GET on the peer.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .basic_auth(SECRET_KEY, Some(""))
+            .send()
+            .await
+            .expect("peer answers");
+        response.json().await.expect("peer JSON")
+    }
+
+    /// Every PaymentIntent on the peer (all pages).
+    pub async fn payment_intents(&self) -> Vec<serde_json::Value> {
+        let mut all = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = self
+                .get(&format!("/v1/payment_intents?limit=100{after}"))
+                .await;
+            let data = page["data"].as_array().cloned().unwrap_or_default();
+            let Some(last) = data
+                .last()
+                .and_then(|p| p["id"].as_str())
+                .map(str::to_owned)
+            else {
+                return all;
+            };
+            all.extend(data);
+            if page["has_more"] != true {
+                return all;
+            }
+            after = format!("&starting_after={last}");
+        }
+    }
+
+    /// The PaymentIntents created for échéance `id`, whatever the attempt.
+    pub async fn payment_intents_of(&self, echeance_id: i64) -> Vec<serde_json::Value> {
+        let id = echeance_id.to_string();
+        self.payment_intents()
+            .await
+            .into_iter()
+            .filter(|pi| pi["metadata"]["echeance_id"] == id.as_str())
+            .collect()
+    }
+
+    /// Completes (or fails) the 3D Secure of a PaymentIntent, as the peer's Stripe.js modal does.
+    pub async fn authenticate(
+        &self,
+        payment_intent: &str,
+        client_secret: &str,
+        success: bool,
+    ) -> serde_json::Value {
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}",
+                self.url
+            ))
+            .json(&serde_json::json!({ "key": PUBLISHABLE_KEY, "client_secret": client_secret }))
+            .send()
+            .await
+            .expect("peer answers");
+        response.json().await.expect("peer JSON")
+    }
+
+    /// Registers a webhook endpoint.
+    pub async fn register_webhook(&self, url: &str, secret: &str) {
+        self.http
+            .post(format!("{}/_config/webhooks/tests", self.url))
+            .form(&[("url", url), ("secret", secret)])
+            .send()
+            .await
+            .expect("register webhook");
+    }
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}

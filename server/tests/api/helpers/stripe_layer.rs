@@ -1,0 +1,657 @@
+//! A layer in front of localstripe that adds what Stripe documents and the
+//! peer lacks (`../shared/STRIPE.md`), so the product is tested against
+//! Stripe's behaviour, never a simulator quirk:
+//!
+//! - idempotent replay of the first answer for a key (errors included), 400
+//!   `idempotency_error` for a reused key with other parameters, 409
+//!   `idempotency_key_in_use` while the first request runs; validation
+//!   failures (4xx before execution) are not saved; keys can be pruned;
+//! - list filters on `GET /v1/payment_intents` (`created[…]`, `customer`,
+//!   newest first) and `delivery_success` on `GET /v1/events`;
+//! - the off-session SCA demand as Stripe answers it: HTTP 402
+//!   `authentication_required` carrying the PaymentIntent;
+//! - `GET /v1/checkout/sessions/{id}` from sessions the test declares;
+//! - faults on demand: 429 bursts, 5xx before or after execution, responses
+//!   cut after the upstream succeeded, answers held back;
+//! - webhook delivery with its own outcome per event: forwarded, dropped
+//!   (later listed as undelivered), or held and released shuffled and repeated.
+//!
+//! It also counts the calls the product makes, per endpoint.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+
+/// What to do to the next matching request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Forward, keep the answer for its key, then cut the response off (a lost response).
+    DropResponse,
+    /// Answer 429 without forwarding.
+    RateLimited,
+    /// Answer 500 without forwarding (Stripe never started; nothing saved).
+    Unavailable,
+    /// Forward, then answer 500 and save that 500 for the key (Stripe failed mid-way).
+    ErrorAfterExecution,
+    /// Forward, notify, then never answer.
+    HoldAfterUpstream(Arc<Notify>),
+}
+
+/// How webhooks from the peer reach the product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Forward each event once, as it comes.
+    Forward,
+    /// Do not deliver (recorded as a failed delivery).
+    Drop,
+    /// Keep events until [`StripeLayer::release_held`].
+    Hold,
+}
+
+enum KeyState {
+    InFlight,
+    Done {
+        endpoint: String,
+        fingerprint: String,
+        status: u16,
+        body: Bytes,
+    },
+}
+
+struct HeldEvent {
+    id: String,
+    signature: String,
+    body: Bytes,
+}
+
+struct Inner {
+    upstream: String,
+    http: reqwest::Client,
+    keys: Mutex<HashMap<String, KeyState>>,
+    faults: Mutex<VecDeque<(String, Fault)>>,
+    calls: Mutex<BTreeMap<String, u64>>,
+    sca_as_402: Mutex<bool>,
+    webhook_target: Mutex<Option<String>>,
+    delivery: Mutex<Delivery>,
+    delivered: Mutex<HashMap<String, bool>>,
+    held: Mutex<Vec<HeldEvent>>,
+    sessions: Mutex<HashMap<String, Value>>,
+}
+
+/// The running layer.
+pub struct StripeLayer {
+    /// Where the product sends its Stripe calls (`STRIPE_API_BASE`).
+    pub url: String,
+    inner: Arc<Inner>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StripeLayer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl StripeLayer {
+    /// Starts in front of the peer at `upstream` (e.g. `http://127.0.0.1:8420`).
+    pub async fn start(upstream: &str) -> Self {
+        let inner = Arc::new(Inner {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            keys: Mutex::default(),
+            faults: Mutex::default(),
+            calls: Mutex::default(),
+            sca_as_402: Mutex::new(true),
+            webhook_target: Mutex::default(),
+            delivery: Mutex::new(Delivery::Forward),
+            delivered: Mutex::default(),
+            held: Mutex::default(),
+            sessions: Mutex::default(),
+        });
+        let router = Router::new()
+            .route("/_layer/relay", post(relay))
+            .fallback(any(proxy))
+            .with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Stripe layer");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self { url, inner, task }
+    }
+
+    /// The URL the peer should deliver webhooks to.
+    pub fn relay_url(&self) -> String {
+        format!("{}/_layer/relay", self.url)
+    }
+
+    /// Where relayed webhooks go (the product's `/stripe/webhook`).
+    pub fn set_webhook_target(&self, url: &str) {
+        *lock(&self.inner.webhook_target) = Some(url.to_owned());
+    }
+
+    /// Whether an off-session SCA demand is answered as Stripe does (402) or as the peer does (200 `requires_action`).
+    pub fn set_sca_as_402(&self, yes: bool) {
+        *lock(&self.inner.sca_as_402) = yes;
+    }
+
+    /// Queues a fault for the next request to `endpoint` (`"POST /v1/payment_intents"`).
+    pub fn inject(&self, endpoint: &str, fault: Fault) {
+        lock(&self.inner.faults).push_back((endpoint.to_owned(), fault));
+    }
+
+    /// How webhooks are delivered from now on.
+    pub fn set_delivery(&self, delivery: Delivery) {
+        *lock(&self.inner.delivery) = delivery;
+    }
+
+    /// Delivers held events: in a shuffled order (seeded) when `shuffle`, each `times` times.
+    /// Returns how many deliveries were made.
+    pub async fn release_held(&self, shuffle: Option<u64>, times: usize) -> usize {
+        let held: Vec<HeldEvent> = std::mem::take(&mut *lock(&self.inner.held));
+        let mut deliveries: Vec<&HeldEvent> = held
+            .iter()
+            .flat_map(|e| std::iter::repeat_n(e, times))
+            .collect();
+        if let Some(seed) = shuffle {
+            shuffle_in_place(&mut deliveries, seed);
+        }
+        for event in &deliveries {
+            forward_event(&self.inner, &event.id, &event.signature, event.body.clone()).await;
+        }
+        deliveries.len()
+    }
+
+    /// Ids of the events held so far.
+    pub fn held_count(&self) -> usize {
+        lock(&self.inner.held).len()
+    }
+
+    /// Forgets every idempotency key (Stripe prunes keys after at least 24 hours).
+    pub fn prune_keys(&self) {
+        lock(&self.inner.keys).clear();
+    }
+
+    /// Declares a legacy Checkout Session the product may look up.
+    pub fn put_checkout_session(&self, session: Value) {
+        let id = session["id"].as_str().expect("session id").to_owned();
+        lock(&self.inner.sessions).insert(id, session);
+    }
+
+    /// Calls the product made to `endpoint` so far.
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        lock(&self.inner.calls).get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Every call the product made so far, by endpoint.
+    pub fn all_calls(&self) -> BTreeMap<String, u64> {
+        lock(&self.inner.calls).clone()
+    }
+
+    /// Total calls the product made so far.
+    pub fn total_calls(&self) -> u64 {
+        lock(&self.inner.calls).values().sum()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `POST /v1/payment_intents/pi_123/confirm` → `POST /v1/payment_intents/{id}/confirm`.
+fn endpoint_of(method: &Method, path: &str) -> String {
+    let normalized: Vec<String> = path
+        .split('/')
+        .map(|seg| {
+            let is_id = seg.split_once('_').is_some_and(|(prefix, rest)| {
+                matches!(
+                    prefix,
+                    "pi" | "cus" | "pm" | "seti" | "evt" | "ch" | "cs" | "re" | "dp"
+                ) && !rest.is_empty()
+            }) || seg.starts_with("cs_test");
+            if is_id {
+                "{id}".to_owned()
+            } else {
+                seg.to_owned()
+            }
+        })
+        .collect();
+    format!("{method} {}", normalized.join("/"))
+}
+
+fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
+    let mut error = json!({ "type": kind, "message": message });
+    if let Some(code) = code {
+        error["code"] = json!(code);
+    }
+    (status, axum::Json(json!({ "error": error }))).into_response()
+}
+
+/// Form parameters, sorted: the same request encoded in another order is the same request.
+fn fingerprint(body: &[u8]) -> String {
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let endpoint = endpoint_of(&parts.method, &path);
+    *lock(&inner.calls).entry(endpoint.clone()).or_default() += 1;
+
+    let fault = {
+        let mut faults = lock(&inner.faults);
+        faults
+            .iter()
+            .position(|(e, _)| *e == endpoint)
+            .and_then(|i| faults.remove(i))
+            .map(|(_, f)| f)
+    };
+    match &fault {
+        Some(Fault::RateLimited) => {
+            return stripe_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                Some("rate_limit"),
+                "Too many requests.",
+            );
+        }
+        Some(Fault::Unavailable) => {
+            return stripe_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "api_error",
+                None,
+                "Temporary failure.",
+            );
+        }
+        _ => {}
+    }
+
+    if parts.method == Method::GET && path == "/v1/payment_intents" {
+        return list_payment_intents(&inner, &parts.headers, &query).await;
+    }
+    if parts.method == Method::GET && path == "/v1/events" {
+        return list_events(&inner, &parts.headers, &query).await;
+    }
+    if parts.method == Method::GET
+        && let Some(id) = path.strip_prefix("/v1/checkout/sessions/")
+    {
+        return match lock(&inner.sessions).get(id) {
+            Some(session) => axum::Json(session.clone()).into_response(),
+            None => stripe_error(
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                Some("resource_missing"),
+                "No such checkout session.",
+            ),
+        };
+    }
+
+    let key = parts
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (status, answer, replayed) = match execute(
+        &inner,
+        &parts.method,
+        &path,
+        &query,
+        &parts.headers,
+        body,
+        key,
+        &endpoint,
+        &fault,
+    )
+    .await
+    {
+        Ok(done) => done,
+        Err(refusal) => return refusal,
+    };
+    match fault {
+        Some(Fault::DropResponse) => {
+            let cut = futures::stream::iter(vec![
+                Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"id\":")),
+                Err(std::io::Error::other("connection lost")),
+            ]);
+            let mut response = Response::new(Body::from_stream(cut));
+            response
+                .headers_mut()
+                .insert("content-type", "application/json".parse().expect("header"));
+            response
+        }
+        Some(Fault::HoldAfterUpstream(notify)) => {
+            notify.notify_one();
+            std::future::pending::<Response>().await
+        }
+        _ => {
+            let mut response = Response::new(Body::from(answer));
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            response
+                .headers_mut()
+                .insert("content-type", "application/json".parse().expect("header"));
+            if replayed {
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", "true".parse().expect("header"));
+            }
+            response
+        }
+    }
+}
+
+/// Runs a request the way Stripe does with its idempotency key: replay, refuse, or execute and save.
+#[allow(clippy::too_many_arguments)]
+async fn execute(
+    inner: &Inner,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    key: Option<String>,
+    endpoint: &str,
+    fault: &Option<Fault>,
+) -> Result<(u16, Bytes, bool), Response> {
+    let print = fingerprint(&body);
+    let key = key.filter(|_| *method == Method::POST);
+    if let Some(key) = &key {
+        let mut keys = lock(&inner.keys);
+        match keys.get(key) {
+            Some(KeyState::InFlight) => {
+                return Err(stripe_error(
+                    StatusCode::CONFLICT,
+                    "idempotency_error",
+                    Some("idempotency_key_in_use"),
+                    "There is currently another in-progress request using this Idempotent Key.",
+                ));
+            }
+            Some(KeyState::Done {
+                endpoint: e,
+                fingerprint: f,
+                status,
+                body,
+            }) => {
+                if *e != endpoint || *f != print {
+                    return Err(stripe_error(
+                        StatusCode::BAD_REQUEST,
+                        "idempotency_error",
+                        None,
+                        "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                    ));
+                }
+                return Ok((*status, body.clone(), true));
+            }
+            None => {
+                keys.insert(key.clone(), KeyState::InFlight);
+            }
+        }
+    }
+    let (status, answer) = forward(inner, method, path, query, headers, body.clone()).await;
+    let (status, answer) = stripe_shape(inner, method, path, &body, status, answer);
+    let (status, answer) = match fault {
+        Some(Fault::ErrorAfterExecution) => (
+            500,
+            Bytes::from_static(
+                br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#,
+            ),
+        ),
+        _ => (status, answer),
+    };
+    if let Some(key) = key {
+        let mut keys = lock(&inner.keys);
+        // Stripe saves the result once execution began; validation failures are not saved.
+        if (400..500).contains(&status) && status != 402 {
+            keys.remove(&key);
+        } else {
+            keys.insert(
+                key,
+                KeyState::Done {
+                    endpoint: endpoint.to_owned(),
+                    fingerprint: print,
+                    status,
+                    body: answer.clone(),
+                },
+            );
+        }
+    }
+    Ok((status, answer, false))
+}
+
+async fn forward(
+    inner: &Inner,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> (u16, Bytes) {
+    let url = if query.is_empty() {
+        format!("{}{path}", inner.upstream)
+    } else {
+        format!("{}{path}?{query}", inner.upstream)
+    };
+    let mut request = inner.http.request(method.clone(), url).body(body);
+    for name in ["authorization", "content-type"] {
+        if let Some(v) = headers.get(name) {
+            request = request.header(name, v.clone());
+        }
+    }
+    match request.send().await {
+        Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
+        Err(_) => (
+            502,
+            Bytes::from_static(br#"{"error":{"type":"api_error","message":"peer unreachable"}}"#),
+        ),
+    }
+}
+
+/// Off-session SCA as Stripe answers it: 402 `authentication_required` with the PaymentIntent.
+fn stripe_shape(
+    inner: &Inner,
+    method: &Method,
+    path: &str,
+    request: &[u8],
+    status: u16,
+    answer: Bytes,
+) -> (u16, Bytes) {
+    if !(*method == Method::POST
+        && path == "/v1/payment_intents"
+        && status == 200
+        && *lock(&inner.sca_as_402))
+    {
+        return (status, answer);
+    }
+    let off_session =
+        url::form_urlencoded::parse(request).any(|(k, v)| k == "off_session" && v == "true");
+    let Ok(mut pi) = serde_json::from_slice::<Value>(&answer) else {
+        return (status, answer);
+    };
+    if !(off_session && pi["status"] == "requires_action") {
+        return (status, answer);
+    }
+    let error = json!({ "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
+        "message": "Your card was declined. This transaction requires authentication." });
+    pi["status"] = json!("requires_payment_method");
+    pi["next_action"] = Value::Null;
+    pi["last_payment_error"] = error.clone();
+    let mut body = error;
+    body["payment_intent"] = pi;
+    (402, Bytes::from(json!({ "error": body }).to_string()))
+}
+
+/// Every object of an upstream list, following its cursor.
+async fn upstream_all(inner: &Inner, headers: &HeaderMap, path: &str, extra: &str) -> Vec<Value> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = format!("limit=100{extra}");
+        if let Some(a) = &after {
+            query.push_str(&format!("&starting_after={a}"));
+        }
+        let (status, body) =
+            forward(inner, &Method::GET, path, &query, headers, Bytes::new()).await;
+        let page: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let data = page["data"].as_array().cloned().unwrap_or_default();
+        if status != 200 || data.is_empty() {
+            return all;
+        }
+        after = data
+            .last()
+            .and_then(|o| o["id"].as_str())
+            .map(str::to_owned);
+        all.extend(data);
+        if page["has_more"] != true {
+            return all;
+        }
+    }
+}
+
+/// Applies Stripe's ordering (newest first) and cursor to a filtered list.
+fn page_of(url: &str, mut items: Vec<Value>, params: &HashMap<String, String>) -> Response {
+    // The peer keeps insertion order; newest first is the reverse (stable for equal timestamps).
+    items.reverse();
+    items.sort_by_key(|o| std::cmp::Reverse(o["created"].as_i64().unwrap_or(0)));
+    let limit: usize = params
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10)
+        .clamp(1, 100);
+    let start = match params.get("starting_after") {
+        Some(after) => items
+            .iter()
+            .position(|o| o["id"] == after.as_str())
+            .map_or(items.len(), |i| i + 1),
+        None => 0,
+    };
+    let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
+    let has_more = start + slice.len() < items.len();
+    axum::Json(json!({ "object": "list", "url": url, "has_more": has_more, "data": slice }))
+        .into_response()
+}
+
+fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool + '_ {
+    move |o: &Value| {
+        let created = o["created"].as_i64().unwrap_or(0);
+        let bound = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
+        bound("created[gte]").is_none_or(|b| created >= b)
+            && bound("created[gt]").is_none_or(|b| created > b)
+            && bound("created[lte]").is_none_or(|b| created <= b)
+            && bound("created[lt]").is_none_or(|b| created < b)
+    }
+}
+
+async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let customer = params.get("customer");
+    let created = created_filter(&params);
+    let items: Vec<Value> = upstream_all(inner, headers, "/v1/payment_intents", "")
+        .await
+        .into_iter()
+        .filter(|pi| customer.is_none_or(|c| pi["customer"] == c.as_str()))
+        .filter(|pi| created(pi))
+        .collect();
+    page_of("/v1/payment_intents", items, &params)
+}
+
+async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let wanted = params.get("delivery_success").map(|v| v == "true");
+    let created = created_filter(&params);
+    let delivered = lock(&inner.delivered).clone();
+    let items: Vec<Value> = upstream_all(inner, headers, "/v1/events", "")
+        .await
+        .into_iter()
+        .filter(|e| created(e))
+        .filter(|e| match wanted {
+            None => true,
+            Some(w) => e["id"]
+                .as_str()
+                .and_then(|id| delivered.get(id))
+                .is_some_and(|ok| *ok == w),
+        })
+        .collect();
+    page_of("/v1/events", items, &params)
+}
+
+/// Webhooks from the peer: forwarded, dropped or held, per the delivery mode.
+async fn relay(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mode = *lock(&inner.delivery);
+    match mode {
+        Delivery::Forward => {
+            forward_event(&inner, &id, &signature, body).await;
+        }
+        Delivery::Drop => {
+            lock(&inner.delivered).insert(id, false);
+        }
+        Delivery::Hold => lock(&inner.held).push(HeldEvent {
+            id,
+            signature,
+            body,
+        }),
+    }
+    StatusCode::OK
+}
+
+async fn forward_event(inner: &Inner, id: &str, signature: &str, body: Bytes) {
+    let target = lock(&inner.webhook_target).clone();
+    let ok = match target {
+        Some(url) => inner
+            .http
+            .post(url)
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+        None => false,
+    };
+    let mut delivered = lock(&inner.delivered);
+    let entry = delivered.entry(id.to_owned()).or_insert(ok);
+    *entry |= ok;
+}
+
+/// A deterministic shuffle (xorshift), so a failing order can be replayed.
+pub fn shuffle_in_place<T>(items: &mut [T], seed: u64) {
+    let mut x = seed.max(1);
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let j = usize::try_from(x % (i as u64 + 1)).unwrap_or(0);
+        items.swap(i, j);
+    }
+}

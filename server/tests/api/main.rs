@@ -1,0 +1,6 @@
+//! Black-box tests of the server against a real local Stripe peer, on SQLite
+//! or PostgreSQL (`TEST_DATABASE`), run by `scripts/test`.
+
+mod helpers;
+
+mod charge;
