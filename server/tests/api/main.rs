@@ -4,3 +4,7 @@
 mod helpers;
 
 mod charge;
+mod due;
+mod instances;
+mod reconcile;
+mod webhooks;

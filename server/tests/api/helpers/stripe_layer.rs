@@ -42,6 +42,8 @@ pub enum Fault {
     ErrorAfterExecution,
     /// Forward, notify, then never answer.
     HoldAfterUpstream(Arc<Notify>),
+    /// Wait this long before handling the request.
+    Delay(std::time::Duration),
 }
 
 /// How webhooks from the peer reach the product.
@@ -51,7 +53,7 @@ pub enum Delivery {
     Forward,
     /// Do not deliver (recorded as a failed delivery).
     Drop,
-    /// Keep events until [`StripeLayer::release_held`].
+    /// Keep events for [`StripeLayer::take_held`].
     Hold,
 }
 
@@ -66,7 +68,6 @@ enum KeyState {
 }
 
 struct HeldEvent {
-    id: String,
     signature: String,
     body: Bytes,
 }
@@ -154,26 +155,12 @@ impl StripeLayer {
         *lock(&self.inner.delivery) = delivery;
     }
 
-    /// Delivers held events: in a shuffled order (seeded) when `shuffle`, each `times` times.
-    /// Returns how many deliveries were made.
-    pub async fn release_held(&self, shuffle: Option<u64>, times: usize) -> usize {
-        let held: Vec<HeldEvent> = std::mem::take(&mut *lock(&self.inner.held));
-        let mut deliveries: Vec<&HeldEvent> = held
-            .iter()
-            .flat_map(|e| std::iter::repeat_n(e, times))
-            .collect();
-        if let Some(seed) = shuffle {
-            shuffle_in_place(&mut deliveries, seed);
-        }
-        for event in &deliveries {
-            forward_event(&self.inner, &event.id, &event.signature, event.body.clone()).await;
-        }
-        deliveries.len()
-    }
-
-    /// Ids of the events held so far.
-    pub fn held_count(&self) -> usize {
-        lock(&self.inner.held).len()
+    /// Takes the held deliveries out (signature header, body), undelivered.
+    pub fn take_held(&self) -> Vec<(String, Vec<u8>)> {
+        std::mem::take(&mut *lock(&self.inner.held))
+            .into_iter()
+            .map(|e| (e.signature, e.body.to_vec()))
+            .collect()
     }
 
     /// Forgets every idempotency key (Stripe prunes keys after at least 24 hours).
@@ -265,6 +252,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             .and_then(|i| faults.remove(i))
             .map(|(_, f)| f)
     };
+    if let Some(Fault::Delay(pause)) = &fault {
+        tokio::time::sleep(*pause).await;
+    }
     match &fault {
         Some(Fault::RateLimited) => {
             return stripe_error(
@@ -616,11 +606,7 @@ async fn relay(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes)
         Delivery::Drop => {
             lock(&inner.delivered).insert(id, false);
         }
-        Delivery::Hold => lock(&inner.held).push(HeldEvent {
-            id,
-            signature,
-            body,
-        }),
+        Delivery::Hold => lock(&inner.held).push(HeldEvent { signature, body }),
     }
     StatusCode::OK
 }

@@ -1,0 +1,332 @@
+//! The reconciler converges on Stripe's truth, replays missed webhooks, runs
+//! once at a time, and scales by listing instead of fetching one by one.
+
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus};
+use app::ssr::entities::{charge_attempt, echeance};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::lease;
+use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use serde_json::json;
+use std::time::Duration;
+
+use crate::helpers::{Delivery, Fault, TestApp, cards, spawn_app};
+
+fn options(dry_run: bool) -> Options {
+    Options {
+        since: Duration::from_secs(24 * 3600),
+        dry_run,
+        trigger: "test".to_owned(),
+    }
+}
+
+/// An échéance waiting for 3D Secure, with webhooks not reaching the app.
+async fn waiting(app: &TestApp) -> (i64, String) {
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 3_000, app.today()).await;
+    let result = charge::charge(
+        &app.state,
+        EcheanceId::new(e).expect("id"),
+        Trigger::DueDate,
+    )
+    .await
+    .expect("sent");
+    assert_eq!(result.status, EcheanceStatus::EnAttente);
+    (e, app.row(e).await.current_payment_intent_id.expect("pi"))
+}
+
+#[tokio::test]
+async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_made_payee() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let (e, pi) = waiting(&app).await;
+    let secret = app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    app.peer.authenticate(&pi, &secret, true).await;
+
+    let report = reconcile::run(&app.state, &options(false), &Silent)
+        .await
+        .expect("ran");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(
+        (report.checked, report.fixed, report.errors),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.drift.len(), 1);
+    assert_eq!(
+        (
+            report.drift[0].local.as_str(),
+            report.drift[0].stripe.as_str()
+        ),
+        ("en_attente", "succeeded")
+    );
+}
+
+#[tokio::test]
+async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pending_one_is_left_alone()
+ {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let (canceled, pi) = waiting(&app).await;
+    let (pending, _) = waiting(&app).await;
+    app.peer
+        .post(&format!("/v1/payment_intents/{pi}/cancel"), &[])
+        .await;
+
+    let report = reconcile::run(&app.state, &options(false), &Silent)
+        .await
+        .expect("ran");
+
+    assert_eq!(app.status(canceled).await, EcheanceStatus::APayer);
+    assert_eq!(
+        app.attempts(canceled).await[0].outcome,
+        AttemptOutcome::Canceled.as_str()
+    );
+    assert_eq!(app.status(pending).await, EcheanceStatus::EnAttente);
+    assert_eq!(
+        (report.checked, report.fixed, report.unchanged),
+        (2, 1, 1),
+        "{report:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_drift_and_changes_nothing() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let (e, pi) = waiting(&app).await;
+    let secret = app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    app.peer.authenticate(&pi, &secret, true).await;
+
+    let report = reconcile::run(&app.state, &options(true), &Silent)
+        .await
+        .expect("ran");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+    assert_eq!(report.fixed, 0);
+    assert_eq!(report.drift.len(), 1);
+    assert_eq!(report.drift[0].resolved, "payee");
+    assert!(!report.drift[0].fixed);
+}
+
+#[tokio::test]
+async fn missed_webhooks_are_replayed_from_the_events_api() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    for _ in 0..4 {
+        app.stripe
+            .inject("POST /v1/payment_intents", Fault::DropResponse);
+    }
+    charge::charge(
+        &app.state,
+        EcheanceId::new(e).expect("id"),
+        Trigger::DueDate,
+    )
+    .await
+    .expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    // Let the peer try (and fail) to deliver payment_intent.succeeded.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+
+    let report = reconcile::run(&app.state, &options(false), &Silent)
+        .await
+        .expect("ran");
+
+    assert!(report.events_replayed >= 1, "{report:?}");
+    assert!(
+        app.inbox()
+            .await
+            .iter()
+            .any(|row| row.event_type == "payment_intent.succeeded"),
+        "the missed event is in the inbox"
+    );
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
+async fn legacy_checkout_sessions_still_open_are_reconciled() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", None).await;
+    let paid = app.echeance(&alice, 1_000, app.today()).await;
+    let expired = app.echeance(&alice, 1_000, app.today()).await;
+    for (e, session) in [(paid, "cs_test_paid"), (expired, "cs_test_expired")] {
+        let mut row: echeance::ActiveModel = app.row(e).await.into();
+        row.checkout_session_id = Set(Some(session.to_owned()));
+        row.update(&app.state.db).await.expect("link");
+    }
+    app.stripe.put_checkout_session(json!({"id": "cs_test_paid", "object": "checkout.session", "status": "complete", "payment_status": "paid"}));
+    app.stripe.put_checkout_session(json!({"id": "cs_test_expired", "object": "checkout.session", "status": "expired", "payment_status": "unpaid"}));
+
+    let report = reconcile::run(&app.state, &options(false), &Silent)
+        .await
+        .expect("ran");
+
+    assert_eq!(app.status(paid).await, EcheanceStatus::Payee);
+    assert_eq!(app.status(expired).await, EcheanceStatus::APayer);
+    assert_eq!((report.checked, report.fixed), (2, 1), "{report:?}");
+}
+
+#[tokio::test]
+async fn only_one_reconciler_runs_at_a_time() {
+    let app = spawn_app().await;
+    assert!(
+        lease::acquire(
+            &app.state.db,
+            "reconciler",
+            "another-instance",
+            60_000,
+            app.state.now_ms()
+        )
+        .await
+        .expect("lease")
+    );
+
+    let refused = reconcile::run(&app.state, &options(false), &Silent).await;
+    assert!(
+        matches!(refused, Err(ReconcileError::AlreadyRunning)),
+        "{refused:?}"
+    );
+
+    lease::release(&app.state.db, "reconciler", "another-instance")
+        .await
+        .expect("release");
+    assert!(
+        reconcile::run(&app.state, &options(false), &Silent)
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_echeances() {
+    const N: usize = 2_000;
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let carol = app.customer("carol", None).await;
+    let pm = app.add_card(&carol, cards::SCA_ALWAYS).await;
+
+    // 2,000 échéances waiting for 3D Secure, each with its PaymentIntent on Stripe.
+    let now = app.state.now_ms();
+    let txn = app.state.db.begin().await.expect("txn");
+    let mut rows = Vec::with_capacity(N);
+    for n in 0..N {
+        let e = echeance::ActiveModel {
+            user_id: Set(carol.id),
+            label: Set(format!("Échéance {n}")),
+            amount_cents: Set(1_000 + i64::try_from(n).expect("small")),
+            currency: Set("eur".to_owned()),
+            due_date: Set(app.today()),
+            status: Set(EcheanceStatus::EnAttente.as_str().to_owned()),
+            current_attempt_no: Set(1),
+            soft_declines: Set(0),
+            version: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .expect("échéance");
+        rows.push(e.id);
+    }
+    txn.commit().await.expect("commit");
+    let mut pis = Vec::with_capacity(N);
+    for (n, e) in rows.iter().enumerate() {
+        let pi = app
+            .peer
+            .post(
+                "/v1/payment_intents",
+                &[
+                    ("amount", &(1_000 + n).to_string()),
+                    ("currency", "eur"),
+                    ("customer", &carol.stripe_customer),
+                    ("payment_method", &pm),
+                    ("confirm", "true"),
+                    ("off_session", "true"),
+                    ("metadata[echeance_id]", &e.to_string()),
+                    ("metadata[attempt]", "1"),
+                ],
+            )
+            .await;
+        pis.push((
+            pi["id"].as_str().expect("id").to_owned(),
+            pi["client_secret"].as_str().expect("secret").to_owned(),
+        ));
+    }
+    let txn = app.state.db.begin().await.expect("txn");
+    for (e, (pi, secret)) in rows.iter().zip(&pis) {
+        charge_attempt::ActiveModel {
+            echeance_id: Set(*e),
+            attempt_no: Set(1),
+            idempotency_key: Set(format!("bulk-e{e}-a1")),
+            trigger: Set("due_date".to_owned()),
+            amount_cents: Set(1_000),
+            currency: Set("eur".to_owned()),
+            stripe_customer_id: Set(carol.stripe_customer.clone()),
+            payment_method_id: Set(pm.clone()),
+            payment_intent_id: Set(Some(pi.clone())),
+            client_secret: Set(Some(secret.clone())),
+            outcome: Set(AttemptOutcome::RequiresAction.as_str().to_owned()),
+            started_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await
+        .expect("attempt");
+        let mut row: echeance::ActiveModel = echeance::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(*e),
+            ..Default::default()
+        };
+        row.current_payment_intent_id = Set(Some(pi.clone()));
+        row.update(&txn).await.expect("link");
+    }
+    txn.commit().await.expect("commit");
+    // Meanwhile on Stripe: 25 were authenticated, 25 cancelled.
+    for (pi, secret) in &pis[..25] {
+        app.peer.authenticate(pi, secret, true).await;
+    }
+    for (pi, _) in &pis[25..50] {
+        app.peer
+            .post(&format!("/v1/payment_intents/{pi}/cancel"), &[])
+            .await;
+    }
+    let before = app.stripe.total_calls();
+
+    let report = reconcile::run(&app.state, &options(false), &Silent)
+        .await
+        .expect("ran");
+
+    let calls = app.stripe.total_calls() - before;
+    println!(
+        "reconcile of {N} pending échéances: {calls} Stripe calls ({:?}); report: checked {}, fixed {}, unchanged {}, errors {}",
+        app.stripe.all_calls(),
+        report.checked,
+        report.fixed,
+        report.unchanged,
+        report.errors
+    );
+    assert_eq!(
+        (
+            report.checked,
+            report.fixed,
+            report.unchanged,
+            report.errors
+        ),
+        (2_000, 50, 1_950, 0)
+    );
+    assert!(calls <= 25, "{calls} calls for {N} échéances");
+    assert_eq!(app.status(rows[0]).await, EcheanceStatus::Payee);
+    assert_eq!(app.status(rows[30]).await, EcheanceStatus::APayer);
+    assert_eq!(app.status(rows[1_999]).await, EcheanceStatus::EnAttente);
+}

@@ -1,0 +1,427 @@
+//! Webhooks: verified on the raw bytes, stored once, applied through the state
+//! machine in any order, never lost when they arrive early.
+
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus};
+use app::ssr::entities::{charge_attempt, echeance};
+use app::ssr::payments::webhook_signature::sign;
+use app::ssr::services::charge::{self, Trigger};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+use crate::helpers::stripe_layer::shuffle_in_place;
+use crate::helpers::{Delivery, Fault, TestApp, WEBHOOK_SECRET, cards, event, spawn_app};
+
+const CREATE: &str = "POST /v1/payment_intents";
+
+/// Charges `e` while every answer is lost, so only webhooks can tell what happened.
+async fn charge_blind(app: &TestApp, e: i64) -> String {
+    for _ in 0..4 {
+        app.stripe.inject(CREATE, Fault::DropResponse);
+    }
+    let result = charge::charge(
+        &app.state,
+        EcheanceId::new(e).expect("id"),
+        Trigger::DueDate,
+    )
+    .await
+    .expect("sent");
+    assert_eq!(result.status, EcheanceStatus::EnCours);
+    let pis = app.peer.payment_intents_of(e).await;
+    assert_eq!(pis.len(), 1);
+    pis[0]["id"].as_str().expect("pi id").to_owned()
+}
+
+fn signed(app: &TestApp, event: &Value) -> (String, Vec<u8>) {
+    let body = serde_json::to_vec(event).expect("json");
+    (sign(WEBHOOK_SECRET, app.state.now_ms() / 1000, &body), body)
+}
+
+/// Five échéances whose outcome only webhooks carry; returns their ids and
+/// every delivery (real ones from the peer, and the event types the peer does
+/// not emit, built from its PaymentIntents) in the order they happened.
+async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
+    app.stripe.set_delivery(Delivery::Hold);
+    let paid = app.customer("paid", Some(cards::OK)).await;
+    let declined = app.customer("declined", Some(cards::DECLINED)).await;
+    let sca_ok = app.customer("sca-ok", Some(cards::SCA_ALWAYS)).await;
+    let sca_ko = app.customer("sca-ko", Some(cards::SCA_ALWAYS)).await;
+    let late = app.customer("late", Some(cards::OK)).await;
+    let today = app.today();
+    let e1 = app.echeance(&paid, 1_000, today).await;
+    let e2 = app.echeance(&declined, 2_000, today).await;
+    let e3 = app.echeance(&sca_ok, 3_000, today).await;
+    let e4 = app.echeance(&sca_ko, 4_000, today).await;
+    let e5 = app.echeance(&late, 5_000, today).await;
+
+    charge_blind(app, e1).await;
+    charge_blind(app, e2).await;
+    let pi3 = charge_blind(app, e3).await;
+    let pi4 = charge_blind(app, e4).await;
+    let mut synthetic = Vec::new();
+    for (n, pi) in [&pi3, &pi4].into_iter().enumerate() {
+        let snapshot = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+        synthetic.push(event(
+            &format!("evt_requires_action_{n}"),
+            "payment_intent.requires_action",
+            snapshot,
+        ));
+    }
+    let secret3 = app.peer.get(&format!("/v1/payment_intents/{pi3}")).await["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    app.peer.authenticate(&pi3, &secret3, true).await;
+    let secret4 = app.peer.get(&format!("/v1/payment_intents/{pi4}")).await["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let failed = app.peer.authenticate(&pi4, &secret4, false).await;
+    synthetic.push(event(
+        "evt_auth_failed",
+        "payment_intent.payment_failed",
+        failed,
+    ));
+
+    // e5: Stripe charged before the attempt row was committed here.
+    let pm = app
+        .peer
+        .post(
+            "/v1/payment_methods",
+            &[
+                ("type", "card"),
+                ("card[number]", cards::OK),
+                ("card[exp_month]", "12"),
+                ("card[exp_year]", "2034"),
+                ("card[cvc]", "123"),
+            ],
+        )
+        .await;
+    let e5_ref = e5.to_string();
+    let pi5 = app
+        .peer
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "5000"),
+                ("currency", "eur"),
+                ("customer", &late.stripe_customer),
+                ("payment_method", pm["id"].as_str().expect("pm")),
+                ("confirm", "true"),
+                ("off_session", "true"),
+                ("metadata[echeance_id]", &e5_ref),
+                ("metadata[attempt]", "1"),
+            ],
+        )
+        .await;
+
+    // Real events: e1 succeeded, e2 failed, e3 succeeded, e5 succeeded (and customer.* ones).
+    let is_payment = |body: &[u8]| {
+        serde_json::from_slice::<Value>(body).is_ok_and(|e| {
+            e["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("payment_intent."))
+        })
+    };
+    let mut deliveries = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while deliveries
+        .iter()
+        .filter(|(_, b): &&(String, Vec<u8>)| is_payment(b))
+        .count()
+        < 4
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deliveries.extend(app.stripe.take_held());
+    }
+    assert_eq!(
+        deliveries.iter().filter(|(_, b)| is_payment(b)).count(),
+        4,
+        "the peer sent one event per settled PaymentIntent"
+    );
+    // In the order things happened: requires_action events came before the successes/failures that followed.
+    let mut in_order: Vec<(String, Vec<u8>)> =
+        synthetic[..2].iter().map(|e| signed(app, e)).collect();
+    in_order.append(&mut deliveries);
+    in_order.push(signed(app, &synthetic[2]));
+    (
+        vec![e1, e2, e3, e4, e5],
+        in_order,
+        pi5["created"].as_i64().unwrap_or_default(),
+    )
+}
+
+/// The late attempt row, as the charge transaction would have written it.
+async fn commit_late_attempt(app: &TestApp, e5: i64) {
+    let customer = app.row(e5).await.user_id;
+    let stripe_customer = app::ssr::entities::user::Entity::find_by_id(customer)
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("user")
+        .stripe_customer_id
+        .expect("cus");
+    let pm = app::ssr::entities::payment_method::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("q")
+        .expect("pm");
+    let now = app.state.now_ms();
+    charge_attempt::ActiveModel {
+        echeance_id: Set(e5),
+        attempt_no: Set(1),
+        idempotency_key: Set(format!("late-e{e5}-a1")),
+        trigger: Set("due_date".to_owned()),
+        amount_cents: Set(5_000),
+        currency: Set("eur".to_owned()),
+        stripe_customer_id: Set(stripe_customer),
+        payment_method_id: Set(pm.stripe_payment_method_id),
+        outcome: Set(AttemptOutcome::Pending.as_str().to_owned()),
+        started_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("attempt row");
+    let mut row: echeance::ActiveModel = app.row(e5).await.into();
+    row.status = Set(EcheanceStatus::EnCours.as_str().to_owned());
+    row.current_attempt_no = Set(1);
+    row.update(&app.state.db).await.expect("claim");
+}
+
+async fn final_state(app: &TestApp, ids: &[i64]) -> Vec<(EcheanceStatus, String)> {
+    let mut out = Vec::new();
+    for id in ids {
+        let outcome = app
+            .attempts(*id)
+            .await
+            .first()
+            .map(|a| a.outcome.clone())
+            .unwrap_or_default();
+        out.push((app.status(*id).await, outcome));
+    }
+    out
+}
+
+async fn run(shuffled: bool) -> Vec<(EcheanceStatus, String)> {
+    let app = spawn_app().await;
+    let (ids, mut deliveries, _) = scenario(&app).await;
+    if shuffled {
+        deliveries = deliveries
+            .into_iter()
+            .flat_map(|d| std::iter::repeat_n(d, 3))
+            .collect();
+        shuffle_in_place(&mut deliveries, 0x5eed);
+    }
+    for (signature, body) in deliveries {
+        assert_eq!(app.post_webhook(Some(&signature), body).await, 200);
+    }
+    app.process_inbox().await;
+    let e5 = ids[4];
+    assert_eq!(
+        app.status(e5).await,
+        EcheanceStatus::APayer,
+        "the early event waits for its attempt"
+    );
+    commit_late_attempt(&app, e5).await;
+    let status = app
+        .wait_for_status(e5, EcheanceStatus::Payee, Duration::from_secs(20))
+        .await;
+    assert_eq!(
+        status,
+        EcheanceStatus::Payee,
+        "the parked event was applied once its attempt existed"
+    );
+    final_state(&app, &ids).await
+}
+
+#[tokio::test]
+async fn every_webhook_three_times_shuffled_and_one_early_reaches_the_same_state_as_in_order_delivery()
+ {
+    let in_order = run(false).await;
+    let shuffled = run(true).await;
+
+    assert_eq!(shuffled, in_order);
+    let statuses: Vec<EcheanceStatus> = in_order.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            EcheanceStatus::Payee,
+            EcheanceStatus::Echouee,
+            EcheanceStatus::Payee,
+            EcheanceStatus::EnAttente,
+            EcheanceStatus::Payee
+        ]
+    );
+}
+
+#[tokio::test]
+async fn duplicates_are_stored_once() {
+    let app = spawn_app().await;
+    let body = event(
+        "evt_dup",
+        "customer.created",
+        json!({"id": "cus_x", "object": "customer"}),
+    );
+    for _ in 0..3 {
+        assert_eq!(app.deliver(&body).await, 200);
+    }
+    assert_eq!(app.inbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    let body = serde_json::to_vec(&event("evt_1", "payment_intent.succeeded", json!({"id": "pi_x", "object": "payment_intent", "status": "succeeded",
+        "amount": 1000, "currency": "eur", "metadata": {"echeance_id": e.to_string(), "attempt": "1"}}))).expect("json");
+    let now = app.state.now_ms() / 1000;
+
+    let forged = sign("whsec_someone_else", now, &body);
+    assert_eq!(app.post_webhook(Some(&forged), body.clone()).await, 400);
+    let stale = sign(WEBHOOK_SECRET, now - 301, &body);
+    assert_eq!(app.post_webhook(Some(&stale), body.clone()).await, 400);
+    assert_eq!(app.post_webhook(None, body.clone()).await, 400);
+    let mut tampered = body.clone();
+    tampered.extend_from_slice(b" ");
+    assert_eq!(
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), tampered)
+            .await,
+        400
+    );
+    let malformed = b"{not json".to_vec();
+    assert_eq!(
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &malformed)), malformed)
+            .await,
+        400
+    );
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024)).into_bytes();
+    assert_eq!(
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge)
+            .await,
+        413
+    );
+
+    assert!(app.inbox().await.is_empty());
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+}
+
+#[tokio::test]
+async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        env: vec![(
+            "STRIPE_WEBHOOK_SECRET",
+            format!("whsec_old_one,{WEBHOOK_SECRET}"),
+        )],
+        ..Default::default()
+    })
+    .await;
+    let body = serde_json::to_vec(&event(
+        "evt_roll",
+        "customer.created",
+        json!({"id": "cus_1"}),
+    ))
+    .expect("json");
+    let now = app.state.now_ms() / 1000;
+    assert_eq!(
+        app.post_webhook(Some(&sign("whsec_old_one", now, &body)), body.clone())
+            .await,
+        200
+    );
+    assert_eq!(
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), body)
+            .await,
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_event_types_are_stored_and_acknowledged() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        workers: false,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        app.deliver(&event(
+            "evt_new",
+            "billing.meter.created",
+            json!({"id": "mtr_1"})
+        ))
+        .await,
+        200
+    );
+    app.process_inbox().await;
+    let inbox = app.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].status, "ignored");
+}
+
+#[tokio::test]
+async fn refunds_and_disputes_move_a_paid_echeance() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let refunded = app.echeance(&alice, 1_000, app.today()).await;
+    let disputed = app.echeance(&alice, 2_000, app.today()).await;
+    for e in [refunded, disputed] {
+        charge::charge(
+            &app.state,
+            EcheanceId::new(e).expect("id"),
+            Trigger::DueDate,
+        )
+        .await
+        .expect("paid");
+    }
+    let pi = |e: i64| {
+        let app = &app;
+        async move { app.row(e).await.current_payment_intent_id.expect("pi") }
+    };
+    let pi_refunded = pi(refunded).await;
+    let pi_disputed = pi(disputed).await;
+
+    app.deliver(&event("evt_partial", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 400, "refunded": false}))).await;
+    app.deliver(&event("evt_dispute", "charge.dispute.created", json!({"id": "dp_1", "object": "dispute", "payment_intent": pi_disputed, "charge": "ch_2", "reason": "fraudulent"}))).await;
+    assert_eq!(
+        app.wait_for_status(disputed, EcheanceStatus::Contestee, Duration::from_secs(10))
+            .await,
+        EcheanceStatus::Contestee
+    );
+    assert_eq!(
+        app.status(refunded).await,
+        EcheanceStatus::Payee,
+        "a partial refund keeps it paid"
+    );
+
+    app.deliver(&event("evt_full", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 1000, "refunded": true}))).await;
+    assert_eq!(
+        app.wait_for_status(
+            refunded,
+            EcheanceStatus::Remboursee,
+            Duration::from_secs(10)
+        )
+        .await,
+        EcheanceStatus::Remboursee
+    );
+}
+
+#[tokio::test]
+async fn a_legacy_checkout_session_completed_marks_its_echeance_paid() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", None).await;
+    let e = app.echeance(&alice, 7_500, app.today()).await;
+    let mut row: echeance::ActiveModel = app.row(e).await.into();
+    row.checkout_session_id = Set(Some("cs_test_legacy_1".to_owned()));
+    row.update(&app.state.db).await.expect("link session");
+
+    app.deliver(&event("evt_cs", "checkout.session.completed", json!({"id": "cs_test_legacy_1", "object": "checkout.session",
+        "status": "complete", "payment_status": "paid", "payment_intent": "pi_legacy", "client_reference_id": e.to_string()}))).await;
+
+    assert_eq!(
+        app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10))
+            .await,
+        EcheanceStatus::Payee
+    );
+}
