@@ -1,24 +1,45 @@
 """Starts localstripe, the local Stripe peer, for development and tests.
 
-Differences from `localstripe --port N`, all about isolation:
+Differences from `localstripe --port N`:
 - it listens on 127.0.0.1 only (test traffic never leaves loopback);
 - its state lives in this process only: the upstream server loads and dumps one
-  pickle file shared by every instance on the machine, on every write.
+  pickle file shared by every instance on the machine, on every write;
+- its fake Stripe.js is served inside a block: upstream, its top-level
+  `class Element` shadows the DOM's global `Element` for every script of the
+  page, which breaks `instanceof Element` checks (and so Leptos' hydration).
+  Real Stripe.js declares no such global; the block keeps the fake as harmless.
 
 Usage: stripe_peer.py PORT
 """
 
 import logging
+import os
 import socket
 import sys
 
 from aiohttp import web
+
+import localstripe
 from localstripe import resources
 
 resources.Store.dump_to_disk = lambda self: None
 resources.Store.try_load_from_disk = lambda self: None
 
 from localstripe.server import app  # noqa: E402  (after the patch above)
+
+JS_PATH = "/js.stripe.com/v3/"
+
+
+@web.middleware
+async def scoped_stripe_js(request, handler):
+    if request.path != JS_PATH:
+        return await handler(request)
+    with open(os.path.join(os.path.dirname(localstripe.__file__), "localstripe-v3.js")) as f:
+        source = f.read()
+    return web.Response(text="{\n" + source + "\n}\n", content_type="application/javascript")
+
+
+app.middlewares.append(scoped_stripe_js)
 
 
 def main() -> None:

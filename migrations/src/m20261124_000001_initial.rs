@@ -315,14 +315,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_sessions_user",
-            Sessions::Table,
-            &["user_id"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_sessions_user", Sessions::Table, &["user_id"], false).await?;
 
         manager
             .create_table(
@@ -461,10 +454,7 @@ impl MigrationTrait for Migration {
                     .col(big_integer_null(Echeances::SubscriptionId))
                     .col(big_integer(Echeances::UserId))
                     .col(string(Echeances::Label))
-                    .col(
-                        big_integer(Echeances::AmountCents)
-                            .check(Expr::col(Echeances::AmountCents).gt(0)),
-                    )
+                    .col(big_integer(Echeances::AmountCents).check(Expr::col(Echeances::AmountCents).gt(0)))
                     .col(string(Echeances::Currency))
                     .col(date(Echeances::DueDate))
                     .col(string(Echeances::Status))
@@ -507,14 +497,7 @@ impl MigrationTrait for Migration {
             false,
         )
         .await?;
-        index(
-            manager,
-            "ix_echeances_due",
-            Echeances::Table,
-            &["due_date"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_echeances_due", Echeances::Table, &["due_date"], false).await?;
         index(
             manager,
             "ix_echeances_amount",

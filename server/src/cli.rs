@@ -15,10 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::startup::{self, Ports};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "server",
-    about = "Échéancier — collects installment payments through Stripe"
-)]
+#[command(name = "server", about = "Échéancier — collects installment payments through Stripe")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -60,9 +57,7 @@ enum Command {
 /// Anything else.
 pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let input = input.trim();
-    let split = input
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(input.len());
+    let split = input.find(|c: char| !c.is_ascii_digit()).unwrap_or(input.len());
     let (number, unit) = input.split_at(split);
     let n: u64 = number
         .parse()
@@ -117,9 +112,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 .now()
                 .with_timezone(&state.settings.schedule_timezone)
                 .date_naive();
-            let wrote = seed::seed_demo(&state, today)
-                .await
-                .map_err(anyhow::Error::from)?;
+            let wrote = seed::seed_demo(&state, today).await.map_err(anyhow::Error::from)?;
             println!(
                 "{}",
                 if wrote {
@@ -144,12 +137,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 .map_err(anyhow::Error::from)?;
             println!(
                 "charged {} (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
-                report.charged,
-                report.paid,
-                report.awaiting_customer,
-                report.declined,
-                report.skipped,
-                report.errors
+                report.charged, report.paid, report.awaiting_customer, report.declined, report.skipped, report.errors
             );
             Ok(if report.errors == 0 {
                 ExitCode::SUCCESS
@@ -161,9 +149,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let events = webhooks::process_pending(&state, 10_000)
                 .await
                 .map_err(anyhow::Error::from)?;
-            let attempts = charge::resume(&state, 10_000)
-                .await
-                .map_err(anyhow::Error::from)?;
+            let attempts = charge::resume(&state, 10_000).await.map_err(anyhow::Error::from)?;
             println!("webhooks handled {events}, attempts settled {attempts}");
             Ok(ExitCode::SUCCESS)
         }
@@ -227,11 +213,7 @@ impl reconcile::Progress for Bar {
     }
 }
 
-async fn reconcile_once(
-    state: &AppState,
-    since: Duration,
-    dry_run: bool,
-) -> anyhow::Result<ExitCode> {
+async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> anyhow::Result<ExitCode> {
     let options = reconcile::Options {
         since,
         dry_run,

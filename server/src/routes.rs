@@ -1,10 +1,16 @@
 //! The routes that are not Leptos pages: the Stripe webhook, health, the
 //! language switch, and security headers for every answer.
 
+use app::api::dto::AdminFilter;
+use app::api::error::AppError;
+use app::domain::{Locale, Role};
+use app::ssr::auth;
+use app::ssr::services::admin::{self, Filter};
+use app::ssr::services::error::ServiceError;
 use app::ssr::services::webhooks::{self, IngestError};
 use app::ssr::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -17,25 +23,60 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/stripe/webhook",
-            post(stripe_webhook).layer(DefaultBodyLimit::max(
-                state.settings.stripe_webhook_max_bytes,
-            )),
+            post(stripe_webhook).layer(DefaultBodyLimit::max(state.settings.stripe_webhook_max_bytes)),
         )
         .route("/health", get(health))
         .route("/lang/{code}", get(switch_language))
+        .route("/admin/export.csv", get(export_csv))
+}
+
+/// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins only).
+async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AdminFilter>) -> Response {
+    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let user = match auth::token_from_cookies(cookies) {
+        Some(token) => auth::user_for_token(&state, token).await.ok().flatten(),
+        None => None,
+    };
+    match user {
+        None => return (StatusCode::UNAUTHORIZED, "Connectez-vous pour exporter.").into_response(),
+        Some(u) if u.role != Role::Admin => return (StatusCode::FORBIDDEN, "Accès refusé.").into_response(),
+        Some(_) => {}
+    }
+    let filter = match Filter::parse(&filter) {
+        Ok(f) => f,
+        Err(ServiceError::Validation(message)) => return (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).message(Locale::Fr)).into_response(),
+    };
+    match admin::export_csv(&state, &filter).await {
+        Ok(csv) => {
+            let name = format!(
+                "attachment; filename=\"echeances-{}.csv\"",
+                state.clock.now().format("%Y-%m-%d")
+            );
+            let mut response = csv.into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            response
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).message(Locale::Fr)).into_response(),
+    }
 }
 
 /// `POST /stripe/webhook`: verify, store, answer fast; a worker applies it.
-async fn stripe_webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let signature = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok());
+async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     match webhooks::ingest(&state, signature, &body).await {
-        Ok(ingested) => (StatusCode::OK, Json(serde_json::json!({ "received": true, "duplicate": ingested == webhooks::Ingested::Duplicate }))).into_response(),
+        Ok(ingested) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "received": true, "duplicate": ingested == webhooks::Ingested::Duplicate })),
+        )
+            .into_response(),
         Err(IngestError::Signature(e)) => {
             tracing::warn!(error = %e, "webhook refused");
             (StatusCode::BAD_REQUEST, "invalid signature").into_response()
@@ -100,13 +141,7 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| url::Url::parse(r).ok())
-        .map(|u| {
-            format!(
-                "{}{}",
-                u.path(),
-                u.query().map(|q| format!("?{q}")).unwrap_or_default()
-            )
-        })
+        .map(|u| format!("{}{}", u.path(), u.query().map(|q| format!("?{q}")).unwrap_or_default()))
         .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&back).into_response();
@@ -121,16 +156,10 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
 
 /// Headers on every answer: no sniffing, no framing, no referrer outside the
 /// site (the 3DS link carries a token in its query).
-pub async fn security_headers(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     response

@@ -41,8 +41,7 @@ impl Ports {
             rate_limit_per_sec: settings.stripe_rate_limit_per_sec,
             max_tries: 4,
         })?;
-        let mailer = SmtpMailer::new(&settings.smtp_url, &settings.mail_from)
-            .context("SMTP_URL / MAIL_FROM")?;
+        let mailer = SmtpMailer::new(&settings.smtp_url, &settings.mail_from).context("SMTP_URL / MAIL_FROM")?;
         Ok(Self {
             gateway: Arc::new(gateway),
             mailer: Arc::new(mailer),
@@ -66,11 +65,7 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
 ///
 /// # Errors
 /// Database unreachable or a migration failing.
-pub async fn build_state(
-    settings: Settings,
-    ports: Ports,
-    leptos_options: LeptosOptions,
-) -> anyhow::Result<AppState> {
+pub async fn build_state(settings: Settings, ports: Ports, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let installation_id = installation::installation_id(&db)
@@ -106,18 +101,13 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(routes::router(&state))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            context.clone(),
-            move || shell(leptos_options.clone(), page_stripe_js.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(context, move |options| {
-            shell(options, stripe_js.clone())
-        }))
+        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
+            shell(leptos_options.clone(), page_stripe_js.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context,
+            move |options| shell(options, stripe_js.clone()),
+        ))
         .layer(axum::middleware::from_fn(routes::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -127,19 +117,12 @@ pub fn router(state: AppState) -> Router {
 ///
 /// # Errors
 /// The address cannot be bound.
-pub async fn serve(
-    state: AppState,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
+pub async fn serve(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let app = router(state);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
-    .await
-    .context("serving")
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+        .context("serving")
 }

@@ -24,12 +24,10 @@ pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> 
 /// Applies stored webhooks as soon as they arrive (and retries parked ones).
 async fn inbox(state: AppState, shutdown: CancellationToken) {
     loop {
-        let handled = webhooks::process_pending(&state, 100)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "webhook worker");
-                0
-            });
+        let handled = webhooks::process_pending(&state, 100).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "webhook worker");
+            0
+        });
         if handled > 0 {
             continue;
         }
@@ -87,11 +85,7 @@ async fn run_if_due(state: &AppState, name: &str, expr: &str) -> anyhow::Result<
         key: Set(key.clone()),
         value: Set(now.to_rfc3339()),
     })
-    .on_conflict(
-        OnConflict::column(app_setting::Column::Key)
-            .do_nothing()
-            .to_owned(),
-    )
+    .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
     .try_insert()
     .exec(&state.db)
     .await?;
@@ -99,11 +93,7 @@ async fn run_if_due(state: &AppState, name: &str, expr: &str) -> anyhow::Result<
         row.and_then(|r| DateTime::parse_from_rfc3339(&r.value).ok())
             .map_or(now, |d| d.with_timezone(&Utc))
     };
-    let last = last_run(
-        app_setting::Entity::find_by_id(key.clone())
-            .one(&state.db)
-            .await?,
-    );
+    let last = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
     let schedule = cron::Schedule::from_str(expr)?;
     let tz = state.settings.schedule_timezone;
     let Some(next) = schedule.after(&last.with_timezone(&tz)).next() else {
@@ -113,23 +103,11 @@ async fn run_if_due(state: &AppState, name: &str, expr: &str) -> anyhow::Result<
         return Ok(());
     }
     let lease_name = format!("schedule:{name}");
-    if !lease::acquire(
-        &state.db,
-        &lease_name,
-        &state.instance_id,
-        3_600_000,
-        state.now_ms(),
-    )
-    .await?
-    {
+    if !lease::acquire(&state.db, &lease_name, &state.instance_id, 3_600_000, state.now_ms()).await? {
         return Ok(());
     }
     // Another instance may have run it between our read and the lease.
-    let again = last_run(
-        app_setting::Entity::find_by_id(key.clone())
-            .one(&state.db)
-            .await?,
-    );
+    let again = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
     if again == last {
         tracing::info!(job = name, "scheduled run starting");
         let result = match name {

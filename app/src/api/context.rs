@@ -71,8 +71,7 @@ pub fn respond(error: AppError) -> AppError {
         .unwrap_or(false);
     if !plain_form && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(
-            http::StatusCode::from_u16(error.status_code())
-                .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
         );
     }
     error

@@ -122,3 +122,197 @@ pub struct AuthenticationPage {
     /// For Stripe.js.
     pub publishable_key: String,
 }
+
+/// The dashboard's filters, as typed in the form (parsed on the server).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminFilter {
+    /// Database spelling of a status.
+    pub status: Option<String>,
+    /// Part of the customer's name or email.
+    pub customer: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub due_from: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub due_to: Option<String>,
+    /// Decimal amount (`12,50`).
+    pub amount_min: Option<String>,
+    /// Decimal amount.
+    pub amount_max: Option<String>,
+    /// Free text: label, customer, PaymentIntent id, échéance number.
+    pub q: Option<String>,
+}
+
+impl AdminFilter {
+    /// The filter as a query string (for links and the CSV export).
+    #[must_use]
+    pub fn query_string(&self) -> String {
+        let pairs = [
+            ("status", &self.status),
+            ("customer", &self.customer),
+            ("due_from", &self.due_from),
+            ("due_to", &self.due_to),
+            ("amount_min", &self.amount_min),
+            ("amount_max", &self.amount_max),
+            ("q", &self.q),
+        ];
+        pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                v.as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", encode(v)))
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// One row of the dashboard's table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRow {
+    /// Id.
+    pub id: i64,
+    /// Label.
+    pub label: String,
+    /// Customer name.
+    pub customer_name: String,
+    /// Customer email.
+    pub customer_email: String,
+    /// Amount.
+    pub money: crate::domain::Money,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Status.
+    pub status: crate::domain::EcheanceStatus,
+    /// Current PaymentIntent.
+    pub payment_intent: Option<String>,
+    /// Attempts so far.
+    pub attempts: i32,
+}
+
+/// Count and sum of one status (and currency) under the current filter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusTotal {
+    /// Status.
+    pub status: crate::domain::EcheanceStatus,
+    /// How many.
+    pub count: u64,
+    /// Their sum.
+    pub money: crate::domain::Money,
+}
+
+/// Amount collected on one day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyAmount {
+    /// The day (schedule time zone).
+    pub day: NaiveDate,
+    /// Minor units collected (all currencies summed as the dashboard's main currency).
+    pub cents: i64,
+}
+
+/// The dashboard's data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminPage {
+    /// This page of rows.
+    pub rows: Vec<AdminRow>,
+    /// Rows under the filter.
+    pub total: u64,
+    /// 0-based page.
+    pub page: u64,
+    /// Page count.
+    pub pages: u64,
+    /// By status.
+    pub totals: Vec<StatusTotal>,
+    /// Collected per day, last 30 days.
+    pub daily: Vec<DailyAmount>,
+    /// Emails that gave up after their last retry.
+    pub failed_emails: u64,
+    /// Webhooks that gave up.
+    pub failed_webhooks: u64,
+    /// The filter as applied (normalised), for the export link.
+    pub query: String,
+}
+
+/// One entry of an échéance's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// Epoch ms (for ordering).
+    pub at_ms: i64,
+    /// Formatted time (schedule time zone).
+    pub at: String,
+    /// `tentative`, `webhook`, `e-mail`, `audit`.
+    pub kind: String,
+    /// What happened.
+    pub title: String,
+    /// Details.
+    pub detail: String,
+}
+
+/// An échéance with everything that happened to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// The échéance.
+    pub row: AdminRow,
+    /// Newest first.
+    pub entries: Vec<TimelineEntry>,
+    /// A charge can be retried now.
+    pub can_retry: bool,
+    /// It can be cancelled now.
+    pub can_cancel: bool,
+    /// The 3DS email can be sent again.
+    pub can_resend: bool,
+}
+
+/// One drift line of a reconcile report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftView {
+    /// Échéance.
+    pub echeance_id: i64,
+    /// Status here before.
+    pub local: String,
+    /// Stripe's view.
+    pub stripe: String,
+    /// Status after.
+    pub resolved: String,
+    /// Changed by the run.
+    pub fixed: bool,
+}
+
+/// A reconcile report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportView {
+    /// Id.
+    pub id: i64,
+    /// `cli`, `schedule`, `admin:3`.
+    pub trigger: String,
+    /// Nothing changed on purpose.
+    pub dry_run: bool,
+    /// Formatted start.
+    pub started_at: String,
+    /// Checked.
+    pub checked: i32,
+    /// Fixed.
+    pub fixed: i32,
+    /// Unchanged.
+    pub unchanged: i32,
+    /// Errors.
+    pub errors: i32,
+    /// Stripe calls.
+    pub stripe_calls: i32,
+    /// Replayed webhooks.
+    pub events_replayed: i32,
+    /// Local ≠ Stripe.
+    pub drift: Vec<DriftView>,
+    /// What went wrong.
+    pub error_messages: Vec<String>,
+}

@@ -138,12 +138,7 @@ impl IdempotencyKey {
     /// The key of one attempt's mutation. `installation` separates databases
     /// that share a Stripe account (a reset dev database must not replay old keys).
     #[must_use]
-    pub fn for_attempt(
-        installation: &str,
-        echeance: EcheanceId,
-        attempt: AttemptNo,
-        purpose: KeyPurpose,
-    ) -> Self {
+    pub fn for_attempt(installation: &str, echeance: EcheanceId, attempt: AttemptNo, purpose: KeyPurpose) -> Self {
         let suffix = match purpose {
             KeyPurpose::Charge => "charge".to_owned(),
             KeyPurpose::Rearm(n) => format!("rearm-{n}"),
@@ -315,9 +310,7 @@ impl RetryPolicy {
             .filter(|p| !p.is_empty())
             .map(|p| match p.trim_end_matches('h').parse::<u32>() {
                 Ok(h) if (1..=2160).contains(&h) => Ok(h),
-                _ => Err(format!(
-                    "délai de relance invalide : « {p} » (heures entre 1 et 2160)"
-                )),
+                _ => Err(format!("délai de relance invalide : « {p} » (heures entre 1 et 2160)")),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { delays_hours })
@@ -358,12 +351,7 @@ mod tests {
         assert_eq!(a.as_str(), "ech-inst-e42-a1-charge");
         assert_ne!(
             a,
-            IdempotencyKey::for_attempt(
-                "inst",
-                id(42),
-                AttemptNo::FIRST.next(),
-                KeyPurpose::Charge
-            )
+            IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST.next(), KeyPurpose::Charge)
         );
         assert_ne!(
             a,
@@ -386,14 +374,8 @@ mod tests {
     #[test]
     fn sca_is_never_a_soft_decline() {
         assert!(!is_soft_decline(Some("authentication_required"), None));
-        assert!(!is_soft_decline(
-            Some("card_declined"),
-            Some("authentication_required")
-        ));
-        assert!(is_soft_decline(
-            Some("card_declined"),
-            Some("insufficient_funds")
-        ));
+        assert!(!is_soft_decline(Some("card_declined"), Some("authentication_required")));
+        assert!(is_soft_decline(Some("card_declined"), Some("insufficient_funds")));
         assert!(!is_soft_decline(Some("card_declined"), Some("stolen_card")));
         assert!(!is_soft_decline(Some("expired_card"), None));
         assert!(is_soft_decline(Some("card_declined"), None));
@@ -407,10 +389,7 @@ mod tests {
         assert_eq!(p.next_delay_hours(3), None);
         assert!(RetryPolicy::parse("0").is_err());
         assert!(RetryPolicy::parse("abc").is_err());
-        assert_eq!(
-            RetryPolicy::parse("").expect("empty").next_delay_hours(1),
-            None
-        );
+        assert_eq!(RetryPolicy::parse("").expect("empty").next_delay_hours(1), None);
     }
 
     #[test]

@@ -34,11 +34,7 @@ impl Locale {
     /// Parses a code or an `Accept-Language` header; anything unknown is French.
     #[must_use]
     pub fn from_code(value: &str) -> Self {
-        let first = value
-            .split([',', ';', '-', '_'])
-            .next()
-            .unwrap_or_default()
-            .trim();
+        let first = value.split([',', ';', '-', '_']).next().unwrap_or_default().trim();
         if first.eq_ignore_ascii_case("en") {
             Self::En
         } else {

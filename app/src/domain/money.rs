@@ -234,10 +234,7 @@ mod tests {
     fn decimal_input_in_french_or_english_notation() {
         assert_eq!(Amount::parse_decimal("12").map(Amount::minor), Ok(1200));
         assert_eq!(Amount::parse_decimal("12,5").map(Amount::minor), Ok(1250));
-        assert_eq!(
-            Amount::parse_decimal("1 234.56 €").map(Amount::minor),
-            Ok(123_456)
-        );
+        assert_eq!(Amount::parse_decimal("1 234.56 €").map(Amount::minor), Ok(123_456));
         assert!(Amount::parse_decimal("12.345").is_err());
         assert!(Amount::parse_decimal("-3").is_err());
         assert!(Amount::parse_decimal("abc").is_err());

@@ -111,30 +111,21 @@ impl EcheanceStatus {
             (S::EnAttente, E::ChargeStarted) => Err(TransitionError::AwaitingCustomer),
 
             // Stripe's success wins over every open state.
-            (
-                S::APayer | S::EnCours | S::EnAttente | S::Echouee | S::EchoueeDefinitive,
-                E::Succeeded,
-            ) => Ok(S::Payee),
+            (S::APayer | S::EnCours | S::EnAttente | S::Echouee | S::EchoueeDefinitive, E::Succeeded) => Ok(S::Payee),
             (S::Payee | S::Remboursee | S::Contestee, E::Succeeded) => Ok(self),
 
             (S::EnCours, E::Processing) => Ok(S::EnCours),
 
-            (S::EnCours | S::EnAttente, E::AuthenticationRequired | E::AuthenticationFailed) => {
-                Ok(S::EnAttente)
-            }
+            (S::EnCours | S::EnAttente, E::AuthenticationRequired | E::AuthenticationFailed) => Ok(S::EnAttente),
 
             (S::EnCours | S::EnAttente, E::Declined { retryable: true }) => Ok(S::Echouee),
-            (S::EnCours | S::EnAttente, E::Declined { retryable: false }) => {
-                Ok(S::EchoueeDefinitive)
-            }
+            (S::EnCours | S::EnAttente, E::Declined { retryable: false }) => Ok(S::EchoueeDefinitive),
             (S::Echouee | S::EchoueeDefinitive, E::Declined { .. }) => Ok(self),
 
             (S::EnCours | S::EnAttente, E::Abandoned) => Ok(S::APayer),
             (S::APayer, E::Abandoned) => Ok(S::APayer),
 
-            (S::APayer | S::EnAttente | S::Echouee | S::EchoueeDefinitive, E::Canceled) => {
-                Ok(S::Annulee)
-            }
+            (S::APayer | S::EnAttente | S::Echouee | S::EchoueeDefinitive, E::Canceled) => Ok(S::Annulee),
             (S::Annulee, E::Canceled) => Ok(S::Annulee),
             (S::EnCours, E::Canceled) => Err(TransitionError::AlreadyInProgress),
 
@@ -145,9 +136,7 @@ impl EcheanceStatus {
             (S::Payee | S::Remboursee, E::DisputeOpened) => Ok(S::Contestee),
             (S::Contestee, E::DisputeOpened) => Ok(self),
 
-            (S::Payee | S::Annulee | S::Remboursee | S::Contestee, _) => {
-                Err(TransitionError::Settled(self))
-            }
+            (S::Payee | S::Annulee | S::Remboursee | S::Contestee, _) => Err(TransitionError::Settled(self)),
             (
                 S::APayer | S::EnCours | S::EnAttente | S::Echouee | S::EchoueeDefinitive,
                 E::Processing
@@ -166,11 +155,7 @@ impl EcheanceStatus {
     pub fn is_settled(self) -> bool {
         match self {
             Self::Payee | Self::Annulee | Self::Remboursee | Self::Contestee => true,
-            Self::APayer
-            | Self::EnCours
-            | Self::EnAttente
-            | Self::Echouee
-            | Self::EchoueeDefinitive => false,
+            Self::APayer | Self::EnCours | Self::EnAttente | Self::Echouee | Self::EchoueeDefinitive => false,
         }
     }
 
@@ -276,9 +261,7 @@ mod tests {
 
     /// Applies events the way every writer does: a refused event leaves the status unchanged.
     fn apply_all(start: EcheanceStatus, events: &[PaymentEvent]) -> EcheanceStatus {
-        events
-            .iter()
-            .fold(start, |s, e| s.transition(*e).unwrap_or(s))
+        events.iter().fold(start, |s, e| s.transition(*e).unwrap_or(s))
     }
 
     #[test]

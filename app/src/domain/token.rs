@@ -27,9 +27,7 @@ impl RecoveryToken {
     /// Signs a token for `payment_intent` valid until `expires_unix`.
     #[must_use]
     pub fn sign(secret: &[u8], payment_intent: &str, expires_unix: i64) -> Self {
-        let sig = mac(secret, payment_intent, expires_unix)
-            .finalize()
-            .into_bytes();
+        let sig = mac(secret, payment_intent, expires_unix).finalize().into_bytes();
         Self(format!("{expires_unix}.{}", URL_SAFE_NO_PAD.encode(sig)))
     }
 
@@ -39,17 +37,10 @@ impl RecoveryToken {
     /// [`TokenError::Invalid`] for anything malformed or forged, [`TokenError::Expired`]
     /// for a genuine token past `expires` (checked after the signature, so expiry
     /// says nothing about forged tokens).
-    pub fn verify(
-        secret: &[u8],
-        payment_intent: &str,
-        token: &str,
-        now_unix: i64,
-    ) -> Result<i64, TokenError> {
+    pub fn verify(secret: &[u8], payment_intent: &str, token: &str, now_unix: i64) -> Result<i64, TokenError> {
         let (expires, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let expires: i64 = expires.parse().map_err(|_| TokenError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD
-            .decode(sig)
-            .map_err(|_| TokenError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
         mac(secret, payment_intent, expires)
             .verify_slice(&sig)
             .map_err(|_| TokenError::Invalid)?;
@@ -86,10 +77,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_until_it_expires() {
         let t = RecoveryToken::sign(SECRET, "pi_123", 1_000);
-        assert_eq!(
-            RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 999),
-            Ok(1_000)
-        );
+        assert_eq!(RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 999), Ok(1_000));
         assert_eq!(
             RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 1_001),
             Err(TokenError::Expired)
@@ -116,15 +104,7 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_not_a_panic() {
-        for junk in [
-            "",
-            ".",
-            "abc",
-            "12.",
-            ".sig",
-            "12.!!!",
-            "99999999999999999999.a",
-        ] {
+        for junk in ["", ".", "abc", "12.", ".sig", "12.!!!", "99999999999999999999.a"] {
             assert_eq!(
                 RecoveryToken::verify(SECRET, "pi_1", junk, 0),
                 Err(TokenError::Invalid),

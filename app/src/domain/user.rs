@@ -50,9 +50,7 @@ impl Email {
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
                     && !value.contains(char::is_whitespace)
-                    && domain
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
+                    && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
             });
         if valid {
             Ok(Self(value))

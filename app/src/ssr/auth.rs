@@ -7,9 +7,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::entities::{login_attempt, session, user};
@@ -64,11 +62,7 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A freshly opened session: the cookie value to set.
@@ -85,12 +79,7 @@ pub struct OpenedSession {
 /// # Errors
 /// `RateLimited` after too many failures, `Unauthenticated` for a wrong
 /// address or password (the same answer for both).
-pub async fn login(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    ip: &str,
-) -> Result<OpenedSession, ServiceError> {
+pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> Result<OpenedSession, ServiceError> {
     let now = state.now_ms();
     let email = Email::parse(email).map_err(|_| ServiceError::Unauthenticated)?;
     let since = now - WINDOW_MS;
@@ -101,8 +90,7 @@ pub async fn login(
             .filter(login_attempt::Column::CreatedAt.gte(since))
             .count(&state.db)
     };
-    if failures(login_attempt::Column::Email, email.as_str().to_owned()).await?
-        >= MAX_FAILURES_PER_EMAIL
+    if failures(login_attempt::Column::Email, email.as_str().to_owned()).await? >= MAX_FAILURES_PER_EMAIL
         || failures(login_attempt::Column::Ip, ip.to_owned()).await? >= MAX_FAILURES_PER_IP
     {
         return Err(ServiceError::RateLimited);
@@ -158,9 +146,7 @@ fn token_id(token: &str) -> String {
 /// # Errors
 /// Database failure.
 pub async fn logout(state: &AppState, token: &str) -> Result<(), ServiceError> {
-    session::Entity::delete_by_id(token_id(token))
-        .exec(&state.db)
-        .await?;
+    session::Entity::delete_by_id(token_id(token)).exec(&state.db).await?;
     Ok(())
 }
 
@@ -178,14 +164,8 @@ pub fn token_from_cookies(cookie_header: &str) -> Option<&str> {
 ///
 /// # Errors
 /// Database failure.
-pub async fn user_for_token(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<CurrentUser>, ServiceError> {
-    let Some(session) = session::Entity::find_by_id(token_id(token))
-        .one(&state.db)
-        .await?
-    else {
+pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<CurrentUser>, ServiceError> {
+    let Some(session) = session::Entity::find_by_id(token_id(token)).one(&state.db).await? else {
         return Ok(None);
     };
     if session.expires_at < state.now_ms() {
@@ -231,10 +211,7 @@ mod tests {
 
     #[test]
     fn finds_the_session_cookie_among_others() {
-        assert_eq!(
-            token_from_cookies("a=1; echeancier_session=abc; b=2"),
-            Some("abc")
-        );
+        assert_eq!(token_from_cookies("a=1; echeancier_session=abc; b=2"), Some("abc"));
         assert_eq!(token_from_cookies("a=1"), None);
     }
 }

@@ -33,17 +33,13 @@ impl ManualClock {
     /// Moves time forward.
     pub fn advance(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
-        self.offset_ms
-            .fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        self.offset_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            + chrono::Duration::milliseconds(
-                self.offset_ms.load(std::sync::atomic::Ordering::SeqCst),
-            )
+        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 

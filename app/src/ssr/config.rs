@@ -107,24 +107,18 @@ impl Settings {
             .map(|v| v.to_ascii_lowercase())
         {
             None => Environment::Development,
-            Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => {
-                Environment::Development
-            }
+            Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => Environment::Development,
             Some(v) if matches!(v.as_str(), "prod" | "production") => Environment::Production,
             Some(_) => return Err(err("APP_ENV", "attendu « development » ou « production »")),
         };
         let prod = environment == Environment::Production;
 
-        let database_url = get("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://data/echeancier.db?mode=rwc".to_owned());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/echeancier.db?mode=rwc".to_owned());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err(
-                "DATABASE_URL",
-                "doit commencer par sqlite: ou postgres://",
-            ));
+            return Err(err("DATABASE_URL", "doit commencer par sqlite: ou postgres://"));
         }
 
         let stripe_api_base = url_var(get, "STRIPE_API_BASE", "https://api.stripe.com/")?;
@@ -167,10 +161,8 @@ impl Settings {
             return Err(err("SMTP_URL", "attendu smtp://hôte:port ou smtps://…"));
         }
 
-        let retry_policy = RetryPolicy::parse(
-            &get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()),
-        )
-        .map_err(|e| err("RETRY_SCHEDULE_HOURS", &e))?;
+        let retry_policy = RetryPolicy::parse(&get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()))
+            .map_err(|e| err("RETRY_SCHEDULE_HOURS", &e))?;
         let schedule_timezone: chrono_tz::Tz = get("SCHEDULE_TIMEZONE")
             .unwrap_or_else(|| "Europe/Paris".to_owned())
             .parse()
@@ -185,11 +177,7 @@ impl Settings {
             stripe_secret_key,
             stripe_publishable_key,
             stripe_webhook_secrets,
-            stripe_webhook_tolerance: Duration::from_secs(parse_var(
-                get,
-                "STRIPE_WEBHOOK_TOLERANCE_SECS",
-                "300",
-            )?),
+            stripe_webhook_tolerance: Duration::from_secs(parse_var(get, "STRIPE_WEBHOOK_TOLERANCE_SECS", "300")?),
             stripe_webhook_max_bytes: parse_var(get, "STRIPE_WEBHOOK_MAX_BYTES", "262144")?,
             stripe_api_base,
             stripe_js_url,
@@ -198,8 +186,7 @@ impl Settings {
             app_base_url,
             app_secret,
             smtp_url: SecretString::from(smtp_url),
-            mail_from: get("MAIL_FROM")
-                .unwrap_or_else(|| "Échéancier <no-reply@echeancier.localhost>".to_owned()),
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| "Échéancier <no-reply@echeancier.localhost>".to_owned()),
             site_addr,
             retry_policy,
             recovery_link_ttl: hours(get, "RECOVERY_LINK_TTL_HOURS", "168")?,
@@ -224,10 +211,7 @@ impl Settings {
             return Err(err("STRIPE_JS_URL", "doit être en https en production"));
         }
         if self.app_secret.expose_secret() == DEV_APP_SECRET {
-            return Err(err(
-                "APP_SECRET",
-                "le secret de développement est refusé en production",
-            ));
+            return Err(err("APP_SECRET", "le secret de développement est refusé en production"));
         }
         Ok(())
     }
@@ -257,32 +241,18 @@ fn parse_var<T: std::str::FromStr>(
         .map_err(|_| err(var, &format!("valeur illisible « {raw} »")))
 }
 
-fn positive(
-    get: &dyn Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: &str,
-) -> Result<u32, ConfigError> {
+fn positive(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<u32, ConfigError> {
     match parse_var::<u32>(get, var, default)? {
         0 => Err(err(var, "doit être supérieur à 0")),
         n => Ok(n),
     }
 }
 
-fn hours(
-    get: &dyn Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: &str,
-) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_secs(
-        u64::from(positive(get, var, default)?) * 3600,
-    ))
+fn hours(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(u64::from(positive(get, var, default)?) * 3600))
 }
 
-fn url_var(
-    get: &dyn Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: &str,
-) -> Result<Url, ConfigError> {
+fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Url, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
     let url = Url::parse(raw.trim()).map_err(|e| err(var, &format!("URL invalide ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -291,11 +261,7 @@ fn url_var(
     Ok(url)
 }
 
-fn cron_var(
-    get: &dyn Fn(&str) -> Option<String>,
-    var: &'static str,
-    default: &str,
-) -> Result<String, ConfigError> {
+fn cron_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<String, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
     raw.parse::<cron::Schedule>()
         .map_err(|e| err(var, &format!("expression cron invalide ({e})")))?;
@@ -333,44 +299,26 @@ mod tests {
     fn a_missing_or_malformed_variable_is_named() {
         let mut vars = minimal();
         vars.remove("STRIPE_SECRET_KEY");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("STRIPE_SECRET_KEY")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("STRIPE_SECRET_KEY"));
         let mut vars = minimal();
         vars.insert("STRIPE_API_BASE", "not a url");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("STRIPE_API_BASE")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("STRIPE_API_BASE"));
         let mut vars = minimal();
         vars.insert("RECONCILE_CRON", "every night");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("RECONCILE_CRON")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("RECONCILE_CRON"));
         let mut vars = minimal();
         vars.insert("LEPTOS_SITE_ADDR", "localhost");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("LEPTOS_SITE_ADDR")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("LEPTOS_SITE_ADDR"));
     }
 
     #[test]
     fn production_refuses_the_dev_secret_and_plain_http_stripe() {
         let mut vars = minimal();
         vars.insert("APP_ENV", "production");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("APP_SECRET")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("APP_SECRET"));
         vars.insert("APP_SECRET", "0123456789abcdef0123456789abcdef-prod");
         vars.insert("STRIPE_API_BASE", "http://127.0.0.1:8420/");
-        assert_eq!(
-            load(&vars).map(|_| ()).map_err(|e| e.var),
-            Err("STRIPE_API_BASE")
-        );
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("STRIPE_API_BASE"));
     }
 
     #[test]

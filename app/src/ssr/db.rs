@@ -5,8 +5,8 @@ use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -19,11 +19,7 @@ use super::config::Settings;
 /// # Errors
 /// The database cannot be reached or opened.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    connect_url(
-        settings.database_url.expose_secret(),
-        settings.database_max_connections,
-    )
-    .await
+    connect_url(settings.database_url.expose_secret(), settings.database_max_connections).await
 }
 
 /// Same as [`connect`], from a URL.
@@ -36,8 +32,7 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the database folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -52,15 +47,11 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(options)
-        .await
-        .context("connecting to the database")
+    Database::connect(options).await.context("connecting to the database")
 }
 
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_owned())
 }

@@ -17,17 +17,11 @@ pub async fn installation_id(db: &DatabaseConnection) -> Result<String, DbErr> {
         key: Set(KEY.to_owned()),
         value: Set(fresh),
     })
-    .on_conflict(
-        OnConflict::column(app_setting::Column::Key)
-            .do_nothing()
-            .to_owned(),
-    )
+    .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
     .try_insert()
     .exec(db)
     .await?;
-    let row = app_setting::Entity::find_by_id(KEY.to_owned())
-        .one(db)
-        .await?;
+    let row = app_setting::Entity::find_by_id(KEY.to_owned()).one(db).await?;
     row.map(|r| r.value)
         .ok_or_else(|| DbErr::RecordNotFound(KEY.to_owned()))
 }

@@ -1,75 +1,102 @@
-//! The home page for visitors: what the product is, the login form and, in
-//! development, the demo accounts.
+//! `/`: the checkout for a logged-in customer; for everyone else, what the
+//! product is, the login form and, in development, the demo accounts.
 
 use leptos::prelude::*;
 
+use super::checkout::CheckoutPage;
 use super::i18n::texts;
 use super::layout::Layout;
+use crate::api::dto::Landing;
 use crate::api::session::{Login, landing_data};
 use crate::domain::{Locale, Role};
 
-/// `/` for visitors.
+/// The home page.
 #[component]
-pub fn LandingPage() -> impl IntoView {
+pub fn HomePage() -> impl IntoView {
     let tx = texts();
     let data = Resource::new(|| (), |()| landing_data());
+    view! {
+        <Suspense fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) if d.me.as_ref().is_some_and(|m| m.role == Role::Customer) => view! { <CheckoutPage/> }.into_any(),
+                    other => view! { <LandingPage data=other.ok()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The landing page for visitors and admins.
+#[component]
+fn LandingPage(data: Option<Landing>) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
     let login = ServerAction::<Login>::new();
     let show_passwords = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
-    let locale = use_context::<Locale>().unwrap_or_default();
+    let admin = data
+        .as_ref()
+        .and_then(|d| d.me.as_ref())
+        .is_some_and(|m| m.role == Role::Admin);
+    // Once logged in, load the right page afresh (the session cookie is now set).
+    Effect::new(move || {
+        if let Some(Ok(me)) = login.value().get() {
+            super::navigate::reload_to(if me.role == Role::Admin { "/admin" } else { "/" });
+        }
+    });
+    let me = data.as_ref().and_then(|d| d.me.clone());
     view! {
-        <Suspense fallback=move || view! { <p>{tx.loading}</p> }>
-            {move || Suspend::new(async move {
-                let data = data.await.ok();
-                let me = data.as_ref().and_then(|d| d.me.clone());
-                view! {
-                    <Layout me=me>
-                        <section class="hero">
-                            <h1>{tx.app_name}</h1>
-                            <p class="tagline">{tx.tagline}</p>
-                            <p class="hydration" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
-                                {move || hydrated.get().then_some(tx.interactive)}
-                            </p>
-                        </section>
-                        {data.clone().map(|d| view! {
-                            <section class="card stats">
-                                <p><strong data-testid="echeance-count">{d.echeance_count}</strong>" "{tx.echeances_in_base}</p>
-                                {d.next_due.map(|date| view! { <p>{tx.next_due}" : "<strong>{locale.format_date(date)}</strong></p> })}
-                            </section>
-                        })}
-                        <section class="card">
-                            <h2>{tx.login}</h2>
-                            <ActionForm action=login attr:class="stack">
-                                <label>{tx.email}<input type="email" name="email" required autocomplete="username"/></label>
-                                <label>{tx.password}<input type="password" name="password" required autocomplete="current-password"/></label>
-                                <button type="submit" class="primary" disabled=move || login.pending().get()>{tx.login}</button>
-                            </ActionForm>
-                            {move || login.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
-                        </section>
-                        {data.filter(|d| !d.demo_accounts.is_empty()).map(|d| view! {
-                            <section class="card demo">
-                                <h2>{tx.demo_accounts}</h2>
-                                <button type="button" class="link" data-testid="toggle-passwords" on:click=move |_| show_passwords.update(|v| *v = !*v)>
-                                    {move || if show_passwords.get() { tx.hide_passwords } else { tx.show_passwords }}
-                                </button>
-                                <ul>
-                                    {d.demo_accounts.into_iter().map(|a| {
-                                        let password = a.password.clone();
-                                        view! {
-                                            <li>
-                                                <code>{a.email}</code>" — "
-                                                {if a.role == Role::Admin { tx.role_admin } else { tx.role_customer }}
-                                                " — "<code class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                            </section>
-                        })}
-                    </Layout>
-                }
+        <Layout me>
+            <section class="hero">
+                <h1>{tx.app_name}</h1>
+                <p class="tagline">{tx.tagline}</p>
+                <p class="hydration" data-hydrated=move || if hydrated.get() { "true" } else { "false" }>
+                    {move || hydrated.get().then_some(tx.interactive)}
+                </p>
+            </section>
+            {data.clone().map(|d| view! {
+                <section class="card stats">
+                    <p><strong data-testid="echeance-count">{d.echeance_count}</strong>" "{tx.echeances_in_base}</p>
+                    {d.next_due.map(|date| view! { <p>{tx.next_due}" : "<strong>{locale.format_date(date)}</strong></p> })}
+                </section>
             })}
-        </Suspense>
+            {if admin {
+                view! { <section class="card"><a class="button primary" href="/admin">{tx.go_to_dashboard}</a></section> }.into_any()
+            } else {
+                view! {
+                    <section class="card">
+                        <h2>{tx.login}</h2>
+                        <ActionForm action=login attr:class="stack">
+                            <label>{tx.email}<input type="email" name="email" required autocomplete="username"/></label>
+                            <label>{tx.password}<input type="password" name="password" required autocomplete="current-password"/></label>
+                            <button type="submit" class="primary" disabled=move || login.pending().get()>{tx.login}</button>
+                        </ActionForm>
+                        {move || login.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                    </section>
+                }.into_any()
+            }}
+            {data.filter(|d| !d.demo_accounts.is_empty()).map(|d| view! {
+                <section class="card demo">
+                    <h2>{tx.demo_accounts}</h2>
+                    <button type="button" class="link" data-testid="toggle-passwords" on:click=move |_| show_passwords.update(|v| *v = !*v)>
+                        {move || if show_passwords.get() { tx.hide_passwords } else { tx.show_passwords }}
+                    </button>
+                    <ul>
+                        {d.demo_accounts.into_iter().map(|a| {
+                            let password = a.password.clone();
+                            view! {
+                                <li>
+                                    <code>{a.email}</code>" — "
+                                    {if a.role == Role::Admin { tx.role_admin } else { tx.role_customer }}
+                                    " — "<code class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
+        </Layout>
     }
 }

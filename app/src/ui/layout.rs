@@ -7,25 +7,26 @@ use crate::api::dto::Me;
 use crate::api::session::Logout;
 use crate::domain::Role;
 
-/// The header and the main column.
+/// The header and the main column. `me` comes from the page's own data.
 #[component]
 pub fn Layout(#[prop(into)] me: Option<Me>, children: Children) -> impl IntoView {
     let tx = texts();
     let logout = ServerAction::<Logout>::new();
-    let other = if tx.other_language == "English" {
-        "en"
-    } else {
-        "fr"
-    };
+    Effect::new(move || {
+        if let Some(Ok(())) = logout.value().get() {
+            super::navigate::reload_to("/");
+        }
+    });
+    let other = if tx.other_language == "English" { "en" } else { "fr" };
     view! {
         <header class="topbar">
             <a class="brand" href="/">{tx.app_name}</a>
             <nav>
                 {me.clone().map(|m| view! {
-                    <span class="who">{m.display_name.clone()}</span>
+                    <span class="who" data-testid="who">{m.display_name.clone()}</span>
                     {(m.role == Role::Admin).then(|| view! { <a href="/admin">{tx.dashboard}</a> })}
                 })}
-                <a href=format!("/lang/{other}") class="lang">{tx.other_language}</a>
+                <a href=format!("/lang/{other}") class="lang" rel="external">{tx.other_language}</a>
                 {me.map(|_| view! {
                     <ActionForm action=logout attr:class="inline">
                         <button type="submit" class="link">{tx.logout}</button>

@@ -1,6 +1,13 @@
 //! Components, one per file. French first; English available.
 
+pub mod admin;
 pub mod app;
+pub mod authenticate;
+pub mod checkout;
+pub mod error_view;
 pub mod i18n;
 pub mod landing;
 pub mod layout;
+pub mod navigate;
+pub mod status_badge;
+pub mod stripe_js;

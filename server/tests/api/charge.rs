@@ -34,9 +34,7 @@ async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_qu
     let attempts = app.attempts(e).await;
     assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded.as_str());
     assert!(
-        attempts[0]
-            .idempotency_key
-            .ends_with(&format!("-e{e}-a1-charge")),
+        attempts[0].idempotency_key.ends_with(&format!("-e{e}-a1-charge")),
         "{}",
         attempts[0].idempotency_key
     );
@@ -90,8 +88,7 @@ async fn throttling_backs_off_and_retries_with_the_same_key() {
 }
 
 #[tokio::test]
-async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconciler_finds_the_payment_intent()
- {
+async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconciler_finds_the_payment_intent() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 4_000, app.today()).await;
@@ -105,29 +102,18 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
 
     // Every retry with the same key replays the saved 500: the outcome stays unknown.
     assert_eq!(result.status, EcheanceStatus::EnCours);
-    assert_eq!(
-        app.attempts(e).await[0].outcome,
-        AttemptOutcome::Unknown.as_str()
-    );
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Unknown.as_str());
     let options = app::ssr::services::reconcile::Options {
         since: Duration::from_secs(3600),
         dry_run: false,
         trigger: "test".to_owned(),
     };
-    let report = app::ssr::services::reconcile::run(
-        &app.state,
-        &options,
-        &app::ssr::services::reconcile::Silent,
-    )
-    .await
-    .expect("reconciled");
+    let report = app::ssr::services::reconcile::run(&app.state, &options, &app::ssr::services::reconcile::Silent)
+        .await
+        .expect("reconciled");
     assert_eq!(report.fixed, 1, "{report:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
-    assert_eq!(
-        app.peer.payment_intents_of(e).await.len(),
-        1,
-        "no second charge"
-    );
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "no second charge");
 }
 
 #[tokio::test]
@@ -136,9 +122,7 @@ async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_qu
     let bob = app.customer("bob", Some(cards::DECLINED)).await;
     let e = app.echeance(&bob, 9_900, app.today()).await;
 
-    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
     assert_eq!(result.status, EcheanceStatus::Echouee);
     let row = app.row(e).await;
@@ -160,37 +144,25 @@ async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_em
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 30_000, app.today()).await;
 
-    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
     assert_eq!(result.status, EcheanceStatus::EnAttente);
     let attempt = &app.attempts(e).await[0];
     assert_eq!(attempt.outcome, AttemptOutcome::RequiresAction.as_str());
-    assert_eq!(
-        attempt.error_code.as_deref(),
-        Some("authentication_required")
-    );
+    assert_eq!(attempt.error_code.as_deref(), Some("authentication_required"));
     assert!(
         attempt.client_secret.is_some(),
         "the client secret is kept for the owner"
     );
-    assert_eq!(
-        app.row(e).await.current_payment_intent_id,
-        attempt.payment_intent_id
-    );
+    assert_eq!(app.row(e).await.current_payment_intent_id, attempt.payment_intent_id);
     let emails = app.emails(e).await;
     let sca = emails
         .iter()
         .find(|m| m.kind == EmailKind::AuthenticationRequired.as_str())
         .expect("SCA email queued");
-    let pi = attempt
-        .payment_intent_id
-        .clone()
-        .expect("PaymentIntent kept");
+    let pi = attempt.payment_intent_id.clone().expect("PaymentIntent kept");
     assert!(
-        sca.context
-            .contains(&format!("/payment/authenticate/{pi}?token=")),
+        sca.context.contains(&format!("/payment/authenticate/{pi}?token=")),
         "{}",
         sca.context
     );
@@ -209,9 +181,7 @@ async fn sca_in_the_peers_requires_action_shape_is_the_same_business_event() {
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 30_000, app.today()).await;
 
-    let result = charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
     assert_eq!(result.status, EcheanceStatus::EnAttente);
     assert_eq!(
@@ -233,21 +203,13 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
-    let pi = app
-        .row(e)
-        .await
-        .current_payment_intent_id
-        .expect("PaymentIntent");
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
     let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
         .await
         .expect("page");
-    let secret = page
-        .client_secret
-        .expect("the owner gets the client secret");
+    let secret = page.client_secret.expect("the owner gets the client secret");
     app.peer.authenticate(&pi, &secret, true).await;
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
         .await
@@ -266,14 +228,8 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
-    let pi = app
-        .row(e)
-        .await
-        .current_payment_intent_id
-        .expect("PaymentIntent");
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
     let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
         .await
         .expect("page")
@@ -315,14 +271,8 @@ async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
-    let pi = app
-        .row(e)
-        .await
-        .current_payment_intent_id
-        .expect("PaymentIntent");
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
     // No authentication happened on Stripe; a confirm call must not mark anything paid.
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
@@ -339,31 +289,17 @@ async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
     let e = app.echeance(&alice, 1_000, app.today()).await;
 
     let refused = charge::charge(&app.state, id(e), Trigger::Customer(mallory.id)).await;
-    assert!(
-        matches!(refused, Err(ServiceError::NotFound)),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(ServiceError::Forbidden)), "{refused:?}");
     assert!(app.peer.payment_intents_of(e).await.is_empty());
 
-    charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent");
-    let pi = app
-        .row(e)
-        .await
-        .current_payment_intent_id
-        .expect("PaymentIntent");
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
     let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id)).await;
     assert!(
-        matches!(page, Err(ServiceError::NotFound)),
+        matches!(page, Err(ServiceError::Forbidden)),
         "nothing about the PaymentIntent leaks"
     );
-    let forged = authenticate::prepare(
-        &app.state,
-        &pi,
-        &Access::Token("9999999999.forged".to_owned()),
-    )
-    .await;
+    let forged = authenticate::prepare(&app.state, &pi, &Access::Token("9999999999.forged".to_owned())).await;
     assert!(matches!(forged, Err(ServiceError::InvalidLink)));
 }
 
@@ -380,11 +316,7 @@ async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_
     let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
         .await
         .expect("sent");
-    assert_eq!(
-        result.status,
-        EcheanceStatus::EnCours,
-        "every response was lost"
-    );
+    assert_eq!(result.status, EcheanceStatus::EnCours, "every response was lost");
     assert_eq!(
         app.peer.payment_intents_of(e).await.len(),
         1,
@@ -403,8 +335,7 @@ async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_
 }
 
 #[tokio::test]
-async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retention_and_the_echeance_is_payable_again()
- {
+async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retention_and_the_echeance_is_payable_again() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 2_000, app.today()).await;
@@ -420,10 +351,7 @@ async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retentio
     charge::resume(&app.state, 10).await.expect("resumed");
 
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
-    assert_eq!(
-        app.attempts(e).await[0].outcome,
-        AttemptOutcome::Canceled.as_str()
-    );
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
     assert!(app.peer.payment_intents_of(e).await.is_empty());
     let again = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
         .await

@@ -15,28 +15,16 @@ async fn due_echeances_with_a_saved_card_are_charged_the_rest_is_left_alone() {
     let today = app.today();
     let due_today = app.echeance(&alice, 1_000, today).await;
     let overdue = app
-        .echeance(
-            &alice,
-            1_000,
-            today.checked_sub_days(Days::new(3)).expect("date"),
-        )
+        .echeance(&alice, 1_000, today.checked_sub_days(Days::new(3)).expect("date"))
         .await;
     let tomorrow = app
-        .echeance(
-            &alice,
-            1_000,
-            today.checked_add_days(Days::new(1)).expect("date"),
-        )
+        .echeance(&alice, 1_000, today.checked_add_days(Days::new(1)).expect("date"))
         .await;
     let cardless = app.echeance(&no_card, 1_000, today).await;
 
     let report = due::charge_due(&app.state, today, 100).await.expect("ran");
 
-    assert_eq!(
-        (report.charged, report.paid, report.errors),
-        (2, 2, 0),
-        "{report:?}"
-    );
+    assert_eq!((report.charged, report.paid, report.errors), (2, 2, 0), "{report:?}");
     assert_eq!(app.status(due_today).await, EcheanceStatus::Payee);
     assert_eq!(app.status(overdue).await, EcheanceStatus::Payee);
     assert_eq!(app.status(tomorrow).await, EcheanceStatus::APayer);
@@ -61,24 +49,17 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
     due::charge_due(&app.state, today, 10).await.expect("first");
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
     assert_eq!(
-        due::charge_due(&app.state, today, 10)
-            .await
-            .expect("too early")
-            .charged,
+        due::charge_due(&app.state, today, 10).await.expect("too early").charged,
         0,
         "not before the retry time"
     );
 
     app.clock.advance(Duration::from_secs(3_700));
-    due::charge_due(&app.state, app.today(), 10)
-        .await
-        .expect("second");
+    due::charge_due(&app.state, app.today(), 10).await.expect("second");
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
 
     app.clock.advance(Duration::from_secs(7_300));
-    due::charge_due(&app.state, app.today(), 10)
-        .await
-        .expect("third");
+    due::charge_due(&app.state, app.today(), 10).await.expect("third");
     assert_eq!(
         app.status(e).await,
         EcheanceStatus::EchoueeDefinitive,
@@ -87,14 +68,9 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
 
     let attempts = app.attempts(e).await;
     assert_eq!(attempts.len(), 3);
-    assert!(
-        attempts
-            .iter()
-            .all(|a| a.outcome == AttemptOutcome::Declined.as_str())
-    );
+    assert!(attempts.iter().all(|a| a.outcome == AttemptOutcome::Declined.as_str()));
     assert_eq!(attempts[1].trigger, "auto_retry");
-    let keys: std::collections::HashSet<_> =
-        attempts.iter().map(|a| a.idempotency_key.clone()).collect();
+    let keys: std::collections::HashSet<_> = attempts.iter().map(|a| a.idempotency_key.clone()).collect();
     assert_eq!(keys.len(), 3, "each attempt has its own key");
     app.clock.advance(Duration::from_secs(30 * 24 * 3600));
     assert_eq!(

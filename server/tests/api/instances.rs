@@ -11,9 +11,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
 use crate::helpers::peer::free_port;
-use crate::helpers::{
-    Fault, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_app, spawn_app_with, spawn_on,
-};
+use crate::helpers::{Fault, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_app, spawn_app_with, spawn_on};
 
 #[tokio::test]
 async fn two_instances_on_one_database_never_charge_an_echeance_twice() {
@@ -26,10 +24,7 @@ async fn two_instances_on_one_database_never_charge_an_echeance_twice() {
 
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..40 {
-        let (app, client) = (
-            if n % 2 == 0 { one.clone() } else { two.clone() },
-            client.clone(),
-        );
+        let (app, client) = (if n % 2 == 0 { one.clone() } else { two.clone() }, client.clone());
         tasks.spawn(async move { app.pay(&client, e).await.0 });
     }
     let mut accepted = 0;
@@ -58,10 +53,7 @@ async fn two_instances_never_run_the_reconciler_at_the_same_time() {
     .await
     .expect("sent");
     for layer in [&one.stripe, &two.stripe] {
-        layer.inject(
-            "GET /v1/payment_intents",
-            Fault::Delay(Duration::from_millis(1_500)),
-        );
+        layer.inject("GET /v1/payment_intents", Fault::Delay(Duration::from_millis(1_500)));
     }
     let options = Options {
         since: Duration::from_secs(3600),
@@ -111,10 +103,7 @@ async fn start_binary(app: &TestApp, stripe: &StripeLayer, port: u16) -> Child {
 fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", app.db.url.clone()),
-        (
-            "STRIPE_SECRET_KEY",
-            crate::helpers::peer::SECRET_KEY.to_owned(),
-        ),
+        ("STRIPE_SECRET_KEY", crate::helpers::peer::SECRET_KEY.to_owned()),
         (
             "STRIPE_PUBLISHABLE_KEY",
             crate::helpers::peer::PUBLISHABLE_KEY.to_owned(),
@@ -126,10 +115,7 @@ fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static s
         ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
         ("APP_BASE_URL", format!("http://127.0.0.1:{port}/")),
         ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
-        (
-            "APP_SECRET",
-            "tests-secret-0123456789abcdef0123456789".to_owned(),
-        ),
+        ("APP_SECRET", "tests-secret-0123456789abcdef0123456789".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
     ]
 }
@@ -144,28 +130,20 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 6_600, app.today()).await;
     let stripe = StripeLayer::start(&app.peer.url).await;
-    app.peer
-        .register_webhook(&stripe.relay_url(), WEBHOOK_SECRET)
-        .await;
+    app.peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET).await;
     let port = free_port();
     stripe.set_webhook_target(&format!("http://127.0.0.1:{port}/stripe/webhook"));
     let mut server = start_binary(&app, &stripe, port).await;
 
     // The customer pays; Stripe charges; the answer is held until the process dies.
     let charged = Arc::new(Notify::new());
-    stripe.inject(
-        "POST /v1/payment_intents",
-        Fault::HoldAfterUpstream(charged.clone()),
-    );
+    stripe.inject("POST /v1/payment_intents", Fault::HoldAfterUpstream(charged.clone()));
     let client = app.browser();
     let base = format!("http://127.0.0.1:{port}");
     client
         .post(format!("{base}/api/login"))
         .header("accept", "application/json")
-        .form(&[
-            ("email", alice.email.as_str()),
-            ("password", alice.password.as_str()),
-        ])
+        .form(&[("email", alice.email.as_str()), ("password", alice.password.as_str())])
         .send()
         .await
         .expect("login");

@@ -24,13 +24,9 @@ fn options(dry_run: bool) -> Options {
 async fn waiting(app: &TestApp) -> (i64, String) {
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 3_000, app.today()).await;
-    let result = charge::charge(
-        &app.state,
-        EcheanceId::new(e).expect("id"),
-        Trigger::DueDate,
-    )
-    .await
-    .expect("sent");
+    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
+        .await
+        .expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnAttente);
     (e, app.row(e).await.current_payment_intent_id.expect("pi"))
 }
@@ -46,40 +42,26 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
         .to_owned();
     app.peer.authenticate(&pi, &secret, true).await;
 
-    let report = reconcile::run(&app.state, &options(false), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
-    assert_eq!(
-        (report.checked, report.fixed, report.errors),
-        (1, 1, 0),
-        "{report:?}"
-    );
+    assert_eq!((report.checked, report.fixed, report.errors), (1, 1, 0), "{report:?}");
     assert_eq!(report.drift.len(), 1);
     assert_eq!(
-        (
-            report.drift[0].local.as_str(),
-            report.drift[0].stripe.as_str()
-        ),
+        (report.drift[0].local.as_str(), report.drift[0].stripe.as_str()),
         ("en_attente", "succeeded")
     );
 }
 
 #[tokio::test]
-async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pending_one_is_left_alone()
- {
+async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pending_one_is_left_alone() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let (canceled, pi) = waiting(&app).await;
     let (pending, _) = waiting(&app).await;
-    app.peer
-        .post(&format!("/v1/payment_intents/{pi}/cancel"), &[])
-        .await;
+    app.peer.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
 
-    let report = reconcile::run(&app.state, &options(false), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(canceled).await, EcheanceStatus::APayer);
     assert_eq!(
@@ -105,9 +87,7 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
         .to_owned();
     app.peer.authenticate(&pi, &secret, true).await;
 
-    let report = reconcile::run(&app.state, &options(true), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
 
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
     assert_eq!(report.fixed, 0);
@@ -123,23 +103,16 @@ async fn missed_webhooks_are_replayed_from_the_events_api() {
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 1_000, app.today()).await;
     for _ in 0..4 {
-        app.stripe
-            .inject("POST /v1/payment_intents", Fault::DropResponse);
+        app.stripe.inject("POST /v1/payment_intents", Fault::DropResponse);
     }
-    charge::charge(
-        &app.state,
-        EcheanceId::new(e).expect("id"),
-        Trigger::DueDate,
-    )
-    .await
-    .expect("sent");
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
+        .await
+        .expect("sent");
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
     // Let the peer try (and fail) to deliver payment_intent.succeeded.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
 
-    let report = reconcile::run(&app.state, &options(false), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert!(report.events_replayed >= 1, "{report:?}");
     assert!(
@@ -164,12 +137,14 @@ async fn legacy_checkout_sessions_still_open_are_reconciled() {
         row.checkout_session_id = Set(Some(session.to_owned()));
         row.update(&app.state.db).await.expect("link");
     }
-    app.stripe.put_checkout_session(json!({"id": "cs_test_paid", "object": "checkout.session", "status": "complete", "payment_status": "paid"}));
-    app.stripe.put_checkout_session(json!({"id": "cs_test_expired", "object": "checkout.session", "status": "expired", "payment_status": "unpaid"}));
+    app.stripe.put_checkout_session(
+        json!({"id": "cs_test_paid", "object": "checkout.session", "status": "complete", "payment_status": "paid"}),
+    );
+    app.stripe.put_checkout_session(
+        json!({"id": "cs_test_expired", "object": "checkout.session", "status": "expired", "payment_status": "unpaid"}),
+    );
 
-    let report = reconcile::run(&app.state, &options(false), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(paid).await, EcheanceStatus::Payee);
     assert_eq!(app.status(expired).await, EcheanceStatus::APayer);
@@ -192,19 +167,12 @@ async fn only_one_reconciler_runs_at_a_time() {
     );
 
     let refused = reconcile::run(&app.state, &options(false), &Silent).await;
-    assert!(
-        matches!(refused, Err(ReconcileError::AlreadyRunning)),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(ReconcileError::AlreadyRunning)), "{refused:?}");
 
     lease::release(&app.state.db, "reconciler", "another-instance")
         .await
         .expect("release");
-    assert!(
-        reconcile::run(&app.state, &options(false), &Silent)
-            .await
-            .is_ok()
-    );
+    assert!(reconcile::run(&app.state, &options(false), &Silent).await.is_ok());
 }
 
 #[tokio::test]
@@ -297,15 +265,11 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         app.peer.authenticate(pi, secret, true).await;
     }
     for (pi, _) in &pis[25..50] {
-        app.peer
-            .post(&format!("/v1/payment_intents/{pi}/cancel"), &[])
-            .await;
+        app.peer.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
     }
     let before = app.stripe.total_calls();
 
-    let report = reconcile::run(&app.state, &options(false), &Silent)
-        .await
-        .expect("ran");
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     let calls = app.stripe.total_calls() - before;
     println!(
@@ -317,12 +281,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         report.errors
     );
     assert_eq!(
-        (
-            report.checked,
-            report.fixed,
-            report.unchanged,
-            report.errors
-        ),
+        (report.checked, report.fixed, report.unchanged, report.errors),
         (2_000, 50, 1_950, 0)
     );
     assert!(calls <= 25, "{calls} calls for {N} échéances");

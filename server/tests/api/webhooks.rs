@@ -19,13 +19,9 @@ async fn charge_blind(app: &TestApp, e: i64) -> String {
     for _ in 0..4 {
         app.stripe.inject(CREATE, Fault::DropResponse);
     }
-    let result = charge::charge(
-        &app.state,
-        EcheanceId::new(e).expect("id"),
-        Trigger::DueDate,
-    )
-    .await
-    .expect("sent");
+    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
+        .await
+        .expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnCours);
     let pis = app.peer.payment_intents_of(e).await;
     assert_eq!(pis.len(), 1);
@@ -77,11 +73,7 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
         .expect("secret")
         .to_owned();
     let failed = app.peer.authenticate(&pi4, &secret4, false).await;
-    synthetic.push(event(
-        "evt_auth_failed",
-        "payment_intent.payment_failed",
-        failed,
-    ));
+    synthetic.push(event("evt_auth_failed", "payment_intent.payment_failed", failed));
 
     // e5: Stripe charged before the attempt row was committed here.
     let pm = app
@@ -117,11 +109,8 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
 
     // Real events: e1 succeeded, e2 failed, e3 succeeded, e5 succeeded (and customer.* ones).
     let is_payment = |body: &[u8]| {
-        serde_json::from_slice::<Value>(body).is_ok_and(|e| {
-            e["type"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("payment_intent."))
-        })
+        serde_json::from_slice::<Value>(body)
+            .is_ok_and(|e| e["type"].as_str().is_some_and(|t| t.starts_with("payment_intent.")))
     };
     let mut deliveries = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -141,8 +130,7 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
         "the peer sent one event per settled PaymentIntent"
     );
     // In the order things happened: requires_action events came before the successes/failures that followed.
-    let mut in_order: Vec<(String, Vec<u8>)> =
-        synthetic[..2].iter().map(|e| signed(app, e)).collect();
+    let mut in_order: Vec<(String, Vec<u8>)> = synthetic[..2].iter().map(|e| signed(app, e)).collect();
     in_order.append(&mut deliveries);
     in_order.push(signed(app, &synthetic[2]));
     (
@@ -209,10 +197,7 @@ async fn run(shuffled: bool) -> Vec<(EcheanceStatus, String)> {
     let app = spawn_app().await;
     let (ids, mut deliveries, _) = scenario(&app).await;
     if shuffled {
-        deliveries = deliveries
-            .into_iter()
-            .flat_map(|d| std::iter::repeat_n(d, 3))
-            .collect();
+        deliveries = deliveries.into_iter().flat_map(|d| std::iter::repeat_n(d, 3)).collect();
         shuffle_in_place(&mut deliveries, 0x5eed);
     }
     for (signature, body) in deliveries {
@@ -238,8 +223,7 @@ async fn run(shuffled: bool) -> Vec<(EcheanceStatus, String)> {
 }
 
 #[tokio::test]
-async fn every_webhook_three_times_shuffled_and_one_early_reaches_the_same_state_as_in_order_delivery()
- {
+async fn every_webhook_three_times_shuffled_and_one_early_reaches_the_same_state_as_in_order_delivery() {
     let in_order = run(false).await;
     let shuffled = run(true).await;
 
@@ -276,8 +260,13 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 1_000, app.today()).await;
-    let body = serde_json::to_vec(&event("evt_1", "payment_intent.succeeded", json!({"id": "pi_x", "object": "payment_intent", "status": "succeeded",
-        "amount": 1000, "currency": "eur", "metadata": {"echeance_id": e.to_string(), "attempt": "1"}}))).expect("json");
+    let body = serde_json::to_vec(&event(
+        "evt_1",
+        "payment_intent.succeeded",
+        json!({"id": "pi_x", "object": "payment_intent", "status": "succeeded",
+        "amount": 1000, "currency": "eur", "metadata": {"echeance_id": e.to_string(), "attempt": "1"}}),
+    ))
+    .expect("json");
     let now = app.state.now_ms() / 1000;
 
     let forged = sign("whsec_someone_else", now, &body);
@@ -300,8 +289,7 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
     );
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024)).into_bytes();
     assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge)
-            .await,
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge).await,
         413
     );
 
@@ -312,19 +300,11 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
 #[tokio::test]
 async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
     let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        env: vec![(
-            "STRIPE_WEBHOOK_SECRET",
-            format!("whsec_old_one,{WEBHOOK_SECRET}"),
-        )],
+        env: vec![("STRIPE_WEBHOOK_SECRET", format!("whsec_old_one,{WEBHOOK_SECRET}"))],
         ..Default::default()
     })
     .await;
-    let body = serde_json::to_vec(&event(
-        "evt_roll",
-        "customer.created",
-        json!({"id": "cus_1"}),
-    ))
-    .expect("json");
+    let body = serde_json::to_vec(&event("evt_roll", "customer.created", json!({"id": "cus_1"}))).expect("json");
     let now = app.state.now_ms() / 1000;
     assert_eq!(
         app.post_webhook(Some(&sign("whsec_old_one", now, &body)), body.clone())
@@ -332,8 +312,7 @@ async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
         200
     );
     assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), body)
-            .await,
+        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), body).await,
         200
     );
 }
@@ -346,12 +325,8 @@ async fn unknown_event_types_are_stored_and_acknowledged() {
     })
     .await;
     assert_eq!(
-        app.deliver(&event(
-            "evt_new",
-            "billing.meter.created",
-            json!({"id": "mtr_1"})
-        ))
-        .await,
+        app.deliver(&event("evt_new", "billing.meter.created", json!({"id": "mtr_1"})))
+            .await,
         200
     );
     app.process_inbox().await;
@@ -367,13 +342,9 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
     let refunded = app.echeance(&alice, 1_000, app.today()).await;
     let disputed = app.echeance(&alice, 2_000, app.today()).await;
     for e in [refunded, disputed] {
-        charge::charge(
-            &app.state,
-            EcheanceId::new(e).expect("id"),
-            Trigger::DueDate,
-        )
-        .await
-        .expect("paid");
+        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
+            .await
+            .expect("paid");
     }
     let pi = |e: i64| {
         let app = &app;
@@ -397,12 +368,8 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
 
     app.deliver(&event("evt_full", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 1000, "refunded": true}))).await;
     assert_eq!(
-        app.wait_for_status(
-            refunded,
-            EcheanceStatus::Remboursee,
-            Duration::from_secs(10)
-        )
-        .await,
+        app.wait_for_status(refunded, EcheanceStatus::Remboursee, Duration::from_secs(10))
+            .await,
         EcheanceStatus::Remboursee
     );
 }

@@ -32,11 +32,7 @@ pub struct NewEmail {
 ///
 /// # Errors
 /// Database failure.
-pub async fn enqueue(
-    db: &impl ConnectionTrait,
-    email: NewEmail,
-    now_ms: i64,
-) -> Result<bool, DbErr> {
+pub async fn enqueue(db: &impl ConnectionTrait, email: NewEmail, now_ms: i64) -> Result<bool, DbErr> {
     let row = email_outbox::ActiveModel {
         dedup_key: Set(email.dedup_key),
         kind: Set(email.kind.as_str().to_owned()),

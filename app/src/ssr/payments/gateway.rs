@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::types::{
-    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
-    SetupIntentSnapshot, StripeErrorDetail,
+    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
+    StripeErrorDetail,
 };
 use crate::domain::IdempotencyKey;
 
@@ -110,10 +110,7 @@ pub trait PaymentGateway: Send + Sync {
     async fn retrieve_setup_intent(&self, id: &str) -> Result<SetupIntentSnapshot, GatewayError>;
 
     /// Reads a PaymentMethod.
-    async fn retrieve_payment_method(
-        &self,
-        id: &str,
-    ) -> Result<PaymentMethodSnapshot, GatewayError>;
+    async fn retrieve_payment_method(&self, id: &str) -> Result<PaymentMethodSnapshot, GatewayError>;
 
     /// Attaches a PaymentMethod to a customer.
     async fn attach_payment_method(
@@ -131,10 +128,7 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<PaymentIntentSnapshot, GatewayError>;
 
     /// Reads a PaymentIntent.
-    async fn retrieve_payment_intent(
-        &self,
-        id: &str,
-    ) -> Result<PaymentIntentSnapshot, GatewayError>;
+    async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentSnapshot, GatewayError>;
 
     /// One page of PaymentIntents created at or after `created_gte` (Unix seconds), newest first.
     async fn list_payment_intents(
@@ -169,10 +163,7 @@ pub trait PaymentGateway: Send + Sync {
     ) -> Result<Page<EventEnvelope>, GatewayError>;
 
     /// Reads a legacy Checkout Session.
-    async fn retrieve_checkout_session(
-        &self,
-        id: &str,
-    ) -> Result<CheckoutSessionSnapshot, GatewayError>;
+    async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSessionSnapshot, GatewayError>;
 
     /// Answers when Stripe can be reached with our key (health check).
     async fn ping(&self) -> Result<(), GatewayError>;

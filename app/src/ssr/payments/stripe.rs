@@ -21,8 +21,8 @@ use url::Url;
 use super::gateway::{GatewayError, OffSessionCharge, PaymentGateway, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
-    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
-    SetupIntentSnapshot, StripeErrorDetail,
+    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
+    StripeErrorDetail,
 };
 use crate::domain::IdempotencyKey;
 
@@ -120,11 +120,7 @@ impl StripeGateway {
             .user_agent(concat!("echeancier/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let limiter = RateLimiter::new(config.rate_limit_per_sec);
-        Ok(Self {
-            http,
-            config,
-            limiter,
-        })
+        Ok(Self { http, config, limiter })
     }
 
     /// Sends one logical call: rate-limited, retried on transient failures with the same key.
@@ -177,10 +173,7 @@ impl StripeGateway {
         }
         if let Some(body) = &request.body {
             http = http
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
+                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(body.clone());
         }
         let response = http.send().await.map_err(transport_error)?;
@@ -205,22 +198,13 @@ fn transport_error(e: reqwest::Error) -> GatewayError {
 
 /// Maps a non-2xx answer to what it means for the caller.
 fn classify(status: u16, body: &[u8]) -> GatewayError {
-    let parsed: Option<ErrorObject> = serde_json::from_slice::<ErrorBody>(body)
-        .ok()
-        .map(|b| b.error);
-    let (detail, payment_intent) = parsed
-        .map(|e| (e.detail, e.payment_intent))
-        .unwrap_or_default();
+    let parsed: Option<ErrorObject> = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
+    let (detail, payment_intent) = parsed.map(|e| (e.detail, e.payment_intent)).unwrap_or_default();
     match status {
-        402 => GatewayError::Card {
-            detail,
-            payment_intent,
+        402 => GatewayError::Card { detail, payment_intent },
+        409 if detail.code.as_deref() == Some("idempotency_key_in_use") => GatewayError::Transient {
+            kind: TransientKind::InFlight,
         },
-        409 if detail.code.as_deref() == Some("idempotency_key_in_use") => {
-            GatewayError::Transient {
-                kind: TransientKind::InFlight,
-            }
-        }
         429 => GatewayError::Transient {
             kind: TransientKind::RateLimited,
         },
@@ -242,11 +226,9 @@ fn backoff(tries: u32, kind: &TransientKind) -> Duration {
 }
 
 fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, GatewayError> {
-    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str())).map_err(|_| {
-        GatewayError::Rejected {
-            status: 0,
-            detail: StripeErrorDetail::default(),
-        }
+    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str())).map_err(|_| GatewayError::Rejected {
+        status: 0,
+        detail: StripeErrorDetail::default(),
     })
 }
 
@@ -268,9 +250,7 @@ impl PaymentGateway for StripeGateway {
             .email(email)
             .name(name)
             .metadata(HashMap::from([("user_id".to_owned(), user_id.to_string())]));
-        let customer: IdOnly = self
-            .call("customers.create", req.build(), Some(key))
-            .await?;
+        let customer: IdOnly = self.call("customers.create", req.build(), Some(key)).await?;
         Ok(customer.id)
     }
 
@@ -282,8 +262,7 @@ impl PaymentGateway for StripeGateway {
         let req = stripe_core::setup_intent::CreateSetupIntent::new()
             .customer(customer)
             .usage(stripe_core::setup_intent::CreateSetupIntentUsage::OffSession);
-        self.call("setup_intents.create", req.build(), Some(key))
-            .await
+        self.call("setup_intents.create", req.build(), Some(key)).await
     }
 
     async fn retrieve_setup_intent(&self, id: &str) -> Result<SetupIntentSnapshot, GatewayError> {
@@ -291,13 +270,9 @@ impl PaymentGateway for StripeGateway {
         self.call("setup_intents.retrieve", req.build(), None).await
     }
 
-    async fn retrieve_payment_method(
-        &self,
-        id: &str,
-    ) -> Result<PaymentMethodSnapshot, GatewayError> {
+    async fn retrieve_payment_method(&self, id: &str) -> Result<PaymentMethodSnapshot, GatewayError> {
         let req = stripe_payment::payment_method::RetrievePaymentMethod::new(id);
-        self.call("payment_methods.retrieve", req.build(), None)
-            .await
+        self.call("payment_methods.retrieve", req.build(), None).await
     }
 
     async fn attach_payment_method(
@@ -307,8 +282,7 @@ impl PaymentGateway for StripeGateway {
         key: &IdempotencyKey,
     ) -> Result<PaymentMethodSnapshot, GatewayError> {
         let req = stripe_payment::payment_method::AttachPaymentMethod::new(id).customer(customer);
-        self.call("payment_methods.attach", req.build(), Some(key))
-            .await
+        self.call("payment_methods.attach", req.build(), Some(key)).await
     }
 
     async fn charge_off_session(
@@ -335,13 +309,9 @@ impl PaymentGateway for StripeGateway {
         self.call("payment_intents.create", req, Some(key)).await
     }
 
-    async fn retrieve_payment_intent(
-        &self,
-        id: &str,
-    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+    async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::RetrievePaymentIntent::new(id);
-        self.call("payment_intents.retrieve", req.build(), None)
-            .await
+        self.call("payment_intents.retrieve", req.build(), None).await
     }
 
     async fn list_payment_intents(
@@ -368,14 +338,9 @@ impl PaymentGateway for StripeGateway {
         payment_method: &str,
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
-        let update = stripe_core::payment_intent::UpdatePaymentIntent::new(id)
-            .payment_method(payment_method);
+        let update = stripe_core::payment_intent::UpdatePaymentIntent::new(id).payment_method(payment_method);
         let _: IdOnly = self
-            .call(
-                "payment_intents.update",
-                update.build(),
-                Some(&derived(key, "pm")?),
-            )
+            .call("payment_intents.update", update.build(), Some(&derived(key, "pm")?))
             .await?;
         let confirm = stripe_core::payment_intent::ConfirmPaymentIntent::new(id);
         self.call(
@@ -392,8 +357,7 @@ impl PaymentGateway for StripeGateway {
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::CancelPaymentIntent::new(id);
-        self.call("payment_intents.cancel", req.build(), Some(key))
-            .await
+        self.call("payment_intents.cancel", req.build(), Some(key)).await
     }
 
     async fn list_undelivered_events(
@@ -411,10 +375,7 @@ impl PaymentGateway for StripeGateway {
         self.call("events.list", req, None).await
     }
 
-    async fn retrieve_checkout_session(
-        &self,
-        id: &str,
-    ) -> Result<CheckoutSessionSnapshot, GatewayError> {
+    async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSessionSnapshot, GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, format!("/checkout/sessions/{id}"));
         self.call("checkout_sessions.retrieve", req, None).await
     }
@@ -434,10 +395,7 @@ mod tests {
     fn a_402_keeps_the_payment_intent_and_codes() {
         let body = br#"{"error":{"type":"card_error","code":"authentication_required","payment_intent":{"id":"pi_1","status":"requires_payment_method","amount":500,"currency":"eur","client_secret":"pi_1_secret"}}}"#;
         match classify(402, body) {
-            GatewayError::Card {
-                detail,
-                payment_intent,
-            } => {
+            GatewayError::Card { detail, payment_intent } => {
                 assert_eq!(detail.code.as_deref(), Some("authentication_required"));
                 assert_eq!(payment_intent.map(|p| p.id), Some("pi_1".to_owned()));
             }

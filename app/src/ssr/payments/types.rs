@@ -133,9 +133,7 @@ impl PaymentIntentSnapshot {
         let error = self.last_payment_error.as_ref();
         match self.status() {
             PaymentIntentStatus::Succeeded => Some(PaymentEvent::Succeeded),
-            PaymentIntentStatus::Processing | PaymentIntentStatus::RequiresCapture => {
-                Some(PaymentEvent::Processing)
-            }
+            PaymentIntentStatus::Processing | PaymentIntentStatus::RequiresCapture => Some(PaymentEvent::Processing),
             PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation => {
                 Some(PaymentEvent::AuthenticationRequired)
             }
@@ -153,9 +151,7 @@ impl From<&StripeErrorDetail> for PaymentEvent {
         let code = error.code.as_deref();
         let decline = error.decline_code.as_deref();
         match (code, decline) {
-            (Some("authentication_required"), _) | (_, Some("authentication_required")) => {
-                Self::AuthenticationRequired
-            }
+            (Some("authentication_required"), _) | (_, Some("authentication_required")) => Self::AuthenticationRequired,
             (Some("payment_intent_authentication_failure"), _) => Self::AuthenticationFailed,
             _ => Self::Declined {
                 retryable: is_soft_decline(code, decline),
@@ -346,14 +342,8 @@ mod tests {
             ),
             Some(PaymentEvent::Declined { retryable: false })
         );
-        assert_eq!(
-            with("requires_payment_method", serde_json::Value::Null),
-            None
-        );
-        assert_eq!(
-            with("canceled", serde_json::Value::Null),
-            Some(PaymentEvent::Abandoned)
-        );
+        assert_eq!(with("requires_payment_method", serde_json::Value::Null), None);
+        assert_eq!(with("canceled", serde_json::Value::Null), Some(PaymentEvent::Abandoned));
         assert_eq!(with("something_new", serde_json::Value::Null), None);
     }
 }

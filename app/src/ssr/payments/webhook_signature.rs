@@ -52,8 +52,7 @@ pub fn verify(
     }
     let matched = secrets.iter().any(|secret| {
         signatures.iter().any(|sig| {
-            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-            else {
+            let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) else {
                 return false;
             };
             mac.update(timestamp.to_string().as_bytes());
@@ -81,10 +80,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 #[cfg(test)]
@@ -92,9 +88,7 @@ mod tests {
     use super::*;
 
     fn secrets(list: &[&str]) -> Vec<SecretString> {
-        list.iter()
-            .map(|s| SecretString::from((*s).to_owned()))
-            .collect()
+        list.iter().map(|s| SecretString::from((*s).to_owned())).collect()
     }
 
     #[test]
@@ -102,13 +96,7 @@ mod tests {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign("whsec_new", 1_000, body);
         assert_eq!(
-            verify(
-                Some(&header),
-                body,
-                &secrets(&["whsec_old", "whsec_new"]),
-                1_000,
-                300
-            ),
+            verify(Some(&header), body, &secrets(&["whsec_old", "whsec_new"]), 1_000, 300),
             Ok(())
         );
         let rolled = format!("{header},v1={}", "00".repeat(32));
@@ -132,13 +120,7 @@ mod tests {
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(
-                Some(&header),
-                br#"{"id":"evt_2"}"#,
-                &secrets(&["whsec_a"]),
-                1_000,
-                300
-            ),
+            verify(Some(&header), br#"{"id":"evt_2"}"#, &secrets(&["whsec_a"]), 1_000, 300),
             Err(SignatureError::Mismatch)
         );
         assert_eq!(

@@ -11,8 +11,8 @@ use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
 use crate::domain::{
-    Amount, AttemptNo, AttemptOutcome, Currency, EcheanceId, EcheanceStatus, IdempotencyKey,
-    KeyPurpose, Money, RecoveryToken,
+    Amount, AttemptNo, AttemptOutcome, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, Money,
+    RecoveryToken,
 };
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::PaymentIntentStatus;
@@ -45,7 +45,7 @@ pub struct AuthenticationView {
 /// Finds the attempt of `payment_intent` and checks `access`.
 ///
 /// # Errors
-/// `NotFound` for an unknown PaymentIntent or another user's, `InvalidLink`
+/// `NotFound` for an unknown PaymentIntent, `Forbidden` for another user's, `InvalidLink`
 /// for a forged or expired token. Both say nothing about the PaymentIntent.
 async fn authorize(
     state: &AppState,
@@ -73,7 +73,7 @@ async fn authorize(
         .ok_or(ServiceError::NotFound)?;
     match access {
         Access::User(user_id) if *user_id != echeance.user_id => {
-            return Err(ServiceError::NotFound);
+            return Err(ServiceError::Forbidden);
         }
         Access::Token(_) if attempt.token_expires_at.is_some_and(|t| t < state.now_ms()) => {
             return Err(ServiceError::InvalidLink);
@@ -116,10 +116,7 @@ pub async fn prepare(
         pi.status(),
         PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation
     );
-    let client_secret = pi
-        .client_secret
-        .clone()
-        .or_else(|| attempt.client_secret.clone());
+    let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
     record::record(
         state,
         attempt.id,
@@ -145,11 +142,7 @@ pub async fn prepare(
 /// # Errors
 /// See [`authorize`]; `Unavailable` when Stripe does not answer.
 #[tracing::instrument(skip(state, access), fields(stripe.payment_intent = payment_intent))]
-pub async fn confirm(
-    state: &AppState,
-    payment_intent: &str,
-    access: &Access,
-) -> Result<EcheanceStatus, ServiceError> {
+pub async fn confirm(state: &AppState, payment_intent: &str, access: &Access) -> Result<EcheanceStatus, ServiceError> {
     let (attempt, echeance) = authorize(state, payment_intent, access).await?;
     let pi = state
         .gateway
@@ -189,10 +182,7 @@ async fn rearm(
         AttemptNo::new(attempt.attempt_no).map_err(|e| anyhow!(e))?,
         KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)),
     );
-    let pi = attempt
-        .payment_intent_id
-        .as_deref()
-        .ok_or(ServiceError::NotFound)?;
+    let pi = attempt.payment_intent_id.as_deref().ok_or(ServiceError::NotFound)?;
     state
         .gateway
         .rearm_payment_intent(pi, &attempt.payment_method_id, &key)

@@ -3,9 +3,7 @@
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceError;
 use crate::domain::IdempotencyKey;
@@ -69,14 +67,10 @@ pub async fn start_setup(state: &AppState, user_id: i64) -> Result<SetupStart, S
     let mut active: setup_request::ActiveModel = request.into();
     active.idempotency_key = Set(Some(key.as_str().to_owned()));
     let request = active.update(&state.db).await?;
-    let intent = state
-        .gateway
-        .create_setup_intent(&customer, &key)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "could not create the SetupIntent");
-            ServiceError::Unavailable
-        })?;
+    let intent = state.gateway.create_setup_intent(&customer, &key).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not create the SetupIntent");
+        ServiceError::Unavailable
+    })?;
     let mut active: setup_request::ActiveModel = request.into();
     active.stripe_setup_intent_id = Set(Some(intent.id.clone()));
     active.status = Set(intent.status.clone());
@@ -105,11 +99,7 @@ pub struct SavedCard {
 /// # Errors
 /// `NotFound` (not this user's SetupIntent), `Validation` (not succeeded),
 /// Stripe unavailable, database failure.
-pub async fn save_card(
-    state: &AppState,
-    user_id: i64,
-    setup_intent_id: &str,
-) -> Result<SavedCard, ServiceError> {
+pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) -> Result<SavedCard, ServiceError> {
     let request = setup_request::Entity::find()
         .filter(setup_request::Column::StripeSetupIntentId.eq(setup_intent_id))
         .filter(setup_request::Column::UserId.eq(user_id))
@@ -154,9 +144,9 @@ pub async fn save_card(
                 })?;
         }
     }
-    let card = pm.card.ok_or_else(|| {
-        ServiceError::Validation("Seules les cartes bancaires sont acceptées.".to_owned())
-    })?;
+    let card = pm
+        .card
+        .ok_or_else(|| ServiceError::Validation("Seules les cartes bancaires sont acceptées.".to_owned()))?;
 
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
@@ -207,10 +197,7 @@ pub async fn save_card(
 ///
 /// # Errors
 /// Database failure.
-pub async fn default_card(
-    state: &AppState,
-    user_id: i64,
-) -> Result<Option<SavedCard>, ServiceError> {
+pub async fn default_card(state: &AppState, user_id: i64) -> Result<Option<SavedCard>, ServiceError> {
     Ok(payment_method::Entity::find()
         .filter(payment_method::Column::UserId.eq(user_id))
         .order_by_desc(payment_method::Column::IsDefault)

@@ -14,16 +14,14 @@
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::error::ServiceError;
 use super::record::{self, Recorded, StripeReport};
 use super::transitions::{self, Cause};
 use crate::domain::{
-    AttemptNo, AttemptOutcome, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
-    PaymentEvent, TransitionError,
+    AttemptNo, AttemptOutcome, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent, TransitionError,
 };
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
@@ -89,14 +87,10 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// Charges échéance `id` off-session.
 ///
 /// # Errors
-/// `NotFound` (not the customer's), `Conflict` (not payable now, with the
+/// `Forbidden` (not the customer's), `Conflict` (not payable now, with the
 /// reason), `Validation` (no saved card), or a failure before anything was sent.
 #[tracing::instrument(skip(state), fields(echeance.id = id.get(), trigger = trigger.as_str()))]
-pub async fn charge(
-    state: &AppState,
-    id: EcheanceId,
-    trigger: Trigger,
-) -> Result<ChargeResult, ServiceError> {
+pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
     let attempt = claim(state, id, trigger).await?;
     let recorded = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
     let echeance = echeance::Entity::find_by_id(id.get())
@@ -112,11 +106,7 @@ pub async fn charge(
 }
 
 /// Step 1: claim and write the attempt, in one transaction.
-async fn claim(
-    state: &AppState,
-    id: EcheanceId,
-    trigger: Trigger,
-) -> Result<charge_attempt::Model, ServiceError> {
+async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<charge_attempt::Model, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeance::Entity::find_by_id(id.get())
         .lock_exclusive()
@@ -126,7 +116,7 @@ async fn claim(
     if let Trigger::Customer(user_id) = trigger
         && row.user_id != user_id
     {
-        return Err(ServiceError::NotFound);
+        return Err(ServiceError::Forbidden);
     }
     let status = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
@@ -149,8 +139,7 @@ async fn claim(
     };
 
     let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(|e| anyhow!(e))?;
-    let key =
-        IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);
+    let key = IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);
     let now = state.now_ms();
     let attempt = charge_attempt::ActiveModel {
         echeance_id: Set(row.id),
@@ -174,18 +163,12 @@ async fn claim(
     .insert(&txn)
     .await?;
     echeance::Entity::update_many()
-        .col_expr(
-            echeance::Column::CurrentAttemptNo,
-            Expr::value(attempt_no.get()),
-        )
+        .col_expr(echeance::Column::CurrentAttemptNo, Expr::value(attempt_no.get()))
         .col_expr(
             echeance::Column::CurrentPaymentIntentId,
             Expr::value(Option::<String>::None),
         )
-        .col_expr(
-            echeance::Column::NextRetryAt,
-            Expr::value(Option::<i64>::None),
-        )
+        .col_expr(echeance::Column::NextRetryAt, Expr::value(Option::<i64>::None))
         .filter(echeance::Column::Id.eq(row.id))
         .exec(&txn)
         .await?;
@@ -234,13 +217,10 @@ async fn send(
     note_sent(state, attempt.id).await?;
     let report = match state.gateway.charge_off_session(&charge, &key).await {
         Ok(pi) => StripeReport::from_payment_intent(pi),
-        Err(GatewayError::Card {
-            detail,
-            payment_intent,
-        }) => StripeReport::from_card_error(detail, payment_intent.map(|p| *p)),
-        Err(GatewayError::Rejected { status, detail })
-            if detail.kind.as_deref() != Some("idempotency_error") =>
-        {
+        Err(GatewayError::Card { detail, payment_intent }) => {
+            StripeReport::from_card_error(detail, payment_intent.map(|p| *p))
+        }
+        Err(GatewayError::Rejected { status, detail }) if detail.kind.as_deref() != Some("idempotency_error") => {
             // Refused before execution (validation): nothing was created; the échéance is payable again.
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
             StripeReport {
@@ -298,10 +278,7 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
     for attempt in due {
         // Claim it: another instance may be looking at the same row.
         let claimed = charge_attempt::Entity::update_many()
-            .col_expr(
-                charge_attempt::Column::NextCheckAt,
-                Expr::value(now + 5 * 60_000),
-            )
+            .col_expr(charge_attempt::Column::NextCheckAt, Expr::value(now + 5 * 60_000))
             .filter(charge_attempt::Column::Id.eq(attempt.id))
             .filter(charge_attempt::Column::NextCheckAt.eq(attempt.next_check_at))
             .exec(&state.db)
@@ -317,11 +294,7 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
     Ok(handled)
 }
 
-async fn settle(
-    state: &AppState,
-    attempt: &charge_attempt::Model,
-    now: i64,
-) -> Result<(), ServiceError> {
+async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
     let actor = "system:resume";
     if let Some(pi) = &attempt.payment_intent_id {
         let pi = state

@@ -3,9 +3,7 @@
 //! [`super::charge::charge`] as the customer's button, at a bounded rate.
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use std::time::Duration;
 
 use super::charge::{self, Trigger};
@@ -35,11 +33,7 @@ pub struct DueReport {
 ///
 /// # Errors
 /// Database failure while selecting.
-pub async fn charge_due(
-    state: &AppState,
-    today: NaiveDate,
-    limit: u64,
-) -> Result<DueReport, ServiceError> {
+pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
     let now = state.now_ms();
     let with_card = payment_method::Entity::find()
         .select_only()
@@ -66,8 +60,7 @@ pub async fn charge_due(
         .limit(limit)
         .all(&state.db)
         .await?;
-    let pace =
-        Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
+    let pace = Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
     let mut report = DueReport::default();
     for row in rows {
         let trigger = if row.status == EcheanceStatus::Echouee.as_str() {
@@ -84,15 +77,13 @@ pub async fn charge_due(
                 match result.status {
                     EcheanceStatus::Payee => report.paid += 1,
                     EcheanceStatus::EnAttente => report.awaiting_customer += 1,
-                    EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => {
-                        report.declined += 1
-                    }
+                    EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => report.declined += 1,
                     _ => {}
                 }
             }
-            Err(
-                ServiceError::Conflict(_) | ServiceError::Validation(_) | ServiceError::NotFound,
-            ) => report.skipped += 1,
+            Err(ServiceError::Conflict(_) | ServiceError::Validation(_) | ServiceError::NotFound) => {
+                report.skipped += 1
+            }
             Err(e) => {
                 report.errors += 1;
                 tracing::warn!(echeance.id = row.id, error = %e, "due-date charge failed");

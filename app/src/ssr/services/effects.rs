@@ -1,9 +1,7 @@
 //! What a status change causes, written in the same transaction: the emails.
 
 use anyhow::anyhow;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
@@ -57,11 +55,8 @@ pub async fn after_transition(
             );
             return Ok(());
         };
-        let ttl_ms =
-            i64::try_from(state.settings.recovery_link_ttl.as_millis()).unwrap_or(i64::MAX);
-        let expires_ms = attempt
-            .token_expires_at
-            .unwrap_or(now.saturating_add(ttl_ms));
+        let ttl_ms = i64::try_from(state.settings.recovery_link_ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_ms = attempt.token_expires_at.unwrap_or(now.saturating_add(ttl_ms));
         if attempt.token_expires_at.is_none() {
             let mut active: charge_attempt::ActiveModel = attempt.clone().into();
             active.token_expires_at = Set(Some(expires_ms));
@@ -70,20 +65,14 @@ pub async fn after_transition(
         }
         let link = recovery_link(state, &pi, expires_ms / 1000);
         context["link"] = serde_json::Value::String(link);
-        context["expires_on"] = serde_json::Value::String(
-            locale.format_date(crate::ssr::clock::from_ms(expires_ms).date_naive()),
-        );
-        let reminder_after =
-            i64::try_from(state.settings.recovery_reminder_after.as_millis()).unwrap_or(i64::MAX);
+        context["expires_on"] =
+            serde_json::Value::String(locale.format_date(crate::ssr::clock::from_ms(expires_ms).date_naive()));
+        let reminder_after = i64::try_from(state.settings.recovery_reminder_after.as_millis()).unwrap_or(i64::MAX);
         if reminder_after < ttl_ms {
             outbox::enqueue(
                 txn,
                 NewEmail {
-                    dedup_key: format!(
-                        "{}:e{}:a{attempt_no}",
-                        EmailKind::Reminder.as_str(),
-                        echeance.id
-                    ),
+                    dedup_key: format!("{}:e{}:a{attempt_no}", EmailKind::Reminder.as_str(), echeance.id),
                     kind: EmailKind::Reminder,
                     locale,
                     to: customer.email.clone(),
@@ -152,8 +141,5 @@ pub fn recovery_link(state: &AppState, payment_intent: &str, expires_unix: i64) 
         expires_unix,
     );
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
-    format!(
-        "{base}/payment/authenticate/{payment_intent}?token={}",
-        token.as_str()
-    )
+    format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str())
 }

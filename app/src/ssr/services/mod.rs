@@ -1,6 +1,7 @@
 //! The services: every use case, called by server functions, the webhook
 //! route, the workers and the CLI alike.
 
+pub mod admin;
 pub mod authenticate;
 pub mod cards;
 pub mod charge;

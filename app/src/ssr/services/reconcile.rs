@@ -8,9 +8,7 @@
 //! one by one, through the adapter's per-endpoint rate limiter.
 
 use anyhow::anyhow;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -122,11 +120,7 @@ struct Target {
 /// # Errors
 /// `AlreadyRunning`, or a database failure.
 #[tracing::instrument(skip(state, progress), fields(trigger = %options.trigger, dry_run = options.dry_run))]
-pub async fn run(
-    state: &AppState,
-    options: &Options,
-    progress: &dyn Progress,
-) -> Result<Report, ReconcileError> {
+pub async fn run(state: &AppState, options: &Options, progress: &dyn Progress) -> Result<Report, ReconcileError> {
     let now = state.now_ms();
     if !lease::acquire(&state.db, LEASE, &state.instance_id, LEASE_TTL_MS, now)
         .await
@@ -152,11 +146,7 @@ pub async fn run(
     Ok(report)
 }
 
-async fn run_locked(
-    state: &AppState,
-    options: &Options,
-    progress: &dyn Progress,
-) -> Result<Report, ServiceError> {
+async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress) -> Result<Report, ServiceError> {
     let started = state.now_ms();
     let row = reconcile_report::ActiveModel {
         trigger: Set(options.trigger.clone()),
@@ -174,8 +164,7 @@ async fn run_locked(
         dry_run: options.dry_run,
         ..Report::default()
     };
-    let window_start =
-        started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2);
+    let window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2);
 
     let targets = load_targets(state).await?;
     let sessions = echeance::Entity::find()
@@ -214,8 +203,7 @@ async fn run_locked(
     active.stripe_calls = Set(to_i32(report.stripe_calls));
     active.events_replayed = Set(to_i32(report.events_replayed));
     active.drift = Set(serde_json::to_string(&report.drift).map_err(|e| anyhow!(e))?);
-    active.error_messages =
-        Set(serde_json::to_string(&report.error_messages).map_err(|e| anyhow!(e))?);
+    active.error_messages = Set(serde_json::to_string(&report.error_messages).map_err(|e| anyhow!(e))?);
     active.update(&state.db).await?;
     Ok(report)
 }
@@ -226,10 +214,7 @@ fn to_i32(n: u32) -> i32 {
 
 async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
     let pending = echeance::Entity::find()
-        .filter(echeance::Column::Status.is_in([
-            EcheanceStatus::EnCours.as_str(),
-            EcheanceStatus::EnAttente.as_str(),
-        ]))
+        .filter(echeance::Column::Status.is_in([EcheanceStatus::EnCours.as_str(), EcheanceStatus::EnAttente.as_str()]))
         .filter(echeance::Column::CurrentAttemptNo.gt(0))
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
@@ -249,10 +234,7 @@ async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
         .filter_map(|e| {
             attempts
                 .remove(&(e.id, e.current_attempt_no))
-                .map(|attempt| Target {
-                    echeance: e,
-                    attempt,
-                })
+                .map(|attempt| Target { echeance: e, attempt })
         })
         .collect())
 }
@@ -265,12 +247,7 @@ struct Listed {
     complete: bool,
 }
 
-async fn list_window(
-    state: &AppState,
-    window_start: i64,
-    targets: &[Target],
-    report: &mut Report,
-) -> Listed {
+async fn list_window(state: &AppState, window_start: i64, targets: &[Target], report: &mut Report) -> Listed {
     let mut listed = Listed::default();
     let wanted = targets
         .iter()
@@ -306,9 +283,9 @@ async fn list_window(
             }
             Err(e) => {
                 // Fall back to one GET per échéance (still rate-limited).
-                report.error_messages.push(format!(
-                    "listing PaymentIntents failed ({e}); checking one by one"
-                ));
+                report
+                    .error_messages
+                    .push(format!("listing PaymentIntents failed ({e}); checking one by one"));
                 return listed;
             }
         }
@@ -330,12 +307,7 @@ async fn check_target(
         .payment_intent_id
         .as_ref()
         .and_then(|id| listed.by_id.get(id))
-        .or_else(|| {
-            listed
-                .by_attempt
-                .get(&key)
-                .and_then(|id| listed.by_id.get(id))
-        })
+        .or_else(|| listed.by_attempt.get(&key).and_then(|id| listed.by_id.get(id)))
         .cloned();
     let snapshot = match (from_list, &attempt.payment_intent_id) {
         (Some(pi), _) => Some(pi),
@@ -378,17 +350,10 @@ async fn check_target(
         .payment_intent
         .as_ref()
         .map_or_else(|| "absent".to_owned(), |p| p.raw_status.clone());
-    let stripe_object = report_of_stripe
-        .payment_intent
-        .as_ref()
-        .map(|p| p.id.clone());
+    let stripe_object = report_of_stripe.payment_intent.as_ref().map(|p| p.id.clone());
     let expected = report_of_stripe
         .event
-        .and_then(|ev| {
-            EcheanceStatus::parse(&local)
-                .ok()
-                .and_then(|s| s.transition(ev).ok())
-        })
+        .and_then(|ev| EcheanceStatus::parse(&local).ok().and_then(|s| s.transition(ev).ok()))
         .map(EcheanceStatus::as_str);
     let Some(expected) = expected.filter(|e| *e != local) else {
         report.unchanged += 1;
@@ -443,12 +408,7 @@ async fn check_target(
     }
 }
 
-async fn check_session(
-    state: &AppState,
-    row: &echeance::Model,
-    options: &Options,
-    report: &mut Report,
-) {
+async fn check_session(state: &AppState, row: &echeance::Model, options: &Options, report: &mut Report) {
     report.checked += 1;
     let Some(session_id) = row.checkout_session_id.as_deref() else {
         return;
@@ -516,9 +476,9 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
         {
             Ok(page) => page,
             Err(e) => {
-                report.error_messages.push(format!(
-                    "replaying undelivered events is not available here ({e})"
-                ));
+                report
+                    .error_messages
+                    .push(format!("replaying undelivered events is not available here ({e})"));
                 return;
             }
         };
@@ -533,9 +493,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
             match webhooks::store(state, &body, state.now_ms()).await {
                 Ok(webhooks::Ingested::Stored) => report.events_replayed += 1,
                 Ok(webhooks::Ingested::Duplicate) => {}
-                Err(e) => report
-                    .error_messages
-                    .push(format!("event {}: {e}", event.id)),
+                Err(e) => report.error_messages.push(format!("event {}: {e}", event.id)),
             }
         }
         match (page.has_more, page.data.last()) {
@@ -546,9 +504,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
     if report.events_replayed > 0 {
         state.wake.inbox.notify_one();
         if let Err(e) = webhooks::process_pending(state, 500).await {
-            report
-                .error_messages
-                .push(format!("applying replayed events: {e}"));
+            report.error_messages.push(format!("applying replayed events: {e}"));
         }
     }
 }
@@ -556,11 +512,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
 /// Drift that needs no Stripe call: an attempt Stripe reported collected whose
 /// échéance is not collected here (e.g. cancelled meanwhile). Never changed
 /// automatically; listed for an admin.
-async fn collected_but_not_recorded(
-    state: &AppState,
-    since_ms: i64,
-    report: &mut Report,
-) -> Result<(), ServiceError> {
+async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mut Report) -> Result<(), ServiceError> {
     let succeeded = charge_attempt::Entity::find()
         .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded.as_str()))
         .filter(charge_attempt::Column::UpdatedAt.gte(since_ms))
@@ -599,9 +551,7 @@ async fn collected_but_not_recorded(
 ///
 /// # Errors
 /// Database failure or a stored report that does not parse.
-pub async fn latest(
-    state: &AppState,
-) -> Result<Option<(reconcile_report::Model, Vec<Drift>)>, ServiceError> {
+pub async fn latest(state: &AppState) -> Result<Option<(reconcile_report::Model, Vec<Drift>)>, ServiceError> {
     let Some(row) = reconcile_report::Entity::find()
         .filter(reconcile_report::Column::Status.eq("finished"))
         .order_by_desc(reconcile_report::Column::Id)

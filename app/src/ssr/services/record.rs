@@ -4,9 +4,7 @@
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::error::ServiceError;
 use super::transitions::{self, Applied, Cause};
@@ -108,11 +106,7 @@ pub async fn record(
 
     let stale = current.is_final() && reported != AttemptOutcome::Succeeded;
     let uninformative = reported == AttemptOutcome::Unknown && current != AttemptOutcome::Pending;
-    let outcome = if stale || uninformative {
-        current
-    } else {
-        reported
-    };
+    let outcome = if stale || uninformative { current } else { reported };
 
     let mut active: charge_attempt::ActiveModel = attempt.clone().into();
     if let Some(pi) = &report.payment_intent {
@@ -153,28 +147,16 @@ pub async fn record(
         && let Some(pi) = &attempt.payment_intent_id
     {
         echeance::Entity::update_many()
-            .col_expr(
-                echeance::Column::CurrentPaymentIntentId,
-                Expr::value(pi.clone()),
-            )
+            .col_expr(echeance::Column::CurrentPaymentIntentId, Expr::value(pi.clone()))
             .filter(echeance::Column::Id.eq(echeance.id))
             .exec(&txn)
             .await?;
     }
 
     let applied = match report.event {
-        Some(PaymentEvent::Succeeded) => Some(
-            apply(
-                state,
-                &txn,
-                &echeance,
-                PaymentEvent::Succeeded,
-                cause,
-                actor,
-                &attempt,
-            )
-            .await?,
-        ),
+        Some(PaymentEvent::Succeeded) => {
+            Some(apply(state, &txn, &echeance, PaymentEvent::Succeeded, cause, actor, &attempt).await?)
+        }
         Some(event) if is_current && outcome == reported => {
             let event = match event {
                 // Count a decline once, however many times it is reported.
@@ -210,12 +192,8 @@ async fn apply(
             .map(|c| format!(" code {c}"))
             .unwrap_or_default()
     );
-    let applied =
-        transitions::apply(state, txn, echeance.id, event, cause, actor, Some(detail)).await?;
-    if event == PaymentEvent::Succeeded
-        && applied.refused.is_some()
-        && !applied.from.was_collected()
-    {
+    let applied = transitions::apply(state, txn, echeance.id, event, cause, actor, Some(detail)).await?;
+    if event == PaymentEvent::Succeeded && applied.refused.is_some() && !applied.from.was_collected() {
         tracing::error!(
             echeance.id = echeance.id,
             status = applied.from.as_str(),
@@ -284,10 +262,6 @@ pub async fn find_attempt(
         .await?;
     // Metadata alone could come from another database sharing the Stripe
     // account: the customer must match too.
-    let same_customer = |a: &charge_attempt::Model| {
-        pi.customer
-            .as_ref()
-            .is_none_or(|c| c.id() == a.stripe_customer_id)
-    };
+    let same_customer = |a: &charge_attempt::Model| pi.customer.as_ref().is_none_or(|c| c.id() == a.stripe_customer_id);
     Ok(found.filter(same_customer))
 }

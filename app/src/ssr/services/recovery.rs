@@ -8,9 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{
-    AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, PaymentEvent,
-};
+use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, PaymentEvent};
 use crate::ssr::entities::charge_attempt;
 use crate::ssr::payments::types::PaymentIntentStatus;
 use crate::ssr::state::AppState;

@@ -56,10 +56,9 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let mut ids = Vec::new();
-    for (login, name) in
-        DEMO_LOGINS
-            .iter()
-            .zip(["Administratrice Démo", "Alice Martin", "Bruno Lefèvre"])
+    for (login, name) in DEMO_LOGINS
+        .iter()
+        .zip(["Administratrice Démo", "Alice Martin", "Bruno Lefèvre"])
     {
         let row = user::ActiveModel {
             email: Set(login.email.to_owned()),

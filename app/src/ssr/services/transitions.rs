@@ -6,8 +6,8 @@
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait,
-    QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::effects;
@@ -116,10 +116,7 @@ pub async fn apply(
     let now = state.now_ms();
     let mut update = echeance::Entity::update_many()
         .col_expr(echeance::Column::Status, Expr::value(to.as_str()))
-        .col_expr(
-            echeance::Column::Version,
-            Expr::col(echeance::Column::Version).add(1),
-        )
+        .col_expr(echeance::Column::Version, Expr::col(echeance::Column::Version).add(1))
         .col_expr(echeance::Column::UpdatedAt, Expr::value(now))
         .filter(echeance::Column::Id.eq(echeance_id))
         .filter(echeance::Column::Version.eq(row.version));

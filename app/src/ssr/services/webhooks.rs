@@ -6,8 +6,8 @@
 use anyhow::anyhow;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, TryInsertResult,
 };
 
 use super::error::ServiceError;
@@ -17,8 +17,7 @@ use crate::domain::PaymentEvent;
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, stripe_event};
 use crate::ssr::payments::types::{
-    ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject,
-    PaymentIntentSnapshot,
+    ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject, PaymentIntentSnapshot,
 };
 use crate::ssr::payments::webhook_signature::{self, SignatureError};
 use crate::ssr::state::AppState;
@@ -62,14 +61,9 @@ pub mod status {
 ///
 /// # Errors
 /// See [`IngestError`].
-pub async fn ingest(
-    state: &AppState,
-    signature: Option<&str>,
-    body: &[u8],
-) -> Result<Ingested, IngestError> {
+pub async fn ingest(state: &AppState, signature: Option<&str>, body: &[u8]) -> Result<Ingested, IngestError> {
     let now = state.now_ms();
-    let tolerance =
-        i64::try_from(state.settings.stripe_webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
+    let tolerance = i64::try_from(state.settings.stripe_webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
     webhook_signature::verify(
         signature,
         body,
@@ -90,8 +84,7 @@ pub async fn ingest(
 /// # Errors
 /// Not an event, or database failure.
 pub async fn store(state: &AppState, body: &[u8], now: i64) -> Result<Ingested, IngestError> {
-    let event: EventEnvelope =
-        serde_json::from_slice(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+    let event: EventEnvelope = serde_json::from_slice(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
     if event.id.is_empty() || event.event_type.is_empty() {
         return Err(IngestError::Malformed("empty id or type".to_owned()));
     }
@@ -167,10 +160,7 @@ pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, Serv
                 stripe_event::Column::Attempts,
                 Expr::col(stripe_event::Column::Attempts).add(1),
             )
-            .col_expr(
-                stripe_event::Column::LockedUntil,
-                Expr::value(Option::<i64>::None),
-            )
+            .col_expr(stripe_event::Column::LockedUntil, Expr::value(Option::<i64>::None))
             .filter(stripe_event::Column::Id.eq(row.id));
         update = match result {
             Ok(Applied::Done(note)) => update
@@ -181,9 +171,7 @@ pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, Serv
                 .col_expr(stripe_event::Column::Status, Expr::value(status::IGNORED))
                 .col_expr(stripe_event::Column::ProcessedAt, Expr::value(now))
                 .col_expr(stripe_event::Column::Note, Expr::value(note)),
-            Ok(Applied::Later(reason)) | Err(ServiceError::Conflict(reason)) => {
-                park(update, &row, now, &reason)
-            }
+            Ok(Applied::Later(reason)) | Err(ServiceError::Conflict(reason)) => park(update, &row, now, &reason),
             Err(e) => {
                 tracing::warn!(stripe.event = row.stripe_event_id, error = %e, "event processing failed; will retry");
                 park(update, &row, now, &e.to_string())
@@ -210,14 +198,8 @@ fn park(
     let delay_ms = 1_000_i64 << attempts.clamp(1, 13);
     update
         .col_expr(stripe_event::Column::Status, Expr::value(status))
-        .col_expr(
-            stripe_event::Column::NextAttemptAt,
-            Expr::value(now + delay_ms),
-        )
-        .col_expr(
-            stripe_event::Column::LastError,
-            Expr::value(reason.to_owned()),
-        )
+        .col_expr(stripe_event::Column::NextAttemptAt, Expr::value(now + delay_ms))
+        .col_expr(stripe_event::Column::LastError, Expr::value(reason.to_owned()))
 }
 
 /// Takes a batch of due events for this process: `FOR UPDATE SKIP LOCKED` on
@@ -261,14 +243,12 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         | "payment_intent.requires_action"
         | "payment_intent.processing"
         | "payment_intent.canceled" => {
-            let pi: PaymentIntentSnapshot =
-                serde_json::from_value(object).map_err(|e| anyhow!(e))?;
+            let pi: PaymentIntentSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
             apply_payment_intent(state, pi, &actor).await
         }
         "charge.refunded" => {
             let charge: ChargeSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
-            let full =
-                charge.refunded || (charge.amount > 0 && charge.amount_refunded >= charge.amount);
+            let full = charge.refunded || (charge.amount > 0 && charge.amount_refunded >= charge.amount);
             apply_to_collected(
                 state,
                 charge.payment_intent.as_ref(),
@@ -279,13 +259,8 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             .await
         }
         "charge.dispute.created" => {
-            let dispute: DisputeSnapshot =
-                serde_json::from_value(object).map_err(|e| anyhow!(e))?;
-            let detail = format!(
-                "dispute {} ({})",
-                dispute.id,
-                dispute.reason.as_deref().unwrap_or("?")
-            );
+            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
+            let detail = format!("dispute {} ({})", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
             apply_to_collected(
                 state,
                 dispute.payment_intent.as_ref(),
@@ -296,8 +271,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             .await
         }
         "checkout.session.completed" => {
-            let session: CheckoutSessionSnapshot =
-                serde_json::from_value(object).map_err(|e| anyhow!(e))?;
+            let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
             apply_checkout_session(state, &session, Cause::Webhook, &actor).await
         }
         other => Ok(Applied::Ignored(format!("type {other} not handled"))),
@@ -324,9 +298,11 @@ async fn apply_payment_intent(
         actor,
     )
     .await?;
-    Ok(Applied::Done(recorded.applied.map(|a| {
-        format!("{} -> {}", a.from.as_str(), a.to.as_str())
-    })))
+    Ok(Applied::Done(
+        recorded
+            .applied
+            .map(|a| format!("{} -> {}", a.from.as_str(), a.to.as_str())),
+    ))
 }
 
 async fn apply_to_collected(
@@ -337,9 +313,7 @@ async fn apply_to_collected(
     detail: String,
 ) -> Result<Applied, ServiceError> {
     let Some(pi) = payment_intent else {
-        return Ok(Applied::Ignored(
-            "no payment_intent on the object".to_owned(),
-        ));
+        return Ok(Applied::Ignored("no payment_intent on the object".to_owned()));
     };
     let attempt = charge_attempt::Entity::find()
         .filter(charge_attempt::Column::PaymentIntentId.eq(pi.id()))
@@ -368,8 +342,7 @@ async fn apply_transition(
     detail: String,
 ) -> Result<Applied, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
-    let applied =
-        transitions::apply(state, &txn, echeance_id, event, cause, actor, Some(detail)).await?;
+    let applied = transitions::apply(state, &txn, echeance_id, event, cause, actor, Some(detail)).await?;
     txn.commit().await?;
     Ok(Applied::Done(Some(format!(
         "{} -> {}",
@@ -403,10 +376,7 @@ async fn apply_checkout_session(
         (_, Some("paid")) => PaymentEvent::Succeeded,
         (Some("expired"), _) => PaymentEvent::Abandoned,
         _ => {
-            return Ok(Applied::Ignored(format!(
-                "checkout session {} not paid",
-                session.id
-            )));
+            return Ok(Applied::Ignored(format!("checkout session {} not paid", session.id)));
         }
     };
     apply_transition(

@@ -21,19 +21,14 @@ impl TestDatabase {
         if engine() == "postgres" {
             let admin = std::env::var("TEST_PG_URL").expect("TEST_PG_URL (set by scripts/test)");
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let db = Database::connect(&admin)
-                .await
-                .expect("connect to PostgreSQL");
+            let db = Database::connect(&admin).await.expect("connect to PostgreSQL");
             db.execute_raw(Statement::from_string(
                 db.get_database_backend(),
                 format!("CREATE DATABASE \"{name}\""),
             ))
             .await
             .expect("create database");
-            let base = admin
-                .rsplit_once('/')
-                .map_or(admin.as_str(), |(b, _)| b)
-                .to_owned();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
             Self {
                 url: format!("{base}/{name}"),
                 _dir: None,
@@ -41,10 +36,7 @@ impl TestDatabase {
         } else {
             let dir = tempdir::TempDir::new();
             let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-            Self {
-                url,
-                _dir: Some(dir),
-            }
+            Self { url, _dir: Some(dir) }
         }
     }
 }
@@ -59,8 +51,7 @@ pub mod tempdir {
     impl TempDir {
         /// Creates a fresh one under the system temp folder.
         pub fn new() -> Self {
-            let path = std::env::temp_dir()
-                .join(format!("echeancier-test-{}", uuid::Uuid::new_v4().simple()));
+            let path = std::env::temp_dir().join(format!("echeancier-test-{}", uuid::Uuid::new_v4().simple()));
             std::fs::create_dir_all(&path).expect("temp dir");
             Self(path)
         }

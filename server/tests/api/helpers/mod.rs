@@ -9,14 +9,10 @@ pub mod stripe_layer;
 use app::domain::EcheanceStatus;
 use app::ssr::clock::{Clock, ManualClock};
 use app::ssr::config::Settings;
-use app::ssr::entities::{
-    charge_attempt, echeance, email_outbox, payment_method, stripe_event, user,
-};
+use app::ssr::entities::{charge_attempt, echeance, email_outbox, payment_method, stripe_event, user};
 use app::ssr::state::AppState;
 use chrono::NaiveDate;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use server::startup::{self, Ports};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -100,12 +96,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// Settings for a test app: the peer via the layer, a short Stripe timeout.
-pub fn settings_for(
-    db_url: &str,
-    stripe_url: &str,
-    address: &str,
-    extra: &[(&'static str, String)],
-) -> Settings {
+pub fn settings_for(db_url: &str, stripe_url: &str, address: &str, extra: &[(&'static str, String)]) -> Settings {
     let mut vars: HashMap<&'static str, String> = HashMap::from([
         ("DATABASE_URL", db_url.to_owned()),
         ("DATABASE_MAX_CONNECTIONS", "10".to_owned()),
@@ -117,10 +108,7 @@ pub fn settings_for(
         ("STRIPE_TIMEOUT_SECS", "3".to_owned()),
         ("APP_BASE_URL", format!("{address}/")),
         ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
-        (
-            "APP_SECRET",
-            "tests-secret-0123456789abcdef0123456789".to_owned(),
-        ),
+        ("APP_SECRET", "tests-secret-0123456789abcdef0123456789".to_owned()),
     ]);
     for (k, v) in extra {
         vars.insert(k, v.clone());
@@ -141,9 +129,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
 /// Starts an app on an existing database and peer (a second instance).
 pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) -> TestApp {
     let stripe = StripeLayer::start(&peer.url).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = format!("http://{}", listener.local_addr().expect("address"));
     let settings = settings_for(&db.url, &stripe.url, &address, &options.env);
     let mut ports = Ports::from_settings(&settings).expect("ports");
@@ -154,8 +140,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
         .await
         .expect("state");
     stripe.set_webhook_target(&format!("{address}/stripe/webhook"));
-    peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET)
-        .await;
+    peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET).await;
 
     let shutdown = CancellationToken::new();
     if options.workers {
@@ -307,12 +292,7 @@ impl TestApp {
     }
 
     /// Waits until the échéance reaches `expected` (webhooks arrive about 1 s after the event).
-    pub async fn wait_for_status(
-        &self,
-        id: i64,
-        expected: EcheanceStatus,
-        within: Duration,
-    ) -> EcheanceStatus {
+    pub async fn wait_for_status(&self, id: i64, expected: EcheanceStatus, within: Duration) -> EcheanceStatus {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let status = self.status(id).await;
@@ -354,10 +334,7 @@ impl TestApp {
 
     /// An HTTP client with its own cookie jar.
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("client")
+        reqwest::Client::builder().cookie_store(true).build().expect("client")
     }
 
     /// Logs `customer` in on `client`.
@@ -380,11 +357,7 @@ impl TestApp {
     }
 
     /// Calls the `pay` server function; returns the HTTP status and the JSON body.
-    pub async fn pay(
-        &self,
-        client: &reqwest::Client,
-        echeance_id: i64,
-    ) -> (u16, serde_json::Value) {
+    pub async fn pay(&self, client: &reqwest::Client, echeance_id: i64) -> (u16, serde_json::Value) {
         let response = client
             .post(format!("{}/api/pay", self.address))
             .header("accept", "application/json")
@@ -393,10 +366,7 @@ impl TestApp {
             .await
             .expect("pay answers");
         let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// Posts a raw webhook to the app.
@@ -409,22 +379,13 @@ impl TestApp {
         if let Some(signature) = signature {
             request = request.header("stripe-signature", signature);
         }
-        request
-            .send()
-            .await
-            .expect("webhook answers")
-            .status()
-            .as_u16()
+        request.send().await.expect("webhook answers").status().as_u16()
     }
 
     /// Posts a correctly signed event to the app.
     pub async fn deliver(&self, event: &serde_json::Value) -> u16 {
         let body = serde_json::to_vec(event).expect("json");
-        let signature = app::ssr::payments::webhook_signature::sign(
-            WEBHOOK_SECRET,
-            self.state.now_ms() / 1000,
-            &body,
-        );
+        let signature = app::ssr::payments::webhook_signature::sign(WEBHOOK_SECRET, self.state.now_ms() / 1000, &body);
         self.post_webhook(Some(&signature), body).await
     }
 

@@ -20,9 +20,8 @@ pub const PUBLISHABLE_KEY: &str = "pk_test_echeancier_tests";
 impl Peer {
     /// Starts one (`ECHEANCIER_STRIPE_PEER` is the command, set by `scripts/test`).
     pub async fn start() -> Self {
-        let command = std::env::var("ECHEANCIER_STRIPE_PEER").expect(
-            "ECHEANCIER_STRIPE_PEER (set by scripts/test: the localstripe launcher command)",
-        );
+        let command = std::env::var("ECHEANCIER_STRIPE_PEER")
+            .expect("ECHEANCIER_STRIPE_PEER (set by scripts/test: the localstripe launcher command)");
         let mut words = command.split_whitespace();
         let program = words.next().expect("a command");
         let port = free_port();
@@ -84,15 +83,9 @@ impl Peer {
         let mut all = Vec::new();
         let mut after = String::new();
         loop {
-            let page = self
-                .get(&format!("/v1/payment_intents?limit=100{after}"))
-                .await;
+            let page = self.get(&format!("/v1/payment_intents?limit=100{after}")).await;
             let data = page["data"].as_array().cloned().unwrap_or_default();
-            let Some(last) = data
-                .last()
-                .and_then(|p| p["id"].as_str())
-                .map(str::to_owned)
-            else {
+            let Some(last) = data.last().and_then(|p| p["id"].as_str()).map(str::to_owned) else {
                 return all;
             };
             all.extend(data);
@@ -114,12 +107,7 @@ impl Peer {
     }
 
     /// Completes (or fails) the 3D Secure of a PaymentIntent, as the peer's Stripe.js modal does.
-    pub async fn authenticate(
-        &self,
-        payment_intent: &str,
-        client_secret: &str,
-        success: bool,
-    ) -> serde_json::Value {
+    pub async fn authenticate(&self, payment_intent: &str, client_secret: &str, success: bool) -> serde_json::Value {
         let response = self
             .http
             .post(format!(

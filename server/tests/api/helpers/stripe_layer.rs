@@ -200,16 +200,9 @@ fn endpoint_of(method: &Method, path: &str) -> String {
         .split('/')
         .map(|seg| {
             let is_id = seg.split_once('_').is_some_and(|(prefix, rest)| {
-                matches!(
-                    prefix,
-                    "pi" | "cus" | "pm" | "seti" | "evt" | "ch" | "cs" | "re" | "dp"
-                ) && !rest.is_empty()
+                matches!(prefix, "pi" | "cus" | "pm" | "seti" | "evt" | "ch" | "cs" | "re" | "dp") && !rest.is_empty()
             }) || seg.starts_with("cs_test");
-            if is_id {
-                "{id}".to_owned()
-            } else {
-                seg.to_owned()
-            }
+            if is_id { "{id}".to_owned() } else { seg.to_owned() }
         })
         .collect();
     format!("{method} {}", normalized.join("/"))
@@ -236,9 +229,7 @@ fn fingerprint(body: &[u8]) -> String {
 
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let body = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or("").to_owned();
     let endpoint = endpoint_of(&parts.method, &path);
@@ -334,8 +325,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         }
         _ => {
             let mut response = Response::new(Body::from(answer));
-            *response.status_mut() =
-                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             response
                 .headers_mut()
                 .insert("content-type", "application/json".parse().expect("header"));
@@ -401,9 +391,7 @@ async fn execute(
     let (status, answer) = match fault {
         Some(Fault::ErrorAfterExecution) => (
             500,
-            Bytes::from_static(
-                br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#,
-            ),
+            Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#),
         ),
         _ => (status, answer),
     };
@@ -464,15 +452,10 @@ fn stripe_shape(
     status: u16,
     answer: Bytes,
 ) -> (u16, Bytes) {
-    if !(*method == Method::POST
-        && path == "/v1/payment_intents"
-        && status == 200
-        && *lock(&inner.sca_as_402))
-    {
+    if !(*method == Method::POST && path == "/v1/payment_intents" && status == 200 && *lock(&inner.sca_as_402)) {
         return (status, answer);
     }
-    let off_session =
-        url::form_urlencoded::parse(request).any(|(k, v)| k == "off_session" && v == "true");
+    let off_session = url::form_urlencoded::parse(request).any(|(k, v)| k == "off_session" && v == "true");
     let Ok(mut pi) = serde_json::from_slice::<Value>(&answer) else {
         return (status, answer);
     };
@@ -498,17 +481,13 @@ async fn upstream_all(inner: &Inner, headers: &HeaderMap, path: &str, extra: &st
         if let Some(a) = &after {
             query.push_str(&format!("&starting_after={a}"));
         }
-        let (status, body) =
-            forward(inner, &Method::GET, path, &query, headers, Bytes::new()).await;
+        let (status, body) = forward(inner, &Method::GET, path, &query, headers, Bytes::new()).await;
         let page: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let data = page["data"].as_array().cloned().unwrap_or_default();
         if status != 200 || data.is_empty() {
             return all;
         }
-        after = data
-            .last()
-            .and_then(|o| o["id"].as_str())
-            .map(str::to_owned);
+        after = data.last().and_then(|o| o["id"].as_str()).map(str::to_owned);
         all.extend(data);
         if page["has_more"] != true {
             return all;
@@ -535,8 +514,7 @@ fn page_of(url: &str, mut items: Vec<Value>, params: &HashMap<String, String>) -
     };
     let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
     let has_more = start + slice.len() < items.len();
-    axum::Json(json!({ "object": "list", "url": url, "has_more": has_more, "data": slice }))
-        .into_response()
+    axum::Json(json!({ "object": "list", "url": url, "has_more": has_more, "data": slice })).into_response()
 }
 
 fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool + '_ {
@@ -551,9 +529,7 @@ fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool +
 }
 
 async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let customer = params.get("customer");
     let created = created_filter(&params);
     let items: Vec<Value> = upstream_all(inner, headers, "/v1/payment_intents", "")
@@ -566,9 +542,7 @@ async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -
 }
 
 async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let wanted = params.get("delivery_success").map(|v| v == "true");
     let created = created_filter(&params);
     let delivered = lock(&inner.delivered).clone();

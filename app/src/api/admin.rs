@@ -1,0 +1,102 @@
+//! The admin dashboard's server functions. Every one checks the caller is an admin.
+
+use leptos::prelude::*;
+
+use super::dto::{AdminFilter, AdminPage, ReportView, Timeline};
+use super::error::AppError;
+use crate::domain::EcheanceStatus;
+
+/// One page of échéances under a filter.
+#[server(endpoint = "admin/echeances")]
+pub async fn admin_echeances(filter: AdminFilter, page: u64) -> Result<AdminPage, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::admin::{self, Filter};
+    let state = state()?;
+    require_admin(&state).await?;
+    let filter = Filter::parse(&filter).map_err(fail)?;
+    admin::list(&state, &filter, page).await.map_err(fail)
+}
+
+/// Everything that happened to one échéance.
+#[server(endpoint = "admin/timeline")]
+pub async fn admin_timeline(echeance_id: i64) -> Result<Timeline, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::admin;
+    let state = state()?;
+    require_admin(&state).await?;
+    admin::timeline(&state, echeance_id).await.map_err(fail)
+}
+
+/// The latest reconcile report.
+#[server(endpoint = "admin/report")]
+pub async fn admin_last_report() -> Result<Option<ReportView>, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::admin;
+    let state = state()?;
+    require_admin(&state).await?;
+    admin::last_report(&state).await.map_err(fail)
+}
+
+/// Runs the reconciler now (over the last 48 hours) and returns its report.
+#[server(endpoint = "admin/reconcile")]
+pub async fn admin_reconcile_now() -> Result<ReportView, AppError> {
+    use super::context::{fail, require_admin, respond, state};
+    use crate::ssr::services::{admin, reconcile};
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let options = reconcile::Options {
+        since: std::time::Duration::from_secs(48 * 3600),
+        dry_run: false,
+        trigger: format!("admin:{}", me.id),
+    };
+    match reconcile::run(&state, &options, &reconcile::Silent).await {
+        Ok(_) => {}
+        Err(reconcile::ReconcileError::AlreadyRunning) => {
+            return Err(respond(AppError::Conflict(
+                "Une réconciliation est déjà en cours ; réessayez dans quelques minutes.".to_owned(),
+            )));
+        }
+        Err(reconcile::ReconcileError::Service(e)) => return Err(fail(e)),
+    }
+    admin::last_report(&state)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| respond(AppError::Internal))
+}
+
+/// Charges an échéance again (admin's retry).
+#[server(endpoint = "admin/retry")]
+pub async fn admin_retry(echeance_id: i64) -> Result<EcheanceStatus, AppError> {
+    use super::context::{fail, require_admin, respond, state};
+    use crate::domain::EcheanceId;
+    use crate::ssr::services::charge::{self, Trigger};
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
+    Ok(charge::charge(&state, id, Trigger::Admin(me.id))
+        .await
+        .map_err(fail)?
+        .status)
+}
+
+/// Cancels an échéance.
+#[server(endpoint = "admin/cancel")]
+pub async fn admin_cancel(echeance_id: i64) -> Result<EcheanceStatus, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::admin;
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    admin::cancel(&state, echeance_id, me.id).await.map_err(fail)
+}
+
+/// Sends the 3D Secure email again.
+#[server(endpoint = "admin/resend")]
+pub async fn admin_resend_authentication(echeance_id: i64) -> Result<(), AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::admin;
+    let state = state()?;
+    require_admin(&state).await?;
+    admin::resend_authentication_email(&state, echeance_id)
+        .await
+        .map_err(fail)
+}

@@ -1,0 +1,206 @@
+//! `/admin`: filters (a GET form, so it works without JavaScript), totals by
+//! status, the daily chart, the paged table, CSV export, reconcile now.
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use super::chart::DailyChart;
+use super::report::Report;
+use crate::api::admin::{AdminReconcileNow, admin_echeances, admin_last_report};
+use crate::api::dto::{AdminFilter, AdminPage};
+use crate::api::session::current_me;
+use crate::domain::{EcheanceStatus, Locale};
+use crate::ui::error_view::ErrorCard;
+use crate::ui::i18n::{status_label, texts};
+use crate::ui::layout::Layout;
+use crate::ui::status_badge::StatusBadge;
+
+/// The dashboard.
+#[component]
+pub fn AdminDashboard() -> impl IntoView {
+    let tx = texts();
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        AdminFilter {
+            status: q.get("status"),
+            customer: q.get("customer"),
+            due_from: q.get("due_from"),
+            due_to: q.get("due_to"),
+            amount_min: q.get("amount_min"),
+            amount_max: q.get("amount_max"),
+            q: q.get("q"),
+        }
+    };
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let reconcile = ServerAction::<AdminReconcileNow>::new();
+    let data = Resource::new(
+        move || (filter(), page(), reconcile.version().get()),
+        |(f, p, _)| admin_echeances(f, p),
+    );
+    let report = Resource::new(move || reconcile.version().get(), |_| admin_last_report());
+    let me = Resource::new(|| (), |()| current_me());
+
+    view! {
+        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                let filter = filter();
+                let me = me.await.ok().flatten();
+                match (data.await, report.await) {
+                    (Err(error), _) | (_, Err(error)) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
+                    (Ok(page), Ok(last)) => view! {
+                        <Layout me>
+                            <h1>{tx.admin_title}</h1>
+                            <Filters filter=filter.clone()/>
+                            <Totals page=page.clone()/>
+                            <section class="card">
+                                <h2>{tx.chart_title}</h2>
+                                <DailyChart days=page.daily.clone()/>
+                            </section>
+                            <Table page/>
+                            <section class="card">
+                                <h2>{tx.last_report}</h2>
+                                <ActionForm action=reconcile>
+                                    <button type="submit" class="primary" data-testid="reconcile-now" disabled=move || reconcile.pending().get()>
+                                        {move || if reconcile.pending().get() { tx.reconciling } else { tx.reconcile_now }}
+                                    </button>
+                                </ActionForm>
+                                {move || reconcile.value().get().and_then(Result::err).map(|e| {
+                                    let locale = use_context::<Locale>().unwrap_or_default();
+                                    view! { <p class="error" role="alert">{e.message(locale)}</p> }
+                                })}
+                                {match last {
+                                    Some(report) => view! { <Report report/> }.into_any(),
+                                    None => view! { <p class="empty">{tx.no_report}</p> }.into_any(),
+                                }}
+                            </section>
+                        </Layout>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Filters(filter: AdminFilter) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let selected = filter.status.clone().unwrap_or_default();
+    view! {
+        <section class="card">
+            <h2>{tx.filters}</h2>
+            <Form method="GET" action="/admin" attr:class="filters" attr:data-testid="filters">
+                <label>{tx.col_status}
+                    <select name="status">
+                        <option value="">{tx.all_statuses}</option>
+                        {EcheanceStatus::ALL.into_iter().map(|s| view! {
+                            <option value=s.as_str() selected=selected == s.as_str()>{status_label(s, locale)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>{tx.col_customer}<input type="text" name="customer" value=filter.customer.clone().unwrap_or_default()/></label>
+                <label>{tx.filter_from}<input type="date" name="due_from" value=filter.due_from.clone().unwrap_or_default()/></label>
+                <label>{tx.filter_to}<input type="date" name="due_to" value=filter.due_to.clone().unwrap_or_default()/></label>
+                <label>{tx.filter_min}<input type="text" inputmode="decimal" name="amount_min" value=filter.amount_min.clone().unwrap_or_default()/></label>
+                <label>{tx.filter_max}<input type="text" inputmode="decimal" name="amount_max" value=filter.amount_max.clone().unwrap_or_default()/></label>
+                <label>{tx.search}<input type="search" name="q" placeholder=tx.search_hint value=filter.q.clone().unwrap_or_default()/></label>
+                <div class="actions">
+                    <button type="submit" class="primary">{tx.apply}</button>
+                    <a class="button" href="/admin">{tx.reset}</a>
+                </div>
+            </Form>
+        </section>
+    }
+}
+
+#[component]
+fn Totals(page: AdminPage) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    view! {
+        <section class="card">
+            <h2>{tx.totals}</h2>
+            <div class="grid" data-testid="totals">
+                {page.totals.into_iter().map(|t| view! {
+                    <div class="total" data-status=t.status.as_str()>
+                        <StatusBadge status=t.status/>
+                        <div class="n">{t.count}</div>
+                        <div class="muted">{t.money.format(locale)}</div>
+                    </div>
+                }).collect_view()}
+            </div>
+            {(page.failed_emails > 0 || page.failed_webhooks > 0).then(|| view! {
+                <p class="error" role="alert">
+                    {format!("{} {} · {} {}", page.failed_emails, tx.failed_emails, page.failed_webhooks, tx.failed_webhooks)}
+                </p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn Table(page: AdminPage) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let query = page.query.clone();
+    let link = move |p: u64| {
+        if query.is_empty() {
+            format!("/admin?page={p}")
+        } else {
+            format!("/admin?{query}&page={p}")
+        }
+    };
+    let export = if page.query.is_empty() {
+        "/admin/export.csv".to_owned()
+    } else {
+        format!("/admin/export.csv?{}", page.query)
+    };
+    view! {
+        <section class="card">
+            <div class="pager">
+                <strong data-testid="result-count">{page.total}</strong>" "{tx.results}
+                <a class="button" href=export rel="external" download="echeances.csv">{tx.export_csv}</a>
+            </div>
+            {if page.rows.is_empty() {
+                view! { <p class="empty">{tx.no_results}</p> }.into_any()
+            } else {
+                view! {
+                    <table data-testid="admin-table">
+                        <thead>
+                            <tr>
+                                <th>"#"</th><th>{tx.col_label}</th><th>{tx.col_customer}</th><th>{tx.col_due}</th>
+                                <th class="amount">{tx.col_amount}</th><th>{tx.col_status}</th><th class="optional">{tx.col_attempts}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|r| view! {
+                                <tr data-testid=format!("row-{}", r.id)>
+                                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.id}</a></td>
+                                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.label.clone()}</a></td>
+                                    <td>{r.customer_name.clone()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
+                                    <td>{locale.format_date(r.due_date)}</td>
+                                    <td class="amount">{r.money.format(locale)}</td>
+                                    <td><StatusBadge status=r.status/></td>
+                                    <td class="optional">{r.attempts}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <div class="pager">
+                {(page.page > 0).then(|| view! { <a href=link(page.page - 1)>{tx.previous}</a> })}
+                <span>{format!("{} {} {} {}", tx.page, page.page + 1, tx.of, page.pages)}</span>
+                {(page.page + 1 < page.pages).then(|| view! { <a href=link(page.page + 1)>{tx.next}</a> })}
+            </div>
+        </section>
+    }
+}

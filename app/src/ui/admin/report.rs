@@ -1,0 +1,48 @@
+//! A reconcile report with its drift list.
+
+use leptos::prelude::*;
+
+use crate::api::dto::ReportView;
+use crate::ui::i18n::texts;
+
+/// The report.
+#[component]
+pub fn Report(report: ReportView) -> impl IntoView {
+    let tx = texts();
+    view! {
+        <div data-testid="reconcile-report">
+            <p class="muted">{format!("#{} — {} — {}", report.id, report.started_at, report.trigger)}</p>
+            <div class="grid">
+                <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.checked}</div></div>
+                <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.fixed}</div></div>
+                <div class="total"><div class="muted">{tx.unchanged}</div><div class="n">{report.unchanged}</div></div>
+                <div class="total"><div class="muted">{tx.errors}</div><div class="n">{report.errors}</div></div>
+                <div class="total"><div class="muted">{tx.stripe_calls}</div><div class="n">{report.stripe_calls}</div></div>
+                <div class="total"><div class="muted">{tx.events_replayed}</div><div class="n">{report.events_replayed}</div></div>
+            </div>
+            <h3>{tx.drift}</h3>
+            {if report.drift.is_empty() {
+                view! { <p class="empty">{tx.no_drift}</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead><tr><th>"#"</th><th>{tx.here}</th><th>{tx.at_stripe}</th><th>{tx.resolved}</th></tr></thead>
+                        <tbody>
+                            {report.drift.into_iter().map(|d| view! {
+                                <tr>
+                                    <td><a href=format!("/admin/echeances/{}", d.echeance_id)>{d.echeance_id}</a></td>
+                                    <td>{d.local}</td>
+                                    <td>{d.stripe}</td>
+                                    <td>{d.resolved}{if d.fixed { " ✓" } else { "" }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            {(!report.error_messages.is_empty()).then(|| view! {
+                <ul class="error">{report.error_messages.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
+            })}
+        </div>
+    }
+}

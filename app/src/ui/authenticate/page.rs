@@ -1,0 +1,140 @@
+//! Shows what is being paid, runs the bank's 3D Secure at once
+//! (`confirmCardPayment` on the same PaymentIntent, from the WASM), then asks
+//! the server — which asks Stripe — what became of it.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::authenticate::{confirm_authentication, load_authentication_page};
+use crate::api::dto::AuthenticationPage;
+use crate::domain::{EcheanceStatus, Locale};
+use crate::ui::error_view::ErrorCard;
+use crate::ui::i18n::texts;
+use crate::ui::layout::Layout;
+use crate::ui::status_badge::StatusBadge;
+use crate::ui::stripe_js;
+
+/// Where the 3DS flow stands in this browser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Flow {
+    Idle,
+    Authenticating,
+    Checking,
+    Done(EcheanceStatus),
+    Failed(String),
+}
+
+/// The page.
+#[component]
+pub fn AuthenticatePage() -> impl IntoView {
+    let tx = texts();
+    let params = use_params_map();
+    let query = use_query_map();
+    let payment_intent = move || params.read().get("payment_intent_id").unwrap_or_default();
+    let token = move || query.read().get("token");
+    let attempt = RwSignal::new(0u32);
+    let data = Resource::new(
+        move || (payment_intent(), token(), attempt.get()),
+        |(pi, token, _)| load_authentication_page(pi, token),
+    );
+
+    view! {
+        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <Layout me=None><h1>{tx.auth_title}</h1><ErrorCard error/></Layout> }.into_any(),
+                    Ok(page) => view! {
+                        <Layout me=None>
+                            <h1>{tx.auth_title}</h1>
+                            <Authenticate page payment_intent=payment_intent() token=token() retry=Callback::new(move |()| attempt.update(|n| *n += 1))/>
+                        </Layout>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Authenticate(
+    page: AuthenticationPage,
+    payment_intent: String,
+    token: Option<String>,
+    retry: Callback<()>,
+) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let flow = RwSignal::new(Flow::Idle);
+    let status = RwSignal::new(page.status);
+
+    // As soon as the page runs in the browser, launch the bank's pop-up.
+    if let (Some(secret), Some(method)) = (page.client_secret.clone(), page.payment_method.clone()) {
+        let key = page.publishable_key.clone();
+        Effect::new(move |ran: Option<()>| {
+            if ran.is_some() {
+                return;
+            }
+            let (key, secret, method, pi, token) = (
+                key.clone(),
+                secret.clone(),
+                method.clone(),
+                payment_intent.clone(),
+                token.clone(),
+            );
+            flow.set(Flow::Authenticating);
+            leptos::task::spawn_local(async move {
+                let browser_said = stripe_js::confirm_card_payment(&key, &secret, &method).await;
+                // Whatever the browser says, only Stripe's status counts: ask the server.
+                flow.set(Flow::Checking);
+                match confirm_authentication(pi, token).await {
+                    Ok(now) => {
+                        status.set(now);
+                        flow.set(match (now, browser_said) {
+                            (EcheanceStatus::Payee, _) => Flow::Done(now),
+                            (_, Err(message)) => Flow::Failed(message),
+                            (_, Ok(())) => Flow::Done(now),
+                        });
+                    }
+                    Err(error) => flow.set(Flow::Failed(error.message(locale))),
+                }
+            });
+        });
+    }
+
+    let waiting = page.client_secret.is_some();
+    view! {
+        <section class="card summary">
+            <p>{tx.auth_intro}</p>
+            <dl>
+                <dt>{tx.auth_what}</dt>
+                <dd data-testid="auth-label">{page.label.clone()}</dd>
+                <dt>{tx.col_amount}</dt>
+                <dd data-testid="auth-amount">{page.money.format(locale)}</dd>
+                <dt>{tx.col_due}</dt>
+                <dd>{locale.format_date(page.due_date)}</dd>
+                <dt>{tx.col_status}</dt>
+                <dd><StatusBadge status/></dd>
+            </dl>
+        </section>
+        <section class="card" data-testid="auth-outcome">
+            {move || match (flow.get(), status.get()) {
+                (_, EcheanceStatus::Payee) | (Flow::Done(EcheanceStatus::Payee), _) => {
+                    if waiting { view! { <p class="success" role="status">{tx.auth_success}</p> }.into_any() }
+                    else { view! { <p class="notice" role="status">{tx.auth_already_paid}</p> }.into_any() }
+                }
+                (Flow::Authenticating, _) => view! { <p class="muted"><span class="spinner"></span>" "{tx.auth_running}</p> }.into_any(),
+                (Flow::Checking, _) => view! { <p class="muted"><span class="spinner"></span>" "{tx.auth_checking}</p> }.into_any(),
+                (Flow::Failed(_) | Flow::Done(_), EcheanceStatus::EnAttente) => view! {
+                    <p class="error" role="alert">{tx.auth_failed}</p>
+                    <button type="button" class="primary" data-testid="auth-retry" on:click=move |_| retry.run(())>{tx.auth_retry}</button>
+                }.into_any(),
+                (Flow::Failed(message), _) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                (Flow::Idle, _) if waiting => view! {
+                    <noscript><p class="notice">{tx.auth_noscript}</p></noscript>
+                    <p class="muted"><span class="spinner"></span>" "{tx.loading}</p>
+                }.into_any(),
+                (_, _) => view! { <p class="notice">{tx.auth_not_waiting}</p> }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,50 @@
+//! One échéance of the checkout table, with its action.
+
+use leptos::prelude::*;
+
+use crate::api::checkout::Pay;
+use crate::api::dto::EcheanceView;
+use crate::domain::{EcheanceStatus, Locale};
+use crate::ui::i18n::texts;
+use crate::ui::status_badge::StatusBadge;
+
+/// A row: label, date, amount, status, and "Payer" / "Authentifier" / in progress.
+#[component]
+pub fn EcheanceRow(echeance: EcheanceView, pay: ServerAction<Pay>, has_card: bool) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let status = echeance.status;
+    let id = echeance.id;
+    let action = match (status, echeance.awaiting_payment_intent.clone()) {
+        (EcheanceStatus::EnAttente, Some(pi)) => view! {
+            <a class="button primary" href=format!("/payment/authenticate/{pi}")>{tx.authenticate}</a>
+        }
+        .into_any(),
+        (EcheanceStatus::EnCours, _) => view! { <span class="muted"><span class="spinner"></span>" "{tx.paying}</span> }.into_any(),
+        (s, _) if s.is_payable() && has_card => view! {
+            <ActionForm action=pay attr:class="inline">
+                <input type="hidden" name="echeance_id" value=id.to_string()/>
+                <button
+                    type="submit"
+                    class="primary"
+                    data-testid=format!("pay-{id}")
+                    disabled=move || pay.pending().get()
+                >
+                    {move || if pay.pending().get() && pay.input().get().is_some_and(|i| i.echeance_id == id) { tx.paying } else { tx.pay }}
+                </button>
+            </ActionForm>
+        }
+        .into_any(),
+        (s, _) if s.is_payable() => view! { <span class="muted">{tx.need_card_to_pay}</span> }.into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <tr data-testid=format!("echeance-{id}") data-status=status.as_str()>
+            <td>{echeance.label.clone()}</td>
+            <td>{locale.format_date(echeance.due_date)}</td>
+            <td class="amount">{echeance.money.format(locale)}</td>
+            <td><StatusBadge status/></td>
+            <td>{action}</td>
+        </tr>
+    }
+}

@@ -1,0 +1,7 @@
+//! The customer's checkout: échéances, card, "Payer", live status.
+
+mod card_panel;
+mod echeance_row;
+mod page;
+
+pub use page::CheckoutPage;

@@ -1,0 +1,96 @@
+//! `/` for a logged-in customer.
+
+use leptos::prelude::*;
+use std::time::Duration;
+
+use super::card_panel::CardPanel;
+use super::echeance_row::EcheanceRow;
+use crate::api::checkout::{Pay, load_checkout};
+use crate::domain::EcheanceStatus;
+use crate::ui::error_view::ErrorCard;
+use crate::ui::i18n::texts;
+use crate::ui::layout::Layout;
+
+/// The checkout page. Its data reloads after every action, and every second
+/// while a payment is in flight, so statuses move without a page reload.
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let tx = texts();
+    let pay = ServerAction::<Pay>::new();
+    let refresh = RwSignal::new(0u32);
+    let data = Resource::new(move || (pay.version().get(), refresh.get()), |_| load_checkout());
+    let in_flight = Memo::new(move |_| {
+        data.get()
+            .and_then(Result::ok)
+            .is_some_and(|d| d.echeances.iter().any(|e| e.status == EcheanceStatus::EnCours))
+    });
+    // Polling only in the browser, only while something is in flight.
+    Effect::new(move || {
+        if in_flight.get() {
+            if let Ok(handle) =
+                set_interval_with_handle(move || refresh.update(|n| *n += 1), Duration::from_millis(1_000))
+            {
+                on_cleanup(move || handle.clear());
+            }
+        }
+    });
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+
+    view! {
+        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <Layout me=None><ErrorCard error/></Layout> }.into_any(),
+                    Ok(checkout) => {
+                        let has_card = checkout.card.is_some();
+                        let me = checkout.me.clone();
+                        let publishable_key = checkout.publishable_key.clone();
+                        view! {
+                            <Layout me=Some(me)>
+                                <h1 data-hydrated=move || if hydrated.get() { "true" } else { "false" }>{tx.my_echeances}</h1>
+                                <CardPanel card=checkout.card.clone() publishable_key on_saved=Callback::new(move |()| refresh.update(|n| *n += 1))/>
+                                <section class="card">
+                                    {if checkout.echeances.is_empty() {
+                                        view! { <p class="empty">{tx.no_echeances}</p> }.into_any()
+                                    } else {
+                                        view! {
+                                            <table data-testid="echeances">
+                                                <thead>
+                                                    <tr>
+                                                        <th>{tx.col_label}</th>
+                                                        <th>{tx.col_due}</th>
+                                                        <th class="amount">{tx.col_amount}</th>
+                                                        <th>{tx.col_status}</th>
+                                                        <th>{tx.col_action}</th>
+                                                    </tr>
+                                                </thead>
+                                                <tbody>
+                                                    {checkout.echeances.into_iter().map(|e| view! { <EcheanceRow echeance=e pay has_card/> }).collect_view()}
+                                                </tbody>
+                                            </table>
+                                        }.into_any()
+                                    }}
+                                    {move || pay.value().get().map(|result| match result {
+                                        Ok(outcome) => {
+                                            match outcome.status {
+                                                EcheanceStatus::Payee => view! { <p class="success" role="status">{tx.paid_now}</p> }.into_any(),
+                                                EcheanceStatus::EnAttente => view! { <p class="notice" role="status">{tx.action_required_notice}</p> }.into_any(),
+                                                EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => view! { <p class="error" role="alert">{tx.declined_notice}</p> }.into_any(),
+                                                _ => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
+                                            }
+                                        }
+                                        Err(error) => {
+                                            let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
+                                            view! { <p class="error" role="alert">{error.message(locale)}</p> }.into_any()
+                                        }
+                                    })}
+                                </section>
+                            </Layout>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}

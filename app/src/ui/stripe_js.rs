@@ -1,0 +1,160 @@
+//! Stripe.js, driven from the WASM through `wasm-bindgen` (no JavaScript file
+//! of ours). The script itself is loaded once, from `STRIPE_JS_URL`, by the
+//! page shell. On the server these functions are never called; they answer
+//! "unavailable".
+
+/// Mounts a card input (Stripe Elements) into the element with id `container`.
+///
+/// # Errors
+/// Stripe.js missing or refusing.
+pub fn mount_card(publishable_key: &str, container: &str) -> Result<(), String> {
+    imp::mount_card(publishable_key, container)
+}
+
+/// Confirms a SetupIntent with the mounted card; returns the SetupIntent id.
+///
+/// # Errors
+/// Stripe's message (declined card, failed authentication…).
+pub async fn confirm_card_setup(client_secret: &str) -> Result<String, String> {
+    imp::confirm_card_setup(client_secret).await
+}
+
+/// Runs 3D Secure on a PaymentIntent with a saved card (`confirmCardPayment`).
+///
+/// # Errors
+/// Stripe's message (authentication failed or cancelled…).
+pub async fn confirm_card_payment(
+    publishable_key: &str,
+    client_secret: &str,
+    payment_method: &str,
+) -> Result<(), String> {
+    imp::confirm_card_payment(publishable_key, client_secret, payment_method).await
+}
+
+#[cfg(feature = "hydrate")]
+mod imp {
+    use std::cell::RefCell;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen_futures::JsFuture;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[derive(Clone)]
+        type StripeJs;
+        #[wasm_bindgen(catch, js_name = Stripe)]
+        fn new_stripe(key: &str) -> Result<StripeJs, JsValue>;
+        #[wasm_bindgen(method, catch)]
+        fn elements(this: &StripeJs) -> Result<Elements, JsValue>;
+        #[wasm_bindgen(method, catch, js_name = confirmCardSetup)]
+        fn confirm_card_setup(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(method, catch, js_name = confirmCardPayment)]
+        fn confirm_card_payment(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
+
+        type Elements;
+        #[wasm_bindgen(method, catch)]
+        fn create(this: &Elements, kind: &str) -> Result<CardElement, JsValue>;
+
+        #[derive(Clone)]
+        type CardElement;
+        #[wasm_bindgen(method, catch)]
+        fn mount(this: &CardElement, selector: &str) -> Result<(), JsValue>;
+    }
+
+    thread_local! {
+        static STRIPE: RefCell<Option<(String, StripeJs)>> = const { RefCell::new(None) };
+        static CARD: RefCell<Option<CardElement>> = const { RefCell::new(None) };
+    }
+
+    fn describe(error: &JsValue) -> String {
+        js_sys::Reflect::get(error, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .or_else(|| error.as_string())
+            .unwrap_or_else(|| "Stripe.js n'a pas pu traiter la demande.".to_owned())
+    }
+
+    /// One Stripe object per page and key.
+    fn stripe(key: &str) -> Result<StripeJs, String> {
+        STRIPE.with(|cell| {
+            if let Some((k, s)) = cell.borrow().as_ref()
+                && k == key
+            {
+                return Ok(s.clone());
+            }
+            let s = new_stripe(key).map_err(|e| format!("Stripe.js indisponible ({})", describe(&e)))?;
+            *cell.borrow_mut() = Some((key.to_owned(), s.clone()));
+            Ok(s)
+        })
+    }
+
+    pub fn mount_card(key: &str, container: &str) -> Result<(), String> {
+        let stripe = stripe(key)?;
+        let card = stripe
+            .elements()
+            .and_then(|e| e.create("card"))
+            .map_err(|e| describe(&e))?;
+        card.mount(&format!("#{container}")).map_err(|e| describe(&e))?;
+        CARD.with(|c| *c.borrow_mut() = Some(card));
+        Ok(())
+    }
+
+    fn object(pairs: &[(&str, &JsValue)]) -> JsValue {
+        let o = js_sys::Object::new();
+        for (k, v) in pairs {
+            let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
+        }
+        o.into()
+    }
+
+    /// `{ error }` → Err(message); otherwise the named field.
+    async fn settle(promise: js_sys::Promise, field: &str) -> Result<JsValue, String> {
+        let result = JsFuture::from(promise).await.map_err(|e| describe(&e))?;
+        let error = js_sys::Reflect::get(&result, &"error".into()).unwrap_or(JsValue::NULL);
+        if !error.is_null() && !error.is_undefined() {
+            return Err(describe(&error));
+        }
+        js_sys::Reflect::get(&result, &field.into()).map_err(|e| describe(&e))
+    }
+
+    pub async fn confirm_card_setup(client_secret: &str) -> Result<String, String> {
+        let (_, stripe) = STRIPE.with(|c| c.borrow().clone()).ok_or("Stripe.js n'est pas prêt.")?;
+        let card = CARD
+            .with(|c| c.borrow().clone())
+            .ok_or("Le formulaire de carte n'est pas affiché.")?;
+        let data = object(&[("payment_method", &object(&[("card", card.as_ref())]))]);
+        let promise = stripe
+            .confirm_card_setup(client_secret, &data)
+            .map_err(|e| describe(&e))?;
+        let intent = settle(promise, "setupIntent").await?;
+        js_sys::Reflect::get(&intent, &"id".into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .ok_or_else(|| "Réponse de Stripe incomplète.".to_owned())
+    }
+
+    pub async fn confirm_card_payment(key: &str, client_secret: &str, payment_method: &str) -> Result<(), String> {
+        let stripe = stripe(key)?;
+        let data = object(&[("payment_method", &JsValue::from_str(payment_method))]);
+        let promise = stripe
+            .confirm_card_payment(client_secret, &data)
+            .map_err(|e| describe(&e))?;
+        settle(promise, "paymentIntent").await.map(|_| ())
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod imp {
+    const UNAVAILABLE: &str = "Stripe.js ne fonctionne que dans le navigateur.";
+
+    pub fn mount_card(_: &str, _: &str) -> Result<(), String> {
+        Err(UNAVAILABLE.to_owned())
+    }
+
+    pub async fn confirm_card_setup(_: &str) -> Result<String, String> {
+        Err(UNAVAILABLE.to_owned())
+    }
+
+    pub async fn confirm_card_payment(_: &str, _: &str, _: &str) -> Result<(), String> {
+        Err(UNAVAILABLE.to_owned())
+    }
+}
