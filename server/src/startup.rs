@@ -109,7 +109,12 @@ pub fn router(state: AppState) -> Router {
             move |options| shell(options, stripe_js.clone()),
         ))
         .layer(axum::middleware::from_fn(routes::security_headers))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
+            |request: &http::Request<axum::body::Body>| {
+                // The path only: query strings may carry a recovery-link token.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            },
+        ))
         .with_state(state)
 }
 

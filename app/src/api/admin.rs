@@ -7,7 +7,7 @@ use super::error::AppError;
 use crate::domain::EcheanceStatus;
 
 /// One page of échéances under a filter.
-#[server(endpoint = "admin/echeances")]
+#[server(endpoint = "admin/echeances", input = server_fn::codec::Json)]
 pub async fn admin_echeances(filter: AdminFilter, page: u64) -> Result<AdminPage, AppError> {
     use super::context::{fail, require_admin, state};
     use crate::ssr::services::admin::{self, Filter};

@@ -56,20 +56,21 @@ pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
     }
 }
 
-/// Sets the HTTP status of the answer to the error's, unless the call is a
-/// plain HTML form post (which gets a redirect back instead).
+/// Sets the HTTP status of the answer to the error's: for a page being
+/// rendered, the page's status; for a server function called by the browser,
+/// the call's. A plain HTML form post to a server function (no JavaScript)
+/// keeps its redirect back to the page instead.
 #[must_use]
 pub fn respond(error: AppError) -> AppError {
-    let plain_form = use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(http::header::ACCEPT)?
-                .to_str()
-                .ok()
-                .map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if !plain_form && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
+        let html = p
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        html && p.method == http::Method::POST && p.uri.path().starts_with("/api/")
+    });
+    if !plain_form_post && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(
             http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
         );

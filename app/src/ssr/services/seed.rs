@@ -144,7 +144,12 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
                 soft_declines: Set(0),
                 next_retry_at: Set(None),
                 version: Set(0),
-                paid_at: Set((*status == EcheanceStatus::Payee).then_some(now)),
+                // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
+                paid_at: Set((*status == EcheanceStatus::Payee).then(|| {
+                    day(*offset)
+                        .and_hms_opt(12, 0, 0)
+                        .map_or(now, |t| t.and_utc().timestamp_millis())
+                })),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()

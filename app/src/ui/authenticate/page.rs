@@ -46,7 +46,12 @@ pub fn AuthenticatePage() -> impl IntoView {
                     Ok(page) => view! {
                         <Layout me=None>
                             <h1>{tx.auth_title}</h1>
-                            <Authenticate page payment_intent=payment_intent() token=token() retry=Callback::new(move |()| attempt.update(|n| *n += 1))/>
+                            <Authenticate
+                                page
+                                payment_intent=params.with_untracked(|p| p.get("payment_intent_id").unwrap_or_default())
+                                token=query.with_untracked(|q| q.get("token"))
+                                retry=Callback::new(move |()| attempt.update(|n| *n += 1))
+                            />
                         </Layout>
                     }.into_any(),
                 }

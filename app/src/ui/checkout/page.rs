@@ -26,12 +26,11 @@ pub fn CheckoutPage() -> impl IntoView {
     });
     // Polling only in the browser, only while something is in flight.
     Effect::new(move || {
-        if in_flight.get() {
-            if let Ok(handle) =
+        if in_flight.get()
+            && let Ok(handle) =
                 set_interval_with_handle(move || refresh.update(|n| *n += 1), Duration::from_millis(1_000))
-            {
-                on_cleanup(move || handle.clear());
-            }
+        {
+            on_cleanup(move || handle.clear());
         }
     });
     let hydrated = RwSignal::new(false);
