@@ -2,30 +2,57 @@
 //! the CLI and stops when the shutdown token fires. Safe with several
 //! instances: rows are claimed, singleton jobs hold a lease.
 
+use app::ssr::email::sender;
+use app::ssr::services::error::ServiceError;
 use app::ssr::services::{charge, due, lease, reconcile, recovery, webhooks};
-use app::ssr::state::AppState;
+use app::ssr::state::{AppState, Wake};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use std::str::FromStr as _;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// Starts every worker; they end when `shutdown` fires.
 pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    set.spawn(inbox(state.clone(), shutdown.clone()));
+    set.spawn(queue_worker(
+        "webhooks",
+        state.clone(),
+        shutdown.clone(),
+        |w| &w.inbox,
+        |s| async move { webhooks::process_pending(&s, 100).await },
+    ));
+    set.spawn(queue_worker(
+        "emails",
+        state.clone(),
+        shutdown.clone(),
+        |w| &w.outbox,
+        |s| async move { sender::send_pending(&s, 20).await },
+    ));
     set.spawn(follow_ups(state.clone(), shutdown.clone()));
     set.spawn(schedules(state.clone(), shutdown.clone()));
     set
 }
 
-/// Applies stored webhooks as soon as they arrive (and retries parked ones).
-async fn inbox(state: AppState, shutdown: CancellationToken) {
+/// Drains one queue: runs `step` until it finds nothing to do, then sleeps
+/// until woken (new work in this process) or two seconds pass (work queued by
+/// another instance, or a retry falling due).
+async fn queue_worker<F, Fut>(
+    name: &'static str,
+    state: AppState,
+    shutdown: CancellationToken,
+    wake: fn(&Wake) -> &Notify,
+    step: F,
+) where
+    F: Fn(AppState) -> Fut,
+    Fut: Future<Output = Result<usize, ServiceError>>,
+{
     loop {
-        let handled = webhooks::process_pending(&state, 100).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "webhook worker");
+        let handled = step(state.clone()).await.unwrap_or_else(|e| {
+            tracing::warn!(worker = name, error = %e, "queue worker");
             0
         });
         if handled > 0 {
@@ -33,7 +60,7 @@ async fn inbox(state: AppState, shutdown: CancellationToken) {
         }
         tokio::select! {
             () = shutdown.cancelled() => return,
-            () = state.wake.inbox.notified() => {}
+            () = wake(&state.wake).notified() => {}
             () = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }

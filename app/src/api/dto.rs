@@ -316,3 +316,46 @@ pub struct ReportView {
     /// What went wrong.
     pub error_messages: Vec<String>,
 }
+
+/// An email template, as admins edit it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailTemplateView {
+    /// `authentication_required`, …
+    pub kind: String,
+    /// `fr`, `en`.
+    pub locale: String,
+    /// Subject line.
+    pub subject: String,
+    /// HTML body.
+    pub html: String,
+    /// Text body.
+    pub text: String,
+}
+
+/// A template rendered with sample data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailPreview {
+    /// Subject line.
+    pub subject: String,
+    /// HTML body.
+    pub html: String,
+    /// Text body.
+    pub text: String,
+}
+
+/// An email that gave up after its last retry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedEmailView {
+    /// Outbox id.
+    pub id: i64,
+    /// Recipient.
+    pub to: String,
+    /// Kind.
+    pub kind: String,
+    /// Échéance it is about.
+    pub echeance_id: Option<i64>,
+    /// Tries made.
+    pub attempts: i32,
+    /// The last error.
+    pub last_error: String,
+}

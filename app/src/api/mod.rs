@@ -4,6 +4,7 @@ pub mod admin;
 pub mod authenticate;
 pub mod checkout;
 pub mod dto;
+pub mod emails;
 pub mod error;
 pub mod session;
 

@@ -84,6 +84,10 @@ pub struct Settings {
     pub charge_due_rate_per_sec: u32,
     /// `WORKERS`: run the background workers in this process (`true` by default).
     pub workers_enabled: bool,
+    /// `EMAIL_RETRY_BASE_SECS`: first delay before an email is tried again (doubles each time, capped at 15 min).
+    pub email_retry_base: Duration,
+    /// `EMAIL_MAX_ATTEMPTS`: tries before an email is marked failed (default 40: about 8 hours).
+    pub email_max_attempts: u32,
 }
 
 const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
@@ -196,6 +200,8 @@ impl Settings {
             schedule_timezone,
             charge_due_rate_per_sec: positive(get, "CHARGE_DUE_RATE_PER_SEC", "5")?,
             workers_enabled: parse_var(get, "WORKERS", "true")?,
+            email_retry_base: Duration::from_secs(u64::from(positive(get, "EMAIL_RETRY_BASE_SECS", "30")?)),
+            email_max_attempts: positive(get, "EMAIL_MAX_ATTEMPTS", "40")?,
         };
         if prod {
             settings.refuse_test_settings_in_production()?;

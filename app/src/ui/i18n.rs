@@ -262,6 +262,34 @@ pub struct Texts {
     pub no_results: &'static str,
     /// Connectez-vous pour voir cette page.
     pub login_needed: &'static str,
+    /// Les modèles utilisent la syntaxe Jinja ({{ variable }}) ; le HTML est échappé automatiquement. Un modèle qui ne s'affiche pas avec les données d'exemple est refusé.
+    pub templates_intro: &'static str,
+    /// Sujet
+    pub subject: &'static str,
+    /// Corps HTML
+    pub html_body: &'static str,
+    /// Corps texte
+    pub text_body: &'static str,
+    /// Aperçu
+    pub preview: &'static str,
+    /// Enregistrer
+    pub save: &'static str,
+    /// Modèle enregistré.
+    pub saved: &'static str,
+    /// Aperçu avec des données d'exemple
+    pub preview_title: &'static str,
+    /// E-mails en échec
+    pub failed_emails_title: &'static str,
+    /// Renvoyer les e-mails en échec
+    pub retry_failed_emails: &'static str,
+    /// Authentification requise (3D Secure)
+    pub kind_authentication_required: &'static str,
+    /// Rappel d'authentification
+    pub kind_reminder: &'static str,
+    /// Paiement refusé
+    pub kind_payment_failed: &'static str,
+    /// Reçu de paiement
+    pub kind_payment_received: &'static str,
 }
 
 const FR: Texts = Texts {
@@ -371,6 +399,20 @@ const FR: Texts = Texts {
     templates: "Modèles d'e-mails",
     no_results: "Aucune échéance ne correspond à ces filtres.",
     login_needed: "Connectez-vous pour voir cette page.",
+    templates_intro: "Les modèles utilisent la syntaxe Jinja ({{ variable }}) ; le HTML est échappé automatiquement. Un modèle qui ne s'affiche pas avec les données d'exemple est refusé.",
+    subject: "Sujet",
+    html_body: "Corps HTML",
+    text_body: "Corps texte",
+    preview: "Aperçu",
+    save: "Enregistrer",
+    saved: "Modèle enregistré.",
+    preview_title: "Aperçu avec des données d'exemple",
+    failed_emails_title: "E-mails en échec",
+    retry_failed_emails: "Renvoyer les e-mails en échec",
+    kind_authentication_required: "Authentification requise (3D Secure)",
+    kind_reminder: "Rappel d'authentification",
+    kind_payment_failed: "Paiement refusé",
+    kind_payment_received: "Reçu de paiement",
 };
 
 const EN: Texts = Texts {
@@ -480,6 +522,20 @@ const EN: Texts = Texts {
     templates: "Email templates",
     no_results: "No installment matches these filters.",
     login_needed: "Log in to see this page.",
+    templates_intro: "Templates use Jinja syntax ({{ variable }}); HTML is escaped automatically. A template that does not render with the sample data is refused.",
+    subject: "Subject",
+    html_body: "HTML body",
+    text_body: "Text body",
+    preview: "Preview",
+    save: "Save",
+    saved: "Template saved.",
+    preview_title: "Preview with sample data",
+    failed_emails_title: "Failed emails",
+    retry_failed_emails: "Send the failed emails again",
+    kind_authentication_required: "Authentication required (3D Secure)",
+    kind_reminder: "Authentication reminder",
+    kind_payment_failed: "Payment declined",
+    kind_payment_received: "Payment receipt",
 };
 
 impl Texts {
@@ -490,6 +546,18 @@ impl Texts {
             Locale::Fr => &FR,
             Locale::En => &EN,
         }
+    }
+}
+
+/// The name of an email kind.
+#[must_use]
+pub fn email_kind_label(kind: &str, tx: &Texts) -> &'static str {
+    match kind {
+        "authentication_required" => tx.kind_authentication_required,
+        "reminder" => tx.kind_reminder,
+        "payment_failed" => tx.kind_payment_failed,
+        "payment_received" => tx.kind_payment_received,
+        _ => "?",
     }
 }
 

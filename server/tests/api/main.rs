@@ -5,6 +5,7 @@ mod helpers;
 
 mod charge;
 mod due;
+mod emails;
 mod instances;
 mod reconcile;
 mod webhooks;

@@ -76,6 +76,10 @@ impl Mailer for SmtpMailer {
             .to(to)
             .subject(email.subject.clone())
             .header(DedupHeader(email.dedup_key.clone()))
+            .message_id(Some(format!(
+                "<{}@echeancier>",
+                email.dedup_key.replace(|c: char| !c.is_ascii_alphanumeric(), ".")
+            )))
             .multipart(MultiPart::alternative_plain_html(
                 email.text.clone(),
                 email.html.clone(),

@@ -3,3 +3,5 @@
 
 pub mod mailer;
 pub mod outbox;
+pub mod sender;
+pub mod templates;

@@ -529,7 +529,7 @@ pub async fn resend_authentication_email(state: &AppState, id: i64) -> Result<()
     let expires_ms = attempt.token_expires_at.filter(|t| *t > now).ok_or_else(|| {
         ServiceError::Conflict("Le lien a expiré ; la prochaine tentative en créera un nouveau.".to_owned())
     })?;
-    let mut context = super::effects::email_context(&row, &customer, locale)?;
+    let mut context = super::effects::email_context(state, &row, &customer, locale)?;
     context["link"] = serde_json::Value::String(super::effects::recovery_link(state, &pi, expires_ms / 1000));
     context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
     let resends = email_outbox::Entity::find()

@@ -36,7 +36,7 @@ pub async fn after_transition(
         .ok_or(ServiceError::NotFound)?;
     let locale = Locale::from_code(&customer.locale);
     let now = state.now_ms();
-    let mut context = email_context(echeance, &customer, locale)?;
+    let mut context = email_context(state, echeance, &customer, locale)?;
     let attempt_no = echeance.current_attempt_no;
 
     if kind == EmailKind::AuthenticationRequired {
@@ -115,6 +115,7 @@ pub async fn after_transition(
 /// # Errors
 /// The row's amount or currency does not parse.
 pub fn email_context(
+    state: &AppState,
     echeance: &echeance::Model,
     customer: &user::Model,
     locale: Locale,
@@ -129,6 +130,7 @@ pub fn email_context(
         "label": echeance.label,
         "amount": money.format(locale),
         "due_date": locale.format_date(echeance.due_date),
+        "site_url": state.settings.app_base_url.as_str(),
     }))
 }
 

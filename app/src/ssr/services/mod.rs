@@ -7,6 +7,7 @@ pub mod cards;
 pub mod charge;
 pub mod due;
 pub mod effects;
+pub mod email_admin;
 pub mod error;
 pub mod lease;
 pub mod queries;

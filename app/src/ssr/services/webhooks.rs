@@ -4,7 +4,7 @@
 //! event about an attempt we do not know yet is parked and retried, never lost.
 
 use anyhow::anyhow;
-use sea_orm::sea_query::{Expr, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
     QuerySelect, TryInsertResult,
@@ -202,12 +202,10 @@ fn park(
         .col_expr(stripe_event::Column::LastError, Expr::value(reason.to_owned()))
 }
 
-/// Takes a batch of due events for this process: `FOR UPDATE SKIP LOCKED` on
-/// PostgreSQL, SQLite's single writer otherwise, then a short lease.
+/// Takes a batch of due events for this process (see [`db::claim_batch`]).
 async fn claim(state: &AppState, limit: u64) -> Result<Vec<stripe_event::Model>, ServiceError> {
     let now = state.now_ms();
-    let txn = db::begin_write(&state.db).await?;
-    let mut query = stripe_event::Entity::find()
+    let due = stripe_event::Entity::find()
         .filter(stripe_event::Column::Status.eq(status::PENDING))
         .filter(stripe_event::Column::NextAttemptAt.lte(now))
         .filter(
@@ -218,19 +216,16 @@ async fn claim(state: &AppState, limit: u64) -> Result<Vec<stripe_event::Model>,
         .order_by_asc(stripe_event::Column::NextAttemptAt)
         .order_by_asc(stripe_event::Column::Id)
         .limit(limit);
-    if db::has_row_locks(&txn) {
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows = query.all(&txn).await?;
-    if !rows.is_empty() {
-        stripe_event::Entity::update_many()
-            .col_expr(stripe_event::Column::LockedUntil, Expr::value(now + 60_000))
-            .filter(stripe_event::Column::Id.is_in(rows.iter().map(|r| r.id)))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(rows)
+    let lease = now + 60_000;
+    Ok(db::claim_batch(
+        &state.db,
+        due,
+        stripe_event::Column::Id,
+        stripe_event::Column::LockedUntil,
+        |r| r.id,
+        lease,
+    )
+    .await?)
 }
 
 async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, ServiceError> {

@@ -8,7 +8,9 @@ use leptos_router::hooks::use_query_map;
 use super::chart::DailyChart;
 use super::report::Report;
 use crate::api::admin::{AdminReconcileNow, admin_echeances, admin_last_report};
+use crate::api::dto::FailedEmailView;
 use crate::api::dto::{AdminFilter, AdminPage};
+use crate::api::emails::{AdminRetryFailedEmails, admin_failed_emails};
 use crate::api::session::current_me;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
@@ -47,19 +49,23 @@ pub fn AdminDashboard() -> impl IntoView {
     );
     let report = Resource::new(move || reconcile.version().get(), |_| admin_last_report());
     let me = Resource::new(|| (), |()| current_me());
+    let retry_emails = ServerAction::<AdminRetryFailedEmails>::new();
+    let failed = Resource::new(move || retry_emails.version().get(), |_| admin_failed_emails());
 
     view! {
         <Transition fallback=move || view! { <p>{tx.loading}</p> }>
             {move || Suspend::new(async move {
                 let filter = filter();
                 let me = me.await.ok().flatten();
-                match (data.await, report.await) {
-                    (Err(error), _) | (_, Err(error)) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
-                    (Ok(page), Ok(last)) => view! {
+                match (data.await, report.await, failed.await) {
+                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
+                    (Ok(page), Ok(last), Ok(failed)) => view! {
                         <Layout me>
                             <h1>{tx.admin_title}</h1>
+                            <p><a href="/admin/templates">{tx.templates}</a></p>
                             <Filters filter=filter.clone()/>
                             <Totals page=page.clone()/>
+                            {(!failed.is_empty()).then(|| view! { <FailedEmails failed=failed.clone() retry=retry_emails/> })}
                             <section class="card">
                                 <h2>{tx.chart_title}</h2>
                                 <DailyChart days=page.daily.clone()/>
@@ -201,6 +207,32 @@ fn Table(page: AdminPage) -> impl IntoView {
                 <span>{format!("{} {} {} {}", tx.page, page.page + 1, tx.of, page.pages)}</span>
                 {(page.page + 1 < page.pages).then(|| view! { <a href=link(page.page + 1)>{tx.next}</a> })}
             </div>
+        </section>
+    }
+}
+
+#[component]
+fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFailedEmails>) -> impl IntoView {
+    let tx = texts();
+    view! {
+        <section class="card" data-testid="failed-emails">
+            <h2>{tx.failed_emails_title}</h2>
+            <table>
+                <tbody>
+                    {failed.into_iter().map(|m| view! {
+                        <tr>
+                            <td>{m.to}</td>
+                            <td>{crate::ui::i18n::email_kind_label(&m.kind, tx)}</td>
+                            <td>{m.echeance_id.map(|id| view! { <a href=format!("/admin/echeances/{id}")>{format!("#{id}")}</a> })}</td>
+                            <td>{m.attempts}</td>
+                            <td class="muted">{m.last_error}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <ActionForm action=retry>
+                <button type="submit" disabled=move || retry.pending().get()>{tx.retry_failed_emails}</button>
+            </ActionForm>
         </section>
     }
 }

@@ -3,7 +3,9 @@
 mod chart;
 mod dashboard;
 mod report;
+mod templates;
 mod timeline;
 
 pub use dashboard::AdminDashboard;
+pub use templates::AdminTemplates;
 pub use timeline::AdminTimeline;

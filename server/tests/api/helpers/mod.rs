@@ -3,6 +3,7 @@
 //! thing a test does.
 
 pub mod database;
+pub mod mail;
 pub mod peer;
 pub mod stripe_layer;
 

@@ -1,0 +1,199 @@
+//! The outbox worker: takes due rows, renders their template, sends them
+//! through SMTP, and retries with backoff until the SMTP server takes them.
+//! A row is marked failed only after the last retry (it then shows on the
+//! dashboard); an SMTP server down for hours loses nothing.
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::mailer::{MailError, OutgoingEmail};
+use super::outbox::OutboxStatus;
+use super::templates::{self, Rendered};
+use crate::domain::{EcheanceStatus, EmailKind, Locale};
+use crate::ssr::db;
+use crate::ssr::entities::{echeance, email_outbox};
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::state::AppState;
+
+/// What happened to one row.
+enum Outcome {
+    Sent,
+    Cancelled(String),
+    Retry(String),
+    Failed(String),
+}
+
+/// Sends up to `limit` due emails. Returns how many rows were handled.
+///
+/// # Errors
+/// Database failure while claiming.
+pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    let now = state.now_ms();
+    let due = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Status.eq(OutboxStatus::Pending.as_str()))
+        .filter(email_outbox::Column::NextAttemptAt.lte(now))
+        .filter(
+            Condition::any()
+                .add(email_outbox::Column::LockedUntil.is_null())
+                .add(email_outbox::Column::LockedUntil.lt(now)),
+        )
+        .order_by_asc(email_outbox::Column::NextAttemptAt)
+        .order_by_asc(email_outbox::Column::Id)
+        .limit(limit);
+    let rows = db::claim_batch(
+        &state.db,
+        due,
+        email_outbox::Column::Id,
+        email_outbox::Column::LockedUntil,
+        |r| r.id,
+        now + 120_000,
+    )
+    .await?;
+    let count = rows.len();
+    for row in rows {
+        let outcome = deliver(state, &row).await;
+        record(state, &row, outcome).await?;
+    }
+    Ok(count)
+}
+
+async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
+    let Some(kind) = EmailKind::parse(&row.kind) else {
+        return Outcome::Failed(format!("unknown email kind {}", row.kind));
+    };
+    if let Some(reason) = no_longer_relevant(state, row, kind).await {
+        return Outcome::Cancelled(reason);
+    }
+    let rendered = match render(state, row, kind).await {
+        Ok(r) => r,
+        // An admin can fix the template: keep retrying until then.
+        Err(e) => return Outcome::Retry(format!("template: {e}")),
+    };
+    let email = OutgoingEmail {
+        to: row.to_address.clone(),
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+        dedup_key: row.dedup_key.clone(),
+    };
+    match state.mailer.send(&email).await {
+        Ok(()) => Outcome::Sent,
+        Err(MailError::Invalid(e)) => Outcome::Failed(e),
+        Err(MailError::Transport(e)) => Outcome::Retry(e),
+    }
+}
+
+/// A 3DS email or reminder about an échéance that no longer waits for its customer is not sent.
+async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<String> {
+    if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
+        return None;
+    }
+    let echeance = echeance::Entity::find_by_id(row.echeance_id?)
+        .one(&state.db)
+        .await
+        .ok()??;
+    let waiting = echeance.status == EcheanceStatus::EnAttente.as_str()
+        && row.dedup_key.contains(&format!(":a{}", echeance.current_attempt_no));
+    (!waiting).then(|| format!("échéance is {} now", echeance.status))
+}
+
+async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> anyhow::Result<Rendered> {
+    let source = templates::load(&state.db, kind, Locale::from_code(&row.locale)).await?;
+    let context: serde_json::Value = serde_json::from_str(&row.context)?;
+    templates::render(&source, &context).map_err(|e| anyhow!(e))
+}
+
+async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -> Result<(), ServiceError> {
+    let now = state.now_ms();
+    let attempts = row.attempts + 1;
+    let update = email_outbox::Entity::update_many()
+        .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
+        .col_expr(email_outbox::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .filter(email_outbox::Column::Id.eq(row.id));
+    let update = match outcome {
+        Outcome::Sent => {
+            tracing::info!(email.id = row.id, kind = row.kind, "email sent");
+            update
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Sent.as_str()))
+                .col_expr(email_outbox::Column::SentAt, Expr::value(now))
+                .col_expr(email_outbox::Column::LastError, Expr::value(Option::<String>::None))
+        }
+        Outcome::Cancelled(reason) => update
+            .col_expr(
+                email_outbox::Column::Status,
+                Expr::value(OutboxStatus::Cancelled.as_str()),
+            )
+            .col_expr(email_outbox::Column::LastError, Expr::value(reason)),
+        Outcome::Failed(reason) => {
+            tracing::error!(email.id = row.id, kind = row.kind, "email failed for good");
+            update
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed.as_str()))
+                .col_expr(email_outbox::Column::LastError, Expr::value(reason))
+        }
+        Outcome::Retry(reason) if u32::try_from(attempts).unwrap_or(u32::MAX) >= state.settings.email_max_attempts => {
+            tracing::error!(
+                email.id = row.id,
+                kind = row.kind,
+                attempts,
+                "email failed after its last retry"
+            );
+            update
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed.as_str()))
+                .col_expr(email_outbox::Column::LastError, Expr::value(reason))
+        }
+        Outcome::Retry(reason) => {
+            let delay = retry_delay_ms(state.settings.email_retry_base.as_millis(), attempts);
+            tracing::warn!(
+                email.id = row.id,
+                attempts,
+                delay_ms = delay,
+                "email not sent; will retry"
+            );
+            update
+                .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now + delay))
+                .col_expr(email_outbox::Column::LastError, Expr::value(reason))
+        }
+    };
+    update.exec(&state.db).await?;
+    Ok(())
+}
+
+/// `base × 2^(attempts-1)`, capped at 15 minutes.
+fn retry_delay_ms(base_ms: u128, attempts: i32) -> i64 {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let delay = base_ms.saturating_mul(1 << exp).min(15 * 60 * 1000);
+    i64::try_from(delay).unwrap_or(i64::MAX)
+}
+
+/// Puts failed emails back in the queue (an admin's action once SMTP is fixed).
+///
+/// # Errors
+/// Database failure.
+pub async fn retry_failed(state: &AppState) -> Result<u64, ServiceError> {
+    let now = state.now_ms();
+    let result = email_outbox::Entity::update_many()
+        .col_expr(
+            email_outbox::Column::Status,
+            Expr::value(OutboxStatus::Pending.as_str()),
+        )
+        .col_expr(email_outbox::Column::Attempts, Expr::value(0))
+        .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now))
+        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed.as_str()))
+        .exec(&state.db)
+        .await?;
+    state.wake.outbox.notify_one();
+    Ok(result.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::retry_delay_ms;
+
+    #[test]
+    fn retries_back_off_and_stay_bounded() {
+        assert_eq!(retry_delay_ms(30_000, 1), 30_000);
+        assert_eq!(retry_delay_ms(30_000, 2), 60_000);
+        assert_eq!(retry_delay_ms(30_000, 30), 900_000);
+    }
+}

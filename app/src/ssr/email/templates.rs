@@ -1,0 +1,180 @@
+//! Rendering email templates with minijinja: HTML bodies auto-escaped, every
+//! variable required (a typo is an error, not a blank), errors worded by the
+//! engine itself.
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::domain::{EmailKind, Locale};
+use crate::ssr::entities::email_template;
+
+/// A template's three parts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateSource {
+    /// Subject line (plain text).
+    pub subject: String,
+    /// HTML body (auto-escaped).
+    pub html: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// A rendered email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    /// Subject line.
+    pub subject: String,
+    /// HTML body.
+    pub html: String,
+    /// Plain-text body.
+    pub text: String,
+}
+
+/// A template that does not compile or render; the message is minijinja's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct TemplateError(pub String);
+
+/// Renders `source` with `context`.
+///
+/// # Errors
+/// A syntax error, an unknown variable or filter: minijinja's own message,
+/// naming the part (`subject`, `html`, `text`) and line.
+pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name == "html" {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    let describe = |e: minijinja::Error| TemplateError(describe_error(&e));
+    env.add_template_owned("subject", source.subject.clone())
+        .map_err(describe)?;
+    env.add_template_owned("html", source.html.clone()).map_err(describe)?;
+    env.add_template_owned("text", source.text.clone()).map_err(describe)?;
+    let part = |name: &str| -> Result<String, TemplateError> {
+        env.get_template(name).and_then(|t| t.render(context)).map_err(describe)
+    };
+    let subject = part("subject")?;
+    if subject.contains(['\r', '\n']) {
+        return Err(TemplateError(
+            "le sujet ne peut pas contenir de retour à la ligne".to_owned(),
+        ));
+    }
+    Ok(Rendered {
+        subject,
+        html: part("html")?,
+        text: part("text")?,
+    })
+}
+
+fn describe_error(e: &minijinja::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
+}
+
+/// Variables for a preview: what real emails of `kind` carry.
+#[must_use]
+pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
+    let fr = locale == Locale::Fr;
+    let mut context = serde_json::json!({
+        "customer_name": "Alice Martin",
+        "echeance_id": 42,
+        "label": if fr { "Échéance 3/6" } else { "Installment 3/6" },
+        "amount": if fr { "300,00\u{a0}€" } else { "€300.00" },
+        "due_date": if fr { "15/01/2027" } else { "15 Jan 2027" },
+        "site_url": "https://echeancier.example/",
+    });
+    if matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
+        context["link"] = serde_json::json!("https://echeancier.example/payment/authenticate/pi_example?token=example");
+        context["expires_on"] = serde_json::json!(if fr { "22/01/2027" } else { "22 Jan 2027" });
+    }
+    context
+}
+
+/// The stored template of `kind` in `locale` (falling back to French).
+///
+/// # Errors
+/// Database failure, or no template at all.
+pub async fn load(db: &DatabaseConnection, kind: EmailKind, locale: Locale) -> Result<TemplateSource, anyhow::Error> {
+    for code in [locale.code(), Locale::Fr.code()] {
+        if let Some(t) = email_template::Entity::find()
+            .filter(email_template::Column::Kind.eq(kind.as_str()))
+            .filter(email_template::Column::Locale.eq(code))
+            .one(db)
+            .await?
+        {
+            return Ok(TemplateSource {
+                subject: t.subject,
+                html: t.html_body,
+                text: t.text_body,
+            });
+        }
+    }
+    Err(anyhow::anyhow!("no {} template", kind.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(subject: &str, html: &str, text: &str) -> TemplateSource {
+        TemplateSource {
+            subject: subject.to_owned(),
+            html: html.to_owned(),
+            text: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn html_is_escaped_text_and_subject_are_not() {
+        let rendered = render(
+            &source("Hi {{ name }}", "<p>{{ name }}</p>", "{{ name }}"),
+            &serde_json::json!({"name": "<b>Tom & Jerry</b>"}),
+        )
+        .expect("renders");
+        assert_eq!(rendered.html, "<p>&lt;b&gt;Tom &amp; Jerry&lt;&#x2f;b&gt;</p>");
+        assert_eq!(rendered.text, "<b>Tom & Jerry</b>");
+        assert_eq!(rendered.subject, "Hi <b>Tom & Jerry</b>");
+    }
+
+    #[test]
+    fn a_broken_template_is_refused_with_the_engines_message() {
+        let err = render(
+            &source("ok", "<p>{{ name </p>", "ok"),
+            &serde_json::json!({"name": "x"}),
+        )
+        .expect_err("broken");
+        assert!(err.0.contains("syntax error"), "{err}");
+        let err = render(
+            &source("ok", "<p>{{ nmae }}</p>", "ok"),
+            &serde_json::json!({"name": "x"}),
+        )
+        .expect_err("unknown variable");
+        assert!(err.0.contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn subjects_cannot_inject_headers() {
+        assert!(render(&source("a\nBcc: x", "b", "c"), &serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn samples_fill_every_variable_the_default_templates_use() {
+        for kind in EmailKind::ALL {
+            let ctx = sample_context(kind, Locale::Fr);
+            assert!(ctx.get("amount").is_some() && ctx.get("site_url").is_some());
+            if matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
+                assert!(ctx.get("link").is_some() && ctx.get("expires_on").is_some());
+            }
+        }
+    }
+}

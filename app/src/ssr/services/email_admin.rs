@@ -1,0 +1,103 @@
+//! Admins' side of email: editing templates (refused when they do not render,
+//! with the engine's message), previews with sample data, failed emails.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::error::ServiceError;
+use crate::api::dto::{EmailPreview, EmailTemplateView, FailedEmailView};
+use crate::domain::{EmailKind, Locale};
+use crate::ssr::email::outbox::OutboxStatus;
+use crate::ssr::email::templates::{self, TemplateSource};
+use crate::ssr::entities::{email_outbox, email_template};
+use crate::ssr::state::AppState;
+
+/// Every template.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(state: &AppState) -> Result<Vec<EmailTemplateView>, ServiceError> {
+    Ok(email_template::Entity::find()
+        .order_by_asc(email_template::Column::Kind)
+        .order_by_asc(email_template::Column::Locale)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| EmailTemplateView {
+            kind: t.kind,
+            locale: t.locale,
+            subject: t.subject,
+            html: t.html_body,
+            text: t.text_body,
+        })
+        .collect())
+}
+
+fn parse(kind: &str, locale: &str) -> Result<(EmailKind, Locale), ServiceError> {
+    let kind = EmailKind::parse(kind).ok_or_else(|| ServiceError::Validation("Type d'e-mail inconnu.".to_owned()))?;
+    let locale = match locale {
+        "fr" => Locale::Fr,
+        "en" => Locale::En,
+        _ => return Err(ServiceError::Validation("Langue inconnue (fr ou en).".to_owned())),
+    };
+    Ok((kind, locale))
+}
+
+/// Renders `source` with sample data.
+///
+/// # Errors
+/// `Validation` with minijinja's message when the template does not render.
+pub fn preview(kind: &str, locale: &str, source: &TemplateSource) -> Result<EmailPreview, ServiceError> {
+    let (kind, locale) = parse(kind, locale)?;
+    let rendered = templates::render(source, &templates::sample_context(kind, locale))
+        .map_err(|e| ServiceError::Validation(format!("Modèle refusé : {e}")))?;
+    Ok(EmailPreview {
+        subject: rendered.subject,
+        html: rendered.html,
+        text: rendered.text,
+    })
+}
+
+/// Saves a template once it renders with sample data.
+///
+/// # Errors
+/// `Validation` (the engine's message), `NotFound`, database failure.
+pub async fn save(state: &AppState, kind: &str, locale: &str, source: &TemplateSource) -> Result<(), ServiceError> {
+    preview(kind, locale, source)?;
+    let result = email_template::Entity::update_many()
+        .col_expr(email_template::Column::Subject, Expr::value(source.subject.clone()))
+        .col_expr(email_template::Column::HtmlBody, Expr::value(source.html.clone()))
+        .col_expr(email_template::Column::TextBody, Expr::value(source.text.clone()))
+        .col_expr(email_template::Column::UpdatedAt, Expr::value(state.now_ms()))
+        .filter(email_template::Column::Kind.eq(kind))
+        .filter(email_template::Column::Locale.eq(locale))
+        .exec(&state.db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(())
+}
+
+/// Emails that gave up, newest first (at most 50).
+///
+/// # Errors
+/// Database failure.
+pub async fn failed(state: &AppState) -> Result<Vec<FailedEmailView>, ServiceError> {
+    Ok(email_outbox::Entity::find()
+        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed.as_str()))
+        .order_by_desc(email_outbox::Column::Id)
+        .limit(50)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| FailedEmailView {
+            id: m.id,
+            to: m.to_address,
+            kind: m.kind,
+            echeance_id: m.echeance_id,
+            attempts: m.attempts,
+            last_error: m.last_error.unwrap_or_default(),
+        })
+        .collect())
+}

@@ -1,0 +1,118 @@
+//! The email templates, in French and English (admins edit them afterwards;
+//! this migration only inserts the ones that do not exist yet).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum EmailTemplates {
+    Table,
+    Kind,
+    Locale,
+    Subject,
+    HtmlBody,
+    TextBody,
+    UpdatedAt,
+}
+
+/// (kind, locale, subject, html, text)
+const TEMPLATES: [(&str, &str, &str, &str, &str); 8] = [
+    (
+        "authentication_required",
+        "fr",
+        "Action requise : confirmez votre paiement de {{ amount }}",
+        "<p>Bonjour {{ customer_name }},</p>\n<p>Votre banque demande une confirmation (3D Secure) pour le paiement de <strong>{{ amount }}</strong> — {{ label }}, échéance du {{ due_date }}.</p>\n<p><a href=\"{{ link }}\">Confirmer mon paiement</a></p>\n<p>Ce lien est valable jusqu'au {{ expires_on }}. Sans confirmation, le paiement ne sera pas effectué.</p>\n<p>— Échéancier</p>",
+        "Bonjour {{ customer_name }},\n\nVotre banque demande une confirmation (3D Secure) pour le paiement de {{ amount }} — {{ label }}, échéance du {{ due_date }}.\n\nConfirmez votre paiement : {{ link }}\n\nCe lien est valable jusqu'au {{ expires_on }}. Sans confirmation, le paiement ne sera pas effectué.\n\n— Échéancier",
+    ),
+    (
+        "authentication_required",
+        "en",
+        "Action required: confirm your payment of {{ amount }}",
+        "<p>Hello {{ customer_name }},</p>\n<p>Your bank asks you to confirm (3D Secure) the payment of <strong>{{ amount }}</strong> — {{ label }}, due on {{ due_date }}.</p>\n<p><a href=\"{{ link }}\">Confirm my payment</a></p>\n<p>This link is valid until {{ expires_on }}. Without confirmation, the payment will not go through.</p>\n<p>— Échéancier</p>",
+        "Hello {{ customer_name }},\n\nYour bank asks you to confirm (3D Secure) the payment of {{ amount }} — {{ label }}, due on {{ due_date }}.\n\nConfirm your payment: {{ link }}\n\nThis link is valid until {{ expires_on }}. Without confirmation, the payment will not go through.\n\n— Échéancier",
+    ),
+    (
+        "reminder",
+        "fr",
+        "Rappel : votre paiement de {{ amount }} attend votre confirmation",
+        "<p>Bonjour {{ customer_name }},</p>\n<p>Votre paiement de <strong>{{ amount }}</strong> ({{ label }}) attend toujours la confirmation demandée par votre banque.</p>\n<p><a href=\"{{ link }}\">Confirmer mon paiement</a> — lien valable jusqu'au {{ expires_on }}.</p>\n<p>— Échéancier</p>",
+        "Bonjour {{ customer_name }},\n\nVotre paiement de {{ amount }} ({{ label }}) attend toujours la confirmation demandée par votre banque.\n\nConfirmez votre paiement : {{ link }} (lien valable jusqu'au {{ expires_on }})\n\n— Échéancier",
+    ),
+    (
+        "reminder",
+        "en",
+        "Reminder: your payment of {{ amount }} awaits your confirmation",
+        "<p>Hello {{ customer_name }},</p>\n<p>Your payment of <strong>{{ amount }}</strong> ({{ label }}) still awaits the confirmation your bank asked for.</p>\n<p><a href=\"{{ link }}\">Confirm my payment</a> — link valid until {{ expires_on }}.</p>\n<p>— Échéancier</p>",
+        "Hello {{ customer_name }},\n\nYour payment of {{ amount }} ({{ label }}) still awaits the confirmation your bank asked for.\n\nConfirm your payment: {{ link }} (link valid until {{ expires_on }})\n\n— Échéancier",
+    ),
+    (
+        "payment_failed",
+        "fr",
+        "Votre paiement de {{ amount }} n'a pas abouti",
+        "<p>Bonjour {{ customer_name }},</p>\n<p>Votre banque a refusé le paiement de <strong>{{ amount }}</strong> ({{ label }}, échéance du {{ due_date }}).</p>\n<p>Vérifiez votre carte ou enregistrez-en une autre sur <a href=\"{{ site_url }}\">votre espace</a>, puis réessayez.</p>\n<p>— Échéancier</p>",
+        "Bonjour {{ customer_name }},\n\nVotre banque a refusé le paiement de {{ amount }} ({{ label }}, échéance du {{ due_date }}).\n\nVérifiez votre carte ou enregistrez-en une autre sur votre espace ({{ site_url }}), puis réessayez.\n\n— Échéancier",
+    ),
+    (
+        "payment_failed",
+        "en",
+        "Your payment of {{ amount }} did not go through",
+        "<p>Hello {{ customer_name }},</p>\n<p>Your bank declined the payment of <strong>{{ amount }}</strong> ({{ label }}, due on {{ due_date }}).</p>\n<p>Check your card or save another one in <a href=\"{{ site_url }}\">your account</a>, then try again.</p>\n<p>— Échéancier</p>",
+        "Hello {{ customer_name }},\n\nYour bank declined the payment of {{ amount }} ({{ label }}, due on {{ due_date }}).\n\nCheck your card or save another one in your account ({{ site_url }}), then try again.\n\n— Échéancier",
+    ),
+    (
+        "payment_received",
+        "fr",
+        "Reçu : paiement de {{ amount }} bien reçu",
+        "<p>Bonjour {{ customer_name }},</p>\n<p>Nous avons bien reçu votre paiement de <strong>{{ amount }}</strong> pour {{ label }} (échéance du {{ due_date }}). Merci !</p>\n<p>— Échéancier</p>",
+        "Bonjour {{ customer_name }},\n\nNous avons bien reçu votre paiement de {{ amount }} pour {{ label }} (échéance du {{ due_date }}). Merci !\n\n— Échéancier",
+    ),
+    (
+        "payment_received",
+        "en",
+        "Receipt: payment of {{ amount }} received",
+        "<p>Hello {{ customer_name }},</p>\n<p>We received your payment of <strong>{{ amount }}</strong> for {{ label }} (due on {{ due_date }}). Thank you!</p>\n<p>— Échéancier</p>",
+        "Hello {{ customer_name }},\n\nWe received your payment of {{ amount }} for {{ label }} (due on {{ due_date }}). Thank you!\n\n— Échéancier",
+    ),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (kind, locale, subject, html, text) in TEMPLATES {
+            let insert = Query::insert()
+                .into_table(EmailTemplates::Table)
+                .columns([
+                    EmailTemplates::Kind,
+                    EmailTemplates::Locale,
+                    EmailTemplates::Subject,
+                    EmailTemplates::HtmlBody,
+                    EmailTemplates::TextBody,
+                    EmailTemplates::UpdatedAt,
+                ])
+                .values_panic([
+                    kind.into(),
+                    locale.into(),
+                    subject.into(),
+                    html.into(),
+                    text.into(),
+                    0_i64.into(),
+                ])
+                .on_conflict(
+                    OnConflict::columns([EmailTemplates::Kind, EmailTemplates::Locale])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .to_owned();
+            manager.exec_stmt(insert).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .exec_stmt(Query::delete().from_table(EmailTemplates::Table).to_owned())
+            .await
+    }
+}

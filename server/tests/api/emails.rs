@@ -1,0 +1,323 @@
+//! Emails: queued with the state change that causes them, once per cause,
+//! sent through a real SMTP server, retried until it takes them; the link is
+//! signed, expiring, and its expiry cancels the PaymentIntent.
+
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, RecoveryToken};
+use app::ssr::email::sender;
+use app::ssr::email::templates::TemplateSource;
+use app::ssr::services::authenticate::{self, Access};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::email_admin;
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::recovery;
+use secrecy::ExposeSecret;
+use std::time::Duration;
+
+use crate::helpers::mail::{MailCatcher, recovery_link};
+use crate::helpers::{Fault, Options, TestApp, cards, spawn_app_with};
+
+async fn app_with_mail(mail: &MailCatcher, extra: &[(&'static str, &str)]) -> TestApp {
+    let mut env = vec![("SMTP_URL", mail.smtp_url()), ("EMAIL_RETRY_BASE_SECS", "1".to_owned())];
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    spawn_app_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await
+}
+
+fn id(n: i64) -> EcheanceId {
+    EcheanceId::new(n).expect("id")
+}
+
+#[tokio::test]
+async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed_link_that_works() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[]).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+
+    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message["to"][0]["address"], carol.email.as_str());
+    assert!(
+        message["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("Action requise") && s.contains("300,00")),
+        "{}",
+        message["subject"]
+    );
+    assert!(
+        message["html"]
+            .as_str()
+            .is_some_and(|h| h.contains("Confirmer mon paiement"))
+    );
+    let link = recovery_link(message).expect("a link in the email");
+    let pi = app.row(e).await.current_payment_intent_id.expect("pi");
+    assert!(
+        link.starts_with(&format!("{}/payment/authenticate/{pi}?token=", app.address)),
+        "{link}"
+    );
+
+    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let page = authenticate::prepare(&app.state, &pi, &Access::Token(token.clone()))
+        .await
+        .expect("the link opens the page");
+    let secret = page.client_secret.expect("3DS can run from the link");
+    app.peer.authenticate(&pi, &secret, true).await;
+    assert_eq!(
+        authenticate::confirm(&app.state, &pi, &Access::Token(token.clone()))
+            .await
+            .expect("confirmed"),
+        EcheanceStatus::Payee
+    );
+    let again = authenticate::prepare(&app.state, &pi, &Access::Token(token))
+        .await
+        .expect("page");
+    assert!(again.client_secret.is_none(), "the link cannot pay a second time");
+}
+
+#[tokio::test]
+async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[]).await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let e = app.echeance(&bob, 4_200, app.today()).await;
+    // The first answer is lost: the charge is retried with the same key.
+    app.stripe.inject("POST /v1/payment_intents", Fault::DropResponse);
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
+    // The peer's payment_intent.payment_failed arrives; Stripe may deliver it again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app
+        .inbox()
+        .await
+        .iter()
+        .any(|r| r.event_type == "payment_intent.payment_failed")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let original = app
+        .inbox()
+        .await
+        .into_iter()
+        .find(|r| r.event_type == "payment_intent.payment_failed")
+        .expect("webhook received");
+    let mut duplicate: serde_json::Value = serde_json::from_str(&original.payload).expect("json");
+    duplicate["id"] = serde_json::json!("evt_redelivered_copy");
+    assert_eq!(app.deliver(&duplicate).await, 200);
+    app.process_inbox().await;
+
+    let failed: Vec<_> = app
+        .emails(e)
+        .await
+        .into_iter()
+        .filter(|m| m.kind == EmailKind::PaymentFailed.as_str())
+        .collect();
+    assert_eq!(failed.len(), 1, "one email queued");
+    let received = mail.wait_for(1, Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.messages().await.len(), 1, "one email sent: {received:?}");
+}
+
+#[tokio::test]
+async fn three_emails_queued_while_smtp_is_down_go_out_once_each_when_it_is_back() {
+    let mut mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[]).await;
+    mail.stop().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let mut ids = Vec::new();
+    for cents in [1_000, 2_000, 3_000] {
+        let e = app.echeance(&alice, cents, app.today()).await;
+        charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("paid");
+        ids.push(e);
+    }
+    // Let the worker fail a few times.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for e in &ids {
+        let receipt = app
+            .emails(*e)
+            .await
+            .into_iter()
+            .find(|m| m.kind == EmailKind::PaymentReceived.as_str())
+            .expect("queued");
+        assert_eq!(receipt.status, "pending");
+        assert!(receipt.attempts >= 1, "tried while SMTP was down");
+    }
+
+    mail.restart().await;
+
+    let messages = mail.wait_for(3, Duration::from_secs(40)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let messages = if messages.len() == 3 {
+        mail.messages().await
+    } else {
+        messages
+    };
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    let mut subjects: Vec<String> = messages
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 3, "each email once: {subjects:?}");
+    for e in &ids {
+        assert!(app.emails(*e).await.iter().all(|m| m.status == "sent"));
+    }
+}
+
+#[tokio::test]
+async fn an_email_is_marked_failed_after_its_last_retry_and_can_be_sent_again() {
+    let mut mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[("EMAIL_MAX_ATTEMPTS", "2")]).await;
+    mail.stop().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("paid");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while app.emails(e).await[0].status != "failed" && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.emails(e).await[0].status, "failed");
+    assert_eq!(
+        email_admin::failed(&app.state).await.expect("list").len(),
+        1,
+        "shown on the dashboard"
+    );
+
+    mail.restart().await;
+    sender::retry_failed(&app.state).await.expect("requeued");
+    assert_eq!(mail.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unused_link_expires_the_payment_intent_is_cancelled_and_the_echeance_is_payable_again() {
+    let app = spawn_app_with(Options::default()).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 3_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("pi");
+
+    app.clock.advance(Duration::from_secs(7 * 24 * 3600 + 60));
+    let closed = recovery::expire_links(&app.state, 10).await.expect("ran");
+
+    assert_eq!(closed, 1);
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
+    assert_eq!(
+        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"],
+        "canceled"
+    );
+    let next = charge::charge(&app.state, id(e), Trigger::DueDate)
+        .await
+        .expect("sent again");
+    assert_eq!(next.attempt_no, 2, "a new attempt next time");
+}
+
+#[tokio::test]
+async fn an_expired_or_tampered_token_is_refused_and_says_nothing() {
+    let app = spawn_app_with(Options::default()).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 3_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("pi");
+    let secret = app.state.settings.app_secret.expose_secret().as_bytes().to_vec();
+
+    let expired = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 - 1);
+    let refused = authenticate::prepare(&app.state, &pi, &Access::Token(expired.as_str().to_owned())).await;
+    assert!(matches!(refused, Err(ServiceError::InvalidLink)), "{refused:?}");
+
+    let valid = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 + 3600);
+    let tampered = format!("{}x", valid.as_str());
+    assert!(matches!(
+        authenticate::prepare(&app.state, &pi, &Access::Token(tampered)).await,
+        Err(ServiceError::InvalidLink)
+    ));
+    let other_pi = RecoveryToken::sign(&secret, "pi_someone_else", app.state.now_ms() / 1000 + 3600);
+    assert!(matches!(
+        authenticate::prepare(&app.state, &pi, &Access::Token(other_pi.as_str().to_owned())).await,
+        Err(ServiceError::InvalidLink)
+    ));
+}
+
+#[tokio::test]
+async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_was_paid() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[("RECOVERY_REMINDER_AFTER_HOURS", "48")]).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let waiting = app.echeance(&carol, 3_000, app.today()).await;
+    let paid = app.echeance(&carol, 4_000, app.today()).await;
+    for e in [waiting, paid] {
+        charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    }
+    mail.wait_for(2, Duration::from_secs(10)).await;
+    let pi = app.row(paid).await.current_payment_intent_id.expect("pi");
+    let secret = app.attempts(paid).await[0].client_secret.clone().expect("secret");
+    app.peer.authenticate(&pi, &secret, true).await;
+    authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
+        .await
+        .expect("paid");
+
+    app.clock.advance(Duration::from_secs(49 * 3600));
+    sender::send_pending(&app.state, 50).await.expect("sent");
+
+    let messages = mail.wait_for(4, Duration::from_secs(10)).await;
+    let reminders: Vec<_> = messages
+        .iter()
+        .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Rappel")))
+        .collect();
+    assert_eq!(reminders.len(), 1, "{messages:?}");
+    assert!(reminders[0]["subject"].as_str().is_some_and(|s| s.contains("30,00")));
+    let cancelled = app
+        .emails(paid)
+        .await
+        .into_iter()
+        .find(|m| m.kind == EmailKind::Reminder.as_str())
+        .expect("queued");
+    assert_eq!(cancelled.status, "cancelled");
+}
+
+#[tokio::test]
+async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
+    let app = spawn_app_with(Options {
+        workers: false,
+        ..Default::default()
+    })
+    .await;
+    let broken = TemplateSource {
+        subject: "Bonjour".to_owned(),
+        html: "<p>{{ amount </p>".to_owned(),
+        text: "ok".to_owned(),
+    };
+
+    let refused = email_admin::save(&app.state, "payment_received", "fr", &broken).await;
+    match refused {
+        Err(ServiceError::Validation(message)) => assert!(message.contains("syntax error"), "{message}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let stored = email_admin::list(&app.state).await.expect("list");
+    let receipt = stored
+        .iter()
+        .find(|t| t.kind == "payment_received" && t.locale == "fr")
+        .expect("template");
+    assert!(
+        !receipt.html.contains("{{ amount </p>"),
+        "the broken template was not saved"
+    );
+
+    let good = TemplateSource {
+        subject: "Reçu {{ amount }}".to_owned(),
+        html: "<p>{{ label }}</p>".to_owned(),
+        text: "{{ label }}".to_owned(),
+    };
+    let preview = email_admin::preview("payment_received", "fr", &good).expect("renders");
+    assert_eq!(preview.subject, "Reçu 300,00\u{a0}€");
+    email_admin::save(&app.state, "payment_received", "fr", &good)
+        .await
+        .expect("saved");
+}
