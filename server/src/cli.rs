@@ -61,13 +61,13 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let (number, unit) = input.split_at(split);
     let n: u64 = number
         .parse()
-        .map_err(|_| format!("durée invalide « {input} » (ex. 24h, 90m, 7d)"))?;
+        .map_err(|_| format!("invalid duration {input:?} (e.g. 24h, 90m, 7d)"))?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
         "h" | "" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(format!("unité inconnue « {unit} » (s, m, h, d)")),
+        _ => return Err(format!("unknown unit {unit:?} (s, m, h, d)")),
     };
     Ok(Duration::from_secs(secs))
 }

@@ -310,7 +310,7 @@ impl RetryPolicy {
             .filter(|p| !p.is_empty())
             .map(|p| match p.trim_end_matches('h').parse::<u32>() {
                 Ok(h) if (1..=2160).contains(&h) => Ok(h),
-                _ => Err(format!("délai de relance invalide : « {p} » (heures entre 1 et 2160)")),
+                _ => Err(format!("invalid retry delay {p:?} (whole hours between 1 and 2160)")),
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { delays_hours })

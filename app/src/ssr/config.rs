@@ -113,7 +113,7 @@ impl Settings {
             None => Environment::Development,
             Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => Environment::Development,
             Some(v) if matches!(v.as_str(), "prod" | "production") => Environment::Production,
-            Some(_) => return Err(err("APP_ENV", "attendu « development » ou « production »")),
+            Some(_) => return Err(err("APP_ENV", "expected development or production")),
         };
         let prod = environment == Environment::Production;
 
@@ -122,35 +122,35 @@ impl Settings {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err("DATABASE_URL", "doit commencer par sqlite: ou postgres://"));
+            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
         }
 
         let stripe_api_base = url_var(get, "STRIPE_API_BASE", "https://api.stripe.com/")?;
         let stripe_secret_key = match get("STRIPE_SECRET_KEY") {
             Some(k) if k.starts_with("sk_") || k.starts_with("rk_") => SecretString::from(k),
-            Some(_) => return Err(err("STRIPE_SECRET_KEY", "doit commencer par sk_ ou rk_")),
-            None => return Err(err("STRIPE_SECRET_KEY", "manquante")),
+            Some(_) => return Err(err("STRIPE_SECRET_KEY", "must start with sk_ or rk_")),
+            None => return Err(err("STRIPE_SECRET_KEY", "missing")),
         };
         let stripe_publishable_key = match get("STRIPE_PUBLISHABLE_KEY") {
             Some(k) if k.starts_with("pk_") => k,
-            Some(_) => return Err(err("STRIPE_PUBLISHABLE_KEY", "doit commencer par pk_")),
-            None => return Err(err("STRIPE_PUBLISHABLE_KEY", "manquante")),
+            Some(_) => return Err(err("STRIPE_PUBLISHABLE_KEY", "must start with pk_")),
+            None => return Err(err("STRIPE_PUBLISHABLE_KEY", "missing")),
         };
         let stripe_webhook_secrets: Vec<SecretString> = get("STRIPE_WEBHOOK_SECRET")
-            .ok_or_else(|| err("STRIPE_WEBHOOK_SECRET", "manquante"))?
+            .ok_or_else(|| err("STRIPE_WEBHOOK_SECRET", "missing"))?
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| SecretString::from(s.to_owned()))
             .collect();
         if stripe_webhook_secrets.is_empty() {
-            return Err(err("STRIPE_WEBHOOK_SECRET", "aucun secret"));
+            return Err(err("STRIPE_WEBHOOK_SECRET", "no secret given"));
         }
 
         let app_secret = match get("APP_SECRET") {
             Some(s) if s.len() >= 32 => SecretString::from(s),
-            Some(_) => return Err(err("APP_SECRET", "au moins 32 caractères")),
-            None if prod => return Err(err("APP_SECRET", "manquante (obligatoire en production)")),
+            Some(_) => return Err(err("APP_SECRET", "at least 32 characters")),
+            None if prod => return Err(err("APP_SECRET", "missing (required in production)")),
             None => SecretString::from(DEV_APP_SECRET.to_owned()),
         };
 
@@ -162,7 +162,7 @@ impl Settings {
             .map(|u| !matches!(u.scheme(), "smtp" | "smtps"))
             .unwrap_or(true)
         {
-            return Err(err("SMTP_URL", "attendu smtp://hôte:port ou smtps://…"));
+            return Err(err("SMTP_URL", "expected smtp://host:port or smtps://user:password@host:port"));
         }
 
         let retry_policy = RetryPolicy::parse(&get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()))
@@ -170,7 +170,7 @@ impl Settings {
         let schedule_timezone: chrono_tz::Tz = get("SCHEDULE_TIMEZONE")
             .unwrap_or_else(|| "Europe/Paris".to_owned())
             .parse()
-            .map_err(|_| err("SCHEDULE_TIMEZONE", "fuseau horaire IANA inconnu"))?;
+            .map_err(|_| err("SCHEDULE_TIMEZONE", "unknown IANA time zone"))?;
         let reconcile_cron = cron_var(get, "RECONCILE_CRON", "0 0 2 * * *")?;
         let charge_due_cron = cron_var(get, "CHARGE_DUE_CRON", "0 0 6 * * *")?;
 
@@ -211,13 +211,13 @@ impl Settings {
 
     fn refuse_test_settings_in_production(&self) -> Result<(), ConfigError> {
         if self.stripe_api_base.scheme() != "https" {
-            return Err(err("STRIPE_API_BASE", "doit être en https en production"));
+            return Err(err("STRIPE_API_BASE", "must be https in production"));
         }
         if self.stripe_js_url.scheme() != "https" {
-            return Err(err("STRIPE_JS_URL", "doit être en https en production"));
+            return Err(err("STRIPE_JS_URL", "must be https in production"));
         }
         if self.app_secret.expose_secret() == DEV_APP_SECRET {
-            return Err(err("APP_SECRET", "le secret de développement est refusé en production"));
+            return Err(err("APP_SECRET", "the development secret is refused in production"));
         }
         Ok(())
     }
@@ -244,12 +244,12 @@ fn parse_var<T: std::str::FromStr>(
     let raw = get(var).unwrap_or_else(|| default.to_owned());
     raw.trim()
         .parse()
-        .map_err(|_| err(var, &format!("valeur illisible « {raw} »")))
+        .map_err(|_| err(var, &format!("unreadable value {raw:?}")))
 }
 
 fn positive(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<u32, ConfigError> {
     match parse_var::<u32>(get, var, default)? {
-        0 => Err(err(var, "doit être supérieur à 0")),
+        0 => Err(err(var, "must be greater than 0")),
         n => Ok(n),
     }
 }
@@ -260,9 +260,9 @@ fn hours(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str)
 
 fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Url, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
-    let url = Url::parse(raw.trim()).map_err(|e| err(var, &format!("URL invalide ({e})")))?;
+    let url = Url::parse(raw.trim()).map_err(|e| err(var, &format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(err(var, "attendu http:// ou https://"));
+        return Err(err(var, "expected http:// or https://"));
     }
     Ok(url)
 }
@@ -270,7 +270,7 @@ fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &st
 fn cron_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<String, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
     raw.parse::<cron::Schedule>()
-        .map_err(|e| err(var, &format!("expression cron invalide ({e})")))?;
+        .map_err(|e| err(var, &format!("not a cron expression ({e}); six fields: sec min hour day month weekday")))?;
     Ok(raw)
 }
 
