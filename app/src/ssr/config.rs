@@ -162,7 +162,10 @@ impl Settings {
             .map(|u| !matches!(u.scheme(), "smtp" | "smtps"))
             .unwrap_or(true)
         {
-            return Err(err("SMTP_URL", "expected smtp://host:port or smtps://user:password@host:port"));
+            return Err(err(
+                "SMTP_URL",
+                "expected smtp://host:port or smtps://user:password@host:port",
+            ));
         }
 
         let retry_policy = RetryPolicy::parse(&get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()))
@@ -269,8 +272,12 @@ fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &st
 
 fn cron_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<String, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
-    raw.parse::<cron::Schedule>()
-        .map_err(|e| err(var, &format!("not a cron expression ({e}); six fields: sec min hour day month weekday")))?;
+    raw.parse::<cron::Schedule>().map_err(|e| {
+        err(
+            var,
+            &format!("not a cron expression ({e}); six fields: sec min hour day month weekday"),
+        )
+    })?;
     Ok(raw)
 }
 
