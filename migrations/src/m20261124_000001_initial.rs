@@ -330,22 +330,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_login_attempts_email_time",
-            LoginAttempts::Table,
-            &["email", "created_at"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_login_attempts_ip_time",
-            LoginAttempts::Table,
-            &["ip", "created_at"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_login_attempts_email_time", LoginAttempts::Table, &["email", "created_at"], false).await?;
+        index(manager, "ix_login_attempts_ip_time", LoginAttempts::Table, &["ip", "created_at"], false).await?;
 
         manager
             .create_table(
@@ -369,14 +355,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_payment_methods_user",
-            PaymentMethods::Table,
-            &["user_id"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_payment_methods_user", PaymentMethods::Table, &["user_id"], false).await?;
 
         manager
             .create_table(
@@ -397,14 +376,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_setup_requests_user",
-            SetupRequests::Table,
-            &["user_id"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_setup_requests_user", SetupRequests::Table, &["user_id"], false).await?;
 
         manager
             .create_table(
@@ -481,55 +453,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // The dashboard filters on status, customer, due date and amount; the engine looks up by PaymentIntent.
-        index(
-            manager,
-            "ix_echeances_status_due",
-            Echeances::Table,
-            &["status", "due_date"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_echeances_user_due",
-            Echeances::Table,
-            &["user_id", "due_date"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_echeances_status_due", Echeances::Table, &["status", "due_date"], false).await?;
+        index(manager, "ix_echeances_user_due", Echeances::Table, &["user_id", "due_date"], false).await?;
         index(manager, "ix_echeances_due", Echeances::Table, &["due_date"], false).await?;
-        index(
-            manager,
-            "ix_echeances_amount",
-            Echeances::Table,
-            &["amount_cents"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_echeances_pi",
-            Echeances::Table,
-            &["current_payment_intent_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_echeances_checkout",
-            Echeances::Table,
-            &["checkout_session_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_echeances_retry",
-            Echeances::Table,
-            &["status", "next_retry_at"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_echeances_amount", Echeances::Table, &["amount_cents"], false).await?;
+        index(manager, "ix_echeances_pi", Echeances::Table, &["current_payment_intent_id"], false).await?;
+        index(manager, "ix_echeances_checkout", Echeances::Table, &["checkout_session_id"], false).await?;
+        index(manager, "ix_echeances_retry", Echeances::Table, &["status", "next_retry_at"], false).await?;
 
         manager
             .create_table(
@@ -567,30 +497,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ux_charge_attempts_echeance_no",
-            ChargeAttempts::Table,
-            &["echeance_id", "attempt_no"],
-            true,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_charge_attempts_pi",
-            ChargeAttempts::Table,
-            &["payment_intent_id"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_charge_attempts_outcome_check",
-            ChargeAttempts::Table,
-            &["outcome", "next_check_at"],
-            false,
-        )
-        .await?;
+        index(manager, "ux_charge_attempts_echeance_no", ChargeAttempts::Table, &["echeance_id", "attempt_no"], true)
+            .await?;
+        index(manager, "ix_charge_attempts_pi", ChargeAttempts::Table, &["payment_intent_id"], false).await?;
+        index(manager, "ix_charge_attempts_outcome_check", ChargeAttempts::Table, &["outcome", "next_check_at"], false)
+            .await?;
 
         manager
             .create_table(
@@ -615,22 +526,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_stripe_events_queue",
-            StripeEvents::Table,
-            &["status", "next_attempt_at"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_stripe_events_pi",
-            StripeEvents::Table,
-            &["payment_intent_id"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_stripe_events_queue", StripeEvents::Table, &["status", "next_attempt_at"], false).await?;
+        index(manager, "ix_stripe_events_pi", StripeEvents::Table, &["payment_intent_id"], false).await?;
 
         manager
             .create_table(
@@ -647,14 +544,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ux_email_templates_kind_locale",
-            EmailTemplates::Table,
-            &["kind", "locale"],
-            true,
-        )
-        .await?;
+        index(manager, "ux_email_templates_kind_locale", EmailTemplates::Table, &["kind", "locale"], true).await?;
 
         manager
             .create_table(
@@ -680,22 +570,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_email_outbox_queue",
-            EmailOutbox::Table,
-            &["status", "next_attempt_at"],
-            false,
-        )
-        .await?;
-        index(
-            manager,
-            "ix_email_outbox_echeance",
-            EmailOutbox::Table,
-            &["echeance_id"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_email_outbox_queue", EmailOutbox::Table, &["status", "next_attempt_at"], false).await?;
+        index(manager, "ix_email_outbox_echeance", EmailOutbox::Table, &["echeance_id"], false).await?;
 
         manager
             .create_table(
@@ -719,14 +595,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_audit_log_echeance",
-            AuditLog::Table,
-            &["echeance_id", "created_at"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_audit_log_echeance", AuditLog::Table, &["echeance_id", "created_at"], false).await?;
 
         manager
             .create_table(
@@ -763,14 +632,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        index(
-            manager,
-            "ix_reconcile_reports_started",
-            ReconcileReports::Table,
-            &["started_at"],
-            false,
-        )
-        .await?;
+        index(manager, "ix_reconcile_reports_started", ReconcileReports::Table, &["started_at"], false).await?;
         Ok(())
     }
 
@@ -793,9 +655,7 @@ impl MigrationTrait for Migration {
             Users::Table.into_iden(),
             AppSettings::Table.into_iden(),
         ] {
-            manager
-                .drop_table(Table::drop().table(table).if_exists().to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
         }
         Ok(())
     }

@@ -91,18 +91,9 @@ impl MigrationTrait for Migration {
                     EmailTemplates::TextBody,
                     EmailTemplates::UpdatedAt,
                 ])
-                .values_panic([
-                    kind.into(),
-                    locale.into(),
-                    subject.into(),
-                    html.into(),
-                    text.into(),
-                    0_i64.into(),
-                ])
+                .values_panic([kind.into(), locale.into(), subject.into(), html.into(), text.into(), 0_i64.into()])
                 .on_conflict(
-                    OnConflict::columns([EmailTemplates::Kind, EmailTemplates::Locale])
-                        .do_nothing()
-                        .to_owned(),
+                    OnConflict::columns([EmailTemplates::Kind, EmailTemplates::Locale]).do_nothing().to_owned(),
                 )
                 .to_owned();
             manager.exec_stmt(insert).await?;
@@ -111,8 +102,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .exec_stmt(Query::delete().from_table(EmailTemplates::Table).to_owned())
-            .await
+        manager.exec_stmt(Query::delete().from_table(EmailTemplates::Table).to_owned()).await
     }
 }

@@ -59,9 +59,7 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let input = input.trim();
     let split = input.find(|c: char| !c.is_ascii_digit()).unwrap_or(input.len());
     let (number, unit) = input.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {input:?} (e.g. 24h, 90m, 7d)"))?;
+    let n: u64 = number.parse().map_err(|_| format!("invalid duration {input:?} (e.g. 24h, 90m, 7d)"))?;
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
@@ -107,48 +105,24 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(state).await,
         Command::Migrate => Ok(ExitCode::SUCCESS),
         Command::SeedDemo => {
-            let today = state
-                .clock
-                .now()
-                .with_timezone(&state.settings.schedule_timezone)
-                .date_naive();
+            let today = state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive();
             let wrote = seed::seed_demo(&state, today).await.map_err(anyhow::Error::from)?;
-            println!(
-                "{}",
-                if wrote {
-                    "demo data written"
-                } else {
-                    "users exist: demo data left as is"
-                }
-            );
+            println!("{}", if wrote { "demo data written" } else { "users exist: demo data left as is" });
             Ok(ExitCode::SUCCESS)
         }
         Command::Reconcile { since, dry_run } => reconcile_once(&state, since, dry_run).await,
         Command::ChargeDue { date, limit } => {
-            let today = date.unwrap_or_else(|| {
-                state
-                    .clock
-                    .now()
-                    .with_timezone(&state.settings.schedule_timezone)
-                    .date_naive()
-            });
-            let report = due::charge_due(&state, today, limit)
-                .await
-                .map_err(anyhow::Error::from)?;
+            let today =
+                date.unwrap_or_else(|| state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive());
+            let report = due::charge_due(&state, today, limit).await.map_err(anyhow::Error::from)?;
             println!(
                 "charged {} (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
                 report.charged, report.paid, report.awaiting_customer, report.declined, report.skipped, report.errors
             );
-            Ok(if report.errors == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Process => {
-            let events = webhooks::process_pending(&state, 10_000)
-                .await
-                .map_err(anyhow::Error::from)?;
+            let events = webhooks::process_pending(&state, 10_000).await.map_err(anyhow::Error::from)?;
             let attempts = charge::resume(&state, 10_000).await.map_err(anyhow::Error::from)?;
             println!("webhooks handled {events}, attempts settled {attempts}");
             Ok(ExitCode::SUCCESS)
@@ -214,11 +188,7 @@ impl reconcile::Progress for Bar {
 }
 
 async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let options = reconcile::Options {
-        since,
-        dry_run,
-        trigger: "cli".to_owned(),
-    };
+    let options = reconcile::Options { since, dry_run, trigger: "cli".to_owned() };
     let terminal = std::io::stdout().is_terminal();
     let report = if terminal {
         let bar = indicatif::ProgressBar::new(0);
@@ -259,11 +229,7 @@ async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> any
             if d.fixed { " (fixed)" } else { "" }
         );
     }
-    Ok(if report.errors == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 #[cfg(test)]

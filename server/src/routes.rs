@@ -49,16 +49,10 @@ async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(fil
     };
     match admin::export_csv(&state, &filter).await {
         Ok(csv) => {
-            let name = format!(
-                "attachment; filename=\"echeances-{}.csv\"",
-                state.clock.now().format("%Y-%m-%d")
-            );
+            let name = format!("attachment; filename=\"echeances-{}.csv\"", state.clock.now().format("%Y-%m-%d"));
             let mut response = csv.into_response();
             let h = response.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             if let Ok(v) = HeaderValue::from_str(&name) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
@@ -99,12 +93,8 @@ const STRIPE_CHECK_TTL: Duration = Duration::from_secs(30);
 /// (checked at most every 30 s). 200 when both do, 503 otherwise.
 async fn health(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await.is_ok();
-    let cached = STRIPE_CHECK
-        .lock()
-        .ok()
-        .and_then(|c| *c)
-        .filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL)
-        .map(|(_, ok)| ok);
+    let cached =
+        STRIPE_CHECK.lock().ok().and_then(|c| *c).filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL).map(|(_, ok)| ok);
     let stripe = match cached {
         Some(ok) => ok,
         None => {
@@ -116,11 +106,7 @@ async fn health(State(state): State<AppState>) -> Response {
         }
     };
     let failed_webhooks = webhooks::failed_count(&state.db).await.unwrap_or(0);
-    let status = if database && stripe {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database && stripe { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     (
         status,
@@ -145,10 +131,9 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
         .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&back).into_response();
-    if let Ok(cookie) = HeaderValue::from_str(&format!(
-        "lang={}; Path=/; SameSite=Lax; Max-Age=31536000",
-        locale.code()
-    )) {
+    if let Ok(cookie) =
+        HeaderValue::from_str(&format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", locale.code()))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

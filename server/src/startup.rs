@@ -42,11 +42,7 @@ impl Ports {
             max_tries: 4,
         })?;
         let mailer = SmtpMailer::new(&settings.smtp_url, &settings.mail_from).context("SMTP_URL / MAIL_FROM")?;
-        Ok(Self {
-            gateway: Arc::new(gateway),
-            mailer: Arc::new(mailer),
-            clock: Arc::new(SystemClock),
-        })
+        Ok(Self { gateway: Arc::new(gateway), mailer: Arc::new(mailer), clock: Arc::new(SystemClock) })
     }
 }
 
@@ -68,15 +64,9 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
 pub async fn build_state(settings: Settings, ports: Ports, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
-    let installation_id = installation::installation_id(&db)
-        .await
-        .context("reading the installation id")?;
+    let installation_id = installation::installation_id(&db).await.context("reading the installation id")?;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
-    let instance_id = format!(
-        "{host}:{}:{}",
-        std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
+    let instance_id = format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     Ok(AppState {
         leptos_options,
         db,
@@ -104,10 +94,9 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(leptos_options.clone(), page_stripe_js.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context,
-            move |options| shell(options, stripe_js.clone()),
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, move |options| {
+            shell(options, stripe_js.clone())
+        }))
         .layer(axum::middleware::from_fn(routes::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |request: &http::Request<axum::body::Body>| {

@@ -84,10 +84,8 @@ async fn follow_ups(state: AppState, shutdown: CancellationToken) {
 
 /// The two cron jobs: the nightly reconciliation and the due-date run.
 async fn schedules(state: AppState, shutdown: CancellationToken) {
-    let jobs = [
-        ("reconcile", state.settings.reconcile_cron.clone()),
-        ("charge-due", state.settings.charge_due_cron.clone()),
-    ];
+    let jobs =
+        [("reconcile", state.settings.reconcile_cron.clone()), ("charge-due", state.settings.charge_due_cron.clone())];
     loop {
         for (name, expr) in &jobs {
             if let Err(e) = run_if_due(&state, name, expr).await {
@@ -108,17 +106,13 @@ async fn run_if_due(state: &AppState, name: &str, expr: &str) -> anyhow::Result<
     let key = format!("schedule:{name}:last_run");
     let now: DateTime<Utc> = state.clock.now();
     // First start: remember now, so a fresh install does not run at once.
-    app_setting::Entity::insert(app_setting::ActiveModel {
-        key: Set(key.clone()),
-        value: Set(now.to_rfc3339()),
-    })
-    .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
-    .try_insert()
-    .exec(&state.db)
-    .await?;
+    app_setting::Entity::insert(app_setting::ActiveModel { key: Set(key.clone()), value: Set(now.to_rfc3339()) })
+        .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
+        .try_insert()
+        .exec(&state.db)
+        .await?;
     let last_run = |row: Option<app_setting::Model>| -> DateTime<Utc> {
-        row.and_then(|r| DateTime::parse_from_rfc3339(&r.value).ok())
-            .map_or(now, |d| d.with_timezone(&Utc))
+        row.and_then(|r| DateTime::parse_from_rfc3339(&r.value).ok()).map_or(now, |d| d.with_timezone(&Utc))
     };
     let last = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
     let schedule = cron::Schedule::from_str(expr)?;
@@ -144,17 +138,11 @@ async fn run_if_due(state: &AppState, name: &str, expr: &str) -> anyhow::Result<
                     dry_run: false,
                     trigger: "schedule".to_owned(),
                 };
-                reconcile::run(state, &options, &reconcile::Silent)
-                    .await
-                    .map(|_| ())
-                    .map_err(anyhow::Error::from)
+                reconcile::run(state, &options, &reconcile::Silent).await.map(|_| ()).map_err(anyhow::Error::from)
             }
             _ => {
                 let today = now.with_timezone(&tz).date_naive();
-                due::charge_due(state, today, 10_000)
-                    .await
-                    .map(|_| ())
-                    .map_err(anyhow::Error::from)
+                due::charge_due(state, today, 10_000).await.map(|_| ()).map_err(anyhow::Error::from)
             }
         };
         app_setting::Entity::update(app_setting::ActiveModel {

@@ -58,10 +58,7 @@ pub async fn admin_reconcile_now() -> Result<ReportView, AppError> {
         }
         Err(reconcile::ReconcileError::Service(e)) => return Err(fail(e)),
     }
-    admin::last_report(&state)
-        .await
-        .map_err(fail)?
-        .ok_or_else(|| respond(AppError::Internal))
+    admin::last_report(&state).await.map_err(fail)?.ok_or_else(|| respond(AppError::Internal))
 }
 
 /// Charges an échéance again (admin's retry).
@@ -73,10 +70,7 @@ pub async fn admin_retry(echeance_id: i64) -> Result<EcheanceStatus, AppError> {
     let state = state()?;
     let me = require_admin(&state).await?;
     let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
-    Ok(charge::charge(&state, id, Trigger::Admin(me.id))
-        .await
-        .map_err(fail)?
-        .status)
+    Ok(charge::charge(&state, id, Trigger::Admin(me.id)).await.map_err(fail)?.status)
 }
 
 /// Cancels an échéance.
@@ -96,7 +90,5 @@ pub async fn admin_resend_authentication(echeance_id: i64) -> Result<(), AppErro
     use crate::ssr::services::admin;
     let state = state()?;
     require_admin(&state).await?;
-    admin::resend_authentication_email(&state, echeance_id)
-        .await
-        .map_err(fail)
+    admin::resend_authentication_email(&state, echeance_id).await.map_err(fail)
 }

@@ -16,9 +16,7 @@ pub async fn load_authentication_page(
     use crate::ssr::services::authenticate;
     let state = state()?;
     let access = access(&state, token).await?;
-    let view = authenticate::prepare(&state, &payment_intent_id, &access)
-        .await
-        .map_err(fail)?;
+    let view = authenticate::prepare(&state, &payment_intent_id, &access).await.map_err(fail)?;
     Ok(AuthenticationPage {
         label: view.echeance.label,
         money: view.money,
@@ -40,9 +38,7 @@ pub async fn confirm_authentication(
     use crate::ssr::services::authenticate;
     let state = state()?;
     let access = access(&state, token).await?;
-    authenticate::confirm(&state, &payment_intent_id, &access)
-        .await
-        .map_err(fail)
+    authenticate::confirm(&state, &payment_intent_id, &access).await.map_err(fail)
 }
 
 /// A token wins when given (the link works in any browser); else the logged-in user.

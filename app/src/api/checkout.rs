@@ -24,16 +24,10 @@ pub async fn pay(echeance_id: i64) -> Result<PayOutcome, AppError> {
     let state = state()?;
     let user = require_user(&state).await?;
     let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
-    let result = charge::charge(&state, id, Trigger::Customer(user.id))
-        .await
-        .map_err(fail)?;
-    let authenticate_payment_intent = (result.status == EcheanceStatus::EnAttente)
-        .then_some(result.payment_intent_id)
-        .flatten();
-    Ok(PayOutcome {
-        status: result.status,
-        authenticate_payment_intent,
-    })
+    let result = charge::charge(&state, id, Trigger::Customer(user.id)).await.map_err(fail)?;
+    let authenticate_payment_intent =
+        (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
+    Ok(PayOutcome { status: result.status, authenticate_payment_intent })
 }
 
 /// Starts saving a card: a SetupIntent for Stripe.js.
@@ -44,10 +38,7 @@ pub async fn start_card_setup() -> Result<CardSetup, AppError> {
     let state = state()?;
     let user = require_user(&state).await?;
     let setup = cards::start_setup(&state, user.id).await.map_err(fail)?;
-    Ok(CardSetup {
-        client_secret: setup.client_secret,
-        publishable_key: state.settings.stripe_publishable_key.clone(),
-    })
+    Ok(CardSetup { client_secret: setup.client_secret, publishable_key: state.settings.stripe_publishable_key.clone() })
 }
 
 /// Records the card once Stripe confirms the SetupIntent succeeded.
@@ -57,13 +48,6 @@ pub async fn save_card(setup_intent_id: String) -> Result<CardInfo, AppError> {
     use crate::ssr::services::cards;
     let state = state()?;
     let user = require_user(&state).await?;
-    let card = cards::save_card(&state, user.id, setup_intent_id.trim())
-        .await
-        .map_err(fail)?;
-    Ok(CardInfo {
-        brand: card.brand,
-        last4: card.last4,
-        exp_month: card.exp_month,
-        exp_year: card.exp_year,
-    })
+    let card = cards::save_card(&state, user.id, setup_intent_id.trim()).await.map_err(fail)?;
+    Ok(CardInfo { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
 }

@@ -22,11 +22,7 @@ pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppEr
     let Some(parts) = use_context::<http::request::Parts>() else {
         return Ok(None);
     };
-    let cookies = parts
-        .headers
-        .get(http::header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let cookies = parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let Some(token) = auth::token_from_cookies(cookies) else {
         return Ok(None);
     };
@@ -38,9 +34,7 @@ pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppEr
 /// # Errors
 /// `Unauthenticated` (with HTTP 401).
 pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
-    current_user(state)
-        .await?
-        .ok_or_else(|| respond(AppError::Unauthenticated))
+    current_user(state).await?.ok_or_else(|| respond(AppError::Unauthenticated))
 }
 
 /// The caller, who must be an admin.
@@ -49,11 +43,7 @@ pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
 /// `Unauthenticated` (401) or `Forbidden` (403).
 pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
     let user = require_user(state).await?;
-    if user.role == crate::domain::Role::Admin {
-        Ok(user)
-    } else {
-        Err(respond(AppError::Forbidden))
-    }
+    if user.role == crate::domain::Role::Admin { Ok(user) } else { Err(respond(AppError::Forbidden)) }
 }
 
 /// Sets the HTTP status of the answer to the error's: for a page being
@@ -63,11 +53,8 @@ pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
 #[must_use]
 pub fn respond(error: AppError) -> AppError {
     let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
-        let html = p
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|a| a.to_str().ok())
-            .is_some_and(|a| a.contains("text/html"));
+        let html =
+            p.headers.get(http::header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
         html && p.method == http::Method::POST && p.uri.path().starts_with("/api/")
     });
     if !plain_form_post && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
@@ -86,10 +73,9 @@ pub fn fail(error: crate::ssr::services::error::ServiceError) -> AppError {
 
 /// Appends a `Set-Cookie` header to the answer.
 pub fn set_cookie(value: &str) {
-    if let (Some(response), Ok(value)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::HeaderValue::from_str(value),
-    ) {
+    if let (Some(response), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
+    {
         response.append_header(http::header::SET_COOKIE, value);
     }
 }
@@ -99,9 +85,7 @@ pub fn set_cookie(value: &str) {
 pub fn client_ip() -> String {
     use_context::<http::request::Parts>()
         .and_then(|p| {
-            p.extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
+            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -157,11 +157,7 @@ impl AdminFilter {
         ];
         pairs
             .iter()
-            .filter_map(|(k, v)| {
-                v.as_deref()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{k}={}", encode(v)))
-            })
+            .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v))))
             .collect::<Vec<_>>()
             .join("&")
     }

@@ -46,9 +46,7 @@ pub async fn admin_save_template(
     use crate::ssr::services::email_admin;
     let state = state()?;
     require_admin(&state).await?;
-    email_admin::save(&state, &kind, &locale, &TemplateSource { subject, html, text })
-        .await
-        .map_err(fail)
+    email_admin::save(&state, &kind, &locale, &TemplateSource { subject, html, text }).await.map_err(fail)
 }
 
 /// Emails that gave up after their last retry.

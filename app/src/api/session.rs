@@ -29,16 +29,10 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
     use super::context::{client_ip, fail, set_cookie, state};
     use crate::ssr::auth;
     let state = state()?;
-    let session = auth::login(&state, &email, &password, &client_ip())
-        .await
-        .map_err(fail)?;
+    let session = auth::login(&state, &email, &password, &client_ip()).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
     let me = me_of(session.user);
-    leptos_axum::redirect(if me.role == crate::domain::Role::Admin {
-        "/admin"
-    } else {
-        "/"
-    });
+    leptos_axum::redirect(if me.role == crate::domain::Role::Admin { "/admin" } else { "/" });
     Ok(me)
 }
 
@@ -49,11 +43,7 @@ pub async fn logout() -> Result<(), AppError> {
     use crate::ssr::auth;
     let state = state()?;
     if let Some(parts) = use_context::<http::request::Parts>() {
-        let cookies = parts
-            .headers
-            .get(http::header::COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let cookies = parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if let Some(token) = auth::token_from_cookies(cookies) {
             auth::logout(&state, token).await.map_err(fail)?;
         }
@@ -65,10 +55,5 @@ pub async fn logout() -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 fn me_of(user: crate::ssr::auth::CurrentUser) -> Me {
-    Me {
-        id: user.id,
-        display_name: user.display_name,
-        role: user.role,
-        locale: user.locale,
-    }
+    Me { id: user.id, display_name: user.display_name, role: user.role, locale: user.locale }
 }

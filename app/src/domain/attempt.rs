@@ -20,11 +20,7 @@ impl EcheanceId {
     /// # Errors
     /// Zero or negative.
     pub fn new(id: i64) -> Result<Self, InvalidId> {
-        if id > 0 {
-            Ok(Self(id))
-        } else {
-            Err(InvalidId(id.to_string()))
-        }
+        if id > 0 { Ok(Self(id)) } else { Err(InvalidId(id.to_string())) }
     }
 
     /// Parses a path or query segment.
@@ -32,11 +28,7 @@ impl EcheanceId {
     /// # Errors
     /// Not a positive integer.
     pub fn parse(input: &str) -> Result<Self, InvalidId> {
-        input
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| InvalidId(input.to_owned()))
-            .and_then(Self::new)
+        input.trim().parse::<i64>().map_err(|_| InvalidId(input.to_owned())).and_then(Self::new)
     }
 
     /// The raw id.
@@ -79,11 +71,7 @@ impl AttemptNo {
     /// # Errors
     /// Below 1.
     pub fn new(n: i32) -> Result<Self, InvalidId> {
-        if n >= 1 {
-            Ok(Self(n))
-        } else {
-            Err(InvalidId(n.to_string()))
-        }
+        if n >= 1 { Ok(Self(n)) } else { Err(InvalidId(n.to_string())) }
     }
 
     /// The attempt after this one.
@@ -144,11 +132,7 @@ impl IdempotencyKey {
             KeyPurpose::Rearm(n) => format!("rearm-{n}"),
             KeyPurpose::Cancel => "cancel".to_owned(),
         };
-        Self(format!(
-            "ech-{installation}-e{}-a{}-{suffix}",
-            echeance.get(),
-            attempt.get()
-        ))
+        Self(format!("ech-{installation}-e{}-a{}-{suffix}", echeance.get(), attempt.get()))
     }
 
     /// The key that creates a user's Stripe customer (once per user).
@@ -166,11 +150,7 @@ impl IdempotencyKey {
     /// The key that attaches a card to a user's customer.
     #[must_use]
     pub fn for_attach(installation: &str, user_id: i64, payment_method: &str) -> Self {
-        let pm: String = payment_method
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .take(64)
-            .collect();
+        let pm: String = payment_method.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
         Self(format!("ech-{installation}-u{user_id}-attach-{pm}"))
     }
 
@@ -181,14 +161,8 @@ impl IdempotencyKey {
     pub fn parse(value: &str) -> Result<Self, InvalidIdempotencyKey> {
         let ok = !value.is_empty()
             && value.len() <= 255
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(InvalidIdempotencyKey)
-        }
+            && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok { Ok(Self(value.to_owned())) } else { Err(InvalidIdempotencyKey) }
     }
 
     /// The header value.
@@ -320,18 +294,13 @@ impl RetryPolicy {
     /// declines this échéance has had; `None` when the schedule is exhausted.
     #[must_use]
     pub fn next_delay_hours(&self, soft_declines_so_far: usize) -> Option<u32> {
-        soft_declines_so_far
-            .checked_sub(1)
-            .and_then(|i| self.delays_hours.get(i))
-            .copied()
+        soft_declines_so_far.checked_sub(1).and_then(|i| self.delays_hours.get(i)).copied()
     }
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            delays_hours: vec![24, 72, 168],
-        }
+        Self { delays_hours: vec![24, 72, 168] }
     }
 }
 
@@ -349,18 +318,9 @@ mod tests {
         let b = IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST, KeyPurpose::Charge);
         assert_eq!(a, b);
         assert_eq!(a.as_str(), "ech-inst-e42-a1-charge");
-        assert_ne!(
-            a,
-            IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST.next(), KeyPurpose::Charge)
-        );
-        assert_ne!(
-            a,
-            IdempotencyKey::for_attempt("other", id(42), AttemptNo::FIRST, KeyPurpose::Charge)
-        );
-        assert_ne!(
-            a,
-            IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST, KeyPurpose::Cancel)
-        );
+        assert_ne!(a, IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST.next(), KeyPurpose::Charge));
+        assert_ne!(a, IdempotencyKey::for_attempt("other", id(42), AttemptNo::FIRST, KeyPurpose::Charge));
+        assert_ne!(a, IdempotencyKey::for_attempt("inst", id(42), AttemptNo::FIRST, KeyPurpose::Cancel));
         assert_eq!(IdempotencyKey::parse(a.as_str()), Ok(a));
     }
 

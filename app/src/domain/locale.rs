@@ -35,11 +35,7 @@ impl Locale {
     #[must_use]
     pub fn from_code(value: &str) -> Self {
         let first = value.split([',', ';', '-', '_']).next().unwrap_or_default().trim();
-        if first.eq_ignore_ascii_case("en") {
-            Self::En
-        } else {
-            Self::Fr
-        }
+        if first.eq_ignore_ascii_case("en") { Self::En } else { Self::Fr }
     }
 }
 

@@ -216,10 +216,7 @@ mod tests {
     use super::*;
 
     fn eur(cents: i64) -> Money {
-        Money {
-            amount: Amount::from_minor(cents).expect("valid"),
-            currency: Currency::Eur,
-        }
+        Money { amount: Amount::from_minor(cents).expect("valid"), currency: Currency::Eur }
     }
 
     #[test]

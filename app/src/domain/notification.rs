@@ -17,12 +17,8 @@ pub enum EmailKind {
 
 impl EmailKind {
     /// Every kind.
-    pub const ALL: [Self; 4] = [
-        Self::AuthenticationRequired,
-        Self::Reminder,
-        Self::PaymentFailed,
-        Self::PaymentReceived,
-    ];
+    pub const ALL: [Self; 4] =
+        [Self::AuthenticationRequired, Self::Reminder, Self::PaymentFailed, Self::PaymentReceived];
 
     /// The database spelling.
     #[must_use]

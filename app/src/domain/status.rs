@@ -215,10 +215,7 @@ impl EcheanceStatus {
     /// # Errors
     /// An unknown spelling.
     pub fn parse(value: &str) -> Result<Self, UnknownStatus> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == value)
-            .ok_or_else(|| UnknownStatus(value.to_owned()))
+        Self::ALL.into_iter().find(|s| s.as_str() == value).ok_or_else(|| UnknownStatus(value.to_owned()))
     }
 }
 
@@ -266,23 +263,14 @@ mod tests {
 
     #[test]
     fn a_late_failure_after_success_changes_nothing() {
-        assert_eq!(
-            S::Payee.transition(E::Declined { retryable: true }),
-            Err(TransitionError::Settled(S::Payee))
-        );
+        assert_eq!(S::Payee.transition(E::Declined { retryable: true }), Err(TransitionError::Settled(S::Payee)));
         assert_eq!(S::Payee.transition(E::Succeeded), Ok(S::Payee));
     }
 
     #[test]
     fn a_second_claim_is_refused_while_in_flight() {
-        assert_eq!(
-            S::EnCours.transition(E::ChargeStarted),
-            Err(TransitionError::AlreadyInProgress)
-        );
-        assert_eq!(
-            S::EnAttente.transition(E::ChargeStarted),
-            Err(TransitionError::AwaitingCustomer)
-        );
+        assert_eq!(S::EnCours.transition(E::ChargeStarted), Err(TransitionError::AlreadyInProgress));
+        assert_eq!(S::EnAttente.transition(E::ChargeStarted), Err(TransitionError::AwaitingCustomer));
     }
 
     #[test]

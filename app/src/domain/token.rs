@@ -41,14 +41,8 @@ impl RecoveryToken {
         let (expires, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
         let expires: i64 = expires.parse().map_err(|_| TokenError::Invalid)?;
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
-        mac(secret, payment_intent, expires)
-            .verify_slice(&sig)
-            .map_err(|_| TokenError::Invalid)?;
-        if now_unix > expires {
-            Err(TokenError::Expired)
-        } else {
-            Ok(expires)
-        }
+        mac(secret, payment_intent, expires).verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
+        if now_unix > expires { Err(TokenError::Expired) } else { Ok(expires) }
     }
 
     /// The string to put in the link's `token` query parameter.
@@ -78,38 +72,22 @@ mod tests {
     fn a_signed_token_verifies_until_it_expires() {
         let t = RecoveryToken::sign(SECRET, "pi_123", 1_000);
         assert_eq!(RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 999), Ok(1_000));
-        assert_eq!(
-            RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 1_001),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(RecoveryToken::verify(SECRET, "pi_123", t.as_str(), 1_001), Err(TokenError::Expired));
     }
 
     #[test]
     fn a_token_is_bound_to_its_payment_intent_secret_and_expiry() {
         let t = RecoveryToken::sign(SECRET, "pi_123", 1_000);
-        assert_eq!(
-            RecoveryToken::verify(SECRET, "pi_456", t.as_str(), 0),
-            Err(TokenError::Invalid)
-        );
-        assert_eq!(
-            RecoveryToken::verify(b"other", "pi_123", t.as_str(), 0),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(RecoveryToken::verify(SECRET, "pi_456", t.as_str(), 0), Err(TokenError::Invalid));
+        assert_eq!(RecoveryToken::verify(b"other", "pi_123", t.as_str(), 0), Err(TokenError::Invalid));
         let extended = t.as_str().replacen("1000", "9999", 1);
-        assert_eq!(
-            RecoveryToken::verify(SECRET, "pi_123", &extended, 0),
-            Err(TokenError::Invalid)
-        );
+        assert_eq!(RecoveryToken::verify(SECRET, "pi_123", &extended, 0), Err(TokenError::Invalid));
     }
 
     #[test]
     fn garbage_is_invalid_not_a_panic() {
         for junk in ["", ".", "abc", "12.", ".sig", "12.!!!", "99999999999999999999.a"] {
-            assert_eq!(
-                RecoveryToken::verify(SECRET, "pi_1", junk, 0),
-                Err(TokenError::Invalid),
-                "{junk}"
-            );
+            assert_eq!(RecoveryToken::verify(SECRET, "pi_1", junk, 0), Err(TokenError::Invalid), "{junk}");
         }
     }
 }

@@ -52,11 +52,7 @@ impl Email {
                     && !value.contains(char::is_whitespace)
                     && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
             });
-        if valid {
-            Ok(Self(value))
-        } else {
-            Err("Adresse e-mail invalide.".to_owned())
-        }
+        if valid { Ok(Self(value)) } else { Err("Adresse e-mail invalide.".to_owned()) }
     }
 
     /// The address.
@@ -76,15 +72,7 @@ mod tests {
             Email::parse("  Alice@Example.COM ").map(|e| e.as_str().to_owned()),
             Ok("alice@example.com".to_owned())
         );
-        for bad in [
-            "",
-            "alice",
-            "@example.com",
-            "alice@",
-            "alice@example",
-            "a b@example.com",
-            "alice@.com",
-        ] {
+        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -55,10 +55,7 @@ impl From<user::Model> for CurrentUser {
 /// Only if argon2 itself fails.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut rand::thread_rng());
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!(e))?
-        .to_string())
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!(e))?.to_string())
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
@@ -95,10 +92,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> R
     {
         return Err(ServiceError::RateLimited);
     }
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
     // Verify against a dummy hash when the user does not exist, so timing does not tell.
     let ok = match &found {
         Some(u) => verify_password(password, &u.password_hash),
@@ -171,24 +165,14 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<Curr
     if session.expires_at < state.now_ms() {
         return Ok(None);
     }
-    Ok(user::Entity::find_by_id(session.user_id)
-        .one(&state.db)
-        .await?
-        .map(CurrentUser::from))
+    Ok(user::Entity::find_by_id(session.user_id).one(&state.db).await?.map(CurrentUser::from))
 }
 
 /// The `Set-Cookie` value opening a session.
 #[must_use]
 pub fn session_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.settings.app_base_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        SESSION_TTL_MS / 1000
-    )
+    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL_MS / 1000)
 }
 
 /// The `Set-Cookie` value closing the session.

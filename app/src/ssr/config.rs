@@ -106,10 +106,7 @@ impl Settings {
     /// # Errors
     /// The first variable that is missing or malformed.
     pub fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let environment = match get("APP_ENV")
-            .or_else(|| get("LEPTOS_ENV"))
-            .map(|v| v.to_ascii_lowercase())
-        {
+        let environment = match get("APP_ENV").or_else(|| get("LEPTOS_ENV")).map(|v| v.to_ascii_lowercase()) {
             None => Environment::Development,
             Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => Environment::Development,
             Some(v) if matches!(v.as_str(), "prod" | "production") => Environment::Production,
@@ -158,14 +155,8 @@ impl Settings {
         let app_base_url = url_var(get, "APP_BASE_URL", &format!("http://{site_addr}/"))?;
         let stripe_js_url = url_var(get, "STRIPE_JS_URL", "https://js.stripe.com/v3/")?;
         let smtp_url = get("SMTP_URL").unwrap_or_else(|| "smtp://127.0.0.1:1025".to_owned());
-        if Url::parse(&smtp_url)
-            .map(|u| !matches!(u.scheme(), "smtp" | "smtps"))
-            .unwrap_or(true)
-        {
-            return Err(err(
-                "SMTP_URL",
-                "expected smtp://host:port or smtps://user:password@host:port",
-            ));
+        if Url::parse(&smtp_url).map(|u| !matches!(u.scheme(), "smtp" | "smtps")).unwrap_or(true) {
+            return Err(err("SMTP_URL", "expected smtp://host:port or smtps://user:password@host:port"));
         }
 
         let retry_policy = RetryPolicy::parse(&get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()))
@@ -233,10 +224,7 @@ impl Settings {
 }
 
 fn err(var: &'static str, reason: &str) -> ConfigError {
-    ConfigError {
-        var,
-        reason: reason.to_owned(),
-    }
+    ConfigError { var, reason: reason.to_owned() }
 }
 
 fn parse_var<T: std::str::FromStr>(
@@ -245,9 +233,7 @@ fn parse_var<T: std::str::FromStr>(
     default: &str,
 ) -> Result<T, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
-    raw.trim()
-        .parse()
-        .map_err(|_| err(var, &format!("unreadable value {raw:?}")))
+    raw.trim().parse().map_err(|_| err(var, &format!("unreadable value {raw:?}")))
 }
 
 fn positive(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<u32, ConfigError> {
@@ -272,12 +258,8 @@ fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &st
 
 fn cron_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<String, ConfigError> {
     let raw = get(var).unwrap_or_else(|| default.to_owned());
-    raw.parse::<cron::Schedule>().map_err(|e| {
-        err(
-            var,
-            &format!("not a cron expression ({e}); six fields: sec min hour day month weekday"),
-        )
-    })?;
+    raw.parse::<cron::Schedule>()
+        .map_err(|e| err(var, &format!("not a cron expression ({e}); six fields: sec min hour day month weekday")))?;
     Ok(raw)
 }
 

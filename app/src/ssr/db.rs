@@ -28,9 +28,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
 /// The database cannot be reached or opened.
 pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     if let Some(path) = sqlite_path(url)
-        && let Some(dir) = std::path::Path::new(&path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
+        && let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty())
     {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the database folder {}", dir.display()))?;
     }
@@ -99,11 +97,8 @@ pub async fn claim_batch<E: sea_orm::EntityTrait>(
     use sea_orm::sea_query::{Expr, LockBehavior, LockType};
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     let txn = begin_write(db).await?;
-    let query = if has_row_locks(&txn) {
-        query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-    } else {
-        query
-    };
+    let query =
+        if has_row_locks(&txn) { query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked) } else { query };
     let rows = query.all(&txn).await?;
     if !rows.is_empty() {
         E::update_many()
@@ -128,10 +123,7 @@ mod tests {
 
     #[test]
     fn finds_the_sqlite_file_path() {
-        assert_eq!(
-            sqlite_path("sqlite://data/app.db?mode=rwc").as_deref(),
-            Some("data/app.db")
-        );
+        assert_eq!(sqlite_path("sqlite://data/app.db?mode=rwc").as_deref(), Some("data/app.db"));
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x"), None);
     }

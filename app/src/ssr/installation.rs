@@ -13,15 +13,11 @@ const KEY: &str = "installation_id";
 /// Database failure.
 pub async fn installation_id(db: &DatabaseConnection) -> Result<String, DbErr> {
     let fresh = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    app_setting::Entity::insert(app_setting::ActiveModel {
-        key: Set(KEY.to_owned()),
-        value: Set(fresh),
-    })
-    .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
-    .try_insert()
-    .exec(db)
-    .await?;
+    app_setting::Entity::insert(app_setting::ActiveModel { key: Set(KEY.to_owned()), value: Set(fresh) })
+        .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
+        .try_insert()
+        .exec(db)
+        .await?;
     let row = app_setting::Entity::find_by_id(KEY.to_owned()).one(db).await?;
-    row.map(|r| r.value)
-        .ok_or_else(|| DbErr::RecordNotFound(KEY.to_owned()))
+    row.map(|r| r.value).ok_or_else(|| DbErr::RecordNotFound(KEY.to_owned()))
 }

@@ -11,9 +11,7 @@ use crate::domain::{EcheanceStatus, Locale};
 pub fn page_locale() -> Locale {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>()
-            .map(|p| locale_of_request(&p.headers))
-            .unwrap_or_default()
+        use_context::<http::request::Parts>().map(|p| locale_of_request(&p.headers)).unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {

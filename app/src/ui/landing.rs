@@ -36,10 +36,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
     let show_passwords = RwSignal::new(false);
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
-    let admin = data
-        .as_ref()
-        .and_then(|d| d.me.as_ref())
-        .is_some_and(|m| m.role == Role::Admin);
+    let admin = data.as_ref().and_then(|d| d.me.as_ref()).is_some_and(|m| m.role == Role::Admin);
     // Once logged in, load the right page afresh (the session cookie is now set).
     Effect::new(move || {
         if let Some(Ok(me)) = login.value().get() {

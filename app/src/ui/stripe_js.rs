@@ -89,10 +89,7 @@ mod imp {
 
     pub fn mount_card(key: &str, container: &str) -> Result<(), String> {
         let stripe = stripe(key)?;
-        let card = stripe
-            .elements()
-            .and_then(|e| e.create("card"))
-            .map_err(|e| describe(&e))?;
+        let card = stripe.elements().and_then(|e| e.create("card")).map_err(|e| describe(&e))?;
         card.mount(&format!("#{container}")).map_err(|e| describe(&e))?;
         CARD.with(|c| *c.borrow_mut() = Some(card));
         Ok(())
@@ -118,13 +115,9 @@ mod imp {
 
     pub async fn confirm_card_setup(client_secret: &str) -> Result<String, String> {
         let (_, stripe) = STRIPE.with(|c| c.borrow().clone()).ok_or("Stripe.js n'est pas prêt.")?;
-        let card = CARD
-            .with(|c| c.borrow().clone())
-            .ok_or("Le formulaire de carte n'est pas affiché.")?;
+        let card = CARD.with(|c| c.borrow().clone()).ok_or("Le formulaire de carte n'est pas affiché.")?;
         let data = object(&[("payment_method", &object(&[("card", card.as_ref())]))]);
-        let promise = stripe
-            .confirm_card_setup(client_secret, &data)
-            .map_err(|e| describe(&e))?;
+        let promise = stripe.confirm_card_setup(client_secret, &data).map_err(|e| describe(&e))?;
         let intent = settle(promise, "setupIntent").await?;
         js_sys::Reflect::get(&intent, &"id".into())
             .ok()
@@ -135,9 +128,7 @@ mod imp {
     pub async fn confirm_card_payment(key: &str, client_secret: &str, payment_method: &str) -> Result<(), String> {
         let stripe = stripe(key)?;
         let data = object(&[("payment_method", &JsValue::from_str(payment_method))]);
-        let promise = stripe
-            .confirm_card_payment(client_secret, &data)
-            .map_err(|e| describe(&e))?;
+        let promise = stripe.confirm_card_payment(client_secret, &data).map_err(|e| describe(&e))?;
         settle(promise, "paymentIntent").await.map(|_| ())
     }
 }

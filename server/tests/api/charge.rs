@@ -22,9 +22,7 @@ async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_qu
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 12_500, app.today()).await;
 
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("charged");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
 
     assert_eq!(result.status, EcheanceStatus::Payee);
     let pis = app.peer.payment_intents_of(e).await;
@@ -33,11 +31,7 @@ async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_qu
     assert_eq!(pis[0]["metadata"]["attempt"], "1");
     let attempts = app.attempts(e).await;
     assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded.as_str());
-    assert!(
-        attempts[0].idempotency_key.ends_with(&format!("-e{e}-a1-charge")),
-        "{}",
-        attempts[0].idempotency_key
-    );
+    assert!(attempts[0].idempotency_key.ends_with(&format!("-e{e}-a1-charge")), "{}", attempts[0].idempotency_key);
     let kinds: Vec<String> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
     assert_eq!(kinds, vec![EmailKind::PaymentReceived.as_str().to_owned()]);
 }
@@ -49,24 +43,13 @@ async fn a_response_lost_after_stripe_charged_is_retried_with_the_same_key_and_c
     let e = app.echeance(&alice, 4_000, app.today()).await;
     app.stripe.inject(CREATE, Fault::DropResponse);
 
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("charged");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
 
     assert_eq!(result.status, EcheanceStatus::Payee);
     assert_eq!(app.stripe.calls(CREATE), 2, "the retry reached Stripe");
-    assert_eq!(
-        app.peer.payment_intents_of(e).await.len(),
-        1,
-        "exactly one PaymentIntent"
-    );
-    let succeeded: Vec<_> = app
-        .peer
-        .payment_intents_of(e)
-        .await
-        .into_iter()
-        .filter(|p| p["status"] == "succeeded")
-        .collect();
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "exactly one PaymentIntent");
+    let succeeded: Vec<_> =
+        app.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").collect();
     assert_eq!(succeeded.len(), 1);
 }
 
@@ -78,9 +61,7 @@ async fn throttling_backs_off_and_retries_with_the_same_key() {
     app.stripe.inject(CREATE, Fault::RateLimited);
     app.stripe.inject(CREATE, Fault::RateLimited);
 
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("charged");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
 
     assert_eq!(result.status, EcheanceStatus::Payee);
     assert_eq!(app.stripe.calls(CREATE), 3);
@@ -96,9 +77,7 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
     // The webhook would settle it too; here the reconciler must do it alone.
     app.stripe.set_delivery(Delivery::Drop);
 
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("sent");
 
     // Every retry with the same key replays the saved 500: the outcome stays unknown.
     assert_eq!(result.status, EcheanceStatus::EnCours);
@@ -127,10 +106,7 @@ async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_qu
     assert_eq!(result.status, EcheanceStatus::Echouee);
     let row = app.row(e).await;
     assert_eq!(row.soft_declines, 1);
-    assert!(
-        row.next_retry_at.is_some_and(|t| t > app.state.now_ms()),
-        "a retry is scheduled"
-    );
+    assert!(row.next_retry_at.is_some_and(|t| t > app.state.now_ms()), "a retry is scheduled");
     let attempt = &app.attempts(e).await[0];
     assert_eq!(attempt.outcome, AttemptOutcome::Declined.as_str());
     assert_eq!(attempt.error_code.as_deref(), Some("card_declined"));
@@ -150,26 +126,14 @@ async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_em
     let attempt = &app.attempts(e).await[0];
     assert_eq!(attempt.outcome, AttemptOutcome::RequiresAction.as_str());
     assert_eq!(attempt.error_code.as_deref(), Some("authentication_required"));
-    assert!(
-        attempt.client_secret.is_some(),
-        "the client secret is kept for the owner"
-    );
+    assert!(attempt.client_secret.is_some(), "the client secret is kept for the owner");
     assert_eq!(app.row(e).await.current_payment_intent_id, attempt.payment_intent_id);
     let emails = app.emails(e).await;
-    let sca = emails
-        .iter()
-        .find(|m| m.kind == EmailKind::AuthenticationRequired.as_str())
-        .expect("SCA email queued");
+    let sca = emails.iter().find(|m| m.kind == EmailKind::AuthenticationRequired.as_str()).expect("SCA email queued");
     let pi = attempt.payment_intent_id.clone().expect("PaymentIntent kept");
+    assert!(sca.context.contains(&format!("/payment/authenticate/{pi}?token=")), "{}", sca.context);
     assert!(
-        sca.context.contains(&format!("/payment/authenticate/{pi}?token=")),
-        "{}",
-        sca.context
-    );
-    assert!(
-        emails
-            .iter()
-            .any(|m| m.kind == EmailKind::Reminder.as_str() && m.send_after > app.state.now_ms()),
+        emails.iter().any(|m| m.kind == EmailKind::Reminder.as_str() && m.send_after > app.state.now_ms()),
         "a reminder is scheduled"
     );
 }
@@ -184,18 +148,8 @@ async fn sca_in_the_peers_requires_action_shape_is_the_same_business_event() {
     let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
     assert_eq!(result.status, EcheanceStatus::EnAttente);
-    assert_eq!(
-        app.attempts(e).await[0].outcome,
-        AttemptOutcome::RequiresAction.as_str()
-    );
-    assert_eq!(
-        app.emails(e)
-            .await
-            .iter()
-            .filter(|m| m.kind == EmailKind::AuthenticationRequired.as_str())
-            .count(),
-        1
-    );
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::RequiresAction.as_str());
+    assert_eq!(app.emails(e).await.iter().filter(|m| m.kind == EmailKind::AuthenticationRequired.as_str()).count(), 1);
 }
 
 #[tokio::test]
@@ -206,21 +160,13 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
-    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("page");
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id)).await.expect("page");
     let secret = page.client_secret.expect("the owner gets the client secret");
     app.peer.authenticate(&pi, &secret, true).await;
-    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("confirmed");
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
 
     assert_eq!(status, EcheanceStatus::Payee);
-    assert_eq!(
-        app.peer.payment_intents_of(e).await.len(),
-        1,
-        "the same PaymentIntent was completed"
-    );
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "the same PaymentIntent was completed");
 }
 
 #[tokio::test]
@@ -237,32 +183,18 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
         .expect("secret");
 
     app.peer.authenticate(&pi, &secret, false).await;
-    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("confirmed");
-    assert_eq!(
-        status,
-        EcheanceStatus::EnAttente,
-        "a cancelled 3DS leaves the échéance waiting"
-    );
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
+    assert_eq!(status, EcheanceStatus::EnAttente, "a cancelled 3DS leaves the échéance waiting");
 
     // Retry: the page re-arms the same PaymentIntent with the saved card.
-    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("page again");
+    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id)).await.expect("page again");
     let secret = retry.client_secret.expect("retry offered");
     app.peer.authenticate(&pi, &secret, true).await;
     assert_eq!(
-        authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
-            .await
-            .expect("confirmed"),
+        authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed"),
         EcheanceStatus::Payee
     );
-    assert_eq!(
-        app.peer.payment_intents_of(e).await.len(),
-        1,
-        "never a second PaymentIntent for the attempt"
-    );
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "never a second PaymentIntent for the attempt");
     assert_eq!(app.attempts(e).await.len(), 1);
 }
 
@@ -275,9 +207,7 @@ async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
     // No authentication happened on Stripe; a confirm call must not mark anything paid.
-    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("answered");
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("answered");
     assert_eq!(status, EcheanceStatus::EnAttente);
 }
 
@@ -295,10 +225,7 @@ async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
     let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id)).await;
-    assert!(
-        matches!(page, Err(ServiceError::Forbidden)),
-        "nothing about the PaymentIntent leaks"
-    );
+    assert!(matches!(page, Err(ServiceError::Forbidden)), "nothing about the PaymentIntent leaks");
     let forged = authenticate::prepare(&app.state, &pi, &Access::Token("9999999999.forged".to_owned())).await;
     assert!(matches!(forged, Err(ServiceError::InvalidLink)));
 }
@@ -313,15 +240,9 @@ async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_
     app.stripe.inject(CREATE, Fault::DropResponse);
     app.stripe.inject(CREATE, Fault::DropResponse);
     app.stripe.inject(CREATE, Fault::DropResponse);
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnCours, "every response was lost");
-    assert_eq!(
-        app.peer.payment_intents_of(e).await.len(),
-        1,
-        "Stripe executed the first request"
-    );
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "Stripe executed the first request");
 
     // A day later Stripe has pruned the key; re-sending would charge again.
     app.stripe.prune_keys();
@@ -342,9 +263,7 @@ async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retentio
     for _ in 0..4 {
         app.stripe.inject(CREATE, Fault::Unavailable);
     }
-    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnCours);
 
     app.clock.advance(Duration::from_secs(25 * 3600));
@@ -353,9 +272,7 @@ async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retentio
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
     assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
     assert!(app.peer.payment_intents_of(e).await.is_empty());
-    let again = charge::charge(&app.state, id(e), Trigger::Customer(alice.id))
-        .await
-        .expect("charged");
+    let again = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
     assert_eq!(again.status, EcheanceStatus::Payee);
     assert_eq!(again.attempt_no, 2, "a new attempt, with a new key");
 }
@@ -378,11 +295,7 @@ async fn a_hundred_concurrent_pay_requests_make_one_payment_intent() {
         statuses.push(status.expect("task"));
     }
 
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "one charge accepted: {statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "one charge accepted: {statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "the others are refused as already in progress: {statuses:?}"

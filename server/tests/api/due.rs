@@ -14,12 +14,8 @@ async fn due_echeances_with_a_saved_card_are_charged_the_rest_is_left_alone() {
     let no_card = app.customer("nocard", None).await;
     let today = app.today();
     let due_today = app.echeance(&alice, 1_000, today).await;
-    let overdue = app
-        .echeance(&alice, 1_000, today.checked_sub_days(Days::new(3)).expect("date"))
-        .await;
-    let tomorrow = app
-        .echeance(&alice, 1_000, today.checked_add_days(Days::new(1)).expect("date"))
-        .await;
+    let overdue = app.echeance(&alice, 1_000, today.checked_sub_days(Days::new(3)).expect("date")).await;
+    let tomorrow = app.echeance(&alice, 1_000, today.checked_add_days(Days::new(1)).expect("date")).await;
     let cardless = app.echeance(&no_card, 1_000, today).await;
 
     let report = due::charge_due(&app.state, today, 100).await.expect("ran");
@@ -37,11 +33,8 @@ async fn due_echeances_with_a_saved_card_are_charged_the_rest_is_left_alone() {
 
 #[tokio::test]
 async fn soft_declines_are_retried_on_schedule_then_given_up() {
-    let app = spawn_app_with(Options {
-        env: vec![("RETRY_SCHEDULE_HOURS", "1,2".to_owned())],
-        ..Default::default()
-    })
-    .await;
+    let app =
+        spawn_app_with(Options { env: vec![("RETRY_SCHEDULE_HOURS", "1,2".to_owned())], ..Default::default() }).await;
     let bob = app.customer("bob", Some(cards::DECLINED)).await;
     let today = app.today();
     let e = app.echeance(&bob, 1_000, today).await;
@@ -60,11 +53,7 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
 
     app.clock.advance(Duration::from_secs(7_300));
     due::charge_due(&app.state, app.today(), 10).await.expect("third");
-    assert_eq!(
-        app.status(e).await,
-        EcheanceStatus::EchoueeDefinitive,
-        "the schedule is exhausted"
-    );
+    assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive, "the schedule is exhausted");
 
     let attempts = app.attempts(e).await;
     assert_eq!(attempts.len(), 3);
@@ -74,10 +63,7 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
     assert_eq!(keys.len(), 3, "each attempt has its own key");
     app.clock.advance(Duration::from_secs(30 * 24 * 3600));
     assert_eq!(
-        due::charge_due(&app.state, app.today(), 10)
-            .await
-            .expect("after")
-            .charged,
+        due::charge_due(&app.state, app.today(), 10).await.expect("after").charged,
         0,
         "a final decline is not retried"
     );

@@ -19,11 +19,7 @@ use crate::helpers::{Fault, Options, TestApp, cards, spawn_app_with};
 async fn app_with_mail(mail: &MailCatcher, extra: &[(&'static str, &str)]) -> TestApp {
     let mut env = vec![("SMTP_URL", mail.smtp_url()), ("EMAIL_RETRY_BASE_SECS", "1".to_owned())];
     env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    spawn_app_with(Options {
-        env,
-        ..Default::default()
-    })
-    .await
+    spawn_app_with(Options { env, ..Default::default() }).await
 }
 
 fn id(n: i64) -> EcheanceId {
@@ -44,39 +40,25 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
     let message = &messages[0];
     assert_eq!(message["to"][0]["address"], carol.email.as_str());
     assert!(
-        message["subject"]
-            .as_str()
-            .is_some_and(|s| s.contains("Action requise") && s.contains("300,00")),
+        message["subject"].as_str().is_some_and(|s| s.contains("Action requise") && s.contains("300,00")),
         "{}",
         message["subject"]
     );
-    assert!(
-        message["html"]
-            .as_str()
-            .is_some_and(|h| h.contains("Confirmer mon paiement"))
-    );
+    assert!(message["html"].as_str().is_some_and(|h| h.contains("Confirmer mon paiement")));
     let link = recovery_link(message).expect("a link in the email");
     let pi = app.row(e).await.current_payment_intent_id.expect("pi");
-    assert!(
-        link.starts_with(&format!("{}/payment/authenticate/{pi}?token=", app.address)),
-        "{link}"
-    );
+    assert!(link.starts_with(&format!("{}/payment/authenticate/{pi}?token=", app.address)), "{link}");
 
     let token = link.split("token=").nth(1).expect("token").to_owned();
-    let page = authenticate::prepare(&app.state, &pi, &Access::Token(token.clone()))
-        .await
-        .expect("the link opens the page");
+    let page =
+        authenticate::prepare(&app.state, &pi, &Access::Token(token.clone())).await.expect("the link opens the page");
     let secret = page.client_secret.expect("3DS can run from the link");
     app.peer.authenticate(&pi, &secret, true).await;
     assert_eq!(
-        authenticate::confirm(&app.state, &pi, &Access::Token(token.clone()))
-            .await
-            .expect("confirmed"),
+        authenticate::confirm(&app.state, &pi, &Access::Token(token.clone())).await.expect("confirmed"),
         EcheanceStatus::Payee
     );
-    let again = authenticate::prepare(&app.state, &pi, &Access::Token(token))
-        .await
-        .expect("page");
+    let again = authenticate::prepare(&app.state, &pi, &Access::Token(token)).await.expect("page");
     assert!(again.client_secret.is_none(), "the link cannot pay a second time");
 }
 
@@ -92,11 +74,7 @@ async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
     // The peer's payment_intent.payment_failed arrives; Stripe may deliver it again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !app
-        .inbox()
-        .await
-        .iter()
-        .any(|r| r.event_type == "payment_intent.payment_failed")
+    while !app.inbox().await.iter().any(|r| r.event_type == "payment_intent.payment_failed")
         && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -112,12 +90,8 @@ async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email
     assert_eq!(app.deliver(&duplicate).await, 200);
     app.process_inbox().await;
 
-    let failed: Vec<_> = app
-        .emails(e)
-        .await
-        .into_iter()
-        .filter(|m| m.kind == EmailKind::PaymentFailed.as_str())
-        .collect();
+    let failed: Vec<_> =
+        app.emails(e).await.into_iter().filter(|m| m.kind == EmailKind::PaymentFailed.as_str()).collect();
     assert_eq!(failed.len(), 1, "one email queued");
     let received = mail.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -139,12 +113,8 @@ async fn three_emails_queued_while_smtp_is_down_go_out_once_each_when_it_is_back
     // Let the worker fail a few times.
     tokio::time::sleep(Duration::from_secs(3)).await;
     for e in &ids {
-        let receipt = app
-            .emails(*e)
-            .await
-            .into_iter()
-            .find(|m| m.kind == EmailKind::PaymentReceived.as_str())
-            .expect("queued");
+        let receipt =
+            app.emails(*e).await.into_iter().find(|m| m.kind == EmailKind::PaymentReceived.as_str()).expect("queued");
         assert_eq!(receipt.status, "pending");
         assert!(receipt.attempts >= 1, "tried while SMTP was down");
     }
@@ -153,16 +123,10 @@ async fn three_emails_queued_while_smtp_is_down_go_out_once_each_when_it_is_back
 
     let messages = mail.wait_for(3, Duration::from_secs(40)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let messages = if messages.len() == 3 {
-        mail.messages().await
-    } else {
-        messages
-    };
+    let messages = if messages.len() == 3 { mail.messages().await } else { messages };
     assert_eq!(messages.len(), 3, "{messages:?}");
-    let mut subjects: Vec<String> = messages
-        .iter()
-        .map(|m| m["subject"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let mut subjects: Vec<String> =
+        messages.iter().map(|m| m["subject"].as_str().unwrap_or_default().to_owned()).collect();
     subjects.sort();
     subjects.dedup();
     assert_eq!(subjects.len(), 3, "each email once: {subjects:?}");
@@ -184,11 +148,7 @@ async fn an_email_is_marked_failed_after_its_last_retry_and_can_be_sent_again() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(app.emails(e).await[0].status, "failed");
-    assert_eq!(
-        email_admin::failed(&app.state).await.expect("list").len(),
-        1,
-        "shown on the dashboard"
-    );
+    assert_eq!(email_admin::failed(&app.state).await.expect("list").len(), 1, "shown on the dashboard");
 
     mail.restart().await;
     sender::retry_failed(&app.state).await.expect("requeued");
@@ -209,13 +169,8 @@ async fn an_unused_link_expires_the_payment_intent_is_cancelled_and_the_echeance
     assert_eq!(closed, 1);
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
     assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
-    assert_eq!(
-        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"],
-        "canceled"
-    );
-    let next = charge::charge(&app.state, id(e), Trigger::DueDate)
-        .await
-        .expect("sent again");
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+    let next = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent again");
     assert_eq!(next.attempt_no, 2, "a new attempt next time");
 }
 
@@ -259,41 +214,26 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
     let pi = app.row(paid).await.current_payment_intent_id.expect("pi");
     let secret = app.attempts(paid).await[0].client_secret.clone().expect("secret");
     app.peer.authenticate(&pi, &secret, true).await;
-    authenticate::confirm(&app.state, &pi, &Access::User(carol.id))
-        .await
-        .expect("paid");
+    authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("paid");
 
     app.clock.advance(Duration::from_secs(49 * 3600));
     sender::send_pending(&app.state, 50).await.expect("sent");
 
     let messages = mail.wait_for(4, Duration::from_secs(10)).await;
-    let reminders: Vec<_> = messages
-        .iter()
-        .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Rappel")))
-        .collect();
+    let reminders: Vec<_> =
+        messages.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Rappel"))).collect();
     assert_eq!(reminders.len(), 1, "{messages:?}");
     assert!(reminders[0]["subject"].as_str().is_some_and(|s| s.contains("30,00")));
-    let cancelled = app
-        .emails(paid)
-        .await
-        .into_iter()
-        .find(|m| m.kind == EmailKind::Reminder.as_str())
-        .expect("queued");
+    let cancelled =
+        app.emails(paid).await.into_iter().find(|m| m.kind == EmailKind::Reminder.as_str()).expect("queued");
     assert_eq!(cancelled.status, "cancelled");
 }
 
 #[tokio::test]
 async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
-    let app = spawn_app_with(Options {
-        workers: false,
-        ..Default::default()
-    })
-    .await;
-    let broken = TemplateSource {
-        subject: "Bonjour".to_owned(),
-        html: "<p>{{ amount </p>".to_owned(),
-        text: "ok".to_owned(),
-    };
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let broken =
+        TemplateSource { subject: "Bonjour".to_owned(), html: "<p>{{ amount </p>".to_owned(), text: "ok".to_owned() };
 
     let refused = email_admin::save(&app.state, "payment_received", "fr", &broken).await;
     match refused {
@@ -301,14 +241,8 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
         other => panic!("expected a refusal, got {other:?}"),
     }
     let stored = email_admin::list(&app.state).await.expect("list");
-    let receipt = stored
-        .iter()
-        .find(|t| t.kind == "payment_received" && t.locale == "fr")
-        .expect("template");
-    assert!(
-        !receipt.html.contains("{{ amount </p>"),
-        "the broken template was not saved"
-    );
+    let receipt = stored.iter().find(|t| t.kind == "payment_received" && t.locale == "fr").expect("template");
+    assert!(!receipt.html.contains("{{ amount </p>"), "the broken template was not saved");
 
     let good = TemplateSource {
         subject: "Reçu {{ amount }}".to_owned(),
@@ -317,7 +251,5 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
     };
     let preview = email_admin::preview("payment_received", "fr", &good).expect("renders");
     assert_eq!(preview.subject, "Reçu 300,00\u{a0}€");
-    email_admin::save(&app.state, "payment_received", "fr", &good)
-        .await
-        .expect("saved");
+    email_admin::save(&app.state, "payment_received", "fr", &good).await.expect("saved");
 }

@@ -55,21 +55,12 @@ async fn two_instances_never_run_the_reconciler_at_the_same_time() {
     for layer in [&one.stripe, &two.stripe] {
         layer.inject("GET /v1/payment_intents", Fault::Delay(Duration::from_millis(1_500)));
     }
-    let options = Options {
-        since: Duration::from_secs(3600),
-        dry_run: false,
-        trigger: "test".to_owned(),
-    };
+    let options = Options { since: Duration::from_secs(3600), dry_run: false, trigger: "test".to_owned() };
 
-    let (a, b) = tokio::join!(
-        reconcile::run(&one.state, &options, &Silent),
-        reconcile::run(&two.state, &options, &Silent)
-    );
+    let (a, b) =
+        tokio::join!(reconcile::run(&one.state, &options, &Silent), reconcile::run(&two.state, &options, &Silent));
 
-    let refused = [&a, &b]
-        .iter()
-        .filter(|r| matches!(r, Err(ReconcileError::AlreadyRunning)))
-        .count();
+    let refused = [&a, &b].iter().filter(|r| matches!(r, Err(ReconcileError::AlreadyRunning))).count();
     let ran = [&a, &b].iter().filter(|r| r.is_ok()).count();
     assert_eq!((ran, refused), (1, 1), "{a:?} / {b:?}");
 }
@@ -87,12 +78,7 @@ async fn start_binary(app: &TestApp, stripe: &StripeLayer, port: u16) -> Child {
         .expect("start the server binary");
     let http = reqwest::Client::new();
     for _ in 0..300 {
-        if http
-            .get(format!("{address}/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if http.get(format!("{address}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
             return child;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -104,10 +90,7 @@ fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static s
     vec![
         ("DATABASE_URL", app.db.url.clone()),
         ("STRIPE_SECRET_KEY", crate::helpers::peer::SECRET_KEY.to_owned()),
-        (
-            "STRIPE_PUBLISHABLE_KEY",
-            crate::helpers::peer::PUBLISHABLE_KEY.to_owned(),
-        ),
+        ("STRIPE_PUBLISHABLE_KEY", crate::helpers::peer::PUBLISHABLE_KEY.to_owned()),
         ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
         ("STRIPE_API_BASE", format!("{}/", stripe.url)),
         ("STRIPE_JS_URL", format!("{}/js.stripe.com/v3/", stripe.url)),
@@ -122,11 +105,7 @@ fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static s
 
 #[tokio::test]
 async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without_a_second_charge() {
-    let app = spawn_app_with(crate::helpers::Options {
-        workers: false,
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 6_600, app.today()).await;
     let stripe = StripeLayer::start(&app.peer.url).await;
@@ -158,20 +137,11 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
                 .await
         }
     });
-    tokio::time::timeout(Duration::from_secs(20), charged.notified())
-        .await
-        .expect("Stripe executed the charge");
+    tokio::time::timeout(Duration::from_secs(20), charged.notified()).await.expect("Stripe executed the charge");
     server.start_kill().expect("SIGKILL");
     server.wait().await.expect("killed");
-    assert!(
-        paying.await.expect("task").is_err(),
-        "the browser lost its answer with the process"
-    );
-    assert_eq!(
-        app.status(e).await,
-        EcheanceStatus::EnCours,
-        "the commit after Stripe's answer never happened"
-    );
+    assert!(paying.await.expect("task").is_err(), "the browser lost its answer with the process");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "the commit after Stripe's answer never happened");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
     // Stripe's webhook comes while the server is down.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -186,17 +156,9 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
         .expect("reconcile runs");
     let printed = String::from_utf8_lossy(&output.stdout);
     println!("{printed}");
-    assert!(
-        output.status.success(),
-        "{printed} {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{printed} {}", String::from_utf8_lossy(&output.stderr));
 
-    assert_eq!(
-        app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10))
-            .await,
-        EcheanceStatus::Payee
-    );
+    assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
     let pis = app.peer.payment_intents_of(e).await;
     assert_eq!(pis.len(), 1, "no second charge");
     assert_eq!(pis[0]["status"], "succeeded");

@@ -13,20 +13,14 @@ use std::time::Duration;
 use crate::helpers::{Delivery, Fault, TestApp, cards, spawn_app};
 
 fn options(dry_run: bool) -> Options {
-    Options {
-        since: Duration::from_secs(24 * 3600),
-        dry_run,
-        trigger: "test".to_owned(),
-    }
+    Options { since: Duration::from_secs(24 * 3600), dry_run, trigger: "test".to_owned() }
 }
 
 /// An échéance waiting for 3D Secure, with webhooks not reaching the app.
 async fn waiting(app: &TestApp) -> (i64, String) {
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 3_000, app.today()).await;
-    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnAttente);
     (e, app.row(e).await.current_payment_intent_id.expect("pi"))
 }
@@ -36,10 +30,8 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
-    let secret = app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let secret =
+        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"].as_str().expect("secret").to_owned();
     app.peer.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
@@ -47,10 +39,7 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
     assert_eq!((report.checked, report.fixed, report.errors), (1, 1, 0), "{report:?}");
     assert_eq!(report.drift.len(), 1);
-    assert_eq!(
-        (report.drift[0].local.as_str(), report.drift[0].stripe.as_str()),
-        ("en_attente", "succeeded")
-    );
+    assert_eq!((report.drift[0].local.as_str(), report.drift[0].stripe.as_str()), ("en_attente", "succeeded"));
 }
 
 #[tokio::test]
@@ -64,16 +53,9 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(canceled).await, EcheanceStatus::APayer);
-    assert_eq!(
-        app.attempts(canceled).await[0].outcome,
-        AttemptOutcome::Canceled.as_str()
-    );
+    assert_eq!(app.attempts(canceled).await[0].outcome, AttemptOutcome::Canceled.as_str());
     assert_eq!(app.status(pending).await, EcheanceStatus::EnAttente);
-    assert_eq!(
-        (report.checked, report.fixed, report.unchanged),
-        (2, 1, 1),
-        "{report:?}"
-    );
+    assert_eq!((report.checked, report.fixed, report.unchanged), (2, 1, 1), "{report:?}");
 }
 
 #[tokio::test]
@@ -81,10 +63,8 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
-    let secret = app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let secret =
+        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"].as_str().expect("secret").to_owned();
     app.peer.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
@@ -105,9 +85,7 @@ async fn missed_webhooks_are_replayed_from_the_events_api() {
     for _ in 0..4 {
         app.stripe.inject("POST /v1/payment_intents", Fault::DropResponse);
     }
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
-        .await
-        .expect("sent");
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
     // Let the peer try (and fail) to deliver payment_intent.succeeded.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
@@ -116,10 +94,7 @@ async fn missed_webhooks_are_replayed_from_the_events_api() {
 
     assert!(report.events_replayed >= 1, "{report:?}");
     assert!(
-        app.inbox()
-            .await
-            .iter()
-            .any(|row| row.event_type == "payment_intent.succeeded"),
+        app.inbox().await.iter().any(|row| row.event_type == "payment_intent.succeeded"),
         "the missed event is in the inbox"
     );
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
@@ -155,23 +130,15 @@ async fn legacy_checkout_sessions_still_open_are_reconciled() {
 async fn only_one_reconciler_runs_at_a_time() {
     let app = spawn_app().await;
     assert!(
-        lease::acquire(
-            &app.state.db,
-            "reconciler",
-            "another-instance",
-            60_000,
-            app.state.now_ms()
-        )
-        .await
-        .expect("lease")
+        lease::acquire(&app.state.db, "reconciler", "another-instance", 60_000, app.state.now_ms())
+            .await
+            .expect("lease")
     );
 
     let refused = reconcile::run(&app.state, &options(false), &Silent).await;
     assert!(matches!(refused, Err(ReconcileError::AlreadyRunning)), "{refused:?}");
 
-    lease::release(&app.state.db, "reconciler", "another-instance")
-        .await
-        .expect("release");
+    lease::release(&app.state.db, "reconciler", "another-instance").await.expect("release");
     assert!(reconcile::run(&app.state, &options(false), &Silent).await.is_ok());
 }
 
@@ -226,10 +193,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
                 ],
             )
             .await;
-        pis.push((
-            pi["id"].as_str().expect("id").to_owned(),
-            pi["client_secret"].as_str().expect("secret").to_owned(),
-        ));
+        pis.push((pi["id"].as_str().expect("id").to_owned(), pi["client_secret"].as_str().expect("secret").to_owned()));
     }
     let txn = app.state.db.begin().await.expect("txn");
     for (e, (pi, secret)) in rows.iter().zip(&pis) {
@@ -252,10 +216,8 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         .insert(&txn)
         .await
         .expect("attempt");
-        let mut row: echeance::ActiveModel = echeance::ActiveModel {
-            id: sea_orm::ActiveValue::Unchanged(*e),
-            ..Default::default()
-        };
+        let mut row: echeance::ActiveModel =
+            echeance::ActiveModel { id: sea_orm::ActiveValue::Unchanged(*e), ..Default::default() };
         row.current_payment_intent_id = Set(Some(pi.clone()));
         row.update(&txn).await.expect("link");
     }
@@ -280,10 +242,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         report.unchanged,
         report.errors
     );
-    assert_eq!(
-        (report.checked, report.fixed, report.unchanged, report.errors),
-        (2_000, 50, 1_950, 0)
-    );
+    assert_eq!((report.checked, report.fixed, report.unchanged, report.errors), (2_000, 50, 1_950, 0));
     assert!(calls <= 25, "{calls} calls for {N} échéances");
     assert_eq!(app.status(rows[0]).await, EcheanceStatus::Payee);
     assert_eq!(app.status(rows[30]).await, EcheanceStatus::APayer);

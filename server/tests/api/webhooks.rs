@@ -19,9 +19,7 @@ async fn charge_blind(app: &TestApp, e: i64) -> String {
     for _ in 0..4 {
         app.stripe.inject(CREATE, Fault::DropResponse);
     }
-    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
-        .await
-        .expect("sent");
+    let result = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
     assert_eq!(result.status, EcheanceStatus::EnCours);
     let pis = app.peer.payment_intents_of(e).await;
     assert_eq!(pis.len(), 1);
@@ -57,21 +55,13 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
     let mut synthetic = Vec::new();
     for (n, pi) in [&pi3, &pi4].into_iter().enumerate() {
         let snapshot = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
-        synthetic.push(event(
-            &format!("evt_requires_action_{n}"),
-            "payment_intent.requires_action",
-            snapshot,
-        ));
+        synthetic.push(event(&format!("evt_requires_action_{n}"), "payment_intent.requires_action", snapshot));
     }
-    let secret3 = app.peer.get(&format!("/v1/payment_intents/{pi3}")).await["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let secret3 =
+        app.peer.get(&format!("/v1/payment_intents/{pi3}")).await["client_secret"].as_str().expect("secret").to_owned();
     app.peer.authenticate(&pi3, &secret3, true).await;
-    let secret4 = app.peer.get(&format!("/v1/payment_intents/{pi4}")).await["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_owned();
+    let secret4 =
+        app.peer.get(&format!("/v1/payment_intents/{pi4}")).await["client_secret"].as_str().expect("secret").to_owned();
     let failed = app.peer.authenticate(&pi4, &secret4, false).await;
     synthetic.push(event("evt_auth_failed", "payment_intent.payment_failed", failed));
 
@@ -114,11 +104,7 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
     };
     let mut deliveries = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while deliveries
-        .iter()
-        .filter(|(_, b): &&(String, Vec<u8>)| is_payment(b))
-        .count()
-        < 4
+    while deliveries.iter().filter(|(_, b): &&(String, Vec<u8>)| is_payment(b)).count() < 4
         && tokio::time::Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -133,11 +119,7 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
     let mut in_order: Vec<(String, Vec<u8>)> = synthetic[..2].iter().map(|e| signed(app, e)).collect();
     in_order.append(&mut deliveries);
     in_order.push(signed(app, &synthetic[2]));
-    (
-        vec![e1, e2, e3, e4, e5],
-        in_order,
-        pi5["created"].as_i64().unwrap_or_default(),
-    )
+    (vec![e1, e2, e3, e4, e5], in_order, pi5["created"].as_i64().unwrap_or_default())
 }
 
 /// The late attempt row, as the charge transaction would have written it.
@@ -150,11 +132,7 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
         .expect("user")
         .stripe_customer_id
         .expect("cus");
-    let pm = app::ssr::entities::payment_method::Entity::find()
-        .one(&app.state.db)
-        .await
-        .expect("q")
-        .expect("pm");
+    let pm = app::ssr::entities::payment_method::Entity::find().one(&app.state.db).await.expect("q").expect("pm");
     let now = app.state.now_ms();
     charge_attempt::ActiveModel {
         echeance_id: Set(e5),
@@ -182,12 +160,7 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
 async fn final_state(app: &TestApp, ids: &[i64]) -> Vec<(EcheanceStatus, String)> {
     let mut out = Vec::new();
     for id in ids {
-        let outcome = app
-            .attempts(*id)
-            .await
-            .first()
-            .map(|a| a.outcome.clone())
-            .unwrap_or_default();
+        let outcome = app.attempts(*id).await.first().map(|a| a.outcome.clone()).unwrap_or_default();
         out.push((app.status(*id).await, outcome));
     }
     out
@@ -205,20 +178,10 @@ async fn run(shuffled: bool) -> Vec<(EcheanceStatus, String)> {
     }
     app.process_inbox().await;
     let e5 = ids[4];
-    assert_eq!(
-        app.status(e5).await,
-        EcheanceStatus::APayer,
-        "the early event waits for its attempt"
-    );
+    assert_eq!(app.status(e5).await, EcheanceStatus::APayer, "the early event waits for its attempt");
     commit_late_attempt(&app, e5).await;
-    let status = app
-        .wait_for_status(e5, EcheanceStatus::Payee, Duration::from_secs(20))
-        .await;
-    assert_eq!(
-        status,
-        EcheanceStatus::Payee,
-        "the parked event was applied once its attempt existed"
-    );
+    let status = app.wait_for_status(e5, EcheanceStatus::Payee, Duration::from_secs(20)).await;
+    assert_eq!(status, EcheanceStatus::Payee, "the parked event was applied once its attempt existed");
     final_state(&app, &ids).await
 }
 
@@ -244,11 +207,7 @@ async fn every_webhook_three_times_shuffled_and_one_early_reaches_the_same_state
 #[tokio::test]
 async fn duplicates_are_stored_once() {
     let app = spawn_app().await;
-    let body = event(
-        "evt_dup",
-        "customer.created",
-        json!({"id": "cus_x", "object": "customer"}),
-    );
+    let body = event("evt_dup", "customer.created", json!({"id": "cus_x", "object": "customer"}));
     for _ in 0..3 {
         assert_eq!(app.deliver(&body).await, 200);
     }
@@ -276,22 +235,11 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
     assert_eq!(app.post_webhook(None, body.clone()).await, 400);
     let mut tampered = body.clone();
     tampered.extend_from_slice(b" ");
-    assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), tampered)
-            .await,
-        400
-    );
+    assert_eq!(app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), tampered).await, 400);
     let malformed = b"{not json".to_vec();
-    assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &malformed)), malformed)
-            .await,
-        400
-    );
+    assert_eq!(app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &malformed)), malformed).await, 400);
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024)).into_bytes();
-    assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge).await,
-        413
-    );
+    assert_eq!(app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge).await, 413);
 
     assert!(app.inbox().await.is_empty());
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
@@ -306,29 +254,14 @@ async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
     .await;
     let body = serde_json::to_vec(&event("evt_roll", "customer.created", json!({"id": "cus_1"}))).expect("json");
     let now = app.state.now_ms() / 1000;
-    assert_eq!(
-        app.post_webhook(Some(&sign("whsec_old_one", now, &body)), body.clone())
-            .await,
-        200
-    );
-    assert_eq!(
-        app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), body).await,
-        200
-    );
+    assert_eq!(app.post_webhook(Some(&sign("whsec_old_one", now, &body)), body.clone()).await, 200);
+    assert_eq!(app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &body)), body).await, 200);
 }
 
 #[tokio::test]
 async fn unknown_event_types_are_stored_and_acknowledged() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        workers: false,
-        ..Default::default()
-    })
-    .await;
-    assert_eq!(
-        app.deliver(&event("evt_new", "billing.meter.created", json!({"id": "mtr_1"})))
-            .await,
-        200
-    );
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    assert_eq!(app.deliver(&event("evt_new", "billing.meter.created", json!({"id": "mtr_1"}))).await, 200);
     app.process_inbox().await;
     let inbox = app.inbox().await;
     assert_eq!(inbox.len(), 1);
@@ -342,9 +275,7 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
     let refunded = app.echeance(&alice, 1_000, app.today()).await;
     let disputed = app.echeance(&alice, 2_000, app.today()).await;
     for e in [refunded, disputed] {
-        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate)
-            .await
-            .expect("paid");
+        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
     }
     let pi = |e: i64| {
         let app = &app;
@@ -356,20 +287,14 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
     app.deliver(&event("evt_partial", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 400, "refunded": false}))).await;
     app.deliver(&event("evt_dispute", "charge.dispute.created", json!({"id": "dp_1", "object": "dispute", "payment_intent": pi_disputed, "charge": "ch_2", "reason": "fraudulent"}))).await;
     assert_eq!(
-        app.wait_for_status(disputed, EcheanceStatus::Contestee, Duration::from_secs(10))
-            .await,
+        app.wait_for_status(disputed, EcheanceStatus::Contestee, Duration::from_secs(10)).await,
         EcheanceStatus::Contestee
     );
-    assert_eq!(
-        app.status(refunded).await,
-        EcheanceStatus::Payee,
-        "a partial refund keeps it paid"
-    );
+    assert_eq!(app.status(refunded).await, EcheanceStatus::Payee, "a partial refund keeps it paid");
 
     app.deliver(&event("evt_full", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 1000, "refunded": true}))).await;
     assert_eq!(
-        app.wait_for_status(refunded, EcheanceStatus::Remboursee, Duration::from_secs(10))
-            .await,
+        app.wait_for_status(refunded, EcheanceStatus::Remboursee, Duration::from_secs(10)).await,
         EcheanceStatus::Remboursee
     );
 }
@@ -386,9 +311,5 @@ async fn a_legacy_checkout_session_completed_marks_its_echeance_paid() {
     app.deliver(&event("evt_cs", "checkout.session.completed", json!({"id": "cs_test_legacy_1", "object": "checkout.session",
         "status": "complete", "payment_status": "paid", "payment_intent": "pi_legacy", "client_reference_id": e.to_string()}))).await;
 
-    assert_eq!(
-        app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10))
-            .await,
-        EcheanceStatus::Payee
-    );
+    assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
 }

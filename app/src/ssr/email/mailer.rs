@@ -57,20 +57,15 @@ impl SmtpMailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?
             .timeout(Some(Duration::from_secs(15)))
             .build();
-        Ok(Self {
-            transport,
-            from: from.parse()?,
-        })
+        Ok(Self { transport, from: from.parse()? })
     }
 }
 
 #[async_trait]
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<(), MailError> {
-        let to: Mailbox = email
-            .to
-            .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Invalid(e.to_string()))?;
+        let to: Mailbox =
+            email.to.parse().map_err(|e: lettre::address::AddressError| MailError::Invalid(e.to_string()))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -80,16 +75,9 @@ impl Mailer for SmtpMailer {
                 "<{}@echeancier>",
                 email.dedup_key.replace(|c: char| !c.is_ascii_alphanumeric(), ".")
             )))
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
             .map_err(|e| MailError::Invalid(e.to_string()))?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| MailError::Transport(e.to_string()))
+        self.transport.send(message).await.map(|_| ()).map_err(|e| MailError::Transport(e.to_string()))
     }
 }
 

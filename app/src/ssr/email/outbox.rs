@@ -28,6 +28,29 @@ pub struct NewEmail {
     pub send_after: i64,
 }
 
+impl NewEmail {
+    /// An email to `customer` about `echeance`, in the customer's language, to send now.
+    #[must_use]
+    pub fn about(
+        echeance: &crate::ssr::entities::echeance::Model,
+        customer: &crate::ssr::entities::user::Model,
+        kind: EmailKind,
+        dedup_key: String,
+        context: serde_json::Value,
+    ) -> Self {
+        Self {
+            dedup_key,
+            kind,
+            locale: Locale::from_code(&customer.locale),
+            to: customer.email.clone(),
+            user_id: Some(customer.id),
+            echeance_id: Some(echeance.id),
+            context,
+            send_after: 0,
+        }
+    }
+}
+
 /// Queues an email unless one with the same dedup key exists. Returns whether a row was written.
 ///
 /// # Errors
@@ -52,11 +75,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, email: NewEmail, now_ms: i64) ->
         ..Default::default()
     };
     let result = email_outbox::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(email_outbox::Column::DedupKey)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::column(email_outbox::Column::DedupKey).do_nothing().to_owned())
         .try_insert()
         .exec(db)
         .await?;

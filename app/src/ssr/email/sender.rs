@@ -89,10 +89,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
         return None;
     }
-    let echeance = echeance::Entity::find_by_id(row.echeance_id?)
-        .one(&state.db)
-        .await
-        .ok()??;
+    let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
     let waiting = echeance.status == EcheanceStatus::EnAttente.as_str()
         && row.dedup_key.contains(&format!(":a{}", echeance.current_attempt_no));
     (!waiting).then(|| format!("échéance is {} now", echeance.status))
@@ -120,10 +117,7 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
                 .col_expr(email_outbox::Column::LastError, Expr::value(Option::<String>::None))
         }
         Outcome::Cancelled(reason) => update
-            .col_expr(
-                email_outbox::Column::Status,
-                Expr::value(OutboxStatus::Cancelled.as_str()),
-            )
+            .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled.as_str()))
             .col_expr(email_outbox::Column::LastError, Expr::value(reason)),
         Outcome::Failed(reason) => {
             tracing::error!(email.id = row.id, kind = row.kind, "email failed for good");
@@ -132,24 +126,14 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
         }
         Outcome::Retry(reason) if u32::try_from(attempts).unwrap_or(u32::MAX) >= state.settings.email_max_attempts => {
-            tracing::error!(
-                email.id = row.id,
-                kind = row.kind,
-                attempts,
-                "email failed after its last retry"
-            );
+            tracing::error!(email.id = row.id, kind = row.kind, attempts, "email failed after its last retry");
             update
                 .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed.as_str()))
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
         }
         Outcome::Retry(reason) => {
             let delay = retry_delay_ms(state.settings.email_retry_base.as_millis(), attempts);
-            tracing::warn!(
-                email.id = row.id,
-                attempts,
-                delay_ms = delay,
-                "email not sent; will retry"
-            );
+            tracing::warn!(email.id = row.id, attempts, delay_ms = delay, "email not sent; will retry");
             update
                 .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now + delay))
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
@@ -173,10 +157,7 @@ fn retry_delay_ms(base_ms: u128, attempts: i32) -> i64 {
 pub async fn retry_failed(state: &AppState) -> Result<u64, ServiceError> {
     let now = state.now_ms();
     let result = email_outbox::Entity::update_many()
-        .col_expr(
-            email_outbox::Column::Status,
-            Expr::value(OutboxStatus::Pending.as_str()),
-        )
+        .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Pending.as_str()))
         .col_expr(email_outbox::Column::Attempts, Expr::value(0))
         .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now))
         .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed.as_str()))

@@ -43,16 +43,9 @@ pub struct TemplateError(pub String);
 pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|name| {
-        if name == "html" {
-            AutoEscape::Html
-        } else {
-            AutoEscape::None
-        }
-    });
+    env.set_auto_escape_callback(|name| if name == "html" { AutoEscape::Html } else { AutoEscape::None });
     let describe = |e: minijinja::Error| TemplateError(describe_error(&e));
-    env.add_template_owned("subject", source.subject.clone())
-        .map_err(describe)?;
+    env.add_template_owned("subject", source.subject.clone()).map_err(describe)?;
     env.add_template_owned("html", source.html.clone()).map_err(describe)?;
     env.add_template_owned("text", source.text.clone()).map_err(describe)?;
     let part = |name: &str| -> Result<String, TemplateError> {
@@ -60,15 +53,9 @@ pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Re
     };
     let subject = part("subject")?;
     if subject.contains(['\r', '\n']) {
-        return Err(TemplateError(
-            "le sujet ne peut pas contenir de retour à la ligne".to_owned(),
-        ));
+        return Err(TemplateError("le sujet ne peut pas contenir de retour à la ligne".to_owned()));
     }
-    Ok(Rendered {
-        subject,
-        html: part("html")?,
-        text: part("text")?,
-    })
+    Ok(Rendered { subject, html: part("html")?, text: part("text")? })
 }
 
 fn describe_error(e: &minijinja::Error) -> String {
@@ -112,11 +99,7 @@ pub async fn load(db: &DatabaseConnection, kind: EmailKind, locale: Locale) -> R
             .one(db)
             .await?
         {
-            return Ok(TemplateSource {
-                subject: t.subject,
-                html: t.html_body,
-                text: t.text_body,
-            });
+            return Ok(TemplateSource { subject: t.subject, html: t.html_body, text: t.text_body });
         }
     }
     Err(anyhow::anyhow!("no {} template", kind.as_str()))
@@ -127,11 +110,7 @@ mod tests {
     use super::*;
 
     fn source(subject: &str, html: &str, text: &str) -> TemplateSource {
-        TemplateSource {
-            subject: subject.to_owned(),
-            html: html.to_owned(),
-            text: text.to_owned(),
-        }
+        TemplateSource { subject: subject.to_owned(), html: html.to_owned(), text: text.to_owned() }
     }
 
     #[test]
@@ -148,17 +127,11 @@ mod tests {
 
     #[test]
     fn a_broken_template_is_refused_with_the_engines_message() {
-        let err = render(
-            &source("ok", "<p>{{ name </p>", "ok"),
-            &serde_json::json!({"name": "x"}),
-        )
-        .expect_err("broken");
+        let err =
+            render(&source("ok", "<p>{{ name </p>", "ok"), &serde_json::json!({"name": "x"})).expect_err("broken");
         assert!(err.0.contains("syntax error"), "{err}");
-        let err = render(
-            &source("ok", "<p>{{ nmae }}</p>", "ok"),
-            &serde_json::json!({"name": "x"}),
-        )
-        .expect_err("unknown variable");
+        let err = render(&source("ok", "<p>{{ nmae }}</p>", "ok"), &serde_json::json!({"name": "x"}))
+            .expect_err("unknown variable");
         assert!(err.0.contains("undefined"), "{err}");
     }
 

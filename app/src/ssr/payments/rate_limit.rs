@@ -24,10 +24,7 @@ impl RateLimiter {
     /// `per_second` requests per second per endpoint, with bursts of the same size.
     #[must_use]
     pub fn new(per_second: u32) -> Self {
-        Self {
-            per_second: f64::from(per_second.max(1)),
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { per_second: f64::from(per_second.max(1)), buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Waits until `endpoint` may be called, then takes a token.
@@ -36,10 +33,7 @@ impl RateLimiter {
             let wait = {
                 let mut buckets = self.buckets.lock().await;
                 let now = Instant::now();
-                let bucket = buckets.entry(endpoint).or_insert(Bucket {
-                    tokens: self.per_second,
-                    updated: now,
-                });
+                let bucket = buckets.entry(endpoint).or_insert(Bucket { tokens: self.per_second, updated: now });
                 let refill = now.duration_since(bucket.updated).as_secs_f64() * self.per_second;
                 bucket.tokens = (bucket.tokens + refill).min(self.per_second);
                 bucket.updated = now;
@@ -70,9 +64,6 @@ mod tests {
         assert!(elapsed >= Duration::from_millis(1_900), "{elapsed:?}");
         let other = Instant::now();
         limiter.acquire("events.list").await;
-        assert!(
-            other.elapsed() < Duration::from_millis(10),
-            "another endpoint has its own bucket"
-        );
+        assert!(other.elapsed() < Duration::from_millis(10), "another endpoint has its own bucket");
     }
 }

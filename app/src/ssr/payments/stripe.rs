@@ -65,12 +65,7 @@ impl From<RequestBuilder> for Prepared {
             StripeMethod::Post => reqwest::Method::POST,
             StripeMethod::Delete => reqwest::Method::DELETE,
         };
-        Self {
-            method,
-            path: rb.path,
-            query: rb.query,
-            body: rb.body,
-        }
+        Self { method, path: rb.path, query: rb.query, body: rb.body }
     }
 }
 
@@ -172,9 +167,7 @@ impl StripeGateway {
             http = http.header("Idempotency-Key", key.as_str());
         }
         if let Some(body) = &request.body {
-            http = http
-                .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(body.clone());
+            http = http.header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(body.clone());
         }
         let response = http.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
@@ -187,11 +180,7 @@ impl StripeGateway {
 }
 
 fn transport_error(e: reqwest::Error) -> GatewayError {
-    let kind = if e.is_timeout() {
-        TransientKind::Timeout
-    } else {
-        TransientKind::Connection
-    };
+    let kind = if e.is_timeout() { TransientKind::Timeout } else { TransientKind::Connection };
     tracing::warn!(error = %e, "Stripe transport error");
     GatewayError::Transient { kind }
 }
@@ -202,15 +191,11 @@ fn classify(status: u16, body: &[u8]) -> GatewayError {
     let (detail, payment_intent) = parsed.map(|e| (e.detail, e.payment_intent)).unwrap_or_default();
     match status {
         402 => GatewayError::Card { detail, payment_intent },
-        409 if detail.code.as_deref() == Some("idempotency_key_in_use") => GatewayError::Transient {
-            kind: TransientKind::InFlight,
-        },
-        429 => GatewayError::Transient {
-            kind: TransientKind::RateLimited,
-        },
-        500..=599 => GatewayError::Transient {
-            kind: TransientKind::Server(status),
-        },
+        409 if detail.code.as_deref() == Some("idempotency_key_in_use") => {
+            GatewayError::Transient { kind: TransientKind::InFlight }
+        }
+        429 => GatewayError::Transient { kind: TransientKind::RateLimited },
+        500..=599 => GatewayError::Transient { kind: TransientKind::Server(status) },
         _ => GatewayError::Rejected { status, detail },
     }
 }
@@ -226,10 +211,8 @@ fn backoff(tries: u32, kind: &TransientKind) -> Duration {
 }
 
 fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, GatewayError> {
-    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str())).map_err(|_| GatewayError::Rejected {
-        status: 0,
-        detail: StripeErrorDetail::default(),
-    })
+    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str()))
+        .map_err(|_| GatewayError::Rejected { status: 0, detail: StripeErrorDetail::default() })
 }
 
 #[derive(Deserialize)]
@@ -339,16 +322,9 @@ impl PaymentGateway for StripeGateway {
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         let update = stripe_core::payment_intent::UpdatePaymentIntent::new(id).payment_method(payment_method);
-        let _: IdOnly = self
-            .call("payment_intents.update", update.build(), Some(&derived(key, "pm")?))
-            .await?;
+        let _: IdOnly = self.call("payment_intents.update", update.build(), Some(&derived(key, "pm")?)).await?;
         let confirm = stripe_core::payment_intent::ConfirmPaymentIntent::new(id);
-        self.call(
-            "payment_intents.confirm",
-            confirm.build(),
-            Some(&derived(key, "confirm")?),
-        )
-        .await
+        self.call("payment_intents.confirm", confirm.build(), Some(&derived(key, "confirm")?)).await
     }
 
     async fn cancel_payment_intent(
@@ -408,11 +384,8 @@ mod tests {
         assert!(classify(429, b"{}").outcome_unknown());
         assert!(classify(500, b"<html>").outcome_unknown());
         assert!(
-            classify(
-                409,
-                br#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#
-            )
-            .outcome_unknown()
+            classify(409, br#"{"error":{"type":"idempotency_error","code":"idempotency_key_in_use"}}"#)
+                .outcome_unknown()
         );
         assert!(!classify(400, br#"{"error":{"type":"idempotency_error"}}"#).outcome_unknown());
         assert!(classify(404, b"{}").is_not_found());

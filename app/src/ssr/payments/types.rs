@@ -153,9 +153,7 @@ impl From<&StripeErrorDetail> for PaymentEvent {
         match (code, decline) {
             (Some("authentication_required"), _) | (_, Some("authentication_required")) => Self::AuthenticationRequired,
             (Some("payment_intent_authentication_failure"), _) => Self::AuthenticationFailed,
-            _ => Self::Declined {
-                retryable: is_soft_decline(code, decline),
-            },
+            _ => Self::Declined { retryable: is_soft_decline(code, decline) },
         }
     }
 }
@@ -310,22 +308,13 @@ mod tests {
             pi(serde_json::json!({"id": "pi", "status": status, "amount": 1, "currency": "eur", "last_payment_error": error}))
                 .payment_event()
         };
+        assert_eq!(with("requires_action", serde_json::Value::Null), Some(PaymentEvent::AuthenticationRequired));
         assert_eq!(
-            with("requires_action", serde_json::Value::Null),
+            with("requires_payment_method", serde_json::json!({"code": "authentication_required"})),
             Some(PaymentEvent::AuthenticationRequired)
         );
         assert_eq!(
-            with(
-                "requires_payment_method",
-                serde_json::json!({"code": "authentication_required"})
-            ),
-            Some(PaymentEvent::AuthenticationRequired)
-        );
-        assert_eq!(
-            with(
-                "requires_payment_method",
-                serde_json::json!({"code": "payment_intent_authentication_failure"})
-            ),
+            with("requires_payment_method", serde_json::json!({"code": "payment_intent_authentication_failure"})),
             Some(PaymentEvent::AuthenticationFailed)
         );
         assert_eq!(

@@ -95,45 +95,24 @@ mod tests {
     fn accepts_any_configured_secret_and_any_v1() {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign("whsec_new", 1_000, body);
-        assert_eq!(
-            verify(Some(&header), body, &secrets(&["whsec_old", "whsec_new"]), 1_000, 300),
-            Ok(())
-        );
+        assert_eq!(verify(Some(&header), body, &secrets(&["whsec_old", "whsec_new"]), 1_000, 300), Ok(()));
         let rolled = format!("{header},v1={}", "00".repeat(32));
         let rolled = rolled.replacen("t=1000,", "t=1000,v1=abcd,", 1);
-        assert_eq!(
-            verify(Some(&rolled), body, &secrets(&["whsec_new"]), 1_100, 300),
-            Ok(())
-        );
+        assert_eq!(verify(Some(&rolled), body, &secrets(&["whsec_new"]), 1_100, 300), Ok(()));
     }
 
     #[test]
     fn refuses_forged_stale_tampered_and_malformed() {
         let body = br#"{"id":"evt_1"}"#;
         let header = sign("whsec_a", 1_000, body);
-        assert_eq!(
-            verify(Some(&header), body, &secrets(&["whsec_b"]), 1_000, 300),
-            Err(SignatureError::Mismatch)
-        );
-        assert_eq!(
-            verify(Some(&header), body, &secrets(&["whsec_a"]), 1_301, 300),
-            Err(SignatureError::Stale)
-        );
+        assert_eq!(verify(Some(&header), body, &secrets(&["whsec_b"]), 1_000, 300), Err(SignatureError::Mismatch));
+        assert_eq!(verify(Some(&header), body, &secrets(&["whsec_a"]), 1_301, 300), Err(SignatureError::Stale));
         assert_eq!(
             verify(Some(&header), br#"{"id":"evt_2"}"#, &secrets(&["whsec_a"]), 1_000, 300),
             Err(SignatureError::Mismatch)
         );
-        assert_eq!(
-            verify(None, body, &secrets(&["whsec_a"]), 1_000, 300),
-            Err(SignatureError::Malformed)
-        );
-        assert_eq!(
-            verify(Some("t=abc"), body, &secrets(&["whsec_a"]), 1_000, 300),
-            Err(SignatureError::Malformed)
-        );
-        assert_eq!(
-            verify(Some("v1=00"), body, &secrets(&["whsec_a"]), 1_000, 300),
-            Err(SignatureError::Malformed)
-        );
+        assert_eq!(verify(None, body, &secrets(&["whsec_a"]), 1_000, 300), Err(SignatureError::Malformed));
+        assert_eq!(verify(Some("t=abc"), body, &secrets(&["whsec_a"]), 1_000, 300), Err(SignatureError::Malformed));
+        assert_eq!(verify(Some("v1=00"), body, &secrets(&["whsec_a"]), 1_000, 300), Err(SignatureError::Malformed));
     }
 }

@@ -17,10 +17,7 @@ use super::transitions::{self, Cause};
 use crate::api::dto::{
     AdminFilter, AdminPage, AdminRow, DailyAmount, DriftView, ReportView, StatusTotal, Timeline, TimelineEntry,
 };
-use crate::domain::{
-    Amount, AttemptNo, Currency, EcheanceId, EcheanceStatus, EmailKind, IdempotencyKey, KeyPurpose, Locale, Money,
-    PaymentEvent,
-};
+use crate::domain::{Amount, Currency, EcheanceStatus, EmailKind, Locale, Money, PaymentEvent};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail, OutboxStatus};
@@ -43,11 +40,7 @@ pub struct Filter {
 }
 
 fn clean(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 impl Filter {
@@ -58,14 +51,10 @@ impl Filter {
     pub fn parse(form: &AdminFilter) -> Result<Self, ServiceError> {
         let invalid = |what: &str| ServiceError::Validation(format!("Filtre invalide : {what}."));
         let date = |v: &Option<String>, what: &str| -> Result<Option<NaiveDate>, ServiceError> {
-            clean(v)
-                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| invalid(what)))
-                .transpose()
+            clean(v).map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| invalid(what))).transpose()
         };
         let amount = |v: &Option<String>, what: &str| -> Result<Option<i64>, ServiceError> {
-            clean(v)
-                .map(|a| Amount::parse_decimal(&a).map(Amount::minor).map_err(|_| invalid(what)))
-                .transpose()
+            clean(v).map(|a| Amount::parse_decimal(&a).map(Amount::minor).map_err(|_| invalid(what))).transpose()
         };
         let filter = Self {
             status: clean(&form.status)
@@ -247,20 +236,15 @@ async fn daily(state: &AppState) -> Result<Vec<DailyAmount>, ServiceError> {
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut by_day: BTreeMap<NaiveDate, i64> = (0..30)
-        .filter_map(|n| today.checked_sub_days(chrono::Days::new(n)))
-        .map(|d| (d, 0))
-        .collect();
+    let mut by_day: BTreeMap<NaiveDate, i64> =
+        (0..30).filter_map(|n| today.checked_sub_days(chrono::Days::new(n))).map(|d| (d, 0)).collect();
     for (paid_at, cents) in paid {
         let day = from_ms(paid_at).with_timezone(&tz).date_naive();
         if let Some(sum) = by_day.get_mut(&day) {
             *sum += cents;
         }
     }
-    Ok(by_day
-        .into_iter()
-        .map(|(day, cents)| DailyAmount { day, cents })
-        .collect())
+    Ok(by_day.into_iter().map(|(day, cents)| DailyAmount { day, cents }).collect())
 }
 
 /// The CSV of every row under `filter` (`;`-separated, as French spreadsheets expect).
@@ -283,11 +267,7 @@ pub async fn export_csv(state: &AppState, filter: &Filter) -> Result<String, Ser
             row.label,
             row.customer_name,
             row.customer_email,
-            format!(
-                "{},{:02}",
-                row.money.amount.minor() / 100,
-                row.money.amount.minor() % 100
-            ),
+            format!("{},{:02}", row.money.amount.minor() / 100, row.money.amount.minor() % 100),
             row.money.currency.code().to_uppercase(),
             row.due_date.to_string(),
             row.status.as_str().to_owned(),
@@ -301,16 +281,9 @@ pub async fn export_csv(state: &AppState, filter: &Filter) -> Result<String, Ser
 
 /// Quotes a cell when needed and defuses spreadsheet formulas.
 fn csv_cell(value: &str) -> String {
-    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if defused.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
+    let defused =
+        if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_owned() };
+    if defused.contains([';', '"', '\n', '\r']) { format!("\"{}\"", defused.replace('"', "\"\"")) } else { defused }
 }
 
 /// Everything that happened to échéance `id`.
@@ -326,97 +299,59 @@ pub async fn timeline(state: &AppState, id: i64) -> Result<Timeline, ServiceErro
     let row = row_of(e, u)?;
     let tz = state.settings.schedule_timezone;
     let fmt = |ms: i64| from_ms(ms).with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string();
+    let entry = |at_ms: i64, kind: &str, title: String, details: Vec<Option<String>>| TimelineEntry {
+        at_ms,
+        at: fmt(at_ms),
+        kind: kind.to_owned(),
+        title,
+        detail: details.into_iter().flatten().collect::<Vec<_>>().join(" · "),
+    };
     let mut entries = Vec::new();
 
-    let attempts = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::EcheanceId.eq(id))
-        .all(&state.db)
-        .await?;
+    let attempts =
+        charge_attempt::Entity::find().filter(charge_attempt::Column::EcheanceId.eq(id)).all(&state.db).await?;
     for a in &attempts {
-        entries.push(TimelineEntry {
-            at_ms: a.started_at,
-            at: fmt(a.started_at),
-            kind: "tentative".to_owned(),
-            title: format!("Tentative {} ({}) : {}", a.attempt_no, a.trigger, a.outcome),
-            detail: [
+        entries.push(entry(
+            a.started_at,
+            "tentative",
+            format!("Tentative {} ({}) : {}", a.attempt_no, a.trigger, a.outcome),
+            vec![
                 a.payment_intent_id.clone().map(|p| format!("PaymentIntent {p}")),
                 Some(format!("clé {}", a.idempotency_key)),
                 a.error_code.clone().map(|c| format!("code {c}")),
                 a.decline_code.clone().map(|c| format!("motif {c}")),
                 Some(format!("{} appel(s) Stripe", a.stripe_calls)),
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · "),
-        });
+            ],
+        ));
     }
     let pis: Vec<String> = attempts.iter().filter_map(|a| a.payment_intent_id.clone()).collect();
     if !pis.is_empty() {
-        for ev in stripe_event::Entity::find()
-            .filter(stripe_event::Column::PaymentIntentId.is_in(pis))
-            .all(&state.db)
-            .await?
-        {
-            entries.push(TimelineEntry {
-                at_ms: ev.received_at,
-                at: fmt(ev.received_at),
-                kind: "webhook".to_owned(),
-                title: format!("{} ({})", ev.event_type, ev.status),
-                detail: [Some(ev.stripe_event_id), ev.note, ev.last_error]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" · "),
-            });
+        let events =
+            stripe_event::Entity::find().filter(stripe_event::Column::PaymentIntentId.is_in(pis)).all(&state.db);
+        for ev in events.await? {
+            let title = format!("{} ({})", ev.event_type, ev.status);
+            entries.push(entry(
+                ev.received_at,
+                "webhook",
+                title,
+                vec![Some(ev.stripe_event_id), ev.note, ev.last_error],
+            ));
         }
     }
-    for m in email_outbox::Entity::find()
-        .filter(email_outbox::Column::EcheanceId.eq(id))
-        .all(&state.db)
-        .await?
-    {
-        entries.push(TimelineEntry {
-            at_ms: m.created_at,
-            at: fmt(m.created_at),
-            kind: "e-mail".to_owned(),
-            title: format!("{} ({}, {} essai(s))", m.kind, m.status, m.attempts),
-            detail: [
-                Some(format!("à {}", m.to_address)),
-                m.sent_at.map(|t| format!("envoyé le {}", fmt(t))),
-                m.last_error,
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · "),
-        });
+    for m in email_outbox::Entity::find().filter(email_outbox::Column::EcheanceId.eq(id)).all(&state.db).await? {
+        let title = format!("{} ({}, {} essai(s))", m.kind, m.status, m.attempts);
+        let sent = m.sent_at.map(|t| format!("envoyé le {}", fmt(t)));
+        entries.push(entry(
+            m.created_at,
+            "e-mail",
+            title,
+            vec![Some(format!("à {}", m.to_address)), sent, m.last_error],
+        ));
     }
-    for a in audit_log::Entity::find()
-        .filter(audit_log::Column::EcheanceId.eq(id))
-        .all(&state.db)
-        .await?
-    {
-        entries.push(TimelineEntry {
-            at_ms: a.created_at,
-            at: fmt(a.created_at),
-            kind: "audit".to_owned(),
-            title: format!(
-                "{} → {} ({})",
-                a.from_status.as_deref().unwrap_or("—"),
-                a.to_status,
-                a.event
-            ),
-            detail: [
-                Some(format!("cause {}", a.cause)),
-                Some(format!("par {}", a.actor)),
-                a.detail,
-            ]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" · "),
-        });
+    for a in audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id)).all(&state.db).await? {
+        let title = format!("{} → {} ({})", a.from_status.as_deref().unwrap_or("—"), a.to_status, a.event);
+        let details = vec![Some(format!("cause {}", a.cause)), Some(format!("par {}", a.actor)), a.detail];
+        entries.push(entry(a.created_at, "audit", title, details));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     let status = row.status;
@@ -435,42 +370,13 @@ pub async fn timeline(state: &AppState, id: i64) -> Result<Timeline, ServiceErro
 /// `Conflict` (in flight, settled, or paid meanwhile), `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: i64, admin_id: i64) -> Result<EcheanceStatus, ServiceError> {
     let actor = format!("admin:{admin_id}");
-    let row = echeance::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let row = echeance::Entity::find_by_id(id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     let status = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
     if status == EcheanceStatus::EnAttente {
-        let attempt = charge_attempt::Entity::find()
-            .filter(charge_attempt::Column::EcheanceId.eq(id))
-            .filter(charge_attempt::Column::AttemptNo.eq(row.current_attempt_no))
-            .one(&state.db)
-            .await?
-            .ok_or(ServiceError::NotFound)?;
-        if let Some(pi) = &attempt.payment_intent_id {
-            let key = IdempotencyKey::for_attempt(
-                &state.installation_id,
-                EcheanceId::new(id).map_err(|e| anyhow!(e))?,
-                AttemptNo::new(attempt.attempt_no).map_err(|e| anyhow!(e))?,
-                KeyPurpose::Cancel,
-            );
-            let snapshot = match state.gateway.cancel_payment_intent(pi, &key).await {
-                Ok(s) => s,
-                Err(e) if !e.outcome_unknown() => state
-                    .gateway
-                    .retrieve_payment_intent(pi)
-                    .await
-                    .map_err(|_| ServiceError::Unavailable)?,
-                Err(_) => return Err(ServiceError::Unavailable),
-            };
-            let recorded = super::record::record(
-                state,
-                attempt.id,
-                super::record::StripeReport::from_payment_intent(snapshot),
-                Cause::Admin,
-                &actor,
-            )
-            .await?;
+        let attempt =
+            super::record::attempt_of(&state.db, id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
+        if attempt.payment_intent_id.is_some() {
+            let recorded = super::record::cancel_attempt(state, &attempt, Cause::Admin, &actor).await?;
             if recorded.applied.is_some_and(|a| a.to == EcheanceStatus::Payee) {
                 return Err(ServiceError::Conflict(
                     "Le client vient de payer cette échéance : elle n'a pas été annulée.".to_owned(),
@@ -501,61 +407,33 @@ pub async fn cancel(state: &AppState, id: i64, admin_id: i64) -> Result<Echeance
 /// # Errors
 /// `Conflict` when it is not waiting, database failure.
 pub async fn resend_authentication_email(state: &AppState, id: i64) -> Result<(), ServiceError> {
-    let row = echeance::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let row = echeance::Entity::find_by_id(id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     if row.status != EcheanceStatus::EnAttente.as_str() {
-        return Err(ServiceError::Conflict(
-            "Cette échéance n'attend pas d'authentification.".to_owned(),
-        ));
+        return Err(ServiceError::Conflict("Cette échéance n'attend pas d'authentification.".to_owned()));
     }
-    let attempt = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::EcheanceId.eq(id))
-        .filter(charge_attempt::Column::AttemptNo.eq(row.current_attempt_no))
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let attempt =
+        super::record::attempt_of(&state.db, id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
     let pi = attempt
         .payment_intent_id
         .clone()
         .ok_or_else(|| ServiceError::Conflict("Aucun paiement à authentifier.".to_owned()))?;
-    let customer = user::Entity::find_by_id(row.user_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let customer = user::Entity::find_by_id(row.user_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     let locale = Locale::from_code(&customer.locale);
     let now = state.now_ms();
     let expires_ms = attempt.token_expires_at.filter(|t| *t > now).ok_or_else(|| {
         ServiceError::Conflict("Le lien a expiré ; la prochaine tentative en créera un nouveau.".to_owned())
     })?;
     let mut context = super::effects::email_context(state, &row, &customer, locale)?;
-    context["link"] = serde_json::Value::String(super::effects::recovery_link(state, &pi, expires_ms / 1000));
-    context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
+    super::effects::add_recovery_link(state, &mut context, &pi, expires_ms, locale);
     let resends = email_outbox::Entity::find()
         .filter(email_outbox::Column::EcheanceId.eq(id))
         .filter(email_outbox::Column::Kind.eq(EmailKind::AuthenticationRequired.as_str()))
         .count(&state.db)
         .await?;
-    outbox::enqueue(
-        &state.db,
-        NewEmail {
-            dedup_key: format!(
-                "{}:e{id}:a{}:resend{resends}",
-                EmailKind::AuthenticationRequired.as_str(),
-                attempt.attempt_no
-            ),
-            kind: EmailKind::AuthenticationRequired,
-            locale,
-            to: customer.email,
-            user_id: Some(customer.id),
-            echeance_id: Some(id),
-            context,
-            send_after: now,
-        },
-        now,
-    )
-    .await?;
+    let kind = EmailKind::AuthenticationRequired;
+    let dedup_key = format!("{}:e{id}:a{}:resend{resends}", kind.as_str(), attempt.attempt_no);
+    let email = NewEmail { send_after: now, ..NewEmail::about(&row, &customer, kind, dedup_key, context) };
+    outbox::enqueue(&state.db, email, now).await?;
     state.wake.outbox.notify_one();
     Ok(())
 }
@@ -574,10 +452,7 @@ pub fn report_view(
         id: row.id,
         trigger: row.trigger.clone(),
         dry_run: row.dry_run,
-        started_at: from_ms(row.started_at)
-            .with_timezone(&tz)
-            .format("%d/%m/%Y %H:%M:%S")
-            .to_string(),
+        started_at: from_ms(row.started_at).with_timezone(&tz).format("%d/%m/%Y %H:%M:%S").to_string(),
         checked: row.checked,
         fixed: row.fixed,
         unchanged: row.unchanged,
@@ -630,15 +505,9 @@ mod tests {
             ..Default::default()
         });
         assert!(ok.is_ok());
-        let bad = Filter::parse(&AdminFilter {
-            due_from: Some("01/01/2026".into()),
-            ..Default::default()
-        });
+        let bad = Filter::parse(&AdminFilter { due_from: Some("01/01/2026".into()), ..Default::default() });
         assert!(matches!(bad, Err(ServiceError::Validation(m)) if m.contains("début")));
-        let bad = Filter::parse(&AdminFilter {
-            status: Some("paid".into()),
-            ..Default::default()
-        });
+        let bad = Filter::parse(&AdminFilter { status: Some("paid".into()), ..Default::default() });
         assert!(matches!(bad, Err(ServiceError::Validation(_))));
         let inverted = Filter::parse(&AdminFilter {
             due_from: Some("2026-02-01".into()),

@@ -10,10 +10,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{
-    Amount, AttemptNo, AttemptOutcome, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, Money,
-    RecoveryToken,
-};
+use crate::domain::{Amount, AttemptOutcome, Currency, EcheanceStatus, KeyPurpose, Money, RecoveryToken};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::PaymentIntentStatus;
 use crate::ssr::state::AppState;
@@ -67,10 +64,8 @@ async fn authorize(
         .one(&state.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let echeance = echeance::Entity::find_by_id(attempt.echeance_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let echeance =
+        echeance::Entity::find_by_id(attempt.echeance_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     match access {
         Access::User(user_id) if *user_id != echeance.user_id => {
             return Err(ServiceError::Forbidden);
@@ -102,39 +97,15 @@ pub async fn prepare(
         return view(echeance, None, None);
     }
 
-    let pi = state
-        .gateway
-        .retrieve_payment_intent(payment_intent)
-        .await
-        .map_err(|_| ServiceError::Unavailable)?;
-    let pi = if pi.status() == PaymentIntentStatus::RequiresPaymentMethod {
-        rearm(state, &attempt).await?
-    } else {
-        pi
-    };
-    let waiting = matches!(
-        pi.status(),
-        PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation
-    );
+    let pi = state.gateway.retrieve_payment_intent(payment_intent).await.map_err(|_| ServiceError::Unavailable)?;
+    let pi = if pi.status() == PaymentIntentStatus::RequiresPaymentMethod { rearm(state, &attempt).await? } else { pi };
+    let waiting =
+        matches!(pi.status(), PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
-    record::record(
-        state,
-        attempt.id,
-        StripeReport::from_payment_intent(pi),
-        Cause::Confirm,
-        &actor(access),
-    )
-    .await?;
-    let echeance = echeance::Entity::find_by_id(echeance.id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
+    let echeance = echeance::Entity::find_by_id(echeance.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     let still_waiting = waiting && echeance.status == EcheanceStatus::EnAttente.as_str();
-    view(
-        echeance,
-        still_waiting.then_some(client_secret).flatten(),
-        still_waiting.then_some(attempt.payment_method_id),
-    )
+    view(echeance, still_waiting.then_some(client_secret).flatten(), still_waiting.then_some(attempt.payment_method_id))
 }
 
 /// After the browser's 3DS: asks Stripe and records what it says.
@@ -144,23 +115,9 @@ pub async fn prepare(
 #[tracing::instrument(skip(state, access), fields(stripe.payment_intent = payment_intent))]
 pub async fn confirm(state: &AppState, payment_intent: &str, access: &Access) -> Result<EcheanceStatus, ServiceError> {
     let (attempt, echeance) = authorize(state, payment_intent, access).await?;
-    let pi = state
-        .gateway
-        .retrieve_payment_intent(payment_intent)
-        .await
-        .map_err(|_| ServiceError::Unavailable)?;
-    record::record(
-        state,
-        attempt.id,
-        StripeReport::from_payment_intent(pi),
-        Cause::Confirm,
-        &actor(access),
-    )
-    .await?;
-    let echeance = echeance::Entity::find_by_id(echeance.id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let pi = state.gateway.retrieve_payment_intent(payment_intent).await.map_err(|_| ServiceError::Unavailable)?;
+    record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
+    let echeance = echeance::Entity::find_by_id(echeance.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     Ok(EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?)
 }
 
@@ -176,21 +133,12 @@ async fn rearm(
         .filter(charge_attempt::Column::Id.eq(attempt.id))
         .exec(&state.db)
         .await?;
-    let key = IdempotencyKey::for_attempt(
-        &state.installation_id,
-        EcheanceId::new(attempt.echeance_id).map_err(|e| anyhow!(e))?,
-        AttemptNo::new(attempt.attempt_no).map_err(|e| anyhow!(e))?,
-        KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)),
-    );
+    let key = record::attempt_key(state, attempt, KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)))?;
     let pi = attempt.payment_intent_id.as_deref().ok_or(ServiceError::NotFound)?;
-    state
-        .gateway
-        .rearm_payment_intent(pi, &attempt.payment_method_id, &key)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "could not re-arm the PaymentIntent");
-            ServiceError::Unavailable
-        })
+    state.gateway.rearm_payment_intent(pi, &attempt.payment_method_id, &key).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not re-arm the PaymentIntent");
+        ServiceError::Unavailable
+    })
 }
 
 fn view(
@@ -203,13 +151,7 @@ fn view(
         currency: Currency::parse(&echeance.currency).map_err(|e| anyhow!(e))?,
     };
     let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
-    Ok(AuthenticationView {
-        echeance,
-        money,
-        status,
-        client_secret,
-        payment_method,
-    })
+    Ok(AuthenticationView { echeance, money, status, client_secret, payment_method })
 }
 
 fn actor(access: &Access) -> String {

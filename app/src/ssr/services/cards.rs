@@ -23,22 +23,15 @@ pub struct SetupStart {
 /// # Errors
 /// Stripe unavailable, database failure.
 pub async fn ensure_customer(state: &AppState, user_id: i64) -> Result<String, ServiceError> {
-    let user = user::Entity::find_by_id(user_id)
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     if let Some(id) = user.stripe_customer_id {
         return Ok(id);
     }
     let key = IdempotencyKey::for_customer(&state.installation_id, user_id);
-    let id = state
-        .gateway
-        .create_customer(&user.email, &user.display_name, user_id, &key)
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "could not create the Stripe customer");
-            ServiceError::Unavailable
-        })?;
+    let id = state.gateway.create_customer(&user.email, &user.display_name, user_id, &key).await.map_err(|e| {
+        tracing::warn!(error = %e, "could not create the Stripe customer");
+        ServiceError::Unavailable
+    })?;
     user::Entity::update_many()
         .col_expr(user::Column::StripeCustomerId, Expr::value(id.clone()))
         .filter(user::Column::Id.eq(user_id))
@@ -75,9 +68,7 @@ pub async fn start_setup(state: &AppState, user_id: i64) -> Result<SetupStart, S
     active.stripe_setup_intent_id = Set(Some(intent.id.clone()));
     active.status = Set(intent.status.clone());
     active.update(&state.db).await?;
-    let client_secret = intent
-        .client_secret
-        .ok_or_else(|| anyhow!("SetupIntent without client secret"))?;
+    let client_secret = intent.client_secret.ok_or_else(|| anyhow!("SetupIntent without client secret"))?;
     Ok(SetupStart { client_secret })
 }
 
@@ -107,46 +98,29 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
         .await?
         .ok_or(ServiceError::NotFound)?;
     let customer = ensure_customer(state, user_id).await?;
-    let intent = state
-        .gateway
-        .retrieve_setup_intent(setup_intent_id)
-        .await
-        .map_err(|_| ServiceError::Unavailable)?;
+    let intent = state.gateway.retrieve_setup_intent(setup_intent_id).await.map_err(|_| ServiceError::Unavailable)?;
     if intent.status != "succeeded" {
-        return Err(ServiceError::Validation(
-            "La carte n'a pas été confirmée. Réessayez l'enregistrement.".to_owned(),
-        ));
+        return Err(ServiceError::Validation("La carte n'a pas été confirmée. Réessayez l'enregistrement.".to_owned()));
     }
     let pm_id = intent
         .payment_method
         .as_ref()
         .map(|p| p.id().to_owned())
         .ok_or_else(|| anyhow!("succeeded SetupIntent without a payment method"))?;
-    let mut pm = state
-        .gateway
-        .retrieve_payment_method(&pm_id)
-        .await
-        .map_err(|_| ServiceError::Unavailable)?;
+    let mut pm = state.gateway.retrieve_payment_method(&pm_id).await.map_err(|_| ServiceError::Unavailable)?;
     match pm.customer.as_ref().map(|c| c.id().to_owned()) {
         Some(c) if c == customer => {}
         Some(_) => return Err(ServiceError::NotFound),
         None => {
             let key = IdempotencyKey::for_attach(&state.installation_id, user_id, &pm_id);
-            pm = state
-                .gateway
-                .attach_payment_method(&pm_id, &customer, &key)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "could not attach the card");
-                    ServiceError::Validation(
-                        "La carte a été refusée par la banque. Essayez une autre carte.".to_owned(),
-                    )
-                })?;
+            pm = state.gateway.attach_payment_method(&pm_id, &customer, &key).await.map_err(|e| {
+                tracing::warn!(error = %e, "could not attach the card");
+                ServiceError::Validation("La carte a été refusée par la banque. Essayez une autre carte.".to_owned())
+            })?;
         }
     }
-    let card = pm
-        .card
-        .ok_or_else(|| ServiceError::Validation("Seules les cartes bancaires sont acceptées.".to_owned()))?;
+    let card =
+        pm.card.ok_or_else(|| ServiceError::Validation("Seules les cartes bancaires sont acceptées.".to_owned()))?;
 
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
@@ -185,12 +159,7 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
     active.status = Set("succeeded".to_owned());
     active.update(&txn).await?;
     txn.commit().await?;
-    Ok(SavedCard {
-        brand: card.brand,
-        last4: card.last4,
-        exp_month: card.exp_month,
-        exp_year: card.exp_year,
-    })
+    Ok(SavedCard { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
 }
 
 /// The user's default card, if any.
@@ -204,10 +173,5 @@ pub async fn default_card(state: &AppState, user_id: i64) -> Result<Option<Saved
         .order_by_desc(payment_method::Column::CreatedAt)
         .one(&state.db)
         .await?
-        .map(|pm| SavedCard {
-            brand: pm.brand,
-            last4: pm.last4,
-            exp_month: pm.exp_month,
-            exp_year: pm.exp_year,
-        }))
+        .map(|pm| SavedCard { brand: pm.brand, last4: pm.last4, exp_month: pm.exp_month, exp_year: pm.exp_year }))
 }

@@ -93,10 +93,7 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
     let attempt = claim(state, id, trigger).await?;
     let recorded = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
-    let echeance = echeance::Entity::find_by_id(id.get())
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let echeance = echeance::Entity::find_by_id(id.get()).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     let _ = recorded;
     Ok(ChargeResult {
         status: EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?,
@@ -108,11 +105,7 @@ pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Resul
 /// Step 1: claim and write the attempt, in one transaction.
 async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<charge_attempt::Model, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
-    let row = echeance::Entity::find_by_id(id.get())
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let row = echeance::Entity::find_by_id(id.get()).lock_exclusive().one(&txn).await?.ok_or(ServiceError::NotFound)?;
     if let Trigger::Customer(user_id) = trigger
         && row.user_id != user_id
     {
@@ -122,10 +115,7 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
         return Err(ServiceError::Conflict(refusal_message(refused)));
     }
-    let customer = user::Entity::find_by_id(row.user_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     let card = payment_method::Entity::find()
         .filter(payment_method::Column::UserId.eq(row.user_id))
         .order_by_desc(payment_method::Column::IsDefault)
@@ -164,10 +154,7 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
     .await?;
     echeance::Entity::update_many()
         .col_expr(echeance::Column::CurrentAttemptNo, Expr::value(attempt_no.get()))
-        .col_expr(
-            echeance::Column::CurrentPaymentIntentId,
-            Expr::value(Option::<String>::None),
-        )
+        .col_expr(echeance::Column::CurrentPaymentIntentId, Expr::value(Option::<String>::None))
         .col_expr(echeance::Column::NextRetryAt, Expr::value(Option::<i64>::None))
         .filter(echeance::Column::Id.eq(row.id))
         .exec(&txn)
@@ -223,11 +210,7 @@ async fn send(
         Err(GatewayError::Rejected { status, detail }) if detail.kind.as_deref() != Some("idempotency_error") => {
             // Refused before execution (validation): nothing was created; the échéance is payable again.
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
-            StripeReport {
-                payment_intent: None,
-                event: Some(PaymentEvent::Abandoned),
-                error: Some(detail),
-            }
+            StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: Some(detail) }
         }
         Err(e) => {
             // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
@@ -242,10 +225,7 @@ async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError
     let now = state.now_ms();
     charge_attempt::Entity::update_many()
         .col_expr(charge_attempt::Column::LastSentAt, Expr::value(now))
-        .col_expr(
-            charge_attempt::Column::StripeCalls,
-            Expr::col(charge_attempt::Column::StripeCalls).add(1),
-        )
+        .col_expr(charge_attempt::Column::StripeCalls, Expr::col(charge_attempt::Column::StripeCalls).add(1))
         .col_expr(charge_attempt::Column::UpdatedAt, Expr::value(now))
         .filter(charge_attempt::Column::Id.eq(attempt_id))
         .exec(&state.db)
@@ -296,50 +276,26 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
 
 async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
     let actor = "system:resume";
-    if let Some(pi) = &attempt.payment_intent_id {
-        let pi = state
-            .gateway
-            .retrieve_payment_intent(pi)
-            .await
-            .map_err(|_| ServiceError::Unavailable)?;
-        record::record(
-            state,
-            attempt.id,
-            StripeReport::from_payment_intent(pi),
-            Cause::Reconciler,
-            actor,
-        )
-        .await?;
-        return Ok(());
-    }
-    if now - attempt.started_at < KEY_RETENTION_MS {
+    let found = if let Some(pi) = &attempt.payment_intent_id {
+        Some(state.gateway.retrieve_payment_intent(pi).await.map_err(|_| ServiceError::Unavailable)?)
+    } else if now - attempt.started_at < KEY_RETENTION_MS {
+        // Stripe still holds the key: re-sending replays the first answer, or executes it once.
         send(state, attempt, Cause::Reconciler, actor).await?;
         return Ok(());
-    }
-    match find_on_stripe(state, attempt).await? {
-        Some(pi) => {
-            record::record(
-                state,
-                attempt.id,
-                StripeReport::from_payment_intent(pi),
-                Cause::Reconciler,
-                actor,
-            )
-            .await?;
-        }
+    } else {
+        find_on_stripe(state, attempt).await?
+    };
+    let report = match found {
+        Some(pi) => StripeReport::from_payment_intent(pi),
         None => {
             tracing::warn!(
                 attempt.id = attempt.id,
                 "no PaymentIntent on Stripe for an old unknown attempt: giving it up"
             );
-            let report = StripeReport {
-                payment_intent: None,
-                event: Some(PaymentEvent::Abandoned),
-                error: None,
-            };
-            record::record(state, attempt.id, report, Cause::Reconciler, actor).await?;
+            StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None }
         }
-    }
+    };
+    record::record(state, attempt.id, report, Cause::Reconciler, actor).await?;
     Ok(())
 }
 
@@ -361,10 +317,8 @@ pub async fn find_on_stripe(
             .list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref())
             .await
             .map_err(|_| ServiceError::Unavailable)?;
-        if let Some(found) = page
-            .data
-            .iter()
-            .find(|pi| pi.attempt_ref() == Some((attempt.echeance_id, attempt.attempt_no)))
+        if let Some(found) =
+            page.data.iter().find(|pi| pi.attempt_ref() == Some((attempt.echeance_id, attempt.attempt_no)))
         {
             return Ok(Some(found.clone()));
         }

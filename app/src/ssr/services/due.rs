@@ -35,10 +35,7 @@ pub struct DueReport {
 /// Database failure while selecting.
 pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
     let now = state.now_ms();
-    let with_card = payment_method::Entity::find()
-        .select_only()
-        .column(payment_method::Column::UserId)
-        .into_query();
+    let with_card = payment_method::Entity::find().select_only().column(payment_method::Column::UserId).into_query();
     let rows = echeance::Entity::find()
         .filter(
             Condition::any()
@@ -63,11 +60,8 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
     let pace = Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
     let mut report = DueReport::default();
     for row in rows {
-        let trigger = if row.status == EcheanceStatus::Echouee.as_str() {
-            Trigger::AutoRetry
-        } else {
-            Trigger::DueDate
-        };
+        let trigger =
+            if row.status == EcheanceStatus::Echouee.as_str() { Trigger::AutoRetry } else { Trigger::DueDate };
         let Ok(id) = EcheanceId::new(row.id) else {
             continue;
         };

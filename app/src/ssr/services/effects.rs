@@ -1,11 +1,12 @@
 //! What a status change causes, written in the same transaction: the emails.
 
 use anyhow::anyhow;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
 use crate::domain::{Amount, Currency, EcheanceStatus, EmailKind, Locale, Money, RecoveryToken};
+use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::state::AppState;
@@ -30,29 +31,20 @@ pub async fn after_transition(
         ) => EmailKind::PaymentFailed,
         _ => return Ok(()),
     };
-    let customer = user::Entity::find_by_id(echeance.user_id)
-        .one(txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let customer = user::Entity::find_by_id(echeance.user_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
     let locale = Locale::from_code(&customer.locale);
     let now = state.now_ms();
     let mut context = email_context(state, echeance, &customer, locale)?;
     let attempt_no = echeance.current_attempt_no;
 
     if kind == EmailKind::AuthenticationRequired {
-        let attempt = charge_attempt::Entity::find()
-            .filter(charge_attempt::Column::EcheanceId.eq(echeance.id))
-            .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
-            .one(txn)
+        let attempt = super::record::attempt_of(txn, echeance.id, attempt_no)
             .await?
             .ok_or_else(|| anyhow!("échéance {} is waiting without its attempt", echeance.id))?;
         let Some(pi) = attempt.payment_intent_id.clone() else {
             // Without a PaymentIntent there is nothing to authenticate yet; the
             // reconciler links it and the next transition queues the email.
-            tracing::warn!(
-                echeance.id = echeance.id,
-                "waiting for 3DS without a known PaymentIntent"
-            );
+            tracing::warn!(echeance.id = echeance.id, "waiting for 3DS without a known PaymentIntent");
             return Ok(());
         };
         let ttl_ms = i64::try_from(state.settings.recovery_link_ttl.as_millis()).unwrap_or(i64::MAX);
@@ -63,27 +55,12 @@ pub async fn after_transition(
             active.updated_at = Set(now);
             active.update(txn).await?;
         }
-        let link = recovery_link(state, &pi, expires_ms / 1000);
-        context["link"] = serde_json::Value::String(link);
-        context["expires_on"] =
-            serde_json::Value::String(locale.format_date(crate::ssr::clock::from_ms(expires_ms).date_naive()));
+        add_recovery_link(state, &mut context, &pi, expires_ms, locale);
         let reminder_after = i64::try_from(state.settings.recovery_reminder_after.as_millis()).unwrap_or(i64::MAX);
         if reminder_after < ttl_ms {
-            outbox::enqueue(
-                txn,
-                NewEmail {
-                    dedup_key: format!("{}:e{}:a{attempt_no}", EmailKind::Reminder.as_str(), echeance.id),
-                    kind: EmailKind::Reminder,
-                    locale,
-                    to: customer.email.clone(),
-                    user_id: Some(customer.id),
-                    echeance_id: Some(echeance.id),
-                    context: context.clone(),
-                    send_after: now.saturating_add(reminder_after),
-                },
-                now,
-            )
-            .await?;
+            let dedup_key = format!("{}:e{}:a{attempt_no}", EmailKind::Reminder.as_str(), echeance.id);
+            let reminder = NewEmail::about(echeance, &customer, EmailKind::Reminder, dedup_key, context.clone());
+            outbox::enqueue(txn, NewEmail { send_after: now.saturating_add(reminder_after), ..reminder }, now).await?;
         }
     }
 
@@ -93,21 +70,29 @@ pub async fn after_transition(
     };
     outbox::enqueue(
         txn,
-        NewEmail {
-            dedup_key,
-            kind,
-            locale,
-            to: customer.email.clone(),
-            user_id: Some(customer.id),
-            echeance_id: Some(echeance.id),
-            context,
-            send_after: now,
-        },
+        NewEmail { send_after: now, ..NewEmail::about(echeance, &customer, kind, dedup_key, context) },
         now,
     )
     .await?;
     state.wake.outbox.notify_one();
     Ok(())
+}
+
+/// Adds the 3DS link (`{APP_BASE_URL}/payment/authenticate/{pi}?token=…`) and
+/// its expiry date to an email's variables.
+pub fn add_recovery_link(
+    state: &AppState,
+    context: &mut serde_json::Value,
+    payment_intent: &str,
+    expires_ms: i64,
+    locale: Locale,
+) {
+    let token =
+        RecoveryToken::sign(state.settings.app_secret.expose_secret().as_bytes(), payment_intent, expires_ms / 1000);
+    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
+    context["link"] =
+        serde_json::Value::String(format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str()));
+    context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
 }
 
 /// The variables every email about an échéance can use.
@@ -132,16 +117,4 @@ pub fn email_context(
         "due_date": locale.format_date(echeance.due_date),
         "site_url": state.settings.app_base_url.as_str(),
     }))
-}
-
-/// `{APP_BASE_URL}/payment/authenticate/{pi}?token=…`.
-#[must_use]
-pub fn recovery_link(state: &AppState, payment_intent: &str, expires_unix: i64) -> String {
-    let token = RecoveryToken::sign(
-        state.settings.app_secret.expose_secret().as_bytes(),
-        payment_intent,
-        expires_unix,
-    );
-    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
-    format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str())
 }

@@ -51,11 +51,7 @@ pub fn preview(kind: &str, locale: &str, source: &TemplateSource) -> Result<Emai
     let (kind, locale) = parse(kind, locale)?;
     let rendered = templates::render(source, &templates::sample_context(kind, locale))
         .map_err(|e| ServiceError::Validation(format!("Modèle refusé : {e}")))?;
-    Ok(EmailPreview {
-        subject: rendered.subject,
-        html: rendered.html,
-        text: rendered.text,
-    })
+    Ok(EmailPreview { subject: rendered.subject, html: rendered.html, text: rendered.text })
 }
 
 /// Saves a template once it renders with sample data.

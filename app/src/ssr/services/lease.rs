@@ -19,12 +19,7 @@ pub async fn acquire(
         "INSERT INTO job_leases (name, holder, acquired_at, expires_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at \
          WHERE job_leases.expires_at < $3 OR job_leases.holder = $2",
-        [
-            name.into(),
-            holder.into(),
-            now_ms.into(),
-            now_ms.saturating_add(ttl_ms).into(),
-        ],
+        [name.into(), holder.into(), now_ms.into(), now_ms.saturating_add(ttl_ms).into()],
     );
     Ok(db.execute_raw(stmt).await?.rows_affected() == 1)
 }

@@ -18,11 +18,7 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
     let demo_accounts = if state.settings.environment == Environment::Development {
         DEMO_LOGINS
             .iter()
-            .map(|d| DemoAccount {
-                email: d.email.to_owned(),
-                password: d.password.to_owned(),
-                role: d.role,
-            })
+            .map(|d| DemoAccount { email: d.email.to_owned(), password: d.password.to_owned(), role: d.role })
             .collect()
     } else {
         Vec::new()
@@ -34,12 +30,7 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         .one(&state.db)
         .await?
         .map(|e| e.due_date);
-    Ok(Landing {
-        me,
-        demo_accounts,
-        echeance_count,
-        next_due,
-    })
+    Ok(Landing { me, demo_accounts, echeance_count, next_due })
 }
 
 /// The checkout page's data for `user`.
@@ -85,12 +76,7 @@ pub async fn checkout(
         exp_year: c.exp_year,
     });
     Ok(CheckoutData {
-        me: Me {
-            id: user.id,
-            display_name: user.display_name.clone(),
-            role: user.role,
-            locale: user.locale,
-        },
+        me: Me { id: user.id, display_name: user.display_name.clone(), role: user.role, locale: user.locale },
         echeances,
         card,
         publishable_key: state.settings.stripe_publishable_key.clone(),

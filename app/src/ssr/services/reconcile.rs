@@ -122,10 +122,7 @@ struct Target {
 #[tracing::instrument(skip(state, progress), fields(trigger = %options.trigger, dry_run = options.dry_run))]
 pub async fn run(state: &AppState, options: &Options, progress: &dyn Progress) -> Result<Report, ReconcileError> {
     let now = state.now_ms();
-    if !lease::acquire(&state.db, LEASE, &state.instance_id, LEASE_TTL_MS, now)
-        .await
-        .map_err(ServiceError::from)?
-    {
+    if !lease::acquire(&state.db, LEASE, &state.instance_id, LEASE_TTL_MS, now).await.map_err(ServiceError::from)? {
         return Err(ReconcileError::AlreadyRunning);
     }
     let result = run_locked(state, options, progress).await;
@@ -159,11 +156,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     }
     .insert(&state.db)
     .await?;
-    let mut report = Report {
-        id: row.id,
-        dry_run: options.dry_run,
-        ..Report::default()
-    };
+    let mut report = Report { id: row.id, dry_run: options.dry_run, ..Report::default() };
     let window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2);
 
     let targets = load_targets(state).await?;
@@ -231,11 +224,7 @@ async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
     }
     Ok(pending
         .into_iter()
-        .filter_map(|e| {
-            attempts
-                .remove(&(e.id, e.current_attempt_no))
-                .map(|attempt| Target { echeance: e, attempt })
-        })
+        .filter_map(|e| attempts.remove(&(e.id, e.current_attempt_no)).map(|attempt| Target { echeance: e, attempt }))
         .collect())
 }
 
@@ -249,10 +238,7 @@ struct Listed {
 
 async fn list_window(state: &AppState, window_start: i64, targets: &[Target], report: &mut Report) -> Listed {
     let mut listed = Listed::default();
-    let wanted = targets
-        .iter()
-        .filter(|t| t.attempt.started_at / 1000 >= window_start)
-        .count();
+    let wanted = targets.iter().filter(|t| t.attempt.started_at / 1000 >= window_start).count();
     if wanted == 0 {
         listed.complete = true;
         return listed;
@@ -260,11 +246,7 @@ async fn list_window(state: &AppState, window_start: i64, targets: &[Target], re
     let mut after: Option<String> = None;
     loop {
         report.stripe_calls += 1;
-        match state
-            .gateway
-            .list_payment_intents(window_start, None, after.as_deref())
-            .await
-        {
+        match state.gateway.list_payment_intents(window_start, None, after.as_deref()).await {
             Ok(page) => {
                 let last = page.data.last().map(|p| p.id.clone());
                 for pi in page.data {
@@ -283,9 +265,7 @@ async fn list_window(state: &AppState, window_start: i64, targets: &[Target], re
             }
             Err(e) => {
                 // Fall back to one GET per échéance (still rate-limited).
-                report
-                    .error_messages
-                    .push(format!("listing PaymentIntents failed ({e}); checking one by one"));
+                report.error_messages.push(format!("listing PaymentIntents failed ({e}); checking one by one"));
                 return listed;
             }
         }
@@ -317,9 +297,7 @@ async fn check_target(
                 Ok(pi) => Some(pi),
                 Err(e) => {
                     report.errors += 1;
-                    report
-                        .error_messages
-                        .push(format!("échéance {}: {e}", attempt.echeance_id));
+                    report.error_messages.push(format!("échéance {}: {e}", attempt.echeance_id));
                     return;
                 }
             }
@@ -335,21 +313,15 @@ async fn check_target(
             let covered = listed.complete && attempt.started_at / 1000 >= window_start;
             let old_enough = state.now_ms() - attempt.started_at > 10 * 60_000;
             if covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded.as_str() {
-                StripeReport {
-                    payment_intent: None,
-                    event: Some(crate::domain::PaymentEvent::Abandoned),
-                    error: None,
-                }
+                StripeReport { payment_intent: None, event: Some(crate::domain::PaymentEvent::Abandoned), error: None }
             } else {
                 report.unchanged += 1;
                 return;
             }
         }
     };
-    let stripe_status = report_of_stripe
-        .payment_intent
-        .as_ref()
-        .map_or_else(|| "absent".to_owned(), |p| p.raw_status.clone());
+    let stripe_status =
+        report_of_stripe.payment_intent.as_ref().map_or_else(|| "absent".to_owned(), |p| p.raw_status.clone());
     let stripe_object = report_of_stripe.payment_intent.as_ref().map(|p| p.id.clone());
     let expected = report_of_stripe
         .event
@@ -380,10 +352,7 @@ async fn check_target(
     .await
     {
         Ok(recorded) => {
-            let resolved = recorded
-                .applied
-                .as_ref()
-                .map_or(local.clone(), |a| a.to.as_str().to_owned());
+            let resolved = recorded.applied.as_ref().map_or(local.clone(), |a| a.to.as_str().to_owned());
             let fixed = resolved != local;
             if fixed {
                 report.fixed += 1;
@@ -401,9 +370,7 @@ async fn check_target(
         }
         Err(e) => {
             report.errors += 1;
-            report
-                .error_messages
-                .push(format!("échéance {}: {e}", attempt.echeance_id));
+            report.error_messages.push(format!("échéance {}: {e}", attempt.echeance_id));
         }
     }
 }
@@ -418,17 +385,12 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(s) => s,
         Err(e) => {
             report.errors += 1;
-            report
-                .error_messages
-                .push(format!("échéance {} (session): {e}", row.id));
+            report.error_messages.push(format!("échéance {} (session): {e}", row.id));
             return;
         }
     };
-    let stripe = format!(
-        "{}/{}",
-        session.status.as_deref().unwrap_or("?"),
-        session.payment_status.as_deref().unwrap_or("?")
-    );
+    let stripe =
+        format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
     let would = match (session.status.as_deref(), session.payment_status.as_deref()) {
         (_, Some("paid")) => Some(EcheanceStatus::Payee),
         (Some("expired"), _) => Some(EcheanceStatus::APayer),
@@ -458,9 +420,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(false) => report.unchanged += 1,
         Err(e) => {
             report.errors += 1;
-            report
-                .error_messages
-                .push(format!("échéance {} (session): {e}", row.id));
+            report.error_messages.push(format!("échéance {} (session): {e}", row.id));
         }
     }
 }
@@ -469,16 +429,10 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
     let mut after: Option<String> = None;
     loop {
         report.stripe_calls += 1;
-        let page = match state
-            .gateway
-            .list_undelivered_events(window_start, after.as_deref())
-            .await
-        {
+        let page = match state.gateway.list_undelivered_events(window_start, after.as_deref()).await {
             Ok(page) => page,
             Err(e) => {
-                report
-                    .error_messages
-                    .push(format!("replaying undelivered events is not available here ({e})"));
+                report.error_messages.push(format!("replaying undelivered events is not available here ({e})"));
                 return;
             }
         };
@@ -520,19 +474,12 @@ async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mu
         .await?;
     let ids: Vec<i64> = succeeded.iter().map(|a| a.echeance_id).collect();
     for chunk in ids.chunks(500) {
-        let rows = echeance::Entity::find()
-            .filter(echeance::Column::Id.is_in(chunk.iter().copied()))
-            .all(&state.db)
-            .await?;
+        let rows =
+            echeance::Entity::find().filter(echeance::Column::Id.is_in(chunk.iter().copied())).all(&state.db).await?;
         for e in rows {
-            let collected = EcheanceStatus::parse(&e.status)
-                .map(EcheanceStatus::was_collected)
-                .unwrap_or(false);
+            let collected = EcheanceStatus::parse(&e.status).map(EcheanceStatus::was_collected).unwrap_or(false);
             if !collected {
-                let pi = succeeded
-                    .iter()
-                    .find(|a| a.echeance_id == e.id)
-                    .and_then(|a| a.payment_intent_id.clone());
+                let pi = succeeded.iter().find(|a| a.echeance_id == e.id).and_then(|a| a.payment_intent_id.clone());
                 report.drift.push(Drift {
                     echeance_id: e.id,
                     local: e.status.clone(),

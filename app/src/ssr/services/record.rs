@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::error::ServiceError;
 use super::transitions::{self, Applied, Cause};
-use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
+use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent};
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
@@ -29,21 +29,13 @@ impl StripeReport {
     /// From a PaymentIntent (a 2xx answer, a webhook, a retrieve, a list).
     #[must_use]
     pub fn from_payment_intent(pi: PaymentIntentSnapshot) -> Self {
-        Self {
-            event: pi.payment_event(),
-            error: pi.last_payment_error.clone(),
-            payment_intent: Some(pi),
-        }
+        Self { event: pi.payment_event(), error: pi.last_payment_error.clone(), payment_intent: Some(pi) }
     }
 
     /// From a 402 card error: an SCA demand (Stripe's shape) or a decline.
     #[must_use]
     pub fn from_card_error(detail: StripeErrorDetail, pi: Option<PaymentIntentSnapshot>) -> Self {
-        Self {
-            event: Some(PaymentEvent::from(&detail)),
-            error: Some(detail),
-            payment_intent: pi,
-        }
+        Self { event: Some(PaymentEvent::from(&detail)), error: Some(detail), payment_intent: pi }
     }
 
     fn outcome(&self) -> AttemptOutcome {
@@ -137,10 +129,7 @@ pub async fn record(
     active.updated_at = Set(now);
     let attempt = active.update(&txn).await?;
 
-    let echeance = echeance::Entity::find_by_id(attempt.echeance_id)
-        .one(&txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let echeance = echeance::Entity::find_by_id(attempt.echeance_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     let is_current = echeance.current_attempt_no == attempt.attempt_no;
     if is_current
         && echeance.current_payment_intent_id.is_none()
@@ -186,11 +175,7 @@ async fn apply(
         "attempt {} pi {}{}",
         attempt.attempt_no,
         attempt.payment_intent_id.as_deref().unwrap_or("?"),
-        attempt
-            .error_code
-            .as_deref()
-            .map(|c| format!(" code {c}"))
-            .unwrap_or_default()
+        attempt.error_code.as_deref().map(|c| format!(" code {c}")).unwrap_or_default()
     );
     let applied = transitions::apply(state, txn, echeance.id, event, cause, actor, Some(detail)).await?;
     if event == PaymentEvent::Succeeded && applied.refused.is_some() && !applied.from.was_collected() {
@@ -218,12 +203,7 @@ async fn schedule_retry(
     }
     let declines = echeance.soft_declines + i32::from(soft);
     let delay = soft
-        .then(|| {
-            state
-                .settings
-                .retry_policy
-                .next_delay_hours(usize::try_from(declines).unwrap_or(usize::MAX))
-        })
+        .then(|| state.settings.retry_policy.next_delay_hours(usize::try_from(declines).unwrap_or(usize::MAX)))
         .flatten();
     let next_retry_at = delay.map(|h| now + i64::from(h) * 3_600_000);
     echeance::Entity::update_many()
@@ -232,9 +212,7 @@ async fn schedule_retry(
         .filter(echeance::Column::Id.eq(echeance.id))
         .exec(txn)
         .await?;
-    Ok(PaymentEvent::Declined {
-        retryable: next_retry_at.is_some(),
-    })
+    Ok(PaymentEvent::Declined { retryable: next_retry_at.is_some() })
 }
 
 /// The attempt a PaymentIntent belongs to: by its id, else by our metadata.
@@ -255,13 +233,69 @@ pub async fn find_attempt(
     let Some((echeance_id, attempt_no)) = pi.attempt_ref() else {
         return Ok(None);
     };
-    let found = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::EcheanceId.eq(echeance_id))
-        .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
-        .one(&state.db)
-        .await?;
+    let found = attempt_of(&state.db, echeance_id, attempt_no).await?;
     // Metadata alone could come from another database sharing the Stripe
     // account: the customer must match too.
     let same_customer = |a: &charge_attempt::Model| pi.customer.as_ref().is_none_or(|c| c.id() == a.stripe_customer_id);
     Ok(found.filter(same_customer))
+}
+
+/// The idempotency key of `purpose` for `attempt`.
+///
+/// # Errors
+/// A row whose ids do not parse.
+pub fn attempt_key(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    purpose: KeyPurpose,
+) -> Result<IdempotencyKey, ServiceError> {
+    Ok(IdempotencyKey::for_attempt(
+        &state.installation_id,
+        EcheanceId::new(attempt.echeance_id).map_err(|e| anyhow!(e))?,
+        AttemptNo::new(attempt.attempt_no).map_err(|e| anyhow!(e))?,
+        purpose,
+    ))
+}
+
+/// Cancels the attempt's PaymentIntent (with its persisted key) and records
+/// what Stripe says: cancelled makes the échéance payable again; when it
+/// cannot be cancelled (it succeeded meanwhile), its real status is recorded.
+///
+/// # Errors
+/// `Unavailable` when Stripe does not answer, database failure.
+pub async fn cancel_attempt(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    cause: Cause,
+    actor: &str,
+) -> Result<Recorded, ServiceError> {
+    let Some(pi) = attempt.payment_intent_id.as_deref() else {
+        let report = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
+        return record(state, attempt.id, report, cause, actor).await;
+    };
+    let key = attempt_key(state, attempt, KeyPurpose::Cancel)?;
+    let snapshot = match state.gateway.cancel_payment_intent(pi, &key).await {
+        Ok(snapshot) => snapshot,
+        Err(e) if !e.outcome_unknown() => {
+            state.gateway.retrieve_payment_intent(pi).await.map_err(|_| ServiceError::Unavailable)?
+        }
+        Err(_) => return Err(ServiceError::Unavailable),
+    };
+    record(state, attempt.id, StripeReport::from_payment_intent(snapshot), cause, actor).await
+}
+
+/// Attempt `attempt_no` of échéance `echeance_id` (the current one: `echeance.current_attempt_no`).
+///
+/// # Errors
+/// Database failure.
+pub async fn attempt_of(
+    db: &impl sea_orm::ConnectionTrait,
+    echeance_id: i64,
+    attempt_no: i32,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::EcheanceId.eq(echeance_id))
+        .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
+        .one(db)
+        .await?)
 }

@@ -25,21 +25,9 @@ pub struct DemoLogin {
 
 /// The demo accounts.
 pub const DEMO_LOGINS: [DemoLogin; 3] = [
-    DemoLogin {
-        email: "admin@echeancier.test",
-        password: "admin-demo-2026",
-        role: Role::Admin,
-    },
-    DemoLogin {
-        email: "alice@echeancier.test",
-        password: "alice-demo-2026",
-        role: Role::Customer,
-    },
-    DemoLogin {
-        email: "bruno@echeancier.test",
-        password: "bruno-demo-2026",
-        role: Role::Customer,
-    },
+    DemoLogin { email: "admin@echeancier.test", password: "admin-demo-2026", role: Role::Admin },
+    DemoLogin { email: "alice@echeancier.test", password: "alice-demo-2026", role: Role::Customer },
+    DemoLogin { email: "bruno@echeancier.test", password: "bruno-demo-2026", role: Role::Customer },
 ];
 
 /// (due date offset in days, amount in cents, status)
@@ -56,10 +44,7 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let mut ids = Vec::new();
-    for (login, name) in DEMO_LOGINS
-        .iter()
-        .zip(["Administratrice Démo", "Alice Martin", "Bruno Lefèvre"])
-    {
+    for (login, name) in DEMO_LOGINS.iter().zip(["Administratrice Démo", "Alice Martin", "Bruno Lefèvre"]) {
         let row = user::ActiveModel {
             email: Set(login.email.to_owned()),
             password_hash: Set(hash_password(login.password)?),
@@ -86,13 +71,9 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     .await?;
     let day = |offset: i64| -> NaiveDate {
         if offset >= 0 {
-            today
-                .checked_add_days(Days::new(offset.unsigned_abs()))
-                .unwrap_or(today)
+            today.checked_add_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
         } else {
-            today
-                .checked_sub_days(Days::new(offset.unsigned_abs()))
-                .unwrap_or(today)
+            today.checked_sub_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
         }
     };
     let schedules: [(usize, &[DemoEcheance]); 2] = [
@@ -145,11 +126,8 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
                 next_retry_at: Set(None),
                 version: Set(0),
                 // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
-                paid_at: Set((*status == EcheanceStatus::Payee).then(|| {
-                    day(*offset)
-                        .and_hms_opt(12, 0, 0)
-                        .map_or(now, |t| t.and_utc().timestamp_millis())
-                })),
+                paid_at: Set((*status == EcheanceStatus::Payee)
+                    .then(|| day(*offset).and_hms_opt(12, 0, 0).map_or(now, |t| t.and_utc().timestamp_millis()))),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()

@@ -86,31 +86,18 @@ pub async fn apply(
     actor: &str,
     detail: Option<String>,
 ) -> Result<Applied, ServiceError> {
-    let row = echeance::Entity::find_by_id(echeance_id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let row =
+        echeance::Entity::find_by_id(echeance_id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)?;
     let from = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
     let to = match from.transition(event) {
         Ok(to) => to,
         Err(refused) => {
             tracing::info!(?event, from = from.as_str(), %refused, "event does not apply");
-            return Ok(Applied {
-                echeance: row,
-                from,
-                to: from,
-                refused: Some(refused),
-            });
+            return Ok(Applied { echeance: row, from, to: from, refused: Some(refused) });
         }
     };
     if to == from {
-        return Ok(Applied {
-            echeance: row,
-            from,
-            to,
-            refused: None,
-        });
+        return Ok(Applied { echeance: row, from, to, refused: None });
     }
 
     let now = state.now_ms();
@@ -141,24 +128,10 @@ pub async fn apply(
     .insert(txn)
     .await?;
 
-    let paid_at = if to == EcheanceStatus::Payee {
-        Some(now)
-    } else {
-        row.paid_at
-    };
-    let after = echeance::Model {
-        status: to.as_str().to_owned(),
-        version: row.version + 1,
-        updated_at: now,
-        paid_at,
-        ..row
-    };
+    let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
+    let after =
+        echeance::Model { status: to.as_str().to_owned(), version: row.version + 1, updated_at: now, paid_at, ..row };
     effects::after_transition(state, txn, &after, from, to).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
-    Ok(Applied {
-        echeance: after,
-        from,
-        to,
-        refused: None,
-    })
+    Ok(Applied { echeance: after, from, to, refused: None })
 }

@@ -64,13 +64,7 @@ pub mod status {
 pub async fn ingest(state: &AppState, signature: Option<&str>, body: &[u8]) -> Result<Ingested, IngestError> {
     let now = state.now_ms();
     let tolerance = i64::try_from(state.settings.stripe_webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
-    webhook_signature::verify(
-        signature,
-        body,
-        &state.settings.stripe_webhook_secrets,
-        now / 1000,
-        tolerance,
-    )?;
+    webhook_signature::verify(signature, body, &state.settings.stripe_webhook_secrets, now / 1000, tolerance)?;
     let ingested = store(state, body, now).await?;
     if ingested == Ingested::Stored {
         state.wake.inbox.notify_one();
@@ -107,11 +101,7 @@ pub async fn store(state: &AppState, body: &[u8], now: i64) -> Result<Ingested, 
         ..Default::default()
     };
     let result = stripe_event::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(stripe_event::Column::StripeEventId)
-                .do_nothing()
-                .to_owned(),
-        )
+        .on_conflict(OnConflict::column(stripe_event::Column::StripeEventId).do_nothing().to_owned())
         .try_insert()
         .exec(&state.db)
         .await
@@ -156,10 +146,7 @@ pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, Serv
         let result = apply(state, &row).await;
         let now = state.now_ms();
         let mut update = stripe_event::Entity::update_many()
-            .col_expr(
-                stripe_event::Column::Attempts,
-                Expr::col(stripe_event::Column::Attempts).add(1),
-            )
+            .col_expr(stripe_event::Column::Attempts, Expr::col(stripe_event::Column::Attempts).add(1))
             .col_expr(stripe_event::Column::LockedUntil, Expr::value(Option::<i64>::None))
             .filter(stripe_event::Column::Id.eq(row.id));
         update = match result {
@@ -189,11 +176,7 @@ fn park(
     reason: &str,
 ) -> sea_orm::UpdateMany<stripe_event::Entity> {
     let attempts = row.attempts + 1;
-    let status = if attempts >= MAX_PARKED_ATTEMPTS {
-        status::FAILED
-    } else {
-        status::PENDING
-    };
+    let status = if attempts >= MAX_PARKED_ATTEMPTS { status::FAILED } else { status::PENDING };
     // 2 s, 4 s, 8 s… up to about 2 h between tries.
     let delay_ms = 1_000_i64 << attempts.clamp(1, 13);
     update
@@ -217,15 +200,8 @@ async fn claim(state: &AppState, limit: u64) -> Result<Vec<stripe_event::Model>,
         .order_by_asc(stripe_event::Column::Id)
         .limit(limit);
     let lease = now + 60_000;
-    Ok(db::claim_batch(
-        &state.db,
-        due,
-        stripe_event::Column::Id,
-        stripe_event::Column::LockedUntil,
-        |r| r.id,
-        lease,
-    )
-    .await?)
+    Ok(db::claim_batch(&state.db, due, stripe_event::Column::Id, stripe_event::Column::LockedUntil, |r| r.id, lease)
+        .await?)
 }
 
 async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, ServiceError> {
@@ -256,14 +232,8 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         "charge.dispute.created" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
             let detail = format!("dispute {} ({})", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
-            apply_to_collected(
-                state,
-                dispute.payment_intent.as_ref(),
-                PaymentEvent::DisputeOpened,
-                &actor,
-                detail,
-            )
-            .await
+            apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
+                .await
         }
         "checkout.session.completed" => {
             let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(|e| anyhow!(e))?;
@@ -285,19 +255,9 @@ async fn apply_payment_intent(
             None => Applied::Ignored(format!("{} is not an échéance payment", pi.id)),
         });
     };
-    let recorded = record::record(
-        state,
-        attempt.id,
-        StripeReport::from_payment_intent(pi),
-        Cause::Webhook,
-        actor,
-    )
-    .await?;
-    Ok(Applied::Done(
-        recorded
-            .applied
-            .map(|a| format!("{} -> {}", a.from.as_str(), a.to.as_str())),
-    ))
+    let recorded =
+        record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Webhook, actor).await?;
+    Ok(Applied::Done(recorded.applied.map(|a| format!("{} -> {}", a.from.as_str(), a.to.as_str()))))
 }
 
 async fn apply_to_collected(
@@ -339,11 +299,7 @@ async fn apply_transition(
     let txn = db::begin_write(&state.db).await?;
     let applied = transitions::apply(state, &txn, echeance_id, event, cause, actor, Some(detail)).await?;
     txn.commit().await?;
-    Ok(Applied::Done(Some(format!(
-        "{} -> {}",
-        applied.from.as_str(),
-        applied.to.as_str()
-    ))))
+    Ok(Applied::Done(Some(format!("{} -> {}", applied.from.as_str(), applied.to.as_str()))))
 }
 
 /// Applies a legacy Checkout Session (webhook or reconciler): paid → payée;
@@ -362,10 +318,7 @@ async fn apply_checkout_session(
         .one(&state.db)
         .await?;
     let Some(echeance) = by_session else {
-        return Ok(Applied::Ignored(format!(
-            "checkout session {} is not linked to an échéance",
-            session.id
-        )));
+        return Ok(Applied::Ignored(format!("checkout session {} is not linked to an échéance", session.id)));
     };
     let event = match (session.status.as_deref(), session.payment_status.as_deref()) {
         (_, Some("paid")) => PaymentEvent::Succeeded,
@@ -374,15 +327,7 @@ async fn apply_checkout_session(
             return Ok(Applied::Ignored(format!("checkout session {} not paid", session.id)));
         }
     };
-    apply_transition(
-        state,
-        echeance.id,
-        event,
-        cause,
-        actor,
-        format!("checkout session {}", session.id),
-    )
-    .await
+    apply_transition(state, echeance.id, event, cause, actor, format!("checkout session {}", session.id)).await
 }
 
 /// The reconciler's entry for legacy sessions: what Stripe says now.
@@ -405,8 +350,5 @@ pub async fn reconcile_checkout_session(
 /// Database failure.
 pub async fn failed_count(db: &impl ConnectionTrait) -> Result<u64, ServiceError> {
     use sea_orm::PaginatorTrait;
-    Ok(stripe_event::Entity::find()
-        .filter(stripe_event::Column::Status.eq(status::FAILED))
-        .count(db)
-        .await?)
+    Ok(stripe_event::Entity::find().filter(stripe_event::Column::Status.eq(status::FAILED)).count(db).await?)
 }

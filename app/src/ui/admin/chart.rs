@@ -15,13 +15,7 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
     let step = width / days.len().max(1) as f64;
     let total: i64 = days.iter().map(|d| d.cents).sum();
     let total_label = Amount::from_minor(total)
-        .map(|a| {
-            Money {
-                amount: a,
-                currency: Currency::Eur,
-            }
-            .format(locale)
-        })
+        .map(|a| Money { amount: a, currency: Currency::Eur }.format(locale))
         .unwrap_or_else(|_| "0".to_owned());
     view! {
         <figure class="chart" data-testid="daily-chart">

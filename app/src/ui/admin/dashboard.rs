@@ -35,18 +35,9 @@ pub fn AdminDashboard() -> impl IntoView {
             q: q.get("q"),
         }
     };
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
     let reconcile = ServerAction::<AdminReconcileNow>::new();
-    let data = Resource::new(
-        move || (filter(), page(), reconcile.version().get()),
-        |(f, p, _)| admin_echeances(f, p),
-    );
+    let data = Resource::new(move || (filter(), page(), reconcile.version().get()), |(f, p, _)| admin_echeances(f, p));
     let report = Resource::new(move || reconcile.version().get(), |_| admin_last_report());
     let me = Resource::new(|| (), |()| current_me());
     let retry_emails = ServerAction::<AdminRetryFailedEmails>::new();
@@ -158,11 +149,7 @@ fn Table(page: AdminPage) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     let query = page.query.clone();
     let link = move |p: u64| {
-        if query.is_empty() {
-            format!("/admin?page={p}")
-        } else {
-            format!("/admin?{query}&page={p}")
-        }
+        if query.is_empty() { format!("/admin?page={p}") } else { format!("/admin?{query}&page={p}") }
     };
     let export = if page.query.is_empty() {
         "/admin/export.csv".to_owned()

@@ -75,24 +75,12 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
         let input = input.clone();
         move |_| {
             let (kind, locale, subject, html, text) = input();
-            preview.dispatch(AdminPreviewTemplate {
-                kind,
-                locale,
-                subject,
-                html,
-                text,
-            });
+            preview.dispatch(AdminPreviewTemplate { kind, locale, subject, html, text });
         }
     };
     let run_save = move |_| {
         let (kind, locale, subject, html, text) = input();
-        save.dispatch(AdminSaveTemplate {
-            kind,
-            locale,
-            subject,
-            html,
-            text,
-        });
+        save.dispatch(AdminSaveTemplate { kind, locale, subject, html, text });
     };
     view! {
         <section class="card" data-testid="template-editor">

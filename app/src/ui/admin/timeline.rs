@@ -22,14 +22,7 @@ pub fn AdminTimeline() -> impl IntoView {
     let cancel = ServerAction::<AdminCancel>::new();
     let resend = ServerAction::<AdminResendAuthentication>::new();
     let data = Resource::new(
-        move || {
-            (
-                id(),
-                retry.version().get(),
-                cancel.version().get(),
-                resend.version().get(),
-            )
-        },
+        move || (id(), retry.version().get(), cancel.version().get(), resend.version().get()),
         |(id, ..)| admin_timeline(id),
     );
     let me = Resource::new(|| (), |()| current_me());

@@ -79,13 +79,8 @@ fn Authenticate(
             if ran.is_some() {
                 return;
             }
-            let (key, secret, method, pi, token) = (
-                key.clone(),
-                secret.clone(),
-                method.clone(),
-                payment_intent.clone(),
-                token.clone(),
-            );
+            let (key, secret, method, pi, token) =
+                (key.clone(), secret.clone(), method.clone(), payment_intent.clone(), token.clone());
             flow.set(Flow::Authenticating);
             leptos::task::spawn_local(async move {
                 let browser_said = stripe_js::confirm_card_payment(&key, &secret, &method).await;

@@ -20,9 +20,7 @@ pub fn CheckoutPage() -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     let data = Resource::new(move || (pay.version().get(), refresh.get()), |_| load_checkout());
     let in_flight = Memo::new(move |_| {
-        data.get()
-            .and_then(Result::ok)
-            .is_some_and(|d| d.echeances.iter().any(|e| e.status == EcheanceStatus::EnCours))
+        data.get().and_then(Result::ok).is_some_and(|d| d.echeances.iter().any(|e| e.status == EcheanceStatus::EnCours))
     });
     // Polling only in the browser, only while something is in flight.
     Effect::new(move || {

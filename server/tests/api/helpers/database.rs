@@ -22,17 +22,11 @@ impl TestDatabase {
             let admin = std::env::var("TEST_PG_URL").expect("TEST_PG_URL (set by scripts/test)");
             let name = format!("t_{}", uuid::Uuid::new_v4().simple());
             let db = Database::connect(&admin).await.expect("connect to PostgreSQL");
-            db.execute_raw(Statement::from_string(
-                db.get_database_backend(),
-                format!("CREATE DATABASE \"{name}\""),
-            ))
-            .await
-            .expect("create database");
+            db.execute_raw(Statement::from_string(db.get_database_backend(), format!("CREATE DATABASE \"{name}\"")))
+                .await
+                .expect("create database");
             let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-            Self {
-                url: format!("{base}/{name}"),
-                _dir: None,
-            }
+            Self { url: format!("{base}/{name}"), _dir: None }
         } else {
             let dir = tempdir::TempDir::new();
             let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());

@@ -18,12 +18,7 @@ pub struct MailCatcher {
 impl MailCatcher {
     /// Starts one (`ECHEANCIER_MAILDEV` is its binary, set by `scripts/test`).
     pub async fn start() -> Self {
-        let mut catcher = Self {
-            smtp: free_port(),
-            web: free_port(),
-            child: None,
-            http: reqwest::Client::new(),
-        };
+        let mut catcher = Self { smtp: free_port(), web: free_port(), child: None, http: reqwest::Client::new() };
         catcher.restart().await;
         catcher
     }
@@ -45,15 +40,7 @@ impl MailCatcher {
         let binary =
             std::env::var("ECHEANCIER_MAILDEV").expect("ECHEANCIER_MAILDEV (set by scripts/test: the maildev binary)");
         let child = Command::new(binary)
-            .args([
-                "--smtp",
-                &self.smtp.to_string(),
-                "--web",
-                &self.web.to_string(),
-                "--ip",
-                "127.0.0.1",
-                "--silent",
-            ])
+            .args(["--smtp", &self.smtp.to_string(), "--web", &self.web.to_string(), "--ip", "127.0.0.1", "--silent"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -77,12 +64,8 @@ impl MailCatcher {
 
     /// Every message received since it started.
     pub async fn messages(&self) -> Vec<serde_json::Value> {
-        let response = self
-            .http
-            .get(format!("http://127.0.0.1:{}/email", self.web))
-            .send()
-            .await
-            .expect("maildev answers");
+        let response =
+            self.http.get(format!("http://127.0.0.1:{}/email", self.web)).send().await.expect("maildev answers");
         response.json().await.expect("maildev JSON")
     }
 

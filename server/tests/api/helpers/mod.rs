@@ -38,10 +38,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            workers: true,
-            env: Vec::new(),
-        }
+        Self { workers: true, env: Vec::new() }
     }
 }
 
@@ -137,9 +134,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
     let clock = Arc::new(ManualClock::default());
     ports.clock = clock.clone() as Arc<dyn Clock>;
     let leptos_options = startup::leptos_options(&settings).expect("leptos options");
-    let state = startup::build_state(settings, ports, leptos_options)
-        .await
-        .expect("state");
+    let state = startup::build_state(settings, ports, leptos_options).await.expect("state");
     stripe.set_webhook_target(&format!("{address}/stripe/webhook"));
     peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET).await;
 
@@ -149,15 +144,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
         tokio::spawn(async move { while workers.join_next().await.is_some() {} });
     }
     tokio::spawn(startup::serve(state.clone(), listener, shutdown.clone()));
-    TestApp {
-        address,
-        state,
-        stripe,
-        peer,
-        clock,
-        db,
-        shutdown,
-    }
+    TestApp { address, state, stripe, peer, clock, db, shutdown }
 }
 
 impl TestApp {
@@ -178,15 +165,9 @@ impl TestApp {
         .insert(&self.state.db)
         .await
         .expect("insert user");
-        let stripe_customer = app::ssr::services::cards::ensure_customer(&self.state, row.id)
-            .await
-            .expect("Stripe customer");
-        let customer = Customer {
-            id: row.id,
-            email,
-            password,
-            stripe_customer,
-        };
+        let stripe_customer =
+            app::ssr::services::cards::ensure_customer(&self.state, row.id).await.expect("Stripe customer");
+        let customer = Customer { id: row.id, email, password, stripe_customer };
         if let Some(number) = card {
             self.add_card(&customer, number).await;
         }
@@ -210,16 +191,10 @@ impl TestApp {
             .await;
         let pm_id = pm["id"].as_str().expect("pm id").to_owned();
         self.peer
-            .post(
-                &format!("/v1/payment_methods/{pm_id}/attach"),
-                &[("customer", &customer.stripe_customer)],
-            )
+            .post(&format!("/v1/payment_methods/{pm_id}/attach"), &[("customer", &customer.stripe_customer)])
             .await;
         payment_method::Entity::update_many()
-            .col_expr(
-                payment_method::Column::IsDefault,
-                sea_orm::sea_query::Expr::value(false),
-            )
+            .col_expr(payment_method::Column::IsDefault, sea_orm::sea_query::Expr::value(false))
             .filter(payment_method::Column::UserId.eq(customer.id))
             .exec(&self.state.db)
             .await
@@ -271,20 +246,12 @@ impl TestApp {
 
     /// Today, in the schedule's zone.
     pub fn today(&self) -> NaiveDate {
-        self.state
-            .clock
-            .now()
-            .with_timezone(&self.state.settings.schedule_timezone)
-            .date_naive()
+        self.state.clock.now().with_timezone(&self.state.settings.schedule_timezone).date_naive()
     }
 
     /// The échéance row.
     pub async fn row(&self, id: i64) -> echeance::Model {
-        echeance::Entity::find_by_id(id)
-            .one(&self.state.db)
-            .await
-            .expect("query")
-            .expect("échéance exists")
+        echeance::Entity::find_by_id(id).one(&self.state.db).await.expect("query").expect("échéance exists")
     }
 
     /// The échéance's status.
@@ -326,11 +293,7 @@ impl TestApp {
 
     /// The webhook inbox.
     pub async fn inbox(&self) -> Vec<stripe_event::Model> {
-        stripe_event::Entity::find()
-            .order_by_asc(stripe_event::Column::Id)
-            .all(&self.state.db)
-            .await
-            .expect("inbox")
+        stripe_event::Entity::find().order_by_asc(stripe_event::Column::Id).all(&self.state.db).await.expect("inbox")
     }
 
     /// An HTTP client with its own cookie jar.
@@ -343,10 +306,7 @@ impl TestApp {
         let response = client
             .post(format!("{}/api/login", self.address))
             .header("accept", "application/json")
-            .form(&[
-                ("email", customer.email.as_str()),
-                ("password", customer.password.as_str()),
-            ])
+            .form(&[("email", customer.email.as_str()), ("password", customer.password.as_str())])
             .send()
             .await
             .expect("login answers");
@@ -392,11 +352,7 @@ impl TestApp {
 
     /// Runs the webhook worker once, then again until nothing is due.
     pub async fn process_inbox(&self) {
-        while app::ssr::services::webhooks::process_pending(&self.state, 100)
-            .await
-            .expect("process")
-            > 0
-        {}
+        while app::ssr::services::webhooks::process_pending(&self.state, 100).await.expect("process") > 0 {}
     }
 }
 

@@ -36,17 +36,8 @@ impl Peer {
         let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..200 {
-            if http
-                .get(format!("{url}/js.stripe.com/v3/"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return Self {
-                    url,
-                    _child: child,
-                    http,
-                };
+            if http.get(format!("{url}/js.stripe.com/v3/")).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Self { url, _child: child, http };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -99,21 +90,14 @@ impl Peer {
     /// The PaymentIntents created for échéance `id`, whatever the attempt.
     pub async fn payment_intents_of(&self, echeance_id: i64) -> Vec<serde_json::Value> {
         let id = echeance_id.to_string();
-        self.payment_intents()
-            .await
-            .into_iter()
-            .filter(|pi| pi["metadata"]["echeance_id"] == id.as_str())
-            .collect()
+        self.payment_intents().await.into_iter().filter(|pi| pi["metadata"]["echeance_id"] == id.as_str()).collect()
     }
 
     /// Completes (or fails) the 3D Secure of a PaymentIntent, as the peer's Stripe.js modal does.
     pub async fn authenticate(&self, payment_intent: &str, client_secret: &str, success: bool) -> serde_json::Value {
         let response = self
             .http
-            .post(format!(
-                "{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}",
-                self.url
-            ))
+            .post(format!("{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}", self.url))
             .json(&serde_json::json!({ "key": PUBLISHABLE_KEY, "client_secret": client_secret }))
             .send()
             .await
@@ -134,8 +118,5 @@ impl Peer {
 
 /// A free loopback port.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }

@@ -59,12 +59,7 @@ pub enum Delivery {
 
 enum KeyState {
     InFlight,
-    Done {
-        endpoint: String,
-        fingerprint: String,
-        status: u16,
-        body: Bytes,
-    },
+    Done { endpoint: String, fingerprint: String, status: u16, body: Bytes },
 }
 
 struct HeldEvent {
@@ -116,13 +111,8 @@ impl StripeLayer {
             held: Mutex::default(),
             sessions: Mutex::default(),
         });
-        let router = Router::new()
-            .route("/_layer/relay", post(relay))
-            .fallback(any(proxy))
-            .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the Stripe layer");
+        let router = Router::new().route("/_layer/relay", post(relay)).fallback(any(proxy)).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe layer");
         let url = format!("http://{}", listener.local_addr().expect("local address"));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -157,10 +147,7 @@ impl StripeLayer {
 
     /// Takes the held deliveries out (signature header, body), undelivered.
     pub fn take_held(&self) -> Vec<(String, Vec<u8>)> {
-        std::mem::take(&mut *lock(&self.inner.held))
-            .into_iter()
-            .map(|e| (e.signature, e.body.to_vec()))
-            .collect()
+        std::mem::take(&mut *lock(&self.inner.held)).into_iter().map(|e| (e.signature, e.body.to_vec())).collect()
     }
 
     /// Forgets every idempotency key (Stripe prunes keys after at least 24 hours).
@@ -220,11 +207,7 @@ fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &st
 fn fingerprint(body: &[u8]) -> String {
     let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
@@ -237,11 +220,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
 
     let fault = {
         let mut faults = lock(&inner.faults);
-        faults
-            .iter()
-            .position(|(e, _)| *e == endpoint)
-            .and_then(|i| faults.remove(i))
-            .map(|(_, f)| f)
+        faults.iter().position(|(e, _)| *e == endpoint).and_then(|i| faults.remove(i)).map(|(_, f)| f)
     };
     if let Some(Fault::Delay(pause)) = &fault {
         tokio::time::sleep(*pause).await;
@@ -256,12 +235,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             );
         }
         Some(Fault::Unavailable) => {
-            return stripe_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "api_error",
-                None,
-                "Temporary failure.",
-            );
+            return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, "Temporary failure.");
         }
         _ => {}
     }
@@ -286,27 +260,12 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         };
     }
 
-    let key = parts
-        .headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let (status, answer, replayed) = match execute(
-        &inner,
-        &parts.method,
-        &path,
-        &query,
-        &parts.headers,
-        body,
-        key,
-        &endpoint,
-        &fault,
-    )
-    .await
-    {
-        Ok(done) => done,
-        Err(refusal) => return refusal,
-    };
+    let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (status, answer, replayed) =
+        match execute(&inner, &parts.method, &path, &query, &parts.headers, body, key, &endpoint, &fault).await {
+            Ok(done) => done,
+            Err(refusal) => return refusal,
+        };
     match fault {
         Some(Fault::DropResponse) => {
             let cut = futures::stream::iter(vec![
@@ -314,9 +273,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
                 Err(std::io::Error::other("connection lost")),
             ]);
             let mut response = Response::new(Body::from_stream(cut));
-            response
-                .headers_mut()
-                .insert("content-type", "application/json".parse().expect("header"));
+            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
             response
         }
         Some(Fault::HoldAfterUpstream(notify)) => {
@@ -326,13 +283,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         _ => {
             let mut response = Response::new(Body::from(answer));
             *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            response
-                .headers_mut()
-                .insert("content-type", "application/json".parse().expect("header"));
+            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
             if replayed {
-                response
-                    .headers_mut()
-                    .insert("idempotent-replayed", "true".parse().expect("header"));
+                response.headers_mut().insert("idempotent-replayed", "true".parse().expect("header"));
             }
             response
         }
@@ -365,12 +318,7 @@ async fn execute(
                     "There is currently another in-progress request using this Idempotent Key.",
                 ));
             }
-            Some(KeyState::Done {
-                endpoint: e,
-                fingerprint: f,
-                status,
-                body,
-            }) => {
+            Some(KeyState::Done { endpoint: e, fingerprint: f, status, body }) => {
                 if *e != endpoint || *f != print {
                     return Err(stripe_error(
                         StatusCode::BAD_REQUEST,
@@ -389,10 +337,9 @@ async fn execute(
     let (status, answer) = forward(inner, method, path, query, headers, body.clone()).await;
     let (status, answer) = stripe_shape(inner, method, path, &body, status, answer);
     let (status, answer) = match fault {
-        Some(Fault::ErrorAfterExecution) => (
-            500,
-            Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#),
-        ),
+        Some(Fault::ErrorAfterExecution) => {
+            (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
+        }
         _ => (status, answer),
     };
     if let Some(key) = key {
@@ -403,12 +350,7 @@ async fn execute(
         } else {
             keys.insert(
                 key,
-                KeyState::Done {
-                    endpoint: endpoint.to_owned(),
-                    fingerprint: print,
-                    status,
-                    body: answer.clone(),
-                },
+                KeyState::Done { endpoint: endpoint.to_owned(), fingerprint: print, status, body: answer.clone() },
             );
         }
     }
@@ -436,10 +378,7 @@ async fn forward(
     }
     match request.send().await {
         Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
-        Err(_) => (
-            502,
-            Bytes::from_static(br#"{"error":{"type":"api_error","message":"peer unreachable"}}"#),
-        ),
+        Err(_) => (502, Bytes::from_static(br#"{"error":{"type":"api_error","message":"peer unreachable"}}"#)),
     }
 }
 
@@ -500,16 +439,9 @@ fn page_of(url: &str, mut items: Vec<Value>, params: &HashMap<String, String>) -
     // The peer keeps insertion order; newest first is the reverse (stable for equal timestamps).
     items.reverse();
     items.sort_by_key(|o| std::cmp::Reverse(o["created"].as_i64().unwrap_or(0)));
-    let limit: usize = params
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(10)
-        .clamp(1, 100);
+    let limit: usize = params.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10).clamp(1, 100);
     let start = match params.get("starting_after") {
-        Some(after) => items
-            .iter()
-            .position(|o| o["id"] == after.as_str())
-            .map_or(items.len(), |i| i + 1),
+        Some(after) => items.iter().position(|o| o["id"] == after.as_str()).map_or(items.len(), |i| i + 1),
         None => 0,
     };
     let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
@@ -552,10 +484,7 @@ async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Respons
         .filter(|e| created(e))
         .filter(|e| match wanted {
             None => true,
-            Some(w) => e["id"]
-                .as_str()
-                .and_then(|id| delivered.get(id))
-                .is_some_and(|ok| *ok == w),
+            Some(w) => e["id"].as_str().and_then(|id| delivered.get(id)).is_some_and(|ok| *ok == w),
         })
         .collect();
     page_of("/v1/events", items, &params)
@@ -563,11 +492,7 @@ async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Respons
 
 /// Webhooks from the peer: forwarded, dropped or held, per the delivery mode.
 async fn relay(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let signature = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v["id"].as_str().map(str::to_owned))
