@@ -53,6 +53,7 @@ async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(fil
             let mut response = csv.into_response();
             let h = response.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Ok(v) = HeaderValue::from_str(&name) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }

@@ -6,17 +6,19 @@ use super::dto::AuthenticationPage;
 use super::error::AppError;
 use crate::domain::EcheanceStatus;
 
-/// The page's data. Never the client secret to anyone but the owner or the link's bearer.
+/// The page's data. Never the client secret to anyone but the owner or the
+/// link's bearer. `retry`: the customer asked to try 3D Secure again.
 #[server(endpoint = "authenticate/page")]
 pub async fn load_authentication_page(
     payment_intent_id: String,
     token: Option<String>,
+    #[server(default)] retry: bool,
 ) -> Result<AuthenticationPage, AppError> {
     use super::context::{fail, state};
     use crate::ssr::services::authenticate;
     let state = state()?;
     let access = access(&state, token).await?;
-    let view = authenticate::prepare(&state, &payment_intent_id, &access).await.map_err(fail)?;
+    let view = authenticate::prepare(&state, &payment_intent_id, &access, retry).await.map_err(fail)?;
     Ok(AuthenticationPage {
         label: view.echeance.label,
         money: view.money,
@@ -24,6 +26,7 @@ pub async fn load_authentication_page(
         status: view.status,
         client_secret: view.client_secret,
         payment_method: view.payment_method,
+        can_retry: view.can_retry,
         publishable_key: state.settings.stripe_publishable_key.clone(),
     })
 }

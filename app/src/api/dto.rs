@@ -37,8 +37,8 @@ pub struct Landing {
     pub me: Option<Me>,
     /// Demo logins (development only).
     pub demo_accounts: Vec<DemoAccount>,
-    /// How many échéances the database holds (demo data check).
-    pub echeance_count: u64,
+    /// How many échéances the database holds (development only: the demo data).
+    pub echeance_count: Option<u64>,
     /// Next due date among payable échéances.
     pub next_due: Option<NaiveDate>,
 }
@@ -119,6 +119,8 @@ pub struct AuthenticationPage {
     pub client_secret: Option<String>,
     /// The saved card to authenticate with.
     pub payment_method: Option<String>,
+    /// A previous 3DS try failed: "Réessayer" is offered.
+    pub can_retry: bool,
     /// For Stripe.js.
     pub publishable_key: String,
 }

@@ -53,9 +53,9 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                     {move || hydrated.get().then_some(tx.interactive)}
                 </p>
             </section>
-            {data.clone().map(|d| view! {
+            {data.clone().and_then(|d| d.echeance_count.map(|count| (count, d))).map(|(count, d)| view! {
                 <section class="card stats">
-                    <p><strong data-testid="echeance-count">{d.echeance_count}</strong>" "{tx.echeances_in_base}</p>
+                    <p><strong data-testid="echeance-count">{count}</strong>" "{tx.echeances_in_base}</p>
                     {d.next_due.map(|date| view! { <p>{tx.next_due}" : "<strong>{locale.format_date(date)}</strong></p> })}
                 </section>
             })}

@@ -160,7 +160,7 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
-    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id)).await.expect("page");
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
     let secret = page.client_secret.expect("the owner gets the client secret");
     app.peer.authenticate(&pi, &secret, true).await;
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
@@ -176,7 +176,7 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
     let e = app.echeance(&carol, 30_000, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
-    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id))
+    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
         .await
         .expect("page")
         .client_secret
@@ -186,8 +186,13 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
     assert_eq!(status, EcheanceStatus::EnAttente, "a cancelled 3DS leaves the échéance waiting");
 
+    // Opening the page again (a link scanner, a reload) offers a retry but changes nothing at Stripe.
+    let reopened = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
+    assert!(reopened.can_retry && reopened.client_secret.is_none());
+    assert_eq!(app.attempts(e).await[0].rearm_count, 0);
+
     // Retry: the page re-arms the same PaymentIntent with the saved card.
-    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id)).await.expect("page again");
+    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), true).await.expect("page again");
     let secret = retry.client_secret.expect("retry offered");
     app.peer.authenticate(&pi, &secret, true).await;
     assert_eq!(
@@ -224,9 +229,9 @@ async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
 
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
-    let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id)).await;
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id), false).await;
     assert!(matches!(page, Err(ServiceError::Forbidden)), "nothing about the PaymentIntent leaks");
-    let forged = authenticate::prepare(&app.state, &pi, &Access::Token("9999999999.forged".to_owned())).await;
+    let forged = authenticate::prepare(&app.state, &pi, &Access::Token("9999999999.forged".to_owned()), false).await;
     assert!(matches!(forged, Err(ServiceError::InvalidLink)));
 }
 
@@ -302,4 +307,20 @@ async fn a_hundred_concurrent_pay_requests_make_one_payment_intent() {
     );
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn a_scheduled_charge_rechecks_under_the_lock_that_the_echeance_is_still_due() {
+    let app = spawn_app().await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let e = app.echeance(&bob, 1_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("declined");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
+
+    // A run that loaded it as "due" before the decline must not charge it again now.
+    let again = charge::charge(&app.state, id(e), Trigger::DueDate).await;
+    assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
+    let early_retry = charge::charge(&app.state, id(e), Trigger::AutoRetry).await;
+    assert!(matches!(early_retry, Err(ServiceError::Conflict(_))), "the retry time has not come: {early_retry:?}");
+    assert_eq!(app.attempts(e).await.len(), 1);
 }

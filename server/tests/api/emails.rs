@@ -50,15 +50,16 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
     assert!(link.starts_with(&format!("{}/payment/authenticate/{pi}?token=", app.address)), "{link}");
 
     let token = link.split("token=").nth(1).expect("token").to_owned();
-    let page =
-        authenticate::prepare(&app.state, &pi, &Access::Token(token.clone())).await.expect("the link opens the page");
+    let page = authenticate::prepare(&app.state, &pi, &Access::Token(token.clone()), false)
+        .await
+        .expect("the link opens the page");
     let secret = page.client_secret.expect("3DS can run from the link");
     app.peer.authenticate(&pi, &secret, true).await;
     assert_eq!(
         authenticate::confirm(&app.state, &pi, &Access::Token(token.clone())).await.expect("confirmed"),
         EcheanceStatus::Payee
     );
-    let again = authenticate::prepare(&app.state, &pi, &Access::Token(token)).await.expect("page");
+    let again = authenticate::prepare(&app.state, &pi, &Access::Token(token), false).await.expect("page");
     assert!(again.client_secret.is_none(), "the link cannot pay a second time");
 }
 
@@ -184,18 +185,18 @@ async fn an_expired_or_tampered_token_is_refused_and_says_nothing() {
     let secret = app.state.settings.app_secret.expose_secret().as_bytes().to_vec();
 
     let expired = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 - 1);
-    let refused = authenticate::prepare(&app.state, &pi, &Access::Token(expired.as_str().to_owned())).await;
+    let refused = authenticate::prepare(&app.state, &pi, &Access::Token(expired.as_str().to_owned()), false).await;
     assert!(matches!(refused, Err(ServiceError::InvalidLink)), "{refused:?}");
 
     let valid = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 + 3600);
     let tampered = format!("{}x", valid.as_str());
     assert!(matches!(
-        authenticate::prepare(&app.state, &pi, &Access::Token(tampered)).await,
+        authenticate::prepare(&app.state, &pi, &Access::Token(tampered), false).await,
         Err(ServiceError::InvalidLink)
     ));
     let other_pi = RecoveryToken::sign(&secret, "pi_someone_else", app.state.now_ms() / 1000 + 3600);
     assert!(matches!(
-        authenticate::prepare(&app.state, &pi, &Access::Token(other_pi.as_str().to_owned())).await,
+        authenticate::prepare(&app.state, &pi, &Access::Token(other_pi.as_str().to_owned()), false).await,
         Err(ServiceError::InvalidLink)
     ));
 }

@@ -248,3 +248,55 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     assert_eq!(app.status(rows[30]).await, EcheanceStatus::APayer);
     assert_eq!(app.status(rows[1_999]).await, EcheanceStatus::EnAttente);
 }
+
+#[tokio::test]
+async fn an_expired_legacy_session_does_not_reset_a_payment_started_in_the_new_flow() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 3_000, app.today()).await;
+    let mut row: echeance::ActiveModel = app.row(e).await.into();
+    row.checkout_session_id = Set(Some("cs_test_old".to_owned()));
+    row.update(&app.state.db).await.expect("link");
+    app.stripe.put_checkout_session(
+        json!({"id": "cs_test_old", "object": "checkout.session", "status": "expired", "payment_status": "unpaid"}),
+    );
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+
+    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+}
+
+#[tokio::test]
+async fn an_echeance_collected_twice_is_reported_as_drift() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let first = app.attempts(e).await.remove(0);
+    charge_attempt::ActiveModel {
+        echeance_id: Set(e),
+        attempt_no: Set(2),
+        idempotency_key: Set(format!("dup-e{e}-a2")),
+        trigger: Set("customer".to_owned()),
+        amount_cents: Set(1_000),
+        currency: Set("eur".to_owned()),
+        stripe_customer_id: Set(first.stripe_customer_id.clone()),
+        payment_method_id: Set(first.payment_method_id.clone()),
+        payment_intent_id: Set(Some("pi_duplicate".to_owned())),
+        outcome: Set(AttemptOutcome::Succeeded.as_str().to_owned()),
+        started_at: Set(app.state.now_ms()),
+        updated_at: Set(app.state.now_ms()),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("a second collected attempt");
+
+    let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
+
+    let drift = report.drift.iter().find(|d| d.echeance_id == e).expect("listed");
+    assert_eq!(drift.stripe, "succeeded ×2");
+    assert!(!drift.fixed, "never changed automatically");
+}

@@ -313,3 +313,57 @@ async fn a_legacy_checkout_session_completed_marks_its_echeance_paid() {
 
     assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
 }
+
+#[tokio::test]
+async fn a_refund_that_arrives_before_the_success_waits_for_it() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    let pi = charge_blind(&app, e).await;
+    let refund = event(
+        "evt_refund_first",
+        "charge.refunded",
+        json!({"id": "ch_1", "object": "charge", "payment_intent": pi, "amount": 1000, "amount_refunded": 1000, "refunded": true}),
+    );
+    assert_eq!(app.deliver(&refund).await, 200);
+    app.process_inbox().await;
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "nothing to refund yet");
+
+    let snapshot = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    app.deliver(&event("evt_success_late", "payment_intent.succeeded", snapshot)).await;
+
+    assert_eq!(
+        app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(15)).await,
+        EcheanceStatus::Remboursee
+    );
+}
+
+#[tokio::test]
+async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 2_000, app.today()).await;
+    // Attempt 1 waits for 3DS; it is superseded (here: by hand) by attempt 2, also waiting.
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 1");
+    let first = app.attempts(e).await.remove(0);
+    let mut row: echeance::ActiveModel = app.row(e).await.into();
+    row.status = Set(EcheanceStatus::APayer.as_str().to_owned());
+    row.update(&app.state.db).await.expect("payable again");
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 2");
+    let second_pi = app.row(e).await.current_payment_intent_id.expect("pi 2");
+
+    // The customer completes the old link: Stripe collects attempt 1.
+    let first_pi = first.payment_intent_id.expect("pi 1");
+    app.peer.authenticate(&first_pi, first.client_secret.as_deref().expect("secret"), true).await;
+    let snapshot = app.peer.get(&format!("/v1/payment_intents/{first_pi}")).await;
+    app.deliver(&event("evt_old_success", "payment_intent.succeeded", snapshot)).await;
+
+    assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
+    assert_eq!(
+        app.peer.get(&format!("/v1/payment_intents/{second_pi}")).await["status"],
+        "canceled",
+        "no second collection possible"
+    );
+}

@@ -382,6 +382,12 @@ pub async fn cancel(state: &AppState, id: i64, admin_id: i64) -> Result<Echeance
                     "Le client vient de payer cette échéance : elle n'a pas été annulée.".to_owned(),
                 ));
             }
+            if recorded.outcome != crate::domain::AttemptOutcome::Canceled {
+                return Err(ServiceError::Conflict(
+                    "Stripe n'a pas annulé le paiement en attente ; l'échéance n'a pas été annulée. Réessayez."
+                        .to_owned(),
+                ));
+            }
         }
     }
     let txn = db::begin_write(&state.db).await?;

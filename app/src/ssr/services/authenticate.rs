@@ -37,6 +37,8 @@ pub struct AuthenticationView {
     pub client_secret: Option<String>,
     /// The saved card to authenticate with.
     pub payment_method: Option<String>,
+    /// A previous 3DS try failed: the customer may try again on the same PaymentIntent.
+    pub can_retry: bool,
 }
 
 /// Finds the attempt of `payment_intent` and checks `access`.
@@ -78,9 +80,10 @@ async fn authorize(
     Ok((attempt, echeance))
 }
 
-/// Loads the page: checks access, asks Stripe where the PaymentIntent stands,
-/// records it, and — when a previous 3DS try failed — re-arms the same
-/// PaymentIntent so the customer can try again.
+/// Loads the page: checks access, asks Stripe where the PaymentIntent stands
+/// and records it. When a previous 3DS try failed, the page offers a retry;
+/// only the customer's explicit `retry` re-arms the same PaymentIntent (a link
+/// scanner opening the page changes nothing at Stripe).
 ///
 /// # Errors
 /// See [`authorize`]; `Unavailable` when Stripe does not answer.
@@ -89,23 +92,27 @@ pub async fn prepare(
     state: &AppState,
     payment_intent: &str,
     access: &Access,
+    retry: bool,
 ) -> Result<AuthenticationView, ServiceError> {
     let (attempt, echeance) = authorize(state, payment_intent, access).await?;
     let is_current = echeance.current_attempt_no == attempt.attempt_no;
     let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
     if !(is_current && status == EcheanceStatus::EnAttente) {
-        return view(echeance, None, None);
+        return view(echeance, None, None, false);
     }
 
     let pi = state.gateway.retrieve_payment_intent(payment_intent).await.map_err(|_| ServiceError::Unavailable)?;
-    let pi = if pi.status() == PaymentIntentStatus::RequiresPaymentMethod { rearm(state, &attempt).await? } else { pi };
+    let needs_rearm = pi.status() == PaymentIntentStatus::RequiresPaymentMethod;
+    let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
     let waiting =
         matches!(pi.status(), PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
     let echeance = echeance::Entity::find_by_id(echeance.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    let still_waiting = waiting && echeance.status == EcheanceStatus::EnAttente.as_str();
-    view(echeance, still_waiting.then_some(client_secret).flatten(), still_waiting.then_some(attempt.payment_method_id))
+    let still_waiting = echeance.status == EcheanceStatus::EnAttente.as_str();
+    let secret = (still_waiting && waiting).then_some(client_secret).flatten();
+    let method = (still_waiting && waiting).then_some(attempt.payment_method_id);
+    view(echeance, secret, method, still_waiting && !waiting)
 }
 
 /// After the browser's 3DS: asks Stripe and records what it says.
@@ -128,14 +135,18 @@ async fn rearm(
     attempt: &charge_attempt::Model,
 ) -> Result<crate::ssr::payments::types::PaymentIntentSnapshot, ServiceError> {
     let n = attempt.rearm_count + 1;
-    charge_attempt::Entity::update_many()
+    let claimed = charge_attempt::Entity::update_many()
         .col_expr(charge_attempt::Column::RearmCount, Expr::value(n))
         .filter(charge_attempt::Column::Id.eq(attempt.id))
+        .filter(charge_attempt::Column::RearmCount.eq(attempt.rearm_count))
         .exec(&state.db)
         .await?;
+    if claimed.rows_affected != 1 {
+        // Another request re-armed it a moment ago: use what Stripe has now.
+        return state.gateway.retrieve_payment_intent(pi_of(attempt)?).await.map_err(|_| ServiceError::Unavailable);
+    }
     let key = record::attempt_key(state, attempt, KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)))?;
-    let pi = attempt.payment_intent_id.as_deref().ok_or(ServiceError::NotFound)?;
-    state.gateway.rearm_payment_intent(pi, &attempt.payment_method_id, &key).await.map_err(|e| {
+    state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await.map_err(|e| {
         tracing::warn!(error = %e, "could not re-arm the PaymentIntent");
         ServiceError::Unavailable
     })
@@ -145,13 +156,18 @@ fn view(
     echeance: echeance::Model,
     client_secret: Option<String>,
     payment_method: Option<String>,
+    can_retry: bool,
 ) -> Result<AuthenticationView, ServiceError> {
     let money = Money {
         amount: Amount::from_minor(echeance.amount_cents).map_err(|e| anyhow!(e))?,
         currency: Currency::parse(&echeance.currency).map_err(|e| anyhow!(e))?,
     };
     let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
-    Ok(AuthenticationView { echeance, money, status, client_secret, payment_method })
+    Ok(AuthenticationView { echeance, money, status, client_secret, payment_method, can_retry })
+}
+
+fn pi_of(attempt: &charge_attempt::Model) -> Result<&str, ServiceError> {
+    attempt.payment_intent_id.as_deref().ok_or(ServiceError::NotFound)
 }
 
 fn actor(access: &Access) -> String {

@@ -79,8 +79,11 @@ pub struct ChargeResult {
     pub payment_intent_id: Option<String>,
 }
 
-/// How long a written attempt may wait for its answer before [`resume`] looks at it.
-const FIRST_CHECK_AFTER_MS: i64 = 60_000;
+/// How long a written attempt may wait for its answer before [`resume`] looks
+/// at it: longer than the adapter's own tries with the same key can last.
+fn first_check_after_ms(state: &AppState) -> i64 {
+    i64::try_from((state.settings.stripe_timeout * 5).as_millis()).unwrap_or(i64::MAX).saturating_add(30_000)
+}
 /// Stripe keeps idempotency keys at least this long.
 const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 
@@ -112,6 +115,17 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
         return Err(ServiceError::Forbidden);
     }
     let status = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
+    // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due.
+    let due_now = match trigger {
+        Trigger::DueDate => status == EcheanceStatus::APayer,
+        Trigger::AutoRetry => {
+            status == EcheanceStatus::Echouee && row.next_retry_at.is_some_and(|t| t <= state.now_ms())
+        }
+        Trigger::Customer(_) | Trigger::Admin(_) => true,
+    };
+    if !due_now {
+        return Err(ServiceError::Conflict("Cette échéance n'est plus à prélever automatiquement.".to_owned()));
+    }
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
         return Err(ServiceError::Conflict(refusal_message(refused)));
     }
@@ -146,7 +160,7 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
         stripe_calls: Set(0),
         rearm_count: Set(0),
         started_at: Set(now),
-        next_check_at: Set(Some(now + FIRST_CHECK_AFTER_MS)),
+        next_check_at: Set(Some(now + first_check_after_ms(state))),
         updated_at: Set(now),
         ..Default::default()
     }
@@ -207,8 +221,12 @@ async fn send(
         Err(GatewayError::Card { detail, payment_intent }) => {
             StripeReport::from_card_error(detail, payment_intent.map(|p| *p))
         }
-        Err(GatewayError::Rejected { status, detail }) if detail.kind.as_deref() != Some("idempotency_error") => {
-            // Refused before execution (validation): nothing was created; the échéance is payable again.
+        // Refused before execution (a validation error on the first send): nothing
+        // was created; the échéance is payable again. On a re-send, a refusal does
+        // not prove the first request never ran: the outcome stays unknown.
+        Err(GatewayError::Rejected { status: status @ (400 | 404), detail })
+            if attempt.stripe_calls == 0 && detail.kind.as_deref() == Some("invalid_request_error") =>
+        {
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
             StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: Some(detail) }
         }

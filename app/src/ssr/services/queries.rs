@@ -15,14 +15,14 @@ use crate::ssr::state::AppState;
 /// # Errors
 /// Database failure.
 pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, ServiceError> {
-    let demo_accounts = if state.settings.environment == Environment::Development {
-        DEMO_LOGINS
-            .iter()
-            .map(|d| DemoAccount { email: d.email.to_owned(), password: d.password.to_owned(), role: d.role })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // Visitors see the demo data only in development; in production, nothing of the database.
+    if state.settings.environment != Environment::Development {
+        return Ok(Landing { me, demo_accounts: Vec::new(), echeance_count: None, next_due: None });
+    }
+    let demo_accounts = DEMO_LOGINS
+        .iter()
+        .map(|d| DemoAccount { email: d.email.to_owned(), password: d.password.to_owned(), role: d.role })
+        .collect();
     let echeance_count = echeance::Entity::find().count(&state.db).await?;
     let next_due = echeance::Entity::find()
         .filter(echeance::Column::Status.eq(EcheanceStatus::APayer.as_str()))
@@ -30,7 +30,7 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         .one(&state.db)
         .await?
         .map(|e| e.due_date);
-    Ok(Landing { me, demo_accounts, echeance_count, next_due })
+    Ok(Landing { me, demo_accounts, echeance_count: Some(echeance_count), next_due })
 }
 
 /// The checkout page's data for `user`.

@@ -157,7 +157,8 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     .insert(&state.db)
     .await?;
     let mut report = Report { id: row.id, dry_run: options.dry_run, ..Report::default() };
-    let window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2);
+    // Ten minutes of margin for clocks that disagree with Stripe's.
+    let window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2) - 600;
 
     let targets = load_targets(state).await?;
     let sessions = echeance::Entity::find()
@@ -393,7 +394,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
     let would = match (session.status.as_deref(), session.payment_status.as_deref()) {
         (_, Some("paid")) => Some(EcheanceStatus::Payee),
-        (Some("expired"), _) => Some(EcheanceStatus::APayer),
+        (Some("expired"), _) if row.current_attempt_no == 0 => Some(EcheanceStatus::APayer),
         _ => None,
     };
     let Some(would) = would.filter(|w| w.as_str() != row.status) else {
@@ -463,32 +464,44 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
     }
 }
 
-/// Drift that needs no Stripe call: an attempt Stripe reported collected whose
-/// échéance is not collected here (e.g. cancelled meanwhile). Never changed
-/// automatically; listed for an admin.
+/// Drift that needs no Stripe call, never changed automatically but listed
+/// for an admin: an attempt Stripe reported collected whose échéance is not
+/// collected here (e.g. cancelled meanwhile), and an échéance collected by
+/// more than one attempt (a double charge to refund).
 async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mut Report) -> Result<(), ServiceError> {
-    let succeeded = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded.as_str()))
-        .filter(charge_attempt::Column::UpdatedAt.gte(since_ms))
-        .all(&state.db)
-        .await?;
-    let ids: Vec<i64> = succeeded.iter().map(|a| a.echeance_id).collect();
+    let succeeded = || {
+        charge_attempt::Entity::find().filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded.as_str()))
+    };
+    let recent = succeeded().filter(charge_attempt::Column::UpdatedAt.gte(since_ms)).all(&state.db).await?;
+    let mut ids: Vec<i64> = recent.iter().map(|a| a.echeance_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
     for chunk in ids.chunks(500) {
+        let all =
+            succeeded().filter(charge_attempt::Column::EcheanceId.is_in(chunk.iter().copied())).all(&state.db).await?;
+        let mut by_echeance: HashMap<i64, Vec<&charge_attempt::Model>> = HashMap::new();
+        for a in &all {
+            by_echeance.entry(a.echeance_id).or_default().push(a);
+        }
         let rows =
             echeance::Entity::find().filter(echeance::Column::Id.is_in(chunk.iter().copied())).all(&state.db).await?;
         for e in rows {
+            let attempts = by_echeance.get(&e.id).map(Vec::as_slice).unwrap_or_default();
             let collected = EcheanceStatus::parse(&e.status).map(EcheanceStatus::was_collected).unwrap_or(false);
-            if !collected {
-                let pi = succeeded.iter().find(|a| a.echeance_id == e.id).and_then(|a| a.payment_intent_id.clone());
-                report.drift.push(Drift {
-                    echeance_id: e.id,
-                    local: e.status.clone(),
-                    stripe: "succeeded".to_owned(),
-                    resolved: e.status.clone(),
-                    stripe_object: pi,
-                    fixed: false,
-                });
-            }
+            let stripe = match attempts.len() {
+                n if n > 1 => format!("succeeded ×{n}"),
+                _ if !collected => "succeeded".to_owned(),
+                _ => continue,
+            };
+            let pis = attempts.iter().filter_map(|a| a.payment_intent_id.clone()).collect::<Vec<_>>().join(", ");
+            report.drift.push(Drift {
+                echeance_id: e.id,
+                local: e.status.clone(),
+                stripe,
+                resolved: e.status.clone(),
+                stripe_object: Some(pis),
+                fixed: false,
+            });
         }
     }
     Ok(())

@@ -93,6 +93,7 @@ pub async fn record(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let current = AttemptOutcome::parse(&attempt.outcome).map_err(|e| anyhow!(e))?;
+    let report = sanitize(report, &attempt, current);
     let reported = report.outcome();
     let now = state.now_ms();
 
@@ -117,6 +118,8 @@ pub async fn record(
     active.outcome = Set(outcome.as_str().to_owned());
     active.next_check_at = Set(match outcome {
         AttemptOutcome::Processing => Some(now + RECHECK_PROCESSING_MS),
+        // Told something we cannot act on yet (an SCA demand without its PaymentIntent): look again soon.
+        AttemptOutcome::Unknown if report.error.is_some() => Some(now + 30_000),
         AttemptOutcome::Pending | AttemptOutcome::Unknown => attempt.next_check_at,
         AttemptOutcome::RequiresAction
         | AttemptOutcome::Succeeded
@@ -129,8 +132,24 @@ pub async fn record(
     active.updated_at = Set(now);
     let attempt = active.update(&txn).await?;
 
-    let echeance = echeance::Entity::find_by_id(attempt.echeance_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    // Locked: a new attempt committed meanwhile must not receive this attempt's stale news.
+    let echeance = echeance::Entity::find_by_id(attempt.echeance_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let is_current = echeance.current_attempt_no == attempt.attempt_no;
+    if report.event == Some(PaymentEvent::Succeeded)
+        && let Some(pi) = &report.payment_intent
+        && (pi.amount != attempt.amount_cents || !pi.currency.eq_ignore_ascii_case(&attempt.currency))
+    {
+        tracing::error!(
+            attempt.id = attempt.id,
+            stripe.amount = pi.amount,
+            amount = attempt.amount_cents,
+            "Stripe collected another amount than the attempt's: review"
+        );
+    }
     if is_current
         && echeance.current_payment_intent_id.is_none()
         && let Some(pi) = &attempt.payment_intent_id
@@ -159,7 +178,48 @@ pub async fn record(
         _ => None,
     };
     txn.commit().await?;
+    if report.event == Some(PaymentEvent::Succeeded) && !is_current {
+        cancel_superseded(state, &echeance, actor).await;
+    }
     Ok(Recorded { applied, outcome })
+}
+
+/// Drops what a report cannot honestly say: an abandonment without a
+/// PaymentIntent about an attempt that has one (or an answer) by now, and an
+/// SCA demand that does not say which PaymentIntent to authenticate (the
+/// attempt stays unknown and is looked up on Stripe).
+fn sanitize(report: StripeReport, attempt: &charge_attempt::Model, current: AttemptOutcome) -> StripeReport {
+    let no_pi = report.payment_intent.is_none();
+    let abandon_blind = report.event == Some(PaymentEvent::Abandoned)
+        && no_pi
+        && (attempt.payment_intent_id.is_some()
+            || !matches!(current, AttemptOutcome::Pending | AttemptOutcome::Unknown));
+    let sca_blind =
+        matches!(report.event, Some(PaymentEvent::AuthenticationRequired | PaymentEvent::AuthenticationFailed))
+            && no_pi
+            && attempt.payment_intent_id.is_none();
+    if abandon_blind || sca_blind {
+        StripeReport { event: None, payment_intent: None, error: report.error }
+    } else {
+        report
+    }
+}
+
+/// An older attempt succeeded while a newer one is live: cancel the newer
+/// PaymentIntent so the customer cannot pay twice (a failure is logged; the
+/// reconciler's drift report lists double collections).
+async fn cancel_superseded(state: &AppState, echeance: &echeance::Model, actor: &str) {
+    let Ok(Some(newer)) = attempt_of(&state.db, echeance.id, echeance.current_attempt_no).await else { return };
+    let live = matches!(
+        AttemptOutcome::parse(&newer.outcome),
+        Ok(AttemptOutcome::RequiresAction | AttemptOutcome::Processing)
+    );
+    if live
+        && newer.payment_intent_id.is_some()
+        && let Err(e) = Box::pin(cancel_attempt(state, &newer, Cause::Reconciler, actor)).await
+    {
+        tracing::error!(attempt.id = newer.id, error = %e, "could not cancel a superseded PaymentIntent");
+    }
 }
 
 async fn apply(
@@ -236,7 +296,8 @@ pub async fn find_attempt(
     let found = attempt_of(&state.db, echeance_id, attempt_no).await?;
     // Metadata alone could come from another database sharing the Stripe
     // account: the customer must match too.
-    let same_customer = |a: &charge_attempt::Model| pi.customer.as_ref().is_none_or(|c| c.id() == a.stripe_customer_id);
+    let same_customer =
+        |a: &charge_attempt::Model| pi.customer.as_ref().is_some_and(|c| c.id() == a.stripe_customer_id);
     Ok(found.filter(same_customer))
 }
 

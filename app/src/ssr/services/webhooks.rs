@@ -13,11 +13,12 @@ use sea_orm::{
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
-use crate::domain::PaymentEvent;
+use crate::domain::{PaymentEvent, TransitionError};
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, stripe_event};
 use crate::ssr::payments::types::{
     ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject, PaymentIntentSnapshot,
+    PaymentIntentStatus,
 };
 use crate::ssr::payments::webhook_signature::{self, SignatureError};
 use crate::ssr::state::AppState;
@@ -255,6 +256,14 @@ async fn apply_payment_intent(
             None => Applied::Ignored(format!("{} is not an échéance payment", pi.id)),
         });
     };
+    // A success is final and says everything. Any other event is a snapshot that
+    // may be older than what happened since (events come in any order): ask
+    // Stripe where the PaymentIntent stands now.
+    let pi = if pi.status() == PaymentIntentStatus::Succeeded {
+        pi
+    } else {
+        state.gateway.retrieve_payment_intent(&pi.id).await.map_err(|_| ServiceError::Unavailable)?
+    };
     let recorded =
         record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Webhook, actor).await?;
     Ok(Applied::Done(recorded.applied.map(|a| format!("{} -> {}", a.from.as_str(), a.to.as_str()))))
@@ -270,22 +279,32 @@ async fn apply_to_collected(
     let Some(pi) = payment_intent else {
         return Ok(Applied::Ignored("no payment_intent on the object".to_owned()));
     };
-    let attempt = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::PaymentIntentId.eq(pi.id()))
-        .one(&state.db)
-        .await?;
-    let echeance_id = match attempt {
-        Some(a) => a.echeance_id,
-        None => match echeance::Entity::find()
-            .filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id()))
+    // Only the PaymentIntent that paid the échéance moves it; a refund of a
+    // duplicate leaves the échéance paid (the audit trail is the event itself).
+    let Some(echeance) =
+        echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id())).one(&state.db).await?
+    else {
+        let known = charge_attempt::Entity::find()
+            .filter(charge_attempt::Column::PaymentIntentId.eq(pi.id()))
             .one(&state.db)
-            .await?
-        {
-            Some(e) => e.id,
-            None => return Ok(Applied::Later(format!("no échéance for {} yet", pi.id()))),
-        },
+            .await?;
+        return Ok(match known {
+            Some(a) => {
+                Applied::Ignored(format!("{} is not the PaymentIntent that paid échéance {}", pi.id(), a.echeance_id))
+            }
+            None => Applied::Later(format!("no échéance for {} yet", pi.id())),
+        });
     };
-    apply_transition(state, echeance_id, event, Cause::Webhook, actor, detail).await
+    let txn = db::begin_write(&state.db).await?;
+    let applied = transitions::apply(state, &txn, echeance.id, event, Cause::Webhook, actor, Some(detail)).await?;
+    txn.commit().await?;
+    match applied.refused {
+        // The success that comes before it has not been applied yet (no ordering guarantee): later.
+        Some(TransitionError::NotApplicable { .. }) if !applied.from.was_collected() => {
+            Ok(Applied::Later(format!("échéance {} is not collected yet", echeance.id)))
+        }
+        _ => Ok(Applied::Done(Some(format!("{} -> {}", applied.from.as_str(), applied.to.as_str())))),
+    }
 }
 
 async fn apply_transition(
@@ -322,11 +341,24 @@ async fn apply_checkout_session(
     };
     let event = match (session.status.as_deref(), session.payment_status.as_deref()) {
         (_, Some("paid")) => PaymentEvent::Succeeded,
-        (Some("expired"), _) => PaymentEvent::Abandoned,
+        // Once the new flow has made an attempt, the old session's expiry says nothing about it.
+        (Some("expired"), _) if echeance.current_attempt_no == 0 => PaymentEvent::Abandoned,
         _ => {
             return Ok(Applied::Ignored(format!("checkout session {} not paid", session.id)));
         }
     };
+    if event == PaymentEvent::Succeeded
+        && echeance.current_attempt_no == 0
+        && let Some(pi) = &session.payment_intent
+    {
+        // Refunds and disputes of the legacy payment find their échéance by its PaymentIntent.
+        echeance::Entity::update_many()
+            .col_expr(echeance::Column::CurrentPaymentIntentId, Expr::value(pi.id().to_owned()))
+            .filter(echeance::Column::Id.eq(echeance.id))
+            .filter(echeance::Column::CurrentPaymentIntentId.is_null())
+            .exec(&state.db)
+            .await?;
+    }
     apply_transition(state, echeance.id, event, cause, actor, format!("checkout session {}", session.id)).await
 }
 

@@ -35,7 +35,8 @@ pub fn AuthenticatePage() -> impl IntoView {
     let attempt = RwSignal::new(0u32);
     let data = Resource::new(
         move || (payment_intent(), token(), attempt.get()),
-        |(pi, token, _)| load_authentication_page(pi, token),
+        // From the second load on, the customer pressed "Réessayer": the server may re-arm.
+        |(pi, token, retries)| load_authentication_page(pi, token, retries > 0),
     );
 
     view! {
@@ -102,6 +103,7 @@ fn Authenticate(
     }
 
     let waiting = page.client_secret.is_some();
+    let can_retry = page.can_retry;
     view! {
         <section class="card summary">
             <p>{tx.auth_intro}</p>
@@ -129,6 +131,10 @@ fn Authenticate(
                     <button type="button" class="primary" data-testid="auth-retry" on:click=move |_| retry.run(())>{tx.auth_retry}</button>
                 }.into_any(),
                 (Flow::Failed(message), _) => view! { <p class="error" role="alert">{message}</p> }.into_any(),
+                (Flow::Idle, EcheanceStatus::EnAttente) if can_retry => view! {
+                    <p class="error" role="alert">{tx.auth_failed}</p>
+                    <button type="button" class="primary" data-testid="auth-retry" on:click=move |_| retry.run(())>{tx.auth_retry}</button>
+                }.into_any(),
                 (Flow::Idle, _) if waiting => view! {
                     <noscript><p class="notice">{tx.auth_noscript}</p></noscript>
                     <p class="muted"><span class="spinner"></span>" "{tx.loading}</p>
