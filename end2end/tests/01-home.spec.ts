@@ -24,4 +24,15 @@ test.describe('home page', () => {
     await expect(page.locator('[data-hydrated="false"]')).toHaveCount(1);
     await context.close();
   });
+
+  test('speaks French by default and English on request', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+    await page.getByRole('link', { name: 'English' }).click();
+    await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+    await expect(page.getByText('Your installment payments, collected on time — never twice.')).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+    await page.getByRole('link', { name: 'Français' }).click();
+    await expect(page.getByRole('button', { name: 'Se connecter' })).toBeVisible();
+  });
 });
