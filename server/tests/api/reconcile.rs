@@ -229,18 +229,21 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     for (pi, _) in &pis[25..50] {
         app.peer.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
     }
-    let before = app.stripe.total_calls();
+    let before = app.stripe.all_calls();
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
-    let calls = app.stripe.total_calls() - before;
+    let during: std::collections::BTreeMap<String, u64> = app
+        .stripe
+        .all_calls()
+        .into_iter()
+        .map(|(endpoint, n)| (endpoint.clone(), n - before.get(&endpoint).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let calls: u64 = during.values().sum();
     println!(
-        "reconcile of {N} pending échéances: {calls} Stripe calls ({:?}); report: checked {}, fixed {}, unchanged {}, errors {}",
-        app.stripe.all_calls(),
-        report.checked,
-        report.fixed,
-        report.unchanged,
-        report.errors
+        "reconcile of {N} pending échéances: {calls} Stripe calls ({during:?}); report: checked {}, fixed {}, unchanged {}, errors {}",
+        report.checked, report.fixed, report.unchanged, report.errors
     );
     assert_eq!((report.checked, report.fixed, report.unchanged, report.errors), (2_000, 50, 1_950, 0));
     assert!(calls <= 25, "{calls} calls for {N} échéances");

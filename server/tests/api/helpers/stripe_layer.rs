@@ -170,11 +170,6 @@ impl StripeLayer {
     pub fn all_calls(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.calls).clone()
     }
-
-    /// Total calls the product made so far.
-    pub fn total_calls(&self) -> u64 {
-        lock(&self.inner.calls).values().sum()
-    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
