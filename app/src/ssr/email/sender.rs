@@ -91,8 +91,13 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     }
     let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
     let waiting = echeance.status == EcheanceStatus::EnAttente.as_str()
-        && row.dedup_key.contains(&format!(":a{}", echeance.current_attempt_no));
+        && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     (!waiting).then(|| format!("échéance is {} now", echeance.status))
+}
+
+/// The attempt number in a dedup key `kind:e{échéance}:a{attempt}[:…]`.
+fn attempt_of_dedup_key(key: &str) -> Option<i32> {
+    key.split(':').find_map(|part| part.strip_prefix('a')?.parse().ok())
 }
 
 async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> anyhow::Result<Rendered> {
@@ -170,6 +175,14 @@ pub async fn retry_failed(state: &AppState) -> Result<u64, ServiceError> {
 #[cfg(test)]
 mod tests {
     use super::retry_delay_ms;
+
+    #[test]
+    fn the_attempt_is_read_from_the_dedup_key_exactly() {
+        use super::attempt_of_dedup_key;
+        assert_eq!(attempt_of_dedup_key("authentication_required:e12:a1"), Some(1));
+        assert_eq!(attempt_of_dedup_key("authentication_required:e12:a10:resend0"), Some(10));
+        assert_eq!(attempt_of_dedup_key("payment_received:e12"), None);
+    }
 
     #[test]
     fn retries_back_off_and_stay_bounded() {

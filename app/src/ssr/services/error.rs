@@ -6,10 +6,10 @@ use crate::api::error::AppError;
 /// A service call that did not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    /// No such thing, or not the caller's (the same answer, on purpose).
+    /// No such thing.
     #[error("not found")]
     NotFound,
-    /// The caller may not do this.
+    /// The caller may not do this (another customer's échéance, a customer on an admin page).
     #[error("forbidden")]
     Forbidden,
     /// Does not apply now; the message is for the user (French).
