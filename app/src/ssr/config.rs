@@ -215,12 +215,6 @@ impl Settings {
         }
         Ok(())
     }
-
-    /// The database is PostgreSQL (several instances may share it).
-    #[must_use]
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.expose_secret().starts_with("postgres")
-    }
 }
 
 fn err(var: &'static str, reason: &str) -> ConfigError {
@@ -287,7 +281,7 @@ mod tests {
         assert_eq!(s.stripe_webhook_tolerance, Duration::from_secs(300));
         assert_eq!(s.stripe_api_base.as_str(), "https://api.stripe.com/");
         assert_eq!(s.schedule_timezone, chrono_tz::Europe::Paris);
-        assert!(!s.is_postgres());
+        assert!(s.database_url.expose_secret().starts_with("sqlite:"));
     }
 
     #[test]

@@ -30,8 +30,7 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
-    let secret =
-        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"].as_str().expect("secret").to_owned();
+    let secret = app.peer.client_secret(&pi).await;
     app.peer.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
@@ -63,8 +62,7 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
-    let secret =
-        app.peer.get(&format!("/v1/payment_intents/{pi}")).await["client_secret"].as_str().expect("secret").to_owned();
+    let secret = app.peer.client_secret(&pi).await;
     app.peer.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");

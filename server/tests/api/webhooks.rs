@@ -57,11 +57,9 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
         let snapshot = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
         synthetic.push(event(&format!("evt_requires_action_{n}"), "payment_intent.requires_action", snapshot));
     }
-    let secret3 =
-        app.peer.get(&format!("/v1/payment_intents/{pi3}")).await["client_secret"].as_str().expect("secret").to_owned();
+    let secret3 = app.peer.client_secret(&pi3).await;
     app.peer.authenticate(&pi3, &secret3, true).await;
-    let secret4 =
-        app.peer.get(&format!("/v1/payment_intents/{pi4}")).await["client_secret"].as_str().expect("secret").to_owned();
+    let secret4 = app.peer.client_secret(&pi4).await;
     let failed = app.peer.authenticate(&pi4, &secret4, false).await;
     synthetic.push(event("evt_auth_failed", "payment_intent.payment_failed", failed));
 

@@ -79,12 +79,6 @@ impl GatewayError {
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Transient { .. } | Self::Decode(_))
     }
-
-    /// Stripe said the object does not exist.
-    #[must_use]
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Rejected { status: 404, .. })
-    }
 }
 
 /// What the services ask of Stripe. Every mutation takes its idempotency key.

@@ -388,7 +388,7 @@ mod tests {
                 .outcome_unknown()
         );
         assert!(!classify(400, br#"{"error":{"type":"idempotency_error"}}"#).outcome_unknown());
-        assert!(classify(404, b"{}").is_not_found());
+        assert!(matches!(classify(404, b"{}"), GatewayError::Rejected { status: 404, .. }));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{Amount, AttemptOutcome, Currency, EcheanceStatus, KeyPurpose, Money, RecoveryToken};
+use crate::domain::{Amount, Currency, EcheanceStatus, KeyPurpose, Money, RecoveryToken};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::PaymentIntentStatus;
 use crate::ssr::state::AppState;
@@ -175,10 +175,4 @@ fn actor(access: &Access) -> String {
         Access::User(id) => format!("user:{id}"),
         Access::Token(_) => "link".to_owned(),
     }
-}
-
-/// Whether the attempt still waits for the customer (used by the expiry job).
-#[must_use]
-pub fn awaits_customer(attempt: &charge_attempt::Model) -> bool {
-    attempt.outcome == AttemptOutcome::RequiresAction.as_str()
 }

@@ -69,6 +69,14 @@ impl Peer {
         response.json().await.expect("peer JSON")
     }
 
+    /// The client secret of a PaymentIntent (what Stripe.js is given).
+    pub async fn client_secret(&self, payment_intent: &str) -> String {
+        self.get(&format!("/v1/payment_intents/{payment_intent}")).await["client_secret"]
+            .as_str()
+            .expect("a client secret")
+            .to_owned()
+    }
+
     /// Every PaymentIntent on the peer (all pages).
     pub async fn payment_intents(&self) -> Vec<serde_json::Value> {
         let mut all = Vec::new();

@@ -256,11 +256,17 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
 
     let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (status, answer, replayed) =
-        match execute(&inner, &parts.method, &path, &query, &parts.headers, body, key, &endpoint, &fault).await {
-            Ok(done) => done,
-            Err(refusal) => return refusal,
-        };
+    let call = Call {
+        method: parts.method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        headers: parts.headers.clone(),
+        body,
+    };
+    let (status, answer, replayed) = match execute(&inner, &call, key, &endpoint, &fault).await {
+        Ok(done) => done,
+        Err(refusal) => return refusal,
+    };
     match fault {
         Some(Fault::DropResponse) => {
             let cut = futures::stream::iter(vec![
@@ -287,21 +293,25 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
 }
 
+/// One request to pass upstream.
+struct Call {
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
 /// Runs a request the way Stripe does with its idempotency key: replay, refuse, or execute and save.
-#[allow(clippy::too_many_arguments)]
 async fn execute(
     inner: &Inner,
-    method: &Method,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: Bytes,
+    call: &Call,
     key: Option<String>,
     endpoint: &str,
     fault: &Option<Fault>,
 ) -> Result<(u16, Bytes, bool), Response> {
-    let print = fingerprint(&body);
-    let key = key.filter(|_| *method == Method::POST);
+    let print = fingerprint(&call.body);
+    let key = key.filter(|_| call.method == Method::POST);
     if let Some(key) = &key {
         let mut keys = lock(&inner.keys);
         match keys.get(key) {
@@ -329,8 +339,8 @@ async fn execute(
             }
         }
     }
-    let (status, answer) = forward(inner, method, path, query, headers, body.clone()).await;
-    let (status, answer) = stripe_shape(inner, method, path, &body, status, answer);
+    let (status, answer) = forward(inner, call).await;
+    let (status, answer) = stripe_shape(inner, &call.method, &call.path, &call.body, status, answer);
     let (status, answer) = match fault {
         Some(Fault::ErrorAfterExecution) => {
             (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
@@ -352,22 +362,16 @@ async fn execute(
     Ok((status, answer, false))
 }
 
-async fn forward(
-    inner: &Inner,
-    method: &Method,
-    path: &str,
-    query: &str,
-    headers: &HeaderMap,
-    body: Bytes,
-) -> (u16, Bytes) {
+async fn forward(inner: &Inner, call: &Call) -> (u16, Bytes) {
+    let (path, query) = (&call.path, &call.query);
     let url = if query.is_empty() {
         format!("{}{path}", inner.upstream)
     } else {
         format!("{}{path}?{query}", inner.upstream)
     };
-    let mut request = inner.http.request(method.clone(), url).body(body);
+    let mut request = inner.http.request(call.method.clone(), url).body(call.body.clone());
     for name in ["authorization", "content-type"] {
-        if let Some(v) = headers.get(name) {
+        if let Some(v) = call.headers.get(name) {
             request = request.header(name, v.clone());
         }
     }
@@ -415,7 +419,9 @@ async fn upstream_all(inner: &Inner, headers: &HeaderMap, path: &str, extra: &st
         if let Some(a) = &after {
             query.push_str(&format!("&starting_after={a}"));
         }
-        let (status, body) = forward(inner, &Method::GET, path, &query, headers, Bytes::new()).await;
+        let call =
+            Call { method: Method::GET, path: path.to_owned(), query, headers: headers.clone(), body: Bytes::new() };
+        let (status, body) = forward(inner, &call).await;
         let page: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let data = page["data"].as_array().cloned().unwrap_or_default();
         if status != 200 || data.is_empty() {
