@@ -49,6 +49,43 @@ enum Command {
     },
     /// Apply stored webhooks and settle unknown charge outcomes, once.
     Process,
+    /// Test fixture: write one user with échéances and print their ids as JSON (refused in production).
+    SeedCustomer {
+        /// Login.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long, default_value = "Client de test")]
+        name: String,
+        /// Password.
+        #[arg(long)]
+        password: String,
+        /// `fr` or `en`.
+        #[arg(long, default_value = "fr")]
+        locale: String,
+        /// An admin instead of a customer.
+        #[arg(long)]
+        admin: bool,
+        /// `DAYS:CENTS:STATUS`, due DAYS from today (negative: in the past), e.g. `0:30000:a_payer`.
+        #[arg(long = "echeance", value_parser = parse_fixture_echeance)]
+        echeances: Vec<seed::DemoEcheance>,
+    },
+}
+
+/// Parses `DAYS:CENTS:STATUS`.
+///
+/// # Errors
+/// Anything else.
+fn parse_fixture_echeance(input: &str) -> Result<seed::DemoEcheance, String> {
+    let mut parts = input.splitn(3, ':');
+    let (Some(days), Some(cents), Some(status)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("{input:?}: expected DAYS:CENTS:STATUS"));
+    };
+    let days = days.parse().map_err(|_| format!("{days:?}: not a number of days"))?;
+    let cents = cents.parse().map_err(|_| format!("{cents:?}: not an amount in cents"))?;
+    let status: app::domain::EcheanceStatus =
+        status.parse().map_err(|e: app::domain::UnknownSpelling| e.to_string())?;
+    Ok((days, cents, status))
 }
 
 /// Parses `24h`, `90m`, `7d`, `3600s`.
@@ -108,6 +145,20 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let today = state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive();
             let wrote = seed::seed_demo(&state, today).await.map_err(anyhow::Error::from)?;
             println!("{}", if wrote { "demo data written" } else { "users exist: demo data left as is" });
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SeedCustomer { email, name, password, locale, admin, echeances } => {
+            let today = state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive();
+            let role = if admin { app::domain::Role::Admin } else { app::domain::Role::Customer };
+            let account = seed::Account {
+                email: &email,
+                password: &password,
+                name: &name,
+                role,
+                locale: app::domain::Locale::from_code(&locale),
+            };
+            let seeded = seed::seed_customer(&state, &account, &echeances, today).await.map_err(anyhow::Error::from)?;
+            println!("{}", serde_json::to_string(&seeded)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Reconcile { since, dry_run } => reconcile_once(&state, since, dry_run).await,

@@ -3,12 +3,13 @@
 
 use app::api::dto::AdminFilter;
 use app::api::error::AppError;
-use app::domain::{Locale, Role};
+use app::domain::Role;
 use app::ssr::auth;
 use app::ssr::services::admin::{self, Filter};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::webhooks::{self, IngestError};
 use app::ssr::state::AppState;
+use app::ui::i18n::locale_of_request;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -30,24 +31,22 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/admin/export.csv", get(export_csv))
 }
 
-/// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins only).
+/// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins
+/// only, authenticated like every server function).
 async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AdminFilter>) -> Response {
-    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let user = match auth::token_from_cookies(cookies) {
-        Some(token) => auth::user_for_token(&state, token).await.ok().flatten(),
-        None => None,
+    let refuse = |e: ServiceError| {
+        let error = AppError::from(e);
+        let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, error.message(locale_of_request(&headers))).into_response()
     };
-    match user {
-        None => return (StatusCode::UNAUTHORIZED, "Connectez-vous pour exporter.").into_response(),
-        Some(u) if u.role != Role::Admin => return (StatusCode::FORBIDDEN, "Accès refusé.").into_response(),
-        Some(_) => {}
+    if let Err(e) = auth::require(&state, &headers, Some(Role::Admin)).await {
+        return refuse(e);
     }
-    let filter = match Filter::parse(&filter) {
-        Ok(f) => f,
-        Err(ServiceError::Validation(message)) => return (StatusCode::UNPROCESSABLE_ENTITY, message).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).message(Locale::Fr)).into_response(),
+    let csv = match Filter::parse(&filter) {
+        Ok(filter) => admin::export_csv(&state, &filter).await,
+        Err(e) => Err(e),
     };
-    match admin::export_csv(&state, &filter).await {
+    match csv {
         Ok(csv) => {
             let name = format!("attachment; filename=\"echeances-{}.csv\"", state.clock.now().format("%Y-%m-%d"));
             let mut response = csv.into_response();
@@ -59,7 +58,7 @@ async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(fil
             }
             response
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, AppError::from(e).message(Locale::Fr)).into_response(),
+        Err(e) => refuse(e),
     }
 }
 

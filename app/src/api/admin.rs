@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use super::dto::{AdminFilter, AdminPage, ReportView, Timeline};
 use super::error::AppError;
 use crate::domain::EcheanceStatus;
+#[cfg(feature = "ssr")]
+use crate::domain::Refusal;
 
 /// One page of échéances under a filter.
 #[server(endpoint = "admin/echeances", input = server_fn::codec::Json)]
@@ -20,11 +22,11 @@ pub async fn admin_echeances(filter: AdminFilter, page: u64) -> Result<AdminPage
 /// Everything that happened to one échéance.
 #[server(endpoint = "admin/timeline")]
 pub async fn admin_timeline(echeance_id: i64) -> Result<Timeline, AppError> {
-    use super::context::{fail, require_admin, state};
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
     use crate::ssr::services::admin;
     let state = state()?;
     require_admin(&state).await?;
-    admin::timeline(&state, echeance_id).await.map_err(fail)
+    admin::timeline(&state, parse_id(echeance_id)?).await.map_err(fail)
 }
 
 /// The latest reconcile report.
@@ -52,9 +54,7 @@ pub async fn admin_reconcile_now() -> Result<ReportView, AppError> {
     match reconcile::run(&state, &options, &reconcile::Silent).await {
         Ok(_) => {}
         Err(reconcile::ReconcileError::AlreadyRunning) => {
-            return Err(respond(AppError::Conflict(
-                "Une réconciliation est déjà en cours ; réessayez dans quelques minutes.".to_owned(),
-            )));
+            return Err(respond(AppError::Refused(Refusal::ReconcileRunning)));
         }
         Err(reconcile::ReconcileError::Service(e)) => return Err(fail(e)),
     }
@@ -64,31 +64,29 @@ pub async fn admin_reconcile_now() -> Result<ReportView, AppError> {
 /// Charges an échéance again (admin's retry).
 #[server(endpoint = "admin/retry")]
 pub async fn admin_retry(echeance_id: i64) -> Result<EcheanceStatus, AppError> {
-    use super::context::{fail, require_admin, respond, state};
-    use crate::domain::EcheanceId;
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
     use crate::ssr::services::charge::{self, Trigger};
     let state = state()?;
     let me = require_admin(&state).await?;
-    let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
-    Ok(charge::charge(&state, id, Trigger::Admin(me.id)).await.map_err(fail)?.status)
+    Ok(charge::charge(&state, parse_id(echeance_id)?, Trigger::Admin(me.id)).await.map_err(fail)?.status)
 }
 
 /// Cancels an échéance.
 #[server(endpoint = "admin/cancel")]
 pub async fn admin_cancel(echeance_id: i64) -> Result<EcheanceStatus, AppError> {
-    use super::context::{fail, require_admin, state};
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
     use crate::ssr::services::admin;
     let state = state()?;
     let me = require_admin(&state).await?;
-    admin::cancel(&state, echeance_id, me.id).await.map_err(fail)
+    admin::cancel(&state, parse_id(echeance_id)?, me.id).await.map_err(fail)
 }
 
 /// Sends the 3D Secure email again.
 #[server(endpoint = "admin/resend")]
 pub async fn admin_resend_authentication(echeance_id: i64) -> Result<(), AppError> {
-    use super::context::{fail, require_admin, state};
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
     use crate::ssr::services::admin;
     let state = state()?;
     require_admin(&state).await?;
-    admin::resend_authentication_email(&state, echeance_id).await.map_err(fail)
+    admin::resend_authentication_email(&state, parse_id(echeance_id)?).await.map_err(fail)
 }

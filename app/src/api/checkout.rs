@@ -18,13 +18,12 @@ pub async fn load_checkout() -> Result<CheckoutData, AppError> {
 /// Charges one of the customer's échéances with their saved card.
 #[server(endpoint = "pay")]
 pub async fn pay(echeance_id: i64) -> Result<PayOutcome, AppError> {
-    use super::context::{fail, require_user, respond, state};
-    use crate::domain::{EcheanceId, EcheanceStatus};
+    use super::context::{echeance_id as parse_id, fail, require_user, state};
+    use crate::domain::EcheanceStatus;
     use crate::ssr::services::charge::{self, Trigger};
     let state = state()?;
     let user = require_user(&state).await?;
-    let id = EcheanceId::new(echeance_id).map_err(|_| respond(AppError::NotFound))?;
-    let result = charge::charge(&state, id, Trigger::Customer(user.id)).await.map_err(fail)?;
+    let result = charge::charge(&state, parse_id(echeance_id)?, Trigger::Customer(user.id)).await.map_err(fail)?;
     let authenticate_payment_intent =
         (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
     Ok(PayOutcome { status: result.status, authenticate_payment_intent })

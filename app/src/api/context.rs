@@ -14,7 +14,7 @@ pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or(AppError::Internal)
 }
 
-/// The caller, if logged in.
+/// The logged-in user, if any.
 ///
 /// # Errors
 /// Database failure.
@@ -22,33 +22,30 @@ pub async fn current_user(state: &AppState) -> Result<Option<CurrentUser>, AppEr
     let Some(parts) = use_context::<http::request::Parts>() else {
         return Ok(None);
     };
-    let cookies = parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let Some(token) = auth::token_from_cookies(cookies) else {
-        return Ok(None);
-    };
-    Ok(auth::user_for_token(state, token).await?)
+    Ok(auth::user_of_request(state, &parts.headers).await?)
 }
 
-/// The caller, who must be logged in.
+async fn require(state: &AppState, role: Option<crate::domain::Role>) -> Result<CurrentUser, AppError> {
+    let headers = use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    auth::require(state, &headers, role).await.map_err(fail)
+}
+
+/// The logged-in user.
 ///
 /// # Errors
-/// `Unauthenticated` (with HTTP 401).
+/// `Unauthenticated`.
 pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
-    current_user(state).await?.ok_or_else(|| respond(AppError::Unauthenticated))
+    require(state, None).await
 }
 
-/// The caller, who must be an admin.
+/// The logged-in admin.
 ///
 /// # Errors
-/// `Unauthenticated` (401) or `Forbidden` (403).
+/// `Unauthenticated`, `Forbidden`.
 pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
-    let user = require_user(state).await?;
-    if user.role == crate::domain::Role::Admin { Ok(user) } else { Err(respond(AppError::Forbidden)) }
+    require(state, Some(crate::domain::Role::Admin)).await
 }
 
-/// Sets the HTTP status of the answer to the error's: for a page being
-/// rendered, the page's status; for a server function called by the browser,
-/// the call's. A plain HTML form post to a server function (no JavaScript)
 /// keeps its redirect back to the page instead.
 #[must_use]
 pub fn respond(error: AppError) -> AppError {
@@ -63,6 +60,14 @@ pub fn respond(error: AppError) -> AppError {
         );
     }
     error
+}
+
+/// Parses an échéance id from a request; an invalid one is simply not found.
+///
+/// # Errors
+/// `NotFound`.
+pub fn echeance_id(raw: i64) -> Result<crate::domain::EcheanceId, AppError> {
+    crate::domain::EcheanceId::new(raw).map_err(|_| respond(AppError::NotFound))
 }
 
 /// Maps a service error to the wire error, with its status.

@@ -1,10 +1,12 @@
 //! What server functions return: plain data, no database models, no secrets
 //! but the ones their caller is entitled to.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Locale, Role};
+use crate::domain::{
+    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, InboxStatus, Locale, OutboxStatus, Role,
+};
 
 /// The logged-in user, as the interface needs it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +57,7 @@ pub struct EcheanceView {
     /// Due date.
     pub due_date: NaiveDate,
     /// Status.
-    pub status: crate::domain::EcheanceStatus,
+    pub status: EcheanceStatus,
     /// The PaymentIntent awaiting 3D Secure (only while *en attente*): the 3DS page's address.
     pub awaiting_payment_intent: Option<String>,
 }
@@ -90,7 +92,7 @@ pub struct CheckoutData {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayOutcome {
     /// Status now.
-    pub status: crate::domain::EcheanceStatus,
+    pub status: EcheanceStatus,
     /// The PaymentIntent to authenticate, when 3D Secure is required.
     pub authenticate_payment_intent: Option<String>,
 }
@@ -114,7 +116,7 @@ pub struct AuthenticationPage {
     /// Due date.
     pub due_date: NaiveDate,
     /// Status now.
-    pub status: crate::domain::EcheanceStatus,
+    pub status: EcheanceStatus,
     /// For `confirmCardPayment`: only while 3D Secure is awaited.
     pub client_secret: Option<String>,
     /// The saved card to authenticate with.
@@ -191,7 +193,7 @@ pub struct AdminRow {
     /// Due date.
     pub due_date: NaiveDate,
     /// Status.
-    pub status: crate::domain::EcheanceStatus,
+    pub status: EcheanceStatus,
     /// Current PaymentIntent.
     pub payment_intent: Option<String>,
     /// Attempts so far.
@@ -202,7 +204,7 @@ pub struct AdminRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusTotal {
     /// Status.
-    pub status: crate::domain::EcheanceStatus,
+    pub status: EcheanceStatus,
     /// How many.
     pub count: u64,
     /// Their sum.
@@ -241,19 +243,82 @@ pub struct AdminPage {
     pub query: String,
 }
 
-/// One entry of an échéance's timeline.
+/// One entry of an échéance's timeline: data only; the page words it in the reader's language.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// Epoch ms (for ordering).
     pub at_ms: i64,
-    /// Formatted time (schedule time zone).
-    pub at: String,
-    /// `tentative`, `webhook`, `e-mail`, `audit`.
-    pub kind: String,
+    /// The same instant in the schedule's time zone (the page formats it).
+    pub at: NaiveDateTime,
     /// What happened.
-    pub title: String,
-    /// Details.
-    pub detail: String,
+    pub event: TimelineEvent,
+}
+
+/// What a timeline entry records.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimelineEvent {
+    /// A charge attempt.
+    Attempt {
+        /// Its rank.
+        no: i32,
+        /// Who asked for it.
+        origin: ChargeOrigin,
+        /// What became of it.
+        outcome: AttemptOutcome,
+        /// `pi_…`.
+        payment_intent: Option<String>,
+        /// Its idempotency key.
+        key: String,
+        /// Stripe's error code.
+        error_code: Option<String>,
+        /// The bank's reason.
+        decline_code: Option<String>,
+        /// Calls made to Stripe.
+        stripe_calls: i32,
+    },
+    /// A webhook delivery about one of its PaymentIntents.
+    Webhook {
+        /// `payment_intent.succeeded`, …
+        event_type: String,
+        /// Where the inbox row stands.
+        status: InboxStatus,
+        /// `evt_…`.
+        event_id: String,
+        /// What applying it did (technical).
+        note: Option<String>,
+        /// Why it failed (technical).
+        last_error: Option<String>,
+    },
+    /// An email about it.
+    Email {
+        /// Which email.
+        kind: EmailKind,
+        /// Where the outbox row stands.
+        status: OutboxStatus,
+        /// Tries so far.
+        attempts: i32,
+        /// Recipient.
+        to: String,
+        /// When the SMTP server took it (schedule time zone).
+        sent_at: Option<NaiveDateTime>,
+        /// Why it failed (technical).
+        last_error: Option<String>,
+    },
+    /// A status change.
+    Audit {
+        /// Status before (none when it was created).
+        from: Option<EcheanceStatus>,
+        /// Status after.
+        to: EcheanceStatus,
+        /// The domain event (technical).
+        event: String,
+        /// What caused it.
+        cause: Cause,
+        /// Who (`admin:1`, `stripe:evt_…`, `system:…`).
+        actor: String,
+        /// Details (technical).
+        detail: Option<String>,
+    },
 }
 
 /// An échéance with everything that happened to it.
@@ -277,11 +342,11 @@ pub struct DriftView {
     /// Échéance.
     pub echeance_id: i64,
     /// Status here before.
-    pub local: String,
-    /// Stripe's view.
+    pub local: EcheanceStatus,
+    /// Stripe's view (its own status words).
     pub stripe: String,
     /// Status after.
-    pub resolved: String,
+    pub resolved: EcheanceStatus,
     /// Changed by the run.
     pub fixed: bool,
 }
@@ -295,8 +360,8 @@ pub struct ReportView {
     pub trigger: String,
     /// Nothing changed on purpose.
     pub dry_run: bool,
-    /// Formatted start.
-    pub started_at: String,
+    /// When it started (schedule time zone; the page formats it).
+    pub started_at: NaiveDateTime,
     /// Checked.
     pub checked: i32,
     /// Fixed.
@@ -318,8 +383,8 @@ pub struct ReportView {
 /// An email template, as admins edit it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailTemplateView {
-    /// `authentication_required`, …
-    pub kind: String,
+    /// Which email.
+    pub kind: EmailKind,
     /// `fr`, `en`.
     pub locale: String,
     /// Subject line.
@@ -349,7 +414,7 @@ pub struct FailedEmailView {
     /// Recipient.
     pub to: String,
     /// Kind.
-    pub kind: String,
+    pub kind: EmailKind,
     /// Échéance it is about.
     pub echeance_id: Option<i64>,
     /// Tries made.

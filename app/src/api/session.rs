@@ -55,5 +55,5 @@ pub async fn logout() -> Result<(), AppError> {
 
 #[cfg(feature = "ssr")]
 fn me_of(user: crate::ssr::auth::CurrentUser) -> Me {
-    Me { id: user.id, display_name: user.display_name, role: user.role, locale: user.locale }
+    Me { id: user.id.get(), display_name: user.display_name, role: user.role, locale: user.locale }
 }

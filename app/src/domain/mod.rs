@@ -1,18 +1,34 @@
 //! The pure core: money, the échéance state machine, attempts and their
-//! idempotency keys, recovery tokens. No I/O, no clock, no `cfg`.
+//! outcomes, idempotency keys, declines and retries, emails, recovery tokens,
+//! and the reasons a request is refused. No I/O, no clock, no `cfg`.
 
-pub mod attempt;
+pub mod decline;
+pub mod delivery;
+pub mod idempotency;
+pub mod ids;
+pub mod legacy;
 pub mod locale;
 pub mod money;
 pub mod notification;
+pub mod origin;
+pub mod outcome;
+pub mod reason;
+pub mod spelling;
 pub mod status;
 pub mod token;
 pub mod user;
 
-pub use attempt::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, RetryPolicy};
+pub use decline::{RetryDecision, RetryPolicy, is_soft_decline};
+pub use delivery::{InboxStatus, OutboxStatus};
+pub use idempotency::{IdempotencyKey, KeyPurpose};
+pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};
 pub use locale::Locale;
 pub use money::{Amount, Currency, Money};
 pub use notification::EmailKind;
+pub use origin::{Cause, ChargeOrigin};
+pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck};
+pub use reason::{Field, Invalid, Refusal};
+pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};
 pub use token::{RecoveryToken, TokenError};
 pub use user::{Email, Role};

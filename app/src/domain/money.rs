@@ -14,13 +14,13 @@ pub struct Amount(i64);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
     /// Zero or negative.
-    #[error("le montant doit être strictement positif")]
+    #[error("the amount must be positive")]
     NotPositive,
     /// Above what Stripe accepts for one charge (99 999 999 minor units).
-    #[error("le montant dépasse le maximum autorisé")]
+    #[error("the amount is over the maximum")]
     TooLarge,
     /// Not a decimal number with at most two decimals.
-    #[error("montant illisible : « {0} »")]
+    #[error("unreadable amount {0:?}")]
     Unreadable(String),
 }
 
@@ -112,7 +112,7 @@ pub enum Currency {
 
 /// Not a currency this product collects in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("devise non prise en charge : « {0} »")]
+#[error("unsupported currency {0:?}")]
 pub struct CurrencyError(pub String);
 
 impl Currency {

@@ -1,9 +1,13 @@
-//! The emails the product sends.
+//! The emails the product sends, and which status changes cause them.
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::{AttemptNo, EcheanceId};
+use super::status::EcheanceStatus;
+
 /// What an email is about; one template per kind and locale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EmailKind {
     /// The bank wants 3D Secure: the link to the recovery page.
     AuthenticationRequired,
@@ -15,25 +19,75 @@ pub enum EmailKind {
     PaymentReceived,
 }
 
-impl EmailKind {
-    /// Every kind.
-    pub const ALL: [Self; 4] =
-        [Self::AuthenticationRequired, Self::Reminder, Self::PaymentFailed, Self::PaymentReceived];
+crate::spelled!(EmailKind {
+    AuthenticationRequired => "authentication_required",
+    Reminder => "reminder",
+    PaymentFailed => "payment_failed",
+    PaymentReceived => "payment_received",
+});
 
-    /// The database spelling.
+impl EmailKind {
+    /// The email a status change sends the customer, if any.
     #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AuthenticationRequired => "authentication_required",
-            Self::Reminder => "reminder",
-            Self::PaymentFailed => "payment_failed",
-            Self::PaymentReceived => "payment_received",
+    pub fn caused_by(from: EcheanceStatus, to: EcheanceStatus) -> Option<Self> {
+        use EcheanceStatus as S;
+        match (from, to) {
+            (_, S::EnAttente) => Some(Self::AuthenticationRequired),
+            (_, S::Payee) => Some(Self::PaymentReceived),
+            (S::EnCours | S::EnAttente, S::Echouee | S::EchoueeDefinitive) => Some(Self::PaymentFailed),
+            _ => None,
         }
     }
 
-    /// Parses the database spelling.
+    /// The outbox key that makes the same cause queue one email only: once
+    /// per échéance for a receipt, once per attempt for the others.
     #[must_use]
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    pub fn dedup_key(self, echeance: EcheanceId, attempt: i32) -> String {
+        match self {
+            Self::PaymentReceived => format!("{self}:e{echeance}"),
+            Self::AuthenticationRequired | Self::Reminder | Self::PaymentFailed => {
+                format!("{self}:e{echeance}:a{attempt}")
+            }
+        }
+    }
+
+    /// The key of the `n`-th manual resend of this email for an attempt.
+    #[must_use]
+    pub fn resend_key(self, echeance: EcheanceId, attempt: AttemptNo, n: u64) -> String {
+        format!("{self}:e{echeance}:a{attempt}:resend{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use EcheanceStatus as S;
+    use proptest::prelude::*;
+
+    #[test]
+    fn each_customer_facing_change_sends_its_email() {
+        assert_eq!(EmailKind::caused_by(S::EnCours, S::EnAttente), Some(EmailKind::AuthenticationRequired));
+        assert_eq!(EmailKind::caused_by(S::EnAttente, S::Payee), Some(EmailKind::PaymentReceived));
+        assert_eq!(EmailKind::caused_by(S::EnCours, S::EchoueeDefinitive), Some(EmailKind::PaymentFailed));
+        assert_eq!(EmailKind::caused_by(S::APayer, S::EnCours), None);
+        assert_eq!(EmailKind::caused_by(S::EnAttente, S::Annulee), None);
+    }
+
+    #[test]
+    fn a_receipt_is_sent_once_per_echeance_others_once_per_attempt() {
+        let e = EcheanceId::new(7).expect("id");
+        assert_eq!(EmailKind::PaymentReceived.dedup_key(e, 2), "payment_received:e7");
+        assert_eq!(EmailKind::PaymentFailed.dedup_key(e, 2), "payment_failed:e7:a2");
+        assert_ne!(EmailKind::PaymentFailed.dedup_key(e, 2), EmailKind::PaymentFailed.dedup_key(e, 3));
+    }
+
+    proptest! {
+        /// Every email follows a real change, and only the changes the customer must hear about send one.
+        #[test]
+        fn emails_follow_real_transitions(from in proptest::sample::select(S::ALL.to_vec()), to in proptest::sample::select(S::ALL.to_vec())) {
+            if let Some(kind) = EmailKind::caused_by(from, to) {
+                prop_assert!(matches!(to, S::EnAttente | S::Payee | S::Echouee | S::EchoueeDefinitive), "{kind:?}");
+            }
+        }
     }
 }

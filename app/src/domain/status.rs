@@ -2,10 +2,10 @@
 //! in the product goes through [`EcheanceStatus::transition`].
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Where an échéance stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EcheanceStatus {
     /// Payable: never charged, or a previous attempt was abandoned.
     APayer,
@@ -62,16 +62,16 @@ pub enum PaymentEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     /// A charge is already in flight for this échéance.
-    #[error("un paiement est déjà en cours pour cette échéance")]
+    #[error("a charge is already in flight")]
     AlreadyInProgress,
     /// The customer must first complete 3D Secure on the current PaymentIntent.
-    #[error("cette échéance attend l'authentification du client")]
+    #[error("waiting for the customer's authentication")]
     AwaitingCustomer,
     /// The échéance is settled; the event cannot change it.
-    #[error("l'échéance est déjà réglée ({0})")]
+    #[error("already settled ({0})")]
     Settled(EcheanceStatus),
     /// The event does not apply to the status (stale or out-of-order information).
-    #[error("l'événement {event:?} ne s'applique pas au statut {from}")]
+    #[error("{event:?} does not apply to {from}")]
     NotApplicable {
         /// Status the échéance was in.
         from: EcheanceStatus,
@@ -80,19 +80,25 @@ pub enum TransitionError {
     },
 }
 
+crate::spelled!(EcheanceStatus {
+    APayer => "a_payer",
+    EnCours => "en_cours",
+    EnAttente => "en_attente",
+    Payee => "payee",
+    Echouee => "echouee",
+    EchoueeDefinitive => "echouee_definitive",
+    Annulee => "annulee",
+    Remboursee => "remboursee",
+    Contestee => "contestee",
+});
+
 impl EcheanceStatus {
-    /// Every status, for iteration in filters and tests.
-    pub const ALL: [Self; 9] = [
-        Self::APayer,
-        Self::EnCours,
-        Self::EnAttente,
-        Self::Payee,
-        Self::Echouee,
-        Self::EchoueeDefinitive,
-        Self::Annulee,
-        Self::Remboursee,
-        Self::Contestee,
-    ];
+    /// Every status for which `predicate` holds: the lists used in SQL
+    /// filters are derived from the state machine's own predicates.
+    #[must_use]
+    pub fn matching(predicate: impl Fn(Self) -> bool) -> Vec<Self> {
+        Self::ALL.iter().copied().filter(|s| predicate(*s)).collect()
+    }
 
     /// The one function that decides a status change.
     ///
@@ -180,6 +186,21 @@ impl EcheanceStatus {
         }
     }
 
+    /// Money may still arrive for it without a new attempt: payable (a legacy
+    /// Checkout Session may still complete) or a charge in flight.
+    #[must_use]
+    pub fn is_awaiting_money(self) -> bool {
+        match self {
+            Self::APayer | Self::EnCours | Self::EnAttente => true,
+            Self::Payee
+            | Self::Echouee
+            | Self::EchoueeDefinitive
+            | Self::Annulee
+            | Self::Remboursee
+            | Self::Contestee => false,
+        }
+    }
+
     /// Money was collected (possibly refunded or disputed since).
     #[must_use]
     pub fn was_collected(self) -> bool {
@@ -192,41 +213,6 @@ impl EcheanceStatus {
             | Self::EchoueeDefinitive
             | Self::Annulee => false,
         }
-    }
-
-    /// The database spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::APayer => "a_payer",
-            Self::EnCours => "en_cours",
-            Self::EnAttente => "en_attente",
-            Self::Payee => "payee",
-            Self::Echouee => "echouee",
-            Self::EchoueeDefinitive => "echouee_definitive",
-            Self::Annulee => "annulee",
-            Self::Remboursee => "remboursee",
-            Self::Contestee => "contestee",
-        }
-    }
-
-    /// Parses the database spelling.
-    ///
-    /// # Errors
-    /// An unknown spelling.
-    pub fn parse(value: &str) -> Result<Self, UnknownStatus> {
-        Self::ALL.into_iter().find(|s| s.as_str() == value).ok_or_else(|| UnknownStatus(value.to_owned()))
-    }
-}
-
-/// A status spelling that is not one of ours.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("statut inconnu : « {0} »")]
-pub struct UnknownStatus(pub String);
-
-impl fmt::Display for EcheanceStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -290,8 +276,9 @@ mod tests {
     #[test]
     fn statuses_round_trip_through_their_database_spelling() {
         for s in EcheanceStatus::ALL {
-            assert_eq!(EcheanceStatus::parse(s.as_str()), Ok(s));
+            assert_eq!(EcheanceStatus::parse(s.as_str()), Ok(*s));
         }
+        assert_eq!(EcheanceStatus::matching(EcheanceStatus::is_pending_on_stripe), [S::EnCours, S::EnAttente]);
         assert!(EcheanceStatus::parse("paid").is_err());
     }
 

@@ -16,10 +16,10 @@ pub struct RecoveryToken(String);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Not produced by this server for this PaymentIntent.
-    #[error("lien invalide")]
+    #[error("invalid link")]
     Invalid,
     /// Past its expiry.
-    #[error("lien expiré")]
+    #[error("expired link")]
     Expired,
 }
 

@@ -2,8 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::reason::{Field, Invalid};
+
 /// What a user may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Pays their own échéances.
     Customer,
@@ -11,26 +14,7 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    /// The database spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Admin => "admin",
-        }
-    }
-
-    /// Parses the database spelling.
-    #[must_use]
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "customer" => Some(Self::Customer),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
+crate::spelled!(Role { Customer => "customer", Admin => "admin" });
 
 /// A syntactically plausible, normalised (trimmed, lower-case) email address.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,7 +25,7 @@ impl Email {
     ///
     /// # Errors
     /// Not `local@domain.tld`, or longer than 254 characters.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, Invalid> {
         let value = input.trim().to_lowercase();
         let valid = value.len() <= 254
             && value.split_once('@').is_some_and(|(local, domain)| {
@@ -52,7 +36,7 @@ impl Email {
                     && !value.contains(char::is_whitespace)
                     && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-')
             });
-        if valid { Ok(Self(value)) } else { Err("Adresse e-mail invalide.".to_owned()) }
+        if valid { Ok(Self(value)) } else { Err(Invalid::Field(Field::Email)) }
     }
 
     /// The address.
@@ -79,9 +63,9 @@ mod tests {
 
     #[test]
     fn roles_round_trip() {
-        for r in [Role::Customer, Role::Admin] {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Ok(*r));
         }
-        assert_eq!(Role::parse("root"), None);
+        assert!(Role::parse("root").is_err());
     }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::entities::{login_attempt, session, user};
 use super::services::error::ServiceError;
 use super::state::AppState;
-use crate::domain::{Email, Locale, Role};
+use crate::domain::{Email, Locale, Role, UserId};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "echeancier_session";
@@ -26,7 +26,7 @@ const MAX_FAILURES_PER_IP: u64 = 30;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CurrentUser {
     /// Database id.
-    pub id: i64,
+    pub id: UserId,
     /// Login.
     pub email: String,
     /// Shown name.
@@ -37,15 +37,16 @@ pub struct CurrentUser {
     pub locale: Locale,
 }
 
-impl From<user::Model> for CurrentUser {
-    fn from(u: user::Model) -> Self {
-        Self {
-            id: u.id,
-            role: Role::parse(&u.role).unwrap_or(Role::Customer),
+impl TryFrom<user::Model> for CurrentUser {
+    type Error = ServiceError;
+    fn try_from(u: user::Model) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: UserId::new(u.id).map_err(anyhow::Error::from)?,
+            role: u.role,
             locale: Locale::from_code(&u.locale),
             email: u.email,
             display_name: u.display_name,
-        }
+        })
     }
 }
 
@@ -111,7 +112,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> R
     .insert(&state.db)
     .await?;
     let user = match (ok, found) {
-        (true, Some(u)) => CurrentUser::from(u),
+        (true, Some(u)) => CurrentUser::try_from(u)?,
         _ => return Err(ServiceError::Unauthenticated),
     };
     let mut bytes = [0u8; 32];
@@ -119,7 +120,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> R
     let token = URL_SAFE_NO_PAD.encode(bytes);
     session::ActiveModel {
         id: Set(token_id(&token)),
-        user_id: Set(user.id),
+        user_id: Set(user.id.get()),
         created_at: Set(now),
         expires_at: Set(now + SESSION_TTL_MS),
     }
@@ -165,7 +166,36 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<Curr
     if session.expires_at < state.now_ms() {
         return Ok(None);
     }
-    Ok(user::Entity::find_by_id(session.user_id).one(&state.db).await?.map(CurrentUser::from))
+    user::Entity::find_by_id(session.user_id).one(&state.db).await?.map(CurrentUser::try_from).transpose()
+}
+
+/// The user behind a request's session cookie, if any: the one way every
+/// HTTP entry (server functions and plain routes) authenticates.
+///
+/// # Errors
+/// Database failure.
+pub async fn user_of_request(state: &AppState, headers: &http::HeaderMap) -> Result<Option<CurrentUser>, ServiceError> {
+    let cookies = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    match token_from_cookies(cookies) {
+        Some(token) => user_for_token(state, token).await,
+        None => Ok(None),
+    }
+}
+
+/// The logged-in user of a request, who must hold `role` when one is asked.
+///
+/// # Errors
+/// `Unauthenticated` without a live session, `Forbidden` for another role, database failure.
+pub async fn require(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    role: Option<Role>,
+) -> Result<CurrentUser, ServiceError> {
+    let user = user_of_request(state, headers).await?.ok_or(ServiceError::Unauthenticated)?;
+    match role {
+        Some(role) if user.role != role => Err(ServiceError::Forbidden),
+        _ => Ok(user),
+    }
 }
 
 /// The `Set-Cookie` value opening a session.

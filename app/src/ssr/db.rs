@@ -80,37 +80,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     }
 }
 
-/// Takes a batch of queued rows for this process: `FOR UPDATE SKIP LOCKED` on
-/// PostgreSQL (another instance takes other rows), SQLite's single writer
-/// otherwise; then a lease (`locked_until`) so a crashed worker's rows come back.
-///
-/// # Errors
-/// Database failure.
-pub async fn claim_batch<E: sea_orm::EntityTrait>(
-    db: &DatabaseConnection,
-    query: sea_orm::Select<E>,
-    id: E::Column,
-    locked_until: E::Column,
-    id_of: fn(&E::Model) -> i64,
-    lease_until: i64,
-) -> Result<Vec<E::Model>, DbErr> {
-    use sea_orm::sea_query::{Expr, LockBehavior, LockType};
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    let txn = begin_write(db).await?;
-    let query =
-        if has_row_locks(&txn) { query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked) } else { query };
-    let rows = query.all(&txn).await?;
-    if !rows.is_empty() {
-        E::update_many()
-            .col_expr(locked_until, Expr::value(lease_until))
-            .filter(id.is_in(rows.iter().map(id_of)))
-            .exec(&txn)
-            .await?;
-    }
-    txn.commit().await?;
-    Ok(rows)
-}
-
 /// Whether row locks (`FOR UPDATE [SKIP LOCKED]`) mean anything on this backend.
 #[must_use]
 pub fn has_row_locks(db: &impl ConnectionTrait) -> bool {

@@ -9,5 +9,6 @@ pub mod email;
 pub mod entities;
 pub mod installation;
 pub mod payments;
+pub mod repo;
 pub mod services;
 pub mod state;

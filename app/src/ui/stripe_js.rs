@@ -3,11 +3,26 @@
 //! page shell. On the server these functions are never called; they answer
 //! "unavailable".
 
+/// Why Stripe.js could not do what was asked; the page words it (`ui::i18n::js_failure_text`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JsFailure {
+    /// Stripe.js has not loaded.
+    NotReady,
+    /// The card form is not on the page.
+    NoCardForm,
+    /// Stripe.js answered without what was expected.
+    Incomplete,
+    /// Called outside the browser.
+    BrowserOnly,
+    /// Stripe.js's own message (Stripe words it).
+    Stripe(String),
+}
+
 /// Mounts a card input (Stripe Elements) into the element with id `container`.
 ///
 /// # Errors
 /// Stripe.js missing or refusing.
-pub fn mount_card(publishable_key: &str, container: &str) -> Result<(), String> {
+pub fn mount_card(publishable_key: &str, container: &str) -> Result<(), JsFailure> {
     imp::mount_card(publishable_key, container)
 }
 
@@ -15,7 +30,7 @@ pub fn mount_card(publishable_key: &str, container: &str) -> Result<(), String> 
 ///
 /// # Errors
 /// Stripe's message (declined card, failed authentication…).
-pub async fn confirm_card_setup(client_secret: &str) -> Result<String, String> {
+pub async fn confirm_card_setup(client_secret: &str) -> Result<String, JsFailure> {
     imp::confirm_card_setup(client_secret).await
 }
 
@@ -27,12 +42,13 @@ pub async fn confirm_card_payment(
     publishable_key: &str,
     client_secret: &str,
     payment_method: &str,
-) -> Result<(), String> {
+) -> Result<(), JsFailure> {
     imp::confirm_card_payment(publishable_key, client_secret, payment_method).await
 }
 
 #[cfg(feature = "hydrate")]
 mod imp {
+    use super::JsFailure;
     use std::cell::RefCell;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen_futures::JsFuture;
@@ -65,29 +81,29 @@ mod imp {
         static CARD: RefCell<Option<CardElement>> = const { RefCell::new(None) };
     }
 
-    fn describe(error: &JsValue) -> String {
+    fn describe(error: &JsValue) -> JsFailure {
         js_sys::Reflect::get(error, &"message".into())
             .ok()
             .and_then(|m| m.as_string())
             .or_else(|| error.as_string())
-            .unwrap_or_else(|| "Stripe.js n'a pas pu traiter la demande.".to_owned())
+            .map_or(JsFailure::Incomplete, JsFailure::Stripe)
     }
 
     /// One Stripe object per page and key.
-    fn stripe(key: &str) -> Result<StripeJs, String> {
+    fn stripe(key: &str) -> Result<StripeJs, JsFailure> {
         STRIPE.with(|cell| {
             if let Some((k, s)) = cell.borrow().as_ref()
                 && k == key
             {
                 return Ok(s.clone());
             }
-            let s = new_stripe(key).map_err(|e| format!("Stripe.js indisponible ({})", describe(&e)))?;
+            let s = new_stripe(key).map_err(|e| describe(&e))?;
             *cell.borrow_mut() = Some((key.to_owned(), s.clone()));
             Ok(s)
         })
     }
 
-    pub fn mount_card(key: &str, container: &str) -> Result<(), String> {
+    pub fn mount_card(key: &str, container: &str) -> Result<(), JsFailure> {
         let stripe = stripe(key)?;
         let card = stripe.elements().and_then(|e| e.create("card")).map_err(|e| describe(&e))?;
         card.mount(&format!("#{container}")).map_err(|e| describe(&e))?;
@@ -104,7 +120,7 @@ mod imp {
     }
 
     /// `{ error }` → Err(message); otherwise the named field.
-    async fn settle(promise: js_sys::Promise, field: &str) -> Result<JsValue, String> {
+    async fn settle(promise: js_sys::Promise, field: &str) -> Result<JsValue, JsFailure> {
         let result = JsFuture::from(promise).await.map_err(|e| describe(&e))?;
         let error = js_sys::Reflect::get(&result, &"error".into()).unwrap_or(JsValue::NULL);
         if !error.is_null() && !error.is_undefined() {
@@ -113,19 +129,16 @@ mod imp {
         js_sys::Reflect::get(&result, &field.into()).map_err(|e| describe(&e))
     }
 
-    pub async fn confirm_card_setup(client_secret: &str) -> Result<String, String> {
-        let (_, stripe) = STRIPE.with(|c| c.borrow().clone()).ok_or("Stripe.js n'est pas prêt.")?;
-        let card = CARD.with(|c| c.borrow().clone()).ok_or("Le formulaire de carte n'est pas affiché.")?;
+    pub async fn confirm_card_setup(client_secret: &str) -> Result<String, JsFailure> {
+        let (_, stripe) = STRIPE.with(|c| c.borrow().clone()).ok_or(JsFailure::NotReady)?;
+        let card = CARD.with(|c| c.borrow().clone()).ok_or(JsFailure::NoCardForm)?;
         let data = object(&[("payment_method", &object(&[("card", card.as_ref())]))]);
         let promise = stripe.confirm_card_setup(client_secret, &data).map_err(|e| describe(&e))?;
         let intent = settle(promise, "setupIntent").await?;
-        js_sys::Reflect::get(&intent, &"id".into())
-            .ok()
-            .and_then(|v| v.as_string())
-            .ok_or_else(|| "Réponse de Stripe incomplète.".to_owned())
+        js_sys::Reflect::get(&intent, &"id".into()).ok().and_then(|v| v.as_string()).ok_or(JsFailure::Incomplete)
     }
 
-    pub async fn confirm_card_payment(key: &str, client_secret: &str, payment_method: &str) -> Result<(), String> {
+    pub async fn confirm_card_payment(key: &str, client_secret: &str, payment_method: &str) -> Result<(), JsFailure> {
         let stripe = stripe(key)?;
         let data = object(&[("payment_method", &JsValue::from_str(payment_method))]);
         let promise = stripe.confirm_card_payment(client_secret, &data).map_err(|e| describe(&e))?;
@@ -135,17 +148,17 @@ mod imp {
 
 #[cfg(not(feature = "hydrate"))]
 mod imp {
-    const UNAVAILABLE: &str = "Stripe.js ne fonctionne que dans le navigateur.";
+    use super::JsFailure;
 
-    pub fn mount_card(_: &str, _: &str) -> Result<(), String> {
-        Err(UNAVAILABLE.to_owned())
+    pub fn mount_card(_: &str, _: &str) -> Result<(), JsFailure> {
+        Err(JsFailure::BrowserOnly)
     }
 
-    pub async fn confirm_card_setup(_: &str) -> Result<String, String> {
-        Err(UNAVAILABLE.to_owned())
+    pub async fn confirm_card_setup(_: &str) -> Result<String, JsFailure> {
+        Err(JsFailure::BrowserOnly)
     }
 
-    pub async fn confirm_card_payment(_: &str, _: &str, _: &str) -> Result<(), String> {
-        Err(UNAVAILABLE.to_owned())
+    pub async fn confirm_card_payment(_: &str, _: &str, _: &str) -> Result<(), JsFailure> {
+        Err(JsFailure::BrowserOnly)
     }
 }

@@ -30,10 +30,10 @@ async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_qu
     assert_eq!(pis[0]["amount"], 12_500);
     assert_eq!(pis[0]["metadata"]["attempt"], "1");
     let attempts = app.attempts(e).await;
-    assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded.as_str());
+    assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded);
     assert!(attempts[0].idempotency_key.ends_with(&format!("-e{e}-a1-charge")), "{}", attempts[0].idempotency_key);
-    let kinds: Vec<String> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
-    assert_eq!(kinds, vec![EmailKind::PaymentReceived.as_str().to_owned()]);
+    let kinds: Vec<EmailKind> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![EmailKind::PaymentReceived]);
 }
 
 #[tokio::test]
@@ -81,7 +81,7 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
 
     // Every retry with the same key replays the saved 500: the outcome stays unknown.
     assert_eq!(result.status, EcheanceStatus::EnCours);
-    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Unknown.as_str());
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Unknown);
     let options = app::ssr::services::reconcile::Options {
         since: Duration::from_secs(3600),
         dry_run: false,
@@ -108,10 +108,10 @@ async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_qu
     assert_eq!(row.soft_declines, 1);
     assert!(row.next_retry_at.is_some_and(|t| t > app.state.now_ms()), "a retry is scheduled");
     let attempt = &app.attempts(e).await[0];
-    assert_eq!(attempt.outcome, AttemptOutcome::Declined.as_str());
+    assert_eq!(attempt.outcome, AttemptOutcome::Declined);
     assert_eq!(attempt.error_code.as_deref(), Some("card_declined"));
-    let kinds: Vec<String> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
-    assert_eq!(kinds, vec![EmailKind::PaymentFailed.as_str().to_owned()]);
+    let kinds: Vec<EmailKind> = app.emails(e).await.into_iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![EmailKind::PaymentFailed]);
 }
 
 #[tokio::test]
@@ -124,16 +124,16 @@ async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_em
 
     assert_eq!(result.status, EcheanceStatus::EnAttente);
     let attempt = &app.attempts(e).await[0];
-    assert_eq!(attempt.outcome, AttemptOutcome::RequiresAction.as_str());
+    assert_eq!(attempt.outcome, AttemptOutcome::RequiresAction);
     assert_eq!(attempt.error_code.as_deref(), Some("authentication_required"));
     assert!(attempt.client_secret.is_some(), "the client secret is kept for the owner");
     assert_eq!(app.row(e).await.current_payment_intent_id, attempt.payment_intent_id);
     let emails = app.emails(e).await;
-    let sca = emails.iter().find(|m| m.kind == EmailKind::AuthenticationRequired.as_str()).expect("SCA email queued");
+    let sca = emails.iter().find(|m| m.kind == EmailKind::AuthenticationRequired).expect("SCA email queued");
     let pi = attempt.payment_intent_id.clone().expect("PaymentIntent kept");
     assert!(sca.context.contains(&format!("/payment/authenticate/{pi}?token=")), "{}", sca.context);
     assert!(
-        emails.iter().any(|m| m.kind == EmailKind::Reminder.as_str() && m.send_after > app.state.now_ms()),
+        emails.iter().any(|m| m.kind == EmailKind::Reminder && m.send_after > app.state.now_ms()),
         "a reminder is scheduled"
     );
 }
@@ -148,8 +148,8 @@ async fn sca_in_the_peers_requires_action_shape_is_the_same_business_event() {
     let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
     assert_eq!(result.status, EcheanceStatus::EnAttente);
-    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::RequiresAction.as_str());
-    assert_eq!(app.emails(e).await.iter().filter(|m| m.kind == EmailKind::AuthenticationRequired.as_str()).count(), 1);
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::RequiresAction);
+    assert_eq!(app.emails(e).await.iter().filter(|m| m.kind == EmailKind::AuthenticationRequired).count(), 1);
 }
 
 #[tokio::test]
@@ -275,11 +275,11 @@ async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retentio
     charge::resume(&app.state, 10).await.expect("resumed");
 
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
-    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled);
     assert!(app.peer.payment_intents_of(e).await.is_empty());
     let again = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
     assert_eq!(again.status, EcheanceStatus::Payee);
-    assert_eq!(again.attempt_no, 2, "a new attempt, with a new key");
+    assert_eq!(again.attempt_no.get(), 2, "a new attempt, with a new key");
 }
 
 #[tokio::test]
@@ -319,8 +319,8 @@ async fn a_scheduled_charge_rechecks_under_the_lock_that_the_echeance_is_still_d
 
     // A run that loaded it as "due" before the decline must not charge it again now.
     let again = charge::charge(&app.state, id(e), Trigger::DueDate).await;
-    assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
+    assert!(matches!(again, Err(ServiceError::Refused(_))), "{again:?}");
     let early_retry = charge::charge(&app.state, id(e), Trigger::AutoRetry).await;
-    assert!(matches!(early_retry, Err(ServiceError::Conflict(_))), "the retry time has not come: {early_retry:?}");
+    assert!(matches!(early_retry, Err(ServiceError::Refused(_))), "the retry time has not come: {early_retry:?}");
     assert_eq!(app.attempts(e).await.len(), 1);
 }

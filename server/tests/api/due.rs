@@ -25,7 +25,7 @@ async fn due_echeances_with_a_saved_card_are_charged_the_rest_is_left_alone() {
     assert_eq!(app.status(overdue).await, EcheanceStatus::Payee);
     assert_eq!(app.status(tomorrow).await, EcheanceStatus::APayer);
     assert_eq!(app.status(cardless).await, EcheanceStatus::APayer);
-    assert_eq!(app.attempts(due_today).await[0].trigger, "due_date");
+    assert_eq!(app.attempts(due_today).await[0].trigger.as_str(), "due_date");
 
     let again = due::charge_due(&app.state, today, 100).await.expect("ran");
     assert_eq!(again.charged, 0, "a second run charges nothing");
@@ -57,8 +57,8 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
 
     let attempts = app.attempts(e).await;
     assert_eq!(attempts.len(), 3);
-    assert!(attempts.iter().all(|a| a.outcome == AttemptOutcome::Declined.as_str()));
-    assert_eq!(attempts[1].trigger, "auto_retry");
+    assert!(attempts.iter().all(|a| a.outcome == AttemptOutcome::Declined));
+    assert_eq!(attempts[1].trigger.as_str(), "auto_retry");
     let keys: std::collections::HashSet<_> = attempts.iter().map(|a| a.idempotency_key.clone()).collect();
     assert_eq!(keys.len(), 3, "each attempt has its own key");
     app.clock.advance(Duration::from_secs(30 * 24 * 3600));

@@ -91,8 +91,7 @@ async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email
     assert_eq!(app.deliver(&duplicate).await, 200);
     app.process_inbox().await;
 
-    let failed: Vec<_> =
-        app.emails(e).await.into_iter().filter(|m| m.kind == EmailKind::PaymentFailed.as_str()).collect();
+    let failed: Vec<_> = app.emails(e).await.into_iter().filter(|m| m.kind == EmailKind::PaymentFailed).collect();
     assert_eq!(failed.len(), 1, "one email queued");
     let received = mail.wait_for(1, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -114,9 +113,8 @@ async fn three_emails_queued_while_smtp_is_down_go_out_once_each_when_it_is_back
     // Let the worker fail a few times.
     tokio::time::sleep(Duration::from_secs(3)).await;
     for e in &ids {
-        let receipt =
-            app.emails(*e).await.into_iter().find(|m| m.kind == EmailKind::PaymentReceived.as_str()).expect("queued");
-        assert_eq!(receipt.status, "pending");
+        let receipt = app.emails(*e).await.into_iter().find(|m| m.kind == EmailKind::PaymentReceived).expect("queued");
+        assert_eq!(receipt.status.as_str(), "pending");
         assert!(receipt.attempts >= 1, "tried while SMTP was down");
     }
 
@@ -132,7 +130,7 @@ async fn three_emails_queued_while_smtp_is_down_go_out_once_each_when_it_is_back
     subjects.dedup();
     assert_eq!(subjects.len(), 3, "each email once: {subjects:?}");
     for e in &ids {
-        assert!(app.emails(*e).await.iter().all(|m| m.status == "sent"));
+        assert!(app.emails(*e).await.iter().all(|m| m.status.as_str() == "sent"));
     }
 }
 
@@ -145,10 +143,10 @@ async fn an_email_is_marked_failed_after_its_last_retry_and_can_be_sent_again() 
     let e = app.echeance(&alice, 1_000, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("paid");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while app.emails(e).await[0].status != "failed" && tokio::time::Instant::now() < deadline {
+    while app.emails(e).await[0].status.as_str() != "failed" && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(app.emails(e).await[0].status, "failed");
+    assert_eq!(app.emails(e).await[0].status.as_str(), "failed");
     assert_eq!(email_admin::failed(&app.state).await.expect("list").len(), 1, "shown on the dashboard");
 
     mail.restart().await;
@@ -169,10 +167,10 @@ async fn an_unused_link_expires_the_payment_intent_is_cancelled_and_the_echeance
 
     assert_eq!(closed, 1);
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
-    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled.as_str());
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled);
     assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
     let next = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent again");
-    assert_eq!(next.attempt_no, 2, "a new attempt next time");
+    assert_eq!(next.attempt_no.get(), 2, "a new attempt next time");
 }
 
 #[tokio::test]
@@ -225,9 +223,8 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
         messages.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Rappel"))).collect();
     assert_eq!(reminders.len(), 1, "{messages:?}");
     assert!(reminders[0]["subject"].as_str().is_some_and(|s| s.contains("30,00")));
-    let cancelled =
-        app.emails(paid).await.into_iter().find(|m| m.kind == EmailKind::Reminder.as_str()).expect("queued");
-    assert_eq!(cancelled.status, "cancelled");
+    let cancelled = app.emails(paid).await.into_iter().find(|m| m.kind == EmailKind::Reminder).expect("queued");
+    assert_eq!(cancelled.status.as_str(), "cancelled");
 }
 
 #[tokio::test]
@@ -238,11 +235,13 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
 
     let refused = email_admin::save(&app.state, "payment_received", "fr", &broken).await;
     match refused {
-        Err(ServiceError::Validation(message)) => assert!(message.contains("syntax error"), "{message}"),
+        Err(ServiceError::Invalid(app::domain::Invalid::Template(message))) => {
+            assert!(message.contains("syntax error"), "{message}")
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
     let stored = email_admin::list(&app.state).await.expect("list");
-    let receipt = stored.iter().find(|t| t.kind == "payment_received" && t.locale == "fr").expect("template");
+    let receipt = stored.iter().find(|t| t.kind.as_str() == "payment_received" && t.locale == "fr").expect("template");
     assert!(!receipt.html.contains("{{ amount </p>"), "the broken template was not saved");
 
     let good = TemplateSource {

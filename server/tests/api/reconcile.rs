@@ -1,7 +1,7 @@
 //! The reconciler converges on Stripe's truth, replays missed webhooks, runs
 //! once at a time, and scales by listing instead of fetching one by one.
 
-use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus};
+use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus};
 use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
@@ -52,7 +52,7 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(canceled).await, EcheanceStatus::APayer);
-    assert_eq!(app.attempts(canceled).await[0].outcome, AttemptOutcome::Canceled.as_str());
+    assert_eq!(app.attempts(canceled).await[0].outcome, AttemptOutcome::Canceled);
     assert_eq!(app.status(pending).await, EcheanceStatus::EnAttente);
     assert_eq!((report.checked, report.fixed, report.unchanged), (2, 1, 1), "{report:?}");
 }
@@ -70,7 +70,7 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
     assert_eq!(report.fixed, 0);
     assert_eq!(report.drift.len(), 1);
-    assert_eq!(report.drift[0].resolved, "payee");
+    assert_eq!(report.drift[0].resolved.as_str(), "payee");
     assert!(!report.drift[0].fixed);
 }
 
@@ -154,12 +154,12 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     let mut rows = Vec::with_capacity(N);
     for n in 0..N {
         let e = echeance::ActiveModel {
-            user_id: Set(carol.id),
+            user_id: Set(carol.id.get()),
             label: Set(format!("Échéance {n}")),
             amount_cents: Set(1_000 + i64::try_from(n).expect("small")),
             currency: Set("eur".to_owned()),
             due_date: Set(app.today()),
-            status: Set(EcheanceStatus::EnAttente.as_str().to_owned()),
+            status: Set(EcheanceStatus::EnAttente),
             current_attempt_no: Set(1),
             soft_declines: Set(0),
             version: Set(0),
@@ -199,14 +199,14 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
             echeance_id: Set(*e),
             attempt_no: Set(1),
             idempotency_key: Set(format!("bulk-e{e}-a1")),
-            trigger: Set("due_date".to_owned()),
+            trigger: Set(ChargeOrigin::DueDate),
             amount_cents: Set(1_000),
             currency: Set("eur".to_owned()),
             stripe_customer_id: Set(carol.stripe_customer.clone()),
             payment_method_id: Set(pm.clone()),
             payment_intent_id: Set(Some(pi.clone())),
             client_secret: Set(Some(secret.clone())),
-            outcome: Set(AttemptOutcome::RequiresAction.as_str().to_owned()),
+            outcome: Set(AttemptOutcome::RequiresAction.to_owned()),
             started_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -280,13 +280,13 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
         echeance_id: Set(e),
         attempt_no: Set(2),
         idempotency_key: Set(format!("dup-e{e}-a2")),
-        trigger: Set("customer".to_owned()),
+        trigger: Set(ChargeOrigin::Customer),
         amount_cents: Set(1_000),
         currency: Set("eur".to_owned()),
         stripe_customer_id: Set(first.stripe_customer_id.clone()),
         payment_method_id: Set(first.payment_method_id.clone()),
         payment_intent_id: Set(Some("pi_duplicate".to_owned())),
-        outcome: Set(AttemptOutcome::Succeeded.as_str().to_owned()),
+        outcome: Set(AttemptOutcome::Succeeded.to_owned()),
         started_at: Set(app.state.now_ms()),
         updated_at: Set(app.state.now_ms()),
         ..Default::default()

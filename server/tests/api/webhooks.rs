@@ -1,7 +1,7 @@
 //! Webhooks: verified on the raw bytes, stored once, applied through the state
 //! machine in any order, never lost when they arrive early.
 
-use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus};
+use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus};
 use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::payments::webhook_signature::sign;
 use app::ssr::services::charge::{self, Trigger};
@@ -136,12 +136,12 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
         echeance_id: Set(e5),
         attempt_no: Set(1),
         idempotency_key: Set(format!("late-e{e5}-a1")),
-        trigger: Set("due_date".to_owned()),
+        trigger: Set(ChargeOrigin::DueDate),
         amount_cents: Set(5_000),
         currency: Set("eur".to_owned()),
         stripe_customer_id: Set(stripe_customer),
         payment_method_id: Set(pm.stripe_payment_method_id),
-        outcome: Set(AttemptOutcome::Pending.as_str().to_owned()),
+        outcome: Set(AttemptOutcome::Pending.to_owned()),
         started_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -150,7 +150,7 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
     .await
     .expect("attempt row");
     let mut row: echeance::ActiveModel = app.row(e5).await.into();
-    row.status = Set(EcheanceStatus::EnCours.as_str().to_owned());
+    row.status = Set(EcheanceStatus::EnCours);
     row.current_attempt_no = Set(1);
     row.update(&app.state.db).await.expect("claim");
 }
@@ -158,7 +158,7 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
 async fn final_state(app: &TestApp, ids: &[i64]) -> Vec<(EcheanceStatus, String)> {
     let mut out = Vec::new();
     for id in ids {
-        let outcome = app.attempts(*id).await.first().map(|a| a.outcome.clone()).unwrap_or_default();
+        let outcome = app.attempts(*id).await.first().map(|a| a.outcome.as_str().to_owned()).unwrap_or_default();
         out.push((app.status(*id).await, outcome));
     }
     out
@@ -263,7 +263,7 @@ async fn unknown_event_types_are_stored_and_acknowledged() {
     app.process_inbox().await;
     let inbox = app.inbox().await;
     assert_eq!(inbox.len(), 1);
-    assert_eq!(inbox[0].status, "ignored");
+    assert_eq!(inbox[0].status.as_str(), "ignored");
 }
 
 #[tokio::test]
@@ -347,7 +347,7 @@ async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 1");
     let first = app.attempts(e).await.remove(0);
     let mut row: echeance::ActiveModel = app.row(e).await.into();
-    row.status = Set(EcheanceStatus::APayer.as_str().to_owned());
+    row.status = Set(EcheanceStatus::APayer);
     row.update(&app.state.db).await.expect("payable again");
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 2");
     let second_pi = app.row(e).await.current_payment_intent_id.expect("pi 2");

@@ -6,6 +6,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TryInsertRe
 
 use crate::domain::{EmailKind, Locale};
 use crate::ssr::entities::email_outbox;
+use crate::ssr::repo::queue::OutboxStatus;
 
 /// An email to queue.
 #[derive(Clone, Debug)]
@@ -58,13 +59,13 @@ impl NewEmail {
 pub async fn enqueue(db: &impl ConnectionTrait, email: NewEmail, now_ms: i64) -> Result<bool, DbErr> {
     let row = email_outbox::ActiveModel {
         dedup_key: Set(email.dedup_key),
-        kind: Set(email.kind.as_str().to_owned()),
+        kind: Set(email.kind),
         locale: Set(email.locale.code().to_owned()),
         to_address: Set(email.to),
         user_id: Set(email.user_id),
         echeance_id: Set(email.echeance_id),
         context: Set(email.context.to_string()),
-        status: Set(OutboxStatus::Pending.as_str().to_owned()),
+        status: Set(OutboxStatus::Pending),
         attempts: Set(0),
         send_after: Set(email.send_after),
         next_attempt_at: Set(email.send_after),
@@ -80,30 +81,4 @@ pub async fn enqueue(db: &impl ConnectionTrait, email: NewEmail, now_ms: i64) ->
         .exec(db)
         .await?;
     Ok(matches!(result, TryInsertResult::Inserted(_)))
-}
-
-/// Where an outbox row stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutboxStatus {
-    /// Waiting to be sent (or retried).
-    Pending,
-    /// Accepted by the SMTP server.
-    Sent,
-    /// Gave up after the last retry; shown on the dashboard.
-    Failed,
-    /// No longer relevant (a reminder for an échéance paid since).
-    Cancelled,
-}
-
-impl OutboxStatus {
-    /// The database spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Sent => "sent",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
 }

@@ -5,14 +5,13 @@
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::mailer::{MailError, OutgoingEmail};
-use super::outbox::OutboxStatus;
 use super::templates::{self, Rendered};
 use crate::domain::{EcheanceStatus, EmailKind, Locale};
-use crate::ssr::db;
 use crate::ssr::entities::{echeance, email_outbox};
+use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
 
@@ -30,26 +29,7 @@ enum Outcome {
 /// Database failure while claiming.
 pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
     let now = state.now_ms();
-    let due = email_outbox::Entity::find()
-        .filter(email_outbox::Column::Status.eq(OutboxStatus::Pending.as_str()))
-        .filter(email_outbox::Column::NextAttemptAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(email_outbox::Column::LockedUntil.is_null())
-                .add(email_outbox::Column::LockedUntil.lt(now)),
-        )
-        .order_by_asc(email_outbox::Column::NextAttemptAt)
-        .order_by_asc(email_outbox::Column::Id)
-        .limit(limit);
-    let rows = db::claim_batch(
-        &state.db,
-        due,
-        email_outbox::Column::Id,
-        email_outbox::Column::LockedUntil,
-        |r| r.id,
-        now + 120_000,
-    )
-    .await?;
+    let rows = queue::claim::<email_outbox::Entity>(&state.db, limit, now, now + 120_000).await?;
     let count = rows.len();
     for row in rows {
         let outcome = deliver(state, &row).await;
@@ -59,9 +39,7 @@ pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, Service
 }
 
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
-    let Some(kind) = EmailKind::parse(&row.kind) else {
-        return Outcome::Failed(format!("unknown email kind {}", row.kind));
-    };
+    let kind = row.kind;
     if let Some(reason) = no_longer_relevant(state, row, kind).await {
         return Outcome::Cancelled(reason);
     }
@@ -90,7 +68,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         return None;
     }
     let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
-    let waiting = echeance.status == EcheanceStatus::EnAttente.as_str()
+    let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     (!waiting).then(|| format!("échéance is {} now", echeance.status))
 }
@@ -115,25 +93,25 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
         .filter(email_outbox::Column::Id.eq(row.id));
     let update = match outcome {
         Outcome::Sent => {
-            tracing::info!(email.id = row.id, kind = row.kind, "email sent");
+            tracing::info!(email.id = row.id, kind = row.kind.as_str(), "email sent");
             update
-                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Sent.as_str()))
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Sent))
                 .col_expr(email_outbox::Column::SentAt, Expr::value(now))
                 .col_expr(email_outbox::Column::LastError, Expr::value(Option::<String>::None))
         }
         Outcome::Cancelled(reason) => update
-            .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled.as_str()))
+            .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
             .col_expr(email_outbox::Column::LastError, Expr::value(reason)),
         Outcome::Failed(reason) => {
-            tracing::error!(email.id = row.id, kind = row.kind, "email failed for good");
+            tracing::error!(email.id = row.id, kind = row.kind.as_str(), "email failed for good");
             update
-                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed.as_str()))
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed))
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
         }
         Outcome::Retry(reason) if u32::try_from(attempts).unwrap_or(u32::MAX) >= state.settings.email_max_attempts => {
-            tracing::error!(email.id = row.id, kind = row.kind, attempts, "email failed after its last retry");
+            tracing::error!(email.id = row.id, kind = row.kind.as_str(), attempts, "email failed after its last retry");
             update
-                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed.as_str()))
+                .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Failed))
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
         }
         Outcome::Retry(reason) => {
@@ -162,10 +140,10 @@ fn retry_delay_ms(base_ms: u128, attempts: i32) -> i64 {
 pub async fn retry_failed(state: &AppState) -> Result<u64, ServiceError> {
     let now = state.now_ms();
     let result = email_outbox::Entity::update_many()
-        .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Pending.as_str()))
+        .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .col_expr(email_outbox::Column::Attempts, Expr::value(0))
         .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now))
-        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed.as_str()))
+        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed))
         .exec(&state.db)
         .await?;
     state.wake.outbox.notify_one();

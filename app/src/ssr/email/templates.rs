@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn samples_fill_every_variable_the_default_templates_use() {
-        for kind in EmailKind::ALL {
+        for &kind in EmailKind::ALL {
             let ctx = sample_context(kind, Locale::Fr);
             assert!(ctx.get("amount").is_some() && ctx.get("site_url").is_some());
             if matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{AttemptOutcome, ChargeOrigin};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "charge_attempts")]
 pub struct Model {
@@ -12,14 +14,14 @@ pub struct Model {
     pub attempt_no: i32,
     #[sea_orm(unique)]
     pub idempotency_key: String,
-    pub trigger: String,
+    pub trigger: ChargeOrigin,
     pub amount_cents: i64,
     pub currency: String,
     pub stripe_customer_id: String,
     pub payment_method_id: String,
     pub payment_intent_id: Option<String>,
     pub client_secret: Option<String>,
-    pub outcome: String,
+    pub outcome: AttemptOutcome,
     pub error_code: Option<String>,
     pub decline_code: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::EcheanceStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "echeances")]
 pub struct Model {
@@ -14,7 +16,7 @@ pub struct Model {
     pub amount_cents: i64,
     pub currency: String,
     pub due_date: Date,
-    pub status: String,
+    pub status: EcheanceStatus,
     pub current_attempt_no: i32,
     pub current_payment_intent_id: Option<String>,
     pub checkout_session_id: Option<String>,

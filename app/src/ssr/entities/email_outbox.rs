@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::EmailKind;
+use crate::ssr::repo::queue::OutboxStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "email_outbox")]
 pub struct Model {
@@ -9,14 +12,14 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub dedup_key: String,
-    pub kind: String,
+    pub kind: EmailKind,
     pub locale: String,
     pub to_address: String,
     pub user_id: Option<i64>,
     pub echeance_id: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub context: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub send_after: i64,
     pub next_attempt_at: i64,

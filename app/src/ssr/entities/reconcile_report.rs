@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ssr::repo::column::ReportStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reconcile_reports")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: i64,
     pub trigger: String,
     pub dry_run: bool,
-    pub status: String,
+    pub status: ReportStatus,
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub checked: i32,

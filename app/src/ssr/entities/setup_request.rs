@@ -3,6 +3,9 @@
 
 use sea_orm::entity::prelude::*;
 
+/// `status` before Stripe answered; afterwards it mirrors the SetupIntent's own status.
+pub const REQUESTED: &str = "requested";
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "setup_requests")]
 pub struct Model {

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::ssr::repo::queue::InboxStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "stripe_events")]
 pub struct Model {
@@ -15,7 +17,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub payment_intent_id: Option<String>,
-    pub status: String,
+    pub status: InboxStatus,
     pub attempts: i32,
     pub next_attempt_at: i64,
     pub locked_until: Option<i64>,

@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+/// `status` of a subscription being collected.
+pub const ACTIVE: &str = "active";
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {

@@ -8,23 +8,23 @@ use super::types::{
     CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
     StripeErrorDetail,
 };
-use crate::domain::IdempotencyKey;
+use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, UserId};
 
-/// An off-session charge of a saved card. Every field comes from the database.
+/// An off-session charge of a saved card. Every field comes from the attempt row.
 #[derive(Clone, Debug)]
 pub struct OffSessionCharge {
-    /// Minor units.
-    pub amount: i64,
-    /// Lower-case ISO code.
-    pub currency: String,
+    /// The amount.
+    pub amount: Amount,
+    /// The currency.
+    pub currency: Currency,
     /// `cus_…`.
     pub customer: String,
     /// `pm_…`.
     pub payment_method: String,
     /// Metadata `echeance_id`.
-    pub echeance_id: i64,
+    pub echeance_id: EcheanceId,
     /// Metadata `attempt`.
-    pub attempt: i32,
+    pub attempt: AttemptNo,
 }
 
 /// Why a transient failure happened; the outcome of a mutation is unknown.
@@ -89,7 +89,7 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         email: &str,
         name: &str,
-        user_id: i64,
+        user_id: UserId,
         key: &IdempotencyKey,
     ) -> Result<String, GatewayError>;
 

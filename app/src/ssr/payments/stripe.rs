@@ -24,7 +24,7 @@ use super::types::{
     CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
     StripeErrorDetail,
 };
-use crate::domain::IdempotencyKey;
+use crate::domain::{IdempotencyKey, UserId};
 
 /// How the adapter reaches Stripe.
 #[derive(Clone, Debug)]
@@ -211,8 +211,10 @@ fn backoff(tries: u32, kind: &TransientKind) -> Duration {
 }
 
 fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, GatewayError> {
-    IdempotencyKey::parse(&format!("{}-{suffix}", key.as_str()))
-        .map_err(|_| GatewayError::Rejected { status: 0, detail: StripeErrorDetail::default() })
+    key.derived(suffix).map_err(|e| GatewayError::Rejected {
+        status: 0,
+        detail: StripeErrorDetail { message: Some(e.to_string()), ..StripeErrorDetail::default() },
+    })
 }
 
 #[derive(Deserialize)]
@@ -226,7 +228,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         email: &str,
         name: &str,
-        user_id: i64,
+        user_id: UserId,
         key: &IdempotencyKey,
     ) -> Result<String, GatewayError> {
         let req = stripe_core::customer::CreateCustomer::new()
@@ -276,8 +278,8 @@ impl PaymentGateway for StripeGateway {
         // The typed builder has no `payment_method_types`; without it, recent API
         // versions enable automatic payment methods, which want a `return_url`.
         let form = CreatePaymentIntentForm {
-            amount: charge.amount,
-            currency: &charge.currency,
+            amount: charge.amount.minor(),
+            currency: charge.currency.code(),
             customer: &charge.customer,
             payment_method: &charge.payment_method,
             confirm: true,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 use crate::domain::PaymentEvent;
-use crate::domain::attempt::is_soft_decline;
+use crate::domain::is_soft_decline;
 
 /// An expandable field: Stripe sends an id, or the object when expanded.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -171,6 +171,14 @@ pub struct SetupIntentSnapshot {
     pub payment_method: Option<IdOrObject>,
     /// `cus_…`.
     pub customer: Option<IdOrObject>,
+}
+
+impl SetupIntentSnapshot {
+    /// The card is saved for off-session use.
+    #[must_use]
+    pub fn succeeded(&self) -> bool {
+        self.status == "succeeded"
+    }
 }
 
 /// The card part of a PaymentMethod.

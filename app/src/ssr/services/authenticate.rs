@@ -2,7 +2,6 @@
 //! a valid signed link), what it shows, and the check with Stripe afterwards —
 //! which trusts only Stripe's status, never the browser's.
 
-use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
@@ -10,16 +9,17 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{Amount, Currency, EcheanceStatus, KeyPurpose, Money, RecoveryToken};
+use crate::domain::{EcheanceStatus, KeyPurpose, Money, RecoveryToken, UserId};
 use crate::ssr::entities::{charge_attempt, echeance};
-use crate::ssr::payments::types::PaymentIntentStatus;
+use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
 /// How the caller proves the right to the page.
 #[derive(Clone, Debug)]
 pub enum Access {
     /// A logged-in user (must own the échéance).
-    User(i64),
+    User(UserId),
     /// The token of the emailed link.
     Token(String),
 }
@@ -61,15 +61,10 @@ async fn authorize(
         )
         .map_err(|_| ServiceError::InvalidLink)?;
     }
-    let attempt = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::PaymentIntentId.eq(payment_intent))
-        .one(&state.db)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    let echeance =
-        echeance::Entity::find_by_id(attempt.echeance_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let attempt = attempts::by_payment_intent(&state.db, payment_intent).await?.ok_or(ServiceError::NotFound)?;
+    let echeance = echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?;
     match access {
-        Access::User(user_id) if *user_id != echeance.user_id => {
+        Access::User(user_id) if user_id.get() != echeance.user_id => {
             return Err(ServiceError::Forbidden);
         }
         Access::Token(_) if attempt.token_expires_at.is_some_and(|t| t < state.now_ms()) => {
@@ -96,20 +91,19 @@ pub async fn prepare(
 ) -> Result<AuthenticationView, ServiceError> {
     let (attempt, echeance) = authorize(state, payment_intent, access).await?;
     let is_current = echeance.current_attempt_no == attempt.attempt_no;
-    let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
-    if !(is_current && status == EcheanceStatus::EnAttente) {
+    if !(is_current && echeance.status == EcheanceStatus::EnAttente) {
         return view(echeance, None, None, false);
     }
 
-    let pi = state.gateway.retrieve_payment_intent(payment_intent).await.map_err(|_| ServiceError::Unavailable)?;
+    let pi = state.gateway.retrieve_payment_intent(payment_intent).await?;
     let needs_rearm = pi.status() == PaymentIntentStatus::RequiresPaymentMethod;
     let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
     let waiting =
         matches!(pi.status(), PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
-    let echeance = echeance::Entity::find_by_id(echeance.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    let still_waiting = echeance.status == EcheanceStatus::EnAttente.as_str();
+    let echeance = echeances::get(&state.db, echeances::id(&echeance)?).await?;
+    let still_waiting = echeance.status == EcheanceStatus::EnAttente;
     let secret = (still_waiting && waiting).then_some(client_secret).flatten();
     let method = (still_waiting && waiting).then_some(attempt.payment_method_id);
     view(echeance, secret, method, still_waiting && !waiting)
@@ -122,18 +116,14 @@ pub async fn prepare(
 #[tracing::instrument(skip(state, access), fields(stripe.payment_intent = payment_intent))]
 pub async fn confirm(state: &AppState, payment_intent: &str, access: &Access) -> Result<EcheanceStatus, ServiceError> {
     let (attempt, echeance) = authorize(state, payment_intent, access).await?;
-    let pi = state.gateway.retrieve_payment_intent(payment_intent).await.map_err(|_| ServiceError::Unavailable)?;
+    let pi = state.gateway.retrieve_payment_intent(payment_intent).await?;
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
-    let echeance = echeance::Entity::find_by_id(echeance.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    Ok(EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?)
+    Ok(echeances::get(&state.db, echeances::id(&echeance)?).await?.status)
 }
 
 /// Puts the saved card back on the PaymentIntent and confirms it on-session,
 /// with a persisted, deterministic key per re-arm.
-async fn rearm(
-    state: &AppState,
-    attempt: &charge_attempt::Model,
-) -> Result<crate::ssr::payments::types::PaymentIntentSnapshot, ServiceError> {
+async fn rearm(state: &AppState, attempt: &charge_attempt::Model) -> Result<PaymentIntentSnapshot, ServiceError> {
     let n = attempt.rearm_count + 1;
     let claimed = charge_attempt::Entity::update_many()
         .col_expr(charge_attempt::Column::RearmCount, Expr::value(n))
@@ -143,13 +133,11 @@ async fn rearm(
         .await?;
     if claimed.rows_affected != 1 {
         // Another request re-armed it a moment ago: use what Stripe has now.
-        return state.gateway.retrieve_payment_intent(pi_of(attempt)?).await.map_err(|_| ServiceError::Unavailable);
+        return Ok(state.gateway.retrieve_payment_intent(pi_of(attempt)?).await?);
     }
-    let key = record::attempt_key(state, attempt, KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX)))?;
-    state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not re-arm the PaymentIntent");
-        ServiceError::Unavailable
-    })
+    let purpose = KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX));
+    let key = attempts::key(&state.installation_id, attempt, purpose)?;
+    Ok(state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await?)
 }
 
 fn view(
@@ -158,11 +146,8 @@ fn view(
     payment_method: Option<String>,
     can_retry: bool,
 ) -> Result<AuthenticationView, ServiceError> {
-    let money = Money {
-        amount: Amount::from_minor(echeance.amount_cents).map_err(|e| anyhow!(e))?,
-        currency: Currency::parse(&echeance.currency).map_err(|e| anyhow!(e))?,
-    };
-    let status = EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?;
+    let money = echeances::money(&echeance)?;
+    let status = echeance.status;
     Ok(AuthenticationView { echeance, money, status, client_secret, payment_method, can_retry })
 }
 

@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceError;
-use crate::domain::IdempotencyKey;
+use crate::domain::{IdempotencyKey, Invalid, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{payment_method, setup_request, user};
 use crate::ssr::state::AppState;
@@ -22,19 +22,16 @@ pub struct SetupStart {
 ///
 /// # Errors
 /// Stripe unavailable, database failure.
-pub async fn ensure_customer(state: &AppState, user_id: i64) -> Result<String, ServiceError> {
-    let user = user::Entity::find_by_id(user_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+pub async fn ensure_customer(state: &AppState, user_id: UserId) -> Result<String, ServiceError> {
+    let user = user::Entity::find_by_id(user_id.get()).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     if let Some(id) = user.stripe_customer_id {
         return Ok(id);
     }
     let key = IdempotencyKey::for_customer(&state.installation_id, user_id);
-    let id = state.gateway.create_customer(&user.email, &user.display_name, user_id, &key).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not create the Stripe customer");
-        ServiceError::Unavailable
-    })?;
+    let id = state.gateway.create_customer(&user.email, &user.display_name, user_id, &key).await?;
     user::Entity::update_many()
         .col_expr(user::Column::StripeCustomerId, Expr::value(id.clone()))
-        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::Id.eq(user_id.get()))
         .filter(user::Column::StripeCustomerId.is_null())
         .exec(&state.db)
         .await?;
@@ -45,12 +42,12 @@ pub async fn ensure_customer(state: &AppState, user_id: i64) -> Result<String, S
 ///
 /// # Errors
 /// Stripe unavailable, database failure.
-pub async fn start_setup(state: &AppState, user_id: i64) -> Result<SetupStart, ServiceError> {
+pub async fn start_setup(state: &AppState, user_id: UserId) -> Result<SetupStart, ServiceError> {
     let customer = ensure_customer(state, user_id).await?;
     let now = state.now_ms();
     let request = setup_request::ActiveModel {
-        user_id: Set(user_id),
-        status: Set("requested".to_owned()),
+        user_id: Set(user_id.get()),
+        status: Set(setup_request::REQUESTED.to_owned()),
         created_at: Set(now),
         ..Default::default()
     }
@@ -60,10 +57,7 @@ pub async fn start_setup(state: &AppState, user_id: i64) -> Result<SetupStart, S
     let mut active: setup_request::ActiveModel = request.into();
     active.idempotency_key = Set(Some(key.as_str().to_owned()));
     let request = active.update(&state.db).await?;
-    let intent = state.gateway.create_setup_intent(&customer, &key).await.map_err(|e| {
-        tracing::warn!(error = %e, "could not create the SetupIntent");
-        ServiceError::Unavailable
-    })?;
+    let intent = state.gateway.create_setup_intent(&customer, &key).await?;
     let mut active: setup_request::ActiveModel = request.into();
     active.stripe_setup_intent_id = Set(Some(intent.id.clone()));
     active.status = Set(intent.status.clone());
@@ -90,24 +84,24 @@ pub struct SavedCard {
 /// # Errors
 /// `NotFound` (not this user's SetupIntent), `Validation` (not succeeded),
 /// Stripe unavailable, database failure.
-pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) -> Result<SavedCard, ServiceError> {
+pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str) -> Result<SavedCard, ServiceError> {
     let request = setup_request::Entity::find()
         .filter(setup_request::Column::StripeSetupIntentId.eq(setup_intent_id))
-        .filter(setup_request::Column::UserId.eq(user_id))
+        .filter(setup_request::Column::UserId.eq(user_id.get()))
         .one(&state.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let customer = ensure_customer(state, user_id).await?;
-    let intent = state.gateway.retrieve_setup_intent(setup_intent_id).await.map_err(|_| ServiceError::Unavailable)?;
-    if intent.status != "succeeded" {
-        return Err(ServiceError::Validation("La carte n'a pas été confirmée. Réessayez l'enregistrement.".to_owned()));
+    let intent = state.gateway.retrieve_setup_intent(setup_intent_id).await?;
+    if !intent.succeeded() {
+        return Err(Invalid::CardNotConfirmed.into());
     }
     let pm_id = intent
         .payment_method
         .as_ref()
         .map(|p| p.id().to_owned())
         .ok_or_else(|| anyhow!("succeeded SetupIntent without a payment method"))?;
-    let mut pm = state.gateway.retrieve_payment_method(&pm_id).await.map_err(|_| ServiceError::Unavailable)?;
+    let mut pm = state.gateway.retrieve_payment_method(&pm_id).await?;
     match pm.customer.as_ref().map(|c| c.id().to_owned()) {
         Some(c) if c == customer => {}
         Some(_) => return Err(ServiceError::NotFound),
@@ -115,18 +109,17 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
             let key = IdempotencyKey::for_attach(&state.installation_id, user_id, &pm_id);
             pm = state.gateway.attach_payment_method(&pm_id, &customer, &key).await.map_err(|e| {
                 tracing::warn!(error = %e, "could not attach the card");
-                ServiceError::Validation("La carte a été refusée par la banque. Essayez une autre carte.".to_owned())
+                ServiceError::Invalid(Invalid::CardRefused)
             })?;
         }
     }
-    let card =
-        pm.card.ok_or_else(|| ServiceError::Validation("Seules les cartes bancaires sont acceptées.".to_owned()))?;
+    let card = pm.card.ok_or(Invalid::CardsOnly)?;
 
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     payment_method::Entity::update_many()
         .col_expr(payment_method::Column::IsDefault, Expr::value(false))
-        .filter(payment_method::Column::UserId.eq(user_id))
+        .filter(payment_method::Column::UserId.eq(user_id.get()))
         .exec(&txn)
         .await?;
     let existing = payment_method::Entity::find()
@@ -141,7 +134,7 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
         }
         None => {
             payment_method::ActiveModel {
-                user_id: Set(user_id),
+                user_id: Set(user_id.get()),
                 stripe_payment_method_id: Set(pm_id),
                 brand: Set(card.brand.clone()),
                 last4: Set(card.last4.clone()),
@@ -156,7 +149,7 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
         }
     }
     let mut active: setup_request::ActiveModel = request.into();
-    active.status = Set("succeeded".to_owned());
+    active.status = Set(intent.status.clone());
     active.update(&txn).await?;
     txn.commit().await?;
     Ok(SavedCard { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
@@ -166,9 +159,9 @@ pub async fn save_card(state: &AppState, user_id: i64, setup_intent_id: &str) ->
 ///
 /// # Errors
 /// Database failure.
-pub async fn default_card(state: &AppState, user_id: i64) -> Result<Option<SavedCard>, ServiceError> {
+pub async fn default_card(state: &AppState, user_id: UserId) -> Result<Option<SavedCard>, ServiceError> {
     Ok(payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.eq(user_id))
+        .filter(payment_method::Column::UserId.eq(user_id.get()))
         .order_by_desc(payment_method::Column::IsDefault)
         .order_by_desc(payment_method::Column::CreatedAt)
         .one(&state.db)

@@ -11,7 +11,6 @@
 //!    [`resume`], which retries with the same key, or — once the key may have
 //!    been pruned (24 h) — first looks the PaymentIntent up on Stripe.
 
-use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -21,20 +20,23 @@ use super::error::ServiceError;
 use super::record::{self, Recorded, StripeReport};
 use super::transitions::{self, Cause};
 use crate::domain::{
-    AttemptNo, AttemptOutcome, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent, TransitionError,
+    Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
+    KeyPurpose, PaymentEvent, Refusal, UserId,
 };
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
+use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, OffSessionCharge};
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
 /// Who asked for the charge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trigger {
     /// The customer (must own the échéance).
-    Customer(i64),
+    Customer(UserId),
     /// An admin.
-    Admin(i64),
+    Admin(UserId),
     /// The due-date run.
     DueDate,
     /// The automatic retry of a soft decline.
@@ -42,12 +44,12 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    fn origin(self) -> ChargeOrigin {
         match self {
-            Self::Customer(_) => "customer",
-            Self::Admin(_) => "admin",
-            Self::DueDate => "due_date",
-            Self::AutoRetry => "auto_retry",
+            Self::Customer(_) => ChargeOrigin::Customer,
+            Self::Admin(_) => ChargeOrigin::Admin,
+            Self::DueDate => ChargeOrigin::DueDate,
+            Self::AutoRetry => ChargeOrigin::AutoRetry,
         }
     }
 
@@ -61,10 +63,7 @@ impl Trigger {
     }
 
     fn cause(self) -> Cause {
-        match self {
-            Self::Customer(_) | Self::Admin(_) => Cause::Charge,
-            Self::DueDate | Self::AutoRetry => Cause::Schedule,
-        }
+        self.origin().cause()
     }
 }
 
@@ -74,7 +73,7 @@ pub struct ChargeResult {
     /// Its status now.
     pub status: EcheanceStatus,
     /// The attempt made.
-    pub attempt_no: i32,
+    pub attempt_no: AttemptNo,
     /// The PaymentIntent, when Stripe answered with one.
     pub payment_intent_id: Option<String>,
 }
@@ -90,44 +89,42 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// Charges échéance `id` off-session.
 ///
 /// # Errors
-/// `Forbidden` (not the customer's), `Conflict` (not payable now, with the
-/// reason), `Validation` (no saved card), or a failure before anything was sent.
-#[tracing::instrument(skip(state), fields(echeance.id = id.get(), trigger = trigger.as_str()))]
+/// `Forbidden` (not the customer's), `Refused` (not payable now, and why),
+/// `Invalid` (no saved card), or a failure before anything was sent.
+#[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
-    let attempt = claim(state, id, trigger).await?;
-    let recorded = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
-    let echeance = echeance::Entity::find_by_id(id.get()).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    let _ = recorded;
-    Ok(ChargeResult {
-        status: EcheanceStatus::parse(&echeance.status).map_err(|e| anyhow!(e))?,
-        attempt_no: attempt.attempt_no,
-        payment_intent_id: echeance.current_payment_intent_id,
-    })
+    let (attempt, attempt_no) = claim(state, id, trigger).await?;
+    send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
+    let echeance = echeances::get(&state.db, id).await?;
+    Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: echeance.current_payment_intent_id })
 }
 
 /// Step 1: claim and write the attempt, in one transaction.
-async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<charge_attempt::Model, ServiceError> {
+async fn claim(
+    state: &AppState,
+    id: EcheanceId,
+    trigger: Trigger,
+) -> Result<(charge_attempt::Model, AttemptNo), ServiceError> {
     let txn = db::begin_write(&state.db).await?;
-    let row = echeance::Entity::find_by_id(id.get()).lock_exclusive().one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    let row = echeances::lock(&txn, id).await?;
     if let Trigger::Customer(user_id) = trigger
-        && row.user_id != user_id
+        && row.user_id != user_id.get()
     {
         return Err(ServiceError::Forbidden);
     }
-    let status = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
+    let status = row.status;
     // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due.
-    let due_now = match trigger {
-        Trigger::DueDate => status == EcheanceStatus::APayer,
-        Trigger::AutoRetry => {
-            status == EcheanceStatus::Echouee && row.next_retry_at.is_some_and(|t| t <= state.now_ms())
+    let due_now = match trigger.origin().scheduled_from() {
+        None => true,
+        Some(from) => {
+            status == from && (trigger != Trigger::AutoRetry || row.next_retry_at.is_some_and(|t| t <= state.now_ms()))
         }
-        Trigger::Customer(_) | Trigger::Admin(_) => true,
     };
     if !due_now {
-        return Err(ServiceError::Conflict("Cette échéance n'est plus à prélever automatiquement.".to_owned()));
+        return Err(Refusal::NoLongerDue.into());
     }
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
-        return Err(ServiceError::Conflict(refusal_message(refused)));
+        return Err(Refusal::from(refused).into());
     }
     let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
     let card = payment_method::Entity::find()
@@ -137,26 +134,24 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
         .one(&txn)
         .await?;
     let (Some(stripe_customer), Some(card)) = (customer.stripe_customer_id.clone(), card) else {
-        return Err(ServiceError::Validation(
-            "Aucune carte enregistrée : ajoutez une carte avant de payer.".to_owned(),
-        ));
+        return Err(Invalid::NoCard.into());
     };
 
-    let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(|e| anyhow!(e))?;
+    let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(anyhow::Error::from)?;
     let key = IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);
     let now = state.now_ms();
     let attempt = charge_attempt::ActiveModel {
         echeance_id: Set(row.id),
         attempt_no: Set(attempt_no.get()),
         idempotency_key: Set(key.as_str().to_owned()),
-        trigger: Set(trigger.as_str().to_owned()),
+        trigger: Set(trigger.origin()),
         amount_cents: Set(row.amount_cents),
         currency: Set(row.currency.clone()),
         stripe_customer_id: Set(stripe_customer),
         payment_method_id: Set(card.stripe_payment_method_id),
         payment_intent_id: Set(None),
         client_secret: Set(None),
-        outcome: Set(AttemptOutcome::Pending.as_str().to_owned()),
+        outcome: Set(AttemptOutcome::Pending),
         stripe_calls: Set(0),
         rearm_count: Set(0),
         started_at: Set(now),
@@ -176,7 +171,7 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
     transitions::apply(
         state,
         &txn,
-        row.id,
+        id,
         PaymentEvent::ChargeStarted,
         trigger.cause(),
         &trigger.actor(),
@@ -184,19 +179,7 @@ async fn claim(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<cha
     )
     .await?;
     txn.commit().await?;
-    Ok(attempt)
-}
-
-fn refusal_message(refused: TransitionError) -> String {
-    match refused {
-        TransitionError::AlreadyInProgress => "Un paiement est déjà en cours pour cette échéance.".to_owned(),
-        TransitionError::AwaitingCustomer => {
-            "Cette échéance attend votre authentification 3D Secure : utilisez le bouton « Authentifier ».".to_owned()
-        }
-        TransitionError::Settled(EcheanceStatus::Annulee) => "Cette échéance a été annulée.".to_owned(),
-        TransitionError::Settled(_) => "Cette échéance est déjà réglée.".to_owned(),
-        TransitionError::NotApplicable { .. } => "Cette échéance ne peut pas être payée maintenant.".to_owned(),
-    }
+    Ok((attempt, attempt_no))
 }
 
 /// Step 2 and 3: send attempt `attempt` with its key and record the answer.
@@ -206,14 +189,15 @@ async fn send(
     cause: Cause,
     actor: &str,
 ) -> Result<Recorded, ServiceError> {
-    let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(|e| anyhow!(e))?;
+    let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(anyhow::Error::from)?;
+    let (echeance_id, attempt_no) = attempts::ids(attempt)?;
     let charge = OffSessionCharge {
-        amount: attempt.amount_cents,
-        currency: attempt.currency.clone(),
+        amount: Amount::from_minor(attempt.amount_cents).map_err(anyhow::Error::from)?,
+        currency: Currency::parse(&attempt.currency).map_err(anyhow::Error::from)?,
         customer: attempt.stripe_customer_id.clone(),
         payment_method: attempt.payment_method_id.clone(),
-        echeance_id: attempt.echeance_id,
-        attempt: attempt.attempt_no,
+        echeance_id,
+        attempt: attempt_no,
     };
     note_sent(state, attempt.id).await?;
     let report = match state.gateway.charge_off_session(&charge, &key).await {
@@ -262,11 +246,9 @@ async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError
 pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
     let now = state.now_ms();
     let due = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::Outcome.is_in([
-            AttemptOutcome::Pending.as_str(),
-            AttemptOutcome::Unknown.as_str(),
-            AttemptOutcome::Processing.as_str(),
-        ]))
+        .filter(
+            charge_attempt::Column::Outcome.is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.needs_follow_up())),
+        )
         .filter(charge_attempt::Column::NextCheckAt.lte(now))
         .order_by_asc(charge_attempt::Column::NextCheckAt)
         .limit(limit)
@@ -295,7 +277,7 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
 async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
     let actor = "system:resume";
     let found = if let Some(pi) = &attempt.payment_intent_id {
-        Some(state.gateway.retrieve_payment_intent(pi).await.map_err(|_| ServiceError::Unavailable)?)
+        Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
         // Stripe still holds the key: re-sending replays the first answer, or executes it once.
         send(state, attempt, Cause::Reconciler, actor).await?;
@@ -326,15 +308,12 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
 pub async fn find_on_stripe(
     state: &AppState,
     attempt: &charge_attempt::Model,
-) -> Result<Option<crate::ssr::payments::types::PaymentIntentSnapshot>, ServiceError> {
+) -> Result<Option<PaymentIntentSnapshot>, ServiceError> {
     let since = attempt.started_at / 1000 - 600;
     let mut after: Option<String> = None;
     loop {
-        let page = state
-            .gateway
-            .list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref())
-            .await
-            .map_err(|_| ServiceError::Unavailable)?;
+        let page =
+            state.gateway.list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref()).await?;
         if let Some(found) =
             page.data.iter().find(|pi| pi.attempt_ref() == Some((attempt.echeance_id, attempt.attempt_no)))
         {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::charge::{self, Trigger};
 use super::error::ServiceError;
-use crate::domain::{EcheanceId, EcheanceStatus};
+use crate::domain::{ChargeOrigin, EcheanceId, EcheanceStatus};
 use crate::ssr::entities::{echeance, payment_method};
 use crate::ssr::state::AppState;
 
@@ -41,12 +41,12 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
             Condition::any()
                 .add(
                     Condition::all()
-                        .add(echeance::Column::Status.eq(EcheanceStatus::APayer.as_str()))
+                        .add(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
                         .add(echeance::Column::DueDate.lte(today)),
                 )
                 .add(
                     Condition::all()
-                        .add(echeance::Column::Status.eq(EcheanceStatus::Echouee.as_str()))
+                        .add(echeance::Column::Status.is_in(ChargeOrigin::AutoRetry.scheduled_from()))
                         .add(echeance::Column::NextRetryAt.lte(now)),
                 ),
         )
@@ -60,8 +60,11 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
     let pace = Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
     let mut report = DueReport::default();
     for row in rows {
-        let trigger =
-            if row.status == EcheanceStatus::Echouee.as_str() { Trigger::AutoRetry } else { Trigger::DueDate };
+        let trigger = if Some(row.status) == ChargeOrigin::AutoRetry.scheduled_from() {
+            Trigger::AutoRetry
+        } else {
+            Trigger::DueDate
+        };
         let Ok(id) = EcheanceId::new(row.id) else {
             continue;
         };
@@ -75,9 +78,7 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
                     _ => {}
                 }
             }
-            Err(ServiceError::Conflict(_) | ServiceError::Validation(_) | ServiceError::NotFound) => {
-                report.skipped += 1
-            }
+            Err(ServiceError::Refused(_) | ServiceError::Invalid(_) | ServiceError::NotFound) => report.skipped += 1,
             Err(e) => {
                 report.errors += 1;
                 tracing::warn!(echeance.id = row.id, error = %e, "due-date charge failed");

@@ -5,10 +5,11 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTra
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
-use crate::domain::{Amount, Currency, EcheanceStatus, EmailKind, Locale, Money, RecoveryToken};
+use crate::domain::{EcheanceStatus, EmailKind, Locale, RecoveryToken};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, user};
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
 /// Queues the emails a transition causes.
@@ -22,15 +23,10 @@ pub async fn after_transition(
     from: EcheanceStatus,
     to: EcheanceStatus,
 ) -> Result<(), ServiceError> {
-    let kind = match (from, to) {
-        (_, EcheanceStatus::EnAttente) => EmailKind::AuthenticationRequired,
-        (_, EcheanceStatus::Payee) => EmailKind::PaymentReceived,
-        (
-            EcheanceStatus::EnCours | EcheanceStatus::EnAttente,
-            EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive,
-        ) => EmailKind::PaymentFailed,
-        _ => return Ok(()),
+    let Some(kind) = EmailKind::caused_by(from, to) else {
+        return Ok(());
     };
+    let echeance_id = echeances::id(echeance)?;
     let customer = user::Entity::find_by_id(echeance.user_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
     let locale = Locale::from_code(&customer.locale);
     let now = state.now_ms();
@@ -38,7 +34,7 @@ pub async fn after_transition(
     let attempt_no = echeance.current_attempt_no;
 
     if kind == EmailKind::AuthenticationRequired {
-        let attempt = super::record::attempt_of(txn, echeance.id, attempt_no)
+        let attempt = attempts::of(txn, echeance.id, attempt_no)
             .await?
             .ok_or_else(|| anyhow!("échéance {} is waiting without its attempt", echeance.id))?;
         let Some(pi) = attempt.payment_intent_id.clone() else {
@@ -58,16 +54,13 @@ pub async fn after_transition(
         add_recovery_link(state, &mut context, &pi, expires_ms, locale);
         let reminder_after = i64::try_from(state.settings.recovery_reminder_after.as_millis()).unwrap_or(i64::MAX);
         if reminder_after < ttl_ms {
-            let dedup_key = format!("{}:e{}:a{attempt_no}", EmailKind::Reminder.as_str(), echeance.id);
+            let dedup_key = EmailKind::Reminder.dedup_key(echeance_id, attempt_no);
             let reminder = NewEmail::about(echeance, &customer, EmailKind::Reminder, dedup_key, context.clone());
             outbox::enqueue(txn, NewEmail { send_after: now.saturating_add(reminder_after), ..reminder }, now).await?;
         }
     }
 
-    let dedup_key = match kind {
-        EmailKind::PaymentReceived => format!("{}:e{}", kind.as_str(), echeance.id),
-        _ => format!("{}:e{}:a{attempt_no}", kind.as_str(), echeance.id),
-    };
+    let dedup_key = kind.dedup_key(echeance_id, attempt_no);
     outbox::enqueue(
         txn,
         NewEmail { send_after: now, ..NewEmail::about(echeance, &customer, kind, dedup_key, context) },
@@ -105,10 +98,7 @@ pub fn email_context(
     customer: &user::Model,
     locale: Locale,
 ) -> Result<serde_json::Value, ServiceError> {
-    let money = Money {
-        amount: Amount::from_minor(echeance.amount_cents).map_err(|e| anyhow!(e))?,
-        currency: Currency::parse(&echeance.currency).map_err(|e| anyhow!(e))?,
-    };
+    let money = echeances::money(echeance)?;
     Ok(serde_json::json!({
         "customer_name": customer.display_name,
         "echeance_id": echeance.id,

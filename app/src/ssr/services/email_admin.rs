@@ -6,10 +6,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::error::ServiceError;
 use crate::api::dto::{EmailPreview, EmailTemplateView, FailedEmailView};
-use crate::domain::{EmailKind, Locale};
-use crate::ssr::email::outbox::OutboxStatus;
+use crate::domain::{EmailKind, Field, Invalid, Locale};
 use crate::ssr::email::templates::{self, TemplateSource};
 use crate::ssr::entities::{email_outbox, email_template};
+use crate::ssr::repo::queue::OutboxStatus;
 use crate::ssr::state::AppState;
 
 /// Every template.
@@ -23,22 +23,19 @@ pub async fn list(state: &AppState) -> Result<Vec<EmailTemplateView>, ServiceErr
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|t| EmailTemplateView {
-            kind: t.kind,
-            locale: t.locale,
-            subject: t.subject,
-            html: t.html_body,
-            text: t.text_body,
+        .filter_map(|t| {
+            let kind = EmailKind::parse(&t.kind).ok()?;
+            Some(EmailTemplateView { kind, locale: t.locale, subject: t.subject, html: t.html_body, text: t.text_body })
         })
         .collect())
 }
 
 fn parse(kind: &str, locale: &str) -> Result<(EmailKind, Locale), ServiceError> {
-    let kind = EmailKind::parse(kind).ok_or_else(|| ServiceError::Validation("Type d'e-mail inconnu.".to_owned()))?;
+    let kind = EmailKind::parse(kind).map_err(|_| Invalid::Field(Field::EmailKind))?;
     let locale = match locale {
         "fr" => Locale::Fr,
         "en" => Locale::En,
-        _ => return Err(ServiceError::Validation("Langue inconnue (fr ou en).".to_owned())),
+        _ => return Err(Invalid::Field(Field::Locale).into()),
     };
     Ok((kind, locale))
 }
@@ -46,18 +43,18 @@ fn parse(kind: &str, locale: &str) -> Result<(EmailKind, Locale), ServiceError> 
 /// Renders `source` with sample data.
 ///
 /// # Errors
-/// `Validation` with minijinja's message when the template does not render.
+/// `Invalid` with minijinja's message when the template does not render.
 pub fn preview(kind: &str, locale: &str, source: &TemplateSource) -> Result<EmailPreview, ServiceError> {
     let (kind, locale) = parse(kind, locale)?;
     let rendered = templates::render(source, &templates::sample_context(kind, locale))
-        .map_err(|e| ServiceError::Validation(format!("Modèle refusé : {e}")))?;
+        .map_err(|e| Invalid::Template(e.to_string()))?;
     Ok(EmailPreview { subject: rendered.subject, html: rendered.html, text: rendered.text })
 }
 
 /// Saves a template once it renders with sample data.
 ///
 /// # Errors
-/// `Validation` (the engine's message), `NotFound`, database failure.
+/// `Invalid` (the engine's message), `NotFound`, database failure.
 pub async fn save(state: &AppState, kind: &str, locale: &str, source: &TemplateSource) -> Result<(), ServiceError> {
     preview(kind, locale, source)?;
     let result = email_template::Entity::update_many()
@@ -81,7 +78,7 @@ pub async fn save(state: &AppState, kind: &str, locale: &str, source: &TemplateS
 /// Database failure.
 pub async fn failed(state: &AppState) -> Result<Vec<FailedEmailView>, ServiceError> {
     Ok(email_outbox::Entity::find()
-        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed.as_str()))
+        .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed))
         .order_by_desc(email_outbox::Column::Id)
         .limit(50)
         .all(&state.db)

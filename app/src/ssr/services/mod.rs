@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod authenticate;
+pub mod cancel;
 pub mod cards;
 pub mod charge;
 pub mod due;
@@ -14,6 +15,7 @@ pub mod queries;
 pub mod reconcile;
 pub mod record;
 pub mod recovery;
+pub mod schedule;
 pub mod seed;
 pub mod transitions;
 pub mod webhooks;

@@ -25,7 +25,7 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         .collect();
     let echeance_count = echeance::Entity::find().count(&state.db).await?;
     let next_due = echeance::Entity::find()
-        .filter(echeance::Column::Status.eq(EcheanceStatus::APayer.as_str()))
+        .filter(echeance::Column::Status.eq(EcheanceStatus::APayer))
         .order_by_asc(echeance::Column::DueDate)
         .one(&state.db)
         .await?
@@ -42,10 +42,9 @@ pub async fn checkout(
     user: &crate::ssr::auth::CurrentUser,
 ) -> Result<crate::api::dto::CheckoutData, ServiceError> {
     use crate::api::dto::{CardInfo, CheckoutData, EcheanceView};
-    use crate::domain::{Amount, Currency, Money};
-    use anyhow::anyhow;
+    use crate::ssr::repo::echeances;
     let rows = echeance::Entity::find()
-        .filter(echeance::Column::UserId.eq(user.id))
+        .filter(echeance::Column::UserId.eq(user.id.get()))
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
@@ -53,19 +52,15 @@ pub async fn checkout(
     let echeances = rows
         .into_iter()
         .map(|e| {
-            let status = EcheanceStatus::parse(&e.status).map_err(|err| anyhow!(err))?;
             Ok(EcheanceView {
                 id: e.id,
-                money: Money {
-                    amount: Amount::from_minor(e.amount_cents).map_err(|err| anyhow!(err))?,
-                    currency: Currency::parse(&e.currency).map_err(|err| anyhow!(err))?,
-                },
+                money: echeances::money(&e)?,
                 label: e.label,
                 due_date: e.due_date,
-                awaiting_payment_intent: (status == EcheanceStatus::EnAttente)
+                awaiting_payment_intent: (e.status == EcheanceStatus::EnAttente)
                     .then_some(e.current_payment_intent_id)
                     .flatten(),
-                status,
+                status: e.status,
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
@@ -76,7 +71,7 @@ pub async fn checkout(
         exp_year: c.exp_year,
     });
     Ok(CheckoutData {
-        me: Me { id: user.id, display_name: user.display_name.clone(), role: user.role, locale: user.locale },
+        me: Me { id: user.id.get(), display_name: user.display_name.clone(), role: user.role, locale: user.locale },
         echeances,
         card,
         publishable_key: state.settings.stripe_publishable_key.clone(),

@@ -7,7 +7,6 @@
 //! of one `GET` per échéance; only what the list does not cover is fetched
 //! one by one, through the adapter's per-endpoint rate limiter.
 
-use anyhow::anyhow;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -17,9 +16,10 @@ use super::error::ServiceError;
 use super::lease;
 use super::record::{self, StripeReport};
 use super::webhooks;
-use crate::domain::{AttemptOutcome, EcheanceStatus};
+use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
+use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::state::AppState;
 
 /// How a run is asked for.
@@ -59,11 +59,11 @@ pub struct Drift {
     /// The échéance.
     pub echeance_id: i64,
     /// Status here before the run.
-    pub local: String,
+    pub local: EcheanceStatus,
     /// What Stripe says (PaymentIntent or session status).
     pub stripe: String,
     /// Status here after the run (or what it would be, in a dry run).
-    pub resolved: String,
+    pub resolved: EcheanceStatus,
     /// The Stripe object.
     pub stripe_object: Option<String>,
     /// Whether the run changed it.
@@ -148,7 +148,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     let row = reconcile_report::ActiveModel {
         trigger: Set(options.trigger.clone()),
         dry_run: Set(options.dry_run),
-        status: Set("running".to_owned()),
+        status: Set(ReportStatus::Running),
         started_at: Set(started),
         drift: Set("[]".to_owned()),
         error_messages: Set("[]".to_owned()),
@@ -163,11 +163,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     let targets = load_targets(state).await?;
     let sessions = echeance::Entity::find()
         .filter(echeance::Column::CheckoutSessionId.is_not_null())
-        .filter(echeance::Column::Status.is_in([
-            EcheanceStatus::APayer.as_str(),
-            EcheanceStatus::EnCours.as_str(),
-            EcheanceStatus::EnAttente.as_str(),
-        ]))
+        .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(EcheanceStatus::is_awaiting_money)))
         .all(&state.db)
         .await?;
     progress.start(u64::try_from(targets.len() + sessions.len()).unwrap_or(u64::MAX));
@@ -188,7 +184,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     progress.finish();
 
     let mut active: reconcile_report::ActiveModel = row.into();
-    active.status = Set("finished".to_owned());
+    active.status = Set(ReportStatus::Finished);
     active.finished_at = Set(Some(state.now_ms()));
     active.checked = Set(to_i32(report.checked));
     active.fixed = Set(to_i32(report.fixed));
@@ -196,8 +192,8 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     active.errors = Set(to_i32(report.errors));
     active.stripe_calls = Set(to_i32(report.stripe_calls));
     active.events_replayed = Set(to_i32(report.events_replayed));
-    active.drift = Set(serde_json::to_string(&report.drift).map_err(|e| anyhow!(e))?);
-    active.error_messages = Set(serde_json::to_string(&report.error_messages).map_err(|e| anyhow!(e))?);
+    active.drift = Set(serde_json::to_string(&report.drift).map_err(anyhow::Error::from)?);
+    active.error_messages = Set(serde_json::to_string(&report.error_messages).map_err(anyhow::Error::from)?);
     active.update(&state.db).await?;
     Ok(report)
 }
@@ -208,7 +204,7 @@ fn to_i32(n: u32) -> i32 {
 
 async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
     let pending = echeance::Entity::find()
-        .filter(echeance::Column::Status.is_in([EcheanceStatus::EnCours.as_str(), EcheanceStatus::EnAttente.as_str()]))
+        .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(EcheanceStatus::is_pending_on_stripe)))
         .filter(echeance::Column::CurrentAttemptNo.gt(0))
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
@@ -298,14 +294,14 @@ async fn check_target(
                 Ok(pi) => Some(pi),
                 Err(e) => {
                     report.errors += 1;
-                    report.error_messages.push(format!("échéance {}: {e}", attempt.echeance_id));
+                    report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
                     return;
                 }
             }
         }
         (None, None) => None,
     };
-    let local = target.echeance.status.clone();
+    let local = target.echeance.status;
     let report_of_stripe = match snapshot {
         Some(pi) => StripeReport::from_payment_intent(pi),
         None => {
@@ -313,8 +309,8 @@ async fn check_target(
             // covers the attempt and it is not recent, Stripe never created one.
             let covered = listed.complete && attempt.started_at / 1000 >= window_start;
             let old_enough = state.now_ms() - attempt.started_at > 10 * 60_000;
-            if covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded.as_str() {
-                StripeReport { payment_intent: None, event: Some(crate::domain::PaymentEvent::Abandoned), error: None }
+            if covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded {
+                StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None }
             } else {
                 report.unchanged += 1;
                 return;
@@ -324,10 +320,7 @@ async fn check_target(
     let stripe_status =
         report_of_stripe.payment_intent.as_ref().map_or_else(|| "absent".to_owned(), |p| p.raw_status.clone());
     let stripe_object = report_of_stripe.payment_intent.as_ref().map(|p| p.id.clone());
-    let expected = report_of_stripe
-        .event
-        .and_then(|ev| EcheanceStatus::parse(&local).ok().and_then(|s| s.transition(ev).ok()))
-        .map(EcheanceStatus::as_str);
+    let expected = report_of_stripe.event.and_then(|ev| local.transition(ev).ok());
     let Some(expected) = expected.filter(|e| *e != local) else {
         report.unchanged += 1;
         return;
@@ -337,7 +330,7 @@ async fn check_target(
             echeance_id: attempt.echeance_id,
             local,
             stripe: stripe_status,
-            resolved: expected.to_owned(),
+            resolved: expected,
             stripe_object,
             fixed: false,
         });
@@ -353,7 +346,7 @@ async fn check_target(
     .await
     {
         Ok(recorded) => {
-            let resolved = recorded.applied.as_ref().map_or(local.clone(), |a| a.to.as_str().to_owned());
+            let resolved = recorded.applied.as_ref().map_or(local, |a| a.to);
             let fixed = resolved != local;
             if fixed {
                 report.fixed += 1;
@@ -371,7 +364,7 @@ async fn check_target(
         }
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("échéance {}: {e}", attempt.echeance_id));
+            report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
         }
     }
 }
@@ -386,42 +379,38 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(s) => s,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("échéance {} (session): {e}", row.id));
+            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
             return;
         }
     };
     let stripe =
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
-    let would = match (session.status.as_deref(), session.payment_status.as_deref()) {
-        (_, Some("paid")) => Some(EcheanceStatus::Payee),
-        (Some("expired"), _) if row.current_attempt_no == 0 => Some(EcheanceStatus::APayer),
-        _ => None,
-    };
-    let Some(would) = would.filter(|w| w.as_str() != row.status) else {
+    let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
+    let Some(would) = would.filter(|w| *w != row.status) else {
         report.unchanged += 1;
         return;
     };
-    let drift = |fixed: bool, resolved: &str| Drift {
+    let drift = |fixed: bool, resolved: EcheanceStatus| Drift {
         echeance_id: row.id,
-        local: row.status.clone(),
+        local: row.status,
         stripe: stripe.clone(),
-        resolved: resolved.to_owned(),
+        resolved,
         stripe_object: Some(session.id.clone()),
         fixed,
     };
     if options.dry_run {
-        report.drift.push(drift(false, would.as_str()));
+        report.drift.push(drift(false, would));
         return;
     }
-    match webhooks::reconcile_checkout_session(state, &session).await {
+    match webhooks::checkout::reconcile_checkout_session(state, &session).await {
         Ok(true) => {
             report.fixed += 1;
-            report.drift.push(drift(true, would.as_str()));
+            report.drift.push(drift(true, would));
         }
         Ok(false) => report.unchanged += 1,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("échéance {} (session): {e}", row.id));
+            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
         }
     }
 }
@@ -469,9 +458,8 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
 /// collected here (e.g. cancelled meanwhile), and an échéance collected by
 /// more than one attempt (a double charge to refund).
 async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mut Report) -> Result<(), ServiceError> {
-    let succeeded = || {
-        charge_attempt::Entity::find().filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded.as_str()))
-    };
+    let succeeded =
+        || charge_attempt::Entity::find().filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded));
     let recent = succeeded().filter(charge_attempt::Column::UpdatedAt.gte(since_ms)).all(&state.db).await?;
     let mut ids: Vec<i64> = recent.iter().map(|a| a.echeance_id).collect();
     ids.sort_unstable();
@@ -487,7 +475,7 @@ async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mu
             echeance::Entity::find().filter(echeance::Column::Id.is_in(chunk.iter().copied())).all(&state.db).await?;
         for e in rows {
             let attempts = by_echeance.get(&e.id).map(Vec::as_slice).unwrap_or_default();
-            let collected = EcheanceStatus::parse(&e.status).map(EcheanceStatus::was_collected).unwrap_or(false);
+            let collected = e.status.was_collected();
             let stripe = match attempts.len() {
                 n if n > 1 => format!("succeeded ×{n}"),
                 _ if !collected => "succeeded".to_owned(),
@@ -496,9 +484,9 @@ async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mu
             let pis = attempts.iter().filter_map(|a| a.payment_intent_id.clone()).collect::<Vec<_>>().join(", ");
             report.drift.push(Drift {
                 echeance_id: e.id,
-                local: e.status.clone(),
+                local: e.status,
                 stripe,
-                resolved: e.status.clone(),
+                resolved: e.status,
                 stripe_object: Some(pis),
                 fixed: false,
             });
@@ -513,13 +501,13 @@ async fn collected_but_not_recorded(state: &AppState, since_ms: i64, report: &mu
 /// Database failure or a stored report that does not parse.
 pub async fn latest(state: &AppState) -> Result<Option<(reconcile_report::Model, Vec<Drift>)>, ServiceError> {
     let Some(row) = reconcile_report::Entity::find()
-        .filter(reconcile_report::Column::Status.eq("finished"))
+        .filter(reconcile_report::Column::Status.eq(ReportStatus::Finished))
         .order_by_desc(reconcile_report::Column::Id)
         .one(&state.db)
         .await?
     else {
         return Ok(None);
     };
-    let drift: Vec<Drift> = serde_json::from_str(&row.drift).map_err(|e| anyhow!(e))?;
+    let drift: Vec<Drift> = serde_json::from_str(&row.drift).map_err(anyhow::Error::from)?;
     Ok(Some((row, drift)))
 }

@@ -4,8 +4,8 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use super::cancel::cancel_attempt;
 use super::error::ServiceError;
-use super::record;
 use super::transitions::Cause;
 use crate::domain::AttemptOutcome;
 use crate::ssr::entities::charge_attempt;
@@ -18,7 +18,7 @@ use crate::ssr::state::AppState;
 pub async fn expire_links(state: &AppState, limit: u64) -> Result<u32, ServiceError> {
     let now = state.now_ms();
     let expired = charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::RequiresAction.as_str()))
+        .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::RequiresAction))
         .filter(charge_attempt::Column::TokenExpiresAt.lt(now))
         .limit(limit)
         .all(&state.db)
@@ -36,5 +36,5 @@ pub async fn expire_links(state: &AppState, limit: u64) -> Result<u32, ServiceEr
 }
 
 async fn expire_one(state: &AppState, attempt: &charge_attempt::Model) -> Result<(), ServiceError> {
-    record::cancel_attempt(state, attempt, Cause::Recovery, "system:link-expiry").await.map(|_| ())
+    cancel_attempt(state, attempt, Cause::Recovery, "system:link-expiry").await.map(|_| ())
 }

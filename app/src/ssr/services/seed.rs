@@ -3,13 +3,17 @@
 //! users exist.
 
 use chrono::{Days, NaiveDate};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 use super::error::ServiceError;
-use crate::domain::{EcheanceStatus, Role};
+use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, Role};
 use crate::ssr::auth::hash_password;
+use crate::ssr::config::Environment;
 use crate::ssr::db;
 use crate::ssr::entities::{audit_log, echeance, plan, subscription, user};
+use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
 /// A demo login, printed by `scripts/run`.
@@ -31,7 +35,7 @@ pub const DEMO_LOGINS: [DemoLogin; 3] = [
 ];
 
 /// (due date offset in days, amount in cents, status)
-type DemoEcheance = (i64, i64, EcheanceStatus);
+pub type DemoEcheance = (i64, i64, EcheanceStatus);
 
 /// Writes the demo data unless there are users already. Returns whether it wrote.
 ///
@@ -45,19 +49,9 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     let txn = db::begin_write(&state.db).await?;
     let mut ids = Vec::new();
     for (login, name) in DEMO_LOGINS.iter().zip(["Administratrice Démo", "Alice Martin", "Bruno Lefèvre"]) {
-        let row = user::ActiveModel {
-            email: Set(login.email.to_owned()),
-            password_hash: Set(hash_password(login.password)?),
-            role: Set(login.role.as_str().to_owned()),
-            display_name: Set(name.to_owned()),
-            locale: Set("fr".to_owned()),
-            stripe_customer_id: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        ids.push(row.id);
+        let account =
+            Account { email: login.email, password: login.password, name, role: login.role, locale: Locale::Fr };
+        ids.push(insert_user(&txn, &account, now).await?);
     }
     let plan = plan::ActiveModel {
         name: Set("Formation annuelle — 6 échéances".to_owned()),
@@ -69,13 +63,6 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     }
     .insert(&txn)
     .await?;
-    let day = |offset: i64| -> NaiveDate {
-        if offset >= 0 {
-            today.checked_add_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
-        } else {
-            today.checked_sub_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
-        }
-    };
     let schedules: [(usize, &[DemoEcheance]); 2] = [
         (
             1,
@@ -100,55 +87,142 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         ),
     ];
     for (user_index, rows) in schedules {
-        let user_id = ids[user_index];
-        let sub = subscription::ActiveModel {
-            user_id: Set(user_id),
-            plan_id: Set(plan.id),
-            status: Set("active".to_owned()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        for (n, (offset, cents, status)) in rows.iter().enumerate() {
-            let row = echeance::ActiveModel {
-                subscription_id: Set(Some(sub.id)),
-                user_id: Set(user_id),
-                label: Set(format!("Échéance {}/{}", n + 1, rows.len())),
-                amount_cents: Set(*cents),
-                currency: Set("eur".to_owned()),
-                due_date: Set(day(*offset)),
-                status: Set(status.as_str().to_owned()),
-                current_attempt_no: Set(0),
-                current_payment_intent_id: Set(None),
-                checkout_session_id: Set(None),
-                soft_declines: Set(0),
-                next_retry_at: Set(None),
-                version: Set(0),
-                // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
-                paid_at: Set((*status == EcheanceStatus::Payee)
-                    .then(|| day(*offset).and_hms_opt(12, 0, 0).map_or(now, |t| t.and_utc().timestamp_millis()))),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            audit_log::ActiveModel {
-                echeance_id: Set(row.id),
-                from_status: Set(None),
-                to_status: Set(status.as_str().to_owned()),
-                event: Set("Seeded".to_owned()),
-                cause: Set("admin".to_owned()),
-                actor: Set("system:seed-demo".to_owned()),
-                detail: Set(Some("données de démonstration".to_owned())),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-        }
+        insert_echeances(&txn, ids[user_index], Some(plan.id), rows, today, now, "system:seed-demo").await?;
     }
     txn.commit().await?;
     Ok(true)
+}
+
+/// A user to write.
+#[derive(Clone, Copy, Debug)]
+pub struct Account<'a> {
+    /// Login.
+    pub email: &'a str,
+    /// Password (hashed before it is stored).
+    pub password: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Customer or admin.
+    pub role: Role,
+    /// Language of the emails.
+    pub locale: Locale,
+}
+
+/// What [`seed_customer`] wrote.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SeededCustomer {
+    /// The user's id.
+    pub user_id: i64,
+    /// The échéances, in the order given.
+    pub echeances: Vec<i64>,
+}
+
+/// Test fixture (browser specs arrange their own data with it): a user with
+/// échéances in the given states, due `offset` days from `today`. Refused in
+/// production.
+///
+/// # Errors
+/// `Forbidden` in production, `Validation` when the email exists or a status
+/// cannot be seeded (one that needs a PaymentIntent), database failure.
+pub async fn seed_customer(
+    state: &AppState,
+    account: &Account<'_>,
+    echeances: &[DemoEcheance],
+    today: NaiveDate,
+) -> Result<SeededCustomer, ServiceError> {
+    if state.settings.environment == Environment::Production {
+        return Err(ServiceError::Forbidden);
+    }
+    if let Some((_, _, status)) = echeances.iter().find(|(_, _, s)| s.is_pending_on_stripe()) {
+        return Err(Invalid::Fixture(format!("{status} needs a PaymentIntent: it cannot be seeded")).into());
+    }
+    let email = Email::parse(account.email)?;
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).count(&txn).await? > 0 {
+        return Err(Invalid::Fixture(format!("{} exists already", email.as_str())).into());
+    }
+    let user_id = insert_user(&txn, &Account { email: email.as_str(), ..*account }, now).await?;
+    let ids = insert_echeances(&txn, user_id, None, echeances, today, now, "system:seed-customer").await?;
+    txn.commit().await?;
+    Ok(SeededCustomer { user_id, echeances: ids })
+}
+
+async fn insert_user(txn: &DatabaseTransaction, account: &Account<'_>, now: i64) -> Result<i64, ServiceError> {
+    let row = user::ActiveModel {
+        email: Set(account.email.to_owned()),
+        password_hash: Set(hash_password(account.password)?),
+        role: Set(account.role),
+        display_name: Set(account.name.to_owned()),
+        locale: Set(account.locale.code().to_owned()),
+        stripe_customer_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(row.id)
+}
+
+/// Writes a user's échéances (under a subscription to `plan`, when given), with their audit rows.
+async fn insert_echeances(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    plan: Option<i64>,
+    rows: &[DemoEcheance],
+    today: NaiveDate,
+    now: i64,
+    actor: &str,
+) -> Result<Vec<i64>, ServiceError> {
+    let day = |offset: i64| -> NaiveDate {
+        if offset >= 0 {
+            today.checked_add_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
+        } else {
+            today.checked_sub_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
+        }
+    };
+    let subscription_id = match plan {
+        Some(plan_id) => Some(
+            subscription::ActiveModel {
+                user_id: Set(user_id),
+                plan_id: Set(plan_id),
+                status: Set(subscription::ACTIVE.to_owned()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?
+            .id,
+        ),
+        None => None,
+    };
+    let mut ids = Vec::with_capacity(rows.len());
+    for (n, (offset, cents, status)) in rows.iter().enumerate() {
+        let money = Money { amount: Amount::from_minor(*cents).map_err(anyhow::Error::from)?, currency: Currency::Eur };
+        let label = format!("Échéance {}/{}", n + 1, rows.len());
+        let row = echeance::ActiveModel {
+            subscription_id: Set(subscription_id),
+            // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
+            paid_at: Set((*status == EcheanceStatus::Payee)
+                .then(|| day(*offset).and_hms_opt(12, 0, 0).map_or(now, |t| t.and_utc().timestamp_millis()))),
+            ..echeances::new_row(user_id, label, money, day(*offset), *status, now)
+        }
+        .insert(txn)
+        .await?;
+        audit_log::ActiveModel {
+            echeance_id: Set(row.id),
+            from_status: Set(None),
+            to_status: Set(*status),
+            event: Set("Seeded".to_owned()),
+            cause: Set(Cause::Admin),
+            actor: Set(actor.to_owned()),
+            detail: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        ids.push(row.id);
+    }
+    Ok(ids)
 }

@@ -7,49 +7,15 @@ use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
-    QuerySelect,
 };
 
 use super::effects;
 use super::error::ServiceError;
-use crate::domain::{EcheanceStatus, PaymentEvent, TransitionError};
+pub use crate::domain::Cause;
+use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent, TransitionError};
 use crate::ssr::entities::{audit_log, echeance};
+use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
-
-/// Who or what caused a transition (kept in the audit log).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cause {
-    /// A charge: the customer's "Payer" or an admin's retry.
-    Charge,
-    /// The due-date run or the automatic retry schedule.
-    Schedule,
-    /// A Stripe webhook.
-    Webhook,
-    /// The check with Stripe after 3D Secure.
-    Confirm,
-    /// The reconciler.
-    Reconciler,
-    /// An admin action.
-    Admin,
-    /// The recovery-link expiry.
-    Recovery,
-}
-
-impl Cause {
-    /// The audit spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Charge => "charge",
-            Self::Schedule => "schedule",
-            Self::Webhook => "webhook",
-            Self::Confirm => "confirm",
-            Self::Reconciler => "reconciler",
-            Self::Admin => "admin",
-            Self::Recovery => "recovery",
-        }
-    }
-}
 
 /// What [`apply`] did.
 #[derive(Clone, Debug)]
@@ -76,19 +42,18 @@ impl Applied {
 ///
 /// # Errors
 /// The échéance does not exist, or the database fails.
-#[tracing::instrument(skip(state, txn, detail), fields(echeance.id = echeance_id, cause = cause.as_str()))]
+#[tracing::instrument(skip(state, txn, detail), fields(echeance.id = %echeance_id, cause = cause.as_str()))]
 pub async fn apply(
     state: &AppState,
     txn: &DatabaseTransaction,
-    echeance_id: i64,
+    echeance_id: EcheanceId,
     event: PaymentEvent,
     cause: Cause,
     actor: &str,
     detail: Option<String>,
 ) -> Result<Applied, ServiceError> {
-    let row =
-        echeance::Entity::find_by_id(echeance_id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)?;
-    let from = EcheanceStatus::parse(&row.status).map_err(|e| anyhow!(e))?;
+    let row = echeances::lock(txn, echeance_id).await?;
+    let from = row.status;
     let to = match from.transition(event) {
         Ok(to) => to,
         Err(refused) => {
@@ -102,10 +67,10 @@ pub async fn apply(
 
     let now = state.now_ms();
     let mut update = echeance::Entity::update_many()
-        .col_expr(echeance::Column::Status, Expr::value(to.as_str()))
+        .col_expr(echeance::Column::Status, Expr::value(to))
         .col_expr(echeance::Column::Version, Expr::col(echeance::Column::Version).add(1))
         .col_expr(echeance::Column::UpdatedAt, Expr::value(now))
-        .filter(echeance::Column::Id.eq(echeance_id))
+        .filter(echeance::Column::Id.eq(row.id))
         .filter(echeance::Column::Version.eq(row.version));
     if to == EcheanceStatus::Payee {
         update = update.col_expr(echeance::Column::PaidAt, Expr::value(now));
@@ -115,11 +80,11 @@ pub async fn apply(
     }
 
     audit_log::ActiveModel {
-        echeance_id: Set(echeance_id),
-        from_status: Set(Some(from.as_str().to_owned())),
-        to_status: Set(to.as_str().to_owned()),
+        echeance_id: Set(row.id),
+        from_status: Set(Some(from)),
+        to_status: Set(to),
         event: Set(format!("{event:?}")),
-        cause: Set(cause.as_str().to_owned()),
+        cause: Set(cause),
         actor: Set(actor.to_owned()),
         detail: Set(detail),
         created_at: Set(now),
@@ -129,8 +94,7 @@ pub async fn apply(
     .await?;
 
     let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
-    let after =
-        echeance::Model { status: to.as_str().to_owned(), version: row.version + 1, updated_at: now, paid_at, ..row };
+    let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     effects::after_transition(state, txn, &after, from, to).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })

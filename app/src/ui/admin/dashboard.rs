@@ -14,7 +14,7 @@ use crate::api::emails::{AdminRetryFailedEmails, admin_failed_emails};
 use crate::api::session::current_me;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::{status_label, texts};
+use crate::ui::i18n::{email_kind_label, fill, status_label, texts};
 use crate::ui::layout::Layout;
 use crate::ui::status_badge::StatusBadge;
 
@@ -98,7 +98,7 @@ fn Filters(filter: AdminFilter) -> impl IntoView {
                 <label>{tx.col_status}
                     <select name="status">
                         <option value="">{tx.all_statuses}</option>
-                        {EcheanceStatus::ALL.into_iter().map(|s| view! {
+                        {EcheanceStatus::ALL.iter().copied().map(|s| view! {
                             <option value=s.as_str() selected=selected == s.as_str()>{status_label(s, locale)}</option>
                         }).collect_view()}
                     </select>
@@ -136,7 +136,11 @@ fn Totals(page: AdminPage) -> impl IntoView {
             </div>
             {(page.failed_emails > 0 || page.failed_webhooks > 0).then(|| view! {
                 <p class="error" role="alert">
-                    {format!("{} {} · {} {}", page.failed_emails, tx.failed_emails, page.failed_webhooks, tx.failed_webhooks)}
+                    {format!(
+                        "{} · {}",
+                        tx.failed_emails_count.of(page.failed_emails, locale),
+                        tx.failed_webhooks_count.of(page.failed_webhooks, locale)
+                    )}
                 </p>
             })}
         </section>
@@ -159,7 +163,7 @@ fn Table(page: AdminPage) -> impl IntoView {
     view! {
         <section class="card">
             <div class="pager">
-                <strong data-testid="result-count">{page.total}</strong>" "{tx.results}
+                <strong data-testid="result-count">{page.total}</strong>" "{tx.results.of(page.total, locale)}
                 <a class="button" href=export rel="external" download="echeances.csv">{tx.export_csv}</a>
             </div>
             {if page.rows.is_empty() {
@@ -191,7 +195,7 @@ fn Table(page: AdminPage) -> impl IntoView {
             }}
             <div class="pager">
                 {(page.page > 0).then(|| view! { <a href=link(page.page - 1)>{tx.previous}</a> })}
-                <span>{format!("{} {} {} {}", tx.page, page.page + 1, tx.of, page.pages)}</span>
+                <span>{fill(tx.page_of, &[("page", &(page.page + 1).to_string()), ("pages", &page.pages.to_string())])}</span>
                 {(page.page + 1 < page.pages).then(|| view! { <a href=link(page.page + 1)>{tx.next}</a> })}
             </div>
         </section>
@@ -209,7 +213,7 @@ fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFail
                     {failed.into_iter().map(|m| view! {
                         <tr>
                             <td>{m.to}</td>
-                            <td>{crate::ui::i18n::email_kind_label(&m.kind, tx)}</td>
+                            <td>{email_kind_label(m.kind, tx)}</td>
                             <td>{m.echeance_id.map(|id| view! { <a href=format!("/admin/echeances/{id}")>{format!("#{id}")}</a> })}</td>
                             <td>{m.attempts}</td>
                             <td class="muted">{m.last_error}</td>

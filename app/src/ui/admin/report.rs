@@ -3,15 +3,17 @@
 use leptos::prelude::*;
 
 use crate::api::dto::ReportView;
-use crate::ui::i18n::texts;
+use crate::domain::Locale;
+use crate::ui::i18n::{format_datetime, status_label, texts};
 
 /// The report.
 #[component]
 pub fn Report(report: ReportView) -> impl IntoView {
     let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <div data-testid="reconcile-report">
-            <p class="muted">{format!("#{} — {} — {}", report.id, report.started_at, report.trigger)}</p>
+            <p class="muted">{format!("#{} — {} — {}", report.id, format_datetime(report.started_at, tx), report.trigger)}</p>
             <div class="grid">
                 <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.checked}</div></div>
                 <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.fixed}</div></div>
@@ -31,9 +33,9 @@ pub fn Report(report: ReportView) -> impl IntoView {
                             {report.drift.into_iter().map(|d| view! {
                                 <tr>
                                     <td><a href=format!("/admin/echeances/{}", d.echeance_id)>{d.echeance_id}</a></td>
-                                    <td>{d.local}</td>
+                                    <td data-status=d.local.as_str()>{status_label(d.local, locale)}</td>
                                     <td>{d.stripe}</td>
-                                    <td>{d.resolved}{if d.fixed { " ✓" } else { "" }}</td>
+                                    <td data-status=d.resolved.as_str()>{status_label(d.resolved, locale)}{if d.fixed { " ✓" } else { "" }}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

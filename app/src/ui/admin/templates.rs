@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::dto::EmailTemplateView;
 use crate::api::emails::{AdminPreviewTemplate, AdminSaveTemplate, admin_templates};
 use crate::api::session::current_me;
+use crate::domain::EmailKind;
 use crate::domain::Locale;
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{email_kind_label, texts};
@@ -35,7 +36,7 @@ pub fn AdminTemplates() -> impl IntoView {
                     Err(error) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
                     Ok(templates) => {
                         let (kind, locale) = selected();
-                        let current = templates.iter().find(|t| t.kind == kind && t.locale == locale).cloned();
+                        let current = templates.iter().find(|t| t.kind.as_str() == kind && t.locale == locale).cloned();
                         view! {
                             <Layout me>
                                 <p><a href="/admin">{tx.back_to_dashboard}</a></p>
@@ -43,8 +44,8 @@ pub fn AdminTemplates() -> impl IntoView {
                                 <p class="muted">{tx.templates_intro}</p>
                                 <nav class="actions" data-testid="template-list">
                                     {templates.iter().map(|t| {
-                                        let label = format!("{} ({})", email_kind_label(&t.kind, tx), t.locale);
-                                        let class = if t.kind == kind && t.locale == locale { "button primary" } else { "button" };
+                                        let label = format!("{} ({})", email_kind_label(t.kind, tx), t.locale);
+                                        let class = if t.kind.as_str() == kind && t.locale == locale { "button primary" } else { "button" };
                                         view! { <a class=class href=format!("/admin/templates?kind={}&locale={}", t.kind, t.locale)>{label}</a> }
                                     }).collect_view()}
                                 </nav>
@@ -66,7 +67,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
     let subject = RwSignal::new(template.subject.clone());
     let html = RwSignal::new(template.html.clone());
     let text = RwSignal::new(template.text.clone());
-    let (kind, lang) = (template.kind.clone(), template.locale.clone());
+    let (kind, lang) = (template.kind.as_str().to_owned(), template.locale.clone());
     let input = {
         let (kind, lang) = (kind.clone(), lang.clone());
         move || (kind.clone(), lang.clone(), subject.get(), html.get(), text.get())
@@ -84,7 +85,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
     };
     view! {
         <section class="card" data-testid="template-editor">
-            <h2>{format!("{} ({lang})", email_kind_label(&kind, tx))}</h2>
+            <h2>{format!("{} ({lang})", EmailKind::parse(&kind).map_or("?", |k| email_kind_label(k, tx)))}</h2>
             <div class="stack" style="max-width: none">
                 <label>{tx.subject}<input type="text" prop:value=move || subject.get() on:input=move |ev| subject.set(event_target_value(&ev))/></label>
                 <label>{tx.html_body}<textarea rows="10" prop:value=move || html.get() on:input=move |ev| html.set(event_target_value(&ev))>{template.html.clone()}</textarea></label>

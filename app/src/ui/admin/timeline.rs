@@ -4,10 +4,11 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::admin::{AdminCancel, AdminResendAuthentication, AdminRetry, admin_timeline};
+use crate::api::dto::{TimelineEntry, TimelineEvent};
 use crate::api::session::current_me;
 use crate::domain::Locale;
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::texts;
+use crate::ui::i18n::{format_datetime, texts, timeline_text};
 use crate::ui::layout::Layout;
 use crate::ui::status_badge::StatusBadge;
 
@@ -92,16 +93,7 @@ pub fn AdminTimeline() -> impl IntoView {
                                 <section class="card">
                                     <h2>{tx.timeline}</h2>
                                     <ul class="timeline" data-testid="timeline">
-                                        {t.entries.into_iter().map(|e| {
-                                            let kind = e.kind.clone();
-                                            view! {
-                                                <li data-kind=kind>
-                                                    <span class="muted">{e.at}</span>
-                                                    <span class="kind">{e.kind}</span>
-                                                    <span><strong>{e.title}</strong><br/><span class="muted">{e.detail}</span></span>
-                                                </li>
-                                            }
-                                        }).collect_view()}
+                                        {t.entries.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
                                     </ul>
                                 </section>
                             </Layout>
@@ -110,5 +102,28 @@ pub fn AdminTimeline() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// One timeline entry, worded in the reader's language; its machine-readable
+/// facts (kind, statuses, email kind, outcome) are attributes.
+#[component]
+fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
+    let tx = texts();
+    let (kind_label, title, details) = timeline_text(&entry.event, locale);
+    let (kind, from, to, email_kind, outcome) = match &entry.event {
+        TimelineEvent::Attempt { outcome, .. } => ("tentative", None, None, None, Some(outcome.as_str())),
+        TimelineEvent::Webhook { .. } => ("webhook", None, None, None, None),
+        TimelineEvent::Email { kind, .. } => ("e-mail", None, None, Some(kind.as_str()), None),
+        TimelineEvent::Audit { from, to, .. } => {
+            ("audit", Some(from.map_or("", |s| s.as_str())), Some(to.as_str()), None, None)
+        }
+    };
+    view! {
+        <li data-kind=kind data-from=from data-to=to data-email-kind=email_kind data-outcome=outcome>
+            <span class="muted">{format_datetime(entry.at, tx)}</span>
+            <span class="kind">{kind_label}</span>
+            <span><strong>{title}</strong><br/><span class="muted">{details.join(" · ")}</span></span>
+        </li>
     }
 }

@@ -9,7 +9,7 @@ use crate::api::authenticate::{confirm_authentication, load_authentication_page}
 use crate::api::dto::AuthenticationPage;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::texts;
+use crate::ui::i18n::{js_failure_text, texts};
 use crate::ui::layout::Layout;
 use crate::ui::status_badge::StatusBadge;
 use crate::ui::stripe_js;
@@ -92,7 +92,7 @@ fn Authenticate(
                         status.set(now);
                         flow.set(match (now, browser_said) {
                             (EcheanceStatus::Payee, _) => Flow::Done(now),
-                            (_, Err(message)) => Flow::Failed(message),
+                            (_, Err(failure)) => Flow::Failed(js_failure_text(&failure, locale)),
                             (_, Ok(())) => Flow::Done(now),
                         });
                     }

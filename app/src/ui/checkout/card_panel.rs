@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::checkout::{save_card, start_card_setup};
 use crate::api::dto::CardInfo;
 use crate::domain::Locale;
-use crate::ui::i18n::texts;
+use crate::ui::i18n::{js_failure_text, texts};
 use crate::ui::stripe_js;
 
 /// What the card form is doing.
@@ -37,8 +37,8 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
                     // The container is rendered once the step is Ready; mount on the next tick.
                     step.set(Step::Ready(setup.client_secret));
                     leptos::task::tick().await;
-                    if let Err(message) = stripe_js::mount_card(&key, "card-element") {
-                        step.set(Step::Failed(message));
+                    if let Err(failure) = stripe_js::mount_card(&key, "card-element") {
+                        step.set(Step::Failed(js_failure_text(&failure, locale)));
                     }
                 }
                 Err(error) => step.set(Step::Failed(error.message(locale))),
@@ -57,7 +57,7 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
                     }
                     Err(error) => step.set(Step::Failed(error.message(locale))),
                 },
-                Err(message) => step.set(Step::Failed(message)),
+                Err(failure) => step.set(Step::Failed(js_failure_text(&failure, locale))),
             }
         });
     };

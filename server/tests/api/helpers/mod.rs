@@ -7,10 +7,11 @@ pub mod mail;
 pub mod peer;
 pub mod stripe_layer;
 
-use app::domain::EcheanceStatus;
+use app::domain::{Amount, Currency, EcheanceStatus, Money, Role, UserId};
 use app::ssr::clock::{Clock, ManualClock};
 use app::ssr::config::Settings;
 use app::ssr::entities::{charge_attempt, echeance, email_outbox, payment_method, stripe_event, user};
+use app::ssr::repo::echeances;
 use app::ssr::state::AppState;
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -69,7 +70,7 @@ impl Drop for TestApp {
 #[derive(Clone, Debug)]
 pub struct Customer {
     /// User id.
-    pub id: i64,
+    pub id: UserId,
     /// Login.
     pub email: String,
     /// Password.
@@ -155,7 +156,7 @@ impl TestApp {
         let row = user::ActiveModel {
             email: Set(email.clone()),
             password_hash: Set(app::ssr::auth::hash_password(&password).expect("hash")),
-            role: Set("customer".to_owned()),
+            role: Set(Role::Customer),
             display_name: Set(name.to_owned()),
             locale: Set("fr".to_owned()),
             stripe_customer_id: Set(None),
@@ -165,9 +166,10 @@ impl TestApp {
         .insert(&self.state.db)
         .await
         .expect("insert user");
+        let user_id = UserId::new(row.id).expect("positive id");
         let stripe_customer =
-            app::ssr::services::cards::ensure_customer(&self.state, row.id).await.expect("Stripe customer");
-        let customer = Customer { id: row.id, email, password, stripe_customer };
+            app::ssr::services::cards::ensure_customer(&self.state, user_id).await.expect("Stripe customer");
+        let customer = Customer { id: user_id, email, password, stripe_customer };
         if let Some(number) = card {
             self.add_card(&customer, number).await;
         }
@@ -195,12 +197,12 @@ impl TestApp {
             .await;
         payment_method::Entity::update_many()
             .col_expr(payment_method::Column::IsDefault, sea_orm::sea_query::Expr::value(false))
-            .filter(payment_method::Column::UserId.eq(customer.id))
+            .filter(payment_method::Column::UserId.eq(customer.id.get()))
             .exec(&self.state.db)
             .await
             .expect("unset default");
         payment_method::ActiveModel {
-            user_id: Set(customer.id),
+            user_id: Set(customer.id.get()),
             stripe_payment_method_id: Set(pm_id.clone()),
             brand: Set("visa".to_owned()),
             last4: Set(number[number.len() - 4..].to_owned()),
@@ -219,29 +221,12 @@ impl TestApp {
     /// An échéance of `cents` due on `due` for `customer`, payable.
     pub async fn echeance(&self, customer: &Customer, cents: i64, due: NaiveDate) -> i64 {
         let now = self.state.now_ms();
-        echeance::ActiveModel {
-            subscription_id: Set(None),
-            user_id: Set(customer.id),
-            label: Set("Échéance de test".to_owned()),
-            amount_cents: Set(cents),
-            currency: Set("eur".to_owned()),
-            due_date: Set(due),
-            status: Set(EcheanceStatus::APayer.as_str().to_owned()),
-            current_attempt_no: Set(0),
-            current_payment_intent_id: Set(None),
-            checkout_session_id: Set(None),
-            soft_declines: Set(0),
-            next_retry_at: Set(None),
-            version: Set(0),
-            paid_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&self.state.db)
-        .await
-        .expect("insert échéance")
-        .id
+        let money = Money { amount: Amount::from_minor(cents).expect("positive"), currency: Currency::Eur };
+        echeances::new_row(customer.id.get(), "Échéance de test".to_owned(), money, due, EcheanceStatus::APayer, now)
+            .insert(&self.state.db)
+            .await
+            .expect("insert échéance")
+            .id
     }
 
     /// Today, in the schedule's zone.
@@ -256,7 +241,7 @@ impl TestApp {
 
     /// The échéance's status.
     pub async fn status(&self, id: i64) -> EcheanceStatus {
-        EcheanceStatus::parse(&self.row(id).await.status).expect("status")
+        self.row(id).await.status
     }
 
     /// Waits until the échéance reaches `expected` (webhooks arrive about 1 s after the event).

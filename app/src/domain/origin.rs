@@ -1,0 +1,74 @@
+//! Who or what set something in motion: a charge's origin, a transition's cause.
+
+use serde::{Deserialize, Serialize};
+
+use super::status::EcheanceStatus;
+
+/// Who asked for a charge attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeOrigin {
+    /// The customer's "Payer".
+    Customer,
+    /// An admin's retry.
+    Admin,
+    /// The due-date run.
+    DueDate,
+    /// The automatic retry of a soft decline.
+    AutoRetry,
+}
+
+crate::spelled!(ChargeOrigin { Customer => "customer", Admin => "admin", DueDate => "due_date", AutoRetry => "auto_retry" });
+
+/// Who or what caused a transition (kept in the audit log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A charge: the customer's "Payer" or an admin's retry.
+    Charge,
+    /// The due-date run or the automatic retry schedule.
+    Schedule,
+    /// A Stripe webhook.
+    Webhook,
+    /// The check with Stripe after 3D Secure.
+    Confirm,
+    /// The reconciler.
+    Reconciler,
+    /// An admin action.
+    Admin,
+    /// The recovery-link expiry.
+    Recovery,
+}
+
+crate::spelled!(Cause {
+    Charge => "charge",
+    Schedule => "schedule",
+    Webhook => "webhook",
+    Confirm => "confirm",
+    Reconciler => "reconciler",
+    Admin => "admin",
+    Recovery => "recovery",
+});
+
+impl ChargeOrigin {
+    /// The status a scheduled charge of this origin is taken from (a due
+    /// échéance never tried, or a soft decline whose retry time came);
+    /// `None` for a person's charge, which the state machine alone decides.
+    #[must_use]
+    pub fn scheduled_from(self) -> Option<EcheanceStatus> {
+        match self {
+            Self::DueDate => Some(EcheanceStatus::APayer),
+            Self::AutoRetry => Some(EcheanceStatus::Echouee),
+            Self::Customer | Self::Admin => None,
+        }
+    }
+
+    /// The cause an attempt of this origin writes in the audit log.
+    #[must_use]
+    pub fn cause(self) -> Cause {
+        match self {
+            Self::Customer | Self::Admin => Cause::Charge,
+            Self::DueDate | Self::AutoRetry => Cause::Schedule,
+        }
+    }
+}

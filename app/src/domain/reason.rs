@@ -1,0 +1,118 @@
+//! Why something was refused, as data: services return these, the wire
+//! carries them, and the interface words them in the reader's language
+//! (`ui::i18n`). No sentence is written here.
+
+use serde::{Deserialize, Serialize};
+
+use super::status::{EcheanceStatus, TransitionError};
+
+/// Why an action does not apply now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    /// A charge is already in flight for this échéance.
+    #[error("a charge is already in flight")]
+    AlreadyInProgress,
+    /// The customer must first complete 3D Secure.
+    #[error("waiting for the customer's 3D Secure")]
+    AwaitingCustomer,
+    /// The échéance was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// The échéance is already settled (paid, refunded, disputed).
+    #[error("already settled")]
+    Settled,
+    /// The échéance cannot be paid in its current state.
+    #[error("not payable now")]
+    NotPayableNow,
+    /// The schedule decided on a snapshot; the échéance is no longer due.
+    #[error("no longer due")]
+    NoLongerDue,
+    /// The customer paid while the admin was cancelling.
+    #[error("paid meanwhile")]
+    PaidMeanwhile,
+    /// Stripe did not cancel the waiting PaymentIntent; nothing was cancelled.
+    #[error("Stripe did not cancel the payment")]
+    CancelNotConfirmed,
+    /// The échéance does not wait for 3D Secure.
+    #[error("not waiting for authentication")]
+    NotAwaitingAuthentication,
+    /// There is no PaymentIntent to authenticate.
+    #[error("nothing to authenticate")]
+    NothingToAuthenticate,
+    /// The 3D Secure link expired; the next attempt will make a new one.
+    #[error("link expired")]
+    LinkExpired,
+    /// A reconciliation is running already.
+    #[error("a reconciliation is already running")]
+    ReconcileRunning,
+    /// Stripe refused the request (a 4xx that is not a card error).
+    #[error("Stripe refused the request")]
+    StripeRefused,
+    /// Stripe does not know the object (a PaymentIntent, customer or card it no longer has).
+    #[error("unknown to Stripe")]
+    UnknownToStripe,
+}
+
+impl From<TransitionError> for Refusal {
+    fn from(refused: TransitionError) -> Self {
+        match refused {
+            TransitionError::AlreadyInProgress => Self::AlreadyInProgress,
+            TransitionError::AwaitingCustomer => Self::AwaitingCustomer,
+            TransitionError::Settled(EcheanceStatus::Annulee) => Self::Cancelled,
+            TransitionError::Settled(_) => Self::Settled,
+            TransitionError::NotApplicable { .. } => Self::NotPayableNow,
+        }
+    }
+}
+
+/// A field of a form or request that did not parse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    /// A status filter.
+    Status,
+    /// The start of a date range.
+    DueFrom,
+    /// The end of a date range.
+    DueTo,
+    /// A minimum amount.
+    AmountMin,
+    /// A maximum amount.
+    AmountMax,
+    /// An email kind.
+    EmailKind,
+    /// A language code.
+    Locale,
+    /// An email address.
+    Email,
+    /// A template.
+    Template,
+}
+
+/// Why input was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Invalid {
+    /// This field does not parse.
+    #[error("invalid {0:?}")]
+    Field(Field),
+    /// The start of the date range is after its end.
+    #[error("date range inverted")]
+    DateRangeInverted,
+    /// No saved card: save one before paying.
+    #[error("no saved card")]
+    NoCard,
+    /// The card was not confirmed in the browser.
+    #[error("card not confirmed")]
+    CardNotConfirmed,
+    /// The bank refused the card.
+    #[error("card refused")]
+    CardRefused,
+    /// Only cards are accepted.
+    #[error("not a card")]
+    CardsOnly,
+    /// A template that does not render; the renderer's own words (technical, for the admin who wrote it).
+    #[error("template refused: {0}")]
+    Template(String),
+    /// Fixture input (test-only commands).
+    #[error("{0}")]
+    Fixture(String),
+}

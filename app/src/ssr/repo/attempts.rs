@@ -1,0 +1,83 @@
+//! Charge-attempt queries shared by several services.
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::domain::{AttemptNo, EcheanceId, IdempotencyKey, KeyPurpose};
+use crate::ssr::entities::charge_attempt;
+use crate::ssr::payments::types::PaymentIntentSnapshot;
+use crate::ssr::services::error::ServiceError;
+
+/// Attempt `attempt_no` of échéance `echeance` (the current one: `echeance.current_attempt_no`).
+///
+/// # Errors
+/// Database failure.
+pub async fn of(
+    db: &impl ConnectionTrait,
+    echeance: i64,
+    attempt_no: i32,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::EcheanceId.eq(echeance))
+        .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
+        .one(db)
+        .await?)
+}
+
+/// The attempt that created PaymentIntent `payment_intent`.
+///
+/// # Errors
+/// Database failure.
+pub async fn by_payment_intent(
+    db: &impl ConnectionTrait,
+    payment_intent: &str,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::PaymentIntentId.eq(payment_intent))
+        .one(db)
+        .await?)
+}
+
+/// The typed ids of an attempt row.
+///
+/// # Errors
+/// A row whose ids do not parse.
+pub fn ids(attempt: &charge_attempt::Model) -> Result<(EcheanceId, AttemptNo), ServiceError> {
+    let echeance = EcheanceId::new(attempt.echeance_id).map_err(anyhow::Error::from)?;
+    let attempt_no = AttemptNo::new(attempt.attempt_no).map_err(anyhow::Error::from)?;
+    Ok((echeance, attempt_no))
+}
+
+/// The idempotency key of `purpose` for `attempt`.
+///
+/// # Errors
+/// A row whose ids do not parse.
+pub fn key(
+    installation: &str,
+    attempt: &charge_attempt::Model,
+    purpose: KeyPurpose,
+) -> Result<IdempotencyKey, ServiceError> {
+    let (echeance, attempt_no) = ids(attempt)?;
+    Ok(IdempotencyKey::for_attempt(installation, echeance, attempt_no, purpose))
+}
+
+/// The attempt a PaymentIntent belongs to: by its id, else by our metadata —
+/// and then only when the customer matches too, since metadata alone could
+/// come from another database sharing the Stripe account.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_snapshot(
+    db: &impl ConnectionTrait,
+    pi: &PaymentIntentSnapshot,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    if let Some(found) = by_payment_intent(db, &pi.id).await? {
+        return Ok(Some(found));
+    }
+    let Some((echeance, attempt_no)) = pi.attempt_ref() else {
+        return Ok(None);
+    };
+    let found = of(db, echeance, attempt_no).await?;
+    let same_customer =
+        |a: &charge_attempt::Model| pi.customer.as_ref().is_some_and(|c| c.id() == a.stripe_customer_id);
+    Ok(found.filter(same_customer))
+}

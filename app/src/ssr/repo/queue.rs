@@ -1,0 +1,86 @@
+//! The work queues (the webhook inbox, the email outbox, and any later one):
+//! their statuses, and the one way a worker claims a batch of due rows.
+
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+pub use crate::domain::{InboxStatus, OutboxStatus};
+use crate::ssr::db;
+use crate::ssr::entities::{email_outbox, stripe_event};
+
+/// A table worked as a queue: `status`, `next_attempt_at`, `locked_until`.
+pub trait QueueTable: EntityTrait {
+    /// The primary key.
+    const ID: Self::Column;
+    /// The status column.
+    const STATUS: Self::Column;
+    /// When the row is due.
+    const NEXT_ATTEMPT_AT: Self::Column;
+    /// The claim's lease.
+    const LOCKED_UNTIL: Self::Column;
+    /// The status of rows waiting to be worked.
+    fn pending() -> sea_orm::Value;
+    /// A row's id.
+    fn id_of(row: &Self::Model) -> i64;
+}
+
+impl QueueTable for stripe_event::Entity {
+    const ID: Self::Column = stripe_event::Column::Id;
+    const STATUS: Self::Column = stripe_event::Column::Status;
+    const NEXT_ATTEMPT_AT: Self::Column = stripe_event::Column::NextAttemptAt;
+    const LOCKED_UNTIL: Self::Column = stripe_event::Column::LockedUntil;
+    fn pending() -> sea_orm::Value {
+        InboxStatus::Pending.into()
+    }
+    fn id_of(row: &Self::Model) -> i64 {
+        row.id
+    }
+}
+
+impl QueueTable for email_outbox::Entity {
+    const ID: Self::Column = email_outbox::Column::Id;
+    const STATUS: Self::Column = email_outbox::Column::Status;
+    const NEXT_ATTEMPT_AT: Self::Column = email_outbox::Column::NextAttemptAt;
+    const LOCKED_UNTIL: Self::Column = email_outbox::Column::LockedUntil;
+    fn pending() -> sea_orm::Value {
+        OutboxStatus::Pending.into()
+    }
+    fn id_of(row: &Self::Model) -> i64 {
+        row.id
+    }
+}
+
+/// Takes up to `limit` due rows of queue `Q` for this process, oldest first:
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance takes other rows),
+/// SQLite's single writer otherwise; then a lease until `lease_until` so a
+/// crashed worker's rows come back.
+///
+/// # Errors
+/// Database failure.
+pub async fn claim<Q: QueueTable>(
+    db: &DatabaseConnection,
+    limit: u64,
+    now: i64,
+    lease_until: i64,
+) -> Result<Vec<Q::Model>, DbErr> {
+    let due = Q::find()
+        .filter(Q::STATUS.eq(Q::pending()))
+        .filter(Q::NEXT_ATTEMPT_AT.lte(now))
+        .filter(Condition::any().add(Q::LOCKED_UNTIL.is_null()).add(Q::LOCKED_UNTIL.lt(now)))
+        .order_by_asc(Q::NEXT_ATTEMPT_AT)
+        .order_by_asc(Q::ID)
+        .limit(limit);
+    let txn = db::begin_write(db).await?;
+    let due =
+        if db::has_row_locks(&txn) { due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked) } else { due };
+    let rows = due.all(&txn).await?;
+    if !rows.is_empty() {
+        Q::update_many()
+            .col_expr(Q::LOCKED_UNTIL, Expr::value(lease_until))
+            .filter(Q::ID.is_in(rows.iter().map(Q::id_of)))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(rows)
+}

@@ -1,0 +1,74 @@
+//! The admin's actions on one échéance: cancel it, resend its 3D Secure email.
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, Locale, PaymentEvent, Refusal, UserId};
+use crate::ssr::db;
+use crate::ssr::email::outbox::{self, NewEmail};
+use crate::ssr::entities::{email_outbox, user};
+use crate::ssr::repo::{attempts, echeances};
+use crate::ssr::services::cancel::cancel_attempt;
+use crate::ssr::services::effects;
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::transitions::{self, Cause};
+use crate::ssr::state::AppState;
+
+/// Cancels échéance `id`: a PaymentIntent waiting for 3DS is cancelled on Stripe first.
+///
+/// # Errors
+/// `Refused` (in flight, settled, paid meanwhile, Stripe did not cancel), `Unavailable`, database failure.
+pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
+    let actor = format!("admin:{admin}");
+    let row = echeances::get(&state.db, id).await?;
+    if row.status == EcheanceStatus::EnAttente {
+        let attempt = attempts::of(&state.db, row.id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
+        if attempt.payment_intent_id.is_some() {
+            let recorded = cancel_attempt(state, &attempt, Cause::Admin, &actor).await?;
+            if recorded.applied.is_some_and(|a| a.to == EcheanceStatus::Payee) {
+                return Err(Refusal::PaidMeanwhile.into());
+            }
+            if recorded.outcome != AttemptOutcome::Canceled {
+                return Err(Refusal::CancelNotConfirmed.into());
+            }
+        }
+    }
+    let txn = db::begin_write(&state.db).await?;
+    let detail = Some("cancelled from the dashboard".to_owned());
+    let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, &actor, detail).await?;
+    txn.commit().await?;
+    match applied.refused {
+        Some(refused) => Err(Refusal::from(refused).into()),
+        None => Ok(applied.to),
+    }
+}
+
+/// Queues the 3D Secure email again for an échéance waiting for its customer.
+///
+/// # Errors
+/// `Refused` when it is not waiting or its link expired, database failure.
+pub async fn resend_authentication_email(state: &AppState, id: EcheanceId) -> Result<(), ServiceError> {
+    let row = echeances::get(&state.db, id).await?;
+    if row.status != EcheanceStatus::EnAttente {
+        return Err(Refusal::NotAwaitingAuthentication.into());
+    }
+    let attempt = attempts::of(&state.db, row.id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
+    let pi = attempt.payment_intent_id.clone().ok_or(Refusal::NothingToAuthenticate)?;
+    let customer = user::Entity::find_by_id(row.user_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let locale = Locale::from_code(&customer.locale);
+    let now = state.now_ms();
+    let expires_ms = attempt.token_expires_at.filter(|t| *t > now).ok_or(Refusal::LinkExpired)?;
+    let mut context = effects::email_context(state, &row, &customer, locale)?;
+    effects::add_recovery_link(state, &mut context, &pi, expires_ms, locale);
+    let kind = EmailKind::AuthenticationRequired;
+    let resends = email_outbox::Entity::find()
+        .filter(email_outbox::Column::EcheanceId.eq(row.id))
+        .filter(email_outbox::Column::Kind.eq(kind))
+        .count(&state.db)
+        .await?;
+    let (_, attempt_no) = attempts::ids(&attempt)?;
+    let dedup_key = kind.resend_key(id, attempt_no, resends);
+    let email = NewEmail { send_after: now, ..NewEmail::about(&row, &customer, kind, dedup_key, context) };
+    outbox::enqueue(&state.db, email, now).await?;
+    state.wake.outbox.notify_one();
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! The dashboard's filter: parsed from the form (a field-level reason when a
+//! value does not parse), applied to the échéance query.
+
+use chrono::NaiveDate;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QuerySelect, RelationTrait, Select};
+
+use crate::api::dto::AdminFilter;
+use crate::domain::{Amount, EcheanceStatus, Field, Invalid};
+use crate::ssr::entities::{echeance, user};
+use crate::ssr::services::error::ServiceError;
+
+/// A parsed filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    status: Option<EcheanceStatus>,
+    customer: Option<String>,
+    due_from: Option<NaiveDate>,
+    due_to: Option<NaiveDate>,
+    amount_min: Option<i64>,
+    amount_max: Option<i64>,
+    q: Option<String>,
+}
+
+fn clean(value: &Option<String>) -> Option<String> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+}
+
+fn cents_to_form(cents: i64) -> String {
+    format!("{},{:02}", cents / 100, cents % 100)
+}
+
+impl Filter {
+    /// Parses the form's values.
+    ///
+    /// # Errors
+    /// `Invalid` naming the field that does not parse, or an inverted date range.
+    pub fn parse(form: &AdminFilter) -> Result<Self, ServiceError> {
+        let date = |v: &Option<String>, field: Field| -> Result<Option<NaiveDate>, Invalid> {
+            clean(v).map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| Invalid::Field(field))).transpose()
+        };
+        let amount = |v: &Option<String>, field: Field| -> Result<Option<i64>, Invalid> {
+            clean(v)
+                .map(|a| Amount::parse_decimal(&a).map(Amount::minor).map_err(|_| Invalid::Field(field)))
+                .transpose()
+        };
+        let filter = Self {
+            status: clean(&form.status)
+                .map(|s| EcheanceStatus::parse(&s).map_err(|_| Invalid::Field(Field::Status)))
+                .transpose()?,
+            customer: clean(&form.customer),
+            due_from: date(&form.due_from, Field::DueFrom)?,
+            due_to: date(&form.due_to, Field::DueTo)?,
+            amount_min: amount(&form.amount_min, Field::AmountMin)?,
+            amount_max: amount(&form.amount_max, Field::AmountMax)?,
+            q: clean(&form.q),
+        };
+        if let (Some(from), Some(to)) = (filter.due_from, filter.due_to)
+            && from > to
+        {
+            return Err(Invalid::DateRangeInverted.into());
+        }
+        Ok(filter)
+    }
+
+    /// Back to the form's shape, normalised.
+    #[must_use]
+    pub fn to_form(&self) -> AdminFilter {
+        AdminFilter {
+            status: self.status.map(|s| s.as_str().to_owned()),
+            customer: self.customer.clone(),
+            due_from: self.due_from.map(|d| d.to_string()),
+            due_to: self.due_to.map(|d| d.to_string()),
+            amount_min: self.amount_min.map(cents_to_form),
+            amount_max: self.amount_max.map(cents_to_form),
+            q: self.q.clone(),
+        }
+    }
+
+    /// The échéances (joined to their customer) under this filter; without
+    /// the status condition when `with_status` is false (the totals by status).
+    #[must_use]
+    pub fn apply(&self, query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
+        let mut query = query.join(sea_orm::JoinType::InnerJoin, echeance::Relation::User.def());
+        if with_status && let Some(status) = self.status {
+            query = query.filter(echeance::Column::Status.eq(status));
+        }
+        if let Some(customer) = &self.customer {
+            let pattern = format!("%{}%", customer.to_lowercase());
+            query = query.filter(
+                Condition::any()
+                    .add(lower_like((user::Entity, user::Column::Email), pattern.clone()))
+                    .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
+            );
+        }
+        if let Some(from) = self.due_from {
+            query = query.filter(echeance::Column::DueDate.gte(from));
+        }
+        if let Some(to) = self.due_to {
+            query = query.filter(echeance::Column::DueDate.lte(to));
+        }
+        if let Some(min) = self.amount_min {
+            query = query.filter(echeance::Column::AmountCents.gte(min));
+        }
+        if let Some(max) = self.amount_max {
+            query = query.filter(echeance::Column::AmountCents.lte(max));
+        }
+        if let Some(q) = &self.q {
+            let pattern = format!("%{}%", q.to_lowercase());
+            let mut any = Condition::any()
+                .add(lower_like((echeance::Entity, echeance::Column::Label), pattern.clone()))
+                .add(lower_like((user::Entity, user::Column::Email), pattern.clone()))
+                .add(lower_like((user::Entity, user::Column::DisplayName), pattern))
+                .add(echeance::Column::CurrentPaymentIntentId.eq(q.as_str()));
+            if let Ok(id) = q.trim_start_matches('#').parse::<i64>() {
+                any = any.add(echeance::Column::Id.eq(id));
+            }
+            query = query.filter(any);
+        }
+        query
+    }
+}
+
+/// `LOWER(column) LIKE pattern` (the pattern is lower-cased by the caller).
+fn lower_like(column: (impl sea_orm::sea_query::IntoIden, impl sea_orm::sea_query::IntoIden), pattern: String) -> Expr {
+    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(column))).like(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_parse_or_name_the_bad_field() {
+        let ok = Filter::parse(&AdminFilter {
+            amount_min: Some("12,5".into()),
+            due_from: Some("2026-01-01".into()),
+            ..Default::default()
+        });
+        assert!(ok.is_ok());
+        let bad = Filter::parse(&AdminFilter { due_from: Some("01/01/2026".into()), ..Default::default() });
+        assert!(matches!(bad, Err(ServiceError::Invalid(Invalid::Field(Field::DueFrom)))));
+        let bad = Filter::parse(&AdminFilter { status: Some("paid".into()), ..Default::default() });
+        assert!(matches!(bad, Err(ServiceError::Invalid(Invalid::Field(Field::Status)))));
+        let inverted = Filter::parse(&AdminFilter {
+            due_from: Some("2026-02-01".into()),
+            due_to: Some("2026-01-01".into()),
+            ..Default::default()
+        });
+        assert!(matches!(inverted, Err(ServiceError::Invalid(Invalid::DateRangeInverted))));
+    }
+}

@@ -1,0 +1,102 @@
+//! An échéance's timeline: its attempts, the webhooks about them, its emails
+//! and its audit trail, newest first — as data the page words in the
+//! reader's language.
+
+use chrono::NaiveDateTime;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::list::row_of;
+use crate::api::dto::{Timeline, TimelineEntry, TimelineEvent};
+use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent};
+use crate::ssr::clock::from_ms;
+use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, stripe_event, user};
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::state::AppState;
+
+/// Everything that happened to échéance `id`.
+///
+/// # Errors
+/// `NotFound`, database failure.
+pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, ServiceError> {
+    let (e, u) = echeance::Entity::find_by_id(id.get())
+        .find_also_related(user::Entity)
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let row = row_of(e, u)?;
+    let tz = state.settings.schedule_timezone;
+    let local = |ms: i64| -> NaiveDateTime { from_ms(ms).with_timezone(&tz).naive_local() };
+    let entry = |at_ms: i64, event: TimelineEvent| TimelineEntry { at_ms, at: local(at_ms), event };
+    let mut entries = Vec::new();
+
+    let attempts =
+        charge_attempt::Entity::find().filter(charge_attempt::Column::EcheanceId.eq(id.get())).all(&state.db).await?;
+    for a in &attempts {
+        entries.push(entry(
+            a.started_at,
+            TimelineEvent::Attempt {
+                no: a.attempt_no,
+                origin: a.trigger,
+                outcome: a.outcome,
+                payment_intent: a.payment_intent_id.clone(),
+                key: a.idempotency_key.clone(),
+                error_code: a.error_code.clone(),
+                decline_code: a.decline_code.clone(),
+                stripe_calls: a.stripe_calls,
+            },
+        ));
+    }
+    let pis: Vec<String> = attempts.iter().filter_map(|a| a.payment_intent_id.clone()).collect();
+    if !pis.is_empty() {
+        let events =
+            stripe_event::Entity::find().filter(stripe_event::Column::PaymentIntentId.is_in(pis)).all(&state.db);
+        for ev in events.await? {
+            entries.push(entry(
+                ev.received_at,
+                TimelineEvent::Webhook {
+                    event_type: ev.event_type,
+                    status: ev.status,
+                    event_id: ev.stripe_event_id,
+                    note: ev.note,
+                    last_error: ev.last_error,
+                },
+            ));
+        }
+    }
+    let emails = email_outbox::Entity::find().filter(email_outbox::Column::EcheanceId.eq(id.get())).all(&state.db);
+    for m in emails.await? {
+        entries.push(entry(
+            m.created_at,
+            TimelineEvent::Email {
+                kind: m.kind,
+                status: m.status,
+                attempts: m.attempts,
+                to: m.to_address,
+                sent_at: m.sent_at.map(local),
+                last_error: m.last_error,
+            },
+        ));
+    }
+    for a in audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&state.db).await? {
+        entries.push(entry(
+            a.created_at,
+            TimelineEvent::Audit {
+                from: a.from_status,
+                to: a.to_status,
+                event: a.event,
+                cause: a.cause,
+                actor: a.actor,
+                detail: a.detail,
+            },
+        ));
+    }
+    entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+    let status = row.status;
+    Ok(Timeline {
+        can_retry: status.is_payable(),
+        can_cancel: status.transition(PaymentEvent::Canceled).is_ok_and(|to| to != status),
+        can_resend: status == EcheanceStatus::EnAttente,
+        row,
+        entries,
+    })
+}

@@ -1,0 +1,106 @@
+//! The cron jobs (the nightly reconciliation, the due-date run): when each
+//! is due, and running it once across instances. The server's worker only
+//! loops over [`Job::ALL`].
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use super::error::ServiceError;
+use super::{due, lease, reconcile};
+use crate::ssr::entities::app_setting;
+use crate::ssr::state::AppState;
+
+/// A scheduled job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Job {
+    /// The nightly reconciliation (`RECONCILE_CRON`).
+    Reconcile,
+    /// The daily due-date run (`CHARGE_DUE_CRON`).
+    ChargeDue,
+}
+
+crate::spelled!(Job { Reconcile => "reconcile", ChargeDue => "charge-due" });
+
+impl Job {
+    /// Its cron expression (sec min hour day month weekday).
+    #[must_use]
+    pub fn cron(self, state: &AppState) -> &str {
+        match self {
+            Self::Reconcile => &state.settings.reconcile_cron,
+            Self::ChargeDue => &state.settings.charge_due_cron,
+        }
+    }
+
+    /// Runs the job once.
+    async fn run(self, state: &AppState, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        match self {
+            Self::Reconcile => {
+                let options = reconcile::Options {
+                    since: Duration::from_secs(48 * 3600),
+                    dry_run: false,
+                    trigger: "schedule".to_owned(),
+                };
+                match reconcile::run(state, &options, &reconcile::Silent).await {
+                    Ok(_) | Err(reconcile::ReconcileError::AlreadyRunning) => Ok(()),
+                    Err(reconcile::ReconcileError::Service(e)) => Err(e),
+                }
+            }
+            Self::ChargeDue => {
+                let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
+                due::charge_due(state, today, 10_000).await.map(|_| ())
+            }
+        }
+    }
+}
+
+/// Runs `job` if its cron expression had an occurrence since its last run.
+/// The last run is stored, and a lease keeps other instances out.
+///
+/// # Errors
+/// Database failure, or an unreadable cron expression.
+pub async fn run_if_due(state: &AppState, job: Job) -> Result<(), ServiceError> {
+    let key = format!("schedule:{job}:last_run");
+    let now: DateTime<Utc> = state.clock.now();
+    // First start: remember now, so a fresh install does not run at once.
+    app_setting::Entity::insert(app_setting::ActiveModel { key: Set(key.clone()), value: Set(now.to_rfc3339()) })
+        .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
+        .try_insert()
+        .exec(&state.db)
+        .await?;
+    let last_run = |row: Option<app_setting::Model>| -> DateTime<Utc> {
+        row.and_then(|r| DateTime::parse_from_rfc3339(&r.value).ok()).map_or(now, |d| d.with_timezone(&Utc))
+    };
+    let last = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
+    let schedule = cron::Schedule::from_str(job.cron(state)).map_err(anyhow::Error::from)?;
+    let tz = state.settings.schedule_timezone;
+    let Some(next) = schedule.after(&last.with_timezone(&tz)).next() else {
+        return Ok(());
+    };
+    if next.with_timezone(&Utc) > now {
+        return Ok(());
+    }
+    let lease_name = format!("schedule:{job}");
+    if !lease::acquire(&state.db, &lease_name, &state.instance_id, 3_600_000, state.now_ms()).await? {
+        return Ok(());
+    }
+    // Another instance may have run it between our read and the lease.
+    let again = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
+    if again == last {
+        tracing::info!(job = job.as_str(), "scheduled run starting");
+        let result = job.run(state, now).await;
+        app_setting::Entity::update(app_setting::ActiveModel {
+            key: Set(key),
+            value: Set(state.clock.now().to_rfc3339()),
+        })
+        .exec(&state.db)
+        .await?;
+        if let Err(e) = result {
+            tracing::warn!(job = job.as_str(), error = %e, "scheduled run failed");
+        }
+    }
+    lease::release(&state.db, &lease_name, &state.instance_id).await?;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Applying stored webhook events: claimed in batches from the inbox, each
+//! decoded by type and recorded through the state machine; an event that
+//! cannot apply yet is parked with a growing delay.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
+
+use super::checkout;
+use crate::domain::legacy::refund_event;
+use crate::domain::{PaymentEvent, TransitionError};
+use crate::ssr::db;
+use crate::ssr::entities::{echeance, stripe_event};
+use crate::ssr::payments::types::{
+    ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject, PaymentIntentSnapshot,
+    PaymentIntentStatus,
+};
+use crate::ssr::repo::queue::{self, InboxStatus};
+use crate::ssr::repo::{attempts, echeances};
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::record::{self, StripeReport};
+use crate::ssr::services::transitions::{self, Cause};
+use crate::ssr::state::AppState;
+
+/// What applying one event came to.
+#[derive(Debug)]
+pub(super) enum Applied {
+    Done(Option<String>),
+    Ignored(String),
+    /// Not applicable yet (its attempt is unknown): retry later.
+    Later(String),
+}
+
+/// How long an event may wait for its target row before it is given up.
+const MAX_PARKED_ATTEMPTS: i32 = 12;
+
+/// Applies up to `limit` due events. Returns how many were handled.
+///
+/// # Errors
+/// Database failure while claiming.
+pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    let now = state.now_ms();
+    let batch = queue::claim::<stripe_event::Entity>(&state.db, limit, now, now + 60_000).await?;
+    let count = batch.len();
+    for row in batch {
+        let result = apply(state, &row).await;
+        let now = state.now_ms();
+        let mut update = stripe_event::Entity::update_many()
+            .col_expr(stripe_event::Column::Attempts, Expr::col(stripe_event::Column::Attempts).add(1))
+            .col_expr(stripe_event::Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .filter(stripe_event::Column::Id.eq(row.id));
+        update = match result {
+            Ok(Applied::Done(note)) => update
+                .col_expr(stripe_event::Column::Status, Expr::value(InboxStatus::Processed))
+                .col_expr(stripe_event::Column::ProcessedAt, Expr::value(now))
+                .col_expr(stripe_event::Column::Note, Expr::value(note)),
+            Ok(Applied::Ignored(note)) => update
+                .col_expr(stripe_event::Column::Status, Expr::value(InboxStatus::Ignored))
+                .col_expr(stripe_event::Column::ProcessedAt, Expr::value(now))
+                .col_expr(stripe_event::Column::Note, Expr::value(note)),
+            Ok(Applied::Later(reason)) => park(update, &row, now, &reason),
+            Err(ServiceError::Refused(refusal)) => park(update, &row, now, &refusal.to_string()),
+            Err(e) => {
+                tracing::warn!(stripe.event = row.stripe_event_id, error = %e, "event processing failed; will retry");
+                park(update, &row, now, &e.to_string())
+            }
+        };
+        update.exec(&state.db).await?;
+    }
+    Ok(count)
+}
+
+fn park(
+    update: sea_orm::UpdateMany<stripe_event::Entity>,
+    row: &stripe_event::Model,
+    now: i64,
+    reason: &str,
+) -> sea_orm::UpdateMany<stripe_event::Entity> {
+    let attempts = row.attempts + 1;
+    let status = if attempts >= MAX_PARKED_ATTEMPTS { InboxStatus::Failed } else { InboxStatus::Pending };
+    // 2 s, 4 s, 8 s… up to about 2 h between tries.
+    let delay_ms = 1_000_i64 << attempts.clamp(1, 13);
+    update
+        .col_expr(stripe_event::Column::Status, Expr::value(status))
+        .col_expr(stripe_event::Column::NextAttemptAt, Expr::value(now + delay_ms))
+        .col_expr(stripe_event::Column::LastError, Expr::value(reason.to_owned()))
+}
+
+async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, ServiceError> {
+    let event: EventEnvelope = serde_json::from_str(&row.payload).map_err(anyhow::Error::from)?;
+    let actor = format!("stripe:{}", event.id);
+    let object = event.data.object.clone();
+    match event.event_type.as_str() {
+        "payment_intent.succeeded"
+        | "payment_intent.payment_failed"
+        | "payment_intent.requires_action"
+        | "payment_intent.processing"
+        | "payment_intent.canceled" => {
+            let pi: PaymentIntentSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            apply_payment_intent(state, pi, &actor).await
+        }
+        "charge.refunded" => {
+            let charge: ChargeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            apply_to_collected(
+                state,
+                charge.payment_intent.as_ref(),
+                refund_event(charge.amount, charge.amount_refunded, charge.refunded),
+                &actor,
+                format!("charge {}", charge.id),
+            )
+            .await
+        }
+        "charge.dispute.created" => {
+            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let detail = format!("dispute {} ({})", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
+            apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
+                .await
+        }
+        "checkout.session.completed" => {
+            let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            checkout::apply_session(state, &session, Cause::Webhook, &actor).await
+        }
+        other => Ok(Applied::Ignored(format!("type {other} not handled"))),
+    }
+}
+
+async fn apply_payment_intent(
+    state: &AppState,
+    pi: PaymentIntentSnapshot,
+    actor: &str,
+) -> Result<Applied, ServiceError> {
+    let Some(attempt) = attempts::of_snapshot(&state.db, &pi).await? else {
+        return Ok(match pi.attempt_ref() {
+            // Ours, but its attempt row is not there (yet): retry later.
+            Some(_) => Applied::Later(format!("attempt of {} not found yet", pi.id)),
+            None => Applied::Ignored(format!("{} is not an échéance payment", pi.id)),
+        });
+    };
+    // A success is final and says everything. Any other event is a snapshot that
+    // may be older than what happened since (events come in any order): ask
+    // Stripe where the PaymentIntent stands now.
+    let pi = if pi.status() == PaymentIntentStatus::Succeeded {
+        pi
+    } else {
+        state.gateway.retrieve_payment_intent(&pi.id).await?
+    };
+    let recorded =
+        record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Webhook, actor).await?;
+    Ok(Applied::Done(recorded.applied.map(|a| format!("{} -> {}", a.from, a.to))))
+}
+
+async fn apply_to_collected(
+    state: &AppState,
+    payment_intent: Option<&IdOrObject>,
+    event: PaymentEvent,
+    actor: &str,
+    detail: String,
+) -> Result<Applied, ServiceError> {
+    let Some(pi) = payment_intent else {
+        return Ok(Applied::Ignored("no payment_intent on the object".to_owned()));
+    };
+    // Only the PaymentIntent that paid the échéance moves it; a refund of a
+    // duplicate leaves the échéance paid (the audit trail is the event itself).
+    let Some(echeance) =
+        echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id())).one(&state.db).await?
+    else {
+        return Ok(match attempts::by_payment_intent(&state.db, pi.id()).await? {
+            Some(a) => {
+                Applied::Ignored(format!("{} is not the PaymentIntent that paid échéance {}", pi.id(), a.echeance_id))
+            }
+            None => Applied::Later(format!("no échéance for {} yet", pi.id())),
+        });
+    };
+    let txn = db::begin_write(&state.db).await?;
+    let applied =
+        transitions::apply(state, &txn, echeances::id(&echeance)?, event, Cause::Webhook, actor, Some(detail)).await?;
+    txn.commit().await?;
+    match applied.refused {
+        // The success that comes before it has not been applied yet (no ordering guarantee): later.
+        Some(TransitionError::NotApplicable { .. }) if !applied.from.was_collected() => {
+            Ok(Applied::Later(format!("échéance {} is not collected yet", echeance.id)))
+        }
+        _ => Ok(Applied::Done(Some(format!("{} -> {}", applied.from, applied.to)))),
+    }
+}

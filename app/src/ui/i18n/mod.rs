@@ -1,0 +1,651 @@
+//! Every interface text, in one file per language ([`fr`], [`en`]), and the
+//! functions that word the product's data (statuses, refusals, timeline
+//! entries…) in the reader's language. Phrases that hold values are written
+//! whole with `{name}` placeholders ([`fill`]); plurals follow each
+//! language's rule ([`Plural`]).
+
+mod en;
+mod fr;
+
+use leptos::prelude::*;
+
+use crate::api::dto::TimelineEvent;
+use crate::api::error::AppError;
+use crate::domain::{
+    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale, OutboxStatus,
+    Refusal,
+};
+use crate::ui::stripe_js::JsFailure;
+
+/// The locale of this page: French unless the person chose English (the
+/// `lang` cookie set by `/lang/en`); in the browser, read back from
+/// `<html lang>` (which the server wrote), so both sides render the same thing.
+#[must_use]
+pub fn page_locale() -> Locale {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>().map(|p| locale_of_request(&p.headers)).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+            .map(|e| Locale::from_code(&e.get_attribute("lang").unwrap_or_default()))
+            .unwrap_or_default()
+    }
+}
+
+/// The locale a request asks for: the `lang` cookie (set by `/lang/en`), else French.
+#[cfg(feature = "ssr")]
+#[must_use]
+pub fn locale_of_request(headers: &http::HeaderMap) -> Locale {
+    headers
+        .get(http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| {
+            c.split(';')
+                .filter_map(|p| p.trim().split_once('='))
+                .find(|(k, _)| *k == "lang")
+                .map(|(_, v)| Locale::from_code(v))
+        })
+        .unwrap_or_default()
+}
+
+/// The texts of the current page's locale (from context).
+#[must_use]
+pub fn texts() -> &'static Texts {
+    Texts::of(use_context::<Locale>().unwrap_or_default())
+}
+
+/// A word or phrase whose form depends on a count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plural {
+    /// One (French: zero or one).
+    pub one: &'static str,
+    /// Many.
+    pub other: &'static str,
+}
+
+impl Plural {
+    /// The form for `n` in `locale`, with `{n}` filled in.
+    #[must_use]
+    pub fn of(&self, n: u64, locale: Locale) -> String {
+        let singular = match locale {
+            Locale::Fr => n <= 1,
+            Locale::En => n == 1,
+        };
+        fill(if singular { self.one } else { self.other }, &[("n", &n.to_string())])
+    }
+}
+
+/// Declares the texts: a `&'static str` per phrase and a [`Plural`] per counted word.
+macro_rules! texts {
+    (phrases { $($phrase:ident),+ $(,)? } plurals { $($plural:ident),+ $(,)? }) => {
+        /// Every interface text of one language (the values are in `fr.rs` and `en.rs`).
+        #[derive(Debug)]
+        #[allow(missing_docs)]
+        pub struct Texts {
+            $(pub $phrase: &'static str,)+
+            $(pub $plural: Plural,)+
+        }
+
+        impl Texts {
+            /// Every phrase, by name.
+            #[must_use]
+            pub fn phrases(&self) -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($phrase), self.$phrase)),+]
+            }
+
+            /// Every plural, by name.
+            #[must_use]
+            pub fn plurals(&self) -> Vec<(&'static str, Plural)> {
+                vec![$((stringify!($plural), self.$plural)),+]
+            }
+        }
+    };
+}
+
+texts! {
+    phrases {
+        app_name,
+        tagline,
+        login,
+        logout,
+        email,
+        password,
+        demo_accounts,
+        role_admin,
+        role_customer,
+        echeances_in_base,
+        next_due,
+        interactive,
+        show_passwords,
+        hide_passwords,
+        loading,
+        my_echeances,
+        dashboard,
+        other_language,
+        not_found,
+        back_home,
+        go_to_dashboard,
+        col_label,
+        col_due,
+        col_amount,
+        col_status,
+        col_action,
+        col_customer,
+        col_attempts,
+        pay,
+        paying,
+        authenticate,
+        no_echeances,
+        card_title,
+        no_card,
+        add_card,
+        replace_card,
+        save_card,
+        cancel,
+        card_saved,
+        card_expires,
+        card_preparing,
+        saving_card,
+        need_card_to_pay,
+        paid_now,
+        action_required_notice,
+        declined_notice,
+        processing_notice,
+        auth_title,
+        auth_intro,
+        auth_running,
+        auth_checking,
+        auth_success,
+        auth_failed,
+        auth_retry,
+        auth_already_paid,
+        auth_not_waiting,
+        auth_noscript,
+        auth_what,
+        due_on,
+        admin_title,
+        filters,
+        all_statuses,
+        filter_from,
+        filter_to,
+        filter_min,
+        filter_max,
+        search,
+        search_hint,
+        apply,
+        reset,
+        export_csv,
+        totals,
+        chart_title,
+        previous,
+        next,
+        reconcile_now,
+        reconciling,
+        last_report,
+        no_report,
+        checked,
+        fixed,
+        unchanged,
+        errors,
+        stripe_calls,
+        events_replayed,
+        drift,
+        no_drift,
+        here,
+        at_stripe,
+        resolved,
+        timeline,
+        actions,
+        retry_charge,
+        cancel_echeance,
+        resend_email,
+        confirm_cancel,
+        done,
+        back_to_dashboard,
+        templates,
+        no_results,
+        login_needed,
+        templates_intro,
+        subject,
+        html_body,
+        text_body,
+        preview,
+        save,
+        saved,
+        preview_title,
+        failed_emails_title,
+        retry_failed_emails,
+        kind_authentication_required,
+        kind_reminder,
+        kind_payment_failed,
+        kind_payment_received,
+        status_a_payer,
+        status_en_cours,
+        status_en_attente,
+        status_payee,
+        status_echouee,
+        status_echouee_definitive,
+        status_annulee,
+        status_remboursee,
+        status_contestee,
+        err_unauthenticated,
+        err_forbidden,
+        err_not_found,
+        err_rate_limited,
+        err_invalid_link,
+        err_unavailable,
+        err_internal,
+        err_request,
+        refused_already_in_progress,
+        refused_awaiting_customer,
+        refused_cancelled,
+        refused_settled,
+        refused_not_payable,
+        refused_no_longer_due,
+        refused_paid_meanwhile,
+        refused_cancel_not_confirmed,
+        refused_not_awaiting_authentication,
+        refused_nothing_to_authenticate,
+        refused_link_expired,
+        refused_reconcile_running,
+        refused_stripe_refused,
+        refused_unknown_to_stripe,
+        invalid_field,
+        field_status,
+        field_due_from,
+        field_due_to,
+        field_amount_min,
+        field_amount_max,
+        field_email_kind,
+        field_locale,
+        field_email,
+        field_template,
+        invalid_date_range,
+        invalid_no_card,
+        invalid_card_not_confirmed,
+        invalid_card_refused,
+        invalid_cards_only,
+        invalid_template,
+        invalid_fixture,
+        origin_customer,
+        origin_admin,
+        origin_due_date,
+        origin_auto_retry,
+        outcome_pending,
+        outcome_unknown,
+        outcome_processing,
+        outcome_requires_action,
+        outcome_succeeded,
+        outcome_declined,
+        outcome_canceled,
+        cause_charge,
+        cause_schedule,
+        cause_webhook,
+        cause_confirm,
+        cause_reconciler,
+        cause_admin,
+        cause_recovery,
+        inbox_pending,
+        inbox_processed,
+        inbox_ignored,
+        inbox_failed,
+        outbox_pending,
+        outbox_sent,
+        outbox_failed,
+        outbox_cancelled,
+        kind_attempt,
+        kind_webhook,
+        kind_email,
+        kind_audit,
+        tl_attempt,
+        tl_key,
+        tl_code,
+        tl_decline,
+        tl_webhook,
+        tl_email,
+        tl_to,
+        tl_sent_on,
+        tl_audit,
+        tl_created,
+        tl_cause,
+        tl_by,
+        page_of,
+        datetime_format,
+        js_not_ready,
+        js_no_card_form,
+        js_incomplete,
+        js_browser_only
+    }
+    plurals {
+        results,
+        failed_emails_count,
+        failed_webhooks_count,
+        stripe_calls_count,
+        tries
+    }
+}
+
+impl Texts {
+    /// The texts of `locale`.
+    #[must_use]
+    pub fn of(locale: Locale) -> &'static Self {
+        match locale {
+            Locale::Fr => &fr::FR,
+            Locale::En => &en::EN,
+        }
+    }
+}
+
+/// Fills `{name}` placeholders.
+#[must_use]
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+}
+
+/// The label of a status, as customers and admins read it.
+#[must_use]
+pub fn status_label(status: EcheanceStatus, locale: Locale) -> &'static str {
+    let tx = Texts::of(locale);
+    match status {
+        EcheanceStatus::APayer => tx.status_a_payer,
+        EcheanceStatus::EnCours => tx.status_en_cours,
+        EcheanceStatus::EnAttente => tx.status_en_attente,
+        EcheanceStatus::Payee => tx.status_payee,
+        EcheanceStatus::Echouee => tx.status_echouee,
+        EcheanceStatus::EchoueeDefinitive => tx.status_echouee_definitive,
+        EcheanceStatus::Annulee => tx.status_annulee,
+        EcheanceStatus::Remboursee => tx.status_remboursee,
+        EcheanceStatus::Contestee => tx.status_contestee,
+    }
+}
+
+/// The name of an email kind.
+#[must_use]
+pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
+    match kind {
+        EmailKind::AuthenticationRequired => tx.kind_authentication_required,
+        EmailKind::Reminder => tx.kind_reminder,
+        EmailKind::PaymentFailed => tx.kind_payment_failed,
+        EmailKind::PaymentReceived => tx.kind_payment_received,
+    }
+}
+
+/// A sentence for the person in front of the screen: what happened and what to do.
+#[must_use]
+pub fn error_message(error: &AppError, locale: Locale) -> String {
+    let tx = Texts::of(locale);
+    match error {
+        AppError::Unauthenticated => tx.err_unauthenticated.to_owned(),
+        AppError::Forbidden => tx.err_forbidden.to_owned(),
+        AppError::NotFound => tx.err_not_found.to_owned(),
+        AppError::Invalid(invalid) => invalid_text(invalid, tx),
+        AppError::Refused(refusal) => refusal_text(*refusal, tx).to_owned(),
+        AppError::RateLimited => tx.err_rate_limited.to_owned(),
+        AppError::InvalidLink => tx.err_invalid_link.to_owned(),
+        AppError::Unavailable => tx.err_unavailable.to_owned(),
+        AppError::Internal => tx.err_internal.to_owned(),
+        AppError::Request(_) => tx.err_request.to_owned(),
+    }
+}
+
+/// Why an action was refused.
+#[must_use]
+pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
+    match refusal {
+        Refusal::AlreadyInProgress => tx.refused_already_in_progress,
+        Refusal::AwaitingCustomer => tx.refused_awaiting_customer,
+        Refusal::Cancelled => tx.refused_cancelled,
+        Refusal::Settled => tx.refused_settled,
+        Refusal::NotPayableNow => tx.refused_not_payable,
+        Refusal::NoLongerDue => tx.refused_no_longer_due,
+        Refusal::PaidMeanwhile => tx.refused_paid_meanwhile,
+        Refusal::CancelNotConfirmed => tx.refused_cancel_not_confirmed,
+        Refusal::NotAwaitingAuthentication => tx.refused_not_awaiting_authentication,
+        Refusal::NothingToAuthenticate => tx.refused_nothing_to_authenticate,
+        Refusal::LinkExpired => tx.refused_link_expired,
+        Refusal::ReconcileRunning => tx.refused_reconcile_running,
+        Refusal::StripeRefused => tx.refused_stripe_refused,
+        Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
+    }
+}
+
+/// Why input was refused.
+#[must_use]
+pub fn invalid_text(invalid: &Invalid, tx: &Texts) -> String {
+    match invalid {
+        Invalid::Field(field) => fill(tx.invalid_field, &[("field", field_name(*field, tx))]),
+        Invalid::DateRangeInverted => tx.invalid_date_range.to_owned(),
+        Invalid::NoCard => tx.invalid_no_card.to_owned(),
+        Invalid::CardNotConfirmed => tx.invalid_card_not_confirmed.to_owned(),
+        Invalid::CardRefused => tx.invalid_card_refused.to_owned(),
+        Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
+        Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
+        Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
+    }
+}
+
+fn field_name(field: Field, tx: &Texts) -> &'static str {
+    match field {
+        Field::Status => tx.field_status,
+        Field::DueFrom => tx.field_due_from,
+        Field::DueTo => tx.field_due_to,
+        Field::AmountMin => tx.field_amount_min,
+        Field::AmountMax => tx.field_amount_max,
+        Field::EmailKind => tx.field_email_kind,
+        Field::Locale => tx.field_locale,
+        Field::Email => tx.field_email,
+        Field::Template => tx.field_template,
+    }
+}
+
+fn origin_label(origin: ChargeOrigin, tx: &Texts) -> &'static str {
+    match origin {
+        ChargeOrigin::Customer => tx.origin_customer,
+        ChargeOrigin::Admin => tx.origin_admin,
+        ChargeOrigin::DueDate => tx.origin_due_date,
+        ChargeOrigin::AutoRetry => tx.origin_auto_retry,
+    }
+}
+
+fn outcome_label(outcome: AttemptOutcome, tx: &Texts) -> &'static str {
+    match outcome {
+        AttemptOutcome::Pending => tx.outcome_pending,
+        AttemptOutcome::Unknown => tx.outcome_unknown,
+        AttemptOutcome::Processing => tx.outcome_processing,
+        AttemptOutcome::RequiresAction => tx.outcome_requires_action,
+        AttemptOutcome::Succeeded => tx.outcome_succeeded,
+        AttemptOutcome::Declined => tx.outcome_declined,
+        AttemptOutcome::Canceled => tx.outcome_canceled,
+    }
+}
+
+fn cause_label(cause: Cause, tx: &Texts) -> &'static str {
+    match cause {
+        Cause::Charge => tx.cause_charge,
+        Cause::Schedule => tx.cause_schedule,
+        Cause::Webhook => tx.cause_webhook,
+        Cause::Confirm => tx.cause_confirm,
+        Cause::Reconciler => tx.cause_reconciler,
+        Cause::Admin => tx.cause_admin,
+        Cause::Recovery => tx.cause_recovery,
+    }
+}
+
+fn inbox_label(status: InboxStatus, tx: &Texts) -> &'static str {
+    match status {
+        InboxStatus::Pending => tx.inbox_pending,
+        InboxStatus::Processed => tx.inbox_processed,
+        InboxStatus::Ignored => tx.inbox_ignored,
+        InboxStatus::Failed => tx.inbox_failed,
+    }
+}
+
+fn outbox_label(status: OutboxStatus, tx: &Texts) -> &'static str {
+    match status {
+        OutboxStatus::Pending => tx.outbox_pending,
+        OutboxStatus::Sent => tx.outbox_sent,
+        OutboxStatus::Failed => tx.outbox_failed,
+        OutboxStatus::Cancelled => tx.outbox_cancelled,
+    }
+}
+
+/// Why Stripe.js could not act, worded (Stripe's own message as it is).
+#[must_use]
+pub fn js_failure_text(failure: &JsFailure, locale: Locale) -> String {
+    let tx = Texts::of(locale);
+    match failure {
+        JsFailure::NotReady => tx.js_not_ready.to_owned(),
+        JsFailure::NoCardForm => tx.js_no_card_form.to_owned(),
+        JsFailure::Incomplete => tx.js_incomplete.to_owned(),
+        JsFailure::BrowserOnly => tx.js_browser_only.to_owned(),
+        JsFailure::Stripe(message) => message.clone(),
+    }
+}
+
+/// A date and time as people of this locale write them.
+#[must_use]
+pub fn format_datetime(at: chrono::NaiveDateTime, tx: &Texts) -> String {
+    at.format(tx.datetime_format).to_string()
+}
+
+/// A timeline entry, worded: (kind label, title, details).
+#[must_use]
+pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, String, Vec<String>) {
+    let tx = Texts::of(locale);
+    let opt =
+        |template: &str, name: &str, value: &Option<String>| value.as_deref().map(|v| fill(template, &[(name, v)]));
+    match event {
+        TimelineEvent::Attempt { no, origin, outcome, payment_intent, key, error_code, decline_code, stripe_calls } => {
+            let title = fill(
+                tx.tl_attempt,
+                &[
+                    ("n", &no.to_string()),
+                    ("origin", origin_label(*origin, tx)),
+                    ("outcome", outcome_label(*outcome, tx)),
+                ],
+            );
+            let details = [
+                payment_intent.as_ref().map(|p| format!("PaymentIntent {p}")),
+                Some(fill(tx.tl_key, &[("key", key)])),
+                opt(tx.tl_code, "code", error_code),
+                opt(tx.tl_decline, "code", decline_code),
+                Some(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale)),
+            ];
+            (tx.kind_attempt, title, details.into_iter().flatten().collect())
+        }
+        TimelineEvent::Webhook { event_type, status, event_id, note, last_error } => {
+            let title = fill(tx.tl_webhook, &[("type", event_type), ("status", inbox_label(*status, tx))]);
+            let details = [Some(event_id.clone()), note.clone(), last_error.clone()];
+            (tx.kind_webhook, title, details.into_iter().flatten().collect())
+        }
+        TimelineEvent::Email { kind, status, attempts, to, sent_at, last_error } => {
+            let tries = tx.tries.of(u64::try_from(*attempts).unwrap_or(0), locale);
+            let title = fill(
+                tx.tl_email,
+                &[("kind", email_kind_label(*kind, tx)), ("status", outbox_label(*status, tx)), ("tries", &tries)],
+            );
+            let details = [
+                Some(fill(tx.tl_to, &[("to", to)])),
+                sent_at.map(|at| fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))])),
+                last_error.clone(),
+            ];
+            (tx.kind_email, title, details.into_iter().flatten().collect())
+        }
+        TimelineEvent::Audit { from, to, event: _, cause, actor, detail } => {
+            let from = from.map_or(tx.tl_created, |s| status_label(s, locale));
+            let title = fill(tx.tl_audit, &[("from", from), ("to", status_label(*to, locale))]);
+            let details = [
+                Some(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))])),
+                Some(fill(tx.tl_by, &[("actor", actor)])),
+                detail.clone(),
+            ];
+            (tx.kind_audit, title, details.into_iter().flatten().collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placeholders(text: &str) -> Vec<&str> {
+        let mut names: Vec<&str> =
+            text.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(n, _)| n)).collect();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn every_text_exists_in_both_languages_with_the_same_placeholders() {
+        let (fr, en) = (Texts::of(Locale::Fr), Texts::of(Locale::En));
+        let fr_phrases = fr.phrases();
+        let en_phrases = en.phrases();
+        assert_eq!(fr_phrases.len(), en_phrases.len());
+        for ((name, f), (_, e)) in fr_phrases.iter().zip(&en_phrases) {
+            assert!(!f.trim().is_empty() && !e.trim().is_empty(), "{name} is empty in a language");
+            assert_eq!(placeholders(f), placeholders(e), "{name}: placeholders differ");
+        }
+        for ((name, f), (_, e)) in fr.plurals().iter().zip(&en.plurals()) {
+            for text in [f.one, f.other, e.one, e.other] {
+                assert!(!text.trim().is_empty(), "{name} has an empty form");
+                assert_eq!(placeholders(text), placeholders(f.other), "{name}: placeholders differ");
+            }
+        }
+    }
+
+    #[test]
+    fn english_texts_carry_no_french() {
+        // French letters never appear in English texts, but in the brand and the name of the other language.
+        for (name, text) in Texts::of(Locale::En).phrases() {
+            if matches!(name, "app_name" | "other_language") {
+                continue;
+            }
+            assert!(!text.contains(['é', 'è', 'à', 'ç', 'ê', 'ô', 'û', 'î', '«', '»']), "{name}: {text}");
+        }
+    }
+
+    #[test]
+    fn plurals_follow_each_language() {
+        let p = Plural { one: "{n} essai", other: "{n} essais" };
+        assert_eq!(p.of(0, Locale::Fr), "0 essai");
+        assert_eq!(p.of(1, Locale::Fr), "1 essai");
+        assert_eq!(p.of(2, Locale::Fr), "2 essais");
+        let p = Texts::of(Locale::En).tries;
+        assert_eq!(p.of(0, Locale::En), "0 tries");
+        assert_eq!(p.of(1, Locale::En), "1 try");
+    }
+
+    #[test]
+    fn refusals_and_timelines_are_worded_in_the_readers_language() {
+        let e = AppError::Refused(Refusal::AlreadyInProgress);
+        assert!(error_message(&e, Locale::En).starts_with("A payment is already in progress"));
+        assert!(error_message(&e, Locale::Fr).starts_with("Un paiement est déjà en cours"));
+        let attempt = TimelineEvent::Attempt {
+            no: 1,
+            origin: ChargeOrigin::Customer,
+            outcome: AttemptOutcome::Succeeded,
+            payment_intent: Some("pi_1".to_owned()),
+            key: "ech-x-e1-a1-charge".to_owned(),
+            error_code: None,
+            decline_code: None,
+            stripe_calls: 2,
+        };
+        assert_eq!(timeline_text(&attempt, Locale::En).1, "Attempt 1 (customer): succeeded");
+        assert_eq!(timeline_text(&attempt, Locale::Fr).1, "Tentative 1 (client) : réussie");
+        assert!(timeline_text(&attempt, Locale::En).2.contains(&"2 Stripe calls".to_owned()));
+        let audit = TimelineEvent::Audit {
+            from: Some(EcheanceStatus::EnCours),
+            to: EcheanceStatus::Payee,
+            event: "Succeeded".to_owned(),
+            cause: Cause::Webhook,
+            actor: "stripe:evt_1".to_owned(),
+            detail: None,
+        };
+        assert_eq!(timeline_text(&audit, Locale::En).1, "Processing → Paid");
+        assert_eq!(timeline_text(&audit, Locale::Fr).1, "En cours → Payée");
+    }
+}
