@@ -95,10 +95,10 @@ ensure_chromium() {
   command -v chromium >/dev/null || apt_install chromium
 }
 
-# Starts localstripe on 127.0.0.1:$1.
+# Starts localstripe on 127.0.0.1:$1, logging to $2; with $3, its state lives in that file.
 start_stripe_peer() {
-  local port=$1 logfile=$2
-  .venv/bin/python scripts/stripe_peer.py "$port" >"$logfile" 2>&1 &
+  local port=$1 logfile=$2 state=${3:-}
+  .venv/bin/python scripts/stripe_peer.py "$port" ${state:+"$state"} >"$logfile" 2>&1 &
   CHILDREN+=($!)
   wait_for_url "http://127.0.0.1:$port/js.stripe.com/v3/" 30
 }

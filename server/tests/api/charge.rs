@@ -324,3 +324,30 @@ async fn a_scheduled_charge_rechecks_under_the_lock_that_the_echeance_is_still_d
     assert!(matches!(early_retry, Err(ServiceError::Refused(_))), "the retry time has not come: {early_retry:?}");
     assert_eq!(app.attempts(e).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_charge_stripe_refuses_says_so_and_leaves_the_echeance_payable_not_processing() {
+    use app::domain::Refusal;
+    use app::ssr::entities::payment_method;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 12_500, app.today()).await;
+    // The card Stripe once had is gone there (a reset Stripe account, a restarted peer).
+    payment_method::Entity::update_many()
+        .col_expr(payment_method::Column::StripePaymentMethodId, Expr::value("pm_unknown_to_stripe"))
+        .filter(payment_method::Column::UserId.eq(alice.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("card forgotten");
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+
+    assert!(
+        matches!(refused, Err(ServiceError::Refused(Refusal::UnknownToStripe | Refusal::StripeRefused))),
+        "{refused:?}"
+    );
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "payable again, not en cours");
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled);
+    assert!(app.peer.payment_intents_of(e).await.is_empty(), "nothing was created on Stripe");
+}

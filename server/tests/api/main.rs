@@ -4,6 +4,7 @@
 mod helpers;
 
 mod charge;
+mod demo;
 mod due;
 mod emails;
 mod instances;

@@ -94,7 +94,11 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
     let (attempt, attempt_no) = claim(state, id, trigger).await?;
-    send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
+    let (_, refused) = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
+    if let Some(refusal) = refused {
+        // Nothing was created on Stripe; the échéance is payable again. Say so, not "processing".
+        return Err(refusal.into());
+    }
     let echeance = echeances::get(&state.db, id).await?;
     Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: echeance.current_payment_intent_id })
 }
@@ -182,13 +186,14 @@ async fn claim(
     Ok((attempt, attempt_no))
 }
 
-/// Step 2 and 3: send attempt `attempt` with its key and record the answer.
+/// Step 2 and 3: send attempt `attempt` with its key and record the answer;
+/// with it, why Stripe refused the request itself, when it did.
 async fn send(
     state: &AppState,
     attempt: &charge_attempt::Model,
     cause: Cause,
     actor: &str,
-) -> Result<Recorded, ServiceError> {
+) -> Result<(Recorded, Option<Refusal>), ServiceError> {
     let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(anyhow::Error::from)?;
     let (echeance_id, attempt_no) = attempts::ids(attempt)?;
     let charge = OffSessionCharge {
@@ -200,6 +205,7 @@ async fn send(
         attempt: attempt_no,
     };
     note_sent(state, attempt.id).await?;
+    let mut refused = None;
     let report = match state.gateway.charge_off_session(&charge, &key).await {
         Ok(pi) => StripeReport::from_payment_intent(pi),
         Err(GatewayError::Card { detail, payment_intent }) => {
@@ -212,6 +218,7 @@ async fn send(
             if attempt.stripe_calls == 0 && detail.kind.as_deref() == Some("invalid_request_error") =>
         {
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
+            refused = Some(if status == 404 { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
             StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: Some(detail) }
         }
         Err(e) => {
@@ -220,7 +227,7 @@ async fn send(
             StripeReport::default()
         }
     };
-    record::record(state, attempt.id, report, cause, actor).await
+    Ok((record::record(state, attempt.id, report, cause, actor).await?, refused))
 }
 
 async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError> {
@@ -280,7 +287,10 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
         // Stripe still holds the key: re-sending replays the first answer, or executes it once.
-        send(state, attempt, Cause::Reconciler, actor).await?;
+        let (_, refused) = send(state, attempt, Cause::Reconciler, actor).await?;
+        if let Some(refusal) = refused {
+            tracing::warn!(attempt.id = attempt.id, %refusal, "Stripe refused the re-sent charge");
+        }
         return Ok(());
     } else {
         find_on_stripe(state, attempt).await?

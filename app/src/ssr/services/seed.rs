@@ -63,12 +63,14 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     }
     .insert(&txn)
     .await?;
+    // Paid échéances fall within the dashboard's 30-day chart, and every status
+    // the demo can hold without a live PaymentIntent appears at least once.
     let schedules: [(usize, &[DemoEcheance]); 2] = [
         (
             1,
             &[
-                (-60, 30_000, EcheanceStatus::Payee),
-                (-30, 30_000, EcheanceStatus::Payee),
+                (-25, 30_000, EcheanceStatus::Payee),
+                (-11, 30_000, EcheanceStatus::Payee),
                 (0, 30_000, EcheanceStatus::APayer),
                 (30, 30_000, EcheanceStatus::APayer),
                 (60, 30_000, EcheanceStatus::APayer),
@@ -78,8 +80,11 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         (
             2,
             &[
-                (-45, 12_550, EcheanceStatus::Payee),
-                (-15, 12_550, EcheanceStatus::EchoueeDefinitive),
+                (-28, 12_550, EcheanceStatus::Remboursee),
+                (-21, 12_550, EcheanceStatus::Payee),
+                (-14, 12_550, EcheanceStatus::Contestee),
+                (-7, 12_550, EcheanceStatus::Echouee),
+                (-6, 12_550, EcheanceStatus::EchoueeDefinitive),
                 (-5, 12_550, EcheanceStatus::Annulee),
                 (15, 12_550, EcheanceStatus::APayer),
                 (45, 12_550, EcheanceStatus::APayer),
@@ -203,7 +208,8 @@ async fn insert_echeances(
         let row = echeance::ActiveModel {
             subscription_id: Set(subscription_id),
             // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
-            paid_at: Set((*status == EcheanceStatus::Payee)
+            paid_at: Set(status
+                .was_collected()
                 .then(|| day(*offset).and_hms_opt(12, 0, 0).map_or(now, |t| t.and_utc().timestamp_millis()))),
             ..echeances::new_row(user_id, label, money, day(*offset), *status, now)
         }

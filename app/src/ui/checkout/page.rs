@@ -74,7 +74,11 @@ pub fn CheckoutPage() -> impl IntoView {
                                                 EcheanceStatus::Payee => view! { <p class="success" role="status">{tx.paid_now}</p> }.into_any(),
                                                 EcheanceStatus::EnAttente => view! { <p class="notice" role="status">{tx.action_required_notice}</p> }.into_any(),
                                                 EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => view! { <p class="error" role="alert">{tx.declined_notice}</p> }.into_any(),
-                                                _ => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
+                                                // Only while the outcome is really unknown.
+                                                EcheanceStatus::EnCours => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
+                                                EcheanceStatus::APayer => view! { <p class="error" role="alert">{tx.not_charged_notice}</p> }.into_any(),
+                                                EcheanceStatus::Annulee => view! { <p class="error" role="alert">{tx.refused_cancelled}</p> }.into_any(),
+                                                EcheanceStatus::Remboursee | EcheanceStatus::Contestee => view! { <p class="notice" role="status">{tx.refused_settled}</p> }.into_any(),
                                             }
                                         }
                                         Err(error) => {

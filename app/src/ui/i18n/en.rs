@@ -50,6 +50,7 @@ pub const EN: Texts = Texts {
     action_required_notice: "Your bank asks for 3D Secure authentication for this payment.",
     declined_notice: "Your bank declined the payment. Check your card or save another one, then try again.",
     processing_notice: "The payment is being processed; the status updates by itself.",
+    not_charged_notice: "Nothing was charged: the installment is still to pay. Try again, or save another card.",
     auth_title: "Payment authentication",
     auth_intro: "Your bank asks you to confirm this payment with 3D Secure.",
     auth_running: "Authentication in progress… follow your bank's instructions.",

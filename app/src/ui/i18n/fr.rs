@@ -50,6 +50,7 @@ pub const FR: Texts = Texts {
     action_required_notice: "Votre banque demande une authentification 3D Secure pour ce paiement.",
     declined_notice: "Le paiement a été refusé par votre banque. Vérifiez votre carte ou enregistrez-en une autre, puis réessayez.",
     processing_notice: "Le paiement est en cours de traitement ; le statut se met à jour tout seul.",
+    not_charged_notice: "Aucun débit n'a été fait : l'échéance est toujours à payer. Réessayez, ou enregistrez une autre carte.",
     auth_title: "Authentification du paiement",
     auth_intro: "Votre banque demande de confirmer ce paiement avec 3D Secure.",
     auth_running: "Authentification en cours… suivez les instructions de votre banque.",

@@ -155,6 +155,7 @@ texts! {
         action_required_notice,
         declined_notice,
         processing_notice,
+        not_charged_notice,
         auth_title,
         auth_intro,
         auth_running,
