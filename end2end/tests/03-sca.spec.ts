@@ -1,41 +1,43 @@
-import { expect, test } from '@playwright/test';
-import { accounts, login, peerPaymentIntents, row, saveCard, screenshot } from './support';
+import { expect, Page, test } from '@playwright/test';
+import { AuthenticatePage } from './pages/authenticate';
+import { CARDS, customerWithCard } from './pages/checkout';
+import { peerPaymentIntents, screenshot } from './support';
 
-test.describe.serial('3D Secure', () => {
-  test('pays with 4000 0027 6000 3184: action requise, the 3DS page, the modal, then payée', async ({ page }) => {
-    await login(page, accounts.bruno);
-    await saveCard(page, '4000002760003184');
-
-    await page.getByTestId('pay-8').click();
-    await expect(row(page, 8)).toHaveAttribute('data-status', 'en_attente');
-    await expect(row(page, 8).getByText('Action requise')).toBeVisible();
-    await row(page, 8).getByRole('link', { name: 'Authentifier le paiement' }).click();
-
+test.describe('3D Secure', () => {
+  /** A customer of the test's own with a 3DS card whose 125,50 € échéance now waits: the 3DS page, opened from its row. */
+  async function waitingForAuthentication(page: Page, who: string) {
+    const { customer, checkout } = await customerWithCard(page, who, CARDS.threeDS, [{ cents: 12_550 }]);
+    const [echeance] = customer.echeances;
+    await checkout.pay(echeance.label, 'en_attente');
+    await expect(checkout.row(echeance.label).getByText('Action requise')).toBeVisible();
+    await checkout.authenticateLink(echeance.label).click();
     await expect(page).toHaveURL(/\/payment\/authenticate\/pi_/);
-    await expect(page.getByTestId('auth-amount')).toHaveText('125,50\u00a0€');
-    await screenshot(page, 'authenticate');
-    await page.getByRole('button', { name: 'Complete authentication' }).click();
+    return { echeance, checkout, authenticate: new AuthenticatePage(page) };
+  }
 
-    await expect(page.getByTestId('auth-outcome')).toContainText('Paiement confirmé');
-    await page.goto('/');
-    await expect(row(page, 8)).toHaveAttribute('data-status', 'payee');
-    expect(await peerPaymentIntents(8)).toHaveLength(1);
+  test('pays with 4000 0027 6000 3184: action requise, the 3DS page, the modal, then payée', async ({ page }) => {
+    const { echeance, checkout, authenticate } = await waitingForAuthentication(page, 'sca');
+    await expect(authenticate.amount).toHaveText('125,50\u00a0€');
+    await expect(authenticate.noscript).toHaveCount(0);
+    await screenshot(page, 'authenticate');
+
+    await authenticate.complete();
+    await checkout.goto();
+    await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'payee');
+    expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
   });
 
   test('cancelling in the modal leaves the échéance en attente with a retry that works', async ({ page }) => {
-    await login(page, accounts.bruno);
-    await page.getByTestId('pay-10').click();
-    await expect(row(page, 10)).toHaveAttribute('data-status', 'en_attente');
-    await row(page, 10).getByRole('link', { name: 'Authentifier le paiement' }).click();
+    const { echeance, authenticate } = await waitingForAuthentication(page, 'sca-cancel');
 
-    await page.getByRole('button', { name: 'Fail authentication' }).click();
-    await expect(page.getByTestId('auth-outcome')).toContainText("L'authentification n'a pas abouti");
-    await expect(page.getByTestId('auth-outcome').getByText('Action requise')).toHaveCount(0);
-    await expect(page.locator('[data-status="en_attente"]')).toBeVisible();
+    await authenticate.failAuthentication.click();
+    await expect(authenticate.alert).toContainText("L'authentification n'a pas abouti");
+    await expect(authenticate.alert).not.toContainText('Action requise');
+    await expect(authenticate.badge).toBeVisible();
+    await expect(authenticate.badge).toHaveAttribute('data-status', 'en_attente');
 
-    await page.getByTestId('auth-retry').click();
-    await page.getByRole('button', { name: 'Complete authentication' }).click();
-    await expect(page.getByTestId('auth-outcome')).toContainText('Paiement confirmé');
-    expect(await peerPaymentIntents(10)).toHaveLength(1);
+    await authenticate.retry.click();
+    await authenticate.complete();
+    expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
   });
 });

@@ -1,51 +1,53 @@
 import { expect, test } from '@playwright/test';
-import { accounts, login, row } from './support';
+import { AuthenticatePage } from './pages/authenticate';
+import { CARDS, customerWithCard } from './pages/checkout';
+import { login } from './pages/landing';
+import { callServerFn, Customer, seedCustomer } from './support';
 
 test.describe.serial('one customer cannot reach another', () => {
-  let link = '';
+  let owner: Customer;
+  let other: Customer;
+  let path = '';
 
-  test('bruno leaves an échéance waiting for 3D Secure', async ({ page }) => {
-    await login(page, accounts.bruno);
-    await page.getByTestId('pay-11').click();
-    await expect(row(page, 11)).toHaveAttribute('data-status', 'en_attente');
-    link = (await row(page, 11).getByRole('link', { name: 'Authentifier le paiement' }).getAttribute('href')) ?? '';
-    expect(link).toMatch(/^\/payment\/authenticate\/pi_/);
+  test.beforeAll(() => {
+    other = seedCustomer('other', [{ cents: 30_000 }]);
   });
 
-  test("alice cannot open bruno's 3DS page: a clear error, and nothing about the PaymentIntent", async ({ page }) => {
-    await login(page, accounts.alice);
-    const response = await page.goto(link);
-    expect(response?.status()).toBe(403);
-    await expect(page.getByTestId('error-card')).toContainText("Vous n'avez pas accès à cette page");
-    const html = await page.content();
-    expect(html).not.toContain('_secret_');
-    expect(html).not.toContain('125,50');
-    await expect(page.getByRole('button', { name: 'Complete authentication' })).toHaveCount(0);
+  test('a customer leaves an échéance waiting for 3D Secure', async ({ page }) => {
+    const arranged = await customerWithCard(page, 'owner', CARDS.threeDS, [{ cents: 12_550 }]);
+    owner = arranged.customer;
+    const [echeance] = owner.echeances;
+    await arranged.checkout.pay(echeance.label, 'en_attente');
+    path = await arranged.checkout.authenticationPath(echeance.label);
   });
 
-  test("alice cannot call bruno's server functions (403, no data)", async ({ page }) => {
-    await login(page, accounts.alice);
-    const pay = await page.request.post('/api/pay', { form: { echeance_id: '11' }, headers: { accept: 'application/json' } });
+  test('another customer cannot open their 3DS page: a clear error, and nothing about the PaymentIntent', async ({ page }) => {
+    await login(page, other);
+    const authenticate = new AuthenticatePage(page);
+    expect(await authenticate.goto(path)).toBe(403);
+    await expect(authenticate.alert).toContainText("Vous n'avez pas accès à cette page");
+    await authenticate.expectNothingLeaked('125,50');
+    await expect(authenticate.completeAuthentication).toHaveCount(0);
+  });
+
+  test('another customer cannot call their server functions (403, no data)', async ({ page }) => {
+    await login(page, other);
+    const echeance_id = owner.echeances[0].id;
+    const pay = await callServerFn(page, '/api/pay', { echeance_id });
     expect(pay.status()).toBe(403);
     expect(await pay.text()).not.toContain('pi_');
-    const pi = link.split('/').pop();
-    const page3ds = await page.request.post('/api/authenticate/page', {
-      form: { payment_intent_id: pi ?? '' },
-      headers: { accept: 'application/json' },
-    });
+    const page3ds = await callServerFn(page, '/api/authenticate/page', { payment_intent_id: path.split('/').pop() ?? '' });
     expect(page3ds.status()).toBe(403);
     expect(await page3ds.text()).not.toContain('secret');
-    const admin = await page.request.post('/api/admin/timeline', { form: { echeance_id: '11' }, headers: { accept: 'application/json' } });
+    const admin = await callServerFn(page, '/api/admin/timeline', { echeance_id });
     expect(admin.status()).toBe(403);
   });
 
-  test('a forged link token is refused with a clear page', async ({ browser }) => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const response = await page.goto(`${link}?token=9999999999.forged`);
-    expect(response?.status()).toBe(410);
-    await expect(page.getByTestId('error-card')).toContainText("Ce lien n'est plus valide");
-    expect(await page.content()).not.toContain('_secret_');
-    await context.close();
+  test('a forged link token is refused with a clear page', async ({ page }) => {
+    // Nobody logged in: only the token could open the page.
+    const authenticate = new AuthenticatePage(page);
+    expect(await authenticate.goto(`${path}?token=9999999999.forged`)).toBe(410);
+    await expect(authenticate.alert).toContainText("Ce lien n'est plus valide");
+    await authenticate.expectNothingLeaked();
   });
 });

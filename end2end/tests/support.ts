@@ -1,55 +1,100 @@
-import { APIRequestContext, expect, Page, request } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { Browser, Page, request } from '@playwright/test';
 
-/** The seeded demo accounts (scripts/run and scripts/test seed them). */
-export const accounts = {
-  admin: { email: 'admin@echeancier.test', password: 'admin-demo-2026' },
-  alice: { email: 'alice@echeancier.test', password: 'alice-demo-2026' },
-  bruno: { email: 'bruno@echeancier.test', password: 'bruno-demo-2026' },
-} as const;
+/** The seeded demo admin (`server seed-demo`); specs may also make their own with `seedAdmin`. */
+export const demoAdmin = { email: 'admin@echeancier.test', password: 'admin-demo-2026', admin: true } as const;
 
-export type Account = (typeof accounts)[keyof typeof accounts];
-
-/** Logs in through the landing page's form and waits for the hydrated page behind it. */
-export async function login(page: Page, who: Account): Promise<void> {
-  await page.goto('/');
-  await expect(page.locator('[data-hydrated="true"]')).toBeVisible();
-  await page.getByLabel('Adresse e-mail').fill(who.email);
-  await page.getByLabel('Mot de passe').fill(who.password);
-  await page.getByRole('button', { name: 'Se connecter' }).click();
-  if (who === accounts.admin) {
-    await expect(page.getByRole('heading', { name: 'Tableau de bord des échéances' })).toBeVisible();
-  } else {
-    await expect(page.getByRole('heading', { name: 'Mes échéances' })).toHaveAttribute('data-hydrated', 'true');
-  }
+/** Someone who can log in. */
+export interface Account {
+  email: string;
+  password: string;
+  admin: boolean;
 }
 
-/** Saves a card through the peer's Stripe Elements (and its 3DS modal when the card asks for it). */
-export async function saveCard(page: Page, number: string): Promise<void> {
-  await page.getByTestId('open-card-form').click();
-  const card = page.locator('#card-element');
-  await card.getByPlaceholder('number').fill(number);
-  await card.getByPlaceholder('exp_month').fill('12');
-  await card.getByPlaceholder('exp_year').fill('34');
-  await card.getByPlaceholder('cvc').fill('123');
-  await card.getByPlaceholder('postal_code').fill('75001');
-  await page.getByTestId('save-card').click();
-  const modal = page.getByRole('button', { name: 'Complete authentication' });
-  const saved = page.getByTestId('saved-card').filter({ hasText: number.slice(-4) });
-  await expect(modal.or(saved)).toBeVisible();
-  if (await modal.isVisible()) {
-    await modal.click();
-  }
-  await expect(saved).toBeVisible();
+/** A status `server seed-customer` can write (the ones that need a PaymentIntent cannot be seeded). */
+export type SeedStatus = 'a_payer' | 'payee' | 'echouee' | 'echouee_definitive' | 'annulee';
+
+/**
+ * One échéance to seed: `cents` euro cents, due `due` days from today (negative: in the past). By
+ * default due in 14 days: the server's daily due-date run never charges it behind a spec's back.
+ */
+export interface SeedEcheance {
+  cents: number;
+  due?: number;
+  status?: SeedStatus;
 }
 
-/** The row of échéance `id` on the checkout page. */
-export function row(page: Page, id: number) {
-  return page.getByTestId(`echeance-${id}`);
+/** What the fixture wrote: the account, and each échéance's id and label, in the order given. */
+export interface Customer extends Account {
+  name: string;
+  userId: number;
+  echeances: { id: number; label: string }[];
+}
+
+/** An email address no other spec (nor another run on the same database) uses. */
+export function uniqueEmail(who: string): string {
+  return `${who}-${Date.now()}-${randomBytes(3).toString('hex')}@echeancier.test`.toLowerCase();
+}
+
+/**
+ * Writes a user and their échéances with `server seed-customer` (same environment as the server,
+ * which scripts/test exports), and returns their ids. `who` makes the unique email readable.
+ */
+export function seedCustomer(
+  who: string,
+  echeances: SeedEcheance[] = [],
+  options: { admin?: boolean; locale?: 'fr' | 'en'; name?: string } = {},
+): Customer {
+  const email = uniqueEmail(who);
+  const password = `pw-${randomBytes(6).toString('hex')}`;
+  const name = options.name ?? `Test ${who}`;
+  const args = ['seed-customer', '--email', email, '--password', password, '--name', name, '--locale', options.locale ?? 'fr'];
+  if (options.admin) args.push('--admin');
+  for (const e of echeances) args.push(`--echeance=${e.due ?? 14}:${e.cents}:${e.status ?? 'a_payer'}`);
+  const bin = process.env.SERVER_BIN;
+  if (!bin) throw new Error('SERVER_BIN is not set: run the specs through scripts/test e2e');
+  let out: string;
+  try {
+    out = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e: any) {
+    throw new Error(`server seed-customer failed: ${e.stderr ?? e.message}`);
+  }
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  const seeded: { user_id: number; echeances: number[] } = JSON.parse(line ?? 'null');
+  return {
+    email,
+    password,
+    name,
+    admin: options.admin ?? false,
+    userId: seeded.user_id,
+    echeances: seeded.echeances.map((id, i) => ({ id, label: `Échéance ${i + 1}/${echeances.length}` })),
+  };
+}
+
+/** A fresh admin of the spec's own. */
+export function seedAdmin(who: string): Customer {
+  return seedCustomer(who, [], { admin: true });
+}
+
+/**
+ * Runs `arrange` on a page of a context of its own with JavaScript on (whatever the project says),
+ * then, when `into` is given, hands that context's cookies (the session) to `into`'s context.
+ */
+export async function withJavaScript<T>(browser: Browser, arrange: (page: Page) => Promise<T>, into?: Page): Promise<T> {
+  const context = await browser.newContext({ javaScriptEnabled: true });
+  try {
+    const result = await arrange(await context.newPage());
+    if (into) await into.context().addCookies(await context.cookies());
+    return result;
+  } finally {
+    await context.close();
+  }
 }
 
 /** The PaymentIntents the local Stripe peer holds for échéance `id`. */
 export async function peerPaymentIntents(id: number): Promise<any[]> {
-  const peer: APIRequestContext = await request.newContext({
+  const peer = await request.newContext({
     baseURL: process.env.STRIPE_PEER,
     extraHTTPHeaders: { authorization: 'Bearer sk_test_e2e' },
   });
@@ -65,7 +110,30 @@ export async function peerPaymentIntents(id: number): Promise<any[]> {
   return all.filter((pi) => pi.metadata?.echeance_id === String(id));
 }
 
+/** The messages the SMTP server (maildev) received for `to`. */
+export async function mailbox(to: string): Promise<any[]> {
+  const api = await request.newContext({ baseURL: process.env.MAILDEV });
+  const messages: any[] = await (await api.get('/email')).json();
+  await api.dispose();
+  return messages.filter((m) => m.to.some((t: { address: string }) => t.address === to));
+}
+
+/** Posts to a server function as a script would (JSON answer), with the page's cookies. */
+export async function callServerFn(page: Page, path: string, fields: Record<string, string | number>) {
+  const form = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
+  return page.request.post(path, { form, headers: { accept: 'application/json' } });
+}
+
 /** Saves a full-page screenshot under end2end/screenshots/ (ignored by git). */
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+}
+
+/**
+ * The interface words of `words` (French ones, say) that the page shows, matched as whole words,
+ * whatever their case. Data (labels, names) is the caller's to keep free of those words.
+ */
+export async function wordsShown(page: Page, words: readonly string[]): Promise<string[]> {
+  const text = await page.locator('body').innerText();
+  return words.filter((w) => new RegExp(`(?<!\\p{L})${w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\p{L})`, 'iu').test(text));
 }

@@ -79,6 +79,23 @@ impl GatewayError {
     pub fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Transient { .. } | Self::Decode(_))
     }
+
+    /// Stripe does not know an object of the request: a 404 on the object's
+    /// own path, or `resource_missing` when it is named as a parameter
+    /// (`No such customer: 'cus_…'` comes as a 400).
+    #[must_use]
+    pub fn unknown_object(&self) -> bool {
+        match self {
+            Self::Rejected { status, detail } => names_unknown_object(*status, detail),
+            Self::Card { .. } | Self::Transient { .. } | Self::Decode(_) => false,
+        }
+    }
+}
+
+/// See [`GatewayError::unknown_object`].
+#[must_use]
+pub fn names_unknown_object(status: u16, detail: &StripeErrorDetail) -> bool {
+    status == 404 || detail.code.as_deref() == Some("resource_missing")
 }
 
 /// What the services ask of Stripe. Every mutation takes its idempotency key.

@@ -25,6 +25,7 @@ use crate::domain::{
 };
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
+use crate::ssr::payments::gateway::names_unknown_object;
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, OffSessionCharge};
 use crate::ssr::repo::{attempts, echeances};
@@ -179,7 +180,7 @@ async fn claim(
         PaymentEvent::ChargeStarted,
         trigger.cause(),
         &trigger.actor(),
-        Some(format!("attempt {}", attempt_no.get())),
+        Some(format!("attempt={attempt_no}")),
     )
     .await?;
     txn.commit().await?;
@@ -218,7 +219,8 @@ async fn send(
             if attempt.stripe_calls == 0 && detail.kind.as_deref() == Some("invalid_request_error") =>
         {
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
-            refused = Some(if status == 404 { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
+            let unknown = names_unknown_object(status, &detail);
+            refused = Some(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
             StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: Some(detail) }
         }
         Err(e) => {

@@ -65,7 +65,7 @@ impl From<GatewayError> for ServiceError {
                 tracing::warn!(error = %e, "Stripe did not answer usably");
                 Self::Unavailable
             }
-            GatewayError::Rejected { status: 404, .. } => {
+            GatewayError::Rejected { .. } if e.unknown_object() => {
                 tracing::warn!(error = %e, "Stripe does not know the object");
                 Self::Refused(Refusal::UnknownToStripe)
             }

@@ -170,10 +170,10 @@ async fn apply(
     attempt: &charge_attempt::Model,
 ) -> Result<Applied, ServiceError> {
     let detail = format!(
-        "attempt {} pi {}{}",
+        "attempt={} pi={}{}",
         attempt.attempt_no,
         attempt.payment_intent_id.as_deref().unwrap_or("?"),
-        attempt.error_code.as_deref().map(|c| format!(" code {c}")).unwrap_or_default()
+        attempt.error_code.as_deref().map(|c| format!(" code={c}")).unwrap_or_default()
     );
     let applied = transitions::apply(state, txn, echeances::id(echeance)?, event, cause, actor, Some(detail)).await?;
     if event == PaymentEvent::Succeeded && applied.refused.is_some() && !applied.from.was_collected() {

@@ -207,7 +207,7 @@ pub const EN: Texts = Texts {
     tl_sent_on: "sent on {at}",
     tl_audit: "{from} → {to}",
     tl_created: "created",
-    tl_cause: "cause: {cause}",
+    tl_cause: "via {cause}",
     tl_by: "by {actor}",
     page_of: "Page {page} of {pages}",
     datetime_format: "%d %b %Y %H:%M:%S",

@@ -33,7 +33,7 @@ pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<E
         }
     }
     let txn = db::begin_write(&state.db).await?;
-    let detail = Some("cancelled from the dashboard".to_owned());
+    let detail = None;
     let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, &actor, detail).await?;
     txn.commit().await?;
     match applied.refused {

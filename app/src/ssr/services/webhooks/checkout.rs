@@ -45,10 +45,10 @@ pub(super) async fn apply_session(
         .one(&state.db)
         .await?;
     let Some(echeance) = by_session else {
-        return Ok(Applied::Ignored(format!("checkout session {} is not linked to an échéance", session.id)));
+        return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
     };
     let Some(event) = session_event(session, &echeance) else {
-        return Ok(Applied::Ignored(format!("checkout session {} not paid", session.id)));
+        return Ok(Applied::Ignored(format!("session-not-paid session={}", session.id)));
     };
     if event == PaymentEvent::Succeeded
         && echeance.current_attempt_no == 0
@@ -62,7 +62,7 @@ pub(super) async fn apply_session(
             .exec(&state.db)
             .await?;
     }
-    apply_transition(state, echeances::id(&echeance)?, event, cause, actor, format!("checkout session {}", session.id))
+    apply_transition(state, echeances::id(&echeance)?, event, cause, actor, format!("checkout_session={}", session.id))
         .await
 }
 

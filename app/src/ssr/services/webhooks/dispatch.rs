@@ -105,13 +105,13 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 charge.payment_intent.as_ref(),
                 refund_event(charge.amount, charge.amount_refunded, charge.refunded),
                 &actor,
-                format!("charge {}", charge.id),
+                format!("charge={}", charge.id),
             )
             .await
         }
         "charge.dispute.created" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            let detail = format!("dispute {} ({})", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
+            let detail = format!("dispute={} reason={}", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
             apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
                 .await
         }
@@ -119,7 +119,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
             checkout::apply_session(state, &session, Cause::Webhook, &actor).await
         }
-        other => Ok(Applied::Ignored(format!("type {other} not handled"))),
+        other => Ok(Applied::Ignored(format!("unhandled-type type={other}"))),
     }
 }
 
@@ -131,8 +131,8 @@ async fn apply_payment_intent(
     let Some(attempt) = attempts::of_snapshot(&state.db, &pi).await? else {
         return Ok(match pi.attempt_ref() {
             // Ours, but its attempt row is not there (yet): retry later.
-            Some(_) => Applied::Later(format!("attempt of {} not found yet", pi.id)),
-            None => Applied::Ignored(format!("{} is not an échéance payment", pi.id)),
+            Some(_) => Applied::Later(format!("attempt-unknown-yet pi={}", pi.id)),
+            None => Applied::Ignored(format!("not-ours pi={}", pi.id)),
         });
     };
     // A success is final and says everything. Any other event is a snapshot that
@@ -156,7 +156,7 @@ async fn apply_to_collected(
     detail: String,
 ) -> Result<Applied, ServiceError> {
     let Some(pi) = payment_intent else {
-        return Ok(Applied::Ignored("no payment_intent on the object".to_owned()));
+        return Ok(Applied::Ignored("no-payment-intent".to_owned()));
     };
     // Only the PaymentIntent that paid the échéance moves it; a refund of a
     // duplicate leaves the échéance paid (the audit trail is the event itself).
@@ -164,10 +164,8 @@ async fn apply_to_collected(
         echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id())).one(&state.db).await?
     else {
         return Ok(match attempts::by_payment_intent(&state.db, pi.id()).await? {
-            Some(a) => {
-                Applied::Ignored(format!("{} is not the PaymentIntent that paid échéance {}", pi.id(), a.echeance_id))
-            }
-            None => Applied::Later(format!("no échéance for {} yet", pi.id())),
+            Some(a) => Applied::Ignored(format!("not-the-paying-intent pi={} echeance={}", pi.id(), a.echeance_id)),
+            None => Applied::Later(format!("echeance-unknown-yet pi={}", pi.id())),
         });
     };
     let txn = db::begin_write(&state.db).await?;
@@ -177,7 +175,7 @@ async fn apply_to_collected(
     match applied.refused {
         // The success that comes before it has not been applied yet (no ordering guarantee): later.
         Some(TransitionError::NotApplicable { .. }) if !applied.from.was_collected() => {
-            Ok(Applied::Later(format!("échéance {} is not collected yet", echeance.id)))
+            Ok(Applied::Later(format!("not-collected-yet echeance={}", echeance.id)))
         }
         _ => Ok(Applied::Done(Some(format!("{} -> {}", applied.from, applied.to)))),
     }
