@@ -139,6 +139,31 @@ start_postgres() {
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 
+# Speaking to a running server as a browser would (the demo scripts): a cookie jar
+# in $DEMO_JAR, the server at $DEMO_BASE, the local Stripe peer at $DEMO_PEER.
+demo_api() { # endpoint, form fields...
+  local endpoint=$1 args=(--data '')
+  shift
+  for field in "$@"; do args+=(--data-urlencode "$field"); done
+  curl -fsS -b "$DEMO_JAR" -c "$DEMO_JAR" -H 'accept: application/json' "${args[@]}" "$DEMO_BASE/api/$endpoint"
+}
+
+# Reads one value of the JSON on stdin: json_field '["echeances"][0]["id"]'.
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# Logs in and saves a card for the logged-in customer the way Stripe.js would:
+# a SetupIntent from the server, confirmed at the local peer with the card number.
+demo_login_with_card() { # email, password, card number
+  demo_api login "email=$1" "password=$2" >/dev/null
+  local secret setup_intent pm
+  secret=$(demo_api card/setup | json_field '["client_secret"]')
+  setup_intent=${secret%%_secret_*}
+  pm=$(curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/payment_methods" -d type=card -d "card[number]=$3" \
+    -d 'card[exp_month]=12' -d 'card[exp_year]=2034' -d 'card[cvc]=123' | json_field '["id"]')
+  curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/setup_intents/$setup_intent/confirm" -d "payment_method=$pm" >/dev/null
+  demo_api card/save "setup_intent_id=$setup_intent" >/dev/null
+}
+
 # The server binary cargo-leptos builds, with the site it serves.
 server_env() {
   export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=false

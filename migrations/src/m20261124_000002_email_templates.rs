@@ -79,6 +79,12 @@ const TEMPLATES: [(&str, &str, &str, &str, &str); 8] = [
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (its DDL is transactional): one connection applies
+    /// the whole migration, and a crash never leaves it half done.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (kind, locale, subject, html, text) in TEMPLATES {
             let insert = Query::insert()

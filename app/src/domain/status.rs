@@ -190,15 +190,7 @@ impl EcheanceStatus {
     /// Checkout Session may still complete) or a charge in flight.
     #[must_use]
     pub fn is_awaiting_money(self) -> bool {
-        match self {
-            Self::APayer | Self::EnCours | Self::EnAttente => true,
-            Self::Payee
-            | Self::Echouee
-            | Self::EchoueeDefinitive
-            | Self::Annulee
-            | Self::Remboursee
-            | Self::Contestee => false,
-        }
+        self == Self::APayer || self.is_pending_on_stripe()
     }
 
     /// Money was collected (possibly refunded or disputed since).
