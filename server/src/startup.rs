@@ -5,7 +5,7 @@ use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::config::Settings;
 use app::ssr::email::mailer::{Mailer, SmtpMailer};
 use app::ssr::payments::{PaymentGateway, StripeConfig, StripeGateway};
-use app::ssr::state::{AppState, Wake};
+use app::ssr::state::{AppState, Counters, Wake};
 use app::ssr::{db, installation};
 use app::{App, shell};
 use axum::Router;
@@ -77,6 +77,7 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         installation_id: installation_id.into(),
         instance_id: instance_id.into(),
         wake: Arc::new(Wake::default()),
+        counters: Arc::new(Counters::default()),
     })
 }
 

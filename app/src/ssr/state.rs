@@ -36,6 +36,16 @@ pub struct AppState {
     pub instance_id: Arc<str>,
     /// Wakes the workers when there is new work (they also poll).
     pub wake: Arc<Wake>,
+    /// What this process counted (work done on behalf of anonymous callers).
+    #[from_ref(skip)]
+    pub counters: Arc<Counters>,
+}
+
+/// Counts kept by this process.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// HMAC-SHA256 computations made to check webhook signatures.
+    pub webhook_macs: std::sync::atomic::AtomicU64,
 }
 
 /// Signals for the workers of this process.

@@ -365,3 +365,31 @@ async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
         "no second collection possible"
     );
 }
+
+#[tokio::test]
+async fn a_hostile_signature_header_costs_no_hashing_and_a_forged_one_one_hmac_per_secret() {
+    use std::sync::atomic::Ordering;
+    // Two secrets (one being rolled); no customer or payment, so Stripe sends nothing meanwhile.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        env: vec![("STRIPE_WEBHOOK_SECRET", format!("whsec_old_one,{WEBHOOK_SECRET}"))],
+        ..Default::default()
+    })
+    .await;
+    let macs = || app.state.counters.webhook_macs.load(Ordering::Relaxed);
+    let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(200 * 1024)).into_bytes();
+    let now = app.state.now_ms() / 1000;
+    let before = macs();
+
+    let hostile = format!("t={now}{}", ",v1=".repeat(20_000));
+    assert_eq!(app.post_webhook(Some(&hostile), body.clone()).await, 400);
+    assert_eq!(macs(), before, "refused on its shape, before any hashing");
+
+    let forged = format!("t={now}{}", format!(",v1={}", "ab".repeat(32)).repeat(8));
+    assert_eq!(app.post_webhook(Some(&forged), body.clone()).await, 400);
+    assert_eq!(macs(), before + 2, "one HMAC per configured secret, however many signatures");
+
+    let genuine = sign(WEBHOOK_SECRET, now, &body);
+    assert_eq!(app.post_webhook(Some(&genuine), body).await, 400, "signed, but not an event");
+    assert_eq!(macs(), before + 4);
+    assert!(app.inbox().await.is_empty());
+}

@@ -46,7 +46,7 @@ impl Filter {
         };
         let filter = Self {
             status: clean(&form.status)
-                .map(|s| EcheanceStatus::parse(&s).map_err(|_| Invalid::Field(Field::Status)))
+                .map(|s| s.parse::<EcheanceStatus>().map_err(|_| Invalid::Field(Field::Status)))
                 .transpose()?,
             customer: clean(&form.customer),
             due_from: date(&form.due_from, Field::DueFrom)?,

@@ -10,6 +10,7 @@ pub mod dispatch;
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
+use std::sync::atomic::Ordering;
 
 pub use dispatch::process_pending;
 
@@ -50,7 +51,10 @@ pub enum Ingested {
 pub async fn ingest(state: &AppState, signature: Option<&str>, body: &[u8]) -> Result<Ingested, IngestError> {
     let now = state.now_ms();
     let tolerance = i64::try_from(state.settings.stripe_webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
-    webhook_signature::verify(signature, body, &state.settings.stripe_webhook_secrets, now / 1000, tolerance)?;
+    let (verified, macs) =
+        webhook_signature::check(signature, body, &state.settings.stripe_webhook_secrets, now / 1000, tolerance);
+    state.counters.webhook_macs.fetch_add(u64::try_from(macs).unwrap_or(u64::MAX), Ordering::Relaxed);
+    verified?;
     let ingested = store(state, body, now).await?;
     if ingested == Ingested::Stored {
         state.wake.inbox.notify_one();
