@@ -155,12 +155,17 @@ json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 # a SetupIntent from the server, confirmed at the local peer with the card number.
 demo_login_with_card() { # email, password, card number
   demo_api login "email=$1" "password=$2" >/dev/null
-  local secret setup_intent pm
+  local secret setup_intent pm status
   secret=$(demo_api card/setup | json_field '["client_secret"]')
   setup_intent=${secret%%_secret_*}
   pm=$(curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/payment_methods" -d type=card -d "card[number]=$3" \
     -d 'card[exp_month]=12' -d 'card[exp_year]=2034' -d 'card[cvc]=123' | json_field '["id"]')
-  curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/setup_intents/$setup_intent/confirm" -d "payment_method=$pm" >/dev/null
+  status=$(curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/setup_intents/$setup_intent/confirm" -d "payment_method=$pm" |
+    json_field '["status"]')
+  if [ "$status" = requires_action ]; then
+    # The cardholder completes 3D Secure (what the peer's Stripe.js modal does).
+    curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/setup_intents/$setup_intent/confirm" -d use_stripe_sdk=true >/dev/null
+  fi
   demo_api card/save "setup_intent_id=$setup_intent" >/dev/null
 }
 
