@@ -106,8 +106,10 @@ impl Settings {
     /// # Errors
     /// The first variable that is missing or malformed.
     pub fn from_source(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // Production unless told otherwise: a server started without APP_ENV refuses
+        // the public development secret, plain-http addresses and the demo data.
         let environment = match get("APP_ENV").or_else(|| get("LEPTOS_ENV")).map(|v| v.to_ascii_lowercase()) {
-            None => Environment::Development,
+            None => Environment::Production,
             Some(v) if matches!(v.as_str(), "dev" | "development" | "test") => Environment::Development,
             Some(v) if matches!(v.as_str(), "prod" | "production") => Environment::Production,
             Some(_) => return Err(err("APP_ENV", "expected development or production")),
@@ -213,6 +215,13 @@ impl Settings {
         if self.app_secret.expose_secret() == DEV_APP_SECRET {
             return Err(err("APP_SECRET", "the development secret is refused in production"));
         }
+        if self.app_base_url.scheme() != "https" {
+            return Err(err("APP_BASE_URL", "must be https in production (the session cookie is Secure)"));
+        }
+        let smtp = Url::parse(self.smtp_url.expose_secret()).ok();
+        if smtp.is_some_and(|u| u.scheme() == "smtp" && (!u.username().is_empty() || u.password().is_some())) {
+            return Err(err("SMTP_URL", "credentials need TLS in production (smtps://)"));
+        }
         Ok(())
     }
 }
@@ -264,6 +273,7 @@ mod tests {
 
     fn minimal() -> HashMap<&'static str, &'static str> {
         HashMap::from([
+            ("APP_ENV", "development"),
             ("STRIPE_SECRET_KEY", "sk_test_123"),
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_123"),
             ("STRIPE_WEBHOOK_SECRET", "whsec_a, whsec_b"),
@@ -308,6 +318,25 @@ mod tests {
         vars.insert("APP_SECRET", "0123456789abcdef0123456789abcdef-prod");
         vars.insert("STRIPE_API_BASE", "http://127.0.0.1:8420/");
         assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("STRIPE_API_BASE"));
+    }
+
+    #[test]
+    fn without_app_env_the_server_is_production_and_refuses_development_settings() {
+        let mut vars = minimal();
+        vars.remove("APP_ENV");
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("APP_SECRET"), "no secret: refused");
+        vars.insert("APP_SECRET", DEV_APP_SECRET);
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("APP_SECRET"), "the public development secret");
+        vars.insert("APP_SECRET", "0123456789abcdef0123456789abcdef-prod");
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("APP_BASE_URL"), "plain http");
+        vars.insert("APP_BASE_URL", "https://pay.example.com/");
+        vars.insert("SMTP_URL", "smtp://user:password@mail.example.com:587");
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("SMTP_URL"), "credentials in clear");
+        vars.insert("SMTP_URL", "smtps://user:password@mail.example.com:465");
+        let s = load(&vars).expect("a production configuration");
+        assert_eq!(s.environment, Environment::Production);
+        vars.insert("APP_ENV", "development");
+        assert_eq!(load(&vars).map(|s| s.environment).ok(), Some(Environment::Development));
     }
 
     #[test]

@@ -88,6 +88,7 @@ async fn start_binary(app: &TestApp, stripe: &StripeLayer, port: u16) -> Child {
 
 fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static str, String)> {
     vec![
+        ("APP_ENV", "development".to_owned()),
         ("DATABASE_URL", app.db.url.clone()),
         ("STRIPE_SECRET_KEY", crate::helpers::peer::SECRET_KEY.to_owned()),
         ("STRIPE_PUBLISHABLE_KEY", crate::helpers::peer::PUBLISHABLE_KEY.to_owned()),
@@ -163,4 +164,22 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
     assert_eq!(pis.len(), 1, "no second charge");
     assert_eq!(pis[0]["status"], "succeeded");
     assert_eq!(app.attempts(e).await.len(), 1);
+}
+
+#[test]
+fn the_binary_without_app_env_is_production_and_refuses_the_development_secret() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("migrate")
+        .env_remove("APP_ENV")
+        .env_remove("LEPTOS_ENV")
+        .env_remove("APP_SECRET")
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("STRIPE_SECRET_KEY", crate::helpers::peer::SECRET_KEY)
+        .env("STRIPE_PUBLISHABLE_KEY", crate::helpers::peer::PUBLISHABLE_KEY)
+        .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .output()
+        .expect("the binary runs");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(said.contains("APP_SECRET"), "{said}");
 }

@@ -40,8 +40,12 @@ pub type DemoEcheance = (i64, i64, EcheanceStatus);
 /// Writes the demo data unless there are users already. Returns whether it wrote.
 ///
 /// # Errors
-/// Database failure.
+/// `Forbidden` in production, database failure.
 pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, ServiceError> {
+    // Known passwords have no place in production.
+    if state.settings.environment == Environment::Production {
+        return Err(ServiceError::Forbidden);
+    }
     if user::Entity::find().count(&state.db).await? > 0 {
         return Ok(false);
     }

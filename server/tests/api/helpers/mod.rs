@@ -97,6 +97,7 @@ pub async fn spawn_app() -> TestApp {
 /// Settings for a test app: the peer via the layer, a short Stripe timeout.
 pub fn settings_for(db_url: &str, stripe_url: &str, address: &str, extra: &[(&'static str, String)]) -> Settings {
     let mut vars: HashMap<&'static str, String> = HashMap::from([
+        ("APP_ENV", "development".to_owned()),
         ("DATABASE_URL", db_url.to_owned()),
         ("DATABASE_MAX_CONNECTIONS", "10".to_owned()),
         ("STRIPE_SECRET_KEY", peer::SECRET_KEY.to_owned()),
