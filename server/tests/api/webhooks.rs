@@ -245,11 +245,7 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
 
 #[tokio::test]
 async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        env: vec![("STRIPE_WEBHOOK_SECRET", format!("whsec_old_one,{WEBHOOK_SECRET}"))],
-        ..Default::default()
-    })
-    .await;
+    let app = with_a_secret_being_rolled().await;
     let body = serde_json::to_vec(&event("evt_roll", "customer.created", json!({"id": "cus_1"}))).expect("json");
     let now = app.state.now_ms() / 1000;
     assert_eq!(app.post_webhook(Some(&sign("whsec_old_one", now, &body)), body.clone()).await, 200);
@@ -370,11 +366,7 @@ async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
 async fn a_hostile_signature_header_costs_no_hashing_and_a_forged_one_one_hmac_per_secret() {
     use std::sync::atomic::Ordering;
     // Two secrets (one being rolled); no customer or payment, so Stripe sends nothing meanwhile.
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
-        env: vec![("STRIPE_WEBHOOK_SECRET", format!("whsec_old_one,{WEBHOOK_SECRET}"))],
-        ..Default::default()
-    })
-    .await;
+    let app = with_a_secret_being_rolled().await;
     let macs = || app.state.counters.webhook_macs.load(Ordering::Relaxed);
     let body = format!("{{\"pad\":\"{}\"}}", "x".repeat(200 * 1024)).into_bytes();
     let now = app.state.now_ms() / 1000;
@@ -392,4 +384,13 @@ async fn a_hostile_signature_header_costs_no_hashing_and_a_forged_one_one_hmac_p
     assert_eq!(app.post_webhook(Some(&genuine), body).await, 400, "signed, but not an event");
     assert_eq!(macs(), before + 4);
     assert!(app.inbox().await.is_empty());
+}
+
+/// An app whose webhook endpoint has two secrets: `whsec_old_one` and the current one.
+async fn with_a_secret_being_rolled() -> crate::helpers::TestApp {
+    crate::helpers::spawn_app_with(crate::helpers::Options {
+        env: vec![("STRIPE_WEBHOOK_SECRET", format!("whsec_old_one,{WEBHOOK_SECRET}"))],
+        ..Default::default()
+    })
+    .await
 }

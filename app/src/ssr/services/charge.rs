@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use super::record::{self, Recorded, StripeReport};
+use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
@@ -95,8 +95,7 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
     let (attempt, attempt_no) = claim(state, id, trigger).await?;
-    let (_, refused) = send(state, &attempt, trigger.cause(), &trigger.actor()).await?;
-    if let Some(refusal) = refused {
+    if let Some(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing was created on Stripe; the échéance is payable again. Say so, not "processing".
         return Err(refusal.into());
     }
@@ -188,13 +187,13 @@ async fn claim(
 }
 
 /// Step 2 and 3: send attempt `attempt` with its key and record the answer;
-/// with it, why Stripe refused the request itself, when it did.
+/// returns why Stripe refused the request itself, when it did.
 async fn send(
     state: &AppState,
     attempt: &charge_attempt::Model,
     cause: Cause,
     actor: &str,
-) -> Result<(Recorded, Option<Refusal>), ServiceError> {
+) -> Result<Option<Refusal>, ServiceError> {
     let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(anyhow::Error::from)?;
     let (echeance_id, attempt_no) = attempts::ids(attempt)?;
     let charge = OffSessionCharge {
@@ -229,7 +228,8 @@ async fn send(
             StripeReport::default()
         }
     };
-    Ok((record::record(state, attempt.id, report, cause, actor).await?, refused))
+    record::record(state, attempt.id, report, cause, actor).await?;
+    Ok(refused)
 }
 
 async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError> {
@@ -289,8 +289,7 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
         // Stripe still holds the key: re-sending replays the first answer, or executes it once.
-        let (_, refused) = send(state, attempt, Cause::Reconciler, actor).await?;
-        if let Some(refusal) = refused {
+        if let Some(refusal) = send(state, attempt, Cause::Reconciler, actor).await? {
             tracing::warn!(attempt.id = attempt.id, %refusal, "Stripe refused the re-sent charge");
         }
         return Ok(());
