@@ -382,6 +382,22 @@ mod tests {
     }
 
     #[test]
+    fn a_402_carrying_a_real_stripe_payment_intent_keeps_it() {
+        let pi: serde_json::Value =
+            serde_json::from_str(include_str!("fixtures/payment_intent.json")).expect("fixture");
+        let body = serde_json::json!({"error": {"type": "card_error", "code": "authentication_required",
+            "decline_code": "authentication_required", "message": "Authentication required.",
+            "doc_url": "https://stripe.com/docs/error-codes/authentication-required", "payment_intent": pi}});
+        match classify(402, body.to_string().as_bytes()) {
+            GatewayError::Card { detail, payment_intent } => {
+                assert_eq!(detail.code.as_deref(), Some("authentication_required"));
+                assert_eq!(payment_intent.map(|p| p.id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3".to_owned()));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
     fn throttling_conflicts_and_server_errors_are_transient_others_are_not() {
         assert!(classify(429, b"{}").outcome_unknown());
         assert!(classify(500, b"<html>").outcome_unknown());

@@ -343,4 +343,85 @@ mod tests {
         assert_eq!(with("canceled", serde_json::Value::Null), Some(PaymentEvent::Abandoned));
         assert_eq!(with("something_new", serde_json::Value::Null), None);
     }
+
+    /// Real Stripe shapes (`fixtures/`, from Stripe's own API fixtures), as a JSON value to adjust.
+    fn fixture(name: &str) -> serde_json::Value {
+        let raw = match name {
+            "payment_intent" => include_str!("fixtures/payment_intent.json"),
+            "setup_intent" => include_str!("fixtures/setup_intent.json"),
+            "payment_method" => include_str!("fixtures/payment_method.json"),
+            "charge" => include_str!("fixtures/charge.json"),
+            "dispute" => include_str!("fixtures/dispute.json"),
+            "checkout.session" => include_str!("fixtures/checkout.session.json"),
+            "event" => include_str!("fixtures/event.json"),
+            other => panic!("no fixture {other}"),
+        };
+        serde_json::from_str(raw).expect("fixture is JSON")
+    }
+
+    #[test]
+    fn real_stripe_objects_decode_with_every_field_nulls_and_expandable_ids() {
+        let p: PaymentIntentSnapshot = serde_json::from_value(fixture("payment_intent")).expect("PaymentIntent");
+        assert_eq!((p.id.as_str(), p.amount, p.currency.as_str()), ("pi_1PgafyB7WZ01zgkWSjxsAJo3", 1099, "usd"));
+        assert_eq!(p.status(), PaymentIntentStatus::RequiresPaymentMethod);
+        assert!(p.customer.is_none() && p.latest_charge.is_none() && p.attempt_ref().is_none());
+        assert_eq!(p.last_payment_error.as_ref().and_then(|e| e.kind.as_deref()), Some("idempotency_error"));
+
+        let s: SetupIntentSnapshot = serde_json::from_value(fixture("setup_intent")).expect("SetupIntent");
+        assert!(!s.succeeded() && s.client_secret.is_some() && s.payment_method.is_none());
+
+        let m: PaymentMethodSnapshot = serde_json::from_value(fixture("payment_method")).expect("PaymentMethod");
+        let card = m.card.expect("a card");
+        assert_eq!(
+            (card.brand.as_str(), card.last4.as_str(), card.exp_month, card.exp_year),
+            ("visa", "4242", 8, 2030)
+        );
+
+        let c: ChargeSnapshot = serde_json::from_value(fixture("charge")).expect("Charge");
+        assert_eq!(
+            (c.id.as_str(), c.amount, c.amount_refunded, c.refunded),
+            ("ch_1PgafuB7WZ01zgkWXYmPNZs8", 100, 0, false)
+        );
+
+        let d: DisputeSnapshot = serde_json::from_value(fixture("dispute")).expect("Dispute");
+        assert_eq!(d.charge.as_ref().map(IdOrObject::id), Some("ch_1PgafuB7WZ01zgkWXYmPNZs8"));
+        assert_eq!(d.reason.as_deref(), Some("general"));
+
+        let cs: CheckoutSessionSnapshot = serde_json::from_value(fixture("checkout.session")).expect("Session");
+        assert_eq!((cs.status.as_deref(), cs.payment_status.as_deref()), (Some("open"), Some("unpaid")));
+        assert_eq!(cs.payment_intent.as_ref().map(IdOrObject::id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3"));
+
+        let e: EventEnvelope = serde_json::from_value(fixture("event")).expect("Event");
+        assert_eq!(
+            (e.id.as_str(), e.event_type.as_str(), e.livemode),
+            ("evt_1Pgc76B7WZ01zgkWwyRHS12y", "plan.created", false)
+        );
+    }
+
+    #[test]
+    fn a_real_payment_intent_in_each_state_we_act_on_maps_to_its_event() {
+        let with = |changes: serde_json::Value| -> PaymentIntentSnapshot {
+            let mut pi = fixture("payment_intent");
+            if let (Some(pi), Some(changes)) = (pi.as_object_mut(), changes.as_object()) {
+                pi.extend(changes.clone());
+            }
+            serde_json::from_value(pi).expect("decodes")
+        };
+        let ours = serde_json::json!({"echeance_id": "7", "attempt": "2"});
+        let sca = with(serde_json::json!({
+            "customer": {"id": "cus_1", "object": "customer"}, "metadata": ours,
+            "last_payment_error": {"type": "card_error", "code": "authentication_required",
+                "decline_code": "authentication_required", "message": "Authentication required", "doc_url": null}
+        }));
+        assert_eq!(sca.payment_event(), Some(PaymentEvent::AuthenticationRequired));
+        assert_eq!((sca.attempt_ref(), sca.customer.as_ref().map(IdOrObject::id)), (Some((7, 2)), Some("cus_1")));
+        let paid =
+            with(serde_json::json!({"status": "succeeded", "last_payment_error": null, "latest_charge": "ch_1"}));
+        assert_eq!(paid.payment_event(), Some(PaymentEvent::Succeeded));
+        assert_eq!(paid.latest_charge.as_ref().map(IdOrObject::id), Some("ch_1"));
+        let declined = with(serde_json::json!({"last_payment_error":
+            {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds"}}));
+        assert_eq!(declined.payment_event(), Some(PaymentEvent::Declined { retryable: true }));
+        assert_eq!(with(serde_json::json!({"status": "canceled"})).payment_event(), Some(PaymentEvent::Abandoned));
+    }
 }
