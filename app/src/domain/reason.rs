@@ -84,8 +84,6 @@ pub enum Field {
     Locale,
     /// An email address.
     Email,
-    /// A template.
-    Template,
 }
 
 /// Why input was refused.

@@ -159,7 +159,6 @@ pub const EN: Texts = Texts {
     field_email_kind: "unknown email kind",
     field_locale: "unknown language (fr or en)",
     field_email: "email address",
-    field_template: "template",
     invalid_date_range: "Invalid filter: the start date is after the end date.",
     invalid_no_card: "No card saved: add a card before paying.",
     invalid_card_not_confirmed: "The card was not confirmed. Try saving it again.",

@@ -159,7 +159,6 @@ pub const FR: Texts = Texts {
     field_email_kind: "type d'e-mail inconnu",
     field_locale: "langue inconnue (fr ou en)",
     field_email: "adresse e-mail",
-    field_template: "modèle",
     invalid_date_range: "Filtre invalide : la date de début est après la date de fin.",
     invalid_no_card: "Aucune carte enregistrée : ajoutez une carte avant de payer.",
     invalid_card_not_confirmed: "La carte n'a pas été confirmée. Réessayez l'enregistrement.",

@@ -264,7 +264,6 @@ texts! {
         field_email_kind,
         field_locale,
         field_email,
-        field_template,
         invalid_date_range,
         invalid_no_card,
         invalid_card_not_confirmed,
@@ -439,7 +438,6 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::EmailKind => tx.field_email_kind,
         Field::Locale => tx.field_locale,
         Field::Email => tx.field_email,
-        Field::Template => tx.field_template,
     }
 }
 
