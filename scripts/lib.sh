@@ -74,6 +74,15 @@ ensure_cargo_leptos() {
   fi
 }
 
+CARGO_DENY_VERSION=0.20.2
+
+ensure_cargo_deny() {
+  if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once per machine)"
+    CARGO_TARGET_DIR="$CARGO_TARGET_DIR/tools" cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
+  fi
+}
+
 ensure_node_modules() {
   command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -f end2end/node_modules/.package-lock.json ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
@@ -145,7 +154,7 @@ demo_api() { # endpoint, form fields...
   local endpoint=$1 args=(--data '')
   shift
   for field in "$@"; do args+=(--data-urlencode "$field"); done
-  curl -fsS -b "$DEMO_JAR" -c "$DEMO_JAR" -H 'accept: application/json' "${args[@]}" "$DEMO_BASE/api/$endpoint"
+  curl -fsS -b "$DEMO_JAR" -c "$DEMO_JAR" -H 'accept: application/json' -H "origin: $DEMO_BASE" "${args[@]}" "$DEMO_BASE/api/$endpoint"
 }
 
 # Reads one value of the JSON on stdin: json_field '["echeances"][0]["id"]'.

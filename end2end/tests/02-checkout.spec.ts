@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { CARDS, CheckoutPage, customerWithCard } from './pages/checkout';
 import { login } from './pages/landing';
 import { callServerFn, peerPaymentIntents, screenshot, seedCustomer } from './support';

@@ -1,4 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { AuthenticatePage } from './pages/authenticate';
 import { CARDS, customerWithCard } from './pages/checkout';
 import { peerPaymentIntents, screenshot } from './support';

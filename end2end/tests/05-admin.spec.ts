@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { AdminDashboard, AdminTimeline } from './pages/admin';
 import { paidEcheance } from './pages/checkout';
 import { login } from './pages/landing';

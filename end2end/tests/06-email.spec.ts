@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { AdminTemplates } from './pages/admin';
 import { AuthenticatePage } from './pages/authenticate';
 import { CARDS, customerWithCard } from './pages/checkout';

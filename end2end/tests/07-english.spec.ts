@@ -1,4 +1,5 @@
-import { expect, Page, test } from '@playwright/test';
+import { Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { AdminTimeline } from './pages/admin';
 import { CARDS, CheckoutPage, paidEcheance } from './pages/checkout';
 import { LandingPage } from './pages/landing';

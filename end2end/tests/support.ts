@@ -118,10 +118,14 @@ export async function mailbox(to: string): Promise<any[]> {
   return messages.filter((m) => m.to.some((t: { address: string }) => t.address === to));
 }
 
-/** Posts to a server function as a script would (JSON answer), with the page's cookies. */
+/**
+ * Posts to a server function as a script on the site's own page would (JSON answer, the page's
+ * cookies, the site's `Origin`: a browser sends it, Playwright's request context does not).
+ */
 export async function callServerFn(page: Page, path: string, fields: Record<string, string | number>) {
   const form = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)]));
-  return page.request.post(path, { form, headers: { accept: 'application/json' } });
+  const origin = new URL(page.url() === 'about:blank' ? (process.env.BASE_URL ?? '') : page.url()).origin;
+  return page.request.post(path, { form, headers: { accept: 'application/json', origin } });
 }
 
 /** Saves a full-page screenshot under end2end/screenshots/ (ignored by git). */

@@ -2,6 +2,7 @@
 //! the background workers and the command line.
 
 pub mod cli;
+pub mod middleware;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

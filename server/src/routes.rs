@@ -1,5 +1,5 @@
-//! The routes that are not Leptos pages: the Stripe webhook, health, the
-//! language switch, and security headers for every answer.
+//! The routes that are not Leptos pages: the Stripe webhook, liveness and
+//! readiness, the language switch, the CSV export.
 
 use app::api::dto::AdminFilter;
 use app::api::error::AppError;
@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The non-Leptos routes.
@@ -26,7 +25,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/stripe/webhook",
             post(stripe_webhook).layer(DefaultBodyLimit::max(state.settings.stripe_webhook_max_bytes)),
         )
-        .route("/health", get(health))
+        .route("/health", get(liveness))
+        .route("/ready", get(readiness))
         .route("/lang/{code}", get(switch_language))
         .route("/admin/export.csv", get(export_csv))
 }
@@ -86,32 +86,39 @@ async fn stripe_webhook(State(state): State<AppState>, headers: HeaderMap, body:
     }
 }
 
-static STRIPE_CHECK: Mutex<Option<(Instant, bool)>> = Mutex::new(None);
 const STRIPE_CHECK_TTL: Duration = Duration::from_secs(30);
 
-/// `GET /health`: the database answers a query, Stripe answers with our key
-/// (checked at most every 30 s). 200 when both do, 503 otherwise.
-async fn health(State(state): State<AppState>) -> Response {
+/// `GET /health`: liveness, for anyone: the process answers. Nothing else is
+/// checked or told (a load balancer restarts a process that stops answering).
+async fn liveness() -> Response {
+    Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /ready`: readiness. 503 only when the database does not answer — the
+/// one thing without which this instance cannot serve. Stripe is checked (at
+/// most every 30 s) and reported, but an outage at Stripe does not take the
+/// fleet out: pages, the webhook inbox and queued work keep going.
+async fn readiness(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await.is_ok();
-    let cached =
-        STRIPE_CHECK.lock().ok().and_then(|c| *c).filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL).map(|(_, ok)| ok);
+    let check = &state.counters.stripe_check;
+    let cached = check.lock().ok().and_then(|c| *c).filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL).map(|(_, ok)| ok);
     let stripe = match cached {
         Some(ok) => ok,
         None => {
             let ok = state.gateway.ping().await.is_ok();
-            if let Ok(mut c) = STRIPE_CHECK.lock() {
+            if let Ok(mut c) = check.lock() {
                 *c = Some((Instant::now(), ok));
             }
             ok
         }
     };
-    let failed_webhooks = webhooks::failed_count(&state.db).await.unwrap_or(0);
-    let status = if database && stripe { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let failed_webhooks = if database { webhooks::failed_count(&state.db).await.unwrap_or(0) } else { 0 };
+    let status = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     (
         status,
         Json(serde_json::json!({
-            "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+            "status": if database && stripe { "ok" } else { "degraded" },
             "database": word(database),
             "stripe": word(stripe),
             "failed_webhooks": failed_webhooks,
@@ -136,16 +143,5 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
     {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
-}
-
-/// Headers on every answer: no sniffing, no framing, no referrer outside the
-/// site (the 3DS link carries a token in its query).
-pub async fn security_headers(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     response
 }

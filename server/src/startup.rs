@@ -4,6 +4,7 @@ use anyhow::Context as _;
 use app::ssr::clock::{Clock, SystemClock};
 use app::ssr::config::Settings;
 use app::ssr::email::mailer::{Mailer, SmtpMailer};
+use app::ssr::guards::Guards;
 use app::ssr::payments::{PaymentGateway, StripeConfig, StripeGateway};
 use app::ssr::state::{AppState, Counters, Wake};
 use app::ssr::{db, installation};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::routes;
+use crate::{middleware, routes};
 
 /// The pieces a state is built from; tests swap the gateway or the clock.
 pub struct Ports {
@@ -67,6 +68,11 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
     let installation_id = installation::installation_id(&db).await.context("reading the installation id")?;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
     let instance_id = format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let guards = Guards::new(
+        settings.password_hash_concurrency,
+        settings.password_hash_queue,
+        settings.stripe_calls_per_user_per_minute,
+    );
     Ok(AppState {
         leptos_options,
         db,
@@ -78,6 +84,7 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         instance_id: instance_id.into(),
         wake: Arc::new(Wake::default()),
         counters: Arc::new(Counters::default()),
+        guards: Arc::new(guards),
     })
 }
 
@@ -98,7 +105,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, move |options| {
             shell(options, stripe_js.clone())
         }))
-        .layer(axum::middleware::from_fn(routes::security_headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_site_check))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(
             |request: &http::Request<axum::body::Body>| {
                 // The path only: query strings may carry a recovery-link token.

@@ -85,12 +85,15 @@ pub fn set_cookie(value: &str) {
     }
 }
 
-/// The caller's IP address (for the login rate limit).
+/// The caller's address (for the login throttle): the TCP peer, or the entry
+/// the configured trusted proxies vouch for.
 #[must_use]
-pub fn client_ip() -> String {
-    use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_owned())
+pub fn client_ip(state: &AppState) -> String {
+    let parts = use_context::<http::request::Parts>();
+    let peer = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>())
+        .map(|c| c.0.ip());
+    let headers = parts.map(|p| p.headers).unwrap_or_default();
+    crate::ssr::guards::client_ip(&headers, peer, state.settings.trusted_proxy_hops)
 }

@@ -29,7 +29,7 @@ pub async fn admin_preview_template(
     use crate::ssr::services::email_admin;
     let state = state()?;
     require_admin(&state).await?;
-    email_admin::preview(&kind, &locale, &TemplateSource { subject, html, text }).map_err(fail)
+    email_admin::preview(&kind, &locale, &TemplateSource { subject, html, text }).await.map_err(fail)
 }
 
 /// Saves a template (refused when it does not render).
@@ -45,8 +45,8 @@ pub async fn admin_save_template(
     use crate::ssr::email::templates::TemplateSource;
     use crate::ssr::services::email_admin;
     let state = state()?;
-    require_admin(&state).await?;
-    email_admin::save(&state, &kind, &locale, &TemplateSource { subject, html, text }).await.map_err(fail)
+    let admin = require_admin(&state).await?;
+    email_admin::save(&state, admin.id, &kind, &locale, &TemplateSource { subject, html, text }).await.map_err(fail)
 }
 
 /// Emails that gave up after their last retry.

@@ -29,7 +29,7 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
     use super::context::{client_ip, fail, set_cookie, state};
     use crate::ssr::auth;
     let state = state()?;
-    let session = auth::login(&state, &email, &password, &client_ip()).await.map_err(fail)?;
+    let session = auth::login(&state, &email, &password, &client_ip(&state)).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
     let me = me_of(session.user);
     leptos_axum::redirect(if me.role == crate::domain::Role::Admin { "/admin" } else { "/" });
@@ -42,13 +42,12 @@ pub async fn logout() -> Result<(), AppError> {
     use super::context::{fail, set_cookie, state};
     use crate::ssr::auth;
     let state = state()?;
-    if let Some(parts) = use_context::<http::request::Parts>() {
-        let cookies = parts.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if let Some(token) = auth::token_from_cookies(cookies) {
-            auth::logout(&state, token).await.map_err(fail)?;
-        }
+    if let Some(parts) = use_context::<http::request::Parts>()
+        && let Some(token) = auth::token_of_request(&state, &parts.headers)
+    {
+        auth::logout(&state, token).await.map_err(fail)?;
     }
-    set_cookie(&auth::clear_cookie());
+    set_cookie(&auth::clear_cookie(&state));
     leptos_axum::redirect("/");
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod reason;
 pub mod spelling;
 pub mod status;
+pub mod throttle;
 pub mod token;
 pub mod user;
 
@@ -30,5 +31,6 @@ pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck};
 pub use reason::{Field, Invalid, Refusal};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};
+pub use throttle::{Admission, Throttle, ThrottleState};
 pub use token::{RecoveryToken, TokenError};
 pub use user::{Email, Role};

@@ -7,20 +7,22 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use super::entities::{login_attempt, session, user};
+use super::entities::{login_attempt, login_throttle, session, user};
 use super::services::error::ServiceError;
 use super::state::AppState;
-use crate::domain::{Email, Locale, Role, UserId};
+use crate::domain::{Admission, Email, Locale, Role, Throttle, ThrottleState, UserId};
 
-/// The name of the session cookie.
+/// The session cookie's name on a plain-http development address.
 pub const SESSION_COOKIE: &str = "echeancier_session";
+/// The session cookie's name on https.
+pub const HOST_SESSION_COOKIE: &str = "__Host-echeancier_session";
+/// Login records are kept a month (who tried, from where), then purged.
+const LOGIN_RECORD_TTL_MS: i64 = 30 * 24 * 3_600_000;
 const SESSION_TTL_MS: i64 = 14 * 24 * 3_600_000;
-const WINDOW_MS: i64 = 15 * 60_000;
-const MAX_FAILURES_PER_EMAIL: u64 = 5;
-const MAX_FAILURES_PER_IP: u64 = 30;
 
 /// The user behind a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,39 +74,40 @@ pub struct OpenedSession {
     pub token: String,
 }
 
-/// Checks a login and opens a session.
+/// Per (address, client): five free tries, then 1 s, 2 s, 4 s… up to 15 min.
+const PER_PAIR: Throttle = Throttle { free: 5, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: 3_600_000 };
+/// Per client, whatever the address (one client guessing many accounts).
+const PER_CLIENT: Throttle = Throttle { free: 30, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: 3_600_000 };
+/// Per address, whatever the client (many clients guessing one account): slower to
+/// start and capped at a minute, so nobody can keep the owner out for long.
+const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_000, forget_after_ms: 3_600_000 };
+
+/// Checks a login and opens a session. Each throttle key is reserved (the try
+/// counted as a failure) before the password is checked, so parallel tries
+/// get no more guesses than sequential ones; a success clears the keys of the
+/// address.
 ///
 /// # Errors
-/// `RateLimited` after too many failures, `Unauthenticated` for a wrong
-/// address or password (the same answer for both).
-pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> Result<OpenedSession, ServiceError> {
+/// `RateLimited` while a key asks to wait (or when password checks are queued
+/// past their bound), `Unauthenticated` for a wrong address or password (the
+/// same answer for both).
+pub async fn login(state: &AppState, email: &str, password: &str, client: &str) -> Result<OpenedSession, ServiceError> {
     let now = state.now_ms();
     let email = Email::parse(email).map_err(|_| ServiceError::Unauthenticated)?;
-    let since = now - WINDOW_MS;
-    let failures = |column: login_attempt::Column, value: String| {
-        login_attempt::Entity::find()
-            .filter(column.eq(value))
-            .filter(login_attempt::Column::Succeeded.eq(false))
-            .filter(login_attempt::Column::CreatedAt.gte(since))
-            .count(&state.db)
-    };
-    if failures(login_attempt::Column::Email, email.as_str().to_owned()).await? >= MAX_FAILURES_PER_EMAIL
-        || failures(login_attempt::Column::Ip, ip.to_owned()).await? >= MAX_FAILURES_PER_IP
-    {
-        return Err(ServiceError::RateLimited);
+    let pair = format!("pair:{}|{client}", email.as_str());
+    let address = format!("address:{}", email.as_str());
+    let client_key = format!("client:{client}");
+    for (key, throttle) in [(&pair, PER_PAIR), (&client_key, PER_CLIENT), (&address, PER_ADDRESS)] {
+        reserve(state, key, throttle, now).await?;
     }
     let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
     // Verify against a dummy hash when the user does not exist, so timing does not tell.
-    let ok = match &found {
-        Some(u) => verify_password(password, &u.password_hash),
-        None => {
-            let _ = verify_password(password, &DUMMY_HASH);
-            false
-        }
-    };
+    let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
+    let password = password.to_owned();
+    let ok = state.guards.hash(move || verify_password(&password, &hash)).await? && found.is_some();
     login_attempt::ActiveModel {
         email: Set(email.as_str().to_owned()),
-        ip: Set(ip.to_owned()),
+        ip: Set(client.to_owned()),
         succeeded: Set(ok),
         created_at: Set(now),
         ..Default::default()
@@ -115,6 +118,10 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> R
         (true, Some(u)) => CurrentUser::try_from(u)?,
         _ => return Err(ServiceError::Unauthenticated),
     };
+    login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::Key.is_in([pair, address]))
+        .exec(&state.db)
+        .await?;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -123,10 +130,56 @@ pub async fn login(state: &AppState, email: &str, password: &str, ip: &str) -> R
         user_id: Set(user.id.get()),
         created_at: Set(now),
         expires_at: Set(now + SESSION_TTL_MS),
+        last_seen_at: Set(Some(now)),
     }
     .insert(&state.db)
     .await?;
     Ok(OpenedSession { user, token })
+}
+
+/// Takes one try on `key`: compare-and-swap on the stored state, so two
+/// requests never both take the last free try.
+async fn reserve(state: &AppState, key: &str, throttle: Throttle, now: i64) -> Result<(), ServiceError> {
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(0),
+        next_allowed_at: Set(0),
+        updated_at: Set(now),
+    })
+    .on_conflict(OnConflict::column(login_throttle::Column::Key).do_nothing().to_owned())
+    .try_insert()
+    .exec(&state.db)
+    .await?;
+    for _ in 0..16 {
+        let row = login_throttle::Entity::find_by_id(key.to_owned())
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("throttle row {key} vanished"))?;
+        let stored = ThrottleState {
+            failures: u32::try_from(row.failures).unwrap_or(0),
+            next_allowed_at: row.next_allowed_at,
+            updated_at: row.updated_at,
+        };
+        let next = match throttle.admit(Some(stored), now) {
+            Admission::Wait(_) => return Err(ServiceError::RateLimited),
+            Admission::Reserve(next) => next,
+        };
+        let taken = login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::Failures, Expr::value(i32::try_from(next.failures).unwrap_or(i32::MAX)))
+            .col_expr(login_throttle::Column::NextAllowedAt, Expr::value(next.next_allowed_at))
+            .col_expr(login_throttle::Column::UpdatedAt, Expr::value(next.updated_at))
+            .filter(login_throttle::Column::Key.eq(key))
+            .filter(login_throttle::Column::Failures.eq(row.failures))
+            .filter(login_throttle::Column::NextAllowedAt.eq(row.next_allowed_at))
+            .filter(login_throttle::Column::UpdatedAt.eq(row.updated_at))
+            .exec(&state.db)
+            .await?;
+        if taken.rows_affected == 1 {
+            return Ok(());
+        }
+    }
+    // Sixteen lost races in a row: this key is under a flood.
+    Err(ServiceError::RateLimited)
 }
 
 static DUMMY_HASH: std::sync::LazyLock<String> =
@@ -145,28 +198,64 @@ pub async fn logout(state: &AppState, token: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The session token in a `Cookie` header.
+/// The session cookie's name: `__Host-` on https (Secure, whole site, no
+/// Domain: a sibling subdomain cannot plant or overwrite it); plain on a
+/// development http address, where browsers refuse `__Host-`.
 #[must_use]
-pub fn token_from_cookies(cookie_header: &str) -> Option<&str> {
-    cookie_header
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v)
+pub fn cookie_name(state: &AppState) -> &'static str {
+    if state.settings.app_base_url.scheme() == "https" { HOST_SESSION_COOKIE } else { SESSION_COOKIE }
 }
 
-/// The user of a session token, if the session is alive.
+/// The session token in a `Cookie` header.
+#[must_use]
+pub fn token_from_cookies<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
+    cookie_header.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
+/// The session token a request carries, if any.
+#[must_use]
+pub fn token_of_request<'a>(state: &AppState, headers: &'a http::HeaderMap) -> Option<&'a str> {
+    let cookies = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    token_from_cookies(cookies, cookie_name(state))
+}
+
+/// Sessions are touched at most this often (one write a minute, not one a request).
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// The user of a session token, if the session is alive: not past its
+/// lifetime, and used recently enough for its role (admins idle out sooner).
 ///
 /// # Errors
 /// Database failure.
 pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<CurrentUser>, ServiceError> {
+    let now = state.now_ms();
     let Some(session) = session::Entity::find_by_id(token_id(token)).one(&state.db).await? else {
         return Ok(None);
     };
-    if session.expires_at < state.now_ms() {
+    if session.expires_at < now {
         return Ok(None);
     }
-    user::Entity::find_by_id(session.user_id).one(&state.db).await?.map(CurrentUser::try_from).transpose()
+    let Some(user) = user::Entity::find_by_id(session.user_id).one(&state.db).await? else {
+        return Ok(None);
+    };
+    let user = CurrentUser::try_from(user)?;
+    let idle = match user.role {
+        Role::Admin => state.settings.session_idle_admin,
+        Role::Customer => state.settings.session_idle_customer,
+    };
+    let last_seen = session.last_seen_at.unwrap_or(session.created_at);
+    if now - last_seen > i64::try_from(idle.as_millis()).unwrap_or(i64::MAX) {
+        session::Entity::delete_by_id(session.id).exec(&state.db).await?;
+        return Ok(None);
+    }
+    if now - last_seen >= TOUCH_EVERY_MS {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(Some(user))
 }
 
 /// The user behind a request's session cookie, if any: the one way every
@@ -175,8 +264,7 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<Curr
 /// # Errors
 /// Database failure.
 pub async fn user_of_request(state: &AppState, headers: &http::HeaderMap) -> Result<Option<CurrentUser>, ServiceError> {
-    let cookies = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    match token_from_cookies(cookies) {
+    match token_of_request(state, headers) {
         Some(token) => user_for_token(state, token).await,
         None => Ok(None),
     }
@@ -198,17 +286,47 @@ pub async fn require(
     }
 }
 
+/// Deletes sessions past their lifetime and login records past a month;
+/// returns how many rows went.
+///
+/// # Errors
+/// Database failure.
+pub async fn purge(state: &AppState) -> Result<u64, ServiceError> {
+    let now = state.now_ms();
+    let longest_idle = state.settings.session_idle_admin.max(state.settings.session_idle_customer);
+    let idle_ms = i64::try_from(longest_idle.as_millis()).unwrap_or(i64::MAX);
+    let sessions = session::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(session::Column::ExpiresAt.lt(now))
+                .add(session::Column::LastSeenAt.lt(now.saturating_sub(idle_ms))),
+        )
+        .exec(&state.db)
+        .await?;
+    let attempts = login_attempt::Entity::delete_many()
+        .filter(login_attempt::Column::CreatedAt.lt(now - LOGIN_RECORD_TTL_MS))
+        .exec(&state.db)
+        .await?;
+    let throttles = login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::UpdatedAt.lt(now - PER_PAIR.forget_after_ms.max(PER_CLIENT.forget_after_ms)))
+        .filter(login_throttle::Column::NextAllowedAt.lt(now))
+        .exec(&state.db)
+        .await?;
+    Ok(sessions.rows_affected + attempts.rows_affected + throttles.rows_affected)
+}
+
 /// The `Set-Cookie` value opening a session.
 #[must_use]
 pub fn session_cookie(state: &AppState, token: &str) -> String {
     let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", SESSION_TTL_MS / 1000)
+    format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", cookie_name(state), SESSION_TTL_MS / 1000)
 }
 
 /// The `Set-Cookie` value closing the session.
 #[must_use]
-pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+pub fn clear_cookie(state: &AppState) -> String {
+    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(state))
 }
 
 #[cfg(test)]
@@ -225,7 +343,8 @@ mod tests {
 
     #[test]
     fn finds_the_session_cookie_among_others() {
-        assert_eq!(token_from_cookies("a=1; echeancier_session=abc; b=2"), Some("abc"));
-        assert_eq!(token_from_cookies("a=1"), None);
+        assert_eq!(token_from_cookies("a=1; echeancier_session=abc; b=2", SESSION_COOKIE), Some("abc"));
+        assert_eq!(token_from_cookies("echeancier_session=abc", HOST_SESSION_COOKIE), None);
+        assert_eq!(token_from_cookies("a=1", SESSION_COOKIE), None);
     }
 }

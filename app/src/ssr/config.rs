@@ -88,6 +88,18 @@ pub struct Settings {
     pub email_retry_base: Duration,
     /// `EMAIL_MAX_ATTEMPTS`: tries before an email is marked failed (default 40: about 8 hours).
     pub email_max_attempts: u32,
+    /// Proxies in front of the server that append to `X-Forwarded-For` (0: the TCP peer is the client).
+    pub trusted_proxy_hops: usize,
+    /// An admin's session ends after this long without a request.
+    pub session_idle_admin: Duration,
+    /// A customer's session ends after this long without a request.
+    pub session_idle_customer: Duration,
+    /// Password hashes computed at once (off the async runtime).
+    pub password_hash_concurrency: usize,
+    /// Logins waiting for a hashing slot before the next one is answered 429.
+    pub password_hash_queue: usize,
+    /// Stripe-spending calls (card setup, pay, 3D Secure page) per customer per minute.
+    pub stripe_calls_per_user_per_minute: u32,
 }
 
 const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
@@ -198,6 +210,12 @@ impl Settings {
             workers_enabled: parse_var(get, "WORKERS", "true")?,
             email_retry_base: Duration::from_secs(u64::from(positive(get, "EMAIL_RETRY_BASE_SECS", "30")?)),
             email_max_attempts: positive(get, "EMAIL_MAX_ATTEMPTS", "40")?,
+            trusted_proxy_hops: parse_var(get, "TRUSTED_PROXY_HOPS", "0")?,
+            session_idle_admin: minutes(get, "SESSION_IDLE_MINUTES_ADMIN", "30")?,
+            session_idle_customer: minutes(get, "SESSION_IDLE_MINUTES_CUSTOMER", "1440")?,
+            password_hash_concurrency: positive(get, "PASSWORD_HASH_CONCURRENCY", "2")? as usize,
+            password_hash_queue: parse_var(get, "PASSWORD_HASH_QUEUE", "32")?,
+            stripe_calls_per_user_per_minute: positive(get, "STRIPE_CALLS_PER_USER_PER_MINUTE", "20")?,
         };
         if prod {
             settings.refuse_test_settings_in_production()?;
@@ -248,6 +266,10 @@ fn positive(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &s
 
 fn hours(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs(u64::from(positive(get, var, default)?) * 3600))
+}
+
+fn minutes(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_secs(u64::from(positive(get, var, default)?) * 60))
 }
 
 fn url_var(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<Url, ConfigError> {

@@ -4,9 +4,12 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod csrf;
 pub mod db;
 pub mod email;
 pub mod entities;
+pub mod guards;
+pub mod headers;
 pub mod installation;
 pub mod payments;
 pub mod repo;

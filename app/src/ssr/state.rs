@@ -39,6 +39,9 @@ pub struct AppState {
     /// What this process counted (work done on behalf of anonymous callers).
     #[from_ref(skip)]
     pub counters: Arc<Counters>,
+    /// Bounds on password hashing and on Stripe-spending calls per user.
+    #[from_ref(skip)]
+    pub guards: Arc<super::guards::Guards>,
 }
 
 /// Counts kept by this process.
@@ -46,6 +49,8 @@ pub struct AppState {
 pub struct Counters {
     /// HMAC-SHA256 computations made to check webhook signatures.
     pub webhook_macs: std::sync::atomic::AtomicU64,
+    /// The last check of Stripe for readiness: when, and whether it answered.
+    pub stripe_check: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 /// Signals for the workers of this process.

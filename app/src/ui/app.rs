@@ -10,9 +10,14 @@ use super::authenticate::AuthenticatePage;
 use super::i18n::{page_locale, texts};
 use super::landing::HomePage;
 
-/// The HTML document around the app. `stripe_js_url` is loaded once, in the head.
+/// The HTML document around the app (rendered on the server only). Stripe.js
+/// (`stripe_js_url`) is loaded in the head of the pages that use it; the page's
+/// Content-Security-Policy carries the nonce Leptos puts on its own scripts.
 pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
     let locale = page_locale();
+    let nonce = leptos::nonce::use_nonce();
+    let stripe_js =
+        page_needs_stripe_js(nonce.as_ref()).then(|| view! { <script src=stripe_js_url nonce=nonce></script> });
     view! {
         <!DOCTYPE html>
         <html lang=locale.code()>
@@ -20,7 +25,7 @@ pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <script src=stripe_js_url></script>
+                {stripe_js}
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -30,6 +35,24 @@ pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Sets the page's Content-Security-Policy and says whether the page uses Stripe.js.
+#[cfg(feature = "ssr")]
+fn page_needs_stripe_js(nonce: Option<&leptos::nonce::Nonce>) -> bool {
+    use crate::ssr::headers;
+    if let (Some(response), Some(state), Some(nonce)) =
+        (use_context::<leptos_axum::ResponseOptions>(), use_context::<crate::ssr::state::AppState>(), nonce)
+        && let Ok(policy) = http::HeaderValue::from_str(&headers::page_policy(&state.settings, nonce))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
+    }
+    use_context::<http::request::Parts>().is_some_and(|p| headers::page_uses_stripe_js(p.uri.path()))
+}
+
+#[cfg(not(feature = "ssr"))]
+fn page_needs_stripe_js(_: Option<&leptos::nonce::Nonce>) -> bool {
+    false
 }
 
 /// The application.

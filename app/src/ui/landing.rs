@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::ui::form_token::FormToken;
+
 use super::checkout::CheckoutPage;
 use super::i18n::texts;
 use super::layout::Layout;
@@ -66,6 +68,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                     <section class="card">
                         <h2>{tx.login}</h2>
                         <ActionForm action=login attr:class="stack">
+                            <FormToken/>
                             <label>{tx.email}<input type="email" name="email" required autocomplete="username"/></label>
                             <label>{tx.password}<input type="password" name="password" required autocomplete="current-password"/></label>
                             <button type="submit" class="primary" disabled=move || login.pending().get()>{tx.login}</button>

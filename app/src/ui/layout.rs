@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::ui::form_token::FormToken;
+
 use super::i18n::texts;
 use crate::api::dto::Me;
 use crate::api::session::Logout;
@@ -29,6 +31,7 @@ pub fn Layout(#[prop(into)] me: Option<Me>, children: Children) -> impl IntoView
                 <a href=format!("/lang/{other}") class="lang" rel="external">{tx.other_language}</a>
                 {me.map(|_| view! {
                     <ActionForm action=logout attr:class="inline">
+                        <FormToken/>
                         <button type="submit" class="link">{tx.logout}</button>
                     </ActionForm>
                 })}

@@ -5,6 +5,7 @@ pub mod app;
 pub mod authenticate;
 pub mod checkout;
 pub mod error_view;
+pub mod form_token;
 pub mod i18n;
 pub mod landing;
 pub mod layout;

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../fixtures';
 import { AuthenticatePage } from '../pages/authenticate';
 import { CARDS, customerWithCard } from '../pages/checkout';
 import { FR } from '../pages/texts';

@@ -1,4 +1,4 @@
-import { expect, test } from '@playwright/test';
+import { expect, test } from '../fixtures';
 import { CheckoutPage } from '../pages/checkout';
 import { LandingPage, login } from '../pages/landing';
 import { EN, FR } from '../pages/texts';

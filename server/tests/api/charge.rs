@@ -224,13 +224,13 @@ async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
     let e = app.echeance(&alice, 1_000, app.today()).await;
 
     let refused = charge::charge(&app.state, id(e), Trigger::Customer(mallory.id)).await;
-    assert!(matches!(refused, Err(ServiceError::Forbidden)), "{refused:?}");
+    assert!(matches!(refused, Err(ServiceError::NotFound)), "{refused:?}");
     assert!(app.peer.payment_intents_of(e).await.is_empty());
 
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
     let page = authenticate::prepare(&app.state, &pi, &Access::User(mallory.id), false).await;
-    assert!(matches!(page, Err(ServiceError::Forbidden)), "nothing about the PaymentIntent leaks");
+    assert!(matches!(page, Err(ServiceError::NotFound)), "nothing about the PaymentIntent leaks");
     let forged = authenticate::prepare(&app.state, &pi, &Access::Token("9999999999.forged".to_owned()), false).await;
     assert!(matches!(forged, Err(ServiceError::InvalidLink)));
 }

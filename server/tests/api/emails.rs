@@ -233,7 +233,8 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
     let broken =
         TemplateSource { subject: "Bonjour".to_owned(), html: "<p>{{ amount </p>".to_owned(), text: "ok".to_owned() };
 
-    let refused = email_admin::save(&app.state, "payment_received", "fr", &broken).await;
+    let admin = app.admin("Ada").await;
+    let refused = email_admin::save(&app.state, admin.id, "payment_received", "fr", &broken).await;
     match refused {
         Err(ServiceError::Invalid(app::domain::Invalid::Template(message))) => {
             assert!(message.contains("syntax error"), "{message}")
@@ -249,7 +250,7 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
         html: "<p>{{ label }}</p>".to_owned(),
         text: "{{ label }}".to_owned(),
     };
-    let preview = email_admin::preview("payment_received", "fr", &good).expect("renders");
+    let preview = email_admin::preview("payment_received", "fr", &good).await.expect("renders");
     assert_eq!(preview.subject, "Reçu 300,00\u{a0}€");
-    email_admin::save(&app.state, "payment_received", "fr", &good).await.expect("saved");
+    email_admin::save(&app.state, admin.id, "payment_received", "fr", &good).await.expect("saved");
 }

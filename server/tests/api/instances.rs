@@ -16,7 +16,10 @@ use crate::helpers::{Fault, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_a
 #[tokio::test]
 async fn two_instances_on_one_database_never_charge_an_echeance_twice() {
     let one = Arc::new(spawn_app().await);
-    let two = Arc::new(spawn_on(one.db.clone(), one.peer.clone(), Default::default()).await);
+    // Behind one load balancer: both instances serve the same public site.
+    let site =
+        crate::helpers::Options { env: vec![("APP_BASE_URL", format!("{}/", one.address))], ..Default::default() };
+    let two = Arc::new(spawn_on(one.db.clone(), one.peer.clone(), site).await);
     let alice = one.customer("alice", Some(cards::OK)).await;
     let e = one.echeance(&alice, 5_000, one.today()).await;
     let client = one.browser();
@@ -118,8 +121,8 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
     // The customer pays; Stripe charges; the answer is held until the process dies.
     let charged = Arc::new(Notify::new());
     stripe.inject("POST /v1/payment_intents", Fault::HoldAfterUpstream(charged.clone()));
-    let client = app.browser();
     let base = format!("http://127.0.0.1:{port}");
+    let client = crate::helpers::browser_of(&base);
     client
         .post(format!("{base}/api/login"))
         .header("accept", "application/json")

@@ -9,4 +9,5 @@ mod due;
 mod emails;
 mod instances;
 mod reconcile;
+mod security;
 mod webhooks;

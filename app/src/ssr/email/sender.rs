@@ -81,7 +81,7 @@ fn attempt_of_dedup_key(key: &str) -> Option<i32> {
 async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> anyhow::Result<Rendered> {
     let source = templates::load(&state.db, kind, Locale::from_code(&row.locale)).await?;
     let context: serde_json::Value = serde_json::from_str(&row.context)?;
-    templates::render(&source, &context).map_err(|e| anyhow!(e))
+    templates::render_bounded(&source, &context).await.map_err(|e| anyhow!(e))
 }
 
 async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -> Result<(), ServiceError> {

@@ -35,13 +35,37 @@ pub struct Rendered {
 #[error("{0}")]
 pub struct TemplateError(pub String);
 
-/// Renders `source` with `context`.
+/// Instructions one render may execute: an email template needs a few
+/// thousand; a runaway loop stops here instead of eating the CPU.
+const FUEL: u64 = 200_000;
+/// The most one part may write (a loop that prints stops here, not at the memory's end).
+const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+/// The longest a render may take, whatever the template.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Renders `source` with `context` on the blocking pool, within
+/// [`RENDER_TIMEOUT`]: what requests and the email worker call.
 ///
 /// # Errors
-/// A syntax error, an unknown variable or filter: minijinja's own message,
-/// naming the part (`subject`, `html`, `text`) and line.
+/// As [`render`], and a render that takes too long.
+pub async fn render_bounded(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
+    let (source, context) = (source.clone(), context.clone());
+    let work = tokio::task::spawn_blocking(move || render(&source, &context));
+    match tokio::time::timeout(RENDER_TIMEOUT, work).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(join)) => Err(TemplateError(format!("render task failed: {join}"))),
+        Err(_) => Err(TemplateError(format!("render took longer than {} s", RENDER_TIMEOUT.as_secs()))),
+    }
+}
+
+/// Renders `source` with `context`, bounded by [`FUEL`] and [`MAX_OUTPUT_BYTES`].
+///
+/// # Errors
+/// A syntax error, an unknown variable or filter, fuel or output exhausted:
+/// minijinja's own message, naming the part (`subject`, `html`, `text`) and line.
 pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
     let mut env = Environment::new();
+    env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| if name == "html" { AutoEscape::Html } else { AutoEscape::None });
     let describe = |e: minijinja::Error| TemplateError(describe_error(&e));
@@ -49,13 +73,32 @@ pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Re
     env.add_template_owned("html", source.html.clone()).map_err(describe)?;
     env.add_template_owned("text", source.text.clone()).map_err(describe)?;
     let part = |name: &str| -> Result<String, TemplateError> {
-        env.get_template(name).and_then(|t| t.render(context)).map_err(describe)
+        let mut out = Capped(Vec::new());
+        env.get_template(name).and_then(|t| t.render_captured_to(context, &mut out).map(drop)).map_err(describe)?;
+        String::from_utf8(out.0).map_err(|e| TemplateError(e.to_string()))
     };
     let subject = part("subject")?;
     if subject.contains(['\r', '\n']) {
         return Err(TemplateError("le sujet ne peut pas contenir de retour à la ligne".to_owned()));
     }
     Ok(Rendered { subject, html: part("html")?, text: part("text")? })
+}
+
+/// A writer that refuses to grow past [`MAX_OUTPUT_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_OUTPUT_BYTES {
+            return Err(std::io::Error::other(format!("output over {} KiB", MAX_OUTPUT_BYTES / 1024)));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn describe_error(e: &minijinja::Error) -> String {
@@ -133,6 +176,21 @@ mod tests {
         let err = render(&source("ok", "<p>{{ nmae }}</p>", "ok"), &serde_json::json!({"name": "x"}))
             .expect_err("unknown variable");
         assert!(err.0.contains("undefined"), "{err}");
+    }
+
+    #[test]
+    fn a_runaway_loop_runs_out_of_fuel() {
+        let looping = "{% for a in range(100000) %}{% for b in range(100000) %}{{ b }}{% endfor %}{% endfor %}";
+        let err = render(&source("ok", looping, "ok"), &serde_json::json!({})).expect_err("bounded");
+        assert!(err.0.contains("fuel"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_output_is_cut_short() {
+        // Few instructions, much text: the output cap stops it, not the fuel.
+        let big = "{{ 'x' * 100000 }}{{ 'x' * 100000 }}{{ 'x' * 100000 }}";
+        let err = render(&source("ok", "ok", big), &serde_json::json!({})).expect_err("bounded");
+        assert!(err.0.contains("output over"), "{err}");
     }
 
     #[test]

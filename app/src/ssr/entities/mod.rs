@@ -1,6 +1,7 @@
 //! SeaORM entities, one per table. Rows are re-parsed into domain types at the
 //! repository edge; these models never leave the server.
 
+pub mod admin_audit;
 pub mod app_setting;
 pub mod audit_log;
 pub mod charge_attempt;
@@ -9,6 +10,7 @@ pub mod email_outbox;
 pub mod email_template;
 pub mod job_lease;
 pub mod login_attempt;
+pub mod login_throttle;
 pub mod payment_method;
 pub mod plan;
 pub mod reconcile_report;

@@ -10,6 +10,7 @@ pub struct Model {
     pub user_id: i64,
     pub created_at: i64,
     pub expires_at: i64,
+    pub last_seen_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

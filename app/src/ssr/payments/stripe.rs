@@ -130,7 +130,11 @@ impl StripeGateway {
         let mut tries = 0;
         loop {
             tries += 1;
-            self.limiter.acquire(endpoint).await;
+            if let Err(full) = self.limiter.acquire(endpoint).await {
+                // Nothing was sent: the same as Stripe's own 429, and said at once.
+                tracing::warn!(error = %full, "Stripe rate-limit queue full");
+                return Err(GatewayError::Transient { kind: TransientKind::RateLimited });
+            }
             match self.send_once::<T>(&request, key).await {
                 Err(GatewayError::Transient { kind }) if tries < self.config.max_tries => {
                     let delay = backoff(tries, &kind);

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect};
 
-use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money};
+use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money, UserId};
 use crate::ssr::entities::echeance;
 use crate::ssr::services::error::ServiceError;
 
@@ -30,6 +30,14 @@ pub async fn lock(txn: &DatabaseTransaction, id: EcheanceId) -> Result<echeance:
 /// A row whose id does not parse.
 pub fn id(row: &echeance::Model) -> Result<EcheanceId, ServiceError> {
     id_of(row.id)
+}
+
+/// The customer of a row, typed.
+///
+/// # Errors
+/// A row whose user id does not parse.
+pub fn user_of(row: &echeance::Model) -> Result<UserId, ServiceError> {
+    Ok(UserId::new(row.user_id).map_err(anyhow::Error::from)?)
 }
 
 /// The amount of a row, typed.

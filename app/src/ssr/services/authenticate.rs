@@ -44,7 +44,8 @@ pub struct AuthenticationView {
 /// Finds the attempt of `payment_intent` and checks `access`.
 ///
 /// # Errors
-/// `NotFound` for an unknown PaymentIntent, `Forbidden` for another user's, `InvalidLink`
+/// `NotFound` for an unknown PaymentIntent or another user's, `RateLimited` past the
+/// customer's budget of Stripe calls, `InvalidLink`
 /// for a forged or expired token. Both say nothing about the PaymentIntent.
 async fn authorize(
     state: &AppState,
@@ -65,13 +66,15 @@ async fn authorize(
     let echeance = echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?;
     match access {
         Access::User(user_id) if user_id.get() != echeance.user_id => {
-            return Err(ServiceError::Forbidden);
+            return Err(ServiceError::NotFound);
         }
         Access::Token(_) if attempt.token_expires_at.is_some_and(|t| t < state.now_ms()) => {
             return Err(ServiceError::InvalidLink);
         }
         Access::User(_) | Access::Token(_) => {}
     }
+    // Each visit may ask Stripe: bounded per customer, whoever holds the link.
+    state.guards.spend(echeances::user_of(&echeance)?, state.now_ms())?;
     Ok((attempt, echeance))
 }
 

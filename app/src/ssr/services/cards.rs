@@ -43,6 +43,8 @@ pub async fn ensure_customer(state: &AppState, user_id: UserId) -> Result<String
 /// # Errors
 /// Stripe unavailable, database failure.
 pub async fn start_setup(state: &AppState, user_id: UserId) -> Result<SetupStart, ServiceError> {
+    // Card setups are what card testers loop on: bounded per customer.
+    state.guards.spend(user_id, state.now_ms())?;
     let customer = ensure_customer(state, user_id).await?;
     let now = state.now_ms();
     let request = setup_request::ActiveModel {

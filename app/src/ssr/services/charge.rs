@@ -90,7 +90,7 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// Charges échéance `id` off-session.
 ///
 /// # Errors
-/// `Forbidden` (not the customer's), `Refused` (not payable now, and why),
+/// `NotFound` (not the customer's), `RateLimited` (past the customer's budget of Stripe calls), `Refused` (not payable now, and why),
 /// `Invalid` (no saved card), or a failure before anything was sent.
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
@@ -111,10 +111,11 @@ async fn claim(
 ) -> Result<(charge_attempt::Model, AttemptNo), ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
-    if let Trigger::Customer(user_id) = trigger
-        && row.user_id != user_id.get()
-    {
-        return Err(ServiceError::Forbidden);
+    if let Trigger::Customer(user_id) = trigger {
+        // Another customer's échéance is simply not found (ids are sequential: no counting them).
+        if row.user_id != user_id.get() {
+            return Err(ServiceError::NotFound);
+        }
     }
     let status = row.status;
     // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due.
@@ -140,6 +141,10 @@ async fn claim(
     let (Some(stripe_customer), Some(card)) = (customer.stripe_customer_id.clone(), card) else {
         return Err(Invalid::NoCard.into());
     };
+    if let Trigger::Customer(user_id) = trigger {
+        // This one will reach Stripe (a refused click above does not): bounded per customer.
+        state.guards.spend(user_id, state.now_ms())?;
+    }
 
     let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(anyhow::Error::from)?;
     let key = IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);

@@ -1,14 +1,15 @@
 //! Admins' side of email: editing templates (refused when they do not render,
-//! with the engine's message), previews with sample data, failed emails.
+//! with the engine's message; each save audited), previews with sample data, failed emails.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::error::ServiceError;
 use crate::api::dto::{EmailPreview, EmailTemplateView, FailedEmailView};
-use crate::domain::{EmailKind, Field, Invalid, Locale};
+use crate::domain::{EmailKind, Field, Invalid, Locale, UserId};
+use crate::ssr::db;
 use crate::ssr::email::templates::{self, TemplateSource};
-use crate::ssr::entities::{email_outbox, email_template};
+use crate::ssr::entities::{admin_audit, email_outbox, email_template};
 use crate::ssr::repo::queue::OutboxStatus;
 use crate::ssr::state::AppState;
 
@@ -44,19 +45,29 @@ fn parse(kind: &str, locale: &str) -> Result<(EmailKind, Locale), ServiceError> 
 ///
 /// # Errors
 /// `Invalid` with minijinja's message when the template does not render.
-pub fn preview(kind: &str, locale: &str, source: &TemplateSource) -> Result<EmailPreview, ServiceError> {
+pub async fn preview(kind: &str, locale: &str, source: &TemplateSource) -> Result<EmailPreview, ServiceError> {
     let (kind, locale) = parse(kind, locale)?;
-    let rendered = templates::render(source, &templates::sample_context(kind, locale))
+    let rendered = templates::render_bounded(source, &templates::sample_context(kind, locale))
+        .await
         .map_err(|e| Invalid::Template(e.to_string()))?;
     Ok(EmailPreview { subject: rendered.subject, html: rendered.html, text: rendered.text })
 }
 
-/// Saves a template once it renders with sample data.
+/// Saves a template once it renders with sample data (within the render's
+/// fuel, output and time bounds), and writes who saved what to the admin audit
+/// log in the same transaction.
 ///
 /// # Errors
 /// `Invalid` (the engine's message), `NotFound`, database failure.
-pub async fn save(state: &AppState, kind: &str, locale: &str, source: &TemplateSource) -> Result<(), ServiceError> {
-    preview(kind, locale, source)?;
+pub async fn save(
+    state: &AppState,
+    actor: UserId,
+    kind: &str,
+    locale: &str,
+    source: &TemplateSource,
+) -> Result<(), ServiceError> {
+    preview(kind, locale, source).await?;
+    let txn = db::begin_write(&state.db).await?;
     let result = email_template::Entity::update_many()
         .col_expr(email_template::Column::Subject, Expr::value(source.subject.clone()))
         .col_expr(email_template::Column::HtmlBody, Expr::value(source.html.clone()))
@@ -64,11 +75,23 @@ pub async fn save(state: &AppState, kind: &str, locale: &str, source: &TemplateS
         .col_expr(email_template::Column::UpdatedAt, Expr::value(state.now_ms()))
         .filter(email_template::Column::Kind.eq(kind))
         .filter(email_template::Column::Locale.eq(locale))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
     if result.rows_affected == 0 {
         return Err(ServiceError::NotFound);
     }
+    let detail = serde_json::json!({ "subject": source.subject, "html": source.html, "text": source.text });
+    admin_audit::ActiveModel {
+        actor_id: Set(actor.get()),
+        action: Set("email_template.save".to_owned()),
+        subject: Set(format!("{kind}/{locale}")),
+        detail: Set(Some(detail.to_string())),
+        created_at: Set(state.now_ms()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
     Ok(())
 }
 

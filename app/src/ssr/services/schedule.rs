@@ -1,4 +1,4 @@
-//! The cron jobs (the nightly reconciliation, the due-date run): when each
+//! The cron jobs (the nightly reconciliation, the due-date run, the hourly purge): when each
 //! is due, and running it once across instances. The server's worker only
 //! loops over [`Job::ALL`].
 
@@ -20,9 +20,11 @@ pub enum Job {
     Reconcile,
     /// The daily due-date run (`CHARGE_DUE_CRON`).
     ChargeDue,
+    /// Hourly: sessions past their life, old login records and throttles.
+    Purge,
 }
 
-crate::spelled!(Job { Reconcile => "reconcile", ChargeDue => "charge-due" });
+crate::spelled!(Job { Reconcile => "reconcile", ChargeDue => "charge-due", Purge => "purge" });
 
 impl Job {
     /// Its cron expression (sec min hour day month weekday).
@@ -31,6 +33,7 @@ impl Job {
         match self {
             Self::Reconcile => &state.settings.reconcile_cron,
             Self::ChargeDue => &state.settings.charge_due_cron,
+            Self::Purge => "0 15 * * * *",
         }
     }
 
@@ -51,6 +54,11 @@ impl Job {
             Self::ChargeDue => {
                 let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
                 due::charge_due(state, today, 10_000).await.map(|_| ())
+            }
+            Self::Purge => {
+                let purged = crate::ssr::auth::purge(state).await?;
+                tracing::info!(purged, "sessions and login records purged");
+                Ok(())
             }
         }
     }

@@ -2,6 +2,8 @@
 //! status, the daily chart, the paged table, CSV export, reconcile now.
 
 use leptos::prelude::*;
+
+use crate::ui::form_token::FormToken;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -65,6 +67,7 @@ pub fn AdminDashboard() -> impl IntoView {
                             <section class="card">
                                 <h2>{tx.last_report}</h2>
                                 <ActionForm action=reconcile>
+                                    <FormToken/>
                                     <button type="submit" class="primary" data-testid="reconcile-now" disabled=move || reconcile.pending().get()>
                                         {move || if reconcile.pending().get() { tx.reconciling } else { tx.reconcile_now }}
                                     </button>
@@ -222,6 +225,7 @@ fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFail
                 </tbody>
             </table>
             <ActionForm action=retry>
+                <FormToken/>
                 <button type="submit" disabled=move || retry.pending().get()>{tx.retry_failed_emails}</button>
             </ActionForm>
         </section>

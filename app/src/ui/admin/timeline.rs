@@ -1,6 +1,8 @@
 //! `/admin/echeances/{id}`: one échéance, its actions and its timeline.
 
 use leptos::prelude::*;
+
+use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::admin::{AdminCancel, AdminResendAuthentication, AdminRetry, admin_timeline};
@@ -71,18 +73,21 @@ pub fn AdminTimeline() -> impl IntoView {
                                     <div class="actions">
                                         {t.can_retry.then(|| view! {
                                             <ActionForm action=retry attr:class="inline">
+                                                <FormToken/>
                                                 <input type="hidden" name="echeance_id" value=id.to_string()/>
                                                 <button type="submit" class="primary" disabled=move || retry.pending().get()>{tx.retry_charge}</button>
                                             </ActionForm>
                                         })}
                                         {t.can_resend.then(|| view! {
                                             <ActionForm action=resend attr:class="inline">
+                                                <FormToken/>
                                                 <input type="hidden" name="echeance_id" value=id.to_string()/>
                                                 <button type="submit" disabled=move || resend.pending().get()>{tx.resend_email}</button>
                                             </ActionForm>
                                         })}
                                         {t.can_cancel.then(|| view! {
                                             <ActionForm action=cancel attr:class="inline">
+                                                <FormToken/>
                                                 <input type="hidden" name="echeance_id" value=id.to_string()/>
                                                 <button type="submit" class="danger" disabled=move || cancel.pending().get()>{tx.cancel_echeance}</button>
                                             </ActionForm>

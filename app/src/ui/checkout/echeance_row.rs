@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::ui::form_token::FormToken;
+
 use crate::api::checkout::Pay;
 use crate::api::dto::EcheanceView;
 use crate::domain::{EcheanceStatus, Locale};
@@ -23,6 +25,7 @@ pub fn EcheanceRow(echeance: EcheanceView, pay: ServerAction<Pay>, has_card: boo
         (EcheanceStatus::EnCours, _) => view! { <span class="muted"><span class="spinner"></span>" "{tx.paying}</span> }.into_any(),
         (s, _) if s.is_payable() && has_card => view! {
             <ActionForm action=pay attr:class="inline">
+                <FormToken/>
                 <input type="hidden" name="echeance_id" value=id.to_string()/>
                 <button
                     type="submit"

@@ -152,22 +152,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
 impl TestApp {
     /// Creates a customer (user row and Stripe customer), with a card when `card` is given.
     pub async fn customer(&self, name: &str, card: Option<&str>) -> Customer {
-        let email = format!("{name}-{}@example.test", uuid::Uuid::new_v4().simple());
-        let password = format!("{name}-password-2026");
-        let row = user::ActiveModel {
-            email: Set(email.clone()),
-            password_hash: Set(app::ssr::auth::hash_password(&password).expect("hash")),
-            role: Set(Role::Customer),
-            display_name: Set(name.to_owned()),
-            locale: Set("fr".to_owned()),
-            stripe_customer_id: Set(None),
-            created_at: Set(self.state.now_ms()),
-            ..Default::default()
-        }
-        .insert(&self.state.db)
-        .await
-        .expect("insert user");
-        let user_id = UserId::new(row.id).expect("positive id");
+        let (user_id, email, password) = self.account(name, Role::Customer).await;
         let stripe_customer =
             app::ssr::services::cards::ensure_customer(&self.state, user_id).await.expect("Stripe customer");
         let customer = Customer { id: user_id, email, password, stripe_customer };
@@ -282,9 +267,36 @@ impl TestApp {
         stripe_event::Entity::find().order_by_asc(stripe_event::Column::Id).all(&self.state.db).await.expect("inbox")
     }
 
-    /// An HTTP client with its own cookie jar.
+    /// An HTTP client with its own cookie jar, sending the `Origin` a browser on
+    /// the site would.
     pub fn browser(&self) -> reqwest::Client {
-        reqwest::Client::builder().cookie_store(true).build().expect("client")
+        browser_of(&self.address)
+    }
+
+    /// An admin account (no Stripe customer).
+    pub async fn admin(&self, name: &str) -> Customer {
+        let (id, email, password) = self.account(name, Role::Admin).await;
+        Customer { id, email, password, stripe_customer: String::new() }
+    }
+
+    /// A user row: id, login and password.
+    async fn account(&self, name: &str, role: Role) -> (UserId, String, String) {
+        let email = format!("{}-{}@example.test", name.to_lowercase(), uuid::Uuid::new_v4().simple());
+        let password = format!("{name}-password-2026");
+        let row = user::ActiveModel {
+            email: Set(email.clone()),
+            password_hash: Set(app::ssr::auth::hash_password(&password).expect("hash")),
+            role: Set(role),
+            display_name: Set(name.to_owned()),
+            locale: Set("fr".to_owned()),
+            stripe_customer_id: Set(None),
+            created_at: Set(self.state.now_ms()),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("insert user");
+        (UserId::new(row.id).expect("positive id"), email, password)
     }
 
     /// Logs `customer` in on `client`.
@@ -340,6 +352,13 @@ impl TestApp {
     pub async fn process_inbox(&self) {
         while app::ssr::services::webhooks::process_pending(&self.state, 100).await.expect("process") > 0 {}
     }
+}
+
+/// An HTTP client with its own cookie jar, as a browser on the site at `origin`.
+pub fn browser_of(origin: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", origin.parse().expect("origin"));
+    reqwest::Client::builder().cookie_store(true).default_headers(headers).build().expect("client")
 }
 
 /// An event as Stripe sends it.

@@ -1,0 +1,376 @@
+//! What an attacker tries: throttled logins, cross-site requests, hostile
+//! templates, the headers, bounded Stripe spending, sessions, liveness and
+//! readiness. Checked by structure (counts, statuses, a clock the test sets),
+//! never by timing.
+
+use app::domain::{EcheanceStatus, EmailKind, Locale, OutboxStatus};
+use app::ssr::email::templates::{self, TemplateSource};
+use app::ssr::entities::{admin_audit, email_outbox, email_template, login_attempt, session};
+use app::ssr::services::email_admin;
+use app::ssr::services::error::ServiceError;
+use reqwest::header::HeaderMap;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use std::time::Duration;
+
+use crate::helpers::{Customer, Options, TestApp, cards, spawn_app, spawn_app_with};
+
+fn with_env(env: Vec<(&'static str, String)>) -> Options {
+    Options { workers: false, env }
+}
+
+/// A client with no cookie jar and no `Origin`: each request says what it says.
+fn bare() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+/// Posts `form` to the server function at `path`, asking for JSON, with
+/// `headers` (they replace the client's own, an `Origin` among them).
+async fn post(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+    headers: &[(&'static str, &str)],
+) -> reqwest::Response {
+    let mut map = HeaderMap::new();
+    map.insert("accept", "application/json".parse().expect("header"));
+    for (k, v) in headers {
+        map.insert(*k, v.parse().expect("header"));
+    }
+    client.post(format!("{}/api/{path}", app.address)).headers(map).form(form).send().await.expect("answers")
+}
+
+/// Logs in from the site's own page (its `Origin`), with extra headers.
+async fn login_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    who: &Customer,
+    password: &str,
+    headers: &[(&'static str, &str)],
+) -> reqwest::Response {
+    let headers = [&[("origin", app.address.as_str())], headers].concat();
+    post(app, client, "login", &[("email", who.email.as_str()), ("password", password)], &headers).await
+}
+
+async fn login_status(app: &TestApp, who: &Customer, password: &str, forwarded_for: &str) -> u16 {
+    login_with(app, &bare(), who, password, &[("x-forwarded-for", forwarded_for)]).await.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_forwarded_for_header_changes_nothing_without_trusted_proxies() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let admin = app.admin("Ada").await;
+    for i in 0..5 {
+        assert_eq!(login_status(&app, &admin, "wrong", &format!("198.51.100.{i}")).await, 401);
+    }
+    // Every try came from the same TCP peer, whatever the header claimed.
+    assert_eq!(login_status(&app, &admin, "wrong", "198.51.100.99").await, 429);
+    assert_eq!(login_status(&app, &admin, &admin.password, "203.0.113.7").await, 429);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_wait_is_per_client_and_the_right_password_works_after_it() {
+    let app = spawn_app_with(with_env(vec![("TRUSTED_PROXY_HOPS", "1".to_owned())])).await;
+    let admin = app.admin("Ada").await;
+    let attacker = "6.6.6.6, 198.51.100.1";
+    for _ in 0..5 {
+        assert_eq!(login_status(&app, &admin, "wrong", attacker).await, 401);
+    }
+    // Past the free tries, each failure doubles the wait: 1 s, 2 s, then 4 s.
+    for wait in [1, 2, 4] {
+        assert_eq!(login_status(&app, &admin, "wrong", attacker).await, 429, "before the {wait} s wait is over");
+        app.clock.advance(Duration::from_secs(wait));
+        assert_eq!(login_status(&app, &admin, "wrong", attacker).await, 401);
+    }
+    assert_eq!(login_status(&app, &admin, &admin.password, attacker).await, 429, "the attacker's client waits 8 s");
+    // The owner, from another client, is not locked out by someone else's failures.
+    assert_eq!(login_status(&app, &admin, &admin.password, "203.0.113.7").await, 200);
+    // And the right password works from the attacker's client once its wait is over.
+    app.clock.advance(Duration::from_secs(8));
+    assert_eq!(login_status(&app, &admin, &admin.password, attacker).await, 200);
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let admin = app.admin("Ada").await;
+    let tries = (0..20).map(|_| login_status(&app, &admin, "wrong", "198.51.100.1"));
+    let statuses = futures::future::join_all(tries).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
+    let checked = login_attempt::Entity::find().count(&app.state.db).await.expect("count");
+    assert_eq!(checked, 5, "a password was checked only for the tries that were let through");
+}
+
+#[tokio::test]
+async fn a_full_password_hashing_queue_answers_429_at_once() {
+    let app = spawn_app_with(with_env(vec![("PASSWORD_HASH_QUEUE", "0".to_owned())])).await;
+    let admin = app.admin("Ada").await;
+    let busy = app.state.guards.occupy_hashing().await;
+    assert_eq!(login_status(&app, &admin, &admin.password, "").await, 429);
+    drop(busy);
+    assert_eq!(login_status(&app, &admin, &admin.password, "").await, 200);
+}
+
+/// The hidden `csrf` field of the first form on a page.
+fn form_token(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\"")?;
+    let rest = &html[at..];
+    let value = &rest[rest.find("value=\"")? + 7..];
+    Some(value[..value.find('"')?].to_owned())
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_while_the_webhook_still_works() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let alice = app.customer("Alice", Some(cards::OK)).await;
+    let echeance = app.echeance(&alice, 4_200, app.today()).await;
+    let cross_site = [("sec-fetch-site", "cross-site")];
+
+    // Login CSRF: a foreign page cannot log the browser into an account.
+    let refused = login_with(&app, &bare(), &alice, &alice.password, &cross_site).await;
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.headers().get("set-cookie").is_none(), "no session was opened");
+    let evil_origin = login_with(&app, &bare(), &alice, &alice.password, &[("origin", "https://evil.example")]).await;
+    assert_eq!(evil_origin.status().as_u16(), 403);
+
+    // A logged-in customer: a cross-site pay and logout are refused, nothing happens.
+    let browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    assert_eq!(login_with(&app, &browser, &alice, &alice.password, &[]).await.status().as_u16(), 200);
+    let id = echeance.to_string();
+    for (path, form) in [("pay", vec![("echeance_id", id.as_str())]), ("logout", vec![])] {
+        for headers in [&cross_site[..], &[("sec-fetch-site", "same-site")], &[("origin", "https://evil.example")]] {
+            let status = post(&app, &browser, path, &form, headers).await.status().as_u16();
+            assert_eq!(status, 403, "{path} {headers:?}");
+        }
+    }
+    assert_eq!(app.status(echeance).await, EcheanceStatus::APayer);
+    assert!(app.attempts(echeance).await.is_empty(), "no charge was attempted");
+
+    // A request that says nothing of where it comes from needs the form's token.
+    let no_token = post(&app, &browser, "pay", &[("echeance_id", &id)], &[]).await;
+    assert_eq!(no_token.status().as_u16(), 403, "the session is still alive, but a token is needed");
+    let page = browser.get(format!("{}/", app.address)).send().await.expect("page").text().await.expect("html");
+    let token = form_token(&page).expect("the page's forms carry the token");
+    let wrong = post(&app, &browser, "pay", &[("echeance_id", &id), ("csrf", &"0".repeat(64))], &[]).await;
+    assert_eq!(wrong.status().as_u16(), 403);
+    let paid = post(&app, &browser, "pay", &[("echeance_id", &id), ("csrf", &token)], &[]).await;
+    assert_eq!(paid.status().as_u16(), 200, "{:?}", paid.text().await);
+    assert_eq!(app.status(echeance).await, EcheanceStatus::Payee);
+
+    // An admin action from another site is refused too.
+    let admin = app.admin("Ada").await;
+    let admin_browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    assert_eq!(login_with(&app, &admin_browser, &admin, &admin.password, &[]).await.status().as_u16(), 200);
+    let reconcile = post(&app, &admin_browser, "admin/reconcile", &[], &cross_site).await;
+    assert_eq!(reconcile.status().as_u16(), 403);
+    let template = [("kind", "payment_received"), ("locale", "fr"), ("subject", "x"), ("html", "x"), ("text", "x")];
+    let save =
+        post(&app, &admin_browser, "admin/templates/save", &template, &[("origin", "https://evil.example")]).await;
+    assert_eq!(save.status().as_u16(), 403);
+    assert_eq!(admin_audit::Entity::find().count(&app.state.db).await.expect("count"), 0, "no template saved");
+
+    // Server-to-server entries carry their own proof and are not browser requests.
+    let event = crate::helpers::event("evt_cross_site", "customer.created", serde_json::json!({"id": "cus_x"}));
+    let body = serde_json::to_vec(&event).expect("json");
+    let signature =
+        app::ssr::payments::webhook_signature::sign(crate::helpers::WEBHOOK_SECRET, app.state.now_ms() / 1000, &body);
+    let webhook = bare()
+        .post(format!("{}/stripe/webhook", app.address))
+        .header("stripe-signature", signature)
+        .header("sec-fetch-site", "cross-site")
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(webhook.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn in_production_the_session_cookie_is_host_prefixed_and_secure_and_hsts_is_sent() {
+    let site = "https://echeancier.test";
+    let app = spawn_app_with(with_env(vec![("APP_BASE_URL", format!("{site}/"))])).await;
+    let admin = app.admin("Ada").await;
+    let response = login_with(&app, &bare(), &admin, &admin.password, &[("origin", site)]).await;
+    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
+    assert!(cookie.starts_with("__Host-echeancier_session="), "{cookie}");
+    assert!(cookie.contains("; Secure") && cookie.contains("; Path=/") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    let hsts = response.headers().get("strict-transport-security").and_then(|v| v.to_str().ok());
+    assert!(hsts.is_some_and(|h| h.starts_with("max-age=")), "{hsts:?}");
+    // The same request from the development origin is a foreign one here.
+    let foreign = login_with(&app, &bare(), &admin, &admin.password, &[]).await;
+    assert_eq!(foreign.status().as_u16(), 403);
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn pages_and_server_functions_carry_the_policy_and_are_never_cached() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let home = bare().get(format!("{}/", app.address)).send().await.expect("page");
+    let policy = header(home.headers(), "content-security-policy");
+    assert_eq!(header(home.headers(), "cache-control"), "no-store");
+    let html = home.text().await.expect("html");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce in the policy");
+    assert!(nonce.len() >= 16, "{policy}");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the policy's nonce");
+    assert!(policy.contains("frame-ancestors 'none'") && policy.contains("'wasm-unsafe-eval'"), "{policy}");
+    assert!(html.contains("js.stripe.com/v3/"), "the checkout page loads Stripe.js");
+
+    let other = bare().get(format!("{}/", app.address)).send().await.expect("page");
+    assert_ne!(header(other.headers(), "content-security-policy"), policy, "a new nonce per page");
+
+    let admin = bare().get(format!("{}/admin", app.address)).send().await.expect("page");
+    assert!(!admin.text().await.expect("html").contains("js.stripe.com/v3/"), "no Stripe.js where no card is taken");
+
+    let link =
+        bare().get(format!("{}/payment/authenticate/pi_unknown?token=x", app.address)).send().await.expect("page");
+    assert_eq!(header(link.headers(), "cache-control"), "no-store", "the 3DS page carries a client secret");
+    assert!(header(link.headers(), "content-security-policy").contains("'nonce-"));
+
+    let api = post(&app, &bare(), "me", &[], &[("origin", &app.address)]).await;
+    assert_eq!(api.status().as_u16(), 200);
+    assert_eq!(header(api.headers(), "cache-control"), "no-store");
+    assert!(header(api.headers(), "content-security-policy").contains("default-src 'self'"));
+    assert!(header(api.headers(), "strict-transport-security").is_empty(), "no HSTS on plain http");
+}
+
+#[tokio::test]
+async fn a_runaway_template_is_refused_at_save_and_never_stalls_the_worker() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let admin = app.admin("Ada").await;
+    let runaway = "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}";
+    let source =
+        TemplateSource { subject: "Reçu".to_owned(), html: runaway.to_owned(), text: "{{ label }}".to_owned() };
+    match email_admin::save(&app.state, admin.id, "payment_received", "fr", &source).await {
+        Err(ServiceError::Invalid(app::domain::Invalid::Template(message))) => {
+            assert!(message.contains("fuel"), "{message}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(admin_audit::Entity::find().count(&app.state.db).await.expect("count"), 0);
+
+    // Written behind the product's back: the worker gives up on the render and moves on.
+    email_template::Entity::update_many()
+        .col_expr(email_template::Column::HtmlBody, Expr::value(runaway))
+        .filter(email_template::Column::Kind.eq("payment_received"))
+        .exec(&app.state.db)
+        .await
+        .expect("template written");
+    let now = app.state.now_ms();
+    let context = templates::sample_context(EmailKind::PaymentReceived, Locale::Fr);
+    let row = email_outbox::ActiveModel {
+        dedup_key: Set("payment_received:runaway".to_owned()),
+        kind: Set(EmailKind::PaymentReceived),
+        locale: Set("fr".to_owned()),
+        to_address: Set("alice@example.test".to_owned()),
+        context: Set(context.to_string()),
+        status: Set(OutboxStatus::Pending),
+        attempts: Set(0),
+        send_after: Set(now),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .expect("queued");
+    let handled = app::ssr::email::sender::send_pending(&app.state, 10).await.expect("the worker carries on");
+    assert_eq!(handled, 1);
+    let row = email_outbox::Entity::find_by_id(row.id).one(&app.state.db).await.expect("query").expect("row");
+    assert_eq!(row.status, OutboxStatus::Pending, "kept for when an admin fixes the template");
+    assert!(row.last_error.as_deref().is_some_and(|e| e.contains("fuel")), "{:?}", row.last_error);
+
+    // A template that renders is saved, and the save is in the admin audit log.
+    let fixed = TemplateSource { html: "<p>{{ label }}</p>".to_owned(), ..source };
+    email_admin::save(&app.state, admin.id, "payment_received", "fr", &fixed).await.expect("saved");
+    let audit = admin_audit::Entity::find().all(&app.state.db).await.expect("audit");
+    assert_eq!(audit.len(), 1);
+    assert_eq!((audit[0].actor_id, audit[0].action.as_str()), (admin.id.get(), "email_template.save"));
+    assert_eq!(audit[0].subject, "payment_received/fr");
+}
+
+#[tokio::test]
+async fn another_customers_echeance_is_not_found() {
+    let app = spawn_app().await;
+    let alice = app.customer("Alice", Some(cards::OK)).await;
+    let mallory = app.customer("Mallory", Some(cards::OK)).await;
+    let echeance = app.echeance(&alice, 4_200, app.today()).await;
+    let browser = app.browser();
+    app.login(&browser, &mallory).await;
+    let (status, _) = app.pay(&browser, echeance).await;
+    assert_eq!(status, 404, "the same answer as an échéance that does not exist");
+    let (missing, _) = app.pay(&browser, echeance + 1_000).await;
+    assert_eq!(missing, 404);
+    assert!(app.attempts(echeance).await.is_empty());
+}
+
+#[tokio::test]
+async fn stripe_spending_calls_are_bounded_per_customer() {
+    let app = spawn_app_with(with_env(vec![("STRIPE_CALLS_PER_USER_PER_MINUTE", "3".to_owned())])).await;
+    let alice = app.customer("Alice", None).await;
+    let bob = app.customer("Bob", None).await;
+    let setup = |client: reqwest::Client| {
+        let url = format!("{}/api/card/setup", app.address);
+        async move { client.post(url).header("accept", "application/json").send().await.expect("answers").status() }
+    };
+    let alice_browser = app.browser();
+    app.login(&alice_browser, &alice).await;
+    for _ in 0..3 {
+        assert_eq!(setup(alice_browser.clone()).await.as_u16(), 200);
+    }
+    assert_eq!(setup(alice_browser.clone()).await.as_u16(), 429, "the fourth in a minute waits");
+    let bob_browser = app.browser();
+    app.login(&bob_browser, &bob).await;
+    assert_eq!(setup(bob_browser).await.as_u16(), 200, "another customer is not starved");
+    app.clock.advance(Duration::from_secs(20));
+    assert_eq!(setup(alice_browser).await.as_u16(), 200, "a third of a minute later, one more");
+}
+
+async fn me(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
+    client.post(format!("{}/api/me", app.address)).send().await.expect("answers").json().await.expect("json")
+}
+
+#[tokio::test]
+async fn idle_sessions_end_sooner_for_admins_and_are_purged() {
+    let app = spawn_app_with(with_env(vec![])).await;
+    let admin = app.admin("Ada").await;
+    let alice = app.customer("Alice", None).await;
+    let bob = app.customer("Bob", None).await;
+    let (admin_browser, alice_browser) = (app.browser(), app.browser());
+    app.login(&admin_browser, &admin).await;
+    app.login(&alice_browser, &alice).await;
+    // Bob logs in and never comes back: only the purge removes his session.
+    app.login(&app.browser(), &bob).await;
+    app.clock.advance(Duration::from_secs(20 * 60));
+    assert!(me(&app, &admin_browser).await.is_object(), "20 minutes idle: still in");
+    app.clock.advance(Duration::from_secs(29 * 60));
+    assert!(me(&app, &admin_browser).await.is_object(), "each request keeps the session alive");
+    app.clock.advance(Duration::from_secs(31 * 60));
+    assert!(me(&app, &admin_browser).await.is_null(), "an admin idle for 31 minutes is logged out");
+    assert!(me(&app, &alice_browser).await.is_object(), "a customer is not");
+    app.clock.advance(Duration::from_secs(25 * 3600));
+    assert!(me(&app, &alice_browser).await.is_null(), "nor after a day idle");
+
+    assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 1, "Bob's, idle");
+    let purged = app::ssr::auth::purge(&app.state).await.expect("purge");
+    assert!(purged >= 1);
+    assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn readiness_keeps_serving_when_stripe_is_down_and_liveness_tells_nothing() {
+    let app = spawn_app_with(with_env(vec![("STRIPE_API_BASE", "http://127.0.0.1:9/".to_owned())])).await;
+    let live = bare().get(format!("{}/health", app.address)).send().await.expect("answers");
+    assert_eq!(live.status().as_u16(), 200);
+    assert_eq!(live.json::<serde_json::Value>().await.expect("json"), serde_json::json!({"status": "ok"}));
+    let ready = bare().get(format!("{}/ready", app.address)).send().await.expect("answers");
+    assert_eq!(ready.status().as_u16(), 200, "a Stripe outage does not take the instance out");
+    let body: serde_json::Value = ready.json().await.expect("json");
+    assert_eq!((body["database"].as_str(), body["stripe"].as_str()), (Some("ok"), Some("unreachable")), "{body}");
+    assert_eq!(body["status"], "degraded");
+}
