@@ -17,7 +17,7 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 
 /// Paths that carry their own proof and no cookie (not browser requests).
 fn exempt(path: &str) -> bool {
-    path == "/stripe/webhook" || path.starts_with("/v1/")
+    path == "/stripe/webhook"
 }
 
 /// Refuses a state-changing request that another site made a browser send.

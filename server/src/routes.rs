@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The non-Leptos routes.
@@ -100,31 +101,55 @@ async fn liveness() -> Response {
 /// fleet out: pages, the webhook inbox and queued work keep going.
 async fn readiness(State(state): State<AppState>) -> Response {
     let database = state.db.ping().await.is_ok();
-    let check = &state.counters.stripe_check;
-    let cached = check.lock().ok().and_then(|c| *c).filter(|(at, _)| at.elapsed() < STRIPE_CHECK_TTL).map(|(_, ok)| ok);
-    let stripe = match cached {
-        Some(ok) => ok,
-        None => {
-            let ok = state.gateway.ping().await.is_ok();
-            if let Ok(mut c) = check.lock() {
-                *c = Some((Instant::now(), ok));
-            }
-            ok
-        }
-    };
+    let stripe = stripe_answers(&state).await;
     let failed_webhooks = if database { webhooks::failed_count(&state.db).await.unwrap_or(0) } else { 0 };
     let status = if database { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    let word = |ok: Option<bool>| match ok {
+        Some(true) => "ok",
+        Some(false) => "unreachable",
+        None => "unknown",
+    };
     (
         status,
         Json(serde_json::json!({
-            "status": if database && stripe { "ok" } else { "degraded" },
-            "database": word(database),
+            "status": if database && stripe == Some(true) { "ok" } else { "degraded" },
+            "database": word(Some(database)),
             "stripe": word(stripe),
             "failed_webhooks": failed_webhooks,
         })),
     )
         .into_response()
+}
+
+/// Whether Stripe answers our key: the last answer while it is under 30 s old;
+/// otherwise one request asks (the others get the last answer meanwhile, so a
+/// flood of probes during an outage is not a flood of pings).
+async fn stripe_answers(state: &AppState) -> Option<bool> {
+    let counters = &state.counters;
+    let last = counters.stripe_check.lock().ok().and_then(|c| *c);
+    if let Some((at, ok)) = last
+        && at.elapsed() < STRIPE_CHECK_TTL
+    {
+        return Some(ok);
+    }
+    if counters.stripe_checking.compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        return last.map(|(_, ok)| ok);
+    }
+    let _checking = Checking(&counters.stripe_checking);
+    let ok = state.gateway.ping().await.is_ok();
+    if let Ok(mut c) = counters.stripe_check.lock() {
+        *c = Some((Instant::now(), ok));
+    }
+    Some(ok)
+}
+
+/// Lets the next request ask Stripe, however this one ends.
+struct Checking<'a>(&'a AtomicBool);
+
+impl Drop for Checking<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 /// `GET /lang/{fr|en}`: remembers the language and goes back.

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
 use super::entities::{login_attempt, login_throttle, session, user};
@@ -74,13 +74,16 @@ pub struct OpenedSession {
     pub token: String,
 }
 
+/// A throttle key quiet this long starts again from zero (and may be purged).
+const FORGET_AFTER_MS: i64 = 3_600_000;
 /// Per (address, client): five free tries, then 1 s, 2 s, 4 s… up to 15 min.
-const PER_PAIR: Throttle = Throttle { free: 5, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: 3_600_000 };
+const PER_PAIR: Throttle = Throttle { free: 5, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: FORGET_AFTER_MS };
 /// Per client, whatever the address (one client guessing many accounts).
-const PER_CLIENT: Throttle = Throttle { free: 30, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: 3_600_000 };
+const PER_CLIENT: Throttle =
+    Throttle { free: 30, base_ms: 1_000, max_ms: 15 * 60_000, forget_after_ms: FORGET_AFTER_MS };
 /// Per address, whatever the client (many clients guessing one account): slower to
 /// start and capped at a minute, so nobody can keep the owner out for long.
-const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_000, forget_after_ms: 3_600_000 };
+const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_000, forget_after_ms: FORGET_AFTER_MS };
 
 /// Checks a login and opens a session. Each throttle key is reserved (the try
 /// counted as a failure) before the password is checked, so parallel tries
@@ -94,10 +97,20 @@ const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_0
 pub async fn login(state: &AppState, email: &str, password: &str, client: &str) -> Result<OpenedSession, ServiceError> {
     let now = state.now_ms();
     let email = Email::parse(email).map_err(|_| ServiceError::Unauthenticated)?;
+    let client = throttle_client(client);
     let pair = format!("pair:{}|{client}", email.as_str());
     let address = format!("address:{}", email.as_str());
     let client_key = format!("client:{client}");
-    for (key, throttle) in [(&pair, PER_PAIR), (&client_key, PER_CLIENT), (&address, PER_ADDRESS)] {
+    let keys = [(pair.as_str(), PER_PAIR), (client_key.as_str(), PER_CLIENT), (address.as_str(), PER_ADDRESS)];
+    // Every key is asked first, and only then are tries taken: a key that says
+    // wait costs the others nothing (the owner's own key is not spent while an
+    // attacker holds the address's key closed).
+    for (key, throttle) in keys {
+        if let Admission::Wait(_) = throttle.admit(stored(state, key).await?, now) {
+            return Err(ServiceError::RateLimited);
+        }
+    }
+    for (key, throttle) in keys {
         reserve(state, key, throttle, now).await?;
     }
     let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
@@ -118,8 +131,16 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
         (true, Some(u)) => CurrentUser::try_from(u)?,
         _ => return Err(ServiceError::Unauthenticated),
     };
+    // The address's keys start again; the client's gets this try back (its own
+    // successes do not use up a shared address's tries, nor reset its count).
     login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::Key.is_in([pair, address]))
+        .filter(login_throttle::Column::Key.is_in([pair.as_str(), address.as_str()]))
+        .exec(&state.db)
+        .await?;
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::Failures, Expr::col(login_throttle::Column::Failures).sub(1))
+        .filter(login_throttle::Column::Key.eq(client_key.as_str()))
+        .filter(login_throttle::Column::Failures.gt(0))
         .exec(&state.db)
         .await?;
     let mut bytes = [0u8; 32];
@@ -137,30 +158,51 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
     Ok(OpenedSession { user, token })
 }
 
+/// The client part of the throttle keys: an IPv6 address counts as its /64
+/// (one subscriber's network; its 2^64 addresses are not 2^64 clients).
+fn throttle_client(client: &str) -> String {
+    match client.parse::<std::net::Ipv6Addr>() {
+        Ok(ip) if ip.to_ipv4_mapped().is_none() => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(ip) => ip.to_ipv4_mapped().map_or_else(|| client.to_owned(), |v4| v4.to_string()),
+        Err(_) => client.to_owned(),
+    }
+}
+
+fn throttle_state(row: &login_throttle::Model) -> ThrottleState {
+    ThrottleState {
+        failures: u32::try_from(row.failures).unwrap_or(0),
+        next_allowed_at: row.next_allowed_at,
+        updated_at: row.updated_at,
+    }
+}
+
+/// The stored state of a throttle key (none: a new key).
+async fn stored(state: &AppState, key: &str) -> Result<Option<ThrottleState>, ServiceError> {
+    Ok(login_throttle::Entity::find_by_id(key.to_owned()).one(&state.db).await?.as_ref().map(throttle_state))
+}
+
 /// Takes one try on `key`: compare-and-swap on the stored state, so two
 /// requests never both take the last free try.
 async fn reserve(state: &AppState, key: &str, throttle: Throttle, now: i64) -> Result<(), ServiceError> {
-    login_throttle::Entity::insert(login_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(0),
-        next_allowed_at: Set(0),
-        updated_at: Set(now),
-    })
-    .on_conflict(OnConflict::column(login_throttle::Column::Key).do_nothing().to_owned())
-    .try_insert()
-    .exec(&state.db)
-    .await?;
     for _ in 0..16 {
-        let row = login_throttle::Entity::find_by_id(key.to_owned())
-            .one(&state.db)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("throttle row {key} vanished"))?;
-        let stored = ThrottleState {
-            failures: u32::try_from(row.failures).unwrap_or(0),
-            next_allowed_at: row.next_allowed_at,
-            updated_at: row.updated_at,
+        login_throttle::Entity::insert(login_throttle::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            next_allowed_at: Set(0),
+            updated_at: Set(now),
+        })
+        .on_conflict(OnConflict::column(login_throttle::Column::Key).do_nothing().to_owned())
+        .try_insert()
+        .exec(&state.db)
+        .await?;
+        // The hourly purge may take a quiet key between the insert and this read: start again.
+        let Some(row) = login_throttle::Entity::find_by_id(key.to_owned()).one(&state.db).await? else {
+            continue;
         };
-        let next = match throttle.admit(Some(stored), now) {
+        let next = match throttle.admit(Some(throttle_state(&row)), now) {
             Admission::Wait(_) => return Err(ServiceError::RateLimited),
             Admission::Reserve(next) => next,
         };
@@ -308,7 +350,7 @@ pub async fn purge(state: &AppState) -> Result<u64, ServiceError> {
         .exec(&state.db)
         .await?;
     let throttles = login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::UpdatedAt.lt(now - PER_PAIR.forget_after_ms.max(PER_CLIENT.forget_after_ms)))
+        .filter(login_throttle::Column::UpdatedAt.lt(now - FORGET_AFTER_MS))
         .filter(login_throttle::Column::NextAllowedAt.lt(now))
         .exec(&state.db)
         .await?;
@@ -339,6 +381,14 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong", &hash));
         assert!(!verify_password("anything", "not a hash"));
+    }
+
+    #[test]
+    fn an_ipv6_client_is_throttled_as_its_64() {
+        assert_eq!(throttle_client("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(throttle_client("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(throttle_client("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(throttle_client("203.0.113.9"), "203.0.113.9");
     }
 
     #[test]

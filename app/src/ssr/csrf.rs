@@ -5,8 +5,9 @@
 //! token, which every form holds in a hidden `csrf` field. A request without a
 //! session cookie has no ambient credential to abuse and is left alone (the
 //! login form is covered by the headers of every browser that sends them).
-//! Entry points that carry no cookie — the Stripe webhook's signature, the
-//! host API's bearer keys — are not browser requests and are not checked here.
+//! Entry points that carry no cookie — the Stripe webhook's signature (and a
+//! host API's bearer keys, when there is one) — are not browser requests and
+//! are not checked here.
 
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;

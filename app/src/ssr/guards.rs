@@ -67,9 +67,9 @@ impl Guards {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(ServiceError::RateLimited);
         }
-        let permit = self.hashing.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        permit.map_err(|e| ServiceError::Unexpected(anyhow::anyhow!(e)))
+        // Leaves the queue however the wait ends: a slot, or the request dropped (a client gone).
+        let _waiting = Queued(&self.waiting);
+        self.hashing.clone().acquire_owned().await.map_err(|e| ServiceError::Unexpected(anyhow::anyhow!(e)))
     }
 
     /// Takes every hashing slot (tests: the server is busy hashing).
@@ -101,6 +101,15 @@ impl Guards {
     }
 }
 
+/// One place in the hashing queue, given back when dropped.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[allow(clippy::cast_precision_loss)]
 fn refilled(bucket: Bucket, capacity: f64, now_ms: i64) -> f64 {
     let elapsed = (now_ms - bucket.updated_ms).max(0) as f64;
@@ -125,6 +134,31 @@ mod tests {
         guards.spend(user(2), 0).expect("another user has a budget of its own");
         guards.spend(user(1), 20_000).expect("a third of a minute later, one more");
         assert!(guards.spend(user(1), 20_000).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_login_dropped_while_queued_gives_its_place_back() {
+        let guards = Arc::new(Guards::new(1, 1, 1));
+        let held = guards.occupy_hashing().await;
+        for _ in 0..3 {
+            // A client that disconnects while its login waits for a slot.
+            let waiting = tokio::time::timeout(std::time::Duration::from_millis(10), guards.hash(|| ())).await;
+            assert!(waiting.is_err(), "queued behind the held slot");
+        }
+        drop(held);
+        assert!(guards.hash(|| ()).await.is_ok(), "the queue is not left full by the dropped waits");
+        let held = guards.occupy_hashing().await;
+        let queued = tokio::spawn({
+            let guards = guards.clone();
+            async move { guards.hash(|| ()).await.is_ok() }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            matches!(guards.hash(|| ()).await, Err(ServiceError::RateLimited)),
+            "one waits: the queue of one is full"
+        );
+        drop(held);
+        assert!(queued.await.expect("joined"));
     }
 
     #[tokio::test]

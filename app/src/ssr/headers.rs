@@ -1,6 +1,8 @@
 //! The Content-Security-Policy of the site's pages: scripts only from the
 //! site, with the page's nonce (Leptos puts it on its hydration scripts), and
-//! from Stripe.js's origin; Stripe's frames and API; nothing may frame the site.
+//! from Stripe.js's origins (`js.stripe.com`, `*.js.stripe.com`, or the
+//! configured `STRIPE_JS_URL`); Stripe's frames and API, as Stripe's CSP guide
+//! lists them; nothing may frame the site.
 
 use super::config::Settings;
 
@@ -10,11 +12,11 @@ pub fn page_policy(settings: &Settings, nonce: &str) -> String {
     let stripe_js = settings.stripe_js_url.origin().ascii_serialization();
     format!(
         "default-src 'self'; \
-         script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval' {stripe_js}; \
+         script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval' {stripe_js} https://js.stripe.com https://*.js.stripe.com; \
          style-src 'self' 'unsafe-inline'; \
          img-src 'self' data: https://*.stripe.com; \
          connect-src 'self' {stripe_js} https://api.stripe.com; \
-         frame-src {stripe_js} https://js.stripe.com https://hooks.stripe.com; \
+         frame-src {stripe_js} https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }

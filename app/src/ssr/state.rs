@@ -51,6 +51,8 @@ pub struct Counters {
     pub webhook_macs: std::sync::atomic::AtomicU64,
     /// The last check of Stripe for readiness: when, and whether it answered.
     pub stripe_check: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// A readiness request is asking Stripe now (one at a time).
+    pub stripe_checking: std::sync::atomic::AtomicBool,
 }
 
 /// Signals for the workers of this process.

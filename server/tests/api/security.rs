@@ -5,7 +5,7 @@
 
 use app::domain::{EcheanceStatus, EmailKind, Locale, OutboxStatus};
 use app::ssr::email::templates::{self, TemplateSource};
-use app::ssr::entities::{admin_audit, email_outbox, email_template, login_attempt, session};
+use app::ssr::entities::{admin_audit, email_outbox, email_template, login_attempt, login_throttle, session};
 use app::ssr::services::email_admin;
 use app::ssr::services::error::ServiceError;
 use reqwest::header::HeaderMap;
@@ -21,7 +21,7 @@ fn with_env(env: Vec<(&'static str, String)>) -> Options {
 
 /// A client with no cookie jar and no `Origin`: each request says what it says.
 fn bare() -> reqwest::Client {
-    reqwest::Client::new()
+    reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client")
 }
 
 /// Posts `form` to the server function at `path`, asking for JSON, with
@@ -74,8 +74,9 @@ async fn behind_a_trusted_proxy_the_wait_is_per_client_and_the_right_password_wo
     let app = spawn_app_with(with_env(vec![("TRUSTED_PROXY_HOPS", "1".to_owned())])).await;
     let admin = app.admin("Ada").await;
     let attacker = "6.6.6.6, 198.51.100.1";
-    for _ in 0..5 {
-        assert_eq!(login_status(&app, &admin, "wrong", attacker).await, 401);
+    // The attacker writes a new address of its own each time; the proxy's entry stays.
+    for spoofed in 0..5 {
+        assert_eq!(login_status(&app, &admin, "wrong", &format!("6.6.6.{spoofed}, 198.51.100.1")).await, 401);
     }
     // Past the free tries, each failure doubles the wait: 1 s, 2 s, then 4 s.
     for wait in [1, 2, 4] {
@@ -313,22 +314,35 @@ async fn another_customers_echeance_is_not_found() {
 async fn stripe_spending_calls_are_bounded_per_customer() {
     let app = spawn_app_with(with_env(vec![("STRIPE_CALLS_PER_USER_PER_MINUTE", "3".to_owned())])).await;
     let alice = app.customer("Alice", None).await;
-    let bob = app.customer("Bob", None).await;
-    let setup = |client: reqwest::Client| {
-        let url = format!("{}/api/card/setup", app.address);
-        async move { client.post(url).header("accept", "application/json").send().await.expect("answers").status() }
-    };
+    let bob = app.customer("Bob", Some(cards::OK)).await;
+    let app = &app;
+    let setup = |client: reqwest::Client| async move { post(app, &client, "card/setup", &[], &[]).await.status() };
     let alice_browser = app.browser();
     app.login(&alice_browser, &alice).await;
     for _ in 0..3 {
         assert_eq!(setup(alice_browser.clone()).await.as_u16(), 200);
     }
     assert_eq!(setup(alice_browser.clone()).await.as_u16(), 429, "the fourth in a minute waits");
-    let bob_browser = app.browser();
-    app.login(&bob_browser, &bob).await;
-    assert_eq!(setup(bob_browser).await.as_u16(), 200, "another customer is not starved");
     app.clock.advance(Duration::from_secs(20));
     assert_eq!(setup(alice_browser).await.as_u16(), 200, "a third of a minute later, one more");
+
+    // Payments count too, but only those that reach Stripe: a refused click costs nothing.
+    let bob_browser = app.browser();
+    app.login(&bob_browser, &bob).await;
+    assert_eq!(setup(bob_browser.clone()).await.as_u16(), 200, "another customer has a budget of his own");
+    let due = [app.today(); 3];
+    let mut echeances = Vec::new();
+    for day in due {
+        echeances.push(app.echeance(&bob, 1_500, day).await);
+    }
+    assert_eq!(app.pay(&bob_browser, echeances[0]).await.0, 200);
+    for _ in 0..5 {
+        assert_eq!(app.pay(&bob_browser, echeances[0]).await.0, 409, "already paid: refused before Stripe");
+    }
+    assert_eq!(app.pay(&bob_browser, echeances[1]).await.0, 200, "the refusals used none of the budget");
+    assert_eq!(app.pay(&bob_browser, echeances[2]).await.0, 429, "the fourth Stripe call in a minute waits");
+    assert!(app.attempts(echeances[2]).await.is_empty(), "nothing was sent");
+    assert_eq!(app.status(echeances[2]).await, EcheanceStatus::APayer);
 }
 
 async fn me(app: &TestApp, client: &reqwest::Client) -> serde_json::Value {
@@ -357,9 +371,24 @@ async fn idle_sessions_end_sooner_for_admins_and_are_purged() {
     assert!(me(&app, &alice_browser).await.is_null(), "nor after a day idle");
 
     assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 1, "Bob's, idle");
+    let alice_again = app.browser();
+    app.login(&alice_again, &alice).await;
+    assert_eq!(login_status(&app, &bob, "wrong", "").await, 401, "a fresh failure: a live throttle key");
+    app.clock.advance(Duration::from_secs(31 * 24 * 3600));
+    app.login(&alice_again, &alice).await;
+    assert_eq!(login_status(&app, &bob, "wrong", "").await, 401);
+    let attempts_before = login_attempt::Entity::find().count(&app.state.db).await.expect("count");
+
     let purged = app::ssr::auth::purge(&app.state).await.expect("purge");
     assert!(purged >= 1);
-    assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    let sessions = session::Entity::find().all(&app.state.db).await.expect("sessions");
+    assert_eq!(sessions.len(), 1, "Bob's idle session went, Alice's live one stayed");
+    assert!(me(&app, &alice_again).await.is_object(), "and still works");
+    let attempts_after = login_attempt::Entity::find().count(&app.state.db).await.expect("count");
+    assert_eq!(attempts_after, 2, "the logins of the last month stay, older ones go (of {attempts_before})");
+    let throttles = login_throttle::Entity::find().all(&app.state.db).await.expect("throttles");
+    assert!(throttles.iter().all(|t| t.updated_at >= app.state.now_ms() - 3_600_000), "{throttles:?}");
+    assert!(!throttles.is_empty(), "the key of the last minute's failure stays");
 }
 
 #[tokio::test]

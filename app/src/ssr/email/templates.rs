@@ -42,15 +42,29 @@ const FUEL: u64 = 200_000;
 const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 /// The longest a render may take, whatever the template.
 const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+/// The largest source of one part.
+const MAX_SOURCE_BYTES: usize = 64 * 1024;
+/// Renders running at once in this process. Fuel counts instructions, not
+/// their cost (one `'x' * 100000000` is one instruction), and a render past
+/// its timeout keeps its thread until it ends: a slot is held that long, so
+/// hostile templates can keep at most this many threads busy.
+static RENDER_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// Renders `source` with `context` on the blocking pool, within
-/// [`RENDER_TIMEOUT`]: what requests and the email worker call.
+/// [`RENDER_TIMEOUT`] and a render slot: what requests and the email worker call.
 ///
 /// # Errors
-/// As [`render`], and a render that takes too long.
+/// As [`render`], a render that takes too long, or no free slot in time.
 pub async fn render_bounded(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
+    let slot = match tokio::time::timeout(RENDER_TIMEOUT, RENDER_SLOTS.acquire()).await {
+        Ok(Ok(slot)) => slot,
+        _ => return Err(TemplateError("the template renderer is busy; try again".to_owned())),
+    };
     let (source, context) = (source.clone(), context.clone());
-    let work = tokio::task::spawn_blocking(move || render(&source, &context));
+    let work = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        render(&source, &context)
+    });
     match tokio::time::timeout(RENDER_TIMEOUT, work).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(TemplateError(format!("render task failed: {join}"))),
@@ -64,6 +78,11 @@ pub async fn render_bounded(source: &TemplateSource, context: &serde_json::Value
 /// A syntax error, an unknown variable or filter, fuel or output exhausted:
 /// minijinja's own message, naming the part (`subject`, `html`, `text`) and line.
 pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Rendered, TemplateError> {
+    for (name, part) in [("subject", &source.subject), ("html", &source.html), ("text", &source.text)] {
+        if part.len() > MAX_SOURCE_BYTES {
+            return Err(TemplateError(format!("{name}: longer than {} KiB", MAX_SOURCE_BYTES / 1024)));
+        }
+    }
     let mut env = Environment::new();
     env.set_fuel(Some(FUEL));
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -191,6 +210,13 @@ mod tests {
         let big = "{{ 'x' * 100000 }}{{ 'x' * 100000 }}{{ 'x' * 100000 }}";
         let err = render(&source("ok", "ok", big), &serde_json::json!({})).expect_err("bounded");
         assert!(err.0.contains("output over"), "{err}");
+    }
+
+    #[test]
+    fn an_oversized_source_is_refused_before_it_is_parsed() {
+        let err = render(&source("ok", &"x".repeat(MAX_SOURCE_BYTES + 1), "ok"), &serde_json::json!({}))
+            .expect_err("bounded");
+        assert!(err.0.starts_with("html: longer than"), "{err}");
     }
 
     #[test]

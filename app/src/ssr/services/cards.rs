@@ -85,7 +85,7 @@ pub struct SavedCard {
 ///
 /// # Errors
 /// `NotFound` (not this user's SetupIntent), `Validation` (not succeeded),
-/// Stripe unavailable, database failure.
+/// `RateLimited` past the customer's budget of Stripe calls, Stripe unavailable, database failure.
 pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str) -> Result<SavedCard, ServiceError> {
     let request = setup_request::Entity::find()
         .filter(setup_request::Column::StripeSetupIntentId.eq(setup_intent_id))
@@ -93,6 +93,8 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
         .one(&state.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    // Two or three Stripe reads follow: bounded per customer like the setup itself.
+    state.guards.spend(user_id, state.now_ms())?;
     let customer = ensure_customer(state, user_id).await?;
     let intent = state.gateway.retrieve_setup_intent(setup_intent_id).await?;
     if !intent.succeeded() {
