@@ -27,7 +27,8 @@ test.describe('when Stripe no longer knows what the database holds', () => {
 
     await expect(checkout.alert).toContainText(UNKNOWN_TO_STRIPE);
     await expect(page.getByText(FR.processing)).toHaveCount(0);
-    await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'a_payer');
+    // Sent again it would be refused again: a final failure the customer can still pay with another card.
+    await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'echouee_definitive');
   });
 
   test('a 3D Secure page whose PaymentIntent Stripe does not know says so, not « service unavailable »', async ({

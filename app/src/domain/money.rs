@@ -141,6 +141,15 @@ impl Currency {
         }
     }
 
+    /// The smallest charge Stripe accepts, in minor units (docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+    #[must_use]
+    pub fn minimum_charge(self) -> i64 {
+        match self {
+            Self::Eur | Self::Usd | Self::Chf => 50,
+            Self::Gbp => 30,
+        }
+    }
+
     fn symbol(self) -> &'static str {
         match self {
             Self::Eur => "€",
@@ -173,7 +182,30 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// An amount Stripe would refuse to charge: under the currency's minimum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{amount} is under the minimum charge of {minimum}")]
+pub struct BelowMinimum {
+    /// What was asked.
+    pub amount: Money,
+    /// The smallest charge in that currency.
+    pub minimum: Money,
+}
+
 impl Money {
+    /// An amount that can be charged: at least the currency's minimum charge.
+    ///
+    /// # Errors
+    /// [`BelowMinimum`] (with the minimum, for the message).
+    pub fn chargeable(amount: Amount, currency: Currency) -> Result<Self, BelowMinimum> {
+        let money = Self { amount, currency };
+        if amount.minor() < currency.minimum_charge() {
+            let minimum = Amount(currency.minimum_charge());
+            return Err(BelowMinimum { amount: money, minimum: Self { amount: minimum, currency } });
+        }
+        Ok(money)
+    }
+
     /// Formats for a locale: `1 234,56 €` in French, `€1,234.56` in English.
     #[must_use]
     pub fn format(&self, locale: Locale) -> String {
@@ -214,6 +246,15 @@ fn group_thousands(value: i64, separator: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_charge_under_the_currency_minimum_is_refused_with_the_minimum() {
+        let refused = Money::chargeable(Amount::from_minor(49).expect("positive"), Currency::Eur).expect_err("under");
+        assert_eq!(refused.minimum.amount.minor(), 50);
+        assert!(Money::chargeable(Amount::from_minor(50).expect("positive"), Currency::Eur).is_ok());
+        assert!(Money::chargeable(Amount::from_minor(30).expect("positive"), Currency::Gbp).is_ok());
+        assert!(Money::chargeable(Amount::from_minor(1).expect("positive"), Currency::Usd).is_err());
+    }
 
     fn eur(cents: i64) -> Money {
         Money { amount: Amount::from_minor(cents).expect("valid"), currency: Currency::Eur }

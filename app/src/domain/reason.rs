@@ -110,7 +110,16 @@ pub enum Invalid {
     /// A template that does not render; the renderer's own words (technical, for the admin who wrote it).
     #[error("template refused: {0}")]
     Template(String),
+    /// An amount under the smallest charge Stripe accepts in its currency.
+    #[error("below the minimum charge of {0}")]
+    BelowMinimum(crate::domain::Money),
     /// Fixture input (test-only commands).
     #[error("{0}")]
     Fixture(String),
+}
+
+impl From<crate::domain::money::BelowMinimum> for Invalid {
+    fn from(refused: crate::domain::money::BelowMinimum) -> Self {
+        Self::BelowMinimum(refused.minimum)
+    }
 }

@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use super::config::Settings;
 
-/// Opens the pool. For SQLite, creates the file's folder, turns on WAL and a
-/// generous busy timeout (writers queue instead of failing).
+/// Opens the pool. For SQLite, creates the file's folder, turns on WAL with
+/// `synchronous=FULL` (a commit is on disk before it returns: a webhook answered
+/// 200 survives a power cut, and Stripe will not send it again), and a generous
+/// busy timeout (writers queue instead of failing).
 ///
 /// # Errors
 /// The database cannot be reached or opened.
@@ -40,7 +42,7 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
                 .create_if_missing(true)
@@ -88,7 +90,38 @@ pub fn has_row_locks(db: &impl ConnectionTrait) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_path;
+    use super::{connect_url, sqlite_path};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    async fn pragma(db: &sea_orm::DatabaseConnection, name: &str) -> String {
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), format!("PRAGMA {name}")))
+            .await
+            .expect("pragma")
+            .expect("a row");
+        row.try_get_by_index::<i64>(0)
+            .map(|v| v.to_string())
+            .or_else(|_| row.try_get_by_index::<String>(0))
+            .expect("value")
+    }
+
+    #[tokio::test]
+    async fn every_sqlite_connection_commits_durably_in_wal() {
+        let dir = std::env::temp_dir().join(format!("echeancier-db-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}/durable.db?mode=rwc", dir.display());
+        let db = connect_url(&url, 3).await.expect("connect");
+        // Several at once, so the pool opens more than one connection.
+        let checks = futures::future::join_all(
+            (0..3).map(|_| async { (pragma(&db, "synchronous").await, pragma(&db, "journal_mode").await) }),
+        )
+        .await;
+        for (synchronous, journal) in checks {
+            assert_eq!(synchronous, "2", "synchronous=FULL (2), not NORMAL (1)");
+            assert_eq!(journal, "wal");
+        }
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn finds_the_sqlite_file_path() {

@@ -327,7 +327,7 @@ async fn a_scheduled_charge_rechecks_under_the_lock_that_the_echeance_is_still_d
 
 #[tokio::test]
 async fn a_charge_stripe_refuses_says_so_and_leaves_the_echeance_payable_not_processing() {
-    use app::domain::Refusal;
+    use app::domain::{EmailKind, Refusal};
     use app::ssr::entities::payment_method;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     let app = spawn_app().await;
@@ -341,13 +341,21 @@ async fn a_charge_stripe_refuses_says_so_and_leaves_the_echeance_payable_not_pro
         .await
         .expect("card forgotten");
 
-    let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+    let refused = charge::charge(&app.state, id(e), Trigger::DueDate).await;
 
     assert!(
         matches!(refused, Err(ServiceError::Refused(Refusal::UnknownToStripe | Refusal::StripeRefused))),
         "{refused:?}"
     );
-    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "payable again, not en cours");
-    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Canceled);
+    // Sending the same again would be refused again: a final failure, not « à payer » to retry daily.
+    assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive, "failed for good, not en cours");
+    let attempt = &app.attempts(e).await[0];
+    assert_eq!(attempt.outcome, AttemptOutcome::Declined);
+    assert!(attempt.error_code.is_some() || attempt.error_message.is_some(), "Stripe's reason kept for the dashboard");
+    let emails = app.emails(e).await;
+    assert_eq!(emails.iter().filter(|m| m.kind == EmailKind::PaymentFailed).count(), 1, "the customer is told");
+    let run = app::ssr::services::due::charge_due(&app.state, app.today(), 100).await.expect("due-date run");
+    assert_eq!(app.attempts(e).await.len(), 1, "the due-date run does not send it again ({run:?})");
+    assert!(app.status(e).await.is_payable(), "the customer may still pay it, with another card");
     assert!(app.peer.payment_intents_of(e).await.is_empty(), "nothing was created on Stripe");
 }

@@ -6,6 +6,7 @@ mod helpers;
 mod charge;
 mod demo;
 mod due;
+mod edges;
 mod emails;
 mod instances;
 mod reconcile;

@@ -174,13 +174,14 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     }
     txn.commit().await.expect("commit");
     let mut pis = Vec::with_capacity(N);
-    for (n, e) in rows.iter().enumerate() {
+    for e in &rows {
         let pi = app
             .peer
             .post(
                 "/v1/payment_intents",
                 &[
-                    ("amount", &(1_000 + n).to_string()),
+                    // The attempts' own amount: a success for another amount would be drift, not « payée ».
+                    ("amount", "1000"),
                     ("currency", "eur"),
                     ("customer", &carol.stripe_customer),
                     ("payment_method", &pm),
@@ -188,6 +189,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
                     ("off_session", "true"),
                     ("metadata[echeance_id]", &e.to_string()),
                     ("metadata[attempt]", "1"),
+                    ("metadata[installation]", &app.state.installation_id),
                 ],
             )
             .await;

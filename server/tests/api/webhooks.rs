@@ -91,6 +91,7 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
                 ("off_session", "true"),
                 ("metadata[echeance_id]", &e5_ref),
                 ("metadata[attempt]", "1"),
+                ("metadata[installation]", &app.state.installation_id),
             ],
         )
         .await;

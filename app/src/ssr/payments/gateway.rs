@@ -25,6 +25,8 @@ pub struct OffSessionCharge {
     pub echeance_id: EcheanceId,
     /// Metadata `attempt`.
     pub attempt: AttemptNo,
+    /// Metadata `installation`: which database the charge belongs to.
+    pub installation: String,
 }
 
 /// Why a transient failure happened; the outcome of a mutation is unknown.

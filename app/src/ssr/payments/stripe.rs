@@ -292,6 +292,7 @@ impl PaymentGateway for StripeGateway {
             metadata: BTreeMap::from([
                 ("echeance_id", charge.echeance_id.to_string()),
                 ("attempt", charge.attempt.to_string()),
+                ("installation", charge.installation.clone()),
             ]),
         };
         let req = RequestBuilder::new(StripeMethod::Post, "/payment_intents").form(&form);

@@ -118,12 +118,23 @@ impl PaymentIntentSnapshot {
         PaymentIntentStatus::from(self.raw_status.as_str())
     }
 
-    /// `(echeance_id, attempt)` from our metadata, when present and well formed.
+    /// `(echeance_id, attempt)` from our metadata, when present, well formed and
+    /// written by `installation` (another database sharing the Stripe account —
+    /// staging, a reset development copy — writes the same ids for other échéances).
     #[must_use]
-    pub fn attempt_ref(&self) -> Option<(i64, i32)> {
+    pub fn attempt_ref(&self, installation: &str) -> Option<(i64, i32)> {
+        if self.metadata.get("installation").map(String::as_str) != Some(installation) {
+            return None;
+        }
         let e = self.metadata.get("echeance_id")?.parse().ok()?;
         let a = self.metadata.get("attempt")?.parse().ok()?;
         Some((e, a))
+    }
+
+    /// Whether it is for `amount` minor units of `currency` (what the attempt asked).
+    #[must_use]
+    pub fn is_for(&self, amount: i64, currency: &str) -> bool {
+        self.amount == amount && self.currency.eq_ignore_ascii_case(currency)
     }
 
     /// The one place where a Stripe PaymentIntent status becomes a domain event.
@@ -302,10 +313,11 @@ mod tests {
     fn decodes_a_minimal_peer_payment_intent_with_an_expanded_charge() {
         let p = pi(serde_json::json!({
             "id": "pi_1", "status": "succeeded", "amount": 1000, "currency": "eur",
-            "customer": "cus_1", "metadata": {"echeance_id": "7", "attempt": "2"},
+            "customer": "cus_1", "metadata": {"echeance_id": "7", "attempt": "2", "installation": "inst_1"},
             "latest_charge": {"id": "ch_1", "object": "charge"}, "extra": [1, 2]
         }));
-        assert_eq!(p.attempt_ref(), Some((7, 2)));
+        assert_eq!(p.attempt_ref("inst_1"), Some((7, 2)));
+        assert_eq!(p.attempt_ref("inst_other"), None, "another installation's metadata is not ours");
         assert_eq!(p.latest_charge.as_ref().map(IdOrObject::id), Some("ch_1"));
         assert_eq!(p.payment_event(), Some(PaymentEvent::Succeeded));
     }
@@ -364,7 +376,7 @@ mod tests {
         let p: PaymentIntentSnapshot = serde_json::from_value(fixture("payment_intent")).expect("PaymentIntent");
         assert_eq!((p.id.as_str(), p.amount, p.currency.as_str()), ("pi_1PgafyB7WZ01zgkWSjxsAJo3", 1099, "usd"));
         assert_eq!(p.status(), PaymentIntentStatus::RequiresPaymentMethod);
-        assert!(p.customer.is_none() && p.latest_charge.is_none() && p.attempt_ref().is_none());
+        assert!(p.customer.is_none() && p.latest_charge.is_none() && p.attempt_ref("inst_1").is_none());
         assert_eq!(p.last_payment_error.as_ref().and_then(|e| e.kind.as_deref()), Some("idempotency_error"));
 
         let s: SetupIntentSnapshot = serde_json::from_value(fixture("setup_intent")).expect("SetupIntent");
@@ -407,14 +419,17 @@ mod tests {
             }
             serde_json::from_value(pi).expect("decodes")
         };
-        let ours = serde_json::json!({"echeance_id": "7", "attempt": "2"});
+        let ours = serde_json::json!({"echeance_id": "7", "attempt": "2", "installation": "inst_1"});
         let sca = with(serde_json::json!({
             "customer": {"id": "cus_1", "object": "customer"}, "metadata": ours,
             "last_payment_error": {"type": "card_error", "code": "authentication_required",
                 "decline_code": "authentication_required", "message": "Authentication required", "doc_url": null}
         }));
         assert_eq!(sca.payment_event(), Some(PaymentEvent::AuthenticationRequired));
-        assert_eq!((sca.attempt_ref(), sca.customer.as_ref().map(IdOrObject::id)), (Some((7, 2)), Some("cus_1")));
+        assert_eq!(
+            (sca.attempt_ref("inst_1"), sca.customer.as_ref().map(IdOrObject::id)),
+            (Some((7, 2)), Some("cus_1"))
+        );
         let paid =
             with(serde_json::json!({"status": "succeeded", "last_payment_error": null, "latest_charge": "ch_1"}));
         assert_eq!(paid.payment_event(), Some(PaymentEvent::Succeeded));

@@ -61,23 +61,26 @@ pub fn key(
 }
 
 /// The attempt a PaymentIntent belongs to: by its id, else by our metadata —
-/// and then only when the customer matches too, since metadata alone could
-/// come from another database sharing the Stripe account.
+/// and then only when it carries our installation id and the customer matches
+/// too, since ids alone could come from another database sharing the Stripe
+/// account — and only for an attempt that does not know its PaymentIntent yet
+/// (one that knows it is never matched to another by metadata).
 ///
 /// # Errors
 /// Database failure.
 pub async fn of_snapshot(
     db: &impl ConnectionTrait,
     pi: &PaymentIntentSnapshot,
+    installation: &str,
 ) -> Result<Option<charge_attempt::Model>, ServiceError> {
     if let Some(found) = by_payment_intent(db, &pi.id).await? {
         return Ok(Some(found));
     }
-    let Some((echeance, attempt_no)) = pi.attempt_ref() else {
+    let Some((echeance, attempt_no)) = pi.attempt_ref(installation) else {
         return Ok(None);
     };
     let found = of(db, echeance, attempt_no).await?;
     let same_customer =
         |a: &charge_attempt::Model| pi.customer.as_ref().is_some_and(|c| c.id() == a.stripe_customer_id);
-    Ok(found.filter(same_customer))
+    Ok(found.filter(same_customer).filter(|a| a.payment_intent_id.is_none()))
 }

@@ -10,8 +10,9 @@ use crate::ssr::repo::attempts;
 use crate::ssr::state::AppState;
 
 /// Cancels the attempt's PaymentIntent (with its persisted key) and records
-/// what Stripe says: cancelled makes the échéance payable again; when it
-/// cannot be cancelled (it succeeded meanwhile), its real status is recorded.
+/// what Stripe says: cancelled makes the échéance payable again (or moves it
+/// by `instead`, in the same transaction: see [`record::record_then`]); when
+/// it cannot be cancelled (it succeeded meanwhile), its real status is recorded.
 ///
 /// # Errors
 /// `Unavailable` when Stripe does not answer, a refusal when Stripe refuses
@@ -21,10 +22,11 @@ pub async fn cancel_attempt(
     attempt: &charge_attempt::Model,
     cause: Cause,
     actor: &str,
+    instead: Option<PaymentEvent>,
 ) -> Result<Recorded, ServiceError> {
     let Some(pi) = attempt.payment_intent_id.as_deref() else {
         let report = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-        return record::record(state, attempt.id, report, cause, actor).await;
+        return record::record_then(state, attempt.id, report, cause, actor, instead).await;
     };
     let key = attempts::key(&state.installation_id, attempt, KeyPurpose::Cancel)?;
     let snapshot = match state.gateway.cancel_payment_intent(pi, &key).await {
@@ -36,7 +38,7 @@ pub async fn cancel_attempt(
         }
         Err(e) => return Err(e.into()),
     };
-    record::record(state, attempt.id, StripeReport::from_payment_intent(snapshot), cause, actor).await
+    record::record_then(state, attempt.id, StripeReport::from_payment_intent(snapshot), cause, actor, instead).await
 }
 
 /// An older attempt succeeded while a newer one is live: cancel the newer
@@ -46,7 +48,7 @@ pub async fn cancel_superseded(state: &AppState, echeance: &echeance::Model, act
     let Ok(Some(newer)) = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await else { return };
     if newer.outcome.is_live()
         && newer.payment_intent_id.is_some()
-        && let Err(e) = Box::pin(cancel_attempt(state, &newer, Cause::Reconciler, actor)).await
+        && let Err(e) = Box::pin(cancel_attempt(state, &newer, Cause::Reconciler, actor, None)).await
     {
         tracing::error!(attempt.id = newer.id, error = %e, "could not cancel a superseded PaymentIntent");
     }

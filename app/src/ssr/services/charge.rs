@@ -208,6 +208,7 @@ async fn send(
         payment_method: attempt.payment_method_id.clone(),
         echeance_id,
         attempt: attempt_no,
+        installation: state.installation_id.to_string(),
     };
     note_sent(state, attempt.id).await?;
     let mut refused = None;
@@ -216,8 +217,11 @@ async fn send(
         Err(GatewayError::Card { detail, payment_intent }) => {
             StripeReport::from_card_error(detail, payment_intent.map(|p| *p))
         }
-        // Refused before execution (a validation error on the first send): nothing
-        // was created; the échéance is payable again. On a re-send, a refusal does
+        // Refused before execution (a validation error on the first send: a detached
+        // card, a deleted customer): nothing was created, and sending the same again
+        // would be refused again. A final failure, with Stripe's words kept as the
+        // dashboard's reason and the customer told to replace the card (the failure
+        // email); the due-date run does not try it again. On a re-send, a refusal does
         // not prove the first request never ran: the outcome stays unknown.
         Err(GatewayError::Rejected { status: status @ (400 | 404), detail })
             if attempt.stripe_calls == 0 && detail.kind.as_deref() == Some("invalid_request_error") =>
@@ -225,7 +229,8 @@ async fn send(
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
             let unknown = names_unknown_object(status, &detail);
             refused = Some(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
-            StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: Some(detail) }
+            let event = PaymentEvent::Declined { retryable: false };
+            StripeReport { payment_intent: None, event: Some(event), error: Some(detail) }
         }
         Err(e) => {
             // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
@@ -330,9 +335,10 @@ pub async fn find_on_stripe(
     loop {
         let page =
             state.gateway.list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref()).await?;
-        if let Some(found) =
-            page.data.iter().find(|pi| pi.attempt_ref() == Some((attempt.echeance_id, attempt.attempt_no)))
-        {
+        if let Some(found) = page.data.iter().find(|pi| {
+            pi.attempt_ref(&state.installation_id) == Some((attempt.echeance_id, attempt.attempt_no))
+                && pi.customer.as_ref().is_some_and(|c| c.id() == attempt.stripe_customer_id)
+        }) {
             return Ok(Some(found.clone()));
         }
         match (page.has_more, page.data.last()) {

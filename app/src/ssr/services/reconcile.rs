@@ -15,10 +15,12 @@ use std::time::Duration;
 use super::error::ServiceError;
 use super::lease;
 use super::record::{self, StripeReport};
+use super::transitions::Cause;
 use super::webhooks;
 use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
+use crate::ssr::repo::attempts;
 use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::state::AppState;
 
@@ -168,7 +170,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         .await?;
     progress.start(u64::try_from(targets.len() + sessions.len()).unwrap_or(u64::MAX));
 
-    let listed = list_window(state, window_start, &targets, &mut report).await;
+    let listed = list_window(state, window_start, &mut report).await;
     for target in &targets {
         check_target(state, target, &listed, options, window_start, &mut report).await;
         progress.inc();
@@ -178,6 +180,11 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         progress.inc();
     }
     if !options.dry_run {
+        record_late_successes(state, &listed, &mut report).await;
+        match webhooks::requeue_failed(state, window_start * 1000).await {
+            Ok(n) => report.events_replayed += u32::try_from(n).unwrap_or(u32::MAX),
+            Err(e) => report.error_messages.push(format!("re-queueing failed webhooks: {e}")),
+        }
         replay_undelivered(state, window_start, &mut report).await;
     }
     collected_but_not_recorded(state, window_start * 1000, &mut report).await?;
@@ -233,13 +240,10 @@ struct Listed {
     complete: bool,
 }
 
-async fn list_window(state: &AppState, window_start: i64, targets: &[Target], report: &mut Report) -> Listed {
+/// Lists the window even with nothing pending here: a success on an attempt
+/// this database gave up on (declined, cancelled) is found only there.
+async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -> Listed {
     let mut listed = Listed::default();
-    let wanted = targets.iter().filter(|t| t.attempt.started_at / 1000 >= window_start).count();
-    if wanted == 0 {
-        listed.complete = true;
-        return listed;
-    }
     let mut after: Option<String> = None;
     loop {
         report.stripe_calls += 1;
@@ -247,7 +251,7 @@ async fn list_window(state: &AppState, window_start: i64, targets: &[Target], re
             Ok(page) => {
                 let last = page.data.last().map(|p| p.id.clone());
                 for pi in page.data {
-                    if let Some(r) = pi.attempt_ref() {
+                    if let Some(r) = pi.attempt_ref(&state.installation_id) {
                         listed.by_attempt.insert(r, pi.id.clone());
                     }
                     listed.by_id.insert(pi.id.clone(), pi);
@@ -280,12 +284,18 @@ async fn check_target(
     report.checked += 1;
     let attempt = &target.attempt;
     let key = (attempt.echeance_id, attempt.attempt_no);
-    let from_list = attempt
-        .payment_intent_id
-        .as_ref()
-        .and_then(|id| listed.by_id.get(id))
-        .or_else(|| listed.by_attempt.get(&key).and_then(|id| listed.by_id.get(id)))
-        .cloned();
+    // An attempt that knows its PaymentIntent is matched by that id only (and read by
+    // id when the list does not hold it); metadata only finds the PaymentIntent of an
+    // attempt that never learnt it — ours by installation id, and the same customer.
+    let from_list = match &attempt.payment_intent_id {
+        Some(id) => listed.by_id.get(id).cloned(),
+        None => listed
+            .by_attempt
+            .get(&key)
+            .and_then(|id| listed.by_id.get(id))
+            .filter(|pi| pi.customer.as_ref().is_some_and(|c| c.id() == attempt.stripe_customer_id))
+            .cloned(),
+    };
     let snapshot = match (from_list, &attempt.payment_intent_id) {
         (Some(pi), _) => Some(pi),
         (None, Some(id)) => {
@@ -302,6 +312,25 @@ async fn check_target(
         (None, None) => None,
     };
     let local = target.echeance.status;
+    if let Some(pi) = &snapshot
+        && pi.payment_event() == Some(PaymentEvent::Succeeded)
+        && !pi.is_for(attempt.amount_cents, &attempt.currency)
+    {
+        // Money was collected, but not what this attempt asked: never « payée » by itself.
+        report.drift.push(Drift {
+            echeance_id: attempt.echeance_id,
+            local,
+            stripe: format!(
+                "succeeded with {} {} (attempt: {} {})",
+                pi.amount, pi.currency, attempt.amount_cents, attempt.currency
+            ),
+            resolved: local,
+            stripe_object: Some(pi.id.clone()),
+            fixed: false,
+        });
+        report.unchanged += 1;
+        return;
+    }
     let report_of_stripe = match snapshot {
         Some(pi) => StripeReport::from_payment_intent(pi),
         None => {
@@ -336,15 +365,7 @@ async fn check_target(
         });
         return;
     }
-    match record::record(
-        state,
-        attempt.id,
-        report_of_stripe,
-        super::transitions::Cause::Reconciler,
-        "system:reconciler",
-    )
-    .await
-    {
+    match record::record(state, attempt.id, report_of_stripe, Cause::Reconciler, "system:reconciler").await {
         Ok(recorded) => {
             let resolved = recorded.applied.as_ref().map_or(local, |a| a.to);
             let fixed = resolved != local;
@@ -411,6 +432,57 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Err(e) => {
             report.errors += 1;
             report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+        }
+    }
+}
+
+/// Every PaymentIntent of ours listed in the window that Stripe says succeeded,
+/// whose attempt here does not say so (a declined attempt's PaymentIntent the
+/// customer confirmed later with another card, a success whose webhook never
+/// came, on an échéance the run above did not look at): recorded. Success
+/// wins over every open state; on a closed échéance it is drift for an admin.
+async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut Report) {
+    for pi in listed.by_id.values().filter(|pi| pi.payment_event() == Some(PaymentEvent::Succeeded)) {
+        let attempt = match attempts::of_snapshot(&state.db, pi, &state.installation_id).await {
+            Ok(Some(attempt)) if attempt.outcome != AttemptOutcome::Succeeded => attempt,
+            Ok(_) => continue,
+            Err(e) => {
+                report.errors += 1;
+                report.error_messages.push(format!("payment intent {}: {e}", pi.id));
+                continue;
+            }
+        };
+        let before = echeance::Entity::find_by_id(attempt.echeance_id).one(&state.db).await.ok().flatten();
+        match record::record(
+            state,
+            attempt.id,
+            StripeReport::from_payment_intent(pi.clone()),
+            Cause::Reconciler,
+            "system:reconciler",
+        )
+        .await
+        {
+            Ok(recorded) => {
+                report.checked += 1;
+                let moved = recorded.applied.as_ref().filter(|a| a.refused.is_none() && a.to != a.from);
+                if let (Some(applied), Some(before)) = (moved, before) {
+                    report.fixed += 1;
+                    report.drift.push(Drift {
+                        echeance_id: before.id,
+                        local: before.status,
+                        stripe: pi.raw_status.clone(),
+                        resolved: applied.to,
+                        stripe_object: Some(pi.id.clone()),
+                        fixed: true,
+                    });
+                } else {
+                    report.unchanged += 1;
+                }
+            }
+            Err(e) => {
+                report.errors += 1;
+                report.error_messages.push(format!("payment intent {}: {e}", pi.id));
+            }
         }
     }
 }

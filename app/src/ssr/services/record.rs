@@ -54,13 +54,32 @@ pub struct Recorded {
 ///
 /// # Errors
 /// Database failure.
-#[tracing::instrument(skip(state, report), fields(attempt.id = attempt_id, cause = cause.as_str()))]
 pub async fn record(
     state: &AppState,
     attempt_id: i64,
     report: StripeReport,
     cause: Cause,
     actor: &str,
+) -> Result<Recorded, ServiceError> {
+    record_then(state, attempt_id, report, cause, actor, None).await
+}
+
+/// As [`record`]; when the report gives the current attempt up (its
+/// PaymentIntent cancelled) and `instead` is given, the échéance moves by
+/// `instead` in the same transaction rather than back to « à payer »: an
+/// admin's cancel goes from « en attente » to « annulée » with no moment in
+/// between where the échéance is payable (and chargeable by the due-date run).
+///
+/// # Errors
+/// Database failure.
+#[tracing::instrument(skip(state, report), fields(attempt.id = attempt_id, cause = cause.as_str()))]
+pub async fn record_then(
+    state: &AppState,
+    attempt_id: i64,
+    report: StripeReport,
+    cause: Cause,
+    actor: &str,
+    instead: Option<PaymentEvent>,
 ) -> Result<Recorded, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let attempt = charge_attempt::Entity::find_by_id(attempt_id)
@@ -70,6 +89,24 @@ pub async fn record(
         .ok_or(ServiceError::NotFound)?;
     let current = attempt.outcome;
     let report = sanitize(report, &attempt, current);
+    // A success for another amount or currency than the attempt's is not this
+    // échéance paid: nothing moves, and the reconciler reports it as drift.
+    let report = match &report.payment_intent {
+        Some(pi)
+            if report.event == Some(PaymentEvent::Succeeded) && !pi.is_for(attempt.amount_cents, &attempt.currency) =>
+        {
+            tracing::error!(
+                attempt.id = attempt.id,
+                stripe.payment_intent = pi.id.as_str(),
+                stripe.amount = pi.amount,
+                stripe.currency = pi.currency.as_str(),
+                amount = attempt.amount_cents,
+                "Stripe collected another amount than the attempt's: not recorded as paid; review"
+            );
+            StripeReport { event: None, ..report }
+        }
+        _ => report,
+    };
     let now = state.now_ms();
     // Locked: a new attempt committed meanwhile must not receive this attempt's stale news.
     let echeance = echeances::lock(&txn, echeances::id_of(attempt.echeance_id)?).await?;
@@ -102,17 +139,6 @@ pub async fn record(
     active.updated_at = Set(now);
     let attempt = active.update(&txn).await?;
 
-    if report.event == Some(PaymentEvent::Succeeded)
-        && let Some(pi) = &report.payment_intent
-        && (pi.amount != attempt.amount_cents || !pi.currency.eq_ignore_ascii_case(&attempt.currency))
-    {
-        tracing::error!(
-            attempt.id = attempt.id,
-            stripe.amount = pi.amount,
-            amount = attempt.amount_cents,
-            "Stripe collected another amount than the attempt's: review"
-        );
-    }
     if is_current
         && echeance.current_payment_intent_id.is_none()
         && let Some(pi) = &attempt.payment_intent_id
@@ -124,7 +150,11 @@ pub async fn record(
             .await?;
     }
 
-    let applied = match update.echeance_event {
+    let event = match (update.echeance_event, instead) {
+        (Some(PaymentEvent::Abandoned), Some(instead)) => Some(instead),
+        (event, _) => event,
+    };
+    let applied = match event {
         Some(PaymentEvent::Declined { retryable }) if update.count_decline => {
             let event = schedule_retry(state, &txn, &echeance, retryable, now).await?;
             Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?)

@@ -36,5 +36,5 @@ pub async fn expire_links(state: &AppState, limit: u64) -> Result<u32, ServiceEr
 }
 
 async fn expire_one(state: &AppState, attempt: &charge_attempt::Model) -> Result<(), ServiceError> {
-    cancel_attempt(state, attempt, Cause::Recovery, "system:link-expiry").await.map(|_| ())
+    cancel_attempt(state, attempt, Cause::Recovery, "system:link-expiry", None).await.map(|_| ())
 }

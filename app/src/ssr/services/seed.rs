@@ -207,7 +207,8 @@ async fn insert_echeances(
     };
     let mut ids = Vec::with_capacity(rows.len());
     for (n, (offset, cents, status)) in rows.iter().enumerate() {
-        let money = Money { amount: Amount::from_minor(*cents).map_err(anyhow::Error::from)?, currency: Currency::Eur };
+        let amount = Amount::from_minor(*cents).map_err(|_| Invalid::Fixture(format!("{cents}: not an amount")))?;
+        let money = Money::chargeable(amount, Currency::Eur).map_err(Invalid::from)?;
         let label = format!("Échéance {}/{}", n + 1, rows.len());
         let row = echeance::ActiveModel {
             subscription_id: Set(subscription_id),

@@ -165,6 +165,7 @@ pub const EN: Texts = Texts {
     invalid_card_refused: "The bank refused the card. Try another card.",
     invalid_cards_only: "Only bank cards are accepted.",
     invalid_template: "Template refused: {error}",
+    invalid_below_minimum: "An installment cannot be less than {minimum} (the smallest card payment).",
     invalid_fixture: "Test data refused: {error}",
     origin_customer: "customer",
     origin_admin: "admin",

@@ -165,6 +165,7 @@ pub const FR: Texts = Texts {
     invalid_card_refused: "La carte a été refusée par la banque. Essayez une autre carte.",
     invalid_cards_only: "Seules les cartes bancaires sont acceptées.",
     invalid_template: "Modèle refusé : {error}",
+    invalid_below_minimum: "Une échéance ne peut pas être inférieure à {minimum} (le plus petit paiement par carte).",
     invalid_fixture: "Données de test refusées : {error}",
     origin_customer: "client",
     origin_admin: "admin",

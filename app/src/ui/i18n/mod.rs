@@ -270,6 +270,7 @@ texts! {
         invalid_card_refused,
         invalid_cards_only,
         invalid_template,
+        invalid_below_minimum,
         invalid_fixture,
         origin_customer,
         origin_admin,
@@ -382,7 +383,7 @@ pub fn error_message(error: &AppError, locale: Locale) -> String {
         AppError::Unauthenticated => tx.err_unauthenticated.to_owned(),
         AppError::Forbidden => tx.err_forbidden.to_owned(),
         AppError::NotFound => tx.err_not_found.to_owned(),
-        AppError::Invalid(invalid) => invalid_text(invalid, tx),
+        AppError::Invalid(invalid) => invalid_text(invalid, tx, locale),
         AppError::Refused(refusal) => refusal_text(*refusal, tx).to_owned(),
         AppError::RateLimited => tx.err_rate_limited.to_owned(),
         AppError::InvalidLink => tx.err_invalid_link.to_owned(),
@@ -415,7 +416,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
 
 /// Why input was refused.
 #[must_use]
-pub fn invalid_text(invalid: &Invalid, tx: &Texts) -> String {
+pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
     match invalid {
         Invalid::Field(field) => fill(tx.invalid_field, &[("field", field_name(*field, tx))]),
         Invalid::DateRangeInverted => tx.invalid_date_range.to_owned(),
@@ -424,6 +425,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts) -> String {
         Invalid::CardRefused => tx.invalid_card_refused.to_owned(),
         Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
+        Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
 }

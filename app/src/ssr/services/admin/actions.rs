@@ -13,28 +13,38 @@ use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::transitions::{self, Cause};
 use crate::ssr::state::AppState;
 
-/// Cancels échéance `id`: a PaymentIntent waiting for 3DS is cancelled on Stripe first.
+/// Cancels échéance `id`. Its status is read under the row lock, in the
+/// transaction that cancels it: nothing can charge it in between. One waiting
+/// for 3D Secure has a live PaymentIntent: that one is cancelled on Stripe
+/// first (outside any lock), and the échéance goes from « en attente » to
+/// « annulée » in the transaction that records Stripe's answer — never through
+/// a payable state, never leaving a PaymentIntent its link could still confirm.
 ///
 /// # Errors
 /// `Refused` (in flight, settled, paid meanwhile, Stripe did not cancel), `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
     let actor = format!("admin:{admin}");
-    let row = echeances::get(&state.db, id).await?;
-    if row.status == EcheanceStatus::EnAttente {
-        let attempt = attempts::of(&state.db, row.id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
-        if attempt.payment_intent_id.is_some() {
-            let recorded = cancel_attempt(state, &attempt, Cause::Admin, &actor).await?;
-            if recorded.applied.is_some_and(|a| a.to == EcheanceStatus::Payee) {
-                return Err(Refusal::PaidMeanwhile.into());
-            }
-            if recorded.outcome != AttemptOutcome::Canceled {
-                return Err(Refusal::CancelNotConfirmed.into());
-            }
-        }
-    }
     let txn = db::begin_write(&state.db).await?;
-    let detail = None;
-    let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, &actor, detail).await?;
+    let row = echeances::lock(&txn, id).await?;
+    if row.status == EcheanceStatus::EnAttente
+        && let Some(attempt) = attempts::of(&txn, row.id, row.current_attempt_no).await?
+        && attempt.payment_intent_id.is_some()
+    {
+        // Stripe is not called under a database lock.
+        txn.rollback().await?;
+        let recorded = cancel_attempt(state, &attempt, Cause::Admin, &actor, Some(PaymentEvent::Canceled)).await?;
+        return match recorded.applied {
+            Some(applied) if applied.to == EcheanceStatus::Payee => Err(Refusal::PaidMeanwhile.into()),
+            _ if recorded.outcome != AttemptOutcome::Canceled => Err(Refusal::CancelNotConfirmed.into()),
+            Some(applied) => match applied.refused {
+                Some(refused) => Err(Refusal::from(refused).into()),
+                None => Ok(applied.to),
+            },
+            // The attempt was no longer the échéance's current one: nothing moved.
+            None => Err(Refusal::CancelNotConfirmed.into()),
+        };
+    }
+    let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, &actor, None).await?;
     txn.commit().await?;
     match applied.refused {
         Some(refused) => Err(Refusal::from(refused).into()),

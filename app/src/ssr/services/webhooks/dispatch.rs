@@ -128,8 +128,8 @@ async fn apply_payment_intent(
     pi: PaymentIntentSnapshot,
     actor: &str,
 ) -> Result<Applied, ServiceError> {
-    let Some(attempt) = attempts::of_snapshot(&state.db, &pi).await? else {
-        return Ok(match pi.attempt_ref() {
+    let Some(attempt) = attempts::of_snapshot(&state.db, &pi, &state.installation_id).await? else {
+        return Ok(match pi.attempt_ref(&state.installation_id) {
             // Ours, but its attempt row is not there (yet): retry later.
             Some(_) => Applied::Later(format!("attempt-unknown-yet pi={}", pi.id)),
             None => Applied::Ignored(format!("not-ours pi={}", pi.id)),

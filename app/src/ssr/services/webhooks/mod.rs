@@ -8,7 +8,7 @@
 pub mod checkout;
 pub mod dispatch;
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
 use std::sync::atomic::Ordering;
 
@@ -111,6 +111,30 @@ fn payment_intent_of(event: &EventEnvelope) -> Option<String> {
             .and_then(|v| serde_json::from_value::<IdOrObject>(v.clone()).ok())
             .map(|p| p.id().to_owned()),
     }
+}
+
+/// Puts inbox rows that gave up (failed after their last retry) and were
+/// received since `since_ms` back in the queue, with a fresh count of tries:
+/// the reconciler's nightly second chance (a failure once final is repaired
+/// by nothing else). Returns how many.
+///
+/// # Errors
+/// Database failure.
+pub async fn requeue_failed(state: &AppState, since_ms: i64) -> Result<u64, ServiceError> {
+    let now = state.now_ms();
+    let result = stripe_event::Entity::update_many()
+        .col_expr(stripe_event::Column::Status, Expr::value(InboxStatus::Pending))
+        .col_expr(stripe_event::Column::Attempts, Expr::value(0))
+        .col_expr(stripe_event::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(stripe_event::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .filter(stripe_event::Column::Status.eq(InboxStatus::Failed))
+        .filter(stripe_event::Column::ReceivedAt.gte(since_ms))
+        .exec(&state.db)
+        .await?;
+    if result.rows_affected > 0 {
+        state.wake.inbox.notify_one();
+    }
+    Ok(result.rows_affected)
 }
 
 /// Inbox rows that need attention, for the health check and the dashboard.

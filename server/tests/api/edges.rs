@@ -1,0 +1,272 @@
+//! Money at the edges: what a hostile review of the money paths found — an
+//! admin's cancel that must never pass through a payable state nor leave a
+//! confirmable PaymentIntent, amounts Stripe would refuse, PaymentIntents of
+//! another database on the same Stripe account, a success for another amount,
+//! and a first send Stripe refuses (in `charge.rs`).
+
+use app::domain::{EcheanceId, EcheanceStatus, Invalid, Locale, Role};
+use app::ssr::entities::{audit_log, charge_attempt, user};
+use app::ssr::services::admin;
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::reconcile;
+use app::ssr::services::seed::{self, Account};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use std::time::Duration;
+
+use crate::helpers::{Delivery, Fault, Options, cards, spawn_app, spawn_app_with};
+
+fn id(n: i64) -> EcheanceId {
+    EcheanceId::new(n).expect("positive id")
+}
+
+#[tokio::test]
+async fn an_admin_cancel_of_an_echeance_waiting_for_3ds_cancels_its_payment_intent_first_and_never_makes_it_payable() {
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 8_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+    let pi = app.row(e).await.current_payment_intent_id.expect("a PaymentIntent waits for 3DS");
+
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
+    let on_stripe = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(on_stripe["status"], "canceled", "the link cannot confirm it any more");
+    // Straight from « en attente » to « annulée », in one transaction: no moment where the
+    // échéance was « à payer » (the due-date run or the customer could have charged it then).
+    let trail: Vec<(Option<EcheanceStatus>, EcheanceStatus)> = audit_log::Entity::find()
+        .filter(audit_log::Column::EcheanceId.eq(e))
+        .order_by_asc(audit_log::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|row| (row.from_status, row.to_status))
+        .collect();
+    assert_eq!(trail.last(), Some(&(Some(EcheanceStatus::EnAttente), EcheanceStatus::Annulee)), "{trail:?}");
+    assert!(
+        !trail
+            .iter()
+            .skip_while(|(_, to)| *to != EcheanceStatus::EnAttente)
+            .any(|(_, to)| *to == EcheanceStatus::APayer)
+    );
+}
+
+#[tokio::test]
+async fn an_echeance_under_stripes_minimum_charge_is_refused_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let email = format!("tiny-{}@example.test", uuid::Uuid::new_v4().simple());
+    let account = Account {
+        email: &email,
+        password: "tiny-password-2026",
+        name: "Tiny",
+        role: Role::Customer,
+        locale: Locale::Fr,
+    };
+
+    let refused = seed::seed_customer(
+        &app.state,
+        &account,
+        &[(0, 5_000, EcheanceStatus::APayer), (30, 49, EcheanceStatus::APayer)],
+        app.today(),
+    )
+    .await;
+
+    match refused {
+        Err(ServiceError::Invalid(Invalid::BelowMinimum(minimum))) => {
+            assert_eq!(minimum.format(Locale::Fr), "0,50\u{a0}€");
+            let message = app::api::error::AppError::Invalid(Invalid::BelowMinimum(minimum)).message(Locale::Fr);
+            assert!(message.contains("0,50"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let users =
+        user::Entity::find().filter(user::Column::Email.eq(email.as_str())).count(&app.state.db).await.expect("count");
+    assert_eq!(users, 0, "all or nothing: not even the user was written");
+    let fine = seed::seed_customer(&app.state, &account, &[(30, 50, EcheanceStatus::APayer)], app.today()).await;
+    assert!(fine.is_ok(), "0,50 € is Stripe's minimum, and accepted: {fine:?}");
+}
+
+/// An échéance whose first charge never reached Stripe (a 500 before Stripe
+/// started, on every try): en cours, its attempt with no PaymentIntent.
+async fn attempt_that_never_reached_stripe(app: &crate::helpers::TestApp, cents: i64) -> (i64, charge_attempt::Model) {
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, cents, app.today()).await;
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("outcome unknown, not an error");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    let attempt = app.attempts(e).await.remove(0);
+    assert!(attempt.payment_intent_id.is_none());
+    (e, attempt)
+}
+
+/// A PaymentIntent created on the shared Stripe account for the customer and
+/// card of `like`, with `like`'s échéance and attempt in its metadata, for
+/// `amount`, by `installation`; confirmed off-session.
+async fn payment_intent_on_the_account(
+    app: &crate::helpers::TestApp,
+    like: &charge_attempt::Model,
+    amount: i64,
+    installation: &str,
+) -> String {
+    let pi = app
+        .peer
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", &amount.to_string()),
+                ("currency", "eur"),
+                ("customer", &like.stripe_customer_id),
+                ("payment_method", &like.payment_method_id),
+                ("confirm", "true"),
+                ("off_session", "true"),
+                ("metadata[echeance_id]", &like.echeance_id.to_string()),
+                ("metadata[attempt]", &like.attempt_no.to_string()),
+                ("metadata[installation]", installation),
+            ],
+        )
+        .await;
+    assert_eq!(pi["status"], "succeeded", "{pi}");
+    pi["id"].as_str().expect("id").to_owned()
+}
+
+/// Stripe's `payment_intent.succeeded` for `pi` as the peer holds it, delivered and applied.
+async fn deliver_success(app: &crate::helpers::TestApp, event_id: &str, pi: &str) {
+    let object = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(app.deliver(&crate::helpers::event(event_id, "payment_intent.succeeded", object)).await, 200);
+    app.process_inbox().await;
+}
+
+async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Report {
+    let options =
+        reconcile::Options { since: Duration::from_secs(48 * 3600), dry_run: false, trigger: "test".to_owned() };
+    reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled")
+}
+
+#[tokio::test]
+async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_never_taken_for_ours() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
+    // Staging, or a reset development copy, on the same account: same ids, its own échéance.
+    let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+
+    reconcile(&app).await;
+
+    assert_ne!(app.status(e).await, EcheanceStatus::Payee, "no money of ours was collected");
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "ours never reached Stripe: given up, payable again");
+    let theirs = app.peer.get(&format!("/v1/payment_intents/{foreign}")).await;
+    assert_eq!(theirs["status"], "succeeded", "and theirs was left alone");
+    assert!(app.attempts(e).await[0].payment_intent_id.is_none(), "never linked to their PaymentIntent");
+}
+
+#[tokio::test]
+async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
+    let installation = app.state.installation_id.to_string();
+    let odd = payment_intent_on_the_account(&app, &attempt, 5_999, &installation).await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+
+    let report = reconcile(&app).await;
+
+    assert_ne!(app.status(e).await, EcheanceStatus::Payee, "59,99 € collected is not the 60,00 € échéance paid");
+    let drift = report.drift.iter().find(|d| d.echeance_id == e).expect("reported as drift");
+    assert_eq!((drift.stripe_object.as_deref(), drift.fixed), (Some(odd.as_str()), false), "{drift:?}");
+    assert!(drift.stripe.contains("5999"), "{drift:?}");
+
+    // The same success arriving by webhook moves nothing either.
+    deliver_success(&app, "evt_odd_amount", &odd).await;
+    assert_ne!(app.status(e).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadata() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 7_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+    let attempt = app.attempts(e).await.remove(0);
+    let ours = attempt.payment_intent_id.clone().expect("known");
+    // Another PaymentIntent with the same ids and our installation (a restored backup's
+    // numbering, say), collected with a card that needs no 3DS.
+    let ok_card = app.add_card(&carol, cards::OK).await;
+    let other = charge_attempt::Model { payment_method_id: ok_card, ..attempt.clone() };
+    let installation = app.state.installation_id.to_string();
+    let stranger = payment_intent_on_the_account(&app, &other, 7_000, &installation).await;
+    assert_ne!(stranger, ours);
+
+    deliver_success(&app, "evt_stranger", &stranger).await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+    reconcile(&app).await;
+
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente, "still waiting for its own PaymentIntent");
+    assert_eq!(app.attempts(e).await[0].payment_intent_id.as_deref(), Some(ours.as_str()));
+}
+
+#[tokio::test]
+async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconciliation() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    app.stripe.set_delivery(Delivery::Hold);
+    let (e, attempt) = attempt_that_never_reached_stripe(&app, 4_500).await;
+    app.clock.advance(Duration::from_secs(11 * 60));
+    reconcile(&app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "absent from Stripe's list: given up");
+    // But Stripe did create it, after the list was read (another instance's run, a
+    // clock ahead of Stripe's): it succeeded, and its webhook never reaches us.
+    let installation = app.state.installation_id.to_string();
+    let pi = payment_intent_on_the_account(&app, &attempt, 4_500, &installation).await;
+
+    let report = reconcile(&app).await;
+
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "Stripe collected it: so do we");
+    let now = &app.attempts(e).await[0];
+    assert_eq!(
+        (now.outcome, now.payment_intent_id.as_deref()),
+        (app::domain::AttemptOutcome::Succeeded, Some(pi.as_str()))
+    );
+    let fixed = report.drift.iter().find(|d| d.echeance_id == e).expect("in the report");
+    assert!(fixed.fixed && fixed.local == EcheanceStatus::APayer, "{fixed:?}");
+}
+
+#[tokio::test]
+async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_reconciler() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, attempt) = attempt_that_never_reached_stripe(&app, 3_000).await;
+    // A PaymentIntent of ours for the next attempt, whose row is not written yet:
+    // its webhook is parked, retried, and gives up after its last retry.
+    let next = charge_attempt::Model { attempt_no: 2, ..attempt.clone() };
+    let installation = app.state.installation_id.to_string();
+    let pi = payment_intent_on_the_account(&app, &next, 3_000, &installation).await;
+    deliver_success(&app, "evt_given_up", &pi).await;
+    for _ in 0..12 {
+        app.process_inbox().await;
+        app.clock.advance(Duration::from_secs(3 * 3600));
+    }
+    let row = || async {
+        app::ssr::entities::stripe_event::Entity::find()
+            .filter(app::ssr::entities::stripe_event::Column::StripeEventId.eq("evt_given_up"))
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("stored")
+    };
+    assert_eq!(row().await.status, app::domain::InboxStatus::Failed, "gave up after its last retry");
+    // The attempt row appears (the charge's transaction, committed late).
+    let mut late: charge_attempt::ActiveModel = next.into();
+    late.id = sea_orm::ActiveValue::NotSet;
+    late.idempotency_key = sea_orm::ActiveValue::Set(format!("late-e{e}-a2"));
+    sea_orm::ActiveModelTrait::insert(late, &app.state.db).await.expect("late attempt");
+
+    let report = reconcile(&app).await;
+
+    assert!(report.events_replayed >= 1, "{report:?}");
+    assert_eq!(row().await.status, app::domain::InboxStatus::Processed, "applied on its second chance");
+}
