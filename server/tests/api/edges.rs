@@ -270,3 +270,24 @@ async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_recon
     assert!(report.events_replayed >= 1, "{report:?}");
     assert_eq!(row().await.status, app::domain::InboxStatus::Processed, "applied on its second chance");
 }
+
+#[tokio::test]
+async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_sent() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let alice = app.customer("alice", Some(cards::DECLINED)).await;
+    let e = app.echeance(&alice, 4_500, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("answered");
+    let declined = app.peer.payment_intents_of(e).await;
+    assert_eq!((declined.len(), declined[0]["status"].as_str()), (1, Some("requires_payment_method")));
+    let first = declined[0]["id"].as_str().expect("id").to_owned();
+
+    // A new card, a new try: the declined PaymentIntent would still take a new payment method.
+    app.add_card(&alice, cards::OK).await;
+    let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("paid");
+
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    let on_stripe = app.peer.get(&format!("/v1/payment_intents/{first}")).await;
+    assert_eq!(on_stripe["status"], "canceled", "nothing left that could collect a second time");
+    let succeeded = app.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").count();
+    assert_eq!(succeeded, 1);
+}

@@ -95,6 +95,14 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
     let (attempt, attempt_no) = claim(state, id, trigger).await?;
+    if retire_previous(state, &attempt, trigger).await? == Retired::AlreadyPaid {
+        let echeance = echeances::get(&state.db, id).await?;
+        return Ok(ChargeResult {
+            status: echeance.status,
+            attempt_no,
+            payment_intent_id: echeance.current_payment_intent_id,
+        });
+    }
     if let Some(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing was created on Stripe; the échéance is payable again. Say so, not "processing".
         return Err(refusal.into());
@@ -189,6 +197,57 @@ async fn claim(
     .await?;
     txn.commit().await?;
     Ok((attempt, attempt_no))
+}
+
+/// What became of the previous attempt's PaymentIntent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retired {
+    /// None left that could still collect money: send the new attempt.
+    Done,
+    /// It had succeeded meanwhile (recorded): the new attempt is given up unsent.
+    AlreadyPaid,
+}
+
+/// Before a new attempt is sent, the previous attempt's PaymentIntent is
+/// cancelled when it could still be confirmed (a declined one waits for a new
+/// payment method: confirmed with another card, it would collect a second
+/// time). Refused because it succeeded meanwhile: that success is recorded
+/// and the new attempt given up without being sent.
+async fn retire_previous(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    trigger: Trigger,
+) -> Result<Retired, ServiceError> {
+    let Some(previous) = attempts::of(&state.db, attempt.echeance_id, attempt.attempt_no - 1).await? else {
+        return Ok(Retired::Done);
+    };
+    let Some(pi) = previous.payment_intent_id.as_deref() else { return Ok(Retired::Done) };
+    if !matches!(previous.outcome, AttemptOutcome::Declined | AttemptOutcome::RequiresAction) {
+        return Ok(Retired::Done);
+    }
+    let key = attempts::key(&state.installation_id, &previous, KeyPurpose::Cancel)?;
+    match state.gateway.cancel_payment_intent(pi, &key).await {
+        Ok(_) => Ok(Retired::Done),
+        Err(e) if !e.outcome_unknown() => {
+            let now = state.gateway.retrieve_payment_intent(pi).await?;
+            if now.payment_event() != Some(PaymentEvent::Succeeded) {
+                tracing::warn!(error = %e, stripe.payment_intent = pi, status = now.raw_status, "previous PaymentIntent not cancelled");
+                return Ok(Retired::Done);
+            }
+            let actor = trigger.actor();
+            record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
+            let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
+            record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
+            Ok(Retired::AlreadyPaid)
+        }
+        Err(e) => {
+            // Stripe did not answer: go on (holding the customer's payment hostage to
+            // Stripe's silence protects nobody); the reconciler reports a double
+            // collection if one ever happens.
+            tracing::warn!(error = %e, stripe.payment_intent = pi, "previous PaymentIntent not cancelled (no answer)");
+            Ok(Retired::Done)
+        }
+    }
 }
 
 /// Step 2 and 3: send attempt `attempt` with its key and record the answer;

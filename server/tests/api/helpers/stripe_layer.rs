@@ -8,6 +8,7 @@
 //!   failures (4xx before execution) are not saved; keys can be pruned;
 //! - list filters on `GET /v1/payment_intents` (`created[…]`, `customer`,
 //!   newest first) and `delivery_success` on `GET /v1/events`;
+//! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
 //!   `authentication_required` carrying the PaymentIntent;
 //! - `GET /v1/checkout/sessions/{id}` from sessions the test declares;
@@ -341,6 +342,7 @@ async fn execute(
     }
     let (status, answer) = forward(inner, call).await;
     let (status, answer) = stripe_shape(inner, &call.method, &call.path, &call.body, status, answer);
+    let (status, answer) = decline_with_payment_intent(inner, call, status, answer).await;
     let (status, answer) = match fault {
         Some(Fault::ErrorAfterExecution) => {
             (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
@@ -408,6 +410,32 @@ fn stripe_shape(
     let mut body = error;
     body["payment_intent"] = pi;
     (402, Bytes::from(json!({ "error": body }).to_string()))
+}
+
+/// A decline as Stripe answers it: the 402 `card_error` carries the PaymentIntent
+/// it left in `requires_payment_method` (the peer's carries only the charge id).
+async fn decline_with_payment_intent(inner: &Inner, call: &Call, status: u16, answer: Bytes) -> (u16, Bytes) {
+    if !(call.method == Method::POST && call.path == "/v1/payment_intents" && status == 402) {
+        return (status, answer);
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&answer) else { return (status, answer) };
+    let charge = body["error"]["charge"].as_str().map(str::to_owned);
+    let (Some(charge), true) = (charge, body["error"]["payment_intent"].is_null()) else { return (status, answer) };
+    let get = |path: String| {
+        let mut request = inner.http.get(format!("{}{path}", inner.upstream));
+        if let Some(v) = call.headers.get("authorization") {
+            request = request.header("authorization", v.clone());
+        }
+        async move { request.send().await.ok()?.json::<Value>().await.ok() }
+    };
+    let Some(pi_id) =
+        get(format!("/v1/charges/{charge}")).await.and_then(|c| c["payment_intent"].as_str().map(str::to_owned))
+    else {
+        return (status, answer);
+    };
+    let Some(pi) = get(format!("/v1/payment_intents/{pi_id}")).await else { return (status, answer) };
+    body["error"]["payment_intent"] = pi;
+    (status, Bytes::from(body.to_string()))
 }
 
 /// Every object of an upstream list, following its cursor.
