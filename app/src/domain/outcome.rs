@@ -100,7 +100,9 @@ impl AttemptOutcome {
                 PaymentEvent::ChargeStarted
                 | PaymentEvent::Canceled
                 | PaymentEvent::Refunded { .. }
-                | PaymentEvent::DisputeOpened,
+                | PaymentEvent::DisputeOpened
+                | PaymentEvent::DisputeClosed { .. }
+                | PaymentEvent::RefundFailed,
             )
             | None => Self::Unknown,
         }

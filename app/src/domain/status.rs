@@ -56,6 +56,14 @@ pub enum PaymentEvent {
     },
     /// The cardholder opened a dispute.
     DisputeOpened,
+    /// The dispute was decided: `won` by the merchant (the money stays), or lost
+    /// (the money went back to the cardholder).
+    DisputeClosed {
+        /// The merchant won.
+        won: bool,
+    },
+    /// A refund Stripe could not send (the money never left): collected again.
+    RefundFailed,
 }
 
 /// Why an event does not apply to a status.
@@ -142,6 +150,13 @@ impl EcheanceStatus {
             (S::Payee | S::Remboursee, E::DisputeOpened) => Ok(S::Contestee),
             (S::Contestee, E::DisputeOpened) => Ok(self),
 
+            (S::Contestee, E::DisputeClosed { won: true }) => Ok(S::Payee),
+            (S::Contestee, E::DisputeClosed { won: false }) => Ok(S::Remboursee),
+            (S::Payee | S::Remboursee, E::DisputeClosed { .. }) => Ok(self),
+
+            (S::Remboursee, E::RefundFailed) => Ok(S::Payee),
+            (S::Payee | S::Contestee, E::RefundFailed) => Ok(self),
+
             (S::Payee | S::Annulee | S::Remboursee | S::Contestee, _) => Err(TransitionError::Settled(self)),
             (
                 S::APayer | S::EnCours | S::EnAttente | S::Echouee | S::EchoueeDefinitive,
@@ -151,7 +166,9 @@ impl EcheanceStatus {
                 | E::Declined { .. }
                 | E::Abandoned
                 | E::Refunded { .. }
-                | E::DisputeOpened,
+                | E::DisputeOpened
+                | E::DisputeClosed { .. }
+                | E::RefundFailed,
             ) => not_applicable,
         }
     }
@@ -230,6 +247,8 @@ mod tests {
             Just(E::Abandoned),
             Just(E::Canceled),
             any::<bool>().prop_map(|full| E::Refunded { full }),
+            any::<bool>().prop_map(|won| E::DisputeClosed { won }),
+            Just(E::RefundFailed),
             Just(E::DisputeOpened),
         ]
     }
@@ -314,17 +333,22 @@ mod tests {
             prop_assert_eq!(apply_all(S::EnCours, &sequence), S::Payee);
         }
 
-        /// Settled statuses only move along refund and dispute edges.
+        /// Settled statuses only move along refund and dispute edges, each by its own event:
+        /// back to « payée » only when a dispute is won or a refund never left.
         #[test]
-        fn settled_statuses_only_move_forward(start in any_status(), event in any_event()) {
+        fn settled_statuses_only_move_along_refund_and_dispute_edges(start in any_status(), event in any_event()) {
             if let Ok(next) = start.transition(event)
                 && start.is_settled()
                 && next != start
             {
                 prop_assert!(matches!(
-                    (start, next),
-                    (S::Payee | S::Contestee, S::Remboursee) | (S::Payee | S::Remboursee, S::Contestee)
-                ), "{start:?} -> {next:?}");
+                    (start, event, next),
+                    (S::Payee | S::Contestee, E::Refunded { full: true }, S::Remboursee)
+                        | (S::Contestee, E::DisputeClosed { won: false }, S::Remboursee)
+                        | (S::Payee | S::Remboursee, E::DisputeOpened, S::Contestee)
+                        | (S::Contestee, E::DisputeClosed { won: true }, S::Payee)
+                        | (S::Remboursee, E::RefundFailed, S::Payee)
+                ), "{start:?} -{event:?}-> {next:?}");
             }
         }
 

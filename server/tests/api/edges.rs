@@ -155,7 +155,7 @@ async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_ne
     let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
     // Staging, or a reset development copy, on the same account: same ids, its own échéance.
     let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
-    app.clock.advance(Duration::from_secs(11 * 60));
+    app.clock.advance(Duration::from_secs(31 * 60));
 
     reconcile(&app).await;
 
@@ -172,7 +172,7 @@ async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment()
     let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
     let installation = app.state.installation_id.to_string();
     let odd = payment_intent_on_the_account(&app, &attempt, 5_999, &installation).await;
-    app.clock.advance(Duration::from_secs(11 * 60));
+    app.clock.advance(Duration::from_secs(31 * 60));
 
     let report = reconcile(&app).await;
 
@@ -204,7 +204,7 @@ async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadat
     assert_ne!(stranger, ours);
 
     deliver_success(&app, "evt_stranger", &stranger).await;
-    app.clock.advance(Duration::from_secs(11 * 60));
+    app.clock.advance(Duration::from_secs(31 * 60));
     reconcile(&app).await;
 
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente, "still waiting for its own PaymentIntent");
@@ -216,7 +216,7 @@ async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconcili
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     app.stripe.set_delivery(Delivery::Hold);
     let (e, attempt) = attempt_that_never_reached_stripe(&app, 4_500).await;
-    app.clock.advance(Duration::from_secs(11 * 60));
+    app.clock.advance(Duration::from_secs(31 * 60));
     reconcile(&app).await;
     assert_eq!(app.status(e).await, EcheanceStatus::APayer, "absent from Stripe's list: given up");
     // But Stripe did create it, after the list was read (another instance's run, a
@@ -290,4 +290,97 @@ async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_se
     assert_eq!(on_stripe["status"], "canceled", "nothing left that could collect a second time");
     let succeeded = app.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").count();
     assert_eq!(succeeded, 1);
+}
+
+#[tokio::test]
+async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, _) = attempt_that_never_reached_stripe(&app, 2_500).await;
+    // Eleven minutes: another instance's clock, or Stripe's, may be that far off.
+    app.clock.advance(Duration::from_secs(11 * 60));
+    reconcile(&app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "too early to say Stripe never created it");
+    app.clock.advance(Duration::from_secs(20 * 60));
+    reconcile(&app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "past the margin, and a fresh read agrees: given up");
+}
+
+/// A Stripe event about `object`, delivered and applied.
+async fn deliver_object(app: &crate::helpers::TestApp, event_id: &str, kind: &str, object: serde_json::Value) {
+    assert_eq!(app.deliver(&crate::helpers::event(event_id, kind, object)).await, 200);
+    app.process_inbox().await;
+}
+
+#[tokio::test]
+async fn a_refund_follows_the_payment_intent_that_paid_not_the_current_attempts() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    app.stripe.set_delivery(Delivery::Hold);
+    let (e, first) = attempt_that_never_reached_stripe(&app, 3_300).await;
+    app.clock.advance(Duration::from_secs(31 * 60));
+    reconcile(&app).await;
+    // Attempt 2 goes out with a card that asks for 3D Secure: it waits for the customer.
+    let alice = crate::helpers::Customer {
+        id: app::domain::UserId::new(app.row(e).await.user_id).expect("id"),
+        email: String::new(),
+        password: String::new(),
+        stripe_customer: first.stripe_customer_id.clone(),
+    };
+    app.add_card(&alice, cards::SCA_ALWAYS).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("attempt 2");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+    let current = app.row(e).await.current_payment_intent_id.expect("attempt 2's PaymentIntent");
+    // Attempt 1 had reached Stripe after all, and succeeded: it is what paid.
+    let installation = app.state.installation_id.to_string();
+    let paying = payment_intent_on_the_account(&app, &first, 3_300, &installation).await;
+    reconcile(&app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(app.row(e).await.current_payment_intent_id.as_deref(), Some(current.as_str()), "not the paying one");
+
+    let charge_of = |pi: &str| {
+        serde_json::json!({"id": "ch_paying", "object": "charge", "payment_intent": pi,
+        "amount": 3_300, "amount_refunded": 3_300, "refunded": true})
+    };
+    deliver_object(&app, "evt_refund_current", "charge.refunded", charge_of(&current)).await;
+    assert_eq!(
+        app.status(e).await,
+        EcheanceStatus::Payee,
+        "a refund of the PaymentIntent that did not pay moves nothing"
+    );
+    deliver_object(&app, "evt_refund_paying", "charge.refunded", charge_of(&paying)).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Remboursee, "the refund of the one that paid does");
+}
+
+#[tokio::test]
+async fn a_dispute_closes_won_or_lost_and_a_failed_refund_collects_again() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let mut paid = Vec::new();
+    for cents in [1_100, 1_200, 1_300] {
+        let e = app.echeance(&alice, cents, app.today()).await;
+        charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("paid");
+        paid.push((e, app.row(e).await.current_payment_intent_id.expect("pi")));
+    }
+    let dispute = |n: u32, pi: &str, status: &str| {
+        serde_json::json!({"id": format!("dp_{n}"), "object": "dispute", "payment_intent": pi, "charge": format!("ch_{n}"),
+            "reason": "fraudulent", "status": status})
+    };
+    for (n, (e, pi)) in paid[..2].iter().enumerate() {
+        deliver_object(&app, &format!("evt_dispute_{n}"), "charge.dispute.created", dispute(1, pi, "needs_response"))
+            .await;
+        assert_eq!(app.status(*e).await, EcheanceStatus::Contestee);
+    }
+    deliver_object(&app, "evt_won", "charge.dispute.closed", dispute(1, &paid[0].1, "won")).await;
+    deliver_object(&app, "evt_lost", "charge.dispute.closed", dispute(2, &paid[1].1, "lost")).await;
+    assert_eq!(app.status(paid[0].0).await, EcheanceStatus::Payee, "won: the money stays");
+    assert_eq!(app.status(paid[1].0).await, EcheanceStatus::Remboursee, "lost: the money went back");
+
+    let (e, pi) = &paid[2];
+    let charge = serde_json::json!({"id": "ch_3", "object": "charge", "payment_intent": pi, "amount": 1_300,
+        "amount_refunded": 1_300, "refunded": true});
+    deliver_object(&app, "evt_refunded", "charge.refunded", charge).await;
+    assert_eq!(app.status(*e).await, EcheanceStatus::Remboursee);
+    let refund = serde_json::json!({"id": "re_3", "object": "refund", "status": "failed", "payment_intent": pi,
+        "charge": "ch_3", "amount": 1_300, "failure_reason": "expired_or_canceled_card"});
+    deliver_object(&app, "evt_refund_failed", "charge.refund.updated", refund).await;
+    assert_eq!(app.status(*e).await, EcheanceStatus::Payee, "the refund never left: collected again");
 }

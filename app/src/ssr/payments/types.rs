@@ -263,6 +263,23 @@ pub struct DisputeSnapshot {
     pub charge: Option<IdOrObject>,
     /// Stripe's reason code.
     pub reason: Option<String>,
+    /// `warning_needs_response` … `won`, `lost`, `warning_closed`.
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// What the product reads of a Refund.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RefundSnapshot {
+    /// `re_…`.
+    pub id: String,
+    /// `pending`, `succeeded`, `failed`, `canceled`, `requires_action`.
+    pub status: Option<String>,
+    /// The refunded PaymentIntent.
+    pub payment_intent: Option<IdOrObject>,
+    /// Amount refunded.
+    #[serde(default)]
+    pub amount: i64,
 }
 
 /// A Stripe event, from a webhook or the Events API. `data.object` is kept raw
@@ -364,6 +381,7 @@ mod tests {
             "payment_method" => include_str!("fixtures/payment_method.json"),
             "charge" => include_str!("fixtures/charge.json"),
             "dispute" => include_str!("fixtures/dispute.json"),
+            "refund" => include_str!("fixtures/refund.json"),
             "checkout.session" => include_str!("fixtures/checkout.session.json"),
             "event" => include_str!("fixtures/event.json"),
             other => panic!("no fixture {other}"),
@@ -398,6 +416,13 @@ mod tests {
         let d: DisputeSnapshot = serde_json::from_value(fixture("dispute")).expect("Dispute");
         assert_eq!(d.charge.as_ref().map(IdOrObject::id), Some("ch_1PgafuB7WZ01zgkWXYmPNZs8"));
         assert_eq!(d.reason.as_deref(), Some("general"));
+        assert_eq!(d.status.as_deref(), Some("warning_needs_response"));
+
+        let r: RefundSnapshot = serde_json::from_value(fixture("refund")).expect("Refund");
+        assert_eq!(
+            (r.id.as_str(), r.status.as_deref(), r.payment_intent.is_none()),
+            ("re_1Pgc72B7WZ01zgkWqPvrRrPE", Some("succeeded"), true)
+        );
 
         let cs: CheckoutSessionSnapshot = serde_json::from_value(fixture("checkout.session")).expect("Session");
         assert_eq!((cs.status.as_deref(), cs.payment_status.as_deref()), (Some("open"), Some("unpaid")));

@@ -1,8 +1,8 @@
 //! Charge-attempt queries shared by several services.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::{AttemptNo, EcheanceId, IdempotencyKey, KeyPurpose};
+use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose};
 use crate::ssr::entities::charge_attempt;
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::services::error::ServiceError;
@@ -58,6 +58,21 @@ pub fn key(
 ) -> Result<IdempotencyKey, ServiceError> {
     let (echeance, attempt_no) = ids(attempt)?;
     Ok(IdempotencyKey::for_attempt(installation, echeance, attempt_no, purpose))
+}
+
+/// The attempt that paid échéance `echeance`: its first success recorded (a
+/// later one is a duplicate collection).
+///
+/// # Errors
+/// Database failure.
+pub async fn paying(db: &impl ConnectionTrait, echeance: i64) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::EcheanceId.eq(echeance))
+        .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
+        .order_by_asc(charge_attempt::Column::FinishedAt)
+        .order_by_asc(charge_attempt::Column::Id)
+        .one(db)
+        .await?)
 }
 
 /// The attempt a PaymentIntent belongs to: by its id, else by our metadata —

@@ -108,6 +108,10 @@ pub enum ReconcileError {
     Service(#[from] ServiceError),
 }
 
+/// An attempt absent from Stripe is given up only this long after it started:
+/// far past the adapter's own tries, with room for clocks that disagree.
+const ABANDON_AFTER_MS: i64 = 30 * 60_000;
+
 const LEASE: &str = "reconciler";
 const LEASE_TTL_MS: i64 = 30 * 60_000;
 
@@ -335,14 +339,25 @@ async fn check_target(
         Some(pi) => StripeReport::from_payment_intent(pi),
         None => {
             // No PaymentIntent known for this attempt. If the whole window was listed,
-            // covers the attempt and it is not recent, Stripe never created one.
+            // covers the attempt, and the attempt is old enough that no clock (another
+            // instance's, Stripe's) and no request still in flight can explain the
+            // absence, Stripe never created one — once a fresh read of the customer's
+            // PaymentIntents (the list was taken at the start of the run) agrees.
             let covered = listed.complete && attempt.started_at / 1000 >= window_start;
-            let old_enough = state.now_ms() - attempt.started_at > 10 * 60_000;
-            if covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded {
-                StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None }
-            } else {
+            let old_enough = state.now_ms() - attempt.started_at > ABANDON_AFTER_MS;
+            if !(covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
                 report.unchanged += 1;
                 return;
+            }
+            report.stripe_calls += 1;
+            match super::charge::find_on_stripe(state, attempt).await {
+                Ok(Some(pi)) => StripeReport::from_payment_intent(pi),
+                Ok(None) => StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None },
+                Err(e) => {
+                    report.errors += 1;
+                    report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+                    return;
+                }
             }
         }
     };

@@ -7,12 +7,12 @@ use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 
 use super::checkout;
 use crate::domain::legacy::refund_event;
-use crate::domain::{PaymentEvent, TransitionError};
+use crate::domain::{AttemptOutcome, PaymentEvent, TransitionError};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, stripe_event};
 use crate::ssr::payments::types::{
     ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject, PaymentIntentSnapshot,
-    PaymentIntentStatus,
+    PaymentIntentStatus, RefundSnapshot,
 };
 use crate::ssr::repo::queue::{self, InboxStatus};
 use crate::ssr::repo::{attempts, echeances};
@@ -115,6 +115,26 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
                 .await
         }
+        "charge.dispute.closed" => {
+            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let status = dispute.status.as_deref().unwrap_or("?");
+            // `warning_closed`: an inquiry that never became a chargeback; the money stays.
+            let won = matches!(status, "won" | "warning_closed");
+            if !won && status != "lost" {
+                return Ok(Applied::Ignored(format!("dispute-closed-as status={status}")));
+            }
+            let detail = format!("dispute={} status={status}", dispute.id);
+            let event = PaymentEvent::DisputeClosed { won };
+            apply_to_collected(state, dispute.payment_intent.as_ref(), event, &actor, detail).await
+        }
+        "charge.refund.updated" | "refund.updated" | "refund.failed" => {
+            let refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            if refund.status.as_deref() != Some("failed") {
+                return Ok(Applied::Ignored(format!("refund-not-failed refund={}", refund.id)));
+            }
+            let detail = format!("refund={} failed amount={}", refund.id, refund.amount);
+            apply_to_collected(state, refund.payment_intent.as_ref(), PaymentEvent::RefundFailed, &actor, detail).await
+        }
         "checkout.session.completed" => {
             let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
             checkout::apply_session(state, &session, Cause::Webhook, &actor).await
@@ -158,15 +178,33 @@ async fn apply_to_collected(
     let Some(pi) = payment_intent else {
         return Ok(Applied::Ignored("no-payment-intent".to_owned()));
     };
-    // Only the PaymentIntent that paid the échéance moves it; a refund of a
-    // duplicate leaves the échéance paid (the audit trail is the event itself).
-    let Some(echeance) =
-        echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id())).one(&state.db).await?
-    else {
-        return Ok(match attempts::by_payment_intent(&state.db, pi.id()).await? {
-            Some(a) => Applied::Ignored(format!("not-the-paying-intent pi={} echeance={}", pi.id(), a.echeance_id)),
-            None => Applied::Later(format!("echeance-unknown-yet pi={}", pi.id())),
-        });
+    // Only the PaymentIntent that paid the échéance moves it — the first success
+    // recorded, which is not always the current attempt's (an old attempt's late
+    // success). A refund of a duplicate leaves the échéance paid (the audit trail
+    // is the event itself).
+    let echeance = match attempts::by_payment_intent(&state.db, pi.id()).await? {
+        Some(attempt) if attempt.outcome == AttemptOutcome::Succeeded => {
+            let paying = attempts::paying(&state.db, attempt.echeance_id).await?;
+            if paying.as_ref().map(|p| p.id) != Some(attempt.id) {
+                return Ok(Applied::Ignored(format!(
+                    "not-the-paying-intent pi={} echeance={}",
+                    pi.id(),
+                    attempt.echeance_id
+                )));
+            }
+            echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?
+        }
+        // Its success has not been recorded yet (no ordering guarantee): later.
+        Some(attempt) => return Ok(Applied::Later(format!("not-collected-yet echeance={}", attempt.echeance_id))),
+        // Legacy Checkout: the échéance names the session's PaymentIntent.
+        None => match echeance::Entity::find()
+            .filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id()))
+            .one(&state.db)
+            .await?
+        {
+            Some(echeance) => echeance,
+            None => return Ok(Applied::Later(format!("echeance-unknown-yet pi={}", pi.id()))),
+        },
     };
     let txn = db::begin_write(&state.db).await?;
     let applied =
