@@ -384,3 +384,24 @@ async fn a_dispute_closes_won_or_lost_and_a_failed_refund_collects_again() {
     deliver_object(&app, "evt_refund_failed", "charge.refund.updated", refund).await;
     assert_eq!(app.status(*e).await, EcheanceStatus::Payee, "the refund never left: collected again");
 }
+
+#[tokio::test]
+async fn a_customers_own_payer_is_sent_on_session_and_the_schedules_charges_off_session() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let mine = app.echeance(&alice, 2_100, app.today()).await;
+    let due = app.echeance(&alice, 2_200, app.today()).await;
+
+    charge::charge(&app.state, id(mine), Trigger::Customer(alice.id)).await.expect("paid by the customer");
+    charge::charge(&app.state, id(due), Trigger::DueDate).await.expect("paid by the schedule");
+
+    let sent = app.stripe.sent("POST /v1/payment_intents");
+    let flag = |amount: &str| {
+        sent.iter()
+            .find(|form| form.get("amount").map(String::as_str) == Some(amount))
+            .and_then(|f| f.get("off_session").cloned())
+    };
+    assert_eq!(flag("2100").as_deref(), Some("false"), "the customer is on the page: customer-initiated");
+    assert_eq!(flag("2200").as_deref(), Some("true"), "the due-date run: merchant-initiated");
+    assert_eq!(app.status(mine).await, EcheanceStatus::Payee);
+}

@@ -10,9 +10,15 @@ use super::types::{
 };
 use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, UserId};
 
-/// An off-session charge of a saved card. Every field comes from the attempt row.
+/// A charge of a saved card. Every field comes from the attempt row (a re-send
+/// with the same key must ask exactly the same).
 #[derive(Clone, Debug)]
-pub struct OffSessionCharge {
+pub struct SavedCardCharge {
+    /// The customer is on the page and pressed « Payer » (a customer-initiated
+    /// payment: sent on-session, 3D Secure asked in the page); otherwise the
+    /// merchant charges a customer who is away (`off_session`: the due-date run,
+    /// the automatic retries, an admin).
+    pub customer_present: bool,
     /// The amount.
     pub amount: Amount,
     /// The currency.
@@ -133,10 +139,10 @@ pub trait PaymentGateway: Send + Sync {
         key: &IdempotencyKey,
     ) -> Result<PaymentMethodSnapshot, GatewayError>;
 
-    /// Creates and confirms an off-session PaymentIntent.
-    async fn charge_off_session(
+    /// Creates and confirms a PaymentIntent on a saved card: off-session unless the customer is present.
+    async fn charge_saved_card(
         &self,
-        charge: &OffSessionCharge,
+        charge: &SavedCardCharge,
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError>;
 

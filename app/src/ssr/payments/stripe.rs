@@ -18,7 +18,7 @@ use std::time::Duration;
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
 use url::Url;
 
-use super::gateway::{GatewayError, OffSessionCharge, PaymentGateway, TransientKind};
+use super::gateway::{GatewayError, PaymentGateway, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
     CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
@@ -274,9 +274,9 @@ impl PaymentGateway for StripeGateway {
         self.call("payment_methods.attach", req.build(), Some(key)).await
     }
 
-    async fn charge_off_session(
+    async fn charge_saved_card(
         &self,
-        charge: &OffSessionCharge,
+        charge: &SavedCardCharge,
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         // The typed builder has no `payment_method_types`; without it, recent API
@@ -287,7 +287,7 @@ impl PaymentGateway for StripeGateway {
             customer: &charge.customer,
             payment_method: &charge.payment_method,
             confirm: true,
-            off_session: true,
+            off_session: !charge.customer_present,
             payment_method_types: ["card"],
             metadata: BTreeMap::from([
                 ("echeance_id", charge.echeance_id.to_string()),

@@ -1,5 +1,6 @@
-//! Charging an échéance off-session — the customer's "Payer", the due-date
-//! run, an admin's retry and the automatic retry schedule all come here.
+//! Charging an échéance with its saved card — the customer's "Payer" (sent
+//! on-session: the customer is there), the due-date run, an admin's retry and
+//! the automatic retry schedule (off-session) all come here.
 //!
 //! 1. One transaction claims the échéance (the state machine refuses a second
 //!    claim while one is in flight) and writes attempt *n* with its
@@ -27,7 +28,7 @@ use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
 use crate::ssr::payments::gateway::names_unknown_object;
 use crate::ssr::payments::types::PaymentIntentSnapshot;
-use crate::ssr::payments::{GatewayError, OffSessionCharge};
+use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
@@ -87,7 +88,7 @@ fn first_check_after_ms(state: &AppState) -> i64 {
 /// Stripe keeps idempotency keys at least this long.
 const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 
-/// Charges échéance `id` off-session.
+/// Charges échéance `id` with its saved card (on-session when the customer pressed « Payer »).
 ///
 /// # Errors
 /// `NotFound` (not the customer's), `RateLimited` (past the customer's budget of Stripe calls), `Refused` (not payable now, and why),
@@ -260,7 +261,8 @@ async fn send(
 ) -> Result<Option<Refusal>, ServiceError> {
     let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(anyhow::Error::from)?;
     let (echeance_id, attempt_no) = attempts::ids(attempt)?;
-    let charge = OffSessionCharge {
+    let charge = SavedCardCharge {
+        customer_present: attempt.trigger == ChargeOrigin::Customer,
         amount: Amount::from_minor(attempt.amount_cents).map_err(anyhow::Error::from)?,
         currency: Currency::parse(&attempt.currency).map_err(anyhow::Error::from)?,
         customer: attempt.stripe_customer_id.clone(),
@@ -271,7 +273,7 @@ async fn send(
     };
     note_sent(state, attempt.id).await?;
     let mut refused = None;
-    let report = match state.gateway.charge_off_session(&charge, &key).await {
+    let report = match state.gateway.charge_saved_card(&charge, &key).await {
         Ok(pi) => StripeReport::from_payment_intent(pi),
         Err(GatewayError::Card { detail, payment_intent }) => {
             StripeReport::from_card_error(detail, payment_intent.map(|p| *p))

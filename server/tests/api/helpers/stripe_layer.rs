@@ -74,6 +74,7 @@ struct Inner {
     keys: Mutex<HashMap<String, KeyState>>,
     faults: Mutex<VecDeque<(String, Fault)>>,
     calls: Mutex<BTreeMap<String, u64>>,
+    sent: Mutex<Vec<(String, String)>>,
     sca_as_402: Mutex<bool>,
     webhook_target: Mutex<Option<String>>,
     delivery: Mutex<Delivery>,
@@ -105,6 +106,7 @@ impl StripeLayer {
             keys: Mutex::default(),
             faults: Mutex::default(),
             calls: Mutex::default(),
+            sent: Mutex::default(),
             sca_as_402: Mutex::new(true),
             webhook_target: Mutex::default(),
             delivery: Mutex::new(Delivery::Forward),
@@ -167,6 +169,15 @@ impl StripeLayer {
         lock(&self.inner.calls).get(endpoint).copied().unwrap_or(0)
     }
 
+    /// The form bodies the product sent to `endpoint`, in order: what was asked of Stripe.
+    pub fn sent(&self, endpoint: &str) -> Vec<HashMap<String, String>> {
+        lock(&self.inner.sent)
+            .iter()
+            .filter(|(e, _)| e == endpoint)
+            .map(|(_, body)| url::form_urlencoded::parse(body.as_bytes()).into_owned().collect())
+            .collect()
+    }
+
     /// Every call the product made so far, by endpoint.
     pub fn all_calls(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.calls).clone()
@@ -213,6 +224,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let query = parts.uri.query().unwrap_or("").to_owned();
     let endpoint = endpoint_of(&parts.method, &path);
     *lock(&inner.calls).entry(endpoint.clone()).or_default() += 1;
+    lock(&inner.sent).push((endpoint.clone(), String::from_utf8_lossy(&body).into_owned()));
 
     let fault = {
         let mut faults = lock(&inner.faults);
