@@ -16,8 +16,8 @@ use super::landing::HomePage;
 pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
     let locale = page_locale();
     let nonce = leptos::nonce::use_nonce();
-    let stripe_js =
-        page_needs_stripe_js(nonce.as_ref()).then(|| view! { <script src=stripe_js_url nonce=nonce></script> });
+    set_page_policy(nonce.as_ref());
+    let stripe_js = page_needs_stripe_js().then(|| view! { <script src=stripe_js_url nonce=nonce></script> });
     view! {
         <!DOCTYPE html>
         <html lang=locale.code()>
@@ -37,9 +37,9 @@ pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
     }
 }
 
-/// Sets the page's Content-Security-Policy and says whether the page uses Stripe.js.
+/// Puts the page's Content-Security-Policy, with the nonce of its scripts, on the answer.
 #[cfg(feature = "ssr")]
-fn page_needs_stripe_js(nonce: Option<&leptos::nonce::Nonce>) -> bool {
+fn set_page_policy(nonce: Option<&leptos::nonce::Nonce>) {
     use crate::ssr::headers;
     if let (Some(response), Some(state), Some(nonce)) =
         (use_context::<leptos_axum::ResponseOptions>(), use_context::<crate::ssr::state::AppState>(), nonce)
@@ -47,11 +47,19 @@ fn page_needs_stripe_js(nonce: Option<&leptos::nonce::Nonce>) -> bool {
     {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
     }
-    use_context::<http::request::Parts>().is_some_and(|p| headers::page_uses_stripe_js(p.uri.path()))
+}
+
+/// Whether the page being rendered takes a card (the checkout, the 3DS page).
+#[cfg(feature = "ssr")]
+fn page_needs_stripe_js() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| crate::ssr::headers::page_uses_stripe_js(p.uri.path()))
 }
 
 #[cfg(not(feature = "ssr"))]
-fn page_needs_stripe_js(_: Option<&leptos::nonce::Nonce>) -> bool {
+fn set_page_policy(_: Option<&leptos::nonce::Nonce>) {}
+
+#[cfg(not(feature = "ssr"))]
+fn page_needs_stripe_js() -> bool {
     false
 }
 

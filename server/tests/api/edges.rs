@@ -93,7 +93,10 @@ async fn an_echeance_under_stripes_minimum_charge_is_refused_and_nothing_is_writ
 
 /// An échéance whose first charge never reached Stripe (a 500 before Stripe
 /// started, on every try): en cours, its attempt with no PaymentIntent.
-async fn attempt_that_never_reached_stripe(app: &crate::helpers::TestApp, cents: i64) -> (i64, charge_attempt::Model) {
+async fn attempt_that_never_reached_stripe(
+    app: &crate::helpers::TestApp,
+    cents: i64,
+) -> (i64, charge_attempt::Model, crate::helpers::Customer) {
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, cents, app.today()).await;
     for _ in 0..4 {
@@ -103,7 +106,7 @@ async fn attempt_that_never_reached_stripe(app: &crate::helpers::TestApp, cents:
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
     let attempt = app.attempts(e).await.remove(0);
     assert!(attempt.payment_intent_id.is_none());
-    (e, attempt)
+    (e, attempt, alice)
 }
 
 /// A PaymentIntent created on the shared Stripe account for the customer and
@@ -152,7 +155,7 @@ async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Report {
 #[tokio::test]
 async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_never_taken_for_ours() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
-    let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
+    let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
     // Staging, or a reset development copy, on the same account: same ids, its own échéance.
     let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
     app.clock.advance(Duration::from_secs(31 * 60));
@@ -169,7 +172,7 @@ async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_ne
 #[tokio::test]
 async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
-    let (e, attempt) = attempt_that_never_reached_stripe(&app, 6_000).await;
+    let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
     let installation = app.state.installation_id.to_string();
     let odd = payment_intent_on_the_account(&app, &attempt, 5_999, &installation).await;
     app.clock.advance(Duration::from_secs(31 * 60));
@@ -215,7 +218,7 @@ async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadat
 async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconciliation() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     app.stripe.set_delivery(Delivery::Hold);
-    let (e, attempt) = attempt_that_never_reached_stripe(&app, 4_500).await;
+    let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 4_500).await;
     app.clock.advance(Duration::from_secs(31 * 60));
     reconcile(&app).await;
     assert_eq!(app.status(e).await, EcheanceStatus::APayer, "absent from Stripe's list: given up");
@@ -239,7 +242,7 @@ async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconcili
 #[tokio::test]
 async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_reconciler() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
-    let (e, attempt) = attempt_that_never_reached_stripe(&app, 3_000).await;
+    let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 3_000).await;
     // A PaymentIntent of ours for the next attempt, whose row is not written yet:
     // its webhook is parked, retried, and gives up after its last retry.
     let next = charge_attempt::Model { attempt_no: 2, ..attempt.clone() };
@@ -295,7 +298,7 @@ async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_se
 #[tokio::test]
 async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
-    let (e, _) = attempt_that_never_reached_stripe(&app, 2_500).await;
+    let (e, _, _) = attempt_that_never_reached_stripe(&app, 2_500).await;
     // Eleven minutes: another instance's clock, or Stripe's, may be that far off.
     app.clock.advance(Duration::from_secs(11 * 60));
     reconcile(&app).await;
@@ -315,16 +318,10 @@ async fn deliver_object(app: &crate::helpers::TestApp, event_id: &str, kind: &st
 async fn a_refund_follows_the_payment_intent_that_paid_not_the_current_attempts() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     app.stripe.set_delivery(Delivery::Hold);
-    let (e, first) = attempt_that_never_reached_stripe(&app, 3_300).await;
+    let (e, first, alice) = attempt_that_never_reached_stripe(&app, 3_300).await;
     app.clock.advance(Duration::from_secs(31 * 60));
     reconcile(&app).await;
     // Attempt 2 goes out with a card that asks for 3D Secure: it waits for the customer.
-    let alice = crate::helpers::Customer {
-        id: app::domain::UserId::new(app.row(e).await.user_id).expect("id"),
-        email: String::new(),
-        password: String::new(),
-        stripe_customer: first.stripe_customer_id.clone(),
-    };
     app.add_card(&alice, cards::SCA_ALWAYS).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("attempt 2");
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);

@@ -457,7 +457,26 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
 /// came, on an échéance the run above did not look at): recorded. Success
 /// wins over every open state; on a closed échéance it is drift for an admin.
 async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut Report) {
-    for pi in listed.by_id.values().filter(|pi| pi.payment_event() == Some(PaymentEvent::Succeeded)) {
+    let succeeded: Vec<&PaymentIntentSnapshot> =
+        listed.by_id.values().filter(|pi| pi.payment_event() == Some(PaymentEvent::Succeeded)).collect();
+    // Most successes were recorded long ago: one query per 500 sets them aside.
+    let mut recorded = std::collections::HashSet::new();
+    for chunk in succeeded.chunks(500) {
+        match charge_attempt::Entity::find()
+            .filter(charge_attempt::Column::PaymentIntentId.is_in(chunk.iter().map(|pi| pi.id.clone())))
+            .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
+            .all(&state.db)
+            .await
+        {
+            Ok(rows) => recorded.extend(rows.into_iter().filter_map(|a| a.payment_intent_id)),
+            Err(e) => {
+                report.errors += 1;
+                report.error_messages.push(format!("late successes: {e}"));
+                return;
+            }
+        }
+    }
+    for pi in succeeded.into_iter().filter(|pi| !recorded.contains(&pi.id)) {
         let attempt = match attempts::of_snapshot(&state.db, pi, &state.installation_id).await {
             Ok(Some(attempt)) if attempt.outcome != AttemptOutcome::Succeeded => attempt,
             Ok(_) => continue,
@@ -467,31 +486,23 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
                 continue;
             }
         };
-        let before = echeance::Entity::find_by_id(attempt.echeance_id).one(&state.db).await.ok().flatten();
-        match record::record(
-            state,
-            attempt.id,
-            StripeReport::from_payment_intent(pi.clone()),
-            Cause::Reconciler,
-            "system:reconciler",
-        )
-        .await
-        {
-            Ok(recorded) => {
+        let report_of_stripe = StripeReport::from_payment_intent(pi.clone());
+        match record::record(state, attempt.id, report_of_stripe, Cause::Reconciler, "system:reconciler").await {
+            Ok(done) => {
                 report.checked += 1;
-                let moved = recorded.applied.as_ref().filter(|a| a.refused.is_none() && a.to != a.from);
-                if let (Some(applied), Some(before)) = (moved, before) {
-                    report.fixed += 1;
-                    report.drift.push(Drift {
-                        echeance_id: before.id,
-                        local: before.status,
-                        stripe: pi.raw_status.clone(),
-                        resolved: applied.to,
-                        stripe_object: Some(pi.id.clone()),
-                        fixed: true,
-                    });
-                } else {
-                    report.unchanged += 1;
+                match done.applied.filter(|a| a.refused.is_none() && a.to != a.from) {
+                    Some(applied) => {
+                        report.fixed += 1;
+                        report.drift.push(Drift {
+                            echeance_id: attempt.echeance_id,
+                            local: applied.from,
+                            stripe: pi.raw_status.clone(),
+                            resolved: applied.to,
+                            stripe_object: Some(pi.id.clone()),
+                            fixed: true,
+                        });
+                    }
+                    None => report.unchanged += 1,
                 }
             }
             Err(e) => {
