@@ -58,6 +58,13 @@ impl IdempotencyKey {
         Self(format!("ech-{installation}-u{user}-attach-{pm}"))
     }
 
+    /// The key that expires a legacy Checkout Session (once per session).
+    #[must_use]
+    pub fn for_session_expiry(installation: &str, echeance: EcheanceId, session: &str) -> Self {
+        let cs: String = session.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(80).collect();
+        Self(format!("ech-{installation}-e{echeance}-expire-{cs}"))
+    }
+
     /// A key derived from this one for a step of the same operation (`{key}-{suffix}`).
     ///
     /// # Errors

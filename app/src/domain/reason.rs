@@ -51,6 +51,9 @@ pub enum Refusal {
     /// Stripe does not know the object (a PaymentIntent, customer or card it no longer has).
     #[error("unknown to Stripe")]
     UnknownToStripe,
+    /// A payment started on the original site's Checkout is still being processed.
+    #[error("a legacy Checkout payment is in progress")]
+    LegacyPaymentPending,
 }
 
 impl From<TransitionError> for Refusal {

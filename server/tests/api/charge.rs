@@ -160,12 +160,21 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
 
+    // As Stripe keeps it after the off-session 402: waiting for a payment method, not for 3DS.
+    let seen = app.state.gateway.retrieve_payment_intent(&pi).await.expect("read");
+    assert_eq!(seen.raw_status, "requires_payment_method");
+    assert_eq!(seen.last_payment_error.and_then(|e| e.code).as_deref(), Some("authentication_required"));
+
     let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
     let secret = page.client_secret.expect("the owner gets the client secret");
-    app.peer.authenticate(&pi, &secret, true).await;
+    assert!(!page.can_retry, "Stripe.js confirms it as it is: nothing to re-arm");
+    assert_eq!(page.payment_method, Some(app.attempts(e).await[0].payment_method_id.clone()));
+    app.stripe.authenticate(&pi, &secret, true).await;
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
 
     assert_eq!(status, EcheanceStatus::Payee);
+    assert_eq!(app.attempts(e).await[0].rearm_count, 0);
+    assert_eq!(app.stripe.calls("POST /v1/payment_intents/{id}/confirm"), 0, "no confirmation spent server-side");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "the same PaymentIntent was completed");
 }
 
@@ -182,7 +191,7 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
         .client_secret
         .expect("secret");
 
-    app.peer.authenticate(&pi, &secret, false).await;
+    app.stripe.authenticate(&pi, &secret, false).await;
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
     assert_eq!(status, EcheanceStatus::EnAttente, "a cancelled 3DS leaves the échéance waiting");
 
@@ -194,7 +203,7 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
     // Retry: the page re-arms the same PaymentIntent with the saved card.
     let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), true).await.expect("page again");
     let secret = retry.client_secret.expect("retry offered");
-    app.peer.authenticate(&pi, &secret, true).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
     assert_eq!(
         authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed"),
         EcheanceStatus::Payee

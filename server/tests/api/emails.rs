@@ -54,7 +54,7 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
         .await
         .expect("the link opens the page");
     let secret = page.client_secret.expect("3DS can run from the link");
-    app.peer.authenticate(&pi, &secret, true).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
     assert_eq!(
         authenticate::confirm(&app.state, &pi, &Access::Token(token.clone())).await.expect("confirmed"),
         EcheanceStatus::Payee
@@ -212,7 +212,7 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
     mail.wait_for(2, Duration::from_secs(10)).await;
     let pi = app.row(paid).await.current_payment_intent_id.expect("pi");
     let secret = app.attempts(paid).await[0].client_secret.clone().expect("secret");
-    app.peer.authenticate(&pi, &secret, true).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
     authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("paid");
 
     app.clock.advance(Duration::from_secs(49 * 3600));

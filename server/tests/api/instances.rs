@@ -148,7 +148,7 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "the commit after Stripe's answer never happened");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
     // Stripe's webhook comes while the server is down.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    stripe.wait_for_delivery_attempt("payment_intent.succeeded", Duration::from_secs(30)).await;
 
     // Restart, then the nightly job runs.
     let _server = start_binary(&app, &stripe, port).await;

@@ -9,6 +9,7 @@ mod due;
 mod edges;
 mod emails;
 mod instances;
+mod legacy;
 mod reconcile;
 mod security;
 mod webhooks;

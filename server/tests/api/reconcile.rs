@@ -31,7 +31,7 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
     let secret = app.peer.client_secret(&pi).await;
-    app.peer.authenticate(&pi, &secret, true).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
@@ -47,7 +47,7 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
     app.stripe.set_delivery(Delivery::Drop);
     let (canceled, pi) = waiting(&app).await;
     let (pending, _) = waiting(&app).await;
-    app.peer.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
+    app.stripe.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
@@ -63,7 +63,7 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     app.stripe.set_delivery(Delivery::Drop);
     let (e, pi) = waiting(&app).await;
     let secret = app.peer.client_secret(&pi).await;
-    app.peer.authenticate(&pi, &secret, true).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
 
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
 
@@ -85,8 +85,8 @@ async fn missed_webhooks_are_replayed_from_the_events_api() {
     }
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
-    // Let the peer try (and fail) to deliver payment_intent.succeeded.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The peer tries (and fails) to deliver payment_intent.succeeded.
+    app.stripe.wait_for_delivery_attempt("payment_intent.succeeded", Duration::from_secs(30)).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
@@ -121,6 +121,7 @@ async fn legacy_checkout_sessions_still_open_are_reconciled() {
 
     assert_eq!(app.status(paid).await, EcheanceStatus::Payee);
     assert_eq!(app.status(expired).await, EcheanceStatus::APayer);
+    assert_eq!(app.row(expired).await.checkout_session_id, None, "left to the schedule: its session cannot collect");
     assert_eq!((report.checked, report.fixed), (2, 1), "{report:?}");
 }
 
@@ -224,10 +225,10 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     txn.commit().await.expect("commit");
     // Meanwhile on Stripe: 25 were authenticated, 25 cancelled.
     for (pi, secret) in &pis[..25] {
-        app.peer.authenticate(pi, secret, true).await;
+        app.stripe.authenticate(pi, secret, true).await;
     }
     for (pi, _) in &pis[25..50] {
-        app.peer.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
+        app.stripe.post(&format!("/v1/payment_intents/{pi}/cancel"), &[]).await;
     }
     let before = app.stripe.all_calls();
 

@@ -58,9 +58,9 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
         synthetic.push(event(&format!("evt_requires_action_{n}"), "payment_intent.requires_action", snapshot));
     }
     let secret3 = app.peer.client_secret(&pi3).await;
-    app.peer.authenticate(&pi3, &secret3, true).await;
+    app.stripe.authenticate(&pi3, &secret3, true).await;
     let secret4 = app.peer.client_secret(&pi4).await;
-    let failed = app.peer.authenticate(&pi4, &secret4, false).await;
+    let failed = app.stripe.authenticate(&pi4, &secret4, false).await;
     synthetic.push(event("evt_auth_failed", "payment_intent.payment_failed", failed));
 
     // e5: Stripe charged before the attempt row was committed here.
@@ -336,31 +336,45 @@ async fn a_refund_that_arrives_before_the_success_waits_for_it() {
 
 #[tokio::test]
 async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
+    use app::ssr::services::reconcile::{self, Options, Silent};
     let app = spawn_app().await;
-    app.stripe.set_delivery(Delivery::Drop);
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let carol = app.customer("carol", Some(cards::OK)).await;
     let e = app.echeance(&carol, 2_000, app.today()).await;
-    // Attempt 1 waits for 3DS; it is superseded (here: by hand) by attempt 2, also waiting.
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 1");
-    let first = app.attempts(e).await.remove(0);
-    let mut row: echeance::ActiveModel = app.row(e).await.into();
-    row.status = Set(EcheanceStatus::APayer);
-    row.update(&app.state.db).await.expect("payable again");
-    // A new attempt cancels the previous live PaymentIntent first; here Stripe does not
-    // answer that cancel (every try), so attempt 1's stays live: the safety net below.
+    // Attempt 1's request is lost on the way (every try), and reaches Stripe only later.
     for _ in 0..4 {
-        app.stripe.inject("POST /v1/payment_intents/{id}/cancel", Fault::Unavailable);
+        app.stripe.inject("POST /v1/payment_intents", Fault::ArriveLate(Duration::from_secs(10)));
     }
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 2");
-    let second_pi = app.row(e).await.current_payment_intent_id.expect("pi 2");
+    let first = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+    assert_eq!(first.status, EcheanceStatus::EnCours, "outcome unknown");
+    // Past the margin, Stripe has no PaymentIntent for it: the reconciler gives attempt 1 up.
+    app.clock.advance(Duration::from_secs(31 * 60));
+    let options = Options { since: Duration::from_secs(3600), dry_run: false, trigger: "test".to_owned() };
+    reconcile::run(&app.state, &options, &Silent).await.expect("reconciled");
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer, "attempt 1 given up");
+    // Attempt 2, with a new card that asks for 3DS: its PaymentIntent is live, waiting for carol.
+    app.add_card(&carol, cards::SCA_ALWAYS).await;
+    let second = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+    assert_eq!(second.status, EcheanceStatus::EnAttente);
+    let second_pi = second.payment_intent_id.expect("pi 2");
 
-    // The customer completes the old link: Stripe collects attempt 1.
-    let first_pi = first.payment_intent_id.expect("pi 1");
-    app.peer.authenticate(&first_pi, first.client_secret.as_deref().expect("secret"), true).await;
-    let snapshot = app.peer.get(&format!("/v1/payment_intents/{first_pi}")).await;
-    app.deliver(&event("evt_old_success", "payment_intent.succeeded", snapshot)).await;
+    // Attempt 1's request lands at last: Stripe collects it, and says so by webhook (sent here
+    // with the product's clock, which this test moved 31 minutes ahead of the peer's).
+    app.stripe.set_delivery(Delivery::Drop);
+    let mut late = None;
+    for _ in 0..150 {
+        late = app.peer.payment_intents_of(e).await.into_iter().find(|pi| pi["status"] == "succeeded");
+        if late.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let late = late.expect("attempt 1's request reached Stripe");
+    assert_eq!(late["metadata"]["attempt"], "1");
+    app.deliver(&event("evt_late_success", "payment_intent.succeeded", late)).await;
 
     assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
+    let collected = app.peer.payment_intents_of(e).await;
+    assert_eq!(collected.iter().filter(|pi| pi["status"] == "succeeded").count(), 1, "{collected:?}");
     assert_eq!(
         app.peer.get(&format!("/v1/payment_intents/{second_pi}")).await["status"],
         "canceled",

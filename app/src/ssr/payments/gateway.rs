@@ -184,6 +184,14 @@ pub trait PaymentGateway: Send + Sync {
     /// Reads a legacy Checkout Session.
     async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSessionSnapshot, GatewayError>;
 
+    /// Expires a legacy Checkout Session still open, so it can no longer collect.
+    /// Stripe refuses it (400) once the session is complete or already expired.
+    async fn expire_checkout_session(
+        &self,
+        id: &str,
+        key: &IdempotencyKey,
+    ) -> Result<CheckoutSessionSnapshot, GatewayError>;
+
     /// Answers when Stripe can be reached with our key (health check).
     async fn ping(&self) -> Result<(), GatewayError>;
 }

@@ -363,6 +363,15 @@ impl PaymentGateway for StripeGateway {
         self.call("checkout_sessions.retrieve", req, None).await
     }
 
+    async fn expire_checkout_session(
+        &self,
+        id: &str,
+        key: &IdempotencyKey,
+    ) -> Result<CheckoutSessionSnapshot, GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Post, format!("/checkout/sessions/{id}/expire"));
+        self.call("checkout_sessions.expire", req, Some(key)).await
+    }
+
     async fn ping(&self) -> Result<(), GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, "/balance");
         let _: serde_json::Value = self.call("balance.retrieve", req, None).await?;

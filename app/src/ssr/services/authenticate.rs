@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{EcheanceStatus, KeyPurpose, Money, RecoveryToken, UserId};
+use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, UserId};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::{attempts, echeances};
@@ -99,10 +99,12 @@ pub async fn prepare(
     }
 
     let pi = state.gateway.retrieve_payment_intent(payment_intent).await?;
-    let needs_rearm = pi.status() == PaymentIntentStatus::RequiresPaymentMethod;
+    // After an off-session SCA demand Stripe keeps the PaymentIntent in `requires_payment_method`
+    // with `authentication_required`: Stripe.js confirms it in the page with the saved card, as is.
+    // Only a failed 3DS needs the customer's explicit retry to re-arm it server-side.
+    let needs_rearm = pi.status() == PaymentIntentStatus::RequiresPaymentMethod && !awaits_customer(&pi);
     let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
-    let waiting =
-        matches!(pi.status(), PaymentIntentStatus::RequiresAction | PaymentIntentStatus::RequiresConfirmation);
+    let waiting = awaits_customer(&pi);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
     let echeance = echeances::get(&state.db, echeances::id(&echeance)?).await?;
@@ -141,6 +143,12 @@ async fn rearm(state: &AppState, attempt: &charge_attempt::Model) -> Result<Paym
     let purpose = KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX));
     let key = attempts::key(&state.installation_id, attempt, purpose)?;
     Ok(state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await?)
+}
+
+/// Whether Stripe.js can confirm it in the page now: 3DS asked (`requires_action`), or Stripe's
+/// state after an off-session SCA demand (`requires_payment_method` + `authentication_required`).
+fn awaits_customer(pi: &PaymentIntentSnapshot) -> bool {
+    pi.payment_event() == Some(PaymentEvent::AuthenticationRequired)
 }
 
 fn view(

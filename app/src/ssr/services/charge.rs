@@ -20,6 +20,7 @@ use sea_orm::{
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
+use super::webhooks;
 use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
     KeyPurpose, PaymentEvent, Refusal, UserId,
@@ -95,6 +96,17 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// `Invalid` (no saved card), or a failure before anything was sent.
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
+    let row = echeances::get(&state.db, id).await?;
+    check_owner(&row, trigger)?;
+    if row.checkout_session_id.is_some() {
+        // The original site's Checkout Session goes first: never two collections.
+        if let Trigger::Customer(user_id) = trigger {
+            state.guards.spend(user_id, state.now_ms())?;
+        }
+        if webhooks::checkout::close_before_charge(state, &row, trigger.cause(), &trigger.actor()).await? {
+            return Err(Refusal::Settled.into());
+        }
+    }
     let (attempt, attempt_no) = claim(state, id, trigger).await?;
     if retire_previous(state, &attempt, trigger).await? == Retired::AlreadyPaid {
         let echeance = echeances::get(&state.db, id).await?;
@@ -112,6 +124,14 @@ pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Resul
     Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: echeance.current_payment_intent_id })
 }
 
+/// Another customer's échéance is simply not found (ids are sequential: no counting them).
+fn check_owner(row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceError> {
+    match trigger {
+        Trigger::Customer(user_id) if row.user_id != user_id.get() => Err(ServiceError::NotFound),
+        _ => Ok(()),
+    }
+}
+
 /// Step 1: claim and write the attempt, in one transaction.
 async fn claim(
     state: &AppState,
@@ -120,11 +140,10 @@ async fn claim(
 ) -> Result<(charge_attempt::Model, AttemptNo), ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
-    if let Trigger::Customer(user_id) = trigger {
-        // Another customer's échéance is simply not found (ids are sequential: no counting them).
-        if row.user_id != user_id.get() {
-            return Err(ServiceError::NotFound);
-        }
+    check_owner(&row, trigger)?;
+    if row.checkout_session_id.is_some() {
+        // Still linked to a legacy session whose payment is in progress (see `charge`).
+        return Err(Refusal::LegacyPaymentPending.into());
     }
     let status = row.status;
     // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due.

@@ -424,6 +424,13 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
         report.unchanged += 1;
+        if session.status.as_deref() == Some("expired") && !options.dry_run {
+            // Same status, but the échéance is no longer held by a session that cannot collect.
+            if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session).await {
+                report.errors += 1;
+                report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+            }
+        }
         return;
     };
     let drift = |fixed: bool, resolved: EcheanceStatus| Drift {

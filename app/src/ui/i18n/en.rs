@@ -146,6 +146,7 @@ pub const EN: Texts = Texts {
     refused_cancel_not_confirmed: "Stripe did not cancel the waiting payment; the installment was not cancelled. Try again.",
     refused_not_awaiting_authentication: "This installment is not waiting for authentication.",
     refused_nothing_to_authenticate: "There is no payment to authenticate.",
+    refused_legacy_payment_pending: "A payment started on the former site is being processed for this installment: nothing was charged again.",
     refused_link_expired: "The link has expired; the next attempt will create a new one.",
     refused_reconcile_running: "A reconciliation is already running; try again in a few minutes.",
     refused_stripe_refused: "Stripe refused this operation. Nothing was charged; contact support if it happens again.",

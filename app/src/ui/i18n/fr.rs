@@ -146,6 +146,7 @@ pub const FR: Texts = Texts {
     refused_cancel_not_confirmed: "Stripe n'a pas annulé le paiement en attente ; l'échéance n'a pas été annulée. Réessayez.",
     refused_not_awaiting_authentication: "Cette échéance n'attend pas d'authentification.",
     refused_nothing_to_authenticate: "Aucun paiement à authentifier.",
+    refused_legacy_payment_pending: "Un paiement commencé sur l’ancien site est en cours de traitement pour cette échéance : rien n’a été débité de nouveau.",
     refused_link_expired: "Le lien a expiré ; la prochaine tentative en créera un nouveau.",
     refused_reconcile_running: "Une réconciliation est déjà en cours ; réessayez dans quelques minutes.",
     refused_stripe_refused: "Stripe a refusé cette opération. Rien n'a été débité ; contactez le support si cela se reproduit.",

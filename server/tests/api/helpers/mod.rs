@@ -215,6 +215,20 @@ impl TestApp {
             .id
     }
 
+    /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it.
+    pub async fn link_checkout_session(&self, e: i64, id: &str, status: &str, payment_status: &str) {
+        echeance::Entity::update_many()
+            .col_expr(echeance::Column::CheckoutSessionId, sea_orm::sea_query::Expr::value(id))
+            .filter(echeance::Column::Id.eq(e))
+            .exec(&self.state.db)
+            .await
+            .expect("link the session");
+        self.stripe.put_checkout_session(serde_json::json!({
+            "id": id, "object": "checkout.session", "status": status, "payment_status": payment_status,
+            "client_reference_id": e.to_string(),
+        }));
+    }
+
     /// Today, in the schedule's zone.
     pub fn today(&self) -> NaiveDate {
         self.state.clock.now().with_timezone(&self.state.settings.schedule_timezone).date_naive()

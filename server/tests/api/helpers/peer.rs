@@ -46,15 +46,7 @@ impl Peer {
 
     /// A raw call to the peer (test setup only; the product goes through the layer).
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .basic_auth(SECRET_KEY, Some(""))
-            .form(form)
-            .send()
-            .await
-            .expect("peer answers");
-        response.json().await.expect("peer JSON")
+        post_form(&self.http, &self.url, path, form).await
     }
 
     /// A raw GET on the peer.
@@ -101,18 +93,6 @@ impl Peer {
         self.payment_intents().await.into_iter().filter(|pi| pi["metadata"]["echeance_id"] == id.as_str()).collect()
     }
 
-    /// Completes (or fails) the 3D Secure of a PaymentIntent, as the peer's Stripe.js modal does.
-    pub async fn authenticate(&self, payment_intent: &str, client_secret: &str, success: bool) -> serde_json::Value {
-        let response = self
-            .http
-            .post(format!("{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}", self.url))
-            .json(&serde_json::json!({ "key": PUBLISHABLE_KEY, "client_secret": client_secret }))
-            .send()
-            .await
-            .expect("peer answers");
-        response.json().await.expect("peer JSON")
-    }
-
     /// Registers a webhook endpoint.
     pub async fn register_webhook(&self, url: &str, secret: &str) {
         self.http
@@ -122,6 +102,13 @@ impl Peer {
             .await
             .expect("register webhook");
     }
+}
+
+/// A POST with the secret key, as a merchant's own script or the Dashboard would send it.
+pub async fn post_form(http: &reqwest::Client, base: &str, path: &str, form: &[(&str, &str)]) -> serde_json::Value {
+    let response =
+        http.post(format!("{base}{path}")).basic_auth(SECRET_KEY, Some("")).form(form).send().await.expect("answered");
+    response.json().await.expect("JSON")
 }
 
 /// A free loopback port.

@@ -10,10 +10,14 @@
 //!   newest first) and `delivery_success` on `GET /v1/events`;
 //! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
-//!   `authentication_required` carrying the PaymentIntent;
-//! - `GET /v1/checkout/sessions/{id}` from sessions the test declares;
+//!   `authentication_required` carrying the PaymentIntent, which every later
+//!   read (by id or in a list) shows as Stripe keeps it: `requires_payment_method`
+//!   with that `last_payment_error`, until Stripe.js confirms it in the page
+//!   (the peer's `_authenticate`), the server confirms it or cancels it;
+//! - `GET /v1/checkout/sessions/{id}` and `POST …/expire` on sessions the test declares;
 //! - faults on demand: 429 bursts, 5xx before or after execution, responses
-//!   cut after the upstream succeeded, answers held back;
+//!   cut after the upstream succeeded, answers held back, requests that reach
+//!   Stripe after the caller gave up on them;
 //! - webhook delivery with its own outcome per event: forwarded, dropped
 //!   (later listed as undelivered), or held and released shuffled and repeated.
 //!
@@ -26,7 +30,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
@@ -45,6 +49,9 @@ pub enum Fault {
     HoldAfterUpstream(Arc<Notify>),
     /// Wait this long before handling the request.
     Delay(std::time::Duration),
+    /// Cut the connection at once (the caller sees a lost request), and let the
+    /// request reach Stripe this much later, when the caller has given up on it.
+    ArriveLate(std::time::Duration),
 }
 
 /// How webhooks from the peer reach the product.
@@ -76,9 +83,14 @@ struct Inner {
     calls: Mutex<BTreeMap<String, u64>>,
     sent: Mutex<Vec<(String, String)>>,
     sca_as_402: Mutex<bool>,
+    /// PaymentIntents whose off-session SCA demand was answered 402: the peer keeps them in
+    /// `requires_action`, Stripe in `requires_payment_method`; reads show Stripe's state.
+    awaiting_customer: Mutex<HashSet<String>>,
     webhook_target: Mutex<Option<String>>,
     delivery: Mutex<Delivery>,
     delivered: Mutex<HashMap<String, bool>>,
+    /// Event types the peer tried to deliver, in order.
+    attempted: Mutex<Vec<String>>,
     held: Mutex<Vec<HeldEvent>>,
     sessions: Mutex<HashMap<String, Value>>,
 }
@@ -108,9 +120,11 @@ impl StripeLayer {
             calls: Mutex::default(),
             sent: Mutex::default(),
             sca_as_402: Mutex::new(true),
+            awaiting_customer: Mutex::default(),
             webhook_target: Mutex::default(),
             delivery: Mutex::new(Delivery::Forward),
             delivered: Mutex::default(),
+            attempted: Mutex::default(),
             held: Mutex::default(),
             sessions: Mutex::default(),
         });
@@ -153,6 +167,37 @@ impl StripeLayer {
         std::mem::take(&mut *lock(&self.inner.held)).into_iter().map(|e| (e.signature, e.body.to_vec())).collect()
     }
 
+    /// Completes (or fails) the 3D Secure of a PaymentIntent the way the customer's
+    /// browser does: the peer's Stripe.js `confirmCardPayment`, through this layer.
+    pub async fn authenticate(&self, payment_intent: &str, client_secret: &str, success: bool) -> Value {
+        let response = self
+            .inner
+            .http
+            .post(format!("{}/v1/payment_intents/{payment_intent}/_authenticate?success={success}", self.url))
+            .json(&json!({ "key": super::peer::PUBLISHABLE_KEY, "client_secret": client_secret }))
+            .send()
+            .await
+            .expect("the layer answers");
+        response.json().await.expect("JSON")
+    }
+
+    /// A change made at Stripe outside the product (the merchant's Dashboard), through this layer.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        super::peer::post_form(&self.inner.http, &self.url, path, form).await
+    }
+
+    /// Waits until the peer has tried to deliver an event of `event_type` (whatever became of it).
+    ///
+    /// # Panics
+    /// When it has not within `within`.
+    pub async fn wait_for_delivery_attempt(&self, event_type: &str, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !lock(&self.inner.attempted).iter().any(|t| t == event_type) {
+            assert!(tokio::time::Instant::now() < deadline, "the peer never tried to deliver {event_type}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Forgets every idempotency key (Stripe prunes keys after at least 24 hours).
     pub fn prune_keys(&self) {
         lock(&self.inner.keys).clear();
@@ -162,6 +207,11 @@ impl StripeLayer {
     pub fn put_checkout_session(&self, session: Value) {
         let id = session["id"].as_str().expect("session id").to_owned();
         lock(&self.inner.sessions).insert(id, session);
+    }
+
+    /// A declared legacy Checkout Session's status, as Stripe has it now.
+    pub fn checkout_session_status(&self, id: &str) -> Option<String> {
+        lock(&self.inner.sessions).get(id).and_then(|s| s["status"].as_str().map(str::to_owned))
     }
 
     /// Calls the product made to `endpoint` so far.
@@ -251,8 +301,16 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     if parts.method == Method::GET && path == "/v1/payment_intents" {
         return list_payment_intents(&inner, &parts.headers, &query).await;
     }
+    if let Some(answer) = leave_awaiting_customer(&inner, &parts.method, &path, &parts.headers).await {
+        return answer;
+    }
     if parts.method == Method::GET && path == "/v1/events" {
         return list_events(&inner, &parts.headers, &query).await;
+    }
+    if parts.method == Method::POST
+        && let Some(id) = path.strip_prefix("/v1/checkout/sessions/").and_then(|p| p.strip_suffix("/expire"))
+    {
+        return expire_session(&inner, id);
     }
     if parts.method == Method::GET
         && let Some(id) = path.strip_prefix("/v1/checkout/sessions/")
@@ -276,25 +334,26 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         headers: parts.headers.clone(),
         body,
     };
+    if let Some(Fault::ArriveLate(later)) = &fault {
+        let (inner, later) = (inner.clone(), *later);
+        tokio::spawn(async move {
+            tokio::time::sleep(later).await;
+            let _ = execute(&inner, &call, key, &endpoint, &None).await;
+        });
+        return cut_response();
+    }
     let (status, answer, replayed) = match execute(&inner, &call, key, &endpoint, &fault).await {
         Ok(done) => done,
         Err(refusal) => return refusal,
     };
     match fault {
-        Some(Fault::DropResponse) => {
-            let cut = futures::stream::iter(vec![
-                Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"id\":")),
-                Err(std::io::Error::other("connection lost")),
-            ]);
-            let mut response = Response::new(Body::from_stream(cut));
-            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
-            response
-        }
+        Some(Fault::DropResponse) => cut_response(),
         Some(Fault::HoldAfterUpstream(notify)) => {
             notify.notify_one();
             std::future::pending::<Response>().await
         }
         _ => {
+            let answer = if parts.method == Method::GET { as_stripe_keeps_it(&inner, answer) } else { answer };
             let mut response = Response::new(Body::from(answer));
             *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
@@ -304,6 +363,40 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             response
         }
     }
+}
+
+/// `POST /v1/checkout/sessions/{id}/expire`: only an open session expires.
+fn expire_session(inner: &Inner, id: &str) -> Response {
+    let mut sessions = lock(&inner.sessions);
+    match sessions.get_mut(id) {
+        Some(session) if session["status"] == "open" => {
+            session["status"] = json!("expired");
+            axum::Json(session.clone()).into_response()
+        }
+        Some(_) => stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            None,
+            "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+        ),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            Some("resource_missing"),
+            "No such checkout session.",
+        ),
+    }
+}
+
+/// A response cut off after its first bytes: the caller sees a lost connection.
+fn cut_response() -> Response {
+    let cut = futures::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(Bytes::from_static(b"{\"id\":")),
+        Err(std::io::Error::other("connection lost")),
+    ]);
+    let mut response = Response::new(Body::from_stream(cut));
+    response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    response
 }
 
 /// One request to pass upstream.
@@ -414,14 +507,78 @@ fn stripe_shape(
     if !(off_session && pi["status"] == "requires_action") {
         return (status, answer);
     }
-    let error = json!({ "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
-        "message": "Your card was declined. This transaction requires authentication." });
-    pi["status"] = json!("requires_payment_method");
-    pi["next_action"] = Value::Null;
-    pi["last_payment_error"] = error.clone();
+    let error = authentication_required();
+    if let Some(id) = pi["id"].as_str() {
+        lock(&inner.awaiting_customer).insert(id.to_owned());
+    }
+    awaiting_customer(&mut pi);
     let mut body = error;
     body["payment_intent"] = pi;
     (402, Bytes::from(json!({ "error": body }).to_string()))
+}
+
+/// The error Stripe leaves on a PaymentIntent whose off-session charge the bank refused without 3DS.
+fn authentication_required() -> Value {
+    json!({ "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
+        "message": "Your card was declined. This transaction requires authentication." })
+}
+
+/// A PaymentIntent as Stripe keeps it after an off-session SCA demand.
+fn awaiting_customer(pi: &mut Value) {
+    pi["status"] = json!("requires_payment_method");
+    pi["next_action"] = Value::Null;
+    pi["last_payment_error"] = authentication_required();
+}
+
+/// A read (one PaymentIntent or a list) with the PaymentIntents awaiting the customer shown as Stripe keeps them.
+fn as_stripe_keeps_it(inner: &Inner, answer: Bytes) -> Bytes {
+    let waiting = lock(&inner.awaiting_customer).clone();
+    if waiting.is_empty() {
+        return answer;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&answer) else { return answer };
+    let mut changed = false;
+    let mut fix = |pi: &mut Value| {
+        if pi["object"] == "payment_intent" && pi["id"].as_str().is_some_and(|id| waiting.contains(id)) {
+            awaiting_customer(pi);
+            changed = true;
+        }
+    };
+    match body["data"].as_array_mut() {
+        Some(items) => items.iter_mut().for_each(&mut fix),
+        None => fix(&mut body),
+    }
+    if changed { Bytes::from(body.to_string()) } else { answer }
+}
+
+/// What ends the wait on the customer, as Stripe would: Stripe.js confirming in
+/// the page (the peer's `_authenticate`: forwarded), a cancel (forwarded), or
+/// the server confirming again (Stripe asks for 3DS: `requires_action`, which
+/// is the peer's own state, so it is read rather than confirmed twice).
+async fn leave_awaiting_customer(inner: &Inner, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
+    if *method != Method::POST {
+        return None;
+    }
+    let rest = path.strip_prefix("/v1/payment_intents/")?;
+    let (id, action) = rest.split_once('/')?;
+    if !matches!(action, "_authenticate" | "cancel" | "confirm") || !lock(&inner.awaiting_customer).remove(id) {
+        return None;
+    }
+    if action != "confirm" {
+        return None;
+    }
+    let read = Call {
+        method: Method::GET,
+        path: format!("/v1/payment_intents/{id}"),
+        query: String::new(),
+        headers: headers.clone(),
+        body: Bytes::new(),
+    };
+    let (status, body) = forward(inner, &read).await;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    Some(response)
 }
 
 /// A decline as Stripe answers it: the 402 `card_error` carries the PaymentIntent
@@ -505,11 +662,18 @@ async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -
     let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let customer = params.get("customer");
     let created = created_filter(&params);
+    let waiting = lock(&inner.awaiting_customer).clone();
     let items: Vec<Value> = upstream_all(inner, headers, "/v1/payment_intents", "")
         .await
         .into_iter()
         .filter(|pi| customer.is_none_or(|c| pi["customer"] == c.as_str()))
         .filter(|pi| created(pi))
+        .map(|mut pi| {
+            if pi["id"].as_str().is_some_and(|id| waiting.contains(id)) {
+                awaiting_customer(&mut pi);
+            }
+            pi
+        })
         .collect();
     page_of("/v1/payment_intents", items, &params)
 }
@@ -534,10 +698,9 @@ async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Respons
 /// Webhooks from the peer: forwarded, dropped or held, per the delivery mode.
 async fn relay(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let id = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_owned))
-        .unwrap_or_default();
+    let event = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    lock(&inner.attempted).push(event["type"].as_str().unwrap_or_default().to_owned());
     let mode = *lock(&inner.delivery);
     match mode {
         Delivery::Forward => {

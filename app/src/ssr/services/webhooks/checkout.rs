@@ -1,12 +1,13 @@
-//! The original site's Checkout Sessions (webhook and reconciler): paid →
-//! payée; expired → payable again while the new flow has made no attempt.
+//! The original site's Checkout Sessions (webhook, reconciler, and a charge
+//! about to start): paid → payée; expired → payable again while the new flow
+//! has made no attempt; still open when a charge starts → expired first.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::dispatch::Applied;
 use crate::domain::legacy::checkout_session_event;
-use crate::domain::{EcheanceId, PaymentEvent};
+use crate::domain::{EcheanceStatus, IdempotencyKey, PaymentEvent, Refusal};
 use crate::ssr::db;
 use crate::ssr::entities::echeance;
 use crate::ssr::payments::types::CheckoutSessionSnapshot;
@@ -15,22 +16,10 @@ use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::transitions::{self, Cause};
 use crate::ssr::state::AppState;
 
-async fn apply_transition(
-    state: &AppState,
-    echeance_id: EcheanceId,
-    event: PaymentEvent,
-    cause: Cause,
-    actor: &str,
-    detail: String,
-) -> Result<Applied, ServiceError> {
-    let txn = db::begin_write(&state.db).await?;
-    let applied = transitions::apply(state, &txn, echeance_id, event, cause, actor, Some(detail)).await?;
-    txn.commit().await?;
-    Ok(Applied::Done(Some(format!("{} -> {}", applied.from, applied.to))))
-}
-
-/// Applies a legacy Checkout Session (webhook or reconciler): paid → payée;
-/// expired → payable again.
+/// Applies a legacy Checkout Session (webhook, reconciler, or a charge about
+/// to start): paid → payée; expired → payable again, and no longer linked to
+/// it, so the schedule and « Payer » may collect it (an expired session can
+/// never collect).
 ///
 /// # Errors
 /// Database failure.
@@ -39,6 +28,7 @@ pub(super) async fn apply_session(
     session: &CheckoutSessionSnapshot,
     cause: Cause,
     actor: &str,
+    closed: Closed,
 ) -> Result<Applied, ServiceError> {
     let by_session = echeance::Entity::find()
         .filter(echeance::Column::CheckoutSessionId.eq(session.id.as_str()))
@@ -47,10 +37,17 @@ pub(super) async fn apply_session(
     let Some(echeance) = by_session else {
         return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
     };
-    let Some(event) = session_event(session, &echeance) else {
-        return Ok(Applied::Ignored(format!("session-not-paid session={}", session.id)));
+    let expired = match closed {
+        Closed::IfExpired => session.status.as_deref() == Some("expired"),
+        Closed::Unpaid => session.payment_status.as_deref() != Some("paid"),
     };
-    if event == PaymentEvent::Succeeded
+    let event = session_event(session, &echeance)
+        .or_else(|| (expired && echeance.current_attempt_no == 0).then_some(PaymentEvent::Abandoned));
+    if event.is_none() && !expired {
+        return Ok(Applied::Ignored(format!("session-not-paid session={}", session.id)));
+    }
+    let txn = db::begin_write(&state.db).await?;
+    if event == Some(PaymentEvent::Succeeded)
         && echeance.current_attempt_no == 0
         && let Some(pi) = &session.payment_intent
     {
@@ -59,11 +56,75 @@ pub(super) async fn apply_session(
             .col_expr(echeance::Column::CurrentPaymentIntentId, Expr::value(pi.id().to_owned()))
             .filter(echeance::Column::Id.eq(echeance.id))
             .filter(echeance::Column::CurrentPaymentIntentId.is_null())
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
     }
-    apply_transition(state, echeances::id(&echeance)?, event, cause, actor, format!("checkout_session={}", session.id))
-        .await
+    if expired {
+        echeance::Entity::update_many()
+            .col_expr(echeance::Column::CheckoutSessionId, Expr::value(Option::<String>::None))
+            .filter(echeance::Column::Id.eq(echeance.id))
+            .exec(&txn)
+            .await?;
+    }
+    let detail = format!("checkout_session={}", session.id);
+    let done = match event {
+        Some(event) => {
+            let applied =
+                transitions::apply(state, &txn, echeances::id(&echeance)?, event, cause, actor, Some(detail)).await?;
+            format!("{} -> {}", applied.from, applied.to)
+        }
+        None => format!("unlinked {detail}"),
+    };
+    txn.commit().await?;
+    Ok(Applied::Done(Some(done)))
+}
+
+/// Whether the session can no longer collect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    /// When Stripe says it expired (its object alone tells).
+    IfExpired,
+    /// It will never be paid (`checkout.session.async_payment_failed`: complete and unpaid,
+    /// which the object alone cannot tell from a payment still processing).
+    Unpaid,
+}
+
+/// Before a charge of an échéance still linked to a legacy Checkout Session:
+/// a session still open is expired on Stripe first (it could collect a second
+/// time within its 24 hours), then what Stripe says is applied. `Ok(true)`:
+/// the session had collected, there is nothing to charge.
+///
+/// # Errors
+/// `Unavailable` when Stripe does not answer (nothing is charged), the refusal
+/// `LegacyPaymentPending` while the session's payment is being processed.
+pub async fn close_before_charge(
+    state: &AppState,
+    echeance: &echeance::Model,
+    cause: Cause,
+    actor: &str,
+) -> Result<bool, ServiceError> {
+    let Some(session_id) = echeance.checkout_session_id.as_deref() else {
+        return Ok(false);
+    };
+    let mut session = state.gateway.retrieve_checkout_session(session_id).await?;
+    if session.status.as_deref() == Some("open") {
+        let key = IdempotencyKey::for_session_expiry(&state.installation_id, echeances::id(echeance)?, session_id);
+        session = match state.gateway.expire_checkout_session(session_id, &key).await {
+            Ok(expired) => expired,
+            // Refused: it completed meanwhile. Read where it stands.
+            Err(e) if !e.outcome_unknown() => state.gateway.retrieve_checkout_session(session_id).await?,
+            Err(e) => return Err(e.into()),
+        };
+    }
+    apply_session(state, &session, cause, actor, Closed::IfExpired).await?;
+    let now = echeances::get(&state.db, echeances::id(echeance)?).await?;
+    if now.status == EcheanceStatus::Payee {
+        return Ok(true);
+    }
+    if now.checkout_session_id.is_some() {
+        return Err(Refusal::LegacyPaymentPending.into());
+    }
+    Ok(false)
 }
 
 /// What a session says of its échéance (see [`checkout_session_event`]).
@@ -80,5 +141,6 @@ pub async fn reconcile_checkout_session(
     state: &AppState,
     session: &CheckoutSessionSnapshot,
 ) -> Result<bool, ServiceError> {
-    Ok(matches!(apply_session(state, session, Cause::Reconciler, "system:reconciler").await?, Applied::Done(_)))
+    let applied = apply_session(state, session, Cause::Reconciler, "system:reconciler", Closed::IfExpired).await?;
+    Ok(matches!(applied, Applied::Done(_)))
 }

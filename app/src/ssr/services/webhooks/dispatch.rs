@@ -135,9 +135,14 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             let detail = format!("refund={} failed amount={}", refund.id, refund.amount);
             apply_to_collected(state, refund.payment_intent.as_ref(), PaymentEvent::RefundFailed, &actor, detail).await
         }
-        "checkout.session.completed" => {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.expired" => {
             let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            checkout::apply_session(state, &session, Cause::Webhook, &actor).await
+            checkout::apply_session(state, &session, Cause::Webhook, &actor, checkout::Closed::IfExpired).await
+        }
+        "checkout.session.async_payment_failed" => {
+            // Complete and unpaid, as while processing: only this event says it will never pay.
+            let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            checkout::apply_session(state, &session, Cause::Webhook, &actor, checkout::Closed::Unpaid).await
         }
         other => Ok(Applied::Ignored(format!("unhandled-type type={other}"))),
     }

@@ -1,0 +1,107 @@
+//! Échéances the original site put on a Stripe Checkout Session: the new flow
+//! never collects while that session still can, and collects once it no longer can.
+
+use app::domain::{EcheanceId, EcheanceStatus, Refusal};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::due;
+use app::ssr::services::error::ServiceError;
+
+use crate::helpers::{Fault, cards, spawn_app};
+
+const CREATE: &str = "POST /v1/payment_intents";
+const EXPIRE: &str = "POST /v1/checkout/sessions/{id}/expire";
+
+fn id(n: i64) -> EcheanceId {
+    EcheanceId::new(n).expect("id")
+}
+
+#[tokio::test]
+async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_before_charging() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
+
+    let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
+
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"), "cannot collect again");
+    assert_eq!((app.stripe.calls(EXPIRE), app.stripe.calls(CREATE)), (1, 1));
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+    assert_eq!(app.row(e).await.checkout_session_id, None, "no longer linked to a session that cannot collect");
+}
+
+#[tokio::test]
+async fn a_checkout_session_that_already_collected_is_recorded_and_nothing_is_charged() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_paid", "complete", "paid").await;
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::Settled))), "{refused:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "the session's payment is recorded");
+    assert_eq!((app.stripe.calls(EXPIRE), app.stripe.calls(CREATE)), (0, 0));
+}
+
+#[tokio::test]
+async fn a_checkout_payment_still_processing_refuses_the_charge_and_writes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_processing", "complete", "unpaid").await;
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::LegacyPaymentPending))), "{refused:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    assert!(app.attempts(e).await.is_empty());
+    assert_eq!(app.stripe.calls(CREATE), 0);
+}
+
+#[tokio::test]
+async fn when_stripe_cannot_say_where_the_session_stands_nothing_is_charged() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
+    for _ in 0..4 {
+        app.stripe.inject(EXPIRE, Fault::Unavailable);
+    }
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+
+    assert!(matches!(refused, Err(ServiceError::Unavailable)), "{refused:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    assert!(app.attempts(e).await.is_empty());
+    assert_eq!(app.stripe.calls(CREATE), 0);
+    assert_eq!(app.row(e).await.checkout_session_id.as_deref(), Some("cs_test_open"));
+}
+
+#[tokio::test]
+async fn an_expired_checkout_session_leaves_its_echeance_to_the_schedule() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_gone", "expired", "unpaid").await;
+    let event = crate::helpers::event(
+        "evt_cs_expired",
+        "checkout.session.expired",
+        serde_json::json!({"id": "cs_test_gone", "object": "checkout.session", "status": "expired",
+            "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()}),
+    );
+    app.deliver(&event).await;
+    for _ in 0..100 {
+        if app.row(e).await.checkout_session_id.is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.row(e).await.checkout_session_id, None, "the expired session no longer holds the échéance");
+
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+
+    assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+}
