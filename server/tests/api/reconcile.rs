@@ -304,3 +304,60 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
     assert_eq!(drift.stripe, "succeeded ×2");
     assert!(!drift.fixed, "never changed automatically");
 }
+
+#[tokio::test]
+async fn refunds_and_disputes_whose_webhooks_never_came_are_applied_to_the_echeance_they_paid() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let mut paid = Vec::new();
+    for _ in 0..3 {
+        let e = app.echeance(&alice, 1_000, app.today()).await;
+        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+        paid.push((e, app.row(e).await.current_payment_intent_id.expect("pi")));
+    }
+    let [(refunded, refunded_pi), (partly, partly_pi), (disputed, disputed_pi)] = paid.try_into().expect("three");
+    // In the Dashboard: a full refund, a partial one; the bank opens a dispute.
+    app.stripe.post("/v1/refunds", &[("payment_intent", &refunded_pi)]).await;
+    app.stripe.post("/v1/refunds", &[("payment_intent", &partly_pi), ("amount", "300")]).await;
+    let now = app.state.now_ms() / 1000;
+    let dispute = |status: &str| {
+        json!({"id": "dp_test_1", "object": "dispute", "payment_intent": disputed_pi, "charge": null,
+            "reason": "fraudulent", "status": status, "created": now})
+    };
+    app.stripe.put_dispute(dispute("needs_response"));
+
+    let dry = reconcile::run(&app.state, &options(true), &Silent).await.expect("dry run");
+    let seen: Vec<(i64, EcheanceStatus)> = dry.drift.iter().map(|d| (d.echeance_id, d.resolved)).collect();
+    assert!(seen.contains(&(refunded, EcheanceStatus::Remboursee)), "{dry:?}");
+    assert!(seen.contains(&(disputed, EcheanceStatus::Contestee)), "{dry:?}");
+    assert_eq!(app.status(refunded).await, EcheanceStatus::Payee, "a dry run changes nothing");
+
+    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+    assert_eq!(app.status(refunded).await, EcheanceStatus::Remboursee);
+    assert_eq!(app.status(partly).await, EcheanceStatus::Payee, "a partial refund leaves it paid");
+    assert_eq!(app.status(disputed).await, EcheanceStatus::Contestee);
+
+    // The bank rules against the merchant.
+    app.stripe.put_dispute(dispute("lost"));
+    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
+    assert_eq!(app.status(disputed).await, EcheanceStatus::Remboursee);
+}
+
+#[tokio::test]
+async fn a_refund_that_failed_without_its_webhook_puts_the_echeance_back_to_paid() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let pi = app.row(e).await.current_payment_intent_id.expect("pi");
+    let refund = app.stripe.post("/v1/refunds", &[("payment_intent", &pi)]).await;
+    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+    assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
+
+    app.stripe.fail_refund(refund["id"].as_str().expect("refund id"));
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "the money came back: {report:?}");
+}

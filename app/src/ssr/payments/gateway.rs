@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::types::{
-    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
-    StripeErrorDetail,
+    CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
+    RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, UserId};
 
@@ -173,6 +173,20 @@ pub trait PaymentGateway: Send + Sync {
         id: &str,
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// One page of refunds created since `created_gte` (newest first).
+    async fn list_refunds(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<RefundSnapshot>, GatewayError>;
+
+    /// One page of disputes created since `created_gte` (newest first).
+    async fn list_disputes(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<DisputeSnapshot>, GatewayError>;
 
     /// One page of events Stripe could not deliver to our endpoint.
     async fn list_undelivered_events(

@@ -21,8 +21,8 @@ use url::Url;
 use super::gateway::{GatewayError, PaymentGateway, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
-    CheckoutSessionSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot, SetupIntentSnapshot,
-    StripeErrorDetail,
+    CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
+    RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{IdempotencyKey, UserId};
 
@@ -96,6 +96,15 @@ struct CreatePaymentIntentForm<'a> {
 #[derive(serde::Serialize)]
 struct ListEventsQuery<'a> {
     delivery_success: bool,
+    created: BTreeMap<&'static str, i64>,
+    limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starting_after: Option<&'a str>,
+}
+
+/// `GET /v1/{refunds,disputes}`: a page of what was created since a time.
+#[derive(serde::Serialize)]
+struct ListCreatedQuery<'a> {
     created: BTreeMap<&'static str, i64>,
     limit: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -341,6 +350,26 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::CancelPaymentIntent::new(id);
         self.call("payment_intents.cancel", req.build(), Some(key)).await
+    }
+
+    async fn list_refunds(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<RefundSnapshot>, GatewayError> {
+        let query = ListCreatedQuery { created: BTreeMap::from([("gte", created_gte)]), limit: 100, starting_after };
+        let req = RequestBuilder::new(StripeMethod::Get, "/refunds").query(&query);
+        self.call("refunds.list", req, None).await
+    }
+
+    async fn list_disputes(
+        &self,
+        created_gte: i64,
+        starting_after: Option<&str>,
+    ) -> Result<Page<DisputeSnapshot>, GatewayError> {
+        let query = ListCreatedQuery { created: BTreeMap::from([("gte", created_gte)]), limit: 100, starting_after };
+        let req = RequestBuilder::new(StripeMethod::Get, "/disputes").query(&query);
+        self.call("disputes.list", req, None).await
     }
 
     async fn list_undelivered_events(

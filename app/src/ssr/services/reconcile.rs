@@ -9,19 +9,21 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::error::ServiceError;
 use super::lease;
 use super::record::{self, StripeReport};
-use super::transitions::Cause;
+use super::transitions::{self, Cause};
 use super::webhooks;
+use crate::domain::legacy;
 use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
+use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
-use crate::ssr::payments::types::PaymentIntentSnapshot;
-use crate::ssr::repo::attempts;
+use crate::ssr::payments::types::{DisputeSnapshot, Page, PaymentIntentSnapshot, RefundSnapshot};
 use crate::ssr::repo::column::ReportStatus;
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
 /// How a run is asked for.
@@ -191,6 +193,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         }
         replay_undelivered(state, window_start, &mut report).await;
     }
+    refunds_and_disputes(state, window_start, options, &mut report).await;
     collected_but_not_recorded(state, window_start * 1000, &mut report).await?;
     progress.finish();
 
@@ -454,6 +457,144 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Err(e) => {
             report.errors += 1;
             report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+        }
+    }
+}
+
+/// Every item of a listing of the window, following its cursor; `None` (and
+/// the error reported) when Stripe does not answer.
+async fn list_all<T, F, Fut>(what: &str, id: fn(&T) -> &str, mut page: F, report: &mut Report) -> Option<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, crate::ssr::payments::GatewayError>>,
+{
+    let (mut all, mut after) = (Vec::new(), None);
+    loop {
+        report.stripe_calls += 1;
+        match page(after.take()).await {
+            Ok(p) => {
+                let last = p.data.last().map(|item| id(item).to_owned());
+                all.extend(p.data);
+                match (p.has_more, last) {
+                    (true, Some(last)) => after = Some(last),
+                    _ => return Some(all),
+                }
+            }
+            Err(e) => {
+                report.errors += 1;
+                report.error_messages.push(format!("listing {what} failed: {e}"));
+                return None;
+            }
+        }
+    }
+}
+
+/// Refunds and disputes of the window whose webhooks never came (made in the
+/// Dashboard, by the bank): applied as their webhooks would be, to the
+/// échéance the PaymentIntent paid.
+async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Options, report: &mut Report) {
+    let refunds = list_all(
+        "refunds",
+        |r: &RefundSnapshot| r.id.as_str(),
+        |after| async move { state.gateway.list_refunds(window_start, after.as_deref()).await },
+        report,
+    )
+    .await;
+    let mut by_payment: BTreeMap<String, Vec<RefundSnapshot>> = BTreeMap::new();
+    for refund in refunds.unwrap_or_default() {
+        if let Some(pi) = &refund.payment_intent {
+            by_payment.entry(pi.id().to_owned()).or_default().push(refund);
+        }
+    }
+    for (pi, refunds) in &by_payment {
+        let summary = refunds.iter().map(|r| format!("{} {}", r.status.as_deref().unwrap_or("?"), r.amount));
+        let stripe = format!("refunds: {}", summary.collect::<Vec<_>>().join(", "));
+        let event = |paid: i64| {
+            legacy::refunds_event(paid, refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount)))
+        };
+        fix_collected(state, pi, event, stripe, options, report).await;
+    }
+    let disputes = list_all(
+        "disputes",
+        |d: &DisputeSnapshot| d.id.as_str(),
+        |after| async move { state.gateway.list_disputes(window_start, after.as_deref()).await },
+        report,
+    )
+    .await;
+    // Oldest first: a later dispute's status is the one that stays.
+    for dispute in disputes.unwrap_or_default().iter().rev() {
+        let Some(pi) = &dispute.payment_intent else { continue };
+        let stripe = format!("dispute {}: {}", dispute.id, dispute.status.as_deref().unwrap_or("?"));
+        let event = |_: i64| legacy::dispute_event(dispute.status.as_deref());
+        fix_collected(state, pi.id(), event, stripe, options, report).await;
+    }
+}
+
+/// Moves the échéance paid by `pi` by what Stripe says of its money now.
+async fn fix_collected(
+    state: &AppState,
+    pi: &str,
+    event_for: impl Fn(i64) -> Option<PaymentEvent>,
+    stripe: String,
+    options: &Options,
+    report: &mut Report,
+) {
+    let echeance = match webhooks::dispatch::collected_by(state, pi).await {
+        Ok(Ok(echeance)) => echeance,
+        // Not ours, not the paying PaymentIntent, or its success not recorded: nothing to move.
+        Ok(Err(_)) => return,
+        Err(e) => {
+            report.errors += 1;
+            report.error_messages.push(format!("payment intent {pi}: {e}"));
+            return;
+        }
+    };
+    report.checked += 1;
+    let local = echeance.status;
+    let event = event_for(echeance.amount_cents);
+    let Some((event, resolved)) =
+        event.and_then(|ev| local.transition(ev).ok().map(|to| (ev, to))).filter(|(_, to)| *to != local)
+    else {
+        report.unchanged += 1;
+        return;
+    };
+    let drift = |fixed: bool, resolved: EcheanceStatus| Drift {
+        echeance_id: echeance.id,
+        local,
+        stripe: stripe.clone(),
+        resolved,
+        stripe_object: Some(pi.to_owned()),
+        fixed,
+    };
+    if options.dry_run {
+        report.drift.push(drift(false, resolved));
+        return;
+    }
+    let applied = async {
+        let txn = db::begin_write(&state.db).await?;
+        let applied = transitions::apply(
+            state,
+            &txn,
+            echeances::id(&echeance)?,
+            event,
+            Cause::Reconciler,
+            "system:reconciler",
+            Some(stripe.clone()),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<_, ServiceError>(applied)
+    }
+    .await;
+    match applied {
+        Ok(a) if a.refused.is_none() && a.to != a.from => {
+            report.fixed += 1;
+            report.drift.push(drift(true, a.to));
+        }
+        Ok(_) => report.unchanged += 1,
+        Err(e) => {
+            report.errors += 1;
+            report.error_messages.push(format!("echeance {}: {e}", echeance.id));
         }
     }
 }

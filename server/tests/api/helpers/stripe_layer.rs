@@ -7,7 +7,9 @@
 //!   `idempotency_key_in_use` while the first request runs; validation
 //!   failures (4xx before execution) are not saved; keys can be pruned;
 //! - list filters on `GET /v1/payment_intents` (`created[…]`, `customer`,
-//!   newest first) and `delivery_success` on `GET /v1/events`;
+//!   newest first), `GET /v1/refunds` (`created[…]`, each naming its
+//!   PaymentIntent) and `delivery_success` on `GET /v1/events`;
+//! - disputes (`GET /v1/disputes`) and refund failures the test declares;
 //! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
 //!   `authentication_required` carrying the PaymentIntent, which every later
@@ -93,6 +95,8 @@ struct Inner {
     attempted: Mutex<Vec<String>>,
     held: Mutex<Vec<HeldEvent>>,
     sessions: Mutex<HashMap<String, Value>>,
+    disputes: Mutex<Vec<Value>>,
+    failed_refunds: Mutex<HashSet<String>>,
 }
 
 /// The running layer.
@@ -127,6 +131,8 @@ impl StripeLayer {
             attempted: Mutex::default(),
             held: Mutex::default(),
             sessions: Mutex::default(),
+            disputes: Mutex::default(),
+            failed_refunds: Mutex::default(),
         });
         let router = Router::new().route("/_layer/relay", post(relay)).fallback(any(proxy)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe layer");
@@ -207,6 +213,18 @@ impl StripeLayer {
     pub fn put_checkout_session(&self, session: Value) {
         let id = session["id"].as_str().expect("session id").to_owned();
         lock(&self.inner.sessions).insert(id, session);
+    }
+
+    /// Declares (or updates, by id) a dispute the bank opened: the peer has none.
+    pub fn put_dispute(&self, dispute: Value) {
+        let mut disputes = lock(&self.inner.disputes);
+        disputes.retain(|d| d["id"] != dispute["id"]);
+        disputes.push(dispute);
+    }
+
+    /// From now on, refund `id` failed (the bank sent the money back), as Stripe then reports it.
+    pub fn fail_refund(&self, id: &str) {
+        lock(&self.inner.failed_refunds).insert(id.to_owned());
     }
 
     /// A declared legacy Checkout Session's status, as Stripe has it now.
@@ -303,6 +321,15 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
     if let Some(answer) = leave_awaiting_customer(&inner, &parts.method, &path, &parts.headers).await {
         return answer;
+    }
+    if parts.method == Method::GET && path == "/v1/refunds" {
+        return list_refunds(&inner, &parts.headers, &query).await;
+    }
+    if parts.method == Method::GET && path == "/v1/disputes" {
+        let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let created = created_filter(&params);
+        let items: Vec<Value> = lock(&inner.disputes).iter().filter(|d| created(d)).cloned().collect();
+        return page_of("/v1/disputes", items, &params);
     }
     if parts.method == Method::GET && path == "/v1/events" {
         return list_events(&inner, &parts.headers, &query).await;
@@ -676,6 +703,37 @@ async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -
         })
         .collect();
     page_of("/v1/payment_intents", items, &params)
+}
+
+/// Refunds as Stripe lists them: filtered by `created`, each naming its PaymentIntent
+/// (the peer leaves it empty for a refund made on the charge), failed when the test says so.
+async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let created = created_filter(&params);
+    let failed = lock(&inner.failed_refunds).clone();
+    let mut items = Vec::new();
+    for mut refund in upstream_all(inner, headers, "/v1/refunds", "").await.into_iter().filter(|r| created(r)) {
+        if refund["payment_intent"].is_null()
+            && let Some(charge) = refund["charge"].as_str()
+        {
+            let read = Call {
+                method: Method::GET,
+                path: format!("/v1/charges/{charge}"),
+                query: String::new(),
+                headers: headers.clone(),
+                body: Bytes::new(),
+            };
+            let (_, body) = forward(inner, &read).await;
+            refund["payment_intent"] =
+                serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)["payment_intent"].clone();
+        }
+        if refund["id"].as_str().is_some_and(|id| failed.contains(id)) {
+            refund["status"] = json!("failed");
+            refund["failure_reason"] = json!("expired_or_canceled_card");
+        }
+        items.push(refund);
+    }
+    page_of("/v1/refunds", items, &params)
 }
 
 async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {

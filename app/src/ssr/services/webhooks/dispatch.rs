@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 
 use super::checkout;
-use crate::domain::legacy::refund_event;
+use crate::domain::legacy::{dispute_event, refund_event};
 use crate::domain::{AttemptOutcome, PaymentEvent, TransitionError};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, stripe_event};
@@ -23,7 +23,7 @@ use crate::ssr::state::AppState;
 
 /// What applying one event came to.
 #[derive(Debug)]
-pub(super) enum Applied {
+pub(crate) enum Applied {
     Done(Option<String>),
     Ignored(String),
     /// Not applicable yet (its attempt is unknown): retry later.
@@ -118,13 +118,10 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         "charge.dispute.closed" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
             let status = dispute.status.as_deref().unwrap_or("?");
-            // `warning_closed`: an inquiry that never became a chargeback; the money stays.
-            let won = matches!(status, "won" | "warning_closed");
-            if !won && status != "lost" {
+            let Some(event @ PaymentEvent::DisputeClosed { .. }) = dispute_event(dispute.status.as_deref()) else {
                 return Ok(Applied::Ignored(format!("dispute-closed-as status={status}")));
-            }
+            };
             let detail = format!("dispute={} status={status}", dispute.id);
-            let event = PaymentEvent::DisputeClosed { won };
             apply_to_collected(state, dispute.payment_intent.as_ref(), event, &actor, detail).await
         }
         "charge.refund.updated" | "refund.updated" | "refund.failed" => {
@@ -183,33 +180,9 @@ async fn apply_to_collected(
     let Some(pi) = payment_intent else {
         return Ok(Applied::Ignored("no-payment-intent".to_owned()));
     };
-    // Only the PaymentIntent that paid the échéance moves it — the first success
-    // recorded, which is not always the current attempt's (an old attempt's late
-    // success). A refund of a duplicate leaves the échéance paid (the audit trail
-    // is the event itself).
-    let echeance = match attempts::by_payment_intent(&state.db, pi.id()).await? {
-        Some(attempt) if attempt.outcome == AttemptOutcome::Succeeded => {
-            let paying = attempts::paying(&state.db, attempt.echeance_id).await?;
-            if paying.as_ref().map(|p| p.id) != Some(attempt.id) {
-                return Ok(Applied::Ignored(format!(
-                    "not-the-paying-intent pi={} echeance={}",
-                    pi.id(),
-                    attempt.echeance_id
-                )));
-            }
-            echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?
-        }
-        // Its success has not been recorded yet (no ordering guarantee): later.
-        Some(attempt) => return Ok(Applied::Later(format!("not-collected-yet echeance={}", attempt.echeance_id))),
-        // Legacy Checkout: the échéance names the session's PaymentIntent.
-        None => match echeance::Entity::find()
-            .filter(echeance::Column::CurrentPaymentIntentId.eq(pi.id()))
-            .one(&state.db)
-            .await?
-        {
-            Some(echeance) => echeance,
-            None => return Ok(Applied::Later(format!("echeance-unknown-yet pi={}", pi.id()))),
-        },
+    let echeance = match collected_by(state, pi.id()).await? {
+        Ok(echeance) => echeance,
+        Err(not_now) => return Ok(not_now),
     };
     let txn = db::begin_write(&state.db).await?;
     let applied =
@@ -222,4 +195,40 @@ async fn apply_to_collected(
         }
         _ => Ok(Applied::Done(Some(format!("{} -> {}", applied.from, applied.to)))),
     }
+}
+
+/// The échéance that PaymentIntent `pi` paid — or why no échéance moves for it
+/// (yet). Only the PaymentIntent that paid moves the échéance: the first
+/// success recorded, which is not always the current attempt's (an old
+/// attempt's late success). A refund of a duplicate leaves the échéance paid
+/// (the audit trail is the event itself).
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn collected_by(state: &AppState, pi: &str) -> Result<Result<echeance::Model, Applied>, ServiceError> {
+    Ok(Ok(match attempts::by_payment_intent(&state.db, pi).await? {
+        Some(attempt) if attempt.outcome == AttemptOutcome::Succeeded => {
+            let paying = attempts::paying(&state.db, attempt.echeance_id).await?;
+            if paying.as_ref().map(|p| p.id) != Some(attempt.id) {
+                return Ok(Err(Applied::Ignored(format!(
+                    "not-the-paying-intent pi={pi} echeance={}",
+                    attempt.echeance_id
+                ))));
+            }
+            echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?
+        }
+        // Its success has not been recorded yet (no ordering guarantee): later.
+        Some(attempt) => {
+            return Ok(Err(Applied::Later(format!("not-collected-yet echeance={}", attempt.echeance_id))));
+        }
+        // Legacy Checkout: the échéance names the session's PaymentIntent.
+        None => match echeance::Entity::find()
+            .filter(echeance::Column::CurrentPaymentIntentId.eq(pi))
+            .one(&state.db)
+            .await?
+        {
+            Some(echeance) => echeance,
+            None => return Ok(Err(Applied::Later(format!("echeance-unknown-yet pi={pi}")))),
+        },
+    }))
 }
