@@ -4,14 +4,14 @@
 
 use app::domain::EcheanceStatus;
 use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::Notify;
 
+use crate::helpers::binary::{binary_env, start_binary};
 use crate::helpers::peer::free_port;
-use crate::helpers::{Fault, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{Fault, StripeLayer, WEBHOOK_SECRET, cards, spawn_app, spawn_app_with, spawn_on};
 
 #[tokio::test]
 async fn two_instances_on_one_database_never_charge_an_echeance_twice() {
@@ -66,45 +66,6 @@ async fn two_instances_never_run_the_reconciler_at_the_same_time() {
     let refused = [&a, &b].iter().filter(|r| matches!(r, Err(ReconcileError::AlreadyRunning))).count();
     let ran = [&a, &b].iter().filter(|r| r.is_ok()).count();
     assert_eq!((ran, refused), (1, 1), "{a:?} / {b:?}");
-}
-
-/// The real server binary, with the test app's settings as its environment.
-async fn start_binary(app: &TestApp, stripe: &StripeLayer, port: u16) -> Child {
-    let address = format!("http://127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("serve")
-        .envs(binary_env(app, stripe, port))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server binary");
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http.get(format!("{address}/health")).send().await.is_ok_and(|r| r.status().is_success()) {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server binary did not start");
-}
-
-fn binary_env(app: &TestApp, stripe: &StripeLayer, port: u16) -> Vec<(&'static str, String)> {
-    vec![
-        ("APP_ENV", "development".to_owned()),
-        ("DATABASE_URL", app.db.url.clone()),
-        ("STRIPE_SECRET_KEY", crate::helpers::peer::SECRET_KEY.to_owned()),
-        ("STRIPE_PUBLISHABLE_KEY", crate::helpers::peer::PUBLISHABLE_KEY.to_owned()),
-        ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET.to_owned()),
-        ("STRIPE_API_BASE", format!("{}/", stripe.url)),
-        ("STRIPE_JS_URL", format!("{}/js.stripe.com/v3/", stripe.url)),
-        ("STRIPE_TIMEOUT_SECS", "3".to_owned()),
-        ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
-        ("APP_BASE_URL", format!("http://127.0.0.1:{port}/")),
-        ("SMTP_URL", "smtp://127.0.0.1:9".to_owned()),
-        ("APP_SECRET", "tests-secret-0123456789abcdef0123456789".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]
 }
 
 #[tokio::test]

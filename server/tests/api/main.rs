@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod chaos;
 mod charge;
 mod demo;
 mod due;

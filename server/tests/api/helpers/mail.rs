@@ -18,9 +18,19 @@ pub struct MailCatcher {
 impl MailCatcher {
     /// Starts one (`ECHEANCIER_MAILDEV` is its binary, set by `scripts/test`).
     pub async fn start() -> Self {
-        let mut catcher = Self { smtp: free_port(), web: free_port(), child: None, http: reqwest::Client::new() };
+        let mut catcher = Self::unstarted();
         catcher.restart().await;
         catcher
+    }
+
+    /// Ports chosen, nothing listening yet: sends fail until [`MailCatcher::restart`].
+    pub fn unstarted() -> Self {
+        Self { smtp: free_port(), web: free_port(), child: None, http: reqwest::Client::new() }
+    }
+
+    /// Whether it was started (and not stopped since).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// `smtp://127.0.0.1:port`.

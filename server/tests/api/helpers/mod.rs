@@ -2,6 +2,7 @@
 //! own localstripe behind the Stripe layer, workers running. One helper per
 //! thing a test does.
 
+pub mod binary;
 pub mod database;
 pub mod mail;
 pub mod peer;

@@ -56,6 +56,19 @@ pub enum Fault {
     ArriveLate(std::time::Duration),
 }
 
+/// Faults drawn at random for every request (the chaos run), from a seed so a run can be replayed.
+#[derive(Clone, Copy, Debug)]
+pub struct Chaos {
+    /// The seed of the draws.
+    pub seed: u64,
+    /// Percent of POSTs whose response is lost after Stripe executed them.
+    pub lost_pct: u64,
+    /// Percent of POSTs answered 5xx (half before execution, half after it, saved for the key).
+    pub error_pct: u64,
+    /// Percent of requests that start a burst of 429s (the next 3 to 8 requests).
+    pub burst_pct: u64,
+}
+
 /// How webhooks from the peer reach the product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Delivery {
@@ -77,6 +90,9 @@ struct HeldEvent {
     body: Bytes,
 }
 
+/// Full listings read from the peer, by path, with the generation they were read at.
+type Listings = HashMap<String, (u64, Vec<Value>)>;
+
 struct Inner {
     upstream: String,
     http: reqwest::Client,
@@ -96,6 +112,11 @@ struct Inner {
     held: Mutex<Vec<HeldEvent>>,
     sessions: Mutex<HashMap<String, Value>>,
     disputes: Mutex<Vec<Value>>,
+    chaos: Mutex<Option<(Chaos, u64, u32)>>,
+    drawn: Mutex<BTreeMap<&'static str, u64>>,
+    /// Bumped by every change sent upstream; with the cache on, a full listing is read again only after one.
+    generation: std::sync::atomic::AtomicU64,
+    listed: Mutex<Option<Listings>>,
     failed_refunds: Mutex<HashSet<String>>,
 }
 
@@ -132,6 +153,10 @@ impl StripeLayer {
             held: Mutex::default(),
             sessions: Mutex::default(),
             disputes: Mutex::default(),
+            chaos: Mutex::default(),
+            drawn: Mutex::default(),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            listed: Mutex::default(),
             failed_refunds: Mutex::default(),
         });
         let router = Router::new().route("/_layer/relay", post(relay)).fallback(any(proxy)).with_state(inner.clone());
@@ -213,6 +238,23 @@ impl StripeLayer {
     pub fn put_checkout_session(&self, session: Value) {
         let id = session["id"].as_str().expect("session id").to_owned();
         lock(&self.inner.sessions).insert(id, session);
+    }
+
+    /// Draws faults at random from now on (`None`: no more random faults).
+    pub fn set_chaos(&self, chaos: Option<Chaos>) {
+        *lock(&self.inner.chaos) = chaos.map(|c| (c, c.seed.max(1), 0));
+    }
+
+    /// Reads a full listing from the peer once per change made through this layer,
+    /// not once per page (the chaos run's 10,000 PaymentIntents). Only for a layer
+    /// that is the peer's sole client: a change made around it would go unseen.
+    pub fn cache_listings(&self) {
+        *lock(&self.inner.listed) = Some(HashMap::new());
+    }
+
+    /// The faults drawn at random so far, by kind.
+    pub fn faults_drawn(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.inner.drawn).clone()
     }
 
     /// Declares (or updates, by id) a dispute the bank opened: the peer has none.
@@ -297,7 +339,19 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let fault = {
         let mut faults = lock(&inner.faults);
         faults.iter().position(|(e, _)| *e == endpoint).and_then(|i| faults.remove(i)).map(|(_, f)| f)
-    };
+    }
+    .or_else(|| {
+        let drawn = draw_fault(&inner, &parts.method, &path)?;
+        let kind = match drawn {
+            Fault::DropResponse => "response lost after execution",
+            Fault::Unavailable => "5xx before execution",
+            Fault::ErrorAfterExecution => "5xx after execution",
+            Fault::RateLimited => "429",
+            _ => "other",
+        };
+        *lock(&inner.drawn).entry(kind).or_default() += 1;
+        Some(drawn)
+    });
     if let Some(Fault::Delay(pause)) = &fault {
         tokio::time::sleep(*pause).await;
     }
@@ -426,6 +480,37 @@ fn cut_response() -> Response {
     response
 }
 
+/// A fault drawn for this request when the chaos run is on.
+fn draw_fault(inner: &Inner, method: &Method, path: &str) -> Option<Fault> {
+    let mut chaos = lock(&inner.chaos);
+    let (config, state, burst) = chaos.as_mut()?;
+    let mut next = || {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state % 100
+    };
+    if *burst > 0 {
+        *burst -= 1;
+        return Some(Fault::RateLimited);
+    }
+    if next() < config.burst_pct {
+        *burst = u32::try_from(2 + next() % 6).unwrap_or(2);
+        return Some(Fault::RateLimited);
+    }
+    if *method != Method::POST || path.ends_with("/_authenticate") {
+        return None;
+    }
+    let roll = next();
+    if roll < config.lost_pct {
+        Some(Fault::DropResponse)
+    } else if roll < config.lost_pct + config.error_pct {
+        Some(if roll % 2 == 0 { Fault::Unavailable } else { Fault::ErrorAfterExecution })
+    } else {
+        None
+    }
+}
+
 /// One request to pass upstream.
 struct Call {
     method: Method,
@@ -497,6 +582,9 @@ async fn execute(
 }
 
 async fn forward(inner: &Inner, call: &Call) -> (u16, Bytes) {
+    if call.method != Method::GET {
+        inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     let (path, query) = (&call.path, &call.query);
     let url = if query.is_empty() {
         format!("{}{path}", inner.upstream)
@@ -636,6 +724,22 @@ async fn decline_with_payment_intent(inner: &Inner, call: &Call, status: u16, an
 
 /// Every object of an upstream list, following its cursor.
 async fn upstream_all(inner: &Inner, headers: &HeaderMap, path: &str, extra: &str) -> Vec<Value> {
+    // A paged listing asks for every page: the peer is read once per change, not once per page.
+    let key = format!("{path}?{extra}");
+    let generation = inner.generation.load(std::sync::atomic::Ordering::SeqCst);
+    if let Some((seen, items)) = lock(&inner.listed).as_ref().and_then(|cache| cache.get(&key))
+        && *seen == generation
+    {
+        return items.clone();
+    }
+    let all = upstream_pages(inner, headers, path, extra).await;
+    if let Some(cache) = lock(&inner.listed).as_mut() {
+        cache.insert(key, (generation, all.clone()));
+    }
+    all
+}
+
+async fn upstream_pages(inner: &Inner, headers: &HeaderMap, path: &str, extra: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
