@@ -33,7 +33,7 @@ pub fn refunds_event<'a>(paid: i64, refunds: impl IntoIterator<Item = (&'a str, 
     let (mut through, mut failed) = (0_i64, false);
     for (status, amount) in refunds {
         match status {
-            "succeeded" | "pending" | "requires_action" => through = through.saturating_add(amount),
+            "succeeded" | "pending" => through = through.saturating_add(amount),
             "failed" | "canceled" => failed = true,
             _ => {}
         }

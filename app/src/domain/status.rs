@@ -151,8 +151,10 @@ impl EcheanceStatus {
             (S::Contestee, E::DisputeOpened) => Ok(self),
 
             (S::Contestee, E::DisputeClosed { won: true }) => Ok(S::Payee),
-            (S::Contestee, E::DisputeClosed { won: false }) => Ok(S::Remboursee),
-            (S::Payee | S::Remboursee, E::DisputeClosed { .. }) => Ok(self),
+            // Lost, even when its opening was never seen: the bank took the money back.
+            (S::Contestee | S::Payee, E::DisputeClosed { won: false }) => Ok(S::Remboursee),
+            (S::Payee | S::Remboursee, E::DisputeClosed { won: true })
+            | (S::Remboursee, E::DisputeClosed { won: false }) => Ok(self),
 
             (S::Remboursee, E::RefundFailed) => Ok(S::Payee),
             (S::Payee | S::Contestee, E::RefundFailed) => Ok(self),
@@ -265,6 +267,13 @@ mod tests {
     }
 
     #[test]
+    fn a_dispute_lost_is_money_taken_back_even_when_its_opening_was_missed() {
+        assert_eq!(S::Payee.transition(E::DisputeClosed { won: false }), Ok(S::Remboursee));
+        assert_eq!(S::Contestee.transition(E::DisputeClosed { won: false }), Ok(S::Remboursee));
+        assert_eq!(S::Payee.transition(E::DisputeClosed { won: true }), Ok(S::Payee));
+    }
+
+    #[test]
     fn a_second_claim_is_refused_while_in_flight() {
         assert_eq!(S::EnCours.transition(E::ChargeStarted), Err(TransitionError::AlreadyInProgress));
         assert_eq!(S::EnAttente.transition(E::ChargeStarted), Err(TransitionError::AwaitingCustomer));
@@ -344,7 +353,7 @@ mod tests {
                 prop_assert!(matches!(
                     (start, event, next),
                     (S::Payee | S::Contestee, E::Refunded { full: true }, S::Remboursee)
-                        | (S::Contestee, E::DisputeClosed { won: false }, S::Remboursee)
+                        | (S::Contestee | S::Payee, E::DisputeClosed { won: false }, S::Remboursee)
                         | (S::Payee | S::Remboursee, E::DisputeOpened, S::Contestee)
                         | (S::Contestee, E::DisputeClosed { won: true }, S::Payee)
                         | (S::Remboursee, E::RefundFailed, S::Payee)

@@ -95,24 +95,39 @@ impl Webhooks {
         }
     }
 
-    /// Delivers what is pending; what no instance took stays for the next round (Stripe retries).
+    /// Delivers what is pending, eight at a time, each to an instance drawn at random; what no
+    /// instance took stays for the next round (Stripe retries).
     async fn deliver(&mut self, ports: &[u16], draw: &mut Draw, tally: &mut Tally) {
+        use futures::StreamExt as _;
         let mut batch = std::mem::take(&mut self.pending);
         shuffle_in_place(&mut batch, draw.below(u64::MAX - 1) + 1);
-        for body in batch {
-            let port = ports[usize::try_from(draw.below(ports.len() as u64)).unwrap_or(0)];
-            let signature =
-                app::ssr::payments::webhook_signature::sign(WEBHOOK_SECRET, chrono::Utc::now().timestamp(), &body);
-            let sent = self
-                .http
-                .post(format!("http://127.0.0.1:{port}/stripe/webhook"))
-                .header("stripe-signature", signature)
-                .header("content-type", "application/json")
-                .body(body.clone())
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await;
-            if sent.is_ok_and(|r| r.status().is_success()) {
+        let targeted: Vec<(u16, Vec<u8>)> = batch
+            .into_iter()
+            .map(|body| (ports[usize::try_from(draw.below(ports.len() as u64)).unwrap_or(0)], body))
+            .collect();
+        let http = self.http.clone();
+        let outcomes: Vec<(bool, Vec<u8>)> = futures::stream::iter(targeted)
+            .map(|(port, body)| {
+                let http = http.clone();
+                async move {
+                    let now = chrono::Utc::now().timestamp();
+                    let signature = app::ssr::payments::webhook_signature::sign(WEBHOOK_SECRET, now, &body);
+                    let sent = http
+                        .post(format!("http://127.0.0.1:{port}/stripe/webhook"))
+                        .header("stripe-signature", signature)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .timeout(Duration::from_secs(10))
+                        .send()
+                        .await;
+                    (sent.is_ok_and(|r| r.status().is_success()), body)
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (ok, body) in outcomes {
+            if ok {
                 tally.deliveries += 1;
             } else {
                 tally.refused_deliveries += 1;
@@ -125,7 +140,7 @@ impl Webhooks {
 /// `server charge-due` (the due-date run) as another process, maybe killed part-way.
 async fn due_run(app: &TestApp, layer: &StripeLayer, env: &[(&'static str, String)], kill_after: Option<Duration>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args(["charge-due", "--limit", "60"])
+        .args(["charge-due", "--limit", "150"])
         .envs(binary_env(app, layer, free_port()))
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
@@ -248,12 +263,15 @@ async fn chaos_run() {
     layer.set_chaos(None);
     hooks.collect(&layer, &mut draw, &mut tally);
     hooks.deliver(&ports, &mut draw, &mut tally).await;
-    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+    let reconcile = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["reconcile", "--since", "24h"])
         .envs(binary_env(&app, &layer, free_port()))
         .envs(env.iter().cloned())
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(1_800), reconcile)
         .await
+        .unwrap_or_else(|_| panic!("chaos (seed {seed}): the reconcile did not finish in 30 minutes"))
         .expect("reconcile runs");
     println!("chaos: reconcile: {}", String::from_utf8_lossy(&output.stdout).trim());
     assert!(output.status.success(), "reconcile failed: {}", String::from_utf8_lossy(&output.stderr));
@@ -264,7 +282,7 @@ async fn chaos_run() {
     hooks.deliver(&ports, &mut draw, &mut tally).await;
     settle(&app, &layer, &mut hooks, &ports, &mut draw, &mut tally).await;
 
-    let table = Table::measure(&app, &layer, &smtp, &ids).await;
+    let table = Table::measure(&app, &smtp, &ids, tally.serve_kills).await;
     println!(
         "chaos: {} due-date runs ({} killed), {} server kills, {} webhook deliveries ({} refused or lost, {} held past the reconcile), {:.0?} in all",
         tally.due_runs,
@@ -327,13 +345,14 @@ struct Table {
 }
 
 impl Table {
-    async fn measure(app: &TestApp, layer: &StripeLayer, smtp: &MailCatcher, ids: &[i64]) -> Self {
+    async fn measure(app: &TestApp, smtp: &MailCatcher, ids: &[i64], kills: u64) -> Self {
         let db = &app.state.db;
         let installation = app.state.installation_id.to_string();
         let ours: HashSet<i64> = ids.iter().copied().collect();
         // Stripe's truth, per échéance: collected, waiting for the customer, or neither.
         let mut succeeded: HashMap<i64, u64> = HashMap::new();
-        let mut awaiting: HashSet<i64> = HashSet::new();
+        let mut succeeded_ids: HashSet<String> = HashSet::new();
+        let mut awaiting: HashSet<(i64, i32)> = HashSet::new();
         for pi in app.peer.payment_intents().await {
             if pi["metadata"]["installation"] != installation.as_str() {
                 continue;
@@ -341,11 +360,15 @@ impl Table {
             let Some(e) = pi["metadata"]["echeance_id"].as_str().and_then(|v| v.parse::<i64>().ok()) else {
                 continue;
             };
+            let attempt = pi["metadata"]["attempt"].as_str().and_then(|v| v.parse::<i32>().ok()).unwrap_or(0);
             match pi["status"].as_str() {
-                Some("succeeded") => *succeeded.entry(e).or_default() += 1,
+                Some("succeeded") => {
+                    *succeeded.entry(e).or_default() += 1;
+                    succeeded_ids.insert(pi["id"].as_str().unwrap_or_default().to_owned());
+                }
                 // The peer's shape of Stripe's `requires_payment_method` + `authentication_required`.
                 Some("requires_action") => {
-                    awaiting.insert(e);
+                    awaiting.insert((e, attempt));
                 }
                 _ => {}
             }
@@ -358,7 +381,7 @@ impl Table {
             .filter(|r| {
                 let truth = if succeeded.contains_key(&r.id) {
                     EcheanceStatus::Payee
-                } else if awaiting.contains(&r.id) {
+                } else if awaiting.contains(&(r.id, r.current_attempt_no)) {
                     EcheanceStatus::EnAttente
                 } else {
                     EcheanceStatus::APayer
@@ -392,7 +415,6 @@ impl Table {
             })
             .count();
         let dedup_keys: HashSet<&str> = outbox.iter().map(|m| m.dedup_key.as_str()).collect();
-        let duplicated_rows = outbox.len() - dedup_keys.len();
         let now = chrono::Utc::now().timestamp_millis();
         let undelivered = outbox
             .iter()
@@ -417,7 +439,7 @@ impl Table {
         let mut broken = 0;
         for row in audit.iter().filter(|a| ours.contains(&a.echeance_id)) {
             let before = last.get(&row.echeance_id).copied().unwrap_or(EcheanceStatus::APayer);
-            if row.from_status.unwrap_or(before) != before || row.actor.is_empty() || row.event.is_empty() {
+            if row.from_status != Some(before) || row.actor.is_empty() || row.event.is_empty() {
                 broken += 1;
             }
             last.insert(row.echeance_id, row.to_status);
@@ -427,9 +449,8 @@ impl Table {
         let unsettled_attempts = attempts
             .iter()
             .filter(|a| ours.contains(&a.echeance_id) && a.outcome == AttemptOutcome::Succeeded)
-            .filter(|a| !succeeded.contains_key(&a.echeance_id))
+            .filter(|a| !a.payment_intent_id.as_ref().is_some_and(|pi| succeeded_ids.contains(pi)))
             .count();
-        let _ = layer;
 
         let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         Self {
@@ -443,11 +464,15 @@ impl Table {
                     "0",
                     unsettled_attempts == 0,
                 ),
-                ("échéances without exactly 1 email per (attempt, kind)", n(wrong_emails), "0", wrong_emails == 0),
-                ("outbox rows written twice", n(duplicated_rows), "0", duplicated_rows == 0),
+                ("échéances without exactly their receipt or their 3DS email", n(wrong_emails), "0", wrong_emails == 0),
                 ("due outbox rows never delivered", n(undelivered), "0", undelivered == 0),
                 ("messages at the SMTP server", n(messages.len()), "-", true),
-                ("duplicate deliveries (same Message-ID; a kill after SMTP accepted)", n(repeated), "counted", true),
+                (
+                    "duplicate deliveries (same Message-ID; only a kill after SMTP accepted)",
+                    n(repeated),
+                    "≤ kills",
+                    n(repeated) <= kills,
+                ),
                 ("outbox rows sent under two Message-IDs", n(split), "0", split == 0),
                 ("messages that no outbox row wrote", n(unknown_messages), "0", unknown_messages == 0),
                 ("audit rows without a cause, or a status without its audit row", n(broken), "0", broken == 0),

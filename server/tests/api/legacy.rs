@@ -105,3 +105,35 @@ async fn an_expired_checkout_session_leaves_its_echeance_to_the_schedule() {
     assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
 }
+
+#[tokio::test]
+async fn a_checkout_payment_that_failed_later_frees_its_echeance_even_without_its_webhook() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    // The original site's delayed payment failed: its PaymentIntent is back to requires_payment_method.
+    let bob = app.customer("bob", None).await;
+    let declined_card = app.add_card(&bob, cards::DECLINED).await;
+    let failed = app
+        .stripe
+        .post(
+            "/v1/payment_intents",
+            &[
+                ("amount", "4000"),
+                ("currency", "eur"),
+                ("customer", &bob.stripe_customer),
+                ("payment_method", &declined_card),
+                ("confirm", "true"),
+            ],
+        )
+        .await;
+    let failed_pi = failed["error"]["payment_intent"]["id"].as_str().expect("the declined PaymentIntent").to_owned();
+    app.link_checkout_session(e, "cs_test_async", "complete", "unpaid").await;
+    app.stripe.put_checkout_session(serde_json::json!({"id": "cs_test_async", "object": "checkout.session",
+        "status": "complete", "payment_status": "unpaid", "payment_intent": failed_pi}));
+
+    let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
+
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    assert_eq!(app.row(e).await.checkout_session_id, None);
+}

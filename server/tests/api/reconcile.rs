@@ -311,21 +311,27 @@ async fn refunds_and_disputes_whose_webhooks_never_came_are_applied_to_the_echea
     app.stripe.set_delivery(Delivery::Drop);
     let alice = app.customer("alice", Some(cards::OK)).await;
     let mut paid = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..5 {
         let e = app.echeance(&alice, 1_000, app.today()).await;
         charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
         paid.push((e, app.row(e).await.current_payment_intent_id.expect("pi")));
     }
-    let [(refunded, refunded_pi), (partly, partly_pi), (disputed, disputed_pi)] = paid.try_into().expect("three");
-    // In the Dashboard: a full refund, a partial one; the bank opens a dispute.
+    let [(refunded, refunded_pi), (partly, partly_pi), (disputed, disputed_pi), (lost, lost_pi), (both, both_pi)] =
+        paid.try_into().expect("five");
+    // In the Dashboard: a full refund, a partial one, a full refund later disputed; the bank opens
+    // a dispute, and rules on another whose opening was never seen here.
     app.stripe.post("/v1/refunds", &[("payment_intent", &refunded_pi)]).await;
     app.stripe.post("/v1/refunds", &[("payment_intent", &partly_pi), ("amount", "300")]).await;
+    app.stripe.post("/v1/refunds", &[("payment_intent", &both_pi)]).await;
     let now = app.state.now_ms() / 1000;
-    let dispute = |status: &str| {
-        json!({"id": "dp_test_1", "object": "dispute", "payment_intent": disputed_pi, "charge": null,
+    let a_dispute = |id: &str, pi: &str, status: &str| {
+        json!({"id": id, "object": "dispute", "payment_intent": pi, "charge": null,
             "reason": "fraudulent", "status": status, "created": now})
     };
+    let dispute = |status: &str| a_dispute("dp_test_1", &disputed_pi, status);
     app.stripe.put_dispute(dispute("needs_response"));
+    app.stripe.put_dispute(a_dispute("dp_test_2", &lost_pi, "lost"));
+    app.stripe.put_dispute(a_dispute("dp_test_3", &both_pi, "needs_response"));
 
     let dry = reconcile::run(&app.state, &options(true), &Silent).await.expect("dry run");
     let seen: Vec<(i64, EcheanceStatus)> = dry.drift.iter().map(|d| (d.echeance_id, d.resolved)).collect();
@@ -337,11 +343,16 @@ async fn refunds_and_disputes_whose_webhooks_never_came_are_applied_to_the_echea
     assert_eq!(app.status(refunded).await, EcheanceStatus::Remboursee);
     assert_eq!(app.status(partly).await, EcheanceStatus::Payee, "a partial refund leaves it paid");
     assert_eq!(app.status(disputed).await, EcheanceStatus::Contestee);
+    assert_eq!(app.status(lost).await, EcheanceStatus::Remboursee, "a lost dispute took the money back");
+    assert_eq!(app.status(both).await, EcheanceStatus::Contestee, "refunded, then disputed");
+    let audit_rows = app.audit(both).await.len();
 
-    // The bank rules against the merchant.
+    // The bank rules against the merchant; what did not change is left alone.
     app.stripe.put_dispute(dispute("lost"));
-    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
+    let again = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
     assert_eq!(app.status(disputed).await, EcheanceStatus::Remboursee);
+    assert_eq!(app.status(both).await, EcheanceStatus::Contestee);
+    assert_eq!(app.audit(both).await.len(), audit_rows, "no back and forth between runs: {again:?}");
 }
 
 #[tokio::test]

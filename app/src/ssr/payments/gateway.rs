@@ -181,6 +181,13 @@ pub trait PaymentGateway: Send + Sync {
         starting_after: Option<&str>,
     ) -> Result<Page<RefundSnapshot>, GatewayError>;
 
+    /// One page of the refunds of PaymentIntent `payment_intent`, whenever made.
+    async fn list_refunds_of(
+        &self,
+        payment_intent: &str,
+        starting_after: Option<&str>,
+    ) -> Result<Page<RefundSnapshot>, GatewayError>;
+
     /// One page of disputes created since `created_gte` (newest first).
     async fn list_disputes(
         &self,

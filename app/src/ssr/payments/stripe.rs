@@ -111,6 +111,15 @@ struct ListCreatedQuery<'a> {
     starting_after: Option<&'a str>,
 }
 
+/// `GET /v1/refunds?payment_intent=`: every refund of one payment.
+#[derive(serde::Serialize)]
+struct RefundsOfQuery<'a> {
+    payment_intent: &'a str,
+    limit: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    starting_after: Option<&'a str>,
+}
+
 impl StripeGateway {
     /// Builds the adapter.
     ///
@@ -358,6 +367,16 @@ impl PaymentGateway for StripeGateway {
         starting_after: Option<&str>,
     ) -> Result<Page<RefundSnapshot>, GatewayError> {
         let query = ListCreatedQuery { created: BTreeMap::from([("gte", created_gte)]), limit: 100, starting_after };
+        let req = RequestBuilder::new(StripeMethod::Get, "/refunds").query(&query);
+        self.call("refunds.list", req, None).await
+    }
+
+    async fn list_refunds_of(
+        &self,
+        payment_intent: &str,
+        starting_after: Option<&str>,
+    ) -> Result<Page<RefundSnapshot>, GatewayError> {
+        let query = RefundsOfQuery { payment_intent, limit: 100, starting_after };
         let req = RequestBuilder::new(StripeMethod::Get, "/refunds").query(&query);
         self.call("refunds.list", req, None).await
     }

@@ -422,14 +422,24 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
             return;
         }
     };
+    let closed = match webhooks::checkout::closed_for_good(state, &session).await {
+        Ok(closed) => closed,
+        Err(e) => {
+            report.errors += 1;
+            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+            return;
+        }
+    };
     let stripe =
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
         report.unchanged += 1;
-        if session.status.as_deref() == Some("expired") && !options.dry_run {
+        let never_collects =
+            session.status.as_deref() == Some("expired") || closed == webhooks::checkout::Closed::Unpaid;
+        if never_collects && !options.dry_run {
             // Same status, but the échéance is no longer held by a session that cannot collect.
-            if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session).await {
+            if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
                 report.errors += 1;
                 report.error_messages.push(format!("echeance {} (session): {e}", row.id));
             }
@@ -448,7 +458,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         report.drift.push(drift(false, would));
         return;
     }
-    match webhooks::checkout::reconcile_checkout_session(state, &session).await {
+    match webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
         Ok(true) => {
             report.fixed += 1;
             report.drift.push(drift(true, would));
@@ -490,51 +500,75 @@ where
 }
 
 /// Refunds and disputes of the window whose webhooks never came (made in the
-/// Dashboard, by the bank): applied as their webhooks would be, to the
-/// échéance the PaymentIntent paid.
+/// Dashboard, by the bank): for each PaymentIntent they touch, every refund it
+/// ever had (a refund before the window counts toward a full one) then its
+/// disputes, oldest first, give one target for the échéance it paid; written
+/// only when it differs, so a refund followed by a dispute does not move the
+/// échéance back and forth every night.
 async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Options, report: &mut Report) {
-    let refunds = list_all(
+    let refunded = list_all(
         "refunds",
         |r: &RefundSnapshot| r.id.as_str(),
         |after| async move { state.gateway.list_refunds(window_start, after.as_deref()).await },
         report,
     )
-    .await;
-    let mut by_payment: BTreeMap<String, Vec<RefundSnapshot>> = BTreeMap::new();
-    for refund in refunds.unwrap_or_default() {
-        if let Some(pi) = &refund.payment_intent {
-            by_payment.entry(pi.id().to_owned()).or_default().push(refund);
-        }
-    }
-    for (pi, refunds) in &by_payment {
-        let summary = refunds.iter().map(|r| format!("{} {}", r.status.as_deref().unwrap_or("?"), r.amount));
-        let stripe = format!("refunds: {}", summary.collect::<Vec<_>>().join(", "));
-        let event = |paid: i64| {
-            legacy::refunds_event(paid, refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount)))
-        };
-        fix_collected(state, pi, event, stripe, options, report).await;
-    }
+    .await
+    .unwrap_or_default();
     let disputes = list_all(
         "disputes",
         |d: &DisputeSnapshot| d.id.as_str(),
         |after| async move { state.gateway.list_disputes(window_start, after.as_deref()).await },
         report,
     )
-    .await;
-    // Oldest first: a later dispute's status is the one that stays.
-    for dispute in disputes.unwrap_or_default().iter().rev() {
-        let Some(pi) = &dispute.payment_intent else { continue };
-        let stripe = format!("dispute {}: {}", dispute.id, dispute.status.as_deref().unwrap_or("?"));
-        let event = |_: i64| legacy::dispute_event(dispute.status.as_deref());
-        fix_collected(state, pi.id(), event, stripe, options, report).await;
+    .await
+    .unwrap_or_default();
+    let mut touched: BTreeMap<String, (bool, Vec<&DisputeSnapshot>)> = BTreeMap::new();
+    for refund in &refunded {
+        if let Some(pi) = &refund.payment_intent {
+            touched.entry(pi.id().to_owned()).or_default().0 = true;
+        }
+    }
+    // Newest first from Stripe: reversed, the last one's status is the one that stays.
+    for dispute in disputes.iter().rev() {
+        if let Some(pi) = &dispute.payment_intent {
+            touched.entry(pi.id().to_owned()).or_default().1.push(dispute);
+        }
+    }
+    for (pi, (has_refunds, disputes)) in &touched {
+        let refunds = if *has_refunds {
+            let all = list_all(
+                "refunds of a payment",
+                |r: &RefundSnapshot| r.id.as_str(),
+                |after| async move { state.gateway.list_refunds_of(pi, after.as_deref()).await },
+                report,
+            )
+            .await;
+            let Some(all) = all else { continue };
+            all
+        } else {
+            Vec::new()
+        };
+        let mut said: Vec<String> =
+            refunds.iter().map(|r| format!("refund {} {}", r.status.as_deref().unwrap_or("?"), r.amount)).collect();
+        said.extend(disputes.iter().map(|d| format!("dispute {}", d.status.as_deref().unwrap_or("?"))));
+        let events = |paid: i64| {
+            let of_refunds =
+                legacy::refunds_event(paid, refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount)));
+            of_refunds
+                .into_iter()
+                .chain(disputes.iter().filter_map(|d| legacy::dispute_event(d.status.as_deref())))
+                .collect()
+        };
+        fix_collected(state, pi, events, said.join(", "), options, report).await;
     }
 }
 
-/// Moves the échéance paid by `pi` by what Stripe says of its money now.
+/// Moves the échéance paid by `pi` along `events_for(amount)` when where they lead differs
+/// from where it stands.
 async fn fix_collected(
     state: &AppState,
     pi: &str,
-    event_for: impl Fn(i64) -> Option<PaymentEvent>,
+    events_for: impl Fn(i64) -> Vec<PaymentEvent>,
     stripe: String,
     options: &Options,
     report: &mut Report,
@@ -551,13 +585,12 @@ async fn fix_collected(
     };
     report.checked += 1;
     let local = echeance.status;
-    let event = event_for(echeance.amount_cents);
-    let Some((event, resolved)) =
-        event.and_then(|ev| local.transition(ev).ok().map(|to| (ev, to))).filter(|(_, to)| *to != local)
-    else {
+    let events = events_for(echeance.amount_cents);
+    let target = events.iter().fold(local, |at, event| at.transition(*event).unwrap_or(at));
+    if target == local {
         report.unchanged += 1;
         return;
-    };
+    }
     let drift = |fixed: bool, resolved: EcheanceStatus| Drift {
         echeance_id: echeance.id,
         local,
@@ -567,29 +600,39 @@ async fn fix_collected(
         fixed,
     };
     if options.dry_run {
-        report.drift.push(drift(false, resolved));
+        report.drift.push(drift(false, target));
         return;
     }
     let applied = async {
         let txn = db::begin_write(&state.db).await?;
-        let applied = transitions::apply(
-            state,
-            &txn,
-            echeances::id(&echeance)?,
-            event,
-            Cause::Reconciler,
-            "system:reconciler",
-            Some(stripe.clone()),
-        )
-        .await?;
+        let id = echeances::id(&echeance)?;
+        // Under the lock: a webhook applied since the read above may have moved it already.
+        let now = echeances::lock(&txn, id).await?.status;
+        let target = events.iter().fold(now, |at, event| at.transition(*event).unwrap_or(at));
+        let mut at = now;
+        for event in events.iter().filter(|_| target != now) {
+            if at.transition(*event).is_ok_and(|to| to != at) {
+                at = transitions::apply(
+                    state,
+                    &txn,
+                    id,
+                    *event,
+                    Cause::Reconciler,
+                    "system:reconciler",
+                    Some(stripe.clone()),
+                )
+                .await?
+                .to;
+            }
+        }
         txn.commit().await?;
-        Ok::<_, ServiceError>(applied)
+        Ok::<_, ServiceError>((now, at))
     }
     .await;
     match applied {
-        Ok(a) if a.refused.is_none() && a.to != a.from => {
+        Ok((from, to)) if from != to => {
             report.fixed += 1;
-            report.drift.push(drift(true, a.to));
+            report.drift.push(drift(true, to));
         }
         Ok(_) => report.unchanged += 1,
         Err(e) => {

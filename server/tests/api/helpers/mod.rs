@@ -257,6 +257,17 @@ impl TestApp {
         }
     }
 
+    /// The échéance's audit rows (one per status change), oldest first.
+    pub async fn audit(&self, id: i64) -> Vec<app::ssr::entities::audit_log::Model> {
+        use app::ssr::entities::audit_log;
+        audit_log::Entity::find()
+            .filter(audit_log::Column::EcheanceId.eq(id))
+            .order_by_asc(audit_log::Column::Id)
+            .all(&self.state.db)
+            .await
+            .expect("audit rows")
+    }
+
     /// The attempts of an échéance, in order.
     pub async fn attempts(&self, id: i64) -> Vec<charge_attempt::Model> {
         charge_attempt::Entity::find()

@@ -597,10 +597,15 @@ async fn forward(inner: &Inner, call: &Call) -> (u16, Bytes) {
             request = request.header(name, v.clone());
         }
     }
-    match request.send().await {
+    let answer = match request.send().await {
         Ok(r) => (r.status().as_u16(), r.bytes().await.unwrap_or_default()),
         Err(_) => (502, Bytes::from_static(br#"{"error":{"type":"api_error","message":"peer unreachable"}}"#)),
+    };
+    if call.method != Method::GET {
+        // Again once done: a listing read while the change ran must not be kept.
+        inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
+    answer
 }
 
 /// Off-session SCA as Stripe answers it: 402 `authentication_required` with the PaymentIntent.
@@ -809,7 +814,7 @@ async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -
     page_of("/v1/payment_intents", items, &params)
 }
 
-/// Refunds as Stripe lists them: filtered by `created`, each naming its PaymentIntent
+/// Refunds as Stripe lists them: filtered by `created` and `payment_intent`, each naming its PaymentIntent
 /// (the peer leaves it empty for a refund made on the charge), failed when the test says so.
 async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
     let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
@@ -830,6 +835,9 @@ async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Respon
             let (_, body) = forward(inner, &read).await;
             refund["payment_intent"] =
                 serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)["payment_intent"].clone();
+        }
+        if params.get("payment_intent").is_some_and(|pi| refund["payment_intent"] != pi.as_str()) {
+            continue;
         }
         if refund["id"].as_str().is_some_and(|id| failed.contains(id)) {
             refund["status"] = json!("failed");

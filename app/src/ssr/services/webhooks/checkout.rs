@@ -10,7 +10,7 @@ use crate::domain::legacy::checkout_session_event;
 use crate::domain::{EcheanceStatus, IdempotencyKey, PaymentEvent, Refusal};
 use crate::ssr::db;
 use crate::ssr::entities::echeance;
-use crate::ssr::payments::types::CheckoutSessionSnapshot;
+use crate::ssr::payments::types::{CheckoutSessionSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::echeances;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::transitions::{self, Cause};
@@ -41,12 +41,18 @@ pub(super) async fn apply_session(
         Closed::IfExpired => session.status.as_deref() == Some("expired"),
         Closed::Unpaid => session.payment_status.as_deref() != Some("paid"),
     };
+    let txn = db::begin_write(&state.db).await?;
+    // Decided on the row as it is under the lock: « Payer » may have unlinked the session and
+    // started an attempt since the read above (an old expiry must not reset a live charge).
+    let echeance = echeances::lock(&txn, echeances::id(&echeance)?).await?;
+    if echeance.checkout_session_id.as_deref() != Some(session.id.as_str()) {
+        return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
+    }
     let event = session_event(session, &echeance)
         .or_else(|| (expired && echeance.current_attempt_no == 0).then_some(PaymentEvent::Abandoned));
     if event.is_none() && !expired {
         return Ok(Applied::Ignored(format!("session-not-paid session={}", session.id)));
     }
-    let txn = db::begin_write(&state.db).await?;
     if event == Some(PaymentEvent::Succeeded)
         && echeance.current_attempt_no == 0
         && let Some(pi) = &session.payment_intent
@@ -116,7 +122,8 @@ pub async fn close_before_charge(
             Err(e) => return Err(e.into()),
         };
     }
-    apply_session(state, &session, cause, actor, Closed::IfExpired).await?;
+    let closed = closed_for_good(state, &session).await?;
+    apply_session(state, &session, cause, actor, closed).await?;
     let now = echeances::get(&state.db, echeances::id(echeance)?).await?;
     if now.status == EcheanceStatus::Payee {
         return Ok(true);
@@ -125,6 +132,26 @@ pub async fn close_before_charge(
         return Err(Refusal::LegacyPaymentPending.into());
     }
     Ok(false)
+}
+
+/// Whether a session complete but unpaid will never pay: its delayed payment
+/// failed (its PaymentIntent is back to `requires_payment_method`, or
+/// cancelled) — what `checkout.session.async_payment_failed` says, read from
+/// Stripe when that webhook never came.
+///
+/// # Errors
+/// `Unavailable` when Stripe does not answer.
+pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot) -> Result<Closed, ServiceError> {
+    let processing =
+        session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid");
+    let Some(pi) = session.payment_intent.as_ref().filter(|_| processing) else {
+        return Ok(Closed::IfExpired);
+    };
+    let pi = state.gateway.retrieve_payment_intent(pi.id()).await?;
+    Ok(match pi.status() {
+        PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Canceled => Closed::Unpaid,
+        _ => Closed::IfExpired,
+    })
 }
 
 /// What a session says of its échéance (see [`checkout_session_event`]).
@@ -140,7 +167,8 @@ pub fn session_event(session: &CheckoutSessionSnapshot, echeance: &echeance::Mod
 pub async fn reconcile_checkout_session(
     state: &AppState,
     session: &CheckoutSessionSnapshot,
+    closed: Closed,
 ) -> Result<bool, ServiceError> {
-    let applied = apply_session(state, session, Cause::Reconciler, "system:reconciler", Closed::IfExpired).await?;
+    let applied = apply_session(state, session, Cause::Reconciler, "system:reconciler", closed).await?;
     Ok(matches!(applied, Applied::Done(_)))
 }
