@@ -5,16 +5,23 @@ import { CARDS, customerWithCard } from './pages/checkout';
 import { peerPaymentIntents, screenshot } from './support';
 
 test.describe('3D Secure', () => {
-  /** A customer of the test's own with a 3DS card whose 125,50 € échéance now waits: the 3DS page, opened from its row. */
+  /** A customer of the test's own with a 3DS card presses « Payer » on a 125,50 € échéance: the bank
+   *  asks for 3D Secure, and the page goes straight to the 3DS page of that PaymentIntent. */
   async function waitingForAuthentication(page: Page, who: string) {
     const { customer, checkout } = await customerWithCard(page, who, CARDS.threeDS, [{ cents: 12_550 }]);
     const [echeance] = customer.echeances;
-    await checkout.pay(echeance.label, 'en_attente');
+    await checkout.payIntoAuthentication(echeance.label);
+    return { echeance, checkout, authenticate: new AuthenticatePage(page) };
+  }
+
+  test('a 3DS échéance left for later waits on the checkout page with its link', async ({ page }) => {
+    const { echeance, checkout } = await waitingForAuthentication(page, 'sca-later');
+    await checkout.goto();
+    await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'en_attente');
     await expect(checkout.row(echeance.label).getByText('Action requise')).toBeVisible();
     await checkout.authenticateLink(echeance.label).click();
     await expect(page).toHaveURL(/\/payment\/authenticate\/pi_/);
-    return { echeance, checkout, authenticate: new AuthenticatePage(page) };
-  }
+  });
 
   test('pays with 4000 0027 6000 3184: action requise, the 3DS page, the modal, then payée', async ({ page }) => {
     const { echeance, checkout, authenticate } = await waitingForAuthentication(page, 'sca');

@@ -17,8 +17,7 @@ test.describe.serial('one customer cannot reach another', () => {
     const arranged = await customerWithCard(page, 'owner', CARDS.threeDS, [{ cents: 12_550 }]);
     owner = arranged.customer;
     const [echeance] = owner.echeances;
-    await arranged.checkout.pay(echeance.label, 'en_attente');
-    path = await arranged.checkout.authenticationPath(echeance.label);
+    path = await arranged.checkout.payIntoAuthentication(echeance.label);
   });
 
   test('another customer cannot open their 3DS page: not found, and nothing about the PaymentIntent', async ({ page }) => {

@@ -10,7 +10,7 @@ test.describe('the 3D Secure recovery email', () => {
   test('the charge sends the email through SMTP; its link runs 3DS in any browser; then it cannot pay twice', async ({ browser, page }) => {
     const { customer, checkout } = await customerWithCard(page, 'email', CARDS.threeDS);
     const [echeance] = customer.echeances;
-    await checkout.pay(echeance.label, 'en_attente');
+    await checkout.payIntoAuthentication(echeance.label);
 
     const actionRequired = async () => (await mailbox(customer.email)).filter((m) => m.subject.startsWith('Action requise'));
     await expect.poll(async () => (await actionRequired()).length, { timeout: 20_000 }).toBe(1);
@@ -33,14 +33,13 @@ test.describe('the 3D Secure recovery email', () => {
     await fresh.expectNothingLeaked();
     await context.close();
 
-    await page.reload();
+    await checkout.goto();
     await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'payee');
   });
 
   test('an expired link shows a clear page and nothing about the payment', async ({ browser, page }) => {
     const { customer, checkout } = await customerWithCard(page, 'expired-link', CARDS.threeDS);
-    await checkout.pay(customer.echeances[0].label, 'en_attente');
-    const path = await checkout.authenticationPath(customer.echeances[0].label);
+    const path = await checkout.payIntoAuthentication(customer.echeances[0].label);
     const pi = path.split('/').pop() ?? '';
     const expires = Math.floor(Date.now() / 1000) - 60;
     const signature = createHmac('sha256', process.env.APP_SECRET ?? '')

@@ -36,8 +36,7 @@ test.describe('when Stripe no longer knows what the database holds', () => {
   }) => {
     const { customer, checkout } = await customerWithCard(page, 'forgotten-3ds', CARDS.threeDS);
     const [echeance] = customer.echeances;
-    await checkout.pay(echeance.label, 'en_attente');
-    const path = await checkout.authenticationPath(echeance.label);
+    const path = await checkout.payIntoAuthentication(echeance.label);
     await stripeForgetsEverything();
 
     await page.goto(path);

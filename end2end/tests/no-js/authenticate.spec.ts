@@ -11,8 +11,7 @@ test.describe('3D Secure page without JavaScript', () => {
       browser,
       async (js) => {
         const { customer, checkout } = await customerWithCard(js, 'nojs-3ds', CARDS.threeDS, [{ cents: 12_550 }]);
-        await checkout.pay(customer.echeances[0].label, 'en_attente');
-        return checkout.authenticationPath(customer.echeances[0].label);
+        return checkout.payIntoAuthentication(customer.echeances[0].label);
       },
       page,
     );

@@ -65,11 +65,12 @@ export class CheckoutPage extends PageObject {
     await expect(this.row(label)).toHaveAttribute('data-status', status);
   }
 
-  /** The 3D Secure page's path (`/payment/authenticate/pi_…`) of a row waiting for the customer. */
-  async authenticationPath(label: string): Promise<string> {
-    const href = (await this.authenticateLink(label).getAttribute('href')) ?? '';
-    expect(href).toMatch(/^\/payment\/authenticate\/pi_/);
-    return href;
+  /** Presses « Payer » on a row whose card asks for 3D Secure: the page goes straight to the
+   *  3DS page of that PaymentIntent (which opens the bank's window). Returns its path. */
+  async payIntoAuthentication(label: string): Promise<string> {
+    await this.payButton(label).click();
+    await expect(this.page).toHaveURL(/\/payment\/authenticate\/pi_/);
+    return new URL(this.page.url()).pathname;
   }
 }
 

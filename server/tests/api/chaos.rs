@@ -6,7 +6,8 @@
 //! on any violation and prints the seed to replay it (`CHAOS_SEED`).
 //!
 //! Sizes come from the environment: `CHAOS_SIZE` échéances (300),
-//! `CHAOS_KILLS` SIGKILLs per server instance (4), `CHAOS_SEED`.
+//! `CHAOS_KILLS` (4: twice as many SIGKILLs, shared at random by the two server
+//! instances), `CHAOS_DUE_PROCESSES` due-date runs at once (2), `CHAOS_SEED`.
 
 use app::domain::{AttemptOutcome, EcheanceStatus, EmailKind, InboxStatus, OutboxStatus};
 use app::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, stripe_event};
@@ -174,9 +175,13 @@ async fn count(app: &TestApp, statuses: &[EcheanceStatus]) -> usize {
 async fn chaos_run() {
     let size = env_or("CHAOS_SIZE", 300);
     let kills = env_or("CHAOS_KILLS", 4);
+    let due_processes = env_or("CHAOS_DUE_PROCESSES", 2).max(1);
     let seed = env_or("CHAOS_SEED", u64::from(chrono::Utc::now().timestamp_subsec_nanos()) | 1);
     let started = Instant::now();
-    println!("chaos: seed {seed} (replay with CHAOS_SEED={seed}), {size} échéances, {kills} kills per instance");
+    println!(
+        "chaos: seed {seed} (replay with CHAOS_SEED={seed}), {size} échéances, {} server kills, {due_processes} due-date runs at once",
+        2 * kills
+    );
     let mut draw = Draw(seed);
     let mut tally = Tally::default();
 
@@ -211,7 +216,7 @@ async fn chaos_run() {
     let ports: Vec<u16> = instances.iter().map(|i| i.port).collect();
     let mut hooks = Webhooks { pending: Vec::new(), late: Vec::new(), http: reqwest::Client::new() };
 
-    // The run: due-date runs from two processes at once (one of them sometimes killed
+    // The run: due-date runs from several processes at once (one of them sometimes killed
     // part-way), webhooks handed out, a server instance killed and restarted now and
     // then, the SMTP server up once half the kills are done.
     let open = [EcheanceStatus::APayer, EcheanceStatus::Echouee, EcheanceStatus::EnCours];
@@ -220,8 +225,9 @@ async fn chaos_run() {
     loop {
         let kill_one = (draw.below(3) == 0).then(|| Duration::from_millis(100 + draw.below(1_500)));
         tally.cli_kills += u64::from(kill_one.is_some());
-        tally.due_runs += 2;
-        tokio::join!(due_run(&app, &layer, &env, kill_one), due_run(&app, &layer, &env, None));
+        tally.due_runs += due_processes;
+        let runs = (0..due_processes).map(|n| due_run(&app, &layer, &env, if n == 0 { kill_one } else { None }));
+        futures::future::join_all(runs).await;
         hooks.collect(&layer, &mut draw, &mut tally);
         hooks.deliver(&ports, &mut draw, &mut tally).await;
         if tally.serve_kills < 2 * kills && draw.below(2) == 0 {

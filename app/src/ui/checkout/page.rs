@@ -31,6 +31,15 @@ pub fn CheckoutPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     });
+    // The customer is here: when the bank asks for 3D Secure, it runs at once on the
+    // same PaymentIntent (the 3DS page opens the bank's window as it loads).
+    Effect::new(move || {
+        if let Some(Ok(outcome)) = pay.value().get()
+            && let Some(pi) = outcome.authenticate_payment_intent
+        {
+            crate::ui::navigate::reload_to(&format!("/payment/authenticate/{pi}"));
+        }
+    });
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
 
