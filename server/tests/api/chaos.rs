@@ -11,7 +11,7 @@
 
 use app::domain::{AttemptOutcome, EcheanceStatus, EmailKind, InboxStatus, OutboxStatus};
 use app::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, stripe_event};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -161,13 +161,12 @@ async fn due_run(app: &TestApp, layer: &StripeLayer, env: &[(&'static str, Strin
     }
 }
 
-async fn count(app: &TestApp, statuses: &[EcheanceStatus]) -> usize {
+async fn count(app: &TestApp, statuses: &[EcheanceStatus]) -> u64 {
     echeance::Entity::find()
         .filter(echeance::Column::Status.is_in(statuses.iter().copied()))
-        .all(&app.state.db)
+        .count(&app.state.db)
         .await
         .expect("count")
-        .len()
 }
 
 #[tokio::test]
@@ -221,7 +220,7 @@ async fn chaos_run() {
     // then, the SMTP server up once half the kills are done.
     let open = [EcheanceStatus::APayer, EcheanceStatus::Echouee, EcheanceStatus::EnCours];
     let deadline = Instant::now() + Duration::from_secs(env_or("CHAOS_MAX_SECS", 1_200));
-    let mut stable_since: Option<(usize, Instant)> = None;
+    let mut stable_since: Option<(u64, Instant)> = None;
     loop {
         let kill_one = (draw.below(3) == 0).then(|| Duration::from_millis(100 + draw.below(1_500)));
         tally.cli_kills += u64::from(kill_one.is_some());
@@ -239,7 +238,7 @@ async fn chaos_run() {
             hooks.deliver(&ports, &mut draw, &mut tally).await;
             instances[i].restart(&app, &layer, &env).await;
         }
-        if tally.serve_kills >= kills && !smtp_is_up(&smtp) {
+        if tally.serve_kills >= kills && !smtp.is_running() {
             smtp.restart().await;
             println!("chaos: SMTP server up after {:.0?}", started.elapsed());
         }
@@ -255,7 +254,7 @@ async fn chaos_run() {
             }
         };
         let payable = count(&app, &[EcheanceStatus::APayer, EcheanceStatus::Echouee]).await;
-        if done_killing && smtp_is_up(&smtp) && payable == 0 && (left == 0 || unchanged_for > Duration::from_secs(60)) {
+        if done_killing && smtp.is_running() && payable == 0 && (left == 0 || unchanged_for > Duration::from_secs(60)) {
             break;
         }
         assert!(Instant::now() < deadline, "chaos (seed {seed}): no convergence; {left} échéances still open");
@@ -307,10 +306,6 @@ async fn chaos_run() {
         instance.kill().await;
     }
     assert!(table.violations().is_empty(), "chaos (seed {seed}): {:?}", table.violations());
-}
-
-fn smtp_is_up(smtp: &MailCatcher) -> bool {
-    smtp.is_running()
 }
 
 /// Waits (bounded) until the inbox and the due emails are drained.

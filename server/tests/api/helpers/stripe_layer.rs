@@ -520,6 +520,13 @@ struct Call {
     body: Bytes,
 }
 
+impl Call {
+    /// A read of `path` with the caller's credentials.
+    fn get(path: String, headers: &HeaderMap) -> Self {
+        Self { method: Method::GET, path, query: String::new(), headers: headers.clone(), body: Bytes::new() }
+    }
+}
+
 /// Runs a request the way Stripe does with its idempotency key: replay, refuse, or execute and save.
 async fn execute(
     inner: &Inner,
@@ -687,13 +694,7 @@ async fn leave_awaiting_customer(inner: &Inner, method: &Method, path: &str, hea
     if action != "confirm" {
         return None;
     }
-    let read = Call {
-        method: Method::GET,
-        path: format!("/v1/payment_intents/{id}"),
-        query: String::new(),
-        headers: headers.clone(),
-        body: Bytes::new(),
-    };
+    let read = Call::get(format!("/v1/payment_intents/{id}"), headers);
     let (status, body) = forward(inner, &read).await;
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -752,8 +753,7 @@ async fn upstream_pages(inner: &Inner, headers: &HeaderMap, path: &str, extra: &
         if let Some(a) = &after {
             query.push_str(&format!("&starting_after={a}"));
         }
-        let call =
-            Call { method: Method::GET, path: path.to_owned(), query, headers: headers.clone(), body: Bytes::new() };
+        let call = Call { query, ..Call::get(path.to_owned(), headers) };
         let (status, body) = forward(inner, &call).await;
         let page: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let data = page["data"].as_array().cloned().unwrap_or_default();
@@ -825,13 +825,7 @@ async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Respon
         if refund["payment_intent"].is_null()
             && let Some(charge) = refund["charge"].as_str()
         {
-            let read = Call {
-                method: Method::GET,
-                path: format!("/v1/charges/{charge}"),
-                query: String::new(),
-                headers: headers.clone(),
-                body: Bytes::new(),
-            };
+            let read = Call::get(format!("/v1/charges/{charge}"), headers);
             let (_, body) = forward(inner, &read).await;
             refund["payment_intent"] =
                 serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null)["payment_intent"].clone();
