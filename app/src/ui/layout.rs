@@ -4,10 +4,40 @@ use leptos::prelude::*;
 
 use crate::ui::form_token::FormToken;
 
+use super::error_view::ErrorCard;
 use super::i18n::texts;
 use crate::api::dto::Me;
-use crate::api::session::Logout;
+use crate::api::error::AppError;
+use crate::api::session::{Logout, current_me};
 use crate::domain::Role;
+
+/// A page that loads one thing: "loading" first, then the frame with the
+/// signed-in person around what `render` makes of the data, or the error card
+/// (session expired, forbidden…) when loading it failed.
+#[component]
+pub fn LoadedPage<T, F, V>(data: Resource<Result<T, AppError>>, render: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + Send + 'static,
+{
+    let tx = texts();
+    let me = Resource::new(|| (), |()| current_me());
+    view! {
+        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    let me = me.await.ok().flatten();
+                    match data.await {
+                        Err(error) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
+                        Ok(value) => view! { <Layout me>{render(value)}</Layout> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
 
 /// The header and the main column. `me` comes from the page's own data.
 #[component]

@@ -6,12 +6,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::dto::EmailTemplateView;
 use crate::api::emails::{AdminPreviewTemplate, AdminSaveTemplate, admin_templates};
-use crate::api::session::current_me;
 use crate::domain::EmailKind;
 use crate::domain::Locale;
-use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{email_kind_label, texts};
-use crate::ui::layout::Layout;
+use crate::ui::layout::LoadedPage;
 
 /// The page.
 #[component]
@@ -27,36 +25,24 @@ pub fn AdminTemplates() -> impl IntoView {
     };
     let save = ServerAction::<AdminSaveTemplate>::new();
     let data = Resource::new(move || save.version().get(), |_| admin_templates());
-    let me = Resource::new(|| (), |()| current_me());
-    view! {
-        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
-            {move || Suspend::new(async move {
-                let me = me.await.ok().flatten();
-                match data.await {
-                    Err(error) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
-                    Ok(templates) => {
-                        let (kind, locale) = selected();
-                        let current = templates.iter().find(|t| t.kind.as_str() == kind && t.locale == locale).cloned();
-                        view! {
-                            <Layout me>
-                                <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-                                <h1>{tx.templates}</h1>
-                                <p class="muted">{tx.templates_intro}</p>
-                                <nav class="actions" data-testid="template-list">
-                                    {templates.iter().map(|t| {
-                                        let label = format!("{} ({})", email_kind_label(t.kind, tx), t.locale);
-                                        let class = if t.kind.as_str() == kind && t.locale == locale { "button primary" } else { "button" };
-                                        view! { <a class=class href=format!("/admin/templates?kind={}&locale={}", t.kind, t.locale)>{label}</a> }
-                                    }).collect_view()}
-                                </nav>
-                                {current.map(|t| view! { <Editor template=t save/> })}
-                            </Layout>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
-    }
+    let render = move |templates: Vec<EmailTemplateView>| {
+        let (kind, locale) = selected();
+        let current = templates.iter().find(|t| t.kind.as_str() == kind && t.locale == locale).cloned();
+        view! {
+            <p><a href="/admin">{tx.back_to_dashboard}</a></p>
+            <h1>{tx.templates}</h1>
+            <p class="muted">{tx.templates_intro}</p>
+            <nav class="actions" data-testid="template-list">
+                {templates.iter().map(|t| {
+                    let label = format!("{} ({})", email_kind_label(t.kind, tx), t.locale);
+                    let class = if t.kind.as_str() == kind && t.locale == locale { "button primary" } else { "button" };
+                    view! { <a class=class href=format!("/admin/templates?kind={}&locale={}", t.kind, t.locale)>{label}</a> }
+                }).collect_view()}
+            </nav>
+            {current.map(|t| view! { <Editor template=t save/> })}
+        }
+    };
+    view! { <LoadedPage data render/> }
 }
 
 #[component]

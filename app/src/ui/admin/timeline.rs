@@ -6,12 +6,10 @@ use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::admin::{AdminCancel, AdminResendAuthentication, AdminRetry, admin_timeline};
-use crate::api::dto::{TimelineEntry, TimelineEvent};
-use crate::api::session::current_me;
+use crate::api::dto::{Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::Locale;
-use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{format_datetime, texts, timeline_text};
-use crate::ui::layout::Layout;
+use crate::ui::layout::LoadedPage;
 use crate::ui::status_badge::StatusBadge;
 
 /// The page.
@@ -28,7 +26,6 @@ pub fn AdminTimeline() -> impl IntoView {
         move || (id(), retry.version().get(), cancel.version().get(), resend.version().get()),
         |(id, ..)| admin_timeline(id),
     );
-    let me = Resource::new(|| (), |()| current_me());
     let feedback = move || {
         let errors = [
             retry.value().get().and_then(Result::err),
@@ -47,67 +44,56 @@ pub fn AdminTimeline() -> impl IntoView {
         }
     };
 
-    view! {
-        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
-            {move || Suspend::new(async move {
-                let me = me.await.ok().flatten();
-                match data.await {
-                    Err(error) => view! { <Layout me><ErrorCard error/></Layout> }.into_any(),
-                    Ok(t) => {
-                        let id = t.row.id;
-                        view! {
-                            <Layout me>
-                                <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-                                <h1>{format!("#{id} — {}", t.row.label)}</h1>
-                                <section class="card summary">
-                                    <dl>
-                                        <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", t.row.customer_name, t.row.customer_email)}</dd>
-                                        <dt>{tx.col_amount}</dt><dd>{t.row.money.format(locale)}</dd>
-                                        <dt>{tx.col_due}</dt><dd>{locale.format_date(t.row.due_date)}</dd>
-                                        <dt>{tx.col_status}</dt><dd><StatusBadge status=t.row.status/></dd>
-                                        <dt>"PaymentIntent"</dt><dd><code>{t.row.payment_intent.clone().unwrap_or_else(|| "—".to_owned())}</code></dd>
-                                    </dl>
-                                </section>
-                                <section class="card">
-                                    <h2>{tx.actions}</h2>
-                                    <div class="actions">
-                                        {t.can_retry.then(|| view! {
-                                            <ActionForm action=retry attr:class="inline">
-                                                <FormToken/>
-                                                <input type="hidden" name="echeance_id" value=id.to_string()/>
-                                                <button type="submit" class="primary" disabled=move || retry.pending().get()>{tx.retry_charge}</button>
-                                            </ActionForm>
-                                        })}
-                                        {t.can_resend.then(|| view! {
-                                            <ActionForm action=resend attr:class="inline">
-                                                <FormToken/>
-                                                <input type="hidden" name="echeance_id" value=id.to_string()/>
-                                                <button type="submit" disabled=move || resend.pending().get()>{tx.resend_email}</button>
-                                            </ActionForm>
-                                        })}
-                                        {t.can_cancel.then(|| view! {
-                                            <ActionForm action=cancel attr:class="inline">
-                                                <FormToken/>
-                                                <input type="hidden" name="echeance_id" value=id.to_string()/>
-                                                <button type="submit" class="danger" disabled=move || cancel.pending().get()>{tx.cancel_echeance}</button>
-                                            </ActionForm>
-                                        })}
-                                    </div>
-                                    {feedback}
-                                </section>
-                                <section class="card">
-                                    <h2>{tx.timeline}</h2>
-                                    <ul class="timeline" data-testid="timeline">
-                                        {t.entries.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
-                                    </ul>
-                                </section>
-                            </Layout>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
-    }
+    let render = move |t: Timeline| {
+        let id = t.row.id;
+        view! {
+            <p><a href="/admin">{tx.back_to_dashboard}</a></p>
+            <h1>{format!("#{id} — {}", t.row.label)}</h1>
+            <section class="card summary">
+                <dl>
+                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", t.row.customer_name, t.row.customer_email)}</dd>
+                    <dt>{tx.col_amount}</dt><dd>{t.row.money.format(locale)}</dd>
+                    <dt>{tx.col_due}</dt><dd>{locale.format_date(t.row.due_date)}</dd>
+                    <dt>{tx.col_status}</dt><dd><StatusBadge status=t.row.status/></dd>
+                    <dt>"PaymentIntent"</dt><dd><code>{t.row.payment_intent.clone().unwrap_or_else(|| "—".to_owned())}</code></dd>
+                </dl>
+            </section>
+            <section class="card">
+                <h2>{tx.actions}</h2>
+                <div class="actions">
+                    {t.can_retry.then(|| view! {
+                        <ActionForm action=retry attr:class="inline">
+                            <FormToken/>
+                            <input type="hidden" name="echeance_id" value=id.to_string()/>
+                            <button type="submit" class="primary" disabled=move || retry.pending().get()>{tx.retry_charge}</button>
+                        </ActionForm>
+                    })}
+                    {t.can_resend.then(|| view! {
+                        <ActionForm action=resend attr:class="inline">
+                            <FormToken/>
+                            <input type="hidden" name="echeance_id" value=id.to_string()/>
+                            <button type="submit" disabled=move || resend.pending().get()>{tx.resend_email}</button>
+                        </ActionForm>
+                    })}
+                    {t.can_cancel.then(|| view! {
+                        <ActionForm action=cancel attr:class="inline">
+                            <FormToken/>
+                            <input type="hidden" name="echeance_id" value=id.to_string()/>
+                            <button type="submit" class="danger" disabled=move || cancel.pending().get()>{tx.cancel_echeance}</button>
+                        </ActionForm>
+                    })}
+                </div>
+                {feedback}
+            </section>
+            <section class="card">
+                <h2>{tx.timeline}</h2>
+                <ul class="timeline" data-testid="timeline">
+                    {t.entries.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
+                </ul>
+            </section>
+        }
+    };
+    view! { <LoadedPage data render/> }
 }
 
 /// One timeline entry, worded in the reader's language; its machine-readable
