@@ -336,7 +336,10 @@ async fn settle(
             .await
             .expect("outbox")
             .len();
-        if inbox == 0 && outbox == 0 && hooks.pending.is_empty() {
+        // An attempt whose outcome stayed unknown is settled by the serving processes' follow-up
+        // (its re-send is claimed for 5 minutes at a time): that is the product converging too.
+        let in_flight = count(app, &[EcheanceStatus::EnCours]).await;
+        if inbox == 0 && outbox == 0 && in_flight == 0 && hooks.pending.is_empty() {
             return;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -394,9 +397,29 @@ impl Table {
             })
             .count();
         let stuck = rows.iter().filter(|r| r.status == EcheanceStatus::EnCours).count();
+        let attempts = charge_attempt::Entity::find().all(db).await.expect("attempts");
+        // What a violation looks like, for the replay: the échéance, its attempts, Stripe's side.
+        for r in rows.iter().filter(|r| r.status == EcheanceStatus::EnCours).take(20) {
+            let mine: Vec<String> = attempts
+                .iter()
+                .filter(|a| a.echeance_id == r.id)
+                .map(|a| {
+                    format!(
+                        "a{} {} calls={} pi={} code={} next_check_in={}s",
+                        a.attempt_no,
+                        a.outcome,
+                        a.stripe_calls,
+                        a.payment_intent_id.as_deref().unwrap_or("-"),
+                        a.error_code.as_deref().unwrap_or("-"),
+                        a.next_check_at.map_or(-1, |t| (t - chrono::Utc::now().timestamp_millis()) / 1000),
+                    )
+                })
+                .collect();
+            let at_stripe = if succeeded.contains_key(&r.id) { "succeeded" } else { "no success" };
+            println!("chaos: still en cours: échéance {} ({at_stripe}): {}", r.id, mine.join(" | "));
+        }
 
         let outbox = email_outbox::Entity::find().all(db).await.expect("outbox");
-        let attempts = charge_attempt::Entity::find().all(db).await.expect("attempts");
         let mut emails: HashMap<(i64, EmailKind), Vec<&email_outbox::Model>> = HashMap::new();
         for row in &outbox {
             if let Some(e) = row.echeance_id {
