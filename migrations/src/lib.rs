@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_email_templates;
 mod m20261201_000003_security;
+mod m20261201_000004_payment_plans;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_email_templates::Migration),
             Box::new(m20261201_000003_security::Migration),
+            Box::new(m20261201_000004_payment_plans::Migration),
         ]
     }
 }

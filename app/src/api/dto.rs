@@ -422,3 +422,117 @@ pub struct FailedEmailView {
     /// The last error.
     pub last_error: String,
 }
+
+/// The "Nouvel échéancier" form as typed: the browser previews it with
+/// [`PlanForm::schedule`], the server checks it again with the same code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanForm {
+    /// Customer's address (an existing customer is reused).
+    pub email: String,
+    /// Customer's name (for a new customer).
+    pub name: String,
+    /// `fr` or `en`.
+    pub locale: String,
+    /// What the plan is for.
+    pub label: String,
+    /// ISO code.
+    pub currency: String,
+    /// The total as typed (`300`, `300,00`, `1 234.56`).
+    pub total: String,
+    /// How many échéances.
+    pub count: String,
+    /// First due date, `YYYY-MM-DD`.
+    pub first_due: String,
+    /// `week` or `month`.
+    pub interval: String,
+}
+
+impl PlanForm {
+    /// The schedule this form asks for, built and checked as the server will
+    /// (`today` is the merchant's today, from the server).
+    ///
+    /// # Errors
+    /// Every problem, each on its field.
+    pub fn schedule(&self, today: NaiveDate) -> Result<crate::domain::Schedule, crate::domain::ScheduleInvalid> {
+        crate::domain::Schedule::build(&self.currency, &self.request()?, today)
+    }
+
+    /// What the typed fields ask for, before any rule is checked.
+    ///
+    /// # Errors
+    /// A field that does not read (total, count, first date).
+    pub fn request(&self) -> Result<crate::domain::ScheduleRequest, crate::domain::ScheduleInvalid> {
+        use crate::domain::money::AmountError;
+        use crate::domain::plan::FieldProblem;
+        use crate::domain::{Amount, Interval, PlanField, PlanProblem, ScheduleInvalid, ScheduleRequest};
+        let mut problems = Vec::new();
+        let mut refuse = |field, problem| problems.push(FieldProblem { field, problem });
+        let total = match Amount::parse_decimal(&self.total) {
+            Ok(amount) => amount.minor(),
+            Err(AmountError::TooLarge) => {
+                refuse(PlanField::Total, PlanProblem::TooLarge);
+                0
+            }
+            Err(AmountError::NotPositive) => {
+                refuse(PlanField::Total, PlanProblem::NotPositive);
+                0
+            }
+            Err(AmountError::Unreadable(_)) => {
+                refuse(PlanField::Total, PlanProblem::Unreadable);
+                0
+            }
+        };
+        let count = self.count.trim().parse::<u32>().unwrap_or_else(|_| {
+            refuse(PlanField::Count, PlanProblem::Unreadable);
+            0
+        });
+        let first_due = NaiveDate::parse_from_str(self.first_due.trim(), "%Y-%m-%d").ok().unwrap_or_else(|| {
+            refuse(PlanField::FirstDueDate, PlanProblem::Unreadable);
+            NaiveDate::MIN
+        });
+        let interval = Interval::parse(self.interval.trim()).unwrap_or_else(|_| {
+            refuse(PlanField::Interval, PlanProblem::Unreadable);
+            Interval::Month
+        });
+        if problems.is_empty() {
+            Ok(ScheduleRequest::Split { total, count, first_due, interval })
+        } else {
+            Err(ScheduleInvalid(problems))
+        }
+    }
+}
+
+/// What the form needs from the server before the admin types.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanDefaults {
+    /// The merchant's today (no due date before it).
+    pub today: NaiveDate,
+    /// Plans over three months are refused rather than flagged.
+    pub refuse_consumer_credit: bool,
+}
+
+/// A plan as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCreated {
+    /// Id.
+    pub id: i64,
+    /// Status (awaiting the customer).
+    pub status: crate::domain::PlanStatus,
+    /// Consumer credit under French law.
+    pub consumer_credit: bool,
+    /// The échéances: id, sequence number, due date, amount.
+    pub echeances: Vec<PlannedEcheance>,
+}
+
+/// One échéance of a plan just written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedEcheance {
+    /// Échéance id (its timeline is at `/admin/echeances/{id}`).
+    pub id: i64,
+    /// 1, 2, 3…
+    pub seq: i32,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Amount.
+    pub money: crate::domain::Money,
+}

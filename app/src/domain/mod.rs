@@ -1,4 +1,4 @@
-//! The pure core: money, the échéance state machine, attempts and their
+//! The pure core: money, plans and their schedules, the échéance and plan state machines, attempts and their
 //! outcomes, idempotency keys, declines and retries, emails, recovery tokens,
 //! and the reasons a request is refused. No I/O, no clock, no `cfg`.
 
@@ -12,6 +12,8 @@ pub mod money;
 pub mod notification;
 pub mod origin;
 pub mod outcome;
+pub mod plan;
+pub mod plan_status;
 pub mod reason;
 pub mod spelling;
 pub mod status;
@@ -28,6 +30,8 @@ pub use money::{Amount, Currency, Money};
 pub use notification::EmailKind;
 pub use origin::{Cause, ChargeOrigin};
 pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck};
+pub use plan::{Installment, Interval, PlanField, PlanProblem, Schedule, ScheduleInvalid, ScheduleRequest};
+pub use plan_status::{DefaultPolicy, PlanEvent, PlanStatus, PlanTransitionError, Progress};
 pub use reason::{Field, Invalid, Refusal};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};

@@ -38,6 +38,8 @@ pub enum Cause {
     Admin,
     /// The recovery-link expiry.
     Recovery,
+    /// The customer's own action that is not a charge (accepting a plan, saving a card).
+    Customer,
 }
 
 crate::spelled!(Cause {
@@ -48,6 +50,7 @@ crate::spelled!(Cause {
     Reconciler => "reconciler",
     Admin => "admin",
     Recovery => "recovery",
+    Customer => "customer",
 });
 
 impl ChargeOrigin {

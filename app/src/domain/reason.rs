@@ -54,6 +54,9 @@ pub enum Refusal {
     /// A payment started on the original site's Checkout is still being processed.
     #[error("a legacy Checkout payment is in progress")]
     LegacyPaymentPending,
+    /// The plan is finished or cancelled.
+    #[error("the plan is over")]
+    PlanOver,
 }
 
 impl From<TransitionError> for Refusal {
@@ -87,6 +90,12 @@ pub enum Field {
     Locale,
     /// An email address.
     Email,
+    /// A person's name.
+    Name,
+    /// What a plan is for.
+    Label,
+    /// The host's metadata (at most 20 keys of 40 characters, values of 500).
+    Metadata,
 }
 
 /// Why input was refused.
@@ -116,6 +125,12 @@ pub enum Invalid {
     /// An amount under the smallest charge Stripe accepts in its currency.
     #[error("below the minimum charge of {0}")]
     BelowMinimum(crate::domain::Money),
+    /// A plan's schedule, with every problem on its field.
+    #[error("{0}")]
+    Schedule(crate::domain::ScheduleInvalid),
+    /// The plan is consumer credit under French law and the settings refuse those.
+    #[error("consumer credit refused")]
+    ConsumerCredit,
     /// Fixture input (test-only commands).
     #[error("{0}")]
     Fixture(String),

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use url::Url;
 
-use crate::domain::RetryPolicy;
+use crate::domain::{DefaultPolicy, RetryPolicy};
 
 /// One configuration variable that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +100,11 @@ pub struct Settings {
     pub password_hash_queue: usize,
     /// Stripe-spending calls (card setup, pay, 3D Secure page) per customer per minute.
     pub stripe_calls_per_user_per_minute: u32,
+    /// `PLAN_ON_DEFAULT`: `keep_charging` (default) or `stop` the other échéances of a plan in default.
+    pub plan_on_default: DefaultPolicy,
+    /// `REFUSE_CONSUMER_CREDIT`: refuse plans that French law treats as consumer
+    /// credit (last échéance more than three months after the first) instead of warning.
+    pub refuse_consumer_credit: bool,
 }
 
 const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
@@ -216,6 +221,11 @@ impl Settings {
             password_hash_concurrency: positive(get, "PASSWORD_HASH_CONCURRENCY", "2")? as usize,
             password_hash_queue: parse_var(get, "PASSWORD_HASH_QUEUE", "32")?,
             stripe_calls_per_user_per_minute: positive(get, "STRIPE_CALLS_PER_USER_PER_MINUTE", "20")?,
+            plan_on_default: DefaultPolicy::parse(
+                &get("PLAN_ON_DEFAULT").unwrap_or_else(|| "keep_charging".to_owned()),
+            )
+            .map_err(|_| err("PLAN_ON_DEFAULT", "expected keep_charging or stop"))?,
+            refuse_consumer_credit: parse_var(get, "REFUSE_CONSUMER_CREDIT", "false")?,
         };
         if prod {
             settings.refuse_test_settings_in_production()?;

@@ -70,4 +70,10 @@ impl AppState {
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// Today, in the schedule's time zone (the merchant's calendar).
+    #[must_use]
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.now().with_timezone(&self.settings.schedule_timezone).date_naive()
+    }
 }

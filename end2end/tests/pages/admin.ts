@@ -136,3 +136,28 @@ export class AdminTemplates extends PageObject {
     await expect(this.editor.getByRole('heading', { name: title })).toBeVisible();
   }
 }
+
+/** `/admin/plans/new`: « Nouvel échéancier », its form and the preview that follows each keystroke. */
+export class AdminNewPlan extends PageObject {
+  readonly heading = this.page.getByRole('heading', { name: 'Nouvel échéancier' });
+  readonly email = this.page.getByLabel('Adresse e-mail');
+  readonly name = this.page.getByLabel('Nom', { exact: true });
+  readonly label = this.page.getByLabel('Libellé');
+  readonly total = this.page.getByLabel('Montant total');
+  readonly count = this.page.getByLabel('Nombre d’échéances');
+  readonly firstDue = this.page.getByLabel('Première échéance');
+  readonly interval = this.page.getByLabel('Périodicité');
+  /** The preview's rows, one per échéance (the table has no accessible name of its own). */
+  readonly rows = this.page.getByTestId('plan-preview-rows').locator('tbody tr');
+  readonly previewTotal = this.page.getByTestId('plan-preview-total');
+  readonly problems = this.page.getByTestId('plan-problems');
+  readonly creditNotice = this.page.getByTestId('consumer-credit');
+  readonly create = this.page.getByRole('button', { name: 'Créer l’échéancier' });
+  readonly created = this.page.getByTestId('plan-created');
+
+  /** Opens the form and waits for the WASM (the preview is computed in the browser). */
+  async goto(): Promise<void> {
+    await this.page.goto('/admin/plans/new');
+    await expect(this.heading).toHaveAttribute('data-hydrated', 'true');
+  }
+}

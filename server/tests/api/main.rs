@@ -11,6 +11,7 @@ mod edges;
 mod emails;
 mod instances;
 mod legacy;
+mod plans;
 mod reconcile;
 mod security;
 mod webhooks;

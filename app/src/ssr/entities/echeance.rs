@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub subscription_id: Option<i64>,
+    pub payment_plan_id: Option<i64>,
+    pub seq: Option<i32>,
     pub user_id: i64,
     pub label: String,
     pub amount_cents: i64,

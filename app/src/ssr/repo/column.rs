@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, Role};
+use crate::domain::{AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, PlanStatus, Role};
 use crate::ssr::repo::queue::{InboxStatus, OutboxStatus};
 
 /// Implements SeaORM's value traits for an enum written by [`crate::spelled!`].
@@ -68,6 +68,7 @@ crate::spelled!(ReportStatus { Running => "running", Finished => "finished" });
 
 spelled_column!(
     EcheanceStatus,
+    PlanStatus,
     AttemptOutcome,
     Role,
     EmailKind,

@@ -71,6 +71,8 @@ pub fn new_row(
 ) -> echeance::ActiveModel {
     echeance::ActiveModel {
         subscription_id: Set(None),
+        payment_plan_id: Set(None),
+        seq: Set(None),
         user_id: Set(user),
         label: Set(label),
         amount_cents: Set(money.amount.minor()),

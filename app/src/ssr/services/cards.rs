@@ -155,6 +155,8 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
     let mut active: setup_request::ActiveModel = request.into();
     active.status = Set(intent.status.clone());
     active.update(&txn).await?;
+    // Plans the customer accepted and that waited for a card become active.
+    super::plans::card_saved(&txn, user_id.get(), now).await?;
     txn.commit().await?;
     Ok(SavedCard { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
 }

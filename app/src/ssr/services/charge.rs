@@ -153,7 +153,9 @@ async fn claim(
             status == from && (trigger != Trigger::AutoRetry || row.next_retry_at.is_some_and(|t| t <= state.now_ms()))
         }
     };
-    if !due_now {
+    // …and that its plan is still collected by the schedule (accepted, not cancelled).
+    let scheduled = trigger.origin().scheduled_from().is_some();
+    if !due_now || (scheduled && !super::plans::collected_by_schedule(state, &txn, &row).await?) {
         return Err(Refusal::NoLongerDue.into());
     }
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {

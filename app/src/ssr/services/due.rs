@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use super::charge::{self, Trigger};
 use super::error::ServiceError;
+use super::plans;
 use crate::domain::{ChargeOrigin, EcheanceId, EcheanceStatus};
-use crate::ssr::entities::{echeance, payment_method};
+use crate::ssr::entities::{echeance, payment_method, payment_plan};
 use crate::ssr::state::AppState;
 
 /// What a run did.
@@ -36,6 +37,11 @@ pub struct DueReport {
 pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
     let now = state.now_ms();
     let with_card = payment_method::Entity::find().select_only().column(payment_method::Column::UserId).into_query();
+    let collected_plans = payment_plan::Entity::find()
+        .select_only()
+        .column(payment_plan::Column::Id)
+        .filter(payment_plan::Column::Status.is_in(plans::scheduled_statuses(state)))
+        .into_query();
     let rows = echeance::Entity::find()
         .filter(
             Condition::any()
@@ -52,6 +58,11 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
         )
         .filter(echeance::Column::CheckoutSessionId.is_null())
         .filter(echeance::Column::UserId.in_subquery(with_card))
+        .filter(
+            Condition::any()
+                .add(echeance::Column::PaymentPlanId.is_null())
+                .add(echeance::Column::PaymentPlanId.in_subquery(collected_plans)),
+        )
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
         .limit(limit)

@@ -11,6 +11,7 @@ pub mod effects;
 pub mod email_admin;
 pub mod error;
 pub mod lease;
+pub mod plans;
 pub mod queries;
 pub mod reconcile;
 pub mod record;

@@ -9,8 +9,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
 };
 
-use super::effects;
 use super::error::ServiceError;
+use super::{effects, plans};
 pub use crate::domain::Cause;
 use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent, TransitionError};
 use crate::ssr::entities::{audit_log, echeance};
@@ -96,6 +96,7 @@ pub async fn apply(
     let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     effects::after_transition(state, txn, &after, from, to).await?;
+    plans::follow(txn, &after, plans::By { cause, actor, now }).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })
 }

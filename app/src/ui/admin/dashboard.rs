@@ -55,7 +55,10 @@ pub fn AdminDashboard() -> impl IntoView {
                     (Ok(page), Ok(last), Ok(failed)) => view! {
                         <Layout me>
                             <h1>{tx.admin_title}</h1>
-                            <p><a href="/admin/templates">{tx.templates}</a></p>
+                            <p class="actions">
+                                <a class="button primary" href="/admin/plans/new" data-testid="new-plan">{tx.new_plan}</a>
+                                <a class="button" href="/admin/templates">{tx.templates}</a>
+                            </p>
                             <Filters filter=filter.clone()/>
                             <Totals page=page.clone()/>
                             {(!failed.is_empty()).then(|| view! { <FailedEmails failed=failed.clone() retry=retry_emails/> })}

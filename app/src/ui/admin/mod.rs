@@ -1,11 +1,13 @@
-//! The admin dashboard: filters, totals, chart, table, reconcile, timelines.
+//! The admin dashboard: filters, totals, chart, table, reconcile, timelines, new plans.
 
 mod chart;
 mod dashboard;
+mod new_plan;
 mod report;
 mod templates;
 mod timeline;
 
 pub use dashboard::AdminDashboard;
+pub use new_plan::AdminNewPlan;
 pub use templates::AdminTemplates;
 pub use timeline::AdminTimeline;

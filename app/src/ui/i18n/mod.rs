@@ -11,9 +11,10 @@ use leptos::prelude::*;
 
 use crate::api::dto::TimelineEvent;
 use crate::api::error::AppError;
+use crate::domain::plan::FieldProblem;
 use crate::domain::{
     AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale, OutboxStatus,
-    Refusal,
+    PlanField, PlanProblem, PlanStatus, Refusal,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -256,6 +257,7 @@ texts! {
         refused_reconcile_running,
         refused_stripe_refused,
         refused_unknown_to_stripe,
+        refused_plan_over,
         invalid_field,
         field_status,
         field_due_from,
@@ -265,6 +267,59 @@ texts! {
         field_email_kind,
         field_locale,
         field_email,
+        field_name,
+        field_label,
+        field_metadata,
+        invalid_consumer_credit,
+        invalid_schedule_item,
+        plan_field_currency,
+        plan_field_total,
+        plan_field_count,
+        plan_field_first_due,
+        plan_field_interval,
+        plan_field_echeances,
+        plan_field_due_date,
+        plan_field_amount,
+        plan_problem_unsupported_currency,
+        plan_problem_not_positive,
+        plan_problem_too_large,
+        plan_problem_below_minimum,
+        plan_problem_count,
+        plan_problem_in_the_past,
+        plan_problem_out_of_order,
+        plan_problem_date_out_of_range,
+        plan_problem_unreadable,
+        plan_status_brouillon,
+        plan_status_en_attente_client,
+        plan_status_actif,
+        plan_status_termine,
+        plan_status_en_defaut,
+        plan_status_annule,
+        mandate,
+        new_plan,
+        new_plan_intro,
+        plan_customer,
+        plan_email,
+        plan_name,
+        plan_language,
+        language_fr,
+        language_en,
+        plan_schedule,
+        plan_label,
+        plan_currency,
+        plan_total,
+        plan_count,
+        plan_first_due,
+        plan_interval,
+        interval_week,
+        interval_month,
+        plan_preview,
+        plan_create,
+        plan_creating,
+        plan_created,
+        consumer_credit_notice,
+        consumer_credit_refused,
+        col_seq,
         invalid_date_range,
         invalid_no_card,
         invalid_card_not_confirmed,
@@ -291,6 +346,7 @@ texts! {
         cause_reconciler,
         cause_admin,
         cause_recovery,
+        cause_customer,
         inbox_pending,
         inbox_processed,
         inbox_ignored,
@@ -413,6 +469,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::ReconcileRunning => tx.refused_reconcile_running,
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
+        Refusal::PlanOver => tx.refused_plan_over,
     }
 }
 
@@ -428,6 +485,10 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
         Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
+        Invalid::Schedule(invalid) => {
+            invalid.0.iter().map(|p| plan_problem_text(p, tx, locale)).collect::<Vec<_>>().join(" ; ")
+        }
+        Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
 }
@@ -442,6 +503,73 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::EmailKind => tx.field_email_kind,
         Field::Locale => tx.field_locale,
         Field::Email => tx.field_email,
+        Field::Name => tx.field_name,
+        Field::Label => tx.field_label,
+        Field::Metadata => tx.field_metadata,
+    }
+}
+
+/// One refused field of a plan's schedule, worded: « montant de l'échéance 3 : inférieur à 0,50 € ».
+#[must_use]
+pub fn plan_problem_text(problem: &FieldProblem, tx: &Texts, locale: Locale) -> String {
+    let field = match problem.field {
+        PlanField::Currency => tx.plan_field_currency.to_owned(),
+        PlanField::Total => tx.plan_field_total.to_owned(),
+        PlanField::Count => tx.plan_field_count.to_owned(),
+        PlanField::FirstDueDate => tx.plan_field_first_due.to_owned(),
+        PlanField::Interval => tx.plan_field_interval.to_owned(),
+        PlanField::Echeances => tx.plan_field_echeances.to_owned(),
+        PlanField::DueDate(seq) => fill(tx.plan_field_due_date, &[("seq", &seq.to_string())]),
+        PlanField::Amount(seq) => fill(tx.plan_field_amount, &[("seq", &seq.to_string())]),
+    };
+    let why = match problem.problem {
+        PlanProblem::UnsupportedCurrency => tx.plan_problem_unsupported_currency.to_owned(),
+        PlanProblem::NotPositive => tx.plan_problem_not_positive.to_owned(),
+        PlanProblem::TooLarge => tx.plan_problem_too_large.to_owned(),
+        PlanProblem::BelowMinimum(minimum) => {
+            fill(tx.plan_problem_below_minimum, &[("minimum", &minimum.format(locale))])
+        }
+        PlanProblem::CountOutOfRange => {
+            fill(tx.plan_problem_count, &[("max", &crate::domain::plan::MAX_ECHEANCES.to_string())])
+        }
+        PlanProblem::InThePast => tx.plan_problem_in_the_past.to_owned(),
+        PlanProblem::OutOfOrder => tx.plan_problem_out_of_order.to_owned(),
+        PlanProblem::DateOutOfRange => tx.plan_problem_date_out_of_range.to_owned(),
+        PlanProblem::Unreadable => tx.plan_problem_unreadable.to_owned(),
+    };
+    fill(tx.invalid_schedule_item, &[("field", &field), ("problem", &why)])
+}
+
+/// The off-session mandate the customer accepts, for this schedule, as shown
+/// on the acceptance page and stored with the consent.
+#[must_use]
+pub fn mandate_text(merchant: &str, label: &str, schedule: &crate::domain::Schedule, locale: Locale) -> String {
+    let total = crate::domain::Amount::from_minor(schedule.total())
+        .map(|amount| crate::domain::Money { amount, currency: schedule.currency() }.format(locale))
+        .unwrap_or_else(|_| schedule.total().to_string());
+    fill(
+        Texts::of(locale).mandate,
+        &[
+            ("merchant", merchant),
+            ("label", label),
+            ("count", &schedule.installments().len().to_string()),
+            ("total", &total),
+            ("first", &locale.format_date(schedule.first_due())),
+            ("last", &locale.format_date(schedule.last_due())),
+        ],
+    )
+}
+
+/// A plan's status, in words.
+#[must_use]
+pub fn plan_status_label(status: PlanStatus, tx: &Texts) -> &'static str {
+    match status {
+        PlanStatus::Brouillon => tx.plan_status_brouillon,
+        PlanStatus::EnAttenteClient => tx.plan_status_en_attente_client,
+        PlanStatus::Actif => tx.plan_status_actif,
+        PlanStatus::Termine => tx.plan_status_termine,
+        PlanStatus::EnDefaut => tx.plan_status_en_defaut,
+        PlanStatus::Annule => tx.plan_status_annule,
     }
 }
 
@@ -475,6 +603,7 @@ fn cause_label(cause: Cause, tx: &Texts) -> &'static str {
         Cause::Reconciler => tx.cause_reconciler,
         Cause::Admin => tx.cause_admin,
         Cause::Recovery => tx.cause_recovery,
+        Cause::Customer => tx.cause_customer,
     }
 }
 

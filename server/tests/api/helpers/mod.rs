@@ -165,20 +165,7 @@ impl TestApp {
 
     /// Saves a card for `customer` as Stripe.js and the save step would (peer + row).
     pub async fn add_card(&self, customer: &Customer, number: &str) -> String {
-        let pm = self
-            .peer
-            .post(
-                "/v1/payment_methods",
-                &[
-                    ("type", "card"),
-                    ("card[number]", number),
-                    ("card[exp_month]", "12"),
-                    ("card[exp_year]", "2034"),
-                    ("card[cvc]", "123"),
-                ],
-            )
-            .await;
-        let pm_id = pm["id"].as_str().expect("pm id").to_owned();
+        let pm_id = self.payment_method(number).await;
         self.peer
             .post(&format!("/v1/payment_methods/{pm_id}/attach"), &[("customer", &customer.stripe_customer)])
             .await;
@@ -203,6 +190,29 @@ impl TestApp {
         .await
         .expect("insert card");
         pm_id
+    }
+
+    /// A card PaymentMethod on the peer, as Stripe.js creates it (expires 12/2034).
+    pub async fn payment_method(&self, number: &str) -> String {
+        let form = [
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2034"),
+            ("card[cvc]", "123"),
+        ];
+        let pm = self.peer.post("/v1/payment_methods", &form).await;
+        pm["id"].as_str().expect("pm id").to_owned()
+    }
+
+    /// Saves a card the way the product does: a SetupIntent, confirmed as
+    /// Stripe.js would, then recorded by the service (which activates plans).
+    pub async fn save_card_through_setup(&self, customer: UserId, number: &str) {
+        let start = app::ssr::services::cards::start_setup(&self.state, customer).await.expect("setup started");
+        let setup_intent = start.client_secret.split("_secret").next().expect("id").to_owned();
+        let pm = self.payment_method(number).await;
+        self.peer.post(&format!("/v1/setup_intents/{setup_intent}/confirm"), &[("payment_method", pm.as_str())]).await;
+        app::ssr::services::cards::save_card(&self.state, customer, &setup_intent).await.expect("card saved");
     }
 
     /// An échéance of `cents` due on `due` for `customer`, payable.

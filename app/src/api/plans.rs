@@ -1,0 +1,35 @@
+//! Payment plans' server functions: thin, the service decides.
+
+use leptos::prelude::*;
+
+use super::dto::{PlanCreated, PlanDefaults, PlanForm};
+use super::error::AppError;
+
+/// What the "Nouvel échéancier" form needs from the server.
+#[server(endpoint = "admin/plans/defaults")]
+pub async fn admin_plan_defaults() -> Result<PlanDefaults, AppError> {
+    use super::context::{require_admin, state};
+    let state = state()?;
+    require_admin(&state).await?;
+    Ok(PlanDefaults { today: state.today(), refuse_consumer_credit: state.settings.refuse_consumer_credit })
+}
+
+/// Creates a plan from the form, checked again here with the browser's own code.
+#[server(endpoint = "admin/plans/create", input = server_fn::codec::Json)]
+pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> {
+    use super::context::{fail, require_admin, respond, state};
+    use crate::domain::{Invalid, Locale};
+    use crate::ssr::services::plans::{self, NewCustomer, NewPlan};
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let request = form.request().map_err(|e| respond(AppError::Invalid(Invalid::Schedule(e))))?;
+    let input = NewPlan {
+        customer: NewCustomer { email: form.email, name: form.name, locale: Locale::from_code(&form.locale) },
+        label: form.label,
+        currency: form.currency,
+        schedule: request,
+        metadata: std::collections::BTreeMap::new(),
+    };
+    let created = plans::create(&state, Some(me.id), input).await.map_err(fail)?;
+    plans::created_view(&created).map_err(fail)
+}

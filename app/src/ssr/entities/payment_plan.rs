@@ -1,0 +1,32 @@
+//! `payment_plans`: a customer's échéancier. `status` only changes through
+//! `services::plans`, guarded by `version`.
+
+use sea_orm::entity::prelude::*;
+
+use crate::domain::PlanStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "payment_plans")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub customer_id: i64,
+    pub label: String,
+    pub currency: String,
+    pub total_cents: i64,
+    pub status: PlanStatus,
+    pub consumer_credit: bool,
+    #[sea_orm(column_type = "Text")]
+    pub metadata: String,
+    pub created_by: Option<i64>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub accepted_at: Option<i64>,
+    pub canceled_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

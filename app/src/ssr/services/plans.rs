@@ -1,0 +1,438 @@
+//! Payment plans: a merchant creates one for a customer (the dashboard and,
+//! later, the REST API call [`create`]), the customer accepts it ([`accept`]),
+//! and its status follows its échéances ([`follow`], called by the one writer
+//! of échéance statuses in the same transaction).
+
+use std::collections::BTreeMap;
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
+};
+
+use super::error::ServiceError;
+use crate::api::dto::{PlanCreated, PlannedEcheance};
+use crate::domain::{
+    Cause, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress, Refusal, Role,
+    Schedule, ScheduleRequest, UserId,
+};
+use crate::ssr::db;
+use crate::ssr::entities::{audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user};
+use crate::ssr::repo::echeances;
+use crate::ssr::state::AppState;
+
+/// The customer a plan is for: found by email, or created without a password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewCustomer {
+    /// Address (the key: an existing customer with it is reused).
+    pub email: String,
+    /// Name, for a new customer.
+    pub name: String,
+    /// Language of a new customer's emails and pages.
+    pub locale: Locale,
+}
+
+/// What a merchant asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewPlan {
+    /// Who pays.
+    pub customer: NewCustomer,
+    /// What it is for (shown to the customer).
+    pub label: String,
+    /// ISO code.
+    pub currency: String,
+    /// The échéances, split or listed.
+    pub schedule: ScheduleRequest,
+    /// The host's own keys (an order id), kept and echoed back.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A plan as written.
+#[derive(Clone, Debug)]
+pub struct CreatedPlan {
+    /// The plan.
+    pub plan: payment_plan::Model,
+    /// Its échéances, in order.
+    pub echeances: Vec<echeance::Model>,
+}
+
+/// Where the customer accepted from (kept with the consent).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsentContext {
+    /// Client address.
+    pub ip: String,
+    /// Browser.
+    pub user_agent: String,
+}
+
+/// The version of the mandate text stored with each consent: bump it when the
+/// wording in `ui::i18n` changes.
+pub const MANDATE_VERSION: &str = "2026-12-01";
+
+/// Who moves a plan, why, and when (for its audit row).
+#[derive(Clone, Copy, Debug)]
+pub struct By<'a> {
+    /// Why.
+    pub cause: Cause,
+    /// `admin:3`, `customer:7`, `system`.
+    pub actor: &'a str,
+    /// When (epoch ms).
+    pub now: i64,
+}
+
+const MAX_LABEL: usize = 200;
+const MAX_METADATA_KEYS: usize = 20;
+const MAX_METADATA_LEN: usize = 500;
+
+/// Checks a request and writes the plan, its customer when new, and its
+/// échéances in one transaction; nothing is written when anything is refused.
+///
+/// # Errors
+/// `Invalid` with the first refused field (every schedule problem at once),
+/// database failure.
+pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan) -> Result<CreatedPlan, ServiceError> {
+    let email = Email::parse(&input.customer.email)?;
+    let name = input.customer.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_LABEL {
+        return Err(Invalid::Field(Field::Name).into());
+    }
+    let label = input.label.trim();
+    if label.is_empty() || label.chars().count() > MAX_LABEL {
+        return Err(Invalid::Field(Field::Label).into());
+    }
+    if input.metadata.len() > MAX_METADATA_KEYS
+        || input.metadata.iter().any(|(k, v)| k.is_empty() || k.len() > 40 || v.len() > MAX_METADATA_LEN)
+    {
+        return Err(Invalid::Field(Field::Metadata).into());
+    }
+    let schedule = Schedule::build(&input.currency, &input.schedule, state.today()).map_err(Invalid::Schedule)?;
+    let consumer_credit = schedule.is_consumer_credit();
+    if consumer_credit && state.settings.refuse_consumer_credit {
+        return Err(Invalid::ConsumerCredit.into());
+    }
+
+    let now = state.now_ms();
+    let actor = created_by.map_or_else(|| "system".to_owned(), |id| format!("admin:{id}"));
+    let txn = db::begin_write(&state.db).await?;
+    let customer = find_or_create_customer(&txn, &email, name, input.customer.locale, now).await?;
+    let status = PlanStatus::Brouillon.transition(PlanEvent::Invited).map_err(anyhow::Error::from)?;
+    let plan = payment_plan::ActiveModel {
+        customer_id: Set(customer.id),
+        label: Set(label.to_owned()),
+        currency: Set(schedule.currency().code().to_owned()),
+        total_cents: Set(schedule.total()),
+        status: Set(status),
+        consumer_credit: Set(consumer_credit),
+        metadata: Set(serde_json::to_string(&input.metadata).map_err(anyhow::Error::from)?),
+        created_by: Set(created_by.map(UserId::get)),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        accepted_at: Set(None),
+        canceled_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let by = By { cause: Cause::Admin, actor: &actor, now };
+    audit(&txn, plan.id, None, status, "Created", by).await?;
+
+    let count = schedule.installments().len();
+    let mut rows = Vec::with_capacity(count);
+    for installment in schedule.installments() {
+        let money = Money { amount: installment.amount, currency: schedule.currency() };
+        let row_label = format!("{label} — {}/{count}", installment.seq);
+        let row = echeance::ActiveModel {
+            payment_plan_id: Set(Some(plan.id)),
+            seq: Set(Some(i32::try_from(installment.seq).map_err(anyhow::Error::from)?)),
+            ..echeances::new_row(customer.id, row_label, money, installment.due_date, EcheanceStatus::APayer, now)
+        }
+        .insert(&txn)
+        .await?;
+        audit_log::ActiveModel {
+            echeance_id: Set(row.id),
+            from_status: Set(None),
+            to_status: Set(EcheanceStatus::APayer),
+            event: Set("PlanCreated".to_owned()),
+            cause: Set(Cause::Admin),
+            actor: Set(actor.clone()),
+            detail: Set(Some(format!("plan={}", plan.id))),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        rows.push(row);
+    }
+    txn.commit().await?;
+    tracing::info!(plan.id = plan.id, customer.id = customer.id, echeances = count, consumer_credit, "plan created");
+    Ok(CreatedPlan { plan, echeances: rows })
+}
+
+async fn find_or_create_customer(
+    txn: &DatabaseTransaction,
+    email: &Email,
+    name: &str,
+    locale: Locale,
+    now: i64,
+) -> Result<user::Model, ServiceError> {
+    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(txn).await? {
+        // A plan is for a customer: an admin's address is refused, not turned into a payer.
+        return if existing.role == Role::Customer { Ok(existing) } else { Err(Invalid::Field(Field::Email).into()) };
+    }
+    Ok(user::ActiveModel {
+        email: Set(email.as_str().to_owned()),
+        // No password: the invitation link logs the customer in.
+        password_hash: Set(String::new()),
+        role: Set(Role::Customer),
+        display_name: Set(name.to_owned()),
+        locale: Set(locale.code().to_owned()),
+        stripe_customer_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
+}
+
+/// The customer accepts the plan: the consent is recorded (the mandate text as
+/// shown, its version, when, from where), and the plan becomes active at once
+/// if a card that can be charged off-session is already saved — otherwise
+/// when one is ([`card_saved`]). Accepting twice changes nothing.
+///
+/// # Errors
+/// `NotFound`, `Forbidden` (another customer's plan), `Refused` (cancelled or
+/// finished plan), database failure.
+pub async fn accept(
+    state: &AppState,
+    plan_id: i64,
+    customer: UserId,
+    mandate_text: String,
+    context: ConsentContext,
+) -> Result<payment_plan::Model, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let plan = lock(&txn, plan_id).await?;
+    if plan.customer_id != customer.get() {
+        return Err(ServiceError::Forbidden);
+    }
+    if plan.status.is_over() {
+        return Err(Refusal::PlanOver.into());
+    }
+    let now = state.now_ms();
+    let consented =
+        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan.id)).one(&txn).await?.is_some();
+    if !consented {
+        plan_consent::ActiveModel {
+            payment_plan_id: Set(plan.id),
+            user_id: Set(customer.get()),
+            mandate_version: Set(MANDATE_VERSION.to_owned()),
+            mandate_text: Set(mandate_text),
+            ip: Set(context.ip),
+            user_agent: Set(context.user_agent.chars().take(500).collect()),
+            accepted_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let usable_card = has_card(&txn, customer.get()).await?;
+    let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
+    let actor = format!("customer:{customer}");
+    let plan = transition(&txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await?;
+    txn.commit().await?;
+    Ok(plan)
+}
+
+/// A card was saved: every plan of the customer that has consent and waits
+/// for a card becomes active. Called in the transaction that saves the card.
+///
+/// # Errors
+/// Database failure.
+pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> Result<(), ServiceError> {
+    let actor = format!("customer:{customer}");
+    let waiting: Vec<i64> = payment_plan::Entity::find()
+        .select_only()
+        .column(payment_plan::Column::Id)
+        .filter(payment_plan::Column::CustomerId.eq(customer))
+        .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
+        .filter(payment_plan::Column::Id.in_subquery(
+            plan_consent::Entity::find().select_only().column(plan_consent::Column::PaymentPlanId).into_query(),
+        ))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for id in waiting {
+        let plan = lock(txn, id).await?;
+        let event = PlanEvent::CustomerAnswered { consent: true, usable_card: true };
+        transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await?;
+    }
+    Ok(())
+}
+
+/// Moves the plan of an échéance whose status just changed: called by
+/// `transitions::apply` in its transaction, after the échéance row is written.
+///
+/// # Errors
+/// Database failure.
+pub async fn follow(txn: &DatabaseTransaction, echeance: &echeance::Model, by: By<'_>) -> Result<(), ServiceError> {
+    let Some(plan_id) = echeance.payment_plan_id else {
+        return Ok(());
+    };
+    let plan = lock(txn, plan_id).await?;
+    let statuses: Vec<EcheanceStatus> = echeance::Entity::find()
+        .select_only()
+        .column(echeance::Column::Status)
+        .filter(echeance::Column::PaymentPlanId.eq(plan_id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let event = PlanEvent::EcheancesMoved(Progress::of(statuses));
+    transition(txn, plan, event, by).await?;
+    Ok(())
+}
+
+/// Whether the due-date run may charge an échéance of this plan now.
+///
+/// # Errors
+/// Database failure, or a plan that does not exist.
+pub async fn collected_by_schedule(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    echeance: &echeance::Model,
+) -> Result<bool, ServiceError> {
+    let Some(plan_id) = echeance.payment_plan_id else {
+        // An échéance from before plans (imported from the original site) is collected as it always was.
+        return Ok(true);
+    };
+    let plan = payment_plan::Entity::find_by_id(plan_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
+    Ok(plan.status.is_collected_by_schedule(state.settings.plan_on_default))
+}
+
+/// The statuses of plans the due-date run collects (for its selection).
+#[must_use]
+pub fn scheduled_statuses(state: &AppState) -> Vec<PlanStatus> {
+    PlanStatus::ALL.iter().copied().filter(|s| s.is_collected_by_schedule(state.settings.plan_on_default)).collect()
+}
+
+/// A plan with its échéances, in order.
+///
+/// # Errors
+/// `NotFound`, database failure.
+pub async fn get(
+    db: &impl sea_orm::ConnectionTrait,
+    plan_id: i64,
+) -> Result<(payment_plan::Model, Vec<echeance::Model>), ServiceError> {
+    let plan = payment_plan::Entity::find_by_id(plan_id).one(db).await?.ok_or(ServiceError::NotFound)?;
+    let rows = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan_id))
+        .order_by_asc(echeance::Column::Seq)
+        .all(db)
+        .await?;
+    Ok((plan, rows))
+}
+
+async fn lock(txn: &DatabaseTransaction, plan_id: i64) -> Result<payment_plan::Model, ServiceError> {
+    payment_plan::Entity::find_by_id(plan_id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
+}
+
+async fn has_card(txn: &DatabaseTransaction, customer: i64) -> Result<bool, ServiceError> {
+    let customer_row = user::Entity::find_by_id(customer).one(txn).await?.ok_or(ServiceError::NotFound)?;
+    let card = payment_method::Entity::find().filter(payment_method::Column::UserId.eq(customer)).one(txn).await?;
+    Ok(customer_row.stripe_customer_id.is_some() && card.is_some())
+}
+
+/// The one writer of a plan's status: asks the pure state machine, writes
+/// with a version check and appends the audit row.
+async fn transition(
+    txn: &DatabaseTransaction,
+    plan: payment_plan::Model,
+    event: PlanEvent,
+    by: By<'_>,
+) -> Result<payment_plan::Model, ServiceError> {
+    let now = by.now;
+    let from = plan.status;
+    let to = match from.transition(event) {
+        Ok(to) => to,
+        Err(refused) => {
+            tracing::info!(plan.id = plan.id, ?event, %refused, "plan event does not apply");
+            return Ok(plan);
+        }
+    };
+    if to == from {
+        return Ok(plan);
+    }
+    let mut update = payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Status, Expr::value(to))
+        .col_expr(payment_plan::Column::Version, Expr::col(payment_plan::Column::Version).add(1))
+        .col_expr(payment_plan::Column::UpdatedAt, Expr::value(now))
+        .filter(payment_plan::Column::Id.eq(plan.id))
+        .filter(payment_plan::Column::Version.eq(plan.version));
+    let accepted_at = if to == PlanStatus::Actif && plan.accepted_at.is_none() { Some(now) } else { plan.accepted_at };
+    let canceled_at = if to == PlanStatus::Annule { Some(now) } else { plan.canceled_at };
+    update = update
+        .col_expr(payment_plan::Column::AcceptedAt, Expr::value(accepted_at))
+        .col_expr(payment_plan::Column::CanceledAt, Expr::value(canceled_at));
+    if update.exec(txn).await?.rows_affected != 1 {
+        return Err(anyhow!("plan {} changed under a held lock", plan.id).into());
+    }
+    let event_name = match event {
+        PlanEvent::Invited => "Invited",
+        PlanEvent::CustomerAnswered { .. } => "CustomerAnswered",
+        PlanEvent::EcheancesMoved(_) => "EcheancesMoved",
+        PlanEvent::Canceled => "Canceled",
+    };
+    audit(txn, plan.id, Some(from), to, event_name, by).await?;
+    tracing::info!(plan.id = plan.id, from = from.as_str(), to = to.as_str(), "plan status changed");
+    Ok(payment_plan::Model { status: to, version: plan.version + 1, updated_at: now, accepted_at, canceled_at, ..plan })
+}
+
+async fn audit(
+    txn: &DatabaseTransaction,
+    plan_id: i64,
+    from: Option<PlanStatus>,
+    to: PlanStatus,
+    event: &str,
+    by: By<'_>,
+) -> Result<(), ServiceError> {
+    plan_audit::ActiveModel {
+        payment_plan_id: Set(plan_id),
+        from_status: Set(from),
+        to_status: Set(to),
+        event: Set(event.to_owned()),
+        cause: Set(by.cause),
+        actor: Set(by.actor.to_owned()),
+        detail: Set(None),
+        created_at: Set(by.now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// A plan just written, as the dashboard shows it.
+///
+/// # Errors
+/// A row that does not parse.
+pub fn created_view(created: &CreatedPlan) -> Result<PlanCreated, ServiceError> {
+    let echeances = created
+        .echeances
+        .iter()
+        .map(|e| {
+            Ok(PlannedEcheance {
+                id: e.id,
+                seq: e.seq.unwrap_or_default(),
+                due_date: e.due_date,
+                money: echeances::money(e)?,
+            })
+        })
+        .collect::<Result<_, ServiceError>>()?;
+    Ok(PlanCreated {
+        id: created.plan.id,
+        status: created.plan.status,
+        consumer_credit: created.plan.consumer_credit,
+        echeances,
+    })
+}

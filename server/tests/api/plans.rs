@@ -1,0 +1,344 @@
+//! Payment plans: written with their customer and échéances, accepted with a
+//! recorded consent, active once a card exists, collected only when active,
+//! finished or in default by their échéances; a refused plan writes nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use app::domain::{
+    EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Role, ScheduleRequest,
+    UserId,
+};
+use app::ssr::entities::{echeance, payment_plan, plan_audit, plan_consent, user};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::due;
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::plans::{self, ConsentContext, NewCustomer, NewPlan};
+use chrono::{Days, NaiveDate};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::{Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
+
+fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
+    NewPlan {
+        customer: NewCustomer { email: email.to_owned(), name: "Zoé Martin".to_owned(), locale: Locale::Fr },
+        label: "Formation 2027".to_owned(),
+        currency: "eur".to_owned(),
+        schedule: ScheduleRequest::Split { total, count, first_due, interval },
+        metadata: BTreeMap::from([("order_id".to_owned(), "A-1042".to_owned())]),
+    }
+}
+
+fn consent() -> ConsentContext {
+    ConsentContext { ip: "203.0.113.7".to_owned(), user_agent: "Mozilla/5.0 (test)".to_owned() }
+}
+
+fn user_id(n: i64) -> UserId {
+    UserId::new(n).expect("positive id")
+}
+
+async fn plan_status(app: &TestApp, id: i64) -> PlanStatus {
+    payment_plan::Entity::find_by_id(id).one(&app.state.db).await.expect("query").expect("plan").status
+}
+
+async fn plan_events(app: &TestApp, id: i64) -> Vec<(Option<PlanStatus>, PlanStatus, String)> {
+    plan_audit::Entity::find()
+        .filter(plan_audit::Column::PaymentPlanId.eq(id))
+        .order_by_asc(plan_audit::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|a| (a.from_status, a.to_status, a.event))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_plan_for_a_new_customer_is_accepted_and_becomes_active_once_a_card_is_saved() {
+    let app = spawn_app().await;
+    let first = app.today().checked_add_days(Days::new(7)).expect("date");
+    let created = plans::create(&app.state, None, request("Zoe@Example.test", 10_000, 3, first, Interval::Month))
+        .await
+        .expect("created");
+
+    let plan = &created.plan;
+    assert_eq!(plan.status, PlanStatus::EnAttenteClient);
+    assert_eq!((plan.total_cents, plan.currency.as_str(), plan.consumer_credit), (10_000, "eur", false));
+    assert_eq!(plan.metadata, r#"{"order_id":"A-1042"}"#);
+    let amounts: Vec<_> = created.echeances.iter().map(|e| (e.seq, e.amount_cents, e.status)).collect();
+    assert_eq!(
+        amounts,
+        vec![
+            (Some(1), 3_334, EcheanceStatus::APayer),
+            (Some(2), 3_333, EcheanceStatus::APayer),
+            (Some(3), 3_333, EcheanceStatus::APayer)
+        ]
+    );
+    assert_eq!(created.echeances[0].due_date, first);
+    assert!(created.echeances.iter().all(|e| e.payment_plan_id == Some(plan.id) && e.user_id == plan.customer_id));
+    let customer = user::Entity::find_by_id(plan.customer_id).one(&app.state.db).await.expect("query").expect("user");
+    assert_eq!(
+        (customer.email.as_str(), customer.role, customer.password_hash.as_str()),
+        ("zoe@example.test", Role::Customer, "")
+    );
+
+    // Accepting without a card records the consent; the plan waits for the card.
+    let mandate = "J’autorise … à débiter ma carte aux dates ci-dessus".to_owned();
+    let accepted =
+        plans::accept(&app.state, plan.id, user_id(customer.id), mandate.clone(), consent()).await.expect("accepted");
+    assert_eq!(accepted.status, PlanStatus::EnAttenteClient, "no card yet");
+    let consents = plan_consent::Entity::find().all(&app.state.db).await.expect("consents");
+    assert_eq!(consents.len(), 1);
+    let c = &consents[0];
+    assert_eq!((c.payment_plan_id, c.user_id, c.mandate_text.as_str()), (plan.id, customer.id, mandate.as_str()));
+    assert_eq!(
+        (c.ip.as_str(), c.user_agent.as_str(), c.mandate_version.as_str()),
+        ("203.0.113.7", "Mozilla/5.0 (test)", plans::MANDATE_VERSION)
+    );
+
+    app.save_card_through_setup(user_id(customer.id), test_cards::OK).await;
+    assert_eq!(plan_status(&app, plan.id).await, PlanStatus::Actif);
+    let row = payment_plan::Entity::find_by_id(plan.id).one(&app.state.db).await.expect("query").expect("plan");
+    assert!(row.accepted_at.is_some());
+    assert_eq!(
+        plan_events(&app, plan.id).await,
+        vec![
+            (None, PlanStatus::EnAttenteClient, "Created".to_owned()),
+            (Some(PlanStatus::EnAttenteClient), PlanStatus::Actif, "CustomerAnswered".to_owned()),
+        ]
+    );
+
+    // Accepting again changes nothing and keeps the first consent.
+    plans::accept(&app.state, plan.id, user_id(customer.id), "other".to_owned(), consent()).await.expect("again");
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 1);
+}
+
+#[tokio::test]
+async fn only_its_customer_can_accept_a_plan() {
+    let app = spawn_app().await;
+    let mallory = app.customer("mallory", Some(test_cards::OK)).await;
+    let created = plans::create(&app.state, None, request("zoe@example.test", 10_000, 2, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    let refused = plans::accept(&app.state, created.plan.id, mallory.id, "…".to_owned(), consent()).await;
+    assert!(matches!(refused, Err(ServiceError::Forbidden)), "{refused:?}");
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::EnAttenteClient);
+}
+
+#[tokio::test]
+async fn the_due_date_run_charges_only_echeances_of_active_plans() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let today = app.today();
+    let legacy = app.echeance(&alice, 1_000, today).await;
+    let mut input = request(&alice.email, 2_000, 2, today, Interval::Week);
+    input.customer.name = "Alice".to_owned();
+    let created = plans::create(&app.state, None, input).await.expect("created");
+    let first = created.echeances[0].id;
+
+    let report = due::charge_due(&app.state, today, 100).await.expect("ran");
+    assert_eq!((report.charged, report.skipped), (1, 0), "only the échéance from before plans is selected: {report:?}");
+    assert_eq!(app.status(legacy).await, EcheanceStatus::Payee);
+    assert_eq!(app.status(first).await, EcheanceStatus::APayer, "not accepted: not charged");
+
+    // A due-date charge that raced the selection is refused under the lock too.
+    let raced = charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::DueDate).await;
+    assert!(matches!(raced, Err(ServiceError::Refused(_))), "{raced:?}");
+    assert!(app.attempts(first).await.is_empty(), "nothing was sent to Stripe");
+
+    let plan =
+        plans::accept(&app.state, created.plan.id, alice.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    assert_eq!(plan.status, PlanStatus::Actif, "alice already had a card");
+    let report = due::charge_due(&app.state, today, 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
+    assert_eq!(app.status(first).await, EcheanceStatus::Payee);
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::Actif, "one échéance still to collect");
+}
+
+#[tokio::test]
+async fn the_last_echeance_collected_finishes_the_plan() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let created = plans::create(&app.state, None, request(&alice.email, 2_000, 2, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    plans::accept(&app.state, created.plan.id, alice.id, "mandat".to_owned(), consent()).await.expect("accepted");
+
+    due::charge_due(&app.state, app.today(), 100).await.expect("first run");
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::Actif);
+    app.clock.advance(Duration::from_secs(7 * 86_400));
+    due::charge_due(&app.state, app.today(), 100).await.expect("second run");
+    assert_eq!(app.status(created.echeances[1].id).await, EcheanceStatus::Payee);
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::Termine);
+    let events = plan_events(&app, created.plan.id).await;
+    assert_eq!(events.last().map(|e| (e.0, e.1)), Some((Some(PlanStatus::Actif), PlanStatus::Termine)));
+}
+
+#[tokio::test]
+async fn an_echeance_failed_for_good_puts_the_plan_in_default_until_the_customer_pays_it() {
+    let app = spawn_app_with(Options {
+        env: vec![("RETRY_SCHEDULE_HOURS", String::new()), ("PLAN_ON_DEFAULT", "stop".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let bob = app.customer("bob", Some(test_cards::DECLINED)).await;
+    let today = app.today();
+    let created =
+        plans::create(&app.state, None, request(&bob.email, 3_000, 3, today, Interval::Week)).await.expect("created");
+    plans::accept(&app.state, created.plan.id, bob.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let [first, second, _] = [created.echeances[0].id, created.echeances[1].id, created.echeances[2].id];
+
+    due::charge_due(&app.state, today, 100).await.expect("ran");
+    assert_eq!(app.status(first).await, EcheanceStatus::EchoueeDefinitive);
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::EnDefaut);
+
+    // PLAN_ON_DEFAULT=stop: the next échéance is not charged while the plan is in default.
+    app.clock.advance(Duration::from_secs(7 * 86_400));
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+    assert_eq!(report.charged, 0, "{report:?}");
+    assert_eq!(app.status(second).await, EcheanceStatus::APayer);
+
+    // A new card, and the customer pays the failed échéance: the default is cured.
+    app.save_card_through_setup(bob.id, test_cards::OK).await;
+    charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Customer(bob.id)).await.expect("paid");
+    assert_eq!(app.status(first).await, EcheanceStatus::Payee);
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::Actif);
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+    assert_eq!(report.charged, 1, "{report:?}");
+    assert_eq!(app.status(second).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn a_plan_over_three_months_is_flagged_as_consumer_credit_and_refused_when_the_setting_says_so() {
+    let app = spawn_app().await;
+    let first = app.today();
+    let created = plans::create(&app.state, None, request("zoe@example.test", 50_000, 5, first, Interval::Month))
+        .await
+        .expect("created");
+    assert!(created.plan.consumer_credit);
+    let four = plans::create(&app.state, None, request("zoe@example.test", 40_000, 4, first, Interval::Month))
+        .await
+        .expect("created");
+    assert!(!four.plan.consumer_credit, "three months from first to last is not credit");
+
+    let strict =
+        spawn_app_with(Options { env: vec![("REFUSE_CONSUMER_CREDIT", "true".to_owned())], ..Default::default() })
+            .await;
+    let refused =
+        plans::create(&strict.state, None, request("zoe@example.test", 50_000, 5, first, Interval::Month)).await;
+    assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::ConsumerCredit))), "{refused:?}");
+    assert_eq!(payment_plan::Entity::find().count(&strict.state.db).await.expect("count"), 0);
+}
+
+/// What a refused case must answer.
+type Expected = fn(&ServiceError) -> bool;
+
+#[tokio::test]
+async fn every_refused_plan_writes_nothing_and_says_which_field() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let today = app.today();
+    let yesterday = today.checked_sub_days(Days::new(1)).expect("date");
+    let ok = || request("zoe@example.test", 10_000, 3, today, Interval::Month);
+    let cases: [(&str, NewPlan, Expected); 9] = [
+        ("bad email", NewPlan { customer: NewCustomer { email: "zoe@".to_owned(), ..ok().customer }, ..ok() }, |e| {
+            matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Email)))
+        }),
+        (
+            "admin's address",
+            NewPlan { customer: NewCustomer { email: admin.email.clone(), ..ok().customer }, ..ok() },
+            |e| matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Email))),
+        ),
+        ("no name", NewPlan { customer: NewCustomer { name: "  ".to_owned(), ..ok().customer }, ..ok() }, |e| {
+            matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Name)))
+        }),
+        ("no label", NewPlan { label: String::new(), ..ok() }, |e| {
+            matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Label)))
+        }),
+        ("past date", request("zoe@example.test", 10_000, 3, yesterday, Interval::Month), |e| {
+            schedule_refused(e, PlanField::FirstDueDate, PlanProblem::InThePast)
+        }),
+        (
+            "under the minimum",
+            request("zoe@example.test", 49, 1, today, Interval::Month),
+            |e| matches!(e, ServiceError::Invalid(Invalid::Schedule(s)) if s.0.iter().any(|p| p.field == PlanField::Total)),
+        ),
+        ("too many", request("zoe@example.test", 100_000, 49, today, Interval::Week), |e| {
+            schedule_refused(e, PlanField::Count, PlanProblem::CountOutOfRange)
+        }),
+        ("currency", NewPlan { currency: "jpy".to_owned(), ..ok() }, |e| {
+            schedule_refused(e, PlanField::Currency, PlanProblem::UnsupportedCurrency)
+        }),
+        (
+            "dates out of order",
+            NewPlan {
+                schedule: ScheduleRequest::Explicit(vec![
+                    (today.checked_add_days(Days::new(9)).expect("d"), 5_000),
+                    (today, 5_000),
+                ]),
+                ..ok()
+            },
+            |e| schedule_refused(e, PlanField::DueDate(2), PlanProblem::OutOfOrder),
+        ),
+    ];
+    let users_before = user::Entity::find().count(&app.state.db).await.expect("count");
+    for (name, input, expected) in cases {
+        let result = plans::create(&app.state, None, input).await;
+        match result {
+            Err(e) => assert!(expected(&e), "{name}: {e:?}"),
+            Ok(p) => panic!("{name}: accepted as plan {}", p.plan.id),
+        }
+        assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}");
+        assert_eq!(echeance::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}");
+        assert_eq!(plan_audit::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}");
+        assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), users_before, "{name}");
+    }
+    assert!(plans::create(&app.state, None, ok()).await.is_ok(), "the same request, corrected, is accepted");
+}
+
+fn schedule_refused(e: &ServiceError, field: PlanField, problem: PlanProblem) -> bool {
+    matches!(e, ServiceError::Invalid(Invalid::Schedule(s)) if s.0.iter().any(|p| p.field == field && p.problem == problem))
+}
+
+#[tokio::test]
+async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it() {
+    let app = spawn_app().await;
+    let form = |total: &str| {
+        serde_json::json!({ "form": {
+            "email": "zoe@example.test", "name": "Zoé", "locale": "en", "label": "Course", "currency": "eur",
+            "total": total, "count": "3", "first_due": app.today().to_string(), "interval": "month",
+        }})
+    };
+    let post = |client: reqwest::Client, body: serde_json::Value| {
+        let url = format!("{}/api/admin/plans/create", app.address);
+        async move {
+            let response =
+                client.post(url).header("accept", "application/json").json(&body).send().await.expect("answers");
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+
+    let customer = app.customer("carol", None).await;
+    let as_customer = app.browser();
+    app.login(&as_customer, &customer).await;
+    assert_eq!(post(as_customer, form("900")).await.0, 403);
+
+    let admin = app.admin("root").await;
+    let as_admin = app.browser();
+    app.login(&as_admin, &admin).await;
+    // 1.00 € in 3 is under the minimum charge: what the browser's preview refuses, the server refuses too.
+    let (status, body) = post(as_admin.clone(), form("1")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("Count"), "{body}");
+    assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
+
+    let (status, body) = post(as_admin, form("900")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "en_attente_client");
+    assert_eq!(body["echeances"].as_array().map(Vec::len), Some(3));
+    let plan = payment_plan::Entity::find().one(&app.state.db).await.expect("query").expect("written");
+    assert_eq!(plan.created_by, Some(admin.id.get()));
+    let zoe = user::Entity::find_by_id(plan.customer_id).one(&app.state.db).await.expect("query").expect("customer");
+    assert_eq!(zoe.locale, "en");
+}
