@@ -17,7 +17,7 @@ use app::ssr::services::plans::{self, ConsentContext, NewCustomer, NewPlan};
 use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
+use crate::helpers::{Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
 
 fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
     NewPlan {
@@ -341,4 +341,81 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     assert_eq!(plan.created_by, Some(admin.id.get()));
     let zoe = user::Entity::find_by_id(plan.customer_id).one(&app.state.db).await.expect("query").expect("customer");
     assert_eq!(zoe.locale, "en");
+}
+
+#[tokio::test]
+async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_payment_intent() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::SCA_ALWAYS)).await;
+    let today = app.today();
+    let created =
+        plans::create(&app.state, None, request(&carol.email, 3_000, 3, today, Interval::Week)).await.expect("created");
+    let plan = created.plan.id;
+    plans::accept(&app.state, plan, carol.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let [first, second, third] = [created.echeances[0].id, created.echeances[1].id, created.echeances[2].id];
+    let admin = app.admin("root").await;
+
+    // The first échéance is charged and Stripe's answer is lost: it is in flight.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    due::charge_due(&app.state, today, 100).await.expect("ran");
+    assert_eq!(app.status(first).await, EcheanceStatus::EnCours);
+    let refused = plans::cancel(&app.state, plan, admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(app::domain::Refusal::AlreadyInProgress))), "{refused:?}");
+    assert_eq!(plan_status(&app, plan).await, PlanStatus::Actif, "nothing changed");
+    assert_eq!(app.status(second).await, EcheanceStatus::APayer);
+
+    // Settled (the bank wants 3D Secure): a live PaymentIntent the customer's link could confirm.
+    app.clock.advance(Duration::from_secs(120));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(first).await, EcheanceStatus::EnAttente);
+    let live = app.peer.payment_intents_of(first).await;
+    assert_eq!(live.len(), 1);
+    assert_ne!(live[0]["status"], "canceled");
+
+    let done = plans::cancel(&app.state, plan, admin.id).await.expect("cancelled");
+    assert_eq!(done, plans::Cancelled { cancelled: 3, paid_meanwhile: 0, left: 0 });
+    assert_eq!(plan_status(&app, plan).await, PlanStatus::Annule);
+    for e in [first, second, third] {
+        assert_eq!(app.status(e).await, EcheanceStatus::Annulee, "échéance {e}");
+    }
+    let after = app.peer.payment_intents_of(first).await;
+    assert_eq!(after[0]["status"], "canceled", "no PaymentIntent of the plan is left to confirm");
+
+    // Nothing of a cancelled plan is charged again, by the schedule or by anyone.
+    app.clock.advance(Duration::from_secs(14 * 86_400));
+    assert_eq!(due::charge_due(&app.state, app.today(), 100).await.expect("ran").charged, 0);
+    let paid = charge::charge(&app.state, EcheanceId::new(second).expect("id"), Trigger::Customer(carol.id)).await;
+    assert!(matches!(paid, Err(ServiceError::Refused(_))), "{paid:?}");
+    assert_eq!(app.peer.payment_intents_of(second).await.len(), 0);
+    // Cancelling again changes nothing; a finished plan cannot be cancelled.
+    assert_eq!(plans::cancel(&app.state, plan, admin.id).await.expect("again"), plans::Cancelled::default());
+}
+
+#[tokio::test]
+async fn a_charge_that_comes_between_a_plan_cancel_and_its_echeances_cancel_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let created = plans::create(&app.state, None, request(&alice.email, 2_000, 2, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    plans::accept(&app.state, created.plan.id, alice.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    // The moment `plans::cancel` has committed the plan's status and not yet reached its échéances.
+    payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Status, sea_orm::sea_query::Expr::value(PlanStatus::Annule))
+        .filter(payment_plan::Column::Id.eq(created.plan.id))
+        .exec(&app.state.db)
+        .await
+        .expect("plan cancelled");
+    let first = created.echeances[0].id;
+    assert_eq!(app.status(first).await, EcheanceStatus::APayer);
+
+    let paid = charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Customer(alice.id)).await;
+    assert!(matches!(paid, Err(ServiceError::Refused(app::domain::Refusal::Cancelled))), "{paid:?}");
+    let admin = app.admin("root").await;
+    let retried = charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Admin(admin.id)).await;
+    assert!(matches!(retried, Err(ServiceError::Refused(_))), "{retried:?}");
+    assert_eq!(due::charge_due(&app.state, app.today(), 100).await.expect("ran").charged, 0);
+    assert!(app.attempts(first).await.is_empty(), "nothing was sent to Stripe");
 }

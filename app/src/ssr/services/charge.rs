@@ -23,7 +23,7 @@ use super::transitions::{self, Cause};
 use super::webhooks;
 use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
-    KeyPurpose, PaymentEvent, Refusal, UserId,
+    KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
 };
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
@@ -153,10 +153,20 @@ async fn claim(
             status == from && (trigger != Trigger::AutoRetry || row.next_retry_at.is_some_and(|t| t <= state.now_ms()))
         }
     };
-    // …and that its plan is still collected by the schedule (accepted, not cancelled).
-    let scheduled = trigger.origin().scheduled_from().is_some();
-    if !due_now || (scheduled && !super::plans::collected_by_schedule(state, &txn, &row).await?) {
+    if !due_now {
         return Err(Refusal::NoLongerDue.into());
+    }
+    // Its plan, locked (a plan's cancel holds it while it checks nothing is in flight): never a
+    // cancelled plan's, and the schedules only charge plans they collect (accepted, not stopped).
+    if let Some(plan) = super::plans::lock_of(&txn, &row).await? {
+        if plan.status == PlanStatus::Annule {
+            return Err(Refusal::Cancelled.into());
+        }
+        if trigger.origin().scheduled_from().is_some()
+            && !plan.status.is_collected_by_schedule(state.settings.plan_on_default)
+        {
+            return Err(Refusal::NoLongerDue.into());
+        }
     }
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
         return Err(Refusal::from(refused).into());

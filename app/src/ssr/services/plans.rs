@@ -293,21 +293,81 @@ pub async fn follow(txn: &DatabaseTransaction, echeance: &echeance::Model, by: B
     Ok(())
 }
 
-/// Whether the due-date run may charge an échéance of this plan now.
+/// The plan of an échéance, locked until `txn` ends (`None`: an échéance from
+/// before plans, imported from the original site, collected as it always was).
+/// Lock order: the échéance first, then its plan (as [`follow`] does).
 ///
 /// # Errors
 /// Database failure, or a plan that does not exist.
-pub async fn collected_by_schedule(
-    state: &AppState,
+pub async fn lock_of(
     txn: &DatabaseTransaction,
     echeance: &echeance::Model,
-) -> Result<bool, ServiceError> {
-    let Some(plan_id) = echeance.payment_plan_id else {
-        // An échéance from before plans (imported from the original site) is collected as it always was.
-        return Ok(true);
-    };
-    let plan = payment_plan::Entity::find_by_id(plan_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
-    Ok(plan.status.is_collected_by_schedule(state.settings.plan_on_default))
+) -> Result<Option<payment_plan::Model>, ServiceError> {
+    match echeance.payment_plan_id {
+        Some(plan_id) => Ok(Some(lock(txn, plan_id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What [`cancel`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cancelled {
+    /// Échéances cancelled now (a live PaymentIntent of one waiting for 3D Secure cancelled on Stripe first).
+    pub cancelled: u32,
+    /// Collected while the plan was being cancelled (left paid: a refund is a separate decision).
+    pub paid_meanwhile: u32,
+    /// Not cancelled this time (Stripe did not answer): cancelling again finishes the job.
+    pub left: u32,
+}
+
+/// An admin cancels a plan. Refused, with nothing changed, while one of its
+/// échéances is in flight (its outcome is settled within minutes; cancel
+/// again then): checked under the plan's lock, which every charge of the plan
+/// takes, so no charge can start in between. The plan is *annulé* first —
+/// nothing of it can be charged from then on — then each échéance still to
+/// collect is cancelled through the échéance's own cancel, which cancels a
+/// waiting PaymentIntent on Stripe before the échéance leaves *en attente*.
+/// Cancelling an *annulé* plan again finishes what Stripe left undone.
+///
+/// # Errors
+/// `Refused` (finished plan, a charge in flight), `NotFound`, database failure.
+pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<Cancelled, ServiceError> {
+    let actor = format!("admin:{admin}");
+    let txn = db::begin_write(&state.db).await?;
+    let plan = lock(&txn, plan_id).await?;
+    if plan.status == PlanStatus::Termine {
+        return Err(Refusal::PlanOver.into());
+    }
+    let open: Vec<(i64, EcheanceStatus)> = echeance::Entity::find()
+        .select_only()
+        .column(echeance::Column::Id)
+        .column(echeance::Column::Status)
+        .filter(echeance::Column::PaymentPlanId.eq(plan_id))
+        .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(|s| !s.is_settled())))
+        .order_by_asc(echeance::Column::Seq)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if open.iter().any(|(_, s)| *s == EcheanceStatus::EnCours) {
+        return Err(Refusal::AlreadyInProgress.into());
+    }
+    let by = By { cause: Cause::Admin, actor: &actor, now: state.now_ms() };
+    transition(&txn, plan, PlanEvent::Canceled, by).await?;
+    txn.commit().await?;
+
+    let mut done = Cancelled::default();
+    for (id, _) in open {
+        match super::admin::actions::cancel(state, echeances::id_of(id)?, admin).await {
+            Ok(_) => done.cancelled += 1,
+            Err(ServiceError::Refused(Refusal::PaidMeanwhile)) => done.paid_meanwhile += 1,
+            Err(e) => {
+                tracing::warn!(plan.id = plan_id, echeance.id = id, error = %e, "échéance of a cancelled plan not cancelled yet");
+                done.left += 1;
+            }
+        }
+    }
+    tracing::info!(plan.id = plan_id, ?done, "plan cancelled");
+    Ok(done)
 }
 
 /// The statuses of plans the due-date run collects (for its selection).
