@@ -17,7 +17,7 @@ use app::ssr::services::plans::{self, ConsentContext, NewCustomer, NewPlan};
 use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
+use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
 
 fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
     NewPlan {
@@ -35,6 +35,14 @@ fn consent() -> ConsentContext {
 
 fn user_id(n: i64) -> UserId {
     UserId::new(n).expect("positive id")
+}
+
+/// A plan of `count` weekly échéances from today for an existing customer, accepted by them.
+async fn accepted_plan(app: &TestApp, customer: &Customer, total: i64, count: u32) -> plans::CreatedPlan {
+    let input = request(&customer.email, total, count, app.today(), Interval::Week);
+    let created = plans::create(&app.state, None, input).await.expect("created");
+    plans::accept(&app.state, created.plan.id, customer.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    created
 }
 
 async fn plan_status(app: &TestApp, id: i64) -> PlanStatus {
@@ -160,10 +168,7 @@ async fn the_due_date_run_charges_only_echeances_of_active_plans() {
 async fn the_last_echeance_collected_finishes_the_plan() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(test_cards::OK)).await;
-    let created = plans::create(&app.state, None, request(&alice.email, 2_000, 2, app.today(), Interval::Week))
-        .await
-        .expect("created");
-    plans::accept(&app.state, created.plan.id, alice.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let created = accepted_plan(&app, &alice, 2_000, 2).await;
 
     due::charge_due(&app.state, app.today(), 100).await.expect("first run");
     assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::Actif);
@@ -184,9 +189,7 @@ async fn an_echeance_failed_for_good_puts_the_plan_in_default_until_the_customer
     .await;
     let bob = app.customer("bob", Some(test_cards::DECLINED)).await;
     let today = app.today();
-    let created =
-        plans::create(&app.state, None, request(&bob.email, 3_000, 3, today, Interval::Week)).await.expect("created");
-    plans::accept(&app.state, created.plan.id, bob.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let created = accepted_plan(&app, &bob, 3_000, 3).await;
     let [first, second, _] = [created.echeances[0].id, created.echeances[1].id, created.echeances[2].id];
 
     due::charge_due(&app.state, today, 100).await.expect("ran");
@@ -348,10 +351,8 @@ async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_paym
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(test_cards::SCA_ALWAYS)).await;
     let today = app.today();
-    let created =
-        plans::create(&app.state, None, request(&carol.email, 3_000, 3, today, Interval::Week)).await.expect("created");
+    let created = accepted_plan(&app, &carol, 3_000, 3).await;
     let plan = created.plan.id;
-    plans::accept(&app.state, plan, carol.id, "mandat".to_owned(), consent()).await.expect("accepted");
     let [first, second, third] = [created.echeances[0].id, created.echeances[1].id, created.echeances[2].id];
     let admin = app.admin("root").await;
 
@@ -397,10 +398,7 @@ async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_paym
 async fn a_charge_that_comes_between_a_plan_cancel_and_its_echeances_cancel_is_refused() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(test_cards::OK)).await;
-    let created = plans::create(&app.state, None, request(&alice.email, 2_000, 2, app.today(), Interval::Week))
-        .await
-        .expect("created");
-    plans::accept(&app.state, created.plan.id, alice.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let created = accepted_plan(&app, &alice, 2_000, 2).await;
     // The moment `plans::cancel` has committed the plan's status and not yet reached its échéances.
     payment_plan::Entity::update_many()
         .col_expr(payment_plan::Column::Status, sea_orm::sea_query::Expr::value(PlanStatus::Annule))
