@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { AdminNewPlan } from './pages/admin';
+import { AdminNewPlan, AdminPlan } from './pages/admin';
 import { login } from './pages/landing';
 import { screenshot, seedAdmin } from './support';
 
@@ -37,7 +37,20 @@ test.describe('payment plans', () => {
     await form.label.fill('Formation 2099');
     await form.create.click();
     await expect(form.created).toContainText('attend l’acceptation du client');
-    await expect(form.created.getByRole('link')).toHaveCount(3);
+    await expect(form.created.locator('li a')).toHaveCount(3);
     await screenshot(page, 'new-plan');
+
+    // The plan's page: waiting for the customer, no consent yet; cancelled, every échéance with it.
+    await form.created.getByRole('link', { name: /Échéancier n°\d+/ }).click();
+    const plan = new AdminPlan(page);
+    await expect(plan.status).toHaveAttribute('data-status', 'en_attente_client');
+    await expect(plan.consent).toContainText('Pas encore accepté');
+    await expect(plan.echeances.locator('tbody tr')).toHaveCount(3);
+    await plan.cancel.click();
+    await expect(plan.cancelled).toContainText('3 échéance(s) annulée(s)');
+    await expect(plan.status).toHaveAttribute('data-status', 'annule');
+    await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(3);
+    await expect(plan.history.locator('li[data-to="annule"]')).toHaveCount(1);
+    await screenshot(page, 'plan-cancelled');
   });
 });

@@ -536,3 +536,88 @@ pub struct PlannedEcheance {
     /// Amount.
     pub money: crate::domain::Money,
 }
+
+/// One plan, as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanView {
+    /// Id.
+    pub id: i64,
+    /// What it is for.
+    pub label: String,
+    /// Customer's name.
+    pub customer_name: String,
+    /// Customer's address.
+    pub customer_email: String,
+    /// Where it stands.
+    pub status: crate::domain::PlanStatus,
+    /// The total.
+    pub total: crate::domain::Money,
+    /// Collected so far (refunds not deducted); none yet: `None`.
+    pub collected: Option<crate::domain::Money>,
+    /// Consumer credit under French law.
+    pub consumer_credit: bool,
+    /// The customer's consent, once given.
+    pub consent: Option<ConsentView>,
+    /// Its échéances, in order.
+    pub echeances: Vec<PlanEcheanceView>,
+    /// Its status changes, oldest first.
+    pub history: Vec<PlanHistoryEntry>,
+    /// It can still be cancelled.
+    pub can_cancel: bool,
+}
+
+/// The consent a customer gave to a plan's off-session charges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentView {
+    /// When (schedule time zone).
+    pub at: NaiveDateTime,
+    /// Client address.
+    pub ip: String,
+    /// Browser.
+    pub user_agent: String,
+    /// Version of the mandate text.
+    pub version: String,
+    /// The mandate, as shown and accepted.
+    pub text: String,
+}
+
+/// One échéance in a plan's view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEcheanceView {
+    /// Id (its timeline is at `/admin/echeances/{id}`).
+    pub id: i64,
+    /// 1, 2, 3…
+    pub seq: i32,
+    /// Due date.
+    pub due_date: NaiveDate,
+    /// Amount.
+    pub money: crate::domain::Money,
+    /// Status.
+    pub status: EcheanceStatus,
+}
+
+/// One change of a plan's status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanHistoryEntry {
+    /// When (schedule time zone).
+    pub at: NaiveDateTime,
+    /// Before (none at creation).
+    pub from: Option<crate::domain::PlanStatus>,
+    /// After.
+    pub to: crate::domain::PlanStatus,
+    /// Why.
+    pub cause: Cause,
+    /// Who.
+    pub actor: String,
+}
+
+/// What cancelling a plan did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCancelled {
+    /// Échéances cancelled.
+    pub cancelled: u32,
+    /// Collected while cancelling (left paid).
+    pub paid_meanwhile: u32,
+    /// Not cancelled this time (Stripe did not answer): cancel again.
+    pub left: u32,
+}

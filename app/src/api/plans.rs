@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::dto::{PlanCreated, PlanDefaults, PlanForm};
+use super::dto::{PlanCancelled, PlanCreated, PlanDefaults, PlanForm, PlanView};
 use super::error::AppError;
 
 /// What the "Nouvel échéancier" form needs from the server.
@@ -32,4 +32,25 @@ pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> 
     };
     let created = plans::create(&state, Some(me.id), input).await.map_err(fail)?;
     plans::created_view(&created).map_err(fail)
+}
+
+/// One plan: customer, consent, échéances, history.
+#[server(endpoint = "admin/plans/view")]
+pub async fn admin_plan(plan_id: i64) -> Result<PlanView, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::plans;
+    let state = state()?;
+    require_admin(&state).await?;
+    plans::view(&state, plan_id).await.map_err(fail)
+}
+
+/// Cancels a plan (refused while one of its échéances is in flight).
+#[server(endpoint = "admin/plans/cancel")]
+pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::plans;
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let done = plans::cancel(&state, plan_id, me.id).await.map_err(fail)?;
+    Ok(PlanCancelled { cancelled: done.cancelled, paid_meanwhile: done.paid_meanwhile, left: done.left })
 }

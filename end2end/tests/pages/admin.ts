@@ -161,3 +161,14 @@ export class AdminNewPlan extends PageObject {
     await expect(this.heading).toHaveAttribute('data-hydrated', 'true');
   }
 }
+
+/** `/admin/plans/{id}`: one plan, its consent, échéances, history and « Annuler l’échéancier ». */
+export class AdminPlan extends PageObject {
+  /** The plan's status badge (`data-status` is the stable spelling). */
+  readonly status = this.page.getByTestId('plan-status');
+  readonly consent = this.page.getByTestId('plan-consent');
+  readonly echeances = this.page.getByTestId('plan-echeances');
+  readonly history = this.page.getByTestId('plan-history');
+  readonly cancel = this.page.getByRole('button', { name: 'Annuler l’échéancier' });
+  readonly cancelled = this.page.getByTestId('plan-cancelled');
+}

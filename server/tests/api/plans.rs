@@ -116,6 +116,18 @@ async fn a_plan_for_a_new_customer_is_accepted_and_becomes_active_once_a_card_is
         ]
     );
 
+    // The dashboard's view of the plan shows the consent as it was given, and the history.
+    let view = plans::view(&app.state, plan.id).await.expect("view");
+    let shown = view.consent.expect("consent shown");
+    assert_eq!((shown.ip.as_str(), shown.text.as_str()), ("203.0.113.7", mandate.as_str()));
+    assert_eq!(view.status, PlanStatus::Actif);
+    assert_eq!(view.echeances.len(), 3);
+    assert_eq!(view.collected, None);
+    assert_eq!(
+        view.history.iter().map(|h| h.to).collect::<Vec<_>>(),
+        vec![PlanStatus::EnAttenteClient, PlanStatus::Actif]
+    );
+
     // Accepting again changes nothing and keeps the first consent.
     plans::accept(&app.state, plan.id, user_id(customer.id), "other".to_owned(), consent()).await.expect("again");
     assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 1);

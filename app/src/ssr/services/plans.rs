@@ -13,11 +13,12 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use crate::api::dto::{PlanCreated, PlannedEcheance};
+use crate::api::dto::{ConsentView, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanView, PlannedEcheance};
 use crate::domain::{
-    Cause, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress, Refusal, Role,
-    Schedule, ScheduleRequest, UserId,
+    Amount, Cause, Currency, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
+    Refusal, Role, Schedule, ScheduleRequest, UserId,
 };
+use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user};
 use crate::ssr::repo::echeances;
@@ -494,5 +495,69 @@ pub fn created_view(created: &CreatedPlan) -> Result<PlanCreated, ServiceError> 
         status: created.plan.status,
         consumer_credit: created.plan.consumer_credit,
         echeances,
+    })
+}
+
+/// One plan with its customer, consent, échéances and history, for the dashboard.
+///
+/// # Errors
+/// `NotFound`, a row that does not parse, database failure.
+pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceError> {
+    let (plan, rows) = get(&state.db, plan_id).await?;
+    let customer = user::Entity::find_by_id(plan.customer_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let consent =
+        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&state.db).await?;
+    let history = plan_audit::Entity::find()
+        .filter(plan_audit::Column::PaymentPlanId.eq(plan_id))
+        .order_by_asc(plan_audit::Column::Id)
+        .all(&state.db)
+        .await?;
+    let tz = state.settings.schedule_timezone;
+    let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
+    let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
+    let money = |minor: i64| -> Result<Money, ServiceError> {
+        Ok(Money { amount: Amount::from_minor(minor).map_err(anyhow::Error::from)?, currency })
+    };
+    let collected: i64 = rows.iter().filter(|e| e.status.was_collected()).map(|e| e.amount_cents).sum();
+    let echeances = rows
+        .iter()
+        .map(|e| {
+            Ok(PlanEcheanceView {
+                id: e.id,
+                seq: e.seq.unwrap_or_default(),
+                due_date: e.due_date,
+                money: echeances::money(e)?,
+                status: e.status,
+            })
+        })
+        .collect::<Result<_, ServiceError>>()?;
+    Ok(PlanView {
+        id: plan.id,
+        label: plan.label,
+        customer_name: customer.display_name,
+        customer_email: customer.email,
+        status: plan.status,
+        total: money(plan.total_cents)?,
+        collected: if collected == 0 { None } else { Some(money(collected)?) },
+        consumer_credit: plan.consumer_credit,
+        consent: consent.map(|c| ConsentView {
+            at: local(c.accepted_at),
+            ip: c.ip,
+            user_agent: c.user_agent,
+            version: c.mandate_version,
+            text: c.mandate_text,
+        }),
+        echeances,
+        history: history
+            .into_iter()
+            .map(|h| PlanHistoryEntry {
+                at: local(h.created_at),
+                from: h.from_status,
+                to: h.to_status,
+                cause: h.cause,
+                actor: h.actor,
+            })
+            .collect(),
+        can_cancel: !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled()),
     })
 }

@@ -3,11 +3,13 @@
 mod chart;
 mod dashboard;
 mod new_plan;
+mod plan;
 mod report;
 mod templates;
 mod timeline;
 
 pub use dashboard::AdminDashboard;
 pub use new_plan::AdminNewPlan;
+pub use plan::AdminPlan;
 pub use templates::AdminTemplates;
 pub use timeline::AdminTimeline;

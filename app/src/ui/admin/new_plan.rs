@@ -172,7 +172,7 @@ fn Created(created: PlanCreated) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <div class="success" role="status" data-testid="plan-created" data-plan-id=created.id>
-            <p>{fill(tx.plan_created, &[("id", &created.id.to_string())])}</p>
+            <p><a href=format!("/admin/plans/{}", created.id)>{fill(tx.plan_created, &[("id", &created.id.to_string())])}</a></p>
             <ul>
                 {created.echeances.into_iter().map(|e| view! {
                     <li>

@@ -320,6 +320,18 @@ texts! {
         consumer_credit_notice,
         consumer_credit_refused,
         col_seq,
+        plan_title,
+        plan_collected,
+        plan_consent,
+        consent_none,
+        consent_given,
+        plan_history,
+        plan_echeances,
+        cancel_plan,
+        plan_cancel_done,
+        plan_cancel_paid,
+        plan_cancel_left,
+        consumer_credit_flag,
         invalid_date_range,
         invalid_no_card,
         invalid_card_not_confirmed,
@@ -594,7 +606,9 @@ fn outcome_label(outcome: AttemptOutcome, tx: &Texts) -> &'static str {
     }
 }
 
-fn cause_label(cause: Cause, tx: &Texts) -> &'static str {
+/// Why a status changed, in words.
+#[must_use]
+pub fn cause_label(cause: Cause, tx: &Texts) -> &'static str {
     match cause {
         Cause::Charge => tx.cause_charge,
         Cause::Schedule => tx.cause_schedule,

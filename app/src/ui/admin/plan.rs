@@ -1,0 +1,117 @@
+//! `/admin/plans/{id}`: one plan — its customer, its progress, the consent the
+//! customer gave, its échéances and its history — and « Annuler l’échéancier ».
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::dto::{PlanCancelled, PlanView};
+use crate::api::plans::{AdminCancelPlan, admin_plan};
+use crate::domain::Locale;
+use crate::ui::form_token::FormToken;
+use crate::ui::i18n::{cause_label, fill, format_datetime, plan_status_label, texts};
+use crate::ui::layout::LoadedPage;
+use crate::ui::status_badge::StatusBadge;
+
+/// The page.
+#[component]
+pub fn AdminPlan() -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
+    let cancel = ServerAction::<AdminCancelPlan>::new();
+    let data = Resource::new(move || (id(), cancel.version().get()), |(id, _)| admin_plan(id));
+    let render = move |plan: PlanView| {
+        let id = plan.id;
+        view! {
+            <p><a href="/admin">{tx.back_to_dashboard}</a></p>
+            <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.label)])}</h1>
+            <section class="card summary">
+                <dl>
+                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", plan.customer_name, plan.customer_email)}</dd>
+                    <dt>{tx.col_status}</dt>
+                    <dd><span class="badge" data-testid="plan-status" data-status=plan.status.as_str()>{plan_status_label(plan.status, tx)}</span></dd>
+                    <dt>{tx.plan_total}</dt><dd>{plan.total.format(locale)}</dd>
+                    <dt>{tx.plan_collected}</dt><dd>{plan.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}</dd>
+                </dl>
+                {plan.consumer_credit.then(|| view! { <p class="warning">{tx.consumer_credit_flag}</p> })}
+            </section>
+            <section class="card" data-testid="plan-consent">
+                <h2>{tx.plan_consent}</h2>
+                {match plan.consent {
+                    None => view! { <p class="empty">{tx.consent_none}</p> }.into_any(),
+                    Some(c) => view! {
+                        <p class="muted">{fill(tx.consent_given, &[
+                            ("at", &format_datetime(c.at, tx)), ("ip", &c.ip), ("agent", &c.user_agent), ("version", &c.version),
+                        ])}</p>
+                        <blockquote>{c.text}</blockquote>
+                    }.into_any(),
+                }}
+            </section>
+            <section class="card">
+                <h2>{tx.plan_echeances}</h2>
+                <table data-testid="plan-echeances">
+                    <thead><tr><th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th><th>{tx.col_status}</th></tr></thead>
+                    <tbody>
+                        {plan.echeances.into_iter().map(|e| view! {
+                            <tr>
+                                <td><a href=format!("/admin/echeances/{}", e.id)>{e.seq}</a></td>
+                                <td>{locale.format_date(e.due_date)}</td>
+                                <td>{e.money.format(locale)}</td>
+                                <td><StatusBadge status=e.status/></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+            {plan.can_cancel.then(|| view! {
+                <section class="card">
+                    <h2>{tx.actions}</h2>
+                    <ActionForm action=cancel attr:class="inline">
+                        <FormToken/>
+                        <input type="hidden" name="plan_id" value=id.to_string()/>
+                        <button type="submit" class="danger" data-testid="cancel-plan" disabled=move || cancel.pending().get()>{tx.cancel_plan}</button>
+                    </ActionForm>
+                </section>
+            })}
+            {move || cancel.value().get().map(|result| match result {
+                Ok(done) => view! { <Outcome done/> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+            })}
+            <section class="card">
+                <h2>{tx.plan_history}</h2>
+                <ul class="timeline" data-testid="plan-history">
+                    {plan.history.into_iter().map(|h| view! {
+                        <li data-from=h.from.map(|s| s.as_str()) data-to=h.to.as_str()>
+                            <span class="muted">{format_datetime(h.at, tx)}</span>
+                            <span>
+                                {h.from.map(|s| format!("{} → ", plan_status_label(s, tx)))}
+                                <strong>{plan_status_label(h.to, tx)}</strong>
+                                <br/>
+                                <span class="muted">{format!("{} · {}", cause_label(h.cause, tx), h.actor)}</span>
+                            </span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    };
+    view! { <LoadedPage data render/> }
+}
+
+/// What the cancel did, in words.
+#[component]
+fn Outcome(done: PlanCancelled) -> impl IntoView {
+    let tx = texts();
+    view! {
+        <div role="status" data-testid="plan-cancelled">
+            <p class="success">{fill(tx.plan_cancel_done, &[("cancelled", &done.cancelled.to_string())])}</p>
+            {(done.paid_meanwhile > 0).then(|| view! {
+                <p class="notice">{fill(tx.plan_cancel_paid, &[("n", &done.paid_meanwhile.to_string())])}</p>
+            })}
+            {(done.left > 0).then(|| view! {
+                <p class="error">{fill(tx.plan_cancel_left, &[("n", &done.left.to_string())])}</p>
+            })}
+        </div>
+    }
+}
