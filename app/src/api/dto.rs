@@ -612,7 +612,7 @@ pub struct PlanHistoryEntry {
 }
 
 /// What cancelling a plan did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanCancelled {
     /// Échéances cancelled.
     pub cancelled: u32,

@@ -51,6 +51,5 @@ pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> 
     use crate::ssr::services::plans;
     let state = state()?;
     let me = require_admin(&state).await?;
-    let done = plans::cancel(&state, plan_id, me.id).await.map_err(fail)?;
-    Ok(PlanCancelled { cancelled: done.cancelled, paid_meanwhile: done.paid_meanwhile, left: done.left })
+    plans::cancel(&state, plan_id, me.id).await.map_err(fail)
 }

@@ -140,6 +140,13 @@ impl PlanStatus {
         }
     }
 
+    /// Every status the due-date run collects under `on_default` (the list
+    /// its SQL selection uses).
+    #[must_use]
+    pub fn collected_by_schedule(on_default: DefaultPolicy) -> Vec<Self> {
+        Self::ALL.iter().copied().filter(|s| s.is_collected_by_schedule(on_default)).collect()
+    }
+
     /// Nothing will move it again.
     #[must_use]
     pub fn is_over(self) -> bool {
@@ -228,8 +235,7 @@ mod tests {
     #[test]
     fn the_schedule_collects_active_plans_and_defaulted_ones_only_when_told() {
         use DefaultPolicy::{KeepCharging, Stop};
-        let charged =
-            |policy| PlanStatus::ALL.iter().copied().filter(|s| s.is_collected_by_schedule(policy)).collect::<Vec<_>>();
+        let charged = PlanStatus::collected_by_schedule;
         assert_eq!(charged(KeepCharging), vec![S::Actif, S::EnDefaut]);
         assert_eq!(charged(Stop), vec![S::Actif]);
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use app::api::dto::PlanCancelled;
 use app::domain::{
     EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Role, ScheduleRequest,
     UserId,
@@ -388,7 +389,7 @@ async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_paym
     assert_ne!(live[0]["status"], "canceled");
 
     let done = plans::cancel(&app.state, plan, admin.id).await.expect("cancelled");
-    assert_eq!(done, plans::Cancelled { cancelled: 3, paid_meanwhile: 0, left: 0 });
+    assert_eq!(done, PlanCancelled { cancelled: 3, paid_meanwhile: 0, left: 0 });
     assert_eq!(plan_status(&app, plan).await, PlanStatus::Annule);
     for e in [first, second, third] {
         assert_eq!(app.status(e).await, EcheanceStatus::Annulee, "échéance {e}");
@@ -403,7 +404,7 @@ async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_paym
     assert!(matches!(paid, Err(ServiceError::Refused(_))), "{paid:?}");
     assert_eq!(app.peer.payment_intents_of(second).await.len(), 0);
     // Cancelling again changes nothing; a finished plan cannot be cancelled.
-    assert_eq!(plans::cancel(&app.state, plan, admin.id).await.expect("again"), plans::Cancelled::default());
+    assert_eq!(plans::cancel(&app.state, plan, admin.id).await.expect("again"), PlanCancelled::default());
 }
 
 #[tokio::test]

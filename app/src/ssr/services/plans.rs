@@ -13,7 +13,9 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use crate::api::dto::{ConsentView, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanView, PlannedEcheance};
+use crate::api::dto::{
+    ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanView, PlannedEcheance,
+};
 use crate::domain::{
     Amount, Cause, Currency, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
     Refusal, Role, Schedule, ScheduleRequest, UserId,
@@ -310,17 +312,6 @@ pub async fn lock_of(
     }
 }
 
-/// What [`cancel`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Cancelled {
-    /// Échéances cancelled now (a live PaymentIntent of one waiting for 3D Secure cancelled on Stripe first).
-    pub cancelled: u32,
-    /// Collected while the plan was being cancelled (left paid: a refund is a separate decision).
-    pub paid_meanwhile: u32,
-    /// Not cancelled this time (Stripe did not answer): cancelling again finishes the job.
-    pub left: u32,
-}
-
 /// An admin cancels a plan. Refused, with nothing changed, while one of its
 /// échéances is in flight (its outcome is settled within minutes; cancel
 /// again then): checked under the plan's lock, which every charge of the plan
@@ -332,7 +323,7 @@ pub struct Cancelled {
 ///
 /// # Errors
 /// `Refused` (finished plan, a charge in flight), `NotFound`, database failure.
-pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<Cancelled, ServiceError> {
+pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<PlanCancelled, ServiceError> {
     let actor = format!("admin:{admin}");
     let txn = db::begin_write(&state.db).await?;
     let plan = lock(&txn, plan_id).await?;
@@ -356,7 +347,7 @@ pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<Can
     transition(&txn, plan, PlanEvent::Canceled, by).await?;
     txn.commit().await?;
 
-    let mut done = Cancelled::default();
+    let mut done = PlanCancelled::default();
     for (id, _) in open {
         match super::admin::actions::cancel(state, echeances::id_of(id)?, admin).await {
             Ok(_) => done.cancelled += 1,
@@ -374,7 +365,7 @@ pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<Can
 /// The statuses of plans the due-date run collects (for its selection).
 #[must_use]
 pub fn scheduled_statuses(state: &AppState) -> Vec<PlanStatus> {
-    PlanStatus::ALL.iter().copied().filter(|s| s.is_collected_by_schedule(state.settings.plan_on_default)).collect()
+    PlanStatus::collected_by_schedule(state.settings.plan_on_default)
 }
 
 /// A plan with its échéances, in order.
