@@ -96,6 +96,27 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
 }
 
 #[tokio::test]
+async fn resume_finds_the_payment_intent_behind_an_error_stripe_saved_instead_of_replaying_it_for_a_day() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::ErrorAfterExecution);
+    app.stripe.set_delivery(Delivery::Drop);
+    let result = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(result.status, EcheanceStatus::EnCours);
+
+    // Minutes later, well within the key's retention: a re-send would replay the same 500.
+    app.clock.advance(Duration::from_secs(10 * 60));
+    let creates_before = app.stripe.calls(CREATE);
+    charge::resume(&app.state, 10).await.expect("resumed");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "found on Stripe by our metadata and the customer");
+    assert_eq!(app.stripe.calls(CREATE), creates_before, "nothing re-sent once found");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "no second charge");
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Succeeded);
+}
+
+#[tokio::test]
 async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_queued() {
     let app = spawn_app().await;
     let bob = app.customer("bob", Some(cards::DECLINED)).await;

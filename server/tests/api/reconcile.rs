@@ -58,6 +58,31 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
 }
 
 #[tokio::test]
+async fn when_listing_fails_an_unknown_attempt_is_still_looked_up_by_its_customer_and_the_failure_counted() {
+    let app = spawn_app().await;
+    // Its webhook is still on its way (not failed, so not replayed from the Events API).
+    app.stripe.set_delivery(Delivery::Hold);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.stripe.inject("POST /v1/payment_intents", Fault::ErrorAfterExecution);
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    // Old enough that no request in flight explains a missing PaymentIntent.
+    app.clock.advance(Duration::from_secs(40 * 60));
+    // The window listing fails on every try; the customer's own listing then answers.
+    for _ in 0..4 {
+        app.stripe.inject("GET /v1/payment_intents", Fault::Unavailable);
+    }
+
+    let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "{report:?}");
+    assert_eq!(report.fixed, 1, "{report:?}");
+    assert!(report.errors >= 1, "the failed listing is an error of the run: {report:?}");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);

@@ -348,7 +348,8 @@ async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError
 
 /// Settles attempts whose outcome is unknown (or that were written but never
 /// sent, after a crash): with a known PaymentIntent, asks Stripe; within the
-/// key's retention, re-sends with the same key; past it, looks the
+/// key's retention, re-sends with the same key (once sent, only after looking
+/// the PaymentIntent up by metadata: Stripe replays a saved 500 too); past it, looks the
 /// PaymentIntent up by metadata before anything else, and gives the attempt up
 /// only when Stripe has none. Returns how many attempts were looked at.
 ///
@@ -390,11 +391,17 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
     let found = if let Some(pi) = &attempt.payment_intent_id {
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
-        // Stripe still holds the key: re-sending replays the first answer, or executes it once.
-        if let Some(refusal) = send(state, attempt, Cause::Reconciler, actor).await? {
-            tracing::warn!(attempt.id = attempt.id, %refusal, "Stripe refused the re-sent charge");
+        // Stripe still holds the key: re-sending replays the first answer, or executes it
+        // once. But a saved answer can be a 500 for a request that did create the
+        // PaymentIntent, replayed for a whole day: once sent, look before re-sending.
+        let found = if attempt.stripe_calls > 0 { find_on_stripe(state, attempt).await? } else { None };
+        if found.is_none() {
+            if let Some(refusal) = send(state, attempt, Cause::Reconciler, actor).await? {
+                tracing::warn!(attempt.id = attempt.id, %refusal, "Stripe refused the re-sent charge");
+            }
+            return Ok(());
         }
-        return Ok(());
+        found
     } else {
         find_on_stripe(state, attempt).await?
     };

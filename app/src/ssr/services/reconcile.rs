@@ -178,7 +178,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
 
     let listed = list_window(state, window_start, &mut report).await;
     for target in &targets {
-        check_target(state, target, &listed, options, window_start, &mut report).await;
+        check_target(state, target, &listed, options, &mut report).await;
         progress.inc();
     }
     for session_echeance in &sessions {
@@ -244,7 +244,6 @@ async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
 struct Listed {
     by_id: HashMap<String, PaymentIntentSnapshot>,
     by_attempt: HashMap<(i64, i32), String>,
-    complete: bool,
 }
 
 /// Lists the window even with nothing pending here: a success on an attempt
@@ -265,14 +264,13 @@ async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -
                 }
                 match (page.has_more, last) {
                     (true, Some(last)) => after = Some(last),
-                    _ => {
-                        listed.complete = true;
-                        return listed;
-                    }
+                    _ => return listed,
                 }
             }
             Err(e) => {
-                // Fall back to one GET per échéance (still rate-limited).
+                // Fall back to one read per échéance (still rate-limited): by id, or by
+                // customer for an attempt that never learnt its PaymentIntent.
+                report.errors += 1;
                 report.error_messages.push(format!("listing PaymentIntents failed ({e}); checking one by one"));
                 return listed;
             }
@@ -285,7 +283,6 @@ async fn check_target(
     target: &Target,
     listed: &Listed,
     options: &Options,
-    window_start: i64,
     report: &mut Report,
 ) {
     report.checked += 1;
@@ -341,14 +338,15 @@ async fn check_target(
     let report_of_stripe = match snapshot {
         Some(pi) => StripeReport::from_payment_intent(pi),
         None => {
-            // No PaymentIntent known for this attempt. If the whole window was listed,
-            // covers the attempt, and the attempt is old enough that no clock (another
-            // instance's, Stripe's) and no request still in flight can explain the
-            // absence, Stripe never created one — once a fresh read of the customer's
-            // PaymentIntents (the list was taken at the start of the run) agrees.
-            let covered = listed.complete && attempt.started_at / 1000 >= window_start;
+            // No PaymentIntent known for this attempt. Once it is old enough that no
+            // clock (another instance's, Stripe's) and no request still in flight can
+            // explain the absence, a fresh read of the customer's PaymentIntents since
+            // the attempt started decides: the one with our metadata, or none ever
+            // created. That read is complete by itself, so it is made whether the
+            // window listing (taken at the start of the run) covered the attempt, did
+            // not reach back that far, or failed.
             let old_enough = state.now_ms() - attempt.started_at > ABANDON_AFTER_MS;
-            if !(covered && old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
+            if !(old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
                 report.unchanged += 1;
                 return;
             }

@@ -749,7 +749,9 @@ async fn upstream_pages(inner: &Inner, headers: &HeaderMap, path: &str, extra: &
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut query = format!("limit=100{extra}");
+        // The peer serves a page of any size, and scans its whole store for each page:
+        // one page for everything, not one scan per hundred objects.
+        let mut query = format!("limit=1000000{extra}");
         if let Some(a) = &after {
             query.push_str(&format!("&starting_after={a}"));
         }
