@@ -1,7 +1,10 @@
 import { expect, test } from './fixtures';
 import { AdminNewPlan, AdminPlan } from './pages/admin';
+import { AuthenticatePage } from './pages/authenticate';
+import { CARDS } from './pages/checkout';
+import { InvitationPage } from './pages/invitation';
 import { login } from './pages/landing';
-import { screenshot, seedAdmin } from './support';
+import { mailbox, screenshot, seedAdmin, uniqueEmail } from './support';
 
 test.describe('payment plans', () => {
   test('an admin creates a plan for a new customer, the preview following the form', async ({ page }) => {
@@ -52,5 +55,71 @@ test.describe('payment plans', () => {
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(3);
     await expect(plan.history.locator('li[data-to="annule"]')).toHaveCount(1);
     await screenshot(page, 'plan-cancelled');
+  });
+
+  test('the customer follows the emailed link, accepts, saves a 3D Secure card and pays the first échéance', async ({ browser, page }) => {
+    await login(page, seedAdmin('admin-invite'));
+    const form = new AdminNewPlan(page);
+    await form.goto();
+    const email = uniqueEmail('invited');
+    await form.total.fill('600');
+    await form.count.fill('3');
+    await form.firstDue.fill('2099-03-15');
+    await form.email.fill(email);
+    await form.name.fill('Inès Invitée');
+    await form.label.fill('Atelier 2099');
+    await form.create.click();
+    await expect(form.created).toContainText('attend l’acceptation du client');
+
+    // The invitation, through the SMTP server: the schedule and a signed link.
+    const invitations = async () => (await mailbox(email)).filter((m) => m.subject.includes('Atelier 2099'));
+    await expect.poll(async () => (await invitations()).length, { timeout: 20_000 }).toBe(1);
+    const [message] = await invitations();
+    expect(message.text).toContain('200,00');
+    const link = /https?:\/\/\S+\/plans\/\d+\/accept\?token=\S+/.exec(message.text)?.[0] ?? '';
+    expect(link).not.toBe('');
+
+    // Another browser, nobody logged in: the link is the key.
+    const context = await browser.newContext();
+    const invitation = new InvitationPage(await context.newPage());
+    expect(await invitation.goto(link)).toBe(200);
+    await expect(invitation.rows).toHaveCount(3);
+    await expect(invitation.rows.nth(1)).toContainText('15/04/2099');
+    await expect(invitation.total).toContainText('600,00');
+    await expect(invitation.mandate).toContainText('J’autorise');
+    await expect(invitation.mandate).toContainText('« Atelier 2099 »');
+    await invitation.accept.click();
+    await expect(invitation.accepted).toHaveAttribute('data-status', 'en_attente_client');
+
+    // The card, with the bank's 3D Secure while saving it; then the plan is active.
+    await invitation.card.saveCard(CARDS.threeDS);
+    await expect(invitation.accepted).toHaveAttribute('data-status', 'actif');
+    // The peer's cards expire in 2034, before the plan's last échéance: said, not refused.
+    await expect(invitation.shortLivedCard).toContainText('15/05/2099');
+    await screenshot(invitation.page, 'plan-accepted');
+
+    // The link is spent.
+    const again = new InvitationPage(await context.newPage());
+    expect(await again.goto(link)).toBe(410);
+    await again.page.close();
+
+    // Logged in by the link: the portal shows the plan's échéances; the first is paid now, on-session, through 3DS.
+    await invitation.toPortal.click();
+    const portal = invitation.card;
+    await expect(portal.heading).toBeVisible();
+    await expect(portal.row('Atelier 2099 — 1/3')).toHaveAttribute('data-status', 'a_payer');
+    await portal.payIntoAuthentication('Atelier 2099 — 1/3');
+    await new AuthenticatePage(invitation.page).complete();
+    await portal.goto();
+    await expect(portal.row('Atelier 2099 — 1/3')).toHaveAttribute('data-status', 'payee');
+    await expect(portal.row('Atelier 2099 — 2/3')).toHaveAttribute('data-status', 'a_payer');
+    await context.close();
+
+    // The merchant sees the plan active, with the consent as given.
+    await form.created.getByRole('link', { name: /Échéancier n°\d+/ }).click();
+    const plan = new AdminPlan(page);
+    await expect(plan.status).toHaveAttribute('data-status', 'actif');
+    await expect(plan.consent).toContainText('J’autorise');
+    await expect(plan.echeances.locator('[data-status="payee"]')).toHaveCount(1);
   });
 });

@@ -11,6 +11,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_email_templates;
 mod m20261201_000003_security;
 mod m20261201_000004_payment_plans;
+mod m20261201_000005_invitations;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_email_templates::Migration),
             Box::new(m20261201_000003_security::Migration),
             Box::new(m20261201_000004_payment_plans::Migration),
+            Box::new(m20261201_000005_invitations::Migration),
         ]
     }
 }

@@ -86,28 +86,34 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (kind, locale, subject, html, text) in TEMPLATES {
-            let insert = Query::insert()
-                .into_table(EmailTemplates::Table)
-                .columns([
-                    EmailTemplates::Kind,
-                    EmailTemplates::Locale,
-                    EmailTemplates::Subject,
-                    EmailTemplates::HtmlBody,
-                    EmailTemplates::TextBody,
-                    EmailTemplates::UpdatedAt,
-                ])
-                .values_panic([kind.into(), locale.into(), subject.into(), html.into(), text.into(), 0_i64.into()])
-                .on_conflict(
-                    OnConflict::columns([EmailTemplates::Kind, EmailTemplates::Locale]).do_nothing().to_owned(),
-                )
-                .to_owned();
-            manager.exec_stmt(insert).await?;
-        }
-        Ok(())
+        insert_missing(manager, &TEMPLATES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.exec_stmt(Query::delete().from_table(EmailTemplates::Table).to_owned()).await
     }
+}
+
+/// Inserts the templates of `templates` that do not exist yet (an admin's edit is kept).
+pub(crate) async fn insert_missing(
+    manager: &SchemaManager<'_>,
+    templates: &[(&str, &str, &str, &str, &str)],
+) -> Result<(), DbErr> {
+    for &(kind, locale, subject, html, text) in templates {
+        let insert = Query::insert()
+            .into_table(EmailTemplates::Table)
+            .columns([
+                EmailTemplates::Kind,
+                EmailTemplates::Locale,
+                EmailTemplates::Subject,
+                EmailTemplates::HtmlBody,
+                EmailTemplates::TextBody,
+                EmailTemplates::UpdatedAt,
+            ])
+            .values_panic([kind.into(), locale.into(), subject.into(), html.into(), text.into(), 0_i64.into()])
+            .on_conflict(OnConflict::columns([EmailTemplates::Kind, EmailTemplates::Locale]).do_nothing().to_owned())
+            .to_owned();
+        manager.exec_stmt(insert).await?;
+    }
+    Ok(())
 }

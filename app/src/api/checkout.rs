@@ -48,5 +48,5 @@ pub async fn save_card(setup_intent_id: String) -> Result<CardInfo, AppError> {
     let state = state()?;
     let user = require_user(&state).await?;
     let card = cards::save_card(&state, user.id, setup_intent_id.trim()).await.map_err(fail)?;
-    Ok(CardInfo { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
+    Ok(CardInfo::from(card))
 }

@@ -97,3 +97,11 @@ pub fn client_ip(state: &AppState) -> String {
     let headers = parts.map(|p| p.headers).unwrap_or_default();
     crate::ssr::guards::client_ip(&headers, peer, state.settings.trusted_proxy_hops)
 }
+
+/// The caller's browser, as it names itself (kept with a consent).
+#[must_use]
+pub fn user_agent() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default()
+}

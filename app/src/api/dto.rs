@@ -537,6 +537,40 @@ pub struct PlannedEcheance {
     pub money: crate::domain::Money,
 }
 
+/// A plan as its invitation link shows it to the customer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    /// Id.
+    pub plan_id: i64,
+    /// What it is for.
+    pub label: String,
+    /// The customer's name.
+    pub customer_name: String,
+    /// Who will charge the card (`MERCHANT_NAME`).
+    pub merchant: String,
+    /// The total.
+    pub total: crate::domain::Money,
+    /// The échéances.
+    pub echeances: Vec<PlannedEcheance>,
+    /// Consumer credit under French law.
+    pub consumer_credit: bool,
+    /// The off-session mandate, in the page's language, as it will be stored.
+    pub mandate: String,
+    /// Last day the link works.
+    pub expires_on: NaiveDate,
+}
+
+/// The plan once the customer accepted it through the invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanAccepted {
+    /// Its status now: *actif* when a card was already saved, else waiting for one.
+    pub status: crate::domain::PlanStatus,
+    /// The customer's saved card, if any.
+    pub card: Option<CardInfo>,
+    /// For Stripe.js.
+    pub publishable_key: String,
+}
+
 /// One plan, as the dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::dto::{PlanCancelled, PlanCreated, PlanDefaults, PlanForm, PlanView};
+use super::dto::{InvitationView, PlanAccepted, PlanCancelled, PlanCreated, PlanDefaults, PlanForm, PlanView};
 use super::error::AppError;
 
 /// What the "Nouvel échéancier" form needs from the server.
@@ -29,6 +29,7 @@ pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> 
         currency: form.currency,
         schedule: request,
         metadata: std::collections::BTreeMap::new(),
+        send_invitation: true,
     };
     let created = plans::create(&state, Some(me.id), input).await.map_err(fail)?;
     plans::created_view(&created).map_err(fail)
@@ -52,4 +53,39 @@ pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> 
     let state = state()?;
     let me = require_admin(&state).await?;
     plans::cancel(&state, plan_id, me.id).await.map_err(fail)
+}
+
+/// The plan an invitation link opens: nobody needs to be logged in, and nothing changes.
+#[server(endpoint = "plans/invitation")]
+pub async fn plan_invitation(plan_id: i64, token: String) -> Result<InvitationView, AppError> {
+    use super::context::{fail, state};
+    use crate::ssr::services::invitations;
+    let state = state()?;
+    invitations::open(&state, plan_id, &token, crate::ui::i18n::page_locale()).await.map_err(fail)
+}
+
+/// The customer accepts through the invitation link: the consent is recorded,
+/// the link spent, and the customer logged in (to save the card next).
+#[server(endpoint = "plans/accept")]
+pub async fn accept_plan_invitation(plan_id: i64, token: String) -> Result<PlanAccepted, AppError> {
+    use super::context::{client_ip, fail, set_cookie, state, user_agent};
+    use crate::ssr::auth;
+    use crate::ssr::services::invitations;
+    use crate::ssr::services::plans::ConsentContext;
+    let state = state()?;
+    let context = ConsentContext { ip: client_ip(&state), user_agent: user_agent() };
+    let locale = crate::ui::i18n::page_locale();
+    let (accepted, session) = invitations::accept(&state, plan_id, &token, locale, context).await.map_err(fail)?;
+    set_cookie(&auth::session_cookie(&state, &session.token));
+    Ok(accepted)
+}
+
+/// Where the caller's own plan stands (after saving the card on the acceptance page).
+#[server(endpoint = "plans/status")]
+pub async fn my_plan_status(plan_id: i64) -> Result<crate::domain::PlanStatus, AppError> {
+    use super::context::{fail, require_user, state};
+    use crate::ssr::services::plans;
+    let state = state()?;
+    let me = require_user(&state).await?;
+    plans::status_for(&state, plan_id, me.id).await.map_err(fail)
 }

@@ -36,5 +36,5 @@ pub use reason::{Field, Invalid, Refusal};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};
 pub use throttle::{Admission, Throttle, ThrottleState};
-pub use token::{RecoveryToken, TokenError};
+pub use token::{InvitationToken, RecoveryToken, TokenError};
 pub use user::{Email, Role};

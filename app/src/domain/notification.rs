@@ -17,6 +17,8 @@ pub enum EmailKind {
     PaymentFailed,
     /// The receipt.
     PaymentReceived,
+    /// A new plan, with the signed link to accept it (one per plan).
+    Invitation,
 }
 
 crate::spelled!(EmailKind {
@@ -24,6 +26,7 @@ crate::spelled!(EmailKind {
     Reminder => "reminder",
     PaymentFailed => "payment_failed",
     PaymentReceived => "payment_received",
+    Invitation => "invitation",
 });
 
 impl EmailKind {
@@ -40,15 +43,28 @@ impl EmailKind {
     }
 
     /// The outbox key that makes the same cause queue one email only: once
-    /// per échéance for a receipt, once per attempt for the others.
+    /// per échéance for a receipt, once per attempt for the others (an
+    /// invitation is about a plan: [`EmailKind::invitation_key`]).
     #[must_use]
     pub fn dedup_key(self, echeance: EcheanceId, attempt: i32) -> String {
         match self {
             Self::PaymentReceived => format!("{self}:e{echeance}"),
-            Self::AuthenticationRequired | Self::Reminder | Self::PaymentFailed => {
+            Self::AuthenticationRequired | Self::Reminder | Self::PaymentFailed | Self::Invitation => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
+    }
+
+    /// The outbox key of a plan's invitation: one per plan.
+    #[must_use]
+    pub fn invitation_key(plan: i64) -> String {
+        format!("{}:p{plan}", Self::Invitation)
+    }
+
+    /// The plan an invitation's outbox key names.
+    #[must_use]
+    pub fn plan_of_invitation_key(key: &str) -> Option<i64> {
+        key.strip_prefix("invitation:p")?.parse().ok()
     }
 
     /// The key of the `n`-th manual resend of this email for an attempt.
@@ -79,6 +95,13 @@ mod tests {
         assert_eq!(EmailKind::PaymentReceived.dedup_key(e, 2), "payment_received:e7");
         assert_eq!(EmailKind::PaymentFailed.dedup_key(e, 2), "payment_failed:e7:a2");
         assert_ne!(EmailKind::PaymentFailed.dedup_key(e, 2), EmailKind::PaymentFailed.dedup_key(e, 3));
+    }
+
+    #[test]
+    fn an_invitation_is_keyed_by_its_plan() {
+        assert_eq!(EmailKind::invitation_key(12), "invitation:p12");
+        assert_eq!(EmailKind::plan_of_invitation_key("invitation:p12"), Some(12));
+        assert_eq!(EmailKind::plan_of_invitation_key("payment_failed:e12:a1"), None);
     }
 
     proptest! {

@@ -256,6 +256,15 @@ fn split_request(
     dated.unwrap_or_default()
 }
 
+/// Whether a card expiring at the end of `exp_month`/`exp_year` can still be
+/// charged on `last_due` (a card is valid through the last day of its month).
+#[must_use]
+pub fn card_lasts_until(exp_month: i32, exp_year: i32, last_due: chrono::NaiveDate) -> bool {
+    use chrono::Datelike as _;
+    let due = (i64::from(last_due.year()), i64::from(last_due.month()));
+    (i64::from(exp_year), i64::from(exp_month)) >= due
+}
+
 /// `total` in `count` parts that add up to it exactly: the remainder goes one
 /// cent each to the first parts, so no two parts differ by more than one.
 ///
@@ -288,6 +297,15 @@ fn below_minimum(minor: i64, currency: Currency) -> Option<PlanProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_lasts_through_the_last_day_of_its_month() {
+        let d = |y, m, day| chrono::NaiveDate::from_ymd_opt(y, m, day).expect("date");
+        assert!(card_lasts_until(3, 2027, d(2027, 3, 31)));
+        assert!(!card_lasts_until(3, 2027, d(2027, 4, 1)));
+        assert!(card_lasts_until(1, 2028, d(2027, 12, 15)));
+        assert!(!card_lasts_until(12, 2026, d(2027, 1, 5)));
+    }
     use chrono::Datelike;
     use proptest::prelude::*;
 

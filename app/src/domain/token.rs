@@ -1,5 +1,7 @@
-//! The signed, expiring link token of the 3D Secure recovery page.
-//! `"{expires_unix}.{base64url(HMAC-SHA256(secret, "recovery:v1:{pi}:{expires}"))}"`.
+//! Signed, expiring link tokens: `"{expires_unix}.{base64url(HMAC-SHA256(secret, scope))}"`,
+//! where the scope names what the link opens — `recovery:v1:{pi}:{expires}` for
+//! the 3D Secure recovery page, `invitation:v1:{plan}:{customer}:{expires}` for
+//! a plan's invitation — so a token for one thing never opens another.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +13,10 @@ type HmacSha256 = Hmac<Sha256>;
 /// A token that proves the bearer received the recovery email for one PaymentIntent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryToken(String);
+
+/// A token that proves the bearer received the invitation to one plan, sent to its customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvitationToken(String);
 
 /// Why a token is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -27,8 +33,7 @@ impl RecoveryToken {
     /// Signs a token for `payment_intent` valid until `expires_unix`.
     #[must_use]
     pub fn sign(secret: &[u8], payment_intent: &str, expires_unix: i64) -> Self {
-        let sig = mac(secret, payment_intent, expires_unix).finalize().into_bytes();
-        Self(format!("{expires_unix}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        Self(sign(secret, &format!("recovery:v1:{payment_intent}"), expires_unix))
     }
 
     /// Checks a token from a link. Constant-time on the signature.
@@ -38,11 +43,7 @@ impl RecoveryToken {
     /// for a genuine token past `expires` (checked after the signature, so expiry
     /// says nothing about forged tokens).
     pub fn verify(secret: &[u8], payment_intent: &str, token: &str, now_unix: i64) -> Result<i64, TokenError> {
-        let (expires, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
-        let expires: i64 = expires.parse().map_err(|_| TokenError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
-        mac(secret, payment_intent, expires).verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
-        if now_unix > expires { Err(TokenError::Expired) } else { Ok(expires) }
+        verify(secret, &format!("recovery:v1:{payment_intent}"), token, now_unix)
     }
 
     /// The string to put in the link's `token` query parameter.
@@ -52,13 +53,48 @@ impl RecoveryToken {
     }
 }
 
-fn mac(secret: &[u8], payment_intent: &str, expires: i64) -> HmacSha256 {
+impl InvitationToken {
+    /// Signs a token for the invitation to `plan`, sent to `customer`, valid until `expires_unix`.
+    #[must_use]
+    pub fn sign(secret: &[u8], plan: i64, customer: i64, expires_unix: i64) -> Self {
+        Self(sign(secret, &format!("invitation:v1:{plan}:{customer}"), expires_unix))
+    }
+
+    /// Checks a token from an invitation link, as [`RecoveryToken::verify`] does.
+    ///
+    /// # Errors
+    /// [`TokenError::Invalid`] (malformed, forged, another plan or customer), [`TokenError::Expired`].
+    pub fn verify(secret: &[u8], plan: i64, customer: i64, token: &str, now_unix: i64) -> Result<i64, TokenError> {
+        verify(secret, &format!("invitation:v1:{plan}:{customer}"), token, now_unix)
+    }
+
+    /// The string to put in the link's `token` query parameter.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn sign(secret: &[u8], scope: &str, expires_unix: i64) -> String {
+    let sig = mac(secret, scope, expires_unix).finalize().into_bytes();
+    format!("{expires_unix}.{}", URL_SAFE_NO_PAD.encode(sig))
+}
+
+fn verify(secret: &[u8], scope: &str, token: &str, now_unix: i64) -> Result<i64, TokenError> {
+    let (expires, sig) = token.split_once('.').ok_or(TokenError::Invalid)?;
+    let expires: i64 = expires.parse().map_err(|_| TokenError::Invalid)?;
+    let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| TokenError::Invalid)?;
+    mac(secret, scope, expires).verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
+    if now_unix > expires { Err(TokenError::Expired) } else { Ok(expires) }
+}
+
+fn mac(secret: &[u8], scope: &str, expires: i64) -> HmacSha256 {
     // HMAC accepts keys of any length; this cannot fail.
     let mut mac = match HmacSha256::new_from_slice(secret) {
         Ok(m) => m,
         Err(_) => unreachable!("HMAC takes keys of any size"),
     };
-    mac.update(format!("recovery:v1:{payment_intent}:{expires}").as_bytes());
+    mac.update(format!("{scope}:{expires}").as_bytes());
     mac
 }
 
@@ -82,6 +118,18 @@ mod tests {
         assert_eq!(RecoveryToken::verify(b"other", "pi_123", t.as_str(), 0), Err(TokenError::Invalid));
         let extended = t.as_str().replacen("1000", "9999", 1);
         assert_eq!(RecoveryToken::verify(SECRET, "pi_123", &extended, 0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn an_invitation_token_opens_only_its_plan_for_its_customer() {
+        let t = InvitationToken::sign(SECRET, 7, 12, 1_000);
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 999), Ok(1_000));
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 1_001), Err(TokenError::Expired));
+        assert_eq!(InvitationToken::verify(SECRET, 8, 12, t.as_str(), 0), Err(TokenError::Invalid));
+        assert_eq!(InvitationToken::verify(SECRET, 7, 13, t.as_str(), 0), Err(TokenError::Invalid));
+        // Nor does a recovery token open an invitation (the scopes differ).
+        let recovery = RecoveryToken::sign(SECRET, "7:12", 1_000);
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, recovery.as_str(), 0), Err(TokenError::Invalid));
     }
 
     #[test]

@@ -143,6 +143,18 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
         .filter(login_throttle::Column::Failures.gt(0))
         .exec(&state.db)
         .await?;
+    open_session(&state.db, user, now).await
+}
+
+/// Opens a session for `user` (a login, or a signed link that logs its owner in).
+///
+/// # Errors
+/// Database failure.
+pub async fn open_session(
+    db: &impl sea_orm::ConnectionTrait,
+    user: CurrentUser,
+    now: i64,
+) -> Result<OpenedSession, ServiceError> {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -153,7 +165,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
         expires_at: Set(now + SESSION_TTL_MS),
         last_seen_at: Set(Some(now)),
     }
-    .insert(&state.db)
+    .insert(db)
     .await?;
     Ok(OpenedSession { user, token })
 }

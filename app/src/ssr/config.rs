@@ -105,6 +105,10 @@ pub struct Settings {
     /// `REFUSE_CONSUMER_CREDIT`: refuse plans that French law treats as consumer
     /// credit (last échéance more than three months after the first) instead of warning.
     pub refuse_consumer_credit: bool,
+    /// `MERCHANT_NAME`: who the customer authorises to charge the card (the mandate text, emails).
+    pub merchant_name: String,
+    /// `INVITATION_TTL_DAYS`: validity of a plan's invitation link (default 14 days).
+    pub invitation_ttl: Duration,
 }
 
 const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
@@ -226,6 +230,11 @@ impl Settings {
             )
             .map_err(|_| err("PLAN_ON_DEFAULT", "expected keep_charging or stop"))?,
             refuse_consumer_credit: parse_var(get, "REFUSE_CONSUMER_CREDIT", "false")?,
+            merchant_name: get("MERCHANT_NAME")
+                .map(|n| n.trim().to_owned())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "Échéancier".to_owned()),
+            invitation_ttl: Duration::from_secs(u64::from(positive(get, "INVITATION_TTL_DAYS", "14")?) * 86_400),
         };
         if prod {
             settings.refuse_test_settings_in_production()?;

@@ -28,5 +28,7 @@ pub const DEFAULT_POLICY: &str =
 /// Whether the page at `path` uses Stripe.js (the checkout and the 3D Secure page).
 #[must_use]
 pub fn page_uses_stripe_js(path: &str) -> bool {
-    path == "/" || path.starts_with("/payment/authenticate/")
+    path == "/"
+        || path.starts_with("/payment/authenticate/")
+        || (path.starts_with("/plans/") && path.ends_with("/accept"))
 }

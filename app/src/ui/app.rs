@@ -8,6 +8,7 @@ use leptos_router::{SsrMode, path};
 use super::admin::{AdminDashboard, AdminNewPlan, AdminPlan, AdminTemplates, AdminTimeline};
 use super::authenticate::AuthenticatePage;
 use super::i18n::{page_locale, texts};
+use super::invitation::InvitationPage;
 use super::landing::HomePage;
 
 /// The HTML document around the app (rendered on the server only). Stripe.js
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <p class="empty">{texts().not_found}</p> }>
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/payment/authenticate/:payment_intent_id") view=AuthenticatePage ssr=SsrMode::Async/>
+                <Route path=path!("/plans/:id/accept") view=InvitationPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>
                 <Route path=path!("/admin/echeances/:id") view=AdminTimeline ssr=SsrMode::Async/>
                 <Route path=path!("/admin/templates") view=AdminTemplates ssr=SsrMode::Async/>

@@ -11,6 +11,14 @@ use crate::api::error::AppError;
 use crate::api::session::{Logout, current_me};
 use crate::domain::Role;
 
+/// The page's `data-hydrated` attribute: `"false"` as the server renders it,
+/// `"true"` once the WASM runs (what the browser tests wait for before typing).
+pub fn hydration_marker() -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    move || if hydrated.get() { "true" } else { "false" }
+}
+
 /// A page that loads one thing: "loading" first, then the frame with the
 /// signed-in person around what `render` makes of the data, or the error card
 /// (session expired, forbidden…) when loading it failed.

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod error_view;
 pub mod form_token;
 pub mod i18n;
+pub mod invitation;
 pub mod landing;
 pub mod layout;
 pub mod navigate;

@@ -254,3 +254,18 @@ async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
     assert_eq!(preview.subject, "Reçu 300,00\u{a0}€");
     email_admin::save(&app.state, admin.id, "payment_received", "fr", &good).await.expect("saved");
 }
+
+#[tokio::test]
+async fn every_template_the_migrations_install_renders_with_its_preview_variables_in_both_languages() {
+    use app::domain::Locale;
+    use app::ssr::email::templates;
+    let app = crate::helpers::spawn_app().await;
+    for &kind in EmailKind::ALL {
+        for locale in [Locale::Fr, Locale::En] {
+            let source = templates::load(&app.state.db, kind, locale).await.expect("installed");
+            let rendered = templates::render(&source, &templates::sample_context(kind, locale))
+                .unwrap_or_else(|e| panic!("{kind} ({}): {e}", locale.code()));
+            assert!(!rendered.subject.is_empty() && !rendered.text.is_empty(), "{kind}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ mod due;
 mod edges;
 mod emails;
 mod instances;
+mod invitations;
 mod legacy;
 mod plans;
 mod reconcile;

@@ -10,7 +10,7 @@ use app::domain::{
     EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Role, ScheduleRequest,
     UserId,
 };
-use app::ssr::entities::{echeance, payment_plan, plan_audit, plan_consent, user};
+use app::ssr::entities::{echeance, email_outbox, payment_plan, plan_audit, plan_consent, user};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
@@ -20,17 +20,18 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 
 use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
 
-fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
+pub(crate) fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
     NewPlan {
         customer: NewCustomer { email: email.to_owned(), name: "Zoé Martin".to_owned(), locale: Locale::Fr },
         label: "Formation 2027".to_owned(),
         currency: "eur".to_owned(),
         schedule: ScheduleRequest::Split { total, count, first_due, interval },
         metadata: BTreeMap::from([("order_id".to_owned(), "A-1042".to_owned())]),
+        send_invitation: true,
     }
 }
 
-fn consent() -> ConsentContext {
+pub(crate) fn consent() -> ConsentContext {
     ConsentContext { ip: "203.0.113.7".to_owned(), user_agent: "Mozilla/5.0 (test)".to_owned() }
 }
 
@@ -309,6 +310,7 @@ async fn every_refused_plan_writes_nothing_and_says_which_field() {
         assert_eq!(echeance::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}");
         assert_eq!(plan_audit::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}");
         assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), users_before, "{name}");
+        assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 0, "{name}: no invitation");
     }
     assert!(plans::create(&app.state, None, ok()).await.is_ok(), "the same request, corrected, is accepted");
 }

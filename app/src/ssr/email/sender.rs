@@ -9,8 +9,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
-use crate::domain::{EcheanceStatus, EmailKind, Locale};
-use crate::ssr::entities::{echeance, email_outbox};
+use crate::domain::{EcheanceStatus, EmailKind, Locale, PlanStatus};
+use crate::ssr::entities::{echeance, email_outbox, payment_plan};
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
@@ -62,8 +62,18 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     }
 }
 
-/// A 3DS email or reminder about an échéance that no longer waits for its customer is not sent.
+/// A 3DS email or reminder about an échéance that no longer waits for its
+/// customer is not sent, nor the invitation to a plan no longer waiting for its
+/// customer (accepted, cancelled).
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<String> {
+    if kind == EmailKind::Invitation {
+        let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
+            .one(&state.db)
+            .await
+            .ok()??;
+        let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
+        return (!waiting).then(|| format!("plan is {} now", plan.status));
+    }
     if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
         return None;
     }

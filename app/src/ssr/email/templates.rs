@@ -146,6 +146,21 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
         context["link"] = serde_json::json!("https://echeancier.example/payment/authenticate/pi_example?token=example");
         context["expires_on"] = serde_json::json!(if fr { "22/01/2027" } else { "22 Jan 2027" });
     }
+    if kind == EmailKind::Invitation {
+        let (first, second, third) =
+            if fr { ("15/01/2027", "15/02/2027", "15/03/2027") } else { ("15 Jan 2027", "15 Feb 2027", "15 Mar 2027") };
+        context["label"] = serde_json::json!(if fr { "Formation 2027" } else { "Training 2027" });
+        context["merchant"] = serde_json::json!("Échéancier");
+        context["count"] = serde_json::json!(3);
+        context["total"] = serde_json::json!(if fr { "900,00\u{a0}€" } else { "€900.00" });
+        context["echeances"] = serde_json::json!([
+            { "due_date": first, "amount": context["amount"] },
+            { "due_date": second, "amount": context["amount"] },
+            { "due_date": third, "amount": context["amount"] },
+        ]);
+        context["link"] = serde_json::json!("https://echeancier.example/plans/12/accept?token=example");
+        context["expires_on"] = serde_json::json!(if fr { "29/12/2026" } else { "29 Dec 2026" });
+    }
     context
 }
 

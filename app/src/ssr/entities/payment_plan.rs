@@ -24,6 +24,8 @@ pub struct Model {
     pub updated_at: i64,
     pub accepted_at: Option<i64>,
     pub canceled_at: Option<i64>,
+    /// When the customer accepted through the invitation link (then spent).
+    pub invitation_used_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -81,6 +81,12 @@ pub struct SavedCard {
     pub exp_year: i32,
 }
 
+impl From<SavedCard> for crate::api::dto::CardInfo {
+    fn from(c: SavedCard) -> Self {
+        Self { brand: c.brand, last4: c.last4, exp_month: c.exp_month, exp_year: c.exp_year }
+    }
+}
+
 /// Records the card of SetupIntent `setup_intent_id` once Stripe says it succeeded.
 ///
 /// # Errors

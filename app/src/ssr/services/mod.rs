@@ -10,6 +10,7 @@ pub mod due;
 pub mod effects;
 pub mod email_admin;
 pub mod error;
+pub mod invitations;
 pub mod lease;
 pub mod plans;
 pub mod queries;

@@ -50,6 +50,8 @@ pub struct NewPlan {
     pub schedule: ScheduleRequest,
     /// The host's own keys (an order id), kept and echoed back.
     pub metadata: BTreeMap<String, String>,
+    /// Email the customer the invitation (the host site may send its own link instead).
+    pub send_invitation: bool,
 }
 
 /// A plan as written.
@@ -169,7 +171,11 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
         .await?;
         rows.push(row);
     }
+    if input.send_invitation {
+        super::invitations::queue(state, &txn, &plan, &customer, &rows, now).await?;
+    }
     txn.commit().await?;
+    state.wake.outbox.notify_one();
     tracing::info!(plan.id = plan.id, customer.id = customer.id, echeances = count, consumer_credit, "plan created");
     Ok(CreatedPlan { plan, echeances: rows })
 }
@@ -220,12 +226,28 @@ pub async fn accept(
     if plan.customer_id != customer.get() {
         return Err(ServiceError::Forbidden);
     }
+    let plan = consent_locked(&txn, plan, mandate_text, context, state.now_ms()).await?;
+    txn.commit().await?;
+    Ok(plan)
+}
+
+/// [`accept`] on a plan locked in `txn` and known to be the customer's.
+///
+/// # Errors
+/// `Refused` (cancelled or finished plan), database failure.
+pub(crate) async fn consent_locked(
+    txn: &DatabaseTransaction,
+    plan: payment_plan::Model,
+    mandate_text: String,
+    context: ConsentContext,
+    now: i64,
+) -> Result<payment_plan::Model, ServiceError> {
     if plan.status.is_over() {
         return Err(Refusal::PlanOver.into());
     }
-    let now = state.now_ms();
+    let customer = UserId::new(plan.customer_id).map_err(anyhow::Error::from)?;
     let consented =
-        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan.id)).one(&txn).await?.is_some();
+        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan.id)).one(txn).await?.is_some();
     if !consented {
         plan_consent::ActiveModel {
             payment_plan_id: Set(plan.id),
@@ -237,15 +259,13 @@ pub async fn accept(
             accepted_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    let usable_card = has_card(&txn, customer.get()).await?;
+    let usable_card = has_card(txn, customer.get()).await?;
     let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
     let actor = format!("customer:{customer}");
-    let plan = transition(&txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await?;
-    txn.commit().await?;
-    Ok(plan)
+    transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
 }
 
 /// A card was saved: every plan of the customer that has consent and waits
@@ -464,14 +484,38 @@ async fn audit(
     Ok(())
 }
 
+/// The status of a plan of `customer` (another customer's plan is `NotFound`).
+///
+/// # Errors
+/// `NotFound`, database failure.
+pub async fn status_for(state: &AppState, plan_id: i64, customer: UserId) -> Result<PlanStatus, ServiceError> {
+    let plan = payment_plan::Entity::find_by_id(plan_id)
+        .filter(payment_plan::Column::CustomerId.eq(customer.get()))
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    Ok(plan.status)
+}
+
 /// A plan just written, as the dashboard shows it.
 ///
 /// # Errors
 /// A row that does not parse.
 pub fn created_view(created: &CreatedPlan) -> Result<PlanCreated, ServiceError> {
-    let echeances = created
-        .echeances
-        .iter()
+    Ok(PlanCreated {
+        id: created.plan.id,
+        status: created.plan.status,
+        consumer_credit: created.plan.consumer_credit,
+        echeances: planned(&created.echeances)?,
+    })
+}
+
+/// A plan's échéances as the merchant planned them (id, number, date, amount).
+///
+/// # Errors
+/// A row that does not parse.
+pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, ServiceError> {
+    rows.iter()
         .map(|e| {
             Ok(PlannedEcheance {
                 id: e.id,
@@ -480,13 +524,7 @@ pub fn created_view(created: &CreatedPlan) -> Result<PlanCreated, ServiceError> 
                 money: echeances::money(e)?,
             })
         })
-        .collect::<Result<_, ServiceError>>()?;
-    Ok(PlanCreated {
-        id: created.plan.id,
-        status: created.plan.status,
-        consumer_credit: created.plan.consumer_credit,
-        echeances,
-    })
+        .collect()
 }
 
 /// One plan with its customer, consent, échéances and history, for the dashboard.

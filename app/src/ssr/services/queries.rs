@@ -64,12 +64,7 @@ pub async fn checkout(
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let card = super::cards::default_card(state, user.id).await?.map(|c| CardInfo {
-        brand: c.brand,
-        last4: c.last4,
-        exp_month: c.exp_month,
-        exp_year: c.exp_year,
-    });
+    let card = super::cards::default_card(state, user.id).await?.map(CardInfo::from);
     Ok(CheckoutData {
         me: Me { id: user.id.get(), display_name: user.display_name.clone(), role: user.role, locale: user.locale },
         echeances,

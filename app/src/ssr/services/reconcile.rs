@@ -278,13 +278,7 @@ async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -
     }
 }
 
-async fn check_target(
-    state: &AppState,
-    target: &Target,
-    listed: &Listed,
-    options: &Options,
-    report: &mut Report,
-) {
+async fn check_target(state: &AppState, target: &Target, listed: &Listed, options: &Options, report: &mut Report) {
     report.checked += 1;
     let attempt = &target.attempt;
     let key = (attempt.echeance_id, attempt.attempt_no);

@@ -8,7 +8,7 @@ use crate::api::dto::{PlanCreated, PlanDefaults, PlanForm};
 use crate::api::plans::{AdminCreatePlan, admin_plan_defaults};
 use crate::domain::{Locale, Money, Schedule, ScheduleInvalid};
 use crate::ui::i18n::{Texts, fill, plan_problem_text, texts};
-use crate::ui::layout::LoadedPage;
+use crate::ui::layout::{LoadedPage, hydration_marker};
 
 /// The page.
 #[component]
@@ -36,8 +36,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     let preview = Memo::new(move |_| form.with(|f| f.schedule(today)));
     let create = ServerAction::<AdminCreatePlan>::new();
     // The preview follows the form only once the WASM runs: say when it does.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    let hydrated = hydration_marker();
     let submit = move |_| {
         create.dispatch(AdminCreatePlan { form: form.get_untracked() });
     };
@@ -52,7 +51,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     let intervals = [("month", tx.interval_month), ("week", tx.interval_week)];
     view! {
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-        <h1 data-hydrated=move || if hydrated.get() { "true" } else { "false" }>{tx.new_plan}</h1>
+        <h1 data-hydrated=hydrated>{tx.new_plan}</h1>
         <p class="muted">{tx.new_plan_intro}</p>
         <div class="two-cols">
             <section class="card stack" data-testid="plan-form">

@@ -22,7 +22,7 @@ enum Step {
 
 /// The card panel.
 #[component]
-pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Callback<()>) -> impl IntoView {
+pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Callback<CardInfo>) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
     let step = RwSignal::new(Step::Closed);
@@ -51,9 +51,9 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
         leptos::task::spawn_local(async move {
             match stripe_js::confirm_card_setup(&secret).await {
                 Ok(setup_intent) => match save_card(setup_intent).await {
-                    Ok(_) => {
+                    Ok(card) => {
                         step.set(Step::Saved);
-                        on_saved.run(());
+                        on_saved.run(card);
                     }
                     Err(error) => step.set(Step::Failed(error.message(locale))),
                 },

@@ -4,4 +4,5 @@ mod card_panel;
 mod echeance_row;
 mod page;
 
+pub use card_panel::CardPanel;
 pub use page::CheckoutPage;

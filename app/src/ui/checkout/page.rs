@@ -9,7 +9,7 @@ use crate::api::checkout::{Pay, load_checkout};
 use crate::domain::EcheanceStatus;
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::texts;
-use crate::ui::layout::Layout;
+use crate::ui::layout::{Layout, hydration_marker};
 
 /// The checkout page. Its data reloads after every action, and every second
 /// while a payment is in flight, so statuses move without a page reload.
@@ -40,8 +40,7 @@ pub fn CheckoutPage() -> impl IntoView {
             crate::ui::navigate::reload_to(&format!("/payment/authenticate/{pi}"));
         }
     });
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    let hydrated = hydration_marker();
 
     view! {
         <Transition fallback=move || view! { <p>{tx.loading}</p> }>
@@ -54,8 +53,8 @@ pub fn CheckoutPage() -> impl IntoView {
                         let publishable_key = checkout.publishable_key.clone();
                         view! {
                             <Layout me=Some(me)>
-                                <h1 data-hydrated=move || if hydrated.get() { "true" } else { "false" }>{tx.my_echeances}</h1>
-                                <CardPanel card=checkout.card.clone() publishable_key on_saved=Callback::new(move |()| refresh.update(|n| *n += 1))/>
+                                <h1 data-hydrated=hydrated>{tx.my_echeances}</h1>
+                                <CardPanel card=checkout.card.clone() publishable_key on_saved=Callback::new(move |_| refresh.update(|n| *n += 1))/>
                                 <section class="card">
                                     {if checkout.echeances.is_empty() {
                                         view! { <p class="empty">{tx.no_echeances}</p> }.into_any()

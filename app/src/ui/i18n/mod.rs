@@ -225,6 +225,7 @@ texts! {
         kind_reminder,
         kind_payment_failed,
         kind_payment_received,
+        kind_invitation,
         status_a_payer,
         status_en_cours,
         status_en_attente,
@@ -296,6 +297,16 @@ texts! {
         plan_status_en_defaut,
         plan_status_annule,
         mandate,
+        invitation_title,
+        invitation_intro,
+        invitation_mandate,
+        invitation_accept,
+        invitation_accepting,
+        invitation_expires,
+        invitation_card_step,
+        invitation_active,
+        invitation_to_portal,
+        card_expires_before_plan,
         new_plan,
         new_plan_intro,
         plan_customer,
@@ -441,6 +452,7 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::Reminder => tx.kind_reminder,
         EmailKind::PaymentFailed => tx.kind_payment_failed,
         EmailKind::PaymentReceived => tx.kind_payment_received,
+        EmailKind::Invitation => tx.kind_invitation,
     }
 }
 
@@ -552,22 +564,36 @@ pub fn plan_problem_text(problem: &FieldProblem, tx: &Texts, locale: Locale) -> 
     fill(tx.invalid_schedule_item, &[("field", &field), ("problem", &why)])
 }
 
-/// The off-session mandate the customer accepts, for this schedule, as shown
-/// on the acceptance page and stored with the consent.
+/// What the off-session mandate names: who may charge, for what, how much, when.
+#[derive(Clone, Copy, Debug)]
+pub struct MandateTerms<'a> {
+    /// Who is authorised (`MERCHANT_NAME`).
+    pub merchant: &'a str,
+    /// The plan's label.
+    pub label: &'a str,
+    /// How many échéances.
+    pub count: usize,
+    /// Their total.
+    pub total: crate::domain::Money,
+    /// First due date.
+    pub first: chrono::NaiveDate,
+    /// Last due date.
+    pub last: chrono::NaiveDate,
+}
+
+/// The off-session mandate the customer accepts, as shown on the acceptance
+/// page and stored with the consent.
 #[must_use]
-pub fn mandate_text(merchant: &str, label: &str, schedule: &crate::domain::Schedule, locale: Locale) -> String {
-    let total = crate::domain::Amount::from_minor(schedule.total())
-        .map(|amount| crate::domain::Money { amount, currency: schedule.currency() }.format(locale))
-        .unwrap_or_else(|_| schedule.total().to_string());
+pub fn mandate_text(terms: &MandateTerms<'_>, locale: Locale) -> String {
     fill(
         Texts::of(locale).mandate,
         &[
-            ("merchant", merchant),
-            ("label", label),
-            ("count", &schedule.installments().len().to_string()),
-            ("total", &total),
-            ("first", &locale.format_date(schedule.first_due())),
-            ("last", &locale.format_date(schedule.last_due())),
+            ("merchant", terms.merchant),
+            ("label", terms.label),
+            ("count", &terms.count.to_string()),
+            ("total", &terms.total.format(locale)),
+            ("first", &locale.format_date(terms.first)),
+            ("last", &locale.format_date(terms.last)),
         ],
     )
 }

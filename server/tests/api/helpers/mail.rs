@@ -94,8 +94,14 @@ impl MailCatcher {
 
 /// The first `https?://…/payment/authenticate/…?token=…` link of a message's text.
 pub fn recovery_link(message: &serde_json::Value) -> Option<String> {
-    let text = message["text"].as_str()?;
-    let start = text.find("http")?;
-    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
-    link.contains("/payment/authenticate/").then_some(link)
+    link_containing(message, "/payment/authenticate/")
+}
+
+/// The first link of the message's text part whose address contains `needle`.
+pub fn link_containing(message: &serde_json::Value, needle: &str) -> Option<String> {
+    message["text"]
+        .as_str()?
+        .split_whitespace()
+        .find(|word| word.starts_with("http") && word.contains(needle))
+        .map(str::to_owned)
 }

@@ -1,0 +1,204 @@
+//! A plan's invitation: the email with its signed link, queued in the
+//! transaction that creates the plan; the acceptance page that link opens
+//! (no session needed, nothing changes on a GET, so a mail scanner that
+//! follows links accepts nothing); and the acceptance through it, which
+//! records the consent, spends the link and logs the customer in, in one
+//! transaction.
+//!
+//! The link works until the plan is accepted through it, cancelled, or
+//! `INVITATION_TTL_DAYS` have passed; a forged, expired or spent link gets the
+//! same answer, which says nothing about the plan.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use secrecy::ExposeSecret;
+
+use super::error::ServiceError;
+use super::plans::{self, ConsentContext};
+use crate::api::dto::{CardInfo, InvitationView, PlanAccepted};
+use crate::domain::{Amount, Currency, EmailKind, InvitationToken, Locale, Money, PlanStatus, UserId};
+use crate::ssr::auth::{self, CurrentUser, OpenedSession};
+use crate::ssr::clock::from_ms;
+use crate::ssr::db;
+use crate::ssr::email::outbox::{self, NewEmail};
+use crate::ssr::entities::{echeance, payment_plan, user};
+use crate::ssr::repo::echeances;
+use crate::ssr::state::AppState;
+use crate::ui::i18n::{MandateTerms, mandate_text};
+
+/// Queues the invitation to `plan` for `customer`, in the plan's creation transaction.
+///
+/// # Errors
+/// A row that does not parse, database failure.
+pub(crate) async fn queue(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    customer: &user::Model,
+    rows: &[echeance::Model],
+    now: i64,
+) -> Result<(), ServiceError> {
+    let locale = Locale::from_code(&customer.locale);
+    let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_ms = now.saturating_add(ttl_ms);
+    let schedule = rows
+        .iter()
+        .map(|e| {
+            Ok(serde_json::json!({
+                "due_date": locale.format_date(e.due_date),
+                "amount": echeances::money(e)?.format(locale),
+            }))
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let context = serde_json::json!({
+        "customer_name": customer.display_name,
+        "merchant": state.settings.merchant_name,
+        "label": plan.label,
+        "count": rows.len(),
+        "total": total(plan)?.format(locale),
+        "echeances": schedule,
+        "link": link(state, plan.id, customer.id, expires_ms),
+        "expires_on": locale.format_date(from_ms(expires_ms).date_naive()),
+        "site_url": state.settings.app_base_url.as_str(),
+    });
+    let email = NewEmail {
+        dedup_key: EmailKind::invitation_key(plan.id),
+        kind: EmailKind::Invitation,
+        locale,
+        to: customer.email.clone(),
+        user_id: Some(customer.id),
+        echeance_id: None,
+        context,
+        send_after: now,
+    };
+    outbox::enqueue(txn, email, now).await?;
+    Ok(())
+}
+
+/// `{APP_BASE_URL}/plans/{plan}/accept?token=…`, valid until `expires_ms`.
+#[must_use]
+pub fn link(state: &AppState, plan: i64, customer: i64, expires_ms: i64) -> String {
+    let token = InvitationToken::sign(secret(state), plan, customer, expires_ms / 1000);
+    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
+    format!("{base}/plans/{plan}/accept?token={}", token.as_str())
+}
+
+/// What the invitation link shows: the schedule and the mandate, worded in `locale`.
+///
+/// # Errors
+/// `InvalidLink` for an unknown plan, a forged, expired or spent token, or a
+/// plan no longer waiting for its customer; database failure.
+pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -> Result<InvitationView, ServiceError> {
+    let (plan, expires_unix) = authorize(state, &state.db, plan_id, token, false).await?;
+    let (_, rows) = plans::get(&state.db, plan_id).await?;
+    let customer = customer_of(&state.db, &plan).await?;
+    let echeances = plans::planned(&rows)?;
+    Ok(InvitationView {
+        plan_id: plan.id,
+        mandate: mandate(state, &plan, &rows, locale)?,
+        total: total(&plan)?,
+        label: plan.label,
+        customer_name: customer.display_name,
+        merchant: state.settings.merchant_name.clone(),
+        echeances,
+        consumer_credit: plan.consumer_credit,
+        expires_on: from_ms(expires_unix.saturating_mul(1000)).date_naive(),
+    })
+}
+
+/// The customer accepts through the link: the consent (the mandate worded in
+/// `locale`, as the page showed it), the link spent and a session opened, in
+/// one transaction. The plan is *actif* at once when a card is already saved.
+///
+/// # Errors
+/// As [`open`], `Refused` for a finished plan, database failure.
+pub async fn accept(
+    state: &AppState,
+    plan_id: i64,
+    token: &str,
+    locale: Locale,
+    context: ConsentContext,
+) -> Result<(PlanAccepted, OpenedSession), ServiceError> {
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    let (plan, _) = authorize(state, &txn, plan_id, token, true).await?;
+    let (_, rows) = plans::get(&txn, plan_id).await?;
+    let text = mandate(state, &plan, &rows, locale)?;
+    let customer = customer_of(&txn, &plan).await?;
+    let plan = plans::consent_locked(&txn, plan, text, context, now).await?;
+    let spent = payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::InvitationUsedAt, Expr::value(now))
+        .filter(payment_plan::Column::Id.eq(plan.id))
+        .filter(payment_plan::Column::InvitationUsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(ServiceError::InvalidLink);
+    }
+    let session = auth::open_session(&txn, CurrentUser::try_from(customer)?, now).await?;
+    txn.commit().await?;
+    tracing::info!(plan.id = plan.id, status = plan.status.as_str(), "plan accepted through its invitation");
+    let user_id = UserId::new(plan.customer_id).map_err(anyhow::Error::from)?;
+    let card = super::cards::default_card(state, user_id).await?.map(CardInfo::from);
+    let accepted =
+        PlanAccepted { status: plan.status, card, publishable_key: state.settings.stripe_publishable_key.clone() };
+    Ok((accepted, session))
+}
+
+/// The plan a token opens, locked when `lock` (the acceptance), and the token's expiry.
+async fn authorize(
+    state: &AppState,
+    db: &impl sea_orm::ConnectionTrait,
+    plan_id: i64,
+    token: &str,
+    lock: bool,
+) -> Result<(payment_plan::Model, i64), ServiceError> {
+    let query = payment_plan::Entity::find_by_id(plan_id);
+    let query = if lock { sea_orm::QuerySelect::lock_exclusive(query) } else { query };
+    let plan = query.one(db).await?.ok_or(ServiceError::InvalidLink)?;
+    let expires = InvitationToken::verify(secret(state), plan.id, plan.customer_id, token, state.now_ms() / 1000)
+        .map_err(|_| ServiceError::InvalidLink)?;
+    if plan.status != PlanStatus::EnAttenteClient || plan.invitation_used_at.is_some() {
+        return Err(ServiceError::InvalidLink);
+    }
+    Ok((plan, expires))
+}
+
+fn mandate(
+    state: &AppState,
+    plan: &payment_plan::Model,
+    rows: &[echeance::Model],
+    locale: Locale,
+) -> Result<String, ServiceError> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Err(anyhow::anyhow!("plan {} has no échéance", plan.id).into());
+    };
+    let terms = MandateTerms {
+        merchant: &state.settings.merchant_name,
+        label: &plan.label,
+        count: rows.len(),
+        total: total(plan)?,
+        first: first.due_date,
+        last: last.due_date,
+    };
+    Ok(mandate_text(&terms, locale))
+}
+
+fn currency(plan: &payment_plan::Model) -> Result<Currency, ServiceError> {
+    Ok(Currency::parse(&plan.currency).map_err(anyhow::Error::from)?)
+}
+
+fn total(plan: &payment_plan::Model) -> Result<Money, ServiceError> {
+    Ok(Money { amount: Amount::from_minor(plan.total_cents).map_err(anyhow::Error::from)?, currency: currency(plan)? })
+}
+
+async fn customer_of(
+    db: &impl sea_orm::ConnectionTrait,
+    plan: &payment_plan::Model,
+) -> Result<user::Model, ServiceError> {
+    user::Entity::find_by_id(plan.customer_id).one(db).await?.ok_or(ServiceError::NotFound)
+}
+
+fn secret(state: &AppState) -> &[u8] {
+    state.settings.app_secret.expose_secret().as_bytes()
+}

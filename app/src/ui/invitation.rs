@@ -1,0 +1,146 @@
+//! `/plans/{id}/accept?token=…`: the page a plan's invitation email opens. It
+//! shows the whole schedule and the off-session mandate; « J’accepte » records
+//! the consent and logs the customer in; then the card (Stripe Elements from
+//! the WASM, as in the portal), after which the plan is *actif*.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::dto::{CardInfo, InvitationView, PlanAccepted};
+use crate::api::plans::{AcceptPlanInvitation, my_plan_status, plan_invitation};
+use crate::domain::plan::card_lasts_until;
+use crate::domain::{Locale, PlanStatus};
+use crate::ui::checkout::CardPanel;
+use crate::ui::error_view::ErrorCard;
+use crate::ui::i18n::{fill, texts};
+use crate::ui::layout::{Layout, hydration_marker};
+
+/// The page.
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let tx = texts();
+    let params = use_params_map();
+    let query = use_query_map();
+    let plan_id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
+    let token = move || query.read().get("token").unwrap_or_default();
+    // Keyed on the link only: accepting spends it, and the page keeps what it showed.
+    let data = Resource::new(move || (plan_id(), token()), |(id, token)| plan_invitation(id, token));
+    let hydrated = hydration_marker();
+
+    view! {
+        <Transition fallback=move || view! { <p>{tx.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(error) => view! { <Layout me=None><h1>{tx.invitation_title}</h1><ErrorCard error/></Layout> }.into_any(),
+                    Ok(invitation) => view! {
+                        <Layout me=None>
+                            <h1 data-hydrated=hydrated>{tx.invitation_title}</h1>
+                            <Invitation invitation token=query.with_untracked(|q| q.get("token").unwrap_or_default())/>
+                        </Layout>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let accept = ServerAction::<AcceptPlanInvitation>::new();
+    let last_due = invitation.echeances.last().map(|e| e.due_date);
+    let intro = fill(
+        tx.invitation_intro,
+        &[
+            ("name", &invitation.customer_name),
+            ("merchant", &invitation.merchant),
+            ("label", &invitation.label),
+            ("count", &invitation.echeances.len().to_string()),
+        ],
+    );
+    let id = invitation.plan_id;
+    view! {
+        <section class="card">
+            <p>{intro}</p>
+            <table data-testid="invitation-echeances">
+                <thead><tr><th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th></tr></thead>
+                <tbody>
+                    {invitation.echeances.iter().map(|e| view! {
+                        <tr>
+                            <td>{e.seq}</td>
+                            <td>{locale.format_date(e.due_date)}</td>
+                            <td>{e.money.format(locale)}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+                <tfoot><tr><th colspan="2">{tx.plan_total}</th><th data-testid="invitation-total">{invitation.total.format(locale)}</th></tr></tfoot>
+            </table>
+        </section>
+        {move || match accept.value().get() {
+            Some(Ok(accepted)) => view! { <CardStep accepted plan_id=id last_due/> }.into_any(),
+            failed => {
+                let (mandate, token) = (invitation.mandate.clone(), token.clone());
+                view! {
+                <section class="card">
+                    <h2>{tx.invitation_mandate}</h2>
+                    <blockquote data-testid="mandate">{mandate}</blockquote>
+                    <ActionForm action=accept>
+                        <input type="hidden" name="plan_id" value=id.to_string()/>
+                        <input type="hidden" name="token" value=token/>
+                        <button type="submit" class="primary" data-testid="accept-plan" disabled=move || accept.pending().get()>
+                            {move || if accept.pending().get() { tx.invitation_accepting } else { tx.invitation_accept }}
+                        </button>
+                    </ActionForm>
+                    {failed.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                    <p class="muted">{fill(tx.invitation_expires, &[("date", &locale.format_date(invitation.expires_on))])}</p>
+                </section>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+/// After « J’accepte »: the card, unless one is saved already; then the plan's status as the server has it.
+#[component]
+fn CardStep(accepted: PlanAccepted, plan_id: i64, last_due: Option<chrono::NaiveDate>) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let status = RwSignal::new(accepted.status);
+    let card = RwSignal::new(accepted.card.clone());
+    let on_saved = Callback::new(move |saved: CardInfo| {
+        card.set(Some(saved));
+        leptos::task::spawn_local(async move {
+            if let Ok(now) = my_plan_status(plan_id).await {
+                status.set(now);
+            }
+        });
+    });
+    let short_lived = move || {
+        card.get()
+            .zip(last_due)
+            .filter(|(c, last)| !card_lasts_until(c.exp_month, c.exp_year, *last))
+            .map(|(_, last)| last)
+    };
+    view! {
+        <section class="card" data-testid="plan-accepted" data-status=move || status.get().as_str()>
+            {move || if status.get() == PlanStatus::Actif {
+                view! {
+                    <p class="success" role="status">{tx.invitation_active}</p>
+                    <p><a href="/" data-testid="to-portal">{tx.invitation_to_portal}</a></p>
+                }.into_any()
+            } else {
+                view! { <p>{tx.invitation_card_step}</p> }.into_any()
+            }}
+            {move || short_lived().map(|last| view! {
+                <p class="warning" data-testid="card-short-lived">
+                    {fill(tx.card_expires_before_plan, &[("date", &locale.format_date(last))])}
+                </p>
+            })}
+        </section>
+        {move || {
+            let publishable_key = accepted.publishable_key.clone();
+            view! { <CardPanel card=card.get() publishable_key on_saved/> }
+        }}
+    }
+}

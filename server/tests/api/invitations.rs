@@ -1,0 +1,187 @@
+//! A plan's invitation: emailed through SMTP in the plan's own transaction,
+//! its signed link shows the schedule and the mandate without changing
+//! anything, accepting through it records the consent, spends the link and
+//! logs the customer in; the plan is active once the card is saved. Forged,
+//! expired, spent or cancelled links open nothing.
+
+use std::time::Duration;
+
+use app::domain::{Interval, Locale, PlanStatus, UserId};
+use app::ssr::entities::{email_outbox, payment_plan, plan_consent, session};
+use app::ssr::repo::queue::OutboxStatus;
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::invitations;
+use app::ssr::services::plans;
+use chrono::Days;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::helpers::mail::{MailCatcher, link_containing};
+use crate::helpers::{Options, TestApp, cards, spawn_app_with};
+use crate::plans::{consent, request};
+
+async fn app_with_mail(mail: &MailCatcher) -> TestApp {
+    let env = vec![("SMTP_URL", mail.smtp_url()), ("MERCHANT_NAME", "Atelier Zoé".to_owned())];
+    spawn_app_with(Options { env, ..Default::default() }).await
+}
+
+/// The plan id and token of an invitation link.
+fn parts(link: &str) -> (i64, String) {
+    let path = link.split("/plans/").nth(1).expect("a plan link");
+    let id = path.split('/').next().and_then(|i| i.parse().ok()).expect("plan id");
+    let token = link.split("token=").nth(1).expect("a token").to_owned();
+    (id, token)
+}
+
+fn refused<T>(result: Result<T, ServiceError>) -> bool {
+    matches!(result, Err(ServiceError::InvalidLink))
+}
+
+async fn plan(app: &TestApp, id: i64) -> payment_plan::Model {
+    payment_plan::Entity::find_by_id(id).one(&app.state.db).await.expect("query").expect("plan")
+}
+
+#[tokio::test]
+async fn a_new_customer_is_invited_by_email_accepts_through_the_link_and_is_active_once_the_card_is_saved() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail).await;
+    let created = plans::create(&app.state, None, request("zoe@example.test", 90_000, 3, app.today(), Interval::Month))
+        .await
+        .expect("created");
+    let customer = UserId::new(created.plan.customer_id).expect("id");
+
+    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message["to"][0]["address"], "zoe@example.test");
+    let subject = message["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.contains("Atelier Zoé") && subject.contains("Formation 2027") && subject.contains("3 fois"),
+        "{subject}"
+    );
+    let text = message["text"].as_str().unwrap_or_default();
+    assert!(text.contains("300,00") && text.contains("900,00"), "the schedule and the total: {text}");
+    let link = link_containing(message, "/accept?token=").expect("the invitation link");
+    assert!(link.starts_with(&format!("{}/plans/{}/accept?token=", app.address, created.plan.id)), "{link}");
+    let (id, token) = parts(&link);
+
+    // Opening the link shows the plan and changes nothing (a mail scanner may open it first).
+    let shown = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("the link opens the plan");
+    assert_eq!(shown.echeances.len(), 3);
+    assert_eq!(shown.customer_name, "Zoé Martin");
+    assert!(
+        shown.mandate.starts_with("J’autorise Atelier Zoé") && shown.mandate.contains("900,00"),
+        "{}",
+        shown.mandate
+    );
+    assert_eq!(plan(&app, id).await.status, PlanStatus::EnAttenteClient);
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0);
+
+    let (accepted, opened) =
+        invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await.expect("accepted through the link");
+    assert_eq!(accepted.status, PlanStatus::EnAttenteClient, "accepted, but no card yet");
+    assert!(accepted.card.is_none());
+    assert_eq!(opened.user.id, customer, "the link logged its customer in");
+    let sessions = session::Entity::find().filter(session::Column::UserId.eq(customer.get())).count(&app.state.db);
+    assert_eq!(sessions.await.expect("count"), 1);
+    let given = plan_consent::Entity::find()
+        .filter(plan_consent::Column::PaymentPlanId.eq(id))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the consent is recorded");
+    assert_eq!(given.mandate_text, shown.mandate, "stored as shown");
+    assert_eq!((given.ip.as_str(), given.user_agent.as_str()), ("203.0.113.7", "Mozilla/5.0 (test)"));
+
+    // Spent: neither shown nor accepted again.
+    let again = invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await;
+    assert!(matches!(again, Err(ServiceError::InvalidLink)), "{:?}", again.map(|a| a.0));
+    assert!(matches!(invitations::open(&app.state, id, &token, Locale::Fr).await, Err(ServiceError::InvalidLink)));
+
+    app.save_card_through_setup(customer, cards::OK).await;
+    assert_eq!(plan(&app, id).await.status, PlanStatus::Actif);
+}
+
+#[tokio::test]
+async fn forged_expired_and_foreign_links_open_nothing() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail).await;
+    let first = plans::create(&app.state, None, request("zoe@example.test", 90_000, 3, app.today(), Interval::Month))
+        .await
+        .expect("created");
+    let second = plans::create(&app.state, None, request("yann@example.test", 60_000, 2, app.today(), Interval::Month))
+        .await
+        .expect("created");
+    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    let link_of = |to: &str| {
+        messages
+            .iter()
+            .find(|m| m["to"][0]["address"] == to)
+            .and_then(|m| link_containing(m, "/accept?token="))
+            .expect("an invitation")
+    };
+    let (id, token) = parts(&link_of("zoe@example.test"));
+    assert_eq!(id, first.plan.id);
+
+    // Another plan's id with this token, a forged signature, an extended expiry, garbage.
+    assert!(refused(invitations::open(&app.state, second.plan.id, &token, Locale::Fr).await));
+    let (expires, signature) = token.split_once('.').expect("token");
+    let forged = format!("{expires}.{}", signature.chars().rev().collect::<String>());
+    assert!(refused(invitations::open(&app.state, id, &forged, Locale::Fr).await));
+    let extended = format!("{}.{signature}", expires.parse::<i64>().expect("expiry") + 86_400);
+    assert!(refused(invitations::open(&app.state, id, &extended, Locale::Fr).await));
+    assert!(refused(invitations::open(&app.state, id, "", Locale::Fr).await));
+    assert!(refused(invitations::open(&app.state, 999_999, &token, Locale::Fr).await));
+    assert!(refused(invitations::accept(&app.state, id, &forged, Locale::Fr, consent()).await));
+
+    // Past INVITATION_TTL_DAYS (14 by default): expired, nothing recorded.
+    app.clock.advance(Duration::from_secs(15 * 86_400));
+    assert!(refused(invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await));
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    assert_eq!(plan(&app, id).await.status, PlanStatus::EnAttenteClient);
+    assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn a_cancelled_plan_sends_no_invitation_and_its_link_opens_nothing() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let admin = app.admin("root").await;
+    let first_due = app.today().checked_add_days(Days::new(10)).expect("date");
+    let created = plans::create(&app.state, None, request("zoe@example.test", 90_000, 3, first_due, Interval::Month))
+        .await
+        .expect("created");
+    let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("queued with the plan");
+    let context: serde_json::Value = serde_json::from_str(&row.context).expect("json");
+    let (_, token) = parts(context["link"].as_str().expect("a link"));
+
+    plans::cancel(&app.state, created.plan.id, admin.id).await.expect("cancelled");
+    app::ssr::email::sender::send_pending(&app.state, 10).await.expect("sent");
+
+    let row = email_outbox::Entity::find_by_id(row.id).one(&app.state.db).await.expect("query").expect("row");
+    assert_eq!(row.status, OutboxStatus::Cancelled, "{:?}", row.last_error);
+    let opened = invitations::open(&app.state, created.plan.id, &token, Locale::Fr).await;
+    assert!(matches!(opened, Err(ServiceError::InvalidLink)), "{opened:?}");
+}
+
+#[tokio::test]
+async fn a_customer_who_already_has_a_card_is_active_as_soon_as_they_accept() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let created = plans::create(&app.state, None, request(&alice.email, 30_000, 2, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    assert_eq!(created.plan.customer_id, alice.id.get(), "the existing customer, found by address");
+    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let (id, token) = parts(&link_containing(&messages[0], "/accept?token=").expect("link"));
+
+    let (accepted, _) = invitations::accept(&app.state, id, &token, Locale::En, consent()).await.expect("accepted");
+
+    assert_eq!(accepted.status, PlanStatus::Actif);
+    assert!(accepted.card.is_some_and(|c| c.last4 == "4242"));
+    let given = plan_consent::Entity::find().one(&app.state.db).await.expect("query").expect("consent");
+    assert!(
+        given.mandate_text.starts_with("I authorise Atelier Zoé"),
+        "worded as the page showed it: {}",
+        given.mandate_text
+    );
+}
