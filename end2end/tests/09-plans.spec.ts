@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { AdminNewPlan, AdminPlan } from './pages/admin';
+import { AdminNewPlan, AdminPlan, AdminTimeline } from './pages/admin';
 import { AuthenticatePage } from './pages/authenticate';
 import { CARDS } from './pages/checkout';
 import { InvitationPage } from './pages/invitation';
@@ -70,6 +70,8 @@ test.describe('payment plans', () => {
     await form.label.fill('Atelier 2099');
     await form.create.click();
     await expect(form.created).toContainText('attend l’acceptation du client');
+    const planHref = await form.created.getByRole('link', { name: /Échéancier n°\d+/ }).getAttribute('href');
+    const secondHref = await form.created.locator('li a').nth(1).getAttribute('href');
 
     // The invitation, through the SMTP server: the schedule and a signed link.
     const invitations = async () => (await mailbox(email)).filter((m) => m.subject.includes('Atelier 2099'));
@@ -113,13 +115,24 @@ test.describe('payment plans', () => {
     await portal.goto();
     await expect(portal.row('Atelier 2099 — 1/3')).toHaveAttribute('data-status', 'payee');
     await expect(portal.row('Atelier 2099 — 2/3')).toHaveAttribute('data-status', 'a_payer');
+
+    // Pushed, not polled: the merchant cancels the second échéance on another screen, and the
+    // customer's portal shows it at once, in the same document (no reload).
+    await portal.page.evaluate(() => ((window as any).sameDocument = true));
+    const timeline = new AdminTimeline(page);
+    await page.goto(secondHref ?? '');
+    await timeline.cancel.click();
+    await expect(timeline.badge).toHaveAttribute('data-status', 'annulee');
+    await expect(portal.row('Atelier 2099 — 2/3')).toHaveAttribute('data-status', 'annulee');
+    expect(await portal.page.evaluate(() => (window as any).sameDocument)).toBe(true);
     await context.close();
 
     // The merchant sees the plan active, with the consent as given.
-    await form.created.getByRole('link', { name: /Échéancier n°\d+/ }).click();
+    await page.goto(planHref ?? '');
     const plan = new AdminPlan(page);
     await expect(plan.status).toHaveAttribute('data-status', 'actif');
     await expect(plan.consent).toContainText('J’autorise');
     await expect(plan.echeances.locator('[data-status="payee"]')).toHaveCount(1);
+    await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(1);
   });
 });

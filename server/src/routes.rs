@@ -1,5 +1,5 @@
 //! The routes that are not Leptos pages: the Stripe webhook, liveness and
-//! readiness, the language switch, the CSV export.
+//! readiness, the language switch, the CSV export, the live status stream.
 
 use app::api::dto::AdminFilter;
 use app::api::error::AppError;
@@ -30,6 +30,51 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/ready", get(readiness))
         .route("/lang/{code}", get(switch_language))
         .route("/admin/export.csv", get(export_csv))
+        .route("/events", get(events))
+}
+
+/// A stream is closed after this long, and the browser reconnects at once:
+/// the session is checked again (a logged-out screen stops receiving).
+const EVENTS_SESSION_CHECK: Duration = Duration::from_secs(300);
+
+/// `GET /events`: the status changes this session may see, as server-sent
+/// events — every échéance for an admin, a customer's own for a customer.
+/// Each event `echeance` carries a [`app::api::dto::LiveChange`]; `resync`
+/// says some were missed (reload everything).
+async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let user = match auth::require(&state, &headers, None).await {
+        Ok(user) => user,
+        Err(e) => {
+            let error = AppError::from(e);
+            let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return (status, error.message(locale_of_request(&headers))).into_response();
+        }
+    };
+    let (admin, me) = (user.role == Role::Admin, user.id.get());
+    let deadline = tokio::time::Instant::now() + EVENTS_SESSION_CHECK;
+    let first = Event::default().event("ready").retry(Duration::from_secs(1)).data("");
+    let changes = futures::stream::unfold(state.live.subscribe(), move |(mut changes, mut closing)| async move {
+        loop {
+            let next = tokio::select! {
+                next = changes.recv() => next,
+                _ = closing.wait_for(|closed| *closed) => return None,
+                () = tokio::time::sleep_until(deadline) => return None,
+            };
+            let event = match next {
+                Ok(c) if admin || c.user_id == me => Event::default().event("echeance").json_data(&c.change).ok()?,
+                Ok(_) => continue,
+                Err(RecvError::Lagged(_)) => Event::default().event("resync").data(""),
+                Err(RecvError::Closed) => return None,
+            };
+            return Some((Ok::<_, std::convert::Infallible>(event), (changes, closing)));
+        }
+    });
+    let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), changes);
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 /// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins

@@ -85,6 +85,7 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         wake: Arc::new(Wake::default()),
         counters: Arc::new(Counters::default()),
         guards: Arc::new(guards),
+        live: Arc::default(),
     })
 }
 
@@ -121,11 +122,17 @@ pub fn router(state: AppState) -> Router {
 /// # Errors
 /// The address cannot be bound.
 pub async fn serve(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let feed = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(app::ssr::live::run_feed(state.clone(), async move { shutdown.cancelled().await }))
+    };
     let app = router(state);
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
-        .context("serving")
+        .context("serving")?;
+    feed.abort();
+    Ok(())
 }

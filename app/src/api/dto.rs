@@ -537,6 +537,17 @@ pub struct PlannedEcheance {
     pub money: crate::domain::Money,
 }
 
+/// A status change pushed to the screens that may see it (`GET /events`, event `echeance`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveChange {
+    /// The échéance.
+    pub echeance_id: i64,
+    /// Its plan, if any.
+    pub plan_id: Option<i64>,
+    /// Its status now.
+    pub status: EcheanceStatus,
+}
+
 /// A plan as its invitation link shows it to the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {

@@ -11,6 +11,7 @@ pub mod entities;
 pub mod guards;
 pub mod headers;
 pub mod installation;
+pub mod live;
 pub mod payments;
 pub mod repo;
 pub mod services;

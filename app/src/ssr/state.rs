@@ -42,6 +42,9 @@ pub struct AppState {
     /// Bounds on password hashing and on Stripe-spending calls per user.
     #[from_ref(skip)]
     pub guards: Arc<super::guards::Guards>,
+    /// The screens watching status changes (fed from the database by `live::run_feed`).
+    #[from_ref(skip)]
+    pub live: Arc<super::live::Live>,
 }
 
 /// Counts kept by this process.

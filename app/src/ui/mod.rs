@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod invitation;
 pub mod landing;
 pub mod layout;
+pub mod live;
 pub mod navigate;
 pub mod status_badge;
 pub mod stripe_js;

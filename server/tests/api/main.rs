@@ -12,6 +12,7 @@ mod emails;
 mod instances;
 mod invitations;
 mod legacy;
+mod live;
 mod plans;
 mod reconcile;
 mod security;

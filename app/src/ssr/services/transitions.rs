@@ -97,6 +97,7 @@ pub async fn apply(
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     effects::after_transition(state, txn, &after, from, to).await?;
     plans::follow(txn, &after, plans::By { cause, actor, now }).await?;
+    crate::ssr::live::announce(txn, after.id).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })
 }

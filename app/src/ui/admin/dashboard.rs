@@ -18,6 +18,7 @@ use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{email_kind_label, fill, status_label, texts};
 use crate::ui::layout::Layout;
+use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
 
 /// The dashboard.
@@ -44,6 +45,8 @@ pub fn AdminDashboard() -> impl IntoView {
     let me = Resource::new(|| (), |()| current_me());
     let retry_emails = ServerAction::<AdminRetryFailedEmails>::new();
     let failed = Resource::new(move || retry_emails.version().get(), |_| admin_failed_emails());
+    // Statuses, totals and the chart follow what the server pushes.
+    reload_on_live(move || data.refetch(), |_| true);
 
     view! {
         <Transition fallback=move || view! { <p>{tx.loading}</p> }>

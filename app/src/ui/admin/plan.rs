@@ -10,6 +10,7 @@ use crate::domain::Locale;
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{cause_label, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
+use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
 
 /// The page.
@@ -21,6 +22,13 @@ pub fn AdminPlan() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
     let cancel = ServerAction::<AdminCancelPlan>::new();
     let data = Resource::new(move || (id(), cancel.version().get()), |(id, _)| admin_plan(id));
+    reload_on_live(
+        move || data.refetch(),
+        move |change| {
+            change.plan_id
+                == Some(params.with_untracked(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0)))
+        },
+    );
     let render = move |plan: PlanView| {
         let id = plan.id;
         view! {

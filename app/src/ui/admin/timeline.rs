@@ -10,6 +10,7 @@ use crate::api::dto::{Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::Locale;
 use crate::ui::i18n::{format_datetime, texts, timeline_text};
 use crate::ui::layout::LoadedPage;
+use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
 
 /// The page.
@@ -25,6 +26,13 @@ pub fn AdminTimeline() -> impl IntoView {
     let data = Resource::new(
         move || (id(), retry.version().get(), cancel.version().get(), resend.version().get()),
         |(id, ..)| admin_timeline(id),
+    );
+    reload_on_live(
+        move || data.refetch(),
+        move |change| {
+            change.echeance_id
+                == params.with_untracked(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0))
+        },
     );
     let feedback = move || {
         let errors = [

@@ -1,7 +1,6 @@
 //! `/` for a logged-in customer.
 
 use leptos::prelude::*;
-use std::time::Duration;
 
 use super::card_panel::CardPanel;
 use super::echeance_row::EcheanceRow;
@@ -10,27 +9,18 @@ use crate::domain::EcheanceStatus;
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::texts;
 use crate::ui::layout::{Layout, hydration_marker};
+use crate::ui::live::on_live;
 
-/// The checkout page. Its data reloads after every action, and every second
-/// while a payment is in flight, so statuses move without a page reload.
+/// The checkout page. Its data reloads after every action, and whenever the
+/// server pushes a change of one of the customer's échéances (`ui::live`),
+/// so statuses move without a page reload.
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     let tx = texts();
     let pay = ServerAction::<Pay>::new();
     let refresh = RwSignal::new(0u32);
     let data = Resource::new(move || (pay.version().get(), refresh.get()), |_| load_checkout());
-    let in_flight = Memo::new(move |_| {
-        data.get().and_then(Result::ok).is_some_and(|d| d.echeances.iter().any(|e| e.status == EcheanceStatus::EnCours))
-    });
-    // Polling only in the browser, only while something is in flight.
-    Effect::new(move || {
-        if in_flight.get()
-            && let Ok(handle) =
-                set_interval_with_handle(move || refresh.update(|n| *n += 1), Duration::from_millis(1_000))
-        {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    on_live(move |_| refresh.update(|n| *n += 1));
     // The customer is here: when the bank asks for 3D Secure, it runs at once on the
     // same PaymentIntent (the 3DS page opens the bank's window as it loads).
     Effect::new(move || {

@@ -1,0 +1,116 @@
+//! `GET /events`: status changes pushed to the screens allowed to see them,
+//! fed from the database so a change made by another process arrives too.
+
+use std::time::Duration;
+
+use app::api::dto::LiveChange;
+use app::domain::{EcheanceId, EcheanceStatus};
+use app::ssr::services::charge::{self, Trigger};
+
+use crate::helpers::{TestApp, cards, spawn_app, spawn_on};
+
+/// An open `/events` stream.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+    received: Vec<LiveChange>,
+}
+
+impl Events {
+    async fn open(app: &TestApp, client: &reqwest::Client) -> Self {
+        let response = client.get(format!("{}/events", app.address)).send().await.expect("answers");
+        assert_eq!(response.status(), 200);
+        let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        let mut events = Self { response, buffer: String::new(), received: Vec::new() };
+        // The first event says the stream is ready (the subscription exists from here on).
+        events.read_until(Duration::from_secs(5), |_, ready| !ready.is_empty()).await;
+        events
+    }
+
+    /// Reads until `done` says so or `within` passes; returns every échéance change received so far.
+    async fn read_until(&mut self, within: Duration, done: impl Fn(&[LiveChange], &str) -> bool) -> Vec<LiveChange> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut seen_ready = false;
+        while !done(&self.received, if seen_ready { "event: ready" } else { "" }) {
+            let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, self.response.chunk()).await else { break };
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+            // One event per block, blocks end with a blank line.
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                seen_ready |= block.contains("event: ready");
+                if block.contains("event: echeance") {
+                    let data = block.lines().find_map(|l| l.strip_prefix("data: ")).expect("data");
+                    self.received.push(serde_json::from_str(data).expect("a LiveChange"));
+                }
+            }
+        }
+        self.received.clone()
+    }
+
+    /// The statuses pushed for échéance `id` within `within`, until it reaches `last`.
+    async fn statuses_of(&mut self, id: i64, last: EcheanceStatus, within: Duration) -> Vec<EcheanceStatus> {
+        let done = |r: &[LiveChange], _: &str| r.iter().any(|c| c.echeance_id == id && c.status == last);
+        self.read_until(within, done).await.into_iter().filter(|c| c.echeance_id == id).map(|c| c.status).collect()
+    }
+}
+
+fn id(n: i64) -> EcheanceId {
+    EcheanceId::new(n).expect("id")
+}
+
+#[tokio::test]
+async fn a_customer_sees_their_own_echeances_change_and_nothing_of_anyone_elses_an_admin_sees_all() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let bob = app.customer("bob", Some(cards::OK)).await;
+    let admin = app.admin("root").await;
+    let (alice_screen, bob_screen, admin_screen) = (app.browser(), app.browser(), app.browser());
+    app.login(&alice_screen, &alice).await;
+    app.login(&bob_screen, &bob).await;
+    app.login(&admin_screen, &admin).await;
+    let mut alice_events = Events::open(&app, &alice_screen).await;
+    let mut bob_events = Events::open(&app, &bob_screen).await;
+    let mut admin_events = Events::open(&app, &admin_screen).await;
+    let ea = app.echeance(&alice, 2_000, app.today()).await;
+    let eb = app.echeance(&bob, 3_000, app.today()).await;
+
+    charge::charge(&app.state, id(ea), Trigger::DueDate).await.expect("charged");
+
+    let seen = alice_events.statuses_of(ea, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
+    assert!(seen.contains(&EcheanceStatus::EnCours) || seen.len() == 1, "{seen:?}");
+    let seen = admin_events.statuses_of(ea, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
+
+    // Bob's screen: his own change arrives, and nothing of Alice's ever did.
+    charge::charge(&app.state, id(eb), Trigger::DueDate).await.expect("charged");
+    let seen = bob_events.statuses_of(eb, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
+    assert!(bob_events.received.iter().all(|c| c.echeance_id == eb), "{:?}", bob_events.received);
+}
+
+#[tokio::test]
+async fn a_change_made_by_another_process_reaches_the_screens_of_this_one() {
+    let one = spawn_app().await;
+    let two = spawn_on(one.db.clone(), one.peer.clone(), Default::default()).await;
+    let alice = one.customer("alice", Some(cards::OK)).await;
+    let e = one.echeance(&alice, 2_000, one.today()).await;
+    let screen = one.browser();
+    one.login(&screen, &alice).await;
+    let mut events = Events::open(&one, &screen).await;
+
+    // The second instance changes the status; this instance's screen hears of it from the database.
+    charge::charge(&two.state, id(e), Trigger::DueDate).await.expect("charged by the other instance");
+
+    let seen = events.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
+    drop(two);
+}
+
+#[tokio::test]
+async fn nobody_logged_in_gets_no_stream() {
+    let app = spawn_app().await;
+    let response = app.browser().get(format!("{}/events", app.address)).send().await.expect("answers");
+    assert_eq!(response.status(), 401);
+}
