@@ -1,5 +1,5 @@
 import { expect, test } from './fixtures';
-import { AdminNewPlan, AdminPlan, AdminTimeline } from './pages/admin';
+import { AdminNewPlan, AdminPlan, AdminPlans, AdminTimeline } from './pages/admin';
 import { AuthenticatePage } from './pages/authenticate';
 import { CARDS } from './pages/checkout';
 import { InvitationPage } from './pages/invitation';
@@ -55,6 +55,16 @@ test.describe('payment plans', () => {
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(3);
     await expect(plan.history.locator('li[data-to="annule"]')).toHaveCount(1);
     await screenshot(page, 'plan-cancelled');
+
+    // The plans list: found among the cancelled ones, not among the active ones.
+    const list = new AdminPlans(page);
+    await list.goto();
+    await list.status.selectOption('annule');
+    await list.apply.click();
+    await expect(list.row('Formation 2099')).toHaveAttribute('data-status', 'annule');
+    await list.status.selectOption('actif');
+    await list.apply.click();
+    await expect(list.row('Formation 2099')).toHaveCount(0);
   });
 
   test('the customer follows the emailed link, accepts, saves a 3D Secure card and pays the first échéance', async ({ browser, page }) => {
@@ -134,5 +144,39 @@ test.describe('payment plans', () => {
     await expect(plan.consent).toContainText('J’autorise');
     await expect(plan.echeances.locator('[data-status="payee"]')).toHaveCount(1);
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(1);
+  });
+
+  test('a plan whose first échéance is due today: the customer pays it on the acceptance page', async ({ browser, page }) => {
+    await login(page, seedAdmin('admin-due-now'));
+    const form = new AdminNewPlan(page);
+    await form.goto();
+    const email = uniqueEmail('due-now');
+    await form.total.fill('100');
+    await form.count.fill('2');
+    await form.email.fill(email);
+    await form.name.fill('Noé Pressé');
+    await form.label.fill('Stage express');
+    await form.create.click();
+    await expect(form.created).toContainText('attend l’acceptation du client');
+
+    const invitations = async () => (await mailbox(email)).filter((m) => m.subject.includes('Stage express'));
+    await expect.poll(async () => (await invitations()).length, { timeout: 20_000 }).toBe(1);
+    const [message] = await invitations();
+    const link = /https?:\/\/\S+\/plans\/\d+\/accept\?token=\S+/.exec(message.text)?.[0] ?? '';
+
+    const context = await browser.newContext();
+    const invitation = new InvitationPage(await context.newPage());
+    expect(await invitation.goto(link)).toBe(200);
+    await invitation.accept.click();
+    await expect(invitation.payFirst).toBeDisabled();
+    await invitation.card.saveCard(CARDS.succeeds);
+    await expect(invitation.accepted).toHaveAttribute('data-status', 'actif');
+    await invitation.payFirst.click();
+    await expect(invitation.firstPaid).toBeVisible();
+
+    await invitation.toPortal.click();
+    await expect(invitation.card.row('Stage express — 1/2')).toHaveAttribute('data-status', 'payee');
+    await expect(invitation.card.row('Stage express — 2/2')).toHaveAttribute('data-status', 'a_payer');
+    await context.close();
   });
 });

@@ -548,6 +548,40 @@ pub struct LiveChange {
     pub status: EcheanceStatus,
 }
 
+/// One line of the plans list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRow {
+    /// Id.
+    pub id: i64,
+    /// What it is for.
+    pub label: String,
+    /// Customer's name.
+    pub customer_name: String,
+    /// Customer's address.
+    pub customer_email: String,
+    /// Where it stands.
+    pub status: crate::domain::PlanStatus,
+    /// The total.
+    pub total: crate::domain::Money,
+    /// Collected so far (none yet: `None`).
+    pub collected: Option<crate::domain::Money>,
+    /// Échéances collected, and in all.
+    pub progress: (u32, u32),
+    /// The next échéance still to collect.
+    pub next_due: Option<NaiveDate>,
+}
+
+/// A page of plans, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanList {
+    /// The plans.
+    pub rows: Vec<PlanRow>,
+    /// Page number (from 0).
+    pub page: u64,
+    /// More after this page.
+    pub has_more: bool,
+}
+
 /// A plan as its invitation link shows it to the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
@@ -569,6 +603,8 @@ pub struct InvitationView {
     pub mandate: String,
     /// Last day the link works.
     pub expires_on: NaiveDate,
+    /// The first échéance when it is already due: paid on the page, on-session, once the card is saved.
+    pub due_now: Option<PlannedEcheance>,
 }
 
 /// The plan once the customer accepted it through the invitation.

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::dto::{InvitationView, PlanAccepted, PlanCancelled, PlanCreated, PlanDefaults, PlanForm, PlanView};
+use super::dto::{
+    InvitationView, PlanAccepted, PlanCancelled, PlanCreated, PlanDefaults, PlanForm, PlanList, PlanView,
+};
 use super::error::AppError;
 
 /// What the "Nouvel échéancier" form needs from the server.
@@ -33,6 +35,21 @@ pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> 
     };
     let created = plans::create(&state, Some(me.id), input).await.map_err(fail)?;
     plans::created_view(&created).map_err(fail)
+}
+
+/// The plans, newest first, of one status (its spelling, e.g. `actif`) or all.
+#[server(endpoint = "admin/plans/list")]
+pub async fn admin_plans(status: Option<String>, page: u64) -> Result<PlanList, AppError> {
+    use super::context::{fail, require_admin, respond, state};
+    use crate::domain::{Field, Invalid, PlanStatus};
+    use crate::ssr::services::plans;
+    let state = state()?;
+    require_admin(&state).await?;
+    let status = match status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => Some(PlanStatus::parse(s).map_err(|_| respond(AppError::Invalid(Invalid::Field(Field::Status))))?),
+        None => None,
+    };
+    plans::list(&state, status, page).await.map_err(fail)
 }
 
 /// One plan: customer, consent, échéances, history.

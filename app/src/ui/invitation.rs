@@ -6,10 +6,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::dto::{CardInfo, InvitationView, PlanAccepted};
+use crate::api::checkout::Pay;
+use crate::api::dto::{CardInfo, InvitationView, PlanAccepted, PlannedEcheance};
 use crate::api::plans::{AcceptPlanInvitation, my_plan_status, plan_invitation};
 use crate::domain::plan::card_lasts_until;
-use crate::domain::{Locale, PlanStatus};
+use crate::domain::{EcheanceStatus, Locale, PlanStatus};
 use crate::ui::checkout::CardPanel;
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{fill, texts};
@@ -78,7 +79,7 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
             </table>
         </section>
         {move || match accept.value().get() {
-            Some(Ok(accepted)) => view! { <CardStep accepted plan_id=id last_due/> }.into_any(),
+            Some(Ok(accepted)) => view! { <CardStep accepted plan_id=id last_due due_now=invitation.due_now.clone()/> }.into_any(),
             failed => {
                 let (mandate, token) = (invitation.mandate.clone(), token.clone());
                 view! {
@@ -101,9 +102,16 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
     }
 }
 
-/// After « J’accepte »: the card, unless one is saved already; then the plan's status as the server has it.
+/// After « J’accepte »: the card, unless one is saved already; then the plan's status as the server
+/// has it, and the first échéance paid here when it is already due (on-session: the customer is on
+/// the page; 3D Secure runs on its own page).
 #[component]
-fn CardStep(accepted: PlanAccepted, plan_id: i64, last_due: Option<chrono::NaiveDate>) -> impl IntoView {
+fn CardStep(
+    accepted: PlanAccepted,
+    plan_id: i64,
+    last_due: Option<chrono::NaiveDate>,
+    due_now: Option<PlannedEcheance>,
+) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
     let status = RwSignal::new(accepted.status);
@@ -138,9 +146,50 @@ fn CardStep(accepted: PlanAccepted, plan_id: i64, last_due: Option<chrono::Naive
                 </p>
             })}
         </section>
+        {due_now.map(|first| view! { <PayFirst first active=Signal::derive(move || status.get() == PlanStatus::Actif)/> })}
         {move || {
             let publishable_key = accepted.publishable_key.clone();
             view! { <CardPanel card=card.get() publishable_key on_saved/> }
         }}
+    }
+}
+
+/// « Payer maintenant » for the first échéance already due, once the plan is active.
+#[component]
+fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let pay = ServerAction::<Pay>::new();
+    let amount = first.money.format(locale);
+    // 3D Secure runs on the PaymentIntent's own page, which opens the bank's window at once.
+    Effect::new(move || {
+        if let Some(Ok(outcome)) = pay.value().get()
+            && let Some(pi) = outcome.authenticate_payment_intent
+        {
+            crate::ui::navigate::reload_to(&format!("/payment/authenticate/{pi}"));
+        }
+    });
+    view! {
+        <section class="card" data-testid="pay-first">
+            <p>{fill(tx.invitation_pay_first, &[("amount", &amount)])}</p>
+            {move || match pay.value().get() {
+                Some(Ok(outcome)) if outcome.status == EcheanceStatus::Payee => {
+                    view! { <p class="success" role="status">{tx.invitation_first_paid}</p> }.into_any()
+                }
+                result => {
+                    let amount = amount.clone();
+                    view! {
+                        <ActionForm action=pay>
+                            <input type="hidden" name="echeance_id" value=first.id.to_string()/>
+                            <button type="submit" class="primary" data-testid="pay-first-button"
+                                disabled=move || !active.get() || pay.pending().get()>
+                                {fill(tx.invitation_pay_first_button, &[("amount", &amount)])}
+                            </button>
+                        </ActionForm>
+                        {result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                    }.into_any()
+                }
+            }}
+        </section>
     }
 }

@@ -172,3 +172,20 @@ export class AdminPlan extends PageObject {
   readonly cancel = this.page.getByRole('button', { name: 'Annuler l’échéancier' });
   readonly cancelled = this.page.getByTestId('plan-cancelled');
 }
+
+/** `/admin/plans`: every plan, newest first, filtered by status. */
+export class AdminPlans extends PageObject {
+  readonly status = this.page.getByTestId('plans-status');
+  readonly apply = this.page.getByRole('button', { name: this.tx.apply, exact: true });
+  /** The list's rows; each `data-status` is the plan's status. */
+  readonly rows = this.page.getByTestId('plans').locator('tbody tr');
+
+  async goto(): Promise<void> {
+    await this.page.goto('/admin/plans');
+    await expect(this.page.getByRole('heading', { name: 'Échéanciers' })).toBeVisible();
+  }
+
+  row(label: string): Locator {
+    return this.rows.filter({ hasText: label });
+  }
+}

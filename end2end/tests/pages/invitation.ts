@@ -14,6 +14,9 @@ export class InvitationPage extends PageObject {
   readonly accepted = this.page.getByTestId('plan-accepted');
   /** The warning shown when the card expires before the plan's last échéance. */
   readonly shortLivedCard = this.page.getByTestId('card-short-lived');
+  /** « Payer maintenant … » for a first échéance already due, and its success. */
+  readonly payFirst = this.page.getByTestId('pay-first-button');
+  readonly firstPaid = this.page.getByText('Première échéance payée');
   readonly toPortal = this.page.getByRole('link', { name: 'Voir mes échéances' });
   readonly alert = this.page.getByRole('alert');
   /** The card panel is the portal's own. */

@@ -68,6 +68,7 @@ async fn a_new_customer_is_invited_by_email_accepts_through_the_link_and_is_acti
     let shown = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("the link opens the plan");
     assert_eq!(shown.echeances.len(), 3);
     assert_eq!(shown.customer_name, "Zoé Martin");
+    assert_eq!(shown.due_now.as_ref().map(|e| e.seq), Some(1), "the first échéance is due today: paid on the page");
     assert!(
         shown.mandate.starts_with("J’autorise Atelier Zoé") && shown.mandate.contains("900,00"),
         "{}",
@@ -152,6 +153,8 @@ async fn a_cancelled_plan_sends_no_invitation_and_its_link_opens_nothing() {
     let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("queued with the plan");
     let context: serde_json::Value = serde_json::from_str(&row.context).expect("json");
     let (_, token) = parts(context["link"].as_str().expect("a link"));
+    let shown = invitations::open(&app.state, created.plan.id, &token, Locale::Fr).await.expect("opens");
+    assert!(shown.due_now.is_none(), "nothing due yet: the card is only saved");
 
     plans::cancel(&app.state, created.plan.id, admin.id).await.expect("cancelled");
     app::ssr::email::sender::send_pending(&app.state, 10).await.expect("sent");

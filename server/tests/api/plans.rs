@@ -432,3 +432,38 @@ async fn a_charge_that_comes_between_a_plan_cancel_and_its_echeances_cancel_is_r
     assert_eq!(due::charge_due(&app.state, app.today(), 100).await.expect("ran").charged, 0);
     assert!(app.attempts(first).await.is_empty(), "nothing was sent to Stripe");
 }
+
+#[tokio::test]
+async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_next_date() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let waiting = plans::create(&app.state, None, request("zoe@example.test", 30_000, 3, app.today(), Interval::Month))
+        .await
+        .expect("created");
+    let cancelled =
+        plans::create(&app.state, None, request("yann@example.test", 20_000, 2, app.today(), Interval::Month))
+            .await
+            .expect("created");
+    plans::cancel(&app.state, cancelled.plan.id, admin.id).await.expect("cancelled");
+    let active = accepted_plan(&app, &alice, 9_000, 3).await;
+    let first = active.echeances[0].id;
+    charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Customer(alice.id)).await.expect("paid");
+
+    let all = plans::list(&app.state, None, 0).await.expect("listed");
+    let ids: Vec<i64> = all.rows.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![active.plan.id, cancelled.plan.id, waiting.plan.id], "newest first");
+    assert!(!all.has_more);
+
+    let only_active = plans::list(&app.state, Some(PlanStatus::Actif), 0).await.expect("listed");
+    assert_eq!(only_active.rows.len(), 1);
+    let row = &only_active.rows[0];
+    assert_eq!((row.id, row.progress), (active.plan.id, (1, 3)));
+    assert_eq!(row.collected.map(|m| m.amount.minor()), Some(3_000));
+    assert_eq!(row.next_due, Some(active.echeances[1].due_date), "the next one still to collect");
+    assert_eq!(row.customer_email, alice.email);
+
+    let none = plans::list(&app.state, Some(PlanStatus::EnDefaut), 0).await.expect("listed");
+    assert!(none.rows.is_empty());
+    assert!(plans::list(&app.state, None, 1).await.expect("listed").rows.is_empty(), "past the last page");
+}

@@ -93,6 +93,8 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
     let (_, rows) = plans::get(&state.db, plan_id).await?;
     let customer = customer_of(&state.db, &plan).await?;
     let echeances = plans::planned(&rows)?;
+    let today = state.today();
+    let due_now = echeances.first().filter(|e| e.due_date <= today).cloned();
     Ok(InvitationView {
         plan_id: plan.id,
         mandate: mandate(state, &plan, &rows, locale)?,
@@ -103,6 +105,7 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
         echeances,
         consumer_credit: plan.consumer_credit,
         expires_on: from_ms(expires_unix.saturating_mul(1000)).date_naive(),
+        due_now,
     })
 }
 

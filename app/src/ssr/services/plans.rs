@@ -14,7 +14,8 @@ use sea_orm::{
 
 use super::error::ServiceError;
 use crate::api::dto::{
-    ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanView, PlannedEcheance,
+    ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow, PlanView,
+    PlannedEcheance,
 };
 use crate::domain::{
     Amount, Cause, Currency, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
@@ -482,6 +483,67 @@ async fn audit(
     .insert(txn)
     .await?;
     Ok(())
+}
+
+/// Plans per page of the list.
+const PLANS_PER_PAGE: u64 = 50;
+
+/// The plans, newest first, of one status or all, a page at a time.
+///
+/// # Errors
+/// A row that does not parse, database failure.
+pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Result<PlanList, ServiceError> {
+    let mut query = payment_plan::Entity::find().order_by_desc(payment_plan::Column::Id);
+    if let Some(status) = status {
+        query = query.filter(payment_plan::Column::Status.eq(status));
+    }
+    let mut plans = query.offset(page.saturating_mul(PLANS_PER_PAGE)).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
+    let has_more = plans.len() as u64 > PLANS_PER_PAGE;
+    plans.truncate(usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX));
+    let customers: BTreeMap<i64, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(plans.iter().map(|p| p.customer_id)))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut echeances_of: BTreeMap<i64, Vec<echeance::Model>> = BTreeMap::new();
+    for row in echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.is_in(plans.iter().map(|p| p.id)))
+        .order_by_asc(echeance::Column::Seq)
+        .all(&state.db)
+        .await?
+    {
+        echeances_of.entry(row.payment_plan_id.unwrap_or_default()).or_default().push(row);
+    }
+    let rows = plans
+        .into_iter()
+        .map(|plan| {
+            let rows = echeances_of.remove(&plan.id).unwrap_or_default();
+            let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
+            let money = |minor: i64| -> Result<Money, ServiceError> {
+                Ok(Money { amount: Amount::from_minor(minor).map_err(anyhow::Error::from)?, currency })
+            };
+            let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
+            let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
+            let customer = customers.get(&plan.customer_id);
+            Ok(PlanRow {
+                id: plan.id,
+                customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
+                customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),
+                status: plan.status,
+                total: money(plan.total_cents)?,
+                collected: if collected == 0 { None } else { Some(money(collected)?) },
+                progress: (
+                    u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
+                    u32::try_from(rows.len()).unwrap_or(u32::MAX),
+                ),
+                next_due: rows.iter().find(|e| !e.status.is_settled()).map(|e| e.due_date),
+                label: plan.label,
+            })
+        })
+        .collect::<Result<_, ServiceError>>()?;
+    Ok(PlanList { rows, page, has_more })
 }
 
 /// The status of a plan of `customer` (another customer's plan is `NotFound`).

@@ -1,0 +1,89 @@
+//! `/admin/plans`: every plan, newest first, filtered by status — customer,
+//! progress, what is collected, the next échéance — each opening its page.
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::dto::PlanList;
+use crate::api::plans::admin_plans;
+use crate::domain::{Locale, PlanStatus};
+use crate::ui::i18n::{plan_status_label, texts};
+use crate::ui::layout::LoadedPage;
+use crate::ui::live::reload_on_live;
+
+/// The page.
+#[component]
+pub fn AdminPlans() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.read().get("status").filter(|s| !s.is_empty());
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
+    let data = Resource::new(move || (status(), page()), |(status, page)| admin_plans(status, page));
+    reload_on_live(move || data.refetch(), |change| change.plan_id.is_some());
+    let render = move |list: PlanList| view! { <Plans list selected=status().unwrap_or_default()/> };
+    view! { <LoadedPage data render/> }
+}
+
+#[component]
+fn Plans(list: PlanList, selected: String) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let link = {
+        let selected = selected.clone();
+        move |page: u64| format!("/admin/plans?status={selected}&page={page}")
+    };
+    view! {
+        <p><a href="/admin">{tx.back_to_dashboard}</a></p>
+        <h1>{tx.plans_title}</h1>
+        <section class="card">
+            <Form method="GET" action="/admin/plans" attr:class="filters">
+                <label>{tx.col_status}
+                    <select name="status" data-testid="plans-status">
+                        <option value="">{tx.all_statuses}</option>
+                        {PlanStatus::ALL.iter().copied().map(|s| view! {
+                            <option value=s.as_str() selected=selected == s.as_str()>{plan_status_label(s, tx)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <div class="actions">
+                    <button type="submit" class="primary">{tx.apply}</button>
+                    <a class="button primary" href="/admin/plans/new">{tx.new_plan}</a>
+                </div>
+            </Form>
+        </section>
+        <section class="card">
+            {if list.rows.is_empty() {
+                view! { <p class="empty">{tx.plans_none}</p> }.into_any()
+            } else {
+                view! {
+                    <table data-testid="plans">
+                        <thead><tr>
+                            <th>{tx.plan_label}</th><th>{tx.col_customer}</th><th>{tx.col_status}</th>
+                            <th class="amount">{tx.plan_total}</th><th class="amount">{tx.plan_collected}</th>
+                            <th>{tx.col_next_due}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.rows.into_iter().map(|p| view! {
+                                <tr data-status=p.status.as_str()>
+                                    <td><a href=format!("/admin/plans/{}", p.id)>{p.label}</a></td>
+                                    <td>{p.customer_name}<br/><span class="muted">{p.customer_email}</span></td>
+                                    <td><span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span></td>
+                                    <td class="amount">{p.total.format(locale)}</td>
+                                    <td class="amount">
+                                        {p.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}
+                                        <br/><span class="muted">{format!("{}/{}", p.progress.0, p.progress.1)}</span>
+                                    </td>
+                                    <td>{p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+            <div class="pager">
+                {(list.page > 0).then(|| view! { <a href=link(list.page - 1)>{tx.previous}</a> })}
+                {list.has_more.then(|| view! { <a href=link(list.page + 1)>{tx.next}</a> })}
+            </div>
+        </section>
+    }
+}
