@@ -49,6 +49,15 @@ test.describe('payment plans', () => {
     await expect(plan.status).toHaveAttribute('data-status', 'en_attente_client');
     await expect(plan.consent).toContainText('Pas encore accepté');
     await expect(plan.echeances.locator('tbody tr')).toHaveCount(3);
+
+    // The second échéance moves to another date, between its neighbours; out of order is refused.
+    const second = plan.echeances.locator('tbody tr[data-seq="2"]');
+    await second.locator('input[type="date"]').fill('2099-03-31');
+    await second.getByRole('button', { name: 'Déplacer' }).click();
+    await expect(plan.page.getByRole('alert')).toContainText('date de l’échéance 2 : doit rester entre');
+    await second.locator('input[type="date"]').fill('2099-03-01');
+    await second.getByRole('button', { name: 'Déplacer' }).click();
+    await expect(second).toContainText('01/03/2099');
     await plan.cancel.click();
     await expect(plan.cancelled).toContainText('3 échéance(s) annulée(s)');
     await expect(plan.status).toHaveAttribute('data-status', 'annule');

@@ -62,6 +62,19 @@ pub async fn admin_plan(plan_id: i64) -> Result<PlanView, AppError> {
     plans::view(&state, plan_id).await.map_err(fail)
 }
 
+/// Moves one échéance still to pay of a plan to another date.
+#[server(endpoint = "admin/plans/move")]
+pub async fn admin_move_due_date(echeance_id: i64, due_date: String) -> Result<(), AppError> {
+    use super::context::{echeance_id as parse_id, fail, require_admin, respond, state};
+    use crate::domain::{Field, Invalid};
+    use crate::ssr::services::plans;
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let to = chrono::NaiveDate::parse_from_str(due_date.trim(), "%Y-%m-%d")
+        .map_err(|_| respond(AppError::Invalid(Invalid::Field(Field::DueDate))))?;
+    plans::move_due_date(&state, parse_id(echeance_id)?, to, me.id).await.map_err(fail)
+}
+
 /// Cancels a plan (refused while one of its échéances is in flight).
 #[server(endpoint = "admin/plans/cancel")]
 pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> {

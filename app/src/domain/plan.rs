@@ -109,6 +109,8 @@ pub enum PlanProblem {
     InThePast,
     /// Not after the previous échéance's date.
     OutOfOrder,
+    /// Moved out of the span between the previous échéance's date and the next one's.
+    OutsideNeighbours,
     /// Beyond the calendar.
     DateOutOfRange,
     /// Not a number, a date or a choice that reads.
@@ -206,8 +208,33 @@ impl Schedule {
     /// consommation, art. L312-4), with the obligations that go with it.
     #[must_use]
     pub fn is_consumer_credit(&self) -> bool {
-        Interval::Month.nth(self.first_due(), 3).is_some_and(|limit| self.last_due() > limit)
+        spans_consumer_credit(self.first_due(), self.last_due())
     }
+}
+
+/// Whether échéances from `first` to `last` are consumer credit in France
+/// (the last more than three months after the first: art. L312-4).
+#[must_use]
+pub fn spans_consumer_credit(first: NaiveDate, last: NaiveDate) -> bool {
+    Interval::Month.nth(first, 3).is_some_and(|limit| last > limit)
+}
+
+/// Checks moving échéance number `seq` (from 1) of a plan whose due dates are
+/// `dates`, in order, to `to`: not before `today`, and still strictly between
+/// its neighbours' dates (a plan's dates always strictly increase).
+///
+/// # Errors
+/// The problem, on [`PlanField::DueDate`]`(seq)`.
+pub fn check_move(dates: &[NaiveDate], seq: u32, to: NaiveDate, today: NaiveDate) -> Result<(), FieldProblem> {
+    let problem = |problem| FieldProblem { field: PlanField::DueDate(seq), problem };
+    let index = usize::try_from(seq).ok().and_then(|s| s.checked_sub(1)).filter(|&i| i < dates.len());
+    let Some(index) = index else { return Err(problem(PlanProblem::Unreadable)) };
+    if to < today {
+        return Err(problem(PlanProblem::InThePast));
+    }
+    let after_previous = index == 0 || dates[index - 1] < to;
+    let before_next = dates.get(index + 1).is_none_or(|next| to < *next);
+    if after_previous && before_next { Ok(()) } else { Err(problem(PlanProblem::OutsideNeighbours)) }
 }
 
 /// The dated amounts of a split request. Its own fields are checked here and
@@ -297,6 +324,22 @@ fn below_minimum(minor: i64, currency: Currency) -> Option<PlanProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_due_date_moves_only_between_its_neighbours_and_never_into_the_past() {
+        let dates = [d(2027, 1, 10), d(2027, 2, 10), d(2027, 3, 10)];
+        let today = d(2027, 1, 5);
+        assert_eq!(check_move(&dates, 2, d(2027, 2, 20), today), Ok(()));
+        assert_eq!(check_move(&dates, 1, d(2027, 1, 5), today), Ok(()), "today is allowed");
+        assert_eq!(check_move(&dates, 3, d(2028, 1, 1), today), Ok(()), "the last has no next");
+        let refused = |seq, to| check_move(&dates, seq, to, today).map_err(|p| (p.field, p.problem));
+        assert_eq!(refused(1, d(2027, 1, 4)), Err((PlanField::DueDate(1), PlanProblem::InThePast)));
+        assert_eq!(refused(2, d(2027, 1, 10)), Err((PlanField::DueDate(2), PlanProblem::OutsideNeighbours)));
+        assert_eq!(refused(2, d(2027, 3, 10)), Err((PlanField::DueDate(2), PlanProblem::OutsideNeighbours)));
+        assert_eq!(refused(1, d(2027, 2, 11)), Err((PlanField::DueDate(1), PlanProblem::OutsideNeighbours)));
+        assert_eq!(refused(4, d(2027, 4, 1)), Err((PlanField::DueDate(4), PlanProblem::Unreadable)));
+        assert_eq!(refused(0, d(2027, 4, 1)), Err((PlanField::DueDate(0), PlanProblem::Unreadable)));
+    }
 
     #[test]
     fn a_card_lasts_through_the_last_day_of_its_month() {

@@ -57,6 +57,9 @@ pub enum Refusal {
     /// The plan is finished or cancelled.
     #[error("the plan is over")]
     PlanOver,
+    /// Only an échéance still to pay (not in flight, not settled) can be moved to another date.
+    #[error("only an échéance still to pay can be moved")]
+    DueDateFixed,
 }
 
 impl From<TransitionError> for Refusal {
@@ -94,6 +97,8 @@ pub enum Field {
     Name,
     /// What a plan is for.
     Label,
+    /// An échéance's due date.
+    DueDate,
     /// The host's metadata (at most 20 keys of 40 characters, values of 500).
     Metadata,
 }

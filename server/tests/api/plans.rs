@@ -467,3 +467,80 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     assert!(none.rows.is_empty());
     assert!(plans::list(&app.state, None, 1).await.expect("listed").rows.is_empty(), "past the last page");
 }
+
+async fn due_dates(app: &TestApp, plan: i64) -> Vec<NaiveDate> {
+    echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan))
+        .order_by_asc(echeance::Column::Seq)
+        .all(&app.state.db)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|e| e.due_date)
+        .collect()
+}
+
+#[tokio::test]
+async fn an_admin_moves_a_due_date_between_its_neighbours_and_the_due_date_run_follows_it() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let today = app.today();
+    let created = accepted_plan(&app, &alice, 9_000, 3).await;
+    let (plan, e) = (created.plan.id, |i: usize| EcheanceId::new(created.echeances[i].id).expect("id"));
+    let before = due_dates(&app, plan).await;
+    let day = |n: u64| today.checked_add_days(Days::new(n)).expect("date");
+
+    // The first, due today, moves to tomorrow: today's run leaves it alone.
+    plans::move_due_date(&app.state, e(0), day(1), admin.id).await.expect("moved");
+    assert_eq!(due_dates(&app, plan).await, vec![day(1), before[1], before[2]]);
+    due::charge_due(&app.state, today, 100).await.expect("ran");
+    assert_eq!(app.status(created.echeances[0].id).await, EcheanceStatus::APayer, "not due any more");
+    due::charge_due(&app.state, day(1), 100).await.expect("ran");
+    assert_eq!(app.status(created.echeances[0].id).await, EcheanceStatus::Payee, "collected on its new date");
+
+    // Refused, with nothing written: the past, out of order, already paid.
+    let refused = |r: &Result<(), ServiceError>, problem: PlanProblem| matches!(r, Err(ServiceError::Invalid(Invalid::Schedule(s))) if s.0.iter().any(|p| p.problem == problem));
+    let yesterday = today.checked_sub_days(Days::new(1)).expect("date");
+    assert!(refused(&plans::move_due_date(&app.state, e(1), yesterday, admin.id).await, PlanProblem::InThePast));
+    assert!(refused(
+        &plans::move_due_date(&app.state, e(1), before[2], admin.id).await,
+        PlanProblem::OutsideNeighbours
+    ));
+    let paid = plans::move_due_date(&app.state, e(0), day(2), admin.id).await;
+    assert!(matches!(paid, Err(ServiceError::Refused(app::domain::Refusal::DueDateFixed))), "{paid:?}");
+    assert_eq!(due_dates(&app, plan).await, vec![day(1), before[1], before[2]], "nothing moved");
+
+    // The last moved past three months from the first: now consumer credit.
+    assert!(
+        !payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan").consumer_credit
+    );
+    plans::move_due_date(&app.state, e(2), day(200), admin.id).await.expect("moved");
+    assert!(payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan").consumer_credit);
+    let audit = app::ssr::entities::admin_audit::Entity::find()
+        .filter(app::ssr::entities::admin_audit::Column::Action.eq("move_due_date"))
+        .count(&app.state.db)
+        .await
+        .expect("count");
+    assert_eq!(audit, 2, "each move written to the admin audit");
+}
+
+#[tokio::test]
+async fn a_move_that_would_make_the_plan_consumer_credit_is_refused_when_the_setting_says_so() {
+    let app =
+        spawn_app_with(Options { env: vec![("REFUSE_CONSUMER_CREDIT", "true".to_owned())], ..Default::default() })
+            .await;
+    let admin = app.admin("root").await;
+    let first_due = app.today().checked_add_days(Days::new(5)).expect("date");
+    let created = plans::create(&app.state, None, request("zoe@example.test", 30_000, 3, first_due, Interval::Month))
+        .await
+        .expect("created");
+    let before = due_dates(&app, created.plan.id).await;
+    let last = EcheanceId::new(created.echeances[2].id).expect("id");
+    let far = first_due.checked_add_days(Days::new(150)).expect("date");
+
+    let refused = plans::move_due_date(&app.state, last, far, admin.id).await;
+
+    assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::ConsumerCredit))), "{refused:?}");
+    assert_eq!(due_dates(&app, created.plan.id).await, before);
+}

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::anyhow;
+use chrono::NaiveDate;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
@@ -17,13 +18,16 @@ use crate::api::dto::{
     ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow, PlanView,
     PlannedEcheance,
 };
+use crate::domain::plan;
 use crate::domain::{
-    Amount, Cause, Currency, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
-    Refusal, Role, Schedule, ScheduleRequest, UserId,
+    Amount, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
+    Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, UserId,
 };
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
-use crate::ssr::entities::{audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user};
+use crate::ssr::entities::{
+    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user,
+};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
@@ -482,6 +486,90 @@ async fn audit(
     }
     .insert(txn)
     .await?;
+    Ok(())
+}
+
+/// An admin moves one échéance still to pay to another date: not in the
+/// past, still between its neighbours (a plan's dates always increase), and
+/// — when the plan now spans more than three months — flagged as consumer
+/// credit, or refused when the setting says so. Under the échéance's lock,
+/// then its plan's (the order every charge takes), so no charge starts in
+/// between; written to the admin audit.
+///
+/// # Errors
+/// `Refused` (in flight, settled, cancelled, plan over), `Invalid` (the date),
+/// `NotFound`, database failure.
+pub async fn move_due_date(
+    state: &AppState,
+    echeance_id: EcheanceId,
+    to: NaiveDate,
+    admin: UserId,
+) -> Result<(), ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let row = echeances::lock(&txn, echeance_id).await?;
+    let refusal = match row.status {
+        EcheanceStatus::APayer => None,
+        EcheanceStatus::EnCours => Some(Refusal::AlreadyInProgress),
+        EcheanceStatus::EnAttente => Some(Refusal::AwaitingCustomer),
+        EcheanceStatus::Annulee => Some(Refusal::Cancelled),
+        _ => Some(Refusal::DueDateFixed),
+    };
+    if let Some(refusal) = refusal {
+        return Err(refusal.into());
+    }
+    let plan = lock_of(&txn, &row).await?;
+    let siblings = match &plan {
+        Some(plan) if plan.status.is_over() => return Err(Refusal::PlanOver.into()),
+        Some(plan) => {
+            echeance::Entity::find()
+                .filter(echeance::Column::PaymentPlanId.eq(plan.id))
+                .order_by_asc(echeance::Column::Seq)
+                .all(&txn)
+                .await?
+        }
+        None => vec![row.clone()],
+    };
+    let mut dates: Vec<NaiveDate> = siblings.iter().map(|e| e.due_date).collect();
+    let index = siblings.iter().position(|e| e.id == row.id).ok_or(ServiceError::NotFound)?;
+    let seq = u32::try_from(index + 1).map_err(anyhow::Error::from)?;
+    plan::check_move(&dates, seq, to, state.today()).map_err(|p| Invalid::Schedule(ScheduleInvalid(vec![p])))?;
+    dates[index] = to;
+    let now = state.now_ms();
+    if let (Some(plan), Some(first), Some(last)) = (&plan, dates.first(), dates.last()) {
+        let credit = plan::spans_consumer_credit(*first, *last);
+        if credit && !plan.consumer_credit && state.settings.refuse_consumer_credit {
+            return Err(Invalid::ConsumerCredit.into());
+        }
+        payment_plan::Entity::update_many()
+            .col_expr(payment_plan::Column::ConsumerCredit, Expr::value(credit))
+            .col_expr(payment_plan::Column::UpdatedAt, Expr::value(now))
+            .filter(payment_plan::Column::Id.eq(plan.id))
+            .exec(&txn)
+            .await?;
+    }
+    let moved = echeance::Entity::update_many()
+        .col_expr(echeance::Column::DueDate, Expr::value(to))
+        .col_expr(echeance::Column::Version, Expr::col(echeance::Column::Version).add(1))
+        .col_expr(echeance::Column::UpdatedAt, Expr::value(now))
+        .filter(echeance::Column::Id.eq(row.id))
+        .filter(echeance::Column::Version.eq(row.version))
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(anyhow!("échéance {} changed under a held lock", row.id).into());
+    }
+    admin_audit::ActiveModel {
+        actor_id: Set(admin.get()),
+        action: Set("move_due_date".to_owned()),
+        subject: Set(format!("echeance:{}", row.id)),
+        detail: Set(Some(format!("{} -> {to}", row.due_date))),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(echeance.id = row.id, from = %row.due_date, %to, "due date moved");
     Ok(())
 }
 

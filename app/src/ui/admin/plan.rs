@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::dto::{PlanCancelled, PlanView};
-use crate::api::plans::{AdminCancelPlan, admin_plan};
-use crate::domain::Locale;
+use crate::api::plans::{AdminCancelPlan, AdminMoveDueDate, admin_plan};
+use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{cause_label, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
@@ -21,7 +21,9 @@ pub fn AdminPlan() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
     let cancel = ServerAction::<AdminCancelPlan>::new();
-    let data = Resource::new(move || (id(), cancel.version().get()), |(id, _)| admin_plan(id));
+    let move_date = ServerAction::<AdminMoveDueDate>::new();
+    let data =
+        Resource::new(move || (id(), cancel.version().get(), move_date.version().get()), |(id, ..)| admin_plan(id));
     reload_on_live(
         move || data.refetch(),
         move |change| {
@@ -31,6 +33,7 @@ pub fn AdminPlan() -> impl IntoView {
     );
     let render = move |plan: PlanView| {
         let id = plan.id;
+        let movable = !plan.status.is_over();
         view! {
             <p><a href="/admin">{tx.back_to_dashboard}</a></p>
             <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.label)])}</h1>
@@ -59,18 +62,32 @@ pub fn AdminPlan() -> impl IntoView {
             <section class="card">
                 <h2>{tx.plan_echeances}</h2>
                 <table data-testid="plan-echeances">
-                    <thead><tr><th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th><th>{tx.col_status}</th></tr></thead>
+                    <thead><tr><th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th><th>{tx.col_status}</th><th>{tx.col_move}</th></tr></thead>
                     <tbody>
                         {plan.echeances.into_iter().map(|e| view! {
-                            <tr>
+                            <tr data-seq=e.seq>
                                 <td><a href=format!("/admin/echeances/{}", e.id)>{e.seq}</a></td>
                                 <td>{locale.format_date(e.due_date)}</td>
                                 <td>{e.money.format(locale)}</td>
                                 <td><StatusBadge status=e.status/></td>
+                                <td>
+                                    {(movable && e.status == EcheanceStatus::APayer).then(|| view! {
+                                        <ActionForm action=move_date attr:class="inline">
+                                            <FormToken/>
+                                            <input type="hidden" name="echeance_id" value=e.id.to_string()/>
+                                            <input type="date" name="due_date" required value=e.due_date.to_string() aria-label=tx.col_move/>
+                                            <button type="submit" disabled=move || move_date.pending().get()>{tx.move_due_date}</button>
+                                        </ActionForm>
+                                    })}
+                                </td>
                             </tr>
                         }).collect_view()}
                     </tbody>
                 </table>
+                {move || move_date.value().get().map(|result| match result {
+                    Ok(()) => view! { <p class="success" role="status">{tx.due_date_moved}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                })}
             </section>
             {plan.can_cancel.then(|| view! {
                 <section class="card">

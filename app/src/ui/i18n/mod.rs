@@ -259,6 +259,7 @@ texts! {
         refused_stripe_refused,
         refused_unknown_to_stripe,
         refused_plan_over,
+        refused_due_date_fixed,
         invalid_field,
         field_status,
         field_due_from,
@@ -270,6 +271,7 @@ texts! {
         field_email,
         field_name,
         field_label,
+        field_due_date,
         field_metadata,
         invalid_consumer_credit,
         invalid_schedule_item,
@@ -288,6 +290,7 @@ texts! {
         plan_problem_count,
         plan_problem_in_the_past,
         plan_problem_out_of_order,
+        plan_problem_outside_neighbours,
         plan_problem_date_out_of_range,
         plan_problem_unreadable,
         plan_status_brouillon,
@@ -337,6 +340,9 @@ texts! {
         plans_title,
         plans_none,
         col_next_due,
+        col_move,
+        move_due_date,
+        due_date_moved,
         plan_title,
         plan_collected,
         plan_consent,
@@ -500,6 +506,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,
+        Refusal::DueDateFixed => tx.refused_due_date_fixed,
     }
 }
 
@@ -535,6 +542,7 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::Email => tx.field_email,
         Field::Name => tx.field_name,
         Field::Label => tx.field_label,
+        Field::DueDate => tx.field_due_date,
         Field::Metadata => tx.field_metadata,
     }
 }
@@ -564,6 +572,7 @@ pub fn plan_problem_text(problem: &FieldProblem, tx: &Texts, locale: Locale) -> 
         }
         PlanProblem::InThePast => tx.plan_problem_in_the_past.to_owned(),
         PlanProblem::OutOfOrder => tx.plan_problem_out_of_order.to_owned(),
+        PlanProblem::OutsideNeighbours => tx.plan_problem_outside_neighbours.to_owned(),
         PlanProblem::DateOutOfRange => tx.plan_problem_date_out_of_range.to_owned(),
         PlanProblem::Unreadable => tx.plan_problem_unreadable.to_owned(),
     };
