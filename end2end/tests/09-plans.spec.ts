@@ -186,6 +186,13 @@ test.describe('payment plans', () => {
     await invitation.toPortal.click();
     await expect(invitation.card.row('Stage express — 1/2')).toHaveAttribute('data-status', 'payee');
     await expect(invitation.card.row('Stage express — 2/2')).toHaveAttribute('data-status', 'a_payer');
+
+    // « Mes échéanciers »: the rest paid ahead, now; the plan is finished.
+    const myPlan = invitation.page.getByTestId('my-plans').locator('li', { hasText: 'Stage express' });
+    await expect(myPlan).toContainText('1 échéance(s) payée(s) sur 2');
+    await myPlan.getByRole('button', { name: 'Tout payer maintenant (50,00\u00a0€)' }).click();
+    await expect(invitation.card.row('Stage express — 2/2')).toHaveAttribute('data-status', 'payee');
+    await expect(myPlan).toHaveAttribute('data-status', 'termine');
     await context.close();
   });
 });

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::dto::{CardInfo, CardSetup, CheckoutData, PayOutcome};
+use super::dto::{CardInfo, CardSetup, CheckoutData, PaidAhead, PayOutcome};
 use super::error::AppError;
 
 /// The checkout page's data for the logged-in customer.
@@ -27,6 +27,16 @@ pub async fn pay(echeance_id: i64) -> Result<PayOutcome, AppError> {
     let authenticate_payment_intent =
         (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
     Ok(PayOutcome { status: result.status, authenticate_payment_intent })
+}
+
+/// Pays every échéance of one of the customer's plans still to pay, now.
+#[server(endpoint = "pay/plan")]
+pub async fn pay_plan_remaining(plan_id: i64) -> Result<PaidAhead, AppError> {
+    use super::context::{fail, require_user, state};
+    use crate::ssr::services::pay_ahead;
+    let state = state()?;
+    let user = require_user(&state).await?;
+    pay_ahead::pay_remaining(&state, plan_id, user.id).await.map_err(fail)
 }
 
 /// Starts saving a card: a SetupIntent for Stripe.js.

@@ -86,6 +86,8 @@ pub struct CheckoutData {
     pub card: Option<CardInfo>,
     /// For Stripe.js.
     pub publishable_key: String,
+    /// Their payment plans, newest first.
+    pub plans: Vec<PlanRow>,
 }
 
 /// Where an échéance stands after "Payer".
@@ -95,6 +97,16 @@ pub struct PayOutcome {
     pub status: EcheanceStatus,
     /// The PaymentIntent to authenticate, when 3D Secure is required.
     pub authenticate_payment_intent: Option<String>,
+}
+
+/// What « Tout payer » did: how many échéances it collected, and where it
+/// stopped when one did not succeed (3D Secure asked, declined).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidAhead {
+    /// Échéances collected.
+    pub paid: u32,
+    /// The one that stopped it, as « Payer » would have answered.
+    pub stopped: Option<PayOutcome>,
 }
 
 /// What Stripe.js needs to save a card.
@@ -565,6 +577,8 @@ pub struct PlanRow {
     pub total: crate::domain::Money,
     /// Collected so far (none yet: `None`).
     pub collected: Option<crate::domain::Money>,
+    /// Still to collect (none: nothing left).
+    pub remaining: Option<crate::domain::Money>,
     /// Échéances collected, and in all.
     pub progress: (u32, u32),
     /// The next échéance still to collect.

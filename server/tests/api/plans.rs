@@ -14,6 +14,7 @@ use app::ssr::entities::{echeance, email_outbox, payment_plan, plan_audit, plan_
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
+use app::ssr::services::pay_ahead;
 use app::ssr::services::plans::{self, ConsentContext, NewCustomer, NewPlan};
 use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -543,4 +544,45 @@ async fn a_move_that_would_make_the_plan_consumer_credit_is_refused_when_the_set
 
     assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::ConsumerCredit))), "{refused:?}");
     assert_eq!(due_dates(&app, created.plan.id).await, before);
+}
+
+#[tokio::test]
+async fn the_customer_pays_everything_left_one_payment_intent_each_and_the_plan_is_finished() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let mallory = app.customer("mallory", Some(test_cards::OK)).await;
+    let created = accepted_plan(&app, &alice, 9_000, 3).await;
+    let plan = created.plan.id;
+    let first = EcheanceId::new(created.echeances[0].id).expect("id");
+    charge::charge(&app.state, first, Trigger::Customer(alice.id)).await.expect("paid");
+
+    let foreign = pay_ahead::pay_remaining(&app.state, plan, mallory.id).await;
+    assert!(matches!(foreign, Err(ServiceError::NotFound)), "{foreign:?}");
+
+    let done = pay_ahead::pay_remaining(&app.state, plan, alice.id).await.expect("paid ahead");
+
+    assert_eq!((done.paid, done.stopped), (2, None));
+    for e in &created.echeances {
+        assert_eq!(app.status(e.id).await, EcheanceStatus::Payee);
+        assert_eq!(app.peer.payment_intents_of(e.id).await.len(), 1, "one PaymentIntent per échéance");
+    }
+    assert_eq!(plan_status(&app, plan).await, PlanStatus::Termine);
+    let again = pay_ahead::pay_remaining(&app.state, plan, alice.id).await;
+    assert!(matches!(again, Err(ServiceError::Refused(app::domain::Refusal::PlanOver))), "{again:?}");
+}
+
+#[tokio::test]
+async fn paying_everything_stops_at_the_first_echeance_the_bank_wants_to_authenticate() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::SCA_ALWAYS)).await;
+    let created = accepted_plan(&app, &carol, 6_000, 2).await;
+
+    let done = pay_ahead::pay_remaining(&app.state, created.plan.id, carol.id).await.expect("answered");
+
+    assert_eq!(done.paid, 0);
+    let stopped = done.stopped.expect("stopped");
+    assert_eq!(stopped.status, EcheanceStatus::EnAttente);
+    assert!(stopped.authenticate_payment_intent.is_some(), "the 3D Secure page to open");
+    assert_eq!(app.status(created.echeances[1].id).await, EcheanceStatus::APayer, "nothing run behind the customer");
+    assert!(app.peer.payment_intents_of(created.echeances[1].id).await.is_empty());
 }

@@ -12,6 +12,7 @@ pub mod email_admin;
 pub mod error;
 pub mod invitations;
 pub mod lease;
+pub mod pay_ahead;
 pub mod plans;
 pub mod queries;
 pub mod reconcile;

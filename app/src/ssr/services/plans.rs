@@ -588,9 +588,21 @@ pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Re
     let mut plans = query.offset(page.saturating_mul(PLANS_PER_PAGE)).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
     let has_more = plans.len() as u64 > PLANS_PER_PAGE;
     plans.truncate(usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX));
+    let rows = rows_of(&state.db, plans).await?;
+    Ok(PlanList { rows, page, has_more })
+}
+
+/// The list's lines of `plans`: customer, progress, collected, remaining, next date.
+///
+/// # Errors
+/// A row that does not parse, database failure.
+pub async fn rows_of(
+    db: &impl sea_orm::ConnectionTrait,
+    plans: Vec<payment_plan::Model>,
+) -> Result<Vec<PlanRow>, ServiceError> {
     let customers: BTreeMap<i64, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(plans.iter().map(|p| p.customer_id)))
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|u| (u.id, u))
@@ -599,12 +611,12 @@ pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Re
     for row in echeance::Entity::find()
         .filter(echeance::Column::PaymentPlanId.is_in(plans.iter().map(|p| p.id)))
         .order_by_asc(echeance::Column::Seq)
-        .all(&state.db)
+        .all(db)
         .await?
     {
         echeances_of.entry(row.payment_plan_id.unwrap_or_default()).or_default().push(row);
     }
-    let rows = plans
+    plans
         .into_iter()
         .map(|plan| {
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
@@ -614,6 +626,7 @@ pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Re
             };
             let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
             let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
+            let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
             let customer = customers.get(&plan.customer_id);
             Ok(PlanRow {
                 id: plan.id,
@@ -622,6 +635,7 @@ pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Re
                 status: plan.status,
                 total: money(plan.total_cents)?,
                 collected: if collected == 0 { None } else { Some(money(collected)?) },
+                remaining: if remaining == 0 { None } else { Some(money(remaining)?) },
                 progress: (
                     u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
                     u32::try_from(rows.len()).unwrap_or(u32::MAX),
@@ -630,8 +644,7 @@ pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Re
                 label: plan.label,
             })
         })
-        .collect::<Result<_, ServiceError>>()?;
-    Ok(PlanList { rows, page, has_more })
+        .collect()
 }
 
 /// The status of a plan of `customer` (another customer's plan is `NotFound`).

@@ -3,6 +3,7 @@
 mod card_panel;
 mod echeance_row;
 mod page;
+mod plans_panel;
 
 pub use card_panel::CardPanel;
 pub use page::CheckoutPage;

@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::card_panel::CardPanel;
 use super::echeance_row::EcheanceRow;
-use crate::api::checkout::{Pay, load_checkout};
+use super::plans_panel::PlansPanel;
+use crate::api::checkout::{Pay, PayPlanRemaining, load_checkout};
 use crate::domain::EcheanceStatus;
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::texts;
@@ -18,8 +19,10 @@ use crate::ui::live::on_live;
 pub fn CheckoutPage() -> impl IntoView {
     let tx = texts();
     let pay = ServerAction::<Pay>::new();
+    let pay_all = ServerAction::<PayPlanRemaining>::new();
     let refresh = RwSignal::new(0u32);
-    let data = Resource::new(move || (pay.version().get(), refresh.get()), |_| load_checkout());
+    let data =
+        Resource::new(move || (pay.version().get(), pay_all.version().get(), refresh.get()), |_| load_checkout());
     on_live(move |_| refresh.update(|n| *n += 1));
     // The customer is here: when the bank asks for 3D Secure, it runs at once on the
     // same PaymentIntent (the 3DS page opens the bank's window as it loads).
@@ -45,6 +48,7 @@ pub fn CheckoutPage() -> impl IntoView {
                             <Layout me=Some(me)>
                                 <h1 data-hydrated=hydrated>{tx.my_echeances}</h1>
                                 <CardPanel card=checkout.card.clone() publishable_key on_saved=Callback::new(move |_| refresh.update(|n| *n += 1))/>
+                                <PlansPanel plans=checkout.plans.clone() pay_all has_card/>
                                 <section class="card">
                                     {if checkout.echeances.is_empty() {
                                         view! { <p class="empty">{tx.no_echeances}</p> }.into_any()

@@ -1,0 +1,48 @@
+//! The customer pays a plan ahead: every échéance still to pay, now,
+//! on-session — one PaymentIntent each, each through the same charge (its own
+//! attempt row and idempotency key, exactly as one « Payer »), in order,
+//! stopping at the first that does not succeed (the bank wants 3D Secure, the
+//! card is declined), so nothing runs on behind the customer's back.
+
+use super::charge::{self, Trigger};
+use super::error::ServiceError;
+use super::plans;
+use crate::api::dto::{PaidAhead, PayOutcome};
+use crate::domain::{EcheanceId, EcheanceStatus, Refusal, UserId};
+use crate::ssr::state::AppState;
+
+/// Pays every échéance of `plan_id` still payable now, for its own customer.
+///
+/// # Errors
+/// `NotFound` (unknown plan, or another customer's), `Refused` (plan over,
+/// nothing left to pay, or the first charge refused as a single « Payer »
+/// would be), Stripe unavailable, database failure.
+pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> Result<PaidAhead, ServiceError> {
+    let (plan, rows) = plans::get(&state.db, plan_id).await?;
+    if plan.customer_id != customer.get() {
+        return Err(ServiceError::NotFound);
+    }
+    if plan.status.is_over() {
+        return Err(Refusal::PlanOver.into());
+    }
+    let payable: Vec<EcheanceId> = rows
+        .iter()
+        .filter(|e| e.status.is_payable())
+        .map(|e| EcheanceId::new(e.id).map_err(anyhow::Error::from))
+        .collect::<Result<_, _>>()?;
+    if payable.is_empty() {
+        return Err(Refusal::Settled.into());
+    }
+    let mut paid = 0;
+    for id in payable {
+        let result = charge::charge(state, id, Trigger::Customer(customer)).await?;
+        if result.status != EcheanceStatus::Payee {
+            let authenticate_payment_intent =
+                (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
+            let stopped = PayOutcome { status: result.status, authenticate_payment_intent };
+            return Ok(PaidAhead { paid, stopped: Some(stopped) });
+        }
+        paid += 1;
+    }
+    Ok(PaidAhead { paid, stopped: None })
+}

@@ -1,0 +1,68 @@
+//! « Mes échéanciers »: each of the customer's plans with its progress, what
+//! remains and when, and « Tout payer maintenant » (every échéance still to
+//! pay, now, on-session; 3D Secure on its page when the bank asks).
+
+use leptos::prelude::*;
+
+use crate::api::checkout::PayPlanRemaining;
+use crate::api::dto::PlanRow;
+use crate::domain::{Locale, PlanStatus};
+use crate::ui::form_token::FormToken;
+use crate::ui::i18n::{fill, plan_status_label, texts};
+
+/// The plans, and the outcome of the last « Tout payer ».
+#[component]
+pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, has_card: bool) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    // The bank wants 3D Secure for one of them: its own page, which opens the bank's window at once.
+    Effect::new(move || {
+        if let Some(Ok(done)) = pay_all.value().get()
+            && let Some(pi) = done.stopped.and_then(|s| s.authenticate_payment_intent)
+        {
+            crate::ui::navigate::reload_to(&format!("/payment/authenticate/{pi}"));
+        }
+    });
+    (!plans.is_empty()).then(|| {
+        view! {
+            <section class="card" data-testid="my-plans">
+                <h2>{tx.my_plans}</h2>
+                <ul class="plans">
+                    {plans.into_iter().map(|p| {
+                        let collectable = matches!(p.status, PlanStatus::Actif | PlanStatus::EnDefaut);
+                        view! {
+                            <li data-testid=format!("plan-{}", p.id) data-status=p.status.as_str()>
+                                <strong>{p.label.clone()}</strong>" "
+                                <span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span>
+                                <p class="muted">{fill(tx.plan_progress, &[
+                                    ("paid", &p.progress.0.to_string()),
+                                    ("count", &p.progress.1.to_string()),
+                                    ("total", &p.total.format(locale)),
+                                ])}
+                                {p.next_due.map(|d| format!(" — {}", fill(tx.plan_next, &[("date", &locale.format_date(d))])))}</p>
+                                {p.remaining.filter(|_| collectable && has_card).map(|remaining| view! {
+                                    <ActionForm action=pay_all attr:class="inline">
+                                        <FormToken/>
+                                        <input type="hidden" name="plan_id" value=p.id.to_string()/>
+                                        <button type="submit" data-testid=format!("pay-plan-{}", p.id) disabled=move || pay_all.pending().get()>
+                                            {fill(tx.pay_all_remaining, &[("amount", &remaining.format(locale))])}
+                                        </button>
+                                    </ActionForm>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                {move || pay_all.value().get().map(|result| match result {
+                    Ok(done) if done.stopped.is_none() => view! {
+                        <p class="success" role="status">{fill(tx.paid_ahead, &[("n", &done.paid.to_string())])}</p>
+                    }.into_any(),
+                    Ok(done) => view! {
+                        <p class="error" role="alert">{fill(tx.paid_ahead_stopped, &[("n", &done.paid.to_string())])}</p>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.message(locale)}</p> }.into_any(),
+                })}
+            </section>
+        }
+    })
+}
