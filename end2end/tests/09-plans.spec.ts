@@ -33,6 +33,15 @@ test.describe('payment plans', () => {
     await expect(form.problems).toContainText('nombre d’échéances');
     await expect(form.create).toBeDisabled();
 
+    // An explicit list instead: one échéance per line, each problem named by its line.
+    await form.mode.selectOption('list');
+    await form.lines.fill('2099-01-31 100\n15/02/2099 250,50\nlundi 10');
+    await expect(form.problems).toContainText('date de l’échéance 3');
+    await form.lines.fill('2099-01-31 100\n15/02/2099 250,50');
+    await expect(form.rows).toHaveCount(2);
+    await expect(form.previewTotal).toContainText('350,50');
+    await form.mode.selectOption('split');
+
     await form.total.fill('900');
     await form.count.fill('3');
     await form.email.fill(`zoe-${Date.now()}@example.test`);

@@ -457,6 +457,12 @@ pub struct PlanForm {
     pub first_due: String,
     /// `week` or `month`.
     pub interval: String,
+    /// `list`: the échéances are the lines of [`PlanForm::lines`]; anything else: the total split.
+    #[serde(default)]
+    pub mode: String,
+    /// One échéance per line: a date (`2027-01-15` or `15/01/2027`), then its amount.
+    #[serde(default)]
+    pub lines: String,
 }
 
 impl PlanForm {
@@ -477,6 +483,9 @@ impl PlanForm {
         use crate::domain::money::AmountError;
         use crate::domain::plan::FieldProblem;
         use crate::domain::{Amount, Interval, PlanField, PlanProblem, ScheduleInvalid, ScheduleRequest};
+        if self.mode == "list" {
+            return self.listed();
+        }
         let mut problems = Vec::new();
         let mut refuse = |field, problem| problems.push(FieldProblem { field, problem });
         let total = match Amount::parse_decimal(&self.total) {
@@ -511,6 +520,42 @@ impl PlanForm {
         } else {
             Err(ScheduleInvalid(problems))
         }
+    }
+
+    /// The explicit list: each non-empty line a date, then an amount.
+    fn listed(&self) -> Result<crate::domain::ScheduleRequest, crate::domain::ScheduleInvalid> {
+        use crate::domain::money::AmountError;
+        use crate::domain::plan::FieldProblem;
+        use crate::domain::{Amount, PlanField, PlanProblem, ScheduleInvalid, ScheduleRequest};
+        let mut problems = Vec::new();
+        let mut echeances = Vec::new();
+        for (index, line) in self.lines.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+            let seq = u32::try_from(index + 1).unwrap_or(u32::MAX);
+            let (date, amount) = line.split_once([' ', '\t', ';']).unwrap_or((line, ""));
+            let date = date.trim();
+            let due = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .or_else(|_| NaiveDate::parse_from_str(date, "%d/%m/%Y"))
+                .ok();
+            let amount = match Amount::parse_decimal(amount.trim().trim_start_matches(';').trim()) {
+                Ok(amount) => Some(amount),
+                Err(e) => {
+                    let problem = match e {
+                        AmountError::NotPositive => PlanProblem::NotPositive,
+                        AmountError::TooLarge => PlanProblem::TooLarge,
+                        AmountError::Unreadable(_) => PlanProblem::Unreadable,
+                    };
+                    problems.push(FieldProblem { field: PlanField::Amount(seq), problem });
+                    None
+                }
+            };
+            if due.is_none() {
+                problems.push(FieldProblem { field: PlanField::DueDate(seq), problem: PlanProblem::Unreadable });
+            }
+            if let (Some(due), Some(amount)) = (due, amount) {
+                echeances.push((due, amount.minor()));
+            }
+        }
+        if problems.is_empty() { Ok(ScheduleRequest::Explicit(echeances)) } else { Err(ScheduleInvalid(problems)) }
     }
 }
 
@@ -715,4 +760,49 @@ pub struct PlanCancelled {
     pub paid_meanwhile: u32,
     /// Not cancelled this time (Stripe did not answer): cancel again.
     pub left: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PlanForm;
+    use crate::domain::{PlanField, PlanProblem, ScheduleRequest};
+    use chrono::NaiveDate;
+
+    fn listed(lines: &str) -> PlanForm {
+        PlanForm { mode: "list".to_owned(), currency: "eur".to_owned(), lines: lines.to_owned(), ..PlanForm::default() }
+    }
+
+    #[test]
+    fn an_explicit_list_reads_one_echeance_per_line_in_either_date_spelling() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("date");
+        let form = listed("2027-01-15 300,00\n\n  15/02/2027 ; 1 234,56  \n2027-03-15\t99.99\n");
+        assert_eq!(
+            form.request(),
+            Ok(ScheduleRequest::Explicit(vec![
+                (d(2027, 1, 15), 30_000),
+                (d(2027, 2, 15), 123_456),
+                (d(2027, 3, 15), 9_999)
+            ]))
+        );
+        let total: i64 = match form.schedule(d(2027, 1, 1)) {
+            Ok(s) => s.total(),
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(total, 30_000 + 123_456 + 9_999);
+    }
+
+    #[test]
+    fn each_unreadable_line_is_named_by_its_number() {
+        let problems =
+            listed("2027-01-15 300\nlundi 200\n2027-03-15 zéro\n2027-04-15 0").request().expect_err("refused").0;
+        let named: Vec<(PlanField, PlanProblem)> = problems.iter().map(|p| (p.field, p.problem)).collect();
+        assert_eq!(
+            named,
+            vec![
+                (PlanField::DueDate(2), PlanProblem::Unreadable),
+                (PlanField::Amount(3), PlanProblem::Unreadable),
+                (PlanField::Amount(4), PlanProblem::NotPositive),
+            ]
+        );
+    }
 }

@@ -147,6 +147,9 @@ export class AdminNewPlan extends PageObject {
   readonly count = this.page.getByLabel('Nombre d’échéances');
   readonly firstDue = this.page.getByLabel('Première échéance');
   readonly interval = this.page.getByLabel('Périodicité');
+  /** A total split, or an explicit list (`split` / `list`), and the list's lines. */
+  readonly mode = this.page.getByTestId('plan-mode');
+  readonly lines = this.page.getByTestId('plan-lines');
   /** The preview's rows, one per échéance (the table has no accessible name of its own). */
   readonly rows = this.page.getByTestId('plan-preview-rows').locator('tbody tr');
   readonly previewTotal = this.page.getByTestId('plan-preview-total');

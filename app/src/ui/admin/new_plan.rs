@@ -31,6 +31,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
         count: "3".to_owned(),
         first_due: today.to_string(),
         interval: "month".to_owned(),
+        mode: "split".to_owned(),
         ..PlanForm::default()
     });
     let preview = Memo::new(move |_| form.with(|f| f.schedule(today)));
@@ -49,6 +50,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     let languages = [("fr", tx.language_fr), ("en", tx.language_en)];
     let currencies = [("eur", "EUR (€)"), ("usd", "USD ($)"), ("gbp", "GBP (£)"), ("chf", "CHF")];
     let intervals = [("month", tx.interval_month), ("week", tx.interval_week)];
+    let modes = [("split", tx.plan_mode_split), ("list", tx.plan_mode_list)];
     view! {
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
         <h1 data-hydrated=hydrated>{tx.new_plan}</h1>
@@ -62,10 +64,22 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
                 <h2>{tx.plan_schedule}</h2>
                 <Input label=tx.plan_label form field=|f| &mut f.label testid="plan-label"/>
                 <Input label=tx.plan_currency form field=|f| &mut f.currency options=currencies.to_vec() testid="plan-currency"/>
-                <Input label=tx.plan_total form field=|f| &mut f.total testid="plan-total"/>
-                <Input label=tx.plan_count form field=|f| &mut f.count kind="number" testid="plan-count"/>
-                <Input label=tx.plan_first_due form field=|f| &mut f.first_due kind="date" testid="plan-first-due"/>
-                <Input label=tx.plan_interval form field=|f| &mut f.interval options=intervals.to_vec() testid="plan-interval"/>
+                <Input label=tx.plan_mode form field=|f| &mut f.mode options=modes.to_vec() testid="plan-mode"/>
+                <Show
+                    when=move || form.with(|f| f.mode == "list")
+                    fallback=move || view! {
+                        <Input label=tx.plan_total form field=|f| &mut f.total testid="plan-total"/>
+                        <Input label=tx.plan_count form field=|f| &mut f.count kind="number" testid="plan-count"/>
+                        <Input label=tx.plan_first_due form field=|f| &mut f.first_due kind="date" testid="plan-first-due"/>
+                        <Input label=tx.plan_interval form field=|f| &mut f.interval options=intervals.to_vec() testid="plan-interval"/>
+                    }
+                >
+                    <label>{tx.plan_lines}
+                        <textarea rows="6" data-testid="plan-lines" placeholder=tx.plan_lines_hint
+                            prop:value=move || form.with(|f| f.lines.clone())
+                            on:input=move |ev| form.update(|f| f.lines = event_target_value(&ev))></textarea>
+                    </label>
+                </Show>
                 <div class="actions">
                     <button type="button" class="primary" data-testid="plan-create" disabled=blocked on:click=submit>
                         {move || if create.pending().get() { tx.plan_creating } else { tx.plan_create }}
