@@ -204,4 +204,14 @@ test.describe('payment plans', () => {
     await expect(myPlan).toHaveAttribute('data-status', 'termine');
     await context.close();
   });
+
+  test('the development home page links to the demo plan waiting for its customer', async ({ page }) => {
+    await page.goto('/');
+    const invitation = page.getByTestId('demo-invitations').getByRole('link', { name: /Atelier céramique — Chloé Petit/ });
+    await invitation.click();
+    const accept = new InvitationPage(page);
+    await expect(accept.heading).toHaveAttribute('data-hydrated', 'true');
+    await expect(accept.rows).toHaveCount(3);
+    await expect(accept.total).toContainText('450,00');
+  });
 });

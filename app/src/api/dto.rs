@@ -43,6 +43,19 @@ pub struct Landing {
     pub echeance_count: Option<u64>,
     /// Next due date among payable échéances.
     pub next_due: Option<NaiveDate>,
+    /// Plans waiting for their customer, with their invitation link (development only: the demo).
+    pub demo_invitations: Vec<DemoInvitation>,
+}
+
+/// A demo plan waiting for its customer, and the link the invitation email carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoInvitation {
+    /// What it is for.
+    pub label: String,
+    /// Who it is for.
+    pub customer_name: String,
+    /// The acceptance page, signed.
+    pub link: String,
 }
 
 /// One échéance, as its owner sees it.

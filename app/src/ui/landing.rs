@@ -95,6 +95,14 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
+                    {(!d.demo_invitations.is_empty()).then(|| view! {
+                        <h3>{tx.demo_invitations}</h3>
+                        <ul data-testid="demo-invitations">
+                            {d.demo_invitations.into_iter().map(|i| view! {
+                                <li><a href=i.link>{format!("{} — {}", i.label, i.customer_name)}</a></li>
+                            }).collect_view()}
+                        </ul>
+                    })}
                 </section>
             })}
         </Layout>

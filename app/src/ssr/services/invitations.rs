@@ -10,12 +10,12 @@
 //! same answer, which says nothing about the plan.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
 use super::plans::{self, ConsentContext};
-use crate::api::dto::{CardInfo, InvitationView, PlanAccepted};
+use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
 use crate::domain::{Amount, Currency, EmailKind, InvitationToken, Locale, Money, PlanStatus, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::clock::from_ms;
@@ -146,6 +146,33 @@ pub async fn accept(
     let accepted =
         PlanAccepted { status: plan.status, card, publishable_key: state.settings.stripe_publishable_key.clone() };
     Ok((accepted, session))
+}
+
+/// The latest plans still waiting for their customer, with a fresh invitation
+/// link each — what the development home page shows to reach the demo's.
+///
+/// # Errors
+/// Database failure.
+pub async fn waiting(state: &AppState, limit: u64) -> Result<Vec<DemoInvitation>, ServiceError> {
+    let plans = payment_plan::Entity::find()
+        .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
+        .filter(payment_plan::Column::InvitationUsedAt.is_null())
+        .order_by_desc(payment_plan::Column::Id)
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_ms = state.now_ms().saturating_add(ttl_ms);
+    let mut waiting = Vec::with_capacity(plans.len());
+    for plan in plans {
+        let customer = customer_of(&state.db, &plan).await?;
+        waiting.push(DemoInvitation {
+            link: link(state, plan.id, plan.customer_id, expires_ms),
+            label: plan.label,
+            customer_name: customer.display_name,
+        });
+    }
+    Ok(waiting)
 }
 
 /// The plan a token opens, locked when `lock` (the acceptance), and the token's expiry.

@@ -17,7 +17,13 @@ use crate::ssr::state::AppState;
 pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, ServiceError> {
     // Visitors see the demo data only in development; in production, nothing of the database.
     if state.settings.environment != Environment::Development {
-        return Ok(Landing { me, demo_accounts: Vec::new(), echeance_count: None, next_due: None });
+        return Ok(Landing {
+            me,
+            demo_accounts: Vec::new(),
+            echeance_count: None,
+            next_due: None,
+            demo_invitations: Vec::new(),
+        });
     }
     let demo_accounts = DEMO_LOGINS
         .iter()
@@ -30,7 +36,13 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         .one(&state.db)
         .await?
         .map(|e| e.due_date);
-    Ok(Landing { me, demo_accounts, echeance_count: Some(echeance_count), next_due })
+    Ok(Landing {
+        me,
+        demo_accounts,
+        echeance_count: Some(echeance_count),
+        next_due,
+        demo_invitations: super::invitations::waiting(state, 3).await?,
+    })
 }
 
 /// The checkout page's data for `user`.

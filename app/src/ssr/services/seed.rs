@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, Role};
+use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, Role, UserId};
 use crate::ssr::auth::hash_password;
 use crate::ssr::config::Environment;
 use crate::ssr::db;
@@ -99,6 +99,27 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         insert_echeances(&txn, ids[user_index], Some(plan.id), rows, today, now, "system:seed-demo").await?;
     }
     txn.commit().await?;
+    // A plan waiting for its customer, created as a merchant would: its invitation goes to the
+    // mail catcher, and the development home page links to it.
+    let first_due = today.checked_add_days(Days::new(7)).unwrap_or(today);
+    let invited = super::plans::NewPlan {
+        customer: super::plans::NewCustomer {
+            email: "chloe@echeancier.test".to_owned(),
+            name: "Chloé Petit".to_owned(),
+            locale: Locale::Fr,
+        },
+        label: "Atelier céramique".to_owned(),
+        currency: "eur".to_owned(),
+        schedule: crate::domain::ScheduleRequest::Split {
+            total: 45_000,
+            count: 3,
+            first_due,
+            interval: crate::domain::Interval::Month,
+        },
+        metadata: std::collections::BTreeMap::new(),
+        send_invitation: true,
+    };
+    super::plans::create(state, UserId::new(ids[0]).ok(), invited).await?;
     Ok(true)
 }
 

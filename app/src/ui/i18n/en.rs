@@ -10,6 +10,7 @@ pub const EN: Texts = Texts {
     email: "Email address",
     password: "Password",
     demo_accounts: "Demo accounts",
+    demo_invitations: "Payment plans waiting for their customer (the invitation email's link)",
     role_admin: "administrator",
     role_customer: "customer",
     echeances_in_base: "installments on record",

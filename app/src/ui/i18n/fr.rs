@@ -10,6 +10,7 @@ pub const FR: Texts = Texts {
     email: "Adresse e-mail",
     password: "Mot de passe",
     demo_accounts: "Comptes de démonstration",
+    demo_invitations: "Échéanciers en attente d’acceptation (le lien de l’e-mail d’invitation)",
     role_admin: "administratrice",
     role_customer: "cliente / client",
     echeances_in_base: "échéances enregistrées",

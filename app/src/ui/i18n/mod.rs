@@ -116,6 +116,7 @@ texts! {
         email,
         password,
         demo_accounts,
+        demo_invitations,
         role_admin,
         role_customer,
         echeances_in_base,
