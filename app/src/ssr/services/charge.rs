@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
-use crate::ssr::payments::gateway::names_unknown_object;
+use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances};
@@ -116,7 +116,7 @@ pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Resul
             payment_intent_id: echeance.current_payment_intent_id,
         });
     }
-    if let Some(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
+    if let Sent::Refused(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing was created on Stripe; the échéance is payable again. Say so, not "processing".
         return Err(refusal.into());
     }
@@ -282,14 +282,24 @@ async fn retire_previous(
     }
 }
 
-/// Step 2 and 3: send attempt `attempt` with its key and record the answer;
-/// returns why Stripe refused the request itself, when it did.
+/// What sending an attempt came to.
+enum Sent {
+    /// Stripe answered; the answer is recorded.
+    Answered,
+    /// Stripe refused the request itself (nothing was created).
+    Refused(Refusal),
+    /// No answer that settles it; `server_error` when Stripe answered 5xx (an
+    /// answer Stripe may have saved for the key, replayed to every re-send).
+    Unknown { server_error: bool },
+}
+
+/// Step 2 and 3: send attempt `attempt` with its key and record the answer.
 async fn send(
     state: &AppState,
     attempt: &charge_attempt::Model,
     cause: Cause,
     actor: &str,
-) -> Result<Option<Refusal>, ServiceError> {
+) -> Result<Sent, ServiceError> {
     let key = IdempotencyKey::parse(&attempt.idempotency_key).map_err(anyhow::Error::from)?;
     let (echeance_id, attempt_no) = attempts::ids(attempt)?;
     let charge = SavedCardCharge {
@@ -303,7 +313,7 @@ async fn send(
         installation: state.installation_id.to_string(),
     };
     note_sent(state, attempt.id).await?;
-    let mut refused = None;
+    let mut sent = Sent::Answered;
     let report = match state.gateway.charge_saved_card(&charge, &key).await {
         Ok(pi) => StripeReport::from_payment_intent(pi),
         Err(GatewayError::Card { detail, payment_intent }) => {
@@ -320,18 +330,20 @@ async fn send(
         {
             tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
             let unknown = names_unknown_object(status, &detail);
-            refused = Some(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
+            sent = Sent::Refused(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
             let event = PaymentEvent::Declined { retryable: false };
             StripeReport { payment_intent: None, event: Some(event), error: Some(detail) }
         }
         Err(e) => {
             // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
             tracing::warn!(error = %e, "charge outcome unknown");
+            let server_error = matches!(e, GatewayError::Transient { kind: TransientKind::Server(_) });
+            sent = Sent::Unknown { server_error };
             StripeReport::default()
         }
     };
     record::record(state, attempt.id, report, cause, actor).await?;
-    Ok(refused)
+    Ok(sent)
 }
 
 async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError> {
@@ -348,8 +360,8 @@ async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError
 
 /// Settles attempts whose outcome is unknown (or that were written but never
 /// sent, after a crash): with a known PaymentIntent, asks Stripe; within the
-/// key's retention, re-sends with the same key (once sent, only after looking
-/// the PaymentIntent up by metadata: Stripe replays a saved 500 too); past it, looks the
+/// key's retention, re-sends with the same key (and when Stripe answers 5xx again,
+/// which it may replay from the key, looks the PaymentIntent up by metadata); past it, looks the
 /// PaymentIntent up by metadata before anything else, and gives the attempt up
 /// only when Stripe has none. Returns how many attempts were looked at.
 ///
@@ -392,16 +404,19 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
         // Stripe still holds the key: re-sending replays the first answer, or executes it
-        // once. But a saved answer can be a 500 for a request that did create the
-        // PaymentIntent, replayed for a whole day: once sent, look before re-sending.
-        let found = if attempt.stripe_calls > 0 { find_on_stripe(state, attempt).await? } else { None };
-        if found.is_none() {
-            if let Some(refusal) = send(state, attempt, Cause::Reconciler, actor).await? {
+        // once. A replayed 5xx can hide a PaymentIntent the first request did create
+        // (Stripe saves a 500 for the key, for a day): then look it up by metadata.
+        match send(state, attempt, Cause::Reconciler, actor).await? {
+            Sent::Refused(refusal) => {
                 tracing::warn!(attempt.id = attempt.id, %refusal, "Stripe refused the re-sent charge");
+                return Ok(());
             }
-            return Ok(());
+            Sent::Unknown { server_error: true } => match find_on_stripe(state, attempt).await? {
+                Some(found) => Some(found),
+                None => return Ok(()),
+            },
+            Sent::Answered | Sent::Unknown { server_error: false } => return Ok(()),
         }
-        found
     } else {
         find_on_stripe(state, attempt).await?
     };
