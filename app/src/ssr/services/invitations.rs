@@ -90,7 +90,7 @@ pub fn link(state: &AppState, plan: i64, customer: i64, expires_ms: i64) -> Stri
 /// plan no longer waiting for its customer; database failure.
 pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -> Result<InvitationView, ServiceError> {
     let (plan, expires_unix) = authorize(state, &state.db, plan_id, token, false).await?;
-    let (_, rows) = plans::get(&state.db, plan_id).await?;
+    let rows = plans::echeances_of(&state.db, plan.id).await?;
     let customer = customer_of(&state.db, &plan).await?;
     let echeances = plans::planned(&rows)?;
     let today = state.today();
@@ -125,7 +125,7 @@ pub async fn accept(
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let (plan, _) = authorize(state, &txn, plan_id, token, true).await?;
-    let (_, rows) = plans::get(&txn, plan_id).await?;
+    let rows = plans::echeances_of(&txn, plan.id).await?;
     let text = mandate(state, &plan, &rows, locale)?;
     let customer = customer_of(&txn, &plan).await?;
     let plan = plans::consent_locked(&txn, plan, text, context, now).await?;

@@ -402,12 +402,22 @@ pub async fn get(
     plan_id: i64,
 ) -> Result<(payment_plan::Model, Vec<echeance::Model>), ServiceError> {
     let plan = payment_plan::Entity::find_by_id(plan_id).one(db).await?.ok_or(ServiceError::NotFound)?;
-    let rows = echeance::Entity::find()
+    Ok((plan, echeances_of(db, plan_id).await?))
+}
+
+/// A plan's échéances, in order (the plan itself already read).
+///
+/// # Errors
+/// Database failure.
+pub async fn echeances_of(
+    db: &impl sea_orm::ConnectionTrait,
+    plan_id: i64,
+) -> Result<Vec<echeance::Model>, ServiceError> {
+    Ok(echeance::Entity::find()
         .filter(echeance::Column::PaymentPlanId.eq(plan_id))
         .order_by_asc(echeance::Column::Seq)
         .all(db)
-        .await?;
-    Ok((plan, rows))
+        .await?)
 }
 
 async fn lock(txn: &DatabaseTransaction, plan_id: i64) -> Result<payment_plan::Model, ServiceError> {
@@ -520,13 +530,7 @@ pub async fn move_due_date(
     let plan = lock_of(&txn, &row).await?;
     let siblings = match &plan {
         Some(plan) if plan.status.is_over() => return Err(Refusal::PlanOver.into()),
-        Some(plan) => {
-            echeance::Entity::find()
-                .filter(echeance::Column::PaymentPlanId.eq(plan.id))
-                .order_by_asc(echeance::Column::Seq)
-                .all(&txn)
-                .await?
-        }
+        Some(plan) => echeances_of(&txn, plan.id).await?,
         None => vec![row.clone()],
     };
     let mut dates: Vec<NaiveDate> = siblings.iter().map(|e| e.due_date).collect();
@@ -645,6 +649,19 @@ pub async fn rows_of(
             })
         })
         .collect()
+}
+
+/// A customer's plans, newest first, as the list shows them.
+///
+/// # Errors
+/// A row that does not parse, database failure.
+pub async fn of_customer(db: &impl sea_orm::ConnectionTrait, customer: UserId) -> Result<Vec<PlanRow>, ServiceError> {
+    let plans = payment_plan::Entity::find()
+        .filter(payment_plan::Column::CustomerId.eq(customer.get()))
+        .order_by_desc(payment_plan::Column::Id)
+        .all(db)
+        .await?;
+    rows_of(db, plans).await
 }
 
 /// The status of a plan of `customer` (another customer's plan is `NotFound`).

@@ -77,16 +77,11 @@ pub async fn checkout(
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
     let card = super::cards::default_card(state, user.id).await?.map(CardInfo::from);
-    let plans = crate::ssr::entities::payment_plan::Entity::find()
-        .filter(crate::ssr::entities::payment_plan::Column::CustomerId.eq(user.id.get()))
-        .order_by_desc(crate::ssr::entities::payment_plan::Column::Id)
-        .all(&state.db)
-        .await?;
     Ok(CheckoutData {
         me: Me { id: user.id.get(), display_name: user.display_name.clone(), role: user.role, locale: user.locale },
         echeances,
         card,
         publishable_key: state.settings.stripe_publishable_key.clone(),
-        plans: super::plans::rows_of(&state.db, plans).await?,
+        plans: super::plans::of_customer(&state.db, user.id).await?,
     })
 }
