@@ -12,6 +12,7 @@ mod m20261124_000002_email_templates;
 mod m20261201_000003_security;
 mod m20261201_000004_payment_plans;
 mod m20261201_000005_invitations;
+mod m20261202_000006_host_api;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_security::Migration),
             Box::new(m20261201_000004_payment_plans::Migration),
             Box::new(m20261201_000005_invitations::Migration),
+            Box::new(m20261202_000006_host_api::Migration),
         ]
     }
 }

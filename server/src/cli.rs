@@ -49,6 +49,11 @@ enum Command {
     },
     /// Apply stored webhooks and settle unknown charge outcomes, once.
     Process,
+    /// The host site's API keys.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
     /// Test fixture: write one user with échéances and print their ids as JSON (refused in production).
     SeedCustomer {
         /// Login.
@@ -69,6 +74,23 @@ enum Command {
         /// `DAYS:CENTS:STATUS`, due DAYS from today (negative: in the past), e.g. `0:30000:a_payer`.
         #[arg(long = "echeance", value_parser = parse_fixture_echeance)]
         echeances: Vec<seed::DemoEcheance>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ApiKeyAction {
+    /// Make a key (in the mode of the Stripe key in use) and print it, once.
+    Create {
+        /// What it is for (`site principal`).
+        #[arg(long)]
+        name: String,
+    },
+    /// List the keys with their last use.
+    List,
+    /// Revoke a key by id: it gets 401 from now on.
+    Revoke {
+        /// The key's id (from `list`).
+        id: i64,
     },
 }
 
@@ -172,6 +194,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             );
             Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
+        Command::ApiKey { action } => api_key(&state, action).await,
         Command::Process => {
             let events = webhooks::process_pending(&state, 10_000).await.map_err(anyhow::Error::from)?;
             let attempts = charge::resume(&state, 10_000).await.map_err(anyhow::Error::from)?;
@@ -179,6 +202,41 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<ExitCode> {
+    use app::ssr::services::host_api::keys;
+    let when = |ms: Option<i64>| {
+        ms.map_or_else(
+            || "never".to_owned(),
+            |ms| app::ssr::clock::from_ms(ms).format("%Y-%m-%d %H:%M UTC").to_string(),
+        )
+    };
+    match action {
+        ApiKeyAction::Create { name } => {
+            let created = keys::create(state, &name).await.map_err(anyhow::Error::from)?;
+            println!("{}", created.key.expose());
+            eprintln!("API key {} ({}) created: keep it now, it is not shown again.", created.row.id, created.row.name);
+        }
+        ApiKeyAction::List => {
+            for key in keys::list(state).await.map_err(anyhow::Error::from)? {
+                let revoked = key.revoked_at.map_or(String::new(), |at| format!(", revoked {}", when(Some(at))));
+                println!(
+                    "{}\t{}…\t{}\t{}\tlast used {}{revoked}",
+                    key.id,
+                    key.prefix,
+                    key.mode.as_str(),
+                    key.name,
+                    when(key.last_used_at)
+                );
+            }
+        }
+        ApiKeyAction::Revoke { id } => {
+            keys::revoke(state, id).await.map_err(anyhow::Error::from)?;
+            println!("API key {id} revoked");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(state: AppState) -> anyhow::Result<ExitCode> {

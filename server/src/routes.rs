@@ -31,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .route("/admin/export.csv", get(export_csv))
         .route("/events", get(events))
+        .merge(crate::api_v1::router(state))
 }
 
 /// A stream is closed after this long, and the browser reconnects at once:

@@ -4,6 +4,7 @@
 
 use app::ssr::email::sender;
 use app::ssr::services::error::ServiceError;
+use app::ssr::services::outgoing::delivery;
 use app::ssr::services::schedule::{self, Job};
 use app::ssr::services::{charge, recovery, webhooks};
 use app::ssr::state::{AppState, Wake};
@@ -28,6 +29,13 @@ pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> 
         shutdown.clone(),
         |w| &w.outbox,
         |s| async move { sender::send_pending(&s, 20).await },
+    ));
+    set.spawn(queue_worker(
+        "host webhooks",
+        state.clone(),
+        shutdown.clone(),
+        |w| &w.host,
+        |s| async move { delivery::deliver_pending(&s, 20).await },
     ));
     set.spawn(follow_ups(state.clone(), shutdown.clone()));
     set.spawn(schedules(state.clone(), shutdown.clone()));

@@ -654,6 +654,91 @@ pub struct PlanList {
     pub has_more: bool,
 }
 
+/// An API key of the host site, as the dashboard lists it (never the key itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyLine {
+    /// Id (to revoke).
+    pub id: i64,
+    /// What it is for.
+    pub name: String,
+    /// `ek_test_AbCd`.
+    pub prefix: String,
+    /// `test` or `live`.
+    pub mode: String,
+    /// Created (the schedule's time zone).
+    pub created_at: NaiveDateTime,
+    /// Last request made with it.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// Revoked: it gets 401.
+    pub revoked: bool,
+}
+
+/// A webhook endpoint of the host site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointLine {
+    /// Id.
+    pub id: i64,
+    /// Where events go.
+    pub url: String,
+    /// The event types it wants (`*`: all).
+    pub events: Vec<String>,
+    /// Still receiving.
+    pub enabled: bool,
+    /// Until when the previous secret still signs (after a roll).
+    pub previous_secret_until: Option<NaiveDateTime>,
+}
+
+/// One event to one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryLine {
+    /// Id (to replay).
+    pub id: i64,
+    /// `evt_…`.
+    pub event_id: String,
+    /// `echeance.paid`, …
+    pub event_type: String,
+    /// Where.
+    pub endpoint_url: String,
+    /// Where it stands.
+    pub status: crate::domain::HostDeliveryStatus,
+    /// Tries so far.
+    pub attempts: i32,
+    /// The endpoint's last HTTP status.
+    pub last_status: Option<i32>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+    /// The next try, while pending.
+    pub next_attempt_at: Option<NaiveDateTime>,
+    /// When the event happened.
+    pub created_at: NaiveDateTime,
+}
+
+/// The « Intégration » page: keys, endpoints, and a page of deliveries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationView {
+    /// Keys, newest first.
+    pub keys: Vec<ApiKeyLine>,
+    /// Endpoints, newest first.
+    pub endpoints: Vec<EndpointLine>,
+    /// Deliveries, newest first, of the selected status.
+    pub deliveries: Vec<DeliveryLine>,
+    /// Page number (from 0).
+    pub page: u64,
+    /// More after this page.
+    pub has_more: bool,
+    /// Failed deliveries (replayable at once).
+    pub failed: u64,
+}
+
+/// A secret shown once: a new API key, or an endpoint's signing secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShownOnce {
+    /// The key's or endpoint's id.
+    pub id: i64,
+    /// `ek_…` or `whsec_…`.
+    pub secret: String,
+}
+
 /// A plan as its invitation link shows it to the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationView {
@@ -677,6 +762,8 @@ pub struct InvitationView {
     pub expires_on: NaiveDate,
     /// The first échéance when it is already due: paid on the page, on-session, once the card is saved.
     pub due_now: Option<PlannedEcheance>,
+    /// The merchant's page to go back to once the plan is active (given by the host site).
+    pub return_url: Option<String>,
 }
 
 /// The plan once the customer accepted it through the invitation.

@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod dto;
 pub mod emails;
 pub mod error;
+pub mod integration;
 pub mod plans;
 pub mod session;
 

@@ -32,6 +32,7 @@ pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> 
         schedule: request,
         metadata: std::collections::BTreeMap::new(),
         send_invitation: true,
+        return_url: None,
     };
     let created = plans::create(&state, Some(me.id), input).await.map_err(fail)?;
     plans::created_view(&created).map_err(fail)

@@ -4,6 +4,7 @@
 
 pub mod decline;
 pub mod delivery;
+pub mod host_api;
 pub mod idempotency;
 pub mod ids;
 pub mod legacy;
@@ -22,7 +23,8 @@ pub mod token;
 pub mod user;
 
 pub use decline::{RetryDecision, RetryPolicy, is_soft_decline};
-pub use delivery::{InboxStatus, OutboxStatus};
+pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, next_host_try};
+pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};
 pub use idempotency::{IdempotencyKey, KeyPurpose};
 pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};
 pub use locale::Locale;

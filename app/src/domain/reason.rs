@@ -101,6 +101,12 @@ pub enum Field {
     DueDate,
     /// The host's metadata (at most 20 keys of 40 characters, values of 500).
     Metadata,
+    /// Where the acceptance page sends the customer back (an http(s) address).
+    ReturnUrl,
+    /// A webhook endpoint's address (https; http outside production).
+    EndpointUrl,
+    /// The event types a webhook endpoint wants.
+    EventTypes,
 }
 
 /// Why input was refused.

@@ -35,6 +35,17 @@ impl ManualClock {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.offset_ms.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
     }
+
+    /// Moves time back (a test makes an event "an hour ago", then lets time catch up).
+    pub fn rewind(&self, by: std::time::Duration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.offset_ms.fetch_sub(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Back to the real time.
+    pub fn reset(&self) {
+        self.offset_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Clock for ManualClock {

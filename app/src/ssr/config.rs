@@ -109,6 +109,16 @@ pub struct Settings {
     pub merchant_name: String,
     /// `INVITATION_TTL_DAYS`: validity of a plan's invitation link (default 14 days).
     pub invitation_ttl: Duration,
+    /// `API_RATE_LIMIT_PER_SEC`: requests a second per API key, on average (25, like Stripe's per endpoint).
+    pub api_rate_limit_per_sec: u32,
+    /// `API_RATE_BURST`: requests an API key may send at once (50).
+    pub api_rate_burst: u32,
+    /// `WEBHOOK_TIMEOUT_SECS`: how long the host's endpoint has to answer (10).
+    pub webhook_timeout: Duration,
+    /// `WEBHOOK_RETRY_HOURS`: how long a delivery is retried before it is failed (72).
+    pub webhook_retry_window: Duration,
+    /// `WEBHOOK_SECRET_OVERLAP_HOURS`: how long a rolled secret keeps signing (24).
+    pub webhook_secret_overlap: Duration,
 }
 
 const DEV_APP_SECRET: &str = "dev-only-secret-do-not-use-in-production-0123456789";
@@ -235,6 +245,11 @@ impl Settings {
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| "Échéancier".to_owned()),
             invitation_ttl: Duration::from_secs(u64::from(positive(get, "INVITATION_TTL_DAYS", "14")?) * 86_400),
+            api_rate_limit_per_sec: positive(get, "API_RATE_LIMIT_PER_SEC", "25")?,
+            api_rate_burst: positive(get, "API_RATE_BURST", "50")?,
+            webhook_timeout: Duration::from_secs(u64::from(positive(get, "WEBHOOK_TIMEOUT_SECS", "10")?)),
+            webhook_retry_window: hours(get, "WEBHOOK_RETRY_HOURS", "72")?,
+            webhook_secret_overlap: hours(get, "WEBHOOK_SECRET_OVERLAP_HOURS", "24")?,
         };
         if prod {
             settings.refuse_test_settings_in_production()?;

@@ -56,12 +56,31 @@ fn sqlite_path(url: &str) -> Option<String> {
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_owned())
 }
 
-/// Applies every pending migration.
+/// The PostgreSQL advisory lock that makes instances starting together take turns at migrating.
+const MIGRATION_LOCK: i64 = 0x00ec_6ea0_c1e5;
+
+/// Applies every pending migration. On PostgreSQL, instances (and CLI
+/// commands) that start together take turns under an advisory lock, held by
+/// a transaction for as long as the migrations run: the first applies them,
+/// the others find nothing left to do — instead of racing on the same
+/// `CREATE TABLE` and failing to start.
 ///
 /// # Errors
 /// A migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await.context("running migrations");
+    }
+    let turn = db.begin().await.context("starting the migration lock")?;
+    let lock = sea_orm::Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK.into()],
+    );
+    turn.execute_raw(lock).await.context("waiting for the migration lock")?;
+    let applied = Migrator::up(db, None).await.context("running migrations");
+    turn.commit().await.context("releasing the migration lock")?;
+    applied
 }
 
 /// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite so two

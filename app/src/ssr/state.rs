@@ -65,6 +65,8 @@ pub struct Wake {
     pub inbox: Notify,
     /// An email was queued.
     pub outbox: Notify,
+    /// An event for the host site was queued (or replayed).
+    pub host: Notify,
 }
 
 impl AppState {

@@ -5,7 +5,9 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use super::admin::{AdminDashboard, AdminNewPlan, AdminPlan, AdminPlans, AdminTemplates, AdminTimeline};
+use super::admin::{
+    AdminDashboard, AdminIntegration, AdminNewPlan, AdminPlan, AdminPlans, AdminTemplates, AdminTimeline,
+};
 use super::authenticate::AuthenticatePage;
 use super::i18n::{page_locale, texts};
 use super::invitation::InvitationPage;
@@ -81,6 +83,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/echeances/:id") view=AdminTimeline ssr=SsrMode::Async/>
                 <Route path=path!("/admin/templates") view=AdminTemplates ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans") view=AdminPlans ssr=SsrMode::Async/>
+                <Route path=path!("/admin/integration") view=AdminIntegration ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=AdminNewPlan ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id") view=AdminPlan ssr=SsrMode::Async/>
             </Routes>

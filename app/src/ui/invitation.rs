@@ -79,7 +79,9 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
             </table>
         </section>
         {move || match accept.value().get() {
-            Some(Ok(accepted)) => view! { <CardStep accepted plan_id=id last_due due_now=invitation.due_now.clone()/> }.into_any(),
+            Some(Ok(accepted)) => view! {
+                <CardStep accepted plan_id=id last_due due_now=invitation.due_now.clone() return_url=invitation.return_url.clone()/>
+            }.into_any(),
             failed => {
                 let (mandate, token) = (invitation.mandate.clone(), token.clone());
                 view! {
@@ -111,6 +113,7 @@ fn CardStep(
     plan_id: i64,
     last_due: Option<chrono::NaiveDate>,
     due_now: Option<PlannedEcheance>,
+    return_url: Option<String>,
 ) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
@@ -136,6 +139,9 @@ fn CardStep(
                 view! {
                     <p class="success" role="status">{tx.invitation_active}</p>
                     <p><a href="/" data-testid="to-portal">{tx.invitation_to_portal}</a></p>
+                    {return_url.clone().map(|url| view! {
+                        <p><a href=url rel="noreferrer" data-testid="return-to-site">{tx.invitation_return}</a></p>
+                    })}
                 }.into_any()
             } else {
                 view! { <p>{tx.invitation_card_step}</p> }.into_any()

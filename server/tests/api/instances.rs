@@ -147,3 +147,22 @@ fn the_binary_without_app_env_is_production_and_refuses_the_development_secret()
     assert_eq!(output.status.code(), Some(2), "{said}");
     assert!(said.contains("APP_SECRET"), "{said}");
 }
+
+#[tokio::test]
+async fn instances_starting_together_on_a_new_database_take_turns_at_migrating() {
+    use migration::MigratorTrait as _;
+    let db = crate::helpers::TestDatabase::create().await;
+    let starts = (0..4).map(|_| {
+        let url = db.url.clone();
+        tokio::spawn(async move {
+            let connection = app::ssr::db::connect_url(&url, 4).await.expect("connect");
+            app::ssr::db::migrate(&connection).await
+        })
+    });
+    for (n, started) in futures::future::join_all(starts).await.into_iter().enumerate() {
+        started.expect("joined").unwrap_or_else(|e| panic!("instance {n} did not start: {e:#}"));
+    }
+    let connection = app::ssr::db::connect_url(&db.url, 1).await.expect("connect");
+    let applied = migration::Migrator::get_applied_migrations(&connection).await.expect("applied");
+    assert_eq!(applied.len(), migration::Migrator::migrations().len(), "every migration once");
+}

@@ -9,6 +9,8 @@ mod demo;
 mod due;
 mod edges;
 mod emails;
+mod host_api;
+mod host_webhooks;
 mod instances;
 mod invitations;
 mod legacy;

@@ -29,6 +29,7 @@ pub(crate) fn request(email: &str, total: i64, count: u32, first_due: NaiveDate,
         schedule: ScheduleRequest::Split { total, count, first_due, interval },
         metadata: BTreeMap::from([("order_id".to_owned(), "A-1042".to_owned())]),
         send_invitation: true,
+        return_url: None,
     }
 }
 

@@ -2,12 +2,16 @@
 //! repository edge; these models never leave the server.
 
 pub mod admin_audit;
+pub mod api_key;
+pub mod api_request;
 pub mod app_setting;
 pub mod audit_log;
 pub mod charge_attempt;
 pub mod echeance;
 pub mod email_outbox;
 pub mod email_template;
+pub mod host_delivery;
+pub mod host_event;
 pub mod job_lease;
 pub mod login_attempt;
 pub mod login_throttle;
@@ -22,3 +26,4 @@ pub mod setup_request;
 pub mod stripe_event;
 pub mod subscription;
 pub mod user;
+pub mod webhook_endpoint;

@@ -26,6 +26,9 @@ pub struct Model {
     pub canceled_at: Option<i64>,
     /// When the customer accepted through the invitation link (then spent).
     pub invitation_used_at: Option<i64>,
+    /// Where the acceptance page sends the customer back (the host site's page).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub return_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -106,17 +106,29 @@ fn parse(header: &str) -> Option<(i64, Vec<[u8; SIGNATURE_BYTES]>)> {
     Some((timestamp?, signatures))
 }
 
-/// Signs a payload the way Stripe does (for tests and the local tooling).
+/// Signs a payload the way Stripe does: `t={timestamp},v1={hex}`.
 #[must_use]
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC takes keys of any size"),
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    sign_with_each(&[secret], timestamp, body)
+}
+
+/// Signs with every secret, one `v1` each (a rolled endpoint secret keeps the
+/// previous one valid for a while: the receiver accepts either).
+#[must_use]
+pub fn sign_with_each(secrets: &[&str], timestamp: i64, body: &[u8]) -> String {
+    let mut header = format!("t={timestamp}");
+    for secret in secrets {
+        let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC takes keys of any size"),
+        };
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        header.push_str(",v1=");
+        header.push_str(&hex::encode(mac.finalize().into_bytes()));
+    }
+    header
 }
 
 #[cfg(test)]
@@ -135,6 +147,17 @@ mod tests {
         let rolled = format!("{header},v1={}", "00".repeat(32));
         let rolled = rolled.replacen("t=1000,", "t=1000,v1=abcd,", 1);
         assert_eq!(verify(Some(&rolled), body, &secrets(&["whsec_new"]), 1_100, 300), Ok(()));
+    }
+
+    #[test]
+    fn a_rolled_secret_signs_with_both_and_either_verifies() {
+        let body = br#"{"id":"evt_1"}"#;
+        let header = sign_with_each(&["whsec_new", "whsec_old"], 1_000, body);
+        assert_eq!(header.matches("v1=").count(), 2);
+        assert!(header.starts_with("t=1000,v1="));
+        assert_eq!(verify(Some(&header), body, &secrets(&["whsec_old"]), 1_000, 300), Ok(()));
+        assert_eq!(verify(Some(&header), body, &secrets(&["whsec_new"]), 1_000, 300), Ok(()));
+        assert_eq!(sign_with_each(&["whsec_new"], 1_000, body), sign("whsec_new", 1_000, body));
     }
 
     #[test]

@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, PlanStatus, Role};
+use crate::domain::{
+    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, HostDeliveryStatus, HostEvent, KeyMode, PlanStatus,
+    Role,
+};
 use crate::ssr::repo::queue::{InboxStatus, OutboxStatus};
 
 /// Implements SeaORM's value traits for an enum written by [`crate::spelled!`].
@@ -76,5 +79,8 @@ spelled_column!(
     ChargeOrigin,
     OutboxStatus,
     InboxStatus,
-    ReportStatus
+    ReportStatus,
+    KeyMode,
+    HostEvent,
+    HostDeliveryStatus
 );

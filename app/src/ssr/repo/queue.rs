@@ -4,9 +4,9 @@
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-pub use crate::domain::{InboxStatus, OutboxStatus};
+pub use crate::domain::{HostDeliveryStatus, InboxStatus, OutboxStatus};
 use crate::ssr::db;
-use crate::ssr::entities::{email_outbox, stripe_event};
+use crate::ssr::entities::{email_outbox, host_delivery, stripe_event};
 
 /// A table worked as a queue: `status`, `next_attempt_at`, `locked_until`.
 pub trait QueueTable: EntityTrait {
@@ -44,6 +44,19 @@ impl QueueTable for email_outbox::Entity {
     const LOCKED_UNTIL: Self::Column = email_outbox::Column::LockedUntil;
     fn pending() -> sea_orm::Value {
         OutboxStatus::Pending.into()
+    }
+    fn id_of(row: &Self::Model) -> i64 {
+        row.id
+    }
+}
+
+impl QueueTable for host_delivery::Entity {
+    const ID: Self::Column = host_delivery::Column::Id;
+    const STATUS: Self::Column = host_delivery::Column::Status;
+    const NEXT_ATTEMPT_AT: Self::Column = host_delivery::Column::NextAttemptAt;
+    const LOCKED_UNTIL: Self::Column = host_delivery::Column::LockedUntil;
+    fn pending() -> sea_orm::Value {
+        HostDeliveryStatus::Pending.into()
     }
     fn id_of(row: &Self::Model) -> i64 {
         row.id

@@ -97,6 +97,7 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
     let due_now = echeances.first().filter(|e| e.due_date <= today).cloned();
     Ok(InvitationView {
         plan_id: plan.id,
+        return_url: plan.return_url.clone(),
         mandate: mandate(state, &plan, &rows, locale)?,
         total: total(&plan)?,
         label: plan.label,

@@ -57,6 +57,8 @@ pub struct NewPlan {
     pub metadata: BTreeMap<String, String>,
     /// Email the customer the invitation (the host site may send its own link instead).
     pub send_invitation: bool,
+    /// Where the acceptance page sends the customer back (http or https).
+    pub return_url: Option<String>,
 }
 
 /// A plan as written.
@@ -103,6 +105,25 @@ const MAX_METADATA_LEN: usize = 500;
 /// `Invalid` with the first refused field (every schedule problem at once),
 /// database failure.
 pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan) -> Result<CreatedPlan, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let created = create_in(state, &txn, created_by, input).await?;
+    txn.commit().await?;
+    state.wake.outbox.notify_one();
+    Ok(created)
+}
+
+/// [`create`] inside the caller's transaction (the REST API writes its
+/// idempotency record in the same one): nothing is written before every
+/// check passed; the caller commits, then wakes the outbox.
+///
+/// # Errors
+/// As [`create`].
+pub async fn create_in(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    created_by: Option<UserId>,
+    input: NewPlan,
+) -> Result<CreatedPlan, ServiceError> {
     let email = Email::parse(&input.customer.email)?;
     let name = input.customer.name.trim();
     if name.is_empty() || name.chars().count() > MAX_LABEL {
@@ -117,6 +138,10 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
     {
         return Err(Invalid::Field(Field::Metadata).into());
     }
+    let return_url = match input.return_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => Some(web_address(url).ok_or(Invalid::Field(Field::ReturnUrl))?),
+        None => None,
+    };
     let schedule = Schedule::build(&input.currency, &input.schedule, state.today()).map_err(Invalid::Schedule)?;
     let consumer_credit = schedule.is_consumer_credit();
     if consumer_credit && state.settings.refuse_consumer_credit {
@@ -124,9 +149,8 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
     }
 
     let now = state.now_ms();
-    let actor = created_by.map_or_else(|| "system".to_owned(), |id| format!("admin:{id}"));
-    let txn = db::begin_write(&state.db).await?;
-    let customer = find_or_create_customer(&txn, &email, name, input.customer.locale, now).await?;
+    let actor = created_by.map_or_else(|| "host".to_owned(), |id| format!("admin:{id}"));
+    let customer = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
     let status = PlanStatus::Brouillon.transition(PlanEvent::Invited).map_err(anyhow::Error::from)?;
     let plan = payment_plan::ActiveModel {
         customer_id: Set(customer.id),
@@ -142,12 +166,13 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
         updated_at: Set(now),
         accepted_at: Set(None),
         canceled_at: Set(None),
+        return_url: Set(return_url),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let by = By { cause: Cause::Admin, actor: &actor, now };
-    audit(&txn, plan.id, None, status, "Created", by).await?;
+    audit(txn, plan.id, None, status, "Created", by).await?;
 
     let count = schedule.installments().len();
     let mut rows = Vec::with_capacity(count);
@@ -159,7 +184,7 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
             seq: Set(Some(i32::try_from(installment.seq).map_err(anyhow::Error::from)?)),
             ..echeances::new_row(customer.id, row_label, money, installment.due_date, EcheanceStatus::APayer, now)
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         audit_log::ActiveModel {
             echeance_id: Set(row.id),
@@ -172,17 +197,22 @@ pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         rows.push(row);
     }
     if input.send_invitation {
-        super::invitations::queue(state, &txn, &plan, &customer, &rows, now).await?;
+        super::invitations::queue(state, txn, &plan, &customer, &rows, now).await?;
     }
-    txn.commit().await?;
-    state.wake.outbox.notify_one();
     tracing::info!(plan.id = plan.id, customer.id = customer.id, echeances = count, consumer_credit, "plan created");
     Ok(CreatedPlan { plan, echeances: rows })
+}
+
+/// An absolute http(s) address, as given (at most 2,000 characters).
+fn web_address(input: &str) -> Option<String> {
+    let url = url::Url::parse(input).ok()?;
+    (matches!(url.scheme(), "http" | "https") && url.host_str().is_some() && input.len() <= 2000)
+        .then(|| url.to_string())
 }
 
 async fn find_or_create_customer(
@@ -349,7 +379,14 @@ pub async fn lock_of(
 /// # Errors
 /// `Refused` (finished plan, a charge in flight), `NotFound`, database failure.
 pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<PlanCancelled, ServiceError> {
-    let actor = format!("admin:{admin}");
+    cancel_as(state, plan_id, &format!("admin:{admin}")).await
+}
+
+/// [`cancel`] on behalf of `actor` (`admin:3`, or the host's `api_key:2`).
+///
+/// # Errors
+/// As [`cancel`].
+pub async fn cancel_as(state: &AppState, plan_id: i64, actor: &str) -> Result<PlanCancelled, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let plan = lock(&txn, plan_id).await?;
     if plan.status == PlanStatus::Termine {
@@ -368,13 +405,13 @@ pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<Pla
     if open.iter().any(|(_, s)| *s == EcheanceStatus::EnCours) {
         return Err(Refusal::AlreadyInProgress.into());
     }
-    let by = By { cause: Cause::Admin, actor: &actor, now: state.now_ms() };
+    let by = By { cause: Cause::Admin, actor, now: state.now_ms() };
     transition(&txn, plan, PlanEvent::Canceled, by).await?;
     txn.commit().await?;
 
     let mut done = PlanCancelled::default();
     for (id, _) in open {
-        match super::admin::actions::cancel(state, echeances::id_of(id)?, admin).await {
+        match super::admin::actions::cancel_as(state, echeances::id_of(id)?, actor).await {
             Ok(_) => done.cancelled += 1,
             Err(ServiceError::Refused(Refusal::PaidMeanwhile)) => done.paid_meanwhile += 1,
             Err(e) => {
@@ -472,7 +509,16 @@ async fn transition(
     };
     audit(txn, plan.id, Some(from), to, event_name, by).await?;
     tracing::info!(plan.id = plan.id, from = from.as_str(), to = to.as_str(), "plan status changed");
-    Ok(payment_plan::Model { status: to, version: plan.version + 1, updated_at: now, accepted_at, canceled_at, ..plan })
+    let plan = payment_plan::Model {
+        status: to,
+        version: plan.version + 1,
+        updated_at: now,
+        accepted_at,
+        canceled_at,
+        ..plan
+    };
+    super::outgoing::events::plan_changed(txn, &plan, from, now).await?;
+    Ok(plan)
 }
 
 async fn audit(
@@ -604,22 +650,7 @@ pub async fn rows_of(
     db: &impl sea_orm::ConnectionTrait,
     plans: Vec<payment_plan::Model>,
 ) -> Result<Vec<PlanRow>, ServiceError> {
-    let customers: BTreeMap<i64, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(plans.iter().map(|p| p.customer_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let mut echeances_of: BTreeMap<i64, Vec<echeance::Model>> = BTreeMap::new();
-    for row in echeance::Entity::find()
-        .filter(echeance::Column::PaymentPlanId.is_in(plans.iter().map(|p| p.id)))
-        .order_by_asc(echeance::Column::Seq)
-        .all(db)
-        .await?
-    {
-        echeances_of.entry(row.payment_plan_id.unwrap_or_default()).or_default().push(row);
-    }
+    let (customers, mut echeances_of) = customers_and_echeances(db, &plans).await?;
     plans
         .into_iter()
         .map(|plan| {
@@ -649,6 +680,33 @@ pub async fn rows_of(
             })
         })
         .collect()
+}
+
+/// The customers of `plans`, by id, and their échéances in order, by plan id: two queries for any number of plans.
+///
+/// # Errors
+/// Database failure.
+pub async fn customers_and_echeances(
+    db: &impl sea_orm::ConnectionTrait,
+    plans: &[payment_plan::Model],
+) -> Result<(BTreeMap<i64, user::Model>, BTreeMap<i64, Vec<echeance::Model>>), ServiceError> {
+    let customers = user::Entity::find()
+        .filter(user::Column::Id.is_in(plans.iter().map(|p| p.customer_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut echeances_of: BTreeMap<i64, Vec<echeance::Model>> = BTreeMap::new();
+    for row in echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.is_in(plans.iter().map(|p| p.id)))
+        .order_by_asc(echeance::Column::Seq)
+        .all(db)
+        .await?
+    {
+        echeances_of.entry(row.payment_plan_id.unwrap_or_default()).or_default().push(row);
+    }
+    Ok((customers, echeances_of))
 }
 
 /// A customer's plans, newest first, as the list shows them.

@@ -118,6 +118,7 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         },
         metadata: std::collections::BTreeMap::new(),
         send_invitation: true,
+        return_url: None,
     };
     super::plans::create(state, UserId::new(ids[0]).ok(), invited).await?;
     Ok(true)

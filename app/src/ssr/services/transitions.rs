@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use super::{effects, plans};
+use super::{effects, outgoing, plans};
 pub use crate::domain::Cause;
 use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent, TransitionError};
 use crate::ssr::entities::{audit_log, echeance};
@@ -96,6 +96,9 @@ pub async fn apply(
     let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     effects::after_transition(state, txn, &after, from, to).await?;
+    if outgoing::events::echeance_changed(txn, &after, from, to, now).await? {
+        state.wake.host.notify_one();
+    }
     plans::follow(txn, &after, plans::By { cause, actor, now }).await?;
     crate::ssr::live::announce(txn, after.id).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");

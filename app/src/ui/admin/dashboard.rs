@@ -60,6 +60,7 @@ pub fn AdminDashboard() -> impl IntoView {
                             <h1>{tx.admin_title}</h1>
                             <p class="actions">
                                 <a class="button" href="/admin/plans" data-testid="plans-link">{tx.plans_title}</a>
+                                <a class="button" href="/admin/integration" data-testid="integration-link">{tx.integration_link}</a>
                                 <a class="button primary" href="/admin/plans/new" data-testid="new-plan">{tx.new_plan}</a>
                                 <a class="button" href="/admin/templates">{tx.templates}</a>
                             </p>

@@ -2,6 +2,7 @@
 
 mod chart;
 mod dashboard;
+mod integration;
 mod new_plan;
 mod plan;
 mod plans;
@@ -10,6 +11,7 @@ mod templates;
 mod timeline;
 
 pub use dashboard::AdminDashboard;
+pub use integration::AdminIntegration;
 pub use new_plan::AdminNewPlan;
 pub use plan::AdminPlan;
 pub use plans::AdminPlans;

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod database;
 pub mod mail;
 pub mod peer;
+pub mod receiver;
 pub mod stripe_layer;
 
 use app::domain::{Amount, Currency, EcheanceStatus, Money, Role, UserId};

@@ -23,7 +23,14 @@ use crate::ssr::state::AppState;
 /// # Errors
 /// `Refused` (in flight, settled, paid meanwhile, Stripe did not cancel), `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
-    let actor = format!("admin:{admin}");
+    cancel_as(state, id, &format!("admin:{admin}")).await
+}
+
+/// [`cancel`] on behalf of `actor` (`admin:3`, or the host's `api_key:2`).
+///
+/// # Errors
+/// As [`cancel`].
+pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<EcheanceStatus, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
     if row.status == EcheanceStatus::EnAttente
@@ -32,7 +39,7 @@ pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<E
     {
         // Stripe is not called under a database lock.
         txn.rollback().await?;
-        let recorded = cancel_attempt(state, &attempt, Cause::Admin, &actor, Some(PaymentEvent::Canceled)).await?;
+        let recorded = cancel_attempt(state, &attempt, Cause::Admin, actor, Some(PaymentEvent::Canceled)).await?;
         return match recorded.applied {
             Some(applied) if applied.to == EcheanceStatus::Payee => Err(Refusal::PaidMeanwhile.into()),
             _ if recorded.outcome != AttemptOutcome::Canceled => Err(Refusal::CancelNotConfirmed.into()),
@@ -44,7 +51,7 @@ pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<E
             None => Err(Refusal::CancelNotConfirmed.into()),
         };
     }
-    let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, &actor, None).await?;
+    let applied = transitions::apply(state, &txn, id, PaymentEvent::Canceled, Cause::Admin, actor, None).await?;
     txn.commit().await?;
     match applied.refused {
         Some(refused) => Err(Refusal::from(refused).into()),

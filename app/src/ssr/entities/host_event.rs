@@ -1,0 +1,25 @@
+//! `host_events`: what the host is told, as sent (the body is fixed at the
+//! change it reports; each delivery signs it afresh).
+
+use sea_orm::entity::prelude::*;
+
+use crate::domain::HostEvent;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "host_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// `evt_…`, the same at every delivery.
+    #[sea_orm(unique)]
+    pub public_id: String,
+    pub event_type: HostEvent,
+    #[sea_orm(column_type = "Text")]
+    pub payload: String,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,27 @@
+//! `webhook_endpoints`: where the host wants its events, and the secrets
+//! that sign them (the previous one still signs until `previous_secret_until`).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_endpoints")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(column_type = "Text")]
+    pub url: String,
+    pub description: Option<String>,
+    /// JSON array of event types, `["*"]` for all.
+    #[sea_orm(column_type = "Text")]
+    pub event_types: String,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_until: Option<i64>,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

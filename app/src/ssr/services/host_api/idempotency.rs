@@ -1,0 +1,225 @@
+//! `Idempotency-Key` with Stripe's semantics: the same key and body replay
+//! the first answer (errors included) for 24 hours; the same key with
+//! another request is refused; a second request while the first runs gets
+//! 409 and nothing executes twice. A request whose process died keeps the key
+//! for a one-minute lease, then the next retry runs it.
+//!
+//! A creation writes its answer in its own transaction ([`finish`] with the
+//! caller's transaction): the plan and the record of having made it commit
+//! together, so a host retrying a timed-out creation never gets two plans.
+
+use anyhow::anyhow;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
+use sha2::{Digest, Sha256};
+
+use super::error::{Answer, ApiError};
+use super::keys::Caller;
+use crate::ssr::entities::api_request;
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::state::AppState;
+
+/// How long a request holds its key before a retry may take it over.
+const LEASE_MS: i64 = 60_000;
+/// How long an answer is replayed.
+const RETENTION_MS: i64 = 24 * 3_600_000;
+/// The longest key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// The key is ours until [`finish`] or [`release`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    id: i64,
+    lease: i64,
+}
+
+/// What to do with a request that carries a key.
+#[derive(Debug)]
+pub enum Claim {
+    /// Run it; the key is held.
+    Fresh(Held),
+    /// Send this again.
+    Replay(Answer),
+    /// Refuse it (another request's key, or one still running).
+    Refused(ApiError),
+}
+
+/// What makes two requests the same: method, path and exact body.
+#[must_use]
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update(b" ");
+    hash.update(path.as_bytes());
+    hash.update(b"\n");
+    hash.update(body);
+    hex::encode(hash.finalize())
+}
+
+/// Takes `key` for a request with `fingerprint`.
+///
+/// # Errors
+/// Database failure.
+pub async fn claim(state: &AppState, caller: Caller, key: &str, fingerprint: &str) -> Result<Claim, ServiceError> {
+    let now = state.now_ms();
+    for _ in 0..3 {
+        let existing = api_request::Entity::find()
+            .filter(api_request::Column::ApiKeyId.eq(caller.key_id))
+            .filter(api_request::Column::IdempotencyKey.eq(key))
+            .one(&state.db)
+            .await?;
+        match existing {
+            Some(row) if row.created_at < now - RETENTION_MS => {
+                api_request::Entity::delete_by_id(row.id).exec(&state.db).await?;
+            }
+            Some(row) => return decide(state, row, fingerprint, now).await,
+            None => {
+                let lease = now + LEASE_MS;
+                let row = api_request::ActiveModel {
+                    api_key_id: Set(caller.key_id),
+                    idempotency_key: Set(key.to_owned()),
+                    fingerprint: Set(fingerprint.to_owned()),
+                    response_status: Set(None),
+                    response_body: Set(None),
+                    locked_until: Set(Some(lease)),
+                    created_at: Set(now),
+                    ..Default::default()
+                };
+                let inserted = api_request::Entity::insert(row)
+                    .on_conflict(
+                        OnConflict::columns([api_request::Column::ApiKeyId, api_request::Column::IdempotencyKey])
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .try_insert()
+                    .exec(&state.db)
+                    .await?;
+                if let TryInsertResult::Inserted(result) = inserted {
+                    return Ok(Claim::Fresh(Held { id: result.last_insert_id, lease }));
+                }
+                // Another request took the key between our read and our write: read it again.
+            }
+        }
+    }
+    Err(anyhow!("idempotency key {key:?} kept changing under us").into())
+}
+
+async fn decide(state: &AppState, row: api_request::Model, fingerprint: &str, now: i64) -> Result<Claim, ServiceError> {
+    if row.fingerprint != fingerprint {
+        return Ok(Claim::Refused(ApiError::idempotency_mismatch()));
+    }
+    if let (Some(status), Some(body)) = (row.response_status, row.response_body) {
+        let status = u16::try_from(status).map_err(anyhow::Error::from)?;
+        return Ok(Claim::Replay(Answer { status, body, retry_after: None }));
+    }
+    if row.locked_until.is_some_and(|until| until > now) {
+        return Ok(Claim::Refused(ApiError::idempotency_in_use()));
+    }
+    // The request that held it died before answering (nothing of it committed): take it over.
+    let lease = now + LEASE_MS;
+    let mut takeover = api_request::Entity::update_many()
+        .col_expr(api_request::Column::LockedUntil, Expr::value(lease))
+        .filter(api_request::Column::Id.eq(row.id))
+        .filter(api_request::Column::ResponseStatus.is_null());
+    takeover = match row.locked_until {
+        Some(until) => takeover.filter(api_request::Column::LockedUntil.eq(until)),
+        None => takeover.filter(api_request::Column::LockedUntil.is_null()),
+    };
+    if takeover.exec(&state.db).await?.rows_affected == 1 {
+        tracing::warn!(api_request.id = row.id, "idempotency key taken over from a request that never answered");
+        return Ok(Claim::Fresh(Held { id: row.id, lease }));
+    }
+    Ok(Claim::Refused(ApiError::idempotency_in_use()))
+}
+
+/// Keeps `answer` for the key, in `db` (the caller's transaction when the
+/// request wrote anything).
+///
+/// # Errors
+/// The lease was lost (another request took the key over: roll back), database failure.
+pub async fn finish(db: &impl ConnectionTrait, held: Held, answer: &Answer) -> Result<(), ServiceError> {
+    let kept = api_request::Entity::update_many()
+        .col_expr(api_request::Column::ResponseStatus, Expr::value(i32::from(answer.status)))
+        .col_expr(api_request::Column::ResponseBody, Expr::value(answer.body.clone()))
+        .col_expr(api_request::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .filter(api_request::Column::Id.eq(held.id))
+        .filter(api_request::Column::LockedUntil.eq(held.lease))
+        .exec(db)
+        .await?;
+    if kept.rows_affected != 1 {
+        return Err(anyhow!("the idempotency key's lease was lost").into());
+    }
+    Ok(())
+}
+
+/// Gives the key back without an answer (ours failed: the retry runs again).
+///
+/// # Errors
+/// Database failure.
+pub async fn release(state: &AppState, held: Held) -> Result<(), ServiceError> {
+    api_request::Entity::delete_many()
+        .filter(api_request::Column::Id.eq(held.id))
+        .filter(api_request::Column::LockedUntil.eq(held.lease))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// After a request that wrote nothing of its own (or in its own
+/// transactions): keeps a 2xx/4xx answer, releases the key after a 5xx.
+pub async fn settle(state: &AppState, held: Option<Held>, answer: Answer) -> Answer {
+    let Some(held) = held else { return answer };
+    let kept = if answer.status >= 500 { release(state, held).await } else { finish(&state.db, held, &answer).await };
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "idempotency record not written");
+    }
+    answer
+}
+
+/// Runs `op` under the request's key, if it has one: replays, refuses, or
+/// runs and keeps the answer.
+pub async fn run<Op, Fut>(state: &AppState, caller: Caller, key: Option<&str>, fingerprint: &str, op: Op) -> Answer
+where
+    Op: FnOnce() -> Fut,
+    Fut: Future<Output = Answer>,
+{
+    let held = match begin(state, caller, key, fingerprint).await {
+        Ok(held) => held,
+        Err(answer) => return answer,
+    };
+    let answer = op().await;
+    settle(state, held, answer).await
+}
+
+/// The first half of [`run`], for a request that writes its answer itself:
+/// `Ok(held key or none)` to go on, `Err(answer)` to send at once.
+///
+/// # Errors
+/// The answer to send instead (a replay, a refusal).
+pub async fn begin(
+    state: &AppState,
+    caller: Caller,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<Option<Held>, Answer> {
+    let Some(key) = key else { return Ok(None) };
+    match claim(state, caller, key, fingerprint).await {
+        Ok(Claim::Fresh(held)) => Ok(Some(held)),
+        Ok(Claim::Replay(answer)) => Err(answer),
+        Ok(Claim::Refused(error)) => Err(error.answer()),
+        Err(e) => Err(ApiError::from(e).answer()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fingerprint;
+
+    #[test]
+    fn the_fingerprint_tells_bodies_and_paths_apart() {
+        let a = fingerprint("POST", "/v1/plans", b"{\"a\":1}");
+        assert_eq!(a, fingerprint("POST", "/v1/plans", b"{\"a\":1}"));
+        assert_ne!(a, fingerprint("POST", "/v1/plans", b"{\"a\":2}"));
+        assert_ne!(a, fingerprint("POST", "/v1/plans/plan_1/cancel", b"{\"a\":1}"));
+    }
+}

@@ -1,0 +1,123 @@
+//! The host's API keys: created from the CLI or the dashboard (the key is
+//! shown once, its hash kept), listed with their last use, revoked; and the
+//! check every `/v1/` request passes.
+
+use rand::RngCore as _;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use secrecy::ExposeSecret;
+
+use crate::domain::{ApiKey, Field, Invalid, KeyMode};
+use crate::ssr::entities::api_key;
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::state::AppState;
+
+/// A key just created: the only time the key itself is seen.
+#[derive(Debug)]
+pub struct CreatedKey {
+    /// Its row.
+    pub row: api_key::Model,
+    /// `ek_test_…`: print it once.
+    pub key: ApiKey,
+}
+
+/// Who is calling the API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The key's id.
+    pub key_id: i64,
+    /// Its mode.
+    pub mode: KeyMode,
+}
+
+/// The mode of the Stripe key in use: keys are made, and accepted, in it.
+#[must_use]
+pub fn current_mode(state: &AppState) -> KeyMode {
+    KeyMode::of_stripe_key(state.settings.stripe_secret_key.expose_secret())
+}
+
+/// Makes a key named `name` in the current mode.
+///
+/// # Errors
+/// `Invalid` (a name empty or over 100 characters), database failure.
+pub async fn create(state: &AppState, name: &str) -> Result<CreatedKey, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Invalid::Field(Field::Name).into());
+    }
+    let mut random = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut random);
+    let key = ApiKey::generate(current_mode(state), &random);
+    let row = api_key::ActiveModel {
+        name: Set(name.to_owned()),
+        prefix: Set(key.prefix().to_owned()),
+        key_hash: Set(key.hash()),
+        mode: Set(key.mode()),
+        created_at: Set(state.now_ms()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    tracing::info!(api_key.id = row.id, api_key.prefix = %row.prefix, "API key created");
+    Ok(CreatedKey { row, key })
+}
+
+/// Every key, newest first (revoked ones included, marked).
+///
+/// # Errors
+/// Database failure.
+pub async fn list(state: &AppState) -> Result<Vec<api_key::Model>, ServiceError> {
+    Ok(api_key::Entity::find().order_by_desc(api_key::Column::Id).all(&state.db).await?)
+}
+
+/// Revokes a key: from now on it gets the same 401 as a wrong one.
+///
+/// # Errors
+/// `NotFound`, database failure.
+pub async fn revoke(state: &AppState, id: i64) -> Result<(), ServiceError> {
+    let done = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(state.now_ms()))
+        .filter(api_key::Column::Id.eq(id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(&state.db)
+        .await?;
+    if done.rows_affected == 0 && api_key::Entity::find_by_id(id).one(&state.db).await?.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    tracing::info!(api_key.id = id, "API key revoked");
+    Ok(())
+}
+
+/// The last use is written at most this often (not one write per request).
+const LAST_USE_PRECISION_MS: i64 = 60_000;
+
+/// The caller of `authorization` (the header's value), or `Unauthenticated`
+/// for a missing, malformed, unknown, revoked or other-mode key alike: the
+/// same lookup by hash runs for every one of them.
+///
+/// # Errors
+/// `Unauthenticated`, database failure.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Caller, ServiceError> {
+    let presented = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
+    let parsed = ApiKey::parse(presented);
+    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(presented.as_bytes()));
+    let row = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(hash)).one(&state.db).await?;
+    let mode = current_mode(state);
+    let Some(row) = row.filter(|r| parsed.is_ok() && r.revoked_at.is_none() && r.mode == mode) else {
+        return Err(ServiceError::Unauthenticated);
+    };
+    let now = state.now_ms();
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
+        .filter(api_key::Column::Id.eq(row.id))
+        .filter(
+            Condition::any()
+                .add(api_key::Column::LastUsedAt.is_null())
+                .add(api_key::Column::LastUsedAt.lt(now - LAST_USE_PRECISION_MS)),
+        )
+        .exec(&state.db)
+        .await?;
+    Ok(Caller { key_id: row.id, mode: row.mode })
+}

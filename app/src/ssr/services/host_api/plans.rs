@@ -1,0 +1,356 @@
+//! `/v1/plans` and `/v1/echeances`: what the host site calls. Each function
+//! reads the raw request, calls the same service the dashboard calls, and
+//! answers with the API's objects and errors. Nothing is written when a
+//! request is refused.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use super::error::{Answer, ApiError};
+use super::idempotency::{self, Held};
+use super::keys::Caller;
+use super::objects::{self, PlanObject, echeance_object, parse_id};
+use crate::domain::host_api::plan_status_of_token;
+use crate::domain::{Interval, Locale, PlanStatus, ScheduleRequest};
+use crate::ssr::db;
+use crate::ssr::entities::{echeance, payment_plan, user};
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::invitations;
+use crate::ssr::services::plans::{self, NewCustomer, NewPlan};
+use crate::ssr::state::AppState;
+
+/// Who pays: found by email, or created.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    /// The customer's address (an existing customer with it is reused).
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// `fr` (default) or `en`: the language of their emails and pages.
+    pub locale: Option<String>,
+}
+
+/// One échéance of an explicit schedule.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EcheanceInput {
+    /// `YYYY-MM-DD`, today or later, after the previous one.
+    pub due_date: String,
+    /// Minor units (cents), at least Stripe's minimum charge.
+    pub amount_cents: i64,
+}
+
+/// `POST /v1/plans`: either `total_cents` + `installments` + `first_due_date`
+/// (+ `interval`), or `echeances`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePlanRequest {
+    /// Who pays.
+    pub customer: CustomerInput,
+    /// What it is for (shown to the customer).
+    pub label: String,
+    /// `eur`, `usd`, `gbp` or `chf`.
+    pub currency: String,
+    /// The total, split cent-exact (the remainder goes to the first échéances).
+    pub total_cents: Option<i64>,
+    /// 1 to 48.
+    pub installments: Option<u32>,
+    /// `YYYY-MM-DD`.
+    pub first_due_date: Option<String>,
+    /// `month` (default; 31 January gives 28/29 February then 31 March) or `week`.
+    pub interval: Option<String>,
+    /// The échéances as given, in date order.
+    pub echeances: Option<Vec<EcheanceInput>>,
+    /// Up to 20 keys of 40 characters, values of 500: kept and echoed back.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Email the customer the invitation (default `true`).
+    pub send_invitation: Option<bool>,
+    /// Where the acceptance page sends the customer back (http or https).
+    pub return_url: Option<String>,
+}
+
+/// Reads a JSON body into `T`, naming the parameter at fault.
+///
+/// # Errors
+/// A 400 that says which parameter and why.
+pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("parameter_missing", "The body is empty: send a JSON object."));
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::invalid("invalid_json", format!("The body is not valid JSON: {inner}."));
+        }
+        let message = inner.to_string();
+        let named = |marker: &str| {
+            let rest = message.strip_prefix(marker)?;
+            let name = rest.split('`').next()?;
+            Some(if path == "." { name.to_owned() } else { format!("{path}.{name}") })
+        };
+        if let Some(param) = named("missing field `") {
+            return ApiError::invalid("parameter_missing", format!("Missing required parameter: {param}.")).on(param);
+        }
+        // An unknown field is already the last segment of the path.
+        let unknown = message.strip_prefix("unknown field `").map(|_| path.clone());
+        if let Some(param) = unknown {
+            return ApiError::invalid("parameter_unknown", format!("Received unknown parameter: {param}.")).on(param);
+        }
+        let param = if path == "." { String::new() } else { path };
+        let message = message.split(" at line ").next().unwrap_or_default().to_owned();
+        let error = ApiError::invalid("parameter_invalid", format!("Invalid {param}: {message}."));
+        if param.is_empty() { error } else { error.on(param) }
+    })
+}
+
+fn date(value: &str, param: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid("parameter_invalid", format!("Invalid {param}: expected YYYY-MM-DD.")).on(param))
+}
+
+fn schedule_of(body: &CreatePlanRequest) -> Result<ScheduleRequest, ApiError> {
+    let split = body.total_cents.is_some() || body.installments.is_some() || body.first_due_date.is_some();
+    match (&body.echeances, split) {
+        (Some(_), true) => Err(ApiError::invalid(
+            "parameter_invalid",
+            "Give either total_cents, installments and first_due_date, or echeances, not both.",
+        )
+        .on("echeances")),
+        (Some(list), false) => {
+            if body.interval.is_some() {
+                return Err(
+                    ApiError::invalid("parameter_unknown", "interval only goes with total_cents.").on("interval")
+                );
+            }
+            let mut dated = Vec::with_capacity(list.len());
+            for (i, e) in list.iter().enumerate() {
+                dated.push((date(&e.due_date, &format!("echeances[{i}].due_date"))?, e.amount_cents));
+            }
+            Ok(ScheduleRequest::Explicit(dated))
+        }
+        (None, true) => {
+            let missing = |name: &str| {
+                ApiError::invalid("parameter_missing", format!("Missing required parameter: {name}.")).on(name)
+            };
+            let total = body.total_cents.ok_or_else(|| missing("total_cents"))?;
+            let count = body.installments.ok_or_else(|| missing("installments"))?;
+            let first_due =
+                date(body.first_due_date.as_deref().ok_or_else(|| missing("first_due_date"))?, "first_due_date")?;
+            let interval = match body.interval.as_deref() {
+                None => Interval::Month,
+                Some(i) => Interval::parse(i).map_err(|_| {
+                    ApiError::invalid("parameter_invalid", "Invalid interval: week or month.").on("interval")
+                })?,
+            };
+            Ok(ScheduleRequest::Split { total, count, first_due, interval })
+        }
+        (None, false) => Err(ApiError::invalid(
+            "parameter_missing",
+            "Missing the schedule: total_cents, installments and first_due_date, or echeances.",
+        )
+        .on("total_cents")),
+    }
+}
+
+fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
+    let schedule = schedule_of(&body)?;
+    let locale = match body.customer.locale.as_deref() {
+        None => Locale::Fr,
+        Some("fr") => Locale::Fr,
+        Some("en") => Locale::En,
+        Some(_) => {
+            return Err(
+                ApiError::invalid("parameter_invalid", "Invalid customer.locale: fr or en.").on("customer.locale")
+            );
+        }
+    };
+    Ok(NewPlan {
+        customer: NewCustomer { email: body.customer.email, name: body.customer.name, locale },
+        label: body.label,
+        currency: body.currency,
+        schedule,
+        metadata: body.metadata,
+        send_invitation: body.send_invitation.unwrap_or(true),
+        return_url: body.return_url,
+    })
+}
+
+/// The acceptance link of a plan still waiting for its customer (the one its
+/// invitation email carries), until it expires.
+#[must_use]
+pub fn acceptance_url(state: &AppState, plan: &payment_plan::Model) -> Option<String> {
+    let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
+    let expires_ms = plan.created_at.saturating_add(ttl_ms);
+    let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
+    (waiting && expires_ms > state.now_ms()).then(|| invitations::link(state, plan.id, plan.customer_id, expires_ms))
+}
+
+/// `POST /v1/plans`.
+pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&str>, body: &[u8]) -> Answer {
+    let fingerprint = idempotency::fingerprint("POST", "/v1/plans", body);
+    let held = match idempotency::begin(state, caller, idempotency_key, &fingerprint).await {
+        Ok(held) => held,
+        Err(answer) => return answer,
+    };
+    let input = match read_body::<CreatePlanRequest>(body).and_then(new_plan) {
+        Ok(input) => input,
+        Err(error) => return idempotency::settle(state, held, error.answer()).await,
+    };
+    match create_and_keep(state, held, input).await {
+        Ok(answer) => answer,
+        Err(e) => idempotency::settle(state, held, ApiError::from(e).answer()).await,
+    }
+}
+
+/// The plan and the record of the answer, in one transaction.
+async fn create_and_keep(state: &AppState, held: Option<Held>, input: NewPlan) -> Result<Answer, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let created = plans::create_in(state, &txn, None, input).await?;
+    let object = objects::plan_object(&txn, created.plan, &|p| acceptance_url(state, p)).await?;
+    let answer = Answer::json(201, &object);
+    if let Some(held) = held {
+        idempotency::finish(&txn, held, &answer).await?;
+    }
+    txn.commit().await?;
+    state.wake.outbox.notify_one();
+    Ok(answer)
+}
+
+/// `GET /v1/plans/{id}`.
+pub async fn get(state: &AppState, id: &str) -> Answer {
+    match find(state, id).await {
+        Ok(plan) => Answer::json(200, &plan),
+        Err(error) => error.answer(),
+    }
+}
+
+async fn find(state: &AppState, id: &str) -> Result<PlanObject, ApiError> {
+    let id = parse_id("plan", id).ok_or_else(|| ApiError::not_found("plan"))?;
+    let plan = payment_plan::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| ApiError::from(ServiceError::from(e)))?
+        .ok_or_else(|| ApiError::not_found("plan"))?;
+    Ok(objects::plan_object(&state.db, plan, &|p| acceptance_url(state, p)).await?)
+}
+
+/// The query of `GET /v1/plans`.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    /// Only this customer's plans.
+    pub customer_email: Option<String>,
+    /// Only plans in this status (`active`, …).
+    pub status: Option<String>,
+    /// 1 to 100 (10).
+    pub limit: Option<String>,
+    /// The last id of the previous page.
+    pub starting_after: Option<String>,
+}
+
+/// A page of plans, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PlanList {
+    /// `"list"`.
+    #[schema(value_type = String)]
+    pub object: &'static str,
+    /// `/v1/plans`.
+    #[schema(value_type = String)]
+    pub url: &'static str,
+    /// More after the last one (pass its id as `starting_after`).
+    pub has_more: bool,
+    /// The plans.
+    pub data: Vec<PlanObject>,
+}
+
+/// `GET /v1/plans?customer_email=&status=&limit=&starting_after=`.
+pub async fn list(state: &AppState, query: ListQuery) -> Answer {
+    match list_page(state, query).await {
+        Ok(answer) => answer,
+        Err(error) => error.answer(),
+    }
+}
+
+async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiError> {
+    let limit: u64 = match query.limit.as_deref() {
+        None => 10,
+        Some(l) => l.parse().ok().filter(|l| (1..=100).contains(l)).ok_or_else(|| {
+            ApiError::invalid("parameter_invalid", "Invalid limit: an integer from 1 to 100.").on("limit")
+        })?,
+    };
+    let mut select = payment_plan::Entity::find().order_by_desc(payment_plan::Column::Id);
+    if let Some(status) = query.status.as_deref() {
+        let status = plan_status_of_token(status).ok_or_else(|| {
+            ApiError::invalid(
+                "parameter_invalid",
+                "Invalid status: draft, awaiting_customer, active, completed, defaulted or canceled.",
+            )
+            .on("status")
+        })?;
+        select = select.filter(payment_plan::Column::Status.eq(status));
+    }
+    if let Some(after) = query.starting_after.as_deref() {
+        let after = parse_id("plan", after).ok_or_else(|| {
+            ApiError::invalid("parameter_invalid", "Invalid starting_after: a plan id.").on("starting_after")
+        })?;
+        select = select.filter(payment_plan::Column::Id.lt(after));
+    }
+    if let Some(email) = query.customer_email.as_deref() {
+        let email = email.trim().to_lowercase();
+        let customer: Option<i64> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Email.eq(email))
+            .into_tuple()
+            .one(&state.db)
+            .await
+            .map_err(|e| ApiError::from(ServiceError::from(e)))?;
+        // An unknown address is an empty list, as on Stripe.
+        select = select.filter(payment_plan::Column::CustomerId.eq(customer.unwrap_or(0)));
+    }
+    let mut plans = select.limit(limit + 1).all(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
+    let has_more = plans.len() as u64 > limit;
+    plans.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let data = objects::plan_objects(&state.db, plans, &|p| acceptance_url(state, p)).await?;
+    Ok(Answer::json(200, &PlanList { object: "list", url: "/v1/plans", has_more, data }))
+}
+
+/// `POST /v1/plans/{id}/cancel`: every échéance still to collect is
+/// cancelled (a waiting PaymentIntent on Stripe first); refused while a
+/// charge is in flight (retry in a minute).
+pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&str>, id: &str, body: &[u8]) -> Answer {
+    let path = format!("/v1/plans/{id}/cancel");
+    let fingerprint = idempotency::fingerprint("POST", &path, body);
+    idempotency::run(state, caller, idempotency_key, &fingerprint, || async {
+        let Some(plan_id) = parse_id("plan", id) else { return ApiError::not_found("plan").answer() };
+        let no_parameters = body.iter().all(u8::is_ascii_whitespace)
+            || matches!(read_body::<serde_json::Map<String, serde_json::Value>>(body), Ok(m) if m.is_empty());
+        if !no_parameters {
+            return ApiError::invalid("parameter_unknown", "This request takes no parameters.").answer();
+        }
+        match plans::cancel_as(state, plan_id, &format!("api_key:{}", caller.key_id)).await {
+            Ok(_) => match find(state, id).await {
+                Ok(plan) => Answer::json(200, &plan),
+                Err(error) => error.answer(),
+            },
+            Err(e) => ApiError::from(e).answer(),
+        }
+    })
+    .await
+}
+
+/// `GET /v1/echeances/{id}`.
+pub async fn echeance(state: &AppState, id: &str) -> Answer {
+    let Some(id) = parse_id("ech", id) else { return ApiError::not_found("echeance").answer() };
+    match echeance::Entity::find_by_id(id).one(&state.db).await {
+        Ok(Some(row)) => Answer::json(200, &echeance_object(&row)),
+        Ok(None) => ApiError::not_found("echeance").answer(),
+        Err(e) => ApiError::from(ServiceError::from(e)).answer(),
+    }
+}

@@ -1,0 +1,98 @@
+//! Writing a host event: one `host_events` row and one `host_deliveries` row
+//! per endpoint that wants it, in the caller's transaction — the change and
+//! the news of it commit together, or neither does. A change no endpoint
+//! listens to writes nothing.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+
+use crate::domain::{EcheanceStatus, HostDeliveryStatus, HostEvent, PlanStatus};
+use crate::ssr::entities::{echeance, host_delivery, host_event, payment_plan, webhook_endpoint};
+use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::host_api::objects;
+
+/// The échéance `row` went from `from` to `to` (called by the one writer of
+/// échéance statuses). Returns whether an event was queued.
+///
+/// # Errors
+/// Database failure.
+pub async fn echeance_changed(
+    txn: &DatabaseTransaction,
+    row: &echeance::Model,
+    from: EcheanceStatus,
+    to: EcheanceStatus,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    let Some(kind) = HostEvent::of_echeance(from, to) else { return Ok(false) };
+    let endpoints = subscribed(txn, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(false);
+    }
+    let object = serde_json::to_string(&objects::echeance_object(row)).map_err(anyhow::Error::from)?;
+    write(txn, kind, object, &endpoints, now).await?;
+    Ok(true)
+}
+
+/// The plan went from `from` to `plan.status` (called by the one writer of plan statuses).
+///
+/// # Errors
+/// Database failure.
+pub async fn plan_changed(
+    txn: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    from: PlanStatus,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let Some(kind) = HostEvent::of_plan(from, plan.status) else { return Ok(()) };
+    let endpoints = subscribed(txn, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    // A plan that moved no longer waits for its customer: no acceptance link.
+    let object = objects::plan_object(txn, plan.clone(), &|_| None).await?;
+    let object = serde_json::to_string(&object).map_err(anyhow::Error::from)?;
+    write(txn, kind, object, &endpoints, now).await
+}
+
+/// The enabled endpoints that want `kind`.
+async fn subscribed(txn: &DatabaseTransaction, kind: HostEvent) -> Result<Vec<i64>, ServiceError> {
+    let endpoints =
+        webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::DisabledAt.is_null()).all(txn).await?;
+    Ok(endpoints.into_iter().filter(|e| kind.wanted_by(&super::endpoints::event_types(e))).map(|e| e.id).collect())
+}
+
+async fn write(
+    txn: &DatabaseTransaction,
+    kind: HostEvent,
+    object: String,
+    endpoints: &[i64],
+    now: i64,
+) -> Result<(), ServiceError> {
+    let event = host_event::ActiveModel {
+        public_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
+        event_type: Set(kind),
+        payload: Set(object),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    for endpoint in endpoints {
+        host_delivery::ActiveModel {
+            host_event_id: Set(event.id),
+            webhook_endpoint_id: Set(*endpoint),
+            status: Set(HostDeliveryStatus::Pending),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_status: Set(None),
+            last_error: Set(None),
+            delivered_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    tracing::info!(host_event.id = %event.public_id, kind = kind.as_str(), endpoints = endpoints.len(), "host event queued");
+    Ok(())
+}

@@ -1,0 +1,456 @@
+//! The host site's REST API, over HTTP as the host calls it: keys, plans
+//! created cent-exact, every refusal naming its parameter with nothing
+//! written, idempotent retries (replayed, refused with another body, one
+//! plan from concurrent requests), pagination, cancel, and 429.
+
+use app::ssr::entities::{api_request, echeance, email_outbox, payment_plan, user};
+use app::ssr::services::host_api::keys;
+use chrono::Days;
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
+
+/// A key for the tests' host.
+async fn api_key(app: &TestApp) -> String {
+    keys::create(&app.state, "site de test").await.expect("key").key.expose().to_owned()
+}
+
+/// One call: method, path, key, optional idempotency key and body; (status, JSON, headers).
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<&str>,
+    idempotency: Option<&str>,
+    body: Option<&str>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", app.address));
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    if let Some(idempotency) = idempotency {
+        request = request.header("idempotency-key", idempotency);
+    }
+    if let Some(body) = body {
+        request = request.header("content-type", "application/json").body(body.to_owned());
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
+}
+
+async fn post(app: &TestApp, path: &str, key: &str, idempotency: Option<&str>, body: &Value) -> (u16, Value) {
+    let (status, json, _) =
+        call(app, reqwest::Method::POST, path, Some(key), idempotency, Some(&body.to_string())).await;
+    (status, json)
+}
+
+async fn get(app: &TestApp, path: &str, key: &str) -> (u16, Value) {
+    let (status, json, _) = call(app, reqwest::Method::GET, path, Some(key), None, None).await;
+    (status, json)
+}
+
+fn split_plan(app: &TestApp, email: &str, total: i64, installments: u32) -> Value {
+    json!({
+        "customer": { "email": email, "name": "Zoé Martin", "locale": "fr" },
+        "label": "Formation 2027",
+        "currency": "eur",
+        "total_cents": total,
+        "installments": installments,
+        "first_due_date": app.today().checked_add_days(Days::new(3)).expect("date").to_string(),
+        "interval": "month",
+        "metadata": { "order_id": "A-1042" },
+    })
+}
+
+async fn counts(app: &TestApp) -> (u64, u64, u64, u64) {
+    let db = &app.state.db;
+    (
+        payment_plan::Entity::find().count(db).await.expect("count"),
+        echeance::Entity::find().count(db).await.expect("count"),
+        user::Entity::find().count(db).await.expect("count"),
+        email_outbox::Entity::find().count(db).await.expect("count"),
+    )
+}
+
+#[tokio::test]
+async fn without_a_valid_key_every_route_answers_the_same_401() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let revoked = keys::create(&app.state, "ancien").await.expect("key");
+    let (status, _) = get(&app, "/v1/plans", revoked.key.expose()).await;
+    assert_eq!(status, 200, "the key works before it is revoked");
+    keys::revoke(&app.state, revoked.row.id).await.expect("revoked");
+
+    let unknown = format!("ek_test_{}", "A".repeat(32));
+    let mut answers = Vec::new();
+    for presented in [None, Some("nonsense"), Some(unknown.as_str()), Some(revoked.key.expose())] {
+        for (method, path) in [(reqwest::Method::GET, "/v1/plans"), (reqwest::Method::POST, "/v1/plans")] {
+            let (status, body, _) = call(&app, method, path, presented, None, Some("{}")).await;
+            assert_eq!(status, 401, "{presented:?} on {path}");
+            answers.push(body);
+        }
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "one answer for every bad key: {answers:?}");
+    assert_eq!(answers[0]["error"]["type"], "authentication_error");
+    assert_eq!(counts(&app).await.0, 0);
+    let (status, _) = get(&app, "/v1/plans", &key).await;
+    assert_eq!(status, 200, "the other key still works");
+}
+
+#[tokio::test]
+async fn a_plan_is_created_cent_exact_and_read_back_as_the_host_sees_it() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+
+    let (status, plan) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 10_000, 3)).await;
+    assert_eq!(status, 201, "{plan}");
+    assert_eq!(plan["object"], "plan");
+    assert_eq!(plan["status"], "awaiting_customer");
+    assert_eq!(plan["total_cents"], 10_000);
+    assert_eq!(plan["currency"], "eur");
+    assert_eq!(plan["metadata"]["order_id"], "A-1042", "metadata is echoed back");
+    assert_eq!(plan["customer"]["email"], "zoe@example.test");
+    let amounts: Vec<i64> = plan["echeances"]
+        .as_array()
+        .expect("échéances")
+        .iter()
+        .map(|e| e["amount_cents"].as_i64().expect("amount"))
+        .collect();
+    assert_eq!(amounts, vec![3_334, 3_333, 3_333], "the cent goes to the first");
+    assert!(plan["echeances"].as_array().expect("list").iter().all(|e| e["status"] == "scheduled"));
+    let url = plan["acceptance_url"].as_str().expect("an acceptance link");
+    assert!(url.starts_with(&format!("{}/plans/", app.address)) && url.contains("/accept?token="), "{url}");
+
+    let id = plan["id"].as_str().expect("id");
+    let (status, again) = get(&app, &format!("/v1/plans/{id}"), &key).await;
+    assert_eq!((status, &again), (200, &plan), "GET returns what POST did");
+    let first = plan["echeances"][0]["id"].as_str().expect("échéance id");
+    let (status, echeance) = get(&app, &format!("/v1/echeances/{first}"), &key).await;
+    assert_eq!(status, 200);
+    assert_eq!(echeance["plan"], id);
+    assert_eq!(echeance["amount_cents"], 3_334);
+
+    let page = reqwest::get(url).await.expect("page").text().await.expect("html");
+    assert!(page.contains("Formation 2027"), "the acceptance link opens the plan");
+    assert_eq!(get(&app, "/v1/plans/plan_999999", &key).await.0, 404);
+    assert_eq!(get(&app, "/v1/plans/nonsense", &key).await.0, 404);
+    assert_eq!(get(&app, "/v1/echeances/ech_999999", &key).await.0, 404);
+    assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 1, "the invitation is queued");
+
+    let mut quiet = split_plan(&app, "yan@example.test", 9_000, 2);
+    quiet["send_invitation"] = json!(false);
+    quiet["return_url"] = json!("https://shop.example/orders/A-1042");
+    let (status, plan) = post(&app, "/v1/plans", &key, None, &quiet).await;
+    assert_eq!(status, 201, "{plan}");
+    assert_eq!(plan["return_url"], "https://shop.example/orders/A-1042");
+    assert!(plan["acceptance_url"].is_string(), "the host sends its own link");
+    assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 1, "no invitation email");
+}
+
+#[tokio::test]
+async fn every_refused_request_names_its_parameter_and_writes_nothing() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let today = app.today();
+    let ok = split_plan(&app, "zoe@example.test", 10_000, 3);
+    let with = |patch: Value| {
+        let mut body = ok.clone();
+        for (k, v) in patch.as_object().expect("object") {
+            if v.is_null() {
+                body.as_object_mut().expect("object").remove(k);
+            } else {
+                body[k] = v.clone();
+            }
+        }
+        body
+    };
+    let yesterday = today.checked_sub_days(Days::new(1)).expect("date").to_string();
+    let soon = |d: u64| today.checked_add_days(Days::new(d)).expect("date").to_string();
+    let cases: Vec<(&str, Value, u16, &str, Option<&str>)> = vec![
+        ("no label", with(json!({ "label": null })), 400, "parameter_missing", Some("label")),
+        ("unknown parameter", with(json!({ "colour": "red" })), 400, "parameter_unknown", Some("colour")),
+        (
+            "bad email",
+            with(json!({ "customer": { "email": "zoe@", "name": "Zoé" } })),
+            400,
+            "parameter_invalid",
+            Some("customer.email"),
+        ),
+        (
+            "no customer name",
+            with(json!({ "customer": { "email": "zoe@example.test" } })),
+            400,
+            "parameter_missing",
+            Some("customer.name"),
+        ),
+        (
+            "bad locale",
+            with(json!({ "customer": { "email": "zoe@example.test", "name": "Zoé", "locale": "de" } })),
+            400,
+            "parameter_invalid",
+            Some("customer.locale"),
+        ),
+        ("amount as text", with(json!({ "total_cents": "100" })), 400, "parameter_invalid", Some("total_cents")),
+        (
+            "date not ISO",
+            with(json!({ "first_due_date": "01/02/2027" })),
+            400,
+            "parameter_invalid",
+            Some("first_due_date"),
+        ),
+        ("bad interval", with(json!({ "interval": "year" })), 400, "parameter_invalid", Some("interval")),
+        (
+            "no schedule",
+            with(json!({ "total_cents": null, "installments": null, "first_due_date": null })),
+            400,
+            "parameter_missing",
+            Some("total_cents"),
+        ),
+        (
+            "both schedules",
+            with(json!({ "echeances": [{ "due_date": soon(3), "amount_cents": 10_000 }] })),
+            400,
+            "parameter_invalid",
+            Some("echeances"),
+        ),
+        ("date in the past", with(json!({ "first_due_date": yesterday })), 422, "date_in_the_past", None),
+        (
+            "under the minimum",
+            with(json!({ "total_cents": 120, "installments": 3 })),
+            422,
+            "amount_below_minimum",
+            None,
+        ),
+        ("unsupported currency", with(json!({ "currency": "jpy" })), 422, "currency_unsupported", Some("currency")),
+        ("too many", with(json!({ "installments": 49 })), 422, "installments_out_of_range", Some("installments")),
+        (
+            "bad return url",
+            with(json!({ "return_url": "javascript:alert(1)" })),
+            400,
+            "parameter_invalid",
+            Some("return_url"),
+        ),
+        (
+            "metadata too long",
+            with(json!({ "metadata": { "k": "v".repeat(501) } })),
+            400,
+            "parameter_invalid",
+            Some("metadata"),
+        ),
+        (
+            "list out of order",
+            with(json!({ "total_cents": null, "installments": null, "first_due_date": null, "interval": null,
+                         "echeances": [{ "due_date": soon(30), "amount_cents": 5_000 }, { "due_date": soon(10), "amount_cents": 5_000 }] })),
+            422,
+            "dates_out_of_order",
+            Some("echeances[1].due_date"),
+        ),
+        (
+            "list amount not positive",
+            with(json!({ "total_cents": null, "installments": null, "first_due_date": null, "interval": null,
+                         "echeances": [{ "due_date": soon(3), "amount_cents": 0 }] })),
+            422,
+            "amount_not_positive",
+            Some("echeances[0].amount_cents"),
+        ),
+    ];
+    for (name, body, status, code, param) in cases {
+        let (got, error) = post(&app, "/v1/plans", &key, None, &body).await;
+        assert_eq!(got, status, "{name}: {error}");
+        assert_eq!(error["error"]["code"], code, "{name}: {error}");
+        if let Some(param) = param {
+            assert_eq!(error["error"]["param"], param, "{name}: {error}");
+        }
+        assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}");
+    }
+    for raw in ["", "{not json", "[1,2]"] {
+        let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(raw)).await;
+        assert_eq!(status, 400, "{raw:?}: {error}");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+    assert_eq!(counts(&app).await, (0, 0, 0, 0), "nothing written by any refused request");
+}
+
+#[tokio::test]
+async fn a_retried_creation_replays_its_answer_and_another_body_is_refused() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let body = split_plan(&app, "zoe@example.test", 10_000, 3);
+
+    let (first_status, first) = post(&app, "/v1/plans", &key, Some("order-A-1042"), &body).await;
+    let (second_status, second) = post(&app, "/v1/plans", &key, Some("order-A-1042"), &body).await;
+    assert_eq!((first_status, second_status), (201, 201));
+    assert_eq!(first, second, "the same answer, byte for byte");
+    assert_eq!(counts(&app).await.0, 1, "one plan");
+
+    let other = split_plan(&app, "zoe@example.test", 12_000, 3);
+    let (status, error) = post(&app, "/v1/plans", &key, Some("order-A-1042"), &other).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["error"]["type"], "idempotency_error");
+    assert_eq!(counts(&app).await.0, 1);
+
+    // An error is replayed too, and still writes nothing.
+    let bad = split_plan(&app, "zoe@", 10_000, 3);
+    let (a, ea) = post(&app, "/v1/plans", &key, Some("bad-1"), &bad).await;
+    let (b, eb) = post(&app, "/v1/plans", &key, Some("bad-1"), &bad).await;
+    assert_eq!((a, b), (400, 400));
+    assert_eq!(ea, eb);
+
+    // Keys belong to their API key: another key's same idempotency key is another request.
+    let other_key = api_key(&app).await;
+    let (status, third) = post(&app, "/v1/plans", &other_key, Some("order-A-1042"), &body).await;
+    assert_eq!(status, 201);
+    assert_ne!(third["id"], first["id"]);
+    assert_eq!(counts(&app).await.0, 2);
+    assert_eq!(api_request::Entity::find().count(&app.state.db).await.expect("count"), 3);
+}
+
+#[tokio::test]
+async fn concurrent_requests_with_one_key_make_one_plan() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let body = split_plan(&app, "zoe@example.test", 10_000, 3);
+    let answers =
+        futures::future::join_all((0..6).map(|_| post(&app, "/v1/plans", &key, Some("same-key"), &body))).await;
+    let created: Vec<&Value> = answers.iter().filter(|(s, _)| *s == 201).map(|(_, b)| b).collect();
+    assert!(!created.is_empty(), "{answers:?}");
+    assert!(created.windows(2).all(|w| w[0]["id"] == w[1]["id"]), "every 201 is the same plan");
+    for (status, answer) in &answers {
+        assert!(
+            *status == 201 || (*status == 409 && answer["error"]["code"] == "idempotency_key_in_use"),
+            "{status} {answer}"
+        );
+    }
+    assert_eq!(counts(&app).await.0, 1, "one plan, whatever the interleaving");
+}
+
+#[tokio::test]
+async fn plans_are_listed_newest_first_a_page_at_a_time() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let mut ids = Vec::new();
+    for (i, email) in
+        ["a@example.test", "b@example.test", "a@example.test", "c@example.test", "a@example.test"].iter().enumerate()
+    {
+        let (status, plan) =
+            post(&app, "/v1/plans", &key, None, &split_plan(&app, email, 10_000 + i64::try_from(i).expect("i"), 2))
+                .await;
+        assert_eq!(status, 201);
+        ids.push(plan["id"].as_str().expect("id").to_owned());
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/v1/plans?limit=2&starting_after={a}"),
+            None => "/v1/plans?limit=2".to_owned(),
+        };
+        let (status, page) = get(&app, &path, &key).await;
+        assert_eq!(status, 200, "{page}");
+        let data = page["data"].as_array().expect("data");
+        assert!(data.len() <= 2);
+        seen.extend(data.iter().map(|p| p["id"].as_str().expect("id").to_owned()));
+        if page["has_more"] != true {
+            break;
+        }
+        after = seen.last().cloned();
+    }
+    assert_eq!(seen, newest_first);
+
+    let (_, a) = get(&app, "/v1/plans?customer_email=A@example.test", &key).await;
+    assert_eq!(a["data"].as_array().expect("data").len(), 3, "by customer, address case-insensitive");
+    let (_, none) = get(&app, "/v1/plans?customer_email=nobody@example.test", &key).await;
+    assert_eq!(none["data"].as_array().expect("data").len(), 0);
+    let (_, waiting) = get(&app, "/v1/plans?status=awaiting_customer", &key).await;
+    assert_eq!(waiting["data"].as_array().expect("data").len(), 5);
+    let (_, active) = get(&app, "/v1/plans?status=active", &key).await;
+    assert_eq!(active["data"].as_array().expect("data").len(), 0);
+    for (query, param) in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("status=actif", "status"),
+        ("starting_after=x", "starting_after"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, error) = get(&app, &format!("/v1/plans?{query}"), &key).await;
+        assert_eq!(status, 400, "{query}: {error}");
+        assert_eq!(error["error"]["param"], param, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_plan_cancelled_through_the_api_cancels_every_echeance() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let (_, plan) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 10_000, 3)).await;
+    let id = plan["id"].as_str().expect("id");
+    let (status, cancelled) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-1"), &json!({})).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "canceled");
+    assert!(cancelled["echeances"].as_array().expect("list").iter().all(|e| e["status"] == "canceled"));
+    assert!(cancelled["acceptance_url"].is_null(), "no acceptance link for a cancelled plan");
+    let (status, replay) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-1"), &json!({})).await;
+    assert_eq!((status, replay), (200, cancelled));
+    let (status, error) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, None, &json!({ "reason": "x" })).await;
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(post(&app, "/v1/plans/plan_999999/cancel", &key, None, &json!({})).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_with_retry_after() {
+    let app = spawn_app_with(Options {
+        env: vec![("API_RATE_LIMIT_PER_SEC", "1".to_owned()), ("API_RATE_BURST", "3".to_owned())],
+        ..Options::default()
+    })
+    .await;
+    let key = api_key(&app).await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let (status, body, headers) = call(&app, reqwest::Method::GET, "/v1/plans", Some(&key), None, None).await;
+        if status == 429 {
+            assert_eq!(body["error"]["type"], "rate_limit_error");
+            retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..3], [200, 200, 200], "a burst of 3 goes through");
+    assert!(statuses[3..].contains(&429), "then 1 a second: {statuses:?}");
+    assert!(retry_after.is_some_and(|s| (1..=2).contains(&s)), "{retry_after:?}");
+    let other = api_key(&app).await;
+    assert_eq!(get(&app, "/v1/plans", &other).await.0, 200, "the limit is per key");
+    app.clock.advance(std::time::Duration::from_secs(2));
+    assert_eq!(get(&app, "/v1/plans", &key).await.0, 200, "tokens come back with time");
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_generated_and_validates() {
+    let app = spawn_app().await;
+    let (status, document, _) = call(&app, reqwest::Method::GET, "/v1/openapi.json", None, None, None).await;
+    assert_eq!(status, 200);
+    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", document["openapi"]);
+    for path in ["/v1/plans", "/v1/plans/{id}", "/v1/plans/{id}/cancel", "/v1/echeances/{id}", "/v1/webhook_endpoints"]
+    {
+        assert!(document["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(document["components"]["schemas"]["PlanObject"]["properties"]["acceptance_url"].is_object());
+    let file = std::env::temp_dir().join(format!("echeancier-openapi-{}.json", std::process::id()));
+    std::fs::write(&file, document.to_string()).expect("write the document");
+    let command = std::env::var("ECHEANCIER_STRIPE_PEER").expect("ECHEANCIER_STRIPE_PEER (set by scripts/test)");
+    let python = command.split_whitespace().next().expect("python");
+    let checked = std::process::Command::new(python)
+        .args([
+            "-c",
+            "import json, sys\nfrom openapi_spec_validator import validate\nvalidate(json.load(open(sys.argv[1])))",
+            file.to_str().expect("path"),
+        ])
+        .output()
+        .expect("run openapi-spec-validator");
+    let _ = std::fs::remove_file(&file);
+    assert!(checked.status.success(), "openapi-spec-validator: {}", String::from_utf8_lossy(&checked.stderr));
+}

@@ -1,0 +1,257 @@
+//! What the host site is told: signed events for every transition, verified
+//! by the official Stripe library (stripe-python) as the host would; retried
+//! with the same event id until a 2xx, signed afresh at each try (so a retry
+//! long after the event still verifies); failed after the retry window and
+//! replayable; and never lost to a crash between the change and its delivery.
+
+use std::time::Duration;
+
+use app::domain::{HostDeliveryStatus, UserId};
+use app::ssr::entities::{host_delivery, user};
+use app::ssr::services::due;
+use app::ssr::services::host_api::keys;
+use app::ssr::services::outgoing::delivery;
+use app::ssr::services::plans;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::receiver::{Receiver, stripe_python_accepts};
+use crate::helpers::{Options, TestApp, cards, spawn_app, spawn_app_with, spawn_on};
+
+async fn api_key(app: &TestApp) -> String {
+    keys::create(&app.state, "site de test").await.expect("key").key.expose().to_owned()
+}
+
+async fn post(app: &TestApp, key: &str, path: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await
+        .expect("the API answers");
+    (response.status().as_u16(), response.json().await.expect("JSON"))
+}
+
+/// Registers `receiver` for `events` through the API; returns the secret.
+async fn endpoint(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> String {
+    let (status, created) =
+        post(app, key, "/v1/webhook_endpoints", &json!({ "url": receiver.url, "enabled_events": events })).await;
+    assert_eq!(status, 201, "{created}");
+    created["secret"].as_str().expect("the secret, once").to_owned()
+}
+
+/// A plan of two monthly échéances, the first due today, through the API.
+async fn plan(app: &TestApp, key: &str, email: &str) -> Value {
+    let body = json!({
+        "customer": { "email": email, "name": "Zoé Martin" },
+        "label": "Formation 2027",
+        "currency": "eur",
+        "total_cents": 20_000,
+        "installments": 2,
+        "first_due_date": app.today().to_string(),
+    });
+    let (status, plan) = post(app, key, "/v1/plans", &body).await;
+    assert_eq!(status, 201, "{plan}");
+    plan
+}
+
+fn number(public: &Value) -> i64 {
+    public.as_str().and_then(|s| s.rsplit('_').next()).and_then(|n| n.parse().ok()).expect("a public id")
+}
+
+async fn customer_id(app: &TestApp, email: &str) -> UserId {
+    let row = user::Entity::find().filter(user::Column::Email.eq(email)).one(&app.state.db).await.expect("query");
+    UserId::new(row.expect("the customer").id).expect("id")
+}
+
+async fn deliveries(app: &TestApp) -> Vec<host_delivery::Model> {
+    host_delivery::Entity::find().all(&app.state.db).await.expect("deliveries")
+}
+
+/// Waits until every delivery is in `status` (or 20 s pass).
+async fn wait_until_all(app: &TestApp, status: HostDeliveryStatus) -> Vec<host_delivery::Model> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = deliveries(app).await;
+        if (!rows.is_empty() && rows.iter().all(|d| d.status == status)) || tokio::time::Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn timestamp(signature: &str) -> i64 {
+    signature.split(',').find_map(|p| p.strip_prefix("t=")).and_then(|t| t.parse().ok()).expect("t=")
+}
+
+#[tokio::test]
+async fn plan_activated_then_echeance_paid_arrive_once_each_signed_as_stripe_signs() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    let secret = endpoint(&app, &key, &receiver, &["plan.activated", "echeance.paid"]).await;
+
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    let plan_id = number(&plan["id"]);
+    let customer = customer_id(&app, "zoe@example.test").await;
+    plans::accept(&app.state, plan_id, customer, "mandat".to_owned(), crate::plans::consent()).await.expect("accepted");
+    app.save_card_through_setup(customer, cards::OK).await;
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("due run");
+    assert_eq!(report.paid, 1, "the first échéance is collected");
+
+    receiver.wait_for(2, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await; // Stripe's own webhooks arrive meanwhile: nothing more is sent
+    let received = receiver.received();
+    let types: Vec<String> = received.iter().map(|r| r.json()["type"].as_str().expect("type").to_owned()).collect();
+    assert_eq!(types, vec!["plan.activated", "echeance.paid"], "one event per transition, in order here");
+    for r in &received {
+        assert!(stripe_python_accepts(&r.body, &r.signature, &secret), "stripe-python refused {}", r.body);
+        assert!(!stripe_python_accepts(&r.body, &r.signature, "whsec_someone_else"), "and refuses another secret");
+        let tampered = r.body.replace("\"livemode\":false", "\"livemode\":true");
+        assert!(!stripe_python_accepts(&tampered, &r.signature, &secret), "and a changed body");
+    }
+    let activated = received[0].json();
+    assert!(activated["id"].as_str().is_some_and(|id| id.starts_with("evt_")));
+    assert_eq!(activated["data"]["object"]["id"], plan["id"]);
+    assert_eq!(activated["data"]["object"]["status"], "active");
+    assert!(activated["data"]["object"]["acceptance_url"].is_null());
+    let paid = received[1].json();
+    assert_eq!(paid["data"]["object"]["id"], plan["echeances"][0]["id"]);
+    assert_eq!(paid["data"]["object"]["status"], "paid");
+    assert_eq!(paid["data"]["object"]["amount_cents"], 10_000);
+    assert!(paid["data"]["object"]["version"].as_i64().is_some_and(|v| v > 0), "enough to ignore a stale event");
+    assert_ne!(activated["id"], paid["id"]);
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_gets_the_same_event_until_it_answers_and_a_late_retry_still_verifies() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    let secret = endpoint(&app, &key, &receiver, &["plan.canceled"]).await;
+    receiver.answer_with(&[500, 500]);
+
+    // The event happens "an hour ago"; its retries come later.
+    app.clock.rewind(Duration::from_secs(3_600));
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    let (status, _) =
+        post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(receiver.wait_for(1, Duration::from_secs(20)).await.len(), 1);
+    app.clock.advance(Duration::from_secs(61));
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(20)).await.len(), 2, "retried a minute later");
+    app.clock.reset();
+    let received = receiver.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 3, "retried until it answers 2xx");
+    assert_eq!(received.iter().map(|r| r.answered).collect::<Vec<_>>(), vec![500, 500, 200]);
+    let ids: Vec<Value> = received.iter().map(|r| r.json()["id"].clone()).collect();
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "the same event id each time: {ids:?}");
+    assert!(received.windows(2).all(|w| w[0].body == w[1].body), "the same body each time");
+    let created = received[2].json()["created"].as_i64().expect("created");
+    let signed = timestamp(&received[2].signature);
+    assert!(signed - created >= 3_000, "the last try is signed {}s after the event", signed - created);
+    assert!(
+        stripe_python_accepts(&received[2].body, &received[2].signature, &secret),
+        "and verifies with stripe-python"
+    );
+    assert!(
+        !stripe_python_accepts(&received[0].body, &received[0].signature, &secret),
+        "an hour-old signature is refused"
+    );
+    let rows = wait_until_all(&app, HostDeliveryStatus::Delivered).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].status, rows[0].attempts), (HostDeliveryStatus::Delivered, 3));
+}
+
+#[tokio::test]
+async fn an_endpoint_down_for_the_whole_window_is_failed_then_replayed() {
+    let app =
+        spawn_app_with(Options { env: vec![("WEBHOOK_RETRY_HOURS", "1".to_owned())], ..Options::default() }).await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    let secret = endpoint(&app, &key, &receiver, &["*"]).await;
+    receiver.go_down().await;
+
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    let (status, _) =
+        post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 200);
+    let mut tries = Vec::new();
+    for _ in 0..30 {
+        let rows = deliveries(&app).await;
+        assert_eq!(rows.len(), 1);
+        tries.push(rows[0].attempts);
+        if rows[0].status == HostDeliveryStatus::Failed {
+            break;
+        }
+        assert!(rows[0].last_error.as_deref().is_none_or(|e| !e.contains("127.0.0.1")), "no address in the error");
+        app.clock.advance(Duration::from_secs(600));
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+    }
+    let failed = deliveries(&app).await.remove(0);
+    assert_eq!(failed.status, HostDeliveryStatus::Failed, "tries: {tries:?}");
+    assert!(failed.attempts >= 3, "retried with backoff before giving up: {tries:?}");
+    assert!(receiver.received().is_empty());
+
+    receiver.come_back().await;
+    app.clock.reset();
+    assert_eq!(delivery::replay_failed(&app.state).await.expect("replayed"), 1);
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1, "the replay arrives");
+    assert_eq!(received[0].json()["type"], "plan.canceled");
+    assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &secret));
+    assert_eq!(wait_until_all(&app, HostDeliveryStatus::Delivered).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let key = api_key(&first).await;
+    let receiver = Receiver::start().await;
+    let secret = endpoint(&first, &key, &receiver, &["plan.canceled"]).await;
+    let plan = plan(&first, &key, "zoe@example.test").await;
+    let (status, _) =
+        post(&first, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 200);
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first); // the process dies before any worker ran
+
+    let second = spawn_on(db, peer, Options::default()).await;
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1, "the event was in the outbox");
+    assert_eq!(received[0].json()["data"]["object"]["id"], plan["id"]);
+    assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &secret));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.received().len(), 1, "delivered once");
+    drop(second);
+}
+
+#[tokio::test]
+async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    for (body, param) in [
+        (json!({ "url": "ftp://host.example/x", "enabled_events": ["*"] }), "url"),
+        (json!({ "url": "not a url", "enabled_events": ["*"] }), "url"),
+        (json!({ "url": "https://host.example/x", "enabled_events": [] }), "enabled_events"),
+        (json!({ "url": "https://host.example/x", "enabled_events": ["plan.exploded"] }), "enabled_events"),
+        (json!({ "url": "https://host.example/x" }), "enabled_events"),
+    ] {
+        let (status, error) = post(&app, &key, "/v1/webhook_endpoints", &body).await;
+        assert_eq!(status, 400, "{body}: {error}");
+        assert_eq!(error["error"]["param"], param, "{body}");
+    }
+    let receiver = Receiver::start().await;
+    let old = endpoint(&app, &key, &receiver, &["plan.canceled"]).await;
+    let id = app::ssr::services::outgoing::endpoints::list(&app.state).await.expect("list")[0].id;
+    let new = app::ssr::services::outgoing::endpoints::roll_secret(&app.state, id).await.expect("rolled");
+    assert_ne!(old, new);
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].signature.matches("v1=").count(), 2, "both secrets sign during the overlap");
+    assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &new));
+    assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &old));
+}
