@@ -3,11 +3,13 @@
 //! body), its webhook endpoints (URL, wanted events, signing secrets), the
 //! events sent to them and one delivery row per (event, endpoint) — written
 //! in the transaction of the change they report, worked like the email
-//! outbox. A plan keeps where the acceptance page sends the customer back.
+//! outbox. A plan keeps where the acceptance page sends the customer back, and
+//! whether its customer was created with it (only then may the host site hold
+//! the acceptance link, which logs the customer in).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, big_integer_null, big_pk_auto, integer, integer_null, string, string_null, text, text_null,
+    big_integer, big_integer_null, big_pk_auto, boolean, integer, integer_null, string, string_null, text, text_null,
 };
 
 #[derive(DeriveMigrationName)]
@@ -83,6 +85,7 @@ enum HostDeliveries {
 enum PaymentPlans {
     Table,
     ReturnUrl,
+    CustomerCreated,
 }
 
 #[async_trait::async_trait]
@@ -228,10 +231,23 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter().table(PaymentPlans::Table).add_column(text_null(PaymentPlans::ReturnUrl)).to_owned(),
             )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(PaymentPlans::Table)
+                    .add_column(boolean(PaymentPlans::CustomerCreated).default(false))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter().table(PaymentPlans::Table).drop_column(PaymentPlans::CustomerCreated).to_owned(),
+            )
+            .await?;
         manager
             .alter_table(Table::alter().table(PaymentPlans::Table).drop_column(PaymentPlans::ReturnUrl).to_owned())
             .await?;

@@ -239,7 +239,7 @@ async fn not_found(State(v1): State<V1>, headers: HeaderMap) -> Response {
     if let Err(r) = admit(&v1, &headers).await {
         return r;
     }
-    send(ApiError::invalid("resource_missing", "Unrecognized request URL: see /v1/openapi.json.").answer())
+    send(ApiError::unrecognized_url().answer())
 }
 
 /// The API's OpenAPI 3.1 document, generated from the handlers and types above.
@@ -285,7 +285,7 @@ impl utoipa::Modify for BearerKey {
 /// `GET /v1/openapi.json` (no key needed: it says nothing about your data).
 async fn openapi() -> Response {
     match ApiDoc::openapi().to_json() {
-        Ok(json) => send(Answer { status: 200, body: json, retry_after: None }),
+        Ok(json) => send(Answer { status: 200, body: json, retry_after: None, transient: false }),
         Err(e) => {
             tracing::error!(error = %e, "the OpenAPI document does not serialize");
             send(ApiError::internal().answer())

@@ -4,6 +4,7 @@
 
 use app::ssr::email::sender;
 use app::ssr::services::error::ServiceError;
+use app::ssr::services::host_api::idempotency;
 use app::ssr::services::outgoing::delivery;
 use app::ssr::services::schedule::{self, Job};
 use app::ssr::services::{charge, recovery, webhooks};
@@ -71,7 +72,7 @@ async fn queue_worker<F, Fut>(
     }
 }
 
-/// Settles unknown charge outcomes and expires unused recovery links.
+/// Settles unknown charge outcomes, expires unused recovery links, forgets idempotency records past a day.
 async fn follow_ups(state: AppState, shutdown: CancellationToken) {
     loop {
         if let Err(e) = charge::resume(&state, 50).await {
@@ -79,6 +80,9 @@ async fn follow_ups(state: AppState, shutdown: CancellationToken) {
         }
         if let Err(e) = recovery::expire_links(&state, 50).await {
             tracing::warn!(error = %e, "link expiry worker");
+        }
+        if let Err(e) = idempotency::purge_expired(&state).await {
+            tracing::warn!(error = %e, "idempotency purge");
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

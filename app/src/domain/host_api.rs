@@ -119,6 +119,10 @@ pub enum HostEvent {
     EcheanceRefunded,
     /// The customer disputed the payment.
     EcheanceDisputed,
+    /// A dispute ended in the merchant's favour: the échéance is paid again.
+    EcheanceDisputeWon,
+    /// The échéance will not be collected (cancelled by the merchant, or with its plan).
+    EcheanceCanceled,
 }
 
 crate::spelled!(HostEvent {
@@ -131,6 +135,8 @@ crate::spelled!(HostEvent {
     EcheanceActionRequired => "echeance.action_required",
     EcheanceRefunded => "echeance.refunded",
     EcheanceDisputed => "echeance.disputed",
+    EcheanceDisputeWon => "echeance.dispute_won",
+    EcheanceCanceled => "echeance.canceled",
 });
 
 impl HostEvent {
@@ -142,13 +148,15 @@ impl HostEvent {
         }
         match to {
             // A dispute won gives the money back to the merchant: not a second payment.
+            EcheanceStatus::Payee if from == EcheanceStatus::Contestee => Some(Self::EcheanceDisputeWon),
             EcheanceStatus::Payee if from.was_collected() => None,
             EcheanceStatus::Payee => Some(Self::EcheancePaid),
             EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => Some(Self::EcheancePaymentFailed),
             EcheanceStatus::EnAttente => Some(Self::EcheanceActionRequired),
             EcheanceStatus::Remboursee => Some(Self::EcheanceRefunded),
             EcheanceStatus::Contestee => Some(Self::EcheanceDisputed),
-            EcheanceStatus::APayer | EcheanceStatus::EnCours | EcheanceStatus::Annulee => None,
+            EcheanceStatus::Annulee => Some(Self::EcheanceCanceled),
+            EcheanceStatus::APayer | EcheanceStatus::EnCours => None,
         }
     }
 
@@ -207,6 +215,38 @@ pub fn plan_status_token(status: PlanStatus) -> &'static str {
 #[must_use]
 pub fn plan_status_of_token(token: &str) -> Option<PlanStatus> {
     PlanStatus::ALL.iter().copied().find(|s| plan_status_token(*s) == token)
+}
+
+/// Whether an address is on the public internet — not loopback, private,
+/// link-local (cloud metadata), shared (CGNAT), documentation, multicast or
+/// unspecified. In production webhooks go only there: a leaked key must not
+/// make the server call into its own network.
+#[must_use]
+pub fn is_public_address(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (b & 0xc0) == 64)
+                || (a == 198 && (b & 0xfe) == 18))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            let reserved = v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80;
+            !reserved && v6.to_ipv4_mapped().is_none_or(|v4| is_public_address(std::net::IpAddr::V4(v4)))
+        }
+    }
 }
 
 /// A token bucket: `rate` requests a second on average, `burst` at once.
@@ -292,7 +332,13 @@ mod tests {
         use EcheanceStatus as E;
         assert_eq!(HostEvent::of_echeance(E::EnCours, E::Payee), Some(HostEvent::EcheancePaid));
         assert_eq!(HostEvent::of_echeance(E::EnAttente, E::Payee), Some(HostEvent::EcheancePaid));
-        assert_eq!(HostEvent::of_echeance(E::Contestee, E::Payee), None, "a dispute won is not a payment");
+        assert_eq!(
+            HostEvent::of_echeance(E::Contestee, E::Payee),
+            Some(HostEvent::EcheanceDisputeWon),
+            "a dispute won is not a second payment"
+        );
+        assert_eq!(HostEvent::of_echeance(E::APayer, E::Annulee), Some(HostEvent::EcheanceCanceled));
+        assert_eq!(HostEvent::of_echeance(E::EnAttente, E::Annulee), Some(HostEvent::EcheanceCanceled));
         assert_eq!(HostEvent::of_echeance(E::EnCours, E::EnAttente), Some(HostEvent::EcheanceActionRequired));
         assert_eq!(HostEvent::of_echeance(E::EnCours, E::Echouee), Some(HostEvent::EcheancePaymentFailed));
         assert_eq!(HostEvent::of_echeance(E::Payee, E::Remboursee), Some(HostEvent::EcheanceRefunded));
@@ -328,6 +374,29 @@ mod tests {
         assert!(HostEvent::EcheancePaid.wanted_by(&wanted));
         assert!(!HostEvent::PlanActivated.wanted_by(&wanted));
         assert!(HostEvent::PlanActivated.wanted_by(&["*".to_owned()]));
+    }
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "198.18.0.1",
+        ] {
+            assert!(!is_public_address(private.parse().expect("address")), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"] {
+            assert!(is_public_address(public.parse().expect("address")), "{public}");
+        }
     }
 
     #[test]

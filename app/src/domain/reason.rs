@@ -107,6 +107,8 @@ pub enum Field {
     EndpointUrl,
     /// The event types a webhook endpoint wants.
     EventTypes,
+    /// A note (at most 200 characters).
+    Description,
 }
 
 /// Why input was refused.

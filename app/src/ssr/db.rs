@@ -59,28 +59,27 @@ fn sqlite_path(url: &str) -> Option<String> {
 /// The PostgreSQL advisory lock that makes instances starting together take turns at migrating.
 const MIGRATION_LOCK: i64 = 0x00ec_6ea0_c1e5;
 
-/// Applies every pending migration. On PostgreSQL, instances (and CLI
-/// commands) that start together take turns under an advisory lock, held by
-/// a transaction for as long as the migrations run: the first applies them,
-/// the others find nothing left to do — instead of racing on the same
-/// `CREATE TABLE` and failing to start.
+/// Applies every pending migration, in one transaction that first takes the
+/// database's migration turn: a PostgreSQL advisory lock, SQLite's write
+/// lock (`BEGIN IMMEDIATE`). Instances and CLI commands that start together
+/// queue on it; the first applies the migrations, the others find nothing
+/// left to do — instead of racing on the same `CREATE TABLE` and failing to
+/// start. (Each migration's own transaction is a savepoint inside it.)
 ///
 /// # Errors
-/// A migration fails.
+/// A migration fails (nothing of it is kept).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Migrator::up(db, None).await.context("running migrations");
+    let turn = begin_write(db).await.context("waiting for the migration turn")?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let lock = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK.into()],
+        );
+        turn.execute_raw(lock).await.context("waiting for the migration lock")?;
     }
-    let turn = db.begin().await.context("starting the migration lock")?;
-    let lock = sea_orm::Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [MIGRATION_LOCK.into()],
-    );
-    turn.execute_raw(lock).await.context("waiting for the migration lock")?;
-    let applied = Migrator::up(db, None).await.context("running migrations");
-    turn.commit().await.context("releasing the migration lock")?;
-    applied
+    Migrator::up(&turn, None).await.context("running migrations")?;
+    turn.commit().await.context("committing the migrations")
 }
 
 /// Starts a transaction that will write: `BEGIN IMMEDIATE` on SQLite so two

@@ -6,7 +6,7 @@
 use app::ssr::entities::{api_request, echeance, email_outbox, payment_plan, user};
 use app::ssr::services::host_api::keys;
 use chrono::Days;
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
@@ -149,6 +149,27 @@ async fn a_plan_is_created_cent_exact_and_read_back_as_the_host_sees_it() {
     assert_eq!(plan["return_url"], "https://shop.example/orders/A-1042");
     assert!(plan["acceptance_url"].is_string(), "the host sends its own link");
     assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 1, "no invitation email");
+
+    // The link logs its holder in: never handed to the host for an account that existed before.
+    let (status, again) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 6_000, 2)).await;
+    assert_eq!(status, 201, "{again}");
+    assert!(again["acceptance_url"].is_null(), "an existing customer accepts from their own inbox: {again}");
+    assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 2, "where the invitation goes");
+    let (status, listed) = get(&app, &format!("/v1/plans/{}", again["id"].as_str().expect("id")), &key).await;
+    assert_eq!(status, 200);
+    assert!(listed["acceptance_url"].is_null());
+
+    // Stripe's conventions: the scheme in any case, a JSON 404 for a path that is not in the API.
+    let lower = reqwest::Client::new()
+        .get(format!("{}/v1/plans", app.address))
+        .header("authorization", format!("bearer {key}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(lower.status().as_u16(), 200);
+    let (status, missing) = get(&app, "/v1/subscriptions", &key).await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["code"], "resource_missing");
 }
 
 #[tokio::test]
@@ -399,6 +420,34 @@ async fn a_plan_cancelled_through_the_api_cancels_every_echeance() {
     let (status, error) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, None, &json!({ "reason": "x" })).await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(post(&app, "/v1/plans/plan_999999/cancel", &key, None, &json!({})).await.0, 404);
+}
+
+#[tokio::test]
+async fn a_cancel_refused_while_a_charge_is_in_flight_is_not_replayed_once_it_is_over() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let (_, plan) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 10_000, 2)).await;
+    let id = plan["id"].as_str().expect("id");
+    let first = plan["echeances"][0]["id"]
+        .as_str()
+        .and_then(|e| e.strip_prefix("ech_"))
+        .and_then(|n| n.parse::<i64>().ok())
+        .expect("échéance");
+    let set_status = |status: app::domain::EcheanceStatus| {
+        echeance::Entity::update_many()
+            .col_expr(echeance::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .filter(echeance::Column::Id.eq(first))
+            .exec(&app.state.db)
+    };
+    set_status(app::domain::EcheanceStatus::EnCours).await.expect("a charge in flight");
+    let (status, refused) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-A"), &json!({})).await;
+    assert_eq!(status, 409, "{refused}");
+    assert_eq!(refused["error"]["code"], "charge_in_progress");
+
+    set_status(app::domain::EcheanceStatus::APayer).await.expect("the charge settled");
+    let (status, cancelled) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-A"), &json!({})).await;
+    assert_eq!(status, 200, "the same key runs again once the charge is over: {cancelled}");
+    assert_eq!(cancelled["status"], "canceled");
 }
 
 #[tokio::test]

@@ -170,7 +170,7 @@ async fn an_endpoint_down_for_the_whole_window_is_failed_then_replayed() {
         spawn_app_with(Options { env: vec![("WEBHOOK_RETRY_HOURS", "1".to_owned())], ..Options::default() }).await;
     let key = api_key(&app).await;
     let receiver = Receiver::start().await;
-    let secret = endpoint(&app, &key, &receiver, &["*"]).await;
+    let secret = endpoint(&app, &key, &receiver, &["plan.canceled"]).await;
     receiver.go_down().await;
 
     let plan = plan(&app, &key, "zoe@example.test").await;
@@ -254,4 +254,28 @@ async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
     assert_eq!(received[0].signature.matches("v1=").count(), 2, "both secrets sign during the overlap");
     assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &new));
     assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &old));
+}
+
+#[tokio::test]
+async fn a_cancelled_plan_tells_the_plan_then_each_echeance() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    let secret = endpoint(&app, &key, &receiver, &["*"]).await;
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    let (status, _) =
+        post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 200);
+    let received = receiver.wait_for(3, Duration::from_secs(20)).await;
+    let mut types: Vec<String> = received.iter().map(|r| r.json()["type"].as_str().expect("type").to_owned()).collect();
+    types.sort();
+    assert_eq!(types, vec!["echeance.canceled", "echeance.canceled", "plan.canceled"]);
+    let cancelled: Vec<Value> = received
+        .iter()
+        .map(|r| r.json())
+        .filter(|e| e["type"] == "echeance.canceled")
+        .map(|e| e["data"]["object"]["id"].clone())
+        .collect();
+    assert!(cancelled.contains(&plan["echeances"][0]["id"]) && cancelled.contains(&plan["echeances"][1]["id"]));
+    assert!(received.iter().all(|r| stripe_python_accepts(&r.body, &r.signature, &secret)));
 }

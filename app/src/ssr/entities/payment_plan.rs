@@ -29,6 +29,8 @@ pub struct Model {
     /// Where the acceptance page sends the customer back (the host site's page).
     #[sea_orm(column_type = "Text", nullable)]
     pub return_url: Option<String>,
+    /// The customer was created with this plan (no account before it).
+    pub customer_created: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

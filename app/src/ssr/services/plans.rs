@@ -150,7 +150,7 @@ pub async fn create_in(
 
     let now = state.now_ms();
     let actor = created_by.map_or_else(|| "host".to_owned(), |id| format!("admin:{id}"));
-    let customer = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
+    let (customer, customer_created) = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
     let status = PlanStatus::Brouillon.transition(PlanEvent::Invited).map_err(anyhow::Error::from)?;
     let plan = payment_plan::ActiveModel {
         customer_id: Set(customer.id),
@@ -167,6 +167,7 @@ pub async fn create_in(
         accepted_at: Set(None),
         canceled_at: Set(None),
         return_url: Set(return_url),
+        customer_created: Set(customer_created),
         ..Default::default()
     }
     .insert(txn)
@@ -221,12 +222,16 @@ async fn find_or_create_customer(
     name: &str,
     locale: Locale,
     now: i64,
-) -> Result<user::Model, ServiceError> {
+) -> Result<(user::Model, bool), ServiceError> {
     if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(txn).await? {
         // A plan is for a customer: an admin's address is refused, not turned into a payer.
-        return if existing.role == Role::Customer { Ok(existing) } else { Err(Invalid::Field(Field::Email).into()) };
+        return if existing.role == Role::Customer {
+            Ok((existing, false))
+        } else {
+            Err(Invalid::Field(Field::Email).into())
+        };
     }
-    Ok(user::ActiveModel {
+    let created = user::ActiveModel {
         email: Set(email.as_str().to_owned()),
         // No password: the invitation link logs the customer in.
         password_hash: Set(String::new()),
@@ -238,7 +243,8 @@ async fn find_or_create_customer(
         ..Default::default()
     }
     .insert(txn)
-    .await?)
+    .await?;
+    Ok((created, true))
 }
 
 /// The customer accepts the plan: the consent is recorded (the mandate text as

@@ -171,6 +171,7 @@ pub const EN: Texts = Texts {
     field_return_url: "return address (http or https)",
     field_endpoint_url: "endpoint address (https; http outside production)",
     field_event_types: "event types",
+    field_description: "description (at most 200 characters)",
     invalid_consumer_credit: "This plan is consumer credit (last installment more than three months after the first, French Consumer Code art. L312-4): the settings refuse those.",
     invalid_schedule_item: "{field}: {problem}",
     plan_field_currency: "currency",

@@ -171,6 +171,7 @@ pub const FR: Texts = Texts {
     field_return_url: "adresse de retour (http ou https)",
     field_endpoint_url: "adresse de l’endpoint (https ; http hors production)",
     field_event_types: "types d’événements",
+    field_description: "description (200 caractères au plus)",
     invalid_consumer_credit: "Cet échéancier est un crédit à la consommation (dernière échéance plus de trois mois après la première, art. L312-4 du Code de la consommation) : la configuration les refuse.",
     invalid_schedule_item: "{field} : {problem}",
     plan_field_currency: "devise",

@@ -277,6 +277,7 @@ texts! {
         field_return_url,
         field_endpoint_url,
         field_event_types,
+        field_description,
         invalid_consumer_credit,
         invalid_schedule_item,
         plan_field_currency,
@@ -598,6 +599,7 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::ReturnUrl => tx.field_return_url,
         Field::EndpointUrl => tx.field_endpoint_url,
         Field::EventTypes => tx.field_event_types,
+        Field::Description => tx.field_description,
     }
 }
 

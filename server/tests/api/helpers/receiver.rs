@@ -135,6 +135,7 @@ pub fn stripe_python_accepts(body: &str, signature: &str, secret: &str) -> bool 
     let mut child = std::process::Command::new(python)
         .args(["-c", script, signature, secret])
         .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .expect("run stripe-python");
     {

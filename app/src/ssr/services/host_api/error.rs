@@ -17,6 +17,9 @@ pub struct Answer {
     pub body: String,
     /// Seconds to wait (a 429).
     pub retry_after: Option<u64>,
+    /// "Not now": the same request may succeed later, so an idempotency key
+    /// is given back instead of keeping this answer.
+    pub transient: bool,
 }
 
 impl Answer {
@@ -24,7 +27,7 @@ impl Answer {
     #[must_use]
     pub fn json(status: u16, value: &impl Serialize) -> Self {
         let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
-        Self { status, body, retry_after: None }
+        Self { status, body, retry_after: None, transient: false }
     }
 }
 
@@ -49,6 +52,9 @@ pub struct ApiError {
     /// Seconds to wait (a 429; sent as `Retry-After`).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// Retrying the same request later may succeed (a charge in flight, a 429).
+    #[serde(skip)]
+    pub transient: bool,
 }
 
 /// Every error's body: `{"error": {…}}`.
@@ -60,7 +66,7 @@ pub struct ErrorResponse {
 
 impl ApiError {
     fn new(status: u16, kind: &'static str, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, kind, code, message: message.into(), param: None, retry_after: None }
+        Self { status, kind, code, message: message.into(), param: None, retry_after: None, transient: status >= 500 }
     }
 
     /// Names the parameter at fault.
@@ -88,6 +94,18 @@ impl ApiError {
         Self::new(404, "invalid_request_error", "resource_missing", format!("No such {what}."))
     }
 
+    /// 404 for a path that is not in the API.
+    #[must_use]
+    pub fn unrecognized_url() -> Self {
+        Self::new(404, "invalid_request_error", "resource_missing", "Unrecognized request URL: see /v1/openapi.json.")
+    }
+
+    /// 503: not done this time, nothing lost; the same request may be retried.
+    #[must_use]
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(503, "api_error", code, message)
+    }
+
     /// 401: no key, a wrong one, a revoked one — one answer for all.
     #[must_use]
     pub fn unauthorized() -> Self {
@@ -105,6 +123,7 @@ impl ApiError {
         let secs = u64::try_from(wait_ms.max(1)).unwrap_or(1).div_ceil(1000).max(1);
         Self {
             retry_after: Some(secs),
+            transient: true,
             ..Self::new(429, "rate_limit_error", "rate_limit", "Too many requests with this key; retry later.")
         }
     }
@@ -146,7 +165,11 @@ impl ApiError {
     /// The answer to send.
     #[must_use]
     pub fn answer(&self) -> Answer {
-        Answer { retry_after: self.retry_after, ..Answer::json(self.status, &ErrorResponse { error: self.clone() }) }
+        Answer {
+            retry_after: self.retry_after,
+            transient: self.transient,
+            ..Answer::json(self.status, &ErrorResponse { error: self.clone() })
+        }
     }
 }
 
@@ -159,7 +182,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => Self::unauthorized(),
             ServiceError::RateLimited => Self::rate_limited(1000),
             ServiceError::Unavailable => {
-                Self::new(503, "api_error", "stripe_unavailable", "Stripe did not answer; nothing changed, retry.")
+                Self::unavailable("stripe_unavailable", "Stripe did not answer; nothing changed, retry.")
             }
             ServiceError::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "unexpected failure in the REST API");
@@ -170,23 +193,23 @@ impl From<ServiceError> for ApiError {
 }
 
 fn refused(refusal: Refusal) -> ApiError {
-    let code = match refusal {
-        Refusal::PlanOver => "plan_over",
-        Refusal::AlreadyInProgress => "charge_in_progress",
-        Refusal::AwaitingCustomer => "awaiting_customer",
-        Refusal::Cancelled => "canceled",
-        Refusal::Settled | Refusal::PaidMeanwhile => "already_settled",
-        Refusal::CancelNotConfirmed | Refusal::StripeRefused | Refusal::UnknownToStripe => "stripe_refused",
+    // (code, whether the same request may succeed later)
+    let (code, transient) = match refusal {
+        Refusal::PlanOver => ("plan_over", false),
+        Refusal::AlreadyInProgress => ("charge_in_progress", true),
+        Refusal::AwaitingCustomer => ("awaiting_customer", false),
+        Refusal::Cancelled => ("canceled", false),
+        Refusal::Settled | Refusal::PaidMeanwhile => ("already_settled", false),
+        Refusal::CancelNotConfirmed | Refusal::StripeRefused | Refusal::UnknownToStripe => ("stripe_refused", true),
+        Refusal::ReconcileRunning | Refusal::LegacyPaymentPending => ("try_again_later", true),
         Refusal::NotPayableNow
         | Refusal::NoLongerDue
         | Refusal::NotAwaitingAuthentication
         | Refusal::NothingToAuthenticate
         | Refusal::LinkExpired
-        | Refusal::ReconcileRunning
-        | Refusal::LegacyPaymentPending
-        | Refusal::DueDateFixed => "not_applicable",
+        | Refusal::DueDateFixed => ("not_applicable", false),
     };
-    ApiError::conflict(code, format!("Refused: {refusal}."))
+    ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
 
 /// The API's name of a field.
@@ -201,6 +224,7 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         Field::ReturnUrl => "return_url",
         Field::EndpointUrl => "url",
         Field::EventTypes => "enabled_events",
+        Field::Description => "description",
         Field::DueDate => "due_date",
         Field::Status => "status",
         Field::DueFrom | Field::DueTo | Field::AmountMin | Field::AmountMax | Field::EmailKind => return None,
@@ -271,6 +295,7 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         .on("echeances"),
         Invalid::BelowMinimum(minimum) => {
             ApiError::unprocessable("amount_below_minimum", format!("Below Stripe's minimum charge of {minimum}."))
+                .on("amount_cents")
         }
         Invalid::DateRangeInverted => ApiError::invalid("parameter_invalid", "The date range is inverted."),
         Invalid::NoCard | Invalid::CardNotConfirmed | Invalid::CardRefused | Invalid::CardsOnly => {
@@ -308,6 +333,15 @@ mod tests {
         assert_eq!(error.code, "amount_not_positive");
         assert_eq!(error.param.as_deref(), Some("echeances[2].amount_cents"));
         assert!(error.message.contains("echeances[0].due_date"), "every problem is in the message: {}", error.message);
+    }
+
+    #[test]
+    fn not_now_is_told_apart_from_never() {
+        assert!(ApiError::from(ServiceError::Refused(Refusal::AlreadyInProgress)).answer().transient);
+        assert!(ApiError::rate_limited(10).answer().transient);
+        assert!(ApiError::internal().answer().transient);
+        assert!(!ApiError::from(ServiceError::Refused(Refusal::PlanOver)).answer().transient);
+        assert!(!ApiError::invalid("parameter_invalid", "x").answer().transient);
     }
 
     #[test]

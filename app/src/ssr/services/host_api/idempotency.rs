@@ -110,7 +110,7 @@ async fn decide(state: &AppState, row: api_request::Model, fingerprint: &str, no
     }
     if let (Some(status), Some(body)) = (row.response_status, row.response_body) {
         let status = u16::try_from(status).map_err(anyhow::Error::from)?;
-        return Ok(Claim::Replay(Answer { status, body, retry_after: None }));
+        return Ok(Claim::Replay(Answer { status, body, retry_after: None, transient: false }));
     }
     if row.locked_until.is_some_and(|until| until > now) {
         return Ok(Claim::Refused(ApiError::idempotency_in_use()));
@@ -152,6 +152,19 @@ pub async fn finish(db: &impl ConnectionTrait, held: Held, answer: &Answer) -> R
     Ok(())
 }
 
+/// Forgets the requests older than the replay window (their answers may
+/// hold a webhook secret or a live acceptance link). Returns how many.
+///
+/// # Errors
+/// Database failure.
+pub async fn purge_expired(state: &AppState) -> Result<u64, ServiceError> {
+    let done = api_request::Entity::delete_many()
+        .filter(api_request::Column::CreatedAt.lt(state.now_ms() - RETENTION_MS))
+        .exec(&state.db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Gives the key back without an answer (ours failed: the retry runs again).
 ///
 /// # Errors
@@ -166,10 +179,12 @@ pub async fn release(state: &AppState, held: Held) -> Result<(), ServiceError> {
 }
 
 /// After a request that wrote nothing of its own (or in its own
-/// transactions): keeps a 2xx/4xx answer, releases the key after a 5xx.
+/// transactions): keeps an answer that will always be the same (a 2xx, a
+/// refused request), gives the key back after one that may change (a 5xx, a
+/// 429, a charge still in flight), so the retry runs again.
 pub async fn settle(state: &AppState, held: Option<Held>, answer: Answer) -> Answer {
     let Some(held) = held else { return answer };
-    let kept = if answer.status >= 500 { release(state, held).await } else { finish(&state.db, held, &answer).await };
+    let kept = if answer.transient { release(state, held).await } else { finish(&state.db, held, &answer).await };
     if let Err(e) = kept {
         tracing::warn!(error = %e, "idempotency record not written");
     }

@@ -100,7 +100,11 @@ const LAST_USE_PRECISION_MS: i64 = 60_000;
 /// # Errors
 /// `Unauthenticated`, database failure.
 pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<Caller, ServiceError> {
-    let presented = authorization.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).unwrap_or_default();
+    // The scheme is case-insensitive (RFC 7235): `Bearer`, `bearer`.
+    let presented = authorization
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, key)| key.trim());
     let parsed = ApiKey::parse(presented);
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(presented.as_bytes()));
     let row = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(hash)).one(&state.db).await?;

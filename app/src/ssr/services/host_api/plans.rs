@@ -183,13 +183,17 @@ fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
 }
 
 /// The acceptance link of a plan still waiting for its customer (the one its
-/// invitation email carries), until it expires.
+/// invitation email carries), until it expires — only for a customer the plan
+/// created: the link logs its holder in, and an account that existed before
+/// (its other plans, its saved card) is reached through its own inbox, never
+/// through a link the host site holds.
 #[must_use]
 pub fn acceptance_url(state: &AppState, plan: &payment_plan::Model) -> Option<String> {
     let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_ms = plan.created_at.saturating_add(ttl_ms);
     let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-    (waiting && expires_ms > state.now_ms()).then(|| invitations::link(state, plan.id, plan.customer_id, expires_ms))
+    (plan.customer_created && waiting && expires_ms > state.now_ms())
+        .then(|| invitations::link(state, plan.id, plan.customer_id, expires_ms))
 }
 
 /// `POST /v1/plans`.
@@ -335,6 +339,12 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
             return ApiError::invalid("parameter_unknown", "This request takes no parameters.").answer();
         }
         match plans::cancel_as(state, plan_id, &format!("api_key:{}", caller.key_id)).await {
+            // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
+            Ok(done) if done.left > 0 => ApiError::unavailable(
+                "cancel_incomplete",
+                format!("The plan is canceled; {} échéance(s) could not be yet: retry this request.", done.left),
+            )
+            .answer(),
             Ok(_) => match find(state, id).await {
                 Ok(plan) => Answer::json(200, &plan),
                 Err(error) => error.answer(),

@@ -36,16 +36,39 @@ enum Outcome {
     Drop(String),
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
+/// Resolves names to public addresses only (production): a webhook never
+/// reaches into the server's own network, whatever the name resolves to at
+/// send time.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
+            let public: Vec<std::net::SocketAddr> =
+                found.filter(|a| crate::domain::host_api::is_public_address(a.ip())).collect();
+            if public.is_empty() {
+                return Err("the endpoint's name resolves to no public address".into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// The HTTP client for webhooks (none when it cannot be built: deliveries wait).
+fn client(public_only: bool) -> Option<&'static reqwest::Client> {
+    static OPEN: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    static PUBLIC: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    let cell = if public_only { &PUBLIC } else { &OPEN };
+    cell.get_or_init(|| {
+        let builder = reqwest::Client::builder()
             // A redirect is an answer that is not a 2xx: never followed with a signed body.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Echeancier/", env!("CARGO_PKG_VERSION"), " (+webhooks)"))
-            .build()
-            .unwrap_or_default()
+            .user_agent(concat!("Echeancier/", env!("CARGO_PKG_VERSION"), " (+webhooks)"));
+        let builder = if public_only { builder.dns_resolver(std::sync::Arc::new(PublicOnly)) } else { builder };
+        builder.build().map_err(|e| tracing::error!(error = %e, "no HTTP client for webhooks")).ok()
     })
+    .as_ref()
 }
 
 /// What an endpoint receives (the shape of [`body_of`], for the API's document).
@@ -104,7 +127,8 @@ pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, Serv
             (Some(event), Some(endpoint)) if endpoint.disabled_at.is_none() => send(state, event, endpoint).await,
             _ => Outcome::Drop("endpoint disabled".to_owned()),
         };
-        record(state, &row, event.as_ref().map_or(row.created_at, |e| e.created_at), outcome).await?;
+        let created = event.as_ref().map_or(row.created_at, |e| e.created_at);
+        record(state, &row, now.saturating_add(lease), created, outcome).await?;
     }
     if count > 0 {
         tracing::info!(count, "host deliveries tried");
@@ -113,6 +137,14 @@ pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, Serv
 }
 
 async fn send(state: &AppState, event: &host_event::Model, endpoint: &webhook_endpoint::Model) -> Outcome {
+    let production = state.settings.environment == crate::ssr::config::Environment::Production;
+    let Ok(url) = url::Url::parse(&endpoint.url) else {
+        return Outcome::Drop("the endpoint's URL does not read".to_owned());
+    };
+    if production && !endpoints::public_host(&url) {
+        return Outcome::Drop("the endpoint is not a public address".to_owned());
+    }
+    let Some(client) = client(production) else { return Outcome::Retry(None, "no HTTP client".to_owned()) };
     let livemode = keys::current_mode(state) == crate::domain::KeyMode::Live;
     let body = body_of(event, livemode);
     let now = state.now_ms();
@@ -121,8 +153,8 @@ async fn send(state: &AppState, event: &host_event::Model, endpoint: &webhook_en
         now.div_euclid(1000),
         body.as_bytes(),
     );
-    let sent = client()
-        .post(&endpoint.url)
+    let sent = client
+        .post(url)
         .timeout(state.settings.webhook_timeout)
         .header("content-type", "application/json; charset=utf-8")
         .header(SIGNATURE_HEADER, header)
@@ -149,9 +181,12 @@ fn without_url(e: &reqwest::Error) -> String {
     text.chars().take(MAX_ERROR).collect()
 }
 
+/// Writes a try's outcome — only while this worker still holds the row's
+/// lease (`held_until`): a row whose lease ran out was taken by another.
 async fn record(
     state: &AppState,
     row: &host_delivery::Model,
+    held_until: i64,
     event_created: i64,
     outcome: Outcome,
 ) -> Result<(), ServiceError> {
@@ -160,7 +195,8 @@ async fn record(
     let update = host_delivery::Entity::update_many()
         .col_expr(host_delivery::Column::Attempts, Expr::value(attempts))
         .col_expr(host_delivery::Column::LockedUntil, Expr::value(Option::<i64>::None))
-        .filter(host_delivery::Column::Id.eq(row.id));
+        .filter(host_delivery::Column::Id.eq(row.id))
+        .filter(host_delivery::Column::LockedUntil.eq(held_until));
     let update = match outcome {
         Outcome::Delivered(status) => update
             .col_expr(host_delivery::Column::Status, Expr::value(HostDeliveryStatus::Delivered))
@@ -188,11 +224,13 @@ async fn record(
             }
         }
     };
-    update.exec(&state.db).await?;
+    if update.exec(&state.db).await?.rows_affected == 0 {
+        tracing::warn!(host_delivery.id = row.id, "host delivery's lease ran out before its outcome was written");
+    }
     Ok(())
 }
 
-/// Puts one delivery back in the queue, to be tried at once.
+/// Puts one delivery back in the queue, to be tried at once (not one a worker is sending now).
 ///
 /// # Errors
 /// `NotFound`, database failure.
@@ -217,10 +255,15 @@ pub async fn replay_failed(state: &AppState) -> Result<u64, ServiceError> {
 }
 
 fn requeue(state: &AppState) -> sea_orm::UpdateMany<host_delivery::Entity> {
+    let now = state.now_ms();
     host_delivery::Entity::update_many()
         .col_expr(host_delivery::Column::Status, Expr::value(HostDeliveryStatus::Pending))
-        .col_expr(host_delivery::Column::NextAttemptAt, Expr::value(state.now_ms()))
-        .col_expr(host_delivery::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .col_expr(host_delivery::Column::NextAttemptAt, Expr::value(now))
+        .filter(
+            sea_orm::Condition::any()
+                .add(host_delivery::Column::LockedUntil.is_null())
+                .add(host_delivery::Column::LockedUntil.lt(now)),
+        )
 }
 
 /// Deliveries, newest first, of one status or all, a page of `per_page` at a time.

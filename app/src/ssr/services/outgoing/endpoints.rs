@@ -59,6 +59,22 @@ pub fn signing_secrets(row: &webhook_endpoint::Model, now: i64) -> Vec<&str> {
     secrets
 }
 
+/// Whether a URL's host may be public: an IP literal on the public internet,
+/// or a name that is not `localhost` (names are checked again when they are
+/// resolved, at each delivery).
+#[must_use]
+pub fn public_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => crate::domain::host_api::is_public_address(ip.into()),
+        Some(url::Host::Ipv6(ip)) => crate::domain::host_api::is_public_address(ip.into()),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost") && name.contains('.')
+        }
+        None => false,
+    }
+}
+
 fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>), ServiceError> {
     let url = url::Url::parse(input.url.trim()).map_err(|_| Invalid::Field(Field::EndpointUrl))?;
     let allowed = match url.scheme() {
@@ -69,6 +85,9 @@ fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>),
     if !allowed || url.host_str().is_none() || input.url.len() > 2000 || !url.username().is_empty() {
         return Err(Invalid::Field(Field::EndpointUrl).into());
     }
+    if state.settings.environment == Environment::Production && !public_host(&url) {
+        return Err(Invalid::Field(Field::EndpointUrl).into());
+    }
     let mut events: Vec<String> = input.enabled_events.iter().map(|e| e.trim().to_owned()).collect();
     events.sort();
     events.dedup();
@@ -76,7 +95,7 @@ fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>),
         return Err(Invalid::Field(Field::EventTypes).into());
     }
     if input.description.as_ref().is_some_and(|d| d.chars().count() > 200) {
-        return Err(Invalid::Field(Field::Label).into());
+        return Err(Invalid::Field(Field::Description).into());
     }
     Ok((url.to_string(), events))
 }
@@ -176,6 +195,19 @@ mod tests {
         assert_eq!(signing_secrets(&endpoint(None), 10), vec!["whsec_new"]);
         assert_eq!(signing_secrets(&endpoint(Some(100)), 10), vec!["whsec_new", "whsec_old"]);
         assert_eq!(signing_secrets(&endpoint(Some(100)), 100), vec!["whsec_new"]);
+    }
+
+    #[test]
+    fn a_public_host_is_a_dotted_name_or_a_public_address() {
+        let host = |u: &str| public_host(&url::Url::parse(u).expect("url"));
+        assert!(host("https://shop.example.com/hooks"));
+        assert!(host("https://93.184.216.34/hooks"));
+        assert!(!host("https://localhost/hooks"));
+        assert!(!host("https://api.localhost/hooks"));
+        assert!(!host("https://intranet/hooks"));
+        assert!(!host("https://10.0.0.5/hooks"));
+        assert!(!host("https://169.254.169.254/latest/meta-data"));
+        assert!(!host("https://[::1]/hooks"));
     }
 
     #[test]
