@@ -257,7 +257,18 @@ async fn chaos_run() {
         if done_killing && smtp.is_running() && payable == 0 && (left == 0 || unchanged_for > Duration::from_secs(60)) {
             break;
         }
-        assert!(Instant::now() < deadline, "chaos (seed {seed}): no convergence; {left} échéances still open");
+        if Instant::now() >= deadline {
+            // What was happening, for the one who replays it: where it stood and what Stripe was asked.
+            println!(
+                "chaos: no convergence after {:.0?}: {left} open, {payable} payable, {} server kills, {} due-date runs",
+                started.elapsed(),
+                tally.serve_kills,
+                tally.due_runs
+            );
+            println!("chaos: Stripe calls {:?}", layer.all_calls());
+            println!("chaos: faults drawn {:?}", layer.faults_drawn());
+            panic!("chaos (seed {seed}): no convergence; {left} échéances still open");
+        }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     println!("chaos: run over after {:.0?}", started.elapsed());
