@@ -87,6 +87,13 @@ async fn admit(v1: &V1, headers: &HeaderMap) -> Result<Caller, Response> {
     }
 }
 
+/// [`admit`], then the POST's `Idempotency-Key`.
+async fn admit_post(v1: &V1, headers: &HeaderMap) -> Result<(Caller, Option<String>), Response> {
+    let caller = admit(v1, headers).await?;
+    let key = idempotency_key(headers).map_err(send)?;
+    Ok((caller, key))
+}
+
 /// The request's `Idempotency-Key`, if any (at most 255 printable characters).
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
     let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
@@ -113,13 +120,9 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
     ),
     security(("bearer" = [])))]
 async fn create_plan(State(v1): State<V1>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match admit(&v1, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match idempotency_key(&headers) {
-        Ok(key) => send(plans::create(&v1.app, caller, key.as_deref(), &body).await),
-        Err(answer) => send(answer),
+    match admit_post(&v1, &headers).await {
+        Ok((caller, key)) => send(plans::create(&v1.app, caller, key.as_deref(), &body).await),
+        Err(r) => r,
     }
 }
 
@@ -174,13 +177,9 @@ async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<Strin
     responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn cancel_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let caller = match admit(&v1, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match idempotency_key(&headers) {
-        Ok(key) => send(plans::cancel(&v1.app, caller, key.as_deref(), &id, &body).await),
-        Err(answer) => send(answer),
+    match admit_post(&v1, &headers).await {
+        Ok((caller, key)) => send(plans::cancel(&v1.app, caller, key.as_deref(), &id, &body).await),
+        Err(r) => r,
     }
 }
 
@@ -202,13 +201,9 @@ async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<S
     responses((status = 201, body = EndpointObject), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, body: Bytes) -> Response {
-    let caller = match admit(&v1, &headers).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    match idempotency_key(&headers) {
-        Ok(key) => send(webhook_endpoints::create(&v1.app, caller, key.as_deref(), &body).await),
-        Err(answer) => send(answer),
+    match admit_post(&v1, &headers).await {
+        Ok((caller, key)) => send(webhook_endpoints::create(&v1.app, caller, key.as_deref(), &body).await),
+        Err(r) => r,
     }
 }
 

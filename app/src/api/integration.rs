@@ -27,7 +27,7 @@ pub async fn admin_integration(status: Option<String>, page: u64) -> Result<Inte
         None => None,
     };
     let (deliveries, total) = delivery::list(&state, status, page, DELIVERIES_PER_PAGE).await.map_err(fail)?;
-    let (_, failed) = delivery::list(&state, Some(HostDeliveryStatus::Failed), 0, 1).await.map_err(fail)?;
+    let failed = delivery::count_failed(&state).await.map_err(fail)?;
     let local = |ms: i64| crate::ssr::clock::from_ms(ms).with_timezone(&state.settings.schedule_timezone).naive_local();
     let keys = keys::list(&state)
         .await

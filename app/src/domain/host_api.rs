@@ -48,6 +48,13 @@ impl std::fmt::Debug for ApiKey {
 #[error("not an API key")]
 pub struct NotAKey;
 
+/// What is stored for a key, and looked up for whatever a request presents
+/// (well-formed or not: the same work either way).
+#[must_use]
+pub fn key_hash(presented: &str) -> String {
+    hex::encode(Sha256::digest(presented.as_bytes()))
+}
+
 /// Random bytes as base-62 characters, one each (the tail of keys and secrets).
 #[must_use]
 pub fn base62(random: &[u8]) -> String {
@@ -82,7 +89,7 @@ impl ApiKey {
     /// What is stored and looked up: the hex SHA-256 of the key.
     #[must_use]
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        key_hash(&self.0)
     }
 
     /// The first characters, to tell keys apart in lists (`ek_test_AbCd`).

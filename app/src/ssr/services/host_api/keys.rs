@@ -106,7 +106,7 @@ pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Resu
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map_or("", |(_, key)| key.trim());
     let parsed = ApiKey::parse(presented);
-    let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(presented.as_bytes()));
+    let hash = crate::domain::host_api::key_hash(presented);
     let row = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(hash)).one(&state.db).await?;
     let mode = current_mode(state);
     let Some(row) = row.filter(|r| parsed.is_ok() && r.revoked_at.is_none() && r.mode == mode) else {

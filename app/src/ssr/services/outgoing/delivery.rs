@@ -266,6 +266,17 @@ fn requeue(state: &AppState) -> sea_orm::UpdateMany<host_delivery::Entity> {
         )
 }
 
+/// How many deliveries failed for good (replayable at once).
+///
+/// # Errors
+/// Database failure.
+pub async fn count_failed(state: &AppState) -> Result<u64, ServiceError> {
+    Ok(host_delivery::Entity::find()
+        .filter(host_delivery::Column::Status.eq(HostDeliveryStatus::Failed))
+        .count(&state.db)
+        .await?)
+}
+
 /// Deliveries, newest first, of one status or all, a page of `per_page` at a time.
 ///
 /// # Errors
