@@ -141,6 +141,11 @@ async fn a_failing_endpoint_gets_the_same_event_until_it_answers_and_a_late_retr
     assert_eq!(receiver.wait_for(1, Duration::from_secs(20)).await.len(), 1);
     app.clock.advance(Duration::from_secs(61));
     assert_eq!(receiver.wait_for(2, Duration::from_secs(20)).await.len(), 2, "retried a minute later");
+    // The second failure is written (its next try scheduled on the rewound clock) before time catches up.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while deliveries(&app).await.first().is_none_or(|d| d.attempts < 2) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     app.clock.reset();
     let received = receiver.wait_for(3, Duration::from_secs(20)).await;
     assert_eq!(received.len(), 3, "retried until it answers 2xx");
