@@ -9,7 +9,14 @@ Differences from `localstripe --port N`:
 - its fake Stripe.js is served inside a block: upstream, its top-level
   `class Element` shadows the DOM's global `Element` for every script of the
   page, which breaks `instanceof Element` checks (and so Leptos' hydration).
-  Real Stripe.js declares no such global; the block keeps the fake as harmless.
+  Real Stripe.js declares no such global; the block keeps the fake as harmless;
+- its store is indexed by object type: upstream, every list scans the whole
+  store, and every charge's export lists its refunds that way, so reading one
+  PaymentIntent costs a scan of every object ever made and listing them all
+  grows with the square of the store (measured: 194 creates/s with 500
+  PaymentIntents stored, 60/s with 1,500; a full list 1.4 s, then 11.8 s);
+- `GET /v1/payment_intents` takes Stripe's `customer` and `created` filters
+  (upstream refuses them) and answers newest first, as Stripe does.
 
 Usage: stripe_peer.py PORT [STATE_FILE]
 """
@@ -44,10 +51,113 @@ def load_from_disk(store: resources.Store) -> None:
         saved = pickle.load(f)
     dict.clear(store)
     dict.update(store, saved)
+    reindex(store)
 
 
 resources.Store.dump_to_disk = dump_to_disk
 resources.Store.try_load_from_disk = load_from_disk
+
+# The store's objects by type ("payment_intent" -> {"payment_intent:pi_…": object}),
+# in the store's own order, kept by every write to the store.
+BY_TYPE: dict = {}
+
+
+def type_of(key):
+    return key.split(":", 1)[0] if ":" in key else None
+
+
+def reindex(store) -> None:
+    BY_TYPE.clear()
+    for key, value in dict.items(store):
+        if type_of(key):
+            BY_TYPE.setdefault(type_of(key), {})[key] = value
+
+
+def store_setitem(self, key, value):
+    dict.__setitem__(self, key, value)
+    if type_of(key):
+        BY_TYPE.setdefault(type_of(key), {})[key] = value
+    self.dump_to_disk()
+
+
+def store_delitem(self, key):
+    dict.__delitem__(self, key)
+    BY_TYPE.get(type_of(key), {}).pop(key, None)
+    self.dump_to_disk()
+
+
+def store_clear(self):
+    dict.clear(self)
+    BY_TYPE.clear()
+
+
+resources.Store.__setitem__ = store_setitem
+resources.Store.__delitem__ = store_delitem
+resources.Store.clear = store_clear
+
+
+@classmethod
+def list_all(cls, url, limit=None, starting_after=None, **kwargs):
+    """Upstream's listing of one type, read from the index instead of a scan of the store."""
+    if kwargs:
+        raise resources.UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
+    li = resources.List(url, limit=limit, starting_after=starting_after)
+    li._list = list(BY_TYPE.get(cls.object, {}).values())
+    return li
+
+
+resources.StripeObject._api_list_all = list_all
+
+
+def created_bounds(created):
+    """Stripe's `created` filter: a timestamp, or any of gt/gte/lt/lte."""
+    if created is None:
+        return []
+    if isinstance(created, str):
+        created = {"eq": created}
+    if not isinstance(created, dict) or not created:
+        raise resources.UserError(400, "Invalid created filter")
+    tests = {
+        "eq": lambda c, b: c == b,
+        "gt": lambda c, b: c > b,
+        "gte": lambda c, b: c >= b,
+        "lt": lambda c, b: c < b,
+        "lte": lambda c, b: c <= b,
+    }
+    bounds = []
+    for op, value in created.items():
+        bound = resources.try_convert_to_int(value)
+        if op not in tests or not isinstance(bound, int):
+            raise resources.UserError(400, "Invalid created filter")
+        bounds.append((tests[op], bound))
+    return bounds
+
+
+@classmethod
+def list_payment_intents(cls, url, customer=None, created=None, limit=None, starting_after=None, **kwargs):
+    """`GET /v1/payment_intents` with Stripe's `customer` and `created` filters, newest first."""
+    if customer is not None and not (isinstance(customer, str) and customer.startswith("cus_")):
+        raise resources.UserError(400, "Invalid customer")
+    bounds = created_bounds(created)
+    limit = resources.try_convert_to_int(limit)
+    if limit is not None and not (isinstance(limit, int) and 1 <= limit <= 100):
+        raise resources.UserError(400, "Invalid limit: must be between 1 and 100")
+    li = list_all.__func__(cls, url, limit=limit, starting_after=starting_after, **kwargs)
+    items = [
+        pi
+        for pi in li._list
+        if (customer is None or pi.customer == customer) and all(test(pi.created, b) for test, b in bounds)
+    ]
+    # Newest first; for equal timestamps, the later made first (the store keeps making order).
+    items.reverse()
+    items.sort(key=lambda pi: pi.created, reverse=True)
+    if starting_after is not None and not any(pi.id == starting_after for pi in items):
+        raise resources.UserError(400, "No such payment_intent: '%s'" % starting_after)
+    li._list = items
+    return li
+
+
+resources.PaymentIntent._api_list_all = list_payment_intents
 
 from localstripe.server import app  # noqa: E402  (after the patch above)
 

@@ -283,7 +283,7 @@ async fn chaos_run() {
         .args(["reconcile", "--since", "24h"])
         .envs(binary_env(&app, &layer, free_port()))
         .envs(env.iter().cloned())
-        // The layer reads every PaymentIntent from the peer for a list's first page: at full
+        // The layer reads every event and refund from the peer for a list's first page: at full
         // size that takes longer than the 3 s the serving processes allow a Stripe call.
         .env("STRIPE_TIMEOUT_SECS", "120")
         .kill_on_drop(true)

@@ -6,9 +6,10 @@
 //!   `idempotency_error` for a reused key with other parameters, 409
 //!   `idempotency_key_in_use` while the first request runs; validation
 //!   failures (4xx before execution) are not saved; keys can be pruned;
-//! - list filters on `GET /v1/payment_intents` (`created[…]`, `customer`,
-//!   newest first), `GET /v1/refunds` (`created[…]`, each naming its
-//!   PaymentIntent) and `delivery_success` on `GET /v1/events`;
+//! - list filters on `GET /v1/refunds` (`created[…]`, each naming its
+//!   PaymentIntent) and `delivery_success` on `GET /v1/events` (the peer's own
+//!   process, `scripts/stripe_peer.py`, filters PaymentIntents by `customer`
+//!   and `created`, newest first);
 //! - disputes (`GET /v1/disputes`) and refund failures the test declares;
 //! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
@@ -370,9 +371,6 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         _ => {}
     }
 
-    if parts.method == Method::GET && path == "/v1/payment_intents" {
-        return list_payment_intents(&inner, &parts.headers, &query).await;
-    }
     if let Some(answer) = leave_awaiting_customer(&inner, &parts.method, &path, &parts.headers).await {
         return answer;
     }
@@ -794,26 +792,6 @@ fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool +
             && bound("created[lte]").is_none_or(|b| created <= b)
             && bound("created[lt]").is_none_or(|b| created < b)
     }
-}
-
-async fn list_payment_intents(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
-    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let customer = params.get("customer");
-    let created = created_filter(&params);
-    let waiting = lock(&inner.awaiting_customer).clone();
-    let items: Vec<Value> = upstream_all(inner, headers, "/v1/payment_intents", "")
-        .await
-        .into_iter()
-        .filter(|pi| customer.is_none_or(|c| pi["customer"] == c.as_str()))
-        .filter(|pi| created(pi))
-        .map(|mut pi| {
-            if pi["id"].as_str().is_some_and(|id| waiting.contains(id)) {
-                awaiting_customer(&mut pi);
-            }
-            pi
-        })
-        .collect();
-    page_of("/v1/payment_intents", items, &params)
 }
 
 /// Refunds as Stripe lists them: filtered by `created` and `payment_intent`, each naming its PaymentIntent
