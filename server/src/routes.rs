@@ -1,11 +1,13 @@
 //! The routes that are not Leptos pages: the Stripe webhook, liveness and
 //! readiness, the language switch, the CSV export, the live status stream.
 
-use app::api::dto::AdminFilter;
+use app::api::dto::{AdminFilter, LiveChange};
 use app::api::error::AppError;
 use app::domain::Role;
 use app::ssr::auth;
+use app::ssr::live::Change;
 use app::ssr::services::admin::{self, Filter};
+use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::webhooks::{self, IngestError};
 use app::ssr::state::AppState;
@@ -40,42 +42,95 @@ const EVENTS_SESSION_CHECK: Duration = Duration::from_secs(300);
 
 /// `GET /events`: the status changes this session may see, as server-sent
 /// events — every échéance for an admin, a customer's own for a customer.
+/// `?payment_intent=…[&token=…]`: only that PaymentIntent's échéance, for the
+/// 3D Secure page (opened by its emailed link's token, or by its owner), told
+/// its status at once on every connection.
 /// Each event `echeance` carries a [`app::api::dto::LiveChange`]; `resync`
 /// says some were missed (reload everything).
-async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn events(State(state): State<AppState>, headers: HeaderMap, Query(watch): Query<Watch>) -> Response {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
-    let user = match auth::require(&state, &headers, None).await {
-        Ok(user) => user,
+    // Subscribed before the status is read: a change committed in between is still told.
+    let subscription = state.live.subscribe();
+    let watcher = match Watcher::of(&state, &headers, watch).await {
+        Ok(watcher) => watcher,
         Err(e) => {
             let error = AppError::from(e);
             let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::UNAUTHORIZED);
             return (status, error.message(locale_of_request(&headers))).into_response();
         }
     };
-    let (admin, me) = (user.role == Role::Admin, user.id.get());
     let deadline = tokio::time::Instant::now() + EVENTS_SESSION_CHECK;
-    let first = Event::default().event("ready").retry(Duration::from_secs(1)).data("");
-    let changes = futures::stream::unfold(state.live.subscribe(), move |(mut changes, mut closing)| async move {
-        loop {
-            let next = tokio::select! {
-                next = changes.recv() => next,
-                _ = closing.wait_for(|closed| *closed) => return None,
-                () = tokio::time::sleep_until(deadline) => return None,
-            };
-            let event = match next {
-                Ok(c) if admin || c.user_id == me => Event::default().event("echeance").json_data(&c.change).ok()?,
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => Event::default().event("resync").data(""),
-                Err(RecvError::Closed) => return None,
-            };
-            return Some((Ok::<_, std::convert::Infallible>(event), (changes, closing)));
+    let mut first = vec![Event::default().event("ready").retry(Duration::from_secs(1)).data("")];
+    if let Watcher::Echeance(now) = &watcher
+        && let Ok(event) = Event::default().event("echeance").json_data(now)
+    {
+        first.push(event);
+    }
+    let changes = futures::stream::unfold(subscription, move |(mut changes, mut closing)| {
+        let watcher = watcher.clone();
+        async move {
+            loop {
+                let next = tokio::select! {
+                    next = changes.recv() => next,
+                    _ = closing.wait_for(|closed| *closed) => return None,
+                    () = tokio::time::sleep_until(deadline) => return None,
+                };
+                let event = match next {
+                    Ok(c) if watcher.sees(&c) => Event::default().event("echeance").json_data(&c.change).ok()?,
+                    Ok(_) => continue,
+                    // One échéance watched: reconnecting tells its status as it is now.
+                    Err(RecvError::Lagged(_)) if matches!(watcher, Watcher::Echeance(_)) => return None,
+                    Err(RecvError::Lagged(_)) => Event::default().event("resync").data(""),
+                    Err(RecvError::Closed) => return None,
+                };
+                return Some((Ok::<_, std::convert::Infallible>(event), (changes, closing)));
+            }
         }
     });
-    let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), changes);
+    let stream = futures::StreamExt::chain(futures::stream::iter(first.into_iter().map(Ok)), changes);
     let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /events`' query: the PaymentIntent of a 3D Secure page, and its link's token.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Watch {
+    payment_intent: Option<String>,
+    token: Option<String>,
+}
+
+/// Who is watching, and so what they may see.
+#[derive(Clone, Debug)]
+enum Watcher {
+    Admin,
+    Customer(i64),
+    /// The 3D Secure page of one échéance (its status when the stream opened).
+    Echeance(LiveChange),
+}
+
+impl Watcher {
+    async fn of(state: &AppState, headers: &HeaderMap, watch: Watch) -> Result<Self, ServiceError> {
+        if let Some(payment_intent) = watch.payment_intent {
+            let access = match watch.token.filter(|t| !t.trim().is_empty()) {
+                Some(token) => Access::Token(token),
+                None => Access::User(auth::require(state, headers, None).await?.id),
+            };
+            let e = authenticate::watched(state, &payment_intent, &access).await?;
+            return Ok(Self::Echeance(LiveChange { echeance_id: e.id, plan_id: e.payment_plan_id, status: e.status }));
+        }
+        let user = auth::require(state, headers, None).await?;
+        Ok(if user.role == Role::Admin { Self::Admin } else { Self::Customer(user.id.get()) })
+    }
+
+    fn sees(&self, change: &Change) -> bool {
+        match self {
+            Self::Admin => true,
+            Self::Customer(me) => change.user_id == *me,
+            Self::Echeance(watched) => change.change.echeance_id == watched.echeance_id,
+        }
+    }
 }
 
 /// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins

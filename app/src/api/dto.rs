@@ -45,6 +45,21 @@ pub struct Landing {
     pub next_due: Option<NaiveDate>,
     /// Plans waiting for their customer, with their invitation link (development only: the demo).
     pub demo_invitations: Vec<DemoInvitation>,
+    /// The demo customers' plans (development only).
+    pub demo_plans: Vec<DemoPlan>,
+}
+
+/// A plan of a demo account, and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoPlan {
+    /// The plan (its dashboard page).
+    pub id: i64,
+    /// What it is for.
+    pub label: String,
+    /// The customer (whose demo login is listed above).
+    pub customer_name: String,
+    /// Where it stands.
+    pub status: crate::domain::PlanStatus,
 }
 
 /// A demo plan waiting for its customer, and the link the invitation email carries.

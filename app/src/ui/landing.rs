@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 
 use super::checkout::CheckoutPage;
-use super::i18n::texts;
+use super::i18n::{plan_status_label, texts};
 use super::layout::Layout;
 use crate::api::dto::Landing;
 use crate::api::session::{Login, landing_data};
@@ -95,6 +95,17 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
+                    {(!d.demo_plans.is_empty()).then(|| view! {
+                        <h3>{tx.demo_plans}</h3>
+                        <ul data-testid="demo-plans">
+                            {d.demo_plans.into_iter().map(|p| view! {
+                                <li>
+                                    <a href=format!("/admin/plans/{}", p.id)>{p.label}</a>" — "{p.customer_name}
+                                    " — "{plan_status_label(p.status, tx)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    })}
                     {(!d.demo_invitations.is_empty()).then(|| view! {
                         <h3>{tx.demo_invitations}</h3>
                         <ul data-testid="demo-invitations">

@@ -18,20 +18,48 @@ pub enum Heard {
 
 /// Calls `on_heard` for everything the server pushes to this screen, until the component goes.
 pub fn on_live(on_heard: impl Fn(Heard) + Clone + 'static) {
+    on_live_at("/events".to_owned(), on_heard);
+}
+
+/// The 3D Secure page's stream: only the échéance of `payment_intent`, opened with the link's
+/// `token` (or the owner's session); its status is told again on every (re)connection.
+pub fn on_payment_intent_live(payment_intent: &str, token: Option<&str>, on_heard: impl Fn(Heard) + Clone + 'static) {
+    let mut url = format!("/events?payment_intent={}", encode(payment_intent));
+    if let Some(token) = token {
+        url.push_str(&format!("&token={}", encode(token)));
+    }
+    on_live_at(url, on_heard);
+}
+
+/// Percent-encodes a query value (everything but RFC 3986's unreserved characters).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn on_live_at(url: String, on_heard: impl Fn(Heard) + Clone + 'static) {
     #[cfg(feature = "hydrate")]
-    listen(on_heard);
+    listen(&url, on_heard);
     #[cfg(not(feature = "hydrate"))]
-    let _ = on_heard;
+    let _ = (url, on_heard);
 }
 
 #[cfg(feature = "hydrate")]
-fn listen(on_heard: impl Fn(Heard) + Clone + 'static) {
+fn listen(url: &str, on_heard: impl Fn(Heard) + Clone + 'static) {
     use std::cell::Cell;
     use std::rc::Rc;
     use wasm_bindgen::JsCast as _;
     use wasm_bindgen::closure::Closure;
 
-    let Ok(source) = web_sys::EventSource::new("/events") else { return };
+    let Ok(source) = web_sys::EventSource::new(url) else { return };
     let heard = on_heard.clone();
     let change = Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
         if let Some(change) = event.data().as_string().and_then(|data| serde_json::from_str(&data).ok()) {

@@ -18,7 +18,11 @@ struct Events {
 
 impl Events {
     async fn open(app: &TestApp, client: &reqwest::Client) -> Self {
-        let response = client.get(format!("{}/events", app.address)).send().await.expect("answers");
+        Self::open_at(app, client, "/events").await
+    }
+
+    async fn open_at(app: &TestApp, client: &reqwest::Client, path: &str) -> Self {
+        let response = client.get(format!("{}{path}", app.address)).send().await.expect("answers");
         assert_eq!(response.status(), 200);
         let kind = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(kind.starts_with("text/event-stream"), "{kind}");
@@ -113,4 +117,58 @@ async fn nobody_logged_in_gets_no_stream() {
     let app = spawn_app().await;
     let response = app.browser().get(format!("{}/events", app.address)).send().await.expect("answers");
     assert_eq!(response.status(), 401);
+}
+
+#[tokio::test]
+async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_and_a_bad_link_gets_no_stream() {
+    use app::domain::RecoveryToken;
+    use app::ssr::services::authenticate::{self, Access};
+    use secrecy::ExposeSecret as _;
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let dave = app.customer("dave", Some(cards::OK)).await;
+    let e = app.echeance(&carol, 3_000, app.today()).await;
+    let carols_other = app.echeance(&carol, 4_000, app.today()).await;
+    let daves = app.echeance(&dave, 5_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
+    let pi = app.row(e).await.current_payment_intent_id.expect("pi");
+    let secret = app.state.settings.app_secret.expose_secret().as_bytes().to_vec();
+    let token = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 + 3600);
+    let path = |token: &str| format!("/events?payment_intent={pi}&token={token}");
+
+    // Whoever holds a bad link, or no link and no session, gets no stream.
+    let stranger = app.browser();
+    let tampered = format!("{}x", token.as_str());
+    let someone_elses = RecoveryToken::sign(&secret, "pi_someone_else", app.state.now_ms() / 1000 + 3600);
+    for bad in [tampered.as_str(), someone_elses.as_str()] {
+        let response = stranger.get(format!("{}{}", app.address, path(bad))).send().await.expect("answers");
+        assert_eq!(response.status(), 410, "{bad}");
+    }
+    let no_token = format!("{}/events?payment_intent={pi}", app.address);
+    assert_eq!(stranger.get(&no_token).send().await.expect("answers").status(), 401);
+    let daves_screen = app.browser();
+    app.login(&daves_screen, &dave).await;
+    assert_eq!(daves_screen.get(&no_token).send().await.expect("answers").status(), 404, "not Dave's échéance");
+
+    // The link alone, in a browser with no session: the status as it is now, then its changes only.
+    let mut page = Events::open_at(&app, &stranger, &path(token.as_str())).await;
+    let seen = page.statuses_of(e, EcheanceStatus::EnAttente, Duration::from_secs(5)).await;
+    assert_eq!(seen, vec![EcheanceStatus::EnAttente]);
+    charge::charge(&app.state, id(daves), Trigger::DueDate).await.expect("charged");
+    charge::charge(&app.state, id(carols_other), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(daves).await, EcheanceStatus::Payee);
+    let client_secret = app.attempts(e).await[0].client_secret.clone().expect("client secret");
+    app.stripe.authenticate(&pi, &client_secret, true).await;
+    authenticate::confirm(&app.state, &pi, &Access::Token(token.as_str().to_owned())).await.expect("checked");
+
+    let seen = page.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
+    assert!(page.received.iter().all(|c| c.echeance_id == e), "only its own échéance: {:?}", page.received);
+
+    // Its owner, logged in, may follow it without the link.
+    let carols_screen = app.browser();
+    app.login(&carols_screen, &carol).await;
+    let mut own = Events::open_at(&app, &carols_screen, &format!("/events?payment_intent={pi}")).await;
+    assert_eq!(own.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await, vec![EcheanceStatus::Payee]);
 }

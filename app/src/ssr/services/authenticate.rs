@@ -52,6 +52,26 @@ async fn authorize(
     payment_intent: &str,
     access: &Access,
 ) -> Result<(charge_attempt::Model, echeance::Model), ServiceError> {
+    let (attempt, echeance) = check(state, payment_intent, access).await?;
+    // Each visit may ask Stripe: bounded per customer, whoever holds the link.
+    state.guards.spend(echeances::user_of(&echeance)?, state.now_ms())?;
+    Ok((attempt, echeance))
+}
+
+/// The échéance whose status the page may follow live (`GET /events?payment_intent=…`):
+/// the same access as the page itself; nothing is asked of Stripe.
+///
+/// # Errors
+/// As [`authorize`], without the budget of Stripe calls.
+pub async fn watched(state: &AppState, payment_intent: &str, access: &Access) -> Result<echeance::Model, ServiceError> {
+    Ok(check(state, payment_intent, access).await?.1)
+}
+
+async fn check(
+    state: &AppState,
+    payment_intent: &str,
+    access: &Access,
+) -> Result<(charge_attempt::Model, echeance::Model), ServiceError> {
     if let Access::Token(token) = access {
         // Check the signature before touching the database: a forged token learns nothing.
         RecoveryToken::verify(
@@ -73,8 +93,6 @@ async fn authorize(
         }
         Access::User(_) | Access::Token(_) => {}
     }
-    // Each visit may ask Stripe: bounded per customer, whoever holds the link.
-    state.guards.spend(echeances::user_of(&echeance)?, state.now_ms())?;
     Ok((attempt, echeance))
 }
 

@@ -247,6 +247,48 @@ async fn find_or_create_customer(
     Ok((created, true))
 }
 
+/// Demo data (`server seed-demo`): a plan written as it stands after its history — `status`
+/// with a « Seeded » audit row, accepted if it was ever active — whose échéances and consent
+/// the caller writes.
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn seeded(
+    txn: &DatabaseTransaction,
+    customer: i64,
+    label: &str,
+    total_cents: i64,
+    status: PlanStatus,
+    created_by: i64,
+    now: i64,
+) -> Result<payment_plan::Model, ServiceError> {
+    let plan = payment_plan::ActiveModel {
+        customer_id: Set(customer),
+        label: Set(label.to_owned()),
+        currency: Set(Currency::Eur.code().to_owned()),
+        total_cents: Set(total_cents),
+        status: Set(status),
+        consumer_credit: Set(false),
+        metadata: Set("{}".to_owned()),
+        created_by: Set(Some(created_by)),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        accepted_at: Set(
+            matches!(status, PlanStatus::Actif | PlanStatus::Termine | PlanStatus::EnDefaut).then_some(now)
+        ),
+        canceled_at: Set(None),
+        return_url: Set(None),
+        customer_created: Set(false),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let by = By { cause: Cause::Admin, actor: "system:seed-demo", now };
+    audit(txn, plan.id, None, status, "Seeded", by).await?;
+    Ok(plan)
+}
+
 /// The customer accepts the plan: the consent is recorded (the mandate text as
 /// shown, its version, when, from where), and the plan becomes active at once
 /// if a card that can be charged off-session is already saved — otherwise
@@ -287,12 +329,31 @@ pub(crate) async fn consent_locked(
         return Err(Refusal::PlanOver.into());
     }
     let customer = UserId::new(plan.customer_id).map_err(anyhow::Error::from)?;
+    record_consent(txn, &plan, mandate_text, context, now).await?;
+    let usable_card = has_card(txn, customer.get()).await?;
+    let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
+    let actor = format!("customer:{customer}");
+    transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
+}
+
+/// Writes the customer's consent to `plan` (the mandate as shown, its version, when, from
+/// where), unless it is on record already. The plan's status is the caller's to move.
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn record_consent(
+    txn: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    mandate_text: String,
+    context: ConsentContext,
+    now: i64,
+) -> Result<(), ServiceError> {
     let consented =
         plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan.id)).one(txn).await?.is_some();
     if !consented {
         plan_consent::ActiveModel {
             payment_plan_id: Set(plan.id),
-            user_id: Set(customer.get()),
+            user_id: Set(plan.customer_id),
             mandate_version: Set(MANDATE_VERSION.to_owned()),
             mandate_text: Set(mandate_text),
             ip: Set(context.ip),
@@ -303,10 +364,7 @@ pub(crate) async fn consent_locked(
         .insert(txn)
         .await?;
     }
-    let usable_card = has_card(txn, customer.get()).await?;
-    let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
-    let actor = format!("customer:{customer}");
-    transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
+    Ok(())
 }
 
 /// A card was saved: every plan of the customer that has consent and waits

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use super::error::ServiceError;
 use super::seed::DEMO_LOGINS;
 use crate::api::dto::{DemoAccount, Landing, Me};
-use crate::domain::EcheanceStatus;
+use crate::domain::{EcheanceStatus, Role};
 use crate::ssr::config::Environment;
 use crate::ssr::entities::echeance;
 use crate::ssr::state::AppState;
@@ -23,6 +23,7 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
             echeance_count: None,
             next_due: None,
             demo_invitations: Vec::new(),
+            demo_plans: Vec::new(),
         });
     }
     let demo_accounts = DEMO_LOGINS
@@ -42,7 +43,33 @@ pub async fn landing(state: &AppState, me: Option<Me>) -> Result<Landing, Servic
         echeance_count: Some(echeance_count),
         next_due,
         demo_invitations: super::invitations::waiting(state, 3).await?,
+        demo_plans: demo_plans(state).await?,
     })
+}
+
+/// The plans of the demo's customer accounts, by customer then plan.
+async fn demo_plans(state: &AppState) -> Result<Vec<crate::api::dto::DemoPlan>, ServiceError> {
+    use crate::ssr::entities::{payment_plan, user};
+    let logins: Vec<&str> = DEMO_LOGINS.iter().filter(|d| d.role == Role::Customer).map(|d| d.email).collect();
+    let customers = user::Entity::find().filter(user::Column::Email.is_in(logins)).all(&state.db).await?;
+    let plans = payment_plan::Entity::find()
+        .filter(payment_plan::Column::CustomerId.is_in(customers.iter().map(|c| c.id)))
+        .order_by_asc(payment_plan::Column::CustomerId)
+        .order_by_asc(payment_plan::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(plans
+        .into_iter()
+        .filter_map(|p| {
+            let customer = customers.iter().find(|c| c.id == p.customer_id)?;
+            Some(crate::api::dto::DemoPlan {
+                id: p.id,
+                label: p.label,
+                customer_name: customer.display_name.clone(),
+                status: p.status,
+            })
+        })
+        .collect())
 }
 
 /// The checkout page's data for `user`.

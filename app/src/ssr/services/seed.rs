@@ -1,5 +1,6 @@
-//! Demo data, written once: an admin, two customers, a plan and échéances in
-//! several states. `seed-demo` and `scripts/run` call it; it does nothing when
+//! Demo data, written once: an admin, two customers with their accepted plans
+//! (one in default), a plan waiting for a new customer, échéances in several
+//! states. `seed-demo` and `scripts/run` call it; it does nothing when
 //! users exist.
 
 use chrono::{Days, NaiveDate};
@@ -8,7 +9,8 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
-use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, Role, UserId};
+use super::plans::ConsentContext;
+use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, PlanStatus, Role, UserId};
 use crate::ssr::auth::hash_password;
 use crate::ssr::config::Environment;
 use crate::ssr::db;
@@ -57,7 +59,7 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
             Account { email: login.email, password: login.password, name, role: login.role, locale: Locale::Fr };
         ids.push(insert_user(&txn, &account, now).await?);
     }
-    let plan = plan::ActiveModel {
+    let template = plan::ActiveModel {
         name: Set("Formation annuelle — 6 échéances".to_owned()),
         total_amount_cents: Set(180_000),
         installments: Set(6),
@@ -67,14 +69,22 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
     }
     .insert(&txn)
     .await?;
-    // Paid échéances fall within the dashboard's 30-day chart, and every status
-    // the demo can hold without a live PaymentIntent appears at least once.
-    let schedules: [(usize, &[DemoEcheance]); 2] = [
+    // Each customer accepted a plan that becomes active once `scripts/run` saves their card;
+    // Alice finished an earlier one, Bruno's earlier one is in default. Paid échéances fall within
+    // the dashboard's 30-day chart, and every status the demo can hold without a live
+    // PaymentIntent appears at least once.
+    let demo_plans: [(usize, &str, PlanStatus, &[DemoEcheance]); 4] = [
         (
             1,
+            "Formation — acompte",
+            PlanStatus::Termine,
+            &[(-25, 30_000, EcheanceStatus::Payee), (-11, 30_000, EcheanceStatus::Payee)],
+        ),
+        (
+            1,
+            "Formation annuelle — 4 échéances",
+            PlanStatus::EnAttenteClient,
             &[
-                (-25, 30_000, EcheanceStatus::Payee),
-                (-11, 30_000, EcheanceStatus::Payee),
                 (0, 30_000, EcheanceStatus::APayer),
                 (30, 30_000, EcheanceStatus::APayer),
                 (60, 30_000, EcheanceStatus::APayer),
@@ -83,6 +93,8 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         ),
         (
             2,
+            "Cours de langue — 6 échéances",
+            PlanStatus::EnDefaut,
             &[
                 (-28, 12_550, EcheanceStatus::Remboursee),
                 (-21, 12_550, EcheanceStatus::Payee),
@@ -90,13 +102,25 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
                 (-7, 12_550, EcheanceStatus::Echouee),
                 (-6, 12_550, EcheanceStatus::EchoueeDefinitive),
                 (-5, 12_550, EcheanceStatus::Annulee),
-                (15, 12_550, EcheanceStatus::APayer),
-                (45, 12_550, EcheanceStatus::APayer),
             ],
         ),
+        (
+            2,
+            "Stage d’été — 2 échéances",
+            PlanStatus::EnAttenteClient,
+            &[(15, 12_550, EcheanceStatus::APayer), (45, 12_550, EcheanceStatus::APayer)],
+        ),
     ];
-    for (user_index, rows) in schedules {
-        insert_echeances(&txn, ids[user_index], Some(plan.id), rows, today, now, "system:seed-demo").await?;
+    for (customer, label, status, rows) in demo_plans {
+        let total = rows.iter().map(|(_, cents, _)| cents).sum();
+        let made = super::plans::seeded(&txn, ids[customer], label, total, status, ids[0], now).await?;
+        let at = Placement { subscribed_to: Some(template.id), payment_plan: Some(made.id) };
+        insert_echeances(&txn, ids[customer], at, rows, today, now, "system:seed-demo").await?;
+        // The customer's consent, as the acceptance page records it.
+        let schedule = super::plans::echeances_of(&txn, made.id).await?;
+        let mandate = super::invitations::mandate(state, &made, &schedule, Locale::Fr)?;
+        let context = ConsentContext { ip: "127.0.0.1".to_owned(), user_agent: "server seed-demo".to_owned() };
+        super::plans::record_consent(&txn, &made, mandate, context, now).await?;
     }
     txn.commit().await?;
     // A plan waiting for its customer, created as a merchant would: its invitation goes to the
@@ -174,7 +198,8 @@ pub async fn seed_customer(
         return Err(Invalid::Fixture(format!("{} exists already", email.as_str())).into());
     }
     let user_id = insert_user(&txn, &Account { email: email.as_str(), ..*account }, now).await?;
-    let ids = insert_echeances(&txn, user_id, None, echeances, today, now, "system:seed-customer").await?;
+    let ids =
+        insert_echeances(&txn, user_id, Placement::default(), echeances, today, now, "system:seed-customer").await?;
     txn.commit().await?;
     Ok(SeededCustomer { user_id, echeances: ids })
 }
@@ -195,11 +220,20 @@ async fn insert_user(txn: &DatabaseTransaction, account: &Account<'_>, now: i64)
     Ok(row.id)
 }
 
-/// Writes a user's échéances (under a subscription to `plan`, when given), with their audit rows.
+/// Where seeded échéances belong.
+#[derive(Clone, Copy, Debug, Default)]
+struct Placement {
+    /// Under a subscription to this plan template.
+    subscribed_to: Option<i64>,
+    /// In this payment plan, numbered in order.
+    payment_plan: Option<i64>,
+}
+
+/// Writes a user's échéances, placed as `at` says, with their audit rows.
 async fn insert_echeances(
     txn: &DatabaseTransaction,
     user_id: i64,
-    plan: Option<i64>,
+    at: Placement,
     rows: &[DemoEcheance],
     today: NaiveDate,
     now: i64,
@@ -212,7 +246,7 @@ async fn insert_echeances(
             today.checked_sub_days(Days::new(offset.unsigned_abs())).unwrap_or(today)
         }
     };
-    let subscription_id = match plan {
+    let subscription_id = match at.subscribed_to {
         Some(plan_id) => Some(
             subscription::ActiveModel {
                 user_id: Set(user_id),
@@ -234,6 +268,8 @@ async fn insert_echeances(
         let label = format!("Échéance {}/{}", n + 1, rows.len());
         let row = echeance::ActiveModel {
             subscription_id: Set(subscription_id),
+            payment_plan_id: Set(at.payment_plan),
+            seq: Set(at.payment_plan.and_then(|_| i32::try_from(n + 1).ok())),
             // Paid on their due date, at noon UTC: the dashboard's chart shows real history.
             paid_at: Set(status
                 .was_collected()

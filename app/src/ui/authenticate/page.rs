@@ -11,6 +11,7 @@ use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
 use crate::ui::i18n::{js_failure_text, texts};
 use crate::ui::layout::Layout;
+use crate::ui::live::{Heard, on_payment_intent_live};
 use crate::ui::status_badge::StatusBadge;
 use crate::ui::stripe_js;
 
@@ -72,6 +73,12 @@ fn Authenticate(
     let locale = use_context::<Locale>().unwrap_or_default();
     let flow = RwSignal::new(Flow::Idle);
     let status = RwSignal::new(page.status);
+    // Paid, cancelled or refused elsewhere (a webhook, the reconciler, another tab): shown as it happens.
+    on_payment_intent_live(&payment_intent, token.as_deref(), move |heard| {
+        if let Heard::Change(change) = heard {
+            status.set(change.status);
+        }
+    });
 
     // As soon as the page runs in the browser, launch the bank's pop-up.
     if let (Some(secret), Some(method)) = (page.client_secret.clone(), page.payment_method.clone()) {

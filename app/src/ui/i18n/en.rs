@@ -11,6 +11,7 @@ pub const EN: Texts = Texts {
     password: "Password",
     demo_accounts: "Demo accounts",
     demo_invitations: "Payment plans waiting for their customer (the invitation email's link)",
+    demo_plans: "The demo accounts' payment plans (log in as their customer, or open them as the administrator)",
     role_admin: "administrator",
     role_customer: "customer",
     echeances_in_base: "installments on record",

@@ -11,6 +11,7 @@ pub const FR: Texts = Texts {
     password: "Mot de passe",
     demo_accounts: "Comptes de démonstration",
     demo_invitations: "Échéanciers en attente d’acceptation (le lien de l’e-mail d’invitation)",
+    demo_plans: "Échéanciers des comptes de démonstration (connectez-vous avec le compte du client, ou ouvrez-les en administratrice)",
     role_admin: "administratrice",
     role_customer: "cliente / client",
     echeances_in_base: "échéances enregistrées",

@@ -117,6 +117,7 @@ texts! {
         password,
         demo_accounts,
         demo_invitations,
+        demo_plans,
         role_admin,
         role_customer,
         echeances_in_base,
