@@ -141,7 +141,8 @@ async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_a
     let stranger = app.browser();
     let tampered = format!("{}x", token.as_str());
     let someone_elses = RecoveryToken::sign(&secret, "pi_someone_else", app.state.now_ms() / 1000 + 3600);
-    for bad in [tampered.as_str(), someone_elses.as_str()] {
+    let expired = RecoveryToken::sign(&secret, &pi, app.state.now_ms() / 1000 - 1);
+    for bad in [tampered.as_str(), someone_elses.as_str(), expired.as_str()] {
         let response = stranger.get(format!("{}{}", app.address, path(bad))).send().await.expect("answers");
         assert_eq!(response.status(), 410, "{bad}");
     }
