@@ -10,7 +10,7 @@
 //! same answer, which says nothing about the plan.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
@@ -21,7 +21,7 @@ use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{echeance, payment_plan, plan_consent, user};
+use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 use crate::ui::i18n::{MandateTerms, mandate_text};
@@ -159,9 +159,7 @@ pub async fn waiting(state: &AppState, limit: u64) -> Result<Vec<DemoInvitation>
         .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
         .filter(payment_plan::Column::InvitationUsedAt.is_null())
         // Accepted already (waiting only for a card): no invitation left to answer.
-        .filter(payment_plan::Column::Id.not_in_subquery(
-            plan_consent::Entity::find().select_only().column(plan_consent::Column::PaymentPlanId).into_query(),
-        ))
+        .filter(payment_plan::Column::Id.not_in_subquery(plans::consented()))
         .order_by_desc(payment_plan::Column::Id)
         .limit(limit)
         .all(&state.db)

@@ -153,22 +153,12 @@ pub async fn create_in(
     let (customer, customer_created) = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
     let status = PlanStatus::Brouillon.transition(PlanEvent::Invited).map_err(anyhow::Error::from)?;
     let plan = payment_plan::ActiveModel {
-        customer_id: Set(customer.id),
-        label: Set(label.to_owned()),
-        currency: Set(schedule.currency().code().to_owned()),
-        total_cents: Set(schedule.total()),
-        status: Set(status),
         consumer_credit: Set(consumer_credit),
         metadata: Set(serde_json::to_string(&input.metadata).map_err(anyhow::Error::from)?),
         created_by: Set(created_by.map(UserId::get)),
-        version: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        accepted_at: Set(None),
-        canceled_at: Set(None),
         return_url: Set(return_url),
         customer_created: Set(customer_created),
-        ..Default::default()
+        ..new_row(customer.id, label, schedule.currency(), schedule.total(), status, now)
     }
     .insert(txn)
     .await?;
@@ -262,31 +252,51 @@ pub(crate) async fn seeded(
     created_by: i64,
     now: i64,
 ) -> Result<payment_plan::Model, ServiceError> {
+    let was_active = matches!(status, PlanStatus::Actif | PlanStatus::Termine | PlanStatus::EnDefaut);
     let plan = payment_plan::ActiveModel {
-        customer_id: Set(customer),
-        label: Set(label.to_owned()),
-        currency: Set(Currency::Eur.code().to_owned()),
-        total_cents: Set(total_cents),
-        status: Set(status),
-        consumer_credit: Set(false),
-        metadata: Set("{}".to_owned()),
         created_by: Set(Some(created_by)),
-        version: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        accepted_at: Set(
-            matches!(status, PlanStatus::Actif | PlanStatus::Termine | PlanStatus::EnDefaut).then_some(now)
-        ),
-        canceled_at: Set(None),
-        return_url: Set(None),
-        customer_created: Set(false),
-        ..Default::default()
+        accepted_at: Set(was_active.then_some(now)),
+        ..new_row(customer, label, Currency::Eur, total_cents, status, now)
     }
     .insert(txn)
     .await?;
     let by = By { cause: Cause::Admin, actor: "system:seed-demo", now };
     audit(txn, plan.id, None, status, "Seeded", by).await?;
     Ok(plan)
+}
+
+/// A new plan's row: not accepted, not cancelled, no metadata, no return page.
+fn new_row(
+    customer: i64,
+    label: &str,
+    currency: Currency,
+    total_cents: i64,
+    status: PlanStatus,
+    now: i64,
+) -> payment_plan::ActiveModel {
+    payment_plan::ActiveModel {
+        customer_id: Set(customer),
+        label: Set(label.to_owned()),
+        currency: Set(currency.code().to_owned()),
+        total_cents: Set(total_cents),
+        status: Set(status),
+        consumer_credit: Set(false),
+        metadata: Set("{}".to_owned()),
+        created_by: Set(None),
+        version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        accepted_at: Set(None),
+        canceled_at: Set(None),
+        return_url: Set(None),
+        customer_created: Set(false),
+        ..Default::default()
+    }
+}
+
+/// The ids of the plans whose customer's consent is on record (a subquery).
+pub(crate) fn consented() -> sea_orm::sea_query::SelectStatement {
+    plan_consent::Entity::find().select_only().column(plan_consent::Column::PaymentPlanId).into_query()
 }
 
 /// The customer accepts the plan: the consent is recorded (the mandate text as
@@ -379,9 +389,7 @@ pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> R
         .column(payment_plan::Column::Id)
         .filter(payment_plan::Column::CustomerId.eq(customer))
         .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
-        .filter(payment_plan::Column::Id.in_subquery(
-            plan_consent::Entity::find().select_only().column(plan_consent::Column::PaymentPlanId).into_query(),
-        ))
+        .filter(payment_plan::Column::Id.in_subquery(consented()))
         .into_tuple()
         .all(txn)
         .await?;
