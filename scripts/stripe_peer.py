@@ -16,7 +16,14 @@ Differences from `localstripe --port N`:
   grows with the square of the store (measured: 194 creates/s with 500
   PaymentIntents stored, 60/s with 1,500; a full list 1.4 s, then 11.8 s);
 - `GET /v1/payment_intents` takes Stripe's `customer` and `created` filters
-  (upstream refuses them) and answers newest first, as Stripe does.
+  (upstream refuses them) and answers newest first, as Stripe does;
+- `POST /v1/payment_intents` takes Stripe's `setup_future_usage`
+  (`off_session` or `on_session`; upstream refuses it), shows it on the
+  PaymentIntent (null when not set) and, once the payment succeeds, attaches
+  its PaymentMethod to its customer, as Stripe does;
+- its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
+  (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
+  publishable key, as Stripe.js calls it.
 
 Usage: stripe_peer.py PORT [STATE_FILE]
 """
@@ -159,9 +166,66 @@ def list_payment_intents(cls, url, customer=None, created=None, limit=None, star
 
 resources.PaymentIntent._api_list_all = list_payment_intents
 
-from localstripe.server import app  # noqa: E402  (after the patch above)
+upstream_payment_intent_init = resources.PaymentIntent.__init__
+upstream_payment_intent_on_success = resources.PaymentIntent._on_success
+
+
+def payment_intent_init(self, setup_future_usage=None, **kwargs):
+    if setup_future_usage not in (None, "off_session", "on_session"):
+        raise resources.UserError(400, "Invalid setup_future_usage: must be one of off_session, on_session")
+    upstream_payment_intent_init(self, **kwargs)
+    self.setup_future_usage = setup_future_usage
+
+
+def payment_intent_on_success(self):
+    # Stripe saves the card for the customer when the payment that asked for it succeeds.
+    if getattr(self, "setup_future_usage", None) and self.customer and self.payment_method:
+        payment_method = resources.PaymentMethod._api_retrieve(self.payment_method)
+        if getattr(payment_method, "customer", None) is None:
+            payment_method.customer = self.customer
+    upstream_payment_intent_on_success(self)
+
+
+resources.PaymentIntent.__init__ = payment_intent_init
+resources.PaymentIntent._on_success = payment_intent_on_success
+
+from localstripe.server import app, get_api_key, get_post_data, json_response  # noqa: E402  (after the patches above)
 
 JS_PATH = "/js.stripe.com/v3/"
+
+# Appended inside the fake's block: `createPaymentMethod` as Stripe.js has it.
+CREATE_PAYMENT_METHOD_JS = """
+{
+  const fakeStripe = Stripe;
+  Stripe = (apiKey) => {
+    const stripe = fakeStripe(apiKey);
+    stripe.createPaymentMethod = async (data) => {
+      try {
+        const element = data.card;
+        const card = element && element.value ? element.value.card : element;
+        const postal_code = element && element.value ? element.value.postal_code : undefined;
+        const response = await fetch(`${LOCALSTRIPE_BASE_API}/v1/payment_methods`, {
+          method: 'POST',
+          body: JSON.stringify({
+            key: apiKey,
+            type: data.type || 'card',
+            card,
+            billing_details: data.billing_details || {address: {postal_code}},
+          }),
+        });
+        const body = await response.json().catch(() => ({}));
+        if (response.status !== 200 || body.error) {
+          return {error: body.error || {message: `HTTP ${response.status}`}};
+        }
+        return {paymentMethod: body};
+      } catch (err) {
+        return {error: err};
+      }
+    };
+    return stripe;
+  };
+}
+"""
 
 
 @web.middleware
@@ -170,10 +234,27 @@ async def scoped_stripe_js(request, handler):
         return await handler(request)
     with open(os.path.join(os.path.dirname(localstripe.__file__), "localstripe-v3.js")) as f:
         source = f.read()
-    return web.Response(text="{\n" + source + "\n}\n", content_type="application/javascript")
+    return web.Response(
+        text="{\n" + source + "\n" + CREATE_PAYMENT_METHOD_JS + "}\n", content_type="application/javascript"
+    )
+
+
+@web.middleware
+async def payment_method_with_publishable_key(request, handler):
+    """`POST /v1/payment_methods` as Stripe.js sends it: authenticated by the publishable key in the body."""
+    if not (request.method == "POST" and request.path == "/v1/payment_methods") or get_api_key(request):
+        return await handler(request)
+    data = await get_post_data(request, remove_auth=False) or {}
+    key = data.pop("key", None)
+    if not (isinstance(key, str) and key.startswith("pk_")):
+        raise resources.UserError(401, "Unauthorized")
+    data.pop("payment_user_agent", None)
+    return json_response(resources.PaymentMethod._api_create(**data)._export())
 
 
 app.middlewares.append(scoped_stripe_js)
+# After the error middleware (which words a UserError), before the one that wants the secret key.
+app.middlewares.insert(1, payment_method_with_publishable_key)
 
 
 def main() -> None:

@@ -164,7 +164,7 @@ test.describe('payment plans', () => {
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(1);
   });
 
-  test('a plan whose first échéance is due today: the customer pays it on the acceptance page', async ({ browser, page }) => {
+  test('a plan whose first échéance is due today: the card typed on the acceptance page pays it through 3D Secure and is saved by that payment', async ({ browser, page }) => {
     await login(page, seedAdmin('admin-due-now'));
     const form = new AdminNewPlan(page);
     await form.goto();
@@ -186,21 +186,29 @@ test.describe('payment plans', () => {
     const invitation = new InvitationPage(await context.newPage());
     expect(await invitation.goto(link)).toBe(200);
     await invitation.accept.click();
-    await expect(invitation.payFirst).toBeDisabled();
-    await invitation.card.saveCard(CARDS.succeeds);
-    await expect(invitation.accepted).toHaveAttribute('data-status', 'actif');
-    await invitation.payFirst.click();
-    await expect(invitation.firstPaid).toBeVisible();
+    await expect(invitation.accepted).toHaveAttribute('data-status', 'en_attente_client');
+    // No card yet: the card typed here pays the first échéance, on-session, and that same PaymentIntent saves it
+    // (`setup_future_usage`); the bank's 3D Secure runs on the PaymentIntent's page, in the peer's modal.
+    await invitation.payFirstWithCard(CARDS.threeDS);
+    await expect(invitation.page).toHaveURL(/\/payment\/authenticate\/pi_/);
+    await new AuthenticatePage(invitation.page).complete();
 
-    await invitation.toPortal.click();
-    await expect(invitation.card.row('Stage express — 1/2')).toHaveAttribute('data-status', 'payee');
-    await expect(invitation.card.row('Stage express — 2/2')).toHaveAttribute('data-status', 'a_payer');
-
-    // « Mes échéanciers »: the rest paid ahead, now; the plan is finished.
+    const portal = invitation.card;
+    await portal.goto();
+    await expect(portal.row('Stage express — 1/2')).toHaveAttribute('data-status', 'payee');
+    await expect(portal.row('Stage express — 2/2')).toHaveAttribute('data-status', 'a_payer');
+    await expect(portal.savedCard('3184')).toBeVisible();
     const myPlan = invitation.page.getByTestId('my-plans').locator('li', { hasText: 'Stage express' });
+    await expect(myPlan).toHaveAttribute('data-status', 'actif');
+
+    // « Mes échéanciers »: the rest paid ahead, now, with the saved card (this card asks 3D Secure every time);
+    // the plan is finished.
     await expect(myPlan).toContainText('1 échéance(s) payée(s) sur 2');
     await myPlan.getByRole('button', { name: 'Tout payer maintenant (50,00\u00a0€)' }).click();
-    await expect(invitation.card.row('Stage express — 2/2')).toHaveAttribute('data-status', 'payee');
+    await expect(invitation.page).toHaveURL(/\/payment\/authenticate\/pi_/);
+    await new AuthenticatePage(invitation.page).complete();
+    await portal.goto();
+    await expect(portal.row('Stage express — 2/2')).toHaveAttribute('data-status', 'payee');
     await expect(myPlan).toHaveAttribute('data-status', 'termine');
     await context.close();
   });

@@ -74,16 +74,15 @@ test.describe('the host site', () => {
       expect(plan.status).toBe('awaiting_customer');
       expect(plan.echeances.map((e: any) => e.amount_cents)).toEqual([3000, 3000, 3000]);
 
-      // The customer, sent to acceptance_url: accepts, saves a card, pays the first échéance now.
+      // The customer, sent to acceptance_url: accepts, pays the first échéance now with a card that payment saves.
       const context = await browser.newContext();
       const invitation = new InvitationPage(await context.newPage());
       expect(await invitation.goto(plan.acceptance_url)).toBe(200);
       await invitation.accept.click();
-      await invitation.card.saveCard(CARDS.succeeds);
+      await invitation.payFirstWithCard(CARDS.succeeds);
+      await expect(invitation.firstPaid).toBeVisible();
       await expect(invitation.accepted).toHaveAttribute('data-status', 'actif');
       await expect(invitation.page.getByTestId('return-to-site')).toHaveAttribute('href', 'https://shop.example/orders/A-1042');
-      await invitation.payFirst.click();
-      await expect(invitation.firstPaid).toBeVisible();
       await context.close();
 
       // The host learns both, in that order, each verified by the Stripe SDK with the endpoint's secret.

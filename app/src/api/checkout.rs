@@ -19,14 +19,29 @@ pub async fn load_checkout() -> Result<CheckoutData, AppError> {
 #[server(endpoint = "pay")]
 pub async fn pay(echeance_id: i64) -> Result<PayOutcome, AppError> {
     use super::context::{echeance_id as parse_id, fail, require_user, state};
-    use crate::domain::EcheanceStatus;
     use crate::ssr::services::charge::{self, Trigger};
     let state = state()?;
     let user = require_user(&state).await?;
     let result = charge::charge(&state, parse_id(echeance_id)?, Trigger::Customer(user.id)).await.map_err(fail)?;
-    let authenticate_payment_intent =
-        (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
-    Ok(PayOutcome { status: result.status, authenticate_payment_intent })
+    Ok(PayOutcome::from(result))
+}
+
+/// Pays one of the customer's échéances now with the card they just typed
+/// (a Stripe.js PaymentMethod), which that payment saves for the later échéances.
+#[server(endpoint = "pay/new-card")]
+pub async fn pay_with_new_card(echeance_id: i64, payment_method: String) -> Result<PayOutcome, AppError> {
+    use super::context::{echeance_id as parse_id, fail, require_user, state};
+    use crate::domain::EcheanceStatus;
+    use crate::ssr::services::{cards, charge};
+    let state = state()?;
+    let user = require_user(&state).await?;
+    let id = parse_id(echeance_id)?;
+    let result = charge::charge_with_new_card(&state, id, user.id, payment_method.trim()).await.map_err(fail)?;
+    let mut outcome = PayOutcome::from(result);
+    if outcome.status == EcheanceStatus::Payee {
+        outcome.saved_card = cards::default_card(&state, user.id).await.map_err(fail)?.map(CardInfo::from);
+    }
+    Ok(outcome)
 }
 
 /// Pays every échéance of one of the customer's plans still to pay, now.

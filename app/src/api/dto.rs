@@ -125,6 +125,8 @@ pub struct PayOutcome {
     pub status: EcheanceStatus,
     /// The PaymentIntent to authenticate, when 3D Secure is required.
     pub authenticate_payment_intent: Option<String>,
+    /// The card this payment saved (paid with a card just typed), once it succeeded.
+    pub saved_card: Option<CardInfo>,
 }
 
 /// What « Tout payer » did: how many échéances it collected, and where it

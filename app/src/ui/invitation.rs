@@ -1,20 +1,24 @@
 //! `/plans/{id}/accept?token=…`: the page a plan's invitation email opens. It
 //! shows the whole schedule and the off-session mandate; « J’accepte » records
 //! the consent and logs the customer in; then the card (Stripe Elements from
-//! the WASM, as in the portal), after which the plan is *actif*.
+//! the WASM, as in the portal), after which the plan is *actif*. When the first
+//! échéance is already due and no card is saved, the card is given to pay it:
+//! one PaymentIntent that also saves the card for the later échéances
+//! (`setup_future_usage`), so the bank asks once.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::checkout::Pay;
+use crate::api::checkout::{Pay, pay_with_new_card};
 use crate::api::dto::{CardInfo, InvitationView, PlanAccepted, PlannedEcheance};
 use crate::api::plans::{AcceptPlanInvitation, my_plan_status, plan_invitation};
 use crate::domain::plan::card_lasts_until;
 use crate::domain::{EcheanceStatus, Locale, PlanStatus};
-use crate::ui::checkout::CardPanel;
+use crate::ui::checkout::{CardPanel, PayNotice};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::{fill, texts};
+use crate::ui::i18n::{fill, js_failure_text, texts};
 use crate::ui::layout::{Layout, hydration_marker};
+use crate::ui::stripe_js;
 
 /// The page.
 #[component]
@@ -106,7 +110,7 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
 
 /// After « J’accepte »: the card, unless one is saved already; then the plan's status as the server
 /// has it, and the first échéance paid here when it is already due (on-session: the customer is on
-/// the page; 3D Secure runs on its own page).
+/// the page; 3D Secure runs on its own page) — with the card typed for it when none is saved.
 #[component]
 fn CardStep(
     accepted: PlanAccepted,
@@ -119,6 +123,8 @@ fn CardStep(
     let locale = use_context::<Locale>().unwrap_or_default();
     let status = RwSignal::new(accepted.status);
     let card = RwSignal::new(accepted.card.clone());
+    // No card yet and the first échéance due: the payment saves the card.
+    let pays_with_new_card = due_now.is_some() && accepted.card.is_none();
     let on_saved = Callback::new(move |saved: CardInfo| {
         card.set(Some(saved));
         leptos::task::spawn_local(async move {
@@ -144,7 +150,7 @@ fn CardStep(
                     })}
                 }.into_any()
             } else {
-                view! { <p>{tx.invitation_card_step}</p> }.into_any()
+                view! { <p>{if pays_with_new_card { tx.invitation_pay_step } else { tx.invitation_card_step }}</p> }.into_any()
             }}
             {move || short_lived().map(|last| view! {
                 <p class="warning" data-testid="card-short-lived">
@@ -152,11 +158,111 @@ fn CardStep(
                 </p>
             })}
         </section>
-        {due_now.map(|first| view! { <PayFirst first active=Signal::derive(move || status.get() == PlanStatus::Actif)/> })}
+        {due_now.map(|first| if pays_with_new_card {
+            view! { <PayFirstWithCard first publishable_key=accepted.publishable_key.clone() on_paid=on_saved/> }.into_any()
+        } else {
+            view! { <PayFirst first active=Signal::derive(move || status.get() == PlanStatus::Actif)/> }.into_any()
+        })}
         {move || {
             let publishable_key = accepted.publishable_key.clone();
-            view! { <CardPanel card=card.get() publishable_key on_saved/> }
+            // Once the first payment saved the card, it can be replaced here like any other.
+            (!pays_with_new_card || card.get().is_some())
+                .then(|| view! { <CardPanel card=card.get() publishable_key on_saved/> })
         }}
+    }
+}
+
+/// Where paying the first échéance with a new card stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum FirstPayment {
+    /// The card input is there (or being mounted).
+    Ready,
+    /// Stripe.js, then the server, are at work.
+    Paying,
+    /// The server answered with this status (paid, declined…).
+    Answered(EcheanceStatus),
+    /// Refused before any payment (an invalid card, Stripe.js missing…), in words.
+    Failed(String),
+}
+
+/// The first échéance, due now, paid with the card typed here: Stripe.js turns
+/// the card into a PaymentMethod, the server pays the échéance with it on-session
+/// with `setup_future_usage = off_session` (one PaymentIntent; the card is saved
+/// when it succeeds). When the bank asks for 3D Secure, it runs on that
+/// PaymentIntent's own page.
+#[component]
+fn PayFirstWithCard(first: PlannedEcheance, publishable_key: String, on_paid: Callback<CardInfo>) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let step = RwSignal::new(FirstPayment::Ready);
+    let amount = first.money.format(locale);
+    let id = first.id;
+    Effect::new(move || {
+        let key = publishable_key.clone();
+        leptos::task::spawn_local(async move {
+            // The container is on the page once this component is: mount on the next tick.
+            leptos::task::tick().await;
+            if let Err(failure) = stripe_js::mount_card(&key, "first-card-element") {
+                step.set(FirstPayment::Failed(js_failure_text(&failure, locale)));
+            }
+        });
+    });
+    let pay = move |_| {
+        if step.get_untracked() == FirstPayment::Paying {
+            return;
+        }
+        step.set(FirstPayment::Paying);
+        leptos::task::spawn_local(async move {
+            let payment_method = match stripe_js::create_payment_method().await {
+                Ok(pm) => pm,
+                Err(failure) => return step.set(FirstPayment::Failed(js_failure_text(&failure, locale))),
+            };
+            match pay_with_new_card(id, payment_method).await {
+                Ok(outcome) => {
+                    if let Some(pi) = outcome.authenticate_payment_intent {
+                        crate::ui::navigate::reload_to(&format!("/payment/authenticate/{pi}"));
+                        return;
+                    }
+                    step.set(FirstPayment::Answered(outcome.status));
+                    if let Some(card) = outcome.saved_card {
+                        on_paid.run(card);
+                    }
+                }
+                Err(error) => step.set(FirstPayment::Failed(error.message(locale))),
+            }
+        });
+    };
+    let paid = move || step.get() == FirstPayment::Answered(EcheanceStatus::Payee);
+    let button = fill(tx.invitation_pay_first_with_card, &[("amount", &amount)]);
+    view! {
+        <section class="card" data-testid="pay-first">
+            <p>{fill(tx.invitation_pay_first, &[("amount", &amount)])}</p>
+            <div style:display=move || if paid() { "none" } else { "" }>
+                <p class="muted">{tx.invitation_card_saved_by_payment}</p>
+                <div id="first-card-element" class="card-element"></div>
+                <div class="actions">
+                    <button type="button" class="primary" data-testid="pay-first-button"
+                        disabled=move || step.get() == FirstPayment::Paying on:click=pay>
+                        {button}
+                    </button>
+                </div>
+            </div>
+            {move || match step.get() {
+                FirstPayment::Answered(EcheanceStatus::Payee) => {
+                    view! { <p class="success" role="status">{tx.invitation_first_paid}</p> }.into_any()
+                }
+                // Not paid here: the portal shows where the échéance stands and what can be done.
+                FirstPayment::Answered(status) => view! {
+                    <PayNotice status/>
+                    <p><a href="/">{tx.invitation_to_portal}</a></p>
+                }.into_any(),
+                FirstPayment::Failed(message) => view! {
+                    <p class="error" role="alert">{message}</p>
+                    <p><a href="/">{tx.invitation_to_portal}</a></p>
+                }.into_any(),
+                FirstPayment::Ready | FirstPayment::Paying => ().into_any(),
+            }}
+        </section>
     }
 }
 

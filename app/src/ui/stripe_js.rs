@@ -34,6 +34,15 @@ pub async fn confirm_card_setup(client_secret: &str) -> Result<String, JsFailure
     imp::confirm_card_setup(client_secret).await
 }
 
+/// Turns the mounted card input into a PaymentMethod (`createPaymentMethod`),
+/// for a payment that saves the card; returns its id.
+///
+/// # Errors
+/// Stripe's message (an incomplete or invalid card…).
+pub async fn create_payment_method() -> Result<String, JsFailure> {
+    imp::create_payment_method().await
+}
+
 /// Runs 3D Secure on a PaymentIntent with a saved card (`confirmCardPayment`).
 ///
 /// # Errors
@@ -65,6 +74,8 @@ mod imp {
         fn confirm_card_setup(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(method, catch, js_name = confirmCardPayment)]
         fn confirm_card_payment(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(method, catch, js_name = createPaymentMethod)]
+        fn create_payment_method(this: &StripeJs, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
         type Elements;
         #[wasm_bindgen(method, catch)]
@@ -129,13 +140,29 @@ mod imp {
         js_sys::Reflect::get(&result, &field.into()).map_err(|e| describe(&e))
     }
 
-    pub async fn confirm_card_setup(client_secret: &str) -> Result<String, JsFailure> {
+    /// The Stripe object and the card input mounted by [`mount_card`].
+    fn mounted() -> Result<(StripeJs, CardElement), JsFailure> {
         let (_, stripe) = STRIPE.with(|c| c.borrow().clone()).ok_or(JsFailure::NotReady)?;
         let card = CARD.with(|c| c.borrow().clone()).ok_or(JsFailure::NoCardForm)?;
+        Ok((stripe, card))
+    }
+
+    fn id_of(object: &JsValue) -> Result<String, JsFailure> {
+        js_sys::Reflect::get(object, &"id".into()).ok().and_then(|v| v.as_string()).ok_or(JsFailure::Incomplete)
+    }
+
+    pub async fn confirm_card_setup(client_secret: &str) -> Result<String, JsFailure> {
+        let (stripe, card) = mounted()?;
         let data = object(&[("payment_method", &object(&[("card", card.as_ref())]))]);
         let promise = stripe.confirm_card_setup(client_secret, &data).map_err(|e| describe(&e))?;
-        let intent = settle(promise, "setupIntent").await?;
-        js_sys::Reflect::get(&intent, &"id".into()).ok().and_then(|v| v.as_string()).ok_or(JsFailure::Incomplete)
+        id_of(&settle(promise, "setupIntent").await?)
+    }
+
+    pub async fn create_payment_method() -> Result<String, JsFailure> {
+        let (stripe, card) = mounted()?;
+        let data = object(&[("type", &JsValue::from_str("card")), ("card", card.as_ref())]);
+        let promise = stripe.create_payment_method(&data).map_err(|e| describe(&e))?;
+        id_of(&settle(promise, "paymentMethod").await?)
     }
 
     pub async fn confirm_card_payment(key: &str, client_secret: &str, payment_method: &str) -> Result<(), JsFailure> {
@@ -155,6 +182,10 @@ mod imp {
     }
 
     pub async fn confirm_card_setup(_: &str) -> Result<String, JsFailure> {
+        Err(JsFailure::BrowserOnly)
+    }
+
+    pub async fn create_payment_method() -> Result<String, JsFailure> {
         Err(JsFailure::BrowserOnly)
     }
 

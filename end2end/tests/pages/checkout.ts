@@ -44,12 +44,7 @@ export class CheckoutPage extends PageObject {
   /** Saves a card through the peer's Stripe Elements (and its 3DS modal when the card asks for it). */
   async saveCard(number: string): Promise<void> {
     await this.openCardForm.click();
-    const card = this.page.locator('#card-element');
-    await card.getByPlaceholder('number').fill(number);
-    await card.getByPlaceholder('exp_month').fill('12');
-    await card.getByPlaceholder('exp_year').fill('34');
-    await card.getByPlaceholder('cvc').fill('123');
-    await card.getByPlaceholder('postal_code').fill('75001');
+    await fillCard(this.page.locator('#card-element'), number);
     await this.saveCardButton.click();
     const saved = this.savedCard(number.slice(-4));
     await expect(this.completeAuthentication.or(saved)).toBeVisible();
@@ -72,6 +67,15 @@ export class CheckoutPage extends PageObject {
     await expect(this.page).toHaveURL(/\/payment\/authenticate\/pi_/);
     return new URL(this.page.url()).pathname;
   }
+}
+
+/** Types card `number` (expiring 12/34) into the peer's Stripe Elements mounted in `element`. */
+export async function fillCard(element: Locator, number: string): Promise<void> {
+  await element.getByPlaceholder('number').fill(number);
+  await element.getByPlaceholder('exp_month').fill('12');
+  await element.getByPlaceholder('exp_year').fill('34');
+  await element.getByPlaceholder('cvc').fill('123');
+  await element.getByPlaceholder('postal_code').fill('75001');
 }
 
 /** Test cards of the local peer. */

@@ -9,6 +9,7 @@ mod demo;
 mod due;
 mod edges;
 mod emails;
+mod first_payment;
 mod host_api;
 mod host_webhooks;
 mod instances;

@@ -42,7 +42,7 @@ fn user_id(n: i64) -> UserId {
 }
 
 /// A plan of `count` weekly échéances from today for an existing customer, accepted by them.
-async fn accepted_plan(app: &TestApp, customer: &Customer, total: i64, count: u32) -> plans::CreatedPlan {
+pub(crate) async fn accepted_plan(app: &TestApp, customer: &Customer, total: i64, count: u32) -> plans::CreatedPlan {
     let input = request(&customer.email, total, count, app.today(), Interval::Week);
     let created = plans::create(&app.state, None, input).await.expect("created");
     plans::accept(&app.state, created.plan.id, customer.id, "mandat".to_owned(), consent()).await.expect("accepted");

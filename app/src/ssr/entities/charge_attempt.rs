@@ -34,6 +34,8 @@ pub struct Model {
     pub token_expires_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub updated_at: i64,
+    /// Sent with `setup_future_usage = off_session`: its card is saved once it succeeds.
+    pub saves_card: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
-//! `payment_methods`: cards saved through a SetupIntent (brand and last 4 only).
+//! `payment_methods`: cards saved through a SetupIntent or by a first payment
+//! (brand and last 4 only).
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,8 @@ pub struct Model {
     pub exp_year: i32,
     pub is_default: bool,
     pub created_at: i64,
+    /// False while the card waits for the first payment that saves it to succeed: never charged, never shown.
+    pub usable: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,10 @@ pub struct SavedCardCharge {
     pub customer: String,
     /// `pm_…`.
     pub payment_method: String,
+    /// A card the customer just gave, saved by this payment for the later
+    /// échéances (`setup_future_usage = off_session`: the customer's one
+    /// authentication covers this payment and the merchant's later charges).
+    pub saves_card: bool,
     /// Metadata `echeance_id`.
     pub echeance_id: EcheanceId,
     /// Metadata `attempt`.

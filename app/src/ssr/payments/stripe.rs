@@ -89,6 +89,8 @@ struct CreatePaymentIntentForm<'a> {
     payment_method: &'a str,
     confirm: bool,
     off_session: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setup_future_usage: Option<&'static str>,
     payment_method_types: [&'a str; 1],
     metadata: BTreeMap<&'static str, String>,
 }
@@ -306,6 +308,7 @@ impl PaymentGateway for StripeGateway {
             payment_method: &charge.payment_method,
             confirm: true,
             off_session: !charge.customer_present,
+            setup_future_usage: charge.saves_card.then_some("off_session"),
             payment_method_types: ["card"],
             metadata: BTreeMap::from([
                 ("echeance_id", charge.echeance_id.to_string()),

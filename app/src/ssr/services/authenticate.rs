@@ -121,6 +121,13 @@ pub async fn prepare(
     // with `authentication_required`: Stripe.js confirms it in the page with the saved card, as is.
     // Only a failed 3DS needs the customer's explicit retry to re-arm it server-side.
     let needs_rearm = pi.status() == PaymentIntentStatus::RequiresPaymentMethod && !awaits_customer(&pi);
+    if needs_rearm && attempt.saves_card {
+        // The card was typed for this payment and is not saved: Stripe does not let a card used
+        // once without being attached be used again. The PaymentIntent is cancelled and the
+        // échéance payable again, with another card (or this one, typed again).
+        super::cancel::cancel_attempt(state, &attempt, Cause::Confirm, &actor(access), None).await?;
+        return view(echeances::get(&state.db, echeances::id(&echeance)?).await?, None, None, false);
+    }
     let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
     let waiting = awaits_customer(&pi);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());

@@ -1,14 +1,20 @@
 //! Saving a card: a SetupIntent confirmed in the browser by Stripe.js, then
-//! checked with Stripe before the card is recorded (brand and last 4 only).
+//! checked with Stripe before the card is recorded (brand and last 4 only);
+//! or a card the customer gives to pay an échéance now, recorded unusable
+//! ([`stage`]) and saved ([`adopt`]) in the transaction that records that
+//! payment's success, wherever the success is learned.
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+};
 
 use super::error::ServiceError;
 use crate::domain::{IdempotencyKey, Invalid, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{payment_method, setup_request, user};
+use crate::ssr::payments::types::PaymentMethodSnapshot;
 use crate::ssr::state::AppState;
 
 /// What the browser needs to run `confirmCardSetup`.
@@ -111,60 +117,157 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
         .as_ref()
         .map(|p| p.id().to_owned())
         .ok_or_else(|| anyhow!("succeeded SetupIntent without a payment method"))?;
-    let mut pm = state.gateway.retrieve_payment_method(&pm_id).await?;
+    let card = checked(state, user_id, &customer, &pm_id).await?;
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    stage(&txn, user_id, &card, now).await?;
+    adopt(&txn, user_id, &card.payment_method, true, now).await?;
+    let mut active: setup_request::ActiveModel = request.into();
+    active.status = Set(intent.status.clone());
+    active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(card.shown)
+}
+
+/// A card the customer gave, checked with Stripe: a card, theirs or no one's yet.
+#[derive(Clone, Debug)]
+pub struct GivenCard {
+    /// `pm_…`.
+    pub payment_method: String,
+    /// What the customer will see of it.
+    pub shown: SavedCard,
+}
+
+/// Reads PaymentMethod `pm_id` on Stripe: a card, and not another customer's
+/// (an unattached one is attached to `customer` when it comes from a SetupIntent;
+/// a payment with `setup_future_usage` attaches it itself).
+async fn checked(state: &AppState, user_id: UserId, customer: &str, pm_id: &str) -> Result<GivenCard, ServiceError> {
+    let mut pm = state.gateway.retrieve_payment_method(pm_id).await?;
     match pm.customer.as_ref().map(|c| c.id().to_owned()) {
         Some(c) if c == customer => {}
         Some(_) => return Err(ServiceError::NotFound),
         None => {
-            let key = IdempotencyKey::for_attach(&state.installation_id, user_id, &pm_id);
-            pm = state.gateway.attach_payment_method(&pm_id, &customer, &key).await.map_err(|e| {
+            let key = IdempotencyKey::for_attach(&state.installation_id, user_id, pm_id);
+            pm = state.gateway.attach_payment_method(pm_id, customer, &key).await.map_err(|e| {
                 tracing::warn!(error = %e, "could not attach the card");
                 ServiceError::Invalid(Invalid::CardRefused)
             })?;
         }
     }
-    let card = pm.card.ok_or(Invalid::CardsOnly)?;
+    given(pm_id, pm)
+}
 
-    let now = state.now_ms();
-    let txn = db::begin_write(&state.db).await?;
-    payment_method::Entity::update_many()
-        .col_expr(payment_method::Column::IsDefault, Expr::value(false))
-        .filter(payment_method::Column::UserId.eq(user_id.get()))
-        .exec(&txn)
-        .await?;
+fn given(pm_id: &str, pm: PaymentMethodSnapshot) -> Result<GivenCard, ServiceError> {
+    let card = pm.card.ok_or(Invalid::CardsOnly)?;
+    Ok(GivenCard {
+        payment_method: pm_id.to_owned(),
+        shown: SavedCard { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year },
+    })
+}
+
+/// The card a customer typed to pay an échéance now (Stripe.js
+/// `createPaymentMethod`), checked with Stripe: a card, not another
+/// customer's. Left unattached: the payment saves it.
+///
+/// # Errors
+/// `NotFound` (another customer's, or unknown to Stripe), `Invalid` (not a card),
+/// `RateLimited` past the customer's budget of Stripe calls, Stripe unavailable.
+pub async fn given_for_payment(state: &AppState, user_id: UserId, pm_id: &str) -> Result<GivenCard, ServiceError> {
+    if !(pm_id.starts_with("pm_")
+        && pm_id.len() <= 255
+        && pm_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(ServiceError::NotFound);
+    }
+    state.guards.spend(user_id, state.now_ms())?;
+    let customer = ensure_customer(state, user_id).await?;
+    let pm = match state.gateway.retrieve_payment_method(pm_id).await {
+        Err(e) if e.unknown_object() => return Err(ServiceError::NotFound),
+        other => other?,
+    };
+    if pm.customer.as_ref().is_some_and(|c| c.id() != customer) {
+        return Err(ServiceError::NotFound);
+    }
+    given(pm_id, pm)
+}
+
+/// Records `card` for `user_id`, not usable yet (unless it already is). In the
+/// transaction of the charge attempt that will save it, or of [`adopt`].
+///
+/// # Errors
+/// `NotFound` when the card is recorded for another customer; database failure.
+pub async fn stage(
+    txn: &impl ConnectionTrait,
+    user_id: UserId,
+    card: &GivenCard,
+    now: i64,
+) -> Result<(), ServiceError> {
     let existing = payment_method::Entity::find()
-        .filter(payment_method::Column::StripePaymentMethodId.eq(pm_id.as_str()))
-        .one(&txn)
+        .filter(payment_method::Column::StripePaymentMethodId.eq(card.payment_method.as_str()))
+        .one(txn)
         .await?;
     match existing {
-        Some(row) => {
-            let mut active: payment_method::ActiveModel = row.into();
-            active.is_default = Set(true);
-            active.update(&txn).await?;
-        }
+        Some(row) if row.user_id == user_id.get() => Ok(()),
+        Some(_) => Err(ServiceError::NotFound),
         None => {
             payment_method::ActiveModel {
                 user_id: Set(user_id.get()),
-                stripe_payment_method_id: Set(pm_id),
-                brand: Set(card.brand.clone()),
-                last4: Set(card.last4.clone()),
-                exp_month: Set(card.exp_month),
-                exp_year: Set(card.exp_year),
-                is_default: Set(true),
+                stripe_payment_method_id: Set(card.payment_method.clone()),
+                brand: Set(card.shown.brand.clone()),
+                last4: Set(card.shown.last4.clone()),
+                exp_month: Set(card.shown.exp_month),
+                exp_year: Set(card.shown.exp_year),
+                is_default: Set(false),
+                usable: Set(false),
                 created_at: Set(now),
                 ..Default::default()
             }
-            .insert(&txn)
+            .insert(txn)
             .await?;
+            Ok(())
         }
     }
-    let mut active: setup_request::ActiveModel = request.into();
-    active.status = Set(intent.status.clone());
-    active.update(&txn).await?;
-    // Plans the customer accepted and that waited for a card become active.
-    super::plans::card_saved(&txn, user_id.get(), now).await?;
-    txn.commit().await?;
-    Ok(SavedCard { brand: card.brand, last4: card.last4, exp_month: card.exp_month, exp_year: card.exp_year })
+}
+
+/// Card `pm_id` (staged) is saved: usable, the customer's default when
+/// `as_default`; the plans the customer accepted that waited for a card become
+/// active. In the transaction that learned it (a SetupIntent checked, or the
+/// success of the payment that saves it).
+///
+/// # Errors
+/// Database failure.
+pub async fn adopt(
+    txn: &sea_orm::DatabaseTransaction,
+    user_id: UserId,
+    pm_id: &str,
+    as_default: bool,
+    now: i64,
+) -> Result<(), ServiceError> {
+    if as_default {
+        payment_method::Entity::update_many()
+            .col_expr(payment_method::Column::IsDefault, Expr::value(false))
+            .filter(payment_method::Column::UserId.eq(user_id.get()))
+            .exec(txn)
+            .await?;
+    }
+    payment_method::Entity::update_many()
+        .col_expr(payment_method::Column::IsDefault, Expr::value(as_default))
+        .col_expr(payment_method::Column::Usable, Expr::value(true))
+        .filter(payment_method::Column::UserId.eq(user_id.get()))
+        .filter(payment_method::Column::StripePaymentMethodId.eq(pm_id))
+        .exec(txn)
+        .await?;
+    super::plans::card_saved(txn, user_id.get(), now).await
+}
+
+/// A customer's cards that can be charged, the default first, then the newest.
+#[must_use]
+pub fn usable(user_id: i64) -> Select<payment_method::Entity> {
+    payment_method::Entity::find()
+        .filter(payment_method::Column::UserId.eq(user_id))
+        .filter(payment_method::Column::Usable.eq(true))
+        .order_by_desc(payment_method::Column::IsDefault)
+        .order_by_desc(payment_method::Column::CreatedAt)
 }
 
 /// The user's default card, if any.
@@ -172,11 +275,10 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
 /// # Errors
 /// Database failure.
 pub async fn default_card(state: &AppState, user_id: UserId) -> Result<Option<SavedCard>, ServiceError> {
-    Ok(payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.eq(user_id.get()))
-        .order_by_desc(payment_method::Column::IsDefault)
-        .order_by_desc(payment_method::Column::CreatedAt)
-        .one(&state.db)
-        .await?
-        .map(|pm| SavedCard { brand: pm.brand, last4: pm.last4, exp_month: pm.exp_month, exp_year: pm.exp_year }))
+    Ok(usable(user_id.get()).one(&state.db).await?.map(|pm| SavedCard {
+        brand: pm.brand,
+        last4: pm.last4,
+        exp_month: pm.exp_month,
+        exp_year: pm.exp_year,
+    }))
 }

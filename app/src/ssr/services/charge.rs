@@ -17,6 +17,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::cards::{self, GivenCard};
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
@@ -26,7 +27,7 @@ use crate::domain::{
     KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
 };
 use crate::ssr::db;
-use crate::ssr::entities::{charge_attempt, echeance, payment_method, user};
+use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
@@ -81,6 +82,15 @@ pub struct ChargeResult {
     pub payment_intent_id: Option<String>,
 }
 
+impl From<ChargeResult> for crate::api::dto::PayOutcome {
+    /// What the page is told: the status, and the PaymentIntent its 3D Secure page runs on when the bank asks.
+    fn from(result: ChargeResult) -> Self {
+        let authenticate_payment_intent =
+            (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
+        Self { status: result.status, authenticate_payment_intent, saved_card: None }
+    }
+}
+
 /// How long a written attempt may wait for its answer before [`resume`] looks
 /// at it: longer than the adapter's own tries with the same key can last.
 fn first_check_after_ms(state: &AppState) -> i64 {
@@ -96,6 +106,44 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// `Invalid` (no saved card), or a failure before anything was sent.
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
+    charge_with(state, id, trigger, None).await
+}
+
+/// Pays échéance `id` now, on-session, with a card customer `user_id` has just
+/// typed (Stripe.js `createPaymentMethod`), and saves that card for the later
+/// échéances: one PaymentIntent sent with `setup_future_usage = off_session`,
+/// so the customer authenticates once (3D Secure in the page) for this payment
+/// and for the merchant's later charges. The card is charged for nothing else
+/// until that payment succeeds; then, in the transaction that records the
+/// success (the answer, the 3DS page's check, a webhook or the reconciler), it
+/// becomes the customer's default card and the plans waiting for one active.
+///
+/// # Errors
+/// As [`charge`]; `NotFound` also for a card unknown to Stripe or another customer's.
+#[tracing::instrument(skip(state), fields(echeance.id = %id))]
+pub async fn charge_with_new_card(
+    state: &AppState,
+    id: EcheanceId,
+    user_id: UserId,
+    payment_method: &str,
+) -> Result<ChargeResult, ServiceError> {
+    let row = echeances::get(&state.db, id).await?;
+    let trigger = Trigger::Customer(user_id);
+    check_owner(&row, trigger)?;
+    // Not payable now: said before Stripe is asked about the card.
+    if let Err(refused) = row.status.transition(PaymentEvent::ChargeStarted) {
+        return Err(Refusal::from(refused).into());
+    }
+    let card = cards::given_for_payment(state, user_id, payment_method).await?;
+    charge_with(state, id, trigger, Some(card)).await
+}
+
+async fn charge_with(
+    state: &AppState,
+    id: EcheanceId,
+    trigger: Trigger,
+    new_card: Option<GivenCard>,
+) -> Result<ChargeResult, ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     check_owner(&row, trigger)?;
     if row.checkout_session_id.is_some() {
@@ -107,7 +155,7 @@ pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Resul
             return Err(Refusal::Settled.into());
         }
     }
-    let (attempt, attempt_no) = claim(state, id, trigger).await?;
+    let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref()).await?;
     if retire_previous(state, &attempt, trigger).await? == Retired::AlreadyPaid {
         let echeance = echeances::get(&state.db, id).await?;
         return Ok(ChargeResult {
@@ -132,11 +180,13 @@ fn check_owner(row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceErr
     }
 }
 
-/// Step 1: claim and write the attempt, in one transaction.
+/// Step 1: claim and write the attempt, in one transaction; a card the
+/// customer has just given is recorded with it, not usable yet.
 async fn claim(
     state: &AppState,
     id: EcheanceId,
     trigger: Trigger,
+    new_card: Option<&GivenCard>,
 ) -> Result<(charge_attempt::Model, AttemptNo), ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
@@ -172,18 +222,20 @@ async fn claim(
         return Err(Refusal::from(refused).into());
     }
     let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
-    let card = payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.eq(row.user_id))
-        .order_by_desc(payment_method::Column::IsDefault)
-        .order_by_desc(payment_method::Column::CreatedAt)
-        .one(&txn)
-        .await?;
+    let card = match new_card {
+        Some(given) => Some(given.payment_method.clone()),
+        None => cards::usable(row.user_id).one(&txn).await?.map(|c| c.stripe_payment_method_id),
+    };
     let (Some(stripe_customer), Some(card)) = (customer.stripe_customer_id.clone(), card) else {
         return Err(Invalid::NoCard.into());
     };
     if let Trigger::Customer(user_id) = trigger {
-        // This one will reach Stripe (a refused click above does not): bounded per customer.
-        state.guards.spend(user_id, state.now_ms())?;
+        match new_card {
+            // Its budget was spent when Stripe was asked about the card.
+            Some(given) => cards::stage(&txn, user_id, given, state.now_ms()).await?,
+            // This one will reach Stripe (a refused click above does not): bounded per customer.
+            None => state.guards.spend(user_id, state.now_ms())?,
+        }
     }
 
     let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(anyhow::Error::from)?;
@@ -197,7 +249,8 @@ async fn claim(
         amount_cents: Set(row.amount_cents),
         currency: Set(row.currency.clone()),
         stripe_customer_id: Set(stripe_customer),
-        payment_method_id: Set(card.stripe_payment_method_id),
+        payment_method_id: Set(card),
+        saves_card: Set(new_card.is_some()),
         payment_intent_id: Set(None),
         client_secret: Set(None),
         outcome: Set(AttemptOutcome::Pending),
@@ -308,6 +361,7 @@ async fn send(
         currency: Currency::parse(&attempt.currency).map_err(anyhow::Error::from)?,
         customer: attempt.stripe_customer_id.clone(),
         payment_method: attempt.payment_method_id.clone(),
+        saves_card: attempt.saves_card,
         echeance_id,
         attempt: attempt_no,
         installation: state.installation_id.to_string(),

@@ -36,7 +36,11 @@ pub struct DueReport {
 /// Database failure while selecting.
 pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
     let now = state.now_ms();
-    let with_card = payment_method::Entity::find().select_only().column(payment_method::Column::UserId).into_query();
+    let with_card = payment_method::Entity::find()
+        .select_only()
+        .column(payment_method::Column::UserId)
+        .filter(payment_method::Column::Usable.eq(true))
+        .into_query();
     let collected_plans = payment_plan::Entity::find()
         .select_only()
         .column(payment_plan::Column::Id)

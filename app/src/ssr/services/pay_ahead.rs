@@ -37,10 +37,7 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
     for id in payable {
         let result = charge::charge(state, id, Trigger::Customer(customer)).await?;
         if result.status != EcheanceStatus::Payee {
-            let authenticate_payment_intent =
-                (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
-            let stopped = PayOutcome { status: result.status, authenticate_payment_intent };
-            return Ok(PaidAhead { paid, stopped: Some(stopped) });
+            return Ok(PaidAhead { paid, stopped: Some(PayOutcome::from(result)) });
         }
         paid += 1;
     }

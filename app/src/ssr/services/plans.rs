@@ -25,9 +25,7 @@ use crate::domain::{
 };
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
-use crate::ssr::entities::{
-    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user,
-};
+use crate::ssr::entities::{admin_audit, audit_log, echeance, payment_plan, plan_audit, plan_consent, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
@@ -535,7 +533,7 @@ async fn lock(txn: &DatabaseTransaction, plan_id: i64) -> Result<payment_plan::M
 
 async fn has_card(txn: &DatabaseTransaction, customer: i64) -> Result<bool, ServiceError> {
     let customer_row = user::Entity::find_by_id(customer).one(txn).await?.ok_or(ServiceError::NotFound)?;
-    let card = payment_method::Entity::find().filter(payment_method::Column::UserId.eq(customer)).one(txn).await?;
+    let card = super::cards::usable(customer).one(txn).await?;
     Ok(customer_row.stripe_customer_id.is_some() && card.is_some())
 }
 

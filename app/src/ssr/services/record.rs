@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::error::ServiceError;
 use super::transitions::{self, Applied, Cause};
-use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent};
+use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
@@ -138,6 +138,18 @@ pub async fn record_then(
     }
     active.updated_at = Set(now);
     let attempt = active.update(&txn).await?;
+    if attempt.saves_card && update.outcome == AttemptOutcome::Succeeded && current != AttemptOutcome::Succeeded {
+        // The payment that saves its card succeeded: the card is the customer's now (Stripe attached
+        // it); their default unless a newer attempt was made since (with its own card).
+        super::cards::adopt(
+            &txn,
+            UserId::new(echeance.user_id).map_err(anyhow::Error::from)?,
+            &attempt.payment_method_id,
+            is_current,
+            now,
+        )
+        .await?;
+    }
 
     if is_current
         && echeance.current_payment_intent_id.is_none()

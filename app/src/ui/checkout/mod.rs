@@ -6,4 +6,4 @@ mod page;
 mod plans_panel;
 
 pub use card_panel::CardPanel;
-pub use page::CheckoutPage;
+pub use page::{CheckoutPage, PayNotice};

@@ -12,6 +12,28 @@ use crate::ui::i18n::texts;
 use crate::ui::layout::{Layout, hydration_marker};
 use crate::ui::live::on_live;
 
+/// What a payment the customer just made came to, in words.
+#[component]
+pub fn PayNotice(status: EcheanceStatus) -> impl IntoView {
+    let tx = texts();
+    match status {
+        EcheanceStatus::Payee => view! { <p class="success" role="status">{tx.paid_now}</p> }.into_any(),
+        EcheanceStatus::EnAttente => {
+            view! { <p class="notice" role="status">{tx.action_required_notice}</p> }.into_any()
+        }
+        EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => {
+            view! { <p class="error" role="alert">{tx.declined_notice}</p> }.into_any()
+        }
+        // Only while the outcome is really unknown.
+        EcheanceStatus::EnCours => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
+        EcheanceStatus::APayer => view! { <p class="error" role="alert">{tx.not_charged_notice}</p> }.into_any(),
+        EcheanceStatus::Annulee => view! { <p class="error" role="alert">{tx.refused_cancelled}</p> }.into_any(),
+        EcheanceStatus::Remboursee | EcheanceStatus::Contestee => {
+            view! { <p class="notice" role="status">{tx.refused_settled}</p> }.into_any()
+        }
+    }
+}
+
 /// The checkout page. Its data reloads after every action, and whenever the
 /// server pushes a change of one of the customer's échéances (`ui::live`),
 /// so statuses move without a page reload.
@@ -71,18 +93,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                     {move || pay.value().get().map(|result| match result {
-                                        Ok(outcome) => {
-                                            match outcome.status {
-                                                EcheanceStatus::Payee => view! { <p class="success" role="status">{tx.paid_now}</p> }.into_any(),
-                                                EcheanceStatus::EnAttente => view! { <p class="notice" role="status">{tx.action_required_notice}</p> }.into_any(),
-                                                EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => view! { <p class="error" role="alert">{tx.declined_notice}</p> }.into_any(),
-                                                // Only while the outcome is really unknown.
-                                                EcheanceStatus::EnCours => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
-                                                EcheanceStatus::APayer => view! { <p class="error" role="alert">{tx.not_charged_notice}</p> }.into_any(),
-                                                EcheanceStatus::Annulee => view! { <p class="error" role="alert">{tx.refused_cancelled}</p> }.into_any(),
-                                                EcheanceStatus::Remboursee | EcheanceStatus::Contestee => view! { <p class="notice" role="status">{tx.refused_settled}</p> }.into_any(),
-                                            }
-                                        }
+                                        Ok(outcome) => view! { <PayNotice status=outcome.status/> }.into_any(),
                                         Err(error) => {
                                             let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
                                             view! { <p class="error" role="alert">{error.message(locale)}</p> }.into_any()
