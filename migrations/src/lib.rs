@@ -14,6 +14,7 @@ mod m20261201_000004_payment_plans;
 mod m20261201_000005_invitations;
 mod m20261202_000006_host_api;
 mod m20261202_000007_first_payment_saves_card;
+mod m20261202_000008_installation_epochs;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_invitations::Migration),
             Box::new(m20261202_000006_host_api::Migration),
             Box::new(m20261202_000007_first_payment_saves_card::Migration),
+            Box::new(m20261202_000008_installation_epochs::Migration),
         ]
     }
 }

@@ -49,6 +49,12 @@ enum Command {
     },
     /// Apply stored webhooks and settle unknown charge outcomes, once.
     Process,
+    /// Write a backup a restore can start from without charging twice (SQLite: an online copy;
+    /// PostgreSQL: `pg_dump`, plain SQL). See the README's « Backup and restore ».
+    Backup {
+        /// The file to write (never overwritten).
+        path: std::path::PathBuf,
+    },
     /// The host site's API keys.
     ApiKey {
         #[command(subcommand)]
@@ -195,6 +201,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::ApiKey { action } => api_key(&state, action).await,
+        Command::Backup { path } => {
+            use secrecy::ExposeSecret;
+            let url = state.settings.database_url.expose_secret().to_owned();
+            app::ssr::backup::write(&state.db, &url, &path, state.now_ms()).await?;
+            println!("backup written to {} (epoch {})", path.display(), state.epoch);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Process => {
             let events = webhooks::process_pending(&state, 10_000).await.map_err(anyhow::Error::from)?;
             let attempts = charge::resume(&state, 10_000).await.map_err(anyhow::Error::from)?;

@@ -65,7 +65,14 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
 pub async fn build_state(settings: Settings, ports: Ports, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
-    let installation_id = installation::installation_id(&db).await.context("reading the installation id")?;
+    let installation = installation::open(&db).await.context("reading the installation")?;
+    if let Some(taken_at) = installation.restored_from {
+        tracing::warn!(
+            epoch = installation.epoch,
+            backup.taken_at_ms = taken_at,
+            "this database was restored from a backup: a new installation epoch begins, and no charge goes out until a reconcile has covered the window since the backup"
+        );
+    }
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".to_owned());
     let instance_id = format!("{host}:{}:{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let guards = Guards::new(
@@ -80,7 +87,9 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         mailer: ports.mailer,
         clock: ports.clock,
         settings: Arc::new(settings),
-        installation_id: installation_id.into(),
+        key_scope: app::domain::key_scope(&installation.id, installation.epoch).into(),
+        installation_id: installation.id.into(),
+        epoch: installation.epoch,
         instance_id: instance_id.into(),
         wake: Arc::new(Wake::default()),
         counters: Arc::new(Counters::default()),

@@ -26,6 +26,16 @@ pub enum KeyPurpose {
     Cancel,
 }
 
+/// The part of every key that names the database and its installation epoch:
+/// the installation id alone in epoch 1 (the keys made before epochs existed),
+/// `{id}r{epoch}` after each restore of a backup. A restored database hands out
+/// ids and attempt numbers it already used after the backup; with a new epoch
+/// their keys are new, so Stripe never replays an answer meant for another request.
+#[must_use]
+pub fn key_scope(installation: &str, epoch: i32) -> String {
+    if epoch <= 1 { installation.to_owned() } else { format!("{installation}r{epoch}") }
+}
+
 impl IdempotencyKey {
     /// The key of one attempt's mutation. `installation` separates databases
     /// that share a Stripe account (a reset dev database must not replay old keys).

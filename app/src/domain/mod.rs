@@ -25,7 +25,7 @@ pub mod user;
 pub use decline::{RetryDecision, RetryPolicy, is_soft_decline};
 pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, next_host_try};
 pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};
-pub use idempotency::{IdempotencyKey, KeyPurpose};
+pub use idempotency::{IdempotencyKey, KeyPurpose, key_scope};
 pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};
 pub use locale::Locale;
 pub use money::{Amount, Currency, Money};

@@ -16,9 +16,17 @@ pub enum ChargeOrigin {
     DueDate,
     /// The automatic retry of a soft decline.
     AutoRetry,
+    /// Made after the backup this database was restored from, found on Stripe by the reconciler.
+    Restored,
 }
 
-crate::spelled!(ChargeOrigin { Customer => "customer", Admin => "admin", DueDate => "due_date", AutoRetry => "auto_retry" });
+crate::spelled!(ChargeOrigin {
+    Customer => "customer",
+    Admin => "admin",
+    DueDate => "due_date",
+    AutoRetry => "auto_retry",
+    Restored => "restored",
+});
 
 /// Who or what caused a transition (kept in the audit log).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,7 +70,7 @@ impl ChargeOrigin {
         match self {
             Self::DueDate => Some(EcheanceStatus::APayer),
             Self::AutoRetry => Some(EcheanceStatus::Echouee),
-            Self::Customer | Self::Admin => None,
+            Self::Customer | Self::Admin | Self::Restored => None,
         }
     }
 
@@ -72,6 +80,7 @@ impl ChargeOrigin {
         match self {
             Self::Customer | Self::Admin => Cause::Charge,
             Self::DueDate | Self::AutoRetry => Cause::Schedule,
+            Self::Restored => Cause::Reconciler,
         }
     }
 }

@@ -45,6 +45,9 @@ pub enum Refusal {
     /// A reconciliation is running already.
     #[error("a reconciliation is already running")]
     ReconcileRunning,
+    /// The database was restored from a backup: no charge until a reconcile has covered the window since.
+    #[error("restored from a backup: waiting for a reconciliation")]
+    RestorePending,
     /// Stripe refused the request (a 4xx that is not a card error).
     #[error("Stripe refused the request")]
     StripeRefused,

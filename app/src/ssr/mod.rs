@@ -2,6 +2,7 @@
 //! the services. Never compiled into the browser bundle.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod csrf;

@@ -28,9 +28,15 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Configuration.
     pub settings: Arc<Settings>,
-    /// Separates this database's idempotency keys from any other sharing the Stripe account.
+    /// Separates this database's PaymentIntents (metadata) from any other sharing the Stripe account.
     #[from_ref(skip)]
     pub installation_id: Arc<str>,
+    /// The installation epoch: one more after each restore of a backup.
+    #[from_ref(skip)]
+    pub epoch: i32,
+    /// What every idempotency key made now starts with (`domain::key_scope` of the id and epoch).
+    #[from_ref(skip)]
+    pub key_scope: Arc<str>,
     /// This process, as a lease holder (`host:pid:random`).
     #[from_ref(skip)]
     pub instance_id: Arc<str>,

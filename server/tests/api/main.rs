@@ -18,5 +18,6 @@ mod legacy;
 mod live;
 mod plans;
 mod reconcile;
+mod restore;
 mod security;
 mod webhooks;

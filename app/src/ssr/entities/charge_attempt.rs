@@ -36,6 +36,8 @@ pub struct Model {
     pub updated_at: i64,
     /// Sent with `setup_future_usage = off_session`: its card is saved once it succeeds.
     pub saves_card: bool,
+    /// The installation epoch it was made in (its keys and metadata are that epoch's).
+    pub epoch: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

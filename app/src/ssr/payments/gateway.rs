@@ -37,6 +37,8 @@ pub struct SavedCardCharge {
     pub attempt: AttemptNo,
     /// Metadata `installation`: which database the charge belongs to.
     pub installation: String,
+    /// Metadata `epoch` (sent from epoch 2 on: a request made before epochs existed is re-sent as it was).
+    pub epoch: i32,
 }
 
 /// Why a transient failure happened; the outcome of a mutation is unknown.

@@ -301,7 +301,7 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         // The typed builder has no `payment_method_types`; without it, recent API
         // versions enable automatic payment methods, which want a `return_url`.
-        let form = CreatePaymentIntentForm {
+        let mut form = CreatePaymentIntentForm {
             amount: charge.amount.minor(),
             currency: charge.currency.code(),
             customer: &charge.customer,
@@ -316,6 +316,9 @@ impl PaymentGateway for StripeGateway {
                 ("installation", charge.installation.clone()),
             ]),
         };
+        if charge.epoch > 1 {
+            form.metadata.insert("epoch", charge.epoch.to_string());
+        }
         let req = RequestBuilder::new(StripeMethod::Post, "/payment_intents").form(&form);
         self.call("payment_intents.create", req, Some(key)).await
     }

@@ -111,6 +111,25 @@ pub struct PaymentIntentSnapshot {
     pub latest_charge: Option<IdOrObject>,
 }
 
+/// Which attempt of which database epoch made a PaymentIntent (our metadata).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AttemptRef {
+    /// `echeance_id`.
+    pub echeance: i64,
+    /// `attempt`.
+    pub attempt: i32,
+    /// `epoch`: the installation epoch the attempt was made in.
+    pub epoch: i32,
+}
+
+impl AttemptRef {
+    /// Whether it names attempt row `(echeance, attempt_no, epoch)`.
+    #[must_use]
+    pub fn names(&self, echeance: i64, attempt_no: i32, epoch: i32) -> bool {
+        (self.echeance, self.attempt, self.epoch) == (echeance, attempt_no, epoch)
+    }
+}
+
 impl PaymentIntentSnapshot {
     /// The status as an enum.
     #[must_use]
@@ -118,17 +137,22 @@ impl PaymentIntentSnapshot {
         PaymentIntentStatus::from(self.raw_status.as_str())
     }
 
-    /// `(echeance_id, attempt)` from our metadata, when present, well formed and
-    /// written by `installation` (another database sharing the Stripe account —
-    /// staging, a reset development copy — writes the same ids for other échéances).
+    /// Our attempt, from our metadata, when present, well formed and written by
+    /// `installation` (another database sharing the Stripe account — staging, a
+    /// reset development copy — writes the same ids for other échéances). The
+    /// installation epoch is `epoch` (absent: 1, as before epochs existed).
     #[must_use]
-    pub fn attempt_ref(&self, installation: &str) -> Option<(i64, i32)> {
+    pub fn attempt_ref(&self, installation: &str) -> Option<AttemptRef> {
         if self.metadata.get("installation").map(String::as_str) != Some(installation) {
             return None;
         }
-        let e = self.metadata.get("echeance_id")?.parse().ok()?;
-        let a = self.metadata.get("attempt")?.parse().ok()?;
-        Some((e, a))
+        let epoch = match self.metadata.get("epoch") {
+            None => 1,
+            Some(e) => e.parse().ok().filter(|e| *e >= 1)?,
+        };
+        let echeance = self.metadata.get("echeance_id")?.parse().ok()?;
+        let attempt = self.metadata.get("attempt")?.parse().ok()?;
+        Some(AttemptRef { echeance, attempt, epoch })
     }
 
     /// Whether it is for `amount` minor units of `currency` (what the attempt asked).
@@ -333,8 +357,18 @@ mod tests {
             "customer": "cus_1", "metadata": {"echeance_id": "7", "attempt": "2", "installation": "inst_1"},
             "latest_charge": {"id": "ch_1", "object": "charge"}, "extra": [1, 2]
         }));
-        assert_eq!(p.attempt_ref("inst_1"), Some((7, 2)));
+        assert_eq!(p.attempt_ref("inst_1"), Some(AttemptRef { echeance: 7, attempt: 2, epoch: 1 }));
         assert_eq!(p.attempt_ref("inst_other"), None, "another installation's metadata is not ours");
+        let restored = pi(serde_json::json!({
+            "id": "pi_2", "status": "succeeded", "amount": 1000, "currency": "eur",
+            "metadata": {"echeance_id": "7", "attempt": "2", "installation": "inst_1", "epoch": "3"}
+        }));
+        assert_eq!(restored.attempt_ref("inst_1"), Some(AttemptRef { echeance: 7, attempt: 2, epoch: 3 }));
+        let garbled = pi(serde_json::json!({
+            "id": "pi_3", "status": "succeeded", "amount": 1000, "currency": "eur",
+            "metadata": {"echeance_id": "7", "attempt": "2", "installation": "inst_1", "epoch": "0"}
+        }));
+        assert_eq!(garbled.attempt_ref("inst_1"), None, "an epoch that is not one of ours");
         assert_eq!(p.latest_charge.as_ref().map(IdOrObject::id), Some("ch_1"));
         assert_eq!(p.payment_event(), Some(PaymentEvent::Succeeded));
     }
@@ -453,7 +487,7 @@ mod tests {
         assert_eq!(sca.payment_event(), Some(PaymentEvent::AuthenticationRequired));
         assert_eq!(
             (sca.attempt_ref("inst_1"), sca.customer.as_ref().map(IdOrObject::id)),
-            (Some((7, 2)), Some("cus_1"))
+            (Some(AttemptRef { echeance: 7, attempt: 2, epoch: 1 }), Some("cus_1"))
         );
         let paid =
             with(serde_json::json!({"status": "succeeded", "last_payment_error": null, "latest_charge": "ch_1"}));

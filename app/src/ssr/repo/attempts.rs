@@ -2,7 +2,7 @@
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose};
+use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, key_scope};
 use crate::ssr::entities::charge_attempt;
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::services::error::ServiceError;
@@ -47,7 +47,8 @@ pub fn ids(attempt: &charge_attempt::Model) -> Result<(EcheanceId, AttemptNo), S
     Ok((echeance, attempt_no))
 }
 
-/// The idempotency key of `purpose` for `attempt`.
+/// The idempotency key of `purpose` for `attempt`, in the epoch the attempt was made in
+/// (the same attempt's operations keep their keys across a restore; a new attempt's are new).
 ///
 /// # Errors
 /// A row whose ids do not parse.
@@ -57,7 +58,7 @@ pub fn key(
     purpose: KeyPurpose,
 ) -> Result<IdempotencyKey, ServiceError> {
     let (echeance, attempt_no) = ids(attempt)?;
-    Ok(IdempotencyKey::for_attempt(installation, echeance, attempt_no, purpose))
+    Ok(IdempotencyKey::for_attempt(&key_scope(installation, attempt.epoch), echeance, attempt_no, purpose))
 }
 
 /// The attempt that paid échéance `echeance`: its first success recorded (a
@@ -91,11 +92,12 @@ pub async fn of_snapshot(
     if let Some(found) = by_payment_intent(db, &pi.id).await? {
         return Ok(Some(found));
     }
-    let Some((echeance, attempt_no)) = pi.attempt_ref(installation) else {
+    let Some(r) = pi.attempt_ref(installation) else {
         return Ok(None);
     };
-    let found = of(db, echeance, attempt_no).await?;
+    let found = of(db, r.echeance, r.attempt).await?;
     let same_customer =
         |a: &charge_attempt::Model| pi.customer.as_ref().is_some_and(|c| c.id() == a.stripe_customer_id);
-    Ok(found.filter(same_customer).filter(|a| a.payment_intent_id.is_none()))
+    // After a restore, attempt numbers are handed out again: only the same epoch's attempt is this one.
+    Ok(found.filter(|a| a.epoch == r.epoch).filter(same_customer).filter(|a| a.payment_intent_id.is_none()))
 }

@@ -33,7 +33,7 @@ pub async fn ensure_customer(state: &AppState, user_id: UserId) -> Result<String
     if let Some(id) = user.stripe_customer_id {
         return Ok(id);
     }
-    let key = IdempotencyKey::for_customer(&state.installation_id, user_id);
+    let key = IdempotencyKey::for_customer(&state.key_scope, user_id);
     let id = state.gateway.create_customer(&user.email, &user.display_name, user_id, &key).await?;
     user::Entity::update_many()
         .col_expr(user::Column::StripeCustomerId, Expr::value(id.clone()))
@@ -61,7 +61,7 @@ pub async fn start_setup(state: &AppState, user_id: UserId) -> Result<SetupStart
     }
     .insert(&state.db)
     .await?;
-    let key = IdempotencyKey::for_setup_intent(&state.installation_id, user_id, request.id);
+    let key = IdempotencyKey::for_setup_intent(&state.key_scope, user_id, request.id);
     let mut active: setup_request::ActiveModel = request.into();
     active.idempotency_key = Set(Some(key.as_str().to_owned()));
     let request = active.update(&state.db).await?;
@@ -147,7 +147,7 @@ async fn checked(state: &AppState, user_id: UserId, customer: &str, pm_id: &str)
         Some(c) if c == customer => {}
         Some(_) => return Err(ServiceError::NotFound),
         None => {
-            let key = IdempotencyKey::for_attach(&state.installation_id, user_id, pm_id);
+            let key = IdempotencyKey::for_attach(&state.key_scope, user_id, pm_id);
             pm = state.gateway.attach_payment_method(pm_id, customer, &key).await.map_err(|e| {
                 tracing::warn!(error = %e, "could not attach the card");
                 ServiceError::Invalid(Invalid::CardRefused)

@@ -26,13 +26,13 @@ use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
     KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
 };
-use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
+use crate::ssr::{db, installation};
 
 /// Who asked for the charge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +191,11 @@ async fn claim(
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
     check_owner(&row, trigger)?;
+    // A restored database does not know what was charged after its backup: nothing goes
+    // out until a reconcile has covered that window (it clears this).
+    if installation::restore_pending(&txn).await?.is_some() {
+        return Err(Refusal::RestorePending.into());
+    }
     if row.checkout_session_id.is_some() {
         // Still linked to a legacy session whose payment is in progress (see `charge`).
         return Err(Refusal::LegacyPaymentPending.into());
@@ -239,7 +244,7 @@ async fn claim(
     }
 
     let attempt_no = AttemptNo::new(row.current_attempt_no + 1).map_err(anyhow::Error::from)?;
-    let key = IdempotencyKey::for_attempt(&state.installation_id, id, attempt_no, KeyPurpose::Charge);
+    let key = IdempotencyKey::for_attempt(&state.key_scope, id, attempt_no, KeyPurpose::Charge);
     let now = state.now_ms();
     let attempt = charge_attempt::ActiveModel {
         echeance_id: Set(row.id),
@@ -251,6 +256,7 @@ async fn claim(
         stripe_customer_id: Set(stripe_customer),
         payment_method_id: Set(card),
         saves_card: Set(new_card.is_some()),
+        epoch: Set(state.epoch),
         payment_intent_id: Set(None),
         client_secret: Set(None),
         outcome: Set(AttemptOutcome::Pending),
@@ -365,6 +371,7 @@ async fn send(
         echeance_id,
         attempt: attempt_no,
         installation: state.installation_id.to_string(),
+        epoch: attempt.epoch,
     };
     note_sent(state, attempt.id).await?;
     let mut sent = Sent::Answered;
@@ -504,7 +511,8 @@ pub async fn find_on_stripe(
         let page =
             state.gateway.list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref()).await?;
         if let Some(found) = page.data.iter().find(|pi| {
-            pi.attempt_ref(&state.installation_id) == Some((attempt.echeance_id, attempt.attempt_no))
+            pi.attempt_ref(&state.installation_id)
+                .is_some_and(|r| r.names(attempt.echeance_id, attempt.attempt_no, attempt.epoch))
                 && pi.customer.as_ref().is_some_and(|c| c.id() == attempt.stripe_customer_id)
         }) {
             return Ok(Some(found.clone()));

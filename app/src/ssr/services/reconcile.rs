@@ -7,7 +7,8 @@
 //! of one `GET` per échéance; only what the list does not cover is fetched
 //! one by one, through the adapter's per-endpoint rate limiter.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -18,13 +19,16 @@ use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks;
 use crate::domain::legacy;
-use crate::domain::{AttemptOutcome, EcheanceStatus, PaymentEvent};
-use crate::ssr::db;
-use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
-use crate::ssr::payments::types::{DisputeSnapshot, Page, PaymentIntentSnapshot, RefundSnapshot};
+use crate::domain::{
+    AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
+    key_scope,
+};
+use crate::ssr::entities::{charge_attempt, echeance, reconcile_report, user};
+use crate::ssr::payments::types::{AttemptRef, DisputeSnapshot, Page, PaymentIntentSnapshot, RefundSnapshot};
 use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
+use crate::ssr::{db, installation};
 
 /// How a run is asked for.
 #[derive(Clone, Debug)]
@@ -165,9 +169,18 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     .insert(&state.db)
     .await?;
     let mut report = Report { id: row.id, dry_run: options.dry_run, ..Report::default() };
-    // Ten minutes of margin for clocks that disagree with Stripe's.
-    let window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2) - 600;
+    // Ten minutes of margin for clocks that disagree with Stripe's. After a restore the
+    // window reaches back to the backup, whatever was asked.
+    let restored_since = installation::restore_pending(&state.db).await?;
+    let mut window_start = started / 1000 - i64::try_from(options.since.as_secs()).unwrap_or(i64::MAX / 2) - 600;
+    if let Some(since_ms) = restored_since {
+        window_start = window_start.min(since_ms / 1000 - 600);
+    }
 
+    let listed = list_window(state, window_start, &mut report).await;
+    if !options.dry_run {
+        adopt_lost_attempts(state, &listed, &mut report).await;
+    }
     let targets = load_targets(state).await?;
     let sessions = echeance::Entity::find()
         .filter(echeance::Column::CheckoutSessionId.is_not_null())
@@ -176,7 +189,6 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         .await?;
     progress.start(u64::try_from(targets.len() + sessions.len()).unwrap_or(u64::MAX));
 
-    let listed = list_window(state, window_start, &mut report).await;
     for target in &targets {
         check_target(state, target, &listed, options, &mut report).await;
         progress.inc();
@@ -196,6 +208,16 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     refunds_and_disputes(state, window_start, options, &mut report).await;
     collected_but_not_recorded(state, window_start * 1000, &mut report).await?;
     progress.finish();
+    if let Some(since_ms) = restored_since
+        && !options.dry_run
+        && report.errors == 0
+    {
+        installation::restore_reconciled(&state.db, since_ms).await?;
+        tracing::info!(
+            backup.taken_at_ms = since_ms,
+            "the window since the restored backup is reconciled: charges resume"
+        );
+    }
 
     let mut active: reconcile_report::ActiveModel = row.into();
     active.status = Set(ReportStatus::Finished);
@@ -243,7 +265,7 @@ async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
 #[derive(Default)]
 struct Listed {
     by_id: HashMap<String, PaymentIntentSnapshot>,
-    by_attempt: HashMap<(i64, i32), String>,
+    by_attempt: HashMap<AttemptRef, String>,
 }
 
 /// Lists the window even with nothing pending here: a success on an attempt
@@ -281,7 +303,7 @@ async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -
 async fn check_target(state: &AppState, target: &Target, listed: &Listed, options: &Options, report: &mut Report) {
     report.checked += 1;
     let attempt = &target.attempt;
-    let key = (attempt.echeance_id, attempt.attempt_no);
+    let key = AttemptRef { echeance: attempt.echeance_id, attempt: attempt.attempt_no, epoch: attempt.epoch };
     // An attempt that knows its PaymentIntent is matched by that id only (and read by
     // id when the list does not hold it); metadata only finds the PaymentIntent of an
     // attempt that never learnt it — ours by installation id, and the same customer.
@@ -669,31 +691,131 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
                 continue;
             }
         };
-        let report_of_stripe = StripeReport::from_payment_intent(pi.clone());
-        match record::record(state, attempt.id, report_of_stripe, Cause::Reconciler, "system:reconciler").await {
-            Ok(done) => {
-                report.checked += 1;
-                match done.applied.filter(|a| a.refused.is_none() && a.to != a.from) {
-                    Some(applied) => {
-                        report.fixed += 1;
-                        report.drift.push(Drift {
-                            echeance_id: attempt.echeance_id,
-                            local: applied.from,
-                            stripe: pi.raw_status.clone(),
-                            resolved: applied.to,
-                            stripe_object: Some(pi.id.clone()),
-                            fixed: true,
-                        });
-                    }
-                    None => report.unchanged += 1,
-                }
+        report.checked += 1;
+        record_listed(state, &attempt, pi, report).await;
+    }
+}
+
+/// Records what Stripe's list says of `attempt`'s PaymentIntent `pi`; a change is drift fixed.
+async fn record_listed(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    pi: &PaymentIntentSnapshot,
+    report: &mut Report,
+) {
+    let stripe = StripeReport::from_payment_intent(pi.clone());
+    match record::record(state, attempt.id, stripe, Cause::Reconciler, "system:reconciler").await {
+        Ok(done) => match done.applied.filter(|a| a.refused.is_none() && a.to != a.from) {
+            Some(applied) => {
+                report.fixed += 1;
+                report.drift.push(Drift {
+                    echeance_id: attempt.echeance_id,
+                    local: applied.from,
+                    stripe: pi.raw_status.clone(),
+                    resolved: applied.to,
+                    stripe_object: Some(pi.id.clone()),
+                    fixed: true,
+                });
             }
-            Err(e) => {
-                report.errors += 1;
-                report.error_messages.push(format!("payment intent {}: {e}", pi.id));
-            }
+            None => report.unchanged += 1,
+        },
+        Err(e) => {
+            report.errors += 1;
+            report.error_messages.push(format!("payment intent {}: {e}", pi.id));
         }
     }
+}
+
+/// After a restore: the PaymentIntents an earlier epoch of this installation
+/// made for attempts the restored database never heard of (made after the
+/// backup). Each becomes an attempt row here — its own key and epoch kept — and
+/// what Stripe says of it is recorded: an échéance collected after the backup is
+/// found paid, a payment still open is followed like any other.
+async fn adopt_lost_attempts(state: &AppState, listed: &Listed, report: &mut Report) {
+    let mut lost: Vec<(&PaymentIntentSnapshot, AttemptRef)> = listed
+        .by_id
+        .values()
+        .filter_map(|pi| pi.attempt_ref(&state.installation_id).filter(|r| r.epoch < state.epoch).map(|r| (pi, r)))
+        .collect();
+    // In the order they were made: the last one made stays the échéance's current attempt.
+    lost.sort_by(|(a, _), (b, _)| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    for (pi, r) in lost {
+        let adopted = match adopt_lost(state, pi, r).await {
+            Ok(Some(attempt)) => attempt,
+            Ok(None) => continue,
+            Err(e) => {
+                report.errors += 1;
+                report.error_messages.push(format!("payment intent {} of an earlier epoch: {e}", pi.id));
+                continue;
+            }
+        };
+        report.checked += 1;
+        record_listed(state, &adopted, pi, report).await;
+    }
+}
+
+/// Writes the attempt of a PaymentIntent made by an earlier epoch, unless this
+/// database knows it already (by its id, or as the same attempt restored while
+/// in flight), its échéance is not here, or its customer is not the échéance's.
+async fn adopt_lost(
+    state: &AppState,
+    pi: &PaymentIntentSnapshot,
+    r: AttemptRef,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    if attempts::by_payment_intent(&txn, &pi.id).await?.is_some()
+        || attempts::of(&txn, r.echeance, r.attempt).await?.is_some_and(|a| a.epoch == r.epoch)
+    {
+        return Ok(None);
+    }
+    let (Ok(id), Ok(attempt)) = (EcheanceId::new(r.echeance), AttemptNo::new(r.attempt)) else { return Ok(None) };
+    let Some(row) = echeance::Entity::find_by_id(r.echeance).lock_exclusive().one(&txn).await? else {
+        return Ok(None);
+    };
+    let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.and_then(|u| u.stripe_customer_id);
+    let Some(customer) = customer.filter(|c| pi.customer.as_ref().is_some_and(|p| p.id() == c)) else {
+        return Ok(None);
+    };
+    let now = state.now_ms();
+    let attempt_no = row.current_attempt_no + 1;
+    let key = IdempotencyKey::for_attempt(&key_scope(&state.installation_id, r.epoch), id, attempt, KeyPurpose::Charge);
+    let adopted = charge_attempt::ActiveModel {
+        echeance_id: Set(row.id),
+        attempt_no: Set(attempt_no),
+        idempotency_key: Set(key.as_str().to_owned()),
+        trigger: Set(ChargeOrigin::Restored),
+        // The échéance's amount: a payment of another amount is drift, not this échéance paid.
+        amount_cents: Set(row.amount_cents),
+        currency: Set(row.currency.clone()),
+        stripe_customer_id: Set(customer),
+        payment_method_id: Set(pi.payment_method.as_ref().map(|p| p.id().to_owned()).unwrap_or_default()),
+        payment_intent_id: Set(Some(pi.id.clone())),
+        client_secret: Set(pi.client_secret.clone()),
+        outcome: Set(AttemptOutcome::Pending),
+        stripe_calls: Set(0),
+        rearm_count: Set(0),
+        started_at: Set(pi.created.saturating_mul(1000)),
+        next_check_at: Set(Some(now)),
+        updated_at: Set(now),
+        epoch: Set(r.epoch),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    echeance::Entity::update_many()
+        .col_expr(echeance::Column::CurrentAttemptNo, Expr::value(attempt_no))
+        .col_expr(echeance::Column::CurrentPaymentIntentId, Expr::value(Option::<String>::None))
+        .filter(echeance::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    tracing::warn!(
+        echeance.id = row.id,
+        stripe.payment_intent = pi.id.as_str(),
+        epoch = r.epoch,
+        "a payment made after the restored backup was found on Stripe: recorded"
+    );
+    Ok(Some(adopted))
 }
 
 async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Report) {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::error::ServiceError;
 use super::{due, lease, reconcile};
 use crate::ssr::entities::app_setting;
+use crate::ssr::installation;
 use crate::ssr::state::AppState;
 
 /// A scheduled job.
@@ -82,13 +83,21 @@ pub async fn run_if_due(state: &AppState, job: Job) -> Result<(), ServiceError> 
         row.and_then(|r| DateTime::parse_from_rfc3339(&r.value).ok()).map_or(now, |d| d.with_timezone(&Utc))
     };
     let last = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
-    let schedule = cron::Schedule::from_str(job.cron(state)).map_err(anyhow::Error::from)?;
-    let tz = state.settings.schedule_timezone;
-    let Some(next) = schedule.after(&last.with_timezone(&tz)).next() else {
-        return Ok(());
-    };
-    if next.with_timezone(&Utc) > now {
-        return Ok(());
+    // After a restore, charges wait for a reconcile: it runs now, then every few minutes until one covers the window.
+    let restored = job == Job::Reconcile && installation::restore_pending(&state.db).await?.is_some();
+    if restored {
+        if now - last < chrono::Duration::minutes(5) && last != now {
+            return Ok(());
+        }
+    } else {
+        let schedule = cron::Schedule::from_str(job.cron(state)).map_err(anyhow::Error::from)?;
+        let tz = state.settings.schedule_timezone;
+        let Some(next) = schedule.after(&last.with_timezone(&tz)).next() else {
+            return Ok(());
+        };
+        if next.with_timezone(&Utc) > now {
+            return Ok(());
+        }
     }
     let lease_name = format!("schedule:{job}");
     if !lease::acquire(&state.db, &lease_name, &state.instance_id, 3_600_000, state.now_ms()).await? {

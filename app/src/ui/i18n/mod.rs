@@ -257,6 +257,7 @@ texts! {
         refused_nothing_to_authenticate,
         refused_legacy_payment_pending,
         refused_link_expired,
+        refused_restore_pending,
         refused_reconcile_running,
         refused_stripe_refused,
         refused_unknown_to_stripe,
@@ -423,6 +424,7 @@ texts! {
         origin_admin,
         origin_due_date,
         origin_auto_retry,
+        origin_restored,
         outcome_pending,
         outcome_unknown,
         outcome_processing,
@@ -559,6 +561,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::LegacyPaymentPending => tx.refused_legacy_payment_pending,
         Refusal::LinkExpired => tx.refused_link_expired,
         Refusal::ReconcileRunning => tx.refused_reconcile_running,
+        Refusal::RestorePending => tx.refused_restore_pending,
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,
@@ -692,6 +695,7 @@ fn origin_label(origin: ChargeOrigin, tx: &Texts) -> &'static str {
         ChargeOrigin::Admin => tx.origin_admin,
         ChargeOrigin::DueDate => tx.origin_due_date,
         ChargeOrigin::AutoRetry => tx.origin_auto_retry,
+        ChargeOrigin::Restored => tx.origin_restored,
     }
 }
 

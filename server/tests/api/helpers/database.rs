@@ -35,6 +35,28 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Restores `backup` (written by `server backup` from this engine) into a new database, as the
+    /// README says: SQLite, the file opened as the database; PostgreSQL, `psql -f` into an empty one.
+    pub async fn restore(backup: &std::path::Path) -> Self {
+        if engine() == "postgres" {
+            let restored = Self::create().await;
+            let output = std::process::Command::new("psql")
+                .args(["-v", "ON_ERROR_STOP=1", "-q", "-d", &restored.url, "-f"])
+                .arg(backup)
+                .output()
+                .expect("psql");
+            assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+            restored
+        } else {
+            let dir = tempdir::TempDir::new();
+            let file = dir.path().join("restored.db");
+            std::fs::copy(backup, &file).expect("copy the backup into place");
+            Self { url: format!("sqlite://{}?mode=rwc", file.display()), _dir: Some(dir) }
+        }
+    }
+}
+
 /// A temporary directory removed on drop (no extra crate).
 pub mod tempdir {
     use std::path::{Path, PathBuf};

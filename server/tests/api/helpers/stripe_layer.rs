@@ -101,6 +101,8 @@ struct Inner {
     faults: Mutex<VecDeque<(String, Fault)>>,
     calls: Mutex<BTreeMap<String, u64>>,
     sent: Mutex<Vec<(String, String)>>,
+    /// The `Idempotency-Key` of every mutation, in order.
+    keys_sent: Mutex<Vec<String>>,
     sca_as_402: Mutex<bool>,
     /// PaymentIntents whose off-session SCA demand was answered 402: the peer keeps them in
     /// `requires_action`, Stripe in `requires_payment_method`; reads show Stripe's state.
@@ -145,6 +147,7 @@ impl StripeLayer {
             faults: Mutex::default(),
             calls: Mutex::default(),
             sent: Mutex::default(),
+            keys_sent: Mutex::default(),
             sca_as_402: Mutex::new(true),
             awaiting_customer: Mutex::default(),
             webhook_target: Mutex::default(),
@@ -289,6 +292,11 @@ impl StripeLayer {
             .collect()
     }
 
+    /// The idempotency keys the product sent, in order (a retry sends its key again).
+    pub fn keys(&self) -> Vec<String> {
+        lock(&self.inner.keys_sent).clone()
+    }
+
     /// Every call the product made so far, by endpoint.
     pub fn all_calls(&self) -> BTreeMap<String, u64> {
         lock(&self.inner.calls).clone()
@@ -336,6 +344,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let endpoint = endpoint_of(&parts.method, &path);
     *lock(&inner.calls).entry(endpoint.clone()).or_default() += 1;
     lock(&inner.sent).push((endpoint.clone(), String::from_utf8_lossy(&body).into_owned()));
+    if let Some(key) = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        lock(&inner.keys_sent).push(key.to_owned());
+    }
 
     let fault = {
         let mut faults = lock(&inner.faults);

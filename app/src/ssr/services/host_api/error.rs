@@ -201,7 +201,9 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::Cancelled => ("canceled", false),
         Refusal::Settled | Refusal::PaidMeanwhile => ("already_settled", false),
         Refusal::CancelNotConfirmed | Refusal::StripeRefused | Refusal::UnknownToStripe => ("stripe_refused", true),
-        Refusal::ReconcileRunning | Refusal::LegacyPaymentPending => ("try_again_later", true),
+        Refusal::ReconcileRunning | Refusal::LegacyPaymentPending | Refusal::RestorePending => {
+            ("try_again_later", true)
+        }
         Refusal::NotPayableNow
         | Refusal::NoLongerDue
         | Refusal::NotAwaitingAuthentication

@@ -114,7 +114,7 @@ pub async fn close_before_charge(
     };
     let mut session = state.gateway.retrieve_checkout_session(session_id).await?;
     if session.status.as_deref() == Some("open") {
-        let key = IdempotencyKey::for_session_expiry(&state.installation_id, echeances::id(echeance)?, session_id);
+        let key = IdempotencyKey::for_session_expiry(&state.key_scope, echeances::id(echeance)?, session_id);
         session = match state.gateway.expire_checkout_session(session_id, &key).await {
             Ok(expired) => expired,
             // Refused: it completed meanwhile. Read where it stands.

@@ -1,0 +1,111 @@
+//! Backup and restore that cannot double-charge: a database restored from a
+//! backup hands out again the ids and attempt numbers it had used after the
+//! backup. It starts a new installation epoch (part of every key made after
+//! it), charges nothing until a reconcile has covered the window since the
+//! backup, and that reconcile finds on Stripe what was paid after the backup.
+
+use std::sync::Arc;
+
+use app::domain::{EcheanceId, EcheanceStatus, Refusal};
+use app::ssr::entities::app_setting;
+use app::ssr::installation;
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::reconcile;
+use app::ssr::services::schedule::{self, Job};
+use sea_orm::EntityTrait;
+
+use crate::helpers::database::TestDatabase;
+use crate::helpers::database::tempdir::TempDir;
+use crate::helpers::peer::Peer;
+use crate::helpers::{Fault, Options, cards, spawn_on};
+
+fn id(raw: i64) -> EcheanceId {
+    EcheanceId::new(raw).expect("id")
+}
+
+fn quiet() -> Options {
+    Options { workers: false, ..Default::default() }
+}
+
+#[tokio::test]
+async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_and_never_sends_a_key_again() {
+    let peer = Arc::new(Peer::start().await);
+    let db = Arc::new(TestDatabase::create().await);
+    let app = spawn_on(db.clone(), peer.clone(), quiet()).await;
+    assert_eq!(app.state.epoch, 1);
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e1 = app.echeance(&alice, 1_000, app.today()).await;
+    let e2 = app.echeance(&alice, 2_000, app.today()).await;
+    let e3 = app.echeance(&alice, 3_000, app.today()).await;
+    let e4 = app.echeance(&alice, 4_000, app.today()).await;
+    let paid = charge::charge(&app.state, id(e1), Trigger::Customer(alice.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+
+    // The backup; then a payment and a new customer that the backup will not know.
+    let dir = TempDir::new();
+    let file = dir.path().join("backup");
+    let url = db.url.clone();
+    app::ssr::backup::write(&app.state.db, &url, &file, app.state.now_ms()).await.expect("backup written");
+    assert!(
+        app::ssr::backup::write(&app.state.db, &url, &file, app.state.now_ms()).await.is_err(),
+        "never overwritten"
+    );
+    let marker = app_setting::Entity::find_by_id(installation::BACKUP_MARKER.to_owned()).one(&app.state.db).await;
+    assert!(marker.expect("query").is_none(), "the marker is in the copy only");
+    let paid = charge::charge(&app.state, id(e2), Trigger::Customer(alice.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    let bruno = app.customer("bruno", None).await;
+    // And an attempt whose request never reached Stripe: its key was sent all the same.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    let unknown = charge::charge(&app.state, id(e4), Trigger::Customer(alice.id)).await.expect("sent");
+    assert_eq!(unknown.status, EcheanceStatus::EnCours);
+    let keys_before_restore = app.stripe.keys();
+
+    // Restored: a new epoch, and nothing charged before a reconcile.
+    let restored_db = Arc::new(TestDatabase::restore(&file).await);
+    let restored = spawn_on(restored_db.clone(), peer.clone(), quiet()).await;
+    assert_eq!(restored.state.epoch, 2, "a restored database starts a new epoch");
+    assert_eq!(restored.status(e2).await, EcheanceStatus::APayer, "the backup does not know e2 was paid");
+    for e in [e2, e3] {
+        let refused = charge::charge(&restored.state, id(e), Trigger::Customer(alice.id)).await;
+        assert!(matches!(refused, Err(ServiceError::Refused(Refusal::RestorePending))), "{e}: {refused:?}");
+    }
+    assert!(restored.stripe.keys().is_empty(), "nothing sent to Stripe");
+    // A second start on the same database is not a second restore.
+    let again = spawn_on(restored_db.clone(), peer.clone(), quiet()).await;
+    assert_eq!(again.state.epoch, 2);
+    drop(again);
+
+    // The workers' schedule runs a reconcile at once (not at its nightly hour), over the window
+    // since the backup: e2 is found paid.
+    schedule::run_if_due(&restored.state, Job::Reconcile).await.expect("scheduled");
+    let (report, drift) = reconcile::latest(&restored.state).await.expect("query").expect("a reconcile ran");
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(restored.status(e2).await, EcheanceStatus::Payee, "{drift:?}");
+    assert!(drift.iter().any(|d| d.echeance_id == e2 && d.fixed), "{drift:?}");
+    assert_eq!(restored.attempts(e2).await.len(), 1, "the payment after the backup, as an attempt here");
+
+    // Charges resume, with keys of the new epoch.
+    let refused = charge::charge(&restored.state, id(e2), Trigger::Customer(alice.id)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::Settled))), "{refused:?}");
+    for e in [e3, e4] {
+        let paid = charge::charge(&restored.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
+        assert_eq!(paid.status, EcheanceStatus::Payee, "{e}");
+        assert_eq!(paid.attempt_no.get(), 1, "attempt 1 again, under a key of the new epoch");
+    }
+    // Chloé gets the user id Bruno had after the backup: her Stripe customer is her own.
+    let chloe = restored.customer("chloe", None).await;
+    assert_eq!(chloe.id, bruno.id, "the restored database hands the id out again");
+    assert_ne!(chloe.stripe_customer, bruno.stripe_customer);
+
+    let after_restore = restored.stripe.keys();
+    assert!(!after_restore.is_empty());
+    let reused: Vec<&String> = after_restore.iter().filter(|k| keys_before_restore.contains(k)).collect();
+    assert!(reused.is_empty(), "keys sent again after the restore: {reused:?}");
+    for e in [e1, e2, e3, e4] {
+        assert_eq!(peer.payment_intents_of(e).await.len(), 1, "échéance {e}: one PaymentIntent");
+    }
+}
