@@ -15,6 +15,7 @@ mod m20261201_000005_invitations;
 mod m20261202_000006_host_api;
 mod m20261202_000007_first_payment_saves_card;
 mod m20261202_000008_installation_epochs;
+mod m20261202_000009_admins;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_host_api::Migration),
             Box::new(m20261202_000007_first_payment_saves_card::Migration),
             Box::new(m20261202_000008_installation_epochs::Migration),
+            Box::new(m20261202_000009_admins::Migration),
         ]
     }
 }

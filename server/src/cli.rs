@@ -60,6 +60,11 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Admin accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Test fixture: write one user with échéances and print their ids as JSON (refused in production).
     SeedCustomer {
         /// Login.
@@ -80,6 +85,36 @@ enum Command {
         /// `DAYS:CENTS:STATUS`, due DAYS from today (negative: in the past), e.g. `0:30000:a_payer`.
         #[arg(long = "echeance", value_parser = parse_fixture_echeance)]
         echeances: Vec<seed::DemoEcheance>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserAction {
+    /// Make an admin and email them a single-use link to choose a password (or print it).
+    Create {
+        /// An admin (customers come with their plans).
+        #[arg(long)]
+        admin: bool,
+        /// Their login.
+        #[arg(long)]
+        email: String,
+        /// Their name.
+        #[arg(long, default_value = "Administrateur")]
+        name: String,
+        /// `fr` or `en`.
+        #[arg(long, default_value = "fr")]
+        locale: String,
+        /// Print the link instead of emailing it.
+        #[arg(long)]
+        print_link: bool,
+    },
+    /// List the admins.
+    List,
+    /// Disable an admin (never the last active one).
+    Disable {
+        /// Their login.
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -201,6 +236,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::ApiKey { action } => api_key(&state, action).await,
+        Command::User { action } => user(&state, action).await,
         Command::Backup { path } => {
             use secrecy::ExposeSecret;
             let url = state.settings.database_url.expose_secret().to_owned();
@@ -215,6 +251,46 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn user(state: &AppState, action: UserAction) -> anyhow::Result<ExitCode> {
+    use app::ssr::services::admins;
+    match action {
+        UserAction::Create { admin, email, name, locale, print_link } => {
+            if !admin {
+                anyhow::bail!("only admins are made here (--admin): customers come with their plans");
+            }
+            let input = admins::NewAdmin { email, name, locale: app::domain::Locale::from_code(&locale) };
+            let created = admins::create(state, None, input, !print_link).await.map_err(anyhow::Error::from)?;
+            if print_link {
+                println!("{}", created.link);
+                eprintln!("admin {} created: the link above works once, for 72 hours", created.id);
+            } else {
+                // Sent now when SMTP answers; otherwise it stays queued for the server's outbox worker.
+                app::ssr::email::sender::send_pending(state, 10).await.map_err(anyhow::Error::from)?;
+                println!(
+                    "admin {} created: a link to choose a password was emailed (it works once, for 72 hours)",
+                    created.id
+                );
+            }
+        }
+        UserAction::List => {
+            for a in admins::list(state).await.map_err(anyhow::Error::from)? {
+                let status = match (a.disabled, a.has_password) {
+                    (true, _) => "disabled",
+                    (false, true) => "active",
+                    (false, false) => "invited",
+                };
+                println!("{}\t{}\t{}\t{status}", a.id, a.email, a.name);
+            }
+        }
+        UserAction::Disable { email } => {
+            let id = admins::by_email(state, &email).await.map_err(anyhow::Error::from)?;
+            admins::disable(state, None, id).await.map_err(anyhow::Error::from)?;
+            println!("admin {email} disabled");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn api_key(state: &AppState, action: ApiKeyAction) -> anyhow::Result<ExitCode> {

@@ -65,7 +65,7 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
 pub async fn build_state(settings: Settings, ports: Ports, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
-    let installation = installation::open(&db).await.context("reading the installation")?;
+    let installation = installation::open(&db, ports.clock.now_ms()).await.context("reading the installation")?;
     if let Some(taken_at) = installation.restored_from {
         tracing::warn!(
             epoch = installation.epoch,

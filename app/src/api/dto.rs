@@ -747,6 +747,23 @@ pub struct IntegrationView {
     pub failed: u64,
 }
 
+/// An admin, on the « Administrateurs » page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminLine {
+    /// The account.
+    pub id: i64,
+    /// Login.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Has not chosen a password yet (the link is out).
+    pub invited: bool,
+    /// Disabled.
+    pub disabled: bool,
+    /// The one reading the page.
+    pub is_me: bool,
+}
+
 /// A secret shown once: a new API key, or an endpoint's signing secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShownOnce {

@@ -1,5 +1,6 @@
 //! Server functions and the types they exchange with the browser.
 
+pub mod accounts;
 pub mod admin;
 pub mod authenticate;
 pub mod checkout;

@@ -36,17 +36,24 @@ pub fn key_scope(installation: &str, epoch: i32) -> String {
     if epoch <= 1 { installation.to_owned() } else { format!("{installation}r{epoch}") }
 }
 
+impl KeyPurpose {
+    /// What ends the key of this purpose (`charge`, `rearm-2`, `cancel`).
+    #[must_use]
+    pub fn suffix(self) -> String {
+        match self {
+            Self::Charge => "charge".to_owned(),
+            Self::Rearm(n) => format!("rearm-{n}"),
+            Self::Cancel => "cancel".to_owned(),
+        }
+    }
+}
+
 impl IdempotencyKey {
     /// The key of one attempt's mutation. `installation` separates databases
     /// that share a Stripe account (a reset dev database must not replay old keys).
     #[must_use]
     pub fn for_attempt(installation: &str, echeance: EcheanceId, attempt: AttemptNo, purpose: KeyPurpose) -> Self {
-        let suffix = match purpose {
-            KeyPurpose::Charge => "charge".to_owned(),
-            KeyPurpose::Rearm(n) => format!("rearm-{n}"),
-            KeyPurpose::Cancel => "cancel".to_owned(),
-        };
-        Self(format!("ech-{installation}-e{echeance}-a{attempt}-{suffix}"))
+        Self(format!("ech-{installation}-e{echeance}-a{attempt}-{}", purpose.suffix()))
     }
 
     /// The key that creates a user's Stripe customer (once per user).

@@ -19,6 +19,8 @@ pub enum EmailKind {
     PaymentReceived,
     /// A new plan, with the signed link to accept it (one per plan).
     Invitation,
+    /// A new admin's single-use link to choose a password (one per link).
+    SetPassword,
 }
 
 crate::spelled!(EmailKind {
@@ -27,6 +29,7 @@ crate::spelled!(EmailKind {
     PaymentFailed => "payment_failed",
     PaymentReceived => "payment_received",
     Invitation => "invitation",
+    SetPassword => "set_password",
 });
 
 impl EmailKind {
@@ -49,7 +52,11 @@ impl EmailKind {
     pub fn dedup_key(self, echeance: EcheanceId, attempt: i32) -> String {
         match self {
             Self::PaymentReceived => format!("{self}:e{echeance}"),
-            Self::AuthenticationRequired | Self::Reminder | Self::PaymentFailed | Self::Invitation => {
+            Self::AuthenticationRequired
+            | Self::Reminder
+            | Self::PaymentFailed
+            | Self::Invitation
+            | Self::SetPassword => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
@@ -59,6 +66,12 @@ impl EmailKind {
     #[must_use]
     pub fn invitation_key(plan: i64) -> String {
         format!("{}:p{plan}", Self::Invitation)
+    }
+
+    /// The outbox key of the email carrying login link `link`: one per link.
+    #[must_use]
+    pub fn link_key(link: i64) -> String {
+        format!("{}:l{link}", Self::SetPassword)
     }
 
     /// The plan an invitation's outbox key names.

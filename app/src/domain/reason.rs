@@ -45,6 +45,9 @@ pub enum Refusal {
     /// A reconciliation is running already.
     #[error("a reconciliation is already running")]
     ReconcileRunning,
+    /// The last active admin cannot be disabled (no one could get back in).
+    #[error("the last active admin")]
+    LastAdmin,
     /// The database was restored from a backup: no charge until a reconcile has covered the window since.
     #[error("restored from a backup: waiting for a reconciliation")]
     RestorePending,
@@ -112,6 +115,8 @@ pub enum Field {
     EventTypes,
     /// A note (at most 200 characters).
     Description,
+    /// A new password (12 to 128 characters, typed twice alike).
+    Password,
 }
 
 /// Why input was refused.
@@ -150,6 +155,9 @@ pub enum Invalid {
     /// Fixture input (test-only commands).
     #[error("{0}")]
     Fixture(String),
+    /// An account with this address exists already.
+    #[error("address taken")]
+    EmailTaken,
 }
 
 impl From<crate::domain::money::BelowMinimum> for Invalid {

@@ -113,7 +113,12 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
     for (key, throttle) in keys {
         reserve(state, key, throttle, now).await?;
     }
-    let found = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&state.db).await?;
+    // A disabled account answers like an unknown one (checked against the dummy hash).
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::DisabledAt.is_null())
+        .one(&state.db)
+        .await?;
     // Verify against a dummy hash when the user does not exist, so timing does not tell.
     let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = password.to_owned();
@@ -155,9 +160,7 @@ pub async fn open_session(
     user: CurrentUser,
     now: i64,
 ) -> Result<OpenedSession, ServiceError> {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token();
     session::ActiveModel {
         id: Set(token_id(&token)),
         user_id: Set(user.id.get()),
@@ -239,7 +242,17 @@ async fn reserve(state: &AppState, key: &str, throttle: Throttle, now: i64) -> R
 static DUMMY_HASH: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| hash_password("no such user").unwrap_or_default());
 
-fn token_id(token: &str) -> String {
+/// 256 random bits, URL-safe: a session's or a single-use link's token (never stored).
+#[must_use]
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a token: its SHA-256.
+#[must_use]
+pub fn token_id(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -292,6 +305,9 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<Curr
     let Some(user) = user::Entity::find_by_id(session.user_id).one(&state.db).await? else {
         return Ok(None);
     };
+    if user.disabled_at.is_some() {
+        return Ok(None);
+    }
     let user = CurrentUser::try_from(user)?;
     let idle = match user.role {
         Role::Admin => state.settings.session_idle_admin,

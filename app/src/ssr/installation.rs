@@ -41,7 +41,7 @@ pub struct Installation {
 ///
 /// # Errors
 /// Database failure, or a stored epoch that does not parse.
-pub async fn open(db: &DatabaseConnection) -> Result<Installation, DbErr> {
+pub async fn open(db: &DatabaseConnection, now_ms: i64) -> Result<Installation, DbErr> {
     let fresh = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     app_setting::Entity::insert(app_setting::ActiveModel { key: Set(ID.to_owned()), value: Set(fresh) })
         .on_conflict(OnConflict::column(app_setting::Column::Key).do_nothing().to_owned())
@@ -57,7 +57,9 @@ pub async fn open(db: &DatabaseConnection) -> Result<Installation, DbErr> {
         && app_setting::Entity::delete_by_id(BACKUP_MARKER.to_owned()).exec(&txn).await?.rows_affected == 1
     {
         let taken_at = marker.value.parse::<i64>().map_err(|e| DbErr::Custom(format!("backup marker: {e}")))?;
-        let next = epoch_of(&txn).await? + 1;
+        // Unique per restore, not just one more than the backup's: the same backup restored
+        // twice (or an older one after a newer) must not hand out the same epoch again.
+        let next = (epoch_of(&txn).await? + 1).max(restore_epoch(now_ms));
         upsert(&txn, EPOCH, &next.to_string()).await?;
         upsert(&txn, RESTORE_PENDING, &taken_at.to_string()).await?;
         restored_from = Some(taken_at);
@@ -106,6 +108,11 @@ pub fn backup_marker_sql(taken_at_ms: i64) -> String {
     format!(
         "\nRESET search_path;\nINSERT INTO app_settings (key, value) VALUES ('{BACKUP_MARKER}', '{taken_at_ms}');\n"
     )
+}
+
+/// The epoch of a restore made at `now_ms`: seconds since 2020-01-01 (fits the column until 2088).
+fn restore_epoch(now_ms: i64) -> i32 {
+    i32::try_from((now_ms / 1000 - 1_577_836_800).max(2)).unwrap_or(i32::MAX)
 }
 
 async fn read(conn: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbErr> {

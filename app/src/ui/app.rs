@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use super::admin::{
-    AdminDashboard, AdminIntegration, AdminNewPlan, AdminPlan, AdminPlans, AdminTemplates, AdminTimeline,
+    AdminAdmins, AdminDashboard, AdminIntegration, AdminNewPlan, AdminPlan, AdminPlans, AdminTemplates, AdminTimeline,
 };
 use super::authenticate::AuthenticatePage;
 use super::i18n::{page_locale, texts};
@@ -84,6 +84,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/templates") view=AdminTemplates ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans") view=AdminPlans ssr=SsrMode::Async/>
                 <Route path=path!("/admin/integration") view=AdminIntegration ssr=SsrMode::Async/>
+                <Route path=path!("/admin/admins") view=AdminAdmins ssr=SsrMode::Async/>
+                <Route path=path!("/password/set") view=crate::ui::password::SetPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=AdminNewPlan ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id") view=AdminPlan ssr=SsrMode::Async/>
             </Routes>

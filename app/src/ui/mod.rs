@@ -12,5 +12,6 @@ pub mod landing;
 pub mod layout;
 pub mod live;
 pub mod navigate;
+pub mod password;
 pub mod status_badge;
 pub mod stripe_js;

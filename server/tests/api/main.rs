@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod admins;
 mod chaos;
 mod charge;
 mod demo;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use app::domain::{EcheanceId, EcheanceStatus, Refusal};
+use app::domain::{EcheanceId, EcheanceStatus, Refusal, Role};
 use app::ssr::entities::app_setting;
 use app::ssr::installation;
 use app::ssr::services::charge::{self, Trigger};
@@ -18,7 +18,7 @@ use sea_orm::EntityTrait;
 use crate::helpers::database::TestDatabase;
 use crate::helpers::database::tempdir::TempDir;
 use crate::helpers::peer::Peer;
-use crate::helpers::{Fault, Options, cards, spawn_on};
+use crate::helpers::{Customer, Fault, Options, cards, spawn_on};
 
 fn id(raw: i64) -> EcheanceId {
     EcheanceId::new(raw).expect("id")
@@ -39,6 +39,10 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     let e2 = app.echeance(&alice, 2_000, app.today()).await;
     let e3 = app.echeance(&alice, 3_000, app.today()).await;
     let e4 = app.echeance(&alice, 4_000, app.today()).await;
+    // Dana exists in the backup, without a Stripe customer yet: she pays only after it.
+    let (dana_id, dana_email, dana_password) = app.account("dana", Role::Customer).await;
+    let dana_row = Customer { id: dana_id, email: dana_email, password: dana_password, stripe_customer: String::new() };
+    let e5 = app.echeance(&dana_row, 5_000, app.today()).await;
     let paid = charge::charge(&app.state, id(e1), Trigger::Customer(alice.id)).await.expect("charged");
     assert_eq!(paid.status, EcheanceStatus::Payee);
 
@@ -56,6 +60,13 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     let paid = charge::charge(&app.state, id(e2), Trigger::Customer(alice.id)).await.expect("charged");
     assert_eq!(paid.status, EcheanceStatus::Payee);
     let bruno = app.customer("bruno", None).await;
+    let dana = Customer {
+        stripe_customer: app::ssr::services::cards::ensure_customer(&app.state, dana_id).await.expect("customer"),
+        ..dana_row
+    };
+    app.add_card(&dana, cards::OK).await;
+    let paid = charge::charge(&app.state, id(e5), Trigger::Customer(dana.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
     // And an attempt whose request never reached Stripe: its key was sent all the same.
     for _ in 0..4 {
         app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
@@ -67,7 +78,7 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     // Restored: a new epoch, and nothing charged before a reconcile.
     let restored_db = Arc::new(TestDatabase::restore(&file).await);
     let restored = spawn_on(restored_db.clone(), peer.clone(), quiet()).await;
-    assert_eq!(restored.state.epoch, 2, "a restored database starts a new epoch");
+    assert!(restored.state.epoch > 1, "a restored database starts a new epoch");
     assert_eq!(restored.status(e2).await, EcheanceStatus::APayer, "the backup does not know e2 was paid");
     for e in [e2, e3] {
         let refused = charge::charge(&restored.state, id(e), Trigger::Customer(alice.id)).await;
@@ -76,7 +87,7 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     assert!(restored.stripe.keys().is_empty(), "nothing sent to Stripe");
     // A second start on the same database is not a second restore.
     let again = spawn_on(restored_db.clone(), peer.clone(), quiet()).await;
-    assert_eq!(again.state.epoch, 2);
+    assert_eq!(again.state.epoch, restored.state.epoch);
     drop(again);
 
     // The workers' schedule runs a reconcile at once (not at its nightly hour), over the window
@@ -86,6 +97,7 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     assert_eq!(report.errors, 0, "{report:?}");
     assert_eq!(restored.status(e2).await, EcheanceStatus::Payee, "{drift:?}");
     assert!(drift.iter().any(|d| d.echeance_id == e2 && d.fixed), "{drift:?}");
+    assert_eq!(restored.status(e5).await, EcheanceStatus::Payee, "paid by a customer the backup never knew: {drift:?}");
     assert_eq!(restored.attempts(e2).await.len(), 1, "the payment after the backup, as an attempt here");
 
     // Charges resume, with keys of the new epoch.
@@ -105,7 +117,23 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     assert!(!after_restore.is_empty());
     let reused: Vec<&String> = after_restore.iter().filter(|k| keys_before_restore.contains(k)).collect();
     assert!(reused.is_empty(), "keys sent again after the restore: {reused:?}");
-    for e in [e1, e2, e3, e4] {
+    for e in [e1, e2, e3, e4, e5] {
         assert_eq!(peer.payment_intents_of(e).await.len(), 1, "échéance {e}: one PaymentIntent");
     }
+
+    // The same backup restored once more, later: another epoch again (never the first restore's).
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let twice = spawn_on(Arc::new(TestDatabase::restore(&file).await), peer.clone(), quiet()).await;
+    assert!(
+        twice.state.epoch > 1 && twice.state.epoch != restored.state.epoch,
+        "{} vs {}",
+        twice.state.epoch,
+        restored.state.epoch
+    );
+    schedule::run_if_due(&twice.state, Job::Reconcile).await.expect("scheduled");
+    for e in [e2, e3, e4, e5] {
+        assert_eq!(twice.status(e).await, EcheanceStatus::Payee, "found paid by either later epoch: {e}");
+    }
+    let paid = charge::charge(&twice.state, id(e1), Trigger::Customer(alice.id)).await;
+    assert!(matches!(paid, Err(ServiceError::Refused(Refusal::Settled))), "{paid:?}");
 }

@@ -14,6 +14,7 @@ pub mod host_delivery;
 pub mod host_event;
 pub mod job_lease;
 pub mod login_attempt;
+pub mod login_link;
 pub mod login_throttle;
 pub mod payment_method;
 pub mod payment_plan;

@@ -17,6 +17,8 @@ pub struct Model {
     pub locale: String,
     pub stripe_customer_id: Option<String>,
     pub created_at: i64,
+    /// Set when an admin disabled the account: kept, never logged in again.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

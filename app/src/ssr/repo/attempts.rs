@@ -47,18 +47,32 @@ pub fn ids(attempt: &charge_attempt::Model) -> Result<(EcheanceId, AttemptNo), S
     Ok((echeance, attempt_no))
 }
 
-/// The idempotency key of `purpose` for `attempt`, in the epoch the attempt was made in
-/// (the same attempt's operations keep their keys across a restore; a new attempt's are new).
+/// The idempotency key of `purpose` for `attempt`: its charge key with the
+/// purpose's suffix (`…-cancel`, `…-rearm-2`), so an attempt's operations
+/// share its key's installation, epoch and numbers — also for an attempt
+/// found on Stripe after a restore, whose number here is not the one its key
+/// was made with. A re-arm made in a later epoch than the attempt's also
+/// names the epoch: a restored database counts re-arms again from the backup's count.
 ///
 /// # Errors
 /// A row whose ids do not parse.
 pub fn key(
     installation: &str,
+    epoch: i32,
     attempt: &charge_attempt::Model,
     purpose: KeyPurpose,
 ) -> Result<IdempotencyKey, ServiceError> {
     let (echeance, attempt_no) = ids(attempt)?;
-    Ok(IdempotencyKey::for_attempt(&key_scope(installation, attempt.epoch), echeance, attempt_no, purpose))
+    let own = attempt.idempotency_key.strip_suffix("-charge").map_or_else(
+        || Ok(IdempotencyKey::for_attempt(&key_scope(installation, attempt.epoch), echeance, attempt_no, purpose)),
+        |base| IdempotencyKey::parse(&format!("{base}-{}", purpose.suffix())).map_err(anyhow::Error::from),
+    )?;
+    match purpose {
+        KeyPurpose::Rearm(_) if epoch != attempt.epoch => {
+            Ok(own.derived(&format!("r{epoch}")).map_err(anyhow::Error::from)?)
+        }
+        _ => Ok(own),
+    }
 }
 
 /// The attempt that paid échéance `echeance`: its first success recorded (a

@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, UserId};
+use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, Refusal, UserId};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::{attempts, echeances};
@@ -128,6 +128,10 @@ pub async fn prepare(
         super::cancel::cancel_attempt(state, &attempt, Cause::Confirm, &actor(access), None).await?;
         return view(echeances::get(&state.db, echeances::id(&echeance)?).await?, None, None, false);
     }
+    // A re-arm confirms the PaymentIntent again: a charge, held like the others after a restore.
+    if needs_rearm && retry && crate::ssr::installation::restore_pending(&state.db).await?.is_some() {
+        return Err(Refusal::RestorePending.into());
+    }
     let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
     let waiting = awaits_customer(&pi);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
@@ -166,7 +170,7 @@ async fn rearm(state: &AppState, attempt: &charge_attempt::Model) -> Result<Paym
         return Ok(state.gateway.retrieve_payment_intent(pi_of(attempt)?).await?);
     }
     let purpose = KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX));
-    let key = attempts::key(&state.installation_id, attempt, purpose)?;
+    let key = attempts::key(&state.installation_id, state.epoch, attempt, purpose)?;
     Ok(state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await?)
 }
 

@@ -28,7 +28,7 @@ pub async fn cancel_attempt(
         let report = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
         return record::record_then(state, attempt.id, report, cause, actor, instead).await;
     };
-    let key = attempts::key(&state.installation_id, attempt, KeyPurpose::Cancel)?;
+    let key = attempts::key(&state.installation_id, state.epoch, attempt, KeyPurpose::Cancel)?;
     let snapshot = match state.gateway.cancel_payment_intent(pi, &key).await {
         Ok(snapshot) => snapshot,
         // Refused (it cannot be cancelled any more): read where it stands.

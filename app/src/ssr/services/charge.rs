@@ -316,7 +316,7 @@ async fn retire_previous(
     if !matches!(previous.outcome, AttemptOutcome::Declined | AttemptOutcome::RequiresAction) {
         return Ok(Retired::Done);
     }
-    let key = attempts::key(&state.installation_id, &previous, KeyPurpose::Cancel)?;
+    let key = attempts::key(&state.installation_id, state.epoch, &previous, KeyPurpose::Cancel)?;
     match state.gateway.cancel_payment_intent(pi, &key).await {
         Ok(_) => Ok(Retired::Done),
         Err(e) if !e.outcome_unknown() => {

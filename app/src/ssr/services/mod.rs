@@ -2,6 +2,7 @@
 //! route, the workers and the CLI alike.
 
 pub mod admin;
+pub mod admins;
 pub mod authenticate;
 pub mod cancel;
 pub mod cards;

@@ -23,7 +23,7 @@ use crate::domain::{
     AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
     key_scope,
 };
-use crate::ssr::entities::{charge_attempt, echeance, reconcile_report, user};
+use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{AttemptRef, DisputeSnapshot, Page, PaymentIntentSnapshot, RefundSnapshot};
 use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::repo::{attempts, echeances};
@@ -735,14 +735,27 @@ async fn adopt_lost_attempts(state: &AppState, listed: &Listed, report: &mut Rep
     let mut lost: Vec<(&PaymentIntentSnapshot, AttemptRef)> = listed
         .by_id
         .values()
-        .filter_map(|pi| pi.attempt_ref(&state.installation_id).filter(|r| r.epoch < state.epoch).map(|r| (pi, r)))
+        .filter_map(|pi| pi.attempt_ref(&state.installation_id).filter(|r| r.epoch != state.epoch).map(|r| (pi, r)))
         .collect();
     // In the order they were made: the last one made stays the échéance's current attempt.
-    lost.sort_by(|(a, _), (b, _)| (a.created, &a.id).cmp(&(b.created, &b.id)));
+    lost.sort_by_key(|(_, r)| (r.epoch, r.echeance, r.attempt));
     for (pi, r) in lost {
         let adopted = match adopt_lost(state, pi, r).await {
-            Ok(Some(attempt)) => attempt,
-            Ok(None) => continue,
+            Ok(Adopted::Attempt(attempt)) => attempt,
+            Ok(Adopted::Known) => continue,
+            Ok(Adopted::NoEcheance) => {
+                // Made for an échéance this database does not have (created after the backup):
+                // nothing here can charge it again; an admin sees it.
+                report.drift.push(Drift {
+                    echeance_id: r.echeance,
+                    local: EcheanceStatus::Annulee,
+                    stripe: format!("{} (échéance absent since the restore)", pi.raw_status),
+                    resolved: EcheanceStatus::Annulee,
+                    stripe_object: Some(pi.id.clone()),
+                    fixed: false,
+                });
+                continue;
+            }
             Err(e) => {
                 report.errors += 1;
                 report.error_messages.push(format!("payment intent {} of an earlier epoch: {e}", pi.id));
@@ -754,31 +767,39 @@ async fn adopt_lost_attempts(state: &AppState, listed: &Listed, report: &mut Rep
     }
 }
 
-/// Writes the attempt of a PaymentIntent made by an earlier epoch, unless this
-/// database knows it already (by its id, or as the same attempt restored while
-/// in flight), its échéance is not here, or its customer is not the échéance's.
-async fn adopt_lost(
-    state: &AppState,
-    pi: &PaymentIntentSnapshot,
-    r: AttemptRef,
-) -> Result<Option<charge_attempt::Model>, ServiceError> {
+/// What became of a PaymentIntent of another epoch.
+enum Adopted {
+    /// Written as an attempt here.
+    Attempt(Box<charge_attempt::Model>),
+    /// This database knows it already (by its id, or its key: the same attempt restored in flight).
+    Known,
+    /// Its échéance is not in this database.
+    NoEcheance,
+}
+
+/// Writes the attempt of a PaymentIntent made by another epoch of this
+/// installation (its metadata names our installation: a restored copy of this
+/// database made it; its customer may be one this copy never recorded).
+async fn adopt_lost(state: &AppState, pi: &PaymentIntentSnapshot, r: AttemptRef) -> Result<Adopted, ServiceError> {
+    let (Ok(id), Ok(attempt)) = (EcheanceId::new(r.echeance), AttemptNo::new(r.attempt)) else {
+        return Ok(Adopted::NoEcheance);
+    };
+    let key = IdempotencyKey::for_attempt(&key_scope(&state.installation_id, r.epoch), id, attempt, KeyPurpose::Charge);
     let txn = db::begin_write(&state.db).await?;
-    if attempts::by_payment_intent(&txn, &pi.id).await?.is_some()
-        || attempts::of(&txn, r.echeance, r.attempt).await?.is_some_and(|a| a.epoch == r.epoch)
-    {
-        return Ok(None);
+    let known_key = charge_attempt::Entity::find()
+        .filter(charge_attempt::Column::IdempotencyKey.eq(key.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if known_key || attempts::by_payment_intent(&txn, &pi.id).await?.is_some() {
+        return Ok(Adopted::Known);
     }
-    let (Ok(id), Ok(attempt)) = (EcheanceId::new(r.echeance), AttemptNo::new(r.attempt)) else { return Ok(None) };
     let Some(row) = echeance::Entity::find_by_id(r.echeance).lock_exclusive().one(&txn).await? else {
-        return Ok(None);
+        return Ok(Adopted::NoEcheance);
     };
-    let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.and_then(|u| u.stripe_customer_id);
-    let Some(customer) = customer.filter(|c| pi.customer.as_ref().is_some_and(|p| p.id() == c)) else {
-        return Ok(None);
-    };
+    let customer = pi.customer.as_ref().map(|c| c.id().to_owned()).unwrap_or_default();
     let now = state.now_ms();
     let attempt_no = row.current_attempt_no + 1;
-    let key = IdempotencyKey::for_attempt(&key_scope(&state.installation_id, r.epoch), id, attempt, KeyPurpose::Charge);
     let adopted = charge_attempt::ActiveModel {
         echeance_id: Set(row.id),
         attempt_no: Set(attempt_no),
@@ -815,7 +836,7 @@ async fn adopt_lost(
         epoch = r.epoch,
         "a payment made after the restored backup was found on Stripe: recorded"
     );
-    Ok(Some(adopted))
+    Ok(Adopted::Attempt(Box::new(adopted)))
 }
 
 async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Report) {

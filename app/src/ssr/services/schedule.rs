@@ -84,7 +84,12 @@ pub async fn run_if_due(state: &AppState, job: Job) -> Result<(), ServiceError> 
     };
     let last = last_run(app_setting::Entity::find_by_id(key.clone()).one(&state.db).await?);
     // After a restore, charges wait for a reconcile: it runs now, then every few minutes until one covers the window.
-    let restored = job == Job::Reconcile && installation::restore_pending(&state.db).await?.is_some();
+    let restored =
+        matches!(job, Job::Reconcile | Job::ChargeDue) && installation::restore_pending(&state.db).await?.is_some();
+    if restored && job == Job::ChargeDue {
+        // Today's run waits for the reconcile (it would only be refused, and marked done).
+        return Ok(());
+    }
     if restored {
         if now - last < chrono::Duration::minutes(5) && last != now {
             return Ok(());

@@ -1,5 +1,6 @@
 //! The admin dashboard: filters, totals, chart, table, reconcile, timelines, new plans.
 
+mod admins;
 mod chart;
 mod dashboard;
 mod integration;
@@ -10,6 +11,7 @@ mod report;
 mod templates;
 mod timeline;
 
+pub use admins::AdminAdmins;
 pub use dashboard::AdminDashboard;
 pub use integration::AdminIntegration;
 pub use new_plan::AdminNewPlan;

@@ -228,6 +228,7 @@ texts! {
         kind_payment_failed,
         kind_payment_received,
         kind_invitation,
+        kind_set_password,
         status_a_payer,
         status_en_cours,
         status_en_attente,
@@ -258,6 +259,7 @@ texts! {
         refused_legacy_payment_pending,
         refused_link_expired,
         refused_restore_pending,
+        refused_last_admin,
         refused_reconcile_running,
         refused_stripe_refused,
         refused_unknown_to_stripe,
@@ -280,7 +282,9 @@ texts! {
         field_endpoint_url,
         field_event_types,
         field_description,
+        field_password,
         invalid_consumer_credit,
+        invalid_email_taken,
         invalid_schedule_item,
         plan_field_currency,
         plan_field_total,
@@ -358,6 +362,21 @@ texts! {
         invitation_pay_step,
         invitation_pay_first_with_card,
         invitation_card_saved_by_payment,
+        admins_title,
+        admins_intro,
+        admin_status_active,
+        admin_status_invited,
+        admin_status_disabled,
+        admin_you,
+        admin_disable,
+        admin_invite,
+        admin_invited,
+        password_title,
+        password_intro,
+        password_field,
+        password_again,
+        password_save,
+        password_saving,
         card_expires_before_plan,
         new_plan,
         new_plan_intro,
@@ -523,6 +542,7 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::PaymentFailed => tx.kind_payment_failed,
         EmailKind::PaymentReceived => tx.kind_payment_received,
         EmailKind::Invitation => tx.kind_invitation,
+        EmailKind::SetPassword => tx.kind_set_password,
     }
 }
 
@@ -562,6 +582,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::LinkExpired => tx.refused_link_expired,
         Refusal::ReconcileRunning => tx.refused_reconcile_running,
         Refusal::RestorePending => tx.refused_restore_pending,
+        Refusal::LastAdmin => tx.refused_last_admin,
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,
@@ -585,6 +606,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
             invalid.0.iter().map(|p| plan_problem_text(p, tx, locale)).collect::<Vec<_>>().join(" ; ")
         }
         Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
+        Invalid::EmailTaken => tx.invalid_email_taken.to_owned(),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
 }
@@ -607,6 +629,7 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::EndpointUrl => tx.field_endpoint_url,
         Field::EventTypes => tx.field_event_types,
         Field::Description => tx.field_description,
+        Field::Password => tx.field_password,
     }
 }
 

@@ -317,7 +317,7 @@ impl TestApp {
     }
 
     /// A user row: id, login and password.
-    async fn account(&self, name: &str, role: Role) -> (UserId, String, String) {
+    pub async fn account(&self, name: &str, role: Role) -> (UserId, String, String) {
         let email = format!("{}-{}@example.test", name.to_lowercase(), uuid::Uuid::new_v4().simple());
         let password = format!("{name}-password-2026");
         let row = user::ActiveModel {

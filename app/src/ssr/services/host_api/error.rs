@@ -209,7 +209,8 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::NotAwaitingAuthentication
         | Refusal::NothingToAuthenticate
         | Refusal::LinkExpired
-        | Refusal::DueDateFixed => ("not_applicable", false),
+        | Refusal::DueDateFixed
+        | Refusal::LastAdmin => ("not_applicable", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
@@ -229,7 +230,9 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         Field::Description => "description",
         Field::DueDate => "due_date",
         Field::Status => "status",
-        Field::DueFrom | Field::DueTo | Field::AmountMin | Field::AmountMax | Field::EmailKind => return None,
+        Field::DueFrom | Field::DueTo | Field::AmountMin | Field::AmountMax | Field::EmailKind | Field::Password => {
+            return None;
+        }
     })
 }
 
@@ -303,7 +306,9 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         Invalid::NoCard | Invalid::CardNotConfirmed | Invalid::CardRefused | Invalid::CardsOnly => {
             ApiError::unprocessable("card_unusable", "The customer's card cannot be used.")
         }
-        Invalid::Template(_) | Invalid::Fixture(_) => ApiError::invalid("parameter_invalid", "Invalid request."),
+        Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken => {
+            ApiError::invalid("parameter_invalid", "Invalid request.")
+        }
     }
 }
 

@@ -1,0 +1,285 @@
+//! Admins: the first one made by `server user create --admin`, the others
+//! invited by an admin from the dashboard — each with a single-use,
+//! expiring link to choose a password (emailed through the outbox in the
+//! transaction that makes the account, or printed when asked: never a
+//! password on a command line); listed; disabled, never the last active one.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::error::ServiceError;
+use crate::domain::{Email, EmailKind, Field, Invalid, Locale, Refusal, Role, UserId};
+use crate::ssr::auth::{self, CurrentUser, OpenedSession};
+use crate::ssr::db;
+use crate::ssr::email::outbox::{self, NewEmail};
+use crate::ssr::entities::{admin_audit, login_link, session, user};
+use crate::ssr::state::AppState;
+
+/// A link's purpose: choose a password.
+pub const SET_PASSWORD: &str = "set_password";
+/// How long a set-password link works.
+const LINK_TTL_MS: i64 = 72 * 3_600_000;
+/// A password's length, in characters.
+const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=128;
+
+/// Who to make an admin.
+#[derive(Clone, Debug)]
+pub struct NewAdmin {
+    /// Their login.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// The language of their emails and pages.
+    pub locale: Locale,
+}
+
+/// A new admin and the link that lets them choose a password.
+#[derive(Clone, Debug)]
+pub struct CreatedAdmin {
+    /// The account.
+    pub id: UserId,
+    /// `{APP_BASE_URL}/password/set?token=…` (single use, 72 hours).
+    pub link: String,
+    /// Whether the link was queued by email.
+    pub emailed: bool,
+}
+
+/// An admin, as the dashboard lists them.
+#[derive(Clone, Debug)]
+pub struct AdminRow {
+    /// The account.
+    pub id: i64,
+    /// Login.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Has chosen a password.
+    pub has_password: bool,
+    /// Disabled (kept, never logged in again).
+    pub disabled: bool,
+}
+
+/// Makes an admin account without a password and a link to choose one,
+/// emailed (`email_it`) in the same transaction, and returned.
+///
+/// # Errors
+/// `Invalid` (an address or name that does not read, an address taken), database failure.
+pub async fn create(
+    state: &AppState,
+    by: Option<UserId>,
+    input: NewAdmin,
+    email_it: bool,
+) -> Result<CreatedAdmin, ServiceError> {
+    let email = Email::parse(&input.email).map_err(|_| Invalid::Field(Field::Email))?;
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Invalid::Field(Field::Name).into());
+    }
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
+        return Err(Invalid::EmailTaken.into());
+    }
+    let created = user::ActiveModel {
+        email: Set(email.as_str().to_owned()),
+        // No password until the link is used: nothing verifies against an empty hash.
+        password_hash: Set(String::new()),
+        role: Set(Role::Admin),
+        display_name: Set(name.to_owned()),
+        locale: Set(input.locale.code().to_owned()),
+        stripe_customer_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let token = auth::random_token();
+    let expires_at = now + LINK_TTL_MS;
+    let link_row = login_link::ActiveModel {
+        user_id: Set(created.id),
+        purpose: Set(SET_PASSWORD.to_owned()),
+        token_hash: Set(auth::token_id(&token)),
+        expires_at: Set(expires_at),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
+    let link = format!("{base}/password/set?token={token}");
+    if email_it {
+        let expires_on = chrono::DateTime::from_timestamp_millis(expires_at).unwrap_or_default();
+        let expires_on =
+            input.locale.format_date(expires_on.with_timezone(&state.settings.schedule_timezone).date_naive());
+        let context = serde_json::json!({
+            "name": name,
+            "merchant": state.settings.merchant_name,
+            "link": link,
+            "expires_on": expires_on,
+            "site_url": state.settings.app_base_url.as_str(),
+        });
+        let email = NewEmail {
+            dedup_key: EmailKind::link_key(link_row.id),
+            kind: EmailKind::SetPassword,
+            locale: input.locale,
+            to: created.email.clone(),
+            user_id: Some(created.id),
+            echeance_id: None,
+            context,
+            send_after: now,
+        };
+        outbox::enqueue(&txn, email, now).await?;
+    }
+    audit(&txn, by, "admin.create", &created.email, now).await?;
+    txn.commit().await?;
+    if email_it {
+        state.wake.outbox.notify_one();
+    }
+    Ok(CreatedAdmin { id: UserId::new(created.id).map_err(anyhow::Error::from)?, link, emailed: email_it })
+}
+
+/// Sets the password of the link's account (typed twice) and logs them in;
+/// the link is spent.
+///
+/// # Errors
+/// `Invalid(Field(Password))` for a password out of 12–128 characters or typed
+/// differently (nothing is spent); `InvalidLink` for an unknown, used or
+/// expired link, or a disabled account; database failure.
+pub async fn set_password(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    again: &str,
+) -> Result<OpenedSession, ServiceError> {
+    if !PASSWORD_CHARS.contains(&password.chars().count()) || password != again {
+        return Err(Invalid::Field(Field::Password).into());
+    }
+    let owned = password.to_owned();
+    let hash = state.guards.hash(move || auth::hash_password(&owned)).await??;
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    let link = login_link::Entity::find()
+        .filter(login_link::Column::TokenHash.eq(auth::token_id(token)))
+        .filter(login_link::Column::Purpose.eq(SET_PASSWORD))
+        .one(&txn)
+        .await?
+        .filter(|l| l.used_at.is_none() && l.expires_at > now)
+        .ok_or(ServiceError::InvalidLink)?;
+    let account = user::Entity::find_by_id(link.user_id)
+        .one(&txn)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .ok_or(ServiceError::InvalidLink)?;
+    // Spent once: a second use racing this one finds it used.
+    let spent = login_link::Entity::update_many()
+        .col_expr(login_link::Column::UsedAt, Expr::value(now))
+        .filter(login_link::Column::Id.eq(link.id))
+        .filter(login_link::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(ServiceError::InvalidLink);
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .filter(user::Column::Id.eq(account.id))
+        .exec(&txn)
+        .await?;
+    let opened = auth::open_session(&txn, CurrentUser::try_from(account)?, now).await?;
+    txn.commit().await?;
+    Ok(opened)
+}
+
+/// Every admin, active first, then by address.
+///
+/// # Errors
+/// Database failure.
+pub async fn list(state: &AppState) -> Result<Vec<AdminRow>, ServiceError> {
+    let rows = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .order_by_asc(user::Column::DisabledAt.is_not_null())
+        .order_by_asc(user::Column::Email)
+        .all(&state.db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| AdminRow {
+            id: u.id,
+            has_password: !u.password_hash.is_empty(),
+            disabled: u.disabled_at.is_some(),
+            email: u.email,
+            name: u.display_name,
+        })
+        .collect())
+}
+
+/// Disables admin `target` (their sessions end; the account and its trail
+/// stay), unless they are the last active admin.
+///
+/// # Errors
+/// `NotFound` (no such active admin), `Refused(LastAdmin)`, database failure.
+pub async fn disable(state: &AppState, by: Option<UserId>, target: i64) -> Result<(), ServiceError> {
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
+    // Every active admin, locked: two admins disabling each other at once cannot leave none.
+    let active: Vec<user::Model> = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::DisabledAt.is_null())
+        .order_by_asc(user::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
+    let Some(account) = active.iter().find(|u| u.id == target) else {
+        return Err(ServiceError::NotFound);
+    };
+    if active.len() <= 1 {
+        return Err(Refusal::LastAdmin.into());
+    }
+    user::Entity::update_many()
+        .col_expr(user::Column::DisabledAt, Expr::value(now))
+        .filter(user::Column::Id.eq(target))
+        .exec(&txn)
+        .await?;
+    session::Entity::delete_many().filter(session::Column::UserId.eq(target)).exec(&txn).await?;
+    audit(&txn, by, "admin.disable", &account.email, now).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The admin by address (the command line names them so).
+///
+/// # Errors
+/// `NotFound`, database failure.
+pub async fn by_email(state: &AppState, email: &str) -> Result<i64, ServiceError> {
+    let email = Email::parse(email).map_err(|_| Invalid::Field(Field::Email))?;
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::Role.eq(Role::Admin))
+        .into_tuple()
+        .one(&state.db)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// An admin action in the audit trail (`by`: none for the command line).
+async fn audit(
+    txn: &sea_orm::DatabaseTransaction,
+    by: Option<UserId>,
+    action: &str,
+    subject: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    admin_audit::ActiveModel {
+        actor_id: Set(by.map_or(0, UserId::get)),
+        action: Set(action.to_owned()),
+        subject: Set(subject.to_owned()),
+        detail: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

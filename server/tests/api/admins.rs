@@ -1,0 +1,132 @@
+//! Admins: the first one made by the command line, whose emailed single-use
+//! link (read back from the SMTP server) lets them choose a password and log
+//! in; others invited the same way; any but the last active one disabled.
+
+use std::time::Duration;
+
+use app::domain::{Field, Invalid, Locale, Refusal, Role};
+use app::ssr::entities::{login_link, session, user};
+use app::ssr::services::admins::{self, NewAdmin};
+use app::ssr::services::error::ServiceError;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::helpers::binary::binary_env;
+use crate::helpers::mail::{MailCatcher, link_containing};
+use crate::helpers::peer::free_port;
+use crate::helpers::{Customer, Options, TestApp, browser_of, spawn_app_with};
+
+const PASSWORD: &str = "une phrase de passe assez longue";
+
+/// `server user …` run as its own process on the app's database.
+async fn cli(app: &TestApp, mail: &MailCatcher, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("user")
+        .args(args)
+        .envs(binary_env(app, &app.stripe, free_port()))
+        .env("SMTP_URL", mail.smtp_url())
+        .output()
+        .await
+        .expect("the server binary runs")
+}
+
+fn token_of(link: &str) -> String {
+    link.split("token=").nth(1).expect("a token").to_owned()
+}
+
+async fn status_of_login(app: &TestApp, email: &str, password: &str) -> u16 {
+    browser_of(&app.address)
+        .post(format!("{}/api/login", app.address))
+        .header("accept", "application/json")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .expect("login answers")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_through_the_emailed_link() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let output =
+        cli(&app, &mail, &["create", "--admin", "--email", "premiere@example.test", "--name", "Première"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("token="), "the link is emailed, not printed: {stdout}");
+
+    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(messages[0]["to"][0]["address"], "premiere@example.test");
+    let link = link_containing(&messages[0], "/password/set?token=").expect("the set-password link");
+    let token = token_of(&link);
+    let stored = login_link::Entity::find().one(&app.state.db).await.expect("query").expect("the link row");
+    assert!(!stored.token_hash.contains(&token), "only the token's hash is stored");
+    assert_eq!(status_of_login(&app, "premiere@example.test", "").await, 401, "no password before the link");
+
+    // A password too short, or typed differently, spends nothing.
+    for (password, again) in [("court", "court"), (PASSWORD, "une autre phrase bien longue")] {
+        let refused = admins::set_password(&app.state, &token, password, again).await;
+        assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::Field(Field::Password)))), "{refused:?}");
+    }
+    let opened = admins::set_password(&app.state, &token, PASSWORD, PASSWORD).await.expect("password set");
+    assert_eq!(opened.user.role, Role::Admin);
+    assert_eq!(status_of_login(&app, "premiere@example.test", PASSWORD).await, 200);
+    // Spent.
+    let again = admins::set_password(&app.state, &token, PASSWORD, PASSWORD).await;
+    assert!(matches!(again, Err(ServiceError::InvalidLink)), "{again:?}");
+
+    // The same address twice: refused, nothing written.
+    let output = cli(&app, &mail, &["create", "--admin", "--email", "premiere@example.test"]).await;
+    assert!(!output.status.success());
+    assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 1);
+
+    // --print-link prints it instead of sending it.
+    let output = cli(&app, &mail, &["create", "--admin", "--email", "seconde@example.test", "--print-link"]).await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.trim().contains("/password/set?token="), "{printed}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mail.wait_for(1, Duration::from_secs(1)).await.len(), 1, "no second email");
+}
+
+#[tokio::test]
+async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let new = |email: &str| NewAdmin { email: email.to_owned(), name: "Admin".to_owned(), locale: Locale::Fr };
+    let first = admins::create(&app.state, None, new("un@example.test"), false).await.expect("created");
+    let late = admins::create(&app.state, None, new("deux@example.test"), false).await.expect("created");
+    admins::set_password(&app.state, &token_of(&first.link), PASSWORD, PASSWORD).await.expect("set");
+
+    app.clock.advance(Duration::from_secs(73 * 3600));
+    let expired = admins::set_password(&app.state, &token_of(&late.link), PASSWORD, PASSWORD).await;
+    assert!(matches!(expired, Err(ServiceError::InvalidLink)), "{expired:?}");
+    let forged = admins::set_password(&app.state, "not-a-token", PASSWORD, PASSWORD).await;
+    assert!(matches!(forged, Err(ServiceError::InvalidLink)), "{forged:?}");
+
+    // Two active admins: one may go; then the other is the last.
+    let client = browser_of(&app.address);
+    let third = admins::create(&app.state, Some(first.id), new("trois@example.test"), false).await.expect("invited");
+    admins::set_password(&app.state, &token_of(&third.link), PASSWORD, PASSWORD).await.expect("set");
+    app.login(
+        &client,
+        &Customer {
+            id: third.id,
+            email: "trois@example.test".to_owned(),
+            password: PASSWORD.to_owned(),
+            stripe_customer: String::new(),
+        },
+    )
+    .await;
+    admins::disable(&app.state, Some(first.id), third.id.get()).await.expect("disabled");
+    assert_eq!(status_of_login(&app, "trois@example.test", PASSWORD).await, 401, "a disabled admin cannot log in");
+    let sessions = session::Entity::find().filter(session::Column::UserId.eq(third.id.get())).count(&app.state.db);
+    assert_eq!(sessions.await.expect("count"), 0, "their sessions ended");
+
+    // « deux » never chose a password but is an active admin: « un » may still be disabled…
+    admins::disable(&app.state, None, first.id.get()).await.expect("disabled");
+    // …and then « deux » is the last active one.
+    let last = admins::disable(&app.state, None, late.id.get()).await;
+    assert!(matches!(last, Err(ServiceError::Refused(Refusal::LastAdmin))), "{last:?}");
+    let again = admins::disable(&app.state, None, first.id.get()).await;
+    assert!(matches!(again, Err(ServiceError::NotFound)), "already disabled: {again:?}");
+}
