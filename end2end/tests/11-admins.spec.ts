@@ -1,6 +1,6 @@
 import { expect, test } from './fixtures';
 import { login } from './pages/landing';
-import { mailbox, seedAdmin, uniqueEmail } from './support';
+import { mailbox, seedAdmin, seedCustomer, uniqueEmail } from './support';
 
 test.describe('admins', () => {
   test('an admin invites another, who chooses a password through the emailed link; then disables them', async ({ browser, page }) => {
@@ -43,5 +43,28 @@ test.describe('admins', () => {
     await row.getByRole('button', { name: `Désactiver ${email}` }).click();
     await expect(row).toHaveAttribute('data-disabled', 'true');
     await expect(row).toContainText('désactivé');
+  });
+});
+
+test.describe('getting back in', () => {
+  test('a customer without a password asks for a login link on the home page and is in through it', async ({ page }) => {
+    const customer = seedCustomer('login-link', [{ cents: 4200 }]);
+    await page.goto('/');
+    const backIn = page.getByTestId('back-in');
+    await expect(page.locator('[data-hydrated="true"]')).toBeVisible();
+    await backIn.getByLabel('Adresse e-mail').first().fill(customer.email);
+    await backIn.getByRole('button', { name: 'Recevoir un lien de connexion' }).click();
+    await expect(backIn.getByRole('status')).toContainText('Si un compte existe pour cette adresse');
+
+    await expect.poll(async () => (await mailbox(customer.email)).length, { timeout: 20_000 }).toBe(1);
+    const [message] = await mailbox(customer.email);
+    const link = /https?:\/\/\S+\/login\/link\?token=[\w-]+/.exec(message.text)?.[0] ?? '';
+    expect(link).not.toBe('');
+    // Opening the link changes nothing (a mail scanner may open it first); the button logs in.
+    await page.goto(link);
+    await expect(page.getByRole('heading', { name: 'Connexion par lien' })).toHaveAttribute('data-hydrated', 'true');
+    await page.getByRole('button', { name: 'Me connecter' }).click();
+    await expect(page.getByRole('heading', { name: 'Mes échéances' })).toBeVisible();
+    await expect(page.getByRole('row', { name: customer.echeances[0].label })).toBeVisible();
   });
 });

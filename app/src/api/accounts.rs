@@ -55,7 +55,7 @@ pub async fn set_password(token: String, password: String, again: String) -> Res
     use crate::ssr::auth;
     let state = state()?;
     let session =
-        crate::ssr::services::admins::set_password(&state, token.trim(), &password, &again).await.map_err(fail)?;
+        crate::ssr::services::links::set_password(&state, token.trim(), &password, &again).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
     Ok(())
 }

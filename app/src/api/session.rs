@@ -36,6 +36,35 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
     Ok(me)
 }
 
+/// « Recevoir un lien de connexion »: the same answer whether the address has an account or not.
+#[server(endpoint = "login/link/request")]
+pub async fn request_login_link(email: String) -> Result<(), AppError> {
+    use super::context::{client_ip, fail, state};
+    use crate::ssr::services::links::{self, Purpose};
+    let state = state()?;
+    links::request(&state, &email, Purpose::Login, &client_ip(&state)).await.map_err(fail)
+}
+
+/// « Mot de passe oublié »: the same answer whether the address has an account or not.
+#[server(endpoint = "password/reset/request")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use super::context::{client_ip, fail, state};
+    use crate::ssr::services::links::{self, Purpose};
+    let state = state()?;
+    links::request(&state, &email, Purpose::ResetPassword, &client_ip(&state)).await.map_err(fail)
+}
+
+/// Logs in through an emailed login link (spent) and sets the session cookie.
+#[server(endpoint = "login/link")]
+pub async fn log_in_with_link(token: String) -> Result<Me, AppError> {
+    use super::context::{fail, set_cookie, state};
+    use crate::ssr::auth;
+    let state = state()?;
+    let session = crate::ssr::services::links::log_in(&state, token.trim()).await.map_err(fail)?;
+    set_cookie(&auth::session_cookie(&state, &session.token));
+    Ok(me_of(session.user))
+}
+
 /// Logs out and clears the cookie.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {

@@ -21,6 +21,10 @@ pub enum EmailKind {
     Invitation,
     /// A new admin's single-use link to choose a password (one per link).
     SetPassword,
+    /// A single-use link that logs its owner in (asked for on the login page).
+    LoginLink,
+    /// A single-use link to choose a new password (« mot de passe oublié »).
+    PasswordReset,
 }
 
 crate::spelled!(EmailKind {
@@ -30,6 +34,8 @@ crate::spelled!(EmailKind {
     PaymentReceived => "payment_received",
     Invitation => "invitation",
     SetPassword => "set_password",
+    LoginLink => "login_link",
+    PasswordReset => "password_reset",
 });
 
 impl EmailKind {
@@ -56,7 +62,9 @@ impl EmailKind {
             | Self::Reminder
             | Self::PaymentFailed
             | Self::Invitation
-            | Self::SetPassword => {
+            | Self::SetPassword
+            | Self::LoginLink
+            | Self::PasswordReset => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
@@ -68,10 +76,10 @@ impl EmailKind {
         format!("{}:p{plan}", Self::Invitation)
     }
 
-    /// The outbox key of the email carrying login link `link`: one per link.
+    /// The outbox key of this email carrying login link `link`: one per link.
     #[must_use]
-    pub fn link_key(link: i64) -> String {
-        format!("{}:l{link}", Self::SetPassword)
+    pub fn link_key(self, link: i64) -> String {
+        format!("{self}:l{link}")
     }
 
     /// The plan an invitation's outbox key names.

@@ -175,7 +175,7 @@ pub async fn open_session(
 
 /// The client part of the throttle keys: an IPv6 address counts as its /64
 /// (one subscriber's network; its 2^64 addresses are not 2^64 clients).
-fn throttle_client(client: &str) -> String {
+pub(crate) fn throttle_client(client: &str) -> String {
     match client.parse::<std::net::Ipv6Addr>() {
         Ok(ip) if ip.to_ipv4_mapped().is_none() => {
             let s = ip.segments();
@@ -195,13 +195,13 @@ fn throttle_state(row: &login_throttle::Model) -> ThrottleState {
 }
 
 /// The stored state of a throttle key (none: a new key).
-async fn stored(state: &AppState, key: &str) -> Result<Option<ThrottleState>, ServiceError> {
+pub(crate) async fn stored(state: &AppState, key: &str) -> Result<Option<ThrottleState>, ServiceError> {
     Ok(login_throttle::Entity::find_by_id(key.to_owned()).one(&state.db).await?.as_ref().map(throttle_state))
 }
 
 /// Takes one try on `key`: compare-and-swap on the stored state, so two
 /// requests never both take the last free try.
-async fn reserve(state: &AppState, key: &str, throttle: Throttle, now: i64) -> Result<(), ServiceError> {
+pub(crate) async fn reserve(state: &AppState, key: &str, throttle: Throttle, now: i64) -> Result<(), ServiceError> {
     for _ in 0..16 {
         login_throttle::Entity::insert(login_throttle::ActiveModel {
             key: Set(key.to_owned()),

@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/integration") view=AdminIntegration ssr=SsrMode::Async/>
                 <Route path=path!("/admin/admins") view=AdminAdmins ssr=SsrMode::Async/>
                 <Route path=path!("/password/set") view=crate::ui::password::SetPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/link") view=crate::ui::landing::LoginLinkPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=AdminNewPlan ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id") view=AdminPlan ssr=SsrMode::Async/>
             </Routes>

@@ -1,5 +1,6 @@
 //! `/`: the checkout for a logged-in customer; for everyone else, what the
-//! product is, the login form and, in development, the demo accounts.
+//! product is, the login form, the ways back in (a login link, a new
+//! password) and, in development, the demo accounts; `/login/link`.
 
 use leptos::prelude::*;
 
@@ -9,7 +10,8 @@ use super::checkout::CheckoutPage;
 use super::i18n::{plan_status_label, texts};
 use super::layout::Layout;
 use crate::api::dto::Landing;
-use crate::api::session::{Login, landing_data};
+use crate::api::error::AppError;
+use crate::api::session::{LogInWithLink, Login, RequestLoginLink, RequestPasswordReset, landing_data};
 use crate::domain::{Locale, Role};
 
 /// The home page.
@@ -26,6 +28,69 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// « Pas de mot de passe, ou oublié ? »: a login link or a password-reset link by email.
+#[component]
+fn BackIn() -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let login_link = ServerAction::<RequestLoginLink>::new();
+    let reset = ServerAction::<RequestPasswordReset>::new();
+    let answer = move |result: Option<Result<(), AppError>>| {
+        result.map(|r| match r {
+            Ok(()) => view! { <p class="notice" role="status">{tx.link_sent}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+        })
+    };
+    view! {
+        <section class="card" data-testid="back-in">
+            <h2>{tx.back_in_title}</h2>
+            <p class="muted">{tx.back_in_intro}</p>
+            <ActionForm action=login_link attr:class="inline">
+                <FormToken/>
+                <label>{tx.email}" "<input type="email" name="email" required autocomplete="username"/></label>
+                <button type="submit" disabled=move || login_link.pending().get()>{tx.login_link_request}</button>
+            </ActionForm>
+            {move || answer(login_link.value().get())}
+            <ActionForm action=reset attr:class="inline">
+                <FormToken/>
+                <label>{tx.email}" "<input type="email" name="email" required autocomplete="username"/></label>
+                <button type="submit" disabled=move || reset.pending().get()>{tx.password_forgotten}</button>
+            </ActionForm>
+            {move || answer(reset.value().get())}
+        </section>
+    }
+}
+
+/// `/login/link?token=…`: the page an emailed login link opens. Opening it
+/// changes nothing (a mail scanner may open it first); « Me connecter » spends it.
+#[component]
+pub fn LoginLinkPage() -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let query = leptos_router::hooks::use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let log_in = ServerAction::<LogInWithLink>::new();
+    let hydrated = crate::ui::layout::hydration_marker();
+    Effect::new(move || {
+        if let Some(Ok(me)) = log_in.value().get() {
+            super::navigate::reload_to(if me.role == Role::Admin { "/admin" } else { "/" });
+        }
+    });
+    view! {
+        <Layout me=None>
+            <h1 data-hydrated=hydrated>{tx.login_link_title}</h1>
+            <section class="card">
+                <p class="muted">{tx.login_link_intro}</p>
+                <ActionForm action=log_in>
+                    <input type="hidden" name="token" value=token/>
+                    <button type="submit" class="primary" disabled=move || log_in.pending().get()>{tx.login_link_button}</button>
+                </ActionForm>
+                {move || log_in.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+            </section>
+        </Layout>
     }
 }
 
@@ -65,7 +130,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                 view! { <section class="card"><a class="button primary" href="/admin">{tx.go_to_dashboard}</a></section> }.into_any()
             } else {
                 view! {
-                    <section class="card">
+                    <section class="card" data-testid="login">
                         <h2>{tx.login}</h2>
                         <ActionForm action=login attr:class="stack">
                             <FormToken/>
@@ -75,6 +140,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                         </ActionForm>
                         {move || login.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
                     </section>
+                    <BackIn/>
                 }.into_any()
             }}
             {data.filter(|d| !d.demo_accounts.is_empty()).map(|d| view! {

@@ -7,8 +7,10 @@ import { FR, Texts } from './texts';
 export class LandingPage extends PageObject {
   readonly heading = this.page.getByRole('heading', { name: 'Échéancier', level: 1 });
   readonly tagline = this.page.getByText(this.tx.tagline);
-  readonly email = this.page.getByLabel(this.tx.email);
-  readonly password = this.page.getByLabel(this.tx.password);
+  /** The login form (the ways back in below it have address fields of their own). */
+  readonly loginForm = this.page.getByTestId('login');
+  readonly email = this.loginForm.getByLabel(this.tx.email);
+  readonly password = this.loginForm.getByLabel(this.tx.password);
   readonly submit = this.page.getByRole('button', { name: this.tx.login, exact: true });
   readonly showPasswords = this.page.getByRole('button', { name: this.tx.showPasswords });
   readonly hidePasswords = this.page.getByRole('button', { name: this.tx.hidePasswords });

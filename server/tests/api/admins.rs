@@ -8,6 +8,7 @@ use app::domain::{Field, Invalid, Locale, Refusal, Role};
 use app::ssr::entities::{login_link, session, user};
 use app::ssr::services::admins::{self, NewAdmin};
 use app::ssr::services::error::ServiceError;
+use app::ssr::services::links;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::binary::binary_env;
@@ -33,18 +34,6 @@ fn token_of(link: &str) -> String {
     link.split("token=").nth(1).expect("a token").to_owned()
 }
 
-async fn status_of_login(app: &TestApp, email: &str, password: &str) -> u16 {
-    browser_of(&app.address)
-        .post(format!("{}/api/login", app.address))
-        .header("accept", "application/json")
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .expect("login answers")
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_through_the_emailed_link() {
     let mail = MailCatcher::start().await;
@@ -61,18 +50,18 @@ async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_thro
     let token = token_of(&link);
     let stored = login_link::Entity::find().one(&app.state.db).await.expect("query").expect("the link row");
     assert!(!stored.token_hash.contains(&token), "only the token's hash is stored");
-    assert_eq!(status_of_login(&app, "premiere@example.test", "").await, 401, "no password before the link");
+    assert_eq!(app.login_status("premiere@example.test", "").await, 401, "no password before the link");
 
     // A password too short, or typed differently, spends nothing.
     for (password, again) in [("court", "court"), (PASSWORD, "une autre phrase bien longue")] {
-        let refused = admins::set_password(&app.state, &token, password, again).await;
+        let refused = links::set_password(&app.state, &token, password, again).await;
         assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::Field(Field::Password)))), "{refused:?}");
     }
-    let opened = admins::set_password(&app.state, &token, PASSWORD, PASSWORD).await.expect("password set");
+    let opened = links::set_password(&app.state, &token, PASSWORD, PASSWORD).await.expect("password set");
     assert_eq!(opened.user.role, Role::Admin);
-    assert_eq!(status_of_login(&app, "premiere@example.test", PASSWORD).await, 200);
+    assert_eq!(app.login_status("premiere@example.test", PASSWORD).await, 200);
     // Spent.
-    let again = admins::set_password(&app.state, &token, PASSWORD, PASSWORD).await;
+    let again = links::set_password(&app.state, &token, PASSWORD, PASSWORD).await;
     assert!(matches!(again, Err(ServiceError::InvalidLink)), "{again:?}");
 
     // The same address twice: refused, nothing written.
@@ -95,18 +84,18 @@ async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled
     let new = |email: &str| NewAdmin { email: email.to_owned(), name: "Admin".to_owned(), locale: Locale::Fr };
     let first = admins::create(&app.state, None, new("un@example.test"), false).await.expect("created");
     let late = admins::create(&app.state, None, new("deux@example.test"), false).await.expect("created");
-    admins::set_password(&app.state, &token_of(&first.link), PASSWORD, PASSWORD).await.expect("set");
+    links::set_password(&app.state, &token_of(&first.link), PASSWORD, PASSWORD).await.expect("set");
 
     app.clock.advance(Duration::from_secs(73 * 3600));
-    let expired = admins::set_password(&app.state, &token_of(&late.link), PASSWORD, PASSWORD).await;
+    let expired = links::set_password(&app.state, &token_of(&late.link), PASSWORD, PASSWORD).await;
     assert!(matches!(expired, Err(ServiceError::InvalidLink)), "{expired:?}");
-    let forged = admins::set_password(&app.state, "not-a-token", PASSWORD, PASSWORD).await;
+    let forged = links::set_password(&app.state, "not-a-token", PASSWORD, PASSWORD).await;
     assert!(matches!(forged, Err(ServiceError::InvalidLink)), "{forged:?}");
 
     // Two active admins: one may go; then the other is the last.
     let client = browser_of(&app.address);
     let third = admins::create(&app.state, Some(first.id), new("trois@example.test"), false).await.expect("invited");
-    admins::set_password(&app.state, &token_of(&third.link), PASSWORD, PASSWORD).await.expect("set");
+    links::set_password(&app.state, &token_of(&third.link), PASSWORD, PASSWORD).await.expect("set");
     app.login(
         &client,
         &Customer {
@@ -118,7 +107,7 @@ async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled
     )
     .await;
     admins::disable(&app.state, Some(first.id), third.id.get()).await.expect("disabled");
-    assert_eq!(status_of_login(&app, "trois@example.test", PASSWORD).await, 401, "a disabled admin cannot log in");
+    assert_eq!(app.login_status("trois@example.test", PASSWORD).await, 401, "a disabled admin cannot log in");
     let sessions = session::Entity::find().filter(session::Column::UserId.eq(third.id.get())).count(&app.state.db);
     assert_eq!(sessions.await.expect("count"), 0, "their sessions ended");
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admins;
+mod back_in;
 mod chaos;
 mod charge;
 mod demo;

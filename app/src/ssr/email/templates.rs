@@ -161,11 +161,13 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
         context["link"] = serde_json::json!("https://echeancier.example/plans/12/accept?token=example");
         context["expires_on"] = serde_json::json!(if fr { "29/12/2026" } else { "29 Dec 2026" });
     }
-    if kind == EmailKind::SetPassword {
+    if matches!(kind, EmailKind::SetPassword | EmailKind::LoginLink | EmailKind::PasswordReset) {
         context["name"] = serde_json::json!("Alice Martin");
         context["merchant"] = serde_json::json!("Échéancier");
-        context["link"] = serde_json::json!("https://echeancier.example/password/set?token=example");
+        let path = if kind == EmailKind::LoginLink { "login/link" } else { "password/set" };
+        context["link"] = serde_json::json!(format!("https://echeancier.example/{path}?token=example"));
         context["expires_on"] = serde_json::json!(if fr { "18/01/2027" } else { "18 Jan 2027" });
+        context["minutes"] = serde_json::json!(if kind == EmailKind::LoginLink { 15 } else { 60 });
     }
     context
 }

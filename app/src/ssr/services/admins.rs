@@ -8,19 +8,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::error::ServiceError;
-use crate::domain::{Email, EmailKind, Field, Invalid, Locale, Refusal, Role, UserId};
-use crate::ssr::auth::{self, CurrentUser, OpenedSession};
+use super::links::{self, Purpose};
+use crate::domain::{Email, Field, Invalid, Locale, Refusal, Role, UserId};
 use crate::ssr::db;
-use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{admin_audit, login_link, session, user};
+use crate::ssr::entities::{admin_audit, session, user};
 use crate::ssr::state::AppState;
-
-/// A link's purpose: choose a password.
-pub const SET_PASSWORD: &str = "set_password";
-/// How long a set-password link works.
-const LINK_TTL_MS: i64 = 72 * 3_600_000;
-/// A password's length, in characters.
-const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 12..=128;
 
 /// Who to make an admin.
 #[derive(Clone, Debug)]
@@ -93,101 +85,13 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let token = auth::random_token();
-    let expires_at = now + LINK_TTL_MS;
-    let link_row = login_link::ActiveModel {
-        user_id: Set(created.id),
-        purpose: Set(SET_PASSWORD.to_owned()),
-        token_hash: Set(auth::token_id(&token)),
-        expires_at: Set(expires_at),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
-    let link = format!("{base}/password/set?token={token}");
-    if email_it {
-        let expires_on = chrono::DateTime::from_timestamp_millis(expires_at).unwrap_or_default();
-        let expires_on =
-            input.locale.format_date(expires_on.with_timezone(&state.settings.schedule_timezone).date_naive());
-        let context = serde_json::json!({
-            "name": name,
-            "merchant": state.settings.merchant_name,
-            "link": link,
-            "expires_on": expires_on,
-            "site_url": state.settings.app_base_url.as_str(),
-        });
-        let email = NewEmail {
-            dedup_key: EmailKind::link_key(link_row.id),
-            kind: EmailKind::SetPassword,
-            locale: input.locale,
-            to: created.email.clone(),
-            user_id: Some(created.id),
-            echeance_id: None,
-            context,
-            send_after: now,
-        };
-        outbox::enqueue(&txn, email, now).await?;
-    }
+    let link = links::issue(state, &txn, &created, Purpose::SetPassword, email_it, now).await?;
     audit(&txn, by, "admin.create", &created.email, now).await?;
     txn.commit().await?;
     if email_it {
         state.wake.outbox.notify_one();
     }
     Ok(CreatedAdmin { id: UserId::new(created.id).map_err(anyhow::Error::from)?, link, emailed: email_it })
-}
-
-/// Sets the password of the link's account (typed twice) and logs them in;
-/// the link is spent.
-///
-/// # Errors
-/// `Invalid(Field(Password))` for a password out of 12–128 characters or typed
-/// differently (nothing is spent); `InvalidLink` for an unknown, used or
-/// expired link, or a disabled account; database failure.
-pub async fn set_password(
-    state: &AppState,
-    token: &str,
-    password: &str,
-    again: &str,
-) -> Result<OpenedSession, ServiceError> {
-    if !PASSWORD_CHARS.contains(&password.chars().count()) || password != again {
-        return Err(Invalid::Field(Field::Password).into());
-    }
-    let owned = password.to_owned();
-    let hash = state.guards.hash(move || auth::hash_password(&owned)).await??;
-    let now = state.now_ms();
-    let txn = db::begin_write(&state.db).await?;
-    let link = login_link::Entity::find()
-        .filter(login_link::Column::TokenHash.eq(auth::token_id(token)))
-        .filter(login_link::Column::Purpose.eq(SET_PASSWORD))
-        .one(&txn)
-        .await?
-        .filter(|l| l.used_at.is_none() && l.expires_at > now)
-        .ok_or(ServiceError::InvalidLink)?;
-    let account = user::Entity::find_by_id(link.user_id)
-        .one(&txn)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or(ServiceError::InvalidLink)?;
-    // Spent once: a second use racing this one finds it used.
-    let spent = login_link::Entity::update_many()
-        .col_expr(login_link::Column::UsedAt, Expr::value(now))
-        .filter(login_link::Column::Id.eq(link.id))
-        .filter(login_link::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?;
-    if spent.rows_affected != 1 {
-        return Err(ServiceError::InvalidLink);
-    }
-    user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .filter(user::Column::Id.eq(account.id))
-        .exec(&txn)
-        .await?;
-    let opened = auth::open_session(&txn, CurrentUser::try_from(account)?, now).await?;
-    txn.commit().await?;
-    Ok(opened)
 }
 
 /// Every admin, active first, then by address.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod host_api;
 pub mod invitations;
 pub mod lease;
+pub mod links;
 pub mod outgoing;
 pub mod pay_ahead;
 pub mod plans;

@@ -377,6 +377,16 @@ texts! {
         password_again,
         password_save,
         password_saving,
+        kind_login_link,
+        kind_password_reset,
+        back_in_title,
+        back_in_intro,
+        login_link_request,
+        password_forgotten,
+        link_sent,
+        login_link_title,
+        login_link_intro,
+        login_link_button,
         card_expires_before_plan,
         new_plan,
         new_plan_intro,
@@ -543,6 +553,8 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::PaymentReceived => tx.kind_payment_received,
         EmailKind::Invitation => tx.kind_invitation,
         EmailKind::SetPassword => tx.kind_set_password,
+        EmailKind::LoginLink => tx.kind_login_link,
+        EmailKind::PasswordReset => tx.kind_password_reset,
     }
 }
 

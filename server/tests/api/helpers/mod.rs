@@ -352,6 +352,19 @@ impl TestApp {
         );
     }
 
+    /// The HTTP status of a login with `email` and `password` from a fresh browser.
+    pub async fn login_status(&self, email: &str, password: &str) -> u16 {
+        browser_of(&self.address)
+            .post(format!("{}/api/login", self.address))
+            .header("accept", "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("login answers")
+            .status()
+            .as_u16()
+    }
+
     /// Calls the `pay` server function; returns the HTTP status and the JSON body.
     pub async fn pay(&self, client: &reqwest::Client, echeance_id: i64) -> (u16, serde_json::Value) {
         let response = client
