@@ -86,6 +86,16 @@ pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> 
     plans::cancel(&state, plan_id, me.id).await.map_err(fail)
 }
 
+/// Erases the plan's customer (RGPD art. 17); refused while one of their échéances is in flight or disputed.
+#[server(endpoint = "admin/plans/erase-customer")]
+pub async fn admin_erase_customer(plan_id: i64) -> Result<(), AppError> {
+    use super::context::{fail, require_admin, state};
+    use crate::ssr::services::erasure;
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    erasure::erase_plan_customer(&state, plan_id, me.id).await.map(|_| ()).map_err(fail)
+}
+
 /// The plan an invitation link opens: nobody needs to be logged in, and nothing changes.
 #[server(endpoint = "plans/invitation")]
 pub async fn plan_invitation(plan_id: i64, token: String) -> Result<InvitationView, AppError> {

@@ -45,6 +45,10 @@ pub enum Refusal {
     /// A reconciliation is running already.
     #[error("a reconciliation is already running")]
     ReconcileRunning,
+    /// A customer is erased only when no échéance is in flight (en cours, waiting for 3D Secure)
+    /// and no dispute is open.
+    #[error("an échéance is in flight or disputed")]
+    ErasureBlocked,
     /// The last active admin cannot be disabled (no one could get back in).
     #[error("the last active admin")]
     LastAdmin,

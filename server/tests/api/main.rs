@@ -11,6 +11,7 @@ mod demo;
 mod due;
 mod edges;
 mod emails;
+mod erasure;
 mod first_payment;
 mod host_api;
 mod host_webhooks;

@@ -219,6 +219,10 @@ pub trait PaymentGateway: Send + Sync {
         key: &IdempotencyKey,
     ) -> Result<CheckoutSessionSnapshot, GatewayError>;
 
+    /// Deletes a Stripe customer (an erased customer's): their saved cards go with them.
+    /// A DELETE is idempotent at Stripe, which takes no key for it; one already deleted is a 404.
+    async fn delete_customer(&self, id: &str) -> Result<(), GatewayError>;
+
     /// Answers when Stripe can be reached with our key (health check).
     async fn ping(&self) -> Result<(), GatewayError>;
 }

@@ -426,6 +426,12 @@ impl PaymentGateway for StripeGateway {
         self.call("checkout_sessions.expire", req, Some(key)).await
     }
 
+    async fn delete_customer(&self, id: &str) -> Result<(), GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Delete, format!("/customers/{id}"));
+        let _: serde_json::Value = self.call("customers.delete", req, None).await?;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<(), GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, "/balance");
         let _: serde_json::Value = self.call("balance.retrieve", req, None).await?;

@@ -10,6 +10,7 @@ pub mod charge;
 pub mod due;
 pub mod effects;
 pub mod email_admin;
+pub mod erasure;
 pub mod error;
 pub mod host_api;
 pub mod invitations;

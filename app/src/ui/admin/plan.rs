@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::dto::{PlanCancelled, PlanView};
-use crate::api::plans::{AdminCancelPlan, AdminMoveDueDate, admin_plan};
+use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{cause_label, fill, format_datetime, plan_status_label, texts};
@@ -22,8 +22,11 @@ pub fn AdminPlan() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
     let cancel = ServerAction::<AdminCancelPlan>::new();
     let move_date = ServerAction::<AdminMoveDueDate>::new();
-    let data =
-        Resource::new(move || (id(), cancel.version().get(), move_date.version().get()), |(id, ..)| admin_plan(id));
+    let erase = ServerAction::<AdminEraseCustomer>::new();
+    let data = Resource::new(
+        move || (id(), cancel.version().get(), move_date.version().get(), erase.version().get()),
+        |(id, ..)| admin_plan(id),
+    );
     reload_on_live(
         move || data.refetch(),
         move |change| {
@@ -103,6 +106,19 @@ pub fn AdminPlan() -> impl IntoView {
                 Ok(done) => view! { <Outcome done/> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
             })}
+            <section class="card" data-testid="erase-customer">
+                <h2>{tx.erase_customer}</h2>
+                <p class="muted">{tx.erase_customer_intro}</p>
+                <ActionForm action=erase attr:class="inline">
+                    <FormToken/>
+                    <input type="hidden" name="plan_id" value=id.to_string()/>
+                    <button type="submit" class="danger" disabled=move || erase.pending().get()>{tx.erase_customer}</button>
+                </ActionForm>
+                {move || erase.value().get().map(|result| match result {
+                    Ok(()) => view! { <p class="success" role="status">{tx.customer_erased}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                })}
+            </section>
             <section class="card">
                 <h2>{tx.plan_history}</h2>
                 <ul class="timeline" data-testid="plan-history">

@@ -210,7 +210,8 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::NothingToAuthenticate
         | Refusal::LinkExpired
         | Refusal::DueDateFixed
-        | Refusal::LastAdmin => ("not_applicable", false),
+        | Refusal::LastAdmin
+        | Refusal::ErasureBlocked => ("not_applicable", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }

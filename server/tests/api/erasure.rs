@@ -1,0 +1,123 @@
+//! Erasing a customer: afterwards no text column of any table holds their
+//! name or address (a scan of every one), their Stripe customer is gone, the
+//! amounts and statuses of what they paid stay; refused while a charge of
+//! theirs is in flight, with nothing changed.
+
+use std::time::Duration;
+
+use app::domain::{EcheanceId, EcheanceStatus, Interval, Refusal, UserId};
+use app::ssr::entities::{admin_audit, echeance};
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::error::ServiceError;
+use app::ssr::services::links::{self, Purpose};
+use app::ssr::services::{cards, erasure, plans};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
+
+use crate::helpers::mail::MailCatcher;
+use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app_with};
+use crate::plans::{consent, request};
+
+const EMAIL: &str = "zoe.efface@example.test";
+const NAME: &str = "Zoé Martin";
+
+/// Rows, in every text column of every table, that hold `needle`: "table.column: n".
+async fn traces(app: &TestApp, needle: &str) -> Vec<String> {
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let mut found = Vec::new();
+    for (table, columns) in erasure::text_columns(db).await.expect("columns") {
+        for column in columns {
+            let test = match backend {
+                DbBackend::Postgres => format!("strpos(\"{column}\", $1) > 0"),
+                _ => format!("instr(\"{column}\", ?1) > 0"),
+            };
+            let sql = format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE {test}");
+            let row = db
+                .query_one_raw(Statement::from_sql_and_values(backend, sql, [needle.into()]))
+                .await
+                .expect("scan")
+                .expect("a count");
+            let n: i64 = row.try_get("", "n").expect("n");
+            if n > 0 {
+                found.push(format!("{table}.{column}: {n}"));
+            }
+        }
+    }
+    found
+}
+
+async fn statuses(app: &TestApp, customer: i64) -> Vec<(i64, i64, EcheanceStatus)> {
+    echeance::Entity::find()
+        .filter(echeance::Column::UserId.eq(customer))
+        .order_by_asc(echeance::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|e| (e.id, e.amount_cents, e.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_they_paid_stays() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { env: vec![("SMTP_URL", mail.smtp_url())], ..Default::default() }).await;
+    let admin = app.admin("root").await;
+    // Invited with a plan (emails with their name and address), accepted, a card, the first échéance paid.
+    let created =
+        plans::create(&app.state, None, request(EMAIL, 90_000, 3, app.today(), Interval::Week)).await.expect("created");
+    let id = created.plan.customer_id;
+    let customer_id = UserId::new(id).expect("id");
+    plans::accept(&app.state, created.plan.id, customer_id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let stripe_customer = cards::ensure_customer(&app.state, customer_id).await.expect("Stripe customer");
+    let zoe = Customer { id: customer_id, email: EMAIL.to_owned(), password: String::new(), stripe_customer };
+    app.add_card(&zoe, test_cards::OK).await;
+    let [first, second, third] = [0, 1, 2].map(|i| EcheanceId::new(created.echeances[i].id).expect("id"));
+    let paid = charge::charge(&app.state, first, Trigger::Customer(customer_id)).await.expect("paid");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    // Their address in the login records and a login link.
+    assert_eq!(app.login_status(EMAIL, "pas le bon mot de passe").await, 401);
+    links::request(&app.state, EMAIL, Purpose::Login, "203.0.113.9").await.expect("asked");
+    mail.wait_for(3, Duration::from_secs(10)).await;
+    assert!(!traces(&app, EMAIL).await.is_empty() && !traces(&app, NAME).await.is_empty(), "the setup left traces");
+
+    // In flight: refused, nothing changed.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    let unknown = charge::charge(&app.state, second, Trigger::Customer(customer_id)).await.expect("sent");
+    assert_eq!(unknown.status, EcheanceStatus::EnCours);
+    let refused = erasure::erase(&app.state, id, admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::ErasureBlocked))), "{refused:?}");
+    assert!(!traces(&app, EMAIL).await.is_empty(), "nothing erased");
+    // Past the key's retention, with no PaymentIntent on Stripe, the attempt is given up.
+    app.clock.advance(Duration::from_secs(25 * 3600));
+    charge::resume(&app.state, 10).await.expect("settled");
+    assert_eq!(app.status(second.get()).await, EcheanceStatus::APayer);
+
+    let before = statuses(&app, id).await;
+    let erased = erasure::erase(&app.state, id, admin.id).await.expect("erased");
+    assert_eq!(traces(&app, EMAIL).await, Vec::<String>::new(), "the address is nowhere");
+    assert_eq!(traces(&app, NAME).await, Vec::<String>::new(), "the name is nowhere");
+    assert!(!traces(&app, &erased.email).await.is_empty(), "the pseudonym stands in");
+
+    // What was paid stays paid, with its amounts; what was still to collect is cancelled.
+    let after = statuses(&app, id).await;
+    assert_eq!(after.len(), before.len());
+    for ((b_id, b_amount, b_status), (a_id, a_amount, a_status)) in before.iter().zip(&after) {
+        assert_eq!((b_id, b_amount), (a_id, a_amount));
+        if [second.get(), third.get()].contains(b_id) {
+            assert_eq!(*a_status, EcheanceStatus::Annulee);
+        } else {
+            assert_eq!(a_status, b_status);
+        }
+    }
+    let on_stripe = app.peer.get(&format!("/v1/customers/{}", zoe.stripe_customer)).await;
+    assert!(
+        on_stripe.get("error").is_some() || on_stripe["deleted"] == true,
+        "the Stripe customer is gone: {on_stripe}"
+    );
+    assert!(cards::default_card(&app.state, customer_id).await.expect("query").is_none(), "no card left");
+    let audit = admin_audit::Entity::find().filter(admin_audit::Column::Action.eq("customer.erase")).one(&app.state.db);
+    assert_eq!(audit.await.expect("query").map(|a| a.subject), Some(format!("user:{id}")));
+}
