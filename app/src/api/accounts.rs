@@ -48,14 +48,14 @@ pub async fn admin_disable_admin(id: i64) -> Result<(), AppError> {
     crate::ssr::services::admins::disable(&state, Some(me.id), id).await.map_err(fail)
 }
 
-/// Sets the password of the link's account (typed twice) and logs them in.
+/// Sets the password of the link's account (typed twice) and logs them in; says whether they are an admin.
 #[server(endpoint = "password/set")]
-pub async fn set_password(token: String, password: String, again: String) -> Result<(), AppError> {
+pub async fn set_password(token: String, password: String, again: String) -> Result<bool, AppError> {
     use super::context::{fail, set_cookie, state};
     use crate::ssr::auth;
     let state = state()?;
     let session =
         crate::ssr::services::links::set_password(&state, token.trim(), &password, &again).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
-    Ok(())
+    Ok(session.user.role == crate::domain::Role::Admin)
 }

@@ -121,6 +121,8 @@ pub enum Field {
     Description,
     /// A new password (12 to 128 characters, typed twice alike).
     Password,
+    /// The box that confirms an action that cannot be undone.
+    Confirmation,
 }
 
 /// Why input was refused.

@@ -119,7 +119,9 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
         .filter(user::Column::DisabledAt.is_null())
         .one(&state.db)
         .await?;
-    // Verify against a dummy hash when the user does not exist, so timing does not tell.
+    // Verify against a dummy hash when the user does not exist or has no password yet (a
+    // customer invited with a plan, an invited admin), so timing does not tell.
+    let found = found.filter(|u| !u.password_hash.is_empty());
     let hash = found.as_ref().map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = password.to_owned();
     let ok = state.guards.hash(move || verify_password(&password, &hash)).await? && found.is_some();

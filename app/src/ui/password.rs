@@ -1,5 +1,5 @@
-//! `/password/set?token=…`: a new admin chooses a password through the
-//! single-use link they were sent, and is logged in.
+//! `/password/set?token=…`: a new admin, or someone who forgot their password,
+//! chooses one through the single-use link they were sent, and is logged in.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -19,8 +19,8 @@ pub fn SetPasswordPage() -> impl IntoView {
     let save = ServerAction::<SetPassword>::new();
     let hydrated = hydration_marker();
     Effect::new(move || {
-        if let Some(Ok(())) = save.value().get() {
-            crate::ui::navigate::reload_to("/admin");
+        if let Some(Ok(admin)) = save.value().get() {
+            crate::ui::navigate::reload_to(if admin { "/admin" } else { "/" });
         }
     });
     view! {

@@ -111,11 +111,12 @@ async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled
     let sessions = session::Entity::find().filter(session::Column::UserId.eq(third.id.get())).count(&app.state.db);
     assert_eq!(sessions.await.expect("count"), 0, "their sessions ended");
 
-    // « deux » never chose a password but is an active admin: « un » may still be disabled…
-    admins::disable(&app.state, None, first.id.get()).await.expect("disabled");
-    // …and then « deux » is the last active one.
-    let last = admins::disable(&app.state, None, late.id.get()).await;
+    // « deux » never chose a password: « un » is the last admin who can log in, and stays…
+    let last = admins::disable(&app.state, None, first.id.get()).await;
     assert!(matches!(last, Err(ServiceError::Refused(Refusal::LastAdmin))), "{last:?}");
-    let again = admins::disable(&app.state, None, first.id.get()).await;
+    // …while « deux » may go.
+    admins::disable(&app.state, Some(first.id), late.id.get()).await.expect("disabled");
+    let again = admins::disable(&app.state, None, late.id.get()).await;
     assert!(matches!(again, Err(ServiceError::NotFound)), "already disabled: {again:?}");
+    assert_eq!(app.login_status("un@example.test", PASSWORD).await, 200, "someone can still log in");
 }

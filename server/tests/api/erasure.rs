@@ -64,8 +64,10 @@ async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_the
     let app = spawn_app_with(Options { env: vec![("SMTP_URL", mail.smtp_url())], ..Default::default() }).await;
     let admin = app.admin("root").await;
     // Invited with a plan (emails with their name and address), accepted, a card, the first échéance paid.
-    let created =
-        plans::create(&app.state, None, request(EMAIL, 90_000, 3, app.today(), Interval::Week)).await.expect("created");
+    // A label that names the customer: rows that hold the name without the address.
+    let mut input = request(EMAIL, 90_000, 3, app.today(), Interval::Week);
+    input.label = format!("Formation de {NAME}");
+    let created = plans::create(&app.state, None, input).await.expect("created");
     let id = created.plan.customer_id;
     let customer_id = UserId::new(id).expect("id");
     plans::accept(&app.state, created.plan.id, customer_id, "mandat".to_owned(), consent()).await.expect("accepted");

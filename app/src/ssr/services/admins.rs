@@ -118,7 +118,7 @@ pub async fn list(state: &AppState) -> Result<Vec<AdminRow>, ServiceError> {
 }
 
 /// Disables admin `target` (their sessions end; the account and its trail
-/// stay), unless they are the last active admin.
+/// stay), unless no other active admin could log in then (one who chose a password).
 ///
 /// # Errors
 /// `NotFound` (no such active admin), `Refused(LastAdmin)`, database failure.
@@ -136,7 +136,8 @@ pub async fn disable(state: &AppState, by: Option<UserId>, target: i64) -> Resul
     let Some(account) = active.iter().find(|u| u.id == target) else {
         return Err(ServiceError::NotFound);
     };
-    if active.len() <= 1 {
+    // Someone must still be able to log in: an invited admin who never chose a password does not count.
+    if !active.iter().any(|u| u.id != target && !u.password_hash.is_empty()) {
         return Err(Refusal::LastAdmin.into());
     }
     user::Entity::update_many()

@@ -10,15 +10,13 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, Statement,
+    QueryFilter, QuerySelect, Statement,
 };
 
 use super::error::ServiceError;
 use crate::domain::{EcheanceId, EcheanceStatus, PlanStatus, Refusal, Role, UserId};
 use crate::ssr::db;
-use crate::ssr::entities::{
-    admin_audit, echeance, login_link, login_throttle, payment_method, payment_plan, session, user,
-};
+use crate::ssr::entities::{admin_audit, echeance, login_link, payment_method, payment_plan, session, user};
 use crate::ssr::state::AppState;
 
 /// What is left of an erased customer.
@@ -32,22 +30,36 @@ pub struct Erased {
 
 /// Erases customer `customer` on behalf of admin `by`.
 ///
+/// First the account is closed (disabled, its sessions and links gone: nothing
+/// of theirs can start from then on); then what is still to collect is
+/// cancelled and the Stripe customer deleted; then, in one transaction that
+/// checks again that nothing is in flight, their name and address are
+/// scrubbed. A failure midway leaves a closed account that `erase` finishes
+/// when run again.
+///
 /// # Errors
 /// `NotFound` (no such customer), `Refused(ErasureBlocked)` while an échéance is
-/// in flight or disputed, `Unavailable` when Stripe does not answer (nothing is
-/// erased then), database failure.
+/// in flight or disputed, `Unavailable` when Stripe does not answer, database failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
+    let now = state.now_ms();
+    let txn = db::begin_write(&state.db).await?;
     let account = user::Entity::find_by_id(customer)
-        .one(&state.db)
+        .lock_exclusive()
+        .one(&txn)
         .await?
         .filter(|u| u.role == Role::Customer)
         .ok_or(ServiceError::NotFound)?;
-    let pseudonym =
-        Erased { email: format!("efface-{customer}@erased.invalid"), name: format!("Client effacé n°{customer}") };
-    let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
-    if rows.iter().any(|e| e.status.is_pending_on_stripe() || e.status == EcheanceStatus::Contestee) {
-        return Err(Refusal::ErasureBlocked.into());
-    }
+    blocked(&txn, customer).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::DisabledAt, Expr::value(now))
+        .filter(user::Column::Id.eq(customer))
+        .filter(user::Column::DisabledAt.is_null())
+        .exec(&txn)
+        .await?;
+    session::Entity::delete_many().filter(session::Column::UserId.eq(customer)).exec(&txn).await?;
+    login_link::Entity::delete_many().filter(login_link::Column::UserId.eq(customer)).exec(&txn).await?;
+    txn.commit().await?;
+
     // What is still to collect is cancelled, through the plans' and échéances' own cancels.
     let actor = format!("admin:{by}");
     let plans =
@@ -68,26 +80,20 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
         }
     }
 
-    let now = state.now_ms();
+    let pseudonym =
+        Erased { email: format!("efface-{customer}@erased.invalid"), name: format!("Client effacé n°{customer}") };
     let txn = db::begin_write(&state.db).await?;
-    // Only this customer's rows and rows that name their (unique) address lose the name.
-    scrub_every_text_column(&txn, &account.email, &account.display_name, &pseudonym).await?;
+    blocked(&txn, customer).await?;
+    scrub(&txn, customer, &account.email, &account.display_name, &pseudonym).await?;
     user::Entity::update_many()
         .col_expr(user::Column::Email, Expr::value(pseudonym.email.clone()))
         .col_expr(user::Column::DisplayName, Expr::value(pseudonym.name.clone()))
         .col_expr(user::Column::PasswordHash, Expr::value(String::new()))
-        .col_expr(user::Column::DisabledAt, Expr::value(now))
+        .col_expr(user::Column::StripeCustomerId, Expr::value(Option::<String>::None))
         .filter(user::Column::Id.eq(customer))
         .exec(&txn)
         .await?;
     payment_method::Entity::delete_many().filter(payment_method::Column::UserId.eq(customer)).exec(&txn).await?;
-    session::Entity::delete_many().filter(session::Column::UserId.eq(customer)).exec(&txn).await?;
-    login_link::Entity::delete_many().filter(login_link::Column::UserId.eq(customer)).exec(&txn).await?;
-    // Throttle keys are made of addresses.
-    login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::Key.contains(account.email.as_str()))
-        .exec(&txn)
-        .await?;
     admin_audit::ActiveModel {
         actor_id: Set(by.get()),
         action: Set("customer.erase".to_owned()),
@@ -103,6 +109,15 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     Ok(pseudonym)
 }
 
+/// Refused while one of the customer's échéances is in flight (en cours, waiting for 3D Secure) or disputed.
+async fn blocked(txn: &DatabaseTransaction, customer: i64) -> Result<(), ServiceError> {
+    let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(txn).await?;
+    if rows.iter().any(|e| e.status.is_pending_on_stripe() || e.status == EcheanceStatus::Contestee) {
+        return Err(Refusal::ErasureBlocked.into());
+    }
+    Ok(())
+}
+
 /// Erases the customer of plan `plan_id` (the plan page's button).
 ///
 /// # Errors
@@ -112,40 +127,115 @@ pub async fn erase_plan_customer(state: &AppState, plan_id: i64, by: UserId) -> 
     erase(state, plan.customer_id, by).await
 }
 
-/// In every table, every row that holds `email` in a text column gets `email`
-/// and `name` replaced by the pseudonym's in all its text columns.
-async fn scrub_every_text_column(
+/// Names shorter than this are not searched for in free text (they would match inside
+/// unrelated words and ids); the account's own row is rewritten whatever its length.
+const NAME_MIN_CHARS: usize = 4;
+
+/// In every table, the rows that hold the address in a text column, and the
+/// rows the customer owns (a `user_id` or `customer_id` column naming them),
+/// get the address and the name — as written, and as JSON writes them inside
+/// a string — replaced by the pseudonym's in every text column.
+async fn scrub(
     txn: &DatabaseTransaction,
+    customer: i64,
     email: &str,
     name: &str,
     pseudonym: &Erased,
 ) -> Result<(), ServiceError> {
     let backend = txn.get_database_backend();
-    for (table, columns) in text_columns(txn).await? {
-        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
-        let (email_at, name_at, pseudo_email_at, pseudo_name_at) = match backend {
-            DbBackend::Postgres => ("$1", "$2", "$3", "$4"),
-            _ => ("?1", "?2", "?3", "?4"),
+    let json = |s: &str| serde_json::to_string(s).unwrap_or_default().trim_matches('"').to_owned();
+    let mut pairs = vec![(email.to_owned(), pseudonym.email.clone())];
+    if name.chars().count() >= NAME_MIN_CHARS {
+        pairs.push((name.to_owned(), pseudonym.name.clone()));
+    }
+    for (from, to) in pairs.clone() {
+        if json(&from) != from {
+            pairs.push((json(&from), json(&to)));
+        }
+    }
+    let placeholder = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    for table in schema(txn).await? {
+        let quoted: Vec<String> = table.text.iter().map(|c| quote(c)).collect();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let mut bind = |v: sea_orm::Value| {
+            values.push(v);
+            placeholder(values.len())
         };
-        let contains = match backend {
-            DbBackend::Postgres => |c: &str, p: &str| format!("strpos({c}, {p}) > 0"),
-            _ => |c: &str, p: &str| format!("instr({c}, {p}) > 0"),
-        };
+        let replaced: Vec<(String, String)> =
+            pairs.iter().map(|(f, t)| (bind(f.clone().into()), bind(t.clone().into()))).collect();
         let sets: Vec<String> = quoted
             .iter()
-            .map(|c| format!("{c} = REPLACE(REPLACE({c}, {email_at}, {pseudo_email_at}), {name_at}, {pseudo_name_at})"))
+            .map(|c| {
+                let expr = replaced.iter().fold(c.clone(), |acc, (f, t)| format!("REPLACE({acc}, {f}, {t})"));
+                format!("{c} = {expr}")
+            })
             .collect();
-        let wheres: Vec<String> = quoted.iter().map(|c| contains(c, email_at)).collect();
-        let sql =
-            format!("UPDATE \"{}\" SET {} WHERE {}", table.replace('"', "\"\""), sets.join(", "), wheres.join(" OR "));
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [email.into(), name.into(), pseudonym.email.clone().into(), pseudonym.name.clone().into()],
-        ))
-        .await?;
+        let email_at = &replaced[0].0;
+        let mut wheres: Vec<String> = quoted
+            .iter()
+            .map(|c| match backend {
+                DbBackend::Postgres => format!("strpos({c}, {email_at}) > 0"),
+                _ => format!("instr({c}, {email_at}) > 0"),
+            })
+            .collect();
+        if let Some(owner) = &table.owner {
+            wheres.push(format!("{} = {}", quote(owner), bind(customer.into())));
+        }
+        let sql = format!("UPDATE {} SET {} WHERE {}", quote(&table.name), sets.join(", "), wheres.join(" OR "));
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     }
     Ok(())
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// A table: its text columns, and the column naming the customer who owns a row, if any.
+struct Table {
+    name: String,
+    text: Vec<String>,
+    owner: Option<String>,
+}
+
+async fn schema(conn: &impl ConnectionTrait) -> Result<Vec<Table>, ServiceError> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT table_name::text AS t, column_name::text AS c, \
+             (data_type IN ('text', 'character varying'))::int AS is_text FROM information_schema.columns \
+             WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        }
+        _ => {
+            "SELECT m.name AS t, p.name AS c, \
+             (upper(p.type) LIKE '%TEXT%' OR upper(p.type) LIKE '%CHAR%' OR upper(p.type) LIKE '%CLOB%') AS is_text \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid"
+        }
+    };
+    let mut tables: Vec<Table> = Vec::new();
+    for row in conn.query_all_raw(Statement::from_string(backend, sql)).await? {
+        let table: String = row.try_get("", "t")?;
+        let column: String = row.try_get("", "c")?;
+        let is_text: i32 = row.try_get("", "is_text")?;
+        if table == "seaql_migrations" {
+            continue;
+        }
+        if tables.last().is_none_or(|t| t.name != table) {
+            tables.push(Table { name: table, text: Vec::new(), owner: None });
+        }
+        let Some(current) = tables.last_mut() else { continue };
+        if is_text == 1 {
+            current.text.push(column);
+        } else if matches!(column.as_str(), "user_id" | "customer_id") {
+            current.owner = Some(column);
+        }
+    }
+    tables.retain(|t| !t.text.is_empty());
+    Ok(tables)
 }
 
 /// Every table's text columns (the migrations' bookkeeping aside).
@@ -153,32 +243,5 @@ async fn scrub_every_text_column(
 /// # Errors
 /// Database failure.
 pub async fn text_columns(conn: &impl ConnectionTrait) -> Result<Vec<(String, Vec<String>)>, ServiceError> {
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND data_type IN ('text', 'character varying') \
-             ORDER BY table_name, ordinal_position"
-        }
-        _ => {
-            "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-             AND (upper(p.type) LIKE '%TEXT%' OR upper(p.type) LIKE '%CHAR%' OR upper(p.type) LIKE '%CLOB%') \
-             ORDER BY m.name, p.cid"
-        }
-    };
-    let rows = conn.query_all_raw(Statement::from_string(backend, sql)).await?;
-    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
-    for row in rows {
-        let table: String = row.try_get("", "t")?;
-        let column: String = row.try_get("", "c")?;
-        if table == "seaql_migrations" {
-            continue;
-        }
-        match tables.last_mut() {
-            Some((t, columns)) if *t == table => columns.push(column),
-            _ => tables.push((table, vec![column])),
-        }
-    }
-    Ok(tables)
+    Ok(schema(conn).await?.into_iter().map(|t| (t.name, t.text)).collect())
 }

@@ -4,8 +4,9 @@
 //! guarded update, so two uses racing each other cannot both succeed.
 //!
 //! Asking for a link (the login page) answers the same whether the address
-//! has an account or not, and is throttled per address and per client, every
-//! request counted alike — so the throttle cannot tell either.
+//! has an account or not, and is throttled per (address, client), per client
+//! and per address (a cap whose wait never passes a minute), every request
+//! counted alike — so the throttle cannot tell either.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
@@ -58,10 +59,13 @@ impl Purpose {
     }
 }
 
-/// Asking for links, per address: three free, then one a minute, up to one an hour.
-const PER_ADDRESS: Throttle = Throttle { free: 3, base_ms: 60_000, max_ms: 3_600_000, forget_after_ms: 3_600_000 };
-/// Per client, whatever the address.
+/// Asking for links, per (address, client): three free, then one a minute, up to one every 15 minutes.
+const PER_PAIR: Throttle = Throttle { free: 3, base_ms: 60_000, max_ms: 15 * 60_000, forget_after_ms: 3_600_000 };
+/// Per client, whatever the address (one client asking for many addresses).
 const PER_CLIENT: Throttle = Throttle { free: 10, base_ms: 60_000, max_ms: 3_600_000, forget_after_ms: 3_600_000 };
+/// Per address, whatever the client: a cap on the mail one address can be sent, whose wait never
+/// passes a minute (nobody keeps its owner out of their own login link for long).
+const PER_ADDRESS: Throttle = Throttle { free: 20, base_ms: 10_000, max_ms: 60_000, forget_after_ms: 3_600_000 };
 
 /// Writes a link for `account` and, when `email_it`, its email in the same
 /// transaction; returns the link (`{APP_BASE_URL}/{path}?token=…`).
@@ -163,9 +167,11 @@ pub async fn spend(
 pub async fn request(state: &AppState, email: &str, purpose: Purpose, client: &str) -> Result<(), ServiceError> {
     let email = Email::parse(email).map_err(|_| Invalid::Field(Field::Email))?;
     let now = state.now_ms();
+    let client = auth::throttle_client(client);
+    let pair = format!("link-pair:{}|{client}", email.as_str());
     let address = format!("link-address:{}", email.as_str());
-    let client = format!("link-client:{}", auth::throttle_client(client));
-    let keys = [(address.as_str(), PER_ADDRESS), (client.as_str(), PER_CLIENT)];
+    let client = format!("link-client:{client}");
+    let keys = [(pair.as_str(), PER_PAIR), (client.as_str(), PER_CLIENT), (address.as_str(), PER_ADDRESS)];
     for (key, throttle) in keys {
         if let Admission::Wait(_) = throttle.admit(auth::stored(state, key).await?, now) {
             return Err(ServiceError::RateLimited);
@@ -227,8 +233,14 @@ pub async fn set_password(
         .filter(user::Column::Id.eq(account.id))
         .exec(&txn)
         .await?;
-    // Whoever knew the old password is logged out.
+    // Whoever knew the old password is logged out, and the account's other links stop working.
     session::Entity::delete_many().filter(session::Column::UserId.eq(account.id)).exec(&txn).await?;
+    login_link::Entity::update_many()
+        .col_expr(login_link::Column::UsedAt, Expr::value(now))
+        .filter(login_link::Column::UserId.eq(account.id))
+        .filter(login_link::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?;
     let opened = auth::open_session(&txn, CurrentUser::try_from(account)?, now).await?;
     txn.commit().await?;
     Ok(opened)

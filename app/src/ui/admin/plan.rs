@@ -112,6 +112,7 @@ pub fn AdminPlan() -> impl IntoView {
                 <ActionForm action=erase attr:class="inline">
                     <FormToken/>
                     <input type="hidden" name="plan_id" value=id.to_string()/>
+                    <label><input type="checkbox" name="confirm" required/>" "{tx.erase_confirm}</label>
                     <button type="submit" class="danger" disabled=move || erase.pending().get()>{tx.erase_customer}</button>
                 </ActionForm>
                 {move || erase.value().get().map(|result| match result {

@@ -181,6 +181,8 @@ pub const EN: Texts = Texts {
     field_event_types: "event types",
     field_description: "description (at most 200 characters)",
     field_password: "password (12 to 128 characters, typed twice alike)",
+    field_confirmation: "confirmation box (to tick)",
+    erase_confirm: "I confirm this customer is erased for good",
     invalid_consumer_credit: "This plan is consumer credit (last installment more than three months after the first, French Consumer Code art. L312-4): the settings refuse those.",
     invalid_email_taken: "An account with this address exists already.",
     invalid_schedule_item: "{field}: {problem}",

@@ -181,6 +181,8 @@ pub const FR: Texts = Texts {
     field_event_types: "types d’événements",
     field_description: "description (200 caractères au plus)",
     field_password: "mot de passe (12 à 128 caractères, saisi deux fois à l’identique)",
+    field_confirmation: "case de confirmation (à cocher)",
+    erase_confirm: "Je confirme l’effacement définitif de ce client",
     invalid_consumer_credit: "Cet échéancier est un crédit à la consommation (dernière échéance plus de trois mois après la première, art. L312-4 du Code de la consommation) : la configuration les refuse.",
     invalid_email_taken: "Un compte existe déjà avec cette adresse.",
     invalid_schedule_item: "{field} : {problem}",

@@ -287,6 +287,8 @@ texts! {
         field_event_types,
         field_description,
         field_password,
+        field_confirmation,
+        erase_confirm,
         invalid_consumer_credit,
         invalid_email_taken,
         invalid_schedule_item,
@@ -647,6 +649,7 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::EventTypes => tx.field_event_types,
         Field::Description => tx.field_description,
         Field::Password => tx.field_password,
+        Field::Confirmation => tx.field_confirmation,
     }
 }
 

@@ -231,7 +231,13 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         Field::Description => "description",
         Field::DueDate => "due_date",
         Field::Status => "status",
-        Field::DueFrom | Field::DueTo | Field::AmountMin | Field::AmountMax | Field::EmailKind | Field::Password => {
+        Field::DueFrom
+        | Field::DueTo
+        | Field::AmountMin
+        | Field::AmountMax
+        | Field::EmailKind
+        | Field::Password
+        | Field::Confirmation => {
             return None;
         }
     })
