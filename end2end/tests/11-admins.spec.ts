@@ -1,5 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { expect, test } from './fixtures';
-import { login } from './pages/landing';
+import { LandingPage, login } from './pages/landing';
+import { FR } from './pages/texts';
 import { mailbox, seedAdmin, seedCustomer, uniqueEmail } from './support';
 
 test.describe('admins', () => {
@@ -66,5 +68,58 @@ test.describe('getting back in', () => {
     await page.getByRole('button', { name: 'Me connecter' }).click();
     await expect(page.getByRole('heading', { name: 'Mes échéances' })).toBeVisible();
     await expect(page.getByRole('row', { name: customer.echeances[0].label })).toBeVisible();
+  });
+});
+
+/** The six-digit TOTP code (RFC 6238: HMAC-SHA-1, 30-second steps) of a base32 key at `unixMs`. */
+function totp(base32: string, unixMs: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixMs / 1000 / 30)));
+  const digest = createHmac('sha1', key).update(counter).digest();
+  const offset = digest[19] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test.describe('second factor', () => {
+  test('an admin turns on an authenticator app, keeps the recovery codes, then logs in with a code', async ({ browser, page }) => {
+    const admin = seedAdmin('totp-admin');
+    await login(page, admin);
+    await page.goto('/admin/security');
+    await expect(page.getByRole('heading', { name: 'Double authentification' })).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.getByTestId('second-factor-status')).toHaveAttribute('data-on', 'false');
+    await page.getByRole('button', { name: 'Activer la double authentification' }).click();
+    await expect(page.locator('.qr svg')).toBeVisible();
+    const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    await page.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now()));
+    await page.getByLabel('Votre mot de passe').fill(admin.password);
+    await page.getByRole('button', { name: 'Confirmer' }).click();
+    const codes = page.getByTestId('recovery-codes').getByRole('listitem');
+    await expect(codes).toHaveCount(10);
+    await expect(page.getByTestId('second-factor-status')).toHaveAttribute('data-on', 'true');
+
+    // A fresh browser: the password, then the code. The next step's code (accepted one step
+    // early) is later than the one the enrolment spent, so the test need not wait for the clock.
+    const context = await browser.newContext();
+    const fresh = await context.newPage();
+    const landing = new LandingPage(fresh);
+    await landing.goto();
+    await landing.email.fill(admin.email);
+    await landing.password.fill(admin.password);
+    await landing.submit.click();
+    await expect(fresh.getByRole('heading', { name: 'Code de vérification' })).toHaveAttribute('data-hydrated', 'true');
+    const near = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
+    const wrong = ['000000', '111111', '222222', '333333'].find((c) => !near.includes(c)) ?? '';
+    await fresh.getByLabel('Code', { exact: true }).fill(wrong);
+    await fresh.getByRole('button', { name: 'Vérifier' }).click();
+    await expect(fresh.getByRole('alert')).toContainText('code');
+    await fresh.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() + 30_000));
+    await fresh.getByRole('button', { name: 'Vérifier' }).click();
+    await expect(fresh.getByRole('heading', { name: FR.adminTitle })).toBeVisible();
+    await context.close();
   });
 });

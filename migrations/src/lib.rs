@@ -17,6 +17,7 @@ mod m20261202_000007_first_payment_saves_card;
 mod m20261202_000008_installation_epochs;
 mod m20261202_000009_admins;
 mod m20261202_000010_login_links;
+mod m20261202_000011_second_factor;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_installation_epochs::Migration),
             Box::new(m20261202_000009_admins::Migration),
             Box::new(m20261202_000010_login_links::Migration),
+            Box::new(m20261202_000011_second_factor::Migration),
         ]
     }
 }

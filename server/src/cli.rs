@@ -116,6 +116,13 @@ enum UserAction {
         #[arg(long)]
         email: String,
     },
+    /// Turn off the second factor of an admin who lost both the app and the
+    /// recovery codes, and end their sessions (they set one up again when it is required).
+    ResetSecondFactor {
+        /// Their login.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -281,13 +288,18 @@ async fn user(state: &AppState, action: UserAction) -> anyhow::Result<ExitCode> 
                     (false, true) => "active",
                     (false, false) => "invited",
                 };
-                println!("{}\t{}\t{}\t{status}", a.id, a.email, a.name);
+                let factor = if a.second_factor { "totp" } else { "password" };
+                println!("{}\t{}\t{}\t{status}\t{factor}", a.id, a.email, a.name);
             }
         }
         UserAction::Disable { email } => {
             let id = admins::by_email(state, &email).await.map_err(anyhow::Error::from)?;
             admins::disable(state, None, id).await.map_err(anyhow::Error::from)?;
             println!("admin {email} disabled");
+        }
+        UserAction::ResetSecondFactor { email } => {
+            app::ssr::services::second_factor::reset(state, &email).await.map_err(anyhow::Error::from)?;
+            println!("second factor of {email} turned off, their sessions ended");
         }
     }
     Ok(ExitCode::SUCCESS)

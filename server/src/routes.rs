@@ -121,7 +121,12 @@ impl Watcher {
             return Ok(Self::Echeance(LiveChange { echeance_id: e.id, plan_id: e.payment_plan_id, status: e.status }));
         }
         let user = auth::require(state, headers, None).await?;
-        Ok(if user.role == Role::Admin { Self::Admin } else { Self::Customer(user.id.get()) })
+        Ok(if user.role == Role::Admin {
+            auth::admin_powers(state, user)?;
+            Self::Admin
+        } else {
+            Self::Customer(user.id.get())
+        })
     }
 
     fn sees(&self, change: &Change) -> bool {

@@ -38,14 +38,33 @@ pub async fn require_user(state: &AppState) -> Result<CurrentUser, AppError> {
     require(state, None).await
 }
 
-/// The logged-in admin.
+/// The logged-in admin, allowed to act as one.
 ///
 /// # Errors
-/// `Unauthenticated`, `Forbidden`.
+/// `Unauthenticated`, `Forbidden`, `Refused(SecondFactorSetupRequired)` when the
+/// settings require a second factor the admin has not set up.
 pub async fn require_admin(state: &AppState) -> Result<CurrentUser, AppError> {
     require(state, Some(crate::domain::Role::Admin)).await
 }
 
+/// The logged-in admin, even one the settings keep from acting before they set up a
+/// second factor (the security page's own functions).
+///
+/// # Errors
+/// `Unauthenticated`, `Forbidden`.
+pub async fn require_admin_account(state: &AppState) -> Result<CurrentUser, AppError> {
+    let headers = use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    auth::require_admin_account(state, &headers).await.map_err(fail)
+}
+
+/// The session token of the request (to keep this session when the others end).
+#[must_use]
+pub fn session_token(state: &AppState) -> String {
+    let headers = use_context::<http::request::Parts>().map(|p| p.headers).unwrap_or_default();
+    auth::token_of_request(state, &headers).unwrap_or_default().to_owned()
+}
+
+/// Sets the answer's HTTP status from `error`; a plain HTML form post (no JavaScript)
 /// keeps its redirect back to the page instead.
 #[must_use]
 pub fn respond(error: AppError) -> AppError {

@@ -760,8 +760,32 @@ pub struct AdminLine {
     pub invited: bool,
     /// Disabled.
     pub disabled: bool,
+    /// Logs in with a second factor.
+    pub second_factor: bool,
     /// The one reading the page.
     pub is_me: bool,
+}
+
+/// Where the reader's second factor stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorStatus {
+    /// On.
+    pub on: bool,
+    /// The settings require it of every admin.
+    pub required: bool,
+    /// Recovery codes not used yet.
+    pub codes_left: u64,
+}
+
+/// An authenticator app to enrol: its secret, and the QR code that holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecondFactorEnrollment {
+    /// The secret in base32 (typed in when the QR code cannot be scanned).
+    pub secret: String,
+    /// The `otpauth://` URI.
+    pub uri: String,
+    /// The QR code, as an SVG drawing made by the server.
+    pub qr_svg: String,
 }
 
 /// A secret shown once: a new API key, or an endpoint's signing secret.

@@ -23,17 +23,33 @@ pub async fn current_me() -> Result<Option<Me>, AppError> {
     Ok(current_user(&state).await?.map(me_of))
 }
 
-/// Logs in and sets the session cookie.
+/// Logs in: sets the session cookie, or — for an admin with a second factor —
+/// the second step's; answers (and redirects to) the page to go to next.
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<Me, AppError> {
-    use super::context::{client_ip, fail, set_cookie, state};
+pub async fn login(email: String, password: String) -> Result<String, AppError> {
+    use super::context::{client_ip, fail, state};
     use crate::ssr::auth;
     let state = state()?;
-    let session = auth::login(&state, &email, &password, &client_ip(&state)).await.map_err(fail)?;
-    set_cookie(&auth::session_cookie(&state, &session.token));
-    let me = me_of(session.user);
-    leptos_axum::redirect(if me.role == crate::domain::Role::Admin { "/admin" } else { "/" });
-    Ok(me)
+    let entry = auth::login(&state, &email, &password, &client_ip(&state)).await.map_err(fail)?;
+    let next = welcome(&state, entry);
+    leptos_axum::redirect(&next);
+    Ok(next)
+}
+
+/// The second step of a login: a code from the authenticator app, or a recovery code.
+#[server(endpoint = "login/code")]
+pub async fn pass_second_factor(code: String) -> Result<String, AppError> {
+    use super::context::{client_ip, fail, respond, state};
+    use crate::ssr::auth;
+    use crate::ssr::services::second_factor::{self, Entry};
+    let state = state()?;
+    let parts = use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+    let challenge =
+        auth::challenge_of_request(&state, &parts.headers).ok_or_else(|| respond(AppError::Unauthenticated))?;
+    let session = second_factor::pass(&state, challenge, &code, &client_ip(&state)).await.map_err(fail)?;
+    let next = welcome(&state, Entry::Session(session));
+    leptos_axum::redirect(&next);
+    Ok(next)
 }
 
 /// « Recevoir un lien de connexion »: the same answer whether the address has an account or not.
@@ -54,15 +70,13 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     links::request(&state, &email, Purpose::ResetPassword, &client_ip(&state)).await.map_err(fail)
 }
 
-/// Logs in through an emailed login link (spent) and sets the session cookie.
+/// Logs in through an emailed login link (spent); answers the page to go to next.
 #[server(endpoint = "login/link")]
-pub async fn log_in_with_link(token: String) -> Result<Me, AppError> {
-    use super::context::{fail, set_cookie, state};
-    use crate::ssr::auth;
+pub async fn log_in_with_link(token: String) -> Result<String, AppError> {
+    use super::context::{fail, state};
     let state = state()?;
-    let session = crate::ssr::services::links::log_in(&state, token.trim()).await.map_err(fail)?;
-    set_cookie(&auth::session_cookie(&state, &session.token));
-    Ok(me_of(session.user))
+    let entry = crate::ssr::services::links::log_in(&state, token.trim()).await.map_err(fail)?;
+    Ok(welcome(&state, entry))
 }
 
 /// Logs out and clears the cookie.
@@ -79,6 +93,37 @@ pub async fn logout() -> Result<(), AppError> {
     set_cookie(&auth::clear_cookie(&state));
     leptos_axum::redirect("/");
     Ok(())
+}
+
+/// Sets the cookie a first factor earned — the session's, or the second step's — and
+/// says where to go: the second step, the security page for an admin who must set up a
+/// second factor first, the dashboard, or the customer's home.
+#[cfg(feature = "ssr")]
+pub(crate) fn welcome(
+    state: &crate::ssr::state::AppState,
+    entry: crate::ssr::services::second_factor::Entry,
+) -> String {
+    use super::context::set_cookie;
+    use crate::domain::Role;
+    use crate::ssr::auth;
+    use crate::ssr::services::second_factor::Entry;
+    match entry {
+        Entry::SecondFactor(challenge) => {
+            set_cookie(&auth::challenge_cookie(state, &challenge));
+            "/login/code".to_owned()
+        }
+        Entry::Session(session) => {
+            set_cookie(&auth::session_cookie(state, &session.token));
+            set_cookie(&auth::clear_challenge_cookie(state));
+            let user = session.user;
+            match user.role {
+                Role::Admin if auth::admin_powers(state, user).is_err() => "/admin/security",
+                Role::Admin => "/admin",
+                Role::Customer => "/",
+            }
+            .to_owned()
+        }
+    }
 }
 
 #[cfg(feature = "ssr")]

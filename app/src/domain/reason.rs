@@ -52,6 +52,18 @@ pub enum Refusal {
     /// The last active admin cannot be disabled (no one could get back in).
     #[error("the last active admin")]
     LastAdmin,
+    /// The settings require admins to use a second factor: set it up first (`/admin/security`).
+    #[error("set up a second factor first")]
+    SecondFactorSetupRequired,
+    /// The settings require admins to use a second factor: it cannot be turned off.
+    #[error("a second factor is required")]
+    SecondFactorRequired,
+    /// The second factor is on already (turn it off before enrolling another app).
+    #[error("the second factor is on already")]
+    SecondFactorOn,
+    /// The second factor is not on.
+    #[error("the second factor is off")]
+    SecondFactorOff,
     /// The database was restored from a backup: no charge until a reconcile has covered the window since.
     #[error("restored from a backup: waiting for a reconciliation")]
     RestorePending,
@@ -123,6 +135,8 @@ pub enum Field {
     Password,
     /// The box that confirms an action that cannot be undone.
     Confirmation,
+    /// A code from the authenticator app (6 digits) or a recovery code.
+    Code,
 }
 
 /// Why input was refused.

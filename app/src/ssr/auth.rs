@@ -11,10 +11,11 @@ use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use super::entities::{login_attempt, login_throttle, session, user};
+use super::entities::{login_attempt, login_link, login_throttle, session, user};
 use super::services::error::ServiceError;
+use super::services::second_factor::{self, Entry};
 use super::state::AppState;
-use crate::domain::{Admission, Email, Locale, Role, Throttle, ThrottleState, UserId};
+use crate::domain::{Admission, Email, Locale, Refusal, Role, Throttle, ThrottleState, UserId};
 
 /// The session cookie's name on a plain-http development address.
 pub const SESSION_COOKIE: &str = "echeancier_session";
@@ -37,6 +38,8 @@ pub struct CurrentUser {
     pub role: Role,
     /// Preferred language.
     pub locale: Locale,
+    /// This session passed the second factor (an account with one has no other kind of session).
+    pub second_factor: bool,
 }
 
 impl TryFrom<user::Model> for CurrentUser {
@@ -46,6 +49,7 @@ impl TryFrom<user::Model> for CurrentUser {
             id: UserId::new(u.id).map_err(anyhow::Error::from)?,
             role: u.role,
             locale: Locale::from_code(&u.locale),
+            second_factor: false,
             email: u.email,
             display_name: u.display_name,
         })
@@ -61,7 +65,8 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| anyhow::anyhow!(e))?.to_string())
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+/// Whether `password` matches the argon2 `hash` (slow on purpose: run it through `guards.hash`).
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
@@ -85,7 +90,8 @@ const PER_CLIENT: Throttle =
 /// start and capped at a minute, so nobody can keep the owner out for long.
 const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_000, forget_after_ms: FORGET_AFTER_MS };
 
-/// Checks a login and opens a session. Each throttle key is reserved (the try
+/// Checks a login and opens a session (or, for an account with a second
+/// factor, leads to the second step: [`second_factor::pass`]). Each throttle key is reserved (the try
 /// counted as a failure) before the password is checked, so parallel tries
 /// get no more guesses than sequential ones; a success clears the keys of the
 /// address.
@@ -94,7 +100,7 @@ const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_0
 /// `RateLimited` while a key asks to wait (or when password checks are queued
 /// past their bound), `Unauthenticated` for a wrong address or password (the
 /// same answer for both).
-pub async fn login(state: &AppState, email: &str, password: &str, client: &str) -> Result<OpenedSession, ServiceError> {
+pub async fn login(state: &AppState, email: &str, password: &str, client: &str) -> Result<Entry, ServiceError> {
     let now = state.now_ms();
     let email = Email::parse(email).map_err(|_| ServiceError::Unauthenticated)?;
     let client = throttle_client(client);
@@ -134,8 +140,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
     }
     .insert(&state.db)
     .await?;
-    let user = match (ok, found) {
-        (true, Some(u)) => CurrentUser::try_from(u)?,
+    let account = match (ok, found) {
+        (true, Some(u)) => u,
         _ => return Err(ServiceError::Unauthenticated),
     };
     // The address's keys start again; the client's gets this try back (its own
@@ -150,7 +156,10 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
         .filter(login_throttle::Column::Failures.gt(0))
         .exec(&state.db)
         .await?;
-    open_session(&state.db, user, now).await
+    let txn = super::db::begin_write(&state.db).await?;
+    let entry = second_factor::enter(&txn, account, now).await?;
+    txn.commit().await?;
+    Ok(entry)
 }
 
 /// Opens a session for `user` (a login, or a signed link that logs its owner in).
@@ -169,6 +178,7 @@ pub async fn open_session(
         created_at: Set(now),
         expires_at: Set(now + SESSION_TTL_MS),
         last_seen_at: Set(Some(now)),
+        second_factor: Set(user.second_factor),
     }
     .insert(db)
     .await?;
@@ -310,7 +320,14 @@ pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<Curr
     if user.disabled_at.is_some() {
         return Ok(None);
     }
-    let user = CurrentUser::try_from(user)?;
+    // A session opened by a first factor alone while the second factor was being turned on
+    // (a login racing the enrolment) is no session.
+    if user.totp_secret.is_some() && !session.second_factor {
+        session::Entity::delete_by_id(session.id).exec(&state.db).await?;
+        return Ok(None);
+    }
+    let mut user = CurrentUser::try_from(user)?;
+    user.second_factor = session.second_factor;
     let idle = match user.role {
         Role::Admin => state.settings.session_idle_admin,
         Role::Customer => state.settings.session_idle_customer,
@@ -342,10 +359,12 @@ pub async fn user_of_request(state: &AppState, headers: &http::HeaderMap) -> Res
     }
 }
 
-/// The logged-in user of a request, who must hold `role` when one is asked.
+/// The logged-in user of a request, who must hold `role` when one is asked;
+/// an admin's powers also need a second factor when the settings require one.
 ///
 /// # Errors
-/// `Unauthenticated` without a live session, `Forbidden` for another role, database failure.
+/// `Unauthenticated` without a live session, `Forbidden` for another role,
+/// `Refused(SecondFactorSetupRequired)` (see [`admin_powers`]), database failure.
 pub async fn require(
     state: &AppState,
     headers: &http::HeaderMap,
@@ -354,11 +373,37 @@ pub async fn require(
     let user = user_of_request(state, headers).await?.ok_or(ServiceError::Unauthenticated)?;
     match role {
         Some(role) if user.role != role => Err(ServiceError::Forbidden),
+        Some(Role::Admin) => admin_powers(state, user),
         _ => Ok(user),
     }
 }
 
-/// Deletes sessions past their lifetime and login records past a month;
+/// The admin, if they may act as one: when the settings require a second
+/// factor (`ADMIN_TOTP_REQUIRED`), an admin whose session did not pass one may only set it up.
+///
+/// # Errors
+/// `Refused(SecondFactorSetupRequired)`.
+pub fn admin_powers(state: &AppState, admin: CurrentUser) -> Result<CurrentUser, ServiceError> {
+    if state.settings.admin_totp_required && !admin.second_factor {
+        return Err(Refusal::SecondFactorSetupRequired.into());
+    }
+    Ok(admin)
+}
+
+/// The logged-in admin setting up their second factor: the one thing
+/// [`admin_powers`] leaves to an admin without one.
+///
+/// # Errors
+/// `Unauthenticated`, `Forbidden` for a customer, database failure.
+pub async fn require_admin_account(state: &AppState, headers: &http::HeaderMap) -> Result<CurrentUser, ServiceError> {
+    let user = user_of_request(state, headers).await?.ok_or(ServiceError::Unauthenticated)?;
+    if user.role != Role::Admin {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(user)
+}
+
+/// Deletes sessions past their lifetime, login records past a month and links a day past their expiry;
 /// returns how many rows went.
 ///
 /// # Errors
@@ -379,12 +424,17 @@ pub async fn purge(state: &AppState) -> Result<u64, ServiceError> {
         .filter(login_attempt::Column::CreatedAt.lt(now - LOGIN_RECORD_TTL_MS))
         .exec(&state.db)
         .await?;
+    // Single-use links (set a password, log in, second steps) a day past their expiry.
+    let links = login_link::Entity::delete_many()
+        .filter(login_link::Column::ExpiresAt.lt(now - 24 * 3_600_000))
+        .exec(&state.db)
+        .await?;
     let throttles = login_throttle::Entity::delete_many()
         .filter(login_throttle::Column::UpdatedAt.lt(now - FORGET_AFTER_MS))
         .filter(login_throttle::Column::NextAllowedAt.lt(now))
         .exec(&state.db)
         .await?;
-    Ok(sessions.rows_affected + attempts.rows_affected + throttles.rows_affected)
+    Ok(sessions.rows_affected + attempts.rows_affected + links.rows_affected + throttles.rows_affected)
 }
 
 /// The `Set-Cookie` value opening a session.
@@ -392,6 +442,34 @@ pub async fn purge(state: &AppState) -> Result<u64, ServiceError> {
 pub fn session_cookie(state: &AppState, token: &str) -> String {
     let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
     format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", cookie_name(state), SESSION_TTL_MS / 1000)
+}
+
+/// The second-step cookie's name (`__Host-` on https, like the session's).
+#[must_use]
+pub fn challenge_cookie_name(state: &AppState) -> &'static str {
+    if state.settings.app_base_url.scheme() == "https" { "__Host-echeancier_2fa" } else { "echeancier_2fa" }
+}
+
+/// The `Set-Cookie` value holding a second-step challenge: this browser's only,
+/// for its five minutes, never sent cross-site.
+#[must_use]
+pub fn challenge_cookie(state: &AppState, token: &str) -> String {
+    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=300{secure}", challenge_cookie_name(state))
+}
+
+/// The `Set-Cookie` value dropping the second-step challenge.
+#[must_use]
+pub fn clear_challenge_cookie(state: &AppState) -> String {
+    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", challenge_cookie_name(state))
+}
+
+/// The second-step challenge a request carries, if any.
+#[must_use]
+pub fn challenge_of_request<'a>(state: &AppState, headers: &'a http::HeaderMap) -> Option<&'a str> {
+    let cookies = headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    token_from_cookies(cookies, challenge_cookie_name(state))
 }
 
 /// The `Set-Cookie` value closing the session.

@@ -105,6 +105,8 @@ pub struct Settings {
     /// `REFUSE_CONSUMER_CREDIT`: refuse plans that French law treats as consumer
     /// credit (last échéance more than three months after the first) instead of warning.
     pub refuse_consumer_credit: bool,
+    /// `ADMIN_TOTP_REQUIRED`: every admin must use a second factor (an authenticator app) to act as one.
+    pub admin_totp_required: bool,
     /// `MERCHANT_NAME`: who the customer authorises to charge the card (the mandate text, emails).
     pub merchant_name: String,
     /// `INVITATION_TTL_DAYS`: validity of a plan's invitation link (default 14 days).
@@ -240,6 +242,7 @@ impl Settings {
             )
             .map_err(|_| err("PLAN_ON_DEFAULT", "expected keep_charging or stop"))?,
             refuse_consumer_credit: parse_var(get, "REFUSE_CONSUMER_CREDIT", "false")?,
+            admin_totp_required: parse_var(get, "ADMIN_TOTP_REQUIRED", "false")?,
             merchant_name: get("MERCHANT_NAME")
                 .map(|n| n.trim().to_owned())
                 .filter(|n| !n.is_empty())

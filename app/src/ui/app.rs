@@ -6,7 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use super::admin::{
-    AdminAdmins, AdminDashboard, AdminIntegration, AdminNewPlan, AdminPlan, AdminPlans, AdminTemplates, AdminTimeline,
+    AdminAdmins, AdminDashboard, AdminIntegration, AdminNewPlan, AdminPlan, AdminPlans, AdminSecurity, AdminTemplates,
+    AdminTimeline,
 };
 use super::authenticate::AuthenticatePage;
 use super::i18n::{page_locale, texts};
@@ -87,6 +88,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/admins") view=AdminAdmins ssr=SsrMode::Async/>
                 <Route path=path!("/password/set") view=crate::ui::password::SetPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/login/link") view=crate::ui::landing::LoginLinkPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/code") view=crate::ui::landing::SecondFactorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/security") view=AdminSecurity ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=AdminNewPlan ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id") view=AdminPlan ssr=SsrMode::Async/>
             </Routes>

@@ -1,6 +1,6 @@
 //! `/`: the checkout for a logged-in customer; for everyone else, what the
 //! product is, the login form, the ways back in (a login link, a new
-//! password) and, in development, the demo accounts; `/login/link`.
+//! password) and, in development, the demo accounts; `/login/link`; `/login/code`.
 
 use leptos::prelude::*;
 
@@ -11,7 +11,9 @@ use super::i18n::{plan_status_label, texts};
 use super::layout::Layout;
 use crate::api::dto::Landing;
 use crate::api::error::AppError;
-use crate::api::session::{LogInWithLink, Login, RequestLoginLink, RequestPasswordReset, landing_data};
+use crate::api::session::{
+    LogInWithLink, Login, PassSecondFactor, RequestLoginLink, RequestPasswordReset, landing_data,
+};
 use crate::domain::{Locale, Role};
 
 /// The home page.
@@ -75,8 +77,8 @@ pub fn LoginLinkPage() -> impl IntoView {
     let log_in = ServerAction::<LogInWithLink>::new();
     let hydrated = crate::ui::layout::hydration_marker();
     Effect::new(move || {
-        if let Some(Ok(me)) = log_in.value().get() {
-            super::navigate::reload_to(if me.role == Role::Admin { "/admin" } else { "/" });
+        if let Some(Ok(next)) = log_in.value().get() {
+            super::navigate::reload_to(&next);
         }
     });
     view! {
@@ -94,6 +96,39 @@ pub fn LoginLinkPage() -> impl IntoView {
     }
 }
 
+/// `/login/code`: the second step of an admin's login — a code from the
+/// authenticator app, or a recovery code. The challenge is a cookie of the
+/// browser that passed the first step.
+#[component]
+pub fn SecondFactorPage() -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let pass = ServerAction::<PassSecondFactor>::new();
+    let hydrated = crate::ui::layout::hydration_marker();
+    Effect::new(move || {
+        if let Some(Ok(next)) = pass.value().get() {
+            super::navigate::reload_to(&next);
+        }
+    });
+    view! {
+        <Layout me=None>
+            <h1 data-hydrated=hydrated>{tx.code_title}</h1>
+            <section class="card" data-testid="second-factor">
+                <p class="muted">{tx.code_intro}</p>
+                <ActionForm action=pass attr:class="stack">
+                    <FormToken/>
+                    <label>{tx.security_code}
+                        <input type="text" name="code" required autocomplete="one-time-code" maxlength="20" autofocus/>
+                    </label>
+                    <button type="submit" class="primary" disabled=move || pass.pending().get()>{tx.code_button}</button>
+                </ActionForm>
+                {move || pass.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                <p><a href="/">{tx.code_restart}</a></p>
+            </section>
+        </Layout>
+    }
+}
+
 /// The landing page for visitors and admins.
 #[component]
 fn LandingPage(data: Option<Landing>) -> impl IntoView {
@@ -104,10 +139,10 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move || hydrated.set(true));
     let admin = data.as_ref().and_then(|d| d.me.as_ref()).is_some_and(|m| m.role == Role::Admin);
-    // Once logged in, load the right page afresh (the session cookie is now set).
+    // Once logged in, load the next page afresh (the session cookie, or the second step's, is now set).
     Effect::new(move || {
-        if let Some(Ok(me)) = login.value().get() {
-            super::navigate::reload_to(if me.role == Role::Admin { "/admin" } else { "/" });
+        if let Some(Ok(next)) = login.value().get() {
+            super::navigate::reload_to(&next);
         }
     });
     let me = data.as_ref().and_then(|d| d.me.clone());

@@ -19,8 +19,8 @@ pub fn SetPasswordPage() -> impl IntoView {
     let save = ServerAction::<SetPassword>::new();
     let hydrated = hydration_marker();
     Effect::new(move || {
-        if let Some(Ok(admin)) = save.value().get() {
-            crate::ui::navigate::reload_to(if admin { "/admin" } else { "/" });
+        if let Some(Ok(next)) = save.value().get() {
+            crate::ui::navigate::reload_to(&next);
         }
     });
     view! {

@@ -9,6 +9,7 @@ use app::ssr::entities::{login_link, session, user};
 use app::ssr::services::admins::{self, NewAdmin};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links;
+use app::ssr::services::second_factor::Entry;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::binary::binary_env;
@@ -57,7 +58,8 @@ async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_thro
         let refused = links::set_password(&app.state, &token, password, again).await;
         assert!(matches!(refused, Err(ServiceError::Invalid(Invalid::Field(Field::Password)))), "{refused:?}");
     }
-    let opened = links::set_password(&app.state, &token, PASSWORD, PASSWORD).await.expect("password set");
+    let entry = links::set_password(&app.state, &token, PASSWORD, PASSWORD).await.expect("password set");
+    let Entry::Session(opened) = entry else { panic!("no second factor yet: a session") };
     assert_eq!(opened.user.role, Role::Admin);
     assert_eq!(app.login_status("premiere@example.test", PASSWORD).await, 200);
     // Spent.

@@ -10,6 +10,7 @@ use app::domain::Role;
 use app::ssr::entities::session;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links::{self, Purpose};
+use app::ssr::services::second_factor::Entry;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::mail::{MailCatcher, link_containing};
@@ -53,7 +54,9 @@ async fn a_login_link_answers_the_same_for_any_address_works_once_for_its_purpos
     // Only a login link logs in, and once.
     let wrong = links::set_password(&app.state, &token, NEW_PASSWORD, NEW_PASSWORD).await;
     assert!(matches!(wrong, Err(ServiceError::InvalidLink)), "a login link sets no password: {wrong:?}");
-    let opened = links::log_in(&app.state, &token).await.expect("logged in");
+    let Entry::Session(opened) = links::log_in(&app.state, &token).await.expect("logged in") else {
+        panic!("a customer has no second factor: a session");
+    };
     assert_eq!((opened.user.id, opened.user.role), (alice.id, Role::Customer));
     assert!(matches!(links::log_in(&app.state, &token).await, Err(ServiceError::InvalidLink)), "spent");
 

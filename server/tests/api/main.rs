@@ -22,5 +22,6 @@ mod live;
 mod plans;
 mod reconcile;
 mod restore;
+mod second_factor;
 mod security;
 mod webhooks;

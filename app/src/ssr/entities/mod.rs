@@ -22,6 +22,7 @@ pub mod plan;
 pub mod plan_audit;
 pub mod plan_consent;
 pub mod reconcile_report;
+pub mod recovery_code;
 pub mod session;
 pub mod setup_request;
 pub mod stripe_event;

@@ -11,6 +11,8 @@ pub struct Model {
     pub created_at: i64,
     pub expires_at: i64,
     pub last_seen_at: Option<i64>,
+    /// The session passed the second factor (an account with one has no other kind of session).
+    pub second_factor: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,16 @@ pub struct Model {
     pub created_at: i64,
     /// Set when an admin disabled the account: kept, never logged in again.
     pub disabled_at: Option<i64>,
+    /// The admin's TOTP secret, sealed with the app's secret (none: no second factor).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub totp_secret: Option<String>,
+    /// A secret being enrolled, until a first code confirms it.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub totp_pending: Option<String>,
+    /// The last time step whose code was accepted: a code works once.
+    pub totp_last_step: Option<i64>,
+    /// When the second factor was turned on.
+    pub totp_enabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

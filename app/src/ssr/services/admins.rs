@@ -49,6 +49,8 @@ pub struct AdminRow {
     pub has_password: bool,
     /// Disabled (kept, never logged in again).
     pub disabled: bool,
+    /// Logs in with a second factor.
+    pub second_factor: bool,
 }
 
 /// Makes an admin account without a password and a link to choose one,
@@ -111,6 +113,7 @@ pub async fn list(state: &AppState) -> Result<Vec<AdminRow>, ServiceError> {
             id: u.id,
             has_password: !u.password_hash.is_empty(),
             disabled: u.disabled_at.is_some(),
+            second_factor: u.totp_secret.is_some(),
             email: u.email,
             name: u.display_name,
         })
@@ -169,7 +172,7 @@ pub async fn by_email(state: &AppState, email: &str) -> Result<i64, ServiceError
 }
 
 /// An admin action in the audit trail (`by`: none for the command line).
-async fn audit(
+pub(crate) async fn audit(
     txn: &sea_orm::DatabaseTransaction,
     by: Option<UserId>,
     action: &str,

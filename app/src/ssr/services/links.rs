@@ -12,8 +12,9 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::error::ServiceError;
+use super::second_factor::{self, Entry};
 use crate::domain::{Admission, Email, EmailKind, Field, Invalid, Locale, Throttle};
-use crate::ssr::auth::{self, CurrentUser, OpenedSession};
+use crate::ssr::auth;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{login_link, session, user};
@@ -28,9 +29,17 @@ pub enum Purpose {
     Login,
     /// Choose a new password (1 hour).
     ResetPassword,
+    /// The second step of an admin's login: the first factor passed, a code is awaited (5 minutes).
+    /// Never emailed: its token is a cookie of the browser that passed the first step.
+    SecondFactor,
 }
 
-crate::spelled!(Purpose { SetPassword => "set_password", Login => "login", ResetPassword => "reset_password" });
+crate::spelled!(Purpose {
+    SetPassword => "set_password",
+    Login => "login",
+    ResetPassword => "reset_password",
+    SecondFactor => "second_factor",
+});
 
 impl Purpose {
     /// How long a link of this purpose works.
@@ -40,14 +49,16 @@ impl Purpose {
             Self::SetPassword => 72 * 3_600_000,
             Self::Login => 15 * 60_000,
             Self::ResetPassword => 3_600_000,
+            Self::SecondFactor => 5 * 60_000,
         }
     }
 
-    fn email(self) -> EmailKind {
+    fn email(self) -> Option<EmailKind> {
         match self {
-            Self::SetPassword => EmailKind::SetPassword,
-            Self::Login => EmailKind::LoginLink,
-            Self::ResetPassword => EmailKind::PasswordReset,
+            Self::SetPassword => Some(EmailKind::SetPassword),
+            Self::Login => Some(EmailKind::LoginLink),
+            Self::ResetPassword => Some(EmailKind::PasswordReset),
+            Self::SecondFactor => None,
         }
     }
 
@@ -55,6 +66,7 @@ impl Purpose {
         match self {
             Self::Login => "login/link",
             Self::SetPassword | Self::ResetPassword => "password/set",
+            Self::SecondFactor => "login/code",
         }
     }
 }
@@ -80,21 +92,11 @@ pub async fn issue(
     email_it: bool,
     now: i64,
 ) -> Result<String, ServiceError> {
-    let token = auth::random_token();
-    let expires_at = now + purpose.ttl_ms();
-    let row = login_link::ActiveModel {
-        user_id: Set(account.id),
-        purpose: Set(purpose.as_str().to_owned()),
-        token_hash: Set(auth::token_id(&token)),
-        expires_at: Set(expires_at),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let (row, token) = store(txn, account.id, purpose, now).await?;
+    let expires_at = row.expires_at;
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
     let link = format!("{base}/{}?token={token}", purpose.path());
-    if email_it {
+    if email_it && let Some(kind) = purpose.email() {
         let locale = Locale::from_code(&account.locale);
         let expires_on = crate::ssr::clock::from_ms(expires_at).with_timezone(&state.settings.schedule_timezone);
         let context = serde_json::json!({
@@ -105,7 +107,6 @@ pub async fn issue(
             "minutes": purpose.ttl_ms() / 60_000,
             "site_url": state.settings.app_base_url.as_str(),
         });
-        let kind = purpose.email();
         let email = NewEmail {
             dedup_key: kind.link_key(row.id),
             kind,
@@ -119,6 +120,47 @@ pub async fn issue(
         outbox::enqueue(txn, email, now).await?;
     }
     Ok(link)
+}
+
+/// Writes a link row of `purpose` for `user_id`; returns it with its token (never stored).
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn store(
+    txn: &DatabaseTransaction,
+    user_id: i64,
+    purpose: Purpose,
+    now: i64,
+) -> Result<(login_link::Model, String), ServiceError> {
+    let token = auth::random_token();
+    let row = login_link::ActiveModel {
+        user_id: Set(user_id),
+        purpose: Set(purpose.as_str().to_owned()),
+        token_hash: Set(auth::token_id(&token)),
+        expires_at: Set(now + purpose.ttl_ms()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok((row, token))
+}
+
+/// The live link of `token` if it is of `purpose` (unused, unexpired); nothing is spent.
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn find(
+    db: &impl sea_orm::ConnectionTrait,
+    token: &str,
+    purpose: Purpose,
+    now: i64,
+) -> Result<Option<login_link::Model>, ServiceError> {
+    Ok(login_link::Entity::find()
+        .filter(login_link::Column::TokenHash.eq(auth::token_id(token)))
+        .one(db)
+        .await?
+        .filter(|l| l.purpose == purpose.as_str() && l.used_at.is_none() && l.expires_at > now))
 }
 
 /// Spends the link of `token` if it is one of `purposes`, unused, unexpired and its account
@@ -194,31 +236,28 @@ pub async fn request(state: &AppState, email: &str, purpose: Purpose, client: &s
     Ok(())
 }
 
-/// Logs in through a login link (spent).
+/// Logs in through a login link (spent): a session, or the second step for an
+/// admin whose account has a second factor (a link is a first factor only).
 ///
 /// # Errors
 /// `InvalidLink` (unknown, used, expired, another purpose, a disabled account); database failure.
-pub async fn log_in(state: &AppState, token: &str) -> Result<OpenedSession, ServiceError> {
+pub async fn log_in(state: &AppState, token: &str) -> Result<Entry, ServiceError> {
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let account = spend(&txn, token, &[Purpose::Login], now).await?;
-    let opened = auth::open_session(&txn, CurrentUser::try_from(account)?, now).await?;
+    let entry = second_factor::enter(&txn, account, now).await?;
     txn.commit().await?;
-    Ok(opened)
+    Ok(entry)
 }
 
 /// Sets the password of a set-password or reset link's account (typed twice),
-/// ends their other sessions and logs them in; the link is spent.
+/// ends their other sessions and logs them in — or, for an account with a
+/// second factor, leads to the second step; the link is spent.
 ///
 /// # Errors
 /// `Invalid(Field(Password))` for a password out of 12–128 characters or typed
 /// differently (nothing is spent); `InvalidLink` as [`spend`]; database failure.
-pub async fn set_password(
-    state: &AppState,
-    token: &str,
-    password: &str,
-    again: &str,
-) -> Result<OpenedSession, ServiceError> {
+pub async fn set_password(state: &AppState, token: &str, password: &str, again: &str) -> Result<Entry, ServiceError> {
     const CHARS: std::ops::RangeInclusive<usize> = 12..=128;
     if !CHARS.contains(&password.chars().count()) || password != again {
         return Err(Invalid::Field(Field::Password).into());
@@ -241,7 +280,7 @@ pub async fn set_password(
         .filter(login_link::Column::UsedAt.is_null())
         .exec(&txn)
         .await?;
-    let opened = auth::open_session(&txn, CurrentUser::try_from(account)?, now).await?;
+    let entry = second_factor::enter(&txn, account, now).await?;
     txn.commit().await?;
-    Ok(opened)
+    Ok(entry)
 }

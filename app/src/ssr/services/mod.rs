@@ -24,6 +24,7 @@ pub mod reconcile;
 pub mod record;
 pub mod recovery;
 pub mod schedule;
+pub mod second_factor;
 pub mod seed;
 pub mod transitions;
 pub mod webhooks;

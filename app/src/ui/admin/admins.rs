@@ -46,7 +46,7 @@ fn Admins(
                             <tr data-disabled=a.disabled.to_string()>
                                 <td>{a.email.clone()}" "{a.is_me.then_some(tx.admin_you)}</td>
                                 <td>{a.name}</td>
-                                <td>{status}</td>
+                                <td>{status}{a.second_factor.then(|| view! { " · "<span class="badge">{tx.admin_second_factor}</span> })}</td>
                                 <td>
                                     {(!a.disabled).then(|| view! {
                                         <ActionForm action=disable attr:class="inline">

@@ -64,6 +64,7 @@ pub fn AdminDashboard() -> impl IntoView {
                                 <a class="button primary" href="/admin/plans/new" data-testid="new-plan">{tx.new_plan}</a>
                                 <a class="button" href="/admin/templates">{tx.templates}</a>
                                 <a class="button" href="/admin/admins">{tx.admins_title}</a>
+                                <a class="button" href="/admin/security">{tx.security_link}</a>
                             </p>
                             <Filters filter=filter.clone()/>
                             <Totals page=page.clone()/>

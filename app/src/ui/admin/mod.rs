@@ -8,6 +8,7 @@ mod new_plan;
 mod plan;
 mod plans;
 mod report;
+mod security;
 mod templates;
 mod timeline;
 
@@ -17,5 +18,6 @@ pub use integration::AdminIntegration;
 pub use new_plan::AdminNewPlan;
 pub use plan::AdminPlan;
 pub use plans::AdminPlans;
+pub use security::AdminSecurity;
 pub use templates::AdminTemplates;
 pub use timeline::AdminTimeline;

@@ -211,6 +211,10 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::LinkExpired
         | Refusal::DueDateFixed
         | Refusal::LastAdmin
+        | Refusal::SecondFactorSetupRequired
+        | Refusal::SecondFactorRequired
+        | Refusal::SecondFactorOn
+        | Refusal::SecondFactorOff
         | Refusal::ErasureBlocked => ("not_applicable", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
@@ -237,7 +241,8 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         | Field::AmountMax
         | Field::EmailKind
         | Field::Password
-        | Field::Confirmation => {
+        | Field::Confirmation
+        | Field::Code => {
             return None;
         }
     })
