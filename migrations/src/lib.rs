@@ -18,6 +18,7 @@ mod m20261202_000008_installation_epochs;
 mod m20261202_000009_admins;
 mod m20261202_000010_login_links;
 mod m20261202_000011_second_factor;
+mod m20261202_000012_lifecycle_emails;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_admins::Migration),
             Box::new(m20261202_000010_login_links::Migration),
             Box::new(m20261202_000011_second_factor::Migration),
+            Box::new(m20261202_000012_lifecycle_emails::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum EmailTemplates {
+pub(crate) enum EmailTemplates {
     Table,
     Kind,
     Locale,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AttemptNo, EcheanceId};
+use super::plan_status::PlanStatus;
 use super::status::EcheanceStatus;
 
 /// What an email is about; one template per kind and locale.
@@ -25,6 +26,16 @@ pub enum EmailKind {
     LoginLink,
     /// A single-use link to choose a new password (« mot de passe oublié »).
     PasswordReset,
+    /// A few days before a debit: what will be charged, when, to which card.
+    UpcomingDebit,
+    /// The plan is active (accepted, a card saved): its whole schedule.
+    PlanSummary,
+    /// Every échéance of the plan is collected.
+    PlanCompleted,
+    /// An échéance of the plan failed for good: what to do.
+    PlanInDefault,
+    /// The same default, told to each admin.
+    AdminPlanInDefault,
 }
 
 crate::spelled!(EmailKind {
@@ -36,6 +47,11 @@ crate::spelled!(EmailKind {
     SetPassword => "set_password",
     LoginLink => "login_link",
     PasswordReset => "password_reset",
+    UpcomingDebit => "upcoming_debit",
+    PlanSummary => "plan_summary",
+    PlanCompleted => "plan_completed",
+    PlanInDefault => "plan_in_default",
+    AdminPlanInDefault => "admin_plan_in_default",
 });
 
 impl EmailKind {
@@ -64,10 +80,51 @@ impl EmailKind {
             | Self::Invitation
             | Self::SetPassword
             | Self::LoginLink
-            | Self::PasswordReset => {
+            | Self::PasswordReset
+            | Self::UpcomingDebit
+            | Self::PlanSummary
+            | Self::PlanCompleted
+            | Self::PlanInDefault
+            | Self::AdminPlanInDefault => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
+    }
+
+    /// The emails a plan's status change sends: its customer's, and the admins' (see
+    /// [`EmailKind::to_admins`]). A plan that comes back from a default to active is not
+    /// summed up again.
+    #[must_use]
+    pub fn caused_by_plan(from: PlanStatus, to: PlanStatus) -> &'static [Self] {
+        match (from, to) {
+            (PlanStatus::EnAttenteClient, PlanStatus::Actif) => &[Self::PlanSummary],
+            (_, PlanStatus::Termine) => &[Self::PlanCompleted],
+            (_, PlanStatus::EnDefaut) => &[Self::PlanInDefault, Self::AdminPlanInDefault],
+            _ => &[],
+        }
+    }
+
+    /// Sent to every admin who can log in, not to the customer.
+    #[must_use]
+    pub fn to_admins(self) -> bool {
+        self == Self::AdminPlanInDefault
+    }
+
+    /// The outbox key of a plan's email for its change to `version` (each real change of the
+    /// plan once; `admin`: the admin it goes to).
+    #[must_use]
+    pub fn plan_key(self, plan: i64, version: i64, admin: Option<i64>) -> String {
+        match admin {
+            Some(admin) => format!("{self}:p{plan}:v{version}:u{admin}"),
+            None => format!("{self}:p{plan}:v{version}"),
+        }
+    }
+
+    /// The outbox key of the reminder before échéance `echeance` is debited on `due`: one
+    /// per échéance and date (an échéance moved to another date is announced again).
+    #[must_use]
+    pub fn upcoming_debit_key(echeance: EcheanceId, due: chrono::NaiveDate) -> String {
+        format!("{}:e{echeance}:d{due}", Self::UpcomingDebit)
     }
 
     /// The outbox key of a plan's invitation: one per plan.
@@ -116,6 +173,32 @@ mod tests {
         assert_eq!(EmailKind::PaymentReceived.dedup_key(e, 2), "payment_received:e7");
         assert_eq!(EmailKind::PaymentFailed.dedup_key(e, 2), "payment_failed:e7:a2");
         assert_ne!(EmailKind::PaymentFailed.dedup_key(e, 2), EmailKind::PaymentFailed.dedup_key(e, 3));
+    }
+
+    #[test]
+    fn a_debit_is_announced_once_per_echeance_and_date() {
+        let e = EcheanceId::new(7).expect("id");
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2027, 1, d).expect("date");
+        assert_eq!(EmailKind::upcoming_debit_key(e, day(15)), "upcoming_debit:e7:d2027-01-15");
+        assert_ne!(EmailKind::upcoming_debit_key(e, day(15)), EmailKind::upcoming_debit_key(e, day(22)));
+    }
+
+    #[test]
+    fn a_plan_tells_its_customer_when_it_starts_ends_or_defaults_and_the_admins_of_a_default() {
+        use PlanStatus as P;
+        assert_eq!(EmailKind::caused_by_plan(P::EnAttenteClient, P::Actif), &[EmailKind::PlanSummary]);
+        assert_eq!(EmailKind::caused_by_plan(P::EnDefaut, P::Actif), &[] as &[EmailKind], "a cured default");
+        assert_eq!(EmailKind::caused_by_plan(P::Actif, P::Termine), &[EmailKind::PlanCompleted]);
+        assert_eq!(
+            EmailKind::caused_by_plan(P::Actif, P::EnDefaut),
+            &[EmailKind::PlanInDefault, EmailKind::AdminPlanInDefault]
+        );
+        assert!(EmailKind::AdminPlanInDefault.to_admins() && !EmailKind::PlanInDefault.to_admins());
+        assert_ne!(EmailKind::PlanInDefault.plan_key(3, 4, None), EmailKind::PlanInDefault.plan_key(3, 6, None));
+        assert_ne!(
+            EmailKind::AdminPlanInDefault.plan_key(3, 4, Some(1)),
+            EmailKind::AdminPlanInDefault.plan_key(3, 4, Some(2))
+        );
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct Settings {
     pub schedule_timezone: chrono_tz::Tz,
     /// `CHARGE_DUE_RATE_PER_SEC`: bound on the due-date run.
     pub charge_due_rate_per_sec: u32,
+    /// `DEBIT_REMINDER_DAYS`: the customer is told this many days before each debit (0: never).
+    pub debit_reminder_days: u32,
+    /// `DEBIT_REMINDER_CRON`: when the reminders of the coming debits are queued.
+    pub debit_reminder_cron: String,
     /// `WORKERS`: run the background workers in this process (`true` by default).
     pub workers_enabled: bool,
     /// `EMAIL_RETRY_BASE_SECS`: first delay before an email is tried again (doubles each time, capped at 15 min).
@@ -202,6 +206,7 @@ impl Settings {
             .map_err(|_| err("SCHEDULE_TIMEZONE", "unknown IANA time zone"))?;
         let reconcile_cron = cron_var(get, "RECONCILE_CRON", "0 0 2 * * *")?;
         let charge_due_cron = cron_var(get, "CHARGE_DUE_CRON", "0 0 6 * * *")?;
+        let debit_reminder_cron = cron_var(get, "DEBIT_REMINDER_CRON", "0 0 8 * * *")?;
 
         let settings = Self {
             environment,
@@ -228,6 +233,8 @@ impl Settings {
             charge_due_cron,
             schedule_timezone,
             charge_due_rate_per_sec: positive(get, "CHARGE_DUE_RATE_PER_SEC", "5")?,
+            debit_reminder_days: parse_var(get, "DEBIT_REMINDER_DAYS", "3")?,
+            debit_reminder_cron,
             workers_enabled: parse_var(get, "WORKERS", "true")?,
             email_retry_base: Duration::from_secs(u64::from(positive(get, "EMAIL_RETRY_BASE_SECS", "30")?)),
             email_max_attempts: positive(get, "EMAIL_MAX_ATTEMPTS", "40")?,

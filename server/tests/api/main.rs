@@ -7,6 +7,7 @@ mod admins;
 mod back_in;
 mod chaos;
 mod charge;
+mod customer_emails;
 mod demo;
 mod due;
 mod edges;
@@ -21,6 +22,7 @@ mod legacy;
 mod live;
 mod plans;
 mod reconcile;
+
 mod restore;
 mod second_factor;
 mod security;

@@ -90,7 +90,8 @@ fn attempt_of_dedup_key(key: &str) -> Option<i32> {
 
 async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> anyhow::Result<Rendered> {
     let source = templates::load(&state.db, kind, Locale::from_code(&row.locale)).await?;
-    let context: serde_json::Value = serde_json::from_str(&row.context)?;
+    let context =
+        templates::with_defaults(kind, serde_json::from_str(&row.context)?, state.settings.app_base_url.as_str());
     templates::render_bounded(&source, &context).await.map_err(|e| anyhow!(e))
 }
 

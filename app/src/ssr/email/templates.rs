@@ -130,6 +130,29 @@ fn describe_error(e: &minijinja::Error) -> String {
     message
 }
 
+/// Fills in `site_url`, and the variables a kind's templates came to use after some of its
+/// emails were queued (a receipt queued before an upgrade has no `card`): templates are strict
+/// about undefined variables, and such an email must still go out. A variable already there
+/// is kept.
+#[must_use]
+pub fn with_defaults(kind: EmailKind, mut context: serde_json::Value, site_url: &str) -> serde_json::Value {
+    let Some(map) = context.as_object_mut() else {
+        return context;
+    };
+    // The site's address, for the emails queued where the settings are not at hand (a plan's).
+    map.entry("site_url").or_insert_with(|| serde_json::json!(site_url));
+    if matches!(kind, EmailKind::PaymentReceived | EmailKind::UpcomingDebit) {
+        let site = map.get("site_url").cloned().unwrap_or(serde_json::Value::Null);
+        map.entry("portal_url").or_insert(site);
+        map.entry("card").or_insert_with(|| serde_json::json!(""));
+        map.entry("in_plan").or_insert(serde_json::json!(false));
+        map.entry("remaining").or_insert(serde_json::Value::Null);
+        map.entry("remaining_count").or_insert(serde_json::json!(0));
+        map.entry("next_due_date").or_insert(serde_json::Value::Null);
+    }
+    context
+}
+
 /// Variables for a preview: what real emails of `kind` carry.
 #[must_use]
 pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
@@ -160,6 +183,34 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
         ]);
         context["link"] = serde_json::json!("https://echeancier.example/plans/12/accept?token=example");
         context["expires_on"] = serde_json::json!(if fr { "29/12/2026" } else { "29 Dec 2026" });
+    }
+    if matches!(kind, EmailKind::PaymentReceived | EmailKind::UpcomingDebit) {
+        context["card"] = serde_json::json!("Visa •••• 4242");
+        context["portal_url"] = serde_json::json!("https://echeancier.example/");
+        context["remaining"] = serde_json::json!(if fr { "600,00\u{a0}€" } else { "€600.00" });
+        context["remaining_count"] = serde_json::json!(2);
+        context["in_plan"] = serde_json::json!(true);
+        context["next_due_date"] = serde_json::json!(if fr { "15/02/2027" } else { "15 Feb 2027" });
+    }
+    if matches!(
+        kind,
+        EmailKind::PlanSummary | EmailKind::PlanCompleted | EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault
+    ) {
+        let (first, second, third) =
+            if fr { ("15/01/2027", "15/02/2027", "15/03/2027") } else { ("15 Jan 2027", "15 Feb 2027", "15 Mar 2027") };
+        context["plan_id"] = serde_json::json!(12);
+        context["label"] = serde_json::json!(if fr { "Formation 2027" } else { "Training 2027" });
+        context["total"] = serde_json::json!(if fr { "900,00\u{a0}€" } else { "€900.00" });
+        context["count"] = serde_json::json!(3);
+        context["card"] = serde_json::json!("Visa •••• 4242");
+        context["reader_name"] = serde_json::json!(if kind.to_admins() { "Admin" } else { "Alice Martin" });
+        context["echeances"] = serde_json::json!([
+            { "due_date": first, "amount": context["amount"], "paid": true },
+            { "due_date": second, "amount": context["amount"], "paid": false },
+            { "due_date": third, "amount": context["amount"], "paid": false },
+        ]);
+        context["failed_due_date"] = serde_json::json!(second);
+        context["failed_amount"] = context["amount"].clone();
     }
     if matches!(kind, EmailKind::SetPassword | EmailKind::LoginLink | EmailKind::PasswordReset) {
         context["name"] = serde_json::json!("Alice Martin");
@@ -245,6 +296,25 @@ mod tests {
     #[test]
     fn subjects_cannot_inject_headers() {
         assert!(render(&source("a\nBcc: x", "b", "c"), &serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn a_receipt_queued_before_its_template_grew_still_renders() {
+        let receipt = source(
+            "Reçu",
+            "ok",
+            "{{ amount }}{% if card %} {{ card }}{% endif %}{% if remaining %} {{ remaining }}{% elif in_plan %} soldé{% endif %} {{ portal_url }}",
+        );
+        let old = serde_json::json!({ "amount": "10,00 €", "site_url": "https://e.example/" });
+        assert!(render(&receipt, &old).is_err(), "strict about undefined variables");
+        let rendered = render(&receipt, &with_defaults(EmailKind::PaymentReceived, old, "https://other.example/"))
+            .expect("renders");
+        assert_eq!(rendered.text, "10,00 € https://e.example/");
+        let new =
+            serde_json::json!({ "amount": "10,00 €", "site_url": "s", "card": "Visa •••• 4242", "in_plan": true });
+        let rendered = render(&receipt, &with_defaults(EmailKind::PaymentReceived, new, "https://other.example/"))
+            .expect("renders");
+        assert_eq!(rendered.text, "10,00 € Visa •••• 4242 soldé s", "what is there is kept");
     }
 
     #[test]

@@ -30,12 +30,9 @@ pub struct DueReport {
     pub errors: u32,
 }
 
-/// Charges what is due on `today` (in the schedule's time zone).
-///
-/// # Errors
-/// Database failure while selecting.
-pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
-    let now = state.now_ms();
+/// What the due-date run may charge off-session: not tied to a legacy Checkout Session, its
+/// customer has a usable card, and it is on its own or in a plan whose échéances are collected.
+pub(crate) fn collectable(state: &AppState) -> Condition {
     let with_card = payment_method::Entity::find()
         .select_only()
         .column(payment_method::Column::UserId)
@@ -46,6 +43,22 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
         .column(payment_plan::Column::Id)
         .filter(payment_plan::Column::Status.is_in(plans::scheduled_statuses(state)))
         .into_query();
+    Condition::all()
+        .add(echeance::Column::CheckoutSessionId.is_null())
+        .add(echeance::Column::UserId.in_subquery(with_card))
+        .add(
+            Condition::any()
+                .add(echeance::Column::PaymentPlanId.is_null())
+                .add(echeance::Column::PaymentPlanId.in_subquery(collected_plans)),
+        )
+}
+
+/// Charges what is due on `today` (in the schedule's time zone).
+///
+/// # Errors
+/// Database failure while selecting.
+pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
+    let now = state.now_ms();
     let rows = echeance::Entity::find()
         .filter(
             Condition::any()
@@ -60,13 +73,7 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
                         .add(echeance::Column::NextRetryAt.lte(now)),
                 ),
         )
-        .filter(echeance::Column::CheckoutSessionId.is_null())
-        .filter(echeance::Column::UserId.in_subquery(with_card))
-        .filter(
-            Condition::any()
-                .add(echeance::Column::PaymentPlanId.is_null())
-                .add(echeance::Column::PaymentPlanId.in_subquery(collected_plans)),
-        )
+        .filter(collectable(state))
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
         .limit(limit)

@@ -1,14 +1,19 @@
-//! What a status change causes, written in the same transaction: the emails.
+//! What a status change causes, written in the same transaction: the emails of
+//! an échéance's change and of a plan's, and the variables they share (the
+//! card, what a plan still has to collect).
 
 use anyhow::anyhow;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder,
+};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
-use crate::domain::{EcheanceStatus, EmailKind, Locale, RecoveryToken};
+use crate::domain::{Amount, EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{charge_attempt, echeance, user};
+use crate::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
@@ -60,6 +65,13 @@ pub async fn after_transition(
         }
     }
 
+    if kind == EmailKind::PaymentReceived {
+        let attempt = attempts::of(txn, echeance.id, attempt_no).await?;
+        let used = attempt.map(|a| a.payment_method_id).filter(|pm| !pm.is_empty());
+        add_card(txn, &mut context, customer.id, used.as_deref()).await?;
+        add_what_remains(txn, &mut context, echeance, locale).await?;
+    }
+
     let dedup_key = kind.dedup_key(echeance_id, attempt_no);
     outbox::enqueue(
         txn,
@@ -86,6 +98,174 @@ pub fn add_recovery_link(
     context["link"] =
         serde_json::Value::String(format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str()));
     context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
+}
+
+/// Queues the emails a plan's status change causes — its customer's, and each admin's who
+/// can log in — in the transaction of the change (`plan` as it is now, `from` before).
+/// The site's address is added when they are rendered.
+///
+/// # Errors
+/// Database failure, or a row whose amount or currency does not parse.
+pub async fn plan_changed(
+    txn: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    from: PlanStatus,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let kinds = EmailKind::caused_by_plan(from, plan.status);
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let customer = user::Entity::find_by_id(plan.customer_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
+    let rows = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan.id))
+        .order_by_asc(echeance::Column::Seq)
+        .all(txn)
+        .await?;
+    for &kind in kinds {
+        let readers = if kind.to_admins() {
+            user::Entity::find()
+                .filter(user::Column::Role.eq(Role::Admin))
+                .filter(user::Column::DisabledAt.is_null())
+                .filter(user::Column::PasswordHash.ne(""))
+                .all(txn)
+                .await?
+        } else {
+            vec![customer.clone()]
+        };
+        for reader in readers {
+            let locale = Locale::from_code(&reader.locale);
+            let mut context = plan_context(plan, &customer, &rows, locale)?;
+            context["reader_name"] = serde_json::Value::String(reader.display_name.clone());
+            add_card(txn, &mut context, customer.id, None).await?;
+            let admin = kind.to_admins().then_some(reader.id);
+            let email = NewEmail {
+                dedup_key: kind.plan_key(plan.id, plan.version, admin),
+                kind,
+                locale,
+                to: reader.email.clone(),
+                user_id: Some(reader.id),
+                echeance_id: None,
+                context,
+                send_after: now,
+            };
+            outbox::enqueue(txn, email, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What every email about a plan can use: its label, total, count, each échéance (date,
+/// amount, paid), and the échéance that failed for good (empty strings when none).
+fn plan_context(
+    plan: &payment_plan::Model,
+    customer: &user::Model,
+    rows: &[echeance::Model],
+    locale: Locale,
+) -> Result<serde_json::Value, ServiceError> {
+    let total = crate::domain::Money {
+        amount: Amount::from_minor(plan.total_cents).map_err(anyhow::Error::from)?,
+        currency: crate::domain::Currency::parse(&plan.currency).map_err(anyhow::Error::from)?,
+    };
+    let mut echeances = Vec::with_capacity(rows.len());
+    for row in rows {
+        echeances.push(serde_json::json!({
+            "due_date": locale.format_date(row.due_date),
+            "amount": echeances::money(row)?.format(locale),
+            "paid": row.status.was_collected(),
+        }));
+    }
+    let failed = rows.iter().find(|r| r.status == EcheanceStatus::EchoueeDefinitive);
+    Ok(serde_json::json!({
+        "plan_id": plan.id,
+        "label": plan.label,
+        "customer_name": customer.display_name,
+        "total": total.format(locale),
+        "count": rows.len(),
+        "echeances": echeances,
+        "failed_due_date": failed.map(|f| locale.format_date(f.due_date)).unwrap_or_default(),
+        "failed_amount": failed.map(echeances::money).transpose()?.map(|m| m.format(locale)).unwrap_or_default(),
+    }))
+}
+
+/// Adds `card` (« Visa •••• 4242 »): the card `used` (a Stripe PaymentMethod id), else the
+/// customer's default usable card; nothing when there is none.
+///
+/// # Errors
+/// Database failure.
+pub async fn add_card(
+    db: &impl ConnectionTrait,
+    context: &mut serde_json::Value,
+    customer: i64,
+    used: Option<&str>,
+) -> Result<(), ServiceError> {
+    let cards = payment_method::Entity::find()
+        .filter(payment_method::Column::UserId.eq(customer))
+        .order_by_desc(payment_method::Column::IsDefault)
+        .order_by_desc(payment_method::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let card = used
+        .and_then(|pm| cards.iter().find(|c| c.stripe_payment_method_id == pm))
+        .or_else(|| cards.iter().find(|c| c.usable));
+    // Always set (templates are strict about undefined variables): empty when there is no card.
+    context["card"] = serde_json::Value::String(
+        card.map(|c| format!("{} •••• {}", brand_name(&c.brand), c.last4)).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// « visa » → « Visa », « american_express » → « American Express ».
+fn brand_name(brand: &str) -> String {
+    brand
+        .split(['_', ' '])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Adds, for an échéance of a plan (`in_plan`), what is still to collect after it:
+/// `remaining` (the sum), `remaining_count` and `next_due_date` (null when the plan is
+/// settled); `portal_url`. Every variable is set, null when it does not apply.
+///
+/// # Errors
+/// Database failure, or a row whose amount or currency does not parse.
+pub async fn add_what_remains(
+    db: &impl ConnectionTrait,
+    context: &mut serde_json::Value,
+    echeance: &echeance::Model,
+    locale: Locale,
+) -> Result<(), ServiceError> {
+    context["portal_url"] = context["site_url"].clone();
+    context["in_plan"] = serde_json::json!(echeance.payment_plan_id.is_some());
+    context["remaining"] = serde_json::Value::Null;
+    context["remaining_count"] = serde_json::json!(0);
+    context["next_due_date"] = serde_json::Value::Null;
+    let Some(plan) = echeance.payment_plan_id else {
+        return Ok(());
+    };
+    let others = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan))
+        .filter(echeance::Column::Id.ne(echeance.id))
+        .order_by_asc(echeance::Column::DueDate)
+        .all(db)
+        .await?;
+    let to_collect: Vec<&echeance::Model> =
+        others.iter().filter(|e| !e.status.was_collected() && e.status != EcheanceStatus::Annulee).collect();
+    context["remaining_count"] = serde_json::json!(to_collect.len());
+    let Some(first) = to_collect.first() else {
+        return Ok(());
+    };
+    let cents: i64 = to_collect.iter().map(|e| e.amount_cents).sum();
+    let money = echeances::money(first)?;
+    let total = crate::domain::Money { amount: Amount::from_minor(cents).map_err(anyhow::Error::from)?, ..money };
+    context["remaining"] = serde_json::Value::String(total.format(locale));
+    context["next_due_date"] = serde_json::Value::String(locale.format_date(first.due_date));
+    Ok(())
 }
 
 /// The variables every email about an échéance can use.

@@ -23,6 +23,7 @@ pub mod queries;
 pub mod reconcile;
 pub mod record;
 pub mod recovery;
+pub mod reminders;
 pub mod schedule;
 pub mod second_factor;
 pub mod seed;

@@ -588,6 +588,7 @@ async fn transition(
         ..plan
     };
     super::outgoing::events::plan_changed(txn, &plan, from, now).await?;
+    super::effects::plan_changed(txn, &plan, from, now).await?;
     Ok(plan)
 }
 

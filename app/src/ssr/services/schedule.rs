@@ -1,4 +1,5 @@
-//! The cron jobs (the nightly reconciliation, the due-date run, the hourly purge): when each
+//! The cron jobs (the nightly reconciliation, the due-date run, the hourly purge, the
+//! reminders of the coming debits): when each
 //! is due, and running it once across instances. The server's worker only
 //! loops over [`Job::ALL`].
 
@@ -23,9 +24,16 @@ pub enum Job {
     ChargeDue,
     /// Hourly: sessions past their life, old login records and throttles.
     Purge,
+    /// Daily (`DEBIT_REMINDER_CRON`): the customers told of the debits of the coming days.
+    DebitReminders,
 }
 
-crate::spelled!(Job { Reconcile => "reconcile", ChargeDue => "charge-due", Purge => "purge" });
+crate::spelled!(Job {
+    Reconcile => "reconcile",
+    ChargeDue => "charge-due",
+    Purge => "purge",
+    DebitReminders => "debit-reminders",
+});
 
 impl Job {
     /// Its cron expression (sec min hour day month weekday).
@@ -35,6 +43,7 @@ impl Job {
             Self::Reconcile => &state.settings.reconcile_cron,
             Self::ChargeDue => &state.settings.charge_due_cron,
             Self::Purge => "0 15 * * * *",
+            Self::DebitReminders => &state.settings.debit_reminder_cron,
         }
     }
 
@@ -59,6 +68,12 @@ impl Job {
             Self::Purge => {
                 let purged = crate::ssr::auth::purge(state).await?;
                 tracing::info!(purged, "sessions and login records purged");
+                Ok(())
+            }
+            Self::DebitReminders => {
+                let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
+                let queued = super::reminders::queue_upcoming_debits(state, today).await?;
+                tracing::info!(queued, "reminders of the coming debits queued");
                 Ok(())
             }
         }

@@ -385,6 +385,11 @@ texts! {
         password_saving,
         kind_login_link,
         kind_password_reset,
+        kind_upcoming_debit,
+        kind_plan_summary,
+        kind_plan_completed,
+        kind_plan_in_default,
+        kind_admin_plan_in_default,
         back_in_title,
         back_in_intro,
         login_link_request,
@@ -589,6 +594,11 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::SetPassword => tx.kind_set_password,
         EmailKind::LoginLink => tx.kind_login_link,
         EmailKind::PasswordReset => tx.kind_password_reset,
+        EmailKind::UpcomingDebit => tx.kind_upcoming_debit,
+        EmailKind::PlanSummary => tx.kind_plan_summary,
+        EmailKind::PlanCompleted => tx.kind_plan_completed,
+        EmailKind::PlanInDefault => tx.kind_plan_in_default,
+        EmailKind::AdminPlanInDefault => tx.kind_admin_plan_in_default,
     }
 }
 

@@ -1,0 +1,200 @@
+//! The customer is never surprised: told a few days before each debit (once
+//! per échéance and date, whoever runs the daily job, however often); sent a
+//! receipt after each one that says which card paid, what remains and when the
+//! next one is; told when the plan is in place (its whole schedule), fully
+//! paid, or in default — and every admin who can log in is told of a default.
+//! Emails are read back from the SMTP server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::domain::{EcheanceId, EmailKind, Locale};
+use app::ssr::entities::email_outbox;
+use app::ssr::services::admins;
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::due;
+use app::ssr::services::reminders;
+use app::ssr::services::schedule::{self, Job};
+use chrono::Days;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::helpers::mail::MailCatcher;
+use crate::helpers::{Options, TestApp, cards, spawn_app_with, spawn_on};
+use crate::plans::accepted_plan;
+
+fn in_days(app: &TestApp, days: u64) -> chrono::NaiveDate {
+    app.today().checked_add_days(Days::new(days)).expect("a date")
+}
+
+/// The échéances the reminders named, in order.
+async fn announced(app: &TestApp) -> Vec<i64> {
+    email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::UpcomingDebit))
+        .order_by_asc(email_outbox::Column::EcheanceId)
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .filter_map(|e| e.echeance_id)
+        .collect()
+}
+
+fn text(message: &serde_json::Value) -> String {
+    message["text"].as_str().unwrap_or_default().replace('\u{a0}', " ")
+}
+
+/// The messages the SMTP server holds whose subject starts with `prefix`, once `n` are there
+/// (or after ten seconds).
+async fn with_subject(mail: &MailCatcher, prefix: &str, n: usize) -> Vec<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let found: Vec<serde_json::Value> = mail
+            .wait_for(0, Duration::from_millis(10))
+            .await
+            .into_iter()
+            .filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with(prefix)))
+            .collect();
+        if found.len() >= n || tokio::time::Instant::now() >= deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The outbox rows of `kind`.
+async fn queued(app: &TestApp, kind: EmailKind) -> Vec<email_outbox::Model> {
+    email_outbox::Entity::find().filter(email_outbox::Column::Kind.eq(kind)).all(&app.state.db).await.expect("outbox")
+}
+
+#[tokio::test]
+async fn each_coming_debit_is_announced_once_whatever_runs_the_daily_job_and_however_often() {
+    let mail = MailCatcher::start().await;
+    let one =
+        Arc::new(spawn_app_with(Options { env: vec![("SMTP_URL", mail.smtp_url())], ..Default::default() }).await);
+    let two =
+        Arc::new(spawn_on(one.db.clone(), one.peer.clone(), Options { workers: false, ..Default::default() }).await);
+    let alice = one.customer("alice", Some(cards::OK)).await;
+    let tomorrow = one.echeance(&alice, 12_000, in_days(&one, 1)).await;
+    let in_three = one.echeance(&alice, 13_000, in_days(&one, 3)).await;
+    let _in_four = one.echeance(&alice, 14_000, in_days(&one, 4)).await;
+    let _today = one.echeance(&alice, 15_000, one.today()).await;
+    // No card: nothing will be charged, nothing is announced.
+    let bruno = one.customer("bruno", None).await;
+    let _no_card = one.echeance(&bruno, 16_000, in_days(&one, 2)).await;
+
+    let today = one.today();
+    let (a, b) = tokio::join!(
+        reminders::queue_upcoming_debits(&one.state, today),
+        reminders::queue_upcoming_debits(&two.state, today),
+    );
+    let again = reminders::queue_upcoming_debits(&one.state, today).await.expect("again");
+    assert_eq!(a.expect("one") + b.expect("two") + again, 2, "two debits in the next three days, each queued once");
+    assert_eq!(announced(&one).await, vec![tomorrow, in_three]);
+
+    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let about_three = messages
+        .iter()
+        .find(|m| m["subject"].as_str().is_some_and(|s| s.contains("130,00")))
+        .expect("the email of the debit in three days");
+    assert_eq!(about_three["to"][0]["address"], alice.email.as_str());
+    let date = Locale::Fr.format_date(in_days(&one, 3));
+    assert!(about_three["subject"].as_str().is_some_and(|s| s.contains(&date)), "{}", about_three["subject"]);
+    assert!(text(about_three).contains("sur votre carte Visa •••• 4242"), "{}", text(about_three));
+
+    // The scheduled job: its first start only remembers the time; a day later it runs, on one
+    // instance, and the window has moved on by a day (the debit in four days is now in three).
+    schedule::run_if_due(&one.state, Job::DebitReminders).await.expect("first start");
+    one.clock.advance(Duration::from_secs(24 * 3600));
+    let (x, y) = tokio::join!(
+        schedule::run_if_due(&one.state, Job::DebitReminders),
+        schedule::run_if_due(&two.state, Job::DebitReminders),
+    );
+    x.expect("one");
+    y.expect("two");
+    assert_eq!(announced(&one).await.len(), 3, "the debit now three days away, once");
+}
+
+#[tokio::test]
+async fn with_zero_days_no_debit_is_announced() {
+    let app = spawn_app_with(Options { workers: false, env: vec![("DEBIT_REMINDER_DAYS", "0".to_owned())] }).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    app.echeance(&alice, 12_000, in_days(&app, 1)).await;
+    app.echeance(&alice, 13_000, in_days(&app, 3)).await;
+    assert_eq!(reminders::queue_upcoming_debits(&app.state, app.today()).await.expect("run"), 0);
+    assert!(announced(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_plan_is_summed_up_when_in_place_each_receipt_says_what_remains_and_the_end_is_told() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { env: vec![("SMTP_URL", mail.smtp_url())], ..Default::default() }).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let plan = accepted_plan(&app, &alice, 30_000, 3).await;
+    let ids: Vec<i64> = plan.echeances.iter().map(|e| e.id).collect();
+    let dates: Vec<String> = plan.echeances.iter().map(|e| Locale::Fr.format_date(e.due_date)).collect();
+
+    let summary = with_subject(&mail, "Votre échéancier", 1).await;
+    assert_eq!(summary.len(), 1, "the plan in place, once");
+    let body = text(&summary[0]);
+    assert!(body.contains("300,00 € en 3 échéances, prélevées sur votre carte Visa •••• 4242"), "{body}");
+    for date in &dates {
+        assert!(body.contains(&format!("- {date} : 100,00 €")), "{date} in {body}");
+    }
+
+    charge::charge(&app.state, EcheanceId::new(ids[0]).expect("id"), Trigger::DueDate).await.expect("paid");
+    let first = with_subject(&mail, "Reçu", 1).await;
+    assert_eq!(first.len(), 1, "one receipt");
+    let body = text(&first[0]);
+    assert!(body.contains("réglé avec votre carte Visa •••• 4242"), "{body}");
+    assert!(
+        body.contains(&format!("Reste à régler : 200,00 € (2 échéances), prochaine échéance le {}", dates[1])),
+        "{body}"
+    );
+
+    for id in &ids[1..] {
+        charge::charge(&app.state, EcheanceId::new(*id).expect("id"), Trigger::DueDate).await.expect("paid");
+    }
+    let all = with_subject(&mail, "Reçu", 3).await;
+    assert_eq!(all.len(), 3, "one receipt per échéance");
+    let bodies: Vec<String> = all.iter().map(text).collect();
+    assert!(bodies.iter().any(|t| t.contains("Reste à régler : 100,00 € (1 échéance),")), "the second: {bodies:?}");
+    assert!(bodies.iter().any(|t| t.contains("Votre échéancier est entièrement réglé.")), "the last: {bodies:?}");
+    let done = with_subject(&mail, "Votre échéancier « ", 2).await;
+    assert_eq!(done.len(), 2, "in place, then fully paid");
+    assert!(done.iter().map(text).any(|t| t.contains("Les 3 échéances de")), "{done:?}");
+    assert_eq!(queued(&app, EmailKind::PlanCompleted).await.len(), 1);
+    assert_eq!(app.emails(ids[2]).await.iter().filter(|e| e.kind == EmailKind::PaymentReceived).count(), 1);
+}
+
+#[tokio::test]
+async fn a_plan_in_default_tells_its_customer_and_every_admin_who_can_log_in() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options {
+        env: vec![("SMTP_URL", mail.smtp_url()), ("RETRY_SCHEDULE_HOURS", String::new())],
+        ..Default::default()
+    })
+    .await;
+    let ana = app.admin("Ana").await;
+    let ben = app.admin("Ben").await;
+    let gone = app.admin("Gone").await;
+    admins::disable(&app.state, Some(ana.id), gone.id.get()).await.expect("disabled");
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let plan = accepted_plan(&app, &bob, 3_000, 3).await;
+
+    due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+    let customer = with_subject(&mail, "Échéancier « ", 1).await;
+    assert_eq!(customer.len(), 1, "{customer:?}");
+    assert_eq!(customer[0]["to"][0]["address"], bob.email.as_str());
+    let body = text(&customer[0]);
+    let due = Locale::Fr.format_date(plan.echeances[0].due_date);
+    assert!(body.contains(&format!("le paiement de 10,00 € (échéance du {due})")), "{body}");
+    let told = with_subject(&mail, "Échéancier en défaut", 2).await;
+    let mut to: Vec<String> = told.iter().map(|m| m["to"][0]["address"].as_str().unwrap_or("").to_owned()).collect();
+    to.sort();
+    let mut admins_expected = vec![ana.email.clone(), ben.email.clone()];
+    admins_expected.sort();
+    assert_eq!(to, admins_expected, "each admin who can log in, once; not the disabled one");
+    assert!(text(&told[0]).contains(&format!("/admin/plans/{}", plan.plan.id)), "{}", text(&told[0]));
+    assert_eq!(queued(&app, EmailKind::PlanInDefault).await.len(), 1);
+}
