@@ -209,7 +209,15 @@ impl Money {
     /// Formats for a locale: `1 234,56 €` in French, `€1,234.56` in English.
     #[must_use]
     pub fn format(&self, locale: Locale) -> String {
-        let cents = self.amount.minor();
+        self.currency.format_minor(self.amount.minor(), locale)
+    }
+}
+
+impl Currency {
+    /// Formats `cents` minor units of this currency, as [`Money::format`] does — for a sum
+    /// (a plan's total, what remains), which no single charge's bound applies to.
+    #[must_use]
+    pub fn format_minor(self, cents: i64, locale: Locale) -> String {
         let units = group_thousands(
             cents / 100,
             match locale {
@@ -219,8 +227,8 @@ impl Money {
         );
         let fraction = cents % 100;
         match locale {
-            Locale::Fr => format!("{units},{fraction:02}\u{a0}{}", self.currency.symbol()),
-            Locale::En => format!("{}{units}.{fraction:02}", self.currency.symbol()),
+            Locale::Fr => format!("{units},{fraction:02}\u{a0}{}", self.symbol()),
+            Locale::En => format!("{}{units}.{fraction:02}", self.symbol()),
         }
     }
 }

@@ -104,6 +104,12 @@ impl EmailKind {
         }
     }
 
+    /// About a plan as a whole (its variables are the plan's, not an échéance's).
+    #[must_use]
+    pub fn is_about_a_plan(self) -> bool {
+        matches!(self, Self::PlanSummary | Self::PlanCompleted | Self::PlanInDefault | Self::AdminPlanInDefault)
+    }
+
     /// Sent to every admin who can log in, not to the customer.
     #[must_use]
     pub fn to_admins(self) -> bool {

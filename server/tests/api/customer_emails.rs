@@ -116,6 +116,41 @@ async fn each_coming_debit_is_announced_once_whatever_runs_the_daily_job_and_how
 }
 
 #[tokio::test]
+async fn a_notice_held_back_is_not_sent_once_its_debit_will_not_happen_on_that_date() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let paid_ahead = app.echeance(&alice, 12_000, in_days(&app, 1)).await;
+    let moved = app.echeance(&alice, 13_000, in_days(&app, 2)).await;
+    let kept = app.echeance(&alice, 14_000, in_days(&app, 3)).await;
+    assert_eq!(reminders::queue_upcoming_debits(&app.state, app.today()).await.expect("queued"), 3);
+
+    // Before the outbox runs (an SMTP outage): one is paid ahead, one moved to another date.
+    charge::charge(&app.state, EcheanceId::new(paid_ahead).expect("id"), Trigger::Customer(alice.id))
+        .await
+        .expect("paid ahead");
+    app::ssr::entities::echeance::Entity::update_many()
+        .col_expr(app::ssr::entities::echeance::Column::DueDate, sea_orm::sea_query::Expr::value(in_days(&app, 9)))
+        .filter(app::ssr::entities::echeance::Column::Id.eq(moved))
+        .exec(&app.state.db)
+        .await
+        .expect("moved");
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+
+    let notices = with_subject(&mail, "Prochain prélèvement", 1).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]["subject"].as_str().is_some_and(|s| s.contains("140,00")), "{}", notices[0]["subject"]);
+    let rows = queued(&app, EmailKind::UpcomingDebit).await;
+    let status_of = |e: i64| rows.iter().find(|r| r.echeance_id == Some(e)).map(|r| r.status.as_str().to_owned());
+    assert_eq!(status_of(paid_ahead).as_deref(), Some("cancelled"));
+    assert_eq!(status_of(moved).as_deref(), Some("cancelled"));
+    assert_eq!(status_of(kept).as_deref(), Some("sent"));
+    // The moved one is announced for its new date when that comes near.
+    app.clock.advance(Duration::from_secs(6 * 24 * 3600));
+    assert_eq!(reminders::queue_upcoming_debits(&app.state, app.today()).await.expect("queued"), 1);
+}
+
+#[tokio::test]
 async fn with_zero_days_no_debit_is_announced() {
     let app = spawn_app_with(Options { workers: false, env: vec![("DEBIT_REMINDER_DAYS", "0".to_owned())] }).await;
     let alice = app.customer("alice", Some(cards::OK)).await;
@@ -162,7 +197,8 @@ async fn a_plan_is_summed_up_when_in_place_each_receipt_says_what_remains_and_th
     assert!(bodies.iter().any(|t| t.contains("Votre échéancier est entièrement réglé.")), "the last: {bodies:?}");
     let done = with_subject(&mail, "Votre échéancier « ", 2).await;
     assert_eq!(done.len(), 2, "in place, then fully paid");
-    assert!(done.iter().map(text).any(|t| t.contains("Les 3 échéances de")), "{done:?}");
+    assert!(done.iter().map(text).any(|t| t.contains("est soldé : 3 échéances réglées, 300,00 € en tout")), "{done:?}");
+    assert_eq!(queued(&app, EmailKind::PlanSummary).await.len(), 1, "summed up once");
     assert_eq!(queued(&app, EmailKind::PlanCompleted).await.len(), 1);
     assert_eq!(app.emails(ids[2]).await.iter().filter(|e| e.kind == EmailKind::PaymentReceived).count(), 1);
 }
@@ -190,7 +226,8 @@ async fn a_plan_in_default_tells_its_customer_and_every_admin_who_can_log_in() {
     let due = Locale::Fr.format_date(plan.echeances[0].due_date);
     assert!(body.contains(&format!("le paiement de 10,00 € (échéance du {due})")), "{body}");
     let told = with_subject(&mail, "Échéancier en défaut", 2).await;
-    let mut to: Vec<String> = told.iter().map(|m| m["to"][0]["address"].as_str().unwrap_or("").to_owned()).collect();
+    let mut to: Vec<String> =
+        queued(&app, EmailKind::AdminPlanInDefault).await.into_iter().map(|e| e.to_address).collect();
     to.sort();
     let mut admins_expected = vec![ana.email.clone(), ben.email.clone()];
     admins_expected.sort();

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
-use crate::domain::{EcheanceStatus, EmailKind, Locale, PlanStatus};
+use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus};
 use crate::ssr::entities::{echeance, email_outbox, payment_plan};
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
@@ -64,8 +64,29 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 
 /// A 3DS email or reminder about an échéance that no longer waits for its
 /// customer is not sent, nor the invitation to a plan no longer waiting for its
-/// customer (accepted, cancelled).
+/// customer (accepted, cancelled), nor the notice of a debit that will not happen
+/// on its date (paid ahead, moved, cancelled, its plan no longer collected), nor a
+/// plan's default once cured or its summary once cancelled — an email held back by
+/// an SMTP outage must not tell something that is no longer true.
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<String> {
+    if kind == EmailKind::UpcomingDebit {
+        let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
+        let announced = row.dedup_key.rsplit(':').next().and_then(|d| d.strip_prefix('d'))?.to_owned();
+        let still = ChargeOrigin::DueDate.scheduled_from() == Some(echeance.status)
+            && echeance.due_date.to_string() == announced
+            && echeance.due_date >= state.today()
+            && still_collected(state, echeance.payment_plan_id).await;
+        return (!still).then(|| format!("échéance is {} on {} now", echeance.status, echeance.due_date));
+    }
+    if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
+        let plan_id: i64 = row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())?;
+        let plan = payment_plan::Entity::find_by_id(plan_id).one(&state.db).await.ok()??;
+        let stale = match kind {
+            EmailKind::PlanSummary => plan.status == PlanStatus::Annule,
+            _ => plan.status != PlanStatus::EnDefaut,
+        };
+        return stale.then(|| format!("plan is {} now", plan.status));
+    }
     if kind == EmailKind::Invitation {
         let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
             .one(&state.db)
@@ -81,6 +102,15 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     (!waiting).then(|| format!("échéance is {} now", echeance.status))
+}
+
+/// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
+async fn still_collected(state: &AppState, plan: Option<i64>) -> bool {
+    let Some(plan) = plan else {
+        return true;
+    };
+    let found = payment_plan::Entity::find_by_id(plan).one(&state.db).await.ok().flatten();
+    found.is_some_and(|p| crate::ssr::services::plans::scheduled_statuses(state).contains(&p.status))
 }
 
 /// The attempt number in a dedup key `kind:e{échéance}:a{attempt}[:…]`.

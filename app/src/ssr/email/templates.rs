@@ -140,6 +140,7 @@ pub fn with_defaults(kind: EmailKind, mut context: serde_json::Value, site_url: 
         return context;
     };
     // The site's address, for the emails queued where the settings are not at hand (a plan's).
+    let site_url = if site_url.ends_with('/') { site_url.to_owned() } else { format!("{site_url}/") };
     map.entry("site_url").or_insert_with(|| serde_json::json!(site_url));
     if matches!(kind, EmailKind::PaymentReceived | EmailKind::UpcomingDebit) {
         let site = map.get("site_url").cloned().unwrap_or(serde_json::Value::Null);
@@ -192,25 +193,31 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
         context["in_plan"] = serde_json::json!(true);
         context["next_due_date"] = serde_json::json!(if fr { "15/02/2027" } else { "15 Feb 2027" });
     }
-    if matches!(
-        kind,
-        EmailKind::PlanSummary | EmailKind::PlanCompleted | EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault
-    ) {
+    if kind.is_about_a_plan() {
+        // Exactly what `effects::plan_changed` puts in (no échéance of its own): a template
+        // that previews is one that real emails render.
         let (first, second, third) =
             if fr { ("15/01/2027", "15/02/2027", "15/03/2027") } else { ("15 Jan 2027", "15 Feb 2027", "15 Mar 2027") };
-        context["plan_id"] = serde_json::json!(12);
-        context["label"] = serde_json::json!(if fr { "Formation 2027" } else { "Training 2027" });
-        context["total"] = serde_json::json!(if fr { "900,00\u{a0}€" } else { "€900.00" });
-        context["count"] = serde_json::json!(3);
-        context["card"] = serde_json::json!("Visa •••• 4242");
-        context["reader_name"] = serde_json::json!(if kind.to_admins() { "Admin" } else { "Alice Martin" });
-        context["echeances"] = serde_json::json!([
-            { "due_date": first, "amount": context["amount"], "paid": true },
-            { "due_date": second, "amount": context["amount"], "paid": false },
-            { "due_date": third, "amount": context["amount"], "paid": false },
-        ]);
-        context["failed_due_date"] = serde_json::json!(second);
-        context["failed_amount"] = context["amount"].clone();
+        let amount = if fr { "300,00\u{a0}€" } else { "€300.00" };
+        return serde_json::json!({
+            "plan_id": 12,
+            "label": if fr { "Formation 2027" } else { "Training 2027" },
+            "customer_name": "Alice Martin",
+            "reader_name": if kind.to_admins() { "Admin" } else { "Alice Martin" },
+            "total": if fr { "900,00\u{a0}€" } else { "€900.00" },
+            "count": 3,
+            "echeances": [
+                { "due_date": first, "amount": amount, "paid": true },
+                { "due_date": second, "amount": amount, "paid": false },
+                { "due_date": third, "amount": amount, "paid": false },
+            ],
+            "paid_count": 1,
+            "paid_total": amount,
+            "failed_due_date": second,
+            "failed_amount": amount,
+            "card": "Visa •••• 4242",
+            "site_url": "https://echeancier.example/",
+        });
     }
     if matches!(kind, EmailKind::SetPassword | EmailKind::LoginLink | EmailKind::PasswordReset) {
         context["name"] = serde_json::json!("Alice Martin");
@@ -321,7 +328,12 @@ mod tests {
     fn samples_fill_every_variable_the_default_templates_use() {
         for &kind in EmailKind::ALL {
             let ctx = sample_context(kind, Locale::Fr);
-            assert!(ctx.get("amount").is_some() && ctx.get("site_url").is_some());
+            assert!(ctx.get("site_url").is_some());
+            assert_eq!(
+                ctx.get("amount").is_some(),
+                !kind.is_about_a_plan(),
+                "{kind}: a plan's email has no amount of its own"
+            );
             if matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
                 assert!(ctx.get("link").is_some() && ctx.get("expires_on").is_some());
             }

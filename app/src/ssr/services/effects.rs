@@ -10,7 +10,7 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
-use crate::domain::{Amount, EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
+use crate::domain::{EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
@@ -66,10 +66,15 @@ pub async fn after_transition(
     }
 
     if kind == EmailKind::PaymentReceived {
+        // The card that paid, only: a payment made elsewhere (the original site's Checkout)
+        // names none rather than the saved card.
         let attempt = attempts::of(txn, echeance.id, attempt_no).await?;
         let used = attempt.map(|a| a.payment_method_id).filter(|pm| !pm.is_empty());
-        add_card(txn, &mut context, customer.id, used.as_deref()).await?;
-        add_what_remains(txn, &mut context, echeance, locale).await?;
+        context["card"] = serde_json::json!("");
+        if let Some(used) = used {
+            add_card(txn, &mut context, customer.id, Some(&used)).await?;
+        }
+        add_what_remains(txn, &mut context, echeance, state.today(), locale).await?;
     }
 
     let dedup_key = kind.dedup_key(echeance_id, attempt_no);
@@ -135,7 +140,15 @@ pub async fn plan_changed(
         };
         for reader in readers {
             let locale = Locale::from_code(&reader.locale);
-            let mut context = plan_context(plan, &customer, &rows, locale)?;
+            // An email that cannot be worded is logged, never a reason to undo the plan's change
+            // (and the payment recorded with it).
+            let mut context = match plan_context(plan, &customer, &rows, locale) {
+                Ok(context) => context,
+                Err(e) => {
+                    tracing::error!(plan.id = plan.id, email = kind.as_str(), error = %e, "plan email not queued");
+                    continue;
+                }
+            };
             context["reader_name"] = serde_json::Value::String(reader.display_name.clone());
             add_card(txn, &mut context, customer.id, None).await?;
             let admin = kind.to_admins().then_some(reader.id);
@@ -156,40 +169,44 @@ pub async fn plan_changed(
 }
 
 /// What every email about a plan can use: its label, total, count, each échéance (date,
-/// amount, paid), and the échéance that failed for good (empty strings when none).
+/// amount, paid), what was paid (`paid_count`, `paid_total`: a plan whose last échéances
+/// were cancelled is over with less than its total), and the échéance that failed for good
+/// (empty strings when none). These are exactly the variables of the plan emails' previews.
 fn plan_context(
     plan: &payment_plan::Model,
     customer: &user::Model,
     rows: &[echeance::Model],
     locale: Locale,
 ) -> Result<serde_json::Value, ServiceError> {
-    let total = crate::domain::Money {
-        amount: Amount::from_minor(plan.total_cents).map_err(anyhow::Error::from)?,
-        currency: crate::domain::Currency::parse(&plan.currency).map_err(anyhow::Error::from)?,
-    };
-    let mut echeances = Vec::with_capacity(rows.len());
-    for row in rows {
-        echeances.push(serde_json::json!({
-            "due_date": locale.format_date(row.due_date),
-            "amount": echeances::money(row)?.format(locale),
-            "paid": row.status.was_collected(),
-        }));
-    }
+    let currency = crate::domain::Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
+    let echeances: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "due_date": locale.format_date(row.due_date),
+                "amount": currency.format_minor(row.amount_cents, locale),
+                "paid": row.status.was_collected(),
+            })
+        })
+        .collect();
+    let paid: Vec<&echeance::Model> = rows.iter().filter(|r| r.status.was_collected()).collect();
     let failed = rows.iter().find(|r| r.status == EcheanceStatus::EchoueeDefinitive);
     Ok(serde_json::json!({
         "plan_id": plan.id,
         "label": plan.label,
         "customer_name": customer.display_name,
-        "total": total.format(locale),
+        "total": currency.format_minor(plan.total_cents, locale),
         "count": rows.len(),
         "echeances": echeances,
+        "paid_count": paid.len(),
+        "paid_total": currency.format_minor(paid.iter().map(|r| r.amount_cents).sum(), locale),
         "failed_due_date": failed.map(|f| locale.format_date(f.due_date)).unwrap_or_default(),
-        "failed_amount": failed.map(echeances::money).transpose()?.map(|m| m.format(locale)).unwrap_or_default(),
+        "failed_amount": failed.map(|f| currency.format_minor(f.amount_cents, locale)).unwrap_or_default(),
     }))
 }
 
-/// Adds `card` (« Visa •••• 4242 »): the card `used` (a Stripe PaymentMethod id), else the
-/// customer's default usable card; nothing when there is none.
+/// Adds `card` (« Visa •••• 4242 »): the card `used` (a Stripe PaymentMethod id) when one is
+/// named, else the customer's default usable card; an empty string when there is none.
 ///
 /// # Errors
 /// Database failure.
@@ -205,9 +222,10 @@ pub async fn add_card(
         .order_by_desc(payment_method::Column::CreatedAt)
         .all(db)
         .await?;
-    let card = used
-        .and_then(|pm| cards.iter().find(|c| c.stripe_payment_method_id == pm))
-        .or_else(|| cards.iter().find(|c| c.usable));
+    let card = match used {
+        Some(pm) => cards.iter().find(|c| c.stripe_payment_method_id == pm),
+        None => cards.iter().find(|c| c.usable),
+    };
     // Always set (templates are strict about undefined variables): empty when there is no card.
     context["card"] = serde_json::Value::String(
         card.map(|c| format!("{} •••• {}", brand_name(&c.brand), c.last4)).unwrap_or_default(),
@@ -229,8 +247,9 @@ fn brand_name(brand: &str) -> String {
 }
 
 /// Adds, for an échéance of a plan (`in_plan`), what is still to collect after it:
-/// `remaining` (the sum), `remaining_count` and `next_due_date` (null when the plan is
-/// settled); `portal_url`. Every variable is set, null when it does not apply.
+/// `remaining` (the sum), `remaining_count` and `next_due_date` (the first still to collect
+/// from `today` on, else the earliest overdue one; null when the plan is settled);
+/// `portal_url`. Every variable is set, null when it does not apply.
 ///
 /// # Errors
 /// Database failure, or a row whose amount or currency does not parse.
@@ -238,6 +257,7 @@ pub async fn add_what_remains(
     db: &impl ConnectionTrait,
     context: &mut serde_json::Value,
     echeance: &echeance::Model,
+    today: chrono::NaiveDate,
     locale: Locale,
 ) -> Result<(), ServiceError> {
     context["portal_url"] = context["site_url"].clone();
@@ -260,11 +280,11 @@ pub async fn add_what_remains(
     let Some(first) = to_collect.first() else {
         return Ok(());
     };
+    let next = to_collect.iter().find(|e| e.due_date >= today).unwrap_or(first);
     let cents: i64 = to_collect.iter().map(|e| e.amount_cents).sum();
-    let money = echeances::money(first)?;
-    let total = crate::domain::Money { amount: Amount::from_minor(cents).map_err(anyhow::Error::from)?, ..money };
-    context["remaining"] = serde_json::Value::String(total.format(locale));
-    context["next_due_date"] = serde_json::Value::String(locale.format_date(first.due_date));
+    let currency = echeances::money(first)?.currency;
+    context["remaining"] = serde_json::Value::String(currency.format_minor(cents, locale));
+    context["next_due_date"] = serde_json::Value::String(locale.format_date(next.due_date));
     Ok(())
 }
 

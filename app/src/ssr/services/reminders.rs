@@ -65,7 +65,7 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
             let locale = Locale::from_code(&customer.locale);
             let mut context = effects::email_context(state, row, &customer, locale)?;
             effects::add_card(&txn, &mut context, customer.id, None).await?;
-            effects::add_what_remains(&txn, &mut context, row, locale).await?;
+            effects::add_what_remains(&txn, &mut context, row, today, locale).await?;
             let key = EmailKind::upcoming_debit_key(echeances::id(row)?, row.due_date);
             let email = NewEmail::about(row, &customer, EmailKind::UpcomingDebit, key, context);
             if outbox::enqueue(&txn, NewEmail { send_after: now, ..email }, now).await? {
