@@ -1,4 +1,5 @@
-//! The emails of a customer's plan, in French and English: a coming debit,
+//! The emails of a customer's plan, in French and English: a coming debit, a
+//! saved card that will not last until one,
 //! the plan in place (its whole schedule), fully paid, in default — and the
 //! admins' email of a default; and the receipt that now says which card paid,
 //! what the plan still has to collect and when — for the receipts no admin has
@@ -12,7 +13,7 @@ use crate::m20261124_000002_email_templates::{EmailTemplates, insert_missing};
 pub struct Migration;
 
 /// (kind, locale, subject, html, text)
-const NEW_TEMPLATES: [(&str, &str, &str, &str, &str); 10] = [
+const NEW_TEMPLATES: [(&str, &str, &str, &str, &str); 12] = [
     (
         "upcoming_debit",
         "fr",
@@ -82,6 +83,20 @@ const NEW_TEMPLATES: [(&str, &str, &str, &str, &str); 10] = [
         "Plan in default: {{ customer_name }} — {{ label }}",
         "<p>Hello {{ reader_name }},</p>\n<p>The installment due on {{ failed_due_date }} ({{ failed_amount }}) of {{ customer_name }}’s plan “{{ label }}” failed for good: the plan is in default.</p>\n<p><a href=\"{{ site_url }}admin/plans/{{ plan_id }}\">See the plan</a></p>",
         "Hello {{ reader_name }},\n\nThe installment due on {{ failed_due_date }} ({{ failed_amount }}) of {{ customer_name }}’s plan “{{ label }}” failed for good: the plan is in default.\n\n{{ site_url }}admin/plans/{{ plan_id }}",
+    ),
+    (
+        "card_expiring",
+        "fr",
+        "Votre carte {{ card }} expire avant votre prochain prélèvement",
+        "<p>Bonjour {{ customer_name }},</p>\n<p>Votre carte {{ card }} expire fin {{ expires }}, avant le prélèvement de <strong>{{ amount }}</strong> prévu le {{ due_date }} ({{ label }}).</p>\n<p>Enregistrez une nouvelle carte depuis <a href=\"{{ portal_url }}\">votre espace</a> : elle servira pour toutes les échéances à venir.</p>\n<p>— Échéancier</p>",
+        "Bonjour {{ customer_name }},\n\nVotre carte {{ card }} expire fin {{ expires }}, avant le prélèvement de {{ amount }} prévu le {{ due_date }} ({{ label }}).\n\nEnregistrez une nouvelle carte depuis votre espace : {{ portal_url }}\nElle servira pour toutes les échéances à venir.\n\n— Échéancier",
+    ),
+    (
+        "card_expiring",
+        "en",
+        "Your card {{ card }} expires before your next debit",
+        "<p>Hello {{ customer_name }},</p>\n<p>Your card {{ card }} expires at the end of {{ expires }}, before the debit of <strong>{{ amount }}</strong> due on {{ due_date }} ({{ label }}).</p>\n<p>Save a new card in <a href=\"{{ portal_url }}\">your account</a>: it will serve every installment to come.</p>\n<p>— Échéancier</p>",
+        "Hello {{ customer_name }},\n\nYour card {{ card }} expires at the end of {{ expires }}, before the debit of {{ amount }} due on {{ due_date }} ({{ label }}).\n\nSave a new card in your account: {{ portal_url }}\nIt will serve every installment to come.\n\n— Échéancier",
     ),
 ];
 

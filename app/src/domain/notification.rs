@@ -36,6 +36,8 @@ pub enum EmailKind {
     PlanInDefault,
     /// The same default, told to each admin.
     AdminPlanInDefault,
+    /// The saved card expires before a coming debit: replace it.
+    CardExpiring,
 }
 
 crate::spelled!(EmailKind {
@@ -52,6 +54,7 @@ crate::spelled!(EmailKind {
     PlanCompleted => "plan_completed",
     PlanInDefault => "plan_in_default",
     AdminPlanInDefault => "admin_plan_in_default",
+    CardExpiring => "card_expiring",
 });
 
 impl EmailKind {
@@ -85,7 +88,8 @@ impl EmailKind {
             | Self::PlanSummary
             | Self::PlanCompleted
             | Self::PlanInDefault
-            | Self::AdminPlanInDefault => {
+            | Self::AdminPlanInDefault
+            | Self::CardExpiring => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
@@ -131,6 +135,23 @@ impl EmailKind {
     #[must_use]
     pub fn upcoming_debit_key(echeance: EcheanceId, due: chrono::NaiveDate) -> String {
         format!("{}:e{echeance}:d{due}", Self::UpcomingDebit)
+    }
+
+    /// The outbox key of the warning that saved card `card` (its row) expiring at the end of
+    /// `month`/`year` will not last: one per card and expiry (a card the updater extended and
+    /// that again expires too soon is warned of again).
+    #[must_use]
+    pub fn card_expiring_key(card: i64, year: i32, month: i32) -> String {
+        format!("{}:m{card}:x{year:04}-{month:02}", Self::CardExpiring)
+    }
+
+    /// The card row and expiry (`year`, `month`) a card warning's key names.
+    #[must_use]
+    pub fn card_of_expiring_key(key: &str) -> Option<(i64, i32, i32)> {
+        let mut parts = key.strip_prefix("card_expiring:m")?.split(":x");
+        let card = parts.next()?.parse().ok()?;
+        let (year, month) = parts.next()?.split_once('-')?;
+        Some((card, year.parse().ok()?, month.parse().ok()?))
     }
 
     /// The outbox key of a plan's invitation: one per plan.
@@ -205,6 +226,15 @@ mod tests {
             EmailKind::AdminPlanInDefault.plan_key(3, 4, Some(1)),
             EmailKind::AdminPlanInDefault.plan_key(3, 4, Some(2))
         );
+    }
+
+    #[test]
+    fn a_card_is_warned_of_once_per_expiry() {
+        let key = EmailKind::card_expiring_key(5, 2027, 3);
+        assert_eq!(key, "card_expiring:m5:x2027-03");
+        assert_eq!(EmailKind::card_of_expiring_key(&key), Some((5, 2027, 3)));
+        assert_ne!(key, EmailKind::card_expiring_key(5, 2030, 3));
+        assert_eq!(EmailKind::card_of_expiring_key("upcoming_debit:e5:d2027-03-01"), None);
     }
 
     #[test]

@@ -84,8 +84,12 @@ pub struct Settings {
     pub charge_due_rate_per_sec: u32,
     /// `DEBIT_REMINDER_DAYS`: the customer is told this many days before each debit (0: never).
     pub debit_reminder_days: u32,
-    /// `DEBIT_REMINDER_CRON`: when the reminders of the coming debits are queued.
+    /// `DEBIT_REMINDER_CRON`: when the reminders of the coming debits (and of cards that will
+    /// not last until them) are queued.
     pub debit_reminder_cron: String,
+    /// `CARD_EXPIRY_NOTICE_DAYS`: a customer whose saved card expires before a debit is told
+    /// this many days before that debit (0: never).
+    pub card_expiry_notice_days: u32,
     /// `WORKERS`: run the background workers in this process (`true` by default).
     pub workers_enabled: bool,
     /// `EMAIL_RETRY_BASE_SECS`: first delay before an email is tried again (doubles each time, capped at 15 min).
@@ -235,6 +239,7 @@ impl Settings {
             charge_due_rate_per_sec: positive(get, "CHARGE_DUE_RATE_PER_SEC", "5")?,
             debit_reminder_days: parse_var(get, "DEBIT_REMINDER_DAYS", "3")?,
             debit_reminder_cron,
+            card_expiry_notice_days: parse_var(get, "CARD_EXPIRY_NOTICE_DAYS", "14")?,
             workers_enabled: parse_var(get, "WORKERS", "true")?,
             email_retry_base: Duration::from_secs(u64::from(positive(get, "EMAIL_RETRY_BASE_SECS", "30")?)),
             email_max_attempts: positive(get, "EMAIL_MAX_ATTEMPTS", "40")?,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::{EcheanceId, EmailKind, Locale};
-use app::ssr::entities::email_outbox;
+use app::ssr::entities::{email_outbox, payment_method};
 use app::ssr::services::admins;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
@@ -104,11 +104,11 @@ async fn each_coming_debit_is_announced_once_whatever_runs_the_daily_job_and_how
 
     // The scheduled job: its first start only remembers the time; a day later it runs, on one
     // instance, and the window has moved on by a day (the debit in four days is now in three).
-    schedule::run_if_due(&one.state, Job::DebitReminders).await.expect("first start");
+    schedule::run_if_due(&one.state, Job::CustomerNotices).await.expect("first start");
     one.clock.advance(Duration::from_secs(24 * 3600));
     let (x, y) = tokio::join!(
-        schedule::run_if_due(&one.state, Job::DebitReminders),
-        schedule::run_if_due(&two.state, Job::DebitReminders),
+        schedule::run_if_due(&one.state, Job::CustomerNotices),
+        schedule::run_if_due(&two.state, Job::CustomerNotices),
     );
     x.expect("one");
     y.expect("two");
@@ -148,6 +148,66 @@ async fn a_notice_held_back_is_not_sent_once_its_debit_will_not_happen_on_that_d
     // The moved one is announced for its new date when that comes near.
     app.clock.advance(Duration::from_secs(6 * 24 * 3600));
     assert_eq!(reminders::queue_upcoming_debits(&app.state, app.today()).await.expect("queued"), 1);
+}
+
+/// Sets the expiry of `customer`'s saved cards to the month of `date`.
+async fn card_expires(app: &TestApp, customer: &crate::helpers::Customer, date: chrono::NaiveDate) {
+    use chrono::Datelike as _;
+    payment_method::Entity::update_many()
+        .col_expr(
+            payment_method::Column::ExpMonth,
+            sea_orm::sea_query::Expr::value(i32::try_from(date.month()).expect("month")),
+        )
+        .col_expr(payment_method::Column::ExpYear, sea_orm::sea_query::Expr::value(date.year()))
+        .filter(payment_method::Column::UserId.eq(customer.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("expiry set");
+}
+
+#[tokio::test]
+async fn a_card_that_will_not_last_until_a_coming_debit_is_warned_of_once_unless_replaced_meanwhile() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let today = app.today();
+    let month_before = |d: chrono::NaiveDate| d.checked_sub_months(chrono::Months::new(1)).expect("a date");
+    // Alice's card expires the month before her debit in ten days (and the one after it).
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let due = in_days(&app, 10);
+    app.echeance(&alice, 12_000, due).await;
+    app.echeance(&alice, 13_000, in_days(&app, 12)).await;
+    card_expires(&app, &alice, month_before(due)).await;
+    // Bruno's lasts; Carole's does not, but she saves another card before the warning goes out.
+    let bruno = app.customer("bruno", Some(cards::OK)).await;
+    app.echeance(&bruno, 5_000, in_days(&app, 5)).await;
+    card_expires(&app, &bruno, today.checked_add_months(chrono::Months::new(24)).expect("a date")).await;
+    let carole = app.customer("carole", Some(cards::OK)).await;
+    app.echeance(&carole, 6_000, in_days(&app, 6)).await;
+    card_expires(&app, &carole, month_before(in_days(&app, 6))).await;
+
+    let first = reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran");
+    let again = reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran again");
+    assert_eq!((first, again), (2, 0), "Alice and Carole, once each");
+    app.save_card_through_setup(carole.id, cards::OK).await;
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+
+    let warned = with_subject(&mail, "Votre carte", 1).await;
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert_eq!(warned[0]["to"][0]["address"], alice.email.as_str());
+    let body = text(&warned[0]);
+    let expiry = month_before(due);
+    use chrono::Datelike as _;
+    let expected = format!(
+        "Votre carte Visa •••• 4242 expire fin {:02}/{}, avant le prélèvement de 120,00 € prévu le {}",
+        expiry.month(),
+        expiry.year(),
+        Locale::Fr.format_date(due)
+    );
+    assert!(body.contains(&expected), "{body}");
+    let rows = queued(&app, EmailKind::CardExpiring).await;
+    let carole_row = rows.iter().find(|r| r.to_address == carole.email).expect("Carole's warning");
+    assert_eq!(carole_row.status.as_str(), "cancelled", "her new card lasts: the warning was dropped");
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran"), 0);
 }
 
 #[tokio::test]

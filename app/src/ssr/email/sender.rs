@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
 use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus};
-use crate::ssr::entities::{echeance, email_outbox, payment_plan};
+use crate::ssr::entities::{echeance, email_outbox, payment_method, payment_plan};
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
@@ -66,7 +66,8 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// customer is not sent, nor the invitation to a plan no longer waiting for its
 /// customer (accepted, cancelled), nor the notice of a debit that will not happen
 /// on its date (paid ahead, moved, cancelled, its plan no longer collected), nor a
-/// plan's default once cured or its summary once cancelled — an email held back by
+/// plan's default once cured or its summary once cancelled, nor the warning of a card
+/// replaced or extended since — an email held back by
 /// an SMTP outage must not tell something that is no longer true.
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<String> {
     if kind == EmailKind::UpcomingDebit {
@@ -77,6 +78,14 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             && echeance.due_date >= state.today()
             && still_collected(state, echeance.payment_plan_id).await;
         return (!still).then(|| format!("échéance is {} on {} now", echeance.status, echeance.due_date));
+    }
+    if kind == EmailKind::CardExpiring {
+        // Replaced, removed, or extended by the card updater since: nothing to warn of.
+        let (card, year, month) = EmailKind::card_of_expiring_key(&row.dedup_key)?;
+        let owner = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??.user_id;
+        let charged = crate::ssr::services::cards::usable(owner).one(&state.db).await.ok()?;
+        let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
+        return (!same).then(|| "the card was replaced or extended".to_owned());
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
         let plan_id: i64 = row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())?;

@@ -185,6 +185,11 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
         context["link"] = serde_json::json!("https://echeancier.example/plans/12/accept?token=example");
         context["expires_on"] = serde_json::json!(if fr { "29/12/2026" } else { "29 Dec 2026" });
     }
+    if kind == EmailKind::CardExpiring {
+        context["card"] = serde_json::json!("Visa •••• 4242");
+        context["expires"] = serde_json::json!("01/2027");
+        context["portal_url"] = serde_json::json!("https://echeancier.example/");
+    }
     if matches!(kind, EmailKind::PaymentReceived | EmailKind::UpcomingDebit) {
         context["card"] = serde_json::json!("Visa •••• 4242");
         context["portal_url"] = serde_json::json!("https://echeancier.example/");

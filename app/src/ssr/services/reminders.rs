@@ -8,6 +8,13 @@
 //! day the job missed is caught up by the next run (the window is every day
 //! from tomorrow to the N-th, not the N-th alone). An échéance moved to another
 //! date is announced again for its new date.
+//!
+//! The same job warns a customer whose saved card expires before one of the
+//! debits of the next `CARD_EXPIRY_NOTICE_DAYS` days (0: never): once per card
+//! and expiry, with the debit it would miss and the way to replace it (a new
+//! card serves every échéance to come).
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -15,10 +22,11 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use super::due;
 use super::effects;
 use super::error::ServiceError;
+use crate::domain::plan::card_lasts_until;
 use crate::domain::{ChargeOrigin, EmailKind, Locale};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{echeance, user};
+use crate::ssr::entities::{echeance, payment_method, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
@@ -40,16 +48,7 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
     let mut queued = 0;
     let mut after_id = 0;
     loop {
-        let rows = echeance::Entity::find()
-            .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
-            .filter(echeance::Column::DueDate.gt(today))
-            .filter(echeance::Column::DueDate.lte(until))
-            .filter(due::collectable(state))
-            .filter(echeance::Column::Id.gt(after_id))
-            .order_by_asc(echeance::Column::Id)
-            .limit(BATCH)
-            .all(&state.db)
-            .await?;
+        let rows = coming_debits(state, today, until, after_id).await?;
         let Some(last) = rows.last() else {
             break;
         };
@@ -73,9 +72,102 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
             }
         }
         txn.commit().await?;
-        if (rows.len() as u64) < BATCH {
+        if u64::try_from(rows.len()).unwrap_or(u64::MAX) < BATCH {
             break;
         }
+    }
+    if queued > 0 {
+        state.wake.outbox.notify_one();
+    }
+    Ok(queued)
+}
+
+/// The next [`BATCH`] échéances (by id, after `after_id`) the due-date run will charge on their
+/// date, due after `today` and by `until`.
+async fn coming_debits(
+    state: &AppState,
+    today: NaiveDate,
+    until: NaiveDate,
+    after_id: i64,
+) -> Result<Vec<echeance::Model>, ServiceError> {
+    Ok(echeance::Entity::find()
+        .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
+        .filter(echeance::Column::DueDate.gt(today))
+        .filter(echeance::Column::DueDate.lte(until))
+        .filter(due::collectable(state))
+        .filter(echeance::Column::Id.gt(after_id))
+        .order_by_asc(echeance::Column::Id)
+        .limit(BATCH)
+        .all(&state.db)
+        .await?)
+}
+
+/// Warns each customer whose saved card (the one the due-date run uses) expires before one of
+/// their debits due after `today` and within the configured number of days, naming the
+/// first such debit; returns how many warnings were new.
+///
+/// # Errors
+/// Database failure, or a row that does not parse.
+pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Result<u64, ServiceError> {
+    let days = state.settings.card_expiry_notice_days;
+    if days == 0 {
+        return Ok(0);
+    }
+    let until = today.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
+    // Each customer's card (the one the due-date run charges), and the earliest debit it
+    // will not last until: found over every page before anything is written.
+    let mut cards: HashMap<i64, Option<payment_method::Model>> = HashMap::new();
+    let mut missed: BTreeMap<i64, (payment_method::Model, echeance::Model)> = BTreeMap::new();
+    let mut after_id = 0;
+    loop {
+        let rows = coming_debits(state, today, until, after_id).await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after_id = last.id;
+        let full = u64::try_from(rows.len()).unwrap_or(u64::MAX) >= BATCH;
+        for row in rows {
+            let card = match cards.get(&row.user_id) {
+                Some(card) => card.clone(),
+                None => {
+                    let card = super::cards::usable(row.user_id).one(&state.db).await?;
+                    cards.insert(row.user_id, card.clone());
+                    card
+                }
+            };
+            let Some(card) = card.filter(|c| !card_lasts_until(c.exp_month, c.exp_year, row.due_date)) else {
+                continue;
+            };
+            let earlier = missed.get(&row.user_id).is_some_and(|(_, e)| (e.due_date, e.id) <= (row.due_date, row.id));
+            if !earlier {
+                missed.insert(row.user_id, (card, row));
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let now = state.now_ms();
+    let mut queued = 0;
+    let missed: Vec<(payment_method::Model, echeance::Model)> = missed.into_values().collect();
+    for chunk in missed.chunks(usize::try_from(BATCH).unwrap_or(500)) {
+        let txn = db::begin_write(&state.db).await?;
+        for (card, row) in chunk {
+            let Some(customer) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
+                continue;
+            };
+            let locale = Locale::from_code(&customer.locale);
+            let mut context = effects::email_context(state, row, &customer, locale)?;
+            effects::add_card(&txn, &mut context, customer.id, Some(&card.stripe_payment_method_id)).await?;
+            context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
+            context["portal_url"] = context["site_url"].clone();
+            let key = EmailKind::card_expiring_key(card.id, card.exp_year, card.exp_month);
+            let email = NewEmail::about(row, &customer, EmailKind::CardExpiring, key, context);
+            if outbox::enqueue(&txn, NewEmail { send_after: now, ..email }, now).await? {
+                queued += 1;
+            }
+        }
+        txn.commit().await?;
     }
     if queued > 0 {
         state.wake.outbox.notify_one();

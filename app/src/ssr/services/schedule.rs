@@ -24,15 +24,16 @@ pub enum Job {
     ChargeDue,
     /// Hourly: sessions past their life, old login records and throttles.
     Purge,
-    /// Daily (`DEBIT_REMINDER_CRON`): the customers told of the debits of the coming days.
-    DebitReminders,
+    /// Daily (`DEBIT_REMINDER_CRON`): the customers told of the debits of the coming days,
+    /// and of a saved card that will not last until one of them.
+    CustomerNotices,
 }
 
 crate::spelled!(Job {
     Reconcile => "reconcile",
     ChargeDue => "charge-due",
     Purge => "purge",
-    DebitReminders => "debit-reminders",
+    CustomerNotices => "customer-notices",
 });
 
 impl Job {
@@ -43,7 +44,7 @@ impl Job {
             Self::Reconcile => &state.settings.reconcile_cron,
             Self::ChargeDue => &state.settings.charge_due_cron,
             Self::Purge => "0 15 * * * *",
-            Self::DebitReminders => &state.settings.debit_reminder_cron,
+            Self::CustomerNotices => &state.settings.debit_reminder_cron,
         }
     }
 
@@ -70,10 +71,11 @@ impl Job {
                 tracing::info!(purged, "sessions and login records purged");
                 Ok(())
             }
-            Self::DebitReminders => {
+            Self::CustomerNotices => {
                 let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
-                let queued = super::reminders::queue_upcoming_debits(state, today).await?;
-                tracing::info!(queued, "reminders of the coming debits queued");
+                let debits = super::reminders::queue_upcoming_debits(state, today).await?;
+                let cards = super::reminders::queue_card_expiry_notices(state, today).await?;
+                tracing::info!(debits, cards, "notices of the coming debits and expiring cards queued");
                 Ok(())
             }
         }

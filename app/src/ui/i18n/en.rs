@@ -284,6 +284,7 @@ pub const EN: Texts = Texts {
     kind_plan_completed: "Plan paid",
     kind_plan_in_default: "Plan in default",
     kind_admin_plan_in_default: "Plan in default (admins)",
+    kind_card_expiring: "Card expiring",
     back_in_title: "No password, or forgotten it?",
     back_in_intro: "Get a single-use link by email: to log in right away (15 minutes), or to choose a new password (1 hour).",
     login_link_request: "Email me a login link",

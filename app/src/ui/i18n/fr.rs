@@ -284,6 +284,7 @@ pub const FR: Texts = Texts {
     kind_plan_completed: "Échéancier réglé",
     kind_plan_in_default: "Échéancier en défaut",
     kind_admin_plan_in_default: "Échéancier en défaut (administrateurs)",
+    kind_card_expiring: "Carte bientôt expirée",
     back_in_title: "Pas de mot de passe, ou oublié ?",
     back_in_intro: "Recevez par e-mail un lien qui ne sert qu’une fois : pour vous connecter tout de suite (15 minutes), ou pour choisir un nouveau mot de passe (1 heure).",
     login_link_request: "Recevoir un lien de connexion",

@@ -390,6 +390,7 @@ texts! {
         kind_plan_completed,
         kind_plan_in_default,
         kind_admin_plan_in_default,
+        kind_card_expiring,
         back_in_title,
         back_in_intro,
         login_link_request,
@@ -599,6 +600,7 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::PlanCompleted => tx.kind_plan_completed,
         EmailKind::PlanInDefault => tx.kind_plan_in_default,
         EmailKind::AdminPlanInDefault => tx.kind_admin_plan_in_default,
+        EmailKind::CardExpiring => tx.kind_card_expiring,
     }
 }
 
