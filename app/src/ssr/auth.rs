@@ -440,8 +440,13 @@ pub async fn purge(state: &AppState) -> Result<u64, ServiceError> {
 /// The `Set-Cookie` value opening a session.
 #[must_use]
 pub fn session_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    let secure = secure_attribute(state);
     format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", cookie_name(state), SESSION_TTL_MS / 1000)
+}
+
+/// `; Secure` on https (where the `__Host-` cookies need it), nothing on a development http address.
+fn secure_attribute(state: &AppState) -> &'static str {
+    if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" }
 }
 
 /// The second-step cookie's name (`__Host-` on https, like the session's).
@@ -454,14 +459,14 @@ pub fn challenge_cookie_name(state: &AppState) -> &'static str {
 /// for its five minutes, never sent cross-site.
 #[must_use]
 pub fn challenge_cookie(state: &AppState, token: &str) -> String {
-    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    let secure = secure_attribute(state);
     format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=300{secure}", challenge_cookie_name(state))
 }
 
 /// The `Set-Cookie` value dropping the second-step challenge.
 #[must_use]
 pub fn clear_challenge_cookie(state: &AppState) -> String {
-    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    let secure = secure_attribute(state);
     format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", challenge_cookie_name(state))
 }
 
@@ -475,7 +480,7 @@ pub fn challenge_of_request<'a>(state: &AppState, headers: &'a http::HeaderMap) 
 /// The `Set-Cookie` value closing the session.
 #[must_use]
 pub fn clear_cookie(state: &AppState) -> String {
-    let secure = if state.settings.app_base_url.scheme() == "https" { "; Secure" } else { "" };
+    let secure = secure_attribute(state);
     format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", cookie_name(state))
 }
 

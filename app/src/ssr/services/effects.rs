@@ -216,15 +216,16 @@ pub async fn add_card(
     customer: i64,
     used: Option<&str>,
 ) -> Result<(), ServiceError> {
-    let cards = payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.eq(customer))
-        .order_by_desc(payment_method::Column::IsDefault)
-        .order_by_desc(payment_method::Column::CreatedAt)
-        .all(db)
-        .await?;
     let card = match used {
-        Some(pm) => cards.iter().find(|c| c.stripe_payment_method_id == pm),
-        None => cards.iter().find(|c| c.usable),
+        Some(pm) => {
+            payment_method::Entity::find()
+                .filter(payment_method::Column::UserId.eq(customer))
+                .filter(payment_method::Column::StripePaymentMethodId.eq(pm))
+                .one(db)
+                .await?
+        }
+        // The card the due-date run would charge.
+        None => super::cards::usable(customer).one(db).await?,
     };
     // Always set (templates are strict about undefined variables): empty when there is no card.
     context["card"] = serde_json::Value::String(

@@ -106,7 +106,7 @@ pub async fn pass(state: &AppState, challenge: &str, code: &str, client: &str) -
         .await?
         .filter(|u| u.disabled_at.is_none() && u.totp_secret.is_some())
         .ok_or(ServiceError::Unauthenticated)?;
-    let key = format!("second-factor:{}", account.id);
+    let key = throttle_key(account.id);
     auth::reserve(state, &key, PER_ACCOUNT, now).await?;
     let txn = db::begin_write(&state.db).await?;
     let used = accept(state, &txn, &account, code, now).await?;
@@ -197,7 +197,7 @@ pub async fn confirm(
     if account.totp_secret.is_some() {
         return Err(Refusal::SecondFactorOn.into());
     }
-    let key = format!("second-factor:{}", account.id);
+    let key = throttle_key(account.id);
     auth::reserve(state, &key, PER_ACCOUNT, now).await?;
     let (typed, hash) = (password.to_owned(), account.password_hash.clone());
     if !state.guards.hash(move || auth::verify_password(&typed, &hash)).await? {
@@ -287,6 +287,11 @@ pub async fn reset(state: &AppState, email: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// The throttle key of an account's codes (wrong codes at login, enrolment, renewal, turning off).
+fn throttle_key(user_id: i64) -> String {
+    format!("second-factor:{user_id}")
+}
+
 /// The account, its second factor on, and a current code accepted (throttled), in an open transaction.
 async fn checked(
     state: &AppState,
@@ -298,7 +303,7 @@ async fn checked(
     if account.totp_secret.is_none() {
         return Err(Refusal::SecondFactorOff.into());
     }
-    let key = format!("second-factor:{}", account.id);
+    let key = throttle_key(account.id);
     auth::reserve(state, &key, PER_ACCOUNT, now).await?;
     let txn = db::begin_write(&state.db).await?;
     if accept(state, &txn, &account, code, now).await?.is_none() {
