@@ -21,6 +21,20 @@ Differences from `localstripe --port N`:
   (`off_session` or `on_session`; upstream refuses it), shows it on the
   PaymentIntent (null when not set) and, once the payment succeeds, attaches
   its PaymentMethod to its customer, as Stripe does;
+- `POST /v1/refunds` takes Stripe's `reason` (`duplicate`, `fraudulent`,
+  `requested_by_customer`; upstream refuses it), names its PaymentIntent,
+  refuses more than is left to refund (`amount_too_large`,
+  `charge_already_refunded`), and sends `refund.created` and `charge.refunded`
+  as Stripe does (upstream sends no event for a refund);
+- a refund can fail afterwards, as the bank decides it
+  (`POST /_config/refunds/{id}/fail`): its status becomes `failed` with a
+  `failure_reason`, the charge no longer counts it, and Stripe's
+  `refund.failed` and `charge.refund.updated` are sent;
+- Stripe's card updater (`POST /_config/payment_methods/{id}/update_card` with
+  `exp_month`, `exp_year`, `last4`): the card keeps its id and shows the new
+  details on every read, and `payment_method.automatically_updated` is sent;
+  a detached card sends `payment_method.detached`, as Stripe does (upstream
+  sends neither);
 - its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
   (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
   publishable key, as Stripe.js calls it.
@@ -38,6 +52,7 @@ from aiohttp import web
 
 import localstripe
 from localstripe import resources
+from localstripe.webhooks import schedule_webhook
 
 STATE_FILE = sys.argv[2] if len(sys.argv) > 2 else None
 
@@ -189,6 +204,61 @@ def payment_intent_on_success(self):
 resources.PaymentIntent.__init__ = payment_intent_init
 resources.PaymentIntent._on_success = payment_intent_on_success
 
+upstream_refund_init = resources.Refund.__init__
+REFUND_REASONS = (None, "duplicate", "fraudulent", "requested_by_customer")
+
+
+def refund_init(self, reason=None, **kwargs):
+    if reason not in REFUND_REASONS:
+        raise resources.UserError(400, "Invalid reason: must be one of duplicate, fraudulent or requested_by_customer")
+    charge_id = kwargs.get("charge")
+    if kwargs.get("payment_intent") is not None:
+        pi = resources.PaymentIntent._api_retrieve(kwargs["payment_intent"])
+        charge_id = pi.latest_charge.id if pi.latest_charge else None
+    if charge_id is not None:
+        charge = resources.Charge._api_retrieve(charge_id)
+        left = charge.amount - charge.amount_refunded
+        wanted = resources.try_convert_to_int(kwargs.get("amount"))
+        if charge.status == "succeeded" and left <= 0:
+            raise resources.UserError(400, "Charge has already been refunded.", {"code": "charge_already_refunded"})
+        if isinstance(wanted, int) and wanted > left:
+            raise resources.UserError(
+                400, "Refund amount is greater than unrefunded amount on charge.", {"code": "amount_too_large"}
+            )
+    upstream_refund_init(self, **kwargs)
+    self.reason = reason
+    self.failure_reason = None
+    charge = resources.Charge._api_retrieve(self.charge)
+    if self.payment_intent is None:
+        self.payment_intent = getattr(charge, "payment_intent", None)
+    resources.store.dump_to_disk()
+    schedule_webhook(resources.Event("refund.created", self))
+    schedule_webhook(resources.Event("charge.refunded", charge))
+
+
+def charge_amount_refunded(self):
+    # A refund that failed gave the money back to the merchant: it no longer counts.
+    return sum(r.amount for r in self.refunds._list if getattr(r, "status", "succeeded") != "failed")
+
+
+upstream_payment_method_detach = resources.PaymentMethod._api_detach.__func__
+
+
+def payment_method_detach(cls, id, **kwargs):
+    obj = upstream_payment_method_detach(cls, id, **kwargs)
+    schedule_webhook(resources.Event("payment_method.detached", obj))
+    return obj
+
+
+resources.PaymentMethod._api_detach = classmethod(payment_method_detach)
+# The route was listed with the method itself when resources.py was read: list the new one.
+resources.extra_apis[:] = [
+    (method, url, resources.PaymentMethod._api_detach if url == "/v1/payment_methods/{id}/detach" else func)
+    for method, url, func in resources.extra_apis
+]
+resources.Refund.__init__ = refund_init
+resources.Charge.amount_refunded = property(charge_amount_refunded)
+
 from localstripe.server import app, get_api_key, get_post_data, json_response  # noqa: E402  (after the patches above)
 
 JS_PATH = "/js.stripe.com/v3/"
@@ -252,6 +322,34 @@ async def payment_method_with_publishable_key(request, handler):
     return json_response(resources.PaymentMethod._api_create(**data)._export())
 
 
+async def fail_refund(request):
+    """The bank could not send refund `id` back (Stripe: `refund.failed`)."""
+    refund = resources.Refund._api_retrieve(request.match_info["id"])
+    if refund.status != "failed":
+        refund.status = "failed"
+        refund.failure_reason = "expired_or_canceled_card"
+        resources.store.dump_to_disk()
+        schedule_webhook(resources.Event("refund.failed", refund))
+        schedule_webhook(resources.Event("charge.refund.updated", refund))
+    return json_response(refund._export())
+
+
+async def update_card(request):
+    """Stripe's card updater: the card network gave card `id` a new expiry (or number)."""
+    payment_method = resources.PaymentMethod._api_retrieve(request.match_info["id"])
+    data = await get_post_data(request) or {}
+    for field in ("exp_month", "exp_year"):
+        if field in data:
+            payment_method.card[field] = int(data[field])
+    if "last4" in data:
+        payment_method.card["last4"] = str(data["last4"])
+    resources.store.dump_to_disk()
+    schedule_webhook(resources.Event("payment_method.automatically_updated", payment_method))
+    return json_response(payment_method._export())
+
+
+app.router.add_post("/_config/refunds/{id}/fail", fail_refund)
+app.router.add_post("/_config/payment_methods/{id}/update_card", update_card)
 app.middlewares.append(scoped_stripe_js)
 # After the error middleware (which words a UserError), before the one that wants the secret key.
 app.middlewares.insert(1, payment_method_with_publishable_key)

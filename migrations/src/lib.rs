@@ -19,6 +19,8 @@ mod m20261202_000009_admins;
 mod m20261202_000010_login_links;
 mod m20261202_000011_second_factor;
 mod m20261202_000012_lifecycle_emails;
+mod m20261202_000013_refunds_and_disputes;
+mod m20261202_000014_failure_and_dispute_emails;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -39,6 +41,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_login_links::Migration),
             Box::new(m20261202_000011_second_factor::Migration),
             Box::new(m20261202_000012_lifecycle_emails::Migration),
+            Box::new(m20261202_000013_refunds_and_disputes::Migration),
+            Box::new(m20261202_000014_failure_and_dispute_emails::Migration),
         ]
     }
 }

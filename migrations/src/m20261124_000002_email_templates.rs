@@ -117,3 +117,23 @@ pub(crate) async fn insert_missing(
     }
     Ok(())
 }
+
+/// Replaces the bodies (locale, html, text) of `kind`'s templates that are as they were
+/// seeded (never saved by an admin: `updated_at` 0); an admin's edit is kept.
+pub(crate) async fn update_seeded(
+    manager: &SchemaManager<'_>,
+    kind: &str,
+    bodies: &[(&str, &str, &str)],
+) -> Result<(), DbErr> {
+    for &(locale, html, text) in bodies {
+        let update = Query::update()
+            .table(EmailTemplates::Table)
+            .values([(EmailTemplates::HtmlBody, html.into()), (EmailTemplates::TextBody, text.into())])
+            .and_where(Expr::col(EmailTemplates::Kind).eq(kind))
+            .and_where(Expr::col(EmailTemplates::Locale).eq(locale))
+            .and_where(Expr::col(EmailTemplates::UpdatedAt).eq(0))
+            .to_owned();
+        manager.exec_stmt(update).await?;
+    }
+    Ok(())
+}

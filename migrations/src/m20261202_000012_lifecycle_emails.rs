@@ -7,7 +7,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::m20261124_000002_email_templates::{EmailTemplates, insert_missing};
+use crate::m20261124_000002_email_templates::{EmailTemplates, insert_missing, update_seeded};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -123,17 +123,7 @@ impl MigrationTrait for Migration {
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         insert_missing(manager, &NEW_TEMPLATES).await?;
-        for (locale, html, text) in RECEIPTS {
-            // Only a receipt as it was seeded (never saved by an admin: `updated_at` 0).
-            let update = Query::update()
-                .table(EmailTemplates::Table)
-                .values([(EmailTemplates::HtmlBody, html.into()), (EmailTemplates::TextBody, text.into())])
-                .and_where(Expr::col(EmailTemplates::Kind).eq("payment_received"))
-                .and_where(Expr::col(EmailTemplates::Locale).eq(locale))
-                .and_where(Expr::col(EmailTemplates::UpdatedAt).eq(0))
-                .to_owned();
-            manager.exec_stmt(update).await?;
-        }
+        update_seeded(manager, "payment_received", &RECEIPTS).await?;
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use app::ssr::services::error::ServiceError;
 use app::ssr::services::host_api::idempotency;
 use app::ssr::services::outgoing::delivery;
 use app::ssr::services::schedule::{self, Job};
-use app::ssr::services::{charge, recovery, webhooks};
+use app::ssr::services::{charge, recovery, refunds, webhooks};
 use app::ssr::state::{AppState, Wake};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -72,11 +72,14 @@ async fn queue_worker<F, Fut>(
     }
 }
 
-/// Settles unknown charge outcomes, expires unused recovery links, forgets idempotency records past a day.
+/// Settles unknown charge and refund outcomes, expires unused recovery links, forgets idempotency records past a day.
 async fn follow_ups(state: AppState, shutdown: CancellationToken) {
     loop {
         if let Err(e) = charge::resume(&state, 50).await {
             tracing::warn!(error = %e, "resume worker");
+        }
+        if let Err(e) = refunds::resume(&state, 50).await {
+            tracing::warn!(error = %e, "refund resume worker");
         }
         if let Err(e) = recovery::expire_links(&state, 50).await {
             tracing::warn!(error = %e, "link expiry worker");

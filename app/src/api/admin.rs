@@ -4,9 +4,9 @@ use leptos::prelude::*;
 
 use super::dto::{AdminFilter, AdminPage, ReportView, Timeline};
 use super::error::AppError;
-use crate::domain::EcheanceStatus;
 #[cfg(feature = "ssr")]
 use crate::domain::Refusal;
+use crate::domain::{EcheanceStatus, RefundStatus};
 
 /// One page of échéances under a filter.
 #[server(endpoint = "admin/echeances", input = server_fn::codec::Json)]
@@ -89,4 +89,22 @@ pub async fn admin_resend_authentication(echeance_id: i64) -> Result<(), AppErro
     let state = state()?;
     require_admin(&state).await?;
     admin::resend_authentication_email(&state, parse_id(echeance_id)?).await.map_err(fail)
+}
+
+/// Refunds all or part of a collected échéance; the échéance moves when Stripe says the money did.
+#[server(endpoint = "admin/refund")]
+pub async fn admin_refund(
+    echeance_id: i64,
+    seen: i32,
+    amount: String,
+    reason: String,
+    confirm: Option<String>,
+) -> Result<RefundStatus, AppError> {
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
+    use crate::ssr::services::refunds::{self, Ask};
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    let ask = Ask::read(parse_id(echeance_id)?, seen, &amount, &reason, confirm.as_deref() == Some("on"))
+        .map_err(|invalid| fail(invalid.into()))?;
+    refunds::refund(&state, ask, me.id).await.map_err(fail)
 }

@@ -376,6 +376,74 @@ pub struct Timeline {
     pub can_cancel: bool,
     /// The 3DS email can be sent again.
     pub can_resend: bool,
+    /// Its refunds, by rank (asked for here or made on Stripe).
+    pub refunds: Vec<RefundView>,
+    /// What was collected and what went back, once something was collected.
+    pub refund_totals: Option<RefundTotals>,
+    /// Present when an admin can refund now: what is left, and the rank the new refund takes.
+    pub refund_form: Option<RefundForm>,
+    /// Its disputes, oldest first.
+    pub disputes: Vec<DisputeView>,
+}
+
+/// One dispute of an échéance's payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeView {
+    /// When it was opened (schedule time zone).
+    pub at: NaiveDateTime,
+    /// The amount at stake.
+    pub money: crate::domain::Money,
+    /// Stripe's reason code.
+    pub reason: Option<String>,
+    /// Stripe's status (`needs_response`, `won`, `lost`, …).
+    pub status: String,
+    /// The last moment to send evidence, while it can be sent (schedule time zone).
+    pub evidence_due_by: Option<NaiveDateTime>,
+    /// `dp_…`.
+    pub stripe_dispute_id: String,
+}
+
+/// One refund of an échéance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundView {
+    /// Its rank.
+    pub seq: i32,
+    /// When it was asked for (schedule time zone).
+    pub at: NaiveDateTime,
+    /// How much.
+    pub money: crate::domain::Money,
+    /// Why (none for one made elsewhere without a reason).
+    pub reason: Option<crate::domain::RefundReason>,
+    /// Where it stands, as Stripe says.
+    pub status: crate::domain::RefundStatus,
+    /// `re_…`, once Stripe answered.
+    pub stripe_refund_id: Option<String>,
+    /// Why it failed or was refused (Stripe's code).
+    pub failure_reason: Option<String>,
+    /// `admin:3`, or `stripe` (made outside the product).
+    pub requested_by: String,
+}
+
+/// An échéance's money, once collected: collected, gone back, kept (minor units).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundTotals {
+    /// Currency.
+    pub currency: crate::domain::Currency,
+    /// Collected.
+    pub paid: i64,
+    /// Refunded (succeeded).
+    pub refunded: i64,
+    /// Kept: collected minus what left or is leaving.
+    pub kept: i64,
+}
+
+/// What the refund form needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundForm {
+    /// The most that can be refunded now.
+    pub left: crate::domain::Money,
+    /// The number of refunds shown (sent back with the form: the same page asks for one refund).
+    pub seen: i32,
 }
 
 /// One drift line of a reconcile report.

@@ -27,6 +27,50 @@ pub fn is_soft_decline(code: Option<&str>, decline_code: Option<&str>) -> bool {
     }
 }
 
+/// Why a payment was declined, as a customer can act on it. A card reported
+/// lost, stolen or fraudulent reads as a plain decline (Stripe's advice: never
+/// tell the payer more than the bank's refusal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeclineReason {
+    /// Not enough money on the account.
+    InsufficientFunds,
+    /// The card has expired.
+    ExpiredCard,
+    /// A number, date or code was wrong.
+    IncorrectDetails,
+    /// The card's spending or withdrawal limit was reached.
+    LimitReached,
+    /// A passing failure at the bank: trying again may work.
+    TryAgain,
+    /// The bank refused, without saying more.
+    Declined,
+}
+
+impl DeclineReason {
+    /// From Stripe's `code` and `decline_code`.
+    #[must_use]
+    pub fn of(code: Option<&str>, decline_code: Option<&str>) -> Self {
+        match decline_code.or(code) {
+            Some("insufficient_funds") => Self::InsufficientFunds,
+            Some("expired_card") => Self::ExpiredCard,
+            Some(
+                "incorrect_cvc"
+                | "invalid_cvc"
+                | "incorrect_number"
+                | "invalid_number"
+                | "invalid_expiry_month"
+                | "invalid_expiry_year"
+                | "incorrect_zip",
+            ) => Self::IncorrectDetails,
+            Some("card_velocity_exceeded" | "withdrawal_count_limit_exceeded") => Self::LimitReached,
+            Some("processing_error" | "try_again_later" | "issuer_not_available" | "reenter_transaction") => {
+                Self::TryAgain
+            }
+            _ => Self::Declined,
+        }
+    }
+}
+
 /// When the automatic schedule retries soft declines: one delay per retry, in hours.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryPolicy {
@@ -87,6 +131,25 @@ impl Default for RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decline_reads_as_what_the_customer_can_do_and_never_says_stolen() {
+        assert_eq!(
+            DeclineReason::of(Some("card_declined"), Some("insufficient_funds")),
+            DeclineReason::InsufficientFunds
+        );
+        assert_eq!(DeclineReason::of(Some("expired_card"), None), DeclineReason::ExpiredCard);
+        assert_eq!(DeclineReason::of(Some("incorrect_cvc"), None), DeclineReason::IncorrectDetails);
+        assert_eq!(
+            DeclineReason::of(Some("card_declined"), Some("card_velocity_exceeded")),
+            DeclineReason::LimitReached
+        );
+        assert_eq!(DeclineReason::of(Some("processing_error"), None), DeclineReason::TryAgain);
+        for hidden in ["stolen_card", "lost_card", "fraudulent", "pickup_card", "do_not_honor"] {
+            assert_eq!(DeclineReason::of(Some("card_declined"), Some(hidden)), DeclineReason::Declined);
+        }
+        assert_eq!(DeclineReason::of(None, None), DeclineReason::Declined);
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -38,6 +38,8 @@ pub enum EmailKind {
     AdminPlanInDefault,
     /// The saved card expires before a coming debit: replace it.
     CardExpiring,
+    /// A cardholder disputed a payment: told to each admin, with the deadline for evidence.
+    AdminDisputeOpened,
 }
 
 crate::spelled!(EmailKind {
@@ -55,6 +57,7 @@ crate::spelled!(EmailKind {
     PlanInDefault => "plan_in_default",
     AdminPlanInDefault => "admin_plan_in_default",
     CardExpiring => "card_expiring",
+    AdminDisputeOpened => "admin_dispute_opened",
 });
 
 impl EmailKind {
@@ -89,7 +92,8 @@ impl EmailKind {
             | Self::PlanCompleted
             | Self::PlanInDefault
             | Self::AdminPlanInDefault
-            | Self::CardExpiring => {
+            | Self::CardExpiring
+            | Self::AdminDisputeOpened => {
                 format!("{self}:e{echeance}:a{attempt}")
             }
         }
@@ -117,7 +121,13 @@ impl EmailKind {
     /// Sent to every admin who can log in, not to the customer.
     #[must_use]
     pub fn to_admins(self) -> bool {
-        self == Self::AdminPlanInDefault
+        matches!(self, Self::AdminPlanInDefault | Self::AdminDisputeOpened)
+    }
+
+    /// The outbox key of the admins' email of dispute `dispute` (its row) to admin `admin`: one each.
+    #[must_use]
+    pub fn dispute_key(dispute: i64, admin: i64) -> String {
+        format!("{}:d{dispute}:u{admin}", Self::AdminDisputeOpened)
     }
 
     /// The outbox key of a plan's email for its change to `version` (each real change of the

@@ -82,6 +82,18 @@ pub enum Refusal {
     /// Only an échéance still to pay (not in flight, not settled) can be moved to another date.
     #[error("only an échéance still to pay can be moved")]
     DueDateFixed,
+    /// Nothing was collected for this échéance: there is nothing to refund.
+    #[error("nothing collected to refund")]
+    NotCollected,
+    /// A disputed payment is not refunded: the dispute decides where the money goes.
+    #[error("disputed: the dispute decides")]
+    Disputed,
+    /// Everything collected was refunded already (or is on its way back).
+    #[error("fully refunded")]
+    FullyRefunded,
+    /// Someone refunded this échéance since the page was read: read it again.
+    #[error("the refunds changed since the page was read")]
+    RefundsChanged,
 }
 
 impl From<TransitionError> for Refusal {
@@ -137,6 +149,10 @@ pub enum Field {
     Confirmation,
     /// A code from the authenticator app (6 digits) or a recovery code.
     Code,
+    /// An amount of money.
+    Amount,
+    /// Why (a refund's reason).
+    Reason,
 }
 
 /// Why input was refused.
@@ -178,6 +194,9 @@ pub enum Invalid {
     /// An account with this address exists already.
     #[error("address taken")]
     EmailTaken,
+    /// A refund of more than what is left to refund (that much at most).
+    #[error("more than the {0} left to refund")]
+    RefundTooLarge(crate::domain::Money),
 }
 
 impl From<crate::domain::money::BelowMinimum> for Invalid {

@@ -295,3 +295,109 @@ async fn a_plan_in_default_tells_its_customer_and_every_admin_who_can_log_in() {
     assert!(text(&told[0]).contains(&format!("/admin/plans/{}", plan.plan.id)), "{}", text(&told[0]));
     assert_eq!(queued(&app, EmailKind::PlanInDefault).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_declined_payment_emails_why_and_a_link_that_logs_the_customer_in_once() {
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { env: vec![("SMTP_URL", mail.smtp_url())], ..Default::default() }).await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let e = app.echeance(&bob, 4_200, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+    assert_eq!(app.status(e).await, app::domain::EcheanceStatus::Echouee);
+
+    let messages = with_subject(&mail, "Votre paiement de 42,00", 1).await;
+    assert_eq!(messages.len(), 1, "one failure email");
+    let body = text(&messages[0]);
+    assert!(body.contains("n’a pas abouti : votre banque l’a refusé sans en préciser la raison"), "{body}");
+    assert!(body.contains("Nous réessaierons automatiquement le "), "a soft decline is retried: {body}");
+    let link = crate::helpers::mail::link_containing(&messages[0], "/login/link?token=").expect("a login link");
+    assert_eq!(queued(&app, EmailKind::PaymentFailed).await.len(), 1);
+
+    // The link logs bob in — once; it is no password and nobody else's.
+    let token = link.split("token=").nth(1).expect("a token").to_owned();
+    let browser = app.browser();
+    let log_in = |client: reqwest::Client| {
+        let (url, token) = (format!("{}/api/login/link", app.address), token.clone());
+        async move {
+            let response = client
+                .post(url)
+                .header("accept", "application/json")
+                .form(&[("token", token.as_str())])
+                .send()
+                .await
+                .expect("answers");
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(log_in(browser.clone()).await, (200, serde_json::json!("/")));
+    let (status, body) = app.pay(&browser, e).await;
+    assert!(matches!(status, 200 | 422), "logged in as bob: paid with the saved card ({status} {body})");
+    assert_eq!(app.attempts(e).await.len(), 2, "the link's session paid (the card declined again)");
+    assert_eq!(log_in(app.browser()).await.0, 410, "a link works once");
+}
+
+/// Runs the webhook worker until `done` holds (the peer's events come about a second after).
+async fn processed_until<F, Fut>(app: &TestApp, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..50 {
+        app.process_inbox().await;
+        if done().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let inbox: Vec<(String, String, Option<String>, Option<String>)> = app
+        .inbox()
+        .await
+        .into_iter()
+        .map(|r| (r.event_type, r.status.as_str().to_owned(), r.note, r.last_error))
+        .collect();
+    panic!("the webhook never applied: {inbox:?}");
+}
+
+#[tokio::test]
+async fn the_card_updater_extends_a_card_before_its_warning_goes_out_and_a_detached_card_is_not_charged() {
+    use chrono::Datelike as _;
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let today = app.today();
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let due = in_days(&app, 10);
+    let e = app.echeance(&alice, 12_000, due).await;
+    card_expires(&app, &alice, due.checked_sub_months(chrono::Months::new(1)).expect("a date")).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran"), 1);
+    let card = || async {
+        payment_method::Entity::find()
+            .filter(payment_method::Column::UserId.eq(alice.id.get()))
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("alice's card")
+    };
+    let pm = card().await.stripe_payment_method_id;
+
+    // The network renewed the card before the warning went out: new expiry, new number.
+    let year = today.year() + 4;
+    app.stripe.update_card(&pm, 11, year, "1881").await;
+    processed_until(&app, || async { card().await.last4 == "1881" }).await;
+    let renewed = card().await;
+    assert_eq!((renewed.exp_month, renewed.exp_year, renewed.usable), (11, year, true));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+    let warning = queued(&app, EmailKind::CardExpiring).await;
+    assert_eq!(warning[0].status.as_str(), "cancelled", "the renewed card lasts: no warning");
+    assert!(with_subject(&mail, "Votre carte", 1).await.is_empty());
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran"), 0);
+
+    // Detached on Stripe (the bank, the Dashboard): no longer charged.
+    app.stripe.post(&format!("/v1/payment_methods/{pm}/detach"), &[]).await;
+    processed_until(&app, || async { !card().await.usable }).await;
+    let refused = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await;
+    assert!(
+        matches!(refused, Err(app::ssr::services::error::ServiceError::Invalid(app::domain::Invalid::NoCard))),
+        "{refused:?}"
+    );
+    assert!(app.attempts(e).await.is_empty(), "nothing sent to Stripe");
+}

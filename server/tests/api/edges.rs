@@ -93,7 +93,7 @@ async fn an_echeance_under_stripes_minimum_charge_is_refused_and_nothing_is_writ
 
 /// An échéance whose first charge never reached Stripe (a 500 before Stripe
 /// started, on every try): en cours, its attempt with no PaymentIntent.
-async fn attempt_that_never_reached_stripe(
+pub(crate) async fn attempt_that_never_reached_stripe(
     app: &crate::helpers::TestApp,
     cents: i64,
 ) -> (i64, charge_attempt::Model, crate::helpers::Customer) {
@@ -112,7 +112,7 @@ async fn attempt_that_never_reached_stripe(
 /// A PaymentIntent created on the shared Stripe account for the customer and
 /// card of `like`, with `like`'s échéance and attempt in its metadata, for
 /// `amount`, by `installation`; confirmed off-session.
-async fn payment_intent_on_the_account(
+pub(crate) async fn payment_intent_on_the_account(
     app: &crate::helpers::TestApp,
     like: &charge_attempt::Model,
     amount: i64,
@@ -146,7 +146,7 @@ async fn deliver_success(app: &crate::helpers::TestApp, event_id: &str, pi: &str
     app.process_inbox().await;
 }
 
-async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Report {
+pub(crate) async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Report {
     let options =
         reconcile::Options { since: Duration::from_secs(48 * 3600), dry_run: false, trigger: "test".to_owned() };
     reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled")

@@ -9,6 +9,7 @@ mod chaos;
 mod charge;
 mod customer_emails;
 mod demo;
+mod disputes;
 mod due;
 mod edges;
 mod emails;
@@ -22,6 +23,7 @@ mod legacy;
 mod live;
 mod plans;
 mod reconcile;
+mod refunds;
 
 mod restore;
 mod second_factor;

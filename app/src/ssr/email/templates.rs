@@ -151,6 +151,13 @@ pub fn with_defaults(kind: EmailKind, mut context: serde_json::Value, site_url: 
         map.entry("remaining_count").or_insert(serde_json::json!(0));
         map.entry("next_due_date").or_insert(serde_json::Value::Null);
     }
+    if kind == EmailKind::PaymentFailed {
+        // Queued before failures named their reason and carried a link: the site instead.
+        let site = map.get("site_url").cloned().unwrap_or(serde_json::Value::Null);
+        map.entry("link").or_insert(site);
+        map.entry("reason").or_insert_with(|| serde_json::json!(""));
+        map.entry("retry_on").or_insert_with(|| serde_json::json!(""));
+    }
     context
 }
 
@@ -169,6 +176,22 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
     if matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
         context["link"] = serde_json::json!("https://echeancier.example/payment/authenticate/pi_example?token=example");
         context["expires_on"] = serde_json::json!(if fr { "22/01/2027" } else { "22 Jan 2027" });
+    }
+    if kind == EmailKind::PaymentFailed {
+        context["reason"] = serde_json::json!(if fr {
+            "le solde de votre compte était insuffisant"
+        } else {
+            "your account balance was insufficient"
+        });
+        context["link"] = serde_json::json!("https://echeancier.example/login/link?token=example");
+        context["retry_on"] = serde_json::json!(if fr { "18/01/2027" } else { "18 Jan 2027" });
+    }
+    if kind == EmailKind::AdminDisputeOpened {
+        context["reader_name"] = serde_json::json!("Camille Admin");
+        context["customer_email"] = serde_json::json!("alice@example.com");
+        context["reason"] = serde_json::json!("fraudulent");
+        context["evidence_due_by"] = serde_json::json!(if fr { "29/01/2027" } else { "29 Jan 2027" });
+        context["link"] = serde_json::json!("https://echeancier.example/admin/echeances/42");
     }
     if kind == EmailKind::Invitation {
         let (first, second, third) =

@@ -8,7 +8,7 @@ use super::types::{
     CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
     RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
-use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, UserId};
+use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, RefundReason, UserId};
 
 /// A charge of a saved card. Every field comes from the attempt row (a re-send
 /// with the same key must ask exactly the same).
@@ -39,6 +39,24 @@ pub struct SavedCardCharge {
     pub installation: String,
     /// Metadata `epoch` (sent from epoch 2 on: a request made before epochs existed is re-sent as it was).
     pub epoch: i32,
+}
+
+/// A refund of (part of) what a PaymentIntent collected. Every field comes
+/// from the refund row (a re-send with the same key must ask exactly the same).
+#[derive(Clone, Debug)]
+pub struct RefundRequest {
+    /// `pi_…`: the PaymentIntent that collected the money.
+    pub payment_intent: String,
+    /// How much goes back.
+    pub amount: Amount,
+    /// Why, in Stripe's words.
+    pub reason: RefundReason,
+    /// Metadata `echeance_id`.
+    pub echeance_id: EcheanceId,
+    /// Metadata `refund`: its rank among the échéance's refunds.
+    pub seq: i32,
+    /// Metadata `installation`.
+    pub installation: String,
 }
 
 /// Why a transient failure happened; the outcome of a mutation is unknown.
@@ -179,6 +197,13 @@ pub trait PaymentGateway: Send + Sync {
         id: &str,
         key: &IdempotencyKey,
     ) -> Result<PaymentIntentSnapshot, GatewayError>;
+
+    /// Refunds (part of) what a PaymentIntent collected.
+    async fn create_refund(&self, refund: &RefundRequest, key: &IdempotencyKey)
+    -> Result<RefundSnapshot, GatewayError>;
+
+    /// Reads a refund.
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundSnapshot, GatewayError>;
 
     /// One page of refunds created since `created_gte` (newest first).
     async fn list_refunds(

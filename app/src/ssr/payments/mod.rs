@@ -7,5 +7,5 @@ pub mod stripe;
 pub mod types;
 pub mod webhook_signature;
 
-pub use gateway::{GatewayError, PaymentGateway, SavedCardCharge, TransientKind};
+pub use gateway::{GatewayError, PaymentGateway, RefundRequest, SavedCardCharge, TransientKind};
 pub use stripe::{StripeConfig, StripeGateway};

@@ -18,7 +18,7 @@ use std::time::Duration;
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
 use url::Url;
 
-use super::gateway::{GatewayError, PaymentGateway, SavedCardCharge, TransientKind};
+use super::gateway::{GatewayError, PaymentGateway, RefundRequest, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
     CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
@@ -92,6 +92,15 @@ struct CreatePaymentIntentForm<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     setup_future_usage: Option<&'static str>,
     payment_method_types: [&'a str; 1],
+    metadata: BTreeMap<&'static str, String>,
+}
+
+/// `POST /v1/refunds`: a refund of a PaymentIntent, with our ids in its metadata.
+#[derive(serde::Serialize)]
+struct CreateRefundForm<'a> {
+    payment_intent: &'a str,
+    amount: i64,
+    reason: &'static str,
     metadata: BTreeMap<&'static str, String>,
 }
 
@@ -365,6 +374,30 @@ impl PaymentGateway for StripeGateway {
     ) -> Result<PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::CancelPaymentIntent::new(id);
         self.call("payment_intents.cancel", req.build(), Some(key)).await
+    }
+
+    async fn create_refund(
+        &self,
+        refund: &RefundRequest,
+        key: &IdempotencyKey,
+    ) -> Result<RefundSnapshot, GatewayError> {
+        let form = CreateRefundForm {
+            payment_intent: &refund.payment_intent,
+            amount: refund.amount.minor(),
+            reason: refund.reason.as_str(),
+            metadata: BTreeMap::from([
+                ("echeance_id", refund.echeance_id.to_string()),
+                ("refund", refund.seq.to_string()),
+                ("installation", refund.installation.clone()),
+            ]),
+        };
+        let req = RequestBuilder::new(StripeMethod::Post, "/refunds").form(&form);
+        self.call("refunds.create", req, Some(key)).await
+    }
+
+    async fn retrieve_refund(&self, id: &str) -> Result<RefundSnapshot, GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Get, format!("/refunds/{id}"));
+        self.call("refunds.retrieve", req, None).await
     }
 
     async fn list_refunds(

@@ -290,6 +290,26 @@ pub struct DisputeSnapshot {
     /// `warning_needs_response` … `won`, `lost`, `warning_closed`.
     #[serde(default)]
     pub status: Option<String>,
+    /// The disputed amount (what is lost if the dispute is).
+    #[serde(default)]
+    pub amount: i64,
+    /// Its currency.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// The deadline for evidence.
+    #[serde(default)]
+    pub evidence_details: Option<EvidenceDetails>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
+}
+
+/// A dispute's `evidence_details`: what the product reads of it.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EvidenceDetails {
+    /// Unix seconds: the last moment to send evidence (null once it cannot be sent).
+    #[serde(default)]
+    pub due_by: Option<i64>,
 }
 
 /// What the product reads of a Refund.
@@ -304,6 +324,21 @@ pub struct RefundSnapshot {
     /// Amount refunded.
     #[serde(default)]
     pub amount: i64,
+    /// The refunded charge.
+    #[serde(default)]
+    pub charge: Option<IdOrObject>,
+    /// Why it was made, in Stripe's words (`requested_by_customer`, …).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Why the bank could not send it back (`expired_or_canceled_card`, …).
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// Our `echeance_id` and `refund` (its rank), when we asked for it.
+    #[serde(default)]
+    pub metadata: Option<std::collections::HashMap<String, String>>,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created: i64,
 }
 
 /// A Stripe event, from a webhook or the Events API. `data.object` is kept raw
@@ -451,6 +486,7 @@ mod tests {
         assert_eq!(d.charge.as_ref().map(IdOrObject::id), Some("ch_1PgafuB7WZ01zgkWXYmPNZs8"));
         assert_eq!(d.reason.as_deref(), Some("general"));
         assert_eq!(d.status.as_deref(), Some("warning_needs_response"));
+        assert_eq!((d.amount, d.evidence_details.and_then(|e| e.due_by)), (1000, Some(1_723_679_999)));
 
         let r: RefundSnapshot = serde_json::from_value(fixture("refund")).expect("Refund");
         assert_eq!(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, HostDeliveryStatus, HostEvent, KeyMode, PlanStatus,
-    Role,
+    RefundReason, RefundStatus, Role,
 };
 use crate::ssr::repo::queue::{InboxStatus, OutboxStatus};
 
@@ -82,5 +82,7 @@ spelled_column!(
     ReportStatus,
     KeyMode,
     HostEvent,
-    HostDeliveryStatus
+    HostDeliveryStatus,
+    RefundStatus,
+    RefundReason
 );

@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, Qu
 
 pub use crate::domain::{HostDeliveryStatus, InboxStatus, OutboxStatus};
 use crate::ssr::db;
-use crate::ssr::entities::{email_outbox, host_delivery, stripe_event};
+use crate::ssr::entities::{charge_attempt, email_outbox, host_delivery, refund, stripe_event};
 
 /// A table worked as a queue: `status`, `next_attempt_at`, `locked_until`.
 pub trait QueueTable: EntityTrait {
@@ -96,4 +96,44 @@ pub async fn claim<Q: QueueTable>(
     }
     txn.commit().await?;
     Ok(rows)
+}
+
+/// A table whose rows wait for a check at `next_check_at` (an attempt or a refund
+/// whose answer from Stripe was never read).
+pub trait FollowUpTable: EntityTrait {
+    /// The primary key.
+    const ID: Self::Column;
+    /// When the row is next looked at.
+    const NEXT_CHECK_AT: Self::Column;
+}
+
+impl FollowUpTable for charge_attempt::Entity {
+    const ID: Self::Column = charge_attempt::Column::Id;
+    const NEXT_CHECK_AT: Self::Column = charge_attempt::Column::NextCheckAt;
+}
+
+impl FollowUpTable for refund::Entity {
+    const ID: Self::Column = refund::Column::Id;
+    const NEXT_CHECK_AT: Self::Column = refund::Column::NextCheckAt;
+}
+
+/// Claims row `id` of `T` for one check, if its `next_check_at` is still the `seen` one
+/// (another instance may be looking at the same row): moved to `until`, so a crashed
+/// check comes back then. Returns whether this process has it.
+///
+/// # Errors
+/// Database failure.
+pub async fn claim_check<T: FollowUpTable>(
+    db: &DatabaseConnection,
+    id: i64,
+    seen: Option<i64>,
+    until: i64,
+) -> Result<bool, DbErr> {
+    let claimed = T::update_many()
+        .col_expr(T::NEXT_CHECK_AT, Expr::value(until))
+        .filter(T::ID.eq(id))
+        .filter(T::NEXT_CHECK_AT.eq(seen))
+        .exec(db)
+        .await?;
+    Ok(claimed.rows_affected == 1)
 }

@@ -282,3 +282,42 @@ pub async fn default_card(state: &AppState, user_id: UserId) -> Result<Option<Sa
         exp_year: pm.exp_year,
     }))
 }
+
+/// What Stripe said of a saved card.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CardNews {
+    /// Its details changed (`payment_method.updated`, or the card updater's
+    /// `payment_method.automatically_updated`: a new expiry, a new number).
+    Updated,
+    /// It was detached from its customer (in Stripe's Dashboard, by the
+    /// customer's bank): it can no longer be charged.
+    Detached,
+}
+
+/// Applies what Stripe says of card `snapshot` to every row that records it:
+/// the new expiry and last four digits, or no longer usable once detached (the
+/// customer's next usable card is then charged, or none until they save one).
+/// Returns how many rows changed.
+///
+/// # Errors
+/// Database failure.
+pub async fn observe(state: &AppState, snapshot: &PaymentMethodSnapshot, news: CardNews) -> Result<u64, ServiceError> {
+    let update =
+        payment_method::Entity::update_many().filter(payment_method::Column::StripePaymentMethodId.eq(&snapshot.id));
+    let update = match (news, &snapshot.card) {
+        (CardNews::Detached, _) => update
+            .col_expr(payment_method::Column::Usable, Expr::value(false))
+            .col_expr(payment_method::Column::IsDefault, Expr::value(false)),
+        (CardNews::Updated, Some(card)) => update
+            .col_expr(payment_method::Column::Brand, Expr::value(card.brand.clone()))
+            .col_expr(payment_method::Column::Last4, Expr::value(card.last4.clone()))
+            .col_expr(payment_method::Column::ExpMonth, Expr::value(card.exp_month))
+            .col_expr(payment_method::Column::ExpYear, Expr::value(card.exp_year)),
+        (CardNews::Updated, None) => return Ok(0),
+    };
+    let changed = update.exec(&state.db).await?.rows_affected;
+    if changed > 0 {
+        tracing::info!(payment_method = %snapshot.id, ?news, "saved card updated from Stripe");
+    }
+    Ok(changed)
+}

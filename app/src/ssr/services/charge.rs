@@ -30,7 +30,7 @@ use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
-use crate::ssr::repo::{attempts, echeances};
+use crate::ssr::repo::{attempts, echeances, queue};
 use crate::ssr::state::AppState;
 use crate::ssr::{db, installation};
 
@@ -441,14 +441,9 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
         .await?;
     let mut handled = 0;
     for attempt in due {
-        // Claim it: another instance may be looking at the same row.
-        let claimed = charge_attempt::Entity::update_many()
-            .col_expr(charge_attempt::Column::NextCheckAt, Expr::value(now + 5 * 60_000))
-            .filter(charge_attempt::Column::Id.eq(attempt.id))
-            .filter(charge_attempt::Column::NextCheckAt.eq(attempt.next_check_at))
-            .exec(&state.db)
-            .await?;
-        if claimed.rows_affected != 1 {
+        if !queue::claim_check::<charge_attempt::Entity>(&state.db, attempt.id, attempt.next_check_at, now + 5 * 60_000)
+            .await?
+        {
             continue;
         }
         handled += 1;

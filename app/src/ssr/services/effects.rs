@@ -10,12 +10,14 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
-use crate::domain::{EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
+use super::links::{self, Purpose};
+use crate::domain::{DeclineReason, EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
+use crate::ui::i18n::{Texts, decline_reason_text};
 
 /// Queues the emails a transition causes.
 ///
@@ -77,6 +79,24 @@ pub async fn after_transition(
         add_what_remains(txn, &mut context, echeance, state.today(), locale).await?;
     }
 
+    if kind == EmailKind::PaymentFailed {
+        // Why, in words the customer can act on, and a link that logs them in to pay now or replace the card.
+        let attempt = attempts::of(txn, echeance.id, attempt_no).await?;
+        let reason = DeclineReason::of(
+            attempt.as_ref().and_then(|a| a.error_code.as_deref()),
+            attempt.as_ref().and_then(|a| a.decline_code.as_deref()),
+        );
+        context["reason"] = serde_json::json!(decline_reason_text(reason, Texts::of(locale)));
+        context["link"] = serde_json::json!(links::issue(state, txn, &customer, Purpose::PayNow, false, now).await?);
+        context["retry_on"] = serde_json::json!(
+            echeance
+                .next_retry_at
+                .filter(|_| to == EcheanceStatus::Echouee)
+                .map(|at| locale.format_date(from_ms(at).with_timezone(&state.settings.schedule_timezone).date_naive()))
+                .unwrap_or_default()
+        );
+    }
+
     let dedup_key = kind.dedup_key(echeance_id, attempt_no);
     outbox::enqueue(
         txn,
@@ -105,6 +125,19 @@ pub fn add_recovery_link(
     context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
 }
 
+/// The admins an admins' email goes to: every one who can log in.
+///
+/// # Errors
+/// Database failure.
+pub async fn admins_to_tell(db: &impl ConnectionTrait) -> Result<Vec<user::Model>, ServiceError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Admin))
+        .filter(user::Column::DisabledAt.is_null())
+        .filter(user::Column::PasswordHash.ne(""))
+        .all(db)
+        .await?)
+}
+
 /// Queues the emails a plan's status change causes — its customer's, and each admin's who
 /// can log in — in the transaction of the change (`plan` as it is now, `from` before).
 /// The site's address is added when they are rendered.
@@ -128,16 +161,7 @@ pub async fn plan_changed(
         .all(txn)
         .await?;
     for &kind in kinds {
-        let readers = if kind.to_admins() {
-            user::Entity::find()
-                .filter(user::Column::Role.eq(Role::Admin))
-                .filter(user::Column::DisabledAt.is_null())
-                .filter(user::Column::PasswordHash.ne(""))
-                .all(txn)
-                .await?
-        } else {
-            vec![customer.clone()]
-        };
+        let readers = if kind.to_admins() { admins_to_tell(txn).await? } else { vec![customer.clone()] };
         for reader in readers {
             let locale = Locale::from_code(&reader.locale);
             // An email that cannot be worded is logged, never a reason to undo the plan's change

@@ -32,6 +32,9 @@ pub enum Purpose {
     /// The second step of an admin's login: the first factor passed, a code is awaited (5 minutes).
     /// Never emailed: its token is a cookie of the browser that passed the first step.
     SecondFactor,
+    /// A customer whose payment failed logs in to pay it now or replace the card (7 days).
+    /// Sent inside the payment-failed email, which is written with it.
+    PayNow,
 }
 
 crate::spelled!(Purpose {
@@ -39,6 +42,7 @@ crate::spelled!(Purpose {
     Login => "login",
     ResetPassword => "reset_password",
     SecondFactor => "second_factor",
+    PayNow => "pay_now",
 });
 
 impl Purpose {
@@ -50,6 +54,7 @@ impl Purpose {
             Self::Login => 15 * 60_000,
             Self::ResetPassword => 3_600_000,
             Self::SecondFactor => 5 * 60_000,
+            Self::PayNow => 7 * 24 * 3_600_000,
         }
     }
 
@@ -58,13 +63,13 @@ impl Purpose {
             Self::SetPassword => Some(EmailKind::SetPassword),
             Self::Login => Some(EmailKind::LoginLink),
             Self::ResetPassword => Some(EmailKind::PasswordReset),
-            Self::SecondFactor => None,
+            Self::SecondFactor | Self::PayNow => None,
         }
     }
 
     fn path(self) -> &'static str {
         match self {
-            Self::Login => "login/link",
+            Self::Login | Self::PayNow => "login/link",
             Self::SetPassword | Self::ResetPassword => "password/set",
             Self::SecondFactor => "login/code",
         }
@@ -244,7 +249,7 @@ pub async fn request(state: &AppState, email: &str, purpose: Purpose, client: &s
 pub async fn log_in(state: &AppState, token: &str) -> Result<Entry, ServiceError> {
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
-    let account = spend(&txn, token, &[Purpose::Login], now).await?;
+    let account = spend(&txn, token, &[Purpose::Login, Purpose::PayNow], now).await?;
     let entry = second_factor::enter(&txn, account, now).await?;
     txn.commit().await?;
     Ok(entry)

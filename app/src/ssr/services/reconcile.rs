@@ -18,13 +18,16 @@ use super::lease;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks;
+use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
     key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
-use crate::ssr::payments::types::{AttemptRef, DisputeSnapshot, Page, PaymentIntentSnapshot, RefundSnapshot};
+use crate::ssr::payments::types::{
+    AttemptRef, DisputeSnapshot, IdOrObject, Page, PaymentIntentSnapshot, RefundSnapshot,
+};
 use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
@@ -542,6 +545,15 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
             touched.entry(pi.id().to_owned()).or_default().0 = true;
         }
     }
+    if !options.dry_run {
+        for dispute in disputes.iter().rev() {
+            // The disputes' own rows (status, deadline), the admins told of a new one.
+            if let Err(e) = disputes::observe(state, dispute).await {
+                report.errors += 1;
+                report.error_messages.push(format!("dispute {}: {e}", dispute.id));
+            }
+        }
+    }
     // Newest first from Stripe: reversed, the last one's status is the one that stays.
     for dispute in disputes.iter().rev() {
         if let Some(pi) = &dispute.payment_intent {
@@ -562,6 +574,17 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
         } else {
             Vec::new()
         };
+        if !options.dry_run {
+            for refund in &refunds {
+                // The refunds' own rows: ours whose answer was lost or whose status changed, or one made elsewhere.
+                let mut refund = refund.clone();
+                refund.payment_intent.get_or_insert_with(|| IdOrObject::Id(pi.clone()));
+                if let Err(e) = refunds::observe(state, &refund).await {
+                    report.errors += 1;
+                    report.error_messages.push(format!("refund {}: {e}", refund.id));
+                }
+            }
+        }
         let mut said: Vec<String> =
             refunds.iter().map(|r| format!("refund {} {}", r.status.as_deref().unwrap_or("?"), r.amount)).collect();
         said.extend(disputes.iter().map(|d| format!("dispute {}", d.status.as_deref().unwrap_or("?"))));

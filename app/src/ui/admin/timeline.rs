@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::admin::{AdminCancel, AdminResendAuthentication, AdminRetry, admin_timeline};
-use crate::api::dto::{Timeline, TimelineEntry, TimelineEvent};
-use crate::domain::Locale;
-use crate::ui::i18n::{format_datetime, texts, timeline_text};
+use crate::api::admin::{AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, admin_timeline};
+use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
+use crate::domain::{Locale, RefundReason};
+use crate::ui::i18n::{
+    dispute_status_label, fill, format_datetime, refund_reason_label, refund_status_label, texts, timeline_text,
+};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -23,8 +25,9 @@ pub fn AdminTimeline() -> impl IntoView {
     let retry = ServerAction::<AdminRetry>::new();
     let cancel = ServerAction::<AdminCancel>::new();
     let resend = ServerAction::<AdminResendAuthentication>::new();
+    let refund = ServerAction::<AdminRefund>::new();
     let data = Resource::new(
-        move || (id(), retry.version().get(), cancel.version().get(), resend.version().get()),
+        move || (id(), retry.version().get(), cancel.version().get(), resend.version().get(), refund.version().get()),
         |(id, ..)| admin_timeline(id),
     );
     reload_on_live(
@@ -39,12 +42,14 @@ pub fn AdminTimeline() -> impl IntoView {
             retry.value().get().and_then(Result::err),
             cancel.value().get().and_then(Result::err),
             resend.value().get().and_then(Result::err),
+            refund.value().get().and_then(Result::err),
         ];
         match errors.into_iter().flatten().next() {
             Some(e) => Some(view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any()),
             None if retry.value().get().is_some()
                 || cancel.value().get().is_some()
-                || resend.value().get().is_some() =>
+                || resend.value().get().is_some()
+                || refund.value().get().is_some() =>
             {
                 Some(view! { <p class="success" role="status">{tx.done}</p> }.into_any())
             }
@@ -93,6 +98,10 @@ pub fn AdminTimeline() -> impl IntoView {
                 </div>
                 {feedback}
             </section>
+            {(!t.disputes.is_empty()).then(|| view! { <Disputes disputes=t.disputes.clone() locale/> })}
+            {t.refund_totals.map(|totals| view! {
+                <Refunds refunds=t.refunds.clone() totals form=t.refund_form echeance_id=id action=refund locale/>
+            })}
             <section class="card">
                 <h2>{tx.timeline}</h2>
                 <ul class="timeline" data-testid="timeline">
@@ -124,5 +133,120 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
             <span class="kind">{kind_label}</span>
             <span><strong>{title}</strong><br/><span class="muted">{details.join(" · ")}</span></span>
         </li>
+    }
+}
+
+/// The refunds of a collected échéance, what was kept, and the form to refund more.
+#[component]
+fn Refunds(
+    refunds: Vec<RefundView>,
+    totals: RefundTotals,
+    form: Option<RefundForm>,
+    echeance_id: i64,
+    action: ServerAction<AdminRefund>,
+    locale: Locale,
+) -> impl IntoView {
+    let tx = texts();
+    let money = move |minor: i64| totals.currency.format_minor(minor, locale);
+    let summary = fill(
+        tx.refund_totals,
+        &[("paid", &money(totals.paid)), ("refunded", &money(totals.refunded)), ("kept", &money(totals.kept))],
+    );
+    let none = refunds.is_empty().then(|| view! { <p class="muted">{tx.refunds_none}</p> });
+    let rows = refunds
+        .into_iter()
+        .map(|r| {
+            let by = if r.requested_by == "stripe" { tx.refund_by_stripe.to_owned() } else { r.requested_by.clone() };
+            let status = match &r.failure_reason {
+                Some(why) => format!("{} ({why})", refund_status_label(r.status, tx)),
+                None => refund_status_label(r.status, tx).to_owned(),
+            };
+            view! {
+                <tr data-status=r.status.as_str()>
+                    <td>{format_datetime(r.at, tx)}</td>
+                    <td>{r.money.format(locale)}</td>
+                    <td>{refund_reason_label(r.reason, tx)}</td>
+                    <td>{status}</td>
+                    <td>{by}</td>
+                    <td><code>{r.stripe_refund_id.unwrap_or_else(|| "—".to_owned())}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="refunds-title">
+            <h2 id="refunds-title">{tx.refunds}</h2>
+            <p data-testid="refund-totals">{summary}</p>
+            {none}
+            <table>
+                <thead><tr>
+                    <th>{tx.col_date}</th><th>{tx.col_amount}</th><th>{tx.col_reason}</th>
+                    <th>{tx.col_status}</th><th>{tx.col_by}</th><th>"Stripe"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            {form.map(|form| {
+                let left = form.left.amount.minor();
+                let default = format!("{}.{:02}", left / 100, left % 100);
+                view! {
+                    <ActionForm action attr:class="refund-form">
+                        <FormToken/>
+                        <input type="hidden" name="echeance_id" value=echeance_id.to_string()/>
+                        <input type="hidden" name="seen" value=form.seen.to_string()/>
+                        <label>{tx.refund_amount}
+                            <input type="text" name="amount" inputmode="decimal" required value=default/>
+                        </label>
+                        <label>{tx.refund_reason}
+                            <select name="reason">
+                                {RefundReason::ALL.iter().map(|r| view! {
+                                    <option value=r.as_str()>{refund_reason_label(Some(*r), tx)}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="confirm"><input type="checkbox" name="confirm" required/>{tx.refund_confirm}</label>
+                        <button type="submit" class="danger" disabled=move || action.pending().get()>{tx.refund_button}</button>
+                    </ActionForm>
+                }
+            })}
+        </section>
+    }
+}
+
+/// The disputes of an échéance's payment: where each stands, the deadline for evidence, what a lost one cost.
+#[component]
+fn Disputes(disputes: Vec<DisputeView>, locale: Locale) -> impl IntoView {
+    let tx = texts();
+    let rows = disputes
+        .into_iter()
+        .map(|d| {
+            let amount = d.money.format(locale);
+            let outcome = match (d.status.as_str(), d.evidence_due_by) {
+                ("lost", _) => fill(tx.dispute_lost_amount, &[("amount", &amount)]),
+                (_, Some(due)) => fill(tx.dispute_deadline, &[("at", &format_datetime(due, tx))]),
+                _ => String::new(),
+            };
+            view! {
+                <tr data-status=d.status.clone()>
+                    <td>{format_datetime(d.at, tx)}</td>
+                    <td>{amount}</td>
+                    <td>{d.reason.unwrap_or_default()}</td>
+                    <td>{dispute_status_label(&d.status, tx)}</td>
+                    <td>{outcome}</td>
+                    <td><code>{d.stripe_dispute_id}</code></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="disputes-title">
+            <h2 id="disputes-title">{tx.disputes}</h2>
+            <table>
+                <thead><tr>
+                    <th>{tx.col_date}</th><th>{tx.col_amount}</th><th>{tx.col_reason}</th>
+                    <th>{tx.col_status}</th><th></th><th>"Stripe"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
     }
 }

@@ -13,8 +13,8 @@ use crate::api::dto::TimelineEvent;
 use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
-    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale, OutboxStatus,
-    PlanField, PlanProblem, PlanStatus, Refusal,
+    AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale,
+    OutboxStatus, PlanField, PlanProblem, PlanStatus, RefundReason, RefundStatus, Refusal,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -269,6 +269,10 @@ texts! {
         refused_unknown_to_stripe,
         refused_plan_over,
         refused_due_date_fixed,
+        refused_not_collected,
+        refused_disputed,
+        refused_fully_refunded,
+        refused_refunds_changed,
         invalid_field,
         field_status,
         field_due_from,
@@ -291,6 +295,7 @@ texts! {
         erase_confirm,
         invalid_consumer_credit,
         invalid_email_taken,
+        invalid_refund_too_large,
         invalid_schedule_item,
         plan_field_currency,
         plan_field_total,
@@ -391,6 +396,15 @@ texts! {
         kind_plan_in_default,
         kind_admin_plan_in_default,
         kind_card_expiring,
+        kind_admin_dispute_opened,
+        disputes,
+        dispute_deadline,
+        dispute_lost_amount,
+        dispute_status_open,
+        dispute_status_inquiry,
+        dispute_status_review,
+        dispute_status_won,
+        dispute_status_lost,
         back_in_title,
         back_in_intro,
         login_link_request,
@@ -404,6 +418,36 @@ texts! {
         refused_second_factor_on,
         refused_second_factor_off,
         field_code,
+        field_amount,
+        field_reason,
+        refunds,
+        refunds_none,
+        refund_amount,
+        refund_reason,
+        refund_reason_requested_by_customer,
+        refund_reason_duplicate,
+        refund_reason_fraudulent,
+        refund_reason_none,
+        decline_insufficient_funds,
+        decline_expired_card,
+        decline_incorrect_details,
+        decline_limit_reached,
+        decline_try_again,
+        decline_declined,
+        refund_confirm,
+        refund_button,
+        refund_totals,
+        refund_by_stripe,
+        refund_status_requested,
+        refund_status_pending,
+        refund_status_requires_action,
+        refund_status_succeeded,
+        refund_status_failed,
+        refund_status_canceled,
+        refund_status_refused,
+        col_date,
+        col_reason,
+        col_by,
         security_link,
         security_title,
         security_intro,
@@ -583,6 +627,56 @@ pub fn status_label(status: EcheanceStatus, locale: Locale) -> &'static str {
     }
 }
 
+/// Why a payment was declined, in words the customer can act on.
+#[must_use]
+pub fn decline_reason_text(reason: DeclineReason, tx: &Texts) -> &'static str {
+    match reason {
+        DeclineReason::InsufficientFunds => tx.decline_insufficient_funds,
+        DeclineReason::ExpiredCard => tx.decline_expired_card,
+        DeclineReason::IncorrectDetails => tx.decline_incorrect_details,
+        DeclineReason::LimitReached => tx.decline_limit_reached,
+        DeclineReason::TryAgain => tx.decline_try_again,
+        DeclineReason::Declined => tx.decline_declined,
+    }
+}
+
+/// Where a dispute stands (Stripe's status), as an admin reads it.
+#[must_use]
+pub fn dispute_status_label(status: &str, tx: &Texts) -> &'static str {
+    match status {
+        "needs_response" => tx.dispute_status_open,
+        "warning_needs_response" => tx.dispute_status_inquiry,
+        "won" | "warning_closed" => tx.dispute_status_won,
+        "lost" => tx.dispute_status_lost,
+        _ => tx.dispute_status_review,
+    }
+}
+
+/// Where a refund stands, as an admin reads it.
+#[must_use]
+pub fn refund_status_label(status: RefundStatus, tx: &Texts) -> &'static str {
+    match status {
+        RefundStatus::Requested => tx.refund_status_requested,
+        RefundStatus::Pending => tx.refund_status_pending,
+        RefundStatus::RequiresAction => tx.refund_status_requires_action,
+        RefundStatus::Succeeded => tx.refund_status_succeeded,
+        RefundStatus::Failed => tx.refund_status_failed,
+        RefundStatus::Canceled => tx.refund_status_canceled,
+        RefundStatus::Refused => tx.refund_status_refused,
+    }
+}
+
+/// Why a refund was made.
+#[must_use]
+pub fn refund_reason_label(reason: Option<RefundReason>, tx: &Texts) -> &'static str {
+    match reason {
+        Some(RefundReason::RequestedByCustomer) => tx.refund_reason_requested_by_customer,
+        Some(RefundReason::Duplicate) => tx.refund_reason_duplicate,
+        Some(RefundReason::Fraudulent) => tx.refund_reason_fraudulent,
+        None => tx.refund_reason_none,
+    }
+}
+
 /// The name of an email kind.
 #[must_use]
 pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
@@ -601,6 +695,7 @@ pub fn email_kind_label(kind: EmailKind, tx: &Texts) -> &'static str {
         EmailKind::PlanInDefault => tx.kind_plan_in_default,
         EmailKind::AdminPlanInDefault => tx.kind_admin_plan_in_default,
         EmailKind::CardExpiring => tx.kind_card_expiring,
+        EmailKind::AdminDisputeOpened => tx.kind_admin_dispute_opened,
     }
 }
 
@@ -650,6 +745,10 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,
         Refusal::DueDateFixed => tx.refused_due_date_fixed,
+        Refusal::NotCollected => tx.refused_not_collected,
+        Refusal::Disputed => tx.refused_disputed,
+        Refusal::FullyRefunded => tx.refused_fully_refunded,
+        Refusal::RefundsChanged => tx.refused_refunds_changed,
     }
 }
 
@@ -670,6 +769,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         }
         Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
         Invalid::EmailTaken => tx.invalid_email_taken.to_owned(),
+        Invalid::RefundTooLarge(left) => fill(tx.invalid_refund_too_large, &[("left", &left.format(locale))]),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
 }
@@ -695,6 +795,8 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::Password => tx.field_password,
         Field::Confirmation => tx.field_confirmation,
         Field::Code => tx.field_code,
+        Field::Amount => tx.field_amount,
+        Field::Reason => tx.field_reason,
     }
 }
 

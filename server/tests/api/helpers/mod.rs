@@ -140,6 +140,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
     let leptos_options = startup::leptos_options(&settings).expect("leptos options");
     let state = startup::build_state(settings, ports, leptos_options).await.expect("state");
     stripe.set_webhook_target(&format!("{address}/stripe/webhook"));
+    stripe.set_signing(WEBHOOK_SECRET, clock.clone() as Arc<dyn Clock>);
     peer.register_webhook(&stripe.relay_url(), WEBHOOK_SECRET).await;
 
     let shutdown = CancellationToken::new();

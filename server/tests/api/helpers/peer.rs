@@ -51,14 +51,7 @@ impl Peer {
 
     /// A raw GET on the peer.
     pub async fn get(&self, path: &str) -> serde_json::Value {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .basic_auth(SECRET_KEY, Some(""))
-            .send()
-            .await
-            .expect("peer answers");
-        response.json().await.expect("peer JSON")
+        get_json(&self.http, &self.url, path).await
     }
 
     /// The client secret of a PaymentIntent (what Stripe.js is given).
@@ -109,6 +102,13 @@ pub async fn post_form(http: &reqwest::Client, base: &str, path: &str, form: &[(
     let response =
         http.post(format!("{base}{path}")).basic_auth(SECRET_KEY, Some("")).form(form).send().await.expect("answered");
     response.json().await.expect("JSON")
+}
+
+/// A GET with the secret key.
+pub async fn get_json(http: &reqwest::Client, base: &str, path: &str) -> serde_json::Value {
+    let response =
+        http.get(format!("{base}{path}")).basic_auth(SECRET_KEY, Some("")).send().await.expect("peer answers");
+    response.json().await.expect("peer JSON")
 }
 
 /// A free loopback port.

@@ -10,7 +10,10 @@
 //!   PaymentIntent) and `delivery_success` on `GET /v1/events` (the peer's own
 //!   process, `scripts/stripe_peer.py`, filters PaymentIntents by `customer`
 //!   and `created`, newest first);
-//! - disputes (`GET /v1/disputes`) and refund failures the test declares;
+//! - the card updater and detached cards (kept by the peer, which sends their events);
+//! - disputes (`GET /v1/disputes`): opened and closed by the test, kept and listed
+//!   here, their events signed and sent like the peer's (and listed with them);
+//!   refund failures (kept by the peer, `scripts/stripe_peer.py`, which sends their events);
 //! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
 //!   `authentication_required` carrying the PaymentIntent, which every later
@@ -115,12 +118,16 @@ struct Inner {
     held: Mutex<Vec<HeldEvent>>,
     sessions: Mutex<HashMap<String, Value>>,
     disputes: Mutex<Vec<Value>>,
+    /// The secret webhooks are signed with (what the peer was given), and the clock that
+    /// dates them (the app's: Stripe's clock agrees with the product's).
+    signing: Mutex<Option<(String, Arc<dyn app::ssr::clock::Clock>)>>,
+    /// Events the layer sent itself (for objects the peer lacks), listed with the peer's.
+    events: Mutex<Vec<Value>>,
     chaos: Mutex<Option<(Chaos, u64, u32)>>,
     drawn: Mutex<BTreeMap<&'static str, u64>>,
     /// Bumped by every change sent upstream; with the cache on, a full listing is read again only after one.
     generation: std::sync::atomic::AtomicU64,
     listed: Mutex<Option<Listings>>,
-    failed_refunds: Mutex<HashSet<String>>,
 }
 
 /// The running layer.
@@ -157,11 +164,12 @@ impl StripeLayer {
             held: Mutex::default(),
             sessions: Mutex::default(),
             disputes: Mutex::default(),
+            signing: Mutex::default(),
+            events: Mutex::default(),
             chaos: Mutex::default(),
             drawn: Mutex::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
             listed: Mutex::default(),
-            failed_refunds: Mutex::default(),
         });
         let router = Router::new().route("/_layer/relay", post(relay)).fallback(any(proxy)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe layer");
@@ -261,6 +269,84 @@ impl StripeLayer {
         lock(&self.inner.drawn).clone()
     }
 
+    /// Stripe's card updater gives card `payment_method` a new expiry and last four digits:
+    /// the peer keeps them and sends `payment_method.automatically_updated`.
+    pub async fn update_card(&self, payment_method: &str, exp_month: u32, exp_year: i32, last4: &str) {
+        let url = format!("{}/_config/payment_methods/{payment_method}/update_card", self.inner.upstream);
+        let form =
+            [("exp_month", exp_month.to_string()), ("exp_year", exp_year.to_string()), ("last4", last4.to_owned())];
+        let answer = self.inner.http.post(url).form(&form).send().await.expect("the peer answers");
+        assert!(answer.status().is_success(), "the peer updated card {payment_method}: {}", answer.status());
+        self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Signs the events the layer sends with `secret` (the one the peer signs with), dated by `clock`.
+    pub fn set_signing(&self, secret: &str, clock: Arc<dyn app::ssr::clock::Clock>) {
+        *lock(&self.inner.signing) = Some((secret.to_owned(), clock));
+    }
+
+    /// Now, in Unix seconds, on the clock the layer's events are dated by.
+    fn now(&self) -> i64 {
+        lock(&self.inner.signing).as_ref().map_or_else(|| chrono::Utc::now().timestamp(), |(_, c)| c.now().timestamp())
+    }
+
+    /// The cardholder disputes PaymentIntent `payment_intent` (its whole amount, evidence due in a
+    /// week): the dispute is kept and listed, and Stripe's `charge.dispute.created` is sent,
+    /// signed, through the delivery mode. Returns its id.
+    pub async fn open_dispute(&self, payment_intent: &str) -> String {
+        let pi = super::peer::get_json(
+            &self.inner.http,
+            &self.inner.upstream,
+            &format!("/v1/payment_intents/{payment_intent}"),
+        )
+        .await;
+        let now = chrono::Utc::now().timestamp();
+        let id = format!("dp_layer_{}", lock(&self.inner.disputes).len() + 1);
+        let dispute = json!({
+            "id": id, "object": "dispute", "payment_intent": payment_intent, "charge": pi["latest_charge"].clone(),
+            "amount": pi["amount"].clone(), "currency": pi["currency"].clone(), "reason": "fraudulent",
+            "status": "needs_response", "created": now, "livemode": false, "is_charge_refundable": false,
+            "evidence_details": { "due_by": now + 7 * 86_400, "has_evidence": false, "past_due": false, "submission_count": 0 },
+        });
+        self.put_dispute(dispute.clone());
+        self.emit("charge.dispute.created", dispute).await;
+        id
+    }
+
+    /// Dispute `id` is decided, won or lost: kept so, and `charge.dispute.closed` sent.
+    pub async fn close_dispute(&self, id: &str, won: bool) {
+        let dispute = {
+            let mut disputes = lock(&self.inner.disputes);
+            let dispute = disputes.iter_mut().find(|d| d["id"] == id).expect("a dispute the layer opened");
+            dispute["status"] = json!(if won { "won" } else { "lost" });
+            dispute["evidence_details"]["due_by"] = Value::Null;
+            dispute.clone()
+        };
+        self.emit("charge.dispute.closed", dispute).await;
+    }
+
+    /// Sends an event about an object the layer keeps, signed as the peer signs its own,
+    /// through the delivery mode, and lists it with the peer's events.
+    async fn emit(&self, event_type: &str, object: Value) {
+        let secret = lock(&self.inner.signing).as_ref().map(|(s, _)| s.clone()).expect("the layer's signing secret");
+        let now = self.now();
+        let id = format!("evt_layer_{}", lock(&self.inner.events).len() + 1);
+        let event = json!({ "id": id, "object": "event", "type": event_type, "created": now, "livemode": false,
+            "api_version": "2026-09-30", "data": { "object": object } });
+        lock(&self.inner.events).push(event.clone());
+        let body = Bytes::from(event.to_string());
+        let signature = app::ssr::payments::webhook_signature::sign(&secret, now, &body);
+        lock(&self.inner.attempted).push(event_type.to_owned());
+        let mode = *lock(&self.inner.delivery);
+        match mode {
+            Delivery::Forward => forward_event(&self.inner, &id, &signature, body).await,
+            Delivery::Drop => {
+                lock(&self.inner.delivered).insert(id, false);
+            }
+            Delivery::Hold => lock(&self.inner.held).push(HeldEvent { signature, body }),
+        }
+    }
+
     /// Declares (or updates, by id) a dispute the bank opened: the peer has none.
     pub fn put_dispute(&self, dispute: Value) {
         let mut disputes = lock(&self.inner.disputes);
@@ -268,9 +354,13 @@ impl StripeLayer {
         disputes.push(dispute);
     }
 
-    /// From now on, refund `id` failed (the bank sent the money back), as Stripe then reports it.
-    pub fn fail_refund(&self, id: &str) {
-        lock(&self.inner.failed_refunds).insert(id.to_owned());
+    /// Refund `id` failed (the bank could not send the money back): the peer keeps it
+    /// failed for every later read and sends Stripe's `refund.failed` (`scripts/stripe_peer.py`).
+    pub async fn fail_refund(&self, id: &str) {
+        let url = format!("{}/_config/refunds/{id}/fail", self.inner.upstream);
+        let answer = self.inner.http.post(url).send().await.expect("the peer answers");
+        assert!(answer.status().is_success(), "the peer failed refund {id}: {}", answer.status());
+        self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// A declared legacy Checkout Session's status, as Stripe has it now.
@@ -806,11 +896,10 @@ fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool +
 }
 
 /// Refunds as Stripe lists them: filtered by `created` and `payment_intent`, each naming its PaymentIntent
-/// (the peer leaves it empty for a refund made on the charge), failed when the test says so.
+/// (the peer leaves it empty for a refund made on the charge).
 async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Response {
     let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let created = created_filter(&params);
-    let failed = lock(&inner.failed_refunds).clone();
     let mut items = Vec::new();
     for mut refund in upstream_all(inner, headers, "/v1/refunds", "").await.into_iter().filter(|r| created(r)) {
         if refund["payment_intent"].is_null()
@@ -824,10 +913,6 @@ async fn list_refunds(inner: &Inner, headers: &HeaderMap, query: &str) -> Respon
         if params.get("payment_intent").is_some_and(|pi| refund["payment_intent"] != pi.as_str()) {
             continue;
         }
-        if refund["id"].as_str().is_some_and(|id| failed.contains(id)) {
-            refund["status"] = json!("failed");
-            refund["failure_reason"] = json!("expired_or_canceled_card");
-        }
         items.push(refund);
     }
     page_of("/v1/refunds", items, &params)
@@ -838,8 +923,10 @@ async fn list_events(inner: &Inner, headers: &HeaderMap, query: &str) -> Respons
     let wanted = params.get("delivery_success").map(|v| v == "true");
     let created = created_filter(&params);
     let delivered = lock(&inner.delivered).clone();
-    let items: Vec<Value> = upstream_all(inner, headers, "/v1/events", "")
-        .await
+    let mut all = upstream_all(inner, headers, "/v1/events", "").await;
+    all.extend(lock(&inner.events).iter().cloned());
+    all.sort_by_key(|e| std::cmp::Reverse(e["created"].as_i64().unwrap_or(0)));
+    let items: Vec<Value> = all
         .into_iter()
         .filter(|e| created(e))
         .filter(|e| match wanted {

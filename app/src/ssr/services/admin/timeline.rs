@@ -6,11 +6,15 @@ use chrono::NaiveDateTime;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::list::row_of;
-use crate::api::dto::{Timeline, TimelineEntry, TimelineEvent};
-use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent};
+use crate::api::dto::{
+    AdminRow, DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent,
+};
+use crate::domain::refund::{refundable, refunded};
+use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
 use crate::ssr::clock::from_ms;
-use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, stripe_event, user};
+use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, refund, stripe_event, user};
 use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::{disputes, refunds};
 use crate::ssr::state::AppState;
 
 /// Everything that happened to échéance `id`.
@@ -91,6 +95,44 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         ));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+    let refund_rows = refunds::of(&state.db, id.get()).await?;
+    let (refund_totals, refund_form) = money_back(&row, &refund_rows)?;
+    let refunds = refund_rows
+        .into_iter()
+        .map(|r| {
+            Ok(RefundView {
+                seq: r.seq,
+                at: local(r.created_at),
+                money: Money {
+                    amount: Amount::from_minor(r.amount_cents).map_err(anyhow::Error::from)?,
+                    currency: Currency::parse(&r.currency).map_err(anyhow::Error::from)?,
+                },
+                reason: r.reason,
+                status: r.status,
+                stripe_refund_id: r.stripe_refund_id,
+                failure_reason: r.failure_reason,
+                requested_by: r.requested_by,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
+    let disputes = disputes::of(&state.db, id.get())
+        .await?
+        .into_iter()
+        .map(|d| {
+            let open = !matches!(d.status.as_str(), "won" | "lost" | "warning_closed");
+            Ok(DisputeView {
+                at: local(d.created_at),
+                money: Money {
+                    amount: Amount::from_minor(d.amount_cents).map_err(anyhow::Error::from)?,
+                    currency: Currency::parse(&d.currency).map_err(anyhow::Error::from)?,
+                },
+                reason: d.reason,
+                evidence_due_by: d.evidence_due_by.filter(|_| open).map(local),
+                status: d.status,
+                stripe_dispute_id: d.stripe_dispute_id,
+            })
+        })
+        .collect::<Result<Vec<_>, ServiceError>>()?;
     let status = row.status;
     Ok(Timeline {
         can_retry: status.is_payable(),
@@ -98,5 +140,31 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         can_resend: status == EcheanceStatus::EnAttente,
         row,
         entries,
+        refunds,
+        refund_totals,
+        refund_form,
+        disputes,
     })
+}
+
+/// What was collected and went back, and whether an admin can refund now (and how much at most).
+fn money_back(
+    row: &AdminRow,
+    refund_rows: &[refund::Model],
+) -> Result<(Option<RefundTotals>, Option<RefundForm>), ServiceError> {
+    if !row.status.was_collected() {
+        return Ok((None, None));
+    }
+    let statuses = || refund_rows.iter().map(|r| (r.status, r.amount_cents));
+    let paid = row.money.amount.minor();
+    let left = refundable(paid, statuses());
+    let totals = RefundTotals { currency: row.money.currency, paid, refunded: refunded(statuses()), kept: left };
+    let form = match (row.status, Amount::from_minor(left)) {
+        (EcheanceStatus::Payee, Ok(left)) => Some(RefundForm {
+            left: Money { amount: left, currency: row.money.currency },
+            seen: i32::try_from(refund_rows.len()).map_err(anyhow::Error::from)?,
+        }),
+        _ => None,
+    };
+    Ok((Some(totals), form))
 }

@@ -215,7 +215,11 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::SecondFactorRequired
         | Refusal::SecondFactorOn
         | Refusal::SecondFactorOff
-        | Refusal::ErasureBlocked => ("not_applicable", false),
+        | Refusal::ErasureBlocked
+        | Refusal::NotCollected
+        | Refusal::Disputed
+        | Refusal::FullyRefunded => ("not_applicable", false),
+        Refusal::RefundsChanged => ("refunds_changed", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
@@ -235,6 +239,7 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         Field::Description => "description",
         Field::DueDate => "due_date",
         Field::Status => "status",
+        Field::Amount => "amount_cents",
         Field::DueFrom
         | Field::DueTo
         | Field::AmountMin
@@ -242,7 +247,8 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         | Field::EmailKind
         | Field::Password
         | Field::Confirmation
-        | Field::Code => {
+        | Field::Code
+        | Field::Reason => {
             return None;
         }
     })
@@ -317,6 +323,9 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         Invalid::DateRangeInverted => ApiError::invalid("parameter_invalid", "The date range is inverted."),
         Invalid::NoCard | Invalid::CardNotConfirmed | Invalid::CardRefused | Invalid::CardsOnly => {
             ApiError::unprocessable("card_unusable", "The customer's card cannot be used.")
+        }
+        Invalid::RefundTooLarge(left) => {
+            ApiError::unprocessable("amount_too_large", format!("More than the {left} left to refund.")).on("amount_cents")
         }
         Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken => {
             ApiError::invalid("parameter_invalid", "Invalid request.")

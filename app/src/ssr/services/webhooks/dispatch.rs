@@ -12,13 +12,15 @@ use crate::ssr::db;
 use crate::ssr::entities::{echeance, stripe_event};
 use crate::ssr::payments::types::{
     ChargeSnapshot, CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, IdOrObject, PaymentIntentSnapshot,
-    PaymentIntentStatus, RefundSnapshot,
+    PaymentIntentStatus, PaymentMethodSnapshot, RefundSnapshot,
 };
 use crate::ssr::repo::queue::{self, InboxStatus};
 use crate::ssr::repo::{attempts, echeances};
+use crate::ssr::services::cards::{self, CardNews};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::record::{self, StripeReport};
 use crate::ssr::services::transitions::{self, Cause};
+use crate::ssr::services::{disputes, refunds};
 use crate::ssr::state::AppState;
 
 /// What applying one event came to.
@@ -111,12 +113,26 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "charge.dispute.created" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            if let Err(not_now) = disputes::observe(state, &dispute).await? {
+                return Ok(not_now);
+            }
             let detail = format!("dispute={} reason={}", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
             apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
                 .await
         }
+        "charge.dispute.updated" | "charge.dispute.funds_withdrawn" | "charge.dispute.funds_reinstated" => {
+            // The dispute's own row (its status, its deadline); the échéance moves on created and closed.
+            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            Ok(match disputes::observe(state, &dispute).await? {
+                Ok(echeance) => Applied::Done(Some(format!("dispute={} echeance={echeance}", dispute.id))),
+                Err(not_now) => not_now,
+            })
+        }
         "charge.dispute.closed" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            if let Err(not_now) = disputes::observe(state, &dispute).await? {
+                return Ok(not_now);
+            }
             let status = dispute.status.as_deref().unwrap_or("?");
             let Some(event @ PaymentEvent::DisputeClosed { .. }) = dispute_event(dispute.status.as_deref()) else {
                 return Ok(Applied::Ignored(format!("dispute-closed-as status={status}")));
@@ -124,13 +140,28 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             let detail = format!("dispute={} status={status}", dispute.id);
             apply_to_collected(state, dispute.payment_intent.as_ref(), event, &actor, detail).await
         }
-        "charge.refund.updated" | "refund.updated" | "refund.failed" => {
+        "refund.created" | "charge.refund.updated" | "refund.updated" | "refund.failed" => {
             let refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
+            let listed = refunds::observe(state, &refund).await?;
             if refund.status.as_deref() != Some("failed") {
-                return Ok(Applied::Ignored(format!("refund-not-failed refund={}", refund.id)));
+                let status = refund.status.as_deref().unwrap_or("?");
+                return Ok(match listed {
+                    Some(echeance) => Applied::Done(Some(format!("refund={} {status} echeance={echeance}", refund.id))),
+                    None => Applied::Ignored(format!("refund-not-failed refund={}", refund.id)),
+                });
             }
             let detail = format!("refund={} failed amount={}", refund.id, refund.amount);
             apply_to_collected(state, refund.payment_intent.as_ref(), PaymentEvent::RefundFailed, &actor, detail).await
+        }
+        "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
+            let card: PaymentMethodSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let news =
+                if event.event_type == "payment_method.detached" { CardNews::Detached } else { CardNews::Updated };
+            Ok(match cards::observe(state, &card, news).await? {
+                0 => Applied::Ignored(format!("card-not-saved-here pm={}", card.id)),
+                n => Applied::Done(Some(format!("card {news:?} pm={} rows={n}", card.id))),
+            })
         }
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.expired" => {
             let session: CheckoutSessionSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;

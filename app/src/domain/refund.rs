@@ -1,0 +1,177 @@
+//! Refunds of a collected échéance: their status as Stripe reports it, the
+//! reasons Stripe accepts, what is left to refund, and the deterministic key
+//! that makes a double click (or a lost answer) one refund.
+
+use serde::{Deserialize, Serialize};
+
+use super::idempotency::{IdempotencyKey, InvalidIdempotencyKey};
+use super::ids::EcheanceId;
+
+/// Where a refund stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefundStatus {
+    /// Written, asked of Stripe; no answer read yet (sent again with the same key).
+    Requested,
+    /// Stripe accepted it; the money is on its way back.
+    Pending,
+    /// Stripe needs something before it can send it (a bank refund's details).
+    RequiresAction,
+    /// The money went back.
+    Succeeded,
+    /// The bank could not send it back: the money stays with the merchant.
+    Failed,
+    /// Cancelled before it was sent.
+    Canceled,
+    /// Stripe refused to make it (nothing was refunded).
+    Refused,
+}
+
+crate::spelled!(RefundStatus {
+    Requested => "requested",
+    Pending => "pending",
+    RequiresAction => "requires_action",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Canceled => "canceled",
+    Refused => "refused",
+});
+
+impl RefundStatus {
+    /// Stripe's `status` of a refund object.
+    #[must_use]
+    pub fn from_stripe(status: &str) -> Option<Self> {
+        match status {
+            "pending" => Some(Self::Pending),
+            "requires_action" => Some(Self::RequiresAction),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            "canceled" => Some(Self::Canceled),
+            _ => None,
+        }
+    }
+
+    /// Money that left, or may be leaving: it counts against what can still be refunded.
+    #[must_use]
+    pub fn counts(self) -> bool {
+        matches!(self, Self::Requested | Self::Pending | Self::RequiresAction | Self::Succeeded)
+    }
+
+    /// Stripe will say nothing more about it.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled | Self::Refused)
+    }
+
+    /// What Stripe reports now replaces what the row says: a final status stays,
+    /// except a success that later failed (the bank sent the money back).
+    #[must_use]
+    pub fn updated_by(self, reported: Self) -> Self {
+        match (self, reported) {
+            (Self::Succeeded, Self::Failed) => Self::Failed,
+            (current, _) if current.is_final() => current,
+            (_, reported) => reported,
+        }
+    }
+}
+
+/// Why the merchant refunds, in Stripe's words (`reason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefundReason {
+    /// The customer asked for it.
+    RequestedByCustomer,
+    /// The payment was made twice.
+    Duplicate,
+    /// The payment was fraudulent.
+    Fraudulent,
+}
+
+crate::spelled!(RefundReason {
+    RequestedByCustomer => "requested_by_customer",
+    Duplicate => "duplicate",
+    Fraudulent => "fraudulent",
+});
+
+/// The minor units still refundable of a payment of `paid`, given its refunds (status, amount).
+#[must_use]
+pub fn refundable(paid: i64, refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
+    let out: i64 = refunds.into_iter().filter(|(s, _)| s.counts()).map(|(_, a)| a).fold(0, i64::saturating_add);
+    paid.saturating_sub(out).max(0)
+}
+
+/// The minor units that went back (succeeded) of a payment, given its refunds.
+#[must_use]
+pub fn refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
+    refunds.into_iter().filter(|(s, _)| *s == RefundStatus::Succeeded).map(|(_, a)| a).fold(0, i64::saturating_add)
+}
+
+/// The key of refund `seq` (0-based) of échéance `echeance`: a form carries
+/// the number of refunds its reader saw, so twenty clicks on the same page ask
+/// for the same refund and Stripe makes it once.
+///
+/// # Errors
+/// An installation id that cannot be part of a key.
+pub fn refund_key(scope: &str, echeance: EcheanceId, seq: i32) -> Result<IdempotencyKey, InvalidIdempotencyKey> {
+    IdempotencyKey::parse(&format!("ech-{scope}-e{echeance}-refund-{seq}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    use RefundStatus as R;
+
+    #[test]
+    fn what_is_left_to_refund_counts_what_left_or_may_be_leaving() {
+        assert_eq!(refundable(1_000, []), 1_000);
+        assert_eq!(refundable(1_000, [(R::Succeeded, 300), (R::Requested, 200)]), 500);
+        assert_eq!(refundable(1_000, [(R::Failed, 1_000), (R::Refused, 1_000), (R::Canceled, 1_000)]), 1_000);
+        assert_eq!(refundable(1_000, [(R::Succeeded, 1_000), (R::Pending, 5)]), 0, "never below zero");
+        assert_eq!(refunded([(R::Succeeded, 300), (R::Pending, 200), (R::Failed, 100)]), 300);
+    }
+
+    #[test]
+    fn a_key_per_echeance_and_rank() {
+        let e = EcheanceId::new(42).expect("id");
+        assert_eq!(refund_key("inst", e, 0).expect("key").as_str(), "ech-inst-e42-refund-0");
+        assert_ne!(refund_key("inst", e, 0), refund_key("inst", e, 1));
+        assert!(refund_key("in st", e, 0).is_err());
+    }
+
+    #[test]
+    fn stripe_words_are_read() {
+        assert_eq!(R::from_stripe("succeeded"), Some(R::Succeeded));
+        assert_eq!(R::from_stripe("failed"), Some(R::Failed));
+        assert_eq!(R::from_stripe("requested"), None, "our own word, never Stripe's");
+        for s in R::ALL {
+            assert_eq!(R::parse(s.as_str()), Ok(*s));
+        }
+    }
+
+    fn any_status() -> impl Strategy<Value = R> {
+        proptest::sample::select(R::ALL.to_vec())
+    }
+
+    proptest! {
+        /// A final status is never undone by a later (or older, replayed) report —
+        /// except a success the bank later sent back.
+        #[test]
+        fn final_statuses_stay(current in any_status(), reported in any_status()) {
+            let next = current.updated_by(reported);
+            if current.is_final() {
+                prop_assert!(next == current || (current == R::Succeeded && next == R::Failed));
+            } else {
+                prop_assert_eq!(next, reported);
+            }
+        }
+
+        /// What is left is never negative, never more than was paid, and shrinks with each counted refund.
+        #[test]
+        fn refundable_is_bounded(paid in 0_i64..1_000_000, amounts in proptest::collection::vec((any_status(), 0_i64..500_000), 0..6)) {
+            let left = refundable(paid, amounts.iter().copied());
+            prop_assert!((0..=paid).contains(&left));
+            let counted: i64 = amounts.iter().filter(|(s, _)| s.counts()).map(|(_, a)| a).sum();
+            prop_assert_eq!(left, (paid - counted).max(0));
+        }
+    }
+}

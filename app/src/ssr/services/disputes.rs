@@ -1,0 +1,125 @@
+//! Disputes, as Stripe reports them (webhooks, the reconciler): one row per
+//! dispute of the payment that collected an échéance, with its status, the
+//! amount at stake and the deadline for evidence. A dispute seen for the first
+//! time tells every admin, in the transaction that writes it. The échéance's
+//! own status follows the dispute's events (see the webhook dispatch).
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::effects;
+use super::error::ServiceError;
+use super::webhooks::dispatch::{Applied, collected_by};
+use crate::domain::{EmailKind, Locale};
+use crate::ssr::clock::from_ms;
+use crate::ssr::db;
+use crate::ssr::email::outbox::{self, NewEmail};
+use crate::ssr::entities::{dispute, user};
+use crate::ssr::payments::types::DisputeSnapshot;
+use crate::ssr::repo::echeances;
+use crate::ssr::state::AppState;
+
+/// Brings dispute `snapshot`'s row up to date (written, with the admins' emails, the first
+/// time); returns the échéance it is about — or why none is (yet).
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn observe(
+    state: &AppState,
+    snapshot: &DisputeSnapshot,
+) -> Result<Result<i64, Applied>, ServiceError> {
+    let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
+        return Ok(Err(Applied::Ignored("no-payment-intent".to_owned())));
+    };
+    let echeance = match collected_by(state, &pi).await? {
+        Ok(echeance) => echeance,
+        Err(not_now) => return Ok(Err(not_now)),
+    };
+    let now = state.now_ms();
+    let status = snapshot.status.clone().unwrap_or_else(|| "needs_response".to_owned());
+    let due_by = snapshot.evidence_details.as_ref().and_then(|e| e.due_by).map(|s| s.saturating_mul(1000));
+    let txn = db::begin_write(&state.db).await?;
+    echeances::lock(&txn, echeances::id(&echeance)?).await?;
+    let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
+    match known {
+        Some(row) => {
+            let mut active: dispute::ActiveModel = row.into();
+            active.status = Set(status);
+            if snapshot.amount > 0 {
+                active.amount_cents = Set(snapshot.amount);
+            }
+            if due_by.is_some() {
+                active.evidence_due_by = Set(due_by);
+            }
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+        }
+        None => {
+            let row = dispute::ActiveModel {
+                echeance_id: Set(echeance.id),
+                stripe_dispute_id: Set(snapshot.id.clone()),
+                payment_intent_id: Set(pi),
+                amount_cents: Set(if snapshot.amount > 0 { snapshot.amount } else { echeance.amount_cents }),
+                currency: Set(echeance.currency.clone()),
+                reason: Set(snapshot.reason.clone()),
+                status: Set(status),
+                evidence_due_by: Set(due_by),
+                created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            tell_admins(state, &txn, &echeance, &row, now).await?;
+        }
+    }
+    txn.commit().await?;
+    state.wake.outbox.notify_one();
+    Ok(Ok(echeance.id))
+}
+
+/// Every admin who can log in is emailed of a new dispute: the payment, the customer, the deadline.
+async fn tell_admins(
+    state: &AppState,
+    txn: &impl ConnectionTrait,
+    echeance: &crate::ssr::entities::echeance::Model,
+    row: &dispute::Model,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let customer = user::Entity::find_by_id(echeance.user_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
+    let base = state.settings.app_base_url.as_str().trim_end_matches('/');
+    for admin in effects::admins_to_tell(txn).await? {
+        let locale = Locale::from_code(&admin.locale);
+        let mut context = effects::email_context(state, echeance, &customer, locale)?;
+        context["reader_name"] = serde_json::json!(admin.display_name);
+        context["customer_email"] = serde_json::json!(customer.email);
+        context["reason"] = serde_json::json!(row.reason.clone().unwrap_or_default());
+        context["evidence_due_by"] = serde_json::json!(row.evidence_due_by.map_or_else(String::new, |ms| {
+            locale.format_date(from_ms(ms).with_timezone(&state.settings.schedule_timezone).date_naive())
+        }));
+        context["link"] = serde_json::json!(format!("{base}/admin/echeances/{}", echeance.id));
+        let email = NewEmail {
+            dedup_key: EmailKind::dispute_key(row.id, admin.id),
+            kind: EmailKind::AdminDisputeOpened,
+            locale,
+            to: admin.email.clone(),
+            user_id: Some(admin.id),
+            echeance_id: Some(echeance.id),
+            context,
+            send_after: now,
+        };
+        outbox::enqueue(txn, email, now).await?;
+    }
+    Ok(())
+}
+
+/// The disputes of échéance `echeance`, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<dispute::Model>, ServiceError> {
+    Ok(dispute::Entity::find()
+        .filter(dispute::Column::EcheanceId.eq(echeance))
+        .order_by_asc(dispute::Column::CreatedAt)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,426 @@
+//! Giving money back: an admin refunds all or part of a collected échéance.
+//!
+//! 1. One transaction, under the échéance's lock, checks what can still be
+//!    refunded and writes refund *n* (the number of refunds the admin's page
+//!    showed) with its deterministic idempotency key: twenty clicks on the same
+//!    page ask for the same refund, and the first one's row answers the others.
+//! 2. Stripe is asked with that key, for the PaymentIntent that collected the
+//!    money (not always the échéance's current one).
+//! 3. Stripe's answer sets the refund's own status. The échéance moves only
+//!    when Stripe says the money moved: `charge.refunded` and the refund
+//!    webhooks, and the reconciler — never the button. An answer that was lost
+//!    leaves the refund *requested*, asked again with the same key by [`resume`].
+
+use anyhow::anyhow;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::error::ServiceError;
+use crate::domain::refund::{refund_key, refundable};
+use crate::domain::{
+    Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundReason, RefundStatus,
+    Refusal, UserId,
+};
+use crate::ssr::entities::{echeance, refund};
+use crate::ssr::payments::types::RefundSnapshot;
+use crate::ssr::payments::{GatewayError, RefundRequest};
+use crate::ssr::repo::{attempts, echeances, queue};
+use crate::ssr::state::AppState;
+use crate::ssr::{db, installation};
+
+/// What an admin asks: refund `amount` of échéance `echeance`, for `reason`,
+/// having seen `seen` refunds of it on the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ask {
+    /// The échéance.
+    pub echeance: EcheanceId,
+    /// How many refunds of it the admin's page listed (the new one's rank).
+    pub seen: i32,
+    /// How much goes back.
+    pub amount: Amount,
+    /// Why.
+    pub reason: RefundReason,
+}
+
+impl Ask {
+    /// Reads the dashboard's form: nothing is refunded without its « je confirme » box.
+    ///
+    /// # Errors
+    /// The field that does not read.
+    pub fn read(echeance: EcheanceId, seen: i32, amount: &str, reason: &str, confirmed: bool) -> Result<Self, Invalid> {
+        if !confirmed {
+            return Err(Invalid::Field(Field::Confirmation));
+        }
+        let amount = Amount::parse_decimal(amount).map_err(|_| Invalid::Field(Field::Amount))?;
+        let reason = RefundReason::parse(reason).map_err(|_| Invalid::Field(Field::Reason))?;
+        Ok(Self { echeance, seen, amount, reason })
+    }
+}
+
+/// How long an unanswered refund waits before [`resume`] asks again: longer than the adapter's own tries last.
+fn first_check_after_ms(state: &AppState) -> i64 {
+    i64::try_from((state.settings.stripe_timeout * 5).as_millis()).unwrap_or(i64::MAX).saturating_add(30_000)
+}
+/// Stripe keeps idempotency keys at least this long.
+const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
+
+/// Refunds what `ask` says, on behalf of admin `admin`; returns where the refund stands.
+///
+/// # Errors
+/// `NotFound`; `Refused` (not collected, disputed, fully refunded, the refunds changed since
+/// the page was read, Stripe refused it); `Invalid` (more than can still be refunded); database failure.
+#[tracing::instrument(skip(state), fields(echeance.id = %ask.echeance))]
+pub async fn refund(state: &AppState, ask: Ask, admin: UserId) -> Result<RefundStatus, ServiceError> {
+    let row = match write(state, ask, &format!("admin:{admin}")).await? {
+        Written::New(row) => row,
+        // The same click again: its refund answers (asked again by `resume` if unanswered).
+        Written::Same(row) => return Ok(row.status),
+    };
+    send(state, &row).await
+}
+
+enum Written {
+    New(refund::Model),
+    Same(refund::Model),
+}
+
+/// Step 1: check and write the refund, under the échéance's lock.
+async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let echeance = echeances::lock(&txn, ask.echeance).await?;
+    let existing = of(&txn, echeance.id).await?;
+    if let Some(same) = existing.iter().find(|r| r.seq == ask.seen) {
+        return if same.amount_cents == ask.amount.minor() && same.reason == Some(ask.reason) {
+            Ok(Written::Same(same.clone()))
+        } else {
+            Err(Refusal::RefundsChanged.into())
+        };
+    }
+    if usize::try_from(ask.seen).ok() != Some(existing.len()) {
+        return Err(Refusal::RefundsChanged.into());
+    }
+    match echeance.status {
+        EcheanceStatus::Payee => {}
+        EcheanceStatus::Contestee => return Err(Refusal::Disputed.into()),
+        EcheanceStatus::Remboursee => return Err(Refusal::FullyRefunded.into()),
+        _ => return Err(Refusal::NotCollected.into()),
+    }
+    // A restored database does not know the refunds made after its backup.
+    if installation::restore_pending(&txn).await?.is_some() {
+        return Err(Refusal::RestorePending.into());
+    }
+    let payment_intent = paying_intent(&txn, &echeance).await?.ok_or(Refusal::NotCollected)?;
+    let money = echeances::money(&echeance)?;
+    let left = refundable(money.amount.minor(), existing.iter().map(|r| (r.status, r.amount_cents)));
+    if left == 0 {
+        return Err(Refusal::FullyRefunded.into());
+    }
+    if ask.amount.minor() > left {
+        let left = Amount::from_minor(left).map_err(anyhow::Error::from)?;
+        return Err(Invalid::RefundTooLarge(Money { amount: left, currency: money.currency }).into());
+    }
+    let key = refund_key(&state.installation_id, ask.echeance, ask.seen).map_err(anyhow::Error::from)?;
+    let now = state.now_ms();
+    let row = refund::ActiveModel {
+        echeance_id: Set(echeance.id),
+        seq: Set(ask.seen),
+        payment_intent_id: Set(payment_intent),
+        amount_cents: Set(ask.amount.minor()),
+        currency: Set(money.currency.code().to_owned()),
+        reason: Set(Some(ask.reason)),
+        idempotency_key: Set(key.as_str().to_owned()),
+        status: Set(RefundStatus::Requested),
+        stripe_refund_id: Set(None),
+        failure_reason: Set(None),
+        requested_by: Set(actor.to_owned()),
+        stripe_calls: Set(0),
+        next_check_at: Set(Some(now.saturating_add(first_check_after_ms(state)))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(refund.id = row.id, amount = row.amount_cents, "refund written");
+    Ok(Written::New(row))
+}
+
+/// The PaymentIntent that collected échéance `echeance`'s money: the first
+/// success recorded, or the original site's Checkout payment.
+async fn paying_intent(db: &impl ConnectionTrait, echeance: &echeance::Model) -> Result<Option<String>, ServiceError> {
+    Ok(match attempts::paying(db, echeance.id).await? {
+        Some(attempt) => attempt.payment_intent_id,
+        None => echeance.current_payment_intent_id.clone(),
+    })
+}
+
+/// The refunds of échéance `echeance`, by rank.
+///
+/// # Errors
+/// Database failure.
+pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<refund::Model>, ServiceError> {
+    Ok(refund::Entity::find()
+        .filter(refund::Column::EcheanceId.eq(echeance))
+        .order_by_asc(refund::Column::Seq)
+        .all(db)
+        .await?)
+}
+
+/// Step 2: asks Stripe (again, with the same key) and records its answer on the refund.
+async fn send(state: &AppState, row: &refund::Model) -> Result<RefundStatus, ServiceError> {
+    let request = RefundRequest {
+        payment_intent: row.payment_intent_id.clone(),
+        amount: Amount::from_minor(row.amount_cents).map_err(anyhow::Error::from)?,
+        reason: row.reason.ok_or_else(|| anyhow!("refund {} was not asked for here", row.id))?,
+        echeance_id: echeances::id_of(row.echeance_id)?,
+        seq: row.seq,
+        installation: state.installation_id.to_string(),
+    };
+    let key = IdempotencyKey::parse(&row.idempotency_key).map_err(anyhow::Error::from)?;
+    refund::Entity::update_many()
+        .col_expr(refund::Column::StripeCalls, Expr::col(refund::Column::StripeCalls).add(1))
+        .filter(refund::Column::Id.eq(row.id))
+        .exec(&state.db)
+        .await?;
+    match state.gateway.create_refund(&request, &key).await {
+        Ok(answer) => Ok(record(state, row.id, &answer).await?),
+        Err(e) if e.outcome_unknown() => {
+            tracing::warn!(refund.id = row.id, error = %e, "refund sent, answer unknown: asked again later");
+            Ok(RefundStatus::Requested)
+        }
+        Err(e) => {
+            let why = refusal_of(&e);
+            tracing::warn!(refund.id = row.id, error = %e, "Stripe refused the refund");
+            settle(state, row.id, RefundStatus::Refused, Some(why)).await?;
+            Err(e.into())
+        }
+    }
+}
+
+/// Stripe's own words for a refusal (its code, else its message).
+fn refusal_of(e: &GatewayError) -> String {
+    match e {
+        GatewayError::Rejected { detail, .. } | GatewayError::Card { detail, .. } => {
+            detail.code.clone().or_else(|| detail.message.clone()).unwrap_or_else(|| e.to_string())
+        }
+        GatewayError::Transient { .. } | GatewayError::Decode(_) => e.to_string(),
+    }
+}
+
+/// Writes what Stripe says of refund row `id` (a final status stays, see [`RefundStatus::updated_by`]).
+async fn record(state: &AppState, id: i64, answer: &RefundSnapshot) -> Result<RefundStatus, ServiceError> {
+    let Some(row) = refund::Entity::find_by_id(id).one(&state.db).await? else {
+        return Err(ServiceError::NotFound);
+    };
+    update_from(state, &row, answer).await
+}
+
+async fn update_from(
+    state: &AppState,
+    row: &refund::Model,
+    answer: &RefundSnapshot,
+) -> Result<RefundStatus, ServiceError> {
+    let reported = answer.status.as_deref().and_then(RefundStatus::from_stripe).unwrap_or(RefundStatus::Pending);
+    let status = row.status.updated_by(reported);
+    let failure = answer.failure_reason.clone().filter(|_| status == RefundStatus::Failed);
+    if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && failure.is_none() {
+        return Ok(status);
+    }
+    let mut active: refund::ActiveModel = row.clone().into();
+    active.status = Set(status);
+    active.stripe_refund_id = Set(Some(answer.id.clone()));
+    if failure.is_some() {
+        active.failure_reason = Set(failure);
+    }
+    active.next_check_at = Set(None);
+    active.updated_at = Set(state.now_ms());
+    active.update(&state.db).await?;
+    Ok(status)
+}
+
+async fn settle(state: &AppState, id: i64, status: RefundStatus, why: Option<String>) -> Result<(), ServiceError> {
+    refund::Entity::update_many()
+        .col_expr(refund::Column::Status, Expr::value(status))
+        .col_expr(refund::Column::FailureReason, Expr::value(why))
+        .col_expr(refund::Column::NextCheckAt, Expr::value(Option::<i64>::None))
+        .col_expr(refund::Column::UpdatedAt, Expr::value(state.now_ms()))
+        .filter(refund::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+/// What Stripe says of a refund (a webhook, the reconciler's listing): the
+/// row it belongs to is brought up to date — found by its id, or by our
+/// metadata when the answer to our request was lost; a refund made elsewhere
+/// (Stripe's Dashboard) of a PaymentIntent that paid an échéance is added to
+/// that échéance's refunds. Returns the échéance it is about, if any.
+///
+/// # Errors
+/// Database failure.
+pub async fn observe(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<i64>, ServiceError> {
+    let by_id = refund::Entity::find().filter(refund::Column::StripeRefundId.eq(&snapshot.id)).one(&state.db).await?;
+    let row = match by_id {
+        Some(row) => Some(row),
+        None => ours_by_metadata(state, snapshot).await?,
+    };
+    if let Some(row) = row {
+        update_from(state, &row, snapshot).await?;
+        return Ok(Some(row.echeance_id));
+    }
+    made_elsewhere(state, snapshot).await
+}
+
+async fn ours_by_metadata(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<refund::Model>, ServiceError> {
+    let Some(metadata) = &snapshot.metadata else { return Ok(None) };
+    if metadata.get("installation").map(String::as_str) != Some(&*state.installation_id) {
+        return Ok(None);
+    }
+    let (Some(echeance), Some(seq)) = (
+        metadata.get("echeance_id").and_then(|v| v.parse::<i64>().ok()),
+        metadata.get("refund").and_then(|v| v.parse::<i32>().ok()),
+    ) else {
+        return Ok(None);
+    };
+    Ok(refund::Entity::find()
+        .filter(refund::Column::EcheanceId.eq(echeance))
+        .filter(refund::Column::Seq.eq(seq))
+        .one(&state.db)
+        .await?)
+}
+
+/// A refund made outside the product, of a PaymentIntent that paid an échéance: listed with its refunds.
+async fn made_elsewhere(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<i64>, ServiceError> {
+    let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else { return Ok(None) };
+    let Some(attempt) = attempts::by_payment_intent(&state.db, &pi).await? else {
+        // The original site's Checkout: the échéance names the session's PaymentIntent.
+        let legacy = echeance::Entity::find()
+            .filter(echeance::Column::CurrentPaymentIntentId.eq(&pi))
+            .filter(echeance::Column::CheckoutSessionId.is_not_null())
+            .one(&state.db)
+            .await?;
+        return match legacy {
+            Some(e) => add_elsewhere(state, &e, &pi, snapshot).await,
+            None => Ok(None),
+        };
+    };
+    let paying = attempts::paying(&state.db, attempt.echeance_id).await?;
+    if paying.map(|p| p.id) != Some(attempt.id) {
+        // A refund of a PaymentIntent that did not pay (a duplicate): it moves nothing here.
+        return Ok(None);
+    }
+    let echeance = echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?;
+    add_elsewhere(state, &echeance, &pi, snapshot).await
+}
+
+async fn add_elsewhere(
+    state: &AppState,
+    echeance: &echeance::Model,
+    pi: &str,
+    snapshot: &RefundSnapshot,
+) -> Result<Option<i64>, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    echeances::lock(&txn, echeances::id_of(echeance.id)?).await?;
+    let known = refund::Entity::find().filter(refund::Column::StripeRefundId.eq(&snapshot.id)).one(&txn).await?;
+    if known.is_some() {
+        return Ok(Some(echeance.id));
+    }
+    let seq: i32 = refund::Entity::find()
+        .filter(refund::Column::EcheanceId.eq(echeance.id))
+        .select_only()
+        .column_as(refund::Column::Seq.max(), "max")
+        .into_tuple::<Option<i32>>()
+        .one(&txn)
+        .await?
+        .flatten()
+        .map_or(0, |max| max.saturating_add(1));
+    let now = state.now_ms();
+    let status = snapshot.status.as_deref().and_then(RefundStatus::from_stripe).unwrap_or(RefundStatus::Pending);
+    refund::ActiveModel {
+        echeance_id: Set(echeance.id),
+        seq: Set(seq),
+        payment_intent_id: Set(pi.to_owned()),
+        amount_cents: Set(snapshot.amount),
+        currency: Set(Currency::parse(&echeance.currency).map_err(anyhow::Error::from)?.code().to_owned()),
+        reason: Set(snapshot.reason.as_deref().and_then(|r| RefundReason::parse(r).ok())),
+        idempotency_key: Set(format!("stripe:{}", snapshot.id)),
+        status: Set(status),
+        stripe_refund_id: Set(Some(snapshot.id.clone())),
+        failure_reason: Set(snapshot.failure_reason.clone().filter(|_| status == RefundStatus::Failed)),
+        requested_by: Set("stripe".to_owned()),
+        stripe_calls: Set(0),
+        next_check_at: Set(None),
+        created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(echeance.id = echeance.id, refund = %snapshot.id, "a refund made outside the product, listed");
+    Ok(Some(echeance.id))
+}
+
+/// Refunds written whose answer was never read: asked again with the same key
+/// while Stripe keeps it, else looked up among the PaymentIntent's refunds (by
+/// our metadata) — none there means none was made.
+///
+/// # Errors
+/// Database failure.
+pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    let now = state.now_ms();
+    let due = refund::Entity::find()
+        .filter(refund::Column::Status.eq(RefundStatus::Requested))
+        .filter(refund::Column::NextCheckAt.lte(now))
+        .order_by_asc(refund::Column::NextCheckAt)
+        .limit(limit)
+        .all(&state.db)
+        .await?;
+    let mut handled = 0;
+    for row in due {
+        if !queue::claim_check::<refund::Entity>(&state.db, row.id, row.next_check_at, now.saturating_add(5 * 60_000))
+            .await?
+        {
+            continue;
+        }
+        handled += 1;
+        let outcome = if now.saturating_sub(row.created_at) < KEY_RETENTION_MS {
+            send(state, &row).await.map(|_| ())
+        } else {
+            look_up(state, &row).await
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(refund.id = row.id, error = %e, "could not settle the refund; will retry");
+        }
+    }
+    Ok(handled)
+}
+
+/// An old unanswered refund, whose key Stripe may have forgotten: found among its PaymentIntent's refunds, or given up.
+async fn look_up(state: &AppState, row: &refund::Model) -> Result<(), ServiceError> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = state.gateway.list_refunds_of(&row.payment_intent_id, after.as_deref()).await?;
+        for found in &page.data {
+            let ours = found.metadata.as_ref().is_some_and(|m| {
+                m.get("installation").map(String::as_str) == Some(&*state.installation_id)
+                    && m.get("echeance_id") == Some(&row.echeance_id.to_string())
+                    && m.get("refund") == Some(&row.seq.to_string())
+            });
+            if ours {
+                update_from(state, row, found).await?;
+                return Ok(());
+            }
+        }
+        match (page.has_more, page.data.last()) {
+            (true, Some(last)) => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    tracing::warn!(refund.id = row.id, "no refund on Stripe for an old unanswered request: none was made");
+    settle(state, row.id, RefundStatus::Canceled, Some("never reached Stripe".to_owned())).await
+}

@@ -1,0 +1,79 @@
+import { expect, test } from './fixtures';
+import { AdminTimeline } from './pages/admin';
+import { CARDS, CheckoutPage, paidEcheance } from './pages/checkout';
+import { login } from './pages/landing';
+import { mailbox, seedAdmin, seedCustomer } from './support';
+
+test.describe('money back and second chances', () => {
+  test('a declined payment emails why and a link with which the customer pays it with another card', async ({ browser, page }) => {
+    const customer = seedCustomer('declined-link', [{ cents: 12_300 }]);
+    const [echeance] = customer.echeances;
+    await login(page, customer);
+    const checkout = new CheckoutPage(page);
+    await checkout.saveCard(CARDS.declined);
+    await checkout.payButton(echeance.label).click();
+    await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', /echouee/);
+
+    const failed = async () => (await mailbox(customer.email)).filter((m) => m.subject.includes("n'a pas abouti"));
+    await expect.poll(async () => (await failed()).length, { timeout: 20_000 }).toBe(1);
+    const [email] = await failed();
+    expect(email.subject).toContain('123,00');
+    expect(email.text).toContain('n’a pas abouti : votre banque');
+    const link = /https?:\/\/\S+\/login\/link\?token=\S+/.exec(email.text)?.[0] ?? '';
+    expect(link).not.toBe('');
+
+    // Another browser, nobody logged in: the link is the way in; then another card pays it.
+    const context = await browser.newContext();
+    const other = await context.newPage();
+    await other.goto(link);
+    await expect(other.locator('[data-hydrated="true"]')).toBeVisible();
+    await other.getByRole('button', { name: 'Me connecter' }).click();
+    const portal = new CheckoutPage(other);
+    await expect(portal.heading).toBeVisible();
+    await portal.saveCard(CARDS.succeeds);
+    await portal.pay(echeance.label, 'payee');
+    await context.close();
+
+    // The link worked once.
+    const again = await browser.newContext();
+    const used = await again.newPage();
+    await used.goto(link);
+    await expect(used.locator('[data-hydrated="true"]')).toBeVisible();
+    await used.getByRole('button', { name: 'Me connecter' }).click();
+    await expect(used.getByRole('alert')).toBeVisible();
+    await again.close();
+  });
+
+  test('an admin refunds part of a payment, then the rest, and watches the échéance move when Stripe confirms', async ({ browser, page }) => {
+    const id = await paidEcheance(browser, 'refunded');
+    await login(page, seedAdmin('refunder'));
+    const timeline = new AdminTimeline(page);
+    await timeline.gotoPaid(id);
+    const refunds = page.getByRole('region', { name: 'Remboursements' });
+    await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 0,00');
+
+    const amount = refunds.getByLabel('Montant à rembourser');
+    const confirm = refunds.getByRole('checkbox');
+    const refund = refunds.getByRole('button', { name: 'Rembourser', exact: true });
+    await expect(amount).toHaveValue('300.00');
+    await amount.fill('100');
+    await confirm.check();
+    await refund.click();
+    await expect(refunds.getByRole('row').filter({ hasText: '100,00' })).toHaveAttribute('data-status', 'succeeded');
+    await expect(refunds.getByTestId('refund-totals')).toContainText('Conservé : 200,00');
+    await expect(timeline.badge).toHaveAttribute('data-status', 'payee');
+
+    // More than what is left is refused with the most that can go back.
+    await amount.fill('250');
+    await confirm.check();
+    await refund.click();
+    await expect(page.getByRole('alert')).toContainText('200,00');
+
+    await amount.fill('200');
+    await confirm.check();
+    await refund.click();
+    await expect(timeline.badge).toHaveAttribute('data-status', 'remboursee', { timeout: 20_000 });
+    await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 300,00');
+    await expect(refund).toHaveCount(0);
+  });
+});

@@ -1,0 +1,93 @@
+//! Disputes, on the dashboard: the échéance their payment collected moves (even
+//! when that payment is not its current attempt's), each dispute is kept with
+//! its deadline for evidence and, once lost, what it cost; every admin is told
+//! of a new one. The disputes come from the Stripe layer, kept and listed
+//! there, their events signed like the peer's.
+
+use app::domain::{EcheanceId, EcheanceStatus, EmailKind};
+use app::ssr::entities::{dispute, email_outbox};
+use app::ssr::services::admin;
+use app::ssr::services::charge::{self, Trigger};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::time::Duration;
+
+use crate::edges::{attempt_that_never_reached_stripe, payment_intent_on_the_account, reconcile};
+use crate::helpers::{Delivery, Options, TestApp, cards, spawn_app_with};
+
+/// An échéance paid by its first attempt's PaymentIntent, which reached Stripe late, while
+/// its current attempt (the second) waits for 3D Secure: (échéance, paying PaymentIntent).
+async fn paid_by_an_older_attempt(app: &TestApp, cents: i64) -> (i64, String) {
+    let (e, first, customer) = attempt_that_never_reached_stripe(app, cents).await;
+    app.clock.advance(Duration::from_secs(31 * 60));
+    reconcile(app).await;
+    app.add_card(&customer, cards::SCA_ALWAYS).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("attempt 2");
+    let paying = payment_intent_on_the_account(app, &first, cents, app.state.installation_id.as_ref()).await;
+    reconcile(app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_ne!(app.row(e).await.current_payment_intent_id.as_deref(), Some(paying.as_str()), "not the current one");
+    (e, paying)
+}
+
+async fn dispute_of(app: &TestApp, e: i64) -> dispute::Model {
+    dispute::Entity::find()
+        .filter(dispute::Column::EcheanceId.eq(e))
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("a dispute row")
+}
+
+#[tokio::test]
+async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collected() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let root = app.admin("root").await;
+    app.stripe.set_delivery(Delivery::Hold);
+    let (won_e, won_pi) = paid_by_an_older_attempt(&app, 3_300).await;
+    let (lost_e, lost_pi) = paid_by_an_older_attempt(&app, 4_400).await;
+    app.stripe.take_held();
+    app.stripe.set_delivery(Delivery::Forward);
+
+    let won = app.stripe.open_dispute(&won_pi).await;
+    let lost = app.stripe.open_dispute(&lost_pi).await;
+    app.process_inbox().await;
+    for e in [won_e, lost_e] {
+        let inbox: Vec<(String, String, Option<String>)> =
+            app.inbox().await.into_iter().map(|r| (r.event_type, r.status.as_str().to_owned(), r.note)).collect();
+        assert_eq!(app.status(e).await, EcheanceStatus::Contestee, "{inbox:?}");
+        let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+        let shown = &timeline.disputes[0];
+        assert_eq!(shown.status, "needs_response");
+        assert!(shown.evidence_due_by.is_some(), "the deadline for evidence is shown");
+        assert!(timeline.refund_form.is_none(), "a disputed payment is not refunded");
+    }
+    let told: Vec<email_outbox::Model> = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    assert_eq!(told.len(), 2, "every admin told of each dispute, once");
+    assert!(told.iter().all(|m| m.to_address == root.email));
+    assert!(told.iter().all(|m| m.context.contains("evidence_due_by") && m.context.contains("/admin/echeances/")));
+
+    app.stripe.close_dispute(&won, true).await;
+    app.stripe.close_dispute(&lost, false).await;
+    app.process_inbox().await;
+    assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "won: the money stays");
+    assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee, "lost: the money went back");
+    assert_eq!(dispute_of(&app, won_e).await.status, "won");
+    let lost_row = dispute_of(&app, lost_e).await;
+    assert_eq!((lost_row.status.as_str(), lost_row.amount_cents), ("lost", 4_400));
+
+    // The reconciler reads the same disputes again: nothing moves twice, nobody is told twice.
+    let again = reconcile(&app).await;
+    assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "{again:?}");
+    assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee);
+    let told_again = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    assert_eq!(told_again.len(), 2);
+    assert_eq!(dispute::Entity::find().all(&app.state.db).await.expect("rows").len(), 2);
+}

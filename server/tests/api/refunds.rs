@@ -1,0 +1,238 @@
+//! Refunds from the dashboard: written with their key before Stripe is asked,
+//! one refund per page however many clicks, the échéance moved by Stripe's
+//! word (webhooks, the reconciler), never by the button.
+
+use app::domain::{EcheanceId, EcheanceStatus, RefundStatus};
+use app::ssr::entities::refund;
+use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::{reconcile, refunds};
+use sea_orm::{EntityTrait, PaginatorTrait, QueryOrder};
+use std::time::Duration;
+
+use crate::helpers::{Customer, Delivery, Fault, TestApp, cards, spawn_app};
+
+/// A paid échéance of `cents`, its PaymentIntent, and an admin's logged-in browser.
+async fn paid(app: &TestApp, cents: i64) -> (i64, String, reqwest::Client) {
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, cents, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("charged");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+    let root = app.admin("root").await;
+    let browser = app.browser();
+    app.login(&browser, &root).await;
+    (e, pi, browser)
+}
+
+/// The dashboard's « Rembourser » form: HTTP status and JSON body.
+async fn click(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    e: i64,
+    seen: i32,
+    amount: &str,
+    confirm: bool,
+) -> (u16, serde_json::Value) {
+    let seen = seen.to_string();
+    let e = e.to_string();
+    let mut form = vec![
+        ("echeance_id", e.as_str()),
+        ("seen", seen.as_str()),
+        ("amount", amount),
+        ("reason", "requested_by_customer"),
+    ];
+    if confirm {
+        form.push(("confirm", "on"));
+    }
+    let response = browser
+        .post(format!("{}/api/admin/refund", app.address))
+        .header("accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .expect("answers");
+    (response.status().as_u16(), response.json().await.unwrap_or_default())
+}
+
+/// The refunds Stripe has of PaymentIntent `pi`: (amount, status).
+async fn on_stripe(app: &TestApp, pi: &str) -> Vec<(i64, String)> {
+    let list = app.peer.get(&format!("/v1/refunds?payment_intent={pi}&limit=100")).await;
+    list["data"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| (r["amount"].as_i64().unwrap_or(0), r["status"].as_str().unwrap_or("").to_owned()))
+        .collect()
+}
+
+async fn rows(app: &TestApp) -> Vec<refund::Model> {
+    refund::Entity::find().order_by_asc(refund::Column::Id).all(&app.state.db).await.expect("refunds")
+}
+
+/// Waits until refund row `seq` of échéance `e` has `status` (the webhooks come about a second after).
+async fn wait_for_refund(app: &TestApp, e: i64, seq: i32, status: RefundStatus) -> refund::Model {
+    for _ in 0..100 {
+        let row = rows(app).await.into_iter().find(|r| r.echeance_id == e && r.seq == seq);
+        if let Some(row) = row.filter(|r| r.status == status) {
+            return row;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("refund {seq} of échéance {e} never reached {status:?}: {:?}", rows(app).await);
+}
+
+#[tokio::test]
+async fn a_partial_refund_then_the_rest_and_the_echeance_moves_when_stripe_says_so() {
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 1_000).await;
+
+    // Refused input writes nothing and asks Stripe nothing.
+    assert_eq!(click(&app, &admin, e, 0, "4,00", false).await.0, 422, "no « je confirme », no refund");
+    let (status, body) = click(&app, &admin, e, 0, "10,01", true).await;
+    assert_eq!(status, 422, "more than was paid: {body}");
+    assert!(body.to_string().contains("RefundTooLarge"), "{body}");
+    assert_eq!(click(&app, &admin, e, 0, "quatre", true).await.0, 422);
+    let customer: Customer = app.customer("mallory", None).await;
+    let as_customer = app.browser();
+    app.login(&as_customer, &customer).await;
+    assert_eq!(click(&app, &as_customer, e, 0, "4", true).await.0, 403, "a customer is no admin");
+    assert!(rows(&app).await.is_empty());
+    assert_eq!(app.stripe.calls("POST /v1/refunds"), 0);
+
+    let (status, body) = click(&app, &admin, e, 0, "4,00", true).await;
+    assert_eq!(status, 200, "{body}");
+    let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
+    assert_eq!((first.amount_cents, first.payment_intent_id.as_str()), (400, pi.as_str()));
+    assert!(first.stripe_refund_id.is_some());
+    assert_eq!(on_stripe(&app, &pi).await, vec![(400, "succeeded".to_owned())]);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "a partial refund keeps it paid");
+
+    // The page listed one refund: a form still saying « none seen » is refused, not a second refund.
+    let (status, body) = click(&app, &admin, e, 0, "6,00", true).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("RefundsChanged"), "{body}");
+    let (status, body) = click(&app, &admin, e, 1, "6,01", true).await;
+    assert_eq!(status, 422, "only 6,00 € is left: {body}");
+
+    let (status, body) = click(&app, &admin, e, 1, "6", true).await;
+    assert_eq!(status, 200, "{body}");
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    wait_for_refund(&app, e, 1, RefundStatus::Succeeded).await;
+    let mut amounts = on_stripe(&app, &pi).await;
+    amounts.sort();
+    assert_eq!(amounts, vec![(400, "succeeded".to_owned()), (600, "succeeded".to_owned())]);
+    let sent = app.stripe.sent("POST /v1/refunds");
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].get("reason").map(String::as_str), Some("requested_by_customer"));
+    assert_eq!(sent[0].get("metadata[echeance_id]"), Some(&e.to_string()));
+
+    let timeline = app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("t");
+    let totals = timeline.refund_totals.expect("collected");
+    assert_eq!((totals.paid, totals.refunded, totals.kept), (1_000, 1_000, 0));
+    assert!(timeline.refund_form.is_none(), "nothing left to refund");
+    assert_eq!(click(&app, &admin, e, 2, "1", true).await.0, 409, "fully refunded");
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_refund() {
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 2_500).await;
+
+    // Stripe made it, the answer was cut: the adapter asks again with the same key and gets it replayed.
+    app.stripe.inject("POST /v1/refunds", Fault::DropResponse);
+    let (status, body) = click(&app, &admin, e, 0, "25", true).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(on_stripe(&app, &pi).await.len(), 1);
+    let keys: Vec<String> = app.stripe.keys().into_iter().filter(|k| k.contains("-refund-")).collect();
+    assert_eq!(keys.len(), 2, "asked twice: {keys:?}");
+    assert_eq!(keys[0], keys[1], "with one key");
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+
+    // Made, answer lost, then Stripe unreachable for every try, and no webhook: the refund stays
+    // « requested » until the follow-up asks again with the same key; the reconciler moves the échéance.
+    let (e2, pi2, _) = paid(&app, 1_200).await;
+    app.stripe.set_delivery(Delivery::Drop);
+    app.stripe.inject("POST /v1/refunds", Fault::DropResponse);
+    for _ in 0..3 {
+        app.stripe.inject("POST /v1/refunds", Fault::Unavailable);
+    }
+    let (status, body) = click(&app, &admin, e2, 0, "12", true).await;
+    assert_eq!((status, body.as_str()), (200, Some("Requested")), "{body}");
+    assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "Stripe made it once");
+    assert_eq!(refunds::resume(&app.state, 10).await.expect("resume"), 0, "not before its time");
+    app.clock.advance(Duration::from_secs(10 * 60));
+    assert_eq!(refunds::resume(&app.state, 10).await.expect("resume"), 1);
+    let row = wait_for_refund(&app, e2, 0, RefundStatus::Succeeded).await;
+    assert!(row.stripe_refund_id.is_some());
+    assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "still one refund");
+    assert_eq!(app.status(e2).await, EcheanceStatus::Payee, "the button's answer moves no échéance");
+    let options = reconcile::Options { since: Duration::from_secs(24 * 3600), dry_run: false, trigger: "test".into() };
+    reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled");
+    assert_eq!(app.status(e2).await, EcheanceStatus::Remboursee, "Stripe's word does");
+}
+
+#[tokio::test]
+async fn twenty_clicks_at_once_make_one_refund() {
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 3_000).await;
+    let clicks = (0..20).map(|_| {
+        let (app, admin) = (&app, admin.clone());
+        async move { click(app, &admin, e, 0, "30,00", true).await }
+    });
+    let answers = futures::future::join_all(clicks).await;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "the same click answers as the first: {body}");
+    }
+    assert_eq!(refund::Entity::find().count(&app.state.db).await.expect("count"), 1);
+    assert_eq!(on_stripe(&app, &pi).await, vec![(3_000, "succeeded".to_owned())]);
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+}
+
+#[tokio::test]
+async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_can_be_refunded_again() {
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 1_500).await;
+    assert_eq!(click(&app, &admin, e, 0, "15", true).await.0, 200);
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
+
+    // The bank could not send it back (an expired card): Stripe says so, by webhook.
+    app.stripe.fail_refund(first.stripe_refund_id.as_deref().expect("its id")).await;
+    app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await;
+    let failed = wait_for_refund(&app, e, 0, RefundStatus::Failed).await;
+    assert_eq!(failed.failure_reason.as_deref(), Some("expired_or_canceled_card"));
+    let audit = app.audit(e).await;
+    let back = audit.last().expect("an audit row");
+    assert_eq!(
+        (back.to_status, back.detail.as_deref().is_some_and(|d| d.contains("failed"))),
+        (EcheanceStatus::Payee, true)
+    );
+
+    let timeline = app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("t");
+    let form = timeline.refund_form.expect("refundable again");
+    assert_eq!((form.left.amount.minor(), form.seen), (1_500, 1));
+    assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    let mut amounts = on_stripe(&app, &pi).await;
+    amounts.sort();
+    assert_eq!(amounts, vec![(1_500, "failed".to_owned()), (1_500, "succeeded".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 2_000).await;
+    // Someone refunded 5 € in Stripe's Dashboard.
+    app.stripe.post("/v1/refunds", &[("payment_intent", &pi), ("amount", "500")]).await;
+    let row = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
+    assert_eq!((row.requested_by.as_str(), row.amount_cents), ("stripe", 500));
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+
+    let (status, _) = click(&app, &admin, e, 0, "15", true).await;
+    assert_eq!(status, 409, "the page that did not show it is refused");
+    let (status, body) = click(&app, &admin, e, 1, "15,01", true).await;
+    assert_eq!(status, 422, "15 € is left: {body}");
+    assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
+    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+}
