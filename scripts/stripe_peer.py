@@ -24,12 +24,13 @@ Differences from `localstripe --port N`:
 - `POST /v1/refunds` takes Stripe's `reason` (`duplicate`, `fraudulent`,
   `requested_by_customer`; upstream refuses it), names its PaymentIntent,
   refuses more than is left to refund (`amount_too_large`,
-  `charge_already_refunded`), and sends `refund.created` and `charge.refunded`
+  `charge_already_refunded`), refunds what is left when no amount is given, and sends `refund.created` and `charge.refunded`
   as Stripe does (upstream sends no event for a refund);
 - a refund can fail afterwards, as the bank decides it
   (`POST /_config/refunds/{id}/fail`): its status becomes `failed` with a
   `failure_reason`, the charge no longer counts it, and Stripe's
-  `refund.failed` and `charge.refund.updated` are sent;
+  `refund.failed` and `charge.refund.updated` are sent (none with
+  `?events=none`);
 - Stripe's card updater (`POST /_config/payment_methods/{id}/update_card` with
   `exp_month`, `exp_year`, `last4`): the card keeps its id and shows the new
   details on every read, and `payment_method.automatically_updated` is sent;
@@ -225,6 +226,8 @@ def refund_init(self, reason=None, **kwargs):
             raise resources.UserError(
                 400, "Refund amount is greater than unrefunded amount on charge.", {"code": "amount_too_large"}
             )
+        if wanted is None and charge.status == "succeeded":
+            kwargs["amount"] = left  # Stripe refunds what is left, not the whole charge again
     upstream_refund_init(self, **kwargs)
     self.reason = reason
     self.failure_reason = None
@@ -329,8 +332,10 @@ async def fail_refund(request):
         refund.status = "failed"
         refund.failure_reason = "expired_or_canceled_card"
         resources.store.dump_to_disk()
-        schedule_webhook(resources.Event("refund.failed", refund))
-        schedule_webhook(resources.Event("charge.refund.updated", refund))
+        # `?events=none`: a failure whose events never come out (what the reconciler alone must find).
+        if request.query.get("events") != "none":
+            schedule_webhook(resources.Event("refund.failed", refund))
+            schedule_webhook(resources.Event("charge.refund.updated", refund))
     return json_response(refund._export())
 
 

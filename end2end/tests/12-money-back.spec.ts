@@ -32,6 +32,12 @@ test.describe('money back and second chances', () => {
     await expect(portal.heading).toBeVisible();
     await portal.saveCard(CARDS.succeeds);
     await portal.pay(echeance.label, 'payee');
+
+    // Its receipt, listed under « Mes reçus », prints on its own.
+    await other.getByRole('region', { name: 'Mes reçus' }).getByRole('link').click();
+    await expect(other.getByRole('heading', { name: `Reçu n° ${echeance.id}` })).toBeVisible();
+    await expect(other.getByTestId('receipt-amount')).toHaveText('123,00\u00a0€');
+    await expect(other.getByTestId('receipt')).toContainText('Visa •••• 4242');
     await context.close();
 
     // The link worked once.
@@ -55,7 +61,7 @@ test.describe('money back and second chances', () => {
     const amount = refunds.getByLabel('Montant à rembourser');
     const confirm = refunds.getByRole('checkbox');
     const refund = refunds.getByRole('button', { name: 'Rembourser', exact: true });
-    await expect(amount).toHaveValue('300.00');
+    await expect(amount).toHaveValue('300,00');
     await amount.fill('100');
     await confirm.check();
     await refund.click();

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::dto::{CardInfo, CardSetup, CheckoutData, PaidAhead, PayOutcome};
+use super::dto::{CardInfo, CardSetup, CheckoutData, PaidAhead, PayOutcome, ReceiptView};
 use super::error::AppError;
 
 /// The checkout page's data for the logged-in customer.
@@ -74,4 +74,14 @@ pub async fn save_card(setup_intent_id: String) -> Result<CardInfo, AppError> {
     let user = require_user(&state).await?;
     let card = cards::save_card(&state, user.id, setup_intent_id.trim()).await.map_err(fail)?;
     Ok(CardInfo::from(card))
+}
+
+/// The receipt of one of the customer's collected échéances (an admin may open any).
+#[server(endpoint = "receipt")]
+pub async fn receipt(echeance_id: i64) -> Result<ReceiptView, AppError> {
+    use super::context::{echeance_id as parse_id, fail, require_user, state};
+    use crate::ssr::services::receipts;
+    let state = state()?;
+    let reader = require_user(&state).await?;
+    receipts::receipt(&state, parse_id(echeance_id)?, &reader).await.map_err(fail)
 }

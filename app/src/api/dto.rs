@@ -420,8 +420,8 @@ pub struct RefundView {
     pub stripe_refund_id: Option<String>,
     /// Why it failed or was refused (Stripe's code).
     pub failure_reason: Option<String>,
-    /// `admin:3`, or `stripe` (made outside the product).
-    pub requested_by: String,
+    /// The admin who asked for it (their name); none for a refund made on Stripe.
+    pub requested_by: Option<String>,
 }
 
 /// An échéance's money, once collected: collected, gone back, kept (minor units).
@@ -726,6 +726,8 @@ pub struct PlanRow {
     pub progress: (u32, u32),
     /// The next échéance still to collect.
     pub next_due: Option<NaiveDate>,
+    /// The customer's card (month, year) when it expires before the last échéance still to collect.
+    pub card_runs_out: Option<(u32, i32)>,
 }
 
 /// A page of plans, newest first.
@@ -986,6 +988,10 @@ pub struct PlanCancelled {
     pub paid_meanwhile: u32,
     /// Not cancelled this time (Stripe did not answer): cancel again.
     pub left: u32,
+    /// Refunds asked of Stripe for what the plan had collected (when asked to refund it).
+    pub refunds_asked: u32,
+    /// Refunds Stripe refused (or the échéance no longer allowed).
+    pub refunds_refused: u32,
 }
 
 #[cfg(test)]
@@ -1031,4 +1037,35 @@ mod tests {
             ]
         );
     }
+}
+
+/// A receipt: one collected échéance, as its customer (or an admin) prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    /// The échéance's id (the receipt's number is made of it).
+    pub echeance_id: i64,
+    /// Who was paid.
+    pub merchant: String,
+    /// Who paid.
+    pub customer_name: String,
+    /// Their address.
+    pub customer_email: String,
+    /// What for (« Échéance 2/3 »).
+    pub label: String,
+    /// The plan it belongs to, if any.
+    pub plan_label: Option<String>,
+    /// How much.
+    pub money: crate::domain::Money,
+    /// Its due date.
+    pub due_date: NaiveDate,
+    /// When it was paid (schedule time zone).
+    pub paid_at: Option<NaiveDateTime>,
+    /// The card that paid (« Visa •••• 4242 »), when known.
+    pub card: Option<String>,
+    /// Stripe's reference of the payment.
+    pub payment_intent: Option<String>,
+    /// What went back since (minor units of the same currency).
+    pub refunded: i64,
+    /// Where it stands now.
+    pub status: EcheanceStatus,
 }

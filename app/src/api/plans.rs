@@ -40,7 +40,7 @@ pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> 
 
 /// The plans, newest first, of one status (its spelling, e.g. `actif`) or all.
 #[server(endpoint = "admin/plans/list")]
-pub async fn admin_plans(status: Option<String>, page: u64) -> Result<PlanList, AppError> {
+pub async fn admin_plans(status: Option<String>, card: Option<String>, page: u64) -> Result<PlanList, AppError> {
     use super::context::{fail, require_admin, respond, state};
     use crate::domain::{Field, Invalid, PlanStatus};
     use crate::ssr::services::plans;
@@ -50,7 +50,13 @@ pub async fn admin_plans(status: Option<String>, page: u64) -> Result<PlanList, 
         Some(s) => Some(PlanStatus::parse(s).map_err(|_| respond(AppError::Invalid(Invalid::Field(Field::Status))))?),
         None => None,
     };
-    plans::list(&state, status, page).await.map_err(fail)
+    // `card=expiring`: only the plans whose card will not last until their last échéance.
+    let cards_running_out = match card.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => false,
+        Some("expiring") => true,
+        Some(_) => return Err(respond(AppError::Invalid(Invalid::Field(Field::Status)))),
+    };
+    plans::list(&state, status, cards_running_out, page).await.map_err(fail)
 }
 
 /// One plan: customer, consent, échéances, history.
@@ -78,12 +84,18 @@ pub async fn admin_move_due_date(echeance_id: i64, due_date: String) -> Result<(
 
 /// Cancels a plan (refused while one of its échéances is in flight).
 #[server(endpoint = "admin/plans/cancel")]
-pub async fn admin_cancel_plan(plan_id: i64) -> Result<PlanCancelled, AppError> {
+pub async fn admin_cancel_plan(plan_id: i64, refund: Option<String>) -> Result<PlanCancelled, AppError> {
     use super::context::{fail, require_admin, state};
-    use crate::ssr::services::plans;
+    use crate::ssr::services::{plans, refunds};
     let state = state()?;
     let me = require_admin(&state).await?;
-    plans::cancel(&state, plan_id, me.id).await.map_err(fail)
+    let mut done = plans::cancel(&state, plan_id, me.id).await.map_err(fail)?;
+    // « Rembourser aussi ce qui a été payé »: each collected échéance's own refund.
+    if refund.as_deref() == Some("on") {
+        (done.refunds_asked, done.refunds_refused) =
+            refunds::refund_plan(&state, plan_id, me.id).await.map_err(fail)?;
+    }
+    Ok(done)
 }
 
 /// Erases the plan's customer (RGPD art. 17); refused while one of their échéances is in flight or disputed.

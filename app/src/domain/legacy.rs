@@ -19,12 +19,6 @@ pub fn checkout_session_event(
     }
 }
 
-/// A refund of a charge: full when Stripe says so or the refunded amount covers the charge.
-#[must_use]
-pub fn refund_event(amount: i64, amount_refunded: i64, refunded: bool) -> PaymentEvent {
-    PaymentEvent::Refunded { full: refunded || (amount > 0 && amount_refunded >= amount) }
-}
-
 /// What the refunds of one payment of `paid` minor units say, from their
 /// (status, amount): full once those that went through (or are on their way)
 /// cover it; a failed one with nothing covering puts the money back as paid.
@@ -98,13 +92,5 @@ mod tests {
         assert_eq!(checkout_session_event(Some("expired"), Some("unpaid"), 0), Some(PaymentEvent::Abandoned));
         assert_eq!(checkout_session_event(Some("expired"), Some("unpaid"), 1), None);
         assert_eq!(checkout_session_event(Some("open"), Some("unpaid"), 0), None);
-    }
-
-    #[test]
-    fn a_refund_is_full_when_it_covers_the_charge() {
-        assert_eq!(refund_event(1000, 1000, false), PaymentEvent::Refunded { full: true });
-        assert_eq!(refund_event(1000, 400, false), PaymentEvent::Refunded { full: false });
-        assert_eq!(refund_event(0, 0, true), PaymentEvent::Refunded { full: true });
-        assert_eq!(refund_event(0, 0, false), PaymentEvent::Refunded { full: false });
     }
 }

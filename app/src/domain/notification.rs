@@ -124,6 +124,12 @@ impl EmailKind {
         matches!(self, Self::AdminPlanInDefault | Self::AdminDisputeOpened)
     }
 
+    /// Its `link` logs someone in (a single-use token): kept in the outbox only until sent.
+    #[must_use]
+    pub fn carries_login_link(self) -> bool {
+        matches!(self, Self::SetPassword | Self::LoginLink | Self::PasswordReset | Self::PaymentFailed)
+    }
+
     /// The outbox key of the admins' email of dispute `dispute` (its row) to admin `admin`: one each.
     #[must_use]
     pub fn dispute_key(dispute: i64, admin: i64) -> String {

@@ -92,6 +92,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/security") view=AdminSecurity ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=AdminNewPlan ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id") view=AdminPlan ssr=SsrMode::Async/>
+                <Route path=path!("/receipts/:id") view=crate::ui::receipt::ReceiptPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

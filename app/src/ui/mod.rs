@@ -13,5 +13,6 @@ pub mod layout;
 pub mod live;
 pub mod navigate;
 pub mod password;
+pub mod receipt;
 pub mod status_badge;
 pub mod stripe_js;

@@ -42,6 +42,7 @@ async fn dispute_of(app: &TestApp, e: i64) -> dispute::Model {
 async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collected() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     let root = app.admin("root").await;
+    let ops = app.admin("ops").await;
     app.stripe.set_delivery(Delivery::Hold);
     let (won_e, won_pi) = paid_by_an_older_attempt(&app, 3_300).await;
     let (lost_e, lost_pi) = paid_by_an_older_attempt(&app, 4_400).await;
@@ -66,8 +67,10 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
         .all(&app.state.db)
         .await
         .expect("outbox");
-    assert_eq!(told.len(), 2, "every admin told of each dispute, once");
-    assert!(told.iter().all(|m| m.to_address == root.email));
+    assert_eq!(told.len(), 4, "every admin told of each dispute, once");
+    for admin in [&root, &ops] {
+        assert_eq!(told.iter().filter(|m| m.to_address == admin.email).count(), 2);
+    }
     assert!(told.iter().all(|m| m.context.contains("evidence_due_by") && m.context.contains("/admin/echeances/")));
 
     app.stripe.close_dispute(&won, true).await;
@@ -79,6 +82,16 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     let lost_row = dispute_of(&app, lost_e).await;
     assert_eq!((lost_row.status.as_str(), lost_row.amount_cents), ("lost", 4_400));
 
+    // An event of its open days delivered late (Stripe retries for days, in any order) reopens nothing.
+    let late = serde_json::json!({"id": lost, "object": "dispute", "payment_intent": lost_pi, "amount": 4_400,
+        "currency": "eur", "reason": "fraudulent", "status": "under_review",
+        "evidence_details": {"due_by": app.state.now_ms() / 1000 + 86_400}});
+    assert_eq!(app.deliver(&crate::helpers::event("evt_late_update", "charge.dispute.updated", late)).await, 200);
+    app.process_inbox().await;
+    let still = dispute_of(&app, lost_e).await;
+    assert_eq!((still.status.as_str(), still.evidence_due_by), ("lost", None));
+    assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee);
+
     // The reconciler reads the same disputes again: nothing moves twice, nobody is told twice.
     let again = reconcile(&app).await;
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "{again:?}");
@@ -88,6 +101,6 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
         .all(&app.state.db)
         .await
         .expect("outbox");
-    assert_eq!(told_again.len(), 2);
+    assert_eq!(told_again.len(), 4);
     assert_eq!(dispute::Entity::find().all(&app.state.db).await.expect("rows").len(), 2);
 }

@@ -393,7 +393,7 @@ async fn cancelling_a_plan_waits_for_a_charge_in_flight_then_leaves_no_live_paym
     assert_ne!(live[0]["status"], "canceled");
 
     let done = plans::cancel(&app.state, plan, admin.id).await.expect("cancelled");
-    assert_eq!(done, PlanCancelled { cancelled: 3, paid_meanwhile: 0, left: 0 });
+    assert_eq!(done, PlanCancelled { cancelled: 3, ..PlanCancelled::default() });
     assert_eq!(plan_status(&app, plan).await, PlanStatus::Annule);
     for e in [first, second, third] {
         assert_eq!(app.status(e).await, EcheanceStatus::Annulee, "échéance {e}");
@@ -452,12 +452,12 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     let first = active.echeances[0].id;
     charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Customer(alice.id)).await.expect("paid");
 
-    let all = plans::list(&app.state, None, 0).await.expect("listed");
+    let all = plans::list(&app.state, None, false, 0).await.expect("listed");
     let ids: Vec<i64> = all.rows.iter().map(|r| r.id).collect();
     assert_eq!(ids, vec![active.plan.id, cancelled.plan.id, waiting.plan.id], "newest first");
     assert!(!all.has_more);
 
-    let only_active = plans::list(&app.state, Some(PlanStatus::Actif), 0).await.expect("listed");
+    let only_active = plans::list(&app.state, Some(PlanStatus::Actif), false, 0).await.expect("listed");
     assert_eq!(only_active.rows.len(), 1);
     let row = &only_active.rows[0];
     assert_eq!((row.id, row.progress), (active.plan.id, (1, 3)));
@@ -465,9 +465,9 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     assert_eq!(row.next_due, Some(active.echeances[1].due_date), "the next one still to collect");
     assert_eq!(row.customer_email, alice.email);
 
-    let none = plans::list(&app.state, Some(PlanStatus::EnDefaut), 0).await.expect("listed");
+    let none = plans::list(&app.state, Some(PlanStatus::EnDefaut), false, 0).await.expect("listed");
     assert!(none.rows.is_empty());
-    assert!(plans::list(&app.state, None, 1).await.expect("listed").rows.is_empty(), "past the last page");
+    assert!(plans::list(&app.state, None, false, 1).await.expect("listed").rows.is_empty(), "past the last page");
 }
 
 async fn due_dates(app: &TestApp, plan: i64) -> Vec<NaiveDate> {
@@ -586,4 +586,48 @@ async fn paying_everything_stops_at_the_first_echeance_the_bank_wants_to_authent
     assert!(stopped.authenticate_payment_intent.is_some(), "the 3D Secure page to open");
     assert_eq!(app.status(created.echeances[1].id).await, EcheanceStatus::APayer, "nothing run behind the customer");
     assert!(app.peer.payment_intents_of(created.echeances[1].id).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
+    use chrono::Datelike as _;
+    let app = spawn_app().await;
+    let root = app.admin("root").await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let bruno = app.customer("bruno", Some(test_cards::OK)).await;
+    let short = accepted_plan(&app, &alice, 30_000, 3).await;
+    let long = accepted_plan(&app, &bruno, 30_000, 3).await;
+    let last_due = short.echeances.last().expect("échéances").due_date;
+    let before = last_due.checked_sub_months(chrono::Months::new(1)).expect("a date");
+    let later = last_due.checked_add_months(chrono::Months::new(24)).expect("a date");
+    for (who, expiry) in [(&alice, before), (&bruno, later)] {
+        app::ssr::entities::payment_method::Entity::update_many()
+            .col_expr(
+                app::ssr::entities::payment_method::Column::ExpMonth,
+                sea_orm::sea_query::Expr::value(i32::try_from(expiry.month()).expect("month")),
+            )
+            .col_expr(
+                app::ssr::entities::payment_method::Column::ExpYear,
+                sea_orm::sea_query::Expr::value(expiry.year()),
+            )
+            .filter(app::ssr::entities::payment_method::Column::UserId.eq(who.id.get()))
+            .exec(&app.state.db)
+            .await
+            .expect("expiry set");
+    }
+
+    let all = plans::list(&app.state, None, false, 0).await.expect("list");
+    let flag = |id: i64| all.rows.iter().find(|r| r.id == id).expect("listed").card_runs_out;
+    assert_eq!(flag(short.plan.id), Some((before.month(), before.year())));
+    assert_eq!(flag(long.plan.id), None);
+    let ids = |list: app::api::dto::PlanList| list.rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(plans::list(&app.state, None, true, 0).await.expect("list")), vec![short.plan.id]);
+    assert!(
+        ids(plans::list(&app.state, Some(PlanStatus::Termine), true, 0).await.expect("list")).is_empty(),
+        "the status filter still applies"
+    );
+
+    // A plan that is over is no longer a worry.
+    plans::cancel(&app.state, short.plan.id, root.id).await.expect("cancelled");
+    assert!(ids(plans::list(&app.state, None, true, 0).await.expect("list")).is_empty());
 }

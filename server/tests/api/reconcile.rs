@@ -392,7 +392,7 @@ async fn a_refund_that_failed_without_its_webhook_puts_the_echeance_back_to_paid
     reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
     assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
 
-    app.stripe.fail_refund(refund["id"].as_str().expect("refund id")).await;
+    app.stripe.fail_refund(refund["id"].as_str().expect("refund id"), false).await;
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
 
     assert_eq!(app.status(e).await, EcheanceStatus::Payee, "the money came back: {report:?}");

@@ -44,14 +44,7 @@ async fn click(
     if confirm {
         form.push(("confirm", "on"));
     }
-    let response = browser
-        .post(format!("{}/api/admin/refund", app.address))
-        .header("accept", "application/json")
-        .form(&form)
-        .send()
-        .await
-        .expect("answers");
-    (response.status().as_u16(), response.json().await.unwrap_or_default())
+    app.call(browser, "admin/refund", &form).await
 }
 
 /// The refunds Stripe has of PaymentIntent `pi`: (amount, status).
@@ -198,7 +191,7 @@ async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_ca
     let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
 
     // The bank could not send it back (an expired card): Stripe says so, by webhook.
-    app.stripe.fail_refund(first.stripe_refund_id.as_deref().expect("its id")).await;
+    app.stripe.fail_refund(first.stripe_refund_id.as_deref().expect("its id"), true).await;
     app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await;
     let failed = wait_for_refund(&app, e, 0, RefundStatus::Failed).await;
     assert_eq!(failed.failure_reason.as_deref(), Some("expired_or_canceled_card"));
@@ -235,4 +228,73 @@ async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
     assert_eq!(status, 422, "15 € is left: {body}");
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
     app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+}
+
+/// The `receipt` server function as `browser` calls it: HTTP status and JSON body.
+async fn receipt(app: &TestApp, browser: &reqwest::Client, e: i64) -> (u16, serde_json::Value) {
+    app.call(browser, "receipt", &[("echeance_id", &e.to_string())]).await
+}
+
+#[tokio::test]
+async fn a_receipt_is_its_customers_names_the_card_that_paid_and_what_went_back() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let paid = app.echeance(&alice, 4_500, app.today()).await;
+    let unpaid = app.echeance(&alice, 4_500, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(paid).expect("id"), Trigger::DueDate).await.expect("charged");
+    let as_alice = app.browser();
+    app.login(&as_alice, &alice).await;
+
+    let (status, body) = receipt(&app, &as_alice, paid).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["card"], "Visa •••• 4242");
+    assert_eq!(body["refunded"], 0);
+    assert!(body["payment_intent"].as_str().is_some_and(|pi| pi.starts_with("pi_")), "{body}");
+    assert_eq!(receipt(&app, &as_alice, unpaid).await.0, 404, "nothing collected, no receipt");
+
+    let bob = app.customer("bob", None).await;
+    let as_bob = app.browser();
+    app.login(&as_bob, &bob).await;
+    assert_eq!(receipt(&app, &as_bob, paid).await.0, 404, "another customer's receipt is not found");
+    assert_eq!(receipt(&app, &app.browser(), paid).await.0, 401);
+
+    let root = app.admin("root").await;
+    let as_admin = app.browser();
+    app.login(&as_admin, &root).await;
+    assert_eq!(click(&app, &as_admin, paid, 0, "15", true).await.0, 200);
+    wait_for_refund(&app, paid, 0, RefundStatus::Succeeded).await;
+    let (status, body) = receipt(&app, &as_admin, paid).await;
+    assert_eq!((status, body["refunded"].as_i64()), (200, Some(1_500)), "{body}");
+}
+
+#[tokio::test]
+async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_echeance() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let plan = crate::plans::accepted_plan(&app, &alice, 30_000, 3).await;
+    let ids: Vec<i64> = plan.echeances.iter().map(|e| e.id).collect();
+    for &e in &ids[..2] {
+        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    }
+    let root = app.admin("root").await;
+    let as_admin = app.browser();
+    app.login(&as_admin, &root).await;
+    let plan_id = plan.plan.id.to_string();
+    let form = [("plan_id", plan_id.as_str()), ("refund", "on")];
+    let cancel = || app.call(&as_admin, "admin/plans/cancel", &form);
+    let (status, body) = cancel().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["cancelled"].as_u64(), body["refunds_asked"].as_u64()), (Some(1), Some(2)), "{body}");
+    for &e in &ids[..2] {
+        app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+        let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+        assert_eq!(on_stripe(&app, &pi).await, vec![(10_000, "succeeded".to_owned())]);
+    }
+    assert_eq!(app.status(ids[2]).await, EcheanceStatus::Annulee);
+
+    // Sent twice (a resubmitted form): nothing more is refunded.
+    let (status, again) = cancel().await;
+    assert!(status == 409 || again["refunds_asked"].as_u64() == Some(0), "{status} {again}");
+    assert_eq!(rows(&app).await.len(), 2);
+    assert_eq!(app.stripe.calls("POST /v1/refunds"), 2);
 }

@@ -279,15 +279,19 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
     let pi_refunded = pi(refunded).await;
     let pi_disputed = pi(disputed).await;
 
-    app.deliver(&event("evt_partial", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 400, "refunded": false}))).await;
-    app.deliver(&event("evt_dispute", "charge.dispute.created", json!({"id": "dp_1", "object": "dispute", "payment_intent": pi_disputed, "charge": "ch_2", "reason": "fraudulent"}))).await;
+    // Made on Stripe (its Dashboard, the bank): Stripe's own events tell the product.
+    app.stripe.post("/v1/refunds", &[("payment_intent", &pi_refunded), ("amount", "400")]).await;
+    app.stripe.open_dispute(&pi_disputed).await;
     assert_eq!(
         app.wait_for_status(disputed, EcheanceStatus::Contestee, Duration::from_secs(10)).await,
         EcheanceStatus::Contestee
     );
+    app.stripe.wait_for_delivery_attempt("charge.refunded", Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(app.status(refunded).await, EcheanceStatus::Payee, "a partial refund keeps it paid");
 
-    app.deliver(&event("evt_full", "charge.refunded", json!({"id": "ch_1", "object": "charge", "payment_intent": pi_refunded, "amount": 1000, "amount_refunded": 1000, "refunded": true}))).await;
+    // The rest (no amount: what is left, as Stripe does).
+    app.stripe.post("/v1/refunds", &[("payment_intent", &pi_refunded)]).await;
     assert_eq!(
         app.wait_for_status(refunded, EcheanceStatus::Remboursee, Duration::from_secs(10)).await,
         EcheanceStatus::Remboursee
@@ -316,6 +320,8 @@ async fn a_refund_that_arrives_before_the_success_waits_for_it() {
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 1_000, app.today()).await;
     let pi = charge_blind(&app, e).await;
+    // Refunded on Stripe at once; its event comes before the success's.
+    app.stripe.post("/v1/refunds", &[("payment_intent", &pi)]).await;
     let refund = event(
         "evt_refund_first",
         "charge.refunded",

@@ -144,6 +144,14 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
     let update = match outcome {
         Outcome::Sent => {
             tracing::info!(email.id = row.id, kind = row.kind.as_str(), "email sent");
+            // A link that logs its reader in is the reader's alone once sent: not kept here.
+            let update = match serde_json::from_str::<serde_json::Value>(&row.context) {
+                Ok(mut context) if row.kind.carries_login_link() && context.get("link").is_some() => {
+                    context["link"] = serde_json::json!("");
+                    update.col_expr(email_outbox::Column::Context, Expr::value(context.to_string()))
+                }
+                _ => update,
+            };
             update
                 .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Sent))
                 .col_expr(email_outbox::Column::SentAt, Expr::value(now))

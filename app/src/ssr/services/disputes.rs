@@ -17,6 +17,7 @@ use crate::ssr::entities::{dispute, user};
 use crate::ssr::payments::types::DisputeSnapshot;
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
+use crate::ui::i18n::{Texts, dispute_reason_text};
 
 /// Brings dispute `snapshot`'s row up to date (written, with the admins' emails, the first
 /// time); returns the échéance it is about — or why none is (yet).
@@ -41,19 +42,26 @@ pub(crate) async fn observe(
     echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
     match known {
+        // A decided dispute stays decided: a late event of its open days (events come in any
+        // order, retried for days) does not reopen it.
+        Some(row) if is_decided(&row.status) => {}
         Some(row) => {
+            let decided = is_decided(&status);
             let mut active: dispute::ActiveModel = row.into();
             active.status = Set(status);
             if snapshot.amount > 0 {
                 active.amount_cents = Set(snapshot.amount);
             }
-            if due_by.is_some() {
+            if decided {
+                active.evidence_due_by = Set(None);
+            } else if due_by.is_some() {
                 active.evidence_due_by = Set(due_by);
             }
             active.updated_at = Set(now);
             active.update(&txn).await?;
         }
         None => {
+            let open_due = due_by.filter(|_| !is_decided(&status));
             let row = dispute::ActiveModel {
                 echeance_id: Set(echeance.id),
                 stripe_dispute_id: Set(snapshot.id.clone()),
@@ -62,7 +70,7 @@ pub(crate) async fn observe(
                 currency: Set(echeance.currency.clone()),
                 reason: Set(snapshot.reason.clone()),
                 status: Set(status),
-                evidence_due_by: Set(due_by),
+                evidence_due_by: Set(open_due),
                 created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),
                 updated_at: Set(now),
                 ..Default::default()
@@ -75,6 +83,11 @@ pub(crate) async fn observe(
     txn.commit().await?;
     state.wake.outbox.notify_one();
     Ok(Ok(echeance.id))
+}
+
+/// Stripe's status of a decided dispute.
+fn is_decided(status: &str) -> bool {
+    matches!(status, "won" | "lost" | "warning_closed")
 }
 
 /// Every admin who can log in is emailed of a new dispute: the payment, the customer, the deadline.
@@ -92,7 +105,8 @@ async fn tell_admins(
         let mut context = effects::email_context(state, echeance, &customer, locale)?;
         context["reader_name"] = serde_json::json!(admin.display_name);
         context["customer_email"] = serde_json::json!(customer.email);
-        context["reason"] = serde_json::json!(row.reason.clone().unwrap_or_default());
+        let reason = row.reason.as_deref().map(|code| dispute_reason_text(code, Texts::of(locale)));
+        context["reason"] = serde_json::json!(reason.unwrap_or_default());
         context["evidence_due_by"] = serde_json::json!(row.evidence_due_by.map_or_else(String::new, |ms| {
             locale.format_date(from_ms(ms).with_timezone(&state.settings.schedule_timezone).date_naive())
         }));

@@ -240,6 +240,21 @@ pub async fn add_card(
     customer: i64,
     used: Option<&str>,
 ) -> Result<(), ServiceError> {
+    // Always set (templates are strict about undefined variables): empty when there is no card.
+    context["card"] = serde_json::Value::String(card_label(db, customer, used).await?.unwrap_or_default());
+    Ok(())
+}
+
+/// « Visa •••• 4242 »: the card `used` (a Stripe PaymentMethod id) when one is named, else
+/// the customer's default usable card.
+///
+/// # Errors
+/// Database failure.
+pub async fn card_label(
+    db: &impl ConnectionTrait,
+    customer: i64,
+    used: Option<&str>,
+) -> Result<Option<String>, ServiceError> {
     let card = match used {
         Some(pm) => {
             payment_method::Entity::find()
@@ -251,11 +266,7 @@ pub async fn add_card(
         // The card the due-date run would charge.
         None => super::cards::usable(customer).one(db).await?,
     };
-    // Always set (templates are strict about undefined variables): empty when there is no card.
-    context["card"] = serde_json::Value::String(
-        card.map(|c| format!("{} •••• {}", brand_name(&c.brand), c.last4)).unwrap_or_default(),
-    );
-    Ok(())
+    Ok(card.map(|c| format!("{} •••• {}", brand_name(&c.brand), c.last4)))
 }
 
 /// « visa » → « Visa », « american_express » → « American Express ».

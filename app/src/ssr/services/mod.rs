@@ -21,6 +21,7 @@ pub mod outgoing;
 pub mod pay_ahead;
 pub mod plans;
 pub mod queries;
+pub mod receipts;
 pub mod reconcile;
 pub mod record;
 pub mod recovery;

@@ -25,7 +25,9 @@ use crate::domain::{
 };
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
-use crate::ssr::entities::{admin_audit, audit_log, echeance, payment_plan, plan_audit, plan_consent, user};
+use crate::ssr::entities::{
+    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user,
+};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
@@ -701,10 +703,28 @@ const PLANS_PER_PAGE: u64 = 50;
 ///
 /// # Errors
 /// A row that does not parse, database failure.
-pub async fn list(state: &AppState, status: Option<PlanStatus>, page: u64) -> Result<PlanList, ServiceError> {
+pub async fn list(
+    state: &AppState,
+    status: Option<PlanStatus>,
+    cards_running_out: bool,
+    page: u64,
+) -> Result<PlanList, ServiceError> {
     let mut query = payment_plan::Entity::find().order_by_desc(payment_plan::Column::Id);
     if let Some(status) = status {
         query = query.filter(payment_plan::Column::Status.eq(status));
+    }
+    if cards_running_out {
+        // Plans still to collect whose card will not last: read whole (the card is another
+        // table's), then paged.
+        let open: Vec<PlanStatus> = PlanStatus::ALL.iter().copied().filter(|s| !s.is_over()).collect();
+        let plans = query.filter(payment_plan::Column::Status.is_in(open)).all(&state.db).await?;
+        let skip = usize::try_from(page.saturating_mul(PLANS_PER_PAGE)).unwrap_or(usize::MAX);
+        let per_page = usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX);
+        let mut rows: Vec<PlanRow> =
+            rows_of(&state.db, plans).await?.into_iter().filter(|r| r.card_runs_out.is_some()).skip(skip).collect();
+        let has_more = rows.len() > per_page;
+        rows.truncate(per_page);
+        return Ok(PlanList { rows, page, has_more });
     }
     let mut plans = query.offset(page.saturating_mul(PLANS_PER_PAGE)).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
     let has_more = plans.len() as u64 > PLANS_PER_PAGE;
@@ -722,6 +742,18 @@ pub async fn rows_of(
     plans: Vec<payment_plan::Model>,
 ) -> Result<Vec<PlanRow>, ServiceError> {
     let (customers, mut echeances_of) = customers_and_echeances(db, &plans).await?;
+    // Each customer's card the due-date run charges (the default first, then the newest).
+    let mut card_of: BTreeMap<i64, payment_method::Model> = BTreeMap::new();
+    for card in payment_method::Entity::find()
+        .filter(payment_method::Column::UserId.is_in(customers.keys().copied()))
+        .filter(payment_method::Column::Usable.eq(true))
+        .order_by_desc(payment_method::Column::IsDefault)
+        .order_by_desc(payment_method::Column::CreatedAt)
+        .all(db)
+        .await?
+    {
+        card_of.entry(card.user_id).or_insert(card);
+    }
     plans
         .into_iter()
         .map(|plan| {
@@ -734,7 +766,18 @@ pub async fn rows_of(
             let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
             let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
             let customer = customers.get(&plan.customer_id);
+            // The card will not last until the plan's last échéance still to collect.
+            let last_due = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.due_date).max();
+            let card_runs_out = match (card_of.get(&plan.customer_id), last_due) {
+                (Some(card), Some(last))
+                    if !plan.status.is_over() && !plan::card_lasts_until(card.exp_month, card.exp_year, last) =>
+                {
+                    Some((u32::try_from(card.exp_month).unwrap_or(0), card.exp_year))
+                }
+                _ => None,
+            };
             Ok(PlanRow {
+                card_runs_out,
                 id: plan.id,
                 customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
                 customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),

@@ -25,7 +25,7 @@ use crate::domain::{
     Refusal, UserId,
 };
 use crate::ssr::entities::{echeance, refund};
-use crate::ssr::payments::types::RefundSnapshot;
+use crate::ssr::payments::types::{IdOrObject, RefundSnapshot};
 use crate::ssr::payments::{GatewayError, RefundRequest};
 use crate::ssr::repo::{attempts, echeances, queue};
 use crate::ssr::state::AppState;
@@ -82,6 +82,43 @@ pub async fn refund(state: &AppState, ask: Ask, admin: UserId) -> Result<RefundS
     send(state, &row).await
 }
 
+/// Refunds everything a plan's échéances collected that is left to refund (a cancelled
+/// plan's money going back, on one confirmation): one refund per échéance, each written and
+/// tracked as any other. Returns how many were asked of Stripe, and how many Stripe refused.
+///
+/// # Errors
+/// Database failure.
+pub async fn refund_plan(state: &AppState, plan_id: i64, admin: UserId) -> Result<(u32, u32), ServiceError> {
+    let collected = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan_id))
+        .filter(echeance::Column::Status.eq(EcheanceStatus::Payee))
+        .order_by_asc(echeance::Column::Seq)
+        .all(&state.db)
+        .await?;
+    let (mut asked, mut refused) = (0_u32, 0_u32);
+    for row in collected {
+        let existing = of(&state.db, row.id).await?;
+        let left = refundable(row.amount_cents, existing.iter().map(|r| (r.status, r.amount_cents)));
+        let Ok(amount) = Amount::from_minor(left) else { continue };
+        let ask = Ask {
+            echeance: echeances::id(&row)?,
+            seen: i32::try_from(existing.len()).map_err(anyhow::Error::from)?,
+            amount,
+            reason: RefundReason::RequestedByCustomer,
+        };
+        match refund(state, ask, admin).await {
+            Ok(_) => asked += 1,
+            // Paid, disputed or refunded meanwhile: that one's own state says why.
+            Err(ServiceError::Refused(refusal)) => {
+                tracing::warn!(echeance.id = row.id, %refusal, "not refunded with its plan");
+                refused += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((asked, refused))
+}
+
 enum Written {
     New(refund::Model),
     Same(refund::Model),
@@ -92,8 +129,13 @@ async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, Servi
     let txn = db::begin_write(&state.db).await?;
     let echeance = echeances::lock(&txn, ask.echeance).await?;
     let existing = of(&txn, echeance.id).await?;
+    let key = refund_key(&state.installation_id, ask.echeance, ask.seen).map_err(anyhow::Error::from)?;
     if let Some(same) = existing.iter().find(|r| r.seq == ask.seen) {
-        return if same.amount_cents == ask.amount.minor() && same.reason == Some(ask.reason) {
+        // The same click again — not a refund made elsewhere meanwhile that took this rank.
+        return if same.idempotency_key == key.as_str()
+            && same.amount_cents == ask.amount.minor()
+            && same.reason == Some(ask.reason)
+        {
             Ok(Written::Same(same.clone()))
         } else {
             Err(Refusal::RefundsChanged.into())
@@ -122,7 +164,6 @@ async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, Servi
         let left = Amount::from_minor(left).map_err(anyhow::Error::from)?;
         return Err(Invalid::RefundTooLarge(Money { amount: left, currency: money.currency }).into());
     }
-    let key = refund_key(&state.installation_id, ask.echeance, ask.seen).map_err(anyhow::Error::from)?;
     let now = state.now_ms();
     let row = refund::ActiveModel {
         echeance_id: Set(echeance.id),
@@ -195,19 +236,20 @@ async fn send(state: &AppState, row: &refund::Model) -> Result<RefundStatus, Ser
         Err(e) => {
             let why = refusal_of(&e);
             tracing::warn!(refund.id = row.id, error = %e, "Stripe refused the refund");
-            settle(state, row.id, RefundStatus::Refused, Some(why)).await?;
+            settle(state, row.id, RefundStatus::Refused, &why).await?;
             Err(e.into())
         }
     }
 }
 
-/// Stripe's own words for a refusal (its code, else its message).
+/// Stripe's code for a refusal (`charge_disputed`, `amount_too_large`…), never its English
+/// message: the page words the codes it knows and shows the others as they are.
 fn refusal_of(e: &GatewayError) -> String {
     match e {
         GatewayError::Rejected { detail, .. } | GatewayError::Card { detail, .. } => {
-            detail.code.clone().or_else(|| detail.message.clone()).unwrap_or_else(|| e.to_string())
+            detail.code.clone().unwrap_or_else(|| "stripe_refused".to_owned())
         }
-        GatewayError::Transient { .. } | GatewayError::Decode(_) => e.to_string(),
+        GatewayError::Transient { .. } | GatewayError::Decode(_) => "stripe_unavailable".to_owned(),
     }
 }
 
@@ -216,39 +258,54 @@ async fn record(state: &AppState, id: i64, answer: &RefundSnapshot) -> Result<Re
     let Some(row) = refund::Entity::find_by_id(id).one(&state.db).await? else {
         return Err(ServiceError::NotFound);
     };
-    update_from(state, &row, answer).await
+    update_from(state, row, answer).await
 }
 
+/// Applies Stripe's report to a refund row: a compare-and-set on the status it was read
+/// with, read again and decided again when another report (a webhook, the answer, the
+/// reconciler) wrote in between — so a final status is never overwritten by an older one.
 async fn update_from(
     state: &AppState,
-    row: &refund::Model,
+    mut row: refund::Model,
     answer: &RefundSnapshot,
 ) -> Result<RefundStatus, ServiceError> {
     let reported = answer.status.as_deref().and_then(RefundStatus::from_stripe).unwrap_or(RefundStatus::Pending);
-    let status = row.status.updated_by(reported);
-    let failure = answer.failure_reason.clone().filter(|_| status == RefundStatus::Failed);
-    if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && failure.is_none() {
-        return Ok(status);
+    loop {
+        let status = row.status.updated_by(reported);
+        let failure = answer.failure_reason.clone().filter(|_| status == RefundStatus::Failed);
+        if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && failure.is_none() {
+            return Ok(status);
+        }
+        let mut update = refund::Entity::update_many()
+            .col_expr(refund::Column::Status, Expr::value(status))
+            .col_expr(refund::Column::StripeRefundId, Expr::value(Some(answer.id.clone())))
+            .col_expr(refund::Column::NextCheckAt, Expr::value(Option::<i64>::None))
+            .col_expr(refund::Column::UpdatedAt, Expr::value(state.now_ms()));
+        if failure.is_some() {
+            update = update.col_expr(refund::Column::FailureReason, Expr::value(failure));
+        }
+        let written = update
+            .filter(refund::Column::Id.eq(row.id))
+            .filter(refund::Column::Status.eq(row.status))
+            .exec(&state.db)
+            .await?;
+        if written.rows_affected == 1 {
+            return Ok(status);
+        }
+        row = refund::Entity::find_by_id(row.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     }
-    let mut active: refund::ActiveModel = row.clone().into();
-    active.status = Set(status);
-    active.stripe_refund_id = Set(Some(answer.id.clone()));
-    if failure.is_some() {
-        active.failure_reason = Set(failure);
-    }
-    active.next_check_at = Set(None);
-    active.updated_at = Set(state.now_ms());
-    active.update(&state.db).await?;
-    Ok(status)
 }
 
-async fn settle(state: &AppState, id: i64, status: RefundStatus, why: Option<String>) -> Result<(), ServiceError> {
+/// A refund that will not happen: refused by Stripe, or never made. Only a refund still
+/// *requested* is settled so (a report that came meanwhile says more).
+async fn settle(state: &AppState, id: i64, status: RefundStatus, why: &str) -> Result<(), ServiceError> {
     refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(status))
-        .col_expr(refund::Column::FailureReason, Expr::value(why))
+        .col_expr(refund::Column::FailureReason, Expr::value(Some(why.to_owned())))
         .col_expr(refund::Column::NextCheckAt, Expr::value(Option::<i64>::None))
         .col_expr(refund::Column::UpdatedAt, Expr::value(state.now_ms()))
         .filter(refund::Column::Id.eq(id))
+        .filter(refund::Column::Status.eq(RefundStatus::Requested))
         .exec(&state.db)
         .await?;
     Ok(())
@@ -269,8 +326,9 @@ pub async fn observe(state: &AppState, snapshot: &RefundSnapshot) -> Result<Opti
         None => ours_by_metadata(state, snapshot).await?,
     };
     if let Some(row) = row {
-        update_from(state, &row, snapshot).await?;
-        return Ok(Some(row.echeance_id));
+        let echeance = row.echeance_id;
+        update_from(state, row, snapshot).await?;
+        return Ok(Some(echeance));
     }
     made_elsewhere(state, snapshot).await
 }
@@ -326,7 +384,10 @@ async fn add_elsewhere(
     let txn = db::begin_write(&state.db).await?;
     echeances::lock(&txn, echeances::id_of(echeance.id)?).await?;
     let known = refund::Entity::find().filter(refund::Column::StripeRefundId.eq(&snapshot.id)).one(&txn).await?;
-    if known.is_some() {
+    if let Some(known) = known {
+        // Listed meanwhile (another instance, the same refund's earlier event): this report still counts.
+        txn.rollback().await?;
+        update_from(state, known, snapshot).await?;
         return Ok(Some(echeance.id));
     }
     let seq: i32 = refund::Entity::find()
@@ -400,27 +461,40 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
     Ok(handled)
 }
 
-/// An old unanswered refund, whose key Stripe may have forgotten: found among its PaymentIntent's refunds, or given up.
-async fn look_up(state: &AppState, row: &refund::Model) -> Result<(), ServiceError> {
+/// Every refund Stripe has of PaymentIntent `payment_intent`, each naming it.
+///
+/// # Errors
+/// Stripe unavailable or refusing.
+pub async fn all_of(state: &AppState, payment_intent: &str) -> Result<Vec<RefundSnapshot>, ServiceError> {
+    let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = state.gateway.list_refunds_of(&row.payment_intent_id, after.as_deref()).await?;
-        for found in &page.data {
-            let ours = found.metadata.as_ref().is_some_and(|m| {
-                m.get("installation").map(String::as_str) == Some(&*state.installation_id)
-                    && m.get("echeance_id") == Some(&row.echeance_id.to_string())
-                    && m.get("refund") == Some(&row.seq.to_string())
-            });
-            if ours {
-                update_from(state, row, found).await?;
-                return Ok(());
-            }
+        let page = state.gateway.list_refunds_of(payment_intent, after.as_deref()).await?;
+        let next = page.data.last().map(|last| last.id.clone()).filter(|_| page.has_more);
+        all.extend(page.data.into_iter().map(|mut refund| {
+            refund.payment_intent.get_or_insert_with(|| IdOrObject::Id(payment_intent.to_owned()));
+            refund
+        }));
+        match next {
+            Some(last) => after = Some(last),
+            None => return Ok(all),
         }
-        match (page.has_more, page.data.last()) {
-            (true, Some(last)) => after = Some(last.id.clone()),
-            _ => break,
+    }
+}
+
+/// An old unanswered refund, whose key Stripe may have forgotten: found among its PaymentIntent's refunds, or given up.
+async fn look_up(state: &AppState, row: &refund::Model) -> Result<(), ServiceError> {
+    for found in all_of(state, &row.payment_intent_id).await? {
+        let ours = found.metadata.as_ref().is_some_and(|m| {
+            m.get("installation").map(String::as_str) == Some(&*state.installation_id)
+                && m.get("echeance_id") == Some(&row.echeance_id.to_string())
+                && m.get("refund") == Some(&row.seq.to_string())
+        });
+        if ours {
+            update_from(state, row.clone(), &found).await?;
+            return Ok(());
         }
     }
     tracing::warn!(refund.id = row.id, "no refund on Stripe for an old unanswered request: none was made");
-    settle(state, row.id, RefundStatus::Canceled, Some("never reached Stripe".to_owned())).await
+    settle(state, row.id, RefundStatus::Canceled, "never_sent").await
 }

@@ -98,6 +98,7 @@ pub fn AdminPlan() -> impl IntoView {
                     <ActionForm action=cancel attr:class="inline">
                         <FormToken/>
                         <input type="hidden" name="plan_id" value=id.to_string()/>
+                        <label><input type="checkbox" name="refund"/>" "{tx.cancel_plan_refund}</label>
                         <button type="submit" class="danger" data-testid="cancel-plan" disabled=move || cancel.pending().get()>{tx.cancel_plan}</button>
                     </ActionForm>
                 </section>
@@ -145,6 +146,7 @@ pub fn AdminPlan() -> impl IntoView {
 #[component]
 fn Outcome(done: PlanCancelled) -> impl IntoView {
     let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <div role="status" data-testid="plan-cancelled">
             <p class="success">{fill(tx.plan_cancel_done, &[("cancelled", &done.cancelled.to_string())])}</p>
@@ -153,6 +155,12 @@ fn Outcome(done: PlanCancelled) -> impl IntoView {
             })}
             {(done.left > 0).then(|| view! {
                 <p class="error">{fill(tx.plan_cancel_left, &[("n", &done.left.to_string())])}</p>
+            })}
+            {(done.refunds_asked > 0).then(|| view! {
+                <p class="notice">{tx.plan_refunds_asked.of(u64::from(done.refunds_asked), locale)}</p>
+            })}
+            {(done.refunds_refused > 0).then(|| view! {
+                <p class="error">{tx.plan_refunds_refused.of(u64::from(done.refunds_refused), locale)}</p>
             })}
         </div>
     }

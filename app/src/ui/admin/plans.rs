@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::dto::PlanList;
 use crate::api::plans::admin_plans;
 use crate::domain::{Locale, PlanStatus};
-use crate::ui::i18n::{plan_status_label, texts};
+use crate::ui::i18n::{fill, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 
@@ -18,19 +18,24 @@ pub fn AdminPlans() -> impl IntoView {
     let query = use_query_map();
     let status = move || query.read().get("status").filter(|s| !s.is_empty());
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
-    let data = Resource::new(move || (status(), page()), |(status, page)| admin_plans(status, page));
+    let card = move || query.read().get("card").filter(|c| !c.is_empty());
+    let data =
+        Resource::new(move || (status(), card(), page()), |(status, card, page)| admin_plans(status, card, page));
     reload_on_live(move || data.refetch(), |change| change.plan_id.is_some());
-    let render = move |list: PlanList| view! { <Plans list selected=status().unwrap_or_default()/> };
+    let render = move |list: PlanList| {
+        view! { <Plans list selected=status().unwrap_or_default() cards_running_out=card().is_some()/> }
+    };
     view! { <LoadedPage data render/> }
 }
 
 #[component]
-fn Plans(list: PlanList, selected: String) -> impl IntoView {
+fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
     let link = {
         let selected = selected.clone();
-        move |page: u64| format!("/admin/plans?status={selected}&page={page}")
+        let card = if cards_running_out { "expiring" } else { "" };
+        move |page: u64| format!("/admin/plans?status={selected}&card={card}&page={page}")
     };
     view! {
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
@@ -44,6 +49,10 @@ fn Plans(list: PlanList, selected: String) -> impl IntoView {
                             <option value=s.as_str() selected=selected == s.as_str()>{plan_status_label(s, tx)}</option>
                         }).collect_view()}
                     </select>
+                </label>
+                <label class="inline">
+                    <input type="checkbox" name="card" value="expiring" checked=cards_running_out/>
+                    {tx.plans_cards_running_out}
                 </label>
                 <div class="actions">
                     <button type="submit" class="primary">{tx.apply}</button>
@@ -73,7 +82,14 @@ fn Plans(list: PlanList, selected: String) -> impl IntoView {
                                         {p.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}
                                         <br/><span class="muted">{format!("{}/{}", p.progress.0, p.progress.1)}</span>
                                     </td>
-                                    <td>{p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}</td>
+                                    <td>
+                                        {p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}
+                                        {p.card_runs_out.map(|(month, year)| view! {
+                                            <br/><span class="warning" data-testid="card-runs-out">
+                                                {fill(tx.plan_card_runs_out, &[("expiry", &format!("{month:02}/{year}"))])}
+                                            </span>
+                                        })}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

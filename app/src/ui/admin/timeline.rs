@@ -9,7 +9,8 @@ use crate::api::admin::{AdminCancel, AdminRefund, AdminResendAuthentication, Adm
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::{Locale, RefundReason};
 use crate::ui::i18n::{
-    dispute_status_label, fill, format_datetime, refund_reason_label, refund_status_label, texts, timeline_text,
+    dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text, refund_reason_label,
+    refund_status_label, texts, timeline_text,
 };
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
@@ -48,8 +49,7 @@ pub fn AdminTimeline() -> impl IntoView {
             Some(e) => Some(view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any()),
             None if retry.value().get().is_some()
                 || cancel.value().get().is_some()
-                || resend.value().get().is_some()
-                || refund.value().get().is_some() =>
+                || resend.value().get().is_some() =>
             {
                 Some(view! { <p class="success" role="status">{tx.done}</p> }.into_any())
             }
@@ -156,9 +156,9 @@ fn Refunds(
     let rows = refunds
         .into_iter()
         .map(|r| {
-            let by = if r.requested_by == "stripe" { tx.refund_by_stripe.to_owned() } else { r.requested_by.clone() };
+            let by = r.requested_by.clone().unwrap_or_else(|| tx.refund_by_stripe.to_owned());
             let status = match &r.failure_reason {
-                Some(why) => format!("{} ({why})", refund_status_label(r.status, tx)),
+                Some(why) => format!("{} ({})", refund_status_label(r.status, tx), refund_failure_text(why, tx)),
                 None => refund_status_label(r.status, tx).to_owned(),
             };
             view! {
@@ -187,7 +187,8 @@ fn Refunds(
             </table>
             {form.map(|form| {
                 let left = form.left.amount.minor();
-                let default = format!("{}.{:02}", left / 100, left % 100);
+                let separator = if locale == Locale::Fr { ',' } else { '.' };
+                let default = format!("{}{separator}{:02}", left / 100, left % 100);
                 view! {
                     <ActionForm action attr:class="refund-form">
                         <FormToken/>
@@ -207,6 +208,9 @@ fn Refunds(
                         <button type="submit" class="danger" disabled=move || action.pending().get()>{tx.refund_button}</button>
                     </ActionForm>
                 }
+            })}
+            {move || action.value().get().and_then(Result::ok).map(|status| view! {
+                <p class="success" role="status">{fill(tx.refund_result, &[("status", refund_status_label(status, tx))])}</p>
             })}
         </section>
     }
@@ -229,7 +233,7 @@ fn Disputes(disputes: Vec<DisputeView>, locale: Locale) -> impl IntoView {
                 <tr data-status=d.status.clone()>
                     <td>{format_datetime(d.at, tx)}</td>
                     <td>{amount}</td>
-                    <td>{d.reason.unwrap_or_default()}</td>
+                    <td>{d.reason.as_deref().map(|code| dispute_reason_text(code, tx).to_owned()).unwrap_or_default()}</td>
                     <td>{dispute_status_label(&d.status, tx)}</td>
                     <td>{outcome}</td>
                     <td><code>{d.stripe_dispute_id}</code></td>

@@ -39,6 +39,7 @@ pub fn EcheanceRow(echeance: EcheanceView, pay: ServerAction<Pay>, has_card: boo
         }
         .into_any(),
         (s, _) if s.is_payable() => view! { <span class="muted">{tx.need_card_to_pay}</span> }.into_any(),
+        (s, _) if s.was_collected() => view! { <a href=format!("/receipts/{id}")>{tx.receipt_open}</a> }.into_any(),
         _ => ().into_any(),
     };
     view! {

@@ -66,6 +66,8 @@ pub fn CheckoutPage() -> impl IntoView {
                         let has_card = checkout.card.is_some();
                         let me = checkout.me.clone();
                         let publishable_key = checkout.publishable_key.clone();
+                        let collected: Vec<_> =
+                            checkout.echeances.iter().filter(|e| e.status.was_collected()).cloned().collect();
                         view! {
                             <Layout me=Some(me)>
                                 <h1 data-hydrated=hydrated>{tx.my_echeances}</h1>
@@ -100,11 +102,33 @@ pub fn CheckoutPage() -> impl IntoView {
                                         }
                                     })}
                                 </section>
+                                {(!collected.is_empty()).then(|| view! { <Receipts echeances=collected/> })}
                             </Layout>
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+    }
+}
+
+/// « Mes reçus »: every échéance collected, each opening its printable receipt.
+#[component]
+fn Receipts(echeances: Vec<crate::api::dto::EcheanceView>) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="receipts-title">
+            <h2 id="receipts-title">{tx.receipts}</h2>
+            <ul class="receipts">
+                {echeances.into_iter().map(|e| view! {
+                    <li>
+                        <a href=format!("/receipts/{}", e.id)>
+                            {crate::ui::i18n::fill(tx.receipt_link, &[("label", &e.label), ("amount", &e.money.format(locale))])}
+                        </a>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

@@ -398,6 +398,38 @@ texts! {
         kind_card_expiring,
         kind_admin_dispute_opened,
         disputes,
+        dispute_reason_fraudulent,
+        dispute_reason_not_received,
+        dispute_reason_unacceptable,
+        dispute_reason_duplicate,
+        dispute_reason_canceled,
+        dispute_reason_credit_not_processed,
+        dispute_reason_unrecognized,
+        dispute_reason_general,
+        refund_failure_card,
+        refund_failure_never_sent,
+        refund_failure_disputed,
+        refund_failure_already_refunded,
+        refund_failure_too_large,
+        refund_failure_refused,
+        refund_result,
+        cancel_plan_refund,
+        receipts,
+        receipt_link,
+        receipt_open,
+        receipt_title,
+        receipt_merchant,
+        receipt_customer,
+        receipt_for,
+        receipt_plan,
+        receipt_paid_at,
+        receipt_card,
+        receipt_reference,
+        receipt_refunded,
+        receipt_print_hint,
+        back_to_portal,
+        plans_cards_running_out,
+        plan_card_runs_out,
         dispute_deadline,
         dispute_lost_amount,
         dispute_status_open,
@@ -585,6 +617,8 @@ texts! {
         js_browser_only
     }
     plurals {
+        plan_refunds_asked,
+        plan_refunds_refused,
         results,
         failed_emails_count,
         failed_webhooks_count,
@@ -649,6 +683,36 @@ pub fn dispute_status_label(status: &str, tx: &Texts) -> &'static str {
         "won" | "warning_closed" => tx.dispute_status_won,
         "lost" => tx.dispute_status_lost,
         _ => tx.dispute_status_review,
+    }
+}
+
+/// A dispute's reason (Stripe's code), in words; a code not known here as it is.
+#[must_use]
+pub fn dispute_reason_text<'a>(code: &'a str, tx: &Texts) -> &'a str {
+    match code {
+        "fraudulent" => tx.dispute_reason_fraudulent,
+        "product_not_received" => tx.dispute_reason_not_received,
+        "product_unacceptable" => tx.dispute_reason_unacceptable,
+        "duplicate" => tx.dispute_reason_duplicate,
+        "subscription_canceled" => tx.dispute_reason_canceled,
+        "credit_not_processed" => tx.dispute_reason_credit_not_processed,
+        "unrecognized" => tx.dispute_reason_unrecognized,
+        "general" => tx.dispute_reason_general,
+        other => other,
+    }
+}
+
+/// Why a refund failed or was refused (Stripe's code, or ours), in words; a code not known here as it is.
+#[must_use]
+pub fn refund_failure_text<'a>(code: &'a str, tx: &Texts) -> &'a str {
+    match code {
+        "expired_or_canceled_card" | "lost_or_stolen_card" => tx.refund_failure_card,
+        "never_sent" => tx.refund_failure_never_sent,
+        "charge_disputed" => tx.refund_failure_disputed,
+        "charge_already_refunded" => tx.refund_failure_already_refunded,
+        "amount_too_large" => tx.refund_failure_too_large,
+        "stripe_refused" => tx.refund_failure_refused,
+        other => other,
     }
 }
 

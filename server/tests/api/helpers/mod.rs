@@ -368,13 +368,24 @@ impl TestApp {
 
     /// Calls the `pay` server function; returns the HTTP status and the JSON body.
     pub async fn pay(&self, client: &reqwest::Client, echeance_id: i64) -> (u16, serde_json::Value) {
+        self.call(client, "pay", &[("echeance_id", &echeance_id.to_string())]).await
+    }
+
+    /// Posts `form` to server function `endpoint` (`pay`, `admin/refund`…) as a script on the
+    /// site's page would (a JSON answer); returns the HTTP status and the JSON body.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
         let response = client
-            .post(format!("{}/api/pay", self.address))
+            .post(format!("{}/api/{endpoint}", self.address))
             .header("accept", "application/json")
-            .form(&[("echeance_id", echeance_id.to_string())])
+            .form(form)
             .send()
             .await
-            .expect("pay answers");
+            .expect("the server function answers");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(serde_json::Value::Null))
     }

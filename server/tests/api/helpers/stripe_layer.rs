@@ -355,9 +355,11 @@ impl StripeLayer {
     }
 
     /// Refund `id` failed (the bank could not send the money back): the peer keeps it
-    /// failed for every later read and sends Stripe's `refund.failed` (`scripts/stripe_peer.py`).
-    pub async fn fail_refund(&self, id: &str) {
-        let url = format!("{}/_config/refunds/{id}/fail", self.inner.upstream);
+    /// failed for every later read and, `with_events`, sends Stripe's `refund.failed`
+    /// (`scripts/stripe_peer.py`); without, only a read of the refund can tell.
+    pub async fn fail_refund(&self, id: &str, with_events: bool) {
+        let events = if with_events { "all" } else { "none" };
+        let url = format!("{}/_config/refunds/{id}/fail?events={events}", self.inner.upstream);
         let answer = self.inner.http.post(url).send().await.expect("the peer answers");
         assert!(answer.status().is_success(), "the peer failed refund {id}: {}", answer.status());
         self.inner.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -97,6 +97,20 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     let refund_rows = refunds::of(&state.db, id.get()).await?;
     let (refund_totals, refund_form) = money_back(&row, &refund_rows)?;
+    // `admin:3` → the admin's name.
+    let admin_ids: Vec<i64> =
+        refund_rows.iter().filter_map(|r| r.requested_by.strip_prefix("admin:")?.parse().ok()).collect();
+    let names: std::collections::HashMap<i64, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(admin_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
+    let name_of = |actor: &str| -> Option<String> {
+        let id = actor.strip_prefix("admin:")?;
+        Some(id.parse::<i64>().ok().and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| actor.to_owned()))
+    };
     let refunds = refund_rows
         .into_iter()
         .map(|r| {
@@ -111,7 +125,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 status: r.status,
                 stripe_refund_id: r.stripe_refund_id,
                 failure_reason: r.failure_reason,
-                requested_by: r.requested_by,
+                requested_by: name_of(&r.requested_by),
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;

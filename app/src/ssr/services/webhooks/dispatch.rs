@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 
 use super::checkout;
-use crate::domain::legacy::{dispute_event, refund_event};
+use crate::domain::legacy::{dispute_event, refunds_event};
 use crate::domain::{AttemptOutcome, PaymentEvent, TransitionError};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, stripe_event};
@@ -102,14 +102,20 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "charge.refunded" => {
             let charge: ChargeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            apply_to_collected(
-                state,
-                charge.payment_intent.as_ref(),
-                refund_event(charge.amount, charge.amount_refunded, charge.refunded),
-                &actor,
-                format!("charge={}", charge.id),
-            )
-            .await
+            let Some(pi) = charge.payment_intent.as_ref() else {
+                return Ok(Applied::Ignored("no-payment-intent".to_owned()));
+            };
+            // The charge as it was when the event was made (a retried delivery may come after a
+            // refund failed): Stripe's refunds of the payment now say where the money is.
+            let refunds = refunds::all_of(state, pi.id()).await?;
+            for refund in &refunds {
+                refunds::observe(state, refund).await?;
+            }
+            let statuses = refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount));
+            let Some(event) = refunds_event(charge.amount, statuses) else {
+                return Ok(Applied::Ignored(format!("no-refund-now charge={}", charge.id)));
+            };
+            apply_to_collected(state, Some(pi), event, &actor, format!("charge={}", charge.id)).await
         }
         "charge.dispute.created" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
@@ -144,14 +150,16 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             let refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
             // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
             let listed = refunds::observe(state, &refund).await?;
-            if refund.status.as_deref() != Some("failed") {
+            // Failed (the bank sent it back) or cancelled before it left: the money stayed.
+            if !matches!(refund.status.as_deref(), Some("failed" | "canceled")) {
                 let status = refund.status.as_deref().unwrap_or("?");
                 return Ok(match listed {
                     Some(echeance) => Applied::Done(Some(format!("refund={} {status} echeance={echeance}", refund.id))),
                     None => Applied::Ignored(format!("refund-not-failed refund={}", refund.id)),
                 });
             }
-            let detail = format!("refund={} failed amount={}", refund.id, refund.amount);
+            let detail =
+                format!("refund={} {} amount={}", refund.id, refund.status.as_deref().unwrap_or("?"), refund.amount);
             apply_to_collected(state, refund.payment_intent.as_ref(), PaymentEvent::RefundFailed, &actor, detail).await
         }
         "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
