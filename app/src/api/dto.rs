@@ -728,6 +728,8 @@ pub struct PlanRow {
     pub next_due: Option<NaiveDate>,
     /// The customer's card (month, year) when it expires before the last échéance still to collect.
     pub card_runs_out: Option<(u32, i32)>,
+    /// Échéances are left to collect and the customer has no card that can be charged.
+    pub no_card: bool,
 }
 
 /// A page of plans, newest first.

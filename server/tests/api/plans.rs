@@ -622,10 +622,29 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     assert_eq!(flag(long.plan.id), None);
     let ids = |list: app::api::dto::PlanList| list.rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(ids(plans::list(&app.state, None, true, 0).await.expect("list")), vec![short.plan.id]);
+    assert_eq!(
+        ids(plans::list(&app.state, Some(PlanStatus::Actif), true, 0).await.expect("list")),
+        vec![short.plan.id]
+    );
     assert!(
-        ids(plans::list(&app.state, Some(PlanStatus::Termine), true, 0).await.expect("list")).is_empty(),
+        ids(plans::list(&app.state, Some(PlanStatus::EnAttenteClient), true, 0).await.expect("list")).is_empty(),
         "the status filter still applies"
     );
+
+    // A customer left with no card that can be charged (detached on Stripe) is the worst case: listed too.
+    let carole = app.customer("carole", Some(test_cards::OK)).await;
+    let stranded = accepted_plan(&app, &carole, 30_000, 3).await;
+    let usable = |yes: bool| {
+        app::ssr::entities::payment_method::Entity::update_many()
+            .col_expr(app::ssr::entities::payment_method::Column::Usable, sea_orm::sea_query::Expr::value(yes))
+            .filter(app::ssr::entities::payment_method::Column::UserId.eq(carole.id.get()))
+            .exec(&app.state.db)
+    };
+    usable(false).await.expect("card gone");
+    let listed = plans::list(&app.state, None, true, 0).await.expect("list");
+    assert_eq!(ids(listed.clone()), vec![stranded.plan.id, short.plan.id]);
+    assert!(listed.rows[0].no_card && listed.rows[0].card_runs_out.is_none());
+    usable(true).await.expect("card back");
 
     // A plan that is over is no longer a worry.
     plans::cancel(&app.state, short.plan.id, root.id).await.expect("cancelled");

@@ -263,8 +263,15 @@ pub async fn adopt(
 /// A customer's cards that can be charged, the default first, then the newest.
 #[must_use]
 pub fn usable(user_id: i64) -> Select<payment_method::Entity> {
+    usable_of([user_id])
+}
+
+/// The cards of `users` that can be charged, each one's default first, then the newest: the
+/// first of each user is the one the due-date run charges.
+#[must_use]
+pub fn usable_of(users: impl IntoIterator<Item = i64>) -> Select<payment_method::Entity> {
     payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.eq(user_id))
+        .filter(payment_method::Column::UserId.is_in(users))
         .filter(payment_method::Column::Usable.eq(true))
         .order_by_desc(payment_method::Column::IsDefault)
         .order_by_desc(payment_method::Column::CreatedAt)

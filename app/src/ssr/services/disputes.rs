@@ -19,15 +19,25 @@ use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 use crate::ui::i18n::{Texts, dispute_reason_text};
 
+/// What a dispute's report found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// The échéance its payment collected.
+    pub echeance: i64,
+    /// The dispute was decided before this report (a late or repeated event of its open days):
+    /// it opens nothing again.
+    pub already_decided: bool,
+}
+
 /// Brings dispute `snapshot`'s row up to date (written, with the admins' emails, the first
-/// time); returns the échéance it is about — or why none is (yet).
+/// time it is seen open); returns the échéance it is about — or why none is (yet).
 ///
 /// # Errors
 /// Database failure.
 pub(crate) async fn observe(
     state: &AppState,
     snapshot: &DisputeSnapshot,
-) -> Result<Result<i64, Applied>, ServiceError> {
+) -> Result<Result<Seen, Applied>, ServiceError> {
     let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
         return Ok(Err(Applied::Ignored("no-payment-intent".to_owned())));
     };
@@ -41,10 +51,11 @@ pub(crate) async fn observe(
     let txn = db::begin_write(&state.db).await?;
     echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
+    let already_decided = known.as_ref().is_some_and(|row| is_decided(&row.status));
     match known {
         // A decided dispute stays decided: a late event of its open days (events come in any
         // order, retried for days) does not reopen it.
-        Some(row) if is_decided(&row.status) => {}
+        Some(_) if already_decided => {}
         Some(row) => {
             let decided = is_decided(&status);
             let mut active: dispute::ActiveModel = row.into();
@@ -77,12 +88,15 @@ pub(crate) async fn observe(
             }
             .insert(&txn)
             .await?;
-            tell_admins(state, &txn, &echeance, &row, now).await?;
+            // First seen decided (its close came first, or an old one the reconciler found): nothing to answer.
+            if !is_decided(&row.status) {
+                tell_admins(state, &txn, &echeance, &row, now).await?;
+            }
         }
     }
     txn.commit().await?;
     state.wake.outbox.notify_one();
-    Ok(Ok(echeance.id))
+    Ok(Ok(Seen { echeance: echeance.id, already_decided }))
 }
 
 /// Stripe's status of a decided dispute.
@@ -136,4 +150,18 @@ pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<dispute:
         .order_by_asc(dispute::Column::CreatedAt)
         .all(db)
         .await?)
+}
+
+/// Whether a dispute of PaymentIntent `payment_intent` was lost: the money went back by the
+/// dispute, whatever a refund of the same payment later says.
+///
+/// # Errors
+/// Database failure.
+pub async fn lost_for(db: &impl ConnectionTrait, payment_intent: &str) -> Result<bool, ServiceError> {
+    Ok(dispute::Entity::find()
+        .filter(dispute::Column::PaymentIntentId.eq(payment_intent))
+        .filter(dispute::Column::Status.eq("lost"))
+        .one(db)
+        .await?
+        .is_some())
 }

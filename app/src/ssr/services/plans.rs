@@ -720,8 +720,12 @@ pub async fn list(
         let plans = query.filter(payment_plan::Column::Status.is_in(open)).all(&state.db).await?;
         let skip = usize::try_from(page.saturating_mul(PLANS_PER_PAGE)).unwrap_or(usize::MAX);
         let per_page = usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX);
-        let mut rows: Vec<PlanRow> =
-            rows_of(&state.db, plans).await?.into_iter().filter(|r| r.card_runs_out.is_some()).skip(skip).collect();
+        let mut rows: Vec<PlanRow> = rows_of(&state.db, plans)
+            .await?
+            .into_iter()
+            .filter(|r| r.card_runs_out.is_some() || r.no_card)
+            .skip(skip)
+            .collect();
         let has_more = rows.len() > per_page;
         rows.truncate(per_page);
         return Ok(PlanList { rows, page, has_more });
@@ -744,14 +748,7 @@ pub async fn rows_of(
     let (customers, mut echeances_of) = customers_and_echeances(db, &plans).await?;
     // Each customer's card the due-date run charges (the default first, then the newest).
     let mut card_of: BTreeMap<i64, payment_method::Model> = BTreeMap::new();
-    for card in payment_method::Entity::find()
-        .filter(payment_method::Column::UserId.is_in(customers.keys().copied()))
-        .filter(payment_method::Column::Usable.eq(true))
-        .order_by_desc(payment_method::Column::IsDefault)
-        .order_by_desc(payment_method::Column::CreatedAt)
-        .all(db)
-        .await?
-    {
+    for card in super::cards::usable_of(customers.keys().copied()).all(db).await? {
         card_of.entry(card.user_id).or_insert(card);
     }
     plans
@@ -768,16 +765,17 @@ pub async fn rows_of(
             let customer = customers.get(&plan.customer_id);
             // The card will not last until the plan's last échéance still to collect.
             let last_due = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.due_date).max();
-            let card_runs_out = match (card_of.get(&plan.customer_id), last_due) {
-                (Some(card), Some(last))
-                    if !plan.status.is_over() && !plan::card_lasts_until(card.exp_month, card.exp_year, last) =>
-                {
+            let open = !plan.status.is_over() && last_due.is_some();
+            let card = card_of.get(&plan.customer_id);
+            let card_runs_out = match (card, last_due) {
+                (Some(card), Some(last)) if open && !plan::card_lasts_until(card.exp_month, card.exp_year, last) => {
                     Some((u32::try_from(card.exp_month).unwrap_or(0), card.exp_year))
                 }
                 _ => None,
             };
             Ok(PlanRow {
                 card_runs_out,
+                no_card: open && card.is_none(),
                 id: plan.id,
                 customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
                 customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),

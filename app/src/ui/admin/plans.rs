@@ -84,6 +84,9 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
                                     </td>
                                     <td>
                                         {p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}
+                                        {p.no_card.then(|| view! {
+                                            <br/><span class="warning" data-testid="no-card">{tx.plan_no_card}</span>
+                                        })}
                                         {p.card_runs_out.map(|(month, year)| view! {
                                             <br/><span class="warning" data-testid="card-runs-out">
                                                 {fill(tx.plan_card_runs_out, &[("expiry", &format!("{month:02}/{year}"))])}

@@ -430,6 +430,7 @@ texts! {
         back_to_portal,
         plans_cards_running_out,
         plan_card_runs_out,
+        plan_no_card,
         dispute_deadline,
         dispute_lost_amount,
         dispute_status_open,

@@ -107,20 +107,22 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             };
             // The charge as it was when the event was made (a retried delivery may come after a
             // refund failed): Stripe's refunds of the payment now say where the money is.
-            let refunds = refunds::all_of(state, pi.id()).await?;
-            for refund in &refunds {
-                refunds::observe(state, refund).await?;
-            }
-            let statuses = refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount));
-            let Some(event) = refunds_event(charge.amount, statuses) else {
-                return Ok(Applied::Ignored(format!("no-refund-now charge={}", charge.id)));
+            let event = match refunds_now(state, pi.id()).await? {
+                Err(not_now) => return Ok(not_now),
+                Ok(None) => return Ok(Applied::Ignored(format!("no-refund-now charge={}", charge.id))),
+                Ok(Some(event)) => event,
             };
             apply_to_collected(state, Some(pi), event, &actor, format!("charge={}", charge.id)).await
         }
         "charge.dispute.created" => {
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            if let Err(not_now) = disputes::observe(state, &dispute).await? {
-                return Ok(not_now);
+            match disputes::observe(state, &dispute).await? {
+                Err(not_now) => return Ok(not_now),
+                // Its close came first (deliveries come in any order): the opening moves nothing now.
+                Ok(seen) if seen.already_decided => {
+                    return Ok(Applied::Ignored(format!("dispute-already-decided dispute={}", dispute.id)));
+                }
+                Ok(_) => {}
             }
             let detail = format!("dispute={} reason={}", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
             apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
@@ -130,7 +132,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             // The dispute's own row (its status, its deadline); the échéance moves on created and closed.
             let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
             Ok(match disputes::observe(state, &dispute).await? {
-                Ok(echeance) => Applied::Done(Some(format!("dispute={} echeance={echeance}", dispute.id))),
+                Ok(seen) => Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance))),
                 Err(not_now) => not_now,
             })
         }
@@ -158,9 +160,19 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                     None => Applied::Ignored(format!("refund-not-failed refund={}", refund.id)),
                 });
             }
+            let Some(pi) = refund.payment_intent.as_ref() else {
+                return Ok(Applied::Ignored("no-payment-intent".to_owned()));
+            };
+            // Where the money is now, from every refund of the payment (another may have gone
+            // through since this one failed); and a lost dispute took it back whatever a refund says.
+            match refunds_now(state, pi.id()).await? {
+                Err(not_now) => return Ok(not_now),
+                Ok(Some(PaymentEvent::RefundFailed)) if !disputes::lost_for(&state.db, pi.id()).await? => {}
+                Ok(_) => return Ok(Applied::Ignored(format!("refund-failed-money-still-gone refund={}", refund.id))),
+            }
             let detail =
                 format!("refund={} {} amount={}", refund.id, refund.status.as_deref().unwrap_or("?"), refund.amount);
-            apply_to_collected(state, refund.payment_intent.as_ref(), PaymentEvent::RefundFailed, &actor, detail).await
+            apply_to_collected(state, Some(pi), PaymentEvent::RefundFailed, &actor, detail).await
         }
         "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
             let card: PaymentMethodSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
@@ -182,6 +194,22 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         other => Ok(Applied::Ignored(format!("unhandled-type type={other}"))),
     }
+}
+
+/// What every refund Stripe has of PaymentIntent `pi` says of the échéance it paid — read
+/// against the échéance's amount, as the reconciler reads them, the refunds' rows brought up to
+/// date on the way — or why no échéance moves for it (yet).
+async fn refunds_now(state: &AppState, pi: &str) -> Result<Result<Option<PaymentEvent>, Applied>, ServiceError> {
+    let echeance = match collected_by(state, pi).await? {
+        Ok(echeance) => echeance,
+        Err(not_now) => return Ok(Err(not_now)),
+    };
+    let refunds = refunds::all_of(state, pi).await?;
+    for refund in &refunds {
+        refunds::observe(state, refund).await?;
+    }
+    let statuses = refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount));
+    Ok(Ok(refunds_event(echeance.amount_cents, statuses)))
 }
 
 async fn apply_payment_intent(
