@@ -92,6 +92,14 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!((still.status.as_str(), still.evidence_due_by), ("lost", None));
     assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee);
 
+    // Its opening event delivered again after the close (a retried delivery): it reopens nothing.
+    let reopened = serde_json::json!({"id": won, "object": "dispute", "payment_intent": won_pi, "amount": 3_300,
+        "currency": "eur", "reason": "fraudulent", "status": "needs_response"});
+    assert_eq!(app.deliver(&crate::helpers::event("evt_late_created", "charge.dispute.created", reopened)).await, 200);
+    app.process_inbox().await;
+    assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "a won dispute's late opening moves nothing");
+    assert_eq!(dispute_of(&app, won_e).await.status, "won");
+
     // The reconciler reads the same disputes again: nothing moves twice, nobody is told twice.
     let again = reconcile(&app).await;
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "{again:?}");

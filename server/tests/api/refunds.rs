@@ -298,3 +298,21 @@ async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_e
     assert_eq!(rows(&app).await.len(), 2);
     assert_eq!(app.stripe.calls("POST /v1/refunds"), 2);
 }
+
+#[tokio::test]
+async fn an_admin_without_the_required_second_factor_reads_no_customers_receipt() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        workers: false,
+        env: vec![("ADMIN_TOTP_REQUIRED", "true".to_owned())],
+    })
+    .await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let paid = app.echeance(&alice, 4_500, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(paid).expect("id"), Trigger::DueDate).await.expect("charged");
+    let root = app.admin("root").await;
+    let as_admin = app.browser();
+    app.login(&as_admin, &root).await;
+    let (status, body) = receipt(&app, &as_admin, paid).await;
+    assert_eq!(status, 409, "set up the second factor first: {body}");
+    assert!(body.to_string().contains("SecondFactorSetupRequired"), "{body}");
+}
