@@ -162,13 +162,13 @@ json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # Logs in and saves a card for the logged-in customer the way Stripe.js would:
 # a SetupIntent from the server, confirmed at the local peer with the card number.
-demo_login_with_card() { # email, password, card number
+demo_login_with_card() { # email, password, card number[, expiry month, expiry year]
   demo_api login "email=$1" "password=$2" >/dev/null
   local secret setup_intent pm status
   secret=$(demo_api card/setup | json_field '["client_secret"]')
   setup_intent=${secret%%_secret_*}
   pm=$(curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/payment_methods" -d type=card -d "card[number]=$3" \
-    -d 'card[exp_month]=12' -d 'card[exp_year]=2034' -d 'card[cvc]=123' | json_field '["id"]')
+    -d "card[exp_month]=${4:-12}" -d "card[exp_year]=${5:-2034}" -d 'card[cvc]=123' | json_field '["id"]')
   status=$(curl -fsS -u "$STRIPE_SECRET_KEY:" "$DEMO_PEER/v1/setup_intents/$setup_intent/confirm" -d "payment_method=$pm" |
     json_field '["status"]')
   if [ "$status" = requires_action ]; then

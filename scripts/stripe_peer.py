@@ -36,6 +36,11 @@ Differences from `localstripe --port N`:
   details on every read, and `payment_method.automatically_updated` is sent;
   a detached card sends `payment_method.detached`, as Stripe does (upstream
   sends neither);
+- disputes, which upstream does not have: `POST /_config/payment_intents/{id}/dispute`
+  opens one on the PaymentIntent's charge (`needs_response`, evidence due in 7 days) and
+  `POST /_config/disputes/{id}/close` with `outcome=won|lost` decides it, each sending
+  Stripe's `charge.dispute.created` / `charge.dispute.closed`; `GET /v1/disputes` (with
+  Stripe's `created` filter, newest first) and `GET /v1/disputes/{id}` read them;
 - its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
   (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
   publishable key, as Stripe.js calls it.
@@ -262,7 +267,7 @@ resources.extra_apis[:] = [
 resources.Refund.__init__ = refund_init
 resources.Charge.amount_refunded = property(charge_amount_refunded)
 
-from localstripe.server import app, get_api_key, get_post_data, json_response  # noqa: E402  (after the patches above)
+from localstripe.server import app, get_api_key, get_post_data, json_response, unflatten_data  # noqa: E402  (after the patches above)
 
 JS_PATH = "/js.stripe.com/v3/"
 
@@ -353,6 +358,81 @@ async def update_card(request):
     return json_response(payment_method._export())
 
 
+class Dispute(resources.StripeObject):
+    """A cardholder's dispute of a charge (Stripe's `dispute`); opened by the bank, never by the API."""
+
+    object = "dispute"
+    _id_prefix = "dp_"
+
+    def __init__(self, payment_intent):
+        charge = payment_intent.latest_charge
+        if charge is None or charge.status != "succeeded":
+            raise resources.UserError(400, "Only a succeeded payment can be disputed")
+        super().__init__()
+        self.payment_intent = payment_intent.id
+        self.charge = charge.id
+        self.amount = charge.amount
+        self.currency = charge.currency
+        self.reason = "fraudulent"
+        self.status = "needs_response"
+        self.is_charge_refundable = False
+        self.metadata = {}
+        self.evidence_details = {
+            "due_by": self.created + 7 * 86_400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        }
+
+    @classmethod
+    def _api_create(cls, **data):
+        raise resources.UserError(405, "Method Not Allowed")
+
+    @classmethod
+    def _api_list_all(cls, url, created=None, limit=None, starting_after=None, **kwargs):
+        bounds = created_bounds(created)
+        li = list_all.__func__(cls, url, limit=resources.try_convert_to_int(limit), starting_after=starting_after, **kwargs)
+        li._list = [d for d in reversed(li._list) if all(test(d.created, b) for test, b in bounds)]
+        li._list.sort(key=lambda d: d.created, reverse=True)
+        return li
+
+
+def list_disputes(request):
+    data = unflatten_data(request.query)
+    return json_response(Dispute._api_list_all("/v1/disputes", **data)._export())
+
+
+def retrieve_dispute(request):
+    return json_response(Dispute._api_retrieve(request.match_info["id"])._export())
+
+
+async def open_dispute(request):
+    """The cardholder disputes the payment of PaymentIntent `id` with their bank."""
+    dispute = Dispute(resources.PaymentIntent._api_retrieve(request.match_info["id"]))
+    resources.store.dump_to_disk()
+    schedule_webhook(resources.Event("charge.dispute.created", dispute))
+    return json_response(dispute._export())
+
+
+async def close_dispute(request):
+    """The bank decides dispute `id`: `outcome=won` (the money stays) or `lost`."""
+    dispute = Dispute._api_retrieve(request.match_info["id"])
+    data = await get_post_data(request) or {}
+    outcome = data.get("outcome")
+    if outcome not in ("won", "lost"):
+        raise resources.UserError(400, "outcome must be won or lost")
+    if dispute.status not in ("won", "lost"):
+        dispute.status = outcome
+        dispute.evidence_details["due_by"] = None
+        resources.store.dump_to_disk()
+        schedule_webhook(resources.Event("charge.dispute.closed", dispute))
+    return json_response(dispute._export())
+
+
+app.router.add_get("/v1/disputes", list_disputes)
+app.router.add_get("/v1/disputes/{id}", retrieve_dispute)
+app.router.add_post("/_config/payment_intents/{id}/dispute", open_dispute)
+app.router.add_post("/_config/disputes/{id}/close", close_dispute)
 app.router.add_post("/_config/refunds/{id}/fail", fail_refund)
 app.router.add_post("/_config/payment_methods/{id}/update_card", update_card)
 app.middlewares.append(scoped_stripe_js)

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use app::ssr::config::Settings;
-use app::ssr::services::{charge, due, reconcile, seed, webhooks};
+use app::ssr::services::{charge, due, reconcile, reminders, seed, webhooks};
 use app::ssr::state::AppState;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
@@ -46,6 +46,13 @@ enum Command {
         /// At most this many charges.
         #[arg(long, default_value_t = 10_000)]
         limit: u64,
+    },
+    /// Queue the customers' notices as the daily job does (`DEBIT_REMINDER_CRON`): the reminders
+    /// of the debits of the coming days and the warnings of cards that will not last.
+    Notices {
+        /// The day to run as (YYYY-MM-DD; default today in the schedule's time zone).
+        #[arg(long)]
+        date: Option<NaiveDate>,
     },
     /// Apply stored webhooks and settle unknown charge outcomes, once.
     Process,
@@ -212,13 +219,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Serve => serve(state).await,
         Command::Migrate => Ok(ExitCode::SUCCESS),
         Command::SeedDemo => {
-            let today = state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive();
+            let today = today_of(&state);
             let wrote = seed::seed_demo(&state, today).await.map_err(anyhow::Error::from)?;
             println!("{}", if wrote { "demo data written" } else { "users exist: demo data left as is" });
             Ok(ExitCode::SUCCESS)
         }
         Command::SeedCustomer { email, name, password, locale, admin, echeances } => {
-            let today = state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive();
+            let today = today_of(&state);
             let role = if admin { app::domain::Role::Admin } else { app::domain::Role::Customer };
             let account = seed::Account {
                 email: &email,
@@ -233,14 +240,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Reconcile { since, dry_run } => reconcile_once(&state, since, dry_run).await,
         Command::ChargeDue { date, limit } => {
-            let today =
-                date.unwrap_or_else(|| state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive());
+            let today = date.unwrap_or_else(|| today_of(&state));
             let report = due::charge_due(&state, today, limit).await.map_err(anyhow::Error::from)?;
             println!(
                 "charged {} (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
                 report.charged, report.paid, report.awaiting_customer, report.declined, report.skipped, report.errors
             );
             Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Notices { date } => {
+            let today = date.unwrap_or_else(|| today_of(&state));
+            let queued = reminders::queue_notices(&state, today).await.map_err(anyhow::Error::from)?;
+            println!("as of {today}: debit reminders queued {}, card warnings queued {}", queued.debits, queued.cards);
+            Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey { action } => api_key(&state, action).await,
         Command::User { action } => user(&state, action).await,
@@ -440,6 +452,11 @@ async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> any
         );
     }
     Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Today, in the schedule's time zone.
+fn today_of(state: &AppState) -> NaiveDate {
+    state.clock.now().with_timezone(&state.settings.schedule_timezone).date_naive()
 }
 
 #[cfg(test)]

@@ -33,6 +33,26 @@ use crate::ssr::state::AppState;
 /// Rows read (and emails written) per transaction.
 const BATCH: u64 = 500;
 
+/// How many notices a run of the daily job queued.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Notices {
+    /// Reminders of the coming debits.
+    pub debits: u64,
+    /// Warnings of cards that will not last.
+    pub cards: u64,
+}
+
+/// The daily job, as of `today`: the reminders of the coming debits, then the
+/// warnings of the cards that will not last (the schedule and `server notices` run this).
+///
+/// # Errors
+/// Database failure, or a row that does not parse.
+pub async fn queue_notices(state: &AppState, today: NaiveDate) -> Result<Notices, ServiceError> {
+    let debits = queue_upcoming_debits(state, today).await?;
+    let cards = queue_card_expiry_notices(state, today).await?;
+    Ok(Notices { debits, cards })
+}
+
 /// Queues the reminder of every debit due after `today` and within the
 /// configured number of days; returns how many emails were new.
 ///

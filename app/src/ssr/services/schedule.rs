@@ -73,8 +73,7 @@ impl Job {
             }
             Self::CustomerNotices => {
                 let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
-                let debits = super::reminders::queue_upcoming_debits(state, today).await?;
-                let cards = super::reminders::queue_card_expiry_notices(state, today).await?;
+                let super::reminders::Notices { debits, cards } = super::reminders::queue_notices(state, today).await?;
                 tracing::info!(debits, cards, "notices of the coming debits and expiring cards queued");
                 Ok(())
             }
