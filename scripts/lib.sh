@@ -139,10 +139,13 @@ start_postgres() {
     chown postgres "$dir"
     as=(runuser -u postgres --)
   fi
+  # Tests trade durability for speed; the bench (`start_postgres durable`) keeps PostgreSQL's defaults.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${1:-}" = durable ] && durability=""
   port=$(free_port)
   "${as[@]}" "$bin/initdb" -D "$dir/data" -U echeancier --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   "${as[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w start \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" >/dev/null
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $durability -c max_connections=400" >/dev/null
   CLEANUPS+=("${as[*]} $bin/pg_ctl -D $dir/data -m immediate stop >/dev/null 2>&1; rm -rf $dir")
   PG_URL="postgres://echeancier@127.0.0.1:$port/postgres"
   log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"

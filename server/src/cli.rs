@@ -243,8 +243,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let today = date.unwrap_or_else(|| today_of(&state));
             let report = due::charge_due(&state, today, limit).await.map_err(anyhow::Error::from)?;
             println!(
-                "charged {} (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
-                report.charged, report.paid, report.awaiting_customer, report.declined, report.skipped, report.errors
+                "charged {} at {}/s (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",
+                report.charged,
+                state.settings.charge_due_rate_per_sec,
+                report.paid,
+                report.awaiting_customer,
+                report.declined,
+                report.skipped,
+                report.errors
             );
             Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }

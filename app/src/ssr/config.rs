@@ -202,6 +202,7 @@ impl Settings {
             return Err(err("SMTP_URL", "expected smtp://host:port or smtps://user:password@host:port"));
         }
 
+        let stripe_rate_limit_per_sec = positive(get, "STRIPE_RATE_LIMIT_PER_SEC", "25")?;
         let retry_policy = RetryPolicy::parse(&get("RETRY_SCHEDULE_HOURS").unwrap_or_else(|| "24,72,168".to_owned()))
             .map_err(|e| err("RETRY_SCHEDULE_HOURS", &e))?;
         let schedule_timezone: chrono_tz::Tz = get("SCHEDULE_TIMEZONE")
@@ -224,7 +225,7 @@ impl Settings {
             stripe_api_base,
             stripe_js_url,
             stripe_timeout: Duration::from_secs(parse_var(get, "STRIPE_TIMEOUT_SECS", "30")?),
-            stripe_rate_limit_per_sec: positive(get, "STRIPE_RATE_LIMIT_PER_SEC", "25")?,
+            stripe_rate_limit_per_sec,
             app_base_url,
             app_secret,
             smtp_url: SecretString::from(smtp_url),
@@ -236,7 +237,11 @@ impl Settings {
             reconcile_cron,
             charge_due_cron,
             schedule_timezone,
-            charge_due_rate_per_sec: positive(get, "CHARGE_DUE_RATE_PER_SEC", "5")?,
+            charge_due_rate_per_sec: positive(
+                get,
+                "CHARGE_DUE_RATE_PER_SEC",
+                &due_rate_default(stripe_rate_limit_per_sec),
+            )?,
             debit_reminder_days: parse_var(get, "DEBIT_REMINDER_DAYS", "3")?,
             debit_reminder_cron,
             card_expiry_notice_days: parse_var(get, "CARD_EXPIRY_NOTICE_DAYS", "14")?,
@@ -306,6 +311,13 @@ fn parse_var<T: std::str::FromStr>(
     raw.trim().parse().map_err(|_| err(var, &format!("unreadable value {raw:?}")))
 }
 
+/// The due-date run's default rate: 80 % of Stripe's per-endpoint limit (`POST
+/// /v1/payment_intents` is one endpoint), the rest kept for customers paying and the
+/// webhooks' re-reads meanwhile (`scripts/bench` measures the run at this rate).
+fn due_rate_default(stripe_per_endpoint: u32) -> String {
+    (u64::from(stripe_per_endpoint) * 4 / 5).max(1).to_string()
+}
+
 fn positive(get: &dyn Fn(&str) -> Option<String>, var: &'static str, default: &str) -> Result<u32, ConfigError> {
     match parse_var::<u32>(get, var, default)? {
         0 => Err(err(var, "must be greater than 0")),
@@ -363,6 +375,20 @@ mod tests {
         assert_eq!(s.stripe_api_base.as_str(), "https://api.stripe.com/");
         assert_eq!(s.schedule_timezone, chrono_tz::Europe::Paris);
         assert!(s.database_url.expose_secret().starts_with("sqlite:"));
+    }
+
+    #[test]
+    fn the_due_date_run_takes_four_fifths_of_the_stripe_endpoint_unless_told() {
+        assert_eq!(load(&minimal()).expect("valid").charge_due_rate_per_sec, 20, "80 % of 25");
+        let mut vars = minimal();
+        vars.insert("STRIPE_RATE_LIMIT_PER_SEC", "100");
+        assert_eq!(load(&vars).expect("valid").charge_due_rate_per_sec, 80);
+        vars.insert("STRIPE_RATE_LIMIT_PER_SEC", "1");
+        assert_eq!(load(&vars).expect("valid").charge_due_rate_per_sec, 1, "never 0");
+        vars.insert("CHARGE_DUE_RATE_PER_SEC", "3");
+        assert_eq!(load(&vars).expect("valid").charge_due_rate_per_sec, 3);
+        vars.insert("CHARGE_DUE_RATE_PER_SEC", "0");
+        assert_eq!(load(&vars).map(|_| ()).map_err(|e| e.var), Err("CHARGE_DUE_RATE_PER_SEC"));
     }
 
     #[test]

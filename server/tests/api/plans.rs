@@ -229,6 +229,41 @@ async fn an_echeance_failed_for_good_puts_the_plan_in_default_until_the_customer
 }
 
 #[tokio::test]
+async fn one_customers_echeances_are_charged_in_turn_so_a_default_stops_the_next_in_the_same_run() {
+    // The due-date run overlaps customers' charges, at a rate fast enough for two of one
+    // customer's to overlap if it let them.
+    let app = spawn_app_with(Options {
+        env: vec![
+            ("RETRY_SCHEDULE_HOURS", String::new()),
+            ("PLAN_ON_DEFAULT", "stop".to_owned()),
+            ("CHARGE_DUE_RATE_PER_SEC", "50".to_owned()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let bob = app.customer("bob", Some(test_cards::DECLINED)).await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let bobs = accepted_plan(&app, &bob, 3_000, 3).await;
+    let alices = accepted_plan(&app, &alice, 3_000, 3).await;
+    // A week and a day later, two échéances of each plan are due in the same run. Bob's first
+    // charge (the run's first) takes Stripe a while: his second would start meanwhile if let be.
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    app.stripe.inject("POST /v1/payment_intents", Fault::Delay(Duration::from_millis(400)));
+
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+
+    // Bob's first failed for good before his second was tried: the plan in default stopped it.
+    assert_eq!(app.status(bobs.echeances[0].id).await, EcheanceStatus::EchoueeDefinitive);
+    assert_eq!(plan_status(&app, bobs.plan.id).await, PlanStatus::EnDefaut);
+    assert_eq!(app.status(bobs.echeances[1].id).await, EcheanceStatus::APayer);
+    assert!(app.peer.payment_intents_of(bobs.echeances[1].id).await.is_empty(), "never sent to Stripe");
+    // Alice's were charged meanwhile.
+    assert_eq!(app.status(alices.echeances[0].id).await, EcheanceStatus::Payee);
+    assert_eq!(app.status(alices.echeances[1].id).await, EcheanceStatus::Payee);
+    assert_eq!((report.charged, report.paid, report.declined, report.skipped), (3, 2, 1, 1), "{report:?}");
+}
+
+#[tokio::test]
 async fn a_plan_over_three_months_is_flagged_as_consumer_credit_and_refused_when_the_setting_says_so() {
     let app = spawn_app().await;
     let first = app.today();

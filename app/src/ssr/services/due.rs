@@ -79,8 +79,56 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
         .limit(limit)
         .all(&state.db)
         .await?;
-    let pace = Duration::from_secs_f64(1.0 / f64::from(state.settings.charge_due_rate_per_sec.max(1)));
+    // Paced on a clock: charge n starts n/rate seconds in, whatever the earlier ones took
+    // (a pause after each charge would add Stripe's round trip to every step and miss the
+    // rate). Different customers' charges overlap, a bounded number at a time; one
+    // customer's échéances are charged one after the other, in order, so a decline is
+    // recorded (and its plan's policy applied) before their next échéance is tried.
+    let rate = state.settings.charge_due_rate_per_sec.max(1);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pace = std::sync::Arc::new(tokio::sync::Mutex::new(tick));
+    let in_flight = rate.min(state.settings.database_max_connections).max(1);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(usize::try_from(in_flight).unwrap_or(1)));
+    let mut running = tokio::task::JoinSet::new();
+    for (_, charges) in by_customer(rows) {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let (state, pace) = (state.clone(), pace.clone());
+        running.spawn(async move {
+            let _slot = slot;
+            let mut done = Vec::with_capacity(charges.len());
+            for (id, trigger) in charges {
+                pace.lock().await.tick().await;
+                done.push((id, charge::charge(&state, id, trigger).await));
+            }
+            done
+        });
+    }
     let mut report = DueReport::default();
+    while let Some(done) = running.join_next().await {
+        match done {
+            Ok(charges) => {
+                for charged in charges {
+                    tally(&mut report, charged);
+                }
+            }
+            Err(e) => {
+                report.errors += 1;
+                tracing::error!(error = %e, "a due-date run's task failed");
+            }
+        }
+    }
+    tracing::info!(?report, "due-date run finished");
+    Ok(report)
+}
+
+/// Each customer's échéances to charge, in the run's order, customers in the order of
+/// their first one.
+fn by_customer(rows: Vec<echeance::Model>) -> Vec<(i64, Vec<(EcheanceId, Trigger)>)> {
+    let mut order: Vec<(i64, Vec<(EcheanceId, Trigger)>)> = Vec::new();
+    let mut at: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     for row in rows {
         let trigger = if Some(row.status) == ChargeOrigin::AutoRetry.scheduled_from() {
             Trigger::AutoRetry
@@ -90,24 +138,31 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
         let Ok(id) = EcheanceId::new(row.id) else {
             continue;
         };
-        match charge::charge(state, id, trigger).await {
-            Ok(result) => {
-                report.charged += 1;
-                match result.status {
-                    EcheanceStatus::Payee => report.paid += 1,
-                    EcheanceStatus::EnAttente => report.awaiting_customer += 1,
-                    EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => report.declined += 1,
-                    _ => {}
-                }
-            }
-            Err(ServiceError::Refused(_) | ServiceError::Invalid(_) | ServiceError::NotFound) => report.skipped += 1,
-            Err(e) => {
-                report.errors += 1;
-                tracing::warn!(echeance.id = row.id, error = %e, "due-date charge failed");
+        let i = *at.entry(row.user_id).or_insert_with(|| {
+            order.push((row.user_id, Vec::new()));
+            order.len() - 1
+        });
+        order[i].1.push((id, trigger));
+    }
+    order
+}
+
+/// Counts one charge of the run.
+fn tally(report: &mut DueReport, (id, done): (EcheanceId, Result<charge::ChargeResult, ServiceError>)) {
+    match done {
+        Ok(result) => {
+            report.charged += 1;
+            match result.status {
+                EcheanceStatus::Payee => report.paid += 1,
+                EcheanceStatus::EnAttente => report.awaiting_customer += 1,
+                EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => report.declined += 1,
+                _ => {}
             }
         }
-        tokio::time::sleep(pace).await;
+        Err(ServiceError::Refused(_) | ServiceError::Invalid(_) | ServiceError::NotFound) => report.skipped += 1,
+        Err(e) => {
+            report.errors += 1;
+            tracing::warn!(echeance.id = id.get(), error = %e, "due-date charge failed");
+        }
     }
-    tracing::info!(?report, "due-date run finished");
-    Ok(report)
 }

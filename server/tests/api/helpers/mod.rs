@@ -8,6 +8,7 @@ pub mod mail;
 pub mod peer;
 pub mod receiver;
 pub mod stripe_layer;
+pub mod stripe_semantics;
 
 use app::domain::{Amount, Currency, EcheanceStatus, Money, Role, UserId};
 use app::ssr::clock::{Clock, ManualClock};

@@ -40,6 +40,10 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 
+use super::stripe_semantics::{
+    Begin, IdempotencyKeys, created_filter, endpoint_of, fingerprint, page_of, rate_limited, stripe_error,
+};
+
 /// What to do to the next matching request.
 #[derive(Clone, Debug)]
 pub enum Fault {
@@ -84,11 +88,6 @@ pub enum Delivery {
     Hold,
 }
 
-enum KeyState {
-    InFlight,
-    Done { endpoint: String, fingerprint: String, status: u16, body: Bytes },
-}
-
 struct HeldEvent {
     signature: String,
     body: Bytes,
@@ -100,7 +99,7 @@ type Listings = HashMap<String, (u64, Vec<Value>)>;
 struct Inner {
     upstream: String,
     http: reqwest::Client,
-    keys: Mutex<HashMap<String, KeyState>>,
+    keys: IdempotencyKeys,
     faults: Mutex<VecDeque<(String, Fault)>>,
     calls: Mutex<BTreeMap<String, u64>>,
     sent: Mutex<Vec<(String, String)>>,
@@ -150,7 +149,7 @@ impl StripeLayer {
         let inner = Arc::new(Inner {
             upstream: upstream.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
-            keys: Mutex::default(),
+            keys: IdempotencyKeys::default(),
             faults: Mutex::default(),
             calls: Mutex::default(),
             sent: Mutex::default(),
@@ -243,7 +242,7 @@ impl StripeLayer {
 
     /// Forgets every idempotency key (Stripe prunes keys after at least 24 hours).
     pub fn prune_keys(&self) {
-        lock(&self.inner.keys).clear();
+        self.inner.keys.clear();
     }
 
     /// Declares a legacy Checkout Session the product may look up.
@@ -399,35 +398,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// `POST /v1/payment_intents/pi_123/confirm` → `POST /v1/payment_intents/{id}/confirm`.
-fn endpoint_of(method: &Method, path: &str) -> String {
-    let normalized: Vec<String> = path
-        .split('/')
-        .map(|seg| {
-            let is_id = seg.split_once('_').is_some_and(|(prefix, rest)| {
-                matches!(prefix, "pi" | "cus" | "pm" | "seti" | "evt" | "ch" | "cs" | "re" | "dp") && !rest.is_empty()
-            }) || seg.starts_with("cs_test");
-            if is_id { "{id}".to_owned() } else { seg.to_owned() }
-        })
-        .collect();
-    format!("{method} {}", normalized.join("/"))
-}
-
-fn stripe_error(status: StatusCode, kind: &str, code: Option<&str>, message: &str) -> Response {
-    let mut error = json!({ "type": kind, "message": message });
-    if let Some(code) = code {
-        error["code"] = json!(code);
-    }
-    (status, axum::Json(json!({ "error": error }))).into_response()
-}
-
-/// Form parameters, sorted: the same request encoded in another order is the same request.
-fn fingerprint(body: &[u8]) -> String {
-    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-    pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
-}
-
 async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
@@ -461,12 +431,7 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     }
     match &fault {
         Some(Fault::RateLimited) => {
-            return stripe_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limit_error",
-                Some("rate_limit"),
-                "Too many requests.",
-            );
+            return rate_limited();
         }
         Some(Fault::Unavailable) => {
             return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, "Temporary failure.");
@@ -639,30 +604,10 @@ async fn execute(
     let print = fingerprint(&call.body);
     let key = key.filter(|_| call.method == Method::POST);
     if let Some(key) = &key {
-        let mut keys = lock(&inner.keys);
-        match keys.get(key) {
-            Some(KeyState::InFlight) => {
-                return Err(stripe_error(
-                    StatusCode::CONFLICT,
-                    "idempotency_error",
-                    Some("idempotency_key_in_use"),
-                    "There is currently another in-progress request using this Idempotent Key.",
-                ));
-            }
-            Some(KeyState::Done { endpoint: e, fingerprint: f, status, body }) => {
-                if *e != endpoint || *f != print {
-                    return Err(stripe_error(
-                        StatusCode::BAD_REQUEST,
-                        "idempotency_error",
-                        None,
-                        "Keys for idempotent requests can only be used with the same parameters they were first used with.",
-                    ));
-                }
-                return Ok((*status, body.clone(), true));
-            }
-            None => {
-                keys.insert(key.clone(), KeyState::InFlight);
-            }
+        match inner.keys.begin(key, endpoint, &print) {
+            Begin::Execute => {}
+            Begin::Replay(status, body) => return Ok((status, body, true)),
+            Begin::Refuse(refusal) => return Err(refusal),
         }
     }
     let (status, answer) = forward(inner, call).await;
@@ -675,16 +620,7 @@ async fn execute(
         _ => (status, answer),
     };
     if let Some(key) = key {
-        let mut keys = lock(&inner.keys);
-        // Stripe saves the result once execution began; validation failures are not saved.
-        if (400..500).contains(&status) && status != 402 {
-            keys.remove(&key);
-        } else {
-            keys.insert(
-                key,
-                KeyState::Done { endpoint: endpoint.to_owned(), fingerprint: print, status, body: answer.clone() },
-            );
-        }
+        inner.keys.finish(key, endpoint, print, status, &answer);
     }
     Ok((status, answer, false))
 }
@@ -868,32 +804,6 @@ async fn upstream_pages(inner: &Inner, headers: &HeaderMap, path: &str, extra: &
         if page["has_more"] != true {
             return all;
         }
-    }
-}
-
-/// Applies Stripe's ordering (newest first) and cursor to a filtered list.
-fn page_of(url: &str, mut items: Vec<Value>, params: &HashMap<String, String>) -> Response {
-    // The peer keeps insertion order; newest first is the reverse (stable for equal timestamps).
-    items.reverse();
-    items.sort_by_key(|o| std::cmp::Reverse(o["created"].as_i64().unwrap_or(0)));
-    let limit: usize = params.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10).clamp(1, 100);
-    let start = match params.get("starting_after") {
-        Some(after) => items.iter().position(|o| o["id"] == after.as_str()).map_or(items.len(), |i| i + 1),
-        None => 0,
-    };
-    let slice: Vec<Value> = items.iter().skip(start).take(limit).cloned().collect();
-    let has_more = start + slice.len() < items.len();
-    axum::Json(json!({ "object": "list", "url": url, "has_more": has_more, "data": slice })).into_response()
-}
-
-fn created_filter(params: &HashMap<String, String>) -> impl Fn(&Value) -> bool + '_ {
-    move |o: &Value| {
-        let created = o["created"].as_i64().unwrap_or(0);
-        let bound = |k: &str| params.get(k).and_then(|v| v.parse::<i64>().ok());
-        bound("created[gte]").is_none_or(|b| created >= b)
-            && bound("created[gt]").is_none_or(|b| created > b)
-            && bound("created[lte]").is_none_or(|b| created <= b)
-            && bound("created[lt]").is_none_or(|b| created < b)
     }
 }
 
