@@ -188,12 +188,13 @@ pub async fn pending(
         let created = created_from + i64::try_from(i * 86_400 / n.max(1)).unwrap_or(0);
         if succeeded && paid % 10 == 1 {
             // Its webhook never arrived: Stripe lists it as undelivered (the reconciler replays it).
-            let mut pi = crate::simulator::payment_intent_of(&pi_id(i), &[]);
-            pi["metadata"] =
-                serde_json::json!({"echeance_id": e.to_string(), "attempt": "1", "installation": installation});
-            pi["customer"] = serde_json::json!("cus_bench_pending");
-            let event = serde_json::json!({"id": format!("evt_pending{i:08}"), "object": "event", "type": "payment_intent.succeeded",
-                "created": created, "livemode": false, "api_version": "2026-09-30", "data": {"object": pi}});
+            let metadata = [
+                ("echeance_id", e.to_string()),
+                ("attempt", "1".to_owned()),
+                ("installation", installation.to_owned()),
+            ];
+            let pi = crate::simulator::payment_intent_of(&pi_id(i), "cus_bench_pending", &metadata);
+            let event = crate::simulator::succeeded_event(&format!("evt_pending{i:08}"), created, pi);
             sim.record_event(event, false);
         }
         sim.seed_with_id(

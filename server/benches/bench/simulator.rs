@@ -199,11 +199,21 @@ impl Inner {
     }
 }
 
-/// A succeeded PaymentIntent `id` of 10.00 €, as a webhook carries it.
-pub fn payment_intent_of(id: &str, metadata: &[(&str, String)]) -> Value {
+/// A succeeded PaymentIntent `id` of 10.00 € of `customer`, as a webhook carries it.
+pub fn payment_intent_of(id: &str, customer: &str, metadata: &[(&str, String)]) -> Value {
     let metadata: serde_json::Map<String, Value> =
         metadata.iter().map(|(k, v)| ((*k).to_owned(), Value::String(v.clone()))).collect();
-    payment_intent(id, now(), 1_000, "eur", Some("cus_elsewhere"), Some("pm_card_visa"), "succeeded", metadata)
+    payment_intent(id, now(), 1_000, "eur", Some(customer), Some("pm_card_visa"), "succeeded", metadata)
+}
+
+/// Event `id`, `payment_intent.succeeded` for `pi`, made at `created`, as Stripe sends it.
+pub fn succeeded_event(id: &str, created: i64, pi: Value) -> Value {
+    json!({
+        "id": id, "object": "event", "api_version": "2026-09-30",
+        "created": created, "livemode": false, "pending_webhooks": 1,
+        "request": { "id": Value::Null, "idempotency_key": Value::Null },
+        "type": "payment_intent.succeeded", "data": { "object": pi },
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
