@@ -21,6 +21,7 @@ mod m20261202_000011_second_factor;
 mod m20261202_000012_lifecycle_emails;
 mod m20261202_000013_refunds_and_disputes;
 mod m20261202_000014_failure_and_dispute_emails;
+mod m20261202_000015_dashboard_at_scale;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_lifecycle_emails::Migration),
             Box::new(m20261202_000013_refunds_and_disputes::Migration),
             Box::new(m20261202_000014_failure_and_dispute_emails::Migration),
+            Box::new(m20261202_000015_dashboard_at_scale::Migration),
         ]
     }
 }

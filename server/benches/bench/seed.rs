@@ -180,12 +180,13 @@ pub async fn pending(
     let ids = ids_of::<echeance::Entity>(db, echeance::Column::Id).await;
     let ids = ids[ids.len() - n..].to_vec();
     let created_from = chrono::Utc::now().timestamp() - 86_400;
+    let created_at = |i: usize| created_from + i64::try_from(i * 86_400 / n.max(1)).unwrap_or(0);
     let mut paid = 0;
     for (i, e) in ids.iter().enumerate() {
         let succeeded = i % succeeded_every == succeeded_every - 1;
         paid += usize::from(succeeded);
         let status = if succeeded { "succeeded" } else { "requires_payment_method" };
-        let created = created_from + i64::try_from(i * 86_400 / n.max(1)).unwrap_or(0);
+        let created = created_at(i);
         if succeeded && paid % 10 == 1 {
             // Its webhook never arrived: Stripe lists it as undelivered (the reconciler replays it).
             let metadata = [
@@ -211,6 +212,8 @@ pub async fn pending(
         ids.iter()
             .enumerate()
             .map(|(i, e)| charge_attempt::ActiveModel {
+                // Started when Stripe made its PaymentIntent.
+                started_at: Set(created_at(i) * 1000),
                 echeance_id: Set(*e),
                 attempt_no: Set(1),
                 idempotency_key: Set(format!("bench-e{e}-a1")),
@@ -222,7 +225,6 @@ pub async fn pending(
                 payment_intent_id: Set(Some(pi_id(i))),
                 client_secret: Set(Some(format!("{}_secret_sim", pi_id(i)))),
                 outcome: Set(AttemptOutcome::RequiresAction.to_owned()),
-                started_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
             })
@@ -284,4 +286,10 @@ pub async fn count_status_due_on(db: &Db, status: EcheanceStatus, due: NaiveDate
         .count(&db.conn)
         .await
         .expect("count")
+}
+
+/// Rows of the kept totals not folded yet.
+pub async fn kept_total_rows(db: &Db) -> u64 {
+    use sea_orm::PaginatorTrait;
+    app::ssr::entities::echeance_total::Entity::find().count(&db.conn).await.expect("count")
 }

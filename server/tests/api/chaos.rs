@@ -490,6 +490,19 @@ impl Table {
             .filter(|a| !a.payment_intent_id.as_ref().is_some_and(|pi| succeeded_ids.contains(pi)))
             .count();
 
+        // The dashboard's totals, kept by the database's triggers through every kill, against a count.
+        let kept: HashSet<(EcheanceStatus, String, i64, i64)> =
+            app::ssr::services::admin::totals::kept(db).await.expect("kept totals").into_iter().collect();
+        let mut counted: HashMap<(EcheanceStatus, String), (i64, i64)> = HashMap::new();
+        for e in echeance::Entity::find().all(db).await.expect("échéances") {
+            let sum = counted.entry((e.status, e.currency.clone())).or_default();
+            sum.0 += 1;
+            sum.1 += e.amount_cents;
+        }
+        let counted: HashSet<(EcheanceStatus, String, i64, i64)> =
+            counted.into_iter().map(|((status, currency), (n, cents))| (status, currency, n, cents)).collect();
+        let totals_off = kept.symmetric_difference(&counted).count();
+
         let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
         Self {
             rows: vec![
@@ -514,6 +527,7 @@ impl Table {
                 ("outbox rows sent under two Message-IDs", n(split), "0", split == 0),
                 ("messages that no outbox row wrote", n(unknown_messages), "0", unknown_messages == 0),
                 ("audit rows without a cause, or a status without its audit row", n(broken), "0", broken == 0),
+                ("dashboard totals (status, currency) kept ≠ counted", n(totals_off), "0", totals_off == 0),
             ],
         }
     }

@@ -148,3 +148,129 @@ async fn each_demo_customer_has_an_accepted_plan_that_their_card_makes_active_an
         ]
     );
 }
+
+#[tokio::test]
+async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
+    use app::ssr::entities::{echeance, echeance_total, user};
+    use app::ssr::services::admin::totals;
+    use sea_orm::ActiveValue::{Set, Unchanged};
+    use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder};
+    let app = spawn_app().await;
+    seed::seed_demo(&app.state, app.today()).await.expect("seeded");
+    let extra = app.customer("zoe", None).await;
+    let mut ids = Vec::new();
+    for n in 0..40 {
+        ids.push(app.echeance(&extra, 1_000 + n, app.today()).await);
+    }
+    // Writes of every kind, before and after a fold: the totals follow whatever writes an échéance.
+    let set = |id: i64, change: &dyn Fn(&mut echeance::ActiveModel)| {
+        let mut row = echeance::ActiveModel { id: Unchanged(id), ..Default::default() };
+        change(&mut row);
+        row
+    };
+    set(ids[0], &|r| r.status = Set(EcheanceStatus::Annulee)).update(&app.state.db).await.expect("status");
+    set(ids[1], &|r| r.amount_cents = Set(7_777)).update(&app.state.db).await.expect("amount");
+    let folded = totals::fold(&app.state.db).await.expect("fold");
+    assert!(folded > 40, "{folded} rows folded");
+    let kept_rows = echeance_total::Entity::find().count(&app.state.db).await.expect("rows");
+    assert_eq!(kept_rows, u64::try_from(totals::kept(&app.state.db).await.expect("kept").len()).expect("small"));
+    set(ids[2], &|r| {
+        r.status = Set(EcheanceStatus::Payee);
+        r.currency = Set("usd".to_owned());
+    })
+    .update(&app.state.db)
+    .await
+    .expect("status and currency");
+    set(ids[3], &|r| r.label = Set("Renommée".to_owned())).update(&app.state.db).await.expect("label");
+    echeance::Entity::delete_by_id(ids[4]).exec(&app.state.db).await.expect("delete");
+    let today = app.today();
+    let mut forms = vec![
+        AdminFilter::default(),
+        AdminFilter { customer: Some("alice".into()), ..Default::default() },
+        AdminFilter { q: Some("zoe".into()), ..Default::default() },
+        AdminFilter { due_from: Some(today.to_string()), due_to: Some(today.to_string()), ..Default::default() },
+        AdminFilter { amount_min: Some("10,20".into()), status: Some("a_payer".into()), ..Default::default() },
+    ];
+    forms.extend(
+        EcheanceStatus::ALL.iter().map(|s| AdminFilter { status: Some(s.as_str().to_owned()), ..Default::default() }),
+    );
+    for form in forms {
+        let filter = Filter::parse(&form).expect("filter");
+        // What the dashboard read before it kept to its indexes: every échéance joined to its customer.
+        let whole = filter
+            .apply(echeance::Entity::find(), true)
+            .order_by_asc(echeance::Column::DueDate)
+            .order_by_asc(echeance::Column::Id)
+            .select_also(user::Entity)
+            .all(&app.state.db)
+            .await
+            .expect("whole");
+        let count = filter.apply(echeance::Entity::find(), true).count(&app.state.db).await.expect("count");
+        assert_eq!(count, u64::try_from(whole.len()).expect("small"));
+        let pages = count.div_ceil(25).max(1);
+        for page in [0, 1, pages - 1, pages + 3] {
+            let shown = admin::list(&app.state, &filter, page).await.expect("dashboard");
+            assert_eq!((shown.total, shown.pages), (count, pages), "{form:?}");
+            let at = usize::try_from(page.min(pages - 1)).expect("small") * 25;
+            let expected: Vec<(i64, String)> =
+                whole.iter().skip(at).take(25).map(|(e, u)| (e.id, u.as_ref().expect("user").email.clone())).collect();
+            let rows: Vec<(i64, String)> = shown.rows.iter().map(|r| (r.id, r.customer_email.clone())).collect();
+            assert_eq!(rows, expected, "{form:?}, page {page}");
+        }
+        let by_status = admin::list(&app.state, &filter, 0).await.expect("dashboard").totals;
+        let all_statuses = filter.apply(echeance::Entity::find(), false).all(&app.state.db).await.expect("all");
+        for total in &by_status {
+            let of_status: Vec<_> = all_statuses
+                .iter()
+                .filter(|e| e.status == total.status && e.currency == total.money.currency.code())
+                .collect();
+            assert_eq!(total.count, u64::try_from(of_status.len()).expect("small"), "{form:?} {}", total.status);
+            assert_eq!(total.money.amount.minor(), of_status.iter().map(|e| e.amount_cents).sum::<i64>());
+        }
+        assert_eq!(by_status.iter().map(|t| t.count).sum::<u64>(), u64::try_from(all_statuses.len()).expect("small"));
+    }
+    // The chart: each of the last 30 days (the schedule's time zone) with what was collected on it.
+    let tz = app.state.settings.schedule_timezone;
+    let mut expected: std::collections::BTreeMap<chrono::NaiveDate, i64> =
+        (0..30).map(|n| (today - chrono::Days::new(n), 0)).collect();
+    for e in echeance::Entity::find().all(&app.state.db).await.expect("all") {
+        if let Some(paid_at) = e.paid_at.filter(|_| e.status.was_collected()) {
+            let day =
+                chrono::DateTime::from_timestamp_millis(paid_at).expect("instant").with_timezone(&tz).date_naive();
+            if let Some(sum) = expected.get_mut(&day) {
+                *sum += e.amount_cents;
+            }
+        }
+    }
+    let chart = admin::list(&app.state, &Filter::default(), 0).await.expect("dashboard").daily;
+    let chart: Vec<(chrono::NaiveDate, i64)> = chart.into_iter().map(|d| (d.day, d.cents)).collect();
+    assert_eq!(chart, expected.into_iter().collect::<Vec<_>>());
+    assert!(chart.iter().filter(|(_, cents)| *cents > 0).count() >= 3, "{chart:?}");
+}
+
+#[tokio::test]
+async fn the_schedule_folds_the_kept_totals_every_minute_and_they_stay_the_same() {
+    use app::ssr::entities::echeance_total;
+    use app::ssr::services::admin::totals;
+    use app::ssr::services::schedule::{self, Job};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, env: vec![] }).await;
+    let zoe = app.customer("zoe", None).await;
+    for n in 0..30 {
+        app.echeance(&zoe, 1_000 + n, app.today()).await;
+    }
+    let rows = || async { echeance_total::Entity::find().count(&app.state.db).await.expect("rows") };
+    let kept = || async {
+        totals::kept(&app.state.db).await.expect("kept").into_iter().collect::<std::collections::HashSet<_>>()
+    };
+    let before = kept().await;
+    assert!(rows().await >= 30);
+
+    schedule::run_if_due(&app.state, Job::FoldTotals).await.expect("first start");
+    assert!(rows().await >= 30, "a fresh start only remembers the time");
+    app.clock.advance(std::time::Duration::from_secs(61));
+    schedule::run_if_due(&app.state, Job::FoldTotals).await.expect("a minute later");
+
+    assert_eq!(rows().await, u64::try_from(before.len()).expect("small"), "one row per status and currency");
+    assert_eq!(kept().await, before);
+}

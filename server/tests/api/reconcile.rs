@@ -5,7 +5,7 @@ use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus};
 use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
-use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent};
+use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent, window};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
 use serde_json::json;
 use std::time::Duration;
@@ -166,23 +166,19 @@ async fn only_one_reconciler_runs_at_a_time() {
     assert!(reconcile::run(&app.state, &options(false), &Silent).await.is_ok());
 }
 
-#[tokio::test]
-async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_echeances() {
-    const N: usize = 2_000;
-    let app = spawn_app().await;
-    app.stripe.set_delivery(Delivery::Drop);
+/// `n` échéances of Carol's waiting for 3D Secure, each with its PaymentIntent
+/// on Stripe and its attempt started when Stripe made it: (échéance, PaymentIntent, client secret).
+async fn waiting_in_bulk(app: &TestApp, n: usize) -> Vec<(i64, String, String)> {
     let carol = app.customer("carol", None).await;
     let pm = app.add_card(&carol, cards::SCA_ALWAYS).await;
-
-    // 2,000 échéances waiting for 3D Secure, each with its PaymentIntent on Stripe.
     let now = app.state.now_ms();
     let txn = app.state.db.begin().await.expect("txn");
-    let mut rows = Vec::with_capacity(N);
-    for n in 0..N {
+    let mut rows = Vec::with_capacity(n);
+    for k in 0..n {
         let e = echeance::ActiveModel {
             user_id: Set(carol.id.get()),
-            label: Set(format!("Échéance {n}")),
-            amount_cents: Set(1_000 + i64::try_from(n).expect("small")),
+            label: Set(format!("Échéance {k}")),
+            amount_cents: Set(1_000 + i64::try_from(k).expect("small")),
             currency: Set("eur".to_owned()),
             due_date: Set(app.today()),
             status: Set(EcheanceStatus::EnAttente),
@@ -199,7 +195,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         rows.push(e.id);
     }
     txn.commit().await.expect("commit");
-    let mut pis = Vec::with_capacity(N);
+    let mut pis = Vec::with_capacity(n);
     for e in &rows {
         let pi = app
             .peer
@@ -219,10 +215,14 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
                 ],
             )
             .await;
-        pis.push((pi["id"].as_str().expect("id").to_owned(), pi["client_secret"].as_str().expect("secret").to_owned()));
+        pis.push((
+            pi["id"].as_str().unwrap_or_else(|| panic!("a PaymentIntent: {pi}")).to_owned(),
+            pi["client_secret"].as_str().expect("secret").to_owned(),
+            pi["created"].as_i64().expect("created"),
+        ));
     }
     let txn = app.state.db.begin().await.expect("txn");
-    for (e, (pi, secret)) in rows.iter().zip(&pis) {
+    for (e, (pi, secret, created)) in rows.iter().zip(&pis) {
         charge_attempt::ActiveModel {
             echeance_id: Set(*e),
             attempt_no: Set(1),
@@ -235,7 +235,7 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
             payment_intent_id: Set(Some(pi.clone())),
             client_secret: Set(Some(secret.clone())),
             outcome: Set(AttemptOutcome::RequiresAction.to_owned()),
-            started_at: Set(now),
+            started_at: Set(created * 1000),
             updated_at: Set(now),
             ..Default::default()
         }
@@ -248,6 +248,41 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
         row.update(&txn).await.expect("link");
     }
     txn.commit().await.expect("commit");
+    rows.into_iter().zip(pis).map(|(e, (pi, secret, _))| (e, pi, secret)).collect()
+}
+
+#[tokio::test]
+async fn a_window_listed_in_slices_side_by_side_finds_every_payment_intent_once() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let bulk = waiting_in_bulk(&app, 240).await;
+    let since = app.state.now_ms() / 1000 - 3_600;
+    let before = app.stripe.all_calls();
+
+    // Two slices of about 120 attempts: each more than a page, walked by its own cursor.
+    let listing = window::list(&app.state, since, 110).await.expect("listed");
+
+    let listed: Vec<&str> = listing.payment_intents.iter().map(|pi| pi.id.as_str()).collect();
+    let unique: std::collections::BTreeSet<&str> = listed.iter().copied().collect();
+    let made: std::collections::BTreeSet<&str> = bulk.iter().map(|(_, pi, _)| pi.as_str()).collect();
+    assert_eq!(listed.len(), unique.len(), "a PaymentIntent listed twice");
+    assert!(made.is_subset(&unique), "{} of 240 listed", made.intersection(&unique).count());
+    assert!(listing.errors.is_empty(), "{:?}", listing.errors);
+    let calls = app.stripe.all_calls().get("GET /v1/payment_intents").copied().unwrap_or(0)
+        - before.get("GET /v1/payment_intents").copied().unwrap_or(0);
+    assert_eq!(u64::from(listing.calls), calls);
+    // 240 take three pages; each slice may end on a page that is not full.
+    assert!((3..=5).contains(&calls), "{calls} pages");
+}
+
+#[tokio::test]
+async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_echeances() {
+    const N: usize = 2_000;
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let bulk = waiting_in_bulk(&app, N).await;
+    let rows: Vec<i64> = bulk.iter().map(|(e, _, _)| *e).collect();
+    let pis: Vec<(String, String)> = bulk.into_iter().map(|(_, pi, secret)| (pi, secret)).collect();
     // Meanwhile on Stripe: 25 were authenticated, 25 cancelled.
     for (pi, secret) in &pis[..25] {
         app.stripe.authenticate(pi, secret, true).await;

@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod charge_attempt;
 pub mod dispute;
 pub mod echeance;
+pub mod echeance_total;
 pub mod email_outbox;
 pub mod email_template;
 pub mod host_delivery;

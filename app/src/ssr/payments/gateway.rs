@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::types::{
-    CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
-    RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
+    CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
+    PaymentMethodSnapshot, RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, RefundReason, UserId};
 
@@ -173,10 +173,10 @@ pub trait PaymentGateway: Send + Sync {
     /// Reads a PaymentIntent.
     async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentSnapshot, GatewayError>;
 
-    /// One page of PaymentIntents created at or after `created_gte` (Unix seconds), newest first.
+    /// One page of PaymentIntents created in `created`, newest first.
     async fn list_payment_intents(
         &self,
-        created_gte: i64,
+        created: CreatedRange,
         customer: Option<&str>,
         starting_after: Option<&str>,
     ) -> Result<Page<PaymentIntentSnapshot>, GatewayError>;

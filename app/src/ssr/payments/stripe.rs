@@ -21,8 +21,8 @@ use url::Url;
 use super::gateway::{GatewayError, PaymentGateway, RefundRequest, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
-    CheckoutSessionSnapshot, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot, PaymentMethodSnapshot,
-    RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
+    CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
+    PaymentMethodSnapshot, RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{IdempotencyKey, UserId};
 
@@ -339,12 +339,13 @@ impl PaymentGateway for StripeGateway {
 
     async fn list_payment_intents(
         &self,
-        created_gte: i64,
+        created: CreatedRange,
         customer: Option<&str>,
         starting_after: Option<&str>,
     ) -> Result<Page<PaymentIntentSnapshot>, GatewayError> {
+        let bounds = stripe_types::RangeBoundsTs { gte: Some(created.gte), lt: created.lt, ..Default::default() };
         let mut req = stripe_core::payment_intent::ListPaymentIntent::new()
-            .created(stripe_types::RangeQueryTs::gte(created_gte))
+            .created(stripe_types::RangeQueryTs::Bounds(bounds))
             .limit(100_i64);
         if let Some(customer) = customer {
             req = req.customer(customer);

@@ -367,6 +367,24 @@ pub struct EventData {
     pub object: serde_json::Value,
 }
 
+/// The `created` bounds of a listing, Unix seconds: from `gte` (inclusive) to
+/// `lt` (exclusive), or without end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreatedRange {
+    /// Created at or after.
+    pub gte: i64,
+    /// Created before.
+    pub lt: Option<i64>,
+}
+
+impl CreatedRange {
+    /// Everything created at or after `gte`.
+    #[must_use]
+    pub const fn since(gte: i64) -> Self {
+        Self { gte, lt: None }
+    }
+}
+
 /// One page of a list endpoint.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Page<T> {

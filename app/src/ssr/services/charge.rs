@@ -28,7 +28,7 @@ use crate::domain::{
 };
 use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
-use crate::ssr::payments::types::PaymentIntentSnapshot;
+use crate::ssr::payments::types::{CreatedRange, PaymentIntentSnapshot};
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances, queue};
 use crate::ssr::state::AppState;
@@ -503,8 +503,10 @@ pub async fn find_on_stripe(
     let since = attempt.started_at / 1000 - 600;
     let mut after: Option<String> = None;
     loop {
-        let page =
-            state.gateway.list_payment_intents(since, Some(&attempt.stripe_customer_id), after.as_deref()).await?;
+        let page = state
+            .gateway
+            .list_payment_intents(CreatedRange::since(since), Some(&attempt.stripe_customer_id), after.as_deref())
+            .await?;
         if let Some(found) = page.data.iter().find(|pi| {
             pi.attempt_ref(&state.installation_id)
                 .is_some_and(|r| r.names(attempt.echeance_id, attempt.attempt_no, attempt.epoch))

@@ -77,11 +77,43 @@ impl Filter {
         }
     }
 
+    /// The status asked for, if any.
+    #[must_use]
+    pub const fn status(&self) -> Option<EcheanceStatus> {
+        self.status
+    }
+
+    /// Nothing but a status is asked for: the totals by status, which ignore
+    /// it, are those of every échéance.
+    #[must_use]
+    pub const fn is_status_only(&self) -> bool {
+        self.customer.is_none()
+            && self.due_from.is_none()
+            && self.due_to.is_none()
+            && self.amount_min.is_none()
+            && self.amount_max.is_none()
+            && self.q.is_none()
+    }
+
     /// The échéances (joined to their customer) under this filter; without
     /// the status condition when `with_status` is false (the totals by status).
     #[must_use]
     pub fn apply(&self, query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
-        let mut query = query.join(sea_orm::JoinType::InnerJoin, echeance::Relation::User.def());
+        self.conditions(query.join(sea_orm::JoinType::InnerJoin, echeance::Relation::User.def()), with_status)
+    }
+
+    /// The same échéances, joined to their customer only when the filter reads
+    /// the customer: what counts and pages them reads the échéances alone.
+    #[must_use]
+    pub fn narrow(&self, query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
+        if self.customer.is_some() || self.q.is_some() {
+            self.apply(query, with_status)
+        } else {
+            self.conditions(query, with_status)
+        }
+    }
+
+    fn conditions(&self, mut query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
         if with_status && let Some(status) = self.status {
             query = query.filter(echeance::Column::Status.eq(status));
         }

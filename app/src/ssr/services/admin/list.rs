@@ -2,13 +2,16 @@
 //! chart and the failure counters.
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-use std::collections::BTreeMap;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, EntityTrait, ExprTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+use std::collections::HashMap;
 
 use super::filter::Filter;
+use super::totals;
 use crate::api::dto::{AdminPage, AdminRow, DailyAmount, StatusTotal};
 use crate::domain::{Amount, Currency, EcheanceStatus, Money};
-use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{echeance, email_outbox, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::repo::queue::OutboxStatus;
@@ -40,37 +43,61 @@ pub fn row_of(e: echeance::Model, u: Option<user::Model>) -> Result<AdminRow, Se
 
 /// One page of the dashboard.
 ///
+/// At 100,000 échéances no read goes through every échéance unless the filter
+/// asks: the totals by status (which also give the count) are the ones the
+/// database keeps ([`totals`]) when nothing but a status is filtered, the
+/// page's ids come from the due date's index, and only those 25 rows are read
+/// with their customer.
+///
 /// # Errors
 /// Database failure.
 pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminPage, ServiceError> {
-    let base = filter.apply(echeance::Entity::find(), true);
-    let total = base.clone().count(&state.db).await?;
+    let grouped = if filter.is_status_only() {
+        totals::kept(&state.db).await?
+    } else {
+        filter
+            .narrow(echeance::Entity::find(), false)
+            .select_only()
+            .column(echeance::Column::Status)
+            .column(echeance::Column::Currency)
+            .column_as(echeance::Column::Id.count(), "n")
+            .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "total")
+            .group_by(echeance::Column::Status)
+            .group_by(echeance::Column::Currency)
+            .into_tuple()
+            .all(&state.db)
+            .await?
+    };
+    let total: u64 = grouped
+        .iter()
+        .filter(|(status, ..)| filter.status().is_none_or(|s| s == *status))
+        .map(|(_, _, n, _)| u64::try_from(*n).unwrap_or(0))
+        .sum();
     let pages = Ord::max(total.div_ceil(PAGE_SIZE), 1);
     let page = Ord::min(page, pages - 1);
-    let rows = base
+    let ids: Vec<i64> = filter
+        .narrow(echeance::Entity::find(), true)
+        .select_only()
+        .column(echeance::Column::Id)
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
         .limit(PAGE_SIZE)
         .offset(page * PAGE_SIZE)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut found: HashMap<i64, (echeance::Model, Option<user::Model>)> = echeance::Entity::find()
+        .join(JoinType::InnerJoin, echeance::Relation::User.def())
+        .filter(echeance::Column::Id.is_in(ids.iter().copied()))
         .select_also(user::Entity)
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|(e, u)| row_of(e, u))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(e, u)| (e.id, (e, u)))
+        .collect();
+    let rows =
+        ids.iter().filter_map(|id| found.remove(id)).map(|(e, u)| row_of(e, u)).collect::<Result<Vec<_>, _>>()?;
 
-    let grouped: Vec<(EcheanceStatus, String, i64, i64)> = filter
-        .apply(echeance::Entity::find(), false)
-        .select_only()
-        .column(echeance::Column::Status)
-        .column(echeance::Column::Currency)
-        .column_as(echeance::Column::Id.count(), "n")
-        .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "total")
-        .group_by(echeance::Column::Status)
-        .group_by(echeance::Column::Currency)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
     let mut totals = grouped
         .into_iter()
         .filter_map(|(status, currency, n, sum)| {
@@ -103,26 +130,55 @@ pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminP
 }
 
 /// Amounts collected per day over the last 30 days (schedule time zone).
+///
+/// Summed by the database, one row per day and status, on the index of the
+/// payment date (which holds the status and the amount): a month-end's
+/// thousands of payments are never read one by one.
 async fn daily(state: &AppState) -> Result<Vec<DailyAmount>, ServiceError> {
     let tz = state.settings.schedule_timezone;
     let today = state.clock.now().with_timezone(&tz).date_naive();
-    let since = state.now_ms() - 31 * 24 * 3_600_000;
-    let paid: Vec<(i64, i64)> = echeance::Entity::find()
+    let days: Vec<NaiveDate> = (0..30).rev().filter_map(|n| today.checked_sub_days(chrono::Days::new(n))).collect();
+    let starts: Vec<i64> = days.iter().chain(today.succ_opt().as_slice()).map(|d| local_midnight_ms(&tz, *d)).collect();
+    let (Some(first), Some(end)) = (starts.first().copied(), starts.last().copied()) else {
+        return Ok(Vec::new());
+    };
+    // The day a payment falls on: the first day whose end is after it.
+    let mut day = Expr::case(echeance::Column::PaidAt.lt(starts[1]), 0_i32);
+    for (n, next) in starts.iter().enumerate().take(days.len()).skip(2) {
+        day = day.case(echeance::Column::PaidAt.lt(*next), i32::try_from(n - 1).unwrap_or(i32::MAX));
+    }
+    let day: Expr = day.finally(i32::try_from(days.len() - 1).unwrap_or(i32::MAX)).into();
+    let sums: Vec<(i32, EcheanceStatus, i64)> = echeance::Entity::find()
         .select_only()
-        .column(echeance::Column::PaidAt)
-        .column(echeance::Column::AmountCents)
-        .filter(echeance::Column::PaidAt.gte(since))
-        .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(EcheanceStatus::was_collected)))
+        .column_as(day, "paid_day")
+        .column(echeance::Column::Status)
+        .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "cents")
+        .filter(echeance::Column::PaidAt.gte(first))
+        .filter(echeance::Column::PaidAt.lt(end))
+        // By its name: the same CASE written twice would carry its bounds twice,
+        // as other parameters, and PostgreSQL would not see one expression.
+        .group_by(Expr::col(sea_orm::sea_query::Alias::new("paid_day")))
+        .group_by(echeance::Column::Status)
         .into_tuple()
         .all(&state.db)
         .await?;
-    let mut by_day: BTreeMap<NaiveDate, i64> =
-        (0..30).filter_map(|n| today.checked_sub_days(chrono::Days::new(n))).map(|d| (d, 0)).collect();
-    for (paid_at, cents) in paid {
-        let day = from_ms(paid_at).with_timezone(&tz).date_naive();
-        if let Some(sum) = by_day.get_mut(&day) {
-            *sum += cents;
+    let mut cents = vec![0_i64; days.len()];
+    for (day, status, sum) in sums {
+        if status.was_collected()
+            && let Some(total) = usize::try_from(day).ok().and_then(|d| cents.get_mut(d))
+        {
+            *total += sum;
         }
     }
-    Ok(by_day.into_iter().map(|(day, cents)| DailyAmount { day, cents }).collect())
+    Ok(days.into_iter().zip(cents).map(|(day, cents)| DailyAmount { day, cents }).collect())
+}
+
+/// The instant `day` starts in `tz` (the first instant after midnight where a
+/// change of time skips it), in milliseconds.
+fn local_midnight_ms(tz: &chrono_tz::Tz, day: NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    (0..=2)
+        .find_map(|h| tz.from_local_datetime(&(midnight + chrono::Duration::hours(h))).earliest())
+        .map_or_else(|| midnight.and_utc().timestamp_millis(), |t| t.timestamp_millis())
 }

@@ -8,6 +8,7 @@ pub mod filter;
 pub mod list;
 pub mod report;
 pub mod timeline;
+pub mod totals;
 
 pub use actions::{cancel, resend_authentication_email};
 pub use export::export_csv;

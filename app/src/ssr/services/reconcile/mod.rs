@@ -4,8 +4,9 @@
 //! report with the drift it found.
 //!
 //! It scales by listing PaymentIntents (pages of 100) over the window instead
-//! of one `GET` per échéance; only what the list does not cover is fetched
-//! one by one, through the adapter's per-endpoint rate limiter.
+//! of one `GET` per échéance, in slices side by side ([`window`]); only what
+//! the list does not cover is fetched one by one, through the adapter's
+//! per-endpoint rate limiter.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -32,6 +33,8 @@ use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 use crate::ssr::{db, installation};
+
+pub mod window;
 
 /// How a run is asked for.
 #[derive(Clone, Debug)]
@@ -180,7 +183,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         window_start = window_start.min(since_ms / 1000 - 600);
     }
 
-    let listed = list_window(state, window_start, &mut report).await;
+    let listed = list_window(state, window_start, &mut report).await?;
     if !options.dry_run {
         adopt_lost_attempts(state, &listed, &mut report).await;
     }
@@ -273,34 +276,23 @@ struct Listed {
 
 /// Lists the window even with nothing pending here: a success on an attempt
 /// this database gave up on (declined, cancelled) is found only there.
-async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -> Listed {
-    let mut listed = Listed::default();
-    let mut after: Option<String> = None;
-    loop {
-        report.stripe_calls += 1;
-        match state.gateway.list_payment_intents(window_start, None, after.as_deref()).await {
-            Ok(page) => {
-                let last = page.data.last().map(|p| p.id.clone());
-                for pi in page.data {
-                    if let Some(r) = pi.attempt_ref(&state.installation_id) {
-                        listed.by_attempt.insert(r, pi.id.clone());
-                    }
-                    listed.by_id.insert(pi.id.clone(), pi);
-                }
-                match (page.has_more, last) {
-                    (true, Some(last)) => after = Some(last),
-                    _ => return listed,
-                }
-            }
-            Err(e) => {
-                // Fall back to one read per échéance (still rate-limited): by id, or by
-                // customer for an attempt that never learnt its PaymentIntent.
-                report.errors += 1;
-                report.error_messages.push(format!("listing PaymentIntents failed ({e}); checking one by one"));
-                return listed;
-            }
-        }
+async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -> Result<Listed, ServiceError> {
+    let listing = window::list(state, window_start, window::ATTEMPTS_PER_SLICE).await?;
+    report.stripe_calls += listing.calls;
+    for e in &listing.errors {
+        // What is not listed falls back to one read per échéance (still rate-limited):
+        // by id, or by customer for an attempt that never learnt its PaymentIntent.
+        report.errors += 1;
+        report.error_messages.push(format!("listing PaymentIntents failed ({e}); checking one by one"));
     }
+    let mut listed = Listed::default();
+    for pi in listing.payment_intents {
+        if let Some(r) = pi.attempt_ref(&state.installation_id) {
+            listed.by_attempt.insert(r, pi.id.clone());
+        }
+        listed.by_id.insert(pi.id.clone(), pi);
+    }
+    Ok(listed)
 }
 
 async fn check_target(state: &AppState, target: &Target, listed: &Listed, options: &Options, report: &mut Report) {

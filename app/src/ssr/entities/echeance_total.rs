@@ -1,0 +1,23 @@
+//! `echeance_totals`: signed changes to the count and sum of the échéances by
+//! status and currency, appended by the database's triggers and folded by
+//! `services::admin::totals`. Never written by hand otherwise.
+
+use sea_orm::entity::prelude::*;
+
+use crate::domain::EcheanceStatus;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "echeance_totals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub status: EcheanceStatus,
+    pub currency: String,
+    pub n: i64,
+    pub cents: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
