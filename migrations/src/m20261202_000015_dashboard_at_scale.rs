@@ -83,6 +83,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            // No échéance written by another instance or a command between the sums and the
+            // triggers (it would be in neither): writers wait until this migration commits.
+            // SQLite's migrations already hold its only write lock.
+            db.execute_unprepared("LOCK TABLE echeances IN SHARE ROW EXCLUSIVE MODE").await?;
+        }
         db.execute_unprepared(
             "INSERT INTO echeance_totals (status, currency, n, cents)
              SELECT status, currency, COUNT(*), SUM(amount_cents) FROM echeances GROUP BY status, currency",

@@ -3,6 +3,7 @@
 //! instances: rows are claimed, singleton jobs hold a lease.
 
 use app::ssr::email::sender;
+use app::ssr::services::admin::totals;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::host_api::idempotency;
 use app::ssr::services::outgoing::delivery;
@@ -40,7 +41,22 @@ pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> 
     ));
     set.spawn(follow_ups(state.clone(), shutdown.clone()));
     set.spawn(schedules(state.clone(), shutdown.clone()));
+    set.spawn(fold_totals(state.clone(), shutdown.clone()));
     set
+}
+
+/// Folds the dashboard's kept totals (see [`totals::fold_when_grown`]) every
+/// 10 seconds, apart from the scheduled jobs, one of which may take an hour.
+async fn fold_totals(state: AppState, shutdown: CancellationToken) {
+    loop {
+        if let Err(e) = totals::fold_when_grown(&state.db).await {
+            tracing::warn!(error = %e, "folding the dashboard's totals");
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+    }
 }
 
 /// Drains one queue: runs `step` until it finds nothing to do, then sleeps

@@ -249,10 +249,9 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
 }
 
 #[tokio::test]
-async fn the_schedule_folds_the_kept_totals_every_minute_and_they_stay_the_same() {
+async fn the_kept_totals_are_folded_once_they_have_grown_and_stay_the_same() {
     use app::ssr::entities::echeance_total;
     use app::ssr::services::admin::totals;
-    use app::ssr::services::schedule::{self, Job};
     use sea_orm::{EntityTrait, PaginatorTrait};
     let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, env: vec![] }).await;
     let zoe = app.customer("zoe", None).await;
@@ -263,14 +262,18 @@ async fn the_schedule_folds_the_kept_totals_every_minute_and_they_stay_the_same(
     let kept = || async {
         totals::kept(&app.state.db).await.expect("kept").into_iter().collect::<std::collections::HashSet<_>>()
     };
+    let few = rows().await;
+    assert!((30..=totals::FOLD_FROM).contains(&few), "{few}");
+    assert_eq!(totals::fold_when_grown(&app.state.db).await.expect("fold"), 0, "a few rows are left as they are");
+    assert_eq!(rows().await, few);
+
+    for n in 0..totals::FOLD_FROM {
+        app.echeance(&zoe, 2_000 + i64::try_from(n).expect("small"), app.today()).await;
+    }
     let before = kept().await;
-    assert!(rows().await >= 30);
+    let folded = totals::fold_when_grown(&app.state.db).await.expect("fold");
 
-    schedule::run_if_due(&app.state, Job::FoldTotals).await.expect("first start");
-    assert!(rows().await >= 30, "a fresh start only remembers the time");
-    app.clock.advance(std::time::Duration::from_secs(61));
-    schedule::run_if_due(&app.state, Job::FoldTotals).await.expect("a minute later");
-
+    assert_eq!(u64::try_from(folded).expect("small"), few + totals::FOLD_FROM);
     assert_eq!(rows().await, u64::try_from(before.len()).expect("small"), "one row per status and currency");
     assert_eq!(kept().await, before);
 }

@@ -6,7 +6,7 @@ use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
 use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent, window};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
 use serde_json::json;
 use std::time::Duration;
 
@@ -260,6 +260,15 @@ async fn a_window_listed_in_slices_side_by_side_finds_every_payment_intent_once(
     let before = app.stripe.all_calls();
 
     // Two slices of about 120 attempts: each more than a page, walked by its own cursor.
+    let mut started: Vec<i64> = charge_attempt::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("attempts")
+        .into_iter()
+        .map(|a| a.started_at)
+        .collect();
+    started.sort_unstable();
+    assert_eq!(window::cut(since, &started, 110).len(), 2);
     let listing = window::list(&app.state, since, 110).await.expect("listed");
 
     let listed: Vec<&str> = listing.payment_intents.iter().map(|pi| pi.id.as_str()).collect();

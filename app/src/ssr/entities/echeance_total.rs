@@ -4,14 +4,14 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::EcheanceStatus;
-
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "echeance_totals")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub status: EcheanceStatus,
+    /// An `EcheanceStatus`'s spelling, read as text: a row that does not parse is
+    /// skipped by the reader and kept by the fold, never a reason to fail.
+    pub status: String,
     pub currency: String,
     pub n: i64,
     pub cents: i64,

@@ -1,5 +1,5 @@
 //! The cron jobs (the nightly reconciliation, the due-date run, the hourly purge, the
-//! reminders of the coming debits, the dashboard's totals folded): when each
+//! reminders of the coming debits): when each
 //! is due, and running it once across instances. The server's worker only
 //! loops over [`Job::ALL`].
 
@@ -27,8 +27,6 @@ pub enum Job {
     /// Daily (`DEBIT_REMINDER_CRON`): the customers told of the debits of the coming days,
     /// and of a saved card that will not last until one of them.
     CustomerNotices,
-    /// Every minute: the dashboard's totals folded (see `admin::totals`).
-    FoldTotals,
 }
 
 crate::spelled!(Job {
@@ -36,7 +34,6 @@ crate::spelled!(Job {
     ChargeDue => "charge-due",
     Purge => "purge",
     CustomerNotices => "customer-notices",
-    FoldTotals => "fold-totals",
 });
 
 impl Job {
@@ -48,7 +45,6 @@ impl Job {
             Self::ChargeDue => &state.settings.charge_due_cron,
             Self::Purge => "0 15 * * * *",
             Self::CustomerNotices => &state.settings.debit_reminder_cron,
-            Self::FoldTotals => "30 * * * * *",
         }
     }
 
@@ -79,11 +75,6 @@ impl Job {
                 let today = now.with_timezone(&state.settings.schedule_timezone).date_naive();
                 let super::reminders::Notices { debits, cards } = super::reminders::queue_notices(state, today).await?;
                 tracing::info!(debits, cards, "notices of the coming debits and expiring cards queued");
-                Ok(())
-            }
-            Self::FoldTotals => {
-                let folded = super::admin::totals::fold(&state.db).await?;
-                tracing::debug!(folded, "dashboard totals folded");
                 Ok(())
             }
         }
