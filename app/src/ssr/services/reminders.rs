@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Days, NaiveDate};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::due;
 use super::effects;
@@ -66,13 +66,8 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
     let until = today.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
     let now = state.now_ms();
     let mut queued = 0;
-    let mut after_id = 0;
-    loop {
-        let rows = coming_debits(state, today, until, after_id).await?;
-        let Some(last) = rows.last() else {
-            break;
-        };
-        after_id = last.id;
+    let mut pages = ComingDebits::new(today, until);
+    while let Some(rows) = pages.next(state).await? {
         let txn = db::begin_write(&state.db).await?;
         for row in &rows {
             let Some(customer) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
@@ -81,9 +76,7 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
             if customer.disabled_at.is_some() {
                 continue;
             }
-            let locale = Locale::from_code(&customer.locale);
-            let mut context = effects::email_context(state, row, &customer, locale)?;
-            effects::add_card(&txn, &mut context, customer.id, None).await?;
+            let (locale, mut context) = notice_context(state, &txn, row, &customer, None).await?;
             effects::add_what_remains(&txn, &mut context, row, today, locale).await?;
             let key = EmailKind::upcoming_debit_key(echeances::id(row)?, row.due_date);
             let email = NewEmail::about(row, &customer, EmailKind::UpcomingDebit, key, context);
@@ -92,9 +85,6 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
             }
         }
         txn.commit().await?;
-        if u64::try_from(rows.len()).unwrap_or(u64::MAX) < BATCH {
-            break;
-        }
     }
     if queued > 0 {
         state.wake.outbox.notify_one();
@@ -102,24 +92,55 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
     Ok(queued)
 }
 
-/// The next [`BATCH`] échéances (by id, after `after_id`) the due-date run will charge on their
-/// date, due after `today` and by `until`.
-async fn coming_debits(
+/// What every notice's email says, in the customer's language: the échéance, the customer and
+/// the card (`card`, or else the one the due-date run would charge).
+async fn notice_context(
     state: &AppState,
+    txn: &DatabaseTransaction,
+    row: &echeance::Model,
+    customer: &user::Model,
+    card: Option<&str>,
+) -> Result<(Locale, serde_json::Value), ServiceError> {
+    let locale = Locale::from_code(&customer.locale);
+    let mut context = effects::email_context(state, row, customer, locale)?;
+    effects::add_card(txn, &mut context, customer.id, card).await?;
+    Ok((locale, context))
+}
+
+/// The échéances the due-date run will charge on their date, due after `today` and by
+/// `until`, [`BATCH`] at a time by id.
+struct ComingDebits {
     today: NaiveDate,
     until: NaiveDate,
     after_id: i64,
-) -> Result<Vec<echeance::Model>, ServiceError> {
-    Ok(echeance::Entity::find()
-        .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
-        .filter(echeance::Column::DueDate.gt(today))
-        .filter(echeance::Column::DueDate.lte(until))
-        .filter(due::collectable(state))
-        .filter(echeance::Column::Id.gt(after_id))
-        .order_by_asc(echeance::Column::Id)
-        .limit(BATCH)
-        .all(&state.db)
-        .await?)
+    done: bool,
+}
+
+impl ComingDebits {
+    const fn new(today: NaiveDate, until: NaiveDate) -> Self {
+        Self { today, until, after_id: 0, done: false }
+    }
+
+    /// The next page, or `None` once they have all been read.
+    async fn next(&mut self, state: &AppState) -> Result<Option<Vec<echeance::Model>>, ServiceError> {
+        if self.done {
+            return Ok(None);
+        }
+        let rows = echeance::Entity::find()
+            .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
+            .filter(echeance::Column::DueDate.gt(self.today))
+            .filter(echeance::Column::DueDate.lte(self.until))
+            .filter(due::collectable(state))
+            .filter(echeance::Column::Id.gt(self.after_id))
+            .order_by_asc(echeance::Column::Id)
+            .limit(BATCH)
+            .all(&state.db)
+            .await?;
+        self.done = u64::try_from(rows.len()).unwrap_or(u64::MAX) < BATCH;
+        let Some(last) = rows.last() else { return Ok(None) };
+        self.after_id = last.id;
+        Ok(Some(rows))
+    }
 }
 
 /// Warns each customer whose saved card (the one the due-date run uses) expires before one of
@@ -138,14 +159,8 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
     // will not last until: found over every page before anything is written.
     let mut cards: HashMap<i64, Option<payment_method::Model>> = HashMap::new();
     let mut missed: BTreeMap<i64, (payment_method::Model, echeance::Model)> = BTreeMap::new();
-    let mut after_id = 0;
-    loop {
-        let rows = coming_debits(state, today, until, after_id).await?;
-        let Some(last) = rows.last() else {
-            break;
-        };
-        after_id = last.id;
-        let full = u64::try_from(rows.len()).unwrap_or(u64::MAX) >= BATCH;
+    let mut pages = ComingDebits::new(today, until);
+    while let Some(rows) = pages.next(state).await? {
         for row in rows {
             let card = match cards.get(&row.user_id) {
                 Some(card) => card.clone(),
@@ -163,9 +178,6 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
                 missed.insert(row.user_id, (card, row));
             }
         }
-        if !full {
-            break;
-        }
     }
     let now = state.now_ms();
     let mut queued = 0;
@@ -176,9 +188,8 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             let Some(customer) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
                 continue;
             };
-            let locale = Locale::from_code(&customer.locale);
-            let mut context = effects::email_context(state, row, &customer, locale)?;
-            effects::add_card(&txn, &mut context, customer.id, Some(&card.stripe_payment_method_id)).await?;
+            let (_, mut context) =
+                notice_context(state, &txn, row, &customer, Some(&card.stripe_payment_method_id)).await?;
             context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
             context["portal_url"] = context["site_url"].clone();
             let key = EmailKind::card_expiring_key(card.id, card.exp_year, card.exp_month);

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::listing::{Pager, StatusSelect};
 use crate::ui::form_token::FormToken;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -108,14 +109,7 @@ fn Filters(filter: AdminFilter) -> impl IntoView {
         <section class="card">
             <h2>{tx.filters}</h2>
             <Form method="GET" action="/admin" attr:class="filters" attr:data-testid="filters">
-                <label>{tx.col_status}
-                    <select name="status">
-                        <option value="">{tx.all_statuses}</option>
-                        {EcheanceStatus::ALL.iter().copied().map(|s| view! {
-                            <option value=s.as_str() selected=selected == s.as_str()>{status_label(s, locale)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <StatusSelect options=EcheanceStatus::ALL.iter().map(|&s| (s.as_str(), status_label(s, locale))).collect() selected/>
                 <label>{tx.col_customer}<input type="text" name="customer" value=filter.customer.clone().unwrap_or_default()/></label>
                 <label>{tx.filter_from}<input type="date" name="due_from" value=filter.due_from.clone().unwrap_or_default()/></label>
                 <label>{tx.filter_to}<input type="date" name="due_to" value=filter.due_to.clone().unwrap_or_default()/></label>
@@ -206,11 +200,11 @@ fn Table(page: AdminPage) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
-            <div class="pager">
-                {(page.page > 0).then(|| view! { <a href=link(page.page - 1)>{tx.previous}</a> })}
-                <span>{fill(tx.page_of, &[("page", &(page.page + 1).to_string()), ("pages", &page.pages.to_string())])}</span>
-                {(page.page + 1 < page.pages).then(|| view! { <a href=link(page.page + 1)>{tx.next}</a> })}
-            </div>
+            <Pager
+                previous=(page.page > 0).then(|| link(page.page - 1))
+                next=(page.page + 1 < page.pages).then(|| link(page.page + 1))
+                position=fill(tx.page_of, &[("page", &(page.page + 1).to_string()), ("pages", &page.pages.to_string())])
+            />
         </section>
     }
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
+use super::listing::{Pager, StatusSelect};
 use crate::api::dto::{DeliveryLine, IntegrationView, ShownOnce};
 use crate::api::error::AppError;
 use crate::api::integration::{
@@ -197,14 +198,11 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
         <section class="card" data-testid="deliveries">
             <h2>{tx.deliveries}</h2>
             <Form method="GET" action="/admin/integration" attr:class="filters">
-                <label>{tx.col_status}
-                    <select name="status" data-testid="deliveries-status">
-                        <option value="">{tx.all_statuses}</option>
-                        {HostDeliveryStatus::ALL.iter().copied().map(|s| view! {
-                            <option value=s.as_str() selected=selected == s.as_str()>{delivery_status_label(s, tx)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <StatusSelect
+                    options=HostDeliveryStatus::ALL.iter().map(|&s| (s.as_str(), delivery_status_label(s, tx))).collect()
+                    selected
+                    testid="deliveries-status"
+                />
                 <div class="actions"><button type="submit" class="primary">{tx.apply}</button></div>
             </Form>
             {(failed > 0).then(|| view! {
@@ -233,10 +231,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
                     </table>
                 }.into_any()
             }}
-            <div class="pager">
-                {(view.page > 0).then(|| view! { <a href=link(view.page - 1)>{tx.previous}</a> })}
-                {view.has_more.then(|| view! { <a href=link(view.page + 1)>{tx.next}</a> })}
-            </div>
+            <Pager previous=(view.page > 0).then(|| link(view.page - 1)) next=view.has_more.then(|| link(view.page + 1))/>
         </section>
     }
 }

@@ -4,6 +4,7 @@ mod admins;
 mod chart;
 mod dashboard;
 mod integration;
+mod listing;
 mod new_plan;
 mod plan;
 mod plans;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
+use super::listing::{Pager, StatusSelect};
 use crate::api::dto::PlanList;
 use crate::api::plans::admin_plans;
 use crate::domain::{Locale, PlanStatus};
@@ -42,14 +43,11 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
         <h1>{tx.plans_title}</h1>
         <section class="card">
             <Form method="GET" action="/admin/plans" attr:class="filters">
-                <label>{tx.col_status}
-                    <select name="status" data-testid="plans-status">
-                        <option value="">{tx.all_statuses}</option>
-                        {PlanStatus::ALL.iter().copied().map(|s| view! {
-                            <option value=s.as_str() selected=selected == s.as_str()>{plan_status_label(s, tx)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <StatusSelect
+                    options=PlanStatus::ALL.iter().map(|&s| (s.as_str(), plan_status_label(s, tx))).collect()
+                    selected
+                    testid="plans-status"
+                />
                 <label class="inline">
                     <input type="checkbox" name="card" value="expiring" checked=cards_running_out/>
                     {tx.plans_cards_running_out}
@@ -99,10 +97,7 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
                     </table>
                 }.into_any()
             }}
-            <div class="pager">
-                {(list.page > 0).then(|| view! { <a href=link(list.page - 1)>{tx.previous}</a> })}
-                {list.has_more.then(|| view! { <a href=link(list.page + 1)>{tx.next}</a> })}
-            </div>
+            <Pager previous=(list.page > 0).then(|| link(list.page - 1)) next=list.has_more.then(|| link(list.page + 1))/>
         </section>
     }
 }
