@@ -22,6 +22,7 @@ mod m20261202_000012_lifecycle_emails;
 mod m20261202_000013_refunds_and_disputes;
 mod m20261202_000014_failure_and_dispute_emails;
 mod m20261202_000015_dashboard_at_scale;
+mod m20261202_000016_dashboard_search;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_refunds_and_disputes::Migration),
             Box::new(m20261202_000014_failure_and_dispute_emails::Migration),
             Box::new(m20261202_000015_dashboard_at_scale::Migration),
+            Box::new(m20261202_000016_dashboard_search::Migration),
         ]
     }
 }

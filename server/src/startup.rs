@@ -6,6 +6,7 @@ use app::ssr::config::Settings;
 use app::ssr::email::mailer::{Mailer, SmtpMailer};
 use app::ssr::guards::Guards;
 use app::ssr::payments::{PaymentGateway, StripeConfig, StripeGateway};
+use app::ssr::services::webhooks::InboxWriter;
 use app::ssr::state::{AppState, Counters, Wake};
 use app::ssr::{db, installation};
 use app::{App, shell};
@@ -82,7 +83,6 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
     );
     Ok(AppState {
         leptos_options,
-        db,
         gateway: ports.gateway,
         mailer: ports.mailer,
         clock: ports.clock,
@@ -95,6 +95,8 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         counters: Arc::new(Counters::default()),
         guards: Arc::new(guards),
         live: Arc::default(),
+        inbox_writer: Arc::new(InboxWriter::start(&db)),
+        db,
     })
 }
 

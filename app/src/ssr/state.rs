@@ -51,6 +51,9 @@ pub struct AppState {
     /// The screens watching status changes (fed from the database by `live::run_feed`).
     #[from_ref(skip)]
     pub live: Arc<super::live::Live>,
+    /// Stores webhook deliveries (several in one commit on SQLite).
+    #[from_ref(skip)]
+    pub inbox_writer: Arc<super::services::webhooks::InboxWriter>,
 }
 
 /// Counts kept by this process.

@@ -154,7 +154,7 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
     use app::ssr::entities::{echeance, echeance_total, user};
     use app::ssr::services::admin::totals;
     use sea_orm::ActiveValue::{Set, Unchanged};
-    use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
     let app = spawn_app().await;
     seed::seed_demo(&app.state, app.today()).await.expect("seeded");
     let extra = app.customer("zoe", None).await;
@@ -182,8 +182,37 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
     .await
     .expect("status and currency");
     set(ids[3], &|r| r.label = Set("Renommée".to_owned())).update(&app.state.db).await.expect("label");
+    set(ids[5], &|r| r.current_payment_intent_id = Set(Some("pi_searched".to_owned())))
+        .update(&app.state.db)
+        .await
+        .expect("pi");
     echeance::Entity::delete_by_id(ids[4]).exec(&app.state.db).await.expect("delete");
+    // A customer renamed after their échéances were written: the search follows the rename.
+    let renamed = app.customer("yannick", None).await;
+    let renamed_row = app.echeance(&renamed, 2_000, app.today()).await;
+    user::Entity::update_many()
+        .col_expr(user::Column::DisplayName, sea_orm::sea_query::Expr::value("Yann Kerbrat"))
+        .filter(user::Column::Id.eq(renamed.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("rename");
     let today = app.today();
+    // Text that must find something (a name in any case or cut to two letters, a renamed name, a renamed
+    // label, an id, a PaymentIntent, a name under a status), and text that must not.
+    let found = |text: &str| AdminFilter { q: Some(text.into()), ..Default::default() };
+    let searches = [
+        (found("zoe"), true),
+        (found("ZOE"), true),
+        (found("zo"), true),
+        (found("nommée"), true),
+        (found("kerbrat"), true),
+        (found(&format!("#{renamed_row}")), true),
+        (found("pi_searched"), true),
+        (found("yannick"), true),
+        (found("Le Goff"), false),
+        (AdminFilter { customer: Some("ALICE".into()), ..Default::default() }, true),
+        (AdminFilter { q: Some("zoe".into()), status: Some("annulee".into()), ..Default::default() }, true),
+    ];
     let mut forms = vec![
         AdminFilter::default(),
         AdminFilter { customer: Some("alice".into()), ..Default::default() },
@@ -194,6 +223,12 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
     forms.extend(
         EcheanceStatus::ALL.iter().map(|s| AdminFilter { status: Some(s.as_str().to_owned()), ..Default::default() }),
     );
+    for (form, finds) in &searches {
+        let filter = Filter::parse(form).expect("filter");
+        let count = filter.apply(echeance::Entity::find(), true).count(&app.state.db).await.expect("count");
+        assert_eq!(count > 0, *finds, "{form:?}: {count} found");
+    }
+    forms.extend(searches.into_iter().map(|(form, _)| form));
     for form in forms {
         let filter = Filter::parse(&form).expect("filter");
         // What the dashboard read before it kept to its indexes: every échéance joined to its customer.
@@ -208,7 +243,7 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
         let count = filter.apply(echeance::Entity::find(), true).count(&app.state.db).await.expect("count");
         assert_eq!(count, u64::try_from(whole.len()).expect("small"));
         let pages = count.div_ceil(25).max(1);
-        for page in [0, 1, pages - 1, pages + 3] {
+        for page in [0, 1, pages - 1, pages + 3, u64::MAX] {
             let shown = admin::list(&app.state, &filter, page).await.expect("dashboard");
             assert_eq!((shown.total, shown.pages), (count, pages), "{form:?}");
             let at = usize::try_from(page.min(pages - 1)).expect("small") * 25;

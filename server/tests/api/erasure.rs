@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use app::api::dto::AdminFilter;
 use app::domain::{EcheanceId, EcheanceStatus, Interval, Refusal, UserId};
 use app::ssr::entities::{admin_audit, echeance};
+use app::ssr::services::admin::{self, Filter};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links::{self, Purpose};
@@ -97,11 +99,21 @@ async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_the
     charge::resume(&app.state, 10).await.expect("settled");
     assert_eq!(app.status(second.get()).await, EcheanceStatus::APayer);
 
+    // The dashboard's search (on SQLite through its trigram indexes) finds them by name and address.
+    let state = &app.state;
+    let searched = |text: &str| {
+        let filter = Filter::parse(&AdminFilter { q: Some(text.to_owned()), ..Default::default() }).expect("filter");
+        async move { admin::list(state, &filter, 0).await.expect("dashboard").total }
+    };
+    assert_eq!((searched("martin").await, searched("zoe.efface").await), (3, 3));
+
     let before = statuses(&app, id).await;
     let erased = erasure::erase(&app.state, id, admin.id).await.expect("erased");
     assert_eq!(traces(&app, EMAIL).await, Vec::<String>::new(), "the address is nowhere");
     assert_eq!(traces(&app, NAME).await, Vec::<String>::new(), "the name is nowhere");
     assert!(!traces(&app, &erased.email).await.is_empty(), "the pseudonym stands in");
+    assert_eq!((searched("martin").await, searched("zoe.efface").await), (0, 0), "the search finds them no more");
+    assert_eq!(searched(&erased.email).await, 3, "but finds the pseudonym");
 
     // What was paid stays paid, with its amounts; what was still to collect is cancelled.
     let after = statuses(&app, id).await;

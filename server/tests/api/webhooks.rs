@@ -214,6 +214,22 @@ async fn duplicates_are_stored_once() {
 }
 
 #[tokio::test]
+async fn deliveries_at_once_are_each_answered_once_stored_and_stored_once() {
+    // On SQLite they share commits (the inbox writer); copies of one event may land in one transaction.
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    let bodies: Vec<Value> = (0..48)
+        .map(|n| event(&format!("evt_at_once_{}", n % 16), "customer.created", json!({"id": format!("cus_{n}")})))
+        .collect();
+    let answers = futures::future::join_all(bodies.iter().map(|body| app.deliver(body))).await;
+    assert_eq!(answers, vec![200; 48]);
+    let mut stored: Vec<String> = app.inbox().await.into_iter().map(|row| row.stripe_event_id).collect();
+    stored.sort();
+    let mut expected: Vec<String> = (0..16).map(|n| format!("evt_at_once_{n}")).collect();
+    expected.sort();
+    assert_eq!(stored, expected);
+}
+
+#[tokio::test]
 async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_nothing() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;

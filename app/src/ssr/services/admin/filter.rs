@@ -2,8 +2,8 @@
 //! value does not parse), applied to the échéance query.
 
 use chrono::NaiveDate;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QuerySelect, RelationTrait, Select};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, Condition, DbBackend, ExprTrait, QueryFilter, QuerySelect, RelationTrait, Select};
 
 use crate::api::dto::AdminFilter;
 use crate::domain::{Amount, EcheanceStatus, Field, Invalid};
@@ -95,35 +95,43 @@ impl Filter {
             && self.q.is_none()
     }
 
-    /// The échéances (joined to their customer) under this filter; without
-    /// the status condition when `with_status` is false (the totals by status).
+    /// The échéances joined to their customer under this filter, each text
+    /// condition a `LOWER(column) LIKE` on the joined rows (the export, which
+    /// writes the customer's columns); without the status condition when
+    /// `with_status` is false (the totals by status).
     #[must_use]
     pub fn apply(&self, query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
-        self.conditions(query.join(sea_orm::JoinType::InnerJoin, echeance::Relation::User.def()), with_status)
+        let query = query.join(sea_orm::JoinType::InnerJoin, echeance::Relation::User.def());
+        self.conditions(query, with_status, Text::Joined)
     }
 
-    /// The same échéances, joined to their customer only when the filter reads
-    /// the customer: what counts and pages them reads the échéances alone.
+    /// The same échéances, read from the échéances alone: the customer's
+    /// columns through a subquery on `users`, and on SQLite every text
+    /// condition through the trigram indexes kept beside the tables (a
+    /// substring found without reading every row; see the migration
+    /// `dashboard_search`). What counts and pages the dashboard reads this.
     #[must_use]
-    pub fn narrow(&self, query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
-        if self.customer.is_some() || self.q.is_some() {
-            self.apply(query, with_status)
-        } else {
-            self.conditions(query, with_status)
-        }
+    pub fn narrow(
+        &self,
+        query: Select<echeance::Entity>,
+        with_status: bool,
+        backend: DbBackend,
+    ) -> Select<echeance::Entity> {
+        let text = if backend == DbBackend::Sqlite { Text::Trigrams } else { Text::Subquery };
+        self.conditions(query, with_status, text)
     }
 
-    fn conditions(&self, mut query: Select<echeance::Entity>, with_status: bool) -> Select<echeance::Entity> {
+    fn conditions(
+        &self,
+        mut query: Select<echeance::Entity>,
+        with_status: bool,
+        text: Text,
+    ) -> Select<echeance::Entity> {
         if with_status && let Some(status) = self.status {
             query = query.filter(echeance::Column::Status.eq(status));
         }
         if let Some(customer) = &self.customer {
-            let pattern = format!("%{}%", customer.to_lowercase());
-            query = query.filter(
-                Condition::any()
-                    .add(lower_like((user::Entity, user::Column::Email), pattern.clone()))
-                    .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
-            );
+            query = query.filter(text.customer(&pattern(customer)));
         }
         if let Some(from) = self.due_from {
             query = query.filter(echeance::Column::DueDate.gte(from));
@@ -138,11 +146,10 @@ impl Filter {
             query = query.filter(echeance::Column::AmountCents.lte(max));
         }
         if let Some(q) = &self.q {
-            let pattern = format!("%{}%", q.to_lowercase());
+            let pattern = pattern(q);
             let mut any = Condition::any()
-                .add(lower_like((echeance::Entity, echeance::Column::Label), pattern.clone()))
-                .add(lower_like((user::Entity, user::Column::Email), pattern.clone()))
-                .add(lower_like((user::Entity, user::Column::DisplayName), pattern))
+                .add(text.label(&pattern))
+                .add(text.customer(&pattern))
                 .add(echeance::Column::CurrentPaymentIntentId.eq(q.as_str()));
             if let Ok(id) = q.trim_start_matches('#').parse::<i64>() {
                 any = any.add(echeance::Column::Id.eq(id));
@@ -153,8 +160,69 @@ impl Filter {
     }
 }
 
+/// `%text%`, lower-cased: what `LIKE` looks for (`%` and `_` in it keep their meaning).
+fn pattern(text: &str) -> String {
+    format!("%{}%", text.to_lowercase())
+}
+
+/// How a text condition reads its column. The three give the same rows: SQLite's
+/// `LIKE` ignores ASCII case, as `LOWER` does, and its trigram index answers
+/// `LIKE` exactly (with a scan of the index when the text has fewer than three
+/// characters); `each_dashboard_view_shows_what_the_whole_joined_query_holds` checks it.
+#[derive(Clone, Copy)]
+enum Text {
+    /// On the customer joined to the échéance.
+    Joined,
+    /// The customer's columns in a subquery on `users`.
+    Subquery,
+    /// SQLite's trigram indexes `echeance_search` and `user_search`.
+    Trigrams,
+}
+
+impl Text {
+    /// The échéance's label holds the pattern.
+    fn label(self, pattern: &str) -> Condition {
+        match self {
+            Self::Joined | Self::Subquery => {
+                Condition::all().add(lower_like((echeance::Entity, echeance::Column::Label), pattern))
+            }
+            Self::Trigrams => Condition::all().add(Expr::cust_with_values(
+                r#""echeances"."id" IN (SELECT rowid FROM echeance_search WHERE label LIKE ?)"#,
+                [pattern],
+            )),
+        }
+    }
+
+    /// The customer's email or name holds the pattern.
+    fn customer(self, pattern: &str) -> Condition {
+        match self {
+            Self::Joined => Condition::any()
+                .add(lower_like((user::Entity, user::Column::Email), pattern))
+                .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
+            Self::Subquery => Condition::all().add(
+                echeance::Column::UserId.in_subquery(
+                    Query::select()
+                        .column(user::Column::Id)
+                        .from(user::Entity)
+                        .cond_where(
+                            Condition::any()
+                                .add(lower_like((user::Entity, user::Column::Email), pattern))
+                                .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
+                        )
+                        .to_owned(),
+                ),
+            ),
+            Self::Trigrams => Condition::all().add(Expr::cust_with_values(
+                r#""echeances"."user_id" IN (SELECT rowid FROM user_search WHERE email LIKE ?
+                   UNION SELECT rowid FROM user_search WHERE display_name LIKE ?)"#,
+                [pattern, pattern],
+            )),
+        }
+    }
+}
+
 /// `LOWER(column) LIKE pattern` (the pattern is lower-cased by the caller).
-fn lower_like(column: (impl sea_orm::sea_query::IntoIden, impl sea_orm::sea_query::IntoIden), pattern: String) -> Expr {
+fn lower_like(column: (impl sea_orm::sea_query::IntoIden, impl sea_orm::sea_query::IntoIden), pattern: &str) -> Expr {
     Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(column))).like(pattern)
 }
 

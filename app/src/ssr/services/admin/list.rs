@@ -47,45 +47,33 @@ pub fn row_of(e: echeance::Model, u: Option<user::Model>) -> Result<AdminRow, Se
 /// asks: the totals by status (which also give the count) are the ones the
 /// database keeps ([`totals`]) when nothing but a status is filtered, the
 /// page's ids come from the due date's index, and only those 25 rows are read
-/// with their customer.
+/// with their customer. The reads that do not need each other's answer run
+/// side by side, each on its own connection (a search that matches thousands
+/// of échéances counts them while their first page is sorted).
 ///
 /// # Errors
 /// Database failure.
 pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminPage, ServiceError> {
-    let grouped = if filter.is_status_only() {
-        totals::kept(&state.db).await?
-    } else {
-        filter
-            .narrow(echeance::Entity::find(), false)
-            .select_only()
-            .column(echeance::Column::Status)
-            .column(echeance::Column::Currency)
-            .column_as(echeance::Column::Id.count(), "n")
-            .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "total")
-            .group_by(echeance::Column::Status)
-            .group_by(echeance::Column::Currency)
-            .into_tuple()
-            .all(&state.db)
-            .await?
+    let failed_emails = async {
+        let failed = email_outbox::Entity::find().filter(email_outbox::Column::Status.eq(OutboxStatus::Failed));
+        Ok::<_, ServiceError>(failed.count(&state.db).await?)
     };
+    let (grouped, asked, daily, failed_emails, failed_webhooks) = tokio::try_join!(
+        grouped(state, filter),
+        page_ids(state, filter, page),
+        daily(state),
+        failed_emails,
+        webhooks::failed_count(&state.db),
+    )?;
     let total: u64 = grouped
         .iter()
         .filter(|(status, ..)| filter.status().is_none_or(|s| s == *status))
         .map(|(_, _, n, _)| u64::try_from(*n).unwrap_or(0))
         .sum();
     let pages = Ord::max(total.div_ceil(PAGE_SIZE), 1);
-    let page = Ord::min(page, pages - 1);
-    let ids: Vec<i64> = filter
-        .narrow(echeance::Entity::find(), true)
-        .select_only()
-        .column(echeance::Column::Id)
-        .order_by_asc(echeance::Column::DueDate)
-        .order_by_asc(echeance::Column::Id)
-        .limit(PAGE_SIZE)
-        .offset(page * PAGE_SIZE)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    let shown = Ord::min(page, pages - 1);
+    // A page past the last shows the last: read again only then.
+    let ids = if shown == page { asked } else { page_ids(state, filter, shown).await? };
     let mut found: HashMap<i64, (echeance::Model, Option<user::Model>)> = echeance::Entity::find()
         .join(JoinType::InnerJoin, echeance::Relation::User.def())
         .filter(echeance::Column::Id.is_in(ids.iter().copied()))
@@ -116,17 +104,52 @@ pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminP
     Ok(AdminPage {
         rows,
         total,
-        page,
+        page: shown,
         pages,
         totals,
-        daily: daily(state).await?,
-        failed_emails: email_outbox::Entity::find()
-            .filter(email_outbox::Column::Status.eq(OutboxStatus::Failed))
-            .count(&state.db)
-            .await?,
-        failed_webhooks: webhooks::failed_count(&state.db).await?,
+        daily,
+        failed_emails,
+        failed_webhooks,
         query: filter.to_form().query_string(),
     })
+}
+
+/// The count and amount of the filtered échéances by status and currency (whatever
+/// status the filter asks for: the totals show every status).
+async fn grouped(state: &AppState, filter: &Filter) -> Result<totals::Grouped, ServiceError> {
+    if filter.is_status_only() {
+        return totals::kept(&state.db).await;
+    }
+    Ok(filter
+        .narrow(echeance::Entity::find(), false, state.db.get_database_backend())
+        .select_only()
+        .column(echeance::Column::Status)
+        .column(echeance::Column::Currency)
+        .column_as(echeance::Column::Id.count(), "n")
+        .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "total")
+        .group_by(echeance::Column::Status)
+        .group_by(echeance::Column::Currency)
+        .into_tuple()
+        .all(&state.db)
+        .await?)
+}
+
+/// The ids of page `page` of the filtered échéances, by due date (none past what a database can skip).
+async fn page_ids(state: &AppState, filter: &Filter, page: u64) -> Result<Vec<i64>, ServiceError> {
+    let Some(offset) = page.checked_mul(PAGE_SIZE).filter(|o| i64::try_from(*o).is_ok()) else {
+        return Ok(Vec::new());
+    };
+    Ok(filter
+        .narrow(echeance::Entity::find(), true, state.db.get_database_backend())
+        .select_only()
+        .column(echeance::Column::Id)
+        .order_by_asc(echeance::Column::DueDate)
+        .order_by_asc(echeance::Column::Id)
+        .limit(PAGE_SIZE)
+        .offset(offset)
+        .into_tuple()
+        .all(&state.db)
+        .await?)
 }
 
 /// Amounts collected per day over the last 30 days (schedule time zone).

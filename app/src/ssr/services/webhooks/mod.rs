@@ -7,12 +7,14 @@
 
 pub mod checkout;
 pub mod dispatch;
+mod inbox_writer;
 
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TryInsertResult};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::sync::atomic::Ordering;
 
 pub use dispatch::process_pending;
+pub use inbox_writer::InboxWriter;
 
 use super::error::ServiceError;
 use crate::ssr::entities::stripe_event;
@@ -90,16 +92,7 @@ pub async fn store(state: &AppState, body: &[u8], now: i64) -> Result<Ingested, 
         processed_at: Set(None),
         ..Default::default()
     };
-    let result = stripe_event::Entity::insert(row)
-        .on_conflict(OnConflict::column(stripe_event::Column::StripeEventId).do_nothing().to_owned())
-        .try_insert()
-        .exec(&state.db)
-        .await
-        .map_err(ServiceError::from)?;
-    Ok(match result {
-        TryInsertResult::Inserted(_) => Ingested::Stored,
-        TryInsertResult::Conflicted | TryInsertResult::Empty => Ingested::Duplicate,
-    })
+    Ok(state.inbox_writer.write(row).await.map_err(ServiceError::from)?)
 }
 
 fn payment_intent_of(event: &EventEnvelope) -> Option<String> {
