@@ -43,6 +43,9 @@ export class CheckoutPage extends PageObject {
 
   /** Saves a card through the peer's Stripe Elements (and its 3DS modal when the card asks for it). */
   async saveCard(number: string): Promise<void> {
+    // The button is in the server's HTML before the WASM takes over: a click before that is lost.
+    // (The portal's heading, or the invitation's, whose page also saves a card through this.)
+    await expect(this.page.locator('[data-hydrated]').first()).toHaveAttribute('data-hydrated', 'true');
     await this.openCardForm.click();
     await fillCard(this.page.locator('#card-element'), number);
     await this.saveCardButton.click();
