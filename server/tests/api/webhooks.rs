@@ -215,7 +215,7 @@ async fn duplicates_are_stored_once() {
 
 #[tokio::test]
 async fn deliveries_at_once_are_each_answered_once_stored_and_stored_once() {
-    // On SQLite they share commits (the inbox writer); copies of one event may land in one transaction.
+    // They share commits (the inbox writer, on either database); copies of one event may land in one statement.
     let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
     let bodies: Vec<Value> = (0..48)
         .map(|n| event(&format!("evt_at_once_{}", n % 16), "customer.created", json!({"id": format!("cus_{n}")})))
@@ -227,6 +227,22 @@ async fn deliveries_at_once_are_each_answered_once_stored_and_stored_once() {
     let mut expected: Vec<String> = (0..16).map(|n| format!("evt_at_once_{n}")).collect();
     expected.sort();
     assert_eq!(stored, expected);
+    // Each copy learns what became of it: one stored, the others duplicates (the worker is woken once per event).
+    let copies: Vec<Vec<u8>> = (0..48)
+        .map(|n| {
+            serde_json::to_vec(&event(&format!("evt_copies_{}", n % 16), "customer.created", json!({"id": "cus_c"})))
+                .expect("json")
+        })
+        .collect();
+    let now = app.state.now_ms();
+    let ingested =
+        futures::future::join_all(copies.iter().map(|body| app::ssr::services::webhooks::store(&app.state, body, now)))
+            .await;
+    let stored = ingested.iter().filter(|i| matches!(i, Ok(app::ssr::services::webhooks::Ingested::Stored))).count();
+    let duplicates =
+        ingested.iter().filter(|i| matches!(i, Ok(app::ssr::services::webhooks::Ingested::Duplicate))).count();
+    assert_eq!((stored, duplicates), (16, 32), "{ingested:?}");
+    assert_eq!(app.inbox().await.len(), 32);
 }
 
 #[tokio::test]

@@ -64,8 +64,7 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
         return Ok(0);
     }
     let until = today.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
-    let now = state.now_ms();
-    let mut queued = 0;
+    let mut queued = Queued::new(state.now_ms());
     let mut pages = ComingDebits::new(today, until);
     while let Some(rows) = pages.next(state).await? {
         let txn = db::begin_write(&state.db).await?;
@@ -79,17 +78,11 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
             let (locale, mut context) = notice_context(state, &txn, row, &customer, None).await?;
             effects::add_what_remains(&txn, &mut context, row, today, locale).await?;
             let key = EmailKind::upcoming_debit_key(echeances::id(row)?, row.due_date);
-            let email = NewEmail::about(row, &customer, EmailKind::UpcomingDebit, key, context);
-            if outbox::enqueue(&txn, NewEmail { send_after: now, ..email }, now).await? {
-                queued += 1;
-            }
+            queued.push(&txn, NewEmail::about(row, &customer, EmailKind::UpcomingDebit, key, context)).await?;
         }
         txn.commit().await?;
     }
-    if queued > 0 {
-        state.wake.outbox.notify_one();
-    }
-    Ok(queued)
+    Ok(queued.done(state))
 }
 
 /// What every notice's email says, in the customer's language: the échéance, the customer and
@@ -105,6 +98,34 @@ async fn notice_context(
     let mut context = effects::email_context(state, row, customer, locale)?;
     effects::add_card(txn, &mut context, customer.id, card).await?;
     Ok((locale, context))
+}
+
+/// The notices a run writes, to go at once (`now`): counted when new, the outbox woken once at the end.
+struct Queued {
+    now: i64,
+    count: u64,
+}
+
+impl Queued {
+    const fn new(now: i64) -> Self {
+        Self { now, count: 0 }
+    }
+
+    /// Queues `email` (nothing if its key was queued before).
+    async fn push(&mut self, txn: &DatabaseTransaction, email: NewEmail) -> Result<(), ServiceError> {
+        if outbox::enqueue(txn, NewEmail { send_after: self.now, ..email }, self.now).await? {
+            self.count += 1;
+        }
+        Ok(())
+    }
+
+    /// How many were new; the outbox is woken if any was.
+    fn done(self, state: &AppState) -> u64 {
+        if self.count > 0 {
+            state.wake.outbox.notify_one();
+        }
+        self.count
+    }
 }
 
 /// The échéances the due-date run will charge on their date, due after `today` and by
@@ -179,8 +200,7 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             }
         }
     }
-    let now = state.now_ms();
-    let mut queued = 0;
+    let mut queued = Queued::new(state.now_ms());
     let missed: Vec<(payment_method::Model, echeance::Model)> = missed.into_values().collect();
     for chunk in missed.chunks(usize::try_from(BATCH).unwrap_or(500)) {
         let txn = db::begin_write(&state.db).await?;
@@ -193,15 +213,9 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
             context["portal_url"] = context["site_url"].clone();
             let key = EmailKind::card_expiring_key(card.id, card.exp_year, card.exp_month);
-            let email = NewEmail::about(row, &customer, EmailKind::CardExpiring, key, context);
-            if outbox::enqueue(&txn, NewEmail { send_after: now, ..email }, now).await? {
-                queued += 1;
-            }
+            queued.push(&txn, NewEmail::about(row, &customer, EmailKind::CardExpiring, key, context)).await?;
         }
         txn.commit().await?;
     }
-    if queued > 0 {
-        state.wake.outbox.notify_one();
-    }
-    Ok(queued)
+    Ok(queued.done(state))
 }

@@ -196,19 +196,13 @@ impl Text {
     /// The customer's email or name holds the pattern.
     fn customer(self, pattern: &str) -> Condition {
         match self {
-            Self::Joined => Condition::any()
-                .add(lower_like((user::Entity, user::Column::Email), pattern))
-                .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
+            Self::Joined => user_matches(pattern),
             Self::Subquery => Condition::all().add(
                 echeance::Column::UserId.in_subquery(
                     Query::select()
                         .column(user::Column::Id)
                         .from(user::Entity)
-                        .cond_where(
-                            Condition::any()
-                                .add(lower_like((user::Entity, user::Column::Email), pattern))
-                                .add(lower_like((user::Entity, user::Column::DisplayName), pattern)),
-                        )
+                        .cond_where(user_matches(pattern))
                         .to_owned(),
                 ),
             ),
@@ -219,6 +213,13 @@ impl Text {
             )),
         }
     }
+}
+
+/// The row of `users` (joined, or in a subquery) whose email or name holds the pattern.
+fn user_matches(pattern: &str) -> Condition {
+    Condition::any()
+        .add(lower_like((user::Entity, user::Column::Email), pattern))
+        .add(lower_like((user::Entity, user::Column::DisplayName), pattern))
 }
 
 /// `LOWER(column) LIKE pattern` (the pattern is lower-cased by the caller).
