@@ -181,6 +181,16 @@ demo_login_with_card() { # email, password, card number[, expiry month, expiry y
   demo_api card/save "setup_intent_id=$setup_intent" >/dev/null
 }
 
+# The server and the browser bundle (`--release` for the optimised one). `--split` cuts the
+# WASM at the app's lazy routes (app/src/ui/app.rs): without it a page's bundle would import
+# chunks nobody wrote and never start.
+leptos_build() {
+  cargo leptos build --split "$@"
+}
+# The RUSTFLAGS cargo-leptos gives the debug browser build with `--split`: the wasm32 checks of
+# scripts/test use the same, so the bundle they compile is the one `leptos_build` then reuses.
+FRONT_RUSTFLAGS="-Clink-args=--emit-relocs --cfg erase_components"
+
 # The server binary cargo-leptos builds, with the site it serves.
 server_env() {
   export LEPTOS_SITE_ROOT="$ROOT/target/site" LEPTOS_SITE_PKG_DIR=pkg LEPTOS_HASH_FILES=false

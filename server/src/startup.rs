@@ -11,6 +11,7 @@ use app::ssr::state::{AppState, Counters, Wake};
 use app::ssr::{db, installation};
 use app::{App, shell};
 use axum::Router;
+use axum::handler::Handler as _;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
@@ -101,8 +102,15 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
 }
 
 /// The router: Leptos pages and server functions, the webhook, health, and static files.
+///
+/// The site's files (the WASM chunks of the split bundle, the CSS, the icon) are served by
+/// `ServeDir` itself; only what it does not find reaches Leptos' handler, which renders the
+/// not-found page. That handler reads the `ResponseOptions` of the reactive owner it runs in:
+/// serving the files through it let a chunk's answer take the headers a page being rendered at
+/// the same time had set (its Content-Security-Policy), once a page loaded dozens of chunks.
 pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
+    let site_root = leptos_options.site_root.to_string();
     let stripe_js = state.settings.stripe_js_url.to_string();
     let page_stripe_js = stripe_js.clone();
     let context = {
@@ -114,9 +122,14 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
             shell(leptos_options.clone(), page_stripe_js.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, move |options| {
-            shell(options, stripe_js.clone())
-        }))
+        .fallback_service(
+            tower_http::services::ServeDir::new(site_root).precompressed_gzip().precompressed_br().not_found_service(
+                leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, move |options| {
+                    shell(options, stripe_js.clone())
+                })
+                .with_state(state.clone()),
+            ),
+        )
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::cross_site_check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(

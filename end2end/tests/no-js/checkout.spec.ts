@@ -11,7 +11,7 @@ test.describe('checkout without JavaScript', () => {
     const [paid, due] = customer.echeances;
 
     const checkout = new CheckoutPage(page);
-    await checkout.goto();
+    await checkout.goto(false);
     await expect(checkout.heading).toHaveAttribute('data-hydrated', 'false');
     await expect(checkout.savedCard('4242')).toBeVisible();
     await expect(checkout.row(paid.label)).toHaveAttribute('data-status', 'payee');

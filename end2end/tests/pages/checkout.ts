@@ -18,9 +18,14 @@ export class CheckoutPage extends PageObject {
   /** The peer's fake Stripe.js modal (3D Secure while saving a card). */
   readonly completeAuthentication = this.page.getByRole('button', { name: 'Complete authentication' });
 
-  async goto(): Promise<void> {
+  /**
+   * Opens the portal and waits until the WASM has taken it over (`hydrated`, the default) or,
+   * with JavaScript off, until the server's page is there: a click on the server's HTML before
+   * the page's WASM chunks have loaded would be lost.
+   */
+  async goto(hydrated = true): Promise<void> {
     await this.page.goto('/');
-    await expect(this.heading).toBeVisible();
+    await expect(this.heading).toHaveAttribute('data-hydrated', hydrated ? 'true' : 'false');
   }
 
   /** The row of the échéance labelled `label` (« Échéance 1/2 »); its `data-status` is the database status. */

@@ -240,6 +240,53 @@ async fn pages_and_server_functions_carry_the_policy_and_are_never_cached() {
     assert!(header(api.headers(), "strict-transport-security").is_empty(), "no HSTS on plain http");
 }
 
+/// A page loads its WASM in dozens of chunks while other pages are being rendered: each
+/// answer keeps its own headers. (The files went through Leptos' fallback handler, whose
+/// answer took the headers of a page rendered at the same time: pages lost their
+/// Content-Security-Policy, and a page's `Set-Cookie` could have left on a file's answer.)
+#[tokio::test]
+async fn the_site_s_files_served_beside_pages_never_take_a_page_s_headers() {
+    let site = crate::helpers::database::tempdir::TempDir::new();
+    std::fs::create_dir_all(site.path().join("pkg")).expect("pkg folder");
+    let chunk = vec![7_u8; 4_096];
+    std::fs::write(site.path().join("pkg/chunk_1.wasm"), &chunk).expect("a chunk");
+    let root = site.path().to_str().expect("utf-8 path").to_owned();
+    let app = spawn_app_with(with_env(vec![("LEPTOS_SITE_ROOT", root)])).await;
+
+    let client = bare();
+    let mut answers = tokio::task::JoinSet::new();
+    for i in 0..320 {
+        let (client, address) = (client.clone(), app.address.clone());
+        let page = i % 8 == 0;
+        answers.spawn(async move {
+            let path = if page { "/" } else { "/pkg/chunk_1.wasm" };
+            let answer = client.get(format!("{address}{path}")).send().await.expect("answer");
+            let policy = header(answer.headers(), "content-security-policy");
+            let cookies = answer.headers().get_all("set-cookie").iter().count();
+            let status = answer.status().as_u16();
+            let body = answer.bytes().await.expect("body");
+            (page, status, policy, cookies, body)
+        });
+    }
+    let (mut pages, mut files) = (0, 0);
+    while let Some(answer) = answers.join_next().await {
+        let (page, status, policy, cookies, body) = answer.expect("task");
+        assert_eq!(status, 200);
+        if page {
+            pages += 1;
+            assert!(policy.contains("'nonce-"), "a page keeps its own policy: {policy}");
+        } else {
+            files += 1;
+            assert_eq!(policy, app::ssr::headers::DEFAULT_POLICY, "a file gets the default policy, no page's");
+            assert_eq!(cookies, 0, "a file sets no cookie");
+            assert_eq!(body.as_ref(), chunk.as_slice());
+        }
+    }
+    assert_eq!((pages, files), (40, 280));
+    let missing = bare().get(format!("{}/pkg/none.wasm", app.address)).send().await.expect("answer");
+    assert_eq!(missing.status().as_u16(), 404, "what is not there is Leptos' not-found page");
+}
+
 #[tokio::test]
 async fn a_runaway_template_is_refused_at_save_and_never_stalls_the_worker() {
     let app = spawn_app_with(with_env(vec![])).await;

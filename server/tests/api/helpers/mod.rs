@@ -138,7 +138,11 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
     let mut ports = Ports::from_settings(&settings).expect("ports");
     let clock = Arc::new(ManualClock::default());
     ports.clock = clock.clone() as Arc<dyn Clock>;
-    let leptos_options = startup::leptos_options(&settings).expect("leptos options");
+    let mut leptos_options = startup::leptos_options(&settings).expect("leptos options");
+    // `LEPTOS_SITE_ROOT` among the options' variables: the site's files, as the binary reads it.
+    if let Some((_, root)) = options.env.iter().find(|(k, _)| *k == "LEPTOS_SITE_ROOT") {
+        leptos_options.site_root = root.as_str().into();
+    }
     let state = startup::build_state(settings, ports, leptos_options).await.expect("state");
     stripe.set_webhook_target(&format!("{address}/stripe/webhook"));
     stripe.set_signing(WEBHOOK_SECRET, clock.clone() as Arc<dyn Clock>);
