@@ -8,7 +8,7 @@ use crate::ui::form_token::FormToken;
 
 use super::checkout::CheckoutPage;
 use super::i18n::{plan_status_label, texts};
-use super::layout::Layout;
+use super::layout::{FormPage, Layout, link_token};
 use crate::api::dto::Landing;
 use crate::api::error::AppError;
 use crate::api::session::{
@@ -71,28 +71,15 @@ fn BackIn() -> impl IntoView {
 #[component]
 pub fn LoginLinkPage() -> impl IntoView {
     let tx = texts();
-    let locale = use_context::<Locale>().unwrap_or_default();
-    let query = leptos_router::hooks::use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let token = link_token();
     let log_in = ServerAction::<LogInWithLink>::new();
-    let hydrated = crate::ui::layout::hydration_marker();
-    Effect::new(move || {
-        if let Some(Ok(next)) = log_in.value().get() {
-            super::navigate::reload_to(&next);
-        }
-    });
     view! {
-        <Layout me=None>
-            <h1 data-hydrated=hydrated>{tx.login_link_title}</h1>
-            <section class="card">
-                <p class="muted">{tx.login_link_intro}</p>
-                <ActionForm action=log_in>
-                    <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="primary" disabled=move || log_in.pending().get()>{tx.login_link_button}</button>
-                </ActionForm>
-                {move || log_in.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
-            </section>
-        </Layout>
+        <FormPage title=tx.login_link_title intro=tx.login_link_intro outcome=log_in.value()>
+            <ActionForm action=log_in>
+                <input type="hidden" name="token" value=token/>
+                <button type="submit" class="primary" disabled=move || log_in.pending().get()>{tx.login_link_button}</button>
+            </ActionForm>
+        </FormPage>
     }
 }
 
@@ -102,30 +89,18 @@ pub fn LoginLinkPage() -> impl IntoView {
 #[component]
 pub fn SecondFactorPage() -> impl IntoView {
     let tx = texts();
-    let locale = use_context::<Locale>().unwrap_or_default();
     let pass = ServerAction::<PassSecondFactor>::new();
-    let hydrated = crate::ui::layout::hydration_marker();
-    Effect::new(move || {
-        if let Some(Ok(next)) = pass.value().get() {
-            super::navigate::reload_to(&next);
-        }
-    });
+    let restart = view! { <p><a href="/">{tx.code_restart}</a></p> }.into_any();
     view! {
-        <Layout me=None>
-            <h1 data-hydrated=hydrated>{tx.code_title}</h1>
-            <section class="card" data-testid="second-factor">
-                <p class="muted">{tx.code_intro}</p>
-                <ActionForm action=pass attr:class="stack">
-                    <FormToken/>
-                    <label>{tx.security_code}
-                        <input type="text" name="code" required autocomplete="one-time-code" maxlength="20" autofocus/>
-                    </label>
-                    <button type="submit" class="primary" disabled=move || pass.pending().get()>{tx.code_button}</button>
-                </ActionForm>
-                {move || pass.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
-                <p><a href="/">{tx.code_restart}</a></p>
-            </section>
-        </Layout>
+        <FormPage title=tx.code_title intro=tx.code_intro outcome=pass.value() testid="second-factor" footer=restart>
+            <ActionForm action=pass attr:class="stack">
+                <FormToken/>
+                <label>{tx.security_code}
+                    <input type="text" name="code" required autocomplete="one-time-code" maxlength="20" autofocus/>
+                </label>
+                <button type="submit" class="primary" disabled=move || pass.pending().get()>{tx.code_button}</button>
+            </ActionForm>
+        </FormPage>
     }
 }
 

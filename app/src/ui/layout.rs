@@ -78,3 +78,43 @@ pub fn Layout(#[prop(into)] me: Option<Me>, children: Children) -> impl IntoView
         <main class="container">{children()}</main>
     }
 }
+
+/// A page of one form, sent by someone not logged in yet (from an emailed link, or at the
+/// second step of a login): `title`, `intro`, the form the children hold, and what `footer`
+/// adds under it. The form's answer is the address the browser goes to next; a refusal is
+/// shown under the form.
+#[component]
+pub fn FormPage(
+    title: &'static str,
+    intro: &'static str,
+    /// The form's action's answer.
+    outcome: MappedSignal<Option<Result<String, AppError>>>,
+    #[prop(optional)] testid: Option<&'static str>,
+    #[prop(optional)] footer: Option<AnyView>,
+    children: Children,
+) -> impl IntoView {
+    let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
+    let hydrated = hydration_marker();
+    Effect::new(move || {
+        if let Some(Ok(next)) = outcome.get() {
+            super::navigate::reload_to(&next);
+        }
+    });
+    view! {
+        <Layout me=None>
+            <h1 data-hydrated=hydrated>{title}</h1>
+            <section class="card" data-testid=testid>
+                <p class="muted">{intro}</p>
+                {children()}
+                {move || outcome.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                {footer}
+            </section>
+        </Layout>
+    }
+}
+
+/// The `token` of the page's address, for the hidden field of a [`FormPage`]'s form.
+pub fn link_token() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || query.read().get("token").unwrap_or_default()
+}

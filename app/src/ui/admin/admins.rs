@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::listing::{RowButton, RowsTable};
 use crate::api::accounts::{AdminDisableAdmin, AdminInviteAdmin, admin_list_admins};
 use crate::api::dto::AdminLine;
 use crate::domain::Locale;
@@ -33,36 +34,30 @@ fn Admins(
         <h1 data-hydrated=hydrated>{tx.admins_title}</h1>
         <p class="muted">{tx.admins_intro}</p>
         <section class="card" data-testid="admins">
-            <table>
-                <thead><tr><th>{tx.plan_email}</th><th>{tx.plan_name}</th><th></th><th></th></tr></thead>
-                <tbody>
-                    {admins.into_iter().map(|a| {
-                        let status = match (a.disabled, a.invited) {
-                            (true, _) => tx.admin_status_disabled,
-                            (false, true) => tx.admin_status_invited,
-                            (false, false) => tx.admin_status_active,
-                        };
-                        view! {
-                            <tr data-disabled=a.disabled.to_string()>
-                                <td>{a.email.clone()}" "{a.is_me.then_some(tx.admin_you)}</td>
-                                <td>{a.name}</td>
-                                <td>{status}{a.second_factor.then(|| view! { " · "<span class="badge">{tx.admin_second_factor}</span> })}</td>
-                                <td>
-                                    {(!a.disabled).then(|| view! {
-                                        <ActionForm action=disable attr:class="inline">
-                                            <FormToken/>
-                                            <input type="hidden" name="id" value=a.id.to_string()/>
-                                            <button type="submit" class="danger" aria-label=format!("{} {}", tx.admin_disable, a.email)>
-                                                {tx.admin_disable}
-                                            </button>
-                                        </ActionForm>
-                                    })}
-                                </td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <RowsTable rows=admins row=move |a| {
+                let status = match (a.disabled, a.invited) {
+                    (true, _) => tx.admin_status_disabled,
+                    (false, true) => tx.admin_status_invited,
+                    (false, false) => tx.admin_status_active,
+                };
+                view! {
+                    <tr data-disabled=a.disabled.to_string()>
+                        <td>{a.email.clone()}" "{a.is_me.then_some(tx.admin_you)}</td>
+                        <td>{a.name}</td>
+                        <td>{status}{a.second_factor.then(|| view! { " · "<span class="badge">{tx.admin_second_factor}</span> })}</td>
+                        <td>
+                            {(!a.disabled).then(|| view! {
+                                <RowButton
+                                    action=disable id=a.id label=tx.admin_disable class="danger"
+                                    aria_label=format!("{} {}", tx.admin_disable, a.email)
+                                />
+                            })}
+                        </td>
+                    </tr>
+                }
+            }>
+                <th>{tx.plan_email}</th><th>{tx.plan_name}</th><th></th><th></th>
+            </RowsTable>
             {move || disable.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
         </section>
         <section class="card" data-testid="invite-admin">

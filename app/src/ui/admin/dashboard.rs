@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::listing::{Pager, StatusSelect};
+use super::listing::{Pager, RowsTable, StatusSelect};
 use crate::ui::form_token::FormToken;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -173,33 +173,20 @@ fn Table(page: AdminPage) -> impl IntoView {
                 <strong data-testid="result-count">{page.total}</strong>" "{tx.results.of(page.total, locale)}
                 <a class="button" href=export rel="external" download="echeances.csv">{tx.export_csv}</a>
             </div>
-            {if page.rows.is_empty() {
-                view! { <p class="empty">{tx.no_results}</p> }.into_any()
-            } else {
-                view! {
-                    <table data-testid="admin-table">
-                        <thead>
-                            <tr>
-                                <th>"#"</th><th>{tx.col_label}</th><th>{tx.col_customer}</th><th>{tx.col_due}</th>
-                                <th class="amount">{tx.col_amount}</th><th>{tx.col_status}</th><th class="optional">{tx.col_attempts}</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {page.rows.into_iter().map(|r| view! {
-                                <tr data-testid=format!("row-{}", r.id)>
-                                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.id}</a></td>
-                                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.label.clone()}</a></td>
-                                    <td>{r.customer_name.clone()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
-                                    <td>{locale.format_date(r.due_date)}</td>
-                                    <td class="amount">{r.money.format(locale)}</td>
-                                    <td><StatusBadge status=r.status/></td>
-                                    <td class="optional">{r.attempts}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=page.rows empty=tx.no_results testid="admin-table" row=move |r| view! {
+                <tr data-testid=format!("row-{}", r.id)>
+                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.id}</a></td>
+                    <td><a href=format!("/admin/echeances/{}", r.id)>{r.label.clone()}</a></td>
+                    <td>{r.customer_name.clone()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
+                    <td>{locale.format_date(r.due_date)}</td>
+                    <td class="amount">{r.money.format(locale)}</td>
+                    <td><StatusBadge status=r.status/></td>
+                    <td class="optional">{r.attempts}</td>
+                </tr>
+            }>
+                <th>"#"</th><th>{tx.col_label}</th><th>{tx.col_customer}</th><th>{tx.col_due}</th>
+                <th class="amount">{tx.col_amount}</th><th>{tx.col_status}</th><th class="optional">{tx.col_attempts}</th>
+            </RowsTable>
             <Pager
                 previous=(page.page > 0).then(|| link(page.page - 1))
                 next=(page.page + 1 < page.pages).then(|| link(page.page + 1))

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::listing::{Pager, StatusSelect};
+use super::listing::{Pager, RowButton, RowsTable, StatusSelect};
 use crate::api::dto::{DeliveryLine, IntegrationView, ShownOnce};
 use crate::api::error::AppError;
 use crate::api::integration::{
@@ -103,37 +103,22 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
 
         <section class="card" data-testid="api-keys">
             <h2>{tx.api_keys}</h2>
-            {if view.keys.is_empty() {
-                view! { <p class="empty">{tx.api_keys_none}</p> }.into_any()
-            } else {
-                view! {
-                    <table>
-                        <thead><tr><th>{tx.api_key_name}</th><th>{tx.api_key_prefix}</th><th>{tx.api_key_last_used}</th><th></th></tr></thead>
-                        <tbody>
-                            {view.keys.into_iter().map(|k| view! {
-                                <tr data-revoked=k.revoked.to_string()>
-                                    <td>{k.name}</td>
-                                    <td><code>{format!("{}…", k.prefix)}</code></td>
-                                    <td>{k.last_used_at.map_or_else(|| tx.never.to_owned(), |at| format_datetime(at, tx))}</td>
-                                    <td>
-                                        {if k.revoked {
-                                            view! { <span class="muted">{tx.api_key_revoked}</span> }.into_any()
-                                        } else {
-                                            view! {
-                                                <ActionForm action=revoke_key attr:class="inline">
-                                                    <FormToken/>
-                                                    <input type="hidden" name="id" value=k.id.to_string()/>
-                                                    <button type="submit" class="danger">{tx.api_key_revoke}</button>
-                                                </ActionForm>
-                                            }.into_any()
-                                        }}
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=view.keys empty=tx.api_keys_none row=move |k| view! {
+                <tr data-revoked=k.revoked.to_string()>
+                    <td>{k.name}</td>
+                    <td><code>{format!("{}…", k.prefix)}</code></td>
+                    <td>{k.last_used_at.map_or_else(|| tx.never.to_owned(), |at| format_datetime(at, tx))}</td>
+                    <td>
+                        {if k.revoked {
+                            view! { <span class="muted">{tx.api_key_revoked}</span> }.into_any()
+                        } else {
+                            view! { <RowButton action=revoke_key id=k.id label=tx.api_key_revoke class="danger"/> }.into_any()
+                        }}
+                    </td>
+                </tr>
+            }>
+                <th>{tx.api_key_name}</th><th>{tx.api_key_prefix}</th><th>{tx.api_key_last_used}</th><th></th>
+            </RowsTable>
             <ActionForm action=create_key attr:class="inline">
                 <FormToken/>
                 <label>{tx.api_key_name}" "<input type="text" name="name" required maxlength="100" data-testid="api-key-name"/></label>
@@ -145,45 +130,28 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
 
         <section class="card" data-testid="endpoints">
             <h2>{tx.endpoints}</h2>
-            {if view.endpoints.is_empty() {
-                view! { <p class="empty">{tx.endpoints_none}</p> }.into_any()
-            } else {
-                view! {
-                    <table>
-                        <thead><tr><th>{tx.endpoint_url}</th><th>{tx.endpoint_events}</th><th></th></tr></thead>
-                        <tbody>
-                            {view.endpoints.into_iter().map(|e| view! {
-                                <tr data-enabled=e.enabled.to_string()>
-                                    <td><code>{e.url}</code></td>
-                                    <td>{e.events.join(" ")}
-                                        {e.previous_secret_until.map(|until| view! {
-                                            <br/><span class="muted">{fill(tx.endpoint_rolling, &[("at", &format_datetime(until, tx))])}</span>
-                                        })}
-                                    </td>
-                                    <td>
-                                        {if e.enabled {
-                                            view! {
-                                                <ActionForm action=roll attr:class="inline">
-                                                    <FormToken/>
-                                                    <input type="hidden" name="id" value=e.id.to_string()/>
-                                                    <button type="submit">{tx.endpoint_roll}</button>
-                                                </ActionForm>
-                                                <ActionForm action=disable attr:class="inline">
-                                                    <FormToken/>
-                                                    <input type="hidden" name="id" value=e.id.to_string()/>
-                                                    <button type="submit" class="danger">{tx.endpoint_disable}</button>
-                                                </ActionForm>
-                                            }.into_any()
-                                        } else {
-                                            view! { <span class="muted">{tx.endpoint_disabled}</span> }.into_any()
-                                        }}
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=view.endpoints empty=tx.endpoints_none row=move |e| view! {
+                <tr data-enabled=e.enabled.to_string()>
+                    <td><code>{e.url}</code></td>
+                    <td>{e.events.join(" ")}
+                        {e.previous_secret_until.map(|until| view! {
+                            <br/><span class="muted">{fill(tx.endpoint_rolling, &[("at", &format_datetime(until, tx))])}</span>
+                        })}
+                    </td>
+                    <td>
+                        {if e.enabled {
+                            view! {
+                                <RowButton action=roll id=e.id label=tx.endpoint_roll/>
+                                <RowButton action=disable id=e.id label=tx.endpoint_disable class="danger"/>
+                            }.into_any()
+                        } else {
+                            view! { <span class="muted">{tx.endpoint_disabled}</span> }.into_any()
+                        }}
+                    </td>
+                </tr>
+            }>
+                <th>{tx.endpoint_url}</th><th>{tx.endpoint_events}</th><th></th>
+            </RowsTable>
             <ActionForm action=create_endpoint attr:class="inline">
                 <FormToken/>
                 <label>{tx.endpoint_url}" "<input type="url" name="url" required placeholder="https://" data-testid="endpoint-url"/></label>
@@ -216,21 +184,10 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
                 Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
             })}
             {move || failure(replay.value().get(), locale)}
-            {if view.deliveries.is_empty() {
-                view! { <p class="empty">{tx.deliveries_none}</p> }.into_any()
-            } else {
-                view! {
-                    <table data-testid="delivery-rows">
-                        <thead><tr>
-                            <th>{tx.delivery_event}</th><th>{tx.endpoint_url}</th><th>{tx.col_status}</th>
-                            <th>{tx.delivery_attempts}</th><th>{tx.delivery_last}</th><th></th>
-                        </tr></thead>
-                        <tbody>
-                            {view.deliveries.into_iter().map(|d| view! { <Delivery d replay/> }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=view.deliveries empty=tx.deliveries_none testid="delivery-rows" row=move |d| view! { <Delivery d replay/> }>
+                <th>{tx.delivery_event}</th><th>{tx.endpoint_url}</th><th>{tx.col_status}</th>
+                <th>{tx.delivery_attempts}</th><th>{tx.delivery_last}</th><th></th>
+            </RowsTable>
             <Pager previous=(view.page > 0).then(|| link(view.page - 1)) next=view.has_more.then(|| link(view.page + 1))/>
         </section>
     }
@@ -256,11 +213,7 @@ fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl 
             <td>{last}</td>
             <td>
                 {(d.status != HostDeliveryStatus::Pending).then(|| view! {
-                    <ActionForm action=replay attr:class="inline">
-                        <FormToken/>
-                        <input type="hidden" name="id" value=d.id.to_string()/>
-                        <button type="submit">{tx.delivery_replay}</button>
-                    </ActionForm>
+                    <RowButton action=replay id=d.id label=tx.delivery_replay/>
                 })}
             </td>
         </tr>

@@ -1,8 +1,15 @@
-//! What the admin's lists share: the status select of their filter form, and
-//! the pager under them.
+//! What the admin's lists share: the status select of their filter form, the
+//! table or the line saying it is empty, the one-button form acting on a row,
+//! and the pager under them.
 
 use leptos::prelude::*;
+use leptos::server_fn::client::Client;
+use leptos::server_fn::codec::PostUrl;
+use leptos::server_fn::request::ClientReq;
+use leptos::server_fn::{Http, ServerFn};
+use serde::de::DeserializeOwned;
 
+use crate::ui::form_token::FormToken;
 use crate::ui::i18n::texts;
 
 /// « Statut » and its select: every status (`value`, label) in order, « all » first, `selected` chosen.
@@ -39,5 +46,63 @@ pub fn Pager(
             {position.map(|at| view! { <span>{at}</span> })}
             {next.map(|href| view! { <a href=href>{tx.next}</a> })}
         </div>
+    }
+}
+
+/// A table of `rows` under the header cells given as children, or the line `empty` when there is no row.
+#[component]
+pub fn RowsTable<T, R, V>(
+    rows: Vec<T>,
+    /// One `<tr>` a row.
+    row: R,
+    /// What is said instead of a table when there is no row (without it, the table is shown empty).
+    #[prop(optional)]
+    empty: Option<&'static str>,
+    #[prop(optional)] testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView
+where
+    T: 'static,
+    R: FnMut(T) -> V + 'static,
+    V: IntoView + 'static,
+{
+    if let Some(empty) = empty.filter(|_| rows.is_empty()) {
+        return view! { <p class="empty">{empty}</p> }.into_any();
+    }
+    view! {
+        <table data-testid=testid>
+            <thead><tr>{children()}</tr></thead>
+            <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// A form of one button that sends `action` for the row `id` (the bounds are `ActionForm`'s).
+#[component]
+pub fn RowButton<ServFn, OutputProtocol>(
+    action: ServerAction<ServFn>,
+    id: i64,
+    label: &'static str,
+    /// The button's class (`danger` for what cannot be undone).
+    #[prop(optional)]
+    class: Option<&'static str>,
+    /// What a screen reader says, when the label alone does not name the row.
+    #[prop(optional)]
+    aria_label: Option<String>,
+) -> impl IntoView
+where
+    ServFn: DeserializeOwned + ServerFn<Protocol = Http<PostUrl, OutputProtocol>> + Clone + Send + Sync + 'static,
+    <<ServFn::Client as Client<ServFn::Error>>::Request as ClientReq<ServFn::Error>>::FormData: From<web_sys::FormData>,
+    ServFn::Output: Send + Sync + 'static,
+    ServFn::Error: Send + Sync + 'static,
+    <ServFn as ServerFn>::Client: Client<<ServFn as ServerFn>::Error>,
+{
+    view! {
+        <ActionForm action attr:class="inline">
+            <FormToken/>
+            <input type="hidden" name="id" value=id.to_string()/>
+            <button type="submit" class=class aria-label=aria_label>{label}</button>
+        </ActionForm>
     }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use super::listing::RowsTable;
 use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
@@ -64,29 +65,26 @@ pub fn AdminPlan() -> impl IntoView {
             </section>
             <section class="card">
                 <h2>{tx.plan_echeances}</h2>
-                <table data-testid="plan-echeances">
-                    <thead><tr><th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th><th>{tx.col_status}</th><th>{tx.col_move}</th></tr></thead>
-                    <tbody>
-                        {plan.echeances.into_iter().map(|e| view! {
-                            <tr data-seq=e.seq>
-                                <td><a href=format!("/admin/echeances/{}", e.id)>{e.seq}</a></td>
-                                <td>{locale.format_date(e.due_date)}</td>
-                                <td>{e.money.format(locale)}</td>
-                                <td><StatusBadge status=e.status/></td>
-                                <td>
-                                    {(movable && e.status == EcheanceStatus::APayer).then(|| view! {
-                                        <ActionForm action=move_date attr:class="inline">
-                                            <FormToken/>
-                                            <input type="hidden" name="echeance_id" value=e.id.to_string()/>
-                                            <input type="date" name="due_date" required value=e.due_date.to_string() aria-label=tx.col_move/>
-                                            <button type="submit" disabled=move || move_date.pending().get()>{tx.move_due_date}</button>
-                                        </ActionForm>
-                                    })}
-                                </td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
+                <RowsTable rows=plan.echeances testid="plan-echeances" row=move |e| view! {
+                    <tr data-seq=e.seq>
+                        <td><a href=format!("/admin/echeances/{}", e.id)>{e.seq}</a></td>
+                        <td>{locale.format_date(e.due_date)}</td>
+                        <td>{e.money.format(locale)}</td>
+                        <td><StatusBadge status=e.status/></td>
+                        <td>
+                            {(movable && e.status == EcheanceStatus::APayer).then(|| view! {
+                                <ActionForm action=move_date attr:class="inline">
+                                    <FormToken/>
+                                    <input type="hidden" name="echeance_id" value=e.id.to_string()/>
+                                    <input type="date" name="due_date" required value=e.due_date.to_string() aria-label=tx.col_move/>
+                                    <button type="submit" disabled=move || move_date.pending().get()>{tx.move_due_date}</button>
+                                </ActionForm>
+                            })}
+                        </td>
+                    </tr>
+                }>
+                    <th>{tx.col_seq}</th><th>{tx.col_due}</th><th>{tx.col_amount}</th><th>{tx.col_status}</th><th>{tx.col_move}</th>
+                </RowsTable>
                 {move || move_date.value().get().map(|result| match result {
                     Ok(()) => view! { <p class="success" role="status">{tx.due_date_moved}</p> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),

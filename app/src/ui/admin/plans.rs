@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::listing::{Pager, StatusSelect};
+use super::listing::{Pager, RowsTable, StatusSelect};
 use crate::api::dto::PlanList;
 use crate::api::plans::admin_plans;
 use crate::domain::{Locale, PlanStatus};
@@ -59,44 +59,33 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
             </Form>
         </section>
         <section class="card">
-            {if list.rows.is_empty() {
-                view! { <p class="empty">{tx.plans_none}</p> }.into_any()
-            } else {
-                view! {
-                    <table data-testid="plans">
-                        <thead><tr>
-                            <th>{tx.plan_label}</th><th>{tx.col_customer}</th><th>{tx.col_status}</th>
-                            <th class="amount">{tx.plan_total}</th><th class="amount">{tx.plan_collected}</th>
-                            <th>{tx.col_next_due}</th>
-                        </tr></thead>
-                        <tbody>
-                            {list.rows.into_iter().map(|p| view! {
-                                <tr data-status=p.status.as_str()>
-                                    <td><a href=format!("/admin/plans/{}", p.id)>{p.label}</a></td>
-                                    <td>{p.customer_name}<br/><span class="muted">{p.customer_email}</span></td>
-                                    <td><span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span></td>
-                                    <td class="amount">{p.total.format(locale)}</td>
-                                    <td class="amount">
-                                        {p.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}
-                                        <br/><span class="muted">{format!("{}/{}", p.progress.0, p.progress.1)}</span>
-                                    </td>
-                                    <td>
-                                        {p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}
-                                        {p.no_card.then(|| view! {
-                                            <br/><span class="warning" data-testid="no-card">{tx.plan_no_card}</span>
-                                        })}
-                                        {p.card_runs_out.map(|(month, year)| view! {
-                                            <br/><span class="warning" data-testid="card-runs-out">
-                                                {fill(tx.plan_card_runs_out, &[("expiry", &format!("{month:02}/{year}"))])}
-                                            </span>
-                                        })}
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=list.rows empty=tx.plans_none testid="plans" row=move |p| view! {
+                <tr data-status=p.status.as_str()>
+                    <td><a href=format!("/admin/plans/{}", p.id)>{p.label}</a></td>
+                    <td>{p.customer_name}<br/><span class="muted">{p.customer_email}</span></td>
+                    <td><span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span></td>
+                    <td class="amount">{p.total.format(locale)}</td>
+                    <td class="amount">
+                        {p.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}
+                        <br/><span class="muted">{format!("{}/{}", p.progress.0, p.progress.1)}</span>
+                    </td>
+                    <td>
+                        {p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}
+                        {p.no_card.then(|| view! {
+                            <br/><span class="warning" data-testid="no-card">{tx.plan_no_card}</span>
+                        })}
+                        {p.card_runs_out.map(|(month, year)| view! {
+                            <br/><span class="warning" data-testid="card-runs-out">
+                                {fill(tx.plan_card_runs_out, &[("expiry", &format!("{month:02}/{year}"))])}
+                            </span>
+                        })}
+                    </td>
+                </tr>
+            }>
+                <th>{tx.plan_label}</th><th>{tx.col_customer}</th><th>{tx.col_status}</th>
+                <th class="amount">{tx.plan_total}</th><th class="amount">{tx.plan_collected}</th>
+                <th>{tx.col_next_due}</th>
+            </RowsTable>
             <Pager previous=(list.page > 0).then(|| link(list.page - 1)) next=list.has_more.then(|| link(list.page + 1))/>
         </section>
     }

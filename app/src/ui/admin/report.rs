@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::listing::RowsTable;
 use crate::api::dto::ReportView;
 use crate::domain::Locale;
 use crate::ui::i18n::{format_datetime, status_label, texts};
@@ -23,25 +24,16 @@ pub fn Report(report: ReportView) -> impl IntoView {
                 <div class="total"><div class="muted">{tx.events_replayed}</div><div class="n">{report.events_replayed}</div></div>
             </div>
             <h3>{tx.drift}</h3>
-            {if report.drift.is_empty() {
-                view! { <p class="empty">{tx.no_drift}</p> }.into_any()
-            } else {
-                view! {
-                    <table>
-                        <thead><tr><th>"#"</th><th>{tx.here}</th><th>{tx.at_stripe}</th><th>{tx.resolved}</th></tr></thead>
-                        <tbody>
-                            {report.drift.into_iter().map(|d| view! {
-                                <tr>
-                                    <td><a href=format!("/admin/echeances/{}", d.echeance_id)>{d.echeance_id}</a></td>
-                                    <td data-status=d.local.as_str()>{status_label(d.local, locale)}</td>
-                                    <td>{d.stripe}</td>
-                                    <td data-status=d.resolved.as_str()>{status_label(d.resolved, locale)}{if d.fixed { " ✓" } else { "" }}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
+            <RowsTable rows=report.drift empty=tx.no_drift row=move |d| view! {
+                <tr>
+                    <td><a href=format!("/admin/echeances/{}", d.echeance_id)>{d.echeance_id}</a></td>
+                    <td data-status=d.local.as_str()>{status_label(d.local, locale)}</td>
+                    <td>{d.stripe}</td>
+                    <td data-status=d.resolved.as_str()>{status_label(d.resolved, locale)}{if d.fixed { " ✓" } else { "" }}</td>
+                </tr>
+            }>
+                <th>"#"</th><th>{tx.here}</th><th>{tx.at_stripe}</th><th>{tx.resolved}</th>
+            </RowsTable>
             {(!report.error_messages.is_empty()).then(|| view! {
                 <ul class="error">{report.error_messages.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
             })}
