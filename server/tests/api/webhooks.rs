@@ -102,7 +102,8 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
             .is_ok_and(|e| e["type"].as_str().is_some_and(|t| t.starts_with("payment_intent.")))
     };
     let mut deliveries = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    // A deadline, not a measure: the wait ends as soon as the peer has sent them.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while deliveries.iter().filter(|(_, b): &&(String, Vec<u8>)| is_payment(b)).count() < 4
         && tokio::time::Instant::now() < deadline
     {
@@ -112,7 +113,8 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
     assert_eq!(
         deliveries.iter().filter(|(_, b)| is_payment(b)).count(),
         4,
-        "the peer sent one event per settled PaymentIntent"
+        "the peer sent one event per settled PaymentIntent: {:?}",
+        deliveries.iter().map(|(_, b)| String::from_utf8_lossy(b).into_owned()).collect::<Vec<_>>()
     );
     // In the order things happened: requires_action events came before the successes/failures that followed.
     let mut in_order: Vec<(String, Vec<u8>)> = synthetic[..2].iter().map(|e| signed(app, e)).collect();
@@ -172,15 +174,19 @@ async fn run(shuffled: bool) -> Vec<(EcheanceStatus, String)> {
         deliveries = deliveries.into_iter().flat_map(|d| std::iter::repeat_n(d, 3)).collect();
         shuffle_in_place(&mut deliveries, 0x5eed);
     }
-    for (signature, body) in deliveries {
-        assert_eq!(app.post_webhook(Some(&signature), body).await, 200);
+    for (n, (signature, body)) in deliveries.into_iter().enumerate() {
+        let kind = serde_json::from_slice::<Value>(&body).map(|e| e["type"].to_string()).unwrap_or_default();
+        assert_eq!(app.post_webhook(Some(&signature), body).await, 200, "delivery {n} ({kind})");
     }
     app.process_inbox().await;
     let e5 = ids[4];
     assert_eq!(app.status(e5).await, EcheanceStatus::APayer, "the early event waits for its attempt");
     commit_late_attempt(&app, e5).await;
-    let status = app.wait_for_status(e5, EcheanceStatus::Payee, Duration::from_secs(20)).await;
+    let status = app.wait_for_status(e5, EcheanceStatus::Payee, Duration::from_secs(60)).await;
     assert_eq!(status, EcheanceStatus::Payee, "the parked event was applied once its attempt existed");
+    // Every delivery applied, whatever retry delay an event was parked with.
+    let waiting = app.settle_inbox(Duration::from_secs(60)).await;
+    assert!(waiting.is_empty(), "events still waiting: {waiting:?}");
     final_state(&app, &ids).await
 }
 
@@ -189,7 +195,7 @@ async fn every_webhook_three_times_shuffled_and_one_early_reaches_the_same_state
     let in_order = run(false).await;
     let shuffled = run(true).await;
 
-    assert_eq!(shuffled, in_order);
+    assert_eq!(shuffled, in_order, "shuffled (left) and in order (right)");
     let statuses: Vec<EcheanceStatus> = in_order.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         statuses,

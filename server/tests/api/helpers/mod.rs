@@ -419,6 +419,31 @@ impl TestApp {
     pub async fn process_inbox(&self) {
         while app::ssr::services::webhooks::process_pending(&self.state, 100).await.expect("process") > 0 {}
     }
+
+    /// Lets the inbox's retry delays pass until no event waits any more (each
+    /// parked one retried at once, the background worker's batch finished):
+    /// the state once every delivery has been applied. Returns the events still
+    /// waiting when `within` ran out.
+    pub async fn settle_inbox(&self, within: Duration) -> Vec<stripe_event::Model> {
+        use app::ssr::repo::queue::InboxStatus;
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let now = self.state.now_ms();
+            stripe_event::Entity::update_many()
+                .col_expr(stripe_event::Column::NextAttemptAt, sea_orm::sea_query::Expr::value(now))
+                .filter(stripe_event::Column::Status.eq(InboxStatus::Pending))
+                .exec(&self.state.db)
+                .await
+                .expect("make the parked events due");
+            self.process_inbox().await;
+            let waiting: Vec<stripe_event::Model> =
+                self.inbox().await.into_iter().filter(|row| row.status == InboxStatus::Pending).collect();
+            if waiting.is_empty() || tokio::time::Instant::now() >= deadline {
+                return waiting;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// An HTTP client with its own cookie jar, as a browser on the site at `origin`.
