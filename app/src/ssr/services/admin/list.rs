@@ -175,46 +175,42 @@ async fn page_ids(state: &AppState, filter: &Filter, page: u64) -> Result<Vec<i6
 
 /// Amounts collected per day over the last 30 days (schedule time zone).
 ///
-/// Summed by the database, one row per day and status, on the index of the
-/// payment date (which holds the status and the amount): a month-end's
-/// thousands of payments are never read one by one.
+/// One statement of 30 sums, each over its own day's range of the index of the
+/// payment date (which holds the status and the amount): every payment of the
+/// month is read once, in the index, and nothing is sorted. (A `GROUP BY` of a
+/// `CASE` giving each payment its day evaluated up to 29 comparisons and sorted
+/// every payment: 15 ms for 10,000 payments on SQLite, on every dashboard view.)
 async fn daily(state: &AppState) -> Result<Vec<DailyAmount>, ServiceError> {
+    use sea_orm::sea_query::{Alias, Func, Query, QueryStatementBuilder as _};
     let tz = state.settings.schedule_timezone;
     let today = state.clock.now().with_timezone(&tz).date_naive();
     let days: Vec<NaiveDate> = (0..30).rev().filter_map(|n| today.checked_sub_days(chrono::Days::new(n))).collect();
     let starts: Vec<i64> = days.iter().chain(today.succ_opt().as_slice()).map(|d| local_midnight_ms(&tz, *d)).collect();
-    let (Some(first), Some(end)) = (starts.first().copied(), starts.last().copied()) else {
+    if starts.len() < 2 {
+        return Ok(Vec::new());
+    }
+    // In the sum, not in the range's condition: a planner offered the status would take its index instead.
+    let collected = EcheanceStatus::ALL.iter().copied().filter(|s| s.was_collected());
+    let amount: Expr =
+        Expr::case(echeance::Column::Status.is_in(collected), Expr::col(echeance::Column::AmountCents)).finally(0_i64).into();
+    let mut query = Query::select();
+    for (n, day) in starts.windows(2).enumerate() {
+        let sum = Query::select()
+            .expr(Expr::from(Func::coalesce([Expr::from(Func::sum(amount.clone())), Expr::value(0_i64)])).cast_as("bigint"))
+            .from(echeance::Entity)
+            .and_where(echeance::Column::PaidAt.gte(day[0]))
+            .and_where(echeance::Column::PaidAt.lt(day[1]))
+            .to_owned();
+        query.expr_as(Expr::from(sum.into_sub_query_statement()), Alias::new(format!("d{n}")));
+    }
+    let Some(row) = state.db.query_one(&query).await? else {
         return Ok(Vec::new());
     };
-    // The day a payment falls on: the first day whose end is after it.
-    let mut day = Expr::case(echeance::Column::PaidAt.lt(starts[1]), 0_i32);
-    for (n, next) in starts.iter().enumerate().take(days.len()).skip(2) {
-        day = day.case(echeance::Column::PaidAt.lt(*next), i32::try_from(n - 1).unwrap_or(i32::MAX));
-    }
-    let day: Expr = day.finally(i32::try_from(days.len() - 1).unwrap_or(i32::MAX)).into();
-    let sums: Vec<(i32, EcheanceStatus, i64)> = echeance::Entity::find()
-        .select_only()
-        .column_as(day, "paid_day")
-        .column(echeance::Column::Status)
-        .column_as(echeance::Column::AmountCents.sum().cast_as("bigint"), "cents")
-        .filter(echeance::Column::PaidAt.gte(first))
-        .filter(echeance::Column::PaidAt.lt(end))
-        // By its name: the same CASE written twice would carry its bounds twice,
-        // as other parameters, and PostgreSQL would not see one expression.
-        .group_by(Expr::col(sea_orm::sea_query::Alias::new("paid_day")))
-        .group_by(echeance::Column::Status)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
-    let mut cents = vec![0_i64; days.len()];
-    for (day, status, sum) in sums {
-        if status.was_collected()
-            && let Some(total) = usize::try_from(day).ok().and_then(|d| cents.get_mut(d))
-        {
-            *total += sum;
-        }
-    }
-    Ok(days.into_iter().zip(cents).map(|(day, cents)| DailyAmount { day, cents }).collect())
+    days.into_iter()
+        .take(starts.len() - 1)
+        .enumerate()
+        .map(|(n, day)| Ok(DailyAmount { day, cents: row.try_get("", &format!("d{n}"))? }))
+        .collect()
 }
 
 /// The instant `day` starts in `tz` (the first instant after midnight where a
