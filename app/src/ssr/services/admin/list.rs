@@ -191,12 +191,16 @@ async fn daily(state: &AppState) -> Result<Vec<DailyAmount>, ServiceError> {
     }
     // In the sum, not in the range's condition: a planner offered the status would take its index instead.
     let collected = EcheanceStatus::ALL.iter().copied().filter(|s| s.was_collected());
-    let amount: Expr =
-        Expr::case(echeance::Column::Status.is_in(collected), Expr::col(echeance::Column::AmountCents)).finally(0_i64).into();
+    let amount: Expr = Expr::case(echeance::Column::Status.is_in(collected), Expr::col(echeance::Column::AmountCents))
+        .finally(0_i64)
+        .into();
     let mut query = Query::select();
     for (n, day) in starts.windows(2).enumerate() {
         let sum = Query::select()
-            .expr(Expr::from(Func::coalesce([Expr::from(Func::sum(amount.clone())), Expr::value(0_i64)])).cast_as("bigint"))
+            .expr(
+                Expr::from(Func::coalesce([Expr::from(Func::sum(amount.clone())), Expr::value(0_i64)]))
+                    .cast_as("bigint"),
+            )
             .from(echeance::Entity)
             .and_where(echeance::Column::PaidAt.gte(day[0]))
             .and_where(echeance::Column::PaidAt.lt(day[1]))
