@@ -634,7 +634,7 @@ pub fn footprint_from_env() -> Vec<Line> {
     if let Ok(seconds) = std::env::var("BENCH_BUILD_SECONDS") {
         lines.push(Line::new(
             "Footprint",
-            "release build (cargo leptos build --split --release, warm cache)",
+            "release build (cargo leptos build --split --release; warm or cold as the cache was)",
             format!("{seconds} s"),
         ));
     }
