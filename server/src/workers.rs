@@ -15,8 +15,25 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+/// Whether a process runs the cron jobs besides its queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cron {
+    /// A serving process: every job when its cron expression falls due.
+    Run,
+    /// The queues and follow-ups only: a test runs the jobs it wants by hand, so that moving
+    /// its clock past 02:00 (or a real :15) does not start a reconcile or a due-date run
+    /// behind its back.
+    Skip,
+}
+
 /// Starts every worker; they end when `shutdown` fires.
 pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> {
+    spawn(state, shutdown, Cron::Run)
+}
+
+/// Starts the queue workers, the follow-ups, the totals' folding and, with [`Cron::Run`], the
+/// cron jobs; they end when `shutdown` fires.
+pub fn spawn(state: &AppState, shutdown: &CancellationToken, cron: Cron) -> JoinSet<()> {
     let mut set = JoinSet::new();
     set.spawn(queue_worker(
         "webhooks",
@@ -40,7 +57,9 @@ pub fn spawn_all(state: &AppState, shutdown: &CancellationToken) -> JoinSet<()> 
         |s| async move { delivery::deliver_pending(&s, 20).await },
     ));
     set.spawn(follow_ups(state.clone(), shutdown.clone()));
-    set.spawn(schedules(state.clone(), shutdown.clone()));
+    if cron == Cron::Run {
+        set.spawn(schedules(state.clone(), shutdown.clone()));
+    }
     set.spawn(fold_totals(state.clone(), shutdown.clone()));
     set
 }

@@ -34,7 +34,8 @@ pub const WEBHOOK_SECRET: &str = "whsec_echeancier_tests";
 /// How to build a test app.
 #[derive(Clone)]
 pub struct Options {
-    /// Run the background workers (webhook inbox, follow-ups).
+    /// Run the background workers (webhook inbox, email outbox, host deliveries, follow-ups); never
+    /// the cron jobs, which a test runs by hand (`schedule::run_if_due`, `due::charge_due`, …).
     pub workers: bool,
     /// Extra or overriding environment variables.
     pub env: Vec<(&'static str, String)>,
@@ -150,7 +151,7 @@ pub async fn spawn_on(db: Arc<TestDatabase>, peer: Arc<Peer>, options: Options) 
 
     let shutdown = CancellationToken::new();
     if options.workers {
-        let mut workers = server::workers::spawn_all(&state, &shutdown);
+        let mut workers = server::workers::spawn(&state, &shutdown, server::workers::Cron::Skip);
         tokio::spawn(async move { while workers.join_next().await.is_some() {} });
     }
     tokio::spawn(startup::serve(state.clone(), listener, shutdown.clone()));
