@@ -9,9 +9,10 @@ use sea_orm::{
 };
 use secrecy::ExposeSecret;
 
+use super::change::{EcheanceChange, PlanChange};
 use super::error::ServiceError;
 use super::links::{self, Purpose};
-use crate::domain::{DeclineReason, EcheanceStatus, EmailKind, Locale, PlanStatus, RecoveryToken, Role};
+use crate::domain::{DeclineReason, EcheanceStatus, EmailKind, Locale, RecoveryToken, Role};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
@@ -26,17 +27,16 @@ use crate::ui::i18n::{Texts, decline_reason_text};
 pub async fn after_transition(
     state: &AppState,
     txn: &DatabaseTransaction,
-    echeance: &echeance::Model,
-    from: EcheanceStatus,
-    to: EcheanceStatus,
+    change: &EcheanceChange<'_>,
 ) -> Result<(), ServiceError> {
+    let &EcheanceChange { row: echeance, from, at: now } = change;
+    let to = echeance.status;
     let Some(kind) = EmailKind::caused_by(from, to) else {
         return Ok(());
     };
     let echeance_id = echeances::id(echeance)?;
     let customer = user::Entity::find_by_id(echeance.user_id).one(txn).await?.ok_or(ServiceError::NotFound)?;
     let locale = Locale::from_code(&customer.locale);
-    let now = state.now_ms();
     let mut context = email_context(state, echeance, &customer, locale)?;
     let attempt_no = echeance.current_attempt_no;
 
@@ -139,17 +139,13 @@ pub async fn admins_to_tell(db: &impl ConnectionTrait) -> Result<Vec<user::Model
 }
 
 /// Queues the emails a plan's status change causes — its customer's, and each admin's who
-/// can log in — in the transaction of the change (`plan` as it is now, `from` before).
+/// can log in — in the transaction of the change.
 /// The site's address is added when they are rendered.
 ///
 /// # Errors
 /// Database failure, or a row whose amount or currency does not parse.
-pub async fn plan_changed(
-    txn: &DatabaseTransaction,
-    plan: &payment_plan::Model,
-    from: PlanStatus,
-    now: i64,
-) -> Result<(), ServiceError> {
+pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) -> Result<(), ServiceError> {
+    let &PlanChange { row: plan, from, at: now } = change;
     let kinds = EmailKind::caused_by_plan(from, plan.status);
     if kinds.is_empty() {
         return Ok(());

@@ -6,6 +6,7 @@ pub mod admins;
 pub mod authenticate;
 pub mod cancel;
 pub mod cards;
+pub mod change;
 pub mod charge;
 pub mod disputes;
 pub mod due;

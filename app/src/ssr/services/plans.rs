@@ -13,6 +13,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait,
 };
 
+use super::change::PlanChange;
 use super::error::ServiceError;
 use crate::api::dto::{
     ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow, PlanView,
@@ -589,8 +590,9 @@ async fn transition(
         canceled_at,
         ..plan
     };
-    super::outgoing::events::plan_changed(txn, &plan, from, now).await?;
-    super::effects::plan_changed(txn, &plan, from, now).await?;
+    let change = PlanChange { row: &plan, from, at: now };
+    super::outgoing::events::plan_changed(txn, &change).await?;
+    super::effects::plan_changed(txn, &change).await?;
     Ok(plan)
 }
 

@@ -9,6 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
 };
 
+use super::change::EcheanceChange;
 use super::error::ServiceError;
 use super::{effects, outgoing, plans};
 pub use crate::domain::Cause;
@@ -95,8 +96,9 @@ pub async fn apply(
 
     let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
-    effects::after_transition(state, txn, &after, from, to).await?;
-    if outgoing::events::echeance_changed(txn, &after, from, to, now).await? {
+    let change = EcheanceChange { row: &after, from, at: now };
+    effects::after_transition(state, txn, &change).await?;
+    if outgoing::events::echeance_changed(txn, &change).await? {
         state.wake.host.notify_one();
     }
     plans::follow(txn, &after, plans::By { cause, actor, now }).await?;

@@ -5,24 +5,20 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use crate::domain::{EcheanceStatus, HostDeliveryStatus, HostEvent, PlanStatus};
-use crate::ssr::entities::{echeance, host_delivery, host_event, payment_plan, webhook_endpoint};
+use crate::domain::{HostDeliveryStatus, HostEvent};
+use crate::ssr::entities::{host_delivery, host_event, webhook_endpoint};
+use crate::ssr::services::change::{EcheanceChange, PlanChange};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::objects;
 
-/// The échéance `row` went from `from` to `to` (called by the one writer of
-/// échéance statuses). Returns whether an event was queued.
+/// An échéance's transition (called by the one writer of échéance statuses).
+/// Returns whether an event was queued.
 ///
 /// # Errors
 /// Database failure.
-pub async fn echeance_changed(
-    txn: &DatabaseTransaction,
-    row: &echeance::Model,
-    from: EcheanceStatus,
-    to: EcheanceStatus,
-    now: i64,
-) -> Result<bool, ServiceError> {
-    let Some(kind) = HostEvent::of_echeance(from, to) else { return Ok(false) };
+pub async fn echeance_changed(txn: &DatabaseTransaction, change: &EcheanceChange<'_>) -> Result<bool, ServiceError> {
+    let &EcheanceChange { row, from, at: now } = change;
+    let Some(kind) = HostEvent::of_echeance(from, row.status) else { return Ok(false) };
     let endpoints = subscribed(txn, kind).await?;
     if endpoints.is_empty() {
         return Ok(false);
@@ -32,16 +28,12 @@ pub async fn echeance_changed(
     Ok(true)
 }
 
-/// The plan went from `from` to `plan.status` (called by the one writer of plan statuses).
+/// A plan's status change (called by the one writer of plan statuses).
 ///
 /// # Errors
 /// Database failure.
-pub async fn plan_changed(
-    txn: &DatabaseTransaction,
-    plan: &payment_plan::Model,
-    from: PlanStatus,
-    now: i64,
-) -> Result<(), ServiceError> {
+pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) -> Result<(), ServiceError> {
+    let &PlanChange { row: plan, from, at: now } = change;
     let Some(kind) = HostEvent::of_plan(from, plan.status) else { return Ok(()) };
     let endpoints = subscribed(txn, kind).await?;
     if endpoints.is_empty() {
