@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::{EcheanceId, EmailKind, Locale};
-use app::ssr::entities::{email_outbox, payment_method};
+use app::ssr::entities::{email_outbox, payment_method, user};
 use app::ssr::services::admins;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
@@ -208,6 +208,36 @@ async fn a_card_that_will_not_last_until_a_coming_debit_is_warned_of_once_unless
     let carole_row = rows.iter().find(|r| r.to_address == carole.email).expect("Carole's warning");
     assert_eq!(carole_row.status.as_str(), "cancelled", "her new card lasts: the warning was dropped");
     assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran"), 0);
+}
+
+#[tokio::test]
+async fn a_closed_account_is_told_neither_of_a_coming_debit_nor_of_its_expiring_card() {
+    let app = spawn_app_with(Options { workers: false, env: vec![] }).await;
+    let today = app.today();
+    // Both customers: a debit in two days (within both notices' windows), a card that expires
+    // the month before it.
+    let due = in_days(&app, 2);
+    let short = due.checked_sub_months(chrono::Months::new(1)).expect("a date");
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    app.echeance(&alice, 12_000, due).await;
+    card_expires(&app, &alice, short).await;
+    let gone = app.customer("gone", Some(cards::OK)).await;
+    app.echeance(&gone, 13_000, due).await;
+    card_expires(&app, &gone, short).await;
+    // Gone's account is closed (what an erasure does first, before its échéances are cancelled).
+    user::Entity::update_many()
+        .col_expr(user::Column::DisabledAt, sea_orm::sea_query::Expr::value(app.state.now_ms()))
+        .filter(user::Column::Id.eq(gone.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("closed");
+
+    assert_eq!(reminders::queue_upcoming_debits(&app.state, today).await.expect("debits"), 1);
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("cards"), 1);
+    for kind in [EmailKind::UpcomingDebit, EmailKind::CardExpiring] {
+        let to: Vec<String> = queued(&app, kind).await.into_iter().map(|r| r.to_address).collect();
+        assert_eq!(to, vec![alice.email.clone()], "{kind:?}: Alice only, not the closed account");
+    }
 }
 
 #[tokio::test]

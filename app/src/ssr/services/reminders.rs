@@ -208,6 +208,9 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             let Some(customer) = user::Entity::find_by_id(row.user_id).one(&txn).await? else {
                 continue;
             };
+            if customer.disabled_at.is_some() {
+                continue;
+            }
             let (_, mut context) =
                 notice_context(state, &txn, row, &customer, Some(&card.stripe_payment_method_id)).await?;
             context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
