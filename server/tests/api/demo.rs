@@ -312,3 +312,59 @@ async fn the_kept_totals_are_folded_once_they_have_grown_and_stay_the_same() {
     assert_eq!(rows().await, u64::try_from(before.len()).expect("small"), "one row per status and currency");
     assert_eq!(kept().await, before);
 }
+
+#[tokio::test]
+async fn a_search_reads_percent_underscore_backslash_and_the_escape_character_as_themselves() {
+    use app::ssr::entities::echeance;
+    use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder};
+    let app = spawn_app().await;
+    let underscore = app.customer("jean_dupont", None).await;
+    let dash = app.customer("jean-dupont", None).await;
+    let of_underscore = app.echeance(&underscore, 1_000, app.today()).await;
+    let mut labelled = std::collections::BTreeMap::new();
+    for label in [
+        "Remise 100% solidaire",
+        "Remise 1000 €",
+        r"Dossier C:\archives",
+        "Dossier C:archives",
+        "Promo! été",
+        "Promo été",
+    ] {
+        let id = app.echeance(&dash, 2_000, app.today()).await;
+        echeance::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id),
+            label: sea_orm::ActiveValue::Set(label.to_owned()),
+            ..Default::default()
+        }
+        .update(&app.state.db)
+        .await
+        .expect("label");
+        labelled.insert(label, id);
+    }
+    // Each text, and the only échéances it may find (as a wildcard, each would find more).
+    let searches: [(&str, Vec<i64>); 7] = [
+        ("100%", vec![labelled["Remise 100% solidaire"]]),
+        ("%", vec![labelled["Remise 100% solidaire"]]),
+        ("jean_d", vec![of_underscore]),
+        ("_", vec![of_underscore]),
+        (r"c:\a", vec![labelled[r"Dossier C:\archives"]]),
+        ("o!", vec![labelled["Promo! été"]]),
+        ("o! é", vec![labelled["Promo! été"]]),
+    ];
+    for (text, expected) in searches {
+        let filter = Filter::parse(&AdminFilter { q: Some(text.into()), ..Default::default() }).expect("filter");
+        let shown = admin::list(&app.state, &filter, 0).await.expect("dashboard");
+        let mut ids: Vec<i64> = shown.rows.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, expected, "the dashboard, searching {text:?}");
+        assert_eq!(shown.total, u64::try_from(expected.len()).expect("small"), "its count, searching {text:?}");
+        // The joined query (the export's) finds the same.
+        let joined = filter.apply(echeance::Entity::find(), true).order_by_asc(echeance::Column::Id);
+        assert_eq!(joined.clone().count(&app.state.db).await.expect("count"), shown.total, "joined, {text:?}");
+        let joined: Vec<i64> = joined.all(&app.state.db).await.expect("rows").into_iter().map(|e| e.id).collect();
+        assert_eq!(joined, expected, "joined, searching {text:?}");
+    }
+    // Plain text, in any case, still finds both customers' rows.
+    let filter = Filter::parse(&AdminFilter { q: Some("JEAN".into()), ..Default::default() }).expect("filter");
+    assert_eq!(admin::list(&app.state, &filter, 0).await.expect("dashboard").total, 7);
+}

@@ -131,7 +131,7 @@ impl Filter {
             query = query.filter(echeance::Column::Status.eq(status));
         }
         if let Some(customer) = &self.customer {
-            query = query.filter(text.customer(&pattern(customer)));
+            query = query.filter(text.customer(&Needle::new(customer)));
         }
         if let Some(from) = self.due_from {
             query = query.filter(echeance::Column::DueDate.gte(from));
@@ -146,10 +146,10 @@ impl Filter {
             query = query.filter(echeance::Column::AmountCents.lte(max));
         }
         if let Some(q) = &self.q {
-            let pattern = pattern(q);
+            let needle = Needle::new(q);
             let mut any = Condition::any()
-                .add(text.label(&pattern))
-                .add(text.customer(&pattern))
+                .add(text.label(&needle))
+                .add(text.customer(&needle))
                 .add(echeance::Column::CurrentPaymentIntentId.eq(q.as_str()));
             if let Ok(id) = q.trim_start_matches('#').parse::<i64>() {
                 any = any.add(echeance::Column::Id.eq(id));
@@ -160,15 +160,52 @@ impl Filter {
     }
 }
 
-/// `%text%`, lower-cased: what `LIKE` looks for (`%` and `_` in it keep their meaning).
-fn pattern(text: &str) -> String {
-    format!("%{}%", text.to_lowercase())
+/// A searched text, lower-cased, found anywhere in a column: a `%`, `_` or `\` in it is looked
+/// for as itself, not as `LIKE`'s wildcard or PostgreSQL's escape (« 100% » does not find
+/// « 1000 », « jean_d » not « jean-d »).
+struct Needle(String);
+
+impl Needle {
+    /// `LIKE`'s escape character where one is needed: `\` means something of its own to
+    /// PostgreSQL's `LIKE` and nothing to SQLite's.
+    const ESCAPE: char = '!';
+
+    fn new(text: &str) -> Self {
+        Self(text.to_lowercase())
+    }
+
+    /// `%text%` for a `LIKE` without `ESCAPE` (the pattern SQLite's trigram indexes answer),
+    /// when both engines read it as the text itself: no `%`, `_` or `\` in it.
+    fn plain(&self) -> Option<String> {
+        (!self.0.contains(['%', '_', '\\'])).then(|| format!("%{}%", self.0))
+    }
+
+    /// `LOWER(column)` holds the text.
+    fn in_lower(&self, column: (impl sea_orm::sea_query::IntoIden, impl sea_orm::sea_query::IntoIden)) -> Expr {
+        let lower = Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(column)));
+        match self.plain() {
+            Some(pattern) => lower.like(pattern),
+            None => {
+                let mut pattern = String::from("%");
+                for c in self.0.chars() {
+                    if matches!(c, '%' | '_') || c == Self::ESCAPE {
+                        pattern.push(Self::ESCAPE);
+                    }
+                    pattern.push(c);
+                }
+                pattern.push('%');
+                lower.like(sea_orm::sea_query::LikeExpr::new(pattern).escape(Self::ESCAPE))
+            }
+        }
+    }
 }
 
 /// How a text condition reads its column. The three give the same rows: SQLite's
 /// `LIKE` ignores ASCII case, as `LOWER` does, and its trigram index answers
 /// `LIKE` exactly (with a scan of the index when the text has fewer than three
 /// characters); `each_dashboard_view_shows_what_the_whole_joined_query_holds` checks it.
+/// A text holding `%`, `_` or `\` is read as `Subquery` reads it (a `LIKE … ESCAPE` is not one
+/// the trigram index answers).
 #[derive(Clone, Copy)]
 enum Text {
     /// On the customer joined to the échéance.
@@ -180,51 +217,38 @@ enum Text {
 }
 
 impl Text {
-    /// The échéance's label holds the pattern.
-    fn label(self, pattern: &str) -> Condition {
-        match self {
-            Self::Joined | Self::Subquery => {
-                Condition::all().add(lower_like((echeance::Entity, echeance::Column::Label), pattern))
-            }
-            Self::Trigrams => Condition::all().add(Expr::cust_with_values(
+    /// The échéance's label holds the text.
+    fn label(self, needle: &Needle) -> Condition {
+        match (self, needle.plain()) {
+            (Self::Trigrams, Some(pattern)) => Condition::all().add(Expr::cust_with_values(
                 r#""echeances"."id" IN (SELECT rowid FROM echeance_search WHERE label LIKE ?)"#,
                 [pattern],
             )),
+            _ => Condition::all().add(needle.in_lower((echeance::Entity, echeance::Column::Label))),
         }
     }
 
-    /// The customer's email or name holds the pattern.
-    fn customer(self, pattern: &str) -> Condition {
-        match self {
-            Self::Joined => user_matches(pattern),
-            Self::Subquery => Condition::all().add(
-                echeance::Column::UserId.in_subquery(
-                    Query::select()
-                        .column(user::Column::Id)
-                        .from(user::Entity)
-                        .cond_where(user_matches(pattern))
-                        .to_owned(),
-                ),
-            ),
-            Self::Trigrams => Condition::all().add(Expr::cust_with_values(
+    /// The customer's email or name holds the text.
+    fn customer(self, needle: &Needle) -> Condition {
+        match (self, needle.plain()) {
+            (Self::Joined, _) => user_matches(needle),
+            (Self::Trigrams, Some(pattern)) => Condition::all().add(Expr::cust_with_values(
                 r#""echeances"."user_id" IN (SELECT rowid FROM user_search WHERE email LIKE ?
                    UNION SELECT rowid FROM user_search WHERE display_name LIKE ?)"#,
-                [pattern, pattern],
+                [pattern.clone(), pattern],
+            )),
+            (Self::Subquery | Self::Trigrams, _) => Condition::all().add(echeance::Column::UserId.in_subquery(
+                Query::select().column(user::Column::Id).from(user::Entity).cond_where(user_matches(needle)).to_owned(),
             )),
         }
     }
 }
 
-/// The row of `users` (joined, or in a subquery) whose email or name holds the pattern.
-fn user_matches(pattern: &str) -> Condition {
+/// The row of `users` (joined, or in a subquery) whose email or name holds the text.
+fn user_matches(needle: &Needle) -> Condition {
     Condition::any()
-        .add(lower_like((user::Entity, user::Column::Email), pattern))
-        .add(lower_like((user::Entity, user::Column::DisplayName), pattern))
-}
-
-/// `LOWER(column) LIKE pattern` (the pattern is lower-cased by the caller).
-fn lower_like(column: (impl sea_orm::sea_query::IntoIden, impl sea_orm::sea_query::IntoIden), pattern: &str) -> Expr {
-    Expr::expr(sea_orm::sea_query::Func::lower(Expr::col(column))).like(pattern)
+        .add(needle.in_lower((user::Entity, user::Column::Email)))
+        .add(needle.in_lower((user::Entity, user::Column::DisplayName)))
 }
 
 #[cfg(test)]
