@@ -14,6 +14,10 @@ export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
+# The packages (and feature) every test step builds with. One selection for all of them: cargo
+# resolves features per selection, and a step with another (`-p server` alone) recompiles tokio,
+# axum, sea-orm, leptos… for itself, about three minutes on 2 cores.
+TEST_PACKAGES=(-p app --features ssr -p server -p migration)
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
