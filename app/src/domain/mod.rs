@@ -19,6 +19,7 @@ pub mod reason;
 pub mod refund;
 pub mod spelling;
 pub mod status;
+pub mod text;
 pub mod throttle;
 pub mod token;
 pub mod user;

@@ -10,6 +10,16 @@ use super::money::{Amount, AmountError, Currency, Money};
 /// The most échéances one plan may have.
 pub const MAX_ECHEANCES: usize = 48;
 
+/// How far ahead of today an échéance may fall (48 monthly échéances starting a few years out
+/// fit; a year typed as 9999 does not).
+pub const MAX_YEARS_AHEAD: u32 = 10;
+
+/// The latest due date a plan may hold, seen from `today`.
+#[must_use]
+pub fn latest_due(today: NaiveDate) -> NaiveDate {
+    today.checked_add_months(chrono::Months::new(12 * MAX_YEARS_AHEAD)).unwrap_or(NaiveDate::MAX)
+}
+
 /// How far apart the échéances of a split plan fall.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,6 +123,8 @@ pub enum PlanProblem {
     OutsideNeighbours,
     /// Beyond the calendar.
     DateOutOfRange,
+    /// More than [`MAX_YEARS_AHEAD`] years after today.
+    TooFarAhead,
     /// Not a number, a date or a choice that reads.
     Unreadable,
 }
@@ -158,6 +170,8 @@ impl Schedule {
         for (seq, (due_date, amount)) in (1..).zip(dated) {
             if due_date < today {
                 refuse(PlanField::DueDate(seq), PlanProblem::InThePast);
+            } else if due_date > latest_due(today) {
+                refuse(PlanField::DueDate(seq), PlanProblem::TooFarAhead);
             } else if previous.is_some_and(|p| due_date <= p) {
                 refuse(PlanField::DueDate(seq), PlanProblem::OutOfOrder);
             }
@@ -232,6 +246,9 @@ pub fn check_move(dates: &[NaiveDate], seq: u32, to: NaiveDate, today: NaiveDate
     if to < today {
         return Err(problem(PlanProblem::InThePast));
     }
+    if to > latest_due(today) {
+        return Err(problem(PlanProblem::TooFarAhead));
+    }
     let after_previous = index == 0 || dates[index - 1] < to;
     let before_next = dates.get(index + 1).is_none_or(|next| to < *next);
     if after_previous && before_next { Ok(()) } else { Err(problem(PlanProblem::OutsideNeighbours)) }
@@ -259,9 +276,12 @@ fn split_request(
     if count == 0 || count as usize > MAX_ECHEANCES {
         problems.push((PlanField::Count, PlanProblem::CountOutOfRange));
     } else if total_fine {
-        // The smallest part is the last one.
+        // The smallest part is the last one, the largest the first (the cents left over go first).
         let smallest = total / i64::from(count);
-        if let Some(problem) = currency.and_then(|c| below_minimum(smallest.clamp(1, Amount::MAX), c)) {
+        let largest = smallest + i64::from(total % i64::from(count) != 0);
+        if largest > Amount::MAX {
+            problems.push((PlanField::Total, PlanProblem::TooLarge));
+        } else if let Some(problem) = currency.and_then(|c| below_minimum(smallest.clamp(1, Amount::MAX), c)) {
             problems.push((PlanField::Count, problem));
         }
     }
@@ -270,13 +290,21 @@ fn split_request(
     }
     let dated = if problems.is_empty() {
         let dates = (0..count).map(|index| interval.nth(first_due, index)).collect::<Option<Vec<_>>>();
-        dates.map(|dates| dates.into_iter().zip(split(total, count)).collect())
+        dates.map(|dates| dates.into_iter().zip(split(total, count)).collect::<Vec<_>>())
     } else {
         None
     };
     if dated.is_none() && problems.is_empty() {
         problems.push((PlanField::FirstDueDate, PlanProblem::DateOutOfRange));
     }
+    // The split's dates follow from its first one: one too far ahead is that field's problem.
+    let dated = dated.filter(|dated| {
+        let too_far = dated.last().is_some_and(|(last, _)| *last > latest_due(today));
+        if too_far {
+            problems.push((PlanField::FirstDueDate, PlanProblem::TooFarAhead));
+        }
+        !too_far
+    });
     for (field, problem) in problems {
         refuse(field, problem);
     }
@@ -339,6 +367,45 @@ mod tests {
         assert_eq!(refused(1, d(2027, 2, 11)), Err((PlanField::DueDate(1), PlanProblem::OutsideNeighbours)));
         assert_eq!(refused(4, d(2027, 4, 1)), Err((PlanField::DueDate(4), PlanProblem::Unreadable)));
         assert_eq!(refused(0, d(2027, 4, 1)), Err((PlanField::DueDate(0), PlanProblem::Unreadable)));
+    }
+
+    #[test]
+    fn no_date_falls_more_than_ten_years_ahead_and_a_split_says_so_on_its_first_date() {
+        let today = d(2027, 1, 5);
+        let latest = d(2037, 1, 5);
+        assert_eq!(latest_due(today), latest);
+        let explicit =
+            |dates: &[NaiveDate]| ScheduleRequest::Explicit(dates.iter().map(|&date| (date, 10_000)).collect());
+        assert!(Schedule::build("eur", &explicit(&[d(2027, 2, 1), latest]), today).is_ok(), "the latest day itself");
+        let of = |result| problems(result).into_iter().map(|p| (p.field, p.problem)).collect::<Vec<_>>();
+        assert_eq!(
+            of(Schedule::build("eur", &explicit(&[d(2027, 2, 1), d(2037, 1, 6), d(9999, 12, 31)]), today)),
+            vec![(PlanField::DueDate(2), PlanProblem::TooFarAhead), (PlanField::DueDate(3), PlanProblem::TooFarAhead)]
+        );
+        // 24 months from nine years out: the last falls in the eleventh year.
+        assert_eq!(
+            of(Schedule::build("eur", &split_of(240_000, 24, d(2036, 1, 5), Interval::Month), today)),
+            vec![(PlanField::FirstDueDate, PlanProblem::TooFarAhead)]
+        );
+        assert!(Schedule::build("eur", &split_of(240_000, 12, d(2036, 1, 5), Interval::Month), today).is_ok());
+        let dates = [d(2027, 2, 1), d(2027, 3, 1)];
+        assert_eq!(check_move(&dates, 2, latest, today), Ok(()));
+        assert_eq!(check_move(&dates, 2, d(2037, 1, 6), today).map_err(|p| p.problem), Err(PlanProblem::TooFarAhead));
+    }
+
+    #[test]
+    fn a_split_whose_parts_are_each_over_one_charge_is_refused_on_its_total() {
+        let today = d(2027, 1, 5);
+        let of = |total, count| {
+            problems(Schedule::build("eur", &split_of(total, count, today, Interval::Month), today))
+                .into_iter()
+                .map(|p| (p.field, p.problem))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(10_000_000_000, 2), vec![(PlanField::Total, PlanProblem::TooLarge)]);
+        // One cent over twice the largest charge: its first part would be one cent over.
+        assert_eq!(of(2 * Amount::MAX + 1, 2), vec![(PlanField::Total, PlanProblem::TooLarge)]);
+        assert!(Schedule::build("eur", &split_of(2 * Amount::MAX, 2, today, Interval::Month), today).is_ok());
     }
 
     #[test]

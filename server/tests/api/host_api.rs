@@ -263,6 +263,49 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
             Some("metadata"),
         ),
         (
+            "a year typed as 9999",
+            with(json!({ "first_due_date": "9999-12-31" })),
+            422,
+            "date_out_of_range",
+            Some("first_due_date"),
+        ),
+        (
+            "parts each over one charge",
+            with(json!({ "total_cents": 10_000_000_000_i64, "installments": 2 })),
+            422,
+            "amount_too_large",
+            Some("total_cents"),
+        ),
+        ("NUL in the label", with(json!({ "label": "Formation\u{0}" })), 400, "parameter_invalid", Some("label")),
+        (
+            "control character in the name",
+            with(json!({ "customer": { "email": "zoe@example.test", "name": "Zoé\u{7}" } })),
+            400,
+            "parameter_invalid",
+            Some("customer.name"),
+        ),
+        (
+            "NUL in the email",
+            with(json!({ "customer": { "email": "zo\u{0}e@example.test", "name": "Zoé" } })),
+            400,
+            "parameter_invalid",
+            Some("customer.email"),
+        ),
+        (
+            "an address no mail server takes",
+            with(json!({ "customer": { "email": "zoe..martin@example.test", "name": "Zoé" } })),
+            400,
+            "parameter_invalid",
+            Some("customer.email"),
+        ),
+        (
+            "NUL in a metadata value",
+            with(json!({ "metadata": { "k": "v\u{0}" } })),
+            400,
+            "parameter_invalid",
+            Some("metadata"),
+        ),
+        (
             "list out of order",
             with(json!({ "total_cents": null, "installments": null, "first_due_date": null, "interval": null,
                          "echeances": [{ "due_date": soon(30), "amount_cents": 5_000 }, { "due_date": soon(10), "amount_cents": 5_000 }] })),
@@ -292,6 +335,11 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
         let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(raw)).await;
         assert_eq!(status, 400, "{raw:?}: {error}");
         assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+    // A valid plan with anything but white space after it is not a plan.
+    for raw in [format!("{ok}garbage"), format!("{ok}{ok}"), format!("{ok}\n,")] {
+        let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(&raw)).await;
+        assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_json")), "{raw:?}: {error}");
     }
     assert_eq!(counts(&app).await, (0, 0, 0, 0), "nothing written by any refused request");
 }

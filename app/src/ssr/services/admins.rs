@@ -65,10 +65,7 @@ pub async fn create(
     email_it: bool,
 ) -> Result<CreatedAdmin, ServiceError> {
     let email = Email::parse(&input.email).map_err(|_| Invalid::Field(Field::Email))?;
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Invalid::Field(Field::Name).into());
-    }
+    let name = crate::domain::text::one_line(&input.name, 100).ok_or(Invalid::Field(Field::Name))?;
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {

@@ -19,11 +19,11 @@ use crate::api::dto::{
     ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow, PlanView,
     PlannedEcheance,
 };
-use crate::domain::plan;
 use crate::domain::{
     Amount, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
     Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, UserId,
 };
+use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{
@@ -126,16 +126,15 @@ pub async fn create_in(
     input: NewPlan,
 ) -> Result<CreatedPlan, ServiceError> {
     let email = Email::parse(&input.customer.email)?;
-    let name = input.customer.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_LABEL {
-        return Err(Invalid::Field(Field::Name).into());
-    }
-    let label = input.label.trim();
-    if label.is_empty() || label.chars().count() > MAX_LABEL {
-        return Err(Invalid::Field(Field::Label).into());
-    }
+    let name = text::one_line(&input.customer.name, MAX_LABEL).ok_or(Invalid::Field(Field::Name))?;
+    let label = text::one_line(&input.label, MAX_LABEL).ok_or(Invalid::Field(Field::Label))?;
     if input.metadata.len() > MAX_METADATA_KEYS
-        || input.metadata.iter().any(|(k, v)| k.is_empty() || k.len() > 40 || v.len() > MAX_METADATA_LEN)
+        || input.metadata.iter().any(|(k, v)| {
+            k.is_empty()
+                || k.contains(char::is_control)
+                || !text::storable(k, 40)
+                || !text::storable(v, MAX_METADATA_LEN)
+        })
     {
         return Err(Invalid::Field(Field::Metadata).into());
     }

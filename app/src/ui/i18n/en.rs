@@ -203,6 +203,7 @@ pub const EN: Texts = Texts {
     plan_problem_out_of_order: "must come after the previous installment",
     plan_problem_outside_neighbours: "must stay between the previous installment’s date and the next one’s",
     plan_problem_date_out_of_range: "date out of the calendar",
+    plan_problem_too_far_ahead: "more than {years} years from today",
     plan_problem_unreadable: "unreadable",
     plan_status_brouillon: "Draft",
     plan_status_en_attente_client: "Awaiting the customer",

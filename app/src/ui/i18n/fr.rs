@@ -203,6 +203,7 @@ pub const FR: Texts = Texts {
     plan_problem_out_of_order: "doit être postérieure à l’échéance précédente",
     plan_problem_outside_neighbours: "doit rester entre la date de l’échéance précédente et celle de la suivante",
     plan_problem_date_out_of_range: "date hors calendrier",
+    plan_problem_too_far_ahead: "plus de {years} ans après aujourd’hui",
     plan_problem_unreadable: "illisible",
     plan_status_brouillon: "Brouillon",
     plan_status_en_attente_client: "En attente du client",

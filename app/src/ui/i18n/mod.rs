@@ -314,6 +314,7 @@ texts! {
         plan_problem_out_of_order,
         plan_problem_outside_neighbours,
         plan_problem_date_out_of_range,
+        plan_problem_too_far_ahead,
         plan_problem_unreadable,
         plan_status_brouillon,
         plan_status_en_attente_client,
@@ -892,6 +893,9 @@ pub fn plan_problem_text(problem: &FieldProblem, tx: &Texts, locale: Locale) -> 
         PlanProblem::OutOfOrder => tx.plan_problem_out_of_order.to_owned(),
         PlanProblem::OutsideNeighbours => tx.plan_problem_outside_neighbours.to_owned(),
         PlanProblem::DateOutOfRange => tx.plan_problem_date_out_of_range.to_owned(),
+        PlanProblem::TooFarAhead => {
+            fill(tx.plan_problem_too_far_ahead, &[("years", &crate::domain::plan::MAX_YEARS_AHEAD.to_string())])
+        }
         PlanProblem::Unreadable => tx.plan_problem_unreadable.to_owned(),
     };
     fill(tx.invalid_schedule_item, &[("field", &field), ("problem", &why)])

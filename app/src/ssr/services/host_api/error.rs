@@ -286,6 +286,9 @@ fn problem_code(problem: PlanProblem) -> (&'static str, String) {
             ("dates_out_of_order", "outside the previous and next échéances' dates".to_owned())
         }
         PlanProblem::DateOutOfRange => ("date_out_of_range", "beyond the calendar".to_owned()),
+        PlanProblem::TooFarAhead => {
+            ("date_out_of_range", format!("more than {} years from today", crate::domain::plan::MAX_YEARS_AHEAD))
+        }
         PlanProblem::Unreadable => ("parameter_invalid", "does not read".to_owned()),
     }
 }

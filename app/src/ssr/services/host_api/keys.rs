@@ -39,12 +39,9 @@ pub fn current_mode(state: &AppState) -> KeyMode {
 /// Makes a key named `name` in the current mode.
 ///
 /// # Errors
-/// `Invalid` (a name empty or over 100 characters), database failure.
+/// `Invalid` (a name empty, over 100 characters or with a control character), database failure.
 pub async fn create(state: &AppState, name: &str) -> Result<CreatedKey, ServiceError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(Invalid::Field(Field::Name).into());
-    }
+    let name = crate::domain::text::one_line(name, 100).ok_or(Invalid::Field(Field::Name))?;
     let mut random = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut random);
     let key = ApiKey::generate(current_mode(state), &random);

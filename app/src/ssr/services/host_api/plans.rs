@@ -83,7 +83,7 @@ pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
         return Err(ApiError::invalid("parameter_missing", "The body is empty: send a JSON object."));
     }
     let mut reader = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut reader).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -107,7 +107,11 @@ pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
         let message = message.split(" at line ").next().unwrap_or_default().to_owned();
         let error = ApiError::invalid("parameter_invalid", format!("Invalid {param}: {message}."));
         if param.is_empty() { error } else { error.on(param) }
-    })
+    })?;
+    // One JSON value and nothing after it but white space: `{…}garbage` or two objects in a row
+    // is not a request to guess at.
+    reader.end().map_err(|e| ApiError::invalid("invalid_json", format!("The body is not valid JSON: {e}.")))?;
+    Ok(value)
 }
 
 fn date(value: &str, param: &str) -> Result<NaiveDate, ApiError> {

@@ -94,7 +94,7 @@ fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>),
     if events.is_empty() || events.iter().any(|e| e != "*" && HostEvent::parse(e).is_err()) {
         return Err(Invalid::Field(Field::EventTypes).into());
     }
-    if input.description.as_ref().is_some_and(|d| d.chars().count() > 200) {
+    if input.description.as_ref().is_some_and(|d| !crate::domain::text::storable(d, 200)) {
         return Err(Invalid::Field(Field::Description).into());
     }
     Ok((url.to_string(), events))
