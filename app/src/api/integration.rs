@@ -59,7 +59,7 @@ pub async fn admin_integration(status: Option<String>, page: u64) -> Result<Inte
     Ok(IntegrationView {
         keys,
         endpoints,
-        has_more: (page + 1).saturating_mul(DELIVERIES_PER_PAGE) < total,
+        has_more: page.saturating_add(1).saturating_mul(DELIVERIES_PER_PAGE) < total,
         deliveries,
         page,
         failed,

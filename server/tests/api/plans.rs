@@ -503,6 +503,14 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     let none = plans::list(&app.state, Some(PlanStatus::EnDefaut), false, 0).await.expect("listed");
     assert!(none.rows.is_empty());
     assert!(plans::list(&app.state, None, false, 1).await.expect("listed").rows.is_empty(), "past the last page");
+    // A page number no database can skip to (a typed URL): an empty page, not a panic in the driver.
+    for page in [u64::MAX / 50 + 1, u64::MAX] {
+        let far = plans::list(&app.state, None, false, page).await.expect("listed");
+        assert!(far.rows.is_empty() && !far.has_more, "page {page}");
+        let (lines, total) =
+            app::ssr::services::outgoing::delivery::list(&app.state, None, page, 50).await.expect("deliveries");
+        assert!(lines.is_empty(), "deliveries, page {page}: {total} in all");
+    }
 }
 
 async fn due_dates(app: &TestApp, plan: i64) -> Vec<NaiveDate> {

@@ -4,4 +4,5 @@
 pub mod attempts;
 pub mod column;
 pub mod echeances;
+pub mod page;
 pub mod queue;

@@ -731,7 +731,10 @@ pub async fn list(
         rows.truncate(per_page);
         return Ok(PlanList { rows, page, has_more });
     }
-    let mut plans = query.offset(page.saturating_mul(PLANS_PER_PAGE)).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
+    let Some(offset) = crate::ssr::repo::page::offset(page, PLANS_PER_PAGE) else {
+        return Ok(PlanList { rows: Vec::new(), page, has_more: false });
+    };
+    let mut plans = query.offset(offset).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
     let has_more = plans.len() as u64 > PLANS_PER_PAGE;
     plans.truncate(usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX));
     let rows = rows_of(&state.db, plans).await?;

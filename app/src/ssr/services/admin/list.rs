@@ -157,7 +157,7 @@ async fn grouped(state: &AppState, filter: &Filter) -> Result<totals::Grouped, S
 
 /// The ids of page `page` of the filtered échéances, by due date (none past what a database can skip).
 async fn page_ids(state: &AppState, filter: &Filter, page: u64) -> Result<Vec<i64>, ServiceError> {
-    let Some(offset) = page.checked_mul(PAGE_SIZE).filter(|o| i64::try_from(*o).is_ok()) else {
+    let Some(offset) = crate::ssr::repo::page::offset(page, PAGE_SIZE) else {
         return Ok(Vec::new());
     };
     Ok(filter

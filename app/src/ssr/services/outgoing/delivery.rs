@@ -292,7 +292,10 @@ pub async fn list(
         select = select.filter(host_delivery::Column::Status.eq(status));
     }
     let total = select.clone().count(&state.db).await?;
-    let rows = select.offset(page.saturating_mul(per_page)).limit(per_page).all(&state.db).await?;
+    let Some(offset) = crate::ssr::repo::page::offset(page, per_page) else {
+        return Ok((Vec::new(), total));
+    };
+    let rows = select.offset(offset).limit(per_page).all(&state.db).await?;
     let events: std::collections::HashMap<i64, host_event::Model> = host_event::Entity::find()
         .filter(host_event::Column::Id.is_in(rows.iter().map(|r| r.host_event_id)))
         .all(&state.db)
