@@ -329,6 +329,9 @@ async fn a_search_reads_percent_underscore_backslash_and_the_escape_character_as
         "Dossier C:archives",
         "Promo! été",
         "Promo été",
+        "Lot!_1",
+        "Lot_1",
+        "Lot!x1",
     ] {
         let id = app.echeance(&dash, 2_000, app.today()).await;
         echeance::ActiveModel {
@@ -341,13 +344,17 @@ async fn a_search_reads_percent_underscore_backslash_and_the_escape_character_as
         .expect("label");
         labelled.insert(label, id);
     }
-    // Each text, and the only échéances it may find (as a wildcard, each would find more).
-    let searches: [(&str, Vec<i64>); 7] = [
+    // Each text, and the only échéances it may find: `%`, `_` or `\` read as LIKE's wildcards or
+    // PostgreSQL's escape would find more; `t!_1` holds both a wildcard and the escape character
+    // (were its `!` not escaped in turn, `_` would be a wildcard again and `Lot!x1` found too);
+    // `o!` is the escape character in a text that needs none.
+    let searches: [(&str, Vec<i64>); 8] = [
         ("100%", vec![labelled["Remise 100% solidaire"]]),
         ("%", vec![labelled["Remise 100% solidaire"]]),
         ("jean_d", vec![of_underscore]),
-        ("_", vec![of_underscore]),
+        ("_", vec![of_underscore, labelled["Lot!_1"], labelled["Lot_1"]]),
         (r"c:\a", vec![labelled[r"Dossier C:\archives"]]),
+        ("t!_1", vec![labelled["Lot!_1"]]),
         ("o!", vec![labelled["Promo! été"]]),
         ("o! é", vec![labelled["Promo! été"]]),
     ];
@@ -366,5 +373,5 @@ async fn a_search_reads_percent_underscore_backslash_and_the_escape_character_as
     }
     // Plain text, in any case, still finds both customers' rows.
     let filter = Filter::parse(&AdminFilter { q: Some("JEAN".into()), ..Default::default() }).expect("filter");
-    assert_eq!(admin::list(&app.state, &filter, 0).await.expect("dashboard").total, 7);
+    assert_eq!(admin::list(&app.state, &filter, 0).await.expect("dashboard").total, 10);
 }

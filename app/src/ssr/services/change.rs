@@ -6,7 +6,7 @@ use crate::domain::{EcheanceStatus, PlanStatus};
 use crate::ssr::entities::{echeance, payment_plan};
 
 /// `row` went from `from` to the status it holds now, at `at` (ms).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub struct Change<'a, Row, Status> {
     /// The row after the change.
     pub row: &'a Row,

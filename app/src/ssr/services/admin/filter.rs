@@ -167,7 +167,7 @@ struct Needle(String);
 
 impl Needle {
     /// `LIKE`'s escape character where one is needed: `\` means something of its own to
-    /// PostgreSQL's `LIKE` and nothing to SQLite's.
+    /// PostgreSQL's `LIKE` and nothing to SQLite's. ASCII: sea-query writes it as one byte.
     const ESCAPE: char = '!';
 
     fn new(text: &str) -> Self {
