@@ -14,12 +14,12 @@ test.describe('payment plans', () => {
 
     // 1 000,00 € in 3 monthly échéances from 31 January: cent-exact, clamped to the end of February.
     await form.total.fill('1000');
-    await form.firstDue.fill('2099-01-31');
+    await form.firstDue.fill('2035-01-31');
     await expect(form.rows).toHaveCount(3);
     await expect(form.rows.nth(0)).toContainText('333,34');
-    await expect(form.rows.nth(1)).toContainText('28/02/2099');
+    await expect(form.rows.nth(1)).toContainText('28/02/2035');
     await expect(form.rows.nth(1)).toContainText('333,33');
-    await expect(form.rows.nth(2)).toContainText('31/03/2099');
+    await expect(form.rows.nth(2)).toContainText('31/03/2035');
     await expect(form.previewTotal).toContainText('1 000,00');
     await expect(form.creditNotice).toHaveCount(0);
 
@@ -35,9 +35,9 @@ test.describe('payment plans', () => {
 
     // An explicit list instead: one échéance per line, each problem named by its line.
     await form.mode.selectOption('list');
-    await form.lines.fill('2099-01-31 100\n15/02/2099 250,50\nlundi 10');
+    await form.lines.fill('2035-01-31 100\n15/02/2035 250,50\nlundi 10');
     await expect(form.problems).toContainText('date de l’échéance 3');
-    await form.lines.fill('2099-01-31 100\n15/02/2099 250,50');
+    await form.lines.fill('2035-01-31 100\n15/02/2035 250,50');
     await expect(form.rows).toHaveCount(2);
     await expect(form.previewTotal).toContainText('350,50');
     await form.mode.selectOption('split');
@@ -46,7 +46,7 @@ test.describe('payment plans', () => {
     await form.count.fill('3');
     await form.email.fill(`zoe-${Date.now()}@example.test`);
     await form.name.fill('Zoé Martin');
-    await form.label.fill('Formation 2099');
+    await form.label.fill('Formation 2035');
     await form.create.click();
     await expect(form.created).toContainText('attend l’acceptation du client');
     await expect(form.created.locator('li a')).toHaveCount(3);
@@ -61,12 +61,12 @@ test.describe('payment plans', () => {
 
     // The second échéance moves to another date, between its neighbours; out of order is refused.
     const second = plan.echeances.locator('tbody tr[data-seq="2"]');
-    await second.locator('input[type="date"]').fill('2099-03-31');
+    await second.locator('input[type="date"]').fill('2035-03-31');
     await second.getByRole('button', { name: 'Déplacer' }).click();
     await expect(plan.page.getByRole('alert')).toContainText('date de l’échéance 2 : doit rester entre');
-    await second.locator('input[type="date"]').fill('2099-03-01');
+    await second.locator('input[type="date"]').fill('2035-03-01');
     await second.getByRole('button', { name: 'Déplacer' }).click();
-    await expect(second).toContainText('01/03/2099');
+    await expect(second).toContainText('01/03/2035');
     await plan.cancel.click();
     await expect(plan.cancelled).toContainText('3 échéance(s) annulée(s)');
     await expect(plan.status).toHaveAttribute('data-status', 'annule');
@@ -79,10 +79,10 @@ test.describe('payment plans', () => {
     await list.goto();
     await list.status.selectOption('annule');
     await list.apply.click();
-    await expect(list.row('Formation 2099')).toHaveAttribute('data-status', 'annule');
+    await expect(list.row('Formation 2035')).toHaveAttribute('data-status', 'annule');
     await list.status.selectOption('actif');
     await list.apply.click();
-    await expect(list.row('Formation 2099')).toHaveCount(0);
+    await expect(list.row('Formation 2035')).toHaveCount(0);
   });
 
   test('the customer follows the emailed link, accepts, saves a 3D Secure card and pays the first échéance', async ({ browser, page }) => {
@@ -92,17 +92,17 @@ test.describe('payment plans', () => {
     const email = uniqueEmail('invited');
     await form.total.fill('600');
     await form.count.fill('3');
-    await form.firstDue.fill('2099-03-15');
+    await form.firstDue.fill('2035-03-15');
     await form.email.fill(email);
     await form.name.fill('Inès Invitée');
-    await form.label.fill('Atelier 2099');
+    await form.label.fill('Atelier 2035');
     await form.create.click();
     await expect(form.created).toContainText('attend l’acceptation du client');
     const planHref = await form.created.getByRole('link', { name: /Échéancier n°\d+/ }).getAttribute('href');
     const secondHref = await form.created.locator('li a').nth(1).getAttribute('href');
 
     // The invitation, through the SMTP server: the schedule and a signed link.
-    const invitations = async () => (await mailbox(email)).filter((m) => m.subject.includes('Atelier 2099'));
+    const invitations = async () => (await mailbox(email)).filter((m) => m.subject.includes('Atelier 2035'));
     await expect.poll(async () => (await invitations()).length, { timeout: 20_000 }).toBe(1);
     const [message] = await invitations();
     expect(message.text).toContain('200,00');
@@ -114,10 +114,10 @@ test.describe('payment plans', () => {
     const invitation = new InvitationPage(await context.newPage());
     expect(await invitation.goto(link)).toBe(200);
     await expect(invitation.rows).toHaveCount(3);
-    await expect(invitation.rows.nth(1)).toContainText('15/04/2099');
+    await expect(invitation.rows.nth(1)).toContainText('15/04/2035');
     await expect(invitation.total).toContainText('600,00');
     await expect(invitation.mandate).toContainText('J’autorise');
-    await expect(invitation.mandate).toContainText('« Atelier 2099 »');
+    await expect(invitation.mandate).toContainText('« Atelier 2035 »');
     await invitation.accept.click();
     await expect(invitation.accepted).toHaveAttribute('data-status', 'en_attente_client');
 
@@ -125,7 +125,7 @@ test.describe('payment plans', () => {
     await invitation.card.saveCard(CARDS.threeDS);
     await expect(invitation.accepted).toHaveAttribute('data-status', 'actif');
     // The peer's cards expire in 2034, before the plan's last échéance: said, not refused.
-    await expect(invitation.shortLivedCard).toContainText('15/05/2099');
+    await expect(invitation.shortLivedCard).toContainText('15/05/2035');
     await screenshot(invitation.page, 'plan-accepted');
 
     // The link is spent.
@@ -137,12 +137,12 @@ test.describe('payment plans', () => {
     await invitation.toPortal.click();
     const portal = invitation.card;
     await expect(portal.heading).toBeVisible();
-    await expect(portal.row('Atelier 2099 — 1/3')).toHaveAttribute('data-status', 'a_payer');
-    await portal.payIntoAuthentication('Atelier 2099 — 1/3');
+    await expect(portal.row('Atelier 2035 — 1/3')).toHaveAttribute('data-status', 'a_payer');
+    await portal.payIntoAuthentication('Atelier 2035 — 1/3');
     await new AuthenticatePage(invitation.page).complete();
     await portal.goto();
-    await expect(portal.row('Atelier 2099 — 1/3')).toHaveAttribute('data-status', 'payee');
-    await expect(portal.row('Atelier 2099 — 2/3')).toHaveAttribute('data-status', 'a_payer');
+    await expect(portal.row('Atelier 2035 — 1/3')).toHaveAttribute('data-status', 'payee');
+    await expect(portal.row('Atelier 2035 — 2/3')).toHaveAttribute('data-status', 'a_payer');
 
     // Pushed, not polled: the merchant cancels the second échéance on another screen, and the
     // customer's portal shows it at once, in the same document (no reload).
@@ -151,7 +151,7 @@ test.describe('payment plans', () => {
     await page.goto(secondHref ?? '');
     await timeline.cancel.click();
     await expect(timeline.badge).toHaveAttribute('data-status', 'annulee');
-    await expect(portal.row('Atelier 2099 — 2/3')).toHaveAttribute('data-status', 'annulee');
+    await expect(portal.row('Atelier 2035 — 2/3')).toHaveAttribute('data-status', 'annulee');
     expect(await portal.page.evaluate(() => (window as any).sameDocument)).toBe(true);
     await context.close();
 
