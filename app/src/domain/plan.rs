@@ -167,10 +167,11 @@ impl Schedule {
         };
         let mut installments = Vec::with_capacity(dated.len());
         let mut previous: Option<NaiveDate> = None;
+        let latest = latest_due(today);
         for (seq, (due_date, amount)) in (1..).zip(dated) {
             if due_date < today {
                 refuse(PlanField::DueDate(seq), PlanProblem::InThePast);
-            } else if due_date > latest_due(today) {
+            } else if due_date > latest {
                 refuse(PlanField::DueDate(seq), PlanProblem::TooFarAhead);
             } else if previous.is_some_and(|p| due_date <= p) {
                 refuse(PlanField::DueDate(seq), PlanProblem::OutOfOrder);
@@ -288,23 +289,20 @@ fn split_request(
     if first_due < today {
         problems.push((PlanField::FirstDueDate, PlanProblem::InThePast));
     }
-    let dated = if problems.is_empty() {
-        let dates = (0..count).map(|index| interval.nth(first_due, index)).collect::<Option<Vec<_>>>();
-        dates.map(|dates| dates.into_iter().zip(split(total, count)).collect::<Vec<_>>())
+    let dates = if problems.is_empty() {
+        (0..count).map(|index| interval.nth(first_due, index)).collect::<Option<Vec<_>>>()
     } else {
         None
     };
-    if dated.is_none() && problems.is_empty() {
-        problems.push((PlanField::FirstDueDate, PlanProblem::DateOutOfRange));
+    // The split's dates follow from its first one: a date beyond reach is that field's problem.
+    match dates.as_ref().map(|dates| dates.last().is_some_and(|last| *last > latest_due(today))) {
+        None if problems.is_empty() => problems.push((PlanField::FirstDueDate, PlanProblem::DateOutOfRange)),
+        Some(true) => problems.push((PlanField::FirstDueDate, PlanProblem::TooFarAhead)),
+        _ => {}
     }
-    // The split's dates follow from its first one: one too far ahead is that field's problem.
-    let dated = dated.filter(|dated| {
-        let too_far = dated.last().is_some_and(|(last, _)| *last > latest_due(today));
-        if too_far {
-            problems.push((PlanField::FirstDueDate, PlanProblem::TooFarAhead));
-        }
-        !too_far
-    });
+    let dated = dates
+        .filter(|_| problems.is_empty())
+        .map(|dates| dates.into_iter().zip(split(total, count)).collect::<Vec<_>>());
     for (field, problem) in problems {
         refuse(field, problem);
     }

@@ -132,7 +132,7 @@ pub async fn create_in(
         || input.metadata.iter().any(|(k, v)| {
             k.is_empty()
                 || k.contains(char::is_control)
-                || !text::storable(k, 40)
+                || k.chars().count() > 40
                 || !text::storable(v, MAX_METADATA_LEN)
         })
     {
