@@ -46,6 +46,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/v1/webhook_endpoints/{id}", delete(delete_endpoint))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/{*rest}", any(not_found))
+        // A path of the API asked with another method is no URL of it either, as Stripe answers.
+        .method_not_allowed_fallback(not_found)
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(v1)
 }
@@ -62,6 +65,24 @@ fn send(answer: Answer) -> Response {
         headers.insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+/// The few answers axum writes before a handler runs (a body over the limit,
+/// a path that does not decode), in the API's own JSON error shape.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    send(
+        match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(MAX_BODY_BYTES),
+            _ => ApiError::invalid("parameter_invalid", "The request does not read: its path or its body."),
+        }
+        .answer(),
+    )
 }
 
 /// The caller, once its key is good and its rate allows; else the answer to send.
@@ -115,7 +136,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
         (status = 400, description = "The request does not read", body = ErrorResponse),
         (status = 401, description = "No valid API key", body = ErrorResponse),
         (status = 409, description = "The idempotency key is in use", body = ErrorResponse),
-        (status = 422, description = "The schedule is refused", body = ErrorResponse),
+        (status = 422, description = "The schedule is refused, or the invitation cannot be skipped for an existing customer", body = ErrorResponse),
         (status = 429, description = "Too many requests", body = ErrorResponse),
     ),
     security(("bearer" = [])))]
@@ -174,7 +195,8 @@ async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<Strin
 /// Refused with 409 while a charge is in flight: retry a minute later.
 #[utoipa::path(post, path = "/v1/plans/{id}/cancel", tag = "plans",
     params(("id" = String, Path, description = "plan_…"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer")),
-    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse)),
+    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
+        (status = 503, description = "The plan is canceled but some échéance could not be yet (Stripe did not answer): send the same request again", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn cancel_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     match admit_post(&v1, &headers).await {

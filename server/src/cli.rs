@@ -85,7 +85,7 @@ enum Command {
         password: String,
         /// `fr` or `en`.
         #[arg(long, default_value = "fr")]
-        locale: String,
+        locale: app::domain::Locale,
         /// An admin instead of a customer.
         #[arg(long)]
         admin: bool,
@@ -110,7 +110,7 @@ enum UserAction {
         name: String,
         /// `fr` or `en`.
         #[arg(long, default_value = "fr")]
-        locale: String,
+        locale: app::domain::Locale,
         /// Print the link instead of emailing it.
         #[arg(long)]
         print_link: bool,
@@ -227,13 +227,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::SeedCustomer { email, name, password, locale, admin, echeances } => {
             let today = today_of(&state);
             let role = if admin { app::domain::Role::Admin } else { app::domain::Role::Customer };
-            let account = seed::Account {
-                email: &email,
-                password: &password,
-                name: &name,
-                role,
-                locale: app::domain::Locale::from_code(&locale),
-            };
+            let account = seed::Account { email: &email, password: &password, name: &name, role, locale };
             let seeded = seed::seed_customer(&state, &account, &echeances, today).await.map_err(anyhow::Error::from)?;
             println!("{}", serde_json::to_string(&seeded)?);
             Ok(ExitCode::SUCCESS)
@@ -285,7 +279,7 @@ async fn user(state: &AppState, action: UserAction) -> anyhow::Result<ExitCode> 
             if !admin {
                 anyhow::bail!("only admins are made here (--admin): customers come with their plans");
             }
-            let input = admins::NewAdmin { email, name, locale: app::domain::Locale::from_code(&locale) };
+            let input = admins::NewAdmin { email, name, locale };
             let created = admins::create(state, None, input, !print_link).await.map_err(anyhow::Error::from)?;
             if print_link {
                 println!("{}", created.link);

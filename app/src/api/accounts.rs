@@ -33,11 +33,13 @@ pub async fn admin_list_admins() -> Result<Vec<AdminLine>, AppError> {
 /// Invites an admin: the account, and an emailed link to choose a password.
 #[server(endpoint = "admin/admins/invite")]
 pub async fn admin_invite_admin(email: String, name: String, locale: String) -> Result<(), AppError> {
-    use super::context::{fail, require_admin, state};
+    use super::context::{fail, require_admin, respond, state};
+    use crate::domain::{Field, Invalid, Locale};
     use crate::ssr::services::admins::{self, NewAdmin};
     let state = state()?;
     let me = require_admin(&state).await?;
-    let input = NewAdmin { email, name, locale: crate::domain::Locale::from_code(&locale) };
+    let locale = Locale::parse(&locale).map_err(|_| respond(AppError::Invalid(Invalid::Field(Field::Locale))))?;
+    let input = NewAdmin { email, name, locale };
     admins::create(&state, Some(me.id), input, true).await.map(|_| ()).map_err(fail)
 }
 

@@ -250,7 +250,7 @@ pub struct StatusTotal {
     /// How many.
     pub count: u64,
     /// Their sum.
-    pub money: crate::domain::Money,
+    pub money: crate::domain::Total,
 }
 
 /// Amount collected on one day.
@@ -580,14 +580,15 @@ impl PlanForm {
     pub fn request(&self) -> Result<crate::domain::ScheduleRequest, crate::domain::ScheduleInvalid> {
         use crate::domain::money::AmountError;
         use crate::domain::plan::FieldProblem;
-        use crate::domain::{Amount, Interval, PlanField, PlanProblem, ScheduleInvalid, ScheduleRequest};
+        use crate::domain::{Interval, PlanField, PlanProblem, ScheduleInvalid, ScheduleRequest};
         if self.mode == "list" {
             return self.listed();
         }
         let mut problems = Vec::new();
         let mut refuse = |field, problem| problems.push(FieldProblem { field, problem });
-        let total = match Amount::parse_decimal(&self.total) {
-            Ok(amount) => amount.minor(),
+        // A total is split into charges: only each part is bound by one charge's maximum.
+        let total = match crate::domain::money::decimal_minor(&self.total) {
+            Ok(cents) => cents,
             Err(AmountError::TooLarge) => {
                 refuse(PlanField::Total, PlanProblem::TooLarge);
                 0
@@ -717,11 +718,11 @@ pub struct PlanRow {
     /// Where it stands.
     pub status: crate::domain::PlanStatus,
     /// The total.
-    pub total: crate::domain::Money,
+    pub total: crate::domain::Total,
     /// Collected so far (none yet: `None`).
-    pub collected: Option<crate::domain::Money>,
+    pub collected: Option<crate::domain::Total>,
     /// Still to collect (none: nothing left).
-    pub remaining: Option<crate::domain::Money>,
+    pub remaining: Option<crate::domain::Total>,
     /// Échéances collected, and in all.
     pub progress: (u32, u32),
     /// The next échéance still to collect.
@@ -881,7 +882,7 @@ pub struct InvitationView {
     /// Who will charge the card (`MERCHANT_NAME`).
     pub merchant: String,
     /// The total.
-    pub total: crate::domain::Money,
+    pub total: crate::domain::Total,
     /// The échéances.
     pub echeances: Vec<PlannedEcheance>,
     /// Consumer credit under French law.
@@ -921,9 +922,9 @@ pub struct PlanView {
     /// Where it stands.
     pub status: crate::domain::PlanStatus,
     /// The total.
-    pub total: crate::domain::Money,
+    pub total: crate::domain::Total,
     /// Collected so far (refunds not deducted); none yet: `None`.
-    pub collected: Option<crate::domain::Money>,
+    pub collected: Option<crate::domain::Total>,
     /// Consumer credit under French law.
     pub consumer_credit: bool,
     /// The customer's consent, once given.
@@ -1023,6 +1024,36 @@ mod tests {
             Err(e) => panic!("{e:?}"),
         };
         assert_eq!(total, 30_000 + 123_456 + 9_999);
+    }
+
+    #[test]
+    fn a_split_total_may_be_over_one_charge_as_long_as_each_part_is_not() {
+        let today = NaiveDate::from_ymd_opt(2027, 1, 5).expect("date");
+        let split = |total: &str, count: &str| PlanForm {
+            mode: "split".to_owned(),
+            currency: "eur".to_owned(),
+            total: total.to_owned(),
+            count: count.to_owned(),
+            first_due: "2027-02-01".to_owned(),
+            interval: "month".to_owned(),
+            ..PlanForm::default()
+        };
+        // 1 500 000,00 € in 3 is three charges of 500 000,00 € (the REST API takes the same).
+        let schedule = split("1 500 000", "3").schedule(today).expect("three charges within one charge's maximum");
+        assert_eq!(schedule.total(), 150_000_000);
+        let refused = |total: &str, count: &str| {
+            split(total, count)
+                .schedule(today)
+                .expect_err("refused")
+                .0
+                .iter()
+                .map(|p| (p.field, p.problem))
+                .collect::<Vec<_>>()
+        };
+        // In one part it is one charge over the maximum; thirteen digits are over any plan.
+        assert_eq!(refused("1 500 000", "1"), vec![(PlanField::Total, PlanProblem::TooLarge)]);
+        assert_eq!(refused("1000000000000", "24"), vec![(PlanField::Total, PlanProblem::TooLarge)]);
+        assert_eq!(refused("0", "3"), vec![(PlanField::Total, PlanProblem::NotPositive)]);
     }
 
     #[test]

@@ -20,13 +20,14 @@ pub async fn admin_plan_defaults() -> Result<PlanDefaults, AppError> {
 #[server(endpoint = "admin/plans/create", input = server_fn::codec::Json)]
 pub async fn admin_create_plan(form: PlanForm) -> Result<PlanCreated, AppError> {
     use super::context::{fail, require_admin, respond, state};
-    use crate::domain::{Invalid, Locale};
+    use crate::domain::{Field, Invalid, Locale};
     use crate::ssr::services::plans::{self, NewCustomer, NewPlan};
     let state = state()?;
     let me = require_admin(&state).await?;
     let request = form.request().map_err(|e| respond(AppError::Invalid(Invalid::Schedule(e))))?;
+    let locale = Locale::parse(&form.locale).map_err(|_| respond(AppError::Invalid(Invalid::Field(Field::Locale))))?;
     let input = NewPlan {
-        customer: NewCustomer { email: form.email, name: form.name, locale: Locale::from_code(&form.locale) },
+        customer: NewCustomer { email: form.email, name: form.name, locale },
         label: form.label,
         currency: form.currency,
         schedule: request,

@@ -31,11 +31,37 @@ impl Locale {
         }
     }
 
-    /// Parses a code or an `Accept-Language` header; anything unknown is French.
+    /// Reads a language someone chose: exactly `fr` or `en`.
+    ///
+    /// # Errors
+    /// Any other text, which is refused rather than read as French (a form,
+    /// the REST API, the command line).
+    pub fn parse(code: &str) -> Result<Self, UnknownLocale> {
+        match code {
+            "fr" => Ok(Self::Fr),
+            "en" => Ok(Self::En),
+            other => Err(UnknownLocale(other.to_owned())),
+        }
+    }
+
+    /// Reads what a browser sends (a cookie or an `Accept-Language` header):
+    /// anything unknown is French, the interface's first language.
     #[must_use]
     pub fn from_code(value: &str) -> Self {
         let first = value.split([',', ';', '-', '_']).next().unwrap_or_default().trim();
         if first.eq_ignore_ascii_case("en") { Self::En } else { Self::Fr }
+    }
+}
+
+/// Not a language of the product (`fr` or `en`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown language {0:?}: fr or en")]
+pub struct UnknownLocale(pub String);
+
+impl std::str::FromStr for Locale {
+    type Err = UnknownLocale;
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        Self::parse(code)
     }
 }
 
@@ -48,6 +74,15 @@ mod tests {
         assert_eq!(Locale::from_code("en-GB,en;q=0.9"), Locale::En);
         assert_eq!(Locale::from_code("de"), Locale::Fr);
         assert_eq!(Locale::from_code(""), Locale::Fr);
+    }
+
+    #[test]
+    fn a_chosen_language_is_fr_or_en_and_nothing_else() {
+        assert_eq!(Locale::parse("fr"), Ok(Locale::Fr));
+        assert_eq!("en".parse::<Locale>(), Ok(Locale::En));
+        for refused in ["de", "", "EN", " en", "en-GB", "fr\0"] {
+            assert_eq!(Locale::parse(refused), Err(UnknownLocale(refused.to_owned())), "{refused:?}");
+        }
     }
 
     #[test]

@@ -29,8 +29,8 @@ pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, next_host_try}
 pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};
 pub use idempotency::{IdempotencyKey, KeyPurpose, key_scope};
 pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};
-pub use locale::Locale;
-pub use money::{Amount, Currency, Money};
+pub use locale::{Locale, UnknownLocale};
+pub use money::{Amount, Currency, Money, Total};
 pub use notification::EmailKind;
 pub use origin::{Cause, ChargeOrigin};
 pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck};

@@ -45,35 +45,10 @@ impl Amount {
     /// Parses what a person types: `12`, `12,5`, `12.50`, `1 234,56`.
     ///
     /// # Errors
-    /// Anything that is not a positive decimal with at most two decimals.
+    /// Anything that is not a positive decimal with at most two decimals,
+    /// or is more than one charge.
     pub fn parse_decimal(input: &str) -> Result<Self, AmountError> {
-        let cleaned: String = input
-            .trim()
-            .trim_end_matches('€')
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-            .map(|c| if c == ',' { '.' } else { c })
-            .collect();
-        let unreadable = || AmountError::Unreadable(input.trim().to_owned());
-        let (units, decimals) = match cleaned.split_once('.') {
-            Some((u, d)) => (u, d),
-            None => (cleaned.as_str(), ""),
-        };
-        if units.is_empty()
-            || !units.bytes().all(|b| b.is_ascii_digit())
-            || decimals.len() > 2
-            || !decimals.bytes().all(|b| b.is_ascii_digit())
-            || units.len() > 12
-        {
-            return Err(unreadable());
-        }
-        let units: i64 = units.parse().map_err(|_| unreadable())?;
-        let decimals: i64 = match decimals.len() {
-            0 => 0,
-            1 => decimals.parse::<i64>().map_err(|_| unreadable())? * 10,
-            _ => decimals.parse().map_err(|_| unreadable())?,
-        };
-        Self::from_minor(units.saturating_mul(100).saturating_add(decimals))
+        Self::from_minor(decimal_minor(input)?)
     }
 
     /// The number of minor units.
@@ -81,6 +56,45 @@ impl Amount {
     pub fn minor(self) -> i64 {
         self.0
     }
+}
+
+/// Reads what a person types as minor units, with no bound of one charge: a
+/// plan's total, which is split into charges (`2 400 000` in 3 is three
+/// charges of 800 000). Zero reads; whether it may be is the caller's rule.
+///
+/// # Errors
+/// Not a decimal with at most two decimals ([`AmountError::Unreadable`]);
+/// more than twelve digits before the decimal point ([`AmountError::TooLarge`]).
+pub fn decimal_minor(input: &str) -> Result<i64, AmountError> {
+    let cleaned: String = input
+        .trim()
+        .trim_end_matches('€')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    let unreadable = || AmountError::Unreadable(input.trim().to_owned());
+    let (units, decimals) = match cleaned.split_once('.') {
+        Some((u, d)) => (u, d),
+        None => (cleaned.as_str(), ""),
+    };
+    if units.is_empty()
+        || !units.bytes().all(|b| b.is_ascii_digit())
+        || decimals.len() > 2
+        || !decimals.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(unreadable());
+    }
+    if units.trim_start_matches('0').len() > 12 {
+        return Err(AmountError::TooLarge);
+    }
+    let units: i64 = units.parse().map_err(|_| unreadable())?;
+    let decimals: i64 = match decimals.len() {
+        0 => 0,
+        1 => decimals.parse::<i64>().map_err(|_| unreadable())? * 10,
+        _ => decimals.parse().map_err(|_| unreadable())?,
+    };
+    Ok(units * 100 + decimals)
 }
 
 impl TryFrom<i64> for Amount {
@@ -213,6 +227,38 @@ impl Money {
     }
 }
 
+/// A sum of charges in one currency: a plan's total, what it collected or has
+/// left, a status's sum on the dashboard. Unlike [`Money`], no one charge's
+/// maximum bounds it (a plan of 1 500 000,00 € is three charges of 500 000,00 €).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Total {
+    /// Minor units (never negative).
+    pub minor: i64,
+    /// Currency.
+    pub currency: Currency,
+}
+
+impl Total {
+    /// The sum of `minor` units of `currency`; a negative sum (which no sum
+    /// of charges is) reads as zero.
+    #[must_use]
+    pub fn of(minor: i64, currency: Currency) -> Self {
+        Self { minor: minor.max(0), currency }
+    }
+
+    /// Formats for a locale, as [`Money::format`] does.
+    #[must_use]
+    pub fn format(&self, locale: Locale) -> String {
+        self.currency.format_minor(self.minor, locale)
+    }
+}
+
+impl From<Money> for Total {
+    fn from(money: Money) -> Self {
+        Self::of(money.amount.minor(), money.currency)
+    }
+}
+
 impl Currency {
     /// Formats `cents` minor units of this currency, as [`Money::format`] does — for a sum
     /// (a plan's total, what remains), which no single charge's bound applies to.
@@ -285,6 +331,20 @@ mod tests {
         assert!(Amount::parse_decimal("-3").is_err());
         assert!(Amount::parse_decimal("abc").is_err());
         assert!(Amount::parse_decimal("").is_err());
+        assert_eq!(Amount::parse_decimal("999 999,99").map(Amount::minor), Ok(Amount::MAX));
+        assert_eq!(Amount::parse_decimal("1 000 000"), Err(AmountError::TooLarge));
+        assert_eq!(Amount::parse_decimal("0,00"), Err(AmountError::NotPositive));
+    }
+
+    #[test]
+    fn a_total_reads_beyond_one_charge_up_to_twelve_digits() {
+        assert_eq!(decimal_minor("2 400 000"), Ok(240_000_000));
+        assert_eq!(decimal_minor("999999999999,99"), Ok(99_999_999_999_999));
+        assert_eq!(decimal_minor("0"), Ok(0));
+        assert_eq!(decimal_minor("000000000000001,5"), Ok(150), "leading zeros are no digits of size");
+        assert_eq!(decimal_minor("1000000000000"), Err(AmountError::TooLarge));
+        assert_eq!(decimal_minor("12,345"), Err(AmountError::Unreadable("12,345".to_owned())));
+        assert_eq!(decimal_minor("-5"), Err(AmountError::Unreadable("-5".to_owned())));
     }
 
     #[test]

@@ -194,6 +194,11 @@ pub enum Invalid {
     /// An account with this address exists already.
     #[error("address taken")]
     EmailTaken,
+    /// A plan asked without its invitation email for a customer who has an
+    /// account already: their acceptance link (which logs its holder in) only
+    /// ever goes to their own inbox, so nothing else could let them accept.
+    #[error("the invitation must be emailed to an existing customer")]
+    InvitationNeeded,
     /// A refund of more than what is left to refund (that much at most).
     #[error("more than the {0} left to refund")]
     RefundTooLarge(crate::domain::Money),

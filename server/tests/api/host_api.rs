@@ -551,3 +551,114 @@ async fn the_openapi_document_is_generated_and_validates() {
     let _ = std::fs::remove_file(&file);
     assert!(checked.status.success(), "openapi-spec-validator: {}", String::from_utf8_lossy(&checked.stderr));
 }
+
+#[tokio::test]
+async fn a_plan_whose_total_is_over_one_charge_is_invited_listed_and_summed() {
+    // 1 500 000,00 € in three charges of 500 000,00 €: each part is one charge Stripe takes, the total is not
+    // (it was a 500: the invitation read the total as one charge).
+    use app::ssr::services::{admin, plans};
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let (status, plan) =
+        post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 150_000_000, 3)).await;
+    assert_eq!(status, 201, "{plan}");
+    assert_eq!(plan["total_cents"], 150_000_000);
+    let parts: Vec<i64> = plan["echeances"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e["amount_cents"].as_i64().expect("cents"))
+        .collect();
+    assert_eq!(parts, vec![50_000_000; 3]);
+    let total = "1\u{202f}500\u{202f}000,00\u{a0}€";
+    let invitation = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("the invitation");
+    assert!(invitation.context.contains(total), "{}", invitation.context);
+    let page = reqwest::get(plan["acceptance_url"].as_str().expect("link")).await.expect("page");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.expect("html").contains(total), "the acceptance page shows the total");
+
+    // The dashboard: the plans list, the plan's page and the sum of a status (it left the status out).
+    let id = plan["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
+    let listed = plans::list(&app.state, None, false, 0).await.expect("the list reads");
+    assert_eq!(listed.rows.iter().map(|r| r.total.minor).collect::<Vec<_>>(), vec![150_000_000]);
+    assert_eq!(plans::view(&app.state, id).await.expect("the plan reads").total.minor, 150_000_000);
+    let totals = admin::list(&app.state, &admin::Filter::default(), 0).await.expect("dashboard").totals;
+    assert_eq!(totals.iter().map(|t| (t.count, t.money.minor)).collect::<Vec<_>>(), vec![(3, 150_000_000)]);
+}
+
+#[tokio::test]
+async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+
+    // An existing customer's acceptance link only goes to their inbox: a plan sent without the invitation could
+    // never be accepted (it was a 201 with no email and no link).
+    let (status, first) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 6_000, 2)).await;
+    assert_eq!(status, 201, "{first}");
+    let before = counts(&app).await;
+    let mut quiet = split_plan(&app, "zoe@example.test", 9_000, 3);
+    quiet["send_invitation"] = json!(false);
+    let (status, error) = post(&app, "/v1/plans", &key, None, &quiet).await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["param"].as_str()),
+        (Some("invitation_required"), Some("send_invitation"))
+    );
+    assert_eq!(counts(&app).await, before, "nothing written");
+    quiet["send_invitation"] = json!(true);
+    assert_eq!(post(&app, "/v1/plans", &key, None, &quiet).await.0, 201, "with its invitation it is taken");
+
+    // An unknown plan is the same 404 on GET and on cancel.
+    let (status, on_get) = get(&app, "/v1/plans/plan_999999", &key).await;
+    let (status_cancel, on_cancel) = post(&app, "/v1/plans/plan_999999/cancel", &key, None, &json!({})).await;
+    assert_eq!((status, status_cancel), (404, 404));
+    assert_eq!(on_get["error"]["message"], "No such plan.");
+    assert_eq!(on_cancel["error"], on_get["error"], "{on_cancel}");
+
+    // A path of the API asked with another method, a body over the limit, a path that does not decode: JSON, as
+    // every other error (they were axum's own plain answers).
+    let id = first["id"].as_str().expect("id");
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/v1/plans/{id}/cancel")),
+        (reqwest::Method::DELETE, format!("/v1/plans/{id}")),
+        (reqwest::Method::PUT, "/v1/webhook_endpoints".to_owned()),
+    ] {
+        let (status, error, headers) = call(&app, method.clone(), &path, Some(&key), None, None).await;
+        assert_eq!(status, 404, "{method} {path}: {error}");
+        assert_eq!(error["error"]["code"], "resource_missing", "{method} {path}");
+        assert_eq!(headers[reqwest::header::CONTENT_TYPE], "application/json");
+    }
+    let (status, error, _) = call(&app, reqwest::Method::GET, "/v1/plans/%FF", Some(&key), None, None).await;
+    assert_eq!((status, error["error"]["type"].as_str()), (400, Some("invalid_request_error")), "{error}");
+    let mut huge = split_plan(&app, "yan@example.test", 6_000, 2);
+    huge["metadata"] = json!({ "padding": "x".repeat(70 * 1024) });
+    let (status, error) = post(&app, "/v1/plans", &key, None, &huge).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (413, Some("request_too_large")), "{error}");
+
+    // A deleted webhook endpoint is no longer listed; deleting it again is a 404, as for any unknown one.
+    let endpoint = json!({ "url": "https://host.example/hooks", "enabled_events": ["*"] });
+    let (status, created) = post(&app, "/v1/webhook_endpoints", &key, None, &endpoint).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, kept) = post(&app, "/v1/webhook_endpoints", &key, None, &endpoint).await;
+    let path = format!("/v1/webhook_endpoints/{}", created["id"].as_str().expect("id"));
+    let (status, deleted, _) = call(&app, reqwest::Method::DELETE, &path, Some(&key), None, None).await;
+    assert_eq!((status, &deleted["deleted"]), (200, &json!(true)));
+    let (_, listed) = get(&app, "/v1/webhook_endpoints", &key).await;
+    let ids: Vec<&Value> = listed["data"].as_array().expect("list").iter().map(|e| &e["id"]).collect();
+    assert_eq!(ids, vec![&kept["id"]]);
+    let (status, again, _) = call(&app, reqwest::Method::DELETE, &path, Some(&key), None, None).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (404, Some("resource_missing")), "{again}");
+
+    // Consumer credit refused on a split names the count the request sent (it named `echeances`, never sent).
+    let strict =
+        spawn_app_with(Options { env: vec![("REFUSE_CONSUMER_CREDIT", "true".to_owned())], ..Default::default() })
+            .await;
+    let strict_key = api_key(&strict).await;
+    let (status, error) =
+        post(&strict, "/v1/plans", &strict_key, None, &split_plan(&strict, "zoe@example.test", 50_000, 5)).await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["param"].as_str()),
+        (Some("consumer_credit_refused"), Some("installments"))
+    );
+}

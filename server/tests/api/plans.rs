@@ -359,12 +359,13 @@ fn schedule_refused(e: &ServiceError, field: PlanField, problem: PlanProblem) ->
 #[tokio::test]
 async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it() {
     let app = spawn_app().await;
-    let form = |total: &str| {
+    let form_in = |total: &str, locale: &str| {
         serde_json::json!({ "form": {
-            "email": "zoe@example.test", "name": "Zoé", "locale": "en", "label": "Course", "currency": "eur",
+            "email": "zoe@example.test", "name": "Zoé", "locale": locale, "label": "Course", "currency": "eur",
             "total": total, "count": "3", "first_due": app.today().to_string(), "interval": "month",
         }})
     };
+    let form = |total: &str| form_in(total, "en");
     let post = |client: reqwest::Client, body: serde_json::Value| {
         let url = format!("{}/api/admin/plans/create", app.address);
         async move {
@@ -387,8 +388,16 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("Count"), "{body}");
     assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    // A language the product does not speak is refused on its field, not read as French.
+    for locale in ["de", "", "EN"] {
+        let (status, body) = post(as_admin.clone(), form_in("900", locale)).await;
+        assert_eq!(status, 422, "{locale:?}: {body}");
+        assert!(body.to_string().contains("Locale"), "{locale:?}: {body}");
+    }
+    assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 2, "no customer written");
 
-    let (status, body) = post(as_admin, form("900")).await;
+    let (status, body) = post(as_admin.clone(), form("900")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "en_attente_client");
     assert_eq!(body["echeances"].as_array().map(Vec::len), Some(3));
@@ -396,6 +405,19 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     assert_eq!(plan.created_by, Some(admin.id.get()));
     let zoe = user::Entity::find_by_id(plan.customer_id).one(&app.state.db).await.expect("query").expect("customer");
     assert_eq!(zoe.locale, "en");
+
+    // A total over one charge is split as the REST API splits it: 1 500 000,00 € in three charges of 500 000,00 €.
+    let (status, body) = post(as_admin, form("1 500 000,00")).await;
+    assert_eq!(status, 200, "{body}");
+    let parts: Vec<i64> = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(body["id"].as_i64().expect("plan id")))
+        .all(&app.state.db)
+        .await
+        .expect("query")
+        .iter()
+        .map(|e| e.amount_cents)
+        .collect();
+    assert_eq!(parts, vec![50_000_000; 3]);
 }
 
 #[tokio::test]
@@ -496,7 +518,7 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     assert_eq!(only_active.rows.len(), 1);
     let row = &only_active.rows[0];
     assert_eq!((row.id, row.progress), (active.plan.id, (1, 3)));
-    assert_eq!(row.collected.map(|m| m.amount.minor()), Some(3_000));
+    assert_eq!(row.collected.map(|m| m.minor), Some(3_000));
     assert_eq!(row.next_due, Some(active.echeances[1].due_date), "the next one still to collect");
     assert_eq!(row.customer_email, alice.email);
 
@@ -692,4 +714,38 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     // A plan that is over is no longer a worry.
     plans::cancel(&app.state, short.plan.id, root.id).await.expect("cancelled");
     assert!(ids(plans::list(&app.state, None, true, 0).await.expect("list")).is_empty());
+}
+
+#[tokio::test]
+async fn a_new_address_written_meanwhile_by_another_request_gets_the_plan_instead_of_an_error() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
+    let app = spawn_app().await;
+    // Another request has written the same new customer and not committed yet.
+    let other = app.state.db.begin().await.expect("begin");
+    let written = user::ActiveModel {
+        email: Set("zoe@example.test".to_owned()),
+        password_hash: Set(String::new()),
+        role: Set(app::domain::Role::Customer),
+        display_name: Set("Zoé".to_owned()),
+        locale: Set("fr".to_owned()),
+        stripe_customer_id: Set(None),
+        created_at: Set(app.state.now_ms()),
+        ..Default::default()
+    }
+    .insert(&other)
+    .await
+    .expect("written");
+    let state = app.state.clone();
+    let today = app.today();
+    let creating = tokio::spawn(async move {
+        plans::create(&state, None, request("zoe@example.test", 9_000, 3, today, Interval::Month)).await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!creating.is_finished(), "the write waits for the other one");
+    other.commit().await.expect("commit");
+    // PostgreSQL lets both read "no such address"; the second insert used to fail on the unique address (a 500).
+    let created = creating.await.expect("joined").expect("the plan is written for the account the other request made");
+    assert_eq!(created.plan.customer_id, written.id);
+    assert!(!created.plan.customer_created, "this plan did not make the account");
+    assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 1);
 }

@@ -33,11 +33,7 @@ pub async fn list(state: &AppState) -> Result<Vec<EmailTemplateView>, ServiceErr
 
 fn parse(kind: &str, locale: &str) -> Result<(EmailKind, Locale), ServiceError> {
     let kind = EmailKind::parse(kind).map_err(|_| Invalid::Field(Field::EmailKind))?;
-    let locale = match locale {
-        "fr" => Locale::Fr,
-        "en" => Locale::En,
-        _ => return Err(Invalid::Field(Field::Locale).into()),
-    };
+    let locale = Locale::parse(locale).map_err(|_| Invalid::Field(Field::Locale))?;
     Ok((kind, locale))
 }
 

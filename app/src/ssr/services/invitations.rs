@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::plans::{self, ConsentContext};
 use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
-use crate::domain::{Amount, Currency, EmailKind, InvitationToken, Locale, Money, PlanStatus, UserId};
+use crate::domain::{Currency, EmailKind, InvitationToken, Locale, PlanStatus, Total, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
@@ -221,8 +221,8 @@ fn currency(plan: &payment_plan::Model) -> Result<Currency, ServiceError> {
     Ok(Currency::parse(&plan.currency).map_err(anyhow::Error::from)?)
 }
 
-fn total(plan: &payment_plan::Model) -> Result<Money, ServiceError> {
-    Ok(Money { amount: Amount::from_minor(plan.total_cents).map_err(anyhow::Error::from)?, currency: currency(plan)? })
+fn total(plan: &payment_plan::Model) -> Result<Total, ServiceError> {
+    Ok(Total::of(plan.total_cents, currency(plan)?))
 }
 
 async fn customer_of(

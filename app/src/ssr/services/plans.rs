@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use anyhow::anyhow;
 use chrono::NaiveDate;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    QueryOrder, QuerySelect, QueryTrait, TryInsertResult,
 };
 
 use super::change::PlanChange;
@@ -20,8 +20,8 @@ use crate::api::dto::{
     PlannedEcheance,
 };
 use crate::domain::{
-    Amount, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
-    Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, UserId,
+    Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
+    Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
 };
 use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
@@ -151,6 +151,9 @@ pub async fn create_in(
     let now = state.now_ms();
     let actor = created_by.map_or_else(|| "host".to_owned(), |id| format!("admin:{id}"));
     let (customer, customer_created) = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
+    if !customer_created && !input.send_invitation {
+        return Err(Invalid::InvitationNeeded.into());
+    }
     let status = PlanStatus::Brouillon.transition(PlanEvent::Invited).map_err(anyhow::Error::from)?;
     let plan = payment_plan::ActiveModel {
         consumer_credit: Set(consumer_credit),
@@ -213,15 +216,15 @@ async fn find_or_create_customer(
     locale: Locale,
     now: i64,
 ) -> Result<(user::Model, bool), ServiceError> {
-    if let Some(existing) = user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(txn).await? {
-        // A plan is for a customer: an admin's address is refused, not turned into a payer.
-        return if existing.role == Role::Customer {
-            Ok((existing, false))
-        } else {
-            Err(Invalid::Field(Field::Email).into())
-        };
+    // A plan is for a customer: an admin's address is refused, not turned into a payer.
+    let existing = |user: user::Model| -> Result<(user::Model, bool), ServiceError> {
+        if user.role == Role::Customer { Ok((user, false)) } else { Err(Invalid::Field(Field::Email).into()) }
+    };
+    let by_email = || user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
+    if let Some(user) = by_email().one(txn).await? {
+        return existing(user);
     }
-    let created = user::ActiveModel {
+    let new_customer = user::ActiveModel {
         email: Set(email.as_str().to_owned()),
         // No password: the invitation link logs the customer in.
         password_hash: Set(String::new()),
@@ -231,10 +234,25 @@ async fn find_or_create_customer(
         stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
+    };
+    // Another request may write the same new address between the read above and this insert (PostgreSQL's
+    // transactions do not wait for each other before it): the insert then waits for that one, steps aside,
+    // and the plan goes to the account it wrote, instead of a unique-key failure.
+    let inserted = user::Entity::insert(new_customer)
+        .on_conflict(OnConflict::column(user::Column::Email).do_nothing().to_owned())
+        .try_insert()
+        .exec(txn)
+        .await?;
+    match inserted {
+        TryInsertResult::Inserted(done) => {
+            let created = user::Entity::find_by_id(done.last_insert_id).one(txn).await?;
+            Ok((created.ok_or_else(|| anyhow::anyhow!("customer {} not read back", done.last_insert_id))?, true))
+        }
+        TryInsertResult::Conflicted | TryInsertResult::Empty => {
+            let user = by_email().one(txn).await?;
+            existing(user.ok_or_else(|| anyhow::anyhow!("a new customer's address was taken, then not found"))?)
+        }
     }
-    .insert(txn)
-    .await?;
-    Ok((created, true))
 }
 
 /// Demo data (`server seed-demo`): a plan written as it stands after its history — `status`
@@ -760,9 +778,7 @@ pub async fn rows_of(
         .map(|plan| {
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
             let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
-            let money = |minor: i64| -> Result<Money, ServiceError> {
-                Ok(Money { amount: Amount::from_minor(minor).map_err(anyhow::Error::from)?, currency })
-            };
+            let sum = |minor: i64| Total::of(minor, currency);
             let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
             let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
             let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
@@ -784,9 +800,9 @@ pub async fn rows_of(
                 customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
                 customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),
                 status: plan.status,
-                total: money(plan.total_cents)?,
-                collected: if collected == 0 { None } else { Some(money(collected)?) },
-                remaining: if remaining == 0 { None } else { Some(money(remaining)?) },
+                total: sum(plan.total_cents),
+                collected: if collected == 0 { None } else { Some(sum(collected)) },
+                remaining: if remaining == 0 { None } else { Some(sum(remaining)) },
                 progress: (
                     u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
                     u32::try_from(rows.len()).unwrap_or(u32::MAX),
@@ -898,9 +914,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
     let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
-    let money = |minor: i64| -> Result<Money, ServiceError> {
-        Ok(Money { amount: Amount::from_minor(minor).map_err(anyhow::Error::from)?, currency })
-    };
+    let sum = |minor: i64| Total::of(minor, currency);
     let collected: i64 = rows.iter().filter(|e| e.status.was_collected()).map(|e| e.amount_cents).sum();
     let echeances = rows
         .iter()
@@ -920,8 +934,8 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         customer_name: customer.display_name,
         customer_email: customer.email,
         status: plan.status,
-        total: money(plan.total_cents)?,
-        collected: if collected == 0 { None } else { Some(money(collected)?) },
+        total: sum(plan.total_cents),
+        collected: if collected == 0 { None } else { Some(sum(collected)) },
         consumer_credit: plan.consumer_credit,
         consent: consent.map(|c| ConsentView {
             at: local(c.accepted_at),

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::dto::DailyAmount;
-use crate::domain::{Amount, Currency, Locale, Money};
+use crate::domain::{Currency, Locale, Total};
 
 /// Bars for the last 30 days.
 #[component]
@@ -14,9 +14,8 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
     let height = 140.0_f64;
     let step = width / days.len().max(1) as f64;
     let total: i64 = days.iter().map(|d| d.cents).sum();
-    let total_label = Amount::from_minor(total)
-        .map(|a| Money { amount: a, currency: Currency::Eur }.format(locale))
-        .unwrap_or_else(|_| "0".to_owned());
+    // Sums of many charges: no one charge's maximum bounds them.
+    let total_label = Total::of(total, Currency::Eur).format(locale);
     view! {
         <figure class="chart" data-testid="daily-chart">
             <svg viewBox=format!("0 0 {width} {}", height + 16.0) role="img" aria-label=total_label.clone()>
@@ -24,7 +23,7 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
                     let h = (d.cents as f64 / max as f64) * height;
                     let x = i as f64 * step;
                     let label = format!("{} : {}", locale.format_date(d.day),
-                        Amount::from_minor(d.cents).map(|a| Money { amount: a, currency: Currency::Eur }.format(locale)).unwrap_or_else(|_| "0".to_owned()));
+                        Total::of(d.cents, Currency::Eur).format(locale));
                     view! {
                         <rect x=format!("{:.1}", x + 1.0) y=format!("{:.1}", height - h) width=format!("{:.1}", (step - 2.0).max(1.0)) height=format!("{h:.1}")>
                             <title>{label}</title>

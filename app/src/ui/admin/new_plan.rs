@@ -139,9 +139,7 @@ fn Preview(schedule: Schedule, refuse_credit: bool) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
     let currency = schedule.currency();
-    let total = crate::domain::Amount::from_minor(schedule.total())
-        .map(|amount| Money { amount, currency }.format(locale))
-        .unwrap_or_default();
+    let total = crate::domain::Total::of(schedule.total(), currency).format(locale);
     let credit = schedule.is_consumer_credit();
     view! {
         <table data-testid="plan-preview-rows">

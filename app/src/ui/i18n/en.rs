@@ -185,6 +185,7 @@ pub const EN: Texts = Texts {
     erase_confirm: "I confirm this customer is erased for good",
     invalid_consumer_credit: "This plan is consumer credit (last installment more than three months after the first, French Consumer Code art. L312-4): the settings refuse those.",
     invalid_email_taken: "An account with this address exists already.",
+    invalid_invitation_needed: "This customer already has an account: their invitation can only be emailed to them.",
     invalid_schedule_item: "{field}: {problem}",
     plan_field_currency: "currency",
     plan_field_total: "total amount",

@@ -185,6 +185,7 @@ pub const FR: Texts = Texts {
     erase_confirm: "Je confirme l’effacement définitif de ce client",
     invalid_consumer_credit: "Cet échéancier est un crédit à la consommation (dernière échéance plus de trois mois après la première, art. L312-4 du Code de la consommation) : la configuration les refuse.",
     invalid_email_taken: "Un compte existe déjà avec cette adresse.",
+    invalid_invitation_needed: "Ce client a déjà un compte : son invitation ne peut que lui être envoyée par e-mail.",
     invalid_schedule_item: "{field} : {problem}",
     plan_field_currency: "devise",
     plan_field_total: "montant total",

@@ -295,6 +295,7 @@ texts! {
         erase_confirm,
         invalid_consumer_credit,
         invalid_email_taken,
+        invalid_invitation_needed,
         invalid_refund_too_large,
         invalid_schedule_item,
         plan_field_currency,
@@ -835,6 +836,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         }
         Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
         Invalid::EmailTaken => tx.invalid_email_taken.to_owned(),
+        Invalid::InvitationNeeded => tx.invalid_invitation_needed.to_owned(),
         Invalid::RefundTooLarge(left) => fill(tx.invalid_refund_too_large, &[("left", &left.format(locale))]),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
@@ -911,7 +913,7 @@ pub struct MandateTerms<'a> {
     /// How many échéances.
     pub count: usize,
     /// Their total.
-    pub total: crate::domain::Money,
+    pub total: crate::domain::Total,
     /// First due date.
     pub first: chrono::NaiveDate,
     /// Last due date.

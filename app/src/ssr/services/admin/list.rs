@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::filter::Filter;
 use super::totals;
 use crate::api::dto::{AdminPage, AdminRow, DailyAmount, StatusTotal};
-use crate::domain::{Amount, Currency, EcheanceStatus, Money};
+use crate::domain::{Currency, EcheanceStatus, Total};
 use crate::ssr::entities::{echeance, email_outbox, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::repo::queue::OutboxStatus;
@@ -93,10 +93,8 @@ pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminP
             Some(StatusTotal {
                 status,
                 count: u64::try_from(n).unwrap_or(0),
-                money: Money {
-                    amount: Amount::from_minor(Ord::max(sum, 1)).ok()?,
-                    currency: Currency::parse(&currency).ok()?,
-                },
+                // A sum of many charges: no one charge's maximum bounds it.
+                money: Total::of(sum, Currency::parse(&currency).ok()?),
             })
         })
         .collect::<Vec<_>>();

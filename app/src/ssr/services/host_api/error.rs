@@ -94,6 +94,17 @@ impl ApiError {
         Self::new(404, "invalid_request_error", "resource_missing", format!("No such {what}."))
     }
 
+    /// 413: a body over the API's limit.
+    #[must_use]
+    pub fn too_large(max_bytes: usize) -> Self {
+        Self::new(
+            413,
+            "invalid_request_error",
+            "request_too_large",
+            format!("The request body is over {} KB.", max_bytes / 1024),
+        )
+    }
+
     /// 404 for a path that is not in the API.
     #[must_use]
     pub fn unrecognized_url() -> Self {
@@ -330,6 +341,11 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         Invalid::RefundTooLarge(left) => {
             ApiError::unprocessable("amount_too_large", format!("More than the {left} left to refund.")).on("amount_cents")
         }
+        Invalid::InvitationNeeded => ApiError::unprocessable(
+            "invitation_required",
+            "This customer already has an account: their acceptance link is only ever emailed to them, never handed to the host. Send the plan with send_invitation: true.",
+        )
+        .on("send_invitation"),
         Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken => {
             ApiError::invalid("parameter_invalid", "Invalid request.")
         }

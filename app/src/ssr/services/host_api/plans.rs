@@ -14,7 +14,7 @@ use super::idempotency::{self, Held};
 use super::keys::Caller;
 use super::objects::{self, PlanObject, echeance_object, parse_id};
 use crate::domain::host_api::plan_status_of_token;
-use crate::domain::{Interval, Locale, PlanStatus, ScheduleRequest};
+use crate::domain::{Interval, Invalid, Locale, PlanStatus, ScheduleRequest};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
@@ -165,11 +165,10 @@ fn schedule_of(body: &CreatePlanRequest) -> Result<ScheduleRequest, ApiError> {
 
 fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
     let schedule = schedule_of(&body)?;
-    let locale = match body.customer.locale.as_deref() {
+    let locale = match body.customer.locale.as_deref().map(Locale::parse) {
         None => Locale::Fr,
-        Some("fr") => Locale::Fr,
-        Some("en") => Locale::En,
-        Some(_) => {
+        Some(Ok(locale)) => locale,
+        Some(Err(_)) => {
             return Err(
                 ApiError::invalid("parameter_invalid", "Invalid customer.locale: fr or en.").on("customer.locale")
             );
@@ -211,9 +210,17 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
         Ok(input) => input,
         Err(error) => return idempotency::settle(state, held, error.answer()).await,
     };
+    let split = matches!(input.schedule, ScheduleRequest::Split { .. });
     match create_and_keep(state, held, input).await {
         Ok(answer) => answer,
-        Err(e) => idempotency::settle(state, held, ApiError::from(e).answer()).await,
+        Err(e) => {
+            let error = match e {
+                // Consumer credit follows from the dates: a split asked for them with its count.
+                ServiceError::Invalid(Invalid::ConsumerCredit) if split => ApiError::from(e).on("installments"),
+                e => ApiError::from(e),
+            };
+            idempotency::settle(state, held, error.answer()).await
+        }
     }
 }
 
@@ -353,6 +360,7 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
                 Ok(plan) => Answer::json(200, &plan),
                 Err(error) => error.answer(),
             },
+            Err(ServiceError::NotFound) => ApiError::not_found("plan").answer(),
             Err(e) => ApiError::from(e).answer(),
         }
     })

@@ -107,11 +107,14 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
     }
 }
 
-/// `GET /v1/webhook_endpoints` (without secrets).
+/// `GET /v1/webhook_endpoints` (without secrets): the endpoints not deleted,
+/// as Stripe lists them (the dashboard still shows the deleted ones, with
+/// their deliveries).
 pub async fn list(state: &AppState) -> Answer {
     match endpoints::list(state).await {
         Ok(rows) => {
-            let data: Vec<EndpointObject> = rows.iter().map(|r| object(r, None)).collect();
+            let data: Vec<EndpointObject> =
+                rows.iter().filter(|r| r.disabled_at.is_none()).map(|r| object(r, None)).collect();
             Answer::json(200, &EndpointList { object: "list", url: "/v1/webhook_endpoints", has_more: false, data })
         }
         Err(e) => ApiError::from(e).answer(),
