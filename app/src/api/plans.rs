@@ -55,7 +55,7 @@ pub async fn admin_plans(status: Option<String>, card: Option<String>, page: u64
     let cards_running_out = match card.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => false,
         Some("expiring") => true,
-        Some(_) => return Err(respond(AppError::Invalid(Invalid::Field(Field::Status)))),
+        Some(_) => return Err(respond(AppError::Invalid(Invalid::Field(Field::CardFilter)))),
     };
     plans::list(&state, status, cards_running_out, page).await.map_err(fail)
 }

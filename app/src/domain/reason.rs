@@ -113,6 +113,8 @@ impl From<TransitionError> for Refusal {
 pub enum Field {
     /// A status filter.
     Status,
+    /// The plans list's card filter (`expiring`).
+    CardFilter,
     /// The start of a date range.
     DueFrom,
     /// The end of a date range.

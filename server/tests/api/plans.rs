@@ -407,6 +407,20 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     assert_eq!(zoe.locale, "en");
 
     // A total over one charge is split as the REST API splits it: 1 500 000,00 € in three charges of 500 000,00 €.
+    // The list's card filter: a filter it does not know is named as itself.
+    for (card, expected) in [("expiring", 200), ("nonsense", 422)] {
+        let response = as_admin
+            .post(format!("{}/api/admin/plans/list", app.address))
+            .header("accept", "application/json")
+            .form(&[("card", card), ("page", "0")])
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status().as_u16(), expected, "{card}");
+        let body = response.text().await.expect("body");
+        assert_eq!(body.contains("CardFilter"), expected == 422, "{card}: {body}");
+    }
+
     let (status, body) = post(as_admin, form("1 500 000,00")).await;
     assert_eq!(status, 200, "{body}");
     let parts: Vec<i64> = echeance::Entity::find()

@@ -165,6 +165,7 @@ pub const EN: Texts = Texts {
     refused_due_date_fixed: "Only an installment still to pay (not in progress, not settled) can change its date.",
     invalid_field: "Invalid value: {field}.",
     field_status: "unknown status",
+    field_card_filter: "unknown card filter (expiring)",
     field_due_from: "start date (YYYY-MM-DD)",
     field_due_to: "end date (YYYY-MM-DD)",
     field_amount_min: "minimum amount",

@@ -165,6 +165,7 @@ pub const FR: Texts = Texts {
     refused_due_date_fixed: "Seule une échéance encore à payer (ni en cours, ni réglée) peut changer de date.",
     invalid_field: "Valeur invalide : {field}.",
     field_status: "statut inconnu",
+    field_card_filter: "filtre de carte inconnu (expiring)",
     field_due_from: "date de début (AAAA-MM-JJ)",
     field_due_to: "date de fin (AAAA-MM-JJ)",
     field_amount_min: "montant minimum",

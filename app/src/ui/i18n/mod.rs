@@ -275,6 +275,7 @@ texts! {
         refused_refunds_changed,
         invalid_field,
         field_status,
+        field_card_filter,
         field_due_from,
         field_due_to,
         field_amount_min,
@@ -845,6 +846,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
 fn field_name(field: Field, tx: &Texts) -> &'static str {
     match field {
         Field::Status => tx.field_status,
+        Field::CardFilter => tx.field_card_filter,
         Field::DueFrom => tx.field_due_from,
         Field::DueTo => tx.field_due_to,
         Field::AmountMin => tx.field_amount_min,

@@ -259,7 +259,8 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         | Field::Password
         | Field::Confirmation
         | Field::Code
-        | Field::Reason => {
+        | Field::Reason
+        | Field::CardFilter => {
             return None;
         }
     })
