@@ -467,6 +467,13 @@ async fn a_plan_cancelled_through_the_api_cancels_every_echeance() {
     assert_eq!((status, replay), (200, cancelled));
     let (status, error) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, None, &json!({ "reason": "x" })).await;
     assert_eq!(status, 400, "{error}");
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["param"].as_str()),
+        (Some("parameter_unknown"), Some("reason"))
+    );
+    let path = format!("/v1/plans/{id}/cancel");
+    let (status, error, _) = call(&app, reqwest::Method::POST, &path, Some(&key), None, Some("{bad")).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("invalid_json")), "{error}");
     assert_eq!(post(&app, "/v1/plans/plan_999999/cancel", &key, None, &json!({})).await.0, 404);
 }
 

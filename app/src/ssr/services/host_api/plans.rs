@@ -344,10 +344,21 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
     let fingerprint = idempotency::fingerprint("POST", &path, body);
     idempotency::run(state, caller, idempotency_key, &fingerprint, || async {
         let Some(plan_id) = parse_id("plan", id) else { return ApiError::not_found("plan").answer() };
-        let no_parameters = body.iter().all(u8::is_ascii_whitespace)
-            || matches!(read_body::<serde_json::Map<String, serde_json::Value>>(body), Ok(m) if m.is_empty());
-        if !no_parameters {
-            return ApiError::invalid("parameter_unknown", "This request takes no parameters.").answer();
+        // No body, or `{}`: a body that is not JSON is told so, a parameter is named, as on POST /v1/plans.
+        if !body.iter().all(u8::is_ascii_whitespace) {
+            match read_body::<serde_json::Map<String, serde_json::Value>>(body) {
+                Ok(parameters) => {
+                    if let Some(name) = parameters.keys().next() {
+                        return ApiError::invalid(
+                            "parameter_unknown",
+                            format!("Received unknown parameter: {name}. This request takes none."),
+                        )
+                        .on(name.clone())
+                        .answer();
+                    }
+                }
+                Err(error) => return error.answer(),
+            }
         }
         match plans::cancel_as(state, plan_id, &format!("api_key:{}", caller.key_id)).await {
             // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
