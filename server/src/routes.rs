@@ -155,7 +155,7 @@ async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(fil
     };
     match csv {
         Ok(csv) => {
-            let name = format!("attachment; filename=\"echeances-{}.csv\"", state.clock.now().format("%Y-%m-%d"));
+            let name = format!("attachment; filename=\"echeances-{}.csv\"", state.today().format("%Y-%m-%d"));
             let mut response = csv.into_response();
             let h = response.headers_mut();
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));

@@ -31,6 +31,15 @@ impl Locale {
         }
     }
 
+    /// A day without its year, as a chart's axis shows it: `15/01`, `15 Jan`.
+    #[must_use]
+    pub fn format_day_month(self, date: chrono::NaiveDate) -> String {
+        match self {
+            Self::Fr => date.format("%d/%m").to_string(),
+            Self::En => date.format("%d %b").to_string(),
+        }
+    }
+
     /// Reads a language someone chose: exactly `fr` or `en`.
     ///
     /// # Errors
@@ -90,5 +99,9 @@ mod tests {
         let d = chrono::NaiveDate::from_ymd_opt(2027, 1, 15).expect("valid date");
         assert_eq!(Locale::Fr.format_date(d), "15/01/2027");
         assert_eq!(Locale::En.format_date(d), "15 Jan 2027");
+        assert_eq!(
+            (Locale::Fr.format_day_month(d), Locale::En.format_day_month(d)),
+            ("15/01".to_owned(), "15 Jan".to_owned())
+        );
     }
 }

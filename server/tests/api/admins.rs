@@ -122,3 +122,22 @@ async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled
     assert!(matches!(again, Err(ServiceError::NotFound)), "already disabled: {again:?}");
     assert_eq!(app.login_status("un@example.test", PASSWORD).await, 200, "someone can still log in");
 }
+
+#[tokio::test]
+async fn the_export_is_named_after_the_merchants_day_not_greenwichs() {
+    use chrono::Timelike;
+    let app = crate::helpers::spawn_app().await;
+    // 23:30 UTC is already the next day in Paris (00:30 or 01:30).
+    let now = app.state.clock.now();
+    let to_2330 = (i64::from(23 * 60 + 30) - i64::from(now.hour() * 60 + now.minute())).rem_euclid(24 * 60);
+    app.clock.advance(std::time::Duration::from_secs(u64::try_from(to_2330 * 60).expect("minutes")));
+    let utc_day = app.state.clock.now().date_naive();
+    assert_ne!(app.today(), utc_day, "the two calendars disagree at this hour");
+    let admin = app.admin("root").await;
+    let client = app.browser();
+    app.login(&client, &admin).await;
+    let csv = client.get(format!("{}/admin/export.csv", app.address)).send().await.expect("answers");
+    assert_eq!(csv.status().as_u16(), 200);
+    let name = csv.headers()["content-disposition"].to_str().expect("ascii").to_owned();
+    assert_eq!(name, format!("attachment; filename=\"echeances-{}.csv\"", app.today()));
+}

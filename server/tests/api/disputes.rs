@@ -73,10 +73,22 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     }
     assert!(told.iter().all(|m| m.context.contains("evidence_due_by") && m.context.contains("/admin/echeances/")));
 
+    // The dispute is won weeks later: the échéance is « payée » again, on the day its payment came.
+    let db = app.state.db.clone();
+    let paid_at = |e: i64| {
+        let db = db.clone();
+        async move {
+            app::ssr::entities::echeance::Entity::find_by_id(e).one(&db).await.expect("query").expect("row").paid_at
+        }
+    };
+    let paid_on = paid_at(won_e).await;
+    assert!(paid_on.is_some());
+    app.clock.advance(Duration::from_secs(3 * 7 * 24 * 3600));
     app.stripe.close_dispute(&won, true).await;
     app.stripe.close_dispute(&lost, false).await;
     app.process_inbox().await;
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "won: the money stays");
+    assert_eq!(paid_at(won_e).await, paid_on, "the payment's own date, not the dispute's end");
     assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee, "lost: the money went back");
     assert_eq!(dispute_of(&app, won_e).await.status, "won");
     let lost_row = dispute_of(&app, lost_e).await;

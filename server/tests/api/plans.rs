@@ -763,3 +763,24 @@ async fn a_new_address_written_meanwhile_by_another_request_gets_the_plan_instea
     assert!(!created.plan.customer_created, "this plan did not make the account");
     assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 1);
 }
+
+#[tokio::test]
+async fn an_echeance_moved_while_the_due_run_works_through_its_list_is_not_charged_today() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::OK)).await;
+    let admin = app.admin("root").await;
+    let created = accepted_plan(&app, &carol, 3_000, 3).await;
+    let first = created.echeances[0].id;
+    let id = app::domain::EcheanceId::new(first).expect("id");
+    // The run read it as due today; before its turn comes, an admin moves it to tomorrow.
+    let tomorrow = app.today().checked_add_days(Days::new(1)).expect("date");
+    plans::move_due_date(&app.state, id, tomorrow, admin.id).await.expect("moved");
+    let charged = charge::charge(&app.state, id, Trigger::DueDate).await;
+    assert!(matches!(charged, Err(ServiceError::Refused(app::domain::Refusal::NoLongerDue))), "{charged:?}");
+    assert!(app.attempts(first).await.is_empty(), "nothing sent to Stripe");
+    assert_eq!(app.status(first).await, EcheanceStatus::APayer);
+    // Its new day's run charges it.
+    app.clock.advance(Duration::from_secs(24 * 3600));
+    due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(app.status(first).await, EcheanceStatus::Payee);
+}

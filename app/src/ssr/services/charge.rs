@@ -201,11 +201,17 @@ async fn claim(
         return Err(Refusal::LegacyPaymentPending.into());
     }
     let status = row.status;
-    // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due.
+    // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due
+    // (an admin may have moved its date while the run worked through its list).
     let due_now = match trigger.origin().scheduled_from() {
         None => true,
         Some(from) => {
-            status == from && (trigger != Trigger::AutoRetry || row.next_retry_at.is_some_and(|t| t <= state.now_ms()))
+            status == from
+                && match trigger {
+                    Trigger::AutoRetry => row.next_retry_at.is_some_and(|t| t <= state.now_ms()),
+                    Trigger::DueDate => row.due_date <= state.today(),
+                    Trigger::Customer(_) | Trigger::Admin(_) => true,
+                }
         }
     };
     if !due_now {

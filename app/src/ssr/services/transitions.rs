@@ -73,7 +73,10 @@ pub async fn apply(
         .col_expr(echeance::Column::UpdatedAt, Expr::value(now))
         .filter(echeance::Column::Id.eq(row.id))
         .filter(echeance::Column::Version.eq(row.version));
-    if to == EcheanceStatus::Payee {
+    // The day the money came: a dispute won or a refund Stripe gave up returns to « payée » with the
+    // payment's own date (the receipt, the host's paid_at and the dashboard's chart keep it).
+    let newly_paid = to == EcheanceStatus::Payee && (!from.was_collected() || row.paid_at.is_none());
+    if newly_paid {
         update = update.col_expr(echeance::Column::PaidAt, Expr::value(now));
     }
     if update.exec(txn).await?.rows_affected != 1 {
@@ -94,7 +97,7 @@ pub async fn apply(
     .insert(txn)
     .await?;
 
-    let paid_at = if to == EcheanceStatus::Payee { Some(now) } else { row.paid_at };
+    let paid_at = if newly_paid { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     let change = EcheanceChange { row: &after, from, at: now };
     effects::after_transition(state, txn, &change).await?;

@@ -4,11 +4,13 @@ use leptos::prelude::*;
 
 use crate::api::dto::DailyAmount;
 use crate::domain::{Currency, Locale, Total};
+use crate::ui::i18n::{fill, texts};
 
 /// Bars for the last 30 days.
 #[component]
 pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
+    let tx = texts();
     let max = days.iter().map(|d| d.cents).max().unwrap_or(0).max(1);
     let width = 600.0_f64;
     let height = 140.0_f64;
@@ -22,8 +24,10 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
                 {days.iter().enumerate().map(|(i, d)| {
                     let h = (d.cents as f64 / max as f64) * height;
                     let x = i as f64 * step;
-                    let label = format!("{} : {}", locale.format_date(d.day),
-                        Total::of(d.cents, Currency::Eur).format(locale));
+                    let label = fill(tx.chart_day, &[
+                        ("date", &locale.format_date(d.day)),
+                        ("amount", &Total::of(d.cents, Currency::Eur).format(locale)),
+                    ]);
                     view! {
                         <rect x=format!("{:.1}", x + 1.0) y=format!("{:.1}", height - h) width=format!("{:.1}", (step - 2.0).max(1.0)) height=format!("{h:.1}")>
                             <title>{label}</title>
@@ -31,7 +35,7 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
                     }
                 }).collect_view()}
                 {days.iter().enumerate().filter(|(i, _)| i % 7 == 0).map(|(i, d)| view! {
-                    <text x=format!("{:.1}", i as f64 * step) y=format!("{}", height + 12.0)>{d.day.format("%d/%m").to_string()}</text>
+                    <text x=format!("{:.1}", i as f64 * step) y=format!("{}", height + 12.0)>{locale.format_day_month(d.day)}</text>
                 }).collect_view()}
             </svg>
             <figcaption class="muted">{total_label}</figcaption>

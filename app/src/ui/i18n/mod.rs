@@ -525,6 +525,7 @@ texts! {
         plan_lines,
         plan_lines_hint,
         plan_total,
+        chart_day,
         plan_count,
         plan_first_due,
         plan_interval,
