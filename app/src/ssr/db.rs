@@ -47,7 +47,20 @@ pub async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Data
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(options).await.context("connecting to the database")
+    // A new SQLite file turns to WAL on its first connection, under an exclusive lock that SQLite's busy
+    // handler does not wait for: processes opening it at the same moment (instances, a CLI command) can be
+    // told "database is locked" at connect. They try again shortly, as they would wait for any other lock.
+    let mut tries = 0_u64;
+    loop {
+        match Database::connect(options.clone()).await {
+            Ok(connection) => return Ok(connection),
+            Err(e) if sqlite_path(url).is_some() && tries < 20 && e.to_string().contains("database is locked") => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(25 * tries)).await;
+            }
+            Err(e) => return Err(e).context("connecting to the database"),
+        }
+    }
 }
 
 fn sqlite_path(url: &str) -> Option<String> {

@@ -141,3 +141,21 @@ async fn the_export_is_named_after_the_merchants_day_not_greenwichs() {
     let name = csv.headers()["content-disposition"].to_str().expect("ascii").to_owned();
     assert_eq!(name, format!("attachment; filename=\"echeances-{}.csv\"", app.today()));
 }
+
+#[tokio::test]
+async fn an_address_taken_meanwhile_by_another_request_is_said_taken_not_a_failure() {
+    let app = crate::helpers::spawn_app().await;
+    // A plan for that customer is being written and not committed yet.
+    let (other, _) =
+        crate::helpers::uncommitted_customer(&app.state.db, "camille@example.test", app.state.now_ms()).await;
+    let state = app.state.clone();
+    let input = NewAdmin { email: "camille@example.test".to_owned(), name: "Camille".to_owned(), locale: Locale::Fr };
+    let inviting = tokio::spawn(async move { admins::create(&state, None, input, false).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!inviting.is_finished(), "the write waits for the other one");
+    other.commit().await.expect("commit");
+    // PostgreSQL let both read "no such address": the second insert failed on the unique address (a 500).
+    let invited = inviting.await.expect("joined");
+    assert!(matches!(invited, Err(ServiceError::Invalid(Invalid::EmailTaken))), "{invited:?}");
+    assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 1);
+}

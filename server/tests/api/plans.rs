@@ -732,23 +732,10 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
 
 #[tokio::test]
 async fn a_new_address_written_meanwhile_by_another_request_gets_the_plan_instead_of_an_error() {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set, TransactionTrait};
     let app = spawn_app().await;
     // Another request has written the same new customer and not committed yet.
-    let other = app.state.db.begin().await.expect("begin");
-    let written = user::ActiveModel {
-        email: Set("zoe@example.test".to_owned()),
-        password_hash: Set(String::new()),
-        role: Set(app::domain::Role::Customer),
-        display_name: Set("Zoé".to_owned()),
-        locale: Set("fr".to_owned()),
-        stripe_customer_id: Set(None),
-        created_at: Set(app.state.now_ms()),
-        ..Default::default()
-    }
-    .insert(&other)
-    .await
-    .expect("written");
+    let (other, written) =
+        crate::helpers::uncommitted_customer(&app.state.db, "zoe@example.test", app.state.now_ms()).await;
     let state = app.state.clone();
     let today = app.today();
     let creating = tokio::spawn(async move {
@@ -775,7 +762,7 @@ async fn an_echeance_moved_while_the_due_run_works_through_its_list_is_not_charg
     // The run read it as due today; before its turn comes, an admin moves it to tomorrow.
     let tomorrow = app.today().checked_add_days(Days::new(1)).expect("date");
     plans::move_due_date(&app.state, id, tomorrow, admin.id).await.expect("moved");
-    let charged = charge::charge(&app.state, id, Trigger::DueDate).await;
+    let charged = charge::charge_scheduled(&app.state, id, Trigger::DueDate, app.today()).await;
     assert!(matches!(charged, Err(ServiceError::Refused(app::domain::Refusal::NoLongerDue))), "{charged:?}");
     assert!(app.attempts(first).await.is_empty(), "nothing sent to Stripe");
     assert_eq!(app.status(first).await, EcheanceStatus::APayer);
@@ -783,4 +770,32 @@ async fn an_echeance_moved_while_the_due_run_works_through_its_list_is_not_charg
     app.clock.advance(Duration::from_secs(24 * 3600));
     due::charge_due(&app.state, app.today(), 10).await.expect("ran");
     assert_eq!(app.status(first).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn a_consented_plan_left_waiting_beside_a_usable_card_is_made_active_by_the_due_run() {
+    use sea_orm::sea_query::Expr;
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::OK)).await;
+    let created = accepted_plan(&app, &carol, 3_000, 3).await;
+    let plan = created.plan.id;
+    assert_eq!(plan_status(&app, plan).await, PlanStatus::Actif);
+    // What PostgreSQL can leave when the acceptance and a card's saving run at the same moment and each reads
+    // before the other commits: the consent and the card are both there, the plan still waits for its customer.
+    payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Status, Expr::value(PlanStatus::EnAttenteClient))
+        .filter(payment_plan::Column::Id.eq(plan))
+        .exec(&app.state.db)
+        .await
+        .expect("stuck");
+    let report = due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(plan_status(&app, plan).await, PlanStatus::Actif);
+    assert_eq!(report.charged, 1, "and its first échéance, due today, is collected on its date");
+    assert_eq!(app.status(created.echeances[0].id).await, EcheanceStatus::Payee);
+    // A plan without consent is not touched: it waits for its customer's answer.
+    let unanswered = plans::create(&app.state, None, request(&carol.email, 3_000, 3, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(plan_status(&app, unanswered.plan.id).await, PlanStatus::EnAttenteClient);
 }

@@ -4,8 +4,10 @@
 //! transaction that makes the account, or printed when asked: never a
 //! password on a command line); listed; disabled, never the last active one.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TryInsertResult,
+};
 
 use super::error::ServiceError;
 use super::links::{self, Purpose};
@@ -68,10 +70,7 @@ pub async fn create(
     let name = crate::domain::text::one_line(&input.name, 100).ok_or(Invalid::Field(Field::Name))?;
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
-    if user::Entity::find().filter(user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
-        return Err(Invalid::EmailTaken.into());
-    }
-    let created = user::ActiveModel {
+    let new_admin = user::ActiveModel {
         email: Set(email.as_str().to_owned()),
         // No password until the link is used: nothing verifies against an empty hash.
         password_hash: Set(String::new()),
@@ -81,9 +80,21 @@ pub async fn create(
         stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    };
+    // The address taken, by anyone (two invites at once, a plan for that customer): the unique address says
+    // so, under PostgreSQL's concurrent transactions too, where a read first would let both through.
+    let inserted = user::Entity::insert(new_admin)
+        .on_conflict(OnConflict::column(user::Column::Email).do_nothing().to_owned())
+        .try_insert()
+        .exec(&txn)
+        .await?;
+    let TryInsertResult::Inserted(done) = inserted else {
+        return Err(Invalid::EmailTaken.into());
+    };
+    let created = user::Entity::find_by_id(done.last_insert_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("admin {} not read back", done.last_insert_id))?;
     let link = links::issue(state, &txn, &created, Purpose::SetPassword, email_it, now).await?;
     audit(&txn, by, "admin.create", &created.email, now).await?;
     txn.commit().await?;

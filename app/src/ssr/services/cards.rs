@@ -270,11 +270,16 @@ pub fn usable(user_id: i64) -> Select<payment_method::Entity> {
 /// first of each user is the one the due-date run charges.
 #[must_use]
 pub fn usable_of(users: impl IntoIterator<Item = i64>) -> Select<payment_method::Entity> {
-    payment_method::Entity::find()
+    usable_of_anyone()
         .filter(payment_method::Column::UserId.is_in(users))
-        .filter(payment_method::Column::Usable.eq(true))
         .order_by_desc(payment_method::Column::IsDefault)
         .order_by_desc(payment_method::Column::CreatedAt)
+}
+
+/// Every card that can be charged, whoever's.
+#[must_use]
+pub fn usable_of_anyone() -> Select<payment_method::Entity> {
+    payment_method::Entity::find().filter(payment_method::Column::Usable.eq(true))
 }
 
 /// The user's default card, if any.

@@ -12,6 +12,7 @@
 //!    [`resume`], which retries with the same key, or — once the key may have
 //!    been pruned (24 h) — first looks the PaymentIntent up on Stripe.
 
+use chrono::NaiveDate;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -106,7 +107,23 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// `Invalid` (no saved card), or a failure before anything was sent.
 #[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
 pub async fn charge(state: &AppState, id: EcheanceId, trigger: Trigger) -> Result<ChargeResult, ServiceError> {
-    charge_with(state, id, trigger, None).await
+    charge_with(state, id, trigger, None, None).await
+}
+
+/// [`charge`] from the due-date run of `run_date` (today, or the day the command line asks
+/// for): a due-date charge goes out only if the échéance is still due by that day once
+/// locked (an admin may have moved it while the run worked through its list).
+///
+/// # Errors
+/// As [`charge`].
+#[tracing::instrument(skip(state), fields(echeance.id = %id, trigger = trigger.origin().as_str()))]
+pub async fn charge_scheduled(
+    state: &AppState,
+    id: EcheanceId,
+    trigger: Trigger,
+    run_date: NaiveDate,
+) -> Result<ChargeResult, ServiceError> {
+    charge_with(state, id, trigger, None, Some(run_date)).await
 }
 
 /// Pays échéance `id` now, on-session, with a card customer `user_id` has just
@@ -135,7 +152,7 @@ pub async fn charge_with_new_card(
         return Err(Refusal::from(refused).into());
     }
     let card = cards::given_for_payment(state, user_id, payment_method).await?;
-    charge_with(state, id, trigger, Some(card)).await
+    charge_with(state, id, trigger, Some(card), None).await
 }
 
 async fn charge_with(
@@ -143,6 +160,7 @@ async fn charge_with(
     id: EcheanceId,
     trigger: Trigger,
     new_card: Option<GivenCard>,
+    run_date: Option<NaiveDate>,
 ) -> Result<ChargeResult, ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     check_owner(&row, trigger)?;
@@ -155,7 +173,7 @@ async fn charge_with(
             return Err(Refusal::Settled.into());
         }
     }
-    let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref()).await?;
+    let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref(), run_date).await?;
     if retire_previous(state, &attempt, trigger).await? == Retired::AlreadyPaid {
         let echeance = echeances::get(&state.db, id).await?;
         return Ok(ChargeResult {
@@ -187,6 +205,7 @@ async fn claim(
     id: EcheanceId,
     trigger: Trigger,
     new_card: Option<&GivenCard>,
+    run_date: Option<NaiveDate>,
 ) -> Result<(charge_attempt::Model, AttemptNo), ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
@@ -202,14 +221,14 @@ async fn claim(
     }
     let status = row.status;
     // The schedules decided on a snapshot: check again, under the lock, that the échéance is still due
-    // (an admin may have moved its date while the run worked through its list).
+    // (an admin may have moved its date while the due run, whose day is `run_date`, worked through its list).
     let due_now = match trigger.origin().scheduled_from() {
         None => true,
         Some(from) => {
             status == from
                 && match trigger {
                     Trigger::AutoRetry => row.next_retry_at.is_some_and(|t| t <= state.now_ms()),
-                    Trigger::DueDate => row.due_date <= state.today(),
+                    Trigger::DueDate => run_date.is_none_or(|day| row.due_date <= day),
                     Trigger::Customer(_) | Trigger::Admin(_) => true,
                 }
         }

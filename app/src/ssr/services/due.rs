@@ -58,6 +58,7 @@ pub(crate) fn collectable(state: &AppState) -> Condition {
 /// # Errors
 /// Database failure while selecting.
 pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Result<DueReport, ServiceError> {
+    super::plans::activate_ready(state).await?;
     let now = state.now_ms();
     let rows = echeance::Entity::find()
         .filter(
@@ -101,7 +102,7 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
             let mut done = Vec::with_capacity(charges.len());
             for (id, trigger) in charges {
                 pace.lock().await.tick().await;
-                done.push((id, charge::charge(&state, id, trigger).await));
+                done.push((id, charge::charge_scheduled(&state, id, trigger, today).await));
             }
             done
         });

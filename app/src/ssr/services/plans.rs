@@ -395,6 +395,37 @@ pub(crate) async fn record_consent(
     Ok(())
 }
 
+/// Makes active every plan that has its customer's consent and waits for a card the customer
+/// has. Accepting a plan and saving a card at the same moment can each miss the other on
+/// PostgreSQL (each reads before the other commits, and neither takes the other's lock): the
+/// due-date run calls this first, so such a plan is collected from its first date on.
+///
+/// # Errors
+/// Database failure.
+pub async fn activate_ready(state: &AppState) -> Result<(), ServiceError> {
+    let with_a_card =
+        super::cards::usable_of_anyone().select_only().column(payment_method::Column::UserId).into_query();
+    let customers: Vec<i64> = payment_plan::Entity::find()
+        .select_only()
+        .column(payment_plan::Column::CustomerId)
+        .distinct()
+        .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
+        .filter(payment_plan::Column::Id.in_subquery(consented()))
+        .filter(payment_plan::Column::CustomerId.in_subquery(with_a_card))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    for customer in customers {
+        let txn = db::begin_write(&state.db).await?;
+        if has_card(&txn, customer).await? {
+            tracing::warn!(customer.id = customer, "a consented plan waited for a card its customer has: made active");
+            card_saved(&txn, customer, state.now_ms()).await?;
+        }
+        txn.commit().await?;
+    }
+    Ok(())
+}
+
 /// A card was saved: every plan of the customer that has consent and waits
 /// for a card becomes active. Called in the transaction that saves the card.
 ///

@@ -459,3 +459,28 @@ pub fn event(id: &str, kind: &str, object: serde_json::Value) -> serde_json::Val
     serde_json::json!({ "id": id, "object": "event", "type": kind, "created": chrono::Utc::now().timestamp(),
         "livemode": false, "api_version": "2026-09-30", "data": { "object": object } })
 }
+
+/// A customer's account as a plan writes it for a new address, in an open transaction of its own:
+/// another request's write that has not committed yet (`txn` holds the address until it does).
+pub async fn uncommitted_customer(
+    db: &sea_orm::DatabaseConnection,
+    email: &str,
+    now: i64,
+) -> (sea_orm::DatabaseTransaction, user::Model) {
+    use sea_orm::TransactionTrait as _;
+    let txn = db.begin().await.expect("begin");
+    let written = user::ActiveModel {
+        email: Set(email.to_owned()),
+        password_hash: Set(String::new()),
+        role: Set(Role::Customer),
+        display_name: Set("Client".to_owned()),
+        locale: Set("fr".to_owned()),
+        stripe_customer_id: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .expect("written");
+    (txn, written)
+}
