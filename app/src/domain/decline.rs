@@ -122,6 +122,17 @@ impl RetryPolicy {
     }
 }
 
+/// When a retry `hours` after a decline at `now_ms` is due: on the hour. The daily run reads
+/// its clock as it starts (06:00:10) and a decline it records comes later (06:00:40): a
+/// retry due at 06:00:40 the next day would wait for the run after that one.
+#[must_use]
+pub fn retry_due_at(now_ms: i64, hours: u32) -> i64 {
+    let at = now_ms.saturating_add(i64::from(hours) * HOUR_MS);
+    at - at.rem_euclid(HOUR_MS)
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self { delays_hours: vec![24, 72, 168] }
@@ -160,6 +171,25 @@ mod tests {
         assert!(!is_soft_decline(Some("card_declined"), Some("stolen_card")));
         assert!(!is_soft_decline(Some("expired_card"), None));
         assert!(is_soft_decline(Some("card_declined"), None));
+    }
+
+    #[test]
+    fn a_retry_is_due_on_the_hour_within_the_hour_before_its_delay() {
+        // 2027-03-02 06:00:40 UTC, a decline during a run: due at 06:00:00 the next day.
+        let decline = 1_803_967_240_000;
+        assert_eq!(decline % HOUR_MS, 40_000);
+        assert_eq!(retry_due_at(decline, 24), decline - 40_000 + 24 * HOUR_MS);
+        assert_eq!(retry_due_at(decline - 40_000, 1), decline - 40_000 + HOUR_MS, "on the hour already");
+    }
+
+    proptest! {
+        #[test]
+        fn a_retry_is_never_due_before_its_delay_less_an_hour_nor_after_it(now in 0_i64..4_102_444_800_000, hours in 1_u32..=2160) {
+            let due = retry_due_at(now, hours);
+            let exact = now + i64::from(hours) * HOUR_MS;
+            prop_assert!(due <= exact && due > exact - HOUR_MS && due % HOUR_MS == 0);
+            prop_assert!(due > now, "never before the decline itself");
+        }
     }
 
     #[test]

@@ -68,3 +68,73 @@ async fn soft_declines_are_retried_on_schedule_then_given_up() {
         "a final decline is not retried"
     );
 }
+
+/// Moves the test's clock forward to the next `h:m:s` in the schedule's time zone.
+fn clock_to_local(app: &crate::helpers::TestApp, h: u32, m: u32, s: u32) {
+    use chrono::TimeZone as _;
+    let tz = app.state.settings.schedule_timezone;
+    let now = app.state.now_ms();
+    let local_today = app.today();
+    let at = |day: chrono::NaiveDate| {
+        tz.from_local_datetime(&day.and_hms_opt(h, m, s).expect("time")).earliest().expect("exists").timestamp_millis()
+    };
+    let mut target = at(local_today);
+    if target <= now {
+        target = at(local_today.checked_add_days(Days::new(1)).expect("date"));
+    }
+    app.clock.advance(Duration::from_millis(u64::try_from(target - now).expect("forward")));
+}
+
+/// The retry date the failure email gives.
+async fn retry_on(app: &crate::helpers::TestApp, echeance: i64) -> String {
+    use app::ssr::entities::email_outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let email = email_outbox::Entity::find()
+        .filter(email_outbox::Column::EcheanceId.eq(echeance))
+        .filter(email_outbox::Column::Kind.eq(app::domain::EmailKind::PaymentFailed))
+        .order_by_desc(email_outbox::Column::Id)
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("the failure email");
+    let context: serde_json::Value = serde_json::from_str(&email.context).expect("json");
+    context["retry_on"].as_str().expect("a retry date").to_owned()
+}
+
+#[tokio::test]
+async fn a_decline_is_retried_by_the_run_of_the_day_its_email_gives() {
+    use app::domain::{EcheanceId, Locale};
+    use app::ssr::services::charge::{self, Trigger};
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    // During the 06:00 run (Paris), 40 s after it read its clock: the next morning's run retries it, as the email says.
+    clock_to_local(&app, 6, 0, 40);
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let day = |n: u64| app.today().checked_add_days(Days::new(n)).expect("date");
+    let (today, tomorrow) = (app.today(), day(1));
+    let e = app.echeance(&bob, 1_000, today).await;
+    due::charge_due(&app.state, today, 10).await.expect("run");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
+    assert_eq!(retry_on(&app, e).await, Locale::Fr.format_date(tomorrow));
+    app.clock.advance(Duration::from_secs(24 * 3600 - 30));
+    assert_eq!(app.today(), tomorrow);
+    let next_morning = due::charge_due(&app.state, tomorrow, 10).await.expect("run");
+    assert_eq!(next_morning.charged, 1, "retried the next morning (it waited a day more)");
+    assert_eq!(app.attempts(e).await.len(), 2);
+
+    // Declined at 14:00 by the customer's own « Payer »: due at 14:00 the next day, made by the 06:00 run after
+    // that — the day the email gives (it gave the day before, when nothing runs).
+    clock_to_local(&app, 14, 0, 0);
+    let pressed = app.echeance(&bob, 2_000, day(20)).await;
+    let declined = charge::charge(&app.state, EcheanceId::new(pressed).expect("id"), Trigger::Customer(bob.id)).await;
+    assert_eq!(declined.expect("sent").status, EcheanceStatus::Echouee);
+    let (next_day, day_after) = (
+        app.today().checked_add_days(Days::new(1)).expect("d"),
+        app.today().checked_add_days(Days::new(2)).expect("d"),
+    );
+    assert_eq!(retry_on(&app, pressed).await, Locale::Fr.format_date(day_after));
+    clock_to_local(&app, 6, 0, 10);
+    assert_eq!(due::charge_due(&app.state, next_day, 10).await.expect("run").charged, 0, "not the next morning");
+    clock_to_local(&app, 6, 0, 10);
+    assert_eq!(app.today(), day_after);
+    assert_eq!(due::charge_due(&app.state, day_after, 10).await.expect("run").charged, 1, "the morning after");
+}

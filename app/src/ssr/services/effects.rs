@@ -92,7 +92,11 @@ pub async fn after_transition(
             echeance
                 .next_retry_at
                 .filter(|_| to == EcheanceStatus::Echouee)
-                .map(|at| locale.format_date(from_ms(at).with_timezone(&state.settings.schedule_timezone).date_naive()))
+                .map(|at| {
+                    let day = super::schedule::due_run_day(state, from_ms(at))
+                        .unwrap_or_else(|| from_ms(at).with_timezone(&state.settings.schedule_timezone).date_naive());
+                    locale.format_date(day)
+                })
                 .unwrap_or_default()
         );
     }

@@ -241,7 +241,7 @@ async fn schedule_retry(
         return Ok(PaymentEvent::Declined { retryable: soft });
     }
     let decision = state.settings.retry_policy.decide(soft, echeance.soft_declines);
-    let next_retry_at = decision.retry_in_hours.map(|h| now + i64::from(h) * 3_600_000);
+    let next_retry_at = decision.retry_in_hours.map(|h| crate::domain::decline::retry_due_at(now, h));
     echeance::Entity::update_many()
         .col_expr(echeance::Column::SoftDeclines, Expr::value(decision.soft_declines))
         .col_expr(echeance::Column::NextRetryAt, Expr::value(next_retry_at))

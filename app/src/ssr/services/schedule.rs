@@ -36,6 +36,17 @@ crate::spelled!(Job {
     CustomerNotices => "customer-notices",
 });
 
+/// The day (schedule time zone) of the first due-date run at or after `at`: the day an
+/// automatic retry due then is made, as the customer's email says. `None` when
+/// `CHARGE_DUE_CRON` does not read or never runs again.
+#[must_use]
+pub fn due_run_day(state: &AppState, at: DateTime<Utc>) -> Option<chrono::NaiveDate> {
+    let schedule = cron::Schedule::from_str(Job::ChargeDue.cron(state)).ok()?;
+    let tz = state.settings.schedule_timezone;
+    let just_before = at.checked_sub_signed(chrono::Duration::seconds(1))?.with_timezone(&tz);
+    schedule.after(&just_before).next().map(|run| run.date_naive())
+}
+
 impl Job {
     /// Its cron expression (sec min hour day month weekday).
     #[must_use]
