@@ -151,6 +151,17 @@ async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_em
     let sca = emails.iter().find(|m| m.kind == EmailKind::AuthenticationRequired).expect("SCA email queued");
     let pi = attempt.payment_intent_id.clone().expect("PaymentIntent kept");
     assert!(sca.context.contains(&format!("/payment/authenticate/{pi}?token=")), "{}", sca.context);
+    // The link stops working at a time of its last day: the email gives both, in the merchant's time zone.
+    use chrono::Timelike as _;
+    let ttl = app.state.settings.recovery_link_ttl;
+    let expires = (app.state.clock.now() + chrono::Duration::from_std(ttl).expect("ttl"))
+        .with_timezone(&app.state.settings.schedule_timezone);
+    let context: serde_json::Value = serde_json::from_str(&sca.context).expect("json");
+    let said = context["expires_on"].as_str().expect("expires_on").to_owned();
+    assert!(said.starts_with(&format!("{} à ", expires.format("%d/%m/%Y"))), "{said}");
+    let minute = |t: chrono::NaiveTime| t.hour() * 60 + t.minute();
+    let shown = chrono::NaiveTime::parse_from_str(said.rsplit(' ').next().expect("time"), "%H:%M").expect("HH:MM");
+    assert!(minute(expires.time()).abs_diff(minute(shown)) <= 1, "{said} for {expires}");
     assert!(
         emails.iter().any(|m| m.kind == EmailKind::Reminder && m.send_after > app.state.now_ms()),
         "a reminder is scheduled"

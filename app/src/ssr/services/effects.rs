@@ -126,7 +126,8 @@ pub fn add_recovery_link(
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
     context["link"] =
         serde_json::Value::String(format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str()));
-    context["expires_on"] = serde_json::Value::String(locale.format_date(from_ms(expires_ms).date_naive()));
+    let expires = from_ms(expires_ms).with_timezone(&state.settings.schedule_timezone).naive_local();
+    context["expires_on"] = serde_json::Value::String(crate::ui::i18n::format_moment(expires, locale));
 }
 
 /// The admins an admins' email goes to: every one who can log in.

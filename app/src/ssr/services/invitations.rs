@@ -58,7 +58,10 @@ pub(crate) async fn queue(
         "total": total(plan)?.format(locale),
         "echeances": schedule,
         "link": link(state, plan.id, customer.id, expires_ms),
-        "expires_on": locale.format_date(from_ms(expires_ms).date_naive()),
+        "expires_on": crate::ui::i18n::format_moment(
+            from_ms(expires_ms).with_timezone(&state.settings.schedule_timezone).naive_local(),
+            locale
+        ),
         "site_url": state.settings.app_base_url.as_str(),
     });
     let email = NewEmail {
@@ -105,7 +108,9 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
         merchant: state.settings.merchant_name.clone(),
         echeances,
         consumer_credit: plan.consumer_credit,
-        expires_on: from_ms(expires_unix.saturating_mul(1000)).date_naive(),
+        expires_on: from_ms(expires_unix.saturating_mul(1000))
+            .with_timezone(&state.settings.schedule_timezone)
+            .date_naive(),
         due_now,
     })
 }

@@ -108,7 +108,7 @@ pub async fn issue(
             "name": account.display_name,
             "merchant": state.settings.merchant_name,
             "link": link,
-            "expires_on": locale.format_date(expires_on.date_naive()),
+            "expires_on": crate::ui::i18n::format_moment(expires_on.naive_local(), locale),
             "minutes": purpose.ttl_ms() / 60_000,
             "site_url": state.settings.app_base_url.as_str(),
         });

@@ -420,6 +420,7 @@ pub const EN: Texts = Texts {
     plan_lines_hint: "2027-01-15 300.00",
     plan_total: "Total amount",
     chart_day: "{date}: {amount}",
+    date_at_time: "{date} at {time}",
     plan_count: "Number of installments",
     plan_first_due: "First installment",
     plan_interval: "Interval",

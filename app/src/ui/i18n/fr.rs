@@ -420,6 +420,7 @@ pub const FR: Texts = Texts {
     plan_lines_hint: "2027-01-15 300,00",
     plan_total: "Montant total",
     chart_day: "{date} : {amount}",
+    date_at_time: "{date} à {time}",
     plan_count: "Nombre d’échéances",
     plan_first_due: "Première échéance",
     plan_interval: "Périodicité",

@@ -526,6 +526,7 @@ texts! {
         plan_lines_hint,
         plan_total,
         chart_day,
+        date_at_time,
         plan_count,
         plan_first_due,
         plan_interval,
@@ -869,6 +870,14 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::Amount => tx.field_amount,
         Field::Reason => tx.field_reason,
     }
+}
+
+/// A moment as a person reads it, in the time zone `at` is already in: « 10/06/2027 à 06:00 »,
+/// "10 Jun 2027 at 06:00" (when a link stops working: at that time of its last day).
+#[must_use]
+pub fn format_moment(at: chrono::NaiveDateTime, locale: Locale) -> String {
+    let time = at.format("%H:%M").to_string();
+    fill(Texts::of(locale).date_at_time, &[("date", &locale.format_date(at.date())), ("time", &time)])
 }
 
 /// One refused field of a plan's schedule, worded: « montant de l'échéance 3 : inférieur à 0,50 € ».
