@@ -49,6 +49,9 @@ pub enum Refusal {
     /// and no dispute is open.
     #[error("an échéance is in flight or disputed")]
     ErasureBlocked,
+    /// The customer's account is closed (its erasure has begun): no new plan is written for it.
+    #[error("the customer's account is closed")]
+    AccountClosed,
     /// The last active admin cannot be disabled (no one could get back in).
     #[error("the last active admin")]
     LastAdmin,

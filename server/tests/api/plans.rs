@@ -799,3 +799,21 @@ async fn a_consented_plan_left_waiting_beside_a_usable_card_is_made_active_by_th
     due::charge_due(&app.state, app.today(), 10).await.expect("ran");
     assert_eq!(plan_status(&app, unanswered.plan.id).await, PlanStatus::EnAttenteClient);
 }
+
+#[tokio::test]
+async fn a_closed_account_gets_no_new_plan() {
+    use sea_orm::sea_query::Expr;
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::OK)).await;
+    // Its erasure has begun: the account is closed while its plans are cancelled, one by one.
+    user::Entity::update_many()
+        .col_expr(user::Column::DisabledAt, Expr::value(app.state.now_ms()))
+        .filter(user::Column::Id.eq(carol.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("closed");
+    let refused = plans::create(&app.state, None, request(&carol.email, 3_000, 3, app.today(), Interval::Week)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(app::domain::Refusal::AccountClosed))), "{refused:?}");
+    assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 0, "no invitation");
+}

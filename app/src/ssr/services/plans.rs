@@ -217,8 +217,15 @@ async fn find_or_create_customer(
     now: i64,
 ) -> Result<(user::Model, bool), ServiceError> {
     // A plan is for a customer: an admin's address is refused, not turned into a payer.
+    // A closed account (its erasure has begun, and may be cancelling its plans right now) gets no new one.
     let existing = |user: user::Model| -> Result<(user::Model, bool), ServiceError> {
-        if user.role == Role::Customer { Ok((user, false)) } else { Err(Invalid::Field(Field::Email).into()) }
+        if user.role != Role::Customer {
+            Err(Invalid::Field(Field::Email).into())
+        } else if user.disabled_at.is_some() {
+            Err(Refusal::AccountClosed.into())
+        } else {
+            Ok((user, false))
+        }
     };
     let by_email = || user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
     if let Some(user) = by_email().one(txn).await? {

@@ -231,6 +231,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::Disputed
         | Refusal::FullyRefunded => ("not_applicable", false),
         Refusal::RefundsChanged => ("refunds_changed", false),
+        Refusal::AccountClosed => ("account_closed", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
