@@ -253,12 +253,6 @@ impl Total {
     }
 }
 
-impl From<Money> for Total {
-    fn from(money: Money) -> Self {
-        Self::of(money.amount.minor(), money.currency)
-    }
-}
-
 impl Currency {
     /// Formats `cents` minor units of this currency, as [`Money::format`] does — for a sum
     /// (a plan's total, what remains), which no single charge's bound applies to.

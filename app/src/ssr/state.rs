@@ -90,4 +90,10 @@ impl AppState {
     pub fn today(&self) -> chrono::NaiveDate {
         self.clock.now().with_timezone(&self.settings.schedule_timezone).date_naive()
     }
+
+    /// An instant (epoch milliseconds) on the merchant's clock: the schedule's time zone.
+    #[must_use]
+    pub fn local(&self, ms: i64) -> chrono::NaiveDateTime {
+        crate::ssr::clock::from_ms(ms).with_timezone(&self.settings.schedule_timezone).naive_local()
+    }
 }

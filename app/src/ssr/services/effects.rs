@@ -93,8 +93,8 @@ pub async fn after_transition(
                 .next_retry_at
                 .filter(|_| to == EcheanceStatus::Echouee)
                 .map(|at| {
-                    let day = super::schedule::due_run_day(state, from_ms(at))
-                        .unwrap_or_else(|| from_ms(at).with_timezone(&state.settings.schedule_timezone).date_naive());
+                    let day =
+                        super::schedule::due_run_day(state, from_ms(at)).unwrap_or_else(|| state.local(at).date());
                     locale.format_date(day)
                 })
                 .unwrap_or_default()
@@ -126,8 +126,7 @@ pub fn add_recovery_link(
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
     context["link"] =
         serde_json::Value::String(format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str()));
-    let expires = from_ms(expires_ms).with_timezone(&state.settings.schedule_timezone).naive_local();
-    context["expires_on"] = serde_json::Value::String(crate::ui::i18n::format_moment(expires, locale));
+    context["expires_on"] = serde_json::Value::String(crate::ui::i18n::format_moment(state.local(expires_ms), locale));
 }
 
 /// The admins an admins' email goes to: every one who can log in.

@@ -18,7 +18,6 @@ use super::plans::{self, ConsentContext};
 use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
 use crate::domain::{Currency, EmailKind, InvitationToken, Locale, PlanStatus, Total, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
-use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{echeance, payment_plan, user};
@@ -58,10 +57,7 @@ pub(crate) async fn queue(
         "total": total(plan)?.format(locale),
         "echeances": schedule,
         "link": link(state, plan.id, customer.id, expires_ms),
-        "expires_on": crate::ui::i18n::format_moment(
-            from_ms(expires_ms).with_timezone(&state.settings.schedule_timezone).naive_local(),
-            locale
-        ),
+        "expires_on": crate::ui::i18n::format_moment(state.local(expires_ms), locale),
         "site_url": state.settings.app_base_url.as_str(),
     });
     let email = NewEmail {
@@ -108,9 +104,7 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
         merchant: state.settings.merchant_name.clone(),
         echeances,
         consumer_credit: plan.consumer_credit,
-        expires_on: from_ms(expires_unix.saturating_mul(1000))
-            .with_timezone(&state.settings.schedule_timezone)
-            .date_naive(),
+        expires_on: state.local(expires_unix.saturating_mul(1000)).date(),
         due_now,
     })
 }

@@ -103,12 +103,11 @@ pub async fn issue(
     let link = format!("{base}/{}?token={token}", purpose.path());
     if email_it && let Some(kind) = purpose.email() {
         let locale = Locale::from_code(&account.locale);
-        let expires_on = crate::ssr::clock::from_ms(expires_at).with_timezone(&state.settings.schedule_timezone);
         let context = serde_json::json!({
             "name": account.display_name,
             "merchant": state.settings.merchant_name,
             "link": link,
-            "expires_on": crate::ui::i18n::format_moment(expires_on.naive_local(), locale),
+            "expires_on": crate::ui::i18n::format_moment(state.local(expires_at), locale),
             "minutes": purpose.ttl_ms() / 60_000,
             "site_url": state.settings.app_base_url.as_str(),
         });

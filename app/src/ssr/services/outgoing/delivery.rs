@@ -16,7 +16,6 @@ use serde::Serialize;
 use super::endpoints;
 use crate::api::dto::DeliveryLine;
 use crate::domain::{HostDeliveryStatus, next_host_try};
-use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{host_delivery, host_event, webhook_endpoint};
 use crate::ssr::payments::webhook_signature;
 use crate::ssr::repo::queue;
@@ -310,7 +309,6 @@ pub async fn list(
         .into_iter()
         .map(|e| (e.id, e))
         .collect();
-    let local = |ms: i64| from_ms(ms).with_timezone(&state.settings.schedule_timezone).naive_local();
     let lines = rows
         .into_iter()
         .map(|r| {
@@ -324,8 +322,8 @@ pub async fn list(
                 attempts: r.attempts,
                 last_status: r.last_status,
                 last_error: r.last_error,
-                next_attempt_at: (r.status == HostDeliveryStatus::Pending).then(|| local(r.next_attempt_at)),
-                created_at: local(r.created_at),
+                next_attempt_at: (r.status == HostDeliveryStatus::Pending).then(|| state.local(r.next_attempt_at)),
+                created_at: state.local(r.created_at),
             }
         })
         .collect();
