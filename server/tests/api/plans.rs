@@ -752,6 +752,48 @@ async fn a_new_address_written_meanwhile_by_another_request_gets_the_plan_instea
 }
 
 #[tokio::test]
+async fn a_card_saved_twice_at_once_is_one_card_and_of_two_cards_saved_at_once_one_is_the_default() {
+    use app::ssr::entities::payment_method;
+    use app::ssr::services::cards;
+    let app = spawn_app().await;
+    let rows = |customer: UserId| {
+        payment_method::Entity::find()
+            .filter(payment_method::Column::UserId.eq(customer.get()))
+            .order_by_asc(payment_method::Column::Id)
+            .all(&app.state.db)
+    };
+    // Each round a new customer (the Stripe calls are bounded per customer), so that the race has several chances.
+    for round in 0..4 {
+        let carol = app.customer(&format!("carol{round}"), None).await;
+        // The page's "save" sent twice at once for one SetupIntent (a double click, a retried request): on
+        // PostgreSQL both used to read "no such card" and the second insert failed on its unique id (a 500).
+        let setup = app.confirmed_setup(carol.id, test_cards::OK).await;
+        let (first, second) = tokio::join!(
+            cards::save_card(&app.state, carol.id, &setup),
+            cards::save_card(&app.state, carol.id, &setup)
+        );
+        let (first, second) = (first.expect("first save"), second.expect("the second save finds the card saved"));
+        assert_eq!((first.brand, first.last4), (second.brand, second.last4), "the same card");
+        let saved = rows(carol.id).await.expect("cards");
+        assert_eq!(saved.len(), 1, "one card");
+        assert!(saved[0].usable && saved[0].is_default);
+        // Two new cards saved at once (two tabs): each clears the others' default, one of them stays the default.
+        let (one, two) =
+            (app.confirmed_setup(carol.id, test_cards::OK).await, app.confirmed_setup(carol.id, test_cards::OK).await);
+        let (a, b) =
+            tokio::join!(cards::save_card(&app.state, carol.id, &one), cards::save_card(&app.state, carol.id, &two));
+        a.expect("one saved");
+        b.expect("two saved");
+        let saved = rows(carol.id).await.expect("cards");
+        assert_eq!(saved.len(), 3);
+        assert!(saved.iter().all(|c| c.usable));
+        let defaults: Vec<_> = saved.iter().filter(|c| c.is_default).collect();
+        assert_eq!(defaults.len(), 1, "one default card: {saved:?}");
+        assert_ne!(defaults[0].id, saved[0].id, "one of the two new ones");
+    }
+}
+
+#[tokio::test]
 async fn an_echeance_moved_while_the_due_run_works_through_its_list_is_not_charged_today() {
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(test_cards::OK)).await;

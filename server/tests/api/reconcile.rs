@@ -6,7 +6,7 @@ use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
 use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent, window};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
 
@@ -172,7 +172,7 @@ async fn waiting_in_bulk(app: &TestApp, n: usize) -> Vec<(i64, String, String)> 
     let carol = app.customer("carol", None).await;
     let pm = app.add_card(&carol, cards::SCA_ALWAYS).await;
     let now = app.state.now_ms();
-    let txn = app.state.db.begin().await.expect("txn");
+    let txn = app::ssr::db::begin_write(&app.state.db).await.expect("txn");
     let mut rows = Vec::with_capacity(n);
     for k in 0..n {
         let e = echeance::ActiveModel {
@@ -221,7 +221,7 @@ async fn waiting_in_bulk(app: &TestApp, n: usize) -> Vec<(i64, String, String)> 
             pi["created"].as_i64().expect("created"),
         ));
     }
-    let txn = app.state.db.begin().await.expect("txn");
+    let txn = app::ssr::db::begin_write(&app.state.db).await.expect("txn");
     for (e, (pi, secret, created)) in rows.iter().zip(&pis) {
         charge_attempt::ActiveModel {
             echeance_id: Set(*e),

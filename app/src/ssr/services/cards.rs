@@ -7,7 +7,8 @@
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 use super::error::ServiceError;
@@ -120,6 +121,7 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
     let card = checked(state, user_id, &customer, &pm_id).await?;
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
+    lock_cards(&txn, user_id).await?;
     stage(&txn, user_id, &card, now).await?;
     adopt(&txn, user_id, &card.payment_method, true, now).await?;
     let mut active: setup_request::ActiveModel = request.into();
@@ -243,6 +245,7 @@ pub async fn adopt(
     as_default: bool,
     now: i64,
 ) -> Result<(), ServiceError> {
+    lock_cards(txn, user_id).await?;
     if as_default {
         payment_method::Entity::update_many()
             .col_expr(payment_method::Column::IsDefault, Expr::value(false))
@@ -258,6 +261,16 @@ pub async fn adopt(
         .exec(txn)
         .await?;
     super::plans::card_saved(txn, user_id.get(), now).await
+}
+
+/// One customer's cards change in turn: their account's row is locked until `txn` ends
+/// (PostgreSQL; SQLite's writers already take turns). A second "save" of the same card (a
+/// double click, a retried request) then finds the row the first one wrote instead of failing
+/// on its unique id, and of two cards saved at once the later is the only default: each clears
+/// the others' flag after the other committed.
+async fn lock_cards(txn: &sea_orm::DatabaseTransaction, user_id: UserId) -> Result<(), ServiceError> {
+    user::Entity::find_by_id(user_id.get()).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)?;
+    Ok(())
 }
 
 /// A customer's cards that can be charged, the default first, then the newest.

@@ -216,11 +216,18 @@ impl TestApp {
     /// Saves a card the way the product does: a SetupIntent, confirmed as
     /// Stripe.js would, then recorded by the service (which activates plans).
     pub async fn save_card_through_setup(&self, customer: UserId, number: &str) {
+        let setup_intent = self.confirmed_setup(customer, number).await;
+        app::ssr::services::cards::save_card(&self.state, customer, &setup_intent).await.expect("card saved");
+    }
+
+    /// A SetupIntent started by the product for `customer` and confirmed with card `number` as
+    /// Stripe.js would; the card is not saved yet. Its id.
+    pub async fn confirmed_setup(&self, customer: UserId, number: &str) -> String {
         let start = app::ssr::services::cards::start_setup(&self.state, customer).await.expect("setup started");
         let setup_intent = start.client_secret.split("_secret").next().expect("id").to_owned();
         let pm = self.payment_method(number).await;
         self.peer.post(&format!("/v1/setup_intents/{setup_intent}/confirm"), &[("payment_method", pm.as_str())]).await;
-        app::ssr::services::cards::save_card(&self.state, customer, &setup_intent).await.expect("card saved");
+        setup_intent
     }
 
     /// An échéance of `cents` due on `due` for `customer`, payable.
@@ -467,8 +474,9 @@ pub async fn uncommitted_customer(
     email: &str,
     now: i64,
 ) -> (sea_orm::DatabaseTransaction, user::Model) {
-    use sea_orm::TransactionTrait as _;
-    let txn = db.begin().await.expect("begin");
+    // As a request writes: SQLite's `BEGIN IMMEDIATE` (a deferred one can be told "database is locked" at
+    // once when a worker writes meanwhile), a plain transaction on PostgreSQL.
+    let txn = app::ssr::db::begin_write(db).await.expect("begin");
     let written = user::ActiveModel {
         email: Set(email.to_owned()),
         password_hash: Set(String::new()),

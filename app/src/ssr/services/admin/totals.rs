@@ -5,7 +5,6 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, QuerySelect,
-    TransactionTrait,
 };
 use std::collections::HashMap;
 
@@ -73,7 +72,7 @@ pub async fn fold_when_grown(db: &DatabaseConnection) -> Result<usize, ServiceEr
 /// # Errors
 /// Database failure.
 pub async fn fold(db: &DatabaseConnection) -> Result<usize, ServiceError> {
-    let txn = db.begin().await?;
+    let txn = crate::ssr::db::begin_write(db).await?;
     let gone = echeance_total::Entity::delete_many().exec_with_returning(&txn).await?;
     let mut sums: HashMap<(String, String), (i64, i64)> = HashMap::new();
     for row in &gone {
