@@ -130,7 +130,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
 /// cent-exact or as listed, and queues the invitation email unless
 /// `send_invitation` is false. Retry safely with `Idempotency-Key`.
 #[utoipa::path(post, path = "/v1/plans", tag = "plans", request_body = CreatePlanRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body replay the first answer for 24 hours")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "The same key and body replay the first answer for 24 hours (a 400, 422, 409 in use, 429 or 5xx is not kept)")),
     responses(
         (status = 201, description = "The plan, with its acceptance_url", body = PlanObject),
         (status = 400, description = "The request does not read", body = ErrorResponse),

@@ -362,19 +362,30 @@ async fn a_retried_creation_replays_its_answer_and_another_body_is_refused() {
     assert_eq!(error["error"]["type"], "idempotency_error");
     assert_eq!(counts(&app).await.0, 1);
 
-    // An error is replayed too, and still writes nothing.
-    let bad = split_plan(&app, "zoe@", 10_000, 3);
+    // A request refused before it ran keeps no answer (as Stripe, for a validation failure): the same one is
+    // refused again, and once corrected it runs under the same key.
+    let bad = split_plan(&app, "amelie@", 10_000, 3);
     let (a, ea) = post(&app, "/v1/plans", &key, Some("bad-1"), &bad).await;
     let (b, eb) = post(&app, "/v1/plans", &key, Some("bad-1"), &bad).await;
     assert_eq!((a, b), (400, 400));
     assert_eq!(ea, eb);
+    let too_small = split_plan(&app, "amelie@example.test", 40, 1);
+    let (status, error) = post(&app, "/v1/plans", &key, Some("bad-1"), &too_small).await;
+    assert_eq!((status, error["error"]["type"].as_str()), (422, Some("invalid_request_error")), "{error}");
+    assert_eq!(counts(&app).await.0, 1, "nothing written");
+    let fixed = split_plan(&app, "amelie@example.test", 10_000, 3);
+    let (status, created) = post(&app, "/v1/plans", &key, Some("bad-1"), &fixed).await;
+    assert_eq!(status, 201, "the corrected request runs under the key: {created}");
+    let (status, again) = post(&app, "/v1/plans", &key, Some("bad-1"), &fixed).await;
+    assert_eq!((status, &again), (201, &created), "and from then on is replayed");
+    assert_eq!(counts(&app).await.0, 2);
 
     // Keys belong to their API key: another key's same idempotency key is another request.
     let other_key = api_key(&app).await;
     let (status, third) = post(&app, "/v1/plans", &other_key, Some("order-A-1042"), &body).await;
     assert_eq!(status, 201);
     assert_ne!(third["id"], first["id"]);
-    assert_eq!(counts(&app).await.0, 2);
+    assert_eq!(counts(&app).await.0, 3);
     assert_eq!(api_request::Entity::find().count(&app.state.db).await.expect("count"), 3);
 }
 

@@ -29,6 +29,15 @@ impl Answer {
         let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_owned());
         Self { status, body, retry_after: None, transient: false }
     }
+
+    /// Whether a retry under the same idempotency key gets this answer again. Not a "not now"
+    /// (the same request may succeed later), nor a request refused before anything ran — a `400`
+    /// that does not read, a `422` whose values are refused: as Stripe keeps no answer for a
+    /// validation failure, the host may correct the request and send it with the same key.
+    #[must_use]
+    pub fn replayed(&self) -> bool {
+        !self.transient && !matches!(self.status, 400 | 422)
+    }
 }
 
 /// What went wrong, for the host.
@@ -391,6 +400,17 @@ mod tests {
         assert!(ApiError::internal().answer().transient);
         assert!(!ApiError::from(ServiceError::Refused(Refusal::PlanOver)).answer().transient);
         assert!(!ApiError::invalid("parameter_invalid", "x").answer().transient);
+    }
+
+    #[test]
+    fn a_key_replays_what_ran_and_gives_back_what_did_not_run_or_may_change() {
+        assert!(Answer::json(201, &"plan").replayed());
+        assert!(ApiError::from(ServiceError::Refused(Refusal::AccountClosed)).answer().replayed());
+        assert!(ApiError::not_found("plan").answer().replayed());
+        assert!(!ApiError::invalid("parameter_invalid", "x").answer().replayed(), "400: did not run");
+        assert!(!ApiError::from(ServiceError::Invalid(Invalid::InvitationNeeded)).answer().replayed(), "422");
+        assert!(!ApiError::from(ServiceError::Refused(Refusal::AlreadyInProgress)).answer().replayed());
+        assert!(!ApiError::internal().answer().replayed());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `Idempotency-Key` with Stripe's semantics: the same key and body replay
-//! the first answer (errors included) for 24 hours; the same key with
-//! another request is refused; a second request while the first runs gets
-//! 409 and nothing executes twice. A request whose process died keeps the key
-//! for a one-minute lease, then the next retry runs it.
+//! the first answer (a refusal of what ran included) for 24 hours; the same
+//! key with another request is refused; a second request while the first runs
+//! gets 409 and nothing executes twice. A request refused before it ran (a
+//! `400`, a `422`) or told "not now" keeps nothing: the key is given back. A
+//! request whose process died keeps the key for a one-minute lease, then the
+//! next retry runs it.
 //!
 //! A creation writes its answer in its own transaction ([`finish`] with the
 //! caller's transaction): the plan and the record of having made it commit
@@ -180,11 +182,12 @@ pub async fn release(state: &AppState, held: Held) -> Result<(), ServiceError> {
 
 /// After a request that wrote nothing of its own (or in its own
 /// transactions): keeps an answer that will always be the same (a 2xx, a
-/// refused request), gives the key back after one that may change (a 5xx, a
-/// 429, a charge still in flight), so the retry runs again.
+/// refusal of what ran), gives the key back after one that may change (a
+/// 5xx, a 429, a charge still in flight) or a request refused before it ran
+/// (a `400`, a `422`), so the retry runs again ([`Answer::replayed`]).
 pub async fn settle(state: &AppState, held: Option<Held>, answer: Answer) -> Answer {
     let Some(held) = held else { return answer };
-    let kept = if answer.transient { release(state, held).await } else { finish(&state.db, held, &answer).await };
+    let kept = if answer.replayed() { finish(&state.db, held, &answer).await } else { release(state, held).await };
     if let Err(e) = kept {
         tracing::warn!(error = %e, "idempotency record not written");
     }
