@@ -59,7 +59,6 @@ test.describe('the 3D Secure recovery email', () => {
     await login(page, seedAdmin('admin-templates'));
     const templates = new AdminTemplates(page);
     await templates.goto('payment_received', 'fr', 'Reçu de paiement (fr)');
-    await page.waitForTimeout(500);
     const original = await templates.html.inputValue();
 
     await templates.html.fill('<p>Merci {{ customer_name </p>');

@@ -27,6 +27,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Default)]
 pub struct ManualClock {
     offset_ms: std::sync::atomic::AtomicI64,
+    /// Where time stands still ([`ManualClock::freeze`]); `0`: it runs with the real clock.
+    frozen_ms: std::sync::atomic::AtomicI64,
 }
 
 impl ManualClock {
@@ -42,15 +44,26 @@ impl ManualClock {
         self.offset_ms.fetch_sub(ms, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// Back to the real time.
+    /// Stops time where it is: only [`ManualClock::advance`] and [`ManualClock::rewind`] move it
+    /// then, so a test of a one-second wait does not depend on how fast a busy machine answers.
+    pub fn freeze(&self) {
+        self.frozen_ms.store(Utc::now().timestamp_millis(), std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Back to the real time (running again).
     pub fn reset(&self) {
         self.offset_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.frozen_ms.store(0, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::milliseconds(self.offset_ms.load(std::sync::atomic::Ordering::SeqCst))
+        let base = match self.frozen_ms.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => Utc::now(),
+            ms => from_ms(ms),
+        };
+        base + chrono::Duration::milliseconds(self.offset_ms.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 

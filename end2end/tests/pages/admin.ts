@@ -130,10 +130,12 @@ export class AdminTemplates extends PageObject {
   /** The preview's subject (no accessible name of its own). */
   readonly previewSubject = this.page.getByTestId('preview-subject');
 
-  /** Opens the editor of `kind` in `locale`; `title` is its heading (« Reçu de paiement (fr) »). */
+  /** Opens the editor of `kind` in `locale`; `title` is its heading (« Reçu de paiement (fr) »). Waits for
+   * the WASM: « Aperçu » and the field's value are the browser's. */
   async goto(kind: string, locale: string, title: string): Promise<void> {
     await this.page.goto(`/admin/templates?kind=${kind}&locale=${locale}`);
     await expect(this.editor.getByRole('heading', { name: title })).toBeVisible();
+    await expect(this.page.getByRole('heading', { level: 1 })).toHaveAttribute('data-hydrated', 'true');
   }
 }
 

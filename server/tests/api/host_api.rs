@@ -523,6 +523,8 @@ async fn a_key_over_its_rate_gets_429_with_retry_after() {
         ..Options::default()
     })
     .await;
+    // The waits below are a second long: time stands still but for the test's own moves.
+    app.clock.freeze();
     let key = api_key(&app).await;
     let mut statuses = Vec::new();
     let mut retry_after = None;

@@ -69,6 +69,15 @@ async fn deliveries(app: &TestApp) -> Vec<host_delivery::Model> {
     host_delivery::Entity::find().all(&app.state.db).await.expect("deliveries")
 }
 
+/// Waits until the first delivery has recorded `attempts` tries (or 20 s pass).
+async fn tried(app: &TestApp, attempts: i32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while deliveries(app).await.first().is_none_or(|d| d.attempts < attempts) && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until every delivery is in `status` (or 20 s pass).
 async fn wait_until_all(app: &TestApp, status: HostDeliveryStatus) -> Vec<host_delivery::Model> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -139,13 +148,12 @@ async fn a_failing_endpoint_gets_the_same_event_until_it_answers_and_a_late_retr
         post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(receiver.wait_for(1, Duration::from_secs(20)).await.len(), 1);
+    // Each failure is written (its next try scheduled on the clock as it is) before the clock moves: the
+    // endpoint answers before the worker reads the time.
+    tried(&app, 1).await;
     app.clock.advance(Duration::from_secs(61));
     assert_eq!(receiver.wait_for(2, Duration::from_secs(20)).await.len(), 2, "retried a minute later");
-    // The second failure is written (its next try scheduled on the rewound clock) before time catches up.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while deliveries(&app).await.first().is_none_or(|d| d.attempts < 2) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tried(&app, 2).await;
     app.clock.reset();
     let received = receiver.wait_for(3, Duration::from_secs(20)).await;
     assert_eq!(received.len(), 3, "retried until it answers 2xx");

@@ -298,7 +298,9 @@ async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_a
     assert_eq!(before, 1);
     assert_eq!(sessions().await.expect("count"), 0, "no session opened; the reset ended the other one");
 
-    // Five wrong codes, then even the right one waits.
+    // Five wrong codes, then even the right one waits (time stands still but for the test's own moves: the
+    // wait is a second long).
+    app.clock.freeze();
     app.clock.advance(Duration::from_secs(30));
     let now = app.state.now_ms();
     for _ in 0..5 {

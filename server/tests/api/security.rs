@@ -60,6 +60,8 @@ async fn login_status(app: &TestApp, who: &Customer, password: &str, forwarded_f
 #[tokio::test]
 async fn a_forwarded_for_header_changes_nothing_without_trusted_proxies() {
     let app = spawn_app_with(with_env(vec![])).await;
+    // The waits below are a second long: time stands still but for the test's own moves.
+    app.clock.freeze();
     let admin = app.admin("Ada").await;
     for i in 0..5 {
         assert_eq!(login_status(&app, &admin, "wrong", &format!("198.51.100.{i}")).await, 401);
@@ -72,6 +74,8 @@ async fn a_forwarded_for_header_changes_nothing_without_trusted_proxies() {
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_wait_is_per_client_and_the_right_password_works_after_it() {
     let app = spawn_app_with(with_env(vec![("TRUSTED_PROXY_HOPS", "1".to_owned())])).await;
+    // The waits below are a second long: time stands still but for the test's own moves.
+    app.clock.freeze();
     let admin = app.admin("Ada").await;
     let attacker = "6.6.6.6, 198.51.100.1";
     // The attacker writes a new address of its own each time; the proxy's entry stays.

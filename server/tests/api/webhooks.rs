@@ -278,7 +278,10 @@ async fn forged_stale_malformed_and_oversized_webhooks_are_refused_and_change_no
     let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024)).into_bytes();
     assert_eq!(app.post_webhook(Some(&sign(WEBHOOK_SECRET, now, &huge)), huge).await, 413);
 
-    assert!(app.inbox().await.is_empty());
+    // Nothing refused is stored; what Stripe itself sends meanwhile (its `customer.created`, a second after
+    // the customer was made) may be.
+    let stored = app.inbox().await;
+    assert!(stored.iter().all(|row| row.stripe_event_id != "evt_1" && !row.event_type.starts_with("payment_intent")));
     assert_eq!(app.status(e).await, EcheanceStatus::APayer);
 }
 

@@ -9,7 +9,7 @@ use crate::api::emails::{AdminPreviewTemplate, AdminSaveTemplate, admin_template
 use crate::domain::EmailKind;
 use crate::domain::Locale;
 use crate::ui::i18n::{email_kind_label, texts};
-use crate::ui::layout::LoadedPage;
+use crate::ui::layout::{LoadedPage, hydration_marker};
 
 /// The page.
 #[component]
@@ -25,12 +25,13 @@ pub fn AdminTemplates() -> impl IntoView {
     };
     let save = ServerAction::<AdminSaveTemplate>::new();
     let data = Resource::new(move || save.version().get(), |_| admin_templates());
+    let hydrated = hydration_marker();
     let render = move |templates: Vec<EmailTemplateView>| {
         let (kind, locale) = selected();
         let current = templates.iter().find(|t| t.kind.as_str() == kind && t.locale == locale).cloned();
         view! {
             <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-            <h1>{tx.templates}</h1>
+            <h1 data-hydrated=hydrated>{tx.templates}</h1>
             <p class="muted">{tx.templates_intro}</p>
             <nav class="actions" data-testid="template-list">
                 {templates.iter().map(|t| {
