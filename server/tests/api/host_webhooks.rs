@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use app::domain::{HostDeliveryStatus, UserId};
-use app::ssr::entities::{host_delivery, user};
+use app::ssr::entities::{host_delivery, user, webhook_endpoint};
 use app::ssr::services::due;
+use app::ssr::services::error::ServiceError;
 use app::ssr::services::host_api::keys;
 use app::ssr::services::outgoing::delivery;
 use app::ssr::services::plans;
@@ -267,6 +268,21 @@ async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
     assert_eq!(received[0].signature.matches("v1=").count(), 2, "both secrets sign during the overlap");
     assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &new));
     assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &old));
+
+    // Two rolls at once (two admins, a double click): both secrets shown still sign, the later
+    // one with the earlier as its previous.
+    let roll = || app::ssr::services::outgoing::endpoints::roll_secret(&app.state, id);
+    let (first, second) = tokio::join!(roll(), roll());
+    let mut shown = vec![first.expect("rolled"), second.expect("rolled")];
+    shown.sort();
+    let row = webhook_endpoint::Entity::find_by_id(id).one(&app.state.db).await.expect("query").expect("the endpoint");
+    let mut signing = vec![row.secret, row.previous_secret.expect("the previous secret")];
+    signing.sort();
+    assert_eq!(signing, shown, "neither roll's secret is lost");
+    // A deleted endpoint has no secret to roll.
+    app::ssr::services::outgoing::endpoints::disable(&app.state, id).await.expect("deleted");
+    let gone = app::ssr::services::outgoing::endpoints::roll_secret(&app.state, id).await;
+    assert!(matches!(gone, Err(ServiceError::NotFound)), "{gone:?}");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use app::ssr::services::second_factor::{self, Entry};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 
 use crate::helpers::binary::binary_env;
@@ -321,4 +321,43 @@ async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_a
     let code = code_at(&secret, app.state.now_ms());
     let opened = second_factor::pass(&app.state, &fresh, &code, "203.0.113.7").await.expect("in");
     assert_eq!((opened.user.id, opened.user.role, opened.user.second_factor), (carl.id, Role::Admin, true));
+}
+
+#[tokio::test]
+async fn two_renewals_at_once_with_two_recovery_codes_make_one_new_set_and_refuse_the_other_code() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let dora = app.admin("Dora").await;
+    let (_, _, client) = password_login(&app, &dora).await;
+    let (_, mut codes) = enrol(&app, &client, &dora).await;
+    // Two tabs renew at once, each with a recovery code of its own: both spend a code, then replace all of them.
+    // The test holds the codes' rows a moment, so that both renewals are under way when they are let go.
+    for round in 0..4 {
+        let hold = db::begin_write(&app.state.db).await.expect("txn");
+        let held =
+            recovery_code::Entity::find().filter(recovery_code::Column::UserId.eq(dora.id.get())).lock_exclusive();
+        assert_eq!(held.all(&hold).await.expect("lock").len(), 10);
+        let (first, second, ()) = tokio::join!(
+            second_factor::renew_codes(&app.state, dora.id, &codes[0]),
+            second_factor::renew_codes(&app.state, dora.id, &codes[1]),
+            async {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                hold.commit().await.expect("let go");
+            },
+        );
+        let (renewed, refused) = match (first, second) {
+            (Ok(renewed), Err(refused)) | (Err(refused), Ok(renewed)) => (renewed, refused),
+            other => panic!("round {round}: one renewal, and the other's code gone with the old set: {other:?}"),
+        };
+        assert!(matches!(refused, ServiceError::Invalid(Invalid::Field(Field::Code))), "round {round}: {refused:?}");
+        let stored = recovery_code::Entity::find()
+            .filter(recovery_code::Column::UserId.eq(dora.id.get()))
+            .filter(recovery_code::Column::UsedAt.is_null())
+            .count(&app.state.db)
+            .await
+            .expect("count");
+        assert_eq!((stored, renewed.len()), (10, 10), "round {round}: one set of ten, all unused");
+        codes = renewed;
+    }
+    let (status, _) = call(&app, &client, "admin/security/off", &[("code", codes[9].as_str())]).await;
+    assert_eq!(status, 200, "the last set is the one that works");
 }

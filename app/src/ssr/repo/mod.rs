@@ -6,3 +6,4 @@ pub mod column;
 pub mod echeances;
 pub mod page;
 pub mod queue;
+pub mod users;

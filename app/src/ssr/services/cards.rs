@@ -7,16 +7,15 @@
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
 };
 
 use super::error::ServiceError;
 use crate::domain::{IdempotencyKey, Invalid, UserId};
-use crate::ssr::db;
 use crate::ssr::entities::{payment_method, setup_request, user};
 use crate::ssr::payments::types::PaymentMethodSnapshot;
 use crate::ssr::state::AppState;
+use crate::ssr::{db, repo};
 
 /// What the browser needs to run `confirmCardSetup`.
 #[derive(Clone, Debug)]
@@ -264,12 +263,12 @@ pub async fn adopt(
 }
 
 /// One customer's cards change in turn: their account's row is locked until `txn` ends
-/// (PostgreSQL; SQLite's writers already take turns). A second "save" of the same card (a
-/// double click, a retried request) then finds the row the first one wrote instead of failing
-/// on its unique id, and of two cards saved at once the later is the only default: each clears
-/// the others' flag after the other committed.
+/// ([`repo::users::lock`]). A second "save" of the same card (a double click, a retried
+/// request) then finds the row the first one wrote instead of failing on its unique id, and of
+/// two cards saved at once the later is the only default: each clears the others' flag after
+/// the other committed.
 async fn lock_cards(txn: &sea_orm::DatabaseTransaction, user_id: UserId) -> Result<(), ServiceError> {
-    user::Entity::find_by_id(user_id.get()).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)?;
+    repo::users::lock(txn, user_id).await?;
     Ok(())
 }
 

@@ -37,9 +37,9 @@ use super::error::ServiceError;
 use super::links::{self, Purpose};
 use crate::domain::{Field, Invalid, Refusal, Throttle, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
-use crate::ssr::db;
 use crate::ssr::entities::{login_attempt, login_link, login_throttle, recovery_code, session, user};
 use crate::ssr::state::AppState;
+use crate::ssr::{db, repo};
 
 /// Recovery codes given at once.
 pub const RECOVERY_CODES: usize = 10;
@@ -327,6 +327,11 @@ enum Used {
 }
 
 /// Accepts `code` for `account` in `txn` and spends it (its step, or the recovery code); none if wrong or used.
+///
+/// The account's row is locked first ([`repo::users::lock`]): what spends a code and then
+/// replaces or deletes all of them (a renewal, turning off) takes turns with every other use
+/// of the account's codes. Without it, on PostgreSQL, two renewals with two recovery codes
+/// each locked their own code and then waited for the other's: a deadlock, and a 500.
 async fn accept(
     state: &AppState,
     txn: &DatabaseTransaction,
@@ -334,6 +339,7 @@ async fn accept(
     code: &str,
     now: i64,
 ) -> Result<Option<Used>, ServiceError> {
+    let account = &repo::users::lock(txn, UserId::new(account.id).map_err(anyhow::Error::from)?).await?;
     let code = digits_of(code);
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         let Some(bytes) = account.totp_secret.as_deref().and_then(|s| unseal(state, s)) else {

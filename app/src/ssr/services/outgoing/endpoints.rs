@@ -155,21 +155,39 @@ pub async fn disable(state: &AppState, id: i64) -> Result<(), ServiceError> {
 
 /// A new secret for an endpoint; the previous one keeps signing for the overlap.
 ///
+/// The secret is swapped only if it is still the one read: of two rolls at once (two admins,
+/// a double click), the later keeps the earlier's secret as its previous one. Before, both kept
+/// the secret they had read, and the earlier roll's secret, already shown once, never signed.
+///
 /// # Errors
-/// `NotFound`, database failure.
+/// `NotFound` (no such endpoint, or deleted), database failure.
 pub async fn roll_secret(state: &AppState, id: i64) -> Result<String, ServiceError> {
-    let row = webhook_endpoint::Entity::find_by_id(id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    let secret = new_secret();
     let overlap_ms = i64::try_from(state.settings.webhook_secret_overlap.as_millis()).unwrap_or(i64::MAX);
-    webhook_endpoint::Entity::update_many()
-        .col_expr(webhook_endpoint::Column::Secret, Expr::value(secret.clone()))
-        .col_expr(webhook_endpoint::Column::PreviousSecret, Expr::value(row.secret))
-        .col_expr(webhook_endpoint::Column::PreviousSecretUntil, Expr::value(state.now_ms().saturating_add(overlap_ms)))
-        .filter(webhook_endpoint::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
-    tracing::info!(webhook_endpoint.id = id, "webhook endpoint secret rolled");
-    Ok(secret)
+    for _ in 0..16 {
+        let row = webhook_endpoint::Entity::find_by_id(id)
+            .filter(webhook_endpoint::Column::DisabledAt.is_null())
+            .one(&state.db)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        let secret = new_secret();
+        let swapped = webhook_endpoint::Entity::update_many()
+            .col_expr(webhook_endpoint::Column::Secret, Expr::value(secret.clone()))
+            .col_expr(webhook_endpoint::Column::PreviousSecret, Expr::value(row.secret.clone()))
+            .col_expr(
+                webhook_endpoint::Column::PreviousSecretUntil,
+                Expr::value(state.now_ms().saturating_add(overlap_ms)),
+            )
+            .filter(webhook_endpoint::Column::Id.eq(id))
+            .filter(webhook_endpoint::Column::Secret.eq(row.secret))
+            .filter(webhook_endpoint::Column::DisabledAt.is_null())
+            .exec(&state.db)
+            .await?;
+        if swapped.rows_affected == 1 {
+            tracing::info!(webhook_endpoint.id = id, "webhook endpoint secret rolled");
+            return Ok(secret);
+        }
+    }
+    Err(anyhow::anyhow!("webhook endpoint {id}: its secret changed under sixteen rolls in a row").into())
 }
 
 #[cfg(test)]
