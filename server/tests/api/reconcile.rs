@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
 
-use crate::helpers::{Delivery, Fault, TestApp, cards, spawn_app};
+use crate::helpers::{Delivery, Fault, Options as AppOptions, TestApp, cards, spawn_app, spawn_app_with};
 
 fn options(dry_run: bool) -> Options {
     Options { since: Duration::from_secs(24 * 3600), dry_run, trigger: "test".to_owned() }
@@ -440,4 +440,28 @@ async fn a_refund_that_failed_without_its_webhook_puts_the_echeance_back_to_paid
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
 
     assert_eq!(app.status(e).await, EcheanceStatus::Payee, "the money came back: {report:?}");
+}
+
+#[tokio::test]
+async fn the_nightly_reconciliation_runs_on_the_night_the_clocks_go_forward() {
+    use app::ssr::services::schedule::{self, Job};
+    use chrono::TimeZone as _;
+    let app = spawn_app_with(AppOptions { workers: false, ..Default::default() }).await;
+    let set = |at: chrono::DateTime<chrono::Utc>| {
+        app.clock.reset();
+        app.clock.freeze();
+        app.clock.advance((at - app.state.clock.now()).to_std().expect("later"));
+    };
+    let utc = |d, h, m| chrono::Utc.with_ymd_and_hms(2027, 3, d, h, m, 0).single().expect("a time");
+    // Paris, Sunday 28 March 2027: at 02:00, the reconciliation's hour (01:00 UTC), the clock goes to 03:00.
+    set(utc(27, 12, 0));
+    schedule::run_if_due(&app.state, Job::Reconcile).await.expect("first start");
+    assert!(reconcile::latest(&app.state).await.expect("query").is_none(), "a first start only remembers the time");
+    set(utc(28, 0, 59));
+    schedule::run_if_due(&app.state, Job::Reconcile).await.expect("before the jump");
+    assert!(reconcile::latest(&app.state).await.expect("query").is_none(), "not yet");
+    set(utc(28, 1, 0));
+    schedule::run_if_due(&app.state, Job::Reconcile).await.expect("at the jump");
+    let (report, _) = reconcile::latest(&app.state).await.expect("query").expect("the night's reconciliation ran");
+    assert_eq!(report.errors, 0, "{report:?}");
 }

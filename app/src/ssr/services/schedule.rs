@@ -43,8 +43,37 @@ crate::spelled!(Job {
 pub fn due_run_day(state: &AppState, at: DateTime<Utc>) -> Option<chrono::NaiveDate> {
     let schedule = cron::Schedule::from_str(Job::ChargeDue.cron(state)).ok()?;
     let tz = state.settings.schedule_timezone;
-    let just_before = at.checked_sub_signed(chrono::Duration::seconds(1))?.with_timezone(&tz);
-    schedule.after(&just_before).next().map(|run| run.date_naive())
+    let just_before = at.checked_sub_signed(chrono::Duration::seconds(1))?;
+    next_run(&schedule, tz, just_before).map(|run| run.with_timezone(&tz).date_naive())
+}
+
+/// The first run of `schedule`, read on the wall clock of `tz`, after `after`.
+///
+/// A time the clock skips when it springs forward (02:30 in Paris on the last Sunday of
+/// March) runs as long after the jump as it was after the gap's start (03:30), where the cron
+/// crate's own iterator leaves the day out: the 02:00 reconciliation did not run that night.
+/// A time the clock shows twice when it falls back runs once, the first time.
+#[must_use]
+pub fn next_run(schedule: &cron::Schedule, tz: chrono_tz::Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    // The wall clock read as if it were UTC, which has no gaps: every time of day exists once.
+    let wall = after.with_timezone(&tz).naive_local().and_utc();
+    schedule.after(&wall).filter_map(|run| instant(tz, run.naive_utc())).find(|run| *run > after)
+}
+
+/// The instant wall-clock `time` stands for in `tz`: its first, when the clock shows it twice;
+/// when the clock skips it, the instant it would be on the offset before the jump.
+fn instant(tz: chrono_tz::Tz, time: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::{Offset as _, TimeZone as _};
+    match tz.from_local_datetime(&time) {
+        chrono::LocalResult::Single(at) | chrono::LocalResult::Ambiguous(at, _) => Some(at.with_timezone(&Utc)),
+        chrono::LocalResult::None => {
+            // A few hours earlier is before the jump (clocks do not change twice in a night).
+            let before = time.checked_sub_signed(chrono::Duration::hours(6))?;
+            let offset = tz.offset_from_local_datetime(&before).earliest()?.fix();
+            let seconds = i64::from(offset.local_minus_utc());
+            Some(time.checked_sub_signed(chrono::Duration::seconds(seconds))?.and_utc())
+        }
+    }
 }
 
 impl Job {
@@ -123,11 +152,10 @@ pub async fn run_if_due(state: &AppState, job: Job) -> Result<(), ServiceError> 
         }
     } else {
         let schedule = cron::Schedule::from_str(job.cron(state)).map_err(anyhow::Error::from)?;
-        let tz = state.settings.schedule_timezone;
-        let Some(next) = schedule.after(&last.with_timezone(&tz)).next() else {
+        let Some(next) = next_run(&schedule, state.settings.schedule_timezone, last) else {
             return Ok(());
         };
-        if next.with_timezone(&Utc) > now {
+        if next > now {
             return Ok(());
         }
     }
@@ -152,4 +180,51 @@ pub async fn run_if_due(state: &AppState, job: Job) -> Result<(), ServiceError> 
     }
     lease::release(&state.db, &lease_name, &state.instance_id).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+    use chrono_tz::Europe::Paris;
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("a time")
+    }
+
+    fn cron(expression: &str) -> cron::Schedule {
+        cron::Schedule::from_str(expression).expect("cron")
+    }
+
+    #[test]
+    fn a_time_the_clock_skips_runs_after_the_jump_the_same_night() {
+        // Paris, Sunday 28 March 2027: at 02:00 (01:00 UTC) the clock goes to 03:00.
+        let nightly = cron("0 0 2 * * *");
+        let saturday_night = utc(2027, 3, 27, 1, 0);
+        let crate_own = nightly.after(&saturday_night.with_timezone(&Paris)).next().expect("a run");
+        assert_eq!(crate_own.with_timezone(&Utc), utc(2027, 3, 29, 0, 0), "the cron crate leaves the 28th out");
+        assert_eq!(next_run(&nightly, Paris, saturday_night), Some(utc(2027, 3, 28, 1, 0)), "at the jump");
+        assert_eq!(next_run(&nightly, Paris, utc(2027, 3, 28, 1, 0)), Some(utc(2027, 3, 29, 0, 0)), "then 02:00 CEST");
+        let half_past = cron("0 30 2 * * *");
+        assert_eq!(next_run(&half_past, Paris, utc(2027, 3, 27, 12, 0)), Some(utc(2027, 3, 28, 1, 30)), "03:30 CEST");
+    }
+
+    #[test]
+    fn a_time_the_clock_shows_twice_runs_once() {
+        // Paris, Sunday 31 October 2027: at 03:00 CEST (01:00 UTC) the clock goes back to 02:00.
+        let half_past = cron("0 30 2 * * *");
+        let first = next_run(&half_past, Paris, utc(2027, 10, 30, 12, 0)).expect("a run");
+        assert_eq!(first, utc(2027, 10, 31, 0, 30), "02:30 CEST");
+        assert_eq!(next_run(&half_past, Paris, first), Some(utc(2027, 11, 1, 1, 30)), "not 02:30 CET again");
+        // Asked during the second 02:00–03:00, the run of that hour is behind.
+        assert_eq!(next_run(&half_past, Paris, utc(2027, 10, 31, 1, 10)), Some(utc(2027, 11, 1, 1, 30)));
+    }
+
+    #[test]
+    fn an_ordinary_day_is_read_on_the_wall_clock() {
+        let morning = cron("0 0 6 * * *");
+        assert_eq!(next_run(&morning, Paris, utc(2027, 1, 10, 4, 59)), Some(utc(2027, 1, 10, 5, 0)), "CET");
+        assert_eq!(next_run(&morning, Paris, utc(2027, 7, 10, 4, 0)), Some(utc(2027, 7, 11, 4, 0)), "CEST");
+        assert_eq!(next_run(&cron("0 15 * * * *"), Paris, utc(2027, 7, 10, 4, 15)), Some(utc(2027, 7, 10, 5, 15)));
+    }
 }
