@@ -258,8 +258,18 @@ pub struct StatusTotal {
 pub struct DailyAmount {
     /// The day (schedule time zone).
     pub day: NaiveDate,
-    /// Minor units collected (all currencies summed as the dashboard's main currency).
+    /// Minor units of its series' currency collected that day.
     pub cents: i64,
+}
+
+/// The amounts collected per day in one currency: the dashboard draws a chart per
+/// currency, since euros and Swiss francs do not add up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailySeries {
+    /// The currency of every amount.
+    pub currency: crate::domain::Currency,
+    /// The last 30 days, oldest first.
+    pub days: Vec<DailyAmount>,
 }
 
 /// The dashboard's data.
@@ -275,8 +285,8 @@ pub struct AdminPage {
     pub pages: u64,
     /// By status.
     pub totals: Vec<StatusTotal>,
-    /// Collected per day, last 30 days.
-    pub daily: Vec<DailyAmount>,
+    /// Collected per day, last 30 days: a series per currency ever collected (euros when none).
+    pub daily: Vec<DailySeries>,
     /// Emails that gave up after their last retry.
     pub failed_emails: u64,
     /// Webhooks that gave up.

@@ -10,14 +10,19 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn a_fresh_demo_tells_a_story_on_the_dashboard() {
     let app = spawn_app().await;
+    let empty = admin::list(&app.state, &Filter::default(), 0).await.expect("dashboard").daily;
+    assert_eq!(empty.len(), 1, "nothing collected yet: one chart, in euros");
+    assert_eq!(empty[0].currency, app::domain::Currency::Eur);
+    assert!(empty[0].days.len() == 30 && empty[0].days.iter().all(|d| d.cents == 0), "{empty:?}");
     assert!(seed::seed_demo(&app.state, app.today()).await.expect("seeded"), "written once");
     assert!(!seed::seed_demo(&app.state, app.today()).await.expect("checked"), "and only once");
 
     let page =
         admin::list(&app.state, &Filter::parse(&AdminFilter::default()).expect("filter"), 0).await.expect("dashboard");
 
-    let collected: i64 = page.daily.iter().map(|d| d.cents).sum();
-    assert!(page.daily.iter().filter(|d| d.cents > 0).count() >= 3, "bars on the 30-day chart: {:?}", page.daily);
+    assert_eq!(page.daily.len(), 1, "one currency, one chart: {:?}", page.daily);
+    let collected: i64 = page.daily[0].days.iter().map(|d| d.cents).sum();
+    assert!(page.daily[0].days.iter().filter(|d| d.cents > 0).count() >= 3, "bars on the chart: {:?}", page.daily);
     assert!(collected > 0);
     let shown: Vec<EcheanceStatus> = page.totals.iter().map(|t| t.status).collect();
     for status in EcheanceStatus::matching(|s| !s.is_pending_on_stripe()) {
@@ -174,9 +179,11 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
     assert!(folded > 40, "{folded} rows folded");
     let kept_rows = echeance_total::Entity::find().count(&app.state.db).await.expect("rows");
     assert_eq!(kept_rows, u64::try_from(totals::kept(&app.state.db).await.expect("kept").len()).expect("small"));
+    let paid_now = app.state.now_ms();
     set(ids[2], &|r| {
         r.status = Set(EcheanceStatus::Payee);
         r.currency = Set("usd".to_owned());
+        r.paid_at = Set(Some(paid_now));
     })
     .update(&app.state.db)
     .await
@@ -264,23 +271,34 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
         }
         assert_eq!(by_status.iter().map(|t| t.count).sum::<u64>(), u64::try_from(all_statuses.len()).expect("small"));
     }
-    // The chart: each of the last 30 days (the schedule's time zone) with what was collected on it.
+    // The chart: a series per currency, each of the last 30 days (the schedule's time zone) with what was
+    // collected on it in that currency (euros and dollars do not add up).
     let tz = app.state.settings.schedule_timezone;
-    let mut expected: std::collections::BTreeMap<chrono::NaiveDate, i64> =
-        (0..30).map(|n| (today - chrono::Days::new(n), 0)).collect();
+    let mut expected: std::collections::BTreeMap<(bool, &str), Vec<(chrono::NaiveDate, i64)>> = Default::default();
     for e in echeance::Entity::find().all(&app.state.db).await.expect("all") {
+        let code = if e.currency == "eur" { "eur" } else { "usd" };
+        let series = expected
+            .entry((code != "eur", code))
+            .or_insert_with(|| (0..30).rev().map(|n| (today - chrono::Days::new(n), 0)).collect());
         if let Some(paid_at) = e.paid_at.filter(|_| e.status.was_collected()) {
             let day =
                 chrono::DateTime::from_timestamp_millis(paid_at).expect("instant").with_timezone(&tz).date_naive();
-            if let Some(sum) = expected.get_mut(&day) {
+            if let Some((_, sum)) = series.iter_mut().find(|(d, _)| *d == day) {
                 *sum += e.amount_cents;
             }
         }
     }
     let chart = admin::list(&app.state, &Filter::default(), 0).await.expect("dashboard").daily;
-    let chart: Vec<(chrono::NaiveDate, i64)> = chart.into_iter().map(|d| (d.day, d.cents)).collect();
-    assert_eq!(chart, expected.into_iter().collect::<Vec<_>>());
-    assert!(chart.iter().filter(|(_, cents)| *cents > 0).count() >= 3, "{chart:?}");
+    let chart: Vec<(&str, Vec<(chrono::NaiveDate, i64)>)> = chart
+        .iter()
+        .map(|series| (series.currency.code(), series.days.iter().map(|d| (d.day, d.cents)).collect()))
+        .collect();
+    let expected: Vec<(&str, Vec<(chrono::NaiveDate, i64)>)> =
+        expected.into_iter().map(|((_, code), days)| (code, days)).collect();
+    assert_eq!(chart, expected);
+    assert_eq!(chart.iter().map(|(code, _)| *code).collect::<Vec<_>>(), ["eur", "usd"], "euros first");
+    assert!(chart[0].1.iter().filter(|(_, cents)| *cents > 0).count() >= 3, "{chart:?}");
+    assert_eq!(chart[1].1.iter().map(|(_, cents)| cents).sum::<i64>(), 1_002, "the dollars apart: {chart:?}");
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
-//! Amounts collected per day, as an SVG bar chart (server-rendered).
+//! Amounts collected per day in one currency, as an SVG bar chart (server-rendered).
 
 use leptos::prelude::*;
 
-use crate::api::dto::DailyAmount;
-use crate::domain::{Currency, Locale, Total};
+use crate::api::dto::DailySeries;
+use crate::domain::{Locale, Total};
 use crate::ui::i18n::{fill, texts};
 
-/// Bars for the last 30 days.
+/// Bars for the last 30 days, in the series' currency.
 #[component]
-pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
+pub fn DailyChart(series: DailySeries) -> impl IntoView {
+    let DailySeries { currency, days } = series;
     let locale = use_context::<Locale>().unwrap_or_default();
     let tx = texts();
     let max = days.iter().map(|d| d.cents).max().unwrap_or(0).max(1);
@@ -17,7 +18,7 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
     let step = width / days.len().max(1) as f64;
     let total: i64 = days.iter().map(|d| d.cents).sum();
     // Sums of many charges: no one charge's maximum bounds them.
-    let total_label = Total::of(total, Currency::Eur).format(locale);
+    let total_label = Total::of(total, currency).format(locale);
     view! {
         <figure class="chart" data-testid="daily-chart">
             <svg viewBox=format!("0 0 {width} {}", height + 16.0) role="img" aria-label=total_label.clone()>
@@ -26,7 +27,7 @@ pub fn DailyChart(days: Vec<DailyAmount>) -> impl IntoView {
                     let x = i as f64 * step;
                     let label = fill(tx.chart_day, &[
                         ("date", &locale.format_date(d.day)),
-                        ("amount", &Total::of(d.cents, Currency::Eur).format(locale)),
+                        ("amount", &Total::of(d.cents, currency).format(locale)),
                     ]);
                     view! {
                         <rect x=format!("{:.1}", x + 1.0) y=format!("{:.1}", height - h) width=format!("{:.1}", (step - 2.0).max(1.0)) height=format!("{h:.1}")>

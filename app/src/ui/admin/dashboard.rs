@@ -72,7 +72,7 @@ pub fn AdminDashboard() -> impl IntoView {
                             {(!failed.is_empty()).then(|| view! { <FailedEmails failed=failed.clone() retry=retry_emails/> })}
                             <section class="card">
                                 <h2>{tx.chart_title}</h2>
-                                <DailyChart days=page.daily.clone()/>
+                                {page.daily.iter().cloned().map(|series| view! { <DailyChart series/> }).collect_view()}
                             </section>
                             <Table page/>
                             <section class="card">
