@@ -204,6 +204,10 @@ pub enum Invalid {
     /// ever goes to their own inbox, so nothing else could let them accept.
     #[error("the invitation must be emailed to an existing customer")]
     InvitationNeeded,
+    /// The customer's address is an administrator's account: a plan is for a customer, and an
+    /// admin is never turned into a payer.
+    #[error("the address is an administrator's")]
+    AdminEmail,
     /// A refund of more than what is left to refund (that much at most).
     #[error("more than the {0} left to refund")]
     RefundTooLarge(crate::domain::Money),

@@ -628,6 +628,19 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
     quiet["send_invitation"] = json!(true);
     assert_eq!(post(&app, "/v1/plans", &key, None, &quiet).await.0, 201, "with its invitation it is taken");
 
+    // An administrator's address is not a customer's: said as such (it read "Invalid customer.email.", an
+    // address that is valid), nothing written.
+    let root = app.admin("root").await;
+    let before = counts(&app).await;
+    let (status, error) =
+        post(&app, "/v1/plans", &key, None, &split_plan(&app, &root.email.to_uppercase(), 6_000, 2)).await;
+    assert_eq!(status, 422, "{error}");
+    assert_eq!(
+        (error["error"]["code"].as_str(), error["error"]["param"].as_str()),
+        (Some("email_is_admin"), Some("customer.email"))
+    );
+    assert_eq!(counts(&app).await, before, "nothing written");
+
     // An unknown plan is the same 404 on GET and on cancel.
     let (status, on_get) = get(&app, "/v1/plans/plan_999999", &key).await;
     let (status_cancel, on_cancel) = post(&app, "/v1/plans/plan_999999/cancel", &key, None, &json!({})).await;

@@ -302,7 +302,7 @@ async fn every_refused_plan_writes_nothing_and_says_which_field() {
         (
             "admin's address",
             NewPlan { customer: NewCustomer { email: admin.email.clone(), ..ok().customer }, ..ok() },
-            |e| matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Email))),
+            |e| matches!(e, ServiceError::Invalid(Invalid::AdminEmail)),
         ),
         ("no name", NewPlan { customer: NewCustomer { name: "  ".to_owned(), ..ok().customer }, ..ok() }, |e| {
             matches!(e, ServiceError::Invalid(Invalid::Field(app::domain::Field::Name)))

@@ -220,7 +220,7 @@ async fn find_or_create_customer(
     // A closed account (its erasure has begun, and may be cancelling its plans right now) gets no new one.
     let existing = |user: user::Model| -> Result<(user::Model, bool), ServiceError> {
         if user.role != Role::Customer {
-            Err(Invalid::Field(Field::Email).into())
+            Err(Invalid::AdminEmail.into())
         } else if user.disabled_at.is_some() {
             Err(Refusal::AccountClosed.into())
         } else {

@@ -188,6 +188,7 @@ pub const EN: Texts = Texts {
     invalid_consumer_credit: "This plan is consumer credit (last installment more than three months after the first, French Consumer Code art. L312-4): the settings refuse those.",
     invalid_email_taken: "An account with this address exists already.",
     invalid_invitation_needed: "This customer already has an account: their invitation can only be emailed to them.",
+    invalid_admin_email: "This address is an administrator's account: a plan is for a customer, at another address.",
     invalid_schedule_item: "{field}: {problem}",
     plan_field_currency: "currency",
     plan_field_total: "total amount",

@@ -188,6 +188,7 @@ pub const FR: Texts = Texts {
     invalid_consumer_credit: "Cet échéancier est un crédit à la consommation (dernière échéance plus de trois mois après la première, art. L312-4 du Code de la consommation) : la configuration les refuse.",
     invalid_email_taken: "Un compte existe déjà avec cette adresse.",
     invalid_invitation_needed: "Ce client a déjà un compte : son invitation ne peut que lui être envoyée par e-mail.",
+    invalid_admin_email: "Cette adresse est celle d’un compte administrateur : un échéancier est destiné à un client, à une autre adresse.",
     invalid_schedule_item: "{field} : {problem}",
     plan_field_currency: "devise",
     plan_field_total: "montant total",

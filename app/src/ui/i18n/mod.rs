@@ -298,6 +298,7 @@ texts! {
         invalid_consumer_credit,
         invalid_email_taken,
         invalid_invitation_needed,
+        invalid_admin_email,
         invalid_refund_too_large,
         invalid_schedule_item,
         plan_field_currency,
@@ -842,6 +843,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
         Invalid::EmailTaken => tx.invalid_email_taken.to_owned(),
         Invalid::InvitationNeeded => tx.invalid_invitation_needed.to_owned(),
+        Invalid::AdminEmail => tx.invalid_admin_email.to_owned(),
         Invalid::RefundTooLarge(left) => fill(tx.invalid_refund_too_large, &[("left", &left.format(locale))]),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }

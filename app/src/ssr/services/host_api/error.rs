@@ -357,6 +357,11 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
             "This customer already has an account: their acceptance link is only ever emailed to them, never handed to the host. Send the plan with send_invitation: true.",
         )
         .on("send_invitation"),
+        Invalid::AdminEmail => ApiError::unprocessable(
+            "email_is_admin",
+            "This address is an administrator's account: a plan is for a customer, at another address.",
+        )
+        .on("customer.email"),
         Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken => {
             ApiError::invalid("parameter_invalid", "Invalid request.")
         }
