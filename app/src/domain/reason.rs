@@ -52,6 +52,10 @@ pub enum Refusal {
     /// The customer's account is closed (its erasure has begun): no new plan is written for it.
     #[error("the customer's account is closed")]
     AccountClosed,
+    /// The échéance's plan has no consent on record: nothing of it is charged, by anyone,
+    /// before its customer accepts it.
+    #[error("the plan is not accepted yet")]
+    NotAccepted,
     /// The last active admin cannot be disabled (no one could get back in).
     #[error("the last active admin")]
     LastAdmin,

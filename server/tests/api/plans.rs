@@ -843,6 +843,43 @@ async fn a_consented_plan_left_waiting_beside_a_usable_card_is_made_active_by_th
 }
 
 #[tokio::test]
+async fn nothing_of_a_plan_is_paid_before_its_customer_accepts_it() {
+    // A customer of an earlier plan, their card saved: a new plan's échéances were theirs to pay from the
+    // portal before they accepted it (no consent on record), and the plan then never moved.
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::OK)).await;
+    let admin = app.admin("root").await;
+    let created = plans::create(&app.state, None, request(&carol.email, 3_000, 3, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    let first = created.echeances[0].id;
+    let browser = app.browser();
+    app.login(&browser, &carol).await;
+    let listed = |checkout: serde_json::Value| -> Vec<i64> {
+        checkout["echeances"].as_array().expect("list").iter().map(|e| e["id"].as_i64().expect("id")).collect()
+    };
+    let (status, checkout) = app.call(&browser, "checkout", &[]).await;
+    assert_eq!(status, 200, "{checkout}");
+    assert!(!listed(checkout).contains(&first), "an offer, not a debt: not listed to pay");
+    let (status, refused) = app.call(&browser, "pay", &[("echeance_id", first.to_string().as_str())]).await;
+    assert_eq!((status, refused), (409, serde_json::json!({ "Refused": "NotAccepted" })));
+    let ahead = pay_ahead::pay_remaining(&app.state, created.plan.id, carol.id).await;
+    assert!(matches!(ahead, Err(ServiceError::Refused(app::domain::Refusal::NotAccepted))), "{ahead:?}");
+    let by_admin = charge::charge(&app.state, EcheanceId::new(first).expect("id"), Trigger::Admin(admin.id)).await;
+    assert!(matches!(by_admin, Err(ServiceError::Refused(app::domain::Refusal::NotAccepted))), "{by_admin:?}");
+    assert!(app.attempts(first).await.is_empty(), "nothing sent to Stripe");
+    assert_eq!(plan_status(&app, created.plan.id).await, PlanStatus::EnAttenteClient);
+
+    // Accepted, it is theirs to pay.
+    plans::accept(&app.state, created.plan.id, carol.id, "mandat".to_owned(), consent()).await.expect("accepted");
+    let (_, checkout) = app.call(&browser, "checkout", &[]).await;
+    assert!(listed(checkout).contains(&first));
+    let (status, paid) = app.call(&browser, "pay", &[("echeance_id", first.to_string().as_str())]).await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(app.status(first).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
 async fn a_closed_account_gets_no_new_plan() {
     use sea_orm::sea_query::Expr;
     let app = spawn_app().await;

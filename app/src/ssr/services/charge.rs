@@ -237,10 +237,14 @@ async fn claim(
         return Err(Refusal::NoLongerDue.into());
     }
     // Its plan, locked (a plan's cancel holds it while it checks nothing is in flight): never a
-    // cancelled plan's, and the schedules only charge plans they collect (accepted, not stopped).
+    // cancelled plan's, never one its customer has not accepted (whoever asks: the consent is what
+    // allows the charges), and the schedules only charge plans they collect (accepted, not stopped).
     if let Some(plan) = super::plans::lock_of(&txn, &row).await? {
         if plan.status == PlanStatus::Annule {
             return Err(Refusal::Cancelled.into());
+        }
+        if !super::plans::is_accepted(&txn, plan.id).await? {
+            return Err(Refusal::NotAccepted.into());
         }
         if trigger.origin().scheduled_from().is_some()
             && !plan.status.is_collected_by_schedule(state.settings.plan_on_default)

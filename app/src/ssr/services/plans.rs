@@ -319,6 +319,14 @@ fn new_row(
     }
 }
 
+/// Whether the customer's consent to plan `plan_id` is on record.
+///
+/// # Errors
+/// Database failure.
+pub async fn is_accepted(db: &impl sea_orm::ConnectionTrait, plan_id: i64) -> Result<bool, ServiceError> {
+    Ok(plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(db).await?.is_some())
+}
+
 /// The ids of the plans whose customer's consent is on record (a subquery).
 pub(crate) fn consented() -> sea_orm::sea_query::SelectStatement {
     plan_consent::Entity::find().select_only().column(plan_consent::Column::PaymentPlanId).into_query()
@@ -383,9 +391,7 @@ pub(crate) async fn record_consent(
     context: ConsentContext,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let consented =
-        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan.id)).one(txn).await?.is_some();
-    if !consented {
+    if !is_accepted(txn, plan.id).await? {
         plan_consent::ActiveModel {
             payment_plan_id: Set(plan.id),
             user_id: Set(plan.customer_id),

@@ -82,8 +82,13 @@ pub async fn checkout(
 ) -> Result<crate::api::dto::CheckoutData, ServiceError> {
     use crate::api::dto::{CardInfo, CheckoutData, EcheanceView};
     use crate::ssr::repo::echeances;
+    // A plan not accepted yet is an offer, not a debt: its échéances show once it is accepted.
+    let owed = sea_orm::Condition::any()
+        .add(echeance::Column::PaymentPlanId.is_null())
+        .add(echeance::Column::PaymentPlanId.in_subquery(super::plans::consented()));
     let rows = echeance::Entity::find()
         .filter(echeance::Column::UserId.eq(user.id.get()))
+        .filter(owed)
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)

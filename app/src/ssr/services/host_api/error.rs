@@ -241,6 +241,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::FullyRefunded => ("not_applicable", false),
         Refusal::RefundsChanged => ("refunds_changed", false),
         Refusal::AccountClosed => ("account_closed", false),
+        Refusal::NotAccepted => ("plan_not_accepted", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
