@@ -130,13 +130,17 @@ pub struct PayOutcome {
 }
 
 /// What « Tout payer » did: how many échéances it collected, and where it
-/// stopped when one did not succeed (3D Secure asked, declined).
+/// stopped when one did not succeed (3D Secure asked, declined) or could not be
+/// asked (Stripe unavailable, the customer's budget of calls spent, a charge
+/// already in flight, the plan cancelled meanwhile).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaidAhead {
     /// Échéances collected.
     pub paid: u32,
     /// The one that stopped it, as « Payer » would have answered.
     pub stopped: Option<PayOutcome>,
+    /// Why the next one could not be charged, after `paid` were: those stay paid.
+    pub interrupted: Option<super::error::AppError>,
 }
 
 /// What Stripe.js needs to save a card.

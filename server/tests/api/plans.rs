@@ -641,7 +641,7 @@ async fn the_customer_pays_everything_left_one_payment_intent_each_and_the_plan_
 
     let done = pay_ahead::pay_remaining(&app.state, plan, alice.id).await.expect("paid ahead");
 
-    assert_eq!((done.paid, done.stopped), (2, None));
+    assert_eq!((done.paid, done.stopped, done.interrupted), (2, None, None));
     for e in &created.echeances {
         assert_eq!(app.status(e.id).await, EcheanceStatus::Payee);
         assert_eq!(app.peer.payment_intents_of(e.id).await.len(), 1, "one PaymentIntent per échéance");
@@ -649,6 +649,33 @@ async fn the_customer_pays_everything_left_one_payment_intent_each_and_the_plan_
     assert_eq!(plan_status(&app, plan).await, PlanStatus::Termine);
     let again = pay_ahead::pay_remaining(&app.state, plan, alice.id).await;
     assert!(matches!(again, Err(ServiceError::Refused(app::domain::Refusal::PlanOver))), "{again:?}");
+}
+
+#[tokio::test]
+async fn paying_everything_stopped_midway_says_how_many_were_paid_and_why_it_stopped() {
+    use app::api::error::AppError;
+    // A customer's Stripe calls are bounded (three a minute here): the fourth échéance of six waits.
+    let app = spawn_app_with(Options {
+        env: vec![("STRIPE_CALLS_PER_USER_PER_MINUTE", "3".to_owned())],
+        ..Default::default()
+    })
+    .await;
+    let carol = app.customer("carol", Some(test_cards::OK)).await;
+    let created = accepted_plan(&app, &carol, 18_000, 6).await;
+    app.clock.advance(Duration::from_secs(120));
+
+    let done = pay_ahead::pay_remaining(&app.state, created.plan.id, carol.id).await;
+
+    // It used to be an error ("too many attempts") with three payments taken.
+    let done = done.expect("an answer that says what was paid");
+    assert_eq!((done.paid, done.stopped, done.interrupted), (3, None, Some(AppError::RateLimited)));
+    let statuses: Vec<EcheanceStatus> =
+        futures::future::join_all(created.echeances.iter().map(|e| app.status(e.id))).await;
+    assert_eq!(statuses[..3], [EcheanceStatus::Payee; 3]);
+    assert_eq!(statuses[3..], [EcheanceStatus::APayer; 3], "the rest untouched");
+    // Refused before anything was paid, the refusal is the answer, as for one « Payer ».
+    let refused = pay_ahead::pay_remaining(&app.state, created.plan.id, carol.id).await;
+    assert!(matches!(refused, Err(ServiceError::RateLimited)), "{refused:?}");
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! on-session — one PaymentIntent each, each through the same charge (its own
 //! attempt row and idempotency key, exactly as one « Payer »), in order,
 //! stopping at the first that does not succeed (the bank wants 3D Secure, the
-//! card is declined), so nothing runs on behind the customer's back.
+//! card is declined) or cannot be charged now, so nothing runs on behind the
+//! customer's back. What was paid before a stop is said, never hidden behind an error.
 
 use super::charge::{self, Trigger};
 use super::error::ServiceError;
@@ -35,11 +36,20 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
     }
     let mut paid = 0;
     for id in payable {
-        let result = charge::charge(state, id, Trigger::Customer(customer)).await?;
+        let result = match charge::charge(state, id, Trigger::Customer(customer)).await {
+            Ok(result) => result,
+            // Nothing collected yet: the refusal is the answer, as for one « Payer ».
+            Err(refused) if paid == 0 => return Err(refused),
+            // Some were: they are paid, and the answer says so, with why it stopped.
+            Err(interrupted) => {
+                tracing::warn!(plan.id = plan_id, paid, error = %interrupted, "pay-ahead interrupted");
+                return Ok(PaidAhead { paid, stopped: None, interrupted: Some(interrupted.into()) });
+            }
+        };
         if result.status != EcheanceStatus::Payee {
-            return Ok(PaidAhead { paid, stopped: Some(PayOutcome::from(result)) });
+            return Ok(PaidAhead { paid, stopped: Some(PayOutcome::from(result)), interrupted: None });
         }
         paid += 1;
     }
-    Ok(PaidAhead { paid, stopped: None })
+    Ok(PaidAhead { paid, stopped: None, interrupted: None })
 }

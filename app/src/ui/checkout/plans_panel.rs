@@ -54,11 +54,16 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                     }).collect_view()}
                 </ul>
                 {move || pay_all.value().get().map(|result| match result {
+                    Ok(done) if done.interrupted.is_some() => {
+                        let reason = done.interrupted.as_ref().map(|e| e.message(locale)).unwrap_or_default();
+                        let text = tx.paid_ahead_interrupted.of(u64::from(done.paid), locale);
+                        view! { <p class="error" role="alert">{fill(&text, &[("reason", &reason)])}</p> }.into_any()
+                    }
                     Ok(done) if done.stopped.is_none() => view! {
-                        <p class="success" role="status">{fill(tx.paid_ahead, &[("n", &done.paid.to_string())])}</p>
+                        <p class="success" role="status">{tx.paid_ahead.of(u64::from(done.paid), locale)}</p>
                     }.into_any(),
                     Ok(done) => view! {
-                        <p class="error" role="alert">{fill(tx.paid_ahead_stopped, &[("n", &done.paid.to_string())])}</p>
+                        <p class="error" role="alert">{tx.paid_ahead_stopped.of(u64::from(done.paid), locale)}</p>
                     }.into_any(),
                     Err(error) => view! { <p class="error" role="alert">{error.message(locale)}</p> }.into_any(),
                 })}

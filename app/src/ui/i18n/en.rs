@@ -446,8 +446,6 @@ pub const EN: Texts = Texts {
     plan_progress: "{paid} of {count} installment(s) paid — {total} in total",
     plan_next: "next on {date}",
     pay_all_remaining: "Pay everything now ({amount})",
-    paid_ahead: "{n} installment(s) paid: this plan is settled.",
-    paid_ahead_stopped: "{n} installment(s) paid, then the next payment did not go through: see the details below.",
     plan_title: "Payment plan #{id} — {label}",
     plan_collected: "Collected",
     plan_consent: "Customer's consent",
@@ -524,6 +522,18 @@ pub const EN: Texts = Texts {
         other: "{n} installments not refunded (see their pages)",
     },
     results: Plural { one: "result", other: "results" },
+    paid_ahead: Plural {
+        one: "{n} installment paid: this plan is settled.",
+        other: "{n} installments paid: this plan is settled.",
+    },
+    paid_ahead_stopped: Plural {
+        one: "{n} installment paid, then the next payment did not go through: see the details below.",
+        other: "{n} installments paid, then the next payment did not go through: see the details below.",
+    },
+    paid_ahead_interrupted: Plural {
+        one: "{n} installment paid; the next one could not be: {reason}",
+        other: "{n} installments paid; the next one could not be: {reason}",
+    },
     failed_emails_count: Plural { one: "{n} failed email", other: "{n} failed emails" },
     failed_webhooks_count: Plural { one: "{n} failed webhook", other: "{n} failed webhooks" },
     stripe_calls_count: Plural { one: "{n} Stripe call", other: "{n} Stripe calls" },

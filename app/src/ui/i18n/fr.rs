@@ -446,8 +446,6 @@ pub const FR: Texts = Texts {
     plan_progress: "{paid} échéance(s) payée(s) sur {count} — {total} au total",
     plan_next: "prochaine le {date}",
     pay_all_remaining: "Tout payer maintenant ({amount})",
-    paid_ahead: "{n} échéance(s) payée(s) : cet échéancier est réglé.",
-    paid_ahead_stopped: "{n} échéance(s) payée(s), puis le paiement suivant n’a pas abouti : voyez le détail ci-dessous.",
     plan_title: "Échéancier n°{id} — {label}",
     plan_collected: "Encaissé",
     plan_consent: "Consentement du client",
@@ -527,6 +525,18 @@ pub const FR: Texts = Texts {
         other: "{n} échéances non remboursées (voir leur page)",
     },
     results: Plural { one: "résultat", other: "résultats" },
+    paid_ahead: Plural {
+        one: "{n} échéance payée : cet échéancier est réglé.",
+        other: "{n} échéances payées : cet échéancier est réglé.",
+    },
+    paid_ahead_stopped: Plural {
+        one: "{n} échéance payée, puis le paiement suivant n’a pas abouti : voyez le détail ci-dessous.",
+        other: "{n} échéances payées, puis le paiement suivant n’a pas abouti : voyez le détail ci-dessous.",
+    },
+    paid_ahead_interrupted: Plural {
+        one: "{n} échéance payée ; la suivante n’a pas pu l’être : {reason}",
+        other: "{n} échéances payées ; la suivante n’a pas pu l’être : {reason}",
+    },
     failed_emails_count: Plural { one: "{n} e-mail en échec", other: "{n} e-mails en échec" },
     failed_webhooks_count: Plural { one: "{n} webhook en échec", other: "{n} webhooks en échec" },
     stripe_calls_count: Plural { one: "{n} appel Stripe", other: "{n} appels Stripe" },

@@ -552,8 +552,6 @@ texts! {
         plan_progress,
         plan_next,
         pay_all_remaining,
-        paid_ahead,
-        paid_ahead_stopped,
         plan_title,
         plan_collected,
         plan_consent,
@@ -626,6 +624,9 @@ texts! {
         js_browser_only
     }
     plurals {
+        paid_ahead,
+        paid_ahead_stopped,
+        paid_ahead_interrupted,
         plan_refunds_asked,
         plan_refunds_refused,
         results,
