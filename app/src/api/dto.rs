@@ -903,6 +903,9 @@ pub struct InvitationView {
     pub consumer_credit: bool,
     /// The off-session mandate, in the page's language, as it will be stored.
     pub mandate: String,
+    /// A fingerprint of the mandate and the schedule as shown, sent back with « J’accepte »:
+    /// a plan changed since is refused, not accepted on terms the customer did not read.
+    pub terms: String,
     /// Last day the link works.
     pub expires_on: NaiveDate,
     /// The first échéance when it is already due: paid on the page, on-session, once the card is saved.

@@ -125,7 +125,7 @@ pub async fn plan_invitation(plan_id: i64, token: String) -> Result<InvitationVi
 /// The customer accepts through the invitation link: the consent is recorded,
 /// the link spent, and the customer logged in (to save the card next).
 #[server(endpoint = "plans/accept")]
-pub async fn accept_plan_invitation(plan_id: i64, token: String) -> Result<PlanAccepted, AppError> {
+pub async fn accept_plan_invitation(plan_id: i64, token: String, terms: String) -> Result<PlanAccepted, AppError> {
     use super::context::{client_ip, fail, set_cookie, state, user_agent};
     use crate::ssr::auth;
     use crate::ssr::services::invitations;
@@ -133,7 +133,8 @@ pub async fn accept_plan_invitation(plan_id: i64, token: String) -> Result<PlanA
     let state = state()?;
     let context = ConsentContext { ip: client_ip(&state), user_agent: user_agent() };
     let locale = crate::ui::i18n::page_locale();
-    let (accepted, session) = invitations::accept(&state, plan_id, &token, locale, context).await.map_err(fail)?;
+    let (accepted, session) =
+        invitations::accept(&state, plan_id, &token, &terms, locale, context).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
     Ok(accepted)
 }

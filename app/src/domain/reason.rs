@@ -52,6 +52,10 @@ pub enum Refusal {
     /// The customer's account is closed (its erasure has begun): no new plan is written for it.
     #[error("the customer's account is closed")]
     AccountClosed,
+    /// The plan changed (an admin moved a date) after the page the customer accepts from was
+    /// opened: nothing is recorded, the page is to be read again.
+    #[error("the plan changed since the page was opened")]
+    TermsChanged,
     /// The échéance's plan has no consent on record: nothing of it is charged, by anyone,
     /// before its customer accepts it.
     #[error("the plan is not accepted yet")]

@@ -87,7 +87,7 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
                 <CardStep accepted plan_id=id last_due due_now=invitation.due_now.clone() return_url=invitation.return_url.clone()/>
             }.into_any(),
             failed => {
-                let (mandate, token) = (invitation.mandate.clone(), token.clone());
+                let (mandate, token, terms) = (invitation.mandate.clone(), token.clone(), invitation.terms.clone());
                 view! {
                 <section class="card">
                     <h2>{tx.invitation_mandate}</h2>
@@ -95,6 +95,7 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
                     <ActionForm action=accept>
                         <input type="hidden" name="plan_id" value=id.to_string()/>
                         <input type="hidden" name="token" value=token/>
+                        <input type="hidden" name="terms" value=terms/>
                         <button type="submit" class="primary" data-testid="accept-plan" disabled=move || accept.pending().get()>
                             {move || if accept.pending().get() { tx.invitation_accepting } else { tx.invitation_accept }}
                         </button>

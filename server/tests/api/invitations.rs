@@ -36,6 +36,19 @@ fn refused<T>(result: Result<T, ServiceError>) -> bool {
     matches!(result, Err(ServiceError::InvalidLink))
 }
 
+/// A plan for zoe, first due in ten days, three monthly échéances, and the
+/// plan id and token of the invitation queued with it (no mail catcher).
+async fn queued_invitation(app: &TestApp) -> (plans::CreatedPlan, i64, String) {
+    let first_due = app.today().checked_add_days(Days::new(10)).expect("date");
+    let created = plans::create(&app.state, None, request("zoe@example.test", 90_000, 3, first_due, Interval::Month))
+        .await
+        .expect("created");
+    let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("queued with the plan");
+    let context: serde_json::Value = serde_json::from_str(&row.context).expect("json");
+    let (id, token) = parts(context["link"].as_str().expect("a link"));
+    (created, id, token)
+}
+
 async fn plan(app: &TestApp, id: i64) -> payment_plan::Model {
     payment_plan::Entity::find_by_id(id).one(&app.state.db).await.expect("query").expect("plan")
 }
@@ -77,8 +90,9 @@ async fn a_new_customer_is_invited_by_email_accepts_through_the_link_and_is_acti
     assert_eq!(plan(&app, id).await.status, PlanStatus::EnAttenteClient);
     assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0);
 
-    let (accepted, opened) =
-        invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await.expect("accepted through the link");
+    let (accepted, opened) = invitations::accept(&app.state, id, &token, &shown.terms, Locale::Fr, consent())
+        .await
+        .expect("accepted through the link");
     assert_eq!(accepted.status, PlanStatus::EnAttenteClient, "accepted, but no card yet");
     assert!(accepted.card.is_none());
     assert_eq!(opened.user.id, customer, "the link logged its customer in");
@@ -94,7 +108,7 @@ async fn a_new_customer_is_invited_by_email_accepts_through_the_link_and_is_acti
     assert_eq!((given.ip.as_str(), given.user_agent.as_str()), ("203.0.113.7", "Mozilla/5.0 (test)"));
 
     // Spent: neither shown nor accepted again.
-    let again = invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await;
+    let again = invitations::accept(&app.state, id, &token, &shown.terms, Locale::Fr, consent()).await;
     assert!(matches!(again, Err(ServiceError::InvalidLink)), "{:?}", again.map(|a| a.0));
     assert!(matches!(invitations::open(&app.state, id, &token, Locale::Fr).await, Err(ServiceError::InvalidLink)));
 
@@ -132,11 +146,12 @@ async fn forged_expired_and_foreign_links_open_nothing() {
     assert!(refused(invitations::open(&app.state, id, &extended, Locale::Fr).await));
     assert!(refused(invitations::open(&app.state, id, "", Locale::Fr).await));
     assert!(refused(invitations::open(&app.state, 999_999, &token, Locale::Fr).await));
-    assert!(refused(invitations::accept(&app.state, id, &forged, Locale::Fr, consent()).await));
+    let terms = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("opens").terms;
+    assert!(refused(invitations::accept(&app.state, id, &forged, &terms, Locale::Fr, consent()).await));
 
     // Past INVITATION_TTL_DAYS (14 by default): expired, nothing recorded.
     app.clock.advance(Duration::from_secs(15 * 86_400));
-    assert!(refused(invitations::accept(&app.state, id, &token, Locale::Fr, consent()).await));
+    assert!(refused(invitations::accept(&app.state, id, &token, &terms, Locale::Fr, consent()).await));
     assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0);
     assert_eq!(plan(&app, id).await.status, PlanStatus::EnAttenteClient);
     assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 0);
@@ -146,13 +161,8 @@ async fn forged_expired_and_foreign_links_open_nothing() {
 async fn a_cancelled_plan_sends_no_invitation_and_its_link_opens_nothing() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     let admin = app.admin("root").await;
-    let first_due = app.today().checked_add_days(Days::new(10)).expect("date");
-    let created = plans::create(&app.state, None, request("zoe@example.test", 90_000, 3, first_due, Interval::Month))
-        .await
-        .expect("created");
+    let (created, _, token) = queued_invitation(&app).await;
     let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("queued with the plan");
-    let context: serde_json::Value = serde_json::from_str(&row.context).expect("json");
-    let (_, token) = parts(context["link"].as_str().expect("a link"));
     let shown = invitations::open(&app.state, created.plan.id, &token, Locale::Fr).await.expect("opens");
     assert!(shown.due_now.is_none(), "nothing due yet: the card is only saved");
 
@@ -177,7 +187,9 @@ async fn a_customer_who_already_has_a_card_is_active_as_soon_as_they_accept() {
     let messages = mail.wait_for(1, Duration::from_secs(10)).await;
     let (id, token) = parts(&link_containing(&messages[0], "/accept?token=").expect("link"));
 
-    let (accepted, _) = invitations::accept(&app.state, id, &token, Locale::En, consent()).await.expect("accepted");
+    let terms = invitations::open(&app.state, id, &token, Locale::En).await.expect("opens").terms;
+    let (accepted, _) =
+        invitations::accept(&app.state, id, &token, &terms, Locale::En, consent()).await.expect("accepted");
 
     assert_eq!(accepted.status, PlanStatus::Actif);
     assert!(accepted.card.is_some_and(|c| c.last4 == "4242"));
@@ -187,4 +199,31 @@ async fn a_customer_who_already_has_a_card_is_active_as_soon_as_they_accept() {
         "worded as the page showed it: {}",
         given.mandate_text
     );
+}
+
+#[tokio::test]
+async fn a_plan_changed_after_its_page_was_opened_is_not_accepted_on_the_old_terms() {
+    use app::domain::Refusal;
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let admin = app.admin("root").await;
+    let (created, id, token) = queued_invitation(&app).await;
+    let shown = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("opens");
+
+    // The admin moves the last date while the customer reads the page.
+    let last = created.echeances.last().expect("a last échéance");
+    let later = last.due_date.checked_add_days(Days::new(14)).expect("date");
+    let moved = app::domain::EcheanceId::new(last.id).expect("id");
+    plans::move_due_date(&app.state, moved, later, admin.id).await.expect("moved");
+    let refused = invitations::accept(&app.state, id, &token, &shown.terms, Locale::Fr, consent()).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::TermsChanged))), "{:?}", refused.map(|a| a.0));
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 0, "nothing recorded");
+    assert_eq!(session::Entity::find().count(&app.state.db).await.expect("count"), 0, "no one logged in");
+
+    // Read again, the new terms are the ones accepted, and the link still works for it.
+    let again = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("still opens");
+    assert_ne!(again.terms, shown.terms);
+    assert!(again.echeances.iter().any(|e| e.due_date == later));
+    invitations::accept(&app.state, id, &token, &again.terms, Locale::Fr, consent()).await.expect("accepted");
+    let given = plan_consent::Entity::find().one(&app.state.db).await.expect("query").expect("the consent");
+    assert_eq!(given.mandate_text, again.mandate, "the terms read");
 }

@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::plans::{self, ConsentContext};
 use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
-use crate::domain::{Currency, EmailKind, InvitationToken, Locale, PlanStatus, Total, UserId};
+use crate::domain::{Currency, EmailKind, InvitationToken, Locale, PlanStatus, Refusal, Total, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
@@ -94,10 +94,12 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
     let echeances = plans::planned(&rows)?;
     let today = state.today();
     let due_now = echeances.first().filter(|e| e.due_date <= today).cloned();
+    let mandate = mandate(state, &plan, &rows, locale)?;
     Ok(InvitationView {
         plan_id: plan.id,
         return_url: plan.return_url.clone(),
-        mandate: mandate(state, &plan, &rows, locale)?,
+        terms: terms_digest(&mandate, &rows),
+        mandate,
         total: total(&plan)?,
         label: plan.label,
         customer_name: customer.display_name,
@@ -112,13 +114,18 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
 /// The customer accepts through the link: the consent (the mandate worded in
 /// `locale`, as the page showed it), the link spent and a session opened, in
 /// one transaction. The plan is *actif* at once when a card is already saved.
+/// `terms` is what the page showed ([`InvitationView::terms`]): a plan changed
+/// since (an admin moved a date) is refused, so that a consent is never
+/// recorded for terms the customer did not read.
 ///
 /// # Errors
-/// As [`open`], `Refused` for a finished plan, database failure.
+/// As [`open`], `Refused(TermsChanged)` when the terms are not the ones shown,
+/// `Refused` for a finished plan, database failure.
 pub async fn accept(
     state: &AppState,
     plan_id: i64,
     token: &str,
+    terms: &str,
     locale: Locale,
     context: ConsentContext,
 ) -> Result<(PlanAccepted, OpenedSession), ServiceError> {
@@ -127,6 +134,9 @@ pub async fn accept(
     let (plan, _) = authorize(state, &txn, plan_id, token, true).await?;
     let rows = plans::echeances_of(&txn, plan.id).await?;
     let text = mandate(state, &plan, &rows, locale)?;
+    if terms_digest(&text, &rows) != terms {
+        return Err(Refusal::TermsChanged.into());
+    }
     let customer = customer_of(&txn, &plan).await?;
     let plan = plans::consent_locked(&txn, plan, text, context, now).await?;
     let spent = payment_plan::Entity::update_many()
@@ -214,6 +224,18 @@ pub(crate) fn mandate(
         last: last.due_date,
     };
     Ok(mandate_text(&terms, locale))
+}
+
+/// A fingerprint of the terms a page shows: the mandate as worded, and each échéance's
+/// number, date and amount (SHA-256, hex).
+fn terms_digest(mandate: &str, rows: &[echeance::Model]) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    hash.update(mandate.as_bytes());
+    for row in rows {
+        hash.update(format!("\n{:?}|{}|{}|{}", row.seq, row.due_date, row.amount_cents, row.currency).as_bytes());
+    }
+    hex::encode(hash.finalize())
 }
 
 fn currency(plan: &payment_plan::Model) -> Result<Currency, ServiceError> {

@@ -154,6 +154,7 @@ pub const EN: Texts = Texts {
     refused_link_expired: "The link has expired; the next attempt will create a new one.",
     refused_restore_pending: "The database was just restored from a backup: no charge goes out until a reconciliation with Stripe has covered the time since the backup. Try again after the reconciliation.",
     refused_last_admin: "This is the last active admin: they cannot be disabled (no one could log in any more).",
+    refused_terms_changed: "This plan changed since this page was opened: reload the page to read its terms again before accepting.",
     refused_not_accepted: "This plan has not been accepted yet: nothing of it is paid before it is accepted, from its invitation.",
     refused_account_closed: "This customer's account is closed (their data is being erased): no new plan can be made for it.",
     refused_erasure_blocked: "A payment of this customer is in progress, waiting for authentication or disputed: erase their data once it is settled.",

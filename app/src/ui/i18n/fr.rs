@@ -154,6 +154,7 @@ pub const FR: Texts = Texts {
     refused_link_expired: "Le lien a expiré ; la prochaine tentative en créera un nouveau.",
     refused_restore_pending: "La base vient d’être restaurée depuis une sauvegarde : aucun prélèvement ne part avant qu’une réconciliation avec Stripe ait couvert la période depuis la sauvegarde. Réessayez après la réconciliation.",
     refused_last_admin: "C’est le dernier administrateur actif : il ne peut pas être désactivé (personne ne pourrait plus se connecter).",
+    refused_terms_changed: "Cet échéancier a changé depuis l’ouverture de cette page : rechargez-la pour relire ses conditions avant d’accepter.",
     refused_not_accepted: "Cet échéancier n’a pas encore été accepté : rien n’en est réglé avant son acceptation, depuis son invitation.",
     refused_account_closed: "Le compte de ce client est fermé (ses données sont en cours d’effacement) : aucun nouvel échéancier ne peut lui être proposé.",
     refused_erasure_blocked: "Un paiement de ce client est en cours, attend son authentification ou est contesté : effacez ses données une fois réglé.",

@@ -242,6 +242,7 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::RefundsChanged => ("refunds_changed", false),
         Refusal::AccountClosed => ("account_closed", false),
         Refusal::NotAccepted => ("plan_not_accepted", false),
+        Refusal::TermsChanged => ("terms_changed", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }
 }
