@@ -296,6 +296,41 @@ async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_se
 }
 
 #[tokio::test]
+async fn the_reconciler_never_gives_up_an_attempt_whose_re_send_may_still_reach_stripe() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, _, _) = attempt_that_never_reached_stripe(&app, 3_500).await;
+    app.clock.advance(Duration::from_secs(31 * 60));
+    // The follow-up re-sends it with the same key; every try is lost on the way and
+    // reaches Stripe a little later.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::ArriveLate(Duration::from_secs(10)));
+    }
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "outcome unknown again");
+
+    // The night's reconciliation runs meanwhile: Stripe has no PaymentIntent for it yet.
+    let report = reconcile(&app).await;
+    assert!(app.peer.payment_intents_of(e).await.is_empty(), "read before the re-send landed");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "just re-sent: not given up");
+    assert!(report.drift.iter().all(|d| d.echeance_id != e), "{report:?}");
+
+    // The re-send lands and collects; the next follow-up's re-send is answered with it.
+    for _ in 0..300 {
+        if !app.peer.payment_intents_of(e).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // the other tries land too (replays)
+    app.clock.advance(Duration::from_secs(6 * 60));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    let collected = app.peer.payment_intents_of(e).await;
+    assert_eq!(collected.len(), 1, "one PaymentIntent, one collection: {collected:?}");
+    assert_eq!(app.attempts(e).await.len(), 1, "no second attempt");
+}
+
+#[tokio::test]
 async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     let (e, _, _) = attempt_that_never_reached_stripe(&app, 2_500).await;

@@ -97,6 +97,9 @@ impl From<ChargeResult> for crate::api::dto::PayOutcome {
 fn first_check_after_ms(state: &AppState) -> i64 {
     i64::try_from((state.settings.stripe_timeout * 5).as_millis()).unwrap_or(i64::MAX).saturating_add(30_000)
 }
+/// How long [`resume`] (or the reconciler, before it gives an attempt up) holds
+/// an attempt it settles: no one else re-sends or abandons it meanwhile.
+pub(crate) const SETTLE_CLAIM_MS: i64 = 5 * 60_000;
 /// Stripe keeps idempotency keys at least this long.
 const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 
@@ -470,8 +473,13 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
         .await?;
     let mut handled = 0;
     for attempt in due {
-        if !queue::claim_check::<charge_attempt::Entity>(&state.db, attempt.id, attempt.next_check_at, now + 5 * 60_000)
-            .await?
+        if !queue::claim_check::<charge_attempt::Entity>(
+            &state.db,
+            attempt.id,
+            attempt.next_check_at,
+            now + SETTLE_CLAIM_MS,
+        )
+        .await?
         {
             continue;
         }

@@ -30,7 +30,7 @@ use crate::ssr::payments::types::{
     AttemptRef, DisputeSnapshot, IdOrObject, Page, PaymentIntentSnapshot, RefundSnapshot,
 };
 use crate::ssr::repo::column::ReportStatus;
-use crate::ssr::repo::{attempts, echeances};
+use crate::ssr::repo::{attempts, echeances, queue};
 use crate::ssr::state::AppState;
 use crate::ssr::{db, installation};
 
@@ -356,10 +356,41 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             // created. That read is complete by itself, so it is made whether the
             // window listing (taken at the start of the run) covered the attempt, did
             // not reach back that far, or failed.
-            let old_enough = state.now_ms() - attempt.started_at > ABANDON_AFTER_MS;
+            //
+            // The margin counts from the last send, not the first: the follow-up worker
+            // re-sends an unknown attempt with the same key for a day, and a re-send
+            // that Stripe has not executed yet is no proof of absence. An attempt that
+            // worker may touch is claimed from it first (the same compare-and-set), so a
+            // re-send never runs between this read and the abandonment.
+            let now = state.now_ms();
+            let last_sent = attempt.last_sent_at.map_or(attempt.started_at, |at| at.max(attempt.started_at));
+            let old_enough = now - last_sent > ABANDON_AFTER_MS;
             if !(old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
                 report.unchanged += 1;
                 return;
+            }
+            if attempt.outcome.needs_follow_up() && !options.dry_run {
+                let idle = attempt.next_check_at.is_none_or(|at| at <= now);
+                let claimed = idle
+                    && match queue::claim_check::<charge_attempt::Entity>(
+                        &state.db,
+                        attempt.id,
+                        attempt.next_check_at,
+                        now + super::charge::SETTLE_CLAIM_MS,
+                    )
+                    .await
+                    {
+                        Ok(claimed) => claimed,
+                        Err(e) => {
+                            report.errors += 1;
+                            report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+                            return;
+                        }
+                    };
+                if !claimed {
+                    report.unchanged += 1;
+                    return;
+                }
             }
             report.stripe_calls += 1;
             match super::charge::find_on_stripe(state, attempt).await {
