@@ -68,7 +68,7 @@ test.describe('payment plans', () => {
     await second.getByRole('button', { name: 'Déplacer' }).click();
     await expect(second).toContainText('01/03/2035');
     await plan.cancel.click();
-    await expect(plan.cancelled).toContainText('3 échéance(s) annulée(s)');
+    await expect(plan.cancelled).toContainText('3 échéances annulées');
     await expect(plan.status).toHaveAttribute('data-status', 'annule');
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(3);
     await expect(plan.history.locator('li[data-to="annule"]')).toHaveCount(1);
@@ -203,7 +203,7 @@ test.describe('payment plans', () => {
 
     // « Mes échéanciers »: the rest paid ahead, now, with the saved card (this card asks 3D Secure every time);
     // the plan is finished.
-    await expect(myPlan).toContainText('1 échéance(s) payée(s) sur 2');
+    await expect(myPlan).toContainText('1 échéance payée sur 2');
     await myPlan.getByRole('button', { name: 'Tout payer maintenant (50,00\u00a0€)' }).click();
     await expect(invitation.page).toHaveURL(/\/payment\/authenticate\/pi_/);
     await new AuthenticatePage(invitation.page).complete();

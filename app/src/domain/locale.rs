@@ -53,6 +53,30 @@ impl Locale {
         }
     }
 
+    /// The product's language a browser prefers, from its `Accept-Language`
+    /// header (`en-GB,en;q=0.9,fr;q=0.8`): the `fr` or `en` range of highest
+    /// weight (the first of equal weights), none when it names neither.
+    #[must_use]
+    pub fn preferred(accept_language: &str) -> Option<Self> {
+        accept_language
+            .split(',')
+            .filter_map(|range| {
+                let mut parts = range.split(';');
+                let tag = parts.next()?.trim();
+                let primary = tag.split(['-', '_']).next()?;
+                let locale = [Self::Fr, Self::En].into_iter().find(|l| primary.eq_ignore_ascii_case(l.code()))?;
+                let weight = parts
+                    .find_map(|p| p.trim().strip_prefix("q=").map(|q| q.trim().parse::<f32>().unwrap_or(0.0)))
+                    .unwrap_or(1.0);
+                (weight > 0.0).then_some((locale, weight))
+            })
+            .fold(None, |best: Option<(Self, f32)>, (locale, weight)| match best {
+                Some((_, top)) if top >= weight => best,
+                _ => Some((locale, weight)),
+            })
+            .map(|(locale, _)| locale)
+    }
+
     /// Reads what a browser sends (a cookie or an `Accept-Language` header):
     /// anything unknown is French, the interface's first language.
     #[must_use]
@@ -83,6 +107,23 @@ mod tests {
         assert_eq!(Locale::from_code("en-GB,en;q=0.9"), Locale::En);
         assert_eq!(Locale::from_code("de"), Locale::Fr);
         assert_eq!(Locale::from_code(""), Locale::Fr);
+    }
+
+    #[test]
+    fn a_browser_gets_the_product_language_it_weighs_highest() {
+        assert_eq!(Locale::preferred("en-US,en;q=0.9"), Some(Locale::En));
+        assert_eq!(Locale::preferred("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"), Some(Locale::Fr));
+        assert_eq!(
+            Locale::preferred("de-DE,de;q=0.9,en;q=0.5,fr;q=0.4"),
+            Some(Locale::En),
+            "German first, then English"
+        );
+        assert_eq!(Locale::preferred("fr;q=0.2,EN;q=0.8"), Some(Locale::En), "by weight, not by place");
+        assert_eq!(Locale::preferred("en;q=0,fr;q=0.1"), Some(Locale::Fr), "q=0 is refused");
+        assert_eq!(Locale::preferred("en;q=0.5,fr;q=0.5"), Some(Locale::En), "the first of equal weights");
+        for none in ["", "de", "*", "es-ES,it;q=0.9", "en;q=0", "french", "enx"] {
+            assert_eq!(Locale::preferred(none), None, "{none:?}");
+        }
     }
 
     #[test]

@@ -56,13 +56,8 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
     let accept = ServerAction::<AcceptPlanInvitation>::new();
     let last_due = invitation.echeances.last().map(|e| e.due_date);
     let intro = fill(
-        tx.invitation_intro,
-        &[
-            ("name", &invitation.customer_name),
-            ("merchant", &invitation.merchant),
-            ("label", &invitation.label),
-            ("count", &invitation.echeances.len().to_string()),
-        ],
+        &tx.invitation_intro.of(u64::try_from(invitation.echeances.len()).unwrap_or(u64::MAX), locale),
+        &[("name", &invitation.customer_name), ("merchant", &invitation.merchant), ("label", &invitation.label)],
     );
     let id = invitation.plan_id;
     view! {

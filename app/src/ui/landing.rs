@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 
 use super::checkout::CheckoutPage;
-use super::i18n::{plan_status_label, texts};
+use super::i18n::{fill, plan_status_label, texts};
 use super::layout::{FormPage, Layout, link_token};
 use crate::api::dto::Landing;
 use crate::api::error::AppError;
@@ -132,8 +132,8 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
             </section>
             {data.clone().and_then(|d| d.echeance_count.map(|count| (count, d))).map(|(count, d)| view! {
                 <section class="card stats">
-                    <p><strong data-testid="echeance-count">{count}</strong>" "{tx.echeances_in_base}</p>
-                    {d.next_due.map(|date| view! { <p>{tx.next_due}" : "<strong>{locale.format_date(date)}</strong></p> })}
+                    <p><strong data-testid="echeance-count">{count}</strong>" "{tx.echeances_in_base.of(count, locale)}</p>
+                    {d.next_due.map(|date| view! { <p>{fill(tx.labelled, &[("label", tx.next_due)])}<strong>{locale.format_date(date)}</strong></p> })}
                 </section>
             })}
             {if admin {

@@ -67,7 +67,7 @@ mod imp {
         #[derive(Clone)]
         type StripeJs;
         #[wasm_bindgen(catch, js_name = Stripe)]
-        fn new_stripe(key: &str) -> Result<StripeJs, JsValue>;
+        fn new_stripe(key: &str, options: &JsValue) -> Result<StripeJs, JsValue>;
         #[wasm_bindgen(method, catch)]
         fn elements(this: &StripeJs) -> Result<Elements, JsValue>;
         #[wasm_bindgen(method, catch, js_name = confirmCardSetup)]
@@ -108,7 +108,9 @@ mod imp {
             {
                 return Ok(s.clone());
             }
-            let s = new_stripe(key).map_err(|e| describe(&e))?;
+            // The card form and Stripe's messages in the page's language, not the browser's.
+            let locale = crate::ui::i18n::page_locale().code();
+            let s = new_stripe(key, &object(&[("locale", &JsValue::from_str(locale))])).map_err(|e| describe(&e))?;
             *cell.borrow_mut() = Some((key.to_owned(), s.clone()));
             Ok(s)
         })

@@ -29,6 +29,22 @@ test.describe('home page without JavaScript', () => {
     await expect(new LandingPage(page).submit).toBeVisible();
   });
 
+  test('speaks the language the browser prefers until another is chosen', async ({ browser }) => {
+    // A browser set to English (it sends Accept-Language: en-GB), with no language chosen here yet.
+    const { baseURL } = test.info().project.use;
+    const context = await browser.newContext({ baseURL, locale: 'en-GB', javaScriptEnabled: false });
+    const page = await context.newPage();
+    const landing = new LandingPage(page, EN, false);
+    await landing.goto();
+    await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+    await expect(landing.tagline).toBeVisible();
+    await landing.switchLanguage(FR);
+    await expect(new LandingPage(page, FR).tagline).toBeVisible();
+    await page.reload();
+    await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+    await context.close();
+  });
+
   test('switches language with the header link', async ({ page }) => {
     const landing = new LandingPage(page, FR, false);
     await landing.goto();

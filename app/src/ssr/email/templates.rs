@@ -98,7 +98,7 @@ pub fn render(source: &TemplateSource, context: &serde_json::Value) -> Result<Re
     };
     let subject = part("subject")?;
     if subject.contains(['\r', '\n']) {
-        return Err(TemplateError("le sujet ne peut pas contenir de retour à la ligne".to_owned()));
+        return Err(TemplateError("subject: a line break is not allowed in a subject".to_owned()));
     }
     Ok(Rendered { subject, html: part("html")?, text: part("text")? })
 }

@@ -176,11 +176,11 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             {(failed > 0).then(|| view! {
                 <ActionForm action=replay_failed attr:class="inline">
                     <FormToken/>
-                    <button type="submit" data-testid="replay-failed">{fill(tx.delivery_replay_failed, &[("n", &failed.to_string())])}</button>
+                    <button type="submit" data-testid="replay-failed">{tx.delivery_replay_failed.of(failed, locale)}</button>
                 </ActionForm>
             })}
             {move || replay_failed.value().get().map(|r| match r {
-                Ok(n) => view! { <p class="success" role="status">{fill(tx.deliveries_replayed, &[("n", &n.to_string())])}</p> }.into_any(),
+                Ok(n) => view! { <p class="success" role="status">{tx.deliveries_replayed.of(n, locale)}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
             })}
             {move || failure(replay.value().get(), locale)}

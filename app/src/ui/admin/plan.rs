@@ -147,12 +147,12 @@ fn Outcome(done: PlanCancelled) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <div role="status" data-testid="plan-cancelled">
-            <p class="success">{fill(tx.plan_cancel_done, &[("cancelled", &done.cancelled.to_string())])}</p>
+            <p class="success">{tx.plan_cancel_done.of(u64::from(done.cancelled), locale)}</p>
             {(done.paid_meanwhile > 0).then(|| view! {
-                <p class="notice">{fill(tx.plan_cancel_paid, &[("n", &done.paid_meanwhile.to_string())])}</p>
+                <p class="notice">{tx.plan_cancel_paid.of(u64::from(done.paid_meanwhile), locale)}</p>
             })}
             {(done.left > 0).then(|| view! {
-                <p class="error">{fill(tx.plan_cancel_left, &[("n", &done.left.to_string())])}</p>
+                <p class="error">{tx.plan_cancel_left.of(u64::from(done.left), locale)}</p>
             })}
             {(done.refunds_asked > 0).then(|| view! {
                 <p class="notice">{tx.plan_refunds_asked.of(u64::from(done.refunds_asked), locale)}</p>

@@ -8,7 +8,7 @@ use crate::api::dto::EmailTemplateView;
 use crate::api::emails::{AdminPreviewTemplate, AdminSaveTemplate, admin_templates};
 use crate::domain::EmailKind;
 use crate::domain::Locale;
-use crate::ui::i18n::{email_kind_label, texts};
+use crate::ui::i18n::{email_kind_label, fill, texts};
 use crate::ui::layout::{LoadedPage, hydration_marker};
 
 /// The page.
@@ -91,7 +91,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
             Ok(p) => view! {
                 <section class="card" data-testid="template-preview-result">
                     <h2>{tx.preview_title}</h2>
-                    <p><strong>{tx.subject}" : "</strong><span data-testid="preview-subject">{p.subject}</span></p>
+                    <p><strong>{fill(tx.labelled, &[("label", tx.subject)])}</strong><span data-testid="preview-subject">{p.subject}</span></p>
                     <div class="two-cols">
                         <iframe class="preview" sandbox="" title=tx.html_body srcdoc=p.html style="width:100%;min-height:16rem"></iframe>
                         <pre class="preview" data-testid="preview-text">{p.text}</pre>

@@ -34,8 +34,7 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                             <li data-testid=format!("plan-{}", p.id) data-status=p.status.as_str()>
                                 <strong>{p.label.clone()}</strong>" "
                                 <span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span>
-                                <p class="muted">{fill(tx.plan_progress, &[
-                                    ("paid", &p.progress.0.to_string()),
+                                <p class="muted">{fill(&tx.plan_progress.of(u64::from(p.progress.0), locale), &[
                                     ("count", &p.progress.1.to_string()),
                                     ("total", &p.total.format(locale)),
                                 ])}

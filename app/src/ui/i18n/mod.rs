@@ -18,8 +18,8 @@ use crate::domain::{
 };
 use crate::ui::stripe_js::JsFailure;
 
-/// The locale of this page: French unless the person chose English (the
-/// `lang` cookie set by `/lang/en`); in the browser, read back from
+/// The locale of this page: the `lang` cookie set by `/lang/en` or `/lang/fr`,
+/// else the browser's preferred language if French or English, else French; in the browser, read back from
 /// `<html lang>` (which the server wrote), so both sides render the same thing.
 #[must_use]
 pub fn page_locale() -> Locale {
@@ -37,19 +37,20 @@ pub fn page_locale() -> Locale {
     }
 }
 
-/// The locale a request asks for: the `lang` cookie (set by `/lang/en`), else French.
+/// The locale a request asks for: the `lang` cookie (set by `/lang/en`), else
+/// the browser's `Accept-Language` when it names French or English, else French.
 #[cfg(feature = "ssr")]
 #[must_use]
 pub fn locale_of_request(headers: &http::HeaderMap) -> Locale {
-    headers
-        .get(http::header::COOKIE)
-        .and_then(|v| v.to_str().ok())
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    header(http::header::COOKIE)
         .and_then(|c| {
             c.split(';')
                 .filter_map(|p| p.trim().split_once('='))
                 .find(|(k, _)| *k == "lang")
                 .map(|(_, v)| Locale::from_code(v))
         })
+        .or_else(|| header(http::header::ACCEPT_LANGUAGE).and_then(Locale::preferred))
         .unwrap_or_default()
 }
 
@@ -120,8 +121,9 @@ texts! {
         demo_plans,
         role_admin,
         role_customer,
-        echeances_in_base,
         next_due,
+        labelled,
+        list_separator,
         interactive,
         show_passwords,
         hide_passwords,
@@ -328,9 +330,7 @@ texts! {
         plan_status_termine,
         plan_status_en_defaut,
         plan_status_annule,
-        mandate,
         invitation_title,
-        invitation_intro,
         invitation_mandate,
         invitation_accept,
         invitation_accepting,
@@ -364,13 +364,11 @@ texts! {
         endpoint_disabled,
         deliveries,
         deliveries_none,
-        deliveries_replayed,
         delivery_event,
         delivery_attempts,
         delivery_last,
         delivery_next,
         delivery_replay,
-        delivery_replay_failed,
         delivery_pending,
         delivery_delivered,
         delivery_failed,
@@ -550,7 +548,6 @@ texts! {
         move_due_date,
         due_date_moved,
         my_plans,
-        plan_progress,
         plan_next,
         pay_all_remaining,
         plan_title,
@@ -561,9 +558,6 @@ texts! {
         plan_history,
         plan_echeances,
         cancel_plan,
-        plan_cancel_done,
-        plan_cancel_paid,
-        plan_cancel_left,
         consumer_credit_flag,
         invalid_date_range,
         invalid_no_card,
@@ -634,6 +628,15 @@ texts! {
         failed_emails_count,
         failed_webhooks_count,
         stripe_calls_count,
+        deliveries_replayed,
+        delivery_replay_failed,
+        plan_progress,
+        plan_cancel_done,
+        plan_cancel_paid,
+        plan_cancel_left,
+        echeances_in_base,
+        mandate,
+        invitation_intro,
         tries
     }
 }
@@ -843,7 +846,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
         Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
         Invalid::Schedule(invalid) => {
-            invalid.0.iter().map(|p| plan_problem_text(p, tx, locale)).collect::<Vec<_>>().join(" ; ")
+            invalid.0.iter().map(|p| plan_problem_text(p, tx, locale)).collect::<Vec<_>>().join(tx.list_separator)
         }
         Invalid::ConsumerCredit => tx.invalid_consumer_credit.to_owned(),
         Invalid::EmailTaken => tx.invalid_email_taken.to_owned(),
@@ -946,11 +949,10 @@ pub struct MandateTerms<'a> {
 #[must_use]
 pub fn mandate_text(terms: &MandateTerms<'_>, locale: Locale) -> String {
     fill(
-        Texts::of(locale).mandate,
+        &Texts::of(locale).mandate.of(u64::try_from(terms.count).unwrap_or(u64::MAX), locale),
         &[
             ("merchant", terms.merchant),
             ("label", terms.label),
-            ("count", &terms.count.to_string()),
             ("total", &terms.total.format(locale)),
             ("first", &locale.format_date(terms.first)),
             ("last", &locale.format_date(terms.last)),
@@ -1105,6 +1107,25 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
 mod tests {
     use super::*;
 
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn the_lang_cookie_beats_the_browser_language_which_beats_french() {
+        let request = |pairs: &[(http::header::HeaderName, &str)]| {
+            let mut headers = http::HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(name.clone(), http::HeaderValue::from_str(value).expect("header"));
+            }
+            locale_of_request(&headers)
+        };
+        use http::header::{ACCEPT_LANGUAGE, COOKIE};
+        assert_eq!(request(&[]), Locale::Fr);
+        assert_eq!(request(&[(ACCEPT_LANGUAGE, "en-GB,en;q=0.9")]), Locale::En);
+        assert_eq!(request(&[(ACCEPT_LANGUAGE, "de-DE")]), Locale::Fr);
+        assert_eq!(request(&[(ACCEPT_LANGUAGE, "en-GB"), (COOKIE, "session=x; lang=fr")]), Locale::Fr);
+        assert_eq!(request(&[(ACCEPT_LANGUAGE, "fr-FR"), (COOKIE, "lang=en")]), Locale::En);
+        assert_eq!(request(&[(ACCEPT_LANGUAGE, "en"), (COOKIE, "session=x")]), Locale::En, "no lang cookie");
+    }
+
     fn placeholders(text: &str) -> Vec<&str> {
         let mut names: Vec<&str> =
             text.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(n, _)| n)).collect();
@@ -1125,8 +1146,15 @@ mod tests {
         for ((name, f), (_, e)) in fr.plurals().iter().zip(&en.plurals()) {
             for text in [f.one, f.other, e.one, e.other] {
                 assert!(!text.trim().is_empty(), "{name} has an empty form");
+            }
+            for text in [f.other, e.other] {
                 assert_eq!(placeholders(text), placeholders(f.other), "{name}: placeholders differ");
             }
+            // The singular may leave a value out ("the failed delivery", one date for one
+            // échéance), the same in both languages, and names none the plural lacks.
+            assert_eq!(placeholders(f.one), placeholders(e.one), "{name}: singular placeholders differ");
+            let plural = placeholders(f.other);
+            assert!(placeholders(f.one).iter().all(|p| plural.contains(p)), "{name}: unknown placeholder");
         }
     }
 
@@ -1138,6 +1166,11 @@ mod tests {
                 continue;
             }
             assert!(!text.contains(['é', 'è', 'à', 'ç', 'ê', 'ô', 'û', 'î', '«', '»']), "{name}: {text}");
+        }
+        for (name, plural) in Texts::of(Locale::En).plurals() {
+            for text in [plural.one, plural.other] {
+                assert!(!text.contains(['é', 'è', 'à', 'ç', 'ê', 'ô', 'û', 'î', '«', '»']), "{name}: {text}");
+            }
         }
     }
 

@@ -364,7 +364,10 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
             // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
             Ok(done) if done.left > 0 => ApiError::unavailable(
                 "cancel_incomplete",
-                format!("The plan is canceled; {} échéance(s) could not be yet: retry this request.", done.left),
+                format!(
+                    "The plan is canceled; {} of its installments could not be canceled yet: retry this request.",
+                    done.left
+                ),
             )
             .answer(),
             Ok(_) => match find(state, id).await {
