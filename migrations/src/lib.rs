@@ -23,6 +23,7 @@ mod m20261202_000013_refunds_and_disputes;
 mod m20261202_000014_failure_and_dispute_emails;
 mod m20261202_000015_dashboard_at_scale;
 mod m20261202_000016_dashboard_search;
+mod m20261204_000017_invitation_count;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_failure_and_dispute_emails::Migration),
             Box::new(m20261202_000015_dashboard_at_scale::Migration),
             Box::new(m20261202_000016_dashboard_search::Migration),
+            Box::new(m20261204_000017_invitation_count::Migration),
         ]
     }
 }

@@ -126,14 +126,42 @@ pub(crate) async fn update_seeded(
     bodies: &[(&str, &str, &str)],
 ) -> Result<(), DbErr> {
     for &(locale, html, text) in bodies {
-        let update = Query::update()
-            .table(EmailTemplates::Table)
-            .values([(EmailTemplates::HtmlBody, html.into()), (EmailTemplates::TextBody, text.into())])
-            .and_where(Expr::col(EmailTemplates::Kind).eq(kind))
-            .and_where(Expr::col(EmailTemplates::Locale).eq(locale))
-            .and_where(Expr::col(EmailTemplates::UpdatedAt).eq(0))
-            .to_owned();
-        manager.exec_stmt(update).await?;
+        let values = [(EmailTemplates::HtmlBody, html.into()), (EmailTemplates::TextBody, text.into())];
+        update_unedited(manager, kind, locale, values).await?;
     }
     Ok(())
+}
+
+/// As [`update_seeded`], the subject too: `(locale, subject, html, text)`.
+pub(crate) async fn update_seeded_with_subject(
+    manager: &SchemaManager<'_>,
+    kind: &str,
+    templates: &[(&str, &str, &str, &str)],
+) -> Result<(), DbErr> {
+    for &(locale, subject, html, text) in templates {
+        let values = [
+            (EmailTemplates::Subject, subject.into()),
+            (EmailTemplates::HtmlBody, html.into()),
+            (EmailTemplates::TextBody, text.into()),
+        ];
+        update_unedited(manager, kind, locale, values).await?;
+    }
+    Ok(())
+}
+
+/// Sets `values` on the template `kind` in `locale` if no admin has edited it.
+async fn update_unedited<const N: usize>(
+    manager: &SchemaManager<'_>,
+    kind: &str,
+    locale: &str,
+    values: [(EmailTemplates, SimpleExpr); N],
+) -> Result<(), DbErr> {
+    let update = Query::update()
+        .table(EmailTemplates::Table)
+        .values(values)
+        .and_where(Expr::col(EmailTemplates::Kind).eq(kind))
+        .and_where(Expr::col(EmailTemplates::Locale).eq(locale))
+        .and_where(Expr::col(EmailTemplates::UpdatedAt).eq(0))
+        .to_owned();
+    manager.exec_stmt(update).await.map(drop)
 }

@@ -227,3 +227,29 @@ async fn a_plan_changed_after_its_page_was_opened_is_not_accepted_on_the_old_ter
     let given = plan_consent::Entity::find().one(&app.state.db).await.expect("query").expect("the consent");
     assert_eq!(given.mandate_text, again.mandate, "the terms read");
 }
+
+#[tokio::test]
+async fn a_plan_of_one_echeance_is_worded_in_the_singular_in_both_languages() {
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail).await;
+    let mut english = request("ann@example.test", 30_000, 1, app.today(), Interval::Month);
+    english.customer.locale = Locale::En;
+    for input in [request("zoe@example.test", 30_000, 1, app.today(), Interval::Month), english] {
+        plans::create(&app.state, None, input).await.expect("created");
+    }
+    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    let to = |address: &str| messages.iter().find(|m| m["to"][0]["address"] == address).expect("an invitation");
+    let (fr, en) = (to("zoe@example.test"), to("ann@example.test"));
+    let words = |m: &serde_json::Value| format!("{} {} {}", m["subject"], m["text"], m["html"]);
+    assert!(words(fr).contains("en 1 échéance :"), "{}", words(fr));
+    assert!(words(en).contains("in 1 installment:"), "{}", words(en));
+    assert!(words(en).contains("in 1 installment\""), "the subject: {}", en["subject"]);
+    assert!(!words(fr).contains("1 échéances") && !words(en).contains("1 installments"));
+
+    let (id, token) = parts(&link_containing(fr, "/accept?token=").expect("link"));
+    let shown = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("opens");
+    assert!(shown.mandate.contains("(1 échéance de 300,00"), "{}", shown.mandate);
+    let (id, token) = parts(&link_containing(en, "/accept?token=").expect("link"));
+    let shown = invitations::open(&app.state, id, &token, Locale::En).await.expect("opens");
+    assert!(shown.mandate.contains("(1 installment of €300.00, on "), "{}", shown.mandate);
+}
