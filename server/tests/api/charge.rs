@@ -243,6 +243,52 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
 }
 
 #[tokio::test]
+async fn a_card_saved_while_an_echeance_waits_for_3d_secure_is_the_one_its_page_pays_with() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let old_card = app.attempts(e).await[0].payment_method_id.clone();
+    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
+        .await
+        .expect("page")
+        .client_secret
+        .expect("secret");
+    app.stripe.authenticate(&pi, &secret, false).await;
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
+    assert_eq!(status, EcheanceStatus::EnAttente, "3D Secure failed on the old card");
+
+    // Carol replaces her card with one her bank lets through without 3D Secure.
+    let new_card = app.add_card(&carol, cards::OK).await;
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
+    assert!(page.can_retry && page.client_secret.is_none(), "nothing sent before she asks");
+    let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), true).await.expect("retried");
+
+    assert_eq!(retry.status, EcheanceStatus::Payee, "paid with the new card");
+    let on_stripe = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(on_stripe["payment_method"].as_str(), Some(new_card.as_str()), "{on_stripe}");
+    assert_ne!(new_card, old_card);
+    assert_eq!(app.attempts(e).await[0].payment_method_id, new_card, "the receipt names the card that paid");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "the same PaymentIntent");
+}
+
+#[tokio::test]
+async fn the_3d_secure_page_offers_the_card_the_customer_has_now() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let new_card = app.add_card(&carol, cards::SCA_ALWAYS).await;
+
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
+
+    assert_eq!(page.payment_method.as_deref(), Some(new_card.as_str()), "Stripe.js confirms with the new card");
+    assert!(page.client_secret.is_some());
+}
+
+#[tokio::test]
 async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;

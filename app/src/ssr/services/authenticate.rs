@@ -132,14 +132,15 @@ pub async fn prepare(
     if needs_rearm && retry && crate::ssr::installation::restore_pending(&state.db).await?.is_some() {
         return Err(Refusal::RestorePending.into());
     }
-    let pi = if needs_rearm && retry { rearm(state, &attempt).await? } else { pi };
+    let card = card_to_confirm(state, &attempt, &echeance).await?;
+    let pi = if needs_rearm && retry { rearm(state, &attempt, &card).await? } else { pi };
     let waiting = awaits_customer(&pi);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
     let echeance = echeances::get(&state.db, echeances::id(&echeance)?).await?;
     let still_waiting = echeance.status == EcheanceStatus::EnAttente;
     let secret = (still_waiting && waiting).then_some(client_secret).flatten();
-    let method = (still_waiting && waiting).then_some(attempt.payment_method_id);
+    let method = (still_waiting && waiting).then_some(card);
     view(echeance, secret, method, still_waiting && !waiting)
 }
 
@@ -155,9 +156,30 @@ pub async fn confirm(state: &AppState, payment_intent: &str, access: &Access) ->
     Ok(echeances::get(&state.db, echeances::id(&echeance)?).await?.status)
 }
 
-/// Puts the saved card back on the PaymentIntent and confirms it on-session,
-/// with a persisted, deterministic key per re-arm.
-async fn rearm(state: &AppState, attempt: &charge_attempt::Model) -> Result<PaymentIntentSnapshot, ServiceError> {
+/// The card the page confirms the PaymentIntent with: the customer's card now
+/// (the one they saved after this attempt started, when they replaced a card
+/// that asks for 3D Secure or that Stripe detached), else the attempt's own;
+/// always the attempt's own when it was typed for this payment and not saved.
+async fn card_to_confirm(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    echeance: &echeance::Model,
+) -> Result<String, ServiceError> {
+    if attempt.saves_card {
+        return Ok(attempt.payment_method_id.clone());
+    }
+    let user = echeances::user_of(echeance)?;
+    let current = super::cards::usable(user.get()).one(&state.db).await?;
+    Ok(current.map_or_else(|| attempt.payment_method_id.clone(), |pm| pm.stripe_payment_method_id))
+}
+
+/// Puts `card` on the PaymentIntent and confirms it on-session, with a
+/// persisted, deterministic key per re-arm.
+async fn rearm(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    card: &str,
+) -> Result<PaymentIntentSnapshot, ServiceError> {
     let n = attempt.rearm_count + 1;
     let claimed = charge_attempt::Entity::update_many()
         .col_expr(charge_attempt::Column::RearmCount, Expr::value(n))
@@ -171,7 +193,7 @@ async fn rearm(state: &AppState, attempt: &charge_attempt::Model) -> Result<Paym
     }
     let purpose = KeyPurpose::Rearm(u32::try_from(n).unwrap_or(u32::MAX));
     let key = attempts::key(&state.installation_id, state.epoch, attempt, purpose)?;
-    Ok(state.gateway.rearm_payment_intent(pi_of(attempt)?, &attempt.payment_method_id, &key).await?)
+    Ok(state.gateway.rearm_payment_intent(pi_of(attempt)?, card, &key).await?)
 }
 
 /// Whether Stripe.js can confirm it in the page now: 3DS asked (`requires_action`), or Stripe's

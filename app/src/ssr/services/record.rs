@@ -121,6 +121,15 @@ pub async fn record_then(
         if attempt.client_secret.is_none() && pi.client_secret.is_some() {
             active.client_secret = Set(pi.client_secret.clone());
         }
+        // The card that paid: the customer may have confirmed with the card they saved
+        // since (the 3D Secure page offers their card of now), and the receipt names it.
+        if report.event == Some(PaymentEvent::Succeeded)
+            && !attempt.saves_card
+            && let Some(card) = pi.payment_method.as_ref().map(|p| p.id()).filter(|id| !id.is_empty())
+            && card != attempt.payment_method_id
+        {
+            active.payment_method_id = Set(card.to_owned());
+        }
     }
     if let Some(error) = &report.error {
         active.error_code = Set(error.code.clone());
