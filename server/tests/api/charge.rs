@@ -16,6 +16,17 @@ fn id(n: i64) -> EcheanceId {
     EcheanceId::new(n).expect("positive id")
 }
 
+/// Carol, whose card asks for 3D Secure, with an échéance of 300 € charged on its
+/// due date and waiting for her on its PaymentIntent.
+async fn waiting_for_3ds() -> (crate::helpers::TestApp, crate::helpers::Customer, i64, String) {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    (app, carol, e, pi)
+}
+
 #[tokio::test]
 async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_queued() {
     let app = spawn_app().await;
@@ -184,11 +195,7 @@ async fn sca_in_the_peers_requires_action_shape_is_the_same_business_event() {
 
 #[tokio::test]
 async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
-    let app = spawn_app().await;
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let (app, carol, e, pi) = waiting_for_3ds().await;
 
     // As Stripe keeps it after the off-session 402: waiting for a payment method, not for 3DS.
     let seen = app.state.gateway.retrieve_payment_intent(&pi).await.expect("read");
@@ -210,11 +217,7 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
 
 #[tokio::test]
 async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_can_be_retried() {
-    let app = spawn_app().await;
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let (app, carol, e, pi) = waiting_for_3ds().await;
     let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
         .await
         .expect("page")
@@ -244,11 +247,7 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
 
 #[tokio::test]
 async fn a_card_saved_while_an_echeance_waits_for_3d_secure_is_the_one_its_page_pays_with() {
-    let app = spawn_app().await;
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let (app, carol, e, pi) = waiting_for_3ds().await;
     let old_card = app.attempts(e).await[0].payment_method_id.clone();
     let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
         .await
@@ -275,11 +274,7 @@ async fn a_card_saved_while_an_echeance_waits_for_3d_secure_is_the_one_its_page_
 
 #[tokio::test]
 async fn the_3d_secure_page_offers_the_card_the_customer_has_now() {
-    let app = spawn_app().await;
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let (app, carol, _, pi) = waiting_for_3ds().await;
     let new_card = app.add_card(&carol, cards::SCA_ALWAYS).await;
 
     let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
@@ -290,11 +285,7 @@ async fn the_3d_secure_page_offers_the_card_the_customer_has_now() {
 
 #[tokio::test]
 async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
-    let app = spawn_app().await;
-    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 30_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let (app, carol, _, pi) = waiting_for_3ds().await;
 
     // No authentication happened on Stripe; a confirm call must not mark anything paid.
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("answered");
