@@ -16,6 +16,7 @@ use crate::domain::plan::card_lasts_until;
 use crate::domain::{EcheanceStatus, Locale, PlanStatus};
 use crate::ui::checkout::{CardPanel, PayNotice};
 use crate::ui::error_view::ErrorCard;
+use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{fill, js_failure_text, texts};
 use crate::ui::layout::{Layout, hydration_marker};
 use crate::ui::stripe_js;
@@ -88,6 +89,7 @@ fn Invitation(invitation: InvitationView, token: String) -> impl IntoView {
                     <h2>{tx.invitation_mandate}</h2>
                     <blockquote data-testid="mandate">{mandate}</blockquote>
                     <ActionForm action=accept>
+                        <FormToken/>
                         <input type="hidden" name="plan_id" value=id.to_string()/>
                         <input type="hidden" name="token" value=token/>
                         <input type="hidden" name="terms" value=terms/>
@@ -288,6 +290,7 @@ fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
                     let amount = amount.clone();
                     view! {
                         <ActionForm action=pay>
+                            <FormToken/>
                             <input type="hidden" name="echeance_id" value=first.id.to_string()/>
                             <button type="submit" class="primary" data-testid="pay-first-button"
                                 disabled=move || !active.get() || pay.pending().get()>

@@ -76,6 +76,7 @@ pub fn LoginLinkPage() -> impl IntoView {
     view! {
         <FormPage title=tx.login_link_title intro=tx.login_link_intro outcome=log_in.value()>
             <ActionForm action=log_in>
+                <FormToken/>
                 <input type="hidden" name="token" value=token/>
                 <button type="submit" class="primary" disabled=move || log_in.pending().get()>{tx.login_link_button}</button>
             </ActionForm>

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::accounts::SetPassword;
+use crate::ui::form_token::FormToken;
 use crate::ui::i18n::texts;
 use crate::ui::layout::{FormPage, link_token};
 
@@ -16,6 +17,7 @@ pub fn SetPasswordPage() -> impl IntoView {
     view! {
         <FormPage title=tx.password_title intro=tx.password_intro outcome=save.value()>
             <ActionForm action=save>
+                <FormToken/>
                 <input type="hidden" name="token" value=token/>
                 <label>{tx.password_field}" "<input type="password" name="password" required minlength="12" maxlength="128" autocomplete="new-password"/></label>
                 <label>{tx.password_again}" "<input type="password" name="again" required minlength="12" maxlength="128" autocomplete="new-password"/></label>

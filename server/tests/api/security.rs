@@ -193,6 +193,43 @@ async fn cross_site_posts_are_refused_while_the_webhook_still_works() {
 }
 
 #[tokio::test]
+async fn a_logged_in_customer_accepts_an_invitation_from_a_browser_that_says_nothing_of_its_origin() {
+    use app::domain::Interval;
+    use app::ssr::entities::plan_consent;
+    use app::ssr::services::plans;
+    let app = spawn_app_with(with_env(vec![])).await;
+    let alice = app.customer("Alice", Some(cards::OK)).await;
+    let created =
+        plans::create(&app.state, None, crate::plans::request(&alice.email, 20_000, 2, app.today(), Interval::Week))
+            .await
+            .expect("created");
+    let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("the invitation");
+    let context: serde_json::Value = serde_json::from_str(&row.context).expect("json");
+    let link = context["link"].as_str().expect("a link").to_owned();
+    let token = link.split("token=").nth(1).expect("a token").to_owned();
+    let browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    assert_eq!(login_with(&app, &browser, &alice, &alice.password, &[]).await.status().as_u16(), 200);
+
+    let page = browser.get(&link).send().await.expect("page").text().await.expect("html");
+    // The form that holds the terms (the page's other forms, the header's logout, carry their own).
+    let at = page.find("name=\"terms\"").expect("the accept form");
+    let form = &page[page[..at].rfind("<form").expect("its start")..at + page[at..].find("</form>").expect("its end")];
+    let csrf = form_token(form).filter(|t| !t.is_empty()).expect("the accept form carries the session's token");
+    let terms = app::ssr::services::invitations::open(&app.state, created.plan.id, &token, Locale::Fr)
+        .await
+        .expect("opens")
+        .terms;
+    let id = created.plan.id.to_string();
+    let form = [("plan_id", id.as_str()), ("token", &token), ("terms", &terms)];
+    let without = post(&app, &browser, "plans/accept", &form, &[]).await;
+    assert_eq!(without.status().as_u16(), 403, "a session, no origin, no token");
+    let with = [form.as_slice(), &[("csrf", csrf.as_str())]].concat();
+    let accepted = post(&app, &browser, "plans/accept", &with, &[]).await;
+    assert_eq!(accepted.status().as_u16(), 200, "{:?}", accepted.text().await);
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 1);
+}
+
+#[tokio::test]
 async fn in_production_the_session_cookie_is_host_prefixed_and_secure_and_hsts_is_sent() {
     let site = "https://echeancier.test";
     let app = spawn_app_with(with_env(vec![("APP_BASE_URL", format!("{site}/"))])).await;
