@@ -268,6 +268,10 @@ impl Currency {
         let fraction = cents % 100;
         match locale {
             Locale::Fr => format!("{units},{fraction:02}\u{a0}{}", self.symbol()),
+            // A sign sticks to the amount (€12.00); a code is a word (CHF 12.00).
+            Locale::En if self.symbol().chars().all(|c| c.is_ascii_alphabetic()) => {
+                format!("{}\u{a0}{units}.{fraction:02}", self.symbol())
+            }
             Locale::En => format!("{}{units}.{fraction:02}", self.symbol()),
         }
     }
@@ -346,6 +350,13 @@ mod tests {
         assert_eq!(eur(123_456).format(Locale::Fr), "1\u{202f}234,56\u{a0}€");
         assert_eq!(eur(5).format(Locale::Fr), "0,05\u{a0}€");
         assert_eq!(eur(123_456).format(Locale::En), "€1,234.56");
+    }
+
+    #[test]
+    fn a_currency_written_as_a_code_is_a_word_apart_in_english() {
+        assert_eq!(Currency::Chf.format_minor(123_456, Locale::En), "CHF\u{a0}1,234.56");
+        assert_eq!(Currency::Chf.format_minor(123_456, Locale::Fr), "1\u{202f}234,56\u{a0}CHF");
+        assert_eq!(Currency::Usd.format_minor(1_200, Locale::En), "$12.00");
     }
 
     #[test]
