@@ -113,6 +113,24 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     assert_eq!(chloe.id, bruno.id, "the restored database hands the id out again");
     assert_ne!(chloe.stripe_customer, bruno.stripe_customer);
 
+    // A refund asked now carries the new epoch in its key too.
+    let admin = restored.admin("Ada").await;
+    let ask = app::ssr::services::refunds::Ask {
+        echeance: id(e3),
+        seen: 0,
+        amount: app::domain::Amount::from_minor(100).expect("amount"),
+        reason: app::domain::RefundReason::RequestedByCustomer,
+    };
+    app::ssr::services::refunds::refund(&restored.state, ask, admin.id).await.expect("refund asked");
+    let row = app::ssr::entities::refund::Entity::find().one(&restored.state.db).await.expect("query").expect("row");
+    assert!(
+        row.idempotency_key.starts_with(&format!("ech-{}-", restored.state.key_scope))
+            && restored.state.key_scope.ends_with(&format!("r{}", restored.state.epoch)),
+        "{} under scope {}",
+        row.idempotency_key,
+        restored.state.key_scope
+    );
+
     let after_restore = restored.stripe.keys();
     assert!(!after_restore.is_empty());
     let reused: Vec<&String> = after_restore.iter().filter(|k| keys_before_restore.contains(k)).collect();

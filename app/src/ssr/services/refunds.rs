@@ -129,7 +129,7 @@ async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, Servi
     let txn = db::begin_write(&state.db).await?;
     let echeance = echeances::lock(&txn, ask.echeance).await?;
     let existing = of(&txn, echeance.id).await?;
-    let key = refund_key(&state.installation_id, ask.echeance, ask.seen).map_err(anyhow::Error::from)?;
+    let key = refund_key(&state.key_scope, ask.echeance, ask.seen).map_err(anyhow::Error::from)?;
     if let Some(same) = existing.iter().find(|r| r.seq == ask.seen) {
         // The same click again — not a refund made elsewhere meanwhile that took this rank.
         return if same.idempotency_key == key.as_str()
