@@ -27,6 +27,18 @@ async fn waiting_for_3ds() -> (crate::helpers::TestApp, crate::helpers::Customer
     (app, carol, e, pi)
 }
 
+/// Carol opens the page of `pi`, her 3D Secure fails (or she cancels it), and the
+/// server asks Stripe: the status it records.
+async fn fail_3ds(app: &crate::helpers::TestApp, carol: &crate::helpers::Customer, pi: &str) -> EcheanceStatus {
+    let secret = authenticate::prepare(&app.state, pi, &Access::User(carol.id), false)
+        .await
+        .expect("page")
+        .client_secret
+        .expect("secret");
+    app.stripe.authenticate(pi, &secret, false).await;
+    authenticate::confirm(&app.state, pi, &Access::User(carol.id)).await.expect("confirmed")
+}
+
 #[tokio::test]
 async fn a_saved_card_is_charged_once_and_the_echeance_is_paid_with_a_receipt_queued() {
     let app = spawn_app().await;
@@ -218,14 +230,7 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
 #[tokio::test]
 async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_can_be_retried() {
     let (app, carol, e, pi) = waiting_for_3ds().await;
-    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
-        .await
-        .expect("page")
-        .client_secret
-        .expect("secret");
-
-    app.stripe.authenticate(&pi, &secret, false).await;
-    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
+    let status = fail_3ds(&app, &carol, &pi).await;
     assert_eq!(status, EcheanceStatus::EnAttente, "a cancelled 3DS leaves the échéance waiting");
 
     // Opening the page again (a link scanner, a reload) offers a retry but changes nothing at Stripe.
@@ -249,13 +254,7 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
 async fn a_card_saved_while_an_echeance_waits_for_3d_secure_is_the_one_its_page_pays_with() {
     let (app, carol, e, pi) = waiting_for_3ds().await;
     let old_card = app.attempts(e).await[0].payment_method_id.clone();
-    let secret = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false)
-        .await
-        .expect("page")
-        .client_secret
-        .expect("secret");
-    app.stripe.authenticate(&pi, &secret, false).await;
-    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
+    let status = fail_3ds(&app, &carol, &pi).await;
     assert_eq!(status, EcheanceStatus::EnAttente, "3D Secure failed on the old card");
 
     // Carol replaces her card with one her bank lets through without 3D Secure.
