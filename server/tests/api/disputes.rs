@@ -124,3 +124,63 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!(told_again.len(), 4);
     assert_eq!(dispute::Entity::find().all(&app.state.db).await.expect("rows").len(), 2);
 }
+
+/// Stripe's own dispute object (every field; `payment_intent` null, as for a charge made without
+/// one), made about `charge` for `cents`.
+fn dispute_naming_only(id: &str, charge: &serde_json::Value, cents: i64, now: i64) -> serde_json::Value {
+    let mut dispute: serde_json::Value =
+        serde_json::from_str(include_str!("../../../app/src/ssr/payments/fixtures/dispute.json")).expect("fixture");
+    assert!(dispute["payment_intent"].is_null(), "the fixture names only the charge");
+    dispute["id"] = serde_json::json!(id);
+    dispute["charge"] = charge.clone();
+    dispute["amount"] = serde_json::json!(cents);
+    dispute["currency"] = serde_json::json!("eur");
+    dispute["status"] = serde_json::json!("needs_response");
+    dispute["created"] = serde_json::json!(now);
+    dispute["evidence_details"]["due_by"] = serde_json::json!(now + 7 * 86_400);
+    dispute
+}
+
+#[tokio::test]
+async fn a_dispute_that_names_only_the_charge_is_traced_to_its_payment_by_webhook_and_by_the_reconciler() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    app.admin("root").await;
+    let dora = app.customer("dora", Some(cards::OK)).await;
+    let mut paid = Vec::new();
+    for cents in [2_500, 3_500] {
+        let e = app.echeance(&dora, cents, app.today()).await;
+        charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("charged");
+        assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+        let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+        let read = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+        // An id, or the charge itself (the peer expands it).
+        let charge = read["latest_charge"]["id"].as_str().or(read["latest_charge"].as_str()).map(str::to_owned);
+        let charge = serde_json::json!(charge.expect("a charge to dispute"));
+        paid.push((e, pi, charge, cents));
+    }
+    let now = app.state.now_ms() / 1000;
+
+    // By webhook: the event names the charge only; the charge names the PaymentIntent.
+    let (by_event, pi, charge, cents) = &paid[0];
+    let dispute = dispute_naming_only("dp_charge_only_1", charge, *cents, now);
+    assert_eq!(app.deliver(&crate::helpers::event("evt_charge_only", "charge.dispute.created", dispute)).await, 200);
+    app.process_inbox().await;
+    let inbox: Vec<_> = app.inbox().await.into_iter().map(|r| (r.status, r.note)).collect();
+    assert_eq!(app.status(*by_event).await, EcheanceStatus::Contestee, "{inbox:?}");
+    let row = dispute_of(&app, *by_event).await;
+    assert_eq!((row.payment_intent_id.as_str(), row.amount_cents), (pi.as_str(), *cents));
+    assert!(app.stripe.calls("GET /v1/charges/{id}") >= 1, "the charge was read");
+
+    // By the reconciler: a dispute whose webhook never came, listed with its charge only.
+    let (by_listing, pi, charge, cents) = &paid[1];
+    app.stripe.put_dispute(dispute_naming_only("dp_charge_only_2", charge, *cents, now));
+    let report = reconcile(&app).await;
+    assert_eq!(app.status(*by_listing).await, EcheanceStatus::Contestee, "{report:?}");
+    assert_eq!(dispute_of(&app, *by_listing).await.payment_intent_id, *pi);
+    let told = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    assert_eq!(told.len(), 2, "the admin is told of each, once");
+}

@@ -170,6 +170,42 @@ async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_ne
 }
 
 #[tokio::test]
+async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_not_retried() {
+    use app::ssr::repo::queue::InboxStatus;
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
+    let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
+
+    // Its owner refunds it, the bank sends the refund back, the cardholder disputes it.
+    let refund = app.stripe.post("/v1/refunds", &[("payment_intent", &foreign)]).await;
+    app.stripe.fail_refund(refund["id"].as_str().expect("refund id"), true).await;
+    app.stripe.open_dispute(&foreign).await;
+    let kinds = ["refund.created", "charge.refunded", "refund.failed", "charge.dispute.created"];
+    for kind in kinds {
+        app.stripe.wait_for_delivery_attempt(kind, Duration::from_secs(10)).await;
+    }
+    let mut about_theirs = Vec::new();
+    for _ in 0..50 {
+        app.process_inbox().await;
+        about_theirs = app.inbox().await.into_iter().filter(|r| kinds.contains(&r.event_type.as_str())).collect();
+        if about_theirs.len() >= kinds.len() && about_theirs.iter().all(|r| r.status != InboxStatus::Pending) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let seen: Vec<(&str, InboxStatus, Option<&str>)> =
+        about_theirs.iter().map(|r| (r.event_type.as_str(), r.status, r.note.as_deref())).collect();
+    assert!(seen.len() >= kinds.len(), "{seen:?}");
+    for (kind, status, note) in &seen {
+        assert_eq!(*status, InboxStatus::Ignored, "{kind}: not parked to be retried for hours: {seen:?}");
+        assert_eq!(*note, Some(format!("not-ours pi={foreign}").as_str()), "{kind}");
+    }
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "ours is left as it was");
+    assert!(app.attempts(e).await[0].payment_intent_id.is_none());
+}
+
+#[tokio::test]
 async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;

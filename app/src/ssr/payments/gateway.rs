@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 
 use super::types::{
-    CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
+    ChargeSnapshot, CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
     PaymentMethodSnapshot, RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{Amount, AttemptNo, Currency, EcheanceId, IdempotencyKey, RefundReason, UserId};
@@ -201,6 +201,10 @@ pub trait PaymentGateway: Send + Sync {
     /// Refunds (part of) what a PaymentIntent collected.
     async fn create_refund(&self, refund: &RefundRequest, key: &IdempotencyKey)
     -> Result<RefundSnapshot, GatewayError>;
+
+    /// Reads a charge (a dispute or refund of a charge made without a PaymentIntent names only
+    /// the charge).
+    async fn retrieve_charge(&self, id: &str) -> Result<ChargeSnapshot, GatewayError>;
 
     /// Reads a refund.
     async fn retrieve_refund(&self, id: &str) -> Result<RefundSnapshot, GatewayError>;

@@ -21,7 +21,7 @@ use url::Url;
 use super::gateway::{GatewayError, PaymentGateway, RefundRequest, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
 use super::types::{
-    CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
+    ChargeSnapshot, CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
     PaymentMethodSnapshot, RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
 };
 use crate::domain::{IdempotencyKey, UserId};
@@ -394,6 +394,11 @@ impl PaymentGateway for StripeGateway {
         };
         let req = RequestBuilder::new(StripeMethod::Post, "/refunds").form(&form);
         self.call("refunds.create", req, Some(key)).await
+    }
+
+    async fn retrieve_charge(&self, id: &str) -> Result<ChargeSnapshot, GatewayError> {
+        let req = RequestBuilder::new(StripeMethod::Get, format!("/charges/{id}"));
+        self.call("charges.retrieve", req, None).await
     }
 
     async fn retrieve_refund(&self, id: &str) -> Result<RefundSnapshot, GatewayError> {

@@ -562,9 +562,20 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
     )
     .await
     .unwrap_or_default();
+    // Each names its PaymentIntent, or only its charge (made without one): read from the charge.
+    let mut disputes = disputes;
+    for dispute in &mut disputes {
+        if dispute.payment_intent.is_none() {
+            dispute.payment_intent = payment_intent_of_charge(state, dispute.charge.as_ref(), report).await;
+        }
+    }
     let mut touched: BTreeMap<String, (bool, Vec<&DisputeSnapshot>)> = BTreeMap::new();
     for refund in &refunded {
-        if let Some(pi) = &refund.payment_intent {
+        let pi = match &refund.payment_intent {
+            Some(pi) => Some(pi.clone()),
+            None => payment_intent_of_charge(state, refund.charge.as_ref(), report).await,
+        };
+        if let Some(pi) = pi {
             touched.entry(pi.id().to_owned()).or_default().0 = true;
         }
     }
@@ -620,6 +631,24 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
                 .collect()
         };
         fix_collected(state, pi, events, said.join(", "), options, report).await;
+    }
+}
+
+/// The PaymentIntent of `charge` (a refund or a dispute that names only its charge), if it has one.
+async fn payment_intent_of_charge(
+    state: &AppState,
+    charge: Option<&IdOrObject>,
+    report: &mut Report,
+) -> Option<IdOrObject> {
+    let charge = charge?;
+    report.stripe_calls += 1;
+    match state.gateway.retrieve_charge(charge.id()).await {
+        Ok(read) => read.payment_intent,
+        Err(e) => {
+            report.errors += 1;
+            report.error_messages.push(format!("charge {}: {e}", charge.id()));
+            None
+        }
     }
 }
 

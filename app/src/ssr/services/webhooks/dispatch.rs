@@ -102,8 +102,10 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "charge.refunded" => {
             let charge: ChargeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            let Some(pi) = charge.payment_intent.as_ref() else {
-                return Ok(Applied::Ignored("no-payment-intent".to_owned()));
+            // The charge is the object itself: without a PaymentIntent it was not made here.
+            let pi = match payment_of(state, charge.payment_intent.as_ref(), None).await? {
+                Ok(pi) => pi,
+                Err(not_ours) => return Ok(not_ours),
             };
             // The charge as it was when the event was made (a retried delivery may come after a
             // refund failed): Stripe's refunds of the payment now say where the money is.
@@ -112,10 +114,13 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Ok(None) => return Ok(Applied::Ignored(format!("no-refund-now charge={}", charge.id))),
                 Ok(Some(event)) => event,
             };
-            apply_to_collected(state, Some(pi), event, &actor, format!("charge={}", charge.id)).await
+            apply_to_collected(state, Some(&pi), event, &actor, format!("charge={}", charge.id)).await
         }
         "charge.dispute.created" => {
-            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let dispute = match disputed(state, object).await? {
+                Ok(dispute) => dispute,
+                Err(not_ours) => return Ok(not_ours),
+            };
             match disputes::observe(state, &dispute).await? {
                 Err(not_now) => return Ok(not_now),
                 // Its close came first (deliveries come in any order): the opening moves nothing now.
@@ -130,14 +135,20 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "charge.dispute.updated" | "charge.dispute.funds_withdrawn" | "charge.dispute.funds_reinstated" => {
             // The dispute's own row (its status, its deadline); the échéance moves on created and closed.
-            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let dispute = match disputed(state, object).await? {
+                Ok(dispute) => dispute,
+                Err(not_ours) => return Ok(not_ours),
+            };
             Ok(match disputes::observe(state, &dispute).await? {
                 Ok(seen) => Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance))),
                 Err(not_now) => not_now,
             })
         }
         "charge.dispute.closed" => {
-            let dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let dispute = match disputed(state, object).await? {
+                Ok(dispute) => dispute,
+                Err(not_ours) => return Ok(not_ours),
+            };
             if let Err(not_now) = disputes::observe(state, &dispute).await? {
                 return Ok(not_now);
             }
@@ -149,7 +160,12 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             apply_to_collected(state, dispute.payment_intent.as_ref(), event, &actor, detail).await
         }
         "refund.created" | "charge.refund.updated" | "refund.updated" | "refund.failed" => {
-            let refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            let mut refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+            refund.payment_intent =
+                match payment_of(state, refund.payment_intent.as_ref(), refund.charge.as_ref()).await? {
+                    Ok(pi) => Some(pi),
+                    Err(not_ours) => return Ok(not_ours),
+                };
             // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
             let listed = refunds::observe(state, &refund).await?;
             // Failed (the bank sent it back) or cancelled before it left: the money stayed.
@@ -194,6 +210,62 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         other => Ok(Applied::Ignored(format!("unhandled-type type={other}"))),
     }
+}
+
+/// A dispute event's object, its PaymentIntent resolved ([`payment_of`]) — or why it is not ours.
+async fn disputed(
+    state: &AppState,
+    object: serde_json::Value,
+) -> Result<Result<DisputeSnapshot, Applied>, ServiceError> {
+    let mut dispute: DisputeSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
+    Ok(match payment_of(state, dispute.payment_intent.as_ref(), dispute.charge.as_ref()).await? {
+        Ok(pi) => {
+            dispute.payment_intent = Some(pi);
+            Ok(dispute)
+        }
+        Err(not_ours) => Err(not_ours),
+    })
+}
+
+/// The PaymentIntent a refund or a dispute is about, when it is one this database acts on.
+///
+/// Stripe names only the charge when the charge was made without a PaymentIntent: the charge
+/// is read to find one. A PaymentIntent neither an attempt nor an échéance here names is asked
+/// of Stripe once: made by this installation (its metadata, as [`PaymentIntentSnapshot::attempt_ref`]
+/// reads it), its row is not written yet and the event waits; anyone else's on the same Stripe
+/// account (another database, a reset copy of this one, another product) is ignored, not
+/// retried for hours and then failed. What an ignored event would have moved is still found:
+/// the nightly reconciler reads every refund and dispute of its window (a legacy Checkout
+/// payment refunded before its session's completion was applied, say).
+///
+/// # Errors
+/// Database failure; Stripe unreachable (the event is retried).
+pub(crate) async fn payment_of(
+    state: &AppState,
+    payment_intent: Option<&IdOrObject>,
+    charge: Option<&IdOrObject>,
+) -> Result<Result<IdOrObject, Applied>, ServiceError> {
+    let pi = match (payment_intent, charge) {
+        (Some(pi), _) => pi.id().to_owned(),
+        (None, Some(charge)) => match state.gateway.retrieve_charge(charge.id()).await?.payment_intent {
+            Some(pi) => pi.id().to_owned(),
+            None => return Ok(Err(Applied::Ignored(format!("no-payment-intent charge={}", charge.id())))),
+        },
+        (None, None) => return Ok(Err(Applied::Ignored("no-payment-intent".to_owned()))),
+    };
+    if known_here(state, &pi).await? {
+        return Ok(Ok(IdOrObject::Id(pi)));
+    }
+    let ours = state.gateway.retrieve_payment_intent(&pi).await?.attempt_ref(&state.installation_id).is_some();
+    Ok(if ours { Ok(IdOrObject::Id(pi)) } else { Err(Applied::Ignored(format!("not-ours pi={pi}"))) })
+}
+
+/// Whether an attempt, or a legacy Checkout échéance, names PaymentIntent `pi`.
+async fn known_here(state: &AppState, pi: &str) -> Result<bool, ServiceError> {
+    if attempts::by_payment_intent(&state.db, pi).await?.is_some() {
+        return Ok(true);
+    }
+    Ok(echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi)).one(&state.db).await?.is_some())
 }
 
 /// What every refund Stripe has of PaymentIntent `pi` says of the échéance it paid — read
