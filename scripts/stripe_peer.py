@@ -43,7 +43,9 @@ Differences from `localstripe --port N`:
   Stripe's `created` filter, newest first) and `GET /v1/disputes/{id}` read them;
 - its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
   (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
-  publishable key, as Stripe.js calls it.
+  publishable key, as Stripe.js calls it, and `handleCardAction(clientSecret)`
+  (upstream has none): the fake's 3D Secure window on a PaymentIntent that
+  waits in `requires_action`, confirming nothing (its console says which was called).
 
 Usage: stripe_peer.py PORT [STATE_FILE]
 """
@@ -298,6 +300,29 @@ CREATE_PAYMENT_METHOD_JS = """
         return {paymentMethod: body};
       } catch (err) {
         return {error: err};
+      }
+    };
+    // Stripe.js's `handleCardAction`: the bank's 3D Secure on a PaymentIntent already confirmed
+    // (`requires_action`), confirming nothing. The fake's window and `_authenticate`, as its
+    // `confirmCardPayment` uses them.
+    stripe.handleCardAction = async (clientSecret) => {
+      console.log('localstripe: Stripe().handleCardAction()');
+      try {
+        const success = await openModal(
+          '3D Secure\\nDo you want to confirm or cancel?', 'Complete authentication', 'Fail authentication');
+        const pi = clientSecret.match(/^(pi_\\w+)_secret_/)[1];
+        const response = await fetch(
+          `${LOCALSTRIPE_BASE_API}/v1/payment_intents/${pi}/_authenticate?success=${success}`, {
+            method: 'POST',
+            body: JSON.stringify({key: apiKey, client_secret: clientSecret}),
+          });
+        const body = await response.json().catch(() => ({}));
+        if (response.status !== 200 || body.error) {
+          return {error: body.error || {message: `HTTP ${response.status}`}};
+        }
+        return {paymentIntent: body};
+      } catch (err) {
+        return (typeof err === 'object' && err.error) ? err : {error: err};
       }
     };
     return stripe;

@@ -36,6 +36,17 @@ async function authenticateAtStripe(paymentIntent: string): Promise<void> {
   await peer.dispose();
 }
 
+/** The calls the page makes to Stripe.js to take a PaymentIntent through 3D Secure, in order (the
+ *  peer's fake Stripe.js logs each one it runs: `localstripe: Stripe().name()`). Listening from now. */
+function paymentCallsOf(page: Page): string[] {
+  const calls: string[] = [];
+  page.on('console', (message) => {
+    const call = /^localstripe: Stripe\(\)\.(confirmCardPayment|handleCardAction)\(\)/.exec(message.text());
+    if (call) calls.push(call[1]);
+  });
+  return calls;
+}
+
 test.describe('3D Secure', () => {
   /** A customer of the test's own with a 3DS card presses « Payer » on a 125,50 € échéance: the bank
    *  asks for 3D Secure, and the page goes straight to the 3DS page of that PaymentIntent. */
@@ -56,18 +67,22 @@ test.describe('3D Secure', () => {
   });
 
   test('pays with 4000 0027 6000 3184: action requise, the 3DS page, the modal, then payée', async ({ page }) => {
+    const calls = paymentCallsOf(page);
     const { echeance, checkout, authenticate } = await waitingForAuthentication(page, 'sca');
     await expect(authenticate.amount).toHaveText('125,50\u00a0€');
     await expect(authenticate.noscript).toHaveCount(0);
     await screenshot(page, 'authenticate');
 
     await authenticate.complete();
+    // « Payer » confirmed it on the server: the page runs the bank's step only, never a second confirmation.
+    expect(calls).toEqual(['handleCardAction']);
     await checkout.goto();
     await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'payee');
     expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
   });
 
   test('cancelling in the modal leaves the échéance en attente with a retry that works', async ({ page }) => {
+    const calls = paymentCallsOf(page);
     const { echeance, authenticate } = await waitingForAuthentication(page, 'sca-cancel');
 
     await authenticate.failAuthentication.click();
@@ -78,6 +93,8 @@ test.describe('3D Secure', () => {
 
     await authenticate.retry.click();
     await authenticate.complete();
+    // The retry re-armed it on the server (one confirmation): the page again runs the bank's step only.
+    expect(calls).toEqual(['handleCardAction', 'handleCardAction']);
     expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
   });
 

@@ -25,7 +25,7 @@ pub async fn load_authentication_page(
         due_date: view.echeance.due_date,
         status: view.status,
         client_secret: view.client_secret,
-        payment_method: view.payment_method,
+        step: view.step,
         can_retry: view.can_retry,
         publishable_key: state.settings.stripe_publishable_key.clone(),
     })

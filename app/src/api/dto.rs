@@ -163,10 +163,10 @@ pub struct AuthenticationPage {
     pub due_date: NaiveDate,
     /// Status now.
     pub status: EcheanceStatus,
-    /// For `confirmCardPayment`: only while 3D Secure is awaited.
+    /// For Stripe.js: only while 3D Secure is awaited.
     pub client_secret: Option<String>,
-    /// The saved card to authenticate with.
-    pub payment_method: Option<String>,
+    /// What Stripe.js does with it.
+    pub step: Option<crate::domain::ThreeDsStep>,
     /// A previous 3DS try failed: "Réessayer" is offered.
     pub can_retry: bool,
     /// For Stripe.js.

@@ -137,6 +137,33 @@ impl AttemptOutcome {
     }
 }
 
+/// What the customer's browser does with a PaymentIntent that waits for them (3D Secure), in
+/// Stripe.js: each PaymentIntent is confirmed once per try, and a confirmation opens the
+/// bank's 3DS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThreeDsStep {
+    /// `confirmCardPayment` with this card: Stripe waits for a payment method (an off-session
+    /// SCA demand leaves the PaymentIntent so), or the card changed since it was confirmed.
+    Confirm {
+        /// `pm_…`.
+        payment_method: String,
+    },
+    /// `handleCardAction`: confirmed already with this very card (on-session, or re-armed after
+    /// a failed 3DS) and waiting for the cardholder only. Confirming it again would spend a
+    /// second confirmation and open a second 3DS.
+    HandleAction,
+}
+
+impl ThreeDsStep {
+    /// The step for a waiting PaymentIntent that is to be paid with `card`; `action_with`:
+    /// the card it waits for 3DS on (`requires_action`), `None` when Stripe waits for a
+    /// payment method.
+    #[must_use]
+    pub fn for_card(action_with: Option<&str>, card: String) -> Self {
+        if action_with == Some(card.as_str()) { Self::HandleAction } else { Self::Confirm { payment_method: card } }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +182,16 @@ mod tests {
             any::<bool>().prop_map(|retryable| PaymentEvent::Declined { retryable }),
             Just(PaymentEvent::Abandoned),
         ])
+    }
+
+    #[test]
+    fn a_payment_intent_confirmed_with_the_card_to_pay_with_is_not_confirmed_again() {
+        let card = || "pm_now".to_owned();
+        assert_eq!(ThreeDsStep::for_card(Some("pm_now"), card()), ThreeDsStep::HandleAction);
+        // Stripe waits for a payment method (an off-session SCA demand): the browser confirms.
+        assert_eq!(ThreeDsStep::for_card(None, card()), ThreeDsStep::Confirm { payment_method: card() });
+        // Waiting for 3DS on a card the customer has replaced since: confirmed with the new one.
+        assert_eq!(ThreeDsStep::for_card(Some("pm_old"), card()), ThreeDsStep::Confirm { payment_method: card() });
     }
 
     #[test]

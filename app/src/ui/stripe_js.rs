@@ -3,6 +3,8 @@
 //! page shell. On the server these functions are never called; they answer
 //! "unavailable".
 
+use crate::domain::ThreeDsStep;
+
 /// Why Stripe.js could not do what was asked; the page words it (`ui::i18n::js_failure_text`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JsFailure {
@@ -43,16 +45,22 @@ pub async fn create_payment_method() -> Result<String, JsFailure> {
     imp::create_payment_method().await
 }
 
-/// Runs 3D Secure on a PaymentIntent with a saved card (`confirmCardPayment`).
+/// Runs 3D Secure on a PaymentIntent as `step` says: `confirmCardPayment` with a saved card,
+/// or `handleCardAction` on one already confirmed with it (never a second confirmation).
 ///
 /// # Errors
 /// Stripe's message (authentication failed or cancelled…).
-pub async fn confirm_card_payment(
+pub async fn authenticate_payment(
     publishable_key: &str,
     client_secret: &str,
-    payment_method: &str,
+    step: &ThreeDsStep,
 ) -> Result<(), JsFailure> {
-    imp::confirm_card_payment(publishable_key, client_secret, payment_method).await
+    match step {
+        ThreeDsStep::Confirm { payment_method } => {
+            imp::confirm_card_payment(publishable_key, client_secret, payment_method).await
+        }
+        ThreeDsStep::HandleAction => imp::handle_card_action(publishable_key, client_secret).await,
+    }
 }
 
 #[cfg(feature = "hydrate")]
@@ -74,6 +82,8 @@ mod imp {
         fn confirm_card_setup(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(method, catch, js_name = confirmCardPayment)]
         fn confirm_card_payment(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(method, catch, js_name = handleCardAction)]
+        fn handle_card_action(this: &StripeJs, secret: &str) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(method, catch, js_name = createPaymentMethod)]
         fn create_payment_method(this: &StripeJs, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
@@ -173,6 +183,12 @@ mod imp {
         let promise = stripe.confirm_card_payment(client_secret, &data).map_err(|e| describe(&e))?;
         settle(promise, "paymentIntent").await.map(|_| ())
     }
+
+    pub async fn handle_card_action(key: &str, client_secret: &str) -> Result<(), JsFailure> {
+        let stripe = stripe(key)?;
+        let promise = stripe.handle_card_action(client_secret).map_err(|e| describe(&e))?;
+        settle(promise, "paymentIntent").await.map(|_| ())
+    }
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -192,6 +208,10 @@ mod imp {
     }
 
     pub async fn confirm_card_payment(_: &str, _: &str, _: &str) -> Result<(), JsFailure> {
+        Err(JsFailure::BrowserOnly)
+    }
+
+    pub async fn handle_card_action(_: &str, _: &str) -> Result<(), JsFailure> {
         Err(JsFailure::BrowserOnly)
     }
 }

@@ -1,7 +1,7 @@
 //! Charging an échéance: success, lost responses, Stripe errors, throttling,
 //! declines, SCA in both shapes, 3D Secure completed or cancelled.
 
-use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind};
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, ThreeDsStep};
 use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
@@ -217,7 +217,8 @@ async fn three_d_secure_completed_then_confirmed_with_stripe_is_paid() {
     let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
     let secret = page.client_secret.expect("the owner gets the client secret");
     assert!(!page.can_retry, "Stripe.js confirms it as it is: nothing to re-arm");
-    assert_eq!(page.payment_method, Some(app.attempts(e).await[0].payment_method_id.clone()));
+    let card = app.attempts(e).await[0].payment_method_id.clone();
+    assert_eq!(page.step, Some(ThreeDsStep::Confirm { payment_method: card }), "waiting for a payment method");
     app.stripe.authenticate(&pi, &secret, true).await;
     let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("confirmed");
 
@@ -238,8 +239,11 @@ async fn three_d_secure_cancelled_stays_en_attente_and_the_same_payment_intent_c
     assert!(reopened.can_retry && reopened.client_secret.is_none());
     assert_eq!(app.attempts(e).await[0].rearm_count, 0);
 
-    // Retry: the page re-arms the same PaymentIntent with the saved card.
+    // Retry: the page re-arms the same PaymentIntent with the saved card, confirmed once, server-side;
+    // Stripe.js then runs the bank's 3DS on it without confirming it a second time.
     let retry = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), true).await.expect("page again");
+    assert_eq!(retry.step, Some(ThreeDsStep::HandleAction));
+    assert_eq!(app.stripe.calls("POST /v1/payment_intents/{id}/confirm"), 1, "the re-arm's confirmation");
     let secret = retry.client_secret.expect("retry offered");
     app.stripe.authenticate(&pi, &secret, true).await;
     assert_eq!(
@@ -278,7 +282,11 @@ async fn the_3d_secure_page_offers_the_card_the_customer_has_now() {
 
     let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
 
-    assert_eq!(page.payment_method.as_deref(), Some(new_card.as_str()), "Stripe.js confirms with the new card");
+    assert_eq!(
+        page.step,
+        Some(ThreeDsStep::Confirm { payment_method: new_card }),
+        "Stripe.js confirms with the new card"
+    );
     assert!(page.client_secret.is_some());
 }
 

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, Invalid, PlanStatus, UserId};
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, Invalid, PlanStatus, ThreeDsStep, UserId};
 use app::ssr::entities::{charge_attempt, payment_method, payment_plan};
 use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::charge::Trigger;
@@ -120,7 +120,9 @@ async fn with_3d_secure_the_card_waits_unused_until_the_webhook_says_the_payment
 
     // The customer completes 3D Secure in Stripe.js; the webhook brings the news (no page check).
     let page = authenticate::prepare(&app.state, &pi, &Access::User(zoe.id), false).await.expect("the 3DS page");
-    assert_eq!(page.payment_method.as_deref(), Some(pm.as_str()), "3D Secure runs with the card just typed");
+    // Confirmed on-session with the card just typed: Stripe.js runs its 3DS, confirming nothing again.
+    assert_eq!(page.step, Some(ThreeDsStep::HandleAction), "{page:?}");
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["payment_method"], pm.as_str());
     let secret = page.client_secret.expect("the client secret");
     app.stripe.authenticate(&pi, &secret, true).await;
     app.wait_for_status(first, EcheanceStatus::Payee, Duration::from_secs(10)).await;

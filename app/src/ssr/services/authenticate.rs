@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, Refusal, UserId};
+use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, Refusal, ThreeDsStep, UserId};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::{attempts, echeances};
@@ -33,10 +33,10 @@ pub struct AuthenticationView {
     pub money: Money,
     /// Its status now.
     pub status: EcheanceStatus,
-    /// For `confirmCardPayment`, only while 3DS is what is awaited.
+    /// For Stripe.js, only while 3DS is what is awaited.
     pub client_secret: Option<String>,
-    /// The saved card to authenticate with.
-    pub payment_method: Option<String>,
+    /// What Stripe.js does with it (with `client_secret`).
+    pub step: Option<ThreeDsStep>,
     /// A previous 3DS try failed: the customer may try again on the same PaymentIntent.
     pub can_retry: bool,
 }
@@ -136,12 +136,15 @@ pub async fn prepare(
     let pi = if needs_rearm && retry { rearm(state, &attempt, &card).await? } else { pi };
     let waiting = awaits_customer(&pi);
     let client_secret = pi.client_secret.clone().or_else(|| attempt.client_secret.clone());
+    let action_with = (pi.status() == PaymentIntentStatus::RequiresAction)
+        .then(|| pi.payment_method.as_ref().map(|pm| pm.id().to_owned()))
+        .flatten();
     record::record(state, attempt.id, StripeReport::from_payment_intent(pi), Cause::Confirm, &actor(access)).await?;
     let echeance = echeances::get(&state.db, echeances::id(&echeance)?).await?;
     let still_waiting = echeance.status == EcheanceStatus::EnAttente;
     let secret = (still_waiting && waiting).then_some(client_secret).flatten();
-    let method = (still_waiting && waiting).then_some(card);
-    view(echeance, secret, method, still_waiting && !waiting)
+    let step = (still_waiting && waiting).then(|| ThreeDsStep::for_card(action_with.as_deref(), card));
+    view(echeance, secret, step, still_waiting && !waiting)
 }
 
 /// After the browser's 3DS: asks Stripe and records what it says.
@@ -205,12 +208,12 @@ fn awaits_customer(pi: &PaymentIntentSnapshot) -> bool {
 fn view(
     echeance: echeance::Model,
     client_secret: Option<String>,
-    payment_method: Option<String>,
+    step: Option<ThreeDsStep>,
     can_retry: bool,
 ) -> Result<AuthenticationView, ServiceError> {
     let money = echeances::money(&echeance)?;
     let status = echeance.status;
-    Ok(AuthenticationView { echeance, money, status, client_secret, payment_method, can_retry })
+    Ok(AuthenticationView { echeance, money, status, client_secret, step, can_retry })
 }
 
 fn pi_of(attempt: &charge_attempt::Model) -> Result<&str, ServiceError> {

@@ -1,5 +1,6 @@
 //! Shows what is being paid, runs the bank's 3D Secure at once
-//! (`confirmCardPayment` on the same PaymentIntent, from the WASM), then asks
+//! on the same PaymentIntent from the WASM (`confirmCardPayment`, or
+//! `handleCardAction` on one already confirmed: `ThreeDsStep`), then asks
 //! the server — which asks Stripe — what became of it.
 
 use leptos::prelude::*;
@@ -81,17 +82,17 @@ fn Authenticate(
     });
 
     // As soon as the page runs in the browser, launch the bank's pop-up.
-    if let (Some(secret), Some(method)) = (page.client_secret.clone(), page.payment_method.clone()) {
+    if let (Some(secret), Some(step)) = (page.client_secret.clone(), page.step.clone()) {
         let key = page.publishable_key.clone();
         Effect::new(move |ran: Option<()>| {
             if ran.is_some() {
                 return;
             }
-            let (key, secret, method, pi, token) =
-                (key.clone(), secret.clone(), method.clone(), payment_intent.clone(), token.clone());
+            let (key, secret, step, pi, token) =
+                (key.clone(), secret.clone(), step.clone(), payment_intent.clone(), token.clone());
             flow.set(Flow::Authenticating);
             leptos::task::spawn_local(async move {
-                let browser_said = stripe_js::confirm_card_payment(&key, &secret, &method).await;
+                let browser_said = stripe_js::authenticate_payment(&key, &secret, &step).await;
                 // Whatever the browser says, only Stripe's status counts: ask the server.
                 flow.set(Flow::Checking);
                 match confirm_authentication(pi, token).await {
