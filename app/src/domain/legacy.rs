@@ -19,14 +19,6 @@ pub fn checkout_session_event(
     }
 }
 
-/// Whether a paid session collected what its échéance is due: `amount_total` minor units of
-/// `currency` against the échéance's. Anything else (another amount, another currency, or a
-/// session that does not say) is money collected, but not this échéance paid: an admin decides.
-#[must_use]
-pub fn collected_as_due(amount_total: Option<i64>, currency: Option<&str>, due: i64, due_currency: &str) -> bool {
-    amount_total == Some(due) && currency.is_some_and(|c| c.eq_ignore_ascii_case(due_currency))
-}
-
 /// What the refunds of one payment of `paid` minor units say, from their
 /// (status, amount): full once those that went through (or are on their way)
 /// cover it; a failed one with nothing covering puts the money back as paid.
@@ -92,15 +84,6 @@ mod tests {
         assert_eq!(dispute_event(Some("warning_closed")), Some(PaymentEvent::DisputeClosed { won: true }));
         assert_eq!(dispute_event(Some("lost")), Some(PaymentEvent::DisputeClosed { won: false }));
         assert_eq!(dispute_event(None), None);
-    }
-
-    #[test]
-    fn a_session_pays_its_echeance_only_for_the_amount_and_currency_it_is_due() {
-        assert!(collected_as_due(Some(4_000), Some("eur"), 4_000, "EUR"));
-        assert!(!collected_as_due(Some(3_999), Some("eur"), 4_000, "eur"), "another amount");
-        assert!(!collected_as_due(Some(4_000), Some("usd"), 4_000, "eur"), "another currency");
-        assert!(!collected_as_due(None, Some("eur"), 4_000, "eur"), "a session that does not say");
-        assert!(!collected_as_due(Some(4_000), None, 4_000, "eur"));
     }
 
     #[test]

@@ -251,12 +251,6 @@ pub struct CheckoutSessionSnapshot {
     pub payment_status: Option<String>,
     /// The PaymentIntent it created, if any.
     pub payment_intent: Option<IdOrObject>,
-    /// What it collects, in minor units (null before line items are known).
-    #[serde(default)]
-    pub amount_total: Option<i64>,
-    /// Lower-case ISO code.
-    #[serde(default)]
-    pub currency: Option<String>,
     /// Our `echeance_id`.
     #[serde(default)]
     pub metadata: HashMap<String, String>,
@@ -521,7 +515,6 @@ mod tests {
         let cs: CheckoutSessionSnapshot = serde_json::from_value(fixture("checkout.session")).expect("Session");
         assert_eq!((cs.status.as_deref(), cs.payment_status.as_deref()), (Some("open"), Some("unpaid")));
         assert_eq!(cs.payment_intent.as_ref().map(IdOrObject::id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3"));
-        assert_eq!((cs.amount_total, cs.currency.as_deref()), (None, None), "null until line items are known");
 
         let e: EventEnvelope = serde_json::from_value(fixture("event")).expect("Event");
         assert_eq!(

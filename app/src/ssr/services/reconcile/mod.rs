@@ -472,25 +472,6 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     };
     let stripe =
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
-    if webhooks::checkout::paid_otherwise(&session, row) {
-        // Money was collected, but not what the échéance is due: never « payée » by itself.
-        report.unchanged += 1;
-        report.drift.push(Drift {
-            echeance_id: row.id,
-            local: row.status,
-            stripe: format!(
-                "{stripe} with {} {} (échéance: {} {})",
-                session.amount_total.map_or_else(|| "?".to_owned(), |a| a.to_string()),
-                session.currency.as_deref().unwrap_or("?"),
-                row.amount_cents,
-                row.currency
-            ),
-            resolved: row.status,
-            stripe_object: Some(session.id.clone()),
-            fixed: false,
-        });
-        return;
-    }
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
         report.unchanged += 1;

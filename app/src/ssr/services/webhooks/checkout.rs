@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::dispatch::Applied;
-use crate::domain::legacy::{checkout_session_event, collected_as_due};
+use crate::domain::legacy::checkout_session_event;
 use crate::domain::{EcheanceStatus, IdempotencyKey, PaymentEvent, Refusal};
 use crate::ssr::db;
 use crate::ssr::entities::echeance;
@@ -47,16 +47,6 @@ pub(super) async fn apply_session(
     let echeance = echeances::lock(&txn, echeances::id(&echeance)?).await?;
     if echeance.checkout_session_id.as_deref() != Some(session.id.as_str()) {
         return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
-    }
-    if paid_otherwise(session, &echeance) {
-        // Money was collected, but not what the échéance is due: never « payée » by itself, and
-        // still held by the session, so nothing collects it again (an admin decides; the
-        // reconciler reports it as drift).
-        tracing::warn!(
-            checkout.session = session.id, echeance.id = echeance.id, amount_total = ?session.amount_total,
-            currency = ?session.currency, "a legacy Checkout Session paid another amount than its échéance's"
-        );
-        return Ok(Applied::Ignored(format!("session-paid-another-amount session={}", session.id)));
     }
     let event = session_event(session, &echeance)
         .or_else(|| (expired && echeance.current_attempt_no == 0).then_some(PaymentEvent::Abandoned));
@@ -164,26 +154,10 @@ pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot
     })
 }
 
-/// What a session says of its échéance (see [`checkout_session_event`]); a payment of another
-/// amount or currency says nothing ([`paid_otherwise`]).
+/// What a session says of its échéance (see [`checkout_session_event`]).
 #[must_use]
 pub fn session_event(session: &CheckoutSessionSnapshot, echeance: &echeance::Model) -> Option<PaymentEvent> {
-    if paid_otherwise(session, echeance) {
-        return None;
-    }
     checkout_session_event(session.status.as_deref(), session.payment_status.as_deref(), echeance.current_attempt_no)
-}
-
-/// Whether the session is paid, but not what `echeance` is due ([`collected_as_due`]).
-#[must_use]
-pub fn paid_otherwise(session: &CheckoutSessionSnapshot, echeance: &echeance::Model) -> bool {
-    session.payment_status.as_deref() == Some("paid")
-        && !collected_as_due(
-            session.amount_total,
-            session.currency.as_deref(),
-            echeance.amount_cents,
-            &echeance.currency,
-        )
 }
 
 /// The reconciler's entry for legacy sessions: what Stripe says now.
