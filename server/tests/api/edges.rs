@@ -203,6 +203,34 @@ async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_n
     }
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "ours is left as it was");
     assert!(app.attempts(e).await[0].payment_intent_id.is_none());
+
+    // A payment without anyone's metadata (the original site's Checkout, whose completion may
+    // come later) may be ours: its refund waits, parked, instead of being ignored.
+    let someone = app.customer("legacy", None).await;
+    let card = app.add_card(&someone, cards::OK).await;
+    let form = [
+        ("amount", "2500"),
+        ("currency", "eur"),
+        ("customer", someone.stripe_customer.as_str()),
+        ("payment_method", card.as_str()),
+        ("confirm", "true"),
+    ];
+    let unmarked = app.stripe.post("/v1/payment_intents", &form).await;
+    let unmarked = unmarked["id"].as_str().expect("a PaymentIntent").to_owned();
+    app.stripe.post("/v1/refunds", &[("payment_intent", &unmarked)]).await;
+    let mut waiting = None;
+    for _ in 0..50 {
+        app.process_inbox().await;
+        waiting = app.inbox().await.into_iter().find(|r| {
+            r.event_type == "charge.refunded" && r.payload.contains(&unmarked) && r.status == InboxStatus::Pending
+        });
+        if waiting.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let waiting = waiting.expect("its refund waits for its payment to be known");
+    assert!(waiting.last_error.as_deref().is_some_and(|e| e.contains("unknown-yet")), "{waiting:?}");
 }
 
 #[tokio::test]

@@ -231,12 +231,11 @@ async fn disputed(
 ///
 /// Stripe names only the charge when the charge was made without a PaymentIntent: the charge
 /// is read to find one. A PaymentIntent neither an attempt nor an échéance here names is asked
-/// of Stripe once: made by this installation (its metadata, as [`PaymentIntentSnapshot::attempt_ref`]
-/// reads it), its row is not written yet and the event waits; anyone else's on the same Stripe
-/// account (another database, a reset copy of this one, another product) is ignored, not
-/// retried for hours and then failed. What an ignored event would have moved is still found:
-/// the nightly reconciler reads every refund and dispute of its window (a legacy Checkout
-/// payment refunded before its session's completion was applied, say).
+/// of Stripe once: made by another installation on the same Stripe account (another database,
+/// a reset copy of this one: its metadata names it), the event is ignored, not retried for
+/// hours and then failed. Otherwise it may be ours with its row not written yet — an attempt,
+/// or a legacy Checkout payment (no metadata of ours) whose session's completion comes later —
+/// and the event waits, parked and retried as before.
 ///
 /// # Errors
 /// Database failure; Stripe unreachable (the event is retried).
@@ -256,8 +255,9 @@ pub(crate) async fn payment_of(
     if known_here(state, &pi).await? {
         return Ok(Ok(IdOrObject::Id(pi)));
     }
-    let ours = state.gateway.retrieve_payment_intent(&pi).await?.attempt_ref(&state.installation_id).is_some();
-    Ok(if ours { Ok(IdOrObject::Id(pi)) } else { Err(Applied::Ignored(format!("not-ours pi={pi}"))) })
+    let read = state.gateway.retrieve_payment_intent(&pi).await?;
+    let theirs = read.metadata.get("installation").is_some_and(|made_by| made_by.as_str() != &*state.installation_id);
+    Ok(if theirs { Err(Applied::Ignored(format!("not-ours pi={pi}"))) } else { Ok(IdOrObject::Id(pi)) })
 }
 
 /// Whether an attempt, or a legacy Checkout échéance, names PaymentIntent `pi`.
