@@ -43,7 +43,7 @@ Differences from `localstripe --port N`:
   Stripe's `created` filter, newest first) and `GET /v1/disputes/{id}` read them;
 - its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
   (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
-  publishable key, as Stripe.js calls it, and `handleCardAction(clientSecret)`
+  publishable key, as Stripe.js calls it, and `handleNextAction({clientSecret})`
   (upstream has none): the fake's 3D Secure window on a PaymentIntent that
   waits in `requires_action`, confirming nothing (its console says which was called).
 
@@ -302,11 +302,11 @@ CREATE_PAYMENT_METHOD_JS = """
         return {error: err};
       }
     };
-    // Stripe.js's `handleCardAction`: the bank's 3D Secure on a PaymentIntent already confirmed
-    // (`requires_action`), confirming nothing. The fake's window and `_authenticate`, as its
-    // `confirmCardPayment` uses them.
-    stripe.handleCardAction = async (clientSecret) => {
-      console.log('localstripe: Stripe().handleCardAction()');
+    // Stripe.js's `handleNextAction({clientSecret})`: the bank's 3D Secure on a PaymentIntent
+    // already confirmed (`requires_action`), confirming nothing. The fake's window and
+    // `_authenticate`, as its `confirmCardPayment` uses them.
+    stripe.handleNextAction = async ({clientSecret}) => {
+      console.log('localstripe: Stripe().handleNextAction()');
       try {
         const success = await openModal(
           '3D Secure\\nDo you want to confirm or cancel?', 'Complete authentication', 'Fail authentication');

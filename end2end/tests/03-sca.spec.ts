@@ -41,7 +41,7 @@ async function authenticateAtStripe(paymentIntent: string): Promise<void> {
 function paymentCallsOf(page: Page): string[] {
   const calls: string[] = [];
   page.on('console', (message) => {
-    const call = /^localstripe: Stripe\(\)\.(confirmCardPayment|handleCardAction)\(\)/.exec(message.text());
+    const call = /^localstripe: Stripe\(\)\.(confirmCardPayment|handleNextAction)\(\)/.exec(message.text());
     if (call) calls.push(call[1]);
   });
   return calls;
@@ -75,7 +75,7 @@ test.describe('3D Secure', () => {
 
     await authenticate.complete();
     // « Payer » confirmed it on the server: the page runs the bank's step only, never a second confirmation.
-    expect(calls).toEqual(['handleCardAction']);
+    expect(calls).toEqual(['handleNextAction']);
     await checkout.goto();
     await expect(checkout.row(echeance.label)).toHaveAttribute('data-status', 'payee');
     expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
@@ -94,7 +94,7 @@ test.describe('3D Secure', () => {
     await authenticate.retry.click();
     await authenticate.complete();
     // The retry re-armed it on the server (one confirmation): the page again runs the bank's step only.
-    expect(calls).toEqual(['handleCardAction', 'handleCardAction']);
+    expect(calls).toEqual(['handleNextAction', 'handleNextAction']);
     expect(await peerPaymentIntents(echeance.id)).toHaveLength(1);
   });
 

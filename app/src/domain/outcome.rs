@@ -148,7 +148,7 @@ pub enum ThreeDsStep {
         /// `pm_…`.
         payment_method: String,
     },
-    /// `handleCardAction`: confirmed already with this very card (on-session, or re-armed after
+    /// `handleNextAction`: confirmed already with this very card (on-session, or re-armed after
     /// a failed 3DS) and waiting for the cardholder only. Confirming it again would spend a
     /// second confirmation and open a second 3DS.
     HandleAction,

@@ -46,7 +46,9 @@ pub async fn create_payment_method() -> Result<String, JsFailure> {
 }
 
 /// Runs 3D Secure on a PaymentIntent as `step` says: `confirmCardPayment` with a saved card,
-/// or `handleCardAction` on one already confirmed with it (never a second confirmation).
+/// or `handleNextAction` on one already confirmed with it (never a second confirmation; Stripe's
+/// way for a PaymentIntent confirmed on the server with automatic confirmation, as ours are —
+/// `handleCardAction` is for manual confirmation only).
 ///
 /// # Errors
 /// Stripe's message (authentication failed or cancelled…).
@@ -59,7 +61,7 @@ pub async fn authenticate_payment(
         ThreeDsStep::Confirm { payment_method } => {
             imp::confirm_card_payment(publishable_key, client_secret, payment_method).await
         }
-        ThreeDsStep::HandleAction => imp::handle_card_action(publishable_key, client_secret).await,
+        ThreeDsStep::HandleAction => imp::handle_next_action(publishable_key, client_secret).await,
     }
 }
 
@@ -82,8 +84,8 @@ mod imp {
         fn confirm_card_setup(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(method, catch, js_name = confirmCardPayment)]
         fn confirm_card_payment(this: &StripeJs, secret: &str, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
-        #[wasm_bindgen(method, catch, js_name = handleCardAction)]
-        fn handle_card_action(this: &StripeJs, secret: &str) -> Result<js_sys::Promise, JsValue>;
+        #[wasm_bindgen(method, catch, js_name = handleNextAction)]
+        fn handle_next_action(this: &StripeJs, options: &JsValue) -> Result<js_sys::Promise, JsValue>;
         #[wasm_bindgen(method, catch, js_name = createPaymentMethod)]
         fn create_payment_method(this: &StripeJs, data: &JsValue) -> Result<js_sys::Promise, JsValue>;
 
@@ -184,9 +186,10 @@ mod imp {
         settle(promise, "paymentIntent").await.map(|_| ())
     }
 
-    pub async fn handle_card_action(key: &str, client_secret: &str) -> Result<(), JsFailure> {
+    pub async fn handle_next_action(key: &str, client_secret: &str) -> Result<(), JsFailure> {
         let stripe = stripe(key)?;
-        let promise = stripe.handle_card_action(client_secret).map_err(|e| describe(&e))?;
+        let options = object(&[("clientSecret", &JsValue::from_str(client_secret))]);
+        let promise = stripe.handle_next_action(&options).map_err(|e| describe(&e))?;
         settle(promise, "paymentIntent").await.map(|_| ())
     }
 }
@@ -211,7 +214,7 @@ mod imp {
         Err(JsFailure::BrowserOnly)
     }
 
-    pub async fn handle_card_action(_: &str, _: &str) -> Result<(), JsFailure> {
+    pub async fn handle_next_action(_: &str, _: &str) -> Result<(), JsFailure> {
         Err(JsFailure::BrowserOnly)
     }
 }

@@ -1,6 +1,6 @@
 //! Shows what is being paid, runs the bank's 3D Secure at once
 //! on the same PaymentIntent from the WASM (`confirmCardPayment`, or
-//! `handleCardAction` on one already confirmed: `ThreeDsStep`), then asks
+//! `handleNextAction` on one already confirmed: `ThreeDsStep`), then asks
 //! the server — which asks Stripe — what became of it.
 
 use leptos::prelude::*;
