@@ -269,9 +269,7 @@ async fn switch_language(Path(code): Path<String>, headers: HeaderMap) -> Respon
         .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or_else(|| "/".to_owned());
     let mut response = Redirect::to(&back).into_response();
-    if let Ok(cookie) =
-        HeaderValue::from_str(&format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", locale.code()))
-    {
+    if let Ok(cookie) = HeaderValue::from_str(&app::ui::i18n::lang_cookie_value(locale)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response

@@ -23,6 +23,7 @@ pub fn shell(options: LeptosOptions, stripe_js_url: String) -> impl IntoView {
     let locale = page_locale();
     let nonce = leptos::nonce::use_nonce();
     set_page_policy(nonce.as_ref());
+    remember_link_language();
     let stripe_js = page_needs_stripe_js().then(|| view! { <script src=stripe_js_url nonce=nonce></script> });
     view! {
         <!DOCTYPE html>
@@ -54,6 +55,23 @@ fn set_page_policy(nonce: Option<&leptos::nonce::Nonce>) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, policy);
     }
 }
+
+/// A link that names its language (an email's) on a browser that has chosen none: remembered
+/// as if chosen, so the pages after it (a login's redirect, the card form) speak it too.
+#[cfg(feature = "ssr")]
+fn remember_link_language() {
+    use super::i18n::{lang_cookie_value, link_language};
+    if let (Some(response), Some(locale)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<http::request::Parts>().and_then(|p| link_language(&p)),
+    ) && let Ok(cookie) = http::HeaderValue::from_str(&lang_cookie_value(locale))
+    {
+        response.append_header(http::header::SET_COOKIE, cookie);
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn remember_link_language() {}
 
 /// Whether the page being rendered takes a card (the checkout, the 3DS page).
 #[cfg(feature = "ssr")]

@@ -32,7 +32,7 @@ async fn cli(app: &TestApp, mail: &MailCatcher, args: &[&str]) -> std::process::
 }
 
 fn token_of(link: &str) -> String {
-    link.split("token=").nth(1).expect("a token").to_owned()
+    link.split("token=").nth(1).and_then(|t| t.split('&').next()).expect("a token").to_owned()
 }
 
 #[tokio::test]

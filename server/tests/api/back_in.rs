@@ -19,7 +19,7 @@ use crate::helpers::{Options, TestApp, browser_of, spawn_app_with};
 const NEW_PASSWORD: &str = "un tout nouveau mot de passe";
 
 fn token_of(link: &str) -> String {
-    link.split("token=").nth(1).expect("a token").to_owned()
+    link.split("token=").nth(1).and_then(|t| t.split('&').next()).expect("a token").to_owned()
 }
 
 /// Asks through the page's server function: (status, body).

@@ -49,7 +49,7 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
     let pi = app.row(e).await.current_payment_intent_id.expect("pi");
     assert!(link.starts_with(&format!("{}/payment/authenticate/{pi}?token=", app.address)), "{link}");
 
-    let token = link.split("token=").nth(1).expect("token").to_owned();
+    let token = link.split("token=").nth(1).and_then(|t| t.split('&').next()).expect("token").to_owned();
     let page = authenticate::prepare(&app.state, &pi, &Access::Token(token.clone()), false)
         .await
         .expect("the link opens the page");
@@ -61,6 +61,59 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
     );
     let again = authenticate::prepare(&app.state, &pi, &Access::Token(token), false).await.expect("page");
     assert!(again.client_secret.is_none(), "the link cannot pay a second time");
+}
+
+#[tokio::test]
+async fn an_emailed_link_opens_its_page_in_the_emails_language_which_the_browser_then_keeps() {
+    use app::ssr::entities::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let mail = MailCatcher::start().await;
+    let app = app_with_mail(&mail, &[]).await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    // Carol reads English (her account says so); the browser she opens the email in prefers French.
+    user::Entity::update_many()
+        .col_expr(user::Column::Locale, Expr::value("en"))
+        .filter(user::Column::Id.eq(carol.id.get()))
+        .exec(&app.state.db)
+        .await
+        .expect("her language");
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+
+    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    assert!(
+        messages[0]["subject"].as_str().is_some_and(|s| s.contains("Action required")),
+        "{}",
+        messages[0]["subject"]
+    );
+    let link = recovery_link(&messages[0]).expect("a link in the email");
+    assert!(link.ends_with("&lang=en"), "{link}");
+    let browser = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let open = |url: String| {
+        let browser = browser.clone();
+        async move { browser.get(url).header("accept-language", "fr-FR,fr;q=0.9").send().await.expect("page") }
+    };
+    let page = open(link).await;
+    assert_eq!(page.status(), 200);
+    let remembered =
+        page.headers().get_all("set-cookie").iter().any(|c| c.to_str().is_ok_and(|c| c.starts_with("lang=en;")));
+    assert!(remembered, "{:?}", page.headers());
+    assert!(page.text().await.expect("html").contains("<html lang=\"en\""), "the email's language, not the browser's");
+
+    // The pages after it (a login's redirect, the portal) have no parameter: the browser keeps it.
+    let next = open(format!("{}/", app.address)).await.text().await.expect("html");
+    assert!(next.contains("<html lang=\"en\""), "kept");
+    // A French reader's browser that chose English keeps its choice: the link does not override it.
+    let chose = reqwest::Client::new()
+        .get(recovery_link(&messages[0]).expect("link").replace("lang=en", "lang=fr"))
+        .header("cookie", "lang=en")
+        .send()
+        .await
+        .expect("page");
+    let set =
+        chose.headers().get_all("set-cookie").iter().filter_map(|c| c.to_str().ok()).any(|c| c.starts_with("lang="));
+    assert!(!set, "{:?}", chose.headers());
+    assert!(chose.text().await.expect("html").contains("<html lang=\"en\""));
 }
 
 #[tokio::test]

@@ -28,7 +28,7 @@ async fn app_with_mail(mail: &MailCatcher) -> TestApp {
 fn parts(link: &str) -> (i64, String) {
     let path = link.split("/plans/").nth(1).expect("a plan link");
     let id = path.split('/').next().and_then(|i| i.parse().ok()).expect("plan id");
-    let token = link.split("token=").nth(1).expect("a token").to_owned();
+    let token = link.split("token=").nth(1).and_then(|t| t.split('&').next()).expect("a token").to_owned();
     (id, token)
 }
 

@@ -124,7 +124,8 @@ async fn tell_admins(
         context["evidence_due_by"] = serde_json::json!(row.evidence_due_by.map_or_else(String::new, |ms| {
             locale.format_date(from_ms(ms).with_timezone(&state.settings.schedule_timezone).date_naive())
         }));
-        context["link"] = serde_json::json!(format!("{base}/admin/echeances/{}", echeance.id));
+        context["link"] =
+            serde_json::json!(crate::ui::i18n::in_language(&format!("{base}/admin/echeances/{}", echeance.id), locale));
         let email = NewEmail {
             dedup_key: EmailKind::dispute_key(row.id, admin.id),
             kind: EmailKind::AdminDisputeOpened,

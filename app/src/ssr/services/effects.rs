@@ -124,8 +124,8 @@ pub fn add_recovery_link(
     let token =
         RecoveryToken::sign(state.settings.app_secret.expose_secret().as_bytes(), payment_intent, expires_ms / 1000);
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
-    context["link"] =
-        serde_json::Value::String(format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str()));
+    let link = format!("{base}/payment/authenticate/{payment_intent}?token={}", token.as_str());
+    context["link"] = serde_json::Value::String(crate::ui::i18n::in_language(&link, locale));
     context["expires_on"] = serde_json::Value::String(crate::ui::i18n::format_moment(state.local(expires_ms), locale));
 }
 

@@ -56,7 +56,7 @@ pub(crate) async fn queue(
         "count": rows.len(),
         "total": total(plan)?.format(locale),
         "echeances": schedule,
-        "link": link(state, plan.id, customer.id, expires_ms),
+        "link": crate::ui::i18n::in_language(&link(state, plan.id, customer.id, expires_ms), locale),
         "expires_on": crate::ui::i18n::format_moment(state.local(expires_ms), locale),
         "site_url": state.settings.app_base_url.as_str(),
     });

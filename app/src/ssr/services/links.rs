@@ -100,9 +100,9 @@ pub async fn issue(
     let (row, token) = store(txn, account.id, purpose, now).await?;
     let expires_at = row.expires_at;
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
-    let link = format!("{base}/{}?token={token}", purpose.path());
+    let locale = Locale::from_code(&account.locale);
+    let link = crate::ui::i18n::in_language(&format!("{base}/{}?token={token}", purpose.path()), locale);
     if email_it && let Some(kind) = purpose.email() {
-        let locale = Locale::from_code(&account.locale);
         let context = serde_json::json!({
             "name": account.display_name,
             "merchant": state.settings.merchant_name,

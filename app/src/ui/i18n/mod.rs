@@ -18,14 +18,13 @@ use crate::domain::{
 };
 use crate::ui::stripe_js::JsFailure;
 
-/// The locale of this page: the `lang` cookie set by `/lang/en` or `/lang/fr`,
-/// else the browser's preferred language if French or English, else French; in the browser, read back from
+/// The locale of this page ([`locale_of_page`]); in the browser, read back from
 /// `<html lang>` (which the server wrote), so both sides render the same thing.
 #[must_use]
 pub fn page_locale() -> Locale {
     #[cfg(feature = "ssr")]
     {
-        use_context::<http::request::Parts>().map(|p| locale_of_request(&p.headers)).unwrap_or_default()
+        use_context::<http::request::Parts>().map(|p| locale_of_page(&p)).unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     {
@@ -42,16 +41,63 @@ pub fn page_locale() -> Locale {
 #[cfg(feature = "ssr")]
 #[must_use]
 pub fn locale_of_request(headers: &http::HeaderMap) -> Locale {
-    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-    header(http::header::COOKIE)
-        .and_then(|c| {
-            c.split(';')
-                .filter_map(|p| p.trim().split_once('='))
-                .find(|(k, _)| *k == "lang")
-                .map(|(_, v)| Locale::from_code(v))
+    locale_asked(headers, None)
+}
+
+/// The locale a page is rendered in: the `lang` cookie (this browser's choice), else the
+/// link's `lang` parameter (an emailed link names the language its email was written in, the
+/// reader's on the account), else as [`locale_of_request`].
+#[cfg(feature = "ssr")]
+#[must_use]
+pub fn locale_of_page(parts: &http::request::Parts) -> Locale {
+    locale_asked(&parts.headers, parts.uri.query())
+}
+
+/// The language a link asks for (its `lang` parameter) on a browser that has chosen none:
+/// the page remembers it as if chosen (the `lang` cookie), so the pages after it speak it too.
+#[cfg(feature = "ssr")]
+#[must_use]
+pub fn link_language(parts: &http::request::Parts) -> Option<Locale> {
+    lang_cookie(&parts.headers).is_none().then(|| lang_parameter(parts.uri.query())).flatten()
+}
+
+/// The `lang` cookie that remembers `locale` for a year (`/lang/en`, a link's language).
+#[must_use]
+pub fn lang_cookie_value(locale: Locale) -> String {
+    format!("lang={}; Path=/; SameSite=Lax; Max-Age=31536000", locale.code())
+}
+
+#[cfg(feature = "ssr")]
+fn lang_cookie(headers: &http::HeaderMap) -> Option<Locale> {
+    headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).and_then(|c| {
+        c.split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == "lang")
+            .map(|(_, v)| Locale::from_code(v))
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn lang_parameter(query: Option<&str>) -> Option<Locale> {
+    url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "lang").and_then(|(_, v)| Locale::parse(&v).ok())
+}
+
+#[cfg(feature = "ssr")]
+fn locale_asked(headers: &http::HeaderMap, query: Option<&str>) -> Locale {
+    lang_cookie(headers)
+        .or_else(|| lang_parameter(query))
+        .or_else(|| {
+            headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(Locale::preferred)
         })
-        .or_else(|| header(http::header::ACCEPT_LANGUAGE).and_then(Locale::preferred))
         .unwrap_or_default()
+}
+
+/// `url` with its reader's language as the `lang` parameter ([`locale_of_page`]): the page an
+/// email's link opens speaks the email's language, whatever the browser prefers.
+#[must_use]
+pub fn in_language(url: &str, locale: Locale) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}lang={}", locale.code())
 }
 
 /// The texts of the current page's locale (from context).
@@ -1124,6 +1170,43 @@ mod tests {
         assert_eq!(request(&[(ACCEPT_LANGUAGE, "en-GB"), (COOKIE, "session=x; lang=fr")]), Locale::Fr);
         assert_eq!(request(&[(ACCEPT_LANGUAGE, "fr-FR"), (COOKIE, "lang=en")]), Locale::En);
         assert_eq!(request(&[(ACCEPT_LANGUAGE, "en"), (COOKIE, "session=x")]), Locale::En, "no lang cookie");
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_page_speaks_the_cookie_then_its_link_then_the_browser() {
+        use http::header::{ACCEPT_LANGUAGE, COOKIE};
+        let page = |uri: &str, pairs: &[(http::header::HeaderName, &str)]| {
+            let mut request = http::Request::builder().uri(uri);
+            for (name, value) in pairs {
+                request = request.header(name.clone(), *value);
+            }
+            locale_of_page(&request.body(()).expect("request").into_parts().0)
+        };
+        let link = in_language("/payment/authenticate/pi_1?token=t", Locale::En);
+        assert_eq!(link, "/payment/authenticate/pi_1?token=t&lang=en");
+        assert_eq!(in_language("/checkout", Locale::Fr), "/checkout?lang=fr");
+        assert_eq!(page(&link, &[(ACCEPT_LANGUAGE, "fr-FR")]), Locale::En, "the email's language");
+        assert_eq!(
+            page(&link, &[(ACCEPT_LANGUAGE, "fr-FR"), (COOKIE, "lang=fr")]),
+            Locale::Fr,
+            "this browser's choice"
+        );
+        assert_eq!(page("/x?lang=de", &[(ACCEPT_LANGUAGE, "en")]), Locale::En, "an unknown code is no choice");
+        assert_eq!(page("/x?token=t", &[]), Locale::Fr);
+
+        let parts = |uri: &str, cookie: Option<&str>| {
+            let request = http::Request::builder().uri(uri);
+            let request = match cookie {
+                Some(c) => request.header(COOKIE, c),
+                None => request,
+            };
+            request.body(()).expect("request").into_parts().0
+        };
+        assert_eq!(link_language(&parts(&link, None)), Some(Locale::En), "remembered on a browser that chose none");
+        assert_eq!(link_language(&parts(&link, Some("lang=fr"))), None, "a choice made here stays");
+        assert_eq!(link_language(&parts("/checkout", None)), None);
+        assert_eq!(lang_cookie_value(Locale::En), "lang=en; Path=/; SameSite=Lax; Max-Age=31536000");
     }
 
     fn placeholders(text: &str) -> Vec<&str> {
