@@ -61,7 +61,7 @@ pub struct DemoPlan {
     /// Where it stands.
     pub status: crate::domain::PlanStatus,
 }
-
+/// A demo plan waiting for its customer, and its acceptance link (the invitation email's, without its `lang`).
 /// A demo plan waiting for its customer, and the link the invitation email carries.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemoInvitation {
