@@ -61,12 +61,8 @@ fn set_page_policy(nonce: Option<&leptos::nonce::Nonce>) {
 #[cfg(feature = "ssr")]
 fn remember_link_language() {
     use super::i18n::{lang_cookie_value, link_language};
-    if let (Some(response), Some(locale)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        use_context::<http::request::Parts>().and_then(|p| link_language(&p)),
-    ) && let Ok(cookie) = http::HeaderValue::from_str(&lang_cookie_value(locale))
-    {
-        response.append_header(http::header::SET_COOKIE, cookie);
+    if let Some(locale) = use_context::<http::request::Parts>().and_then(|p| link_language(&p)) {
+        crate::api::context::set_cookie(&lang_cookie_value(locale));
     }
 }
 

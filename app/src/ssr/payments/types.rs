@@ -155,6 +155,13 @@ impl PaymentIntentSnapshot {
         Some(AttemptRef { echeance, attempt, epoch })
     }
 
+    /// Whether its metadata says another installation made it (another database on the same
+    /// Stripe account). No `installation` at all (the original site's Checkout) is not another's.
+    #[must_use]
+    pub fn made_by_another(&self, installation: &str) -> bool {
+        self.metadata.get("installation").is_some_and(|made_by| made_by != installation)
+    }
+
     /// Whether it is for `amount` minor units of `currency` (what the attempt asked).
     #[must_use]
     pub fn is_for(&self, amount: i64, currency: &str) -> bool {
@@ -412,6 +419,7 @@ mod tests {
         }));
         assert_eq!(p.attempt_ref("inst_1"), Some(AttemptRef { echeance: 7, attempt: 2, epoch: 1 }));
         assert_eq!(p.attempt_ref("inst_other"), None, "another installation's metadata is not ours");
+        assert!(p.made_by_another("inst_other") && !p.made_by_another("inst_1"));
         let restored = pi(serde_json::json!({
             "id": "pi_2", "status": "succeeded", "amount": 1000, "currency": "eur",
             "metadata": {"echeance_id": "7", "attempt": "2", "installation": "inst_1", "epoch": "3"}
@@ -482,6 +490,7 @@ mod tests {
         assert_eq!((p.id.as_str(), p.amount, p.currency.as_str()), ("pi_1PgafyB7WZ01zgkWSjxsAJo3", 1099, "usd"));
         assert_eq!(p.status(), PaymentIntentStatus::RequiresPaymentMethod);
         assert!(p.customer.is_none() && p.latest_charge.is_none() && p.attempt_ref("inst_1").is_none());
+        assert!(!p.made_by_another("inst_1"), "no installation in its metadata: nobody else's");
         assert_eq!(p.last_payment_error.as_ref().and_then(|e| e.kind.as_deref()), Some("idempotency_error"));
 
         let s: SetupIntentSnapshot = serde_json::from_value(fixture("setup_intent")).expect("SetupIntent");

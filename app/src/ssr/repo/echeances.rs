@@ -1,7 +1,9 @@
 //! Échéance queries shared by several services.
 
 use chrono::NaiveDate;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait, QuerySelect};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+};
 
 use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money, UserId};
 use crate::ssr::entities::echeance;
@@ -22,6 +24,18 @@ pub async fn get(db: &impl ConnectionTrait, id: EcheanceId) -> Result<echeance::
 /// `NotFound`, database failure.
 pub async fn lock(txn: &DatabaseTransaction, id: EcheanceId) -> Result<echeance::Model, ServiceError> {
     echeance::Entity::find_by_id(id.get()).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The échéance whose current PaymentIntent is `payment_intent` (a legacy Checkout payment has no
+/// attempt: its échéance names it).
+///
+/// # Errors
+/// Database failure.
+pub async fn by_payment_intent(
+    db: &impl ConnectionTrait,
+    payment_intent: &str,
+) -> Result<Option<echeance::Model>, ServiceError> {
+    Ok(echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(payment_intent)).one(db).await?)
 }
 
 /// The typed id of a row.

@@ -1176,13 +1176,14 @@ mod tests {
     #[test]
     fn a_page_speaks_the_cookie_then_its_link_then_the_browser() {
         use http::header::{ACCEPT_LANGUAGE, COOKIE};
-        let page = |uri: &str, pairs: &[(http::header::HeaderName, &str)]| {
+        let parts = |uri: &str, pairs: &[(http::header::HeaderName, &str)]| {
             let mut request = http::Request::builder().uri(uri);
             for (name, value) in pairs {
                 request = request.header(name.clone(), *value);
             }
-            locale_of_page(&request.body(()).expect("request").into_parts().0)
+            request.body(()).expect("request").into_parts().0
         };
+        let page = |uri: &str, pairs: &[(http::header::HeaderName, &str)]| locale_of_page(&parts(uri, pairs));
         let link = in_language("/payment/authenticate/pi_1?token=t", Locale::En);
         assert_eq!(link, "/payment/authenticate/pi_1?token=t&lang=en");
         assert_eq!(in_language("/checkout", Locale::Fr), "/checkout?lang=fr");
@@ -1195,17 +1196,9 @@ mod tests {
         assert_eq!(page("/x?lang=de", &[(ACCEPT_LANGUAGE, "en")]), Locale::En, "an unknown code is no choice");
         assert_eq!(page("/x?token=t", &[]), Locale::Fr);
 
-        let parts = |uri: &str, cookie: Option<&str>| {
-            let request = http::Request::builder().uri(uri);
-            let request = match cookie {
-                Some(c) => request.header(COOKIE, c),
-                None => request,
-            };
-            request.body(()).expect("request").into_parts().0
-        };
-        assert_eq!(link_language(&parts(&link, None)), Some(Locale::En), "remembered on a browser that chose none");
-        assert_eq!(link_language(&parts(&link, Some("lang=fr"))), None, "a choice made here stays");
-        assert_eq!(link_language(&parts("/checkout", None)), None);
+        assert_eq!(link_language(&parts(&link, &[])), Some(Locale::En), "remembered on a browser that chose none");
+        assert_eq!(link_language(&parts(&link, &[(COOKIE, "lang=fr")])), None, "a choice made here stays");
+        assert_eq!(link_language(&parts("/checkout", &[])), None);
         assert_eq!(lang_cookie_value(Locale::En), "lang=en; Path=/; SameSite=Lax; Max-Age=31536000");
     }
 

@@ -161,11 +161,11 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "refund.created" | "charge.refund.updated" | "refund.updated" | "refund.failed" => {
             let mut refund: RefundSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
-            refund.payment_intent =
-                match payment_of(state, refund.payment_intent.as_ref(), refund.charge.as_ref()).await? {
-                    Ok(pi) => Some(pi),
-                    Err(not_ours) => return Ok(not_ours),
-                };
+            let pi = match payment_of(state, refund.payment_intent.as_ref(), refund.charge.as_ref()).await? {
+                Ok(pi) => pi,
+                Err(not_ours) => return Ok(not_ours),
+            };
+            refund.payment_intent = Some(pi.clone());
             // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
             let listed = refunds::observe(state, &refund).await?;
             // Failed (the bank sent it back) or cancelled before it left: the money stayed.
@@ -176,9 +176,6 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                     None => Applied::Ignored(format!("refund-not-failed refund={}", refund.id)),
                 });
             }
-            let Some(pi) = refund.payment_intent.as_ref() else {
-                return Ok(Applied::Ignored("no-payment-intent".to_owned()));
-            };
             // Where the money is now, from every refund of the payment (another may have gone
             // through since this one failed); and a lost dispute took it back whatever a refund says.
             match refunds_now(state, pi.id()).await? {
@@ -188,7 +185,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             }
             let detail =
                 format!("refund={} {} amount={}", refund.id, refund.status.as_deref().unwrap_or("?"), refund.amount);
-            apply_to_collected(state, Some(pi), PaymentEvent::RefundFailed, &actor, detail).await
+            apply_to_collected(state, Some(&pi), PaymentEvent::RefundFailed, &actor, detail).await
         }
         "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
             let card: PaymentMethodSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
@@ -255,8 +252,7 @@ pub(crate) async fn payment_of(
     if known_here(state, &pi).await? {
         return Ok(Ok(IdOrObject::Id(pi)));
     }
-    let read = state.gateway.retrieve_payment_intent(&pi).await?;
-    let theirs = read.metadata.get("installation").is_some_and(|made_by| made_by.as_str() != &*state.installation_id);
+    let theirs = state.gateway.retrieve_payment_intent(&pi).await?.made_by_another(&state.installation_id);
     Ok(if theirs { Err(Applied::Ignored(format!("not-ours pi={pi}"))) } else { Ok(IdOrObject::Id(pi)) })
 }
 
@@ -265,7 +261,7 @@ async fn known_here(state: &AppState, pi: &str) -> Result<bool, ServiceError> {
     if attempts::by_payment_intent(&state.db, pi).await?.is_some() {
         return Ok(true);
     }
-    Ok(echeance::Entity::find().filter(echeance::Column::CurrentPaymentIntentId.eq(pi)).one(&state.db).await?.is_some())
+    Ok(echeances::by_payment_intent(&state.db, pi).await?.is_some())
 }
 
 /// What every refund Stripe has of PaymentIntent `pi` says of the échéance it paid — read
@@ -361,11 +357,7 @@ pub(crate) async fn collected_by(state: &AppState, pi: &str) -> Result<Result<ec
             return Ok(Err(Applied::Later(format!("not-collected-yet echeance={}", attempt.echeance_id))));
         }
         // Legacy Checkout: the échéance names the session's PaymentIntent.
-        None => match echeance::Entity::find()
-            .filter(echeance::Column::CurrentPaymentIntentId.eq(pi))
-            .one(&state.db)
-            .await?
-        {
+        None => match echeances::by_payment_intent(&state.db, pi).await? {
             Some(echeance) => echeance,
             None => return Ok(Err(Applied::Later(format!("echeance-unknown-yet pi={pi}")))),
         },
