@@ -57,7 +57,11 @@ impl MailCatcher {
             .spawn()
             .expect("start maildev");
         self.child = Some(child);
-        for _ in 0..200 {
+        // Up to 30 s: a node process started while the whole suite runs on two cores can be slow.
+        for _ in 0..600 {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(tokio::process::Child::try_wait) {
+                panic!("maildev exited at start ({status}): port {} or {} taken?", self.smtp, self.web);
+            }
             if self
                 .http
                 .get(format!("http://127.0.0.1:{}/email", self.web))
