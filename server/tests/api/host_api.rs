@@ -124,6 +124,7 @@ async fn a_plan_is_created_cent_exact_and_read_back_as_the_host_sees_it() {
     assert!(plan["echeances"].as_array().expect("list").iter().all(|e| e["status"] == "scheduled"));
     let url = plan["acceptance_url"].as_str().expect("an acceptance link");
     assert!(url.starts_with(&format!("{}/plans/", app.address)) && url.contains("/accept?token="), "{url}");
+    assert!(url.ends_with("&lang=fr"), "the link carries the customer's language, as the email's does: {url}");
 
     let id = plan["id"].as_str().expect("id");
     let (status, again) = get(&app, &format!("/v1/plans/{id}"), &key).await;
@@ -142,12 +143,19 @@ async fn a_plan_is_created_cent_exact_and_read_back_as_the_host_sees_it() {
     assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 1, "the invitation is queued");
 
     let mut quiet = split_plan(&app, "yan@example.test", 9_000, 2);
+    quiet["customer"]["locale"] = json!("en");
     quiet["send_invitation"] = json!(false);
     quiet["return_url"] = json!("https://shop.example/orders/A-1042");
     let (status, plan) = post(&app, "/v1/plans", &key, None, &quiet).await;
     assert_eq!(status, 201, "{plan}");
     assert_eq!(plan["return_url"], "https://shop.example/orders/A-1042");
-    assert!(plan["acceptance_url"].is_string(), "the host sends its own link");
+    let url = plan["acceptance_url"].as_str().expect("the host sends its own link");
+    assert!(url.ends_with("&lang=en"), "{url}");
+    let page = reqwest::Client::new().get(url).header("accept-language", "fr-FR,fr;q=0.9").send().await.expect("page");
+    assert!(
+        page.text().await.expect("html").contains("<html lang=\"en\""),
+        "the customer's language, not the browser's"
+    );
     assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 1, "no invitation email");
 
     // The link logs its holder in: never handed to the host for an account that existed before.

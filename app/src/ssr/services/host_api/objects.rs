@@ -11,7 +11,7 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 use crate::domain::host_api::{echeance_status_token, plan_status_token};
-use crate::ssr::entities::{echeance, payment_plan};
+use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::plans;
 
@@ -134,14 +134,14 @@ pub fn echeance_object(row: &echeance::Model) -> EcheanceObject {
 }
 
 /// Plans as the API shows them, their customers and échéances read in two
-/// queries; `acceptance_url` gives each waiting plan's link.
+/// queries; `acceptance_url` gives each waiting plan's link (its customer at hand).
 ///
 /// # Errors
 /// Database failure.
 pub async fn plan_objects(
     db: &impl ConnectionTrait,
     plans: Vec<payment_plan::Model>,
-    acceptance_url: &(dyn Fn(&payment_plan::Model) -> Option<String> + Sync),
+    acceptance_url: &(dyn Fn(&payment_plan::Model, &user::Model) -> Option<String> + Sync),
 ) -> Result<Vec<PlanObject>, ServiceError> {
     let (customers, mut rows) = plans::customers_and_echeances(db, &plans).await?;
     plans
@@ -165,7 +165,7 @@ pub async fn plan_objects(
                 consumer_credit: plan.consumer_credit,
                 echeances: rows.remove(&plan.id).unwrap_or_default().iter().map(echeance_object).collect(),
                 metadata,
-                acceptance_url: acceptance_url(&plan),
+                acceptance_url: acceptance_url(&plan, customer),
                 return_url: plan.return_url.clone(),
                 created: secs(plan.created_at),
                 updated: secs(plan.updated_at),
@@ -183,7 +183,7 @@ pub async fn plan_objects(
 pub async fn plan_object(
     db: &impl ConnectionTrait,
     plan: payment_plan::Model,
-    acceptance_url: &(dyn Fn(&payment_plan::Model) -> Option<String> + Sync),
+    acceptance_url: &(dyn Fn(&payment_plan::Model, &user::Model) -> Option<String> + Sync),
 ) -> Result<PlanObject, ServiceError> {
     plan_objects(db, vec![plan], acceptance_url)
         .await?

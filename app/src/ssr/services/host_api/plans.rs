@@ -21,6 +21,7 @@ use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::invitations;
 use crate::ssr::services::plans::{self, NewCustomer, NewPlan};
 use crate::ssr::state::AppState;
+use crate::ui::i18n::in_language;
 
 /// Who pays: found by email, or created.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -189,14 +190,19 @@ fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
 /// invitation email carries), until it expires — only for a customer the plan
 /// created: the link logs its holder in, and an account that existed before
 /// (its other plans, its saved card) is reached through its own inbox, never
-/// through a link the host site holds.
+/// through a link the host site holds. The link carries the customer's
+/// language, as the email's does: the page opens in it whatever the browser's.
 #[must_use]
-pub fn acceptance_url(state: &AppState, plan: &payment_plan::Model) -> Option<String> {
+pub fn acceptance_url(state: &AppState, plan: &payment_plan::Model, customer: &user::Model) -> Option<String> {
     let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
     let expires_ms = plan.created_at.saturating_add(ttl_ms);
     let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-    (plan.customer_created && waiting && expires_ms > state.now_ms())
-        .then(|| invitations::link(state, plan.id, plan.customer_id, expires_ms))
+    (plan.customer_created && waiting && expires_ms > state.now_ms()).then(|| {
+        in_language(
+            &invitations::link(state, plan.id, plan.customer_id, expires_ms),
+            Locale::from_code(&customer.locale),
+        )
+    })
 }
 
 /// `POST /v1/plans`.
@@ -228,7 +234,7 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
 async fn create_and_keep(state: &AppState, held: Option<Held>, input: NewPlan) -> Result<Answer, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let created = plans::create_in(state, &txn, None, input).await?;
-    let object = objects::plan_object(&txn, created.plan, &|p| acceptance_url(state, p)).await?;
+    let object = objects::plan_object(&txn, created.plan, &|p, c| acceptance_url(state, p, c)).await?;
     let answer = Answer::json(201, &object);
     if let Some(held) = held {
         idempotency::finish(&txn, held, &answer).await?;
@@ -253,7 +259,7 @@ async fn find(state: &AppState, id: &str) -> Result<PlanObject, ApiError> {
         .await
         .map_err(|e| ApiError::from(ServiceError::from(e)))?
         .ok_or_else(|| ApiError::not_found("plan"))?;
-    Ok(objects::plan_object(&state.db, plan, &|p| acceptance_url(state, p)).await?)
+    Ok(objects::plan_object(&state.db, plan, &|p, c| acceptance_url(state, p, c)).await?)
 }
 
 /// The query of `GET /v1/plans`.
@@ -332,7 +338,7 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
     let mut plans = select.limit(limit + 1).all(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     let has_more = plans.len() as u64 > limit;
     plans.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let data = objects::plan_objects(&state.db, plans, &|p| acceptance_url(state, p)).await?;
+    let data = objects::plan_objects(&state.db, plans, &|p, c| acceptance_url(state, p, c)).await?;
     Ok(Answer::json(200, &PlanList { object: "list", url: "/v1/plans", has_more, data }))
 }
 

@@ -40,7 +40,7 @@ pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) ->
         return Ok(());
     }
     // A plan that moved no longer waits for its customer: no acceptance link.
-    let object = objects::plan_object(txn, plan.clone(), &|_| None).await?;
+    let object = objects::plan_object(txn, plan.clone(), &|_, _| None).await?;
     let object = serde_json::to_string(&object).map_err(anyhow::Error::from)?;
     write(txn, kind, object, &endpoints, now).await
 }
