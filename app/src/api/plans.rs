@@ -102,13 +102,13 @@ pub async fn admin_cancel_plan(plan_id: i64, refund: Option<String>) -> Result<P
 /// Erases the plan's customer (RGPD art. 17); refused while one of their échéances is in flight or disputed.
 #[server(endpoint = "admin/plans/erase-customer")]
 pub async fn admin_erase_customer(plan_id: i64, confirm: Option<String>) -> Result<(), AppError> {
-    use super::context::{fail, require_admin, state};
+    use super::context::{fail, require_admin, respond, state};
     use crate::ssr::services::erasure;
     let state = state()?;
     let me = require_admin(&state).await?;
     // The form's « je confirme » box: nothing is erased without it.
     if confirm.as_deref() != Some("on") {
-        return Err(AppError::Invalid(crate::domain::Invalid::Field(crate::domain::Field::Confirmation)));
+        return Err(respond(AppError::Invalid(crate::domain::Invalid::Field(crate::domain::Field::Confirmation))));
     }
     erasure::erase_plan_customer(&state, plan_id, me.id).await.map(|_| ()).map_err(fail)
 }

@@ -135,3 +135,24 @@ async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_the
     let audit = admin_audit::Entity::find().filter(admin_audit::Column::Action.eq("customer.erase")).one(&app.state.db);
     assert_eq!(audit.await.expect("query").map(|a| a.subject), Some(format!("user:{id}")));
 }
+
+#[tokio::test]
+async fn the_dashboard_erases_only_with_its_confirmation_box_ticked_and_says_so_with_a_422() {
+    let app = spawn_app_with(Options::default()).await;
+    let admin = app.admin("root").await;
+    let created =
+        plans::create(&app.state, None, request(EMAIL, 90_000, 3, app.today(), Interval::Week)).await.expect("created");
+    let browser = app.browser();
+    app.login(&browser, &admin).await;
+    let plan_id = created.plan.id.to_string();
+
+    // Without the box: a refusal of the form (it was a 500, as if the server had failed), nothing erased.
+    let (status, error) = app.call(&browser, "admin/plans/erase-customer", &[("plan_id", &plan_id)]).await;
+    assert_eq!(status, 422, "{error}");
+    assert!(!traces(&app, EMAIL).await.is_empty(), "nothing erased");
+
+    let confirmed = [("plan_id", plan_id.as_str()), ("confirm", "on")];
+    let (status, answer) = app.call(&browser, "admin/plans/erase-customer", &confirmed).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(traces(&app, EMAIL).await.is_empty(), "erased");
+}

@@ -344,6 +344,26 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
         assert_eq!(status, 400, "{raw:?}: {error}");
         assert_eq!(error["error"]["type"], "invalid_request_error");
     }
+    // What a refusal says is enough to correct the request (it read "Invalid : invalid type: sequence…",
+    // "Invalid metadata.").
+    let (_, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some("[1,2]")).await;
+    assert_eq!(error["error"]["message"], "The body must be a JSON object.", "{error}");
+    let twice = format!("{{\"label\":\"A\",{}", &ok.to_string()[1..]);
+    let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(&twice)).await;
+    assert_eq!((status, error["error"]["param"].as_str()), (400, Some("label")), "{error}");
+    assert_eq!(error["error"]["message"], "Parameter given twice: label.");
+    let (_, error) = post(&app, "/v1/plans", &key, None, &with(json!({ "metadata": { "k": "v".repeat(501) } }))).await;
+    let message = error["error"]["message"].as_str().expect("message");
+    assert!(message.starts_with("Invalid metadata: expected at most 20 keys") && message.contains("500"), "{message}");
+    let (_, error) = post(
+        &app,
+        "/v1/plans",
+        &key,
+        None,
+        &with(json!({ "customer": { "email": "zoe@example.test", "name": "Zoé", "locale": "de" } })),
+    )
+    .await;
+    assert_eq!(error["error"]["message"], "Invalid customer.locale: expected fr or en.");
     // A valid plan with anything but white space after it is not a plan.
     for raw in [format!("{ok}garbage"), format!("{ok}{ok}"), format!("{ok}\n,")] {
         let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(&raw)).await;

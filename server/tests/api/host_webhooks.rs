@@ -248,6 +248,8 @@ async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
     for (body, param) in [
         (json!({ "url": "ftp://host.example/x", "enabled_events": ["*"] }), "url"),
         (json!({ "url": "not a url", "enabled_events": ["*"] }), "url"),
+        (json!({ "url": "https://:s3cret@host.example/x", "enabled_events": ["*"] }), "url"),
+        (json!({ "url": "https://user@host.example/x", "enabled_events": ["*"] }), "url"),
         (json!({ "url": "https://host.example/x", "enabled_events": [] }), "enabled_events"),
         (json!({ "url": "https://host.example/x", "enabled_events": ["plan.exploded"] }), "enabled_events"),
         (json!({ "url": "https://host.example/x" }), "enabled_events"),
@@ -255,6 +257,10 @@ async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
         let (status, error) = post(&app, &key, "/v1/webhook_endpoints", &body).await;
         assert_eq!(status, 400, "{body}: {error}");
         assert_eq!(error["error"]["param"], param, "{body}");
+        let message = error["error"]["message"].as_str().expect("message");
+        let says_what = if param == "url" { "https address" } else { "plan.activated" };
+        let missing = error["error"]["code"] == "parameter_missing";
+        assert!(missing || message.contains(says_what), "what a valid {param} is: {message}");
     }
     let receiver = Receiver::start().await;
     let old = endpoint(&app, &key, &receiver, &["plan.canceled"]).await;

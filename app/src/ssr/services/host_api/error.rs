@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use crate::domain::host_api::HostEvent;
 use crate::domain::{Field, Invalid, PlanField, PlanProblem, Refusal};
 use crate::ssr::services::error::ServiceError;
 
@@ -278,6 +279,29 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
     })
 }
 
+/// What a valid value of an API parameter is, said in its refusal.
+fn expected_of_field(field: Field) -> Option<String> {
+    Some(match field {
+        Field::Email => "an email address".to_owned(),
+        Field::Name | Field::Label => "one line of 1 to 200 characters".to_owned(),
+        Field::Locale => "fr or en".to_owned(),
+        Field::Metadata => {
+            "at most 20 keys of 1 to 40 characters without control characters, values of at most 500 characters"
+                .to_owned()
+        }
+        Field::ReturnUrl => "an absolute http or https address of at most 2,000 characters".to_owned(),
+        Field::EndpointUrl => "an https address (http outside production) of at most 2,000 characters, \
+             with no user name or password; in production, a public host"
+            .to_owned(),
+        Field::EventTypes => {
+            let names: Vec<&str> = HostEvent::ALL.iter().map(|e| e.as_str()).collect();
+            format!("a non-empty list of \"*\" or of {}", names.join(", "))
+        }
+        Field::Description => "at most 200 characters".to_owned(),
+        _ => return None,
+    })
+}
+
 /// The API's name of a part of a schedule.
 #[must_use]
 pub fn param_of_plan_field(field: PlanField) -> String {
@@ -320,7 +344,12 @@ fn problem_code(problem: PlanProblem) -> (&'static str, String) {
 fn of_invalid(invalid: &Invalid) -> ApiError {
     match invalid {
         Invalid::Field(field) => {
-            let error = ApiError::invalid("parameter_invalid", format!("Invalid {}.", param_of_field(*field).unwrap_or("parameter")));
+            let param = param_of_field(*field).unwrap_or("parameter");
+            let message = match expected_of_field(*field) {
+                Some(expected) => format!("Invalid {param}: expected {expected}."),
+                None => format!("Invalid {param}."),
+            };
+            let error = ApiError::invalid("parameter_invalid", message);
             match param_of_field(*field) {
                 Some(param) => error.on(param),
                 None => error,

@@ -14,7 +14,7 @@ use super::idempotency::{self, Held};
 use super::keys::Caller;
 use super::objects::{self, PlanObject, echeance_object, parse_id};
 use crate::domain::host_api::plan_status_of_token;
-use crate::domain::{Interval, Invalid, Locale, PlanStatus, ScheduleRequest};
+use crate::domain::{Field, Interval, Invalid, Locale, PlanStatus, ScheduleRequest};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
@@ -83,6 +83,10 @@ pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("parameter_missing", "The body is empty: send a JSON object."));
     }
+    // serde reads a struct from an array too: `[…]` is not the object a parameter list is.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::invalid("invalid_json", "The body must be a JSON object."));
+    }
     let mut reader = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut reader).map_err(|e| {
         let path = e.path().to_string();
@@ -104,10 +108,15 @@ pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
         if let Some(param) = unknown {
             return ApiError::invalid("parameter_unknown", format!("Received unknown parameter: {param}.")).on(param);
         }
-        let param = if path == "." { String::new() } else { path };
+        if let Some(param) = named("duplicate field `") {
+            return ApiError::invalid("parameter_invalid", format!("Parameter given twice: {param}.")).on(param);
+        }
+        if path == "." {
+            return ApiError::invalid("invalid_json", "The body must be a JSON object.");
+        }
+        let param = path;
         let message = message.split(" at line ").next().unwrap_or_default().to_owned();
-        let error = ApiError::invalid("parameter_invalid", format!("Invalid {param}: {message}."));
-        if param.is_empty() { error } else { error.on(param) }
+        ApiError::invalid("parameter_invalid", format!("Invalid {param}: {message}.")).on(param)
     })?;
     // One JSON value and nothing after it but white space: `{…}garbage` or two objects in a row
     // is not a request to guess at.
@@ -169,11 +178,7 @@ fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
     let locale = match body.customer.locale.as_deref().map(Locale::parse) {
         None => Locale::Fr,
         Some(Ok(locale)) => locale,
-        Some(Err(_)) => {
-            return Err(
-                ApiError::invalid("parameter_invalid", "Invalid customer.locale: fr or en.").on("customer.locale")
-            );
-        }
+        Some(Err(_)) => return Err(ServiceError::from(Invalid::Field(Field::Locale)).into()),
     };
     Ok(NewPlan {
         customer: NewCustomer { email: body.customer.email, name: body.customer.name, locale },

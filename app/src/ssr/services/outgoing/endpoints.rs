@@ -82,7 +82,12 @@ fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>),
         "http" => state.settings.environment != Environment::Production,
         _ => false,
     };
-    if !allowed || url.host_str().is_none() || input.url.len() > 2000 || !url.username().is_empty() {
+    if !allowed
+        || url.host_str().is_none()
+        || input.url.len() > 2000
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(Invalid::Field(Field::EndpointUrl).into());
     }
     if state.settings.environment == Environment::Production && !public_host(&url) {
