@@ -383,6 +383,18 @@ async fn a_retried_creation_replays_its_answer_and_another_body_is_refused() {
     assert_eq!((first_status, second_status), (201, 201));
     assert_eq!(first, second, "the same answer, byte for byte");
     assert_eq!(counts(&app).await.0, 1, "one plan");
+    // The same parameters written otherwise (another client library, keys in another order, pretty-printed) are
+    // the same request, as on Stripe: replayed, not refused.
+    let mut reordered: Vec<(String, Value)> = body.as_object().expect("object").clone().into_iter().collect();
+    reordered.reverse();
+    let pretty = format!(
+        "{{\n{}\n}}",
+        reordered.iter().map(|(k, v)| format!("  {}: {v}", Value::from(k.as_str()))).collect::<Vec<_>>().join(",\n")
+    );
+    let (status, third, _) =
+        call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), Some("order-A-1042"), Some(&pretty)).await;
+    assert_eq!((status, &third), (201, &first), "{pretty}");
+    assert_eq!(counts(&app).await.0, 1, "still one plan");
 
     let other = split_plan(&app, "zoe@example.test", 12_000, 3);
     let (status, error) = post(&app, "/v1/plans", &key, Some("order-A-1042"), &other).await;

@@ -46,16 +46,37 @@ pub enum Claim {
     Refused(ApiError),
 }
 
-/// What makes two requests the same: method, path and exact body.
+/// What makes two requests the same: method, path and parameters — as
+/// Stripe compares them, not the bytes: the same JSON with its keys in another
+/// order or other white space is the same request, and an empty body is `{}`.
+/// A body that is not JSON is taken as it is.
 #[must_use]
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    let canonical = if body.iter().all(u8::is_ascii_whitespace) {
+        Some(b"{}".to_vec())
+    } else {
+        serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| serde_json::to_vec(&sorted(v)).ok())
+    };
     let mut hash = Sha256::new();
     hash.update(method.as_bytes());
     hash.update(b" ");
     hash.update(path.as_bytes());
     hash.update(b"\n");
-    hash.update(body);
+    hash.update(canonical.as_deref().unwrap_or(body));
     hex::encode(hash.finalize())
+}
+
+/// `value` with every object's keys in order (whatever map serde_json is built with).
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// Takes `key` for a request with `fingerprint`.
@@ -239,5 +260,16 @@ mod tests {
         assert_eq!(a, fingerprint("POST", "/v1/plans", b"{\"a\":1}"));
         assert_ne!(a, fingerprint("POST", "/v1/plans", b"{\"a\":2}"));
         assert_ne!(a, fingerprint("POST", "/v1/plans/plan_1/cancel", b"{\"a\":1}"));
+        // The parameters, not the bytes: key order and white space do not count, an empty body is `{}`.
+        let nested = fingerprint("POST", "/v1/plans", br#"{"b":{"y":1,"x":[{"q":2,"p":1}]},"a":"z"}"#);
+        assert_eq!(
+            nested,
+            fingerprint("POST", "/v1/plans", b" {\"a\": \"z\",\n \"b\": {\"x\": [{\"p\":1,\"q\":2}], \"y\": 1}}")
+        );
+        assert_ne!(nested, fingerprint("POST", "/v1/plans", br#"{"b":{"y":1,"x":[{"q":2,"p":2}]},"a":"z"}"#));
+        assert_ne!(nested, fingerprint("POST", "/v1/plans", br#"{"b":{"y":1,"x":[{"p":1},{"q":2}]},"a":"z"}"#));
+        let cancel = "/v1/plans/plan_1/cancel";
+        assert_eq!(fingerprint("POST", cancel, b""), fingerprint("POST", cancel, b" {} "));
+        assert_ne!(fingerprint("POST", cancel, b"not json"), fingerprint("POST", cancel, b"not  json"));
     }
 }
