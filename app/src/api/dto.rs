@@ -357,8 +357,8 @@ pub enum TimelineEvent {
         to: String,
         /// When the SMTP server took it (schedule time zone).
         sent_at: Option<NaiveDateTime>,
-        /// Why it failed (technical).
-        last_error: Option<String>,
+        /// Why it was not sent (yet), or was no longer sent.
+        last_error: Option<crate::domain::Trouble>,
     },
     /// A status change.
     Audit {
@@ -810,7 +810,7 @@ pub struct DeliveryLine {
     /// The endpoint's last HTTP status.
     pub last_status: Option<i32>,
     /// Why the last try failed.
-    pub last_error: Option<String>,
+    pub last_error: Option<crate::domain::Trouble>,
     /// The next try, while pending.
     pub next_attempt_at: Option<NaiveDateTime>,
     /// When the event happened.

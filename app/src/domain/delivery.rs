@@ -1,6 +1,10 @@
 //! Where a delivery stands: a Stripe event in the webhook inbox, an email in the outbox.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use super::plan_status::PlanStatus;
+use super::status::EcheanceStatus;
 
 /// Where a webhook inbox row stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,9 +66,137 @@ pub fn next_host_try(attempts: u32, created_ms: i64, now_ms: i64, window_ms: i64
     (next <= created_ms.saturating_add(window_ms)).then_some(next)
 }
 
+/// Why an email or a host webhook was not (yet) delivered, as data: written
+/// to the row's `last_error` with [`Trouble::stored`], read back with
+/// [`Trouble::read`], and worded by the interface in the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Trouble {
+    /// The échéance the email was about is in `status` now (for an announced debit, due on `due_date`).
+    EcheanceNow {
+        /// Its status now.
+        status: EcheanceStatus,
+        /// Its due date now (an announced debit only).
+        due_date: Option<NaiveDate>,
+    },
+    /// The plan the email was about is in this status now.
+    PlanNow(PlanStatus),
+    /// The card an expiry warning was about was replaced or extended.
+    CardReplaced,
+    /// The endpoint was deleted (or its event is gone).
+    EndpointDeleted,
+    /// The endpoint's URL does not read.
+    UrlUnreadable,
+    /// In production, the endpoint is not a public address.
+    NotPublic,
+    /// The HTTP client could not be built.
+    NoHttpClient,
+    /// The endpoint answered with this status, not a 2xx.
+    Answered(u16),
+    /// No answer within the timeout.
+    Timeout,
+    /// Not reached; the transport's own words (technical, as it said them).
+    NotReached(String),
+    /// Anything else, as the SMTP server or the template engine said it (technical).
+    Other(String),
+}
+
+impl Trouble {
+    /// How the row keeps it.
+    #[must_use]
+    pub fn stored(&self) -> String {
+        match self {
+            Self::EcheanceNow { status, due_date: Some(date) } => format!("echeance_now:{status}:{date}"),
+            Self::EcheanceNow { status, due_date: None } => format!("echeance_now:{status}"),
+            Self::PlanNow(status) => format!("plan_now:{status}"),
+            Self::CardReplaced => "card_replaced".to_owned(),
+            Self::EndpointDeleted => "endpoint_deleted".to_owned(),
+            Self::UrlUnreadable => "url_unreadable".to_owned(),
+            Self::NotPublic => "not_public".to_owned(),
+            Self::NoHttpClient => "no_http_client".to_owned(),
+            Self::Answered(status) => format!("answered:{status}"),
+            Self::Timeout => "timeout".to_owned(),
+            Self::NotReached(detail) => format!("not_reached:{detail}"),
+            Self::Other(text) => text.clone(),
+        }
+    }
+
+    /// What a row's `last_error` says (text written before these codes, or by a
+    /// transport, reads as [`Trouble::Other`]).
+    #[must_use]
+    pub fn read(text: &str) -> Self {
+        Self::parse(text).unwrap_or_else(|| Self::Other(text.to_owned()))
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        let (code, rest) = text.split_once(':').map_or((text, None), |(c, r)| (c, Some(r)));
+        Some(match (code, rest) {
+            ("echeance_now", Some(rest)) => {
+                let (status, date) = rest.split_once(':').map_or((rest, None), |(s, d)| (s, Some(d)));
+                let due_date = match date {
+                    Some(date) => Some(NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?),
+                    None => None,
+                };
+                Self::EcheanceNow { status: EcheanceStatus::parse(status).ok()?, due_date }
+            }
+            ("plan_now", Some(status)) => Self::PlanNow(PlanStatus::parse(status).ok()?),
+            ("card_replaced", None) => Self::CardReplaced,
+            ("endpoint_deleted", None) => Self::EndpointDeleted,
+            ("url_unreadable", None) => Self::UrlUnreadable,
+            ("not_public", None) => Self::NotPublic,
+            ("no_http_client", None) => Self::NoHttpClient,
+            ("answered", Some(status)) => Self::Answered(status.parse().ok()?),
+            ("timeout", None) => Self::Timeout,
+            ("not_reached", Some(detail)) => Self::NotReached(detail.to_owned()),
+            _ => return None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::next_host_try;
+    use proptest::prelude::*;
+
+    use super::{EcheanceStatus, NaiveDate, PlanStatus, Trouble, next_host_try};
+
+    fn any_trouble() -> impl Strategy<Value = Trouble> {
+        let date = (2020i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+        prop_oneof![
+            (proptest::sample::select(EcheanceStatus::ALL.to_vec()), date)
+                .prop_map(|(status, due_date)| Trouble::EcheanceNow { status, due_date }),
+            proptest::sample::select(EcheanceStatus::ALL.to_vec())
+                .prop_map(|status| Trouble::EcheanceNow { status, due_date: None }),
+            proptest::sample::select(PlanStatus::ALL.to_vec()).prop_map(Trouble::PlanNow),
+            Just(Trouble::CardReplaced),
+            Just(Trouble::EndpointDeleted),
+            Just(Trouble::UrlUnreadable),
+            Just(Trouble::NotPublic),
+            Just(Trouble::NoHttpClient),
+            any::<u16>().prop_map(Trouble::Answered),
+            Just(Trouble::Timeout),
+            ".*".prop_map(Trouble::NotReached),
+            ".*".prop_filter("text that reads as a code", |t| Trouble::parse(t).is_none()).prop_map(Trouble::Other),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_trouble_reads_back_as_it_was_stored(trouble in any_trouble()) {
+            prop_assert_eq!(Trouble::read(&trouble.stored()), trouble);
+        }
+    }
+
+    #[test]
+    fn what_rows_said_before_the_codes_reads_as_other_text() {
+        for old in ["échéance is payee now", "the endpoint answered 500", "smtp: 550 mailbox unavailable", "answered:x"]
+        {
+            assert_eq!(Trouble::read(old), Trouble::Other(old.to_owned()));
+        }
+        assert_eq!(Trouble::read("plan_now:annule"), Trouble::PlanNow(PlanStatus::Annule));
+        assert_eq!(
+            Trouble::read("echeance_now:payee:2027-01-15"),
+            Trouble::EcheanceNow { status: EcheanceStatus::Payee, due_date: NaiveDate::from_ymd_opt(2027, 1, 15) }
+        );
+    }
 
     const DAY: i64 = 86_400_000;
 

@@ -25,7 +25,7 @@ pub mod token;
 pub mod user;
 
 pub use decline::{DeclineReason, RetryDecision, RetryPolicy, is_soft_decline};
-pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, next_host_try};
+pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, Trouble, next_host_try};
 pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};
 pub use idempotency::{IdempotencyKey, KeyPurpose, key_scope};
 pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};

@@ -6,12 +6,13 @@
 
 use std::time::Duration;
 
-use app::domain::{Interval, Locale, PlanStatus, UserId};
+use app::domain::{Interval, Locale, PlanStatus, Trouble, UserId};
 use app::ssr::entities::{email_outbox, payment_plan, plan_consent, session};
 use app::ssr::repo::queue::OutboxStatus;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::invitations;
 use app::ssr::services::plans;
+use app::ui::i18n::trouble_text;
 use chrono::Days;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -171,6 +172,13 @@ async fn a_cancelled_plan_sends_no_invitation_and_its_link_opens_nothing() {
 
     let row = email_outbox::Entity::find_by_id(row.id).one(&app.state.db).await.expect("query").expect("row");
     assert_eq!(row.status, OutboxStatus::Cancelled, "{:?}", row.last_error);
+    // Why, as data the dashboard words in its reader's language (it was an English sentence for everyone).
+    let why = row.last_error.as_deref().map(Trouble::read);
+    assert_eq!(why, Some(Trouble::PlanNow(PlanStatus::Annule)));
+    assert_eq!(
+        trouble_text(&Trouble::PlanNow(PlanStatus::Annule), Locale::Fr),
+        "plus d’actualité : l’échéancier est désormais « Annulé »"
+    );
     let opened = invitations::open(&app.state, created.plan.id, &token, Locale::Fr).await;
     assert!(matches!(opened, Err(ServiceError::InvalidLink)), "{opened:?}");
 }

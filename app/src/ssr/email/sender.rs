@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
-use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus};
+use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus, Trouble};
 use crate::ssr::entities::{echeance, email_outbox, payment_method, payment_plan};
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
@@ -18,7 +18,7 @@ use crate::ssr::state::AppState;
 /// What happened to one row.
 enum Outcome {
     Sent,
-    Cancelled(String),
+    Cancelled(Trouble),
     Retry(String),
     Failed(String),
 }
@@ -69,7 +69,7 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// plan's default once cured or its summary once cancelled, nor the warning of a card
 /// replaced or extended since — an email held back by
 /// an SMTP outage must not tell something that is no longer true.
-async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<String> {
+async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
     if kind == EmailKind::UpcomingDebit {
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
         let announced = row.dedup_key.rsplit(':').next().and_then(|d| d.strip_prefix('d'))?.to_owned();
@@ -77,7 +77,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             && echeance.due_date.to_string() == announced
             && echeance.due_date >= state.today()
             && still_collected(state, echeance.payment_plan_id).await;
-        return (!still).then(|| format!("échéance is {} on {} now", echeance.status, echeance.due_date));
+        return (!still).then_some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) });
     }
     if kind == EmailKind::CardExpiring {
         // Replaced, removed, or extended by the card updater since: nothing to warn of.
@@ -85,7 +85,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         let owner = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??.user_id;
         let charged = crate::ssr::services::cards::usable(owner).one(&state.db).await.ok()?;
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
-        return (!same).then(|| "the card was replaced or extended".to_owned());
+        return (!same).then_some(Trouble::CardReplaced);
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
         let plan_id: i64 = row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())?;
@@ -94,7 +94,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             EmailKind::PlanSummary => plan.status == PlanStatus::Annule,
             _ => plan.status != PlanStatus::EnDefaut,
         };
-        return stale.then(|| format!("plan is {} now", plan.status));
+        return stale.then_some(Trouble::PlanNow(plan.status));
     }
     if kind == EmailKind::Invitation {
         let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
@@ -102,7 +102,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             .await
             .ok()??;
         let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-        return (!waiting).then(|| format!("plan is {} now", plan.status));
+        return (!waiting).then_some(Trouble::PlanNow(plan.status));
     }
     if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
         return None;
@@ -110,7 +110,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
     let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
-    (!waiting).then(|| format!("échéance is {} now", echeance.status))
+    (!waiting).then_some(Trouble::EcheanceNow { status: echeance.status, due_date: None })
 }
 
 /// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
@@ -159,7 +159,7 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
         }
         Outcome::Cancelled(reason) => update
             .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
-            .col_expr(email_outbox::Column::LastError, Expr::value(reason)),
+            .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored())),
         Outcome::Failed(reason) => {
             tracing::error!(email.id = row.id, kind = row.kind.as_str(), "email failed for good");
             update

@@ -16,7 +16,7 @@ use crate::api::integration::{
 };
 use crate::domain::{HostDeliveryStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{Texts, fill, format_datetime, texts};
+use crate::ui::i18n::{Texts, fill, format_datetime, texts, trouble_text};
 use crate::ui::layout::{LoadedPage, hydration_marker};
 
 /// The page.
@@ -196,9 +196,9 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
 #[component]
 fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl IntoView {
     let tx = texts();
-    let last = match (d.last_status, d.last_error.clone()) {
+    let last = match (d.last_status, &d.last_error) {
         (Some(status), _) => format!("HTTP {status}"),
-        (None, Some(error)) => error,
+        (None, Some(trouble)) => trouble_text(trouble, use_context::<Locale>().unwrap_or_default()),
         (None, None) => "—".to_owned(),
     };
     view! {

@@ -14,7 +14,7 @@ use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
     AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale,
-    OutboxStatus, PlanField, PlanProblem, PlanStatus, RefundReason, RefundStatus, Refusal,
+    OutboxStatus, PlanField, PlanProblem, PlanStatus, RefundReason, RefundStatus, Refusal, Trouble,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -653,6 +653,17 @@ texts! {
         tl_email,
         tl_to,
         tl_sent_on,
+        trouble_echeance_now,
+        trouble_echeance_now_due,
+        trouble_plan_now,
+        trouble_card_replaced,
+        trouble_endpoint_deleted,
+        trouble_url_unreadable,
+        trouble_not_public,
+        trouble_no_http_client,
+        trouble_answered,
+        trouble_timeout,
+        trouble_not_reached,
         tl_audit,
         tl_created,
         tl_cause,
@@ -1087,6 +1098,32 @@ pub fn js_failure_text(failure: &JsFailure, locale: Locale) -> String {
     }
 }
 
+/// Why an email or a host webhook was not delivered, in words (what a
+/// transport or the template engine said stays as it said it).
+#[must_use]
+pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
+    let tx = Texts::of(locale);
+    match trouble {
+        Trouble::EcheanceNow { status, due_date: None } => {
+            fill(tx.trouble_echeance_now, &[("status", status_label(*status, locale))])
+        }
+        Trouble::EcheanceNow { status, due_date: Some(date) } => fill(
+            tx.trouble_echeance_now_due,
+            &[("status", status_label(*status, locale)), ("date", &locale.format_date(*date))],
+        ),
+        Trouble::PlanNow(status) => fill(tx.trouble_plan_now, &[("status", plan_status_label(*status, tx))]),
+        Trouble::CardReplaced => tx.trouble_card_replaced.to_owned(),
+        Trouble::EndpointDeleted => tx.trouble_endpoint_deleted.to_owned(),
+        Trouble::UrlUnreadable => tx.trouble_url_unreadable.to_owned(),
+        Trouble::NotPublic => tx.trouble_not_public.to_owned(),
+        Trouble::NoHttpClient => tx.trouble_no_http_client.to_owned(),
+        Trouble::Answered(status) => fill(tx.trouble_answered, &[("status", &status.to_string())]),
+        Trouble::Timeout => tx.trouble_timeout.to_owned(),
+        Trouble::NotReached(detail) => fill(tx.trouble_not_reached, &[("detail", detail)]),
+        Trouble::Other(text) => text.clone(),
+    }
+}
+
 /// A date and time as people of this locale write them.
 #[must_use]
 pub fn format_datetime(at: chrono::NaiveDateTime, tx: &Texts) -> String {
@@ -1132,7 +1169,7 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
             let details = [
                 Some(fill(tx.tl_to, &[("to", to)])),
                 sent_at.map(|at| fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))])),
-                last_error.clone(),
+                last_error.as_ref().map(|t| trouble_text(t, locale)),
             ];
             (tx.kind_email, title, details.into_iter().flatten().collect())
         }
@@ -1289,5 +1326,28 @@ mod tests {
         };
         assert_eq!(timeline_text(&audit, Locale::En).1, "Processing → Paid");
         assert_eq!(timeline_text(&audit, Locale::Fr).1, "En cours → Payée");
+        // Why an email was not sent: data worded here (it was an English sentence in both interfaces).
+        let email = TimelineEvent::Email {
+            kind: EmailKind::UpcomingDebit,
+            status: OutboxStatus::Cancelled,
+            attempts: 1,
+            to: "zoe@example.test".to_owned(),
+            sent_at: None,
+            last_error: Some(Trouble::EcheanceNow {
+                status: EcheanceStatus::Payee,
+                due_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 15),
+            }),
+        };
+        let why = |locale| timeline_text(&email, locale).2.last().cloned().unwrap_or_default();
+        assert_eq!(why(Locale::En), "no longer relevant: the installment is “Paid” now, due on 15 Jan 2027");
+        assert_eq!(why(Locale::Fr), "plus d’actualité : l’échéance est désormais « Payée », due le 15/01/2027");
+        let technical = Trouble::read("smtp: 550 no such mailbox");
+        assert_eq!(
+            trouble_text(&technical, Locale::Fr),
+            "smtp: 550 no such mailbox",
+            "a transport's words stay its own"
+        );
+        assert_eq!(trouble_text(&Trouble::Answered(503), Locale::Fr), "l’endpoint a répondu 503");
+        assert_eq!(trouble_text(&Trouble::Answered(503), Locale::En), "the endpoint answered 503");
     }
 }

@@ -77,7 +77,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 attempts: m.attempts,
                 to: m.to_address,
                 sent_at: m.sent_at.map(local),
-                last_error: m.last_error,
+                last_error: m.last_error.as_deref().map(crate::domain::Trouble::read),
             },
         ));
     }

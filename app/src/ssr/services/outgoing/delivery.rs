@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::endpoints;
 use crate::api::dto::DeliveryLine;
-use crate::domain::{HostDeliveryStatus, next_host_try};
+use crate::domain::{HostDeliveryStatus, Trouble, next_host_try};
 use crate::ssr::entities::{host_delivery, host_event, webhook_endpoint};
 use crate::ssr::payments::webhook_signature;
 use crate::ssr::repo::queue;
@@ -31,8 +31,8 @@ const MAX_ERROR: usize = 500;
 
 enum Outcome {
     Delivered(u16),
-    Retry(Option<u16>, String),
-    Drop(String),
+    Retry(Option<u16>, Trouble),
+    Drop(Trouble),
 }
 
 /// Resolves names to public addresses only (production): a webhook never
@@ -124,7 +124,7 @@ pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, Serv
         let endpoint = webhook_endpoint::Entity::find_by_id(row.webhook_endpoint_id).one(&state.db).await?;
         let outcome = match (&event, &endpoint) {
             (Some(event), Some(endpoint)) if endpoint.disabled_at.is_none() => send(state, event, endpoint).await,
-            _ => Outcome::Drop("endpoint disabled".to_owned()),
+            _ => Outcome::Drop(Trouble::EndpointDeleted),
         };
         let created = event.as_ref().map_or(row.created_at, |e| e.created_at);
         record(state, &row, now.saturating_add(lease), created, outcome).await?;
@@ -138,12 +138,12 @@ pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, Serv
 async fn send(state: &AppState, event: &host_event::Model, endpoint: &webhook_endpoint::Model) -> Outcome {
     let production = state.settings.environment == crate::ssr::config::Environment::Production;
     let Ok(url) = url::Url::parse(&endpoint.url) else {
-        return Outcome::Drop("the endpoint's URL does not read".to_owned());
+        return Outcome::Drop(Trouble::UrlUnreadable);
     };
     if production && !endpoints::public_host(&url) {
-        return Outcome::Drop("the endpoint is not a public address".to_owned());
+        return Outcome::Drop(Trouble::NotPublic);
     }
-    let Some(client) = client(production) else { return Outcome::Retry(None, "no HTTP client".to_owned()) };
+    let Some(client) = client(production) else { return Outcome::Retry(None, Trouble::NoHttpClient) };
     let livemode = keys::current_mode(state) == crate::domain::KeyMode::Live;
     let body = body_of(event, livemode);
     let now = state.now_ms();
@@ -164,10 +164,10 @@ async fn send(state: &AppState, event: &host_event::Model, endpoint: &webhook_en
         Ok(response) if response.status().is_success() => Outcome::Delivered(response.status().as_u16()),
         Ok(response) => {
             let status = response.status().as_u16();
-            Outcome::Retry(Some(status), format!("the endpoint answered {status}"))
+            Outcome::Retry(Some(status), Trouble::Answered(status))
         }
-        Err(e) if e.is_timeout() => Outcome::Retry(None, "no answer within the timeout".to_owned()),
-        Err(e) => Outcome::Retry(None, format!("not reached: {}", without_url(&e))),
+        Err(e) if e.is_timeout() => Outcome::Retry(None, Trouble::Timeout),
+        Err(e) => Outcome::Retry(None, Trouble::NotReached(without_url(&e))),
     }
 }
 
@@ -204,13 +204,13 @@ async fn record(
             .col_expr(host_delivery::Column::LastError, Expr::value(Option::<String>::None)),
         Outcome::Drop(reason) => update
             .col_expr(host_delivery::Column::Status, Expr::value(HostDeliveryStatus::Failed))
-            .col_expr(host_delivery::Column::LastError, Expr::value(reason)),
+            .col_expr(host_delivery::Column::LastError, Expr::value(reason.stored())),
         Outcome::Retry(status, reason) => {
             let window = i64::try_from(state.settings.webhook_retry_window.as_millis()).unwrap_or(i64::MAX);
             let tries = u32::try_from(attempts).unwrap_or(u32::MAX);
             let update = update
                 .col_expr(host_delivery::Column::LastStatus, Expr::value(status.map(i32::from)))
-                .col_expr(host_delivery::Column::LastError, Expr::value(reason));
+                .col_expr(host_delivery::Column::LastError, Expr::value(reason.stored()));
             match next_host_try(tries, event_created, now, window) {
                 Some(next) => {
                     tracing::warn!(host_delivery.id = row.id, attempts, "host webhook not delivered; will retry");
@@ -321,7 +321,7 @@ pub async fn list(
                 status: r.status,
                 attempts: r.attempts,
                 last_status: r.last_status,
-                last_error: r.last_error,
+                last_error: r.last_error.as_deref().map(Trouble::read),
                 next_attempt_at: (r.status == HostDeliveryStatus::Pending).then(|| state.local(r.next_attempt_at)),
                 created_at: state.local(r.created_at),
             }
