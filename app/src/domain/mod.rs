@@ -41,5 +41,5 @@ pub use refund::{RefundReason, RefundStatus};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};
 pub use throttle::{Admission, Throttle, ThrottleState};
-pub use token::{InvitationToken, RecoveryToken, TokenError};
+pub use token::{InvitationToken, LinkHolder, RecoveryToken, TokenError};
 pub use user::{Email, Role};

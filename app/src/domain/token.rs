@@ -53,19 +53,49 @@ impl RecoveryToken {
     }
 }
 
+/// Who an invitation link was given to: the customer's own inbox, or the host
+/// site (`acceptance_url`), which may hold it only while the account is new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkHolder {
+    /// The invitation email.
+    Inbox,
+    /// The REST API's `acceptance_url`.
+    Host,
+}
+
+impl LinkHolder {
+    fn scope(self, plan: i64, customer: i64) -> String {
+        match self {
+            Self::Inbox => format!("invitation:v1:{plan}:{customer}"),
+            Self::Host => format!("invitation:host:v1:{plan}:{customer}"),
+        }
+    }
+}
+
 impl InvitationToken {
-    /// Signs a token for the invitation to `plan`, sent to `customer`, valid until `expires_unix`.
+    /// Signs a token for the invitation to `plan`, for `customer`, given to `holder`, valid until `expires_unix`.
     #[must_use]
-    pub fn sign(secret: &[u8], plan: i64, customer: i64, expires_unix: i64) -> Self {
-        Self(sign(secret, &format!("invitation:v1:{plan}:{customer}"), expires_unix))
+    pub fn sign(secret: &[u8], plan: i64, customer: i64, holder: LinkHolder, expires_unix: i64) -> Self {
+        Self(sign(secret, &holder.scope(plan, customer), expires_unix))
     }
 
-    /// Checks a token from an invitation link, as [`RecoveryToken::verify`] does.
+    /// Checks a token from an invitation link, as [`RecoveryToken::verify`] does;
+    /// gives its expiry and who it was given to.
     ///
     /// # Errors
     /// [`TokenError::Invalid`] (malformed, forged, another plan or customer), [`TokenError::Expired`].
-    pub fn verify(secret: &[u8], plan: i64, customer: i64, token: &str, now_unix: i64) -> Result<i64, TokenError> {
-        verify(secret, &format!("invitation:v1:{plan}:{customer}"), token, now_unix)
+    pub fn verify(
+        secret: &[u8],
+        plan: i64,
+        customer: i64,
+        token: &str,
+        now_unix: i64,
+    ) -> Result<(i64, LinkHolder), TokenError> {
+        match verify(secret, &LinkHolder::Inbox.scope(plan, customer), token, now_unix) {
+            Err(TokenError::Invalid) => verify(secret, &LinkHolder::Host.scope(plan, customer), token, now_unix)
+                .map(|expires| (expires, LinkHolder::Host)),
+            other => other.map(|expires| (expires, LinkHolder::Inbox)),
+        }
     }
 
     /// The string to put in the link's `token` query parameter.
@@ -122,8 +152,14 @@ mod tests {
 
     #[test]
     fn an_invitation_token_opens_only_its_plan_for_its_customer() {
-        let t = InvitationToken::sign(SECRET, 7, 12, 1_000);
-        assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 999), Ok(1_000));
+        let t = InvitationToken::sign(SECRET, 7, 12, LinkHolder::Inbox, 1_000);
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 999), Ok((1_000, LinkHolder::Inbox)));
+        // The host's link is told apart from the inbox's (it may open the account only while it is new).
+        let host = InvitationToken::sign(SECRET, 7, 12, LinkHolder::Host, 1_000);
+        assert_ne!(host.as_str(), t.as_str());
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, host.as_str(), 999), Ok((1_000, LinkHolder::Host)));
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, host.as_str(), 1_001), Err(TokenError::Expired));
+        assert_eq!(InvitationToken::verify(SECRET, 7, 13, host.as_str(), 0), Err(TokenError::Invalid));
         assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 1_001), Err(TokenError::Expired));
         assert_eq!(InvitationToken::verify(SECRET, 8, 12, t.as_str(), 0), Err(TokenError::Invalid));
         assert_eq!(InvitationToken::verify(SECRET, 7, 13, t.as_str(), 0), Err(TokenError::Invalid));

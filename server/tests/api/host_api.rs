@@ -735,3 +735,68 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
         (Some("consumer_credit_refused"), Some("installments"))
     );
 }
+
+#[tokio::test]
+async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_card_or_another_accepted_plan() {
+    use app::domain::UserId;
+    use app::ssr::services::{cards, plans};
+
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    // Plan A makes the account: the host holds its link.
+    let (status, a) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 9_000, 3)).await;
+    assert_eq!(status, 201, "{a}");
+    let host_link = a["acceptance_url"].as_str().expect("the host's link").to_owned();
+    let opens = |url: String| async move {
+        let page = reqwest::get(url).await.expect("page").text().await.expect("html");
+        page.contains("Formation 2027")
+    };
+    assert!(opens(host_link.clone()).await, "while the account is new, the host's link opens the plan");
+
+    // Plan B, for the same address, goes to the customer's inbox; they accept it and save a card.
+    let (status, b) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 6_000, 2)).await;
+    assert_eq!((status, b["acceptance_url"].is_null()), (201, true), "{b}");
+    let b_id: i64 = b["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
+    let customer = UserId::new(
+        payment_plan::Entity::find_by_id(b_id).one(&app.state.db).await.expect("query").expect("plan").customer_id,
+    )
+    .expect("id");
+    plans::accept(&app.state, b_id, customer, "mandat".to_owned(), crate::plans::consent()).await.expect("accepted");
+
+    // Another accepted plan: the link A's holder has no longer opens the account, and A no longer shows one.
+    assert!(!opens(host_link.clone()).await, "the host's link no longer logs anyone into an account with a plan");
+    let (_, again) = get(&app, &format!("/v1/plans/{}", a["id"].as_str().expect("id")), &key).await;
+    assert!(again["acceptance_url"].is_null(), "{again}");
+    let (_, listed) = get(&app, "/v1/plans", &key).await;
+    assert!(listed["data"].as_array().expect("list").iter().all(|p| p["acceptance_url"].is_null()), "{listed}");
+
+    // The customer's own inbox still opens plan A: its email carries the inbox's link.
+    let invitations = email_outbox::Entity::find().all(&app.state.db).await.expect("query");
+    let inbox_link = invitations
+        .iter()
+        .filter_map(|row| serde_json::from_str::<Value>(&row.context).ok())
+        .filter_map(|context| context["link"].as_str().map(str::to_owned))
+        .find(|link| link.contains(&format!("/plans/{}/", a["id"].as_str().expect("id").trim_start_matches("plan_"))))
+        .expect("plan A's invitation email");
+    assert_ne!(inbox_link, host_link);
+    assert!(opens(inbox_link).await, "the customer's own link still works");
+
+    // A saved card is enough on its own: a third plan's account, no other plan accepted, a card.
+    let (_, c) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "yan@example.test", 9_000, 3)).await;
+    let c_link = c["acceptance_url"].as_str().expect("the host's link").to_owned();
+    let c_id: i64 = c["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
+    let yan = UserId::new(
+        payment_plan::Entity::find_by_id(c_id).one(&app.state.db).await.expect("query").expect("plan").customer_id,
+    )
+    .expect("id");
+    let stripe_customer = cards::ensure_customer(&app.state, yan).await.expect("Stripe customer");
+    let holder = crate::helpers::Customer {
+        id: yan,
+        email: "yan@example.test".to_owned(),
+        password: String::new(),
+        stripe_customer,
+    };
+    assert!(opens(c_link.clone()).await);
+    app.add_card(&holder, crate::helpers::cards::OK).await;
+    assert!(!opens(c_link).await, "a card saved: the host's link no longer opens the account");
+}

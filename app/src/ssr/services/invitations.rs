@@ -16,7 +16,7 @@ use secrecy::ExposeSecret;
 use super::error::ServiceError;
 use super::plans::{self, ConsentContext};
 use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
-use crate::domain::{Currency, EmailKind, InvitationToken, Locale, PlanStatus, Refusal, Total, UserId};
+use crate::domain::{Currency, EmailKind, InvitationToken, LinkHolder, Locale, PlanStatus, Refusal, Total, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
@@ -56,7 +56,7 @@ pub(crate) async fn queue(
         "count": rows.len(),
         "total": total(plan)?.format(locale),
         "echeances": schedule,
-        "link": crate::ui::i18n::in_language(&link(state, plan.id, customer.id, expires_ms), locale),
+        "link": crate::ui::i18n::in_language(&link(state, plan.id, customer.id, LinkHolder::Inbox, expires_ms), locale),
         "expires_on": crate::ui::i18n::format_moment(state.local(expires_ms), locale),
         "site_url": state.settings.app_base_url.as_str(),
     });
@@ -74,10 +74,10 @@ pub(crate) async fn queue(
     Ok(())
 }
 
-/// `{APP_BASE_URL}/plans/{plan}/accept?token=…`, valid until `expires_ms`.
+/// `{APP_BASE_URL}/plans/{plan}/accept?token=…`, given to `holder`, valid until `expires_ms`.
 #[must_use]
-pub fn link(state: &AppState, plan: i64, customer: i64, expires_ms: i64) -> String {
-    let token = InvitationToken::sign(secret(state), plan, customer, expires_ms / 1000);
+pub fn link(state: &AppState, plan: i64, customer: i64, holder: LinkHolder, expires_ms: i64) -> String {
+    let token = InvitationToken::sign(secret(state), plan, customer, holder, expires_ms / 1000);
     let base = state.settings.app_base_url.as_str().trim_end_matches('/');
     format!("{base}/plans/{plan}/accept?token={}", token.as_str())
 }
@@ -179,7 +179,7 @@ pub async fn waiting(state: &AppState, limit: u64) -> Result<Vec<DemoInvitation>
     for plan in plans {
         let customer = customer_of(&state.db, &plan).await?;
         waiting.push(DemoInvitation {
-            link: link(state, plan.id, plan.customer_id, expires_ms),
+            link: link(state, plan.id, plan.customer_id, LinkHolder::Inbox, expires_ms),
             label: plan.label,
             customer_name: customer.display_name,
         });
@@ -198,12 +198,41 @@ async fn authorize(
     let query = payment_plan::Entity::find_by_id(plan_id);
     let query = if lock { sea_orm::QuerySelect::lock_exclusive(query) } else { query };
     let plan = query.one(db).await?.ok_or(ServiceError::InvalidLink)?;
-    let expires = InvitationToken::verify(secret(state), plan.id, plan.customer_id, token, state.now_ms() / 1000)
-        .map_err(|_| ServiceError::InvalidLink)?;
+    let (expires, holder) =
+        InvitationToken::verify(secret(state), plan.id, plan.customer_id, token, state.now_ms() / 1000)
+            .map_err(|_| ServiceError::InvalidLink)?;
     if plan.status != PlanStatus::EnAttenteClient || plan.invitation_used_at.is_some() {
         return Err(ServiceError::InvalidLink);
     }
+    if holder == LinkHolder::Host && !host_may_open(db, &plan).await? {
+        return Err(ServiceError::InvalidLink);
+    }
     Ok((plan, expires))
+}
+
+/// Whether the host site's link to `plan` may still open its customer's
+/// account: only while the account is the one this plan created and holds
+/// nothing else — no card saved, no other plan accepted. Past that, the link
+/// would log its holder into what the customer reaches through their own
+/// inbox (their other plans, a card a plan accepted here would charge).
+///
+/// # Errors
+/// Database failure.
+pub async fn host_may_open(
+    db: &impl sea_orm::ConnectionTrait,
+    plan: &payment_plan::Model,
+) -> Result<bool, ServiceError> {
+    if !plan.customer_created {
+        return Ok(false);
+    }
+    let card = super::cards::usable(plan.customer_id).one(db).await?;
+    let other_accepted = payment_plan::Entity::find()
+        .filter(payment_plan::Column::CustomerId.eq(plan.customer_id))
+        .filter(payment_plan::Column::Id.ne(plan.id))
+        .filter(payment_plan::Column::Id.in_subquery(plans::consented()))
+        .one(db)
+        .await?;
+    Ok(card.is_none() && other_accepted.is_none())
 }
 
 pub(crate) fn mandate(

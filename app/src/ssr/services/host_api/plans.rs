@@ -3,10 +3,10 @@
 //! answers with the API's objects and errors. Nothing is written when a
 //! request is refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Answer, ApiError};
@@ -14,7 +14,7 @@ use super::idempotency::{self, Held};
 use super::keys::Caller;
 use super::objects::{self, PlanObject, echeance_object, parse_id};
 use crate::domain::host_api::plan_status_of_token;
-use crate::domain::{Field, Interval, Invalid, Locale, PlanStatus, ScheduleRequest};
+use crate::domain::{Field, Interval, Invalid, LinkHolder, Locale, PlanStatus, ScheduleRequest};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
@@ -191,23 +191,38 @@ fn new_plan(body: CreatePlanRequest) -> Result<NewPlan, ApiError> {
     })
 }
 
-/// The acceptance link of a plan still waiting for its customer (the one its
-/// invitation email carries), until it expires — only for a customer the plan
-/// created: the link logs its holder in, and an account that existed before
-/// (its other plans, its saved card) is reached through its own inbox, never
-/// through a link the host site holds. The link carries the customer's
-/// language, as the email's does: the page opens in it whatever the browser's.
-#[must_use]
-pub fn acceptance_url(state: &AppState, plan: &payment_plan::Model, customer: &user::Model) -> Option<String> {
-    let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
-    let expires_ms = plan.created_at.saturating_add(ttl_ms);
-    let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-    (plan.customer_created && waiting && expires_ms > state.now_ms()).then(|| {
-        in_language(
-            &invitations::link(state, plan.id, plan.customer_id, expires_ms),
-            Locale::from_code(&customer.locale),
-        )
-    })
+/// The acceptance links the host site may hold (`acceptance_url`), by plan:
+/// for a plan still waiting for its customer, until the link expires, and only
+/// while its customer is the account the plan created and holds nothing else
+/// ([`invitations::host_may_open`]): the link logs its holder in, and an
+/// account with a card or another accepted plan is reached through its own
+/// inbox, never through a link the host site holds. The link is signed for the
+/// host (not the email's), so it stops opening the account once that is no
+/// longer so, and carries the customer's language, as the email's does.
+struct AcceptanceLinks(HashMap<i64, String>);
+
+impl AcceptanceLinks {
+    async fn of(
+        state: &AppState,
+        db: &impl ConnectionTrait,
+        plans: &[payment_plan::Model],
+    ) -> Result<Self, ServiceError> {
+        let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
+        let mut links = HashMap::new();
+        for plan in plans {
+            let expires_ms = plan.created_at.saturating_add(ttl_ms);
+            let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
+            if waiting && expires_ms > state.now_ms() && invitations::host_may_open(db, plan).await? {
+                let link = invitations::link(state, plan.id, plan.customer_id, LinkHolder::Host, expires_ms);
+                links.insert(plan.id, link);
+            }
+        }
+        Ok(Self(links))
+    }
+
+    fn url(&self, plan: &payment_plan::Model, customer: &user::Model) -> Option<String> {
+        self.0.get(&plan.id).map(|link| in_language(link, Locale::from_code(&customer.locale)))
+    }
 }
 
 /// `POST /v1/plans`.
@@ -239,7 +254,8 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
 async fn create_and_keep(state: &AppState, held: Option<Held>, input: NewPlan) -> Result<Answer, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let created = plans::create_in(state, &txn, None, input).await?;
-    let object = objects::plan_object(&txn, created.plan, &|p, c| acceptance_url(state, p, c)).await?;
+    let links = AcceptanceLinks::of(state, &txn, std::slice::from_ref(&created.plan)).await?;
+    let object = objects::plan_object(&txn, created.plan, &|p, c| links.url(p, c)).await?;
     let answer = Answer::json(201, &object);
     if let Some(held) = held {
         idempotency::finish(&txn, held, &answer).await?;
@@ -264,7 +280,8 @@ async fn find(state: &AppState, id: &str) -> Result<PlanObject, ApiError> {
         .await
         .map_err(|e| ApiError::from(ServiceError::from(e)))?
         .ok_or_else(|| ApiError::not_found("plan"))?;
-    Ok(objects::plan_object(&state.db, plan, &|p, c| acceptance_url(state, p, c)).await?)
+    let links = AcceptanceLinks::of(state, &state.db, std::slice::from_ref(&plan)).await?;
+    Ok(objects::plan_object(&state.db, plan, &|p, c| links.url(p, c)).await?)
 }
 
 /// The query of `GET /v1/plans`.
@@ -343,7 +360,8 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
     let mut plans = select.limit(limit + 1).all(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     let has_more = plans.len() as u64 > limit;
     plans.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let data = objects::plan_objects(&state.db, plans, &|p, c| acceptance_url(state, p, c)).await?;
+    let links = AcceptanceLinks::of(state, &state.db, &plans).await?;
+    let data = objects::plan_objects(&state.db, plans, &|p, c| links.url(p, c)).await?;
     Ok(Answer::json(200, &PlanList { object: "list", url: "/v1/plans", has_more, data }))
 }
 
