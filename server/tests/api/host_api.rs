@@ -66,6 +66,17 @@ fn split_plan(app: &TestApp, email: &str, total: i64, installments: u32) -> Valu
     })
 }
 
+/// The database id of an API plan object (`plan_42` → 42).
+fn plan_number(plan: &Value) -> i64 {
+    plan["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("a plan id")
+}
+
+/// The customer of an API plan object.
+async fn customer_of(app: &TestApp, plan: &Value) -> app::domain::UserId {
+    let row = payment_plan::Entity::find_by_id(plan_number(plan)).one(&app.state.db).await.expect("query");
+    app::domain::UserId::new(row.expect("the plan").customer_id).expect("a user id")
+}
+
 async fn counts(app: &TestApp) -> (u64, u64, u64, u64) {
     let db = &app.state.db;
     (
@@ -638,7 +649,7 @@ async fn a_plan_whose_total_is_over_one_charge_is_invited_listed_and_summed() {
     assert!(page.text().await.expect("html").contains(total), "the acceptance page shows the total");
 
     // The dashboard: the plans list, the plan's page and the sum of a status (it left the status out).
-    let id = plan["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
+    let id = plan_number(&plan);
     let listed = plans::list(&app.state, None, false, 0).await.expect("the list reads");
     assert_eq!(listed.rows.iter().map(|r| r.total.minor).collect::<Vec<_>>(), vec![150_000_000]);
     assert_eq!(plans::view(&app.state, id).await.expect("the plan reads").total.minor, 150_000_000);
@@ -738,7 +749,6 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
 
 #[tokio::test]
 async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_card_or_another_accepted_plan() {
-    use app::domain::UserId;
     use app::ssr::services::{cards, plans};
 
     let app = spawn_app().await;
@@ -756,12 +766,10 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
     // Plan B, for the same address, goes to the customer's inbox; they accept it and save a card.
     let (status, b) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 6_000, 2)).await;
     assert_eq!((status, b["acceptance_url"].is_null()), (201, true), "{b}");
-    let b_id: i64 = b["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
-    let customer = UserId::new(
-        payment_plan::Entity::find_by_id(b_id).one(&app.state.db).await.expect("query").expect("plan").customer_id,
-    )
-    .expect("id");
-    plans::accept(&app.state, b_id, customer, "mandat".to_owned(), crate::plans::consent()).await.expect("accepted");
+    let customer = customer_of(&app, &b).await;
+    plans::accept(&app.state, plan_number(&b), customer, "mandat".to_owned(), crate::plans::consent())
+        .await
+        .expect("accepted");
 
     // Another accepted plan: the link A's holder has no longer opens the account, and A no longer shows one.
     assert!(!opens(host_link.clone()).await, "the host's link no longer logs anyone into an account with a plan");
@@ -776,7 +784,7 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
         .iter()
         .filter_map(|row| serde_json::from_str::<Value>(&row.context).ok())
         .filter_map(|context| context["link"].as_str().map(str::to_owned))
-        .find(|link| link.contains(&format!("/plans/{}/", a["id"].as_str().expect("id").trim_start_matches("plan_"))))
+        .find(|link| link.contains(&format!("/plans/{}/", plan_number(&a))))
         .expect("plan A's invitation email");
     assert_ne!(inbox_link, host_link);
     assert!(opens(inbox_link).await, "the customer's own link still works");
@@ -784,11 +792,7 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
     // A saved card is enough on its own: a third plan's account, no other plan accepted, a card.
     let (_, c) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "yan@example.test", 9_000, 3)).await;
     let c_link = c["acceptance_url"].as_str().expect("the host's link").to_owned();
-    let c_id: i64 = c["id"].as_str().and_then(|id| id.strip_prefix("plan_")).and_then(|n| n.parse().ok()).expect("id");
-    let yan = UserId::new(
-        payment_plan::Entity::find_by_id(c_id).one(&app.state.db).await.expect("query").expect("plan").customer_id,
-    )
-    .expect("id");
+    let yan = customer_of(&app, &c).await;
     let stripe_customer = cards::ensure_customer(&app.state, yan).await.expect("Stripe customer");
     let holder = crate::helpers::Customer {
         id: yan,
