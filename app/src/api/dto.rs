@@ -811,6 +811,8 @@ pub struct DeliveryLine {
     pub last_status: Option<i32>,
     /// Why the last try failed.
     pub last_error: Option<crate::domain::Trouble>,
+    /// Its endpoint was deleted: nothing to replay.
+    pub endpoint_deleted: bool,
     /// The next try, while pending.
     pub next_attempt_at: Option<NaiveDateTime>,
     /// When the event happened.

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use app::domain::{HostDeliveryStatus, UserId};
+use app::domain::{HostDeliveryStatus, Trouble, UserId};
 use app::ssr::entities::{host_delivery, user, webhook_endpoint};
 use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
@@ -313,4 +313,30 @@ async fn a_cancelled_plan_tells_the_plan_then_each_echeance() {
         .collect();
     assert!(cancelled.contains(&plan["echeances"][0]["id"]) && cancelled.contains(&plan["echeances"][1]["id"]));
     assert!(received.iter().all(|r| stripe_python_accepts(&r.body, &r.signature, &secret)));
+}
+
+#[tokio::test]
+async fn a_deleted_endpoints_failures_are_history_neither_counted_nor_replayed() {
+    let app = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    endpoint(&app, &key, &receiver, &["plan.canceled"]).await;
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    let id = webhook_endpoint::Entity::find().one(&app.state.db).await.expect("query").expect("the endpoint").id;
+    app::ssr::services::outgoing::endpoints::disable(&app.state, id).await.expect("deleted");
+
+    assert_eq!(delivery::deliver_pending(&app.state, 10).await.expect("tried"), 1);
+    let (lines, _) = delivery::list(&app.state, None, 0, 50).await.expect("listed");
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].status, HostDeliveryStatus::Failed);
+    assert_eq!(lines[0].last_error, Some(Trouble::EndpointDeleted));
+    assert!(lines[0].endpoint_deleted, "the page offers no replay");
+    // It counted as failed for good, and « replay all » put it back only for it to be dropped again.
+    assert_eq!(delivery::count_failed(&app.state).await.expect("counted"), 0);
+    assert_eq!(delivery::replay_failed(&app.state).await.expect("replayed"), 0);
+    let one = delivery::replay(&app.state, lines[0].id).await;
+    assert!(matches!(one, Err(ServiceError::NotFound)), "{one:?}");
+    assert_eq!(deliveries(&app).await[0].status, HostDeliveryStatus::Failed);
+    assert!(receiver.received().is_empty());
 }

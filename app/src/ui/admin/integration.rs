@@ -212,7 +212,7 @@ fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl 
             <td>{d.attempts}</td>
             <td>{last}</td>
             <td>
-                {(d.status != HostDeliveryStatus::Pending).then(|| view! {
+                {(d.status != HostDeliveryStatus::Pending && !d.endpoint_deleted).then(|| view! {
                     <RowButton action=replay id=d.id label=tx.delivery_replay/>
                 })}
             </td>

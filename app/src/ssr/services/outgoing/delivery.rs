@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use serde::Serialize;
 
 use super::endpoints;
@@ -235,6 +235,7 @@ async fn record(
 /// `NotFound`, database failure.
 pub async fn replay(state: &AppState, id: i64) -> Result<(), ServiceError> {
     let done = requeue(state).filter(host_delivery::Column::Id.eq(id)).exec(&state.db).await?;
+    // (`requeue` leaves out a deleted endpoint's deliveries: they would only be dropped again.)
     if done.rows_affected == 0 {
         return Err(ServiceError::NotFound);
     }
@@ -258,6 +259,7 @@ fn requeue(state: &AppState) -> sea_orm::UpdateMany<host_delivery::Entity> {
     host_delivery::Entity::update_many()
         .col_expr(host_delivery::Column::Status, Expr::value(HostDeliveryStatus::Pending))
         .col_expr(host_delivery::Column::NextAttemptAt, Expr::value(now))
+        .filter(to_live_endpoints())
         .filter(
             sea_orm::Condition::any()
                 .add(host_delivery::Column::LockedUntil.is_null())
@@ -265,13 +267,25 @@ fn requeue(state: &AppState) -> sea_orm::UpdateMany<host_delivery::Entity> {
         )
 }
 
-/// How many deliveries failed for good (replayable at once).
+/// Deliveries to an endpoint not deleted: a deleted endpoint's failures are
+/// history, neither counted as to replay nor replayed.
+fn to_live_endpoints() -> sea_orm::Condition {
+    let live = webhook_endpoint::Entity::find()
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .filter(webhook_endpoint::Column::DisabledAt.is_null())
+        .into_query();
+    sea_orm::Condition::all().add(host_delivery::Column::WebhookEndpointId.in_subquery(live))
+}
+
+/// How many deliveries failed for good (replayable at once; a deleted endpoint's are not).
 ///
 /// # Errors
 /// Database failure.
 pub async fn count_failed(state: &AppState) -> Result<u64, ServiceError> {
     Ok(host_delivery::Entity::find()
         .filter(host_delivery::Column::Status.eq(HostDeliveryStatus::Failed))
+        .filter(to_live_endpoints())
         .count(&state.db)
         .await?)
 }
@@ -318,6 +332,7 @@ pub async fn list(
                 event_id: event.map(|e| e.public_id.clone()).unwrap_or_default(),
                 event_type: event.map(|e| e.event_type.as_str().to_owned()).unwrap_or_default(),
                 endpoint_url: endpoints.get(&r.webhook_endpoint_id).map(|e| e.url.clone()).unwrap_or_default(),
+                endpoint_deleted: endpoints.get(&r.webhook_endpoint_id).is_none_or(|e| e.disabled_at.is_some()),
                 status: r.status,
                 attempts: r.attempts,
                 last_status: r.last_status,
