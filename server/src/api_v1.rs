@@ -135,7 +135,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
         (status = 201, description = "The plan, with its acceptance_url", body = PlanObject),
         (status = 400, description = "The request does not read", body = ErrorResponse),
         (status = 401, description = "No valid API key", body = ErrorResponse),
-        (status = 409, description = "The idempotency key is in use", body = ErrorResponse),
+        (status = 409, description = "The idempotency key is in use, or the customer's account is being closed (account_closed)", body = ErrorResponse),
+        (status = 413, description = "The body is over the size limit", body = ErrorResponse),
         (status = 422, description = "The schedule is refused, or the invitation cannot be skipped for an existing customer", body = ErrorResponse),
         (status = 429, description = "Too many requests", body = ErrorResponse),
     ),
@@ -220,7 +221,14 @@ async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<S
 /// Registers a webhook endpoint; its `whsec_…` secret is in this answer only.
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", request_body = CreateEndpointRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer")),
-    responses((status = 201, body = EndpointObject), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)),
+    responses(
+        (status = 201, body = EndpointObject),
+        (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 409, description = "The idempotency key is in use", body = ErrorResponse),
+        (status = 413, description = "The body is over the size limit", body = ErrorResponse),
+        (status = 429, description = "Too many requests", body = ErrorResponse),
+    ),
     security(("bearer" = [])))]
 async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, body: Bytes) -> Response {
     match admit_post(&v1, &headers).await {

@@ -140,7 +140,7 @@ fn schedule_of(body: &CreatePlanRequest) -> Result<ScheduleRequest, ApiError> {
         (Some(list), false) => {
             if body.interval.is_some() {
                 return Err(
-                    ApiError::invalid("parameter_unknown", "interval only goes with total_cents.").on("interval")
+                    ApiError::invalid("parameter_invalid", "interval only goes with total_cents.").on("interval")
                 );
             }
             let mut dated = Vec::with_capacity(list.len());
