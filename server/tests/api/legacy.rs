@@ -137,3 +137,35 @@ async fn a_checkout_payment_that_failed_later_frees_its_echeance_even_without_it
     assert_eq!(paid.status, EcheanceStatus::Payee);
     assert_eq!(app.row(e).await.checkout_session_id, None);
 }
+
+#[tokio::test]
+async fn cancelling_an_echeance_closes_its_checkout_session_first_so_it_can_never_collect_on_an_annulee() {
+    use app::ssr::services::admin::actions;
+
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+
+    // Still open: expired on Stripe, then cancelled (it could have collected for 24 hours on an « annulée »).
+    let open = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(open, "cs_test_open", "open", "unpaid").await;
+    let cancelled = actions::cancel(&app.state, id(open), admin.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"), "cannot collect");
+    assert_eq!(app.row(open).await.checkout_session_id, None);
+
+    // It had collected: recorded, and the cancel refused.
+    let paid = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(paid, "cs_test_paid", "complete", "paid").await;
+    let refused = actions::cancel(&app.state, id(paid), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::PaidMeanwhile))), "{refused:?}");
+    assert_eq!(app.status(paid).await, EcheanceStatus::Payee);
+
+    // Its payment is still processing: refused, nothing changed.
+    let processing = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(processing, "cs_test_processing", "complete", "unpaid").await;
+    let refused = actions::cancel(&app.state, id(processing), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::LegacyPaymentPending))), "{refused:?}");
+    assert_eq!(app.status(processing).await, EcheanceStatus::APayer);
+    assert_eq!(app.stripe.calls(CREATE), 0, "nothing was charged");
+}

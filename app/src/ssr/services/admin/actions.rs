@@ -11,6 +11,7 @@ use crate::ssr::services::cancel::cancel_attempt;
 use crate::ssr::services::effects;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::transitions::{self, Cause};
+use crate::ssr::services::webhooks::checkout;
 use crate::ssr::state::AppState;
 
 /// Cancels échéance `id`. Its status is read under the row lock, in the
@@ -21,7 +22,9 @@ use crate::ssr::state::AppState;
 /// a payable state, never leaving a PaymentIntent its link could still confirm.
 ///
 /// # Errors
-/// `Refused` (in flight, settled, paid meanwhile, Stripe did not cancel), `Unavailable`, database failure.
+/// `Refused` (in flight, settled, paid meanwhile — a legacy Checkout Session
+/// included —, its Checkout payment still processing, Stripe did not cancel),
+/// `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
     cancel_as(state, id, &format!("admin:{admin}")).await
 }
@@ -31,6 +34,17 @@ pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<E
 /// # Errors
 /// As [`cancel`].
 pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<EcheanceStatus, ServiceError> {
+    // Still linked to the original site's Checkout Session (open for up to 24 hours, or a
+    // payment processing): that session could collect after the échéance is cancelled, and the
+    // money would land on an « annulée ». Closed on Stripe first, as before a charge (outside
+    // any lock); cancelled only once it can no longer collect.
+    let row = echeances::get(&state.db, id).await?;
+    if row.checkout_session_id.is_some()
+        && row.status.transition(PaymentEvent::Canceled).is_ok()
+        && checkout::close_before_charge(state, &row, Cause::Admin, actor).await?
+    {
+        return Err(Refusal::PaidMeanwhile.into());
+    }
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
     if row.status == EcheanceStatus::EnAttente

@@ -77,6 +77,14 @@ pub(super) async fn apply_session(
         Some(event) => {
             let applied =
                 transitions::apply(state, &txn, echeances::id(&echeance)?, event, cause, actor, Some(detail)).await?;
+            if event == PaymentEvent::Succeeded && applied.refused.is_some() && !applied.from.was_collected() {
+                tracing::error!(
+                    echeance.id = echeance.id,
+                    status = applied.from.as_str(),
+                    checkout_session = session.id.as_str(),
+                    "a Checkout Session collected money for an échéance that is closed here: drift to review"
+                );
+            }
             format!("{} -> {}", applied.from, applied.to)
         }
         None => format!("unlinked {detail}"),
