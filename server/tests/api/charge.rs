@@ -442,3 +442,38 @@ async fn a_charge_stripe_refuses_says_so_and_leaves_the_echeance_payable_not_pro
     assert!(app.status(e).await.is_payable(), "the customer may still pay it, with another card");
     assert!(app.peer.payment_intents_of(e).await.is_empty(), "nothing was created on Stripe");
 }
+
+#[tokio::test]
+async fn a_resent_charge_stripe_refuses_is_final_once_stripe_shows_no_payment_intent_not_en_cours_for_a_day() {
+    use app::ssr::entities::charge_attempt;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    // The 06:00 run's request never reaches Stripe: outcome unknown, « en cours ».
+    for _ in 0..4 {
+        app.stripe.inject(CREATE, Fault::Unavailable);
+    }
+    let unknown = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(unknown.status, EcheanceStatus::EnCours);
+    // Meanwhile the card went away on Stripe: the re-send with the same key is refused (400).
+    charge_attempt::Entity::update_many()
+        .col_expr(charge_attempt::Column::PaymentMethodId, Expr::value("pm_unknown_to_stripe"))
+        .filter(charge_attempt::Column::EcheanceId.eq(e))
+        .exec(&app.state.db)
+        .await
+        .expect("card gone");
+
+    app.clock.advance(Duration::from_secs(600));
+    charge::resume(&app.state, 10).await.expect("resumed");
+
+    // Stripe would have replayed the first request's answer had it run, and the customer's PaymentIntents show
+    // none of this attempt: a final refusal now (it stayed « en cours » for the key's day, re-sent every 5 min).
+    assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive);
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Declined);
+    assert!(app.peer.payment_intents_of(e).await.is_empty());
+    let creates = app.stripe.calls(CREATE);
+    app.clock.advance(Duration::from_secs(600));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.stripe.calls(CREATE), creates, "not re-sent again");
+}

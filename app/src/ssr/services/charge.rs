@@ -412,20 +412,28 @@ async fn send(
         Err(GatewayError::Card { detail, payment_intent }) => {
             StripeReport::from_card_error(detail, payment_intent.map(|p| *p))
         }
-        // Refused before execution (a validation error on the first send: a detached
-        // card, a deleted customer): nothing was created, and sending the same again
-        // would be refused again. A final failure, with Stripe's words kept as the
-        // dashboard's reason and the customer told to replace the card (the failure
-        // email); the due-date run does not try it again. On a re-send, a refusal does
-        // not prove the first request never ran: the outcome stays unknown.
+        // Refused before execution (a validation error: a detached card, a deleted
+        // customer): nothing was created, and sending the same again would be refused
+        // again. A final failure, with Stripe's words kept as the dashboard's reason and
+        // the customer told to replace the card (the failure email); the due-date run
+        // does not try it again. On a re-send (the first send's outcome unknown), Stripe
+        // would have replayed the first request's saved answer had it run; the refusal
+        // is taken as final only once the customer's PaymentIntents show none of this
+        // attempt — it no longer holds the échéance « en cours » for the key's day.
         Err(GatewayError::Rejected { status: status @ (400 | 404), detail })
-            if attempt.stripe_calls == 0 && detail.kind.as_deref() == Some("invalid_request_error") =>
+            if detail.kind.as_deref() == Some("invalid_request_error") =>
         {
-            tracing::warn!(status, code = ?detail.code, "Stripe refused the charge request");
-            let unknown = names_unknown_object(status, &detail);
-            sent = Sent::Refused(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
-            let event = PaymentEvent::Declined { retryable: false };
-            StripeReport { payment_intent: None, event: Some(event), error: Some(detail) }
+            tracing::warn!(status, code = ?detail.code, resend = attempt.stripe_calls > 0, "Stripe refused the charge request");
+            let found = if attempt.stripe_calls > 0 { find_on_stripe(state, attempt).await? } else { None };
+            match found {
+                Some(pi) => StripeReport::from_payment_intent(pi),
+                None => {
+                    let unknown = names_unknown_object(status, &detail);
+                    sent = Sent::Refused(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
+                    let event = PaymentEvent::Declined { retryable: false };
+                    StripeReport { payment_intent: None, event: Some(event), error: Some(detail) }
+                }
+            }
         }
         Err(e) => {
             // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
