@@ -20,15 +20,20 @@ fn id(n: i64) -> EcheanceId {
     EcheanceId::new(n).expect("positive id")
 }
 
-#[tokio::test]
-async fn an_admin_cancel_of_an_echeance_waiting_for_3ds_cancels_its_payment_intent_first_and_never_makes_it_payable() {
-    let app = spawn_app().await;
-    let admin_user = app.admin("ada").await;
+/// An échéance charged off-session whose bank asks for 3D Secure: « en attente », and its PaymentIntent.
+async fn waiting_for_3ds(app: &crate::helpers::TestApp) -> (i64, String) {
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 8_000, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
-    let pi = app.row(e).await.current_payment_intent_id.expect("a PaymentIntent waits for 3DS");
+    (e, app.row(e).await.current_payment_intent_id.expect("a PaymentIntent waits for 3DS"))
+}
+
+#[tokio::test]
+async fn an_admin_cancel_of_an_echeance_waiting_for_3ds_cancels_its_payment_intent_first_and_never_makes_it_payable() {
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let (e, pi) = waiting_for_3ds(&app).await;
 
     let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
 
@@ -513,4 +518,19 @@ async fn a_customers_own_payer_is_sent_on_session_and_the_schedules_charges_off_
     assert_eq!(flag("2100").as_deref(), Some("false"), "the customer is on the page: customer-initiated");
     assert_eq!(flag("2200").as_deref(), Some("true"), "the due-date run: merchant-initiated");
     assert_eq!(app.status(mine).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn a_cancel_stripe_carried_out_then_answered_500_for_is_read_back_not_refused_for_a_day() {
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let (e, pi) = waiting_for_3ds(&app).await;
+    // Stripe cancels it, then fails: the 500 is saved for the cancel's key and replayed to every retry for a day.
+    app.stripe.inject("POST /v1/payment_intents/{id}/cancel", Fault::ErrorAfterExecution);
+
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+    assert!(matches!(cancelled, Ok(EcheanceStatus::Annulee)), "{cancelled:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
 }

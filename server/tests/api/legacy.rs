@@ -169,3 +169,19 @@ async fn cancelling_an_echeance_closes_its_checkout_session_first_so_it_can_neve
     assert_eq!(app.status(processing).await, EcheanceStatus::APayer);
     assert_eq!(app.stripe.calls(CREATE), 0, "nothing was charged");
 }
+
+#[tokio::test]
+async fn a_session_expiry_stripe_carried_out_then_answered_500_for_is_read_back_and_the_charge_goes_on() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
+    // Stripe expires it, then fails: the 500 is saved for the expiry's key and replayed to every retry.
+    app.stripe.inject(EXPIRE, Fault::ErrorAfterExecution);
+
+    let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
+
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"));
+    assert_eq!(paid.status, EcheanceStatus::Payee, "« Payer » was not refused for the key's day");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}

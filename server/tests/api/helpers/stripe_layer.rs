@@ -457,7 +457,35 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
     if parts.method == Method::POST
         && let Some(id) = path.strip_prefix("/v1/checkout/sessions/").and_then(|p| p.strip_suffix("/expire"))
     {
-        return expire_session(&inner, id);
+        // With its idempotency key, as every POST: replayed, refused, or run and saved (a 5xx after
+        // the expiry too).
+        let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let print = fingerprint(&body);
+        if let Some(key) = &key {
+            match inner.keys.begin(key, &endpoint, &print) {
+                Begin::Execute => {}
+                Begin::Replay(status, saved) => {
+                    let mut response = json_answer(status, saved);
+                    response.headers_mut().insert("idempotent-replayed", "true".parse().expect("header"));
+                    return response;
+                }
+                Begin::Refuse(refusal) => return refusal,
+            }
+        }
+        let answer = expire_session(&inner, id);
+        let (status, saved) = match fault {
+            Some(Fault::ErrorAfterExecution) => {
+                (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
+            }
+            _ => {
+                let status = answer.status().as_u16();
+                (status, axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap_or_default())
+            }
+        };
+        if let Some(key) = key {
+            inner.keys.finish(key, &endpoint, print, status, &saved);
+        }
+        return json_answer(status, saved);
     }
     if parts.method == Method::GET
         && let Some(id) = path.strip_prefix("/v1/checkout/sessions/")
@@ -501,15 +529,21 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         }
         _ => {
             let answer = if parts.method == Method::GET { as_stripe_keeps_it(&inner, answer) } else { answer };
-            let mut response = Response::new(Body::from(answer));
-            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+            let mut response = json_answer(status, answer);
             if replayed {
                 response.headers_mut().insert("idempotent-replayed", "true".parse().expect("header"));
             }
             response
         }
     }
+}
+
+/// A JSON answer with `status`.
+fn json_answer(status: u16, body: Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
+    response
 }
 
 /// `POST /v1/checkout/sessions/{id}/expire`: only an open session expires.
@@ -733,10 +767,7 @@ async fn leave_awaiting_customer(inner: &Inner, method: &Method, path: &str, hea
     }
     let read = Call::get(format!("/v1/payment_intents/{id}"), headers);
     let (status, body) = forward(inner, &read).await;
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    response.headers_mut().insert("content-type", "application/json".parse().expect("header"));
-    Some(response)
+    Some(json_answer(status, body))
 }
 
 /// A decline as Stripe answers it: the 402 `card_error` carries the PaymentIntent
