@@ -18,30 +18,42 @@ pub const SECRET_KEY: &str = "sk_test_echeancier_tests";
 pub const PUBLISHABLE_KEY: &str = "pk_test_echeancier_tests";
 
 impl Peer {
-    /// Starts one (`ECHEANCIER_STRIPE_PEER` is the command, set by `scripts/test`).
+    /// Starts one (`ECHEANCIER_STRIPE_PEER` is the command, set by `scripts/test`): up to 30 s
+    /// each (a Python process started while the whole suite runs on two cores can be slow; one
+    /// CI run saw 10 s pass), on a fresh port again if it exits at once (its port taken meanwhile).
     pub async fn start() -> Self {
         let command = std::env::var("ECHEANCIER_STRIPE_PEER")
             .expect("ECHEANCIER_STRIPE_PEER (set by scripts/test: the localstripe launcher command)");
-        let mut words = command.split_whitespace();
-        let program = words.next().expect("a command");
-        let port = free_port();
-        let child = Command::new(program)
-            .args(words)
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start localstripe");
-        let url = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http.get(format!("{url}/js.stripe.com/v3/")).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Self { url, _child: child, http };
+        let mut exits = Vec::new();
+        for _ in 0..3 {
+            let mut words = command.split_whitespace();
+            let program = words.next().expect("a command");
+            let port = free_port();
+            let mut child = Command::new(program)
+                .args(words)
+                .arg(port.to_string())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start localstripe");
+            let url = format!("http://127.0.0.1:{port}");
+            for _ in 0..600 {
+                if let Ok(Some(status)) = child.try_wait() {
+                    exits.push(format!("port {port}: exited ({status})"));
+                    break;
+                }
+                if http.get(format!("{url}/js.stripe.com/v3/")).send().await.is_ok_and(|r| r.status().is_success()) {
+                    return Self { url, _child: child, http };
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            if exits.last().is_none_or(|e| !e.starts_with(&format!("port {port}:"))) {
+                panic!("localstripe did not answer within 30 s on port {port}");
+            }
         }
-        panic!("localstripe did not start on port {port}");
+        panic!("localstripe did not start: {exits:?}");
     }
 
     /// A raw call to the peer (test setup only; the product goes through the layer).
