@@ -1,7 +1,8 @@
 //! Signed, expiring link tokens: `"{expires_unix}.{base64url(HMAC-SHA256(secret, scope))}"`,
 //! where the scope names what the link opens — `recovery:v1:{pi}:{expires}` for
-//! the 3D Secure recovery page, `invitation:v1:{plan}:{customer}:{expires}` for
-//! a plan's invitation — so a token for one thing never opens another.
+//! the 3D Secure recovery page, `invitation:v2:{plan}:{customer}:{expires}` for
+//! a plan's invitation emailed to its customer, `invitation:host:v1:…` for the
+//! one handed to the host site — so a token for one thing never opens another.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -61,13 +62,21 @@ pub enum LinkHolder {
     Inbox,
     /// The REST API's `acceptance_url`.
     Host,
+    /// Signed in the first scope (`invitation:v1`), which the email's link and the
+    /// host's `acceptance_url` shared until 2026-12-04: either, so to be held
+    /// to the host's rule wherever the host could have been given it.
+    Either,
 }
 
 impl LinkHolder {
+    /// Tried in this order when a token is checked.
+    const ALL: [Self; 3] = [Self::Inbox, Self::Host, Self::Either];
+
     fn scope(self, plan: i64, customer: i64) -> String {
         match self {
-            Self::Inbox => format!("invitation:v1:{plan}:{customer}"),
+            Self::Inbox => format!("invitation:v2:{plan}:{customer}"),
             Self::Host => format!("invitation:host:v1:{plan}:{customer}"),
+            Self::Either => format!("invitation:v1:{plan}:{customer}"),
         }
     }
 }
@@ -91,11 +100,13 @@ impl InvitationToken {
         token: &str,
         now_unix: i64,
     ) -> Result<(i64, LinkHolder), TokenError> {
-        match verify(secret, &LinkHolder::Inbox.scope(plan, customer), token, now_unix) {
-            Err(TokenError::Invalid) => verify(secret, &LinkHolder::Host.scope(plan, customer), token, now_unix)
-                .map(|expires| (expires, LinkHolder::Host)),
-            other => other.map(|expires| (expires, LinkHolder::Inbox)),
+        for holder in LinkHolder::ALL {
+            match verify(secret, &holder.scope(plan, customer), token, now_unix) {
+                Err(TokenError::Invalid) => continue,
+                checked => return checked.map(|expires| (expires, holder)),
+            }
         }
+        Err(TokenError::Invalid)
     }
 
     /// The string to put in the link's `token` query parameter.
@@ -163,6 +174,12 @@ mod tests {
         assert_eq!(InvitationToken::verify(SECRET, 7, 12, t.as_str(), 1_001), Err(TokenError::Expired));
         assert_eq!(InvitationToken::verify(SECRET, 8, 12, t.as_str(), 0), Err(TokenError::Invalid));
         assert_eq!(InvitationToken::verify(SECRET, 7, 13, t.as_str(), 0), Err(TokenError::Invalid));
+        // A link signed in the scope both shared before is told apart from both.
+        let either = InvitationToken::sign(SECRET, 7, 12, LinkHolder::Either, 1_000);
+        assert!(either.as_str() != t.as_str() && either.as_str() != host.as_str());
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, either.as_str(), 999), Ok((1_000, LinkHolder::Either)));
+        assert_eq!(InvitationToken::verify(SECRET, 7, 12, either.as_str(), 1_001), Err(TokenError::Expired));
+        assert_eq!(InvitationToken::verify(SECRET, 8, 12, either.as_str(), 0), Err(TokenError::Invalid));
         // Nor does a recovery token open an invitation (the scopes differ).
         let recovery = RecoveryToken::sign(SECRET, "7:12", 1_000);
         assert_eq!(InvitationToken::verify(SECRET, 7, 12, recovery.as_str(), 0), Err(TokenError::Invalid));

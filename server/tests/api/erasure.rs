@@ -156,3 +156,37 @@ async fn the_dashboard_erases_only_with_its_confirmation_box_ticked_and_says_so_
     assert_eq!(status, 200, "{answer}");
     assert!(traces(&app, EMAIL).await.is_empty(), "erased");
 }
+
+#[tokio::test]
+async fn an_erasure_while_a_checkout_payment_processes_is_refused_before_the_account_is_closed() {
+    use app::ssr::entities::user;
+
+    let app = spawn_app_with(Options::default()).await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let open = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(open, "cs_test_open", "open", "unpaid").await;
+    let processing = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(processing, "cs_test_processing", "complete", "unpaid").await;
+    let disabled = || async {
+        user::Entity::find_by_id(alice.id.get()).one(&app.state.db).await.expect("query").expect("row").disabled_at
+    };
+
+    // Refused before anything of the account changed (it was disabled, then the cancel refused, and
+    // every run again stopped there, the account closed and half erased).
+    let refused = erasure::erase(&app.state, alice.id.get(), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::ErasureBlocked))), "{refused:?}");
+    assert_eq!(disabled().await, None, "the account is still open");
+    assert!(!traces(&app, &alice.email).await.is_empty(), "nothing erased");
+    assert_eq!(app.status(processing).await, EcheanceStatus::APayer);
+
+    // Once the payment has settled (it collected), the erasure goes through: paid stays paid,
+    // the open session is expired on Stripe before its échéance is cancelled.
+    app.link_checkout_session(processing, "cs_test_processing", "complete", "paid").await;
+    erasure::erase(&app.state, alice.id.get(), admin.id).await.expect("erased");
+    assert!(disabled().await.is_some());
+    assert_eq!(app.status(processing).await, EcheanceStatus::Payee);
+    assert_eq!(app.status(open).await, EcheanceStatus::Annulee);
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"), "cannot collect");
+    assert!(traces(&app, &alice.email).await.is_empty(), "erased");
+}

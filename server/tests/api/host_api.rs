@@ -749,7 +749,8 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
 
 #[tokio::test]
 async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_card_or_another_accepted_plan() {
-    use app::ssr::services::{cards, plans};
+    use app::domain::LinkHolder;
+    use app::ssr::services::{cards, invitations, plans};
 
     let app = spawn_app().await;
     let key = api_key(&app).await;
@@ -788,6 +789,18 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
         .expect("plan A's invitation email");
     assert_ne!(inbox_link, host_link);
     assert!(opens(inbox_link).await, "the customer's own link still works");
+
+    // A link signed before the host's had their own scope (the email's and the host's shared it):
+    // held to the host's rule for a plan that created its customer, opened as the inbox's for one
+    // whose customer had an account (the host was never given those).
+    let signed_before = |plan: i64| {
+        let expires_ms = app.state.now_ms() + 3_600_000;
+        invitations::link(&app.state, plan, customer.get(), LinkHolder::Either, expires_ms)
+    };
+    assert!(!opens(signed_before(plan_number(&a))).await, "plan A's old link could be the host's");
+    let (_, d) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 3_000, 1)).await;
+    assert!(d["acceptance_url"].is_null(), "{d}");
+    assert!(opens(signed_before(plan_number(&d))).await, "an old link to a plan of an existing account is the inbox's");
 
     // A saved card is enough on its own: a third plan's account, no other plan accepted, a card.
     let (_, c) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "yan@example.test", 9_000, 3)).await;

@@ -112,6 +112,14 @@ impl GatewayError {
         matches!(self, Self::Transient { .. } | Self::Decode(_))
     }
 
+    /// Stripe answered 5xx: the request may have run, and that answer is saved
+    /// for its idempotency key (replayed to every retry for a day), so what it
+    /// did is read back rather than retried.
+    #[must_use]
+    pub fn is_server_error(&self) -> bool {
+        matches!(self, Self::Transient { kind: TransientKind::Server(_) })
+    }
+
     /// Stripe does not know an object of the request: a 404 on the object's
     /// own path, or `resource_missing` when it is named as a parameter
     /// (`No such customer: 'cus_…'` comes as a 400).

@@ -6,7 +6,6 @@ use super::record::{self, Recorded, StripeReport};
 use super::transitions::Cause;
 use crate::domain::{KeyPurpose, PaymentEvent};
 use crate::ssr::entities::{charge_attempt, echeance};
-use crate::ssr::payments::gateway::{GatewayError, TransientKind};
 use crate::ssr::payments::types::PaymentIntentStatus;
 use crate::ssr::repo::attempts;
 use crate::ssr::state::AppState;
@@ -41,7 +40,7 @@ pub async fn cancel_attempt(
         // A 5xx Stripe may have saved for the key and replays to every retry for a day, even
         // when the cancel went through before it failed: what the PaymentIntent says settles it
         // once it is cancelled or paid; still cancellable, the cancel stays to retry.
-        Err(e) if matches!(e, GatewayError::Transient { kind: TransientKind::Server(_) }) => {
+        Err(e) if e.is_server_error() => {
             tracing::warn!(error = %e, stripe.payment_intent = pi, "cancel answered 5xx; reading the PaymentIntent");
             let snapshot = state.gateway.retrieve_payment_intent(pi).await?;
             if !matches!(snapshot.status(), PaymentIntentStatus::Canceled | PaymentIntentStatus::Succeeded) {

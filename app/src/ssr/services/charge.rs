@@ -28,7 +28,7 @@ use crate::domain::{
     KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
 };
 use crate::ssr::entities::{charge_attempt, echeance, user};
-use crate::ssr::payments::gateway::{TransientKind, names_unknown_object};
+use crate::ssr::payments::gateway::names_unknown_object;
 use crate::ssr::payments::types::{CreatedRange, PaymentIntentSnapshot};
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances, queue};
@@ -438,7 +438,7 @@ async fn send(
         Err(e) => {
             // Unknown outcome: the échéance stays en cours; `resume` settles it with the same key.
             tracing::warn!(error = %e, "charge outcome unknown");
-            let server_error = matches!(e, GatewayError::Transient { kind: TransientKind::Server(_) });
+            let server_error = e.is_server_error();
             sent = Sent::Unknown { server_error };
             StripeReport::default()
         }

@@ -4,8 +4,9 @@
 //! answers, webhooks, audit details included), their cards and sessions are
 //! deleted, their Stripe customer too; amounts, dates, statuses and the
 //! audit trail stay. Refused while an échéance is in flight (en cours, waiting
-//! for 3D Secure) or disputed; what is still to collect is cancelled first,
-//! through the state machines. Written to the admin audit log.
+//! for 3D Secure, its original site's Checkout payment processing) or disputed;
+//! what is still to collect is cancelled first, through the state machines.
+//! Written to the admin audit log.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,6 +18,8 @@ use super::error::ServiceError;
 use crate::domain::{EcheanceId, EcheanceStatus, PlanStatus, Refusal, Role, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{admin_audit, echeance, login_link, payment_method, payment_plan, session, user};
+use crate::ssr::services::transitions::Cause;
+use crate::ssr::services::webhooks::checkout;
 use crate::ssr::state::AppState;
 
 /// What is left of an erased customer.
@@ -30,7 +33,10 @@ pub struct Erased {
 
 /// Erases customer `customer` on behalf of admin `by`.
 ///
-/// First the account is closed (disabled, its sessions and links gone: nothing
+/// First the original site's Checkout Sessions still linked to an échéance are
+/// closed on Stripe (one that collected is recorded; one whose payment is
+/// processing refuses the erasure, nothing changed). Then the account is closed
+/// (disabled, its sessions and links gone: nothing
 /// of theirs can start from then on); then what is still to collect is
 /// cancelled and the Stripe customer deleted; then, in one transaction that
 /// checks again that nothing is in flight, their name and address are
@@ -41,6 +47,8 @@ pub struct Erased {
 /// `NotFound` (no such customer), `Refused(ErasureBlocked)` while an échéance is
 /// in flight or disputed, `Unavailable` when Stripe does not answer, database failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
+    let actor = format!("admin:{by}");
+    close_checkout_sessions(state, customer, &actor).await?;
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let account = user::Entity::find_by_id(customer)
@@ -61,7 +69,6 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     txn.commit().await?;
 
     // What is still to collect is cancelled, through the plans' and échéances' own cancels.
-    let actor = format!("admin:{by}");
     let plans =
         payment_plan::Entity::find().filter(payment_plan::Column::CustomerId.eq(customer)).all(&state.db).await?;
     for plan in plans.iter().filter(|p| !p.status.is_over() && p.status != PlanStatus::Annule) {
@@ -109,11 +116,38 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     Ok(pseudonym)
 }
 
-/// Refused while one of the customer's échéances is in flight (en cours, waiting for 3D Secure) or disputed.
+/// Refused while one of the customer's échéances is in flight (en cours, waiting for 3D Secure,
+/// still linked to a Checkout Session that could collect) or disputed.
 async fn blocked(txn: &DatabaseTransaction, customer: i64) -> Result<(), ServiceError> {
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(txn).await?;
-    if rows.iter().any(|e| e.status.is_pending_on_stripe() || e.status == EcheanceStatus::Contestee) {
+    let in_flight = |e: &echeance::Model| {
+        e.status.is_pending_on_stripe()
+            || e.status == EcheanceStatus::Contestee
+            || (e.checkout_session_id.is_some() && !e.status.is_settled())
+    };
+    if rows.iter().any(in_flight) {
         return Err(Refusal::ErasureBlocked.into());
+    }
+    Ok(())
+}
+
+/// The original site's Checkout Sessions still linked to one of the customer's
+/// échéances to collect are closed on Stripe, before anything else: one still
+/// open is expired, one that collected is recorded (the échéance is paid), one
+/// whose payment is processing refuses the erasure — nothing of the account
+/// changed, to be run again once the payment settles.
+async fn close_checkout_sessions(state: &AppState, customer: i64, actor: &str) -> Result<(), ServiceError> {
+    let linked = echeance::Entity::find()
+        .filter(echeance::Column::UserId.eq(customer))
+        .filter(echeance::Column::CheckoutSessionId.is_not_null())
+        .all(&state.db)
+        .await?;
+    for row in linked.iter().filter(|e| !e.status.is_settled()) {
+        match checkout::close_before_charge(state, row, Cause::Admin, actor).await {
+            Err(ServiceError::Refused(Refusal::LegacyPaymentPending)) => return Err(Refusal::ErasureBlocked.into()),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
     }
     Ok(())
 }

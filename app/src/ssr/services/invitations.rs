@@ -9,6 +9,8 @@
 //! `INVITATION_TTL_DAYS` have passed; a forged, expired or spent link gets the
 //! same answer, which says nothing about the plan.
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use secrecy::ExposeSecret;
@@ -20,7 +22,7 @@ use crate::domain::{Currency, EmailKind, InvitationToken, LinkHolder, Locale, Pl
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{echeance, payment_plan, user};
+use crate::ssr::entities::{echeance, payment_method, payment_plan, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 use crate::ui::i18n::{MandateTerms, mandate_text};
@@ -204,7 +206,14 @@ async fn authorize(
     if plan.status != PlanStatus::EnAttenteClient || plan.invitation_used_at.is_some() {
         return Err(ServiceError::InvalidLink);
     }
-    if holder == LinkHolder::Host && !host_may_open(db, &plan).await? {
+    // A link from before the host's had their own scope: the host was only ever given
+    // those of a plan that created its customer.
+    let host_may_hold = match holder {
+        LinkHolder::Inbox => false,
+        LinkHolder::Host => true,
+        LinkHolder::Either => plan.customer_created,
+    };
+    if host_may_hold && !host_may_open(db, &plan).await? {
         return Err(ServiceError::InvalidLink);
     }
     Ok((plan, expires))
@@ -222,17 +231,46 @@ pub async fn host_may_open(
     db: &impl sea_orm::ConnectionTrait,
     plan: &payment_plan::Model,
 ) -> Result<bool, ServiceError> {
-    if !plan.customer_created {
-        return Ok(false);
+    Ok(host_may_open_of(db, std::slice::from_ref(plan)).await?.contains(&plan.id))
+}
+
+/// Of `plans`, the ones whose host site's link may still open the customer's
+/// account ([`host_may_open`]), in two queries whatever their number.
+///
+/// # Errors
+/// Database failure.
+pub async fn host_may_open_of(
+    db: &impl sea_orm::ConnectionTrait,
+    plans: &[payment_plan::Model],
+) -> Result<HashSet<i64>, ServiceError> {
+    let created: Vec<&payment_plan::Model> = plans.iter().filter(|p| p.customer_created).collect();
+    if created.is_empty() {
+        return Ok(HashSet::new());
     }
-    let card = super::cards::usable(plan.customer_id).one(db).await?;
-    let other_accepted = payment_plan::Entity::find()
-        .filter(payment_plan::Column::CustomerId.eq(plan.customer_id))
-        .filter(payment_plan::Column::Id.ne(plan.id))
+    let customers: HashSet<i64> = created.iter().map(|p| p.customer_id).collect();
+    let with_card: HashSet<i64> = super::cards::usable_of(customers.iter().copied())
+        .select_only()
+        .column(payment_method::Column::UserId)
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let accepted: Vec<(i64, i64)> = payment_plan::Entity::find()
+        .select_only()
+        .column(payment_plan::Column::Id)
+        .column(payment_plan::Column::CustomerId)
+        .filter(payment_plan::Column::CustomerId.is_in(customers))
         .filter(payment_plan::Column::Id.in_subquery(plans::consented()))
-        .one(db)
+        .into_tuple()
+        .all(db)
         .await?;
-    Ok(card.is_none() && other_accepted.is_none())
+    Ok(created
+        .into_iter()
+        .filter(|plan| !with_card.contains(&plan.customer_id))
+        .filter(|plan| !accepted.iter().any(|&(id, customer)| customer == plan.customer_id && id != plan.id))
+        .map(|plan| plan.id)
+        .collect())
 }
 
 pub(crate) fn mandate(

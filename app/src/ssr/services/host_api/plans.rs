@@ -208,15 +208,19 @@ impl AcceptanceLinks {
         plans: &[payment_plan::Model],
     ) -> Result<Self, ServiceError> {
         let ttl_ms = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
-        let mut links = HashMap::new();
-        for plan in plans {
-            let expires_ms = plan.created_at.saturating_add(ttl_ms);
-            let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-            if waiting && expires_ms > state.now_ms() && invitations::host_may_open(db, plan).await? {
-                let link = invitations::link(state, plan.id, plan.customer_id, LinkHolder::Host, expires_ms);
-                links.insert(plan.id, link);
-            }
-        }
+        let expiry = |plan: &payment_plan::Model| plan.created_at.saturating_add(ttl_ms);
+        let waiting: Vec<payment_plan::Model> = plans
+            .iter()
+            .filter(|p| p.status == PlanStatus::EnAttenteClient && p.invitation_used_at.is_none())
+            .filter(|p| expiry(p) > state.now_ms())
+            .cloned()
+            .collect();
+        let may_open = invitations::host_may_open_of(db, &waiting).await?;
+        let links = waiting
+            .iter()
+            .filter(|plan| may_open.contains(&plan.id))
+            .map(|plan| (plan.id, invitations::link(state, plan.id, plan.customer_id, LinkHolder::Host, expiry(plan))))
+            .collect();
         Ok(Self(links))
     }
 

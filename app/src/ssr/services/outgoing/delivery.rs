@@ -327,12 +327,13 @@ pub async fn list(
         .into_iter()
         .map(|r| {
             let event = events.get(&r.host_event_id);
+            let endpoint = endpoints.get(&r.webhook_endpoint_id);
             DeliveryLine {
                 id: r.id,
                 event_id: event.map(|e| e.public_id.clone()).unwrap_or_default(),
                 event_type: event.map(|e| e.event_type.as_str().to_owned()).unwrap_or_default(),
-                endpoint_url: endpoints.get(&r.webhook_endpoint_id).map(|e| e.url.clone()).unwrap_or_default(),
-                endpoint_deleted: endpoints.get(&r.webhook_endpoint_id).is_none_or(|e| e.disabled_at.is_some()),
+                endpoint_url: endpoint.map(|e| e.url.clone()).unwrap_or_default(),
+                endpoint_deleted: endpoint.is_none_or(|e| e.disabled_at.is_some()),
                 status: r.status,
                 attempts: r.attempts,
                 last_status: r.last_status,

@@ -10,7 +10,6 @@ use crate::domain::legacy::checkout_session_event;
 use crate::domain::{EcheanceStatus, IdempotencyKey, PaymentEvent, Refusal};
 use crate::ssr::db;
 use crate::ssr::entities::echeance;
-use crate::ssr::payments::gateway::{GatewayError, TransientKind};
 use crate::ssr::payments::types::{CheckoutSessionSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::echeances;
 use crate::ssr::services::error::ServiceError;
@@ -130,7 +129,7 @@ pub async fn close_before_charge(
             Err(e) if !e.outcome_unknown() => state.gateway.retrieve_checkout_session(session_id).await?,
             // A 5xx Stripe may have saved for the key (replayed for a day), the expiry perhaps
             // done: read where it stands; still open, it stays to retry.
-            Err(e) if matches!(e, GatewayError::Transient { kind: TransientKind::Server(_) }) => {
+            Err(e) if e.is_server_error() => {
                 let read = state.gateway.retrieve_checkout_session(session_id).await?;
                 if read.status.as_deref() == Some("open") {
                     return Err(e.into());
