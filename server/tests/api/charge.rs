@@ -477,3 +477,37 @@ async fn a_resent_charge_stripe_refuses_is_final_once_stripe_shows_no_payment_in
     charge::resume(&app.state, 10).await.expect("resumed");
     assert_eq!(app.stripe.calls(CREATE), creates, "not re-sent again");
 }
+
+#[tokio::test]
+async fn a_refusal_carrying_a_payment_intent_links_it_and_is_what_that_payment_intent_says() {
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+
+    // Refused at its confirmation, the PaymentIntent declined: a decline, linked to the attempt (it was a
+    // final refusal with no PaymentIntent, left for a webhook or the reconciler to find), and cancelled
+    // before the next attempt.
+    let alice = app.customer("alice", Some(cards::DECLINED)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::RejectCarryingIntent);
+    let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(declined.status, EcheanceStatus::Echouee, "a decline, to retry, as the PaymentIntent says");
+    let on_stripe = app.peer.payment_intents_of(e).await;
+    assert_eq!(on_stripe.len(), 1);
+    let first = app.attempts(e).await[0].clone();
+    assert_eq!(first.outcome, AttemptOutcome::Declined);
+    assert_eq!(first.payment_intent_id.as_deref(), on_stripe[0]["id"].as_str(), "the PaymentIntent is linked");
+    app.add_card(&alice, cards::OK).await;
+    let paid = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    assert_eq!(app.stripe.calls(CANCEL), 1, "the refused attempt's PaymentIntent was cancelled first");
+
+    // Refused, yet the PaymentIntent it carries succeeded: paid, as Stripe says (the customer was told
+    // « refusé » while charged, until a webhook came).
+    let bob = app.customer("bob", Some(cards::OK)).await;
+    let e = app.echeance(&bob, 2_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::RejectCarryingIntent);
+    let paid = charge::charge(&app.state, id(e), Trigger::Customer(bob.id)).await.expect("paid");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Succeeded);
+}

@@ -99,6 +99,9 @@ pub enum GatewayError {
         status: u16,
         /// Stripe's error.
         detail: StripeErrorDetail,
+        /// The PaymentIntent the refusal is about, when Stripe sends it (Stripe's error
+        /// object carries one on any error of a request involving a PaymentIntent).
+        payment_intent: Option<Box<PaymentIntentSnapshot>>,
     },
     /// A 2xx whose body could not be read: for a mutation, the outcome is unknown.
     #[error("unreadable response: {0}")]
@@ -126,7 +129,7 @@ impl GatewayError {
     #[must_use]
     pub fn unknown_object(&self) -> bool {
         match self {
-            Self::Rejected { status, detail } => names_unknown_object(*status, detail),
+            Self::Rejected { status, detail, .. } => names_unknown_object(*status, detail),
             Self::Card { .. } | Self::Transient { .. } | Self::Decode(_) => false,
         }
     }

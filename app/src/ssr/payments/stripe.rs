@@ -229,7 +229,7 @@ fn classify(status: u16, body: &[u8]) -> GatewayError {
         }
         429 => GatewayError::Transient { kind: TransientKind::RateLimited },
         500..=599 => GatewayError::Transient { kind: TransientKind::Server(status) },
-        _ => GatewayError::Rejected { status, detail },
+        _ => GatewayError::Rejected { status, detail, payment_intent },
     }
 }
 
@@ -247,6 +247,7 @@ fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, Gateway
     key.derived(suffix).map_err(|e| GatewayError::Rejected {
         status: 0,
         detail: StripeErrorDetail { message: Some(e.to_string()), ..StripeErrorDetail::default() },
+        payment_intent: None,
     })
 }
 
@@ -504,6 +505,23 @@ mod tests {
         match classify(402, body.to_string().as_bytes()) {
             GatewayError::Card { detail, payment_intent } => {
                 assert_eq!(detail.code.as_deref(), Some("authentication_required"));
+                assert_eq!(payment_intent.map(|p| p.id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3".to_owned()));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_400_carrying_a_real_stripe_payment_intent_keeps_it() {
+        // Stripe's error object carries the PaymentIntent on any error of a request involving one.
+        let pi: serde_json::Value =
+            serde_json::from_str(include_str!("fixtures/payment_intent.json")).expect("fixture");
+        let body = serde_json::json!({"error": {"type": "invalid_request_error",
+            "code": "payment_intent_unexpected_state", "message": "This PaymentIntent's state is unexpected.",
+            "payment_intent": pi}});
+        match classify(400, body.to_string().as_bytes()) {
+            GatewayError::Rejected { status: 400, detail, payment_intent } => {
+                assert_eq!(detail.kind.as_deref(), Some("invalid_request_error"));
                 assert_eq!(payment_intent.map(|p| p.id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3".to_owned()));
             }
             other => panic!("unexpected {other:?}"),

@@ -186,7 +186,7 @@ async fn charge_with(
         });
     }
     if let Sent::Refused(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
-        // Nothing was created on Stripe; the échéance is payable again. Say so, not "processing".
+        // Nothing that can collect was created on Stripe; the échéance is payable again. Say so, not "processing".
         return Err(refusal.into());
     }
     let echeance = echeances::get(&state.db, id).await?;
@@ -377,7 +377,7 @@ async fn retire_previous(
 enum Sent {
     /// Stripe answered; the answer is recorded.
     Answered,
-    /// Stripe refused the request itself (nothing was created).
+    /// Stripe refused the request itself (nothing that can collect was created).
     Refused(Refusal),
     /// No answer that settles it; `server_error` when Stripe answered 5xx (an
     /// answer Stripe may have saved for the key, replayed to every re-send).
@@ -420,18 +420,26 @@ async fn send(
         // would have replayed the first request's saved answer had it run; the refusal
         // is taken as final only once the customer's PaymentIntents show none of this
         // attempt — it no longer holds the échéance « en cours » for the key's day.
-        Err(GatewayError::Rejected { status: status @ (400 | 404), detail })
+        // A refusal that carries a PaymentIntent (refused at its confirmation: it exists)
+        // is what that PaymentIntent says when it says something (paid, processing,
+        // declined, awaiting 3D Secure); one never confirmed is linked to the attempt,
+        // so the next attempt cancels it first.
+        Err(GatewayError::Rejected { status: status @ (400 | 404), detail, payment_intent })
             if detail.kind.as_deref() == Some("invalid_request_error") =>
         {
             tracing::warn!(status, code = ?detail.code, resend = attempt.stripe_calls > 0, "Stripe refused the charge request");
-            let found = if attempt.stripe_calls > 0 { find_on_stripe(state, attempt).await? } else { None };
+            let found = match payment_intent {
+                Some(pi) => Some(*pi),
+                None if attempt.stripe_calls > 0 => find_on_stripe(state, attempt).await?,
+                None => None,
+            };
             match found {
-                Some(pi) => StripeReport::from_payment_intent(pi),
-                None => {
+                Some(pi) if pi.payment_event().is_some() => StripeReport::from_payment_intent(pi),
+                found => {
                     let unknown = names_unknown_object(status, &detail);
                     sent = Sent::Refused(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });
                     let event = PaymentEvent::Declined { retryable: false };
-                    StripeReport { payment_intent: None, event: Some(event), error: Some(detail) }
+                    StripeReport { payment_intent: found, event: Some(event), error: Some(detail) }
                 }
             }
         }

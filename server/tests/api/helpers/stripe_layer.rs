@@ -62,6 +62,9 @@ pub enum Fault {
     /// Cut the connection at once (the caller sees a lost request), and let the
     /// request reach Stripe this much later, when the caller has given up on it.
     ArriveLate(std::time::Duration),
+    /// Forward a PaymentIntent's creation, then answer 400 `invalid_request_error` carrying
+    /// the PaymentIntent as it stands (a refusal at its confirmation), saved for the key.
+    RejectCarryingIntent,
 }
 
 /// Faults drawn at random for every request (the chaos run), from a seed so a run can be replayed.
@@ -651,6 +654,7 @@ async fn execute(
         Some(Fault::ErrorAfterExecution) => {
             (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
         }
+        Some(Fault::RejectCarryingIntent) => rejected_carrying_intent(status, answer),
         _ => (status, answer),
     };
     if let Some(key) = key {
@@ -794,6 +798,19 @@ async fn decline_with_payment_intent(inner: &Inner, call: &Call, status: u16, an
     let Some(pi) = get(format!("/v1/payment_intents/{pi_id}")).await else { return (status, answer) };
     body["error"]["payment_intent"] = pi;
     (status, Bytes::from(body.to_string()))
+}
+
+/// A 400 `invalid_request_error` carrying the PaymentIntent of a creation's answer (its body on a
+/// 200, the error's on a 402); the answer unchanged when it holds none.
+fn rejected_carrying_intent(status: u16, answer: Bytes) -> (u16, Bytes) {
+    let Ok(body) = serde_json::from_slice::<Value>(&answer) else { return (status, answer) };
+    let pi = if status == 200 { body } else { body["error"]["payment_intent"].clone() };
+    if pi["object"] != "payment_intent" {
+        return (status, answer);
+    }
+    let error = json!({ "error": { "type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+        "message": "This PaymentIntent could not be confirmed.", "payment_intent": pi } });
+    (400, Bytes::from(error.to_string()))
 }
 
 /// Every object of an upstream list, following its cursor.
