@@ -1,7 +1,7 @@
 //! Charging an échéance: success, lost responses, Stripe errors, throttling,
 //! declines, SCA in both shapes, 3D Secure completed or cancelled.
 
-use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, ThreeDsStep};
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, Refusal, ThreeDsStep};
 use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
@@ -510,4 +510,52 @@ async fn a_refusal_carrying_a_payment_intent_links_it_and_is_what_that_payment_i
     let paid = charge::charge(&app.state, id(e), Trigger::Customer(bob.id)).await.expect("paid");
     assert_eq!(paid.status, EcheanceStatus::Payee);
     assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Succeeded);
+
+    // Refused at its confirmation, the PaymentIntent never confirmed (`requires_confirmation`): a refusal,
+    // linked, not « en attente » of a 3D Secure Stripe never asked for.
+    let carol = app.customer("carol", Some(cards::OK)).await;
+    let e = app.echeance(&carol, 2_000, app.today()).await;
+    app.stripe.inject(CREATE, Fault::RejectAtConfirmation);
+    let refused = charge::charge(&app.state, id(e), Trigger::DueDate).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::StripeRefused))), "{refused:?}");
+    let on_stripe = app.peer.payment_intents_of(e).await;
+    assert_eq!(on_stripe.len(), 1);
+    assert_eq!(on_stripe[0]["status"], "requires_confirmation");
+    assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive);
+    assert_eq!(app.attempts(e).await[0].payment_intent_id.as_deref(), on_stripe[0]["id"].as_str());
+    let paid = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    let first = app.peer.get(&format!("/v1/payment_intents/{}", on_stripe[0]["id"].as_str().expect("id"))).await;
+    assert_eq!(first["status"], "canceled", "cancelled before the new attempt");
+}
+
+#[tokio::test]
+async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_processing() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(cards::DECLINED)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(declined.status, EcheanceStatus::Echouee);
+    let first = declined.payment_intent_id.expect("the declined PaymentIntent");
+    // Confirmed again meanwhile from outside the product (the customer's page still held its client
+    // secret, with another card): the bank has not settled it. It cannot be cancelled now.
+    app.stripe.set_processing(&first, true);
+    app.add_card(&alice, cards::OK).await;
+
+    // Sent anyway, the new attempt would collect a second time if the first one settles paid.
+    for _ in 0..2 {
+        let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
+        assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+        assert_eq!(app.stripe.calls(CREATE), 1, "nothing new sent while the first payment is processing");
+        assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+    }
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+
+    // It failed in the end: cancelled, then the new attempt goes out.
+    app.stripe.set_processing(&first, false);
+    let paid = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    let on_stripe = app.peer.get(&format!("/v1/payment_intents/{first}")).await;
+    assert_eq!(on_stripe["status"], "canceled");
 }

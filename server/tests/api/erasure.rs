@@ -179,6 +179,8 @@ async fn an_erasure_while_a_checkout_payment_processes_is_refused_before_the_acc
     assert_eq!(disabled().await, None, "the account is still open");
     assert!(!traces(&app, &alice.email).await.is_empty(), "nothing erased");
     assert_eq!(app.status(processing).await, EcheanceStatus::APayer);
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("open"), "nor on Stripe");
+    assert_eq!(app.row(open).await.checkout_session_id.as_deref(), Some("cs_test_open"));
 
     // Once the payment has settled (it collected), the erasure goes through: paid stays paid,
     // the open session is expired on Stripe before its échéance is cancelled.

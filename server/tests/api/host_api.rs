@@ -790,16 +790,25 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
     assert_ne!(inbox_link, host_link);
     assert!(opens(inbox_link).await, "the customer's own link still works");
 
-    // A link signed before the host's had their own scope (the email's and the host's shared it):
-    // held to the host's rule for a plan that created its customer, opened as the inbox's for one
-    // whose customer had an account (the host was never given those).
+    // A link in the scope the email's and the host's shared until 2026-12-04: for a plan made since,
+    // only the email's (it opens); for one made before that created its customer, held to the host's
+    // rule; for one whose customer had an account, the inbox's (the host was never given those).
     let signed_before = |plan: i64| {
         let expires_ms = app.state.now_ms() + 3_600_000;
         invitations::link(&app.state, plan, customer.get(), LinkHolder::Either, expires_ms)
     };
+    let made_before = |plan: i64| {
+        payment_plan::Entity::update_many()
+            .col_expr(payment_plan::Column::CreatedAt, sea_orm::sea_query::Expr::value(1_796_000_000_000_i64))
+            .filter(payment_plan::Column::Id.eq(plan))
+            .exec(&app.state.db)
+    };
+    assert!(opens(signed_before(plan_number(&a))).await, "made since: only the customer's inbox had it");
+    made_before(plan_number(&a)).await.expect("made before");
     assert!(!opens(signed_before(plan_number(&a))).await, "plan A's old link could be the host's");
     let (_, d) = post(&app, "/v1/plans", &key, None, &split_plan(&app, "zoe@example.test", 3_000, 1)).await;
     assert!(d["acceptance_url"].is_null(), "{d}");
+    made_before(plan_number(&d)).await.expect("made before");
     assert!(opens(signed_before(plan_number(&d))).await, "an old link to a plan of an existing account is the inbox's");
 
     // A saved card is enough on its own: a third plan's account, no other plan accepted, a card.

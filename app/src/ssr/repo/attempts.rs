@@ -1,11 +1,16 @@
 //! Charge-attempt queries shared by several services.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, key_scope};
 use crate::ssr::entities::charge_attempt;
 use crate::ssr::payments::types::PaymentIntentSnapshot;
 use crate::ssr::services::error::ServiceError;
+
+/// The attempts of échéance `echeance`.
+fn of_echeance(echeance: i64) -> Select<charge_attempt::Entity> {
+    charge_attempt::Entity::find().filter(charge_attempt::Column::EcheanceId.eq(echeance))
+}
 
 /// Attempt `attempt_no` of échéance `echeance` (the current one: `echeance.current_attempt_no`).
 ///
@@ -16,9 +21,22 @@ pub async fn of(
     echeance: i64,
     attempt_no: i32,
 ) -> Result<Option<charge_attempt::Model>, ServiceError> {
-    Ok(charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::EcheanceId.eq(echeance))
-        .filter(charge_attempt::Column::AttemptNo.eq(attempt_no))
+    Ok(of_echeance(echeance).filter(charge_attempt::Column::AttemptNo.eq(attempt_no)).one(db).await?)
+}
+
+/// The latest attempt before `attempt` of its échéance that has a PaymentIntent (attempts
+/// refused before one was created, or given up unsent, are passed over).
+///
+/// # Errors
+/// Database failure.
+pub async fn previous_with_payment_intent(
+    db: &impl ConnectionTrait,
+    attempt: &charge_attempt::Model,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(of_echeance(attempt.echeance_id)
+        .filter(charge_attempt::Column::AttemptNo.lt(attempt.attempt_no))
+        .filter(charge_attempt::Column::PaymentIntentId.is_not_null())
+        .order_by_desc(charge_attempt::Column::AttemptNo)
         .one(db)
         .await?)
 }
@@ -81,8 +99,7 @@ pub fn key(
 /// # Errors
 /// Database failure.
 pub async fn paying(db: &impl ConnectionTrait, echeance: i64) -> Result<Option<charge_attempt::Model>, ServiceError> {
-    Ok(charge_attempt::Entity::find()
-        .filter(charge_attempt::Column::EcheanceId.eq(echeance))
+    Ok(of_echeance(echeance)
         .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
         .order_by_asc(charge_attempt::Column::FinishedAt)
         .order_by_asc(charge_attempt::Column::Id)

@@ -29,7 +29,7 @@ use crate::domain::{
 };
 use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::payments::gateway::names_unknown_object;
-use crate::ssr::payments::types::{CreatedRange, PaymentIntentSnapshot};
+use crate::ssr::payments::types::{CreatedRange, PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
 use crate::ssr::repo::{attempts, echeances, queue};
 use crate::ssr::state::AppState;
@@ -177,13 +177,17 @@ async fn charge_with(
         }
     }
     let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref(), run_date).await?;
-    if retire_previous(state, &attempt, trigger).await? == Retired::AlreadyPaid {
-        let echeance = echeances::get(&state.db, id).await?;
-        return Ok(ChargeResult {
-            status: echeance.status,
-            attempt_no,
-            payment_intent_id: echeance.current_payment_intent_id,
-        });
+    match retire_previous(state, &attempt, trigger).await? {
+        Retired::Done => {}
+        Retired::AlreadyPaid => {
+            let echeance = echeances::get(&state.db, id).await?;
+            return Ok(ChargeResult {
+                status: echeance.status,
+                attempt_no,
+                payment_intent_id: echeance.current_payment_intent_id,
+            });
+        }
+        Retired::StillProcessing => return Err(Refusal::AlreadyInProgress.into()),
     }
     if let Sent::Refused(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing that can collect was created on Stripe; the échéance is payable again. Say so, not "processing".
@@ -329,19 +333,26 @@ enum Retired {
     Done,
     /// It had succeeded meanwhile (recorded): the new attempt is given up unsent.
     AlreadyPaid,
+    /// Its payment is being processed (the customer's page confirmed it again, the bank
+    /// has not settled): it may yet collect, so the new attempt is given up unsent.
+    StillProcessing,
 }
 
 /// Before a new attempt is sent, the previous attempt's PaymentIntent is
 /// cancelled when it could still be confirmed (a declined one waits for a new
-/// payment method: confirmed with another card, it would collect a second
-/// time). Refused because it succeeded meanwhile: that success is recorded
-/// and the new attempt given up without being sent.
+/// payment method: confirmed with another card — the customer's 3D Secure page
+/// still open holds its client secret —, it would collect a second time).
+/// Refused because it succeeded meanwhile: that success is recorded and the new
+/// attempt given up without being sent; refused because its payment is being
+/// processed: the new attempt is given up unsent too, and every later one while
+/// it is (the previous attempt is the latest that has a PaymentIntent, so one
+/// given up unsent does not hide it).
 async fn retire_previous(
     state: &AppState,
     attempt: &charge_attempt::Model,
     trigger: Trigger,
 ) -> Result<Retired, ServiceError> {
-    let Some(previous) = attempts::of(&state.db, attempt.echeance_id, attempt.attempt_no - 1).await? else {
+    let Some(previous) = attempts::previous_with_payment_intent(&state.db, attempt).await? else {
         return Ok(Retired::Done);
     };
     let Some(pi) = previous.payment_intent_id.as_deref() else { return Ok(Retired::Done) };
@@ -353,15 +364,24 @@ async fn retire_previous(
         Ok(_) => Ok(Retired::Done),
         Err(e) if !e.outcome_unknown() => {
             let now = state.gateway.retrieve_payment_intent(pi).await?;
-            if now.payment_event() != Some(PaymentEvent::Succeeded) {
-                tracing::warn!(error = %e, stripe.payment_intent = pi, status = now.raw_status, "previous PaymentIntent not cancelled");
-                return Ok(Retired::Done);
-            }
+            let retired = match now.payment_event() {
+                Some(PaymentEvent::Succeeded) => Retired::AlreadyPaid,
+                Some(PaymentEvent::Processing) => Retired::StillProcessing,
+                _ => {
+                    tracing::warn!(error = %e, stripe.payment_intent = pi, status = now.raw_status, "previous PaymentIntent not cancelled");
+                    return Ok(Retired::Done);
+                }
+            };
+            tracing::warn!(
+                stripe.payment_intent = pi,
+                status = now.raw_status,
+                "previous PaymentIntent moved meanwhile: the new attempt is given up unsent"
+            );
             let actor = trigger.actor();
             record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
             let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
             record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
-            Ok(Retired::AlreadyPaid)
+            Ok(retired)
         }
         Err(e) => {
             // Stripe did not answer: go on (holding the customer's payment hostage to
@@ -422,8 +442,9 @@ async fn send(
         // attempt — it no longer holds the échéance « en cours » for the key's day.
         // A refusal that carries a PaymentIntent (refused at its confirmation: it exists)
         // is what that PaymentIntent says when it says something (paid, processing,
-        // declined, awaiting 3D Secure); one never confirmed is linked to the attempt,
-        // so the next attempt cancels it first.
+        // declined, awaiting 3D Secure); one never confirmed (`requires_confirmation`, or
+        // waiting for a payment method with no error) is a refusal, linked to the attempt
+        // so that the next attempt cancels it first.
         Err(GatewayError::Rejected { status: status @ (400 | 404), detail, payment_intent })
             if detail.kind.as_deref() == Some("invalid_request_error") =>
         {
@@ -434,7 +455,11 @@ async fn send(
                 None => None,
             };
             match found {
-                Some(pi) if pi.payment_event().is_some() => StripeReport::from_payment_intent(pi),
+                Some(pi)
+                    if pi.payment_event().is_some() && pi.status() != PaymentIntentStatus::RequiresConfirmation =>
+                {
+                    StripeReport::from_payment_intent(pi)
+                }
                 found => {
                     let unknown = names_unknown_object(status, &detail);
                     sent = Sent::Refused(if unknown { Refusal::UnknownToStripe } else { Refusal::StripeRefused });

@@ -33,9 +33,10 @@ pub struct Erased {
 
 /// Erases customer `customer` on behalf of admin `by`.
 ///
-/// First the original site's Checkout Sessions still linked to an échéance are
-/// closed on Stripe (one that collected is recorded; one whose payment is
-/// processing refuses the erasure, nothing changed). Then the account is closed
+/// Refused first, before anything changes, while an échéance is in flight or
+/// disputed, or an original site's Checkout payment is processing. Then the
+/// Checkout Sessions still linked to an échéance are closed on Stripe (one that
+/// collected is recorded). Then the account is closed
 /// (disabled, its sessions and links gone: nothing
 /// of theirs can start from then on); then what is still to collect is
 /// cancelled and the Stripe customer deleted; then, in one transaction that
@@ -48,7 +49,12 @@ pub struct Erased {
 /// in flight or disputed, `Unavailable` when Stripe does not answer, database failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
     let actor = format!("admin:{by}");
-    close_checkout_sessions(state, customer, &actor).await?;
+    // Refused before anything changes, here or on Stripe.
+    let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
+    if rows.iter().any(|e| in_flight(e, false)) || checkout_payment_processing(state, &rows).await? {
+        return Err(Refusal::ErasureBlocked.into());
+    }
+    close_checkout_sessions(state, &rows, &actor).await?;
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     let account = user::Entity::find_by_id(customer)
@@ -120,29 +126,45 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
 /// still linked to a Checkout Session that could collect) or disputed.
 async fn blocked(txn: &DatabaseTransaction, customer: i64) -> Result<(), ServiceError> {
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(txn).await?;
-    let in_flight = |e: &echeance::Model| {
-        e.status.is_pending_on_stripe()
-            || e.status == EcheanceStatus::Contestee
-            || (e.checkout_session_id.is_some() && !e.status.is_settled())
-    };
-    if rows.iter().any(in_flight) {
+    if rows.iter().any(|e| in_flight(e, true)) {
         return Err(Refusal::ErasureBlocked.into());
     }
     Ok(())
 }
 
+/// An échéance in flight (en cours, waiting for 3D Secure) or disputed; with `linked`, one
+/// still linked to a Checkout Session (closed before, a session that stays linked could collect).
+fn in_flight(e: &echeance::Model, linked: bool) -> bool {
+    e.status.is_pending_on_stripe()
+        || e.status == EcheanceStatus::Contestee
+        || (linked && e.checkout_session_id.is_some() && !e.status.is_settled())
+}
+
+/// The échéances still to collect that the original site's Checkout Sessions hold.
+fn linked_to_sessions(rows: &[echeance::Model]) -> impl Iterator<Item = (&echeance::Model, &str)> {
+    rows.iter().filter(|e| !e.status.is_settled()).filter_map(|e| Some((e, e.checkout_session_id.as_deref()?)))
+}
+
+/// Whether one of these Checkout Sessions has a payment being processed (read only: asked before
+/// any session is closed, so a refused erasure leaves the others as they were).
+async fn checkout_payment_processing(state: &AppState, rows: &[echeance::Model]) -> Result<bool, ServiceError> {
+    for (_, session_id) in linked_to_sessions(rows) {
+        let session = state.gateway.retrieve_checkout_session(session_id).await?;
+        let unpaid =
+            session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid");
+        if unpaid && checkout::closed_for_good(state, &session).await? == checkout::Closed::IfExpired {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The original site's Checkout Sessions still linked to one of the customer's
 /// échéances to collect are closed on Stripe, before anything else: one still
-/// open is expired, one that collected is recorded (the échéance is paid), one
-/// whose payment is processing refuses the erasure — nothing of the account
-/// changed, to be run again once the payment settles.
-async fn close_checkout_sessions(state: &AppState, customer: i64, actor: &str) -> Result<(), ServiceError> {
-    let linked = echeance::Entity::find()
-        .filter(echeance::Column::UserId.eq(customer))
-        .filter(echeance::Column::CheckoutSessionId.is_not_null())
-        .all(&state.db)
-        .await?;
-    for row in linked.iter().filter(|e| !e.status.is_settled()) {
+/// open is expired, one that collected is recorded (the échéance is paid); one
+/// whose payment started meanwhile refuses the erasure.
+async fn close_checkout_sessions(state: &AppState, rows: &[echeance::Model], actor: &str) -> Result<(), ServiceError> {
+    for (row, _) in linked_to_sessions(rows) {
         match checkout::close_before_charge(state, row, Cause::Admin, actor).await {
             Err(ServiceError::Refused(Refusal::LegacyPaymentPending)) => return Err(Refusal::ErasureBlocked.into()),
             Err(e) => return Err(e),

@@ -189,6 +189,11 @@ pub async fn waiting(state: &AppState, limit: u64) -> Result<Vec<DemoInvitation>
     Ok(waiting)
 }
 
+/// From when the host's `acceptance_url` was signed in its own scope (2026-12-04 21:00 UTC, with
+/// a margin after the release that made it so): a plan made before may have given the host a
+/// link in the first scope, which the email's links used until 2026-12-04 too.
+const HOST_SCOPE_SINCE_MS: i64 = 1_796_418_000_000;
+
 /// The plan a token opens, locked when `lock` (the acceptance), and the token's expiry.
 async fn authorize(
     state: &AppState,
@@ -206,12 +211,13 @@ async fn authorize(
     if plan.status != PlanStatus::EnAttenteClient || plan.invitation_used_at.is_some() {
         return Err(ServiceError::InvalidLink);
     }
-    // A link from before the host's had their own scope: the host was only ever given
-    // those of a plan that created its customer.
+    // A link in the first scope: the host's too for a plan made before its links had their
+    // own scope, and only for a plan that created its customer (the host was never given
+    // others); made since, only the email's.
     let host_may_hold = match holder {
         LinkHolder::Inbox => false,
         LinkHolder::Host => true,
-        LinkHolder::Either => plan.customer_created,
+        LinkHolder::Either => plan.customer_created && plan.created_at < HOST_SCOPE_SINCE_MS,
     };
     if host_may_hold && !host_may_open(db, &plan).await? {
         return Err(ServiceError::InvalidLink);

@@ -65,6 +65,9 @@ pub enum Fault {
     /// Forward a PaymentIntent's creation, then answer 400 `invalid_request_error` carrying
     /// the PaymentIntent as it stands (a refusal at its confirmation), saved for the key.
     RejectCarryingIntent,
+    /// Forward a PaymentIntent's creation without its confirmation (the PaymentIntent exists,
+    /// `requires_confirmation`), then answer 400 `invalid_request_error` carrying it, saved for the key.
+    RejectAtConfirmation,
 }
 
 /// Faults drawn at random for every request (the chaos run), from a seed so a run can be replayed.
@@ -112,6 +115,9 @@ struct Inner {
     /// PaymentIntents whose off-session SCA demand was answered 402: the peer keeps them in
     /// `requires_action`, Stripe in `requires_payment_method`; reads show Stripe's state.
     awaiting_customer: Mutex<HashSet<String>>,
+    /// PaymentIntents shown `processing` (a payment the bank has not settled yet): reads say
+    /// so, and a cancel or a confirmation is refused, as Stripe refuses them then.
+    processing: Mutex<HashSet<String>>,
     webhook_target: Mutex<Option<String>>,
     delivery: Mutex<Delivery>,
     delivered: Mutex<HashMap<String, bool>>,
@@ -159,6 +165,7 @@ impl StripeLayer {
             keys_sent: Mutex::default(),
             sca_as_402: Mutex::new(true),
             awaiting_customer: Mutex::default(),
+            processing: Mutex::default(),
             webhook_target: Mutex::default(),
             delivery: Mutex::new(Delivery::Forward),
             delivered: Mutex::default(),
@@ -195,6 +202,17 @@ impl StripeLayer {
     /// Whether an off-session SCA demand is answered as Stripe does (402) or as the peer does (200 `requires_action`).
     pub fn set_sca_as_402(&self, yes: bool) {
         *lock(&self.inner.sca_as_402) = yes;
+    }
+
+    /// Shows PaymentIntent `id` as `processing` from now on (a payment the customer's page confirmed,
+    /// not settled by the bank yet), or, `false`, as the peer has it again.
+    pub fn set_processing(&self, id: &str, yes: bool) {
+        let mut processing = lock(&self.inner.processing);
+        if yes {
+            processing.insert(id.to_owned());
+        } else {
+            processing.remove(id);
+        }
     }
 
     /// Queues a fault for the next request to `endpoint` (`"POST /v1/payment_intents"`).
@@ -442,6 +460,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         _ => {}
     }
 
+    if let Some(refusal) = refused_while_processing(&inner, &parts.method, &path) {
+        return refusal;
+    }
     if let Some(answer) = leave_awaiting_customer(&inner, &parts.method, &path, &parts.headers).await {
         return answer;
     }
@@ -628,6 +649,19 @@ impl Call {
     fn get(path: String, headers: &HeaderMap) -> Self {
         Self { method: Method::GET, path, query: String::new(), headers: headers.clone(), body: Bytes::new() }
     }
+
+    /// The same request without form parameters `names`.
+    fn without(&self, names: &[&str]) -> Self {
+        let pairs = url::form_urlencoded::parse(&self.body).into_owned().filter(|(k, _)| !names.contains(&k.as_str()));
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        Self {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body: Bytes::from(body),
+        }
+    }
 }
 
 /// Runs a request the way Stripe does with its idempotency key: replay, refuse, or execute and save.
@@ -647,6 +681,15 @@ async fn execute(
             Begin::Refuse(refusal) => return Err(refusal),
         }
     }
+    let unconfirmed;
+    let call = match fault {
+        Some(Fault::RejectAtConfirmation) => {
+            // `off_session` goes with `confirm` (Stripe refuses one without the other).
+            unconfirmed = call.without(&["confirm", "off_session"]);
+            &unconfirmed
+        }
+        _ => call,
+    };
     let (status, answer) = forward(inner, call).await;
     let (status, answer) = stripe_shape(inner, &call.method, &call.path, &call.body, status, answer);
     let (status, answer) = decline_with_payment_intent(inner, call, status, answer).await;
@@ -654,7 +697,7 @@ async fn execute(
         Some(Fault::ErrorAfterExecution) => {
             (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
         }
-        Some(Fault::RejectCarryingIntent) => rejected_carrying_intent(status, answer),
+        Some(Fault::RejectCarryingIntent | Fault::RejectAtConfirmation) => rejected_carrying_intent(status, answer),
         _ => (status, answer),
     };
     if let Some(key) = key {
@@ -732,16 +775,38 @@ fn awaiting_customer(pi: &mut Value) {
     pi["last_payment_error"] = authentication_required();
 }
 
-/// A read (one PaymentIntent or a list) with the PaymentIntents awaiting the customer shown as Stripe keeps them.
+/// A cancel or a confirmation of a PaymentIntent shown `processing`: refused, as Stripe refuses them.
+fn refused_while_processing(inner: &Inner, method: &Method, path: &str) -> Option<Response> {
+    let (id, action) = path.strip_prefix("/v1/payment_intents/")?.split_once('/')?;
+    if *method != Method::POST || !matches!(action, "cancel" | "confirm") || !lock(&inner.processing).contains(id) {
+        return None;
+    }
+    Some(stripe_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_error",
+        Some("payment_intent_unexpected_state"),
+        &format!("You cannot {action} this PaymentIntent because it has a status of processing."),
+    ))
+}
+
+/// A read (one PaymentIntent or a list) with the PaymentIntents awaiting the customer, or
+/// shown processing, as Stripe keeps them.
 fn as_stripe_keeps_it(inner: &Inner, answer: Bytes) -> Bytes {
     let waiting = lock(&inner.awaiting_customer).clone();
-    if waiting.is_empty() {
+    let processing = lock(&inner.processing).clone();
+    if waiting.is_empty() && processing.is_empty() {
         return answer;
     }
     let Ok(mut body) = serde_json::from_slice::<Value>(&answer) else { return answer };
     let mut changed = false;
     let mut fix = |pi: &mut Value| {
-        if pi["object"] == "payment_intent" && pi["id"].as_str().is_some_and(|id| waiting.contains(id)) {
+        let id = pi["id"].as_str().unwrap_or_default().to_owned();
+        if pi["object"] == "payment_intent" && processing.contains(&id) {
+            pi["status"] = json!("processing");
+            pi["next_action"] = Value::Null;
+            pi["last_payment_error"] = Value::Null;
+            changed = true;
+        } else if pi["object"] == "payment_intent" && waiting.contains(&id) {
             awaiting_customer(pi);
             changed = true;
         }
