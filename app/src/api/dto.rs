@@ -543,8 +543,8 @@ pub struct FailedEmailView {
     pub echeance_id: Option<i64>,
     /// Tries made.
     pub attempts: i32,
-    /// The last error.
-    pub last_error: String,
+    /// Why it failed (the interface words it).
+    pub last_error: Option<crate::domain::Trouble>,
 }
 
 /// The "Nouvel échéancier" form as typed: the browser previews it with

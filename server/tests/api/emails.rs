@@ -200,7 +200,11 @@ async fn an_email_is_marked_failed_after_its_last_retry_and_can_be_sent_again() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(app.emails(e).await[0].status.as_str(), "failed");
-    assert_eq!(email_admin::failed(&app.state).await.expect("list").len(), 1, "shown on the dashboard");
+    let failed = email_admin::failed(&app.state).await.expect("list");
+    assert_eq!(failed.len(), 1, "shown on the dashboard");
+    // Why, worded for the reader, not the row's stored code.
+    let why = failed[0].last_error.as_ref().map(|t| app::ui::i18n::trouble_text(t, app::domain::Locale::Fr));
+    assert!(why.as_deref().is_some_and(|w| !w.is_empty() && !w.starts_with("other:")), "{why:?}");
 
     mail.restart().await;
     sender::retry_failed(&app.state).await.expect("requeued");

@@ -109,7 +109,7 @@ pub async fn failed(state: &AppState) -> Result<Vec<FailedEmailView>, ServiceErr
             kind: m.kind,
             echeance_id: m.echeance_id,
             attempts: m.attempts,
-            last_error: m.last_error.unwrap_or_default(),
+            last_error: m.last_error.as_deref().map(crate::domain::Trouble::read),
         })
         .collect())
 }

@@ -17,7 +17,7 @@ use crate::api::emails::{AdminRetryFailedEmails, admin_failed_emails};
 use crate::api::session::current_me;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::{email_kind_label, fill, status_label, texts};
+use crate::ui::i18n::{email_kind_label, fill, status_label, texts, trouble_text};
 use crate::ui::layout::Layout;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -199,6 +199,7 @@ fn Table(page: AdminPage) -> impl IntoView {
 #[component]
 fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFailedEmails>) -> impl IntoView {
     let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <section class="card" data-testid="failed-emails">
             <h2>{tx.failed_emails_title}</h2>
@@ -210,7 +211,7 @@ fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFail
                             <td>{email_kind_label(m.kind, tx)}</td>
                             <td>{m.echeance_id.map(|id| view! { <a href=format!("/admin/echeances/{id}")>{format!("#{id}")}</a> })}</td>
                             <td>{m.attempts}</td>
-                            <td class="muted">{m.last_error}</td>
+                            <td class="muted">{m.last_error.map(|t| trouble_text(&t, locale))}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>
