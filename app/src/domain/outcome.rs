@@ -66,6 +66,14 @@ pub const RECHECK_PROCESSING_MS: i64 = 5 * 60 * 1000;
 pub const RECHECK_UNREADABLE_MS: i64 = 30 * 1000;
 
 impl AttemptOutcome {
+    /// Its PaymentIntent may still collect: declined (Stripe waits for another payment
+    /// method: the customer's page can confirm it again), waiting for 3D Secure, or
+    /// being processed. One is cancelled before another attempt of its échéance is sent.
+    #[must_use]
+    pub fn may_still_collect(self) -> bool {
+        matches!(self, Self::Declined | Self::RequiresAction | Self::Processing)
+    }
+
     /// No further answer from Stripe is expected for this attempt.
     #[must_use]
     pub fn is_final(self) -> bool {

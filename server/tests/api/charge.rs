@@ -531,6 +531,7 @@ async fn a_refusal_carrying_a_payment_intent_links_it_and_is_what_that_payment_i
 
 #[tokio::test]
 async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_processing() {
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
     let app = spawn_app().await;
     let admin = app.admin("root").await;
     let alice = app.customer("alice", Some(cards::DECLINED)).await;
@@ -538,24 +539,35 @@ async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_
     let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     assert_eq!(declined.status, EcheanceStatus::Echouee);
     let first = declined.payment_intent_id.expect("the declined PaymentIntent");
-    // Confirmed again meanwhile from outside the product (the customer's page still held its client
-    // secret, with another card): the bank has not settled it. It cannot be cancelled now.
-    app.stripe.set_processing(&first, true);
+    let retry_at = app.row(e).await.next_retry_at;
+    assert!(retry_at.is_some(), "a retry is scheduled");
     app.add_card(&alice, cards::OK).await;
 
-    // Sent anyway, the new attempt would collect a second time if the first one settles paid.
+    // Confirmed again from outside the product (the customer's page still held its client secret,
+    // with another card), not settled by the bank yet: sent anyway, a new attempt would collect a
+    // second time if it settles paid. Refused, read before anything is written.
+    app.stripe.set_processing(&first, true);
     for _ in 0..2 {
         let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
         assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
-        assert_eq!(app.stripe.calls(CREATE), 1, "nothing new sent while the first payment is processing");
-        assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
     }
-    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    assert_eq!((app.stripe.calls(CREATE), app.stripe.calls(CANCEL)), (1, 0), "nothing sent");
+    assert_eq!(app.attempts(e).await.len(), 1, "nothing written");
+    assert_eq!((app.status(e).await, app.row(e).await.next_retry_at), (EcheanceStatus::Echouee, retry_at));
 
-    // It failed in the end: cancelled, then the new attempt goes out.
+    // It starts processing between that read and the cancel: the cancel is refused (Stripe saves that
+    // refusal for the cancel's key), the new attempt given up unsent.
+    app.stripe.set_processing(&first, false);
+    app.stripe.inject(CANCEL, Fault::StartsProcessing);
+    let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+    assert_eq!(app.stripe.calls(CREATE), 1, "nothing sent");
+
+    // It failed in the end. The cancel's key replays its saved refusal, which no longer says how the
+    // PaymentIntent stands: cancelled under the new attempt's own key, then the new attempt goes out.
     app.stripe.set_processing(&first, false);
     let paid = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("charged");
     assert_eq!(paid.status, EcheanceStatus::Payee);
     let on_stripe = app.peer.get(&format!("/v1/payment_intents/{first}")).await;
-    assert_eq!(on_stripe["status"], "canceled");
+    assert_eq!(on_stripe["status"], "canceled", "the first PaymentIntent can no longer collect");
 }

@@ -66,6 +66,18 @@ pub enum PaymentIntentStatus {
     Other(String),
 }
 
+impl PaymentIntentStatus {
+    /// Stripe cancels a PaymentIntent in this status (waiting for a payment method, a
+    /// confirmation or the customer; `processing` only in rare cases, not counted here).
+    #[must_use]
+    pub fn is_cancellable(&self) -> bool {
+        matches!(
+            self,
+            Self::RequiresPaymentMethod | Self::RequiresConfirmation | Self::RequiresAction | Self::RequiresCapture
+        )
+    }
+}
+
 impl From<&str> for PaymentIntentStatus {
     fn from(value: &str) -> Self {
         match value {

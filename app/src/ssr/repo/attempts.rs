@@ -33,8 +33,20 @@ pub async fn previous_with_payment_intent(
     db: &impl ConnectionTrait,
     attempt: &charge_attempt::Model,
 ) -> Result<Option<charge_attempt::Model>, ServiceError> {
-    Ok(of_echeance(attempt.echeance_id)
-        .filter(charge_attempt::Column::AttemptNo.lt(attempt.attempt_no))
+    latest_with_payment_intent(db, attempt.echeance_id, attempt.attempt_no).await
+}
+
+/// The latest attempt of échéance `echeance` numbered below `before` that has a PaymentIntent.
+///
+/// # Errors
+/// Database failure.
+pub async fn latest_with_payment_intent(
+    db: &impl ConnectionTrait,
+    echeance: i64,
+    before: i32,
+) -> Result<Option<charge_attempt::Model>, ServiceError> {
+    Ok(of_echeance(echeance)
+        .filter(charge_attempt::Column::AttemptNo.lt(before))
         .filter(charge_attempt::Column::PaymentIntentId.is_not_null())
         .order_by_desc(charge_attempt::Column::AttemptNo)
         .one(db)

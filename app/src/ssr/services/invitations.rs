@@ -189,9 +189,10 @@ pub async fn waiting(state: &AppState, limit: u64) -> Result<Vec<DemoInvitation>
     Ok(waiting)
 }
 
-/// From when the host's `acceptance_url` was signed in its own scope (2026-12-04 21:00 UTC, with
-/// a margin after the release that made it so): a plan made before may have given the host a
-/// link in the first scope, which the email's links used until 2026-12-04 too.
+/// From when the host's `acceptance_url` was signed in its own scope: the release that made it so
+/// (8db383f7) landed on main before 2026-12-04 21:00 UTC, kept as a margin after it. A plan made
+/// before may have given the host a link in the first scope; one made since had its first-scope
+/// link from the email only (which used that scope until the next release).
 const HOST_SCOPE_SINCE_MS: i64 = 1_796_418_000_000;
 
 /// The plan a token opens, locked when `lock` (the acceptance), and the token's expiry.

@@ -68,6 +68,9 @@ pub enum Fault {
     /// Forward a PaymentIntent's creation without its confirmation (the PaymentIntent exists,
     /// `requires_confirmation`), then answer 400 `invalid_request_error` carrying it, saved for the key.
     RejectAtConfirmation,
+    /// The request's PaymentIntent starts processing just before it (the customer's page
+    /// confirmed it again meanwhile), as [`StripeLayer::set_processing`] shows it.
+    StartsProcessing,
 }
 
 /// Faults drawn at random for every request (the chaos run), from a seed so a run can be replayed.
@@ -460,8 +463,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         _ => {}
     }
 
-    if let Some(refusal) = refused_while_processing(&inner, &parts.method, &path) {
-        return refusal;
+    if let (Some(Fault::StartsProcessing), Some(rest)) = (&fault, path.strip_prefix("/v1/payment_intents/")) {
+        let id = rest.split('/').next().unwrap_or_default();
+        lock(&inner.processing).insert(id.to_owned());
     }
     if let Some(answer) = leave_awaiting_customer(&inner, &parts.method, &path, &parts.headers).await {
         return answer;
@@ -681,6 +685,12 @@ async fn execute(
             Begin::Refuse(refusal) => return Err(refusal),
         }
     }
+    if let Some((status, answer)) = refused_while_processing(inner, &call.method, &call.path) {
+        if let Some(key) = key {
+            inner.keys.save(key, endpoint, print, status, &answer);
+        }
+        return Ok((status, answer, false));
+    }
     let unconfirmed;
     let call = match fault {
         Some(Fault::RejectAtConfirmation) => {
@@ -775,18 +785,17 @@ fn awaiting_customer(pi: &mut Value) {
     pi["last_payment_error"] = authentication_required();
 }
 
-/// A cancel or a confirmation of a PaymentIntent shown `processing`: refused, as Stripe refuses them.
-fn refused_while_processing(inner: &Inner, method: &Method, path: &str) -> Option<Response> {
+/// A cancel or a confirmation of a PaymentIntent shown `processing`: refused, as Stripe refuses
+/// them (once it has started on the request: the refusal is saved for its key).
+fn refused_while_processing(inner: &Inner, method: &Method, path: &str) -> Option<(u16, Bytes)> {
     let (id, action) = path.strip_prefix("/v1/payment_intents/")?.split_once('/')?;
     if *method != Method::POST || !matches!(action, "cancel" | "confirm") || !lock(&inner.processing).contains(id) {
         return None;
     }
-    Some(stripe_error(
-        StatusCode::BAD_REQUEST,
-        "invalid_request_error",
-        Some("payment_intent_unexpected_state"),
-        &format!("You cannot {action} this PaymentIntent because it has a status of processing."),
-    ))
+    let message = format!("You cannot {action} this PaymentIntent because it has a status of processing.");
+    let error = json!({ "error": { "type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+        "message": message } });
+    Some((400, Bytes::from(error.to_string())))
 }
 
 /// A read (one PaymentIntent or a list) with the PaymentIntents awaiting the customer, or
@@ -828,6 +837,10 @@ async fn leave_awaiting_customer(inner: &Inner, method: &Method, path: &str, hea
     }
     let rest = path.strip_prefix("/v1/payment_intents/")?;
     let (id, action) = rest.split_once('/')?;
+    // Processing: refused as Stripe refuses it (in `execute`, saved for the key).
+    if lock(&inner.processing).contains(id) {
+        return None;
+    }
     if !matches!(action, "_authenticate" | "cancel" | "confirm") || !lock(&inner.awaiting_customer).remove(id) {
         return None;
     }

@@ -119,6 +119,13 @@ impl IdempotencyKeys {
         }
     }
 
+    /// Saves an answer for `key` whatever its status: a refusal on the object's state (not on the
+    /// request's parameters), which Stripe gives once execution began — the stricter reading.
+    pub fn save(&self, key: String, endpoint: &str, fingerprint: String, status: u16, body: &Bytes) {
+        let state = KeyState::Done { endpoint: endpoint.to_owned(), fingerprint, status, body: body.clone() };
+        lock(&self.keys).insert(key, state);
+    }
+
     /// Forgets every key (Stripe prunes keys after 24 hours).
     pub fn clear(&self) {
         lock(&self.keys).clear();

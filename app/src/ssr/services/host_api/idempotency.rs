@@ -49,11 +49,14 @@ pub enum Claim {
 /// What makes two requests the same: method, path and parameters — as
 /// Stripe compares them, not the bytes: the same JSON with its keys in another
 /// order or other white space is the same request, and an empty body is `{}`.
-/// A body that is not JSON is taken as it is.
+/// A body that is not JSON, or that gives a key twice (refused, where its
+/// parsed value would keep only the last), is taken as it is.
 #[must_use]
 pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     let canonical = if body.iter().all(u8::is_ascii_whitespace) {
         Some(b"{}".to_vec())
+    } else if serde_json::from_slice::<KeysOnce>(body).is_err() {
+        None
     } else {
         serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| serde_json::to_vec(&sorted(v)).ok())
     };
@@ -64,6 +67,65 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hash.update(b"\n");
     hash.update(canonical.as_deref().unwrap_or(body));
     hex::encode(hash.finalize())
+}
+
+/// JSON in which no object gives a key twice (it does not deserialize otherwise).
+struct KeysOnce;
+
+impl<'de> serde::Deserialize<'de> for KeysOnce {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(KeysOnceVisitor)
+    }
+}
+
+struct KeysOnceVisitor;
+
+impl<'de> serde::de::Visitor<'de> for KeysOnceVisitor {
+    type Value = KeysOnce;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_unit<E>(self) -> Result<KeysOnce, E> {
+        Ok(KeysOnce)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<KeysOnce, A::Error> {
+        while items.next_element::<KeysOnce>()?.is_some() {}
+        Ok(KeysOnce)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut entries: A) -> Result<KeysOnce, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if !seen.insert(key) {
+                return Err(serde::de::Error::custom("a key given twice"));
+            }
+            entries.next_value::<KeysOnce>()?;
+        }
+        Ok(KeysOnce)
+    }
 }
 
 /// `value` with every object's keys in order (whatever map serde_json is built with).
@@ -271,5 +333,9 @@ mod tests {
         let cancel = "/v1/plans/plan_1/cancel";
         assert_eq!(fingerprint("POST", cancel, b""), fingerprint("POST", cancel, b" {} "));
         assert_ne!(fingerprint("POST", cancel, b"not json"), fingerprint("POST", cancel, b"not  json"));
+        // A key given twice is refused; its retry without the first value is another request.
+        let twice = fingerprint("POST", "/v1/plans", br#"{"b":{"a":1,"a":2}}"#);
+        assert_ne!(twice, fingerprint("POST", "/v1/plans", br#"{"b":{"a":2}}"#));
+        assert_eq!(twice, fingerprint("POST", "/v1/plans", br#"{"b":{"a":1,"a":2}}"#));
     }
 }
