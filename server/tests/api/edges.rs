@@ -534,3 +534,41 @@ async fn a_cancel_stripe_carried_out_then_answered_500_for_is_read_back_not_refu
     assert!(matches!(cancelled, Ok(EcheanceStatus::Annulee)), "{cancelled:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
 }
+
+#[tokio::test]
+async fn cancelling_an_echeance_whose_declined_payment_intent_could_still_be_confirmed_stops_it_first() {
+    use app::domain::Refusal;
+
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let declined = |name: &'static str| {
+        let app = &app;
+        async move {
+            let customer = app.customer(name, Some(cards::DECLINED)).await;
+            let e = app.echeance(&customer, 2_000, app.today()).await;
+            let sent = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+            assert_eq!(sent.status, EcheanceStatus::Echouee);
+            (e, sent.payment_intent_id.expect("the declined PaymentIntent"))
+        }
+    };
+
+    // Declined, the PaymentIntent waits for another payment method: the customer's 3D Secure page, still
+    // open, could confirm it — money on an « annulée ». Cancelled on Stripe first.
+    let (e, pi) = declined("alice").await;
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    let on_stripe = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
+    assert_eq!(on_stripe["status"], "canceled", "it can no longer collect");
+
+    // Confirmed again meanwhile and processing: refused, nothing changed; once the bank has failed it,
+    // cancelled.
+    let (e, pi) = declined("bob").await;
+    app.stripe.set_processing(&pi, true);
+    let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
+    app.stripe.set_processing(&pi, false);
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+}

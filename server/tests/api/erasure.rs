@@ -192,3 +192,33 @@ async fn an_erasure_while_a_checkout_payment_processes_is_refused_before_the_acc
     assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"), "cannot collect");
     assert!(traces(&app, &alice.email).await.is_empty(), "erased");
 }
+
+#[tokio::test]
+async fn an_erasure_while_a_declined_payment_intent_is_processing_again_is_refused_before_anything_changes() {
+    use app::ssr::entities::user;
+
+    let app = spawn_app_with(Options::default()).await;
+    let admin = app.admin("root").await;
+    let bob = app.customer("bob", Some(test_cards::DECLINED)).await;
+    let e = app.echeance(&bob, 4_000, app.today()).await;
+    let declined = charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("sent");
+    assert_eq!(declined.status, EcheanceStatus::Echouee);
+    let pi = declined.payment_intent_id.expect("the declined PaymentIntent");
+    // Confirmed again from the customer's page, processing: it may yet collect, and cannot be cancelled.
+    app.stripe.set_processing(&pi, true);
+    let disabled = || async {
+        user::Entity::find_by_id(bob.id.get()).one(&app.state.db).await.expect("query").expect("row").disabled_at
+    };
+
+    let refused = erasure::erase(&app.state, bob.id.get(), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::ErasureBlocked))), "{refused:?}");
+    assert_eq!(disabled().await, None, "the account is still open");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
+
+    // The bank failed it: the erasure goes through, the PaymentIntent cancelled with the échéance.
+    app.stripe.set_processing(&pi, false);
+    erasure::erase(&app.state, bob.id.get(), admin.id).await.expect("erased");
+    assert!(disabled().await.is_some());
+    assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+}

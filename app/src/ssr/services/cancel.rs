@@ -6,7 +6,8 @@ use super::record::{self, Recorded, StripeReport};
 use super::transitions::Cause;
 use crate::domain::{KeyPurpose, PaymentEvent};
 use crate::ssr::entities::{charge_attempt, echeance};
-use crate::ssr::payments::types::PaymentIntentStatus;
+use crate::ssr::payments::GatewayError;
+use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::repo::attempts;
 use crate::ssr::state::AppState;
 
@@ -64,4 +65,76 @@ pub async fn cancel_superseded(state: &AppState, echeance: &echeance::Model, act
     {
         tracing::error!(attempt.id = newer.id, error = %e, "could not cancel a superseded PaymentIntent");
     }
+}
+
+/// What a PaymentIntent that could still collect came to when asked to stop.
+#[derive(Debug)]
+pub enum Stopped {
+    /// Cancelled, or it can no longer collect.
+    Done,
+    /// Stripe did not answer the cancel (its outcome unknown).
+    NoAnswer(GatewayError),
+    /// It collected meanwhile (Stripe's PaymentIntent, to record).
+    Paid(PaymentIntentSnapshot),
+    /// Its payment is being processed: it may yet collect, and cannot be cancelled.
+    Processing(PaymentIntentSnapshot),
+}
+
+/// Stops attempt `attempt`'s PaymentIntent from collecting, when it still could
+/// ([`AttemptOutcome::may_still_collect`](crate::domain::AttemptOutcome::may_still_collect):
+/// a declined one waits for a new payment method, and the customer's 3D Secure page,
+/// still open, holds its client secret). Cancelled with the attempt's persisted key; a
+/// refusal is read back. A refusal Stripe saved for that key (a processing payment's,
+/// replayed once the payment failed) does not stand for the PaymentIntent of now: one
+/// still cancellable is cancelled again under a key derived with `again` (the caller's
+/// own step, so that each asks once).
+///
+/// # Errors
+/// `Unavailable` when the read-back gets no answer, database failure.
+pub async fn stop_collecting(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    again: &str,
+) -> Result<Stopped, ServiceError> {
+    let Some(pi) = attempt.payment_intent_id.as_deref().filter(|_| attempt.outcome.may_still_collect()) else {
+        return Ok(Stopped::Done);
+    };
+    let key = attempts::key(&state.installation_id, state.epoch, attempt, KeyPurpose::Cancel)?;
+    let second = key.derived(again).map_err(anyhow::Error::from)?;
+    for (first, key) in [(true, key), (false, second)] {
+        let refused = match state.gateway.cancel_payment_intent(pi, &key).await {
+            Ok(_) => return Ok(Stopped::Done),
+            Err(e) if e.outcome_unknown() => return Ok(Stopped::NoAnswer(e)),
+            Err(e) => e,
+        };
+        let now = state.gateway.retrieve_payment_intent(pi).await?;
+        match now.payment_event() {
+            Some(PaymentEvent::Succeeded) => return Ok(Stopped::Paid(now)),
+            Some(PaymentEvent::Processing) => return Ok(Stopped::Processing(now)),
+            _ if first && now.status().is_cancellable() => {}
+            _ => {
+                if now.status() != PaymentIntentStatus::Canceled {
+                    tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
+                }
+                return Ok(Stopped::Done);
+            }
+        }
+    }
+    Ok(Stopped::Done)
+}
+
+/// Whether the échéance's latest PaymentIntent that could still collect is being
+/// processed on Stripe (confirmed again from the customer's page after it was
+/// declined): read before anything is written, so a refusal leaves all as it was.
+///
+/// # Errors
+/// `Unavailable` when Stripe does not answer, database failure.
+pub async fn payment_processing(state: &AppState, row: &echeance::Model) -> Result<bool, ServiceError> {
+    let latest = attempts::latest_with_payment_intent(&state.db, row.id, row.current_attempt_no + 1).await?;
+    let Some(pi) =
+        latest.as_ref().filter(|a| a.outcome.may_still_collect()).and_then(|a| a.payment_intent_id.as_deref())
+    else {
+        return Ok(false);
+    };
+    Ok(state.gateway.retrieve_payment_intent(pi).await?.payment_event() == Some(PaymentEvent::Processing))
 }

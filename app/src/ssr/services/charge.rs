@@ -18,6 +18,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use super::cancel::{self, Stopped};
 use super::cards::{self, GivenCard};
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
@@ -176,7 +177,11 @@ async fn charge_with(
             return Err(Refusal::Settled.into());
         }
     }
-    refuse_while_processing(state, &row).await?;
+    // Refused with nothing written (the échéance keeps its status and retry date) while an
+    // earlier PaymentIntent of it is being processed: a new attempt could collect a second time.
+    if cancel::payment_processing(state, &row).await? {
+        return Err(Refusal::AlreadyInProgress.into());
+    }
     let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref(), run_date).await?;
     match retire_previous(state, &attempt, trigger).await? {
         Retired::Done => {}
@@ -340,16 +345,13 @@ enum Retired {
 }
 
 /// Before a new attempt is sent, the previous attempt's PaymentIntent is
-/// cancelled when it could still collect (a declined one waits for a new
-/// payment method: confirmed with another card — the customer's 3D Secure page
-/// still open holds its client secret —, it would collect a second time).
-/// Refused because it succeeded meanwhile: that success is recorded and the new
-/// attempt given up without being sent; refused because its payment is being
-/// processed: the new attempt is given up unsent too (a backstop:
-/// [`refuse_while_processing`] reads it before anything is claimed). A refusal
-/// that Stripe saved for the cancel's key (a processing payment's, replayed
-/// once the payment failed) does not stand for the PaymentIntent of now: one
-/// still cancellable is cancelled again under this attempt's own key.
+/// stopped when it could still collect ([`cancel::stop_collecting`]). It
+/// succeeded meanwhile: that success is recorded and the new attempt given up
+/// without being sent; its payment is being processed: the new attempt is
+/// given up unsent too (a backstop: [`cancel::payment_processing`] reads it
+/// before anything is claimed). Stripe did not answer: the new attempt goes
+/// (holding the customer's payment hostage to Stripe's silence protects
+/// nobody); the reconciler reports a double collection if one ever happens.
 async fn retire_previous(
     state: &AppState,
     attempt: &charge_attempt::Model,
@@ -358,65 +360,25 @@ async fn retire_previous(
     let Some(previous) = attempts::previous_with_payment_intent(&state.db, attempt).await? else {
         return Ok(Retired::Done);
     };
-    let Some(pi) = previous.payment_intent_id.as_deref().filter(|_| previous.outcome.may_still_collect()) else {
-        return Ok(Retired::Done);
+    let (retired, now) = match cancel::stop_collecting(state, &previous, &format!("by{}", attempt.attempt_no)).await? {
+        Stopped::Done => return Ok(Retired::Done),
+        Stopped::NoAnswer(e) => {
+            tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
+            return Ok(Retired::Done);
+        }
+        Stopped::Paid(now) => (Retired::AlreadyPaid, now),
+        Stopped::Processing(now) => (Retired::StillProcessing, now),
     };
-    let key = attempts::key(&state.installation_id, state.epoch, &previous, KeyPurpose::Cancel)?;
-    let again = key.derived(&format!("by{}", attempt.attempt_no)).map_err(anyhow::Error::from)?;
-    for (first, key) in [(true, key), (false, again)] {
-        let refused = match state.gateway.cancel_payment_intent(pi, &key).await {
-            Ok(_) => return Ok(Retired::Done),
-            Err(e) if !e.outcome_unknown() => e,
-            Err(e) => {
-                // Stripe did not answer: go on (holding the customer's payment hostage to
-                // Stripe's silence protects nobody); the reconciler reports a double
-                // collection if one ever happens.
-                tracing::warn!(error = %e, stripe.payment_intent = pi, "previous PaymentIntent not cancelled (no answer)");
-                return Ok(Retired::Done);
-            }
-        };
-        let now = state.gateway.retrieve_payment_intent(pi).await?;
-        let retired = match now.payment_event() {
-            Some(PaymentEvent::Succeeded) => Retired::AlreadyPaid,
-            Some(PaymentEvent::Processing) => Retired::StillProcessing,
-            _ if first && now.status().is_cancellable() => continue,
-            _ => {
-                if now.status() != PaymentIntentStatus::Canceled {
-                    tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "previous PaymentIntent not cancelled");
-                }
-                return Ok(Retired::Done);
-            }
-        };
-        tracing::warn!(
-            stripe.payment_intent = pi,
-            status = now.raw_status,
-            "previous PaymentIntent moved meanwhile: the new attempt is given up unsent"
-        );
-        let actor = trigger.actor();
-        record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
-        let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-        record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
-        return Ok(retired);
-    }
-    Ok(Retired::Done)
-}
-
-/// Refused, with nothing written, while the échéance's latest PaymentIntent that
-/// could still collect is being processed on Stripe (confirmed again from the
-/// customer's page after it was declined): a new attempt could collect a second
-/// time. Read before the attempt is claimed, so a refusal leaves the échéance as
-/// it was (its retry date, its status).
-async fn refuse_while_processing(state: &AppState, row: &echeance::Model) -> Result<(), ServiceError> {
-    let latest = attempts::latest_with_payment_intent(&state.db, row.id, row.current_attempt_no + 1).await?;
-    let Some(pi) =
-        latest.as_ref().filter(|a| a.outcome.may_still_collect()).and_then(|a| a.payment_intent_id.as_deref())
-    else {
-        return Ok(());
-    };
-    match state.gateway.retrieve_payment_intent(pi).await?.payment_event() {
-        Some(PaymentEvent::Processing) => Err(Refusal::AlreadyInProgress.into()),
-        _ => Ok(()),
-    }
+    tracing::warn!(
+        stripe.payment_intent = now.id,
+        status = now.raw_status,
+        "previous PaymentIntent moved meanwhile: the new attempt is given up unsent"
+    );
+    let actor = trigger.actor();
+    record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
+    let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
+    record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
+    Ok(retired)
 }
 
 /// What sending an attempt came to.

@@ -4,7 +4,7 @@
 //! answers, webhooks, audit details included), their cards and sessions are
 //! deleted, their Stripe customer too; amounts, dates, statuses and the
 //! audit trail stay. Refused while an échéance is in flight (en cours, waiting
-//! for 3D Secure, its original site's Checkout payment processing) or disputed;
+//! for 3D Secure, a payment processing) or disputed;
 //! what is still to collect is cancelled first, through the state machines.
 //! Written to the admin audit log.
 
@@ -51,7 +51,10 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     let actor = format!("admin:{by}");
     // Refused before anything changes, here or on Stripe.
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
-    if rows.iter().any(|e| in_flight(e, false)) || checkout_payment_processing(state, &rows).await? {
+    if rows.iter().any(|e| in_flight(e, false))
+        || checkout_payment_processing(state, &rows).await?
+        || payment_processing(state, &rows).await?
+    {
         return Err(Refusal::ErasureBlocked.into());
     }
     close_checkout_sessions(state, &rows, &actor).await?;
@@ -153,6 +156,17 @@ async fn checkout_payment_processing(state: &AppState, rows: &[echeance::Model])
         let unpaid =
             session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid");
         if unpaid && checkout::closed_for_good(state, &session).await? == checkout::Closed::IfExpired {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether an earlier PaymentIntent of one of these échéances still to collect is being processed
+/// (confirmed again from the customer's page after it was declined): its cancel would be refused.
+async fn payment_processing(state: &AppState, rows: &[echeance::Model]) -> Result<bool, ServiceError> {
+    for row in rows.iter().filter(|e| !e.status.is_settled()) {
+        if super::cancel::payment_processing(state, row).await? {
             return Ok(true);
         }
     }

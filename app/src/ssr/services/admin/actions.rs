@@ -7,9 +7,10 @@ use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{email_outbox, user};
 use crate::ssr::repo::{attempts, echeances};
-use crate::ssr::services::cancel::cancel_attempt;
+use crate::ssr::services::cancel::{self, Stopped, cancel_attempt};
 use crate::ssr::services::effects;
 use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::record::{self, StripeReport};
 use crate::ssr::services::transitions::{self, Cause};
 use crate::ssr::services::webhooks::checkout;
 use crate::ssr::state::AppState;
@@ -23,7 +24,8 @@ use crate::ssr::state::AppState;
 ///
 /// # Errors
 /// `Refused` (in flight, settled, paid meanwhile — a legacy Checkout Session
-/// included —, its Checkout payment still processing, Stripe did not cancel),
+/// or a declined PaymentIntent confirmed again included —, its Checkout payment
+/// or an earlier PaymentIntent still processing, Stripe did not cancel),
 /// `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
     cancel_as(state, id, &format!("admin:{admin}")).await
@@ -44,6 +46,24 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
         && checkout::close_before_charge(state, &row, Cause::Admin, actor).await?
     {
         return Err(Refusal::PaidMeanwhile.into());
+    }
+    // A declined PaymentIntent still waits for a payment method (the customer's 3D Secure page,
+    // still open, holds its client secret and can confirm it again): stopped on Stripe first,
+    // outside any lock, so nothing collects on an « annulée ». (Waiting for 3D Secure: below.)
+    if row.status != EcheanceStatus::EnAttente
+        && row.status.transition(PaymentEvent::Canceled).is_ok()
+        && let Some(latest) =
+            attempts::latest_with_payment_intent(&state.db, row.id, row.current_attempt_no + 1).await?
+    {
+        match cancel::stop_collecting(state, &latest, "cancel").await? {
+            Stopped::Done => {}
+            Stopped::NoAnswer(e) => return Err(e.into()),
+            Stopped::Processing(_) => return Err(Refusal::AlreadyInProgress.into()),
+            Stopped::Paid(now) => {
+                record::record(state, latest.id, StripeReport::from_payment_intent(now), Cause::Admin, actor).await?;
+                return Err(Refusal::PaidMeanwhile.into());
+            }
+        }
     }
     let txn = db::begin_write(&state.db).await?;
     let row = echeances::lock(&txn, id).await?;
