@@ -29,6 +29,15 @@ async fn waiting_for_3ds(app: &crate::helpers::TestApp) -> (i64, String) {
     (e, app.row(e).await.current_payment_intent_id.expect("a PaymentIntent waits for 3DS"))
 }
 
+/// An échéance whose charge was declined (« échouée »), and its PaymentIntent (waiting for another payment method).
+async fn declined(app: &crate::helpers::TestApp, name: &str) -> (i64, String) {
+    let customer = app.customer(name, Some(cards::DECLINED)).await;
+    let e = app.echeance(&customer, 2_000, app.today()).await;
+    let sent = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(sent.status, EcheanceStatus::Echouee);
+    (e, sent.payment_intent_id.expect("the declined PaymentIntent"))
+}
+
 #[tokio::test]
 async fn an_admin_cancel_of_an_echeance_waiting_for_3ds_cancels_its_payment_intent_first_and_never_makes_it_payable() {
     let app = spawn_app().await;
@@ -541,20 +550,10 @@ async fn cancelling_an_echeance_whose_declined_payment_intent_could_still_be_con
 
     let app = spawn_app().await;
     let admin_user = app.admin("ada").await;
-    let declined = |name: &'static str| {
-        let app = &app;
-        async move {
-            let customer = app.customer(name, Some(cards::DECLINED)).await;
-            let e = app.echeance(&customer, 2_000, app.today()).await;
-            let sent = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-            assert_eq!(sent.status, EcheanceStatus::Echouee);
-            (e, sent.payment_intent_id.expect("the declined PaymentIntent"))
-        }
-    };
 
     // Declined, the PaymentIntent waits for another payment method: the customer's 3D Secure page, still
     // open, could confirm it — money on an « annulée ». Cancelled on Stripe first.
-    let (e, pi) = declined("alice").await;
+    let (e, pi) = declined(&app, "alice").await;
     let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
     assert_eq!(cancelled, EcheanceStatus::Annulee);
     let on_stripe = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
@@ -562,7 +561,7 @@ async fn cancelling_an_echeance_whose_declined_payment_intent_could_still_be_con
 
     // Confirmed again meanwhile and processing: refused, nothing changed; once the bank has failed it,
     // cancelled.
-    let (e, pi) = declined("bob").await;
+    let (e, pi) = declined(&app, "bob").await;
     app.stripe.set_processing(&pi, true);
     let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
     assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
@@ -571,4 +570,37 @@ async fn cancelling_an_echeance_whose_declined_payment_intent_could_still_be_con
     let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
     assert_eq!(cancelled, EcheanceStatus::Annulee);
     assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+}
+
+#[tokio::test]
+async fn a_cancel_of_a_declined_payment_intent_reads_back_a_5xx_and_never_calls_a_refusal_a_cancel() {
+    use app::domain::Refusal;
+
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+
+    // Stripe cancels it, then answers 500 (saved for the key, replayed for a day): read back, cancelled.
+    let (e, pi) = declined(&app, "alice").await;
+    app.stripe.inject(CANCEL, Fault::ErrorAfterExecution);
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee, "not refused as « Stripe unavailable » for a day");
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+
+    // Refused under both keys while the customer's page confirmed it again (each refusal saved for its
+    // key), then the bank failed it: both keys replay their refusals, and it is cancellable — it could
+    // collect. Refused, never « annulée » with a PaymentIntent that can still collect.
+    let (e, pi) = declined(&app, "bob").await;
+    app.stripe.set_processing(&pi, true);
+    let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+    app.stripe.set_processing(&pi, false);
+    app.stripe.inject(CANCEL, Fault::Delay(Duration::ZERO));
+    app.stripe.inject(CANCEL, Fault::StartsProcessing);
+    let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+    app.stripe.set_processing(&pi, false);
+    let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::CancelNotConfirmed))), "{refused:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee, "not cancelled while it can collect");
 }

@@ -78,16 +78,19 @@ pub enum Stopped {
     Paid(PaymentIntentSnapshot),
     /// Its payment is being processed: it may yet collect, and cannot be cancelled.
     Processing(PaymentIntentSnapshot),
+    /// Refused under both keys, and still cancellable: it may yet collect.
+    NotStopped,
 }
 
 /// Stops attempt `attempt`'s PaymentIntent from collecting, when it still could
 /// ([`AttemptOutcome::may_still_collect`](crate::domain::AttemptOutcome::may_still_collect):
 /// a declined one waits for a new payment method, and the customer's 3D Secure page,
 /// still open, holds its client secret). Cancelled with the attempt's persisted key; a
-/// refusal is read back. A refusal Stripe saved for that key (a processing payment's,
-/// replayed once the payment failed) does not stand for the PaymentIntent of now: one
-/// still cancellable is cancelled again under a key derived with `again` (the caller's
-/// own step, so that each asks once).
+/// refusal, or a 5xx, is read back. An answer Stripe saved for that key (a processing
+/// payment's refusal, replayed once the payment failed; a 5xx, replayed for a day) does
+/// not stand for the PaymentIntent of now: one still cancellable is cancelled again under
+/// a key derived with `again` (the caller's own step, so that each asks once). A
+/// PaymentIntent Stripe does not know (another account, another mode) cannot collect.
 ///
 /// # Errors
 /// `Unavailable` when the read-back gets no answer, database failure.
@@ -104,14 +107,23 @@ pub async fn stop_collecting(
     for (first, key) in [(true, key), (false, second)] {
         let refused = match state.gateway.cancel_payment_intent(pi, &key).await {
             Ok(_) => return Ok(Stopped::Done),
-            Err(e) if e.outcome_unknown() => return Ok(Stopped::NoAnswer(e)),
+            Err(e) if e.unknown_object() => return Ok(Stopped::Done),
+            Err(e) if e.outcome_unknown() && !e.is_server_error() => return Ok(Stopped::NoAnswer(e)),
             Err(e) => e,
         };
-        let now = state.gateway.retrieve_payment_intent(pi).await?;
+        let now = match state.gateway.retrieve_payment_intent(pi).await {
+            Ok(now) => now,
+            Err(e) if e.unknown_object() => return Ok(Stopped::Done),
+            Err(e) => return Err(e.into()),
+        };
         match now.payment_event() {
             Some(PaymentEvent::Succeeded) => return Ok(Stopped::Paid(now)),
             Some(PaymentEvent::Processing) => return Ok(Stopped::Processing(now)),
             _ if first && now.status().is_cancellable() => {}
+            _ if now.status().is_cancellable() => {
+                tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
+                return Ok(Stopped::NotStopped);
+            }
             _ => {
                 if now.status() != PaymentIntentStatus::Canceled {
                     tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
@@ -136,5 +148,10 @@ pub async fn payment_processing(state: &AppState, row: &echeance::Model) -> Resu
     else {
         return Ok(false);
     };
-    Ok(state.gateway.retrieve_payment_intent(pi).await?.payment_event() == Some(PaymentEvent::Processing))
+    match state.gateway.retrieve_payment_intent(pi).await {
+        Ok(now) => Ok(now.payment_event() == Some(PaymentEvent::Processing)),
+        // Stripe does not know it (another account, another mode): it cannot collect.
+        Err(e) if e.unknown_object() => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -194,6 +194,7 @@ async fn charge_with(
             });
         }
         Retired::StillProcessing => return Err(Refusal::AlreadyInProgress.into()),
+        Retired::NotStopped => return Err(Refusal::CancelNotConfirmed.into()),
     }
     if let Sent::Refused(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing that can collect was created on Stripe; the échéance is payable again. Say so, not "processing".
@@ -342,6 +343,8 @@ enum Retired {
     /// Its payment is being processed (the customer's page confirmed it again, the bank
     /// has not settled): it may yet collect, so the new attempt is given up unsent.
     StillProcessing,
+    /// Stripe refused to cancel it and it is still cancellable: the new attempt is given up unsent.
+    NotStopped,
 }
 
 /// Before a new attempt is sent, the previous attempt's PaymentIntent is
@@ -368,6 +371,12 @@ async fn retire_previous(
         }
         Stopped::Paid(now) => (Retired::AlreadyPaid, now),
         Stopped::Processing(now) => (Retired::StillProcessing, now),
+        // Refused twice and still cancellable: it could collect beside the new attempt.
+        Stopped::NotStopped => {
+            let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
+            record::record(state, attempt.id, unsent, trigger.cause(), &trigger.actor()).await?;
+            return Ok(Retired::NotStopped);
+        }
     };
     tracing::warn!(
         stripe.payment_intent = now.id,

@@ -59,6 +59,7 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
             Stopped::Done => {}
             Stopped::NoAnswer(e) => return Err(e.into()),
             Stopped::Processing(_) => return Err(Refusal::AlreadyInProgress.into()),
+            Stopped::NotStopped => return Err(Refusal::CancelNotConfirmed.into()),
             Stopped::Paid(now) => {
                 record::record(state, latest.id, StripeReport::from_payment_intent(now), Cause::Admin, actor).await?;
                 return Err(Refusal::PaidMeanwhile.into());
