@@ -603,4 +603,14 @@ async fn a_cancel_of_a_declined_payment_intent_reads_back_a_5xx_and_never_calls_
     let refused = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
     assert!(matches!(refused, Err(ServiceError::Refused(Refusal::CancelNotConfirmed))), "{refused:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee, "not cancelled while it can collect");
+
+    // Stripe fails under both keys (5xx, before doing anything): no answer, not a refusal — the cancel
+    // is unavailable, to try again, the échéance as it was.
+    let (e, _) = declined(&app, "carol").await;
+    for _ in 0..8 {
+        app.stripe.inject(CANCEL, Fault::Unavailable);
+    }
+    let unavailable = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+    assert!(matches!(unavailable, Err(ServiceError::Unavailable)), "{unavailable:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
 }

@@ -133,6 +133,13 @@ impl GatewayError {
             Self::Card { .. } | Self::Transient { .. } | Self::Decode(_) => false,
         }
     }
+
+    /// Stripe says the object does not exist, in its own words (`resource_missing`): not a
+    /// bare 404, which a proxy or a wrong base URL could answer too.
+    #[must_use]
+    pub fn resource_missing(&self) -> bool {
+        matches!(self, Self::Rejected { detail, .. } if detail.code.as_deref() == Some("resource_missing"))
+    }
 }
 
 /// See [`GatewayError::unknown_object`].

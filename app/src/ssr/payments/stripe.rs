@@ -539,6 +539,10 @@ mod tests {
         assert!(!classify(400, br#"{"error":{"type":"idempotency_error"}}"#).outcome_unknown());
         assert!(matches!(classify(404, b"{}"), GatewayError::Rejected { status: 404, .. }));
         assert!(classify(404, b"{}").unknown_object());
+        // Gone for good only when Stripe says so in its words (a proxy's bare 404 is not Stripe's).
+        assert!(!classify(404, b"{}").resource_missing());
+        let gone = br#"{"error":{"type":"invalid_request_error","code":"resource_missing","param":"intent"}}"#;
+        assert!(classify(404, gone).resource_missing());
         let missing = br#"{"error":{"type":"invalid_request_error","code":"resource_missing","param":"customer"}}"#;
         assert!(classify(400, missing).unknown_object(), "real Stripe names a missing parameter object with a 400");
         assert!(!classify(400, br#"{"error":{"type":"invalid_request_error"}}"#).unknown_object());

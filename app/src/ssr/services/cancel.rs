@@ -90,7 +90,7 @@ pub enum Stopped {
 /// payment's refusal, replayed once the payment failed; a 5xx, replayed for a day) does
 /// not stand for the PaymentIntent of now: one still cancellable is cancelled again under
 /// a key derived with `again` (the caller's own step, so that each asks once). A
-/// PaymentIntent Stripe does not know (another account, another mode) cannot collect.
+/// PaymentIntent Stripe says does not exist (`resource_missing`) cannot collect.
 ///
 /// # Errors
 /// `Unavailable` when the read-back gets no answer, database failure.
@@ -107,19 +107,21 @@ pub async fn stop_collecting(
     for (first, key) in [(true, key), (false, second)] {
         let refused = match state.gateway.cancel_payment_intent(pi, &key).await {
             Ok(_) => return Ok(Stopped::Done),
-            Err(e) if e.unknown_object() => return Ok(Stopped::Done),
+            Err(e) if e.resource_missing() => return Ok(Stopped::Done),
             Err(e) if e.outcome_unknown() && !e.is_server_error() => return Ok(Stopped::NoAnswer(e)),
             Err(e) => e,
         };
         let now = match state.gateway.retrieve_payment_intent(pi).await {
             Ok(now) => now,
-            Err(e) if e.unknown_object() => return Ok(Stopped::Done),
+            Err(e) if e.resource_missing() => return Ok(Stopped::Done),
             Err(e) => return Err(e.into()),
         };
         match now.payment_event() {
             Some(PaymentEvent::Succeeded) => return Ok(Stopped::Paid(now)),
             Some(PaymentEvent::Processing) => return Ok(Stopped::Processing(now)),
             _ if first && now.status().is_cancellable() => {}
+            // Stripe failed on the second key too: no answer that settles it.
+            _ if refused.is_server_error() && now.status().is_cancellable() => return Ok(Stopped::NoAnswer(refused)),
             _ if now.status().is_cancellable() => {
                 tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
                 return Ok(Stopped::NotStopped);
@@ -151,7 +153,7 @@ pub async fn payment_processing(state: &AppState, row: &echeance::Model) -> Resu
     match state.gateway.retrieve_payment_intent(pi).await {
         Ok(now) => Ok(now.payment_event() == Some(PaymentEvent::Processing)),
         // Stripe does not know it (another account, another mode): it cannot collect.
-        Err(e) if e.unknown_object() => Ok(false),
+        Err(e) if e.resource_missing() => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

@@ -363,7 +363,13 @@ async fn retire_previous(
     let Some(previous) = attempts::previous_with_payment_intent(&state.db, attempt).await? else {
         return Ok(Retired::Done);
     };
-    let (retired, now) = match cancel::stop_collecting(state, &previous, &format!("by{}", attempt.attempt_no)).await? {
+    let (retired, now) = match cancel::stop_collecting(
+        state,
+        &previous,
+        &format!("by{}e{}", attempt.attempt_no, attempt.epoch),
+    )
+    .await?
+    {
         Stopped::Done => return Ok(Retired::Done),
         Stopped::NoAnswer(e) => {
             tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
