@@ -4,7 +4,7 @@
 use super::error::ServiceError;
 use super::record::{self, Recorded, StripeReport};
 use super::transitions::Cause;
-use crate::domain::{KeyPurpose, PaymentEvent};
+use crate::domain::{KeyPurpose, PaymentEvent, Refusal};
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::GatewayError;
 use crate::ssr::payments::types::{PaymentIntentSnapshot, PaymentIntentStatus};
@@ -82,6 +82,17 @@ pub enum Stopped {
     NotStopped,
 }
 
+impl Stopped {
+    /// Why what waits on it (a cancel, a new attempt) is refused: still collecting.
+    #[must_use]
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            Self::NotStopped => Refusal::CancelNotConfirmed,
+            _ => Refusal::AlreadyInProgress,
+        }
+    }
+}
+
 /// Stops attempt `attempt`'s PaymentIntent from collecting, when it still could
 /// ([`AttemptOutcome::may_still_collect`](crate::domain::AttemptOutcome::may_still_collect):
 /// a declined one waits for a new payment method, and the customer's 3D Secure page,
@@ -120,17 +131,16 @@ pub async fn stop_collecting(
             Some(PaymentEvent::Succeeded) => return Ok(Stopped::Paid(now)),
             Some(PaymentEvent::Processing) => return Ok(Stopped::Processing(now)),
             _ if first && now.status().is_cancellable() => {}
-            // Stripe failed on the second key too: no answer that settles it.
-            _ if refused.is_server_error() && now.status().is_cancellable() => return Ok(Stopped::NoAnswer(refused)),
-            _ if now.status().is_cancellable() => {
-                tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
-                return Ok(Stopped::NotStopped);
-            }
             _ => {
+                let cancellable = now.status().is_cancellable();
+                // Stripe failed on the second key too: no answer that settles it.
+                if cancellable && refused.is_server_error() {
+                    return Ok(Stopped::NoAnswer(refused));
+                }
                 if now.status() != PaymentIntentStatus::Canceled {
                     tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
                 }
-                return Ok(Stopped::Done);
+                return Ok(if cancellable { Stopped::NotStopped } else { Stopped::Done });
             }
         }
     }

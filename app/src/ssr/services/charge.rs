@@ -193,8 +193,7 @@ async fn charge_with(
                 payment_intent_id: echeance.current_payment_intent_id,
             });
         }
-        Retired::StillProcessing => return Err(Refusal::AlreadyInProgress.into()),
-        Retired::NotStopped => return Err(Refusal::CancelNotConfirmed.into()),
+        Retired::Refused(refusal) => return Err(refusal.into()),
     }
     if let Sent::Refused(refusal) = send(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         // Nothing that can collect was created on Stripe; the échéance is payable again. Say so, not "processing".
@@ -340,11 +339,9 @@ enum Retired {
     Done,
     /// It had succeeded meanwhile (recorded): the new attempt is given up unsent.
     AlreadyPaid,
-    /// Its payment is being processed (the customer's page confirmed it again, the bank
-    /// has not settled): it may yet collect, so the new attempt is given up unsent.
-    StillProcessing,
-    /// Stripe refused to cancel it and it is still cancellable: the new attempt is given up unsent.
-    NotStopped,
+    /// It may yet collect (being processed, or Stripe would not cancel it): the new
+    /// attempt is given up unsent, and the charge refused so.
+    Refused(Refusal),
 }
 
 /// Before a new attempt is sent, the previous attempt's PaymentIntent is
@@ -363,34 +360,22 @@ async fn retire_previous(
     let Some(previous) = attempts::previous_with_payment_intent(&state.db, attempt).await? else {
         return Ok(Retired::Done);
     };
-    let (retired, now) = match cancel::stop_collecting(
-        state,
-        &previous,
-        &format!("by{}e{}", attempt.attempt_no, attempt.epoch),
-    )
-    .await?
-    {
+    let again = format!("by{}e{}", attempt.attempt_no, attempt.epoch);
+    let stopped = cancel::stop_collecting(state, &previous, &again).await?;
+    let retired = match &stopped {
         Stopped::Done => return Ok(Retired::Done),
         Stopped::NoAnswer(e) => {
             tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
             return Ok(Retired::Done);
         }
-        Stopped::Paid(now) => (Retired::AlreadyPaid, now),
-        Stopped::Processing(now) => (Retired::StillProcessing, now),
-        // Refused twice and still cancellable: it could collect beside the new attempt.
-        Stopped::NotStopped => {
-            let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-            record::record(state, attempt.id, unsent, trigger.cause(), &trigger.actor()).await?;
-            return Ok(Retired::NotStopped);
-        }
+        Stopped::Paid(_) => Retired::AlreadyPaid,
+        Stopped::Processing(_) | Stopped::NotStopped => Retired::Refused(stopped.refusal()),
     };
-    tracing::warn!(
-        stripe.payment_intent = now.id,
-        status = now.raw_status,
-        "previous PaymentIntent moved meanwhile: the new attempt is given up unsent"
-    );
+    tracing::warn!(stripe.payment_intent = previous.payment_intent_id, ?retired, "the new attempt is given up unsent");
     let actor = trigger.actor();
-    record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
+    if let Stopped::Paid(now) | Stopped::Processing(now) = stopped {
+        record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
+    }
     let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
     record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
     Ok(retired)

@@ -153,9 +153,7 @@ fn linked_to_sessions(rows: &[echeance::Model]) -> impl Iterator<Item = (&echean
 async fn checkout_payment_processing(state: &AppState, rows: &[echeance::Model]) -> Result<bool, ServiceError> {
     for (_, session_id) in linked_to_sessions(rows) {
         let session = state.gateway.retrieve_checkout_session(session_id).await?;
-        let unpaid =
-            session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid");
-        if unpaid && checkout::closed_for_good(state, &session).await? == checkout::Closed::IfExpired {
+        if checkout::payment_processing(state, &session).await? {
             return Ok(true);
         }
     }

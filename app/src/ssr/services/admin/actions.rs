@@ -58,8 +58,7 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
         match cancel::stop_collecting(state, &latest, "cancel").await? {
             Stopped::Done => {}
             Stopped::NoAnswer(e) => return Err(e.into()),
-            Stopped::Processing(_) => return Err(Refusal::AlreadyInProgress.into()),
-            Stopped::NotStopped => return Err(Refusal::CancelNotConfirmed.into()),
+            stopped @ (Stopped::Processing(_) | Stopped::NotStopped) => return Err(stopped.refusal().into()),
             Stopped::Paid(now) => {
                 record::record(state, latest.id, StripeReport::from_payment_intent(now), Cause::Admin, actor).await?;
                 return Err(Refusal::PaidMeanwhile.into());

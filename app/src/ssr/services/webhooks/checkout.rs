@@ -159,9 +159,7 @@ pub async fn close_before_charge(
 /// # Errors
 /// `Unavailable` when Stripe does not answer.
 pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot) -> Result<Closed, ServiceError> {
-    let processing =
-        session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid");
-    let Some(pi) = session.payment_intent.as_ref().filter(|_| processing) else {
+    let Some(pi) = session.payment_intent.as_ref().filter(|_| complete_unpaid(session)) else {
         return Ok(Closed::IfExpired);
     };
     let pi = state.gateway.retrieve_payment_intent(pi.id()).await?;
@@ -169,6 +167,20 @@ pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot
         PaymentIntentStatus::RequiresPaymentMethod | PaymentIntentStatus::Canceled => Closed::Unpaid,
         _ => Closed::IfExpired,
     })
+}
+
+/// Whether the session's payment is being processed: complete, unpaid, and its delayed
+/// payment not failed ([`closed_for_good`]) — it may yet collect.
+///
+/// # Errors
+/// `Unavailable` when Stripe does not answer.
+pub async fn payment_processing(state: &AppState, session: &CheckoutSessionSnapshot) -> Result<bool, ServiceError> {
+    Ok(complete_unpaid(session) && closed_for_good(state, session).await? == Closed::IfExpired)
+}
+
+/// Complete and unpaid: a delayed payment under way, or failed.
+fn complete_unpaid(session: &CheckoutSessionSnapshot) -> bool {
+    session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid")
 }
 
 /// What a session says of its échéance (see [`checkout_session_event`]).
