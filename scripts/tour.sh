@@ -58,13 +58,20 @@ print(next(pi["id"] for pi in json.load(sys.stdin)["data"]
            if pi["metadata"].get("echeance_id") == sys.argv[1] and pi["status"] == "succeeded"))' "$1"
 }
 
+# The due date (YYYY-MM-DD) of the logged-in customer's first échéance still to pay.
+tour_next_due() {
+  demo_api checkout | python3 -c '
+import json, sys
+print(min(e["due_date"] for e in json.load(sys.stdin)["echeances"] if e["status"] == "a_payer"))'
+}
+
 tour_pay() { # échéance id → its status after « Payer »
   demo_api pay "echeance_id=$1" | json_field '["status"]'
 }
 
 run_tour() {
   local alice=alice@echeancier.test bruno=bruno@echeancier.test admin=admin@echeancier.test
-  local before before2 first ids id status month year
+  local before before2 first ids id status month year next
   rm -f "$DEMO_JAR"
 
   log "tour 1/7: the demo started: Chloé's invitation, each plan's summary, Bruno's 3D Secure link"
@@ -80,10 +87,14 @@ run_tour() {
 
   log "tour 3/7: Alice replaces her card with one that expires this month; the daily notices run"
   log "          three days before her next debit (server notices --date …)"
-  month=$(date +%-m) year=$(date +%Y)
+  # Dates on the server's calendar (the schedule's time zone), not this shell's: the next debit
+  # is Alice's first échéance still to pay, due 30 days after the one collected today.
+  demo_api login "email=$alice" password=alice-demo-2026 >/dev/null
+  next=$(tour_next_due)
+  month=$(date -d "$next -30 days" +%-m) year=$(date -d "$next -30 days" +%Y)
   demo_login_with_card "$alice" alice-demo-2026 4242424242424242 "$month" "$year"
   before=$(tour_count upcoming_debit "$alice") before2=$(tour_count card_expiring "$alice")
-  "$bin" notices --date "$(date -d '+27 days' +%F)"
+  "$bin" notices --date "$(date -d "$next -3 days" +%F)"
   tour_expect upcoming_debit "$alice" "$before"
   tour_expect card_expiring "$alice" "$before2"
   rm -f "$DEMO_JAR"
