@@ -24,6 +24,7 @@ mod m20261202_000014_failure_and_dispute_emails;
 mod m20261202_000015_dashboard_at_scale;
 mod m20261202_000016_dashboard_search;
 mod m20261204_000017_invitation_count;
+mod m20261205_000018_attempt_stopped;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_dashboard_at_scale::Migration),
             Box::new(m20261202_000016_dashboard_search::Migration),
             Box::new(m20261204_000017_invitation_count::Migration),
+            Box::new(m20261205_000018_attempt_stopped::Migration),
         ]
     }
 }

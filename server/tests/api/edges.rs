@@ -614,3 +614,45 @@ async fn a_cancel_of_a_declined_payment_intent_reads_back_a_5xx_and_never_calls_
     assert!(matches!(unavailable, Err(ServiceError::Unavailable)), "{unavailable:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
 }
+
+#[tokio::test]
+async fn every_earlier_payment_intent_that_could_still_collect_is_stopped_and_each_only_once() {
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let status_of = |pi: String| {
+        let app = &app;
+        async move { app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"].clone() }
+    };
+
+    // Declined; charged again while Stripe fails the first PaymentIntent's cancel under both keys
+    // (no answer): the new attempt goes, declined too, and the first one could still collect from
+    // the customer's page. Cancelling the échéance stops both, not only the latest.
+    let (e, first) = declined(&app, "alice").await;
+    for _ in 0..8 {
+        app.stripe.inject(CANCEL, Fault::Unavailable);
+    }
+    let again = charge::charge(&app.state, id(e), Trigger::Admin(admin_user.id)).await.expect("sent");
+    assert_eq!(again.status, EcheanceStatus::Echouee);
+    let second = again.payment_intent_id.expect("the second declined PaymentIntent");
+    assert_ne!(first, second);
+    assert_eq!(status_of(first.clone()).await, "requires_payment_method", "not stopped yet");
+    let cancels = app.stripe.calls(CANCEL);
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    assert_eq!(status_of(first).await, "canceled", "the older one can no longer collect");
+    assert_eq!(status_of(second).await, "canceled");
+    assert_eq!(app.stripe.calls(CANCEL) - cancels, 2, "each asked once");
+
+    // A PaymentIntent stopped once is not asked again by the next charges.
+    let (e, first) = declined(&app, "bob").await;
+    for _ in 0..2 {
+        let cancels = app.stripe.calls(CANCEL);
+        let again = charge::charge(&app.state, id(e), Trigger::Admin(admin_user.id)).await.expect("sent");
+        assert_eq!(again.status, EcheanceStatus::Echouee);
+        assert_eq!(app.stripe.calls(CANCEL) - cancels, 1, "only the latest declined one is cancelled");
+    }
+    assert_eq!(status_of(first).await, "canceled");
+    let stopped = app.attempts(e).await.iter().filter(|a| a.stopped_at.is_some()).count();
+    assert_eq!(stopped, 2, "both earlier attempts say they were stopped");
+}

@@ -38,6 +38,9 @@ pub struct Model {
     pub saves_card: bool,
     /// The installation epoch it was made in (its keys and metadata are that epoch's).
     pub epoch: i32,
+    /// When its PaymentIntent, which could still collect, was stopped on Stripe (cancelled, or
+    /// unknown to Stripe): it is not asked to stop again.
+    pub stopped_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,6 @@
 //! Charge-attempt queries shared by several services.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
 use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, key_scope};
@@ -24,33 +25,44 @@ pub async fn of(
     Ok(of_echeance(echeance).filter(charge_attempt::Column::AttemptNo.eq(attempt_no)).one(db).await?)
 }
 
-/// The latest attempt before `attempt` of its échéance that has a PaymentIntent (attempts
-/// refused before one was created, or given up unsent, are passed over).
+/// The attempts of échéance `echeance` numbered below `before` whose PaymentIntent may
+/// still collect ([`AttemptOutcome::may_still_collect`]) and was not stopped since, newest
+/// first: each of them, not only the latest, is stopped before the échéance is charged
+/// again or cancelled.
 ///
 /// # Errors
 /// Database failure.
-pub async fn previous_with_payment_intent(
-    db: &impl ConnectionTrait,
-    attempt: &charge_attempt::Model,
-) -> Result<Option<charge_attempt::Model>, ServiceError> {
-    latest_with_payment_intent(db, attempt.echeance_id, attempt.attempt_no).await
-}
-
-/// The latest attempt of échéance `echeance` numbered below `before` that has a PaymentIntent.
-///
-/// # Errors
-/// Database failure.
-pub async fn latest_with_payment_intent(
+pub async fn unstopped_below(
     db: &impl ConnectionTrait,
     echeance: i64,
     before: i32,
-) -> Result<Option<charge_attempt::Model>, ServiceError> {
+) -> Result<Vec<charge_attempt::Model>, ServiceError> {
     Ok(of_echeance(echeance)
         .filter(charge_attempt::Column::AttemptNo.lt(before))
         .filter(charge_attempt::Column::PaymentIntentId.is_not_null())
+        .filter(
+            charge_attempt::Column::Outcome
+                .is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.may_still_collect())),
+        )
+        .filter(charge_attempt::Column::StoppedAt.is_null())
         .order_by_desc(charge_attempt::Column::AttemptNo)
-        .one(db)
+        .all(db)
         .await?)
+}
+
+/// Records that attempt `id`'s PaymentIntent can no longer collect (cancelled on Stripe,
+/// or unknown to it), at `now` (the first time only).
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_stopped(db: &impl ConnectionTrait, id: i64, now: i64) -> Result<(), ServiceError> {
+    charge_attempt::Entity::update_many()
+        .col_expr(charge_attempt::Column::StoppedAt, Expr::value(now))
+        .filter(charge_attempt::Column::Id.eq(id))
+        .filter(charge_attempt::Column::StoppedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// The attempt that created PaymentIntent `payment_intent`.

@@ -93,6 +93,51 @@ impl Stopped {
     }
 }
 
+/// Stops every PaymentIntent of échéance `echeance` that could still collect, on its
+/// attempts numbered below `before` not stopped yet ([`attempts::unstopped_below`]), newest
+/// first, each as [`stop_collecting`] does. The first that is not stopped (it collected, is
+/// being processed, or Stripe would not cancel it) ends it, returned with its attempt; one
+/// Stripe did not answer for is passed over while the others are still asked, and returned
+/// at the end. `None`: none of them can collect any more.
+///
+/// # Errors
+/// `Unavailable` when a read-back gets no answer, database failure.
+pub async fn stop_every(
+    state: &AppState,
+    echeance: i64,
+    before: i32,
+    again: &str,
+) -> Result<Option<(charge_attempt::Model, Stopped)>, ServiceError> {
+    let mut unanswered = None;
+    for attempt in attempts::unstopped_below(&state.db, echeance, before).await? {
+        match stop_collecting(state, &attempt, again).await? {
+            Stopped::Done => {}
+            Stopped::NoAnswer(e) => {
+                unanswered.get_or_insert((attempt, Stopped::NoAnswer(e)));
+            }
+            stopped => return Ok(Some((attempt, stopped))),
+        }
+    }
+    Ok(unanswered)
+}
+
+/// Stops attempt `attempt`'s PaymentIntent from collecting ([`ask_to_stop`]); once it
+/// can no longer collect, the attempt says so (`stopped_at`), and is not asked again.
+///
+/// # Errors
+/// As [`ask_to_stop`].
+async fn stop_collecting(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    again: &str,
+) -> Result<Stopped, ServiceError> {
+    let stopped = ask_to_stop(state, attempt, again).await?;
+    if matches!(stopped, Stopped::Done) && attempt.payment_intent_id.is_some() && attempt.outcome.may_still_collect() {
+        attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?;
+    }
+    Ok(stopped)
+}
+
 /// Stops attempt `attempt`'s PaymentIntent from collecting, when it still could
 /// ([`AttemptOutcome::may_still_collect`](crate::domain::AttemptOutcome::may_still_collect):
 /// a declined one waits for a new payment method, and the customer's 3D Secure page,
@@ -105,11 +150,7 @@ impl Stopped {
 ///
 /// # Errors
 /// `Unavailable` when the read-back gets no answer, database failure.
-pub async fn stop_collecting(
-    state: &AppState,
-    attempt: &charge_attempt::Model,
-    again: &str,
-) -> Result<Stopped, ServiceError> {
+async fn ask_to_stop(state: &AppState, attempt: &charge_attempt::Model, again: &str) -> Result<Stopped, ServiceError> {
     let Some(pi) = attempt.payment_intent_id.as_deref().filter(|_| attempt.outcome.may_still_collect()) else {
         return Ok(Stopped::Done);
     };
@@ -147,23 +188,22 @@ pub async fn stop_collecting(
     Ok(Stopped::Done)
 }
 
-/// Whether the échéance's latest PaymentIntent that could still collect is being
-/// processed on Stripe (confirmed again from the customer's page after it was
+/// Whether a PaymentIntent of the échéance that could still collect, and was not stopped,
+/// is being processed on Stripe (confirmed again from the customer's page after it was
 /// declined): read before anything is written, so a refusal leaves all as it was.
 ///
 /// # Errors
 /// `Unavailable` when Stripe does not answer, database failure.
 pub async fn payment_processing(state: &AppState, row: &echeance::Model) -> Result<bool, ServiceError> {
-    let latest = attempts::latest_with_payment_intent(&state.db, row.id, row.current_attempt_no + 1).await?;
-    let Some(pi) =
-        latest.as_ref().filter(|a| a.outcome.may_still_collect()).and_then(|a| a.payment_intent_id.as_deref())
-    else {
-        return Ok(false);
-    };
-    match state.gateway.retrieve_payment_intent(pi).await {
-        Ok(now) => Ok(now.payment_event() == Some(PaymentEvent::Processing)),
-        // Stripe does not know it (another account, another mode): it cannot collect.
-        Err(e) if e.resource_missing() => Ok(false),
-        Err(e) => Err(e.into()),
+    for attempt in attempts::unstopped_below(&state.db, row.id, row.current_attempt_no + 1).await? {
+        let Some(pi) = attempt.payment_intent_id.as_deref() else { continue };
+        match state.gateway.retrieve_payment_intent(pi).await {
+            Ok(now) if now.payment_event() == Some(PaymentEvent::Processing) => return Ok(true),
+            Ok(_) => {}
+            // Stripe does not know it (another account, another mode): it cannot collect.
+            Err(e) if e.resource_missing() => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    Ok(false)
 }

@@ -344,24 +344,25 @@ enum Retired {
     Refused(Refusal),
 }
 
-/// Before a new attempt is sent, the previous attempt's PaymentIntent is
-/// stopped when it could still collect ([`cancel::stop_collecting`]). It
-/// succeeded meanwhile: that success is recorded and the new attempt given up
-/// without being sent; its payment is being processed: the new attempt is
-/// given up unsent too (a backstop: [`cancel::payment_processing`] reads it
-/// before anything is claimed). Stripe did not answer: the new attempt goes
-/// (holding the customer's payment hostage to Stripe's silence protects
-/// nobody); the reconciler reports a double collection if one ever happens.
+/// Before a new attempt is sent, every earlier PaymentIntent of the échéance
+/// that could still collect is stopped ([`cancel::stop_every`]). One succeeded
+/// meanwhile: that success is recorded and the new attempt given up without
+/// being sent; one's payment is being processed: the new attempt is given up
+/// unsent too (a backstop: [`cancel::payment_processing`] reads it before
+/// anything is claimed). Stripe did not answer: the new attempt goes (holding
+/// the customer's payment hostage to Stripe's silence protects nobody), and that
+/// PaymentIntent is asked again before the next attempt or a cancel; the
+/// reconciler reports a double collection if one ever happens.
 async fn retire_previous(
     state: &AppState,
     attempt: &charge_attempt::Model,
     trigger: Trigger,
 ) -> Result<Retired, ServiceError> {
-    let Some(previous) = attempts::previous_with_payment_intent(&state.db, attempt).await? else {
+    let again = format!("by{}e{}", attempt.attempt_no, attempt.epoch);
+    let Some((previous, stopped)) = cancel::stop_every(state, attempt.echeance_id, attempt.attempt_no, &again).await?
+    else {
         return Ok(Retired::Done);
     };
-    let again = format!("by{}e{}", attempt.attempt_no, attempt.epoch);
-    let stopped = cancel::stop_collecting(state, &previous, &again).await?;
     let retired = match &stopped {
         Stopped::Done => return Ok(Retired::Done),
         Stopped::NoAnswer(e) => {

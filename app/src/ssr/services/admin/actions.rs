@@ -48,19 +48,20 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
         return Err(Refusal::PaidMeanwhile.into());
     }
     // A declined PaymentIntent still waits for a payment method (the customer's 3D Secure page,
-    // still open, holds its client secret and can confirm it again): stopped on Stripe first,
+    // still open, holds its client secret and can confirm it again): each one not stopped yet is
+    // stopped on Stripe first,
     // outside any lock, so nothing collects on an « annulée ». (Waiting for 3D Secure: below.)
     if row.status != EcheanceStatus::EnAttente
         && row.status.transition(PaymentEvent::Canceled).is_ok()
-        && let Some(latest) =
-            attempts::latest_with_payment_intent(&state.db, row.id, row.current_attempt_no + 1).await?
+        && let Some((attempt, stopped)) =
+            cancel::stop_every(state, row.id, row.current_attempt_no + 1, "cancel").await?
     {
-        match cancel::stop_collecting(state, &latest, "cancel").await? {
+        match stopped {
             Stopped::Done => {}
             Stopped::NoAnswer(e) => return Err(e.into()),
             stopped @ (Stopped::Processing(_) | Stopped::NotStopped) => return Err(stopped.refusal().into()),
             Stopped::Paid(now) => {
-                record::record(state, latest.id, StripeReport::from_payment_intent(now), Cause::Admin, actor).await?;
+                record::record(state, attempt.id, StripeReport::from_payment_intent(now), Cause::Admin, actor).await?;
                 return Err(Refusal::PaidMeanwhile.into());
             }
         }
