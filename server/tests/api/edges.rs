@@ -655,4 +655,23 @@ async fn every_earlier_payment_intent_that_could_still_collect_is_stopped_and_ea
     assert_eq!(status_of(first).await, "canceled");
     let stopped = app.attempts(e).await.iter().filter(|a| a.stopped_at.is_some()).count();
     assert_eq!(stopped, 2, "both earlier attempts say they were stopped");
+
+    // Declined, then charged again with a card that needs 3D Secure while the declined one's cancel
+    // got no answer: cancelling the échéance waiting for 3D Secure stops the older one too.
+    let carol = app.customer("carol", Some(cards::DECLINED)).await;
+    let e = app.echeance(&carol, 2_000, app.today()).await;
+    let first = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent").payment_intent_id;
+    let first = first.expect("the declined PaymentIntent");
+    app.add_card(&carol, cards::SCA_ALWAYS).await;
+    for _ in 0..8 {
+        app.stripe.inject(CANCEL, Fault::Unavailable);
+    }
+    let waiting = charge::charge(&app.state, id(e), Trigger::Admin(admin_user.id)).await.expect("sent");
+    assert_eq!(waiting.status, EcheanceStatus::EnAttente);
+    let second = waiting.payment_intent_id.expect("the PaymentIntent waiting for 3D Secure");
+    assert_eq!(status_of(first.clone()).await, "requires_payment_method", "not stopped yet");
+    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    assert_eq!(status_of(first).await, "canceled", "the older declined one can no longer collect");
+    assert_eq!(status_of(second).await, "canceled");
 }

@@ -49,12 +49,12 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
     }
     // A declined PaymentIntent still waits for a payment method (the customer's 3D Secure page,
     // still open, holds its client secret and can confirm it again): each one not stopped yet is
-    // stopped on Stripe first,
-    // outside any lock, so nothing collects on an « annulée ». (Waiting for 3D Secure: below.)
-    if row.status != EcheanceStatus::EnAttente
-        && row.status.transition(PaymentEvent::Canceled).is_ok()
-        && let Some((attempt, stopped)) =
-            cancel::stop_every(state, row.id, row.current_attempt_no + 1, "cancel").await?
+    // stopped on Stripe first, outside any lock, so nothing collects on an « annulée » — an
+    // earlier attempt's too when the échéance waits for 3D Secure (its own PaymentIntent: below).
+    let waits_for_3ds = row.status == EcheanceStatus::EnAttente;
+    let before = row.current_attempt_no + i32::from(!waits_for_3ds);
+    if row.status.transition(PaymentEvent::Canceled).is_ok()
+        && let Some((attempt, stopped)) = cancel::stop_every(state, row.id, before, "cancel").await?
     {
         match stopped {
             Stopped::Done => {}
