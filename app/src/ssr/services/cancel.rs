@@ -95,7 +95,8 @@ impl Stopped {
 
 /// Stops every PaymentIntent of échéance `echeance` that could still collect, on its
 /// attempts numbered below `before` not stopped yet ([`attempts::unstopped_below`]), newest
-/// first, each as [`stop_collecting`] does. The first that is not stopped (it collected, is
+/// first, each as [`stop_collecting`] does; one that can no longer collect is marked so
+/// (`stopped_at`) and never asked again. The first that is not stopped (it collected, is
 /// being processed, or Stripe would not cancel it) ends it, returned with its attempt; one
 /// Stripe did not answer for is passed over while the others are still asked, and returned
 /// at the end. `None`: none of them can collect any more.
@@ -111,7 +112,7 @@ pub async fn stop_every(
     let mut unanswered = None;
     for attempt in attempts::unstopped_below(&state.db, echeance, before).await? {
         match stop_collecting(state, &attempt, again).await? {
-            Stopped::Done => {}
+            Stopped::Done => attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?,
             Stopped::NoAnswer(e) => {
                 unanswered.get_or_insert((attempt, Stopped::NoAnswer(e)));
             }
@@ -119,23 +120,6 @@ pub async fn stop_every(
         }
     }
     Ok(unanswered)
-}
-
-/// Stops attempt `attempt`'s PaymentIntent from collecting ([`ask_to_stop`]); once it
-/// can no longer collect, the attempt says so (`stopped_at`), and is not asked again.
-///
-/// # Errors
-/// As [`ask_to_stop`].
-async fn stop_collecting(
-    state: &AppState,
-    attempt: &charge_attempt::Model,
-    again: &str,
-) -> Result<Stopped, ServiceError> {
-    let stopped = ask_to_stop(state, attempt, again).await?;
-    if matches!(stopped, Stopped::Done) && attempt.payment_intent_id.is_some() && attempt.outcome.may_still_collect() {
-        attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?;
-    }
-    Ok(stopped)
 }
 
 /// Stops attempt `attempt`'s PaymentIntent from collecting, when it still could
@@ -150,7 +134,11 @@ async fn stop_collecting(
 ///
 /// # Errors
 /// `Unavailable` when the read-back gets no answer, database failure.
-async fn ask_to_stop(state: &AppState, attempt: &charge_attempt::Model, again: &str) -> Result<Stopped, ServiceError> {
+async fn stop_collecting(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    again: &str,
+) -> Result<Stopped, ServiceError> {
     let Some(pi) = attempt.payment_intent_id.as_deref().filter(|_| attempt.outcome.may_still_collect()) else {
         return Ok(Stopped::Done);
     };
