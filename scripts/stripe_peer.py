@@ -36,6 +36,10 @@ Differences from `localstripe --port N`:
   details on every read, and `payment_method.automatically_updated` is sent;
   a detached card sends `payment_method.detached`, as Stripe does (upstream
   sends neither);
+- `POST /v1/payment_intents/{id}/confirm` takes Stripe's `payment_method` on a PaymentIntent
+  waiting for one (`requires_payment_method`, after a decline) or for its confirmation: the
+  payment is tried again with that card (upstream: "Not implemented"); any other status is
+  refused with Stripe's `payment_intent_unexpected_state`;
 - disputes, which upstream does not have: `POST /_config/payment_intents/{id}/dispute`
   opens one on the PaymentIntent's charge (`needs_response`, evidence due in 7 days) and
   `POST /_config/disputes/{id}/close` with `outcome=won|lost` decides it, each sending
@@ -212,6 +216,28 @@ def payment_intent_on_success(self):
 resources.PaymentIntent.__init__ = payment_intent_init
 resources.PaymentIntent._on_success = payment_intent_on_success
 
+upstream_payment_intent_confirm = resources.PaymentIntent._api_confirm.__func__
+
+
+def payment_intent_confirm(cls, id, payment_method=None, **kwargs):
+    # Stripe confirms a PaymentIntent waiting for a payment method with a new one (a declined
+    # payment tried again with another card); upstream answers "Not implemented".
+    if payment_method is not None:
+        obj = cls._api_retrieve(id)
+        if obj.status not in ("requires_payment_method", "requires_confirmation"):
+            raise resources.UserError(
+                400,
+                f"You cannot confirm this PaymentIntent because it has a status of {obj.status}.",
+                {"code": "payment_intent_unexpected_state"},
+            )
+        resources.PaymentMethod._api_retrieve(payment_method)  # 404 when there is none
+        obj.payment_method = payment_method
+        obj.latest_charge = None  # the declined charge stays a charge of its own; the new one replaces it
+    return upstream_payment_intent_confirm(cls, id, **kwargs)
+
+
+resources.PaymentIntent._api_confirm = classmethod(payment_intent_confirm)
+
 upstream_refund_init = resources.Refund.__init__
 REFUND_REASONS = (None, "duplicate", "fraudulent", "requested_by_customer")
 
@@ -261,11 +287,12 @@ def payment_method_detach(cls, id, **kwargs):
 
 
 resources.PaymentMethod._api_detach = classmethod(payment_method_detach)
-# The route was listed with the method itself when resources.py was read: list the new one.
-resources.extra_apis[:] = [
-    (method, url, resources.PaymentMethod._api_detach if url == "/v1/payment_methods/{id}/detach" else func)
-    for method, url, func in resources.extra_apis
-]
+# The routes were listed with the methods themselves when resources.py was read: list the new ones.
+patched_routes = {
+    "/v1/payment_methods/{id}/detach": resources.PaymentMethod._api_detach,
+    "/v1/payment_intents/{id}/confirm": resources.PaymentIntent._api_confirm,
+}
+resources.extra_apis[:] = [(method, url, patched_routes.get(url, func)) for method, url, func in resources.extra_apis]
 resources.Refund.__init__ = refund_init
 resources.Charge.amount_refunded = property(charge_amount_refunded)
 

@@ -5,7 +5,7 @@
 //! and a first send Stripe refuses (in `charge.rs`).
 
 use app::domain::{EcheanceId, EcheanceStatus, Invalid, Locale, Role};
-use app::ssr::entities::{audit_log, charge_attempt, user};
+use app::ssr::entities::{audit_log, charge_attempt, stripe_event, user};
 use app::ssr::services::admin;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
@@ -570,6 +570,64 @@ async fn cancelling_an_echeance_whose_declined_payment_intent_could_still_be_con
     let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await.expect("cancelled");
     assert_eq!(cancelled, EcheanceStatus::Annulee);
     assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+}
+
+#[tokio::test]
+async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorded_never_cancelled_nor_charged_anew() {
+    use app::domain::Refusal;
+
+    const CREATE: &str = "POST /v1/payment_intents";
+    let app = spawn_app().await;
+    let admin_user = app.admin("ada").await;
+    let pay_again = |pi: String| {
+        let app = &app;
+        async move {
+            let card = app.payment_method(cards::OK).await;
+            let paid = app.peer.post(&format!("/v1/payment_intents/{pi}/confirm"), &[("payment_method", &card)]).await;
+            assert_eq!(paid["status"], "succeeded", "{paid}");
+        }
+    };
+    let successes = |e: i64| {
+        let app = &app;
+        async move {
+            let trail = app.audit(e).await;
+            trail.iter().filter(|row| row.to_status == EcheanceStatus::Payee).count()
+        }
+    };
+
+    // Declined; the customer's page, still open, pays it with another card, and the admin cancels the
+    // échéance before Stripe's webhook is handled: Stripe's success is recorded, the cancel refused.
+    let (cancelled, pi) = declined(&app, "alice").await;
+    pay_again(pi.clone()).await;
+    let refused = admin::actions::cancel(&app.state, id(cancelled), admin_user.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::PaidMeanwhile))), "{refused:?}");
+    assert_eq!(app.status(cancelled).await, EcheanceStatus::Payee);
+    assert_eq!(app.row(cancelled).await.current_payment_intent_id.as_deref(), Some(pi.as_str()));
+    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "succeeded");
+
+    // The same before the échéance is charged again: that success is recorded, nothing new is sent.
+    let (charged_again, pi) = declined(&app, "bob").await;
+    pay_again(pi.clone()).await;
+    let creates = app.stripe.calls(CREATE);
+    let charged = charge::charge(&app.state, id(charged_again), Trigger::Admin(admin_user.id)).await.expect("answered");
+    assert_eq!(charged.status, EcheanceStatus::Payee);
+    assert_eq!(charged.payment_intent_id.as_deref(), Some(pi.as_str()));
+    assert_eq!(app.stripe.calls(CREATE), creates, "no second PaymentIntent");
+
+    // Stripe's webhooks of both successes, handled at last, change nothing more.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let succeeded = |inbox: Vec<stripe_event::Model>| {
+        inbox.into_iter().filter(|row| row.event_type == "payment_intent.succeeded").count()
+    };
+    while succeeded(app.inbox().await) < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(succeeded(app.inbox().await), 2, "both webhooks came");
+    assert!(app.settle_inbox(Duration::from_secs(10)).await.is_empty());
+    for e in [cancelled, charged_again] {
+        assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+        assert_eq!(successes(e).await, 1, "paid once");
+    }
 }
 
 #[tokio::test]

@@ -185,13 +185,10 @@ async fn charge_with(
     let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref(), run_date).await?;
     match retire_previous(state, &attempt, trigger).await? {
         Retired::Done => {}
-        Retired::AlreadyPaid => {
+        Retired::AlreadyPaid(paying) => {
+            // The échéance's current attempt is the one given up: the PaymentIntent that paid is the earlier one.
             let echeance = echeances::get(&state.db, id).await?;
-            return Ok(ChargeResult {
-                status: echeance.status,
-                attempt_no,
-                payment_intent_id: echeance.current_payment_intent_id,
-            });
+            return Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: Some(paying) });
         }
         Retired::Refused(refusal) => return Err(refusal.into()),
     }
@@ -333,12 +330,12 @@ async fn claim(
 }
 
 /// What became of the previous attempt's PaymentIntent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Retired {
     /// None left that could still collect money: send the new attempt.
     Done,
-    /// It had succeeded meanwhile (recorded): the new attempt is given up unsent.
-    AlreadyPaid,
+    /// It had succeeded meanwhile (recorded; its PaymentIntent): the new attempt is given up unsent.
+    AlreadyPaid(String),
     /// It may yet collect (being processed, or Stripe would not cancel it): the new
     /// attempt is given up unsent, and the charge refused so.
     Refused(Refusal),
@@ -369,7 +366,7 @@ async fn retire_previous(
             tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
             return Ok(Retired::Done);
         }
-        Stopped::Paid(_) => Retired::AlreadyPaid,
+        Stopped::Paid(now) => Retired::AlreadyPaid(now.id.clone()),
         Stopped::Processing(_) | Stopped::NotStopped => Retired::Refused(stopped.refusal()),
     };
     tracing::warn!(stripe.payment_intent = previous.payment_intent_id, ?retired, "the new attempt is given up unsent");
