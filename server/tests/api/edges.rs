@@ -4,9 +4,10 @@
 //! another database on the same Stripe account, a success for another amount,
 //! and a first send Stripe refuses (in `charge.rs`).
 
+use app::api::dto::AdminFilter;
 use app::domain::{EcheanceId, EcheanceStatus, Invalid, Locale, Role};
-use app::ssr::entities::{audit_log, charge_attempt, stripe_event, user};
-use app::ssr::services::admin;
+use app::ssr::entities::{audit_log, charge_attempt, echeance, stripe_event, user};
+use app::ssr::services::admin::{self, Filter};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::reconcile;
@@ -613,6 +614,13 @@ async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorde
     assert_eq!(charged.status, EcheanceStatus::Payee);
     assert_eq!(charged.payment_intent_id.as_deref(), Some(pi.as_str()));
     assert_eq!(app.stripe.calls(CREATE), creates, "no second PaymentIntent");
+    // The admin finds it by the PaymentIntent that paid (Stripe's dashboard names it), no longer its current one.
+    let search = AdminFilter { q: Some(pi.clone()), ..Default::default() };
+    let found = Filter::parse(&search).expect("filter").apply(echeance::Entity::find(), true);
+    assert_eq!(
+        found.all(&app.state.db).await.expect("search").iter().map(|row| row.id).collect::<Vec<_>>(),
+        [charged_again]
+    );
 
     // Stripe's webhooks of both successes, handled at last, change nothing more.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, Condition, DbBackend, ExprTrait, QueryFilter, QuerySe
 
 use crate::api::dto::AdminFilter;
 use crate::domain::{Amount, EcheanceStatus, Field, Invalid};
-use crate::ssr::entities::{echeance, user};
+use crate::ssr::entities::{charge_attempt, echeance, user};
 use crate::ssr::services::error::ServiceError;
 
 /// A parsed filter.
@@ -150,7 +150,17 @@ impl Filter {
             let mut any = Condition::any()
                 .add(text.label(&needle))
                 .add(text.customer(&needle))
-                .add(echeance::Column::CurrentPaymentIntentId.eq(q.as_str()));
+                .add(echeance::Column::CurrentPaymentIntentId.eq(q.as_str()))
+                // Any attempt's, not only the current one's: an earlier attempt may be the one that paid.
+                .add(
+                    echeance::Column::Id.in_subquery(
+                        Query::select()
+                            .column(charge_attempt::Column::EcheanceId)
+                            .from(charge_attempt::Entity)
+                            .and_where(charge_attempt::Column::PaymentIntentId.eq(q.as_str()))
+                            .to_owned(),
+                    ),
+                );
             if let Ok(id) = q.trim_start_matches('#').parse::<i64>() {
                 any = any.add(echeance::Column::Id.eq(id));
             }
