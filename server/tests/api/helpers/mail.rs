@@ -17,10 +17,17 @@ pub struct MailCatcher {
 
 impl MailCatcher {
     /// Starts one (`ECHEANCIER_MAILDEV` is its binary, set by `scripts/test`).
+    /// On fresh ports again if it exits at once (a port taken meanwhile by something else).
     pub async fn start() -> Self {
-        let mut catcher = Self::unstarted();
-        catcher.restart().await;
-        catcher
+        let mut exits = Vec::new();
+        for _ in 0..3 {
+            let mut catcher = Self::unstarted();
+            match catcher.launch().await {
+                Ok(()) => return catcher,
+                Err(exit) => exits.push(exit),
+            }
+        }
+        panic!("maildev did not start: {exits:?}");
     }
 
     /// Ports chosen, nothing listening yet: sends fail until [`MailCatcher::restart`].
@@ -47,6 +54,13 @@ impl MailCatcher {
 
     /// Starts it again on the same ports.
     pub async fn restart(&mut self) {
+        if let Err(exit) = self.launch().await {
+            panic!("maildev did not start again: {exit}");
+        }
+    }
+
+    /// Starts maildev on its ports and waits until it answers; `Err` if it exited at start.
+    async fn launch(&mut self) -> Result<(), String> {
         let binary =
             std::env::var("ECHEANCIER_MAILDEV").expect("ECHEANCIER_MAILDEV (set by scripts/test: the maildev binary)");
         let child = Command::new(binary)
@@ -60,7 +74,8 @@ impl MailCatcher {
         // Up to 30 s: a node process started while the whole suite runs on two cores can be slow.
         for _ in 0..600 {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(tokio::process::Child::try_wait) {
-                panic!("maildev exited at start ({status}): port {} or {} taken?", self.smtp, self.web);
+                self.child = None;
+                return Err(format!("exited at start ({status}): port {} or {} taken?", self.smtp, self.web));
             }
             if self
                 .http
@@ -69,11 +84,11 @@ impl MailCatcher {
                 .await
                 .is_ok_and(|r| r.status().is_success())
             {
-                return;
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("maildev did not start");
+        panic!("maildev did not answer within 30 s on port {}", self.web);
     }
 
     /// Every message received since it started.

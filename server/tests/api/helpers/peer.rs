@@ -1,6 +1,7 @@
 //! One localstripe per test: its own process, port and state.
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 use tokio::process::{Child, Command};
 
@@ -123,7 +124,21 @@ pub async fn get_json(http: &reqwest::Client, base: &str, path: &str) -> serde_j
     response.json().await.expect("peer JSON")
 }
 
-/// A free loopback port.
+/// A loopback port free when asked and never handed to another caller of this process.
+///
+/// Not one the kernel picks (binding port 0, then closing): the kernel hands the ports of its
+/// ephemeral range (32768–60999 on Linux) to every `bind(0)` and outgoing connection, so the
+/// port could go to another test, or be some connection's own end, before the process it was
+/// picked for listened on it — two tests then shared one mail catcher, or a catcher could not
+/// start. These come from below that range, from a place that differs from process to process.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % 600 * 20;
+    (0..COUNT)
+        .map(|_| FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % COUNT)
+        .filter_map(|port| u16::try_from(port).ok())
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 31999")
 }
