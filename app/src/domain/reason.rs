@@ -87,6 +87,10 @@ pub enum Refusal {
     /// A payment started on the original site's Checkout is still being processed.
     #[error("a legacy Checkout payment is in progress")]
     LegacyPaymentPending,
+    /// The original site's Checkout collected another amount (or currency) than the
+    /// échéance's: nothing is charged over it until an admin has looked.
+    #[error("a legacy Checkout payment of another amount: to review")]
+    LegacyPaymentToReview,
     /// The plan is finished or cancelled.
     #[error("the plan is over")]
     PlanOver,

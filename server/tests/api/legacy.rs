@@ -6,7 +6,7 @@ use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
 
-use crate::helpers::{Fault, cards, spawn_app};
+use crate::helpers::{Fault, Options, cards, spawn_app, spawn_app_with};
 
 const CREATE: &str = "POST /v1/payment_intents";
 const EXPIRE: &str = "POST /v1/checkout/sessions/{id}/expire";
@@ -184,4 +184,64 @@ async fn a_session_expiry_stripe_carried_out_then_answered_500_for_is_read_back_
     assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"));
     assert_eq!(paid.status, EcheanceStatus::Payee, "« Payer » was not refused for the key's day");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment_and_nothing_is_charged_over_it() {
+    use app::ssr::services::admin::actions;
+
+    // No workers: the webhook is handled by the test, before it looks.
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    // 59,99 € collected for a 60,00 € échéance; 60,00 in dollars for another.
+    let short = app.echeance(&alice, 6_000, app.today()).await;
+    let dollars = app.echeance(&alice, 6_000, app.today()).await;
+    for (e, session, amount, currency) in
+        [(short, "cs_test_short", 5_999, "eur"), (dollars, "cs_test_usd", 6_000, "usd")]
+    {
+        app.link_checkout_session(e, session, "complete", "paid").await;
+        app.stripe.put_checkout_session(serde_json::json!({"id": session, "object": "checkout.session",
+            "status": "complete", "payment_status": "paid", "payment_intent": format!("pi_{session}"),
+            "client_reference_id": e.to_string(), "amount_total": amount, "currency": currency}));
+    }
+
+    // Its webhook moves nothing.
+    let completed = crate::helpers::event(
+        "evt_cs_short",
+        "checkout.session.completed",
+        serde_json::json!({"id": "cs_test_short", "object": "checkout.session", "status": "complete",
+            "payment_status": "paid", "payment_intent": "pi_cs_test_short", "client_reference_id": short.to_string(),
+            "amount_total": 5_999, "currency": "eur"}),
+    );
+    assert_eq!(app.deliver(&completed).await, 200);
+    app.process_inbox().await;
+    assert_eq!(app.status(short).await, EcheanceStatus::APayer, "59,99 € collected is not the 60,00 € échéance paid");
+
+    // Nothing is charged over it, by the customer or the schedule: an admin looks first.
+    for e in [short, dollars] {
+        let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
+        assert!(matches!(refused, Err(ServiceError::Refused(Refusal::LegacyPaymentToReview))), "{refused:?}");
+    }
+    let report = due::charge_due(&app.state, app.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (0, 0), "{report:?}");
+    assert_eq!(app.stripe.calls(CREATE), 0, "nothing was charged");
+    for e in [short, dollars] {
+        assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+        assert!(app.attempts(e).await.is_empty());
+        assert!(app.row(e).await.checkout_session_id.is_some(), "still linked: the drift stays in view");
+    }
+
+    // The reconciler reports each as drift, and fixes nothing.
+    let report = crate::edges::reconcile(&app).await;
+    for (e, session, said) in [(short, "cs_test_short", "5999 eur"), (dollars, "cs_test_usd", "6000 usd")] {
+        assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+        let drift = report.drift.iter().find(|d| d.echeance_id == e).expect("reported as drift");
+        assert_eq!((drift.stripe_object.as_deref(), drift.fixed), (Some(session), false), "{drift:?}");
+        assert!(drift.stripe.contains(said), "{drift:?}");
+    }
+
+    // An admin may still cancel it (a cancel moves no money).
+    let cancelled = actions::cancel(&app.state, id(short), admin.id).await.expect("cancelled");
+    assert_eq!(cancelled, EcheanceStatus::Annulee);
 }

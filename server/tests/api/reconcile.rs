@@ -136,7 +136,8 @@ async fn legacy_checkout_sessions_still_open_are_reconciled() {
         row.update(&app.state.db).await.expect("link");
     }
     app.stripe.put_checkout_session(
-        json!({"id": "cs_test_paid", "object": "checkout.session", "status": "complete", "payment_status": "paid"}),
+        json!({"id": "cs_test_paid", "object": "checkout.session", "status": "complete", "payment_status": "paid",
+            "amount_total": 1_000, "currency": "eur"}),
     );
     app.stripe.put_checkout_session(
         json!({"id": "cs_test_expired", "object": "checkout.session", "status": "expired", "payment_status": "unpaid"}),

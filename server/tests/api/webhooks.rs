@@ -349,7 +349,8 @@ async fn a_legacy_checkout_session_completed_marks_its_echeance_paid() {
     row.update(&app.state.db).await.expect("link session");
 
     app.deliver(&event("evt_cs", "checkout.session.completed", json!({"id": "cs_test_legacy_1", "object": "checkout.session",
-        "status": "complete", "payment_status": "paid", "payment_intent": "pi_legacy", "client_reference_id": e.to_string()}))).await;
+        "status": "complete", "payment_status": "paid", "payment_intent": "pi_legacy", "client_reference_id": e.to_string(),
+        "amount_total": 7_500, "currency": "eur"}))).await;
 
     assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
 }

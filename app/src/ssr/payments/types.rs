@@ -275,6 +275,25 @@ pub struct CheckoutSessionSnapshot {
     pub metadata: HashMap<String, String>,
     /// Set by the original site to the échéance id.
     pub client_reference_id: Option<String>,
+    /// What it collects, in minor units (`null` on a session that collects nothing).
+    pub amount_total: Option<i64>,
+    /// Three-letter ISO code, lowercase (`null` likewise).
+    pub currency: Option<String>,
+}
+
+impl CheckoutSessionSnapshot {
+    /// Whether it says it was paid.
+    #[must_use]
+    pub fn is_paid(&self) -> bool {
+        self.payment_status.as_deref() == Some("paid")
+    }
+
+    /// Whether it is for `amount` minor units of `currency` (an échéance's); a session that
+    /// does not say what it collects is not.
+    #[must_use]
+    pub fn is_for(&self, amount: i64, currency: &str) -> bool {
+        self.amount_total == Some(amount) && self.currency.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(currency))
+    }
 }
 
 /// What the product reads of a Charge (refund events).
@@ -536,6 +555,12 @@ mod tests {
         let cs: CheckoutSessionSnapshot = serde_json::from_value(fixture("checkout.session")).expect("Session");
         assert_eq!((cs.status.as_deref(), cs.payment_status.as_deref()), (Some("open"), Some("unpaid")));
         assert_eq!(cs.payment_intent.as_ref().map(IdOrObject::id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3"));
+        assert!(!cs.is_for(0, "eur"), "it says nothing of what it collects (null): not for any amount");
+        let mut paid = fixture("checkout.session");
+        paid["amount_total"] = 6_000.into();
+        paid["currency"] = "eur".into();
+        let paid: CheckoutSessionSnapshot = serde_json::from_value(paid).expect("Session");
+        assert!(paid.is_for(6_000, "EUR") && !paid.is_for(5_999, "eur") && !paid.is_for(6_000, "usd"));
 
         let e: EventEnvelope = serde_json::from_value(fixture("event")).expect("Event");
         assert_eq!(

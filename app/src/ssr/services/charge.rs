@@ -23,7 +23,7 @@ use super::cards::{self, GivenCard};
 use super::error::ServiceError;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
-use super::webhooks;
+use super::webhooks::{self, checkout::Legacy};
 use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
     KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
@@ -173,8 +173,10 @@ async fn charge_with(
         if let Trigger::Customer(user_id) = trigger {
             state.guards.spend(user_id, state.now_ms())?;
         }
-        if webhooks::checkout::close_before_charge(state, &row, trigger.cause(), &trigger.actor()).await? {
-            return Err(Refusal::Settled.into());
+        match webhooks::checkout::close_before_charge(state, &row, trigger.cause(), &trigger.actor()).await? {
+            Legacy::Free => {}
+            Legacy::Collected => return Err(Refusal::Settled.into()),
+            Legacy::OtherAmount => return Err(Refusal::LegacyPaymentToReview.into()),
         }
     }
     // Refused with nothing written (the échéance keeps its status and retry date) while an

@@ -152,6 +152,7 @@ pub const EN: Texts = Texts {
     refused_not_awaiting_authentication: "This installment is not waiting for authentication.",
     refused_nothing_to_authenticate: "There is no payment to authenticate.",
     refused_legacy_payment_pending: "A payment started on the former site is being processed for this installment: nothing was charged again.",
+    refused_legacy_payment_to_review: "The payment made on the former site for this installment is not of its amount: nothing was charged, an administrator will look into it.",
     refused_link_expired: "The link has expired; the next attempt will create a new one.",
     refused_restore_pending: "The database was just restored from a backup: no charge goes out until a reconciliation with Stripe has covered the time since the backup. Try again after the reconciliation.",
     refused_last_admin: "This is the last active admin: they cannot be disabled (no one could log in any more).",

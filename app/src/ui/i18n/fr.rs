@@ -152,6 +152,7 @@ pub const FR: Texts = Texts {
     refused_not_awaiting_authentication: "Cette échéance n'attend pas d'authentification.",
     refused_nothing_to_authenticate: "Aucun paiement à authentifier.",
     refused_legacy_payment_pending: "Un paiement commencé sur l’ancien site est en cours de traitement pour cette échéance : rien n’a été débité de nouveau.",
+    refused_legacy_payment_to_review: "Le paiement fait sur l’ancien site pour cette échéance n’est pas de son montant : rien n’a été débité, un administrateur va vérifier.",
     refused_link_expired: "Le lien a expiré ; la prochaine tentative en créera un nouveau.",
     refused_restore_pending: "La base vient d’être restaurée depuis une sauvegarde : aucun prélèvement ne part avant qu’une réconciliation avec Stripe ait couvert la période depuis la sauvegarde. Réessayez après la réconciliation.",
     refused_last_admin: "C’est le dernier administrateur actif : il ne peut pas être désactivé (personne ne pourrait plus se connecter).",

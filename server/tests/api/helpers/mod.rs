@@ -241,7 +241,8 @@ impl TestApp {
             .id
     }
 
-    /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it.
+    /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it
+    /// (for the échéance's amount and currency).
     pub async fn link_checkout_session(&self, e: i64, id: &str, status: &str, payment_status: &str) {
         echeance::Entity::update_many()
             .col_expr(echeance::Column::CheckoutSessionId, sea_orm::sea_query::Expr::value(id))
@@ -249,9 +250,10 @@ impl TestApp {
             .exec(&self.state.db)
             .await
             .expect("link the session");
+        let row = self.row(e).await;
         self.stripe.put_checkout_session(serde_json::json!({
             "id": id, "object": "checkout.session", "status": status, "payment_status": payment_status,
-            "client_reference_id": e.to_string(),
+            "client_reference_id": e.to_string(), "amount_total": row.amount_cents, "currency": row.currency,
         }));
     }
 

@@ -39,11 +39,12 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
     // Still linked to the original site's Checkout Session (open for up to 24 hours, or a
     // payment processing): that session could collect after the échéance is cancelled, and the
     // money would land on an « annulée ». Closed on Stripe first, as before a charge (outside
-    // any lock); cancelled only once it can no longer collect.
+    // any lock); cancelled only once it can no longer collect. One that collected another
+    // amount than the échéance's does not hold the cancel back: a cancel moves no money.
     let row = echeances::get(&state.db, id).await?;
     if row.checkout_session_id.is_some()
         && row.status.transition(PaymentEvent::Canceled).is_ok()
-        && checkout::close_before_charge(state, &row, Cause::Admin, actor).await?
+        && checkout::close_before_charge(state, &row, Cause::Admin, actor).await? == checkout::Legacy::Collected
     {
         return Err(Refusal::PaidMeanwhile.into());
     }

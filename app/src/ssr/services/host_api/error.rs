@@ -242,6 +242,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::FullyRefunded => ("not_applicable", false),
         Refusal::RefundsChanged => ("refunds_changed", false),
         Refusal::AccountClosed => ("account_closed", false),
+        Refusal::LegacyPaymentToReview => ("payment_to_review", false),
         Refusal::NotAccepted => ("plan_not_accepted", false),
         Refusal::TermsChanged => ("terms_changed", false),
     };

@@ -472,6 +472,23 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     };
     let stripe =
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
+    if webhooks::checkout::other_amount(&session, row) {
+        // Money Stripe collected, but not the échéance's amount: nothing moves, an admin reviews it.
+        report.unchanged += 1;
+        report.drift.push(Drift {
+            echeance_id: row.id,
+            local: row.status,
+            stripe: format!(
+                "{stripe} {} {}",
+                session.amount_total.map_or_else(|| "?".to_owned(), |amount| amount.to_string()),
+                session.currency.as_deref().unwrap_or("?")
+            ),
+            resolved: row.status,
+            stripe_object: Some(session.id.clone()),
+            fixed: false,
+        });
+        return;
+    }
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
         report.unchanged += 1;

@@ -1,6 +1,8 @@
 //! The original site's Checkout Sessions (webhook, reconciler, and a charge
 //! about to start): paid → payée; expired → payable again while the new flow
-//! has made no attempt; still open when a charge starts → expired first.
+//! has made no attempt; still open when a charge starts → expired first; paid
+//! another amount than the échéance's → not paid, nothing charged over it,
+//! drift for an admin.
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -47,6 +49,17 @@ pub(super) async fn apply_session(
     let echeance = echeances::lock(&txn, echeances::id(&echeance)?).await?;
     if echeance.checkout_session_id.as_deref() != Some(session.id.as_str()) {
         return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
+    }
+    if other_amount(session, &echeance) {
+        tracing::error!(
+            echeance.id = echeance.id,
+            checkout_session = session.id.as_str(),
+            stripe.amount = session.amount_total,
+            stripe.currency = session.currency.as_deref(),
+            amount = echeance.amount_cents,
+            "a Checkout Session collected another amount than its échéance's: not recorded as paid; review"
+        );
+        return Ok(Applied::Ignored(format!("session-other-amount session={}", session.id)));
     }
     let event = session_event(session, &echeance)
         .or_else(|| (expired && echeance.current_attempt_no == 0).then_some(PaymentEvent::Abandoned));
@@ -103,10 +116,22 @@ pub enum Closed {
     Unpaid,
 }
 
-/// Before a charge of an échéance still linked to a legacy Checkout Session:
-/// a session still open is expired on Stripe first (it could collect a second
-/// time within its 24 hours), then what Stripe says is applied. `Ok(true)`:
-/// the session had collected, there is nothing to charge.
+/// Where an échéance's legacy Checkout Session stands once it can no longer collect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Legacy {
+    /// No session any more: it never collected (or there was none).
+    Free,
+    /// It collected the échéance: payée, nothing to charge.
+    Collected,
+    /// It collected another amount or currency than the échéance's: not the échéance paid,
+    /// and nothing is charged over it (it could be most of the money) until an admin has
+    /// looked; still linked, reported as drift. A cancel may go on: it moves no money.
+    OtherAmount,
+}
+
+/// Before a charge (or a cancel) of an échéance still linked to a legacy
+/// Checkout Session: a session still open is expired on Stripe first (it could
+/// collect a second time within its 24 hours), then what Stripe says is applied.
 ///
 /// # Errors
 /// `Unavailable` when Stripe does not answer (nothing is charged), the refusal
@@ -116,9 +141,9 @@ pub async fn close_before_charge(
     echeance: &echeance::Model,
     cause: Cause,
     actor: &str,
-) -> Result<bool, ServiceError> {
+) -> Result<Legacy, ServiceError> {
     let Some(session_id) = echeance.checkout_session_id.as_deref() else {
-        return Ok(false);
+        return Ok(Legacy::Free);
     };
     let mut session = state.gateway.retrieve_checkout_session(session_id).await?;
     if session.status.as_deref() == Some("open") {
@@ -143,12 +168,15 @@ pub async fn close_before_charge(
     apply_session(state, &session, cause, actor, closed).await?;
     let now = echeances::get(&state.db, echeances::id(echeance)?).await?;
     if now.status == EcheanceStatus::Payee {
-        return Ok(true);
+        return Ok(Legacy::Collected);
+    }
+    if now.checkout_session_id.as_deref() == Some(session.id.as_str()) && other_amount(&session, &now) {
+        return Ok(Legacy::OtherAmount);
     }
     if now.checkout_session_id.is_some() {
         return Err(Refusal::LegacyPaymentPending.into());
     }
-    Ok(false)
+    Ok(Legacy::Free)
 }
 
 /// Whether a session complete but unpaid will never pay: its delayed payment
@@ -183,10 +211,19 @@ fn complete_unpaid(session: &CheckoutSessionSnapshot) -> bool {
     session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid")
 }
 
-/// What a session says of its échéance (see [`checkout_session_event`]).
+/// What a session says of its échéance (see [`checkout_session_event`]): paid is the
+/// échéance paid only for its amount and currency ([`other_amount`]).
 #[must_use]
 pub fn session_event(session: &CheckoutSessionSnapshot, echeance: &echeance::Model) -> Option<PaymentEvent> {
     checkout_session_event(session.status.as_deref(), session.payment_status.as_deref(), echeance.current_attempt_no)
+        .filter(|event| *event != PaymentEvent::Succeeded || !other_amount(session, echeance))
+}
+
+/// Whether the session collected another amount or currency than the échéance's (or does not
+/// say what it collected): drift to review, not the échéance paid.
+#[must_use]
+pub fn other_amount(session: &CheckoutSessionSnapshot, echeance: &echeance::Model) -> bool {
+    session.is_paid() && !session.is_for(echeance.amount_cents, &echeance.currency)
 }
 
 /// The reconciler's entry for legacy sessions: what Stripe says now.
