@@ -621,6 +621,13 @@ async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorde
         found.all(&app.state.db).await.expect("search").iter().map(|row| row.id).collect::<Vec<_>>(),
         [charged_again]
     );
+    // The dashboard, the échéance's page and the export name the PaymentIntent that paid.
+    let page = admin::list(&app.state, &Filter::parse(&search).expect("filter"), 0).await.expect("page");
+    assert_eq!(page.rows.iter().map(|row| row.payment_intent.as_deref()).collect::<Vec<_>>(), [Some(pi.as_str())]);
+    let timeline = admin::timeline(&app.state, id(charged_again)).await.expect("timeline");
+    assert_eq!(timeline.row.payment_intent.as_deref(), Some(pi.as_str()));
+    let csv = admin::export_csv(&app.state, &Filter::parse(&search).expect("filter")).await.expect("export");
+    assert!(csv.lines().nth(1).is_some_and(|line| line.ends_with(&format!(";{pi}"))), "{csv}");
 
     // Stripe's webhooks of both successes, handled at last, change nothing more.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

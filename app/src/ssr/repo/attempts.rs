@@ -1,5 +1,7 @@
 //! Charge-attempt queries shared by several services.
 
+use std::collections::HashMap;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
 
@@ -129,6 +131,33 @@ pub async fn paying(db: &impl ConnectionTrait, echeance: i64) -> Result<Option<c
         .order_by_asc(charge_attempt::Column::Id)
         .one(db)
         .await?)
+}
+
+/// The PaymentIntent that paid each of échéances `echeances` that one paid (that of
+/// [`paying`]), by échéance: read a few hundred échéances at a time.
+///
+/// # Errors
+/// Database failure.
+pub async fn paying_payment_intents(
+    db: &impl ConnectionTrait,
+    echeances: &[i64],
+) -> Result<HashMap<i64, String>, ServiceError> {
+    let mut paid = HashMap::new();
+    for some in echeances.chunks(500) {
+        let successes = charge_attempt::Entity::find()
+            .filter(charge_attempt::Column::EcheanceId.is_in(some.iter().copied()))
+            .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
+            .order_by_asc(charge_attempt::Column::FinishedAt)
+            .order_by_asc(charge_attempt::Column::Id)
+            .all(db)
+            .await?;
+        for attempt in successes {
+            if let std::collections::hash_map::Entry::Vacant(first) = paid.entry(attempt.echeance_id) {
+                first.insert(attempt.payment_intent_id);
+            }
+        }
+    }
+    Ok(paid.into_iter().filter_map(|(echeance, pi)| Some((echeance, pi?))).collect())
 }
 
 /// The attempt a PaymentIntent belongs to: by its id, else by our metadata —

@@ -5,6 +5,7 @@ use sea_orm::{EntityTrait, QueryOrder};
 use super::filter::Filter;
 use super::list::row_of;
 use crate::ssr::entities::{echeance, user};
+use crate::ssr::repo::attempts;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
 
@@ -21,9 +22,12 @@ pub async fn export_csv(state: &AppState, filter: &Filter) -> Result<String, Ser
         .select_also(user::Entity)
         .all(&state.db)
         .await?;
+    let ids = rows.iter().map(|(e, _)| e.id).collect::<Vec<_>>();
+    let mut paid_by = attempts::paying_payment_intents(&state.db, &ids).await?;
     let mut out = String::from("\u{feff}id;libelle;client;email;montant;devise;echeance;statut;payment_intent\r\n");
     for (e, u) in rows {
-        let row = row_of(e, u)?;
+        let paid_by = paid_by.remove(&e.id);
+        let row = row_of(e, u, paid_by)?;
         let cells = [
             row.id.to_string(),
             row.label,

@@ -14,8 +14,8 @@ use super::totals;
 use crate::api::dto::{AdminPage, AdminRow, DailyAmount, DailySeries, StatusTotal};
 use crate::domain::{Currency, EcheanceStatus, Total};
 use crate::ssr::entities::{echeance, email_outbox, user};
-use crate::ssr::repo::echeances;
 use crate::ssr::repo::queue::OutboxStatus;
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::webhooks;
 use crate::ssr::state::AppState;
@@ -23,11 +23,13 @@ use crate::ssr::state::AppState;
 /// Rows per page.
 pub const PAGE_SIZE: u64 = 25;
 
-/// One échéance with its customer, as the dashboard shows it.
+/// One échéance with its customer, as the dashboard shows it; its PaymentIntent is the one
+/// that paid it (`paid_by`, [`attempts::paying_payment_intents`]: an earlier attempt's when
+/// a newer one was given up), else its current attempt's.
 ///
 /// # Errors
 /// A row without its customer, or whose amount does not parse.
-pub fn row_of(e: echeance::Model, u: Option<user::Model>) -> Result<AdminRow, ServiceError> {
+pub fn row_of(e: echeance::Model, u: Option<user::Model>, paid_by: Option<String>) -> Result<AdminRow, ServiceError> {
     let u = u.ok_or_else(|| anyhow::anyhow!("échéance {} without its customer", e.id))?;
     Ok(AdminRow {
         id: e.id,
@@ -37,7 +39,7 @@ pub fn row_of(e: echeance::Model, u: Option<user::Model>) -> Result<AdminRow, Se
         customer_email: u.email,
         due_date: e.due_date,
         status: e.status,
-        payment_intent: e.current_payment_intent_id,
+        payment_intent: paid_by.or(e.current_payment_intent_id),
         attempts: e.current_attempt_no,
     })
 }
@@ -84,8 +86,15 @@ pub async fn list(state: &AppState, filter: &Filter, page: u64) -> Result<AdminP
         .into_iter()
         .map(|(e, u)| (e.id, (e, u)))
         .collect();
-    let rows =
-        ids.iter().filter_map(|id| found.remove(id)).map(|(e, u)| row_of(e, u)).collect::<Result<Vec<_>, _>>()?;
+    let mut paid_by = attempts::paying_payment_intents(&state.db, &ids).await?;
+    let rows = ids
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .map(|(e, u)| {
+            let paid_by = paid_by.remove(&e.id);
+            row_of(e, u, paid_by)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
 
     let mut totals = grouped
         .into_iter()

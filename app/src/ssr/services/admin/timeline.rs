@@ -13,6 +13,7 @@ use crate::domain::refund::{refundable, refunded};
 use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, refund, stripe_event, user};
+use crate::ssr::repo::attempts;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::{disputes, refunds};
 use crate::ssr::state::AppState;
@@ -27,7 +28,8 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         .one(&state.db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let row = row_of(e, u)?;
+    let paid_by = attempts::paying(&state.db, e.id).await?.and_then(|a| a.payment_intent_id);
+    let row = row_of(e, u, paid_by)?;
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| -> NaiveDateTime { from_ms(ms).with_timezone(&tz).naive_local() };
     let entry = |at_ms: i64, event: TimelineEvent| TimelineEntry { at_ms, at: local(at_ms), event };
