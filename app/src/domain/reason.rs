@@ -49,6 +49,11 @@ pub enum Refusal {
     /// and no dispute is open.
     #[error("an échéance is in flight or disputed")]
     ErasureBlocked,
+    /// A customer is not erased while one of their échéances still to collect is held by the
+    /// original site's Checkout Session that collected another amount than its own: an admin
+    /// reviews that money first (and cancels the échéance once it is settled).
+    #[error("a legacy Checkout payment of another amount is to review")]
+    ErasureLegacyToReview,
     /// The customer's account is closed (its erasure has begun): no new plan is written for it.
     #[error("the customer's account is closed")]
     AccountClosed,

@@ -188,12 +188,18 @@ async fn a_session_expiry_stripe_carried_out_then_answered_500_for_is_read_back_
 
 #[tokio::test]
 async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment_and_nothing_is_charged_over_it() {
+    use app::ssr::entities::user;
     use app::ssr::services::admin::actions;
+    use app::ssr::services::erasure;
+    use sea_orm::EntityTrait;
 
     // No workers: the webhook is handled by the test, before it looks.
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
     let admin = app.admin("root").await;
     let alice = app.customer("alice", Some(cards::OK)).await;
+    // One still open on the original site (an erasure would expire it).
+    let open = app.echeance(&alice, 6_000, app.today()).await;
+    app.link_checkout_session(open, "cs_test_open", "open", "unpaid").await;
     // 59,99 € collected for a 60,00 € échéance; 60,00 in dollars for another.
     let short = app.echeance(&alice, 6_000, app.today()).await;
     let dollars = app.echeance(&alice, 6_000, app.today()).await;
@@ -241,7 +247,32 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
         assert!(drift.stripe.contains(said), "{drift:?}");
     }
 
-    // An admin may still cancel it (a cancel moves no money).
-    let cancelled = actions::cancel(&app.state, id(short), admin.id).await.expect("cancelled");
-    assert_eq!(cancelled, EcheanceStatus::Annulee);
+    // Their customer is not erased while that money waits for review: nothing changes.
+    let refused = erasure::erase(&app.state, alice.id.get(), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::ErasureLegacyToReview))), "{refused:?}");
+    let account = user::Entity::find_by_id(alice.id.get()).one(&app.state.db).await.expect("query").expect("row");
+    assert!(account.disabled_at.is_none(), "the account is not closed");
+    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("open"), "nothing closed on Stripe");
+    assert_eq!(app.stripe.calls(EXPIRE), 0);
+    assert_eq!(app.row(open).await.checkout_session_id.as_deref(), Some("cs_test_open"));
+
+    // An admin may still cancel it (a cancel moves no money): the session stays linked and the
+    // money it holds stays in the drift each night, not out of view.
+    for e in [short, dollars] {
+        let cancelled = actions::cancel(&app.state, id(e), admin.id).await.expect("cancelled");
+        assert_eq!(cancelled, EcheanceStatus::Annulee);
+        assert!(app.row(e).await.checkout_session_id.is_some(), "still linked");
+    }
+    let report = crate::edges::reconcile(&app).await;
+    for (e, session) in [(short, "cs_test_short"), (dollars, "cs_test_usd")] {
+        assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
+        let drift = report.drift.iter().find(|d| d.echeance_id == e).expect("still reported as drift");
+        assert_eq!(
+            (drift.local, drift.stripe_object.as_deref(), drift.fixed),
+            (EcheanceStatus::Annulee, Some(session), false),
+            "{drift:?}"
+        );
+    }
+    // Once cancelled (reviewed), the customer may be erased.
+    erasure::erase(&app.state, alice.id.get(), admin.id).await.expect("erased");
 }

@@ -34,7 +34,8 @@ pub struct Erased {
 /// Erases customer `customer` on behalf of admin `by`.
 ///
 /// Refused first, before anything changes, while an échéance is in flight or
-/// disputed, or an original site's Checkout payment is processing. Then the
+/// disputed, or an original site's Checkout payment is processing (or collected
+/// another amount than its échéance's, which an admin reviews first). Then the
 /// Checkout Sessions still linked to an échéance are closed on Stripe (one that
 /// collected is recorded). Then the account is closed
 /// (disabled, its sessions and links gone: nothing
@@ -46,15 +47,20 @@ pub struct Erased {
 ///
 /// # Errors
 /// `NotFound` (no such customer), `Refused(ErasureBlocked)` while an échéance is
-/// in flight or disputed, `Unavailable` when Stripe does not answer, database failure.
+/// in flight or disputed, `Refused(ErasureLegacyToReview)` while an échéance to collect is held
+/// by a Checkout Session of another amount, `Unavailable` when Stripe does not answer, database
+/// failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
     let actor = format!("admin:{by}");
     // Refused before anything changes, here or on Stripe.
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
-    if rows.iter().any(|e| in_flight(e, false))
-        || checkout_payment_processing(state, &rows).await?
-        || payment_processing(state, &rows).await?
-    {
+    if rows.iter().any(|e| in_flight(e, false)) {
+        return Err(Refusal::ErasureBlocked.into());
+    }
+    if let Some(refusal) = held_by_checkout(state, &rows).await? {
+        return Err(refusal.into());
+    }
+    if payment_processing(state, &rows).await? {
         return Err(Refusal::ErasureBlocked.into());
     }
     close_checkout_sessions(state, &rows, &actor).await?;
@@ -148,16 +154,20 @@ fn linked_to_sessions(rows: &[echeance::Model]) -> impl Iterator<Item = (&echean
     rows.iter().filter(|e| !e.status.is_settled()).filter_map(|e| Some((e, e.checkout_session_id.as_deref()?)))
 }
 
-/// Whether one of these Checkout Sessions has a payment being processed (read only: asked before
-/// any session is closed, so a refused erasure leaves the others as they were).
-async fn checkout_payment_processing(state: &AppState, rows: &[echeance::Model]) -> Result<bool, ServiceError> {
-    for (_, session_id) in linked_to_sessions(rows) {
+/// Whether one of these Checkout Sessions holds the erasure back (read only: asked before any
+/// session is closed, so a refused erasure leaves the others as they were): a payment being
+/// processed, or one of another amount than its échéance's, which an admin reviews first.
+async fn held_by_checkout(state: &AppState, rows: &[echeance::Model]) -> Result<Option<Refusal>, ServiceError> {
+    for (row, session_id) in linked_to_sessions(rows) {
         let session = state.gateway.retrieve_checkout_session(session_id).await?;
+        if checkout::other_amount(&session, row) {
+            return Ok(Some(Refusal::ErasureLegacyToReview));
+        }
         if checkout::payment_processing(state, &session).await? {
-            return Ok(true);
+            return Ok(Some(Refusal::ErasureBlocked));
         }
     }
-    Ok(false)
+    Ok(None)
 }
 
 /// Whether an earlier PaymentIntent of one of these échéances still to collect is being processed
@@ -180,7 +190,9 @@ async fn close_checkout_sessions(state: &AppState, rows: &[echeance::Model], act
         match checkout::close_before_charge(state, row, Cause::Admin, actor).await {
             Err(ServiceError::Refused(Refusal::LegacyPaymentPending)) => return Err(Refusal::ErasureBlocked.into()),
             Err(e) => return Err(e),
-            Ok(_) => {}
+            // Paid meanwhile, for another amount.
+            Ok(checkout::Legacy::OtherAmount) => return Err(Refusal::ErasureLegacyToReview.into()),
+            Ok(checkout::Legacy::Free | checkout::Legacy::Collected) => {}
         }
     }
     Ok(())

@@ -160,6 +160,7 @@ pub const EN: Texts = Texts {
     refused_not_accepted: "This plan has not been accepted yet: nothing of it is paid before it is accepted, from its invitation.",
     refused_account_closed: "This customer's account is closed (their data is being erased): no new plan can be made for it.",
     refused_erasure_blocked: "A payment of this customer is in progress, waiting for authentication or disputed: erase their data once it is settled.",
+    refused_erasure_legacy_to_review: "A payment made on the former site for an installment of this customer is not of its amount (see the drift from Stripe): review it, cancel the installment once it is settled, then erase their data.",
     erase_customer: "Erase the customer's data",
     erase_customer_intro: "Right to erasure (GDPR art. 17): name, email address and card erased everywhere, Stripe customer deleted, future installments cancelled; amounts, dates, statuses and history kept under a pseudonym. Cannot be undone.",
     customer_erased: "Customer data erased.",

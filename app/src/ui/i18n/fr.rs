@@ -160,6 +160,7 @@ pub const FR: Texts = Texts {
     refused_not_accepted: "Cet échéancier n’a pas encore été accepté : rien n’en est réglé avant son acceptation, depuis son invitation.",
     refused_account_closed: "Le compte de ce client est fermé (ses données sont en cours d’effacement) : aucun nouvel échéancier ne peut lui être proposé.",
     refused_erasure_blocked: "Un paiement de ce client est en cours, attend son authentification ou est contesté : effacez ses données une fois réglé.",
+    refused_erasure_legacy_to_review: "Un paiement fait sur l’ancien site pour une échéance de ce client n’est pas de son montant (voir les écarts avec Stripe) : examinez-le, annulez l’échéance une fois réglé, puis effacez ses données.",
     erase_customer: "Effacer les données du client",
     erase_customer_intro: "Droit à l’effacement (RGPD, art. 17) : nom, adresse e-mail et carte effacés partout, client Stripe supprimé, échéances à venir annulées ; montants, dates, statuts et historique conservés sous un pseudonyme. Irréversible.",
     customer_erased: "Données du client effacées.",

@@ -237,6 +237,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::SecondFactorOn
         | Refusal::SecondFactorOff
         | Refusal::ErasureBlocked
+        | Refusal::ErasureLegacyToReview
         | Refusal::NotCollected
         | Refusal::Disputed
         | Refusal::FullyRefunded => ("not_applicable", false),

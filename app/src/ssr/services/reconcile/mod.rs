@@ -188,9 +188,14 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         adopt_lost_attempts(state, &listed, &mut report).await;
     }
     let targets = load_targets(state).await?;
+    // Still linked to a legacy Checkout Session: waiting for its money, or cancelled here while
+    // the session held money to review (it stays in view until an admin has looked).
     let sessions = echeance::Entity::find()
         .filter(echeance::Column::CheckoutSessionId.is_not_null())
-        .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(EcheanceStatus::is_awaiting_money)))
+        .filter(
+            echeance::Column::Status
+                .is_in(EcheanceStatus::matching(|s| s.is_awaiting_money() || s == EcheanceStatus::Annulee)),
+        )
         .all(&state.db)
         .await?;
     progress.start(u64::try_from(targets.len() + sessions.len()).unwrap_or(u64::MAX));
@@ -472,8 +477,9 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     };
     let stripe =
         format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
-    if webhooks::checkout::other_amount(&session, row) {
-        // Money Stripe collected, but not the échéance's amount: nothing moves, an admin reviews it.
+    if webhooks::checkout::other_amount(&session, row) || (session.is_paid() && row.status == EcheanceStatus::Annulee) {
+        // Money Stripe collected, but not the échéance's amount, or for an échéance cancelled
+        // here: nothing moves, an admin reviews it.
         report.unchanged += 1;
         report.drift.push(Drift {
             echeance_id: row.id,
