@@ -91,6 +91,16 @@ pub async fn admin_resend_authentication(echeance_id: i64) -> Result<(), AppErro
     admin::resend_authentication_email(&state, parse_id(echeance_id)?).await.map_err(fail)
 }
 
+/// Marks the money the original site's Checkout Session kept for a cancelled échéance as reviewed.
+#[server(endpoint = "admin/review-legacy")]
+pub async fn admin_review_legacy(echeance_id: i64) -> Result<(), AppError> {
+    use super::context::{echeance_id as parse_id, fail, require_admin, state};
+    use crate::ssr::services::admin;
+    let state = state()?;
+    let me = require_admin(&state).await?;
+    admin::review_legacy_payment(&state, parse_id(echeance_id)?, me.id).await.map_err(fail)
+}
+
 /// Refunds all or part of a collected échéance; the échéance moves when Stripe says the money did.
 #[server(endpoint = "admin/refund")]
 pub async fn admin_refund(

@@ -390,6 +390,9 @@ pub struct Timeline {
     pub can_cancel: bool,
     /// The 3DS email can be sent again.
     pub can_resend: bool,
+    /// Cancelled, and still linked to the original site's Checkout Session (which kept money):
+    /// an admin can mark that money as reviewed.
+    pub can_review_legacy: bool,
     /// Its refunds, by rank (asked for here or made on Stripe).
     pub refunds: Vec<RefundView>,
     /// What was collected and what went back, once something was collected.

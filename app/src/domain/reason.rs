@@ -96,6 +96,10 @@ pub enum Refusal {
     /// échéance's: nothing is charged over it until an admin has looked.
     #[error("a legacy Checkout payment of another amount: to review")]
     LegacyPaymentToReview,
+    /// Only a cancelled échéance still linked to the original site's Checkout Session has a
+    /// legacy payment to mark as reviewed.
+    #[error("no legacy Checkout payment to review")]
+    NothingToReview,
     /// The plan is finished or cancelled.
     #[error("the plan is over")]
     PlanOver,

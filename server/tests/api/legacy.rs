@@ -224,7 +224,8 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
     app.process_inbox().await;
     assert_eq!(app.status(short).await, EcheanceStatus::APayer, "59,99 € collected is not the 60,00 € échéance paid");
 
-    // Nothing is charged over it, by the customer or the schedule: an admin looks first.
+    // Nothing is charged over it: the customer's « Payer » is refused (an admin looks first), and
+    // the due run leaves an échéance a session holds alone (it does not select one at all).
     for e in [short, dollars] {
         let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
         assert!(matches!(refused, Err(ServiceError::Refused(Refusal::LegacyPaymentToReview))), "{refused:?}");
@@ -273,6 +274,47 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
             "{drift:?}"
         );
     }
+    // Only a cancelled échéance has a legacy payment to mark as reviewed.
+    let refused = actions::review_legacy_payment(&app.state, id(open), admin.id).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NothingToReview))), "{refused:?}");
+    assert_eq!(app.row(open).await.checkout_session_id.as_deref(), Some("cs_test_open"), "left as it was");
+    // An admin marks the money of one as reviewed: unlinked, its audit trail says who looked at
+    // what, and the reconciler no longer reports it; the other stays in the drift.
+    let as_admin = app.browser();
+    app.login(&as_admin, &admin).await;
+    let page = as_admin.get(format!("{}/admin/echeances/{short}", app.address)).send().await.expect("answers");
+    assert!(page.text().await.expect("page").contains("Marquer le paiement de l’ancien site comme examiné"));
+    let review = |client: reqwest::Client| {
+        let url = format!("{}/api/admin/review-legacy", app.address);
+        async move {
+            let form = [("echeance_id", short.to_string())];
+            client.post(url).header("accept", "application/json").form(&form).send().await.expect("answers")
+        }
+    };
+    let as_customer = app.browser();
+    app.login(&as_customer, &alice).await;
+    assert_eq!(review(as_customer).await.status().as_u16(), 403);
+    assert!(app.row(short).await.checkout_session_id.is_some(), "a customer changes nothing");
+    let reviewed = review(as_admin).await;
+    assert_eq!(reviewed.status().as_u16(), 200, "{:?}", reviewed.text().await);
+    assert_eq!(app.row(short).await.checkout_session_id, None);
+    assert_eq!(app.status(short).await, EcheanceStatus::Annulee);
+    let timeline = app::ssr::services::admin::timeline(&app.state, id(short)).await.expect("timeline");
+    assert!(!timeline.can_review_legacy);
+    assert!(
+        timeline.entries.iter().any(|entry| matches!(&entry.event,
+            app::api::dto::TimelineEvent::Audit { event, actor, detail: Some(detail), .. }
+                if event == "LegacyPaymentReviewed" && *actor == format!("admin:{}", admin.id)
+                    && detail.contains("cs_test_short") && detail.contains("5999 eur"))),
+        "{:?}",
+        timeline.entries
+    );
+    let again = actions::review_legacy_payment(&app.state, id(short), admin.id).await;
+    assert!(matches!(again, Err(ServiceError::Refused(Refusal::NothingToReview))), "{again:?}");
+    let report = crate::edges::reconcile(&app).await;
+    assert!(report.drift.iter().all(|d| d.echeance_id != short), "{:?}", report.drift);
+    assert!(report.drift.iter().any(|d| d.echeance_id == dollars), "{:?}", report.drift);
+
     // Once cancelled (reviewed), the customer may be erased.
     erasure::erase(&app.state, alice.id.get(), admin.id).await.expect("erased");
 }

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::admin::{AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, admin_timeline};
+use crate::api::admin::{
+    AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
+};
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::{Locale, RefundReason};
 use crate::ui::i18n::{
@@ -27,8 +29,18 @@ pub fn AdminTimeline() -> impl IntoView {
     let cancel = ServerAction::<AdminCancel>::new();
     let resend = ServerAction::<AdminResendAuthentication>::new();
     let refund = ServerAction::<AdminRefund>::new();
+    let review = ServerAction::<AdminReviewLegacy>::new();
     let data = Resource::new(
-        move || (id(), retry.version().get(), cancel.version().get(), resend.version().get(), refund.version().get()),
+        move || {
+            (
+                id(),
+                retry.version().get(),
+                cancel.version().get(),
+                resend.version().get(),
+                refund.version().get(),
+                review.version().get(),
+            )
+        },
         |(id, ..)| admin_timeline(id),
     );
     reload_on_live(
@@ -44,12 +56,14 @@ pub fn AdminTimeline() -> impl IntoView {
             cancel.value().get().and_then(Result::err),
             resend.value().get().and_then(Result::err),
             refund.value().get().and_then(Result::err),
+            review.value().get().and_then(Result::err),
         ];
         match errors.into_iter().flatten().next() {
             Some(e) => Some(view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any()),
             None if retry.value().get().is_some()
                 || cancel.value().get().is_some()
-                || resend.value().get().is_some() =>
+                || resend.value().get().is_some()
+                || review.value().get().is_some() =>
             {
                 Some(view! { <p class="success" role="status">{tx.done}</p> }.into_any())
             }
@@ -96,6 +110,14 @@ pub fn AdminTimeline() -> impl IntoView {
                         </ActionForm>
                     })}
                 </div>
+                {t.can_review_legacy.then(|| view! {
+                    <p class="warning">{tx.legacy_review_note}</p>
+                    <ActionForm action=review attr:class="inline">
+                        <FormToken/>
+                        <input type="hidden" name="echeance_id" value=id.to_string()/>
+                        <button type="submit" disabled=move || review.pending().get()>{tx.legacy_review_done}</button>
+                    </ActionForm>
+                })}
                 {feedback}
             </section>
             {(!t.disputes.is_empty()).then(|| view! { <Disputes disputes=t.disputes.clone() locale/> })}

@@ -1,11 +1,13 @@
-//! The admin's actions on one échéance: cancel it, resend its 3D Secure email.
+//! The admin's actions on one échéance: cancel it, resend its 3D Secure email, mark the money
+//! of the original site's Checkout Session it kept as reviewed.
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, Locale, PaymentEvent, Refusal, UserId};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{email_outbox, user};
+use crate::ssr::entities::{audit_log, echeance, email_outbox, user};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::services::cancel::{self, Stopped, cancel_attempt};
 use crate::ssr::services::effects;
@@ -123,5 +125,60 @@ pub async fn resend_authentication_email(state: &AppState, id: EcheanceId) -> Re
     let email = NewEmail { send_after: now, ..NewEmail::about(&row, &customer, kind, dedup_key, context) };
     outbox::enqueue(&state.db, email, now).await?;
     state.wake.outbox.notify_one();
+    Ok(())
+}
+
+/// An admin marks the money that the original site's Checkout Session of a cancelled échéance
+/// collected as reviewed (refunded on Stripe, or kept: decided outside): the session is unlinked,
+/// so the reconciler stops reporting it as drift, and the échéance's audit trail says who looked
+/// at what Stripe collected. Only a cancelled échéance still linked to a session that can no
+/// longer collect: one still to collect is cancelled first (nothing is charged over that money).
+///
+/// # Errors
+/// `Refused(NothingToReview)` (not cancelled, or no session), `Refused(LegacyPaymentPending)`
+/// while the session can still collect, `Unavailable` when Stripe does not answer, database
+/// failure.
+pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: UserId) -> Result<(), ServiceError> {
+    let row = echeances::get(&state.db, id).await?;
+    let (EcheanceStatus::Annulee, Some(session_id)) = (row.status, row.checkout_session_id.as_deref()) else {
+        return Err(Refusal::NothingToReview.into());
+    };
+    let session = state.gateway.retrieve_checkout_session(session_id).await?;
+    if session.status.as_deref() == Some("open") || checkout::payment_processing(state, &session).await? {
+        return Err(Refusal::LegacyPaymentPending.into());
+    }
+    let txn = db::begin_write(&state.db).await?;
+    let locked = echeances::lock(&txn, id).await?;
+    if locked.status != EcheanceStatus::Annulee || locked.checkout_session_id != row.checkout_session_id {
+        return Err(Refusal::NothingToReview.into());
+    }
+    echeance::Entity::update_many()
+        .col_expr(echeance::Column::CheckoutSessionId, Expr::value(Option::<String>::None))
+        .filter(echeance::Column::Id.eq(locked.id))
+        .exec(&txn)
+        .await?;
+    let collected = match (session.amount_total, session.currency.as_deref()) {
+        (Some(amount), Some(currency)) => format!("{amount} {currency}"),
+        _ => "?".to_owned(),
+    };
+    audit_log::ActiveModel {
+        echeance_id: Set(locked.id),
+        from_status: Set(Some(locked.status)),
+        to_status: Set(locked.status),
+        event: Set("LegacyPaymentReviewed".to_owned()),
+        cause: Set(Cause::Admin),
+        actor: Set(format!("admin:{admin}")),
+        detail: Set(Some(format!(
+            "checkout_session={session_id} {}/{} {collected}: reviewed, unlinked",
+            session.status.as_deref().unwrap_or("?"),
+            session.payment_status.as_deref().unwrap_or("?"),
+        ))),
+        created_at: Set(state.now_ms()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(echeance.id = locked.id, checkout_session = session_id, "legacy payment reviewed: unlinked");
     Ok(())
 }

@@ -29,6 +29,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         .await?
         .ok_or(ServiceError::NotFound)?;
     let paid_by = attempts::paying(&state.db, e.id).await?.and_then(|a| a.payment_intent_id);
+    let legacy_linked = e.checkout_session_id.is_some();
     let row = row_of(e, u, paid_by)?;
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| -> NaiveDateTime { from_ms(ms).with_timezone(&tz).naive_local() };
@@ -154,6 +155,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         can_retry: status.is_payable(),
         can_cancel: status.transition(PaymentEvent::Canceled).is_ok_and(|to| to != status),
         can_resend: status == EcheanceStatus::EnAttente,
+        can_review_legacy: status == EcheanceStatus::Annulee && legacy_linked,
         row,
         entries,
         refunds,

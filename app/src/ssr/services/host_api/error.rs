@@ -229,6 +229,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::NoLongerDue
         | Refusal::NotAwaitingAuthentication
         | Refusal::NothingToAuthenticate
+        | Refusal::NothingToReview
         | Refusal::LinkExpired
         | Refusal::DueDateFixed
         | Refusal::LastAdmin
