@@ -531,18 +531,26 @@ async fn a_customers_own_payer_is_sent_on_session_and_the_schedules_charges_off_
 }
 
 #[tokio::test]
-async fn a_cancel_stripe_carried_out_then_answered_500_for_is_read_back_not_refused_for_a_day() {
-    let app = spawn_app().await;
-    let admin_user = app.admin("ada").await;
-    let (e, pi) = waiting_for_3ds(&app).await;
-    // Stripe cancels it, then fails: the 500 is saved for the cancel's key and replayed to every retry for a day.
-    app.stripe.inject("POST /v1/payment_intents/{id}/cancel", Fault::ErrorAfterExecution);
+async fn a_cancel_answered_500_for_is_read_back_or_asked_again_not_refused_for_a_day() {
+    // Stripe cancels it then fails, or fails before doing anything: either way the 500 is saved for
+    // the cancel's key and replayed to every retry for a day.
+    for fault in [Fault::ErrorAfterExecution, Fault::ErrorBeforeExecution] {
+        let app = spawn_app().await;
+        let admin_user = app.admin("ada").await;
+        let (e, pi) = waiting_for_3ds(&app).await;
+        let done_before = matches!(fault, Fault::ErrorAfterExecution);
+        app.stripe.inject("POST /v1/payment_intents/{id}/cancel", fault);
 
-    let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
+        let cancelled = admin::actions::cancel(&app.state, id(e), admin_user.id).await;
 
-    assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
-    assert!(matches!(cancelled, Ok(EcheanceStatus::Annulee)), "{cancelled:?}");
-    assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
+        assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+        assert!(matches!(cancelled, Ok(EcheanceStatus::Annulee)), "{cancelled:?}");
+        assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
+        let mut keys: Vec<String> = app.stripe.keys().into_iter().filter(|k| k.contains("cancel")).collect();
+        keys.dedup();
+        // Read back when done; asked again under a key derived from the first when not.
+        assert_eq!(keys.len(), if done_before { 1 } else { 2 }, "{keys:?}");
+    }
 }
 
 #[tokio::test]

@@ -66,7 +66,8 @@ async fn when_stripe_cannot_say_where_the_session_stands_nothing_is_charged() {
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 4_000, app.today()).await;
     app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
-    for _ in 0..4 {
+    // Down for every try, under the expiry's key and the one derived after its 5xx.
+    for _ in 0..8 {
         app.stripe.inject(EXPIRE, Fault::Unavailable);
     }
 
@@ -171,19 +172,27 @@ async fn cancelling_an_echeance_closes_its_checkout_session_first_so_it_can_neve
 }
 
 #[tokio::test]
-async fn a_session_expiry_stripe_carried_out_then_answered_500_for_is_read_back_and_the_charge_goes_on() {
+async fn a_session_expiry_answered_500_for_is_read_back_or_asked_again_and_the_charge_goes_on() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
-    // Stripe expires it, then fails: the 500 is saved for the expiry's key and replayed to every retry.
-    app.stripe.inject(EXPIRE, Fault::ErrorAfterExecution);
+    // Stripe fails after expiring it, or before doing anything: either way the 500 is saved for the
+    // expiry's key and replayed to every retry for a day.
+    for (fault, session) in [(Fault::ErrorAfterExecution, "cs_test_done"), (Fault::ErrorBeforeExecution, "cs_test_not")]
+    {
+        let e = app.echeance(&alice, 4_000, app.today()).await;
+        app.link_checkout_session(e, session, "open", "unpaid").await;
+        app.stripe.inject(EXPIRE, fault);
 
-    let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
+        let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
 
-    assert_eq!(app.stripe.checkout_session_status("cs_test_open").as_deref(), Some("expired"));
-    assert_eq!(paid.status, EcheanceStatus::Payee, "« Payer » was not refused for the key's day");
-    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+        assert_eq!(app.stripe.checkout_session_status(session).as_deref(), Some("expired"), "{session}");
+        assert_eq!(paid.status, EcheanceStatus::Payee, "« Payer » was not refused for the key's day");
+        assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+        let mut keys: Vec<String> = app.stripe.keys().into_iter().filter(|k| k.contains(session)).collect();
+        keys.dedup();
+        // Read back when done; asked again under a key derived from the first when not.
+        assert_eq!(keys.len(), if session == "cs_test_done" { 1 } else { 2 }, "{keys:?}");
+    }
 }
 
 #[tokio::test]

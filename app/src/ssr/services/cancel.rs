@@ -40,14 +40,24 @@ pub async fn cancel_attempt(
         }
         // A 5xx Stripe may have saved for the key and replays to every retry for a day, even
         // when the cancel went through before it failed: what the PaymentIntent says settles it
-        // once it is cancelled or paid; still cancellable, the cancel stays to retry.
+        // once it is cancelled or paid. Still cancellable, it is asked once more under a key
+        // derived from the first (the first's saved 5xx would answer every retry for a day); a
+        // second 5xx leaves the cancel to retry.
         Err(e) if e.is_server_error() => {
             tracing::warn!(error = %e, stripe.payment_intent = pi, "cancel answered 5xx; reading the PaymentIntent");
             let snapshot = state.gateway.retrieve_payment_intent(pi).await?;
-            if !matches!(snapshot.status(), PaymentIntentStatus::Canceled | PaymentIntentStatus::Succeeded) {
+            if matches!(snapshot.status(), PaymentIntentStatus::Canceled | PaymentIntentStatus::Succeeded) {
+                snapshot
+            } else if !snapshot.status().is_cancellable() {
                 return Err(e.into());
+            } else {
+                let again = key.derived("after-server-error").map_err(anyhow::Error::from)?;
+                match state.gateway.cancel_payment_intent(pi, &again).await {
+                    Ok(snapshot) => snapshot,
+                    Err(refused) if !refused.outcome_unknown() => state.gateway.retrieve_payment_intent(pi).await?,
+                    Err(_) => return Err(e.into()),
+                }
             }
-            snapshot
         }
         Err(e) => return Err(e.into()),
     };

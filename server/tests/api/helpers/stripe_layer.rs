@@ -55,6 +55,9 @@ pub enum Fault {
     Unavailable,
     /// Forward, then answer 500 and save that 500 for the key (Stripe failed mid-way).
     ErrorAfterExecution,
+    /// Answer 500 and save that 500 for the key without forwarding (Stripe began, then failed
+    /// before it did anything: the key replays the 500 for a day, nothing was done).
+    ErrorBeforeExecution,
     /// Forward, notify, then never answer.
     HoldAfterUpstream(Arc<Notify>),
     /// Wait this long before handling the request.
@@ -500,12 +503,14 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
                 Begin::Refuse(refusal) => return refusal,
             }
         }
-        let answer = expire_session(&inner, id);
         let (status, saved) = match fault {
+            Some(Fault::ErrorBeforeExecution) => (500, failed_midway()),
             Some(Fault::ErrorAfterExecution) => {
-                (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
+                expire_session(&inner, id);
+                (500, failed_midway())
             }
             _ => {
+                let answer = expire_session(&inner, id);
                 let status = answer.status().as_u16();
                 (status, axum::body::to_bytes(answer.into_body(), 1 << 20).await.unwrap_or_default())
             }
@@ -691,6 +696,13 @@ async fn execute(
         }
         return Ok((status, answer, false));
     }
+    if let Some(Fault::ErrorBeforeExecution) = fault {
+        let answer = failed_midway();
+        if let Some(key) = key {
+            inner.keys.finish(key, endpoint, print, 500, &answer);
+        }
+        return Ok((500, answer, false));
+    }
     let unconfirmed;
     let call = match fault {
         Some(Fault::RejectAtConfirmation) => {
@@ -704,9 +716,7 @@ async fn execute(
     let (status, answer) = stripe_shape(inner, &call.method, &call.path, &call.body, status, answer);
     let (status, answer) = decline_with_payment_intent(inner, call, status, answer).await;
     let (status, answer) = match fault {
-        Some(Fault::ErrorAfterExecution) => {
-            (500, Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#))
-        }
+        Some(Fault::ErrorAfterExecution) => (500, failed_midway()),
         Some(Fault::RejectCarryingIntent | Fault::RejectAtConfirmation) => rejected_carrying_intent(status, answer),
         _ => (status, answer),
     };
@@ -714,6 +724,11 @@ async fn execute(
         inner.keys.finish(key, endpoint, print, status, &answer);
     }
     Ok((status, answer, false))
+}
+
+/// The 500 Stripe answers (and saves for the key) when it fails once it began.
+fn failed_midway() -> Bytes {
+    Bytes::from_static(br#"{"error":{"type":"api_error","message":"An unknown error occurred."}}"#)
 }
 
 async fn forward(inner: &Inner, call: &Call) -> (u16, Bytes) {

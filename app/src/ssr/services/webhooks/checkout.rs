@@ -153,13 +153,22 @@ pub async fn close_before_charge(
             // Refused: it completed meanwhile. Read where it stands.
             Err(e) if !e.outcome_unknown() => state.gateway.retrieve_checkout_session(session_id).await?,
             // A 5xx Stripe may have saved for the key (replayed for a day), the expiry perhaps
-            // done: read where it stands; still open, it stays to retry.
+            // done: read where it stands; still open, it is asked once more under a key derived
+            // from the first, and a second 5xx leaves it to retry.
             Err(e) if e.is_server_error() => {
                 let read = state.gateway.retrieve_checkout_session(session_id).await?;
-                if read.status.as_deref() == Some("open") {
-                    return Err(e.into());
+                if read.status.as_deref() != Some("open") {
+                    read
+                } else {
+                    let again = key.derived("after-server-error").map_err(anyhow::Error::from)?;
+                    match state.gateway.expire_checkout_session(session_id, &again).await {
+                        Ok(expired) => expired,
+                        Err(refused) if !refused.outcome_unknown() => {
+                            state.gateway.retrieve_checkout_session(session_id).await?
+                        }
+                        Err(_) => return Err(e.into()),
+                    }
                 }
-                read
             }
             Err(e) => return Err(e.into()),
         };
