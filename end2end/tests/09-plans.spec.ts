@@ -11,6 +11,10 @@ test.describe('payment plans', () => {
     await login(page, seedAdmin('admin-plans'));
     const form = new AdminNewPlan(page);
     await form.goto();
+    // Nothing typed yet: a hint, not a refusal.
+    await expect(form.previewEmpty).toContainText('Saisissez le montant total');
+    await expect(form.problems).toHaveCount(0);
+    await expect(form.create).toBeDisabled();
 
     // 1 000,00 € in 3 monthly échéances from 31 January: cent-exact, clamped to the end of February.
     await form.total.fill('1000');

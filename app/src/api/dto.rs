@@ -581,6 +581,13 @@ pub struct PlanForm {
 }
 
 impl PlanForm {
+    /// Whether the amounts are still to be typed (the total, or the lines of the list): there
+    /// is nothing to preview yet, rather than something refused.
+    #[must_use]
+    pub fn nothing_typed(&self) -> bool {
+        if self.mode == "list" { self.lines.trim().is_empty() } else { self.total.trim().is_empty() }
+    }
+
     /// The schedule this form asks for, built and checked as the server will
     /// (`today` is the merchant's today, from the server).
     ///

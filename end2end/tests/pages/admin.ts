@@ -156,6 +156,8 @@ export class AdminNewPlan extends PageObject {
   readonly rows = this.page.getByTestId('plan-preview-rows').locator('tbody tr');
   readonly previewTotal = this.page.getByTestId('plan-preview-total');
   readonly problems = this.page.getByTestId('plan-problems');
+  /** What the preview says before any amount is typed. */
+  readonly previewEmpty = this.page.getByTestId('plan-preview-empty');
   readonly creditNotice = this.page.getByTestId('consumer-credit');
   readonly create = this.page.getByRole('button', { name: 'Créer l’échéancier' });
   readonly created = this.page.getByTestId('plan-created');

@@ -66,7 +66,7 @@ fn Admins(
                 <FormToken/>
                 <label>{tx.plan_email}" "<input type="email" name="email" required maxlength="254"/></label>
                 <label>{tx.plan_name}" "<input type="text" name="name" required maxlength="100"/></label>
-                <label>{tx.plan_language}" "
+                <label>{tx.admin_language}" "
                     <select name="locale">
                         <option value="fr">{tx.language_fr}</option>
                         <option value="en">{tx.language_en}</option>

@@ -96,7 +96,11 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
             <section class="card" data-testid="plan-preview">
                 <h2>{tx.plan_preview}</h2>
                 {move || preview.get().map_or_else(
-                    |problems| view! { <Problems problems/> }.into_any(),
+                    |problems| if form.with(PlanForm::nothing_typed) {
+                        view! { <p class="muted" data-testid="plan-preview-empty">{tx.plan_preview_empty}</p> }.into_any()
+                    } else {
+                        view! { <Problems problems/> }.into_any()
+                    },
                     |schedule| view! { <Preview schedule refuse_credit=defaults.refuse_consumer_credit/> }.into_any(),
                 )}
             </section>
