@@ -83,6 +83,17 @@ fn page_needs_stripe_js() -> bool {
     false
 }
 
+/// An address that is no page (answered 404 by the server's file handler, which renders it):
+/// said in the reader's language, with the way home.
+#[component]
+fn NotFound() -> impl IntoView {
+    let tx = texts();
+    view! {
+        <p class="empty">{tx.not_found}</p>
+        <p><a href="/">{tx.back_home}</a></p>
+    }
+}
+
 /// The application.
 #[component]
 pub fn App() -> impl IntoView {
@@ -92,7 +103,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/echeancier.css"/>
         <Title text="Échéancier"/>
         <Router>
-            <Routes fallback=|| view! { <p class="empty">{texts().not_found}</p> }>
+            <Routes fallback=NotFound>
                 <Route path=path!("/") view={Lazy::<Home>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/payment/authenticate/:payment_intent_id") view={Lazy::<Authenticate>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/plans/:id/accept") view={Lazy::<Invitation>::new()} ssr=SsrMode::Async/>

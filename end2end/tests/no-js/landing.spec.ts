@@ -21,6 +21,14 @@ test.describe('home page without JavaScript', () => {
     await expect(page.locator('[data-hydrated="false"]')).toHaveCount(1);
   });
 
+  test('an address that is no page answers 404, says so and leads home', async ({ page }) => {
+    const answer = await page.goto('/no-such-page');
+    expect(answer?.status()).toBe(404);
+    await expect(page.getByText('Page introuvable.')).toBeVisible();
+    await page.getByRole('link', { name: 'Retour à l\'accueil' }).click();
+    await expect(new LandingPage(page, FR, false).heading).toBeVisible();
+  });
+
   test('logs in with the form (an ActionForm posting to the server function) and out again', async ({ page }) => {
     const customer = seedCustomer('nojs-login', [{ cents: 30_000 }]);
     await login(page, customer, FR, false);
