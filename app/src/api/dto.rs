@@ -503,8 +503,8 @@ pub struct ReportView {
     pub events_replayed: i32,
     /// Local ≠ Stripe.
     pub drift: Vec<DriftView>,
-    /// What went wrong.
-    pub error_messages: Vec<String>,
+    /// What could not be checked or applied, and why (the page words it).
+    pub problems: Vec<crate::domain::ReconcileProblem>,
 }
 
 /// An email template, as admins edit it.

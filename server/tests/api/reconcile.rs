@@ -1,11 +1,12 @@
 //! The reconciler converges on Stripe's truth, replays missed webhooks, runs
 //! once at a time, and scales by listing instead of fetching one by one.
 
-use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus};
+use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, Locale, ReconcileProblem};
 use app::ssr::entities::{charge_attempt, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
 use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent, window};
+use app::ui::i18n::problem_text;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
@@ -80,6 +81,14 @@ async fn when_listing_fails_an_unknown_attempt_is_still_looked_up_by_its_custome
     assert_eq!(report.fixed, 1, "{report:?}");
     assert!(report.errors >= 1, "the failed listing is an error of the run: {report:?}");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+    // The stored report says so in the admin's language, around Stripe's own words.
+    assert!(report.problems.iter().any(|p| matches!(p, ReconcileProblem::ListingFellBack { .. })), "{report:?}");
+    let stored = app::ssr::services::admin::last_report(&app.state).await.expect("read").expect("a report");
+    let said = |locale| stored.problems.iter().map(|p| problem_text(p, locale)).collect::<Vec<_>>().join("\n");
+    let (fr, en) = (said(Locale::Fr), said(Locale::En));
+    assert!(fr.contains("La liste des PaymentIntents n’a pas pu être lue chez Stripe ("), "{fr}");
+    assert!(en.contains("Stripe’s list of PaymentIntents could not be read ("), "{en}");
+    assert!(!fr.contains("listing") && !en.contains("échéance"), "{fr}\n{en}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::listing::RowsTable;
 use crate::api::dto::ReportView;
 use crate::domain::Locale;
-use crate::ui::i18n::{format_datetime, status_label, texts};
+use crate::ui::i18n::{format_datetime, problem_text, status_label, texts};
 
 /// The report.
 #[component]
@@ -34,8 +34,10 @@ pub fn Report(report: ReportView) -> impl IntoView {
             }>
                 <th>"#"</th><th>{tx.here}</th><th>{tx.at_stripe}</th><th>{tx.resolved}</th>
             </RowsTable>
-            {(!report.error_messages.is_empty()).then(|| view! {
-                <ul class="error">{report.error_messages.into_iter().map(|m| view! { <li>{m}</li> }).collect_view()}</ul>
+            {(!report.problems.is_empty()).then(|| view! {
+                <ul class="error" data-testid="report-problems">
+                    {report.problems.iter().map(|p| view! { <li>{problem_text(p, locale)}</li> }).collect_view()}
+                </ul>
             })}
         </div>
     }

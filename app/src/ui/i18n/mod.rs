@@ -14,7 +14,8 @@ use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
     AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale,
-    OutboxStatus, PlanField, PlanProblem, PlanStatus, RefundReason, RefundStatus, Refusal, Trouble,
+    OutboxStatus, PlanField, PlanProblem, PlanStatus, ReconcileProblem, ReconcileStep, RefundReason, RefundStatus,
+    Refusal, StripeList, StripeObject, Trouble,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -247,6 +248,25 @@ texts! {
         events_replayed,
         drift,
         no_drift,
+        rp_echeance,
+        rp_session,
+        rp_object,
+        rp_earlier_epoch,
+        rp_listing,
+        rp_listing_fell_back,
+        rp_step,
+        rp_replay_unavailable,
+        rp_dispute,
+        rp_refund,
+        rp_charge,
+        rp_payment_intent,
+        rp_event,
+        rp_list_refunds,
+        rp_list_disputes,
+        rp_list_refunds_of_payment,
+        rp_requeue_failed_webhooks,
+        rp_late_successes,
+        rp_apply_replayed_events,
         here,
         at_stripe,
         resolved,
@@ -1131,6 +1151,52 @@ pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
         Trouble::Timeout => tx.trouble_timeout.to_owned(),
         Trouble::NotReached(detail) => fill(tx.trouble_not_reached, &[("detail", detail)]),
         Trouble::Other(text) => text.clone(),
+    }
+}
+
+/// A reconcile report's problem in the reader's language, around its technical cause.
+#[must_use]
+pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
+    let tx = Texts::of(locale);
+    match problem {
+        ReconcileProblem::Echeance { id, detail } => {
+            fill(tx.rp_echeance, &[("id", &id.to_string()), ("detail", detail)])
+        }
+        ReconcileProblem::Session { echeance, detail } => {
+            fill(tx.rp_session, &[("id", &echeance.to_string()), ("detail", detail)])
+        }
+        ReconcileProblem::Object { kind, id, detail } => {
+            let kind = match kind {
+                StripeObject::Dispute => tx.rp_dispute,
+                StripeObject::Refund => tx.rp_refund,
+                StripeObject::Charge => tx.rp_charge,
+                StripeObject::PaymentIntent => tx.rp_payment_intent,
+                StripeObject::Event => tx.rp_event,
+            };
+            fill(tx.rp_object, &[("kind", kind), ("id", id), ("detail", detail)])
+        }
+        ReconcileProblem::EarlierEpoch { payment_intent, detail } => {
+            fill(tx.rp_earlier_epoch, &[("id", payment_intent), ("detail", detail)])
+        }
+        ReconcileProblem::Listing { list, detail } => {
+            let list = match list {
+                StripeList::Refunds => tx.rp_list_refunds,
+                StripeList::Disputes => tx.rp_list_disputes,
+                StripeList::RefundsOfPayment => tx.rp_list_refunds_of_payment,
+            };
+            fill(tx.rp_listing, &[("list", list), ("detail", detail)])
+        }
+        ReconcileProblem::ListingFellBack { detail } => fill(tx.rp_listing_fell_back, &[("detail", detail)]),
+        ReconcileProblem::Step { step, detail } => {
+            let step = match step {
+                ReconcileStep::RequeueFailedWebhooks => tx.rp_requeue_failed_webhooks,
+                ReconcileStep::LateSuccesses => tx.rp_late_successes,
+                ReconcileStep::ApplyReplayedEvents => tx.rp_apply_replayed_events,
+            };
+            fill(tx.rp_step, &[("step", step), ("detail", detail)])
+        }
+        ReconcileProblem::ReplayUnavailable { detail } => fill(tx.rp_replay_unavailable, &[("detail", detail)]),
+        ReconcileProblem::Written { text } => text.clone(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The reconcile report, for the dashboard.
 
 use crate::api::dto::{DriftView, ReportView};
+use crate::domain::ReconcileProblem;
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::reconcile_report;
 use crate::ssr::services::error::ServiceError;
@@ -38,8 +39,26 @@ pub fn report_view(
                 fixed: d.fixed,
             })
             .collect(),
-        error_messages: serde_json::from_str(&row.error_messages).map_err(anyhow::Error::from)?,
+        problems: stored_problems(&row.error_messages)?,
     })
+}
+
+/// A report's problems as stored: typed, or (a report written before they were) lines of text.
+fn stored_problems(json: &str) -> Result<Vec<ReconcileProblem>, ServiceError> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Typed(ReconcileProblem),
+        Text(String),
+    }
+    let stored: Vec<Stored> = serde_json::from_str(json).map_err(anyhow::Error::from)?;
+    Ok(stored
+        .into_iter()
+        .map(|line| match line {
+            Stored::Typed(problem) => problem,
+            Stored::Text(text) => ReconcileProblem::Written { text },
+        })
+        .collect())
 }
 
 /// The latest report, if any.
@@ -50,5 +69,29 @@ pub async fn last_report(state: &AppState) -> Result<Option<ReportView>, Service
     match reconcile::latest(state).await? {
         Some((row, drift)) => Ok(Some(report_view(state, &row, drift)?)),
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::StripeList;
+
+    #[test]
+    fn a_report_reads_its_problems_typed_and_an_older_one_its_lines() {
+        let typed = serde_json::to_string(&[ReconcileProblem::Listing {
+            list: StripeList::Disputes,
+            detail: "Server(500)".to_owned(),
+        }])
+        .expect("serialises");
+        assert_eq!(
+            stored_problems(&typed).expect("reads"),
+            [ReconcileProblem::Listing { list: StripeList::Disputes, detail: "Server(500)".to_owned() }]
+        );
+        assert_eq!(
+            stored_problems(r#"["echeance 3: timeout"]"#).expect("reads"),
+            [ReconcileProblem::Written { text: "echeance 3: timeout".to_owned() }]
+        );
+        assert!(stored_problems("[]").expect("reads").is_empty());
     }
 }

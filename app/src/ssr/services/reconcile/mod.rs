@@ -23,7 +23,7 @@ use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
-    key_scope,
+    ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -103,8 +103,8 @@ pub struct Report {
     pub events_replayed: u32,
     /// Local ≠ Stripe.
     pub drift: Vec<Drift>,
-    /// What went wrong (no secrets).
-    pub error_messages: Vec<String>,
+    /// What could not be checked or applied, and why (no secrets).
+    pub problems: Vec<ReconcileProblem>,
     /// The run changed nothing on purpose.
     pub dry_run: bool,
 }
@@ -212,7 +212,9 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
         record_late_successes(state, &listed, &mut report).await;
         match webhooks::requeue_failed(state, window_start * 1000).await {
             Ok(n) => report.events_replayed += u32::try_from(n).unwrap_or(u32::MAX),
-            Err(e) => report.error_messages.push(format!("re-queueing failed webhooks: {e}")),
+            Err(e) => report
+                .problems
+                .push(ReconcileProblem::Step { step: ReconcileStep::RequeueFailedWebhooks, detail: e.to_string() }),
         }
         replay_undelivered(state, window_start, &mut report).await;
     }
@@ -240,7 +242,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     active.stripe_calls = Set(to_i32(report.stripe_calls));
     active.events_replayed = Set(to_i32(report.events_replayed));
     active.drift = Set(serde_json::to_string(&report.drift).map_err(anyhow::Error::from)?);
-    active.error_messages = Set(serde_json::to_string(&report.error_messages).map_err(anyhow::Error::from)?);
+    active.error_messages = Set(serde_json::to_string(&report.problems).map_err(anyhow::Error::from)?);
     active.update(&state.db).await?;
     Ok(report)
 }
@@ -288,7 +290,7 @@ async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -
         // What is not listed falls back to one read per échéance (still rate-limited):
         // by id, or by customer for an attempt that never learnt its PaymentIntent.
         report.errors += 1;
-        report.error_messages.push(format!("listing PaymentIntents failed ({e}); checking one by one"));
+        report.problems.push(ReconcileProblem::ListingFellBack { detail: e.to_string() });
     }
     let mut listed = Listed::default();
     for pi in listing.payment_intents {
@@ -324,7 +326,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
                 Ok(pi) => Some(pi),
                 Err(e) => {
                     report.errors += 1;
-                    report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+                    report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
                     return;
                 }
             }
@@ -388,7 +390,9 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
                         Ok(claimed) => claimed,
                         Err(e) => {
                             report.errors += 1;
-                            report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+                            report
+                                .problems
+                                .push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
                             return;
                         }
                     };
@@ -403,7 +407,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
                 Ok(None) => StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None },
                 Err(e) => {
                     report.errors += 1;
-                    report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+                    report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
                     return;
                 }
             }
@@ -448,7 +452,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
         }
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("echeance {}: {e}", attempt.echeance_id));
+            report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
         }
     }
 }
@@ -463,7 +467,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(s) => s,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+            report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             return;
         }
     };
@@ -471,7 +475,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(closed) => closed,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+            report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             return;
         }
     };
@@ -504,7 +508,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
             // Same status, but the échéance is no longer held by a session that cannot collect.
             if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
                 report.errors += 1;
-                report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+                report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             }
         }
         return;
@@ -529,14 +533,19 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         Ok(false) => report.unchanged += 1,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("echeance {} (session): {e}", row.id));
+            report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
         }
     }
 }
 
+/// A Stripe object that could not be read or applied, and why.
+fn object(kind: StripeObject, id: &str, cause: &impl std::fmt::Display) -> ReconcileProblem {
+    ReconcileProblem::Object { kind, id: id.to_owned(), detail: cause.to_string() }
+}
+
 /// Every item of a listing of the window, following its cursor; `None` (and
 /// the error reported) when Stripe does not answer.
-async fn list_all<T, F, Fut>(what: &str, id: fn(&T) -> &str, mut page: F, report: &mut Report) -> Option<Vec<T>>
+async fn list_all<T, F, Fut>(list: StripeList, id: fn(&T) -> &str, mut page: F, report: &mut Report) -> Option<Vec<T>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<Page<T>, crate::ssr::payments::GatewayError>>,
@@ -555,7 +564,7 @@ where
             }
             Err(e) => {
                 report.errors += 1;
-                report.error_messages.push(format!("listing {what} failed: {e}"));
+                report.problems.push(ReconcileProblem::Listing { list, detail: e.to_string() });
                 return None;
             }
         }
@@ -570,7 +579,7 @@ where
 /// échéance back and forth every night.
 async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Options, report: &mut Report) {
     let refunded = list_all(
-        "refunds",
+        StripeList::Refunds,
         |r: &RefundSnapshot| r.id.as_str(),
         |after| async move { state.gateway.list_refunds(window_start, after.as_deref()).await },
         report,
@@ -578,7 +587,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
     .await
     .unwrap_or_default();
     let disputes = list_all(
-        "disputes",
+        StripeList::Disputes,
         |d: &DisputeSnapshot| d.id.as_str(),
         |after| async move { state.gateway.list_disputes(window_start, after.as_deref()).await },
         report,
@@ -607,7 +616,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
             // The disputes' own rows (status, deadline), the admins told of a new one.
             if let Err(e) = disputes::observe(state, dispute).await {
                 report.errors += 1;
-                report.error_messages.push(format!("dispute {}: {e}", dispute.id));
+                report.problems.push(object(StripeObject::Dispute, &dispute.id, &e));
             }
         }
     }
@@ -620,7 +629,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
     for (pi, (has_refunds, disputes)) in &touched {
         let refunds = if *has_refunds {
             let all = list_all(
-                "refunds of a payment",
+                StripeList::RefundsOfPayment,
                 |r: &RefundSnapshot| r.id.as_str(),
                 |after| async move { state.gateway.list_refunds_of(pi, after.as_deref()).await },
                 report,
@@ -638,7 +647,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
                 refund.payment_intent.get_or_insert_with(|| IdOrObject::Id(pi.clone()));
                 if let Err(e) = refunds::observe(state, &refund).await {
                     report.errors += 1;
-                    report.error_messages.push(format!("refund {}: {e}", refund.id));
+                    report.problems.push(object(StripeObject::Refund, &refund.id, &e));
                 }
             }
         }
@@ -669,7 +678,7 @@ async fn payment_intent_of_charge(
         Ok(read) => read.payment_intent,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("charge {}: {e}", charge.id()));
+            report.problems.push(object(StripeObject::Charge, charge.id(), &e));
             None
         }
     }
@@ -691,7 +700,7 @@ async fn fix_collected(
         Ok(Err(_)) => return,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("payment intent {pi}: {e}"));
+            report.problems.push(object(StripeObject::PaymentIntent, pi, &e));
             return;
         }
     };
@@ -749,7 +758,7 @@ async fn fix_collected(
         Ok(_) => report.unchanged += 1,
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("echeance {}: {e}", echeance.id));
+            report.problems.push(ReconcileProblem::Echeance { id: echeance.id, detail: e.to_string() });
         }
     }
 }
@@ -774,7 +783,9 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
             Ok(rows) => recorded.extend(rows.into_iter().filter_map(|a| a.payment_intent_id)),
             Err(e) => {
                 report.errors += 1;
-                report.error_messages.push(format!("late successes: {e}"));
+                report
+                    .problems
+                    .push(ReconcileProblem::Step { step: ReconcileStep::LateSuccesses, detail: e.to_string() });
                 return;
             }
         }
@@ -785,7 +796,7 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
             Ok(_) => continue,
             Err(e) => {
                 report.errors += 1;
-                report.error_messages.push(format!("payment intent {}: {e}", pi.id));
+                report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
                 continue;
             }
         };
@@ -819,7 +830,7 @@ async fn record_listed(
         },
         Err(e) => {
             report.errors += 1;
-            report.error_messages.push(format!("payment intent {}: {e}", pi.id));
+            report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
         }
     }
 }
@@ -856,7 +867,9 @@ async fn adopt_lost_attempts(state: &AppState, listed: &Listed, report: &mut Rep
             }
             Err(e) => {
                 report.errors += 1;
-                report.error_messages.push(format!("payment intent {} of an earlier epoch: {e}", pi.id));
+                report
+                    .problems
+                    .push(ReconcileProblem::EarlierEpoch { payment_intent: pi.id.clone(), detail: e.to_string() });
                 continue;
             }
         };
@@ -944,7 +957,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
         let page = match state.gateway.list_undelivered_events(window_start, after.as_deref()).await {
             Ok(page) => page,
             Err(e) => {
-                report.error_messages.push(format!("replaying undelivered events is not available here ({e})"));
+                report.problems.push(ReconcileProblem::ReplayUnavailable { detail: e.to_string() });
                 return;
             }
         };
@@ -959,7 +972,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
             match webhooks::store(state, &body, state.now_ms()).await {
                 Ok(webhooks::Ingested::Stored) => report.events_replayed += 1,
                 Ok(webhooks::Ingested::Duplicate) => {}
-                Err(e) => report.error_messages.push(format!("event {}: {e}", event.id)),
+                Err(e) => report.problems.push(object(StripeObject::Event, &event.id, &e)),
             }
         }
         match (page.has_more, page.data.last()) {
@@ -970,7 +983,9 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
     if report.events_replayed > 0 {
         state.wake.inbox.notify_one();
         if let Err(e) = webhooks::process_pending(state, 500).await {
-            report.error_messages.push(format!("applying replayed events: {e}"));
+            report
+                .problems
+                .push(ReconcileProblem::Step { step: ReconcileStep::ApplyReplayedEvents, detail: e.to_string() });
         }
     }
 }
