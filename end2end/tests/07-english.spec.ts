@@ -1,6 +1,6 @@
 import { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { AdminTimeline } from './pages/admin';
+import { AdminDashboard, AdminTimeline } from './pages/admin';
 import { CARDS, CheckoutPage, paidEcheance } from './pages/checkout';
 import { LandingPage } from './pages/landing';
 import { EN, FRENCH_WORDS } from './pages/texts';
@@ -28,6 +28,29 @@ test.describe('in English', () => {
     await expect(checkout.alert).toContainText('Your bank declined the payment');
     await expect(checkout.row(echeance.label)).not.toHaveAttribute('data-status', 'a_payer');
     expect(await wordsShown(page, FRENCH_WORDS)).toEqual([]);
+  });
+
+  test('every admin page reads in English, the reconcile report included', async ({ page }) => {
+    // Its own data, names free of French words: échéances in three statuses.
+    const customer = seedCustomer(
+      'english-pages',
+      [{ cents: 10_000 }, { cents: 2_000, status: 'payee' }, { cents: 2_000, status: 'annulee' }],
+      { locale: 'en', name: 'Jane Doe' },
+    );
+    const admin = seedAdmin('english-pages-admin');
+    await loginInEnglish(page, admin);
+    const dashboard = new AdminDashboard(page, EN);
+    await dashboard.goto();
+    await dashboard.reconcile(admin);
+    expect(await wordsShown(page, FRENCH_WORDS)).toEqual([]);
+
+    const pages = ['/admin/plans', '/admin/plans/new', '/admin/integration', '/admin/admins', '/admin/security'];
+    for (const e of customer.echeances) pages.push(`/admin/echeances/${e.id}`);
+    for (const path of pages) {
+      expect((await page.goto(path))?.status(), path).toBe(200);
+      await expect(page.getByRole('link', { name: 'Log out' }).or(page.getByRole('button', { name: 'Log out' }))).toBeVisible();
+      expect(await wordsShown(page, FRENCH_WORDS), path).toEqual([]);
+    }
   });
 
   test('an admin reads a timeline in English', async ({ browser, page }) => {
