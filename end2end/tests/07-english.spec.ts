@@ -63,5 +63,7 @@ test.describe('in English', () => {
     await expect(timeline.entries('tentative').filter({ hasText: 'Attempt 1' })).toHaveCount(1);
     await expect(timeline.audit('en_cours', 'payee')).toContainText('Processing → Paid');
     expect(await wordsShown(page, FRENCH_WORDS)).toEqual([]);
+    // Statuses are worded, in the webhooks' entries too, never shown as their stored codes.
+    expect(await page.locator('body').innerText()).not.toMatch(/(?<![\w-])(a_payer|en_cours|en_attente|payee)(?![\w-])/);
   });
 });

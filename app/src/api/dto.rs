@@ -340,7 +340,9 @@ pub enum TimelineEvent {
         status: InboxStatus,
         /// `evt_…`.
         event_id: String,
-        /// What applying it did (technical).
+        /// The status change applying it made, if any.
+        moved: Option<(EcheanceStatus, EcheanceStatus)>,
+        /// What applying it did otherwise (technical).
         note: Option<String>,
         /// Why it failed (technical).
         last_error: Option<String>,

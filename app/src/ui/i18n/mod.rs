@@ -1231,9 +1231,12 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
             ];
             (tx.kind_attempt, title, details.into_iter().flatten().collect())
         }
-        TimelineEvent::Webhook { event_type, status, event_id, note, last_error } => {
+        TimelineEvent::Webhook { event_type, status, event_id, moved, note, last_error } => {
             let title = fill(tx.tl_webhook, &[("type", event_type), ("status", inbox_label(*status, tx))]);
-            let details = [Some(event_id.clone()), note.clone(), last_error.clone()];
+            let moved = moved.map(|(from, to)| {
+                fill(tx.tl_audit, &[("from", status_label(from, locale)), ("to", status_label(to, locale))])
+            });
+            let details = [Some(event_id.clone()), moved, note.clone(), last_error.clone()];
             (tx.kind_webhook, title, details.into_iter().flatten().collect())
         }
         TimelineEvent::Email { kind, status, attempts, to, sent_at, last_error } => {
@@ -1402,6 +1405,17 @@ mod tests {
         };
         assert_eq!(timeline_text(&audit, Locale::En).1, "Processing → Paid");
         assert_eq!(timeline_text(&audit, Locale::Fr).1, "En cours → Payée");
+        // What a webhook moved: worded too, not the stored codes.
+        let webhook = TimelineEvent::Webhook {
+            event_type: "payment_intent.succeeded".to_owned(),
+            status: InboxStatus::Processed,
+            event_id: "evt_1".to_owned(),
+            moved: Some((EcheanceStatus::EnAttente, EcheanceStatus::Payee)),
+            note: None,
+            last_error: None,
+        };
+        assert_eq!(timeline_text(&webhook, Locale::En).2, ["evt_1", "Action required → Paid"]);
+        assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], "Action requise → Payée");
         // Why an email was not sent: data worded here (it was an English sentence in both interfaces).
         let email = TimelineEvent::Email {
             kind: EmailKind::UpcomingDebit,

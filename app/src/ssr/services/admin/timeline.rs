@@ -58,13 +58,15 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         let events =
             stripe_event::Entity::find().filter(stripe_event::Column::PaymentIntentId.is_in(pis)).all(&state.db);
         for ev in events.await? {
+            let moved = ev.status_move();
             entries.push(entry(
                 ev.received_at,
                 TimelineEvent::Webhook {
                     event_type: ev.event_type,
                     status: ev.status,
                     event_id: ev.stripe_event_id,
-                    note: ev.note,
+                    moved,
+                    note: ev.note.filter(|_| moved.is_none()),
                     last_error: ev.last_error,
                 },
             ));
