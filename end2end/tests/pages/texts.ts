@@ -130,3 +130,22 @@ export const FRENCH_WORDS = [
   'Tableau de bord',
   'Action requise',
 ] as const;
+
+/** English interface words a French page never shows (technical words kept as Stripe says them —
+ * event types such as `payment_intent.succeeded`, `PaymentIntent` — are not among them). */
+export const ENGLISH_WORDS = [
+  'the',
+  'failed',
+  'listing',
+  'available',
+  'Log out',
+  'Dashboard',
+  'Cancel',
+  'Retry',
+  'Timeline',
+  'Attempt',
+  'Refund',
+  'Status',
+  'Amount',
+  'could not',
+] as const;
