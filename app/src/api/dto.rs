@@ -232,6 +232,9 @@ pub struct AdminRow {
     pub label: String,
     /// Customer name.
     pub customer_name: String,
+    /// The customer was erased: the page names them so in its reader's language, not by the
+    /// stored pseudonym.
+    pub customer_erased: bool,
     /// Customer email.
     pub customer_email: String,
     /// Amount.
@@ -739,6 +742,9 @@ pub struct PlanRow {
     pub label: String,
     /// Customer's name.
     pub customer_name: String,
+    /// The customer was erased: the page names them so in its reader's language, not by the
+    /// stored pseudonym.
+    pub customer_erased: bool,
     /// Customer's address.
     pub customer_email: String,
     /// Where it stands.
@@ -948,6 +954,9 @@ pub struct PlanView {
     pub label: String,
     /// Customer's name.
     pub customer_name: String,
+    /// The customer was erased: the page names them so in its reader's language, not by the
+    /// stored pseudonym.
+    pub customer_erased: bool,
     /// Customer's address.
     pub customer_email: String,
     /// Where it stands.

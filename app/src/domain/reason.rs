@@ -51,7 +51,7 @@ pub enum Refusal {
     ErasureBlocked,
     /// A customer is not erased while one of their échéances still to collect is held by the
     /// original site's Checkout Session that collected another amount than its own: an admin
-    /// reviews that money first (and cancels the échéance once it is settled).
+    /// cancels that échéance first (its money stays in the drift until marked as reviewed).
     #[error("a legacy Checkout payment of another amount is to review")]
     ErasureLegacyToReview,
     /// The customer's account is closed (its erasure has begun): no new plan is written for it.

@@ -134,6 +134,18 @@ async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_the
     assert!(cards::default_card(&app.state, customer_id).await.expect("query").is_none(), "no card left");
     let audit = admin_audit::Entity::find().filter(admin_audit::Column::Action.eq("customer.erase")).one(&app.state.db);
     assert_eq!(audit.await.expect("query").map(|a| a.subject), Some(format!("user:{id}")));
+
+    // The admin's pages name them as erased in the reader's language, not by the stored pseudonym.
+    let pages = [format!("/admin/plans/{}", created.plan.id), format!("/admin/echeances/{first}")];
+    for (lang, shown) in [("en", "Erased customer &lt;efface-"), ("fr", "Client effacé &lt;efface-")] {
+        let as_admin = app.browser();
+        app.login(&as_admin, &admin).await;
+        for path in &pages {
+            let page = as_admin.get(format!("{}{path}?lang={lang}", app.address)).send();
+            let html = page.await.expect("answers").text().await.expect("page");
+            assert!(html.contains(shown), "{lang} {path}: {shown} not in the page");
+        }
+    }
 }
 
 #[tokio::test]

@@ -197,10 +197,11 @@ async fn a_session_expiry_answered_500_for_is_read_back_or_asked_again_and_the_c
 
 #[tokio::test]
 async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment_and_nothing_is_charged_over_it() {
-    use app::ssr::entities::user;
+    use app::ssr::entities::{echeance, user};
     use app::ssr::services::admin::actions;
     use app::ssr::services::erasure;
-    use sea_orm::EntityTrait;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     // No workers: the webhook is handled by the test, before it looks.
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
@@ -283,10 +284,24 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
             "{drift:?}"
         );
     }
-    // Only a cancelled échéance has a legacy payment to mark as reviewed.
+    // Only a cancelled échéance has a legacy payment to mark as reviewed, and only one Stripe says
+    // paid: a session that never collected (here still open, on a row cancelled before sessions
+    // were closed first) has no money to review, and is left as it was.
     let refused = actions::review_legacy_payment(&app.state, id(open), admin.id).await;
     assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NothingToReview))), "{refused:?}");
-    assert_eq!(app.row(open).await.checkout_session_id.as_deref(), Some("cs_test_open"), "left as it was");
+    let unpaid = app.echeance(&alice, 6_000, app.today()).await;
+    app.link_checkout_session(unpaid, "cs_test_unpaid", "open", "unpaid").await;
+    echeance::Entity::update_many()
+        .col_expr(echeance::Column::Status, Expr::value(EcheanceStatus::Annulee))
+        .filter(echeance::Column::Id.eq(unpaid))
+        .exec(&app.state.db)
+        .await
+        .expect("cancelled");
+    for e in [open, unpaid] {
+        let refused = actions::review_legacy_payment(&app.state, id(e), admin.id).await;
+        assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NothingToReview))), "{refused:?}");
+        assert!(app.row(e).await.checkout_session_id.is_some(), "left as it was");
+    }
     // An admin marks the money of one as reviewed: unlinked, its audit trail says who looked at
     // what, and the reconciler no longer reports it; the other stays in the drift.
     let as_admin = app.browser();
@@ -324,6 +339,6 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
     assert!(report.drift.iter().all(|d| d.echeance_id != short), "{:?}", report.drift);
     assert!(report.drift.iter().any(|d| d.echeance_id == dollars), "{:?}", report.drift);
 
-    // Once cancelled (reviewed), the customer may be erased.
+    // Once cancelled (one reviewed, the other still in the drift), the customer may be erased.
     erasure::erase(&app.state, alice.id.get(), admin.id).await.expect("erased");
 }

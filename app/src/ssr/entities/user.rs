@@ -35,3 +35,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Where an erased customer's pseudonymous address is (`efface-42@erased.invalid`): a reserved
+/// domain that can receive nothing.
+pub const ERASED_DOMAIN: &str = "erased.invalid";
+
+impl Model {
+    /// Whether the account was erased (its name and address replaced by a pseudonym).
+    #[must_use]
+    pub fn is_erased(&self) -> bool {
+        self.email.strip_suffix(ERASED_DOMAIN).is_some_and(|local| local.ends_with('@'))
+    }
+}

@@ -102,8 +102,10 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
         }
     }
 
-    let pseudonym =
-        Erased { email: format!("efface-{customer}@erased.invalid"), name: format!("Client effacé n°{customer}") };
+    let pseudonym = Erased {
+        email: format!("efface-{customer}@{}", user::ERASED_DOMAIN),
+        name: format!("Client effacé n°{customer}"),
+    };
     let txn = db::begin_write(&state.db).await?;
     blocked(&txn, customer).await?;
     scrub(&txn, customer, &account.email, &account.display_name, &pseudonym).await?;

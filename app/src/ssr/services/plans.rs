@@ -842,6 +842,7 @@ pub async fn rows_of(
                 no_card: open && card.is_none(),
                 id: plan.id,
                 customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
+                customer_erased: customer.is_some_and(user::Model::is_erased),
                 customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),
                 status: plan.status,
                 total: sum(plan.total_cents),
@@ -975,6 +976,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     Ok(PlanView {
         id: plan.id,
         label: plan.label,
+        customer_erased: customer.is_erased(),
         customer_name: customer.display_name,
         customer_email: customer.email,
         status: plan.status,

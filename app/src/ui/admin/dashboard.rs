@@ -17,7 +17,7 @@ use crate::api::emails::{AdminRetryFailedEmails, admin_failed_emails};
 use crate::api::session::current_me;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::{email_kind_label, fill, status_label, texts, trouble_text};
+use crate::ui::i18n::{customer_shown, email_kind_label, fill, status_label, texts, trouble_text};
 use crate::ui::layout::Layout;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -177,7 +177,7 @@ fn Table(page: AdminPage) -> impl IntoView {
                 <tr data-testid=format!("row-{}", r.id)>
                     <td><a href=format!("/admin/echeances/{}", r.id)>{r.id}</a></td>
                     <td><a href=format!("/admin/echeances/{}", r.id)>{r.label.clone()}</a></td>
-                    <td>{r.customer_name.clone()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
+                    <td>{customer_shown(&r.customer_name, r.customer_erased, tx).to_owned()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
                     <td>{locale.format_date(r.due_date)}</td>
                     <td class="amount">{r.money.format(locale)}</td>
                     <td><StatusBadge status=r.status/></td>

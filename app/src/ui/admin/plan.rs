@@ -9,7 +9,7 @@ use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{cause_label, fill, format_datetime, plan_status_label, texts};
+use crate::ui::i18n::{cause_label, customer_shown, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -43,7 +43,7 @@ pub fn AdminPlan() -> impl IntoView {
             <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.label)])}</h1>
             <section class="card summary">
                 <dl>
-                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", plan.customer_name, plan.customer_email)}</dd>
+                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", customer_shown(&plan.customer_name, plan.customer_erased, tx), plan.customer_email)}</dd>
                     <dt>{tx.col_status}</dt>
                     <dd><span class="badge" data-testid="plan-status" data-status=plan.status.as_str()>{plan_status_label(plan.status, tx)}</span></dd>
                     <dt>{tx.plan_total}</dt><dd>{plan.total.format(locale)}</dd>

@@ -187,6 +187,7 @@ texts! {
         col_status,
         col_action,
         col_customer,
+        erased_customer,
         col_attempts,
         pay,
         paying,
@@ -1198,6 +1199,12 @@ pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
         ReconcileProblem::ReplayUnavailable { detail } => fill(tx.rp_replay_unavailable, &[("detail", detail)]),
         ReconcileProblem::Written { text } => text.clone(),
     }
+}
+
+/// How a page names a customer: by their name, or as erased (the stored pseudonym is French).
+#[must_use]
+pub fn customer_shown<'a>(name: &'a str, erased: bool, tx: &'a Texts) -> &'a str {
+    if erased { tx.erased_customer } else { name }
 }
 
 /// A date and time as people of this locale write them.

@@ -131,21 +131,22 @@ pub async fn resend_authentication_email(state: &AppState, id: EcheanceId) -> Re
 /// An admin marks the money that the original site's Checkout Session of a cancelled échéance
 /// collected as reviewed (refunded on Stripe, or kept: decided outside): the session is unlinked,
 /// so the reconciler stops reporting it as drift, and the échéance's audit trail says who looked
-/// at what Stripe collected. Only a cancelled échéance still linked to a session that can no
-/// longer collect: one still to collect is cancelled first (nothing is charged over that money).
+/// at what Stripe collected. Only a cancelled échéance still linked to a session Stripe says
+/// paid: one still to collect is cancelled first (nothing is charged over that money).
 ///
 /// # Errors
-/// `Refused(NothingToReview)` (not cancelled, or no session), `Refused(LegacyPaymentPending)`
-/// while the session can still collect, `Unavailable` when Stripe does not answer, database
-/// failure.
+/// `Refused(NothingToReview)` (not cancelled, no session, or a session Stripe does not say
+/// paid), `Unavailable` when Stripe does not answer, database failure.
 pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: UserId) -> Result<(), ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     let (EcheanceStatus::Annulee, Some(session_id)) = (row.status, row.checkout_session_id.as_deref()) else {
         return Err(Refusal::NothingToReview.into());
     };
+    // Only money Stripe says the session collected is reviewed here; one that never collected
+    // (expired, failed) is unlinked by the reconciler, one still open or processing is not touched.
     let session = state.gateway.retrieve_checkout_session(session_id).await?;
-    if session.status.as_deref() == Some("open") || checkout::payment_processing(state, &session).await? {
-        return Err(Refusal::LegacyPaymentPending.into());
+    if !session.is_paid() {
+        return Err(Refusal::NothingToReview.into());
     }
     let txn = db::begin_write(&state.db).await?;
     let locked = echeances::lock(&txn, id).await?;

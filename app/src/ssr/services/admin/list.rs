@@ -35,6 +35,7 @@ pub fn row_of(e: echeance::Model, u: Option<user::Model>, paid_by: Option<String
         id: e.id,
         money: echeances::money(&e)?,
         label: e.label,
+        customer_erased: u.is_erased(),
         customer_name: u.display_name,
         customer_email: u.email,
         due_date: e.due_date,
