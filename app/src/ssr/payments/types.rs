@@ -288,6 +288,19 @@ impl CheckoutSessionSnapshot {
         self.payment_status.as_deref() == Some("paid")
     }
 
+    /// Where it stands in Stripe's own words: `complete/paid` (`?` for what it does not say).
+    #[must_use]
+    pub fn status_words(&self) -> String {
+        format!("{}/{}", self.status.as_deref().unwrap_or("?"), self.payment_status.as_deref().unwrap_or("?"))
+    }
+
+    /// Where it stands and what it collected, in Stripe's own words: `complete/paid 5999 eur`.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let amount = self.amount_total.map_or_else(|| "?".to_owned(), |amount| amount.to_string());
+        format!("{} {amount} {}", self.status_words(), self.currency.as_deref().unwrap_or("?"))
+    }
+
     /// Whether it is for `amount` minor units of `currency` (an échéance's); a session that
     /// does not say what it collects is not.
     #[must_use]

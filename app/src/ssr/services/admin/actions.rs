@@ -158,10 +158,6 @@ pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: User
         .filter(echeance::Column::Id.eq(locked.id))
         .exec(&txn)
         .await?;
-    let collected = match (session.amount_total, session.currency.as_deref()) {
-        (Some(amount), Some(currency)) => format!("{amount} {currency}"),
-        _ => "?".to_owned(),
-    };
     audit_log::ActiveModel {
         echeance_id: Set(locked.id),
         from_status: Set(Some(locked.status)),
@@ -169,11 +165,7 @@ pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: User
         event: Set("LegacyPaymentReviewed".to_owned()),
         cause: Set(Cause::Admin),
         actor: Set(format!("admin:{admin}")),
-        detail: Set(Some(format!(
-            "checkout_session={session_id} {}/{} {collected}: reviewed, unlinked",
-            session.status.as_deref().unwrap_or("?"),
-            session.payment_status.as_deref().unwrap_or("?"),
-        ))),
+        detail: Set(Some(format!("checkout_session={session_id} {}: reviewed, unlinked", session.summary()))),
         created_at: Set(state.now_ms()),
         ..Default::default()
     }

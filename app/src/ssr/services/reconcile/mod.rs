@@ -479,8 +479,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
             return;
         }
     };
-    let stripe =
-        format!("{}/{}", session.status.as_deref().unwrap_or("?"), session.payment_status.as_deref().unwrap_or("?"));
+    let stripe = session.status_words();
     if webhooks::checkout::other_amount(&session, row) || (session.is_paid() && row.status == EcheanceStatus::Annulee) {
         // Money Stripe collected, but not the échéance's amount, or for an échéance cancelled
         // here: nothing moves, an admin reviews it.
@@ -488,11 +487,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
         report.drift.push(Drift {
             echeance_id: row.id,
             local: row.status,
-            stripe: format!(
-                "{stripe} {} {}",
-                session.amount_total.map_or_else(|| "?".to_owned(), |amount| amount.to_string()),
-                session.currency.as_deref().unwrap_or("?")
-            ),
+            stripe: session.summary(),
             resolved: row.status,
             stripe_object: Some(session.id.clone()),
             fixed: false,
