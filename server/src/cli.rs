@@ -430,17 +430,7 @@ async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> any
         }
         Err(e) => return Err(e.into()),
     };
-    println!(
-        "reconcile{}: checked {}, fixed {}, unchanged {}, errors {}, stripe calls {}, events replayed {}, drift {}",
-        if dry_run { " (dry run)" } else { "" },
-        report.checked,
-        report.fixed,
-        report.unchanged,
-        report.errors,
-        report.stripe_calls,
-        report.events_replayed,
-        report.drift.len()
-    );
+    println!("reconcile{}: {}, drift {}", if dry_run { " (dry run)" } else { "" }, report.counts, report.drift.len());
     for d in &report.drift {
         println!(
             "  échéance {}: here {} / Stripe {} -> {}{}",
@@ -451,7 +441,7 @@ async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> any
             if d.fixed { " (fixed)" } else { "" }
         );
     }
-    Ok(if report.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.counts.errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// Today, in the schedule's time zone.

@@ -223,6 +223,18 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
+/// The customer a row is about.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRef {
+    /// Their name (an erased customer's is the stored pseudonym: pages name them in their
+    /// reader's language instead, `ui::i18n::customer_shown`).
+    pub name: String,
+    /// Their address.
+    pub email: String,
+    /// The customer was erased.
+    pub erased: bool,
+}
+
 /// One row of the dashboard's table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdminRow {
@@ -230,13 +242,8 @@ pub struct AdminRow {
     pub id: i64,
     /// Label.
     pub label: String,
-    /// Customer name.
-    pub customer_name: String,
-    /// The customer was erased: the page names them so in its reader's language, not by the
-    /// stored pseudonym.
-    pub customer_erased: bool,
-    /// Customer email.
-    pub customer_email: String,
+    /// Its customer.
+    pub customer: CustomerRef,
     /// Amount.
     pub money: crate::domain::Money,
     /// Due date.
@@ -494,18 +501,8 @@ pub struct ReportView {
     pub dry_run: bool,
     /// When it started (schedule time zone; the page formats it).
     pub started_at: NaiveDateTime,
-    /// Checked.
-    pub checked: i32,
-    /// Fixed.
-    pub fixed: i32,
-    /// Unchanged.
-    pub unchanged: i32,
-    /// Errors.
-    pub errors: i32,
-    /// Stripe calls.
-    pub stripe_calls: i32,
-    /// Replayed webhooks.
-    pub events_replayed: i32,
+    /// What it counted.
+    pub counts: crate::domain::ReconcileCounts,
     /// Local ≠ Stripe.
     pub drift: Vec<DriftView>,
     /// What could not be checked or applied, and why (the page words it).
@@ -740,18 +737,13 @@ pub struct PlanRow {
     pub id: i64,
     /// What it is for.
     pub label: String,
-    /// Customer's name.
-    pub customer_name: String,
-    /// The customer was erased: the page names them so in its reader's language, not by the
-    /// stored pseudonym.
-    pub customer_erased: bool,
-    /// Customer's address.
-    pub customer_email: String,
+    /// Its customer.
+    pub customer: CustomerRef,
     /// Where it stands.
     pub status: crate::domain::PlanStatus,
     /// The total.
     pub total: crate::domain::Total,
-    /// Collected so far (none yet: `None`).
+    /// Collected so far, refunds not deducted (none yet: `None`).
     pub collected: Option<crate::domain::Total>,
     /// Still to collect (none: nothing left).
     pub remaining: Option<crate::domain::Total>,
@@ -948,23 +940,8 @@ pub struct PlanAccepted {
 /// One plan, as the dashboard shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
-    /// Id.
-    pub id: i64,
-    /// What it is for.
-    pub label: String,
-    /// Customer's name.
-    pub customer_name: String,
-    /// The customer was erased: the page names them so in its reader's language, not by the
-    /// stored pseudonym.
-    pub customer_erased: bool,
-    /// Customer's address.
-    pub customer_email: String,
-    /// Where it stands.
-    pub status: crate::domain::PlanStatus,
-    /// The total.
-    pub total: crate::domain::Total,
-    /// Collected so far (refunds not deducted); none yet: `None`.
-    pub collected: Option<crate::domain::Total>,
+    /// Its line in the plans list: label, customer, status, amounts, progress, card warnings.
+    pub summary: PlanRow,
     /// Consumer credit under French law.
     pub consumer_credit: bool,
     /// The customer's consent, once given.
@@ -1120,9 +1097,7 @@ pub struct ReceiptView {
     /// Who was paid.
     pub merchant: String,
     /// Who paid.
-    pub customer_name: String,
-    /// Their address.
-    pub customer_email: String,
+    pub customer: CustomerRef,
     /// What for (« Échéance 2/3 »).
     pub label: String,
     /// The plan it belongs to, if any.

@@ -38,7 +38,7 @@ pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck, ThreeDsStep};
 pub use plan::{Installment, Interval, PlanField, PlanProblem, Schedule, ScheduleInvalid, ScheduleRequest};
 pub use plan_status::{DefaultPolicy, PlanEvent, PlanStatus, PlanTransitionError, Progress};
 pub use reason::{Field, Invalid, Refusal};
-pub use reconcile::{ReconcileProblem, ReconcileStep, StripeList, StripeObject};
+pub use reconcile::{ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject};
 pub use refund::{RefundReason, RefundStatus};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};

@@ -3,6 +3,34 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a reconcile run counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileCounts {
+    /// Échéances and sessions checked.
+    pub checked: u32,
+    /// Changed to match Stripe.
+    pub fixed: u32,
+    /// Already matching (or still pending on Stripe).
+    pub unchanged: u32,
+    /// Could not be checked.
+    pub errors: u32,
+    /// Logical calls made to Stripe.
+    pub stripe_calls: u32,
+    /// Undelivered events put back in the inbox.
+    pub events_replayed: u32,
+}
+
+impl std::fmt::Display for ReconcileCounts {
+    /// « checked 2, fixed 1, unchanged 1, errors 0, stripe calls 3, events replayed 0 » (logs and the command line).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "checked {}, fixed {}, unchanged {}, errors {}, stripe calls {}, events replayed {}",
+            self.checked, self.fixed, self.unchanged, self.errors, self.stripe_calls, self.events_replayed
+        )
+    }
+}
+
 /// One thing a reconcile run could not check or apply; `detail` is the technical cause.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "about", rename_all = "snake_case")]

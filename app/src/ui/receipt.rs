@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::checkout::receipt;
 use crate::api::dto::ReceiptView;
 use crate::domain::Locale;
-use crate::ui::i18n::{fill, format_datetime, status_label, texts};
+use crate::ui::i18n::{customer_line, fill, format_datetime, status_label, texts};
 use crate::ui::layout::LoadedPage;
 
 /// The page.
@@ -35,7 +35,7 @@ fn Receipt(receipt: ReceiptView) -> impl IntoView {
             <h1>{fill(tx.receipt_title, &[("number", &r.echeance_id.to_string())])}</h1>
             <dl>
                 <dt>{tx.receipt_merchant}</dt><dd>{r.merchant.clone()}</dd>
-                <dt>{tx.receipt_customer}</dt><dd>{format!("{} <{}>", r.customer_name, r.customer_email)}</dd>
+                <dt>{tx.receipt_customer}</dt><dd>{customer_line(&r.customer, tx)}</dd>
                 <dt>{tx.receipt_for}</dt><dd>{r.label.clone()}</dd>
                 {r.plan_label.clone().map(|plan| view! { <dt>{tx.receipt_plan}</dt><dd>{plan}</dd> })}
                 <dt>{tx.col_amount}</dt><dd data-testid="receipt-amount">{r.money.format(locale)}</dd>

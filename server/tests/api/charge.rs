@@ -113,7 +113,7 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
     let report = app::ssr::services::reconcile::run(&app.state, &options, &app::ssr::services::reconcile::Silent)
         .await
         .expect("reconciled");
-    assert_eq!(report.fixed, 1, "{report:?}");
+    assert_eq!(report.counts.fixed, 1, "{report:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "no second charge");
 }

@@ -256,7 +256,7 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
             let at = usize::try_from(page.min(pages - 1)).expect("small") * 25;
             let expected: Vec<(i64, String)> =
                 whole.iter().skip(at).take(25).map(|(e, u)| (e.id, u.as_ref().expect("user").email.clone())).collect();
-            let rows: Vec<(i64, String)> = shown.rows.iter().map(|r| (r.id, r.customer_email.clone())).collect();
+            let rows: Vec<(i64, String)> = shown.rows.iter().map(|r| (r.id, r.customer.email.clone())).collect();
             assert_eq!(rows, expected, "{form:?}, page {page}");
         }
         let by_status = admin::list(&app.state, &filter, 0).await.expect("dashboard").totals;

@@ -349,7 +349,7 @@ async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_recon
 
     let report = reconcile(&app).await;
 
-    assert!(report.events_replayed >= 1, "{report:?}");
+    assert!(report.counts.events_replayed >= 1, "{report:?}");
     assert_eq!(row().await.status, app::domain::InboxStatus::Processed, "applied on its second chance");
 }
 

@@ -652,7 +652,7 @@ async fn a_plan_whose_total_is_over_one_charge_is_invited_listed_and_summed() {
     let id = plan_number(&plan);
     let listed = plans::list(&app.state, None, false, 0).await.expect("the list reads");
     assert_eq!(listed.rows.iter().map(|r| r.total.minor).collect::<Vec<_>>(), vec![150_000_000]);
-    assert_eq!(plans::view(&app.state, id).await.expect("the plan reads").total.minor, 150_000_000);
+    assert_eq!(plans::view(&app.state, id).await.expect("the plan reads").summary.total.minor, 150_000_000);
     let totals = admin::list(&app.state, &admin::Filter::default(), 0).await.expect("dashboard").totals;
     assert_eq!(totals.iter().map(|t| (t.count, t.money.minor)).collect::<Vec<_>>(), vec![(3, 150_000_000)]);
 }

@@ -124,9 +124,9 @@ async fn a_plan_for_a_new_customer_is_accepted_and_becomes_active_once_a_card_is
     let view = plans::view(&app.state, plan.id).await.expect("view");
     let shown = view.consent.expect("consent shown");
     assert_eq!((shown.ip.as_str(), shown.text.as_str()), ("203.0.113.7", mandate.as_str()));
-    assert_eq!(view.status, PlanStatus::Actif);
+    assert_eq!(view.summary.status, PlanStatus::Actif);
     assert_eq!(view.echeances.len(), 3);
-    assert_eq!(view.collected, None);
+    assert_eq!(view.summary.collected, None);
     assert_eq!(
         view.history.iter().map(|h| h.to).collect::<Vec<_>>(),
         vec![PlanStatus::EnAttenteClient, PlanStatus::Actif]
@@ -534,7 +534,7 @@ async fn the_plans_list_is_newest_first_filtered_by_status_with_progress_and_nex
     assert_eq!((row.id, row.progress), (active.plan.id, (1, 3)));
     assert_eq!(row.collected.map(|m| m.minor), Some(3_000));
     assert_eq!(row.next_due, Some(active.echeances[1].due_date), "the next one still to collect");
-    assert_eq!(row.customer_email, alice.email);
+    assert_eq!(row.customer.email, alice.email);
 
     let none = plans::list(&app.state, Some(PlanStatus::EnDefaut), false, 0).await.expect("listed");
     assert!(none.rows.is_empty());
@@ -750,6 +750,22 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     let listed = plans::list(&app.state, None, true, 0).await.expect("list");
     assert_eq!(ids(listed.clone()), vec![stranded.plan.id, short.plan.id]);
     assert!(listed.rows[0].no_card && listed.rows[0].card_runs_out.is_none());
+    // Each plan's own page warns as its line does.
+    let browser = app.browser();
+    app.login(&browser, &root).await;
+    let page = |id: i64| {
+        let browser = browser.clone();
+        let url = format!("{}/admin/plans/{id}", app.address);
+        async move { browser.get(url).send().await.expect("answers").text().await.expect("page") }
+    };
+    let expiry = format!("{:02}/{}", before.month(), before.year());
+    let short_page = page(short.plan.id).await;
+    assert!(short_page.contains(r#"data-testid="card-runs-out""#) && short_page.contains(&expiry), "{expiry}");
+    assert!(!short_page.contains(r#"data-testid="no-card""#));
+    let stranded_page = page(stranded.plan.id).await;
+    assert!(stranded_page.contains(r#"data-testid="no-card""#) && !stranded_page.contains("card-runs-out"));
+    let long_page = page(long.plan.id).await;
+    assert!(!long_page.contains("card-runs-out") && !long_page.contains(r#"data-testid="no-card""#));
     usable(true).await.expect("card back");
 
     // A plan that is over is no longer a worry.

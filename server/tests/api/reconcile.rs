@@ -37,7 +37,7 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
-    assert_eq!((report.checked, report.fixed, report.errors), (1, 1, 0), "{report:?}");
+    assert_eq!((report.counts.checked, report.counts.fixed, report.counts.errors), (1, 1, 0), "{report:?}");
     assert_eq!(report.drift.len(), 1);
     assert_eq!((report.drift[0].local.as_str(), report.drift[0].stripe.as_str()), ("en_attente", "succeeded"));
 }
@@ -55,7 +55,7 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
     assert_eq!(app.status(canceled).await, EcheanceStatus::APayer);
     assert_eq!(app.attempts(canceled).await[0].outcome, AttemptOutcome::Canceled);
     assert_eq!(app.status(pending).await, EcheanceStatus::EnAttente);
-    assert_eq!((report.checked, report.fixed, report.unchanged), (2, 1, 1), "{report:?}");
+    assert_eq!((report.counts.checked, report.counts.fixed, report.counts.unchanged), (2, 1, 1), "{report:?}");
 }
 
 #[tokio::test]
@@ -78,8 +78,8 @@ async fn when_listing_fails_an_unknown_attempt_is_still_looked_up_by_its_custome
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
     assert_eq!(app.status(e).await, EcheanceStatus::Payee, "{report:?}");
-    assert_eq!(report.fixed, 1, "{report:?}");
-    assert!(report.errors >= 1, "the failed listing is an error of the run: {report:?}");
+    assert_eq!(report.counts.fixed, 1, "{report:?}");
+    assert!(report.counts.errors >= 1, "the failed listing is an error of the run: {report:?}");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
     // The stored report says so in the admin's language, around Stripe's own words.
     assert!(report.problems.iter().any(|p| matches!(p, ReconcileProblem::ListingFellBack { .. })), "{report:?}");
@@ -102,7 +102,7 @@ async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
 
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
-    assert_eq!(report.fixed, 0);
+    assert_eq!(report.counts.fixed, 0);
     assert_eq!(report.drift.len(), 1);
     assert_eq!(report.drift[0].resolved.as_str(), "payee");
     assert!(!report.drift[0].fixed);
@@ -124,7 +124,7 @@ async fn missed_webhooks_are_replayed_from_the_events_api() {
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
-    assert!(report.events_replayed >= 1, "{report:?}");
+    assert!(report.counts.events_replayed >= 1, "{report:?}");
     assert!(
         app.inbox().await.iter().any(|row| row.event_type == "payment_intent.succeeded"),
         "the missed event is in the inbox"
@@ -157,7 +157,7 @@ async fn legacy_checkout_sessions_still_open_are_reconciled() {
     assert_eq!(app.status(paid).await, EcheanceStatus::Payee);
     assert_eq!(app.status(expired).await, EcheanceStatus::APayer);
     assert_eq!(app.row(expired).await.checkout_session_id, None, "left to the schedule: its session cannot collect");
-    assert_eq!((report.checked, report.fixed), (2, 1), "{report:?}");
+    assert_eq!((report.counts.checked, report.counts.fixed), (2, 1), "{report:?}");
 }
 
 #[tokio::test]
@@ -323,9 +323,12 @@ async fn reconciling_2000_pending_echeances_makes_far_fewer_stripe_calls_than_ec
     let calls: u64 = during.values().sum();
     println!(
         "reconcile of {N} pending échéances: {calls} Stripe calls ({during:?}); report: checked {}, fixed {}, unchanged {}, errors {}",
-        report.checked, report.fixed, report.unchanged, report.errors
+        report.counts.checked, report.counts.fixed, report.counts.unchanged, report.counts.errors
     );
-    assert_eq!((report.checked, report.fixed, report.unchanged, report.errors), (2_000, 50, 1_950, 0));
+    assert_eq!(
+        (report.counts.checked, report.counts.fixed, report.counts.unchanged, report.counts.errors),
+        (2_000, 50, 1_950, 0)
+    );
     assert!(calls <= 25, "{calls} calls for {N} échéances");
     assert_eq!(app.status(rows[0]).await, EcheanceStatus::Payee);
     assert_eq!(app.status(rows[30]).await, EcheanceStatus::APayer);

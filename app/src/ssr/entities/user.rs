@@ -47,3 +47,9 @@ impl Model {
         self.email.strip_suffix(ERASED_DOMAIN).is_some_and(|local| local.ends_with('@'))
     }
 }
+
+impl From<Model> for crate::api::dto::CustomerRef {
+    fn from(user: Model) -> Self {
+        Self { erased: user.is_erased(), name: user.display_name, email: user.email }
+    }
+}

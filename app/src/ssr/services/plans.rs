@@ -16,8 +16,8 @@ use sea_orm::{
 use super::change::PlanChange;
 use super::error::ServiceError;
 use crate::api::dto::{
-    ConsentView, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow, PlanView,
-    PlannedEcheance,
+    ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow,
+    PlanView, PlannedEcheance,
 };
 use crate::domain::{
     Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
@@ -841,9 +841,7 @@ pub async fn rows_of(
                 card_runs_out,
                 no_card: open && card.is_none(),
                 id: plan.id,
-                customer_name: customer.map(|c| c.display_name.clone()).unwrap_or_default(),
-                customer_erased: customer.is_some_and(user::Model::is_erased),
-                customer_email: customer.map(|c| c.email.clone()).unwrap_or_default(),
+                customer: customer.cloned().map(CustomerRef::from).unwrap_or_default(),
                 status: plan.status,
                 total: sum(plan.total_cents),
                 collected: if collected == 0 { None } else { Some(sum(collected)) },
@@ -948,7 +946,7 @@ pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, Service
 /// `NotFound`, a row that does not parse, database failure.
 pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceError> {
     let (plan, rows) = get(&state.db, plan_id).await?;
-    let customer = user::Entity::find_by_id(plan.customer_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let summary = rows_of(&state.db, vec![plan.clone()]).await?.pop().ok_or(ServiceError::NotFound)?;
     let consent =
         plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&state.db).await?;
     let history = plan_audit::Entity::find()
@@ -958,9 +956,6 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         .await?;
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
-    let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
-    let sum = |minor: i64| Total::of(minor, currency);
-    let collected: i64 = rows.iter().filter(|e| e.status.was_collected()).map(|e| e.amount_cents).sum();
     let echeances = rows
         .iter()
         .map(|e| {
@@ -974,14 +969,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         })
         .collect::<Result<_, ServiceError>>()?;
     Ok(PlanView {
-        id: plan.id,
-        label: plan.label,
-        customer_erased: customer.is_erased(),
-        customer_name: customer.display_name,
-        customer_email: customer.email,
-        status: plan.status,
-        total: sum(plan.total_cents),
-        collected: if collected == 0 { None } else { Some(sum(collected)) },
+        summary,
         consumer_credit: plan.consumer_credit,
         consent: consent.map(|c| ConsentView {
             at: local(c.accepted_at),

@@ -47,8 +47,7 @@ pub async fn receipt(state: &AppState, id: EcheanceId, reader: &CurrentUser) -> 
     Ok(ReceiptView {
         echeance_id: row.id,
         merchant: state.settings.merchant_name.clone(),
-        customer_name: customer.display_name,
-        customer_email: customer.email,
+        customer: customer.into(),
         plan_label,
         money: echeances::money(&row)?,
         due_date: row.due_date,

@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::error::ServiceError;
 use super::transitions::{self, Applied, Cause};
-use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent, UserId};
+use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent, RetryPolicy, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
@@ -177,7 +177,7 @@ pub async fn record_then(
     };
     let applied = match event {
         Some(PaymentEvent::Declined { retryable }) if update.count_decline => {
-            let event = schedule_retry(state, &txn, &echeance, retryable, now).await?;
+            let event = schedule_retry(&txn, &echeance, &state.settings.retry_policy, retryable, now).await?;
             Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?)
         }
         Some(event) => Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?),
@@ -237,19 +237,19 @@ async fn apply(
     Ok(applied)
 }
 
-/// Counts a soft decline and sets the next automatic retry; a decline the
-/// schedule will not retry becomes final.
+/// Counts a soft decline and sets the next automatic retry as `policy` decides; a decline it
+/// will not retry becomes final.
 async fn schedule_retry(
-    state: &AppState,
     txn: &sea_orm::DatabaseTransaction,
     echeance: &echeance::Model,
+    policy: &RetryPolicy,
     soft: bool,
     now: i64,
 ) -> Result<PaymentEvent, ServiceError> {
     if !echeance.status.is_pending_on_stripe() {
         return Ok(PaymentEvent::Declined { retryable: soft });
     }
-    let decision = state.settings.retry_policy.decide(soft, echeance.soft_declines);
+    let decision = policy.decide(soft, echeance.soft_declines);
     let next_retry_at = decision.retry_in_hours.map(|h| crate::domain::decline::retry_due_at(now, h));
     echeance::Entity::update_many()
         .col_expr(echeance::Column::SoftDeclines, Expr::value(decision.soft_declines))

@@ -177,7 +177,7 @@ fn Table(page: AdminPage) -> impl IntoView {
                 <tr data-testid=format!("row-{}", r.id)>
                     <td><a href=format!("/admin/echeances/{}", r.id)>{r.id}</a></td>
                     <td><a href=format!("/admin/echeances/{}", r.id)>{r.label.clone()}</a></td>
-                    <td>{customer_shown(&r.customer_name, r.customer_erased, tx).to_owned()}<br/><span class="muted">{r.customer_email.clone()}</span></td>
+                    <td>{customer_shown(&r.customer, tx).to_owned()}<br/><span class="muted">{r.customer.email.clone()}</span></td>
                     <td>{locale.format_date(r.due_date)}</td>
                     <td class="amount">{r.money.format(locale)}</td>
                     <td><StatusBadge status=r.status/></td>

@@ -9,7 +9,7 @@ use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{cause_label, customer_shown, fill, format_datetime, plan_status_label, texts};
+use crate::ui::i18n::{cause_label, customer_line, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -36,19 +36,25 @@ pub fn AdminPlan() -> impl IntoView {
         },
     );
     let render = move |plan: PlanView| {
-        let id = plan.id;
-        let movable = !plan.status.is_over();
+        let id = plan.summary.id;
+        let movable = !plan.summary.status.is_over();
         view! {
             <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-            <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.label)])}</h1>
+            <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.summary.label)])}</h1>
             <section class="card summary">
                 <dl>
-                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", customer_shown(&plan.customer_name, plan.customer_erased, tx), plan.customer_email)}</dd>
+                    <dt>{tx.col_customer}</dt><dd>{customer_line(&plan.summary.customer, tx)}</dd>
                     <dt>{tx.col_status}</dt>
-                    <dd><span class="badge" data-testid="plan-status" data-status=plan.status.as_str()>{plan_status_label(plan.status, tx)}</span></dd>
-                    <dt>{tx.plan_total}</dt><dd>{plan.total.format(locale)}</dd>
-                    <dt>{tx.plan_collected}</dt><dd>{plan.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}</dd>
+                    <dd><span class="badge" data-testid="plan-status" data-status=plan.summary.status.as_str()>{plan_status_label(plan.summary.status, tx)}</span></dd>
+                    <dt>{tx.plan_total}</dt><dd>{plan.summary.total.format(locale)}</dd>
+                    <dt>{tx.plan_collected}</dt><dd>{plan.summary.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}</dd>
                 </dl>
+                {plan.summary.no_card.then(|| view! { <p class="warning" data-testid="no-card">{tx.plan_no_card}</p> })}
+                {plan.summary.card_runs_out.map(|(month, year)| view! {
+                    <p class="warning" data-testid="card-runs-out">
+                        {fill(tx.plan_card_runs_out, &[("expiry", &format!("{month:02}/{year}"))])}
+                    </p>
+                })}
                 {plan.consumer_credit.then(|| view! { <p class="warning">{tx.consumer_credit_flag}</p> })}
             </section>
             <section class="card" data-testid="plan-consent">

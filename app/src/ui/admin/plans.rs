@@ -62,7 +62,7 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
             <RowsTable rows=list.rows empty=tx.plans_none testid="plans" row=move |p| view! {
                 <tr data-status=p.status.as_str()>
                     <td><a href=format!("/admin/plans/{}", p.id)>{p.label}</a></td>
-                    <td>{customer_shown(&p.customer_name, p.customer_erased, tx).to_owned()}<br/><span class="muted">{p.customer_email}</span></td>
+                    <td>{customer_shown(&p.customer, tx).to_owned()}<br/><span class="muted">{p.customer.email}</span></td>
                     <td><span class="badge" data-status=p.status.as_str()>{plan_status_label(p.status, tx)}</span></td>
                     <td class="amount">{p.total.format(locale)}</td>
                     <td class="amount">

@@ -16,12 +16,12 @@ pub fn Report(report: ReportView) -> impl IntoView {
         <div data-testid="reconcile-report">
             <p class="muted">{format!("#{} — {} — {}", report.id, format_datetime(report.started_at, tx), report.trigger)}</p>
             <div class="grid">
-                <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.checked}</div></div>
-                <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.fixed}</div></div>
-                <div class="total"><div class="muted">{tx.unchanged}</div><div class="n">{report.unchanged}</div></div>
-                <div class="total"><div class="muted">{tx.errors}</div><div class="n">{report.errors}</div></div>
-                <div class="total"><div class="muted">{tx.stripe_calls}</div><div class="n">{report.stripe_calls}</div></div>
-                <div class="total"><div class="muted">{tx.events_replayed}</div><div class="n">{report.events_replayed}</div></div>
+                <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.counts.checked}</div></div>
+                <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.counts.fixed}</div></div>
+                <div class="total"><div class="muted">{tx.unchanged}</div><div class="n">{report.counts.unchanged}</div></div>
+                <div class="total"><div class="muted">{tx.errors}</div><div class="n">{report.counts.errors}</div></div>
+                <div class="total"><div class="muted">{tx.stripe_calls}</div><div class="n">{report.counts.stripe_calls}</div></div>
+                <div class="total"><div class="muted">{tx.events_replayed}</div><div class="n">{report.counts.events_replayed}</div></div>
             </div>
             <h3>{tx.drift}</h3>
             <RowsTable rows=report.drift empty=tx.no_drift row=move |d| view! {

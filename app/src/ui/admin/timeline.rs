@@ -11,7 +11,7 @@ use crate::api::admin::{
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::{Locale, RefundReason};
 use crate::ui::i18n::{
-    customer_shown, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
+    customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
     refund_reason_label, refund_status_label, texts, timeline_text,
 };
 use crate::ui::layout::LoadedPage;
@@ -78,7 +78,7 @@ pub fn AdminTimeline() -> impl IntoView {
             <h1>{format!("#{id} — {}", t.row.label)}</h1>
             <section class="card summary">
                 <dl>
-                    <dt>{tx.col_customer}</dt><dd>{format!("{} <{}>", customer_shown(&t.row.customer_name, t.row.customer_erased, tx), t.row.customer_email)}</dd>
+                    <dt>{tx.col_customer}</dt><dd>{customer_line(&t.row.customer, tx)}</dd>
                     <dt>{tx.col_amount}</dt><dd>{t.row.money.format(locale)}</dd>
                     <dt>{tx.col_due}</dt><dd>{locale.format_date(t.row.due_date)}</dd>
                     <dt>{tx.col_status}</dt><dd><StatusBadge status=t.row.status/></dd>

@@ -1203,8 +1203,14 @@ pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
 
 /// How a page names a customer: by their name, or as erased (the stored pseudonym is French).
 #[must_use]
-pub fn customer_shown<'a>(name: &'a str, erased: bool, tx: &'a Texts) -> &'a str {
-    if erased { tx.erased_customer } else { name }
+pub fn customer_shown<'a>(customer: &'a crate::api::dto::CustomerRef, tx: &'a Texts) -> &'a str {
+    if customer.erased { tx.erased_customer } else { &customer.name }
+}
+
+/// A customer named as [`customer_shown`] does, followed by their address: « Alice Martin <alice@…> ».
+#[must_use]
+pub fn customer_line(customer: &crate::api::dto::CustomerRef, tx: &Texts) -> String {
+    format!("{} <{}>", customer_shown(customer, tx), customer.email)
 }
 
 /// A date and time as people of this locale write them.

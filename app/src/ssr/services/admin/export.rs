@@ -31,8 +31,8 @@ pub async fn export_csv(state: &AppState, filter: &Filter) -> Result<String, Ser
         let cells = [
             row.id.to_string(),
             row.label,
-            row.customer_name,
-            row.customer_email,
+            row.customer.name,
+            row.customer.email,
             format!("{},{:02}", row.money.amount.minor() / 100, row.money.amount.minor() % 100),
             row.money.currency.code().to_uppercase(),
             row.due_date.to_string(),

@@ -23,12 +23,7 @@ pub fn report_view(
         trigger: row.trigger.clone(),
         dry_run: row.dry_run,
         started_at: from_ms(row.started_at).with_timezone(&tz).naive_local(),
-        checked: row.checked,
-        fixed: row.fixed,
-        unchanged: row.unchanged,
-        errors: row.errors,
-        stripe_calls: row.stripe_calls,
-        events_replayed: row.events_replayed,
+        counts: row.counts(),
         drift: drift
             .into_iter()
             .map(|d| DriftView {

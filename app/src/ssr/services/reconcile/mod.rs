@@ -23,7 +23,7 @@ use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
-    ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
+    ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -89,18 +89,9 @@ pub struct Drift {
 pub struct Report {
     /// Stored report id.
     pub id: i64,
-    /// Échéances and sessions checked.
-    pub checked: u32,
-    /// Changed to match Stripe.
-    pub fixed: u32,
-    /// Already matching (or still pending on Stripe).
-    pub unchanged: u32,
-    /// Could not be checked.
-    pub errors: u32,
-    /// Logical calls made to Stripe.
-    pub stripe_calls: u32,
-    /// Undelivered events put back in the inbox.
-    pub events_replayed: u32,
+    /// What it counted.
+    #[serde(flatten)]
+    pub counts: ReconcileCounts,
     /// Local ≠ Stripe.
     pub drift: Vec<Drift>,
     /// What could not be checked or applied, and why (no secrets).
@@ -149,12 +140,12 @@ pub async fn run(state: &AppState, options: &Options, progress: &dyn Progress) -
     }
     let report = result?;
     tracing::info!(
-        checked = report.checked,
-        fixed = report.fixed,
-        unchanged = report.unchanged,
-        errors = report.errors,
-        stripe_calls = report.stripe_calls,
-        events_replayed = report.events_replayed,
+        checked = report.counts.checked,
+        fixed = report.counts.fixed,
+        unchanged = report.counts.unchanged,
+        errors = report.counts.errors,
+        stripe_calls = report.counts.stripe_calls,
+        events_replayed = report.counts.events_replayed,
         drift = report.drift.len(),
         "reconciliation finished"
     );
@@ -211,7 +202,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     if !options.dry_run {
         record_late_successes(state, &listed, &mut report).await;
         match webhooks::requeue_failed(state, window_start * 1000).await {
-            Ok(n) => report.events_replayed += u32::try_from(n).unwrap_or(u32::MAX),
+            Ok(n) => report.counts.events_replayed += u32::try_from(n).unwrap_or(u32::MAX),
             Err(e) => report
                 .problems
                 .push(ReconcileProblem::Step { step: ReconcileStep::RequeueFailedWebhooks, detail: e.to_string() }),
@@ -223,7 +214,7 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     progress.finish();
     if let Some(since_ms) = restored_since
         && !options.dry_run
-        && report.errors == 0
+        && report.counts.errors == 0
     {
         installation::restore_reconciled(&state.db, since_ms).await?;
         tracing::info!(
@@ -235,20 +226,11 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
     let mut active: reconcile_report::ActiveModel = row.into();
     active.status = Set(ReportStatus::Finished);
     active.finished_at = Set(Some(state.now_ms()));
-    active.checked = Set(to_i32(report.checked));
-    active.fixed = Set(to_i32(report.fixed));
-    active.unchanged = Set(to_i32(report.unchanged));
-    active.errors = Set(to_i32(report.errors));
-    active.stripe_calls = Set(to_i32(report.stripe_calls));
-    active.events_replayed = Set(to_i32(report.events_replayed));
+    active.set_counts(report.counts);
     active.drift = Set(serde_json::to_string(&report.drift).map_err(anyhow::Error::from)?);
     active.error_messages = Set(serde_json::to_string(&report.problems).map_err(anyhow::Error::from)?);
     active.update(&state.db).await?;
     Ok(report)
-}
-
-fn to_i32(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
@@ -285,11 +267,11 @@ struct Listed {
 /// this database gave up on (declined, cancelled) is found only there.
 async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -> Result<Listed, ServiceError> {
     let listing = window::list(state, window_start, window::ATTEMPTS_PER_SLICE).await?;
-    report.stripe_calls += listing.calls;
+    report.counts.stripe_calls += listing.calls;
     for e in &listing.errors {
         // What is not listed falls back to one read per échéance (still rate-limited):
         // by id, or by customer for an attempt that never learnt its PaymentIntent.
-        report.errors += 1;
+        report.counts.errors += 1;
         report.problems.push(ReconcileProblem::ListingFellBack { detail: e.to_string() });
     }
     let mut listed = Listed::default();
@@ -303,7 +285,7 @@ async fn list_window(state: &AppState, window_start: i64, report: &mut Report) -
 }
 
 async fn check_target(state: &AppState, target: &Target, listed: &Listed, options: &Options, report: &mut Report) {
-    report.checked += 1;
+    report.counts.checked += 1;
     let attempt = &target.attempt;
     let key = AttemptRef { echeance: attempt.echeance_id, attempt: attempt.attempt_no, epoch: attempt.epoch };
     // An attempt that knows its PaymentIntent is matched by that id only (and read by
@@ -321,11 +303,11 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
     let snapshot = match (from_list, &attempt.payment_intent_id) {
         (Some(pi), _) => Some(pi),
         (None, Some(id)) => {
-            report.stripe_calls += 1;
+            report.counts.stripe_calls += 1;
             match state.gateway.retrieve_payment_intent(id).await {
                 Ok(pi) => Some(pi),
                 Err(e) => {
-                    report.errors += 1;
+                    report.counts.errors += 1;
                     report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
                     return;
                 }
@@ -350,7 +332,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             stripe_object: Some(pi.id.clone()),
             fixed: false,
         });
-        report.unchanged += 1;
+        report.counts.unchanged += 1;
         return;
     }
     let report_of_stripe = match snapshot {
@@ -373,7 +355,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             let last_sent = attempt.last_sent_at.map_or(attempt.started_at, |at| at.max(attempt.started_at));
             let old_enough = now - last_sent > ABANDON_AFTER_MS;
             if !(old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
-                report.unchanged += 1;
+                report.counts.unchanged += 1;
                 return;
             }
             if attempt.outcome.needs_follow_up() && !options.dry_run {
@@ -389,7 +371,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
                     {
                         Ok(claimed) => claimed,
                         Err(e) => {
-                            report.errors += 1;
+                            report.counts.errors += 1;
                             report
                                 .problems
                                 .push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
@@ -397,16 +379,16 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
                         }
                     };
                 if !claimed {
-                    report.unchanged += 1;
+                    report.counts.unchanged += 1;
                     return;
                 }
             }
-            report.stripe_calls += 1;
+            report.counts.stripe_calls += 1;
             match super::charge::find_on_stripe(state, attempt).await {
                 Ok(Some(pi)) => StripeReport::from_payment_intent(pi),
                 Ok(None) => StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None },
                 Err(e) => {
-                    report.errors += 1;
+                    report.counts.errors += 1;
                     report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
                     return;
                 }
@@ -418,7 +400,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
     let stripe_object = report_of_stripe.payment_intent.as_ref().map(|p| p.id.clone());
     let expected = report_of_stripe.event.and_then(|ev| local.transition(ev).ok());
     let Some(expected) = expected.filter(|e| *e != local) else {
-        report.unchanged += 1;
+        report.counts.unchanged += 1;
         return;
     };
     if options.dry_run {
@@ -437,9 +419,9 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             let resolved = recorded.applied.as_ref().map_or(local, |a| a.to);
             let fixed = resolved != local;
             if fixed {
-                report.fixed += 1;
+                report.counts.fixed += 1;
             } else {
-                report.unchanged += 1;
+                report.counts.unchanged += 1;
             }
             report.drift.push(Drift {
                 echeance_id: attempt.echeance_id,
@@ -451,22 +433,22 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             });
         }
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
         }
     }
 }
 
 async fn check_session(state: &AppState, row: &echeance::Model, options: &Options, report: &mut Report) {
-    report.checked += 1;
+    report.counts.checked += 1;
     let Some(session_id) = row.checkout_session_id.as_deref() else {
         return;
     };
-    report.stripe_calls += 1;
+    report.counts.stripe_calls += 1;
     let session = match state.gateway.retrieve_checkout_session(session_id).await {
         Ok(s) => s,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             return;
         }
@@ -474,7 +456,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     let closed = match webhooks::checkout::closed_for_good(state, &session).await {
         Ok(closed) => closed,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             return;
         }
@@ -483,7 +465,7 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     if webhooks::checkout::other_amount(&session, row) || (session.is_paid() && row.status == EcheanceStatus::Annulee) {
         // Money Stripe collected, but not the échéance's amount, or for an échéance cancelled
         // here: nothing moves, an admin reviews it.
-        report.unchanged += 1;
+        report.counts.unchanged += 1;
         report.drift.push(Drift {
             echeance_id: row.id,
             local: row.status,
@@ -496,13 +478,13 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     }
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
-        report.unchanged += 1;
+        report.counts.unchanged += 1;
         let never_collects =
             session.status.as_deref() == Some("expired") || closed == webhooks::checkout::Closed::Unpaid;
         if never_collects && !options.dry_run {
             // Same status, but the échéance is no longer held by a session that cannot collect.
             if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
             }
         }
@@ -522,12 +504,12 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     }
     match webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
         Ok(true) => {
-            report.fixed += 1;
+            report.counts.fixed += 1;
             report.drift.push(drift(true, would));
         }
-        Ok(false) => report.unchanged += 1,
+        Ok(false) => report.counts.unchanged += 1,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
         }
     }
@@ -547,7 +529,7 @@ where
 {
     let (mut all, mut after) = (Vec::new(), None);
     loop {
-        report.stripe_calls += 1;
+        report.counts.stripe_calls += 1;
         match page(after.take()).await {
             Ok(p) => {
                 let last = p.data.last().map(|item| id(item).to_owned());
@@ -558,7 +540,7 @@ where
                 }
             }
             Err(e) => {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report.problems.push(ReconcileProblem::Listing { list, detail: e.to_string() });
                 return None;
             }
@@ -610,7 +592,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
         for dispute in disputes.iter().rev() {
             // The disputes' own rows (status, deadline), the admins told of a new one.
             if let Err(e) = disputes::observe(state, dispute).await {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report.problems.push(object(StripeObject::Dispute, &dispute.id, &e));
             }
         }
@@ -641,7 +623,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
                 let mut refund = refund.clone();
                 refund.payment_intent.get_or_insert_with(|| IdOrObject::Id(pi.clone()));
                 if let Err(e) = refunds::observe(state, &refund).await {
-                    report.errors += 1;
+                    report.counts.errors += 1;
                     report.problems.push(object(StripeObject::Refund, &refund.id, &e));
                 }
             }
@@ -668,11 +650,11 @@ async fn payment_intent_of_charge(
     report: &mut Report,
 ) -> Option<IdOrObject> {
     let charge = charge?;
-    report.stripe_calls += 1;
+    report.counts.stripe_calls += 1;
     match state.gateway.retrieve_charge(charge.id()).await {
         Ok(read) => read.payment_intent,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(object(StripeObject::Charge, charge.id(), &e));
             None
         }
@@ -694,17 +676,17 @@ async fn fix_collected(
         // Not ours, not the paying PaymentIntent, or its success not recorded: nothing to move.
         Ok(Err(_)) => return,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(object(StripeObject::PaymentIntent, pi, &e));
             return;
         }
     };
-    report.checked += 1;
+    report.counts.checked += 1;
     let local = echeance.status;
     let events = events_for(echeance.amount_cents);
     let target = events.iter().fold(local, |at, event| at.transition(*event).unwrap_or(at));
     if target == local {
-        report.unchanged += 1;
+        report.counts.unchanged += 1;
         return;
     }
     let drift = |fixed: bool, resolved: EcheanceStatus| Drift {
@@ -747,12 +729,12 @@ async fn fix_collected(
     .await;
     match applied {
         Ok((from, to)) if from != to => {
-            report.fixed += 1;
+            report.counts.fixed += 1;
             report.drift.push(drift(true, to));
         }
-        Ok(_) => report.unchanged += 1,
+        Ok(_) => report.counts.unchanged += 1,
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Echeance { id: echeance.id, detail: e.to_string() });
         }
     }
@@ -777,7 +759,7 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
         {
             Ok(rows) => recorded.extend(rows.into_iter().filter_map(|a| a.payment_intent_id)),
             Err(e) => {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report
                     .problems
                     .push(ReconcileProblem::Step { step: ReconcileStep::LateSuccesses, detail: e.to_string() });
@@ -790,12 +772,12 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
             Ok(Some(attempt)) if attempt.outcome != AttemptOutcome::Succeeded => attempt,
             Ok(_) => continue,
             Err(e) => {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
                 continue;
             }
         };
-        report.checked += 1;
+        report.counts.checked += 1;
         record_listed(state, &attempt, pi, report).await;
     }
 }
@@ -811,7 +793,7 @@ async fn record_listed(
     match record::record(state, attempt.id, stripe, Cause::Reconciler, "system:reconciler").await {
         Ok(done) => match done.applied.filter(|a| a.refused.is_none() && a.to != a.from) {
             Some(applied) => {
-                report.fixed += 1;
+                report.counts.fixed += 1;
                 report.drift.push(Drift {
                     echeance_id: attempt.echeance_id,
                     local: applied.from,
@@ -821,10 +803,10 @@ async fn record_listed(
                     fixed: true,
                 });
             }
-            None => report.unchanged += 1,
+            None => report.counts.unchanged += 1,
         },
         Err(e) => {
-            report.errors += 1;
+            report.counts.errors += 1;
             report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
         }
     }
@@ -861,14 +843,14 @@ async fn adopt_lost_attempts(state: &AppState, listed: &Listed, report: &mut Rep
                 continue;
             }
             Err(e) => {
-                report.errors += 1;
+                report.counts.errors += 1;
                 report
                     .problems
                     .push(ReconcileProblem::EarlierEpoch { payment_intent: pi.id.clone(), detail: e.to_string() });
                 continue;
             }
         };
-        report.checked += 1;
+        report.counts.checked += 1;
         record_listed(state, &adopted, pi, report).await;
     }
 }
@@ -948,7 +930,7 @@ async fn adopt_lost(state: &AppState, pi: &PaymentIntentSnapshot, r: AttemptRef)
 async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Report) {
     let mut after: Option<String> = None;
     loop {
-        report.stripe_calls += 1;
+        report.counts.stripe_calls += 1;
         let page = match state.gateway.list_undelivered_events(window_start, after.as_deref()).await {
             Ok(page) => page,
             Err(e) => {
@@ -965,7 +947,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
                 Err(_) => continue,
             };
             match webhooks::store(state, &body, state.now_ms()).await {
-                Ok(webhooks::Ingested::Stored) => report.events_replayed += 1,
+                Ok(webhooks::Ingested::Stored) => report.counts.events_replayed += 1,
                 Ok(webhooks::Ingested::Duplicate) => {}
                 Err(e) => report.problems.push(object(StripeObject::Event, &event.id, &e)),
             }
@@ -975,7 +957,7 @@ async fn replay_undelivered(state: &AppState, window_start: i64, report: &mut Re
             _ => break,
         }
     }
-    if report.events_replayed > 0 {
+    if report.counts.events_replayed > 0 {
         state.wake.inbox.notify_one();
         if let Err(e) = webhooks::process_pending(state, 500).await {
             report
