@@ -382,8 +382,10 @@ pub enum TimelineEvent {
         event: String,
         /// What caused it.
         cause: Cause,
-        /// Who (`admin:1`, `stripe:evt_…`, `system:…`).
-        actor: String,
+        /// Who.
+        actor: crate::domain::Actor,
+        /// The admin's name, when an admin made it.
+        actor_name: Option<String>,
         /// Details (technical).
         detail: Option<String>,
     },
@@ -449,8 +451,10 @@ pub struct RefundView {
     pub stripe_refund_id: Option<String>,
     /// Why it failed or was refused (Stripe's code).
     pub failure_reason: Option<String>,
-    /// The admin who asked for it (their name); none for a refund made on Stripe.
-    pub requested_by: Option<String>,
+    /// Who asked for it: an admin, or Stripe for a refund made there.
+    pub requested_by: crate::domain::Actor,
+    /// The admin's name.
+    pub requested_by_name: Option<String>,
 }
 
 /// An échéance's money, once collected: collected, gone back, kept (minor units).
@@ -996,7 +1000,9 @@ pub struct PlanHistoryEntry {
     /// Why.
     pub cause: Cause,
     /// Who.
-    pub actor: String,
+    pub actor: crate::domain::Actor,
+    /// The admin's name, when an admin made it.
+    pub actor_name: Option<String>,
 }
 
 /// What cancelling a plan did.

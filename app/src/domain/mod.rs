@@ -2,6 +2,7 @@
 //! outcomes, idempotency keys, declines and retries, emails, recovery tokens,
 //! and the reasons a request is refused. No I/O, no clock, no `cfg`.
 
+pub mod actor;
 pub mod decline;
 pub mod delivery;
 pub mod host_api;
@@ -25,6 +26,7 @@ pub mod throttle;
 pub mod token;
 pub mod user;
 
+pub use actor::{Actor, SystemJob};
 pub use decline::{DeclineReason, RetryDecision, RetryPolicy, is_soft_decline};
 pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, Trouble, next_host_try};
 pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};

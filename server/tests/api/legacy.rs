@@ -328,7 +328,7 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
     assert!(
         timeline.entries.iter().any(|entry| matches!(&entry.event,
             app::api::dto::TimelineEvent::Audit { event, actor, detail: Some(detail), .. }
-                if event == "LegacyPaymentReviewed" && *actor == format!("admin:{}", admin.id)
+                if event == "LegacyPaymentReviewed" && *actor == app::domain::Actor::Admin(admin.id.get())
                     && detail.contains("cs_test_short") && detail.contains("5999 eur"))),
         "{:?}",
         timeline.entries

@@ -19,6 +19,7 @@ mod host_api;
 mod host_webhooks;
 mod instances;
 mod invitations;
+mod languages;
 mod legacy;
 mod live;
 mod plans;

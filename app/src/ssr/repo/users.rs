@@ -1,6 +1,8 @@
 //! Account queries shared by several services.
 
-use sea_orm::{DatabaseTransaction, EntityTrait, QuerySelect};
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::domain::UserId;
 use crate::ssr::entities::user;
@@ -16,4 +18,20 @@ use crate::ssr::services::error::ServiceError;
 /// `NotFound`, database failure.
 pub async fn lock(txn: &DatabaseTransaction, id: UserId) -> Result<user::Model, ServiceError> {
     user::Entity::find_by_id(id.get()).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
+}
+
+/// The names of the admins `actors` name (`admin:3` → its account's name), by account id: one query.
+///
+/// # Errors
+/// Database failure.
+pub async fn admin_names<'a>(
+    db: &impl ConnectionTrait,
+    actors: impl IntoIterator<Item = &'a crate::domain::Actor>,
+) -> Result<HashMap<i64, String>, ServiceError> {
+    let ids: Vec<i64> = actors.into_iter().filter_map(crate::domain::Actor::admin_id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.display_name)).collect())
 }

@@ -20,8 +20,8 @@ use crate::api::dto::{
     PlanView, PlannedEcheance,
 };
 use crate::domain::{
-    Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus, Progress,
-    Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
+    Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
+    Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
 };
 use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
@@ -954,6 +954,8 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         .order_by_asc(plan_audit::Column::Id)
         .all(&state.db)
         .await?;
+    let actors: Vec<Actor> = history.iter().map(|h| Actor::parse(&h.actor)).collect();
+    let names = crate::ssr::repo::users::admin_names(&state.db, &actors).await?;
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
     let echeances = rows
@@ -981,12 +983,14 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         echeances,
         history: history
             .into_iter()
-            .map(|h| PlanHistoryEntry {
+            .zip(actors)
+            .map(|(h, actor)| PlanHistoryEntry {
                 at: local(h.created_at),
                 from: h.from_status,
                 to: h.to_status,
                 cause: h.cause,
-                actor: h.actor,
+                actor_name: actor.admin_id().and_then(|id| names.get(&id).cloned()),
+                actor,
             })
             .collect(),
         can_cancel: !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled()),

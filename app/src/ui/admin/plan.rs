@@ -9,7 +9,7 @@ use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{cause_label, customer_line, fill, format_datetime, plan_status_label, texts};
+use crate::ui::i18n::{actor_text, cause_label, customer_line, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -135,7 +135,7 @@ pub fn AdminPlan() -> impl IntoView {
                                 {h.from.map(|s| format!("{} → ", plan_status_label(s, tx)))}
                                 <strong>{plan_status_label(h.to, tx)}</strong>
                                 <br/>
-                                <span class="muted">{format!("{} · {}", cause_label(h.cause, tx), h.actor)}</span>
+                                <span class="muted">{format!("{} · {}", cause_label(h.cause, tx), fill(tx.tl_by, &[("actor", &actor_text(&h.actor, h.actor_name.as_deref(), tx))]))}</span>
                             </span>
                         </li>
                     }).collect_view()}

@@ -16,11 +16,13 @@ use crate::ui::layout::{LoadedPage, hydration_marker};
 pub fn AdminTemplates() -> impl IntoView {
     let tx = texts();
     let query = use_query_map();
+    // Without a choice, the template in the reader's own language.
+    let reader = use_context::<Locale>().unwrap_or_default();
     let selected = move || {
         let q = query.read();
         (
             q.get("kind").unwrap_or_else(|| "authentication_required".to_owned()),
-            q.get("locale").unwrap_or_else(|| "fr".to_owned()),
+            q.get("locale").unwrap_or_else(|| reader.code().to_owned()),
         )
     };
     let save = ServerAction::<AdminSaveTemplate>::new();

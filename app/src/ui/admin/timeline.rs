@@ -9,10 +9,10 @@ use crate::api::admin::{
     AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
 };
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
-use crate::domain::{Locale, RefundReason};
+use crate::domain::{Actor, Locale, RefundReason};
 use crate::ui::i18n::{
-    customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
-    refund_reason_label, refund_status_label, texts, timeline_text,
+    Detail, actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime,
+    refund_failure_text, refund_reason_label, refund_status_label, texts, timeline_text,
 };
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
@@ -153,7 +153,15 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
         <li data-kind=kind data-from=from data-to=to data-email-kind=email_kind data-outcome=outcome>
             <span class="muted">{format_datetime(entry.at, tx)}</span>
             <span class="kind">{kind_label}</span>
-            <span><strong>{title}</strong><br/><span class="muted">{details.join(" · ")}</span></span>
+            <span><strong>{title}</strong><br/><span class="muted">
+                {details.into_iter().enumerate().map(|(i, detail)| view! {
+                    {(i > 0).then_some(" · ")}
+                    {match detail {
+                        Detail::Worded(text) => text.into_any(),
+                        Detail::Technical(text) => view! { <code translate="no">{text}</code> }.into_any(),
+                    }}
+                }).collect_view()}
+            </span></span>
         </li>
     }
 }
@@ -178,7 +186,10 @@ fn Refunds(
     let rows = refunds
         .into_iter()
         .map(|r| {
-            let by = r.requested_by.clone().unwrap_or_else(|| tx.refund_by_stripe.to_owned());
+            let by = match &r.requested_by {
+                Actor::Stripe(None) => tx.refund_by_stripe.to_owned(),
+                actor => actor_text(actor, r.requested_by_name.as_deref(), tx),
+            };
             let status = match &r.failure_reason {
                 Some(why) => format!("{} ({})", refund_status_label(r.status, tx), refund_failure_text(why, tx)),
                 None => refund_status_label(r.status, tx).to_owned(),

@@ -13,9 +13,9 @@ use crate::api::dto::TimelineEvent;
 use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
-    AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid, Locale,
-    OutboxStatus, PlanField, PlanProblem, PlanStatus, ReconcileProblem, ReconcileStep, RefundReason, RefundStatus,
-    Refusal, StripeList, StripeObject, Trouble,
+    Actor, AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid,
+    Locale, OutboxStatus, PlanField, PlanProblem, PlanStatus, ReconcileProblem, ReconcileStep, RefundReason,
+    RefundStatus, Refusal, StripeList, StripeObject, SystemJob, Trouble,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -696,6 +696,21 @@ texts! {
         tl_created,
         tl_cause,
         tl_by,
+        actor_admin_unnamed,
+        actor_customer,
+        actor_customer_link,
+        actor_host,
+        actor_host_key,
+        actor_stripe,
+        actor_stripe_event,
+        actor_system,
+        job_due_date,
+        job_retry,
+        job_resume,
+        job_reconciler,
+        job_link_expiry,
+        job_seed_demo,
+        job_seed_customer,
         page_of,
         datetime_format,
         js_not_ready,
@@ -1213,15 +1228,69 @@ pub fn customer_line(customer: &crate::api::dto::CustomerRef, tx: &Texts) -> Str
     format!("{} <{}>", customer_shown(customer, tx), customer.email)
 }
 
+/// Who made a change, in the reader's language: an admin by `name` (else their number), the
+/// customer, the host site, Stripe, or the app's own job.
+#[must_use]
+pub fn actor_text(actor: &Actor, name: Option<&str>, tx: &Texts) -> String {
+    match actor {
+        Actor::Admin(id) => {
+            name.map_or_else(|| fill(tx.actor_admin_unnamed, &[("id", &id.to_string())]), str::to_owned)
+        }
+        Actor::Customer(_) => tx.actor_customer.to_owned(),
+        Actor::CustomerLink => tx.actor_customer_link.to_owned(),
+        Actor::Host(None) => tx.actor_host.to_owned(),
+        Actor::Host(Some(key)) => fill(tx.actor_host_key, &[("id", &key.to_string())]),
+        Actor::Stripe(None) => tx.actor_stripe.to_owned(),
+        Actor::Stripe(Some(event)) => fill(tx.actor_stripe_event, &[("event", event)]),
+        Actor::System(job) => fill(tx.actor_system, &[("job", job_label(*job, tx))]),
+        Actor::Unknown(stored) => stored.clone(),
+    }
+}
+
+/// What the app was doing on its own.
+#[must_use]
+pub fn job_label(job: SystemJob, tx: &Texts) -> &'static str {
+    match job {
+        SystemJob::DueDate => tx.job_due_date,
+        SystemJob::Retry => tx.job_retry,
+        SystemJob::Resume => tx.job_resume,
+        SystemJob::Reconciler => tx.job_reconciler,
+        SystemJob::LinkExpiry => tx.job_link_expiry,
+        SystemJob::SeedDemo => tx.job_seed_demo,
+        SystemJob::SeedCustomer => tx.job_seed_customer,
+    }
+}
+
 /// A date and time as people of this locale write them.
 #[must_use]
 pub fn format_datetime(at: chrono::NaiveDateTime, tx: &Texts) -> String {
     at.format(tx.datetime_format).to_string()
 }
 
+/// One detail of a timeline entry: worded in the reader's language, or technical — an id, or
+/// Stripe's, the adapter's or a mail server's own words as they said them —, which the page sets
+/// apart as code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// In the reader's language.
+    Worded(String),
+    /// As the machine said it.
+    Technical(String),
+}
+
+impl Detail {
+    /// The text, either way.
+    #[must_use]
+    pub fn text(&self) -> &str {
+        match self {
+            Self::Worded(text) | Self::Technical(text) => text,
+        }
+    }
+}
+
 /// A timeline entry, worded: (kind label, title, details).
 #[must_use]
-pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, String, Vec<String>) {
+pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, String, Vec<Detail>) {
     let tx = Texts::of(locale);
     let opt =
         |template: &str, name: &str, value: &Option<String>| value.as_deref().map(|v| fill(template, &[(name, v)]));
@@ -1236,11 +1305,11 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
                 ],
             );
             let details = [
-                payment_intent.as_ref().map(|p| format!("PaymentIntent {p}")),
-                Some(fill(tx.tl_key, &[("key", key)])),
-                opt(tx.tl_code, "code", error_code),
-                opt(tx.tl_decline, "code", decline_code),
-                Some(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale)),
+                payment_intent.as_ref().map(|p| Detail::Technical(format!("PaymentIntent {p}"))),
+                Some(Detail::Worded(fill(tx.tl_key, &[("key", key)]))),
+                opt(tx.tl_code, "code", error_code).map(Detail::Worded),
+                opt(tx.tl_decline, "code", decline_code).map(Detail::Worded),
+                Some(Detail::Worded(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale))),
             ];
             (tx.kind_attempt, title, details.into_iter().flatten().collect())
         }
@@ -1249,7 +1318,12 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
             let moved = moved.map(|(from, to)| {
                 fill(tx.tl_audit, &[("from", status_label(from, locale)), ("to", status_label(to, locale))])
             });
-            let details = [Some(event_id.clone()), moved, note.clone(), last_error.clone()];
+            let details = [
+                Some(Detail::Technical(event_id.clone())),
+                moved.map(Detail::Worded),
+                note.clone().map(Detail::Technical),
+                last_error.clone().map(Detail::Technical),
+            ];
             (tx.kind_webhook, title, details.into_iter().flatten().collect())
         }
         TimelineEvent::Email { kind, status, attempts, to, sent_at, last_error } => {
@@ -1259,19 +1333,22 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
                 &[("kind", email_kind_label(*kind, tx)), ("status", outbox_label(*status, tx)), ("tries", &tries)],
             );
             let details = [
-                Some(fill(tx.tl_to, &[("to", to)])),
-                sent_at.map(|at| fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))])),
-                last_error.as_ref().map(|t| trouble_text(t, locale)),
+                Some(Detail::Worded(fill(tx.tl_to, &[("to", to)]))),
+                sent_at.map(|at| Detail::Worded(fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))]))),
+                last_error.as_ref().map(|t| match t {
+                    Trouble::Other(text) => Detail::Technical(text.clone()),
+                    _ => Detail::Worded(trouble_text(t, locale)),
+                }),
             ];
             (tx.kind_email, title, details.into_iter().flatten().collect())
         }
-        TimelineEvent::Audit { from, to, event: _, cause, actor, detail } => {
+        TimelineEvent::Audit { from, to, event: _, cause, actor, actor_name, detail } => {
             let from = from.map_or(tx.tl_created, |s| status_label(s, locale));
             let title = fill(tx.tl_audit, &[("from", from), ("to", status_label(*to, locale))]);
             let details = [
-                Some(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))])),
-                Some(fill(tx.tl_by, &[("actor", actor)])),
-                detail.clone(),
+                Some(Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))),
+                Some(Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))),
+                detail.clone().map(Detail::Technical),
             ];
             (tx.kind_audit, title, details.into_iter().flatten().collect())
         }
@@ -1407,17 +1484,37 @@ mod tests {
         };
         assert_eq!(timeline_text(&attempt, Locale::En).1, "Attempt 1 (customer): succeeded");
         assert_eq!(timeline_text(&attempt, Locale::Fr).1, "Tentative 1 (client) : réussie");
-        assert!(timeline_text(&attempt, Locale::En).2.contains(&"2 Stripe calls".to_owned()));
+        assert!(timeline_text(&attempt, Locale::En).2.contains(&Detail::Worded("2 Stripe calls".to_owned())));
         let audit = TimelineEvent::Audit {
             from: Some(EcheanceStatus::EnCours),
             to: EcheanceStatus::Payee,
             event: "Succeeded".to_owned(),
             cause: Cause::Webhook,
-            actor: "stripe:evt_1".to_owned(),
+            actor: Actor::parse("stripe:evt_1"),
+            actor_name: None,
             detail: None,
         };
         assert_eq!(timeline_text(&audit, Locale::En).1, "Processing → Paid");
         assert_eq!(timeline_text(&audit, Locale::Fr).1, "En cours → Payée");
+        // Who: worded, never the stored code.
+        assert_eq!(timeline_text(&audit, Locale::En).2[1], Detail::Worded("by Stripe (event evt_1)".to_owned()));
+        assert_eq!(timeline_text(&audit, Locale::Fr).2[1], Detail::Worded("par Stripe (événement evt_1)".to_owned()));
+        let (en, fr) = (Texts::of(Locale::En), Texts::of(Locale::Fr));
+        for (stored, name, english, french) in [
+            ("admin:3", Some("Alice Martin"), "Alice Martin", "Alice Martin"),
+            ("admin:3", None, "admin #3", "administrateur n°3"),
+            ("user:4", None, "the customer", "le client"),
+            ("host", None, "the host site", "le site hôte"),
+            ("api_key:2", None, "the host site (API key #2)", "le site hôte (clé d’API n°2)"),
+            ("system:due-date", None, "the app (due-date run)", "l’application (prélèvements du jour)"),
+            ("cli", None, "cli", "cli"),
+        ] {
+            let actor = Actor::parse(stored);
+            assert_eq!(
+                (actor_text(&actor, name, en), actor_text(&actor, name, fr)),
+                (english.to_owned(), french.to_owned())
+            );
+        }
         // What a webhook moved: worded too, not the stored codes.
         let webhook = TimelineEvent::Webhook {
             event_type: "payment_intent.succeeded".to_owned(),
@@ -1427,8 +1524,11 @@ mod tests {
             note: None,
             last_error: None,
         };
-        assert_eq!(timeline_text(&webhook, Locale::En).2, ["evt_1", "Action required → Paid"]);
-        assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], "Action requise → Payée");
+        assert_eq!(
+            timeline_text(&webhook, Locale::En).2,
+            [Detail::Technical("evt_1".to_owned()), Detail::Worded("Action required → Paid".to_owned())]
+        );
+        assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], Detail::Worded("Action requise → Payée".to_owned()));
         // Why an email was not sent: data worded here (it was an English sentence in both interfaces).
         let email = TimelineEvent::Email {
             kind: EmailKind::UpcomingDebit,
@@ -1441,7 +1541,7 @@ mod tests {
                 due_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 15),
             }),
         };
-        let why = |locale| timeline_text(&email, locale).2.last().cloned().unwrap_or_default();
+        let why = |locale| timeline_text(&email, locale).2.last().map(|d| d.text().to_owned()).unwrap_or_default();
         assert_eq!(why(Locale::En), "no longer relevant: the installment is “Paid” now, due on 15 Jan 2027");
         assert_eq!(why(Locale::Fr), "plus d’actualité : l’échéance est désormais « Payée », due le 15/01/2027");
         let technical = Trouble::read("smtp: 550 no such mailbox");
@@ -1449,6 +1549,19 @@ mod tests {
             trouble_text(&technical, Locale::Fr),
             "smtp: 550 no such mailbox",
             "a transport's words stay its own"
+        );
+        let bounced = TimelineEvent::Email {
+            kind: EmailKind::UpcomingDebit,
+            status: OutboxStatus::Failed,
+            attempts: 5,
+            to: "zoe@example.test".to_owned(),
+            sent_at: None,
+            last_error: Some(technical),
+        };
+        assert_eq!(
+            timeline_text(&bounced, Locale::Fr).2.last(),
+            Some(&Detail::Technical("smtp: 550 no such mailbox".to_owned())),
+            "and the page sets them apart"
         );
         assert_eq!(trouble_text(&Trouble::Answered(503), Locale::Fr), "l’endpoint a répondu 503");
         assert_eq!(trouble_text(&Trouble::Answered(503), Locale::En), "the endpoint answered 503");

@@ -10,10 +10,10 @@ use crate::api::dto::{
     AdminRow, DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent,
 };
 use crate::domain::refund::{refundable, refunded};
-use crate::domain::{Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
+use crate::domain::{Actor, Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, refund, stripe_event, user};
-use crate::ssr::repo::attempts;
+use crate::ssr::repo::{attempts, users};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::{disputes, refunds};
 use crate::ssr::state::AppState;
@@ -86,7 +86,13 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             },
         ));
     }
-    for a in audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&state.db).await? {
+    let audit = audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&state.db).await?;
+    let refund_rows = refunds::of(&state.db, id.get()).await?;
+    let audit_actors: Vec<Actor> = audit.iter().map(|a| Actor::parse(&a.actor)).collect();
+    let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
+    let names = users::admin_names(&state.db, audit_actors.iter().chain(&refund_actors)).await?;
+    let name_of = |actor: &Actor| actor.admin_id().and_then(|id| names.get(&id).cloned());
+    for (a, actor) in audit.into_iter().zip(audit_actors) {
         entries.push(entry(
             a.created_at,
             TimelineEvent::Audit {
@@ -94,31 +100,18 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 to: a.to_status,
                 event: a.event,
                 cause: a.cause,
-                actor: a.actor,
+                actor_name: name_of(&actor),
+                actor,
                 detail: a.detail,
             },
         ));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
-    let refund_rows = refunds::of(&state.db, id.get()).await?;
     let (refund_totals, refund_form) = money_back(&row, &refund_rows)?;
-    // `admin:3` → the admin's name.
-    let admin_ids: Vec<i64> =
-        refund_rows.iter().filter_map(|r| r.requested_by.strip_prefix("admin:")?.parse().ok()).collect();
-    let names: std::collections::HashMap<i64, String> = user::Entity::find()
-        .filter(user::Column::Id.is_in(admin_ids))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.display_name))
-        .collect();
-    let name_of = |actor: &str| -> Option<String> {
-        let id = actor.strip_prefix("admin:")?;
-        Some(id.parse::<i64>().ok().and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| actor.to_owned()))
-    };
     let refunds = refund_rows
         .into_iter()
-        .map(|r| {
+        .zip(refund_actors)
+        .map(|(r, actor)| {
             Ok(RefundView {
                 seq: r.seq,
                 at: local(r.created_at),
@@ -130,7 +123,8 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 status: r.status,
                 stripe_refund_id: r.stripe_refund_id,
                 failure_reason: r.failure_reason,
-                requested_by: name_of(&r.requested_by),
+                requested_by_name: name_of(&actor),
+                requested_by: actor,
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
