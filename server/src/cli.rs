@@ -410,7 +410,7 @@ impl reconcile::Progress for Bar {
 }
 
 async fn reconcile_once(state: &AppState, since: Duration, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let options = reconcile::Options { since, dry_run, trigger: "cli".to_owned() };
+    let options = reconcile::Options { since, dry_run, trigger: app::domain::Actor::CommandLine };
     let terminal = std::io::stdout().is_terminal();
     let report = if terminal {
         let bar = indicatif::ProgressBar::new(0);

@@ -49,7 +49,7 @@ pub async fn admin_reconcile_now() -> Result<ReportView, AppError> {
     let options = reconcile::Options {
         since: std::time::Duration::from_secs(48 * 3600),
         dry_run: false,
-        trigger: format!("admin:{}", me.id),
+        trigger: crate::domain::Actor::Admin(me.id.get()),
     };
     match reconcile::run(&state, &options, &reconcile::Silent).await {
         Ok(_) => {}

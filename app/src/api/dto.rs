@@ -499,8 +499,10 @@ pub struct DriftView {
 pub struct ReportView {
     /// Id.
     pub id: i64,
-    /// `cli`, `schedule`, `admin:3`.
-    pub trigger: String,
+    /// Who started it.
+    pub trigger: crate::domain::Actor,
+    /// The admin's name, when an admin started it.
+    pub trigger_name: Option<String>,
     /// Nothing changed on purpose.
     pub dry_run: bool,
     /// When it started (schedule time zone; the page formats it).

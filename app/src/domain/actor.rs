@@ -1,5 +1,5 @@
-//! Who made a change, as the audit rows store it (`admin:3`, `user:4`, `host`, `stripe:evt_…`,
-//! `system:due-date` …) and as the pages name it, in their reader's language.
+//! Who made a change or started a run, as the rows store it (`admin:3`, `user:4`, `host`,
+//! `stripe:evt_…`, `system:due-date`, `cli` …) and as the pages name it, in their reader's language.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,8 @@ pub enum Actor {
     Stripe(Option<String>),
     /// The product on its own.
     System(SystemJob),
+    /// Someone at the server's command line (`cli`).
+    CommandLine,
     /// Anything else a row holds (written by another version): shown as stored.
     Unknown(String),
 }
@@ -29,6 +31,8 @@ pub enum Actor {
 pub enum SystemJob {
     /// The due-date run (`system:due-date`).
     DueDate,
+    /// The nightly reconcile (`system:nightly`; `schedule` in earlier reports).
+    Nightly,
     /// An automatic retry after a soft decline (`system:retry`).
     Retry,
     /// A charge resumed after a restart (`system:resume`).
@@ -41,12 +45,15 @@ pub enum SystemJob {
     SeedDemo,
     /// A customer seeded for tests or a demonstration (`system:seed-customer`).
     SeedCustomer,
+    /// Not said (`system`, as plans created without an admin were stored before the host API).
+    Unnamed,
 }
 
 impl SystemJob {
-    /// Every job.
-    pub const ALL: [Self; 7] = [
+    /// Every job that has a name.
+    pub const ALL: [Self; 8] = [
         Self::DueDate,
+        Self::Nightly,
         Self::Retry,
         Self::Resume,
         Self::Reconciler,
@@ -55,17 +62,19 @@ impl SystemJob {
         Self::SeedCustomer,
     ];
 
-    /// As stored after `system:`.
+    /// As stored after `system:` (nothing for [`SystemJob::Unnamed`], stored `system`).
     #[must_use]
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::DueDate => "due-date",
+            Self::Nightly => "nightly",
             Self::Retry => "retry",
             Self::Resume => "resume",
             Self::Reconciler => "reconciler",
             Self::LinkExpiry => "link-expiry",
             Self::SeedDemo => "seed-demo",
             Self::SeedCustomer => "seed-customer",
+            Self::Unnamed => "",
         }
     }
 }
@@ -80,6 +89,9 @@ impl Actor {
                 "link" => Some(Self::CustomerLink),
                 "host" => Some(Self::Host(None)),
                 "stripe" => Some(Self::Stripe(None)),
+                "cli" => Some(Self::CommandLine),
+                "schedule" => Some(Self::System(SystemJob::Nightly)),
+                "system" => Some(Self::System(SystemJob::Unnamed)),
                 _ => None,
             },
             Some(("admin", raw)) => id(raw).map(Self::Admin),
@@ -103,7 +115,9 @@ impl Actor {
             Self::Host(Some(key)) => format!("api_key:{key}"),
             Self::Stripe(None) => "stripe".to_owned(),
             Self::Stripe(Some(event)) => format!("stripe:{event}"),
+            Self::System(SystemJob::Unnamed) => "system".to_owned(),
             Self::System(job) => format!("system:{}", job.as_str()),
+            Self::CommandLine => "cli".to_owned(),
             Self::Unknown(stored) => stored.clone(),
         }
     }
@@ -136,6 +150,9 @@ mod tests {
             ("stripe:evt_1", Actor::Stripe(Some("evt_1".to_owned()))),
             ("system:due-date", Actor::System(SystemJob::DueDate)),
             ("system:seed-customer", Actor::System(SystemJob::SeedCustomer)),
+            ("cli", Actor::CommandLine),
+            ("schedule", Actor::System(SystemJob::Nightly)),
+            ("system", Actor::System(SystemJob::Unnamed)),
         ];
         for (stored, actor) in cases {
             assert_eq!(Actor::parse(stored), actor, "{stored}");
@@ -147,7 +164,7 @@ mod tests {
 
     #[test]
     fn what_it_does_not_know_is_kept_as_stored() {
-        for stored in ["", "admin:", "admin:x", "admin:-1", "user:0", "system:later", "stripe:", "cli", "a:b:c"] {
+        for stored in ["", "admin:", "admin:x", "admin:-1", "user:0", "system:later", "stripe:", "test", "a:b:c"] {
             assert_eq!(Actor::parse(stored), Actor::Unknown(stored.to_owned()), "{stored:?}");
         }
     }

@@ -108,7 +108,7 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
     let options = app::ssr::services::reconcile::Options {
         since: Duration::from_secs(3600),
         dry_run: false,
-        trigger: "test".to_owned(),
+        trigger: app::domain::Actor::CommandLine,
     };
     let report = app::ssr::services::reconcile::run(&app.state, &options, &app::ssr::services::reconcile::Silent)
         .await

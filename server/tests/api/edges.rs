@@ -162,8 +162,11 @@ async fn deliver_success(app: &crate::helpers::TestApp, event_id: &str, pi: &str
 }
 
 pub(crate) async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Report {
-    let options =
-        reconcile::Options { since: Duration::from_secs(48 * 3600), dry_run: false, trigger: "test".to_owned() };
+    let options = reconcile::Options {
+        since: Duration::from_secs(48 * 3600),
+        dry_run: false,
+        trigger: app::domain::Actor::CommandLine,
+    };
     reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled")
 }
 

@@ -58,7 +58,8 @@ async fn two_instances_never_run_the_reconciler_at_the_same_time() {
     for layer in [&one.stripe, &two.stripe] {
         layer.inject("GET /v1/payment_intents", Fault::Delay(Duration::from_millis(1_500)));
     }
-    let options = Options { since: Duration::from_secs(3600), dry_run: false, trigger: "test".to_owned() };
+    let options =
+        Options { since: Duration::from_secs(3600), dry_run: false, trigger: app::domain::Actor::CommandLine };
 
     let (a, b) =
         tokio::join!(reconcile::run(&one.state, &options, &Silent), reconcile::run(&two.state, &options, &Silent));

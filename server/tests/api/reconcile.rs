@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::helpers::{Delivery, Fault, Options as AppOptions, TestApp, cards, spawn_app, spawn_app_with};
 
 fn options(dry_run: bool) -> Options {
-    Options { since: Duration::from_secs(24 * 3600), dry_run, trigger: "test".to_owned() }
+    Options { since: Duration::from_secs(24 * 3600), dry_run, trigger: app::domain::Actor::CommandLine }
 }
 
 /// An échéance waiting for 3D Secure, with webhooks not reaching the app.

@@ -160,7 +160,11 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
     assert!(row.stripe_refund_id.is_some());
     assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "still one refund");
     assert_eq!(app.status(e2).await, EcheanceStatus::Payee, "the button's answer moves no échéance");
-    let options = reconcile::Options { since: Duration::from_secs(24 * 3600), dry_run: false, trigger: "test".into() };
+    let options = reconcile::Options {
+        since: Duration::from_secs(24 * 3600),
+        dry_run: false,
+        trigger: app::domain::Actor::CommandLine,
+    };
     reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled");
     assert_eq!(app.status(e2).await, EcheanceStatus::Remboursee, "Stripe's word does");
 }

@@ -396,7 +396,8 @@ async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
     assert_eq!(first.status, EcheanceStatus::EnCours, "outcome unknown");
     // Past the margin, Stripe has no PaymentIntent for it: the reconciler gives attempt 1 up.
     app.clock.advance(Duration::from_secs(31 * 60));
-    let options = Options { since: Duration::from_secs(3600), dry_run: false, trigger: "test".to_owned() };
+    let options =
+        Options { since: Duration::from_secs(3600), dry_run: false, trigger: app::domain::Actor::CommandLine };
     reconcile::run(&app.state, &options, &Silent).await.expect("reconciled");
     assert_eq!(app.status(e).await, EcheanceStatus::APayer, "attempt 1 given up");
     // Attempt 2, with a new card that asks for 3DS: its PaymentIntent is live, waiting for carol.

@@ -95,7 +95,7 @@ impl Job {
                 let options = reconcile::Options {
                     since: Duration::from_secs(48 * 3600),
                     dry_run: false,
-                    trigger: "schedule".to_owned(),
+                    trigger: crate::domain::Actor::System(crate::domain::SystemJob::Nightly),
                 };
                 match reconcile::run(state, &options, &reconcile::Silent).await {
                     Ok(_) | Err(reconcile::ReconcileError::AlreadyRunning) => Ok(()),

@@ -10,7 +10,7 @@ use leptos::server_fn::{Http, ServerFn};
 use serde::de::DeserializeOwned;
 
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::texts;
+use crate::ui::i18n::{Detail, texts};
 
 /// « Statut » and its select: every status (`value`, label) in order, « all » first, `selected` chosen.
 #[component]
@@ -104,5 +104,13 @@ where
             <input type="hidden" name="id" value=id.to_string()/>
             <button type="submit" class=class aria-label=aria_label>{label}</button>
         </ActionForm>
+    }
+}
+
+/// A piece of worded text, or a machine's words set apart as code (not for translation).
+pub fn detail_view(detail: Detail) -> AnyView {
+    match detail {
+        Detail::Worded(text) => text.into_any(),
+        Detail::Technical(text) => view! { <code translate="no">{text}</code> }.into_any(),
     }
 }

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
-use super::listing::RowsTable;
+use super::listing::{RowsTable, detail_view};
 use crate::api::dto::ReportView;
 use crate::domain::Locale;
-use crate::ui::i18n::{format_datetime, problem_text, status_label, texts};
+use crate::ui::i18n::{actor_text, fill, format_datetime, problem_parts, status_label, texts};
 
 /// The report.
 #[component]
@@ -14,7 +14,12 @@ pub fn Report(report: ReportView) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     view! {
         <div data-testid="reconcile-report">
-            <p class="muted">{format!("#{} — {} — {}", report.id, format_datetime(report.started_at, tx), report.trigger)}</p>
+            <p class="muted">{format!(
+                "#{} — {} — {}",
+                report.id,
+                format_datetime(report.started_at, tx),
+                fill(tx.report_started_by, &[("actor", &actor_text(&report.trigger, report.trigger_name.as_deref(), tx))]),
+            )}</p>
             <div class="grid">
                 <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.counts.checked}</div></div>
                 <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.counts.fixed}</div></div>
@@ -28,7 +33,7 @@ pub fn Report(report: ReportView) -> impl IntoView {
                 <tr>
                     <td><a href=format!("/admin/echeances/{}", d.echeance_id)>{d.echeance_id}</a></td>
                     <td data-status=d.local.as_str()>{status_label(d.local, locale)}</td>
-                    <td>{d.stripe}</td>
+                    <td><code translate="no">{d.stripe}</code></td>
                     <td data-status=d.resolved.as_str()>{status_label(d.resolved, locale)}{if d.fixed { " ✓" } else { "" }}</td>
                 </tr>
             }>
@@ -36,7 +41,9 @@ pub fn Report(report: ReportView) -> impl IntoView {
             </RowsTable>
             {(!report.problems.is_empty()).then(|| view! {
                 <ul class="error" data-testid="report-problems">
-                    {report.problems.iter().map(|p| view! { <li>{problem_text(p, locale)}</li> }).collect_view()}
+                    {report.problems.iter().map(|p| view! {
+                        <li>{problem_parts(p, locale).into_iter().map(detail_view).collect_view()}</li>
+                    }).collect_view()}
                 </ul>
             })}
         </div>

@@ -5,14 +5,15 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
+use super::listing::detail_view;
 use crate::api::admin::{
     AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
 };
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
 use crate::domain::{Actor, Locale, RefundReason};
 use crate::ui::i18n::{
-    Detail, actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime,
-    refund_failure_text, refund_reason_label, refund_status_label, texts, timeline_text,
+    actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
+    refund_reason_label, refund_status_label, texts, timeline_text,
 };
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
@@ -156,10 +157,7 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
             <span><strong>{title}</strong><br/><span class="muted">
                 {details.into_iter().enumerate().map(|(i, detail)| view! {
                     {(i > 0).then_some(" · ")}
-                    {match detail {
-                        Detail::Worded(text) => text.into_any(),
-                        Detail::Technical(text) => view! { <code translate="no">{text}</code> }.into_any(),
-                    }}
+                    {detail_view(detail)}
                 }).collect_view()}
             </span></span>
         </li>

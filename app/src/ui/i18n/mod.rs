@@ -697,6 +697,10 @@ texts! {
         tl_cause,
         tl_by,
         actor_admin_unnamed,
+        actor_app,
+        actor_command_line,
+        job_nightly,
+        report_started_by,
         actor_customer,
         actor_customer_link,
         actor_host,
@@ -1170,16 +1174,23 @@ pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
     }
 }
 
-/// A reconcile report's problem in the reader's language, around its technical cause.
+/// A reconcile report's problem in the reader's language, around its technical cause (set apart:
+/// Stripe's, the adapter's or the database's own words).
 #[must_use]
-pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
+pub fn problem_parts(problem: &ReconcileProblem, locale: Locale) -> Vec<Detail> {
     let tx = Texts::of(locale);
+    // The phrase with its other values, the technical cause set apart where `{detail}` stands.
+    let around = |template: &str, values: &[(&str, &str)], detail: &str| -> Vec<Detail> {
+        let filled = fill(template, values);
+        let Some((before, after)) = filled.split_once("{detail}") else { return vec![Detail::Worded(filled)] };
+        let pieces =
+            [Detail::Worded(before.to_owned()), Detail::Technical(detail.to_owned()), Detail::Worded(after.to_owned())];
+        pieces.into_iter().filter(|piece| !piece.text().is_empty()).collect()
+    };
     match problem {
-        ReconcileProblem::Echeance { id, detail } => {
-            fill(tx.rp_echeance, &[("id", &id.to_string()), ("detail", detail)])
-        }
+        ReconcileProblem::Echeance { id, detail } => around(tx.rp_echeance, &[("id", &id.to_string())], detail),
         ReconcileProblem::Session { echeance, detail } => {
-            fill(tx.rp_session, &[("id", &echeance.to_string()), ("detail", detail)])
+            around(tx.rp_session, &[("id", &echeance.to_string())], detail)
         }
         ReconcileProblem::Object { kind, id, detail } => {
             let kind = match kind {
@@ -1189,10 +1200,10 @@ pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
                 StripeObject::PaymentIntent => tx.rp_payment_intent,
                 StripeObject::Event => tx.rp_event,
             };
-            fill(tx.rp_object, &[("kind", kind), ("id", id), ("detail", detail)])
+            around(tx.rp_object, &[("kind", kind), ("id", id)], detail)
         }
         ReconcileProblem::EarlierEpoch { payment_intent, detail } => {
-            fill(tx.rp_earlier_epoch, &[("id", payment_intent), ("detail", detail)])
+            around(tx.rp_earlier_epoch, &[("id", payment_intent)], detail)
         }
         ReconcileProblem::Listing { list, detail } => {
             let list = match list {
@@ -1200,20 +1211,26 @@ pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
                 StripeList::Disputes => tx.rp_list_disputes,
                 StripeList::RefundsOfPayment => tx.rp_list_refunds_of_payment,
             };
-            fill(tx.rp_listing, &[("list", list), ("detail", detail)])
+            around(tx.rp_listing, &[("list", list)], detail)
         }
-        ReconcileProblem::ListingFellBack { detail } => fill(tx.rp_listing_fell_back, &[("detail", detail)]),
+        ReconcileProblem::ListingFellBack { detail } => around(tx.rp_listing_fell_back, &[], detail),
         ReconcileProblem::Step { step, detail } => {
             let step = match step {
                 ReconcileStep::RequeueFailedWebhooks => tx.rp_requeue_failed_webhooks,
                 ReconcileStep::LateSuccesses => tx.rp_late_successes,
                 ReconcileStep::ApplyReplayedEvents => tx.rp_apply_replayed_events,
             };
-            fill(tx.rp_step, &[("step", step), ("detail", detail)])
+            around(tx.rp_step, &[("step", step)], detail)
         }
-        ReconcileProblem::ReplayUnavailable { detail } => fill(tx.rp_replay_unavailable, &[("detail", detail)]),
-        ReconcileProblem::Written { text } => text.clone(),
+        ReconcileProblem::ReplayUnavailable { detail } => around(tx.rp_replay_unavailable, &[], detail),
+        ReconcileProblem::Written { text } => vec![Detail::Technical(text.clone())],
     }
+}
+
+/// [`problem_parts`] as one line of text.
+#[must_use]
+pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
+    problem_parts(problem, locale).iter().map(Detail::text).collect()
 }
 
 /// How a page names a customer: by their name, or as erased (the stored pseudonym is French).
@@ -1242,7 +1259,9 @@ pub fn actor_text(actor: &Actor, name: Option<&str>, tx: &Texts) -> String {
         Actor::Host(Some(key)) => fill(tx.actor_host_key, &[("id", &key.to_string())]),
         Actor::Stripe(None) => tx.actor_stripe.to_owned(),
         Actor::Stripe(Some(event)) => fill(tx.actor_stripe_event, &[("event", event)]),
+        Actor::System(SystemJob::Unnamed) => tx.actor_app.to_owned(),
         Actor::System(job) => fill(tx.actor_system, &[("job", job_label(*job, tx))]),
+        Actor::CommandLine => tx.actor_command_line.to_owned(),
         Actor::Unknown(stored) => stored.clone(),
     }
 }
@@ -1252,12 +1271,14 @@ pub fn actor_text(actor: &Actor, name: Option<&str>, tx: &Texts) -> String {
 pub fn job_label(job: SystemJob, tx: &Texts) -> &'static str {
     match job {
         SystemJob::DueDate => tx.job_due_date,
+        SystemJob::Nightly => tx.job_nightly,
         SystemJob::Retry => tx.job_retry,
         SystemJob::Resume => tx.job_resume,
         SystemJob::Reconciler => tx.job_reconciler,
         SystemJob::LinkExpiry => tx.job_link_expiry,
         SystemJob::SeedDemo => tx.job_seed_demo,
         SystemJob::SeedCustomer => tx.job_seed_customer,
+        SystemJob::Unnamed => tx.actor_app,
     }
 }
 
@@ -1502,12 +1523,15 @@ mod tests {
         let (en, fr) = (Texts::of(Locale::En), Texts::of(Locale::Fr));
         for (stored, name, english, french) in [
             ("admin:3", Some("Alice Martin"), "Alice Martin", "Alice Martin"),
-            ("admin:3", None, "admin #3", "administrateur n°3"),
+            ("admin:3", None, "admin #3", "l’administrateur n°3"),
             ("user:4", None, "the customer", "le client"),
             ("host", None, "the host site", "le site hôte"),
             ("api_key:2", None, "the host site (API key #2)", "le site hôte (clé d’API n°2)"),
-            ("system:due-date", None, "the app (due-date run)", "l’application (prélèvements du jour)"),
-            ("cli", None, "cli", "cli"),
+            ("system:due-date", None, "the app (due-date run)", "l’application (échéances du jour)"),
+            ("system", None, "the app", "l’application"),
+            ("cli", None, "the server’s command line", "la ligne de commande du serveur"),
+            ("schedule", None, "the app (nightly reconciliation)", "l’application (réconciliation de la nuit)"),
+            ("test", None, "test", "test"),
         ] {
             let actor = Actor::parse(stored);
             assert_eq!(

@@ -1,14 +1,15 @@
 //! The reconcile report, for the dashboard.
 
 use crate::api::dto::{DriftView, ReportView};
-use crate::domain::ReconcileProblem;
+use crate::domain::{Actor, ReconcileProblem};
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::reconcile_report;
+use crate::ssr::repo::users;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::reconcile::{self, Drift};
 use crate::ssr::state::AppState;
 
-/// A stored report, for the page.
+/// A stored report, for the page; `trigger_name`: the name of the admin who started it.
 ///
 /// # Errors
 /// A stored report that does not parse.
@@ -16,11 +17,13 @@ pub fn report_view(
     state: &AppState,
     row: &reconcile_report::Model,
     drift: Vec<Drift>,
+    trigger_name: Option<String>,
 ) -> Result<ReportView, ServiceError> {
     let tz = state.settings.schedule_timezone;
     Ok(ReportView {
         id: row.id,
-        trigger: row.trigger.clone(),
+        trigger: Actor::parse(&row.trigger),
+        trigger_name,
         dry_run: row.dry_run,
         started_at: from_ms(row.started_at).with_timezone(&tz).naive_local(),
         counts: row.counts(),
@@ -62,7 +65,11 @@ fn stored_problems(json: &str) -> Result<Vec<ReconcileProblem>, ServiceError> {
 /// Database failure.
 pub async fn last_report(state: &AppState) -> Result<Option<ReportView>, ServiceError> {
     match reconcile::latest(state).await? {
-        Some((row, drift)) => Ok(Some(report_view(state, &row, drift)?)),
+        Some((row, drift)) => {
+            let trigger = Actor::parse(&row.trigger);
+            let name = users::admin_names(&state.db, [&trigger]).await?.into_values().next();
+            Ok(Some(report_view(state, &row, drift, name)?))
+        }
         None => Ok(None),
     }
 }

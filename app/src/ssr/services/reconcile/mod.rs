@@ -22,8 +22,8 @@ use super::webhooks;
 use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
-    AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose, PaymentEvent,
-    ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
+    Actor, AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
+    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -43,8 +43,8 @@ pub struct Options {
     pub since: Duration,
     /// Report what would change, change nothing.
     pub dry_run: bool,
-    /// `cli`, `schedule`, `admin:<id>`.
-    pub trigger: String,
+    /// Who started it: an admin, the nightly schedule, the command line.
+    pub trigger: Actor,
 }
 
 /// Receives progress (a terminal progress bar, or nothing).
@@ -128,7 +128,7 @@ struct Target {
 ///
 /// # Errors
 /// `AlreadyRunning`, or a database failure.
-#[tracing::instrument(skip(state, progress), fields(trigger = %options.trigger, dry_run = options.dry_run))]
+#[tracing::instrument(skip(state, progress), fields(trigger = %options.trigger.stored(), dry_run = options.dry_run))]
 pub async fn run(state: &AppState, options: &Options, progress: &dyn Progress) -> Result<Report, ReconcileError> {
     let now = state.now_ms();
     if !lease::acquire(&state.db, LEASE, &state.instance_id, LEASE_TTL_MS, now).await.map_err(ServiceError::from)? {
@@ -155,7 +155,7 @@ pub async fn run(state: &AppState, options: &Options, progress: &dyn Progress) -
 async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress) -> Result<Report, ServiceError> {
     let started = state.now_ms();
     let row = reconcile_report::ActiveModel {
-        trigger: Set(options.trigger.clone()),
+        trigger: Set(options.trigger.stored()),
         dry_run: Set(options.dry_run),
         status: Set(ReportStatus::Running),
         started_at: Set(started),
