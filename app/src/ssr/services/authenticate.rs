@@ -222,7 +222,7 @@ fn pi_of(attempt: &charge_attempt::Model) -> Result<&str, ServiceError> {
 
 fn actor(access: &Access) -> String {
     match access {
-        Access::User(id) => format!("user:{id}"),
-        Access::Token(_) => "link".to_owned(),
+        Access::User(id) => crate::domain::Actor::Customer(id.get()).stored(),
+        Access::Token(_) => crate::domain::Actor::CustomerLink.stored(),
     }
 }

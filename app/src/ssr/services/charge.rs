@@ -60,12 +60,13 @@ impl Trigger {
     }
 
     fn actor(self) -> String {
-        match self {
-            Self::Customer(id) => format!("user:{id}"),
-            Self::Admin(id) => format!("admin:{id}"),
-            Self::DueDate => "system:due-date".to_owned(),
-            Self::AutoRetry => "system:retry".to_owned(),
-        }
+        let actor = match self {
+            Self::Customer(id) => crate::domain::Actor::Customer(id.get()),
+            Self::Admin(id) => crate::domain::Actor::Admin(id.get()),
+            Self::DueDate => crate::domain::Actor::System(crate::domain::SystemJob::DueDate),
+            Self::AutoRetry => crate::domain::Actor::System(crate::domain::SystemJob::Retry),
+        };
+        actor.stored()
     }
 
     fn cause(self) -> Cause {
@@ -521,7 +522,7 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
 }
 
 async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
-    let actor = "system:resume";
+    let actor = &crate::domain::Actor::System(crate::domain::SystemJob::Resume).stored();
     let found = if let Some(pi) = &attempt.payment_intent_id {
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {

@@ -51,7 +51,7 @@ pub struct Erased {
 /// by a Checkout Session of another amount, `Unavailable` when Stripe does not answer, database
 /// failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
-    let actor = format!("admin:{by}");
+    let actor = crate::domain::Actor::Admin(by.get()).stored();
     // Refused before anything changes, here or on Stripe.
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
     if rows.iter().any(|e| in_flight(e, false)) {

@@ -149,7 +149,8 @@ pub async fn create_in(
     }
 
     let now = state.now_ms();
-    let actor = created_by.map_or_else(|| "host".to_owned(), |id| format!("admin:{id}"));
+    let actor =
+        created_by.map_or(crate::domain::Actor::Host(None), |id| crate::domain::Actor::Admin(id.get())).stored();
     let (customer, customer_created) = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
     if !customer_created && !input.send_invitation {
         return Err(Invalid::InvitationNeeded.into());
@@ -285,7 +286,8 @@ pub(crate) async fn seeded(
     }
     .insert(txn)
     .await?;
-    let by = By { cause: Cause::Admin, actor: "system:seed-demo", now };
+    let actor = crate::domain::Actor::System(crate::domain::SystemJob::SeedDemo).stored();
+    let by = By { cause: Cause::Admin, actor: &actor, now };
     audit(txn, plan.id, None, status, "Seeded", by).await?;
     Ok(plan)
 }
@@ -375,7 +377,7 @@ pub(crate) async fn consent_locked(
     record_consent(txn, &plan, mandate_text, context, now).await?;
     let usable_card = has_card(txn, customer.get()).await?;
     let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
-    let actor = format!("customer:{customer}");
+    let actor = crate::domain::Actor::Customer(customer.get()).stored();
     transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
 }
 
@@ -445,7 +447,7 @@ pub async fn activate_ready(state: &AppState) -> Result<(), ServiceError> {
 /// # Errors
 /// Database failure.
 pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> Result<(), ServiceError> {
-    let actor = format!("customer:{customer}");
+    let actor = crate::domain::Actor::Customer(customer).stored();
     let waiting: Vec<i64> = payment_plan::Entity::find()
         .select_only()
         .column(payment_plan::Column::Id)
@@ -513,7 +515,7 @@ pub async fn lock_of(
 /// # Errors
 /// `Refused` (finished plan, a charge in flight), `NotFound`, database failure.
 pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<PlanCancelled, ServiceError> {
-    cancel_as(state, plan_id, &format!("admin:{admin}")).await
+    cancel_as(state, plan_id, &crate::domain::Actor::Admin(admin.get()).stored()).await
 }
 
 /// [`cancel`] on behalf of `actor` (`admin:3`, or the host's `api_key:2`).

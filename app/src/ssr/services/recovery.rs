@@ -36,5 +36,13 @@ pub async fn expire_links(state: &AppState, limit: u64) -> Result<u32, ServiceEr
 }
 
 async fn expire_one(state: &AppState, attempt: &charge_attempt::Model) -> Result<(), ServiceError> {
-    cancel_attempt(state, attempt, Cause::Recovery, "system:link-expiry", None).await.map(|_| ())
+    cancel_attempt(
+        state,
+        attempt,
+        Cause::Recovery,
+        &crate::domain::Actor::System(crate::domain::SystemJob::LinkExpiry).stored(),
+        None,
+    )
+    .await
+    .map(|_| ())
 }

@@ -74,7 +74,7 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// the page was read, Stripe refused it); `Invalid` (more than can still be refunded); database failure.
 #[tracing::instrument(skip(state), fields(echeance.id = %ask.echeance))]
 pub async fn refund(state: &AppState, ask: Ask, admin: UserId) -> Result<RefundStatus, ServiceError> {
-    let row = match write(state, ask, &format!("admin:{admin}")).await? {
+    let row = match write(state, ask, &crate::domain::Actor::Admin(admin.get()).stored()).await? {
         Written::New(row) => row,
         // The same click again: its refund answers (asked again by `resume` if unanswered).
         Written::Same(row) => return Ok(row.status),
@@ -412,7 +412,7 @@ async fn add_elsewhere(
         status: Set(status),
         stripe_refund_id: Set(Some(snapshot.id.clone())),
         failure_reason: Set(snapshot.failure_reason.clone().filter(|_| status == RefundStatus::Failed)),
-        requested_by: Set("stripe".to_owned()),
+        requested_by: Set(crate::domain::Actor::Stripe(None).stored()),
         stripe_calls: Set(0),
         next_check_at: Set(None),
         created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),

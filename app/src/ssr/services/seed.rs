@@ -115,7 +115,16 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
         let total = rows.iter().map(|(_, cents, _)| cents).sum();
         let made = super::plans::seeded(&txn, ids[customer], label, total, status, ids[0], now).await?;
         let at = Placement { subscribed_to: Some(template.id), payment_plan: Some(made.id) };
-        insert_echeances(&txn, ids[customer], at, rows, today, now, "system:seed-demo").await?;
+        insert_echeances(
+            &txn,
+            ids[customer],
+            at,
+            rows,
+            today,
+            now,
+            &crate::domain::Actor::System(crate::domain::SystemJob::SeedDemo).stored(),
+        )
+        .await?;
         // The customer's consent, as the acceptance page records it.
         let schedule = super::plans::echeances_of(&txn, made.id).await?;
         let mandate = super::invitations::mandate(state, &made, &schedule, Locale::Fr)?;
@@ -198,8 +207,16 @@ pub async fn seed_customer(
         return Err(Invalid::Fixture(format!("{} exists already", email.as_str())).into());
     }
     let user_id = insert_user(&txn, &Account { email: email.as_str(), ..*account }, now).await?;
-    let ids =
-        insert_echeances(&txn, user_id, Placement::default(), echeances, today, now, "system:seed-customer").await?;
+    let ids = insert_echeances(
+        &txn,
+        user_id,
+        Placement::default(),
+        echeances,
+        today,
+        now,
+        &crate::domain::Actor::System(crate::domain::SystemJob::SeedCustomer).stored(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(SeededCustomer { user_id, echeances: ids })
 }

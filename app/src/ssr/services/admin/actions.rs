@@ -30,7 +30,7 @@ use crate::ssr::state::AppState;
 /// or an earlier PaymentIntent still processing, Stripe did not cancel),
 /// `Unavailable`, database failure.
 pub async fn cancel(state: &AppState, id: EcheanceId, admin: UserId) -> Result<EcheanceStatus, ServiceError> {
-    cancel_as(state, id, &format!("admin:{admin}")).await
+    cancel_as(state, id, &crate::domain::Actor::Admin(admin.get()).stored()).await
 }
 
 /// [`cancel`] on behalf of `actor` (`admin:3`, or the host's `api_key:2`).
@@ -164,7 +164,7 @@ pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: User
         to_status: Set(locked.status),
         event: Set("LegacyPaymentReviewed".to_owned()),
         cause: Set(Cause::Admin),
-        actor: Set(format!("admin:{admin}")),
+        actor: Set(crate::domain::Actor::Admin(admin.get()).stored()),
         detail: Set(Some(format!("checkout_session={session_id} {}: reviewed, unlinked", session.summary()))),
         created_at: Set(state.now_ms()),
         ..Default::default()

@@ -393,7 +393,7 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
                 Err(error) => return error.answer(),
             }
         }
-        match plans::cancel_as(state, plan_id, &format!("api_key:{}", caller.key_id)).await {
+        match plans::cancel_as(state, plan_id, &crate::domain::Actor::Host(Some(caller.key_id)).stored()).await {
             // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
             Ok(done) if done.left > 0 => ApiError::unavailable(
                 "cancel_incomplete",

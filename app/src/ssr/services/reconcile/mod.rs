@@ -23,7 +23,7 @@ use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     Actor, AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
-    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, key_scope,
+    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, SystemJob, key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -414,7 +414,15 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
         });
         return;
     }
-    match record::record(state, attempt.id, report_of_stripe, Cause::Reconciler, "system:reconciler").await {
+    match record::record(
+        state,
+        attempt.id,
+        report_of_stripe,
+        Cause::Reconciler,
+        &Actor::System(SystemJob::Reconciler).stored(),
+    )
+    .await
+    {
         Ok(recorded) => {
             let resolved = recorded.applied.as_ref().map_or(local, |a| a.to);
             let fixed = resolved != local;
@@ -716,7 +724,7 @@ async fn fix_collected(
                     id,
                     *event,
                     Cause::Reconciler,
-                    "system:reconciler",
+                    &Actor::System(SystemJob::Reconciler).stored(),
                     Some(stripe.clone()),
                 )
                 .await?
@@ -790,7 +798,9 @@ async fn record_listed(
     report: &mut Report,
 ) {
     let stripe = StripeReport::from_payment_intent(pi.clone());
-    match record::record(state, attempt.id, stripe, Cause::Reconciler, "system:reconciler").await {
+    match record::record(state, attempt.id, stripe, Cause::Reconciler, &Actor::System(SystemJob::Reconciler).stored())
+        .await
+    {
         Ok(done) => match done.applied.filter(|a| a.refused.is_none() && a.to != a.from) {
             Some(applied) => {
                 report.counts.fixed += 1;

@@ -244,6 +244,13 @@ pub async fn reconcile_checkout_session(
     session: &CheckoutSessionSnapshot,
     closed: Closed,
 ) -> Result<bool, ServiceError> {
-    let applied = apply_session(state, session, Cause::Reconciler, "system:reconciler", closed).await?;
+    let applied = apply_session(
+        state,
+        session,
+        Cause::Reconciler,
+        &crate::domain::Actor::System(crate::domain::SystemJob::Reconciler).stored(),
+        closed,
+    )
+    .await?;
     Ok(matches!(applied, Applied::Done(_)))
 }

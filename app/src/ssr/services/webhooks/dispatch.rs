@@ -89,7 +89,7 @@ fn park(
 
 async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, ServiceError> {
     let event: EventEnvelope = serde_json::from_str(&row.payload).map_err(anyhow::Error::from)?;
-    let actor = format!("stripe:{}", event.id);
+    let actor = crate::domain::Actor::Stripe(Some(event.id.clone())).stored();
     let object = event.data.object.clone();
     match event.event_type.as_str() {
         "payment_intent.succeeded"
