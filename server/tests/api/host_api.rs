@@ -527,6 +527,12 @@ async fn a_plan_cancelled_through_the_api_cancels_every_echeance() {
     assert!(cancelled["acceptance_url"].is_null(), "no acceptance link for a cancelled plan");
     let (status, replay) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-1"), &json!({})).await;
     assert_eq!((status, replay), (200, cancelled));
+    // Made and cancelled through the same key: the plan's history names that key both times.
+    let key_id = keys::list(&app.state).await.expect("keys")[0].id;
+    let number: i64 = id.trim_start_matches("plan_").parse().expect("a plan number");
+    let history = app::ssr::services::plans::view(&app.state, number).await.expect("the plan").history;
+    let by_key = app::domain::Actor::Host(Some(key_id));
+    assert!(history.len() >= 2 && history.iter().all(|h| h.actor == by_key), "{history:?}");
     let (status, error) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, None, &json!({ "reason": "x" })).await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(

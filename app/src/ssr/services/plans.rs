@@ -101,28 +101,31 @@ const MAX_METADATA_LEN: usize = 500;
 
 /// Checks a request and writes the plan, its customer when new, and its
 /// échéances in one transaction; nothing is written when anything is refused.
+/// `created_by`: the admin; none for the host site.
 ///
 /// # Errors
 /// `Invalid` with the first refused field (every schedule problem at once),
 /// database failure.
 pub async fn create(state: &AppState, created_by: Option<UserId>, input: NewPlan) -> Result<CreatedPlan, ServiceError> {
+    let by = created_by.map_or(Actor::Host(None), |id| Actor::Admin(id.get()));
     let txn = db::begin_write(&state.db).await?;
-    let created = create_in(state, &txn, created_by, input).await?;
+    let created = create_in(state, &txn, &by, input).await?;
     txn.commit().await?;
     state.wake.outbox.notify_one();
     Ok(created)
 }
 
 /// [`create`] inside the caller's transaction (the REST API writes its
-/// idempotency record in the same one): nothing is written before every
-/// check passed; the caller commits, then wakes the outbox.
+/// idempotency record in the same one), by `by` (an admin, or the host site
+/// through one of its API keys): nothing is written before every check passed;
+/// the caller commits, then wakes the outbox.
 ///
 /// # Errors
 /// As [`create`].
 pub async fn create_in(
     state: &AppState,
     txn: &DatabaseTransaction,
-    created_by: Option<UserId>,
+    by: &Actor,
     input: NewPlan,
 ) -> Result<CreatedPlan, ServiceError> {
     let email = Email::parse(&input.customer.email)?;
@@ -149,8 +152,7 @@ pub async fn create_in(
     }
 
     let now = state.now_ms();
-    let actor =
-        created_by.map_or(crate::domain::Actor::Host(None), |id| crate::domain::Actor::Admin(id.get())).stored();
+    let actor = by.stored();
     let (customer, customer_created) = find_or_create_customer(txn, &email, name, input.customer.locale, now).await?;
     if !customer_created && !input.send_invitation {
         return Err(Invalid::InvitationNeeded.into());
@@ -159,7 +161,7 @@ pub async fn create_in(
     let plan = payment_plan::ActiveModel {
         consumer_credit: Set(consumer_credit),
         metadata: Set(serde_json::to_string(&input.metadata).map_err(anyhow::Error::from)?),
-        created_by: Set(created_by.map(UserId::get)),
+        created_by: Set(by.admin_id()),
         return_url: Set(return_url),
         customer_created: Set(customer_created),
         ..new_row(customer.id, label, schedule.currency(), schedule.total(), status, now)
@@ -286,7 +288,7 @@ pub(crate) async fn seeded(
     }
     .insert(txn)
     .await?;
-    let actor = crate::domain::Actor::System(crate::domain::SystemJob::SeedDemo).stored();
+    let actor = Actor::System(crate::domain::SystemJob::SeedDemo).stored();
     let by = By { cause: Cause::Admin, actor: &actor, now };
     audit(txn, plan.id, None, status, "Seeded", by).await?;
     Ok(plan)
@@ -377,7 +379,7 @@ pub(crate) async fn consent_locked(
     record_consent(txn, &plan, mandate_text, context, now).await?;
     let usable_card = has_card(txn, customer.get()).await?;
     let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
-    let actor = crate::domain::Actor::Customer(customer.get()).stored();
+    let actor = Actor::Customer(customer.get()).stored();
     transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
 }
 
@@ -447,7 +449,7 @@ pub async fn activate_ready(state: &AppState) -> Result<(), ServiceError> {
 /// # Errors
 /// Database failure.
 pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> Result<(), ServiceError> {
-    let actor = crate::domain::Actor::Customer(customer).stored();
+    let actor = Actor::Customer(customer).stored();
     let waiting: Vec<i64> = payment_plan::Entity::find()
         .select_only()
         .column(payment_plan::Column::Id)
@@ -515,7 +517,7 @@ pub async fn lock_of(
 /// # Errors
 /// `Refused` (finished plan, a charge in flight), `NotFound`, database failure.
 pub async fn cancel(state: &AppState, plan_id: i64, admin: UserId) -> Result<PlanCancelled, ServiceError> {
-    cancel_as(state, plan_id, &crate::domain::Actor::Admin(admin.get()).stored()).await
+    cancel_as(state, plan_id, &Actor::Admin(admin.get()).stored()).await
 }
 
 /// [`cancel`] on behalf of `actor` (`admin:3`, or the host's `api_key:2`).
@@ -823,40 +825,53 @@ pub async fn rows_of(
         .into_iter()
         .map(|plan| {
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
-            let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
-            let sum = |minor: i64| Total::of(minor, currency);
-            let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
-            let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
-            let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
-            let customer = customers.get(&plan.customer_id);
-            // The card will not last until the plan's last échéance still to collect.
-            let last_due = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.due_date).max();
-            let open = !plan.status.is_over() && last_due.is_some();
-            let card = card_of.get(&plan.customer_id);
-            let card_runs_out = match (card, last_due) {
-                (Some(card), Some(last)) if open && !plan::card_lasts_until(card.exp_month, card.exp_year, last) => {
-                    Some((u32::try_from(card.exp_month).unwrap_or(0), card.exp_year))
-                }
-                _ => None,
-            };
-            Ok(PlanRow {
-                card_runs_out,
-                no_card: open && card.is_none(),
-                id: plan.id,
-                customer: customer.cloned().map(CustomerRef::from).unwrap_or_default(),
-                status: plan.status,
-                total: sum(plan.total_cents),
-                collected: if collected == 0 { None } else { Some(sum(collected)) },
-                remaining: if remaining == 0 { None } else { Some(sum(remaining)) },
-                progress: (
-                    u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
-                    u32::try_from(rows.len()).unwrap_or(u32::MAX),
-                ),
-                next_due: rows.iter().find(|e| !e.status.is_settled()).map(|e| e.due_date),
-                label: plan.label,
-            })
+            let (customer, card) = (customers.get(&plan.customer_id), card_of.get(&plan.customer_id));
+            line(plan, &rows, customer, card)
         })
         .collect()
+}
+
+/// A plan's line in the list, from its échéances in order, its customer and the card the due-date
+/// run would charge: customer, progress, collected, remaining, next date, card warnings.
+///
+/// # Errors
+/// A currency that does not parse.
+fn line(
+    plan: payment_plan::Model,
+    rows: &[echeance::Model],
+    customer: Option<&user::Model>,
+    card: Option<&payment_method::Model>,
+) -> Result<PlanRow, ServiceError> {
+    let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
+    let sum = |minor: i64| Total::of(minor, currency);
+    let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
+    let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
+    let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
+    // The card will not last until the plan's last échéance still to collect.
+    let last_due = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.due_date).max();
+    let open = !plan.status.is_over() && last_due.is_some();
+    let card_runs_out = match (card, last_due) {
+        (Some(card), Some(last)) if open && !plan::card_lasts_until(card.exp_month, card.exp_year, last) => {
+            Some((u32::try_from(card.exp_month).unwrap_or(0), card.exp_year))
+        }
+        _ => None,
+    };
+    Ok(PlanRow {
+        card_runs_out,
+        no_card: open && card.is_none(),
+        id: plan.id,
+        customer: customer.cloned().map(CustomerRef::from).unwrap_or_default(),
+        status: plan.status,
+        total: sum(plan.total_cents),
+        collected: if collected == 0 { None } else { Some(sum(collected)) },
+        remaining: if remaining == 0 { None } else { Some(sum(remaining)) },
+        progress: (
+            u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
+            u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        ),
+        next_due: rows.iter().find(|e| !e.status.is_settled()).map(|e| e.due_date),
+        label: plan.label,
+    })
 }
 
 /// The customers of `plans`, by id, and their échéances in order, by plan id: two queries for any number of plans.
@@ -948,7 +963,11 @@ pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, Service
 /// `NotFound`, a row that does not parse, database failure.
 pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceError> {
     let (plan, rows) = get(&state.db, plan_id).await?;
-    let summary = rows_of(&state.db, vec![plan.clone()]).await?.pop().ok_or(ServiceError::NotFound)?;
+    let customer = user::Entity::find_by_id(plan.customer_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let card = super::cards::usable_of([plan.customer_id]).one(&state.db).await?;
+    let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
+    let consumer_credit = plan.consumer_credit;
+    let summary = line(plan, &rows, Some(&customer), card.as_ref())?;
     let consent =
         plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&state.db).await?;
     let history = plan_audit::Entity::find()
@@ -974,7 +993,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         .collect::<Result<_, ServiceError>>()?;
     Ok(PlanView {
         summary,
-        consumer_credit: plan.consumer_credit,
+        consumer_credit,
         consent: consent.map(|c| ConsentView {
             at: local(c.accepted_at),
             ip: c.ip,
@@ -995,6 +1014,6 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
                 actor,
             })
             .collect(),
-        can_cancel: !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled()),
+        can_cancel,
     })
 }

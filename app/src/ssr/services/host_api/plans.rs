@@ -14,7 +14,7 @@ use super::idempotency::{self, Held};
 use super::keys::Caller;
 use super::objects::{self, PlanObject, echeance_object, parse_id};
 use crate::domain::host_api::plan_status_of_token;
-use crate::domain::{Field, Interval, Invalid, LinkHolder, Locale, PlanStatus, ScheduleRequest};
+use crate::domain::{Actor, Field, Interval, Invalid, LinkHolder, Locale, PlanStatus, ScheduleRequest};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
@@ -241,7 +241,7 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
         Err(error) => return idempotency::settle(state, held, error.answer()).await,
     };
     let split = matches!(input.schedule, ScheduleRequest::Split { .. });
-    match create_and_keep(state, held, input).await {
+    match create_and_keep(state, held, &caller, input).await {
         Ok(answer) => answer,
         Err(e) => {
             let error = match e {
@@ -254,10 +254,15 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
     }
 }
 
-/// The plan and the record of the answer, in one transaction.
-async fn create_and_keep(state: &AppState, held: Option<Held>, input: NewPlan) -> Result<Answer, ServiceError> {
+/// The plan, by the caller's key, and the record of the answer, in one transaction.
+async fn create_and_keep(
+    state: &AppState,
+    held: Option<Held>,
+    caller: &Caller,
+    input: NewPlan,
+) -> Result<Answer, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
-    let created = plans::create_in(state, &txn, None, input).await?;
+    let created = plans::create_in(state, &txn, &Actor::Host(Some(caller.key_id)), input).await?;
     let links = AcceptanceLinks::of(state, &txn, std::slice::from_ref(&created.plan)).await?;
     let object = objects::plan_object(&txn, created.plan, &|p, c| links.url(p, c)).await?;
     let answer = Answer::json(201, &object);
@@ -393,7 +398,7 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
                 Err(error) => return error.answer(),
             }
         }
-        match plans::cancel_as(state, plan_id, &crate::domain::Actor::Host(Some(caller.key_id)).stored()).await {
+        match plans::cancel_as(state, plan_id, &Actor::Host(Some(caller.key_id)).stored()).await {
             // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
             Ok(done) if done.left > 0 => ApiError::unavailable(
                 "cancel_incomplete",
