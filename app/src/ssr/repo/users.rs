@@ -20,18 +20,30 @@ pub async fn lock(txn: &DatabaseTransaction, id: UserId) -> Result<user::Model, 
     user::Entity::find_by_id(id.get()).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
 }
 
-/// The names of the admins `actors` name (`admin:3` → its account's name), by account id: one query.
+/// The names of the admins some actors are, by account id.
+#[derive(Debug, Default)]
+pub struct AdminNames(HashMap<i64, String>);
+
+impl AdminNames {
+    /// The name of `actor`, when it is an admin whose account is known.
+    #[must_use]
+    pub fn of(&self, actor: &crate::domain::Actor) -> Option<String> {
+        actor.admin_id().and_then(|id| self.0.get(&id).cloned())
+    }
+}
+
+/// The names of the admins `actors` name (`admin:3` → its account's name): one query.
 ///
 /// # Errors
 /// Database failure.
 pub async fn admin_names<'a>(
     db: &impl ConnectionTrait,
     actors: impl IntoIterator<Item = &'a crate::domain::Actor>,
-) -> Result<HashMap<i64, String>, ServiceError> {
+) -> Result<AdminNames, ServiceError> {
     let ids: Vec<i64> = actors.into_iter().filter_map(crate::domain::Actor::admin_id).collect();
     if ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(AdminNames::default());
     }
     let rows = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
-    Ok(rows.into_iter().map(|u| (u.id, u.display_name)).collect())
+    Ok(AdminNames(rows.into_iter().map(|u| (u.id, u.display_name)).collect()))
 }

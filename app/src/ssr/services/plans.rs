@@ -1010,7 +1010,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
                 from: h.from_status,
                 to: h.to_status,
                 cause: h.cause,
-                actor_name: actor.admin_id().and_then(|id| names.get(&id).cloned()),
+                actor_name: names.of(&actor),
                 actor,
             })
             .collect(),

@@ -67,7 +67,7 @@ pub async fn last_report(state: &AppState) -> Result<Option<ReportView>, Service
     match reconcile::latest(state).await? {
         Some((row, drift)) => {
             let trigger = Actor::parse(&row.trigger);
-            let name = users::admin_names(&state.db, [&trigger]).await?.into_values().next();
+            let name = users::admin_names(&state.db, [&trigger]).await?.of(&trigger);
             Ok(Some(report_view(state, &row, drift, name)?))
         }
         None => Ok(None),

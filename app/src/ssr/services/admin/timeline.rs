@@ -91,7 +91,6 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let audit_actors: Vec<Actor> = audit.iter().map(|a| Actor::parse(&a.actor)).collect();
     let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
     let names = users::admin_names(&state.db, audit_actors.iter().chain(&refund_actors)).await?;
-    let name_of = |actor: &Actor| actor.admin_id().and_then(|id| names.get(&id).cloned());
     for (a, actor) in audit.into_iter().zip(audit_actors) {
         entries.push(entry(
             a.created_at,
@@ -100,7 +99,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 to: a.to_status,
                 event: a.event,
                 cause: a.cause,
-                actor_name: name_of(&actor),
+                actor_name: names.of(&actor),
                 actor,
                 detail: a.detail,
             },
@@ -123,7 +122,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 status: r.status,
                 stripe_refund_id: r.stripe_refund_id,
                 failure_reason: r.failure_reason,
-                requested_by_name: name_of(&actor),
+                requested_by_name: names.of(&actor),
                 requested_by: actor,
             })
         })
