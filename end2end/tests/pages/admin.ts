@@ -59,12 +59,11 @@ export class AdminDashboard extends PageObject {
     await expect(this.reportChecked).toHaveText(/\d+/);
   }
 
-  /** Every badge of the table shows `status`, and there is at least one. */
+  /** Every badge of the table shows `status`, and there is at least one. One retrying assertion, not a loop over
+   *  the rows: the table refreshes whenever another test's échéance changes (live updates). */
   async expectOnlyStatus(status: string): Promise<void> {
-    await expect(this.badges.first()).toBeVisible();
-    for (const badge of await this.badges.all()) {
-      await expect(badge).toHaveAttribute('data-status', status);
-    }
+    await expect(this.badges.first()).toHaveAttribute('data-status', status);
+    await expect(this.badges.and(this.page.locator(`:not([data-status="${status}"])`))).toHaveCount(0);
   }
 }
 
@@ -158,7 +157,7 @@ export class AdminNewPlan extends PageObject {
   readonly problems = this.page.getByTestId('plan-problems');
   /** What the preview says before any amount is typed. */
   readonly previewEmpty = this.page.getByTestId('plan-preview-empty');
-  readonly creditNotice = this.page.getByTestId('consumer-credit');
+  readonly creditNotice = this.page.getByRole('note');
   readonly create = this.page.getByRole('button', { name: 'Créer l’échéancier' });
   readonly created = this.page.getByTestId('plan-created');
 
@@ -173,9 +172,10 @@ export class AdminNewPlan extends PageObject {
 export class AdminPlan extends PageObject {
   /** The plan's status badge (`data-status` is the stable spelling). */
   readonly status = this.page.getByTestId('plan-status');
-  readonly consent = this.page.getByTestId('plan-consent');
-  readonly echeances = this.page.getByTestId('plan-echeances');
-  readonly history = this.page.getByTestId('plan-history');
+  /** The page's sections, by their headings. */
+  readonly consent = this.page.getByRole('region', { name: 'Consentement du client' });
+  readonly echeances = this.page.getByRole('region', { name: 'Échéances', exact: true });
+  readonly history = this.page.getByRole('region', { name: 'Historique de l’échéancier' });
   readonly cancel = this.page.getByRole('button', { name: 'Annuler l’échéancier' });
   readonly cancelled = this.page.getByTestId('plan-cancelled');
 }

@@ -17,7 +17,7 @@ export class InvitationPage extends PageObject {
   /** « Payer maintenant … » for a first échéance already due (« Payer … et enregistrer la carte » when no card is
    *  saved yet), and its success. */
   readonly payFirst = this.page.getByTestId('pay-first-button');
-  readonly firstPaid = this.page.getByText('Première échéance payée');
+  readonly firstPaid = this.page.getByRole('status').filter({ hasText: 'Première échéance payée' });
   readonly toPortal = this.page.getByRole('link', { name: 'Voir mes échéances' });
   readonly alert = this.page.getByRole('alert');
   /** The card panel is the portal's own. */

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::KeyMode;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
@@ -19,8 +20,5 @@ pub struct Model {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::{AttemptOutcome, ChargeOrigin};
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "charge_attempts")]
 pub struct Model {
@@ -42,8 +43,5 @@ pub struct Model {
     /// unknown to Stripe): it is not asked to stop again.
     pub stopped_at: Option<i64>,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

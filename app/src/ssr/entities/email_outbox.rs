@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::domain::EmailKind;
 use crate::ssr::repo::queue::OutboxStatus;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "email_outbox")]
 pub struct Model {
@@ -29,8 +30,5 @@ pub struct Model {
     pub sent_at: Option<i64>,
     pub created_at: i64,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

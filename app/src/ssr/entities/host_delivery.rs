@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::HostDeliveryStatus;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "host_deliveries")]
 pub struct Model {
@@ -22,8 +23,5 @@ pub struct Model {
     pub delivered_at: Option<i64>,
     pub created_at: i64,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

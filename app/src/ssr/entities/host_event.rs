@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::HostEvent;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "host_events")]
 pub struct Model {
@@ -18,8 +19,5 @@ pub struct Model {
     pub payload: String,
     pub created_at: i64,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::PlanStatus;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payment_plans")]
 pub struct Model {
@@ -32,8 +33,5 @@ pub struct Model {
     /// The customer was created with this plan (no account before it).
     pub customer_created: bool,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

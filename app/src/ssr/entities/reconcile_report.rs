@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::ssr::repo::column::ReportStatus;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reconcile_reports")]
 pub struct Model {
@@ -25,9 +26,6 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub error_messages: String,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 

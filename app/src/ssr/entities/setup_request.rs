@@ -6,6 +6,7 @@ use sea_orm::entity::prelude::*;
 /// `status` before Stripe answered; afterwards it mirrors the SetupIntent's own status.
 pub const REQUESTED: &str = "requested";
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "setup_requests")]
 pub struct Model {
@@ -17,8 +18,5 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 use crate::domain::EcheanceStatus;
 use crate::ssr::repo::queue::InboxStatus;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "stripe_events")]
 pub struct Model {
@@ -39,9 +40,6 @@ impl Model {
         Some((EcheanceStatus::parse(from).ok()?, EcheanceStatus::parse(to).ok()?))
     }
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 

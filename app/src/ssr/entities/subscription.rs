@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::*;
 /// `status` of a subscription being collected.
 pub const ACTIVE: &str = "active";
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscriptions")]
 pub struct Model {
@@ -15,8 +16,5 @@ pub struct Model {
     pub status: String,
     pub created_at: i64,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,6 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::domain::Role;
 
+#[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -30,9 +31,6 @@ pub struct Model {
     /// When the second factor was turned on.
     pub totp_enabled_at: Option<i64>,
 }
-
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 

@@ -20,10 +20,7 @@ use url::Url;
 
 use super::gateway::{GatewayError, PaymentGateway, RefundRequest, SavedCardCharge, TransientKind};
 use super::rate_limit::RateLimiter;
-use super::types::{
-    ChargeSnapshot, CheckoutSessionSnapshot, CreatedRange, DisputeSnapshot, EventEnvelope, Page, PaymentIntentSnapshot,
-    PaymentMethodSnapshot, RefundSnapshot, SetupIntentSnapshot, StripeErrorDetail,
-};
+use super::types;
 use crate::domain::{IdempotencyKey, UserId};
 
 /// How the adapter reaches Stripe.
@@ -77,8 +74,8 @@ struct ErrorBody {
 #[derive(Deserialize)]
 struct ErrorObject {
     #[serde(flatten)]
-    detail: StripeErrorDetail,
-    payment_intent: Option<Box<PaymentIntentSnapshot>>,
+    detail: types::StripeErrorDetail,
+    payment_intent: Option<Box<types::PaymentIntentSnapshot>>,
 }
 
 #[derive(serde::Serialize)]
@@ -246,7 +243,7 @@ fn backoff(tries: u32, kind: &TransientKind) -> Duration {
 fn derived(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey, GatewayError> {
     key.derived(suffix).map_err(|e| GatewayError::Rejected {
         status: 0,
-        detail: StripeErrorDetail { message: Some(e.to_string()), ..StripeErrorDetail::default() },
+        detail: types::StripeErrorDetail { message: Some(e.to_string()), ..types::StripeErrorDetail::default() },
         payment_intent: None,
     })
 }
@@ -277,19 +274,19 @@ impl PaymentGateway for StripeGateway {
         &self,
         customer: &str,
         key: &IdempotencyKey,
-    ) -> Result<SetupIntentSnapshot, GatewayError> {
+    ) -> Result<types::SetupIntentSnapshot, GatewayError> {
         let req = stripe_core::setup_intent::CreateSetupIntent::new()
             .customer(customer)
             .usage(stripe_core::setup_intent::CreateSetupIntentUsage::OffSession);
         self.call("setup_intents.create", req.build(), Some(key)).await
     }
 
-    async fn retrieve_setup_intent(&self, id: &str) -> Result<SetupIntentSnapshot, GatewayError> {
+    async fn retrieve_setup_intent(&self, id: &str) -> Result<types::SetupIntentSnapshot, GatewayError> {
         let req = stripe_core::setup_intent::RetrieveSetupIntent::new(id);
         self.call("setup_intents.retrieve", req.build(), None).await
     }
 
-    async fn retrieve_payment_method(&self, id: &str) -> Result<PaymentMethodSnapshot, GatewayError> {
+    async fn retrieve_payment_method(&self, id: &str) -> Result<types::PaymentMethodSnapshot, GatewayError> {
         let req = stripe_payment::payment_method::RetrievePaymentMethod::new(id);
         self.call("payment_methods.retrieve", req.build(), None).await
     }
@@ -299,7 +296,7 @@ impl PaymentGateway for StripeGateway {
         id: &str,
         customer: &str,
         key: &IdempotencyKey,
-    ) -> Result<PaymentMethodSnapshot, GatewayError> {
+    ) -> Result<types::PaymentMethodSnapshot, GatewayError> {
         let req = stripe_payment::payment_method::AttachPaymentMethod::new(id).customer(customer);
         self.call("payment_methods.attach", req.build(), Some(key)).await
     }
@@ -308,7 +305,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         charge: &SavedCardCharge,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+    ) -> Result<types::PaymentIntentSnapshot, GatewayError> {
         // The typed builder has no `payment_method_types`; without it, recent API
         // versions enable automatic payment methods, which want a `return_url`.
         let mut form = CreatePaymentIntentForm {
@@ -333,17 +330,17 @@ impl PaymentGateway for StripeGateway {
         self.call("payment_intents.create", req, Some(key)).await
     }
 
-    async fn retrieve_payment_intent(&self, id: &str) -> Result<PaymentIntentSnapshot, GatewayError> {
+    async fn retrieve_payment_intent(&self, id: &str) -> Result<types::PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::RetrievePaymentIntent::new(id);
         self.call("payment_intents.retrieve", req.build(), None).await
     }
 
     async fn list_payment_intents(
         &self,
-        created: CreatedRange,
+        created: types::CreatedRange,
         customer: Option<&str>,
         starting_after: Option<&str>,
-    ) -> Result<Page<PaymentIntentSnapshot>, GatewayError> {
+    ) -> Result<types::Page<types::PaymentIntentSnapshot>, GatewayError> {
         let bounds = stripe_types::RangeBoundsTs { gte: Some(created.gte), lt: created.lt, ..Default::default() };
         let mut req = stripe_core::payment_intent::ListPaymentIntent::new()
             .created(stripe_types::RangeQueryTs::Bounds(bounds))
@@ -362,7 +359,7 @@ impl PaymentGateway for StripeGateway {
         id: &str,
         payment_method: &str,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+    ) -> Result<types::PaymentIntentSnapshot, GatewayError> {
         let update = stripe_core::payment_intent::UpdatePaymentIntent::new(id).payment_method(payment_method);
         let _: IdOnly = self.call("payment_intents.update", update.build(), Some(&derived(key, "pm")?)).await?;
         let confirm = stripe_core::payment_intent::ConfirmPaymentIntent::new(id);
@@ -373,7 +370,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         id: &str,
         key: &IdempotencyKey,
-    ) -> Result<PaymentIntentSnapshot, GatewayError> {
+    ) -> Result<types::PaymentIntentSnapshot, GatewayError> {
         let req = stripe_core::payment_intent::CancelPaymentIntent::new(id);
         self.call("payment_intents.cancel", req.build(), Some(key)).await
     }
@@ -382,7 +379,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         refund: &RefundRequest,
         key: &IdempotencyKey,
-    ) -> Result<RefundSnapshot, GatewayError> {
+    ) -> Result<types::RefundSnapshot, GatewayError> {
         let form = CreateRefundForm {
             payment_intent: &refund.payment_intent,
             amount: refund.amount.minor(),
@@ -397,12 +394,12 @@ impl PaymentGateway for StripeGateway {
         self.call("refunds.create", req, Some(key)).await
     }
 
-    async fn retrieve_charge(&self, id: &str) -> Result<ChargeSnapshot, GatewayError> {
+    async fn retrieve_charge(&self, id: &str) -> Result<types::ChargeSnapshot, GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, format!("/charges/{id}"));
         self.call("charges.retrieve", req, None).await
     }
 
-    async fn retrieve_refund(&self, id: &str) -> Result<RefundSnapshot, GatewayError> {
+    async fn retrieve_refund(&self, id: &str) -> Result<types::RefundSnapshot, GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, format!("/refunds/{id}"));
         self.call("refunds.retrieve", req, None).await
     }
@@ -411,7 +408,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         created_gte: i64,
         starting_after: Option<&str>,
-    ) -> Result<Page<RefundSnapshot>, GatewayError> {
+    ) -> Result<types::Page<types::RefundSnapshot>, GatewayError> {
         let query = ListCreatedQuery { created: BTreeMap::from([("gte", created_gte)]), limit: 100, starting_after };
         let req = RequestBuilder::new(StripeMethod::Get, "/refunds").query(&query);
         self.call("refunds.list", req, None).await
@@ -421,7 +418,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         payment_intent: &str,
         starting_after: Option<&str>,
-    ) -> Result<Page<RefundSnapshot>, GatewayError> {
+    ) -> Result<types::Page<types::RefundSnapshot>, GatewayError> {
         let query = RefundsOfQuery { payment_intent, limit: 100, starting_after };
         let req = RequestBuilder::new(StripeMethod::Get, "/refunds").query(&query);
         self.call("refunds.list", req, None).await
@@ -431,7 +428,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         created_gte: i64,
         starting_after: Option<&str>,
-    ) -> Result<Page<DisputeSnapshot>, GatewayError> {
+    ) -> Result<types::Page<types::DisputeSnapshot>, GatewayError> {
         let query = ListCreatedQuery { created: BTreeMap::from([("gte", created_gte)]), limit: 100, starting_after };
         let req = RequestBuilder::new(StripeMethod::Get, "/disputes").query(&query);
         self.call("disputes.list", req, None).await
@@ -441,7 +438,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         created_gte: i64,
         starting_after: Option<&str>,
-    ) -> Result<Page<EventEnvelope>, GatewayError> {
+    ) -> Result<types::Page<types::EventEnvelope>, GatewayError> {
         let query = ListEventsQuery {
             delivery_success: false,
             created: BTreeMap::from([("gte", created_gte)]),
@@ -452,7 +449,7 @@ impl PaymentGateway for StripeGateway {
         self.call("events.list", req, None).await
     }
 
-    async fn retrieve_checkout_session(&self, id: &str) -> Result<CheckoutSessionSnapshot, GatewayError> {
+    async fn retrieve_checkout_session(&self, id: &str) -> Result<types::CheckoutSessionSnapshot, GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Get, format!("/checkout/sessions/{id}"));
         self.call("checkout_sessions.retrieve", req, None).await
     }
@@ -461,7 +458,7 @@ impl PaymentGateway for StripeGateway {
         &self,
         id: &str,
         key: &IdempotencyKey,
-    ) -> Result<CheckoutSessionSnapshot, GatewayError> {
+    ) -> Result<types::CheckoutSessionSnapshot, GatewayError> {
         let req = RequestBuilder::new(StripeMethod::Post, format!("/checkout/sessions/{id}/expire"));
         self.call("checkout_sessions.expire", req, Some(key)).await
     }

@@ -160,7 +160,7 @@ fn Preview(schedule: Schedule, refuse_credit: bool) -> impl IntoView {
             <tfoot><tr><th colspan="2">{tx.plan_total}</th><th data-testid="plan-preview-total">{total}</th></tr></tfoot>
         </table>
         {credit.then(|| view! {
-            <p class=if refuse_credit { "error" } else { "warning" } role="note" data-testid="consumer-credit">
+            <p class=if refuse_credit { "error" } else { "warning" } role="note">
                 {tx.consumer_credit_notice}
                 {refuse_credit.then(|| view! { " "{tx.consumer_credit_refused} })}
             </p>

@@ -57,8 +57,8 @@ pub fn AdminPlan() -> impl IntoView {
                 })}
                 {plan.consumer_credit.then(|| view! { <p class="warning">{tx.consumer_credit_flag}</p> })}
             </section>
-            <section class="card" data-testid="plan-consent">
-                <h2>{tx.plan_consent}</h2>
+            <section class="card" aria-labelledby="plan-consent-title">
+                <h2 id="plan-consent-title">{tx.plan_consent}</h2>
                 {match plan.consent {
                     None => view! { <p class="empty">{tx.consent_none}</p> }.into_any(),
                     Some(c) => view! {
@@ -69,8 +69,8 @@ pub fn AdminPlan() -> impl IntoView {
                     }.into_any(),
                 }}
             </section>
-            <section class="card">
-                <h2>{tx.plan_echeances}</h2>
+            <section class="card" aria-labelledby="plan-echeances-title">
+                <h2 id="plan-echeances-title">{tx.plan_echeances}</h2>
                 <RowsTable rows=plan.echeances testid="plan-echeances" row=move |e| view! {
                     <tr data-seq=e.seq>
                         <td><a href=format!("/admin/echeances/{}", e.id)>{e.seq}</a></td>
@@ -125,9 +125,9 @@ pub fn AdminPlan() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
                 })}
             </section>
-            <section class="card">
-                <h2>{tx.plan_history}</h2>
-                <ul class="timeline" data-testid="plan-history">
+            <section class="card" aria-labelledby="plan-history-title">
+                <h2 id="plan-history-title">{tx.plan_history}</h2>
+                <ul class="timeline">
                     {plan.history.into_iter().map(|h| view! {
                         <li data-from=h.from.map(|s| s.as_str()) data-to=h.to.as_str()>
                             <span class="muted">{format_datetime(h.at, tx)}</span>
