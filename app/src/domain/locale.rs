@@ -22,6 +22,15 @@ impl Locale {
         }
     }
 
+    /// The language the header offers to switch to.
+    #[must_use]
+    pub fn other(self) -> Self {
+        match self {
+            Self::Fr => Self::En,
+            Self::En => Self::Fr,
+        }
+    }
+
     /// A calendar date as people of this locale write it: `15/01/2027`, `15 Jan 2027`.
     #[must_use]
     pub fn format_date(self, date: chrono::NaiveDate) -> String {

@@ -152,6 +152,13 @@ impl PlanStatus {
     pub fn is_over(self) -> bool {
         matches!(self, Self::Termine | Self::Annule)
     }
+
+    /// Sent or not, the customer has not accepted it yet: their card comes with their consent,
+    /// so having none is no cause for worry.
+    #[must_use]
+    pub fn awaits_customer(self) -> bool {
+        matches!(self, Self::Brouillon | Self::EnAttenteClient)
+    }
 }
 
 /// What the due-date run does with the other échéances of a plan in default.

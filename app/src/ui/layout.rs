@@ -9,7 +9,7 @@ use super::i18n::texts;
 use crate::api::dto::Me;
 use crate::api::error::AppError;
 use crate::api::session::{Logout, current_me};
-use crate::domain::Role;
+use crate::domain::{Locale, Role};
 
 /// The page's `data-hydrated` attribute: `"false"` as the server renders it,
 /// `"true"` once the WASM runs (what the browser tests wait for before typing).
@@ -57,7 +57,7 @@ pub fn Layout(#[prop(into)] me: Option<Me>, children: Children) -> impl IntoView
             super::navigate::reload_to("/");
         }
     });
-    let other = if tx.other_language == "English" { "en" } else { "fr" };
+    let other = use_context::<Locale>().unwrap_or_default().other().code();
     view! {
         <header class="topbar">
             <a class="brand" href="/">{tx.app_name}</a>
@@ -93,7 +93,7 @@ pub fn FormPage(
     #[prop(optional)] footer: Option<AnyView>,
     children: Children,
 ) -> impl IntoView {
-    let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
+    let locale = use_context::<Locale>().unwrap_or_default();
     let hydrated = hydration_marker();
     Effect::new(move || {
         if let Some(Ok(next)) = outcome.get() {

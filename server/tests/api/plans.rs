@@ -768,6 +768,18 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     assert!(!long_page.contains("card-runs-out") && !long_page.contains(r#"data-testid="no-card""#));
     usable(true).await.expect("card back");
 
+    // A plan still waiting for its customer's consent has no card yet, by design: not flagged, not listed apart.
+    let first = app.today().checked_add_days(Days::new(7)).expect("date");
+    let invited = plans::create(&app.state, None, request("dora@example.test", 9_000, 3, first, Interval::Month))
+        .await
+        .expect("created");
+    assert_eq!(invited.plan.status, PlanStatus::EnAttenteClient);
+    let all = plans::list(&app.state, None, false, 0).await.expect("list");
+    let line = all.rows.iter().find(|r| r.id == invited.plan.id).expect("listed");
+    assert!(!line.no_card && line.card_runs_out.is_none());
+    assert!(!page(invited.plan.id).await.contains(r#"data-testid="no-card""#));
+    assert_eq!(ids(plans::list(&app.state, None, true, 0).await.expect("list")), vec![short.plan.id]);
+
     // A plan that is over is no longer a worry.
     plans::cancel(&app.state, short.plan.id, root.id).await.expect("cancelled");
     assert!(ids(plans::list(&app.state, None, true, 0).await.expect("list")).is_empty());

@@ -858,7 +858,7 @@ fn line(
     };
     Ok(PlanRow {
         card_runs_out,
-        no_card: open && card.is_none(),
+        no_card: open && card.is_none() && !plan.status.awaits_customer(),
         id: plan.id,
         customer: customer.cloned().map(CustomerRef::from).unwrap_or_default(),
         status: plan.status,
