@@ -556,18 +556,12 @@ async fn a_cancel_refused_while_a_charge_is_in_flight_is_not_replayed_once_it_is
         .and_then(|e| e.strip_prefix("ech_"))
         .and_then(|n| n.parse::<i64>().ok())
         .expect("échéance");
-    let set_status = |status: app::domain::EcheanceStatus| {
-        echeance::Entity::update_many()
-            .col_expr(echeance::Column::Status, sea_orm::sea_query::Expr::value(status))
-            .filter(echeance::Column::Id.eq(first))
-            .exec(&app.state.db)
-    };
-    set_status(app::domain::EcheanceStatus::EnCours).await.expect("a charge in flight");
+    app.set_status(first, app::domain::EcheanceStatus::EnCours).await; // a charge in flight
     let (status, refused) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-A"), &json!({})).await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "charge_in_progress");
 
-    set_status(app::domain::EcheanceStatus::APayer).await.expect("the charge settled");
+    app.set_status(first, app::domain::EcheanceStatus::APayer).await; // the charge settled
     let (status, cancelled) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, Some("cancel-A"), &json!({})).await;
     assert_eq!(status, 200, "the same key runs again once the charge is over: {cancelled}");
     assert_eq!(cancelled["status"], "canceled");

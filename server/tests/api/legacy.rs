@@ -197,11 +197,10 @@ async fn a_session_expiry_answered_500_for_is_read_back_or_asked_again_and_the_c
 
 #[tokio::test]
 async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment_and_nothing_is_charged_over_it() {
-    use app::ssr::entities::{echeance, user};
+    use app::ssr::entities::user;
     use app::ssr::services::admin::actions;
     use app::ssr::services::erasure;
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::EntityTrait;
 
     // No workers: the webhook is handled by the test, before it looks.
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
@@ -291,12 +290,7 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
     assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NothingToReview))), "{refused:?}");
     let unpaid = app.echeance(&alice, 6_000, app.today()).await;
     app.link_checkout_session(unpaid, "cs_test_unpaid", "open", "unpaid").await;
-    echeance::Entity::update_many()
-        .col_expr(echeance::Column::Status, Expr::value(EcheanceStatus::Annulee))
-        .filter(echeance::Column::Id.eq(unpaid))
-        .exec(&app.state.db)
-        .await
-        .expect("cancelled");
+    app.set_status(unpaid, EcheanceStatus::Annulee).await;
     for e in [open, unpaid] {
         let refused = actions::review_legacy_payment(&app.state, id(e), admin.id).await;
         assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NothingToReview))), "{refused:?}");
@@ -341,4 +335,54 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
 
     // Once cancelled (one reviewed, the other still in the drift), the customer may be erased.
     erasure::erase(&app.state, alice.id.get(), admin.id).await.expect("erased");
+}
+
+#[tokio::test]
+async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancelled_echeance_cannot_be_paid() {
+    use app::ssr::services::reconcile::{self, Options as RunOptions, Silent};
+
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    // Imported from the original site: cancelled there, its Checkout Session left open (a cancel
+    // made here expires it first). Beside it, an « à payer » whose open session is the normal case.
+    let cancelled = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(cancelled, "cs_test_left_open", "open", "unpaid").await;
+    app.set_status(cancelled, EcheanceStatus::Annulee).await;
+    let waiting = app.echeance(&alice, 4_000, app.today()).await;
+    app.link_checkout_session(waiting, "cs_test_waiting", "open", "unpaid").await;
+    let run = |dry_run: bool| {
+        let options = RunOptions {
+            since: std::time::Duration::from_secs(24 * 3600),
+            dry_run,
+            trigger: app::domain::Actor::CommandLine,
+        };
+        let state = app.state.clone();
+        async move { reconcile::run(&state, &options, &Silent).await.expect("ran") }
+    };
+    let about = |report: &reconcile::Report, e: i64| report.drift.iter().filter(|d| d.echeance_id == e).count();
+
+    // A dry run says so and touches nothing.
+    let report = run(true).await;
+    let drift = report.drift.iter().find(|d| d.echeance_id == cancelled).expect("reported");
+    assert_eq!((drift.local, drift.resolved, drift.fixed), (EcheanceStatus::Annulee, EcheanceStatus::Annulee, false));
+    assert_eq!(drift.stripe_object.as_deref(), Some("cs_test_left_open"));
+    assert_eq!(app.stripe.calls(EXPIRE), 0);
+    assert_eq!(app.stripe.checkout_session_status("cs_test_left_open").as_deref(), Some("open"));
+
+    // The run expires it on Stripe and lets the échéance go; the « à payer »'s session stays open.
+    let report = run(false).await;
+    let drift = report.drift.iter().find(|d| d.echeance_id == cancelled).expect("reported");
+    assert!(drift.fixed, "{report:?}");
+    assert_eq!(app.stripe.checkout_session_status("cs_test_left_open").as_deref(), Some("expired"));
+    let row = app.row(cancelled).await;
+    assert_eq!((row.status, row.checkout_session_id), (EcheanceStatus::Annulee, None));
+    assert_eq!(app.stripe.checkout_session_status("cs_test_waiting").as_deref(), Some("open"));
+    assert_eq!(app.row(waiting).await.checkout_session_id.as_deref(), Some("cs_test_waiting"));
+    assert_eq!(about(&report, waiting), 0);
+    assert_eq!(app.stripe.calls(EXPIRE), 1);
+
+    // Nothing left to do: the next run neither reports it nor asks Stripe again.
+    let report = run(false).await;
+    assert_eq!(about(&report, cancelled), 0, "{report:?}");
+    assert_eq!(app.stripe.calls(EXPIRE), 1);
 }

@@ -267,6 +267,17 @@ impl TestApp {
         echeance::Entity::find_by_id(id).one(&self.state.db).await.expect("query").expect("échéance exists")
     }
 
+    /// Writes the échéance's status by hand, past the state machine: a row as the original site or
+    /// an import left it, or a charge in flight elsewhere.
+    pub async fn set_status(&self, id: i64, status: EcheanceStatus) {
+        echeance::Entity::update_many()
+            .col_expr(echeance::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .filter(echeance::Column::Id.eq(id))
+            .exec(&self.state.db)
+            .await
+            .expect("status written");
+    }
+
     /// The échéance's status.
     pub async fn status(&self, id: i64) -> EcheanceStatus {
         self.row(id).await.status

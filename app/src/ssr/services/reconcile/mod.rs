@@ -27,7 +27,7 @@ use crate::domain::{
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
-    AttemptRef, DisputeSnapshot, IdOrObject, Page, PaymentIntentSnapshot, RefundSnapshot,
+    AttemptRef, CheckoutSessionSnapshot, DisputeSnapshot, IdOrObject, Page, PaymentIntentSnapshot, RefundSnapshot,
 };
 use crate::ssr::repo::column::ReportStatus;
 use crate::ssr::repo::{attempts, echeances, queue};
@@ -486,6 +486,10 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     }
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
+        if row.status == EcheanceStatus::Annulee && session.status.as_deref() == Some("open") {
+            expire_on_annulee(state, row, &session, options, report).await;
+            return;
+        }
         report.counts.unchanged += 1;
         let never_collects =
             session.status.as_deref() == Some("expired") || closed == webhooks::checkout::Closed::Unpaid;
@@ -516,6 +520,44 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
             report.drift.push(drift(true, would));
         }
         Ok(false) => report.counts.unchanged += 1,
+        Err(e) => {
+            report.counts.errors += 1;
+            report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
+        }
+    }
+}
+
+/// An « annulée » still linked to a session that can collect (an imported row: a cancel made here
+/// expires the session first): the customer could still pay a cancelled échéance for up to 24 hours.
+/// Expired on Stripe as a cancel does it (same key), then unlinked; reported as drift, fixed.
+async fn expire_on_annulee(
+    state: &AppState,
+    row: &echeance::Model,
+    session: &CheckoutSessionSnapshot,
+    options: &Options,
+    report: &mut Report,
+) {
+    let drift = |fixed: bool| Drift {
+        echeance_id: row.id,
+        local: row.status,
+        stripe: session.status_words(),
+        resolved: row.status,
+        stripe_object: Some(session.id.clone()),
+        fixed,
+    };
+    if options.dry_run {
+        report.counts.unchanged += 1;
+        report.drift.push(drift(false));
+        return;
+    }
+    // Read again, then expired: two calls when all goes well.
+    report.counts.stripe_calls += 2;
+    let actor = Actor::System(SystemJob::Reconciler).stored();
+    match webhooks::checkout::close_before_charge(state, row, Cause::Reconciler, &actor).await {
+        Ok(_) => {
+            report.counts.fixed += 1;
+            report.drift.push(drift(true));
+        }
         Err(e) => {
             report.counts.errors += 1;
             report.problems.push(ReconcileProblem::Session { echeance: row.id, detail: e.to_string() });
