@@ -7,6 +7,14 @@ use std::{env, fs, path::Path};
 /// The languages: file name and the constant it becomes. The first is the reference.
 const LOCALES: [(&str, &str); 2] = [("fr", "FR"), ("en", "EN")];
 
+/// Rust's keywords, which cannot name a field of `Texts`.
+const RESERVED: [&str; 51] = [
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
+    "try", "type", "typeof", "union", "unsafe", "unsized", "use", "virtual", "where", "while",
+];
+
 /// One text: a phrase, or a word or phrase whose form depends on a count.
 enum Text {
     Phrase(String),
@@ -22,7 +30,7 @@ impl Text {
     }
 }
 
-/// One language's texts, in its file's order.
+/// One language's texts, by key.
 struct Language {
     code: &'static str,
     constant: &'static str,
@@ -74,7 +82,7 @@ fn main() {
     fs::write(&out, code).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
 }
 
-/// The texts of `locales/{code}.toml`, in the file's order.
+/// The texts of `locales/{code}.toml`, by key.
 fn read(code: &str) -> Vec<(String, Text)> {
     let path = format!("locales/{code}.toml");
     println!("cargo:rerun-if-changed={path}");
@@ -84,8 +92,9 @@ fn read(code: &str) -> Vec<(String, Text)> {
         .into_iter()
         .map(|(key, value)| {
             let identifier = key.starts_with(|c: char| c.is_ascii_lowercase())
-                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            assert!(identifier, "{path}: `{key}` is not a key (lower case letters, digits and _)");
+                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !RESERVED.contains(&key.as_str());
+            assert!(identifier, "{path}: `{key}` is not a key (lower case letters, digits and _; not a Rust keyword)");
             let text = match value {
                 toml::Value::String(phrase) => Text::Phrase(phrase),
                 toml::Value::Table(mut forms) => {

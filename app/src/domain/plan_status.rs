@@ -153,8 +153,8 @@ impl PlanStatus {
         matches!(self, Self::Termine | Self::Annule)
     }
 
-    /// Sent or not, the customer has not accepted it yet: their card comes with their consent,
-    /// so having none is no cause for worry.
+    /// Draft or sent: the plan waits for its customer — their consent, or, consent given, the
+    /// card that makes it active.
     #[must_use]
     pub fn awaits_customer(self) -> bool {
         matches!(self, Self::Brouillon | Self::EnAttenteClient)

@@ -381,8 +381,13 @@ async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancell
     assert_eq!(about(&report, waiting), 0);
     assert_eq!(app.stripe.calls(EXPIRE), 1);
 
-    // Nothing left to do: the next run neither reports it nor asks Stripe again.
+    assert_eq!((report.counts.fixed, report.counts.errors), (1, 0), "{report:?}");
+
+    // Nothing left to do: the next run neither reports it nor asks Stripe of it (the « à payer »'s
+    // open session is read, as every night).
+    let reads = app.stripe.calls("GET /v1/checkout/sessions/{id}");
     let report = run(false).await;
     assert_eq!(about(&report, cancelled), 0, "{report:?}");
     assert_eq!(app.stripe.calls(EXPIRE), 1);
+    assert_eq!(app.stripe.calls("GET /v1/checkout/sessions/{id}"), reads + 1, "only the « à payer »'s session");
 }

@@ -779,6 +779,17 @@ async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     assert!(!line.no_card && line.card_runs_out.is_none());
     assert!(!page(invited.plan.id).await.contains(r#"data-testid="no-card""#));
     assert_eq!(ids(plans::list(&app.state, None, true, 0).await.expect("list")), vec![short.plan.id]);
+    // Once its customer consented without a card, it stays « en attente du client » and nothing can
+    // be charged: flagged and listed apart.
+    let dora = user_id(invited.plan.customer_id);
+    let accepted =
+        plans::accept(&app.state, invited.plan.id, dora, "J’autorise …".to_owned(), consent()).await.expect("accepted");
+    assert_eq!(accepted.status, PlanStatus::EnAttenteClient, "no card yet");
+    let all = plans::list(&app.state, None, false, 0).await.expect("list");
+    assert!(all.rows.iter().find(|r| r.id == invited.plan.id).expect("listed").no_card);
+    assert!(page(invited.plan.id).await.contains(r#"data-testid="no-card""#));
+    assert_eq!(ids(plans::list(&app.state, None, true, 0).await.expect("list")), vec![invited.plan.id, short.plan.id]);
+    plans::cancel(&app.state, invited.plan.id, root.id).await.expect("cancelled");
 
     // A plan that is over is no longer a worry.
     plans::cancel(&app.state, short.plan.id, root.id).await.expect("cancelled");

@@ -3,7 +3,7 @@
 //! and its status follows its échéances ([`follow`], called by the one writer
 //! of échéance statuses in the same transaction).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::anyhow;
 use chrono::NaiveDate;
@@ -821,18 +821,29 @@ pub async fn rows_of(
     for card in super::cards::usable_of(customers.keys().copied()).all(db).await? {
         card_of.entry(card.user_id).or_insert(card);
     }
+    let consented: BTreeSet<i64> = plan_consent::Entity::find()
+        .select_only()
+        .column(plan_consent::Column::PaymentPlanId)
+        .filter(plan_consent::Column::PaymentPlanId.is_in(plans.iter().map(|p| p.id)))
+        .into_tuple::<i64>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     plans
         .into_iter()
         .map(|plan| {
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
             let (customer, card) = (customers.get(&plan.customer_id), card_of.get(&plan.customer_id));
-            line(plan, &rows, customer, card)
+            let consented = consented.contains(&plan.id);
+            line(plan, &rows, customer, card, consented)
         })
         .collect()
 }
 
-/// A plan's line in the list, from its échéances in order, its customer and the card the due-date
-/// run would charge: customer, progress, collected, remaining, next date, card warnings.
+/// A plan's line in the list, from its échéances in order, its customer, the card the due-date
+/// run would charge and whether the customer consented: customer, progress, collected, remaining,
+/// next date, card warnings.
 ///
 /// # Errors
 /// A currency that does not parse.
@@ -841,6 +852,7 @@ fn line(
     rows: &[echeance::Model],
     customer: Option<&user::Model>,
     card: Option<&payment_method::Model>,
+    consented: bool,
 ) -> Result<PlanRow, ServiceError> {
     let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
     let sum = |minor: i64| Total::of(minor, currency);
@@ -858,7 +870,9 @@ fn line(
     };
     Ok(PlanRow {
         card_runs_out,
-        no_card: open && card.is_none() && !plan.status.awaits_customer(),
+        // Before the customer's answer the card is still to come; once they consented, a plan with
+        // no card to charge is stuck (it stays « en attente du client » until one is saved).
+        no_card: open && card.is_none() && (consented || !plan.status.awaits_customer()),
         id: plan.id,
         customer: customer.cloned().map(CustomerRef::from).unwrap_or_default(),
         status: plan.status,
@@ -967,9 +981,9 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let card = super::cards::usable_of([plan.customer_id]).one(&state.db).await?;
     let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
     let consumer_credit = plan.consumer_credit;
-    let summary = line(plan, &rows, Some(&customer), card.as_ref())?;
     let consent =
         plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&state.db).await?;
+    let summary = line(plan, &rows, Some(&customer), card.as_ref(), consent.is_some())?;
     let history = plan_audit::Entity::find()
         .filter(plan_audit::Column::PaymentPlanId.eq(plan_id))
         .order_by_asc(plan_audit::Column::Id)

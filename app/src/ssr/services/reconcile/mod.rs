@@ -23,7 +23,8 @@ use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     Actor, AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
-    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject, SystemJob, key_scope,
+    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, Refusal, StripeList, StripeObject, SystemJob,
+    key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -550,13 +551,20 @@ async fn expire_on_annulee(
         report.drift.push(drift(false));
         return;
     }
-    // Read again, then expired: two calls when all goes well.
+    // Read again, then expired: two calls when all goes well (more when Stripe refuses or fails).
     report.counts.stripe_calls += 2;
     let actor = Actor::System(SystemJob::Reconciler).stored();
     match webhooks::checkout::close_before_charge(state, row, Cause::Reconciler, &actor).await {
-        Ok(_) => {
+        Ok(webhooks::checkout::Legacy::Free) => {
             report.counts.fixed += 1;
             report.drift.push(drift(true));
+        }
+        // Paid between the read and the expiry (for another amount: `OtherAmount`; for the
+        // échéance's: still linked, refused as pending), or being paid: money on an « annulée »
+        // that stays in view, as the next run reports it.
+        Ok(_) | Err(ServiceError::Refused(Refusal::LegacyPaymentPending)) => {
+            report.counts.unchanged += 1;
+            report.drift.push(drift(false));
         }
         Err(e) => {
             report.counts.errors += 1;
