@@ -339,7 +339,10 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
 
 #[tokio::test]
 async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancelled_echeance_cannot_be_paid() {
+    use app::domain::Cause;
+    use app::ssr::entities::audit_log;
     use app::ssr::services::reconcile::{self, Options as RunOptions, Silent};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
@@ -382,6 +385,17 @@ async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancell
     assert_eq!(app.stripe.calls(EXPIRE), 1);
 
     assert_eq!((report.counts.fixed, report.counts.errors), (1, 0), "{report:?}");
+    // Its timeline says so, its status unchanged.
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::EcheanceId.eq(cancelled))
+        .all(&app.state.db)
+        .await
+        .expect("audit");
+    let closed: Vec<_> = audit.iter().filter(|a| a.event == "LegacySessionClosed").collect();
+    assert_eq!(closed.len(), 1, "{audit:?}");
+    assert_eq!((closed[0].from_status, closed[0].to_status), (Some(EcheanceStatus::Annulee), EcheanceStatus::Annulee));
+    assert_eq!((closed[0].cause, closed[0].actor.as_str()), (Cause::Reconciler, "system:reconciler"));
+    assert!(closed[0].detail.as_deref().is_some_and(|d| d.contains("cs_test_left_open")), "{:?}", closed[0].detail);
 
     // Nothing left to do: the next run neither reports it nor asks Stripe of it (the « à payer »'s
     // open session is read, as every night).

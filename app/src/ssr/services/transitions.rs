@@ -109,3 +109,34 @@ pub async fn apply(
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })
 }
+
+/// Appends an audit row for something done to an échéance that leaves its status as it is (a
+/// legacy Checkout Session let go, money collected on an « annulée » reviewed), in the caller's
+/// transaction: the timeline shows it beside the transitions.
+///
+/// # Errors
+/// The database fails.
+pub async fn note(
+    txn: &DatabaseTransaction,
+    row: &echeance::Model,
+    what: &str,
+    cause: Cause,
+    actor: &str,
+    detail: String,
+    now: i64,
+) -> Result<(), ServiceError> {
+    audit_log::ActiveModel {
+        echeance_id: Set(row.id),
+        from_status: Set(Some(row.status)),
+        to_status: Set(row.status),
+        event: Set(what.to_owned()),
+        cause: Set(cause),
+        actor: Set(actor.to_owned()),
+        detail: Set(Some(detail)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}

@@ -2,12 +2,12 @@
 //! of the original site's Checkout Session it kept as reviewed.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, EmailKind, Locale, PaymentEvent, Refusal, UserId};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
-use crate::ssr::entities::{audit_log, echeance, email_outbox, user};
+use crate::ssr::entities::{echeance, email_outbox, user};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::services::cancel::{self, Stopped, cancel_attempt};
 use crate::ssr::services::effects;
@@ -158,19 +158,9 @@ pub async fn review_legacy_payment(state: &AppState, id: EcheanceId, admin: User
         .filter(echeance::Column::Id.eq(locked.id))
         .exec(&txn)
         .await?;
-    audit_log::ActiveModel {
-        echeance_id: Set(locked.id),
-        from_status: Set(Some(locked.status)),
-        to_status: Set(locked.status),
-        event: Set("LegacyPaymentReviewed".to_owned()),
-        cause: Set(Cause::Admin),
-        actor: Set(crate::domain::Actor::Admin(admin.get()).stored()),
-        detail: Set(Some(format!("checkout_session={session_id} {}: reviewed, unlinked", session.summary()))),
-        created_at: Set(state.now_ms()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    let actor = crate::domain::Actor::Admin(admin.get()).stored();
+    let detail = format!("checkout_session={session_id} {}: reviewed, unlinked", session.summary());
+    transitions::note(&txn, &locked, "LegacyPaymentReviewed", Cause::Admin, &actor, detail, state.now_ms()).await?;
     txn.commit().await?;
     tracing::info!(echeance.id = locked.id, checkout_session = session_id, "legacy payment reviewed: unlinked");
     Ok(())

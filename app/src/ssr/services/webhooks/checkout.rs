@@ -86,10 +86,11 @@ pub(super) async fn apply_session(
             .await?;
     }
     let detail = format!("checkout_session={}", session.id);
-    let done = match event {
+    let (done, changed) = match event {
         Some(event) => {
             let applied =
-                transitions::apply(state, &txn, echeances::id(&echeance)?, event, cause, actor, Some(detail)).await?;
+                transitions::apply(state, &txn, echeances::id(&echeance)?, event, cause, actor, Some(detail.clone()))
+                    .await?;
             if event == PaymentEvent::Succeeded && applied.refused.is_some() && !applied.from.was_collected() {
                 tracing::error!(
                     echeance.id = echeance.id,
@@ -98,10 +99,15 @@ pub(super) async fn apply_session(
                     "a Checkout Session collected money for an échéance that is closed here: drift to review"
                 );
             }
-            format!("{} -> {}", applied.from, applied.to)
+            (format!("{} -> {}", applied.from, applied.to), applied.changed())
         }
-        None => format!("unlinked {detail}"),
+        None => (format!("unlinked {detail}"), false),
     };
+    if expired && !changed {
+        // Let go with its status unchanged: said on the échéance's timeline all the same.
+        let why = format!("{detail} {}: unlinked", session.status_words());
+        transitions::note(&txn, &echeance, "LegacySessionClosed", cause, actor, why, state.now_ms()).await?;
+    }
     txn.commit().await?;
     Ok(Applied::Done(Some(done)))
 }
