@@ -1,12 +1,12 @@
-//! Connecting, migrating, and write transactions that behave the same on
-//! SQLite (one writer, `BEGIN IMMEDIATE`) and PostgreSQL (row locks).
+//! Connecting, migrating, and transactions that behave the same on SQLite (one
+//! writer, `BEGIN IMMEDIATE`) and PostgreSQL (row locks, snapshots).
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 use std::time::Duration;
@@ -105,6 +105,28 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         DbBackend::Sqlite => {
             db.begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+        }
+        _ => db.begin().await,
+    }
+}
+
+/// Starts a transaction that only reads, from one moment of the database: a page made of several
+/// reads (a plan, its échéances, consent and history; an échéance's timeline) never mixes what was
+/// there before a change with what came after it. `REPEATABLE READ, READ ONLY` on PostgreSQL
+/// (`READ COMMITTED`, its default, takes a new snapshot per statement); a SQLite transaction in WAL
+/// mode reads one snapshot from its first read.
+///
+/// # Errors
+/// The transaction cannot start.
+pub async fn begin_read(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            db.begin_with_options(TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
                 ..Default::default()
             })
             .await

@@ -23,6 +23,7 @@ mod languages;
 mod legacy;
 mod live;
 mod plans;
+mod reads;
 mod reconcile;
 mod refunds;
 

@@ -976,21 +976,23 @@ pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, Service
 /// # Errors
 /// `NotFound`, a row that does not parse, database failure.
 pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceError> {
-    let (plan, rows) = get(&state.db, plan_id).await?;
-    let customer = user::Entity::find_by_id(plan.customer_id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    let card = super::cards::usable_of([plan.customer_id]).one(&state.db).await?;
+    // One moment of the plan: its échéances, consent and history agree with each other.
+    let db = crate::ssr::db::begin_read(&state.db).await?;
+    let (plan, rows) = get(&db, plan_id).await?;
+    let customer = user::Entity::find_by_id(plan.customer_id).one(&db).await?.ok_or(ServiceError::NotFound)?;
+    let card = super::cards::usable_of([plan.customer_id]).one(&db).await?;
     let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
     let consumer_credit = plan.consumer_credit;
-    let consent =
-        plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&state.db).await?;
+    let consent = plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&db).await?;
     let summary = line(plan, &rows, Some(&customer), card.as_ref(), consent.is_some())?;
     let history = plan_audit::Entity::find()
         .filter(plan_audit::Column::PaymentPlanId.eq(plan_id))
         .order_by_asc(plan_audit::Column::Id)
-        .all(&state.db)
+        .all(&db)
         .await?;
     let actors: Vec<Actor> = history.iter().map(|h| Actor::parse(&h.actor)).collect();
-    let names = crate::ssr::repo::users::admin_names(&state.db, &actors).await?;
+    let names = crate::ssr::repo::users::admin_names(&db, &actors).await?;
+    db.commit().await?;
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
     let echeances = rows

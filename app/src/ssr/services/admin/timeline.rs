@@ -23,12 +23,14 @@ use crate::ssr::state::AppState;
 /// # Errors
 /// `NotFound`, database failure.
 pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, ServiceError> {
+    // One moment of the échéance: its status, attempts, webhooks, audit and refunds agree.
+    let db = crate::ssr::db::begin_read(&state.db).await?;
     let (e, u) = echeance::Entity::find_by_id(id.get())
         .find_also_related(user::Entity)
-        .one(&state.db)
+        .one(&db)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let paid_by = attempts::paying(&state.db, e.id).await?.and_then(|a| a.payment_intent_id);
+    let paid_by = attempts::paying(&db, e.id).await?.and_then(|a| a.payment_intent_id);
     let legacy_linked = e.checkout_session_id.is_some();
     let row = row_of(e, u, paid_by)?;
     let tz = state.settings.schedule_timezone;
@@ -37,7 +39,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let mut entries = Vec::new();
 
     let attempts =
-        charge_attempt::Entity::find().filter(charge_attempt::Column::EcheanceId.eq(id.get())).all(&state.db).await?;
+        charge_attempt::Entity::find().filter(charge_attempt::Column::EcheanceId.eq(id.get())).all(&db).await?;
     for a in &attempts {
         entries.push(entry(
             a.started_at,
@@ -55,8 +57,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     }
     let pis: Vec<String> = attempts.iter().filter_map(|a| a.payment_intent_id.clone()).collect();
     if !pis.is_empty() {
-        let events =
-            stripe_event::Entity::find().filter(stripe_event::Column::PaymentIntentId.is_in(pis)).all(&state.db);
+        let events = stripe_event::Entity::find().filter(stripe_event::Column::PaymentIntentId.is_in(pis)).all(&db);
         for ev in events.await? {
             let moved = ev.status_move();
             entries.push(entry(
@@ -72,7 +73,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             ));
         }
     }
-    let emails = email_outbox::Entity::find().filter(email_outbox::Column::EcheanceId.eq(id.get())).all(&state.db);
+    let emails = email_outbox::Entity::find().filter(email_outbox::Column::EcheanceId.eq(id.get())).all(&db);
     for m in emails.await? {
         entries.push(entry(
             m.created_at,
@@ -86,11 +87,11 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             },
         ));
     }
-    let audit = audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&state.db).await?;
-    let refund_rows = refunds::of(&state.db, id.get()).await?;
+    let audit = audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&db).await?;
+    let refund_rows = refunds::of(&db, id.get()).await?;
     let audit_actors: Vec<Actor> = audit.iter().map(|a| Actor::parse(&a.actor)).collect();
     let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
-    let names = users::admin_names(&state.db, audit_actors.iter().chain(&refund_actors)).await?;
+    let names = users::admin_names(&db, audit_actors.iter().chain(&refund_actors)).await?;
     for (a, actor) in audit.into_iter().zip(audit_actors) {
         entries.push(entry(
             a.created_at,
@@ -127,8 +128,9 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let disputes = disputes::of(&state.db, id.get())
-        .await?
+    let dispute_rows = disputes::of(&db, id.get()).await?;
+    db.commit().await?;
+    let disputes = dispute_rows
         .into_iter()
         .map(|d| {
             let open = !matches!(d.status.as_str(), "won" | "lost" | "warning_closed");
