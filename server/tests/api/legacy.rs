@@ -5,14 +5,34 @@ use app::domain::{EcheanceId, EcheanceStatus, Refusal};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
+use app::ssr::services::reconcile;
 
-use crate::helpers::{Fault, Options, cards, spawn_app, spawn_app_with};
+use crate::helpers::{Customer, Fault, Options, TestApp, cards, spawn_app, spawn_app_with};
 
 const CREATE: &str = "POST /v1/payment_intents";
 const EXPIRE: &str = "POST /v1/checkout/sessions/{id}/expire";
 
 fn id(n: i64) -> EcheanceId {
     EcheanceId::new(n).expect("id")
+}
+
+/// An échéance imported already « annulée », still linked to the original site's session `session`
+/// (`status` on Stripe, unpaid).
+async fn imported_annulee(app: &TestApp, customer: &Customer, session: &str, status: &str) -> i64 {
+    let e = app.echeance(customer, 4_000, app.today()).await;
+    app.link_checkout_session(e, session, status, "unpaid").await;
+    app.set_status(e, EcheanceStatus::Annulee).await;
+    e
+}
+
+/// One reconciler run over the last day.
+async fn reconcile_run(app: &TestApp, dry_run: bool) -> reconcile::Report {
+    let options = reconcile::Options {
+        since: std::time::Duration::from_secs(24 * 3600),
+        dry_run,
+        trigger: app::domain::Actor::CommandLine,
+    };
+    reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("ran")
 }
 
 #[tokio::test]
@@ -340,28 +360,15 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
 #[tokio::test]
 async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancelled_echeance_cannot_be_paid() {
     use app::domain::Cause;
-    use app::ssr::entities::audit_log;
-    use app::ssr::services::reconcile::{self, Options as RunOptions, Silent};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     // Imported from the original site: cancelled there, its Checkout Session left open (a cancel
     // made here expires it first). Beside it, an « à payer » whose open session is the normal case.
-    let cancelled = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(cancelled, "cs_test_left_open", "open", "unpaid").await;
-    app.set_status(cancelled, EcheanceStatus::Annulee).await;
+    let cancelled = imported_annulee(&app, &alice, "cs_test_left_open", "open").await;
     let waiting = app.echeance(&alice, 4_000, app.today()).await;
     app.link_checkout_session(waiting, "cs_test_waiting", "open", "unpaid").await;
-    let run = |dry_run: bool| {
-        let options = RunOptions {
-            since: std::time::Duration::from_secs(24 * 3600),
-            dry_run,
-            trigger: app::domain::Actor::CommandLine,
-        };
-        let state = app.state.clone();
-        async move { reconcile::run(&state, &options, &Silent).await.expect("ran") }
-    };
+    let run = |dry_run: bool| reconcile_run(&app, dry_run);
     let about = |report: &reconcile::Report, e: i64| report.drift.iter().filter(|d| d.echeance_id == e).count();
 
     // A dry run says so and touches nothing.
@@ -386,11 +393,7 @@ async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancell
 
     assert_eq!((report.counts.fixed, report.counts.errors), (1, 0), "{report:?}");
     // Its timeline says so, its status unchanged.
-    let audit = audit_log::Entity::find()
-        .filter(audit_log::Column::EcheanceId.eq(cancelled))
-        .all(&app.state.db)
-        .await
-        .expect("audit");
+    let audit = app.audit(cancelled).await;
     let closed: Vec<_> = audit.iter().filter(|a| a.event == "LegacySessionClosed").collect();
     assert_eq!(closed.len(), 1, "{audit:?}");
     assert_eq!((closed[0].from_status, closed[0].to_status), (Some(EcheanceStatus::Annulee), EcheanceStatus::Annulee));
@@ -404,4 +407,27 @@ async fn the_reconciler_expires_a_session_left_open_on_an_annulee_so_the_cancell
     assert_eq!(about(&report, cancelled), 0, "{report:?}");
     assert_eq!(app.stripe.calls(EXPIRE), 1);
     assert_eq!(app.stripe.calls("GET /v1/checkout/sessions/{id}"), reads + 1, "only the « à payer »'s session");
+}
+
+#[tokio::test]
+async fn the_reconciler_lets_go_of_an_expired_session_on_an_annulee_without_drift_and_says_so_on_its_timeline() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    // Imported cancelled, its session already expired on Stripe (nothing was collected).
+    let cancelled = imported_annulee(&app, &alice, "cs_test_expired", "expired").await;
+    let report = reconcile_run(&app, false).await;
+
+    assert!(report.drift.iter().all(|d| d.echeance_id != cancelled), "nothing to review: {report:?}");
+    assert_eq!((report.counts.errors, app.stripe.calls(EXPIRE)), (0, 0), "{report:?}");
+    let row = app.row(cancelled).await;
+    assert_eq!((row.status, row.checkout_session_id), (EcheanceStatus::Annulee, None));
+    let audit = app.audit(cancelled).await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!((audit[0].event.as_str(), audit[0].to_status), ("LegacySessionClosed", EcheanceStatus::Annulee));
+    assert!(audit[0].detail.as_deref().is_some_and(|d| d.contains("cs_test_expired expired/unpaid")), "{audit:?}");
+
+    // Read once: the next run has nothing of it to ask Stripe.
+    let reads = app.stripe.calls("GET /v1/checkout/sessions/{id}");
+    reconcile_run(&app, false).await;
+    assert_eq!(app.stripe.calls("GET /v1/checkout/sessions/{id}"), reads);
 }
