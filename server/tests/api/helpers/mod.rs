@@ -244,12 +244,7 @@ impl TestApp {
     /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it
     /// (for the échéance's amount and currency).
     pub async fn link_checkout_session(&self, e: i64, id: &str, status: &str, payment_status: &str) {
-        echeance::Entity::update_many()
-            .col_expr(echeance::Column::CheckoutSessionId, sea_orm::sea_query::Expr::value(id))
-            .filter(echeance::Column::Id.eq(e))
-            .exec(&self.state.db)
-            .await
-            .expect("link the session");
+        self.write(e, echeance::Column::CheckoutSessionId, id).await;
         let row = self.row(e).await;
         self.stripe.put_checkout_session(serde_json::json!({
             "id": id, "object": "checkout.session", "status": status, "payment_status": payment_status,
@@ -270,12 +265,17 @@ impl TestApp {
     /// Writes the échéance's status by hand, past the state machine: a row as the original site or
     /// an import left it, or a charge in flight elsewhere.
     pub async fn set_status(&self, id: i64, status: EcheanceStatus) {
+        self.write(id, echeance::Column::Status, status).await;
+    }
+
+    /// Writes one column of an échéance row by hand.
+    async fn write(&self, id: i64, column: echeance::Column, value: impl Into<sea_orm::Value>) {
         echeance::Entity::update_many()
-            .col_expr(echeance::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .col_expr(column, sea_orm::sea_query::Expr::value(value))
             .filter(echeance::Column::Id.eq(id))
             .exec(&self.state.db)
             .await
-            .expect("status written");
+            .expect("échéance written");
     }
 
     /// The échéance's status.
