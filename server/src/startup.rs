@@ -13,7 +13,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::handler::Handler as _;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -101,6 +101,15 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
     })
 }
 
+/// The app's pages, listed once per process. Leptos lists them by running the app with a
+/// process-wide switch on that leaves any resource first polled meanwhile pending for ever
+/// (leptos-rs/leptos#4773): a second server started in the process (the tests start many) would
+/// leave a page the first one is rendering without an end.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The router: Leptos pages and server functions, the webhook, health, and static files.
 ///
 /// The site's files (the WASM chunks of the split bundle, the CSS, the icon) are served by
@@ -119,7 +128,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(routes::router(&state))
-        .leptos_routes_with_context(&state, generate_route_list(App), context.clone(), move || {
+        .leptos_routes_with_context(&state, routes(), context.clone(), move || {
             shell(leptos_options.clone(), page_stripe_js.clone())
         })
         .fallback_service(

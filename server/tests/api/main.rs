@@ -26,6 +26,7 @@ mod plans;
 mod reads;
 mod reconcile;
 mod refunds;
+mod rendering;
 
 mod restore;
 mod second_factor;
