@@ -13,6 +13,9 @@ pub enum AppError {
     /// Not logged in (or the session expired).
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A login whose address and password match no account (which of the two is not said).
+    #[error("wrong credentials")]
+    WrongCredentials,
     /// Logged in, but not allowed.
     #[error("forbidden")]
     Forbidden,
@@ -53,7 +56,7 @@ impl AppError {
     #[must_use]
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::WrongCredentials => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::Invalid(_) => 422,

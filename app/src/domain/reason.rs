@@ -196,6 +196,9 @@ pub enum Invalid {
     /// The card was not confirmed in the browser.
     #[error("card not confirmed")]
     CardNotConfirmed,
+    /// The account's current password, asked again before a change, was not typed right.
+    #[error("wrong password")]
+    WrongPassword,
     /// The bank refused the card.
     #[error("card refused")]
     CardRefused,

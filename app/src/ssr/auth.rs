@@ -98,11 +98,11 @@ const PER_ADDRESS: Throttle = Throttle { free: 100, base_ms: 1_000, max_ms: 60_0
 ///
 /// # Errors
 /// `RateLimited` while a key asks to wait (or when password checks are queued
-/// past their bound), `Unauthenticated` for a wrong address or password (the
+/// past their bound), `WrongCredentials` for a wrong address or password (the
 /// same answer for both).
 pub async fn login(state: &AppState, email: &str, password: &str, client: &str) -> Result<Entry, ServiceError> {
     let now = state.now_ms();
-    let email = Email::parse(email).map_err(|_| ServiceError::Unauthenticated)?;
+    let email = Email::parse(email).map_err(|_| ServiceError::WrongCredentials)?;
     let client = throttle_client(client);
     let pair = format!("pair:{}|{client}", email.as_str());
     let address = format!("address:{}", email.as_str());
@@ -142,7 +142,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: &str) 
     .await?;
     let account = match (ok, found) {
         (true, Some(u)) => u,
-        _ => return Err(ServiceError::Unauthenticated),
+        _ => return Err(ServiceError::WrongCredentials),
     };
     // The address's keys start again; the client's gets this try back (its own
     // successes do not use up a shared address's tries, nor reset its count).

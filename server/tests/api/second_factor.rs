@@ -132,8 +132,9 @@ async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_
     assert_eq!(body, serde_json::json!({ "Invalid": { "Field": "Code" } }));
     let first_code = code_at(&secret, now);
     let form = [("code", first_code.as_str()), ("password", "not the password")];
-    let (status, _) = call(&app, &client, "admin/security/confirm", &form).await;
-    assert_eq!(status, 401, "a session alone does not tie the account to a phone: the password too");
+    let (status, body) = call(&app, &client, "admin/security/confirm", &form).await;
+    assert_eq!(status, 422, "a session alone does not tie the account to a phone: the password too");
+    assert_eq!(body, serde_json::json!({ "Invalid": "WrongPassword" }), "a wrong password, not a lost session");
     assert!(account(&app, &alice).await.totp_secret.is_none());
 
     // Typed with a space, as apps show it.

@@ -8,6 +8,7 @@ use app::ssr::email::templates::{self, TemplateSource};
 use app::ssr::entities::{admin_audit, email_outbox, email_template, login_attempt, login_throttle, session};
 use app::ssr::services::email_admin;
 use app::ssr::services::error::ServiceError;
+use app::ui::i18n::Texts;
 use reqwest::header::HeaderMap;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -106,6 +107,47 @@ async fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 15, "{statuses:?}");
     let checked = login_attempt::Entity::find().count(&app.state.db).await.expect("count");
     assert_eq!(checked, 5, "a password was checked only for the tries that were let through");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_said_to_be_wrong_with_or_without_javascript_not_an_expired_session() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    // A script's login: 401 and why, the same for an unknown or unreadable address.
+    let origin = [("origin", app.address.as_str())];
+    for (email, password) in
+        [(alice.email.as_str(), "not the password"), ("nobody@example.test", "whatever"), ("not an address", "x")]
+    {
+        let response = post(&app, &bare(), "login", &[("email", email), ("password", password)], &origin).await;
+        assert_eq!(response.status(), 401, "{email}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(body, serde_json::json!("WrongCredentials"), "{email}");
+    }
+    // A browser without JavaScript posts the form, is sent back to the page, and reads why there.
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    for locale in [Locale::En, Locale::Fr] {
+        let response = no_redirects
+            .post(format!("{}/api/login", app.address))
+            .header("origin", &app.address)
+            .header("referer", format!("{}/", app.address))
+            .header("accept", "text/html")
+            .form(&[("email", alice.email.as_str()), ("password", "not the password")])
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), 302, "back to the page the form is on");
+        let back = response.headers()["location"].to_str().expect("location").to_owned();
+        let page = bare().get(format!("{back}&lang={}", locale.code())).send().await.expect("answers");
+        let page = page.text().await.expect("page");
+        let tx = Texts::of(locale);
+        assert!(
+            page.contains(tx.err_wrong_credentials),
+            "{}: « {} » not on the page",
+            locale.code(),
+            tx.err_wrong_credentials
+        );
+        assert!(!page.contains(tx.err_unauthenticated), "{}: not an expired session", locale.code());
+    }
 }
 
 #[tokio::test]

@@ -27,6 +27,9 @@ pub enum ServiceError {
     /// Not logged in.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A login whose address and password match no account (which of the two is not said).
+    #[error("wrong credentials")]
+    WrongCredentials,
     /// Too many attempts.
     #[error("rate limited")]
     RateLimited,
@@ -90,6 +93,7 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(i) => Self::Invalid(i),
             ServiceError::InvalidLink => Self::InvalidLink,
             ServiceError::Unauthenticated => Self::Unauthenticated,
+            ServiceError::WrongCredentials => Self::WrongCredentials,
             ServiceError::RateLimited => Self::RateLimited,
             ServiceError::Unavailable => Self::Unavailable,
             ServiceError::Unexpected(cause) => {

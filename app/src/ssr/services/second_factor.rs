@@ -182,7 +182,7 @@ pub async fn begin(state: &AppState, me: UserId) -> Result<Enrollment, ServiceEr
 /// tie the account to someone else's phone.
 ///
 /// # Errors
-/// `Unauthenticated` for a wrong password, `Invalid(Field(Code))` for a wrong
+/// `Invalid(WrongPassword)` for a wrong password, `Invalid(Field(Code))` for a wrong
 /// code or an enrolment replaced meanwhile (another tab) or never begun,
 /// `Refused(SecondFactorOn)` when one is on already, `RateLimited`; database failure.
 pub async fn confirm(
@@ -201,7 +201,7 @@ pub async fn confirm(
     auth::reserve(state, &key, PER_ACCOUNT, now).await?;
     let (typed, hash) = (password.to_owned(), account.password_hash.clone());
     if !state.guards.hash(move || auth::verify_password(&typed, &hash)).await? {
-        return Err(ServiceError::Unauthenticated);
+        return Err(Invalid::WrongPassword.into());
     }
     let pending = account.totp_pending.clone().ok_or(Invalid::Field(Field::Code))?;
     let bytes = unseal(state, &pending).ok_or(Invalid::Field(Field::Code))?;

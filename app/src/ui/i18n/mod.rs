@@ -299,6 +299,7 @@ pub fn error_message(error: &AppError, locale: Locale) -> String {
     let tx = Texts::of(locale);
     match error {
         AppError::Unauthenticated => tx.err_unauthenticated.to_owned(),
+        AppError::WrongCredentials => tx.err_wrong_credentials.to_owned(),
         AppError::Forbidden => tx.err_forbidden.to_owned(),
         AppError::NotFound => tx.err_not_found.to_owned(),
         AppError::Invalid(invalid) => invalid_text(invalid, tx, locale),
@@ -362,6 +363,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::CardNotConfirmed => tx.invalid_card_not_confirmed.to_owned(),
         Invalid::CardRefused => tx.invalid_card_refused.to_owned(),
         Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
+        Invalid::WrongPassword => tx.invalid_wrong_password.to_owned(),
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
         Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
         Invalid::Schedule(invalid) => {

@@ -200,7 +200,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound | ServiceError::Forbidden | ServiceError::InvalidLink => Self::not_found("object"),
             ServiceError::Refused(refusal) => refused(refusal),
             ServiceError::Invalid(invalid) => of_invalid(&invalid),
-            ServiceError::Unauthenticated => Self::unauthorized(),
+            ServiceError::Unauthenticated | ServiceError::WrongCredentials => Self::unauthorized(),
             ServiceError::RateLimited => Self::rate_limited(1000),
             ServiceError::Unavailable => {
                 Self::unavailable("stripe_unavailable", "Stripe did not answer; nothing changed, retry.")
@@ -396,7 +396,7 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
             "This address is an administrator's account: a plan is for a customer, at another address.",
         )
         .on("customer.email"),
-        Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken => {
+        Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken | Invalid::WrongPassword => {
             ApiError::invalid("parameter_invalid", "Invalid request.")
         }
     }
