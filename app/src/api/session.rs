@@ -31,9 +31,7 @@ pub async fn login(email: String, password: String) -> Result<String, AppError> 
     use crate::ssr::auth;
     let state = state()?;
     let entry = auth::login(&state, &email, &password, &client_ip(&state)).await.map_err(fail)?;
-    let next = welcome(&state, entry);
-    leptos_axum::redirect(&next);
-    Ok(next)
+    Ok(welcome(&state, entry))
 }
 
 /// The second step of a login: a code from the authenticator app, or a recovery code.
@@ -47,9 +45,7 @@ pub async fn pass_second_factor(code: String) -> Result<String, AppError> {
     let challenge =
         auth::challenge_of_request(&state, &parts.headers).ok_or_else(|| respond(AppError::Unauthenticated))?;
     let session = second_factor::pass(&state, challenge, &code, &client_ip(&state)).await.map_err(fail)?;
-    let next = welcome(&state, Entry::Session(session));
-    leptos_axum::redirect(&next);
-    Ok(next)
+    Ok(welcome(&state, Entry::Session(session)))
 }
 
 /// « Recevoir un lien de connexion »: the same answer whether the address has an account or not.
@@ -97,7 +93,8 @@ pub async fn logout() -> Result<(), AppError> {
 
 /// Sets the cookie a first factor earned — the session's, or the second step's — and
 /// says where to go: the second step, the security page for an admin who must set up a
-/// second factor first, the dashboard, or the customer's home.
+/// second factor first, the dashboard, or the customer's home. A browser without
+/// JavaScript is sent there (a script reads the answer and goes itself).
 #[cfg(feature = "ssr")]
 pub(crate) fn welcome(
     state: &crate::ssr::state::AppState,
@@ -107,7 +104,7 @@ pub(crate) fn welcome(
     use crate::domain::Role;
     use crate::ssr::auth;
     use crate::ssr::services::second_factor::Entry;
-    match entry {
+    let next = match entry {
         Entry::SecondFactor(challenge) => {
             set_cookie(&auth::challenge_cookie(state, &challenge));
             "/login/code".to_owned()
@@ -123,7 +120,9 @@ pub(crate) fn welcome(
             }
             .to_owned()
         }
-    }
+    };
+    leptos_axum::redirect(&next);
+    next
 }
 
 #[cfg(feature = "ssr")]

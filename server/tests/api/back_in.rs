@@ -11,7 +11,7 @@ use app::ssr::entities::session;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links::{self, Purpose};
 use app::ssr::services::second_factor::Entry;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use crate::helpers::mail::{MailCatcher, link_containing};
 use crate::helpers::{Options, TestApp, browser_of, spawn_app_with};
@@ -117,4 +117,56 @@ async fn asking_is_throttled_per_address_and_per_client_for_known_and_unknown_ad
     // A minute later the address may ask once more.
     app.clock.advance(Duration::from_secs(61));
     links::request(&app.state, &alice.email, Purpose::Login, "203.0.113.50").await.expect("after a minute");
+}
+
+/// Posts `form` to server function `endpoint` as a browser without JavaScript does (the form's own
+/// post, from the page at `page`): where the answer sends it, and the browser (its cookies).
+async fn post_without_javascript(
+    app: &TestApp,
+    page: &str,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> (String, reqwest::Client) {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = browser
+        .post(format!("{}/api/{endpoint}", app.address))
+        .header("origin", &app.address)
+        .header("referer", format!("{}{page}", app.address))
+        .header("accept", "text/html")
+        .form(form)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), 302, "{endpoint}: sent on");
+    (response.headers()["location"].to_str().expect("location").to_owned(), browser)
+}
+
+#[tokio::test]
+async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_not_back_to_the_spent_link() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let alice = app.customer("alice", None).await;
+    let account = app::ssr::entities::user::Entity::find_by_id(alice.id.get()).one(&app.state.db).await;
+    let account = account.expect("query").expect("alice");
+    for (purpose, endpoint) in [(Purpose::Login, "login/link"), (Purpose::ResetPassword, "password/set")] {
+        // The page the link opens has the server function's path.
+        let txn = app.state.db.begin().await.expect("txn");
+        let link = links::issue(&app.state, &txn, &account, purpose, false, app.state.now_ms()).await.expect("link");
+        txn.commit().await.expect("commit");
+        let token = token_of(&link);
+        let page = format!("/{endpoint}?token={token}");
+        let form = [("token", token.as_str()), ("password", NEW_PASSWORD), ("again", NEW_PASSWORD)];
+        let form = if purpose == Purpose::Login { &form[..1] } else { &form[..] };
+
+        let (next, browser) = post_without_javascript(&app, &page, endpoint, form).await;
+
+        assert_eq!(next, "/", "{endpoint}: the customer's home, not the spent link's page");
+        let me = browser.post(format!("{}/api/me", app.address)).header("origin", &app.address);
+        let me = me.header("accept", "application/json").send().await;
+        let me: serde_json::Value = me.expect("answers").json().await.expect("json");
+        assert_eq!(me["id"], alice.id.get(), "{endpoint}: logged in");
+    }
 }

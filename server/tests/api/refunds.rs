@@ -320,3 +320,24 @@ async fn an_admin_without_the_required_second_factor_reads_no_customers_receipt(
     assert_eq!(status, 409, "set up the second factor first: {body}");
     assert!(body.to_string().contains("SecondFactorSetupRequired"), "{body}");
 }
+
+#[tokio::test]
+async fn a_paid_echeance_with_no_payment_intent_known_is_offered_no_refund_the_service_would_refuse() {
+    let app = spawn_app().await;
+    let (charged, _, browser) = paid(&app, 1_000).await;
+    // Paid before this product, or recorded by hand: « payée », no PaymentIntent.
+    let bob = app.customer("bob", Some(cards::OK)).await;
+    let by_hand = app.echeance(&bob, 1_000, app.today()).await;
+    app.set_status(by_hand, EcheanceStatus::Payee).await;
+    let timeline = |e: i64| app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id"));
+
+    let offered = timeline(charged).await.expect("timeline");
+    let not_offered = timeline(by_hand).await.expect("timeline");
+
+    assert!(offered.refund_form.is_some(), "paid through its PaymentIntent: refundable");
+    let totals = not_offered.refund_totals.expect("what was collected is still shown");
+    assert_eq!((totals.paid, totals.refunded, totals.kept), (1_000, 0, 1_000));
+    assert!(not_offered.refund_form.is_none(), "no form for what the refund would refuse");
+    let (status, body) = click(&app, &browser, by_hand, 0, "10", true).await;
+    assert_eq!((status, body), (409, serde_json::json!({ "Refused": "NotCollected" })), "as the service says");
+}

@@ -308,6 +308,10 @@ pub fn error_message(error: &AppError, locale: Locale) -> String {
         AppError::InvalidLink => tx.err_invalid_link.to_owned(),
         AppError::Unavailable => tx.err_unavailable.to_owned(),
         AppError::Internal => tx.err_internal.to_owned(),
+        // The server could not read what was sent (a field missing or not of its kind): not the network.
+        AppError::Request(ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_)) => {
+            tx.err_unreadable_request.to_owned()
+        }
         AppError::Request(_) => tx.err_request.to_owned(),
     }
 }
@@ -793,6 +797,23 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_the_server_could_not_read_is_not_called_a_network_failure() {
+        for locale in [Locale::Fr, Locale::En] {
+            let tx = Texts::of(locale);
+            // What the server answers for `echeance_id=abc`, or a field left out.
+            let unread = [
+                ServerFnErrorErr::Args("invalid digit found in string".into()),
+                ServerFnErrorErr::MissingArg("echeance_id".into()),
+            ];
+            for error in unread {
+                assert_eq!(error_message(&AppError::Request(error), locale), tx.err_unreadable_request);
+            }
+            let offline = AppError::Request(ServerFnErrorErr::Request("connection refused".into()));
+            assert_eq!(error_message(&offline, locale), tx.err_request);
+        }
+    }
 
     #[cfg(feature = "ssr")]
     #[test]

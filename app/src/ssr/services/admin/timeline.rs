@@ -162,7 +162,8 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     })
 }
 
-/// What was collected and went back, and whether an admin can refund now (and how much at most).
+/// What was collected and went back, and whether an admin can refund now (and how much at most):
+/// a paid échéance whose paying PaymentIntent is known.
 fn money_back(
     row: &AdminRow,
     refund_rows: &[refund::Model],
@@ -174,8 +175,10 @@ fn money_back(
     let paid = row.money.amount.minor();
     let left = refundable(paid, statuses());
     let totals = RefundTotals { currency: row.money.currency, paid, refunded: refunded(statuses()), kept: left };
-    let form = match (row.status, Amount::from_minor(left)) {
-        (EcheanceStatus::Payee, Ok(left)) => Some(RefundForm {
+    // Refunded through the PaymentIntent that paid it: none known (paid before this product, or
+    // recorded by hand), nothing to offer that `refunds::refund` would not refuse.
+    let form = match (row.status, Amount::from_minor(left), &row.payment_intent) {
+        (EcheanceStatus::Payee, Ok(left), Some(_)) => Some(RefundForm {
             left: Money { amount: left, currency: row.money.currency },
             seen: i32::try_from(refund_rows.len()).map_err(anyhow::Error::from)?,
         }),
