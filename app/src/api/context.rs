@@ -64,16 +64,31 @@ pub fn session_token(state: &AppState) -> String {
     auth::token_of_request(state, &headers).unwrap_or_default().to_owned()
 }
 
+/// Whether the request is a form's own post from a browser without JavaScript (it asks for
+/// HTML): leptos sends it back to its page unless told where to go.
+fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| {
+        let html =
+            p.headers.get(http::header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+        html && p.method == http::Method::POST && p.uri.path().starts_with("/api/")
+    })
+}
+
+/// Sends a browser without JavaScript to `path` once its form's action succeeded (the page it
+/// came from no longer applies); a script reads the answer and stays where it is.
+pub fn send_plain_form_to(path: &str) {
+    if plain_form_post() {
+        leptos_axum::redirect(path);
+    }
+}
+
 /// Sets the answer's HTTP status from `error`; a plain HTML form post (no JavaScript)
 /// keeps its redirect back to the page instead.
 #[must_use]
 pub fn respond(error: AppError) -> AppError {
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
-        let html =
-            p.headers.get(http::header::ACCEPT).and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-        html && p.method == http::Method::POST && p.uri.path().starts_with("/api/")
-    });
-    if !plain_form_post && let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+    if !plain_form_post()
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+    {
         response.set_status(
             http::StatusCode::from_u16(error.status_code()).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
         );

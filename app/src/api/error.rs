@@ -52,6 +52,12 @@ impl AppError {
         crate::ui::i18n::error_message(self, locale)
     }
 
+    /// The same sentence for an administrator acting on a customer's behalf (the admin pages).
+    #[must_use]
+    pub fn admin_message(&self, locale: Locale) -> String {
+        crate::ui::i18n::admin_error_message(self, locale)
+    }
+
     /// The HTTP status the server answers with.
     #[must_use]
     pub fn status_code(&self) -> u16 {
@@ -64,6 +70,11 @@ impl AppError {
             Self::RateLimited => 429,
             Self::InvalidLink => 410,
             Self::Unavailable => 503,
+            // What was sent could not be read (not JSON, a field missing or not of its kind): the
+            // caller's to mend. (In a browser, these are the answer's decoding and the network.)
+            Self::Request(
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_),
+            ) => 400,
             Self::Internal | Self::Request(_) => 500,
         }
     }
@@ -73,7 +84,14 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Request(value)
+        let error = Self::Request(value);
+        // On the server, a request it could not read never reached the function: its answer's
+        // status is set here (400, not leptos' 500), as `respond` sets the function's own errors'.
+        #[cfg(feature = "ssr")]
+        if error.status_code() == 400 {
+            return super::context::respond(error);
+        }
+        error
     }
 }
 

@@ -126,7 +126,7 @@ pub async fn plan_invitation(plan_id: i64, token: String) -> Result<InvitationVi
 /// the link spent, and the customer logged in (to save the card next).
 #[server(endpoint = "plans/accept")]
 pub async fn accept_plan_invitation(plan_id: i64, token: String, terms: String) -> Result<PlanAccepted, AppError> {
-    use super::context::{client_ip, fail, set_cookie, state, user_agent};
+    use super::context::{client_ip, fail, send_plain_form_to, set_cookie, state, user_agent};
     use crate::ssr::auth;
     use crate::ssr::services::invitations;
     use crate::ssr::services::plans::ConsentContext;
@@ -136,6 +136,8 @@ pub async fn accept_plan_invitation(plan_id: i64, token: String, terms: String) 
     let (accepted, session) =
         invitations::accept(&state, plan_id, &token, &terms, locale, context).await.map_err(fail)?;
     set_cookie(&auth::session_cookie(&state, &session.token));
+    // The link is spent: the customer's home, where the accepted plan waits for a card.
+    send_plain_form_to("/");
     Ok(accepted)
 }
 

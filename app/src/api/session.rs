@@ -51,20 +51,28 @@ pub async fn pass_second_factor(code: String) -> Result<String, AppError> {
 /// « Recevoir un lien de connexion »: the same answer whether the address has an account or not.
 #[server(endpoint = "login/link/request")]
 pub async fn request_login_link(email: String) -> Result<(), AppError> {
-    use super::context::{client_ip, fail, state};
+    use super::context::{client_ip, fail, send_plain_form_to, state};
     use crate::ssr::services::links::{self, Purpose};
     let state = state()?;
-    links::request(&state, &email, Purpose::Login, &client_ip(&state)).await.map_err(fail)
+    links::request(&state, &email, Purpose::Login, &client_ip(&state)).await.map_err(fail)?;
+    send_plain_form_to(LINK_SENT);
+    Ok(())
 }
 
 /// « Mot de passe oublié »: the same answer whether the address has an account or not.
 #[server(endpoint = "password/reset/request")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
-    use super::context::{client_ip, fail, state};
+    use super::context::{client_ip, fail, send_plain_form_to, state};
     use crate::ssr::services::links::{self, Purpose};
     let state = state()?;
-    links::request(&state, &email, Purpose::ResetPassword, &client_ip(&state)).await.map_err(fail)
+    links::request(&state, &email, Purpose::ResetPassword, &client_ip(&state)).await.map_err(fail)?;
+    send_plain_form_to(LINK_SENT);
+    Ok(())
 }
+
+/// Where a browser without JavaScript is sent once it asked for a link: the home page, saying
+/// the email is on its way (a script shows the same sentence where the form is).
+pub const LINK_SENT: &str = "/?link=sent";
 
 /// Logs in through an emailed login link (spent); answers the page to go to next.
 #[server(endpoint = "login/link")]

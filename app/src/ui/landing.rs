@@ -46,6 +46,13 @@ fn BackIn() -> impl IntoView {
             Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
         })
     };
+    // A browser without JavaScript comes back here once its request went through (`LINK_SENT`).
+    let query = leptos_router::hooks::use_query_map();
+    let sent_without_script = move || {
+        let asked = login_link.value().get().is_some() || reset.value().get().is_some();
+        (!asked && query.read().get("link").as_deref() == Some("sent"))
+            .then(|| view! { <p class="notice" role="status">{tx.link_sent}</p> })
+    };
     view! {
         <section class="card" data-testid="back-in">
             <h2>{tx.back_in_title}</h2>
@@ -62,6 +69,7 @@ fn BackIn() -> impl IntoView {
                 <button type="submit" disabled=move || reset.pending().get()>{tx.password_forgotten}</button>
             </ActionForm>
             {move || answer(reset.value().get())}
+            {sent_without_script}
         </section>
     }
 }

@@ -133,9 +133,7 @@ async fn the_export_is_named_after_the_merchants_day_not_greenwichs() {
     app.clock.advance(std::time::Duration::from_secs(u64::try_from(to_2330 * 60).expect("minutes")));
     let utc_day = app.state.clock.now().date_naive();
     assert_ne!(app.today(), utc_day, "the two calendars disagree at this hour");
-    let admin = app.admin("root").await;
-    let client = app.browser();
-    app.login(&client, &admin).await;
+    let (_, client) = app.logged_in_admin().await;
     let csv = client.get(format!("{}/admin/export.csv", app.address)).send().await.expect("answers");
     assert_eq!(csv.status().as_u16(), 200);
     let name = csv.headers()["content-disposition"].to_str().expect("ascii").to_owned();

@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
-use app::domain::Role;
+use app::domain::{Locale, Role};
 use app::ssr::entities::session;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links::{self, Purpose};
 use app::ssr::services::second_factor::Entry;
+use app::ui::i18n::Texts;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use crate::helpers::mail::{MailCatcher, link_containing};
@@ -119,32 +120,6 @@ async fn asking_is_throttled_per_address_and_per_client_for_known_and_unknown_ad
     links::request(&app.state, &alice.email, Purpose::Login, "203.0.113.50").await.expect("after a minute");
 }
 
-/// Posts `form` to server function `endpoint` as a browser without JavaScript does (the form's own
-/// post, from the page at `page`): where the answer sends it, and the browser (its cookies).
-async fn post_without_javascript(
-    app: &TestApp,
-    page: &str,
-    endpoint: &str,
-    form: &[(&str, &str)],
-) -> (String, reqwest::Client) {
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let response = browser
-        .post(format!("{}/api/{endpoint}", app.address))
-        .header("origin", &app.address)
-        .header("referer", format!("{}{page}", app.address))
-        .header("accept", "text/html")
-        .form(form)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status(), 302, "{endpoint}: sent on");
-    (response.headers()["location"].to_str().expect("location").to_owned(), browser)
-}
-
 #[tokio::test]
 async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_not_back_to_the_spent_link() {
     let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
@@ -161,7 +136,7 @@ async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_
         let form = [("token", token.as_str()), ("password", NEW_PASSWORD), ("again", NEW_PASSWORD)];
         let form = if purpose == Purpose::Login { &form[..1] } else { &form[..] };
 
-        let (next, browser) = post_without_javascript(&app, &page, endpoint, form).await;
+        let (next, browser) = app.post_without_javascript(&page, endpoint, form).await;
 
         assert_eq!(next, "/", "{endpoint}: the customer's home, not the spent link's page");
         let me = browser.post(format!("{}/api/me", app.address)).header("origin", &app.address);
@@ -169,4 +144,25 @@ async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_
         let me: serde_json::Value = me.expect("answers").json().await.expect("json");
         assert_eq!(me["id"], alice.id.get(), "{endpoint}: logged in");
     }
+}
+
+#[tokio::test]
+async fn without_javascript_asking_for_a_link_says_the_email_is_on_its_way_for_any_address() {
+    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let alice = app.customer("alice", None).await;
+    for (endpoint, locale) in [("login/link/request", Locale::Fr), ("password/reset/request", Locale::En)] {
+        for email in [alice.email.as_str(), "nobody@example.test"] {
+            let (next, browser) = app.post_without_javascript("/", endpoint, &[("email", email)]).await;
+
+            assert_eq!(next, app::api::session::LINK_SENT, "{endpoint}, {email}: the same answer for any address");
+            let page = browser.get(format!("{}{next}&lang={}", app.address, locale.code())).send().await;
+            let page = page.expect("answers").text().await.expect("page");
+            let said = Texts::of(locale).link_sent;
+            assert_eq!(page.matches(said).count(), 1, "{endpoint}, {email}: « {said} » once on the page");
+        }
+    }
+    // Without the parameter, the page says nothing was sent.
+    let page = browser_of(&app.address).get(format!("{}/", app.address)).send().await.expect("answers");
+    let page = page.text().await.expect("page");
+    assert!(!page.contains(Texts::of(Locale::Fr).link_sent) && !page.contains(Texts::of(Locale::En).link_sent));
 }

@@ -571,3 +571,43 @@ async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_
     let on_stripe = app.peer.get(&format!("/v1/payment_intents/{first}")).await;
     assert_eq!(on_stripe["status"], "canceled", "the first PaymentIntent can no longer collect");
 }
+
+#[tokio::test]
+async fn an_admin_refused_a_charge_is_told_what_the_customer_has_to_do_not_asked_to_do_it() {
+    use app::domain::Locale;
+    use app::ui::i18n::Texts;
+    let (app, _carol, waiting, _) = waiting_for_3ds().await;
+    let dave = app.customer("dave", None).await;
+    let no_card = app.echeance(&dave, 5_000, app.today()).await;
+    let admin = app.admin("Ada").await;
+    let browser = crate::helpers::TestApp::browser_without_javascript();
+    app.login(&browser, &admin).await;
+
+    type Said = fn(&Texts) -> &'static str;
+    let cases: [(i64, Said, Said); 2] = [
+        (waiting, |tx| tx.refused_awaiting_customer, |tx| tx.admin_refused_awaiting_customer),
+        (no_card, |tx| tx.invalid_no_card, |tx| tx.admin_invalid_no_card),
+    ];
+    for (e, customers, admins) in cases {
+        let page = format!("/admin/echeances/{e}");
+        let form = [("echeance_id", e.to_string())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        // The admin's page posted without JavaScript (as a script's call, the refusal is a status and a reason).
+        let back = app.post_form_as(&browser, &page, "admin/retry", &form).await;
+        for locale in [Locale::Fr, Locale::En] {
+            // The language as the page's own link chooses it (a `lang` parameter would not win over the cookie).
+            browser.get(format!("{}/lang/{}", app.address, locale.code())).send().await.expect("answers");
+            let shown = browser.get(&back).send().await.expect("answers");
+            let shown = shown.text().await.expect("page");
+            let tx = Texts::of(locale);
+            assert!(shown.contains(admins(tx)), "#{e}, {}: « {} » not on the page", locale.code(), admins(tx));
+            assert!(
+                !shown.contains(customers(tx)),
+                "#{e}, {}: the customer's sentence shown to the admin",
+                locale.code()
+            );
+        }
+    }
+    assert_eq!(app.status(waiting).await, EcheanceStatus::EnAttente, "still waiting for its customer");
+    assert!(app.attempts(no_card).await.is_empty(), "nothing sent to Stripe");
+}

@@ -357,6 +357,37 @@ fn schedule_refused(e: &ServiceError, field: PlanField, problem: PlanProblem) ->
 }
 
 #[tokio::test]
+async fn a_request_the_server_cannot_read_is_the_senders_400_and_writes_nothing() {
+    let app = spawn_app().await;
+    let (_, as_admin) = app.logged_in_admin().await;
+    let url = format!("{}/api/admin/plans/create", app.address);
+    let sent = |body: &'static str| {
+        let request =
+            as_admin.post(&url).header("accept", "application/json").header("content-type", "application/json");
+        async move {
+            let response = request.body(body).send().await.expect("answers");
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    for body in ["{\"form\": {", "not json", "{}", "{\"form\": {\"email\": 3}}"] {
+        let (status, answer) = sent(body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert!(answer["Request"].is_object(), "{body}: said unreadable: {answer}");
+    }
+    // A form's field missing, or not a number where one is expected.
+    let customer = app.customer("carol", Some(test_cards::OK)).await;
+    let e = app.echeance(&customer, 5_000, app.today() + Days::new(10)).await.to_string();
+    for form in [&[][..], &[("echeance_id", "trois")][..]] {
+        let (status, answer) = app.call(&as_admin, "admin/retry", form).await;
+        assert_eq!(status, 400, "{form:?}: {answer}");
+    }
+    assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
+    assert_eq!(user::Entity::find().count(&app.state.db).await.expect("count"), 2, "no customer written");
+    assert!(app.attempts(e.parse().expect("id")).await.is_empty(), "nothing charged");
+    assert_eq!(app.call(&as_admin, "admin/retry", &[("echeance_id", &e)]).await.0, 200, "read, it is charged");
+}
+
+#[tokio::test]
 async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it() {
     let app = spawn_app().await;
     let form_in = |total: &str, locale: &str| {
@@ -380,9 +411,7 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     app.login(&as_customer, &customer).await;
     assert_eq!(post(as_customer, form("900")).await.0, 403);
 
-    let admin = app.admin("root").await;
-    let as_admin = app.browser();
-    app.login(&as_admin, &admin).await;
+    let (admin, as_admin) = app.logged_in_admin().await;
     // 1.00 € in 3 is under the minimum charge: what the browser's preview refuses, the server refuses too.
     let (status, body) = post(as_admin.clone(), form("1")).await;
     assert_eq!(status, 422, "{body}");
@@ -961,4 +990,31 @@ async fn a_closed_account_gets_no_new_plan() {
     assert!(matches!(refused, Err(ServiceError::Refused(app::domain::Refusal::AccountClosed))), "{refused:?}");
     assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
     assert_eq!(email_outbox::Entity::find().count(&app.state.db).await.expect("count"), 0, "no invitation");
+}
+
+#[tokio::test]
+async fn accepted_without_javascript_the_customer_is_taken_home_not_back_to_the_spent_link() {
+    let app = spawn_app().await;
+    let created = plans::create(&app.state, None, request("zoe@example.test", 20_000, 2, app.today(), Interval::Week))
+        .await
+        .expect("created");
+    let invitation = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("the invitation");
+    let context: serde_json::Value = serde_json::from_str(&invitation.context).expect("json");
+    let link = context["link"].as_str().expect("a link");
+    let page = &link[link.find("/plans/").expect("its path")..];
+    let token = link.split("token=").nth(1).and_then(|t| t.split('&').next()).expect("a token");
+    let opened = app::ssr::services::invitations::open(&app.state, created.plan.id, token, Locale::Fr).await;
+    let terms = opened.expect("opens").terms;
+    let id = created.plan.id.to_string();
+    let form = [("plan_id", id.as_str()), ("token", token), ("terms", terms.as_str())];
+
+    let (next, browser) = app.post_without_javascript(page, "plans/accept", &form).await;
+
+    assert_eq!(next, "/", "the customer's home, not the link the acceptance spent");
+    assert_eq!(plan_consent::Entity::find().count(&app.state.db).await.expect("count"), 1, "accepted");
+    let home = browser.get(format!("{}/", app.address)).send().await.expect("answers");
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.expect("page").contains("Formation 2027"), "logged in, the plan on the home page");
+    let spent = browser.get(format!("{}{page}", app.address)).send().await.expect("answers");
+    assert_eq!(spent.status(), 410, "where leptos sent it back before: the spent link");
 }

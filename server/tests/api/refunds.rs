@@ -18,9 +18,7 @@ async fn paid(app: &TestApp, cents: i64) -> (i64, String, reqwest::Client) {
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("charged");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
     let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
-    let root = app.admin("root").await;
-    let browser = app.browser();
-    app.login(&browser, &root).await;
+    let (_, browser) = app.logged_in_admin().await;
     (e, pi, browser)
 }
 
@@ -262,9 +260,7 @@ async fn a_receipt_is_its_customers_names_the_card_that_paid_and_what_went_back(
     assert_eq!(receipt(&app, &as_bob, paid).await.0, 404, "another customer's receipt is not found");
     assert_eq!(receipt(&app, &app.browser(), paid).await.0, 401);
 
-    let root = app.admin("root").await;
-    let as_admin = app.browser();
-    app.login(&as_admin, &root).await;
+    let (_, as_admin) = app.logged_in_admin().await;
     assert_eq!(click(&app, &as_admin, paid, 0, "15", true).await.0, 200);
     wait_for_refund(&app, paid, 0, RefundStatus::Succeeded).await;
     let (status, body) = receipt(&app, &as_admin, paid).await;
@@ -280,9 +276,7 @@ async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_e
     for &e in &ids[..2] {
         charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
     }
-    let root = app.admin("root").await;
-    let as_admin = app.browser();
-    app.login(&as_admin, &root).await;
+    let (_, as_admin) = app.logged_in_admin().await;
     let plan_id = plan.plan.id.to_string();
     let form = [("plan_id", plan_id.as_str()), ("refund", "on")];
     let cancel = || app.call(&as_admin, "admin/plans/cancel", &form);
@@ -313,9 +307,7 @@ async fn an_admin_without_the_required_second_factor_reads_no_customers_receipt(
     let alice = app.customer("alice", Some(cards::OK)).await;
     let paid = app.echeance(&alice, 4_500, app.today()).await;
     charge::charge(&app.state, EcheanceId::new(paid).expect("id"), Trigger::DueDate).await.expect("charged");
-    let root = app.admin("root").await;
-    let as_admin = app.browser();
-    app.login(&as_admin, &root).await;
+    let (_, as_admin) = app.logged_in_admin().await;
     let (status, body) = receipt(&app, &as_admin, paid).await;
     assert_eq!(status, 409, "set up the second factor first: {body}");
     assert!(body.to_string().contains("SecondFactorSetupRequired"), "{body}");

@@ -14,9 +14,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn a_router_built_while_pages_render_leaves_none_of_them_pending() {
     let app = spawn_app().await;
-    let admin = app.admin("root").await;
-    let as_admin = app.browser();
-    app.login(&as_admin, &admin).await;
+    let (_, as_admin) = app.logged_in_admin().await;
     // Another server's router, built again and again on a thread of its own (as another test's is).
     let stop = Arc::new(AtomicBool::new(false));
     let building = std::thread::spawn({

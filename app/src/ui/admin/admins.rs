@@ -58,7 +58,7 @@ fn Admins(
             }>
                 <th>{tx.plan_email}</th><th>{tx.plan_name}</th><th></th><th></th>
             </RowsTable>
-            {move || disable.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+            {move || disable.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.admin_message(locale)}</p> })}
         </section>
         <section class="card" data-testid="invite-admin">
             <h2>{tx.admin_invite}</h2>
@@ -76,7 +76,7 @@ fn Admins(
             </ActionForm>
             {move || invite.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="notice" role="status">{tx.admin_invited}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
             })}
         </section>
     }

@@ -85,7 +85,7 @@ pub fn AdminDashboard() -> impl IntoView {
                                 </ActionForm>
                                 {move || reconcile.value().get().and_then(Result::err).map(|e| {
                                     let locale = use_context::<Locale>().unwrap_or_default();
-                                    view! { <p class="error" role="alert">{e.message(locale)}</p> }
+                                    view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }
                                 })}
                                 {match last {
                                     Some(report) => view! { <Report report/> }.into_any(),

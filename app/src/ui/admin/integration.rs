@@ -69,12 +69,12 @@ fn shown_once(result: Option<Result<ShownOnce, AppError>>, caption: &'static str
             <p class="notice" role="status">{caption}" "<code data-testid="shown-once">{shown.secret}</code></p>
         }
         .into_any(),
-        Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+        Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
     })
 }
 
 fn failure<T: Clone + Send + Sync + 'static>(result: Option<Result<T, AppError>>, locale: Locale) -> impl IntoView {
-    result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })
+    result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.admin_message(locale)}</p> })
 }
 
 fn delivery_status_label(status: HostDeliveryStatus, tx: &Texts) -> &'static str {
@@ -181,7 +181,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             })}
             {move || replay_failed.value().get().map(|r| match r {
                 Ok(n) => view! { <p class="success" role="status">{tx.deliveries_replayed.of(n, locale)}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
             })}
             {move || failure(replay.value().get(), locale)}
             <RowsTable rows=view.deliveries empty=tx.deliveries_none testid="delivery-rows" row=move |d| view! { <Delivery d replay/> }>

@@ -89,7 +89,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
                     Ok(created) => view! { <Created created/> }.into_any(),
                     Err(e) => {
                         let locale = use_context::<Locale>().unwrap_or_default();
-                        view! { <p class="error" role="alert" data-testid="plan-error">{e.message(locale)}</p> }.into_any()
+                        view! { <p class="error" role="alert" data-testid="plan-error">{e.admin_message(locale)}</p> }.into_any()
                     }
                 })}
             </section>

@@ -93,7 +93,7 @@ pub fn AdminPlan() -> impl IntoView {
                 </RowsTable>
                 {move || move_date.value().get().map(|result| match result {
                     Ok(()) => view! { <p class="success" role="status">{tx.due_date_moved}</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
                 })}
             </section>
             {plan.can_cancel.then(|| view! {
@@ -109,7 +109,7 @@ pub fn AdminPlan() -> impl IntoView {
             })}
             {move || cancel.value().get().map(|result| match result {
                 Ok(done) => view! { <Outcome done/> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
             })}
             <section class="card" data-testid="erase-customer">
                 <h2>{tx.erase_customer}</h2>
@@ -122,7 +122,7 @@ pub fn AdminPlan() -> impl IntoView {
                 </ActionForm>
                 {move || erase.value().get().map(|result| match result {
                     Ok(()) => view! { <p class="success" role="status">{tx.customer_erased}</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
                 })}
             </section>
             <section class="card" aria-labelledby="plan-history-title">

@@ -57,7 +57,7 @@ fn Security(
     });
     let fresh_codes = move || fresh.get();
     let error = move |result: Option<Result<Vec<String>, AppError>>| {
-        result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })
+        result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.admin_message(locale)}</p> })
     };
     view! {
         <h1 data-hydrated=hydrated>{tx.security_title}</h1>
@@ -100,7 +100,7 @@ fn Security(
                         </ActionForm>
                         {move || error(confirm.value().get())}
                     }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
                 })}
             </section>
         })}
@@ -122,7 +122,7 @@ fn Security(
                         <label>{tx.security_code}" "<input type="text" name="code" required autocomplete="one-time-code" maxlength="20"/></label>
                         <button type="submit" class="danger" disabled=move || turn_off.pending().get()>{tx.security_turn_off}</button>
                     </ActionForm>
-                    {move || turn_off.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                    {move || turn_off.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.admin_message(locale)}</p> })}
                 </section>
             })}
         })}

@@ -86,7 +86,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
             </div>
             {move || save.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="success" role="status">{tx.saved}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{e.message(locale)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{e.admin_message(locale)}</p> }.into_any(),
             })}
         </section>
         {move || preview.value().get().map(|r| match r {
@@ -100,7 +100,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
                     </div>
                 </section>
             }.into_any(),
-            Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{e.message(locale)}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{e.admin_message(locale)}</p> }.into_any(),
         })}
     }
 }

@@ -60,7 +60,7 @@ pub fn AdminTimeline() -> impl IntoView {
             review.value().get().and_then(Result::err),
         ];
         match errors.into_iter().flatten().next() {
-            Some(e) => Some(view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any()),
+            Some(e) => Some(view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any()),
             None if retry.value().get().is_some()
                 || cancel.value().get().is_some()
                 || resend.value().get().is_some()

@@ -316,6 +316,22 @@ pub fn error_message(error: &AppError, locale: Locale) -> String {
     }
 }
 
+/// The same, for an administrator acting on a customer's échéance: where the customer's
+/// sentence tells its reader what to do (authenticate, add a card, save the card again), the
+/// administrator's says what the customer has to do and what the administrator can.
+#[must_use]
+pub fn admin_error_message(error: &AppError, locale: Locale) -> String {
+    let tx = Texts::of(locale);
+    match error {
+        AppError::Refused(Refusal::AwaitingCustomer) => tx.admin_refused_awaiting_customer.to_owned(),
+        AppError::Refused(Refusal::StripeRefused) => tx.admin_refused_stripe_refused.to_owned(),
+        AppError::Refused(Refusal::UnknownToStripe) => tx.admin_refused_unknown_to_stripe.to_owned(),
+        AppError::Refused(Refusal::LegacyPaymentToReview) => tx.admin_refused_legacy_payment_to_review.to_owned(),
+        AppError::Invalid(Invalid::NoCard) => tx.admin_invalid_no_card.to_owned(),
+        other => error_message(other, locale),
+    }
+}
+
 /// Why an action was refused.
 #[must_use]
 pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {

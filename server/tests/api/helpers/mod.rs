@@ -343,6 +343,14 @@ impl TestApp {
         Customer { id, email, password, stripe_customer: String::new() }
     }
 
+    /// An admin account, « root », and a browser logged in as it.
+    pub async fn logged_in_admin(&self) -> (Customer, reqwest::Client) {
+        let admin = self.admin("root").await;
+        let browser = self.browser();
+        self.login(&browser, &admin).await;
+        (admin, browser)
+    }
+
     /// A user row: id, login and password.
     pub async fn account(&self, name: &str, role: Role) -> (UserId, String, String) {
         let email = format!("{}-{}@example.test", name.to_lowercase(), uuid::Uuid::new_v4().simple());
@@ -377,6 +385,48 @@ impl TestApp {
             "login failed: {}",
             response.status()
         );
+    }
+
+    /// Posts `form` to server function `endpoint` as a browser without JavaScript does (the form's
+    /// own post, from the page at `page`): where the answer sends it, and the browser (its cookies).
+    pub async fn post_without_javascript(
+        &self,
+        page: &str,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (String, reqwest::Client) {
+        let browser = Self::browser_without_javascript();
+        (self.post_form_as(&browser, page, endpoint, form).await, browser)
+    }
+
+    /// A browser that keeps its cookies and does not follow redirects (to read where it is sent).
+    pub fn browser_without_javascript() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// [`Self::post_without_javascript`] from `browser` (logged in, say): where the answer sends it.
+    pub async fn post_form_as(
+        &self,
+        browser: &reqwest::Client,
+        page: &str,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> String {
+        let response = browser
+            .post(format!("{}/api/{endpoint}", self.address))
+            .header("origin", &self.address)
+            .header("referer", format!("{}{page}", self.address))
+            .header("accept", "text/html")
+            .form(form)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(response.status(), 302, "{endpoint}: sent on");
+        response.headers()["location"].to_str().expect("location").to_owned()
     }
 
     /// The HTTP status of a login with `email` and `password` from a fresh browser.
