@@ -11,12 +11,31 @@ use crate::api::error::AppError;
 use crate::api::session::{Logout, current_me};
 use crate::domain::{Locale, Role};
 
+/// Whether the page's script runs: `false` as the server renders it (and for good in a browser
+/// without JavaScript), `true` once the WASM has hydrated the page.
+pub fn use_hydrated() -> Signal<bool> {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+    hydrated.into()
+}
+
 /// The page's `data-hydrated` attribute: `"false"` as the server renders it,
 /// `"true"` once the WASM runs (what the browser tests wait for before typing).
 pub fn hydration_marker() -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    marker_of(use_hydrated())
+}
+
+/// [`hydration_marker`] of a page that also reads `hydrated` itself.
+pub fn marker_of(hydrated: Signal<bool>) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
     move || if hydrated.get() { "true" } else { "false" }
+}
+
+/// Where an action's answer is a secret shown once, which only the script can show: the action
+/// waits for the script (its button disabled until then) and a browser without it reads why.
+#[component]
+pub fn SecretsNeedScript(hydrated: Signal<bool>) -> impl IntoView {
+    let tx = texts();
+    move || (!hydrated.get()).then(|| view! { <p class="notice" role="note">{tx.secrets_need_script}</p> })
 }
 
 /// A page that loads one thing: "loading" first, then the frame with the

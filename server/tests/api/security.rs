@@ -150,6 +150,44 @@ async fn a_wrong_password_is_said_to_be_wrong_with_or_without_javascript_not_an_
     }
 }
 
+/// The opening tag of the element that carries `marker` (an attribute) in `html`.
+fn tag_with<'a>(html: &'a str, marker: &str) -> &'a str {
+    let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not on the page"));
+    let start = html[..at].rfind('<').expect("an opening tag");
+    &html[start..at + html[at..].find('>').expect("its end")]
+}
+
+#[tokio::test]
+async fn an_action_whose_secret_only_the_script_can_show_waits_for_it_and_says_why() {
+    let app = spawn_app().await;
+    let (_, as_admin) = app.logged_in_admin().await;
+    let form = [("url", "http://127.0.0.1:9/hooks"), ("events", "*")];
+    let (status, created) = app.call(&as_admin, "admin/integration/endpoints/create", &form).await;
+    assert_eq!(status, 200, "an endpoint to roll the secret of: {created}");
+    // As the server renders the pages, which is all a browser without JavaScript ever has.
+    for (page, buttons) in [
+        ("/admin/integration", &["data-testid=\"create-api-key\"", "data-testid=\"create-endpoint\""][..]),
+        ("/admin/security", &["data-testid=\"begin-second-factor\""][..]),
+    ] {
+        let html = as_admin.get(format!("{}{page}", app.address)).send().await.expect("answers");
+        let html = html.text().await.expect("page");
+        assert!(html.contains(Texts::of(Locale::Fr).secrets_need_script), "{page}: says why");
+        for button in buttons {
+            assert!(tag_with(&html, button).contains(" disabled"), "{page}: {button} waits for the script");
+        }
+    }
+    let integration = as_admin.get(format!("{}/admin/integration", app.address)).send().await.expect("answers");
+    let integration = integration.text().await.expect("page");
+    let roll = Texts::of(Locale::Fr).endpoint_roll;
+    let roll_at = integration.find(&format!(">{roll}<")).expect("the roll button");
+    let roll_tag = &integration[integration[..roll_at].rfind("<button").expect("its tag")..roll_at];
+    assert!(roll_tag.contains(" disabled"), "rolling the signing secret waits too: {roll_tag}");
+    let disable = Texts::of(Locale::Fr).endpoint_disable;
+    let disable_at = integration.find(&format!(">{disable}<")).expect("the disable button");
+    let disable_tag = &integration[integration[..disable_at].rfind("<button").expect("its tag")..disable_at];
+    assert!(!disable_tag.contains(" disabled"), "an action with no secret to show does not wait: {disable_tag}");
+}
+
 #[tokio::test]
 async fn a_full_password_hashing_queue_answers_429_at_once() {
     let app = spawn_app_with(with_env(vec![("PASSWORD_HASH_QUEUE", "0".to_owned())])).await;

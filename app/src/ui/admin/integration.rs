@@ -17,7 +17,7 @@ use crate::api::integration::{
 use crate::domain::{HostDeliveryStatus, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{Texts, fill, format_datetime, texts, trouble_text};
-use crate::ui::layout::{LoadedPage, hydration_marker};
+use crate::ui::layout::{LoadedPage, SecretsNeedScript, marker_of, use_hydrated};
 
 /// The page.
 #[component]
@@ -95,11 +95,13 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
         move |page: u64| format!("/admin/integration?status={selected}&page={page}")
     };
     let failed = view.failed;
-    let hydrated = hydration_marker();
+    let script = use_hydrated();
+    let hydrated = marker_of(script);
     view! {
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
         <h1 data-hydrated=hydrated>{tx.integration_title}</h1>
         <p class="muted">{tx.integration_intro}</p>
+        <SecretsNeedScript hydrated=script/>
 
         <section class="card" data-testid="api-keys">
             <h2>{tx.api_keys}</h2>
@@ -122,7 +124,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <ActionForm action=create_key attr:class="inline">
                 <FormToken/>
                 <label>{tx.api_key_name}" "<input type="text" name="name" required maxlength="100" data-testid="api-key-name"/></label>
-                <button type="submit" class="primary" data-testid="create-api-key">{tx.api_key_create}</button>
+                <button type="submit" class="primary" data-testid="create-api-key" disabled=move || !script.get()>{tx.api_key_create}</button>
             </ActionForm>
             {move || shown_once(create_key.value().get(), tx.api_key_shown_once, locale)}
             {move || failure(revoke_key.value().get(), locale)}
@@ -141,7 +143,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
                     <td>
                         {if e.enabled {
                             view! {
-                                <RowButton action=roll id=e.id label=tx.endpoint_roll/>
+                                <RowButton action=roll id=e.id label=tx.endpoint_roll disabled=Signal::derive(move || !script.get())/>
                                 <RowButton action=disable id=e.id label=tx.endpoint_disable class="danger"/>
                             }.into_any()
                         } else {
@@ -156,7 +158,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
                 <FormToken/>
                 <label>{tx.endpoint_url}" "<input type="url" name="url" required placeholder="https://" data-testid="endpoint-url"/></label>
                 <label>{tx.endpoint_events}" "<input type="text" name="events" value="*" required data-testid="endpoint-events"/></label>
-                <button type="submit" class="primary" data-testid="create-endpoint">{tx.endpoint_create}</button>
+                <button type="submit" class="primary" data-testid="create-endpoint" disabled=move || !script.get()>{tx.endpoint_create}</button>
             </ActionForm>
             {move || shown_once(create_endpoint.value().get(), tx.endpoint_secret_once, locale)}
             {move || shown_once(roll.value().get(), tx.endpoint_secret_once, locale)}

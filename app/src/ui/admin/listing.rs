@@ -90,6 +90,9 @@ pub fn RowButton<ServFn, OutputProtocol>(
     /// What a screen reader says, when the label alone does not name the row.
     #[prop(optional)]
     aria_label: Option<String>,
+    /// Whether the button waits (an action whose answer only the page's script can show).
+    #[prop(optional, into)]
+    disabled: Option<Signal<bool>>,
 ) -> impl IntoView
 where
     ServFn: DeserializeOwned + ServerFn<Protocol = Http<PostUrl, OutputProtocol>> + Clone + Send + Sync + 'static,
@@ -102,7 +105,7 @@ where
         <ActionForm action attr:class="inline">
             <FormToken/>
             <input type="hidden" name="id" value=id.to_string()/>
-            <button type="submit" class=class aria-label=aria_label>{label}</button>
+            <button type="submit" class=class aria-label=aria_label disabled=move || disabled.is_some_and(|d| d.get())>{label}</button>
         </ActionForm>
     }
 }

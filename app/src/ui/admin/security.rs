@@ -10,7 +10,7 @@ use crate::api::error::AppError;
 use crate::domain::Locale;
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{fill, texts};
-use crate::ui::layout::{LoadedPage, hydration_marker};
+use crate::ui::layout::{LoadedPage, SecretsNeedScript, marker_of, use_hydrated};
 
 /// The page.
 #[component]
@@ -35,7 +35,8 @@ fn Security(
 ) -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
-    let hydrated = hydration_marker();
+    let script = use_hydrated();
+    let hydrated = marker_of(script);
     let begin = ServerAction::<SecurityBegin>::new();
     // The codes just made (by the enrolment or the last renewal), shown this once; gone with
     // the second factor. A failed renewal leaves the codes of the last good one on screen.
@@ -62,6 +63,7 @@ fn Security(
     view! {
         <h1 data-hydrated=hydrated>{tx.security_title}</h1>
         <p class="muted">{tx.security_intro}</p>
+        <SecretsNeedScript hydrated=script/>
         {(status.required && !status.on).then(|| view! { <p class="notice" role="status">{tx.security_required}</p> })}
         <section class="card" data-testid="second-factor-status" data-on=status.on.to_string()>
             <p><strong>{if status.on { tx.security_on } else { tx.security_off }}</strong></p>
@@ -81,7 +83,7 @@ fn Security(
             <section class="card" data-testid="enrol">
                 <ActionForm action=begin attr:class="inline">
                     <FormToken/>
-                    <button type="submit" class="primary" disabled=move || begin.pending().get()>{tx.security_begin}</button>
+                    <button type="submit" class="primary" data-testid="begin-second-factor" disabled=move || !script.get() || begin.pending().get()>{tx.security_begin}</button>
                 </ActionForm>
                 {move || begin.value().get().map(|r| match r {
                     Ok(enrollment) => view! {
@@ -96,7 +98,7 @@ fn Security(
                             <label>{tx.security_password}" "
                                 <input type="password" name="password" required autocomplete="current-password"/>
                             </label>
-                            <button type="submit" class="primary" disabled=move || confirm.pending().get()>{tx.security_confirm}</button>
+                            <button type="submit" class="primary" disabled=move || !script.get() || confirm.pending().get()>{tx.security_confirm}</button>
                         </ActionForm>
                         {move || error(confirm.value().get())}
                     }.into_any(),
@@ -110,7 +112,7 @@ fn Security(
                 <ActionForm action=renew attr:class="inline">
                     <FormToken/>
                     <label>{tx.security_code}" "<input type="text" name="code" required autocomplete="one-time-code" maxlength="20"/></label>
-                    <button type="submit" disabled=move || renew.pending().get()>{tx.security_renew}</button>
+                    <button type="submit" data-testid="renew-codes-button" disabled=move || !script.get() || renew.pending().get()>{tx.security_renew}</button>
                 </ActionForm>
                 {move || error(renew.value().get())}
             </section>
