@@ -30,12 +30,11 @@ pub fn marker_of(hydrated: Signal<bool>) -> impl Fn() -> &'static str + Copy + S
     move || if hydrated.get() { "true" } else { "false" }
 }
 
-/// Where an action's answer is a secret shown once, which only the script can show: the action
-/// waits for the script (its button disabled until then) and a browser without it reads why.
+/// Said where the page's script does not run (as the server renders the page, and for good in
+/// a browser without JavaScript) next to what waits for it: why it waits (`text`).
 #[component]
-pub fn SecretsNeedScript(hydrated: Signal<bool>) -> impl IntoView {
-    let tx = texts();
-    move || (!hydrated.get()).then(|| view! { <p class="notice" role="note">{tx.secrets_need_script}</p> })
+pub fn NeedsScript(hydrated: Signal<bool>, text: &'static str) -> impl IntoView {
+    move || (!hydrated.get()).then(|| view! { <p class="notice" role="note">{text}</p> })
 }
 
 /// A page that loads one thing: "loading" first, then the frame with the

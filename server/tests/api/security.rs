@@ -189,6 +189,24 @@ async fn an_action_whose_secret_only_the_script_can_show_waits_for_it_and_says_w
 }
 
 #[tokio::test]
+async fn without_javascript_the_card_form_and_the_plan_form_say_they_need_it_and_wait() {
+    let app = spawn_app().await;
+    let (_, as_admin) = app.logged_in_admin().await;
+    let carol = app.customer("carol", None).await;
+    let as_carol = app.browser();
+    app.login(&as_carol, &carol).await;
+    for (browser, page, button, said) in [
+        (&as_carol, "/", "data-testid=\"open-card-form\"", Texts::of(Locale::Fr).card_needs_script),
+        (&as_admin, "/admin/plans/new", "data-testid=\"plan-create\"", Texts::of(Locale::Fr).plan_form_needs_script),
+    ] {
+        let html = browser.get(format!("{}{page}", app.address)).send().await.expect("answers");
+        let html = html.text().await.expect("page");
+        assert!(html.contains(said), "{page}: says it needs JavaScript");
+        assert!(tag_with(&html, button).contains(" disabled"), "{page}: {button} waits for the script");
+    }
+}
+
+#[tokio::test]
 async fn a_full_password_hashing_queue_answers_429_at_once() {
     let app = spawn_app_with(with_env(vec![("PASSWORD_HASH_QUEUE", "0".to_owned())])).await;
     let admin = app.admin("Ada").await;

@@ -17,7 +17,7 @@ use crate::api::integration::{
 use crate::domain::{HostDeliveryStatus, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{Texts, fill, format_datetime, texts, trouble_text};
-use crate::ui::layout::{LoadedPage, SecretsNeedScript, marker_of, use_hydrated};
+use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
 
 /// The page.
 #[component]
@@ -101,7 +101,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
         <h1 data-hydrated=hydrated>{tx.integration_title}</h1>
         <p class="muted">{tx.integration_intro}</p>
-        <SecretsNeedScript hydrated=script/>
+        <NeedsScript hydrated=script text=tx.secrets_need_script/>
 
         <section class="card" data-testid="api-keys">
             <h2>{tx.api_keys}</h2>

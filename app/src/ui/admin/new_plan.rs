@@ -8,7 +8,7 @@ use crate::api::dto::{PlanCreated, PlanDefaults, PlanForm};
 use crate::api::plans::{AdminCreatePlan, admin_plan_defaults};
 use crate::domain::{Locale, Money, Schedule, ScheduleInvalid};
 use crate::ui::i18n::{Texts, fill, plan_problem_text, texts};
-use crate::ui::layout::{LoadedPage, hydration_marker};
+use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
 
 /// The page.
 #[component]
@@ -37,12 +37,14 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     let preview = Memo::new(move |_| form.with(|f| f.schedule(today)));
     let create = ServerAction::<AdminCreatePlan>::new();
     // The preview follows the form only once the WASM runs: say when it does.
-    let hydrated = hydration_marker();
+    let script = use_hydrated();
+    let hydrated = marker_of(script);
     let submit = move |_| {
         create.dispatch(AdminCreatePlan { form: form.get_untracked() });
     };
     let blocked = move || {
-        create.pending().get()
+        !script.get()
+            || create.pending().get()
             || preview.with(|p| {
                 p.is_err() || p.as_ref().is_ok_and(|s| defaults.refuse_consumer_credit && s.is_consumer_credit())
             })
@@ -55,6 +57,7 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
         <p><a href="/admin">{tx.back_to_dashboard}</a></p>
         <h1 data-hydrated=hydrated>{tx.new_plan}</h1>
         <p class="muted">{tx.new_plan_intro}</p>
+        <NeedsScript hydrated=script text=tx.plan_form_needs_script/>
         <div class="two-cols">
             <section class="card stack" data-testid="plan-form">
                 <h2>{tx.plan_customer}</h2>

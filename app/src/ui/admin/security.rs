@@ -10,7 +10,7 @@ use crate::api::error::AppError;
 use crate::domain::Locale;
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{fill, texts};
-use crate::ui::layout::{LoadedPage, SecretsNeedScript, marker_of, use_hydrated};
+use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
 
 /// The page.
 #[component]
@@ -63,7 +63,7 @@ fn Security(
     view! {
         <h1 data-hydrated=hydrated>{tx.security_title}</h1>
         <p class="muted">{tx.security_intro}</p>
-        <SecretsNeedScript hydrated=script/>
+        <NeedsScript hydrated=script text=tx.secrets_need_script/>
         {(status.required && !status.on).then(|| view! { <p class="notice" role="status">{tx.security_required}</p> })}
         <section class="card" data-testid="second-factor-status" data-on=status.on.to_string()>
             <p><strong>{if status.on { tx.security_on } else { tx.security_off }}</strong></p>

@@ -7,6 +7,7 @@ use crate::api::checkout::{save_card, start_card_setup};
 use crate::api::dto::CardInfo;
 use crate::domain::Locale;
 use crate::ui::i18n::{js_failure_text, texts};
+use crate::ui::layout::{NeedsScript, use_hydrated};
 use crate::ui::stripe_js;
 
 /// What the card form is doing.
@@ -27,6 +28,8 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
     let locale = use_context::<Locale>().unwrap_or_default();
     let step = RwSignal::new(Step::Closed);
     let has_card = card.is_some();
+    // Stripe's card form is the script's: without it, the button waits and the panel says why.
+    let script = use_hydrated();
 
     let open = move |_| {
         let key = publishable_key.clone();
@@ -74,9 +77,10 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
                 }.into_any(),
                 None => view! { <p class="muted">{tx.no_card}</p> }.into_any(),
             }}
+            <NeedsScript hydrated=script text=tx.card_needs_script/>
             {move || match step.get() {
                 Step::Closed | Step::Saved => view! {
-                    <button type="button" data-testid="open-card-form" on:click=open.clone()>
+                    <button type="button" data-testid="open-card-form" disabled=move || !script.get() on:click=open.clone()>
                         {if has_card { tx.replace_card } else { tx.add_card }}
                     </button>
                     {(step.get() == Step::Saved).then(|| view! { <p class="success" role="status">{tx.card_saved}</p> })}
