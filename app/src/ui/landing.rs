@@ -8,7 +8,7 @@ use crate::ui::form_token::FormToken;
 
 use super::checkout::CheckoutPage;
 use super::i18n::{fill, plan_status_label, texts};
-use super::layout::{FormPage, Layout, link_token};
+use super::layout::{FormPage, Layout, link_token, use_hydrated};
 use crate::api::dto::Landing;
 use crate::api::error::AppError;
 use crate::api::session::{
@@ -120,8 +120,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     let login = ServerAction::<Login>::new();
     let show_passwords = RwSignal::new(false);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    let hydrated = use_hydrated();
     let admin = data.as_ref().and_then(|d| d.me.as_ref()).is_some_and(|m| m.role == Role::Admin);
     // Once logged in, load the next page afresh (the session cookie, or the second step's, is now set).
     Effect::new(move || {

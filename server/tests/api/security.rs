@@ -150,7 +150,7 @@ async fn a_wrong_password_is_said_to_be_wrong_with_or_without_javascript_not_an_
     }
 }
 
-/// The opening tag of the element that carries `marker` (an attribute) in `html`.
+/// The opening tag of the element that carries `marker` in `html`: one of its attributes, or `>its text<`.
 fn tag_with<'a>(html: &'a str, marker: &str) -> &'a str {
     let at = html.find(marker).unwrap_or_else(|| panic!("{marker} not on the page"));
     let start = html[..at].rfind('<').expect("an opening tag");
@@ -178,13 +178,9 @@ async fn an_action_whose_secret_only_the_script_can_show_waits_for_it_and_says_w
     }
     let integration = as_admin.get(format!("{}/admin/integration", app.address)).send().await.expect("answers");
     let integration = integration.text().await.expect("page");
-    let roll = Texts::of(Locale::Fr).endpoint_roll;
-    let roll_at = integration.find(&format!(">{roll}<")).expect("the roll button");
-    let roll_tag = &integration[integration[..roll_at].rfind("<button").expect("its tag")..roll_at];
+    let roll_tag = tag_with(&integration, &format!(">{}<", Texts::of(Locale::Fr).endpoint_roll));
     assert!(roll_tag.contains(" disabled"), "rolling the signing secret waits too: {roll_tag}");
-    let disable = Texts::of(Locale::Fr).endpoint_disable;
-    let disable_at = integration.find(&format!(">{disable}<")).expect("the disable button");
-    let disable_tag = &integration[integration[..disable_at].rfind("<button").expect("its tag")..disable_at];
+    let disable_tag = tag_with(&integration, &format!(">{}<", Texts::of(Locale::Fr).endpoint_disable));
     assert!(!disable_tag.contains(" disabled"), "an action with no secret to show does not wait: {disable_tag}");
 }
 
