@@ -10,11 +10,13 @@ use std::time::Duration;
 use app::domain::{Actor, Amount, EcheanceId, Interval, LinkHolder, Locale, RefundReason, ScheduleRequest};
 use app::ssr::entities::user;
 use app::ssr::services::charge::{self, Trigger};
+use app::ssr::services::host_api::keys;
 use app::ssr::services::plans::{self, NewCustomer, NewPlan};
 use app::ssr::services::{invitations, reconcile, refunds};
 use app::ui::i18n::Texts;
 use sea_orm::EntityTrait;
 
+use crate::helpers::receiver::Receiver;
 use crate::helpers::{TestApp, cards as test_cards, spawn_app};
 use crate::plans::consent;
 
@@ -151,6 +153,18 @@ fn plan_for(email: &str, name: &str, app: &TestApp) -> NewPlan {
 async fn every_page_reads_in_its_readers_language_with_no_interface_word_of_the_other() {
     let app = spawn_app().await;
     let admin = app.admin("root").await;
+    // A host site told of payments and refunds: the integration page lists what it was sent.
+    let receiver = Receiver::start().await;
+    let key = keys::create(&app.state, "Zorblax").await.expect("key");
+    let endpoint = serde_json::json!({ "url": receiver.url, "enabled_events": ["echeance.paid", "plan.activated"] });
+    let created = reqwest::Client::new()
+        .post(format!("{}/v1/webhook_endpoints", app.address))
+        .bearer_auth(key.key.expose())
+        .json(&endpoint)
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(created.status(), 201, "the endpoint is registered");
     // Three customers whose names are no word of either language: one paid, one whose bank asks
     // for 3D Secure, one declined; and a plan still waiting for its customer.
     let mut paying = Vec::new();
@@ -211,6 +225,19 @@ async fn every_page_reads_in_its_readers_language_with_no_interface_word_of_the_
     let options =
         reconcile::Options { since: Duration::from_secs(3600), dry_run: false, trigger: Actor::Admin(admin.id.get()) };
     reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled");
+    // What Stripe says of the refund is on its timeline before any page is read, whichever
+    // language reads first (it came at any moment, and was read in one language only).
+    let refund_events = ["refund.created", "charge.refunded"];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let types: BTreeSet<String> = app.inbox().await.into_iter().map(|e| e.event_type).collect();
+        if refund_events.iter().all(|t| types.contains(*t)) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the refund's webhooks never came: {types:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(app.settle_inbox(Duration::from_secs(30)).await.is_empty(), "every webhook applied");
     let admin_name = user::Entity::find_by_id(admin.id.get()).one(&app.state.db).await.expect("query").expect("admin");
     let admin_name = admin_name.display_name;
 
@@ -256,6 +283,22 @@ async fn every_page_reads_in_its_readers_language_with_no_interface_word_of_the_
             "href=\"/admin/templates?kind=authentication_required&amp;locale={lang}\" class=\"button primary\""
         );
         assert!(templates.contains(&chosen), "{lang}: {chosen} not in the templates page");
+        // Stripe's event types and the host's are shown in their own words, set apart as code.
+        let timeline = as_admin
+            .get(format!("{}/admin/echeances/{}?lang={lang}", app.address, paying[0].2))
+            .send()
+            .await
+            .expect("answers");
+        let timeline = timeline.text().await.expect("page");
+        for event_type in refund_events {
+            let code = format!("<code translate=\"no\">{event_type}</code>");
+            assert!(timeline.contains(&code), "{lang}: {code} not on the paid échéance's timeline");
+        }
+        let integration =
+            as_admin.get(format!("{}/admin/integration?lang={lang}", app.address)).send().await.expect("answers");
+        let integration = integration.text().await.expect("page");
+        let code = "<code translate=\"no\">plan.activated</code>";
+        assert!(integration.contains(code), "{lang}: {code} not among the host's deliveries");
         let mixed: Vec<_> = shown.into_iter().filter(|(_, words)| !words.is_empty()).collect();
         assert!(mixed.is_empty(), "{lang} pages with words of the other language: {mixed:#?}");
     }

@@ -135,7 +135,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <RowsTable rows=view.endpoints empty=tx.endpoints_none row=move |e| view! {
                 <tr data-enabled=e.enabled.to_string()>
                     <td><code>{e.url}</code></td>
-                    <td>{e.events.join(" ")}
+                    <td><code translate="no">{e.events.join(" ")}</code>
                         {e.previous_secret_until.map(|until| view! {
                             <br/><span class="muted">{fill(tx.endpoint_rolling, &[("at", &format_datetime(until, tx))])}</span>
                         })}
@@ -205,7 +205,7 @@ fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl 
     };
     view! {
         <tr data-status=d.status.as_str()>
-            <td>{d.event_type}<br/><span class="muted"><code>{d.event_id}</code>" · "{format_datetime(d.created_at, tx)}</span></td>
+            <td><code translate="no">{d.event_type}</code><br/><span class="muted"><code>{d.event_id}</code>" · "{format_datetime(d.created_at, tx)}</span></td>
             <td><code>{d.endpoint_url}</code></td>
             <td>
                 <span class="badge" data-status=d.status.as_str()>{delivery_status_label(d.status, tx)}</span>

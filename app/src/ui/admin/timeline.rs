@@ -154,7 +154,7 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
         <li data-kind=kind data-from=from data-to=to data-email-kind=email_kind data-outcome=outcome>
             <span class="muted">{format_datetime(entry.at, tx)}</span>
             <span class="kind">{kind_label}</span>
-            <span><strong>{title}</strong><br/><span class="muted">
+            <span><strong>{title.into_iter().map(detail_view).collect_view()}</strong><br/><span class="muted">
                 {details.into_iter().enumerate().map(|(i, detail)| view! {
                     {(i > 0).then_some(" · ")}
                     {detail_view(detail)}

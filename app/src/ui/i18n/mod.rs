@@ -174,6 +174,44 @@ pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
 }
 
+/// Fills `{name}` placeholders and keeps a technical value apart (a machine's word — an event type,
+/// a code — stays one inside a sentence); the words around it read as one worded piece.
+#[must_use]
+pub fn fill_parts(template: &str, values: &[(&str, Detail)]) -> Vec<Detail> {
+    let mut parts = Vec::new();
+    let mut worded = String::new();
+    let mut rest = template;
+    while let Some((before, after)) = rest.split_once('{') {
+        worded.push_str(before);
+        let value = after
+            .split_once('}')
+            .and_then(|(name, tail)| values.iter().find(|(n, _)| *n == name).map(|(_, value)| (value, tail)));
+        match value {
+            Some((value, tail)) => {
+                match value {
+                    Detail::Worded(text) => worded.push_str(text),
+                    Detail::Technical(_) => {
+                        if !worded.is_empty() {
+                            parts.push(Detail::Worded(std::mem::take(&mut worded)));
+                        }
+                        parts.push(value.clone());
+                    }
+                }
+                rest = tail;
+            }
+            None => {
+                worded.push('{');
+                rest = after;
+            }
+        }
+    }
+    worded.push_str(rest);
+    if !worded.is_empty() {
+        parts.push(Detail::Worded(worded));
+    }
+    parts
+}
+
 /// The label of a status, as customers and admins read it.
 #[must_use]
 pub fn status_label(status: EcheanceStatus, locale: Locale) -> &'static str {
@@ -741,11 +779,18 @@ impl Detail {
             Self::Worded(text) | Self::Technical(text) => text,
         }
     }
+
+    /// The text of `parts` read in a row, as the page shows them.
+    #[must_use]
+    pub fn joined(parts: &[Self]) -> String {
+        parts.iter().map(Self::text).collect()
+    }
 }
 
-/// A timeline entry, worded: (kind label, title, details).
+/// A timeline entry, worded: (kind label, title, details); the title in pieces, as a webhook's
+/// names Stripe's event type in Stripe's words.
 #[must_use]
-pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, String, Vec<Detail>) {
+pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Vec<Detail>, Vec<Detail>) {
     let tx = Texts::of(locale);
     let opt =
         |template: &str, name: &str, value: &Option<String>| value.as_deref().map(|v| fill(template, &[(name, v)]));
@@ -766,10 +811,16 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
                 opt(tx.tl_decline, "code", decline_code).map(Detail::Worded),
                 Some(Detail::Worded(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale))),
             ];
-            (tx.kind_attempt, title, details.into_iter().flatten().collect())
+            (tx.kind_attempt, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
         TimelineEvent::Webhook { event_type, status, event_id, moved, note, last_error } => {
-            let title = fill(tx.tl_webhook, &[("type", event_type), ("status", inbox_label(*status, tx))]);
+            let title = fill_parts(
+                tx.tl_webhook,
+                &[
+                    ("type", Detail::Technical(event_type.clone())),
+                    ("status", Detail::Worded(inbox_label(*status, tx).to_owned())),
+                ],
+            );
             let moved = moved.map(|(from, to)| {
                 fill(tx.tl_audit, &[("from", status_label(from, locale)), ("to", status_label(to, locale))])
             });
@@ -795,7 +846,7 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
                     _ => Detail::Worded(trouble_text(t, locale)),
                 }),
             ];
-            (tx.kind_email, title, details.into_iter().flatten().collect())
+            (tx.kind_email, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
         TimelineEvent::Audit { from, to, event: _, cause, actor, actor_name, detail } => {
             let from = from.map_or(tx.tl_created, |s| status_label(s, locale));
@@ -805,7 +856,7 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
                 Some(Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))),
                 detail.clone().map(Detail::Technical),
             ];
-            (tx.kind_audit, title, details.into_iter().flatten().collect())
+            (tx.kind_audit, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
     }
 }
@@ -813,6 +864,21 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filled_sentence_keeps_its_values_apart_and_reads_as_fill_does() {
+        let code = || Detail::Technical("charge.refunded".to_owned());
+        let parts =
+            fill_parts("{type} ({status}) {type}", &[("type", code()), ("status", Detail::Worded("traité".into()))]);
+        let worded = |text: &str| Detail::Worded(text.to_owned());
+        assert_eq!(parts, [code(), worded(" (traité) "), code()]);
+        // A brace that names no value stays as written, as with `fill`.
+        let template = "{a} {unknown} {b";
+        let parts = fill_parts(template, &[("a", worded("x"))]);
+        assert_eq!(parts, [worded("x {unknown} {b")]);
+        assert_eq!(Detail::joined(&parts), fill(template, &[("a", "x")]));
+        assert_eq!(fill_parts("", &[]), []);
+    }
 
     #[test]
     fn a_request_the_server_could_not_read_is_not_called_a_network_failure() {
@@ -954,8 +1020,8 @@ mod tests {
             decline_code: None,
             stripe_calls: 2,
         };
-        assert_eq!(timeline_text(&attempt, Locale::En).1, "Attempt 1 (customer): succeeded");
-        assert_eq!(timeline_text(&attempt, Locale::Fr).1, "Tentative 1 (client) : réussie");
+        assert_eq!(Detail::joined(&timeline_text(&attempt, Locale::En).1), "Attempt 1 (customer): succeeded");
+        assert_eq!(Detail::joined(&timeline_text(&attempt, Locale::Fr).1), "Tentative 1 (client) : réussie");
         assert!(timeline_text(&attempt, Locale::En).2.contains(&Detail::Worded("2 Stripe calls".to_owned())));
         let audit = TimelineEvent::Audit {
             from: Some(EcheanceStatus::EnCours),
@@ -966,8 +1032,8 @@ mod tests {
             actor_name: None,
             detail: None,
         };
-        assert_eq!(timeline_text(&audit, Locale::En).1, "Processing → Paid");
-        assert_eq!(timeline_text(&audit, Locale::Fr).1, "En cours → Payée");
+        assert_eq!(Detail::joined(&timeline_text(&audit, Locale::En).1), "Processing → Paid");
+        assert_eq!(Detail::joined(&timeline_text(&audit, Locale::Fr).1), "En cours → Payée");
         // Who: worded, never the stored code.
         assert_eq!(timeline_text(&audit, Locale::En).2[1], Detail::Worded("by Stripe (event evt_1)".to_owned()));
         assert_eq!(timeline_text(&audit, Locale::Fr).2[1], Detail::Worded("par Stripe (événement evt_1)".to_owned()));
@@ -1004,6 +1070,11 @@ mod tests {
             [Detail::Technical("evt_1".to_owned()), Detail::Worded("Action required → Paid".to_owned())]
         );
         assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], Detail::Worded("Action requise → Payée".to_owned()));
+        // Its title names Stripe's event type in Stripe's words, apart from the reader's.
+        assert_eq!(
+            timeline_text(&webhook, Locale::Fr).1,
+            [Detail::Technical("payment_intent.succeeded".to_owned()), Detail::Worded(" (traité)".to_owned()),]
+        );
         // Why an email was not sent: data worded here (it was an English sentence in both interfaces).
         let email = TimelineEvent::Email {
             kind: EmailKind::UpcomingDebit,
