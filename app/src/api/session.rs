@@ -74,6 +74,13 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 /// the email is on its way (a script shows the same sentence where the form is).
 pub const LINK_SENT: &str = "/?link=sent";
 
+/// Whether a page's `query` says what [`LINK_SENT`] does (read from it, not written again).
+#[must_use]
+pub fn says_link_sent(query: &leptos_router::params::ParamsMap) -> bool {
+    let said = LINK_SENT.split_once('?').and_then(|(_, pair)| pair.split_once('='));
+    said.is_some_and(|(name, value)| query.get_str(name) == Some(value))
+}
+
 /// Logs in through an emailed login link (spent); answers the page to go to next.
 #[server(endpoint = "login/link")]
 pub async fn log_in_with_link(token: String) -> Result<String, AppError> {

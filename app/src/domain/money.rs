@@ -64,7 +64,9 @@ impl Amount {
 ///
 /// # Errors
 /// Not a decimal with at most two decimals ([`AmountError::Unreadable`]);
-/// more than twelve digits before the decimal point ([`AmountError::TooLarge`]).
+/// a negative one (`-100`: it reads, and is never an amount to ask for,
+/// [`AmountError::NotPositive`]); more than twelve digits before the decimal
+/// point ([`AmountError::TooLarge`]).
 pub fn decimal_minor(input: &str) -> Result<i64, AmountError> {
     let cleaned: String = input
         .trim()
@@ -74,6 +76,12 @@ pub fn decimal_minor(input: &str) -> Result<i64, AmountError> {
         .map(|c| if c == ',' { '.' } else { c })
         .collect();
     let unreadable = || AmountError::Unreadable(input.trim().to_owned());
+    if let Some(magnitude) = cleaned.strip_prefix('-') {
+        return match decimal_minor(magnitude) {
+            Ok(_) | Err(AmountError::TooLarge) => Err(AmountError::NotPositive),
+            Err(_) => Err(unreadable()),
+        };
+    }
     let (units, decimals) = match cleaned.split_once('.') {
         Some((u, d)) => (u, d),
         None => (cleaned.as_str(), ""),
@@ -342,7 +350,12 @@ mod tests {
         assert_eq!(decimal_minor("000000000000001,5"), Ok(150), "leading zeros are no digits of size");
         assert_eq!(decimal_minor("1000000000000"), Err(AmountError::TooLarge));
         assert_eq!(decimal_minor("12,345"), Err(AmountError::Unreadable("12,345".to_owned())));
-        assert_eq!(decimal_minor("-5"), Err(AmountError::Unreadable("-5".to_owned())));
+        // A negative amount reads: it is said to be below zero, not unreadable.
+        assert_eq!(decimal_minor("-5"), Err(AmountError::NotPositive));
+        assert_eq!(decimal_minor("- 1 234,50 €"), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse_decimal("-0,01"), Err(AmountError::NotPositive));
+        assert_eq!(decimal_minor("--5"), Err(AmountError::Unreadable("--5".to_owned())));
+        assert_eq!(decimal_minor("-abc"), Err(AmountError::Unreadable("-abc".to_owned())));
     }
 
     #[test]

@@ -46,11 +46,11 @@ fn BackIn() -> impl IntoView {
             Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
         })
     };
-    // A browser without JavaScript comes back here once its request went through (`LINK_SENT`).
+    // A browser without JavaScript comes back here once its request went through.
     let query = leptos_router::hooks::use_query_map();
     let sent_without_script = move || {
         let asked = login_link.value().get().is_some() || reset.value().get().is_some();
-        (!asked && query.read().get("link").as_deref() == Some("sent"))
+        (!asked && crate::api::session::says_link_sent(&query.read()))
             .then(|| view! { <p class="notice" role="status">{tx.link_sent}</p> })
     };
     view! {

@@ -416,6 +416,12 @@ async fn the_form_is_checked_again_by_the_server_and_only_an_admin_may_send_it()
     let (status, body) = post(as_admin.clone(), form("1")).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("Count"), "{body}");
+    // A negative total reads: it is refused on its field as zero is, not called unreadable.
+    for total in ["-100", "- 1 234,50", "0"] {
+        let (status, body) = post(as_admin.clone(), form(total)).await;
+        assert_eq!(status, 422, "{total}: {body}");
+        assert!(body.to_string().contains(r#""field":"Total","problem":"NotPositive""#), "{total}: {body}");
+    }
     assert_eq!(payment_plan::Entity::find().count(&app.state.db).await.expect("count"), 0);
     // A language the product does not speak is refused on its field, not read as French.
     for locale in ["de", "", "EN"] {
