@@ -76,33 +76,37 @@ pub fn decimal_minor(input: &str) -> Result<i64, AmountError> {
         .map(|c| if c == ',' { '.' } else { c })
         .collect();
     let unreadable = || AmountError::Unreadable(input.trim().to_owned());
-    if let Some(magnitude) = cleaned.strip_prefix('-') {
-        return match decimal_minor(magnitude) {
-            Ok(_) | Err(AmountError::TooLarge) => Err(AmountError::NotPositive),
-            Err(_) => Err(unreadable()),
-        };
+    // A minus sign, typed or pasted (U+2212): the number reads, and is never one to ask for.
+    match cleaned.strip_prefix(['-', '\u{2212}']) {
+        Some(magnitude) => match unsigned_minor(magnitude) {
+            Some(Ok(_) | Err(AmountError::TooLarge)) => Err(AmountError::NotPositive),
+            Some(Err(e)) => Err(e),
+            None => Err(unreadable()),
+        },
+        None => unsigned_minor(&cleaned).unwrap_or_else(|| Err(unreadable())),
     }
-    let (units, decimals) = match cleaned.split_once('.') {
-        Some((u, d)) => (u, d),
-        None => (cleaned.as_str(), ""),
-    };
+}
+
+/// Minor units of `cleaned` (digits, a point, at most two decimals): `None` when it does not read.
+fn unsigned_minor(cleaned: &str) -> Option<Result<i64, AmountError>> {
+    let (units, decimals) = cleaned.split_once('.').unwrap_or((cleaned, ""));
     if units.is_empty()
         || !units.bytes().all(|b| b.is_ascii_digit())
         || decimals.len() > 2
         || !decimals.bytes().all(|b| b.is_ascii_digit())
     {
-        return Err(unreadable());
+        return None;
     }
     if units.trim_start_matches('0').len() > 12 {
-        return Err(AmountError::TooLarge);
+        return Some(Err(AmountError::TooLarge));
     }
-    let units: i64 = units.parse().map_err(|_| unreadable())?;
+    let units: i64 = units.parse().ok()?;
     let decimals: i64 = match decimals.len() {
         0 => 0,
-        1 => decimals.parse::<i64>().map_err(|_| unreadable())? * 10,
-        _ => decimals.parse().map_err(|_| unreadable())?,
+        1 => decimals.parse::<i64>().ok()? * 10,
+        _ => decimals.parse().ok()?,
     };
-    Ok(units * 100 + decimals)
+    Some(Ok(units * 100 + decimals))
 }
 
 impl TryFrom<i64> for Amount {
@@ -356,6 +360,14 @@ mod tests {
         assert_eq!(Amount::parse_decimal("-0,01"), Err(AmountError::NotPositive));
         assert_eq!(decimal_minor("--5"), Err(AmountError::Unreadable("--5".to_owned())));
         assert_eq!(decimal_minor("-abc"), Err(AmountError::Unreadable("-abc".to_owned())));
+        assert_eq!(decimal_minor("\u{2212}12,50"), Err(AmountError::NotPositive), "a pasted minus sign");
+        assert_eq!(decimal_minor("-1000000000000"), Err(AmountError::NotPositive));
+        assert_eq!(decimal_minor("-12,345"), Err(AmountError::Unreadable("-12,345".to_owned())));
+        assert_eq!(decimal_minor("-"), Err(AmountError::Unreadable("-".to_owned())));
+        assert_eq!(decimal_minor("5-"), Err(AmountError::Unreadable("5-".to_owned())));
+        // However many signs it is sent, one look: a long input is refused, never read sign by sign.
+        let signs = format!("{}5", "-".repeat(200_000));
+        assert_eq!(decimal_minor(&signs), Err(AmountError::Unreadable(signs.clone())));
     }
 
     #[test]
