@@ -172,7 +172,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                             let password = a.password.clone();
                             view! {
                                 <li>
-                                    <code>{a.email}</code>" — "
+                                    <code translate="no">{a.email}</code>" — "
                                     {if a.role == Role::Admin { tx.role_admin } else { tx.role_customer }}
                                     " — "<code class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
                                 </li>

@@ -42,7 +42,7 @@ fn Receipt(receipt: ReceiptView) -> impl IntoView {
                 <dt>{tx.col_due}</dt><dd>{locale.format_date(r.due_date)}</dd>
                 {r.paid_at.map(|at| view! { <dt>{tx.receipt_paid_at}</dt><dd>{format_datetime(at, tx)}</dd> })}
                 {r.card.clone().map(|card| view! { <dt>{tx.receipt_card}</dt><dd>{card}</dd> })}
-                {r.payment_intent.clone().map(|pi| view! { <dt>{tx.receipt_reference}</dt><dd><code>{pi}</code></dd> })}
+                {r.payment_intent.clone().map(|pi| view! { <dt>{tx.receipt_reference}</dt><dd><code translate="no">{pi}</code></dd> })}
                 {refunded}
                 <dt>{tx.col_status}</dt><dd>{status_label(r.status, locale)}</dd>
             </dl>

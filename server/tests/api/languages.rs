@@ -270,35 +270,36 @@ async fn every_page_reads_in_its_readers_language_with_no_interface_word_of_the_
                 ));
             }
         }
+        // An admin's page in `lang`, as served.
+        let admin_page = |path: String| {
+            let url = format!("{}{path}?lang={lang}", app.address);
+            let client = as_admin.clone();
+            async move { client.get(url).send().await.expect("answers").text().await.expect("page") }
+        };
         // The report names who started it, in the reader's words.
-        let dashboard = as_admin.get(format!("{}/admin?lang={lang}", app.address)).send().await.expect("answers");
-        let dashboard = dashboard.text().await.expect("page");
+        let dashboard = admin_page("/admin".to_owned()).await;
         let started_by = app::ui::i18n::fill(Texts::of(locale).report_started_by, &[("actor", &admin_name)]);
         assert!(dashboard.contains(&started_by), "{lang}: « {started_by} » not on the dashboard");
         // The email templates open on the reader's own language's.
-        let templates =
-            as_admin.get(format!("{}/admin/templates?lang={lang}", app.address)).send().await.expect("answers");
-        let templates = templates.text().await.expect("page");
+        let templates = admin_page("/admin/templates".to_owned()).await;
         let chosen = format!(
             "href=\"/admin/templates?kind=authentication_required&amp;locale={lang}\" class=\"button primary\""
         );
         assert!(templates.contains(&chosen), "{lang}: {chosen} not in the templates page");
-        // Stripe's event types and the host's are shown in their own words, set apart as code.
-        let timeline = as_admin
-            .get(format!("{}/admin/echeances/{}?lang={lang}", app.address, paying[0].2))
-            .send()
-            .await
-            .expect("answers");
-        let timeline = timeline.text().await.expect("page");
-        for event_type in refund_events {
-            let code = format!("<code translate=\"no\">{event_type}</code>");
-            assert!(timeline.contains(&code), "{lang}: {code} not on the paid échéance's timeline");
+        // Machines' words are shown as they said them, set apart as code: Stripe's event types and
+        // decline code on the timelines, the host's event types among its deliveries.
+        let shown_as_code = [
+            (format!("/admin/echeances/{}", paying[0].2), refund_events.to_vec()),
+            (format!("/admin/echeances/{}", paying[2].2), vec!["card_declined"]),
+            ("/admin/integration".to_owned(), vec!["plan.activated"]),
+        ];
+        for (path, words) in shown_as_code {
+            let page = admin_page(path.clone()).await;
+            for word in words {
+                let code = format!("<code translate=\"no\">{word}</code>");
+                assert!(page.contains(&code), "{lang}: {code} not on {path}");
+            }
         }
-        let integration =
-            as_admin.get(format!("{}/admin/integration?lang={lang}", app.address)).send().await.expect("answers");
-        let integration = integration.text().await.expect("page");
-        let code = "<code translate=\"no\">plan.activated</code>";
-        assert!(integration.contains(code), "{lang}: {code} not among the host's deliveries");
         let mixed: Vec<_> = shown.into_iter().filter(|(_, words)| !words.is_empty()).collect();
         assert!(mixed.is_empty(), "{lang} pages with words of the other language: {mixed:#?}");
     }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::listing::{Pager, RowsTable, StatusSelect};
+use super::listing::{Pager, RowsTable, StatusSelect, detail_view};
 use crate::ui::form_token::FormToken;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -17,7 +17,7 @@ use crate::api::emails::{AdminRetryFailedEmails, admin_failed_emails};
 use crate::api::session::current_me;
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::error_view::ErrorCard;
-use crate::ui::i18n::{customer_shown, email_kind_label, fill, status_label, texts, trouble_text};
+use crate::ui::i18n::{customer_shown, email_kind_label, fill, status_label, texts, trouble_parts};
 use crate::ui::layout::Layout;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -211,7 +211,7 @@ fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFail
                             <td>{email_kind_label(m.kind, tx)}</td>
                             <td>{m.echeance_id.map(|id| view! { <a href=format!("/admin/echeances/{id}")>{format!("#{id}")}</a> })}</td>
                             <td>{m.attempts}</td>
-                            <td class="muted">{m.last_error.map(|t| trouble_text(&t, locale))}</td>
+                            <td class="muted">{m.last_error.map(|t| trouble_parts(&t, locale).into_iter().map(detail_view).collect_view())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::listing::{Pager, RowButton, RowsTable, StatusSelect};
+use super::listing::{Pager, RowButton, RowsTable, StatusSelect, detail_view};
 use crate::api::dto::{DeliveryLine, IntegrationView, ShownOnce};
 use crate::api::error::AppError;
 use crate::api::integration::{
@@ -16,7 +16,7 @@ use crate::api::integration::{
 };
 use crate::domain::{HostDeliveryStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{Texts, fill, format_datetime, texts, trouble_text};
+use crate::ui::i18n::{Detail, Texts, fill, format_datetime, texts, trouble_parts};
 use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
 
 /// The page.
@@ -108,7 +108,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <RowsTable rows=view.keys empty=tx.api_keys_none row=move |k| view! {
                 <tr data-revoked=k.revoked.to_string()>
                     <td>{k.name}</td>
-                    <td><code>{format!("{}…", k.prefix)}</code></td>
+                    <td><code translate="no">{format!("{}…", k.prefix)}</code></td>
                     <td>{k.last_used_at.map_or_else(|| tx.never.to_owned(), |at| format_datetime(at, tx))}</td>
                     <td>
                         {if k.revoked {
@@ -134,7 +134,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <h2>{tx.endpoints}</h2>
             <RowsTable rows=view.endpoints empty=tx.endpoints_none row=move |e| view! {
                 <tr data-enabled=e.enabled.to_string()>
-                    <td><code>{e.url}</code></td>
+                    <td><code translate="no">{e.url}</code></td>
                     <td><code translate="no">{e.events.join(" ")}</code>
                         {e.previous_secret_until.map(|until| view! {
                             <br/><span class="muted">{fill(tx.endpoint_rolling, &[("at", &format_datetime(until, tx))])}</span>
@@ -199,20 +199,20 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
 fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl IntoView {
     let tx = texts();
     let last = match (d.last_status, &d.last_error) {
-        (Some(status), _) => format!("HTTP {status}"),
-        (None, Some(trouble)) => trouble_text(trouble, use_context::<Locale>().unwrap_or_default()),
-        (None, None) => "—".to_owned(),
+        (Some(status), _) => vec![Detail::Worded(format!("HTTP {status}"))],
+        (None, Some(trouble)) => trouble_parts(trouble, use_context::<Locale>().unwrap_or_default()),
+        (None, None) => vec![Detail::Worded("—".to_owned())],
     };
     view! {
         <tr data-status=d.status.as_str()>
-            <td><code translate="no">{d.event_type}</code><br/><span class="muted"><code>{d.event_id}</code>" · "{format_datetime(d.created_at, tx)}</span></td>
-            <td><code>{d.endpoint_url}</code></td>
+            <td><code translate="no">{d.event_type}</code><br/><span class="muted"><code translate="no">{d.event_id}</code>" · "{format_datetime(d.created_at, tx)}</span></td>
+            <td><code translate="no">{d.endpoint_url}</code></td>
             <td>
                 <span class="badge" data-status=d.status.as_str()>{delivery_status_label(d.status, tx)}</span>
                 {d.next_attempt_at.map(|at| view! { <br/><span class="muted">{fill(tx.delivery_next, &[("at", &format_datetime(at, tx))])}</span> })}
             </td>
             <td>{d.attempts}</td>
-            <td>{last}</td>
+            <td>{last.into_iter().map(detail_view).collect_view()}</td>
             <td>
                 {(d.status != HostDeliveryStatus::Pending && !d.endpoint_deleted).then(|| view! {
                     <RowButton action=replay id=d.id label=tx.delivery_replay/>

@@ -75,7 +75,7 @@ fn Security(
             <section class="card" data-testid="recovery-codes">
                 <h2>{tx.security_codes_title}</h2>
                 <p class="muted">{tx.security_codes_intro}</p>
-                <ol class="codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ol>
+                <ol class="codes">{codes.into_iter().map(|c| view! { <li><code translate="no">{c}</code></li> }).collect_view()}</ol>
                 <p><a class="button primary" href="/admin">{tx.security_to_dashboard}</a></p>
             </section>
         })}

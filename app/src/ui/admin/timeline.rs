@@ -83,7 +83,7 @@ pub fn AdminTimeline() -> impl IntoView {
                     <dt>{tx.col_amount}</dt><dd>{t.row.money.format(locale)}</dd>
                     <dt>{tx.col_due}</dt><dd>{locale.format_date(t.row.due_date)}</dd>
                     <dt>{tx.col_status}</dt><dd><StatusBadge status=t.row.status/></dd>
-                    <dt>"PaymentIntent"</dt><dd><code>{t.row.payment_intent.clone().unwrap_or_else(|| "—".to_owned())}</code></dd>
+                    <dt>"PaymentIntent"</dt><dd><code translate="no">{t.row.payment_intent.clone().unwrap_or_else(|| "—".to_owned())}</code></dd>
                 </dl>
             </section>
             <section class="card">
@@ -157,7 +157,7 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
             <span><strong>{title.into_iter().map(detail_view).collect_view()}</strong><br/><span class="muted">
                 {details.into_iter().enumerate().map(|(i, detail)| view! {
                     {(i > 0).then_some(" · ")}
-                    {detail_view(detail)}
+                    {detail.into_iter().map(detail_view).collect_view()}
                 }).collect_view()}
             </span></span>
         </li>
@@ -199,7 +199,7 @@ fn Refunds(
                     <td>{refund_reason_label(r.reason, tx)}</td>
                     <td>{status}</td>
                     <td>{by}</td>
-                    <td><code>{r.stripe_refund_id.unwrap_or_else(|| "—".to_owned())}</code></td>
+                    <td><code translate="no">{r.stripe_refund_id.unwrap_or_else(|| "—".to_owned())}</code></td>
                 </tr>
             }
         })
@@ -267,7 +267,7 @@ fn Disputes(disputes: Vec<DisputeView>, locale: Locale) -> impl IntoView {
                     <td>{d.reason.as_deref().map(|code| dispute_reason_text(code, tx).to_owned()).unwrap_or_default()}</td>
                     <td>{dispute_status_label(&d.status, tx)}</td>
                     <td>{outcome}</td>
-                    <td><code>{d.stripe_dispute_id}</code></td>
+                    <td><code translate="no">{d.stripe_dispute_id}</code></td>
                 </tr>
             }
         })

@@ -370,6 +370,19 @@ pub fn admin_error_message(error: &AppError, locale: Locale) -> String {
     }
 }
 
+/// [`admin_error_message`] in pieces: what the template engine said of a template, or of the
+/// preview's variables, is set apart.
+#[must_use]
+pub fn admin_error_parts(error: &AppError, locale: Locale) -> Vec<Detail> {
+    let tx = Texts::of(locale);
+    let (template, said) = match error {
+        AppError::Invalid(Invalid::Template(said)) => (tx.invalid_template, said),
+        AppError::Invalid(Invalid::Fixture(said)) => (tx.invalid_fixture, said),
+        other => return vec![Detail::Worded(admin_error_message(other, locale))],
+    };
+    fill_parts(template, &[("error", Detail::Technical(said.clone()))])
+}
+
 /// Why an action was refused.
 #[must_use]
 pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
@@ -624,8 +637,14 @@ pub fn js_failure_text(failure: &JsFailure, locale: Locale) -> String {
 /// transport or the template engine said stays as it said it).
 #[must_use]
 pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
+    Detail::joined(&trouble_parts(trouble, locale))
+}
+
+/// [`trouble_text`] in pieces: what a transport or the template engine said is set apart.
+#[must_use]
+pub fn trouble_parts(trouble: &Trouble, locale: Locale) -> Vec<Detail> {
     let tx = Texts::of(locale);
-    match trouble {
+    let worded = match trouble {
         Trouble::EcheanceNow { status, due_date: None } => {
             fill(tx.trouble_echeance_now, &[("status", status_label(*status, locale))])
         }
@@ -641,9 +660,12 @@ pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
         Trouble::NoHttpClient => tx.trouble_no_http_client.to_owned(),
         Trouble::Answered(status) => fill(tx.trouble_answered, &[("status", &status.to_string())]),
         Trouble::Timeout => tx.trouble_timeout.to_owned(),
-        Trouble::NotReached(detail) => fill(tx.trouble_not_reached, &[("detail", detail)]),
-        Trouble::Other(text) => text.clone(),
-    }
+        Trouble::NotReached(detail) => {
+            return fill_parts(tx.trouble_not_reached, &[("detail", Detail::Technical(detail.clone()))]);
+        }
+        Trouble::Other(text) => return vec![Detail::Technical(text.clone())],
+    };
+    vec![Detail::Worded(worded)]
 }
 
 /// A reconcile report's problem in the reader's language, around its technical cause (set apart:
@@ -787,13 +809,14 @@ impl Detail {
     }
 }
 
-/// A timeline entry, worded: (kind label, title, details); the title in pieces, as a webhook's
-/// names Stripe's event type in Stripe's words.
+/// A timeline entry, worded: (kind label, title, details), the title and each detail in pieces: a
+/// machine's word inside a sentence (Stripe's event type, a decline code, a key) stays its own.
 #[must_use]
-pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Vec<Detail>, Vec<Detail>) {
+pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Vec<Detail>, Vec<Vec<Detail>>) {
     let tx = Texts::of(locale);
-    let opt =
-        |template: &str, name: &str, value: &Option<String>| value.as_deref().map(|v| fill(template, &[(name, v)]));
+    let technical = |template: &str, name: &str, value: &Option<String>| {
+        value.as_ref().map(|v| fill_parts(template, &[(name, Detail::Technical(v.clone()))]))
+    };
     match event {
         TimelineEvent::Attempt { no, origin, outcome, payment_intent, key, error_code, decline_code, stripe_calls } => {
             let title = fill(
@@ -805,11 +828,11 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 ],
             );
             let details = [
-                payment_intent.as_ref().map(|p| Detail::Technical(format!("PaymentIntent {p}"))),
-                Some(Detail::Worded(fill(tx.tl_key, &[("key", key)]))),
-                opt(tx.tl_code, "code", error_code).map(Detail::Worded),
-                opt(tx.tl_decline, "code", decline_code).map(Detail::Worded),
-                Some(Detail::Worded(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale))),
+                payment_intent.as_ref().map(|p| vec![Detail::Technical(format!("PaymentIntent {p}"))]),
+                technical(tx.tl_key, "key", &Some(key.clone())),
+                technical(tx.tl_code, "code", error_code),
+                technical(tx.tl_decline, "code", decline_code),
+                Some(vec![Detail::Worded(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale))]),
             ];
             (tx.kind_attempt, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
@@ -829,7 +852,8 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 moved.map(Detail::Worded),
                 note.clone().map(Detail::Technical),
                 last_error.clone().map(Detail::Technical),
-            ];
+            ]
+            .map(|detail| detail.map(|d| vec![d]));
             (tx.kind_webhook, title, details.into_iter().flatten().collect())
         }
         TimelineEvent::Email { kind, status, attempts, to, sent_at, last_error } => {
@@ -839,12 +863,9 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 &[("kind", email_kind_label(*kind, tx)), ("status", outbox_label(*status, tx)), ("tries", &tries)],
             );
             let details = [
-                Some(Detail::Worded(fill(tx.tl_to, &[("to", to)]))),
-                sent_at.map(|at| Detail::Worded(fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))]))),
-                last_error.as_ref().map(|t| match t {
-                    Trouble::Other(text) => Detail::Technical(text.clone()),
-                    _ => Detail::Worded(trouble_text(t, locale)),
-                }),
+                Some(vec![Detail::Worded(fill(tx.tl_to, &[("to", to)]))]),
+                sent_at.map(|at| vec![Detail::Worded(fill(tx.tl_sent_on, &[("at", &format_datetime(at, tx))]))]),
+                last_error.as_ref().map(|t| trouble_parts(t, locale)),
             ];
             (tx.kind_email, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
@@ -855,7 +876,8 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 Some(Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))),
                 Some(Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))),
                 detail.clone().map(Detail::Technical),
-            ];
+            ]
+            .map(|detail| detail.map(|d| vec![d]));
             (tx.kind_audit, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
     }
@@ -878,6 +900,22 @@ mod tests {
         assert_eq!(parts, [worded("x {unknown} {b")]);
         assert_eq!(Detail::joined(&parts), fill(template, &[("a", "x")]));
         assert_eq!(fill_parts("", &[]), []);
+    }
+
+    #[test]
+    fn what_the_template_engine_said_is_set_apart_and_reads_as_the_message_does() {
+        let said = "syntax error: unexpected end of input (in subject:1)".to_owned();
+        for error in
+            [AppError::Invalid(Invalid::Template(said.clone())), AppError::Invalid(Invalid::Fixture(said.clone()))]
+        {
+            for locale in [Locale::Fr, Locale::En] {
+                let parts = admin_error_parts(&error, locale);
+                assert_eq!(parts.last(), Some(&Detail::Technical(said.clone())), "{error:?}");
+                assert_eq!(Detail::joined(&parts), admin_error_message(&error, locale));
+            }
+        }
+        let other = AppError::Refused(Refusal::AwaitingCustomer);
+        assert_eq!(admin_error_parts(&other, Locale::Fr), [Detail::Worded(admin_error_message(&other, Locale::Fr))]);
     }
 
     #[test]
@@ -1010,19 +1048,27 @@ mod tests {
         let e = AppError::Refused(Refusal::AlreadyInProgress);
         assert!(error_message(&e, Locale::En).starts_with("A payment is already in progress"));
         assert!(error_message(&e, Locale::Fr).starts_with("Un paiement est déjà en cours"));
-        let attempt = TimelineEvent::Attempt {
+        let attempt_of = |outcome, error_code: Option<&str>, decline_code: Option<&str>| TimelineEvent::Attempt {
             no: 1,
             origin: ChargeOrigin::Customer,
-            outcome: AttemptOutcome::Succeeded,
+            outcome,
             payment_intent: Some("pi_1".to_owned()),
             key: "ech-x-e1-a1-charge".to_owned(),
-            error_code: None,
-            decline_code: None,
+            error_code: error_code.map(str::to_owned),
+            decline_code: decline_code.map(str::to_owned),
             stripe_calls: 2,
         };
+        let attempt = attempt_of(AttemptOutcome::Succeeded, None, None);
         assert_eq!(Detail::joined(&timeline_text(&attempt, Locale::En).1), "Attempt 1 (customer): succeeded");
         assert_eq!(Detail::joined(&timeline_text(&attempt, Locale::Fr).1), "Tentative 1 (client) : réussie");
-        assert!(timeline_text(&attempt, Locale::En).2.contains(&Detail::Worded("2 Stripe calls".to_owned())));
+        assert!(timeline_text(&attempt, Locale::En).2.contains(&vec![Detail::Worded("2 Stripe calls".to_owned())]));
+        // Stripe's codes and the key are its own words inside the reader's sentence.
+        let declined = attempt_of(AttemptOutcome::Declined, Some("card_declined"), Some("insufficient_funds"));
+        let technical = |text: &str| Detail::Technical(text.to_owned());
+        let details = timeline_text(&declined, Locale::Fr).2;
+        assert!(details.contains(&vec![Detail::Worded("clé ".to_owned()), technical("ech-x-e1-a1-charge")]));
+        assert!(details.contains(&vec![Detail::Worded("code ".to_owned()), technical("card_declined")]));
+        assert!(details.contains(&vec![Detail::Worded("motif ".to_owned()), technical("insufficient_funds")]));
         let audit = TimelineEvent::Audit {
             from: Some(EcheanceStatus::EnCours),
             to: EcheanceStatus::Payee,
@@ -1035,8 +1081,8 @@ mod tests {
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::En).1), "Processing → Paid");
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::Fr).1), "En cours → Payée");
         // Who: worded, never the stored code.
-        assert_eq!(timeline_text(&audit, Locale::En).2[1], Detail::Worded("by Stripe (event evt_1)".to_owned()));
-        assert_eq!(timeline_text(&audit, Locale::Fr).2[1], Detail::Worded("par Stripe (événement evt_1)".to_owned()));
+        assert_eq!(timeline_text(&audit, Locale::En).2[1], [Detail::Worded("by Stripe (event evt_1)".to_owned())]);
+        assert_eq!(timeline_text(&audit, Locale::Fr).2[1], [Detail::Worded("par Stripe (événement evt_1)".to_owned())]);
         let (en, fr) = (Texts::of(Locale::En), Texts::of(Locale::Fr));
         for (stored, name, english, french) in [
             ("admin:3", Some("Alice Martin"), "Alice Martin", "Alice Martin"),
@@ -1067,9 +1113,9 @@ mod tests {
         };
         assert_eq!(
             timeline_text(&webhook, Locale::En).2,
-            [Detail::Technical("evt_1".to_owned()), Detail::Worded("Action required → Paid".to_owned())]
+            [[Detail::Technical("evt_1".to_owned())], [Detail::Worded("Action required → Paid".to_owned())]]
         );
-        assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], Detail::Worded("Action requise → Payée".to_owned()));
+        assert_eq!(timeline_text(&webhook, Locale::Fr).2[1], [Detail::Worded("Action requise → Payée".to_owned())]);
         // Its title names Stripe's event type in Stripe's words, apart from the reader's.
         assert_eq!(
             timeline_text(&webhook, Locale::Fr).1,
@@ -1087,7 +1133,7 @@ mod tests {
                 due_date: chrono::NaiveDate::from_ymd_opt(2027, 1, 15),
             }),
         };
-        let why = |locale| timeline_text(&email, locale).2.last().map(|d| d.text().to_owned()).unwrap_or_default();
+        let why = |locale| timeline_text(&email, locale).2.last().map(|d| Detail::joined(d)).unwrap_or_default();
         assert_eq!(why(Locale::En), "no longer relevant: the installment is “Paid” now, due on 15 Jan 2027");
         assert_eq!(why(Locale::Fr), "plus d’actualité : l’échéance est désormais « Payée », due le 15/01/2027");
         let technical = Trouble::read("smtp: 550 no such mailbox");
@@ -1095,6 +1141,12 @@ mod tests {
             trouble_text(&technical, Locale::Fr),
             "smtp: 550 no such mailbox",
             "a transport's words stay its own"
+        );
+        let unreached = Trouble::NotReached("error sending request: connection refused".to_owned());
+        assert_eq!(
+            trouble_parts(&unreached, Locale::Fr).last(),
+            Some(&Detail::Technical("error sending request: connection refused".to_owned())),
+            "what the HTTP client said is its own, set apart"
         );
         let bounced = TimelineEvent::Email {
             kind: EmailKind::UpcomingDebit,
@@ -1106,7 +1158,7 @@ mod tests {
         };
         assert_eq!(
             timeline_text(&bounced, Locale::Fr).2.last(),
-            Some(&Detail::Technical("smtp: 550 no such mailbox".to_owned())),
+            Some(&vec![Detail::Technical("smtp: 550 no such mailbox".to_owned())]),
             "and the page sets them apart"
         );
         assert_eq!(trouble_text(&Trouble::Answered(503), Locale::Fr), "l’endpoint a répondu 503");
