@@ -675,11 +675,10 @@ pub fn problem_parts(problem: &ReconcileProblem, locale: Locale) -> Vec<Detail> 
     let tx = Texts::of(locale);
     // The phrase with its other values, the technical cause set apart where `{detail}` stands.
     let around = |template: &str, values: &[(&str, &str)], detail: &str| -> Vec<Detail> {
-        let filled = fill(template, values);
-        let Some((before, after)) = filled.split_once("{detail}") else { return vec![Detail::Worded(filled)] };
-        let pieces =
-            [Detail::Worded(before.to_owned()), Detail::Technical(detail.to_owned()), Detail::Worded(after.to_owned())];
-        pieces.into_iter().filter(|piece| !piece.text().is_empty()).collect()
+        let mut values: Vec<(&str, Detail)> =
+            values.iter().map(|(name, value)| (*name, Detail::Worded((*value).to_owned()))).collect();
+        values.push(("detail", Detail::Technical(detail.to_owned())));
+        fill_parts(template, &values).into_iter().filter(|piece| !piece.text().is_empty()).collect()
     };
     match problem {
         ReconcileProblem::Echeance { id, detail } => around(tx.rp_echeance, &[("id", &id.to_string())], detail),
@@ -724,7 +723,7 @@ pub fn problem_parts(problem: &ReconcileProblem, locale: Locale) -> Vec<Detail> 
 /// [`problem_parts`] as one line of text.
 #[must_use]
 pub fn problem_text(problem: &ReconcileProblem, locale: Locale) -> String {
-    problem_parts(problem, locale).iter().map(Detail::text).collect()
+    Detail::joined(&problem_parts(problem, locale))
 }
 
 /// How a page names a customer: by their name, or as erased (the stored pseudonym is French).
@@ -900,6 +899,21 @@ mod tests {
         assert_eq!(parts, [worded("x {unknown} {b")]);
         assert_eq!(Detail::joined(&parts), fill(template, &[("a", "x")]));
         assert_eq!(fill_parts("", &[]), []);
+    }
+
+    #[test]
+    fn a_reconcile_problems_cause_is_set_apart_where_its_phrase_says() {
+        let technical = |text: &str| Detail::Technical(text.to_owned());
+        let worded = |text: &str| Detail::Worded(text.to_owned());
+        let fell_back = ReconcileProblem::ListingFellBack { detail: "HTTP 500".to_owned() };
+        let parts = problem_parts(&fell_back, Locale::En);
+        assert_eq!(parts[..2], [worded("Stripe’s list of PaymentIntents could not be read ("), technical("HTTP 500")]);
+        assert_eq!(parts.len(), 3, "the phrase goes on after the cause");
+        // A cause the phrase ends on leaves no empty piece after it; nor does an empty cause.
+        let echeance = |detail: &str| ReconcileProblem::Echeance { id: 7, detail: detail.to_owned() };
+        assert_eq!(problem_parts(&echeance("timeout"), Locale::En).last(), Some(&technical("timeout")));
+        assert!(problem_parts(&echeance(""), Locale::En).iter().all(|piece| !piece.text().is_empty()));
+        assert_eq!(problem_text(&fell_back, Locale::En), Detail::joined(&parts));
     }
 
     #[test]
