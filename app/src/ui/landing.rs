@@ -174,7 +174,7 @@ fn LandingPage(data: Option<Landing>) -> impl IntoView {
                                 <li>
                                     <code translate="no">{a.email}</code>" — "
                                     {if a.role == Role::Admin { tx.role_admin } else { tx.role_customer }}
-                                    " — "<code class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
+                                    " — "<code translate="no" class="password">{move || if show_passwords.get() { password.clone() } else { "••••••••".to_owned() }}</code>
                                 </li>
                             }
                         }).collect_view()}

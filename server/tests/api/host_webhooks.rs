@@ -35,7 +35,7 @@ async fn post(app: &TestApp, key: &str, path: &str, body: &Value) -> (u16, Value
 }
 
 /// Registers `receiver` for `events` through the API; returns the secret.
-async fn endpoint(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> String {
+pub(crate) async fn endpoint(app: &TestApp, key: &str, receiver: &Receiver, events: &[&str]) -> String {
     let (status, created) =
         post(app, key, "/v1/webhook_endpoints", &json!({ "url": receiver.url, "enabled_events": events })).await;
     assert_eq!(status, 201, "{created}");

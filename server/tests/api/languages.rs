@@ -156,15 +156,7 @@ async fn every_page_reads_in_its_readers_language_with_no_interface_word_of_the_
     // A host site told of payments and refunds: the integration page lists what it was sent.
     let receiver = Receiver::start().await;
     let key = keys::create(&app.state, "Zorblax").await.expect("key");
-    let endpoint = serde_json::json!({ "url": receiver.url, "enabled_events": ["echeance.paid", "plan.activated"] });
-    let created = reqwest::Client::new()
-        .post(format!("{}/v1/webhook_endpoints", app.address))
-        .bearer_auth(key.key.expose())
-        .json(&endpoint)
-        .send()
-        .await
-        .expect("the API answers");
-    assert_eq!(created.status(), 201, "the endpoint is registered");
+    crate::host_webhooks::endpoint(&app, key.key.expose(), &receiver, &["echeance.paid", "plan.activated"]).await;
     // Three customers whose names are no word of either language: one paid, one whose bank asks
     // for 3D Secure, one declined; and a plan still waiting for its customer.
     let mut paying = Vec::new();

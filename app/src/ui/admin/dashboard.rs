@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::listing::{Pager, RowsTable, StatusSelect, detail_view};
+use super::listing::{Pager, RowsTable, StatusSelect, parts_view};
 use crate::ui::form_token::FormToken;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -211,7 +211,7 @@ fn FailedEmails(failed: Vec<FailedEmailView>, retry: ServerAction<AdminRetryFail
                             <td>{email_kind_label(m.kind, tx)}</td>
                             <td>{m.echeance_id.map(|id| view! { <a href=format!("/admin/echeances/{id}")>{format!("#{id}")}</a> })}</td>
                             <td>{m.attempts}</td>
-                            <td class="muted">{m.last_error.map(|t| trouble_parts(&t, locale).into_iter().map(detail_view).collect_view())}</td>
+                            <td class="muted">{m.last_error.map(|t| parts_view(trouble_parts(&t, locale)))}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use super::listing::{Pager, RowButton, RowsTable, StatusSelect, detail_view};
+use super::listing::{Pager, RowButton, RowsTable, StatusSelect, parts_view};
 use crate::api::dto::{DeliveryLine, IntegrationView, ShownOnce};
 use crate::api::error::AppError;
 use crate::api::integration::{
@@ -66,7 +66,7 @@ struct Actions {
 fn shown_once(result: Option<Result<ShownOnce, AppError>>, caption: &'static str, locale: Locale) -> impl IntoView {
     result.map(|r| match r {
         Ok(shown) => view! {
-            <p class="notice" role="status">{caption}" "<code data-testid="shown-once">{shown.secret}</code></p>
+            <p class="notice" role="status">{caption}" "<code translate="no" data-testid="shown-once">{shown.secret}</code></p>
         }
         .into_any(),
         Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
@@ -212,7 +212,7 @@ fn Delivery(d: DeliveryLine, replay: ServerAction<AdminReplayDelivery>) -> impl 
                 {d.next_attempt_at.map(|at| view! { <br/><span class="muted">{fill(tx.delivery_next, &[("at", &format_datetime(at, tx))])}</span> })}
             </td>
             <td>{d.attempts}</td>
-            <td>{last.into_iter().map(detail_view).collect_view()}</td>
+            <td>{parts_view(last)}</td>
             <td>
                 {(d.status != HostDeliveryStatus::Pending && !d.endpoint_deleted).then(|| view! {
                     <RowButton action=replay id=d.id label=tx.delivery_replay/>

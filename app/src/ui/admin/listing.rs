@@ -110,6 +110,11 @@ where
     }
 }
 
+/// Pieces of one sentence, each as [`detail_view`] shows it.
+pub fn parts_view(parts: Vec<Detail>) -> impl IntoView {
+    parts.into_iter().map(detail_view).collect_view()
+}
+
 /// A piece of worded text, or a machine's words set apart as code (not for translation).
 pub fn detail_view(detail: Detail) -> AnyView {
     match detail {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::listing::{RowsTable, detail_view};
+use super::listing::{RowsTable, parts_view};
 use crate::api::dto::ReportView;
 use crate::domain::Locale;
 use crate::ui::i18n::{actor_text, fill, format_datetime, problem_parts, status_label, texts};
@@ -42,7 +42,7 @@ pub fn Report(report: ReportView) -> impl IntoView {
             {(!report.problems.is_empty()).then(|| view! {
                 <ul class="error" data-testid="report-problems">
                     {report.problems.iter().map(|p| view! {
-                        <li>{problem_parts(p, locale).into_iter().map(detail_view).collect_view()}</li>
+                        <li>{parts_view(problem_parts(p, locale))}</li>
                     }).collect_view()}
                 </ul>
             })}

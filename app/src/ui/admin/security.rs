@@ -89,7 +89,7 @@ fn Security(
                     Ok(enrollment) => view! {
                         <p>{tx.security_scan}</p>
                         <div class="qr" inner_html=enrollment.qr_svg></div>
-                        <p>{fill(tx.labelled, &[("label", tx.security_secret)])}<code data-testid="totp-secret">{enrollment.secret}</code></p>
+                        <p>{fill(tx.labelled, &[("label", tx.security_secret)])}<code translate="no" data-testid="totp-secret">{enrollment.secret}</code></p>
                         <ActionForm action=confirm attr:class="stack">
                             <FormToken/>
                             <label>{tx.security_code}" "

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::listing::detail_view;
+use super::listing::parts_view;
 use crate::api::dto::EmailTemplateView;
 use crate::api::emails::{AdminPreviewTemplate, AdminSaveTemplate, admin_templates};
 use crate::domain::EmailKind;
@@ -87,7 +87,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
             </div>
             {move || save.value().get().map(|r| match r {
                 Ok(()) => view! { <p class="success" role="status">{tx.saved}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{admin_error_parts(&e, locale).into_iter().map(detail_view).collect_view()}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{parts_view(admin_error_parts(&e, locale))}</p> }.into_any(),
             })}
         </section>
         {move || preview.value().get().map(|r| match r {
@@ -101,7 +101,7 @@ fn Editor(template: EmailTemplateView, save: ServerAction<AdminSaveTemplate>) ->
                     </div>
                 </section>
             }.into_any(),
-            Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{admin_error_parts(&e, locale).into_iter().map(detail_view).collect_view()}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert" data-testid="template-error">{parts_view(admin_error_parts(&e, locale))}</p> }.into_any(),
         })}
     }
 }

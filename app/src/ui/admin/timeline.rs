@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::ui::form_token::FormToken;
 use leptos_router::hooks::use_params_map;
 
-use super::listing::detail_view;
+use super::listing::parts_view;
 use crate::api::admin::{
     AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
 };
@@ -154,10 +154,10 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
         <li data-kind=kind data-from=from data-to=to data-email-kind=email_kind data-outcome=outcome>
             <span class="muted">{format_datetime(entry.at, tx)}</span>
             <span class="kind">{kind_label}</span>
-            <span><strong>{title.into_iter().map(detail_view).collect_view()}</strong><br/><span class="muted">
+            <span><strong>{parts_view(title)}</strong><br/><span class="muted">
                 {details.into_iter().enumerate().map(|(i, detail)| view! {
                     {(i > 0).then_some(" · ")}
-                    {detail.into_iter().map(detail_view).collect_view()}
+                    {parts_view(detail)}
                 }).collect_view()}
             </span></span>
         </li>

@@ -640,7 +640,8 @@ pub fn trouble_text(trouble: &Trouble, locale: Locale) -> String {
     Detail::joined(&trouble_parts(trouble, locale))
 }
 
-/// [`trouble_text`] in pieces: what a transport or the template engine said is set apart.
+/// [`trouble_text`] in pieces, as the pages show it: what a transport or the template engine said
+/// is set apart.
 #[must_use]
 pub fn trouble_parts(trouble: &Trouble, locale: Locale) -> Vec<Detail> {
     let tx = Texts::of(locale);
@@ -813,9 +814,8 @@ impl Detail {
 #[must_use]
 pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Vec<Detail>, Vec<Vec<Detail>>) {
     let tx = Texts::of(locale);
-    let technical = |template: &str, name: &str, value: &Option<String>| {
-        value.as_ref().map(|v| fill_parts(template, &[(name, Detail::Technical(v.clone()))]))
-    };
+    let technical =
+        |template: &str, name: &str, value: &str| fill_parts(template, &[(name, Detail::Technical(value.to_owned()))]);
     match event {
         TimelineEvent::Attempt { no, origin, outcome, payment_intent, key, error_code, decline_code, stripe_calls } => {
             let title = fill(
@@ -828,9 +828,9 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
             );
             let details = [
                 payment_intent.as_ref().map(|p| vec![Detail::Technical(format!("PaymentIntent {p}"))]),
-                technical(tx.tl_key, "key", &Some(key.clone())),
-                technical(tx.tl_code, "code", error_code),
-                technical(tx.tl_decline, "code", decline_code),
+                Some(technical(tx.tl_key, "key", key)),
+                error_code.as_deref().map(|code| technical(tx.tl_code, "code", code)),
+                decline_code.as_deref().map(|code| technical(tx.tl_decline, "code", code)),
                 Some(vec![Detail::Worded(tx.stripe_calls_count.of(u64::try_from(*stripe_calls).unwrap_or(0), locale))]),
             ];
             (tx.kind_attempt, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
