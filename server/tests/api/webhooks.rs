@@ -123,7 +123,10 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
     (vec![e1, e2, e3, e4, e5], in_order, pi5["created"].as_i64().unwrap_or_default())
 }
 
-/// The late attempt row, as the charge transaction would have written it.
+/// The late attempt row and the échéance's claim, in one transaction as the charge writes them:
+/// the parked event, retried by the background worker meanwhile, finds both or neither. (Written
+/// apart, a retry between the two writes paid the échéance, then the claim wrote « en cours »
+/// over « payée » and the event, applied, was never tried again.)
 async fn commit_late_attempt(app: &TestApp, e5: i64) {
     let customer = app.row(e5).await.user_id;
     let stripe_customer = app::ssr::entities::user::Entity::find_by_id(customer)
@@ -135,6 +138,7 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
         .expect("cus");
     let pm = app::ssr::entities::payment_method::Entity::find().one(&app.state.db).await.expect("q").expect("pm");
     let now = app.state.now_ms();
+    let txn = app::ssr::db::begin_write(&app.state.db).await.expect("a write transaction");
     charge_attempt::ActiveModel {
         echeance_id: Set(e5),
         attempt_no: Set(1),
@@ -149,13 +153,15 @@ async fn commit_late_attempt(app: &TestApp, e5: i64) {
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&app.state.db)
+    .insert(&txn)
     .await
     .expect("attempt row");
-    let mut row: echeance::ActiveModel = app.row(e5).await.into();
+    let mut row: echeance::ActiveModel =
+        echeance::Entity::find_by_id(e5).one(&txn).await.expect("q").expect("échéance").into();
     row.status = Set(EcheanceStatus::EnCours);
     row.current_attempt_no = Set(1);
-    row.update(&app.state.db).await.expect("claim");
+    row.update(&txn).await.expect("claim");
+    txn.commit().await.expect("commit");
 }
 
 async fn final_state(app: &TestApp, ids: &[i64]) -> Vec<(EcheanceStatus, String)> {
