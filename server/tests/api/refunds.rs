@@ -153,7 +153,8 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
     assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "Stripe made it once");
     assert_eq!(refunds::resume(&app.state, 10).await.expect("resume"), 0, "not before its time");
     app.clock.advance(Duration::from_secs(10 * 60));
-    assert_eq!(refunds::resume(&app.state, 10).await.expect("resume"), 1);
+    // This call asks, or the follow-up worker's pass did if it came first since the clock moved.
+    refunds::resume(&app.state, 10).await.expect("resume");
     let row = wait_for_refund(&app, e2, 0, RefundStatus::Succeeded).await;
     assert!(row.stripe_refund_id.is_some());
     assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "still one refund");
