@@ -125,7 +125,7 @@ async fn with_3d_secure_the_card_waits_unused_until_the_webhook_says_the_payment
     assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["payment_method"], pm.as_str());
     let secret = page.client_secret.expect("the client secret");
     app.stripe.authenticate(&pi, &secret, true).await;
-    app.wait_for_status(first, EcheanceStatus::Payee, Duration::from_secs(10)).await;
+    app.assert_reaches(first, EcheanceStatus::Payee).await;
 
     let card = cards::default_card(&app.state, zoe.id).await.expect("query").expect("saved by the webhook");
     assert_eq!(card.last4, "3184");

@@ -124,7 +124,7 @@ async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without
     println!("{printed}");
     assert!(output.status.success(), "{printed} {}", String::from_utf8_lossy(&output.stderr));
 
-    assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
+    app.assert_reaches(e, EcheanceStatus::Payee).await;
     let pis = app.peer.payment_intents_of(e).await;
     assert_eq!(pis.len(), 1, "no second charge");
     assert_eq!(pis[0]["status"], "succeeded");

@@ -108,7 +108,7 @@ async fn a_partial_refund_then_the_rest_and_the_echeance_moves_when_stripe_says_
 
     let (status, body) = click(&app, &admin, e, 1, "6", true).await;
     assert_eq!(status, 200, "{body}");
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     wait_for_refund(&app, e, 1, RefundStatus::Succeeded).await;
     let mut amounts = on_stripe(&app, &pi).await;
     amounts.sort();
@@ -138,7 +138,7 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
     let keys: Vec<String> = app.stripe.keys().into_iter().filter(|k| k.contains("-refund-")).collect();
     assert_eq!(keys.len(), 2, "asked twice: {keys:?}");
     assert_eq!(keys[0], keys[1], "with one key");
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
 
     // Made, answer lost, then Stripe unreachable for every try, and no webhook: the refund stays
     // « requested » until the follow-up asks again with the same key; the reconciler moves the échéance.
@@ -182,7 +182,7 @@ async fn twenty_clicks_at_once_make_one_refund() {
     }
     assert_eq!(refund::Entity::find().count(&app.state.db).await.expect("count"), 1);
     assert_eq!(on_stripe(&app, &pi).await, vec![(3_000, "succeeded".to_owned())]);
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
 }
 
 #[tokio::test]
@@ -190,12 +190,12 @@ async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_ca
     let app = spawn_app().await;
     let (e, pi, admin) = paid(&app, 1_500).await;
     assert_eq!(click(&app, &admin, e, 0, "15", true).await.0, 200);
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
 
     // The bank could not send it back (an expired card): Stripe says so, by webhook.
     app.stripe.fail_refund(first.stripe_refund_id.as_deref().expect("its id"), true).await;
-    app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Payee).await;
     let failed = wait_for_refund(&app, e, 0, RefundStatus::Failed).await;
     assert_eq!(failed.failure_reason.as_deref(), Some("expired_or_canceled_card"));
     let audit = app.audit(e).await;
@@ -209,7 +209,7 @@ async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_ca
     let form = timeline.refund_form.expect("refundable again");
     assert_eq!((form.left.amount.minor(), form.seen), (1_500, 1));
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     let mut amounts = on_stripe(&app, &pi).await;
     amounts.sort();
     assert_eq!(amounts, vec![(1_500, "failed".to_owned()), (1_500, "succeeded".to_owned())]);
@@ -230,7 +230,7 @@ async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
     let (status, body) = click(&app, &admin, e, 1, "15,01", true).await;
     assert_eq!(status, 422, "15 € is left: {body}");
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
-    app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
 }
 
 /// The `receipt` server function as `browser` calls it: HTTP status and JSON body.
@@ -285,7 +285,7 @@ async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_e
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["cancelled"].as_u64(), body["refunds_asked"].as_u64()), (Some(1), Some(2)), "{body}");
     for &e in &ids[..2] {
-        app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(10)).await;
+        app.assert_reaches(e, EcheanceStatus::Remboursee).await;
         let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
         assert_eq!(on_stripe(&app, &pi).await, vec![(10_000, "succeeded".to_owned())]);
     }

@@ -329,20 +329,13 @@ async fn refunds_and_disputes_move_a_paid_echeance() {
     // Made on Stripe (its Dashboard, the bank): Stripe's own events tell the product.
     app.stripe.post("/v1/refunds", &[("payment_intent", &pi_refunded), ("amount", "400")]).await;
     app.stripe.open_dispute(&pi_disputed).await;
-    assert_eq!(
-        app.wait_for_status(disputed, EcheanceStatus::Contestee, Duration::from_secs(10)).await,
-        EcheanceStatus::Contestee
-    );
-    app.stripe.wait_for_delivery_attempt("charge.refunded", Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    app.assert_reaches(disputed, EcheanceStatus::Contestee).await;
+    app.apply_once_stored(&["charge.refunded"]).await;
     assert_eq!(app.status(refunded).await, EcheanceStatus::Payee, "a partial refund keeps it paid");
 
     // The rest (no amount: what is left, as Stripe does).
     app.stripe.post("/v1/refunds", &[("payment_intent", &pi_refunded)]).await;
-    assert_eq!(
-        app.wait_for_status(refunded, EcheanceStatus::Remboursee, Duration::from_secs(10)).await,
-        EcheanceStatus::Remboursee
-    );
+    app.assert_reaches(refunded, EcheanceStatus::Remboursee).await;
 }
 
 #[tokio::test]
@@ -358,7 +351,7 @@ async fn a_legacy_checkout_session_completed_marks_its_echeance_paid() {
         "status": "complete", "payment_status": "paid", "payment_intent": "pi_legacy", "client_reference_id": e.to_string(),
         "amount_total": 7_500, "currency": "eur"}))).await;
 
-    assert_eq!(app.wait_for_status(e, EcheanceStatus::Payee, Duration::from_secs(10)).await, EcheanceStatus::Payee);
+    app.assert_reaches(e, EcheanceStatus::Payee).await;
 }
 
 #[tokio::test]
@@ -382,10 +375,7 @@ async fn a_refund_that_arrives_before_the_success_waits_for_it() {
     let snapshot = app.peer.get(&format!("/v1/payment_intents/{pi}")).await;
     app.deliver(&event("evt_success_late", "payment_intent.succeeded", snapshot)).await;
 
-    assert_eq!(
-        app.wait_for_status(e, EcheanceStatus::Remboursee, Duration::from_secs(15)).await,
-        EcheanceStatus::Remboursee
-    );
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
 }
 
 #[tokio::test]

@@ -295,6 +295,14 @@ impl TestApp {
         }
     }
 
+    /// Waits for échéance `id` to reach `expected` (what a webhook applied by the worker, or a
+    /// follow-up, moves it to) and fails with the status it stayed at. A bound, not a measure:
+    /// the wait ends as soon as the status is there.
+    pub async fn assert_reaches(&self, id: i64, expected: EcheanceStatus) {
+        let status = self.wait_for_status(id, expected, Duration::from_secs(30)).await;
+        assert_eq!(status, expected, "échéance {id} stayed {status:?}");
+    }
+
     /// The échéance's audit rows (one per status change), oldest first.
     pub async fn audit(&self, id: i64) -> Vec<app::ssr::entities::audit_log::Model> {
         use app::ssr::entities::audit_log;
@@ -489,6 +497,23 @@ impl TestApp {
     /// Runs the webhook worker once, then again until nothing is due.
     pub async fn process_inbox(&self) {
         while app::ssr::services::webhooks::process_pending(&self.state, 100).await.expect("process") > 0 {}
+    }
+
+    /// Waits for Stripe's events of `types` to be stored (an attempted delivery may still be on
+    /// its way), then applies every stored event until none waits: the state once they are in.
+    pub async fn apply_once_stored(&self, types: &[&str]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let stored: std::collections::BTreeSet<String> =
+                self.inbox().await.into_iter().map(|e| e.event_type).collect();
+            if types.iter().all(|t| stored.contains(*t)) {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{types:?} never all stored: {stored:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let waiting = self.settle_inbox(Duration::from_secs(30)).await;
+        assert!(waiting.is_empty(), "events still waiting: {waiting:?}");
     }
 
     /// Lets the inbox's retry delays pass until no event waits any more (each
