@@ -173,8 +173,6 @@ pub enum Field {
     Password,
     /// The box that confirms an action that cannot be undone.
     Confirmation,
-    /// A code from the authenticator app (6 digits) or a recovery code.
-    Code,
     /// An amount of money.
     Amount,
     /// Why (a refund's reason).
@@ -199,6 +197,10 @@ pub enum Invalid {
     /// The account's current password, asked again before a change, was not typed right.
     #[error("wrong password")]
     WrongPassword,
+    /// The second factor's code is not the one the app shows now, nor a recovery code not used
+    /// yet (or the enrolment it was read from was replaced meanwhile).
+    #[error("wrong code")]
+    WrongCode,
     /// The bank refused the card.
     #[error("card refused")]
     CardRefused,

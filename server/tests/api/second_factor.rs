@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use app::domain::{Field, Invalid, Role};
+use app::domain::{Invalid, Locale, Role};
 use app::ssr::db;
 use app::ssr::entities::{recovery_code, session, user};
 use app::ssr::services::error::ServiceError;
@@ -129,7 +129,11 @@ async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_
     let (status, body) =
         call(&app, &client, "admin/security/confirm", &[("code", &wrong), ("password", password)]).await;
     assert_eq!(status, 422, "a wrong code turns nothing on: {body}");
-    assert_eq!(body, serde_json::json!({ "Invalid": { "Field": "Code" } }));
+    assert_eq!(body, serde_json::json!({ "Invalid": "WrongCode" }));
+    // Said to be wrong, in the reader's language (it read « Valeur invalide : code (6 chiffres…) », a format hint).
+    let refusal: app::api::error::AppError = serde_json::from_value(body).expect("the server function's error");
+    let (fr, en) = (refusal.message(Locale::Fr), refusal.message(Locale::En));
+    assert!(fr.starts_with("Code incorrect") && en.starts_with("Incorrect code"), "{fr} / {en}");
     let first_code = code_at(&secret, now);
     let form = [("code", first_code.as_str()), ("password", "not the password")];
     let (status, body) = call(&app, &client, "admin/security/confirm", &form).await;
@@ -306,7 +310,7 @@ async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_a
     let now = app.state.now_ms();
     for _ in 0..5 {
         let wrong = second_factor::pass(&app.state, &challenge, &wrong_code(&secret, now), "203.0.113.7").await;
-        assert!(matches!(wrong, Err(ServiceError::Invalid(Invalid::Field(Field::Code)))), "{wrong:?}");
+        assert!(matches!(wrong, Err(ServiceError::Invalid(Invalid::WrongCode))), "{wrong:?}");
     }
     let right = code_at(&secret, now);
     let held = second_factor::pass(&app.state, &challenge, &right, "203.0.113.7").await;
@@ -349,7 +353,7 @@ async fn two_renewals_at_once_with_two_recovery_codes_make_one_new_set_and_refus
             (Ok(renewed), Err(refused)) | (Err(refused), Ok(renewed)) => (renewed, refused),
             other => panic!("round {round}: one renewal, and the other's code gone with the old set: {other:?}"),
         };
-        assert!(matches!(refused, ServiceError::Invalid(Invalid::Field(Field::Code))), "round {round}: {refused:?}");
+        assert!(matches!(refused, ServiceError::Invalid(Invalid::WrongCode)), "round {round}: {refused:?}");
         let stored = recovery_code::Entity::find()
             .filter(recovery_code::Column::UserId.eq(dora.id.get()))
             .filter(recovery_code::Column::UsedAt.is_null())

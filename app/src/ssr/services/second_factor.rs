@@ -35,7 +35,7 @@ use totp_rs::{Builder, Secret, Totp};
 
 use super::error::ServiceError;
 use super::links::{self, Purpose};
-use crate::domain::{Field, Invalid, Refusal, Throttle, UserId};
+use crate::domain::{Invalid, Refusal, Throttle, UserId};
 use crate::ssr::auth::{self, CurrentUser, OpenedSession};
 use crate::ssr::entities::{login_attempt, login_link, login_throttle, recovery_code, session, user};
 use crate::ssr::state::AppState;
@@ -95,7 +95,7 @@ pub async fn enter(txn: &DatabaseTransaction, account: user::Model, now: i64) ->
 ///
 /// # Errors
 /// `Unauthenticated` for a challenge unknown, used or expired (log in again),
-/// `RateLimited` after too many wrong codes on the account, `Invalid(Field(Code))`
+/// `RateLimited` after too many wrong codes on the account, `Invalid(WrongCode)`
 /// for a wrong or already used code; database failure.
 pub async fn pass(state: &AppState, challenge: &str, code: &str, client: &str) -> Result<OpenedSession, ServiceError> {
     let now = state.now_ms();
@@ -121,7 +121,7 @@ pub async fn pass(state: &AppState, challenge: &str, code: &str, client: &str) -
     .await?;
     let Some(used) = used else {
         txn.commit().await?;
-        return Err(Invalid::Field(Field::Code).into());
+        return Err(Invalid::WrongCode.into());
     };
     links::spend(&txn, challenge, &[Purpose::SecondFactor], now).await.map_err(|_| ServiceError::Unauthenticated)?;
     login_throttle::Entity::delete_by_id(key).exec(&txn).await?;
@@ -182,7 +182,7 @@ pub async fn begin(state: &AppState, me: UserId) -> Result<Enrollment, ServiceEr
 /// tie the account to someone else's phone.
 ///
 /// # Errors
-/// `Invalid(WrongPassword)` for a wrong password, `Invalid(Field(Code))` for a wrong
+/// `Invalid(WrongPassword)` for a wrong password, `Invalid(WrongCode)` for a wrong
 /// code or an enrolment replaced meanwhile (another tab) or never begun,
 /// `Refused(SecondFactorOn)` when one is on already, `RateLimited`; database failure.
 pub async fn confirm(
@@ -203,9 +203,9 @@ pub async fn confirm(
     if !state.guards.hash(move || auth::verify_password(&typed, &hash)).await? {
         return Err(Invalid::WrongPassword.into());
     }
-    let pending = account.totp_pending.clone().ok_or(Invalid::Field(Field::Code))?;
-    let bytes = unseal(state, &pending).ok_or(Invalid::Field(Field::Code))?;
-    let step = step_of(&bytes, &digits_of(code), now)?.ok_or(Invalid::Field(Field::Code))?;
+    let pending = account.totp_pending.clone().ok_or(Invalid::WrongCode)?;
+    let bytes = unseal(state, &pending).ok_or(Invalid::WrongCode)?;
+    let step = step_of(&bytes, &digits_of(code), now)?.ok_or(Invalid::WrongCode)?;
     let txn = db::begin_write(&state.db).await?;
     let turned_on = user::Entity::update_many()
         .col_expr(user::Column::TotpSecret, Expr::value(pending.clone()))
@@ -219,7 +219,7 @@ pub async fn confirm(
         .await?;
     if turned_on.rows_affected != 1 {
         // Turned on meanwhile, or another enrolment began: this code was for a secret no longer kept.
-        return Err(Invalid::Field(Field::Code).into());
+        return Err(Invalid::WrongCode.into());
     }
     let this_session = auth::token_id(session_token);
     session::Entity::update_many()
@@ -243,7 +243,7 @@ pub async fn confirm(
 /// New recovery codes (the old ones stop working), against a current code.
 ///
 /// # Errors
-/// `Refused(SecondFactorOff)`, `RateLimited`, `Invalid(Field(Code))`; database failure.
+/// `Refused(SecondFactorOff)`, `RateLimited`, `Invalid(WrongCode)`; database failure.
 pub async fn renew_codes(state: &AppState, me: UserId, code: &str) -> Result<Vec<String>, ServiceError> {
     let now = state.now_ms();
     let (account, txn) = checked(state, me, code, now).await?;
@@ -257,7 +257,7 @@ pub async fn renew_codes(state: &AppState, me: UserId, code: &str) -> Result<Vec
 ///
 /// # Errors
 /// `Refused(SecondFactorRequired)`, `Refused(SecondFactorOff)`, `RateLimited`,
-/// `Invalid(Field(Code))`; database failure.
+/// `Invalid(WrongCode)`; database failure.
 pub async fn turn_off(state: &AppState, me: UserId, code: &str) -> Result<(), ServiceError> {
     if state.settings.admin_totp_required {
         return Err(Refusal::SecondFactorRequired.into());
@@ -307,7 +307,7 @@ async fn checked(
     auth::reserve(state, &key, PER_ACCOUNT, now).await?;
     let txn = db::begin_write(&state.db).await?;
     if accept(state, &txn, &account, code, now).await?.is_none() {
-        return Err(Invalid::Field(Field::Code).into());
+        return Err(Invalid::WrongCode.into());
     }
     login_throttle::Entity::delete_by_id(key).exec(&txn).await?;
     Ok((account, txn))

@@ -435,6 +435,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::CardRefused => tx.invalid_card_refused.to_owned(),
         Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
         Invalid::WrongPassword => tx.invalid_wrong_password.to_owned(),
+        Invalid::WrongCode => tx.invalid_wrong_code.to_owned(),
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
         Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
         Invalid::Schedule(invalid) => {
@@ -470,7 +471,6 @@ fn field_name(field: Field, tx: &Texts) -> &'static str {
         Field::Description => tx.field_description,
         Field::Password => tx.field_password,
         Field::Confirmation => tx.field_confirmation,
-        Field::Code => tx.field_code,
         Field::Amount => tx.field_amount,
         Field::Reason => tx.field_reason,
     }

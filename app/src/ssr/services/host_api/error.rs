@@ -274,7 +274,6 @@ pub fn param_of_field(field: Field) -> Option<&'static str> {
         | Field::EmailKind
         | Field::Password
         | Field::Confirmation
-        | Field::Code
         | Field::Reason
         | Field::CardFilter => {
             return None;
@@ -396,7 +395,11 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
             "This address is an administrator's account: a plan is for a customer, at another address.",
         )
         .on("customer.email"),
-        Invalid::Template(_) | Invalid::Fixture(_) | Invalid::EmailTaken | Invalid::WrongPassword => {
+        Invalid::Template(_)
+        | Invalid::Fixture(_)
+        | Invalid::EmailTaken
+        | Invalid::WrongPassword
+        | Invalid::WrongCode => {
             ApiError::invalid("parameter_invalid", "Invalid request.")
         }
     }
