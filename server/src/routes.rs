@@ -11,9 +11,9 @@ use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::webhooks::{self, IngestError};
 use app::ssr::state::AppState;
-use app::ui::i18n::locale_of_request;
+use app::ui::i18n::{locale_asked, locale_of_request};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -140,11 +140,17 @@ impl Watcher {
 
 /// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins
 /// only, authenticated like every server function).
-async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AdminFilter>) -> Response {
+async fn export_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    Query(filter): Query<AdminFilter>,
+) -> Response {
+    // A refusal in the language the link asks for, as a page's (its `lang`, after the browser's choice).
     let refuse = |e: ServiceError| {
         let error = AppError::from(e);
         let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, error.message(locale_of_request(&headers))).into_response()
+        (status, error.message(locale_asked(&headers, query.as_deref()))).into_response()
     };
     if let Err(e) = auth::require(&state, &headers, Some(Role::Admin)).await {
         return refuse(e);

@@ -141,6 +141,24 @@ async fn the_export_is_named_after_the_merchants_day_not_greenwichs() {
 }
 
 #[tokio::test]
+async fn the_exports_refusal_speaks_the_language_its_link_asks_for() {
+    use app::api::error::AppError;
+    use app::domain::Locale;
+    let app = crate::helpers::spawn_app().await;
+    let anonymous = reqwest::Client::new();
+    for (lang, browser, locale) in [("en", "fr-FR", Locale::En), ("fr", "en-GB", Locale::Fr)] {
+        let url = format!("{}/admin/export.csv?status=payee&lang={lang}", app.address);
+        let refused = anonymous.get(url).header("accept-language", browser).send().await.expect("answers");
+        assert_eq!(refused.status().as_u16(), 401);
+        assert_eq!(refused.text().await.expect("text"), AppError::Unauthenticated.message(locale), "lang={lang}");
+    }
+    // With no `lang`, the browser's language.
+    let url = format!("{}/admin/export.csv", app.address);
+    let refused = anonymous.get(url).header("accept-language", "en-GB").send().await.expect("answers");
+    assert_eq!(refused.text().await.expect("text"), AppError::Unauthenticated.message(Locale::En));
+}
+
+#[tokio::test]
 async fn an_address_taken_meanwhile_by_another_request_is_said_taken_not_a_failure() {
     let app = crate::helpers::spawn_app().await;
     // A plan for that customer is being written and not committed yet.

@@ -81,8 +81,11 @@ fn lang_parameter(query: Option<&str>) -> Option<Locale> {
     url::form_urlencoded::parse(query?.as_bytes()).find(|(k, _)| k == "lang").and_then(|(_, v)| Locale::parse(&v).ok())
 }
 
+/// The locale a request asks for: the `lang` cookie, else its query's `lang` parameter, else
+/// `Accept-Language`, else French.
 #[cfg(feature = "ssr")]
-fn locale_asked(headers: &http::HeaderMap, query: Option<&str>) -> Locale {
+#[must_use]
+pub fn locale_asked(headers: &http::HeaderMap, query: Option<&str>) -> Locale {
     lang_cookie(headers)
         .or_else(|| lang_parameter(query))
         .or_else(|| {
