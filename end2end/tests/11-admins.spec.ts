@@ -95,6 +95,14 @@ test.describe('second factor', () => {
     await expect(page.locator('.qr svg')).toBeVisible();
     const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    // A wrong code is said to be wrong, and the same key stays on screen to try again.
+    const now = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
+    const mistyped = ['000000', '111111', '222222', '333333'].find((c) => !now.includes(c)) ?? '';
+    await page.getByLabel('Code', { exact: true }).fill(mistyped);
+    await page.getByLabel('Votre mot de passe').fill(admin.password);
+    await page.getByRole('button', { name: 'Confirmer' }).click();
+    await expect(page.getByRole('alert')).toContainText('Code incorrect');
+    await expect(page.getByTestId('totp-secret')).toHaveText(secret);
     await page.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now()));
     await page.getByLabel('Votre mot de passe').fill(admin.password);
     await page.getByRole('button', { name: 'Confirmer' }).click();
@@ -116,7 +124,7 @@ test.describe('second factor', () => {
     const wrong = ['000000', '111111', '222222', '333333'].find((c) => !near.includes(c)) ?? '';
     await fresh.getByLabel('Code', { exact: true }).fill(wrong);
     await fresh.getByRole('button', { name: 'Vérifier' }).click();
-    await expect(fresh.getByRole('alert')).toContainText('code');
+    await expect(fresh.getByRole('alert')).toContainText('Code incorrect');
     await fresh.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() + 30_000));
     await fresh.getByRole('button', { name: 'Vérifier' }).click();
     await expect(fresh.getByRole('heading', { name: FR.adminTitle })).toBeVisible();

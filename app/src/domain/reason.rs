@@ -80,6 +80,9 @@ pub enum Refusal {
     /// The second factor is not on.
     #[error("the second factor is off")]
     SecondFactorOff,
+    /// No key waits for its first code (never begun, or begun again since, elsewhere): begin again.
+    #[error("no enrolment waits for a code")]
+    EnrolmentGone,
     /// The database was restored from a backup: no charge until a reconcile has covered the window since.
     #[error("restored from a backup: waiting for a reconciliation")]
     RestorePending,
@@ -197,10 +200,13 @@ pub enum Invalid {
     /// The account's current password, asked again before a change, was not typed right.
     #[error("wrong password")]
     WrongPassword,
-    /// The second factor's code is not the one the app shows now, nor a recovery code not used
-    /// yet (or the enrolment it was read from was replaced meanwhile).
+    /// The second factor's code is not the one the app shows now (or it was used already), nor a
+    /// recovery code not used yet.
     #[error("wrong code")]
     WrongCode,
+    /// The first code of an enrolment is not the one the app shows now for the key being set up.
+    #[error("wrong setup code")]
+    WrongSetupCode,
     /// The bank refused the card.
     #[error("card refused")]
     CardRefused,

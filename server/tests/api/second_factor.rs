@@ -109,6 +109,11 @@ async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_
     let (_, _, elsewhere) = password_login(&app, &alice).await;
     assert_eq!(admin_status(&app, &elsewhere).await, 200);
 
+    // A code before any key was made for it: nothing waits, begin first (not « wrong code »).
+    let early = [("code", "123456"), ("password", alice.password.as_str())];
+    let (status, body) = call(&app, &client, "admin/security/confirm", &early).await;
+    assert_eq!((status, body), (409, serde_json::json!({ "Refused": "EnrolmentGone" })));
+
     // The enrolment: a secret kept aside (sealed) until a first code confirms it.
     let (status, enrollment) = call(&app, &client, "admin/security/begin", &[]).await;
     assert_eq!(status, 200, "{enrollment}");
@@ -129,7 +134,7 @@ async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_
     let (status, body) =
         call(&app, &client, "admin/security/confirm", &[("code", &wrong), ("password", password)]).await;
     assert_eq!(status, 422, "a wrong code turns nothing on: {body}");
-    assert_eq!(body, serde_json::json!({ "Invalid": "WrongCode" }));
+    assert_eq!(body, serde_json::json!({ "Invalid": "WrongSetupCode" }));
     // Said to be wrong, in the reader's language (it read « Valeur invalide : code (6 chiffres…) », a format hint).
     let refusal: app::api::error::AppError = serde_json::from_value(body).expect("the server function's error");
     let (fr, en) = (refusal.message(Locale::Fr), refusal.message(Locale::En));

@@ -182,9 +182,10 @@ pub async fn begin(state: &AppState, me: UserId) -> Result<Enrollment, ServiceEr
 /// tie the account to someone else's phone.
 ///
 /// # Errors
-/// `Invalid(WrongPassword)` for a wrong password, `Invalid(WrongCode)` for a wrong
-/// code or an enrolment replaced meanwhile (another tab) or never begun,
-/// `Refused(SecondFactorOn)` when one is on already, `RateLimited`; database failure.
+/// `Invalid(WrongPassword)` for a wrong password, `Invalid(WrongSetupCode)` for a code that is
+/// not the pending key's, `Refused(EnrolmentGone)` when no key waits (never begun, or begun again
+/// elsewhere), `Refused(SecondFactorOn)` when one is on already (or was turned on meanwhile),
+/// `RateLimited`; database failure.
 pub async fn confirm(
     state: &AppState,
     me: UserId,
@@ -203,9 +204,9 @@ pub async fn confirm(
     if !state.guards.hash(move || auth::verify_password(&typed, &hash)).await? {
         return Err(Invalid::WrongPassword.into());
     }
-    let pending = account.totp_pending.clone().ok_or(Invalid::WrongCode)?;
-    let bytes = unseal(state, &pending).ok_or(Invalid::WrongCode)?;
-    let step = step_of(&bytes, &digits_of(code), now)?.ok_or(Invalid::WrongCode)?;
+    let pending = account.totp_pending.clone().ok_or(Refusal::EnrolmentGone)?;
+    let bytes = unseal(state, &pending).ok_or(Refusal::EnrolmentGone)?;
+    let step = step_of(&bytes, &digits_of(code), now)?.ok_or(Invalid::WrongSetupCode)?;
     let txn = db::begin_write(&state.db).await?;
     let turned_on = user::Entity::update_many()
         .col_expr(user::Column::TotpSecret, Expr::value(pending.clone()))
@@ -219,7 +220,9 @@ pub async fn confirm(
         .await?;
     if turned_on.rows_affected != 1 {
         // Turned on meanwhile, or another enrolment began: this code was for a secret no longer kept.
-        return Err(Invalid::WrongCode.into());
+        drop(txn);
+        let now_on = self::account(state, me).await?.totp_secret.is_some();
+        return Err(if now_on { Refusal::SecondFactorOn } else { Refusal::EnrolmentGone }.into());
     }
     let this_session = auth::token_id(session_token);
     session::Entity::update_many()

@@ -15,20 +15,30 @@ use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
 /// The page.
 #[component]
 pub fn AdminSecurity() -> impl IntoView {
+    // Made here, not in the card it fills: the status is read again after every confirmation,
+    // failed ones too, and the card made again; the key shown and the confirmation's refusal stay.
+    let begin = ServerAction::<SecurityBegin>::new();
     let confirm = ServerAction::<SecurityConfirm>::new();
     let renew = ServerAction::<SecurityRenewCodes>::new();
     let turn_off = ServerAction::<SecurityTurnOff>::new();
+    // A confirmed key is the app's now: an enrolment after turning it off starts afresh.
+    Effect::new(move || {
+        if matches!(confirm.value().get(), Some(Ok(_))) {
+            begin.value().set(None);
+        }
+    });
     let data = Resource::new(
         move || (confirm.version().get(), renew.version().get(), turn_off.version().get()),
         |_| security_status(),
     );
-    let render = move |status: SecondFactorStatus| view! { <Security status confirm renew turn_off/> };
+    let render = move |status: SecondFactorStatus| view! { <Security status begin confirm renew turn_off/> };
     view! { <LoadedPage data render/> }
 }
 
 #[component]
 fn Security(
     status: SecondFactorStatus,
+    begin: ServerAction<SecurityBegin>,
     confirm: ServerAction<SecurityConfirm>,
     renew: ServerAction<SecurityRenewCodes>,
     turn_off: ServerAction<SecurityTurnOff>,
@@ -37,7 +47,6 @@ fn Security(
     let locale = use_context::<Locale>().unwrap_or_default();
     let script = use_hydrated();
     let hydrated = marker_of(script);
-    let begin = ServerAction::<SecurityBegin>::new();
     // The codes just made (by the enrolment or the last renewal), shown this once; gone with
     // the second factor. A failed renewal leaves the codes of the last good one on screen.
     let fresh = RwSignal::new(None::<Vec<String>>);

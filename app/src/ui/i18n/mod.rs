@@ -416,6 +416,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::SecondFactorRequired => tx.refused_second_factor_required,
         Refusal::SecondFactorOn => tx.refused_second_factor_on,
         Refusal::SecondFactorOff => tx.refused_second_factor_off,
+        Refusal::EnrolmentGone => tx.refused_enrolment_gone,
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,
@@ -439,6 +440,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::CardsOnly => tx.invalid_cards_only.to_owned(),
         Invalid::WrongPassword => tx.invalid_wrong_password.to_owned(),
         Invalid::WrongCode => tx.invalid_wrong_code.to_owned(),
+        Invalid::WrongSetupCode => tx.invalid_wrong_setup_code.to_owned(),
         Invalid::Template(error) => fill(tx.invalid_template, &[("error", error)]),
         Invalid::BelowMinimum(minimum) => fill(tx.invalid_below_minimum, &[("minimum", &minimum.format(locale))]),
         Invalid::Schedule(invalid) => {

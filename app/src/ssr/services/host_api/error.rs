@@ -237,6 +237,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::SecondFactorRequired
         | Refusal::SecondFactorOn
         | Refusal::SecondFactorOff
+        | Refusal::EnrolmentGone
         | Refusal::ErasureBlocked
         | Refusal::ErasureLegacyToReview
         | Refusal::NotCollected
@@ -399,7 +400,8 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         | Invalid::Fixture(_)
         | Invalid::EmailTaken
         | Invalid::WrongPassword
-        | Invalid::WrongCode => {
+        | Invalid::WrongCode
+        | Invalid::WrongSetupCode => {
             ApiError::invalid("parameter_invalid", "Invalid request.")
         }
     }
