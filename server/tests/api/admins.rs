@@ -15,7 +15,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use crate::helpers::binary::binary_env;
 use crate::helpers::mail::{MailCatcher, link_containing};
 use crate::helpers::peer::free_port;
-use crate::helpers::{Customer, Options, TestApp, browser_of, spawn_app_with};
+use crate::helpers::{Customer, TestApp, browser_of, spawn_app_by_hand};
 
 const PASSWORD: &str = "une phrase de passe assez longue";
 
@@ -38,7 +38,7 @@ fn token_of(link: &str) -> String {
 #[tokio::test]
 async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_through_the_emailed_link() {
     let mail = MailCatcher::start().await;
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let output =
         cli(&app, &mail, &["create", "--admin", "--email", "premiere@example.test", "--name", "Première"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -82,7 +82,7 @@ async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_thro
 
 #[tokio::test]
 async fn an_expired_link_is_refused_and_the_last_active_admin_cannot_be_disabled() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let new = |email: &str| NewAdmin { email: email.to_owned(), name: "Admin".to_owned(), locale: Locale::Fr };
     let first = admins::create(&app.state, None, new("un@example.test"), false).await.expect("created");
     let late = admins::create(&app.state, None, new("deux@example.test"), false).await.expect("created");

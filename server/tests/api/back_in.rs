@@ -15,7 +15,7 @@ use app::ui::i18n::Texts;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 
 use crate::helpers::mail::{MailCatcher, link_containing};
-use crate::helpers::{Options, TestApp, browser_of, spawn_app_with};
+use crate::helpers::{Options, TestApp, browser_of, spawn_app_by_hand, spawn_app_with};
 
 const NEW_PASSWORD: &str = "un tout nouveau mot de passe";
 
@@ -97,7 +97,7 @@ async fn a_password_reset_sets_a_new_password_and_ends_the_old_sessions() {
 
 #[tokio::test]
 async fn asking_is_throttled_per_address_and_per_client_for_known_and_unknown_addresses_alike() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", None).await;
     for (n, email) in [alice.email.as_str(), "personne@example.test"].into_iter().enumerate() {
         let client = format!("203.0.113.{n}");
@@ -122,7 +122,7 @@ async fn asking_is_throttled_per_address_and_per_client_for_known_and_unknown_ad
 
 #[tokio::test]
 async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_not_back_to_the_spent_link() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", None).await;
     let account = app::ssr::entities::user::Entity::find_by_id(alice.id.get()).one(&app.state.db).await;
     let account = account.expect("query").expect("alice");
@@ -148,7 +148,7 @@ async fn without_javascript_a_login_link_and_a_new_password_take_the_browser_in_
 
 #[tokio::test]
 async fn without_javascript_asking_for_a_link_says_the_email_is_on_its_way_for_any_address() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", None).await;
     for (endpoint, locale) in [("login/link/request", Locale::Fr), ("password/reset/request", Locale::En)] {
         for email in [alice.email.as_str(), "nobody@example.test"] {

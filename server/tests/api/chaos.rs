@@ -21,7 +21,7 @@ use crate::helpers::binary::{binary_env, start_binary_with};
 use crate::helpers::mail::MailCatcher;
 use crate::helpers::peer::free_port;
 use crate::helpers::stripe_layer::{Chaos, shuffle_in_place};
-use crate::helpers::{Delivery, Options, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_app_with};
+use crate::helpers::{Delivery, StripeLayer, TestApp, WEBHOOK_SECRET, cards, spawn_app_by_hand};
 
 /// Draws for the driver (xorshift), from the run's seed.
 struct Draw(u64);
@@ -184,7 +184,7 @@ async fn chaos_run() {
     let mut draw = Draw(seed);
     let mut tally = Tally::default();
 
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     app.stripe.set_delivery(Delivery::Drop);
     let customers = size.div_ceil(4);
     let mut people = Vec::new();

@@ -8,13 +8,7 @@ use app::ssr::services::error::ServiceError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::helpers::{Delivery, Fault, Options, TestApp, cards, spawn_app, spawn_app_with};
-
-/// An app without background workers, for a test that moves the clock past an attempt's follow-up
-/// and runs `resume` itself: the follow-up worker would otherwise race it for the attempt.
-async fn by_hand() -> TestApp {
-    spawn_app_with(Options { workers: false, ..Default::default() }).await
-}
+use crate::helpers::{Delivery, Fault, cards, spawn_app, spawn_app_by_hand};
 
 const CREATE: &str = "POST /v1/payment_intents";
 
@@ -126,7 +120,7 @@ async fn an_error_saved_by_stripe_leaves_the_outcome_unknown_until_the_reconcile
 
 #[tokio::test]
 async fn resume_finds_the_payment_intent_behind_an_error_stripe_saved_instead_of_replaying_it_for_a_day() {
-    let app = by_hand().await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 4_000, app.today()).await;
     app.stripe.inject(CREATE, Fault::ErrorAfterExecution);
@@ -326,7 +320,7 @@ async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
 
 #[tokio::test]
 async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_is_sent() {
-    let app = by_hand().await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 2_000, app.today()).await;
     app.stripe.set_delivery(Delivery::Drop);
@@ -351,7 +345,7 @@ async fn an_unknown_attempt_past_the_key_retention_is_looked_up_before_anything_
 
 #[tokio::test]
 async fn an_attempt_that_never_reached_stripe_is_given_up_after_the_key_retention_and_the_echeance_is_payable_again() {
-    let app = by_hand().await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 2_000, app.today()).await;
     for _ in 0..4 {
@@ -453,7 +447,7 @@ async fn a_charge_stripe_refuses_says_so_and_leaves_the_echeance_payable_not_pro
 async fn a_resent_charge_stripe_refuses_is_final_once_stripe_shows_no_payment_intent_not_en_cours_for_a_day() {
     use app::ssr::entities::charge_attempt;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
-    let app = by_hand().await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 2_000, app.today()).await;
     // The 06:00 run's request never reaches Stripe: outcome unknown, « en cours ».

@@ -5,7 +5,7 @@ use app::domain::EcheanceStatus;
 use app::ssr::services::admin::{self, Filter};
 use app::ssr::services::seed;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_by_hand};
 
 #[tokio::test]
 async fn a_fresh_demo_tells_a_story_on_the_dashboard() {
@@ -162,7 +162,7 @@ async fn each_dashboard_view_shows_what_the_whole_joined_query_holds() {
     use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
     // No background worker: the test folds the totals itself (the worker folds past `FOLD_FROM` rows,
     // a few more than this test writes) and the demo's webhooks change nothing between two reads.
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, env: vec![] }).await;
+    let app = spawn_app_by_hand().await;
     seed::seed_demo(&app.state, app.today()).await.expect("seeded");
     let extra = app.customer("zoe", None).await;
     let mut ids = Vec::new();
@@ -308,7 +308,7 @@ async fn the_kept_totals_are_folded_once_they_have_grown_and_stay_the_same() {
     use app::ssr::entities::echeance_total;
     use app::ssr::services::admin::totals;
     use sea_orm::{EntityTrait, PaginatorTrait};
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, env: vec![] }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     for n in 0..30 {
         app.echeance(&zoe, 1_000 + n, app.today()).await;

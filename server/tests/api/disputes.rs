@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::time::Duration;
 
 use crate::edges::{attempt_that_never_reached_stripe, payment_intent_on_the_account, reconcile};
-use crate::helpers::{Delivery, Options, TestApp, cards, spawn_app_with};
+use crate::helpers::{Delivery, TestApp, cards, spawn_app_by_hand};
 
 /// An échéance paid by its first attempt's PaymentIntent, which reached Stripe late, while
 /// its current attempt (the second) waits for 3D Secure: (échéance, paying PaymentIntent).
@@ -40,7 +40,7 @@ async fn dispute_of(app: &TestApp, e: i64) -> dispute::Model {
 
 #[tokio::test]
 async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collected() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let root = app.admin("root").await;
     let ops = app.admin("ops").await;
     app.stripe.set_delivery(Delivery::Hold);
@@ -143,7 +143,7 @@ fn dispute_naming_only(id: &str, charge: &serde_json::Value, cents: i64, now: i6
 
 #[tokio::test]
 async fn a_dispute_that_names_only_the_charge_is_traced_to_its_payment_by_webhook_and_by_the_reconciler() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     app.admin("root").await;
     let dora = app.customer("dora", Some(cards::OK)).await;
     let mut paid = Vec::new();

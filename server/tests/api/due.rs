@@ -5,7 +5,7 @@ use app::ssr::services::due;
 use chrono::Days;
 use std::time::Duration;
 
-use crate::helpers::{Options, cards, spawn_app, spawn_app_with};
+use crate::helpers::{Options, cards, spawn_app, spawn_app_by_hand, spawn_app_with};
 
 #[tokio::test]
 async fn due_echeances_with_a_saved_card_are_charged_the_rest_is_left_alone() {
@@ -105,7 +105,7 @@ async fn retry_on(app: &crate::helpers::TestApp, echeance: i64) -> String {
 async fn a_decline_is_retried_by_the_run_of_the_day_its_email_gives() {
     use app::domain::{EcheanceId, Locale};
     use app::ssr::services::charge::{self, Trigger};
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     // During the 06:00 run (Paris), 40 s after it read its clock: the next morning's run retries it, as the email says.
     clock_to_local(&app, 6, 0, 40);
     let bob = app.customer("bob", Some(cards::DECLINED)).await;

@@ -15,7 +15,7 @@ use app::ssr::services::seed::{self, Account};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::time::Duration;
 
-use crate::helpers::{Delivery, Fault, Options, cards, spawn_app, spawn_app_with};
+use crate::helpers::{Delivery, Fault, cards, spawn_app, spawn_app_by_hand};
 
 fn id(n: i64) -> EcheanceId {
     EcheanceId::new(n).expect("positive id")
@@ -172,7 +172,7 @@ pub(crate) async fn reconcile(app: &crate::helpers::TestApp) -> reconcile::Repor
 
 #[tokio::test]
 async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_never_taken_for_ours() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
     // Staging, or a reset development copy, on the same account: same ids, its own échéance.
     let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
@@ -190,7 +190,7 @@ async fn a_payment_intent_another_database_made_on_the_same_stripe_account_is_ne
 #[tokio::test]
 async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_not_retried() {
     use app::ssr::repo::queue::InboxStatus;
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
     let foreign = payment_intent_on_the_account(&app, &attempt, 6_000, "another-installation").await;
 
@@ -257,7 +257,7 @@ async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_n
 
 #[tokio::test]
 async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 6_000).await;
     let installation = app.state.installation_id.to_string();
     let odd = payment_intent_on_the_account(&app, &attempt, 5_999, &installation).await;
@@ -277,7 +277,7 @@ async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment()
 
 #[tokio::test]
 async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadata() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
     let e = app.echeance(&carol, 7_000, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
@@ -302,7 +302,7 @@ async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadat
 
 #[tokio::test]
 async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconciliation() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     app.stripe.set_delivery(Delivery::Hold);
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 4_500).await;
     app.clock.advance(Duration::from_secs(31 * 60));
@@ -327,7 +327,7 @@ async fn a_success_on_an_attempt_given_up_here_is_recorded_by_the_next_reconcili
 
 #[tokio::test]
 async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_reconciler() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, attempt, _) = attempt_that_never_reached_stripe(&app, 3_000).await;
     // A PaymentIntent of ours for the next attempt, whose row is not written yet:
     // its webhook is parked, retried, and gives up after its last retry.
@@ -362,7 +362,7 @@ async fn a_webhook_that_failed_its_last_retry_gets_another_chance_from_the_recon
 
 #[tokio::test]
 async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_sent() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::DECLINED)).await;
     let e = app.echeance(&alice, 4_500, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("answered");
@@ -383,7 +383,7 @@ async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_se
 
 #[tokio::test]
 async fn the_reconciler_never_gives_up_an_attempt_whose_re_send_may_still_reach_stripe() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, _, _) = attempt_that_never_reached_stripe(&app, 3_500).await;
     app.clock.advance(Duration::from_secs(31 * 60));
     // The follow-up re-sends it with the same key; every try is lost on the way and
@@ -418,7 +418,7 @@ async fn the_reconciler_never_gives_up_an_attempt_whose_re_send_may_still_reach_
 
 #[tokio::test]
 async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let (e, _, _) = attempt_that_never_reached_stripe(&app, 2_500).await;
     // Eleven minutes: another instance's clock, or Stripe's, may be that far off.
     app.clock.advance(Duration::from_secs(11 * 60));
@@ -437,7 +437,7 @@ async fn deliver_object(app: &crate::helpers::TestApp, event_id: &str, kind: &st
 
 #[tokio::test]
 async fn a_refund_follows_the_payment_intent_that_paid_not_the_current_attempts() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     app.stripe.set_delivery(Delivery::Hold);
     let (e, first, alice) = attempt_that_never_reached_stripe(&app, 3_300).await;
     app.clock.advance(Duration::from_secs(31 * 60));
@@ -472,7 +472,7 @@ async fn a_refund_follows_the_payment_intent_that_paid_not_the_current_attempts(
 
 #[tokio::test]
 async fn a_dispute_closes_won_or_lost_and_a_failed_refund_collects_again() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let mut paid = Vec::new();
     for cents in [1_100, 1_200, 1_300] {
@@ -518,7 +518,7 @@ async fn inbox_until(app: &crate::helpers::TestApp, e: i64, status: EcheanceStat
 
 #[tokio::test]
 async fn a_customers_own_payer_is_sent_on_session_and_the_schedules_charges_off_session() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let mine = app.echeance(&alice, 2_100, app.today()).await;
     let due = app.echeance(&alice, 2_200, app.today()).await;

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use crate::helpers::mail::{MailCatcher, recovery_link};
-use crate::helpers::{Fault, Options, TestApp, cards, spawn_app_with};
+use crate::helpers::{Fault, Options, TestApp, cards, spawn_app_by_hand, spawn_app_with};
 
 async fn app_with_mail(mail: &MailCatcher, extra: &[(&'static str, &str)]) -> TestApp {
     let mut env = vec![("SMTP_URL", mail.smtp_url()), ("EMAIL_RETRY_BASE_SECS", "1".to_owned())];
@@ -287,7 +287,7 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
 
 #[tokio::test]
 async fn a_template_that_does_not_render_is_refused_with_the_engines_message() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let broken =
         TemplateSource { subject: "Bonjour".to_owned(), html: "<p>{{ amount </p>".to_owned(), text: "ok".to_owned() };
 

@@ -17,7 +17,7 @@ use app::ssr::services::{cards, charge, due};
 use chrono::Days;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::helpers::{Fault, Options, TestApp, cards as test_cards, spawn_app_with};
+use crate::helpers::{Fault, Options, TestApp, cards as test_cards, spawn_app_by_hand, spawn_app_with};
 use crate::plans::accepted_plan;
 
 const CREATE: &str = "POST /v1/payment_intents";
@@ -45,7 +45,7 @@ fn field<'a>(request: &'a std::collections::HashMap<String, String>, name: &str)
 
 #[tokio::test]
 async fn one_payment_intent_pays_the_first_echeance_on_session_and_saves_the_card_the_next_one_is_charged_with() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     // Weekly from today: the first échéance is due now; accepted, no card yet.
     let created = accepted_plan(&app, &zoe, 30_000, 3).await;
@@ -136,7 +136,7 @@ async fn with_3d_secure_the_card_waits_unused_until_the_webhook_says_the_payment
 
 #[tokio::test]
 async fn a_declined_card_is_not_saved_and_another_card_pays_and_is_saved_instead() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     let created = accepted_plan(&app, &zoe, 30_000, 3).await;
     let first = created.echeances[0].id;
@@ -163,7 +163,7 @@ async fn a_declined_card_is_not_saved_and_another_card_pays_and_is_saved_instead
 
 #[tokio::test]
 async fn a_lost_answer_is_resent_with_the_same_key_and_the_same_request_and_the_card_is_saved_when_it_settles() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     let created = accepted_plan(&app, &zoe, 30_000, 3).await;
     let first = created.echeances[0].id;
@@ -190,7 +190,7 @@ async fn a_lost_answer_is_resent_with_the_same_key_and_the_same_request_and_the_
 
 #[tokio::test]
 async fn a_failed_3d_secure_cancels_the_payment_intent_instead_of_reusing_the_unsaved_card() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     let created = accepted_plan(&app, &zoe, 30_000, 3).await;
     let first = created.echeances[0].id;
@@ -216,7 +216,7 @@ async fn a_failed_3d_secure_cancels_the_payment_intent_instead_of_reusing_the_un
 
 #[tokio::test]
 async fn an_unknown_card_another_customers_card_or_echeance_writes_nothing_and_charges_nothing() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let zoe = app.customer("zoe", None).await;
     let bruno = app.customer("bruno", None).await;
     let created = accepted_plan(&app, &zoe, 30_000, 3).await;

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::helpers::binary::{binary_env, start_binary};
 use crate::helpers::peer::free_port;
-use crate::helpers::{Fault, StripeLayer, WEBHOOK_SECRET, cards, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{Fault, StripeLayer, WEBHOOK_SECRET, cards, spawn_app, spawn_app_by_hand, spawn_on};
 
 #[tokio::test]
 async fn two_instances_on_one_database_never_charge_an_echeance_twice() {
@@ -71,7 +71,7 @@ async fn two_instances_never_run_the_reconciler_at_the_same_time() {
 
 #[tokio::test]
 async fn a_server_killed_between_stripes_success_and_its_commit_recovers_without_a_second_charge() {
-    let app = spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 6_600, app.today()).await;
     let stripe = StripeLayer::start(&app.peer.url).await;

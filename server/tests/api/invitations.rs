@@ -17,7 +17,7 @@ use chrono::Days;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::mail::{MailCatcher, link_containing};
-use crate::helpers::{Options, TestApp, cards, spawn_app_with};
+use crate::helpers::{Options, TestApp, cards, spawn_app_by_hand, spawn_app_with};
 use crate::plans::{consent, request};
 
 async fn app_with_mail(mail: &MailCatcher) -> TestApp {
@@ -160,7 +160,7 @@ async fn forged_expired_and_foreign_links_open_nothing() {
 
 #[tokio::test]
 async fn a_cancelled_plan_sends_no_invitation_and_its_link_opens_nothing() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let admin = app.admin("root").await;
     let (created, _, token) = queued_invitation(&app).await;
     let row = email_outbox::Entity::find().one(&app.state.db).await.expect("query").expect("queued with the plan");
@@ -212,7 +212,7 @@ async fn a_customer_who_already_has_a_card_is_active_as_soon_as_they_accept() {
 #[tokio::test]
 async fn a_plan_changed_after_its_page_was_opened_is_not_accepted_on_the_old_terms() {
     use app::domain::Refusal;
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let admin = app.admin("root").await;
     let (created, id, token) = queued_invitation(&app).await;
     let shown = invitations::open(&app.state, id, &token, Locale::Fr).await.expect("opens");

@@ -7,7 +7,7 @@ use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::reconcile;
 
-use crate::helpers::{Customer, Fault, Options, TestApp, cards, spawn_app, spawn_app_with};
+use crate::helpers::{Customer, Fault, TestApp, cards, spawn_app, spawn_app_by_hand};
 
 const CREATE: &str = "POST /v1/payment_intents";
 const EXPIRE: &str = "POST /v1/checkout/sessions/{id}/expire";
@@ -223,7 +223,7 @@ async fn a_checkout_session_that_collected_another_amount_is_drift_not_a_payment
     use sea_orm::EntityTrait;
 
     // No workers: the webhook is handled by the test, before it looks.
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let admin = app.admin("root").await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     // One still open on the original site (an erasure would expire it).

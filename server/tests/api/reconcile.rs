@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use std::time::Duration;
 
-use crate::helpers::{Delivery, Fault, Options as AppOptions, TestApp, cards, spawn_app, spawn_app_with};
+use crate::helpers::{Delivery, Fault, TestApp, cards, spawn_app, spawn_app_by_hand};
 
 fn options(dry_run: bool) -> Options {
     Options { since: Duration::from_secs(24 * 3600), dry_run, trigger: app::domain::Actor::CommandLine }
@@ -62,7 +62,7 @@ async fn a_canceled_payment_intent_makes_the_echeance_payable_again_and_a_pendin
 async fn when_listing_fails_an_unknown_attempt_is_still_looked_up_by_its_customer_and_the_failure_counted() {
     // No background worker: once the clock has moved, its follow-up could settle the attempt (and
     // spend the listing's faults) while the reconciler waits between its tries.
-    let app = spawn_app_with(AppOptions { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     // Its webhook is still on its way (not failed, so not replayed from the Events API).
     app.stripe.set_delivery(Delivery::Hold);
     let alice = app.customer("alice", Some(cards::OK)).await;
@@ -461,7 +461,7 @@ async fn a_refund_that_failed_without_its_webhook_puts_the_echeance_back_to_paid
 async fn the_nightly_reconciliation_runs_on_the_night_the_clocks_go_forward() {
     use app::ssr::services::schedule::{self, Job};
     use chrono::TimeZone as _;
-    let app = spawn_app_with(AppOptions { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let set = |at: chrono::DateTime<chrono::Utc>| {
         app.clock.reset();
         app.clock.freeze();

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::helpers::binary::binary_env;
 use crate::helpers::peer::free_port;
-use crate::helpers::{Customer, Options, TestApp, spawn_app_with};
+use crate::helpers::{Customer, Options, TestApp, spawn_app_by_hand, spawn_app_with};
 
 /// RFC 4648 base32 (no padding), as authenticator apps read the key.
 fn base32_decode(text: &str) -> Vec<u8> {
@@ -102,7 +102,7 @@ async fn account(app: &TestApp, admin: &Customer) -> user::Model {
 
 #[tokio::test]
 async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_works_once() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let alice = app.admin("Alice").await;
     let (status, next, client) = password_login(&app, &alice).await;
     assert_eq!((status, next.as_str()), (200, Some("/admin")), "no second factor yet: straight in");
@@ -279,7 +279,7 @@ async fn when_the_settings_require_it_an_admin_without_a_second_factor_can_only_
 
 #[tokio::test]
 async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_are_throttled() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let carl = app.admin("Carl").await;
     let (_, _, client) = password_login(&app, &carl).await;
     let (secret, _) = enrol(&app, &client, &carl).await;
@@ -335,7 +335,7 @@ async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_a
 
 #[tokio::test]
 async fn two_renewals_at_once_with_two_recovery_codes_make_one_new_set_and_refuse_the_other_code() {
-    let app = spawn_app_with(Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let dora = app.admin("Dora").await;
     let (_, _, client) = password_login(&app, &dora).await;
     let (_, mut codes) = enrol(&app, &client, &dora).await;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 
 use crate::helpers::stripe_layer::shuffle_in_place;
-use crate::helpers::{Delivery, Fault, TestApp, WEBHOOK_SECRET, cards, event, spawn_app};
+use crate::helpers::{Delivery, Fault, TestApp, WEBHOOK_SECRET, cards, event, spawn_app, spawn_app_by_hand};
 
 const CREATE: &str = "POST /v1/payment_intents";
 
@@ -228,7 +228,7 @@ async fn duplicates_are_stored_once() {
 #[tokio::test]
 async fn deliveries_at_once_are_each_answered_once_stored_and_stored_once() {
     // They share commits (the inbox writer, on either database); copies of one event may land in one statement.
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let bodies: Vec<Value> = (0..48)
         .map(|n| event(&format!("evt_at_once_{}", n % 16), "customer.created", json!({"id": format!("cus_{n}")})))
         .collect();
@@ -302,7 +302,7 @@ async fn a_secret_being_rolled_accepts_the_old_and_the_new_secret() {
 
 #[tokio::test]
 async fn unknown_event_types_are_stored_and_acknowledged() {
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     assert_eq!(app.deliver(&event("evt_new", "billing.meter.created", json!({"id": "mtr_1"}))).await, 200);
     app.process_inbox().await;
     let inbox = app.inbox().await;
@@ -383,7 +383,7 @@ async fn an_old_attempts_success_cancels_the_newer_live_payment_intent() {
     use app::ssr::services::reconcile::{self, Options, Silent};
     // No background worker: past the clock's move, its follow-up would race the reconciler for
     // attempt 1 (and re-send it); the test applies its webhook itself.
-    let app = crate::helpers::spawn_app_with(crate::helpers::Options { workers: false, ..Default::default() }).await;
+    let app = spawn_app_by_hand().await;
     let carol = app.customer("carol", Some(cards::OK)).await;
     let e = app.echeance(&carol, 2_000, app.today()).await;
     // Attempt 1's request is lost on the way (every try), and reaches Stripe only later.

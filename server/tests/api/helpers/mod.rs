@@ -120,6 +120,12 @@ pub fn settings_for(db_url: &str, stripe_url: &str, address: &str, extra: &[(&'s
     Settings::from_source(&|k| vars.get(k).cloned()).expect("test settings")
 }
 
+/// An app without background workers: the test runs the jobs it wants itself (the inbox, the
+/// follow-ups, the outbox), so none races it for a row once the clock has moved.
+pub async fn spawn_app_by_hand() -> TestApp {
+    spawn_app_with(Options { workers: false, ..Default::default() }).await
+}
+
 /// Starts an app.
 pub async fn spawn_app_with(options: Options) -> TestApp {
     if std::env::var_os("RUST_LOG").is_some() {
