@@ -954,6 +954,8 @@ pub struct PlanView {
     pub consent: Option<ConsentView>,
     /// Its échéances, in order.
     pub echeances: Vec<PlanEcheanceView>,
+    /// What its collected échéances brought in, went back and is kept, once a refund was asked for.
+    pub refund_totals: Option<RefundTotals>,
     /// Its status changes, oldest first.
     pub history: Vec<PlanHistoryEntry>,
     /// It can still be cancelled.

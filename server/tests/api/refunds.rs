@@ -268,15 +268,21 @@ async fn a_receipt_is_its_customers_names_the_card_that_paid_and_what_went_back(
     assert_eq!((status, body["refunded"].as_i64()), (200, Some(1_500)), "{body}");
 }
 
-#[tokio::test]
-async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_echeance() {
-    let app = spawn_app().await;
+/// An accepted plan of 3 × 100 € whose first two échéances are paid, and its échéances' ids.
+async fn two_of_three_paid(app: &TestApp) -> (app::ssr::services::plans::CreatedPlan, Vec<i64>) {
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let plan = crate::plans::accepted_plan(&app, &alice, 30_000, 3).await;
+    let plan = crate::plans::accepted_plan(app, &alice, 30_000, 3).await;
     let ids: Vec<i64> = plan.echeances.iter().map(|e| e.id).collect();
     for &e in &ids[..2] {
         charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
     }
+    (plan, ids)
+}
+
+#[tokio::test]
+async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_echeance() {
+    let app = spawn_app().await;
+    let (plan, ids) = two_of_three_paid(&app).await;
     let (_, as_admin) = app.logged_in_admin().await;
     let plan_id = plan.plan.id.to_string();
     let form = [("plan_id", plan_id.as_str()), ("refund", "on")];
@@ -333,4 +339,33 @@ async fn a_paid_echeance_with_no_payment_intent_known_is_offered_no_refund_the_s
     assert!(not_offered.refund_form.is_none(), "no form for what the refund would refuse");
     let (status, body) = click(&app, &browser, by_hand, 0, "10", true).await;
     assert_eq!((status, body), (409, serde_json::json!({ "Refused": "NotCollected" })), "as the service says");
+}
+
+#[tokio::test]
+async fn a_plans_page_says_what_its_refunds_sent_back_and_what_it_kept() {
+    let app = spawn_app().await;
+    let (plan, ids) = two_of_three_paid(&app).await;
+    let view = || app::ssr::services::plans::view(&app.state, plan.plan.id);
+    assert_eq!(view().await.expect("the plan").refund_totals, None, "nothing asked back yet: no line");
+    let (_, admin) = app.logged_in_admin().await;
+    let page = || async {
+        let url = format!("{}/admin/plans/{}?lang=fr", app.address, plan.plan.id);
+        admin.get(url).send().await.expect("answers").text().await.expect("page")
+    };
+    assert!(!page().await.contains("plan-refund-totals"));
+
+    // 40 € of the first échéance, then the whole second one.
+    assert_eq!(click(&app, &admin, ids[0], 0, "40", true).await.0, 200);
+    wait_for_refund(&app, ids[0], 0, RefundStatus::Succeeded).await;
+    assert_eq!(click(&app, &admin, ids[1], 0, "100", true).await.0, 200);
+    app.assert_reaches(ids[1], EcheanceStatus::Remboursee).await;
+    let totals = view().await.expect("the plan").refund_totals.expect("refunds were asked");
+    assert_eq!((totals.paid, totals.refunded, totals.kept), (20_000, 14_000, 6_000));
+    assert_eq!(view().await.expect("the plan").summary.collected.map(|t| t.minor), Some(20_000), "gross, as listed");
+    let html = page().await;
+    let line = html.split("data-testid=\"plan-refund-totals\"").nth(1).expect("the line is shown");
+    let line = &line[line.find('>').expect("its tag's end") + 1..line.find('<').expect("its end")];
+    let digits: String = line.chars().filter(|c| c.is_ascii_digit() || *c == ':').collect();
+    assert_eq!(digits, ":20000:14000:6000", "{line}");
+    assert!(line.starts_with("Encaissé") && line.contains("Remboursé") && line.contains("Conservé"), "{line}");
 }

@@ -17,7 +17,7 @@ use super::change::PlanChange;
 use super::error::ServiceError;
 use crate::api::dto::{
     ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow,
-    PlanView, PlannedEcheance,
+    PlanView, PlannedEcheance, RefundTotals,
 };
 use crate::domain::{
     Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
@@ -27,7 +27,7 @@ use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{
-    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, user,
+    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
 };
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
@@ -971,6 +971,24 @@ pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, Service
         .collect()
 }
 
+/// What the plan's collected échéances brought in, what went back and what is kept, once a refund
+/// was asked for (sent, pending or succeeded): each échéance counted as its timeline counts it.
+fn money_back<'a>(
+    currency: Currency,
+    collected: impl Iterator<Item = &'a echeance::Model>,
+    refund_rows: &[refund::Model],
+) -> Option<RefundTotals> {
+    use crate::domain::refund::{refundable, refunded};
+    let mut totals = RefundTotals { currency, paid: 0, refunded: 0, kept: 0 };
+    for e in collected {
+        let statuses = || refund_rows.iter().filter(|r| r.echeance_id == e.id).map(|r| (r.status, r.amount_cents));
+        totals.paid = totals.paid.saturating_add(e.amount_cents);
+        totals.refunded = totals.refunded.saturating_add(refunded(statuses()));
+        totals.kept = totals.kept.saturating_add(refundable(e.amount_cents, statuses()));
+    }
+    (totals.kept != totals.paid || totals.refunded != 0).then_some(totals)
+}
+
 /// One plan with its customer, consent, échéances and history, for the dashboard.
 ///
 /// # Errors
@@ -992,7 +1010,13 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         .await?;
     let actors: Vec<Actor> = history.iter().map(|h| Actor::parse(&h.actor)).collect();
     let names = crate::ssr::repo::users::admin_names(&db, &actors).await?;
+    let collected = rows.iter().filter(|e| e.status.was_collected());
+    let refund_rows = refund::Entity::find()
+        .filter(refund::Column::EcheanceId.is_in(collected.clone().map(|e| e.id)))
+        .all(&db)
+        .await?;
     db.commit().await?;
+    let refund_totals = money_back(summary.total.currency, collected, &refund_rows);
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
     let echeances = rows
@@ -1018,6 +1042,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
             text: c.mandate_text,
         }),
         echeances,
+        refund_totals,
         history: history
             .into_iter()
             .zip(actors)

@@ -49,6 +49,11 @@ pub fn AdminPlan() -> impl IntoView {
                     <dt>{tx.plan_total}</dt><dd>{plan.summary.total.format(locale)}</dd>
                     <dt>{tx.plan_collected}</dt><dd>{plan.summary.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}</dd>
                 </dl>
+                {plan.refund_totals.map(|t| {
+                    let money = move |minor: i64| t.currency.format_minor(minor, locale);
+                    let line = fill(tx.refund_totals, &[("paid", &money(t.paid)), ("refunded", &money(t.refunded)), ("kept", &money(t.kept))]);
+                    view! { <p class="muted" data-testid="plan-refund-totals">{line}</p> }
+                })}
                 {plan.summary.no_card.then(|| view! { <p class="warning" data-testid="no-card">{tx.plan_no_card}</p> })}
                 {plan.summary.card_runs_out.map(|(month, year)| view! {
                     <p class="warning" data-testid="card-runs-out">
