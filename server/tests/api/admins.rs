@@ -45,7 +45,7 @@ async fn the_first_admin_is_made_by_the_command_line_and_chooses_a_password_thro
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("token="), "the link is emailed, not printed: {stdout}");
 
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     assert_eq!(messages[0]["to"][0]["address"], "premiere@example.test");
     let link = link_containing(&messages[0], "/password/set?token=").expect("the set-password link");
     let token = token_of(&link);

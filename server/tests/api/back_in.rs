@@ -45,7 +45,7 @@ async fn a_login_link_answers_the_same_for_any_address_works_once_for_its_purpos
     let unknown = ask(&app, "login/link/request", "personne@example.test").await;
     assert_eq!(known, unknown, "the answer says nothing about the address");
     assert_eq!(known.0, 200);
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mail.wait_for(1, Duration::from_millis(10)).await.len(), 1, "one email, to the account only");
     assert_eq!(messages[0]["to"][0]["address"], alice.email.as_str());
@@ -63,7 +63,7 @@ async fn a_login_link_answers_the_same_for_any_address_works_once_for_its_purpos
 
     // Fifteen minutes, no more.
     links::request(&app.state, &alice.email, Purpose::Login, "198.51.100.7").await.expect("asked");
-    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(2, crate::helpers::PATIENCE).await;
     let late = messages.iter().filter_map(|m| link_containing(m, "/login/link?token=")).find(|l| *l != link);
     app.clock.advance(Duration::from_secs(16 * 60));
     let expired = links::log_in(&app.state, &token_of(&late.expect("a second link"))).await;
@@ -81,7 +81,7 @@ async fn a_password_reset_sets_a_new_password_and_ends_the_old_sessions() {
     let known = ask(&app, "password/reset/request", &alice.email).await;
     let unknown = ask(&app, "password/reset/request", "personne@example.test").await;
     assert_eq!(known, unknown);
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     let link = link_containing(&messages[0], "/password/set?token=").expect("the reset link");
     let token = token_of(&link);
     assert!(matches!(links::log_in(&app.state, &token).await, Err(ServiceError::InvalidLink)), "not a login link");

@@ -200,10 +200,11 @@ async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_n
     app.stripe.open_dispute(&foreign).await;
     let kinds = ["refund.created", "charge.refunded", "refund.failed", "charge.dispute.created"];
     for kind in kinds {
-        app.stripe.wait_for_delivery_attempt(kind, Duration::from_secs(10)).await;
+        app.stripe.wait_for_delivery_attempt(kind, crate::helpers::PATIENCE).await;
     }
     let mut about_theirs = Vec::new();
-    for _ in 0..50 {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         app.process_inbox().await;
         about_theirs = app.inbox().await.into_iter().filter(|r| kinds.contains(&r.event_type.as_str())).collect();
         if about_theirs.len() >= kinds.len() && about_theirs.iter().all(|r| r.status != InboxStatus::Pending) {
@@ -237,7 +238,8 @@ async fn refunds_and_disputes_of_another_databases_payment_are_ignored_at_once_n
     let unmarked = unmarked["id"].as_str().expect("a PaymentIntent").to_owned();
     app.stripe.post("/v1/refunds", &[("payment_intent", &unmarked)]).await;
     let mut waiting = None;
-    for _ in 0..50 {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         app.process_inbox().await;
         waiting = app.inbox().await.into_iter().find(|r| {
             // Tried once: a row stored between the run above and this read is pending, untried.
@@ -497,16 +499,17 @@ async fn a_dispute_closes_won_or_lost_and_a_failed_refund_collects_again() {
     // Refunded on Stripe, then the bank could not send it back: each told by Stripe's own events.
     let (e, pi) = &paid[2];
     let refund = app.stripe.post("/v1/refunds", &[("payment_intent", pi)]).await;
-    app.stripe.wait_for_delivery_attempt("charge.refunded", Duration::from_secs(10)).await;
+    app.stripe.wait_for_delivery_attempt("charge.refunded", crate::helpers::PATIENCE).await;
     inbox_until(&app, *e, EcheanceStatus::Remboursee).await;
     app.stripe.fail_refund(refund["id"].as_str().expect("refund id"), true).await;
-    app.stripe.wait_for_delivery_attempt("refund.failed", Duration::from_secs(10)).await;
+    app.stripe.wait_for_delivery_attempt("refund.failed", crate::helpers::PATIENCE).await;
     inbox_until(&app, *e, EcheanceStatus::Payee).await;
 }
 
 /// Runs the webhook worker until échéance `e` is `status` (events come a moment after Stripe makes them).
 async fn inbox_until(app: &crate::helpers::TestApp, e: i64, status: EcheanceStatus) {
-    for _ in 0..50 {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         app.process_inbox().await;
         if app.status(e).await == status {
             return;
@@ -645,7 +648,7 @@ async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorde
     assert!(csv.lines().nth(1).is_some_and(|line| line.ends_with(&format!(";{pi}"))), "{csv}");
 
     // Stripe's webhooks of both successes, handled at last, change nothing more.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
     let succeeded = |inbox: Vec<stripe_event::Model>| {
         inbox.into_iter().filter(|row| row.event_type == "payment_intent.succeeded").count()
     };
@@ -653,7 +656,7 @@ async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorde
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(succeeded(app.inbox().await), 2, "both webhooks came");
-    assert!(app.settle_inbox(Duration::from_secs(10)).await.is_empty());
+    assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
     for e in [cancelled, charged_again] {
         assert_eq!(app.status(e).await, EcheanceStatus::Payee);
         assert_eq!(successes(e).await, 1, "paid once");

@@ -35,7 +35,7 @@ async fn an_sca_demand_sends_the_authentication_email_through_smtp_with_a_signed
 
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let message = &messages[0];
     assert_eq!(message["to"][0]["address"], carol.email.as_str());
@@ -80,7 +80,7 @@ async fn an_emailed_link_opens_its_page_in_the_emails_language_which_the_browser
     let e = app.echeance(&carol, 30_000, app.today()).await;
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
 
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     assert!(
         messages[0]["subject"].as_str().is_some_and(|s| s.contains("Action required")),
         "{}",
@@ -127,7 +127,7 @@ async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email
     charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
     // The peer's payment_intent.payment_failed arrives; Stripe may deliver it again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
     while !app.inbox().await.iter().any(|r| r.event_type == "payment_intent.payment_failed")
         && tokio::time::Instant::now() < deadline
     {
@@ -146,7 +146,7 @@ async fn a_duplicate_payment_failed_webhook_and_a_retried_charge_queue_one_email
 
     let failed: Vec<_> = app.emails(e).await.into_iter().filter(|m| m.kind == EmailKind::PaymentFailed).collect();
     assert_eq!(failed.len(), 1, "one email queued");
-    let received = mail.wait_for(1, Duration::from_secs(10)).await;
+    let received = mail.wait_for(1, crate::helpers::PATIENCE).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(mail.messages().await.len(), 1, "one email sent: {received:?}");
 }
@@ -208,7 +208,7 @@ async fn an_email_is_marked_failed_after_its_last_retry_and_can_be_sent_again() 
 
     mail.restart().await;
     sender::retry_failed(&app.state).await.expect("requeued");
-    assert_eq!(mail.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+    assert_eq!(mail.wait_for(1, crate::helpers::PATIENCE).await.len(), 1);
 }
 
 #[tokio::test]
@@ -276,7 +276,7 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
     app.clock.advance(Duration::from_secs(49 * 3600));
     sender::send_pending(&app.state, 50).await.expect("sent");
 
-    let messages = mail.wait_for(4, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(4, crate::helpers::PATIENCE).await;
     let reminders: Vec<_> =
         messages.iter().filter(|m| m["subject"].as_str().is_some_and(|s| s.starts_with("Rappel"))).collect();
     assert_eq!(reminders.len(), 1, "{messages:?}");

@@ -63,7 +63,7 @@ async fn a_new_customer_is_invited_by_email_accepts_through_the_link_and_is_acti
         .expect("created");
     let customer = UserId::new(created.plan.customer_id).expect("id");
 
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let message = &messages[0];
     assert_eq!(message["to"][0]["address"], "zoe@example.test");
@@ -127,7 +127,7 @@ async fn forged_expired_and_foreign_links_open_nothing() {
     let second = plans::create(&app.state, None, request("yann@example.test", 60_000, 2, app.today(), Interval::Month))
         .await
         .expect("created");
-    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(2, crate::helpers::PATIENCE).await;
     let link_of = |to: &str| {
         messages
             .iter()
@@ -192,7 +192,7 @@ async fn a_customer_who_already_has_a_card_is_active_as_soon_as_they_accept() {
         .await
         .expect("created");
     assert_eq!(created.plan.customer_id, alice.id.get(), "the existing customer, found by address");
-    let messages = mail.wait_for(1, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(1, crate::helpers::PATIENCE).await;
     let (id, token) = parts(&link_containing(&messages[0], "/accept?token=").expect("link"));
 
     let terms = invitations::open(&app.state, id, &token, Locale::En).await.expect("opens").terms;
@@ -245,7 +245,7 @@ async fn a_plan_of_one_echeance_is_worded_in_the_singular_in_both_languages() {
     for input in [request("zoe@example.test", 30_000, 1, app.today(), Interval::Month), english] {
         plans::create(&app.state, None, input).await.expect("created");
     }
-    let messages = mail.wait_for(2, Duration::from_secs(10)).await;
+    let messages = mail.wait_for(2, crate::helpers::PATIENCE).await;
     let to = |address: &str| messages.iter().find(|m| m["to"][0]["address"] == address).expect("an invitation");
     let (fr, en) = (to("zoe@example.test"), to("ann@example.test"));
     let words = |m: &serde_json::Value| format!("{} {} {}", m["subject"], m["text"], m["html"]);

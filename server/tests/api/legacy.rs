@@ -113,7 +113,8 @@ async fn an_expired_checkout_session_leaves_its_echeance_to_the_schedule() {
             "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()}),
     );
     app.deliver(&event).await;
-    for _ in 0..100 {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         if app.row(e).await.checkout_session_id.is_none() {
             break;
         }

@@ -28,7 +28,7 @@ impl Events {
         assert!(kind.starts_with("text/event-stream"), "{kind}");
         let mut events = Self { response, buffer: String::new(), received: Vec::new() };
         // The first event says the stream is ready (the subscription exists from here on).
-        events.read_until(Duration::from_secs(5), |_, ready| !ready.is_empty()).await;
+        events.read_until(crate::helpers::PATIENCE, |_, ready| !ready.is_empty()).await;
         events
     }
 
@@ -81,17 +81,17 @@ async fn a_customer_sees_their_own_echeances_change_and_nothing_of_anyone_elses_
 
     charge::charge(&app.state, id(ea), Trigger::DueDate).await.expect("charged");
 
-    let seen = alice_events.statuses_of(ea, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    let seen = alice_events.statuses_of(ea, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
     assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
     // The intermediate status, or the final one alone: the feed pushes an échéance as it is now for
     // each change it reads, so two changes read together push « payée » twice.
     assert!(seen.contains(&EcheanceStatus::EnCours) || seen.iter().all(|s| *s == EcheanceStatus::Payee), "{seen:?}");
-    let seen = admin_events.statuses_of(ea, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    let seen = admin_events.statuses_of(ea, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
     assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
 
     // Bob's screen: his own change arrives, and nothing of Alice's ever did.
     charge::charge(&app.state, id(eb), Trigger::DueDate).await.expect("charged");
-    let seen = bob_events.statuses_of(eb, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    let seen = bob_events.statuses_of(eb, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
     assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
     assert!(bob_events.received.iter().all(|c| c.echeance_id == eb), "{:?}", bob_events.received);
 }
@@ -109,7 +109,7 @@ async fn a_change_made_by_another_process_reaches_the_screens_of_this_one() {
     // The second instance changes the status; this instance's screen hears of it from the database.
     charge::charge(&two.state, id(e), Trigger::DueDate).await.expect("charged by the other instance");
 
-    let seen = events.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    let seen = events.statuses_of(e, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
     assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
     drop(two);
 }
@@ -156,7 +156,7 @@ async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_a
 
     // The link alone, in a browser with no session: the status as it is now, then its changes only.
     let mut page = Events::open_at(&app, &stranger, &path(token.as_str())).await;
-    let seen = page.statuses_of(e, EcheanceStatus::EnAttente, Duration::from_secs(5)).await;
+    let seen = page.statuses_of(e, EcheanceStatus::EnAttente, crate::helpers::PATIENCE).await;
     assert_eq!(seen, vec![EcheanceStatus::EnAttente]);
     charge::charge(&app.state, id(daves), Trigger::DueDate).await.expect("charged");
     charge::charge(&app.state, id(carols_other), Trigger::DueDate).await.expect("sent");
@@ -165,7 +165,7 @@ async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_a
     app.stripe.authenticate(&pi, &client_secret, true).await;
     authenticate::confirm(&app.state, &pi, &Access::Token(token.as_str().to_owned())).await.expect("checked");
 
-    let seen = page.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await;
+    let seen = page.statuses_of(e, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
     assert_eq!(seen.last(), Some(&EcheanceStatus::Payee), "{seen:?}");
     assert!(page.received.iter().all(|c| c.echeance_id == e), "only its own échéance: {:?}", page.received);
 
@@ -173,5 +173,5 @@ async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_a
     let carols_screen = app.browser();
     app.login(&carols_screen, &carol).await;
     let mut own = Events::open_at(&app, &carols_screen, &format!("/events?payment_intent={pi}")).await;
-    assert_eq!(own.statuses_of(e, EcheanceStatus::Payee, Duration::from_secs(5)).await, vec![EcheanceStatus::Payee]);
+    assert_eq!(own.statuses_of(e, EcheanceStatus::Payee, crate::helpers::PATIENCE).await, vec![EcheanceStatus::Payee]);
 }

@@ -62,7 +62,8 @@ async fn rows(app: &TestApp) -> Vec<refund::Model> {
 
 /// Waits until refund row `seq` of échéance `e` has `status` (the webhooks come about a second after).
 async fn wait_for_refund(app: &TestApp, e: i64, seq: i32, status: RefundStatus) -> refund::Model {
-    for _ in 0..100 {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while tokio::time::Instant::now() < deadline {
         let row = rows(app).await.into_iter().find(|r| r.echeance_id == e && r.seq == seq);
         if let Some(row) = row.filter(|r| r.status == status) {
             return row;

@@ -31,6 +31,11 @@ pub use stripe_layer::{Delivery, Fault, StripeLayer};
 /// The webhook secret of the tests.
 pub const WEBHOOK_SECRET: &str = "whsec_echeancier_tests";
 
+/// How long a test waits for something that must happen (an email, a delivery, a status):
+/// the wait ends as soon as it does, so only a failure waits this long, and a run with every
+/// test at once on two cores is not mistaken for one.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
 /// How to build a test app.
 #[derive(Clone)]
 pub struct Options {
@@ -305,7 +310,7 @@ impl TestApp {
     /// follow-up, moves it to) and fails with the status it stayed at. A bound, not a measure:
     /// the wait ends as soon as the status is there.
     pub async fn assert_reaches(&self, id: i64, expected: EcheanceStatus) {
-        let status = self.wait_for_status(id, expected, Duration::from_secs(30)).await;
+        let status = self.wait_for_status(id, expected, PATIENCE).await;
         assert_eq!(status, expected, "échéance {id} stayed {status:?}");
     }
 
