@@ -83,6 +83,10 @@ pub enum Refusal {
     /// No key waits for its first code (never begun, or begun again since, elsewhere): begin again.
     #[error("no enrolment waits for a code")]
     EnrolmentGone,
+    /// The account's second-factor key was sealed under another `APP_SECRET` (changed since): no
+    /// code can be checked until the second factor is reset (by another admin's CLI).
+    #[error("the second-factor key does not open with this APP_SECRET")]
+    SecondFactorUnreadable,
     /// The database was restored from a backup: no charge until a reconcile has covered the window since.
     #[error("restored from a backup: waiting for a reconciliation")]
     RestorePending,

@@ -96,6 +96,36 @@ async fn enrol(app: &TestApp, client: &reqwest::Client, admin: &Customer) -> (St
     (secret, codes)
 }
 
+/// `secret` sealed as the server seals it, under `key`: `v1.` (no tag, as before `v2.`) or `v2.` (tagged).
+fn seal_with(key: &[u8], secret: &[u8], tagged: bool) -> String {
+    let mac = |purpose: &[u8], bytes: &[u8]| {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("key");
+        mac.update(purpose);
+        mac.update(bytes);
+        mac.finalize().into_bytes()
+    };
+    let nonce = [7u8; 16];
+    let pad = mac(b"echeancier-totp-seal:", &nonce);
+    let mut sealed = nonce.to_vec();
+    sealed.extend(secret.iter().zip(pad.iter()).map(|(s, p)| s ^ p));
+    if !tagged {
+        return format!("v1.{}", URL_SAFE_NO_PAD.encode(sealed));
+    }
+    let tag = mac(b"echeancier-totp-tag:", &sealed);
+    sealed.extend_from_slice(&tag[..16]);
+    format!("v2.{}", URL_SAFE_NO_PAD.encode(sealed))
+}
+
+/// A new app (no workers) and admin `name`, logged in on a browser with an app enrolled: the
+/// browser, the app's secret and the recovery codes.
+async fn enrolled(name: &str) -> (TestApp, Customer, reqwest::Client, String, Vec<String>) {
+    let app = spawn_app_by_hand().await;
+    let admin = app.admin(name).await;
+    let (_, _, client) = password_login(&app, &admin).await;
+    let (secret, codes) = enrol(&app, &client, &admin).await;
+    (app, admin, client, secret, codes)
+}
+
 async fn account(app: &TestApp, admin: &Customer) -> user::Model {
     user::Entity::find_by_id(admin.id.get()).one(&app.state.db).await.expect("query").expect("the account")
 }
@@ -123,7 +153,7 @@ async fn an_admin_turns_on_the_second_factor_then_every_login_needs_a_code_that_
     assert!(enrollment["qr_svg"].as_str().is_some_and(|svg| svg.starts_with("<svg")), "a QR code");
     let stored = account(&app, &alice).await;
     let pending = stored.totp_pending.clone().expect("a pending secret");
-    let sealed = URL_SAFE_NO_PAD.decode(pending.strip_prefix("v1.").expect("sealed")).expect("base64");
+    let sealed = URL_SAFE_NO_PAD.decode(pending.strip_prefix("v2.").expect("sealed")).expect("base64");
     let raw = base32_decode(&secret);
     assert!(!sealed.windows(raw.len()).any(|w| w == raw.as_slice()), "the secret is not stored as is");
     assert!(stored.totp_secret.is_none(), "not on before a first code");
@@ -279,10 +309,7 @@ async fn when_the_settings_require_it_an_admin_without_a_second_factor_can_only_
 
 #[tokio::test]
 async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_are_throttled() {
-    let app = spawn_app_by_hand().await;
-    let carl = app.admin("Carl").await;
-    let (_, _, client) = password_login(&app, &carl).await;
-    let (secret, _) = enrol(&app, &client, &carl).await;
+    let (app, carl, _, secret, _) = enrolled("Carl").await;
     let sessions = || session::Entity::find().filter(session::Column::UserId.eq(carl.id.get())).count(&app.state.db);
     let before = sessions().await.expect("count");
 
@@ -335,10 +362,7 @@ async fn a_login_link_or_a_new_password_is_a_first_factor_only_and_wrong_codes_a
 
 #[tokio::test]
 async fn two_renewals_at_once_with_two_recovery_codes_make_one_new_set_and_refuse_the_other_code() {
-    let app = spawn_app_by_hand().await;
-    let dora = app.admin("Dora").await;
-    let (_, _, client) = password_login(&app, &dora).await;
-    let (_, mut codes) = enrol(&app, &client, &dora).await;
+    let (app, dora, client, _, mut codes) = enrolled("Dora").await;
     // Two tabs renew at once, each with a recovery code of its own: both spend a code, then replace all of them.
     // The test holds the codes' rows a moment, so that both renewals are under way when they are let go.
     for round in 0..4 {
@@ -370,4 +394,64 @@ async fn two_renewals_at_once_with_two_recovery_codes_make_one_new_set_and_refus
     }
     let (status, _) = call(&app, &client, "admin/security/off", &[("code", codes[9].as_str())]).await;
     assert_eq!(status, 200, "the last set is the one that works");
+}
+
+#[tokio::test]
+async fn a_key_sealed_under_another_app_secret_is_refused_as_such_and_an_untagged_one_is_sealed_again() {
+    use secrecy::ExposeSecret as _;
+    let (app, alice, _, secret, codes) = enrolled("Alice").await;
+    let raw = base32_decode(&secret);
+    let ours = app.state.settings.app_secret.expose_secret().as_bytes().to_vec();
+    let (app, alice, secret, codes) = (&app, &alice, &secret, &codes);
+    let store = move |sealed: String| async move {
+        let row = user::ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(alice.id.get()),
+            totp_secret: sea_orm::ActiveValue::Set(Some(sealed)),
+            ..Default::default()
+        };
+        sea_orm::ActiveModelTrait::update(row, &app.state.db).await.expect("stored");
+    };
+    // A code of the next step, on a browser past the password.
+    let login = move |code_of_step: bool| async move {
+        app.clock.advance(Duration::from_secs(30));
+        let (status, next, browser) = password_login(app, alice).await;
+        assert_eq!((status, next.as_str()), (200, Some("/login/code")));
+        let code = if code_of_step { code_at(secret, app.state.now_ms()) } else { codes[0].clone() };
+        call(app, &browser, "login/code", &[("code", code.as_str())]).await
+    };
+
+    // The test's sealing is the server's: a key it sealed under the server's secret opens.
+    store(seal_with(&ours, &raw, true)).await;
+    assert_eq!(login(true).await.0, 200);
+
+    // Sealed before tags (`v1.`): it still opens, and the accepted code seals it again, tagged.
+    let untagged = seal_with(&ours, &raw, false);
+    store(untagged.clone()).await;
+    assert_eq!(login(true).await.0, 200);
+    let resealed = account(app, alice).await.totp_secret.expect("still on");
+    assert!(resealed.starts_with("v2.") && resealed != untagged, "{resealed}");
+    assert_eq!(login(true).await.0, 200, "the new seal opens");
+
+    // APP_SECRET changed since it was sealed: neither an app code nor a recovery code can be
+    // right, and the admin is told why (not « wrong code » forever).
+    store(seal_with(b"the secret before a rotation", &raw, true)).await;
+    for by_app in [true, false] {
+        let (status, body) = login(by_app).await;
+        assert_eq!((status, &body), (409, &serde_json::json!({ "Refused": "SecondFactorUnreadable" })));
+        let refusal: app::api::error::AppError = serde_json::from_value(body).expect("the server function's error");
+        let (fr, en) = (refusal.message(Locale::Fr), refusal.message(Locale::En));
+        assert!(fr.contains("APP_SECRET") && fr.contains("réinitialiser"), "{fr}");
+        assert!(en.contains("APP_SECRET") && en.contains("reset"), "{en}");
+    }
+    // A changed byte of the key is refused the same way; nothing of it was spent.
+    let mut altered = seal_with(&ours, &raw, true).into_bytes();
+    let last = altered.len() - 1;
+    altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+    store(String::from_utf8(altered).expect("ascii")).await;
+    assert_eq!(login(true).await.1, serde_json::json!({ "Refused": "SecondFactorUnreadable" }));
+    let unused = recovery_code::Entity::find()
+        .filter(recovery_code::Column::UserId.eq(alice.id.get()))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count(&app.state.db);
+    assert_eq!(unused.await.expect("count"), 10, "no recovery code spent");
 }

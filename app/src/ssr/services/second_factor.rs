@@ -205,7 +205,7 @@ pub async fn confirm(
         return Err(Invalid::WrongPassword.into());
     }
     let pending = account.totp_pending.clone().ok_or(Refusal::EnrolmentGone)?;
-    let bytes = unseal(state, &pending).ok_or(Refusal::EnrolmentGone)?;
+    let bytes = unseal(state, &pending).secret().ok_or(Refusal::EnrolmentGone)?;
     let step = step_of(&bytes, &digits_of(code), now)?.ok_or(Invalid::WrongSetupCode)?;
     let txn = db::begin_write(&state.db).await?;
     let turned_on = user::Entity::update_many()
@@ -344,16 +344,32 @@ async fn accept(
 ) -> Result<Option<Used>, ServiceError> {
     let account = &repo::users::lock(txn, UserId::new(account.id).map_err(anyhow::Error::from)?).await?;
     let code = digits_of(code);
+    // Sealed under another APP_SECRET: the recovery codes' hashes are keyed by it too, so no
+    // code of either kind can be right; the admin is told so rather than « wrong code ».
+    let unsealed = account.totp_secret.as_deref().map(|sealed| unseal(state, sealed));
+    if unsealed == Some(Unsealed::Foreign) {
+        tracing::error!(
+            user_id = account.id,
+            "second factor sealed under another APP_SECRET: reset it (`server user reset-second-factor`)"
+        );
+        return Err(Refusal::SecondFactorUnreadable.into());
+    }
     if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        let Some(bytes) = account.totp_secret.as_deref().and_then(|s| unseal(state, s)) else {
-            return Ok(None);
+        let (bytes, tagged) = match unsealed {
+            Some(Unsealed::Secret(bytes)) => (bytes, true),
+            Some(Unsealed::Untagged(bytes)) => (bytes, false),
+            Some(Unsealed::Foreign) | None => return Ok(None),
         };
         let Some(step) = step_of(&bytes, &code, now)? else {
             return Ok(None);
         };
         // Only a later step than the last accepted one: a code seen over a shoulder is spent.
-        let spent = user::Entity::update_many()
-            .col_expr(user::Column::TotpLastStep, Expr::value(step))
+        let mut spend = user::Entity::update_many().col_expr(user::Column::TotpLastStep, Expr::value(step));
+        if let (false, Ok(secret)) = (tagged, <[u8; 20]>::try_from(bytes.as_slice())) {
+            // An untagged seal that just gave a right code: sealed again, with its tag.
+            spend = spend.col_expr(user::Column::TotpSecret, Expr::value(seal(state, &secret)));
+        }
+        let spent = spend
             .filter(user::Column::Id.eq(account.id))
             .filter(
                 sea_orm::Condition::any()
@@ -398,30 +414,77 @@ fn totp_of(secret: &[u8], label: Option<(&str, &str)>) -> Result<Totp, ServiceEr
     Ok(builder.build().map_err(|e| anyhow::anyhow!("TOTP: {e:?}"))?)
 }
 
-/// Seals a secret: `v1.` and, in base64, a random nonce and the secret XORed
-/// with HMAC-SHA256(app secret, nonce) — a fresh pad per sealing.
+/// Bytes of a sealed secret's tag.
+const TAG: usize = 16;
+
+/// Seals a secret: `v2.` and, in base64, a random nonce, the secret XORed with
+/// HMAC-SHA256(app secret, nonce) — a fresh pad per sealing — and a tag,
+/// HMAC-SHA256(app secret, nonce and sealed bytes) cut to [`TAG`] bytes: what
+/// another `APP_SECRET` (or a changed row) would open is refused, not read as another key.
 fn seal(state: &AppState, secret: &[u8; 20]) -> String {
     let mut nonce = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut nonce);
     let pad = pad(state, &nonce);
     let mut sealed = nonce.to_vec();
     sealed.extend(secret.iter().zip(pad.iter()).map(|(s, p)| s ^ p));
-    format!("v1.{}", URL_SAFE_NO_PAD.encode(sealed))
+    let tag = tag(state, &sealed).finalize().into_bytes();
+    sealed.extend_from_slice(&tag[..TAG]);
+    format!("v2.{}", URL_SAFE_NO_PAD.encode(sealed))
 }
 
-fn unseal(state: &AppState, sealed: &str) -> Option<Vec<u8>> {
-    let raw = URL_SAFE_NO_PAD.decode(sealed.strip_prefix("v1.")?).ok()?;
-    let (nonce, body) = raw.split_at_checked(16)?;
-    let pad = pad(state, nonce);
-    (body.len() <= pad.len()).then(|| body.iter().zip(pad.iter()).map(|(s, p)| s ^ p).collect())
+/// A sealed secret, opened.
+#[derive(Debug, PartialEq, Eq)]
+enum Unsealed {
+    /// The secret, from a `v2.` seal whose tag holds.
+    Secret(Vec<u8>),
+    /// The secret, from a `v1.` seal (no tag, written before `v2.`): bytes that cannot be told
+    /// from another secret's when `APP_SECRET` changed. Sealed again as `v2.` once a code of it is accepted.
+    Untagged(Vec<u8>),
+    /// Not a seal of this `APP_SECRET`: its tag does not hold, or it does not parse.
+    Foreign,
+}
+
+fn unseal(state: &AppState, sealed: &str) -> Unsealed {
+    let open = |raw: &[u8]| -> Option<Vec<u8>> {
+        let (nonce, body) = raw.split_at_checked(16)?;
+        let pad = pad(state, nonce);
+        (body.len() <= pad.len()).then(|| body.iter().zip(pad.iter()).map(|(s, p)| s ^ p).collect())
+    };
+    let decode = |prefix: &str| sealed.strip_prefix(prefix).and_then(|b| URL_SAFE_NO_PAD.decode(b).ok());
+    if let Some(raw) = decode("v2.") {
+        let opened = raw.split_at_checked(raw.len().saturating_sub(TAG)).and_then(|(sealed, given)| {
+            tag(state, sealed).verify_truncated_left(given).ok()?;
+            open(sealed)
+        });
+        return opened.map_or(Unsealed::Foreign, Unsealed::Secret);
+    }
+    decode("v1.").as_deref().and_then(open).map_or(Unsealed::Foreign, Unsealed::Untagged)
+}
+
+impl Unsealed {
+    /// The secret, when it opened (tagged or not).
+    fn secret(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Secret(bytes) | Self::Untagged(bytes) => Some(bytes),
+            Self::Foreign => None,
+        }
+    }
 }
 
 fn pad(state: &AppState, nonce: &[u8]) -> [u8; 32] {
+    keyed(state, b"echeancier-totp-seal:", nonce).finalize().into_bytes().into()
+}
+
+fn tag(state: &AppState, sealed: &[u8]) -> Hmac<Sha256> {
+    keyed(state, b"echeancier-totp-tag:", sealed)
+}
+
+fn keyed(state: &AppState, purpose: &[u8], bytes: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(state.settings.app_secret.expose_secret().as_bytes())
         .expect("HMAC takes any key length");
-    mac.update(b"echeancier-totp-seal:");
-    mac.update(nonce);
-    mac.finalize().into_bytes().into()
+    mac.update(purpose);
+    mac.update(bytes);
+    mac
 }
 
 /// Writes [`RECOVERY_CODES`] new codes for `user_id` (the old ones deleted); returns them as shown.

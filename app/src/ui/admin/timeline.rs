@@ -13,7 +13,7 @@ use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timelin
 use crate::domain::{Actor, Locale, RefundReason};
 use crate::ui::i18n::{
     actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
-    refund_reason_label, refund_status_label, texts, timeline_text,
+    refund_reason_label, refund_status_label, refund_totals_text, texts, timeline_text,
 };
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
@@ -175,11 +175,7 @@ fn Refunds(
     locale: Locale,
 ) -> impl IntoView {
     let tx = texts();
-    let money = move |minor: i64| totals.currency.format_minor(minor, locale);
-    let summary = fill(
-        tx.refund_totals,
-        &[("paid", &money(totals.paid)), ("refunded", &money(totals.refunded)), ("kept", &money(totals.kept))],
-    );
+    let summary = refund_totals_text(totals, locale, tx);
     let none = refunds.is_empty().then(|| view! { <p class="muted">{tx.refunds_none}</p> });
     let rows = refunds
         .into_iter()

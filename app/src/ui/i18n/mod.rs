@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::dto::TimelineEvent;
+use crate::api::dto::{RefundTotals, TimelineEvent};
 use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
@@ -287,6 +287,21 @@ pub fn refund_failure_text<'a>(code: &'a str, tx: &Texts) -> &'a str {
     }
 }
 
+/// What was collected, went back, is going back (asked, not yet succeeded) and is kept, in a line.
+#[must_use]
+pub fn refund_totals_text(totals: RefundTotals, locale: Locale, tx: &Texts) -> String {
+    let money = |minor: i64| totals.currency.format_minor(minor, locale);
+    let leaving = totals.paid.saturating_sub(totals.refunded).saturating_sub(totals.kept);
+    let (paid, refunded, kept) = (money(totals.paid), money(totals.refunded), money(totals.kept));
+    if leaving > 0 {
+        let leaving = money(leaving);
+        let values = [("paid", paid.as_str()), ("refunded", &refunded), ("leaving", &leaving), ("kept", &kept)];
+        fill(tx.refund_totals_leaving, &values)
+    } else {
+        fill(tx.refund_totals, &[("paid", &paid), ("refunded", &refunded), ("kept", &kept)])
+    }
+}
+
 /// Where a refund stands, as an admin reads it.
 #[must_use]
 pub fn refund_status_label(status: RefundStatus, tx: &Texts) -> &'static str {
@@ -417,6 +432,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::SecondFactorOn => tx.refused_second_factor_on,
         Refusal::SecondFactorOff => tx.refused_second_factor_off,
         Refusal::EnrolmentGone => tx.refused_enrolment_gone,
+        Refusal::SecondFactorUnreadable => tx.refused_second_factor_unreadable,
         Refusal::StripeRefused => tx.refused_stripe_refused,
         Refusal::UnknownToStripe => tx.refused_unknown_to_stripe,
         Refusal::PlanOver => tx.refused_plan_over,

@@ -238,6 +238,7 @@ fn refused(refusal: Refusal) -> ApiError {
         | Refusal::SecondFactorOn
         | Refusal::SecondFactorOff
         | Refusal::EnrolmentGone
+        | Refusal::SecondFactorUnreadable
         | Refusal::ErasureBlocked
         | Refusal::ErasureLegacyToReview
         | Refusal::NotCollected
