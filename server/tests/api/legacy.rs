@@ -35,12 +35,19 @@ async fn reconcile_run(app: &TestApp, dry_run: bool) -> reconcile::Report {
     reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("ran")
 }
 
-#[tokio::test]
-async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_before_charging() {
+/// A new app, and alice's échéance of 40 € due today held by the original site's Checkout
+/// Session `session` (`status`, `payment_status` on Stripe).
+pub(crate) async fn spawn_with_session(session: &str, status: &str, payment_status: &str) -> (TestApp, Customer, i64) {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
     let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
+    app.link_checkout_session(e, session, status, payment_status).await;
+    (app, alice, e)
+}
+
+#[tokio::test]
+async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_before_charging() {
+    let (app, alice, e) = spawn_with_session("cs_test_open", "open", "unpaid").await;
 
     let paid = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await.expect("charged");
 
@@ -53,10 +60,7 @@ async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_be
 
 #[tokio::test]
 async fn a_checkout_session_that_already_collected_is_recorded_and_nothing_is_charged() {
-    let app = spawn_app().await;
-    let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_paid", "complete", "paid").await;
+    let (app, alice, e) = spawn_with_session("cs_test_paid", "complete", "paid").await;
 
     let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
 
@@ -67,10 +71,7 @@ async fn a_checkout_session_that_already_collected_is_recorded_and_nothing_is_ch
 
 #[tokio::test]
 async fn a_checkout_payment_still_processing_refuses_the_charge_and_writes_nothing() {
-    let app = spawn_app().await;
-    let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_processing", "complete", "unpaid").await;
+    let (app, alice, e) = spawn_with_session("cs_test_processing", "complete", "unpaid").await;
 
     let refused = charge::charge(&app.state, id(e), Trigger::Customer(alice.id)).await;
 
@@ -82,10 +83,7 @@ async fn a_checkout_payment_still_processing_refuses_the_charge_and_writes_nothi
 
 #[tokio::test]
 async fn when_stripe_cannot_say_where_the_session_stands_nothing_is_charged() {
-    let app = spawn_app().await;
-    let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_open", "open", "unpaid").await;
+    let (app, alice, e) = spawn_with_session("cs_test_open", "open", "unpaid").await;
     // Down for every try, under the expiry's key and the one derived after its 5xx.
     for _ in 0..8 {
         app.stripe.inject(EXPIRE, Fault::Unavailable);
@@ -102,10 +100,7 @@ async fn when_stripe_cannot_say_where_the_session_stands_nothing_is_charged() {
 
 #[tokio::test]
 async fn an_expired_checkout_session_leaves_its_echeance_to_the_schedule() {
-    let app = spawn_app().await;
-    let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 4_000, app.today()).await;
-    app.link_checkout_session(e, "cs_test_gone", "expired", "unpaid").await;
+    let (app, _, e) = spawn_with_session("cs_test_gone", "expired", "unpaid").await;
     let event = crate::helpers::event(
         "evt_cs_expired",
         "checkout.session.expired",

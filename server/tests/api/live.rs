@@ -175,3 +175,42 @@ async fn the_3ds_page_opened_by_its_link_follows_its_echeance_and_nothing_else_a
     let mut own = Events::open_at(&app, &carols_screen, &format!("/events?payment_intent={pi}")).await;
     assert_eq!(own.statuses_of(e, EcheanceStatus::Payee, crate::helpers::PATIENCE).await, vec![EcheanceStatus::Payee]);
 }
+
+#[tokio::test]
+async fn a_note_on_a_timeline_reaches_the_admins_screens_though_the_status_stays() {
+    let (app, _, e) = crate::legacy::spawn_with_session("cs_test_gone", "expired", "unpaid").await;
+    let admin = app.admin("root").await;
+    let screen = app.browser();
+    app.login(&screen, &admin).await;
+    let mut events = Events::open(&app, &screen).await;
+
+    // The original site's session expired: the échéance lets go of it (a note on its timeline), still « à payer ».
+    let session = serde_json::json!({"id": "cs_test_gone", "object": "checkout.session", "status": "expired",
+        "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()});
+    app.deliver(&crate::helpers::event("evt_cs_gone", "checkout.session.expired", session)).await;
+
+    let seen = events.statuses_of(e, EcheanceStatus::APayer, crate::helpers::PATIENCE).await;
+    assert_eq!(seen, vec![EcheanceStatus::APayer], "the admin's timeline reloads");
+    assert_eq!(app.row(e).await.checkout_session_id, None);
+}
+
+#[tokio::test]
+async fn a_plan_made_for_a_customer_appears_on_their_open_screen() {
+    use app::domain::Interval;
+    use app::ssr::services::plans;
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let screen = app.browser();
+    app.login(&screen, &alice).await;
+    let mut events = Events::open(&app, &screen).await;
+
+    let input = crate::plans::request(&alice.email, 30_000, 3, app.today(), Interval::Month);
+    let created = plans::create(&app.state, None, input).await.expect("created");
+
+    let last = created.echeances.last().expect("three échéances").id;
+    events.statuses_of(last, EcheanceStatus::APayer, crate::helpers::PATIENCE).await;
+    let heard: Vec<i64> = events.received.iter().map(|c| c.echeance_id).collect();
+    let made: Vec<i64> = created.echeances.iter().map(|e| e.id).collect();
+    assert_eq!(heard, made, "each new échéance, once, in order");
+    assert!(events.received.iter().all(|c| c.plan_id == Some(created.plan.id) && c.status == EcheanceStatus::APayer));
+}

@@ -15,6 +15,7 @@ use sea_orm::{
 
 use super::change::PlanChange;
 use super::error::ServiceError;
+use super::transitions::Audit;
 use crate::api::dto::{
     ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow,
     PlanView, PlannedEcheance, RefundTotals,
@@ -27,7 +28,7 @@ use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{
-    admin_audit, audit_log, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
+    admin_audit, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
 };
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
@@ -183,19 +184,10 @@ pub async fn create_in(
         }
         .insert(txn)
         .await?;
-        audit_log::ActiveModel {
-            echeance_id: Set(row.id),
-            from_status: Set(None),
-            to_status: Set(EcheanceStatus::APayer),
-            event: Set("PlanCreated".to_owned()),
-            cause: Set(Cause::Admin),
-            actor: Set(actor.clone()),
-            detail: Set(Some(format!("plan={}", plan.id))),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        let (to, detail) = (EcheanceStatus::APayer, Some(format!("plan={}", plan.id)));
+        let (cause, actor) = (Cause::Admin, actor.as_str());
+        let entry = Audit { echeance_id: row.id, from: None, to, what: "PlanCreated", cause, actor, detail, at: now };
+        super::transitions::audit(txn, entry).await?;
         rows.push(row);
     }
     if input.send_invitation {

@@ -10,11 +10,12 @@ use sea_orm::{
 
 use super::error::ServiceError;
 use super::plans::ConsentContext;
+use super::transitions::Audit;
 use crate::domain::{Amount, Cause, Currency, EcheanceStatus, Email, Invalid, Locale, Money, PlanStatus, Role, UserId};
 use crate::ssr::auth::hash_password;
 use crate::ssr::config::Environment;
 use crate::ssr::db;
-use crate::ssr::entities::{audit_log, echeance, plan, subscription, user};
+use crate::ssr::entities::{echeance, plan, subscription, user};
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
 
@@ -295,19 +296,17 @@ async fn insert_echeances(
         }
         .insert(txn)
         .await?;
-        audit_log::ActiveModel {
-            echeance_id: Set(row.id),
-            from_status: Set(None),
-            to_status: Set(*status),
-            event: Set("Seeded".to_owned()),
-            cause: Set(Cause::Admin),
-            actor: Set(actor.to_owned()),
-            detail: Set(None),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        let entry = Audit {
+            echeance_id: row.id,
+            from: None,
+            to: *status,
+            what: "Seeded",
+            cause: Cause::Admin,
+            actor,
+            detail: None,
+            at: now,
+        };
+        super::transitions::audit(txn, entry).await?;
         ids.push(row.id);
     }
     Ok(ids)

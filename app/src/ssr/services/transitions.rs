@@ -83,19 +83,8 @@ pub async fn apply(
         return Err(anyhow!("échéance {echeance_id} changed under a held lock").into());
     }
 
-    audit_log::ActiveModel {
-        echeance_id: Set(row.id),
-        from_status: Set(Some(from)),
-        to_status: Set(to),
-        event: Set(format!("{event:?}")),
-        cause: Set(cause),
-        actor: Set(actor.to_owned()),
-        detail: Set(detail),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    let what = format!("{event:?}");
+    audit(txn, Audit { echeance_id: row.id, from: Some(from), to, what: &what, cause, actor, detail, at: now }).await?;
 
     let paid_at = if newly_paid { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
@@ -105,7 +94,6 @@ pub async fn apply(
         state.wake.host.notify_one();
     }
     plans::follow(txn, &after, plans::By { cause, actor, now }).await?;
-    crate::ssr::live::announce(txn, after.id).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })
 }
@@ -125,18 +113,51 @@ pub async fn note(
     detail: String,
     now: i64,
 ) -> Result<(), ServiceError> {
+    let (from, to, detail) = (Some(row.status), row.status, Some(detail));
+    audit(txn, Audit { echeance_id: row.id, from, to, what, cause, actor, detail, at: now }).await
+}
+
+/// One line of an échéance's audit log: what its timeline shows and what its screens hear of.
+#[derive(Debug)]
+pub struct Audit<'a> {
+    /// The échéance.
+    pub echeance_id: i64,
+    /// Its status before (none: it was just created).
+    pub from: Option<EcheanceStatus>,
+    /// Its status after.
+    pub to: EcheanceStatus,
+    /// What happened (a [`PaymentEvent`]'s name, or a note's).
+    pub what: &'a str,
+    /// Why.
+    pub cause: Cause,
+    /// Who (an [`crate::domain::Actor`] as stored).
+    pub actor: &'a str,
+    /// More, for the timeline.
+    pub detail: Option<String>,
+    /// When (ms).
+    pub at: i64,
+}
+
+/// Writes `entry` in the caller's transaction and announces the échéance to its screens — the
+/// only writer of the audit log: on SQLite the row is the announcement the live feed reads, on
+/// PostgreSQL a `NOTIFY` sent at commit; either way every change of the log reaches the screens.
+///
+/// # Errors
+/// The database fails.
+pub async fn audit(txn: &DatabaseTransaction, entry: Audit<'_>) -> Result<(), ServiceError> {
     audit_log::ActiveModel {
-        echeance_id: Set(row.id),
-        from_status: Set(Some(row.status)),
-        to_status: Set(row.status),
-        event: Set(what.to_owned()),
-        cause: Set(cause),
-        actor: Set(actor.to_owned()),
-        detail: Set(Some(detail)),
-        created_at: Set(now),
+        echeance_id: Set(entry.echeance_id),
+        from_status: Set(entry.from),
+        to_status: Set(entry.to),
+        event: Set(entry.what.to_owned()),
+        cause: Set(entry.cause),
+        actor: Set(entry.actor.to_owned()),
+        detail: Set(entry.detail),
+        created_at: Set(entry.at),
         ..Default::default()
     }
     .insert(txn)
     .await?;
+    crate::ssr::live::announce(txn, entry.echeance_id).await?;
     Ok(())
 }
