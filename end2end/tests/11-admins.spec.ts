@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { LandingPage, login } from './pages/landing';
 import { FR } from './pages/texts';
@@ -84,6 +85,17 @@ function totp(base32: string, unixMs: number): string {
   return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/** Logs `admin` in with the password on `page`, up to the second step's page (hydrated). */
+async function passwordFirst(page: Page, admin: { email: string; password: string }): Promise<Page> {
+  const landing = new LandingPage(page);
+  await landing.goto();
+  await landing.email.fill(admin.email);
+  await landing.password.fill(admin.password);
+  await landing.submit.click();
+  await expect(page.getByRole('heading', { name: 'Code de vérification' })).toHaveAttribute('data-hydrated', 'true');
+  return page;
+}
+
 test.describe('second factor', () => {
   test('an admin turns on an authenticator app, keeps the recovery codes, then logs in with a code', async ({ browser, page }) => {
     const admin = seedAdmin('totp-admin');
@@ -113,13 +125,7 @@ test.describe('second factor', () => {
     // A fresh browser: the password, then the code. The next step's code (accepted one step
     // early) is later than the one the enrolment spent, so the test need not wait for the clock.
     const context = await browser.newContext();
-    const fresh = await context.newPage();
-    const landing = new LandingPage(fresh);
-    await landing.goto();
-    await landing.email.fill(admin.email);
-    await landing.password.fill(admin.password);
-    await landing.submit.click();
-    await expect(fresh.getByRole('heading', { name: 'Code de vérification' })).toHaveAttribute('data-hydrated', 'true');
+    const fresh = await passwordFirst(await context.newPage(), admin);
     const near = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
     const wrong = ['000000', '111111', '222222', '333333'].find((c) => !near.includes(c)) ?? '';
     await fresh.getByLabel('Code', { exact: true }).fill(wrong);
@@ -129,5 +135,29 @@ test.describe('second factor', () => {
     await fresh.getByRole('button', { name: 'Vérifier' }).click();
     await expect(fresh.getByRole('heading', { name: FR.adminTitle })).toBeVisible();
     await context.close();
+
+    // New recovery codes (by one of the first ones) replace the list shown; a renewal refused
+    // afterwards leaves the new list on screen, never the enrolment's, which no longer work.
+    const first = await codes.allTextContents();
+    const renew = page.getByTestId('renew-codes');
+    await renew.getByLabel('Code', { exact: true }).fill(first[0]);
+    await renew.getByRole('button', { name: 'Nouveaux codes de secours' }).click();
+    await expect(codes.first()).not.toHaveText(first[0]);
+    const renewed = await codes.allTextContents();
+    expect(renewed).toHaveLength(10);
+    expect(renewed.filter((c) => first.includes(c))).toEqual([]);
+    // Logged in elsewhere with one of the new codes: 9 left, so the page's read of its status after
+    // the refused renewal differs, and its cards are made again (the count says when).
+    const elsewhere = await browser.newContext();
+    const other = await passwordFirst(await elsewhere.newPage(), admin);
+    await other.getByLabel('Code', { exact: true }).fill(renewed[0]);
+    await other.getByRole('button', { name: 'Vérifier' }).click();
+    await expect(other.getByRole('heading', { name: FR.adminTitle })).toBeVisible();
+    await elsewhere.close();
+    await renew.getByLabel('Code', { exact: true }).fill(first[1].replace('-', '').slice(0, 9) + 'x');
+    await renew.getByRole('button', { name: 'Nouveaux codes de secours' }).click();
+    await expect(page.getByTestId('codes-left')).toContainText('9');
+    await expect(page.getByTestId('renew-codes').getByRole('alert')).toContainText('Code incorrect');
+    expect(await codes.allTextContents()).toEqual(renewed);
   });
 });

@@ -27,28 +27,9 @@ pub fn AdminSecurity() -> impl IntoView {
             begin.value().set(None);
         }
     });
-    let data = Resource::new(
-        move || (confirm.version().get(), renew.version().get(), turn_off.version().get()),
-        |_| security_status(),
-    );
-    let render = move |status: SecondFactorStatus| view! { <Security status begin confirm renew turn_off/> };
-    view! { <LoadedPage data render/> }
-}
-
-#[component]
-fn Security(
-    status: SecondFactorStatus,
-    begin: ServerAction<SecurityBegin>,
-    confirm: ServerAction<SecurityConfirm>,
-    renew: ServerAction<SecurityRenewCodes>,
-    turn_off: ServerAction<SecurityTurnOff>,
-) -> impl IntoView {
-    let tx = texts();
-    let locale = use_context::<Locale>().unwrap_or_default();
-    let script = use_hydrated();
-    let hydrated = marker_of(script);
-    // The codes just made (by the enrolment or the last renewal), shown this once; gone with
-    // the second factor. A failed renewal leaves the codes of the last good one on screen.
+    // The codes just made (by the enrolment or the last renewal), shown this once; gone with the
+    // second factor. Kept here too: a card made again after a failed renewal would otherwise
+    // find only the enrolment's answer and show codes the last good renewal replaced.
     let fresh = RwSignal::new(None::<Vec<String>>);
     Effect::new(move || {
         if let Some(Ok(codes)) = confirm.value().get() {
@@ -65,6 +46,27 @@ fn Security(
             fresh.set(None);
         }
     });
+    let data = Resource::new(
+        move || (confirm.version().get(), renew.version().get(), turn_off.version().get()),
+        |_| security_status(),
+    );
+    let render = move |status: SecondFactorStatus| view! { <Security status fresh begin confirm renew turn_off/> };
+    view! { <LoadedPage data render/> }
+}
+
+#[component]
+fn Security(
+    status: SecondFactorStatus,
+    fresh: RwSignal<Option<Vec<String>>>,
+    begin: ServerAction<SecurityBegin>,
+    confirm: ServerAction<SecurityConfirm>,
+    renew: ServerAction<SecurityRenewCodes>,
+    turn_off: ServerAction<SecurityTurnOff>,
+) -> impl IntoView {
+    let tx = texts();
+    let locale = use_context::<Locale>().unwrap_or_default();
+    let script = use_hydrated();
+    let hydrated = marker_of(script);
     let fresh_codes = move || fresh.get();
     let error = move |result: Option<Result<Vec<String>, AppError>>| {
         result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.admin_message(locale)}</p> })
