@@ -466,8 +466,43 @@ pub struct RefundTotals {
     pub paid: i64,
     /// Refunded (succeeded).
     pub refunded: i64,
-    /// Kept: collected minus what left or is leaving.
+    /// Being refunded: asked of Stripe, not succeeded yet.
+    pub leaving: i64,
+    /// Held back by disputes: open chargebacks, and lost ones.
+    pub disputed: i64,
+    /// Kept: collected minus what left or is leaving, by refund or dispute.
     pub kept: i64,
+}
+
+impl RefundTotals {
+    /// Nothing collected yet, in `currency`.
+    #[must_use]
+    pub const fn none(currency: crate::domain::Currency) -> Self {
+        Self { currency, paid: 0, refunded: 0, leaving: 0, disputed: 0, kept: 0 }
+    }
+
+    /// Adds a payment of `paid` with its refunds (status, amount) and its disputes (Stripe's
+    /// status, amount): what went back, is going back, is held by a chargeback, and is kept.
+    #[must_use]
+    pub fn add<'a>(
+        self,
+        paid: i64,
+        refunds: impl IntoIterator<Item = (crate::domain::RefundStatus, i64)> + Clone,
+        disputes: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Self {
+        use crate::domain::refund::{held_by_disputes, refundable, refunded};
+        let left = refundable(paid, refunds.clone());
+        let gone = refunded(refunds);
+        let disputed = held_by_disputes(disputes);
+        Self {
+            paid: self.paid.saturating_add(paid),
+            refunded: self.refunded.saturating_add(gone),
+            leaving: self.leaving.saturating_add(paid.saturating_sub(left).saturating_sub(gone).max(0)),
+            disputed: self.disputed.saturating_add(disputed),
+            kept: self.kept.saturating_add(left.saturating_sub(disputed).max(0)),
+            ..self
+        }
+    }
 }
 
 /// What the refund form needs.
@@ -1029,6 +1064,22 @@ mod tests {
     use super::PlanForm;
     use crate::domain::{PlanField, PlanProblem, ScheduleRequest};
     use chrono::NaiveDate;
+
+    #[test]
+    fn money_back_adds_up_what_went_back_is_going_back_is_held_and_is_kept() {
+        use super::RefundTotals;
+        use crate::domain::{Currency, RefundStatus as R};
+        // 100 €: 30 € refunded, 20 € asked and pending, 10 € refused (counts for nothing).
+        let refunds = [(R::Succeeded, 3_000), (R::Pending, 2_000), (R::Refused, 1_000)];
+        let one = RefundTotals::none(Currency::Eur).add(10_000, refunds, []);
+        assert_eq!((one.paid, one.refunded, one.leaving, one.disputed, one.kept), (10_000, 3_000, 2_000, 0, 5_000));
+        // And 50 € whose chargeback is open, 40 € whose inquiry holds nothing.
+        let two = one.add(5_000, [], [("needs_response", 5_000)]).add(4_000, [], [("warning_needs_response", 4_000)]);
+        assert_eq!((two.paid, two.refunded, two.leaving, two.disputed, two.kept), (19_000, 3_000, 2_000, 5_000, 9_000));
+        // A chargeback larger than what refunds left keeps nothing, never less.
+        let over = RefundTotals::none(Currency::Eur).add(1_000, [(R::Succeeded, 600)], [("lost", 1_000)]);
+        assert_eq!((over.kept, over.leaving), (0, 0));
+    }
 
     fn listed(lines: &str) -> PlanForm {
         PlanForm { mode: "list".to_owned(), currency: "eur".to_owned(), lines: lines.to_owned(), ..PlanForm::default() }

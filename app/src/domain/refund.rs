@@ -98,6 +98,18 @@ pub fn refundable(paid: i64, refunds: impl IntoIterator<Item = (RefundStatus, i6
     paid.saturating_sub(out).max(0)
 }
 
+/// The minor units a payment's disputes hold back, given their Stripe statuses and amounts: a
+/// chargeback withdraws its amount when it opens (`needs_response`, `under_review`) and the bank
+/// keeps it once `lost`; an inquiry (`warning_…`) withdraws nothing, a `won` one gives it back.
+#[must_use]
+pub fn held_by_disputes<'a>(disputes: impl IntoIterator<Item = (&'a str, i64)>) -> i64 {
+    disputes
+        .into_iter()
+        .filter(|(status, _)| matches!(*status, "needs_response" | "under_review" | "lost"))
+        .map(|(_, amount)| amount)
+        .fold(0, i64::saturating_add)
+}
+
 /// The minor units that went back (succeeded) of a payment, given its refunds.
 #[must_use]
 pub fn refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
@@ -117,6 +129,14 @@ pub fn refund_key(scope: &str, echeance: EcheanceId, seq: i32) -> Result<Idempot
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chargeback_holds_its_amount_until_won_an_inquiry_holds_nothing() {
+        let held = |disputes: &[(&str, i64)]| held_by_disputes(disputes.iter().copied());
+        assert_eq!(held(&[("needs_response", 500), ("under_review", 200), ("lost", 100)]), 800);
+        assert_eq!(held(&[("won", 500), ("warning_needs_response", 300), ("warning_closed", 300)]), 0);
+        assert_eq!(held(&[]), 0);
+    }
     use proptest::prelude::*;
 
     use RefundStatus as R;

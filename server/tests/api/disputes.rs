@@ -61,6 +61,8 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
         assert_eq!(shown.status, "needs_response");
         assert!(shown.evidence_due_by.is_some(), "the deadline for evidence is shown");
         assert!(timeline.refund_form.is_none(), "a disputed payment is not refunded");
+        let money = timeline.refund_totals.expect("collected");
+        assert_eq!((money.disputed, money.kept), (money.paid, 0), "a chargeback withdraws its amount when it opens");
     }
     let told: Vec<email_outbox::Model> = email_outbox::Entity::find()
         .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
@@ -93,6 +95,21 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!(dispute_of(&app, won_e).await.status, "won");
     let lost_row = dispute_of(&app, lost_e).await;
     assert_eq!((lost_row.status.as_str(), lost_row.amount_cents), ("lost", 4_400));
+    let state = &app.state;
+    let money = move |e: i64| async move {
+        let timeline = admin::timeline(state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+        let t = timeline.refund_totals.expect("collected");
+        (t.paid, t.refunded, t.leaving, t.disputed, t.kept)
+    };
+    assert_eq!(money(won_e).await, (3_300, 0, 0, 0, 3_300), "won: given back, kept");
+    assert_eq!(money(lost_e).await, (4_400, 0, 0, 4_400, 0), "lost: the bank kept it, no refund");
+    let browser = app.browser();
+    app.login(&browser, &root).await;
+    for (e, held) in [(won_e, false), (lost_e, true)] {
+        let page = browser.get(format!("{}/admin/echeances/{e}?lang=fr", app.address)).send();
+        let html = page.await.expect("answers").text().await.expect("page");
+        assert_eq!(html.contains("Retenu par un litige"), held, "échéance {e}: the page says what the bank holds");
+    }
 
     // An event of its open days delivered late (Stripe retries for days, in any order) reopens nothing.
     let late = serde_json::json!({"id": lost, "object": "dispute", "payment_intent": lost_pi, "amount": 4_400,

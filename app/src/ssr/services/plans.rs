@@ -28,7 +28,7 @@ use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{
-    admin_audit, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
+    admin_audit, dispute, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
 };
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
@@ -963,22 +963,21 @@ pub fn planned(rows: &[echeance::Model]) -> Result<Vec<PlannedEcheance>, Service
         .collect()
 }
 
-/// What the plan's collected échéances brought in, what went back and what is kept, once a refund
-/// was asked for (sent, pending or succeeded): each échéance counted as its timeline counts it.
+/// What the plan's collected échéances brought in, what went back and what is kept, once money
+/// left or is leaving (a refund sent, pending or succeeded; a chargeback open or lost): each
+/// échéance counted as its timeline counts it.
 fn money_back<'a>(
     currency: Currency,
     collected: impl Iterator<Item = &'a echeance::Model>,
     refund_rows: &[refund::Model],
+    dispute_rows: &[dispute::Model],
 ) -> Option<RefundTotals> {
-    use crate::domain::refund::{refundable, refunded};
-    let mut totals = RefundTotals { currency, paid: 0, refunded: 0, kept: 0 };
-    for e in collected {
-        let statuses = || refund_rows.iter().filter(|r| r.echeance_id == e.id).map(|r| (r.status, r.amount_cents));
-        totals.paid = totals.paid.saturating_add(e.amount_cents);
-        totals.refunded = totals.refunded.saturating_add(refunded(statuses()));
-        totals.kept = totals.kept.saturating_add(refundable(e.amount_cents, statuses()));
-    }
-    (totals.kept != totals.paid || totals.refunded != 0).then_some(totals)
+    let totals = collected.fold(RefundTotals::none(currency), |totals, e| {
+        let refunds = refund_rows.iter().filter(|r| r.echeance_id == e.id).map(|r| (r.status, r.amount_cents));
+        let disputes = dispute_rows.iter().filter(|d| d.echeance_id == e.id);
+        totals.add(e.amount_cents, refunds, disputes.map(|d| (d.status.as_str(), d.amount_cents)))
+    });
+    (totals.kept != totals.paid).then_some(totals)
 }
 
 /// One plan with its customer, consent, échéances and history, for the dashboard.
@@ -1007,8 +1006,12 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
         .filter(refund::Column::EcheanceId.is_in(collected.clone().map(|e| e.id)))
         .all(&db)
         .await?;
+    let dispute_rows = dispute::Entity::find()
+        .filter(dispute::Column::EcheanceId.is_in(collected.clone().map(|e| e.id)))
+        .all(&db)
+        .await?;
     db.commit().await?;
-    let refund_totals = money_back(summary.total.currency, collected, &refund_rows);
+    let refund_totals = money_back(summary.total.currency, collected, &refund_rows, &dispute_rows);
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
     let echeances = rows

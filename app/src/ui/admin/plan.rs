@@ -5,13 +5,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::listing::RowsTable;
+use super::timeline::MoneyBack;
 use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, Locale};
 use crate::ui::form_token::FormToken;
-use crate::ui::i18n::{
-    actor_text, cause_label, customer_line, fill, format_datetime, plan_status_label, refund_totals_text, texts,
-};
+use crate::ui::i18n::{actor_text, cause_label, customer_line, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
@@ -51,9 +50,7 @@ pub fn AdminPlan() -> impl IntoView {
                     <dt>{tx.plan_total}</dt><dd>{plan.summary.total.format(locale)}</dd>
                     <dt>{tx.plan_collected}</dt><dd>{plan.summary.collected.map_or_else(|| "—".to_owned(), |m| m.format(locale))}</dd>
                 </dl>
-                {plan.refund_totals.map(|t| view! {
-                    <p class="muted" data-testid="plan-refund-totals">{refund_totals_text(t, locale, tx)}</p>
-                })}
+                {plan.refund_totals.map(|totals| view! { <MoneyBack totals locale testid="plan-refund-totals"/> })}
                 {plan.summary.no_card.then(|| view! { <p class="warning" data-testid="no-card">{tx.plan_no_card}</p> })}
                 {plan.summary.card_runs_out.map(|(month, year)| view! {
                     <p class="warning" data-testid="card-runs-out">

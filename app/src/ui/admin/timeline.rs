@@ -164,6 +164,21 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
     }
 }
 
+/// What a payment (or a plan's) brought in, what went back or is going back, and what is kept; and
+/// what chargebacks hold, when they do.
+#[component]
+pub(super) fn MoneyBack(totals: RefundTotals, locale: Locale, testid: &'static str) -> impl IntoView {
+    let tx = texts();
+    let held = (totals.disputed > 0).then(|| {
+        let amount = totals.currency.format_minor(totals.disputed, locale);
+        view! { <p class="warning" data-testid="disputed-held">{fill(tx.refund_totals_disputed, &[("amount", &amount)])}</p> }
+    });
+    view! {
+        <p class="muted" data-testid=testid>{refund_totals_text(totals, locale, tx)}</p>
+        {held}
+    }
+}
+
 /// The refunds of a collected échéance, what was kept, and the form to refund more.
 #[component]
 fn Refunds(
@@ -175,7 +190,6 @@ fn Refunds(
     locale: Locale,
 ) -> impl IntoView {
     let tx = texts();
-    let summary = refund_totals_text(totals, locale, tx);
     let none = refunds.is_empty().then(|| view! { <p class="muted">{tx.refunds_none}</p> });
     let rows = refunds
         .into_iter()
@@ -203,7 +217,7 @@ fn Refunds(
     view! {
         <section class="card" aria-labelledby="refunds-title">
             <h2 id="refunds-title">{tx.refunds}</h2>
-            <p data-testid="refund-totals">{summary}</p>
+            <MoneyBack totals locale testid="refund-totals"/>
             {none}
             <table>
                 <thead><tr>

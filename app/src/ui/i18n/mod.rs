@@ -291,10 +291,9 @@ pub fn refund_failure_text<'a>(code: &'a str, tx: &Texts) -> &'a str {
 #[must_use]
 pub fn refund_totals_text(totals: RefundTotals, locale: Locale, tx: &Texts) -> String {
     let money = |minor: i64| totals.currency.format_minor(minor, locale);
-    let leaving = totals.paid.saturating_sub(totals.refunded).saturating_sub(totals.kept);
     let (paid, refunded, kept) = (money(totals.paid), money(totals.refunded), money(totals.kept));
-    if leaving > 0 {
-        let leaving = money(leaving);
+    if totals.leaving > 0 {
+        let leaving = money(totals.leaving);
         let values = [("paid", paid.as_str()), ("refunded", &refunded), ("leaving", &leaving), ("kept", &kept)];
         fill(tx.refund_totals_leaving, &values)
     } else {

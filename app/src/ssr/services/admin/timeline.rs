@@ -9,10 +9,10 @@ use super::list::row_of;
 use crate::api::dto::{
     AdminRow, DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent,
 };
-use crate::domain::refund::{refundable, refunded};
+use crate::domain::refund::refundable;
 use crate::domain::{Actor, Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
 use crate::ssr::clock::from_ms;
-use crate::ssr::entities::{audit_log, charge_attempt, echeance, email_outbox, refund, stripe_event, user};
+use crate::ssr::entities::{audit_log, charge_attempt, dispute, echeance, email_outbox, refund, stripe_event, user};
 use crate::ssr::repo::{attempts, users};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::{disputes, refunds};
@@ -107,7 +107,9 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         ));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
-    let (refund_totals, refund_form) = money_back(&row, &refund_rows)?;
+    let dispute_rows = disputes::of(&db, id.get()).await?;
+    db.commit().await?;
+    let (refund_totals, refund_form) = money_back(&row, &refund_rows, &dispute_rows)?;
     let refunds = refund_rows
         .into_iter()
         .zip(refund_actors)
@@ -128,8 +130,6 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let dispute_rows = disputes::of(&db, id.get()).await?;
-    db.commit().await?;
     let disputes = dispute_rows
         .into_iter()
         .map(|d| {
@@ -167,14 +167,16 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
 fn money_back(
     row: &AdminRow,
     refund_rows: &[refund::Model],
+    dispute_rows: &[dispute::Model],
 ) -> Result<(Option<RefundTotals>, Option<RefundForm>), ServiceError> {
     if !row.status.was_collected() {
         return Ok((None, None));
     }
-    let statuses = || refund_rows.iter().map(|r| (r.status, r.amount_cents));
+    let statuses = refund_rows.iter().map(|r| (r.status, r.amount_cents));
     let paid = row.money.amount.minor();
-    let left = refundable(paid, statuses());
-    let totals = RefundTotals { currency: row.money.currency, paid, refunded: refunded(statuses()), kept: left };
+    let left = refundable(paid, statuses.clone());
+    let disputes = dispute_rows.iter().map(|d| (d.status.as_str(), d.amount_cents));
+    let totals = RefundTotals::none(row.money.currency).add(paid, statuses, disputes);
     // Refunded through the PaymentIntent that paid it: none known (paid before this product, or
     // recorded by hand), nothing to offer that `refunds::refund` would not refuse.
     let form = match (row.status, Amount::from_minor(left), &row.payment_intent) {
