@@ -110,6 +110,14 @@ pub fn held_by_disputes<'a>(disputes: impl IntoIterator<Item = (&'a str, i64)>) 
         .fold(0, i64::saturating_add)
 }
 
+/// Whether a dispute of Stripe's `status` is over: won, lost, an inquiry closed, or `prevented`
+/// (stopped before it became a chargeback, the payment refunded by the merchant's prevention
+/// service) — no evidence to send any more.
+#[must_use]
+pub fn dispute_decided(status: &str) -> bool {
+    matches!(status, "won" | "lost" | "warning_closed" | "prevented")
+}
+
 /// The minor units that went back (succeeded) of a payment, given its refunds.
 #[must_use]
 pub fn refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
@@ -136,6 +144,13 @@ mod tests {
         assert_eq!(held(&[("needs_response", 500), ("under_review", 200), ("lost", 100)]), 800);
         assert_eq!(held(&[("won", 500), ("warning_needs_response", 300), ("warning_closed", 300)]), 0);
         assert_eq!(held(&[]), 0);
+        assert_eq!(held(&[("prevented", 500)]), 0, "prevented: refunded, not withdrawn");
+        for status in ["won", "lost", "warning_closed", "prevented"] {
+            assert!(dispute_decided(status), "{status}");
+        }
+        for status in ["needs_response", "under_review", "warning_needs_response", "warning_under_review"] {
+            assert!(!dispute_decided(status), "{status}");
+        }
     }
     use proptest::prelude::*;
 

@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use super::effects;
 use super::error::ServiceError;
 use super::webhooks::dispatch::{Applied, collected_by};
+use crate::domain::refund::dispute_decided as is_decided;
 use crate::domain::{EmailKind, Locale};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
@@ -97,11 +98,6 @@ pub(crate) async fn observe(
     txn.commit().await?;
     state.wake.outbox.notify_one();
     Ok(Ok(Seen { echeance: echeance.id, already_decided }))
-}
-
-/// Stripe's status of a decided dispute.
-fn is_decided(status: &str) -> bool {
-    matches!(status, "won" | "lost" | "warning_closed")
 }
 
 /// Every admin who can log in is emailed of a new dispute: the payment, the customer, the deadline.

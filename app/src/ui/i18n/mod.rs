@@ -253,6 +253,7 @@ pub fn dispute_status_label(status: &str, tx: &Texts) -> &'static str {
         "warning_needs_response" => tx.dispute_status_inquiry,
         "won" | "warning_closed" => tx.dispute_status_won,
         "lost" => tx.dispute_status_lost,
+        "prevented" => tx.dispute_status_prevented,
         _ => tx.dispute_status_review,
     }
 }

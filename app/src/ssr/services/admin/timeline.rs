@@ -133,7 +133,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let disputes = dispute_rows
         .into_iter()
         .map(|d| {
-            let open = !matches!(d.status.as_str(), "won" | "lost" | "warning_closed");
+            let open = !crate::domain::refund::dispute_decided(&d.status);
             Ok(DisputeView {
                 at: local(d.created_at),
                 money: Money {
