@@ -140,12 +140,7 @@ impl Watcher {
 
 /// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins
 /// only, authenticated like every server function).
-async fn export_csv(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    Query(filter): Query<AdminFilter>,
-) -> Response {
+async fn export_csv(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     // A refusal in the language the link asks for, as a page's (its `lang`, after the browser's choice).
     let refuse = |e: ServiceError| {
         let error = AppError::from(e);
@@ -155,7 +150,7 @@ async fn export_csv(
     if let Err(e) = auth::require(&state, &headers, Some(Role::Admin)).await {
         return refuse(e);
     }
-    let csv = match Filter::parse(&filter) {
+    let csv = match Filter::parse(&filter_of(query.as_deref())) {
         Ok(filter) => admin::export_csv(&state, &filter).await,
         Err(e) => Err(e),
     };
@@ -173,6 +168,26 @@ async fn export_csv(
         }
         Err(e) => refuse(e),
     }
+}
+
+/// The dashboard's filter from its link's query, read as the dashboard reads it: a key given twice
+/// takes its last value, an unknown key is ignored — what the export holds is what the page showed.
+fn filter_of(query: Option<&str>) -> AdminFilter {
+    let mut filter = AdminFilter::default();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let field = match key.as_ref() {
+            "status" => &mut filter.status,
+            "customer" => &mut filter.customer,
+            "due_from" => &mut filter.due_from,
+            "due_to" => &mut filter.due_to,
+            "amount_min" => &mut filter.amount_min,
+            "amount_max" => &mut filter.amount_max,
+            "q" => &mut filter.q,
+            _ => continue,
+        };
+        *field = Some(value.into_owned());
+    }
+    filter
 }
 
 /// `POST /stripe/webhook`: verify, store, answer fast; a worker applies it.
