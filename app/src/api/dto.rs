@@ -989,7 +989,8 @@ pub struct PlanView {
     pub consent: Option<ConsentView>,
     /// Its échéances, in order.
     pub echeances: Vec<PlanEcheanceView>,
-    /// What its collected échéances brought in, went back and is kept, once a refund was asked for.
+    /// What its collected échéances brought in, went back, is going back, is held by chargebacks and
+    /// is kept, once some of it left or is leaving (a refund asked for, a chargeback open or lost).
     pub refund_totals: Option<RefundTotals>,
     /// Its status changes, oldest first.
     pub history: Vec<PlanHistoryEntry>,
