@@ -3,7 +3,7 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { LandingPage, login } from './pages/landing';
 import { FR } from './pages/texts';
-import { mailbox, seedAdmin, seedCustomer, uniqueEmail } from './support';
+import { type Account, mailbox, seedAdmin, seedCustomer, uniqueEmail } from './support';
 
 test.describe('admins', () => {
   test('an admin invites another, who chooses a password through the emailed link; then disables them', async ({ browser, page }) => {
@@ -85,13 +85,15 @@ function totp(base32: string, unixMs: number): string {
   return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/** A six-digit code that is none of the three the server accepts around now. */
+function wrongCode(secret: string): string {
+  const near = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
+  return ['000000', '111111', '222222', '333333'].find((c) => !near.includes(c)) ?? '';
+}
+
 /** Logs `admin` in with the password on `page`, up to the second step's page (hydrated). */
-async function passwordFirst(page: Page, admin: { email: string; password: string }): Promise<Page> {
-  const landing = new LandingPage(page);
-  await landing.goto();
-  await landing.email.fill(admin.email);
-  await landing.password.fill(admin.password);
-  await landing.submit.click();
+async function passwordFirst(page: Page, admin: Account): Promise<Page> {
+  await new LandingPage(page).submitCredentials(admin);
   await expect(page.getByRole('heading', { name: 'Code de vérification' })).toHaveAttribute('data-hydrated', 'true');
   return page;
 }
@@ -108,9 +110,7 @@ test.describe('second factor', () => {
     const secret = (await page.getByTestId('totp-secret').textContent()) ?? '';
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
     // A wrong code is said to be wrong, and the same key stays on screen to try again.
-    const now = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
-    const mistyped = ['000000', '111111', '222222', '333333'].find((c) => !now.includes(c)) ?? '';
-    await page.getByLabel('Code', { exact: true }).fill(mistyped);
+    await page.getByLabel('Code', { exact: true }).fill(wrongCode(secret));
     await page.getByLabel('Votre mot de passe').fill(admin.password);
     await page.getByRole('button', { name: 'Confirmer' }).click();
     await expect(page.getByRole('alert')).toContainText('Code incorrect');
@@ -126,9 +126,7 @@ test.describe('second factor', () => {
     // early) is later than the one the enrolment spent, so the test need not wait for the clock.
     const context = await browser.newContext();
     const fresh = await passwordFirst(await context.newPage(), admin);
-    const near = [-30_000, 0, 30_000].map((d) => totp(secret, Date.now() + d));
-    const wrong = ['000000', '111111', '222222', '333333'].find((c) => !near.includes(c)) ?? '';
-    await fresh.getByLabel('Code', { exact: true }).fill(wrong);
+    await fresh.getByLabel('Code', { exact: true }).fill(wrongCode(secret));
     await fresh.getByRole('button', { name: 'Vérifier' }).click();
     await expect(fresh.getByRole('alert')).toContainText('Code incorrect');
     await fresh.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() + 30_000));
@@ -154,7 +152,7 @@ test.describe('second factor', () => {
     await other.getByRole('button', { name: 'Vérifier' }).click();
     await expect(other.getByRole('heading', { name: FR.adminTitle })).toBeVisible();
     await elsewhere.close();
-    await renew.getByLabel('Code', { exact: true }).fill(first[1].replace('-', '').slice(0, 9) + 'x');
+    await renew.getByLabel('Code', { exact: true }).fill(first[1]);
     await renew.getByRole('button', { name: 'Nouveaux codes de secours' }).click();
     await expect(page.getByTestId('codes-left')).toContainText('9');
     await expect(page.getByTestId('renew-codes').getByRole('alert')).toContainText('Code incorrect');

@@ -11,9 +11,10 @@ use app::ssr::services::authenticate::{self, Access};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::webhooks::{self, IngestError};
 use app::ssr::state::AppState;
-use app::ui::i18n::{locale_asked, locale_of_request};
+use app::ui::i18n::{locale_of_page, locale_of_request};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -140,17 +141,19 @@ impl Watcher {
 
 /// `GET /admin/export.csv?…`: the dashboard's current filter as CSV (admins
 /// only, authenticated like every server function).
-async fn export_csv(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn export_csv(State(state): State<AppState>, request: Parts) -> Response {
     // A refusal in the language the link asks for, as a page's (its `lang`, after the browser's choice).
     let refuse = |e: ServiceError| {
         let error = AppError::from(e);
         let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, error.message(locale_asked(&headers, query.as_deref()))).into_response()
+        (status, error.message(locale_of_page(&request))).into_response()
     };
-    if let Err(e) = auth::require(&state, &headers, Some(Role::Admin)).await {
+    if let Err(e) = auth::require(&state, &request.headers, Some(Role::Admin)).await {
         return refuse(e);
     }
-    let csv = match Filter::parse(&filter_of(query.as_deref())) {
+    // Read as the dashboard reads its own link: the file holds what the page showed.
+    let pairs = url::form_urlencoded::parse(request.uri.query().unwrap_or_default().as_bytes());
+    let csv = match Filter::parse(&AdminFilter::from_pairs(pairs)) {
         Ok(filter) => admin::export_csv(&state, &filter).await,
         Err(e) => Err(e),
     };
@@ -168,26 +171,6 @@ async fn export_csv(State(state): State<AppState>, headers: HeaderMap, RawQuery(
         }
         Err(e) => refuse(e),
     }
-}
-
-/// The dashboard's filter from its link's query, read as the dashboard reads it: a key given twice
-/// takes its last value, an unknown key is ignored — what the export holds is what the page showed.
-fn filter_of(query: Option<&str>) -> AdminFilter {
-    let mut filter = AdminFilter::default();
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        let field = match key.as_ref() {
-            "status" => &mut filter.status,
-            "customer" => &mut filter.customer,
-            "due_from" => &mut filter.due_from,
-            "due_to" => &mut filter.due_to,
-            "amount_min" => &mut filter.amount_min,
-            "amount_max" => &mut filter.amount_max,
-            "q" => &mut filter.q,
-            _ => continue,
-        };
-        *field = Some(value.into_owned());
-    }
-    filter
 }
 
 /// `POST /stripe/webhook`: verify, store, answer fast; a worker applies it.

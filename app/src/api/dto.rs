@@ -193,6 +193,27 @@ pub struct AdminFilter {
 }
 
 impl AdminFilter {
+    /// The filter a link's query pairs ask for: a key given twice takes its last value (as
+    /// leptos' `ParamsMap::get` reads it), a key not of the filter is ignored.
+    #[must_use]
+    pub fn from_pairs<K: AsRef<str>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut filter = Self::default();
+        for (key, value) in pairs {
+            let field = match key.as_ref() {
+                "status" => &mut filter.status,
+                "customer" => &mut filter.customer,
+                "due_from" => &mut filter.due_from,
+                "due_to" => &mut filter.due_to,
+                "amount_min" => &mut filter.amount_min,
+                "amount_max" => &mut filter.amount_max,
+                "q" => &mut filter.q,
+                _ => continue,
+            };
+            *field = Some(value.into());
+        }
+        filter
+    }
+
     /// The filter as a query string (for links and the CSV export).
     #[must_use]
     pub fn query_string(&self) -> String {

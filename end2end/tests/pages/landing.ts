@@ -32,12 +32,17 @@ export class LandingPage extends PageObject {
     if (this.js) await expect(this.hydration).toHaveAttribute('data-hydrated', 'true');
   }
 
-  /** Logs in through the form and waits for the page behind it (hydrated when JavaScript runs). */
-  async login(who: Account): Promise<void> {
+  /** Sends the login form with `who`'s address and password (the page behind it is the caller's). */
+  async submitCredentials(who: Account): Promise<void> {
     await this.goto();
     await this.email.fill(who.email);
     await this.password.fill(who.password);
     await this.submit.click();
+  }
+
+  /** Logs in through the form and waits for the page behind it (hydrated when JavaScript runs). */
+  async login(who: Account): Promise<void> {
+    await this.submitCredentials(who);
     const landed = this.page.getByRole('heading', { name: who.admin ? this.tx.adminTitle : this.tx.myEcheances });
     await expect(landed).toBeVisible();
     if (!who.admin) await expect(landed).toHaveAttribute('data-hydrated', this.js ? 'true' : 'false');

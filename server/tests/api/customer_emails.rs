@@ -212,7 +212,7 @@ async fn a_card_that_will_not_last_until_a_coming_debit_is_warned_of_once_unless
 
 #[tokio::test]
 async fn a_closed_account_is_told_neither_of_a_coming_debit_nor_of_its_expiring_card() {
-    let app = spawn_app_with(Options { workers: false, env: vec![] }).await;
+    let app = crate::helpers::spawn_app_by_hand().await;
     let today = app.today();
     // Both customers: a debit in two days (within both notices' windows), a card that expires
     // the month before it.

@@ -266,7 +266,7 @@ async fn the_reminder_goes_out_after_the_configured_delay_unless_the_echeance_wa
     for e in [waiting, paid] {
         charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
     }
-    let sent = mail.wait_for(2, Duration::from_secs(30)).await;
+    let sent = mail.wait_for(2, crate::helpers::PATIENCE).await;
     assert!(sent.len() >= 2, "each waiting échéance's authentication email: {sent:?}");
     let pi = app.row(paid).await.current_payment_intent_id.expect("pi");
     let secret = app.attempts(paid).await[0].client_secret.clone().expect("secret");

@@ -82,7 +82,7 @@ async fn an_erased_customer_leaves_no_name_nor_address_in_any_table_and_what_the
     // Their address in the login records and a login link.
     assert_eq!(app.login_status(EMAIL, "pas le bon mot de passe").await, 401);
     links::request(&app.state, EMAIL, Purpose::Login, "203.0.113.9").await.expect("asked");
-    let sent = mail.wait_for(3, Duration::from_secs(30)).await;
+    let sent = mail.wait_for(3, crate::helpers::PATIENCE).await;
     assert!(sent.len() >= 3, "the setup's emails went out: {sent:?}");
     assert!(!traces(&app, EMAIL).await.is_empty() && !traces(&app, NAME).await.is_empty(), "the setup left traces");
 

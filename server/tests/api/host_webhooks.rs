@@ -220,7 +220,7 @@ async fn an_endpoint_down_for_the_whole_window_is_failed_then_replayed() {
 
 #[tokio::test]
 async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
-    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let first = crate::helpers::spawn_app_by_hand().await;
     let key = api_key(&first).await;
     let receiver = Receiver::start().await;
     let secret = endpoint(&first, &key, &receiver, &["plan.canceled"]).await;
@@ -317,7 +317,7 @@ async fn a_cancelled_plan_tells_the_plan_then_each_echeance() {
 
 #[tokio::test]
 async fn a_deleted_endpoints_failures_are_history_neither_counted_nor_replayed() {
-    let app = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let app = crate::helpers::spawn_app_by_hand().await;
     let key = api_key(&app).await;
     let receiver = Receiver::start().await;
     endpoint(&app, &key, &receiver, &["plan.canceled"]).await;

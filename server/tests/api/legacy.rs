@@ -45,6 +45,13 @@ pub(crate) async fn spawn_with_session(session: &str, status: &str, payment_stat
     (app, alice, e)
 }
 
+/// Stripe's `checkout.session.expired` (`event_id`) of session `session`, which held échéance `e`.
+pub(crate) fn expired_session_event(event_id: &str, session: &str, e: i64) -> serde_json::Value {
+    let session = serde_json::json!({"id": session, "object": "checkout.session", "status": "expired",
+        "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()});
+    crate::helpers::event(event_id, "checkout.session.expired", session)
+}
+
 #[tokio::test]
 async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_before_charging() {
     let (app, alice, e) = spawn_with_session("cs_test_open", "open", "unpaid").await;
@@ -101,13 +108,7 @@ async fn when_stripe_cannot_say_where_the_session_stands_nothing_is_charged() {
 #[tokio::test]
 async fn an_expired_checkout_session_leaves_its_echeance_to_the_schedule() {
     let (app, _, e) = spawn_with_session("cs_test_gone", "expired", "unpaid").await;
-    let event = crate::helpers::event(
-        "evt_cs_expired",
-        "checkout.session.expired",
-        serde_json::json!({"id": "cs_test_gone", "object": "checkout.session", "status": "expired",
-            "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()}),
-    );
-    app.deliver(&event).await;
+    app.deliver(&expired_session_event("evt_cs_expired", "cs_test_gone", e)).await;
     let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
     while tokio::time::Instant::now() < deadline {
         if app.row(e).await.checkout_session_id.is_none() {

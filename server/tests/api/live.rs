@@ -185,9 +185,7 @@ async fn a_note_on_a_timeline_reaches_the_admins_screens_though_the_status_stays
     let mut events = Events::open(&app, &screen).await;
 
     // The original site's session expired: the échéance lets go of it (a note on its timeline), still « à payer ».
-    let session = serde_json::json!({"id": "cs_test_gone", "object": "checkout.session", "status": "expired",
-        "payment_status": "unpaid", "payment_intent": null, "metadata": {}, "client_reference_id": e.to_string()});
-    app.deliver(&crate::helpers::event("evt_cs_gone", "checkout.session.expired", session)).await;
+    app.deliver(&crate::legacy::expired_session_event("evt_cs_gone", "cs_test_gone", e)).await;
 
     let seen = events.statuses_of(e, EcheanceStatus::APayer, crate::helpers::PATIENCE).await;
     assert_eq!(seen, vec![EcheanceStatus::APayer], "the admin's timeline reloads");

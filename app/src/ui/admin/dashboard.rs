@@ -27,18 +27,7 @@ use crate::ui::status_badge::StatusBadge;
 pub fn AdminDashboard() -> impl IntoView {
     let tx = texts();
     let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
-        AdminFilter {
-            status: q.get("status"),
-            customer: q.get("customer"),
-            due_from: q.get("due_from"),
-            due_to: q.get("due_to"),
-            amount_min: q.get("amount_min"),
-            amount_max: q.get("amount_max"),
-            q: q.get("q"),
-        }
-    };
+    let filter = move || AdminFilter::from_pairs(&*query.read());
     let page = move || query.read().get("page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
     let reconcile = ServerAction::<AdminReconcileNow>::new();
     let data = Resource::new(move || (filter(), page(), reconcile.version().get()), |(f, p, _)| admin_echeances(f, p));

@@ -85,7 +85,7 @@ fn lang_parameter(query: Option<&str>) -> Option<Locale> {
 /// `Accept-Language`, else French.
 #[cfg(feature = "ssr")]
 #[must_use]
-pub fn locale_asked(headers: &http::HeaderMap, query: Option<&str>) -> Locale {
+fn locale_asked(headers: &http::HeaderMap, query: Option<&str>) -> Locale {
     lang_cookie(headers)
         .or_else(|| lang_parameter(query))
         .or_else(|| {

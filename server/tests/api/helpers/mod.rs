@@ -513,7 +513,7 @@ impl TestApp {
     /// Waits for Stripe's events of `types` to be stored (an attempted delivery may still be on
     /// its way), then applies every stored event until none waits: the state once they are in.
     pub async fn apply_once_stored(&self, types: &[&str]) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
             let stored: std::collections::BTreeSet<String> =
                 self.inbox().await.into_iter().map(|e| e.event_type).collect();
@@ -523,7 +523,7 @@ impl TestApp {
             assert!(tokio::time::Instant::now() < deadline, "{types:?} never all stored: {stored:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let waiting = self.settle_inbox(Duration::from_secs(30)).await;
+        let waiting = self.settle_inbox(PATIENCE).await;
         assert!(waiting.is_empty(), "events still waiting: {waiting:?}");
     }
 
