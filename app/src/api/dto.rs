@@ -447,8 +447,8 @@ pub struct DisputeView {
     pub money: crate::domain::Money,
     /// Stripe's reason code.
     pub reason: Option<String>,
-    /// Stripe's status (`needs_response`, `won`, `lost`, …).
-    pub status: String,
+    /// Where it stands, as Stripe says.
+    pub status: crate::domain::DisputeStatus,
     /// The last moment to send evidence, while it can be sent (schedule time zone).
     pub evidence_due_by: Option<NaiveDateTime>,
     /// `dp_…`.
@@ -502,16 +502,17 @@ impl RefundTotals {
         Self { currency, paid: 0, refunded: 0, leaving: 0, disputed: 0, kept: 0 }
     }
 
-    /// Adds a payment of `paid` with its refunds (status, amount) and its disputes (Stripe's
-    /// status, amount): what went back, is going back, is held by a chargeback, and is kept.
+    /// Adds a payment of `paid` with its refunds (status, amount) and its disputes (status,
+    /// amount): what went back, is going back, is held by a chargeback, and is kept.
     #[must_use]
-    pub fn add<'a>(
+    pub fn add(
         self,
         paid: i64,
         refunds: impl IntoIterator<Item = (crate::domain::RefundStatus, i64)> + Clone,
-        disputes: impl IntoIterator<Item = (&'a str, i64)>,
+        disputes: impl IntoIterator<Item = (crate::domain::DisputeStatus, i64)>,
     ) -> Self {
-        use crate::domain::refund::{held_by_disputes, refundable, refunded};
+        use crate::domain::dispute::held_by_disputes;
+        use crate::domain::refund::{refundable, refunded};
         let left = refundable(paid, refunds.clone());
         let gone = refunded(refunds);
         let disputed = held_by_disputes(disputes);
@@ -1090,16 +1091,16 @@ mod tests {
     #[test]
     fn money_back_adds_up_what_went_back_is_going_back_is_held_and_is_kept() {
         use super::RefundTotals;
-        use crate::domain::{Currency, RefundStatus as R};
+        use crate::domain::{Currency, DisputeStatus as D, RefundStatus as R};
         // 100 €: 30 € refunded, 20 € asked and pending, 10 € refused (counts for nothing).
         let refunds = [(R::Succeeded, 3_000), (R::Pending, 2_000), (R::Refused, 1_000)];
         let one = RefundTotals::none(Currency::Eur).add(10_000, refunds, []);
         assert_eq!((one.paid, one.refunded, one.leaving, one.disputed, one.kept), (10_000, 3_000, 2_000, 0, 5_000));
         // And 50 € whose chargeback is open, 40 € whose inquiry holds nothing.
-        let two = one.add(5_000, [], [("needs_response", 5_000)]).add(4_000, [], [("warning_needs_response", 4_000)]);
+        let two = one.add(5_000, [], [(D::NeedsResponse, 5_000)]).add(4_000, [], [(D::WarningNeedsResponse, 4_000)]);
         assert_eq!((two.paid, two.refunded, two.leaving, two.disputed, two.kept), (19_000, 3_000, 2_000, 5_000, 9_000));
         // A chargeback larger than what refunds left keeps nothing, never less.
-        let over = RefundTotals::none(Currency::Eur).add(1_000, [(R::Succeeded, 600)], [("lost", 1_000)]);
+        let over = RefundTotals::none(Currency::Eur).add(1_000, [(R::Succeeded, 600)], [(D::Lost, 1_000)]);
         assert_eq!((over.kept, over.leaving), (0, 0));
     }
 

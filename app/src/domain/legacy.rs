@@ -1,6 +1,7 @@
 //! What Stripe objects outside the charge path mean for an échéance: the
-//! original site's Checkout Sessions, refunds and disputes.
+//! original site's Checkout Sessions and refunds (disputes: [`super::dispute`]).
 
+use super::refund::RefundStatus;
 use super::status::PaymentEvent;
 
 /// What a legacy Checkout Session says of its échéance: paid → collected;
@@ -23,13 +24,13 @@ pub fn checkout_session_event(
 /// (status, amount): full once those that went through (or are on their way)
 /// cover it; a failed one with nothing covering puts the money back as paid.
 #[must_use]
-pub fn refunds_event<'a>(paid: i64, refunds: impl IntoIterator<Item = (&'a str, i64)>) -> Option<PaymentEvent> {
+pub fn refunds_event(paid: i64, refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> Option<PaymentEvent> {
     let (mut through, mut failed) = (0_i64, false);
     for (status, amount) in refunds {
         match status {
-            "succeeded" | "pending" => through = through.saturating_add(amount),
-            "failed" | "canceled" => failed = true,
-            _ => {}
+            RefundStatus::Succeeded | RefundStatus::Pending => through = through.saturating_add(amount),
+            RefundStatus::Failed | RefundStatus::Canceled => failed = true,
+            RefundStatus::Requested | RefundStatus::RequiresAction | RefundStatus::Refused => {}
         }
     }
     if paid > 0 && through >= paid {
@@ -43,47 +44,26 @@ pub fn refunds_event<'a>(paid: i64, refunds: impl IntoIterator<Item = (&'a str, 
     }
 }
 
-/// What a dispute's status says: still open, or closed won (an inquiry closed
-/// without a chargeback keeps the money too) or lost.
-#[must_use]
-pub fn dispute_event(status: Option<&str>) -> Option<PaymentEvent> {
-    match status? {
-        "won" | "warning_closed" => Some(PaymentEvent::DisputeClosed { won: true }),
-        "lost" => Some(PaymentEvent::DisputeClosed { won: false }),
-        "needs_response" | "under_review" | "warning_needs_response" | "warning_under_review" => {
-            Some(PaymentEvent::DisputeOpened)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn refunds_are_full_once_what_went_through_covers_the_payment() {
+        use RefundStatus as R;
         assert_eq!(
-            refunds_event(1000, [("succeeded", 400), ("pending", 600)]),
+            refunds_event(1000, [(R::Succeeded, 400), (R::Pending, 600)]),
             Some(PaymentEvent::Refunded { full: true })
         );
-        assert_eq!(refunds_event(1000, [("succeeded", 400)]), Some(PaymentEvent::Refunded { full: false }));
-        assert_eq!(refunds_event(1000, [("failed", 1000)]), Some(PaymentEvent::RefundFailed));
+        assert_eq!(refunds_event(1000, [(R::Succeeded, 400)]), Some(PaymentEvent::Refunded { full: false }));
+        assert_eq!(refunds_event(1000, [(R::Failed, 1000)]), Some(PaymentEvent::RefundFailed));
+        assert_eq!(refunds_event(1000, [(R::Canceled, 1000)]), Some(PaymentEvent::RefundFailed));
         assert_eq!(
-            refunds_event(1000, [("failed", 1000), ("succeeded", 1000)]),
+            refunds_event(1000, [(R::Failed, 1000), (R::Succeeded, 1000)]),
             Some(PaymentEvent::Refunded { full: true })
         );
+        assert_eq!(refunds_event(1000, [(R::RequiresAction, 1000)]), None, "not sent yet");
         assert_eq!(refunds_event(1000, []), None);
-    }
-
-    #[test]
-    fn a_dispute_is_open_until_won_or_lost() {
-        assert_eq!(dispute_event(Some("needs_response")), Some(PaymentEvent::DisputeOpened));
-        assert_eq!(dispute_event(Some("warning_needs_response")), Some(PaymentEvent::DisputeOpened));
-        assert_eq!(dispute_event(Some("won")), Some(PaymentEvent::DisputeClosed { won: true }));
-        assert_eq!(dispute_event(Some("warning_closed")), Some(PaymentEvent::DisputeClosed { won: true }));
-        assert_eq!(dispute_event(Some("lost")), Some(PaymentEvent::DisputeClosed { won: false }));
-        assert_eq!(dispute_event(None), None);
     }
 
     #[test]

@@ -98,26 +98,6 @@ pub fn refundable(paid: i64, refunds: impl IntoIterator<Item = (RefundStatus, i6
     paid.saturating_sub(out).max(0)
 }
 
-/// The minor units a payment's disputes hold back, given their Stripe statuses and amounts: a
-/// chargeback withdraws its amount when it opens (`needs_response`, `under_review`) and the bank
-/// keeps it once `lost`; an inquiry (`warning_…`) withdraws nothing, a `won` one gives it back.
-#[must_use]
-pub fn held_by_disputes<'a>(disputes: impl IntoIterator<Item = (&'a str, i64)>) -> i64 {
-    disputes
-        .into_iter()
-        .filter(|(status, _)| matches!(*status, "needs_response" | "under_review" | "lost"))
-        .map(|(_, amount)| amount)
-        .fold(0, i64::saturating_add)
-}
-
-/// Whether a dispute of Stripe's `status` is over: won, lost, an inquiry closed, or `prevented`
-/// (stopped before it became a chargeback, the payment refunded by the merchant's prevention
-/// service) — no evidence to send any more.
-#[must_use]
-pub fn dispute_decided(status: &str) -> bool {
-    matches!(status, "won" | "lost" | "warning_closed" | "prevented")
-}
-
 /// The minor units that went back (succeeded) of a payment, given its refunds.
 #[must_use]
 pub fn refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
@@ -138,20 +118,6 @@ pub fn refund_key(scope: &str, echeance: EcheanceId, seq: i32) -> Result<Idempot
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_chargeback_holds_its_amount_until_won_an_inquiry_holds_nothing() {
-        let held = |disputes: &[(&str, i64)]| held_by_disputes(disputes.iter().copied());
-        assert_eq!(held(&[("needs_response", 500), ("under_review", 200), ("lost", 100)]), 800);
-        assert_eq!(held(&[("won", 500), ("warning_needs_response", 300), ("warning_closed", 300)]), 0);
-        assert_eq!(held(&[]), 0);
-        assert_eq!(held(&[("prevented", 500)]), 0, "prevented: refunded, not withdrawn");
-        for status in ["won", "lost", "warning_closed", "prevented"] {
-            assert!(dispute_decided(status), "{status}");
-        }
-        for status in ["needs_response", "under_review", "warning_needs_response", "warning_under_review"] {
-            assert!(!dispute_decided(status), "{status}");
-        }
-    }
     use proptest::prelude::*;
 
     use RefundStatus as R;

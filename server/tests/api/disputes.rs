@@ -4,7 +4,7 @@
 //! of a new one. The disputes come from the Stripe layer, kept and listed
 //! there, their events signed like the peer's.
 
-use app::domain::{EcheanceId, EcheanceStatus, EmailKind};
+use app::domain::{DisputeStatus, EcheanceId, EcheanceStatus, EmailKind};
 use app::ssr::entities::{dispute, email_outbox};
 use app::ssr::services::admin;
 use app::ssr::services::charge::{self, Trigger};
@@ -27,6 +27,15 @@ async fn paid_by_an_older_attempt(app: &TestApp, cents: i64) -> (i64, String) {
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
     assert_ne!(app.row(e).await.current_payment_intent_id.as_deref(), Some(paying.as_str()), "not the current one");
     (e, paying)
+}
+
+/// The admins' « new dispute » emails written so far.
+async fn dispute_emails(app: &TestApp) -> Vec<email_outbox::Model> {
+    email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
 }
 
 async fn dispute_of(app: &TestApp, e: i64) -> dispute::Model {
@@ -58,17 +67,13 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
         assert_eq!(app.status(e).await, EcheanceStatus::Contestee, "{inbox:?}");
         let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
         let shown = &timeline.disputes[0];
-        assert_eq!(shown.status, "needs_response");
+        assert_eq!(shown.status, DisputeStatus::NeedsResponse);
         assert!(shown.evidence_due_by.is_some(), "the deadline for evidence is shown");
         assert!(timeline.refund_form.is_none(), "a disputed payment is not refunded");
         let money = timeline.refund_totals.expect("collected");
         assert_eq!((money.disputed, money.kept), (money.paid, 0), "a chargeback withdraws its amount when it opens");
     }
-    let told: Vec<email_outbox::Model> = email_outbox::Entity::find()
-        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
-        .all(&app.state.db)
-        .await
-        .expect("outbox");
+    let told = dispute_emails(&app).await;
     assert_eq!(told.len(), 4, "every admin told of each dispute, once");
     for admin in [&root, &ops] {
         assert_eq!(told.iter().filter(|m| m.to_address == admin.email).count(), 2);
@@ -92,9 +97,9 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "won: the money stays");
     assert_eq!(paid_at(won_e).await, paid_on, "the payment's own date, not the dispute's end");
     assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee, "lost: the money went back");
-    assert_eq!(dispute_of(&app, won_e).await.status, "won");
+    assert_eq!(dispute_of(&app, won_e).await.status, DisputeStatus::Won);
     let lost_row = dispute_of(&app, lost_e).await;
-    assert_eq!((lost_row.status.as_str(), lost_row.amount_cents), ("lost", 4_400));
+    assert_eq!((lost_row.status, lost_row.amount_cents), (DisputeStatus::Lost, 4_400));
     let state = &app.state;
     let money = move |e: i64| async move {
         let timeline = admin::timeline(state, EcheanceId::new(e).expect("id")).await.expect("timeline");
@@ -118,7 +123,7 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!(app.deliver(&crate::helpers::event("evt_late_update", "charge.dispute.updated", late)).await, 200);
     app.process_inbox().await;
     let still = dispute_of(&app, lost_e).await;
-    assert_eq!((still.status.as_str(), still.evidence_due_by), ("lost", None));
+    assert_eq!((still.status, still.evidence_due_by), (DisputeStatus::Lost, None));
     assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee);
 
     // Its opening event delivered again after the close (a retried delivery): it reopens nothing.
@@ -127,17 +132,13 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
     assert_eq!(app.deliver(&crate::helpers::event("evt_late_created", "charge.dispute.created", reopened)).await, 200);
     app.process_inbox().await;
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "a won dispute's late opening moves nothing");
-    assert_eq!(dispute_of(&app, won_e).await.status, "won");
+    assert_eq!(dispute_of(&app, won_e).await.status, DisputeStatus::Won);
 
     // The reconciler reads the same disputes again: nothing moves twice, nobody is told twice.
     let again = reconcile(&app).await;
     assert_eq!(app.status(won_e).await, EcheanceStatus::Payee, "{again:?}");
     assert_eq!(app.status(lost_e).await, EcheanceStatus::Remboursee);
-    let told_again = email_outbox::Entity::find()
-        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
-        .all(&app.state.db)
-        .await
-        .expect("outbox");
+    let told_again = dispute_emails(&app).await;
     assert_eq!(told_again.len(), 4);
     assert_eq!(dispute::Entity::find().all(&app.state.db).await.expect("rows").len(), 2);
 }
@@ -194,10 +195,45 @@ async fn a_dispute_that_names_only_the_charge_is_traced_to_its_payment_by_webhoo
     let report = reconcile(&app).await;
     assert_eq!(app.status(*by_listing).await, EcheanceStatus::Contestee, "{report:?}");
     assert_eq!(dispute_of(&app, *by_listing).await.payment_intent_id, *pi);
-    let told = email_outbox::Entity::find()
-        .filter(email_outbox::Column::Kind.eq(EmailKind::AdminDisputeOpened))
-        .all(&app.state.db)
-        .await
-        .expect("outbox");
+    let told = dispute_emails(&app).await;
     assert_eq!(told.len(), 2, "the admin is told of each, once");
+}
+
+#[tokio::test]
+async fn a_dispute_status_stripe_does_not_document_opens_one_to_answer_and_changes_nothing_known() {
+    let app = spawn_app_by_hand().await;
+    app.admin("root").await;
+    let dora = app.customer("dora", Some(cards::OK)).await;
+    let e = app.echeance(&dora, 2_500, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("charged");
+    let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+    let due_by = app.state.now_ms() / 1000 + 7 * 86_400;
+    let mut n = 0;
+    let mut report = async |kind: &str, status: &str| {
+        n += 1;
+        let dispute = serde_json::json!({"id": "dp_new_word", "object": "dispute", "payment_intent": pi,
+            "amount": 2_500, "currency": "eur", "reason": "fraudulent", "status": status,
+            "evidence_details": {"due_by": due_by}});
+        assert_eq!(app.deliver(&crate::helpers::event(&format!("evt_new_word_{n}"), kind, dispute)).await, 200);
+        app.process_inbox().await;
+        dispute_of(&app, e).await
+    };
+
+    // First seen with a word of its own: a chargeback to answer, the admins told, the deadline kept.
+    let row = report("charge.dispute.created", "escalated").await;
+    assert_eq!((row.status, row.evidence_due_by), (DisputeStatus::NeedsResponse, Some(due_by * 1000)));
+    assert_eq!(app.status(e).await, EcheanceStatus::Contestee);
+    let told = dispute_emails(&app).await;
+    assert_eq!(told.len(), 1, "{told:?}");
+
+    // A known word moves it; an unknown one after it leaves it where it was, open or closed.
+    assert_eq!(report("charge.dispute.updated", "under_review").await.status, DisputeStatus::UnderReview);
+    assert_eq!(report("charge.dispute.updated", "reviewed_again").await.status, DisputeStatus::UnderReview);
+    assert_eq!(report("charge.dispute.closed", "closed_somehow").await.status, DisputeStatus::UnderReview);
+    assert_eq!(app.status(e).await, EcheanceStatus::Contestee, "not decided: the échéance waits for a known end");
+    assert_eq!(report("charge.dispute.closed", "won").await.status, DisputeStatus::Won);
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(report("charge.dispute.updated", "later_word").await.status, DisputeStatus::Won);
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+    assert_eq!(timeline.disputes.iter().map(|d| d.status).collect::<Vec<_>>(), [DisputeStatus::Won]);
 }

@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::DisputeStatus;
+
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "disputes")]
@@ -19,8 +21,8 @@ pub struct Model {
     pub currency: String,
     /// Stripe's reason code (`fraudulent`, `product_not_received`, …).
     pub reason: Option<String>,
-    /// Stripe's status (`needs_response`, `under_review`, `won`, `lost`, `warning_…`).
-    pub status: String,
+    /// Where it stands, in Stripe's words.
+    pub status: DisputeStatus,
     /// Epoch ms: the last moment to send evidence.
     pub evidence_due_by: Option<i64>,
     pub created_at: i64,

@@ -5,8 +5,8 @@
 use serde::Deserialize;
 use std::collections::HashMap;
 
-use crate::domain::PaymentEvent;
 use crate::domain::is_soft_decline;
+use crate::domain::{DisputeStatus, PaymentEvent, RefundStatus};
 
 /// An expandable field: Stripe sends an id, or the object when expanded.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -43,6 +43,15 @@ pub struct StripeErrorDetail {
     pub decline_code: Option<String>,
     /// Stripe's human message (logged, never shown as is).
     pub message: Option<String>,
+}
+
+impl StripeErrorDetail {
+    /// Refused as a request (a detached card, a deleted customer, a bad parameter), not a
+    /// card's decline nor Stripe failing.
+    #[must_use]
+    pub fn is_invalid_request(&self) -> bool {
+        self.kind.as_deref() == Some("invalid_request_error")
+    }
 }
 
 /// Stripe's PaymentIntent status, with room for values this version does not know.
@@ -288,6 +297,24 @@ impl CheckoutSessionSnapshot {
         self.payment_status.as_deref() == Some("paid")
     }
 
+    /// Whether it expired: it will never collect.
+    #[must_use]
+    pub fn is_expired(&self) -> bool {
+        self.status.as_deref() == Some("expired")
+    }
+
+    /// Whether it is still open: its customer may yet pay on Stripe's page.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.status.as_deref() == Some("open")
+    }
+
+    /// Complete and unpaid: a delayed payment under way, or failed.
+    #[must_use]
+    pub fn is_complete_unpaid(&self) -> bool {
+        self.status.as_deref() == Some("complete") && self.payment_status.as_deref() == Some("unpaid")
+    }
+
     /// Where it stands in Stripe's own words: `complete/paid` (`?` for what it does not say).
     #[must_use]
     pub fn status_words(&self) -> String {
@@ -338,7 +365,7 @@ pub struct DisputeSnapshot {
     pub charge: Option<IdOrObject>,
     /// Stripe's reason code.
     pub reason: Option<String>,
-    /// `warning_needs_response` … `won`, `lost`, `warning_closed`.
+    /// `warning_needs_response` … `won`, `lost`, `prevented` (read by [`Self::known_status`]).
     #[serde(default)]
     pub status: Option<String>,
     /// The disputed amount (what is lost if the dispute is).
@@ -353,6 +380,14 @@ pub struct DisputeSnapshot {
     /// Unix seconds.
     #[serde(default)]
     pub created: i64,
+}
+
+impl DisputeSnapshot {
+    /// Its status, when it is a word Stripe documents.
+    #[must_use]
+    pub fn known_status(&self) -> Option<DisputeStatus> {
+        self.status.as_deref().and_then(DisputeStatus::from_stripe)
+    }
 }
 
 /// A dispute's `evidence_details`: what the product reads of it.
@@ -390,6 +425,14 @@ pub struct RefundSnapshot {
     /// Unix seconds.
     #[serde(default)]
     pub created: i64,
+}
+
+impl RefundSnapshot {
+    /// Its status, when it is a word Stripe documents.
+    #[must_use]
+    pub fn known_status(&self) -> Option<RefundStatus> {
+        self.status.as_deref().and_then(RefundStatus::from_stripe)
+    }
 }
 
 /// A Stripe event, from a webhook or the Events API. `data.object` is kept raw
@@ -557,6 +600,7 @@ mod tests {
         assert_eq!(d.charge.as_ref().map(IdOrObject::id), Some("ch_1PgafuB7WZ01zgkWXYmPNZs8"));
         assert_eq!(d.reason.as_deref(), Some("general"));
         assert_eq!(d.status.as_deref(), Some("warning_needs_response"));
+        assert_eq!(d.known_status(), Some(DisputeStatus::WarningNeedsResponse));
         assert_eq!((d.amount, d.evidence_details.and_then(|e| e.due_by)), (1000, Some(1_723_679_999)));
 
         let r: RefundSnapshot = serde_json::from_value(fixture("refund")).expect("Refund");
@@ -564,9 +608,11 @@ mod tests {
             (r.id.as_str(), r.status.as_deref(), r.payment_intent.is_none()),
             ("re_1Pgc72B7WZ01zgkWqPvrRrPE", Some("succeeded"), true)
         );
+        assert_eq!(r.known_status(), Some(RefundStatus::Succeeded));
 
         let cs: CheckoutSessionSnapshot = serde_json::from_value(fixture("checkout.session")).expect("Session");
         assert_eq!((cs.status.as_deref(), cs.payment_status.as_deref()), (Some("open"), Some("unpaid")));
+        assert!(cs.is_open() && !cs.is_expired() && !cs.is_complete_unpaid() && !cs.is_paid());
         assert_eq!(cs.payment_intent.as_ref().map(IdOrObject::id), Some("pi_1PgafyB7WZ01zgkWSjxsAJo3"));
         assert!(!cs.is_for(0, "eur"), "it says nothing of what it collects (null): not for any amount");
         let mut paid = fixture("checkout.session");

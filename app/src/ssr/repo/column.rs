@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, HostDeliveryStatus, HostEvent, KeyMode, PlanStatus,
-    RefundReason, RefundStatus, Role,
+    AttemptOutcome, Cause, ChargeOrigin, DisputeStatus, EcheanceStatus, EmailKind, HostDeliveryStatus, HostEvent,
+    KeyMode, PlanStatus, RefundReason, RefundStatus, Role,
 };
 use crate::ssr::repo::queue::{InboxStatus, OutboxStatus};
 
@@ -84,5 +84,6 @@ spelled_column!(
     HostEvent,
     HostDeliveryStatus,
     RefundStatus,
-    RefundReason
+    RefundReason,
+    DisputeStatus
 );

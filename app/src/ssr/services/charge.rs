@@ -435,7 +435,7 @@ async fn send(
         // waiting for a payment method with no error) is a refusal, linked to the attempt
         // so that the next attempt cancels it first.
         Err(GatewayError::Rejected { status: status @ (400 | 404), detail, payment_intent })
-            if detail.kind.as_deref() == Some("invalid_request_error") =>
+            if detail.is_invalid_request() =>
         {
             tracing::warn!(status, code = ?detail.code, resend = attempt.stripe_calls > 0, "Stripe refused the charge request");
             let found = match payment_intent {

@@ -9,8 +9,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use super::effects;
 use super::error::ServiceError;
 use super::webhooks::dispatch::{Applied, collected_by};
-use crate::domain::refund::dispute_decided as is_decided;
-use crate::domain::{EmailKind, Locale};
+use crate::domain::{DisputeStatus, EmailKind, Locale};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
@@ -47,18 +46,28 @@ pub(crate) async fn observe(
         Err(not_now) => return Ok(Err(not_now)),
     };
     let now = state.now_ms();
-    let status = snapshot.status.clone().unwrap_or_else(|| "needs_response".to_owned());
+    let reported = snapshot.known_status();
     let due_by = snapshot.evidence_details.as_ref().and_then(|e| e.due_by).map(|s| s.saturating_mul(1000));
     let txn = db::begin_write(&state.db).await?;
     echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
-    let already_decided = known.as_ref().is_some_and(|row| is_decided(&row.status));
+    let already_decided = known.as_ref().is_some_and(|row| row.status.is_decided());
+    // A word Stripe does not document (yet) changes nothing known; a dispute first seen so is
+    // taken as a chargeback to answer — the admins are told rather than left unaware.
+    let status = match (reported, &known) {
+        (Some(status), _) => status,
+        (None, Some(row)) => row.status,
+        (None, None) => DisputeStatus::NeedsResponse,
+    };
+    if reported.is_none() {
+        tracing::warn!(dispute = %snapshot.id, status = ?snapshot.status, "dispute status not read; kept {status}");
+    }
     match known {
         // A decided dispute stays decided: a late event of its open days (events come in any
         // order, retried for days) does not reopen it.
         Some(_) if already_decided => {}
         Some(row) => {
-            let decided = is_decided(&status);
+            let decided = status.is_decided();
             let mut active: dispute::ActiveModel = row.into();
             active.status = Set(status);
             if snapshot.amount > 0 {
@@ -73,7 +82,7 @@ pub(crate) async fn observe(
             active.update(&txn).await?;
         }
         None => {
-            let open_due = due_by.filter(|_| !is_decided(&status));
+            let open_due = due_by.filter(|_| !status.is_decided());
             let row = dispute::ActiveModel {
                 echeance_id: Set(echeance.id),
                 stripe_dispute_id: Set(snapshot.id.clone()),
@@ -90,7 +99,7 @@ pub(crate) async fn observe(
             .insert(&txn)
             .await?;
             // First seen decided (its close came first, or an old one the reconciler found): nothing to answer.
-            if !is_decided(&row.status) {
+            if !row.status.is_decided() {
                 tell_admins(state, &txn, &echeance, &row, now).await?;
             }
         }
@@ -157,7 +166,7 @@ pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<dispute:
 pub async fn lost_for(db: &impl ConnectionTrait, payment_intent: &str) -> Result<bool, ServiceError> {
     Ok(dispute::Entity::find()
         .filter(dispute::Column::PaymentIntentId.eq(payment_intent))
-        .filter(dispute::Column::Status.eq("lost"))
+        .filter(dispute::Column::Status.eq(DisputeStatus::Lost))
         .one(db)
         .await?
         .is_some())

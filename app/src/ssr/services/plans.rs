@@ -975,7 +975,7 @@ fn money_back<'a>(
     let totals = collected.fold(RefundTotals::none(currency), |totals, e| {
         let refunds = refund_rows.iter().filter(|r| r.echeance_id == e.id).map(|r| (r.status, r.amount_cents));
         let disputes = dispute_rows.iter().filter(|d| d.echeance_id == e.id);
-        totals.add(e.amount_cents, refunds, disputes.map(|d| (d.status.as_str(), d.amount_cents)))
+        totals.add(e.amount_cents, refunds, disputes.map(|d| (d.status, d.amount_cents)))
     });
     (totals.kept != totals.paid).then_some(totals)
 }

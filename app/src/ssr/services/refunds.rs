@@ -269,7 +269,7 @@ async fn update_from(
     mut row: refund::Model,
     answer: &RefundSnapshot,
 ) -> Result<RefundStatus, ServiceError> {
-    let reported = answer.status.as_deref().and_then(RefundStatus::from_stripe).unwrap_or(RefundStatus::Pending);
+    let reported = answer.known_status().unwrap_or(RefundStatus::Pending);
     loop {
         let status = row.status.updated_by(reported);
         let failure = answer.failure_reason.clone().filter(|_| status == RefundStatus::Failed);
@@ -400,7 +400,7 @@ async fn add_elsewhere(
         .flatten()
         .map_or(0, |max| max.saturating_add(1));
     let now = state.now_ms();
-    let status = snapshot.status.as_deref().and_then(RefundStatus::from_stripe).unwrap_or(RefundStatus::Pending);
+    let status = snapshot.known_status().unwrap_or(RefundStatus::Pending);
     refund::ActiveModel {
         echeance_id: Set(echeance.id),
         seq: Set(seq),

@@ -10,7 +10,7 @@ use crate::api::admin::{
     AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
 };
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
-use crate::domain::{Actor, Locale, RefundReason};
+use crate::domain::{Actor, DisputeStatus, Locale, RefundReason};
 use crate::ui::i18n::{
     actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
     refund_reason_label, refund_status_label, refund_totals_text, texts, timeline_text,
@@ -265,17 +265,17 @@ fn Disputes(disputes: Vec<DisputeView>, locale: Locale) -> impl IntoView {
         .into_iter()
         .map(|d| {
             let amount = d.money.format(locale);
-            let outcome = match (d.status.as_str(), d.evidence_due_by) {
-                ("lost", _) => fill(tx.dispute_lost_amount, &[("amount", &amount)]),
+            let outcome = match (d.status, d.evidence_due_by) {
+                (DisputeStatus::Lost, _) => fill(tx.dispute_lost_amount, &[("amount", &amount)]),
                 (_, Some(due)) => fill(tx.dispute_deadline, &[("at", &format_datetime(due, tx))]),
                 _ => String::new(),
             };
             view! {
-                <tr data-status=d.status.clone()>
+                <tr data-status=d.status.as_str()>
                     <td>{format_datetime(d.at, tx)}</td>
                     <td>{amount}</td>
                     <td>{d.reason.as_deref().map(|code| dispute_reason_text(code, tx).to_owned()).unwrap_or_default()}</td>
-                    <td>{dispute_status_label(&d.status, tx)}</td>
+                    <td>{dispute_status_label(d.status, tx)}</td>
                     <td>{outcome}</td>
                     <td><code translate="no">{d.stripe_dispute_id}</code></td>
                 </tr>

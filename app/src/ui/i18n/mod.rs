@@ -11,9 +11,9 @@ use crate::api::dto::{RefundTotals, TimelineEvent};
 use crate::api::error::AppError;
 use crate::domain::plan::FieldProblem;
 use crate::domain::{
-    Actor, AttemptOutcome, Cause, ChargeOrigin, DeclineReason, EcheanceStatus, EmailKind, Field, InboxStatus, Invalid,
-    Locale, OutboxStatus, PlanField, PlanProblem, PlanStatus, ReconcileProblem, ReconcileStep, RefundReason,
-    RefundStatus, Refusal, StripeList, StripeObject, SystemJob, Trouble,
+    Actor, AttemptOutcome, Cause, ChargeOrigin, DeclineReason, DisputeStatus, EcheanceStatus, EmailKind, Field,
+    InboxStatus, Invalid, Locale, OutboxStatus, PlanField, PlanProblem, PlanStatus, ReconcileProblem, ReconcileStep,
+    RefundReason, RefundStatus, Refusal, StripeList, StripeObject, SystemJob, Trouble,
 };
 use crate::ui::stripe_js::JsFailure;
 
@@ -247,14 +247,14 @@ pub fn decline_reason_text(reason: DeclineReason, tx: &Texts) -> &'static str {
 
 /// Where a dispute stands (Stripe's status), as an admin reads it.
 #[must_use]
-pub fn dispute_status_label(status: &str, tx: &Texts) -> &'static str {
+pub fn dispute_status_label(status: DisputeStatus, tx: &Texts) -> &'static str {
     match status {
-        "needs_response" => tx.dispute_status_open,
-        "warning_needs_response" => tx.dispute_status_inquiry,
-        "won" | "warning_closed" => tx.dispute_status_won,
-        "lost" => tx.dispute_status_lost,
-        "prevented" => tx.dispute_status_prevented,
-        _ => tx.dispute_status_review,
+        DisputeStatus::NeedsResponse => tx.dispute_status_open,
+        DisputeStatus::WarningNeedsResponse => tx.dispute_status_inquiry,
+        DisputeStatus::Won | DisputeStatus::WarningClosed => tx.dispute_status_won,
+        DisputeStatus::Lost => tx.dispute_status_lost,
+        DisputeStatus::Prevented => tx.dispute_status_prevented,
+        DisputeStatus::UnderReview | DisputeStatus::WarningUnderReview => tx.dispute_status_review,
     }
 }
 

@@ -133,7 +133,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let disputes = dispute_rows
         .into_iter()
         .map(|d| {
-            let open = !crate::domain::refund::dispute_decided(&d.status);
+            let open = !d.status.is_decided();
             Ok(DisputeView {
                 at: local(d.created_at),
                 money: Money {
@@ -175,7 +175,7 @@ fn money_back(
     let statuses = refund_rows.iter().map(|r| (r.status, r.amount_cents));
     let paid = row.money.amount.minor();
     let left = refundable(paid, statuses.clone());
-    let disputes = dispute_rows.iter().map(|d| (d.status.as_str(), d.amount_cents));
+    let disputes = dispute_rows.iter().map(|d| (d.status, d.amount_cents));
     let totals = RefundTotals::none(row.money.currency).add(paid, statuses, disputes);
     // Refunded through the PaymentIntent that paid it: none known (paid before this product, or
     // recorded by hand), nothing to offer that `refunds::refund` would not refuse.

@@ -22,9 +22,9 @@ use super::webhooks;
 use super::{disputes, refunds};
 use crate::domain::legacy;
 use crate::domain::{
-    Actor, AttemptNo, AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, IdempotencyKey, KeyPurpose,
-    PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, Refusal, StripeList, StripeObject, SystemJob,
-    key_scope,
+    Actor, AttemptNo, AttemptOutcome, ChargeOrigin, DisputeStatus, EcheanceId, EcheanceStatus, IdempotencyKey,
+    KeyPurpose, PaymentEvent, ReconcileCounts, ReconcileProblem, ReconcileStep, Refusal, StripeList, StripeObject,
+    SystemJob, key_scope,
 };
 use crate::ssr::entities::{charge_attempt, echeance, reconcile_report};
 use crate::ssr::payments::types::{
@@ -487,13 +487,12 @@ async fn check_session(state: &AppState, row: &echeance::Model, options: &Option
     }
     let would = webhooks::checkout::session_event(&session, row).and_then(|ev| row.status.transition(ev).ok());
     let Some(would) = would.filter(|w| *w != row.status) else {
-        if row.status == EcheanceStatus::Annulee && session.status.as_deref() == Some("open") {
+        if row.status == EcheanceStatus::Annulee && session.is_open() {
             expire_on_annulee(state, row, &session, options, report).await;
             return;
         }
         report.counts.unchanged += 1;
-        let never_collects =
-            session.status.as_deref() == Some("expired") || closed == webhooks::checkout::Closed::Unpaid;
+        let never_collects = session.is_expired() || closed == webhooks::checkout::Closed::Unpaid;
         if never_collects && !options.dry_run {
             // Same status, but the échéance is no longer held by a session that cannot collect.
             if let Err(e) = webhooks::checkout::reconcile_checkout_session(state, &session, closed).await {
@@ -691,10 +690,10 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
         said.extend(disputes.iter().map(|d| format!("dispute {}", d.status.as_deref().unwrap_or("?"))));
         let events = |paid: i64| {
             let of_refunds =
-                legacy::refunds_event(paid, refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount)));
+                legacy::refunds_event(paid, refunds.iter().filter_map(|r| Some((r.known_status()?, r.amount))));
             of_refunds
                 .into_iter()
-                .chain(disputes.iter().filter_map(|d| legacy::dispute_event(d.status.as_deref())))
+                .chain(disputes.iter().filter_map(|d| d.known_status().and_then(DisputeStatus::payment_event)))
                 .collect()
         };
         fix_collected(state, pi, events, said.join(", "), options, report).await;

@@ -40,8 +40,8 @@ pub(super) async fn apply_session(
         return Ok(Applied::Ignored(format!("session-unlinked session={}", session.id)));
     };
     let expired = match closed {
-        Closed::IfExpired => session.status.as_deref() == Some("expired"),
-        Closed::Unpaid => session.payment_status.as_deref() != Some("paid"),
+        Closed::IfExpired => session.is_expired(),
+        Closed::Unpaid => !session.is_paid(),
     };
     let txn = db::begin_write(&state.db).await?;
     // Decided on the row as it is under the lock: « Payer » may have unlinked the session and
@@ -152,7 +152,7 @@ pub async fn close_before_charge(
         return Ok(Legacy::Free);
     };
     let mut session = state.gateway.retrieve_checkout_session(session_id).await?;
-    if session.status.as_deref() == Some("open") {
+    if session.is_open() {
         let key = IdempotencyKey::for_session_expiry(&state.key_scope, echeances::id(echeance)?, session_id);
         session = match state.gateway.expire_checkout_session(session_id, &key).await {
             Ok(expired) => expired,
@@ -202,7 +202,7 @@ pub async fn close_before_charge(
 /// # Errors
 /// `Unavailable` when Stripe does not answer.
 pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot) -> Result<Closed, ServiceError> {
-    let Some(pi) = session.payment_intent.as_ref().filter(|_| complete_unpaid(session)) else {
+    let Some(pi) = session.payment_intent.as_ref().filter(|_| session.is_complete_unpaid()) else {
         return Ok(Closed::IfExpired);
     };
     let pi = state.gateway.retrieve_payment_intent(pi.id()).await?;
@@ -218,12 +218,7 @@ pub async fn closed_for_good(state: &AppState, session: &CheckoutSessionSnapshot
 /// # Errors
 /// `Unavailable` when Stripe does not answer.
 pub async fn payment_processing(state: &AppState, session: &CheckoutSessionSnapshot) -> Result<bool, ServiceError> {
-    Ok(complete_unpaid(session) && closed_for_good(state, session).await? == Closed::IfExpired)
-}
-
-/// Complete and unpaid: a delayed payment under way, or failed.
-fn complete_unpaid(session: &CheckoutSessionSnapshot) -> bool {
-    session.status.as_deref() == Some("complete") && session.payment_status.as_deref() == Some("unpaid")
+    Ok(session.is_complete_unpaid() && closed_for_good(state, session).await? == Closed::IfExpired)
 }
 
 /// What a session says of its échéance (see [`checkout_session_event`]): paid is the

@@ -6,8 +6,8 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
 
 use super::checkout;
-use crate::domain::legacy::{dispute_event, refunds_event};
-use crate::domain::{AttemptOutcome, PaymentEvent, TransitionError};
+use crate::domain::legacy::refunds_event;
+use crate::domain::{AttemptOutcome, DisputeStatus, PaymentEvent, RefundStatus, TransitionError};
 use crate::ssr::db;
 use crate::ssr::entities::{echeance, stripe_event};
 use crate::ssr::payments::types::{
@@ -153,7 +153,9 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 return Ok(not_now);
             }
             let status = dispute.status.as_deref().unwrap_or("?");
-            let Some(event @ PaymentEvent::DisputeClosed { .. }) = dispute_event(dispute.status.as_deref()) else {
+            let Some(event @ PaymentEvent::DisputeClosed { .. }) =
+                dispute.known_status().and_then(DisputeStatus::payment_event)
+            else {
                 return Ok(Applied::Ignored(format!("dispute-closed-as status={status}")));
             };
             let detail = format!("dispute={} status={status}", dispute.id);
@@ -169,7 +171,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
             let listed = refunds::observe(state, &refund).await?;
             // Failed (the bank sent it back) or cancelled before it left: the money stayed.
-            if !matches!(refund.status.as_deref(), Some("failed" | "canceled")) {
+            if !matches!(refund.known_status(), Some(RefundStatus::Failed | RefundStatus::Canceled)) {
                 let status = refund.status.as_deref().unwrap_or("?");
                 return Ok(match listed {
                     Some(echeance) => Applied::Done(Some(format!("refund={} {status} echeance={echeance}", refund.id))),
@@ -276,7 +278,7 @@ async fn refunds_now(state: &AppState, pi: &str) -> Result<Result<Option<Payment
     for refund in &refunds {
         refunds::observe(state, refund).await?;
     }
-    let statuses = refunds.iter().map(|r| (r.status.as_deref().unwrap_or(""), r.amount));
+    let statuses = refunds.iter().filter_map(|r| Some((r.known_status()?, r.amount)));
     Ok(Ok(refunds_event(echeance.amount_cents, statuses)))
 }
 

@@ -1,0 +1,145 @@
+//! Disputes of a collected échéance's payment: where each stands, in Stripe's
+//! words, and what that means for the money and for the échéance.
+
+use serde::{Deserialize, Serialize};
+
+use super::status::PaymentEvent;
+
+/// Where a dispute stands: Stripe's `status` of a dispute object, spelt as Stripe spells it.
+/// An inquiry (`warning_…`) is the bank asking before it files a chargeback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DisputeStatus {
+    /// An inquiry that wants an answer; no money withdrawn.
+    WarningNeedsResponse,
+    /// An inquiry answered, the bank reading the answer.
+    WarningUnderReview,
+    /// An inquiry closed without a chargeback: the money stays.
+    WarningClosed,
+    /// A chargeback: the amount is withdrawn, evidence is due.
+    NeedsResponse,
+    /// A chargeback whose evidence the bank is reading.
+    UnderReview,
+    /// Decided for the merchant: the amount comes back.
+    Won,
+    /// Decided for the cardholder: the amount stays withdrawn.
+    Lost,
+    /// Stopped before it became a chargeback (the merchant's prevention service refunded the
+    /// payment): nothing withdrawn, nothing to answer.
+    Prevented,
+}
+
+crate::spelled!(DisputeStatus {
+    WarningNeedsResponse => "warning_needs_response",
+    WarningUnderReview => "warning_under_review",
+    WarningClosed => "warning_closed",
+    NeedsResponse => "needs_response",
+    UnderReview => "under_review",
+    Won => "won",
+    Lost => "lost",
+    Prevented => "prevented",
+});
+
+impl DisputeStatus {
+    /// Stripe's `status` of a dispute (the spelling is Stripe's); `None` for a word Stripe does
+    /// not document.
+    #[must_use]
+    pub fn from_stripe(status: &str) -> Option<Self> {
+        Self::parse(status).ok()
+    }
+
+    /// Over: won, lost, an inquiry closed, or prevented — no evidence to send any more.
+    #[must_use]
+    pub fn is_decided(self) -> bool {
+        matches!(self, Self::Won | Self::Lost | Self::WarningClosed | Self::Prevented)
+    }
+
+    /// Its amount is out of the merchant's hands: a chargeback withdraws it when it opens and
+    /// the bank keeps it once lost; an inquiry withdraws nothing, a won one gives it back.
+    #[must_use]
+    pub fn holds_money(self) -> bool {
+        matches!(self, Self::NeedsResponse | Self::UnderReview | Self::Lost)
+    }
+
+    /// What it says of the échéance its payment collected: disputed while open (an inquiry
+    /// too), kept once won or closed without a chargeback, gone once lost. A prevented one says
+    /// nothing: its refund does.
+    #[must_use]
+    pub fn payment_event(self) -> Option<PaymentEvent> {
+        match self {
+            Self::Won | Self::WarningClosed => Some(PaymentEvent::DisputeClosed { won: true }),
+            Self::Lost => Some(PaymentEvent::DisputeClosed { won: false }),
+            Self::NeedsResponse | Self::UnderReview | Self::WarningNeedsResponse | Self::WarningUnderReview => {
+                Some(PaymentEvent::DisputeOpened)
+            }
+            Self::Prevented => None,
+        }
+    }
+}
+
+/// The minor units a payment's disputes hold back, given their statuses and amounts.
+#[must_use]
+pub fn held_by_disputes(disputes: impl IntoIterator<Item = (DisputeStatus, i64)>) -> i64 {
+    disputes
+        .into_iter()
+        .filter(|(status, _)| status.holds_money())
+        .map(|(_, amount)| amount)
+        .fold(0, i64::saturating_add)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DisputeStatus as D;
+    use super::*;
+
+    #[test]
+    fn stripe_words_are_read_and_no_other() {
+        for status in D::ALL {
+            assert_eq!(D::from_stripe(status.as_str()), Some(*status));
+        }
+        assert_eq!(D::from_stripe("warning_needs_response"), Some(D::WarningNeedsResponse));
+        assert_eq!(D::from_stripe("charge_refunded"), None, "withdrawn from Stripe's API long ago");
+        assert_eq!(D::from_stripe("Won"), None);
+        assert_eq!(D::ALL.len(), 8);
+    }
+
+    #[test]
+    fn a_chargeback_holds_its_amount_until_won_an_inquiry_holds_nothing() {
+        let held = |disputes: &[(D, i64)]| held_by_disputes(disputes.iter().copied());
+        assert_eq!(held(&[(D::NeedsResponse, 500), (D::UnderReview, 200), (D::Lost, 100)]), 800);
+        assert_eq!(held(&[(D::Won, 500), (D::WarningNeedsResponse, 300), (D::WarningClosed, 300)]), 0);
+        assert_eq!(held(&[]), 0);
+        assert_eq!(held(&[(D::Prevented, 500)]), 0, "prevented: refunded, not withdrawn");
+        assert_eq!(held(&[(D::Lost, i64::MAX), (D::Lost, 1)]), i64::MAX, "saturates");
+    }
+
+    #[test]
+    fn decided_means_nothing_left_to_answer() {
+        for status in [D::Won, D::Lost, D::WarningClosed, D::Prevented] {
+            assert!(status.is_decided(), "{status}");
+        }
+        for status in [D::NeedsResponse, D::UnderReview, D::WarningNeedsResponse, D::WarningUnderReview] {
+            assert!(!status.is_decided(), "{status}");
+        }
+    }
+
+    #[test]
+    fn a_dispute_is_open_until_won_or_lost() {
+        assert_eq!(D::NeedsResponse.payment_event(), Some(PaymentEvent::DisputeOpened));
+        assert_eq!(D::WarningNeedsResponse.payment_event(), Some(PaymentEvent::DisputeOpened));
+        assert_eq!(D::Won.payment_event(), Some(PaymentEvent::DisputeClosed { won: true }));
+        assert_eq!(D::WarningClosed.payment_event(), Some(PaymentEvent::DisputeClosed { won: true }));
+        assert_eq!(D::Lost.payment_event(), Some(PaymentEvent::DisputeClosed { won: false }));
+        assert_eq!(D::Prevented.payment_event(), None);
+        // Every open one says "opened", every decided one but prevented says "closed".
+        for status in D::ALL {
+            match status.payment_event() {
+                Some(PaymentEvent::DisputeOpened) => assert!(!status.is_decided(), "{status}"),
+                Some(PaymentEvent::DisputeClosed { won }) => {
+                    assert!(status.is_decided(), "{status}");
+                    assert_eq!(won, !status.holds_money(), "{status}");
+                }
+                other => assert_eq!((*status, other), (D::Prevented, None)),
+            }
+        }
+    }
+}
