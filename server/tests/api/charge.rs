@@ -396,8 +396,7 @@ async fn a_hundred_concurrent_pay_requests_make_one_payment_intent() {
 async fn a_scheduled_charge_rechecks_under_the_lock_that_the_echeance_is_still_due() {
     let app = spawn_app().await;
     let bob = app.customer("bob", Some(cards::DECLINED)).await;
-    let e = app.echeance(&bob, 1_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("declined");
+    let e = app.charged_today(&bob, 1_000).await;
     assert_eq!(app.status(e).await, EcheanceStatus::Echouee);
 
     // A run that loaded it as "due" before the decline must not charge it again now.

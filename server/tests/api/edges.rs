@@ -281,8 +281,7 @@ async fn a_success_for_another_amount_than_the_attempts_is_drift_not_a_payment()
 async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadata() {
     let app = spawn_app_by_hand().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
-    let e = app.echeance(&carol, 7_000, app.today()).await;
-    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let e = app.charged_today(&carol, 7_000).await;
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente);
     let attempt = app.attempts(e).await.remove(0);
     let ours = attempt.payment_intent_id.clone().expect("known");

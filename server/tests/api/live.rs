@@ -212,3 +212,31 @@ async fn a_plan_made_for_a_customer_appears_on_their_open_screen() {
     assert_eq!(heard, made, "each new échéance, once, in order");
     assert!(events.received.iter().all(|c| c.plan_id == Some(created.plan.id) && c.status == EcheanceStatus::APayer));
 }
+
+#[tokio::test]
+async fn a_refund_failing_after_the_fact_reaches_the_admins_screens_though_the_status_stays() {
+    use app::domain::{Amount, RefundReason, RefundStatus};
+    use app::ssr::services::refunds;
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.charged_today(&alice, 2_000).await;
+    let admin = app.admin("root").await;
+    let amount = Amount::from_minor(500).expect("amount");
+    let ask = refunds::Ask { echeance: id(e), seen: 0, amount, reason: RefundReason::RequestedByCustomer };
+    assert_eq!(refunds::refund(&app.state, ask, admin.id).await.expect("refunded"), RefundStatus::Succeeded);
+    // The partial refund's own news is in before the screen opens.
+    app.apply_once_stored(&["charge.refunded"]).await;
+    let screen = app.browser();
+    app.login(&screen, &admin).await;
+    let mut events = Events::open(&app, &screen).await;
+
+    // The bank sends the 5 € back to the merchant: the refund fails, the échéance stays « payée ».
+    let refund = app::ssr::services::refunds::of(&app.state.db, e).await.expect("refunds").remove(0);
+    app.stripe.fail_refund(refund.stripe_refund_id.as_deref().expect("its id"), true).await;
+
+    let seen = events.statuses_of(e, EcheanceStatus::Payee, crate::helpers::PATIENCE).await;
+    assert_eq!(seen, vec![EcheanceStatus::Payee], "the admin's timeline reloads");
+    let now = app::ssr::services::refunds::of(&app.state.db, e).await.expect("refunds").remove(0);
+    assert_eq!(now.status, RefundStatus::Failed, "what the reload reads");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+}

@@ -2,7 +2,7 @@
 //! one refund per page however many clicks, the échéance moved by Stripe's
 //! word (webhooks, the reconciler), never by the button.
 
-use app::domain::{EcheanceId, EcheanceStatus, RefundStatus};
+use app::domain::{Cause, EcheanceId, EcheanceStatus, RefundStatus};
 use app::ssr::entities::refund;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::{reconcile, refunds};
@@ -232,6 +232,24 @@ async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
     assert_eq!(status, 422, "15 € is left: {body}");
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
     app.assert_reaches(e, EcheanceStatus::Remboursee).await;
+    wait_for_refund(&app, e, 1, RefundStatus::Succeeded).await;
+
+    // Each change of a refund is a line of the échéance's history: who said so, and what it became.
+    let notes: Vec<(String, Cause, String, String)> = app
+        .audit(e)
+        .await
+        .into_iter()
+        .filter(|a| ["RefundListed", "RefundAsked", "RefundStatus"].contains(&a.event.as_str()))
+        .map(|a| (a.event, a.cause, a.actor, a.detail.unwrap_or_default()))
+        .collect();
+    let [listed, asked, answered] = &notes[..] else { panic!("three notes: {notes:?}") };
+    assert_eq!((listed.0.as_str(), listed.1), ("RefundListed", Cause::Webhook), "{listed:?}");
+    assert!(listed.2.starts_with("stripe:evt_") && listed.3.ends_with(" 500 eur: succeeded"), "{listed:?}");
+    assert_eq!((asked.0.as_str(), asked.1), ("RefundAsked", Cause::Admin), "{asked:?}");
+    assert!(asked.2.starts_with("admin:") && asked.3 == "refund #1 - 1500 eur: requested", "{asked:?}");
+    assert_eq!(answered.0, "RefundStatus");
+    assert!(answered.3.starts_with("refund #1 re_") && answered.3.ends_with(": requested → succeeded"), "{answered:?}");
+    assert!(app.audit(e).await.iter().all(|a| a.from_status.is_some()), "notes keep the status as it was");
 }
 
 /// The `receipt` server function as `browser` calls it: HTTP status and JSON body.

@@ -10,6 +10,10 @@
 //!    when Stripe says the money moved: `charge.refunded` and the refund
 //!    webhooks, and the reconciler — never the button. An answer that was lost
 //!    leaves the refund *requested*, asked again with the same key by [`resume`].
+//!
+//! Every change of a refund (asked, listed from Stripe, its status moved) writes a note on its
+//! échéance's timeline in the same transaction ([`transitions::note`]): the admin reads when
+//! it happened and who said so, and the screens open on the échéance reload.
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
@@ -19,10 +23,12 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
+use super::plans::By;
+use super::transitions::{self, Cause};
 use crate::domain::refund::{refund_key, refundable};
 use crate::domain::{
-    Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundReason, RefundStatus,
-    Refusal, UserId,
+    Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundReason,
+    RefundStatus, Refusal, SystemJob, UserId,
 };
 use crate::ssr::entities::{echeance, refund};
 use crate::ssr::payments::types::{IdOrObject, RefundSnapshot};
@@ -74,12 +80,14 @@ const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
 /// the page was read, Stripe refused it); `Invalid` (more than can still be refunded); database failure.
 #[tracing::instrument(skip(state), fields(echeance.id = %ask.echeance))]
 pub async fn refund(state: &AppState, ask: Ask, admin: UserId) -> Result<RefundStatus, ServiceError> {
-    let row = match write(state, ask, &crate::domain::Actor::Admin(admin.get()).stored()).await? {
+    let actor = Actor::Admin(admin.get()).stored();
+    let by = By { cause: Cause::Admin, actor: &actor, now: state.now_ms() };
+    let row = match write(state, ask, &by).await? {
         Written::New(row) => row,
         // The same click again: its refund answers (asked again by `resume` if unanswered).
         Written::Same(row) => return Ok(row.status),
     };
-    send(state, &row).await
+    send(state, &row, &by).await
 }
 
 /// Refunds everything a plan's échéances collected that is left to refund (a cancelled
@@ -125,7 +133,7 @@ enum Written {
 }
 
 /// Step 1: check and write the refund, under the échéance's lock.
-async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, ServiceError> {
+async fn write(state: &AppState, ask: Ask, by: &By<'_>) -> Result<Written, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
     let echeance = echeances::lock(&txn, ask.echeance).await?;
     let existing = of(&txn, echeance.id).await?;
@@ -176,7 +184,7 @@ async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, Servi
         status: Set(RefundStatus::Requested),
         stripe_refund_id: Set(None),
         failure_reason: Set(None),
-        requested_by: Set(actor.to_owned()),
+        requested_by: Set(by.actor.to_owned()),
         stripe_calls: Set(0),
         next_check_at: Set(Some(now.saturating_add(first_check_after_ms(state)))),
         created_at: Set(now),
@@ -185,6 +193,7 @@ async fn write(state: &AppState, ask: Ask, actor: &str) -> Result<Written, Servi
     }
     .insert(&txn)
     .await?;
+    transitions::note(&txn, &echeance, "RefundAsked", by.cause, by.actor, news(&row, None), now).await?;
     txn.commit().await?;
     tracing::info!(refund.id = row.id, amount = row.amount_cents, "refund written");
     Ok(Written::New(row))
@@ -212,7 +221,7 @@ pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<refund::
 }
 
 /// Step 2: asks Stripe (again, with the same key) and records its answer on the refund.
-async fn send(state: &AppState, row: &refund::Model) -> Result<RefundStatus, ServiceError> {
+async fn send(state: &AppState, row: &refund::Model, by: &By<'_>) -> Result<RefundStatus, ServiceError> {
     let request = RefundRequest {
         payment_intent: row.payment_intent_id.clone(),
         amount: Amount::from_minor(row.amount_cents).map_err(anyhow::Error::from)?,
@@ -228,7 +237,7 @@ async fn send(state: &AppState, row: &refund::Model) -> Result<RefundStatus, Ser
         .exec(&state.db)
         .await?;
     match state.gateway.create_refund(&request, &key).await {
-        Ok(answer) => Ok(record(state, row.id, &answer).await?),
+        Ok(answer) => Ok(record(state, row.id, &answer, by).await?),
         Err(e) if e.outcome_unknown() => {
             tracing::warn!(refund.id = row.id, error = %e, "refund sent, answer unknown: asked again later");
             Ok(RefundStatus::Requested)
@@ -236,7 +245,7 @@ async fn send(state: &AppState, row: &refund::Model) -> Result<RefundStatus, Ser
         Err(e) => {
             let why = refusal_of(&e);
             tracing::warn!(refund.id = row.id, error = %e, "Stripe refused the refund");
-            settle(state, row.id, RefundStatus::Refused, &why).await?;
+            settle(state, row, RefundStatus::Refused, &why, by).await?;
             Err(e.into())
         }
     }
@@ -254,11 +263,23 @@ fn refusal_of(e: &GatewayError) -> String {
 }
 
 /// Writes what Stripe says of refund row `id` (a final status stays, see [`RefundStatus::updated_by`]).
-async fn record(state: &AppState, id: i64, answer: &RefundSnapshot) -> Result<RefundStatus, ServiceError> {
+async fn record(state: &AppState, id: i64, answer: &RefundSnapshot, by: &By<'_>) -> Result<RefundStatus, ServiceError> {
     let Some(row) = refund::Entity::find_by_id(id).one(&state.db).await? else {
         return Err(ServiceError::NotFound);
     };
-    update_from(state, row, answer).await
+    update_from(state, row, answer, by).await
+}
+
+/// A refund's news, as its échéance's timeline keeps it: `refund #0 re_… 3000 eur: pending → succeeded`
+/// (what it became, once it moved; the bank's reason when it failed).
+fn news(row: &refund::Model, became: Option<(RefundStatus, Option<&str>)>) -> String {
+    let id = row.stripe_refund_id.as_deref().unwrap_or("-");
+    let head = format!("refund #{} {id} {} {}", row.seq, row.amount_cents, row.currency);
+    match became {
+        None => format!("{head}: {}", row.status),
+        Some((to, None)) => format!("{head}: {} → {to}", row.status),
+        Some((to, Some(why))) => format!("{head}: {} → {to} ({why})", row.status),
+    }
 }
 
 /// Applies Stripe's report to a refund row: a compare-and-set on the status it was read
@@ -268,6 +289,7 @@ async fn update_from(
     state: &AppState,
     mut row: refund::Model,
     answer: &RefundSnapshot,
+    by: &By<'_>,
 ) -> Result<RefundStatus, ServiceError> {
     let reported = answer.known_status().unwrap_or(RefundStatus::Pending);
     loop {
@@ -276,38 +298,62 @@ async fn update_from(
         if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && failure.is_none() {
             return Ok(status);
         }
+        // The échéance first, as every writer of its refunds takes it.
+        let txn = db::begin_write(&state.db).await?;
+        let echeance = echeances::lock(&txn, echeances::id_of(row.echeance_id)?).await?;
         let mut update = refund::Entity::update_many()
             .col_expr(refund::Column::Status, Expr::value(status))
             .col_expr(refund::Column::StripeRefundId, Expr::value(Some(answer.id.clone())))
             .col_expr(refund::Column::NextCheckAt, Expr::value(Option::<i64>::None))
             .col_expr(refund::Column::UpdatedAt, Expr::value(state.now_ms()));
         if failure.is_some() {
-            update = update.col_expr(refund::Column::FailureReason, Expr::value(failure));
+            update = update.col_expr(refund::Column::FailureReason, Expr::value(failure.clone()));
         }
         let written = update
             .filter(refund::Column::Id.eq(row.id))
             .filter(refund::Column::Status.eq(row.status))
-            .exec(&state.db)
+            .exec(&txn)
             .await?;
         if written.rows_affected == 1 {
+            if status != row.status {
+                let row = refund::Model { stripe_refund_id: Some(answer.id.clone()), ..row };
+                let news = news(&row, Some((status, failure.as_deref())));
+                transitions::note(&txn, &echeance, "RefundStatus", by.cause, by.actor, news, state.now_ms()).await?;
+            }
+            txn.commit().await?;
             return Ok(status);
         }
+        txn.rollback().await?;
         row = refund::Entity::find_by_id(row.id).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
     }
 }
 
 /// A refund that will not happen: refused by Stripe, or never made. Only a refund still
 /// *requested* is settled so (a report that came meanwhile says more).
-async fn settle(state: &AppState, id: i64, status: RefundStatus, why: &str) -> Result<(), ServiceError> {
-    refund::Entity::update_many()
+async fn settle(
+    state: &AppState,
+    row: &refund::Model,
+    status: RefundStatus,
+    why: &str,
+    by: &By<'_>,
+) -> Result<(), ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let echeance = echeances::lock(&txn, echeances::id_of(row.echeance_id)?).await?;
+    let written = refund::Entity::update_many()
         .col_expr(refund::Column::Status, Expr::value(status))
         .col_expr(refund::Column::FailureReason, Expr::value(Some(why.to_owned())))
         .col_expr(refund::Column::NextCheckAt, Expr::value(Option::<i64>::None))
         .col_expr(refund::Column::UpdatedAt, Expr::value(state.now_ms()))
-        .filter(refund::Column::Id.eq(id))
+        .filter(refund::Column::Id.eq(row.id))
         .filter(refund::Column::Status.eq(RefundStatus::Requested))
-        .exec(&state.db)
+        .exec(&txn)
         .await?;
+    if written.rows_affected == 1 {
+        let row = refund::Model { status: RefundStatus::Requested, ..row.clone() };
+        let news = news(&row, Some((status, Some(why))));
+        transitions::note(&txn, &echeance, "RefundStatus", by.cause, by.actor, news, state.now_ms()).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 
@@ -319,7 +365,7 @@ async fn settle(state: &AppState, id: i64, status: RefundStatus, why: &str) -> R
 ///
 /// # Errors
 /// Database failure.
-pub async fn observe(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<i64>, ServiceError> {
+pub async fn observe(state: &AppState, snapshot: &RefundSnapshot, by: &By<'_>) -> Result<Option<i64>, ServiceError> {
     let by_id = refund::Entity::find().filter(refund::Column::StripeRefundId.eq(&snapshot.id)).one(&state.db).await?;
     let row = match by_id {
         Some(row) => Some(row),
@@ -327,10 +373,10 @@ pub async fn observe(state: &AppState, snapshot: &RefundSnapshot) -> Result<Opti
     };
     if let Some(row) = row {
         let echeance = row.echeance_id;
-        update_from(state, row, snapshot).await?;
+        update_from(state, row, snapshot, by).await?;
         return Ok(Some(echeance));
     }
-    made_elsewhere(state, snapshot).await
+    made_elsewhere(state, snapshot, by).await
 }
 
 async fn ours_by_metadata(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<refund::Model>, ServiceError> {
@@ -352,7 +398,7 @@ async fn ours_by_metadata(state: &AppState, snapshot: &RefundSnapshot) -> Result
 }
 
 /// A refund made outside the product, of a PaymentIntent that paid an échéance: listed with its refunds.
-async fn made_elsewhere(state: &AppState, snapshot: &RefundSnapshot) -> Result<Option<i64>, ServiceError> {
+async fn made_elsewhere(state: &AppState, snapshot: &RefundSnapshot, by: &By<'_>) -> Result<Option<i64>, ServiceError> {
     let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else { return Ok(None) };
     let Some(attempt) = attempts::by_payment_intent(&state.db, &pi).await? else {
         // The original site's Checkout: the échéance names the session's PaymentIntent.
@@ -362,7 +408,7 @@ async fn made_elsewhere(state: &AppState, snapshot: &RefundSnapshot) -> Result<O
             .one(&state.db)
             .await?;
         return match legacy {
-            Some(e) => add_elsewhere(state, &e, &pi, snapshot).await,
+            Some(e) => add_elsewhere(state, &e, &pi, snapshot, by).await,
             None => Ok(None),
         };
     };
@@ -372,7 +418,7 @@ async fn made_elsewhere(state: &AppState, snapshot: &RefundSnapshot) -> Result<O
         return Ok(None);
     }
     let echeance = echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?;
-    add_elsewhere(state, &echeance, &pi, snapshot).await
+    add_elsewhere(state, &echeance, &pi, snapshot, by).await
 }
 
 async fn add_elsewhere(
@@ -380,14 +426,15 @@ async fn add_elsewhere(
     echeance: &echeance::Model,
     pi: &str,
     snapshot: &RefundSnapshot,
+    by: &By<'_>,
 ) -> Result<Option<i64>, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
-    echeances::lock(&txn, echeances::id_of(echeance.id)?).await?;
+    let locked = echeances::lock(&txn, echeances::id_of(echeance.id)?).await?;
     let known = refund::Entity::find().filter(refund::Column::StripeRefundId.eq(&snapshot.id)).one(&txn).await?;
     if let Some(known) = known {
         // Listed meanwhile (another instance, the same refund's earlier event): this report still counts.
         txn.rollback().await?;
-        update_from(state, known, snapshot).await?;
+        update_from(state, known, snapshot, by).await?;
         return Ok(Some(echeance.id));
     }
     let seq: i32 = refund::Entity::find()
@@ -401,7 +448,7 @@ async fn add_elsewhere(
         .map_or(0, |max| max.saturating_add(1));
     let now = state.now_ms();
     let status = snapshot.known_status().unwrap_or(RefundStatus::Pending);
-    refund::ActiveModel {
+    let row = refund::ActiveModel {
         echeance_id: Set(echeance.id),
         seq: Set(seq),
         payment_intent_id: Set(pi.to_owned()),
@@ -421,6 +468,7 @@ async fn add_elsewhere(
     }
     .insert(&txn)
     .await?;
+    transitions::note(&txn, &locked, "RefundListed", by.cause, by.actor, news(&row, None), now).await?;
     txn.commit().await?;
     tracing::info!(echeance.id = echeance.id, refund = %snapshot.id, "a refund made outside the product, listed");
     Ok(Some(echeance.id))
@@ -441,6 +489,8 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
         .limit(limit)
         .all(&state.db)
         .await?;
+    let actor = Actor::System(SystemJob::Resume).stored();
+    let by = By { cause: Cause::Reconciler, actor: &actor, now };
     let mut handled = 0;
     for row in due {
         if !queue::claim_check::<refund::Entity>(&state.db, row.id, row.next_check_at, now.saturating_add(5 * 60_000))
@@ -450,9 +500,9 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
         }
         handled += 1;
         let outcome = if now.saturating_sub(row.created_at) < KEY_RETENTION_MS {
-            send(state, &row).await.map(|_| ())
+            send(state, &row, &by).await.map(|_| ())
         } else {
-            look_up(state, &row).await
+            look_up(state, &row, &by).await
         };
         if let Err(e) = outcome {
             tracing::warn!(refund.id = row.id, error = %e, "could not settle the refund; will retry");
@@ -483,7 +533,7 @@ pub async fn all_of(state: &AppState, payment_intent: &str) -> Result<Vec<Refund
 }
 
 /// An old unanswered refund, whose key Stripe may have forgotten: found among its PaymentIntent's refunds, or given up.
-async fn look_up(state: &AppState, row: &refund::Model) -> Result<(), ServiceError> {
+async fn look_up(state: &AppState, row: &refund::Model, by: &By<'_>) -> Result<(), ServiceError> {
     for found in all_of(state, &row.payment_intent_id).await? {
         let ours = found.metadata.as_ref().is_some_and(|m| {
             m.get("installation").map(String::as_str) == Some(&*state.installation_id)
@@ -491,10 +541,10 @@ async fn look_up(state: &AppState, row: &refund::Model) -> Result<(), ServiceErr
                 && m.get("refund") == Some(&row.seq.to_string())
         });
         if ours {
-            update_from(state, row.clone(), &found).await?;
+            update_from(state, row.clone(), &found, by).await?;
             return Ok(());
         }
     }
     tracing::warn!(refund.id = row.id, "no refund on Stripe for an old unanswered request: none was made");
-    settle(state, row.id, RefundStatus::Canceled, "never_sent").await
+    settle(state, row, RefundStatus::Canceled, "never_sent", by).await
 }

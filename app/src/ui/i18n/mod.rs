@@ -890,8 +890,14 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
             (tx.kind_email, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
         TimelineEvent::Audit { from, to, event: _, cause, actor, actor_name, detail } => {
-            let from = from.map_or(tx.tl_created, |s| status_label(s, locale));
-            let title = fill(tx.tl_audit, &[("from", from), ("to", status_label(*to, locale))]);
+            // A note (a refund's news, a legacy session let go) leaves the status as it was.
+            let title = match from {
+                Some(from) if from == to => fill(tx.tl_unchanged, &[("status", status_label(*to, locale))]),
+                _ => {
+                    let from = from.map_or(tx.tl_created, |s| status_label(s, locale));
+                    fill(tx.tl_audit, &[("from", from), ("to", status_label(*to, locale))])
+                }
+            };
             let details = [
                 Some(Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))),
                 Some(Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))),
@@ -1115,6 +1121,21 @@ mod tests {
         };
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::En).1), "Processing → Paid");
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::Fr).1), "En cours → Payée");
+        let note = TimelineEvent::Audit {
+            from: Some(EcheanceStatus::Payee),
+            to: EcheanceStatus::Payee,
+            event: "RefundStatus".to_owned(),
+            cause: Cause::Webhook,
+            actor: Actor::parse("stripe:evt_2"),
+            actor_name: None,
+            detail: Some("refund #0 re_1 500 eur: succeeded → failed".to_owned()),
+        };
+        assert_eq!(Detail::joined(&timeline_text(&note, Locale::En).1), "status unchanged: Paid");
+        assert_eq!(Detail::joined(&timeline_text(&note, Locale::Fr).1), "statut inchangé : Payée");
+        assert_eq!(
+            timeline_text(&note, Locale::En).2[2],
+            [Detail::Technical("refund #0 re_1 500 eur: succeeded → failed".to_owned())]
+        );
         // Who: worded, never the stored code.
         assert_eq!(timeline_text(&audit, Locale::En).2[1], [Detail::Worded("by Stripe (event evt_1)".to_owned())]);
         assert_eq!(timeline_text(&audit, Locale::Fr).2[1], [Detail::Worded("par Stripe (événement evt_1)".to_owned())]);

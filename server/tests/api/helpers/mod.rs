@@ -252,6 +252,17 @@ impl TestApp {
             .id
     }
 
+    /// An échéance of `cents` due today for `customer`, charged by the due-date run (its outcome
+    /// is the card's).
+    pub async fn charged_today(&self, customer: &Customer, cents: i64) -> i64 {
+        let e = self.echeance(customer, cents, self.today()).await;
+        let id = app::domain::EcheanceId::new(e).expect("id");
+        app::ssr::services::charge::charge(&self.state, id, app::ssr::services::charge::Trigger::DueDate)
+            .await
+            .expect("charged");
+        e
+    }
+
     /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it
     /// (for the échéance's amount and currency).
     pub async fn link_checkout_session(&self, e: i64, id: &str, status: &str, payment_status: &str) {

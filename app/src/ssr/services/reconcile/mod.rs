@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::error::ServiceError;
 use super::lease;
+use super::plans::By;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks;
@@ -660,6 +661,8 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
             touched.entry(pi.id().to_owned()).or_default().1.push(dispute);
         }
     }
+    let actor = Actor::System(SystemJob::Reconciler).stored();
+    let by = By { cause: Cause::Reconciler, actor: &actor, now: state.now_ms() };
     for (pi, (has_refunds, disputes)) in &touched {
         let refunds = if *has_refunds {
             let all = list_all(
@@ -679,7 +682,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
                 // The refunds' own rows: ours whose answer was lost or whose status changed, or one made elsewhere.
                 let mut refund = refund.clone();
                 refund.payment_intent.get_or_insert_with(|| IdOrObject::Id(pi.clone()));
-                if let Err(e) = refunds::observe(state, &refund).await {
+                if let Err(e) = refunds::observe(state, &refund, &by).await {
                     report.counts.errors += 1;
                     report.problems.push(object(StripeObject::Refund, &refund.id, &e));
                 }

@@ -18,6 +18,7 @@ use crate::ssr::repo::queue::{self, InboxStatus};
 use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::services::cards::{self, CardNews};
 use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::plans::By;
 use crate::ssr::services::record::{self, StripeReport};
 use crate::ssr::services::transitions::{self, Cause};
 use crate::ssr::services::{disputes, refunds};
@@ -90,6 +91,7 @@ fn park(
 async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, ServiceError> {
     let event: EventEnvelope = serde_json::from_str(&row.payload).map_err(anyhow::Error::from)?;
     let actor = crate::domain::Actor::Stripe(Some(event.id.clone())).stored();
+    let by = By { cause: Cause::Webhook, actor: &actor, now: state.now_ms() };
     let object = event.data.object.clone();
     match event.event_type.as_str() {
         "payment_intent.succeeded"
@@ -109,7 +111,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             };
             // The charge as it was when the event was made (a retried delivery may come after a
             // refund failed): Stripe's refunds of the payment now say where the money is.
-            let event = match refunds_now(state, pi.id()).await? {
+            let event = match refunds_now(state, pi.id(), &by).await? {
                 Err(not_now) => return Ok(not_now),
                 Ok(None) => return Ok(Applied::Ignored(format!("no-refund-now charge={}", charge.id))),
                 Ok(Some(event)) => event,
@@ -169,7 +171,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             };
             refund.payment_intent = Some(pi.clone());
             // The refund's own row first (ours, or one made elsewhere listed with the échéance's).
-            let listed = refunds::observe(state, &refund).await?;
+            let listed = refunds::observe(state, &refund, &by).await?;
             // Failed (the bank sent it back) or cancelled before it left: the money stayed.
             if !matches!(refund.known_status(), Some(RefundStatus::Failed | RefundStatus::Canceled)) {
                 let status = refund.status.as_deref().unwrap_or("?");
@@ -180,7 +182,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             }
             // Where the money is now, from every refund of the payment (another may have gone
             // through since this one failed); and a lost dispute took it back whatever a refund says.
-            match refunds_now(state, pi.id()).await? {
+            match refunds_now(state, pi.id(), &by).await? {
                 Err(not_now) => return Ok(not_now),
                 Ok(Some(PaymentEvent::RefundFailed)) if !disputes::lost_for(&state.db, pi.id()).await? => {}
                 Ok(_) => return Ok(Applied::Ignored(format!("refund-failed-money-still-gone refund={}", refund.id))),
@@ -269,14 +271,18 @@ async fn known_here(state: &AppState, pi: &str) -> Result<bool, ServiceError> {
 /// What every refund Stripe has of PaymentIntent `pi` says of the échéance it paid — read
 /// against the échéance's amount, as the reconciler reads them, the refunds' rows brought up to
 /// date on the way — or why no échéance moves for it (yet).
-async fn refunds_now(state: &AppState, pi: &str) -> Result<Result<Option<PaymentEvent>, Applied>, ServiceError> {
+async fn refunds_now(
+    state: &AppState,
+    pi: &str,
+    by: &By<'_>,
+) -> Result<Result<Option<PaymentEvent>, Applied>, ServiceError> {
     let echeance = match collected_by(state, pi).await? {
         Ok(echeance) => echeance,
         Err(not_now) => return Ok(Err(not_now)),
     };
     let refunds = refunds::all_of(state, pi).await?;
     for refund in &refunds {
-        refunds::observe(state, refund).await?;
+        refunds::observe(state, refund, by).await?;
     }
     let statuses = refunds.iter().filter_map(|r| Some((r.known_status()?, r.amount)));
     Ok(Ok(refunds_event(echeance.amount_cents, statuses)))
