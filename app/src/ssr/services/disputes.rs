@@ -151,8 +151,19 @@ async fn tell_admins(
 /// # Errors
 /// Database failure.
 pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<dispute::Model>, ServiceError> {
+    of_all(db, [echeance]).await
+}
+
+/// The disputes of échéances `echeances`, oldest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_all(
+    db: &impl ConnectionTrait,
+    echeances: impl IntoIterator<Item = i64>,
+) -> Result<Vec<dispute::Model>, ServiceError> {
     Ok(dispute::Entity::find()
-        .filter(dispute::Column::EcheanceId.eq(echeance))
+        .filter(dispute::Column::EcheanceId.is_in(echeances))
         .order_by_asc(dispute::Column::CreatedAt)
         .all(db)
         .await?)

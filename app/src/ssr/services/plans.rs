@@ -1002,14 +1002,8 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let actors: Vec<Actor> = history.iter().map(|h| Actor::parse(&h.actor)).collect();
     let names = crate::ssr::repo::users::admin_names(&db, &actors).await?;
     let collected = rows.iter().filter(|e| e.status.was_collected());
-    let refund_rows = refund::Entity::find()
-        .filter(refund::Column::EcheanceId.is_in(collected.clone().map(|e| e.id)))
-        .all(&db)
-        .await?;
-    let dispute_rows = dispute::Entity::find()
-        .filter(dispute::Column::EcheanceId.is_in(collected.clone().map(|e| e.id)))
-        .all(&db)
-        .await?;
+    let refund_rows = super::refunds::of_all(&db, collected.clone().map(|e| e.id)).await?;
+    let dispute_rows = super::disputes::of_all(&db, collected.clone().map(|e| e.id)).await?;
     db.commit().await?;
     let refund_totals = money_back(summary.total.currency, collected, &refund_rows, &dispute_rows);
     let tz = state.settings.schedule_timezone;

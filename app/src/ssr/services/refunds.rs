@@ -213,8 +213,20 @@ async fn paying_intent(db: &impl ConnectionTrait, echeance: &echeance::Model) ->
 /// # Errors
 /// Database failure.
 pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<refund::Model>, ServiceError> {
+    of_all(db, [echeance]).await
+}
+
+/// The refunds of échéances `echeances`, by échéance then rank.
+///
+/// # Errors
+/// Database failure.
+pub async fn of_all(
+    db: &impl ConnectionTrait,
+    echeances: impl IntoIterator<Item = i64>,
+) -> Result<Vec<refund::Model>, ServiceError> {
     Ok(refund::Entity::find()
-        .filter(refund::Column::EcheanceId.eq(echeance))
+        .filter(refund::Column::EcheanceId.is_in(echeances))
+        .order_by_asc(refund::Column::EcheanceId)
         .order_by_asc(refund::Column::Seq)
         .all(db)
         .await?)
