@@ -2,7 +2,7 @@ import { expect, test } from './fixtures';
 import { AdminTimeline } from './pages/admin';
 import { CARDS, CheckoutPage, paidEcheance } from './pages/checkout';
 import { login } from './pages/landing';
-import { mailbox, seedAdmin, seedCustomer } from './support';
+import { mailbox, seedAdmin, seedCustomer, withJavaScript } from './support';
 
 test.describe('money back and second chances', () => {
   test('a declined payment emails why and a link with which the customer pays it with another card', async ({ browser, page }) => {
@@ -81,5 +81,36 @@ test.describe('money back and second chances', () => {
     await expect(timeline.badge).toHaveAttribute('data-status', 'remboursee', { timeout: 20_000 });
     await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 300,00');
     await expect(refund).toHaveCount(0);
+  });
+
+  test('a refund another admin makes meanwhile appears live, and what the first admin was typing stays', async ({ browser, page }) => {
+    const id = await paidEcheance(browser, 'refunded-meanwhile');
+    await login(page, seedAdmin('first-refunder'));
+    await new AdminTimeline(page).gotoPaid(id);
+    const refunds = page.getByRole('region', { name: 'Remboursements' });
+    const amount = refunds.getByLabel('Montant à rembourser');
+    const confirm = refunds.getByRole('checkbox');
+    await amount.fill('20');
+    await confirm.check();
+
+    // Another admin, on another screen, refunds 50 € of it.
+    await withJavaScript(browser, async (other) => {
+      await login(other, seedAdmin('second-refunder'));
+      await new AdminTimeline(other).gotoPaid(id);
+      const theirs = other.getByRole('region', { name: 'Remboursements' });
+      await theirs.getByLabel('Montant à rembourser').fill('50');
+      await theirs.getByRole('checkbox').check();
+      await theirs.getByRole('button', { name: 'Rembourser', exact: true }).click();
+      await expect(theirs.getByRole('row').filter({ hasText: '50,00' })).toHaveAttribute('data-status', 'succeeded');
+    });
+
+    // The first screen hears of it without a reload of the page, and keeps what was typed.
+    await expect(refunds.getByRole('row').filter({ hasText: '50,00' })).toHaveAttribute('data-status', 'succeeded');
+    await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 50,00');
+    await expect(amount).toHaveValue('20');
+    await expect(confirm).toBeChecked();
+    await refunds.getByRole('button', { name: 'Rembourser', exact: true }).click();
+    await expect(refunds.getByRole('row').filter({ hasText: '20,00' })).toHaveAttribute('data-status', 'succeeded');
+    await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 70,00');
   });
 });

@@ -25,6 +25,7 @@ mod m20261202_000015_dashboard_at_scale;
 mod m20261202_000016_dashboard_search;
 mod m20261204_000017_invitation_count;
 mod m20261205_000018_attempt_stopped;
+mod m20261206_000019_dispute_status_words;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_dashboard_search::Migration),
             Box::new(m20261204_000017_invitation_count::Migration),
             Box::new(m20261205_000018_attempt_stopped::Migration),
+            Box::new(m20261206_000019_dispute_status_words::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ use app::domain::{DisputeStatus, EcheanceId, EcheanceStatus, EmailKind};
 use app::ssr::entities::{dispute, email_outbox};
 use app::ssr::services::admin;
 use app::ssr::services::charge::{self, Trigger};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::time::Duration;
 
 use crate::edges::{attempt_that_never_reached_stripe, payment_intent_on_the_account, reconcile};
@@ -236,4 +236,37 @@ async fn a_dispute_status_stripe_does_not_document_opens_one_to_answer_and_chang
     assert_eq!(report("charge.dispute.updated", "later_word").await.status, DisputeStatus::Won);
     let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
     assert_eq!(timeline.disputes.iter().map(|d| d.status).collect::<Vec<_>>(), [DisputeStatus::Won]);
+}
+
+#[tokio::test]
+async fn a_dispute_stored_with_a_word_stripe_no_longer_documents_reads_as_one_to_answer_after_the_upgrade() {
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+    use sea_orm::sea_query::Query;
+    let app = spawn_app_by_hand().await;
+    let dora = app.customer("dora", Some(cards::OK)).await;
+    let e = app.charged_today(&dora, 2_500).await;
+    // Rows as an earlier version stored them: Stripe's word as it came.
+    let db = &app.state.db;
+    for (id, word) in [("dp_old_word", "charge_refunded"), ("dp_known_word", "won")] {
+        use dispute::Column as C;
+        let columns = [C::EcheanceId, C::StripeDisputeId, C::PaymentIntentId, C::AmountCents, C::Currency, C::Status];
+        let columns = columns.into_iter().chain([C::CreatedAt, C::UpdatedAt]);
+        let values =
+            [e.into(), id.into(), "pi_old".into(), 2_500.into(), "eur".into(), word.into(), 1.into(), 1.into()];
+        let insert = Query::insert().into_table(dispute::Entity).columns(columns).values_panic(values).to_owned();
+        db.execute_raw(db.get_database_backend().build(&insert)).await.expect("an old row");
+    }
+    assert!(dispute::Entity::find().all(db).await.is_err(), "the undocumented word does not read as a status");
+
+    // The upgrade's migration (and any after it), run again as on a database that had the rows before it.
+    let all = migration::Migrator::migrations();
+    let at = all.iter().position(|m| m.name() == "m20261206_000019_dispute_status_words").expect("the migration");
+    migration::Migrator::down(db, Some(u32::try_from(all.len() - at).expect("few"))).await.expect("down");
+    migration::Migrator::up(db, None).await.expect("up");
+    let read = dispute::Entity::find().order_by_asc(dispute::Column::Id).all(db).await.expect("every row reads");
+    let rows: Vec<(&str, DisputeStatus)> = read.iter().map(|d| (d.stripe_dispute_id.as_str(), d.status)).collect();
+    assert_eq!(rows, [("dp_old_word", DisputeStatus::NeedsResponse), ("dp_known_word", DisputeStatus::Won)]);
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("the page reads");
+    assert_eq!(timeline.disputes.len(), 2);
 }

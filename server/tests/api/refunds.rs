@@ -249,7 +249,15 @@ async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
     assert!(asked.2.starts_with("admin:") && asked.3 == "refund #1 - 1500 eur: requested", "{asked:?}");
     assert_eq!(answered.0, "RefundStatus");
     assert!(answered.3.starts_with("refund #1 re_") && answered.3.ends_with(": requested → succeeded"), "{answered:?}");
-    assert!(app.audit(e).await.iter().all(|a| a.from_status.is_some()), "notes keep the status as it was");
+    let before_the_answer: Vec<_> = app
+        .audit(e)
+        .await
+        .into_iter()
+        .filter(|a| ["RefundListed", "RefundAsked"].contains(&a.event.as_str()))
+        .map(|a| (a.from_status, a.to_status))
+        .collect();
+    let paid = (Some(EcheanceStatus::Payee), EcheanceStatus::Payee);
+    assert_eq!(before_the_answer, [paid, paid], "a note leaves the status as it was");
 }
 
 /// The `receipt` server function as `browser` calls it: HTTP status and JSON body.

@@ -307,7 +307,8 @@ async fn update_from(
     loop {
         let status = row.status.updated_by(reported);
         let failure = answer.failure_reason.clone().filter(|_| status == RefundStatus::Failed);
-        if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && failure.is_none() {
+        let same_failure = failure.is_none() || failure == row.failure_reason;
+        if status == row.status && row.stripe_refund_id.as_deref() == Some(answer.id.as_str()) && same_failure {
             return Ok(status);
         }
         // The échéance first, as every writer of its refunds takes it.

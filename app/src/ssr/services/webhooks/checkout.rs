@@ -163,7 +163,7 @@ pub async fn close_before_charge(
             // from the first, and a second 5xx leaves it to retry.
             Err(e) if e.is_server_error() => {
                 let read = state.gateway.retrieve_checkout_session(session_id).await?;
-                if read.status.as_deref() != Some("open") {
+                if !read.is_open() {
                     read
                 } else {
                     let again = key.derived("after-server-error").map_err(anyhow::Error::from)?;
