@@ -86,7 +86,8 @@ test.describe('money back and second chances', () => {
   test('a refund another admin makes meanwhile appears live, and what the first admin was typing stays', async ({ browser, page }) => {
     const id = await paidEcheance(browser, 'refunded-meanwhile');
     await login(page, seedAdmin('first-refunder'));
-    await new AdminTimeline(page).gotoPaid(id);
+    const timeline = new AdminTimeline(page);
+    await timeline.gotoPaid(id);
     const refunds = page.getByRole('region', { name: 'Remboursements' });
     const amount = refunds.getByLabel('Montant à rembourser');
     const confirm = refunds.getByRole('checkbox');
@@ -112,5 +113,12 @@ test.describe('money back and second chances', () => {
     await refunds.getByRole('button', { name: 'Rembourser', exact: true }).click();
     await expect(refunds.getByRole('row').filter({ hasText: '20,00' })).toHaveAttribute('data-status', 'succeeded');
     await expect(refunds.getByTestId('refund-totals')).toContainText('Remboursé : 70,00');
+
+    // The history says it in words: each refund asked, then done, and by whom.
+    const second = timeline.entries('refund').filter({ hasText: 'Remboursement n°2 de 20,00' });
+    await expect(second.filter({ hasText: 'Demandé à Stripe → Effectué' })).toHaveCount(1);
+    await expect(second).toHaveCount(2);
+    await expect(second.filter({ hasText: 'par Test first-refunder' }).first()).toBeVisible();
+    await expect(timeline.entries('refund').filter({ hasText: 'Remboursement n°1 de 50,00' })).toHaveCount(2);
   });
 });

@@ -410,6 +410,17 @@ pub enum TimelineEvent {
         /// Details (technical).
         detail: Option<String>,
     },
+    /// What became of one of its refunds (the échéance's status as it was).
+    Refund {
+        /// The refund's news.
+        news: crate::domain::RefundNews,
+        /// What caused it.
+        cause: Cause,
+        /// Who.
+        actor: crate::domain::Actor,
+        /// The admin's name, when an admin made it.
+        actor_name: Option<String>,
+    },
 }
 
 /// An échéance with everything that happened to it.

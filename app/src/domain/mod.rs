@@ -43,7 +43,7 @@ pub use plan::{Installment, Interval, PlanField, PlanProblem, Schedule, Schedule
 pub use plan_status::{DefaultPolicy, PlanEvent, PlanStatus, PlanTransitionError, Progress};
 pub use reason::{Field, Invalid, Refusal};
 pub use reconcile::{ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject};
-pub use refund::{RefundReason, RefundStatus};
+pub use refund::{RefundNews, RefundReason, RefundStatus};
 pub use spelling::UnknownSpelling;
 pub use status::{EcheanceStatus, PaymentEvent, TransitionError};
 pub use throttle::{Admission, Throttle, ThrottleState};

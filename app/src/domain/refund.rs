@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::idempotency::{IdempotencyKey, InvalidIdempotencyKey};
 use super::ids::EcheanceId;
+use super::money::Currency;
 
 /// Where a refund stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -74,6 +75,38 @@ impl RefundStatus {
     }
 }
 
+/// What became of one refund of an échéance, as the échéance's history keeps it (an audit row of
+/// event [`RefundNews::EVENT`], this as its JSON detail): asked for here (`from` none, `to`
+/// requested), listed from Stripe (`from` none, made elsewhere), or moved from one status to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNews {
+    /// Its rank among the échéance's refunds (0-based).
+    pub seq: i32,
+    /// How much, in minor units.
+    pub amount: i64,
+    /// In what.
+    pub currency: Currency,
+    /// Stripe's id (`re_…`), once known.
+    pub refund: Option<String>,
+    /// Where it stood (none: it was just written).
+    pub from: Option<RefundStatus>,
+    /// Where it stands.
+    pub to: RefundStatus,
+    /// Why it failed or was refused (Stripe's code, `never_sent`), when it did.
+    pub why: Option<String>,
+}
+
+impl RefundNews {
+    /// The audit event that carries it.
+    pub const EVENT: &'static str = "Refund";
+
+    /// Asked for here, or listed from Stripe (made elsewhere): it did not exist before.
+    #[must_use]
+    pub fn is_new(&self) -> bool {
+        self.from.is_none()
+    }
+}
+
 /// Why the merchant refunds, in Stripe's words (`reason`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RefundReason {
@@ -129,6 +162,24 @@ mod tests {
         assert_eq!(refundable(1_000, [(R::Failed, 1_000), (R::Refused, 1_000), (R::Canceled, 1_000)]), 1_000);
         assert_eq!(refundable(1_000, [(R::Succeeded, 1_000), (R::Pending, 5)]), 0, "never below zero");
         assert_eq!(refunded([(R::Succeeded, 300), (R::Pending, 200), (R::Failed, 100)]), 300);
+    }
+
+    #[test]
+    fn a_refunds_news_reads_back_as_written() {
+        let news = RefundNews {
+            seq: 1,
+            amount: 1_500,
+            currency: Currency::Eur,
+            refund: Some("re_1".to_owned()),
+            from: Some(R::Succeeded),
+            to: R::Failed,
+            why: Some("expired_or_canceled_card".to_owned()),
+        };
+        let stored = serde_json::to_string(&news).expect("json");
+        assert_eq!(serde_json::from_str::<RefundNews>(&stored).expect("reads"), news);
+        assert!(!news.is_new());
+        assert!(RefundNews { from: None, ..news }.is_new());
+        assert!(serde_json::from_str::<RefundNews>("refund #1 re_1 1500 eur: succeeded").is_err(), "not news");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! one refund per page however many clicks, the échéance moved by Stripe's
 //! word (webhooks, the reconciler), never by the button.
 
-use app::domain::{Cause, EcheanceId, EcheanceStatus, RefundStatus};
+use app::api::dto::TimelineEvent;
+use app::domain::{Actor, Cause, EcheanceId, EcheanceStatus, RefundNews, RefundStatus};
 use app::ssr::entities::refund;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::{reconcile, refunds};
@@ -235,29 +236,42 @@ async fn a_refund_made_on_stripe_is_listed_with_the_echeance_and_counts() {
     wait_for_refund(&app, e, 1, RefundStatus::Succeeded).await;
 
     // Each change of a refund is a line of the échéance's history: who said so, and what it became.
-    let notes: Vec<(String, Cause, String, String)> = app
-        .audit(e)
-        .await
+    let timeline = app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("t");
+    let news: Vec<(RefundNews, Cause, Actor)> = timeline
+        .entries
         .into_iter()
-        .filter(|a| ["RefundListed", "RefundAsked", "RefundStatus"].contains(&a.event.as_str()))
-        .map(|a| (a.event, a.cause, a.actor, a.detail.unwrap_or_default()))
+        .filter_map(|entry| match entry.event {
+            TimelineEvent::Refund { news, cause, actor, .. } => Some((news, cause, actor)),
+            _ => None,
+        })
         .collect();
-    let [listed, asked, answered] = &notes[..] else { panic!("three notes: {notes:?}") };
-    assert_eq!((listed.0.as_str(), listed.1), ("RefundListed", Cause::Webhook), "{listed:?}");
-    assert!(listed.2.starts_with("stripe:evt_") && listed.3.ends_with(" 500 eur: succeeded"), "{listed:?}");
-    assert_eq!((asked.0.as_str(), asked.1), ("RefundAsked", Cause::Admin), "{asked:?}");
-    assert!(asked.2.starts_with("admin:") && asked.3 == "refund #1 - 1500 eur: requested", "{asked:?}");
-    assert_eq!(answered.0, "RefundStatus");
-    assert!(answered.3.starts_with("refund #1 re_") && answered.3.ends_with(": requested → succeeded"), "{answered:?}");
-    let before_the_answer: Vec<_> = app
+    assert_eq!(news.len(), 3, "listed, asked, answered: {news:?}");
+    let find = |seq: i32, new: bool| news.iter().find(|(n, ..)| n.seq == seq && n.is_new() == new).expect("its line");
+    let (listed, cause, actor) = find(0, true);
+    assert_eq!((listed.to, listed.amount, *cause), (RefundStatus::Succeeded, 500, Cause::Webhook), "{listed:?}");
+    assert!(matches!(actor, Actor::Stripe(Some(_))) && listed.refund.is_some(), "{actor:?}");
+    let (asked, cause, actor) = find(1, true);
+    assert_eq!(
+        (asked.to, asked.amount, asked.refund.as_deref(), *cause),
+        (RefundStatus::Requested, 1_500, None, Cause::Admin)
+    );
+    assert!(matches!(actor, Actor::Admin(_)), "{actor:?}");
+    let (answered, ..) = find(1, false);
+    assert_eq!(
+        (answered.from, answered.to, answered.why.as_deref()),
+        (Some(RefundStatus::Requested), RefundStatus::Succeeded, None)
+    );
+    assert!(answered.refund.as_deref().is_some_and(|id| id.starts_with("re_")), "{answered:?}");
+    let statuses: Vec<_> = app
         .audit(e)
         .await
         .into_iter()
-        .filter(|a| ["RefundListed", "RefundAsked"].contains(&a.event.as_str()))
+        .filter(|a| a.event == RefundNews::EVENT)
         .map(|a| (a.from_status, a.to_status))
         .collect();
     let paid = (Some(EcheanceStatus::Payee), EcheanceStatus::Payee);
-    assert_eq!(before_the_answer, [paid, paid], "a note leaves the status as it was");
+    assert_eq!(statuses[..2], [paid, paid], "a note leaves the status as it was");
+    assert!(statuses.iter().all(|(from, to)| *from == Some(*to)), "{statuses:?}");
 }
 
 /// The `receipt` server function as `browser` calls it: HTTP status and JSON body.

@@ -27,8 +27,8 @@ use super::plans::By;
 use super::transitions::{self, Cause};
 use crate::domain::refund::{refund_key, refundable};
 use crate::domain::{
-    Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundReason,
-    RefundStatus, Refusal, SystemJob, UserId,
+    Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundNews,
+    RefundReason, RefundStatus, Refusal, SystemJob, UserId,
 };
 use crate::ssr::entities::{echeance, refund};
 use crate::ssr::payments::types::{IdOrObject, RefundSnapshot};
@@ -193,7 +193,7 @@ async fn write(state: &AppState, ask: Ask, by: &By<'_>) -> Result<Written, Servi
     }
     .insert(&txn)
     .await?;
-    transitions::note(&txn, &echeance, "RefundAsked", by.cause, by.actor, news(&row, None), now).await?;
+    tell(&txn, (&echeance, &row), None, by, now).await?;
     txn.commit().await?;
     tracing::info!(refund.id = row.id, amount = row.amount_cents, "refund written");
     Ok(Written::New(row))
@@ -282,16 +282,26 @@ async fn record(state: &AppState, id: i64, answer: &RefundSnapshot, by: &By<'_>)
     update_from(state, row, answer, by).await
 }
 
-/// A refund's news, as its échéance's timeline keeps it: `refund #0 re_… 3000 eur: pending → succeeded`
-/// (what it became, once it moved; the bank's reason when it failed).
-fn news(row: &refund::Model, became: Option<(RefundStatus, Option<&str>)>) -> String {
-    let id = row.stripe_refund_id.as_deref().unwrap_or("-");
-    let head = format!("refund #{} {id} {} {}", row.seq, row.amount_cents, row.currency);
-    match became {
-        None => format!("{head}: {}", row.status),
-        Some((to, None)) => format!("{head}: {} → {to}", row.status),
-        Some((to, Some(why))) => format!("{head}: {} → {to} ({why})", row.status),
-    }
+/// Writes refund `row`'s news on its échéance's history, in `txn`, at `at`: new (`became`
+/// none), or moved from its status to `became`'s (with why it failed or was refused).
+async fn tell(
+    txn: &sea_orm::DatabaseTransaction,
+    (echeance, row): (&echeance::Model, &refund::Model),
+    became: Option<(RefundStatus, Option<&str>)>,
+    by: &By<'_>,
+    at: i64,
+) -> Result<(), ServiceError> {
+    let news = RefundNews {
+        seq: row.seq,
+        amount: row.amount_cents,
+        currency: Currency::parse(&row.currency).map_err(anyhow::Error::from)?,
+        refund: row.stripe_refund_id.clone(),
+        from: became.map(|_| row.status),
+        to: became.map_or(row.status, |(to, _)| to),
+        why: became.and_then(|(_, why)| why).map(str::to_owned),
+    };
+    let detail = serde_json::to_string(&news).map_err(anyhow::Error::from)?;
+    transitions::note(txn, echeance, RefundNews::EVENT, by.cause, by.actor, detail, at).await
 }
 
 /// Applies Stripe's report to a refund row: a compare-and-set on the status it was read
@@ -330,8 +340,7 @@ async fn update_from(
         if written.rows_affected == 1 {
             if status != row.status {
                 let row = refund::Model { stripe_refund_id: Some(answer.id.clone()), ..row };
-                let news = news(&row, Some((status, failure.as_deref())));
-                transitions::note(&txn, &echeance, "RefundStatus", by.cause, by.actor, news, state.now_ms()).await?;
+                tell(&txn, (&echeance, &row), Some((status, failure.as_deref())), by, state.now_ms()).await?;
             }
             txn.commit().await?;
             return Ok(status);
@@ -363,8 +372,7 @@ async fn settle(
         .await?;
     if written.rows_affected == 1 {
         let row = refund::Model { status: RefundStatus::Requested, ..row.clone() };
-        let news = news(&row, Some((status, Some(why))));
-        transitions::note(&txn, &echeance, "RefundStatus", by.cause, by.actor, news, state.now_ms()).await?;
+        tell(&txn, (&echeance, &row), Some((status, Some(why))), by, state.now_ms()).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -481,7 +489,7 @@ async fn add_elsewhere(
     }
     .insert(&txn)
     .await?;
-    transitions::note(&txn, &locked, "RefundListed", by.cause, by.actor, news(&row, None), now).await?;
+    tell(&txn, (&locked, &row), None, by, now).await?;
     txn.commit().await?;
     tracing::info!(echeance.id = echeance.id, refund = %snapshot.id, "a refund made outside the product, listed");
     Ok(Some(echeance.id))

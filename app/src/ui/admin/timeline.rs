@@ -149,6 +149,9 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
         TimelineEvent::Audit { from, to, .. } => {
             ("audit", Some(from.map_or("", |s| s.as_str())), Some(to.as_str()), None, None)
         }
+        TimelineEvent::Refund { news, .. } => {
+            ("refund", Some(news.from.map_or("", |s| s.as_str())), Some(news.to.as_str()), None, None)
+        }
     };
     view! {
         <li data-kind=kind data-from=from data-to=to data-email-kind=email_kind data-outcome=outcome>

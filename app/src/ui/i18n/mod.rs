@@ -906,6 +906,34 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
             .map(|detail| detail.map(|d| vec![d]));
             (tx.kind_audit, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
+        TimelineEvent::Refund { news, cause, actor, actor_name } => {
+            let n = (i64::from(news.seq) + 1).to_string();
+            let amount = news.currency.format_minor(news.amount, locale);
+            let to = refund_status_label(news.to, tx);
+            let title = match news.from {
+                Some(from) => {
+                    let moved =
+                        [("n", n.as_str()), ("amount", &amount), ("from", refund_status_label(from, tx)), ("to", to)];
+                    fill(tx.tl_refund_moved, &moved)
+                }
+                // Asked for here starts « requested »; one Stripe lists was made elsewhere.
+                None if news.to == RefundStatus::Requested => {
+                    fill(tx.tl_refund_new, &[("n", &n), ("amount", &amount), ("status", to)])
+                }
+                None => fill(tx.tl_refund_elsewhere, &[("n", &n), ("amount", &amount), ("status", to)]),
+            };
+            let why = news.why.as_deref().map(|code| match refund_failure_text(code, tx) {
+                worded if worded != code => vec![Detail::Worded(fill(tx.tl_refund_why, &[("why", worded)]))],
+                _ => technical(tx.tl_refund_why, "why", code),
+            });
+            let details = [
+                Some(vec![Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))]),
+                Some(vec![Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))]),
+                why,
+                news.refund.as_deref().map(|id| technical(tx.tl_refund_id, "id", id)),
+            ];
+            (tx.kind_refund, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
+        }
     }
 }
 
@@ -1122,19 +1150,70 @@ mod tests {
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::En).1), "Processing → Paid");
         assert_eq!(Detail::joined(&timeline_text(&audit, Locale::Fr).1), "En cours → Payée");
         let note = TimelineEvent::Audit {
-            from: Some(EcheanceStatus::Payee),
-            to: EcheanceStatus::Payee,
-            event: "RefundStatus".to_owned(),
+            from: Some(EcheanceStatus::APayer),
+            to: EcheanceStatus::APayer,
+            event: "LegacySessionReleased".to_owned(),
             cause: Cause::Webhook,
             actor: Actor::parse("stripe:evt_2"),
             actor_name: None,
-            detail: Some("refund #0 re_1 500 eur: succeeded → failed".to_owned()),
+            detail: Some("session=cs_1 expired".to_owned()),
         };
-        assert_eq!(Detail::joined(&timeline_text(&note, Locale::En).1), "status unchanged: Paid");
-        assert_eq!(Detail::joined(&timeline_text(&note, Locale::Fr).1), "statut inchangé : Payée");
+        assert_eq!(Detail::joined(&timeline_text(&note, Locale::En).1), "status unchanged: To pay");
+        assert_eq!(Detail::joined(&timeline_text(&note, Locale::Fr).1), "statut inchangé : À payer");
+        assert_eq!(timeline_text(&note, Locale::En).2[2], [Detail::Technical("session=cs_1 expired".to_owned())]);
+        // A refund's news, worded: its rank from 1, its amount, its statuses, why it failed.
+        let news = crate::domain::RefundNews {
+            seq: 1,
+            amount: 1_500,
+            currency: crate::domain::Currency::Eur,
+            refund: Some("re_1".to_owned()),
+            from: Some(RefundStatus::Succeeded),
+            to: RefundStatus::Failed,
+            why: Some("expired_or_canceled_card".to_owned()),
+        };
+        let refund = |news: &crate::domain::RefundNews| TimelineEvent::Refund {
+            news: news.clone(),
+            cause: Cause::Webhook,
+            actor: Actor::parse("stripe:evt_3"),
+            actor_name: None,
+        };
+        let (kind, title, details) = timeline_text(&refund(&news), Locale::Fr);
         assert_eq!(
-            timeline_text(&note, Locale::En).2[2],
-            [Detail::Technical("refund #0 re_1 500 eur: succeeded → failed".to_owned())]
+            (kind, Detail::joined(&title).as_str()),
+            ("remboursement", "Remboursement n°2 de 15,00\u{a0}€ : Effectué → Échoué : l’argent est resté acquis")
+        );
+        assert!(details.contains(&vec![Detail::Worded("motif : la carte du client n’est plus valable".to_owned())]));
+        assert!(
+            details.contains(&vec![
+                Detail::Worded("remboursement Stripe ".to_owned()),
+                Detail::Technical("re_1".to_owned())
+            ])
+        );
+        let (kind, title, _) = timeline_text(&refund(&news), Locale::En);
+        assert_eq!(
+            (kind, Detail::joined(&title).as_str()),
+            ("refund", "Refund #2 of €15.00: Done → Failed: the money stayed collected")
+        );
+        let asked = crate::domain::RefundNews {
+            from: None,
+            to: RefundStatus::Requested,
+            refund: None,
+            why: None,
+            ..news.clone()
+        };
+        assert_eq!(
+            Detail::joined(&timeline_text(&refund(&asked), Locale::En).1),
+            "Refund #2 of €15.00: Asked of Stripe"
+        );
+        let elsewhere =
+            crate::domain::RefundNews { from: None, to: RefundStatus::Succeeded, why: None, ..news.clone() };
+        let listed = Detail::joined(&timeline_text(&refund(&elsewhere), Locale::Fr).1);
+        assert_eq!(listed, "Remboursement n°2 de 15,00\u{a0}€ fait hors de l’application : Effectué");
+        // A code this version does not word stays Stripe's own, apart.
+        let odd = crate::domain::RefundNews { why: Some("bank_said_no".to_owned()), ..news };
+        let details = timeline_text(&refund(&odd), Locale::En).2;
+        assert!(
+            details.contains(&vec![Detail::Worded("why: ".to_owned()), Detail::Technical("bank_said_no".to_owned())])
         );
         // Who: worded, never the stored code.
         assert_eq!(timeline_text(&audit, Locale::En).2[1], [Detail::Worded("by Stripe (event evt_1)".to_owned())]);

@@ -10,7 +10,7 @@ use crate::api::dto::{
     AdminRow, DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent,
 };
 use crate::domain::refund::refundable;
-use crate::domain::{Actor, Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent};
+use crate::domain::{Actor, Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent, RefundNews};
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{audit_log, charge_attempt, dispute, echeance, email_outbox, refund, stripe_event, user};
 use crate::ssr::repo::{attempts, users};
@@ -93,6 +93,13 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
     let names = users::admin_names(&db, audit_actors.iter().chain(&refund_actors)).await?;
     for (a, actor) in audit.into_iter().zip(audit_actors) {
+        let news =
+            a.detail.as_deref().filter(|_| a.event == RefundNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
+        if let Some(news) = news {
+            let event = TimelineEvent::Refund { news, cause: a.cause, actor_name: names.of(&actor), actor };
+            entries.push(entry(a.created_at, event));
+            continue;
+        }
         entries.push(entry(
             a.created_at,
             TimelineEvent::Audit {
