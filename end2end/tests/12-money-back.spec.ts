@@ -116,7 +116,7 @@ test.describe('money back and second chances', () => {
 
     // The history says it in words: each refund asked, then done, and by whom.
     const second = timeline.entries('refund').filter({ hasText: 'Remboursement n°2 de 20,00' });
-    await expect(second.filter({ hasText: 'Demandé à Stripe → Effectué' })).toHaveCount(1);
+    await expect(second.filter({ hasText: 'demandé à Stripe → effectué' })).toHaveCount(1);
     await expect(second).toHaveCount(2);
     await expect(second.filter({ hasText: 'par Test first-refunder' }).first()).toBeVisible();
     await expect(timeline.entries('refund').filter({ hasText: 'Remboursement n°1 de 50,00' })).toHaveCount(2);

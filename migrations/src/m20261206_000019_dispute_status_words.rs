@@ -1,9 +1,10 @@
 //! A dispute's status is read as one of the eight words Stripe documents for it
-//! (`DisputeStatus`). Rows stored before kept Stripe's word as it came: one that
-//! holds another word (a status Stripe has since withdrawn, such as
-//! `charge_refunded`) reads from now on as a chargeback to answer — what a dispute
-//! first seen with a word this version does not know is taken for — rather than
-//! failing to load with its échéance.
+//! (`DisputeStatus`). Rows stored before kept Stripe's word as it came:
+//! `charge_refunded`, withdrawn from Stripe's API (the merchant refunded the charge
+//! while it was disputed), reads as `prevented` — decided, the money gone by the
+//! refund, not held by the dispute; any other word as a chargeback to answer, what
+//! a dispute first seen with a word this version does not know is taken for —
+//! rather than failing to load with its échéance.
 
 use sea_orm_migration::prelude::*;
 
@@ -36,12 +37,18 @@ impl MigrationTrait for Migration {
     }
 
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let update = Query::update()
+        let withdrawn = Query::update()
+            .table(Disputes::Table)
+            .value(Disputes::Status, "prevented")
+            .and_where(Expr::col(Disputes::Status).eq("charge_refunded"))
+            .to_owned();
+        manager.exec_stmt(withdrawn).await?;
+        let unknown = Query::update()
             .table(Disputes::Table)
             .value(Disputes::Status, "needs_response")
             .and_where(Expr::col(Disputes::Status).is_not_in(DOCUMENTED))
             .to_owned();
-        manager.exec_stmt(update).await
+        manager.exec_stmt(unknown).await
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {

@@ -41,10 +41,14 @@ crate::spelled!(DisputeStatus {
 
 impl DisputeStatus {
     /// Stripe's `status` of a dispute (the spelling is Stripe's); `None` for a word Stripe does
-    /// not document.
+    /// not document. `charge_refunded`, withdrawn from Stripe's API (the merchant refunded the
+    /// charge while it was disputed: decided, the money gone by the refund), reads as prevented.
     #[must_use]
     pub fn from_stripe(status: &str) -> Option<Self> {
-        Self::parse(status).ok()
+        match status {
+            "charge_refunded" => Some(Self::Prevented),
+            other => Self::parse(other).ok(),
+        }
     }
 
     /// Over: won, lost, an inquiry closed, or prevented — no evidence to send any more.
@@ -97,7 +101,8 @@ mod tests {
             assert_eq!(D::from_stripe(status.as_str()), Some(*status));
         }
         assert_eq!(D::from_stripe("warning_needs_response"), Some(D::WarningNeedsResponse));
-        assert_eq!(D::from_stripe("charge_refunded"), None, "withdrawn from Stripe's API long ago");
+        assert_eq!(D::from_stripe("charge_refunded"), Some(D::Prevented), "withdrawn: refunded, decided");
+        assert_eq!(D::from_stripe("escalated"), None);
         assert_eq!(D::from_stripe("Won"), None);
         assert_eq!(D::ALL.len(), 8);
     }

@@ -436,3 +436,35 @@ async fn a_plans_page_says_what_its_refunds_sent_back_and_what_it_kept() {
     assert_eq!(digits, ":20000:14000:1000:5000", "{line}");
     assert!(line.contains("En cours de remboursement"), "{line}");
 }
+
+#[tokio::test]
+async fn a_refund_made_on_stripe_that_had_already_failed_is_listed_with_the_banks_reason() {
+    let app = crate::helpers::spawn_app_by_hand().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.charged_today(&alice, 2_000).await;
+    let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+    // Made in Stripe's Dashboard and failed before any of its events reached the app.
+    app.stripe.set_delivery(Delivery::Hold);
+    let made = app.stripe.post("/v1/refunds", &[("payment_intent", &pi), ("amount", "700")]).await;
+    app.stripe.fail_refund(made["id"].as_str().expect("its id"), false).await;
+    app.stripe.take_held();
+
+    let report = crate::edges::reconcile(&app).await;
+    let row = rows(&app).await.into_iter().find(|r| r.echeance_id == e).expect("listed");
+    assert_eq!((row.status, row.failure_reason.as_deref()), (RefundStatus::Failed, Some("expired_or_canceled_card")));
+    let timeline = app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("t");
+    let news: Vec<RefundNews> = timeline
+        .entries
+        .into_iter()
+        .filter_map(|entry| match entry.event {
+            TimelineEvent::Refund { news, .. } => Some(news),
+            _ => None,
+        })
+        .collect();
+    let [listed] = &news[..] else { panic!("one line: {news:?} {report:?}") };
+    assert_eq!(
+        (listed.from, listed.to, listed.why.as_deref()),
+        (None, RefundStatus::Failed, Some("expired_or_canceled_card"))
+    );
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "the money stayed");
+}

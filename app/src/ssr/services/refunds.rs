@@ -298,7 +298,11 @@ async fn tell(
         refund: row.stripe_refund_id.clone(),
         from: became.map(|_| row.status),
         to: became.map_or(row.status, |(to, _)| to),
-        why: became.and_then(|(_, why)| why).map(str::to_owned),
+        why: match became {
+            Some((_, why)) => why.map(str::to_owned),
+            // Listed already failed (made elsewhere): the bank's reason it carries.
+            None => row.failure_reason.clone(),
+        },
     };
     let detail = serde_json::to_string(&news).map_err(anyhow::Error::from)?;
     transitions::note(txn, echeance, RefundNews::EVENT, by.cause, by.actor, detail, at).await

@@ -3,7 +3,7 @@
 //! reader's language.
 
 use chrono::NaiveDateTime;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::list::row_of;
 use crate::api::dto::{
@@ -87,7 +87,12 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
             },
         ));
     }
-    let audit = audit_log::Entity::find().filter(audit_log::Column::EcheanceId.eq(id.get())).all(&db).await?;
+    // Newest first, as the timeline lists them: rows of the same millisecond keep their order once sorted.
+    let audit = audit_log::Entity::find()
+        .filter(audit_log::Column::EcheanceId.eq(id.get()))
+        .order_by_desc(audit_log::Column::Id)
+        .all(&db)
+        .await?;
     let refund_rows = refunds::of(&db, id.get()).await?;
     let audit_actors: Vec<Actor> = audit.iter().map(|a| Actor::parse(&a.actor)).collect();
     let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
