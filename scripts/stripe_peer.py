@@ -42,8 +42,10 @@ Differences from `localstripe --port N`:
   refused with Stripe's `payment_intent_unexpected_state`;
 - disputes, which upstream does not have: `POST /_config/payment_intents/{id}/dispute`
   opens one on the PaymentIntent's charge (`needs_response`, evidence due in 7 days) and
+  `POST /_config/disputes/{id}/review` says the merchant's evidence reached the bank
+  (`under_review`, as when it is sent from Stripe's Dashboard) and
   `POST /_config/disputes/{id}/close` with `outcome=won|lost` decides it, each sending
-  Stripe's `charge.dispute.created` / `charge.dispute.closed`; `GET /v1/disputes` (with
+  Stripe's `charge.dispute.created` / `charge.dispute.updated` / `charge.dispute.closed`; `GET /v1/disputes` (with
   Stripe's `created` filter, newest first) and `GET /v1/disputes/{id}` read them;
 - its fake Stripe.js has `createPaymentMethod({type: 'card', card: element})`
   (upstream: an empty stub), backed by `POST /v1/payment_methods` with the
@@ -466,6 +468,19 @@ async def open_dispute(request):
     return json_response(dispute._export())
 
 
+async def review_dispute(request):
+    """The merchant's evidence for dispute `id` reached the bank: an open one is under review."""
+    dispute = Dispute._api_retrieve(request.match_info["id"])
+    moved = {"needs_response": "under_review", "warning_needs_response": "warning_under_review"}
+    if dispute.status in moved:
+        dispute.status = moved[dispute.status]
+        dispute.evidence_details["has_evidence"] = True
+        dispute.evidence_details["submission_count"] += 1
+        resources.store.dump_to_disk()
+        schedule_webhook(resources.Event("charge.dispute.updated", dispute))
+    return json_response(dispute._export())
+
+
 async def close_dispute(request):
     """The bank decides dispute `id`: `outcome=won` (the money stays) or `lost`."""
     dispute = Dispute._api_retrieve(request.match_info["id"])
@@ -484,6 +499,7 @@ async def close_dispute(request):
 app.router.add_get("/v1/disputes", list_disputes)
 app.router.add_get("/v1/disputes/{id}", retrieve_dispute)
 app.router.add_post("/_config/payment_intents/{id}/dispute", open_dispute)
+app.router.add_post("/_config/disputes/{id}/review", review_dispute)
 app.router.add_post("/_config/disputes/{id}/close", close_dispute)
 app.router.add_post("/_config/refunds/{id}/fail", fail_refund)
 app.router.add_post("/_config/payment_methods/{id}/update_card", update_card)

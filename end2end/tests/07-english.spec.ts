@@ -4,7 +4,7 @@ import { AdminDashboard, AdminTimeline } from './pages/admin';
 import { CARDS, CheckoutPage, paidEcheance } from './pages/checkout';
 import { LandingPage, login } from './pages/landing';
 import { EN, ENGLISH_WORDS, FR, FRENCH_WORDS, Texts } from './pages/texts';
-import { Account, Customer, seedAdmin, seedCustomer, wordsShown } from './support';
+import { Account, Customer, peerConfig, peerPaymentIntents, seedAdmin, seedCustomer, wordsShown } from './support';
 
 /** Switches the browser to English with the header's link, then logs `who` in through the English form. */
 async function loginInEnglish(page: Page, who: Account): Promise<void> {
@@ -79,6 +79,28 @@ test.describe('in English', () => {
     expect(await wordsShown(page, FRENCH_WORDS)).toEqual([]);
     // Statuses are worded, in the webhooks' entries too, never shown as their stored codes.
     expect(await page.locator('body').innerText()).not.toMatch(/(?<![\w-])(a_payer|en_cours|en_attente|payee)(?![\w-])/);
+  });
+
+  test('an admin reads a dispute moving at the bank in English, on the page already open', async ({ browser, page }) => {
+    const id = await paidEcheance(browser, 'english-disputed');
+    await loginInEnglish(page, seedAdmin('english-dispute-admin'));
+    const timeline = new AdminTimeline(page, EN);
+    await timeline.gotoPaid(id);
+    // The page hears of changes once its WASM runs (the live feed is the browser's).
+    await expect(page.getByRole('heading', { level: 1 })).toHaveAttribute('data-hydrated', 'true');
+    const [paid] = (await peerPaymentIntents(id)).filter((pi) => pi.status === 'succeeded');
+
+    // The cardholder's bank opens a chargeback; later the merchant's evidence reaches it.
+    const dispute = await peerConfig(`/_config/payment_intents/${paid.id}/dispute`);
+    const disputes = timeline.entries('dispute');
+    await expect(disputes.filter({ hasText: 'reported by the bank: response needed' })).toHaveCount(1);
+    await expect(timeline.audit('payee', 'contestee')).toContainText('Paid → Disputed');
+    await peerConfig(`/_config/disputes/${dispute.id}/review`);
+    await expect(disputes.filter({ hasText: 'response needed → under review' })).toHaveCount(1);
+    await expect(page.getByRole('row').filter({ hasText: dispute.id })).toContainText('Under review');
+    await expect(disputes.first()).toContainText(dispute.id);
+    await expect(timeline.badge).toHaveAttribute('data-status', 'contestee');
+    expect(await wordsShown(page, FRENCH_WORDS)).toEqual([]);
   });
 });
 

@@ -110,6 +110,21 @@ export async function peerPaymentIntents(id: number): Promise<any[]> {
   return all.filter((pi) => pi.metadata?.echeance_id === String(id));
 }
 
+/** Asks the local Stripe peer to play the bank or the Dashboard (`/_config/disputes/dp_1/review`…); returns its answer. */
+export async function peerConfig(path: string, form: Record<string, string> = {}): Promise<any> {
+  const peer = await request.newContext({
+    baseURL: process.env.STRIPE_PEER,
+    extraHTTPHeaders: { authorization: 'Bearer sk_test_e2e' },
+  });
+  try {
+    const answer = await peer.post(path, { form });
+    if (!answer.ok()) throw new Error(`the peer refused ${path}: ${answer.status()} ${await answer.text()}`);
+    return await answer.json();
+  } finally {
+    await peer.dispose();
+  }
+}
+
 /** The messages the SMTP server (maildev) received for `to`. */
 export async function mailbox(to: string): Promise<any[]> {
   const api = await request.newContext({ baseURL: process.env.MAILDEV });

@@ -421,6 +421,17 @@ pub enum TimelineEvent {
         /// The admin's name, when an admin made it.
         actor_name: Option<String>,
     },
+    /// What became of a dispute of its payment (the échéance's status left as it was).
+    Dispute {
+        /// The dispute's news.
+        news: crate::domain::DisputeNews,
+        /// What caused it.
+        cause: Cause,
+        /// Who.
+        actor: crate::domain::Actor,
+        /// The admin's name, when an admin made it.
+        actor_name: Option<String>,
+    },
 }
 
 /// An échéance with everything that happened to it.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::money::Currency;
 use super::status::PaymentEvent;
 
 /// Where a dispute stands: Stripe's `status` of a dispute object, spelt as Stripe spells it.
@@ -57,6 +58,31 @@ impl DisputeStatus {
         matches!(self, Self::Won | Self::Lost | Self::WarningClosed | Self::Prevented)
     }
 
+    /// Waiting for the merchant's evidence (or answer to an inquiry): its deadline matters.
+    #[must_use]
+    pub fn awaits_evidence(self) -> bool {
+        matches!(self, Self::NeedsResponse | Self::WarningNeedsResponse)
+    }
+
+    /// How far along it is: an inquiry, then a chargeback, each asked then reviewed, then decided.
+    fn stage(self) -> u8 {
+        match self {
+            Self::WarningNeedsResponse => 0,
+            Self::WarningUnderReview => 1,
+            Self::NeedsResponse => 2,
+            Self::UnderReview => 3,
+            Self::Won | Self::Lost | Self::WarningClosed | Self::Prevented => 4,
+        }
+    }
+
+    /// Where a dispute standing here stands once Stripe reports `reported`: a decided one stays
+    /// decided, and an older report (events come in any order, retried for days; the reconciler
+    /// may have read a later state first) does not move it back.
+    #[must_use]
+    pub fn updated_by(self, reported: Self) -> Self {
+        if self.is_decided() || reported.stage() < self.stage() { self } else { reported }
+    }
+
     /// Its amount is out of the merchant's hands: a chargeback withdraws it when it opens and
     /// the bank keeps it once lost; an inquiry withdraws nothing, a won one gives it back.
     #[must_use]
@@ -77,6 +103,37 @@ impl DisputeStatus {
             }
             Self::Prevented => None,
         }
+    }
+}
+
+/// What became of one dispute of an échéance's payment, as the échéance's history keeps it (an
+/// audit row of event [`DisputeNews::EVENT`], this as its JSON detail): first seen (`from`
+/// none), or moved from one status to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeNews {
+    /// Stripe's id (`dp_…`).
+    pub dispute: String,
+    /// The amount at stake, in minor units.
+    pub amount: i64,
+    /// In what.
+    pub currency: Currency,
+    /// Where it stood (none: first seen).
+    pub from: Option<DisputeStatus>,
+    /// Where it stands.
+    pub to: DisputeStatus,
+    /// The bank's reason, in Stripe's words (`fraudulent`, …), when it gave one.
+    pub reason: Option<String>,
+}
+
+impl DisputeNews {
+    /// The audit event that carries it.
+    pub const EVENT: &'static str = "Dispute";
+
+    /// Whether a dispute seen as `to`, standing at `from` (none: not known before), is news: first
+    /// seen, or moved; the same status reported again (its deadline, its amount) is not.
+    #[must_use]
+    pub fn is_news(from: Option<DisputeStatus>, to: DisputeStatus) -> bool {
+        from != Some(to)
     }
 }
 
@@ -115,6 +172,47 @@ mod tests {
         assert_eq!(held(&[]), 0);
         assert_eq!(held(&[(D::Prevented, 500)]), 0, "prevented: refunded, not withdrawn");
         assert_eq!(held(&[(D::Lost, i64::MAX), (D::Lost, 1)]), i64::MAX, "saturates");
+    }
+
+    #[test]
+    fn a_disputes_news_is_kept_as_json_and_only_a_move_is_news() {
+        let news = DisputeNews {
+            dispute: "dp_1".to_owned(),
+            amount: 1_500,
+            currency: Currency::Eur,
+            from: Some(D::NeedsResponse),
+            to: D::UnderReview,
+            reason: Some("fraudulent".to_owned()),
+        };
+        let stored = serde_json::to_string(&news).expect("writes");
+        assert_eq!(serde_json::from_str::<DisputeNews>(&stored).expect("reads"), news);
+        assert!(serde_json::from_str::<DisputeNews>("dispute=dp_1 status=won").is_err(), "not news");
+        assert!(DisputeNews::is_news(None, D::NeedsResponse), "first seen");
+        assert!(DisputeNews::is_news(None, D::Won), "first seen decided (found late by the reconciler)");
+        assert!(DisputeNews::is_news(Some(D::NeedsResponse), D::UnderReview));
+        assert!(!DisputeNews::is_news(Some(D::UnderReview), D::UnderReview), "the same status again");
+    }
+
+    #[test]
+    fn a_dispute_moves_forward_only_and_a_decided_one_stays() {
+        // Stripe's order: an inquiry may escalate to a chargeback; evidence puts either under review.
+        let forward = [D::WarningNeedsResponse, D::WarningUnderReview, D::NeedsResponse, D::UnderReview, D::Lost];
+        for pair in forward.windows(2) {
+            assert_eq!(pair[0].updated_by(pair[1]), pair[1], "{} → {}", pair[0], pair[1]);
+            assert_eq!(pair[1].updated_by(pair[0]), pair[1], "{} stays, {} is older", pair[1], pair[0]);
+        }
+        assert_eq!(D::WarningNeedsResponse.updated_by(D::WarningClosed), D::WarningClosed);
+        assert_eq!(D::NeedsResponse.updated_by(D::Won), D::Won);
+        for decided in [D::Won, D::Lost, D::WarningClosed, D::Prevented] {
+            for reported in D::ALL {
+                assert_eq!(decided.updated_by(*reported), decided, "{decided} stays, {reported} reported");
+            }
+        }
+        for status in D::ALL {
+            assert_eq!(status.updated_by(*status), *status);
+        }
+        assert!(D::NeedsResponse.awaits_evidence() && D::WarningNeedsResponse.awaits_evidence());
+        assert!(!D::UnderReview.awaits_evidence() && !D::Won.awaits_evidence());
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod user;
 pub use actor::{Actor, SystemJob};
 pub use decline::{DeclineReason, RetryDecision, RetryPolicy, is_soft_decline};
 pub use delivery::{HostDeliveryStatus, InboxStatus, OutboxStatus, Trouble, next_host_try};
-pub use dispute::DisputeStatus;
+pub use dispute::{DisputeNews, DisputeStatus};
 pub use host_api::{ApiKey, Bucket, HostEvent, KeyMode, NotAKey};
 pub use idempotency::{IdempotencyKey, KeyPurpose, key_scope};
 pub use ids::{AttemptNo, EcheanceId, InvalidId, UserId};

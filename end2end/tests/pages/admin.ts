@@ -68,7 +68,7 @@ export class AdminDashboard extends PageObject {
 }
 
 /** The kinds of timeline entries (`data-kind`). */
-export type EntryKind = 'tentative' | 'webhook' | 'e-mail' | 'audit' | 'refund';
+export type EntryKind = 'tentative' | 'webhook' | 'e-mail' | 'audit' | 'refund' | 'dispute';
 
 /** `/admin/echeances/{id}`: the échéance, its actions and its timeline. */
 export class AdminTimeline extends PageObject {

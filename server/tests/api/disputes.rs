@@ -4,7 +4,8 @@
 //! of a new one. The disputes come from the Stripe layer, kept and listed
 //! there, their events signed like the peer's.
 
-use app::domain::{DisputeStatus, EcheanceId, EcheanceStatus, EmailKind};
+use app::api::dto::TimelineEvent;
+use app::domain::{Actor, Cause, DisputeNews, DisputeStatus, EcheanceId, EcheanceStatus, EmailKind};
 use app::ssr::entities::{dispute, email_outbox};
 use app::ssr::services::admin;
 use app::ssr::services::charge::{self, Trigger};
@@ -197,6 +198,85 @@ async fn a_dispute_that_names_only_the_charge_is_traced_to_its_payment_by_webhoo
     assert_eq!(dispute_of(&app, *by_listing).await.payment_intent_id, *pi);
     let told = dispute_emails(&app).await;
     assert_eq!(told.len(), 2, "the admin is told of each, once");
+}
+
+/// The news of échéance `e`'s disputes its history tells, oldest first: (news, cause, who).
+async fn dispute_news(app: &TestApp, e: i64) -> Vec<(DisputeNews, Cause, Actor)> {
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+    let mut news: Vec<_> = timeline
+        .entries
+        .into_iter()
+        .filter_map(|entry| match entry.event {
+            TimelineEvent::Dispute { news, cause, actor, .. } => Some((news, cause, actor)),
+            _ => None,
+        })
+        .collect();
+    news.reverse();
+    news
+}
+
+#[tokio::test]
+async fn every_move_of_a_dispute_is_a_line_of_its_echeances_history_once() {
+    let app = spawn_app_by_hand().await;
+    app.admin("root").await;
+    let erin = app.customer("erin", Some(cards::OK)).await;
+    let e = app.charged_today(&erin, 4_400).await;
+    let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+    let dp = app.stripe.open_dispute(&pi).await;
+    app.process_inbox().await;
+    // Read again while it is open: nothing new to say.
+    reconcile(&app).await;
+    let due_by = dispute_of(&app, e).await.evidence_due_by;
+    // The merchant's evidence reached the bank: the dispute moves, the échéance does not.
+    app.stripe.review_dispute(&dp).await;
+    app.process_inbox().await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Contestee);
+    let reviewed = dispute_of(&app, e).await;
+    assert_eq!((reviewed.status, reviewed.evidence_due_by), (DisputeStatus::UnderReview, due_by), "Stripe keeps it");
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+    assert_eq!(timeline.disputes[0].evidence_due_by, None, "no deadline shown once the bank reads the evidence");
+    let note = app.audit(e).await.into_iter().rfind(|a| a.event == DisputeNews::EVENT).expect("its line");
+    let disputed = Some(EcheanceStatus::Contestee);
+    assert_eq!((note.from_status, note.to_status), (disputed, EcheanceStatus::Contestee), "a note");
+    reconcile(&app).await;
+    // Its opening delivered again days later (Stripe retries): an older report moves nothing back.
+    let older = serde_json::json!({"id": dp, "object": "dispute", "payment_intent": pi, "amount": 4_400,
+        "currency": "eur", "reason": "fraudulent", "status": "needs_response"});
+    assert_eq!(app.deliver(&crate::helpers::event("evt_old_open", "charge.dispute.created", older)).await, 200);
+    app.process_inbox().await;
+    assert_eq!(dispute_of(&app, e).await.status, DisputeStatus::UnderReview, "not moved back");
+    app.stripe.close_dispute(&dp, true).await;
+    app.process_inbox().await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+
+    // Read again once decided: by the reconciler, by a late delivery of its open days.
+    reconcile(&app).await;
+    let late = serde_json::json!({"id": dp, "object": "dispute", "payment_intent": pi, "amount": 4_400,
+        "currency": "eur", "reason": "fraudulent", "status": "under_review"});
+    assert_eq!(app.deliver(&crate::helpers::event("evt_late_review", "charge.dispute.updated", late)).await, 200);
+    app.process_inbox().await;
+
+    let news = dispute_news(&app, e).await;
+    let moves: Vec<_> = news.iter().map(|(n, ..)| (n.from, n.to)).collect();
+    let (open, review, won) = (DisputeStatus::NeedsResponse, DisputeStatus::UnderReview, DisputeStatus::Won);
+    assert_eq!(moves, [(None, open), (Some(open), review), (Some(review), won)], "each move once: {news:?}");
+    for (n, cause, actor) in &news {
+        assert_eq!((n.dispute.as_str(), n.amount, n.reason.as_deref()), (dp.as_str(), 4_400, Some("fraudulent")));
+        assert_eq!(*cause, Cause::Webhook);
+        assert!(matches!(actor, Actor::Stripe(Some(event)) if event.starts_with("evt_")), "{actor:?}");
+    }
+
+    // One only the reconciler finds (no event of it at all) says so.
+    let e2 = app.charged_today(&erin, 1_200).await;
+    let pi2 = app.row(e2).await.current_payment_intent_id.expect("its PaymentIntent");
+    app.stripe.put_dispute(serde_json::json!({"id": "dp_unheard", "object": "dispute", "payment_intent": pi2,
+        "amount": 1_200, "currency": "eur", "reason": "general", "status": "needs_response",
+        "created": app.state.now_ms() / 1000}));
+    reconcile(&app).await;
+    let news = dispute_news(&app, e2).await;
+    assert_eq!(news.len(), 1, "{news:?}");
+    assert_eq!((news[0].0.from, news[0].0.to, news[0].1), (None, open, Cause::Reconciler));
+    assert_eq!(news[0].2, Actor::System(app::domain::SystemJob::Reconciler));
 }
 
 #[tokio::test]

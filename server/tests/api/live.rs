@@ -32,6 +32,17 @@ impl Events {
         events
     }
 
+    /// A new screen of `admin`, logged in, that has heard nothing yet: what the feed read before it
+    /// opened, still on its way (the feed reads every 200 ms), is let go.
+    async fn of_admin(app: &TestApp, admin: &crate::helpers::Customer) -> Self {
+        let screen = app.browser();
+        app.login(&screen, admin).await;
+        let mut events = Self::open(app, &screen).await;
+        events.read_until(Duration::from_millis(600), |_, _| false).await;
+        events.received.clear();
+        events
+    }
+
     /// Reads until `done` says so or `within` passes; returns every échéance change received so far.
     async fn read_until(&mut self, within: Duration, done: impl Fn(&[LiveChange], &str) -> bool) -> Vec<LiveChange> {
         let deadline = tokio::time::Instant::now() + within;
@@ -226,12 +237,7 @@ async fn a_refund_failing_after_the_fact_reaches_the_admins_screens_though_the_s
     assert_eq!(refunds::refund(&app.state, ask, admin.id).await.expect("refunded"), RefundStatus::Succeeded);
     // The partial refund's own news is in before the screen opens.
     app.apply_once_stored(&["charge.refunded"]).await;
-    let screen = app.browser();
-    app.login(&screen, &admin).await;
-    let mut events = Events::open(&app, &screen).await;
-    // What the feed read before the screen opened may still be on its way (it reads every 200 ms).
-    events.read_until(Duration::from_millis(600), |_, _| false).await;
-    events.received.clear();
+    let mut events = Events::of_admin(&app, &admin).await;
 
     // The bank sends the 5 € back to the merchant: the refund fails, the échéance stays « payée ».
     let refund = app::ssr::services::refunds::of(&app.state.db, e).await.expect("refunds").remove(0);
@@ -242,4 +248,26 @@ async fn a_refund_failing_after_the_fact_reaches_the_admins_screens_though_the_s
     let now = app::ssr::services::refunds::of(&app.state.db, e).await.expect("refunds").remove(0);
     assert_eq!(now.status, RefundStatus::Failed, "what the reload reads");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+}
+
+#[tokio::test]
+async fn a_dispute_under_review_reaches_the_admins_screens_though_the_echeance_stays_disputed() {
+    use app::domain::DisputeStatus;
+    use app::ssr::services::disputes;
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.charged_today(&alice, 2_000).await;
+    let admin = app.admin("root").await;
+    let pi = app.row(e).await.current_payment_intent_id.expect("its PaymentIntent");
+    let dispute = app.stripe.open_dispute(&pi).await;
+    app.assert_reaches(e, EcheanceStatus::Contestee).await;
+    let mut events = Events::of_admin(&app, &admin).await;
+
+    // The merchant's evidence reached the bank: the chargeback is under review, still disputed.
+    app.stripe.review_dispute(&dispute).await;
+
+    let seen = events.statuses_of(e, EcheanceStatus::Contestee, crate::helpers::PATIENCE).await;
+    assert_eq!(seen, vec![EcheanceStatus::Contestee], "the admin's timeline reloads");
+    let now = disputes::of(&app.state.db, e).await.expect("disputes").remove(0);
+    assert_eq!(now.status, DisputeStatus::UnderReview, "what the reload reads");
 }

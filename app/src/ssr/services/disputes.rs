@@ -3,13 +3,20 @@
 //! amount at stake and the deadline for evidence. A dispute seen for the first
 //! time tells every admin, in the transaction that writes it. The échéance's
 //! own status follows the dispute's events (see the webhook dispatch).
+//!
+//! A dispute first seen, or whose status moved, is a line of its échéance's history written in
+//! the same transaction ([`transitions::note`], a [`DisputeNews`]): the admin reads when and who
+//! said so, and the screens open on the échéance reload — its status does not change while a
+//! chargeback goes from « réponse attendue » to « en cours d’examen ».
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::effects;
 use super::error::ServiceError;
+use super::plans::By;
+use super::transitions;
 use super::webhooks::dispatch::{Applied, collected_by};
-use crate::domain::{DisputeStatus, EmailKind, Locale};
+use crate::domain::{Currency, DisputeNews, DisputeStatus, EmailKind, Locale};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
@@ -30,13 +37,14 @@ pub(crate) struct Seen {
 }
 
 /// Brings dispute `snapshot`'s row up to date (written, with the admins' emails, the first
-/// time it is seen open); returns the échéance it is about — or why none is (yet).
+/// time it is seen open), as `by` reports it; returns the échéance it is about — or why none is (yet).
 ///
 /// # Errors
 /// Database failure.
 pub(crate) async fn observe(
     state: &AppState,
     snapshot: &DisputeSnapshot,
+    by: &By<'_>,
 ) -> Result<Result<Seen, Applied>, ServiceError> {
     let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
         return Ok(Err(Applied::Ignored("no-payment-intent".to_owned())));
@@ -49,13 +57,15 @@ pub(crate) async fn observe(
     let reported = snapshot.known_status();
     let due_by = snapshot.evidence_details.as_ref().and_then(|e| e.due_by).map(|s| s.saturating_mul(1000));
     let txn = db::begin_write(&state.db).await?;
-    echeances::lock(&txn, echeances::id(&echeance)?).await?;
+    let locked = echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
     let already_decided = known.as_ref().is_some_and(|row| row.status.is_decided());
-    // A word Stripe does not document (yet) changes nothing known; a dispute first seen so is
-    // taken as a chargeback to answer — the admins are told rather than left unaware.
+    // A word Stripe does not document (yet) changes nothing known, nor does an older report (a
+    // retried event of earlier days); a dispute first seen with such a word is taken as a
+    // chargeback to answer — the admins are told rather than left unaware.
     let status = match (reported, &known) {
-        (Some(status), _) => status,
+        (Some(reported), Some(row)) => row.status.updated_by(reported),
+        (Some(reported), None) => reported,
         (None, Some(row)) => row.status,
         (None, None) => DisputeStatus::NeedsResponse,
     };
@@ -68,6 +78,7 @@ pub(crate) async fn observe(
         Some(_) if already_decided => {}
         Some(row) => {
             let decided = status.is_decided();
+            let was = row.status;
             let mut active: dispute::ActiveModel = row.into();
             active.status = Set(status);
             if snapshot.amount > 0 {
@@ -79,7 +90,10 @@ pub(crate) async fn observe(
                 active.evidence_due_by = Set(due_by);
             }
             active.updated_at = Set(now);
-            active.update(&txn).await?;
+            let row = active.update(&txn).await?;
+            if DisputeNews::is_news(Some(was), status) {
+                tell(&txn, (&locked, &row), Some(was), by, now).await?;
+            }
         }
         None => {
             let open_due = due_by.filter(|_| !status.is_decided());
@@ -98,6 +112,7 @@ pub(crate) async fn observe(
             }
             .insert(&txn)
             .await?;
+            tell(&txn, (&locked, &row), None, by, now).await?;
             // First seen decided (its close came first, or an old one the reconciler found): nothing to answer.
             if !row.status.is_decided() {
                 tell_admins(state, &txn, &echeance, &row, now).await?;
@@ -107,6 +122,27 @@ pub(crate) async fn observe(
     txn.commit().await?;
     state.wake.outbox.notify_one();
     Ok(Ok(Seen { echeance: echeance.id, already_decided }))
+}
+
+/// Writes dispute `row`'s news on its échéance's history, in `txn`, at `at`: first seen (`was`
+/// none), or moved from `was` to its status.
+async fn tell(
+    txn: &sea_orm::DatabaseTransaction,
+    (echeance, row): (&crate::ssr::entities::echeance::Model, &dispute::Model),
+    was: Option<DisputeStatus>,
+    by: &By<'_>,
+    at: i64,
+) -> Result<(), ServiceError> {
+    let news = DisputeNews {
+        dispute: row.stripe_dispute_id.clone(),
+        amount: row.amount_cents,
+        currency: Currency::parse(&row.currency).map_err(anyhow::Error::from)?,
+        from: was,
+        to: row.status,
+        reason: row.reason.clone(),
+    };
+    let detail = serde_json::to_string(&news).map_err(anyhow::Error::from)?;
+    transitions::note(txn, echeance, DisputeNews::EVENT, by.cause, by.actor, detail, at).await
 }
 
 /// Every admin who can log in is emailed of a new dispute: the payment, the customer, the deadline.

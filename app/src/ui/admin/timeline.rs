@@ -15,7 +15,7 @@ use crate::ui::i18n::{
     actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
     refund_reason_label, refund_status_label, refund_totals_text, texts, timeline_text,
 };
-use crate::ui::layout::LoadedPage;
+use crate::ui::layout::{LoadedPage, hydration_marker};
 use crate::ui::live::reload_on_live;
 use crate::ui::status_badge::StatusBadge;
 
@@ -24,6 +24,7 @@ use crate::ui::status_badge::StatusBadge;
 pub fn AdminTimeline() -> impl IntoView {
     let tx = texts();
     let locale = use_context::<Locale>().unwrap_or_default();
+    let hydrated = hydration_marker();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
     let retry = ServerAction::<AdminRetry>::new();
@@ -76,7 +77,7 @@ pub fn AdminTimeline() -> impl IntoView {
         let id = t.row.id;
         view! {
             <p><a href="/admin">{tx.back_to_dashboard}</a></p>
-            <h1>{format!("#{id} — {}", t.row.label)}</h1>
+            <h1 data-hydrated=hydrated>{format!("#{id} — {}", t.row.label)}</h1>
             <section class="card summary">
                 <dl>
                     <dt>{tx.col_customer}</dt><dd>{customer_line(&t.row.customer, tx)}</dd>
@@ -151,6 +152,9 @@ fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
         }
         TimelineEvent::Refund { news, .. } => {
             ("refund", Some(news.from.map_or("", |s| s.as_str())), Some(news.to.as_str()), None, None)
+        }
+        TimelineEvent::Dispute { news, .. } => {
+            ("dispute", Some(news.from.map_or("", |s| s.as_str())), Some(news.to.as_str()), None, None)
         }
     };
     view! {

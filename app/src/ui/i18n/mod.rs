@@ -258,6 +258,21 @@ pub fn dispute_status_label(status: DisputeStatus, tx: &Texts) -> &'static str {
     }
 }
 
+/// A dispute's status inside a sentence of its history (« réponse attendue → en cours d’examen »).
+#[must_use]
+pub fn dispute_status_word(status: DisputeStatus, tx: &Texts) -> &'static str {
+    match status {
+        DisputeStatus::NeedsResponse => tx.dispute_word_needs_response,
+        DisputeStatus::WarningNeedsResponse => tx.dispute_word_inquiry,
+        DisputeStatus::UnderReview => tx.dispute_word_under_review,
+        DisputeStatus::WarningUnderReview => tx.dispute_word_inquiry_review,
+        DisputeStatus::Won => tx.dispute_word_won,
+        DisputeStatus::WarningClosed => tx.dispute_word_inquiry_closed,
+        DisputeStatus::Lost => tx.dispute_word_lost,
+        DisputeStatus::Prevented => tx.dispute_word_prevented,
+    }
+}
+
 /// A dispute's reason (Stripe's code), in words; a code not known here as it is.
 #[must_use]
 pub fn dispute_reason_text<'a>(code: &'a str, tx: &Texts) -> &'a str {
@@ -948,6 +963,28 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
             ];
             (tx.kind_refund, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
+        TimelineEvent::Dispute { news, cause, actor, actor_name } => {
+            let amount = news.currency.format_minor(news.amount, locale);
+            let to = dispute_status_word(news.to, tx);
+            let title = match news.from {
+                Some(from) => fill(
+                    tx.tl_dispute_moved,
+                    &[("amount", &amount), ("from", dispute_status_word(from, tx)), ("to", to)],
+                ),
+                None => fill(tx.tl_dispute_new, &[("amount", &amount), ("status", to)]),
+            };
+            let reason = news.reason.as_deref().map(|code| match dispute_reason_text(code, tx) {
+                worded if worded != code => vec![Detail::Worded(fill(tx.tl_dispute_reason, &[("reason", worded)]))],
+                _ => technical(tx.tl_dispute_reason, "reason", code),
+            });
+            let details = [
+                Some(vec![Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))]),
+                Some(vec![Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))]),
+                reason,
+                Some(technical(tx.tl_dispute_id, "id", &news.dispute)),
+            ];
+            (tx.kind_dispute, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
+        }
     }
 }
 
@@ -1226,6 +1263,61 @@ mod tests {
         assert!(
             details.contains(&vec![Detail::Worded("why: ".to_owned()), Detail::Technical("bank_said_no".to_owned())])
         );
+        // A dispute's news, worded: its amount, its statuses, the bank's reason, Stripe's id apart.
+        let news = crate::domain::DisputeNews {
+            dispute: "dp_1".to_owned(),
+            amount: 4_400,
+            currency: crate::domain::Currency::Eur,
+            from: Some(DisputeStatus::NeedsResponse),
+            to: DisputeStatus::UnderReview,
+            reason: Some("fraudulent".to_owned()),
+        };
+        let dispute = |news: &crate::domain::DisputeNews| TimelineEvent::Dispute {
+            news: news.clone(),
+            cause: Cause::Webhook,
+            actor: Actor::parse("stripe:evt_4"),
+            actor_name: None,
+        };
+        let (kind, title, details) = timeline_text(&dispute(&news), Locale::Fr);
+        assert_eq!(
+            (kind, Detail::joined(&title).as_str()),
+            ("contestation", "Contestation de 44,00\u{a0}€ : réponse attendue → en cours d’examen")
+        );
+        assert!(
+            details.contains(&vec![Detail::Worded("motif de la banque : paiement non reconnu (fraude)".to_owned())])
+        );
+        assert!(
+            details.contains(&vec![
+                Detail::Worded("contestation Stripe ".to_owned()),
+                Detail::Technical("dp_1".to_owned())
+            ])
+        );
+        let (kind, title, _) = timeline_text(&dispute(&news), Locale::En);
+        assert_eq!(
+            (kind, Detail::joined(&title).as_str()),
+            ("dispute", "Dispute of €44.00: response needed → under review")
+        );
+        let first = crate::domain::DisputeNews { from: None, to: DisputeStatus::WarningNeedsResponse, ..news.clone() };
+        assert_eq!(
+            Detail::joined(&timeline_text(&dispute(&first), Locale::En).1),
+            "Dispute of €44.00 reported by the bank: request for information"
+        );
+        let closed = crate::domain::DisputeNews {
+            from: Some(DisputeStatus::WarningUnderReview),
+            to: DisputeStatus::WarningClosed,
+            ..news.clone()
+        };
+        assert_eq!(
+            Detail::joined(&timeline_text(&dispute(&closed), Locale::Fr).1),
+            "Contestation de 44,00\u{a0}€ : demande d’information en cours d’examen → close sans rétrofacturation"
+        );
+        // A reason this version does not word stays Stripe's own, apart.
+        let odd = crate::domain::DisputeNews { reason: Some("bank_cannot_process".to_owned()), ..news };
+        let details = timeline_text(&dispute(&odd), Locale::En).2;
+        assert!(details.contains(&vec![
+            Detail::Worded("the bank’s reason: ".to_owned()),
+            Detail::Technical("bank_cannot_process".to_owned())
+        ]));
         // Who: worded, never the stored code.
         assert_eq!(timeline_text(&audit, Locale::En).2[1], [Detail::Worded("by Stripe (event evt_1)".to_owned())]);
         assert_eq!(timeline_text(&audit, Locale::Fr).2[1], [Detail::Worded("par Stripe (événement evt_1)".to_owned())]);

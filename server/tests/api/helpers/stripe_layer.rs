@@ -339,6 +339,20 @@ impl StripeLayer {
         id
     }
 
+    /// The merchant's evidence for dispute `id` reached the bank (sent from Stripe's Dashboard):
+    /// it is under review, kept so, and `charge.dispute.updated` sent.
+    pub async fn review_dispute(&self, id: &str) {
+        let dispute = {
+            let mut disputes = lock(&self.inner.disputes);
+            let dispute = disputes.iter_mut().find(|d| d["id"] == id).expect("a dispute the layer opened");
+            dispute["status"] = json!("under_review");
+            dispute["evidence_details"]["has_evidence"] = json!(true);
+            dispute["evidence_details"]["submission_count"] = json!(1);
+            dispute.clone()
+        };
+        self.emit("charge.dispute.updated", dispute).await;
+    }
+
     /// Dispute `id` is decided, won or lost: kept so, and `charge.dispute.closed` sent.
     pub async fn close_dispute(&self, id: &str, won: bool) {
         let dispute = {

@@ -10,7 +10,9 @@ use crate::api::dto::{
     AdminRow, DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent,
 };
 use crate::domain::refund::refundable;
-use crate::domain::{Actor, Amount, Currency, EcheanceId, EcheanceStatus, Money, PaymentEvent, RefundNews};
+use crate::domain::{
+    Actor, Amount, Currency, DisputeNews, EcheanceId, EcheanceStatus, Money, PaymentEvent, RefundNews,
+};
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{audit_log, charge_attempt, dispute, echeance, email_outbox, refund, stripe_event, user};
 use crate::ssr::repo::{attempts, users};
@@ -98,25 +100,25 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let refund_actors: Vec<Actor> = refund_rows.iter().map(|r| Actor::parse(&r.requested_by)).collect();
     let names = users::admin_names(&db, audit_actors.iter().chain(&refund_actors)).await?;
     for (a, actor) in audit.into_iter().zip(audit_actors) {
-        let news =
-            a.detail.as_deref().filter(|_| a.event == RefundNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
-        if let Some(news) = news {
-            let event = TimelineEvent::Refund { news, cause: a.cause, actor_name: names.of(&actor), actor };
-            entries.push(entry(a.created_at, event));
-            continue;
-        }
-        entries.push(entry(
-            a.created_at,
-            TimelineEvent::Audit {
+        // A refund's or a dispute's news reads as such; a row that does not stays a plain line.
+        let read = |event: &str| a.detail.as_deref().filter(|_| a.event == event);
+        let refund = read(RefundNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
+        let dispute = read(DisputeNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
+        let (cause, actor_name) = (a.cause, names.of(&actor));
+        let event = match (refund, dispute) {
+            (Some(news), _) => TimelineEvent::Refund { news, cause, actor, actor_name },
+            (_, Some(news)) => TimelineEvent::Dispute { news, cause, actor, actor_name },
+            (None, None) => TimelineEvent::Audit {
                 from: a.from_status,
                 to: a.to_status,
                 event: a.event,
-                cause: a.cause,
-                actor_name: names.of(&actor),
+                cause,
                 actor,
+                actor_name,
                 detail: a.detail,
             },
-        ));
+        };
+        entries.push(entry(a.created_at, event));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
     let dispute_rows = disputes::of(&db, id.get()).await?;
@@ -145,7 +147,8 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let disputes = dispute_rows
         .into_iter()
         .map(|d| {
-            let open = !d.status.is_decided();
+            // The deadline matters while the bank waits for evidence, not once it reads it.
+            let awaited = d.status.awaits_evidence();
             Ok(DisputeView {
                 at: local(d.created_at),
                 money: Money {
@@ -153,7 +156,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                     currency: Currency::parse(&d.currency).map_err(anyhow::Error::from)?,
                 },
                 reason: d.reason,
-                evidence_due_by: d.evidence_due_by.filter(|_| open).map(local),
+                evidence_due_by: d.evidence_due_by.filter(|_| awaited).map(local),
                 status: d.status,
                 stripe_dispute_id: d.stripe_dispute_id,
             })

@@ -646,10 +646,12 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
             touched.entry(pi.id().to_owned()).or_default().0 = true;
         }
     }
+    let actor = Actor::System(SystemJob::Reconciler).stored();
+    let by = By { cause: Cause::Reconciler, actor: &actor, now: state.now_ms() };
     if !options.dry_run {
         for dispute in disputes.iter().rev() {
             // The disputes' own rows (status, deadline), the admins told of a new one.
-            if let Err(e) = disputes::observe(state, dispute).await {
+            if let Err(e) = disputes::observe(state, dispute, &by).await {
                 report.counts.errors += 1;
                 report.problems.push(object(StripeObject::Dispute, &dispute.id, &e));
             }
@@ -661,8 +663,6 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
             touched.entry(pi.id().to_owned()).or_default().1.push(dispute);
         }
     }
-    let actor = Actor::System(SystemJob::Reconciler).stored();
-    let by = By { cause: Cause::Reconciler, actor: &actor, now: state.now_ms() };
     for (pi, (has_refunds, disputes)) in &touched {
         let refunds = if *has_refunds {
             let all = list_all(

@@ -123,7 +123,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Ok(dispute) => dispute,
                 Err(not_ours) => return Ok(not_ours),
             };
-            match disputes::observe(state, &dispute).await? {
+            match disputes::observe(state, &dispute, &by).await? {
                 Err(not_now) => return Ok(not_now),
                 // Its close came first (deliveries come in any order): the opening moves nothing now.
                 Ok(seen) if seen.already_decided => {
@@ -141,7 +141,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Ok(dispute) => dispute,
                 Err(not_ours) => return Ok(not_ours),
             };
-            Ok(match disputes::observe(state, &dispute).await? {
+            Ok(match disputes::observe(state, &dispute, &by).await? {
                 Ok(seen) => Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance))),
                 Err(not_now) => not_now,
             })
@@ -151,7 +151,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Ok(dispute) => dispute,
                 Err(not_ours) => return Ok(not_ours),
             };
-            if let Err(not_now) = disputes::observe(state, &dispute).await? {
+            if let Err(not_now) = disputes::observe(state, &dispute, &by).await? {
                 return Ok(not_now);
             }
             let status = dispute.status.as_deref().unwrap_or("?");
