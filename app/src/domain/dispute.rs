@@ -77,10 +77,13 @@ impl DisputeStatus {
 
     /// Where a dispute standing here stands once Stripe reports `reported`: a decided one stays
     /// decided, and an older report (events come in any order, retried for days; the reconciler
-    /// may have read a later state first) does not move it back.
+    /// may have read a later state first) does not move it back — unless it asks for evidence
+    /// again by a `later_deadline` than the one known (a network's second round): a retried old
+    /// event carries the deadline already known.
     #[must_use]
-    pub fn updated_by(self, reported: Self) -> Self {
-        if self.is_decided() || reported.stage() < self.stage() { self } else { reported }
+    pub fn updated_by(self, reported: Self, later_deadline: bool) -> Self {
+        let asked_again = later_deadline && reported.awaits_evidence();
+        if self.is_decided() || (reported.stage() < self.stage() && !asked_again) { self } else { reported }
     }
 
     /// Its amount is out of the merchant's hands: a chargeback withdraws it when it opens and
@@ -198,18 +201,24 @@ mod tests {
         // Stripe's order: an inquiry may escalate to a chargeback; evidence puts either under review.
         let forward = [D::WarningNeedsResponse, D::WarningUnderReview, D::NeedsResponse, D::UnderReview, D::Lost];
         for pair in forward.windows(2) {
-            assert_eq!(pair[0].updated_by(pair[1]), pair[1], "{} → {}", pair[0], pair[1]);
-            assert_eq!(pair[1].updated_by(pair[0]), pair[1], "{} stays, {} is older", pair[1], pair[0]);
+            assert_eq!(pair[0].updated_by(pair[1], false), pair[1], "{} → {}", pair[0], pair[1]);
+            assert_eq!(pair[1].updated_by(pair[0], false), pair[1], "{} stays, {} is older", pair[1], pair[0]);
         }
-        assert_eq!(D::WarningNeedsResponse.updated_by(D::WarningClosed), D::WarningClosed);
-        assert_eq!(D::NeedsResponse.updated_by(D::Won), D::Won);
+        assert_eq!(D::WarningNeedsResponse.updated_by(D::WarningClosed, false), D::WarningClosed);
+        assert_eq!(D::NeedsResponse.updated_by(D::Won, false), D::Won);
+        // Evidence asked for again, by a later deadline: a second round, not an old event.
+        assert_eq!(D::UnderReview.updated_by(D::NeedsResponse, true), D::NeedsResponse);
+        assert_eq!(D::WarningUnderReview.updated_by(D::WarningNeedsResponse, true), D::WarningNeedsResponse);
+        assert_eq!(D::NeedsResponse.updated_by(D::WarningUnderReview, true), D::NeedsResponse, "asks nothing");
         for decided in [D::Won, D::Lost, D::WarningClosed, D::Prevented] {
             for reported in D::ALL {
-                assert_eq!(decided.updated_by(*reported), decided, "{decided} stays, {reported} reported");
+                for later in [false, true] {
+                    assert_eq!(decided.updated_by(*reported, later), decided, "{decided} stays, {reported} reported");
+                }
             }
         }
         for status in D::ALL {
-            assert_eq!(status.updated_by(*status), *status);
+            assert_eq!(status.updated_by(*status, false), *status);
         }
         assert!(D::NeedsResponse.awaits_evidence() && D::WarningNeedsResponse.awaits_evidence());
         assert!(!D::UnderReview.awaits_evidence() && !D::Won.awaits_evidence());

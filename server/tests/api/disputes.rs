@@ -266,17 +266,43 @@ async fn every_move_of_a_dispute_is_a_line_of_its_echeances_history_once() {
         assert!(matches!(actor, Actor::Stripe(Some(event)) if event.starts_with("evt_")), "{actor:?}");
     }
 
-    // One only the reconciler finds (no event of it at all) says so.
+    // One only the reconciler finds (no event of it at all), the evidence sent already, says so;
+    // the admins are told of it, with no deadline to press for.
     let e2 = app.charged_today(&erin, 1_200).await;
     let pi2 = app.row(e2).await.current_payment_intent_id.expect("its PaymentIntent");
+    let now = app.state.now_ms() / 1000;
     app.stripe.put_dispute(serde_json::json!({"id": "dp_unheard", "object": "dispute", "payment_intent": pi2,
-        "amount": 1_200, "currency": "eur", "reason": "general", "status": "needs_response",
-        "created": app.state.now_ms() / 1000}));
+        "amount": 1_200, "currency": "eur", "reason": "general", "status": "under_review", "created": now,
+        "evidence_details": {"due_by": now + 86_400, "has_evidence": true, "submission_count": 1}}));
     reconcile(&app).await;
     let news = dispute_news(&app, e2).await;
     assert_eq!(news.len(), 1, "{news:?}");
-    assert_eq!((news[0].0.from, news[0].0.to, news[0].1), (None, open, Cause::Reconciler));
+    assert_eq!((news[0].0.from, news[0].0.to, news[0].1), (None, review, Cause::Reconciler));
     assert_eq!(news[0].2, Actor::System(app::domain::SystemJob::Reconciler));
+    let told: Vec<_> = dispute_emails(&app).await.into_iter().filter(|m| m.echeance_id == Some(e2)).collect();
+    assert!(!told.is_empty() && told.iter().all(|m| m.context.contains(r#""evidence_due_by":"""#)), "{told:?}");
+
+    // The network asks for evidence again (a second round, a later deadline): that is news, not an
+    // old event, and the new deadline is shown.
+    let e3 = app.charged_today(&erin, 900).await;
+    let pi3 = app.row(e3).await.current_payment_intent_id.expect("its PaymentIntent");
+    let dp3 = app.stripe.open_dispute(&pi3).await;
+    app.process_inbox().await;
+    app.stripe.review_dispute(&dp3).await;
+    app.process_inbox().await;
+    let first_due = dispute_of(&app, e3).await.evidence_due_by.expect("a deadline");
+    let again = first_due / 1000 + 14 * 86_400;
+    let asked = serde_json::json!({"id": dp3, "object": "dispute", "payment_intent": pi3, "amount": 900,
+        "currency": "eur", "reason": "fraudulent", "status": "needs_response",
+        "evidence_details": {"due_by": again, "has_evidence": true, "submission_count": 1}});
+    assert_eq!(app.deliver(&crate::helpers::event("evt_second_round", "charge.dispute.updated", asked)).await, 200);
+    app.process_inbox().await;
+    let row = dispute_of(&app, e3).await;
+    assert_eq!((row.status, row.evidence_due_by), (open, Some(again * 1000)));
+    let moves: Vec<_> = dispute_news(&app, e3).await.into_iter().map(|(n, ..)| (n.from, n.to)).collect();
+    assert_eq!(moves, [(None, open), (Some(open), review), (Some(review), open)]);
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e3).expect("id")).await.expect("timeline");
+    assert!(timeline.disputes[0].evidence_due_by.is_some(), "the new deadline is shown");
 }
 
 #[tokio::test]

@@ -61,14 +61,20 @@ pub(crate) async fn observe(
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
     let already_decided = known.as_ref().is_some_and(|row| row.status.is_decided());
     // A word Stripe does not document (yet) changes nothing known, nor does an older report (a
-    // retried event of earlier days); a dispute first seen with such a word is taken as a
-    // chargeback to answer — the admins are told rather than left unaware.
+    // retried event of earlier days; evidence asked again by a later deadline is not one); a
+    // dispute first seen with such a word is taken as a chargeback to answer — the admins are
+    // told rather than left unaware.
     let status = match (reported, &known) {
-        (Some(reported), Some(row)) => row.status.updated_by(reported),
+        (Some(reported), Some(row)) => {
+            let later_deadline = due_by.zip(row.evidence_due_by).is_some_and(|(new, known)| new > known);
+            row.status.updated_by(reported, later_deadline)
+        }
         (Some(reported), None) => reported,
         (None, Some(row)) => row.status,
         (None, None) => DisputeStatus::NeedsResponse,
     };
+    // An older report refused says nothing of its amount or deadline either.
+    let current = reported.is_none_or(|reported| reported == status);
     if reported.is_none() {
         tracing::warn!(dispute = %snapshot.id, status = ?snapshot.status, "dispute status not read; kept {status}");
     }
@@ -81,12 +87,12 @@ pub(crate) async fn observe(
             let was = row.status;
             let mut active: dispute::ActiveModel = row.into();
             active.status = Set(status);
-            if snapshot.amount > 0 {
+            if snapshot.amount > 0 && current {
                 active.amount_cents = Set(snapshot.amount);
             }
             if decided {
                 active.evidence_due_by = Set(None);
-            } else if due_by.is_some() {
+            } else if due_by.is_some() && current {
                 active.evidence_due_by = Set(due_by);
             }
             active.updated_at = Set(now);
@@ -162,7 +168,9 @@ async fn tell_admins(
         context["customer_email"] = serde_json::json!(customer.email);
         let reason = row.reason.as_deref().map(|code| dispute_reason_text(code, Texts::of(locale)));
         context["reason"] = serde_json::json!(reason.unwrap_or_default());
-        context["evidence_due_by"] = serde_json::json!(row.evidence_due_by.map_or_else(String::new, |ms| {
+        // First seen under review (the evidence sent already): no deadline to press for.
+        let due_by = row.evidence_due_by.filter(|_| row.status.awaits_evidence());
+        context["evidence_due_by"] = serde_json::json!(due_by.map_or_else(String::new, |ms| {
             locale.format_date(from_ms(ms).with_timezone(&state.settings.schedule_timezone).date_naive())
         }));
         context["link"] =
