@@ -75,15 +75,28 @@ impl DisputeStatus {
         }
     }
 
-    /// Where a dispute standing here stands once Stripe reports `reported`: a decided one stays
-    /// decided, and an older report (events come in any order, retried for days; the reconciler
-    /// may have read a later state first) does not move it back — unless it asks for evidence
-    /// again by a `later_deadline` than the one known (a network's second round): a retried old
-    /// event carries the deadline already known.
+    /// Where a dispute standing here stands once Stripe reports `reported`, whose deadline for
+    /// evidence compares with the one known as `deadline` (`Less`: earlier; `Equal` when either
+    /// is unknown). A decided one stays decided; a report with an earlier deadline is of an
+    /// earlier round (events come in any order, retried for days; the reconciler may have read a
+    /// later state first) and moves nothing; a report does not move it back a stage — unless,
+    /// by a later deadline, it asks for evidence again of the same kind of dispute (a network's
+    /// second round: under review → response needed).
     #[must_use]
-    pub fn updated_by(self, reported: Self, later_deadline: bool) -> Self {
-        let asked_again = later_deadline && reported.awaits_evidence();
-        if self.is_decided() || (reported.stage() < self.stage() && !asked_again) { self } else { reported }
+    pub fn updated_by(self, reported: Self, deadline: std::cmp::Ordering) -> Self {
+        use std::cmp::Ordering;
+        let second_round = matches!(
+            (self, reported),
+            (Self::UnderReview, Self::NeedsResponse) | (Self::WarningUnderReview, Self::WarningNeedsResponse)
+        );
+        match deadline {
+            _ if self.is_decided() => self,
+            _ if reported.is_decided() => reported,
+            Ordering::Less => self,
+            Ordering::Greater if second_round => reported,
+            _ if reported.stage() < self.stage() => self,
+            _ => reported,
+        }
     }
 
     /// Its amount is out of the merchant's hands: a chargeback withdraws it when it opens and
@@ -198,27 +211,36 @@ mod tests {
 
     #[test]
     fn a_dispute_moves_forward_only_and_a_decided_one_stays() {
+        use std::cmp::Ordering::{Equal, Greater, Less};
         // Stripe's order: an inquiry may escalate to a chargeback; evidence puts either under review.
         let forward = [D::WarningNeedsResponse, D::WarningUnderReview, D::NeedsResponse, D::UnderReview, D::Lost];
         for pair in forward.windows(2) {
-            assert_eq!(pair[0].updated_by(pair[1], false), pair[1], "{} → {}", pair[0], pair[1]);
-            assert_eq!(pair[1].updated_by(pair[0], false), pair[1], "{} stays, {} is older", pair[1], pair[0]);
+            assert_eq!(pair[0].updated_by(pair[1], Equal), pair[1], "{} → {}", pair[0], pair[1]);
+            assert_eq!(pair[1].updated_by(pair[0], Equal), pair[1], "{} stays, {} is older", pair[1], pair[0]);
         }
-        assert_eq!(D::WarningNeedsResponse.updated_by(D::WarningClosed, false), D::WarningClosed);
-        assert_eq!(D::NeedsResponse.updated_by(D::Won, false), D::Won);
+        assert_eq!(D::WarningNeedsResponse.updated_by(D::WarningClosed, Equal), D::WarningClosed);
+        assert_eq!(D::NeedsResponse.updated_by(D::Won, Less), D::Won, "a decision is taken whatever its deadline");
         // Evidence asked for again, by a later deadline: a second round, not an old event.
-        assert_eq!(D::UnderReview.updated_by(D::NeedsResponse, true), D::NeedsResponse);
-        assert_eq!(D::WarningUnderReview.updated_by(D::WarningNeedsResponse, true), D::WarningNeedsResponse);
-        assert_eq!(D::NeedsResponse.updated_by(D::WarningUnderReview, true), D::NeedsResponse, "asks nothing");
+        assert_eq!(D::UnderReview.updated_by(D::NeedsResponse, Greater), D::NeedsResponse);
+        assert_eq!(D::WarningUnderReview.updated_by(D::WarningNeedsResponse, Greater), D::WarningNeedsResponse);
+        assert_eq!(D::NeedsResponse.updated_by(D::WarningUnderReview, Greater), D::NeedsResponse, "asks nothing");
+        assert_eq!(D::UnderReview.updated_by(D::WarningNeedsResponse, Greater), D::UnderReview, "not an inquiry again");
+        assert_eq!(D::NeedsResponse.updated_by(D::WarningNeedsResponse, Greater), D::NeedsResponse);
+        // A report of an earlier round (an earlier deadline) moves nothing, even forward.
+        assert_eq!(D::NeedsResponse.updated_by(D::UnderReview, Less), D::NeedsResponse);
         for decided in [D::Won, D::Lost, D::WarningClosed, D::Prevented] {
             for reported in D::ALL {
-                for later in [false, true] {
-                    assert_eq!(decided.updated_by(*reported, later), decided, "{decided} stays, {reported} reported");
+                for deadline in [Less, Equal, Greater] {
+                    assert_eq!(
+                        decided.updated_by(*reported, deadline),
+                        decided,
+                        "{decided} stays, {reported} reported"
+                    );
                 }
             }
         }
         for status in D::ALL {
-            assert_eq!(status.updated_by(*status, false), *status);
+            assert_eq!(status.updated_by(*status, Equal), *status);
         }
         assert!(D::NeedsResponse.awaits_evidence() && D::WarningNeedsResponse.awaits_evidence());
         assert!(!D::UnderReview.awaits_evidence() && !D::Won.awaits_evidence());

@@ -240,11 +240,13 @@ async fn every_move_of_a_dispute_is_a_line_of_its_echeances_history_once() {
     assert_eq!((note.from_status, note.to_status), (disputed, EcheanceStatus::Contestee), "a note");
     reconcile(&app).await;
     // Its opening delivered again days later (Stripe retries): an older report moves nothing back.
-    let older = serde_json::json!({"id": dp, "object": "dispute", "payment_intent": pi, "amount": 4_400,
-        "currency": "eur", "reason": "fraudulent", "status": "needs_response"});
+    let older = serde_json::json!({"id": dp, "object": "dispute", "payment_intent": pi, "amount": 4_000,
+        "currency": "eur", "reason": "fraudulent", "status": "needs_response",
+        "evidence_details": {"due_by": due_by.map(|ms| ms / 1000)}});
     assert_eq!(app.deliver(&crate::helpers::event("evt_old_open", "charge.dispute.created", older)).await, 200);
     app.process_inbox().await;
-    assert_eq!(dispute_of(&app, e).await.status, DisputeStatus::UnderReview, "not moved back");
+    let kept = dispute_of(&app, e).await;
+    assert_eq!((kept.status, kept.amount_cents), (DisputeStatus::UnderReview, 4_400), "not moved back, nor its amount");
     app.stripe.close_dispute(&dp, true).await;
     app.process_inbox().await;
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
@@ -297,12 +299,23 @@ async fn every_move_of_a_dispute_is_a_line_of_its_echeances_history_once() {
         "evidence_details": {"due_by": again, "has_evidence": true, "submission_count": 1}});
     assert_eq!(app.deliver(&crate::helpers::event("evt_second_round", "charge.dispute.updated", asked)).await, 200);
     app.process_inbox().await;
+    // The first round's events retried after it (an earlier deadline): they move nothing back.
+    for (n, status) in [(1, "needs_response"), (2, "under_review")] {
+        let first = serde_json::json!({"id": dp3, "object": "dispute", "payment_intent": pi3, "amount": 900,
+            "currency": "eur", "reason": "fraudulent", "status": status,
+            "evidence_details": {"due_by": first_due / 1000}});
+        let retried = crate::helpers::event(&format!("evt_first_round_{n}"), "charge.dispute.updated", first);
+        assert_eq!(app.deliver(&retried).await, 200);
+        app.process_inbox().await;
+    }
     let row = dispute_of(&app, e3).await;
     assert_eq!((row.status, row.evidence_due_by), (open, Some(again * 1000)));
     let moves: Vec<_> = dispute_news(&app, e3).await.into_iter().map(|(n, ..)| (n.from, n.to)).collect();
     assert_eq!(moves, [(None, open), (Some(open), review), (Some(review), open)]);
     let timeline = admin::timeline(&app.state, EcheanceId::new(e3).expect("id")).await.expect("timeline");
-    assert!(timeline.disputes[0].evidence_due_by.is_some(), "the new deadline is shown");
+    let shown = timeline.disputes[0].evidence_due_by.expect("the new deadline is shown");
+    let tz = app.state.settings.schedule_timezone;
+    assert_eq!(shown, app::ssr::clock::from_ms(again * 1000).with_timezone(&tz).naive_local(), "the second round's");
 }
 
 #[tokio::test]

@@ -60,21 +60,23 @@ pub(crate) async fn observe(
     let locked = echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
     let already_decided = known.as_ref().is_some_and(|row| row.status.is_decided());
-    // A word Stripe does not document (yet) changes nothing known, nor does an older report (a
-    // retried event of earlier days; evidence asked again by a later deadline is not one); a
-    // dispute first seen with such a word is taken as a chargeback to answer — the admins are
-    // told rather than left unaware.
+    // A word Stripe does not document (yet) changes nothing known, nor does a report of an
+    // earlier round (a retried event of earlier days: an earlier deadline) or of an earlier stage
+    // (see `DisputeStatus::updated_by`); a dispute first seen with such a word is taken as a
+    // chargeback to answer — the admins are told rather than left unaware.
+    let deadline = match (due_by, known.as_ref().and_then(|row| row.evidence_due_by)) {
+        (Some(new), Some(known)) => new.cmp(&known),
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (None, _) => std::cmp::Ordering::Equal,
+    };
     let status = match (reported, &known) {
-        (Some(reported), Some(row)) => {
-            let later_deadline = due_by.zip(row.evidence_due_by).is_some_and(|(new, known)| new > known);
-            row.status.updated_by(reported, later_deadline)
-        }
+        (Some(reported), Some(row)) => row.status.updated_by(reported, deadline),
         (Some(reported), None) => reported,
         (None, Some(row)) => row.status,
         (None, None) => DisputeStatus::NeedsResponse,
     };
-    // An older report refused says nothing of its amount or deadline either.
-    let current = reported.is_none_or(|reported| reported == status);
+    // Only a report taken as it is says where its amount and deadline stand.
+    let current = reported == Some(status) && deadline.is_ge();
     if reported.is_none() {
         tracing::warn!(dispute = %snapshot.id, status = ?snapshot.status, "dispute status not read; kept {status}");
     }
