@@ -67,6 +67,13 @@ impl Clock for ManualClock {
     }
 }
 
+/// When Stripe says an object was made (`created`, epoch seconds), in milliseconds; `now` when it
+/// does not say (0).
+#[must_use]
+pub fn stripe_created_ms(created: i64, now: i64) -> i64 {
+    if created > 0 { created.saturating_mul(1000) } else { now }
+}
+
 /// Milliseconds to a UTC date-time (for display).
 #[must_use]
 pub fn from_ms(ms: i64) -> DateTime<Utc> {

@@ -268,6 +268,6 @@ async fn a_dispute_under_review_reaches_the_admins_screens_though_the_echeance_s
 
     let seen = events.statuses_of(e, EcheanceStatus::Contestee, crate::helpers::PATIENCE).await;
     assert_eq!(seen, vec![EcheanceStatus::Contestee], "the admin's timeline reloads");
-    let now = disputes::of(&app.state.db, e).await.expect("disputes").remove(0);
+    let now = disputes::of_all(&app.state.db, [e]).await.expect("disputes").remove(0);
     assert_eq!(now.status, DisputeStatus::UnderReview, "what the reload reads");
 }

@@ -17,7 +17,7 @@ use super::plans::By;
 use super::transitions;
 use super::webhooks::dispatch::{Applied, collected_by};
 use crate::domain::{Currency, DisputeNews, DisputeStatus, EmailKind, Locale};
-use crate::ssr::clock::from_ms;
+use crate::ssr::clock::{from_ms, stripe_created_ms};
 use crate::ssr::db;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{dispute, user};
@@ -114,17 +114,17 @@ pub(crate) async fn observe(
                 reason: Set(snapshot.reason.clone()),
                 status: Set(status),
                 evidence_due_by: Set(open_due),
-                created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),
+                created_at: Set(stripe_created_ms(snapshot.created, now)),
                 updated_at: Set(now),
                 ..Default::default()
             }
             .insert(&txn)
             .await?;
-            tell(&txn, (&locked, &row), None, by, now).await?;
             // First seen decided (its close came first, or an old one the reconciler found): nothing to answer.
             if !row.status.is_decided() {
                 tell_admins(state, &txn, &echeance, &row, now).await?;
             }
+            tell(&txn, (&locked, &row), None, by, now).await?;
         }
     }
     txn.commit().await?;
@@ -192,15 +192,7 @@ async fn tell_admins(
     Ok(())
 }
 
-/// The disputes of échéance `echeance`, oldest first.
-///
-/// # Errors
-/// Database failure.
-pub async fn of(db: &impl ConnectionTrait, echeance: i64) -> Result<Vec<dispute::Model>, ServiceError> {
-    of_all(db, [echeance]).await
-}
-
-/// The disputes of échéances `echeances`, oldest first.
+/// The disputes of échéances `echeances` (one échéance's: `[id]`), oldest first.
 ///
 /// # Errors
 /// Database failure.

@@ -30,6 +30,7 @@ use crate::domain::{
     Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundNews,
     RefundReason, RefundStatus, Refusal, SystemJob, UserId,
 };
+use crate::ssr::clock::stripe_created_ms;
 use crate::ssr::entities::{echeance, refund};
 use crate::ssr::payments::types::{IdOrObject, RefundSnapshot};
 use crate::ssr::payments::{GatewayError, RefundRequest};
@@ -487,7 +488,7 @@ async fn add_elsewhere(
         requested_by: Set(crate::domain::Actor::Stripe(None).stored()),
         stripe_calls: Set(0),
         next_check_at: Set(None),
-        created_at: Set(if snapshot.created > 0 { snapshot.created.saturating_mul(1000) } else { now }),
+        created_at: Set(stripe_created_ms(snapshot.created, now)),
         updated_at: Set(now),
         ..Default::default()
     }

@@ -121,7 +121,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         entries.push(entry(a.created_at, event));
     }
     entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
-    let dispute_rows = disputes::of(&db, id.get()).await?;
+    let dispute_rows = disputes::of_all(&db, [id.get()]).await?;
     db.commit().await?;
     let (refund_totals, refund_form) = money_back(&row, &refund_rows, &dispute_rows)?;
     let refunds = refund_rows
