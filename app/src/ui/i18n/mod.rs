@@ -859,6 +859,14 @@ impl Detail {
     }
 }
 
+/// A history line's cause and who made it, worded.
+fn cause_and_actor(cause: Cause, actor: &Actor, name: Option<&str>, tx: &Texts) -> [Detail; 2] {
+    [
+        Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(cause, tx))])),
+        Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, name, tx))])),
+    ]
+}
+
 /// A timeline entry, worded: (kind label, title, details), the title and each detail in pieces: a
 /// machine's word inside a sentence (Stripe's event type, a decline code, a key) stays its own.
 #[must_use]
@@ -927,12 +935,9 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                     fill(tx.tl_audit, &[("from", from), ("to", status_label(*to, locale))])
                 }
             };
-            let details = [
-                Some(Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))),
-                Some(Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))),
-                detail.clone().map(Detail::Technical),
-            ]
-            .map(|detail| detail.map(|d| vec![d]));
+            let [cause, by] = cause_and_actor(*cause, actor, actor_name.as_deref(), tx);
+            let details =
+                [Some(cause), Some(by), detail.clone().map(Detail::Technical)].map(|detail| detail.map(|d| vec![d]));
             (tx.kind_audit, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
         TimelineEvent::Refund { news, cause, actor, actor_name } => {
@@ -955,9 +960,10 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 worded if worded != code => vec![Detail::Worded(fill(tx.tl_refund_why, &[("why", worded)]))],
                 _ => technical(tx.tl_refund_why, "why", code),
             });
+            let [cause, by] = cause_and_actor(*cause, actor, actor_name.as_deref(), tx);
             let details = [
-                Some(vec![Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))]),
-                Some(vec![Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))]),
+                Some(vec![cause]),
+                Some(vec![by]),
                 why,
                 news.refund.as_deref().map(|id| technical(tx.tl_refund_id, "id", id)),
             ];
@@ -977,12 +983,9 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 worded if worded != code => vec![Detail::Worded(fill(tx.tl_dispute_reason, &[("reason", worded)]))],
                 _ => technical(tx.tl_dispute_reason, "reason", code),
             });
-            let details = [
-                Some(vec![Detail::Worded(fill(tx.tl_cause, &[("cause", cause_label(*cause, tx))]))]),
-                Some(vec![Detail::Worded(fill(tx.tl_by, &[("actor", &actor_text(actor, actor_name.as_deref(), tx))]))]),
-                reason,
-                Some(technical(tx.tl_dispute_id, "id", &news.dispute)),
-            ];
+            let [cause, by] = cause_and_actor(*cause, actor, actor_name.as_deref(), tx);
+            let details =
+                [Some(vec![cause]), Some(vec![by]), reason, Some(technical(tx.tl_dispute_id, "id", &news.dispute))];
             (tx.kind_dispute, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
     }
