@@ -128,6 +128,8 @@ pub enum HostEvent {
     EcheanceDisputed,
     /// A dispute ended in the merchant's favour: the échéance is paid again.
     EcheanceDisputeWon,
+    /// A refund failed (the bank sent the money back to the merchant): the échéance is paid again.
+    EcheanceRefundFailed,
     /// The échéance will not be collected (cancelled by the merchant, or with its plan).
     EcheanceCanceled,
 }
@@ -143,6 +145,7 @@ crate::spelled!(HostEvent {
     EcheanceRefunded => "echeance.refunded",
     EcheanceDisputed => "echeance.disputed",
     EcheanceDisputeWon => "echeance.dispute_won",
+    EcheanceRefundFailed => "echeance.refund_failed",
     EcheanceCanceled => "echeance.canceled",
 });
 
@@ -156,6 +159,8 @@ impl HostEvent {
         match to {
             // A dispute won gives the money back to the merchant: not a second payment.
             EcheanceStatus::Payee if from == EcheanceStatus::Contestee => Some(Self::EcheanceDisputeWon),
+            // The host was told of the refund: told too that the money stayed.
+            EcheanceStatus::Payee if from == EcheanceStatus::Remboursee => Some(Self::EcheanceRefundFailed),
             EcheanceStatus::Payee if from.was_collected() => None,
             EcheanceStatus::Payee => Some(Self::EcheancePaid),
             EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => Some(Self::EcheancePaymentFailed),
@@ -349,6 +354,11 @@ mod tests {
         assert_eq!(HostEvent::of_echeance(E::EnCours, E::EnAttente), Some(HostEvent::EcheanceActionRequired));
         assert_eq!(HostEvent::of_echeance(E::EnCours, E::Echouee), Some(HostEvent::EcheancePaymentFailed));
         assert_eq!(HostEvent::of_echeance(E::Payee, E::Remboursee), Some(HostEvent::EcheanceRefunded));
+        assert_eq!(
+            HostEvent::of_echeance(E::Remboursee, E::Payee),
+            Some(HostEvent::EcheanceRefundFailed),
+            "a refund that failed after the host heard of it is told too"
+        );
         assert_eq!(HostEvent::of_echeance(E::Payee, E::Contestee), Some(HostEvent::EcheanceDisputed));
         assert_eq!(HostEvent::of_echeance(E::APayer, E::EnCours), None);
         for s in E::ALL {

@@ -147,8 +147,10 @@ impl EcheanceStatus {
             (S::Payee | S::Contestee | S::Remboursee, E::Refunded { full: false }) => Ok(self),
             (S::Remboursee, E::Refunded { full: true }) => Ok(self),
 
-            (S::Payee | S::Remboursee, E::DisputeOpened) => Ok(S::Contestee),
-            (S::Contestee, E::DisputeOpened) => Ok(self),
+            (S::Payee, E::DisputeOpened) => Ok(S::Contestee),
+            // Disputed after it was refunded in full (a cardholder may): the money is already back
+            // with the customer whatever the bank decides — never « payée » again by a dispute won.
+            (S::Contestee | S::Remboursee, E::DisputeOpened) => Ok(self),
 
             (S::Contestee, E::DisputeClosed { won: true }) => Ok(S::Payee),
             // Lost, even when its opening was never seen: the bank took the money back.
@@ -354,11 +356,20 @@ mod tests {
                     (start, event, next),
                     (S::Payee | S::Contestee, E::Refunded { full: true }, S::Remboursee)
                         | (S::Contestee | S::Payee, E::DisputeClosed { won: false }, S::Remboursee)
-                        | (S::Payee | S::Remboursee, E::DisputeOpened, S::Contestee)
+                        | (S::Payee, E::DisputeOpened, S::Contestee)
                         | (S::Contestee, E::DisputeClosed { won: true }, S::Payee)
                         | (S::Remboursee, E::RefundFailed, S::Payee)
                 ), "{start:?} -{event:?}-> {next:?}");
             }
+        }
+
+        /// A refund in full and a dispute reach the same end in whatever order Stripe's events
+        /// come (the dispute's opening before its close): the money went back to the customer.
+        #[test]
+        fn a_refund_in_full_and_a_dispute_end_refunded_in_any_order(won in any::<bool>(), refund_at in 0usize..3) {
+            let mut sequence = vec![E::DisputeOpened, E::DisputeClosed { won }];
+            sequence.insert(refund_at, E::Refunded { full: true });
+            prop_assert_eq!(apply_all(S::Payee, &sequence), S::Remboursee, "{:?}", sequence);
         }
 
         /// A refused event never changes the status (writers keep the old one).

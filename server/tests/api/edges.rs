@@ -5,7 +5,7 @@
 //! and a first send Stripe refuses (in `charge.rs`).
 
 use app::api::dto::AdminFilter;
-use app::domain::{EcheanceId, EcheanceStatus, Invalid, Locale, Role};
+use app::domain::{AttemptOutcome, EcheanceId, EcheanceStatus, Invalid, Locale, Role};
 use app::ssr::entities::{audit_log, charge_attempt, echeance, stripe_event, user};
 use app::ssr::services::admin::{self, Filter};
 use app::ssr::services::charge::{self, Trigger};
@@ -659,6 +659,69 @@ async fn a_declined_payment_intent_paid_again_from_the_customers_page_is_recorde
     for e in [cancelled, charged_again] {
         assert_eq!(app.status(e).await, EcheanceStatus::Payee);
         assert_eq!(successes(e).await, 1, "paid once");
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_left_unsent_by_a_silent_stripe_is_never_sent_over_an_earlier_payment_intent_that_paid() {
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    const READ: &str = "GET /v1/payment_intents/{id}";
+    const CREATE: &str = "POST /v1/payment_intents";
+    let app = spawn_app_by_hand().await;
+    let admin_user = app.admin("ada").await;
+
+    // Declined; the customer saves a card that pays; an admin charges again while Stripe answers
+    // neither the declined PaymentIntent's cancel nor its read-back: « Stripe unavailable », the
+    // new attempt claimed and never sent. Meanwhile the customer's page, still open, pays the
+    // declined one — its success recorded from its webhook (alice), or not yet (bob).
+    // The follow-up that finds the unsent attempt stops the earlier PaymentIntents first, as any
+    // first send does, and gives it up: one payment, never a second PaymentIntent.
+    // (Alice first: Stripe's webhooks are dated by the real clock, which the test's moves leave behind.)
+    for (name, recorded) in [("alice", true), ("bob", false)] {
+        let customer = app.customer(name, Some(cards::DECLINED)).await;
+        let e = app.echeance(&customer, 2_000, app.today()).await;
+        let first = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+        assert_eq!(first.status, EcheanceStatus::Echouee);
+        let first = first.payment_intent_id.expect("the declined PaymentIntent");
+        app.add_card(&customer, cards::OK).await;
+
+        app.stripe.inject(READ, Fault::Delay(Duration::ZERO)); // read before the claim: not processing
+        for _ in 0..4 {
+            app.stripe.inject(CANCEL, Fault::Unavailable);
+            app.stripe.inject(READ, Fault::Unavailable);
+        }
+        let creates = app.stripe.calls(CREATE);
+        let silent = charge::charge(&app.state, id(e), Trigger::Admin(admin_user.id)).await;
+        assert!(matches!(silent, Err(ServiceError::Unavailable)), "{silent:?}");
+        assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "attempt 2 claimed");
+        assert_eq!(app.attempts(e).await.len(), 2);
+
+        let card = app.payment_method(cards::OK).await;
+        let paid = app.peer.post(&format!("/v1/payment_intents/{first}/confirm"), &[("payment_method", &card)]).await;
+        assert_eq!(paid["status"], "succeeded", "{paid}");
+        if recorded {
+            let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+            while !app.inbox().await.iter().any(|row| {
+                row.event_type == "payment_intent.succeeded" && row.payment_intent_id.as_deref() == Some(first.as_str())
+            }) {
+                assert!(tokio::time::Instant::now() < deadline, "the success's webhook never came");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
+            assert_eq!(app.status(e).await, EcheanceStatus::Payee, "paid by the first PaymentIntent");
+        }
+
+        app.clock.advance(Duration::from_secs(2 * 60));
+        charge::resume(&app.state, 10).await.expect("resumed");
+        assert_eq!(app.stripe.calls(CREATE), creates, "{name}: the unsent attempt is never sent");
+        assert_eq!(app.status(e).await, EcheanceStatus::Payee, "{name}");
+        let attempts = app.attempts(e).await;
+        assert_eq!(attempts[0].payment_intent_id.as_deref(), Some(first.as_str()));
+        assert_eq!(attempts[0].outcome, AttemptOutcome::Succeeded, "{name}");
+        assert_eq!(attempts[1].payment_intent_id, None, "{name}");
+        assert!(attempts[1].outcome.is_final(), "{name}: given up, {:?}", attempts[1].outcome);
+        let succeeded = app.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").count();
+        assert_eq!(succeeded, 1, "{name}: paid once");
     }
 }
 

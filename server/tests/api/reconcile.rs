@@ -2,12 +2,12 @@
 //! once at a time, and scales by listing instead of fetching one by one.
 
 use app::domain::{AttemptOutcome, ChargeOrigin, EcheanceId, EcheanceStatus, Locale, ReconcileProblem};
-use app::ssr::entities::{charge_attempt, echeance};
+use app::ssr::entities::{charge_attempt, dispute, echeance};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::lease;
 use app::ssr::services::reconcile::{self, Options, ReconcileError, Silent, window};
 use app::ui::i18n::problem_text;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use std::time::Duration;
 
@@ -428,14 +428,20 @@ async fn refunds_and_disputes_whose_webhooks_never_came_are_applied_to_the_echea
     assert_eq!(app.status(partly).await, EcheanceStatus::Payee, "a partial refund leaves it paid");
     assert_eq!(app.status(disputed).await, EcheanceStatus::Contestee);
     assert_eq!(app.status(lost).await, EcheanceStatus::Remboursee, "a lost dispute took the money back");
-    assert_eq!(app.status(both).await, EcheanceStatus::Contestee, "refunded, then disputed");
+    assert_eq!(
+        app.status(both).await,
+        EcheanceStatus::Remboursee,
+        "refunded in full, then disputed: the money is back"
+    );
+    let kept = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq("dp_test_3")).one(&app.state.db);
+    assert_eq!(kept.await.expect("query").map(|row| row.echeance_id), Some(both), "its dispute is kept all the same");
     let audit_rows = app.audit(both).await.len();
 
     // The bank rules against the merchant; what did not change is left alone.
     app.stripe.put_dispute(dispute("lost"));
     let again = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran again");
     assert_eq!(app.status(disputed).await, EcheanceStatus::Remboursee);
-    assert_eq!(app.status(both).await, EcheanceStatus::Contestee);
+    assert_eq!(app.status(both).await, EcheanceStatus::Remboursee);
     assert_eq!(app.audit(both).await.len(), audit_rows, "no back and forth between runs: {again:?}");
 }
 

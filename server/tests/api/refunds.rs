@@ -3,8 +3,8 @@
 //! word (webhooks, the reconciler), never by the button.
 
 use app::api::dto::TimelineEvent;
-use app::domain::{Actor, Cause, EcheanceId, EcheanceStatus, RefundNews, RefundStatus};
-use app::ssr::entities::refund;
+use app::domain::{Actor, Cause, EcheanceId, EcheanceStatus, HostEvent, RefundNews, RefundStatus};
+use app::ssr::entities::{host_event, refund};
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::{reconcile, refunds};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
@@ -171,6 +171,41 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
 }
 
 #[tokio::test]
+async fn a_payment_refunded_in_full_then_disputed_stays_refunded_whatever_the_bank_decides() {
+    use app::domain::DisputeStatus;
+    use app::ssr::entities::dispute;
+    use sea_orm::{ColumnTrait, QueryFilter};
+
+    let app = spawn_app().await;
+    let (e, pi, admin) = paid(&app, 2_500).await;
+    assert_eq!(click(&app, &admin, e, 0, "25", true).await.0, 200);
+    wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
+    let dispute_now = || async {
+        dispute::Entity::find().filter(dispute::Column::EcheanceId.eq(e)).one(&app.state.db).await.expect("query")
+    };
+    let waited = |status: DisputeStatus| async move {
+        let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+        while dispute_now().await.is_none_or(|row| row.status != status) {
+            assert!(tokio::time::Instant::now() < deadline, "the dispute never reached {status}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    // The cardholder disputes it anyway: kept, the admins told; the money is already back.
+    let disputed = app.stripe.open_dispute(&pi).await;
+    waited(DisputeStatus::NeedsResponse).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
+    // Won (the refund was the evidence): never « payée » again.
+    app.stripe.close_dispute(&disputed, true).await;
+    waited(DisputeStatus::Won).await;
+    assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
+    assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
+    let trail = app.audit(e).await;
+    assert!(trail.iter().all(|row| row.to_status != EcheanceStatus::Contestee), "never shown as disputed money");
+}
+
+#[tokio::test]
 async fn twenty_clicks_at_once_make_one_refund() {
     let app = spawn_app().await;
     let (e, pi, admin) = paid(&app, 3_000).await;
@@ -191,6 +226,13 @@ async fn twenty_clicks_at_once_make_one_refund() {
 async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_can_be_refunded_again() {
     let app = spawn_app().await;
     let (e, pi, admin) = paid(&app, 1_500).await;
+    // The host site listens to every event.
+    let listening = app::ssr::services::outgoing::endpoints::NewEndpoint {
+        url: "http://127.0.0.1:9/hooks".to_owned(),
+        enabled_events: vec!["*".to_owned()],
+        description: None,
+    };
+    app::ssr::services::outgoing::endpoints::create_in(&app.state, &app.state.db, listening).await.expect("endpoint");
     assert_eq!(click(&app, &admin, e, 0, "15", true).await.0, 200);
     app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
@@ -212,6 +254,12 @@ async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_ca
     assert_eq!((form.left.amount.minor(), form.seen), (1_500, 1));
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
     app.assert_reaches(e, EcheanceStatus::Remboursee).await;
+    // The host heard each move of the money: refunded, the refund failed (paid again), refunded.
+    let told = host_event::Entity::find().order_by_asc(host_event::Column::Id).all(&app.state.db).await;
+    assert_eq!(
+        told.expect("host events").iter().map(|event| event.event_type).collect::<Vec<_>>(),
+        [HostEvent::EcheanceRefunded, HostEvent::EcheanceRefundFailed, HostEvent::EcheanceRefunded]
+    );
     let mut amounts = on_stripe(&app, &pi).await;
     amounts.sort();
     assert_eq!(amounts, vec![(1_500, "failed".to_owned()), (1_500, "succeeded".to_owned())]);

@@ -186,7 +186,7 @@ async fn charge_with(
         return Err(Refusal::AlreadyInProgress.into());
     }
     let (attempt, attempt_no) = claim(state, id, trigger, new_card.as_ref(), run_date).await?;
-    match retire_previous(state, &attempt, trigger).await? {
+    match retire_previous(state, &attempt, trigger.cause(), &trigger.actor()).await? {
         Retired::Done => {}
         Retired::AlreadyPaid(paying) => {
             // The échéance's current attempt is the one given up: the PaymentIntent that paid is the earlier one.
@@ -353,32 +353,37 @@ enum Retired {
 /// the customer's payment hostage to Stripe's silence protects nobody), and that
 /// PaymentIntent is asked again before the next attempt or a cancel; the
 /// reconciler reports a double collection if one ever happens.
+///
+/// Once the earlier PaymentIntents are stopped, none of them can succeed any more; a success
+/// recorded before that (a webhook or the 3D Secure page's check, committed just after the claim,
+/// or while the claimer waited on Stripe) is read then: the new attempt is given up unsent too.
 async fn retire_previous(
     state: &AppState,
     attempt: &charge_attempt::Model,
-    trigger: Trigger,
+    cause: Cause,
+    actor: &str,
 ) -> Result<Retired, ServiceError> {
     let again = format!("by{}e{}", attempt.attempt_no, attempt.epoch);
-    let Some((previous, stopped)) = cancel::stop_every(state, attempt.echeance_id, attempt.attempt_no, &again).await?
-    else {
-        return Ok(Retired::Done);
-    };
+    let stopped = cancel::stop_every(state, attempt.echeance_id, attempt.attempt_no, &again).await?;
     let retired = match &stopped {
-        Stopped::Done => return Ok(Retired::Done),
-        Stopped::NoAnswer(e) => {
-            tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
-            return Ok(Retired::Done);
+        None | Some((_, Stopped::Done | Stopped::NoAnswer(_))) => {
+            if let Some((previous, Stopped::NoAnswer(e))) = &stopped {
+                tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
+            }
+            match attempts::paying(&state.db, attempt.echeance_id).await? {
+                Some(paying) => Retired::AlreadyPaid(paying.payment_intent_id.unwrap_or_default()),
+                None => return Ok(Retired::Done),
+            }
         }
-        Stopped::Paid(now) => Retired::AlreadyPaid(now.id.clone()),
-        Stopped::Processing(_) | Stopped::NotStopped => Retired::Refused(stopped.refusal()),
+        Some((_, Stopped::Paid(now))) => Retired::AlreadyPaid(now.id.clone()),
+        Some((_, stopped @ (Stopped::Processing(_) | Stopped::NotStopped))) => Retired::Refused(stopped.refusal()),
     };
-    tracing::warn!(stripe.payment_intent = previous.payment_intent_id, ?retired, "the new attempt is given up unsent");
-    let actor = trigger.actor();
-    if let Stopped::Paid(now) | Stopped::Processing(now) = stopped {
-        record::record(state, previous.id, StripeReport::from_payment_intent(now), trigger.cause(), &actor).await?;
+    tracing::warn!(attempt.id = attempt.id, ?retired, "the new attempt is given up unsent");
+    if let Some((previous, Stopped::Paid(now) | Stopped::Processing(now))) = stopped {
+        record::record(state, previous.id, StripeReport::from_payment_intent(now), cause, actor).await?;
     }
     let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-    record::record(state, attempt.id, unsent, trigger.cause(), &actor).await?;
+    record::record(state, attempt.id, unsent, cause, actor).await?;
     Ok(retired)
 }
 
@@ -414,7 +419,7 @@ async fn send(
         installation: state.installation_id.to_string(),
         epoch: attempt.epoch,
     };
-    note_sent(state, attempt.id).await?;
+    note_sent(state, attempt).await?;
     let mut sent = Sent::Answered;
     let report = match state.gateway.charge_saved_card(&charge, &key).await {
         Ok(pi) => StripeReport::from_payment_intent(pi),
@@ -469,15 +474,19 @@ async fn send(
     Ok(sent)
 }
 
-async fn note_sent(state: &AppState, attempt_id: i64) -> Result<(), ServiceError> {
+/// Counts a send of the attempt. Its first send's check is then a full wait away: however long
+/// the earlier PaymentIntents took to stop, [`resume`] does not re-send it while that send runs
+/// (a re-send is held by [`resume`]'s own claim).
+async fn note_sent(state: &AppState, attempt: &charge_attempt::Model) -> Result<(), ServiceError> {
     let now = state.now_ms();
-    charge_attempt::Entity::update_many()
+    let mut update = charge_attempt::Entity::update_many()
         .col_expr(charge_attempt::Column::LastSentAt, Expr::value(now))
         .col_expr(charge_attempt::Column::StripeCalls, Expr::col(charge_attempt::Column::StripeCalls).add(1))
-        .col_expr(charge_attempt::Column::UpdatedAt, Expr::value(now))
-        .filter(charge_attempt::Column::Id.eq(attempt_id))
-        .exec(&state.db)
-        .await?;
+        .col_expr(charge_attempt::Column::UpdatedAt, Expr::value(now));
+    if attempt.stripe_calls == 0 {
+        update = update.col_expr(charge_attempt::Column::NextCheckAt, Expr::value(now + first_check_after_ms(state)));
+    }
+    update.filter(charge_attempt::Column::Id.eq(attempt.id)).exec(&state.db).await?;
     Ok(())
 }
 
@@ -526,6 +535,13 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
     let found = if let Some(pi) = &attempt.payment_intent_id {
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {
+        // Never sent (its claimer stopped before Stripe was asked: no answer while it stopped
+        // the earlier PaymentIntents, a crash): those are stopped first, as before any first send.
+        if attempt.stripe_calls == 0
+            && retire_previous(state, attempt, Cause::Reconciler, actor).await? != Retired::Done
+        {
+            return Ok(());
+        }
         // Stripe still holds the key: re-sending replays the first answer, or executes it
         // once. A replayed 5xx can hide a PaymentIntent the first request did create
         // (Stripe saves a 500 for the key, for a day): then look it up by metadata.

@@ -22,7 +22,7 @@ pub struct CreateEndpointRequest {
     pub url: String,
     /// `plan.activated`, `plan.completed`, `plan.defaulted`, `plan.canceled`, `echeance.paid`,
     /// `echeance.payment_failed`, `echeance.action_required`, `echeance.refunded`, `echeance.disputed`,
-    /// `echeance.dispute_won`, `echeance.canceled`, or `*`.
+    /// `echeance.dispute_won`, `echeance.refund_failed`, `echeance.canceled`, or `*`.
     pub enabled_events: Vec<String>,
     /// A note for you.
     pub description: Option<String>,
