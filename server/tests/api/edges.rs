@@ -39,6 +39,25 @@ async fn declined(app: &crate::helpers::TestApp, name: &str) -> (i64, String) {
     (e, sent.payment_intent_id.expect("the declined PaymentIntent"))
 }
 
+/// What Stripe says PaymentIntent `pi`'s status is.
+async fn stripe_status(app: &crate::helpers::TestApp, pi: String) -> serde_json::Value {
+    app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"].clone()
+}
+
+/// Waits until Stripe's `payment_intent.succeeded` of `pi` is stored (not applied).
+async fn success_stored(app: &crate::helpers::TestApp, pi: &str) {
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    while !app
+        .inbox()
+        .await
+        .iter()
+        .any(|row| row.event_type == "payment_intent.succeeded" && row.payment_intent_id.as_deref() == Some(pi))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "the success's webhook never came");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn an_admin_cancel_of_an_echeance_waiting_for_3ds_cancels_its_payment_intent_first_and_never_makes_it_payable() {
     let app = spawn_app().await;
@@ -700,13 +719,7 @@ async fn an_attempt_left_unsent_by_a_silent_stripe_is_never_sent_over_an_earlier
         let paid = app.peer.post(&format!("/v1/payment_intents/{first}/confirm"), &[("payment_method", &card)]).await;
         assert_eq!(paid["status"], "succeeded", "{paid}");
         if recorded {
-            let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
-            while !app.inbox().await.iter().any(|row| {
-                row.event_type == "payment_intent.succeeded" && row.payment_intent_id.as_deref() == Some(first.as_str())
-            }) {
-                assert!(tokio::time::Instant::now() < deadline, "the success's webhook never came");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            success_stored(&app, &first).await;
             assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
             assert_eq!(app.status(e).await, EcheanceStatus::Payee, "paid by the first PaymentIntent");
         }
@@ -723,6 +736,62 @@ async fn an_attempt_left_unsent_by_a_silent_stripe_is_never_sent_over_an_earlier
         let succeeded = app.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").count();
         assert_eq!(succeeded, 1, "{name}: paid once");
     }
+}
+
+#[tokio::test]
+async fn once_paid_every_other_payment_intent_that_could_still_collect_is_stopped_even_when_stripe_is_silent_at_first()
+{
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    let app = spawn_app_by_hand().await;
+    let admin_user = app.admin("ada").await;
+    let status_of = |pi: String| stripe_status(&app, pi);
+    let declined_then = |name: &'static str, card: &'static str| {
+        let app = &app;
+        async move {
+            let customer = app.customer(name, Some(cards::DECLINED)).await;
+            let e = app.echeance(&customer, 2_000, app.today()).await;
+            let first = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+            let first = first.payment_intent_id.expect("the declined PaymentIntent");
+            app.add_card(&customer, card).await;
+            // The declined one's cancel gets no answer under both keys: the new attempt goes.
+            for _ in 0..8 {
+                app.stripe.inject(CANCEL, Fault::Unavailable);
+            }
+            let again = charge::charge(&app.state, id(e), Trigger::Admin(admin_user.id)).await.expect("sent");
+            (e, first, again)
+        }
+    };
+
+    // Alice: the new attempt waits for 3D Secure when her page, still open, pays the declined one.
+    // Stripe answers neither cancel of the one awaiting 3D Secure then: it is asked again by the
+    // follow-up worker, and stopped.
+    let (e, first, waiting) = declined_then("alice", cards::SCA_ALWAYS).await;
+    assert_eq!(waiting.status, EcheanceStatus::EnAttente);
+    let second = waiting.payment_intent_id.expect("the PaymentIntent awaiting 3D Secure");
+    let card = app.payment_method(cards::OK).await;
+    let paid = app.peer.post(&format!("/v1/payment_intents/{first}/confirm"), &[("payment_method", &card)]).await;
+    assert_eq!(paid["status"], "succeeded", "{paid}");
+    success_stored(&app, &first).await;
+    for _ in 0..8 {
+        app.stripe.inject(CANCEL, Fault::Unavailable);
+    }
+    assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(status_of(second.clone()).await, "requires_action", "Stripe did not answer the cancel");
+    assert!(app.attempts(e).await[1].next_check_at.is_some(), "left to the follow-up worker");
+    app.clock.advance(Duration::from_secs(60));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(status_of(second).await, "canceled", "the link's page can no longer pay it");
+    let attempts = app.attempts(e).await;
+    assert!(attempts[1].stopped_at.is_some() && attempts[1].next_check_at.is_none(), "{:?}", attempts[1]);
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(charge::resume(&app.state, 10).await.expect("resumed"), 0, "nothing left to stop");
+
+    // Bob: the new attempt pays; the declined one, which Stripe did not cancel, is stopped then.
+    let (e, first, paid) = declined_then("bob", cards::OK).await;
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    assert_eq!(status_of(first).await, "canceled", "his open page can no longer pay it a second time");
+    assert!(app.attempts(e).await[0].stopped_at.is_some());
 }
 
 #[tokio::test]
@@ -773,10 +842,7 @@ async fn every_earlier_payment_intent_that_could_still_collect_is_stopped_and_ea
     const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
     let app = spawn_app().await;
     let admin_user = app.admin("ada").await;
-    let status_of = |pi: String| {
-        let app = &app;
-        async move { app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"].clone() }
-    };
+    let status_of = |pi: String| stripe_status(&app, pi);
 
     // Declined; charged again while Stripe fails the first PaymentIntent's cancel under both keys
     // (no answer): the new attempt goes, declined too, and the first one could still collect from

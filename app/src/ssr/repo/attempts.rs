@@ -52,6 +52,68 @@ pub async fn unstopped_below(
         .await?)
 }
 
+/// Narrows `query` to the attempts of échéance `echeance` other than `paying` whose PaymentIntent
+/// may still collect, was not stopped, and waits for no answer of Stripe (declined, or awaiting
+/// 3D Secure): once `paying` succeeded, they are superseded.
+fn superseded<Q: QueryFilter>(query: Q, echeance: i64, paying: i64) -> Q {
+    query
+        .filter(charge_attempt::Column::EcheanceId.eq(echeance))
+        .filter(charge_attempt::Column::Id.ne(paying))
+        .filter(charge_attempt::Column::PaymentIntentId.is_not_null())
+        .filter(
+            charge_attempt::Column::Outcome
+                .is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.may_still_collect() && !o.needs_follow_up())),
+        )
+        .filter(charge_attempt::Column::StoppedAt.is_null())
+}
+
+/// Attempt `paying` of échéance `echeance` succeeded: every other attempt whose PaymentIntent could
+/// still collect is marked for the follow-up worker ([`crate::ssr::services::charge::resume`]),
+/// which stops it — written in the success's transaction, so a cancel Stripe does not answer
+/// at once is asked again. Returns how many were marked.
+///
+/// # Errors
+/// Database failure.
+pub async fn mark_superseded(
+    db: &impl ConnectionTrait,
+    echeance: i64,
+    paying: i64,
+    now: i64,
+) -> Result<u64, ServiceError> {
+    let marked = charge_attempt::Entity::update_many().col_expr(charge_attempt::Column::NextCheckAt, Expr::value(now));
+    Ok(superseded(marked, echeance, paying).exec(db).await?.rows_affected)
+}
+
+/// The attempts [`mark_superseded`] marks, newest first.
+///
+/// # Errors
+/// Database failure.
+pub async fn superseded_by(
+    db: &impl ConnectionTrait,
+    echeance: i64,
+    paying: i64,
+) -> Result<Vec<charge_attempt::Model>, ServiceError> {
+    let others = superseded(charge_attempt::Entity::find(), echeance, paying);
+    Ok(others.order_by_desc(charge_attempt::Column::AttemptNo).all(db).await?)
+}
+
+/// Attempt `id` needs no further check unless its outcome awaits an answer (a superseded attempt, stopped).
+///
+/// # Errors
+/// Database failure.
+pub async fn checked(db: &impl ConnectionTrait, id: i64) -> Result<(), ServiceError> {
+    charge_attempt::Entity::update_many()
+        .col_expr(charge_attempt::Column::NextCheckAt, Expr::value(Option::<i64>::None))
+        .filter(charge_attempt::Column::Id.eq(id))
+        .filter(
+            charge_attempt::Column::Outcome
+                .is_not_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.needs_follow_up())),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Records that attempt `id`'s PaymentIntent can no longer collect (cancelled on Stripe,
 /// or unknown to it), at `now` (the first time only).
 ///

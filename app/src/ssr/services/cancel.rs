@@ -64,24 +64,55 @@ pub async fn cancel_attempt(
     record::record_then(state, attempt.id, StripeReport::from_payment_intent(snapshot), cause, actor, instead).await
 }
 
-/// An older attempt succeeded while a newer one is live: cancel the newer
-/// PaymentIntent so the customer cannot pay twice (a failure is logged; the
-/// reconciler's drift report lists double collections).
-pub async fn cancel_superseded(state: &AppState, echeance: &echeance::Model, actor: &str) {
-    let Ok(Some(newer)) = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await else { return };
-    if newer.outcome.is_live()
-        && newer.payment_intent_id.is_some()
-        && let Err(e) = Box::pin(cancel_attempt(state, &newer, Cause::Reconciler, actor, None)).await
-    {
-        tracing::error!(attempt.id = newer.id, error = %e, "could not cancel a superseded PaymentIntent");
+/// Attempt `paying` of échéance `echeance` succeeded: every other PaymentIntent of it that could
+/// still collect (a newer one awaiting 3D Secure, a declined one the customer's open page could
+/// still confirm) is stopped at once, so the customer cannot pay twice. Each was marked for the
+/// follow-up worker in the success's transaction ([`attempts::mark_superseded`]): one Stripe does
+/// not answer for now is asked again ([`stop_superseded`]).
+pub async fn cancel_superseded(state: &AppState, echeance: i64, paying: i64, actor: &str) {
+    let Ok(others) = attempts::superseded_by(&state.db, echeance, paying).await else { return };
+    for other in others {
+        if let Err(e) = Box::pin(stop_superseded(state, &other, actor)).await {
+            tracing::warn!(attempt.id = other.id, error = %e, "superseded PaymentIntent not stopped yet; asked again later");
+        }
     }
+}
+
+/// Stops superseded attempt `attempt`'s PaymentIntent (as [`stop_collecting`] does) and records what
+/// Stripe says of it; stopped, it is never asked again. One that collected meanwhile is recorded
+/// (a second collection, which the reconciler's drift report lists for a refund); one Stripe would
+/// not cancel though it could is logged and left to that report.
+///
+/// # Errors
+/// `Unavailable` when Stripe did not answer (it stays marked: asked again), database failure.
+pub async fn stop_superseded(
+    state: &AppState,
+    attempt: &charge_attempt::Model,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let now = match stop_collecting(state, attempt, "superseded").await? {
+        Stopped::Done(now) => {
+            attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?;
+            now
+        }
+        Stopped::Paid(now) | Stopped::Processing(now) => Some(now),
+        Stopped::NoAnswer(e) => return Err(e.into()),
+        Stopped::NotStopped => {
+            tracing::error!(attempt.id = attempt.id, "a superseded PaymentIntent could not be stopped");
+            None
+        }
+    };
+    if let Some(now) = now {
+        record::record(state, attempt.id, StripeReport::from_payment_intent(now), Cause::Reconciler, actor).await?;
+    }
+    attempts::checked(&state.db, attempt.id).await
 }
 
 /// What a PaymentIntent that could still collect came to when asked to stop.
 #[derive(Debug)]
 pub enum Stopped {
-    /// Cancelled, or it can no longer collect.
-    Done,
+    /// Cancelled, or it can no longer collect (what Stripe said of it, when it said).
+    Done(Option<PaymentIntentSnapshot>),
     /// Stripe did not answer the cancel (its outcome unknown).
     NoAnswer(GatewayError),
     /// It collected meanwhile (Stripe's PaymentIntent, to record).
@@ -122,7 +153,7 @@ pub async fn stop_every(
     let mut unanswered = None;
     for attempt in attempts::unstopped_below(&state.db, echeance, before).await? {
         match stop_collecting(state, &attempt, again).await? {
-            Stopped::Done => attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?,
+            Stopped::Done(_) => attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?,
             Stopped::NoAnswer(e) => {
                 unanswered.get_or_insert((attempt, Stopped::NoAnswer(e)));
             }
@@ -150,20 +181,20 @@ async fn stop_collecting(
     again: &str,
 ) -> Result<Stopped, ServiceError> {
     let Some(pi) = attempt.payment_intent_id.as_deref().filter(|_| attempt.outcome.may_still_collect()) else {
-        return Ok(Stopped::Done);
+        return Ok(Stopped::Done(None));
     };
     let key = attempts::key(&state.installation_id, state.epoch, attempt, KeyPurpose::Cancel)?;
     let second = key.derived(again).map_err(anyhow::Error::from)?;
     for (first, key) in [(true, key), (false, second)] {
         let refused = match state.gateway.cancel_payment_intent(pi, &key).await {
-            Ok(_) => return Ok(Stopped::Done),
-            Err(e) if e.resource_missing() => return Ok(Stopped::Done),
+            Ok(cancelled) => return Ok(Stopped::Done(Some(cancelled))),
+            Err(e) if e.resource_missing() => return Ok(Stopped::Done(None)),
             Err(e) if e.outcome_unknown() && !e.is_server_error() => return Ok(Stopped::NoAnswer(e)),
             Err(e) => e,
         };
         let now = match state.gateway.retrieve_payment_intent(pi).await {
             Ok(now) => now,
-            Err(e) if e.resource_missing() => return Ok(Stopped::Done),
+            Err(e) if e.resource_missing() => return Ok(Stopped::Done(None)),
             Err(e) => return Err(e.into()),
         };
         match now.payment_event() {
@@ -179,11 +210,11 @@ async fn stop_collecting(
                 if now.status() != PaymentIntentStatus::Canceled {
                     tracing::warn!(error = %refused, stripe.payment_intent = pi, status = now.raw_status, "PaymentIntent not cancelled");
                 }
-                return Ok(if cancellable { Stopped::NotStopped } else { Stopped::Done });
+                return Ok(if cancellable { Stopped::NotStopped } else { Stopped::Done(Some(now)) });
             }
         }
     }
-    Ok(Stopped::Done)
+    Ok(Stopped::Done(None))
 }
 
 /// Whether a PaymentIntent of the échéance that could still collect, and was not stopped,

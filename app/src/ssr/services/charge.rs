@@ -366,7 +366,7 @@ async fn retire_previous(
     let again = format!("by{}e{}", attempt.attempt_no, attempt.epoch);
     let stopped = cancel::stop_every(state, attempt.echeance_id, attempt.attempt_no, &again).await?;
     let retired = match &stopped {
-        None | Some((_, Stopped::Done | Stopped::NoAnswer(_))) => {
+        None | Some((_, Stopped::Done(_) | Stopped::NoAnswer(_))) => {
             if let Some((previous, Stopped::NoAnswer(e))) = &stopped {
                 tracing::warn!(error = %e, stripe.payment_intent = previous.payment_intent_id, "previous PaymentIntent not cancelled (no answer)");
             }
@@ -501,9 +501,11 @@ async fn note_sent(state: &AppState, attempt: &charge_attempt::Model) -> Result<
 /// Database failure.
 pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
     let now = state.now_ms();
+    // Besides those awaiting an answer: superseded ones marked to be stopped (`attempts::mark_superseded`).
     let due = charge_attempt::Entity::find()
         .filter(
-            charge_attempt::Column::Outcome.is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.needs_follow_up())),
+            charge_attempt::Column::Outcome
+                .is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.needs_follow_up() || o.may_still_collect())),
         )
         .filter(charge_attempt::Column::NextCheckAt.lte(now))
         .order_by_asc(charge_attempt::Column::NextCheckAt)
@@ -532,6 +534,10 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
 
 async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
     let actor = &crate::domain::Actor::System(crate::domain::SystemJob::Resume).stored();
+    if !attempt.outcome.needs_follow_up() {
+        // Answered (declined, awaiting 3D Secure), and marked since: another attempt paid.
+        return cancel::stop_superseded(state, attempt, actor).await;
+    }
     let found = if let Some(pi) = &attempt.payment_intent_id {
         Some(state.gateway.retrieve_payment_intent(pi).await?)
     } else if now - attempt.started_at < KEY_RETENTION_MS {

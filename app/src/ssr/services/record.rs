@@ -11,7 +11,7 @@ use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent, RetryPolicy, UserId
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
-use crate::ssr::repo::echeances;
+use crate::ssr::repo::{attempts, echeances};
 use crate::ssr::state::AppState;
 
 /// What Stripe said, in one of its shapes (a PaymentIntent, or a card error with or without one).
@@ -183,9 +183,16 @@ pub async fn record_then(
         Some(event) => Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?),
         None => None,
     };
+    // Paid: the échéance's other PaymentIntents that could still collect are to be stopped, marked
+    // with the success (asked again by the follow-up worker when Stripe does not answer now).
+    let superseded = if update.outcome == AttemptOutcome::Succeeded && current != AttemptOutcome::Succeeded {
+        attempts::mark_superseded(&txn, echeance.id, attempt.id, now).await?
+    } else {
+        0
+    };
     txn.commit().await?;
-    if report.event == Some(PaymentEvent::Succeeded) && !is_current {
-        super::cancel::cancel_superseded(state, &echeance, actor).await;
+    if superseded > 0 {
+        super::cancel::cancel_superseded(state, echeance.id, attempt.id, actor).await;
     }
     Ok(Recorded { applied, outcome: update.outcome })
 }

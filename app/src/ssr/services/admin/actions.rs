@@ -60,7 +60,7 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
         && let Some((attempt, stopped)) = cancel::stop_every(state, row.id, before, "cancel").await?
     {
         match stopped {
-            Stopped::Done => {}
+            Stopped::Done(_) => {}
             Stopped::NoAnswer(e) => return Err(e.into()),
             stopped @ (Stopped::Processing(_) | Stopped::NotStopped) => return Err(stopped.refusal().into()),
             Stopped::Paid(now) => {
