@@ -39,6 +39,18 @@ async fn declined(app: &crate::helpers::TestApp, name: &str) -> (i64, String) {
     (e, sent.payment_intent_id.expect("the declined PaymentIntent"))
 }
 
+/// Waits until a request lost on the way has landed on Stripe with échéance `e`'s PaymentIntent
+/// (and the other tries with it, replays).
+async fn landed(app: &crate::helpers::TestApp, e: i64) {
+    for _ in 0..300 {
+        if !app.peer.payment_intents_of(e).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
 /// What Stripe says PaymentIntent `pi`'s status is.
 async fn stripe_status(app: &crate::helpers::TestApp, pi: String) -> serde_json::Value {
     app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"].clone()
@@ -402,6 +414,35 @@ async fn a_new_attempt_cancels_the_declined_payment_intent_before_anything_is_se
 }
 
 #[tokio::test]
+async fn the_follow_up_never_gives_up_an_attempt_re_sent_just_before_its_keys_day_ended() {
+    let app = spawn_app_by_hand().await;
+    let (e, _, _) = attempt_that_never_reached_stripe(&app, 3_700).await;
+    // A minute before the key's day ends, the follow-up re-sends it; every try is lost on the
+    // way and reaches Stripe a little later.
+    app.clock.advance(Duration::from_secs(22 * 3_600 + 59 * 60));
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::ArriveLate(Duration::from_secs(10)));
+    }
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "outcome unknown again");
+
+    // Five minutes later the key's day is over: Stripe has nothing yet, and the re-send may still
+    // land — not given up (the échéance is not payable a second time).
+    app.clock.advance(Duration::from_secs(5 * 60));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert!(app.peer.payment_intents_of(e).await.is_empty(), "read before the re-send landed");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours, "just re-sent: not given up");
+
+    // It lands and collects; the next follow-up finds it.
+    landed(&app, e).await;
+    app.clock.advance(Duration::from_secs(6 * 60));
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "one PaymentIntent, one collection");
+    assert_eq!(app.attempts(e).await.len(), 1, "no second attempt");
+}
+
+#[tokio::test]
 async fn the_reconciler_never_gives_up_an_attempt_whose_re_send_may_still_reach_stripe() {
     let app = spawn_app_by_hand().await;
     let (e, _, _) = attempt_that_never_reached_stripe(&app, 3_500).await;
@@ -421,13 +462,7 @@ async fn the_reconciler_never_gives_up_an_attempt_whose_re_send_may_still_reach_
     assert!(report.drift.iter().all(|d| d.echeance_id != e), "{report:?}");
 
     // The re-send lands and collects; the next follow-up's re-send is answered with it.
-    for _ in 0..300 {
-        if !app.peer.payment_intents_of(e).await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await; // the other tries land too (replays)
+    landed(&app, e).await;
     app.clock.advance(Duration::from_secs(6 * 60));
     charge::resume(&app.state, 10).await.expect("resumed");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
@@ -764,7 +799,7 @@ async fn once_paid_every_other_payment_intent_that_could_still_collect_is_stoppe
 
     // Alice: the new attempt waits for 3D Secure when her page, still open, pays the declined one.
     // Stripe answers neither cancel of the one awaiting 3D Secure then: it is asked again by the
-    // follow-up worker, and stopped.
+    // follow-up worker under a key of its own try, and stopped.
     let (e, first, waiting) = declined_then("alice", cards::SCA_ALWAYS).await;
     assert_eq!(waiting.status, EcheanceStatus::EnAttente);
     let second = waiting.payment_intent_id.expect("the PaymentIntent awaiting 3D Secure");
@@ -772,12 +807,24 @@ async fn once_paid_every_other_payment_intent_that_could_still_collect_is_stoppe
     let paid = app.peer.post(&format!("/v1/payment_intents/{first}/confirm"), &[("payment_method", &card)]).await;
     assert_eq!(paid["status"], "succeeded", "{paid}");
     success_stored(&app, &first).await;
-    for _ in 0..8 {
-        app.stripe.inject(CANCEL, Fault::Unavailable);
+    // Stripe fails both cancels of the one awaiting 3D Secure mid-way, and saves that 500 for each
+    // key (replayed to them for a day): each news of it at this same moment asks again, under the
+    // same keys.
+    app.clock.freeze();
+    app.stripe.inject(CANCEL, Fault::ErrorBeforeExecution);
+    for _ in 0..3 {
+        app.stripe.inject(CANCEL, Fault::Delay(Duration::ZERO)); // the first key's tries: its 500, replayed
     }
+    app.stripe.inject(CANCEL, Fault::ErrorBeforeExecution);
     assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
     assert_eq!(status_of(second.clone()).await, "requires_action", "Stripe did not answer the cancel");
+    // News of it after that (a late webhook, its page's check) keeps it to be stopped.
+    let news = serde_json::json!({"id": "evt_late_news", "object": "event", "type": "payment_intent.requires_action",
+        "created": app.state.now_ms() / 1000, "livemode": false,
+        "data": {"object": app.peer.get(&format!("/v1/payment_intents/{second}")).await}});
+    assert_eq!(app.deliver(&news).await, 200);
+    app.process_inbox().await;
     assert!(app.attempts(e).await[1].next_check_at.is_some(), "left to the follow-up worker");
     app.clock.advance(Duration::from_secs(60));
     charge::resume(&app.state, 10).await.expect("resumed");

@@ -170,39 +170,58 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
     assert_eq!(app.status(e2).await, EcheanceStatus::Remboursee, "Stripe's word does");
 }
 
-#[tokio::test]
-async fn a_payment_refunded_in_full_then_disputed_stays_refunded_whatever_the_bank_decides() {
-    use app::domain::DisputeStatus;
+/// Waits until échéance `e`'s dispute is kept with `status`.
+async fn dispute_reaches(app: &TestApp, e: i64, status: app::domain::DisputeStatus) {
     use app::ssr::entities::dispute;
     use sea_orm::{ColumnTrait, QueryFilter};
-
-    let app = spawn_app().await;
-    let (e, pi, admin) = paid(&app, 2_500).await;
-    assert_eq!(click(&app, &admin, e, 0, "25", true).await.0, 200);
-    wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
-    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
-    let dispute_now = || async {
-        dispute::Entity::find().filter(dispute::Column::EcheanceId.eq(e)).one(&app.state.db).await.expect("query")
-    };
-    let waited = |status: DisputeStatus| async move {
-        let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
-        while dispute_now().await.is_none_or(|row| row.status != status) {
-            assert!(tokio::time::Instant::now() < deadline, "the dispute never reached {status}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = tokio::time::Instant::now() + crate::helpers::PATIENCE;
+    loop {
+        let row = dispute::Entity::find().filter(dispute::Column::EcheanceId.eq(e)).one(&app.state.db).await;
+        if row.expect("query").is_some_and(|row| row.status == status) {
+            return;
         }
-    };
+        assert!(tokio::time::Instant::now() < deadline, "the dispute never reached {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
-    // The cardholder disputes it anyway: kept, the admins told; the money is already back.
+/// A payment refunded in full (« remboursée »), then disputed by the cardholder: (échéance, its
+/// refund, the dispute).
+async fn refunded_then_disputed(app: &TestApp) -> (i64, refund::Model, String) {
+    let (e, pi, admin) = paid(app, 2_500).await;
+    assert_eq!(click(app, &admin, e, 0, "25", true).await.0, 200);
+    let refund = wait_for_refund(app, e, 0, RefundStatus::Succeeded).await;
+    app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     let disputed = app.stripe.open_dispute(&pi).await;
-    waited(DisputeStatus::NeedsResponse).await;
+    dispute_reaches(app, e, app::domain::DisputeStatus::NeedsResponse).await;
+    // Kept, the admins told; the money is already back with the customer.
     assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
+    (e, refund, disputed)
+}
+
+#[tokio::test]
+async fn a_payment_refunded_in_full_then_disputed_stays_refunded_whatever_the_bank_decides() {
+    let app = spawn_app().await;
+    let (e, _, disputed) = refunded_then_disputed(&app).await;
     // Won (the refund was the evidence): never « payée » again.
     app.stripe.close_dispute(&disputed, true).await;
-    waited(DisputeStatus::Won).await;
+    dispute_reaches(&app, e, app::domain::DisputeStatus::Won).await;
     assert!(app.settle_inbox(crate::helpers::PATIENCE).await.is_empty());
     assert_eq!(app.status(e).await, EcheanceStatus::Remboursee);
     let trail = app.audit(e).await;
     assert!(trail.iter().all(|row| row.to_status != EcheanceStatus::Contestee), "never shown as disputed money");
+}
+
+#[tokio::test]
+async fn a_refund_that_fails_while_its_payment_is_disputed_leaves_the_echeance_disputed() {
+    let app = spawn_app().await;
+    let (e, refund, disputed) = refunded_then_disputed(&app).await;
+    // The bank sends the refund back: the money stayed with the merchant, and a dispute holds it.
+    app.stripe.fail_refund(refund.stripe_refund_id.as_deref().expect("its id"), true).await;
+    app.assert_reaches(e, EcheanceStatus::Contestee).await;
+    // Won: the merchant keeps it.
+    app.stripe.close_dispute(&disputed, true).await;
+    app.assert_reaches(e, EcheanceStatus::Payee).await;
 }
 
 #[tokio::test]

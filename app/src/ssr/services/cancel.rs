@@ -72,7 +72,7 @@ pub async fn cancel_attempt(
 pub async fn cancel_superseded(state: &AppState, echeance: i64, paying: i64, actor: &str) {
     let Ok(others) = attempts::superseded_by(&state.db, echeance, paying).await else { return };
     for other in others {
-        if let Err(e) = Box::pin(stop_superseded(state, &other, actor)).await {
+        if let Err(e) = Box::pin(stop_superseded(state, &other, actor, other.next_check_at.unwrap_or_default())).await {
             tracing::warn!(attempt.id = other.id, error = %e, "superseded PaymentIntent not stopped yet; asked again later");
         }
     }
@@ -81,7 +81,9 @@ pub async fn cancel_superseded(state: &AppState, echeance: i64, paying: i64, act
 /// Stops superseded attempt `attempt`'s PaymentIntent (as [`stop_collecting`] does) and records what
 /// Stripe says of it; stopped, it is never asked again. One that collected meanwhile is recorded
 /// (a second collection, which the reconciler's drift report lists for a refund); one Stripe would
-/// not cancel though it could is logged and left to that report.
+/// not cancel though it could is logged and left to that report. `asked_at` is this try's
+/// persisted time (its mark, or the follow-up's claim): a refusal or a 5xx Stripe saved for an
+/// earlier try's key is not replayed to this one.
 ///
 /// # Errors
 /// `Unavailable` when Stripe did not answer (it stays marked: asked again), database failure.
@@ -89,8 +91,9 @@ pub async fn stop_superseded(
     state: &AppState,
     attempt: &charge_attempt::Model,
     actor: &str,
+    asked_at: i64,
 ) -> Result<(), ServiceError> {
-    let now = match stop_collecting(state, attempt, "superseded").await? {
+    let now = match stop_collecting(state, attempt, &format!("superseded{asked_at}")).await? {
         Stopped::Done(now) => {
             attempts::mark_stopped(&state.db, attempt.id, state.now_ms()).await?;
             now

@@ -104,6 +104,16 @@ fn first_check_after_ms(state: &AppState) -> i64 {
 pub(crate) const SETTLE_CLAIM_MS: i64 = 5 * 60_000;
 /// Stripe keeps idempotency keys at least this long.
 const KEY_RETENTION_MS: i64 = 23 * 3_600_000;
+/// An attempt absent from Stripe is given up only this long after it was last sent: far past the
+/// adapter's own tries, with room for clocks that disagree.
+const ABANDON_AFTER_MS: i64 = 30 * 60_000;
+
+/// Whether attempt `attempt`'s last send (or its start) is too recent for Stripe's silence about it
+/// to prove anything: a request lost on the way may still reach Stripe.
+pub(crate) fn send_may_still_land(attempt: &charge_attempt::Model, now: i64) -> bool {
+    let last_sent = attempt.last_sent_at.map_or(attempt.started_at, |at| Ord::max(at, attempt.started_at));
+    now - last_sent <= ABANDON_AFTER_MS
+}
 
 /// Charges échéance `id` with its saved card (on-session when the customer pressed « Payer »).
 ///
@@ -535,8 +545,12 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
 async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> Result<(), ServiceError> {
     let actor = &crate::domain::Actor::System(crate::domain::SystemJob::Resume).stored();
     if !attempt.outcome.needs_follow_up() {
-        // Answered (declined, awaiting 3D Secure), and marked since: another attempt paid.
-        return cancel::stop_superseded(state, attempt, actor).await;
+        // Answered (declined, awaiting 3D Secure), and marked since: another attempt paid. A mark
+        // without a payment (a slow first send's, after the follow-up answered it) is only cleared.
+        return match attempts::paying(&state.db, attempt.echeance_id).await? {
+            Some(paying) if paying.id != attempt.id => cancel::stop_superseded(state, attempt, actor, now).await,
+            _ => attempts::checked(&state.db, attempt.id).await,
+        };
     }
     let found = if let Some(pi) = &attempt.payment_intent_id {
         Some(state.gateway.retrieve_payment_intent(pi).await?)
@@ -563,7 +577,11 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
             Sent::Answered | Sent::Unknown { server_error: false } => return Ok(()),
         }
     } else {
-        find_on_stripe(state, attempt).await?
+        match find_on_stripe(state, attempt).await? {
+            // Re-sent just before the key's day ended: that request may still land.
+            None if send_may_still_land(attempt, now) => return Ok(()),
+            found => found,
+        }
     };
     let report = match found {
         Some(pi) => StripeReport::from_payment_intent(pi),

@@ -207,6 +207,15 @@ pub async fn of_all(
         .await?)
 }
 
+/// Whether a dispute of PaymentIntent `payment_intent` is still open (not decided).
+///
+/// # Errors
+/// Database failure.
+pub async fn open_for(db: &impl ConnectionTrait, payment_intent: &str) -> Result<bool, ServiceError> {
+    let rows = dispute::Entity::find().filter(dispute::Column::PaymentIntentId.eq(payment_intent)).all(db).await?;
+    Ok(rows.iter().any(|row| !row.status.is_decided()))
+}
+
 /// Whether a dispute of PaymentIntent `payment_intent` was lost: the money went back by the
 /// dispute, whatever a refund of the same payment later says.
 ///

@@ -82,6 +82,11 @@ pub async fn record_then(
     instead: Option<PaymentEvent>,
 ) -> Result<Recorded, ServiceError> {
     let txn = db::begin_write(&state.db).await?;
+    let of = charge_attempt::Entity::find_by_id(attempt_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    // The échéance first, then the attempt: the order every writer takes (a success marks the
+    // échéance's other attempts under its lock). Locked: a new attempt committed meanwhile must
+    // not receive this attempt's stale news.
+    let echeance = echeances::lock(&txn, echeances::id_of(of.echeance_id)?).await?;
     let attempt = charge_attempt::Entity::find_by_id(attempt_id)
         .lock_exclusive()
         .one(&txn)
@@ -108,8 +113,6 @@ pub async fn record_then(
         _ => report,
     };
     let now = state.now_ms();
-    // Locked: a new attempt committed meanwhile must not receive this attempt's stale news.
-    let echeance = echeances::lock(&txn, echeances::id_of(attempt.echeance_id)?).await?;
     let is_current = echeance.current_attempt_no == attempt.attempt_no;
     let update = current.apply_report(report.event, report.error.is_some(), is_current);
 
@@ -184,15 +187,19 @@ pub async fn record_then(
         None => None,
     };
     // Paid: the échéance's other PaymentIntents that could still collect are to be stopped, marked
-    // with the success (asked again by the follow-up worker when Stripe does not answer now).
-    let superseded = if update.outcome == AttemptOutcome::Succeeded && current != AttemptOutcome::Succeeded {
-        attempts::mark_superseded(&txn, echeance.id, attempt.id, now).await?
-    } else {
-        0
+    // with the success (asked again by the follow-up worker when Stripe does not answer now) —
+    // and marked again by any later news of one of them (which would otherwise clear its mark).
+    let paying = match update.outcome {
+        AttemptOutcome::Succeeded if current != AttemptOutcome::Succeeded => Some(attempt.id),
+        _ => attempts::paying(&txn, echeance.id).await?.map(|paying| paying.id),
+    };
+    let superseded = match paying {
+        Some(paying) => attempts::mark_superseded(&txn, echeance.id, paying, now).await?,
+        None => 0,
     };
     txn.commit().await?;
-    if superseded > 0 {
-        super::cancel::cancel_superseded(state, echeance.id, attempt.id, actor).await;
+    if let Some(paying) = paying.filter(|_| superseded > 0) {
+        super::cancel::cancel_superseded(state, echeance.id, paying, actor).await;
     }
     Ok(Recorded { applied, outcome: update.outcome })
 }

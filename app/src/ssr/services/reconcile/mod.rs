@@ -113,10 +113,6 @@ pub enum ReconcileError {
     Service(#[from] ServiceError),
 }
 
-/// An attempt absent from Stripe is given up only this long after it started:
-/// far past the adapter's own tries, with room for clocks that disagree.
-const ABANDON_AFTER_MS: i64 = 30 * 60_000;
-
 const LEASE: &str = "reconciler";
 const LEASE_TTL_MS: i64 = 30 * 60_000;
 
@@ -354,8 +350,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             // worker may touch is claimed from it first (the same compare-and-set), so a
             // re-send never runs between this read and the abandonment.
             let now = state.now_ms();
-            let last_sent = attempt.last_sent_at.map_or(attempt.started_at, |at| at.max(attempt.started_at));
-            let old_enough = now - last_sent > ABANDON_AFTER_MS;
+            let old_enough = !super::charge::send_may_still_land(attempt, now);
             if !(old_enough && attempt.outcome != AttemptOutcome::Succeeded) {
                 report.counts.unchanged += 1;
                 return;

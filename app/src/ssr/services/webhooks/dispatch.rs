@@ -189,7 +189,15 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             }
             let detail =
                 format!("refund={} {} amount={}", refund.id, refund.status.as_deref().unwrap_or("?"), refund.amount);
-            apply_to_collected(state, Some(&pi), PaymentEvent::RefundFailed, &actor, detail).await
+            let disputed = disputes::open_for(&state.db, pi.id()).await?;
+            let applied = apply_to_collected(state, Some(&pi), PaymentEvent::RefundFailed, &actor, detail).await?;
+            if !disputed {
+                return Ok(applied);
+            }
+            // The money stayed, and the cardholder's dispute of it is open (disputed after the refund,
+            // which left the échéance « remboursée »): disputed now.
+            let detail = format!("refund={} failed; dispute open", refund.id);
+            apply_to_collected(state, Some(&pi), PaymentEvent::DisputeOpened, &actor, detail).await
         }
         "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
             let card: PaymentMethodSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
