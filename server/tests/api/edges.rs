@@ -826,7 +826,7 @@ async fn once_paid_every_other_payment_intent_that_could_still_collect_is_stoppe
     assert_eq!(app.deliver(&news).await, 200);
     app.process_inbox().await;
     assert!(app.attempts(e).await[1].next_check_at.is_some(), "left to the follow-up worker");
-    app.clock.advance(Duration::from_secs(60));
+    app.clock.advance(Duration::from_secs(6 * 60));
     charge::resume(&app.state, 10).await.expect("resumed");
     assert_eq!(status_of(second).await, "canceled", "the link's page can no longer pay it");
     let attempts = app.attempts(e).await;

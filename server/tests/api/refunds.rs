@@ -161,13 +161,13 @@ async fn a_lost_answer_is_asked_again_with_the_same_key_and_stripe_makes_one_ref
     assert!(row.stripe_refund_id.is_some());
     assert_eq!(on_stripe(&app, &pi2).await.len(), 1, "still one refund");
     assert_eq!(app.status(e2).await, EcheanceStatus::Payee, "the button's answer moves no échéance");
-    let options = reconcile::Options {
-        since: Duration::from_secs(24 * 3600),
-        dry_run: false,
-        trigger: app::domain::Actor::CommandLine,
-    };
-    reconcile::run(&app.state, &options, &reconcile::Silent).await.expect("reconciled");
+    reconcile::run(&app.state, &last_day(), &reconcile::Silent).await.expect("reconciled");
     assert_eq!(app.status(e2).await, EcheanceStatus::Remboursee, "Stripe's word does");
+}
+
+/// A reconciliation of the last day, from the command line.
+fn last_day() -> reconcile::Options {
+    reconcile::Options { since: Duration::from_secs(24 * 3600), dry_run: false, trigger: Actor::CommandLine }
 }
 
 /// Waits until échéance `e`'s dispute is kept with `status`.
@@ -222,6 +222,22 @@ async fn a_refund_that_fails_while_its_payment_is_disputed_leaves_the_echeance_d
     // Won: the merchant keeps it.
     app.stripe.close_dispute(&disputed, true).await;
     app.assert_reaches(e, EcheanceStatus::Payee).await;
+}
+
+#[tokio::test]
+async fn the_reconciler_finds_a_refund_failed_while_an_older_dispute_is_open() {
+    let app = spawn_app().await;
+    let (e, refund, disputed) = refunded_then_disputed(&app).await;
+    // The dispute was opened days ago (outside the night's window); the refund's failure never
+    // reached us by webhook.
+    let three_days_ago = app.state.now_ms() / 1000 - 3 * 86_400;
+    app.stripe.put_dispute(serde_json::json!({"id": disputed, "object": "dispute",
+        "payment_intent": refund.payment_intent_id, "charge": null, "amount": 2_500, "currency": "eur",
+        "reason": "fraudulent", "status": "needs_response", "created": three_days_ago}));
+    app.stripe.set_delivery(Delivery::Drop);
+    app.stripe.fail_refund(refund.stripe_refund_id.as_deref().expect("its id"), false).await;
+    let report = reconcile::run(&app.state, &last_day(), &reconcile::Silent).await.expect("reconciled");
+    assert_eq!(app.status(e).await, EcheanceStatus::Contestee, "the money stayed, and it is disputed: {report:?}");
 }
 
 #[tokio::test]

@@ -68,9 +68,9 @@ fn superseded<Q: QueryFilter>(query: Q, echeance: i64, paying: i64) -> Q {
 }
 
 /// Attempt `paying` of échéance `echeance` succeeded: every other attempt whose PaymentIntent could
-/// still collect is marked for the follow-up worker ([`crate::ssr::services::charge::resume`]),
-/// which stops it — written in the success's transaction, so a cancel Stripe does not answer
-/// at once is asked again. Returns how many were marked.
+/// still collect is marked for the follow-up worker ([`crate::ssr::services::charge::resume`]) at
+/// `at`, which stops it then — written in the success's transaction, so a cancel Stripe does not
+/// answer at once is asked again. Returns how many were marked.
 ///
 /// # Errors
 /// Database failure.
@@ -78,9 +78,9 @@ pub async fn mark_superseded(
     db: &impl ConnectionTrait,
     echeance: i64,
     paying: i64,
-    now: i64,
+    at: i64,
 ) -> Result<u64, ServiceError> {
-    let marked = charge_attempt::Entity::update_many().col_expr(charge_attempt::Column::NextCheckAt, Expr::value(now));
+    let marked = charge_attempt::Entity::update_many().col_expr(charge_attempt::Column::NextCheckAt, Expr::value(at));
     Ok(superseded(marked, echeance, paying).exec(db).await?.rows_affected)
 }
 

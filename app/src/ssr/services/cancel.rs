@@ -72,7 +72,9 @@ pub async fn cancel_attempt(
 pub async fn cancel_superseded(state: &AppState, echeance: i64, paying: i64, actor: &str) {
     let Ok(others) = attempts::superseded_by(&state.db, echeance, paying).await else { return };
     for other in others {
-        if let Err(e) = Box::pin(stop_superseded(state, &other, actor, other.next_check_at.unwrap_or_default())).await {
+        // Its mark's time names this try (no mark: another try has just settled it).
+        let Some(marked) = other.next_check_at else { continue };
+        if let Err(e) = Box::pin(stop_superseded(state, &other, actor, marked)).await {
             tracing::warn!(attempt.id = other.id, error = %e, "superseded PaymentIntent not stopped yet; asked again later");
         }
     }

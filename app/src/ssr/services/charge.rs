@@ -548,7 +548,10 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
         // Answered (declined, awaiting 3D Secure), and marked since: another attempt paid. A mark
         // without a payment (a slow first send's, after the follow-up answered it) is only cleared.
         return match attempts::paying(&state.db, attempt.echeance_id).await? {
-            Some(paying) if paying.id != attempt.id => cancel::stop_superseded(state, attempt, actor, now).await,
+            // This try is named by its claim's time (`resume` held it until then).
+            Some(paying) if paying.id != attempt.id => {
+                cancel::stop_superseded(state, attempt, actor, now + SETTLE_CLAIM_MS).await
+            }
             _ => attempts::checked(&state.db, attempt.id).await,
         };
     }

@@ -207,13 +207,18 @@ pub async fn of_all(
         .await?)
 }
 
-/// Whether a dispute of PaymentIntent `payment_intent` is still open (not decided).
+/// What follows a failed refund of PaymentIntent `payment_intent`: when a dispute of it is still
+/// open (disputed after a refund in full, which left the échéance « remboursée »), the money stayed
+/// and is disputed — its opening, applied after the failure (read under the échéance's lock).
 ///
 /// # Errors
 /// Database failure.
-pub async fn open_for(db: &impl ConnectionTrait, payment_intent: &str) -> Result<bool, ServiceError> {
+pub async fn after_refund_failed(
+    db: &impl ConnectionTrait,
+    payment_intent: &str,
+) -> Result<Option<crate::domain::PaymentEvent>, ServiceError> {
     let rows = dispute::Entity::find().filter(dispute::Column::PaymentIntentId.eq(payment_intent)).all(db).await?;
-    Ok(rows.iter().any(|row| !row.status.is_decided()))
+    Ok(rows.iter().any(|row| !row.status.is_decided()).then_some(crate::domain::PaymentEvent::DisputeOpened))
 }
 
 /// Whether a dispute of PaymentIntent `payment_intent` was lost: the money went back by the

@@ -145,7 +145,10 @@ pub async fn record_then(
         NextCheck::Keep => attempt.next_check_at,
         NextCheck::Never => None,
     });
-    if update.outcome.is_final() && attempt.finished_at.is_none() {
+    // When it ended; a success ends it anew (a declined attempt later paid from the customer's page
+    // is paid at that moment: which attempt paid first is read from these times).
+    let newly_paid = update.outcome == AttemptOutcome::Succeeded && current != AttemptOutcome::Succeeded;
+    if update.outcome.is_final() && (attempt.finished_at.is_none() || newly_paid) {
         active.finished_at = Set(Some(now));
     }
     active.updated_at = Set(now);
@@ -190,11 +193,13 @@ pub async fn record_then(
     // with the success (asked again by the follow-up worker when Stripe does not answer now) —
     // and marked again by any later news of one of them (which would otherwise clear its mark).
     let paying = match update.outcome {
-        AttemptOutcome::Succeeded if current != AttemptOutcome::Succeeded => Some(attempt.id),
+        AttemptOutcome::Succeeded if newly_paid => Some(attempt.id),
         _ => attempts::paying(&txn, echeance.id).await?.map(|paying| paying.id),
     };
+    // Stopped below at once; the follow-up worker is the fallback, a claim's time later.
+    let fallback = now + super::charge::SETTLE_CLAIM_MS;
     let superseded = match paying {
-        Some(paying) => attempts::mark_superseded(&txn, echeance.id, paying, now).await?,
+        Some(paying) => attempts::mark_superseded(&txn, echeance.id, paying, fallback).await?,
         None => 0,
     };
     txn.commit().await?;

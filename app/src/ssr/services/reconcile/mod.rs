@@ -738,7 +738,17 @@ async fn fix_collected(
     };
     report.counts.checked += 1;
     let local = echeance.status;
-    let events = events_for(echeance.amount_cents);
+    let mut events = events_for(echeance.amount_cents);
+    if events.contains(&PaymentEvent::RefundFailed) {
+        match disputes::after_refund_failed(&state.db, pi).await {
+            Ok(then) => events.extend(then),
+            Err(e) => {
+                report.counts.errors += 1;
+                report.problems.push(object(StripeObject::PaymentIntent, pi, &e));
+                return;
+            }
+        }
+    }
     let target = events.iter().fold(local, |at, event| at.transition(*event).unwrap_or(at));
     if target == local {
         report.counts.unchanged += 1;

@@ -189,15 +189,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             }
             let detail =
                 format!("refund={} {} amount={}", refund.id, refund.status.as_deref().unwrap_or("?"), refund.amount);
-            let disputed = disputes::open_for(&state.db, pi.id()).await?;
-            let applied = apply_to_collected(state, Some(&pi), PaymentEvent::RefundFailed, &actor, detail).await?;
-            if !disputed {
-                return Ok(applied);
-            }
-            // The money stayed, and the cardholder's dispute of it is open (disputed after the refund,
-            // which left the échéance « remboursée »): disputed now.
-            let detail = format!("refund={} failed; dispute open", refund.id);
-            apply_to_collected(state, Some(&pi), PaymentEvent::DisputeOpened, &actor, detail).await
+            apply_to_collected(state, Some(&pi), PaymentEvent::RefundFailed, &actor, detail).await
         }
         "payment_method.updated" | "payment_method.automatically_updated" | "payment_method.detached" => {
             let card: PaymentMethodSnapshot = serde_json::from_value(object).map_err(anyhow::Error::from)?;
@@ -336,8 +328,14 @@ async fn apply_to_collected(
         Err(not_now) => return Ok(not_now),
     };
     let txn = db::begin_write(&state.db).await?;
-    let applied =
-        transitions::apply(state, &txn, echeances::id(&echeance)?, event, Cause::Webhook, actor, Some(detail)).await?;
+    let id = echeances::id(&echeance)?;
+    let applied = transitions::apply(state, &txn, id, event, Cause::Webhook, actor, Some(detail.clone())).await?;
+    if event == PaymentEvent::RefundFailed
+        && applied.refused.is_none()
+        && let Some(then) = disputes::after_refund_failed(&txn, pi.id()).await?
+    {
+        transitions::apply(state, &txn, id, then, Cause::Webhook, actor, Some(detail)).await?;
+    }
     txn.commit().await?;
     match applied.refused {
         // The success that comes before it has not been applied yet (no ordering guarantee): later.
