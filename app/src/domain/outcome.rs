@@ -83,12 +83,6 @@ impl AttemptOutcome {
         }
     }
 
-    /// A PaymentIntent of this attempt may still move money (what a superseding success must cancel).
-    #[must_use]
-    pub fn is_live(self) -> bool {
-        matches!(self, Self::RequiresAction | Self::Processing)
-    }
-
     /// The follow-up worker must settle it (sent or written, answer not known).
     #[must_use]
     pub fn needs_follow_up(self) -> bool {

@@ -192,9 +192,13 @@ pub async fn record_then(
     // Paid: the échéance's other PaymentIntents that could still collect are to be stopped, marked
     // with the success (asked again by the follow-up worker when Stripe does not answer now) —
     // and marked again by any later news of one of them (which would otherwise clear its mark).
-    let paying = match update.outcome {
-        AttemptOutcome::Succeeded if newly_paid => Some(attempt.id),
-        _ => attempts::paying(&txn, echeance.id).await?.map(|paying| paying.id),
+    let answered_but_collectable = update.outcome.may_still_collect() && !update.outcome.needs_follow_up();
+    let paying = if newly_paid {
+        Some(attempt.id)
+    } else if answered_but_collectable {
+        attempts::paying(&txn, echeance.id).await?.map(|paying| paying.id)
+    } else {
+        None
     };
     // Stopped below at once; the follow-up worker is the fallback, a claim's time later.
     let fallback = now + super::charge::SETTLE_CLAIM_MS;
