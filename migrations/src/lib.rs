@@ -26,6 +26,7 @@ mod m20261202_000016_dashboard_search;
 mod m20261204_000017_invitation_count;
 mod m20261205_000018_attempt_stopped;
 mod m20261206_000019_dispute_status_words;
+mod m20261207_000020_attempt_claimed_from;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000017_invitation_count::Migration),
             Box::new(m20261205_000018_attempt_stopped::Migration),
             Box::new(m20261206_000019_dispute_status_words::Migration),
+            Box::new(m20261207_000020_attempt_claimed_from::Migration),
         ]
     }
 }

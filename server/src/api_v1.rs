@@ -108,9 +108,29 @@ async fn admit(v1: &V1, headers: &HeaderMap) -> Result<Caller, Response> {
     }
 }
 
-/// [`admit`], then the POST's `Idempotency-Key`.
-async fn admit_post(v1: &V1, headers: &HeaderMap) -> Result<(Caller, Option<String>), Response> {
+/// [`admit`], then no query parameter (the route takes none).
+async fn admit_query(v1: &V1, headers: &HeaderMap, query: Option<String>) -> Result<Caller, Response> {
     let caller = admit(v1, headers).await?;
+    query_of(query, &[]).map_err(|refused| send(refused.answer()))?;
+    Ok(caller)
+}
+
+/// [`admit_query`], then `answer`'s (never run when the request is refused).
+async fn answered(
+    v1: &V1,
+    headers: &HeaderMap,
+    query: Option<String>,
+    answer: impl Future<Output = Answer>,
+) -> Response {
+    match admit_query(v1, headers, query).await {
+        Ok(_) => send(answer.await),
+        Err(refused) => refused,
+    }
+}
+
+/// [`admit_query`], then the POST's `Idempotency-Key`.
+async fn admit_post(v1: &V1, headers: &HeaderMap, query: Option<String>) -> Result<(Caller, Option<String>), Response> {
+    let caller = admit_query(v1, headers, query).await?;
     let key = idempotency_key(headers).map_err(send)?;
     Ok((caller, key))
 }
@@ -141,8 +161,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
         (status = 429, description = "Too many requests", body = ErrorResponse),
     ),
     security(("bearer" = [])))]
-async fn create_plan(State(v1): State<V1>, headers: HeaderMap, body: Bytes) -> Response {
-    match admit_post(&v1, &headers).await {
+async fn create_plan(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    match admit_post(&v1, &headers, query).await {
         Ok((caller, key)) => send(plans::create(&v1.app, caller, key.as_deref(), &body).await),
         Err(r) => r,
     }
@@ -163,32 +183,49 @@ async fn list_plans(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): R
         return r;
     }
     let mut list = plans::ListQuery::default();
-    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        let value = Some(value.into_owned());
-        match name.as_ref() {
-            "customer_email" => list.customer_email = value,
-            "status" => list.status = value,
-            "limit" => list.limit = value,
-            "starting_after" => list.starting_after = value,
-            other => {
-                let error = ApiError::invalid("parameter_unknown", format!("Received unknown parameter: {other}."));
-                return send(error.on(other).answer());
-            }
-        }
+    let given = match query_of(query, &["customer_email", "status", "limit", "starting_after"]) {
+        Ok(given) => given,
+        Err(refused) => return send(refused.answer()),
+    };
+    for (name, value) in given {
+        let slot = match name {
+            "customer_email" => &mut list.customer_email,
+            "status" => &mut list.status,
+            "limit" => &mut list.limit,
+            _ => &mut list.starting_after,
+        };
+        *slot = Some(value);
     }
     send(plans::list(&v1.app, list).await)
+}
+
+/// The request's query parameters, each one of `known` and given once (as a body's are): another
+/// is refused, as Stripe refuses what it does not know — never silently ignored.
+fn query_of(query: Option<String>, known: &[&'static str]) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let mut given: Vec<(&'static str, String)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        let refused = match known.iter().find(|k| **k == name) {
+            None => ApiError::invalid("parameter_unknown", format!("Received unknown parameter: {name}.")),
+            Some(k) if given.iter().any(|(n, _)| n == k) => {
+                ApiError::invalid("parameter_invalid", format!("Parameter given twice: {name}."))
+            }
+            Some(k) => {
+                given.push((k, value.into_owned()));
+                continue;
+            }
+        };
+        return Err(refused.on(name.as_ref()));
+    }
+    Ok(given)
 }
 
 /// Retrieves a plan with its échéances.
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path, description = "plan_…")),
-    responses((status = 200, body = PlanObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
     security(("bearer" = [])))]
-async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = admit(&v1, &headers).await {
-        return r;
-    }
-    send(plans::get(&v1.app, &id).await)
+async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, query: RawQuery) -> Response {
+    answered(&v1, &headers, query.0, plans::get(&v1.app, &id)).await
 }
 
 /// Cancels a plan: every échéance still to collect is cancelled (a
@@ -196,11 +233,17 @@ async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<Strin
 /// Refused with 409 while a charge is in flight: retry a minute later.
 #[utoipa::path(post, path = "/v1/plans/{id}/cancel", tag = "plans",
     params(("id" = String, Path, description = "plan_…"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer")),
-    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
+    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
         (status = 503, description = "The plan is canceled but some échéance could not be yet (Stripe did not answer): send the same request again", body = ErrorResponse)),
     security(("bearer" = [])))]
-async fn cancel_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    match admit_post(&v1, &headers).await {
+async fn cancel_plan(
+    State(v1): State<V1>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    match admit_post(&v1, &headers, query).await {
         Ok((caller, key)) => send(plans::cancel(&v1.app, caller, key.as_deref(), &id, &body).await),
         Err(r) => r,
     }
@@ -209,13 +252,10 @@ async fn cancel_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<St
 /// Retrieves one échéance.
 #[utoipa::path(get, path = "/v1/echeances/{id}", tag = "echeances",
     params(("id" = String, Path, description = "ech_…")),
-    responses((status = 200, body = EcheanceObject), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, body = EcheanceObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
     security(("bearer" = [])))]
-async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = admit(&v1, &headers).await {
-        return r;
-    }
-    send(plans::echeance(&v1.app, &id).await)
+async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, query: RawQuery) -> Response {
+    answered(&v1, &headers, query.0, plans::echeance(&v1.app, &id)).await
 }
 
 /// Registers a webhook endpoint; its `whsec_…` secret is in this answer only.
@@ -230,8 +270,8 @@ async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<S
         (status = 429, description = "Too many requests", body = ErrorResponse),
     ),
     security(("bearer" = [])))]
-async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, body: Bytes) -> Response {
-    match admit_post(&v1, &headers).await {
+async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    match admit_post(&v1, &headers, query).await {
         Ok((caller, key)) => send(webhook_endpoints::create(&v1.app, caller, key.as_deref(), &body).await),
         Err(r) => r,
     }
@@ -239,25 +279,24 @@ async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, body: Bytes) 
 
 /// Lists the webhook endpoints (without their secrets).
 #[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks",
-    responses((status = 200, body = EndpointList), (status = 401, body = ErrorResponse)),
+    responses((status = 200, body = EndpointList), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse)),
     security(("bearer" = [])))]
-async fn list_endpoints(State(v1): State<V1>, headers: HeaderMap) -> Response {
-    if let Err(r) = admit(&v1, &headers).await {
-        return r;
-    }
-    send(webhook_endpoints::list(&v1.app).await)
+async fn list_endpoints(State(v1): State<V1>, headers: HeaderMap, query: RawQuery) -> Response {
+    answered(&v1, &headers, query.0, webhook_endpoints::list(&v1.app)).await
 }
 
 /// Stops sending events to an endpoint.
 #[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "we_…")),
-    responses((status = 200, description = "Deleted"), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, description = "Deleted"), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
     security(("bearer" = [])))]
-async fn delete_endpoint(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = admit(&v1, &headers).await {
-        return r;
-    }
-    send(webhook_endpoints::delete(&v1.app, &id).await)
+async fn delete_endpoint(
+    State(v1): State<V1>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: RawQuery,
+) -> Response {
+    answered(&v1, &headers, query.0, webhook_endpoints::delete(&v1.app, &id)).await
 }
 
 async fn not_found(State(v1): State<V1>, headers: HeaderMap) -> Response {

@@ -97,7 +97,7 @@ impl AttemptOutcome {
             Some(PaymentEvent::Processing) => Self::Processing,
             Some(PaymentEvent::AuthenticationRequired | PaymentEvent::AuthenticationFailed) => Self::RequiresAction,
             Some(PaymentEvent::Declined { .. }) => Self::Declined,
-            Some(PaymentEvent::Abandoned) => Self::Canceled,
+            Some(PaymentEvent::Abandoned | PaymentEvent::GivenUpUnsent { .. }) => Self::Canceled,
             Some(
                 PaymentEvent::ChargeStarted
                 | PaymentEvent::Canceled

@@ -47,6 +47,13 @@ pub enum PaymentEvent {
     },
     /// The PaymentIntent was cancelled or given up (expired link): payable again with a new attempt.
     Abandoned,
+    /// The current attempt was given up before anything of it reached Stripe (an earlier
+    /// PaymentIntent still being processed, a send Stripe never saw): its claim is undone, the
+    /// échéance back to the status it was claimed from — nothing happened to the payment.
+    GivenUpUnsent {
+        /// The status its claim took the échéance from.
+        before: EcheanceStatus,
+    },
     /// An admin cancels the échéance.
     Canceled,
     /// A refund was issued.
@@ -64,6 +71,15 @@ pub enum PaymentEvent {
     },
     /// A refund Stripe could not send (the money never left): collected again.
     RefundFailed,
+}
+
+impl PaymentEvent {
+    /// It only undoes what the échéance's own claim did (see [`Self::GivenUpUnsent`]): nothing
+    /// happened to the payment, so nobody — the customer, the host site — is told of it.
+    #[must_use]
+    pub fn undoes_a_claim(self) -> bool {
+        matches!(self, Self::GivenUpUnsent { .. })
+    }
 }
 
 /// Why an event does not apply to a status.
@@ -138,6 +154,10 @@ impl EcheanceStatus {
 
             (S::EnCours | S::EnAttente, E::Abandoned) => Ok(S::APayer),
             (S::APayer, E::Abandoned) => Ok(S::APayer),
+            // A claim is taken from a status a claim accepts (« à payer », « échouée », « échouée
+            // définitive »): that one comes back, never a status a claim could not have left.
+            (S::EnCours, E::GivenUpUnsent { before }) => Ok(if before.is_payable() { before } else { S::APayer }),
+            (S::APayer | S::Echouee | S::EchoueeDefinitive, E::GivenUpUnsent { .. }) => Ok(self),
 
             (S::APayer | S::EnAttente | S::Echouee | S::EchoueeDefinitive, E::Canceled) => Ok(S::Annulee),
             (S::Annulee, E::Canceled) => Ok(S::Annulee),
@@ -169,6 +189,8 @@ impl EcheanceStatus {
                 | E::AuthenticationFailed
                 | E::Declined { .. }
                 | E::Abandoned
+                // Waiting for 3D Secure is a PaymentIntent's doing: no unsent attempt left it so.
+                | E::GivenUpUnsent { .. }
                 | E::Refunded { .. }
                 | E::DisputeOpened
                 | E::DisputeClosed { .. }
@@ -249,6 +271,7 @@ mod tests {
             Just(E::AuthenticationFailed),
             any::<bool>().prop_map(|retryable| E::Declined { retryable }),
             Just(E::Abandoned),
+            any_status().prop_map(|before| E::GivenUpUnsent { before }),
             Just(E::Canceled),
             any::<bool>().prop_map(|full| E::Refunded { full }),
             any::<bool>().prop_map(|won| E::DisputeClosed { won }),
@@ -293,6 +316,24 @@ mod tests {
     fn an_abandoned_payment_intent_makes_the_echeance_payable_again() {
         assert_eq!(S::EnAttente.transition(E::Abandoned), Ok(S::APayer));
         assert!(S::APayer.is_payable());
+    }
+
+    #[test]
+    fn an_attempt_given_up_unsent_gives_back_the_status_it_was_claimed_from() {
+        for before in [S::APayer, S::Echouee, S::EchoueeDefinitive] {
+            let claimed = before.transition(E::ChargeStarted).expect("claimed");
+            assert_eq!(claimed.transition(E::GivenUpUnsent { before }), Ok(before), "{before:?}");
+            assert_eq!(before.transition(E::GivenUpUnsent { before }), Ok(before), "said twice: {before:?}");
+        }
+        // Not a status a claim leaves: payable, as an abandonment makes it.
+        assert_eq!(S::EnCours.transition(E::GivenUpUnsent { before: S::Payee }), Ok(S::APayer));
+        assert_eq!(S::EnCours.transition(E::GivenUpUnsent { before: S::EnCours }), Ok(S::APayer));
+        // Waiting for 3D Secure: a PaymentIntent of its attempt exists, the claim is not undone blindly.
+        let waiting = E::GivenUpUnsent { before: S::Echouee };
+        assert!(matches!(S::EnAttente.transition(waiting), Err(TransitionError::NotApplicable { .. })));
+        // Paid meanwhile (the earlier PaymentIntent's success): nothing to give back.
+        let paid = E::GivenUpUnsent { before: S::EchoueeDefinitive };
+        assert_eq!(S::Payee.transition(paid), Err(TransitionError::Settled(S::Payee)));
     }
 
     #[test]

@@ -558,9 +558,18 @@ async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_
     // refusal for the cancel's key), the new attempt given up unsent.
     app.stripe.set_processing(&first, false);
     app.stripe.inject(CANCEL, Fault::StartsProcessing);
+    let failed_emails =
+        || async { app.emails(e).await.iter().filter(|m| m.kind == app::domain::EmailKind::PaymentFailed).count() };
+    let told = failed_emails().await;
     let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
     assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
     assert_eq!(app.stripe.calls(CREATE), 1, "nothing sent");
+    // Its claim undone: « échouée » with its retry date, as before the admin's click (it was « à payer »
+    // with none, which the due-date run charged at once), and the customer told of no new failure.
+    assert_eq!((app.status(e).await, app.row(e).await.next_retry_at), (EcheanceStatus::Echouee, retry_at));
+    assert_eq!(failed_emails().await, told, "no failure: nothing was sent");
+    let run = app::ssr::services::due::charge_due(&app.state, app.today(), 100).await.expect("due-date run");
+    assert_eq!((run.charged, app.attempts(e).await.len()), (0, 2), "not due before its retry date: {run:?}");
 
     // It failed in the end. The cancel's key replays its saved refusal, which no longer says how the
     // PaymentIntent stands: cancelled under the new attempt's own key, then the new attempt goes out.
@@ -569,6 +578,55 @@ async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_
     assert_eq!(paid.status, EcheanceStatus::Payee);
     let on_stripe = app.peer.get(&format!("/v1/payment_intents/{first}")).await;
     assert_eq!(on_stripe["status"], "canceled", "the first PaymentIntent can no longer collect");
+}
+
+#[tokio::test]
+async fn a_charge_given_up_unsent_leaves_a_plan_in_default_as_it_was_and_tells_no_one_again() {
+    use app::domain::PlanStatus;
+    use app::ssr::entities::{email_outbox, host_event, payment_plan};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    let options = crate::helpers::Options { env: vec![("RETRY_SCHEDULE_HOURS", String::new())], ..Default::default() };
+    let app = crate::helpers::spawn_app_with(options).await;
+    let admin = app.admin("root").await;
+    // The host site listens to everything.
+    let key = app::ssr::services::host_api::keys::create(&app.state, "site").await.expect("key");
+    let receiver = crate::helpers::receiver::Receiver::start().await;
+    crate::host_webhooks::endpoint(&app, key.key.expose(), &receiver, &["*"]).await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let plan = crate::plans::accepted_plan(&app, &bob, 3_000, 3).await;
+    let e = plan.echeances[0].id;
+    let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(declined.status, EcheanceStatus::EchoueeDefinitive, "no retry schedule: failed for good");
+    let plan_status = || async {
+        payment_plan::Entity::find_by_id(plan.plan.id).one(&app.state.db).await.expect("query").expect("plan").status
+    };
+    assert_eq!(plan_status().await, PlanStatus::EnDefaut);
+    let emails = || async { email_outbox::Entity::find().count(&app.state.db).await.expect("count") };
+    let host_events = || async {
+        let all = host_event::Entity::find().all(&app.state.db).await.expect("events");
+        all.into_iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>()
+    };
+    let (told, host_told) = (emails().await, host_events().await);
+    assert!(host_told.contains(&"echeance.payment_failed"), "{host_told:?}");
+    app.add_card(&bob, cards::OK).await;
+
+    // An admin charges it again; the declined PaymentIntent starts processing (the customer's page
+    // confirmed it) between the read before the claim and its cancel: the new attempt is given up unsent.
+    app.stripe.inject(CANCEL, Fault::StartsProcessing);
+    let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+
+    // As it was: failed for good (it was « à payer »), its plan in default, and nobody told again that
+    // it is (the plan went back and forth with the claim: its default emails went out a second time).
+    assert_eq!((app.status(e).await, plan_status().await), (EcheanceStatus::EchoueeDefinitive, PlanStatus::EnDefaut));
+    assert_eq!(emails().await, told, "no email: nothing happened to the payment");
+    let host_now = host_events().await;
+    let since: Vec<&str> = host_now[host_told.len()..].to_vec();
+    assert_eq!(since, ["plan.activated", "plan.defaulted"], "the plan's moves only: no second failure told");
+    let run = app::ssr::services::due::charge_due(&app.state, app.today(), 100).await.expect("due-date run");
+    assert_eq!(app.attempts(e).await.len(), 2, "the due-date run does not charge it: {run:?}");
+    assert_eq!(app.stripe.calls("POST /v1/payment_intents"), 1, "one PaymentIntent, the declined one");
 }
 
 #[tokio::test]

@@ -326,10 +326,18 @@ async fn an_attempt_that_knows_its_payment_intent_never_takes_another_by_metadat
 
     deliver_success(&app, "evt_stranger", &stranger).await;
     app.clock.advance(Duration::from_secs(31 * 60));
-    reconcile(&app).await;
+    let report = reconcile(&app).await;
 
     assert_eq!(app.status(e).await, EcheanceStatus::EnAttente, "still waiting for its own PaymentIntent");
     assert_eq!(app.attempts(e).await[0].payment_intent_id.as_deref(), Some(ours.as_str()));
+    // Yet that money was collected under our name: an admin sees it, nothing applies it.
+    let drift = report.drift.iter().find(|d| d.stripe_object.as_deref() == Some(stranger.as_str()));
+    let drift = drift.unwrap_or_else(|| panic!("the stranger's success is drift: {:?}", report.drift));
+    assert_eq!(
+        (drift.echeance_id, drift.local, drift.resolved, drift.fixed),
+        (e, EcheanceStatus::EnAttente, EcheanceStatus::EnAttente, false)
+    );
+    assert!(drift.stripe.starts_with("succeeded"), "{drift:?}");
 }
 
 #[tokio::test]

@@ -267,6 +267,22 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
         ),
         ("unsupported currency", with(json!({ "currency": "jpy" })), 422, "currency_unsupported", Some("currency")),
         ("too many", with(json!({ "installments": 49 })), 422, "installments_out_of_range", Some("installments")),
+        // Any integer out of 1 to 48 is the same refusal (-1 was a 400 "expected u32", 0 a 422).
+        ("none", with(json!({ "installments": 0 })), 422, "installments_out_of_range", Some("installments")),
+        (
+            "a negative count",
+            with(json!({ "installments": -1 })),
+            422,
+            "installments_out_of_range",
+            Some("installments"),
+        ),
+        (
+            "a count beyond 32 bits",
+            with(json!({ "installments": 4_294_967_297_i64 })),
+            422,
+            "installments_out_of_range",
+            Some("installments"),
+        ),
         (
             "bad return url",
             with(json!({ "return_url": "javascript:alert(1)" })),
@@ -363,6 +379,13 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
     let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(&twice)).await;
     assert_eq!((status, error["error"]["param"].as_str()), (400, Some("label")), "{error}");
     assert_eq!(error["error"]["message"], "Parameter given twice: label.");
+    // A metadata key given twice is refused as well: which of its values the host meant is not ours to guess
+    // (the last one was kept).
+    let unmetered = with(json!({ "metadata": null })).to_string();
+    let twice = format!("{{\"metadata\":{{\"order_id\":\"A-1\",\"order_id\":\"A-2\"}},{}", &unmetered[1..]);
+    let (status, error, _) = call(&app, reqwest::Method::POST, "/v1/plans", Some(&key), None, Some(&twice)).await;
+    assert_eq!((status, error["error"]["param"].as_str()), (400, Some("metadata.order_id")), "{error}");
+    assert_eq!(error["error"]["message"], "Parameter given twice: metadata.order_id.");
     let (_, error) = post(&app, "/v1/plans", &key, None, &with(json!({ "metadata": { "k": "v".repeat(501) } }))).await;
     let message = error["error"]["message"].as_str().expect("message");
     assert!(message.starts_with("Invalid metadata: expected at most 20 keys") && message.contains("500"), "{message}");
@@ -507,6 +530,7 @@ async fn plans_are_listed_newest_first_a_page_at_a_time() {
         ("status=actif", "status"),
         ("starting_after=x", "starting_after"),
         ("colour=red", "colour"),
+        ("limit=2&limit=3", "limit"),
     ] {
         let (status, error) = get(&app, &format!("/v1/plans?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {error}");
@@ -725,6 +749,34 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
     assert_eq!(status, 201, "{created}");
     let (_, kept) = post(&app, "/v1/webhook_endpoints", &key, None, &endpoint).await;
     let path = format!("/v1/webhook_endpoints/{}", created["id"].as_str().expect("id"));
+
+    // A query parameter a route does not take is refused on every route, as on the plans list, and the request
+    // does nothing (it was ignored: a DELETE or a cancel ran whatever the host meant by it).
+    let echeance = first["echeances"][0]["id"].as_str().expect("an échéance");
+    let before = counts(&app).await;
+    for (method, route) in [
+        (reqwest::Method::GET, format!("/v1/plans/{id}")),
+        (reqwest::Method::GET, format!("/v1/echeances/{echeance}")),
+        (reqwest::Method::GET, "/v1/webhook_endpoints".to_owned()),
+        (reqwest::Method::DELETE, path.clone()),
+        (reqwest::Method::POST, format!("/v1/plans/{id}/cancel")),
+        (reqwest::Method::POST, "/v1/webhook_endpoints".to_owned()),
+    ] {
+        let body = (method == reqwest::Method::POST).then(|| endpoint.to_string());
+        let url = format!("{route}?expand=customer");
+        let (status, error, _) = call(&app, method.clone(), &url, Some(&key), None, body.as_deref()).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (400, Some("parameter_unknown")),
+            "{method} {url}: {error}"
+        );
+        assert_eq!(error["error"]["param"], "expand", "{method} {url}");
+    }
+    assert_eq!(counts(&app).await, before, "nothing written");
+    let (_, still) = get(&app, &format!("/v1/plans/{id}"), &key).await;
+    assert_eq!(still["status"], first["status"], "not cancelled");
+    let (_, listed) = get(&app, "/v1/webhook_endpoints", &key).await;
+    assert_eq!(listed["data"].as_array().map(Vec::len), Some(2), "neither deleted nor added: {listed}");
     let (status, deleted, _) = call(&app, reqwest::Method::DELETE, &path, Some(&key), None, None).await;
     assert_eq!((status, &deleted["deleted"]), (200, &json!(true)));
     let (_, listed) = get(&app, "/v1/webhook_endpoints", &key).await;

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::{AttemptOutcome, ChargeOrigin};
+use crate::domain::{AttemptOutcome, ChargeOrigin, EcheanceStatus};
 
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -42,6 +42,10 @@ pub struct Model {
     /// When its PaymentIntent, which could still collect, was stopped on Stripe (cancelled, or
     /// unknown to Stripe): it is not asked to stop again.
     pub stopped_at: Option<i64>,
+    /// The échéance's status when this attempt claimed it, and its retry date then: what an
+    /// attempt given up before reaching Stripe gives back (none: written before they were kept).
+    pub claimed_from: Option<EcheanceStatus>,
+    pub claimed_retry_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -27,8 +27,8 @@ pub async fn cancel_attempt(
     instead: Option<PaymentEvent>,
 ) -> Result<Recorded, ServiceError> {
     let Some(pi) = attempt.payment_intent_id.as_deref() else {
-        let report = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-        return record::record_then(state, attempt.id, report, cause, actor, instead).await;
+        return record::record_then(state, attempt.id, StripeReport::given_up_unsent(attempt), cause, actor, instead)
+            .await;
     };
     let key = attempts::key(&state.installation_id, state.epoch, attempt, KeyPurpose::Cancel)?;
     let snapshot = match state.gateway.cancel_payment_intent(pi, &key).await {

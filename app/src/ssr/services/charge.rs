@@ -317,6 +317,8 @@ async fn claim(
         started_at: Set(now),
         next_check_at: Set(Some(now + first_check_after_ms(state))),
         updated_at: Set(now),
+        claimed_from: Set(Some(status)),
+        claimed_retry_at: Set(row.next_retry_at),
         ..Default::default()
     }
     .insert(&txn)
@@ -392,8 +394,7 @@ async fn retire_previous(
     if let Some((previous, Stopped::Paid(now) | Stopped::Processing(now))) = stopped {
         record::record(state, previous.id, StripeReport::from_payment_intent(now), cause, actor).await?;
     }
-    let unsent = StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None };
-    record::record(state, attempt.id, unsent, cause, actor).await?;
+    record::record(state, attempt.id, StripeReport::given_up_unsent(attempt), cause, actor).await?;
     Ok(retired)
 }
 
@@ -593,7 +594,7 @@ async fn settle(state: &AppState, attempt: &charge_attempt::Model, now: i64) -> 
                 attempt.id = attempt.id,
                 "no PaymentIntent on Stripe for an old unknown attempt: giving it up"
             );
-            StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None }
+            StripeReport::given_up_unsent(attempt)
         }
     };
     record::record(state, attempt.id, report, Cause::Reconciler, actor).await?;

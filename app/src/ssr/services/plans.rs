@@ -460,11 +460,18 @@ pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> R
 }
 
 /// Moves the plan of an échéance whose status just changed: called by
-/// `transitions::apply` in its transaction, after the échéance row is written.
+/// `transitions::apply` in its transaction, after the échéance row is written. `emails`: false
+/// when the échéance's change only undid its own claim — the plan is back where it was, and its
+/// customer and admins were told of that status already (the host site hears of every move).
 ///
 /// # Errors
 /// Database failure.
-pub async fn follow(txn: &DatabaseTransaction, echeance: &echeance::Model, by: By<'_>) -> Result<(), ServiceError> {
+pub async fn follow(
+    txn: &DatabaseTransaction,
+    echeance: &echeance::Model,
+    by: By<'_>,
+    emails: bool,
+) -> Result<(), ServiceError> {
     let Some(plan_id) = echeance.payment_plan_id else {
         return Ok(());
     };
@@ -477,7 +484,7 @@ pub async fn follow(txn: &DatabaseTransaction, echeance: &echeance::Model, by: B
         .all(txn)
         .await?;
     let event = PlanEvent::EcheancesMoved(Progress::of(statuses));
-    transition(txn, plan, event, by).await?;
+    transition_telling(txn, plan, event, by, emails).await?;
     Ok(())
 }
 
@@ -605,6 +612,17 @@ async fn transition(
     event: PlanEvent,
     by: By<'_>,
 ) -> Result<payment_plan::Model, ServiceError> {
+    transition_telling(txn, plan, event, by, true).await
+}
+
+/// [`transition`], with the emails of the change only when `emails`.
+async fn transition_telling(
+    txn: &DatabaseTransaction,
+    plan: payment_plan::Model,
+    event: PlanEvent,
+    by: By<'_>,
+    emails: bool,
+) -> Result<payment_plan::Model, ServiceError> {
     let now = by.now;
     let from = plan.status;
     let to = match from.transition(event) {
@@ -649,7 +667,9 @@ async fn transition(
     };
     let change = PlanChange { row: &plan, from, at: now };
     super::outgoing::events::plan_changed(txn, &change).await?;
-    super::effects::plan_changed(txn, &change).await?;
+    if emails {
+        super::effects::plan_changed(txn, &change).await?;
+    }
     Ok(plan)
 }
 

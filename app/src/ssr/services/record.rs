@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::error::ServiceError;
 use super::transitions::{self, Applied, Cause};
-use crate::domain::{AttemptOutcome, NextCheck, PaymentEvent, RetryPolicy, UserId};
+use crate::domain::{AttemptOutcome, EcheanceStatus, NextCheck, PaymentEvent, RetryPolicy, UserId};
 use crate::ssr::db;
 use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::types::{PaymentIntentSnapshot, StripeErrorDetail};
@@ -30,6 +30,16 @@ impl StripeReport {
     #[must_use]
     pub fn from_payment_intent(pi: PaymentIntentSnapshot) -> Self {
         Self { event: pi.payment_event(), error: pi.last_payment_error.clone(), payment_intent: Some(pi) }
+    }
+
+    /// Attempt `attempt` given up with nothing of it known to Stripe (never sent, or absent from
+    /// Stripe past every margin): its claim is undone, the échéance back to the status it was
+    /// claimed from (« à payer » for an attempt written before that was kept).
+    #[must_use]
+    pub fn given_up_unsent(attempt: &charge_attempt::Model) -> Self {
+        let event =
+            attempt.claimed_from.map_or(PaymentEvent::Abandoned, |before| PaymentEvent::GivenUpUnsent { before });
+        Self { payment_intent: None, event: Some(event), error: None }
     }
 
     /// From a 402 card error: an SCA demand (Stripe's shape) or a decline.
@@ -178,13 +188,27 @@ pub async fn record_then(
     }
 
     let event = match (update.echeance_event, instead) {
-        (Some(PaymentEvent::Abandoned), Some(instead)) => Some(instead),
+        (Some(PaymentEvent::Abandoned | PaymentEvent::GivenUpUnsent { .. }), Some(instead)) => Some(instead),
         (event, _) => event,
     };
     let applied = match event {
         Some(PaymentEvent::Declined { retryable }) if update.count_decline => {
             let event = schedule_retry(&txn, &echeance, &state.settings.retry_policy, retryable, now).await?;
             Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?)
+        }
+        Some(event @ PaymentEvent::GivenUpUnsent { .. }) => {
+            let applied = apply(state, &txn, &echeance, event, cause, actor, &attempt).await?;
+            // « échouée » again: with the retry date its claim cleared (passed by now, the
+            // automatic retry comes at once — as it was due to); never without one, which no
+            // schedule would ever pick up.
+            if applied.to == EcheanceStatus::Echouee && applied.from != applied.to {
+                echeance::Entity::update_many()
+                    .col_expr(echeance::Column::NextRetryAt, Expr::value(attempt.claimed_retry_at.unwrap_or(now)))
+                    .filter(echeance::Column::Id.eq(echeance.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            Some(applied)
         }
         Some(event) => Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?),
         None => None,
@@ -219,7 +243,7 @@ pub async fn record_then(
 /// attempt stays unknown and is looked up on Stripe).
 fn sanitize(report: StripeReport, attempt: &charge_attempt::Model, current: AttemptOutcome) -> StripeReport {
     let no_pi = report.payment_intent.is_none();
-    let abandon_blind = report.event == Some(PaymentEvent::Abandoned)
+    let abandon_blind = matches!(report.event, Some(PaymentEvent::Abandoned | PaymentEvent::GivenUpUnsent { .. }))
         && no_pi
         && (attempt.payment_intent_id.is_some()
             || !matches!(current, AttemptOutcome::Pending | AttemptOutcome::Unknown));

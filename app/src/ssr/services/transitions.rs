@@ -89,11 +89,14 @@ pub async fn apply(
     let paid_at = if newly_paid { Some(now) } else { row.paid_at };
     let after = echeance::Model { status: to, version: row.version + 1, updated_at: now, paid_at, ..row };
     let change = EcheanceChange { row: &after, from, at: now };
-    effects::after_transition(state, txn, &change).await?;
-    if outgoing::events::echeance_changed(txn, &change).await? {
-        state.wake.host.notify_one();
+    // A claim undone: nothing happened to the payment, and the host never heard of the claim.
+    if !event.undoes_a_claim() {
+        effects::after_transition(state, txn, &change).await?;
+        if outgoing::events::echeance_changed(txn, &change).await? {
+            state.wake.host.notify_one();
+        }
     }
-    plans::follow(txn, &after, plans::By { cause, actor, now }).await?;
+    plans::follow(txn, &after, plans::By { cause, actor, now }, !event.undoes_a_claim()).await?;
     tracing::info!(from = from.as_str(), to = to.as_str(), "status changed");
     Ok(Applied { echeance: after, from, to, refused: None })
 }

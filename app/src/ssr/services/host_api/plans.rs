@@ -58,16 +58,16 @@ pub struct CreatePlanRequest {
     pub currency: String,
     /// The total, split cent-exact (the remainder goes to the first échéances).
     pub total_cents: Option<i64>,
-    /// 1 to 48.
-    pub installments: Option<u32>,
+    /// 1 to 48 (any other 64-bit integer is refused as out of range, with a 422).
+    pub installments: Option<i64>,
     /// `YYYY-MM-DD`.
     pub first_due_date: Option<String>,
     /// `month` (default; 31 January gives 28/29 February then 31 March) or `week`.
     pub interval: Option<String>,
     /// The échéances as given, in date order.
     pub echeances: Option<Vec<EcheanceInput>>,
-    /// Up to 20 keys of 40 characters, values of 500: kept and echoed back.
-    #[serde(default)]
+    /// Up to 20 keys of 40 characters, values of 500: kept and echoed back. A key given twice is refused.
+    #[serde(default, deserialize_with = "unique_keys")]
     pub metadata: BTreeMap<String, String>,
     /// Email the customer the invitation (default `true`).
     pub send_invitation: Option<bool>,
@@ -124,6 +124,32 @@ pub fn read_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     Ok(value)
 }
 
+/// An object of strings whose keys are each given once: serde's map would keep the last of two
+/// values silently, and what the host meant is not ours to guess.
+fn unique_keys<'de, D: serde::Deserializer<'de>>(reader: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Unique;
+    impl<'de> serde::de::Visitor<'de> for Unique {
+        type Value = BTreeMap<String, String>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of strings")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut read = BTreeMap::new();
+            while let Some((key, value)) = map.next_entry::<String, String>()? {
+                if read.contains_key(&key) {
+                    // Worded as serde words a struct's field given twice (see `read_body`).
+                    return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+                }
+                read.insert(key, value);
+            }
+            Ok(read)
+        }
+    }
+    reader.deserialize_map(Unique)
+}
+
 fn date(value: &str, param: &str) -> Result<NaiveDate, ApiError> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .map_err(|_| ApiError::invalid("parameter_invalid", format!("Invalid {param}: expected YYYY-MM-DD.")).on(param))
@@ -154,7 +180,9 @@ fn schedule_of(body: &CreatePlanRequest) -> Result<ScheduleRequest, ApiError> {
                 ApiError::invalid("parameter_missing", format!("Missing required parameter: {name}.")).on(name)
             };
             let total = body.total_cents.ok_or_else(|| missing("total_cents"))?;
+            // Out of `u32`'s range is out of the schedule's too: the same refusal as 0 or 49.
             let count = body.installments.ok_or_else(|| missing("installments"))?;
+            let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
             let first_due =
                 date(body.first_due_date.as_deref().ok_or_else(|| missing("first_due_date"))?, "first_due_date")?;
             let interval = match body.interval.as_deref() {

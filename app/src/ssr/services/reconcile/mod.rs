@@ -383,7 +383,7 @@ async fn check_target(state: &AppState, target: &Target, listed: &Listed, option
             report.counts.stripe_calls += 1;
             match super::charge::find_on_stripe(state, attempt).await {
                 Ok(Some(pi)) => StripeReport::from_payment_intent(pi),
-                Ok(None) => StripeReport { payment_intent: None, event: Some(PaymentEvent::Abandoned), error: None },
+                Ok(None) => StripeReport::given_up_unsent(attempt),
                 Err(e) => {
                     report.counts.errors += 1;
                     report.problems.push(ReconcileProblem::Echeance { id: attempt.echeance_id, detail: e.to_string() });
@@ -835,7 +835,14 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
     for pi in succeeded.into_iter().filter(|pi| !recorded.contains(&pi.id)) {
         let attempt = match attempts::of_snapshot(&state.db, pi, &state.installation_id).await {
             Ok(Some(attempt)) if attempt.outcome != AttemptOutcome::Succeeded => attempt,
-            Ok(_) => continue,
+            Ok(Some(_)) => continue,
+            Ok(None) => {
+                // Another epoch's were adopted above (or listed there, their échéance absent).
+                if let Some(r) = pi.attempt_ref(&state.installation_id).filter(|r| r.epoch == state.epoch) {
+                    unaccounted(state, pi, r, report).await;
+                }
+                continue;
+            }
             Err(e) => {
                 report.counts.errors += 1;
                 report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
@@ -845,6 +852,39 @@ async fn record_late_successes(state: &AppState, listed: &Listed, report: &mut R
         report.counts.checked += 1;
         record_listed(state, &attempt, pi, report).await;
     }
+}
+
+/// A success our metadata names that no attempt here accounts for (its attempt knows another
+/// PaymentIntent, or is not in this database): money collected that nothing here would refund or
+/// show. Never applied to the échéance (it is not the attempt's payment); listed for an admin.
+async fn unaccounted(state: &AppState, pi: &PaymentIntentSnapshot, r: AttemptRef, report: &mut Report) {
+    let status = match echeance::Entity::find_by_id(r.echeance).one(&state.db).await {
+        Ok(row) => row.map(|e| e.status),
+        Err(e) => {
+            report.counts.errors += 1;
+            report.problems.push(object(StripeObject::PaymentIntent, &pi.id, &e));
+            return;
+        }
+    };
+    tracing::warn!(
+        echeance.id = r.echeance,
+        attempt = r.attempt,
+        stripe.payment_intent = pi.id.as_str(),
+        "a success of ours that no attempt here accounts for"
+    );
+    report.counts.checked += 1;
+    let (local, absent) = status.map_or((EcheanceStatus::Annulee, " (échéance absent)"), |s| (s, ""));
+    report.drift.push(Drift {
+        echeance_id: r.echeance,
+        local,
+        stripe: format!(
+            "{} (accounted to no attempt here; its metadata: attempt {}){absent}",
+            pi.raw_status, r.attempt
+        ),
+        resolved: local,
+        stripe_object: Some(pi.id.clone()),
+        fixed: false,
+    });
 }
 
 /// Records what Stripe's list says of `attempt`'s PaymentIntent `pi`; a change is drift fixed.
