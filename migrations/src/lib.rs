@@ -27,6 +27,7 @@ mod m20261204_000017_invitation_count;
 mod m20261205_000018_attempt_stopped;
 mod m20261206_000019_dispute_status_words;
 mod m20261207_000020_attempt_claimed_from;
+mod m20261207_000021_dispute_of_a_second_payment;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000018_attempt_stopped::Migration),
             Box::new(m20261206_000019_dispute_status_words::Migration),
             Box::new(m20261207_000020_attempt_claimed_from::Migration),
+            Box::new(m20261207_000021_dispute_of_a_second_payment::Migration),
         ]
     }
 }

@@ -475,6 +475,8 @@ pub struct DisputeView {
     pub evidence_due_by: Option<NaiveDateTime>,
     /// `dp_…`.
     pub stripe_dispute_id: String,
+    /// Of a second payment of the échéance (a double charge), not of the one that collected it.
+    pub of_second_payment: bool,
 }
 
 /// One refund of an échéance.

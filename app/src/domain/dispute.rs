@@ -139,6 +139,10 @@ pub struct DisputeNews {
     pub to: DisputeStatus,
     /// The bank's reason, in Stripe's words (`fraudulent`, …), when it gave one.
     pub reason: Option<String>,
+    /// Of a second payment of the échéance (a double charge), not of the one that collected it
+    /// (lines written before this was kept read as the échéance's own).
+    #[serde(default)]
+    pub of_second_payment: bool,
 }
 
 impl DisputeNews {
@@ -199,6 +203,7 @@ mod tests {
             from: Some(D::NeedsResponse),
             to: D::UnderReview,
             reason: Some("fraudulent".to_owned()),
+            of_second_payment: false,
         };
         let stored = serde_json::to_string(&news).expect("writes");
         assert_eq!(serde_json::from_str::<DisputeNews>(&stored).expect("reads"), news);

@@ -395,3 +395,47 @@ async fn disputes_stored_with_words_stripe_no_longer_documents_read_again_after_
     let money = timeline.refund_totals.expect("collected");
     assert_eq!(money.disputed, 2_500, "only the one to answer holds its amount");
 }
+
+#[tokio::test]
+async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_and_its_money_as_they_are() {
+    use app::ssr::entities::charge_attempt;
+    let app = spawn_app_by_hand().await;
+    let root = app.admin("root").await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 2_500, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let first = app.attempts(e).await.remove(0);
+    // Collected a second time (a double charge the reconciler lists as drift): its own attempt, paid after.
+    let second = charge_attempt::Model { attempt_no: 2, ..first.clone() };
+    let twice = payment_intent_on_the_account(&app, &second, 2_500, app.state.installation_id.as_ref()).await;
+    app.collected_again(&first, &twice).await;
+    app.clock.advance(Duration::from_secs(2));
+
+    // The cardholder disputes the second payment (the bank takes it back): it was ignored.
+    let dispute = app.stripe.open_dispute(&twice).await;
+    app.process_inbox().await;
+    let row = dispute_of(&app, e).await;
+    assert_eq!((row.stripe_dispute_id.as_str(), row.payment_intent_id.as_str()), (dispute.as_str(), twice.as_str()));
+    assert!(row.of_second_payment, "{row:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "its own payment is not disputed");
+    assert_eq!(dispute_emails(&app).await.len(), 1, "the admins are told");
+    let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
+    assert!(timeline.disputes.iter().any(|d| d.stripe_dispute_id == dispute && d.of_second_payment));
+    let money = timeline.refund_totals.expect("collected");
+    assert_eq!((money.disputed, money.kept), (0, money.paid), "the échéance's own payment is all kept");
+    assert!(timeline.refund_form.is_some(), "its own payment can still be refunded");
+    // The bank may still ask for evidence about that customer: not erased meanwhile.
+    let erased = app::ssr::services::erasure::erase(&app.state, alice.id.get(), root.id).await;
+    assert!(
+        matches!(erased, Err(app::ssr::services::error::ServiceError::Refused(app::domain::Refusal::ErasureBlocked))),
+        "{erased:?}"
+    );
+
+    // Lost: the bank took the second payment back; the échéance's own payment is still « payée ».
+    app.stripe.close_dispute(&dispute, false).await;
+    app.process_inbox().await;
+    assert_eq!(dispute_of(&app, e).await.status, DisputeStatus::Lost);
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    let inbox: Vec<_> = app.inbox().await.into_iter().filter(|r| r.event_type.starts_with("charge.dispute")).collect();
+    assert!(inbox.iter().all(|r| r.note.as_deref().is_some_and(|n| n.contains("of-a-second-payment"))), "{inbox:?}");
+}

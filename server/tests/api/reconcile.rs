@@ -363,24 +363,7 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
     let e = app.echeance(&alice, 1_000, app.today()).await;
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
     let first = app.attempts(e).await.remove(0);
-    charge_attempt::ActiveModel {
-        echeance_id: Set(e),
-        attempt_no: Set(2),
-        idempotency_key: Set(format!("dup-e{e}-a2")),
-        trigger: Set(ChargeOrigin::Customer),
-        amount_cents: Set(1_000),
-        currency: Set("eur".to_owned()),
-        stripe_customer_id: Set(first.stripe_customer_id.clone()),
-        payment_method_id: Set(first.payment_method_id.clone()),
-        payment_intent_id: Set(Some("pi_duplicate".to_owned())),
-        outcome: Set(AttemptOutcome::Succeeded.to_owned()),
-        started_at: Set(app.state.now_ms()),
-        updated_at: Set(app.state.now_ms()),
-        ..Default::default()
-    }
-    .insert(&app.state.db)
-    .await
-    .expect("a second collected attempt");
+    app.collected_again(&first, "pi_duplicate").await;
 
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
 

@@ -27,6 +27,9 @@ pub struct Model {
     pub evidence_due_by: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Of a second payment of the échéance (a double charge), not of the one that collected it:
+    /// the échéance's status and money sums leave it apart.
+    pub of_second_payment: bool,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

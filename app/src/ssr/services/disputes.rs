@@ -15,7 +15,7 @@ use super::effects;
 use super::error::ServiceError;
 use super::plans::By;
 use super::transitions;
-use super::webhooks::dispatch::{Applied, collected_by};
+use super::webhooks::dispatch::{Applied, Paid, paid_by};
 use crate::domain::{Currency, DisputeNews, DisputeStatus, EmailKind, Locale};
 use crate::ssr::clock::{from_ms, stripe_created_ms};
 use crate::ssr::db;
@@ -34,6 +34,8 @@ pub(crate) struct Seen {
     /// The dispute was decided before this report (a late or repeated event of its open days):
     /// it opens nothing again.
     pub already_decided: bool,
+    /// Of a second payment of the échéance (a double charge): the échéance does not move.
+    pub second_payment: bool,
 }
 
 /// Brings dispute `snapshot`'s row up to date (written, with the admins' emails, the first
@@ -49,8 +51,10 @@ pub(crate) async fn observe(
     let Some(pi) = snapshot.payment_intent.as_ref().map(|p| p.id().to_owned()) else {
         return Ok(Err(Applied::Ignored("no-payment-intent".to_owned())));
     };
-    let echeance = match collected_by(state, &pi).await? {
-        Ok(echeance) => echeance,
+    // A second payment's dispute is written and told too (it was ignored: money the bank takes
+    // back that no one here heard of), apart from the échéance's own payment.
+    let (echeance, second_payment) = match paid_by(state, &pi).await? {
+        Ok(Paid { echeance, second }) => (echeance, second),
         Err(not_now) => return Ok(Err(not_now)),
     };
     let now = state.now_ms();
@@ -60,6 +64,9 @@ pub(crate) async fn observe(
     let locked = echeances::lock(&txn, echeances::id(&echeance)?).await?;
     let known = dispute::Entity::find().filter(dispute::Column::StripeDisputeId.eq(&snapshot.id)).one(&txn).await?;
     let already_decided = known.as_ref().is_some_and(|row| row.status.is_decided());
+    // What it was first recorded as stays what it is: one dispute never moves the échéance on one
+    // event and not on the next.
+    let second_payment = known.as_ref().map_or(second_payment, |row| row.of_second_payment);
     // A word Stripe does not document (yet) changes nothing known, nor does a report of an
     // earlier round (a retried event of earlier days: an earlier deadline) or of an earlier stage
     // (see `DisputeStatus::updated_by`); a dispute first seen with such a word is taken as a
@@ -116,6 +123,7 @@ pub(crate) async fn observe(
                 evidence_due_by: Set(open_due),
                 created_at: Set(stripe_created_ms(snapshot.created, now)),
                 updated_at: Set(now),
+                of_second_payment: Set(second_payment),
                 ..Default::default()
             }
             .insert(&txn)
@@ -129,7 +137,7 @@ pub(crate) async fn observe(
     }
     txn.commit().await?;
     state.wake.outbox.notify_one();
-    Ok(Ok(Seen { echeance: echeance.id, already_decided }))
+    Ok(Ok(Seen { echeance: echeance.id, already_decided, second_payment }))
 }
 
 /// Writes dispute `row`'s news on its échéance's history, in `txn`, at `at`: first seen (`was`
@@ -148,6 +156,7 @@ async fn tell(
         from: was,
         to: row.status,
         reason: row.reason.clone(),
+        of_second_payment: row.of_second_payment,
     };
     let detail = serde_json::to_string(&news).map_err(anyhow::Error::from)?;
     transitions::note(txn, echeance, DisputeNews::EVENT, by.cause, by.actor, detail, at).await

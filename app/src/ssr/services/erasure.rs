@@ -54,7 +54,7 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     let actor = crate::domain::Actor::Admin(by.get()).stored();
     // Refused before anything changes, here or on Stripe.
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
-    if rows.iter().any(|e| in_flight(e, false)) {
+    if rows.iter().any(|e| in_flight(e, false)) || open_dispute(&state.db, &rows).await? {
         return Err(Refusal::ErasureBlocked.into());
     }
     if let Some(refusal) = held_by_checkout(state, &rows).await? {
@@ -137,10 +137,17 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
 /// still linked to a Checkout Session that could collect) or disputed.
 async fn blocked(txn: &DatabaseTransaction, customer: i64) -> Result<(), ServiceError> {
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(txn).await?;
-    if rows.iter().any(|e| in_flight(e, true)) {
+    if rows.iter().any(|e| in_flight(e, true)) || open_dispute(txn, &rows).await? {
         return Err(Refusal::ErasureBlocked.into());
     }
     Ok(())
+}
+
+/// Whether a dispute of one of échéances `rows` is not decided yet — a second payment's included,
+/// which leaves its échéance « payée »: the bank may still ask for evidence about that customer.
+async fn open_dispute(db: &impl sea_orm::ConnectionTrait, rows: &[echeance::Model]) -> Result<bool, ServiceError> {
+    let disputes = super::disputes::of_all(db, rows.iter().map(|e| e.id)).await?;
+    Ok(disputes.iter().any(|d| !d.status.is_decided()))
 }
 
 /// An échéance in flight (en cours, waiting for 3D Secure) or disputed; with `linked`, one

@@ -994,7 +994,8 @@ fn money_back<'a>(
 ) -> Option<RefundTotals> {
     let totals = collected.fold(RefundTotals::none(currency), |totals, e| {
         let refunds = refund_rows.iter().filter(|r| r.echeance_id == e.id).map(|r| (r.status, r.amount_cents));
-        let disputes = dispute_rows.iter().filter(|d| d.echeance_id == e.id);
+        // A second payment's dispute holds none of the échéance's own money.
+        let disputes = dispute_rows.iter().filter(|d| d.echeance_id == e.id && !d.of_second_payment);
         totals.add(e.amount_cents, refunds, disputes.map(|d| (d.status, d.amount_cents)))
     });
     (totals.kept != totals.paid).then_some(totals)

@@ -280,7 +280,10 @@ fn Disputes(disputes: Vec<DisputeView>, locale: Locale) -> impl IntoView {
             view! {
                 <tr data-status=d.status.as_str()>
                     <td>{format_datetime(d.at, tx)}</td>
-                    <td>{amount}</td>
+                    <td>
+                        {amount}
+                        {d.of_second_payment.then(|| view! { <br/><small>{tx.dispute_of_second_payment}</small> })}
+                    </td>
                     <td>{d.reason.as_deref().map(|code| dispute_reason_text(code, tx).to_owned()).unwrap_or_default()}</td>
                     <td>{dispute_status_label(d.status, tx)}</td>
                     <td>{outcome}</td>

@@ -984,8 +984,14 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
                 _ => technical(tx.tl_dispute_reason, "reason", code),
             });
             let [cause, by] = cause_and_actor(*cause, actor, actor_name.as_deref(), tx);
-            let details =
-                [Some(vec![cause]), Some(vec![by]), reason, Some(technical(tx.tl_dispute_id, "id", &news.dispute))];
+            let second = news.of_second_payment.then(|| vec![Detail::Worded(tx.dispute_of_second_payment.to_owned())]);
+            let details = [
+                second,
+                Some(vec![cause]),
+                Some(vec![by]),
+                reason,
+                Some(technical(tx.tl_dispute_id, "id", &news.dispute)),
+            ];
             (tx.kind_dispute, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
         }
     }
@@ -1274,6 +1280,7 @@ mod tests {
             from: Some(DisputeStatus::NeedsResponse),
             to: DisputeStatus::UnderReview,
             reason: Some("fraudulent".to_owned()),
+            of_second_payment: false,
         };
         let dispute = |news: &crate::domain::DisputeNews| TimelineEvent::Dispute {
             news: news.clone(),
@@ -1313,6 +1320,17 @@ mod tests {
         assert_eq!(
             Detail::joined(&timeline_text(&dispute(&closed), Locale::Fr).1),
             "Contestation de 44,00\u{a0}€ : demande d’information en cours d’examen → close sans rétrofacturation"
+        );
+        // A second payment's dispute says so, first; one written before that was kept reads as before.
+        let twice = crate::domain::DisputeNews { of_second_payment: true, ..news.clone() };
+        assert_eq!(
+            timeline_text(&dispute(&twice), Locale::Fr).2[0],
+            [Detail::Worded(Texts::of(Locale::Fr).dispute_of_second_payment.to_owned())]
+        );
+        let mut stored = serde_json::to_value(&twice).expect("writes");
+        stored.as_object_mut().expect("an object").remove("of_second_payment");
+        assert!(
+            !serde_json::from_value::<crate::domain::DisputeNews>(stored).expect("an older line").of_second_payment
         );
         // A reason this version does not word stays Stripe's own, apart.
         let odd = crate::domain::DisputeNews { reason: Some("bank_cannot_process".to_owned()), ..news };

@@ -336,6 +336,31 @@ impl TestApp {
             .expect("audit rows")
     }
 
+    /// A next attempt of `first`'s échéance that collected it too, by PaymentIntent `pi`, finished
+    /// after it: a double charge (as the product itself never writes one).
+    pub async fn collected_again(&self, first: &charge_attempt::Model, pi: &str) -> charge_attempt::Model {
+        let (now, no) = (self.state.now_ms(), first.attempt_no + 1);
+        charge_attempt::ActiveModel {
+            echeance_id: Set(first.echeance_id),
+            attempt_no: Set(no),
+            idempotency_key: Set(format!("again-e{}-a{no}", first.echeance_id)),
+            trigger: Set(app::domain::ChargeOrigin::Customer),
+            amount_cents: Set(first.amount_cents),
+            currency: Set(first.currency.clone()),
+            stripe_customer_id: Set(first.stripe_customer_id.clone()),
+            payment_method_id: Set(first.payment_method_id.clone()),
+            payment_intent_id: Set(Some(pi.to_owned())),
+            outcome: Set(app::domain::AttemptOutcome::Succeeded),
+            started_at: Set(now),
+            finished_at: Set(Some(first.finished_at.unwrap_or(now).max(now) + 1_000)),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.state.db)
+        .await
+        .expect("a second collected attempt")
+    }
+
     /// The attempts of an échéance, in order.
     pub async fn attempts(&self, id: i64) -> Vec<charge_attempt::Model> {
         charge_attempt::Entity::find()

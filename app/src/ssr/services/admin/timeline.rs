@@ -159,6 +159,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
                 evidence_due_by: d.evidence_due_by.filter(|_| awaited).map(local),
                 status: d.status,
                 stripe_dispute_id: d.stripe_dispute_id,
+                of_second_payment: d.of_second_payment,
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
@@ -190,7 +191,8 @@ fn money_back(
     let statuses = refund_rows.iter().map(|r| (r.status, r.amount_cents));
     let paid = row.money.amount.minor();
     let left = refundable(paid, statuses.clone());
-    let disputes = dispute_rows.iter().map(|d| (d.status, d.amount_cents));
+    // A second payment's dispute holds none of this payment's money.
+    let disputes = dispute_rows.iter().filter(|d| !d.of_second_payment).map(|d| (d.status, d.amount_cents));
     let totals = RefundTotals::none(row.money.currency).add(paid, statuses, disputes);
     // Refunded through the PaymentIntent that paid it: none known (paid before this product, or
     // recorded by hand), nothing to offer that `refunds::refund` would not refuse.

@@ -125,6 +125,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             };
             match disputes::observe(state, &dispute, &by).await? {
                 Err(not_now) => return Ok(not_now),
+                Ok(seen) if seen.second_payment => return Ok(second_payment(&dispute, seen)),
                 // Its close came first (deliveries come in any order): the opening moves nothing now.
                 Ok(seen) if seen.already_decided => {
                     return Ok(Applied::Ignored(format!("dispute-already-decided dispute={}", dispute.id)));
@@ -151,8 +152,10 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Ok(dispute) => dispute,
                 Err(not_ours) => return Ok(not_ours),
             };
-            if let Err(not_now) = disputes::observe(state, &dispute, &by).await? {
-                return Ok(not_now);
+            match disputes::observe(state, &dispute, &by).await? {
+                Err(not_now) => return Ok(not_now),
+                Ok(seen) if seen.second_payment => return Ok(second_payment(&dispute, seen)),
+                Ok(_) => {}
             }
             let status = dispute.status.as_deref().unwrap_or("?");
             let Some(event @ PaymentEvent::DisputeClosed { .. }) =
@@ -211,6 +214,12 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         other => Ok(Applied::Ignored(format!("unhandled-type type={other}"))),
     }
+}
+
+/// A dispute of a second payment of an échéance: its row is written and the admins told
+/// ([`disputes::observe`]); the échéance, paid by another PaymentIntent, does not move.
+fn second_payment(dispute: &DisputeSnapshot, seen: disputes::Seen) -> Applied {
+    Applied::Done(Some(format!("dispute={} of-a-second-payment echeance={}", dispute.id, seen.echeance)))
 }
 
 /// A dispute event's object, its PaymentIntent resolved ([`payment_of`]) — or why it is not ours.
@@ -349,22 +358,41 @@ async fn apply_to_collected(
 /// The échéance that PaymentIntent `pi` paid — or why no échéance moves for it
 /// (yet). Only the PaymentIntent that paid moves the échéance: the first
 /// success recorded, which is not always the current attempt's (an old
-/// attempt's late success). A refund of a duplicate leaves the échéance paid
-/// (the audit trail is the event itself).
+/// attempt's late success). A refund of a second payment (a double charge) leaves
+/// the échéance paid (the audit trail is the event itself); its disputes are
+/// recorded apart ([`paid_by`]).
 ///
 /// # Errors
 /// Database failure.
 pub(crate) async fn collected_by(state: &AppState, pi: &str) -> Result<Result<echeance::Model, Applied>, ServiceError> {
+    Ok(match paid_by(state, pi).await? {
+        Ok(Paid { echeance, second: false }) => Ok(echeance),
+        Ok(Paid { echeance, second: true }) => {
+            Err(Applied::Ignored(format!("not-the-paying-intent pi={pi} echeance={}", echeance.id)))
+        }
+        Err(not_now) => Err(not_now),
+    })
+}
+
+/// An échéance a PaymentIntent of ours paid.
+pub(crate) struct Paid {
+    /// The échéance.
+    pub echeance: echeance::Model,
+    /// Another of its PaymentIntents collected it first: this one is a second payment (a double
+    /// charge), money of the customer's to give back — never the échéance's own.
+    pub second: bool,
+}
+
+/// The échéance PaymentIntent `pi` paid, first or second — or why none (yet).
+///
+/// # Errors
+/// Database failure.
+pub(crate) async fn paid_by(state: &AppState, pi: &str) -> Result<Result<Paid, Applied>, ServiceError> {
     Ok(Ok(match attempts::by_payment_intent(&state.db, pi).await? {
         Some(attempt) if attempt.outcome == AttemptOutcome::Succeeded => {
             let paying = attempts::paying(&state.db, attempt.echeance_id).await?;
-            if paying.as_ref().map(|p| p.id) != Some(attempt.id) {
-                return Ok(Err(Applied::Ignored(format!(
-                    "not-the-paying-intent pi={pi} echeance={}",
-                    attempt.echeance_id
-                ))));
-            }
-            echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?
+            let echeance = echeances::get(&state.db, echeances::id_of(attempt.echeance_id)?).await?;
+            Paid { echeance, second: paying.as_ref().map(|p| p.id) != Some(attempt.id) }
         }
         // Its success has not been recorded yet (no ordering guarantee): later.
         Some(attempt) => {
@@ -372,7 +400,7 @@ pub(crate) async fn collected_by(state: &AppState, pi: &str) -> Result<Result<ec
         }
         // Legacy Checkout: the échéance names the session's PaymentIntent.
         None => match echeances::by_payment_intent(&state.db, pi).await? {
-            Some(echeance) => echeance,
+            Some(echeance) => Paid { echeance, second: false },
             None => return Ok(Err(Applied::Later(format!("echeance-unknown-yet pi={pi}")))),
         },
     }))
