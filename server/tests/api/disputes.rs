@@ -402,7 +402,8 @@ async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_
     let app = spawn_app_by_hand().await;
     let root = app.admin("root").await;
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 2_500, app.today()).await;
+    let plan = crate::plans::accepted_plan(&app, &alice, 2_500, 1).await;
+    let e = plan.echeances[0].id;
     charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
     let first = app.attempts(e).await.remove(0);
     // Collected a second time (a double charge the reconciler lists as drift): its own attempt, paid after.
@@ -424,6 +425,8 @@ async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_
     let money = timeline.refund_totals.expect("collected");
     assert_eq!((money.disputed, money.kept), (0, money.paid), "the échéance's own payment is all kept");
     assert!(timeline.refund_form.is_some(), "its own payment can still be refunded");
+    let on_the_plan = app::ssr::services::plans::view(&app.state, plan.plan.id).await.expect("the plan's page");
+    assert_eq!(on_the_plan.refund_totals, None, "nothing of the plan's money left or is held");
     // The bank may still ask for evidence about that customer: not erased meanwhile.
     let erased = app::ssr::services::erasure::erase(&app.state, alice.id.get(), root.id).await;
     assert!(

@@ -373,6 +373,25 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
 }
 
 #[tokio::test]
+async fn an_undated_success_is_the_paying_one_on_every_engine() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today()).await;
+    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    // Its success written before successes were dated (an older version, an import): no time.
+    let mut undated: charge_attempt::ActiveModel = app.attempts(e).await.remove(0).into();
+    undated.finished_at = Set(None);
+    let first = undated.update(&app.state.db).await.expect("undated");
+    app.collected_again(&first, "pi_duplicate").await;
+
+    // SQLite sorts a NULL first, PostgreSQL last: the same attempt paid, whatever the engine.
+    let paying = app::ssr::repo::attempts::paying(&app.state.db, e).await.expect("read").expect("paid");
+    assert_eq!(paying.id, first.id, "the undated success came first");
+    let paid = app::ssr::repo::attempts::paying_payment_intents(&app.state.db, &[e]).await.expect("read");
+    assert_eq!(paid.get(&e), first.payment_intent_id.as_ref());
+}
+
+#[tokio::test]
 async fn refunds_and_disputes_whose_webhooks_never_came_are_applied_to_the_echeance_they_paid() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::sea_query::{Expr, NullOrdering};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, Select};
 
 use crate::domain::{AttemptNo, AttemptOutcome, EcheanceId, IdempotencyKey, KeyPurpose, key_scope};
 use crate::ssr::entities::charge_attempt;
@@ -182,14 +182,16 @@ pub fn key(
 }
 
 /// The attempt that paid échéance `echeance`: its first success recorded (a
-/// later one is a duplicate collection).
+/// later one is a duplicate collection). A success without its time (written before
+/// successes were dated) is the earliest, on SQLite and PostgreSQL alike (they sort
+/// NULL apart by default: first, last).
 ///
 /// # Errors
 /// Database failure.
 pub async fn paying(db: &impl ConnectionTrait, echeance: i64) -> Result<Option<charge_attempt::Model>, ServiceError> {
     Ok(of_echeance(echeance)
         .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
-        .order_by_asc(charge_attempt::Column::FinishedAt)
+        .order_by_with_nulls(charge_attempt::Column::FinishedAt, Order::Asc, NullOrdering::First)
         .order_by_asc(charge_attempt::Column::Id)
         .one(db)
         .await?)
@@ -209,7 +211,7 @@ pub async fn paying_payment_intents(
         let successes = charge_attempt::Entity::find()
             .filter(charge_attempt::Column::EcheanceId.is_in(some.iter().copied()))
             .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::Succeeded))
-            .order_by_asc(charge_attempt::Column::FinishedAt)
+            .order_by_with_nulls(charge_attempt::Column::FinishedAt, Order::Asc, NullOrdering::First)
             .order_by_asc(charge_attempt::Column::Id)
             .all(db)
             .await?;

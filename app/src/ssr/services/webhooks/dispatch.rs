@@ -143,6 +143,7 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
                 Err(not_ours) => return Ok(not_ours),
             };
             Ok(match disputes::observe(state, &dispute, &by).await? {
+                Ok(seen) if seen.second_payment => second_payment(&dispute, seen),
                 Ok(seen) => Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance))),
                 Err(not_now) => not_now,
             })
