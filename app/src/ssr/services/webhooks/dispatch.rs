@@ -119,18 +119,13 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
             apply_to_collected(state, Some(&pi), event, &actor, format!("charge={}", charge.id)).await
         }
         "charge.dispute.created" => {
-            let dispute = match disputed(state, object).await? {
-                Ok(dispute) => dispute,
-                Err(not_ours) => return Ok(not_ours),
+            let (dispute, seen) = match observed(state, object, &by).await? {
+                Ok(observed) => observed,
+                Err(done) => return Ok(done),
             };
-            match disputes::observe(state, &dispute, &by).await? {
-                Err(not_now) => return Ok(not_now),
-                Ok(seen) if seen.second_payment => return Ok(second_payment(&dispute, seen)),
-                // Its close came first (deliveries come in any order): the opening moves nothing now.
-                Ok(seen) if seen.already_decided => {
-                    return Ok(Applied::Ignored(format!("dispute-already-decided dispute={}", dispute.id)));
-                }
-                Ok(_) => {}
+            // Its close came first (deliveries come in any order): the opening moves nothing now.
+            if seen.already_decided {
+                return Ok(Applied::Ignored(format!("dispute-already-decided dispute={}", dispute.id)));
             }
             let detail = format!("dispute={} reason={}", dispute.id, dispute.reason.as_deref().unwrap_or("?"));
             apply_to_collected(state, dispute.payment_intent.as_ref(), PaymentEvent::DisputeOpened, &actor, detail)
@@ -138,26 +133,18 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
         }
         "charge.dispute.updated" | "charge.dispute.funds_withdrawn" | "charge.dispute.funds_reinstated" => {
             // The dispute's own row (its status, its deadline); the échéance moves on created and closed.
-            let dispute = match disputed(state, object).await? {
-                Ok(dispute) => dispute,
-                Err(not_ours) => return Ok(not_ours),
-            };
-            Ok(match disputes::observe(state, &dispute, &by).await? {
-                Ok(seen) if seen.second_payment => second_payment(&dispute, seen),
-                Ok(seen) => Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance))),
-                Err(not_now) => not_now,
+            Ok(match observed(state, object, &by).await? {
+                Ok((dispute, seen)) => {
+                    Applied::Done(Some(format!("dispute={} echeance={}", dispute.id, seen.echeance)))
+                }
+                Err(done) => done,
             })
         }
         "charge.dispute.closed" => {
-            let dispute = match disputed(state, object).await? {
-                Ok(dispute) => dispute,
-                Err(not_ours) => return Ok(not_ours),
+            let (dispute, _) = match observed(state, object, &by).await? {
+                Ok(observed) => observed,
+                Err(done) => return Ok(done),
             };
-            match disputes::observe(state, &dispute, &by).await? {
-                Err(not_now) => return Ok(not_now),
-                Ok(seen) if seen.second_payment => return Ok(second_payment(&dispute, seen)),
-                Ok(_) => {}
-            }
             let status = dispute.status.as_deref().unwrap_or("?");
             let Some(event @ PaymentEvent::DisputeClosed { .. }) =
                 dispute.known_status().and_then(DisputeStatus::payment_event)
@@ -217,10 +204,26 @@ async fn apply(state: &AppState, row: &stripe_event::Model) -> Result<Applied, S
     }
 }
 
-/// A dispute of a second payment of an échéance: its row is written and the admins told
-/// ([`disputes::observe`]); the échéance, paid by another PaymentIntent, does not move.
-fn second_payment(dispute: &DisputeSnapshot, seen: disputes::Seen) -> Applied {
-    Applied::Done(Some(format!("dispute={} of-a-second-payment echeance={}", dispute.id, seen.echeance)))
+/// A dispute event's dispute, its row brought up to date ([`disputes::observe`]), for the
+/// échéance its payment collected — or what the event comes to without moving an échéance: not
+/// ours, not yet, or a second payment's (its row written and the admins told; the échéance, paid
+/// by another PaymentIntent, does not move).
+async fn observed(
+    state: &AppState,
+    object: serde_json::Value,
+    by: &By<'_>,
+) -> Result<Result<(DisputeSnapshot, disputes::Seen), Applied>, ServiceError> {
+    let dispute = match disputed(state, object).await? {
+        Ok(dispute) => dispute,
+        Err(not_ours) => return Ok(Err(not_ours)),
+    };
+    Ok(match disputes::observe(state, &dispute, by).await? {
+        Err(not_now) => Err(not_now),
+        Ok(seen) if seen.second_payment => {
+            Err(Applied::Done(Some(format!("dispute={} of-a-second-payment echeance={}", dispute.id, seen.echeance))))
+        }
+        Ok(seen) => Ok((dispute, seen)),
+    })
 }
 
 /// A dispute event's object, its PaymentIntent resolved ([`payment_of`]) — or why it is not ours.
