@@ -122,16 +122,22 @@ pub enum HostEvent {
     EcheancePaymentFailed,
     /// The bank asks the customer to authenticate (3D Secure).
     EcheanceActionRequired,
-    /// Collected money went back to the customer.
+    /// Collected money went back to the customer, all of it.
     EcheanceRefunded,
+    /// Part of the collected money went back to the customer; the échéance stays paid
+    /// (`amount_refunded_cents` says how much went back so far).
+    EcheancePartiallyRefunded,
     /// The customer disputed the payment.
     EcheanceDisputed,
     /// A dispute ended in the merchant's favour: the échéance is paid again.
     EcheanceDisputeWon,
-    /// A refund failed (the bank sent the money back to the merchant): the échéance is paid again.
+    /// A refund failed (the bank sent the money back to the merchant): the échéance is paid again,
+    /// or still (a refund of part of it).
     EcheanceRefundFailed,
     /// The échéance will not be collected (cancelled by the merchant, or with its plan).
     EcheanceCanceled,
+    /// The merchant moved the échéance's due date (`due_date`).
+    EcheanceRescheduled,
 }
 
 crate::spelled!(HostEvent {
@@ -143,10 +149,12 @@ crate::spelled!(HostEvent {
     EcheancePaymentFailed => "echeance.payment_failed",
     EcheanceActionRequired => "echeance.action_required",
     EcheanceRefunded => "echeance.refunded",
+    EcheancePartiallyRefunded => "echeance.partially_refunded",
     EcheanceDisputed => "echeance.disputed",
     EcheanceDisputeWon => "echeance.dispute_won",
     EcheanceRefundFailed => "echeance.refund_failed",
     EcheanceCanceled => "echeance.canceled",
+    EcheanceRescheduled => "echeance.rescheduled",
 });
 
 impl HostEvent {
@@ -169,6 +177,24 @@ impl HostEvent {
             EcheanceStatus::Contestee => Some(Self::EcheanceDisputed),
             EcheanceStatus::Annulee => Some(Self::EcheanceCanceled),
             EcheanceStatus::APayer | EcheanceStatus::EnCours => None,
+        }
+    }
+
+    /// The event a refund of `refund` minor units of an échéance of `amount` in `status` sends
+    /// when its money went back (`went_back`) or came back, leaving `refunded` refunded: a refund
+    /// of part is told as it goes and as it comes back; a refund in full only by the échéance's
+    /// own change (« remboursée », and back to « payée ») — none while it holds no money.
+    #[must_use]
+    pub fn of_refund(status: EcheanceStatus, went_back: bool, refunded: i64, refund: i64, amount: i64) -> Option<Self> {
+        if !matches!(status, EcheanceStatus::Payee | EcheanceStatus::Contestee) {
+            return None;
+        }
+        // What was refunded before the refund went, or before it came back.
+        let of_part = if went_back { refunded } else { refunded.saturating_add(refund) } < amount;
+        match (of_part, went_back) {
+            (false, _) => None,
+            (true, true) => Some(Self::EcheancePartiallyRefunded),
+            (true, false) => Some(Self::EcheanceRefundFailed),
         }
     }
 
@@ -370,6 +396,23 @@ mod tests {
         assert_eq!(HostEvent::of_plan(P::Actif, P::Termine), Some(HostEvent::PlanCompleted));
         assert_eq!(HostEvent::of_plan(P::Actif, P::Annule), Some(HostEvent::PlanCanceled));
         assert_eq!(HostEvent::of_plan(P::Brouillon, P::EnAttenteClient), None);
+    }
+
+    #[test]
+    fn a_refund_of_part_is_told_and_a_refund_in_full_is_left_to_the_status_change() {
+        use EcheanceStatus as E;
+        let (partial, failed) = (Some(HostEvent::EcheancePartiallyRefunded), Some(HostEvent::EcheanceRefundFailed));
+        assert_eq!(HostEvent::of_refund(E::Payee, true, 400, 400, 1_000), partial);
+        assert_eq!(HostEvent::of_refund(E::Contestee, true, 400, 400, 1_000), partial);
+        assert_eq!(HostEvent::of_refund(E::Payee, true, 1_000, 600, 1_000), None, "« remboursée » tells it");
+        assert_eq!(HostEvent::of_refund(E::Payee, false, 0, 400, 1_000), failed, "the host heard it go");
+        assert_eq!(HostEvent::of_refund(E::Payee, false, 400, 600, 1_000), None, "the host never heard it go");
+        assert_eq!(HostEvent::of_refund(E::Remboursee, false, 0, 1_000, 1_000), None, "back to « payée » tells it");
+        assert_eq!(HostEvent::of_refund(E::Remboursee, true, 1_000, 1_000, 1_000), None);
+        for s in E::ALL.iter().filter(|s| !matches!(s, E::Payee | E::Contestee)) {
+            assert_eq!(HostEvent::of_refund(*s, true, 1, 1, 1_000), None, "{s:?} holds no money of its own");
+            assert_eq!(HostEvent::of_refund(*s, false, 0, 1, 1_000), None, "{s:?} holds no money of its own");
+        }
     }
 
     #[test]

@@ -27,10 +27,10 @@ pub fn checkout_session_event(
 pub fn refunds_event(paid: i64, refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> Option<PaymentEvent> {
     let (mut through, mut failed) = (0_i64, false);
     for (status, amount) in refunds {
-        match status {
-            RefundStatus::Succeeded | RefundStatus::Pending => through = through.saturating_add(amount),
-            RefundStatus::Failed | RefundStatus::Canceled => failed = true,
-            RefundStatus::Requested | RefundStatus::RequiresAction | RefundStatus::Refused => {}
+        if status.went_back() {
+            through = through.saturating_add(amount);
+        } else if matches!(status, RefundStatus::Failed | RefundStatus::Canceled) {
+            failed = true;
         }
     }
     if paid > 0 && through >= paid {

@@ -57,6 +57,13 @@ impl RefundStatus {
         matches!(self, Self::Requested | Self::Pending | Self::RequiresAction | Self::Succeeded)
     }
 
+    /// The money left, or is on its way (as Stripe's `amount_refunded` counts it): what makes
+    /// a payment refunded in full, and what the host reads as refunded.
+    #[must_use]
+    pub fn went_back(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Pending)
+    }
+
     /// Stripe will say nothing more about it.
     #[must_use]
     pub fn is_final(self) -> bool {
@@ -137,6 +144,13 @@ pub fn refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
     refunds.into_iter().filter(|(s, _)| *s == RefundStatus::Succeeded).map(|(_, a)| a).fold(0, i64::saturating_add)
 }
 
+/// The minor units of a payment refunded as Stripe's `amount_refunded` counts them (on their
+/// way or arrived), given its refunds.
+#[must_use]
+pub fn amount_refunded(refunds: impl IntoIterator<Item = (RefundStatus, i64)>) -> i64 {
+    refunds.into_iter().filter(|(s, _)| s.went_back()).map(|(_, a)| a).fold(0, i64::saturating_add)
+}
+
 /// The key of refund `seq` (0-based) of échéance `echeance`: a form carries
 /// the number of refunds its reader saw, so twenty clicks on the same page ask
 /// for the same refund and Stripe makes it once.
@@ -162,6 +176,14 @@ mod tests {
         assert_eq!(refundable(1_000, [(R::Failed, 1_000), (R::Refused, 1_000), (R::Canceled, 1_000)]), 1_000);
         assert_eq!(refundable(1_000, [(R::Succeeded, 1_000), (R::Pending, 5)]), 0, "never below zero");
         assert_eq!(refunded([(R::Succeeded, 300), (R::Pending, 200), (R::Failed, 100)]), 300);
+    }
+
+    #[test]
+    fn what_stripe_counts_as_refunded_is_what_arrived_or_is_on_its_way() {
+        let all = [(R::Succeeded, 300), (R::Pending, 200), (R::Failed, 100), (R::Requested, 50), (R::Canceled, 7)];
+        assert_eq!(amount_refunded(all), 500);
+        assert_eq!(amount_refunded(all.into_iter().filter(|(s, _)| *s != R::Pending)), 300);
+        assert_eq!(amount_refunded([(R::RequiresAction, 9), (R::Refused, 9)]), 0);
     }
 
     #[test]

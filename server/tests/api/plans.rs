@@ -606,15 +606,26 @@ async fn an_admin_moves_a_due_date_between_its_neighbours_and_the_due_date_run_f
     let (plan, e) = (created.plan.id, |i: usize| EcheanceId::new(created.echeances[i].id).expect("id"));
     let before = due_dates(&app, plan).await;
     let day = |n: u64| today.checked_add_days(Days::new(n)).expect("date");
+    app.host_listens().await;
 
     // The first, due today, moves to tomorrow: today's run leaves it alone.
     plans::move_due_date(&app.state, e(0), day(1), admin.id).await.expect("moved");
     assert_eq!(due_dates(&app, plan).await, vec![day(1), before[1], before[2]]);
+    // The host hears of it, the échéance as it is now.
+    let told = app.host_events().await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    let (kind, object) = &told[0];
+    assert_eq!(*kind, app::domain::HostEvent::EcheanceRescheduled);
+    assert_eq!(object["id"], format!("ech_{}", created.echeances[0].id));
+    assert_eq!(object["due_date"], day(1).to_string());
+    assert_eq!(object["version"], app.row(created.echeances[0].id).await.version);
     due::charge_due(&app.state, today, 100).await.expect("ran");
     assert_eq!(app.status(created.echeances[0].id).await, EcheanceStatus::APayer, "not due any more");
     due::charge_due(&app.state, day(1), 100).await.expect("ran");
     assert_eq!(app.status(created.echeances[0].id).await, EcheanceStatus::Payee, "collected on its new date");
 
+    // Moved to the date it has: nothing to tell.
+    plans::move_due_date(&app.state, e(1), before[1], admin.id).await.expect("where it is");
     // Refused, with nothing written: the past, out of order, already paid.
     let refused = |r: &Result<(), ServiceError>, problem: PlanProblem| matches!(r, Err(ServiceError::Invalid(Invalid::Schedule(s))) if s.0.iter().any(|p| p.problem == problem));
     let yesterday = today.checked_sub_days(Days::new(1)).expect("date");
@@ -626,6 +637,9 @@ async fn an_admin_moves_a_due_date_between_its_neighbours_and_the_due_date_run_f
     let paid = plans::move_due_date(&app.state, e(0), day(2), admin.id).await;
     assert!(matches!(paid, Err(ServiceError::Refused(app::domain::Refusal::DueDateFixed))), "{paid:?}");
     assert_eq!(due_dates(&app, plan).await, vec![day(1), before[1], before[2]], "nothing moved");
+    let kinds: Vec<_> = app.host_events().await.into_iter().map(|(kind, _)| kind).collect();
+    use app::domain::HostEvent::{EcheancePaid, EcheanceRescheduled};
+    assert_eq!(kinds, [EcheanceRescheduled, EcheancePaid], "nothing for the moves refused");
 
     // The last moved past three months from the first: now consumer credit.
     assert!(

@@ -4,7 +4,7 @@
 
 use app::api::dto::TimelineEvent;
 use app::domain::{Actor, Cause, EcheanceId, EcheanceStatus, HostEvent, RefundNews, RefundStatus};
-use app::ssr::entities::{host_event, refund};
+use app::ssr::entities::refund;
 use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::{reconcile, refunds};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
@@ -74,10 +74,25 @@ async fn wait_for_refund(app: &TestApp, e: i64, seq: i32, status: RefundStatus) 
     panic!("refund {seq} of échéance {e} never reached {status:?}: {:?}", rows(app).await);
 }
 
+/// What the host was told, oldest first: each event's kind with the échéance's status and amount
+/// refunded as it carried them; and the versions it carried.
+async fn money_told(app: &TestApp) -> (Vec<(HostEvent, String, i64)>, Vec<i64>) {
+    let number = |o: &serde_json::Value, field: &str| o[field].as_i64().expect("a number");
+    app.host_events()
+        .await
+        .into_iter()
+        .map(|(kind, o)| {
+            let status = o["status"].as_str().expect("a status").to_owned();
+            ((kind, status, number(&o, "amount_refunded_cents")), number(&o, "version"))
+        })
+        .unzip()
+}
+
 #[tokio::test]
 async fn a_partial_refund_then_the_rest_and_the_echeance_moves_when_stripe_says_so() {
     let app = spawn_app().await;
     let (e, pi, admin) = paid(&app, 1_000).await;
+    app.host_listens().await;
 
     // Refused input writes nothing and asks Stripe nothing.
     assert_eq!(click(&app, &admin, e, 0, "4,00", false).await.0, 422, "no « je confirme », no refund");
@@ -119,6 +134,18 @@ async fn a_partial_refund_then_the_rest_and_the_echeance_moves_when_stripe_says_
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[0].get("reason").map(String::as_str), Some("requested_by_customer"));
     assert_eq!(sent[0].get("metadata[echeance_id]"), Some(&e.to_string()));
+
+    // The host heard of the part (still paid, 4,00 € back), then of the whole, each a newer version.
+    let (what, versions) = money_told(&app).await;
+    assert_eq!(
+        what,
+        [
+            (HostEvent::EcheancePartiallyRefunded, "paid".to_owned(), 400),
+            (HostEvent::EcheanceRefunded, "refunded".to_owned(), 1_000)
+        ]
+    );
+    assert!(versions[0] < versions[1], "{versions:?}");
+    assert_eq!(versions[1], app.row(e).await.version, "the last news is the row as it is");
 
     let timeline = app::ssr::services::admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("t");
     let totals = timeline.refund_totals.expect("collected");
@@ -261,13 +288,7 @@ async fn twenty_clicks_at_once_make_one_refund() {
 async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_can_be_refunded_again() {
     let app = spawn_app().await;
     let (e, pi, admin) = paid(&app, 1_500).await;
-    // The host site listens to every event.
-    let listening = app::ssr::services::outgoing::endpoints::NewEndpoint {
-        url: "http://127.0.0.1:9/hooks".to_owned(),
-        enabled_events: vec!["*".to_owned()],
-        description: None,
-    };
-    app::ssr::services::outgoing::endpoints::create_in(&app.state, &app.state.db, listening).await.expect("endpoint");
+    app.host_listens().await;
     assert_eq!(click(&app, &admin, e, 0, "15", true).await.0, 200);
     app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
@@ -290,14 +311,59 @@ async fn a_refund_that_fails_afterwards_puts_the_echeance_back_to_paid_and_it_ca
     assert_eq!(click(&app, &admin, e, 1, "15", true).await.0, 200);
     app.assert_reaches(e, EcheanceStatus::Remboursee).await;
     // The host heard each move of the money: refunded, the refund failed (paid again), refunded.
-    let told = host_event::Entity::find().order_by_asc(host_event::Column::Id).all(&app.state.db).await;
+    let told = app.host_events().await;
     assert_eq!(
-        told.expect("host events").iter().map(|event| event.event_type).collect::<Vec<_>>(),
+        told.iter().map(|(kind, _)| *kind).collect::<Vec<_>>(),
         [HostEvent::EcheanceRefunded, HostEvent::EcheanceRefundFailed, HostEvent::EcheanceRefunded]
     );
+    let refunded: Vec<_> = told.iter().map(|(_, object)| object["amount_refunded_cents"].as_i64()).collect();
+    assert_eq!(refunded, [Some(1_500), Some(0), Some(1_500)]);
     let mut amounts = on_stripe(&app, &pi).await;
     amounts.sort();
     assert_eq!(amounts, vec![(1_500, "failed".to_owned()), (1_500, "succeeded".to_owned())]);
+}
+
+/// `GET /v1/echeances/ech_{e}` as the host reads it.
+async fn host_reads(app: &TestApp, e: i64) -> serde_json::Value {
+    let key = app::ssr::services::host_api::keys::create(&app.state, "site").await.expect("key");
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/echeances/ech_{e}", app.address))
+        .bearer_auth(key.key.expose())
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.expect("an échéance")
+}
+
+#[tokio::test]
+async fn a_refund_of_part_that_fails_afterwards_is_told_to_the_host_and_the_echeance_stays_paid() {
+    let app = spawn_app().await;
+    let (e, _, admin) = paid(&app, 1_500).await;
+    app.host_listens().await;
+    assert_eq!(host_reads(&app, e).await["amount_refunded_cents"], 0);
+    assert_eq!(click(&app, &admin, e, 0, "5", true).await.0, 200);
+    let first = wait_for_refund(&app, e, 0, RefundStatus::Succeeded).await;
+    let read = host_reads(&app, e).await;
+    assert_eq!((read["status"].as_str(), read["amount_refunded_cents"].as_i64()), (Some("paid"), Some(500)));
+
+    app.stripe.fail_refund(first.stripe_refund_id.as_deref().expect("its id"), true).await;
+    wait_for_refund(&app, e, 0, RefundStatus::Failed).await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // the charge's own events come meanwhile
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee, "paid all along");
+    let (what, versions) = money_told(&app).await;
+    assert_eq!(
+        what,
+        [
+            (HostEvent::EcheancePartiallyRefunded, "paid".to_owned(), 500),
+            (HostEvent::EcheanceRefundFailed, "paid".to_owned(), 0)
+        ],
+        "the 5,00 € went back, then came back"
+    );
+    let read = host_reads(&app, e).await;
+    assert_eq!(read["amount_refunded_cents"], 0);
+    assert_eq!(read["version"].as_i64(), Some(versions[1]), "the host's last news is the échéance as it is");
+    assert!(versions[0] < versions[1], "{versions:?}");
 }
 
 #[tokio::test]

@@ -21,8 +21,8 @@ use crate::api::dto::{
     PlanView, PlannedEcheance, RefundTotals,
 };
 use crate::domain::{
-    Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, Invalid, Locale, Money, PlanEvent, PlanStatus,
-    Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
+    Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, HostEvent, Invalid, Locale, Money, PlanEvent,
+    PlanStatus, Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
 };
 use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
@@ -725,6 +725,10 @@ pub async fn move_due_date(
     if let Some(refusal) = refusal {
         return Err(refusal.into());
     }
+    if row.due_date == to {
+        // Nothing moves: nothing written, no one told.
+        return Ok(());
+    }
     let plan = lock_of(&txn, &row).await?;
     let siblings = match &plan {
         Some(plan) if plan.status.is_over() => return Err(Refusal::PlanOver.into()),
@@ -760,6 +764,8 @@ pub async fn move_due_date(
     if moved.rows_affected != 1 {
         return Err(anyhow!("échéance {} changed under a held lock", row.id).into());
     }
+    let after = echeance::Model { due_date: to, version: row.version + 1, updated_at: now, ..row.clone() };
+    let told = super::outgoing::events::echeance_news(&txn, &after, HostEvent::EcheanceRescheduled, now).await?;
     admin_audit::ActiveModel {
         actor_id: Set(admin.get()),
         action: Set("move_due_date".to_owned()),
@@ -771,6 +777,9 @@ pub async fn move_due_date(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    if told {
+        state.wake.host.notify_one();
+    }
     tracing::info!(echeance.id = row.id, from = %row.due_date, %to, "due date moved");
     Ok(())
 }

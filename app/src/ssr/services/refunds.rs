@@ -23,11 +23,12 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
+use super::outgoing;
 use super::plans::By;
 use super::transitions::{self, Cause};
-use crate::domain::refund::{refund_key, refundable};
+use crate::domain::refund::{amount_refunded, refund_key, refundable};
 use crate::domain::{
-    Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, IdempotencyKey, Invalid, Money, RefundNews,
+    Actor, Amount, Currency, EcheanceId, EcheanceStatus, Field, HostEvent, IdempotencyKey, Invalid, Money, RefundNews,
     RefundReason, RefundStatus, Refusal, SystemJob, UserId,
 };
 use crate::ssr::clock::stripe_created_ms;
@@ -194,7 +195,7 @@ async fn write(state: &AppState, ask: Ask, by: &By<'_>) -> Result<Written, Servi
     }
     .insert(&txn)
     .await?;
-    tell(&txn, (&echeance, &row), None, by, now).await?;
+    tell(state, &txn, (&echeance, &row), None, by, now).await?;
     txn.commit().await?;
     tracing::info!(refund.id = row.id, amount = row.amount_cents, "refund written");
     Ok(Written::New(row))
@@ -286,6 +287,7 @@ async fn record(state: &AppState, id: i64, answer: &RefundSnapshot, by: &By<'_>)
 /// Writes refund `row`'s news on its échéance's history, in `txn`, at `at`: new (`became`
 /// none), or moved from its status to `became`'s (with why it failed or was refused).
 async fn tell(
+    state: &AppState,
     txn: &sea_orm::DatabaseTransaction,
     (echeance, row): (&echeance::Model, &refund::Model),
     became: Option<(RefundStatus, Option<&str>)>,
@@ -306,7 +308,44 @@ async fn tell(
         },
     };
     let detail = serde_json::to_string(&news).map_err(anyhow::Error::from)?;
-    transitions::note(txn, echeance, RefundNews::EVENT, by.cause, by.actor, detail, at).await
+    transitions::note(txn, echeance, RefundNews::EVENT, by.cause, by.actor, detail, at).await?;
+    // Money went back to the customer, or came back from the bank: whether or not the
+    // échéance's status follows (a refund of part leaves it « payée »), the host hears of it.
+    let went_back = news.to.went_back();
+    if went_back != news.from.is_some_and(RefundStatus::went_back) {
+        money_moved(state, txn, (echeance, row.amount_cents), went_back, at).await?;
+    }
+    Ok(())
+}
+
+/// A refund of `amount` of `echeance` (locked in `txn`) went back (`went_back`) or came back:
+/// its version grows, as at any change the host can read (`amount_refunded_cents`), and the
+/// host is told unless the échéance's change of status tells it ([`HostEvent::of_refund`]).
+async fn money_moved(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    (echeance, amount): (&echeance::Model, i64),
+    went_back: bool,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let bumped = echeance::Entity::update_many()
+        .col_expr(echeance::Column::Version, Expr::col(echeance::Column::Version).add(1))
+        .col_expr(echeance::Column::UpdatedAt, Expr::value(now))
+        .filter(echeance::Column::Id.eq(echeance.id))
+        .filter(echeance::Column::Version.eq(echeance.version))
+        .exec(txn)
+        .await?;
+    if bumped.rows_affected != 1 {
+        return Err(anyhow!("échéance {} changed under a held lock", echeance.id).into());
+    }
+    let after = echeance::Model { version: echeance.version + 1, updated_at: now, ..echeance.clone() };
+    let gone = amount_refunded(of(txn, after.id).await?.iter().map(|r| (r.status, r.amount_cents)));
+    if let Some(kind) = HostEvent::of_refund(after.status, went_back, gone, amount, after.amount_cents)
+        && outgoing::events::echeance_news(txn, &after, kind, now).await?
+    {
+        state.wake.host.notify_one();
+    }
+    Ok(())
 }
 
 /// Applies Stripe's report to a refund row: a compare-and-set on the status it was read
@@ -345,7 +384,7 @@ async fn update_from(
         if written.rows_affected == 1 {
             if status != row.status {
                 let row = refund::Model { stripe_refund_id: Some(answer.id.clone()), ..row };
-                tell(&txn, (&echeance, &row), Some((status, failure.as_deref())), by, state.now_ms()).await?;
+                tell(state, &txn, (&echeance, &row), Some((status, failure.as_deref())), by, state.now_ms()).await?;
             }
             txn.commit().await?;
             return Ok(status);
@@ -377,7 +416,7 @@ async fn settle(
         .await?;
     if written.rows_affected == 1 {
         let row = refund::Model { status: RefundStatus::Requested, ..row.clone() };
-        tell(&txn, (&echeance, &row), Some((status, Some(why))), by, state.now_ms()).await?;
+        tell(state, &txn, (&echeance, &row), Some((status, Some(why))), by, state.now_ms()).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -494,7 +533,7 @@ async fn add_elsewhere(
     }
     .insert(&txn)
     .await?;
-    tell(&txn, (&locked, &row), None, by, now).await?;
+    tell(state, &txn, (&locked, &row), None, by, now).await?;
     txn.commit().await?;
     tracing::info!(echeance.id = echeance.id, refund = %snapshot.id, "a refund made outside the product, listed");
     Ok(Some(echeance.id))

@@ -336,6 +336,27 @@ impl TestApp {
             .expect("audit rows")
     }
 
+    /// The host site listens to every event (its deliveries are not the point: the events written are).
+    pub async fn host_listens(&self) {
+        use app::ssr::services::outgoing::endpoints::{NewEndpoint, create_in};
+        let everything = NewEndpoint {
+            url: "http://127.0.0.1:9/hooks".to_owned(),
+            enabled_events: vec!["*".to_owned()],
+            description: None,
+        };
+        create_in(&self.state, &self.state.db, everything).await.expect("endpoint");
+    }
+
+    /// The events written for the host, oldest first: their kind and object.
+    pub async fn host_events(&self) -> Vec<(app::domain::HostEvent, serde_json::Value)> {
+        use app::ssr::entities::host_event;
+        let told = host_event::Entity::find().order_by_asc(host_event::Column::Id).all(&self.state.db).await;
+        told.expect("host events")
+            .into_iter()
+            .map(|event| (event.event_type, serde_json::from_str(&event.payload).expect("an object")))
+            .collect()
+    }
+
     /// A next attempt of `first`'s échéance that collected it too, by PaymentIntent `pi`, finished
     /// after it: a double charge (as the product itself never writes one).
     pub async fn collected_again(&self, first: &charge_attempt::Model, pi: &str) -> charge_attempt::Model {

@@ -11,9 +11,10 @@ use sea_orm::ConnectionTrait;
 use serde::Serialize;
 
 use crate::domain::host_api::{echeance_status_token, plan_status_token};
+use crate::domain::refund::amount_refunded;
 use crate::ssr::entities::{echeance, payment_plan, user};
 use crate::ssr::services::error::ServiceError;
-use crate::ssr::services::plans;
+use crate::ssr::services::{plans, refunds};
 
 /// `plan_42`.
 #[must_use]
@@ -63,6 +64,9 @@ pub struct EcheanceObject {
     pub amount_cents: i64,
     /// `eur`.
     pub currency: String,
+    /// Minor units refunded to the customer, arrived or on their way (as Stripe's
+    /// `amount_refunded`); a chargeback is not a refund.
+    pub amount_refunded_cents: i64,
     /// `scheduled`, `processing`, `requires_action`, `paid`, `failed`, `failed_permanently`, `canceled`, `refunded`, `disputed`.
     #[schema(value_type = String)]
     pub status: &'static str,
@@ -115,9 +119,40 @@ fn secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
-/// An échéance row as the API shows it.
-#[must_use]
-pub fn echeance_object(row: &echeance::Model) -> EcheanceObject {
+/// Échéance rows as the API shows them, their refunds read in one query.
+///
+/// # Errors
+/// Database failure.
+pub async fn echeance_objects(
+    db: &impl ConnectionTrait,
+    rows: &[echeance::Model],
+) -> Result<Vec<EcheanceObject>, ServiceError> {
+    let refund_rows = refunds::of_all(db, rows.iter().map(|e| e.id)).await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let of_row = refund_rows.iter().filter(|r| r.echeance_id == row.id);
+            echeance_object(row, amount_refunded(of_row.map(|r| (r.status, r.amount_cents))))
+        })
+        .collect())
+}
+
+/// One échéance row as the API shows it.
+///
+/// # Errors
+/// Database failure.
+pub async fn echeance_object_of(
+    db: &impl ConnectionTrait,
+    row: &echeance::Model,
+) -> Result<EcheanceObject, ServiceError> {
+    echeance_objects(db, std::slice::from_ref(row))
+        .await?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("an échéance rendered to nothing").into())
+}
+
+/// An échéance row as the API shows it, `refunded` of it gone back.
+fn echeance_object(row: &echeance::Model, refunded: i64) -> EcheanceObject {
     EcheanceObject {
         id: echeance_id(row.id),
         object: "echeance",
@@ -126,6 +161,7 @@ pub fn echeance_object(row: &echeance::Model) -> EcheanceObject {
         due_date: row.due_date,
         amount_cents: row.amount_cents,
         currency: row.currency.clone(),
+        amount_refunded_cents: refunded,
         status: echeance_status_token(row.status),
         paid_at: row.paid_at.map(secs),
         updated: secs(row.updated_at),
@@ -143,7 +179,13 @@ pub async fn plan_objects(
     plans: Vec<payment_plan::Model>,
     acceptance_url: &(dyn Fn(&payment_plan::Model, &user::Model) -> Option<String> + Sync),
 ) -> Result<Vec<PlanObject>, ServiceError> {
-    let (customers, mut rows) = plans::customers_and_echeances(db, &plans).await?;
+    let (customers, rows) = plans::customers_and_echeances(db, &plans).await?;
+    // Every plan's échéances with their refunds in one query, then back to their plans in order.
+    let all: Vec<echeance::Model> = rows.into_values().flatten().collect();
+    let mut echeances: BTreeMap<i64, Vec<EcheanceObject>> = BTreeMap::new();
+    for (row, object) in all.iter().zip(echeance_objects(db, &all).await?) {
+        echeances.entry(row.payment_plan_id.unwrap_or_default()).or_default().push(object);
+    }
     plans
         .into_iter()
         .map(|plan| {
@@ -163,7 +205,7 @@ pub async fn plan_objects(
                 currency: plan.currency.clone(),
                 total_cents: plan.total_cents,
                 consumer_credit: plan.consumer_credit,
-                echeances: rows.remove(&plan.id).unwrap_or_default().iter().map(echeance_object).collect(),
+                echeances: echeances.remove(&plan.id).unwrap_or_default(),
                 metadata,
                 acceptance_url: acceptance_url(&plan, customer),
                 return_url: plan.return_url.clone(),

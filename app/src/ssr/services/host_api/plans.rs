@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{Answer, ApiError};
 use super::idempotency::{self, Held};
 use super::keys::Caller;
-use super::objects::{self, PlanObject, echeance_object, parse_id};
+use super::objects::{self, PlanObject, echeance_object_of, parse_id};
 use crate::domain::host_api::plan_status_of_token;
 use crate::domain::{Actor, Field, Interval, Invalid, LinkHolder, Locale, PlanStatus, ScheduleRequest};
 use crate::ssr::db;
@@ -312,13 +312,15 @@ pub async fn get(state: &AppState, id: &str) -> Answer {
 
 async fn find(state: &AppState, id: &str) -> Result<PlanObject, ApiError> {
     let id = parse_id("plan", id).ok_or_else(|| ApiError::not_found("plan"))?;
+    // One moment of the plan: its échéances and their refunds agree with it.
+    let db = crate::ssr::db::begin_read(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     let plan = payment_plan::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(&db)
         .await
         .map_err(|e| ApiError::from(ServiceError::from(e)))?
         .ok_or_else(|| ApiError::not_found("plan"))?;
-    let links = AcceptanceLinks::of(state, &state.db, std::slice::from_ref(&plan)).await?;
-    Ok(objects::plan_object(&state.db, plan, &|p, c| links.url(p, c)).await?)
+    let links = AcceptanceLinks::of(state, &db, std::slice::from_ref(&plan)).await?;
+    Ok(objects::plan_object(&db, plan, &|p, c| links.url(p, c)).await?)
 }
 
 /// The query of `GET /v1/plans`.
@@ -364,6 +366,8 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
             ApiError::invalid("parameter_invalid", "Invalid limit: an integer from 1 to 100.").on("limit")
         })?,
     };
+    // One moment of the list: its plans, échéances and refunds agree with each other.
+    let db = crate::ssr::db::begin_read(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     let mut select = payment_plan::Entity::find().order_by_desc(payment_plan::Column::Id);
     if let Some(status) = query.status.as_deref() {
         let status = plan_status_of_token(status).ok_or_else(|| {
@@ -388,17 +392,17 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
             .column(user::Column::Id)
             .filter(user::Column::Email.eq(email))
             .into_tuple()
-            .one(&state.db)
+            .one(&db)
             .await
             .map_err(|e| ApiError::from(ServiceError::from(e)))?;
         // An unknown address is an empty list, as on Stripe.
         select = select.filter(payment_plan::Column::CustomerId.eq(customer.unwrap_or(0)));
     }
-    let mut plans = select.limit(limit + 1).all(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
+    let mut plans = select.limit(limit + 1).all(&db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
     let has_more = plans.len() as u64 > limit;
     plans.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let links = AcceptanceLinks::of(state, &state.db, &plans).await?;
-    let data = objects::plan_objects(&state.db, plans, &|p, c| links.url(p, c)).await?;
+    let links = AcceptanceLinks::of(state, &db, &plans).await?;
+    let data = objects::plan_objects(&db, plans, &|p, c| links.url(p, c)).await?;
     Ok(Answer::json(200, &PlanList { object: "list", url: "/v1/plans", has_more, data }))
 }
 
@@ -450,9 +454,17 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
 /// `GET /v1/echeances/{id}`.
 pub async fn echeance(state: &AppState, id: &str) -> Answer {
     let Some(id) = parse_id("ech", id) else { return ApiError::not_found("echeance").answer() };
-    match echeance::Entity::find_by_id(id).one(&state.db).await {
-        Ok(Some(row)) => Answer::json(200, &echeance_object(&row)),
-        Ok(None) => ApiError::not_found("echeance").answer(),
-        Err(e) => ApiError::from(ServiceError::from(e)).answer(),
+    let found = async {
+        // One moment of the échéance: its row and its refunds agree.
+        let db = crate::ssr::db::begin_read(&state.db).await?;
+        match echeance::Entity::find_by_id(id).one(&db).await? {
+            Some(row) => Ok(echeance_object_of(&db, &row).await?),
+            None => Err(ServiceError::NotFound),
+        }
+    };
+    match found.await {
+        Ok(object) => Answer::json(200, &object),
+        Err(ServiceError::NotFound) => ApiError::not_found("echeance").answer(),
+        Err(e) => ApiError::from(e).answer(),
     }
 }

@@ -21,8 +21,9 @@ pub struct CreateEndpointRequest {
     /// Where to POST the events: https (http only outside production).
     pub url: String,
     /// `plan.activated`, `plan.completed`, `plan.defaulted`, `plan.canceled`, `echeance.paid`,
-    /// `echeance.payment_failed`, `echeance.action_required`, `echeance.refunded`, `echeance.disputed`,
-    /// `echeance.dispute_won`, `echeance.refund_failed`, `echeance.canceled`, or `*`.
+    /// `echeance.payment_failed`, `echeance.action_required`, `echeance.refunded`,
+    /// `echeance.partially_refunded`, `echeance.disputed`, `echeance.dispute_won`,
+    /// `echeance.refund_failed`, `echeance.canceled`, `echeance.rescheduled`, or `*`.
     pub enabled_events: Vec<String>,
     /// A note for you.
     pub description: Option<String>,

@@ -6,7 +6,7 @@
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use crate::domain::{HostDeliveryStatus, HostEvent};
-use crate::ssr::entities::{host_delivery, host_event, webhook_endpoint};
+use crate::ssr::entities::{echeance, host_delivery, host_event, webhook_endpoint};
 use crate::ssr::services::change::{EcheanceChange, PlanChange};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::objects;
@@ -17,13 +17,27 @@ use crate::ssr::services::host_api::objects;
 /// # Errors
 /// Database failure.
 pub async fn echeance_changed(txn: &DatabaseTransaction, change: &EcheanceChange<'_>) -> Result<bool, ServiceError> {
-    let &EcheanceChange { row, from, at: now } = change;
+    let &EcheanceChange { row, from, at } = change;
     let Some(kind) = HostEvent::of_echeance(from, row.status) else { return Ok(false) };
+    echeance_news(txn, row, kind, at).await
+}
+
+/// News `kind` of échéance `row` as it is now (after a change of its status, or of its money
+/// without one: a refund of part of it). Returns whether an event was queued.
+///
+/// # Errors
+/// Database failure.
+pub async fn echeance_news(
+    txn: &DatabaseTransaction,
+    row: &echeance::Model,
+    kind: HostEvent,
+    now: i64,
+) -> Result<bool, ServiceError> {
     let endpoints = subscribed(txn, kind).await?;
     if endpoints.is_empty() {
         return Ok(false);
     }
-    let object = serde_json::to_string(&objects::echeance_object(row)).map_err(anyhow::Error::from)?;
+    let object = serde_json::to_string(&objects::echeance_object_of(txn, row).await?).map_err(anyhow::Error::from)?;
     write(txn, kind, object, &endpoints, now).await?;
     Ok(true)
 }

@@ -672,6 +672,7 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
         } else {
             Vec::new()
         };
+        let mut unrecorded = false;
         if !options.dry_run {
             for refund in &refunds {
                 // The refunds' own rows: ours whose answer was lost or whose status changed, or one made elsewhere.
@@ -680,8 +681,14 @@ async fn refunds_and_disputes(state: &AppState, window_start: i64, options: &Opt
                 if let Err(e) = refunds::observe(state, &refund, &by).await {
                     report.counts.errors += 1;
                     report.problems.push(object(StripeObject::Refund, &refund.id, &e));
+                    unrecorded = true;
                 }
             }
+        }
+        // The échéance moves after its refunds' rows, as the webhooks move it (its news carries
+        // what they say went back): not before them, the next run tries again.
+        if unrecorded {
+            continue;
         }
         let mut said: Vec<String> =
             refunds.iter().map(|r| format!("refund {} {}", r.status.as_deref().unwrap_or("?"), r.amount)).collect();
