@@ -327,3 +327,122 @@ async fn every_template_the_migrations_install_renders_with_its_preview_variable
         }
     }
 }
+
+/// What another instance does while the slow mailer sends its `n`th email.
+enum Meanwhile {
+    Nothing,
+    /// Its worker runs.
+    Sends(usize, app::ssr::state::AppState),
+    /// Its worker claims a batch (the lease it wrote kept here) and has not reached it yet.
+    Claims(usize, app::ssr::state::AppState, std::sync::Mutex<Option<i64>>),
+}
+
+/// A mailer that records what it sends, each email taking `step` of the (test) clock.
+struct Slow {
+    clock: std::sync::Arc<app::ssr::clock::ManualClock>,
+    step: Duration,
+    sent: std::sync::Mutex<Vec<String>>,
+    meanwhile: Meanwhile,
+}
+
+impl Slow {
+    fn new(app: &TestApp, step: Duration, meanwhile: Meanwhile) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self { clock: app.clock.clone(), step, sent: Default::default(), meanwhile })
+    }
+
+    fn sent(&self) -> Vec<String> {
+        self.sent.lock().expect("sent").clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl app::ssr::email::mailer::Mailer for Slow {
+    async fn send(
+        &self,
+        email: &app::ssr::email::mailer::OutgoingEmail,
+    ) -> Result<(), app::ssr::email::mailer::MailError> {
+        use app::ssr::entities::email_outbox;
+        self.clock.advance(self.step);
+        let count = {
+            let mut sent = self.sent.lock().expect("sent");
+            sent.push(email.dedup_key.clone());
+            sent.len()
+        };
+        match &self.meanwhile {
+            Meanwhile::Sends(n, other) if *n == count => {
+                sender::send_pending(other, 20).await.expect("the other instance's worker");
+            }
+            Meanwhile::Claims(n, other, lease) if *n == count => {
+                let (now, until) = (other.now_ms(), other.now_ms() + 120_000);
+                let claimed = app::ssr::repo::queue::claim::<email_outbox::Entity>(&other.db, 20, now, until).await;
+                assert!(!claimed.expect("claimed").is_empty(), "the other instance took the batch");
+                *lease.lock().expect("lease") = Some(until);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Three receipts queued (three échéances paid), their dedup keys in order.
+async fn three_receipts(app: &TestApp) -> Vec<String> {
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    for cents in [1_000, 2_000, 3_000] {
+        let e = app.echeance(&alice, cents, app.today()).await;
+        charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("paid");
+    }
+    let keys: Vec<String> = outbox(app).await.into_iter().map(|row| row.dedup_key).collect();
+    assert_eq!(keys.len(), 3, "three receipts to send: {keys:?}");
+    keys
+}
+
+async fn outbox(app: &TestApp) -> Vec<app::ssr::entities::email_outbox::Model> {
+    use app::ssr::entities::email_outbox;
+    use sea_orm::{EntityTrait, QueryOrder};
+    email_outbox::Entity::find().order_by_asc(email_outbox::Column::Id).all(&app.state.db).await.expect("rows")
+}
+
+#[tokio::test]
+async fn a_batch_slower_than_its_lease_sends_no_email_that_another_instance_took_meanwhile() {
+    let app = spawn_app_by_hand().await;
+    let keys = three_receipts(&app).await;
+    // Another instance, on the same database.
+    let two = Slow::new(&app, Duration::ZERO, Meanwhile::Nothing);
+    let other = app::ssr::state::AppState { mailer: two.clone(), ..app.state.clone() };
+    // This one's SMTP server takes 100 s an email: its batch's lease (120 s) runs out at its third.
+    let one = Slow::new(&app, Duration::from_secs(100), Meanwhile::Sends(2, other));
+    let slow = app::ssr::state::AppState { mailer: one.clone(), ..app.state.clone() };
+    sender::send_pending(&slow, 20).await.expect("the slow worker");
+
+    assert_eq!(one.sent(), keys[..2], "the slow worker sends what it still holds");
+    assert_eq!(two.sent(), keys[2..], "the other worker took the third once its lease had run out");
+    let rows = outbox(&app).await;
+    assert!(rows.iter().all(|row| row.status == app::ssr::repo::queue::OutboxStatus::Sent), "{rows:?}");
+    assert!(rows.iter().all(|row| row.attempts == 1), "each tried once: {rows:?}");
+}
+
+#[tokio::test]
+async fn an_email_sent_after_its_lease_ran_out_is_written_sent_and_the_worker_that_took_it_back_skips_it() {
+    use app::ssr::entities::email_outbox;
+    use app::ssr::repo::queue::{self, OutboxStatus};
+    let app = spawn_app_by_hand().await;
+    let keys = three_receipts(&app).await;
+    // The first email takes 130 s: meanwhile another instance claims the whole batch back.
+    let one = Slow::new(&app, Duration::from_secs(130), Meanwhile::Claims(1, app.state.clone(), Default::default()));
+    let slow = app::ssr::state::AppState { mailer: one.clone(), ..app.state.clone() };
+    sender::send_pending(&slow, 20).await.expect("the slow worker");
+
+    assert_eq!(one.sent(), keys[..1], "the others were taken back before it reached them");
+    let rows = outbox(&app).await;
+    assert_eq!((rows[0].status, rows[0].attempts), (OutboxStatus::Sent, 1), "the email went: it is written so");
+    assert!(rows[1..].iter().all(|row| row.status == OutboxStatus::Pending), "{rows:?}");
+    // The instance that took them back: not the one already sent, the two others.
+    let Meanwhile::Claims(_, other, lease) = &one.meanwhile else { unreachable!() };
+    let lease = lease.lock().expect("lease").expect("a lease");
+    let later = other.now_ms() + 120_000;
+    let mut renewed = Vec::new();
+    for row in &rows {
+        renewed.push(queue::renew::<email_outbox::Entity>(&other.db, row.id, lease, later).await.expect("renew"));
+    }
+    assert_eq!(renewed, [false, true, true]);
+}

@@ -29,14 +29,26 @@ enum Outcome {
 /// Database failure while claiming.
 pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
     let now = state.now_ms();
-    let rows = queue::claim::<email_outbox::Entity>(&state.db, limit, now, now + 120_000).await?;
+    let claimed = now + LEASE_MS;
+    let rows = queue::claim::<email_outbox::Entity>(&state.db, limit, now, claimed).await?;
     let count = rows.len();
     for row in rows {
+        // Still ours (the batch may have outlasted its lease): else another worker sends it.
+        let held = state.now_ms() + LEASE_MS;
+        if !queue::renew::<email_outbox::Entity>(&state.db, row.id, claimed, held).await? {
+            tracing::warn!(email.id = row.id, "email taken by another worker meanwhile: not sent here");
+            continue;
+        }
         let outcome = deliver(state, &row).await;
-        record(state, &row, outcome).await?;
+        record(state, &row, held, outcome).await?;
     }
     Ok(count)
 }
+
+/// How long a worker holds an email it sends.
+const LEASE_MS: i64 = 120_000;
+/// How long a send may take, well within its lease.
+const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     let kind = row.kind;
@@ -55,10 +67,12 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
         text: rendered.text,
         dedup_key: row.dedup_key.clone(),
     };
-    match state.mailer.send(&email).await {
-        Ok(()) => Outcome::Sent,
-        Err(MailError::Invalid(e)) => Outcome::Failed(e),
-        Err(MailError::Transport(e)) => Outcome::Retry(e),
+    // Well within the email's lease: SMTP's timeouts are per step, and a send has several.
+    match tokio::time::timeout(SEND_WITHIN, state.mailer.send(&email)).await {
+        Ok(Ok(())) => Outcome::Sent,
+        Ok(Err(MailError::Invalid(e))) => Outcome::Failed(e),
+        Ok(Err(MailError::Transport(e))) => Outcome::Retry(e),
+        Err(_) => Outcome::Retry(format!("SMTP did not answer within {} s", SEND_WITHIN.as_secs())),
     }
 }
 
@@ -134,13 +148,16 @@ async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) ->
     templates::render_bounded(&source, &context).await.map_err(|e| anyhow!(e))
 }
 
-async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -> Result<(), ServiceError> {
+/// Writes what became of an email ([`queue::outcome_of`]: a retry only while this worker still holds it, `held`).
+async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome: Outcome) -> Result<(), ServiceError> {
     let now = state.now_ms();
     let attempts = row.attempts + 1;
+    let done = !matches!(outcome, Outcome::Retry(_));
     let update = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
         .col_expr(email_outbox::Column::LockedUntil, Expr::value(Option::<i64>::None))
-        .filter(email_outbox::Column::Id.eq(row.id));
+        .filter(email_outbox::Column::Id.eq(row.id))
+        .filter(queue::outcome_of::<email_outbox::Entity>(done, held));
     let update = match outcome {
         Outcome::Sent => {
             tracing::info!(email.id = row.id, kind = row.kind.as_str(), "email sent");
@@ -180,7 +197,9 @@ async fn record(state: &AppState, row: &email_outbox::Model, outcome: Outcome) -
                 .col_expr(email_outbox::Column::LastError, Expr::value(reason))
         }
     };
-    update.exec(&state.db).await?;
+    if update.exec(&state.db).await?.rows_affected != 1 {
+        tracing::warn!(email.id = row.id, "an email's lease ran out while it was tried: another worker tries it");
+    }
     Ok(())
 }
 

@@ -66,7 +66,10 @@ impl QueueTable for host_delivery::Entity {
 /// Takes up to `limit` due rows of queue `Q` for this process, oldest first:
 /// `FOR UPDATE SKIP LOCKED` on PostgreSQL (another instance takes other rows),
 /// SQLite's single writer otherwise; then a lease until `lease_until` so a
-/// crashed worker's rows come back.
+/// crashed worker's rows come back. Each row is [`renew`]ed before it is worked.
+/// A lease taken back is always later than the one it replaces (it is taken
+/// once that one has passed, on clocks that do not go back): the lease a worker
+/// wrote says whether the row is still its.
 ///
 /// # Errors
 /// Database failure.
@@ -96,6 +99,34 @@ pub async fn claim<Q: QueueTable>(
     }
     txn.commit().await?;
     Ok(rows)
+}
+
+/// Renews this worker's lease on row `id` of queue `Q` from `held` (the lease its claim, or
+/// its last renewal, wrote) to `until`, right before the row is worked: a batch slower than its
+/// lease (an SMTP server that answers at its timeout, one row after another) has had the rows
+/// it did not reach yet taken by another instance, which wrote a later lease — those are not
+/// worked twice. Returns whether this worker still has the row.
+///
+/// # Errors
+/// Database failure.
+pub async fn renew<Q: QueueTable>(db: &DatabaseConnection, id: i64, held: i64, until: i64) -> Result<bool, DbErr> {
+    let renewed = Q::update_many()
+        .col_expr(Q::LOCKED_UNTIL, Expr::value(until))
+        .filter(Q::ID.eq(id))
+        .filter(Q::STATUS.eq(Q::pending()))
+        .filter(Q::LOCKED_UNTIL.eq(held))
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
+}
+
+/// The row a worker writes its outcome on: work done (sent, applied, dropped for good) while the
+/// row is still pending, whoever holds it now — a worker that took it back meanwhile and has not
+/// reached it skips it at [`renew`], and done work is never left to be done again for a lease run
+/// out; a try to be made again only while this worker still holds the row (`held`).
+#[must_use]
+pub fn outcome_of<Q: QueueTable>(done: bool, held: i64) -> Condition {
+    Condition::all().add(if done { Q::STATUS.eq(Q::pending()) } else { Q::LOCKED_UNTIL.eq(held) })
 }
 
 /// A table whose rows wait for a check at `next_check_at` (an attempt or a refund

@@ -115,11 +115,18 @@ pub fn body_of(event: &host_event::Model, livemode: bool) -> String {
 pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
     let now = state.now_ms();
     let timeout_ms = i64::try_from(state.settings.webhook_timeout.as_millis()).unwrap_or(30_000);
-    // The lease covers a whole batch of endpoints that time out, one after the other.
+    // The lease covers a whole batch of endpoints that time out, one after the other; each row's
+    // renewal, the one try it is held for.
     let lease = timeout_ms.saturating_mul(i64::try_from(limit).unwrap_or(i64::MAX)).saturating_add(30_000);
-    let rows = queue::claim::<host_delivery::Entity>(&state.db, limit, now, now.saturating_add(lease)).await?;
+    let claimed = now.saturating_add(lease);
+    let rows = queue::claim::<host_delivery::Entity>(&state.db, limit, now, claimed).await?;
     let count = rows.len();
     for row in rows {
+        let held = state.now_ms().saturating_add(timeout_ms).saturating_add(30_000);
+        if !queue::renew::<host_delivery::Entity>(&state.db, row.id, claimed, held).await? {
+            tracing::info!(host_delivery.id = row.id, "delivery taken by another worker meanwhile");
+            continue;
+        }
         let event = host_event::Entity::find_by_id(row.host_event_id).one(&state.db).await?;
         let endpoint = webhook_endpoint::Entity::find_by_id(row.webhook_endpoint_id).one(&state.db).await?;
         let outcome = match (&event, &endpoint) {
@@ -127,7 +134,7 @@ pub async fn deliver_pending(state: &AppState, limit: u64) -> Result<usize, Serv
             _ => Outcome::Drop(Trouble::EndpointDeleted),
         };
         let created = event.as_ref().map_or(row.created_at, |e| e.created_at);
-        record(state, &row, now.saturating_add(lease), created, outcome).await?;
+        record(state, &row, held, created, outcome).await?;
     }
     if count > 0 {
         tracing::info!(count, "host deliveries tried");
@@ -180,8 +187,8 @@ fn without_url(e: &reqwest::Error) -> String {
     text.chars().take(MAX_ERROR).collect()
 }
 
-/// Writes a try's outcome — only while this worker still holds the row's
-/// lease (`held_until`): a row whose lease ran out was taken by another.
+/// Writes a try's outcome ([`queue::outcome_of`]: delivered or dropped whoever holds the row now; a
+/// retry only while this worker still holds it, `held_until`).
 async fn record(
     state: &AppState,
     row: &host_delivery::Model,
@@ -191,11 +198,12 @@ async fn record(
 ) -> Result<(), ServiceError> {
     let now = state.now_ms();
     let attempts = row.attempts.saturating_add(1);
+    let done = !matches!(outcome, Outcome::Retry(..));
     let update = host_delivery::Entity::update_many()
         .col_expr(host_delivery::Column::Attempts, Expr::value(attempts))
         .col_expr(host_delivery::Column::LockedUntil, Expr::value(Option::<i64>::None))
         .filter(host_delivery::Column::Id.eq(row.id))
-        .filter(host_delivery::Column::LockedUntil.eq(held_until));
+        .filter(queue::outcome_of::<host_delivery::Entity>(done, held_until));
     let update = match outcome {
         Outcome::Delivered(status) => update
             .col_expr(host_delivery::Column::Status, Expr::value(HostDeliveryStatus::Delivered))

@@ -41,16 +41,26 @@ const MAX_PARKED_ATTEMPTS: i32 = 12;
 /// # Errors
 /// Database failure while claiming.
 pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    const LEASE_MS: i64 = 60_000;
     let now = state.now_ms();
-    let batch = queue::claim::<stripe_event::Entity>(&state.db, limit, now, now + 60_000).await?;
+    let claimed = now + LEASE_MS;
+    let batch = queue::claim::<stripe_event::Entity>(&state.db, limit, now, claimed).await?;
     let count = batch.len();
     for row in batch {
+        // Still ours (the batch may have outlasted its lease): else another worker applies it.
+        let held = state.now_ms() + LEASE_MS;
+        if !queue::renew::<stripe_event::Entity>(&state.db, row.id, claimed, held).await? {
+            tracing::info!(stripe.event = row.stripe_event_id, "event taken by another worker meanwhile");
+            continue;
+        }
         let result = apply(state, &row).await;
         let now = state.now_ms();
+        let done = matches!(result, Ok(Applied::Done(_) | Applied::Ignored(_)));
         let mut update = stripe_event::Entity::update_many()
             .col_expr(stripe_event::Column::Attempts, Expr::col(stripe_event::Column::Attempts).add(1))
             .col_expr(stripe_event::Column::LockedUntil, Expr::value(Option::<i64>::None))
-            .filter(stripe_event::Column::Id.eq(row.id));
+            .filter(stripe_event::Column::Id.eq(row.id))
+            .filter(queue::outcome_of::<stripe_event::Entity>(done, held));
         update = match result {
             Ok(Applied::Done(note)) => update
                 .col_expr(stripe_event::Column::Status, Expr::value(InboxStatus::Processed))
@@ -67,7 +77,12 @@ pub async fn process_pending(state: &AppState, limit: u64) -> Result<usize, Serv
                 park(update, &row, now, &e.to_string())
             }
         };
-        update.exec(&state.db).await?;
+        if update.exec(&state.db).await?.rows_affected == 0 {
+            tracing::warn!(
+                stripe.event = row.stripe_event_id,
+                "event's lease ran out while it was applied: another worker has it"
+            );
+        }
     }
     Ok(count)
 }
