@@ -534,12 +534,9 @@ async fn nothing_new_is_sent_while_an_earlier_payment_intent_of_the_echeance_is_
     let app = spawn_app().await;
     let admin = app.admin("root").await;
     let alice = app.customer("alice", Some(cards::DECLINED)).await;
-    let e = app.echeance(&alice, 2_000, app.today()).await;
-    let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
-    assert_eq!(declined.status, EcheanceStatus::Echouee);
-    let first = declined.payment_intent_id.expect("the declined PaymentIntent");
-    let retry_at = app.row(e).await.next_retry_at;
-    assert!(retry_at.is_some(), "a retry is scheduled");
+    let (e, retry_at) = app.declined_today(&alice, 2_000).await;
+    let retry_at = Some(retry_at);
+    let first = app.row(e).await.current_payment_intent_id.expect("the declined PaymentIntent");
     app.add_card(&alice, cards::OK).await;
 
     // Confirmed again from outside the product (the customer's page still held its client secret,

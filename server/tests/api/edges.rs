@@ -492,6 +492,33 @@ async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks
     assert_eq!(app.status(e).await, EcheanceStatus::APayer, "past the margin, and a fresh read agrees: given up");
 }
 
+#[tokio::test]
+async fn a_retry_that_never_reached_stripe_gives_the_echeance_back_failed_with_its_retry_date_and_tells_no_one() {
+    let app = spawn_app_by_hand().await;
+    let admin = app.admin("root").await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let (e, retry_at) = app.declined_today(&bob, 2_600).await;
+    let failures =
+        || async { app.emails(e).await.iter().filter(|m| m.kind == app::domain::EmailKind::PaymentFailed).count() };
+    assert_eq!(failures().await, 1);
+
+    // An admin charges it again; Stripe answers 500 on every try: en cours, its outcome unknown.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("outcome unknown, not an error");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    let attempt = app.attempts(e).await.pop().expect("the retry");
+    assert!(attempt.payment_intent_id.is_none(), "it never reached Stripe");
+
+    // Past the margin for clocks, absent from Stripe's list: given up — as the claim found it.
+    app.clock.advance(Duration::from_secs(31 * 60));
+    reconcile(&app).await;
+    assert_eq!((app.status(e).await, app.row(e).await.next_retry_at), (EcheanceStatus::Echouee, Some(retry_at)));
+    assert_eq!(failures().await, 1, "no new failure: nothing reached the bank");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "only the declined one");
+}
+
 /// A Stripe event about `object`, delivered and applied.
 async fn deliver_object(app: &crate::helpers::TestApp, event_id: &str, kind: &str, object: serde_json::Value) {
     assert_eq!(app.deliver(&crate::helpers::event(event_id, kind, object)).await, 200);

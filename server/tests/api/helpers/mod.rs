@@ -263,6 +263,15 @@ impl TestApp {
         e
     }
 
+    /// An échéance of `cents` due today, charged once and declined (`customer`'s card declines):
+    /// « échouée », its retry scheduled. Returns it and its retry date.
+    pub async fn declined_today(&self, customer: &Customer, cents: i64) -> (i64, i64) {
+        let e = self.charged_today(customer, cents).await;
+        let row = self.row(e).await;
+        assert_eq!(row.status, EcheanceStatus::Echouee);
+        (e, row.next_retry_at.expect("a retry is scheduled"))
+    }
+
     /// Links échéance `e` to a legacy Checkout Session of the original site, as Stripe has it
     /// (for the échéance's amount and currency).
     pub async fn link_checkout_session(&self, e: i64, id: &str, status: &str, payment_status: &str) {
