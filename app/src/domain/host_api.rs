@@ -180,21 +180,23 @@ impl HostEvent {
         }
     }
 
-    /// The event a refund of `refund` minor units of an échéance of `amount` in `status` sends
-    /// when its money went back (`went_back`) or came back, leaving `refunded` refunded: a refund
-    /// of part is told as it goes and as it comes back; a refund in full only by the échéance's
-    /// own change (« remboursée », and back to « payée ») — none while it holds no money.
+    /// The event a refund of an échéance of `amount` in `status` sends when its money went back
+    /// (`went_back`) or came back, leaving `refunded` refunded: a refund of part is told as it
+    /// goes, a refund in full by the échéance's own change (« remboursée »); money that came back
+    /// while the échéance holds its payment is always told, with the amount now refunded (what the
+    /// host heard before cannot be read from today's sums) — a full refund failing while
+    /// « remboursée » is told by its change back to « payée ». None while it holds no money.
     #[must_use]
-    pub fn of_refund(status: EcheanceStatus, went_back: bool, refunded: i64, refund: i64, amount: i64) -> Option<Self> {
+    pub fn of_refund(status: EcheanceStatus, went_back: bool, refunded: i64, amount: i64) -> Option<Self> {
         if !matches!(status, EcheanceStatus::Payee | EcheanceStatus::Contestee) {
             return None;
         }
-        // What was refunded before the refund went, or before it came back.
-        let of_part = if went_back { refunded } else { refunded.saturating_add(refund) } < amount;
-        match (of_part, went_back) {
-            (false, _) => None,
-            (true, true) => Some(Self::EcheancePartiallyRefunded),
-            (true, false) => Some(Self::EcheanceRefundFailed),
+        if !went_back {
+            Some(Self::EcheanceRefundFailed)
+        } else if refunded < amount {
+            Some(Self::EcheancePartiallyRefunded)
+        } else {
+            None
         }
     }
 
@@ -402,16 +404,17 @@ mod tests {
     fn a_refund_of_part_is_told_and_a_refund_in_full_is_left_to_the_status_change() {
         use EcheanceStatus as E;
         let (partial, failed) = (Some(HostEvent::EcheancePartiallyRefunded), Some(HostEvent::EcheanceRefundFailed));
-        assert_eq!(HostEvent::of_refund(E::Payee, true, 400, 400, 1_000), partial);
-        assert_eq!(HostEvent::of_refund(E::Contestee, true, 400, 400, 1_000), partial);
-        assert_eq!(HostEvent::of_refund(E::Payee, true, 1_000, 600, 1_000), None, "« remboursée » tells it");
-        assert_eq!(HostEvent::of_refund(E::Payee, false, 0, 400, 1_000), failed, "the host heard it go");
-        assert_eq!(HostEvent::of_refund(E::Payee, false, 400, 600, 1_000), None, "the host never heard it go");
-        assert_eq!(HostEvent::of_refund(E::Remboursee, false, 0, 1_000, 1_000), None, "back to « payée » tells it");
-        assert_eq!(HostEvent::of_refund(E::Remboursee, true, 1_000, 1_000, 1_000), None);
+        assert_eq!(HostEvent::of_refund(E::Payee, true, 400, 1_000), partial);
+        assert_eq!(HostEvent::of_refund(E::Contestee, true, 400, 1_000), partial);
+        assert_eq!(HostEvent::of_refund(E::Payee, true, 1_000, 1_000), None, "« remboursée » tells it");
+        assert_eq!(HostEvent::of_refund(E::Payee, false, 0, 1_000), failed);
+        // 400 told, then 600 more (« remboursée » to come), then the 400 failed: told, 600 now.
+        assert_eq!(HostEvent::of_refund(E::Payee, false, 600, 1_000), failed, "whatever the host heard");
+        assert_eq!(HostEvent::of_refund(E::Remboursee, false, 0, 1_000), None, "back to « payée » tells it");
+        assert_eq!(HostEvent::of_refund(E::Remboursee, true, 1_000, 1_000), None);
         for s in E::ALL.iter().filter(|s| !matches!(s, E::Payee | E::Contestee)) {
-            assert_eq!(HostEvent::of_refund(*s, true, 1, 1, 1_000), None, "{s:?} holds no money of its own");
-            assert_eq!(HostEvent::of_refund(*s, false, 0, 1, 1_000), None, "{s:?} holds no money of its own");
+            assert_eq!(HostEvent::of_refund(*s, true, 1, 1_000), None, "{s:?} holds no money of its own");
+            assert_eq!(HostEvent::of_refund(*s, false, 0, 1_000), None, "{s:?} holds no money of its own");
         }
     }
 

@@ -725,16 +725,16 @@ pub async fn move_due_date(
     if let Some(refusal) = refusal {
         return Err(refusal.into());
     }
-    if row.due_date == to {
-        // Nothing moves: nothing written, no one told.
-        return Ok(());
-    }
     let plan = lock_of(&txn, &row).await?;
     let siblings = match &plan {
         Some(plan) if plan.status.is_over() => return Err(Refusal::PlanOver.into()),
         Some(plan) => echeances_of(&txn, plan.id).await?,
         None => vec![row.clone()],
     };
+    if row.due_date == to {
+        // Nothing moves: nothing written, no one told.
+        return Ok(());
+    }
     let mut dates: Vec<NaiveDate> = siblings.iter().map(|e| e.due_date).collect();
     let index = siblings.iter().position(|e| e.id == row.id).ok_or(ServiceError::NotFound)?;
     let seq = u32::try_from(index + 1).map_err(anyhow::Error::from)?;

@@ -313,18 +313,18 @@ async fn tell(
     // échéance's status follows (a refund of part leaves it « payée »), the host hears of it.
     let went_back = news.to.went_back();
     if went_back != news.from.is_some_and(RefundStatus::went_back) {
-        money_moved(state, txn, (echeance, row.amount_cents), went_back, at).await?;
+        money_moved(state, txn, echeance, went_back, at).await?;
     }
     Ok(())
 }
 
-/// A refund of `amount` of `echeance` (locked in `txn`) went back (`went_back`) or came back:
+/// A refund of `echeance` (locked in `txn`) went back (`went_back`) or came back:
 /// its version grows, as at any change the host can read (`amount_refunded_cents`), and the
 /// host is told unless the échéance's change of status tells it ([`HostEvent::of_refund`]).
 async fn money_moved(
     state: &AppState,
     txn: &sea_orm::DatabaseTransaction,
-    (echeance, amount): (&echeance::Model, i64),
+    echeance: &echeance::Model,
     went_back: bool,
     now: i64,
 ) -> Result<(), ServiceError> {
@@ -340,7 +340,7 @@ async fn money_moved(
     }
     let after = echeance::Model { version: echeance.version + 1, updated_at: now, ..echeance.clone() };
     let gone = amount_refunded(of(txn, after.id).await?.iter().map(|r| (r.status, r.amount_cents)));
-    if let Some(kind) = HostEvent::of_refund(after.status, went_back, gone, amount, after.amount_cents)
+    if let Some(kind) = HostEvent::of_refund(after.status, went_back, gone, after.amount_cents)
         && outgoing::events::echeance_news(txn, &after, kind, now).await?
     {
         state.wake.host.notify_one();
