@@ -313,7 +313,7 @@ async fn tell(
     // échéance's status follows (a refund of part leaves it « payée »), the host hears of it.
     let went_back = news.to.went_back();
     if went_back != news.from.is_some_and(RefundStatus::went_back) {
-        money_moved(state, txn, echeance, went_back, at).await?;
+        money_moved(state, txn, (echeance, went_back), at).await?;
     }
     Ok(())
 }
@@ -324,8 +324,7 @@ async fn tell(
 async fn money_moved(
     state: &AppState,
     txn: &sea_orm::DatabaseTransaction,
-    echeance: &echeance::Model,
-    went_back: bool,
+    (echeance, went_back): (&echeance::Model, bool),
     now: i64,
 ) -> Result<(), ServiceError> {
     let bumped = echeance::Entity::update_many()
