@@ -360,8 +360,7 @@ async fn an_expired_legacy_session_does_not_reset_a_payment_started_in_the_new_f
 async fn an_echeance_collected_twice_is_reported_as_drift() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 1_000, app.today()).await;
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let e = app.charged_today(&alice, 1_000).await;
     let first = app.attempts(e).await.remove(0);
     app.collected_again(&first, "pi_duplicate").await;
 
@@ -376,8 +375,7 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
 async fn an_undated_success_is_the_paying_one_on_every_engine() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 1_000, app.today()).await;
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let e = app.charged_today(&alice, 1_000).await;
     // Its success written before successes were dated (an older version, an import): no time.
     let mut undated: charge_attempt::ActiveModel = app.attempts(e).await.remove(0).into();
     undated.finished_at = Set(None);
@@ -452,8 +450,7 @@ async fn a_refund_that_failed_without_its_webhook_puts_the_echeance_back_to_paid
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
     let alice = app.customer("alice", Some(cards::OK)).await;
-    let e = app.echeance(&alice, 1_000, app.today()).await;
-    charge::charge(&app.state, EcheanceId::new(e).expect("id"), Trigger::DueDate).await.expect("paid");
+    let e = app.charged_today(&alice, 1_000).await;
     let pi = app.row(e).await.current_payment_intent_id.expect("pi");
     let refund = app.stripe.post("/v1/refunds", &[("payment_intent", &pi)]).await;
     reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
