@@ -116,6 +116,9 @@ pub enum HostEvent {
     PlanDefaulted,
     /// The merchant cancelled the plan.
     PlanCanceled,
+    /// The plan changed without changing status: a due date moved made it, or stopped it being,
+    /// consumer credit (`consumer_credit`).
+    PlanUpdated,
     /// An échéance was collected.
     EcheancePaid,
     /// A charge of an échéance failed (retried, or for good).
@@ -145,6 +148,7 @@ crate::spelled!(HostEvent {
     PlanCompleted => "plan.completed",
     PlanDefaulted => "plan.defaulted",
     PlanCanceled => "plan.canceled",
+    PlanUpdated => "plan.updated",
     EcheancePaid => "echeance.paid",
     EcheancePaymentFailed => "echeance.payment_failed",
     EcheanceActionRequired => "echeance.action_required",

@@ -3,10 +3,11 @@
 //! written, idempotent retries (replayed, refused with another body, one
 //! plan from concurrent requests), pagination, cancel, and 429.
 
+use app::domain::KeyMode;
 use app::ssr::entities::{api_request, echeance, email_outbox, payment_plan, user};
 use app::ssr::services::host_api::keys;
 use chrono::Days;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
@@ -454,13 +455,117 @@ async fn a_retried_creation_replays_its_answer_and_another_body_is_refused() {
     assert_eq!((status, &again), (201, &created), "and from then on is replayed");
     assert_eq!(counts(&app).await.0, 2);
 
-    // Keys belong to their API key: another key's same idempotency key is another request.
+    // Idempotency keys belong to the mode, as on Stripe to the account: another API key's same
+    // idempotency key is the same request (see the next test).
     let other_key = api_key(&app).await;
     let (status, third) = post(&app, "/v1/plans", &other_key, Some("order-A-1042"), &body).await;
-    assert_eq!(status, 201);
-    assert_ne!(third["id"], first["id"]);
-    assert_eq!(counts(&app).await.0, 3);
-    assert_eq!(api_request::Entity::find().count(&app.state.db).await.expect("count"), 3);
+    assert_eq!((status, &third), (201, &first));
+    assert_eq!(counts(&app).await.0, 2);
+    assert_eq!(api_request::Entity::find().count(&app.state.db).await.expect("count"), 2);
+}
+
+#[tokio::test]
+async fn a_retry_sent_with_the_key_that_replaced_the_first_gets_the_first_answer_not_a_second_plan() {
+    let app = spawn_app().await;
+    let old = keys::create(&app.state, "site de test").await.expect("key");
+    let body = split_plan(&app, "zoe@example.test", 10_000, 3);
+    let (status, first) = post(&app, "/v1/plans", old.key.expose(), Some("order-A-1042"), &body).await;
+    assert_eq!(status, 201, "{first}");
+
+    // The host replaces its key, the old one revoked, before its retry of a creation whose answer it lost.
+    let new = api_key(&app).await;
+    keys::revoke(&app.state, old.row.id).await.expect("revoked");
+    let (status, again) = post(&app, "/v1/plans", &new, Some("order-A-1042"), &body).await;
+    assert_eq!((status, &again), (201, &first), "the first answer");
+    assert_eq!(counts(&app).await.0, 1, "one plan: the customer is not charged twice");
+    let other = split_plan(&app, "zoe@example.test", 12_000, 3);
+    let (status, error) = post(&app, "/v1/plans", &new, Some("order-A-1042"), &other).await;
+    assert_eq!((status, error["error"]["code"].as_str()), (400, Some("idempotency_key_reused")), "{error}");
+
+    // A key the other mode used is another request in this one (test and live are two accounts' worth).
+    api_request::Entity::insert(api_request::ActiveModel {
+        api_key_id: Set(old.row.id),
+        mode: Set(KeyMode::Live),
+        idempotency_key: Set("order-B-7".to_owned()),
+        fingerprint: Set("another request".to_owned()),
+        response_status: Set(Some(201)),
+        response_body: Set(Some("{}".to_owned())),
+        locked_until: Set(None),
+        created_at: Set(app.state.now_ms()),
+        ..Default::default()
+    })
+    .exec(&app.state.db)
+    .await
+    .expect("a live request");
+    let (status, made) = post(&app, "/v1/plans", &new, Some("order-B-7"), &other).await;
+    assert_eq!(status, 201, "{made}");
+    assert_ne!(made["id"], first["id"]);
+    assert_eq!(counts(&app).await.0, 2);
+}
+
+#[tokio::test]
+async fn requests_kept_before_the_upgrade_take_their_keys_mode_and_of_two_keys_with_one_idempotency_key_one_answer_is_kept()
+ {
+    use app::ssr::entities::api_key;
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+    use sea_orm::sea_query::{Expr, Query};
+    let app = crate::helpers::spawn_app_by_hand().await;
+    let db = &app.state.db;
+    let mut made = Vec::new();
+    for name in ["site", "site, la clé suivante", "site en production"] {
+        made.push(keys::create(&app.state, name).await.expect("key").row.id);
+    }
+    let (first, second, live) = (made[0], made[1], made[2]);
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::Mode, Expr::value(KeyMode::Live))
+        .filter(api_key::Column::Id.eq(live))
+        .exec(db)
+        .await
+        .expect("a live key");
+
+    // Back before the upgrade (the `down` of its migration and of those after it), with the requests an
+    // earlier version kept: one per API key.
+    let all = migration::Migrator::migrations();
+    let upgrade = all.iter().position(|m| m.name() == "m20261207_000022_modes_kept").expect("the upgrade");
+    migration::Migrator::down(db, Some(u32::try_from(all.len() - upgrade).expect("a few"))).await.expect("down");
+    let now = app.state.now_ms();
+    let yesterday = now - 25 * 3_600_000;
+    let rows = [
+        (first, "k1", "f1", Some(201), now),
+        (second, "k1", "f2", Some(201), now),
+        (live, "k1", "f3", Some(201), now),
+        (second, "k2", "f4", Some(201), now),
+        // A request that never answered (its process died), then another key's answered one.
+        (first, "k3", "f5", None, now),
+        (second, "k3", "f6", Some(201), now),
+        // One past the day it is replayed for, then another key's of today.
+        (first, "k4", "f7", Some(201), yesterday),
+        (second, "k4", "f8", Some(201), now),
+    ];
+    for (key, idempotency, fingerprint, status, at) in rows {
+        use api_request::Column as C;
+        let columns =
+            [C::ApiKeyId, C::IdempotencyKey, C::Fingerprint, C::ResponseStatus, C::ResponseBody, C::CreatedAt];
+        let body = status.map(|_| "{}");
+        let values = [key.into(), idempotency.into(), fingerprint.into(), status.into(), body.into(), at.into()];
+        let insert = Query::insert().into_table(api_request::Entity).columns(columns).values_panic(values).to_owned();
+        db.execute_raw(db.get_database_backend().build(&insert)).await.expect("an old row");
+    }
+    migration::Migrator::up(db, None).await.expect("up");
+
+    let kept = api_request::Entity::find().all(db).await.expect("every row reads");
+    let mut kept: Vec<(i64, &str, KeyMode, &str)> =
+        kept.iter().map(|r| (r.api_key_id, r.idempotency_key.as_str(), r.mode, r.fingerprint.as_str())).collect();
+    kept.sort_unstable_by_key(|r| r.3);
+    let expected = [
+        (first, "k1", KeyMode::Test, "f1"),
+        (live, "k1", KeyMode::Live, "f3"),
+        (second, "k2", KeyMode::Test, "f4"),
+        (second, "k3", KeyMode::Test, "f6"),
+        (second, "k4", KeyMode::Test, "f8"),
+    ];
+    assert_eq!(kept, expected, "of one mode's key: the answered one, then the first; none past its day");
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! long after the event still verifies); failed after the retry window and
 //! replayable; and never lost to a crash between the change and its delivery.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::domain::{HostDeliveryStatus, Trouble, UserId};
@@ -17,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::helpers::receiver::{Receiver, stripe_python_accepts};
-use crate::helpers::{Options, TestApp, cards, spawn_app, spawn_app_with, spawn_on};
+use crate::helpers::{Options, Peer, TestApp, TestDatabase, cards, spawn_app, spawn_app_with, spawn_on};
 
 async fn api_key(app: &TestApp) -> String {
     keys::create(&app.state, "site de test").await.expect("key").key.expose().to_owned()
@@ -218,8 +219,10 @@ async fn an_endpoint_down_for_the_whole_window_is_failed_then_replayed() {
     assert_eq!(wait_until_all(&app, HostDeliveryStatus::Delivered).await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
+/// A plan made and cancelled through the API by an app that stops before any worker ran: its
+/// `plan.canceled` waits in the outbox. Returns the app's database and peer (to start another on),
+/// the receiver, its secret and the plan.
+async fn cancelled_then_stopped() -> (Arc<TestDatabase>, Arc<Peer>, Receiver, String, Value) {
     let first = crate::helpers::spawn_app_by_hand().await;
     let key = api_key(&first).await;
     let receiver = Receiver::start().await;
@@ -228,9 +231,12 @@ async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
     let (status, _) =
         post(&first, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
     assert_eq!(status, 200);
-    let (db, peer) = (first.db.clone(), first.peer.clone());
-    drop(first); // the process dies before any worker ran
+    (first.db.clone(), first.peer.clone(), receiver, secret, plan)
+}
 
+#[tokio::test]
+async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
+    let (db, peer, receiver, secret, plan) = cancelled_then_stopped().await;
     let second = spawn_on(db, peer, Options::default()).await;
     let received = receiver.wait_for(1, Duration::from_secs(20)).await;
     assert_eq!(received.len(), 1, "the event was in the outbox");
@@ -239,6 +245,29 @@ async fn a_crash_between_the_change_and_its_delivery_loses_nothing() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(receiver.received().len(), 1, "delivered once");
     drop(second);
+}
+
+#[tokio::test]
+async fn an_event_of_a_test_plan_delivered_after_the_switch_to_live_keys_still_says_test() {
+    // Stopped before its delivery went, restarted with the live keys.
+    let (db, peer, receiver, secret, test_plan) = cancelled_then_stopped().await;
+    let live = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let second = spawn_on(db, peer, Options { workers: true, env: live }).await;
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].json()["data"]["object"]["id"], test_plan["id"]);
+    assert_eq!(received[0].json()["livemode"], false, "a test plan's news, whatever keys send it");
+    assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &secret));
+
+    // A plan made with the live keys is live.
+    let live_key = api_key(&second).await;
+    let live_plan = plan(&second, &live_key, "amelie@example.test").await;
+    let cancel = format!("/v1/plans/{}/cancel", live_plan["id"].as_str().expect("id"));
+    assert_eq!(post(&second, &live_key, &cancel, &json!({})).await.0, 200);
+    let received = receiver.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 2, "{received:?}");
+    assert_eq!(received[1].json()["data"]["object"]["id"], live_plan["id"]);
+    assert_eq!(received[1].json()["livemode"], true);
 }
 
 #[tokio::test]

@@ -645,14 +645,32 @@ async fn an_admin_moves_a_due_date_between_its_neighbours_and_the_due_date_run_f
     assert!(
         !payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan").consumer_credit
     );
+    let version = payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan").version;
     plans::move_due_date(&app.state, e(2), day(200), admin.id).await.expect("moved");
-    assert!(payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan").consumer_credit);
+    let now = payment_plan::Entity::find_by_id(plan).one(&app.state.db).await.expect("q").expect("plan");
+    assert!(now.consumer_credit);
+    assert_eq!(now.version, version + 1, "another plan for the host");
+    // The host hears of both: the échéance moved, then the plan it makes consumer credit, as it is now.
+    let told = app.host_events().await;
+    let kinds: Vec<_> = told.iter().map(|(kind, _)| *kind).collect();
+    use app::domain::HostEvent::PlanUpdated;
+    assert_eq!(kinds, [EcheanceRescheduled, EcheancePaid, EcheanceRescheduled, PlanUpdated], "{told:?}");
+    let object = &told[3].1;
+    assert_eq!((&object["consumer_credit"], &object["version"]), (&true.into(), &now.version.into()));
+    assert_eq!(object["echeances"][2]["due_date"], day(200).to_string());
+    // Back within three months: no longer consumer credit, told again; a move that changes neither, only the move.
+    plans::move_due_date(&app.state, e(2), day(60), admin.id).await.expect("moved back");
+    plans::move_due_date(&app.state, e(2), day(61), admin.id).await.expect("moved a day");
+    let told = app.host_events().await;
+    let kinds: Vec<_> = told.iter().skip(4).map(|(kind, _)| *kind).collect();
+    assert_eq!(kinds, [EcheanceRescheduled, PlanUpdated, EcheanceRescheduled], "{told:?}");
+    assert_eq!(told[5].1["consumer_credit"], false);
     let audit = app::ssr::entities::admin_audit::Entity::find()
         .filter(app::ssr::entities::admin_audit::Column::Action.eq("move_due_date"))
         .count(&app.state.db)
         .await
         .expect("count");
-    assert_eq!(audit, 2, "each move written to the admin audit");
+    assert_eq!(audit, 4, "each move written to the admin audit");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::HostEvent;
+use crate::domain::{HostEvent, KeyMode};
 
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,6 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub created_at: i64,
+    /// Its plan's mode, sent as `livemode` (none: written before it was kept, sent in the mode in use).
+    pub mode: Option<KeyMode>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

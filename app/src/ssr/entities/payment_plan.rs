@@ -3,7 +3,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::PlanStatus;
+use crate::domain::{KeyMode, PlanStatus};
 
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -32,6 +32,9 @@ pub struct Model {
     pub return_url: Option<String>,
     /// The customer was created with this plan (no account before it).
     pub customer_created: bool,
+    /// Test or live money, as the Stripe key in use when it was made (none: made before it was
+    /// kept, taken as the mode in use). Its host events say it.
+    pub mode: Option<KeyMode>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

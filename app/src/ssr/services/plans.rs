@@ -21,8 +21,8 @@ use crate::api::dto::{
     PlanView, PlannedEcheance, RefundTotals,
 };
 use crate::domain::{
-    Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, HostEvent, Invalid, Locale, Money, PlanEvent,
-    PlanStatus, Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
+    Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, HostEvent, Invalid, KeyMode, Locale, Money,
+    PlanEvent, PlanStatus, Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
 };
 use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
@@ -165,6 +165,7 @@ pub async fn create_in(
         created_by: Set(by.admin_id()),
         return_url: Set(return_url),
         customer_created: Set(customer_created),
+        mode: Set(Some(super::host_api::keys::current_mode(state))),
         ..new_row(customer.id, label, schedule.currency(), schedule.total(), status, now)
     }
     .insert(txn)
@@ -257,6 +258,16 @@ async fn find_or_create_customer(
     }
 }
 
+/// Who writes the demo data, in which mode, when.
+pub(crate) struct Seeding {
+    /// The demo admin.
+    pub admin: i64,
+    /// The mode of the Stripe key in use.
+    pub mode: KeyMode,
+    /// When (epoch ms).
+    pub now: i64,
+}
+
 /// Demo data (`server seed-demo`): a plan written as it stands after its history — `status`
 /// with a « Seeded » audit row, accepted if it was ever active — whose échéances and consent
 /// the caller writes.
@@ -269,13 +280,14 @@ pub(crate) async fn seeded(
     label: &str,
     total_cents: i64,
     status: PlanStatus,
-    created_by: i64,
-    now: i64,
+    seeding: &Seeding,
 ) -> Result<payment_plan::Model, ServiceError> {
+    let &Seeding { admin: created_by, mode, now } = seeding;
     let was_active = matches!(status, PlanStatus::Actif | PlanStatus::Termine | PlanStatus::EnDefaut);
     let plan = payment_plan::ActiveModel {
         created_by: Set(Some(created_by)),
         accepted_at: Set(was_active.then_some(now)),
+        mode: Set(Some(mode)),
         ..new_row(customer, label, Currency::Eur, total_cents, status, now)
     }
     .insert(txn)
@@ -311,6 +323,7 @@ fn new_row(
         canceled_at: Set(None),
         return_url: Set(None),
         customer_created: Set(false),
+        mode: Set(None),
         ..Default::default()
     }
 }
@@ -741,17 +754,29 @@ pub async fn move_due_date(
     plan::check_move(&dates, seq, to, state.today()).map_err(|p| Invalid::Schedule(ScheduleInvalid(vec![p])))?;
     dates[index] = to;
     let now = state.now_ms();
-    if let (Some(plan), Some(first), Some(last)) = (&plan, dates.first(), dates.last()) {
+    let mut plan_now = None;
+    if let (Some(plan), Some(first), Some(last)) = (plan, dates.first(), dates.last()) {
         let credit = plan::spans_consumer_credit(*first, *last);
         if credit && !plan.consumer_credit && state.settings.refuse_consumer_credit {
             return Err(Invalid::ConsumerCredit.into());
         }
-        payment_plan::Entity::update_many()
+        // Consumer credit now, or no longer: the plan is another one for the host (a new version, news of it).
+        let changed = credit != plan.consumer_credit;
+        let version = plan.version + i64::from(changed);
+        let updated = payment_plan::Entity::update_many()
             .col_expr(payment_plan::Column::ConsumerCredit, Expr::value(credit))
+            .col_expr(payment_plan::Column::Version, Expr::value(version))
             .col_expr(payment_plan::Column::UpdatedAt, Expr::value(now))
             .filter(payment_plan::Column::Id.eq(plan.id))
+            .filter(payment_plan::Column::Version.eq(plan.version))
             .exec(&txn)
             .await?;
+        if updated.rows_affected != 1 {
+            return Err(anyhow!("plan {} changed under a held lock", plan.id).into());
+        }
+        if changed {
+            plan_now = Some(payment_plan::Model { consumer_credit: credit, version, updated_at: now, ..plan });
+        }
     }
     let moved = echeance::Entity::update_many()
         .col_expr(echeance::Column::DueDate, Expr::value(to))
@@ -765,7 +790,11 @@ pub async fn move_due_date(
         return Err(anyhow!("échéance {} changed under a held lock", row.id).into());
     }
     let after = echeance::Model { due_date: to, version: row.version + 1, updated_at: now, ..row.clone() };
-    let told = super::outgoing::events::echeance_news(&txn, &after, HostEvent::EcheanceRescheduled, now).await?;
+    let mut told = super::outgoing::events::echeance_news(&txn, &after, HostEvent::EcheanceRescheduled, now).await?;
+    if let Some(plan) = &plan_now {
+        // After the move: the plan's échéances as they are now.
+        told |= super::outgoing::events::plan_news(&txn, plan, HostEvent::PlanUpdated, now).await?;
+    }
     admin_audit::ActiveModel {
         actor_id: Set(admin.get()),
         action: Set("move_due_date".to_owned()),

@@ -112,9 +112,10 @@ pub async fn seed_demo(state: &AppState, today: NaiveDate) -> Result<bool, Servi
             &[(15, 12_550, EcheanceStatus::APayer), (45, 12_550, EcheanceStatus::APayer)],
         ),
     ];
+    let seeding = super::plans::Seeding { admin: ids[0], mode: super::host_api::keys::current_mode(state), now };
     for (customer, label, status, rows) in demo_plans {
         let total = rows.iter().map(|(_, cents, _)| cents).sum();
-        let made = super::plans::seeded(&txn, ids[customer], label, total, status, ids[0], now).await?;
+        let made = super::plans::seeded(&txn, ids[customer], label, total, status, &seeding).await?;
         let at = Placement { subscribed_to: Some(template.id), payment_plan: Some(made.id) };
         insert_echeances(
             &txn,

@@ -4,7 +4,9 @@
 //! gets 409 and nothing executes twice. A request refused before it ran (a
 //! `400`, a `422`) or told "not now" keeps nothing: the key is given back. A
 //! request whose process died keeps the key for a one-minute lease, then the
-//! next retry runs it.
+//! next retry runs it. A key belongs to the mode (test or live), as on Stripe it belongs to the
+//! account: a retry sent with another API key of the same mode (the host replaced its key
+//! meanwhile) is the same request.
 //!
 //! A creation writes its answer in its own transaction ([`finish`] with the
 //! caller's transaction): the plan and the record of having made it commit
@@ -149,7 +151,7 @@ pub async fn claim(state: &AppState, caller: Caller, key: &str, fingerprint: &st
     let now = state.now_ms();
     for _ in 0..3 {
         let existing = api_request::Entity::find()
-            .filter(api_request::Column::ApiKeyId.eq(caller.key_id))
+            .filter(api_request::Column::Mode.eq(caller.mode))
             .filter(api_request::Column::IdempotencyKey.eq(key))
             .one(&state.db)
             .await?;
@@ -162,6 +164,7 @@ pub async fn claim(state: &AppState, caller: Caller, key: &str, fingerprint: &st
                 let lease = now + LEASE_MS;
                 let row = api_request::ActiveModel {
                     api_key_id: Set(caller.key_id),
+                    mode: Set(caller.mode),
                     idempotency_key: Set(key.to_owned()),
                     fingerprint: Set(fingerprint.to_owned()),
                     response_status: Set(None),
@@ -172,7 +175,7 @@ pub async fn claim(state: &AppState, caller: Caller, key: &str, fingerprint: &st
                 };
                 let inserted = api_request::Entity::insert(row)
                     .on_conflict(
-                        OnConflict::columns([api_request::Column::ApiKeyId, api_request::Column::IdempotencyKey])
+                        OnConflict::columns([api_request::Column::Mode, api_request::Column::IdempotencyKey])
                             .do_nothing()
                             .to_owned(),
                     )

@@ -103,7 +103,8 @@ pub struct PlanObject {
     pub echeances: Vec<EcheanceObject>,
     /// The host's own keys, as given.
     pub metadata: BTreeMap<String, String>,
-    /// The signed page where the customer accepts (while the plan waits for them).
+    /// The signed page where the customer accepts (while the plan waits for them); never in an
+    /// event (a link that logs its holder in is not kept with the events).
     pub acceptance_url: Option<String>,
     /// Where that page sends the customer back.
     pub return_url: Option<String>,
@@ -111,7 +112,7 @@ pub struct PlanObject {
     pub created: i64,
     /// Last change (Unix seconds).
     pub updated: i64,
-    /// Grows at every change of the plan's status.
+    /// Grows at every change of the plan's status, and of `consumer_credit`.
     pub version: i64,
 }
 

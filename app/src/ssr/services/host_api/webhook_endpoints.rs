@@ -20,7 +20,7 @@ use crate::ssr::state::AppState;
 pub struct CreateEndpointRequest {
     /// Where to POST the events: https (http only outside production).
     pub url: String,
-    /// `plan.activated`, `plan.completed`, `plan.defaulted`, `plan.canceled`, `echeance.paid`,
+    /// `plan.activated`, `plan.completed`, `plan.defaulted`, `plan.canceled`, `plan.updated`, `echeance.paid`,
     /// `echeance.payment_failed`, `echeance.action_required`, `echeance.refunded`,
     /// `echeance.partially_refunded`, `echeance.disputed`, `echeance.dispute_won`,
     /// `echeance.refund_failed`, `echeance.canceled`, `echeance.rescheduled`, or `*`.

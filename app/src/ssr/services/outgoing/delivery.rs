@@ -82,7 +82,7 @@ pub struct EventObject {
     pub kind: String,
     /// When the change happened (Unix seconds).
     pub created: i64,
-    /// Live money or test.
+    /// Live money or test: the mode of the plan it is about.
     pub livemode: bool,
     /// The object after the change.
     pub data: EventData,
@@ -151,7 +151,9 @@ async fn send(state: &AppState, event: &host_event::Model, endpoint: &webhook_en
         return Outcome::Drop(Trouble::NotPublic);
     }
     let Some(client) = client(production) else { return Outcome::Retry(None, Trouble::NoHttpClient) };
-    let livemode = keys::current_mode(state) == crate::domain::KeyMode::Live;
+    // The mode of the event's plan, whatever keys are in use now (an event written before the
+    // mode was kept: the mode in use).
+    let livemode = event.mode.unwrap_or_else(|| keys::current_mode(state)) == crate::domain::KeyMode::Live;
     let body = body_of(event, livemode);
     let now = state.now_ms();
     let header = webhook_signature::sign_with_each(

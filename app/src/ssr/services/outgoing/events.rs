@@ -5,8 +5,8 @@
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use crate::domain::{HostDeliveryStatus, HostEvent};
-use crate::ssr::entities::{echeance, host_delivery, host_event, webhook_endpoint};
+use crate::domain::{HostDeliveryStatus, HostEvent, KeyMode};
+use crate::ssr::entities::{echeance, host_delivery, host_event, payment_plan, webhook_endpoint};
 use crate::ssr::services::change::{EcheanceChange, PlanChange};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::objects;
@@ -33,13 +33,15 @@ pub async fn echeance_news(
     kind: HostEvent,
     now: i64,
 ) -> Result<bool, ServiceError> {
-    let endpoints = subscribed(txn, kind).await?;
-    if endpoints.is_empty() {
-        return Ok(false);
-    }
-    let object = serde_json::to_string(&objects::echeance_object_of(txn, row).await?).map_err(anyhow::Error::from)?;
-    write(txn, kind, object, &endpoints, now).await?;
-    Ok(true)
+    write(txn, kind, now, async {
+        let object = serde_json::to_string(&objects::echeance_object_of(txn, row).await?);
+        let plan = match row.payment_plan_id {
+            Some(id) => payment_plan::Entity::find_by_id(id).one(txn).await?,
+            None => None,
+        };
+        Ok((object.map_err(anyhow::Error::from)?, plan.and_then(|p| p.mode)))
+    })
+    .await
 }
 
 /// A plan's status change (called by the one writer of plan statuses).
@@ -49,14 +51,28 @@ pub async fn echeance_news(
 pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) -> Result<(), ServiceError> {
     let &PlanChange { row: plan, from, at: now } = change;
     let Some(kind) = HostEvent::of_plan(from, plan.status) else { return Ok(()) };
-    let endpoints = subscribed(txn, kind).await?;
-    if endpoints.is_empty() {
-        return Ok(());
-    }
-    // A plan that moved no longer waits for its customer: no acceptance link.
-    let object = objects::plan_object(txn, plan.clone(), &|_, _| None).await?;
-    let object = serde_json::to_string(&object).map_err(anyhow::Error::from)?;
-    write(txn, kind, object, &endpoints, now).await
+    plan_news(txn, plan, kind, now).await?;
+    Ok(())
+}
+
+/// News `kind` of `plan` as it is now (after a change of its status, or of what it is without
+/// one: consumer credit after a due date moved). Returns whether an event was queued.
+///
+/// # Errors
+/// Database failure.
+pub async fn plan_news(
+    txn: &DatabaseTransaction,
+    plan: &payment_plan::Model,
+    kind: HostEvent,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    write(txn, kind, now, async {
+        // Never the acceptance link, even of a plan still waiting: it logs its holder in, and events
+        // are kept (the host has it from the creation's answer, or reads the plan).
+        let object = objects::plan_object(txn, plan.clone(), &|_, _| None).await?;
+        Ok((serde_json::to_string(&object).map_err(anyhow::Error::from)?, plan.mode))
+    })
+    .await
 }
 
 /// The enabled endpoints that want `kind`.
@@ -66,23 +82,30 @@ async fn subscribed(txn: &DatabaseTransaction, kind: HostEvent) -> Result<Vec<i6
     Ok(endpoints.into_iter().filter(|e| kind.wanted_by(&super::endpoints::event_types(e))).map(|e| e.id).collect())
 }
 
+/// Writes news `kind` for the endpoints that want it, if any (returns whether it did): the
+/// object and its plan's mode, only read then.
 async fn write(
     txn: &DatabaseTransaction,
     kind: HostEvent,
-    object: String,
-    endpoints: &[i64],
     now: i64,
-) -> Result<(), ServiceError> {
+    object: impl Future<Output = Result<(String, Option<KeyMode>), ServiceError>>,
+) -> Result<bool, ServiceError> {
+    let endpoints = subscribed(txn, kind).await?;
+    if endpoints.is_empty() {
+        return Ok(false);
+    }
+    let (object, mode) = object.await?;
     let event = host_event::ActiveModel {
         public_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
         event_type: Set(kind),
         payload: Set(object),
         created_at: Set(now),
+        mode: Set(mode),
         ..Default::default()
     }
     .insert(txn)
     .await?;
-    for endpoint in endpoints {
+    for endpoint in &endpoints {
         host_delivery::ActiveModel {
             host_event_id: Set(event.id),
             webhook_endpoint_id: Set(*endpoint),
@@ -100,5 +123,5 @@ async fn write(
         .await?;
     }
     tracing::info!(host_event.id = %event.public_id, kind = kind.as_str(), endpoints = endpoints.len(), "host event queued");
-    Ok(())
+    Ok(true)
 }
