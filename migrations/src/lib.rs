@@ -29,6 +29,7 @@ mod m20261206_000019_dispute_status_words;
 mod m20261207_000020_attempt_claimed_from;
 mod m20261207_000021_dispute_of_a_second_payment;
 mod m20261207_000022_modes_kept;
+mod m20261207_000023_double_charge_dispute_email;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_attempt_claimed_from::Migration),
             Box::new(m20261207_000021_dispute_of_a_second_payment::Migration),
             Box::new(m20261207_000022_modes_kept::Migration),
+            Box::new(m20261207_000023_double_charge_dispute_email::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 //! there, their events signed like the peer's.
 
 use app::api::dto::TimelineEvent;
-use app::domain::{Actor, Cause, DisputeNews, DisputeStatus, EcheanceId, EcheanceStatus, EmailKind};
+use app::domain::{Actor, Cause, DisputeNews, DisputeStatus, EcheanceId, EcheanceStatus, EmailKind, Locale};
 use app::ssr::entities::{dispute, email_outbox};
 use app::ssr::services::admin;
 use app::ssr::services::charge::{self, Trigger};
@@ -37,6 +37,15 @@ async fn dispute_emails(app: &TestApp) -> Vec<email_outbox::Model> {
         .all(&app.state.db)
         .await
         .expect("outbox")
+}
+
+/// A queued email as it will be sent.
+async fn rendered(app: &TestApp, email: &email_outbox::Model) -> app::ssr::email::templates::Rendered {
+    use app::ssr::email::templates;
+    let source = templates::load(&app.state.db, email.kind, Locale::from_code(&email.locale)).await.expect("template");
+    let context = serde_json::from_str(&email.context).expect("context");
+    let context = templates::with_defaults(email.kind, context, app.state.settings.app_base_url.as_str());
+    templates::render(&source, &context).expect("renders")
 }
 
 async fn dispute_of(app: &TestApp, e: i64) -> dispute::Model {
@@ -80,6 +89,9 @@ async fn a_dispute_won_and_a_dispute_lost_move_the_echeance_their_payment_collec
         assert_eq!(told.iter().filter(|m| m.to_address == admin.email).count(), 2);
     }
     assert!(told.iter().all(|m| m.context.contains("evidence_due_by") && m.context.contains("/admin/echeances/")));
+    let email = rendered(&app, &told[0]).await;
+    assert!(email.subject.starts_with("Contestation : "), "an échéance's own payment: {}", email.subject);
+    assert!(!email.text.contains("double"), "{}", email.text);
 
     // The dispute is won weeks later: the échéance is « payée » again, on the day its payment came.
     let db = app.state.db.clone();
@@ -419,7 +431,17 @@ async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_
     assert_eq!((row.stripe_dispute_id.as_str(), row.payment_intent_id.as_str()), (dispute.as_str(), twice.as_str()));
     assert!(row.of_second_payment, "{row:?}");
     assert_eq!(app.status(e).await, EcheanceStatus::Payee, "its own payment is not disputed");
-    assert_eq!(dispute_emails(&app).await.len(), 1, "the admins are told");
+    let told = dispute_emails(&app).await;
+    assert_eq!(told.len(), 1, "the admins are told");
+    // In words that keep them from fighting a dispute of money that was not owed.
+    let email = rendered(&app, &told[0]).await;
+    assert!(email.subject.starts_with("Contestation d’un paiement en double : "), "{}", email.subject);
+    assert!(
+        email.text.contains("un double prélèvement. Le paiement de l’échéance n’est pas en cause"),
+        "{}",
+        email.text
+    );
+    assert!(!email.text.contains("Les preuves sont à envoyer"), "no call for evidence: {}", email.text);
     let timeline = admin::timeline(&app.state, EcheanceId::new(e).expect("id")).await.expect("timeline");
     assert!(timeline.disputes.iter().any(|d| d.stripe_dispute_id == dispute && d.of_second_payment));
     let money = timeline.refund_totals.expect("collected");

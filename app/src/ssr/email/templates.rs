@@ -151,6 +151,10 @@ pub fn with_defaults(kind: EmailKind, mut context: serde_json::Value, site_url: 
         map.entry("remaining_count").or_insert(serde_json::json!(0));
         map.entry("next_due_date").or_insert(serde_json::Value::Null);
     }
+    if kind == EmailKind::AdminDisputeOpened {
+        // Queued before a double charge's dispute was worded apart.
+        map.entry("of_second_payment").or_insert(serde_json::Value::Bool(false));
+    }
     if kind == EmailKind::PaymentFailed {
         // Queued before failures named their reason and carried a link: the site instead.
         let site = map.get("site_url").cloned().unwrap_or(serde_json::Value::Null);
@@ -189,6 +193,7 @@ pub fn sample_context(kind: EmailKind, locale: Locale) -> serde_json::Value {
     if kind == EmailKind::AdminDisputeOpened {
         context["reader_name"] = serde_json::json!("Camille Admin");
         context["customer_email"] = serde_json::json!("alice@example.com");
+        context["of_second_payment"] = serde_json::json!(false);
         context["reason"] = serde_json::json!("fraudulent");
         context["evidence_due_by"] = serde_json::json!(if fr { "29/01/2027" } else { "29 Jan 2027" });
         context["link"] = serde_json::json!("https://echeancier.example/admin/echeances/42");

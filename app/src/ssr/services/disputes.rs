@@ -177,6 +177,7 @@ async fn tell_admins(
         let mut context = effects::email_context(state, echeance, &customer, locale)?;
         context["reader_name"] = serde_json::json!(admin.display_name);
         context["customer_email"] = serde_json::json!(customer.email);
+        context["of_second_payment"] = serde_json::json!(row.of_second_payment);
         let reason = row.reason.as_deref().map(|code| dispute_reason_text(code, Texts::of(locale)));
         context["reason"] = serde_json::json!(reason.unwrap_or_default());
         // First seen under review (the evidence sent already): no deadline to press for.
