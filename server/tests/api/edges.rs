@@ -492,17 +492,13 @@ async fn an_attempt_absent_from_stripe_is_given_up_only_past_a_margin_for_clocks
     assert_eq!(app.status(e).await, EcheanceStatus::APayer, "past the margin, and a fresh read agrees: given up");
 }
 
-#[tokio::test]
-async fn a_retry_that_never_reached_stripe_gives_the_echeance_back_failed_with_its_retry_date_and_tells_no_one() {
-    let app = spawn_app_by_hand().await;
+/// A declined échéance (« échouée », its retry date) that an admin charges again while Stripe answers
+/// 500 to every try: « en cours », its retry never reached Stripe. Returns it and its retry date.
+async fn retried_without_reaching_stripe(app: &crate::helpers::TestApp) -> (i64, i64) {
     let admin = app.admin("root").await;
     let bob = app.customer("bob", Some(cards::DECLINED)).await;
     let (e, retry_at) = app.declined_today(&bob, 2_600).await;
-    let failures =
-        || async { app.emails(e).await.iter().filter(|m| m.kind == app::domain::EmailKind::PaymentFailed).count() };
-    assert_eq!(failures().await, 1);
-
-    // An admin charges it again; Stripe answers 500 on every try: en cours, its outcome unknown.
+    assert_eq!(payment_failed_emails(app, e).await, 1);
     for _ in 0..4 {
         app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
     }
@@ -510,12 +506,35 @@ async fn a_retry_that_never_reached_stripe_gives_the_echeance_back_failed_with_i
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
     let attempt = app.attempts(e).await.pop().expect("the retry");
     assert!(attempt.payment_intent_id.is_none(), "it never reached Stripe");
+    (e, retry_at)
+}
 
-    // Past the margin for clocks, absent from Stripe's list: given up — as the claim found it.
+async fn payment_failed_emails(app: &crate::helpers::TestApp, e: i64) -> usize {
+    app.emails(e).await.iter().filter(|m| m.kind == app::domain::EmailKind::PaymentFailed).count()
+}
+
+#[tokio::test]
+async fn a_retry_that_never_reached_stripe_gives_the_echeance_back_failed_with_its_retry_date_and_tells_no_one() {
+    let app = spawn_app_by_hand().await;
+    let (e, retry_at) = retried_without_reaching_stripe(&app).await;
+    // Past the margin for clocks, absent from Stripe's list: given up by the reconciler — as the claim found it.
     app.clock.advance(Duration::from_secs(31 * 60));
     reconcile(&app).await;
     assert_eq!((app.status(e).await, app.row(e).await.next_retry_at), (EcheanceStatus::Echouee, Some(retry_at)));
-    assert_eq!(failures().await, 1, "no new failure: nothing reached the bank");
+    assert_eq!(payment_failed_emails(&app, e).await, 1, "no new failure: nothing reached the bank");
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "only the declined one");
+}
+
+#[tokio::test]
+async fn a_retry_the_follow_up_gives_up_a_day_later_gives_the_echeance_back_failed_with_its_retry_date() {
+    let app = spawn_app_by_hand().await;
+    let (e, retry_at) = retried_without_reaching_stripe(&app).await;
+    // No follow-up ran while Stripe kept the retry's key (it would have sent it again); a day later the
+    // key is gone, the retry absent from Stripe's list: the follow-up gives it up — as the claim found it.
+    app.clock.advance(Duration::from_secs(24 * 3600));
+    charge::resume(&app.state, 10).await.expect("the follow-up");
+    assert_eq!((app.status(e).await, app.row(e).await.next_retry_at), (EcheanceStatus::Echouee, Some(retry_at)));
+    assert_eq!(payment_failed_emails(&app, e).await, 1, "no new failure: nothing reached the bank");
     assert_eq!(app.peer.payment_intents_of(e).await.len(), 1, "only the declined one");
 }
 
