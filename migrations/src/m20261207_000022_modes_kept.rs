@@ -7,8 +7,9 @@
 //!   from now on; one still without an answer would let a retry run again);
 //! - a plan keeps the mode it was made in, and a host event the mode of its plan: an event
 //!   queued with test keys and delivered after the switch to live keys still says
-//!   `"livemode": false`. Plans and events written before this migration have none: they are
-//!   sent in the mode in use, as before.
+//!   `"livemode": false`. Plans made before this migration take the mode in use when an instance
+//!   of this version starts (`plans::keep_mode_of_older`); the events written before it, and
+//!   those of an échéance of no plan, have none: sent in the mode in use, as before.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::handler::Handler as _;
 use leptos::prelude::*;
 use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use secrecy::ExposeSecret as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -67,6 +68,15 @@ pub fn leptos_options(settings: &Settings) -> anyhow::Result<LeptosOptions> {
 pub async fn build_state(settings: Settings, ports: Ports, leptos_options: LeptosOptions) -> anyhow::Result<AppState> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
+    let mode = app::domain::KeyMode::of_stripe_key(settings.stripe_secret_key.expose_secret());
+    let stamped = app::ssr::services::plans::keep_mode_of_older(&db, mode).await.context("the older plans' mode")?;
+    if stamped > 0 {
+        tracing::info!(
+            plans = stamped,
+            mode = mode.as_str(),
+            "plans made before their mode was kept take the mode in use"
+        );
+    }
     let installation = installation::open(&db, ports.clock.now_ms()).await.context("reading the installation")?;
     if let Some(taken_at) = installation.restored_from {
         tracing::warn!(

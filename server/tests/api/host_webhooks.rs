@@ -271,6 +271,43 @@ async fn an_event_of_a_test_plan_delivered_after_the_switch_to_live_keys_still_s
 }
 
 #[tokio::test]
+async fn a_plan_made_before_its_mode_was_kept_takes_the_mode_in_use_at_the_next_start() {
+    use app::domain::KeyMode;
+    use app::ssr::entities::payment_plan;
+    use sea_orm::sea_query::Expr;
+    let first = crate::helpers::spawn_app_by_hand().await;
+    let key = api_key(&first).await;
+    let receiver = Receiver::start().await;
+    endpoint(&first, &key, &receiver, &["plan.canceled"]).await;
+    let older = plan(&first, &key, "zoe@example.test").await;
+    // As an earlier version wrote it: no mode.
+    payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Mode, Expr::value(Option::<KeyMode>::None))
+        .exec(&first.state.db)
+        .await
+        .expect("an older plan");
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // The upgraded version starts, on the same test keys: the plan is a test plan from then on.
+    let by_hand = Options { workers: false, ..Options::default() };
+    let upgraded = spawn_on(db.clone(), peer.clone(), by_hand).await;
+    let mode = payment_plan::Entity::find().one(&upgraded.state.db).await.expect("q").expect("the plan").mode;
+    assert_eq!(mode, Some(KeyMode::Test));
+    drop(upgraded);
+
+    // Later on live keys, its news still says test.
+    let live = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let on_live = spawn_on(db, peer, Options { workers: true, env: live }).await;
+    let live_key = api_key(&on_live).await;
+    let cancel = format!("/v1/plans/{}/cancel", older["id"].as_str().expect("id"));
+    assert_eq!(post(&on_live, &live_key, &cancel, &json!({})).await.0, 200);
+    let received = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].json()["livemode"], false);
+}
+
+#[tokio::test]
 async fn endpoints_are_checked_and_a_rolled_secret_keeps_the_old_one_valid() {
     let app = spawn_app().await;
     let key = api_key(&app).await;

@@ -32,8 +32,8 @@ pub struct Model {
     pub return_url: Option<String>,
     /// The customer was created with this plan (no account before it).
     pub customer_created: bool,
-    /// Test or live money, as the Stripe key in use when it was made (none: made before it was
-    /// kept, taken as the mode in use). Its host events say it.
+    /// Test or live money, as the Stripe key in use when it was made (a plan made before it was
+    /// kept: the mode in use when the upgraded version started). Its host events say it.
     pub mode: Option<KeyMode>,
 }
 

@@ -258,6 +258,21 @@ async fn find_or_create_customer(
     }
 }
 
+/// Gives the plans made before their mode was kept (migration 22) the mode of the Stripe key in
+/// use, at the start of an instance: the mode they were made in, unless the keys changed with
+/// the upgrade. From then on their host events say it, whatever keys send them. Returns how many.
+///
+/// # Errors
+/// Database failure.
+pub async fn keep_mode_of_older(db: &impl sea_orm::ConnectionTrait, mode: KeyMode) -> Result<u64, ServiceError> {
+    let done = payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Mode, Expr::value(mode))
+        .filter(payment_plan::Column::Mode.is_null())
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Who writes the demo data, in which mode, when.
 pub(crate) struct Seeding {
     /// The demo admin.
