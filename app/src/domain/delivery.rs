@@ -82,6 +82,11 @@ pub enum Trouble {
     PlanNow(PlanStatus),
     /// The card an expiry warning was about was replaced or extended.
     CardReplaced,
+    /// A plan's default email waits: a charge of one of its échéances is under way (it made the
+    /// plan active again, and may still be given up with the plan back in default).
+    ChargeUnderWay,
+    /// A newer email of the same kind about the same plan, to the same reader, replaces it.
+    Superseded,
     /// The endpoint was deleted (or its event is gone).
     EndpointDeleted,
     /// The endpoint's URL does not read.
@@ -109,6 +114,8 @@ impl Trouble {
             Self::EcheanceNow { status, due_date: None } => format!("echeance_now:{status}"),
             Self::PlanNow(status) => format!("plan_now:{status}"),
             Self::CardReplaced => "card_replaced".to_owned(),
+            Self::ChargeUnderWay => "charge_under_way".to_owned(),
+            Self::Superseded => "superseded".to_owned(),
             Self::EndpointDeleted => "endpoint_deleted".to_owned(),
             Self::UrlUnreadable => "url_unreadable".to_owned(),
             Self::NotPublic => "not_public".to_owned(),
@@ -140,6 +147,8 @@ impl Trouble {
             }
             ("plan_now", Some(status)) => Self::PlanNow(PlanStatus::parse(status).ok()?),
             ("card_replaced", None) => Self::CardReplaced,
+            ("charge_under_way", None) => Self::ChargeUnderWay,
+            ("superseded", None) => Self::Superseded,
             ("endpoint_deleted", None) => Self::EndpointDeleted,
             ("url_unreadable", None) => Self::UrlUnreadable,
             ("not_public", None) => Self::NotPublic,
@@ -168,6 +177,8 @@ mod tests {
                 .prop_map(|status| Trouble::EcheanceNow { status, due_date: None }),
             proptest::sample::select(PlanStatus::ALL.to_vec()).prop_map(Trouble::PlanNow),
             Just(Trouble::CardReplaced),
+            Just(Trouble::ChargeUnderWay),
+            Just(Trouble::Superseded),
             Just(Trouble::EndpointDeleted),
             Just(Trouble::UrlUnreadable),
             Just(Trouble::NotPublic),

@@ -665,3 +665,95 @@ async fn an_admin_refused_a_charge_is_told_what_the_customer_has_to_do_not_asked
     assert_eq!(app.status(waiting).await, EcheanceStatus::EnAttente, "still waiting for its customer");
     assert!(app.attempts(no_card).await.is_empty(), "nothing sent to Stripe");
 }
+
+/// A plan in default (its first échéance failed for good: no retry schedule) while SMTP is down:
+/// its default emails, to the customer and to the admin, wait in the outbox. Returns the app,
+/// the échéance, the admin and the emails' ids.
+async fn in_default_with_its_emails_held() -> (crate::helpers::TestApp, i64, crate::helpers::Customer, Vec<i64>) {
+    let options = crate::helpers::Options { workers: false, env: vec![("RETRY_SCHEDULE_HOURS", String::new())] };
+    let app = crate::helpers::spawn_app_with(options).await;
+    let admin = app.admin("root").await;
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let plan = crate::plans::accepted_plan(&app, &bob, 3_000, 3).await;
+    let e = plan.echeances[0].id;
+    let declined = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(declined.status, EcheanceStatus::EchoueeDefinitive);
+    let held = default_emails(&app).await;
+    assert_eq!(held.len(), 2, "the customer and the admin");
+    (app, e, admin, held)
+}
+
+/// The ids of the plans' default emails in the outbox, the customer's and the admins'.
+async fn default_emails(app: &crate::helpers::TestApp) -> Vec<i64> {
+    use app::ssr::entities::email_outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let rows = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.is_in([EmailKind::PlanInDefault, EmailKind::AdminPlanInDefault]))
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    rows.iter().map(|m| m.id).collect()
+}
+
+/// What became of the outbox's emails `ids`: (status, attempts, why not sent).
+async fn outbox_rows(app: &crate::helpers::TestApp, ids: &[i64]) -> Vec<(String, i32, app::domain::Trouble)> {
+    use app::ssr::entities::email_outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let rows = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(email_outbox::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    rows.into_iter()
+        .map(|m| {
+            let why = app::domain::Trouble::read(m.last_error.as_deref().unwrap_or_default());
+            (m.status.as_str().to_owned(), m.attempts, why)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_active_is_sent_once_it_is_back_in_default() {
+    use app::domain::Trouble;
+    let (app, e, admin, held) = in_default_with_its_emails_held().await;
+    // An admin charges it again; Stripe answers 500 to every try: « en cours », the plan active again.
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("outcome unknown, not an error");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+
+    // The outbox meanwhile: the default emails wait for the charge's outcome (they were dropped).
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let waiting = ("pending".to_owned(), 0, Trouble::ChargeUnderWay);
+    assert_eq!(outbox_rows(&app, &held).await, [waiting.clone(), waiting]);
+
+    // Given up unsent: failed for good again, the plan in default, nobody told again — so the held
+    // emails are what tells them: tried (SMTP is down here), not dropped.
+    app.clock.advance(Duration::from_secs(31 * 60));
+    crate::edges::reconcile(&app).await;
+    assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive);
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    for (status, attempts, why) in outbox_rows(&app, &held).await {
+        assert_eq!((status.as_str(), attempts), ("pending", 1), "{why:?}");
+        assert!(matches!(why, Trouble::NotReached(_) | Trouble::Other(_)), "tried: {why:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_default_email_held_when_the_plan_defaulted_again_gives_way_to_the_newer_one() {
+    use app::domain::Trouble;
+    let (app, e, admin, held) = in_default_with_its_emails_held().await;
+    // Charged again by an admin, declined again: in default again, told again.
+    let again = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("sent");
+    assert_eq!(again.status, EcheanceStatus::EchoueeDefinitive);
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let superseded = ("cancelled".to_owned(), 1, Trouble::Superseded);
+    assert_eq!(outbox_rows(&app, &held).await, [superseded.clone(), superseded], "one default email each");
+    // The newer ones are the ones tried (SMTP is down here).
+    let newer: Vec<i64> = default_emails(&app).await.into_iter().filter(|id| !held.contains(id)).collect();
+    let tried = outbox_rows(&app, &newer).await;
+    assert_eq!(tried.len(), 2, "{tried:?}");
+    assert!(tried.iter().all(|(status, attempts, _)| (status.as_str(), *attempts) == ("pending", 1)), "{tried:?}");
+}

@@ -18,6 +18,8 @@ use crate::ssr::state::AppState;
 /// What happened to one row.
 enum Outcome {
     Sent,
+    /// Not now: tried again in a minute, the attempt not counted.
+    Later(Trouble),
     Cancelled(Trouble),
     Retry(String),
     Failed(String),
@@ -45,6 +47,9 @@ pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, Service
     Ok(count)
 }
 
+/// How soon an email that waits ([`Outcome::Later`]) is looked at again.
+const LATER_MS: i64 = 60_000;
+
 /// How long a worker holds an email it sends.
 const LEASE_MS: i64 = 120_000;
 /// How long a send may take, well within its lease.
@@ -52,6 +57,9 @@ const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     let kind = row.kind;
+    if let Some(reason) = waits_for_a_charge(state, row, kind).await {
+        return Outcome::Later(reason);
+    }
     if let Some(reason) = no_longer_relevant(state, row, kind).await {
         return Outcome::Cancelled(reason);
     }
@@ -102,13 +110,28 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         return (!same).then_some(Trouble::CardReplaced);
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
-        let plan_id: i64 = row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())?;
-        let plan = payment_plan::Entity::find_by_id(plan_id).one(&state.db).await.ok()??;
+        let plan = payment_plan::Entity::find_by_id(plan_of(row)?).one(&state.db).await.ok()??;
         let stale = match kind {
             EmailKind::PlanSummary => plan.status == PlanStatus::Annule,
             _ => plan.status != PlanStatus::EnDefaut,
         };
-        return stale.then_some(Trouble::PlanNow(plan.status));
+        if stale {
+            return Some(Trouble::PlanNow(plan.status));
+        }
+        if kind == EmailKind::PlanSummary {
+            return None;
+        }
+        // In default again since, and told again: that newer email is the one to send.
+        let newer = email_outbox::Entity::find()
+            .filter(email_outbox::Column::Kind.eq(kind))
+            .filter(email_outbox::Column::ToAddress.eq(row.to_address.as_str()))
+            .filter(email_outbox::Column::Id.gt(row.id))
+            .filter(email_outbox::Column::DedupKey.starts_with(format!("{kind}:p{}:", plan.id)))
+            .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
+            .one(&state.db)
+            .await
+            .ok()?;
+        return newer.map(|_| Trouble::Superseded);
     }
     if kind == EmailKind::Invitation {
         let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
@@ -125,6 +148,32 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     (!waiting).then_some(Trouble::EcheanceNow { status: echeance.status, due_date: None })
+}
+
+/// The plan of a plan email's dedup key (`kind:p{plan}:v{version}[:u{admin}]`).
+fn plan_of(row: &email_outbox::Model) -> Option<i64> {
+    row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())
+}
+
+/// A plan's default email while a charge of one of its échéances is under way: the claim made
+/// the plan active again, and may still be given up unsent — the plan back in default with
+/// nobody told again. Such an email waits for the charge's outcome instead of being dropped
+/// (sent if the plan is in default again, dropped if the charge cured it).
+async fn waits_for_a_charge(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
+    if !matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault) {
+        return None;
+    }
+    let plan = payment_plan::Entity::find_by_id(plan_of(row)?).one(&state.db).await.ok()??;
+    if plan.status == PlanStatus::EnDefaut {
+        return None;
+    }
+    let charging = echeance::Entity::find()
+        .filter(echeance::Column::PaymentPlanId.eq(plan.id))
+        .filter(echeance::Column::Status.eq(EcheanceStatus::EnCours))
+        .one(&state.db)
+        .await
+        .ok()?;
+    charging.map(|_| Trouble::ChargeUnderWay)
 }
 
 /// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
@@ -151,8 +200,8 @@ async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) ->
 /// Writes what became of an email ([`queue::outcome_of`]: a retry only while this worker still holds it, `held`).
 async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome: Outcome) -> Result<(), ServiceError> {
     let now = state.now_ms();
-    let attempts = row.attempts + 1;
-    let done = !matches!(outcome, Outcome::Retry(_));
+    let attempts = if matches!(outcome, Outcome::Later(_)) { row.attempts } else { row.attempts + 1 };
+    let done = !matches!(outcome, Outcome::Retry(_) | Outcome::Later(_));
     let update = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
         .col_expr(email_outbox::Column::LockedUntil, Expr::value(Option::<i64>::None))
@@ -174,6 +223,9 @@ async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome:
                 .col_expr(email_outbox::Column::SentAt, Expr::value(now))
                 .col_expr(email_outbox::Column::LastError, Expr::value(Option::<String>::None))
         }
+        Outcome::Later(reason) => update
+            .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now + LATER_MS))
+            .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored())),
         Outcome::Cancelled(reason) => update
             .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
             .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored())),
