@@ -8,8 +8,9 @@
 //! - a plan keeps the mode it was made in, and a host event the mode of its plan: an event
 //!   queued with test keys and delivered after the switch to live keys still says
 //!   `"livemode": false`. Plans made before this migration take the mode in use when an instance
-//!   of this version starts (`plans::keep_mode_of_older`); the events written before it, and
-//!   those of an échéance of no plan, have none: sent in the mode in use, as before.
+//!   of this version starts (`keys::keep_mode_of_older`); the events written before it have
+//!   none: sent in the mode in use, as before (those of an échéance of no plan had none too,
+//!   until the version of migration 24 gave them the mode in use when written).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -69,12 +69,13 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let mode = app::domain::KeyMode::of_stripe_key(settings.stripe_secret_key.expose_secret());
-    let stamped = app::ssr::services::plans::keep_mode_of_older(&db, mode).await.context("the older plans' mode")?;
-    if stamped > 0 {
+    let stamped = app::ssr::services::host_api::keys::keep_mode_of_older(&db, mode).await.context("the older modes")?;
+    if stamped != app::ssr::services::host_api::keys::ModesKept::default() {
         tracing::info!(
-            plans = stamped,
+            plans = stamped.plans,
+            endpoints = stamped.endpoints,
             mode = mode.as_str(),
-            "plans made before their mode was kept take the mode in use"
+            "plans and webhook endpoints made before their mode was kept take the mode in use"
         );
     }
     let installation = installation::open(&db, ports.clock.now_ms()).await.context("reading the installation")?;

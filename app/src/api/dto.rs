@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, InboxStatus, Locale, OutboxStatus, Role,
+    AttemptOutcome, Cause, ChargeOrigin, EcheanceStatus, EmailKind, InboxStatus, KeyMode, Locale, OutboxStatus, Role,
 };
 
 /// The logged-in user, as the interface needs it.
@@ -887,6 +887,8 @@ pub struct EndpointLine {
     pub enabled: bool,
     /// Until when the previous secret still signs (after a roll).
     pub previous_secret_until: Option<NaiveDateTime>,
+    /// The mode of the keys that registered it: it hears of that mode's plans only.
+    pub mode: Option<KeyMode>,
 }
 
 /// One event to one endpoint.
@@ -1042,6 +1044,9 @@ pub struct PlanView {
     pub history: Vec<PlanHistoryEntry>,
     /// It can still be cancelled.
     pub can_cancel: bool,
+    /// The mode of the Stripe keys it was made with, when the site runs on the other mode's:
+    /// nothing of it goes through Stripe until it runs on that mode's again.
+    pub other_mode: Option<KeyMode>,
 }
 
 /// The consent a customer gave to a plan's off-session charges.

@@ -53,6 +53,7 @@ pub async fn admin_integration(status: Option<String>, page: u64) -> Result<Inte
             events: endpoints::event_types(&e),
             enabled: e.disabled_at.is_none(),
             previous_secret_until: e.previous_secret_until.filter(|until| *until > now).map(local),
+            mode: e.mode,
             url: e.url,
         })
         .collect();

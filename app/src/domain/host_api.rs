@@ -25,6 +25,15 @@ impl KeyMode {
     pub fn of_stripe_key(key: &str) -> Self {
         if key.starts_with("sk_live_") || key.starts_with("rk_live_") { Self::Live } else { Self::Test }
     }
+
+    /// The other mode.
+    #[must_use]
+    pub fn other(self) -> Self {
+        match self {
+            Self::Test => Self::Live,
+            Self::Live => Self::Test,
+        }
+    }
 }
 
 /// Characters of the random part of a key.

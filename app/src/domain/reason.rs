@@ -65,6 +65,12 @@ pub enum Refusal {
     /// before its customer accepts it.
     #[error("the plan is not accepted yet")]
     NotAccepted,
+    /// The plan was made with the Stripe keys of the other mode (test, the installation now on
+    /// live keys, or the reverse): its customer, cards and payments are in that mode on Stripe,
+    /// out of these keys' reach. Nothing of it is charged until the installation runs on that
+    /// mode's keys again.
+    #[error("the plan belongs to the other Stripe mode")]
+    OtherMode,
     /// The last active admin cannot be disabled (no one could get back in).
     #[error("the last active admin")]
     LastAdmin,

@@ -8,7 +8,7 @@ use app::ssr::services::error::ServiceError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::helpers::{Delivery, Fault, cards, spawn_app, spawn_app_by_hand};
+use crate::helpers::{Delivery, Fault, Options, cards, spawn_app, spawn_app_by_hand, spawn_on};
 
 const CREATE: &str = "POST /v1/payment_intents";
 
@@ -756,4 +756,44 @@ async fn a_default_email_held_when_the_plan_defaulted_again_gives_way_to_the_new
     let tried = outbox_rows(&app, &newer).await;
     assert_eq!(tried.len(), 2, "{tried:?}");
     assert!(tried.iter().all(|(status, attempts, _)| (status.as_str(), *attempts) == ("pending", 1)), "{tried:?}");
+}
+
+#[tokio::test]
+async fn a_test_plans_charge_left_unknown_waits_for_the_test_keys_to_be_settled() {
+    use app::ssr::services::reconcile;
+    let first = spawn_app_by_hand().await;
+    let alice = first.customer("alice", Some(cards::OK)).await;
+    let e = crate::plans::accepted_plan(&first, &alice, 2_000, 2).await.echeances[0].id;
+    first.stripe.inject(CREATE, Fault::ErrorAfterExecution);
+    first.stripe.set_delivery(Delivery::Drop);
+    let result = charge::charge(&first.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(result.status, EcheanceStatus::EnCours);
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // On the live keys, which real Stripe would not let reach its PaymentIntent (it would be given
+    // up as never sent), neither the follow-up nor the reconciler takes it to Stripe: it waits.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db.clone(), peer.clone(), Options { workers: false, env: live_keys }).await;
+    // Two days on: past every wait, and its PaymentIntent out of the reconciler's window.
+    live.clock.advance(Duration::from_secs(2 * 86_400));
+    assert_eq!(charge::resume(&live.state, 10).await.expect("resumed"), 0);
+    let options = reconcile::Options {
+        since: Duration::from_secs(3600),
+        dry_run: false,
+        trigger: app::domain::Actor::CommandLine,
+    };
+    let report = reconcile::run(&live.state, &options, &reconcile::Silent).await.expect("reconciled");
+    assert_eq!(report.counts.checked, 0, "{report:?}");
+    assert_eq!(live.status(e).await, EcheanceStatus::EnCours);
+    assert_eq!(live.attempts(e).await[0].outcome, AttemptOutcome::Unknown);
+    drop(live);
+
+    // Back on the test keys, two days on too, the follow-up finds its payment (by our metadata:
+    // past the key's retention, nothing is sent again).
+    let test = spawn_on(db, peer, Options { workers: false, ..Options::default() }).await;
+    test.clock.advance(Duration::from_secs(2 * 86_400));
+    assert_eq!(charge::resume(&test.state, 10).await.expect("resumed"), 1);
+    assert_eq!(test.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(test.peer.payment_intents_of(e).await.len(), 1, "no second charge");
 }

@@ -10,7 +10,7 @@ use chrono::Days;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Options, TestApp, spawn_app, spawn_app_with, spawn_on};
 
 /// A key for the tests' host.
 async fn api_key(app: &TestApp) -> String {
@@ -982,4 +982,62 @@ async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_car
     assert!(opens(c_link.clone()).await);
     app.add_card(&holder, crate::helpers::cards::OK).await;
     assert!(!opens(c_link).await, "a card saved: the host's link no longer opens the account");
+}
+
+#[tokio::test]
+async fn the_live_keys_do_not_see_the_test_plans_and_are_told_where_they_are() {
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let test_key = api_key(&first).await;
+    let (status, test_plan) =
+        post(&first, "/v1/plans", &test_key, None, &split_plan(&first, "zoe@example.test", 30_000, 3)).await;
+    assert_eq!(status, 201, "{test_plan}");
+    let plan_id = test_plan["id"].as_str().expect("id").to_owned();
+    let echeance_id = test_plan["echeances"][0]["id"].as_str().expect("id").to_owned();
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // The installation moves to live keys.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db.clone(), peer.clone(), Options { workers: false, env: live_keys }).await;
+    let live_key = api_key(&live).await;
+    let other_mode = |what: &str, id: &str| {
+        format!(
+            "No such {what}: '{id}'; a similar object exists in test mode, but a live mode key was used to make this request."
+        )
+    };
+    for (path, what, id) in [
+        (format!("/v1/plans/{plan_id}"), "plan", &plan_id),
+        (format!("/v1/echeances/{echeance_id}"), "echeance", &echeance_id),
+    ] {
+        let (status, missing) = get(&live, &path, &live_key).await;
+        assert_eq!((status, missing["error"]["code"].as_str()), (404, Some("resource_missing")), "{missing}");
+        assert_eq!(missing["error"]["message"], other_mode(what, id));
+    }
+    let (status, missing) = post(&live, &format!("/v1/plans/{plan_id}/cancel"), &live_key, None, &json!({})).await;
+    assert_eq!((status, missing["error"]["message"].as_str()), (404, Some(other_mode("plan", &plan_id).as_str())));
+    let (status, listed) = get(&live, "/v1/plans", &live_key).await;
+    assert_eq!((status, listed["data"].as_array().map(Vec::len)), (200, Some(0)), "{listed}");
+    // An id of neither mode is the plain 404.
+    let (_, unknown) = get(&live, "/v1/plans/plan_999999", &live_key).await;
+    assert_eq!(unknown["error"]["message"], "No such plan.");
+
+    // The same customer's live plan is listed alone.
+    let (status, live_plan) =
+        post(&live, "/v1/plans", &live_key, None, &split_plan(&live, "zoe@example.test", 20_000, 2)).await;
+    assert_eq!(status, 201, "{live_plan}");
+    let (_, listed) = get(&live, "/v1/plans?customer_email=zoe@example.test", &live_key).await;
+    let ids: Vec<&Value> = listed["data"].as_array().expect("data").iter().map(|p| &p["id"]).collect();
+    assert_eq!(ids, [&live_plan["id"]]);
+    drop(live);
+
+    // Back on the test keys: the test plan is there, never cancelled; the live one is the other mode's.
+    let test = spawn_on(db, peer, Options { workers: false, ..Options::default() }).await;
+    let (status, plan) = get(&test, &format!("/v1/plans/{plan_id}"), &test_key).await;
+    assert_eq!((status, plan["status"].as_str()), (200, Some("awaiting_customer")), "{plan}");
+    let live_id = live_plan["id"].as_str().expect("id");
+    let (status, missing) = get(&test, &format!("/v1/plans/{live_id}"), &test_key).await;
+    let told = format!(
+        "No such plan: '{live_id}'; a similar object exists in live mode, but a test mode key was used to make this request."
+    );
+    assert_eq!((status, missing["error"]["message"].as_str()), (404, Some(told.as_str())));
 }

@@ -259,8 +259,10 @@ async fn an_event_of_a_test_plan_delivered_after_the_switch_to_live_keys_still_s
     assert_eq!(received[0].json()["livemode"], false, "a test plan's news, whatever keys send it");
     assert!(stripe_python_accepts(&received[0].body, &received[0].signature, &secret));
 
-    // A plan made with the live keys is live.
+    // A plan made with the live keys is live (told to an endpoint registered with them: the test
+    // one hears of test plans only).
     let live_key = api_key(&second).await;
+    endpoint(&second, &live_key, &receiver, &["plan.canceled"]).await;
     let live_plan = plan(&second, &live_key, "amelie@example.test").await;
     let cancel = format!("/v1/plans/{}/cancel", live_plan["id"].as_str().expect("id"));
     assert_eq!(post(&second, &live_key, &cancel, &json!({})).await.0, 200);
@@ -280,28 +282,35 @@ async fn a_plan_made_before_its_mode_was_kept_takes_the_mode_in_use_at_the_next_
     let receiver = Receiver::start().await;
     endpoint(&first, &key, &receiver, &["plan.canceled"]).await;
     let older = plan(&first, &key, "zoe@example.test").await;
-    // As an earlier version wrote it: no mode.
+    // As an earlier version wrote them: no mode.
     payment_plan::Entity::update_many()
         .col_expr(payment_plan::Column::Mode, Expr::value(Option::<KeyMode>::None))
         .exec(&first.state.db)
         .await
         .expect("an older plan");
+    webhook_endpoint::Entity::update_many()
+        .col_expr(webhook_endpoint::Column::Mode, Expr::value(Option::<KeyMode>::None))
+        .exec(&first.state.db)
+        .await
+        .expect("an older endpoint");
     let (db, peer) = (first.db.clone(), first.peer.clone());
     drop(first);
 
-    // The upgraded version starts, on the same test keys: the plan is a test plan from then on.
+    // The upgraded version starts, on the same test keys: the plan and the endpoint are test ones
+    // from then on.
     let by_hand = Options { workers: false, ..Options::default() };
     let upgraded = spawn_on(db.clone(), peer.clone(), by_hand).await;
     let mode = payment_plan::Entity::find().one(&upgraded.state.db).await.expect("q").expect("the plan").mode;
     assert_eq!(mode, Some(KeyMode::Test));
+    let mode = webhook_endpoint::Entity::find().one(&upgraded.state.db).await.expect("q").expect("endpoint").mode;
+    assert_eq!(mode, Some(KeyMode::Test));
     drop(upgraded);
 
-    // Later on live keys, its news still says test.
+    // Later on live keys, its news (an admin cancels it) still says test, and reaches the test endpoint.
     let live = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
     let on_live = spawn_on(db, peer, Options { workers: true, env: live }).await;
-    let live_key = api_key(&on_live).await;
-    let cancel = format!("/v1/plans/{}/cancel", older["id"].as_str().expect("id"));
-    assert_eq!(post(&on_live, &live_key, &cancel, &json!({})).await.0, 200);
+    let admin = on_live.admin("root").await;
+    plans::cancel(&on_live.state, number(&older["id"]), admin.id).await.expect("cancelled");
     let received = receiver.wait_for(1, Duration::from_secs(20)).await;
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].json()["livemode"], false);
@@ -405,4 +414,91 @@ async fn a_deleted_endpoints_failures_are_history_neither_counted_nor_replayed()
     assert!(matches!(one, Err(ServiceError::NotFound)), "{one:?}");
     assert_eq!(deliveries(&app).await[0].status, HostDeliveryStatus::Failed);
     assert!(receiver.received().is_empty());
+}
+
+#[tokio::test]
+async fn an_endpoint_hears_only_of_the_plans_of_its_mode() {
+    // A staging site's endpoint, registered with the test keys, and a test plan.
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let test_key = api_key(&first).await;
+    let staging = Receiver::start().await;
+    endpoint(&first, &test_key, &staging, &["plan.canceled", "echeance.paid"]).await;
+    let test_plan = plan(&first, &test_key, "zoe@example.test").await;
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // On the live keys, the site registers its production endpoint; the live keys see it alone.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db, peer, Options { workers: true, env: live_keys }).await;
+    let live_key = api_key(&live).await;
+    let production = Receiver::start().await;
+    endpoint(&live, &live_key, &production, &["plan.canceled", "echeance.paid"]).await;
+    let http = reqwest::Client::new();
+    let listed: Value = http
+        .get(format!("{}/v1/webhook_endpoints", live.address))
+        .bearer_auth(&live_key)
+        .send()
+        .await
+        .expect("listed")
+        .json()
+        .await
+        .expect("JSON");
+    let urls: Vec<&Value> = listed["data"].as_array().expect("data").iter().map(|e| &e["url"]).collect();
+    assert_eq!(urls, [&json!(production.url)], "{listed}");
+    let staging_row = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::Url.eq(staging.url.clone()))
+        .one(&live.state.db)
+        .await
+        .expect("query")
+        .expect("the staging endpoint");
+    let deleted = http
+        .delete(format!("{}/v1/webhook_endpoints/we_{}", live.address, staging_row.id))
+        .bearer_auth(&live_key)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(deleted.status().as_u16(), 404);
+    let refused: Value = deleted.json().await.expect("JSON");
+    assert_eq!(
+        refused["error"]["message"],
+        format!(
+            "No such webhook_endpoint: 'we_{}'; a similar object exists in test mode, but a live mode key was used to make this request.",
+            staging_row.id
+        )
+    );
+
+    // A live plan cancelled: production hears of it, staging does not.
+    let live_plan = plan(&live, &live_key, "amelie@example.test").await;
+    let cancel = format!("/v1/plans/{}/cancel", live_plan["id"].as_str().expect("id"));
+    assert_eq!(post(&live, &live_key, &cancel, &json!({})).await.0, 200);
+    let heard = production.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(
+        (&heard[0].json()["data"]["object"]["id"], &heard[0].json()["livemode"]),
+        (&live_plan["id"], &json!(true))
+    );
+
+    // An échéance of no plan (the original site's) is of the mode in use: paid, production hears of it.
+    let bea = live.customer("bea", Some(cards::OK)).await;
+    let alone = live.echeance(&bea, 1_000, live.today()).await;
+    assert_eq!(due::charge_due(&live.state, live.today(), 100).await.expect("ran").paid, 1);
+    let heard = production.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    assert_eq!(heard[1].json()["type"], "echeance.paid");
+    assert_eq!(
+        (heard[1].json()["data"]["object"]["id"].as_str(), &heard[1].json()["livemode"]),
+        (Some(format!("ech_{alone}").as_str()), &json!(true))
+    );
+
+    // The test plan cancelled by an admin on the dashboard: staging hears of it, production does not.
+    let admin = live.admin("root").await;
+    plans::cancel(&live.state, number(&test_plan["id"]), admin.id).await.expect("cancelled");
+    let heard = staging.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(heard.len(), 1, "{heard:?}");
+    assert_eq!(
+        (&heard[0].json()["data"]["object"]["id"], &heard[0].json()["livemode"]),
+        (&test_plan["id"], &json!(false))
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!((production.received().len(), staging.received().len()), (2, 1), "each heard of its own mode only");
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use app::api::dto::PlanCancelled;
 use app::domain::{
-    EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Role, ScheduleRequest,
-    UserId,
+    EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Refusal, Role,
+    ScheduleRequest, UserId,
 };
 use app::ssr::entities::{echeance, email_outbox, payment_plan, plan_audit, plan_consent, user};
 use app::ssr::services::charge::{self, Trigger};
@@ -16,10 +16,11 @@ use app::ssr::services::due;
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::pay_ahead;
 use app::ssr::services::plans::{self, ConsentContext, NewCustomer, NewPlan};
+use app::ssr::services::reminders;
 use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
-use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with};
+use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app, spawn_app_with, spawn_on};
 
 pub(crate) fn request(email: &str, total: i64, count: u32, first_due: NaiveDate, interval: Interval) -> NewPlan {
     NewPlan {
@@ -1055,4 +1056,143 @@ async fn accepted_without_javascript_the_customer_is_taken_home_not_back_to_the_
     assert!(home.text().await.expect("page").contains("Formation 2027"), "logged in, the plan on the home page");
     let spent = browser.get(format!("{}{page}", app.address)).send().await.expect("answers");
     assert_eq!(spent.status(), 410, "where leptos sent it back before: the spent link");
+}
+
+#[tokio::test]
+async fn a_plan_made_with_the_test_keys_is_neither_charged_nor_announced_with_the_live_keys() {
+    // Accepted on the test keys, its first échéance due today, the second in a week.
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let alice = first.customer("alice", Some(test_cards::OK)).await;
+    let test_plan = accepted_plan(&first, &alice, 2_000, 2).await;
+    let (due_today, next_week) = (test_plan.echeances[0].id, test_plan.echeances[1].id);
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+    let on_keys = |secret: &str| Options {
+        workers: false,
+        env: vec![("STRIPE_SECRET_KEY", secret.to_owned()), ("DEBIT_REMINDER_DAYS", "10".to_owned())],
+    };
+
+    // The installation moves to live keys: on real Stripe its customer and card are not there.
+    let live = spawn_on(db.clone(), peer.clone(), on_keys("sk_live_echeancier_tests")).await;
+    let report = due::charge_due(&live.state, live.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.skipped), (0, 0), "not selected: {report:?}");
+    assert_eq!(reminders::queue_upcoming_debits(&live.state, live.today()).await.expect("queued"), 0);
+    let admin = live.admin("root").await;
+    let by_admin = charge::charge(&live.state, EcheanceId::new(due_today).expect("id"), Trigger::Admin(admin.id)).await;
+    assert!(matches!(by_admin, Err(ServiceError::Refused(Refusal::OtherMode))), "{by_admin:?}");
+    let browser = live.browser();
+    live.login(&browser, &alice).await;
+    let (status, refused) = live.call(&browser, "pay", &[("echeance_id", due_today.to_string().as_str())]).await;
+    assert_eq!((status, refused), (409, serde_json::json!({ "Refused": "OtherMode" })));
+    let ahead = pay_ahead::pay_remaining(&live.state, test_plan.plan.id, alice.id).await;
+    assert!(matches!(ahead, Err(ServiceError::Refused(Refusal::OtherMode))), "{ahead:?}");
+    assert!(live.attempts(due_today).await.is_empty(), "nothing sent to Stripe");
+    assert_eq!(live.status(due_today).await, EcheanceStatus::APayer);
+
+    // A plan made with the live keys is announced and charged.
+    let live_plan = accepted_plan(&live, &alice, 3_000, 2).await;
+    assert_eq!(reminders::queue_upcoming_debits(&live.state, live.today()).await.expect("queued"), 1);
+    let report = due::charge_due(&live.state, live.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
+    assert_eq!(live.status(live_plan.echeances[0].id).await, EcheanceStatus::Payee);
+    drop(live);
+
+    // Back on the test keys, the test plan is collected and announced again, the live one left alone.
+    let test = spawn_on(db, peer, on_keys(crate::helpers::peer::SECRET_KEY)).await;
+    let report = due::charge_due(&test.state, test.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
+    assert_eq!(test.status(due_today).await, EcheanceStatus::Payee);
+    assert_eq!(reminders::queue_upcoming_debits(&test.state, test.today()).await.expect("queued"), 1);
+    let announced = email_outbox::Entity::find().all(&test.state.db).await.expect("emails");
+    let reminded: Vec<_> = announced.iter().filter(|e| e.kind == app::domain::EmailKind::UpcomingDebit).collect();
+    assert_eq!(reminded.len(), 2, "one a plan: {announced:?}");
+    assert!(reminded.iter().any(|e| e.echeance_id == Some(next_week)), "{reminded:?}");
+    // A week on, both plans' second échéances are due: the test plan's alone is charged.
+    test.clock.advance(Duration::from_secs(7 * 86_400));
+    let report = due::charge_due(&test.state, test.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid, report.skipped), (1, 1, 0), "{report:?}");
+    assert_eq!(test.status(next_week).await, EcheanceStatus::Payee);
+    assert!(test.attempts(live_plan.echeances[1].id).await.is_empty(), "the live plan's: nothing sent");
+}
+
+#[tokio::test]
+async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_they_are_back() {
+    use app::domain::{Amount, AttemptOutcome, RefundReason, RefundStatus};
+    use app::ssr::entities::refund;
+    use app::ssr::services::authenticate::{self, Access};
+    use app::ssr::services::{admin, erasure, recovery, refunds};
+    fn is_other_mode<T>(done: &Result<T, ServiceError>) -> bool {
+        matches!(done, Err(ServiceError::Refused(Refusal::OtherMode)))
+    }
+    let ask = |e: i64, seen: i32, cents: i64| refunds::Ask {
+        echeance: EcheanceId::new(e).expect("id"),
+        seen,
+        amount: Amount::from_minor(cents).expect("amount"),
+        reason: RefundReason::RequestedByCustomer,
+    };
+
+    // On the test keys: Alice's first échéance paid, a refund of part of it asked and left
+    // unanswered (Stripe unreachable, no webhook); Carol's first waits for her 3D Secure.
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let admin_id = first.admin("root").await.id;
+    let alice = first.customer("alice", Some(test_cards::OK)).await;
+    let paid = accepted_plan(&first, &alice, 3_000, 3).await.echeances[0].id;
+    let carol = first.customer("carol", Some(test_cards::SCA_ALWAYS)).await;
+    let carols = accepted_plan(&first, &carol, 3_000, 3).await;
+    let waiting = carols.echeances[0].id;
+    due::charge_due(&first.state, first.today(), 100).await.expect("ran");
+    assert_eq!(
+        (first.status(paid).await, first.status(waiting).await),
+        (EcheanceStatus::Payee, EcheanceStatus::EnAttente)
+    );
+    let pi = first.row(waiting).await.current_payment_intent_id.expect("its PaymentIntent");
+    // Dora's card was declined: her first échéance waits for its retry.
+    let dora = first.customer("dora", Some(test_cards::DECLINED)).await;
+    let declined = accepted_plan(&first, &dora, 3_000, 3).await.echeances[0].id;
+    due::charge_due(&first.state, first.today(), 100).await.expect("ran");
+    assert_eq!(first.status(declined).await, EcheanceStatus::Echouee);
+    first.stripe.set_delivery(crate::helpers::Delivery::Drop);
+    for _ in 0..4 {
+        first.stripe.inject("POST /v1/refunds", Fault::Unavailable);
+    }
+    let asked = refunds::refund(&first.state, ask(paid, 0, 1_000), admin_id).await;
+    assert!(matches!(asked, Ok(RefundStatus::Requested)), "{asked:?}");
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // On the live keys, none of it goes to Stripe.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db.clone(), peer.clone(), Options { workers: false, env: live_keys }).await;
+    assert!(is_other_mode(&refunds::refund(&live.state, ask(paid, 1, 500), admin_id).await));
+    assert!(is_other_mode(&authenticate::prepare(&live.state, &pi, &Access::User(carol.id), false).await));
+    assert!(is_other_mode(&plans::cancel(&live.state, carols.plan.id, admin_id).await));
+    let alone = admin::actions::cancel(&live.state, EcheanceId::new(waiting).expect("id"), admin_id).await;
+    assert!(is_other_mode(&alone), "{alone:?}");
+    let emailed = admin::actions::resend_authentication_email(&live.state, EcheanceId::new(waiting).expect("id")).await;
+    assert!(is_other_mode(&emailed), "{emailed:?}");
+    // Nor is Dora erased: her declined échéance's PaymentIntent could not be stopped.
+    assert!(is_other_mode(&erasure::erase(&live.state, dora.id.get(), admin_id).await));
+    let account = user::Entity::find_by_id(dora.id.get()).one(&live.state.db).await.expect("q").expect("dora");
+    assert_eq!(account.disabled_at, None, "nothing closed before the refusal");
+    // Past the refund's wait and the 3D Secure link's life: neither is followed up.
+    live.clock.advance(Duration::from_secs(8 * 86_400));
+    assert_eq!(refunds::resume(&live.state, 10).await.expect("resumed"), 0);
+    assert_eq!(recovery::expire_links(&live.state, 50).await.expect("expired"), 0);
+    let refund_rows = refund::Entity::find().all(&live.state.db).await.expect("refunds");
+    assert_eq!(refund_rows.iter().map(|r| r.status).collect::<Vec<_>>(), [RefundStatus::Requested]);
+    assert_eq!(live.attempts(waiting).await[0].outcome, AttemptOutcome::RequiresAction);
+    assert_eq!(plan_status(&live, carols.plan.id).await, PlanStatus::Actif);
+    assert_eq!(live.status(waiting).await, EcheanceStatus::EnAttente);
+    // The admins' page of the plan says why.
+    let page = plans::view(&live.state, carols.plan.id).await.expect("the plan's page");
+    assert_eq!(page.other_mode, Some(app::domain::KeyMode::Test));
+    drop(live);
+
+    // Back on the test keys, both are followed up.
+    let test = spawn_on(db, peer, Options { workers: false, ..Options::default() }).await;
+    test.clock.advance(Duration::from_secs(8 * 86_400));
+    assert_eq!(refunds::resume(&test.state, 10).await.expect("resumed"), 1);
+    assert_eq!(recovery::expire_links(&test.state, 50).await.expect("expired"), 1);
+    assert_eq!(test.attempts(waiting).await[0].outcome, AttemptOutcome::Canceled);
+    assert_eq!(plans::view(&test.state, carols.plan.id).await.expect("the plan's page").other_mode, None);
 }

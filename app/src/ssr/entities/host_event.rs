@@ -18,7 +18,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub payload: String,
     pub created_at: i64,
-    /// Its plan's mode, sent as `livemode` (none: written before it was kept, sent in the mode in use).
+    /// Its plan's mode (an échéance of no plan: the mode in use when written), sent as `livemode`
+    /// and choosing the endpoints it goes to (none: written before it was kept, sent in the mode in use).
     pub mode: Option<KeyMode>,
 }
 

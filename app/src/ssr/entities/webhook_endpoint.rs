@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::KeyMode;
+
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_endpoints")]
@@ -20,6 +22,9 @@ pub struct Model {
     pub previous_secret_until: Option<i64>,
     pub created_at: i64,
     pub disabled_at: Option<i64>,
+    /// The mode of the keys in use when it was made: it hears of that mode's plans only (none
+    /// before the first start after migration 24).
+    pub mode: Option<KeyMode>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -162,6 +162,7 @@ pub async fn charge_with_new_card(
     let row = echeances::get(&state.db, id).await?;
     let trigger = Trigger::Customer(user_id);
     check_owner(&row, trigger)?;
+    check_mode(state, &row).await?;
     // Not payable now: said before Stripe is asked about the card.
     if let Err(refused) = row.status.transition(PaymentEvent::ChargeStarted) {
         return Err(Refusal::from(refused).into());
@@ -179,6 +180,7 @@ async fn charge_with(
 ) -> Result<ChargeResult, ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     check_owner(&row, trigger)?;
+    check_mode(state, &row).await?;
     if row.checkout_session_id.is_some() {
         // The original site's Checkout Session goes first: never two collections.
         if let Trigger::Customer(user_id) = trigger {
@@ -211,6 +213,16 @@ async fn charge_with(
     }
     let echeance = echeances::get(&state.db, id).await?;
     Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: echeance.current_payment_intent_id })
+}
+
+/// Nothing of a plan of the other Stripe mode is charged, nor asked of Stripe first: its customer
+/// and cards are in that mode on Stripe, which these keys do not reach (real Stripe: "No such
+/// customer"). A plan's mode never changes: checked once, before anything goes out.
+async fn check_mode(state: &AppState, row: &echeance::Model) -> Result<(), ServiceError> {
+    if super::plans::of_other_mode(&state.db, state, row).await? {
+        return Err(Refusal::OtherMode.into());
+    }
+    Ok(())
 }
 
 /// Another customer's échéance is simply not found (ids are sequential: no counting them).
@@ -519,6 +531,9 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
                 .is_in(AttemptOutcome::ALL.iter().copied().filter(|o| o.needs_follow_up() || o.may_still_collect())),
         )
         .filter(charge_attempt::Column::NextCheckAt.lte(now))
+        // Another mode's are out of these keys' reach: asked, Stripe would say it has none, and
+        // they would be given up. They wait for their mode's keys.
+        .filter(charge_attempt::Column::EcheanceId.in_subquery(super::plans::echeances_of_mode_in_use(state)))
         .order_by_asc(charge_attempt::Column::NextCheckAt)
         .limit(limit)
         .all(&state.db)

@@ -31,7 +31,8 @@ pub struct DueReport {
 }
 
 /// What the due-date run may charge off-session: not tied to a legacy Checkout Session, its
-/// customer has a usable card, and it is on its own or in a plan whose échéances are collected.
+/// customer has a usable card, and it is on its own or in a plan whose échéances are collected,
+/// made with the keys of the Stripe mode in use.
 pub(crate) fn collectable(state: &AppState) -> Condition {
     let with_card = payment_method::Entity::find()
         .select_only()
@@ -39,18 +40,12 @@ pub(crate) fn collectable(state: &AppState) -> Condition {
         .filter(payment_method::Column::Usable.eq(true))
         .into_query();
     let collected_plans = payment_plan::Entity::find()
-        .select_only()
-        .column(payment_plan::Column::Id)
         .filter(payment_plan::Column::Status.is_in(plans::scheduled_statuses(state)))
-        .into_query();
+        .filter(plans::of_mode_in_use(state));
     Condition::all()
         .add(echeance::Column::CheckoutSessionId.is_null())
         .add(echeance::Column::UserId.in_subquery(with_card))
-        .add(
-            Condition::any()
-                .add(echeance::Column::PaymentPlanId.is_null())
-                .add(echeance::Column::PaymentPlanId.in_subquery(collected_plans)),
-        )
+        .add(plans::echeances_in(collected_plans))
 }
 
 /// Charges what is due on `today` (in the schedule's time zone).

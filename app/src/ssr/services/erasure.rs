@@ -48,14 +48,21 @@ pub struct Erased {
 /// # Errors
 /// `NotFound` (no such customer), `Refused(ErasureBlocked)` while an échéance is
 /// in flight or disputed, `Refused(ErasureLegacyToReview)` while an échéance to collect is held
-/// by a Checkout Session of another amount, `Unavailable` when Stripe does not answer, database
-/// failure.
+/// by a Checkout Session of another amount, `Refused(OtherMode)` while one sent to Stripe is of a
+/// plan of the other Stripe mode, `Unavailable` when Stripe does not answer, database failure.
 pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased, ServiceError> {
     let actor = crate::domain::Actor::Admin(by.get()).stored();
     // Refused before anything changes, here or on Stripe.
     let rows = echeance::Entity::find().filter(echeance::Column::UserId.eq(customer)).all(&state.db).await?;
     if rows.iter().any(|e| in_flight(e, false)) || open_dispute(&state.db, &rows).await? {
         return Err(Refusal::ErasureBlocked.into());
+    }
+    // What of a plan of the other Stripe mode was sent to Stripe cannot be stopped there with
+    // these keys (its plan's cancel is refused): nothing is closed before.
+    for row in rows.iter().filter(|e| !e.status.is_settled() && e.current_attempt_no > 0) {
+        if super::plans::of_other_mode(&state.db, state, row).await? {
+            return Err(Refusal::OtherMode.into());
+        }
     }
     if let Some(refusal) = held_by_checkout(state, &rows).await? {
         return Err(refusal.into());

@@ -9,12 +9,13 @@ use anyhow::anyhow;
 use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, TryInsertResult,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, ExprTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, TryInsertResult,
 };
 
 use super::change::PlanChange;
 use super::error::ServiceError;
+use super::host_api::keys;
 use super::transitions::Audit;
 use crate::api::dto::{
     ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow,
@@ -165,7 +166,7 @@ pub async fn create_in(
         created_by: Set(by.admin_id()),
         return_url: Set(return_url),
         customer_created: Set(customer_created),
-        mode: Set(Some(super::host_api::keys::current_mode(state))),
+        mode: Set(Some(keys::current_mode(state))),
         ..new_row(customer.id, label, schedule.currency(), schedule.total(), status, now)
     }
     .insert(txn)
@@ -258,19 +259,55 @@ async fn find_or_create_customer(
     }
 }
 
-/// Gives the plans made before their mode was kept (migration 22) the mode of the Stripe key in
-/// use, at the start of an instance: the mode they were made in, unless the keys changed with
-/// the upgrade. From then on their host events say it, whatever keys send them. Returns how many.
+/// The plans of the Stripe mode of the keys in use (not of [`keys::other_mode`]): the only ones the schedules
+/// send to Stripe and the host API's keys see. A plan made with the other mode's keys has its
+/// customer, cards and payments in that mode on Stripe, out of these keys' reach.
+#[must_use]
+pub fn of_mode_in_use(state: &AppState) -> Condition {
+    Condition::any()
+        .add(payment_plan::Column::Mode.eq(keys::current_mode(state)))
+        .add(payment_plan::Column::Mode.is_null())
+}
+
+/// The échéances of `plans`, and those of no plan (the original site's).
+#[must_use]
+pub fn echeances_in(plans: Select<payment_plan::Entity>) -> Condition {
+    let ids = plans.select_only().column(payment_plan::Column::Id).into_query();
+    Condition::any()
+        .add(echeance::Column::PaymentPlanId.is_null())
+        .add(echeance::Column::PaymentPlanId.in_subquery(ids))
+}
+
+/// The ids of the échéances of the plans of [`of_mode_in_use`], and of those of no plan (whose
+/// mode is not known): the only ones the schedules, the follow-ups, the link expiry and the
+/// reconciler take to Stripe with the keys in use (`…EcheanceId.in_subquery(…)`).
+#[must_use]
+pub fn echeances_of_mode_in_use(state: &AppState) -> sea_orm::sea_query::SelectStatement {
+    echeance::Entity::find()
+        .select_only()
+        .column(echeance::Column::Id)
+        .filter(echeances_in(payment_plan::Entity::find().filter(of_mode_in_use(state))))
+        .into_query()
+}
+
+/// Whether échéance `row` is of a plan made with the other mode's Stripe keys: its customer,
+/// cards and payments are out of these keys' reach, nothing of it is asked of Stripe.
 ///
 /// # Errors
 /// Database failure.
-pub async fn keep_mode_of_older(db: &impl sea_orm::ConnectionTrait, mode: KeyMode) -> Result<u64, ServiceError> {
-    let done = payment_plan::Entity::update_many()
-        .col_expr(payment_plan::Column::Mode, Expr::value(mode))
-        .filter(payment_plan::Column::Mode.is_null())
-        .exec(db)
+pub async fn of_other_mode(
+    db: &impl sea_orm::ConnectionTrait,
+    state: &AppState,
+    row: &echeance::Model,
+) -> Result<bool, ServiceError> {
+    let Some(plan) = row.payment_plan_id else { return Ok(false) };
+    let mode: Option<Option<KeyMode>> = payment_plan::Entity::find_by_id(plan)
+        .select_only()
+        .column(payment_plan::Column::Mode)
+        .into_tuple()
+        .one(db)
         .await?;
-    Ok(done.rows_affected)
+    Ok(keys::other_mode(state, mode.flatten()).is_some())
 }
 
 /// Who writes the demo data, in which mode, when.
@@ -557,17 +594,24 @@ pub async fn cancel_as(state: &AppState, plan_id: i64, actor: &str) -> Result<Pl
     if plan.status == PlanStatus::Termine {
         return Err(Refusal::PlanOver.into());
     }
-    let open: Vec<(i64, EcheanceStatus)> = echeance::Entity::find()
+    let open: Vec<(i64, EcheanceStatus, i32)> = echeance::Entity::find()
         .select_only()
         .column(echeance::Column::Id)
         .column(echeance::Column::Status)
+        .column(echeance::Column::CurrentAttemptNo)
         .filter(echeance::Column::PaymentPlanId.eq(plan_id))
         .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(|s| !s.is_settled())))
         .order_by_asc(echeance::Column::Seq)
         .into_tuple()
         .all(&txn)
         .await?;
-    if open.iter().any(|(_, s)| *s == EcheanceStatus::EnCours) {
+    // A plan of the other Stripe mode is cancelled only while none of its échéances still to
+    // collect was ever sent to Stripe: a PaymentIntent of it could not be stopped with these keys
+    // (nor would one in flight be settled with them: said first).
+    if keys::other_mode(state, plan.mode).is_some() && open.iter().any(|(_, _, attempts)| *attempts > 0) {
+        return Err(Refusal::OtherMode.into());
+    }
+    if open.iter().any(|(_, s, _)| *s == EcheanceStatus::EnCours) {
         return Err(Refusal::AlreadyInProgress.into());
     }
     let by = By { cause: Cause::Admin, actor, now: state.now_ms() };
@@ -575,7 +619,7 @@ pub async fn cancel_as(state: &AppState, plan_id: i64, actor: &str) -> Result<Pl
     txn.commit().await?;
 
     let mut done = PlanCancelled::default();
-    for (id, _) in open {
+    for (id, _, _) in open {
         match super::admin::actions::cancel_as(state, echeances::id_of(id)?, actor).await {
             Ok(_) => done.cancelled += 1,
             Err(ServiceError::Refused(Refusal::PaidMeanwhile)) => done.paid_meanwhile += 1,
@@ -805,7 +849,8 @@ pub async fn move_due_date(
         return Err(anyhow!("échéance {} changed under a held lock", row.id).into());
     }
     let after = echeance::Model { due_date: to, version: row.version + 1, updated_at: now, ..row.clone() };
-    let mut told = super::outgoing::events::echeance_news(&txn, &after, HostEvent::EcheanceRescheduled, now).await?;
+    let news = HostEvent::EcheanceRescheduled;
+    let mut told = super::outgoing::events::echeance_news(&txn, &after, news, now, keys::current_mode(state)).await?;
     if let Some(plan) = &plan_now {
         // After the move: the plan's échéances as they are now.
         told |= super::outgoing::events::plan_news(&txn, plan, HostEvent::PlanUpdated, now).await?;
@@ -1066,6 +1111,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let card = super::cards::usable_of([plan.customer_id]).one(&db).await?;
     let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
     let consumer_credit = plan.consumer_credit;
+    let other_mode = keys::other_mode(state, plan.mode);
     let consent = plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&db).await?;
     let summary = line(plan, &rows, Some(&customer), card.as_ref(), consent.is_some())?;
     let history = plan_audit::Entity::find()
@@ -1097,6 +1143,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     Ok(PlanView {
         summary,
         consumer_credit,
+        other_mode,
         consent: consent.map(|c| ConsentView {
             at: local(c.accepted_at),
             ip: c.ip,

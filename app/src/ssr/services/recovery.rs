@@ -20,6 +20,8 @@ pub async fn expire_links(state: &AppState, limit: u64) -> Result<u32, ServiceEr
     let expired = charge_attempt::Entity::find()
         .filter(charge_attempt::Column::Outcome.eq(AttemptOutcome::RequiresAction))
         .filter(charge_attempt::Column::TokenExpiresAt.lt(now))
+        // Another mode's PaymentIntents are out of these keys' reach: they wait for their mode's keys.
+        .filter(charge_attempt::Column::EcheanceId.in_subquery(super::plans::echeances_of_mode_in_use(state)))
         .limit(limit)
         .all(&state.db)
         .await?;

@@ -164,6 +164,10 @@ async fn write(state: &AppState, ask: Ask, by: &By<'_>) -> Result<Written, Servi
     if installation::restore_pending(&txn).await?.is_some() {
         return Err(Refusal::RestorePending.into());
     }
+    // Its payment is in the other mode on Stripe, out of these keys' reach.
+    if super::plans::of_other_mode(&txn, state, &echeance).await? {
+        return Err(Refusal::OtherMode.into());
+    }
     let payment_intent = paying_intent(&txn, &echeance).await?.ok_or(Refusal::NotCollected)?;
     let money = echeances::money(&echeance)?;
     let left = refundable(money.amount.minor(), existing.iter().map(|r| (r.status, r.amount_cents)));
@@ -340,7 +344,7 @@ async fn money_moved(
     let after = echeance::Model { version: echeance.version + 1, updated_at: now, ..echeance.clone() };
     let gone = amount_refunded(of(txn, after.id).await?.iter().map(|r| (r.status, r.amount_cents)));
     if let Some(kind) = HostEvent::of_refund(after.status, went_back, gone, after.amount_cents)
-        && outgoing::events::echeance_news(txn, &after, kind, now).await?
+        && outgoing::events::echeance_news(txn, &after, kind, now, super::host_api::keys::current_mode(state)).await?
     {
         state.wake.host.notify_one();
     }
@@ -549,6 +553,9 @@ pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError>
     let due = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Requested))
         .filter(refund::Column::NextCheckAt.lte(now))
+        // Another mode's are out of these keys' reach (asked again, Stripe would refuse them as
+        // unknown): they wait for their mode's keys.
+        .filter(refund::Column::EcheanceId.in_subquery(super::plans::echeances_of_mode_in_use(state)))
         .order_by_asc(refund::Column::NextCheckAt)
         .limit(limit)
         .all(&state.db)

@@ -92,7 +92,7 @@ pub async fn apply(
     // A claim undone: nothing happened to the payment, and the host never heard of the claim.
     if !event.undoes_a_claim() {
         effects::after_transition(state, txn, &change).await?;
-        if outgoing::events::echeance_changed(txn, &change).await? {
+        if outgoing::events::echeance_changed(txn, &change, super::host_api::keys::current_mode(state)).await? {
             state.wake.host.notify_one();
         }
     }

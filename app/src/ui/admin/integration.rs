@@ -14,7 +14,7 @@ use crate::api::integration::{
     AdminCreateApiKey, AdminCreateEndpoint, AdminDisableEndpoint, AdminReplayDelivery, AdminReplayFailedDeliveries,
     AdminRevokeApiKey, AdminRollEndpointSecret, admin_integration,
 };
-use crate::domain::{HostDeliveryStatus, Locale};
+use crate::domain::{HostDeliveryStatus, KeyMode, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{Detail, Texts, fill, format_datetime, texts, trouble_parts};
 use crate::ui::layout::{LoadedPage, NeedsScript, marker_of, use_hydrated};
@@ -134,7 +134,11 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <h2>{tx.endpoints}</h2>
             <RowsTable rows=view.endpoints empty=tx.endpoints_none row=move |e| view! {
                 <tr data-enabled=e.enabled.to_string()>
-                    <td><code translate="no">{e.url}</code></td>
+                    <td><code translate="no">{e.url}</code>
+                        {e.mode.map(|mode| view! {
+                            <br/><span class="muted">{match mode { KeyMode::Test => tx.endpoint_mode_test, KeyMode::Live => tx.endpoint_mode_live }}</span>
+                        })}
+                    </td>
                     <td><code translate="no">{e.events.join(" ")}</code>
                         {e.previous_secret_until.map(|until| view! {
                             <br/><span class="muted">{fill(tx.endpoint_rolling, &[("at", &format_datetime(until, tx))])}</span>

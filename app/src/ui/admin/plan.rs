@@ -8,7 +8,7 @@ use super::listing::RowsTable;
 use super::timeline::MoneyBack;
 use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
-use crate::domain::{EcheanceStatus, Locale};
+use crate::domain::{EcheanceStatus, KeyMode, Locale};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{actor_text, cause_label, customer_line, fill, format_datetime, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
@@ -58,6 +58,11 @@ pub fn AdminPlan() -> impl IntoView {
                     </p>
                 })}
                 {plan.consumer_credit.then(|| view! { <p class="warning">{tx.consumer_credit_flag}</p> })}
+                {plan.other_mode.map(|mode| view! {
+                    <p class="warning" data-testid="other-mode">
+                        {match mode { KeyMode::Test => tx.plan_of_test_mode, KeyMode::Live => tx.plan_of_live_mode }}
+                    </p>
+                })}
             </section>
             <section class="card" aria-labelledby="plan-consent-title">
                 <h2 id="plan-consent-title">{tx.plan_consent}</h2>

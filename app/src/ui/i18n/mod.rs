@@ -455,6 +455,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::ErasureLegacyToReview => tx.refused_erasure_legacy_to_review,
         Refusal::AccountClosed => tx.refused_account_closed,
         Refusal::NotAccepted => tx.refused_not_accepted,
+        Refusal::OtherMode => tx.refused_other_mode,
         Refusal::TermsChanged => tx.refused_terms_changed,
         Refusal::SecondFactorSetupRequired => tx.refused_second_factor_setup_required,
         Refusal::SecondFactorRequired => tx.refused_second_factor_required,

@@ -44,6 +44,11 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
     // any lock); cancelled only once it can no longer collect. One that collected another
     // amount than the échéance's does not hold the cancel back: a cancel moves no money.
     let row = echeances::get(&state.db, id).await?;
+    // One of a plan of the other Stripe mode, once sent to Stripe, could not be stopped there with
+    // these keys: left as it is. Never sent, it is cancelled here alone.
+    if row.current_attempt_no > 0 && crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await? {
+        return Err(Refusal::OtherMode.into());
+    }
     if row.checkout_session_id.is_some()
         && row.status.transition(PaymentEvent::Canceled).is_ok()
         && checkout::close_before_charge(state, &row, Cause::Admin, actor).await? == checkout::Legacy::Collected
@@ -100,11 +105,16 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
 /// Queues the 3D Secure email again for an échéance waiting for its customer.
 ///
 /// # Errors
-/// `Refused` when it is not waiting or its link expired, database failure.
+/// `Refused` when it is not waiting, its link expired or its plan is of the other Stripe mode,
+/// database failure.
 pub async fn resend_authentication_email(state: &AppState, id: EcheanceId) -> Result<(), ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     if row.status != EcheanceStatus::EnAttente {
         return Err(Refusal::NotAwaitingAuthentication.into());
+    }
+    // Its page would refuse the customer: its PaymentIntent is out of these keys' reach.
+    if crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await? {
+        return Err(Refusal::OtherMode.into());
     }
     let attempt = attempts::of(&state.db, row.id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
     let pi = attempt.payment_intent_id.clone().ok_or(Refusal::NothingToAuthenticate)?;

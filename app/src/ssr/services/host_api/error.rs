@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::domain::host_api::HostEvent;
-use crate::domain::{Field, Invalid, PlanField, PlanProblem, Refusal};
+use crate::domain::{Field, Invalid, KeyMode, PlanField, PlanProblem, Refusal};
 use crate::ssr::services::error::ServiceError;
 
 /// A response as sent, and as kept for an idempotent replay.
@@ -102,6 +102,21 @@ impl ApiError {
     #[must_use]
     pub fn not_found(what: &str) -> Self {
         Self::new(404, "invalid_request_error", "resource_missing", format!("No such {what}."))
+    }
+
+    /// 404 for an object of mode `mode` asked for with the other mode's key, worded as Stripe's
+    /// (the host sees which keys it needs).
+    #[must_use]
+    pub fn of_other_mode(what: &str, id: &str, mode: KeyMode) -> Self {
+        let (mode, used) = (mode.as_str(), mode.other().as_str());
+        Self::new(
+            404,
+            "invalid_request_error",
+            "resource_missing",
+            format!(
+                "No such {what}: '{id}'; a similar object exists in {mode} mode, but a {used} mode key was used to make this request."
+            ),
+        )
     }
 
     /// 413: a body over the API's limit.
@@ -248,6 +263,7 @@ fn refused(refusal: Refusal) -> ApiError {
         Refusal::AccountClosed => ("account_closed", false),
         Refusal::LegacyPaymentToReview => ("payment_to_review", false),
         Refusal::NotAccepted => ("plan_not_accepted", false),
+        Refusal::OtherMode => ("other_mode", false),
         Refusal::TermsChanged => ("terms_changed", false),
     };
     ApiError { transient, ..ApiError::conflict(code, format!("Refused: {refusal}.")) }

@@ -4,11 +4,13 @@
 
 use rand::RngCore as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use secrecy::ExposeSecret;
 
 use crate::domain::{ApiKey, Field, Invalid, KeyMode};
-use crate::ssr::entities::api_key;
+use crate::ssr::entities::{api_key, payment_plan, webhook_endpoint};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
 
@@ -34,6 +36,44 @@ pub struct Caller {
 #[must_use]
 pub fn current_mode(state: &AppState) -> KeyMode {
     KeyMode::of_stripe_key(state.settings.stripe_secret_key.expose_secret())
+}
+
+/// What an upgraded version's first start gave the mode in use (see [`keep_mode_of_older`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModesKept {
+    /// Plans made before migration 22.
+    pub plans: u64,
+    /// Webhook endpoints made before migration 24.
+    pub endpoints: u64,
+}
+
+/// Gives the plans and webhook endpoints made before their mode was kept (migrations 22 and 24)
+/// `mode`, the mode of the Stripe key in use at the start of an instance: the mode they were made
+/// in, unless the keys changed with the upgrade. From then on a plan's host events say its mode
+/// and reach its mode's endpoints only, whatever keys send them.
+///
+/// # Errors
+/// Database failure.
+pub async fn keep_mode_of_older(db: &impl ConnectionTrait, mode: KeyMode) -> Result<ModesKept, ServiceError> {
+    let plans = payment_plan::Entity::update_many()
+        .col_expr(payment_plan::Column::Mode, Expr::value(mode))
+        .filter(payment_plan::Column::Mode.is_null())
+        .exec(db)
+        .await?;
+    let endpoints = webhook_endpoint::Entity::update_many()
+        .col_expr(webhook_endpoint::Column::Mode, Expr::value(mode))
+        .filter(webhook_endpoint::Column::Mode.is_null())
+        .exec(db)
+        .await?;
+    Ok(ModesKept { plans: plans.rows_affected, endpoints: endpoints.rows_affected })
+}
+
+/// `mode` when it is not the mode of the keys in use: what is of it is out of their reach, as on
+/// Stripe. What has no mode yet (made before its mode was kept) is of the mode in use: the next
+/// start gives it that mode.
+#[must_use]
+pub fn other_mode(state: &AppState, mode: Option<KeyMode>) -> Option<KeyMode> {
+    mode.filter(|mode| *mode != current_mode(state))
 }
 
 /// Makes a key named `name` in the current mode.

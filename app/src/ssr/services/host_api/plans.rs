@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{Answer, ApiError};
 use super::idempotency::{self, Held};
-use super::keys::Caller;
+use super::keys::{self, Caller};
 use super::objects::{self, PlanObject, echeance_object_of, parse_id};
 use crate::domain::host_api::plan_status_of_token;
 use crate::domain::{Actor, Field, Interval, Invalid, LinkHolder, Locale, PlanStatus, ScheduleRequest};
@@ -314,11 +314,7 @@ async fn find(state: &AppState, id: &str) -> Result<PlanObject, ApiError> {
     let id = parse_id("plan", id).ok_or_else(|| ApiError::not_found("plan"))?;
     // One moment of the plan: its échéances and their refunds agree with it.
     let db = crate::ssr::db::begin_read(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
-    let plan = payment_plan::Entity::find_by_id(id)
-        .one(&db)
-        .await
-        .map_err(|e| ApiError::from(ServiceError::from(e)))?
-        .ok_or_else(|| ApiError::not_found("plan"))?;
+    let plan = in_mode(&db, state, id, ("plan", &objects::plan_id(id))).await?;
     let links = AcceptanceLinks::of(state, &db, std::slice::from_ref(&plan)).await?;
     Ok(objects::plan_object(&db, plan, &|p, c| links.url(p, c)).await?)
 }
@@ -368,7 +364,8 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
     };
     // One moment of the list: its plans, échéances and refunds agree with each other.
     let db = crate::ssr::db::begin_read(&state.db).await.map_err(|e| ApiError::from(ServiceError::from(e)))?;
-    let mut select = payment_plan::Entity::find().order_by_desc(payment_plan::Column::Id);
+    let mut select =
+        payment_plan::Entity::find().filter(plans::of_mode_in_use(state)).order_by_desc(payment_plan::Column::Id);
     if let Some(status) = query.status.as_deref() {
         let status = plan_status_of_token(status).ok_or_else(|| {
             ApiError::invalid(
@@ -430,6 +427,9 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
                 Err(error) => return error.answer(),
             }
         }
+        if let Err(missing) = in_mode(&state.db, state, plan_id, ("plan", &objects::plan_id(plan_id))).await {
+            return missing.answer();
+        }
         match plans::cancel_as(state, plan_id, &Actor::Host(Some(caller.key_id)).stored()).await {
             // The plan is cancelled, some échéance is not yet (Stripe did not confirm): the same request finishes it.
             Ok(done) if done.left > 0 => ApiError::unavailable(
@@ -451,20 +451,46 @@ pub async fn cancel(state: &AppState, caller: Caller, idempotency_key: Option<&s
     .await
 }
 
+/// Plan `id`, unless it is not there for the keys in use: as on Stripe, the keys of one mode do
+/// not see the other mode's objects, and the 404 says where it is. `what` and `public_id` name
+/// what the request asked for (the plan, or one of its échéances), for the 404.
+async fn in_mode(
+    db: &impl ConnectionTrait,
+    state: &AppState,
+    id: i64,
+    (what, public_id): (&str, &str),
+) -> Result<payment_plan::Model, ApiError> {
+    let plan = payment_plan::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| ApiError::from(ServiceError::from(e)))?
+        .ok_or_else(|| ApiError::not_found(what))?;
+    match keys::other_mode(state, plan.mode) {
+        Some(mode) => Err(ApiError::of_other_mode(what, public_id, mode)),
+        None => Ok(plan),
+    }
+}
+
 /// `GET /v1/echeances/{id}`.
 pub async fn echeance(state: &AppState, id: &str) -> Answer {
     let Some(id) = parse_id("ech", id) else { return ApiError::not_found("echeance").answer() };
     let found = async {
+        let from = |e: sea_orm::DbErr| ApiError::from(ServiceError::from(e));
         // One moment of the échéance: its row and its refunds agree.
-        let db = crate::ssr::db::begin_read(&state.db).await?;
-        match echeance::Entity::find_by_id(id).one(&db).await? {
-            Some(row) => Ok(echeance_object_of(&db, &row).await?),
-            None => Err(ServiceError::NotFound),
+        let db = crate::ssr::db::begin_read(&state.db).await.map_err(from)?;
+        let row = echeance::Entity::find_by_id(id).one(&db).await.map_err(from)?;
+        let row = row.ok_or_else(|| ApiError::not_found("echeance"))?;
+        // Nor an échéance of the other mode's plan.
+        if let Some(plan) = row.payment_plan_id {
+            in_mode(&db, state, plan, ("echeance", &objects::echeance_id(id))).await?;
         }
+        echeance_object_of(&db, &row).await.map_err(|e| match e {
+            ServiceError::NotFound => ApiError::not_found("echeance"),
+            e => ApiError::from(e),
+        })
     };
     match found.await {
         Ok(object) => Answer::json(200, &object),
-        Err(ServiceError::NotFound) => ApiError::not_found("echeance").answer(),
-        Err(e) => ApiError::from(e).answer(),
+        Err(error) => error.answer(),
     }
 }

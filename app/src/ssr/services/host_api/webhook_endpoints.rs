@@ -1,11 +1,12 @@
 //! `/v1/webhook_endpoints`: the host registers where its events go. The
 //! secret is in the creation's answer only (and in its idempotent replay).
 
+use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 
 use super::error::{Answer, ApiError};
 use super::idempotency;
-use super::keys::Caller;
+use super::keys::{self, Caller};
 use super::objects::parse_id;
 use super::plans::read_body;
 use crate::ssr::db;
@@ -108,14 +109,17 @@ pub async fn create(state: &AppState, caller: Caller, idempotency_key: Option<&s
     }
 }
 
-/// `GET /v1/webhook_endpoints` (without secrets): the endpoints not deleted,
-/// as Stripe lists them (the dashboard still shows the deleted ones, with
-/// their deliveries).
+/// `GET /v1/webhook_endpoints` (without secrets): the endpoints not deleted, as Stripe lists
+/// them, of the mode in use (as on Stripe, the keys of one mode do not see the other mode's
+/// endpoints); the dashboard still shows the deleted ones, with their deliveries, and both modes'.
 pub async fn list(state: &AppState) -> Answer {
     match endpoints::list(state).await {
         Ok(rows) => {
-            let data: Vec<EndpointObject> =
-                rows.iter().filter(|r| r.disabled_at.is_none()).map(|r| object(r, None)).collect();
+            let data: Vec<EndpointObject> = rows
+                .iter()
+                .filter(|r| r.disabled_at.is_none() && keys::other_mode(state, r.mode).is_none())
+                .map(|r| object(r, None))
+                .collect();
             Answer::json(200, &EndpointList { object: "list", url: "/v1/webhook_endpoints", has_more: false, data })
         }
         Err(e) => ApiError::from(e).answer(),
@@ -125,6 +129,14 @@ pub async fn list(state: &AppState) -> Answer {
 /// `DELETE /v1/webhook_endpoints/{id}`: no more events go there.
 pub async fn delete(state: &AppState, id: &str) -> Answer {
     let Some(id) = parse_id("we", id) else { return ApiError::not_found("webhook_endpoint").answer() };
+    match webhook_endpoint::Entity::find_by_id(id).one(&state.db).await {
+        Ok(row) => {
+            if let Some(mode) = keys::other_mode(state, row.and_then(|r| r.mode)) {
+                return ApiError::of_other_mode("webhook_endpoint", &format!("we_{id}"), mode).answer();
+            }
+        }
+        Err(e) => return ApiError::from(ServiceError::from(e)).answer(),
+    }
     match endpoints::disable(state, id).await {
         Ok(()) => Answer::json(
             200,

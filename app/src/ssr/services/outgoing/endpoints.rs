@@ -125,6 +125,7 @@ pub async fn create_in(
         previous_secret_until: Set(None),
         created_at: Set(state.now_ms()),
         disabled_at: Set(None),
+        mode: Set(Some(crate::ssr::services::host_api::keys::current_mode(state))),
         ..Default::default()
     }
     .insert(db)
@@ -210,6 +211,7 @@ mod tests {
             previous_secret_until: previous_until,
             created_at: 0,
             disabled_at: None,
+            mode: None,
         }
     }
 

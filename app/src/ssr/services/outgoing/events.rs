@@ -11,19 +11,24 @@ use crate::ssr::services::change::{EcheanceChange, PlanChange};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::objects;
 
-/// An échéance's transition (called by the one writer of échéance statuses).
-/// Returns whether an event was queued.
+/// An échéance's transition (called by the one writer of échéance statuses), `in_use` the mode of
+/// the Stripe keys in use. Returns whether an event was queued.
 ///
 /// # Errors
 /// Database failure.
-pub async fn echeance_changed(txn: &DatabaseTransaction, change: &EcheanceChange<'_>) -> Result<bool, ServiceError> {
+pub async fn echeance_changed(
+    txn: &DatabaseTransaction,
+    change: &EcheanceChange<'_>,
+    in_use: KeyMode,
+) -> Result<bool, ServiceError> {
     let &EcheanceChange { row, from, at } = change;
     let Some(kind) = HostEvent::of_echeance(from, row.status) else { return Ok(false) };
-    echeance_news(txn, row, kind, at).await
+    echeance_news(txn, row, kind, at, in_use).await
 }
 
 /// News `kind` of échéance `row` as it is now (after a change of its status, or of its money
-/// without one: a refund of part of it). Returns whether an event was queued.
+/// without one: a refund of part of it), in its plan's mode, or in `in_use` (the mode of the
+/// Stripe keys in use) for an échéance of no plan. Returns whether an event was queued.
 ///
 /// # Errors
 /// Database failure.
@@ -32,6 +37,7 @@ pub async fn echeance_news(
     row: &echeance::Model,
     kind: HostEvent,
     now: i64,
+    in_use: KeyMode,
 ) -> Result<bool, ServiceError> {
     write(txn, kind, now, async {
         let object = serde_json::to_string(&objects::echeance_object_of(txn, row).await?);
@@ -39,7 +45,7 @@ pub async fn echeance_news(
             Some(id) => payment_plan::Entity::find_by_id(id).one(txn).await?,
             None => None,
         };
-        Ok((object.map_err(anyhow::Error::from)?, plan.and_then(|p| p.mode)))
+        Ok((object.map_err(anyhow::Error::from)?, Some(plan.and_then(|p| p.mode).unwrap_or(in_use))))
     })
     .await
 }
@@ -75,15 +81,20 @@ pub async fn plan_news(
     .await
 }
 
-/// The enabled endpoints that want `kind`.
-async fn subscribed(txn: &DatabaseTransaction, kind: HostEvent) -> Result<Vec<i64>, ServiceError> {
+/// The enabled endpoints that want `kind`, with their mode.
+async fn subscribed(txn: &DatabaseTransaction, kind: HostEvent) -> Result<Vec<(i64, Option<KeyMode>)>, ServiceError> {
     let endpoints =
         webhook_endpoint::Entity::find().filter(webhook_endpoint::Column::DisabledAt.is_null()).all(txn).await?;
-    Ok(endpoints.into_iter().filter(|e| kind.wanted_by(&super::endpoints::event_types(e))).map(|e| e.id).collect())
+    Ok(endpoints
+        .into_iter()
+        .filter(|e| kind.wanted_by(&super::endpoints::event_types(e)))
+        .map(|e| (e.id, e.mode))
+        .collect())
 }
 
 /// Writes news `kind` for the endpoints that want it, if any (returns whether it did): the
-/// object and its plan's mode, only read then.
+/// object and its mode, only read then. As on Stripe, an endpoint hears of its own mode's news
+/// only (an endpoint or a plan an upgrade has not given a mode yet: of every mode's).
 async fn write(
     txn: &DatabaseTransaction,
     kind: HostEvent,
@@ -95,6 +106,14 @@ async fn write(
         return Ok(false);
     }
     let (object, mode) = object.await?;
+    let endpoints: Vec<i64> = endpoints
+        .into_iter()
+        .filter(|(_, of)| mode.is_none() || of.is_none() || *of == mode)
+        .map(|(id, _)| id)
+        .collect();
+    if endpoints.is_empty() {
+        return Ok(false);
+    }
     let event = host_event::ActiveModel {
         public_id: Set(format!("evt_{}", uuid::Uuid::new_v4().simple())),
         event_type: Set(kind),

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::error::ServiceError;
 use super::lease;
-use super::plans::By;
+use super::plans::{self, By};
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks;
@@ -235,6 +235,8 @@ async fn load_targets(state: &AppState) -> Result<Vec<Target>, ServiceError> {
     let pending = echeance::Entity::find()
         .filter(echeance::Column::Status.is_in(EcheanceStatus::matching(EcheanceStatus::is_pending_on_stripe)))
         .filter(echeance::Column::CurrentAttemptNo.gt(0))
+        // Another mode's are out of these keys' reach: asked, Stripe would say it has none.
+        .filter(echeance::Column::Id.in_subquery(plans::echeances_of_mode_in_use(state)))
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
         .await?;
