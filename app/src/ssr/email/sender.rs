@@ -57,11 +57,10 @@ const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     let kind = row.kind;
-    if let Some(reason) = waits_for_a_charge(state, row, kind).await {
-        return Outcome::Later(reason);
-    }
-    if let Some(reason) = no_longer_relevant(state, row, kind).await {
-        return Outcome::Cancelled(reason);
+    match no_longer_relevant(state, row, kind).await {
+        Some(reason @ Trouble::ChargeUnderWay) => return Outcome::Later(reason),
+        Some(reason) => return Outcome::Cancelled(reason),
+        None => {}
     }
     let rendered = match render(state, row, kind).await {
         Ok(r) => r,
@@ -91,6 +90,11 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// plan's default once cured or its summary once cancelled, nor the warning of a card
 /// replaced or extended since — an email held back by
 /// an SMTP outage must not tell something that is no longer true.
+///
+/// A plan's default email while a charge of one of its échéances is under way is not dropped
+/// but waits (`ChargeUnderWay`): the claim made the plan active again, and may still be given
+/// up unsent, the plan back in default with nobody told again (sent if the plan is in default
+/// again, dropped if the charge cured it).
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
     if kind == EmailKind::UpcomingDebit {
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
@@ -116,6 +120,16 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             _ => plan.status != PlanStatus::EnDefaut,
         };
         if stale {
+            if kind != EmailKind::PlanSummary {
+                let charging = echeance::Entity::find()
+                    .filter(echeance::Column::PaymentPlanId.eq(plan.id))
+                    .filter(echeance::Column::Status.eq(EcheanceStatus::EnCours))
+                    .one(&state.db)
+                    .await;
+                if let Ok(Some(_)) = charging {
+                    return Some(Trouble::ChargeUnderWay);
+                }
+            }
             return Some(Trouble::PlanNow(plan.status));
         }
         if kind == EmailKind::PlanSummary {
@@ -153,27 +167,6 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
 /// The plan of a plan email's dedup key (`kind:p{plan}:v{version}[:u{admin}]`).
 fn plan_of(row: &email_outbox::Model) -> Option<i64> {
     row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())
-}
-
-/// A plan's default email while a charge of one of its échéances is under way: the claim made
-/// the plan active again, and may still be given up unsent — the plan back in default with
-/// nobody told again. Such an email waits for the charge's outcome instead of being dropped
-/// (sent if the plan is in default again, dropped if the charge cured it).
-async fn waits_for_a_charge(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
-    if !matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault) {
-        return None;
-    }
-    let plan = payment_plan::Entity::find_by_id(plan_of(row)?).one(&state.db).await.ok()??;
-    if plan.status == PlanStatus::EnDefaut {
-        return None;
-    }
-    let charging = echeance::Entity::find()
-        .filter(echeance::Column::PaymentPlanId.eq(plan.id))
-        .filter(echeance::Column::Status.eq(EcheanceStatus::EnCours))
-        .one(&state.db)
-        .await
-        .ok()?;
-    charging.map(|_| Trouble::ChargeUnderWay)
 }
 
 /// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
