@@ -74,8 +74,9 @@ pub async fn build_state(settings: Settings, ports: Ports, leptos_options: Lepto
         tracing::info!(
             plans = stamped.plans,
             endpoints = stamped.endpoints,
+            customers_and_cards = stamped.customers_and_cards,
             mode = mode.as_str(),
-            "plans and webhook endpoints made before their mode was kept take the mode in use"
+            "what was made before its mode was kept takes the mode in use"
         );
     }
     let installation = installation::open(&db, ports.clock.now_ms()).await.context("reading the installation")?;

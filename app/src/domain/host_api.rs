@@ -8,7 +8,7 @@ use super::plan_status::PlanStatus;
 use super::status::EcheanceStatus;
 
 /// Whether a key works on test or live money, following the Stripe key in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyMode {
     /// `sk_test_…` in use.

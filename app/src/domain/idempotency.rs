@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::host_api::KeyMode;
 use super::ids::{AttemptNo, EcheanceId, UserId};
 
 /// The Stripe `Idempotency-Key` of one mutation. The same (installation,
@@ -56,10 +57,14 @@ impl IdempotencyKey {
         Self(format!("ech-{installation}-e{echeance}-a{attempt}-{}", purpose.suffix()))
     }
 
-    /// The key that creates a user's Stripe customer (once per user).
+    /// The key that creates a user's Stripe customer (once per user and mode; the test mode's
+    /// is the key of the days when a user had one customer).
     #[must_use]
-    pub fn for_customer(installation: &str, user: UserId) -> Self {
-        Self(format!("ech-{installation}-u{user}-customer"))
+    pub fn for_customer(installation: &str, user: UserId, mode: KeyMode) -> Self {
+        match mode {
+            KeyMode::Test => Self(format!("ech-{installation}-u{user}-customer")),
+            KeyMode::Live => Self(format!("ech-{installation}-u{user}-customer-live")),
+        }
     }
 
     /// The key of a user's `seq`-th SetupIntent (`seq` is the row id of the persisted request).
@@ -120,6 +125,13 @@ mod tests {
 
     fn id(n: i64) -> EcheanceId {
         EcheanceId::new(n).expect("positive")
+    }
+
+    #[test]
+    fn a_users_customer_has_a_key_a_mode_the_test_ones_as_before() {
+        let user = UserId::new(7).expect("positive");
+        assert_eq!(IdempotencyKey::for_customer("inst", user, KeyMode::Test).as_str(), "ech-inst-u7-customer");
+        assert_eq!(IdempotencyKey::for_customer("inst", user, KeyMode::Live).as_str(), "ech-inst-u7-customer-live");
     }
 
     #[test]

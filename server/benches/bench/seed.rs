@@ -2,8 +2,8 @@
 //! in the shapes the product writes them: customers with a saved card, plans
 //! and their échéances, échéances waiting on Stripe with their attempt.
 
-use app::domain::{Amount, AttemptOutcome, ChargeOrigin, Currency, EcheanceStatus, Money, PlanStatus, Role};
-use app::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
+use app::domain::{Amount, AttemptOutcome, ChargeOrigin, Currency, EcheanceStatus, KeyMode, Money, PlanStatus, Role};
+use app::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, stripe_customer, user};
 use chrono::NaiveDate;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
@@ -59,7 +59,6 @@ pub async fn customers(db: &Db, prefix: &str, n: usize, card: bool) -> Vec<i64> 
                 role: Set(Role::Customer),
                 display_name: Set(format!("{} {}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()])),
                 locale: Set("fr".to_owned()),
-                stripe_customer_id: Set(Some(format!("cus_{prefix}{i:07}"))),
                 created_at: Set(now),
                 ..Default::default()
             })
@@ -68,6 +67,21 @@ pub async fn customers(db: &Db, prefix: &str, n: usize, card: bool) -> Vec<i64> 
     .await;
     let users = ids_of::<user::Entity>(db, user::Column::Id).await;
     let users: Vec<i64> = users[users.len() - n..].to_vec();
+    insert_all(
+        db,
+        users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| stripe_customer::ActiveModel {
+                user_id: Set(*u),
+                mode: Set(Some(KeyMode::Test)),
+                stripe_customer_id: Set(format!("cus_{prefix}{i:07}")),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await;
     if card {
         insert_all(
             db,
@@ -84,6 +98,7 @@ pub async fn customers(db: &Db, prefix: &str, n: usize, card: bool) -> Vec<i64> 
                     is_default: Set(true),
                     usable: Set(true),
                     created_at: Set(now),
+                    mode: Set(Some(KeyMode::Test)),
                     ..Default::default()
                 })
                 .collect(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::api::dto::PlanCancelled;
 use app::domain::{
-    EcheanceId, EcheanceStatus, Interval, Invalid, Locale, PlanField, PlanProblem, PlanStatus, Refusal, Role,
+    EcheanceId, EcheanceStatus, Interval, Invalid, KeyMode, Locale, PlanField, PlanProblem, PlanStatus, Refusal, Role,
     ScheduleRequest, UserId,
 };
 use app::ssr::entities::{echeance, email_outbox, payment_plan, plan_audit, plan_consent, user};
@@ -1089,7 +1089,8 @@ async fn a_plan_made_with_the_test_keys_is_neither_charged_nor_announced_with_th
     assert!(live.attempts(due_today).await.is_empty(), "nothing sent to Stripe");
     assert_eq!(live.status(due_today).await, EcheanceStatus::APayer);
 
-    // A plan made with the live keys is announced and charged.
+    // A plan made with the live keys is announced and charged, on a card saved with them.
+    live.save_card_through_setup(alice.id, test_cards::OK).await;
     let live_plan = accepted_plan(&live, &alice, 3_000, 2).await;
     assert_eq!(reminders::queue_upcoming_debits(&live.state, live.today()).await.expect("queued"), 1);
     let report = due::charge_due(&live.state, live.today(), 100).await.expect("ran");
@@ -1113,6 +1114,119 @@ async fn a_plan_made_with_the_test_keys_is_neither_charged_nor_announced_with_th
     assert_eq!((report.charged, report.paid, report.skipped), (1, 1, 0), "{report:?}");
     assert_eq!(test.status(next_week).await, EcheanceStatus::Payee);
     assert!(test.attempts(live_plan.echeances[1].id).await.is_empty(), "the live plan's: nothing sent");
+}
+
+#[tokio::test]
+async fn a_customer_of_the_test_days_has_no_card_for_the_live_keys_until_she_saves_one_with_them() {
+    use app::ssr::services::cards;
+    const LIVE_CARD: &str = "5555555555554444";
+    let live_keys =
+        || Options { workers: false, env: vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())] };
+    // On the test keys: Alice saved a card, her plan is active; Bob's plan waits for his answer.
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let alice = first.customer("alice", Some(test_cards::OK)).await;
+    let test_plan = accepted_plan(&first, &alice, 2_000, 2).await;
+    assert_eq!(plan_status(&first, test_plan.plan.id).await, PlanStatus::Actif);
+    let bob = first.customer("bob", Some(test_cards::OK)).await;
+    let bobs = plans::create(&first.state, None, request(&bob.email, 2_000, 2, first.today(), Interval::Week))
+        .await
+        .expect("created");
+    // Carol accepted hers without a card: it waits for one.
+    let carol = first.customer("carol", None).await;
+    let carols = accepted_plan(&first, &carol, 2_000, 2).await;
+    assert_eq!(plan_status(&first, carols.plan.id).await, PlanStatus::EnAttenteClient);
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // On the live keys, her test card is not hers: not shown to her, and a live plan she accepts
+    // waits for a card of the live keys, as a new customer's would.
+    let live = spawn_on(db.clone(), peer.clone(), live_keys()).await;
+    assert_eq!(cards::default_card(&live.state, alice.id).await.expect("read").map(|c| c.last4), None);
+    let live_plan = accepted_plan(&live, &alice, 3_000, 2).await;
+    assert_eq!(plan_status(&live, live_plan.plan.id).await, PlanStatus::EnAttenteClient, "waits for a card");
+    let no_card = async |plan: i64| {
+        let page = plans::view(&live.state, plan).await.expect("the plan's page").summary.no_card;
+        let list = plans::list(&live.state, None, false, 0).await.expect("the list");
+        let line = list.rows.into_iter().find(|row| row.id == plan).expect("listed");
+        assert_eq!(line.no_card, page, "the list says what the page says");
+        page
+    };
+    assert!(no_card(live_plan.plan.id).await, "the admins see the live plan has no card");
+    assert!(!no_card(test_plan.plan.id).await, "and the test plan its test card");
+    // A card Carol saves with the live keys is not one her test plan can be charged on.
+    live.save_card_through_setup(carol.id, test_cards::OK).await;
+    assert_eq!(plan_status(&live, carols.plan.id).await, PlanStatus::EnAttenteClient);
+    // Bob cannot accept the test plan on the live keys: it could not be collected with them.
+    let refused = plans::accept(&live.state, bobs.plan.id, bob.id, "mandat".to_owned(), consent()).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::OtherMode))), "{refused:?}");
+    let consents = plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(bobs.plan.id));
+    assert_eq!(consents.count(&live.state.db).await.expect("count"), 0, "no consent recorded");
+    assert_eq!(plan_status(&live, bobs.plan.id).await, PlanStatus::EnAttenteClient);
+
+    // She saves a card with the live keys: a Stripe customer of the live keys is made for her, her
+    // live plan becomes active and is charged there; the test plan is left alone.
+    live.save_card_through_setup(alice.id, LIVE_CARD).await;
+    let live_customer = cards::customer_of(&live.state.db, alice.id.get(), KeyMode::Live).await.expect("q");
+    let live_customer = live_customer.expect("made with the live keys");
+    assert_ne!(live_customer, alice.stripe_customer, "not her customer of the test keys");
+    assert_eq!(plan_status(&live, live_plan.plan.id).await, PlanStatus::Actif);
+    assert!(!no_card(live_plan.plan.id).await);
+    let report = due::charge_due(&live.state, live.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (1, 1), "{report:?}");
+    assert_eq!(plan_status(&live, carols.plan.id).await, PlanStatus::EnAttenteClient, "nor made active by the run");
+    let charged = &live.attempts(live_plan.echeances[0].id).await[0];
+    assert_eq!(charged.stripe_customer_id, live_customer);
+    let shown = cards::default_card(&live.state, alice.id).await.expect("read").expect("her live card");
+    assert_eq!(shown.last4, "4444");
+    drop(live);
+
+    // Back on the test keys: her test card is hers again, and her test customer is charged.
+    let test = spawn_on(db, peer, Options { workers: false, ..Options::default() }).await;
+    let shown = cards::default_card(&test.state, alice.id).await.expect("read").expect("her test card");
+    assert_eq!(shown.last4, "4242");
+    let report = due::charge_due(&test.state, test.today(), 100).await.expect("ran");
+    assert_eq!((report.charged, report.paid), (1, 1), "the test plan's alone: {report:?}");
+    let charged = &test.attempts(test_plan.echeances[0].id).await[0];
+    assert_eq!(charged.stripe_customer_id, alice.stripe_customer);
+}
+
+#[tokio::test]
+async fn a_customers_stripe_record_and_card_kept_before_the_upgrade_take_the_mode_in_use() {
+    use app::ssr::entities::{payment_method, stripe_customer};
+    use app::ssr::services::{cards, host_api::keys};
+    use migration::MigratorTrait as _;
+    use sea_orm::ConnectionTrait as _;
+    let app = crate::helpers::spawn_app_by_hand().await;
+    let db = &app.state.db;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let bob = app.customer("bob", None).await;
+
+    // Back before the upgrade: the record was the account's, a card had no mode.
+    migration::Migrator::down(db, Some(1)).await.expect("down");
+    let kept = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT stripe_customer_id FROM users WHERE id = {}", alice.id.get()),
+        ))
+        .await
+        .expect("read")
+        .expect("her row");
+    assert_eq!(
+        kept.try_get::<Option<String>>("", "stripe_customer_id").expect("column"),
+        Some(alice.stripe_customer.clone())
+    );
+    migration::Migrator::up(db, None).await.expect("up");
+    let unknown = stripe_customer::Entity::find().filter(stripe_customer::Column::Mode.is_null());
+    assert_eq!(unknown.count(db).await.expect("count"), 2, "Alice's and Bob's, of no mode yet");
+
+    // The upgraded version's first start, on the same keys.
+    let kept = keys::keep_mode_of_older(db, KeyMode::Test).await.expect("kept");
+    assert_eq!(kept.customers_and_cards, 3, "two records, one card: {kept:?}");
+    assert_eq!(cards::customer_of(db, alice.id.get(), KeyMode::Test).await.expect("q"), Some(alice.stripe_customer));
+    assert_eq!(cards::customer_of(db, bob.id.get(), KeyMode::Test).await.expect("q"), Some(bob.stripe_customer));
+    assert_eq!(cards::customer_of(db, alice.id.get(), KeyMode::Live).await.expect("q"), None);
+    let card = payment_method::Entity::find().one(db).await.expect("q").expect("her card");
+    assert_eq!(card.mode, Some(KeyMode::Test));
 }
 
 #[tokio::test]

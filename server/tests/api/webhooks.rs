@@ -129,13 +129,9 @@ async fn scenario(app: &TestApp) -> (Vec<i64>, Vec<(String, Vec<u8>)>, i64) {
 /// over « payée » and the event, applied, was never tried again.)
 async fn commit_late_attempt(app: &TestApp, e5: i64) {
     let customer = app.row(e5).await.user_id;
-    let stripe_customer = app::ssr::entities::user::Entity::find_by_id(customer)
-        .one(&app.state.db)
-        .await
-        .expect("q")
-        .expect("user")
-        .stripe_customer_id
-        .expect("cus");
+    let mode = app::ssr::services::host_api::keys::current_mode(&app.state);
+    let stripe_customer =
+        app::ssr::services::cards::customer_of(&app.state.db, customer, mode).await.expect("q").expect("cus");
     let pm = app::ssr::entities::payment_method::Entity::find().one(&app.state.db).await.expect("q").expect("pm");
     let now = app.state.now_ms();
     let txn = app::ssr::db::begin_write(&app.state.db).await.expect("a write transaction");

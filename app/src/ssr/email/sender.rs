@@ -109,7 +109,8 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         // Replaced, removed, or extended by the card updater since: nothing to warn of.
         let (card, year, month) = EmailKind::card_of_expiring_key(&row.dedup_key)?;
         let owner = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??.user_id;
-        let charged = crate::ssr::services::cards::usable(owner).one(&state.db).await.ok()?;
+        let mode = crate::ssr::services::host_api::keys::current_mode(state);
+        let charged = crate::ssr::services::cards::usable(mode, owner).one(&state.db).await.ok()?;
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
         return (!same).then_some(Trouble::CardReplaced);
     }

@@ -60,6 +60,7 @@ pub mod recovery_code;
 pub mod refund;
 pub mod session;
 pub mod setup_request;
+pub mod stripe_customer;
 pub mod stripe_event;
 pub mod subscription;
 pub mod user;

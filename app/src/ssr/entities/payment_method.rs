@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::KeyMode;
+
 #[sea_orm::model]
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payment_methods")]
@@ -20,6 +22,9 @@ pub struct Model {
     pub created_at: i64,
     /// False while the card waits for the first payment that saves it to succeed: never charged, never shown.
     pub usable: bool,
+    /// The mode of the keys it was saved with: the other mode's keys cannot charge it (none: saved
+    /// before migration 25, until the upgraded version's first start gives it the mode in use).
+    pub mode: Option<KeyMode>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -16,7 +16,6 @@ pub struct Model {
     pub role: Role,
     pub display_name: String,
     pub locale: String,
-    pub stripe_customer_id: Option<String>,
     pub created_at: i64,
     /// Set when an admin disabled the account: kept, never logged in again.
     pub disabled_at: Option<i64>,

@@ -77,7 +77,6 @@ pub async fn create(
         role: Set(Role::Admin),
         display_name: Set(name.to_owned()),
         locale: Set(input.locale.code().to_owned()),
-        stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     };

@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
+use super::host_api::keys;
 use super::record::{self, StripeReport};
 use super::transitions::Cause;
 use crate::domain::{EcheanceStatus, KeyPurpose, Money, PaymentEvent, RecoveryToken, Refusal, ThreeDsStep, UserId};
@@ -176,7 +177,7 @@ async fn card_to_confirm(
         return Ok(attempt.payment_method_id.clone());
     }
     let user = echeances::user_of(echeance)?;
-    let current = super::cards::usable(user.get()).one(&state.db).await?;
+    let current = super::cards::usable(keys::current_mode(state), user.get()).one(&state.db).await?;
     Ok(current.map_or_else(|| attempt.payment_method_id.clone(), |pm| pm.stripe_payment_method_id))
 }
 

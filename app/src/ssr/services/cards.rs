@@ -5,14 +5,15 @@
 //! payment's success, wherever the success is learned.
 
 use anyhow::anyhow;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
 };
 
 use super::error::ServiceError;
-use crate::domain::{IdempotencyKey, Invalid, UserId};
-use crate::ssr::entities::{payment_method, setup_request, user};
+use super::host_api::keys;
+use crate::domain::{IdempotencyKey, Invalid, KeyMode, UserId};
+use crate::ssr::entities::{payment_method, setup_request, stripe_customer, user};
 use crate::ssr::payments::types::PaymentMethodSnapshot;
 use crate::ssr::state::AppState;
 use crate::ssr::{db, repo};
@@ -24,24 +25,51 @@ pub struct SetupStart {
     pub client_secret: String,
 }
 
-/// Creates the user's Stripe customer if needed and returns its id.
+/// The user's Stripe customer in the mode of the keys in use, made if needed: a customer made
+/// with the other mode's keys is not there for these, as on Stripe ("No such customer").
 ///
 /// # Errors
 /// Stripe unavailable, database failure.
 pub async fn ensure_customer(state: &AppState, user_id: UserId) -> Result<String, ServiceError> {
-    let user = user::Entity::find_by_id(user_id.get()).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
-    if let Some(id) = user.stripe_customer_id {
+    let mode = keys::current_mode(state);
+    if let Some(id) = customer_of(&state.db, user_id.get(), mode).await? {
         return Ok(id);
     }
-    let key = IdempotencyKey::for_customer(&state.key_scope, user_id);
+    let user = user::Entity::find_by_id(user_id.get()).one(&state.db).await?.ok_or(ServiceError::NotFound)?;
+    let key = IdempotencyKey::for_customer(&state.key_scope, user_id, mode);
     let id = state.gateway.create_customer(&user.email, &user.display_name, user_id, &key).await?;
-    user::Entity::update_many()
-        .col_expr(user::Column::StripeCustomerId, Expr::value(id.clone()))
-        .filter(user::Column::Id.eq(user_id.get()))
-        .filter(user::Column::StripeCustomerId.is_null())
-        .exec(&state.db)
-        .await?;
-    Ok(id)
+    stripe_customer::Entity::insert(stripe_customer::ActiveModel {
+        user_id: Set(user_id.get()),
+        mode: Set(Some(mode)),
+        stripe_customer_id: Set(id),
+        created_at: Set(state.now_ms()),
+        ..Default::default()
+    })
+    // No target: the user's record of this mode or this very customer, whichever stops it.
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .try_insert()
+    .exec(&state.db)
+    .await?;
+    // Of two made at once (the same key: the same customer), the one kept is the customer.
+    customer_of(&state.db, user_id.get(), mode).await?.ok_or_else(|| anyhow!("a Stripe customer just kept").into())
+}
+
+/// The Stripe customer of `user_id` in `mode`, if one was made.
+///
+/// # Errors
+/// Database failure.
+pub async fn customer_of(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+    mode: KeyMode,
+) -> Result<Option<String>, ServiceError> {
+    Ok(stripe_customer::Entity::find()
+        .filter(stripe_customer::Column::UserId.eq(user_id))
+        .filter(keys::of_mode(stripe_customer::Column::Mode, mode))
+        .order_by_asc(stripe_customer::Column::Id)
+        .one(db)
+        .await?
+        .map(|c| c.stripe_customer_id))
 }
 
 /// Starts saving a card for `user_id`.
@@ -121,8 +149,9 @@ pub async fn save_card(state: &AppState, user_id: UserId, setup_intent_id: &str)
     let now = state.now_ms();
     let txn = db::begin_write(&state.db).await?;
     lock_cards(&txn, user_id).await?;
-    stage(&txn, user_id, &card, now).await?;
-    adopt(&txn, user_id, &card.payment_method, true, now).await?;
+    let mode = keys::current_mode(state);
+    stage(&txn, user_id, &card, mode, now).await?;
+    adopt(&txn, user_id, &card.payment_method, true, mode, now).await?;
     let mut active: setup_request::ActiveModel = request.into();
     active.status = Set(intent.status.clone());
     active.update(&txn).await?;
@@ -192,8 +221,8 @@ pub async fn given_for_payment(state: &AppState, user_id: UserId, pm_id: &str) -
     given(pm_id, pm)
 }
 
-/// Records `card` for `user_id`, not usable yet (unless it already is). In the
-/// transaction of the charge attempt that will save it, or of [`adopt`].
+/// Records `card` for `user_id`, saved with the keys of `mode`, not usable yet (unless it already
+/// is). In the transaction of the charge attempt that will save it, or of [`adopt`].
 ///
 /// # Errors
 /// `NotFound` when the card is recorded for another customer; database failure.
@@ -201,6 +230,7 @@ pub async fn stage(
     txn: &impl ConnectionTrait,
     user_id: UserId,
     card: &GivenCard,
+    mode: KeyMode,
     now: i64,
 ) -> Result<(), ServiceError> {
     let existing = payment_method::Entity::find()
@@ -221,6 +251,7 @@ pub async fn stage(
                 is_default: Set(false),
                 usable: Set(false),
                 created_at: Set(now),
+                mode: Set(Some(mode)),
                 ..Default::default()
             }
             .insert(txn)
@@ -230,10 +261,10 @@ pub async fn stage(
     }
 }
 
-/// Card `pm_id` (staged) is saved: usable, the customer's default when
-/// `as_default`; the plans the customer accepted that waited for a card become
-/// active. In the transaction that learned it (a SetupIntent checked, or the
-/// success of the payment that saves it).
+/// Card `pm_id` (staged) is saved: usable, the customer's default among the cards of its mode
+/// when `as_default`; the plans of that mode the customer accepted that waited for a card become
+/// active. In the transaction that learned it (a SetupIntent checked, or the success of the
+/// payment that saves it).
 ///
 /// # Errors
 /// Database failure.
@@ -242,24 +273,37 @@ pub async fn adopt(
     user_id: UserId,
     pm_id: &str,
     as_default: bool,
+    mode_in_use: KeyMode,
     now: i64,
 ) -> Result<(), ServiceError> {
     lock_cards(txn, user_id).await?;
+    let Some(card) = payment_method::Entity::find()
+        .filter(payment_method::Column::UserId.eq(user_id.get()))
+        .filter(payment_method::Column::StripePaymentMethodId.eq(pm_id))
+        .one(txn)
+        .await?
+    else {
+        // Its customer was erased meanwhile: nothing of theirs is kept.
+        tracing::warn!(payment_method = pm_id, "a card being saved is no longer recorded");
+        return Ok(());
+    };
+    // Staged without a mode only before migration 25: of the mode in use since.
+    let mode = card.mode.unwrap_or(mode_in_use);
     if as_default {
         payment_method::Entity::update_many()
             .col_expr(payment_method::Column::IsDefault, Expr::value(false))
             .filter(payment_method::Column::UserId.eq(user_id.get()))
+            .filter(keys::of_mode(payment_method::Column::Mode, mode))
             .exec(txn)
             .await?;
     }
     payment_method::Entity::update_many()
         .col_expr(payment_method::Column::IsDefault, Expr::value(as_default))
         .col_expr(payment_method::Column::Usable, Expr::value(true))
-        .filter(payment_method::Column::UserId.eq(user_id.get()))
-        .filter(payment_method::Column::StripePaymentMethodId.eq(pm_id))
+        .filter(payment_method::Column::Id.eq(card.id))
         .exec(txn)
         .await?;
-    super::plans::card_saved(txn, user_id.get(), now).await
+    super::plans::card_saved(txn, user_id.get(), mode, now).await
 }
 
 /// One customer's cards change in turn: their account's row is locked until `txn` ends
@@ -272,34 +316,37 @@ async fn lock_cards(txn: &sea_orm::DatabaseTransaction, user_id: UserId) -> Resu
     Ok(())
 }
 
-/// A customer's cards that can be charged, the default first, then the newest.
+/// A customer's cards that the keys of `mode` can charge, the default first, then the newest.
 #[must_use]
-pub fn usable(user_id: i64) -> Select<payment_method::Entity> {
-    usable_of([user_id])
+pub fn usable(mode: KeyMode, user_id: i64) -> Select<payment_method::Entity> {
+    usable_of(mode, [user_id])
 }
 
-/// The cards of `users` that can be charged, each one's default first, then the newest: the
-/// first of each user is the one the due-date run charges.
+/// The cards of `users` that the keys of `mode` can charge, each one's default first, then the
+/// newest: the first of each user is the one the due-date run charges.
 #[must_use]
-pub fn usable_of(users: impl IntoIterator<Item = i64>) -> Select<payment_method::Entity> {
-    usable_of_anyone()
+pub fn usable_of(mode: KeyMode, users: impl IntoIterator<Item = i64>) -> Select<payment_method::Entity> {
+    usable_of_anyone(mode)
         .filter(payment_method::Column::UserId.is_in(users))
         .order_by_desc(payment_method::Column::IsDefault)
         .order_by_desc(payment_method::Column::CreatedAt)
 }
 
-/// Every card that can be charged, whoever's.
+/// Every card that the keys of `mode` can charge, whoever's: a card saved with the other mode's
+/// keys is not there for them, as on Stripe.
 #[must_use]
-pub fn usable_of_anyone() -> Select<payment_method::Entity> {
-    payment_method::Entity::find().filter(payment_method::Column::Usable.eq(true))
+pub fn usable_of_anyone(mode: KeyMode) -> Select<payment_method::Entity> {
+    payment_method::Entity::find()
+        .filter(payment_method::Column::Usable.eq(true))
+        .filter(keys::of_mode(payment_method::Column::Mode, mode))
 }
 
-/// The user's default card, if any.
+/// The user's default card the keys in use can charge, if any.
 ///
 /// # Errors
 /// Database failure.
 pub async fn default_card(state: &AppState, user_id: UserId) -> Result<Option<SavedCard>, ServiceError> {
-    Ok(usable(user_id.get()).one(&state.db).await?.map(|pm| SavedCard {
+    Ok(usable(keys::current_mode(state), user_id.get()).one(&state.db).await?.map(|pm| SavedCard {
         brand: pm.brand,
         last4: pm.last4,
         exp_month: pm.exp_month,

@@ -21,6 +21,7 @@ use sea_orm::{
 use super::cancel::{self, Stopped};
 use super::cards::{self, GivenCard};
 use super::error::ServiceError;
+use super::host_api::keys;
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks::{self, checkout::Legacy};
@@ -28,7 +29,7 @@ use crate::domain::{
     Amount, AttemptNo, AttemptOutcome, ChargeOrigin, Currency, EcheanceId, EcheanceStatus, IdempotencyKey, Invalid,
     KeyPurpose, PaymentEvent, PlanStatus, Refusal, UserId,
 };
-use crate::ssr::entities::{charge_attempt, echeance, user};
+use crate::ssr::entities::{charge_attempt, echeance};
 use crate::ssr::payments::gateway::names_unknown_object;
 use crate::ssr::payments::types::{CreatedRange, PaymentIntentSnapshot, PaymentIntentStatus};
 use crate::ssr::payments::{GatewayError, SavedCardCharge};
@@ -290,18 +291,19 @@ async fn claim(
     if let Err(refused) = status.transition(PaymentEvent::ChargeStarted) {
         return Err(Refusal::from(refused).into());
     }
-    let customer = user::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or(ServiceError::NotFound)?;
+    // The customer and card of the mode in use: the plan's (`check_mode`).
+    let mode = keys::current_mode(state);
     let card = match new_card {
         Some(given) => Some(given.payment_method.clone()),
-        None => cards::usable(row.user_id).one(&txn).await?.map(|c| c.stripe_payment_method_id),
+        None => cards::usable(mode, row.user_id).one(&txn).await?.map(|c| c.stripe_payment_method_id),
     };
-    let (Some(stripe_customer), Some(card)) = (customer.stripe_customer_id.clone(), card) else {
+    let (Some(stripe_customer), Some(card)) = (cards::customer_of(&txn, row.user_id, mode).await?, card) else {
         return Err(Invalid::NoCard.into());
     };
     if let Trigger::Customer(user_id) = trigger {
         match new_card {
             // Its budget was spent when Stripe was asked about the card.
-            Some(given) => cards::stage(&txn, user_id, given, state.now_ms()).await?,
+            Some(given) => cards::stage(&txn, user_id, given, mode, state.now_ms()).await?,
             // This one will reach Stripe (a refused click above does not): bounded per customer.
             None => state.guards.spend(user_id, state.now_ms())?,
         }

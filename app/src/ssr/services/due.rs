@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use super::charge::{self, Trigger};
 use super::error::ServiceError;
-use super::plans;
+use super::host_api::keys;
+use super::{cards, plans};
 use crate::domain::{ChargeOrigin, EcheanceId, EcheanceStatus};
 use crate::ssr::entities::{echeance, payment_method, payment_plan};
 use crate::ssr::state::AppState;
@@ -31,13 +32,12 @@ pub struct DueReport {
 }
 
 /// What the due-date run may charge off-session: not tied to a legacy Checkout Session, its
-/// customer has a usable card, and it is on its own or in a plan whose échéances are collected,
+/// customer has a card the keys in use can charge, and it is on its own or in a plan whose échéances are collected,
 /// made with the keys of the Stripe mode in use.
 pub(crate) fn collectable(state: &AppState) -> Condition {
-    let with_card = payment_method::Entity::find()
+    let with_card = cards::usable_of_anyone(keys::current_mode(state))
         .select_only()
         .column(payment_method::Column::UserId)
-        .filter(payment_method::Column::Usable.eq(true))
         .into_query();
     let collected_plans = payment_plan::Entity::find()
         .filter(payment_plan::Column::Status.is_in(plans::scheduled_statuses(state)))

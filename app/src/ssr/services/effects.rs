@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use super::change::{EcheanceChange, PlanChange};
 use super::error::ServiceError;
 use super::links::{self, Purpose};
-use crate::domain::{DeclineReason, EcheanceStatus, EmailKind, Locale, RecoveryToken, Role};
+use crate::domain::{DeclineReason, EcheanceStatus, EmailKind, KeyMode, Locale, RecoveryToken, Role};
 use crate::ssr::clock::from_ms;
 use crate::ssr::email::outbox::{self, NewEmail};
 use crate::ssr::entities::{charge_attempt, echeance, payment_method, payment_plan, user};
@@ -74,7 +74,7 @@ pub async fn after_transition(
         let used = attempt.map(|a| a.payment_method_id).filter(|pm| !pm.is_empty());
         context["card"] = serde_json::json!("");
         if let Some(used) = used {
-            add_card(txn, &mut context, customer.id, Some(&used)).await?;
+            add_card(txn, &mut context, customer.id, Some(&used), None).await?;
         }
         add_what_remains(txn, &mut context, echeance, state.today(), locale).await?;
     }
@@ -174,7 +174,7 @@ pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) ->
                 }
             };
             context["reader_name"] = serde_json::Value::String(reader.display_name.clone());
-            add_card(txn, &mut context, customer.id, None).await?;
+            add_card(txn, &mut context, customer.id, None, plan.mode).await?;
             let admin = kind.to_admins().then_some(reader.id);
             let email = NewEmail {
                 dedup_key: kind.plan_key(plan.id, plan.version, admin),
@@ -230,7 +230,8 @@ fn plan_context(
 }
 
 /// Adds `card` (« Visa •••• 4242 »): the card `used` (a Stripe PaymentMethod id) when one is
-/// named, else the customer's default usable card; an empty string when there is none.
+/// named, else the customer's default card the keys of `mode` can charge; an empty string when
+/// there is none (or the mode is not known yet).
 ///
 /// # Errors
 /// Database failure.
@@ -239,14 +240,15 @@ pub async fn add_card(
     context: &mut serde_json::Value,
     customer: i64,
     used: Option<&str>,
+    mode: Option<KeyMode>,
 ) -> Result<(), ServiceError> {
     // Always set (templates are strict about undefined variables): empty when there is no card.
-    context["card"] = serde_json::Value::String(card_label(db, customer, used).await?.unwrap_or_default());
+    context["card"] = serde_json::Value::String(card_label(db, customer, used, mode).await?.unwrap_or_default());
     Ok(())
 }
 
 /// « Visa •••• 4242 »: the card `used` (a Stripe PaymentMethod id) when one is named, else
-/// the customer's default usable card.
+/// the customer's default card the keys of `mode` can charge (none when the mode is not known).
 ///
 /// # Errors
 /// Database failure.
@@ -254,6 +256,7 @@ pub async fn card_label(
     db: &impl ConnectionTrait,
     customer: i64,
     used: Option<&str>,
+    mode: Option<KeyMode>,
 ) -> Result<Option<String>, ServiceError> {
     let card = match used {
         Some(pm) => {
@@ -264,7 +267,10 @@ pub async fn card_label(
                 .await?
         }
         // The card the due-date run would charge.
-        None => super::cards::usable(customer).one(db).await?,
+        None => match mode {
+            Some(mode) => super::cards::usable(mode, customer).one(db).await?,
+            None => None,
+        },
     };
     Ok(card.map(|c| format!("{} •••• {}", brand_name(&c.brand), c.last4)))
 }

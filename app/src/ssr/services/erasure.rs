@@ -15,9 +15,12 @@ use sea_orm::{
 };
 
 use super::error::ServiceError;
+use super::host_api::keys;
 use crate::domain::{EcheanceId, EcheanceStatus, PlanStatus, Refusal, Role, UserId};
 use crate::ssr::db;
-use crate::ssr::entities::{admin_audit, echeance, login_link, payment_method, payment_plan, session, user};
+use crate::ssr::entities::{
+    admin_audit, echeance, login_link, payment_method, payment_plan, session, stripe_customer, user,
+};
 use crate::ssr::services::transitions::Cause;
 use crate::ssr::services::webhooks::checkout;
 use crate::ssr::state::AppState;
@@ -102,11 +105,22 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
             super::admin::actions::cancel_as(state, id, &actor).await?;
         }
     }
-    if let Some(stripe_customer) = &account.stripe_customer_id {
-        match state.gateway.delete_customer(stripe_customer).await {
+    // Their Stripe customer of the mode in use is deleted; the other mode's is out of these keys'
+    // reach (left at Stripe, said in the log; only its id was kept here).
+    let mode = keys::current_mode(state);
+    if let Some(stripe_customer) = super::cards::customer_of(&state.db, customer, mode).await? {
+        match state.gateway.delete_customer(&stripe_customer).await {
             Err(e) if !e.unknown_object() => return Err(e.into()),
             _ => {}
         }
+    }
+    if let Some(left) = super::cards::customer_of(&state.db, customer, mode.other()).await? {
+        tracing::warn!(
+            user.id = customer,
+            stripe.customer = %left,
+            mode = mode.other().as_str(),
+            "the erased customer's Stripe record of the other mode is left at Stripe: delete it there"
+        );
     }
 
     let pseudonym = Erased {
@@ -120,11 +134,11 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
         .col_expr(user::Column::Email, Expr::value(pseudonym.email.clone()))
         .col_expr(user::Column::DisplayName, Expr::value(pseudonym.name.clone()))
         .col_expr(user::Column::PasswordHash, Expr::value(String::new()))
-        .col_expr(user::Column::StripeCustomerId, Expr::value(Option::<String>::None))
         .filter(user::Column::Id.eq(customer))
         .exec(&txn)
         .await?;
     payment_method::Entity::delete_many().filter(payment_method::Column::UserId.eq(customer)).exec(&txn).await?;
+    stripe_customer::Entity::delete_many().filter(stripe_customer::Column::UserId.eq(customer)).exec(&txn).await?;
     admin_audit::ActiveModel {
         actor_id: Set(by.get()),
         action: Set("customer.erase".to_owned()),

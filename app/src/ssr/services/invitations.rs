@@ -16,6 +16,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 use secrecy::ExposeSecret;
 
 use super::error::ServiceError;
+use super::host_api::keys;
 use super::plans::{self, ConsentContext};
 use crate::api::dto::{CardInfo, DemoInvitation, InvitationView, PlanAccepted};
 use crate::domain::{Currency, EmailKind, InvitationToken, LinkHolder, Locale, PlanStatus, Refusal, Total, UserId};
@@ -122,7 +123,7 @@ pub async fn open(state: &AppState, plan_id: i64, token: &str, locale: Locale) -
 ///
 /// # Errors
 /// As [`open`], `Refused(TermsChanged)` when the terms are not the ones shown,
-/// `Refused` for a finished plan, database failure.
+/// `Refused` for a finished plan or one of the other Stripe mode, database failure.
 pub async fn accept(
     state: &AppState,
     plan_id: i64,
@@ -140,7 +141,7 @@ pub async fn accept(
         return Err(Refusal::TermsChanged.into());
     }
     let customer = customer_of(&txn, &plan).await?;
-    let plan = plans::consent_locked(&txn, plan, text, context, now).await?;
+    let plan = plans::consent_locked(&txn, plan, text, context, keys::current_mode(state), now).await?;
     let spent = payment_plan::Entity::update_many()
         .col_expr(payment_plan::Column::InvitationUsedAt, Expr::value(now))
         .filter(payment_plan::Column::Id.eq(plan.id))
@@ -255,7 +256,10 @@ pub async fn host_may_open_of(
         return Ok(HashSet::new());
     }
     let customers: HashSet<i64> = created.iter().map(|p| p.customer_id).collect();
-    let with_card: HashSet<i64> = super::cards::usable_of(customers.iter().copied())
+    // A card saved in either mode: the account holds it.
+    let with_card: HashSet<i64> = payment_method::Entity::find()
+        .filter(payment_method::Column::Usable.eq(true))
+        .filter(payment_method::Column::UserId.is_in(customers.iter().copied()))
         .select_only()
         .column(payment_method::Column::UserId)
         .into_tuple::<i64>()

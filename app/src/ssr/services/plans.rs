@@ -235,7 +235,6 @@ async fn find_or_create_customer(
         role: Set(Role::Customer),
         display_name: Set(name.to_owned()),
         locale: Set(locale.code().to_owned()),
-        stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     };
@@ -264,9 +263,7 @@ async fn find_or_create_customer(
 /// customer, cards and payments in that mode on Stripe, out of these keys' reach.
 #[must_use]
 pub fn of_mode_in_use(state: &AppState) -> Condition {
-    Condition::any()
-        .add(payment_plan::Column::Mode.eq(keys::current_mode(state)))
-        .add(payment_plan::Column::Mode.is_null())
+    keys::of_mode(payment_plan::Column::Mode, keys::current_mode(state))
 }
 
 /// The échéances of `plans`, and those of no plan (the original site's).
@@ -395,12 +392,12 @@ pub(crate) fn consented() -> sea_orm::sea_query::SelectStatement {
 
 /// The customer accepts the plan: the consent is recorded (the mandate text as
 /// shown, its version, when, from where), and the plan becomes active at once
-/// if a card that can be charged off-session is already saved — otherwise
+/// if a card the keys in use can charge off-session is already saved — otherwise
 /// when one is ([`card_saved`]). Accepting twice changes nothing.
 ///
 /// # Errors
 /// `NotFound`, `Forbidden` (another customer's plan), `Refused` (cancelled or
-/// finished plan), database failure.
+/// finished plan, a plan of the other Stripe mode), database failure.
 pub async fn accept(
     state: &AppState,
     plan_id: i64,
@@ -413,28 +410,34 @@ pub async fn accept(
     if plan.customer_id != customer.get() {
         return Err(ServiceError::Forbidden);
     }
-    let plan = consent_locked(&txn, plan, mandate_text, context, state.now_ms()).await?;
+    let plan = consent_locked(&txn, plan, mandate_text, context, keys::current_mode(state), state.now_ms()).await?;
     txn.commit().await?;
     Ok(plan)
 }
 
-/// [`accept`] on a plan locked in `txn` and known to be the customer's.
+/// [`accept`] on a plan locked in `txn` and known to be the customer's, with the keys of
+/// `mode_in_use`.
 ///
 /// # Errors
-/// `Refused` (cancelled or finished plan), database failure.
+/// `Refused` (cancelled or finished plan, a plan of the other mode: its consent would be to
+/// charges these keys cannot make), database failure.
 pub(crate) async fn consent_locked(
     txn: &DatabaseTransaction,
     plan: payment_plan::Model,
     mandate_text: String,
     context: ConsentContext,
+    mode_in_use: KeyMode,
     now: i64,
 ) -> Result<payment_plan::Model, ServiceError> {
     if plan.status.is_over() {
         return Err(Refusal::PlanOver.into());
     }
+    if plan.mode.is_some_and(|mode| mode != mode_in_use) {
+        return Err(Refusal::OtherMode.into());
+    }
     let customer = UserId::new(plan.customer_id).map_err(anyhow::Error::from)?;
     record_consent(txn, &plan, mandate_text, context, now).await?;
-    let usable_card = has_card(txn, customer.get()).await?;
+    let usable_card = has_card(txn, customer.get(), mode_in_use).await?;
     let event = PlanEvent::CustomerAnswered { consent: true, usable_card };
     let actor = Actor::Customer(customer.get()).stored();
     transition(txn, plan, event, By { cause: Cause::Customer, actor: &actor, now }).await
@@ -477,13 +480,15 @@ pub(crate) async fn record_consent(
 /// # Errors
 /// Database failure.
 pub async fn activate_ready(state: &AppState) -> Result<(), ServiceError> {
+    let mode = keys::current_mode(state);
     let with_a_card =
-        super::cards::usable_of_anyone().select_only().column(payment_method::Column::UserId).into_query();
+        super::cards::usable_of_anyone(mode).select_only().column(payment_method::Column::UserId).into_query();
     let customers: Vec<i64> = payment_plan::Entity::find()
         .select_only()
         .column(payment_plan::Column::CustomerId)
         .distinct()
         .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
+        .filter(of_mode_in_use(state))
         .filter(payment_plan::Column::Id.in_subquery(consented()))
         .filter(payment_plan::Column::CustomerId.in_subquery(with_a_card))
         .into_tuple()
@@ -491,26 +496,28 @@ pub async fn activate_ready(state: &AppState) -> Result<(), ServiceError> {
         .await?;
     for customer in customers {
         let txn = db::begin_write(&state.db).await?;
-        if has_card(&txn, customer).await? {
+        if has_card(&txn, customer, mode).await? {
             tracing::warn!(customer.id = customer, "a consented plan waited for a card its customer has: made active");
-            card_saved(&txn, customer, state.now_ms()).await?;
+            card_saved(&txn, customer, mode, state.now_ms()).await?;
         }
         txn.commit().await?;
     }
     Ok(())
 }
 
-/// A card was saved: every plan of the customer that has consent and waits
-/// for a card becomes active. Called in the transaction that saves the card.
+/// A card was saved with the keys of `mode`: every plan of that mode of the customer that has
+/// consent and waits for a card becomes active (the other mode's plans wait for a card of
+/// theirs). Called in the transaction that saves the card.
 ///
 /// # Errors
 /// Database failure.
-pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, now: i64) -> Result<(), ServiceError> {
+pub async fn card_saved(txn: &DatabaseTransaction, customer: i64, mode: KeyMode, now: i64) -> Result<(), ServiceError> {
     let actor = Actor::Customer(customer).stored();
     let waiting: Vec<i64> = payment_plan::Entity::find()
         .select_only()
         .column(payment_plan::Column::Id)
         .filter(payment_plan::Column::CustomerId.eq(customer))
+        .filter(keys::of_mode(payment_plan::Column::Mode, mode))
         .filter(payment_plan::Column::Status.eq(PlanStatus::EnAttenteClient))
         .filter(payment_plan::Column::Id.in_subquery(consented()))
         .into_tuple()
@@ -670,10 +677,10 @@ async fn lock(txn: &DatabaseTransaction, plan_id: i64) -> Result<payment_plan::M
     payment_plan::Entity::find_by_id(plan_id).lock_exclusive().one(txn).await?.ok_or(ServiceError::NotFound)
 }
 
-async fn has_card(txn: &DatabaseTransaction, customer: i64) -> Result<bool, ServiceError> {
-    let customer_row = user::Entity::find_by_id(customer).one(txn).await?.ok_or(ServiceError::NotFound)?;
-    let card = super::cards::usable(customer).one(txn).await?;
-    Ok(customer_row.stripe_customer_id.is_some() && card.is_some())
+/// Whether `customer` has a card the keys of `mode` can charge (and their Stripe customer there).
+async fn has_card(txn: &DatabaseTransaction, customer: i64, mode: KeyMode) -> Result<bool, ServiceError> {
+    let card = super::cards::usable(mode, customer).one(txn).await?;
+    Ok(card.is_some() && super::cards::customer_of(txn, customer, mode).await?.is_some())
 }
 
 /// The one writer of a plan's status: asks the pure state machine, writes
@@ -897,7 +904,7 @@ pub async fn list(
         let plans = query.filter(payment_plan::Column::Status.is_in(open)).all(&state.db).await?;
         let skip = usize::try_from(page.saturating_mul(PLANS_PER_PAGE)).unwrap_or(usize::MAX);
         let per_page = usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX);
-        let mut rows: Vec<PlanRow> = rows_of(&state.db, plans)
+        let mut rows: Vec<PlanRow> = rows_of(&state.db, plans, keys::current_mode(state))
             .await?
             .into_iter()
             .filter(|r| r.card_runs_out.is_some() || r.no_card)
@@ -913,7 +920,7 @@ pub async fn list(
     let mut plans = query.offset(offset).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
     let has_more = plans.len() as u64 > PLANS_PER_PAGE;
     plans.truncate(usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX));
-    let rows = rows_of(&state.db, plans).await?;
+    let rows = rows_of(&state.db, plans, keys::current_mode(state)).await?;
     Ok(PlanList { rows, page, has_more })
 }
 
@@ -924,12 +931,18 @@ pub async fn list(
 pub async fn rows_of(
     db: &impl sea_orm::ConnectionTrait,
     plans: Vec<payment_plan::Model>,
+    mode_in_use: KeyMode,
 ) -> Result<Vec<PlanRow>, ServiceError> {
     let (customers, mut echeances_of) = customers_and_echeances(db, &plans).await?;
-    // Each customer's card the due-date run charges (the default first, then the newest).
-    let mut card_of: BTreeMap<i64, payment_method::Model> = BTreeMap::new();
-    for card in super::cards::usable_of(customers.keys().copied()).all(db).await? {
-        card_of.entry(card.user_id).or_insert(card);
+    // Each customer's card the due-date run charges (the default first, then the newest), in
+    // the mode of each plan.
+    let mode_of = |plan: &payment_plan::Model| plan.mode.unwrap_or(mode_in_use);
+    let modes: BTreeSet<KeyMode> = plans.iter().map(mode_of).collect();
+    let mut card_of: BTreeMap<(KeyMode, i64), payment_method::Model> = BTreeMap::new();
+    for mode in modes {
+        for card in super::cards::usable_of(mode, customers.keys().copied()).all(db).await? {
+            card_of.entry((mode, card.user_id)).or_insert(card);
+        }
     }
     let consented: BTreeSet<i64> = plan_consent::Entity::find()
         .select_only()
@@ -944,7 +957,7 @@ pub async fn rows_of(
         .into_iter()
         .map(|plan| {
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
-            let (customer, card) = (customers.get(&plan.customer_id), card_of.get(&plan.customer_id));
+            let (customer, card) = (customers.get(&plan.customer_id), card_of.get(&(mode_of(&plan), plan.customer_id)));
             let consented = consented.contains(&plan.id);
             line(plan, &rows, customer, card, consented)
         })
@@ -1029,13 +1042,17 @@ pub async fn customers_and_echeances(
 ///
 /// # Errors
 /// A row that does not parse, database failure.
-pub async fn of_customer(db: &impl sea_orm::ConnectionTrait, customer: UserId) -> Result<Vec<PlanRow>, ServiceError> {
+pub async fn of_customer(
+    db: &impl sea_orm::ConnectionTrait,
+    customer: UserId,
+    mode_in_use: KeyMode,
+) -> Result<Vec<PlanRow>, ServiceError> {
     let plans = payment_plan::Entity::find()
         .filter(payment_plan::Column::CustomerId.eq(customer.get()))
         .order_by_desc(payment_plan::Column::Id)
         .all(db)
         .await?;
-    rows_of(db, plans).await
+    rows_of(db, plans, mode_in_use).await
 }
 
 /// The status of a plan of `customer` (another customer's plan is `NotFound`).
@@ -1108,7 +1125,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let db = crate::ssr::db::begin_read(&state.db).await?;
     let (plan, rows) = get(&db, plan_id).await?;
     let customer = user::Entity::find_by_id(plan.customer_id).one(&db).await?.ok_or(ServiceError::NotFound)?;
-    let card = super::cards::usable_of([plan.customer_id]).one(&db).await?;
+    let card = super::cards::usable(plan.mode.unwrap_or(keys::current_mode(state)), plan.customer_id).one(&db).await?;
     let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
     let consumer_credit = plan.consumer_credit;
     let other_mode = keys::other_mode(state, plan.mode);

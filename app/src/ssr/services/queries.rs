@@ -114,6 +114,6 @@ pub async fn checkout(
         echeances,
         card,
         publishable_key: state.settings.stripe_publishable_key.clone(),
-        plans: super::plans::of_customer(&state.db, user.id).await?,
+        plans: super::plans::of_customer(&state.db, user.id, super::host_api::keys::current_mode(state)).await?,
     })
 }

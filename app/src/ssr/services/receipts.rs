@@ -39,7 +39,7 @@ pub async fn receipt(state: &AppState, id: EcheanceId, reader: &CurrentUser) -> 
     let paying = attempts::paying(&state.db, row.id).await?;
     // The card that paid only: a payment made elsewhere (the original site's Checkout) names none.
     let card = match paying.as_ref().map(|a| a.payment_method_id.as_str()).filter(|pm| !pm.is_empty()) {
-        Some(pm) => effects::card_label(&state.db, row.user_id, Some(pm)).await?,
+        Some(pm) => effects::card_label(&state.db, row.user_id, Some(pm), None).await?,
         None => None,
     };
     let refunds = refunds::of(&state.db, row.id).await?;

@@ -171,6 +171,7 @@ pub async fn record_then(
             UserId::new(echeance.user_id).map_err(anyhow::Error::from)?,
             &attempt.payment_method_id,
             is_current,
+            super::host_api::keys::current_mode(state),
             now,
         )
         .await?;

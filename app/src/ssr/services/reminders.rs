@@ -22,6 +22,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryO
 use super::due;
 use super::effects;
 use super::error::ServiceError;
+use super::host_api::keys;
 use crate::domain::plan::card_lasts_until;
 use crate::domain::{ChargeOrigin, EmailKind, Locale};
 use crate::ssr::db;
@@ -96,7 +97,7 @@ async fn notice_context(
 ) -> Result<(Locale, serde_json::Value), ServiceError> {
     let locale = Locale::from_code(&customer.locale);
     let mut context = effects::email_context(state, row, customer, locale)?;
-    effects::add_card(txn, &mut context, customer.id, card).await?;
+    effects::add_card(txn, &mut context, customer.id, card, Some(keys::current_mode(state))).await?;
     Ok((locale, context))
 }
 
@@ -186,7 +187,7 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             let card = match cards.get(&row.user_id) {
                 Some(card) => card.clone(),
                 None => {
-                    let card = super::cards::usable(row.user_id).one(&state.db).await?;
+                    let card = super::cards::usable(keys::current_mode(state), row.user_id).one(&state.db).await?;
                     cards.insert(row.user_id, card.clone());
                     card
                 }

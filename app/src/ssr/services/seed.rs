@@ -230,7 +230,6 @@ async fn insert_user(txn: &DatabaseTransaction, account: &Account<'_>, now: i64)
         role: Set(account.role),
         display_name: Set(account.name.to_owned()),
         locale: Set(account.locale.code().to_owned()),
-        stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

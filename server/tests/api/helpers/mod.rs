@@ -203,6 +203,7 @@ impl TestApp {
             exp_year: Set(2034),
             is_default: Set(true),
             created_at: Set(self.state.now_ms()),
+            mode: Set(Some(app::ssr::services::host_api::keys::current_mode(&self.state))),
             ..Default::default()
         }
         .insert(&self.state.db)
@@ -211,7 +212,8 @@ impl TestApp {
         pm_id
     }
 
-    /// A card PaymentMethod on the peer, as Stripe.js creates it (expires 12/2034).
+    /// A card PaymentMethod on the peer, as Stripe.js creates it (expires 12/2034), of the mode of
+    /// the keys in use.
     pub async fn payment_method(&self, number: &str) -> String {
         let form = [
             ("type", "card"),
@@ -221,7 +223,10 @@ impl TestApp {
             ("card[cvc]", "123"),
         ];
         let pm = self.peer.post("/v1/payment_methods", &form).await;
-        pm["id"].as_str().expect("pm id").to_owned()
+        let pm = pm["id"].as_str().expect("pm id").to_owned();
+        // Stripe.js makes it with the publishable key of the mode in use.
+        self.stripe.made_with(&pm, app::ssr::services::host_api::keys::current_mode(&self.state));
+        pm
     }
 
     /// Saves a card the way the product does: a SetupIntent, confirmed as
@@ -446,7 +451,6 @@ impl TestApp {
             role: Set(role),
             display_name: Set(name.to_owned()),
             locale: Set("fr".to_owned()),
-            stripe_customer_id: Set(None),
             created_at: Set(self.state.now_ms()),
             ..Default::default()
         }
@@ -648,7 +652,6 @@ pub async fn uncommitted_customer(
         role: Set(Role::Customer),
         display_name: Set("Client".to_owned()),
         locale: Set("fr".to_owned()),
-        stripe_customer_id: Set(None),
         created_at: Set(now),
         ..Default::default()
     }

@@ -14,6 +14,10 @@
 //! - disputes (`GET /v1/disputes`): opened and closed by the test, kept and listed
 //!   here, their events signed and sent like the peer's (and listed with them);
 //!   refund failures (kept by the peer, `scripts/stripe_peer.py`, which sends their events);
+//! - test and live kept apart: an object made through the layer with a test key is, for a live
+//!   key, `resource_missing` ("No such customer: 'cus_…'; a similar object exists in test mode,
+//!   but a live mode key was used to make this request"), 404 when the path names it, 400 when a
+//!   parameter does; and the reverse;
 //! - a decline as Stripe answers it: the 402 carries the PaymentIntent;
 //! - the off-session SCA demand as Stripe answers it: HTTP 402
 //!   `authentication_required` carrying the PaymentIntent, which every later
@@ -29,6 +33,7 @@
 //!
 //! It also counts the calls the product makes, per endpoint.
 
+use app::domain::KeyMode;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -142,6 +147,20 @@ struct Inner {
     /// Bumped by every change sent upstream; with the cache on, a full listing is read again only after one.
     generation: std::sync::atomic::AtomicU64,
     listed: Mutex<Option<Listings>>,
+    /// The mode of the key that made each object made through a layer, by id: the peer's, shared
+    /// by every layer in front of it ([`modes_of`]).
+    modes: Modes,
+}
+
+/// Objects' modes by id.
+type Modes = Arc<Mutex<HashMap<String, KeyMode>>>;
+
+/// The modes of the objects of the peer at `upstream`, kept for the peer (one Stripe account),
+/// not for one layer: an app started later on the same database and peer (another instance, the
+/// same installation on other keys) has its own layer, and Stripe still knows which mode made what.
+fn modes_of(upstream: &str) -> Modes {
+    static BY_PEER: std::sync::LazyLock<Mutex<HashMap<String, Modes>>> = std::sync::LazyLock::new(Mutex::default);
+    lock(&BY_PEER).entry(upstream.trim_end_matches('/').to_owned()).or_default().clone()
 }
 
 /// The running layer.
@@ -185,6 +204,7 @@ impl StripeLayer {
             drawn: Mutex::default(),
             generation: std::sync::atomic::AtomicU64::new(0),
             listed: Mutex::default(),
+            modes: modes_of(upstream),
         });
         let router = Router::new().route("/_layer/relay", post(relay)).fallback(any(proxy)).with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe layer");
@@ -193,6 +213,11 @@ impl StripeLayer {
             let _ = axum::serve(listener, router).await;
         });
         Self { url, inner, task }
+    }
+
+    /// Object `id`, made on the peer directly (as Stripe.js makes a card), is of `mode`.
+    pub fn made_with(&self, id: &str, mode: KeyMode) {
+        lock(&self.inner.modes).insert(id.to_owned(), mode);
     }
 
     /// The URL the peer should deliver webhooks to.
@@ -480,6 +505,10 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         _ => {}
     }
 
+    let mode = mode_of_key(&parts.headers);
+    if let Some(missing) = of_the_other_mode(&inner, mode, &path, &query, &body) {
+        return missing;
+    }
     if let (Some(Fault::StartsProcessing), Some(rest)) = (&fault, path.strip_prefix("/v1/payment_intents/")) {
         let id = rest.split('/').next().unwrap_or_default();
         lock(&inner.processing).insert(id.to_owned());
@@ -568,6 +597,9 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         Ok(done) => done,
         Err(refusal) => return refusal,
     };
+    if parts.method == Method::POST && (200..300).contains(&status) {
+        made_in(&inner, mode, &answer);
+    }
     match fault {
         Some(Fault::DropResponse) => cut_response(),
         Some(Fault::HoldAfterUpstream(notify)) => {
@@ -583,6 +615,69 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
             response
         }
     }
+}
+
+/// The mode of the request's secret key (`Bearer sk_live_…`, or as the basic auth's user): live
+/// for a live key, test for any other, as `KeyMode::of_stripe_key` reads it.
+fn mode_of_key(headers: &HeaderMap) -> KeyMode {
+    use base64::Engine as _;
+    let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return KeyMode::Test;
+    };
+    let key = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.to_owned(),
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("basic") => {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(token).unwrap_or_default();
+            String::from_utf8_lossy(&decoded).split(':').next().unwrap_or_default().to_owned()
+        }
+        _ => String::new(),
+    };
+    KeyMode::of_stripe_key(&key)
+}
+
+/// Keeps the mode of the object a successful POST answered with (its first, for an object made
+/// earlier with the other mode's key is not this request's to change: the request was refused).
+fn made_in(inner: &Inner, mode: KeyMode, answer: &[u8]) {
+    let Ok(object) = serde_json::from_slice::<Value>(answer) else { return };
+    if let Some(id) = object["id"].as_str() {
+        lock(&inner.modes).entry(id.to_owned()).or_insert(mode);
+    }
+}
+
+/// Stripe's answer to a request that names an object of the other mode, in its path (404) or in
+/// a parameter (400, naming it): `resource_missing`, nothing done.
+fn of_the_other_mode(inner: &Inner, mode: KeyMode, path: &str, query: &str, body: &[u8]) -> Option<Response> {
+    let modes = lock(&inner.modes);
+    let other = |id: &str| modes.get(id).is_some_and(|made| *made != mode);
+    let missing = |status: StatusCode, id: &str, param: Option<&str>| {
+        let what = match id.split('_').next().unwrap_or_default() {
+            "cus" => "customer",
+            "pm" => "PaymentMethod",
+            "pi" => "payment_intent",
+            "seti" => "setupintent",
+            "re" => "refund",
+            _ => "object",
+        };
+        let (made, used) = (mode.other().as_str(), mode.as_str());
+        let message = format!(
+            "No such {what}: '{id}'; a similar object exists in {made} mode, but a {used} mode key was used to make this request."
+        );
+        let mut error = json!({ "type": "invalid_request_error", "code": "resource_missing", "message": message });
+        if let Some(param) = param {
+            error["param"] = json!(param);
+        }
+        (status, axum::Json(json!({ "error": error }))).into_response()
+    };
+    if let Some(id) = path.split('/').find(|segment| other(segment)) {
+        return Some(missing(StatusCode::NOT_FOUND, id, None));
+    }
+    let params = url::form_urlencoded::parse(query.as_bytes()).chain(url::form_urlencoded::parse(body));
+    for (name, value) in params {
+        if other(&value) {
+            return Some(missing(StatusCode::BAD_REQUEST, &value, Some(&name)));
+        }
+    }
+    None
 }
 
 /// A JSON answer with `status`.

@@ -10,7 +10,7 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 
 use crate::domain::{ApiKey, Field, Invalid, KeyMode};
-use crate::ssr::entities::{api_key, payment_plan, webhook_endpoint};
+use crate::ssr::entities::{api_key, payment_method, payment_plan, stripe_customer, webhook_endpoint};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
 
@@ -45,27 +45,35 @@ pub struct ModesKept {
     pub plans: u64,
     /// Webhook endpoints made before migration 24.
     pub endpoints: u64,
+    /// Customers' Stripe records and saved cards kept before migration 25.
+    pub customers_and_cards: u64,
 }
 
-/// Gives the plans and webhook endpoints made before their mode was kept (migrations 22 and 24)
-/// `mode`, the mode of the Stripe key in use at the start of an instance: the mode they were made
-/// in, unless the keys changed with the upgrade. From then on a plan's host events say its mode
-/// and reach its mode's endpoints only, whatever keys send them.
+/// Gives the plans, webhook endpoints, customers' Stripe records and saved cards kept before their
+/// mode was (migrations 22, 24 and 25) `mode`, the mode of the Stripe key in use at the start of
+/// an instance: the mode they were made in, unless the keys changed with the upgrade. From then
+/// on a plan's host events say its mode and reach its mode's endpoints only, and a customer's
+/// record and cards are used with their mode's keys only, whatever keys are in use.
 ///
 /// # Errors
 /// Database failure.
 pub async fn keep_mode_of_older(db: &impl ConnectionTrait, mode: KeyMode) -> Result<ModesKept, ServiceError> {
-    let plans = payment_plan::Entity::update_many()
-        .col_expr(payment_plan::Column::Mode, Expr::value(mode))
-        .filter(payment_plan::Column::Mode.is_null())
-        .exec(db)
-        .await?;
-    let endpoints = webhook_endpoint::Entity::update_many()
-        .col_expr(webhook_endpoint::Column::Mode, Expr::value(mode))
-        .filter(webhook_endpoint::Column::Mode.is_null())
-        .exec(db)
-        .await?;
-    Ok(ModesKept { plans: plans.rows_affected, endpoints: endpoints.rows_affected })
+    Ok(ModesKept {
+        plans: stamp::<payment_plan::Entity>(db, payment_plan::Column::Mode, mode).await?,
+        endpoints: stamp::<webhook_endpoint::Entity>(db, webhook_endpoint::Column::Mode, mode).await?,
+        customers_and_cards: stamp::<stripe_customer::Entity>(db, stripe_customer::Column::Mode, mode).await?
+            + stamp::<payment_method::Entity>(db, payment_method::Column::Mode, mode).await?,
+    })
+}
+
+/// Gives the rows of `E` with no mode in `column` `mode`; how many.
+async fn stamp<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    column: E::Column,
+    mode: KeyMode,
+) -> Result<u64, ServiceError> {
+    let stamped = E::update_many().col_expr(column, Expr::value(mode)).filter(column.is_null()).exec(db).await?;
+    Ok(stamped.rows_affected)
 }
 
 /// `mode` when it is not the mode of the keys in use: what is of it is out of their reach, as on
@@ -74,6 +82,13 @@ pub async fn keep_mode_of_older(db: &impl ConnectionTrait, mode: KeyMode) -> Res
 #[must_use]
 pub fn other_mode(state: &AppState, mode: Option<KeyMode>) -> Option<KeyMode> {
     mode.filter(|mode| *mode != current_mode(state))
+}
+
+/// What is of `mode` by its `column`: what has no mode yet (kept before its mode was) is of the
+/// mode in use, the next start gives it that mode.
+#[must_use]
+pub fn of_mode(column: impl ColumnTrait, mode: KeyMode) -> Condition {
+    Condition::any().add(column.eq(mode)).add(column.is_null())
 }
 
 /// Makes a key named `name` in the current mode.
