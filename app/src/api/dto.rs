@@ -840,8 +840,12 @@ pub struct PlanRow {
     pub next_due: Option<NaiveDate>,
     /// The customer's card (month, year) when it expires before the last échéance still to collect.
     pub card_runs_out: Option<(u32, i32)>,
-    /// Échéances are left to collect and the customer has no card that can be charged.
+    /// Échéances are left to collect and the customer has no card that can be charged (in the
+    /// plan's Stripe mode).
     pub no_card: bool,
+    /// The mode of the Stripe keys it was made with, when the site runs on the other mode's:
+    /// nothing of it goes through Stripe until it runs on that mode's again.
+    pub other_mode: Option<KeyMode>,
 }
 
 /// A page of plans, newest first.
@@ -1044,9 +1048,6 @@ pub struct PlanView {
     pub history: Vec<PlanHistoryEntry>,
     /// It can still be cancelled.
     pub can_cancel: bool,
-    /// The mode of the Stripe keys it was made with, when the site runs on the other mode's:
-    /// nothing of it goes through Stripe until it runs on that mode's again.
-    pub other_mode: Option<KeyMode>,
 }
 
 /// The consent a customer gave to a plan's off-session charges.

@@ -1178,6 +1178,27 @@ async fn a_customer_of_the_test_days_has_no_card_for_the_live_keys_until_she_sav
     assert_eq!(charged.stripe_customer_id, live_customer);
     let shown = cards::default_card(&live.state, alice.id).await.expect("read").expect("her live card");
     assert_eq!(shown.last4, "4444");
+    // The admins' list marks the plans of the test keys (Alice's, Bob's, Carol's), in their language.
+    let list = plans::list(&live.state, None, false, 0).await.expect("the list");
+    let modes: Vec<_> = list.rows.iter().map(|r| (r.id, r.other_mode)).collect();
+    let test = Some(KeyMode::Test);
+    let expected = [(live_plan.plan.id, None), (carols.plan.id, test), (bobs.plan.id, test), (test_plan.plan.id, test)];
+    assert_eq!(modes, expected);
+    let admin = live.admin("root").await;
+    for (lang, marked) in [("fr", "Mode test de Stripe"), ("en", "Stripe test mode")] {
+        let as_admin = live.browser();
+        live.login(&as_admin, &admin).await;
+        let page = as_admin.get(format!("{}/admin/plans?lang={lang}", live.address)).send().await.expect("answers");
+        assert_eq!(page.text().await.expect("page").matches(marked).count(), 3, "{lang}");
+    }
+    // Alice's page says why her test plan is not paid from it, and offers to pay the live one only.
+    let as_alice = live.browser();
+    live.login(&as_alice, &alice).await;
+    let home = as_alice.get(format!("{}/?lang=fr", live.address)).send().await.expect("answers");
+    let home = home.text().await.expect("page");
+    assert_eq!(home.matches("Cet échéancier a été créé dans l’autre mode de Stripe").count(), 1);
+    assert!(home.contains(&format!("pay-plan-{}", live_plan.plan.id)), "her live plan is paid ahead from here");
+    assert!(!home.contains(&format!("pay-plan-{}", test_plan.plan.id)), "not her test plan");
     drop(live);
 
     // Back on the test keys: her test card is hers again, and her test customer is charged.
@@ -1299,7 +1320,7 @@ async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_
     assert_eq!(live.status(waiting).await, EcheanceStatus::EnAttente);
     // The admins' page of the plan says why.
     let page = plans::view(&live.state, carols.plan.id).await.expect("the plan's page");
-    assert_eq!(page.other_mode, Some(app::domain::KeyMode::Test));
+    assert_eq!(page.summary.other_mode, Some(app::domain::KeyMode::Test));
     drop(live);
 
     // Back on the test keys, both are followed up.
@@ -1308,5 +1329,5 @@ async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_
     assert_eq!(refunds::resume(&test.state, 10).await.expect("resumed"), 1);
     assert_eq!(recovery::expire_links(&test.state, 50).await.expect("expired"), 1);
     assert_eq!(test.attempts(waiting).await[0].outcome, AttemptOutcome::Canceled);
-    assert_eq!(plans::view(&test.state, carols.plan.id).await.expect("the plan's page").other_mode, None);
+    assert_eq!(plans::view(&test.state, carols.plan.id).await.expect("the plan's page").summary.other_mode, None);
 }

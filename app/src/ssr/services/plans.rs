@@ -959,7 +959,7 @@ pub async fn rows_of(
             let rows = echeances_of.remove(&plan.id).unwrap_or_default();
             let (customer, card) = (customers.get(&plan.customer_id), card_of.get(&(mode_of(&plan), plan.customer_id)));
             let consented = consented.contains(&plan.id);
-            line(plan, &rows, customer, card, consented)
+            line(plan, &rows, customer, card, consented, mode_in_use)
         })
         .collect()
 }
@@ -976,6 +976,7 @@ fn line(
     customer: Option<&user::Model>,
     card: Option<&payment_method::Model>,
     consented: bool,
+    mode_in_use: KeyMode,
 ) -> Result<PlanRow, ServiceError> {
     let currency = Currency::parse(&plan.currency).map_err(anyhow::Error::from)?;
     let sum = |minor: i64| Total::of(minor, currency);
@@ -1007,6 +1008,7 @@ fn line(
             u32::try_from(rows.len()).unwrap_or(u32::MAX),
         ),
         next_due: rows.iter().find(|e| !e.status.is_settled()).map(|e| e.due_date),
+        other_mode: keys::other_than(plan.mode, mode_in_use),
         label: plan.label,
     })
 }
@@ -1125,12 +1127,12 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let db = crate::ssr::db::begin_read(&state.db).await?;
     let (plan, rows) = get(&db, plan_id).await?;
     let customer = user::Entity::find_by_id(plan.customer_id).one(&db).await?.ok_or(ServiceError::NotFound)?;
-    let card = super::cards::usable(plan.mode.unwrap_or(keys::current_mode(state)), plan.customer_id).one(&db).await?;
+    let in_use = keys::current_mode(state);
+    let card = super::cards::usable(plan.mode.unwrap_or(in_use), plan.customer_id).one(&db).await?;
     let can_cancel = !plan.status.is_over() || rows.iter().any(|e| !e.status.is_settled());
     let consumer_credit = plan.consumer_credit;
-    let other_mode = keys::other_mode(state, plan.mode);
     let consent = plan_consent::Entity::find().filter(plan_consent::Column::PaymentPlanId.eq(plan_id)).one(&db).await?;
-    let summary = line(plan, &rows, Some(&customer), card.as_ref(), consent.is_some())?;
+    let summary = line(plan, &rows, Some(&customer), card.as_ref(), consent.is_some(), in_use)?;
     let history = plan_audit::Entity::find()
         .filter(plan_audit::Column::PaymentPlanId.eq(plan_id))
         .order_by_asc(plan_audit::Column::Id)
@@ -1160,7 +1162,6 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     Ok(PlanView {
         summary,
         consumer_credit,
-        other_mode,
         consent: consent.map(|c| ConsentView {
             at: local(c.accepted_at),
             ip: c.ip,

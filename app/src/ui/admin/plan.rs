@@ -58,7 +58,7 @@ pub fn AdminPlan() -> impl IntoView {
                     </p>
                 })}
                 {plan.consumer_credit.then(|| view! { <p class="warning">{tx.consumer_credit_flag}</p> })}
-                {plan.other_mode.map(|mode| view! {
+                {plan.summary.other_mode.map(|mode| view! {
                     <p class="warning" data-testid="other-mode">
                         {match mode { KeyMode::Test => tx.plan_of_test_mode, KeyMode::Live => tx.plan_of_live_mode }}
                     </p>

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use super::listing::{Pager, RowsTable, StatusSelect};
 use crate::api::dto::PlanList;
 use crate::api::plans::admin_plans;
-use crate::domain::{Locale, PlanStatus};
+use crate::domain::{KeyMode, Locale, PlanStatus};
 use crate::ui::i18n::{customer_shown, fill, plan_status_label, texts};
 use crate::ui::layout::LoadedPage;
 use crate::ui::live::reload_on_live;
@@ -73,6 +73,11 @@ fn Plans(list: PlanList, selected: String, cards_running_out: bool) -> impl Into
                         {p.next_due.map_or_else(|| "—".to_owned(), |d| locale.format_date(d))}
                         {p.no_card.then(|| view! {
                             <br/><span class="warning" data-testid="no-card">{tx.plan_no_card}</span>
+                        })}
+                        {p.other_mode.map(|mode| view! {
+                            <br/><span class="warning" data-testid="other-mode">
+                                {match mode { KeyMode::Test => tx.plan_mode_test, KeyMode::Live => tx.plan_mode_live }}
+                            </span>
                         })}
                         {p.card_runs_out.map(|(month, year)| view! {
                             <br/><span class="warning" data-testid="card-runs-out">

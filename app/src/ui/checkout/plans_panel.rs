@@ -29,7 +29,8 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                 <h2>{tx.my_plans}</h2>
                 <ul class="plans">
                     {plans.into_iter().map(|p| {
-                        let collectable = matches!(p.status, PlanStatus::Actif | PlanStatus::EnDefaut);
+                        // A plan of the other Stripe mode is not paid from here (the payment would be refused).
+                        let collectable = matches!(p.status, PlanStatus::Actif | PlanStatus::EnDefaut) && p.other_mode.is_none();
                         view! {
                             <li data-testid=format!("plan-{}", p.id) data-status=p.status.as_str()>
                                 <strong>{p.label.clone()}</strong>" "
@@ -39,6 +40,7 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                                     ("total", &p.total.format(locale)),
                                 ])}
                                 {p.next_due.map(|d| format!(" — {}", fill(tx.plan_next, &[("date", &locale.format_date(d))])))}</p>
+                                {p.other_mode.map(|_| view! { <p class="muted" data-testid="other-mode">{tx.refused_other_mode}</p> })}
                                 {p.remaining.filter(|_| collectable && has_card).map(|remaining| view! {
                                     <ActionForm action=pay_all attr:class="inline">
                                         <FormToken/>

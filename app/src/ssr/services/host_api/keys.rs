@@ -81,7 +81,13 @@ async fn stamp<E: EntityTrait>(
 /// start gives it that mode.
 #[must_use]
 pub fn other_mode(state: &AppState, mode: Option<KeyMode>) -> Option<KeyMode> {
-    mode.filter(|mode| *mode != current_mode(state))
+    other_than(mode, current_mode(state))
+}
+
+/// [`other_mode`] with the keys of `in_use`.
+#[must_use]
+pub fn other_than(mode: Option<KeyMode>, in_use: KeyMode) -> Option<KeyMode> {
+    mode.filter(|mode| *mode != in_use)
 }
 
 /// What is of `mode` by its `column`: what has no mode yet (kept before its mode was) is of the
