@@ -88,6 +88,9 @@ pub struct EcheanceView {
     pub status: EcheanceStatus,
     /// The PaymentIntent awaiting 3D Secure (only while *en attente*): the 3DS page's address.
     pub awaiting_payment_intent: Option<String>,
+    /// Of a plan made with the other Stripe mode's keys: not paid from here while the site runs
+    /// on these (the payment would be refused).
+    pub other_mode: bool,
 }
 
 /// The owner's saved card.

@@ -1185,7 +1185,7 @@ async fn a_customer_of_the_test_days_has_no_card_for_the_live_keys_until_she_sav
     let expected = [(live_plan.plan.id, None), (carols.plan.id, test), (bobs.plan.id, test), (test_plan.plan.id, test)];
     assert_eq!(modes, expected);
     let admin = live.admin("root").await;
-    for (lang, marked) in [("fr", "Mode test de Stripe"), ("en", "Stripe test mode")] {
+    for (lang, marked) in [("fr", "Créé en mode test de Stripe"), ("en", "Made in Stripe’s test mode")] {
         let as_admin = live.browser();
         live.login(&as_admin, &admin).await;
         let page = as_admin.get(format!("{}/admin/plans?lang={lang}", live.address)).send().await.expect("answers");
@@ -1197,8 +1197,13 @@ async fn a_customer_of_the_test_days_has_no_card_for_the_live_keys_until_she_sav
     let home = as_alice.get(format!("{}/?lang=fr", live.address)).send().await.expect("answers");
     let home = home.text().await.expect("page");
     assert_eq!(home.matches("Cet échéancier a été créé dans l’autre mode de Stripe").count(), 1);
-    assert!(home.contains(&format!("pay-plan-{}", live_plan.plan.id)), "her live plan is paid ahead from here");
-    assert!(!home.contains(&format!("pay-plan-{}", test_plan.plan.id)), "not her test plan");
+    assert!(home.contains(&format!("pay-plan-{}\"", live_plan.plan.id)), "her live plan is paid ahead from here");
+    assert!(!home.contains(&format!("pay-plan-{}\"", test_plan.plan.id)), "not her test plan");
+    // Nor is an échéance of her test plan: said instead of its « Payer ».
+    let (live_next, test_first) = (live_plan.echeances[1].id, test_plan.echeances[0].id);
+    assert!(home.contains(&format!("pay-{live_next}\"")), "the live plan's next échéance is paid from here");
+    assert!(!home.contains(&format!("pay-{test_first}\"")), "not the test plan's");
+    assert!(home.contains(&format!("other-mode-{test_first}\"")), "which says why");
     drop(live);
 
     // Back on the test keys: her test card is hers again, and her test customer is charged.

@@ -1,13 +1,15 @@
 //! Read-only queries behind the pages.
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use std::collections::HashSet;
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::error::ServiceError;
 use super::seed::DEMO_LOGINS;
 use crate::api::dto::{DemoAccount, Landing, Me};
 use crate::domain::{EcheanceStatus, Role};
 use crate::ssr::config::Environment;
-use crate::ssr::entities::echeance;
+use crate::ssr::entities::{echeance, payment_plan};
 use crate::ssr::state::AppState;
 
 /// The landing page's data.
@@ -93,10 +95,22 @@ pub async fn checkout(
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
         .await?;
+    // The customer's plans of the other Stripe mode (see `plans::of_mode_in_use`).
+    let elsewhere: HashSet<i64> = payment_plan::Entity::find()
+        .select_only()
+        .column(payment_plan::Column::Id)
+        .filter(payment_plan::Column::CustomerId.eq(user.id.get()))
+        .filter(super::plans::of_mode_in_use(state).not())
+        .into_tuple::<i64>()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .collect();
     let echeances = rows
         .into_iter()
         .map(|e| {
             Ok(EcheanceView {
+                other_mode: e.payment_plan_id.is_some_and(|plan| elsewhere.contains(&plan)),
                 id: e.id,
                 money: echeances::money(&e)?,
                 label: e.label,

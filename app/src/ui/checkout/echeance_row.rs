@@ -23,6 +23,10 @@ pub fn EcheanceRow(echeance: EcheanceView, pay: ServerAction<Pay>, has_card: boo
         }
         .into_any(),
         (EcheanceStatus::EnCours, _) => view! { <span class="muted"><span class="spinner"></span>" "{tx.paying}</span> }.into_any(),
+        (s, _) if s.is_payable() && echeance.other_mode => view! {
+            <span class="muted" data-testid=format!("other-mode-{id}")>{tx.echeance_other_mode}</span>
+        }
+        .into_any(),
         (s, _) if s.is_payable() && has_card => view! {
             <ActionForm action=pay attr:class="inline">
                 <FormToken/>

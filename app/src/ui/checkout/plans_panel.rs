@@ -40,7 +40,9 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                                     ("total", &p.total.format(locale)),
                                 ])}
                                 {p.next_due.map(|d| format!(" — {}", fill(tx.plan_next, &[("date", &locale.format_date(d))])))}</p>
-                                {p.other_mode.map(|_| view! { <p class="muted" data-testid="other-mode">{tx.refused_other_mode}</p> })}
+                                {p.other_mode.filter(|_| p.remaining.is_some()).map(|_| view! {
+                                    <p class="muted" data-testid="other-mode">{tx.refused_other_mode}</p>
+                                })}
                                 {p.remaining.filter(|_| collectable && has_card).map(|remaining| view! {
                                     <ActionForm action=pay_all attr:class="inline">
                                         <FormToken/>
