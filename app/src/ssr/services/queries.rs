@@ -2,14 +2,14 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use super::error::ServiceError;
 use super::seed::DEMO_LOGINS;
 use crate::api::dto::{DemoAccount, Landing, Me};
 use crate::domain::{EcheanceStatus, Role};
 use crate::ssr::config::Environment;
-use crate::ssr::entities::{echeance, payment_plan};
+use crate::ssr::entities::echeance;
 use crate::ssr::state::AppState;
 
 /// The landing page's data.
@@ -95,17 +95,9 @@ pub async fn checkout(
         .order_by_asc(echeance::Column::Id)
         .all(&state.db)
         .await?;
-    // The customer's plans of the other Stripe mode (see `plans::of_mode_in_use`).
-    let elsewhere: HashSet<i64> = payment_plan::Entity::find()
-        .select_only()
-        .column(payment_plan::Column::Id)
-        .filter(payment_plan::Column::CustomerId.eq(user.id.get()))
-        .filter(super::plans::of_mode_in_use(state).not())
-        .into_tuple::<i64>()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .collect();
+    let plans = super::plans::of_customer(&state.db, user.id, super::host_api::keys::current_mode(state)).await?;
+    // Their plans of the other Stripe mode, as the plans panel shows them.
+    let elsewhere: HashSet<i64> = plans.iter().filter(|p| p.other_mode.is_some()).map(|p| p.id).collect();
     let echeances = rows
         .into_iter()
         .map(|e| {
@@ -128,6 +120,6 @@ pub async fn checkout(
         echeances,
         card,
         publishable_key: state.settings.stripe_publishable_key.clone(),
-        plans: super::plans::of_customer(&state.db, user.id, super::host_api::keys::current_mode(state)).await?,
+        plans,
     })
 }
