@@ -88,8 +88,8 @@ pub struct EcheanceView {
     pub status: EcheanceStatus,
     /// The PaymentIntent awaiting 3D Secure (only while *en attente*): the 3DS page's address.
     pub awaiting_payment_intent: Option<String>,
-    /// Of a plan made with the other Stripe mode's keys: not paid from here while the site runs
-    /// on these (the payment would be refused).
+    /// Of a plan made with the other Stripe mode's keys: neither paid nor authenticated from here
+    /// while the site runs on these (the server would refuse both).
     pub other_mode: bool,
 }
 

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::host_api::KeyMode;
 use super::plan_status::PlanStatus;
 use super::status::EcheanceStatus;
 
@@ -85,6 +86,10 @@ pub enum Trouble {
     /// A plan's default email waits: a charge of one of its échéances is under way (it made the
     /// plan active again, and may still be given up with the plan back in default).
     ChargeUnderWay,
+    /// An email that asks its reader to act through Stripe (accept, authenticate, expect a debit,
+    /// replace a card) about a plan made with the keys of this mode, not those in use: it waits
+    /// for them (the keys change at a start).
+    OtherMode(KeyMode),
     /// A newer email of the same kind about the same plan, to the same reader, replaces it.
     Superseded,
     /// The endpoint was deleted (or its event is gone).
@@ -115,6 +120,7 @@ impl Trouble {
             Self::PlanNow(status) => format!("plan_now:{status}"),
             Self::CardReplaced => "card_replaced".to_owned(),
             Self::ChargeUnderWay => "charge_under_way".to_owned(),
+            Self::OtherMode(mode) => format!("other_mode:{mode}"),
             Self::Superseded => "superseded".to_owned(),
             Self::EndpointDeleted => "endpoint_deleted".to_owned(),
             Self::UrlUnreadable => "url_unreadable".to_owned(),
@@ -148,6 +154,7 @@ impl Trouble {
             ("plan_now", Some(status)) => Self::PlanNow(PlanStatus::parse(status).ok()?),
             ("card_replaced", None) => Self::CardReplaced,
             ("charge_under_way", None) => Self::ChargeUnderWay,
+            ("other_mode", Some(mode)) => Self::OtherMode(KeyMode::parse(mode).ok()?),
             ("superseded", None) => Self::Superseded,
             ("endpoint_deleted", None) => Self::EndpointDeleted,
             ("url_unreadable", None) => Self::UrlUnreadable,
@@ -166,7 +173,7 @@ impl Trouble {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{EcheanceStatus, NaiveDate, PlanStatus, Trouble, next_host_try};
+    use super::{EcheanceStatus, KeyMode, NaiveDate, PlanStatus, Trouble, next_host_try};
 
     fn any_trouble() -> impl Strategy<Value = Trouble> {
         let date = (2020i32..2100, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
@@ -178,6 +185,7 @@ mod tests {
             proptest::sample::select(PlanStatus::ALL.to_vec()).prop_map(Trouble::PlanNow),
             Just(Trouble::CardReplaced),
             Just(Trouble::ChargeUnderWay),
+            proptest::sample::select(vec![KeyMode::Test, KeyMode::Live]).prop_map(Trouble::OtherMode),
             Just(Trouble::Superseded),
             Just(Trouble::EndpointDeleted),
             Just(Trouble::UrlUnreadable),

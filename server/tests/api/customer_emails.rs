@@ -43,6 +43,17 @@ fn text(message: &serde_json::Value) -> String {
     message["text"].as_str().unwrap_or_default().replace('\u{a0}', " ")
 }
 
+/// (To, subject) of the messages the SMTP server holds, once `n` are there (or after
+/// [`crate::helpers::PATIENCE`]).
+async fn subjects(mail: &MailCatcher, n: usize) -> Vec<(String, String)> {
+    let field = |m: &serde_json::Value, f: &str| m[f].as_str().unwrap_or_default().replace('\u{a0}', " ");
+    let messages = mail.wait_for(n, crate::helpers::PATIENCE).await;
+    messages
+        .iter()
+        .map(|m| (m["to"][0]["address"].as_str().unwrap_or_default().to_owned(), field(m, "subject")))
+        .collect()
+}
+
 /// The messages the SMTP server holds whose subject starts with `prefix`, once `n` are there
 /// (or after [`crate::helpers::PATIENCE`]).
 async fn with_subject(mail: &MailCatcher, prefix: &str, n: usize) -> Vec<serde_json::Value> {
@@ -433,4 +444,99 @@ async fn the_card_updater_extends_a_card_before_its_warning_goes_out_and_a_detac
         "{refused:?}"
     );
     assert!(app.attempts(e).await.is_empty(), "nothing sent to Stripe");
+}
+
+#[tokio::test]
+async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_them() {
+    use app::domain::{EcheanceStatus, KeyMode, PlanStatus, Trouble};
+    let mail = MailCatcher::start().await;
+    let on_keys = |secret: &str| Options {
+        workers: false,
+        env: vec![
+            ("STRIPE_SECRET_KEY", secret.to_owned()),
+            ("SMTP_URL", mail.smtp_url()),
+            ("DEBIT_REMINDER_DAYS", "10".to_owned()),
+        ],
+    };
+    // On the test keys, before the outbox runs: Alice's first échéance waits for 3D Secure (she is
+    // asked to authenticate), her second is announced and her card will not last until it; Bob is
+    // invited to a plan.
+    let first = spawn_app_with(on_keys(crate::helpers::peer::SECRET_KEY)).await;
+    let alice = first.customer("alice", Some(cards::SCA_ALWAYS)).await;
+    let hers = accepted_plan(&first, &alice, 2_000, 2).await;
+    let waiting = hers.echeances[0].id;
+    due::charge_due(&first.state, first.today(), 10).await.expect("ran");
+    assert_eq!(first.status(waiting).await, EcheanceStatus::EnAttente);
+    assert_eq!(reminders::queue_upcoming_debits(&first.state, first.today()).await.expect("queued"), 1);
+    let next_due = first.today().checked_add_days(Days::new(7)).expect("a date");
+    card_expires(&first, &alice, next_due.checked_sub_months(chrono::Months::new(1)).expect("a date")).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&first.state, first.today()).await.expect("queued"), 1);
+    app::ssr::services::plans::create(
+        &first.state,
+        None,
+        crate::plans::request("bob@example.test", 2_000, 2, first.today(), app::domain::Interval::Week),
+    )
+    .await
+    .expect("created");
+    let kinds =
+        [EmailKind::AuthenticationRequired, EmailKind::UpcomingDebit, EmailKind::CardExpiring, EmailKind::Invitation];
+    let asked = async |app: &TestApp| {
+        let rows = email_outbox::Entity::find()
+            .filter(email_outbox::Column::Kind.is_in(kinds))
+            .order_by_asc(email_outbox::Column::Id)
+            .all(&app.state.db)
+            .await
+            .expect("outbox");
+        rows.into_iter()
+            .map(|m| (m.kind, m.status.as_str().to_owned(), m.attempts, m.last_error.as_deref().map(Trouble::read)))
+            .collect::<Vec<_>>()
+    };
+    // (Alice's own invitation, her plan accepted, is dropped as before.)
+    let accepted = (EmailKind::Invitation, "cancelled".to_owned(), 1, Some(Trouble::PlanNow(PlanStatus::Actif)));
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+
+    // On the live keys its links would be refused and its debit would not happen: none of it goes,
+    // and it waits, saying why.
+    let live = spawn_on(db.clone(), peer.clone(), on_keys("sk_live_echeancier_tests")).await;
+    app::ssr::email::sender::send_pending(&live.state, 20).await.expect("the outbox");
+    let waits = Some(Trouble::OtherMode(KeyMode::Test));
+    let mut expected = vec![accepted.clone()];
+    expected.extend(kinds.iter().map(|kind| (*kind, "pending".to_owned(), 0, waits.clone())));
+    assert_eq!(asked(&live).await, expected);
+    let told = subjects(&mail, 1).await;
+    assert_eq!(
+        told,
+        [(alice.email.clone(), "Votre échéancier « Formation 2027 » est en place".to_owned())],
+        "only what informs"
+    );
+    // Nor does her page offer to authenticate the payment its 3D Secure page would refuse.
+    let browser = live.browser();
+    live.login(&browser, &alice).await;
+    let home = browser.get(format!("{}/?lang=fr", live.address)).send().await.expect("answers");
+    let home = home.text().await.expect("page");
+    assert!(home.contains(&format!("other-mode-{waiting}\"")), "says why");
+    assert!(!home.contains("/payment/authenticate/"), "no « Authentifier »");
+    drop(live);
+
+    // Back on the test keys, each goes at its next look (within the hour).
+    let test = spawn_on(db, peer, on_keys(crate::helpers::peer::SECRET_KEY)).await;
+    app::ssr::email::sender::send_pending(&test.state, 20).await.expect("the outbox");
+    assert_eq!(asked(&test).await, expected, "not looked at again yet");
+    test.clock.advance(Duration::from_secs(120));
+    app::ssr::email::sender::send_pending(&test.state, 20).await.expect("the outbox");
+    assert_eq!(asked(&test).await, expected, "nor every minute: the keys change at a start");
+    test.clock.advance(Duration::from_secs(3_600));
+    app::ssr::email::sender::send_pending(&test.state, 20).await.expect("the outbox");
+    let sent = asked(&test).await;
+    assert_eq!(sent[0], accepted);
+    assert!(sent[1..].iter().all(|(_, status, attempts, _)| (status.as_str(), *attempts) == ("sent", 1)), "{sent:?}");
+    let told = subjects(&mail, 5).await;
+    let (last, asked_to) = (
+        &told[1..],
+        ["Action requise", "Prochain prélèvement", "Votre carte Visa •••• 3184", "Échéancier vous propose"],
+    );
+    assert!(last.iter().zip(asked_to).all(|((_, subject), asked)| subject.starts_with(asked)), "{told:?}");
+    assert_eq!(told.iter().filter(|(to, _)| *to == alice.email).count(), 4, "{told:?}");
+    assert_eq!(told[4].0, "bob@example.test");
 }

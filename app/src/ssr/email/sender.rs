@@ -13,12 +13,14 @@ use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus,
 use crate::ssr::entities::{echeance, email_outbox, payment_method, payment_plan};
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
+use crate::ssr::services::host_api::keys;
+use crate::ssr::services::{cards, plans};
 use crate::ssr::state::AppState;
 
 /// What happened to one row.
 enum Outcome {
     Sent,
-    /// Not now: tried again in a minute, the attempt not counted.
+    /// Not now: looked at again later ([`later_ms`]), the attempt not counted.
     Later(Trouble),
     Cancelled(Trouble),
     Retry(String),
@@ -47,8 +49,14 @@ pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, Service
     Ok(count)
 }
 
-/// How soon an email that waits ([`Outcome::Later`]) is looked at again.
-const LATER_MS: i64 = 60_000;
+/// How soon an email that waits ([`Outcome::Later`]) is looked at again: for a charge's
+/// outcome, in a minute; for the keys of another mode, which change only at a start, in an hour.
+fn later_ms(reason: &Trouble) -> i64 {
+    match reason {
+        Trouble::OtherMode(_) => 3_600_000,
+        _ => 60_000,
+    }
+}
 
 /// How long a worker holds an email it sends.
 const LEASE_MS: i64 = 120_000;
@@ -58,7 +66,7 @@ const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     let kind = row.kind;
     match no_longer_relevant(state, row, kind).await {
-        Some(reason @ Trouble::ChargeUnderWay) => return Outcome::Later(reason),
+        Some(reason @ (Trouble::ChargeUnderWay | Trouble::OtherMode(_))) => return Outcome::Later(reason),
         Some(reason) => return Outcome::Cancelled(reason),
         None => {}
     }
@@ -95,6 +103,11 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// but waits (`ChargeUnderWay`): the claim made the plan active again, and may still be given
 /// up unsent, the plan back in default with nobody told again (sent if the plan is in default
 /// again, dropped if the charge cured it).
+///
+/// Still true, an email that asks its reader to act through Stripe — accept a plan, authenticate
+/// a payment, expect a debit, replace a card — about a plan or card of the other Stripe mode than
+/// the keys in use (queued before they changed) waits for its mode's keys (`OtherMode`): with
+/// these, its link is refused and its debit does not happen.
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
     if kind == EmailKind::UpcomingDebit {
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
@@ -103,14 +116,19 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             && echeance.due_date.to_string() == announced
             && echeance.due_date >= state.today()
             && still_collected(state, echeance.payment_plan_id).await;
-        return (!still).then_some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) });
+        if !still {
+            return Some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) });
+        }
+        return of_other_mode(state, &echeance).await;
     }
     if kind == EmailKind::CardExpiring {
         // Replaced, removed, or extended by the card updater since: nothing to warn of.
         let (card, year, month) = EmailKind::card_of_expiring_key(&row.dedup_key)?;
-        let owner = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??.user_id;
-        let mode = crate::ssr::services::host_api::keys::current_mode(state);
-        let charged = crate::ssr::services::cards::usable(mode, owner).one(&state.db).await.ok()?;
+        let saved = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??;
+        if let Some(mode) = keys::other_mode(state, saved.mode) {
+            return Some(Trouble::OtherMode(mode));
+        }
+        let charged = cards::usable(keys::current_mode(state), saved.user_id).one(&state.db).await.ok()?;
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
         return (!same).then_some(Trouble::CardReplaced);
     }
@@ -154,7 +172,10 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             .await
             .ok()??;
         let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
-        return (!waiting).then_some(Trouble::PlanNow(plan.status));
+        if !waiting {
+            return Some(Trouble::PlanNow(plan.status));
+        }
+        return keys::other_mode(state, plan.mode).map(Trouble::OtherMode);
     }
     if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
         return None;
@@ -162,7 +183,15 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
     let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
-    (!waiting).then_some(Trouble::EcheanceNow { status: echeance.status, due_date: None })
+    if !waiting {
+        return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+    }
+    of_other_mode(state, &echeance).await
+}
+
+/// `OtherMode` when `echeance` is of a plan made with the other mode's keys.
+async fn of_other_mode(state: &AppState, echeance: &echeance::Model) -> Option<Trouble> {
+    plans::of_other_mode(&state.db, state, echeance).await.ok()?.map(Trouble::OtherMode)
 }
 
 /// The plan of a plan email's dedup key (`kind:p{plan}:v{version}[:u{admin}]`).
@@ -176,7 +205,7 @@ async fn still_collected(state: &AppState, plan: Option<i64>) -> bool {
         return true;
     };
     let found = payment_plan::Entity::find_by_id(plan).one(&state.db).await.ok().flatten();
-    found.is_some_and(|p| crate::ssr::services::plans::scheduled_statuses(state).contains(&p.status))
+    found.is_some_and(|p| plans::scheduled_statuses(state).contains(&p.status))
 }
 
 /// The attempt number in a dedup key `kind:e{échéance}:a{attempt}[:…]`.
@@ -218,7 +247,7 @@ async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome:
                 .col_expr(email_outbox::Column::LastError, Expr::value(Option::<String>::None))
         }
         Outcome::Later(reason) => update
-            .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now + LATER_MS))
+            .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(now + later_ms(&reason)))
             .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored())),
         Outcome::Cancelled(reason) => update
             .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))

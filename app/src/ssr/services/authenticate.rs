@@ -95,7 +95,7 @@ async fn check(
         Access::User(_) | Access::Token(_) => {}
     }
     // Its PaymentIntent is in the other mode on Stripe, out of these keys' reach.
-    if super::plans::of_other_mode(&state.db, state, &echeance).await? {
+    if super::plans::of_other_mode(&state.db, state, &echeance).await?.is_some() {
         return Err(Refusal::OtherMode.into());
     }
     Ok((attempt, echeance))

@@ -220,7 +220,7 @@ async fn charge_with(
 /// and cards are in that mode on Stripe, which these keys do not reach (real Stripe: "No such
 /// customer"). A plan's mode never changes: checked once, before anything goes out.
 async fn check_mode(state: &AppState, row: &echeance::Model) -> Result<(), ServiceError> {
-    if super::plans::of_other_mode(&state.db, state, row).await? {
+    if super::plans::of_other_mode(&state.db, state, row).await?.is_some() {
         return Err(Refusal::OtherMode.into());
     }
     Ok(())

@@ -63,7 +63,7 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     // What of a plan of the other Stripe mode was sent to Stripe cannot be stopped there with
     // these keys (its plan's cancel is refused): nothing is closed before.
     for row in rows.iter().filter(|e| !e.status.is_settled() && e.current_attempt_no > 0) {
-        if super::plans::of_other_mode(&state.db, state, row).await? {
+        if super::plans::of_other_mode(&state.db, state, row).await?.is_some() {
             return Err(Refusal::OtherMode.into());
         }
     }

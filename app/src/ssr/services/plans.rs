@@ -287,8 +287,8 @@ pub fn echeances_of_mode_in_use(state: &AppState) -> sea_orm::sea_query::SelectS
         .into_query()
 }
 
-/// Whether échéance `row` is of a plan made with the other mode's Stripe keys: its customer,
-/// cards and payments are out of these keys' reach, nothing of it is asked of Stripe.
+/// The other mode, when échéance `row` is of a plan made with that mode's Stripe keys: its
+/// customer, cards and payments are out of these keys' reach, nothing of it is asked of Stripe.
 ///
 /// # Errors
 /// Database failure.
@@ -296,15 +296,15 @@ pub async fn of_other_mode(
     db: &impl sea_orm::ConnectionTrait,
     state: &AppState,
     row: &echeance::Model,
-) -> Result<bool, ServiceError> {
-    let Some(plan) = row.payment_plan_id else { return Ok(false) };
+) -> Result<Option<KeyMode>, ServiceError> {
+    let Some(plan) = row.payment_plan_id else { return Ok(None) };
     let mode: Option<Option<KeyMode>> = payment_plan::Entity::find_by_id(plan)
         .select_only()
         .column(payment_plan::Column::Mode)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(keys::other_mode(state, mode.flatten()).is_some())
+    Ok(keys::other_mode(state, mode.flatten()))
 }
 
 /// Who writes the demo data, in which mode, when.

@@ -165,7 +165,7 @@ async fn write(state: &AppState, ask: Ask, by: &By<'_>) -> Result<Written, Servi
         return Err(Refusal::RestorePending.into());
     }
     // Its payment is in the other mode on Stripe, out of these keys' reach.
-    if super::plans::of_other_mode(&txn, state, &echeance).await? {
+    if super::plans::of_other_mode(&txn, state, &echeance).await?.is_some() {
         return Err(Refusal::OtherMode.into());
     }
     let payment_intent = paying_intent(&txn, &echeance).await?.ok_or(Refusal::NotCollected)?;

@@ -18,15 +18,16 @@ pub fn EcheanceRow(echeance: EcheanceView, pay: ServerAction<Pay>, has_card: boo
     let status = echeance.status;
     let id = echeance.id;
     let action = match (status, echeance.awaiting_payment_intent.clone()) {
+        // Neither paid nor authenticated with the keys in use: said instead.
+        (s, _) if echeance.other_mode && (s.is_payable() || s == EcheanceStatus::EnAttente) => view! {
+            <span class="muted" data-testid=format!("other-mode-{id}")>{tx.echeance_other_mode}</span>
+        }
+        .into_any(),
         (EcheanceStatus::EnAttente, Some(pi)) => view! {
             <a class="button primary" href=format!("/payment/authenticate/{pi}")>{tx.authenticate}</a>
         }
         .into_any(),
         (EcheanceStatus::EnCours, _) => view! { <span class="muted"><span class="spinner"></span>" "{tx.paying}</span> }.into_any(),
-        (s, _) if s.is_payable() && echeance.other_mode => view! {
-            <span class="muted" data-testid=format!("other-mode-{id}")>{tx.echeance_other_mode}</span>
-        }
-        .into_any(),
         (s, _) if s.is_payable() && has_card => view! {
             <ActionForm action=pay attr:class="inline">
                 <FormToken/>

@@ -46,7 +46,8 @@ pub async fn cancel_as(state: &AppState, id: EcheanceId, actor: &str) -> Result<
     let row = echeances::get(&state.db, id).await?;
     // One of a plan of the other Stripe mode, once sent to Stripe, could not be stopped there with
     // these keys: left as it is. Never sent, it is cancelled here alone.
-    if row.current_attempt_no > 0 && crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await? {
+    if row.current_attempt_no > 0 && crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await?.is_some()
+    {
         return Err(Refusal::OtherMode.into());
     }
     if row.checkout_session_id.is_some()
@@ -113,7 +114,7 @@ pub async fn resend_authentication_email(state: &AppState, id: EcheanceId) -> Re
         return Err(Refusal::NotAwaitingAuthentication.into());
     }
     // Its page would refuse the customer: its PaymentIntent is out of these keys' reach.
-    if crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await? {
+    if crate::ssr::services::plans::of_other_mode(&state.db, state, &row).await?.is_some() {
         return Err(Refusal::OtherMode.into());
     }
     let attempt = attempts::of(&state.db, row.id, row.current_attempt_no).await?.ok_or(ServiceError::NotFound)?;
