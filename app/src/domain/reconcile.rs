@@ -135,6 +135,8 @@ pub enum ReconcileStep {
     LateSuccesses,
     /// Applying the events replayed from Stripe.
     ApplyReplayedEvents,
+    /// Deleting at Stripe the records of customers erased while the keys of another mode were in use.
+    ErasedCustomersLeft,
 }
 
 #[cfg(test)]

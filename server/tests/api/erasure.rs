@@ -16,7 +16,7 @@ use app::ssr::services::{cards, erasure, plans};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 use crate::helpers::mail::MailCatcher;
-use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app_with};
+use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app_with, spawn_on};
 use crate::plans::{consent, request};
 
 const EMAIL: &str = "zoe.efface@example.test";
@@ -235,4 +235,66 @@ async fn an_erasure_while_a_declined_payment_intent_is_processing_again_is_refus
     assert!(disabled().await.is_some());
     assert_eq!(app.status(e).await, EcheanceStatus::Annulee);
     assert_eq!(app.peer.get(&format!("/v1/payment_intents/{pi}")).await["status"], "canceled");
+}
+
+#[tokio::test]
+async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_reconciliation_on_the_test_keys() {
+    use app::domain::{KeyMode, ReconcileProblem, ReconcileStep};
+    const DELETE: &str = "DELETE /v1/customers/{id}";
+    // Zoe was a customer of the test days (a Stripe record and a card of the test keys).
+    let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
+    let zoe = first.customer("zoe", Some(test_cards::OK)).await;
+    let (db, peer) = (first.db.clone(), first.peer.clone());
+    drop(first);
+    let at_stripe = async |id: &str| {
+        let record = peer.get(&format!("/v1/customers/{id}")).await;
+        record.get("error").is_none() && record["deleted"] != true
+    };
+    let kept =
+        async |app: &TestApp, mode: KeyMode| cards::customer_of(&app.state.db, zoe.id.get(), mode).await.expect("q");
+
+    // On the live keys she saves a card, then is erased: her live record is deleted at Stripe; her
+    // test one, out of the live keys' reach, is kept here, and the live keys' reconciler leaves it.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db.clone(), peer.clone(), Options { workers: false, env: live_keys }).await;
+    live.save_card_through_setup(zoe.id, test_cards::OK).await;
+    let live_record = kept(&live, KeyMode::Live).await.expect("made with the live keys");
+    let admin = live.admin("root").await;
+    erasure::erase(&live.state, zoe.id.get(), admin.id).await.expect("erased");
+    assert!(!at_stripe(&live_record).await, "her live record deleted at once");
+    assert!(at_stripe(&zoe.stripe_customer).await, "her test record still at Stripe");
+    assert_eq!(kept(&live, KeyMode::Test).await.as_deref(), Some(zoe.stripe_customer.as_str()));
+    assert_eq!(kept(&live, KeyMode::Live).await, None);
+    crate::edges::reconcile(&live).await;
+    assert_eq!(live.stripe.calls(DELETE), 1, "the erasure's only");
+    assert!(at_stripe(&zoe.stripe_customer).await);
+    drop(live);
+
+    // Back on the test keys, the nightly reconciler deletes it: Stripe down the first night (the
+    // report says so, the record is kept), done the next.
+    let test = spawn_on(db, peer.clone(), Options { workers: false, ..Options::default() }).await;
+    for _ in 0..4 {
+        test.stripe.inject(DELETE, Fault::Unavailable);
+    }
+    let report = crate::edges::reconcile(&test).await;
+    let failed = |report: &app::ssr::services::reconcile::Report| {
+        report
+            .problems
+            .iter()
+            .any(|p| matches!(p, ReconcileProblem::Step { step: ReconcileStep::ErasedCustomersLeft, .. }))
+    };
+    assert!(failed(&report), "{:?}", report.problems);
+    assert!(at_stripe(&zoe.stripe_customer).await);
+    assert_eq!(
+        kept(&test, KeyMode::Test).await.as_deref(),
+        Some(zoe.stripe_customer.as_str()),
+        "kept for the next run"
+    );
+    let report = crate::edges::reconcile(&test).await;
+    assert!(!failed(&report), "{:?}", report.problems);
+    assert!(!at_stripe(&zoe.stripe_customer).await, "deleted at Stripe");
+    assert_eq!(kept(&test, KeyMode::Test).await, None, "and forgotten here");
+    assert_eq!(test.stripe.calls(DELETE), 5, "four tries the first night, one the next");
+    crate::edges::reconcile(&test).await;
+    assert_eq!(test.stripe.calls(DELETE), 5, "nothing left to delete");
 }

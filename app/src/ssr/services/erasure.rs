@@ -11,7 +11,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, Statement,
+    QueryFilter, QuerySelect, QueryTrait, Statement,
 };
 
 use super::error::ServiceError;
@@ -106,7 +106,7 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
         }
     }
     // Their Stripe customer of the mode in use is deleted; the other mode's is out of these keys'
-    // reach (left at Stripe, said in the log; only its id was kept here).
+    // reach: kept, for the reconciler to delete once it runs on that mode's keys.
     let mode = keys::current_mode(state);
     if let Some(stripe_customer) = super::cards::customer_of(&state.db, customer, mode).await? {
         match state.gateway.delete_customer(&stripe_customer).await {
@@ -119,7 +119,7 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
             user.id = customer,
             stripe.customer = %left,
             mode = mode.other().as_str(),
-            "the erased customer's Stripe record of the other mode is left at Stripe: delete it there"
+            "the erased customer's Stripe record of the other mode is deleted by the first reconciliation on that mode's keys"
         );
     }
 
@@ -138,7 +138,11 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
         .exec(&txn)
         .await?;
     payment_method::Entity::delete_many().filter(payment_method::Column::UserId.eq(customer)).exec(&txn).await?;
-    stripe_customer::Entity::delete_many().filter(stripe_customer::Column::UserId.eq(customer)).exec(&txn).await?;
+    stripe_customer::Entity::delete_many()
+        .filter(stripe_customer::Column::UserId.eq(customer))
+        .filter(keys::of_mode(stripe_customer::Column::Mode, mode))
+        .exec(&txn)
+        .await?;
     admin_audit::ActiveModel {
         actor_id: Set(by.get()),
         action: Set("customer.erase".to_owned()),
@@ -152,6 +156,40 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     txn.commit().await?;
     tracing::info!(user.id = customer, "customer erased");
     Ok(pseudonym)
+}
+
+/// Deletes at Stripe the records of erased customers made with the keys in use that an erasure
+/// made on the other mode's keys could not reach, and then forgets them (one Stripe already
+/// forgot too). The nightly reconciler's step; returns how many Stripe calls it made.
+///
+/// # Errors
+/// Stripe's refusal or silence (the rest waits for the next run), database failure.
+pub async fn forget_left_at_stripe(state: &AppState) -> Result<u32, ServiceError> {
+    let erased = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Email.ends_with(format!("@{}", user::ERASED_DOMAIN)))
+        .into_query();
+    let left = stripe_customer::Entity::find()
+        .filter(keys::of_mode(stripe_customer::Column::Mode, keys::current_mode(state)))
+        .filter(stripe_customer::Column::UserId.in_subquery(erased))
+        .all(&state.db)
+        .await?;
+    let mut calls = 0;
+    for record in left {
+        calls += 1;
+        match state.gateway.delete_customer(&record.stripe_customer_id).await {
+            Err(e) if !e.unknown_object() => return Err(e.into()),
+            _ => {}
+        }
+        stripe_customer::Entity::delete_by_id(record.id).exec(&state.db).await?;
+        tracing::info!(
+            user.id = record.user_id,
+            stripe.customer = %record.stripe_customer_id,
+            "an erased customer's Stripe record left by the other mode's keys is deleted"
+        );
+    }
+    Ok(calls)
 }
 
 /// Refused while one of the customer's échéances is in flight (en cours, waiting for 3D Secure,

@@ -767,6 +767,7 @@ pub fn problem_parts(problem: &ReconcileProblem, locale: Locale) -> Vec<Detail> 
                 ReconcileStep::RequeueFailedWebhooks => tx.rp_requeue_failed_webhooks,
                 ReconcileStep::LateSuccesses => tx.rp_late_successes,
                 ReconcileStep::ApplyReplayedEvents => tx.rp_apply_replayed_events,
+                ReconcileStep::ErasedCustomersLeft => tx.rp_erased_customers_left,
             };
             around(tx.rp_step, &[("step", step)], detail)
         }

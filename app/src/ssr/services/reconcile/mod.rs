@@ -1,6 +1,7 @@
 //! The reconciler: for every échéance waiting on Stripe (en cours, en
 //! attente, legacy Checkout Sessions still open) it asks Stripe and converges
-//! on its answer; it replays webhooks Stripe could not deliver; it stores a
+//! on its answer; it replays webhooks Stripe could not deliver; it deletes at
+//! Stripe what an erasure on the other mode's keys could not reach; it stores a
 //! report with the drift it found.
 //!
 //! It scales by listing PaymentIntents (pages of 100) over the window instead
@@ -20,7 +21,7 @@ use super::plans::{self, By};
 use super::record::{self, StripeReport};
 use super::transitions::{self, Cause};
 use super::webhooks;
-use super::{disputes, refunds};
+use super::{disputes, erasure, refunds};
 use crate::domain::legacy;
 use crate::domain::{
     Actor, AttemptNo, AttemptOutcome, ChargeOrigin, DisputeStatus, EcheanceId, EcheanceStatus, IdempotencyKey,
@@ -206,6 +207,12 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
                 .push(ReconcileProblem::Step { step: ReconcileStep::RequeueFailedWebhooks, detail: e.to_string() }),
         }
         replay_undelivered(state, window_start, &mut report).await;
+        match erasure::forget_left_at_stripe(state).await {
+            Ok(calls) => report.counts.stripe_calls += calls,
+            Err(e) => report
+                .problems
+                .push(ReconcileProblem::Step { step: ReconcileStep::ErasedCustomersLeft, detail: e.to_string() }),
+        }
     }
     refunds_and_disputes(state, window_start, options, &mut report).await;
     collected_but_not_recorded(state, window_start * 1000, &mut report).await?;
