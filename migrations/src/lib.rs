@@ -32,6 +32,7 @@ mod m20261207_000022_modes_kept;
 mod m20261207_000023_double_charge_dispute_email;
 mod m20261207_000024_endpoint_mode;
 mod m20261207_000025_customer_of_each_mode;
+mod m20261207_000026_plan_of_each_email;
 
 /// Runs every migration in order.
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000023_double_charge_dispute_email::Migration),
             Box::new(m20261207_000024_endpoint_mode::Migration),
             Box::new(m20261207_000025_customer_of_each_mode::Migration),
+            Box::new(m20261207_000026_plan_of_each_email::Migration),
         ]
     }
 }

@@ -1049,6 +1049,9 @@ pub struct PlanView {
     pub refund_totals: Option<RefundTotals>,
     /// Its status changes, oldest first.
     pub history: Vec<PlanHistoryEntry>,
+    /// What was sent about it — its invitation, default and summary emails, its échéances' — and
+    /// where each stands, newest first.
+    pub emails: Vec<TimelineEntry>,
     /// It can still be cancelled.
     pub can_cancel: bool,
 }

@@ -1228,7 +1228,7 @@ async fn a_customers_stripe_record_and_card_kept_before_the_upgrade_take_the_mod
     let bob = app.customer("bob", None).await;
 
     // Back before the upgrade: the record was the account's, a card had no mode.
-    migration::Migrator::down(db, Some(1)).await.expect("down");
+    migration::Migrator::down(db, Some(2)).await.expect("down");
     let kept = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -1335,4 +1335,58 @@ async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_
     assert_eq!(recovery::expire_links(&test.state, 50).await.expect("expired"), 1);
     assert_eq!(test.attempts(waiting).await[0].outcome, AttemptOutcome::Canceled);
     assert_eq!(plans::view(&test.state, carols.plan.id).await.expect("the plan's page").summary.other_mode, None);
+}
+
+#[tokio::test]
+async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands() {
+    use app::api::dto::TimelineEvent;
+    use app::domain::{EmailKind, Trouble};
+    use migration::MigratorTrait as _;
+    let mail = crate::helpers::mail::MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    // Alice's plan: invited, accepted (its summary), its first échéance paid; Bob's plan beside it.
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let hers = accepted_plan(&app, &alice, 2_000, 2).await;
+    let report = due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(report.paid, 1, "{report:?}");
+    let bob = app.customer("bob", Some(test_cards::OK)).await;
+    let _his = accepted_plan(&app, &bob, 3_000, 3).await;
+    app::ssr::email::sender::send_pending(&app.state, 50).await.expect("the outbox");
+    let listed = async || {
+        let view = plans::view(&app.state, hers.plan.id).await.expect("her plan's page");
+        view.emails
+            .into_iter()
+            .map(|e| match e.event {
+                TimelineEvent::Email { kind, status, to, last_error, .. } => {
+                    (kind, status.as_str().to_owned(), to, last_error)
+                }
+                other => panic!("not an email: {other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    // Her invitation was not sent: she had accepted before the outbox ran.
+    let dropped = Trouble::PlanNow(PlanStatus::Actif);
+    let expected = vec![
+        (EmailKind::PaymentReceived, "sent".to_owned(), alice.email.clone(), None),
+        (EmailKind::PlanSummary, "sent".to_owned(), alice.email.clone(), None),
+        (EmailKind::Invitation, "cancelled".to_owned(), alice.email.clone(), Some(dropped.clone())),
+    ];
+    assert_eq!(listed().await, expected, "hers only, newest first");
+    let admin = app.admin("root").await;
+    for (lang, locale, title) in
+        [("fr", Locale::Fr, "E-mails de l’échéancier"), ("en", Locale::En, "The plan’s emails")]
+    {
+        let why = app::ui::i18n::trouble_text(&dropped, locale);
+        let browser = app.browser();
+        app.login(&browser, &admin).await;
+        let page = browser.get(format!("{}/admin/plans/{}?lang={lang}", app.address, hers.plan.id)).send().await;
+        let page = page.expect("answers").text().await.expect("page");
+        assert!(page.contains(title) && page.contains(why.as_str()), "{lang}");
+        assert_eq!(page.matches("data-email-kind=\"invitation\"").count(), 1, "{lang}");
+    }
+
+    // The emails of an installation that ran the earlier version take their plan at the upgrade.
+    migration::Migrator::down(&app.state.db, Some(1)).await.expect("down");
+    migration::Migrator::up(&app.state.db, None).await.expect("up");
+    assert_eq!(listed().await, expected);
 }

@@ -23,6 +23,8 @@ pub struct NewEmail {
     pub user_id: Option<i64>,
     /// Échéance it is about.
     pub echeance_id: Option<i64>,
+    /// Plan it is about (its own email, or one of its échéances').
+    pub payment_plan_id: Option<i64>,
     /// Template variables.
     pub context: serde_json::Value,
     /// Not before (epoch ms).
@@ -46,6 +48,7 @@ impl NewEmail {
             to: customer.email.clone(),
             user_id: Some(customer.id),
             echeance_id: Some(echeance.id),
+            payment_plan_id: echeance.payment_plan_id,
             context,
             send_after: 0,
         }
@@ -64,6 +67,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, email: NewEmail, now_ms: i64) ->
         to_address: Set(email.to),
         user_id: Set(email.user_id),
         echeance_id: Set(email.echeance_id),
+        payment_plan_id: Set(email.payment_plan_id),
         context: Set(email.context.to_string()),
         status: Set(OutboxStatus::Pending),
         attempts: Set(0),

@@ -18,6 +18,8 @@ pub struct Model {
     pub to_address: String,
     pub user_id: Option<i64>,
     pub echeance_id: Option<i64>,
+    /// The plan it is about (its own email, or one of its échéances'); none for the others.
+    pub payment_plan_id: Option<i64>,
     #[sea_orm(column_type = "Text")]
     pub context: String,
     pub status: OutboxStatus,

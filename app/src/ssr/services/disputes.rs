@@ -194,6 +194,7 @@ async fn tell_admins(
             to: admin.email.clone(),
             user_id: Some(admin.id),
             echeance_id: Some(echeance.id),
+            payment_plan_id: echeance.payment_plan_id,
             context,
             send_after: now,
         };

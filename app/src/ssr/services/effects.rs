@@ -183,6 +183,7 @@ pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) ->
                 to: reader.email.clone(),
                 user_id: Some(reader.id),
                 echeance_id: None,
+                payment_plan_id: Some(plan.id),
                 context,
                 send_after: now,
             };

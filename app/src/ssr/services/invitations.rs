@@ -70,6 +70,7 @@ pub(crate) async fn queue(
         to: customer.email.clone(),
         user_id: Some(customer.id),
         echeance_id: None,
+        payment_plan_id: Some(plan.id),
         context,
         send_after: now,
     };

@@ -118,6 +118,7 @@ pub async fn issue(
             to: account.email.clone(),
             user_id: Some(account.id),
             echeance_id: None,
+            payment_plan_id: None,
             context,
             send_after: now,
         };

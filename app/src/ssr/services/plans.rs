@@ -29,7 +29,7 @@ use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
 use crate::ssr::db;
 use crate::ssr::entities::{
-    admin_audit, dispute, echeance, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
+    admin_audit, dispute, echeance, email_outbox, payment_method, payment_plan, plan_audit, plan_consent, refund, user,
 };
 use crate::ssr::repo::echeances;
 use crate::ssr::state::AppState;
@@ -1143,6 +1143,11 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let collected = rows.iter().filter(|e| e.status.was_collected());
     let refund_rows = super::refunds::of_all(&db, collected.clone().map(|e| e.id)).await?;
     let dispute_rows = super::disputes::of_all(&db, collected.clone().map(|e| e.id)).await?;
+    let emails = email_outbox::Entity::find()
+        .filter(email_outbox::Column::PaymentPlanId.eq(plan_id))
+        .order_by_desc(email_outbox::Column::Id)
+        .all(&db)
+        .await?;
     db.commit().await?;
     let refund_totals = money_back(summary.total.currency, collected, &refund_rows, &dispute_rows);
     let tz = state.settings.schedule_timezone;
@@ -1183,6 +1188,7 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
                 actor,
             })
             .collect(),
+        emails: emails.into_iter().map(|m| super::admin::timeline::email_entry(m, tz)).collect(),
         can_cancel,
     })
 }

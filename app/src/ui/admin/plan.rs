@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::listing::RowsTable;
-use super::timeline::MoneyBack;
+use super::timeline::{Entry, MoneyBack};
 use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
 use crate::domain::{EcheanceStatus, KeyMode, Locale};
@@ -146,6 +146,13 @@ pub fn AdminPlan() -> impl IntoView {
                             </span>
                         </li>
                     }).collect_view()}
+                </ul>
+            </section>
+            <section class="card" aria-labelledby="plan-emails-title">
+                <h2 id="plan-emails-title">{tx.plan_emails}</h2>
+                {plan.emails.is_empty().then(|| view! { <p class="muted">{tx.plan_emails_none}</p> })}
+                <ul class="timeline" data-testid="plan-emails">
+                    {plan.emails.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
                 </ul>
             </section>
         }

@@ -140,7 +140,7 @@ pub fn AdminTimeline() -> impl IntoView {
 /// One timeline entry, worded in the reader's language; its machine-readable
 /// facts (kind, statuses, email kind, outcome) are attributes.
 #[component]
-fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
+pub(super) fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
     let tx = texts();
     let (kind_label, title, details) = timeline_text(&entry.event, locale);
     let (kind, from, to, email_kind, outcome) = match &entry.event {

@@ -20,6 +20,24 @@ use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::{disputes, refunds};
 use crate::ssr::state::AppState;
 
+/// An email as a timeline shows it: when it was queued, to whom, where it stands, why it was not
+/// sent (yet); times in the schedule's time zone `tz`.
+pub(crate) fn email_entry(m: email_outbox::Model, tz: chrono_tz::Tz) -> TimelineEntry {
+    let local = |ms: i64| -> NaiveDateTime { from_ms(ms).with_timezone(&tz).naive_local() };
+    TimelineEntry {
+        at_ms: m.created_at,
+        at: local(m.created_at),
+        event: TimelineEvent::Email {
+            kind: m.kind,
+            status: m.status,
+            attempts: m.attempts,
+            to: m.to_address,
+            sent_at: m.sent_at.map(local),
+            last_error: m.last_error.as_deref().map(crate::domain::Trouble::read),
+        },
+    }
+}
+
 /// Everything that happened to échéance `id`.
 ///
 /// # Errors
@@ -76,19 +94,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         }
     }
     let emails = email_outbox::Entity::find().filter(email_outbox::Column::EcheanceId.eq(id.get())).all(&db);
-    for m in emails.await? {
-        entries.push(entry(
-            m.created_at,
-            TimelineEvent::Email {
-                kind: m.kind,
-                status: m.status,
-                attempts: m.attempts,
-                to: m.to_address,
-                sent_at: m.sent_at.map(local),
-                last_error: m.last_error.as_deref().map(crate::domain::Trouble::read),
-            },
-        ));
-    }
+    entries.extend(emails.await?.into_iter().map(|m| email_entry(m, tz)));
     // Newest first, as the timeline lists them: rows of the same millisecond keep their order once sorted.
     let audit = audit_log::Entity::find()
         .filter(audit_log::Column::EcheanceId.eq(id.get()))
