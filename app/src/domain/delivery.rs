@@ -90,6 +90,8 @@ pub enum Trouble {
     /// replace a card) about a plan made with the keys of this mode, not those in use: it waits
     /// for them (the keys change at a start).
     OtherMode(KeyMode),
+    /// The link it carries (an invitation's, a 3D Secure page's) has expired.
+    LinkExpired,
     /// A newer email of the same kind about the same plan, to the same reader, replaces it.
     Superseded,
     /// The endpoint was deleted (or its event is gone).
@@ -121,6 +123,7 @@ impl Trouble {
             Self::CardReplaced => "card_replaced".to_owned(),
             Self::ChargeUnderWay => "charge_under_way".to_owned(),
             Self::OtherMode(mode) => format!("other_mode:{mode}"),
+            Self::LinkExpired => "link_expired".to_owned(),
             Self::Superseded => "superseded".to_owned(),
             Self::EndpointDeleted => "endpoint_deleted".to_owned(),
             Self::UrlUnreadable => "url_unreadable".to_owned(),
@@ -155,6 +158,7 @@ impl Trouble {
             ("card_replaced", None) => Self::CardReplaced,
             ("charge_under_way", None) => Self::ChargeUnderWay,
             ("other_mode", Some(mode)) => Self::OtherMode(KeyMode::parse(mode).ok()?),
+            ("link_expired", None) => Self::LinkExpired,
             ("superseded", None) => Self::Superseded,
             ("endpoint_deleted", None) => Self::EndpointDeleted,
             ("url_unreadable", None) => Self::UrlUnreadable,
@@ -186,6 +190,7 @@ mod tests {
             Just(Trouble::CardReplaced),
             Just(Trouble::ChargeUnderWay),
             proptest::sample::select(vec![KeyMode::Test, KeyMode::Live]).prop_map(Trouble::OtherMode),
+            Just(Trouble::LinkExpired),
             Just(Trouble::Superseded),
             Just(Trouble::EndpointDeleted),
             Just(Trouble::UrlUnreadable),

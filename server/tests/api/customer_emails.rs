@@ -460,14 +460,17 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     };
     // On the test keys, before the outbox runs: Alice's first échéance waits for 3D Secure (she is
     // asked to authenticate), her second is announced and her card will not last until it; Bob is
-    // invited to a plan.
+    // invited to a plan; Dan's first payment was declined (he is asked to pay it or save a card).
     let first = spawn_app_with(on_keys(crate::helpers::peer::SECRET_KEY)).await;
     let alice = first.customer("alice", Some(cards::SCA_ALWAYS)).await;
     let hers = accepted_plan(&first, &alice, 2_000, 2).await;
     let waiting = hers.echeances[0].id;
+    let dan = first.customer("dan", Some(cards::DECLINED)).await;
+    let his = accepted_plan(&first, &dan, 2_000, 2).await;
     due::charge_due(&first.state, first.today(), 10).await.expect("ran");
     assert_eq!(first.status(waiting).await, EcheanceStatus::EnAttente);
-    assert_eq!(reminders::queue_upcoming_debits(&first.state, first.today()).await.expect("queued"), 1);
+    assert_eq!(first.status(his.echeances[0].id).await, EcheanceStatus::Echouee);
+    assert_eq!(reminders::queue_upcoming_debits(&first.state, first.today()).await.expect("queued"), 2);
     let next_due = first.today().checked_add_days(Days::new(7)).expect("a date");
     card_expires(&first, &alice, next_due.checked_sub_months(chrono::Months::new(1)).expect("a date")).await;
     assert_eq!(reminders::queue_card_expiry_notices(&first.state, first.today()).await.expect("queued"), 1);
@@ -483,6 +486,7 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     let asked = async |app: &TestApp| {
         let rows = email_outbox::Entity::find()
             .filter(email_outbox::Column::Kind.is_in(kinds))
+            .filter(email_outbox::Column::ToAddress.ne(dan.email.as_str()))
             .order_by_asc(email_outbox::Column::Id)
             .all(&app.state.db)
             .await
@@ -493,6 +497,13 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     };
     // (Alice's own invitation, her plan accepted, is dropped as before.)
     let accepted = (EmailKind::Invitation, "cancelled".to_owned(), 1, Some(Trouble::PlanNow(PlanStatus::Actif)));
+    let dans = async |app: &TestApp| {
+        let failed = queued(app, EmailKind::PaymentFailed).await;
+        failed
+            .into_iter()
+            .map(|m| (m.status.as_str().to_owned(), m.last_error.as_deref().map(Trouble::read)))
+            .collect::<Vec<_>>()
+    };
     let (db, peer) = (first.db.clone(), first.peer.clone());
     drop(first);
 
@@ -504,12 +515,10 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     let mut expected = vec![accepted.clone()];
     expected.extend(kinds.iter().map(|kind| (*kind, "pending".to_owned(), 0, waits.clone())));
     assert_eq!(asked(&live).await, expected);
-    let told = subjects(&mail, 1).await;
-    assert_eq!(
-        told,
-        [(alice.email.clone(), "Votre échéancier « Formation 2027 » est en place".to_owned())],
-        "only what informs"
-    );
+    assert_eq!(dans(&live).await, [("pending".to_owned(), waits.clone())]);
+    let told = subjects(&mail, 2).await;
+    let summary = "Votre échéancier « Formation 2027 » est en place".to_owned();
+    assert_eq!(told, [(alice.email.clone(), summary.clone()), (dan.email.clone(), summary)], "only what informs");
     // Nor does her page offer to authenticate the payment its 3D Secure page would refuse.
     let browser = live.browser();
     live.login(&browser, &alice).await;
@@ -531,7 +540,8 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     let sent = asked(&test).await;
     assert_eq!(sent[0], accepted);
     assert!(sent[1..].iter().all(|(_, status, attempts, _)| (status.as_str(), *attempts) == ("sent", 1)), "{sent:?}");
-    let told = subjects(&mail, 5).await;
+    assert_eq!(dans(&test).await, [("sent".to_owned(), None)]);
+    let told: Vec<_> = subjects(&mail, 8).await.into_iter().filter(|(to, _)| *to != dan.email).collect();
     let (last, asked_to) = (
         &told[1..],
         ["Action requise", "Prochain prélèvement", "Votre carte Visa •••• 3184", "Échéancier vous propose"],
@@ -539,4 +549,47 @@ async fn what_a_customer_is_asked_to_do_on_a_plan_of_the_test_keys_waits_for_the
     assert!(last.iter().zip(asked_to).all(|((_, subject), asked)| subject.starts_with(asked)), "{told:?}");
     assert_eq!(told.iter().filter(|(to, _)| *to == alice.email).count(), 4, "{told:?}");
     assert_eq!(told[4].0, "bob@example.test");
+}
+
+#[tokio::test]
+async fn an_invitation_or_a_3d_secure_email_whose_link_expired_before_it_went_is_dropped() {
+    use app::domain::{EcheanceStatus, Interval, Trouble};
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let invite = async |email: &str| {
+        let plan = crate::plans::request(email, 2_000, 2, app.today(), Interval::Week);
+        app::ssr::services::plans::create(&app.state, None, plan).await.expect("created");
+    };
+    let why = async |to: &str, kind: EmailKind| {
+        let rows = queued(&app, kind).await;
+        let row = rows.into_iter().find(|m| m.to_address == to).expect("queued");
+        (row.status.as_str().to_owned(), row.last_error.as_deref().map(Trouble::read))
+    };
+    // Alice is asked to authenticate (a link of seven days), Bob is invited (fourteen days); the
+    // outbox does not run for eight days (an SMTP outage, say).
+    let alice = app.customer("alice", Some(cards::SCA_ALWAYS)).await;
+    let hers = accepted_plan(&app, &alice, 2_000, 2).await;
+    due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(app.status(hers.echeances[0].id).await, EcheanceStatus::EnAttente);
+    invite("bob@example.test").await;
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let expired = ("cancelled".to_owned(), Some(Trouble::LinkExpired));
+    assert_eq!(why(&alice.email, EmailKind::AuthenticationRequired).await, expired, "its page would refuse it");
+    assert_eq!(why("bob@example.test", EmailKind::Invitation).await, ("sent".to_owned(), None), "still good");
+
+    // Carol's invitation, held fifteen days, has expired too.
+    invite("carol@example.test").await;
+    app.clock.advance(Duration::from_secs(15 * 86_400));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    assert_eq!(why("carol@example.test", EmailKind::Invitation).await, expired);
+    // What went: Alice's plan summary and Bob's invitation.
+    let told: Vec<String> = subjects(&mail, 2).await.into_iter().map(|(_, subject)| subject).collect();
+    assert_eq!(
+        told,
+        [
+            "Votre échéancier « Formation 2027 » est en place",
+            "Échéancier vous propose de payer Formation 2027 en 2 fois"
+        ]
+    );
 }

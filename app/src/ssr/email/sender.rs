@@ -11,6 +11,7 @@ use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
 use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus, Trouble};
 use crate::ssr::entities::{echeance, email_outbox, payment_method, payment_plan};
+use crate::ssr::repo::attempts;
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::keys;
@@ -104,10 +105,14 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// up unsent, the plan back in default with nobody told again (sent if the plan is in default
 /// again, dropped if the charge cured it).
 ///
+/// An invitation or a 3D Secure email whose link has expired is not sent either (`LinkExpired`:
+/// its page would refuse it).
+///
 /// Still true, an email that asks its reader to act through Stripe — accept a plan, authenticate
-/// a payment, expect a debit, replace a card — about a plan or card of the other Stripe mode than
-/// the keys in use (queued before they changed) waits for its mode's keys (`OtherMode`): with
-/// these, its link is refused and its debit does not happen.
+/// a payment, expect a debit, replace a card, pay a failed échéance or one of a plan in default —
+/// about a plan or card of the other Stripe mode than the keys in use (queued before they
+/// changed) waits for its mode's keys (`OtherMode`): with these, its link is refused, its debit
+/// does not happen and a card saved is not one its plan can be charged on.
 async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
     if kind == EmailKind::UpcomingDebit {
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
@@ -124,13 +129,20 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     if kind == EmailKind::CardExpiring {
         // Replaced, removed, or extended by the card updater since: nothing to warn of.
         let (card, year, month) = EmailKind::card_of_expiring_key(&row.dedup_key)?;
-        let saved = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()??;
-        if let Some(mode) = keys::other_mode(state, saved.mode) {
-            return Some(Trouble::OtherMode(mode));
-        }
-        let charged = cards::usable(keys::current_mode(state), saved.user_id).one(&state.db).await.ok()?;
+        let Some(saved) = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()? else {
+            return Some(Trouble::CardReplaced);
+        };
+        let mode = saved.mode.unwrap_or_else(|| keys::current_mode(state));
+        let charged = cards::usable(mode, saved.user_id).one(&state.db).await.ok()?;
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
-        return (!same).then_some(Trouble::CardReplaced);
+        if !same {
+            return Some(Trouble::CardReplaced);
+        }
+        return keys::other_mode(state, saved.mode).map(Trouble::OtherMode);
+    }
+    if kind == EmailKind::PaymentFailed {
+        let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
+        return of_other_mode(state, &echeance).await;
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
         let plan = payment_plan::Entity::find_by_id(plan_of(row)?).one(&state.db).await.ok()??;
@@ -164,7 +176,12 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             .one(&state.db)
             .await
             .ok()?;
-        return newer.map(|_| Trouble::Superseded);
+        if newer.is_some() {
+            return Some(Trouble::Superseded);
+        }
+        // The customer's asks them to save a card and pay; the admins' only tells.
+        let asks = kind == EmailKind::PlanInDefault;
+        return keys::other_mode(state, plan.mode).filter(|_| asks).map(Trouble::OtherMode);
     }
     if kind == EmailKind::Invitation {
         let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
@@ -174,6 +191,11 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
         if !waiting {
             return Some(Trouble::PlanNow(plan.status));
+        }
+        // Its link lasts as long as the setting said when it was queued (with the row).
+        let ttl = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
+        if row.created_at.saturating_add(ttl) <= state.now_ms() {
+            return Some(Trouble::LinkExpired);
         }
         return keys::other_mode(state, plan.mode).map(Trouble::OtherMode);
     }
@@ -185,6 +207,10 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     if !waiting {
         return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+    }
+    let attempt = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await.ok()??;
+    if attempt.token_expires_at.is_some_and(|t| t <= state.now_ms()) {
+        return Some(Trouble::LinkExpired);
     }
     of_other_mode(state, &echeance).await
 }

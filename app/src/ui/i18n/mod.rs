@@ -708,6 +708,7 @@ pub fn trouble_parts(trouble: &Trouble, locale: Locale) -> Vec<Detail> {
         Trouble::CardReplaced => tx.trouble_card_replaced.to_owned(),
         Trouble::ChargeUnderWay => tx.trouble_charge_under_way.to_owned(),
         Trouble::OtherMode(_) => tx.trouble_other_mode.to_owned(),
+        Trouble::LinkExpired => tx.trouble_link_expired.to_owned(),
         Trouble::Superseded => tx.trouble_superseded.to_owned(),
         Trouble::EndpointDeleted => tx.trouble_endpoint_deleted.to_owned(),
         Trouble::UrlUnreadable => tx.trouble_url_unreadable.to_owned(),
