@@ -241,9 +241,18 @@ async fn an_erasure_while_a_declined_payment_intent_is_processing_again_is_refus
 async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_reconciliation_on_the_test_keys() {
     use app::domain::{KeyMode, ReconcileProblem, ReconcileStep};
     const DELETE: &str = "DELETE /v1/customers/{id}";
-    // Zoe was a customer of the test days (a Stripe record and a card of the test keys).
+    // Zoe and Yann were customers of the test days (a Stripe record and a card of the test keys);
+    // so was Xena, whose address the host site gave as a placeholder of the erased addresses' domain.
     let first = spawn_app_with(Options { workers: false, ..Options::default() }).await;
     let zoe = first.customer("zoe", Some(test_cards::OK)).await;
+    let yann = first.customer("yann", Some(test_cards::OK)).await;
+    let xena = first.customer("xena", Some(test_cards::OK)).await;
+    app::ssr::entities::user::Entity::update_many()
+        .col_expr(app::ssr::entities::user::Column::Email, sea_orm::sea_query::Expr::value("xena@erased.invalid"))
+        .filter(app::ssr::entities::user::Column::Id.eq(xena.id.get()))
+        .exec(&first.state.db)
+        .await
+        .expect("her placeholder");
     let (db, peer) = (first.db.clone(), first.peer.clone());
     drop(first);
     let at_stripe = async |id: &str| {
@@ -261,6 +270,7 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     let live_record = kept(&live, KeyMode::Live).await.expect("made with the live keys");
     let admin = live.admin("root").await;
     erasure::erase(&live.state, zoe.id.get(), admin.id).await.expect("erased");
+    erasure::erase(&live.state, yann.id.get(), admin.id).await.expect("erased");
     assert!(!at_stripe(&live_record).await, "her live record deleted at once");
     assert!(at_stripe(&zoe.stripe_customer).await, "her test record still at Stripe");
     assert_eq!(kept(&live, KeyMode::Test).await.as_deref(), Some(zoe.stripe_customer.as_str()));
@@ -270,8 +280,9 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     assert!(at_stripe(&zoe.stripe_customer).await);
     drop(live);
 
-    // Back on the test keys, the nightly reconciler deletes it: Stripe down the first night (the
-    // report says so, the record is kept), done the next.
+    // Back on the test keys, the nightly reconciler deletes them: Stripe down for Zoe's the first
+    // night (the report says so, the record is kept; Yann's is deleted all the same), done the next.
+    // Xena's, of an account that was never erased, is never touched.
     let test = spawn_on(db, peer.clone(), Options { workers: false, ..Options::default() }).await;
     for _ in 0..4 {
         test.stripe.inject(DELETE, Fault::Unavailable);
@@ -285,6 +296,7 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     };
     assert!(failed(&report), "{:?}", report.problems);
     assert!(at_stripe(&zoe.stripe_customer).await);
+    assert!(!at_stripe(&yann.stripe_customer).await, "Yann's deleted the same night");
     assert_eq!(
         kept(&test, KeyMode::Test).await.as_deref(),
         Some(zoe.stripe_customer.as_str()),
@@ -294,7 +306,9 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     assert!(!failed(&report), "{:?}", report.problems);
     assert!(!at_stripe(&zoe.stripe_customer).await, "deleted at Stripe");
     assert_eq!(kept(&test, KeyMode::Test).await, None, "and forgotten here");
-    assert_eq!(test.stripe.calls(DELETE), 5, "four tries the first night, one the next");
+    assert_eq!(test.stripe.calls(DELETE), 6, "four tries for Zoe's and one for Yann's the first night, one the next");
     crate::edges::reconcile(&test).await;
-    assert_eq!(test.stripe.calls(DELETE), 5, "nothing left to delete");
+    assert_eq!(test.stripe.calls(DELETE), 6, "nothing left to delete");
+    assert!(at_stripe(&xena.stripe_customer).await, "Xena's record stays hers");
+    assert!(cards::customer_of(&test.state.db, xena.id.get(), KeyMode::Test).await.expect("q").is_some());
 }

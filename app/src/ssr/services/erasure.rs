@@ -11,7 +11,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
 
 use super::error::ServiceError;
@@ -158,38 +158,58 @@ pub async fn erase(state: &AppState, customer: i64, by: UserId) -> Result<Erased
     Ok(pseudonym)
 }
 
+/// What [`forget_left_at_stripe`] did.
+#[derive(Debug, Default)]
+pub struct LeftAtStripe {
+    /// Stripe calls made.
+    pub calls: u32,
+    /// The first error met (the records it and later errors kept wait for the next run).
+    pub error: Option<ServiceError>,
+}
+
 /// Deletes at Stripe the records of erased customers made with the keys in use that an erasure
 /// made on the other mode's keys could not reach, and then forgets them (one Stripe already
-/// forgot too). The nightly reconciler's step; returns how many Stripe calls it made.
+/// forgot too). The reconciler's step (any run but a dry one). A record Stripe refuses to delete,
+/// or does not answer about, is kept for the next run; the others are deleted all the same.
 ///
 /// # Errors
-/// Stripe's refusal or silence (the rest waits for the next run), database failure.
-pub async fn forget_left_at_stripe(state: &AppState) -> Result<u32, ServiceError> {
+/// Database failure reading the records.
+pub async fn forget_left_at_stripe(state: &AppState) -> Result<LeftAtStripe, ServiceError> {
+    // Erased: a customer's closed account under its pseudonym (an address of that domain alone
+    // could be anyone's).
     let erased = user::Entity::find()
         .select_only()
         .column(user::Column::Id)
+        .filter(user::Column::Role.eq(Role::Customer))
+        .filter(user::Column::DisabledAt.is_not_null())
         .filter(user::Column::Email.ends_with(format!("@{}", user::ERASED_DOMAIN)))
         .into_query();
     let left = stripe_customer::Entity::find()
         .filter(keys::of_mode(stripe_customer::Column::Mode, keys::current_mode(state)))
         .filter(stripe_customer::Column::UserId.in_subquery(erased))
+        .order_by_asc(stripe_customer::Column::Id)
         .all(&state.db)
         .await?;
-    let mut calls = 0;
+    let mut done = LeftAtStripe::default();
     for record in left {
-        calls += 1;
-        match state.gateway.delete_customer(&record.stripe_customer_id).await {
-            Err(e) if !e.unknown_object() => return Err(e.into()),
-            _ => {}
+        done.calls += 1;
+        let deleted = match state.gateway.delete_customer(&record.stripe_customer_id).await {
+            Err(e) if !e.unknown_object() => Err(ServiceError::from(e)),
+            _ => stripe_customer::Entity::delete_by_id(record.id).exec(&state.db).await.map_err(ServiceError::from),
+        };
+        match deleted {
+            Ok(_) => tracing::info!(
+                user.id = record.user_id,
+                stripe.customer = %record.stripe_customer_id,
+                "an erased customer's Stripe record left by the other mode's keys is deleted"
+            ),
+            Err(e) => {
+                tracing::warn!(user.id = record.user_id, error = %e, "an erased customer's Stripe record is kept for the next run");
+                done.error.get_or_insert(e);
+            }
         }
-        stripe_customer::Entity::delete_by_id(record.id).exec(&state.db).await?;
-        tracing::info!(
-            user.id = record.user_id,
-            stripe.customer = %record.stripe_customer_id,
-            "an erased customer's Stripe record left by the other mode's keys is deleted"
-        );
     }
-    Ok(calls)
+    Ok(done)
 }
 
 /// Refused while one of the customer's échéances is in flight (en cours, waiting for 3D Secure,

@@ -207,11 +207,16 @@ async fn run_locked(state: &AppState, options: &Options, progress: &dyn Progress
                 .push(ReconcileProblem::Step { step: ReconcileStep::RequeueFailedWebhooks, detail: e.to_string() }),
         }
         replay_undelivered(state, window_start, &mut report).await;
-        match erasure::forget_left_at_stripe(state).await {
-            Ok(calls) => report.counts.stripe_calls += calls,
-            Err(e) => report
+        let left = erasure::forget_left_at_stripe(state).await;
+        let (calls, error) = match left {
+            Ok(done) => (done.calls, done.error),
+            Err(e) => (0, Some(e)),
+        };
+        report.counts.stripe_calls += calls;
+        if let Some(e) = error {
+            report
                 .problems
-                .push(ReconcileProblem::Step { step: ReconcileStep::ErasedCustomersLeft, detail: e.to_string() }),
+                .push(ReconcileProblem::Step { step: ReconcileStep::ErasedCustomersLeft, detail: e.to_string() });
         }
     }
     refunds_and_disputes(state, window_start, options, &mut report).await;
