@@ -5,7 +5,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer_null;
-use sea_orm_migration::sea_orm::{ConnectionTrait, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -13,16 +13,10 @@ pub struct Migration;
 #[derive(DeriveIden)]
 enum EmailOutbox {
     Table,
-    Id,
     PaymentPlanId,
 }
 
 const BY_PLAN: &str = "ix_email_outbox_plan";
-
-/// The plan a plan email's dedup key names: its `p{plan}` part.
-fn plan_of_key(key: &str) -> Option<i64> {
-    key.split(':').skip(1).find_map(|part| part.strip_prefix('p')?.parse().ok())
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -51,22 +45,16 @@ impl MigrationTrait for Migration {
              WHERE echeance_id IS NOT NULL",
         )
         .await?;
-        let plan_emails = db
-            .query_all_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT id, dedup_key FROM email_outbox WHERE echeance_id IS NULL AND dedup_key LIKE '%:p%'",
-            ))
-            .await?;
-        for row in plan_emails {
-            let (id, key): (i64, String) = (row.try_get("", "id")?, row.try_get("", "dedup_key")?);
-            let Some(plan) = plan_of_key(&key) else { continue };
-            let update = Query::update()
-                .table(EmailOutbox::Table)
-                .value(EmailOutbox::PaymentPlanId, plan)
-                .and_where(Expr::col(EmailOutbox::Id).eq(id))
-                .to_owned();
-            manager.exec_stmt(update).await?;
-        }
+        // A plan's own: the number after its key's first `:p` (`invitation:p12`, `plan_in_default:p7:v3`);
+        // no other key has a `:p` part, and these have no échéance.
+        let of_key = match db.get_database_backend() {
+            DbBackend::Postgres => "CAST(substring(dedup_key from ':p([0-9]+)') AS BIGINT)",
+            _ => "CAST(substr(dedup_key, instr(dedup_key, ':p') + 2) AS INTEGER)",
+        };
+        db.execute_unprepared(&format!(
+            "UPDATE email_outbox SET payment_plan_id = {of_key} WHERE echeance_id IS NULL AND dedup_key LIKE '%:p%'"
+        ))
+        .await?;
         Ok(())
     }
 
@@ -75,20 +63,5 @@ impl MigrationTrait for Migration {
         manager
             .alter_table(Table::alter().table(EmailOutbox::Table).drop_column(EmailOutbox::PaymentPlanId).to_owned())
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::plan_of_key;
-
-    #[test]
-    fn a_plan_emails_key_names_its_plan_and_no_other_key_does() {
-        assert_eq!(plan_of_key("invitation:p12"), Some(12));
-        assert_eq!(plan_of_key("plan_in_default:p7:v3"), Some(7));
-        assert_eq!(plan_of_key("admin_plan_in_default:p7:v3:u2"), Some(7));
-        assert_eq!(plan_of_key("login_link:l4"), None);
-        assert_eq!(plan_of_key("admin_dispute_opened:d5:u2"), None);
-        assert_eq!(plan_of_key("password_reset:l9"), None);
     }
 }

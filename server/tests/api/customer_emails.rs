@@ -593,3 +593,40 @@ async fn an_invitation_or_a_3d_secure_email_whose_link_expired_before_it_went_is
         ]
     );
 }
+
+#[tokio::test]
+async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_link_expired() {
+    use app::domain::{EcheanceStatus, Trouble};
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    // Dan's and Erin's first payments are declined; the outbox does not run meanwhile.
+    let dan = app.customer("dan", Some(cards::DECLINED)).await;
+    let his = accepted_plan(&app, &dan, 2_000, 2).await.echeances[0].id;
+    let erin = app.customer("erin", Some(cards::DECLINED)).await;
+    let hers = accepted_plan(&app, &erin, 2_000, 2).await.echeances[0].id;
+    due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!((app.status(his).await, app.status(hers).await), (EcheanceStatus::Echouee, EcheanceStatus::Echouee));
+    let failed = async |to: &str| {
+        let rows = queued(&app, EmailKind::PaymentFailed).await;
+        let row = rows.into_iter().find(|m| m.to_address == to).expect("queued");
+        (row.status.as_str().to_owned(), row.last_error.as_deref().map(Trouble::read))
+    };
+    // Dan saves another card and pays: told of the failure after his receipt, he would be misled.
+    app.save_card_through_setup(dan.id, cards::OK).await;
+    charge::charge(&app.state, EcheanceId::new(his).expect("id"), Trigger::Customer(dan.id)).await.expect("paid");
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let paid = Some(Trouble::EcheanceNow { status: EcheanceStatus::Payee, due_date: None });
+    assert_eq!(failed(&dan.email).await, ("cancelled".to_owned(), paid));
+    assert_eq!(failed(&erin.email).await, ("sent".to_owned(), None), "Erin's still true, its link good");
+
+    // A second decline of Erin's, held eight days: its link to pay (seven days) has expired.
+    charge::charge(&app.state, EcheanceId::new(hers).expect("id"), Trigger::Customer(erin.id)).await.expect("declined");
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let rows = queued(&app, EmailKind::PaymentFailed).await;
+    let second = rows.iter().filter(|m| m.to_address == erin.email).max_by_key(|m| m.id).expect("her second");
+    assert_eq!(
+        (second.status.as_str(), second.last_error.as_deref().map(Trouble::read)),
+        ("cancelled", Some(Trouble::LinkExpired))
+    );
+}

@@ -13,7 +13,9 @@ use app::ssr::services::charge::{self, Trigger};
 use app::ssr::services::error::ServiceError;
 use app::ssr::services::links::{self, Purpose};
 use app::ssr::services::{cards, erasure, plans};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
+};
 
 use crate::helpers::mail::MailCatcher;
 use crate::helpers::{Customer, Fault, Options, TestApp, cards as test_cards, spawn_app_with, spawn_on};
@@ -280,13 +282,11 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     assert!(at_stripe(&zoe.stripe_customer).await);
     drop(live);
 
-    // Back on the test keys, the nightly reconciler deletes them: Stripe down for Zoe's the first
-    // night (the report says so, the record is kept; Yann's is deleted all the same), done the next.
-    // Xena's, of an account that was never erased, is never touched.
+    // Back on the test keys, the nightly reconciler deletes them: Stripe refuses Zoe's the first
+    // night (the report says so, the record is kept; Yann's is deleted all the same), done the
+    // next. Xena's, of an account that was never erased, is never touched.
     let test = spawn_on(db, peer.clone(), Options { workers: false, ..Options::default() }).await;
-    for _ in 0..4 {
-        test.stripe.inject(DELETE, Fault::Unavailable);
-    }
+    test.stripe.inject(DELETE, Fault::Forbidden);
     let report = crate::edges::reconcile(&test).await;
     let failed = |report: &app::ssr::services::reconcile::Report| {
         report
@@ -306,9 +306,36 @@ async fn a_customer_erased_on_the_live_keys_loses_her_test_record_at_the_first_r
     assert!(!failed(&report), "{:?}", report.problems);
     assert!(!at_stripe(&zoe.stripe_customer).await, "deleted at Stripe");
     assert_eq!(kept(&test, KeyMode::Test).await, None, "and forgotten here");
-    assert_eq!(test.stripe.calls(DELETE), 6, "four tries for Zoe's and one for Yann's the first night, one the next");
+    assert_eq!(test.stripe.calls(DELETE), 3, "one for each the first night, Zoe's again the next");
     crate::edges::reconcile(&test).await;
-    assert_eq!(test.stripe.calls(DELETE), 6, "nothing left to delete");
+    assert_eq!(test.stripe.calls(DELETE), 3, "nothing left to delete");
     assert!(at_stripe(&xena.stripe_customer).await, "Xena's record stays hers");
     assert!(cards::customer_of(&test.state.db, xena.id.get(), KeyMode::Test).await.expect("q").is_some());
+
+    // Two more left records; Stripe down a night: the first one's tries are all it is asked, the
+    // other waits with it for the next run.
+    for (who, id) in [(&zoe, "cus_left_zoe"), (&yann, "cus_left_yann")] {
+        app::ssr::entities::stripe_customer::ActiveModel {
+            user_id: sea_orm::ActiveValue::Set(who.id.get()),
+            mode: sea_orm::ActiveValue::Set(Some(KeyMode::Test)),
+            stripe_customer_id: sea_orm::ActiveValue::Set(id.to_owned()),
+            created_at: sea_orm::ActiveValue::Set(0),
+            ..Default::default()
+        }
+        .insert(&test.state.db)
+        .await
+        .expect("left");
+    }
+    for _ in 0..4 {
+        test.stripe.inject(DELETE, Fault::Unavailable);
+    }
+    assert!(failed(&crate::edges::reconcile(&test).await));
+    assert_eq!(test.stripe.calls(DELETE), 7, "the first record's four tries");
+    assert!(
+        kept(&test, KeyMode::Test).await.is_some()
+            && cards::customer_of(&test.state.db, yann.id.get(), KeyMode::Test).await.expect("q").is_some()
+    );
+    assert!(!failed(&crate::edges::reconcile(&test).await));
+    assert_eq!(test.stripe.calls(DELETE), 9, "both the next run (Stripe no longer knows them: forgotten)");
+    assert_eq!(kept(&test, KeyMode::Test).await, None);
 }

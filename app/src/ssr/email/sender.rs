@@ -15,7 +15,8 @@ use crate::ssr::repo::attempts;
 use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::keys;
-use crate::ssr::services::{cards, plans};
+use crate::ssr::services::links::Purpose;
+use crate::ssr::services::{cards, invitations, plans};
 use crate::ssr::state::AppState;
 
 /// What happened to one row.
@@ -141,7 +142,17 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         return keys::other_mode(state, saved.mode).map(Trouble::OtherMode);
     }
     if kind == EmailKind::PaymentFailed {
+        // Paid, charged again or cancelled since: it would tell what is no longer so. Its link to
+        // pay it (written with it) lasts seven days.
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
+        let still = matches!(echeance.status, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive)
+            && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
+        if !still {
+            return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+        }
+        if row.created_at.saturating_add(Purpose::PayNow.ttl_ms()) <= state.now_ms() {
+            return Some(Trouble::LinkExpired);
+        }
         return of_other_mode(state, &echeance).await;
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
@@ -192,9 +203,8 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         if !waiting {
             return Some(Trouble::PlanNow(plan.status));
         }
-        // Its link lasts as long as the setting said when it was queued (with the row).
-        let ttl = i64::try_from(state.settings.invitation_ttl.as_millis()).unwrap_or(i64::MAX);
-        if row.created_at.saturating_add(ttl) <= state.now_ms() {
+        let link = serde_json::from_str::<serde_json::Value>(&row.context).ok()?["link"].as_str()?.to_owned();
+        if !invitations::link_opens(state, &plan, &link) {
             return Some(Trouble::LinkExpired);
         }
         return keys::other_mode(state, plan.mode).map(Trouble::OtherMode);
@@ -208,8 +218,9 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
     if !waiting {
         return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
     }
-    let attempt = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await.ok()??;
-    if attempt.token_expires_at.is_some_and(|t| t <= state.now_ms()) {
+    if let Ok(Some(attempt)) = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await
+        && attempt.token_expires_at.is_some_and(|t| t <= state.now_ms())
+    {
         return Some(Trouble::LinkExpired);
     }
     of_other_mode(state, &echeance).await

@@ -169,8 +169,9 @@ pub struct LeftAtStripe {
 
 /// Deletes at Stripe the records of erased customers made with the keys in use that an erasure
 /// made on the other mode's keys could not reach, and then forgets them (one Stripe already
-/// forgot too). The reconciler's step (any run but a dry one). A record Stripe refuses to delete,
-/// or does not answer about, is kept for the next run; the others are deleted all the same.
+/// forgot too). The reconciler's step (any run but a dry one). A record Stripe refuses to delete
+/// is kept for the next run, the others deleted all the same; when Stripe does not answer, the
+/// rest waits for the next run.
 ///
 /// # Errors
 /// Database failure reading the records.
@@ -205,7 +206,13 @@ pub async fn forget_left_at_stripe(state: &AppState) -> Result<LeftAtStripe, Ser
             ),
             Err(e) => {
                 tracing::warn!(user.id = record.user_id, error = %e, "an erased customer's Stripe record is kept for the next run");
+                // Stripe not answering: the others are not asked about either (each would wait for
+                // every retry); a refusal is this record's alone.
+                let down = matches!(e, ServiceError::Unavailable);
                 done.error.get_or_insert(e);
+                if down {
+                    break;
+                }
             }
         }
     }

@@ -332,6 +332,15 @@ async fn customer_of(
     user::Entity::find_by_id(plan.customer_id).one(db).await?.ok_or(ServiceError::NotFound)
 }
 
+/// Whether invitation `link` to `plan` (an email's, with its `token`) would still open: not
+/// expired, signed with the secret in use. What an email holding it checks before it goes.
+pub(crate) fn link_opens(state: &AppState, plan: &payment_plan::Model, link: &str) -> bool {
+    let Some(token) = link.split_once("token=").map(|(_, rest)| rest.split('&').next().unwrap_or(rest)) else {
+        return false;
+    };
+    InvitationToken::verify(secret(state), plan.id, plan.customer_id, token, state.now_ms() / 1000).is_ok()
+}
+
 fn secret(state: &AppState) -> &[u8] {
     state.settings.app_secret.expose_secret().as_bytes()
 }

@@ -150,10 +150,16 @@ pub fn AdminPlan() -> impl IntoView {
             </section>
             <section class="card" aria-labelledby="plan-emails-title">
                 <h2 id="plan-emails-title">{tx.plan_emails}</h2>
-                {plan.emails.is_empty().then(|| view! { <p class="muted">{tx.plan_emails_none}</p> })}
-                <ul class="timeline" data-testid="plan-emails">
-                    {plan.emails.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
-                </ul>
+                {if plan.emails.is_empty() {
+                    view! { <p class="muted">{tx.plan_emails_none}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="timeline" data-testid="plan-emails">
+                            {plan.emails.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }}
             </section>
         }
     };

@@ -58,6 +58,9 @@ pub enum Fault {
     RateLimited,
     /// Answer 500 without forwarding (Stripe never started; nothing saved).
     Unavailable,
+    /// Answer 403 without forwarding, as Stripe answers a restricted key that lacks the
+    /// permission (nothing done).
+    Forbidden,
     /// Forward, then answer 500 and save that 500 for the key (Stripe failed mid-way).
     ErrorAfterExecution,
     /// Answer 500 and save that 500 for the key without forwarding (Stripe began, then failed
@@ -501,6 +504,10 @@ async fn proxy(State(inner): State<Arc<Inner>>, request: Request) -> Response {
         }
         Some(Fault::Unavailable) => {
             return stripe_error(StatusCode::INTERNAL_SERVER_ERROR, "api_error", None, "Temporary failure.");
+        }
+        Some(Fault::Forbidden) => {
+            let message = "The provided key does not have the required permissions for this endpoint.";
+            return stripe_error(StatusCode::FORBIDDEN, "invalid_request_error", None, message);
         }
         _ => {}
     }
