@@ -742,6 +742,23 @@ async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_activ
 }
 
 #[tokio::test]
+async fn a_default_email_held_then_on_the_other_modes_keys_waits_for_its_plans_keys_if_it_asks_the_customer_to_act() {
+    use app::domain::{KeyMode, Trouble};
+    let (app, _, _, held) = in_default_with_its_emails_held().await;
+    let (db, peer) = (app.db.clone(), app.peer.clone());
+    drop(app);
+    // On the live keys (SMTP down here): the customer's, which asks her to save a card and pay,
+    // waits for the test keys; the admins', which only tells, is tried.
+    let live_keys = vec![("STRIPE_SECRET_KEY", "sk_live_echeancier_tests".to_owned())];
+    let live = spawn_on(db, peer, Options { workers: false, env: live_keys }).await;
+    app::ssr::email::sender::send_pending(&live.state, 20).await.expect("the outbox");
+    let rows = outbox_rows(&live, &held).await;
+    assert_eq!(rows[0], ("pending".to_owned(), 0, Trouble::OtherMode(KeyMode::Test)), "{rows:?}");
+    assert_eq!((rows[1].0.as_str(), rows[1].1), ("pending", 1), "tried: {rows:?}");
+    assert!(matches!(rows[1].2, Trouble::NotReached(_) | Trouble::Other(_)), "{rows:?}");
+}
+
+#[tokio::test]
 async fn a_default_email_held_when_the_plan_defaulted_again_gives_way_to_the_newer_one() {
     use app::domain::Trouble;
     let (app, e, admin, held) = in_default_with_its_emails_held().await;
