@@ -1051,7 +1051,7 @@ pub struct PlanView {
     pub history: Vec<PlanHistoryEntry>,
     /// What was sent about it — its invitation, default and summary emails, its échéances' — and
     /// where each stands, newest first.
-    pub emails: Vec<TimelineEntry>,
+    pub emails: Vec<PlanEmail>,
     /// It can still be cancelled.
     pub can_cancel: bool,
 }
@@ -1069,6 +1069,15 @@ pub struct ConsentView {
     pub version: String,
     /// The mandate, as shown and accepted.
     pub text: String,
+}
+
+/// An email about a plan, as its page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanEmail {
+    /// The email, as a timeline shows it.
+    pub entry: TimelineEntry,
+    /// The échéance it is about (id, 1, 2, 3…), when it is one's.
+    pub echeance: Option<(i64, i32)>,
 }
 
 /// One échéance in a plan's view.

@@ -1356,9 +1356,9 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
         let view = plans::view(&app.state, hers.plan.id).await.expect("her plan's page");
         view.emails
             .into_iter()
-            .map(|e| match e.event {
+            .map(|e| match e.entry.event {
                 TimelineEvent::Email { kind, status, to, last_error, .. } => {
-                    (kind, status.as_str().to_owned(), to, last_error)
+                    (kind, status.as_str().to_owned(), to, last_error, e.echeance)
                 }
                 other => panic!("not an email: {other:?}"),
             })
@@ -1367,15 +1367,16 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
     // Her invitation was not sent: she had accepted before the outbox ran.
     let dropped = Trouble::PlanNow(PlanStatus::Actif);
     let expected = vec![
-        (EmailKind::PaymentReceived, "sent".to_owned(), alice.email.clone(), None),
-        (EmailKind::PlanSummary, "sent".to_owned(), alice.email.clone(), None),
-        (EmailKind::Invitation, "cancelled".to_owned(), alice.email.clone(), Some(dropped.clone())),
+        (EmailKind::PaymentReceived, "sent".to_owned(), alice.email.clone(), None, Some((hers.echeances[0].id, 1))),
+        (EmailKind::PlanSummary, "sent".to_owned(), alice.email.clone(), None, None),
+        (EmailKind::Invitation, "cancelled".to_owned(), alice.email.clone(), Some(dropped.clone()), None),
     ];
     assert_eq!(listed().await, expected, "hers only, newest first");
     let admin = app.admin("root").await;
-    for (lang, locale, title) in
-        [("fr", Locale::Fr, "E-mails de l’échéancier"), ("en", Locale::En, "The plan’s emails")]
-    {
+    for (lang, locale, title, about) in [
+        ("fr", Locale::Fr, "E-mails de l’échéancier", "échéance n°1"),
+        ("en", Locale::En, "The plan’s emails", "installment 1"),
+    ] {
         let why = app::ui::i18n::trouble_text(&dropped, locale);
         let browser = app.browser();
         app.login(&browser, &admin).await;
@@ -1383,6 +1384,8 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
         let page = page.expect("answers").text().await.expect("page");
         assert!(page.contains(title) && page.contains(why.as_str()), "{lang}");
         assert_eq!(page.matches("data-email-kind=\"invitation\"").count(), 1, "{lang}");
+        let about = format!("<a href=\"/admin/echeances/{}\">{}</a>", hers.echeances[0].id, about);
+        assert_eq!(page.matches(about.as_str()).count(), 1, "{lang}: the receipt names its échéance");
     }
 
     // The emails of an installation that ran the earlier version take their plan at the upgrade.

@@ -18,8 +18,8 @@ use super::error::ServiceError;
 use super::host_api::keys;
 use super::transitions::Audit;
 use crate::api::dto::{
-    ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanHistoryEntry, PlanList, PlanRow,
-    PlanView, PlannedEcheance, RefundTotals,
+    ConsentView, CustomerRef, PlanCancelled, PlanCreated, PlanEcheanceView, PlanEmail, PlanHistoryEntry, PlanList,
+    PlanRow, PlanView, PlannedEcheance, RefundTotals,
 };
 use crate::domain::{
     Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, HostEvent, Invalid, KeyMode, Locale, Money,
@@ -1188,7 +1188,16 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
                 actor,
             })
             .collect(),
-        emails: emails.into_iter().map(|m| super::admin::timeline::email_entry(m, tz)).collect(),
+        emails: emails
+            .into_iter()
+            .map(|m| {
+                let seq_of = |id: i64| rows.iter().find(|e| e.id == id).map(|e| (id, e.seq.unwrap_or_default()));
+                PlanEmail {
+                    echeance: m.echeance_id.and_then(seq_of),
+                    entry: super::admin::timeline::email_entry(m, tz),
+                }
+            })
+            .collect(),
         can_cancel,
     })
 }

@@ -155,7 +155,10 @@ pub fn AdminPlan() -> impl IntoView {
                 } else {
                     view! {
                         <ul class="timeline" data-testid="plan-emails">
-                            {plan.emails.into_iter().map(|e| view! { <Entry entry=e locale/> }).collect_view()}
+                            {plan.emails.into_iter().map(|e| match e.echeance {
+                                Some(about) => view! { <Entry entry=e.entry locale about/> }.into_any(),
+                                None => view! { <Entry entry=e.entry locale/> }.into_any(),
+                            }).collect_view()}
                         </ul>
                     }
                     .into_any()

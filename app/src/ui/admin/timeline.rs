@@ -140,7 +140,13 @@ pub fn AdminTimeline() -> impl IntoView {
 /// One timeline entry, worded in the reader's language; its machine-readable
 /// facts (kind, statuses, email kind, outcome) are attributes.
 #[component]
-pub(super) fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
+pub(super) fn Entry(
+    entry: TimelineEntry,
+    locale: Locale,
+    /// The échéance it is about (id, 1, 2, 3…), said on a plan's page.
+    #[prop(optional)]
+    about: Option<(i64, i32)>,
+) -> impl IntoView {
     let tx = texts();
     let (kind_label, title, details) = timeline_text(&entry.event, locale);
     let (kind, from, to, email_kind, outcome) = match &entry.event {
@@ -166,6 +172,9 @@ pub(super) fn Entry(entry: TimelineEntry, locale: Locale) -> impl IntoView {
                     {(i > 0).then_some(" · ")}
                     {parts_view(detail)}
                 }).collect_view()}
+                {about.map(|(id, seq)| view! {
+                    " · "<a href=format!("/admin/echeances/{id}")>{fill(tx.plan_email_about, &[("seq", &seq.to_string())])}</a>
+                })}
             </span></span>
         </li>
     }
