@@ -166,6 +166,9 @@ test.describe('payment plans', () => {
     await expect(plan.consent).toContainText('J’autorise');
     await expect(plan.echeances.locator('[data-status="payee"]')).toHaveCount(1);
     await expect(plan.echeances.locator('[data-status="annulee"]')).toHaveCount(1);
+    // And what was sent about it: the invitation she followed, the first échéance's receipt.
+    await expect(plan.emails.locator('[data-email-kind="invitation"]')).toHaveCount(1);
+    await expect(plan.emails.locator('[data-email-kind="payment_received"]')).toContainText('échéance n°1');
   });
 
   test('a plan whose first échéance is due today: the card typed on the acceptance page pays it through 3D Secure and is saved by that payment', async ({ browser, page }) => {

@@ -176,6 +176,8 @@ export class AdminPlan extends PageObject {
   readonly consent = this.page.getByRole('region', { name: 'Consentement du client' });
   readonly echeances = this.page.getByRole('region', { name: 'Échéances', exact: true });
   readonly history = this.page.getByRole('region', { name: 'Historique de l’échéancier' });
+  /** Every email sent about the plan; each entry's `data-email-kind` is the email's kind. */
+  readonly emails = this.page.getByRole('region', { name: 'E-mails de l’échéancier' });
   readonly cancel = this.page.getByRole('button', { name: 'Annuler l’échéancier' });
   readonly cancelled = this.page.getByTestId('plan-cancelled');
 }
