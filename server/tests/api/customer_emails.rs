@@ -604,7 +604,11 @@ async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_li
     let his = accepted_plan(&app, &dan, 2_000, 2).await.echeances[0].id;
     let erin = app.customer("erin", Some(cards::DECLINED)).await;
     let hers = accepted_plan(&app, &erin, 2_000, 2).await.echeances[0].id;
+    let fay = app.customer("fay", Some(cards::DECLINED)).await;
+    let fays = accepted_plan(&app, &fay, 2_000, 2).await.echeances[0].id;
     due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    // Fay tries again at once, declined again: her first email tells a try the second replaces.
+    charge::charge(&app.state, EcheanceId::new(fays).expect("id"), Trigger::Customer(fay.id)).await.expect("declined");
     assert_eq!((app.status(his).await, app.status(hers).await), (EcheanceStatus::Echouee, EcheanceStatus::Echouee));
     let failed = async |to: &str| {
         let rows = queued(&app, EmailKind::PaymentFailed).await;
@@ -618,6 +622,14 @@ async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_li
     let paid = Some(Trouble::EcheanceNow { status: EcheanceStatus::Payee, due_date: None });
     assert_eq!(failed(&dan.email).await, ("cancelled".to_owned(), paid));
     assert_eq!(failed(&erin.email).await, ("sent".to_owned(), None), "Erin's still true, its link good");
+    let mut rows = queued(&app, EmailKind::PaymentFailed).await;
+    rows.sort_by_key(|m| m.id);
+    let fays: Vec<_> = rows
+        .iter()
+        .filter(|m| m.to_address == fay.email)
+        .map(|m| (m.status.as_str(), m.last_error.as_deref().map(Trouble::read)))
+        .collect();
+    assert_eq!(fays, [("cancelled", Some(Trouble::Superseded)), ("sent", None)]);
 
     // A second decline of Erin's, held eight days: its link to pay (seven days) has expired.
     charge::charge(&app.state, EcheanceId::new(hers).expect("id"), Trigger::Customer(erin.id)).await.expect("declined");

@@ -145,10 +145,12 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         // Paid, charged again or cancelled since: it would tell what is no longer so. Its link to
         // pay it (written with it) lasts seven days.
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
-        let still = matches!(echeance.status, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive)
-            && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
-        if !still {
+        if !matches!(echeance.status, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive) {
             return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+        }
+        // Failed again since: the newer email tells that try.
+        if attempt_of_dedup_key(&row.dedup_key) != Some(echeance.current_attempt_no) {
+            return Some(Trouble::Superseded);
         }
         if row.created_at.saturating_add(Purpose::PayNow.ttl_ms()) <= state.now_ms() {
             return Some(Trouble::LinkExpired);
