@@ -695,6 +695,19 @@ async fn default_emails(app: &crate::helpers::TestApp) -> Vec<i64> {
     rows.iter().map(|m| m.id).collect()
 }
 
+/// The id of the one failed payment's email in the outbox.
+async fn failed_payment_email(app: &crate::helpers::TestApp) -> i64 {
+    use app::ssr::entities::email_outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let rows = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(EmailKind::PaymentFailed))
+        .all(&app.state.db)
+        .await
+        .expect("outbox");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    rows[0].id
+}
+
 /// What became of the outbox's emails `ids`: (status, attempts, why not sent).
 async fn outbox_rows(app: &crate::helpers::TestApp, ids: &[i64]) -> Vec<(String, i32, app::domain::Trouble)> {
     use app::ssr::entities::email_outbox;
@@ -724,10 +737,13 @@ async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_activ
     charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("outcome unknown, not an error");
     assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
 
-    // The outbox meanwhile: the default emails wait for the charge's outcome (they were dropped).
+    // The outbox meanwhile: the default emails, and the failed payment's, wait for the charge's
+    // outcome (they were dropped).
     app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
     let waiting = ("pending".to_owned(), 0, Trouble::ChargeUnderWay);
-    assert_eq!(outbox_rows(&app, &held).await, [waiting.clone(), waiting]);
+    assert_eq!(outbox_rows(&app, &held).await, [waiting.clone(), waiting.clone()]);
+    let failed = failed_payment_email(&app).await;
+    assert_eq!(outbox_rows(&app, &[failed]).await, [waiting]);
 
     // Given up unsent: failed for good again, the plan in default, nobody told again — so the held
     // emails are what tells them: tried (SMTP is down here), not dropped.
@@ -735,7 +751,7 @@ async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_activ
     crate::edges::reconcile(&app).await;
     assert_eq!(app.status(e).await, EcheanceStatus::EchoueeDefinitive);
     app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
-    for (status, attempts, why) in outbox_rows(&app, &held).await {
+    for (status, attempts, why) in outbox_rows(&app, &[held.as_slice(), &[failed]].concat()).await {
         assert_eq!((status.as_str(), attempts), ("pending", 1), "{why:?}");
         assert!(matches!(why, Trouble::NotReached(_) | Trouble::Other(_)), "tried: {why:?}");
     }

@@ -53,6 +53,30 @@ impl NewEmail {
             send_after: 0,
         }
     }
+
+    /// An email to `reader` about plan `plan` as a whole (no échéance of it), in `locale`, to send
+    /// from `now`.
+    #[must_use]
+    pub fn about_plan(
+        plan: i64,
+        reader: &crate::ssr::entities::user::Model,
+        locale: Locale,
+        (kind, dedup_key): (EmailKind, String),
+        context: serde_json::Value,
+        now: i64,
+    ) -> Self {
+        Self {
+            dedup_key,
+            kind,
+            locale,
+            to: reader.email.clone(),
+            user_id: Some(reader.id),
+            echeance_id: None,
+            payment_plan_id: Some(plan),
+            context,
+            send_after: now,
+        }
+    }
 }
 
 /// Queues an email unless one with the same dedup key exists. Returns whether a row was written.

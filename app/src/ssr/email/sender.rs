@@ -145,11 +145,23 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         // Paid, charged again or cancelled since: it would tell what is no longer so. Its link to
         // pay it (written with it) lasts seven days.
         let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
-        if !matches!(echeance.status, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive) {
-            return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+        match echeance.status {
+            EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => {}
+            // Charged again: it may still be given up unsent, the échéance failed as before with
+            // nobody told again.
+            EcheanceStatus::EnCours => return Some(Trouble::ChargeUnderWay),
+            status => return Some(Trouble::EcheanceNow { status, due_date: None }),
         }
         // Failed again since: the newer email tells that try.
-        if attempt_of_dedup_key(&row.dedup_key) != Some(echeance.current_attempt_no) {
+        let newer = email_outbox::Entity::find()
+            .filter(email_outbox::Column::Kind.eq(kind))
+            .filter(email_outbox::Column::EcheanceId.eq(echeance.id))
+            .filter(email_outbox::Column::Id.gt(row.id))
+            .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
+            .one(&state.db)
+            .await
+            .ok()?;
+        if newer.is_some() {
             return Some(Trouble::Superseded);
         }
         if row.created_at.saturating_add(Purpose::PayNow.ttl_ms()) <= state.now_ms() {
@@ -205,8 +217,8 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         if !waiting {
             return Some(Trouble::PlanNow(plan.status));
         }
-        let link = serde_json::from_str::<serde_json::Value>(&row.context).ok()?["link"].as_str()?.to_owned();
-        if !invitations::link_opens(state, &plan, &link) {
+        let context = serde_json::from_str::<serde_json::Value>(&row.context).unwrap_or_default();
+        if !context["link"].as_str().is_some_and(|link| invitations::link_opens(state, &plan, link)) {
             return Some(Trouble::LinkExpired);
         }
         return keys::other_mode(state, plan.mode).map(Trouble::OtherMode);

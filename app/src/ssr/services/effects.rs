@@ -176,17 +176,8 @@ pub async fn plan_changed(txn: &DatabaseTransaction, change: &PlanChange<'_>) ->
             context["reader_name"] = serde_json::Value::String(reader.display_name.clone());
             add_card(txn, &mut context, customer.id, None, plan.mode).await?;
             let admin = kind.to_admins().then_some(reader.id);
-            let email = NewEmail {
-                dedup_key: kind.plan_key(plan.id, plan.version, admin),
-                kind,
-                locale,
-                to: reader.email.clone(),
-                user_id: Some(reader.id),
-                echeance_id: None,
-                payment_plan_id: Some(plan.id),
-                context,
-                send_after: now,
-            };
+            let key = kind.plan_key(plan.id, plan.version, admin);
+            let email = NewEmail::about_plan(plan.id, &reader, locale, (kind, key), context, now);
             outbox::enqueue(txn, email, now).await?;
         }
     }

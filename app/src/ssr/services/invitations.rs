@@ -63,17 +63,8 @@ pub(crate) async fn queue(
         "expires_on": crate::ui::i18n::format_moment(state.local(expires_ms), locale),
         "site_url": state.settings.app_base_url.as_str(),
     });
-    let email = NewEmail {
-        dedup_key: EmailKind::invitation_key(plan.id),
-        kind: EmailKind::Invitation,
-        locale,
-        to: customer.email.clone(),
-        user_id: Some(customer.id),
-        echeance_id: None,
-        payment_plan_id: Some(plan.id),
-        context,
-        send_after: now,
-    };
+    let invitation = (EmailKind::Invitation, EmailKind::invitation_key(plan.id));
+    let email = NewEmail::about_plan(plan.id, customer, locale, invitation, context, now);
     outbox::enqueue(txn, email, now).await?;
     Ok(())
 }
