@@ -5,7 +5,7 @@
 
 use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use super::mailer::{MailError, OutgoingEmail};
 use super::templates::{self, Rendered};
@@ -153,15 +153,7 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             status => return Some(Trouble::EcheanceNow { status, due_date: None }),
         }
         // Failed again since: the newer email tells that try.
-        let newer = email_outbox::Entity::find()
-            .filter(email_outbox::Column::Kind.eq(kind))
-            .filter(email_outbox::Column::EcheanceId.eq(echeance.id))
-            .filter(email_outbox::Column::Id.gt(row.id))
-            .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
-            .one(&state.db)
-            .await
-            .ok()?;
-        if newer.is_some() {
+        if superseded(state, row, Condition::all().add(email_outbox::Column::EcheanceId.eq(echeance.id))).await? {
             return Some(Trouble::Superseded);
         }
         if row.created_at.saturating_add(Purpose::PayNow.ttl_ms()) <= state.now_ms() {
@@ -192,16 +184,10 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
             return None;
         }
         // In default again since, and told again: that newer email is the one to send.
-        let newer = email_outbox::Entity::find()
-            .filter(email_outbox::Column::Kind.eq(kind))
-            .filter(email_outbox::Column::ToAddress.eq(row.to_address.as_str()))
-            .filter(email_outbox::Column::Id.gt(row.id))
-            .filter(email_outbox::Column::DedupKey.starts_with(format!("{kind}:p{}:", plan.id)))
-            .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
-            .one(&state.db)
-            .await
-            .ok()?;
-        if newer.is_some() {
+        let same = Condition::all()
+            .add(email_outbox::Column::ToAddress.eq(row.to_address.as_str()))
+            .add(email_outbox::Column::DedupKey.starts_with(format!("{kind}:p{}:", plan.id)));
+        if superseded(state, row, same).await? {
             return Some(Trouble::Superseded);
         }
         // The customer's asks them to save a card and pay; the admins' only tells.
@@ -238,6 +224,20 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
         return Some(Trouble::LinkExpired);
     }
     of_other_mode(state, &echeance).await
+}
+
+/// Whether a newer email of `row`'s kind that `same` says is about the same thing is pending or
+/// sent: that one tells what this one would (`None`: the database did not answer).
+async fn superseded(state: &AppState, row: &email_outbox::Model, same: Condition) -> Option<bool> {
+    let newer = email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(row.kind))
+        .filter(email_outbox::Column::Id.gt(row.id))
+        .filter(same)
+        .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
+        .one(&state.db)
+        .await
+        .ok()?;
+    Some(newer.is_some())
 }
 
 /// `OtherMode` when `echeance` is of a plan made with the other mode's keys.
