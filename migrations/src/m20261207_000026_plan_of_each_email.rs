@@ -47,12 +47,13 @@ impl MigrationTrait for Migration {
         .await?;
         // A plan's own: the number after its key's first `:p` (`invitation:p12`, `plan_in_default:p7:v3`);
         // no other key has a `:p` part, and these have no échéance.
-        let of_key = match db.get_database_backend() {
-            DbBackend::Postgres => "CAST(substring(dedup_key from ':p([0-9]+)') AS BIGINT)",
-            _ => "CAST(substr(dedup_key, instr(dedup_key, ':p') + 2) AS INTEGER)",
+        // Only a `:p` followed by a digit: the two engines then read the same number.
+        let (of_key, has_key) = match db.get_database_backend() {
+            DbBackend::Postgres => ("CAST(substring(dedup_key from ':p([0-9]+)') AS BIGINT)", "dedup_key ~ ':p[0-9]'"),
+            _ => ("CAST(substr(dedup_key, instr(dedup_key, ':p') + 2) AS INTEGER)", "dedup_key GLOB '*:p[0-9]*'"),
         };
         db.execute_unprepared(&format!(
-            "UPDATE email_outbox SET payment_plan_id = {of_key} WHERE echeance_id IS NULL AND dedup_key LIKE '%:p%'"
+            "UPDATE email_outbox SET payment_plan_id = {of_key} WHERE echeance_id IS NULL AND {has_key}"
         ))
         .await?;
         Ok(())

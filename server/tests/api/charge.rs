@@ -683,6 +683,16 @@ async fn in_default_with_its_emails_held() -> (crate::helpers::TestApp, i64, cra
     (app, e, admin, held)
 }
 
+/// `admin` charges échéance `e` again and Stripe answers 500 to every try: « en cours », its
+/// outcome unknown.
+async fn charged_again_unanswered(app: &crate::helpers::TestApp, e: i64, admin: &crate::helpers::Customer) {
+    for _ in 0..4 {
+        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
+    }
+    charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("outcome unknown, not an error");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+}
+
 /// The ids of the plans' default emails in the outbox, the customer's and the admins'.
 async fn default_emails(app: &crate::helpers::TestApp) -> Vec<i64> {
     use app::ssr::entities::email_outbox;
@@ -730,12 +740,8 @@ async fn outbox_rows(app: &crate::helpers::TestApp, ids: &[i64]) -> Vec<(String,
 async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_active_is_sent_once_it_is_back_in_default() {
     use app::domain::Trouble;
     let (app, e, admin, held) = in_default_with_its_emails_held().await;
-    // An admin charges it again; Stripe answers 500 to every try: « en cours », the plan active again.
-    for _ in 0..4 {
-        app.stripe.inject("POST /v1/payment_intents", Fault::Unavailable);
-    }
-    charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await.expect("outcome unknown, not an error");
-    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    // An admin charges it again, its outcome unknown: « en cours », the plan active again.
+    charged_again_unanswered(&app, e, &admin).await;
 
     // The outbox meanwhile: the default emails, and the failed payment's, wait for the charge's
     // outcome (they were dropped).
@@ -755,6 +761,20 @@ async fn a_default_email_held_while_a_charge_given_up_unsent_made_the_plan_activ
         assert_eq!((status.as_str(), attempts), ("pending", 1), "{why:?}");
         assert!(matches!(why, Trouble::NotReached(_) | Trouble::Other(_)), "tried: {why:?}");
     }
+}
+
+#[tokio::test]
+async fn a_failed_payments_email_held_while_its_echeance_is_charged_again_is_dropped_once_its_link_expired() {
+    use app::domain::Trouble;
+    let (app, e, admin, _) = in_default_with_its_emails_held().await;
+    charged_again_unanswered(&app, e, &admin).await;
+    let failed = failed_payment_email(&app).await;
+    // Its link to pay (seven days) expires while the charge's outcome is still unknown: however
+    // that charge ends, the page this email points to would refuse it.
+    app.clock.advance(Duration::from_secs(8 * 86_400));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnCours);
+    assert_eq!(outbox_rows(&app, &[failed]).await, [("cancelled".to_owned(), 1, Trouble::LinkExpired)]);
 }
 
 #[tokio::test]

@@ -597,18 +597,22 @@ async fn an_invitation_or_a_3d_secure_email_whose_link_expired_before_it_went_is
     );
 }
 
+/// A customer whose card will be declined, on a plan of two: (the customer, its first échéance).
+async fn of_a_declined_card(app: &TestApp, name: &str) -> (crate::helpers::Customer, i64) {
+    let customer = app.customer(name, Some(cards::DECLINED)).await;
+    let first = accepted_plan(app, &customer, 2_000, 2).await.echeances[0].id;
+    (customer, first)
+}
+
 #[tokio::test]
 async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_link_expired() {
     use app::domain::{EcheanceStatus, Trouble};
     let mail = MailCatcher::start().await;
     let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
     // Dan's and Erin's first payments are declined; the outbox does not run meanwhile.
-    let dan = app.customer("dan", Some(cards::DECLINED)).await;
-    let his = accepted_plan(&app, &dan, 2_000, 2).await.echeances[0].id;
-    let erin = app.customer("erin", Some(cards::DECLINED)).await;
-    let hers = accepted_plan(&app, &erin, 2_000, 2).await.echeances[0].id;
-    let fay = app.customer("fay", Some(cards::DECLINED)).await;
-    let fays = accepted_plan(&app, &fay, 2_000, 2).await.echeances[0].id;
+    let (dan, his) = of_a_declined_card(&app, "dan").await;
+    let (erin, hers) = of_a_declined_card(&app, "erin").await;
+    let (fay, fays) = of_a_declined_card(&app, "fay").await;
     due::charge_due(&app.state, app.today(), 10).await.expect("ran");
     // Fay tries again at once, declined again: her first email tells a try the second replaces.
     charge::charge(&app.state, EcheanceId::new(fays).expect("id"), Trigger::Customer(fay.id)).await.expect("declined");
@@ -644,4 +648,70 @@ async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_li
         (second.status.as_str(), second.last_error.as_deref().map(Trouble::read)),
         ("cancelled", Some(Trouble::LinkExpired))
     );
+}
+
+#[tokio::test]
+async fn a_cards_warning_held_back_past_the_debit_it_names_is_not_sent() {
+    use app::domain::{EcheanceStatus, Trouble};
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let month_before = |d: chrono::NaiveDate| d.checked_sub_months(chrono::Months::new(1)).expect("a date");
+    // Alice's card expires before her debit in ten days, Bruno's before his in thirteen.
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let hers = in_days(&app, 10);
+    app.echeance(&alice, 12_000, hers).await;
+    card_expires(&app, &alice, month_before(hers)).await;
+    let bruno = app.customer("bruno", Some(cards::OK)).await;
+    let his = in_days(&app, 13);
+    app.echeance(&bruno, 5_000, his).await;
+    card_expires(&app, &bruno, month_before(his)).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 2);
+
+    // The outbox does not run for eleven days (an SMTP outage, say): Alice's debit is past (it
+    // went, or failed and told her so), Bruno's still to come.
+    app.clock.advance(Duration::from_secs(11 * 86_400));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let rows = queued(&app, EmailKind::CardExpiring).await;
+    let why = |to: &str| {
+        let row = rows.iter().find(|m| m.to_address == to).expect("queued");
+        (row.status.as_str().to_owned(), row.last_error.as_deref().map(Trouble::read))
+    };
+    let past = Some(Trouble::EcheanceNow { status: EcheanceStatus::APayer, due_date: Some(hers) });
+    assert_eq!(why(&alice.email), ("cancelled".to_owned(), past));
+    assert_eq!(why(&bruno.email), ("sent".to_owned(), None));
+    let warned = with_subject(&mail, "Votre carte", 1).await;
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert_eq!(warned[0]["to"][0]["address"], bruno.email.as_str());
+}
+
+#[tokio::test]
+async fn an_email_whose_checks_the_database_did_not_answer_is_neither_sent_nor_dropped() {
+    use app::domain::EcheanceStatus;
+    use sea_orm::ConnectionTrait as _;
+    let mail = MailCatcher::start().await;
+    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
+    let (erin, hers) = of_a_declined_card(&app, "erin").await;
+    due::charge_due(&app.state, app.today(), 10).await.expect("ran");
+    assert_eq!(app.status(hers).await, EcheanceStatus::Echouee);
+    let failed = async || {
+        let rows = queued(&app, EmailKind::PaymentFailed).await;
+        let row = rows.into_iter().find(|m| m.to_address == erin.email).expect("queued");
+        (row.status.as_str().to_owned(), row.attempts, row.last_error)
+    };
+    // Whether her email is still true is read from the plans, which do not answer for a while.
+    let plans_away = async |sql: &str| {
+        app.state.db.execute_unprepared(sql).await.expect("renamed");
+    };
+    plans_away("ALTER TABLE payment_plans RENAME TO payment_plans_away").await;
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let (status, attempts, error) = failed().await;
+    assert_eq!((status.as_str(), attempts), ("pending", 1), "tried again later: {error:?}");
+    assert!(error.as_deref().is_some_and(|e| e.starts_with("checking it:")), "{error:?}");
+    plans_away("ALTER TABLE payment_plans_away RENAME TO payment_plans").await;
+
+    app.clock.advance(Duration::from_secs(3_600));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
+    let (status, attempts, _) = failed().await;
+    assert_eq!((status.as_str(), attempts), ("sent", 2));
+    assert_eq!(with_subject(&mail, "Votre paiement", 1).await.len(), 1, "sent once, once it was known still true");
 }

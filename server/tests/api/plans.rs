@@ -1388,8 +1388,21 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
         assert_eq!(page.matches(about.as_str()).count(), 1, "{lang}: the receipt names its échéance");
     }
 
-    // The emails of an installation that ran the earlier version take their plan at the upgrade.
+    // The emails of an installation that ran the earlier version take their plan at the upgrade;
+    // a key with a `:p` and no plan's number after it, none (the same on both engines).
+    let bobs_summary = sea_orm::Condition::all()
+        .add(email_outbox::Column::ToAddress.eq(bob.email.as_str()))
+        .add(email_outbox::Column::Kind.eq(EmailKind::PlanSummary));
+    let odd = email_outbox::Entity::update_many()
+        .col_expr(email_outbox::Column::DedupKey, sea_orm::sea_query::Expr::value("plan_summary:pending"))
+        .filter(bobs_summary.clone())
+        .exec(&app.state.db)
+        .await
+        .expect("its key changed");
+    assert_eq!(odd.rows_affected, 1);
     migration::Migrator::down(&app.state.db, Some(1)).await.expect("down");
     migration::Migrator::up(&app.state.db, None).await.expect("up");
     assert_eq!(listed().await, expected);
+    let bobs = email_outbox::Entity::find().filter(bobs_summary).one(&app.state.db).await.expect("read");
+    assert_eq!(bobs.expect("his summary").payment_plan_id, None);
 }

@@ -68,9 +68,11 @@ const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     let kind = row.kind;
     match no_longer_relevant(state, row, kind).await {
-        Some(reason @ (Trouble::ChargeUnderWay | Trouble::OtherMode(_))) => return Outcome::Later(reason),
-        Some(reason) => return Outcome::Cancelled(reason),
-        None => {}
+        Ok(Some(reason @ (Trouble::ChargeUnderWay | Trouble::OtherMode(_)))) => return Outcome::Later(reason),
+        Ok(Some(reason)) => return Outcome::Cancelled(reason),
+        Ok(None) => {}
+        // Not known to be still true: neither sent nor dropped on a guess.
+        Err(e) => return Outcome::Retry(format!("checking it: {e}")),
     }
     let rendered = match render(state, row, kind).await {
         Ok(r) => r,
@@ -98,8 +100,10 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// customer (accepted, cancelled), nor the notice of a debit that will not happen
 /// on its date (paid ahead, moved, cancelled, its plan no longer collected), nor a
 /// plan's default once cured or its summary once cancelled, nor the warning of a card
-/// replaced or extended since — an email held back by
-/// an SMTP outage must not tell something that is no longer true.
+/// replaced or extended since or of a debit now past, nor a failed payment's once paid,
+/// cancelled or failed again with a newer email — an email held back by an SMTP outage must
+/// not tell something that is no longer true. A failed payment's waits while the échéance is
+/// charged again.
 ///
 /// A plan's default email while a charge of one of its échéances is under way is not dropped
 /// but waits (`ChargeUnderWay`): the claim made the plan active again, and may still be given
@@ -114,55 +118,74 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// about a plan or card of the other Stripe mode than the keys in use (queued before they
 /// changed) waits for its mode's keys (`OtherMode`): with these, its link is refused, its debit
 /// does not happen and a card saved is not one its plan can be charged on.
-async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: EmailKind) -> Option<Trouble> {
+///
+/// # Errors
+/// The database did not answer: whether it is still true is not known.
+async fn no_longer_relevant(
+    state: &AppState,
+    row: &email_outbox::Model,
+    kind: EmailKind,
+) -> Result<Option<Trouble>, ServiceError> {
     if kind == EmailKind::UpcomingDebit {
-        let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
-        let announced = row.dedup_key.rsplit(':').next().and_then(|d| d.strip_prefix('d'))?.to_owned();
+        let Some(echeance) = echeance_of(state, row).await? else { return Ok(None) };
+        let Some(announced) = row.dedup_key.rsplit(':').next().and_then(|d| d.strip_prefix('d')) else {
+            return Ok(None);
+        };
         let still = ChargeOrigin::DueDate.scheduled_from() == Some(echeance.status)
             && echeance.due_date.to_string() == announced
             && echeance.due_date >= state.today()
-            && still_collected(state, echeance.payment_plan_id).await;
+            && still_collected(state, echeance.payment_plan_id).await?;
         if !still {
-            return Some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) });
+            return Ok(Some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) }));
         }
         return of_other_mode(state, &echeance).await;
     }
     if kind == EmailKind::CardExpiring {
         // Replaced, removed, or extended by the card updater since: nothing to warn of.
-        let (card, year, month) = EmailKind::card_of_expiring_key(&row.dedup_key)?;
-        let Some(saved) = payment_method::Entity::find_by_id(card).one(&state.db).await.ok()? else {
-            return Some(Trouble::CardReplaced);
+        let Some((card, year, month)) = EmailKind::card_of_expiring_key(&row.dedup_key) else { return Ok(None) };
+        let Some(saved) = payment_method::Entity::find_by_id(card).one(&state.db).await? else {
+            return Ok(Some(Trouble::CardReplaced));
         };
         let mode = saved.mode.unwrap_or_else(|| keys::current_mode(state));
-        let charged = cards::usable(mode, saved.user_id).one(&state.db).await.ok()?;
+        let charged = cards::usable(mode, saved.user_id).one(&state.db).await?;
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
         if !same {
-            return Some(Trouble::CardReplaced);
+            return Ok(Some(Trouble::CardReplaced));
         }
-        return keys::other_mode(state, saved.mode).map(Trouble::OtherMode);
+        // It warns of the debit it names: once that date has passed, it tells of the past.
+        if let Some(echeance) = echeance_of(state, row).await?
+            && echeance.due_date < state.today()
+        {
+            return Ok(Some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) }));
+        }
+        return Ok(keys::other_mode(state, saved.mode).map(Trouble::OtherMode));
     }
     if kind == EmailKind::PaymentFailed {
-        // Paid, charged again or cancelled since: it would tell what is no longer so. Its link to
-        // pay it (written with it) lasts seven days.
-        let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
-        match echeance.status {
-            EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => {}
+        // Paid or cancelled since: it would tell what is no longer so. Its link to pay it
+        // (written with it) lasts seven days.
+        let Some(echeance) = echeance_of(state, row).await? else { return Ok(None) };
+        let charging = match echeance.status {
+            EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => false,
             // Charged again: it may still be given up unsent, the échéance failed as before with
             // nobody told again.
-            EcheanceStatus::EnCours => return Some(Trouble::ChargeUnderWay),
-            status => return Some(Trouble::EcheanceNow { status, due_date: None }),
-        }
+            EcheanceStatus::EnCours => true,
+            status => return Ok(Some(Trouble::EcheanceNow { status, due_date: None })),
+        };
         // Failed again since: the newer email tells that try.
         if superseded(state, row, Condition::all().add(email_outbox::Column::EcheanceId.eq(echeance.id))).await? {
-            return Some(Trouble::Superseded);
+            return Ok(Some(Trouble::Superseded));
         }
         if row.created_at.saturating_add(Purpose::PayNow.ttl_ms()) <= state.now_ms() {
-            return Some(Trouble::LinkExpired);
+            return Ok(Some(Trouble::LinkExpired));
         }
-        return of_other_mode(state, &echeance).await;
+        if let Some(other) = of_other_mode(state, &echeance).await? {
+            return Ok(Some(other));
+        }
+        return Ok(charging.then_some(Trouble::ChargeUnderWay));
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
-        let plan = payment_plan::Entity::find_by_id(plan_of(row)?).one(&state.db).await.ok()??;
+        let Some(plan) = plan_of(row) else { return Ok(None) };
+        let Some(plan) = payment_plan::Entity::find_by_id(plan).one(&state.db).await? else { return Ok(None) };
         let stale = match kind {
             EmailKind::PlanSummary => plan.status == PlanStatus::Annule,
             _ => plan.status != PlanStatus::EnDefaut,
@@ -173,76 +196,79 @@ async fn no_longer_relevant(state: &AppState, row: &email_outbox::Model, kind: E
                     .filter(echeance::Column::PaymentPlanId.eq(plan.id))
                     .filter(echeance::Column::Status.eq(EcheanceStatus::EnCours))
                     .one(&state.db)
-                    .await;
-                if let Ok(Some(_)) = charging {
-                    return Some(Trouble::ChargeUnderWay);
+                    .await?;
+                if charging.is_some() {
+                    return Ok(Some(Trouble::ChargeUnderWay));
                 }
             }
-            return Some(Trouble::PlanNow(plan.status));
+            return Ok(Some(Trouble::PlanNow(plan.status)));
         }
         if kind == EmailKind::PlanSummary {
-            return None;
+            return Ok(None);
         }
         // In default again since, and told again: that newer email is the one to send.
         let same = Condition::all()
             .add(email_outbox::Column::ToAddress.eq(row.to_address.as_str()))
             .add(email_outbox::Column::DedupKey.starts_with(format!("{kind}:p{}:", plan.id)));
         if superseded(state, row, same).await? {
-            return Some(Trouble::Superseded);
+            return Ok(Some(Trouble::Superseded));
         }
         // The customer's asks them to save a card and pay; the admins' only tells.
         let asks = kind == EmailKind::PlanInDefault;
-        return keys::other_mode(state, plan.mode).filter(|_| asks).map(Trouble::OtherMode);
+        return Ok(keys::other_mode(state, plan.mode).filter(|_| asks).map(Trouble::OtherMode));
     }
     if kind == EmailKind::Invitation {
-        let plan = payment_plan::Entity::find_by_id(EmailKind::plan_of_invitation_key(&row.dedup_key)?)
-            .one(&state.db)
-            .await
-            .ok()??;
+        let Some(plan) = EmailKind::plan_of_invitation_key(&row.dedup_key) else { return Ok(None) };
+        let Some(plan) = payment_plan::Entity::find_by_id(plan).one(&state.db).await? else { return Ok(None) };
         let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
         if !waiting {
-            return Some(Trouble::PlanNow(plan.status));
+            return Ok(Some(Trouble::PlanNow(plan.status)));
         }
         let context = serde_json::from_str::<serde_json::Value>(&row.context).unwrap_or_default();
         if !context["link"].as_str().is_some_and(|link| invitations::link_opens(state, &plan, link)) {
-            return Some(Trouble::LinkExpired);
+            return Ok(Some(Trouble::LinkExpired));
         }
-        return keys::other_mode(state, plan.mode).map(Trouble::OtherMode);
+        return Ok(keys::other_mode(state, plan.mode).map(Trouble::OtherMode));
     }
     if !matches!(kind, EmailKind::AuthenticationRequired | EmailKind::Reminder) {
-        return None;
+        return Ok(None);
     }
-    let echeance = echeance::Entity::find_by_id(row.echeance_id?).one(&state.db).await.ok()??;
+    let Some(echeance) = echeance_of(state, row).await? else { return Ok(None) };
     let waiting = echeance.status == EcheanceStatus::EnAttente
         && attempt_of_dedup_key(&row.dedup_key) == Some(echeance.current_attempt_no);
     if !waiting {
-        return Some(Trouble::EcheanceNow { status: echeance.status, due_date: None });
+        return Ok(Some(Trouble::EcheanceNow { status: echeance.status, due_date: None }));
     }
-    if let Ok(Some(attempt)) = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await
+    if let Some(attempt) = attempts::of(&state.db, echeance.id, echeance.current_attempt_no).await?
         && attempt.token_expires_at.is_some_and(|t| t <= state.now_ms())
     {
-        return Some(Trouble::LinkExpired);
+        return Ok(Some(Trouble::LinkExpired));
     }
     of_other_mode(state, &echeance).await
 }
 
+/// The échéance `row` is about, if any.
+async fn echeance_of(state: &AppState, row: &email_outbox::Model) -> Result<Option<echeance::Model>, ServiceError> {
+    let Some(id) = row.echeance_id else { return Ok(None) };
+    Ok(echeance::Entity::find_by_id(id).one(&state.db).await?)
+}
+
 /// Whether a newer email of `row`'s kind that `same` says is about the same thing is pending or
-/// sent: that one tells what this one would (`None`: the database did not answer).
-async fn superseded(state: &AppState, row: &email_outbox::Model, same: Condition) -> Option<bool> {
+/// sent: that one tells what this one would.
+async fn superseded(state: &AppState, row: &email_outbox::Model, same: Condition) -> Result<bool, ServiceError> {
     let newer = email_outbox::Entity::find()
         .filter(email_outbox::Column::Kind.eq(row.kind))
         .filter(email_outbox::Column::Id.gt(row.id))
         .filter(same)
         .filter(email_outbox::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Sent]))
         .one(&state.db)
-        .await
-        .ok()?;
-    Some(newer.is_some())
+        .await?;
+    Ok(newer.is_some())
 }
 
 /// `OtherMode` when `echeance` is of a plan made with the other mode's keys.
-async fn of_other_mode(state: &AppState, echeance: &echeance::Model) -> Option<Trouble> {
-    plans::of_other_mode(&state.db, state, echeance).await.ok()?.map(Trouble::OtherMode)
+async fn of_other_mode(state: &AppState, echeance: &echeance::Model) -> Result<Option<Trouble>, ServiceError> {
+    Ok(plans::of_other_mode(&state.db, state, echeance).await?.map(Trouble::OtherMode))
 }
 
 /// The plan of a plan email's dedup key (`kind:p{plan}:v{version}[:u{admin}]`).
@@ -251,12 +277,12 @@ fn plan_of(row: &email_outbox::Model) -> Option<i64> {
 }
 
 /// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
-async fn still_collected(state: &AppState, plan: Option<i64>) -> bool {
+async fn still_collected(state: &AppState, plan: Option<i64>) -> Result<bool, ServiceError> {
     let Some(plan) = plan else {
-        return true;
+        return Ok(true);
     };
-    let found = payment_plan::Entity::find_by_id(plan).one(&state.db).await.ok().flatten();
-    found.is_some_and(|p| plans::scheduled_statuses(state).contains(&p.status))
+    let found = payment_plan::Entity::find_by_id(plan).one(&state.db).await?;
+    Ok(found.is_some_and(|p| plans::scheduled_statuses(state).contains(&p.status)))
 }
 
 /// The attempt number in a dedup key `kind:e{échéance}:a{attempt}[:…]`.
