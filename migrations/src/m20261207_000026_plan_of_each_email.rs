@@ -45,12 +45,21 @@ impl MigrationTrait for Migration {
              WHERE echeance_id IS NOT NULL",
         )
         .await?;
-        // A plan's own: the number after its key's first `:p` (`invitation:p12`, `plan_in_default:p7:v3`);
-        // no other key has a `:p` part, and these have no échéance.
-        // Only a `:p` followed by a digit: the two engines then read the same number.
+        // A plan's own: the number right after its key's first `:p` (`invitation:p12`,
+        // `plan_in_default:p7:v3`); no other key has a `:p` part, and these have no échéance. A
+        // key whose first `:p` no digit follows is left without a plan, the same on both engines.
         let (of_key, has_key) = match db.get_database_backend() {
-            DbBackend::Postgres => ("CAST(substring(dedup_key from ':p([0-9]+)') AS BIGINT)", "dedup_key ~ ':p[0-9]'"),
-            _ => ("CAST(substr(dedup_key, instr(dedup_key, ':p') + 2) AS INTEGER)", "dedup_key GLOB '*:p[0-9]*'"),
+            DbBackend::Postgres => {
+                let after = "substring(dedup_key from position(':p' in dedup_key) + 2)";
+                (
+                    format!("CAST(substring({after} from '^[0-9]+') AS BIGINT)"),
+                    format!("position(':p' in dedup_key) > 0 AND {after} ~ '^[0-9]'"),
+                )
+            }
+            _ => {
+                let after = "substr(dedup_key, instr(dedup_key, ':p') + 2)";
+                (format!("CAST({after} AS INTEGER)"), format!("instr(dedup_key, ':p') > 0 AND {after} GLOB '[0-9]*'"))
+            }
         };
         db.execute_unprepared(&format!(
             "UPDATE email_outbox SET payment_plan_id = {of_key} WHERE echeance_id IS NULL AND {has_key}"

@@ -651,40 +651,6 @@ async fn a_failed_payments_email_held_back_is_not_sent_once_paid_nor_once_its_li
 }
 
 #[tokio::test]
-async fn a_cards_warning_held_back_past_the_debit_it_names_is_not_sent() {
-    use app::domain::{EcheanceStatus, Trouble};
-    let mail = MailCatcher::start().await;
-    let app = spawn_app_with(Options { workers: false, env: vec![("SMTP_URL", mail.smtp_url())] }).await;
-    let month_before = |d: chrono::NaiveDate| d.checked_sub_months(chrono::Months::new(1)).expect("a date");
-    // Alice's card expires before her debit in ten days, Bruno's before his in thirteen.
-    let alice = app.customer("alice", Some(cards::OK)).await;
-    let hers = in_days(&app, 10);
-    app.echeance(&alice, 12_000, hers).await;
-    card_expires(&app, &alice, month_before(hers)).await;
-    let bruno = app.customer("bruno", Some(cards::OK)).await;
-    let his = in_days(&app, 13);
-    app.echeance(&bruno, 5_000, his).await;
-    card_expires(&app, &bruno, month_before(his)).await;
-    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 2);
-
-    // The outbox does not run for eleven days (an SMTP outage, say): Alice's debit is past (it
-    // went, or failed and told her so), Bruno's still to come.
-    app.clock.advance(Duration::from_secs(11 * 86_400));
-    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("the outbox");
-    let rows = queued(&app, EmailKind::CardExpiring).await;
-    let why = |to: &str| {
-        let row = rows.iter().find(|m| m.to_address == to).expect("queued");
-        (row.status.as_str().to_owned(), row.last_error.as_deref().map(Trouble::read))
-    };
-    let past = Some(Trouble::EcheanceNow { status: EcheanceStatus::APayer, due_date: Some(hers) });
-    assert_eq!(why(&alice.email), ("cancelled".to_owned(), past));
-    assert_eq!(why(&bruno.email), ("sent".to_owned(), None));
-    let warned = with_subject(&mail, "Votre carte", 1).await;
-    assert_eq!(warned.len(), 1, "{warned:?}");
-    assert_eq!(warned[0]["to"][0]["address"], bruno.email.as_str());
-}
-
-#[tokio::test]
 async fn an_email_whose_checks_the_database_did_not_answer_is_neither_sent_nor_dropped() {
     use app::domain::EcheanceStatus;
     use sea_orm::ConnectionTrait as _;

@@ -1389,20 +1389,28 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
     }
 
     // The emails of an installation that ran the earlier version take their plan at the upgrade;
-    // a key with a `:p` and no plan's number after it, none (the same on both engines).
-    let bobs_summary = sea_orm::Condition::all()
-        .add(email_outbox::Column::ToAddress.eq(bob.email.as_str()))
-        .add(email_outbox::Column::Kind.eq(EmailKind::PlanSummary));
-    let odd = email_outbox::Entity::update_many()
-        .col_expr(email_outbox::Column::DedupKey, sea_orm::sea_query::Expr::value("plan_summary:pending"))
-        .filter(bobs_summary.clone())
-        .exec(&app.state.db)
-        .await
-        .expect("its key changed");
-    assert_eq!(odd.rows_affected, 1);
+    // a key whose first `:p` no plan's number follows, none (the same on both engines).
+    let bobs = |kind: EmailKind| {
+        sea_orm::Condition::all()
+            .add(email_outbox::Column::ToAddress.eq(bob.email.as_str()))
+            .add(email_outbox::Column::Kind.eq(kind))
+    };
+    for (kind, odd_key) in
+        [(EmailKind::PlanSummary, "plan_summary:pending"), (EmailKind::Invitation, "invitation:px:p1")]
+    {
+        let changed = email_outbox::Entity::update_many()
+            .col_expr(email_outbox::Column::DedupKey, sea_orm::sea_query::Expr::value(odd_key))
+            .filter(bobs(kind))
+            .exec(&app.state.db)
+            .await
+            .expect("its key changed");
+        assert_eq!(changed.rows_affected, 1, "{kind:?}");
+    }
     migration::Migrator::down(&app.state.db, Some(1)).await.expect("down");
     migration::Migrator::up(&app.state.db, None).await.expect("up");
     assert_eq!(listed().await, expected);
-    let bobs = email_outbox::Entity::find().filter(bobs_summary).one(&app.state.db).await.expect("read");
-    assert_eq!(bobs.expect("his summary").payment_plan_id, None);
+    for kind in [EmailKind::PlanSummary, EmailKind::Invitation] {
+        let row = email_outbox::Entity::find().filter(bobs(kind)).one(&app.state.db).await.expect("read");
+        assert_eq!(row.expect("his email").payment_plan_id, None, "{kind:?}");
+    }
 }

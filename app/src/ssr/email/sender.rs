@@ -100,7 +100,7 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// customer (accepted, cancelled), nor the notice of a debit that will not happen
 /// on its date (paid ahead, moved, cancelled, its plan no longer collected), nor a
 /// plan's default once cured or its summary once cancelled, nor the warning of a card
-/// replaced or extended since or of a debit now past, nor a failed payment's once paid,
+/// replaced or extended since, nor a failed payment's once paid,
 /// cancelled or failed again with a newer email — an email held back by an SMTP outage must
 /// not tell something that is no longer true. A failed payment's waits while the échéance is
 /// charged again.
@@ -151,12 +151,6 @@ async fn no_longer_relevant(
         let same = charged.is_some_and(|c| c.id == card && (c.exp_year, c.exp_month) == (year, month));
         if !same {
             return Ok(Some(Trouble::CardReplaced));
-        }
-        // It warns of the debit it names: once that date has passed, it tells of the past.
-        if let Some(echeance) = echeance_of(state, row).await?
-            && echeance.due_date < state.today()
-        {
-            return Ok(Some(Trouble::EcheanceNow { status: echeance.status, due_date: Some(echeance.due_date) }));
         }
         return Ok(keys::other_mode(state, saved.mode).map(Trouble::OtherMode));
     }
