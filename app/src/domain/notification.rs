@@ -182,12 +182,6 @@ impl EmailKind {
         format!("{self}:l{link}")
     }
 
-    /// The plan an invitation's outbox key names.
-    #[must_use]
-    pub fn plan_of_invitation_key(key: &str) -> Option<i64> {
-        key.strip_prefix("invitation:p")?.parse().ok()
-    }
-
     /// The key of the `n`-th manual resend of this email for an attempt.
     #[must_use]
     pub fn resend_key(self, echeance: EcheanceId, attempt: AttemptNo, n: u64) -> String {
@@ -256,8 +250,6 @@ mod tests {
     #[test]
     fn an_invitation_is_keyed_by_its_plan() {
         assert_eq!(EmailKind::invitation_key(12), "invitation:p12");
-        assert_eq!(EmailKind::plan_of_invitation_key("invitation:p12"), Some(12));
-        assert_eq!(EmailKind::plan_of_invitation_key("payment_failed:e12:a1"), None);
     }
 
     proptest! {

@@ -178,8 +178,7 @@ async fn no_longer_relevant(
         return Ok(charging.then_some(Trouble::ChargeUnderWay));
     }
     if matches!(kind, EmailKind::PlanInDefault | EmailKind::AdminPlanInDefault | EmailKind::PlanSummary) {
-        let Some(plan) = plan_of(row) else { return Ok(None) };
-        let Some(plan) = payment_plan::Entity::find_by_id(plan).one(&state.db).await? else { return Ok(None) };
+        let Some(plan) = plan_of(state, row).await? else { return Ok(None) };
         let stale = match kind {
             EmailKind::PlanSummary => plan.status == PlanStatus::Annule,
             _ => plan.status != PlanStatus::EnDefaut,
@@ -203,7 +202,7 @@ async fn no_longer_relevant(
         // In default again since, and told again: that newer email is the one to send.
         let same = Condition::all()
             .add(email_outbox::Column::ToAddress.eq(row.to_address.as_str()))
-            .add(email_outbox::Column::DedupKey.starts_with(format!("{kind}:p{}:", plan.id)));
+            .add(email_outbox::Column::PaymentPlanId.eq(plan.id));
         if superseded(state, row, same).await? {
             return Ok(Some(Trouble::Superseded));
         }
@@ -212,8 +211,7 @@ async fn no_longer_relevant(
         return Ok(keys::other_mode(state, plan.mode).filter(|_| asks).map(Trouble::OtherMode));
     }
     if kind == EmailKind::Invitation {
-        let Some(plan) = EmailKind::plan_of_invitation_key(&row.dedup_key) else { return Ok(None) };
-        let Some(plan) = payment_plan::Entity::find_by_id(plan).one(&state.db).await? else { return Ok(None) };
+        let Some(plan) = plan_of(state, row).await? else { return Ok(None) };
         let waiting = plan.status == PlanStatus::EnAttenteClient && plan.invitation_used_at.is_none();
         if !waiting {
             return Ok(Some(Trouble::PlanNow(plan.status)));
@@ -265,9 +263,10 @@ async fn of_other_mode(state: &AppState, echeance: &echeance::Model) -> Result<O
     Ok(plans::of_other_mode(&state.db, state, echeance).await?.map(Trouble::OtherMode))
 }
 
-/// The plan of a plan email's dedup key (`kind:p{plan}:v{version}[:u{admin}]`).
-fn plan_of(row: &email_outbox::Model) -> Option<i64> {
-    row.dedup_key.split(':').find_map(|p| p.strip_prefix('p')?.parse().ok())
+/// The plan `row` is about, if any.
+async fn plan_of(state: &AppState, row: &email_outbox::Model) -> Result<Option<payment_plan::Model>, ServiceError> {
+    let Some(id) = row.payment_plan_id else { return Ok(None) };
+    Ok(payment_plan::Entity::find_by_id(id).one(&state.db).await?)
 }
 
 /// Whether the due-date run still collects the échéances of `plan` (none: an échéance on its own).
