@@ -83,6 +83,9 @@ pub enum Trouble {
     PlanNow(PlanStatus),
     /// The card an expiry warning was about was replaced or extended.
     CardReplaced,
+    /// An expiry warning's card misses no debit to come any more (its debits charged, paid ahead,
+    /// moved within its expiry, or cancelled).
+    NoDebitMissed,
     /// A plan's default email waits: a charge of one of its échéances is under way (it made the
     /// plan active again, and may still be given up with the plan back in default).
     ChargeUnderWay,
@@ -121,6 +124,7 @@ impl Trouble {
             Self::EcheanceNow { status, due_date: None } => format!("echeance_now:{status}"),
             Self::PlanNow(status) => format!("plan_now:{status}"),
             Self::CardReplaced => "card_replaced".to_owned(),
+            Self::NoDebitMissed => "no_debit_missed".to_owned(),
             Self::ChargeUnderWay => "charge_under_way".to_owned(),
             Self::OtherMode(mode) => format!("other_mode:{mode}"),
             Self::LinkExpired => "link_expired".to_owned(),
@@ -156,6 +160,7 @@ impl Trouble {
             }
             ("plan_now", Some(status)) => Self::PlanNow(PlanStatus::parse(status).ok()?),
             ("card_replaced", None) => Self::CardReplaced,
+            ("no_debit_missed", None) => Self::NoDebitMissed,
             ("charge_under_way", None) => Self::ChargeUnderWay,
             ("other_mode", Some(mode)) => Self::OtherMode(KeyMode::parse(mode).ok()?),
             ("link_expired", None) => Self::LinkExpired,
@@ -188,6 +193,7 @@ mod tests {
                 .prop_map(|status| Trouble::EcheanceNow { status, due_date: None }),
             proptest::sample::select(PlanStatus::ALL.to_vec()).prop_map(Trouble::PlanNow),
             Just(Trouble::CardReplaced),
+            Just(Trouble::NoDebitMissed),
             Just(Trouble::ChargeUnderWay),
             proptest::sample::select(vec![KeyMode::Test, KeyMode::Live]).prop_map(Trouble::OtherMode),
             Just(Trouble::LinkExpired),

@@ -72,6 +72,16 @@ async fn with_subject(mail: &MailCatcher, prefix: &str, n: usize) -> Vec<serde_j
     }
 }
 
+/// Moves échéance `id` to `date` (what an admin's move of a due date writes).
+async fn move_due_date(app: &TestApp, id: i64, date: chrono::NaiveDate) {
+    app::ssr::entities::echeance::Entity::update_many()
+        .col_expr(app::ssr::entities::echeance::Column::DueDate, sea_orm::sea_query::Expr::value(date))
+        .filter(app::ssr::entities::echeance::Column::Id.eq(id))
+        .exec(&app.state.db)
+        .await
+        .expect("moved");
+}
+
 /// The outbox rows of `kind`.
 async fn queued(app: &TestApp, kind: EmailKind) -> Vec<email_outbox::Model> {
     email_outbox::Entity::find().filter(email_outbox::Column::Kind.eq(kind)).all(&app.state.db).await.expect("outbox")
@@ -140,12 +150,7 @@ async fn a_notice_held_back_is_not_sent_once_its_debit_will_not_happen_on_that_d
     charge::charge(&app.state, EcheanceId::new(paid_ahead).expect("id"), Trigger::Customer(alice.id))
         .await
         .expect("paid ahead");
-    app::ssr::entities::echeance::Entity::update_many()
-        .col_expr(app::ssr::entities::echeance::Column::DueDate, sea_orm::sea_query::Expr::value(in_days(&app, 9)))
-        .filter(app::ssr::entities::echeance::Column::Id.eq(moved))
-        .exec(&app.state.db)
-        .await
-        .expect("moved");
+    move_due_date(&app, moved, in_days(&app, 9)).await;
     app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
 
     let notices = with_subject(&mail, "Prochain prélèvement", 1).await;
@@ -219,6 +224,86 @@ async fn a_card_that_will_not_last_until_a_coming_debit_is_warned_of_once_unless
     let carole_row = rows.iter().find(|r| r.to_address == carole.email).expect("Carole's warning");
     assert_eq!(carole_row.status.as_str(), "cancelled", "her new card lasts: the warning was dropped");
     assert_eq!(reminders::queue_card_expiry_notices(&app.state, today).await.expect("ran"), 0);
+}
+
+#[tokio::test]
+async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_miss_or_is_dropped() {
+    use app::domain::Trouble;
+    let mail = MailCatcher::start().await;
+    let env = vec![("SMTP_URL", mail.smtp_url()), ("CARD_EXPIRY_NOTICE_DAYS", "90".to_owned())];
+    let app = spawn_app_with(Options { workers: false, env }).await;
+    // Each card expires the month before its customer's first debit; Alice has a second one.
+    let short_card = async |name: &str, cents: i64, days: u64| {
+        let customer = app.customer(name, Some(cards::OK)).await;
+        let debit = app.echeance(&customer, cents, in_days(&app, days)).await;
+        let expiry = in_days(&app, days).checked_sub_months(chrono::Months::new(1)).expect("a date");
+        card_expires(&app, &customer, expiry).await;
+        (customer, debit)
+    };
+    let (alice, alices_first) = short_card("alice", 12_000, 10).await;
+    let alices_second = app.echeance(&alice, 13_000, in_days(&app, 40)).await;
+    let (bruno, bruno_only) = short_card("bruno", 5_000, 8).await;
+    let (carole, caroles) = short_card("carole", 6_000, 6).await;
+    let (dan, dans) = short_card("dan", 7_000, 12).await;
+    // Erin's card lasts until the end of the month forty days on: it misses her debits in 75
+    // and 80 days.
+    let erin = app.customer("erin", Some(cards::OK)).await;
+    let erins_first = app.echeance(&erin, 8_000, in_days(&app, 75)).await;
+    let erins_second = app.echeance(&erin, 9_000, in_days(&app, 80)).await;
+    card_expires(&app, &erin, in_days(&app, 40)).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 5);
+    let named = async || {
+        let rows = queued(&app, EmailKind::CardExpiring).await;
+        let mut named: Vec<(String, Option<i64>, String)> =
+            rows.into_iter().map(|r| (r.to_address, r.echeance_id, r.status.as_str().to_owned())).collect();
+        named.sort();
+        named
+    };
+    let queued_for = named().await;
+    assert!(queued_for.iter().any(|(to, e, _)| to == &alice.email && *e == Some(alices_first)), "{queued_for:?}");
+
+    // Held back (an SMTP outage) for eleven days: Bruno pays his only debit ahead, Carole's is
+    // moved six weeks on (her card still runs out before it), Alice's first is past its date.
+    charge::charge(&app.state, EcheanceId::new(bruno_only).expect("id"), Trigger::Customer(bruno.id))
+        .await
+        .expect("paid ahead");
+    let moved_to = in_days(&app, 45);
+    move_due_date(&app, caroles, moved_to).await;
+    // Erin's first is moved into the months her card lasts: it no longer misses it.
+    move_due_date(&app, erins_first, in_days(&app, 20)).await;
+    let (alices_second_date, erins_second_date) = (in_days(&app, 40), in_days(&app, 80));
+    app.clock.advance(Duration::from_secs(11 * 24 * 3600));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+
+    let mut expected = vec![
+        (alice.email.clone(), Some(alices_second), "sent".to_owned()),
+        (bruno.email.clone(), Some(bruno_only), "cancelled".to_owned()),
+        (carole.email.clone(), Some(caroles), "sent".to_owned()),
+        (dan.email.clone(), Some(dans), "sent".to_owned()),
+        (erin.email.clone(), Some(erins_second), "sent".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(named().await, expected);
+    let bruno_row = queued(&app, EmailKind::CardExpiring).await.into_iter().find(|r| r.to_address == bruno.email);
+    assert_eq!(bruno_row.and_then(|r| r.last_error).as_deref().map(Trouble::read), Some(Trouble::NoDebitMissed));
+    let warned = with_subject(&mail, "Votre carte", 4).await;
+    assert_eq!(warned.len(), 4, "{warned:?}");
+    let body_to = |who: &crate::helpers::Customer| {
+        warned.iter().find(|m| m["to"][0]["address"] == who.email.as_str()).map(text).unwrap_or_default()
+    };
+    let names = |amount: &str, date: chrono::NaiveDate| {
+        format!("avant le prélèvement de {amount} € prévu le {}", Locale::Fr.format_date(date))
+    };
+    for (who, amount, date) in [
+        (&alice, "130,00", alices_second_date),
+        (&carole, "60,00", moved_to),
+        (&dan, "70,00", app.today().checked_add_days(Days::new(1)).expect("a date")),
+        (&erin, "90,00", erins_second_date),
+    ] {
+        assert!(body_to(who).contains(&names(amount, date)), "{}: {}", who.email, body_to(who));
+    }
+    // Each card warned once: the next runs queue nothing more.
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 0);
 }
 
 #[tokio::test]

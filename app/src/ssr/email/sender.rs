@@ -16,7 +16,7 @@ use crate::ssr::repo::queue::{self, OutboxStatus};
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::services::host_api::keys;
 use crate::ssr::services::links::Purpose;
-use crate::ssr::services::{cards, invitations, plans};
+use crate::ssr::services::{cards, invitations, plans, reminders};
 use crate::ssr::state::AppState;
 
 /// What happened to one row.
@@ -74,6 +74,20 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
         // Not known to be still true: neither sent nor dropped on a guess.
         Err(e) => return Outcome::Retry(format!("checking it: {e}")),
     }
+    // A card's warning names the first debit its card will not last until: the one to come now.
+    let now_named;
+    let row = if kind == EmailKind::CardExpiring {
+        match card_warning_now(state, row).await {
+            Ok(Some(named)) => {
+                now_named = named;
+                &now_named
+            }
+            Ok(None) => return Outcome::Cancelled(Trouble::NoDebitMissed),
+            Err(e) => return Outcome::Retry(format!("checking it: {e}")),
+        }
+    } else {
+        row
+    };
     let rendered = match render(state, row, kind).await {
         Ok(r) => r,
         // An admin can fix the template: keep retrying until then.
@@ -111,7 +125,8 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
 /// again, dropped if the charge cured it).
 ///
 /// An invitation or a 3D Secure email whose link has expired is not sent either (`LinkExpired`:
-/// its page would refuse it).
+/// its page would refuse it). A card's warning still true is brought up to date before it goes
+/// ([`card_warning_now`]: the debit it names may have passed).
 ///
 /// Still true, an email that asks its reader to act through Stripe — accept a plan, authenticate
 /// a payment, expect a debit, replace a card, pay a failed échéance or one of a plan in default —
@@ -237,6 +252,46 @@ async fn no_longer_relevant(
         return Ok(Some(Trouble::LinkExpired));
     }
     of_other_mode(state, &echeance).await
+}
+
+/// Card warning `row` as it goes now ([`reminders::card_warning_now`]): rewritten, and written
+/// back, when the debit it named is no longer the first its card will miss (charged, paid ahead,
+/// moved, cancelled since it was queued); `None` when the card misses none left.
+async fn card_warning_now(
+    state: &AppState,
+    row: &email_outbox::Model,
+) -> Result<Option<email_outbox::Model>, ServiceError> {
+    let card = match EmailKind::card_of_expiring_key(&row.dedup_key) {
+        Some((card, _, _)) => payment_method::Entity::find_by_id(card).one(&state.db).await?,
+        None => None,
+    };
+    let Some(card) = card else { return Ok(None) };
+    let Some((debit, locale, context)) = reminders::card_warning_now(state, &card, state.today()).await? else {
+        return Ok(None);
+    };
+    let context = context.to_string();
+    let same = (row.echeance_id, row.locale.as_str(), row.context.as_str())
+        == (Some(debit.id), locale.code(), context.as_str());
+    if same {
+        return Ok(Some(row.clone()));
+    }
+    tracing::info!(email.id = row.id, echeance.id = debit.id, "card warning rewritten for the debit it will now miss");
+    let rewritten = email_outbox::Model {
+        echeance_id: Some(debit.id),
+        payment_plan_id: debit.payment_plan_id,
+        locale: locale.code().to_owned(),
+        context,
+        ..row.clone()
+    };
+    email_outbox::Entity::update_many()
+        .col_expr(email_outbox::Column::EcheanceId, Expr::value(rewritten.echeance_id))
+        .col_expr(email_outbox::Column::PaymentPlanId, Expr::value(rewritten.payment_plan_id))
+        .col_expr(email_outbox::Column::Locale, Expr::value(rewritten.locale.as_str()))
+        .col_expr(email_outbox::Column::Context, Expr::value(rewritten.context.as_str()))
+        .filter(email_outbox::Column::Id.eq(row.id))
+        .exec(&state.db)
+        .await?;
+    Ok(Some(rewritten))
 }
 
 /// The échéance `row` is about, if any.

@@ -12,12 +12,13 @@
 //! The same job warns a customer whose saved card expires before one of the
 //! debits of the next `CARD_EXPIRY_NOTICE_DAYS` days (0: never): once per card
 //! and expiry, with the debit it would miss and the way to replace it (a new
-//! card serves every échéance to come).
+//! card serves every échéance to come). A warning held back names, when it goes,
+//! the first debit the card will still miss then, and is dropped if none is left.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Days, NaiveDate};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use chrono::{Days, Months, NaiveDate};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::due;
 use super::effects;
@@ -86,11 +87,66 @@ pub async fn queue_upcoming_debits(state: &AppState, today: NaiveDate) -> Result
     Ok(queued.done(state))
 }
 
+/// What `card`'s expiry warning says: `debit` (one it will not last until), the card and when it expires.
+async fn card_warning_context(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    card: &payment_method::Model,
+    debit: &echeance::Model,
+    customer: &user::Model,
+) -> Result<serde_json::Value, ServiceError> {
+    let (_, mut context) = notice_context(state, db, debit, customer, Some(&card.stripe_payment_method_id)).await?;
+    context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
+    context["portal_url"] = context["site_url"].clone();
+    Ok(context)
+}
+
+/// `card`'s expiry warning as it stands `today`, held back since it was queued (an SMTP outage,
+/// the keys of the other mode): the first debit to come (after `today`, by date) that the
+/// due-date run will charge its customer and that it will not last until, with what the email
+/// says of it, in the customer's language — the debit it was queued for may have been charged,
+/// paid ahead, moved or cancelled since. `None` when no such debit is left: nothing to warn of.
+/// (The caller has checked that `card` is still the one the due-date run charges.)
+///
+/// # Errors
+/// Database failure, or a row that does not parse.
+pub async fn card_warning_now(
+    state: &AppState,
+    card: &payment_method::Model,
+    today: NaiveDate,
+) -> Result<Option<(echeance::Model, Locale, serde_json::Value)>, ServiceError> {
+    let Some(customer) = user::Entity::find_by_id(card.user_id).one(&state.db).await? else { return Ok(None) };
+    if customer.disabled_at.is_some() {
+        return Ok(None);
+    }
+    // It lasts until the end of its expiry month: the first day it does not is the next month's.
+    let runs_out = u32::try_from(card.exp_month)
+        .ok()
+        .and_then(|month| NaiveDate::from_ymd_opt(card.exp_year, month, 1))
+        .and_then(|first| first.checked_add_months(Months::new(1)))
+        .unwrap_or(NaiveDate::MIN);
+    let Some(debit) = echeance::Entity::find()
+        .filter(echeance::Column::UserId.eq(customer.id))
+        .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
+        .filter(echeance::Column::DueDate.gt(today))
+        .filter(echeance::Column::DueDate.gte(runs_out))
+        .filter(due::collectable(state))
+        .order_by_asc(echeance::Column::DueDate)
+        .order_by_asc(echeance::Column::Id)
+        .one(&state.db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let context = card_warning_context(state, &state.db, card, &debit, &customer).await?;
+    Ok(Some((debit, Locale::from_code(&customer.locale), context)))
+}
+
 /// What every notice's email says, in the customer's language: the échéance, the customer and
 /// the card (`card`, or else the one the due-date run would charge).
 async fn notice_context(
     state: &AppState,
-    txn: &DatabaseTransaction,
+    txn: &impl ConnectionTrait,
     row: &echeance::Model,
     customer: &user::Model,
     card: Option<&str>,
@@ -212,10 +268,7 @@ pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Re
             if customer.disabled_at.is_some() {
                 continue;
             }
-            let (_, mut context) =
-                notice_context(state, &txn, row, &customer, Some(&card.stripe_payment_method_id)).await?;
-            context["expires"] = serde_json::json!(format!("{:02}/{}", card.exp_month, card.exp_year));
-            context["portal_url"] = context["site_url"].clone();
+            let context = card_warning_context(state, &txn, card, row, &customer).await?;
             let key = EmailKind::card_expiring_key(card.id, card.exp_year, card.exp_month);
             queued.push(&txn, NewEmail::about(row, &customer, EmailKind::CardExpiring, key, context)).await?;
         }

@@ -706,6 +706,7 @@ pub fn trouble_parts(trouble: &Trouble, locale: Locale) -> Vec<Detail> {
         ),
         Trouble::PlanNow(status) => fill(tx.trouble_plan_now, &[("status", plan_status_label(*status, tx))]),
         Trouble::CardReplaced => tx.trouble_card_replaced.to_owned(),
+        Trouble::NoDebitMissed => tx.trouble_no_debit_missed.to_owned(),
         Trouble::ChargeUnderWay => tx.trouble_charge_under_way.to_owned(),
         Trouble::OtherMode(_) => tx.trouble_other_mode.to_owned(),
         Trouble::LinkExpired => tx.trouble_link_expired.to_owned(),
