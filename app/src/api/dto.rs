@@ -1050,8 +1050,12 @@ pub struct PlanView {
     /// Its status changes, oldest first.
     pub history: Vec<PlanHistoryEntry>,
     /// What was sent about it — its invitation, default and summary emails, its échéances' — and
-    /// where each stands, newest first.
+    /// where each stands, newest first: page `emails_page` of them.
     pub emails: Vec<PlanEmail>,
+    /// Which page of its emails `emails` is (from 0).
+    pub emails_page: u64,
+    /// Older emails after this page.
+    pub more_emails: bool,
     /// It can still be cancelled.
     pub can_cancel: bool,
 }
@@ -1074,6 +1078,8 @@ pub struct ConsentView {
 /// An email about a plan, as its page lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanEmail {
+    /// Its outbox row's id.
+    pub id: i64,
     /// The email, as a timeline shows it.
     pub entry: TimelineEntry,
     /// The échéance it is about (id, 1, 2, 3…), when it is one's.

@@ -447,7 +447,7 @@ async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_
     let money = timeline.refund_totals.expect("collected");
     assert_eq!((money.disputed, money.kept), (0, money.paid), "the échéance's own payment is all kept");
     assert!(timeline.refund_form.is_some(), "its own payment can still be refunded");
-    let on_the_plan = app::ssr::services::plans::view(&app.state, plan.plan.id).await.expect("the plan's page");
+    let on_the_plan = app::ssr::services::plans::view(&app.state, plan.plan.id, 0).await.expect("the plan's page");
     assert_eq!(on_the_plan.refund_totals, None, "nothing of the plan's money left or is held");
     // The bank may still ask for evidence about that customer: not erased meanwhile.
     let erased = app::ssr::services::erasure::erase(&app.state, alice.id.get(), root.id).await;

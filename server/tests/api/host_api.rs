@@ -659,7 +659,7 @@ async fn a_plan_cancelled_through_the_api_cancels_every_echeance() {
     // Made and cancelled through the same key: the plan's history names that key both times.
     let key_id = keys::list(&app.state).await.expect("keys")[0].id;
     let number: i64 = id.trim_start_matches("plan_").parse().expect("a plan number");
-    let history = app::ssr::services::plans::view(&app.state, number).await.expect("the plan").history;
+    let history = app::ssr::services::plans::view(&app.state, number, 0).await.expect("the plan").history;
     let by_key = app::domain::Actor::Host(Some(key_id));
     assert!(history.len() >= 2 && history.iter().all(|h| h.actor == by_key), "{history:?}");
     let (status, error) = post(&app, &format!("/v1/plans/{id}/cancel"), &key, None, &json!({ "reason": "x" })).await;
@@ -781,7 +781,7 @@ async fn a_plan_whose_total_is_over_one_charge_is_invited_listed_and_summed() {
     let id = plan_number(&plan);
     let listed = plans::list(&app.state, None, false, 0).await.expect("the list reads");
     assert_eq!(listed.rows.iter().map(|r| r.total.minor).collect::<Vec<_>>(), vec![150_000_000]);
-    assert_eq!(plans::view(&app.state, id).await.expect("the plan reads").summary.total.minor, 150_000_000);
+    assert_eq!(plans::view(&app.state, id, 0).await.expect("the plan reads").summary.total.minor, 150_000_000);
     let totals = admin::list(&app.state, &admin::Filter::default(), 0).await.expect("dashboard").totals;
     assert_eq!(totals.iter().map(|t| (t.count, t.money.minor)).collect::<Vec<_>>(), vec![(3, 150_000_000)]);
 }

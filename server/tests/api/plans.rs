@@ -122,7 +122,7 @@ async fn a_plan_for_a_new_customer_is_accepted_and_becomes_active_once_a_card_is
     );
 
     // The dashboard's view of the plan shows the consent as it was given, and the history.
-    let view = plans::view(&app.state, plan.id).await.expect("view");
+    let view = plans::view(&app.state, plan.id, 0).await.expect("view");
     let shown = view.consent.expect("consent shown");
     assert_eq!((shown.ip.as_str(), shown.text.as_str()), ("203.0.113.7", mandate.as_str()));
     assert_eq!(view.summary.status, PlanStatus::Actif);
@@ -1145,7 +1145,7 @@ async fn a_customer_of_the_test_days_has_no_card_for_the_live_keys_until_she_sav
     let live_plan = accepted_plan(&live, &alice, 3_000, 2).await;
     assert_eq!(plan_status(&live, live_plan.plan.id).await, PlanStatus::EnAttenteClient, "waits for a card");
     let no_card = async |plan: i64| {
-        let page = plans::view(&live.state, plan).await.expect("the plan's page").summary.no_card;
+        let page = plans::view(&live.state, plan, 0).await.expect("the plan's page").summary.no_card;
         let list = plans::list(&live.state, None, false, 0).await.expect("the list");
         let line = list.rows.into_iter().find(|row| row.id == plan).expect("listed");
         assert_eq!(line.no_card, page, "the list says what the page says");
@@ -1324,7 +1324,7 @@ async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_
     assert_eq!(plan_status(&live, carols.plan.id).await, PlanStatus::Actif);
     assert_eq!(live.status(waiting).await, EcheanceStatus::EnAttente);
     // The admins' page of the plan says why.
-    let page = plans::view(&live.state, carols.plan.id).await.expect("the plan's page");
+    let page = plans::view(&live.state, carols.plan.id, 0).await.expect("the plan's page");
     assert_eq!(page.summary.other_mode, Some(app::domain::KeyMode::Test));
     drop(live);
 
@@ -1334,7 +1334,7 @@ async fn what_a_test_plan_sent_to_stripe_is_left_alone_with_the_live_keys_until_
     assert_eq!(refunds::resume(&test.state, 10).await.expect("resumed"), 1);
     assert_eq!(recovery::expire_links(&test.state, 50).await.expect("expired"), 1);
     assert_eq!(test.attempts(waiting).await[0].outcome, AttemptOutcome::Canceled);
-    assert_eq!(plans::view(&test.state, carols.plan.id).await.expect("the plan's page").summary.other_mode, None);
+    assert_eq!(plans::view(&test.state, carols.plan.id, 0).await.expect("the plan's page").summary.other_mode, None);
 }
 
 #[tokio::test]
@@ -1353,7 +1353,7 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
     let _his = accepted_plan(&app, &bob, 3_000, 3).await;
     app::ssr::email::sender::send_pending(&app.state, 50).await.expect("the outbox");
     let listed = async || {
-        let view = plans::view(&app.state, hers.plan.id).await.expect("her plan's page");
+        let view = plans::view(&app.state, hers.plan.id, 0).await.expect("her plan's page");
         view.emails
             .into_iter()
             .map(|e| match e.entry.event {
@@ -1412,5 +1412,71 @@ async fn a_plans_page_lists_what_was_sent_about_it_and_where_each_email_stands()
     for kind in [EmailKind::PlanSummary, EmailKind::Invitation] {
         let row = email_outbox::Entity::find().filter(bobs(kind)).one(&app.state.db).await.expect("read");
         assert_eq!(row.expect("his email").payment_plan_id, None, "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_plans_emails_are_paged_newest_first_each_once() {
+    use app::domain::EmailKind;
+    use app::ssr::email::outbox::{self, NewEmail};
+    use sea_orm::QuerySelect as _;
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(test_cards::OK)).await;
+    let hers = accepted_plan(&app, &alice, 2_000, 2).await;
+    let customer = user::Entity::find_by_id(alice.id.get()).one(&app.state.db).await.expect("read").expect("her");
+    for n in 0..45 {
+        let email = NewEmail::about_plan(
+            hers.plan.id,
+            &customer,
+            Locale::Fr,
+            (EmailKind::PlanSummary, format!("plan_summary:p{}:test{n}", hers.plan.id)),
+            serde_json::json!({}),
+            app.state.now_ms(),
+        );
+        assert!(outbox::enqueue(&app.state.db, email, app.state.now_ms()).await.expect("queued"));
+    }
+    let all: Vec<i64> = email_outbox::Entity::find()
+        .select_only()
+        .column(email_outbox::Column::Id)
+        .filter(email_outbox::Column::PaymentPlanId.eq(hers.plan.id))
+        .order_by_desc(email_outbox::Column::Id)
+        .into_tuple()
+        .all(&app.state.db)
+        .await
+        .expect("read");
+    assert!(all.len() > 45, "hers and the 45 more: {}", all.len());
+
+    // Page after page, each email once, newest first, until the page that says none is older.
+    let mut seen = Vec::new();
+    for page in 0..=all.len() as u64 / 20 + 1 {
+        let view = plans::view(&app.state, hers.plan.id, page).await.expect("her plan's page");
+        assert_eq!(view.emails_page, page);
+        assert!(view.emails.len() <= 20, "page {page}: {}", view.emails.len());
+        seen.extend(view.emails.iter().map(|e| e.id));
+        if !view.more_emails {
+            break;
+        }
+        assert_eq!(view.emails.len(), 20, "page {page} is full when more follow");
+    }
+    assert_eq!(seen, all);
+    let far = plans::view(&app.state, hers.plan.id, u64::MAX).await.expect("a page past them all");
+    assert!(far.emails.is_empty() && !far.more_emails);
+
+    // The page links one to the other, by their own words, in both languages.
+    let admin = app.admin("root").await;
+    for (lang, newer, older) in
+        [("fr", "E-mails plus récents", "E-mails plus anciens"), ("en", "Newer emails", "Older emails")]
+    {
+        // A browser of each language (a link's `lang` is a choice only where none was made).
+        let browser = app.browser();
+        app.login(&browser, &admin).await;
+        let url = |page: u64| format!("{}/admin/plans/{}?lang={lang}&emails_page={page}", app.address, hers.plan.id);
+        let first = browser.get(url(0)).send().await.expect("answers").text().await.expect("page");
+        let link = |page: u64| format!("href=\"/admin/plans/{}?emails_page={page}#plan-emails-title\"", hers.plan.id);
+        assert!(first.contains(&format!("{}>{older}</a>", link(1))) && !first.contains(newer), "{lang}");
+        assert_eq!(first.matches("data-email-kind=").count(), 20, "{lang}");
+        let second = browser.get(url(1)).send().await.expect("answers").text().await.expect("page");
+        assert!(second.contains(&format!("{}>{newer}</a>", link(0))), "{lang}");
+        assert!(second.contains(&format!("{}>{older}</a>", link(2))), "{lang}");
     }
 }

@@ -542,7 +542,7 @@ async fn a_paid_echeance_with_no_payment_intent_known_is_offered_no_refund_the_s
 async fn a_plans_page_says_what_its_refunds_sent_back_and_what_it_kept() {
     let app = spawn_app().await;
     let (plan, ids) = two_of_three_paid(&app).await;
-    let view = || app::ssr::services::plans::view(&app.state, plan.plan.id);
+    let view = || app::ssr::services::plans::view(&app.state, plan.plan.id, 0);
     assert_eq!(view().await.expect("the plan").refund_totals, None, "nothing asked back yet: no line");
     let (_, admin) = app.logged_in_admin().await;
     let page = || async {

@@ -1118,11 +1118,16 @@ fn money_back<'a>(
     (totals.kept != totals.paid).then_some(totals)
 }
 
-/// One plan with its customer, consent, échéances and history, for the dashboard.
+/// How many of a plan's emails its page shows at once (a plan of many échéances over years has
+/// hundreds).
+const EMAILS_PER_PAGE: u64 = 20;
+
+/// One plan with its customer, consent, échéances and history, and page `emails_page` (from 0)
+/// of its emails, newest first, for the dashboard.
 ///
 /// # Errors
 /// `NotFound`, a row that does not parse, database failure.
-pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceError> {
+pub async fn view(state: &AppState, plan_id: i64, emails_page: u64) -> Result<PlanView, ServiceError> {
     // One moment of the plan: its échéances, consent and history agree with each other.
     let db = crate::ssr::db::begin_read(&state.db).await?;
     let (plan, rows) = get(&db, plan_id).await?;
@@ -1143,12 +1148,21 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
     let collected = rows.iter().filter(|e| e.status.was_collected());
     let refund_rows = super::refunds::of_all(&db, collected.clone().map(|e| e.id)).await?;
     let dispute_rows = super::disputes::of_all(&db, collected.clone().map(|e| e.id)).await?;
-    let emails = email_outbox::Entity::find()
-        .filter(email_outbox::Column::PaymentPlanId.eq(plan_id))
-        .order_by_desc(email_outbox::Column::Id)
-        .all(&db)
-        .await?;
+    let mut emails = match crate::ssr::repo::page::offset(emails_page, EMAILS_PER_PAGE) {
+        Some(offset) => {
+            email_outbox::Entity::find()
+                .filter(email_outbox::Column::PaymentPlanId.eq(plan_id))
+                .order_by_desc(email_outbox::Column::Id)
+                .offset(offset)
+                .limit(EMAILS_PER_PAGE + 1)
+                .all(&db)
+                .await?
+        }
+        None => Vec::new(),
+    };
     db.commit().await?;
+    let more_emails = emails.len() as u64 > EMAILS_PER_PAGE;
+    emails.truncate(usize::try_from(EMAILS_PER_PAGE).unwrap_or(usize::MAX));
     let refund_totals = money_back(summary.total.currency, collected, &refund_rows, &dispute_rows);
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();
@@ -1193,11 +1207,14 @@ pub async fn view(state: &AppState, plan_id: i64) -> Result<PlanView, ServiceErr
             .map(|m| {
                 let seq_of = |id: i64| rows.iter().find(|e| e.id == id).map(|e| (id, e.seq.unwrap_or_default()));
                 PlanEmail {
+                    id: m.id,
                     echeance: m.echeance_id.and_then(seq_of),
                     entry: super::admin::timeline::email_entry(m, tz),
                 }
             })
             .collect(),
+        emails_page,
+        more_emails,
         can_cancel,
     })
 }

@@ -38,13 +38,17 @@ pub fn Pager(
     previous: Option<String>,
     next: Option<String>,
     #[prop(optional)] position: Option<String>,
+    /// What the two links say, when not « Précédent » and « Suivant ».
+    #[prop(optional)]
+    labels: Option<(&'static str, &'static str)>,
 ) -> impl IntoView {
     let tx = texts();
+    let (before, after) = labels.unwrap_or((tx.previous, tx.next));
     view! {
         <div class="pager">
-            {previous.map(|href| view! { <a href=href>{tx.previous}</a> })}
+            {previous.map(|href| view! { <a href=href>{before}</a> })}
             {position.map(|at| view! { <span>{at}</span> })}
-            {next.map(|href| view! { <a href=href>{tx.next}</a> })}
+            {next.map(|href| view! { <a href=href>{after}</a> })}
         </div>
     }
 }

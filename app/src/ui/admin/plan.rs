@@ -2,9 +2,9 @@
 //! customer gave, its échéances and its history — and « Annuler l’échéancier ».
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::listing::RowsTable;
+use super::listing::{Pager, RowsTable};
 use super::timeline::{Entry, MoneyBack};
 use crate::api::dto::{PlanCancelled, PlanView};
 use crate::api::plans::{AdminCancelPlan, AdminEraseCustomer, AdminMoveDueDate, admin_plan};
@@ -22,12 +22,14 @@ pub fn AdminPlan() -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0);
+    let query = use_query_map();
+    let emails_page = move || query.read().get("emails_page").and_then(|p| p.parse::<u64>().ok()).unwrap_or(0);
     let cancel = ServerAction::<AdminCancelPlan>::new();
     let move_date = ServerAction::<AdminMoveDueDate>::new();
     let erase = ServerAction::<AdminEraseCustomer>::new();
     let data = Resource::new(
-        move || (id(), cancel.version().get(), move_date.version().get(), erase.version().get()),
-        |(id, ..)| admin_plan(id),
+        move || (id(), emails_page(), cancel.version().get(), move_date.version().get(), erase.version().get()),
+        |(id, emails_page, ..)| admin_plan(id, emails_page),
     );
     reload_on_live(
         move || data.refetch(),
@@ -163,10 +165,20 @@ pub fn AdminPlan() -> impl IntoView {
                     }
                     .into_any()
                 }}
+                <Pager
+                    previous=(plan.emails_page > 0).then(|| emails_link(id, plan.emails_page - 1))
+                    next=plan.more_emails.then(|| emails_link(id, plan.emails_page + 1))
+                    labels=(tx.plan_emails_newer, tx.plan_emails_older)
+                />
             </section>
         }
     };
     view! { <LoadedPage data render/> }
+}
+
+/// Page `page` of plan `id`'s emails, its section in view.
+fn emails_link(id: i64, page: u64) -> String {
+    format!("/admin/plans/{id}?emails_page={page}#plan-emails-title")
 }
 
 /// What the cancel did, in words.
