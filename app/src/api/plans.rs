@@ -60,14 +60,15 @@ pub async fn admin_plans(status: Option<String>, card: Option<String>, page: u64
     plans::list(&state, status, cards_running_out, page).await.map_err(fail)
 }
 
-/// One plan: customer, consent, échéances, history, and page `emails_page` of its emails.
+/// One plan: customer, consent, échéances, history, and page `emails_page` of its emails (none:
+/// the first, as a page loaded before there were pages asks).
 #[server(endpoint = "admin/plans/view")]
-pub async fn admin_plan(plan_id: i64, emails_page: u64) -> Result<PlanView, AppError> {
+pub async fn admin_plan(plan_id: i64, emails_page: Option<u64>) -> Result<PlanView, AppError> {
     use super::context::{fail, require_admin, state};
     use crate::ssr::services::plans;
     let state = state()?;
     require_admin(&state).await?;
-    plans::view(&state, plan_id, emails_page).await.map_err(fail)
+    plans::view(&state, plan_id, emails_page.unwrap_or(0)).await.map_err(fail)
 }
 
 /// Moves one échéance still to pay of a plan to another date.

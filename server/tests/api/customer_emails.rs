@@ -227,7 +227,7 @@ async fn a_card_that_will_not_last_until_a_coming_debit_is_warned_of_once_unless
 }
 
 #[tokio::test]
-async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_miss_or_is_dropped() {
+async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_miss_or_is_withdrawn_until_one_comes() {
     use app::domain::Trouble;
     let mail = MailCatcher::start().await;
     let env = vec![("SMTP_URL", mail.smtp_url()), ("CARD_EXPIRY_NOTICE_DAYS", "90".to_owned())];
@@ -244,14 +244,15 @@ async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_mis
     let alices_second = app.echeance(&alice, 13_000, in_days(&app, 40)).await;
     let (bruno, bruno_only) = short_card("bruno", 5_000, 8).await;
     let (carole, caroles) = short_card("carole", 6_000, 6).await;
-    let (dan, dans) = short_card("dan", 7_000, 12).await;
+    let (dan, dans) = short_card("dan", 7_000, 14).await;
+    let (fay, fays) = short_card("fay", 4_000, 7).await;
     // Erin's card lasts until the end of the month forty days on: it misses her debits in 75
     // and 80 days.
     let erin = app.customer("erin", Some(cards::OK)).await;
     let erins_first = app.echeance(&erin, 8_000, in_days(&app, 75)).await;
     let erins_second = app.echeance(&erin, 9_000, in_days(&app, 80)).await;
     card_expires(&app, &erin, in_days(&app, 40)).await;
-    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 5);
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 6);
     let named = async || {
         let rows = queued(&app, EmailKind::CardExpiring).await;
         let mut named: Vec<(String, Option<i64>, String)> =
@@ -263,15 +264,18 @@ async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_mis
     assert!(queued_for.iter().any(|(to, e, _)| to == &alice.email && *e == Some(alices_first)), "{queued_for:?}");
 
     // Held back (an SMTP outage) for eleven days: Bruno pays his only debit ahead, Carole's is
-    // moved six weeks on (her card still runs out before it), Alice's first is past its date.
+    // moved six weeks on (her card still runs out before it), Fay's past the notice window (90
+    // days), Alice's first is past its date.
     charge::charge(&app.state, EcheanceId::new(bruno_only).expect("id"), Trigger::Customer(bruno.id))
         .await
         .expect("paid ahead");
     let moved_to = in_days(&app, 45);
     move_due_date(&app, caroles, moved_to).await;
+    let fays_date = in_days(&app, 200);
+    move_due_date(&app, fays, fays_date).await;
     // Erin's first is moved into the months her card lasts: it no longer misses it.
     move_due_date(&app, erins_first, in_days(&app, 20)).await;
-    let (alices_second_date, erins_second_date) = (in_days(&app, 40), in_days(&app, 80));
+    let (alices_second_date, dans_date, erins_second_date) = (in_days(&app, 40), in_days(&app, 14), in_days(&app, 80));
     app.clock.advance(Duration::from_secs(11 * 24 * 3600));
     app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
 
@@ -281,11 +285,16 @@ async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_mis
         (carole.email.clone(), Some(caroles), "sent".to_owned()),
         (dan.email.clone(), Some(dans), "sent".to_owned()),
         (erin.email.clone(), Some(erins_second), "sent".to_owned()),
+        (fay.email.clone(), Some(fays), "cancelled".to_owned()),
     ];
     expected.sort();
     assert_eq!(named().await, expected);
-    let bruno_row = queued(&app, EmailKind::CardExpiring).await.into_iter().find(|r| r.to_address == bruno.email);
-    assert_eq!(bruno_row.and_then(|r| r.last_error).as_deref().map(Trouble::read), Some(Trouble::NoDebitMissed));
+    for who in [&bruno, &fay] {
+        let row = queued(&app, EmailKind::CardExpiring).await.into_iter().find(|r| r.to_address == who.email);
+        let row = row.expect("the warning");
+        assert_eq!(row.last_error.as_deref().map(Trouble::read), Some(Trouble::NoDebitMissed), "{}", who.email);
+        assert!(row.dedup_key.ends_with(&format!(":withdrawn:{}", row.id)), "its key freed: {}", row.dedup_key);
+    }
     let warned = with_subject(&mail, "Votre carte", 4).await;
     assert_eq!(warned.len(), 4, "{warned:?}");
     let body_to = |who: &crate::helpers::Customer| {
@@ -297,13 +306,28 @@ async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_mis
     for (who, amount, date) in [
         (&alice, "130,00", alices_second_date),
         (&carole, "60,00", moved_to),
-        (&dan, "70,00", app.today().checked_add_days(Days::new(1)).expect("a date")),
+        (&dan, "70,00", dans_date),
         (&erin, "90,00", erins_second_date),
     ] {
         assert!(body_to(who).contains(&names(amount, date)), "{}: {}", who.email, body_to(who));
     }
-    // Each card warned once: the next runs queue nothing more.
+    // Each card warned once: the next runs queue nothing more for those.
     assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 0);
+    // A withdrawn warning is owed again once a debit its card will not last until comes near:
+    // Bruno's new one at once, Fay's moved one when it is within ninety days.
+    app.echeance(&bruno, 5_500, in_days(&app, 19)).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 1);
+    app.clock.advance(Duration::from_secs(120 * 24 * 3600));
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 1);
+    let pending: Vec<(String, Option<i64>)> = queued(&app, EmailKind::CardExpiring)
+        .await
+        .into_iter()
+        .filter(|r| r.status.as_str() == "pending")
+        .map(|r| (r.to_address, r.echeance_id))
+        .collect();
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    assert!(pending.contains(&(fay.email.clone(), Some(fays))), "{pending:?}");
+    assert!(pending.iter().any(|(to, _)| to == &bruno.email), "{pending:?}");
 }
 
 #[tokio::test]

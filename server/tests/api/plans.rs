@@ -1478,5 +1478,22 @@ async fn a_plans_emails_are_paged_newest_first_each_once() {
         let second = browser.get(url(1)).send().await.expect("answers").text().await.expect("page");
         assert!(second.contains(&format!("{}>{newer}</a>", link(0))), "{lang}");
         assert!(second.contains(&format!("{}>{older}</a>", link(2))), "{lang}");
+        // Past the last page: said so, and a way back to the first.
+        let past = browser.get(url(9)).send().await.expect("answers").text().await.expect("page");
+        let said = app::ui::i18n::Texts::of(Locale::parse(lang).expect("a language")).plan_emails_past_the_last;
+        assert!(past.contains(said) && past.contains(&format!("{}>{newer}</a>", link(0))), "{lang}");
     }
+    // A page loaded before there were pages asks without one: the first page.
+    let browser = app.browser();
+    app.login(&browser, &admin).await;
+    let response = browser
+        .post(format!("{}/api/admin/plans/view", app.address))
+        .header("accept", "application/json")
+        .form(&[("plan_id", hers.plan.id.to_string())])
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status().as_u16(), 200);
+    let view: app::api::dto::PlanView = response.json().await.expect("the plan");
+    assert_eq!((view.emails_page, view.emails.len(), view.more_emails), (0, 20, true));
 }

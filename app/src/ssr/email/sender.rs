@@ -25,6 +25,9 @@ enum Outcome {
     /// Not now: looked at again later ([`later_ms`]), the attempt not counted.
     Later(Trouble),
     Cancelled(Trouble),
+    /// Dropped, its dedup key freed: its cause may queue it again (a card's warning that has no
+    /// debit to name now is owed one when a debit it will not last until comes near).
+    Withdrawn(Trouble),
     Retry(String),
     Failed(String),
 }
@@ -45,7 +48,7 @@ pub async fn send_pending(state: &AppState, limit: u64) -> Result<usize, Service
             tracing::warn!(email.id = row.id, "email taken by another worker meanwhile: not sent here");
             continue;
         }
-        let outcome = deliver(state, &row).await;
+        let outcome = deliver(state, &row, held).await;
         record(state, &row, held, outcome).await?;
     }
     Ok(count)
@@ -65,7 +68,7 @@ const LEASE_MS: i64 = 120_000;
 /// How long a send may take, well within its lease.
 const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 
-async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
+async fn deliver(state: &AppState, row: &email_outbox::Model, held: i64) -> Outcome {
     let kind = row.kind;
     match no_longer_relevant(state, row, kind).await {
         Ok(Some(reason @ (Trouble::ChargeUnderWay | Trouble::OtherMode(_)))) => return Outcome::Later(reason),
@@ -77,12 +80,12 @@ async fn deliver(state: &AppState, row: &email_outbox::Model) -> Outcome {
     // A card's warning names the first debit its card will not last until: the one to come now.
     let now_named;
     let row = if kind == EmailKind::CardExpiring {
-        match card_warning_now(state, row).await {
+        match card_warning_now(state, row, held).await {
             Ok(Some(named)) => {
                 now_named = named;
                 &now_named
             }
-            Ok(None) => return Outcome::Cancelled(Trouble::NoDebitMissed),
+            Ok(None) => return Outcome::Withdrawn(Trouble::NoDebitMissed),
             Err(e) => return Outcome::Retry(format!("checking it: {e}")),
         }
     } else {
@@ -255,11 +258,16 @@ async fn no_longer_relevant(
 }
 
 /// Card warning `row` as it goes now ([`reminders::card_warning_now`]): rewritten, and written
-/// back, when the debit it named is no longer the first its card will miss (charged, paid ahead,
-/// moved, cancelled since it was queued); `None` when the card misses none left.
+/// back while this worker holds it (`held`), when the debit it named is no longer the first its
+/// card will miss (charged, paid ahead, moved, cancelled since it was queued); `None` when the
+/// card misses none of the notice window's debits.
+///
+/// # Errors
+/// Database failure, or the row taken by another worker meanwhile (not sent here).
 async fn card_warning_now(
     state: &AppState,
     row: &email_outbox::Model,
+    held: i64,
 ) -> Result<Option<email_outbox::Model>, ServiceError> {
     let card = match EmailKind::card_of_expiring_key(&row.dedup_key) {
         Some((card, _, _)) => payment_method::Entity::find_by_id(card).one(&state.db).await?,
@@ -283,14 +291,18 @@ async fn card_warning_now(
         context,
         ..row.clone()
     };
-    email_outbox::Entity::update_many()
+    let written = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::EcheanceId, Expr::value(rewritten.echeance_id))
         .col_expr(email_outbox::Column::PaymentPlanId, Expr::value(rewritten.payment_plan_id))
         .col_expr(email_outbox::Column::Locale, Expr::value(rewritten.locale.as_str()))
         .col_expr(email_outbox::Column::Context, Expr::value(rewritten.context.as_str()))
         .filter(email_outbox::Column::Id.eq(row.id))
+        .filter(queue::outcome_of::<email_outbox::Entity>(false, held))
         .exec(&state.db)
         .await?;
+    if written.rows_affected != 1 {
+        return Err(ServiceError::Unexpected(anyhow!("email {} taken by another worker meanwhile", row.id)));
+    }
     Ok(Some(rewritten))
 }
 
@@ -377,6 +389,10 @@ async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome:
         Outcome::Cancelled(reason) => update
             .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
             .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored())),
+        Outcome::Withdrawn(reason) => update
+            .col_expr(email_outbox::Column::Status, Expr::value(OutboxStatus::Cancelled))
+            .col_expr(email_outbox::Column::LastError, Expr::value(reason.stored()))
+            .col_expr(email_outbox::Column::DedupKey, Expr::value(format!("{}:withdrawn:{}", row.dedup_key, row.id))),
         Outcome::Failed(reason) => {
             tracing::error!(email.id = row.id, kind = row.kind.as_str(), "email failed for good");
             update

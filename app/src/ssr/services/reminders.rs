@@ -13,11 +13,12 @@
 //! debits of the next `CARD_EXPIRY_NOTICE_DAYS` days (0: never): once per card
 //! and expiry, with the debit it would miss and the way to replace it (a new
 //! card serves every échéance to come). A warning held back names, when it goes,
-//! the first debit the card will still miss then, and is dropped if none is left.
+//! the first debit of the window the card will still miss then; with none, it is
+//! withdrawn, and a later run warns again once one comes into the window.
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Days, NaiveDate};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::due;
@@ -102,10 +103,11 @@ async fn card_warning_context(
 }
 
 /// `card`'s expiry warning as it stands `today`, held back since it was queued (an SMTP outage,
-/// the keys of the other mode): the first debit to come (after `today`, by date) that the
-/// due-date run will charge its customer and that it will not last until, with what the email
-/// says of it, in the customer's language — the debit it was queued for may have been charged,
-/// paid ahead, moved or cancelled since. `None` when no such debit is left: nothing to warn of.
+/// the keys of the other mode): the first debit of the notice window (after `today`, by date)
+/// that the due-date run will charge its customer and that the card will not last until, with
+/// what the email says of it, in the customer's language — the debit it was queued for may have
+/// been charged, paid ahead, moved or cancelled since. `None` when the window holds no such
+/// debit (or the customer's account is closed): nothing to warn of now.
 /// (The caller has checked that `card` is still the one the due-date run charges.)
 ///
 /// # Errors
@@ -115,31 +117,32 @@ pub async fn card_warning_now(
     card: &payment_method::Model,
     today: NaiveDate,
 ) -> Result<Option<(echeance::Model, Locale, serde_json::Value)>, ServiceError> {
+    let Some(until) = card_notice_until(state, today) else { return Ok(None) };
     let Some(customer) = user::Entity::find_by_id(card.user_id).one(&state.db).await? else { return Ok(None) };
     if customer.disabled_at.is_some() {
         return Ok(None);
     }
-    // It lasts until the end of its expiry month: the first day it does not is the next month's.
-    let runs_out = u32::try_from(card.exp_month)
-        .ok()
-        .and_then(|month| NaiveDate::from_ymd_opt(card.exp_year, month, 1))
-        .and_then(|first| first.checked_add_months(Months::new(1)))
-        .unwrap_or(NaiveDate::MIN);
-    let Some(debit) = echeance::Entity::find()
+    let coming = echeance::Entity::find()
         .filter(echeance::Column::UserId.eq(customer.id))
         .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
         .filter(echeance::Column::DueDate.gt(today))
-        .filter(echeance::Column::DueDate.gte(runs_out))
+        .filter(echeance::Column::DueDate.lte(until))
         .filter(due::collectable(state))
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
-        .one(&state.db)
-        .await?
-    else {
+        .all(&state.db)
+        .await?;
+    let Some(debit) = coming.into_iter().find(|e| !card_lasts_until(card.exp_month, card.exp_year, e.due_date)) else {
         return Ok(None);
     };
     let context = card_warning_context(state, &state.db, card, &debit, &customer).await?;
     Ok(Some((debit, Locale::from_code(&customer.locale), context)))
+}
+
+/// The last day of the card warnings' window as of `today`; `None` when they are off.
+fn card_notice_until(state: &AppState, today: NaiveDate) -> Option<NaiveDate> {
+    let days = state.settings.card_expiry_notice_days;
+    (days > 0).then(|| today.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX))
 }
 
 /// What every notice's email says, in the customer's language: the échéance, the customer and
@@ -228,11 +231,7 @@ impl ComingDebits {
 /// # Errors
 /// Database failure, or a row that does not parse.
 pub async fn queue_card_expiry_notices(state: &AppState, today: NaiveDate) -> Result<u64, ServiceError> {
-    let days = state.settings.card_expiry_notice_days;
-    if days == 0 {
-        return Ok(0);
-    }
-    let until = today.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX);
+    let Some(until) = card_notice_until(state, today) else { return Ok(0) };
     // Each customer's card (the one the due-date run charges), and the earliest debit it
     // will not last until: found over every page before anything is written.
     let mut cards: HashMap<i64, Option<payment_method::Model>> = HashMap::new();

@@ -29,7 +29,7 @@ pub fn AdminPlan() -> impl IntoView {
     let erase = ServerAction::<AdminEraseCustomer>::new();
     let data = Resource::new(
         move || (id(), emails_page(), cancel.version().get(), move_date.version().get(), erase.version().get()),
-        |(id, emails_page, ..)| admin_plan(id, emails_page),
+        |(id, emails_page, ..)| admin_plan(id, Some(emails_page)),
     );
     reload_on_live(
         move || data.refetch(),
@@ -41,6 +41,7 @@ pub fn AdminPlan() -> impl IntoView {
     let render = move |plan: PlanView| {
         let id = plan.summary.id;
         let movable = !plan.summary.status.is_over();
+        let none_here = plan.emails.is_empty();
         view! {
             <p><a href="/admin">{tx.back_to_dashboard}</a></p>
             <h1>{fill(tx.plan_title, &[("id", &id.to_string()), ("label", &plan.summary.label)])}</h1>
@@ -153,7 +154,8 @@ pub fn AdminPlan() -> impl IntoView {
             <section class="card" aria-labelledby="plan-emails-title">
                 <h2 id="plan-emails-title">{tx.plan_emails}</h2>
                 {if plan.emails.is_empty() {
-                    view! { <p class="muted">{tx.plan_emails_none}</p> }.into_any()
+                    let none = if plan.emails_page == 0 { tx.plan_emails_none } else { tx.plan_emails_past_the_last };
+                    view! { <p class="muted">{none}</p> }.into_any()
                 } else {
                     view! {
                         <ul class="timeline" data-testid="plan-emails">
@@ -166,7 +168,10 @@ pub fn AdminPlan() -> impl IntoView {
                     .into_any()
                 }}
                 <Pager
-                    previous=(plan.emails_page > 0).then(|| emails_link(id, plan.emails_page - 1))
+                    previous=(plan.emails_page > 0).then(|| {
+                        // Past the last page (a link kept from before some were deleted): back to the first.
+                        emails_link(id, if none_here { 0 } else { plan.emails_page - 1 })
+                    })
                     next=plan.more_emails.then(|| emails_link(id, plan.emails_page + 1))
                     labels=(tx.plan_emails_newer, tx.plan_emails_older)
                 />
