@@ -83,8 +83,8 @@ pub enum Trouble {
     PlanNow(PlanStatus),
     /// The card an expiry warning was about was replaced or extended.
     CardReplaced,
-    /// An expiry warning's card misses none of the debits of the notice window any more (its
-    /// debits charged, paid ahead, moved, or cancelled): withdrawn, to be queued again when one comes.
+    /// An expiry warning's card misses no debit to come any more (its debits charged, paid ahead,
+    /// moved within its expiry, or cancelled): withdrawn, to be queued again when one comes near.
     NoDebitMissed,
     /// A plan's default email waits: a charge of one of its échéances is under way (it made the
     /// plan active again, and may still be given up with the plan back in default).

@@ -260,7 +260,7 @@ async fn no_longer_relevant(
 /// Card warning `row` as it goes now ([`reminders::card_warning_now`]): rewritten, and written
 /// back while this worker holds it (`held`), when the debit it named is no longer the first its
 /// card will miss (charged, paid ahead, moved, cancelled since it was queued); `None` when the
-/// card misses none of the notice window's debits.
+/// card misses no debit to come (or the warnings are off).
 ///
 /// # Errors
 /// Database failure, or the row taken by another worker meanwhile (not sent here).

@@ -13,7 +13,7 @@
 //! debits of the next `CARD_EXPIRY_NOTICE_DAYS` days (0: never): once per card
 //! and expiry, with the debit it would miss and the way to replace it (a new
 //! card serves every échéance to come). A warning held back names, when it goes,
-//! the first debit of the window the card will still miss then; with none, it is
+//! the first debit to come the card will still miss then; with none, it is
 //! withdrawn, and a later run warns again once one comes into the window.
 
 use std::collections::{BTreeMap, HashMap};
@@ -103,11 +103,13 @@ async fn card_warning_context(
 }
 
 /// `card`'s expiry warning as it stands `today`, held back since it was queued (an SMTP outage,
-/// the keys of the other mode): the first debit of the notice window (after `today`, by date)
-/// that the due-date run will charge its customer and that the card will not last until, with
-/// what the email says of it, in the customer's language — the debit it was queued for may have
-/// been charged, paid ahead, moved or cancelled since. `None` when the window holds no such
-/// debit (or the customer's account is closed): nothing to warn of now.
+/// the keys of the other mode): the first debit to come (after `today`, by date) that the
+/// due-date run will charge its customer and that the card will not last until, with what the
+/// email says of it, in the customer's language — the debit it was queued for may have been
+/// charged, paid ahead, moved or cancelled since. Not bounded by the notice window: a warning
+/// queued as of another day (`server notices --date`) or held long still names a debit it will
+/// miss, if early. `None` when there is no such debit, the customer's account is closed, or the
+/// warnings are off (`CARD_EXPIRY_NOTICE_DAYS=0`): nothing to warn of now.
 /// (The caller has checked that `card` is still the one the due-date run charges.)
 ///
 /// # Errors
@@ -117,7 +119,9 @@ pub async fn card_warning_now(
     card: &payment_method::Model,
     today: NaiveDate,
 ) -> Result<Option<(echeance::Model, Locale, serde_json::Value)>, ServiceError> {
-    let Some(until) = card_notice_until(state, today) else { return Ok(None) };
+    if card_notice_until(state, today).is_none() {
+        return Ok(None);
+    }
     let Some(customer) = user::Entity::find_by_id(card.user_id).one(&state.db).await? else { return Ok(None) };
     if customer.disabled_at.is_some() {
         return Ok(None);
@@ -126,7 +130,6 @@ pub async fn card_warning_now(
         .filter(echeance::Column::UserId.eq(customer.id))
         .filter(echeance::Column::Status.is_in(ChargeOrigin::DueDate.scheduled_from()))
         .filter(echeance::Column::DueDate.gt(today))
-        .filter(echeance::Column::DueDate.lte(until))
         .filter(due::collectable(state))
         .order_by_asc(echeance::Column::DueDate)
         .order_by_asc(echeance::Column::Id)
