@@ -914,12 +914,7 @@ pub async fn list(
         rows.truncate(per_page);
         return Ok(PlanList { rows, page, has_more });
     }
-    let Some(offset) = crate::ssr::repo::page::offset(page, PLANS_PER_PAGE) else {
-        return Ok(PlanList { rows: Vec::new(), page, has_more: false });
-    };
-    let mut plans = query.offset(offset).limit(PLANS_PER_PAGE + 1).all(&state.db).await?;
-    let has_more = plans.len() as u64 > PLANS_PER_PAGE;
-    plans.truncate(usize::try_from(PLANS_PER_PAGE).unwrap_or(usize::MAX));
+    let (plans, has_more) = crate::ssr::repo::page::fetch(&state.db, query, page, PLANS_PER_PAGE).await?;
     let rows = rows_of(&state.db, plans, keys::current_mode(state)).await?;
     Ok(PlanList { rows, page, has_more })
 }
@@ -1148,21 +1143,11 @@ pub async fn view(state: &AppState, plan_id: i64, emails_page: u64) -> Result<Pl
     let collected = rows.iter().filter(|e| e.status.was_collected());
     let refund_rows = super::refunds::of_all(&db, collected.clone().map(|e| e.id)).await?;
     let dispute_rows = super::disputes::of_all(&db, collected.clone().map(|e| e.id)).await?;
-    let mut emails = match crate::ssr::repo::page::offset(emails_page, EMAILS_PER_PAGE) {
-        Some(offset) => {
-            email_outbox::Entity::find()
-                .filter(email_outbox::Column::PaymentPlanId.eq(plan_id))
-                .order_by_desc(email_outbox::Column::Id)
-                .offset(offset)
-                .limit(EMAILS_PER_PAGE + 1)
-                .all(&db)
-                .await?
-        }
-        None => Vec::new(),
-    };
+    let emails = email_outbox::Entity::find()
+        .filter(email_outbox::Column::PaymentPlanId.eq(plan_id))
+        .order_by_desc(email_outbox::Column::Id);
+    let (emails, more_emails) = crate::ssr::repo::page::fetch(&db, emails, emails_page, EMAILS_PER_PAGE).await?;
     db.commit().await?;
-    let more_emails = emails.len() as u64 > EMAILS_PER_PAGE;
-    emails.truncate(usize::try_from(EMAILS_PER_PAGE).unwrap_or(usize::MAX));
     let refund_totals = money_back(summary.total.currency, collected, &refund_rows, &dispute_rows);
     let tz = state.settings.schedule_timezone;
     let local = |ms: i64| from_ms(ms).with_timezone(&tz).naive_local();

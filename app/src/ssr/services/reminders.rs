@@ -119,7 +119,7 @@ pub async fn card_warning_now(
     card: &payment_method::Model,
     today: NaiveDate,
 ) -> Result<Option<(echeance::Model, Locale, serde_json::Value)>, ServiceError> {
-    if card_notice_until(state, today).is_none() {
+    if state.settings.card_expiry_notice_days == 0 {
         return Ok(None);
     }
     let Some(customer) = user::Entity::find_by_id(card.user_id).one(&state.db).await? else { return Ok(None) };
