@@ -82,9 +82,14 @@ async fn move_due_date(app: &TestApp, id: i64, date: chrono::NaiveDate) {
         .expect("moved");
 }
 
-/// The outbox rows of `kind`.
+/// The outbox rows of `kind`, oldest first.
 async fn queued(app: &TestApp, kind: EmailKind) -> Vec<email_outbox::Model> {
-    email_outbox::Entity::find().filter(email_outbox::Column::Kind.eq(kind)).all(&app.state.db).await.expect("outbox")
+    email_outbox::Entity::find()
+        .filter(email_outbox::Column::Kind.eq(kind))
+        .order_by_asc(email_outbox::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("outbox")
 }
 
 #[tokio::test]
@@ -333,6 +338,64 @@ async fn a_cards_warning_held_back_names_the_first_debit_the_card_will_still_mis
     let to_gus = with_subject(&mail, "Votre carte", 7).await;
     let to_gus = to_gus.iter().find(|m| m["to"][0]["address"] == gus.email.as_str()).map(text);
     assert!(to_gus.is_some_and(|body| body.contains(&names("30,00", day(150)))), "Gus warned");
+}
+
+/// An SMTP server that takes each message and whose answer is then lost (a timeout after its
+/// "250"): the sender tries the row again.
+struct AnswerLost(Arc<dyn app::ssr::email::mailer::Mailer>);
+
+#[async_trait::async_trait]
+impl app::ssr::email::mailer::Mailer for AnswerLost {
+    async fn send(
+        &self,
+        email: &app::ssr::email::mailer::OutgoingEmail,
+    ) -> Result<(), app::ssr::email::mailer::MailError> {
+        self.0.send(email).await?;
+        Err(app::ssr::email::mailer::MailError::Transport("timed out waiting for the answer".to_owned()))
+    }
+}
+
+#[tokio::test]
+async fn a_card_warning_withdrawn_then_owed_again_is_a_new_message_not_a_copy_of_the_first() {
+    let mail = MailCatcher::start().await;
+    let env = vec![("SMTP_URL", mail.smtp_url()), ("CARD_EXPIRY_NOTICE_DAYS", "90".to_owned())];
+    let app = spawn_app_with(Options { workers: false, env }).await;
+    let bruno = app.customer("bruno", Some(cards::OK)).await;
+    let debit = app.echeance(&bruno, 5_000, in_days(&app, 8)).await;
+    let expiry = in_days(&app, 8).checked_sub_months(chrono::Months::new(1)).expect("a date");
+    card_expires(&app, &bruno, expiry).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 1);
+    // Its first try reaches Bruno, but the server's answer is lost: the row is tried again.
+    let lost =
+        app::ssr::state::AppState { mailer: Arc::new(AnswerLost(app.state.mailer.clone())), ..app.state.clone() };
+    app::ssr::email::sender::send_pending(&lost, 20).await.expect("tried");
+    let first = queued(&app, EmailKind::CardExpiring).await;
+    assert_eq!((first.len(), first[0].status.as_str(), first[0].attempts), (1, "pending", 1), "{first:?}");
+    // Before it is tried again Bruno pays ahead: withdrawn, its key freed.
+    charge::charge(&app.state, EcheanceId::new(debit).expect("id"), Trigger::Customer(bruno.id)).await.expect("paid");
+    app.clock.advance(Duration::from_secs(3600));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+    let withdrawn = queued(&app, EmailKind::CardExpiring).await;
+    assert_eq!(withdrawn[0].status.as_str(), "cancelled", "{withdrawn:?}");
+    // A new debit the card will not last until: owed again, under the same key, and sent.
+    app.echeance(&bruno, 5_500, in_days(&app, 19)).await;
+    assert_eq!(reminders::queue_card_expiry_notices(&app.state, app.today()).await.expect("ran"), 1);
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("sent");
+    let rows = queued(&app, EmailKind::CardExpiring).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1].dedup_key, first[0].dedup_key, "the warning is owed again under its key");
+    assert_eq!(rows[1].status.as_str(), "sent");
+
+    let warned = with_subject(&mail, "Votre carte", 2).await;
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    let headers = |m: &serde_json::Value| {
+        (m["headers"]["x-echeancier-dedup"].as_str().map(str::to_owned), m["messageId"].as_str().map(str::to_owned))
+    };
+    let (one, two) = (headers(&warned[0]), headers(&warned[1]));
+    assert_eq!(one.0, two.0, "both from one key: {one:?} {two:?}");
+    assert!(one.1.is_some() && two.1.is_some(), "{one:?} {two:?}");
+    assert_ne!(one.1, two.1, "the second warning is not folded into the first by Bruno's mail client");
+    assert!(text(&warned[1]).contains("55,00"), "the second names the new debit: {}", text(&warned[1]));
 }
 
 #[tokio::test]

@@ -343,11 +343,23 @@ struct Slow {
     step: Duration,
     sent: std::sync::Mutex<Vec<String>>,
     meanwhile: Meanwhile,
+    /// Its server refuses every message (what it records was tried, not taken).
+    refuses: bool,
 }
 
 impl Slow {
     fn new(app: &TestApp, step: Duration, meanwhile: Meanwhile) -> std::sync::Arc<Self> {
-        std::sync::Arc::new(Self { clock: app.clock.clone(), step, sent: Default::default(), meanwhile })
+        std::sync::Arc::new(Self {
+            clock: app.clock.clone(),
+            step,
+            sent: Default::default(),
+            meanwhile,
+            refuses: false,
+        })
+    }
+
+    fn refusing(app: &TestApp, step: Duration, meanwhile: Meanwhile) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self { clock: app.clock.clone(), step, sent: Default::default(), meanwhile, refuses: true })
     }
 
     fn sent(&self) -> Vec<String> {
@@ -379,6 +391,9 @@ impl app::ssr::email::mailer::Mailer for Slow {
                 *lease.lock().expect("lease") = Some(until);
             }
             _ => {}
+        }
+        if self.refuses {
+            return Err(app::ssr::email::mailer::MailError::Invalid("550 mailbox unavailable".to_owned()));
         }
         Ok(())
     }
@@ -445,4 +460,32 @@ async fn an_email_sent_after_its_lease_ran_out_is_written_sent_and_the_worker_th
         renewed.push(queue::renew::<email_outbox::Entity>(&other.db, row.id, lease, later).await.expect("renew"));
     }
     assert_eq!(renewed, [false, true, true]);
+}
+
+#[tokio::test]
+async fn an_email_given_up_after_its_lease_ran_out_is_left_to_the_worker_that_took_it_back() {
+    use app::ssr::repo::queue::OutboxStatus;
+    let app = spawn_app_by_hand().await;
+    let keys = three_receipts(&app).await;
+    // The first email takes 130 s and its server refuses it: meanwhile another instance claims the
+    // whole batch back (and may be sending it).
+    let one =
+        Slow::refusing(&app, Duration::from_secs(130), Meanwhile::Claims(1, app.state.clone(), Default::default()));
+    let slow = app::ssr::state::AppState { mailer: one.clone(), ..app.state.clone() };
+    sender::send_pending(&slow, 20).await.expect("the slow worker");
+
+    assert_eq!(one.sent(), keys[..1], "it tried the first only");
+    let rows = outbox(&app).await;
+    assert!(
+        rows.iter().all(|row| (row.status, row.attempts) == (OutboxStatus::Pending, 0)),
+        "not given up by a worker that no longer holds it: {rows:?}"
+    );
+    // Once the other's lease has run out in turn, a worker whose server takes them sends all three.
+    app.clock.advance(Duration::from_secs(121));
+    let two = Slow::new(&app, Duration::ZERO, Meanwhile::Nothing);
+    let other = app::ssr::state::AppState { mailer: two.clone(), ..app.state.clone() };
+    sender::send_pending(&other, 20).await.expect("the other worker");
+    assert_eq!(two.sent(), keys);
+    let rows = outbox(&app).await;
+    assert!(rows.iter().all(|row| (row.status, row.attempts) == (OutboxStatus::Sent, 1)), "{rows:?}");
 }

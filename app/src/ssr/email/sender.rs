@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
-use super::mailer::{MailError, OutgoingEmail};
+use super::mailer::{MailError, OutgoingEmail, message_id};
 use super::templates::{self, Rendered};
 use crate::domain::{ChargeOrigin, EcheanceStatus, EmailKind, Locale, PlanStatus, Trouble};
 use crate::ssr::entities::{echeance, email_outbox, payment_method, payment_plan};
@@ -102,6 +102,7 @@ async fn deliver(state: &AppState, row: &email_outbox::Model, held: i64) -> Outc
         html: rendered.html,
         text: rendered.text,
         dedup_key: row.dedup_key.clone(),
+        message_id: message_id(row.id, &row.dedup_key, state.settings.app_base_url.host_str()),
     };
     // Well within the email's lease: SMTP's timeouts are per step, and a send has several.
     match tokio::time::timeout(SEND_WITHIN, state.mailer.send(&email)).await {
@@ -357,11 +358,14 @@ async fn render(state: &AppState, row: &email_outbox::Model, kind: EmailKind) ->
     templates::render_bounded(&source, &context).await.map_err(|e| anyhow!(e))
 }
 
-/// Writes what became of an email ([`queue::outcome_of`]: a retry only while this worker still holds it, `held`).
+/// Writes what became of an email ([`queue::outcome_of`]: sent whoever holds it now; anything else
+/// only while this worker still holds it, `held`).
 async fn record(state: &AppState, row: &email_outbox::Model, held: i64, outcome: Outcome) -> Result<(), ServiceError> {
     let now = state.now_ms();
     let attempts = if matches!(outcome, Outcome::Later(_)) { row.attempts } else { row.attempts + 1 };
-    let done = !matches!(outcome, Outcome::Retry(_) | Outcome::Later(_));
+    // Sent is done whoever holds the row now; not sent (to try again, dropped, refused), only
+    // while this worker holds it.
+    let done = matches!(outcome, Outcome::Sent);
     let update = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
         .col_expr(email_outbox::Column::LockedUntil, Expr::value(Option::<i64>::None))

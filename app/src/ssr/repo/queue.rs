@@ -120,13 +120,17 @@ pub async fn renew<Q: QueueTable>(db: &DatabaseConnection, id: i64, held: i64, u
     Ok(renewed.rows_affected == 1)
 }
 
-/// The row a worker writes its outcome on: work done (sent, applied, dropped for good) while the
-/// row is still pending, whoever holds it now — a worker that took it back meanwhile and has not
-/// reached it skips it at [`renew`], and done work is never left to be done again for a lease run
-/// out; a try to be made again only while this worker still holds the row (`held`).
+/// The row a worker writes its outcome on, still pending: work `done` (an email the SMTP server
+/// took, a webhook the host answered, an event applied) whoever holds it now — a worker that
+/// took it back meanwhile and has not reached it skips it at [`renew`], and done work is never
+/// left to be done again for a lease run out; anything else (a try to make again, a row given up
+/// or dropped unsent) only while this worker still holds the row (`held`): the worker that took it
+/// back decides again, and may be sending it — its outcome is not overwritten by a decision made
+/// on what was true before.
 #[must_use]
 pub fn outcome_of<Q: QueueTable>(done: bool, held: i64) -> Condition {
-    Condition::all().add(if done { Q::STATUS.eq(Q::pending()) } else { Q::LOCKED_UNTIL.eq(held) })
+    let pending = Condition::all().add(Q::STATUS.eq(Q::pending()));
+    if done { pending } else { pending.add(Q::LOCKED_UNTIL.eq(held)) }
 }
 
 /// A table whose rows wait for a check at `next_check_at` (an attempt or a refund

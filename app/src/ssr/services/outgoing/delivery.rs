@@ -189,8 +189,8 @@ fn without_url(e: &reqwest::Error) -> String {
     text.chars().take(MAX_ERROR).collect()
 }
 
-/// Writes a try's outcome ([`queue::outcome_of`]: delivered or dropped whoever holds the row now; a
-/// retry only while this worker still holds it, `held_until`).
+/// Writes a try's outcome ([`queue::outcome_of`]: delivered whoever holds the row now; a retry or
+/// a drop only while this worker still holds it, `held_until`).
 async fn record(
     state: &AppState,
     row: &host_delivery::Model,
@@ -200,7 +200,7 @@ async fn record(
 ) -> Result<(), ServiceError> {
     let now = state.now_ms();
     let attempts = row.attempts.saturating_add(1);
-    let done = !matches!(outcome, Outcome::Retry(..));
+    let done = matches!(outcome, Outcome::Delivered(_));
     let update = host_delivery::Entity::update_many()
         .col_expr(host_delivery::Column::Attempts, Expr::value(attempts))
         .col_expr(host_delivery::Column::LockedUntil, Expr::value(Option::<i64>::None))
