@@ -157,6 +157,25 @@ async fn a_declined_card_fails_with_an_automatic_retry_scheduled_and_an_email_qu
 }
 
 #[tokio::test]
+async fn a_payment_refused_while_its_echeance_waits_for_its_customer_asks_stripe_nothing() {
+    const READ: &str = "GET /v1/payment_intents/{id}";
+    let app = spawn_app().await;
+    let admin = app.admin("ada").await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    let waiting = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(waiting.status, EcheanceStatus::EnAttente);
+    let (reads, calls) = (app.stripe.calls(READ), app.stripe.keys().len());
+    for trigger in [Trigger::Customer(carol.id), Trigger::Customer(carol.id), Trigger::Admin(admin.id)] {
+        let refused = charge::charge(&app.state, id(e), trigger).await;
+        assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AwaitingCustomer))), "{refused:?}");
+    }
+    assert_eq!(app.stripe.calls(READ), reads, "its PaymentIntent is not read for a refused click");
+    assert_eq!(app.stripe.keys().len(), calls, "nothing sent");
+    assert_eq!(app.attempts(e).await.len(), 1);
+}
+
+#[tokio::test]
 async fn sca_off_session_as_stripe_answers_it_waits_for_the_customer_with_the_email_queued() {
     let app = spawn_app().await;
     let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;

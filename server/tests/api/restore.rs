@@ -155,3 +155,51 @@ async fn a_restored_backup_waits_for_a_reconcile_finds_what_was_paid_after_it_an
     let paid = charge::charge(&twice.state, id(e1), Trigger::Customer(alice.id)).await;
     assert!(matches!(paid, Err(ServiceError::Refused(Refusal::Settled))), "{paid:?}");
 }
+
+#[tokio::test]
+async fn an_attempt_a_backup_holds_as_never_sent_waits_for_the_reconcile_after_its_restore() {
+    const CANCEL: &str = "POST /v1/payment_intents/{id}/cancel";
+    const READ: &str = "GET /v1/payment_intents/{id}";
+    const CREATE: &str = "POST /v1/payment_intents";
+    let peer = Arc::new(Peer::start().await);
+    let db = Arc::new(TestDatabase::create().await);
+    let app = spawn_on(db.clone(), peer.clone(), quiet()).await;
+    let ada = app.admin("ada").await;
+    // Declined, then charged again by an admin while Stripe answers neither the declined
+    // PaymentIntent's cancel nor its read-back: the new attempt is claimed, never sent.
+    let alice = app.customer("alice", Some(cards::DECLINED)).await;
+    let e = app.echeance(&alice, 2_000, app.today()).await;
+    let first = charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    assert_eq!(first.status, EcheanceStatus::Echouee);
+    app.add_card(&alice, cards::OK).await;
+    app.stripe.inject(READ, Fault::Delay(std::time::Duration::ZERO)); // read before the claim: not processing
+    for _ in 0..4 {
+        app.stripe.inject(CANCEL, Fault::Unavailable);
+        app.stripe.inject(READ, Fault::Unavailable);
+    }
+    let silent = charge::charge(&app.state, id(e), Trigger::Admin(ada.id)).await;
+    assert!(matches!(silent, Err(ServiceError::Unavailable)), "{silent:?}");
+    let unsent = app.attempts(e).await;
+    assert_eq!((unsent.len(), unsent[1].stripe_calls), (2, 0), "attempt 2 claimed, never sent");
+
+    // The backup holds it so; restored, its follow-up sends nothing before a reconcile.
+    let dir = TempDir::new();
+    let file = dir.path().join("backup");
+    app::ssr::backup::write(&app.state.db, &db.url, &file, app.state.now_ms()).await.expect("backup written");
+    drop(app);
+    let restored = spawn_on(Arc::new(TestDatabase::restore(&file).await), peer.clone(), quiet()).await;
+    restored.clock.advance(std::time::Duration::from_secs(10 * 60));
+    assert_eq!(charge::resume(&restored.state, 10).await.expect("resumed"), 0, "nothing settled yet");
+    assert!(restored.stripe.keys().is_empty(), "nothing sent to Stripe: {:?}", restored.stripe.keys());
+    assert_eq!(restored.stripe.calls(CREATE) + restored.stripe.calls(CANCEL), 0);
+    assert_eq!(restored.status(e).await, EcheanceStatus::EnCours);
+
+    // Once the reconcile has covered the window, it goes: paid once.
+    schedule::run_if_due(&restored.state, Job::Reconcile).await.expect("scheduled");
+    assert!(installation::restore_pending(&restored.state.db).await.expect("read").is_none(), "reconciled");
+    assert!(charge::resume(&restored.state, 10).await.expect("resumed") > 0);
+    assert_eq!(restored.status(e).await, EcheanceStatus::Payee);
+    let succeeded =
+        restored.peer.payment_intents_of(e).await.into_iter().filter(|p| p["status"] == "succeeded").count();
+    assert_eq!(succeeded, 1, "paid once");
+}

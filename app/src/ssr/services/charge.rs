@@ -193,6 +193,11 @@ async fn charge_with(
             Legacy::OtherAmount => return Err(Refusal::LegacyPaymentToReview.into()),
         }
     }
+    // Refused by its status (waiting for its customer's 3D Secure, paid, under way) before Stripe
+    // is asked anything: a click refused so spends no Stripe call (the claim checks it again).
+    if let Err(refused) = row.status.transition(PaymentEvent::ChargeStarted) {
+        return Err(Refusal::from(refused).into());
+    }
     // Refused with nothing written (the échéance keeps its status and retry date) while an
     // earlier PaymentIntent of it is being processed: a new attempt could collect a second time.
     if cancel::payment_processing(state, &row).await? {
@@ -520,11 +525,19 @@ async fn note_sent(state: &AppState, attempt: &charge_attempt::Model) -> Result<
 /// key's retention, re-sends with the same key (and when Stripe answers 5xx again,
 /// which it may replay from the key, looks the PaymentIntent up by metadata); past it, looks the
 /// PaymentIntent up by metadata before anything else, and gives the attempt up
-/// only when Stripe has none. Returns how many attempts were looked at.
+/// only when Stripe has none. Returns how many attempts were looked at: none while a restored
+/// database waits for its reconcile.
 ///
 /// # Errors
 /// Database failure.
 pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    // A restored database does not know what was charged after its backup: an attempt it holds as
+    // never sent may have been given up since, and its échéance paid by a later one it does not
+    // know of (sent now, that attempt's key, never seen by Stripe, would charge again). As for a
+    // new charge, nothing goes out until a reconcile has covered that window (it clears this).
+    if installation::restore_pending(&state.db).await?.is_some() {
+        return Ok(0);
+    }
     let now = state.now_ms();
     // Besides those awaiting an answer: superseded ones marked to be stopped (`attempts::mark_superseded`).
     let due = charge_attempt::Entity::find()

@@ -549,6 +549,10 @@ async fn add_elsewhere(
 /// # Errors
 /// Database failure.
 pub async fn resume(state: &AppState, limit: u64) -> Result<usize, ServiceError> {
+    // Restored from a backup: what was refunded after it is not known here (see `charge::resume`).
+    if installation::restore_pending(&state.db).await?.is_some() {
+        return Ok(0);
+    }
     let now = state.now_ms();
     let due = refund::Entity::find()
         .filter(refund::Column::Status.eq(RefundStatus::Requested))
