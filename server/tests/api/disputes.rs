@@ -456,11 +456,19 @@ async fn a_dispute_of_a_second_payment_is_kept_and_told_and_leaves_the_echeance_
         "{erased:?}"
     );
 
+    // The reconciler lists the double charge while the second payment is kept.
+    let twice_listed = |report: &app::ssr::services::reconcile::Report| {
+        report.drift.iter().any(|d| d.echeance_id == e && d.stripe == "succeeded ×2")
+    };
+    assert!(twice_listed(&reconcile(&app).await), "listed while its second payment is held");
+
     // Lost: the bank took the second payment back; the échéance's own payment is still « payée ».
     app.stripe.close_dispute(&dispute, false).await;
     app.process_inbox().await;
     assert_eq!(dispute_of(&app, e).await.status, DisputeStatus::Lost);
     assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    // Its money back with the customer (no refund can be made of it now): no longer listed.
+    assert!(!twice_listed(&reconcile(&app).await), "the second payment went back through the dispute");
     let inbox: Vec<_> = app.inbox().await.into_iter().filter(|r| r.event_type.starts_with("charge.dispute")).collect();
     assert!(inbox.iter().all(|r| r.note.as_deref().is_some_and(|n| n.contains("of-a-second-payment"))), "{inbox:?}");
 }

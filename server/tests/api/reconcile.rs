@@ -369,6 +369,42 @@ async fn an_echeance_collected_twice_is_reported_as_drift() {
     let drift = report.drift.iter().find(|d| d.echeance_id == e).expect("listed");
     assert_eq!(drift.stripe, "succeeded ×2");
     assert!(!drift.fixed, "never changed automatically");
+    // Its second PaymentIntent, unknown to Stripe, is listed without an error (an error would hold
+    // a restored database's charges back).
+    assert_eq!(report.counts.errors, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_double_charge_is_listed_every_night_until_its_second_payment_is_refunded() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.charged_today(&alice, 1_000).await;
+    let first = app.attempts(e).await.remove(0);
+    // Collected a second time (a PaymentIntent of ours on the account, its own attempt).
+    let second = charge_attempt::Model { attempt_no: 2, ..first.clone() };
+    let installation = app.state.installation_id.to_string();
+    let twice = crate::edges::payment_intent_on_the_account(&app, &second, 1_000, &installation).await;
+    app.collected_again(&first, &twice).await;
+    let night = async || {
+        let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+        assert_eq!(report.counts.errors, 0, "{report:?}");
+        report.drift.iter().any(|d| d.echeance_id == e && d.stripe == "succeeded ×2")
+    };
+    assert!(night().await, "listed the night it happened");
+    // Three days on, its attempts out of every window: still listed.
+    app.clock.advance(Duration::from_secs(3 * 86_400));
+    assert!(night().await, "listed while nothing of it is refunded");
+    // Half of the second payment refunded (in Stripe's Dashboard): still listed.
+    let refund = app.stripe.post("/v1/refunds", &[("payment_intent", &twice), ("amount", "500")]).await;
+    assert_eq!(refund["status"], "succeeded", "{refund}");
+    assert!(night().await, "listed while half of it is kept");
+    // A refund of the payment that paid it does not count toward the second one.
+    let paying = first.payment_intent_id.clone().expect("paid");
+    app.stripe.post("/v1/refunds", &[("payment_intent", &paying), ("amount", "500")]).await;
+    assert!(night().await, "listed: the second payment still half kept");
+    // The rest of the second payment: no longer listed.
+    app.stripe.post("/v1/refunds", &[("payment_intent", &twice), ("amount", "500")]).await;
+    assert!(!night().await, "its second payment refunded in full");
 }
 
 #[tokio::test]
