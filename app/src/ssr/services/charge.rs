@@ -165,9 +165,7 @@ pub async fn charge_with_new_card(
     check_owner(&row, trigger)?;
     check_mode(state, &row).await?;
     // Not payable now: said before Stripe is asked about the card.
-    if let Err(refused) = row.status.transition(PaymentEvent::ChargeStarted) {
-        return Err(Refusal::from(refused).into());
-    }
+    check_payable(&row)?;
     let card = cards::given_for_payment(state, user_id, payment_method).await?;
     charge_with(state, id, trigger, Some(card), None).await
 }
@@ -195,9 +193,7 @@ async fn charge_with(
     }
     // Refused by its status (waiting for its customer's 3D Secure, paid, under way) before Stripe
     // is asked anything: a click refused so spends no Stripe call (the claim checks it again).
-    if let Err(refused) = row.status.transition(PaymentEvent::ChargeStarted) {
-        return Err(Refusal::from(refused).into());
-    }
+    check_payable(&row)?;
     // Refused with nothing written (the échéance keeps its status and retry date) while an
     // earlier PaymentIntent of it is being processed: a new attempt could collect a second time.
     if cancel::payment_processing(state, &row).await? {
@@ -229,6 +225,12 @@ async fn check_mode(state: &AppState, row: &echeance::Model) -> Result<(), Servi
         return Err(Refusal::OtherMode.into());
     }
     Ok(())
+}
+
+/// Refused by its status (awaiting its customer, settled, under way), read before the claim,
+/// which checks it again under its lock.
+fn check_payable(row: &echeance::Model) -> Result<(), ServiceError> {
+    row.status.transition(PaymentEvent::ChargeStarted).map(|_| ()).map_err(|refused| Refusal::from(refused).into())
 }
 
 /// Another customer's échéance is simply not found (ids are sequential: no counting them).

@@ -589,7 +589,30 @@ fn object(kind: StripeObject, id: &str, cause: &impl std::fmt::Display) -> Recon
 
 /// Every item of a listing of the window, following its cursor; `None` (and
 /// the error reported) when Stripe does not answer.
-async fn list_all<T, F, Fut>(list: StripeList, id: fn(&T) -> &str, mut page: F, report: &mut Report) -> Option<Vec<T>>
+async fn list_all<T, F, Fut>(list: StripeList, id: fn(&T) -> &str, page: F, report: &mut Report) -> Option<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, crate::ssr::payments::GatewayError>>,
+{
+    match walk(id, page, report).await {
+        Ok(all) => Some(all),
+        Err(e) => {
+            report.counts.errors += 1;
+            report.problems.push(ReconcileProblem::Listing { list, detail: e.to_string() });
+            None
+        }
+    }
+}
+
+/// Every item of a listing, following its cursor (each page counted as a Stripe call).
+///
+/// # Errors
+/// Stripe's, for the caller to report.
+async fn walk<T, F, Fut>(
+    id: fn(&T) -> &str,
+    mut page: F,
+    report: &mut Report,
+) -> Result<Vec<T>, crate::ssr::payments::GatewayError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<Page<T>, crate::ssr::payments::GatewayError>>,
@@ -597,20 +620,12 @@ where
     let (mut all, mut after) = (Vec::new(), None);
     loop {
         report.counts.stripe_calls += 1;
-        match page(after.take()).await {
-            Ok(p) => {
-                let last = p.data.last().map(|item| id(item).to_owned());
-                all.extend(p.data);
-                match (p.has_more, last) {
-                    (true, Some(last)) => after = Some(last),
-                    _ => return Some(all),
-                }
-            }
-            Err(e) => {
-                report.counts.errors += 1;
-                report.problems.push(ReconcileProblem::Listing { list, detail: e.to_string() });
-                return None;
-            }
+        let p = page(after.take()).await?;
+        let last = p.data.last().map(|item| id(item).to_owned());
+        all.extend(p.data);
+        match (p.has_more, last) {
+            (true, Some(last)) => after = Some(last),
+            _ => return Ok(all),
         }
     }
 }
@@ -1174,27 +1189,23 @@ async fn refunded_but_once(
             .iter()
             .map(|d| d.amount_cents)
             .sum();
-        let mut back = lost;
-        let mut after: Option<String> = None;
-        loop {
-            report.counts.stripe_calls += 1;
-            let page = match state.gateway.list_refunds_of(pi, after.as_deref()).await {
-                Ok(page) => page,
-                Err(e) if e.resource_missing() => return Ok(false),
-                Err(e) => {
-                    report
-                        .problems
-                        .push(ReconcileProblem::Listing { list: StripeList::RefundsOfPayment, detail: e.to_string() });
-                    return Ok(false);
-                }
-            };
-            back +=
-                page.data.iter().filter(|r| r.status.as_deref() == Some("succeeded")).map(|r| r.amount).sum::<i64>();
-            match (page.has_more, page.data.last()) {
-                (true, Some(last)) => after = Some(last.id.clone()),
-                _ => break,
+        let refunds = walk(
+            |r: &RefundSnapshot| r.id.as_str(),
+            |after| async move { state.gateway.list_refunds_of(pi, after.as_deref()).await },
+            report,
+        )
+        .await;
+        let refunds = match refunds {
+            Ok(refunds) => refunds,
+            Err(e) if e.resource_missing() => return Ok(false),
+            Err(e) => {
+                let detail = e.to_string();
+                report.problems.push(ReconcileProblem::Listing { list: StripeList::RefundsOfPayment, detail });
+                return Ok(false);
             }
-        }
+        };
+        let back =
+            lost + refunds.iter().filter(|r| r.status.as_deref() == Some("succeeded")).map(|r| r.amount).sum::<i64>();
         if back < attempt.amount_cents {
             return Ok(false);
         }
