@@ -10,7 +10,9 @@ use app::ssr::services::host_api::idempotency::MAX_KEY_LEN;
 use app::ssr::services::host_api::keys::{self, Caller};
 use app::ssr::services::host_api::objects::{CustomerObject, EcheanceObject, PlanObject};
 use app::ssr::services::host_api::plans::{CreatePlanRequest, CustomerInput, EcheanceInput, PlanList};
-use app::ssr::services::host_api::webhook_endpoints::{CreateEndpointRequest, EndpointList, EndpointObject};
+use app::ssr::services::host_api::webhook_endpoints::{
+    CreateEndpointRequest, DeletedEndpoint, EndpointList, EndpointObject,
+};
 use app::ssr::services::host_api::{plans, webhook_endpoints};
 use app::ssr::services::outgoing::delivery::{EventData, EventObject};
 use app::ssr::state::AppState;
@@ -137,7 +139,14 @@ async fn admit_post(v1: &V1, headers: &HeaderMap, query: Option<String>) -> Resu
 
 /// The request's `Idempotency-Key`, if any (at most 255 printable characters).
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let mut given = headers.get_all("idempotency-key").iter();
+    let Some(value) = given.next() else { return Ok(None) };
+    // Two keys: which one the client meant is not ours to guess.
+    if given.next().is_some() {
+        return Err(ApiError::invalid("parameter_invalid", "Idempotency-Key given twice: send one.")
+            .on("Idempotency-Key")
+            .answer());
+    }
     match value.to_str() {
         Ok(key) if !key.trim().is_empty() && key.len() <= MAX_KEY_LEN => Ok(Some(key.trim().to_owned())),
         _ => Err(ApiError::invalid("parameter_invalid", "Invalid Idempotency-Key: 1 to 255 printable characters.")
@@ -176,7 +185,7 @@ async fn create_plan(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): 
         ("limit" = Option<u32>, Query, description = "1 to 100 (10)"),
         ("starting_after" = Option<String>, Query, description = "The last plan id of the previous page"),
     ),
-    responses((status = 200, description = "A page", body = PlanList), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)),
+    responses((status = 200, description = "A page", body = PlanList), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn list_plans(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     if let Err(r) = admit(&v1, &headers).await {
@@ -222,7 +231,7 @@ fn query_of(query: Option<String>, known: &[&'static str]) -> Result<Vec<(&'stat
 /// Retrieves a plan with its échéances.
 #[utoipa::path(get, path = "/v1/plans/{id}", tag = "plans",
     params(("id" = String, Path, description = "plan_…")),
-    responses((status = 200, body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, query: RawQuery) -> Response {
     answered(&v1, &headers, query.0, plans::get(&v1.app, &id)).await
@@ -233,7 +242,7 @@ async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<Strin
 /// Refused with 409 while a charge is in flight: retry a minute later.
 #[utoipa::path(post, path = "/v1/plans/{id}/cancel", tag = "plans",
     params(("id" = String, Path, description = "plan_…"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer")),
-    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse),
+    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse),
         (status = 503, description = "The plan is canceled but some échéance could not be yet (Stripe did not answer): send the same request again", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn cancel_plan(
@@ -252,7 +261,7 @@ async fn cancel_plan(
 /// Retrieves one échéance.
 #[utoipa::path(get, path = "/v1/echeances/{id}", tag = "echeances",
     params(("id" = String, Path, description = "ech_…")),
-    responses((status = 200, body = EcheanceObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, body = EcheanceObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<String>, query: RawQuery) -> Response {
     answered(&v1, &headers, query.0, plans::echeance(&v1.app, &id)).await
@@ -279,7 +288,7 @@ async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, RawQuery(quer
 
 /// Lists the webhook endpoints (without their secrets).
 #[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks",
-    responses((status = 200, body = EndpointList), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse)),
+    responses((status = 200, body = EndpointList), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn list_endpoints(State(v1): State<V1>, headers: HeaderMap, query: RawQuery) -> Response {
     answered(&v1, &headers, query.0, webhook_endpoints::list(&v1.app)).await
@@ -288,7 +297,7 @@ async fn list_endpoints(State(v1): State<V1>, headers: HeaderMap, query: RawQuer
 /// Stops sending events to an endpoint.
 #[utoipa::path(delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks",
     params(("id" = String, Path, description = "we_…")),
-    responses((status = 200, description = "Deleted"), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)),
+    responses((status = 200, description = "Deleted", body = DeletedEndpoint), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn delete_endpoint(
     State(v1): State<V1>,
@@ -320,7 +329,7 @@ async fn not_found(State(v1): State<V1>, headers: HeaderMap) -> Response {
     paths(create_plan, list_plans, get_plan, cancel_plan, get_echeance, create_endpoint, list_endpoints, delete_endpoint),
     components(schemas(
         CreatePlanRequest, CustomerInput, EcheanceInput, PlanObject, CustomerObject, EcheanceObject, PlanList,
-        CreateEndpointRequest, EndpointObject, EndpointList, EventObject, EventData, ErrorResponse
+        CreateEndpointRequest, EndpointObject, EndpointList, DeletedEndpoint, EventObject, EventData, ErrorResponse
     )),
     modifiers(&BearerKey),
     tags(

@@ -211,7 +211,7 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
     };
     let yesterday = today.checked_sub_days(Days::new(1)).expect("date").to_string();
     let soon = |d: u64| today.checked_add_days(Days::new(d)).expect("date").to_string();
-    let cases: Vec<(&str, Value, u16, &str, Option<&str>)> = vec![
+    let mut cases: Vec<(&str, Value, u16, &str, Option<&str>)> = vec![
         ("no label", with(json!({ "label": null })), 400, "parameter_missing", Some("label")),
         ("unknown parameter", with(json!({ "colour": "red" })), 400, "parameter_unknown", Some("colour")),
         (
@@ -358,6 +358,11 @@ async fn every_refused_request_names_its_parameter_and_writes_nothing() {
             Some("echeances[0].amount_cents"),
         ),
     ];
+    // Exactly YYYY-MM-DD: not a two-digit year (read as the year 27), nor without its zeros, nor signed.
+    for date in ["27-01-15", "2027-1-5", "+2027-01-05", " 2027-01-05"] {
+        let body = with(json!({ "first_due_date": date }));
+        cases.push(("date not YYYY-MM-DD", body, 400, "parameter_invalid", Some("first_due_date")));
+    }
     for (name, body, status, code, param) in cases {
         let (got, error) = post(&app, "/v1/plans", &key, None, &body).await;
         assert_eq!(got, status, "{name}: {error}");
@@ -636,10 +641,27 @@ async fn plans_are_listed_newest_first_a_page_at_a_time() {
         ("starting_after=x", "starting_after"),
         ("colour=red", "colour"),
         ("limit=2&limit=3", "limit"),
+        // Not an address (a NUL, which PostgreSQL refuses; a `+` sent unencoded reads as a space):
+        // said, not an empty list nor a 500.
+        ("customer_email=a%00b@example.test", "customer_email"),
+        ("customer_email=a+b@example.test", "customer_email"),
+        ("customer_email=", "customer_email"),
+        ("starting_after=plan_0", "starting_after"),
+        ("starting_after=plan_%2B7", "starting_after"),
     ] {
         let (status, error) = get(&app, &format!("/v1/plans?{query}"), &key).await;
         assert_eq!(status, 400, "{query}: {error}");
         assert_eq!(error["error"]["param"], param, "{query}");
+    }
+    let (status, plus) = get(&app, "/v1/plans?customer_email=a%2Bb@example.test", &key).await;
+    assert_eq!((status, plus["data"].as_array().map(Vec::len)), (200, Some(0)), "{plus}");
+    // One plan, one id: its number as we write it, no other spelling.
+    let number = ids[0].strip_prefix("plan_").expect("plan_n");
+    let (status, _) = get(&app, &format!("/v1/plans/{}", ids[0]), &key).await;
+    assert_eq!(status, 200);
+    for alias in [format!("plan_0{number}"), format!("plan_%2B{number}"), format!("plan_{number}%20")] {
+        let (status, error) = get(&app, &format!("/v1/plans/{alias}"), &key).await;
+        assert_eq!(status, 404, "{alias}: {error}");
     }
 }
 
@@ -736,6 +758,14 @@ async fn the_openapi_document_is_generated_and_validates() {
         assert!(document["paths"][path].is_object(), "{path} is documented");
     }
     assert!(document["components"]["schemas"]["PlanObject"]["properties"]["acceptance_url"].is_object());
+    // Every route is rate-limited per key, and each says so; a deletion's answer has a body.
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            assert!(operation["responses"]["429"].is_object(), "{method} {path} declares its 429");
+        }
+    }
+    let deleted = &document["paths"]["/v1/webhook_endpoints/{id}"]["delete"]["responses"]["200"];
+    assert!(deleted["content"]["application/json"]["schema"].is_object(), "{deleted}");
     let file = std::env::temp_dir().join(format!("echeancier-openapi-{}.json", std::process::id()));
     std::fs::write(&file, document.to_string()).expect("write the document");
     let command = std::env::var("ECHEANCIER_STRIPE_PEER").expect("ECHEANCIER_STRIPE_PEER (set by scripts/test)");
@@ -847,6 +877,22 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
     huge["metadata"] = json!({ "padding": "x".repeat(70 * 1024) });
     let (status, error) = post(&app, "/v1/plans", &key, None, &huge).await;
     assert_eq!((status, error["error"]["code"].as_str()), (413, Some("request_too_large")), "{error}");
+
+    // Two idempotency keys on one request: which one was meant is not guessed (the first was used).
+    let before = counts(&app).await;
+    let twice = reqwest::Client::new()
+        .post(format!("{}/v1/plans", app.address))
+        .header("authorization", format!("Bearer {key}"))
+        .header("idempotency-key", "order-1")
+        .header("idempotency-key", "order-2")
+        .json(&split_plan(&app, "yan@example.test", 6_000, 2))
+        .send()
+        .await
+        .expect("the API answers");
+    assert_eq!(twice.status().as_u16(), 400);
+    let error: Value = twice.json().await.expect("JSON");
+    assert_eq!(error["error"]["param"], "Idempotency-Key", "{error}");
+    assert_eq!(counts(&app).await, before, "nothing written");
 
     // A deleted webhook endpoint is no longer listed; deleting it again is a 404, as for any unknown one.
     let endpoint = json!({ "url": "https://host.example/hooks", "enabled_events": ["*"] });

@@ -502,3 +502,38 @@ async fn an_endpoint_hears_only_of_the_plans_of_its_mode() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!((production.received().len(), staging.received().len()), (2, 1), "each heard of its own mode only");
 }
+
+#[tokio::test]
+async fn a_delivery_given_up_after_its_lease_ran_out_is_left_to_the_worker_that_took_it_back() {
+    let env = vec![("WEBHOOK_RETRY_HOURS", "1".to_owned())];
+    let app = spawn_app_with(Options { workers: false, env }).await;
+    let key = api_key(&app).await;
+    let receiver = Receiver::start().await;
+    endpoint(&app, &key, &receiver, &["plan.canceled"]).await;
+    let plan = plan(&app, &key, "zoe@example.test").await;
+    let (status, _) =
+        post(&app, &key, &format!("/v1/plans/{}/cancel", plan["id"].as_str().expect("id")), &json!({})).await;
+    assert_eq!(status, 200);
+
+    // The first try is answered 500 after 2 s; meanwhile its lease and the retry window run out and
+    // another worker takes the row back, whose try is answered 200 after 4 s. The slow worker's
+    // « failed » (no time left to retry) must not stand over the delivery under way.
+    receiver.answer_with(&[500, 200]);
+    receiver.answer_after(&[Duration::from_secs(2), Duration::from_secs(4)]);
+    let state = app.state.clone();
+    let slow = tokio::spawn(async move { delivery::deliver_pending(&state, 10).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while deliveries(&app).await.iter().all(|d| d.locked_until.is_none()) {
+        assert!(tokio::time::Instant::now() < deadline, "the slow worker never claimed it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    assert_eq!(delivery::deliver_pending(&app.state, 10).await.expect("the other worker"), 1);
+    assert_eq!(slow.await.expect("joined").expect("the slow worker"), 1);
+
+    let rows = deliveries(&app).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].status, rows[0].attempts), (HostDeliveryStatus::Delivered, 1), "{rows:?}");
+    let answered: Vec<u16> = receiver.received().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [500, 200]);
+}

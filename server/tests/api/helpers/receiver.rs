@@ -35,6 +35,8 @@ impl Received {
 struct Inner {
     received: Mutex<Vec<Received>>,
     answers: Mutex<VecDeque<u16>>,
+    /// How long the next requests take to be answered, in order of arrival (then at once).
+    delays: Mutex<VecDeque<Duration>>,
 }
 
 /// A running endpoint.
@@ -56,6 +58,8 @@ impl Drop for Receiver {
 
 async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let answered = inner.answers.lock().expect("lock").pop_front().unwrap_or(200);
+    let delay = inner.delays.lock().expect("lock").pop_front().unwrap_or_default();
+    tokio::time::sleep(delay).await;
     let signature = headers.get("echeancier-signature").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     inner.received.lock().expect("lock").push(Received {
         signature,
@@ -87,6 +91,11 @@ impl Receiver {
     /// The next answers, in order (then 200).
     pub fn answer_with(&self, statuses: &[u16]) {
         self.inner.answers.lock().expect("lock").extend(statuses);
+    }
+
+    /// How long the next requests take to be answered, in the order they arrive (then at once).
+    pub fn answer_after(&self, delays: &[Duration]) {
+        self.inner.delays.lock().expect("lock").extend(delays);
     }
 
     /// Closes the port: connections are refused.

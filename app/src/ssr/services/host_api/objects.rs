@@ -28,10 +28,15 @@ pub fn echeance_id(id: i64) -> String {
     format!("ech_{id}")
 }
 
-/// The number in `{prefix}_{n}`, if it is one of ours.
+/// The number in `{prefix}_{n}`, if it is one of ours: written as we write it (digits, no sign,
+/// no leading zero), so that one object has one id (`plan_07` and `plan_+7` are no one's).
 #[must_use]
 pub fn parse_id(prefix: &str, public: &str) -> Option<i64> {
-    let n: i64 = public.strip_prefix(prefix)?.strip_prefix('_')?.parse().ok()?;
+    let digits = public.strip_prefix(prefix)?.strip_prefix('_')?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
     (n > 0).then_some(n)
 }
 
@@ -247,5 +252,9 @@ mod tests {
         assert_eq!(parse_id("plan", "plan_0"), None);
         assert_eq!(parse_id("plan", "plan42"), None);
         assert_eq!(parse_id("ech", "ech_7"), Some(7));
+        // One spelling per id: no sign, no leading zero, nothing around.
+        for alias in ["plan_07", "plan_+7", "plan_ 7", "plan_7 ", "plan_٧", "plan_99999999999999999999"] {
+            assert_eq!(parse_id("plan", alias), None, "{alias}");
+        }
     }
 }

@@ -151,8 +151,13 @@ fn unique_keys<'de, D: serde::Deserializer<'de>>(reader: D) -> Result<BTreeMap<S
 }
 
 fn date(value: &str, param: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid("parameter_invalid", format!("Invalid {param}: expected YYYY-MM-DD.")).on(param))
+    // Exactly `YYYY-MM-DD`: chrono alone also reads `27-01-15` as the year 27, `2027-1-5`, signs
+    // and spaces.
+    let shaped = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    shaped.then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()).flatten().ok_or_else(|| {
+        ApiError::invalid("parameter_invalid", format!("Invalid {param}: expected YYYY-MM-DD.")).on(param)
+    })
 }
 
 fn schedule_of(body: &CreatePlanRequest) -> Result<ScheduleRequest, ApiError> {
@@ -383,11 +388,18 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
         select = select.filter(payment_plan::Column::Id.lt(after));
     }
     if let Some(email) = query.customer_email.as_deref() {
-        let email = email.trim().to_lowercase();
+        // Not an address is a mistake to say, not an empty list (a `+` left unencoded reads as a space).
+        let email = crate::domain::Email::parse(email).map_err(|_| {
+            ApiError::invalid(
+                "parameter_invalid",
+                "Invalid customer_email: an email address (a + in it is sent as %2B).",
+            )
+            .on("customer_email")
+        })?;
         let customer: Option<i64> = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
-            .filter(user::Column::Email.eq(email))
+            .filter(user::Column::Email.eq(email.as_str()))
             .into_tuple()
             .one(&db)
             .await

@@ -44,7 +44,7 @@ pub struct EndpointObject {
     pub enabled_events: Vec<String>,
     /// The note.
     pub description: Option<String>,
-    /// `enabled` or `disabled`.
+    /// `enabled` (a deleted endpoint is no longer listed).
     #[schema(value_type = String)]
     pub status: &'static str,
     /// Unix seconds.
@@ -52,6 +52,18 @@ pub struct EndpointObject {
     /// `whsec_…`: in the creation's answer only. Verify each delivery's `Echeancier-Signature` with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+/// What `DELETE` answers: the endpoint is gone.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DeletedEndpoint {
+    /// `we_…`.
+    pub id: String,
+    /// `"webhook_endpoint"`.
+    #[schema(value_type = String)]
+    pub object: &'static str,
+    /// `true`.
+    pub deleted: bool,
 }
 
 /// Every endpoint.
@@ -138,10 +150,9 @@ pub async fn delete(state: &AppState, id: &str) -> Answer {
         Err(e) => return ApiError::from(ServiceError::from(e)).answer(),
     }
     match endpoints::disable(state, id).await {
-        Ok(()) => Answer::json(
-            200,
-            &serde_json::json!({ "id": format!("we_{id}"), "object": "webhook_endpoint", "deleted": true }),
-        ),
+        Ok(()) => {
+            Answer::json(200, &DeletedEndpoint { id: format!("we_{id}"), object: "webhook_endpoint", deleted: true })
+        }
         Err(ServiceError::NotFound) => ApiError::not_found("webhook_endpoint").answer(),
         Err(e) => ApiError::from(e).answer(),
     }
