@@ -144,6 +144,9 @@ pub struct PaidAhead {
     pub stopped: Option<PayOutcome>,
     /// Why the next one could not be charged, after `paid` were: those stay paid.
     pub interrupted: Option<super::error::AppError>,
+    /// Échéances of the plan it did not charge and that are not settled (a payment under way, a
+    /// 3D Secure authentication awaited): the plan is settled only when there are none.
+    pub left: u32,
 }
 
 /// What Stripe.js needs to save a card.
@@ -837,6 +840,9 @@ pub struct PlanRow {
     pub collected: Option<crate::domain::Total>,
     /// Still to collect (none: nothing left).
     pub remaining: Option<crate::domain::Total>,
+    /// What « Tout payer » would charge now: the échéances payable now, not those under way or
+    /// awaiting 3D Secure (none: nothing to charge).
+    pub payable: Option<crate::domain::Total>,
     /// Échéances collected, and in all.
     pub progress: (u32, u32),
     /// The next échéance still to collect.

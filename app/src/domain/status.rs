@@ -145,6 +145,9 @@ impl EcheanceStatus {
             (S::Payee | S::Remboursee | S::Contestee, E::Succeeded) => Ok(self),
 
             (S::EnCours, E::Processing) => Ok(S::EnCours),
+            // Authenticated, and the bank has not settled it yet: the customer has nothing left to
+            // do (no reminder, no retry); the follow-up asks Stripe until it succeeds or fails.
+            (S::EnAttente, E::Processing) => Ok(S::EnCours),
 
             (S::EnCours | S::EnAttente, E::AuthenticationRequired | E::AuthenticationFailed) => Ok(S::EnAttente),
 
@@ -310,6 +313,9 @@ mod tests {
         assert_eq!(s, S::EnAttente);
         assert_eq!(s.transition(E::AuthenticationFailed), Ok(S::EnAttente));
         assert_eq!(s.transition(E::Succeeded), Ok(S::Payee));
+        // 3D Secure done, the bank still processing: under way, no longer waiting for the customer.
+        assert_eq!(S::EnAttente.transition(E::Processing), Ok(S::EnCours));
+        assert_eq!(apply_all(s, &[E::Processing, E::Succeeded]), S::Payee);
     }
 
     #[test]

@@ -297,7 +297,14 @@ fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
                                 {fill(tx.invitation_pay_first_button, &[("amount", &amount)])}
                             </button>
                         </ActionForm>
-                        {result.and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.message(locale)}</p> })}
+                        // Not paid (declined, under way): said as the portal says it, with the way there.
+                        {result.map(|answer| match answer {
+                            Ok(outcome) => view! {
+                                <PayNotice status=outcome.status/>
+                                <p><a href="/">{tx.invitation_to_portal}</a></p>
+                            }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
+                        })}
                     }.into_any()
                 }
             }}

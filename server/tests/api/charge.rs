@@ -319,6 +319,42 @@ async fn the_browser_saying_done_is_not_enough_only_stripe_status_counts() {
 }
 
 #[tokio::test]
+async fn a_payment_its_bank_still_processes_after_3d_secure_is_under_way_not_waiting_for_its_customer() {
+    let app = spawn_app_by_hand().await;
+    let carol = app.customer("carol", Some(cards::SCA_ALWAYS)).await;
+    let e = app.echeance(&carol, 30_000, app.today()).await;
+    charge::charge(&app.state, id(e), Trigger::DueDate).await.expect("sent");
+    let pi = app.row(e).await.current_payment_intent_id.expect("PaymentIntent");
+    let page = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), false).await.expect("page");
+    // Authenticated in the page; the bank has not settled it yet (as Stripe shows it: `processing`,
+    // no success event sent).
+    app.stripe.set_delivery(Delivery::Drop);
+    app.stripe.authenticate(&pi, &page.client_secret.expect("secret"), true).await;
+    app.stripe.set_processing(&pi, true);
+
+    let status = authenticate::confirm(&app.state, &pi, &Access::User(carol.id)).await.expect("asked");
+    assert_eq!(status, EcheanceStatus::EnCours, "no longer « en attente » of its customer");
+    assert_eq!(app.attempts(e).await[0].outcome, AttemptOutcome::Processing);
+    let reopened = authenticate::prepare(&app.state, &pi, &Access::User(carol.id), true).await.expect("page");
+    assert_eq!(reopened.status, EcheanceStatus::EnCours);
+    assert!(!reopened.can_retry && reopened.client_secret.is_none(), "nothing to authenticate again");
+    assert_eq!(app.stripe.calls("POST /v1/payment_intents/{id}/confirm"), 0, "no re-arm of a payment under way");
+    let refused = charge::charge(&app.state, id(e), Trigger::Customer(carol.id)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::AlreadyInProgress))), "{refused:?}");
+    // The reminder to authenticate (three days on) does not go.
+    app.clock.advance(Duration::from_secs(4 * 24 * 3600));
+    app::ssr::email::sender::send_pending(&app.state, 20).await.expect("outbox");
+    let reminder = app.emails(e).await.into_iter().find(|m| m.kind == EmailKind::Reminder).expect("queued");
+    assert_eq!(reminder.status.as_str(), "cancelled");
+
+    // The bank settles it: the follow-up asks Stripe and records the payment, once.
+    app.stripe.set_processing(&pi, false);
+    charge::resume(&app.state, 10).await.expect("resumed");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert_eq!(app.peer.payment_intents_of(e).await.len(), 1);
+}
+
+#[tokio::test]
 async fn another_customer_cannot_charge_nor_open_the_3ds_page_of_an_echeance() {
     let app = spawn_app().await;
     let alice = app.customer("alice", Some(cards::SCA_ALWAYS)).await;

@@ -763,6 +763,39 @@ async fn paying_everything_stops_at_the_first_echeance_the_bank_wants_to_authent
 }
 
 #[tokio::test]
+async fn paying_everything_charges_what_is_payable_now_and_says_the_plan_is_not_settled_while_one_awaits_3d_secure() {
+    let app = spawn_app().await;
+    let carol = app.customer("carol", Some(test_cards::SCA_ALWAYS)).await;
+    let created = accepted_plan(&app, &carol, 9_000, 3).await;
+    let plan = created.plan.id;
+    // The first one, due today, waits for her 3D Secure; she then saves a card her bank lets through.
+    let first = EcheanceId::new(created.echeances[0].id).expect("id");
+    let waiting = charge::charge(&app.state, first, Trigger::DueDate).await.expect("sent");
+    assert_eq!(waiting.status, EcheanceStatus::EnAttente);
+    app.add_card(&carol, test_cards::OK).await;
+    let offered = |app: &TestApp| {
+        let state = app.state.clone();
+        async move {
+            let rows = plans::of_customer(&state.db, carol.id, KeyMode::Test).await.expect("her plans");
+            let row = rows.into_iter().find(|r| r.id == plan).expect("her plan");
+            (row.remaining.map(|t| t.minor), row.payable.map(|t| t.minor))
+        }
+    };
+    // « Tout payer » offers what it charges: not the one awaiting her 3D Secure.
+    assert_eq!(offered(&app).await, (Some(9_000), Some(6_000)));
+
+    let done = pay_ahead::pay_remaining(&app.state, plan, carol.id).await.expect("paid ahead");
+
+    assert_eq!((done.paid, done.stopped, done.interrupted, done.left), (2, None, None, 1), "not « settled »");
+    assert_eq!(app.status(first.get()).await, EcheanceStatus::EnAttente, "not charged again behind her 3D Secure");
+    assert_eq!(app.peer.payment_intents_of(first.get()).await.len(), 1);
+    assert_eq!(offered(&app).await, (Some(3_000), None), "nothing to charge now");
+    // Pressed again (an old page): refused as « Payer » on it would be, not « déjà réglée ».
+    let again = pay_ahead::pay_remaining(&app.state, plan, carol.id).await;
+    assert!(matches!(again, Err(ServiceError::Refused(Refusal::AwaitingCustomer))), "{again:?}");
+}
+
+#[tokio::test]
 async fn the_plans_whose_card_will_not_last_are_flagged_and_listed_apart() {
     use chrono::Datelike as _;
     let app = spawn_app().await;

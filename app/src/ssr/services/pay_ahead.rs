@@ -16,8 +16,9 @@ use crate::ssr::state::AppState;
 ///
 /// # Errors
 /// `NotFound` (unknown plan, or another customer's), `Refused` (plan over,
-/// nothing left to pay, or the first charge refused as a single « Payer »
-/// would be), Stripe unavailable, database failure.
+/// nothing left to pay now — settled, under way or awaiting 3D Secure — or the
+/// first charge refused as a single « Payer » would be), Stripe unavailable,
+/// database failure.
 pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> Result<PaidAhead, ServiceError> {
     let (plan, rows) = plans::get(&state.db, plan_id).await?;
     if plan.customer_id != customer.get() {
@@ -31,9 +32,21 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
         .filter(|e| e.status.is_payable())
         .map(|e| EcheanceId::new(e.id).map_err(anyhow::Error::from))
         .collect::<Result<_, _>>()?;
+    // Not settled and not payable: a payment under way, or one awaiting the customer's 3D Secure.
+    let open: Vec<EcheanceStatus> =
+        rows.iter().map(|e| e.status).filter(|s| !s.is_settled() && !s.is_payable()).collect();
     if payable.is_empty() {
-        return Err(Refusal::Settled.into());
+        // Nothing to charge now: why, as « Payer » on what is left would answer.
+        let why = if open.contains(&EcheanceStatus::EnAttente) {
+            Refusal::AwaitingCustomer
+        } else if open.is_empty() {
+            Refusal::Settled
+        } else {
+            Refusal::AlreadyInProgress
+        };
+        return Err(why.into());
     }
+    let left = u32::try_from(open.len()).unwrap_or(u32::MAX);
     let mut paid = 0;
     for id in payable {
         let result = match charge::charge(state, id, Trigger::Customer(customer)).await {
@@ -43,13 +56,13 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
             // Some were: they are paid, and the answer says so, with why it stopped.
             Err(interrupted) => {
                 tracing::warn!(plan.id = plan_id, paid, error = %interrupted, "pay-ahead interrupted");
-                return Ok(PaidAhead { paid, stopped: None, interrupted: Some(interrupted.into()) });
+                return Ok(PaidAhead { paid, stopped: None, interrupted: Some(interrupted.into()), left });
             }
         };
         if result.status != EcheanceStatus::Payee {
-            return Ok(PaidAhead { paid, stopped: Some(PayOutcome::from(result)), interrupted: None });
+            return Ok(PaidAhead { paid, stopped: Some(PayOutcome::from(result)), interrupted: None, left });
         }
         paid += 1;
     }
-    Ok(PaidAhead { paid, stopped: None, interrupted: None })
+    Ok(PaidAhead { paid, stopped: None, interrupted: None, left })
 }

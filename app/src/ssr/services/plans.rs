@@ -978,6 +978,7 @@ fn line(
     let collected_rows: Vec<&echeance::Model> = rows.iter().filter(|e| e.status.was_collected()).collect();
     let collected: i64 = collected_rows.iter().map(|e| e.amount_cents).sum();
     let remaining: i64 = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.amount_cents).sum();
+    let payable: i64 = rows.iter().filter(|e| e.status.is_payable()).map(|e| e.amount_cents).sum();
     // The card will not last until the plan's last échéance still to collect.
     let last_due = rows.iter().filter(|e| !e.status.is_settled()).map(|e| e.due_date).max();
     let open = !plan.status.is_over() && last_due.is_some();
@@ -998,6 +999,7 @@ fn line(
         total: sum(plan.total_cents),
         collected: if collected == 0 { None } else { Some(sum(collected)) },
         remaining: if remaining == 0 { None } else { Some(sum(remaining)) },
+        payable: if payable == 0 { None } else { Some(sum(payable)) },
         progress: (
             u32::try_from(collected_rows.len()).unwrap_or(u32::MAX),
             u32::try_from(rows.len()).unwrap_or(u32::MAX),

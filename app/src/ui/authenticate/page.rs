@@ -134,6 +134,18 @@ fn Authenticate(
                 }
                 (Flow::Authenticating, _) => view! { <p class="muted"><span class="spinner"></span>" "{tx.auth_running}</p> }.into_any(),
                 (Flow::Checking, _) => view! { <p class="muted"><span class="spinner"></span>" "{tx.auth_checking}</p> }.into_any(),
+                // Stripe's word, whatever the browser said: under way (after 3D Secure, the bank settles it).
+                (_, EcheanceStatus::EnCours) => view! { <p class="notice" role="status">{tx.auth_processing}</p> }.into_any(),
+                // Declined, or its payment stopped, since (the bank's answer after processing, live):
+                // what to do next is in the portal (another card, « Payer »).
+                (_, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive) => view! {
+                    <p class="error" role="alert">{tx.declined_notice}</p>
+                    <p><a href="/">{tx.invitation_to_portal}</a></p>
+                }.into_any(),
+                (_, EcheanceStatus::APayer) => view! {
+                    <p class="error" role="alert">{tx.not_charged_notice}</p>
+                    <p><a href="/">{tx.invitation_to_portal}</a></p>
+                }.into_any(),
                 (Flow::Failed(_) | Flow::Done(_), EcheanceStatus::EnAttente) => view! {
                     <p class="error" role="alert">{tx.auth_failed}</p>
                     <button type="button" class="primary" data-testid="auth-retry" on:click=move |_| retry.run(())>{tx.auth_retry}</button>

@@ -97,7 +97,7 @@ pub fn CardPanel(card: Option<CardInfo>, publishable_key: String, on_saved: Call
                 }.into_any(),
                 Step::Failed(message) => view! {
                     <p class="error" role="alert">{message}</p>
-                    <button type="button" on:click=open.clone()>{tx.add_card}</button>
+                    <button type="button" on:click=open.clone()>{if has_card { tx.replace_card } else { tx.add_card }}</button>
                 }.into_any(),
             }}
         </section>

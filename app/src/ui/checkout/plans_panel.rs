@@ -4,9 +4,10 @@
 
 use leptos::prelude::*;
 
+use super::page::PayNotice;
 use crate::api::checkout::PayPlanRemaining;
-use crate::api::dto::PlanRow;
-use crate::domain::{Locale, PlanStatus};
+use crate::api::dto::{PaidAhead, PlanRow};
+use crate::domain::{EcheanceStatus, Locale, PlanStatus};
 use crate::ui::form_token::FormToken;
 use crate::ui::i18n::{fill, plan_status_label, texts};
 
@@ -43,12 +44,13 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                                 {p.other_mode.filter(|_| p.remaining.is_some()).map(|_| view! {
                                     <p class="muted" data-testid="other-mode">{tx.refused_other_mode}</p>
                                 })}
-                                {p.remaining.filter(|_| collectable && has_card).map(|remaining| view! {
+                                // What can be charged now: not what is under way or awaits 3D Secure.
+                                {p.payable.filter(|_| collectable && has_card).map(|payable| view! {
                                     <ActionForm action=pay_all attr:class="inline">
                                         <FormToken/>
                                         <input type="hidden" name="plan_id" value=p.id.to_string()/>
                                         <button type="submit" data-testid=format!("pay-plan-{}", p.id) disabled=move || pay_all.pending().get()>
-                                            {fill(tx.pay_all_remaining, &[("amount", &remaining.format(locale))])}
+                                            {fill(tx.pay_all_remaining, &[("amount", &payable.format(locale))])}
                                         </button>
                                     </ActionForm>
                                 })}
@@ -62,8 +64,17 @@ pub fn PlansPanel(plans: Vec<PlanRow>, pay_all: ServerAction<PayPlanRemaining>, 
                         let text = tx.paid_ahead_interrupted.of(u64::from(done.paid), locale);
                         view! { <p class="error" role="alert">{fill(&text, &[("reason", &reason)])}</p> }.into_any()
                     }
-                    Ok(done) if done.stopped.is_none() => view! {
+                    Ok(done) if done.stopped.is_none() && done.left == 0 => view! {
                         <p class="success" role="status">{tx.paid_ahead.of(u64::from(done.paid), locale)}</p>
+                    }.into_any(),
+                    // Some were under way or awaiting 3D Secure before: the plan is not settled yet.
+                    Ok(done) if done.stopped.is_none() => view! {
+                        <p class="notice" role="status">{tx.paid_ahead_some_left.of(u64::from(done.paid), locale)}</p>
+                    }.into_any(),
+                    // The first one did not go through: said as one « Payer » says it.
+                    Ok(PaidAhead { paid: 0, stopped: Some(first), .. }) => view! { <PayNotice status=first.status/> }.into_any(),
+                    Ok(done) if done.stopped.as_ref().is_some_and(|s| s.status == EcheanceStatus::EnCours) => view! {
+                        <p class="notice" role="status">{tx.paid_ahead_stopped_processing.of(u64::from(done.paid), locale)}</p>
                     }.into_any(),
                     Ok(done) => view! {
                         <p class="error" role="alert">{tx.paid_ahead_stopped.of(u64::from(done.paid), locale)}</p>
