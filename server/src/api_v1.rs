@@ -167,7 +167,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Answer> {
         (status = 409, description = "The idempotency key is in use, or the customer's account is being closed (account_closed)", body = ErrorResponse),
         (status = 413, description = "The body is over the size limit", body = ErrorResponse),
         (status = 422, description = "The schedule is refused, or the invitation cannot be skipped for an existing customer", body = ErrorResponse),
-        (status = 429, description = "Too many requests", body = ErrorResponse),
+        (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse),
     ),
     security(("bearer" = [])))]
 async fn create_plan(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes) -> Response {
@@ -242,7 +242,7 @@ async fn get_plan(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<Strin
 /// Refused with 409 while a charge is in flight: retry a minute later.
 #[utoipa::path(post, path = "/v1/plans/{id}/cancel", tag = "plans",
     params(("id" = String, Path, description = "plan_…"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer")),
-    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 400, description = "A query parameter", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse),
+    responses((status = 200, description = "The cancelled plan", body = PlanObject), (status = 400, description = "The request does not read (a parameter, the body, the Idempotency-Key)", body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse), (status = 409, body = ErrorResponse), (status = 413, description = "The body is over the size limit", body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse),
         (status = 503, description = "The plan is canceled but some échéance could not be yet (Stripe did not answer): send the same request again", body = ErrorResponse)),
     security(("bearer" = [])))]
 async fn cancel_plan(
@@ -276,7 +276,7 @@ async fn get_echeance(State(v1): State<V1>, headers: HeaderMap, Path(id): Path<S
         (status = 401, body = ErrorResponse),
         (status = 409, description = "The idempotency key is in use", body = ErrorResponse),
         (status = 413, description = "The body is over the size limit", body = ErrorResponse),
-        (status = 429, description = "Too many requests", body = ErrorResponse),
+        (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse),
     ),
     security(("bearer" = [])))]
 async fn create_endpoint(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes) -> Response {

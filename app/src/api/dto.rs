@@ -124,6 +124,8 @@ pub struct CheckoutData {
 /// Where an échéance stands after "Payer".
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PayOutcome {
+    /// The échéance paid.
+    pub echeance_id: i64,
     /// Status now.
     pub status: EcheanceStatus,
     /// The PaymentIntent to authenticate, when 3D Secure is required.

@@ -271,6 +271,8 @@ fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
     let locale = use_context::<Locale>().unwrap_or_default();
     let pay = ServerAction::<Pay>::new();
     let amount = first.money.format(locale);
+    // Its payment is being processed: pressed again, it would only be refused.
+    let under_way = move || matches!(pay.value().get(), Some(Ok(outcome)) if outcome.status == EcheanceStatus::EnCours);
     // 3D Secure runs on the PaymentIntent's own page, which opens the bank's window at once.
     Effect::new(move || {
         if let Some(Ok(outcome)) = pay.value().get()
@@ -293,7 +295,7 @@ fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
                             <FormToken/>
                             <input type="hidden" name="echeance_id" value=first.id.to_string()/>
                             <button type="submit" class="primary" data-testid="pay-first-button"
-                                disabled=move || !active.get() || pay.pending().get()>
+                                disabled=move || !active.get() || pay.pending().get() || under_way()>
                                 {fill(tx.invitation_pay_first_button, &[("amount", &amount)])}
                             </button>
                         </ActionForm>

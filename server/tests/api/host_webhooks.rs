@@ -522,9 +522,10 @@ async fn a_delivery_given_up_after_its_lease_ran_out_is_left_to_the_worker_that_
     receiver.answer_after(&[Duration::from_secs(2), Duration::from_secs(4)]);
     let state = app.state.clone();
     let slow = tokio::spawn(async move { delivery::deliver_pending(&state, 10).await });
+    // Its request has arrived (the row claimed and its lease renewed): only then does time run on.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while deliveries(&app).await.iter().all(|d| d.locked_until.is_none()) {
-        assert!(tokio::time::Instant::now() < deadline, "the slow worker never claimed it");
+    while receiver.arrived() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the slow worker never sent it");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     app.clock.advance(Duration::from_secs(2 * 3600));

@@ -78,6 +78,8 @@ impl Trigger {
 /// Where the échéance stands after a charge call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChargeResult {
+    /// The échéance.
+    pub echeance: EcheanceId,
     /// Its status now.
     pub status: EcheanceStatus,
     /// The attempt made.
@@ -91,7 +93,12 @@ impl From<ChargeResult> for crate::api::dto::PayOutcome {
     fn from(result: ChargeResult) -> Self {
         let authenticate_payment_intent =
             (result.status == EcheanceStatus::EnAttente).then_some(result.payment_intent_id).flatten();
-        Self { status: result.status, authenticate_payment_intent, saved_card: None }
+        Self {
+            echeance_id: result.echeance.get(),
+            status: result.status,
+            authenticate_payment_intent,
+            saved_card: None,
+        }
     }
 }
 
@@ -205,7 +212,12 @@ async fn charge_with(
         Retired::AlreadyPaid(paying) => {
             // The échéance's current attempt is the one given up: the PaymentIntent that paid is the earlier one.
             let echeance = echeances::get(&state.db, id).await?;
-            return Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: Some(paying) });
+            return Ok(ChargeResult {
+                echeance: id,
+                status: echeance.status,
+                attempt_no,
+                payment_intent_id: Some(paying),
+            });
         }
         Retired::Refused(refusal) => return Err(refusal.into()),
     }
@@ -214,7 +226,12 @@ async fn charge_with(
         return Err(refusal.into());
     }
     let echeance = echeances::get(&state.db, id).await?;
-    Ok(ChargeResult { status: echeance.status, attempt_no, payment_intent_id: echeance.current_payment_intent_id })
+    Ok(ChargeResult {
+        echeance: id,
+        status: echeance.status,
+        attempt_no,
+        payment_intent_id: echeance.current_payment_intent_id,
+    })
 }
 
 /// Nothing of a plan of the other Stripe mode is charged, nor asked of Stripe first: its customer

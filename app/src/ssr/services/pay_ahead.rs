@@ -10,6 +10,7 @@ use super::error::ServiceError;
 use super::plans;
 use crate::api::dto::{PaidAhead, PayOutcome};
 use crate::domain::{EcheanceId, EcheanceStatus, Refusal, UserId};
+use crate::ssr::entities::echeance;
 use crate::ssr::state::AppState;
 
 /// Pays every échéance of `plan_id` still payable now, for its own customer.
@@ -32,9 +33,7 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
         .filter(|e| e.status.is_payable())
         .map(|e| EcheanceId::new(e.id).map_err(anyhow::Error::from))
         .collect::<Result<_, _>>()?;
-    // Not settled and not payable: a payment under way, or one awaiting the customer's 3D Secure.
-    let open: Vec<EcheanceStatus> =
-        rows.iter().map(|e| e.status).filter(|s| !s.is_settled() && !s.is_payable()).collect();
+    let open = waiting(&rows);
     if payable.is_empty() {
         // Nothing to charge now: why, as « Payer » on what is left would answer.
         let why = if open.contains(&EcheanceStatus::EnAttente) {
@@ -64,5 +63,20 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
         }
         paid += 1;
     }
+    // Read again: one under way before may have been paid meanwhile (unread, what was paid is
+    // still the answer, with what was left before).
+    let left = match plans::get(&state.db, plan_id).await {
+        Ok((_, now)) => u32::try_from(waiting(&now).len()).unwrap_or(u32::MAX),
+        Err(e) => {
+            tracing::warn!(plan.id = plan_id, error = %e, "pay-ahead: the plan could not be read again");
+            left
+        }
+    };
     Ok(PaidAhead { paid, stopped: None, interrupted: None, left })
+}
+
+/// The statuses of a plan's échéances neither settled nor payable: a payment under way, or one
+/// awaiting the customer's 3D Secure.
+fn waiting(rows: &[echeance::Model]) -> Vec<EcheanceStatus> {
+    rows.iter().map(|e| e.status).filter(|s| !s.is_settled() && !s.is_payable()).collect()
 }

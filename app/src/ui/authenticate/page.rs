@@ -136,9 +136,10 @@ fn Authenticate(
                 (Flow::Checking, _) => view! { <p class="muted"><span class="spinner"></span>" "{tx.auth_checking}</p> }.into_any(),
                 // Stripe's word, whatever the browser said: under way (after 3D Secure, the bank settles it).
                 (_, EcheanceStatus::EnCours) => view! { <p class="notice" role="status">{tx.auth_processing}</p> }.into_any(),
-                // Declined, or its payment stopped, since (the bank's answer after processing, live):
-                // what to do next is in the portal (another card, « Payer »).
-                (_, EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive) => view! {
+                // Declined, or its payment stopped, since (the bank's answer after processing, live;
+                // a decline Stripe.js reported keeps its own words below): what to do next is in the
+                // portal (another card, « Payer »).
+                (Flow::Idle | Flow::Done(_), EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive) => view! {
                     <p class="error" role="alert">{tx.declined_notice}</p>
                     <p><a href="/">{tx.invitation_to_portal}</a></p>
                 }.into_any(),

@@ -68,6 +68,7 @@ pub fn CheckoutPage() -> impl IntoView {
                         let publishable_key = checkout.publishable_key.clone();
                         let collected: Vec<_> =
                             checkout.echeances.iter().filter(|e| e.status.was_collected()).cloned().collect();
+                        let statuses: Vec<(i64, EcheanceStatus)> = checkout.echeances.iter().map(|e| (e.id, e.status)).collect();
                         view! {
                             <Layout me=Some(me)>
                                 <h1 data-hydrated=hydrated>{tx.my_echeances}</h1>
@@ -95,7 +96,12 @@ pub fn CheckoutPage() -> impl IntoView {
                                         }.into_any()
                                     }}
                                     {move || pay.value().get().map(|result| match result {
-                                        Ok(outcome) => view! { <PayNotice status=outcome.status/> }.into_any(),
+                                        Ok(outcome) => {
+                                            // Where that échéance stands now (a payment under way is followed live),
+                                            // not where the click left it.
+                                            let now = statuses.iter().find(|(id, _)| *id == outcome.echeance_id);
+                                            view! { <PayNotice status=now.map_or(outcome.status, |(_, s)| *s)/> }.into_any()
+                                        }
                                         Err(error) => {
                                             let locale = use_context::<crate::domain::Locale>().unwrap_or_default();
                                             view! { <p class="error" role="alert">{error.message(locale)}</p> }.into_any()

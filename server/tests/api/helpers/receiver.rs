@@ -37,6 +37,8 @@ struct Inner {
     answers: Mutex<VecDeque<u16>>,
     /// How long the next requests take to be answered, in order of arrival (then at once).
     delays: Mutex<VecDeque<Duration>>,
+    /// Requests arrived, answered or not yet.
+    arrived: std::sync::atomic::AtomicUsize,
 }
 
 /// A running endpoint.
@@ -57,6 +59,7 @@ impl Drop for Receiver {
 }
 
 async fn hook(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    inner.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let answered = inner.answers.lock().expect("lock").pop_front().unwrap_or(200);
     let delay = inner.delays.lock().expect("lock").pop_front().unwrap_or_default();
     tokio::time::sleep(delay).await;
@@ -111,6 +114,11 @@ impl Receiver {
     pub async fn come_back(&self) {
         let listener = tokio::net::TcpListener::bind(self.addr).await.expect("bind the receiver again");
         self.serve(listener);
+    }
+
+    /// How many requests arrived, those still waiting for their answer included.
+    pub fn arrived(&self) -> usize {
+        self.inner.arrived.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Everything received so far.
