@@ -9,7 +9,7 @@ use super::charge::{self, Trigger};
 use super::error::ServiceError;
 use super::plans;
 use crate::api::dto::{PaidAhead, PayOutcome};
-use crate::domain::{EcheanceId, EcheanceStatus, Refusal, UserId};
+use crate::domain::{EcheanceId, EcheanceStatus, PaymentEvent, Refusal, UserId};
 use crate::ssr::entities::echeance;
 use crate::ssr::state::AppState;
 
@@ -35,15 +35,11 @@ pub async fn pay_remaining(state: &AppState, plan_id: i64, customer: UserId) -> 
         .collect::<Result<_, _>>()?;
     let open = waiting(&rows);
     if payable.is_empty() {
-        // Nothing to charge now: why, as « Payer » on what is left would answer.
-        let why = if open.contains(&EcheanceStatus::EnAttente) {
-            Refusal::AwaitingCustomer
-        } else if open.is_empty() {
-            Refusal::Settled
-        } else {
-            Refusal::AlreadyInProgress
-        };
-        return Err(why.into());
+        // Nothing to charge now: why, as « Payer » on what is left would answer (the state
+        // machine's refusal; one awaiting the customer first, the one they can act on).
+        let first = open.iter().max_by_key(|s| **s == EcheanceStatus::EnAttente);
+        let refused = first.and_then(|s| s.transition(PaymentEvent::ChargeStarted).err());
+        return Err(refused.map_or(Refusal::Settled, Refusal::from).into());
     }
     let left = u32::try_from(open.len()).unwrap_or(u32::MAX);
     let mut paid = 0;
