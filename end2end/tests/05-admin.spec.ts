@@ -26,6 +26,26 @@ test.describe('admin dashboard', () => {
     await expect(timeline.webhook('payment_intent.succeeded')).toHaveCount(1);
   });
 
+  test('offers « Relancer » only for what is due, and says what the last action came to', async ({ page }) => {
+    const customer = seedCustomer('retry', [{ cents: 30_000, due: 20 }, { cents: 30_000, due: -3, status: 'echouee' }]);
+    const [ahead, failed] = customer.echeances;
+    await login(page, seedAdmin('admin-retry'));
+    const timeline = new AdminTimeline(page);
+    // Not due yet: an admin does not charge it off-session before its date (its customer may pay it ahead).
+    await timeline.goto(ahead.id);
+    await expect(timeline.cancel).toBeVisible();
+    await expect(timeline.retry).toHaveCount(0);
+    // Due and declined: retried; with no card on file it is refused, and that is what the page says.
+    await timeline.goto(failed.id);
+    await timeline.retry.click();
+    await expect(timeline.alert).toBeVisible();
+    await expect(timeline.done).toHaveCount(0);
+    // The next action's answer replaces it: no earlier error left beside « done ».
+    await timeline.cancel.click();
+    await expect(timeline.done).toBeVisible();
+    await expect(timeline.alert).toHaveCount(0);
+  });
+
   test('runs « Réconcilier maintenant » and sees the report', async ({ page }) => {
     const admin = seedAdmin('admin-reconcile');
     await login(page, admin);

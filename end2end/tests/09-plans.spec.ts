@@ -54,6 +54,12 @@ test.describe('payment plans', () => {
     await form.create.click();
     await expect(form.created).toContainText('attend l’acceptation du client');
     await expect(form.created.locator('li a')).toHaveCount(3);
+    // The same form is not sent twice (a second plan, a second invitation); a change makes another plan.
+    await expect(form.create).toBeDisabled();
+    await form.label.fill('Formation 2035 (bis)');
+    await expect(form.create).toBeEnabled();
+    await form.label.fill('Formation 2035');
+    await expect(form.create).toBeDisabled();
     await screenshot(page, 'new-plan');
 
     // The plan's page: waiting for the customer, no consent yet; cancelled, every échéance with it.
@@ -71,6 +77,10 @@ test.describe('payment plans', () => {
     await second.locator('input[type="date"]').fill('2035-03-01');
     await second.getByRole('button', { name: 'Déplacer' }).click();
     await expect(second).toContainText('01/03/2035');
+    // A cancel is for good: the button asks for the « je confirme » box first (the browser holds the form).
+    await plan.cancel.click();
+    await expect(plan.cancelled).toHaveCount(0);
+    await plan.confirmCancel.check();
     await plan.cancel.click();
     await expect(plan.cancelled).toContainText('3 échéances annulées');
     await expect(plan.status).toHaveAttribute('data-status', 'annule');

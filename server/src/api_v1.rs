@@ -183,7 +183,7 @@ async fn create_plan(State(v1): State<V1>, headers: HeaderMap, RawQuery(query): 
         ("customer_email" = Option<String>, Query, description = "Only this customer's plans"),
         ("status" = Option<String>, Query, description = "draft, awaiting_customer, active, completed, defaulted or canceled"),
         ("limit" = Option<u32>, Query, description = "1 to 100 (10)"),
-        ("starting_after" = Option<String>, Query, description = "The last plan id of the previous page"),
+        ("starting_after" = Option<String>, Query, description = "The last plan id of the previous page (a plan these keys see)"),
     ),
     responses((status = 200, description = "A page", body = PlanList), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse), (status = 429, description = "Too many requests: wait for Retry-After", body = ErrorResponse)),
     security(("bearer" = [])))]

@@ -418,6 +418,15 @@ pub enum TimelineEvent {
         /// Details (technical).
         detail: Option<String>,
     },
+    /// Its due date moved by an admin (its status as it was).
+    Rescheduled {
+        /// The dates, before and after.
+        dates: crate::domain::Rescheduled,
+        /// Who.
+        actor: crate::domain::Actor,
+        /// The admin's name.
+        actor_name: Option<String>,
+    },
     /// What became of one of its refunds (the échéance's status as it was).
     Refund {
         /// The refund's news.

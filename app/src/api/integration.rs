@@ -95,9 +95,8 @@ pub async fn admin_create_endpoint(url: String, events: String) -> Result<ShownO
     let state = state()?;
     require_admin(&state).await?;
     let enabled_events = events.split([' ', ',', '\n']).filter(|e| !e.trim().is_empty()).map(str::to_owned).collect();
-    let created = endpoints::create_in(&state, &state.db, NewEndpoint { url, enabled_events, description: None })
-        .await
-        .map_err(fail)?;
+    let created =
+        endpoints::create(&state, NewEndpoint { url, enabled_events, description: None }).await.map_err(fail)?;
     Ok(ShownOnce { id: created.row.id, secret: created.secret })
 }
 

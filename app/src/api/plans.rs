@@ -84,13 +84,21 @@ pub async fn admin_move_due_date(echeance_id: i64, due_date: String) -> Result<(
     plans::move_due_date(&state, parse_id(echeance_id)?, to, me.id).await.map_err(fail)
 }
 
-/// Cancels a plan (refused while one of its échéances is in flight).
+/// Cancels a plan, its « je confirme » box ticked (refused while one of its échéances is in flight).
 #[server(endpoint = "admin/plans/cancel")]
-pub async fn admin_cancel_plan(plan_id: i64, refund: Option<String>) -> Result<PlanCancelled, AppError> {
-    use super::context::{fail, require_admin, state};
+pub async fn admin_cancel_plan(
+    plan_id: i64,
+    refund: Option<String>,
+    confirm: Option<String>,
+) -> Result<PlanCancelled, AppError> {
+    use super::context::{fail, require_admin, respond, state};
     use crate::ssr::services::{plans, refunds};
     let state = state()?;
     let me = require_admin(&state).await?;
+    // The form's « je confirme » box: a cancel is for good, and may refund every paid échéance.
+    if confirm.as_deref() != Some("on") {
+        return Err(respond(AppError::Invalid(crate::domain::Invalid::Field(crate::domain::Field::Confirmation))));
+    }
     let mut done = plans::cancel(&state, plan_id, me.id).await.map_err(fail)?;
     // « Rembourser aussi ce qui a été payé »: each collected échéance's own refund.
     if refund.as_deref() == Some("on") {

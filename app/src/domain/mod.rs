@@ -39,7 +39,9 @@ pub use money::{Amount, Currency, Money, Total};
 pub use notification::EmailKind;
 pub use origin::{Cause, ChargeOrigin};
 pub use outcome::{AttemptOutcome, AttemptUpdate, NextCheck, ThreeDsStep};
-pub use plan::{Installment, Interval, PlanField, PlanProblem, Schedule, ScheduleInvalid, ScheduleRequest};
+pub use plan::{
+    Installment, Interval, PlanField, PlanProblem, Rescheduled, Schedule, ScheduleInvalid, ScheduleRequest,
+};
 pub use plan_status::{DefaultPolicy, PlanEvent, PlanStatus, PlanTransitionError, Progress};
 pub use reason::{Field, Invalid, Refusal};
 pub use reconcile::{ReconcileCounts, ReconcileProblem, ReconcileStep, StripeList, StripeObject};

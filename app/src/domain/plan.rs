@@ -234,6 +234,22 @@ pub fn spans_consumer_credit(first: NaiveDate, last: NaiveDate) -> bool {
     Interval::Month.nth(first, 3).is_some_and(|limit| last > limit)
 }
 
+/// An échéance's due date moved by an admin, as its history keeps it (a note of its audit log,
+/// event [`Rescheduled::EVENT`], this as its JSON detail): the timeline says when it was to be
+/// charged and when it is now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rescheduled {
+    /// The date it had.
+    pub from: NaiveDate,
+    /// The date it has.
+    pub to: NaiveDate,
+}
+
+impl Rescheduled {
+    /// The audit event that carries it.
+    pub const EVENT: &'static str = "Rescheduled";
+}
+
 /// Checks moving échéance number `seq` (from 1) of a plan whose due dates are
 /// `dates`, in order, to `to`: not before `today`, and still strictly between
 /// its neighbours' dates (a plan's dates always strictly increase).

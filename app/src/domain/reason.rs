@@ -24,6 +24,10 @@ pub enum Refusal {
     /// The échéance cannot be paid in its current state.
     #[error("not payable now")]
     NotPayableNow,
+    /// The échéance is not due yet: only its customer pays ahead (an admin's charge goes
+    /// off-session, on a mandate for the schedule's dates).
+    #[error("not due yet")]
+    NotDueYet,
     /// The schedule decided on a snapshot; the échéance is no longer due.
     #[error("no longer due")]
     NoLongerDue,
@@ -253,6 +257,9 @@ pub enum Invalid {
     /// A refund of more than what is left to refund (that much at most).
     #[error("more than the {0} left to refund")]
     RefundTooLarge(crate::domain::Money),
+    /// A webhook endpoint over the most a mode's keys may have enabled at once (that many).
+    #[error("at most {0} webhook endpoints enabled at once")]
+    TooManyEndpoints(u32),
 }
 
 impl From<crate::domain::money::BelowMinimum> for Invalid {

@@ -83,14 +83,7 @@ const MIGRATION_LOCK: i64 = 0x00ec_6ea0_c1e5;
 /// A migration fails (nothing of it is kept).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     let turn = begin_write(db).await.context("waiting for the migration turn")?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        let lock = sea_orm::Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [MIGRATION_LOCK.into()],
-        );
-        turn.execute_raw(lock).await.context("waiting for the migration lock")?;
-    }
+    take_turn(&turn, MIGRATION_LOCK).await.context("waiting for the migration lock")?;
     Migrator::up(&turn, None).await.context("running migrations")?;
     turn.commit().await.context("committing the migrations")
 }
@@ -111,6 +104,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         }
         _ => db.begin().await,
     }
+}
+
+/// Makes `txn` (begun by [`begin_write`]) wait for every other transaction that took turn `key`
+/// to end, and holds the turn until it ends: a PostgreSQL advisory lock; on SQLite, `BEGIN
+/// IMMEDIATE` already lets one writer at a time. What is checked by counting rows (at most so many
+/// of them) is counted after it, so two writers at once cannot both count one under the limit.
+///
+/// # Errors
+/// The lock cannot be taken.
+pub async fn take_turn(txn: &DatabaseTransaction, key: i64) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let lock = sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [key.into()],
+        );
+        txn.execute_raw(lock).await?;
+    }
+    Ok(())
 }
 
 /// Starts a transaction that only reads, from one moment of the database: a page made of several

@@ -251,7 +251,7 @@ fn PayFirstWithCard(first: PlannedEcheance, publishable_key: String, on_paid: Ca
                 }
                 // Not paid here: the portal shows where the échéance stands and what can be done.
                 FirstPayment::Answered(status) => view! {
-                    <PayNotice status/>
+                    <PayNotice status not_live=true/>
                     <p><a href="/">{tx.invitation_to_portal}</a></p>
                 }.into_any(),
                 FirstPayment::Failed(message) => view! {
@@ -302,7 +302,7 @@ fn PayFirst(first: PlannedEcheance, active: Signal<bool>) -> impl IntoView {
                         // Not paid (declined, under way): said as the portal says it, with the way there.
                         {result.map(|answer| match answer {
                             Ok(outcome) => view! {
-                                <PayNotice status=outcome.status/>
+                                <PayNotice status=outcome.status not_live=true/>
                                 <p><a href="/">{tx.invitation_to_portal}</a></p>
                             }.into_any(),
                             Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),

@@ -78,6 +78,9 @@ export class AdminTimeline extends PageObject {
   /** The échéance's status badge (in the summary). */
   readonly badge = this.page.getByRole('definition').locator('.badge[data-status]');
   readonly cancel = this.page.getByRole('button', { name: this.tx.cancelEcheance });
+  readonly retry = this.page.getByRole('button', { name: this.tx.retryCharge });
+  readonly alert = this.page.getByRole('alert');
+  readonly done = this.page.getByRole('status').filter({ hasText: this.tx.done });
 
   async goto(id: number): Promise<void> {
     await this.page.goto(`/admin/echeances/${id}`);
@@ -179,6 +182,7 @@ export class AdminPlan extends PageObject {
   /** Every email sent about the plan; each entry's `data-email-kind` is the email's kind. */
   readonly emails = this.page.getByRole('region', { name: 'E-mails de l’échéancier' });
   readonly cancel = this.page.getByRole('button', { name: 'Annuler l’échéancier' });
+  readonly confirmCancel = this.page.getByRole('checkbox', { name: 'Je confirme l’annulation définitive de cet échéancier' });
   readonly cancelled = this.page.getByTestId('plan-cancelled');
 }
 

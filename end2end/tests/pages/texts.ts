@@ -27,6 +27,9 @@ export interface Texts {
   reconcileNow: string;
   timeline: string;
   cancelEcheance: string;
+  retryCharge: string;
+  /** An admin action that went through. */
+  done: string;
   /** The notice shown only while a charge's outcome is unknown. */
   processing: string;
   /** The payment service did not answer. */
@@ -63,6 +66,8 @@ export const FR: Texts = {
   reconcileNow: 'Réconcilier maintenant',
   timeline: 'Chronologie',
   cancelEcheance: "Annuler l'échéance",
+  retryCharge: 'Relancer le prélèvement',
+  done: "C'est fait.",
   processing: 'Le paiement est en cours de traitement',
   unavailable: 'Le service de paiement ne répond pas',
   unknownToStripe: 'Stripe ne connaît pas ce paiement',
@@ -96,6 +101,8 @@ export const EN: Texts = {
   reconcileNow: 'Reconcile now',
   timeline: 'Timeline',
   cancelEcheance: 'Cancel the installment',
+  retryCharge: 'Retry the charge',
+  done: 'Done.',
   processing: 'The payment is being processed',
   unavailable: 'The payment service is not answering',
   unknownToStripe: 'Stripe does not know this payment',

@@ -905,3 +905,27 @@ async fn a_test_plans_charge_left_unknown_waits_for_the_test_keys_to_be_settled(
     assert_eq!(test.status(e).await, EcheanceStatus::Payee);
     assert_eq!(test.peer.payment_intents_of(e).await.len(), 1, "no second charge");
 }
+
+#[tokio::test]
+async fn an_admin_does_not_charge_an_echeance_before_its_date_its_customer_may_pay_it_ahead() {
+    let app = spawn_app().await;
+    let admin = app.admin("root").await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let ahead = app.echeance(&alice, 2_000, app.today().checked_add_days(chrono::Days::new(30)).expect("date")).await;
+
+    // Off-session on the customer's mandate, which allows the schedule's dates: refused, nothing sent.
+    let refused = charge::charge(&app.state, id(ahead), Trigger::Admin(admin.id)).await;
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NotDueYet))), "{refused:?}");
+    assert!(app.attempts(ahead).await.is_empty(), "nothing was sent to Stripe");
+    assert_eq!(app.status(ahead).await, EcheanceStatus::APayer);
+    let timeline = app::ssr::services::admin::timeline(&app.state, id(ahead)).await.expect("its page");
+    assert!(!timeline.can_retry, "its page offers no « Relancer »");
+
+    // One due today the admin charges; the one not due yet its customer pays ahead, on-session.
+    let today = app.echeance(&alice, 2_000, app.today()).await;
+    assert!(app::ssr::services::admin::timeline(&app.state, id(today)).await.expect("its page").can_retry);
+    let paid = charge::charge(&app.state, id(today), Trigger::Admin(admin.id)).await.expect("charged");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+    let paid = charge::charge(&app.state, id(ahead), Trigger::Customer(alice.id)).await.expect("paid ahead");
+    assert_eq!(paid.status, EcheanceStatus::Payee);
+}

@@ -4,8 +4,10 @@
 //! plan from concurrent requests), pagination, cancel, and 429.
 
 use app::domain::KeyMode;
-use app::ssr::entities::{api_request, echeance, email_outbox, payment_plan, user};
+use app::ssr::entities::{api_request, echeance, email_outbox, payment_plan, user, webhook_endpoint};
+use app::ssr::services::error::ServiceError;
 use app::ssr::services::host_api::keys;
+use app::ssr::services::outgoing::endpoints;
 use chrono::Days;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -653,6 +655,14 @@ async fn plans_are_listed_newest_first_a_page_at_a_time() {
         assert_eq!(status, 400, "{query}: {error}");
         assert_eq!(error["error"]["param"], param, "{query}");
     }
+    // A cursor that is no plan is said (as on Stripe), not read as a bare bound that lists the older plans.
+    let (status, error) = get(&app, "/v1/plans?starting_after=plan_999999", &key).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str(), error["error"]["param"].as_str()),
+        (400, Some("resource_missing"), Some("starting_after")),
+        "{error}"
+    );
+    assert_eq!(error["error"]["message"], "No such plan: 'plan_999999'.");
     let (status, plus) = get(&app, "/v1/plans?customer_email=a%2Bb@example.test", &key).await;
     assert_eq!((status, plus["data"].as_array().map(Vec::len)), (200, Some(0)), "{plus}");
     // One plan, one id: its number as we write it, no other spelling.
@@ -951,6 +961,76 @@ async fn each_mistake_gets_one_json_answer_that_names_what_is_wrong() {
 }
 
 #[tokio::test]
+async fn at_most_sixteen_webhook_endpoints_are_enabled_at_once_however_they_are_asked_for() {
+    let app = spawn_app().await;
+    let key = api_key(&app).await;
+    let endpoint = |n: usize| json!({ "url": format!("https://host{n}.example/hooks"), "enabled_events": ["*"] });
+    let enabled = || async {
+        webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::DisabledAt.is_null())
+            .count(&app.state.db)
+            .await
+            .expect("count")
+    };
+    // One from the dashboard, then twenty asked for at once through the API: fifteen more are made,
+    // and none over (each creation counts in turn: two at once cannot both count fifteen).
+    let (_, as_admin) = app.logged_in_admin().await;
+    let form = [("url", "https://dashboard.example/hooks"), ("events", "*")];
+    let (status, first) = app.call(&as_admin, "admin/integration/endpoints/create", &form).await;
+    assert_eq!(status, 200, "{first}");
+    let bodies: Vec<Value> = (0..20).map(endpoint).collect();
+    let answers =
+        futures::future::join_all(bodies.iter().map(|body| post(&app, "/v1/webhook_endpoints", &key, None, body)))
+            .await;
+    let made: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 201).map(|(_, e)| e).collect();
+    assert_eq!(made.len(), 15, "{answers:?}");
+    for (status, refused) in answers.iter().filter(|(status, _)| *status != 201) {
+        assert_eq!((*status, refused["error"]["code"].as_str()), (400, Some("webhook_endpoint_limit")), "{refused}");
+    }
+    assert_eq!(enabled().await, 16);
+    let (_, listed) = get(&app, "/v1/webhook_endpoints", &key).await;
+    assert_eq!((listed["data"].as_array().map(Vec::len), &listed["has_more"]), (Some(16), &json!(false)));
+
+    let delete = |endpoint: &Value| {
+        let path = format!("/v1/webhook_endpoints/{}", endpoint["id"].as_str().expect("id"));
+        let (app, key) = (&app, &key);
+        async move { call(app, reqwest::Method::DELETE, &path, Some(key), None, None).await.0 }
+    };
+
+    // The dashboard is refused too, saying how many at most, and writes nothing.
+    let (status, refused) = app.call(&as_admin, "admin/integration/endpoints/create", &form).await;
+    assert_eq!((status, refused), (422, json!({ "Invalid": { "TooManyEndpoints": 16 } })));
+    assert_eq!(enabled().await, 16);
+
+    // One deleted, one more can be added.
+    assert_eq!(delete(made[0]).await, 200);
+    let (status, again) = post(&app, "/v1/webhook_endpoints", &key, None, &endpoint(99)).await;
+    assert_eq!(status, 201, "{again}");
+    let (status, refused) = post(&app, "/v1/webhook_endpoints", &key, None, &endpoint(100)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(enabled().await, 16);
+
+    // Two creations at once for the last place: the second waits for the first's turn to end, then
+    // counts what it wrote (on PostgreSQL, without the turn, it counted fifteen and made a seventeenth).
+    assert_eq!(delete(made[1]).await, 200);
+    let new = |n: usize| endpoints::NewEndpoint {
+        url: format!("https://turn{n}.example/hooks"),
+        enabled_events: vec!["*".to_owned()],
+        description: None,
+    };
+    let first = app::ssr::db::begin_write(&app.state.db).await.expect("a transaction");
+    endpoints::create_in(&app.state, &first, new(1)).await.expect("the sixteenth, not committed yet");
+    let state = app.state.clone();
+    let second = tokio::spawn(async move { endpoints::create(&state, new(2)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!second.is_finished(), "the second waits for the first's turn");
+    first.commit().await.expect("committed");
+    let second = second.await.expect("ran");
+    assert!(matches!(second, Err(ServiceError::Invalid(app::domain::Invalid::TooManyEndpoints(16)))), "{second:?}");
+    assert_eq!(enabled().await, 16);
+}
+
+#[tokio::test]
 async fn the_hosts_acceptance_link_stops_opening_the_account_once_it_holds_a_card_or_another_accepted_plan() {
     use app::domain::LinkHolder;
     use app::ssr::services::{cards, invitations, plans};
@@ -1063,6 +1143,9 @@ async fn the_live_keys_do_not_see_the_test_plans_and_are_told_where_they_are() {
     assert_eq!((status, missing["error"]["message"].as_str()), (404, Some(other_mode("plan", &plan_id).as_str())));
     let (status, listed) = get(&live, "/v1/plans", &live_key).await;
     assert_eq!((status, listed["data"].as_array().map(Vec::len)), (200, Some(0)), "{listed}");
+    // Nor is it a cursor for them.
+    let (status, error) = get(&live, &format!("/v1/plans?starting_after={plan_id}"), &live_key).await;
+    assert_eq!((status, error["error"]["param"].as_str()), (400, Some("starting_after")), "{error}");
     // An id of neither mode is the plain 404.
     let (_, unknown) = get(&live, "/v1/plans/plan_999999", &live_key).await;
     assert_eq!(unknown["error"]["message"], "No such plan.");

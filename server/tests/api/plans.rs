@@ -377,7 +377,7 @@ async fn a_request_the_server_cannot_read_is_the_senders_400_and_writes_nothing(
     }
     // A form's field missing, or not a number where one is expected.
     let customer = app.customer("carol", Some(test_cards::OK)).await;
-    let e = app.echeance(&customer, 5_000, app.today() + Days::new(10)).await.to_string();
+    let e = app.echeance(&customer, 5_000, app.today()).await.to_string();
     for form in [&[][..], &[("echeance_id", "trois")][..]] {
         let (status, answer) = app.call(&as_admin, "admin/retry", form).await;
         assert_eq!(status, 400, "{form:?}: {answer}");
@@ -672,6 +672,21 @@ async fn an_admin_moves_a_due_date_between_its_neighbours_and_the_due_date_run_f
         .await
         .expect("count");
     assert_eq!(audit, 4, "each move written to the admin audit");
+    // And to the échéance's own history: its page says when it was to be charged and when it is now, and by whom.
+    let timeline = app::ssr::services::admin::timeline(&app.state, e(2)).await.expect("its page");
+    let moves: Vec<(chrono::NaiveDate, chrono::NaiveDate)> = timeline
+        .entries
+        .iter()
+        .filter_map(|entry| match &entry.event {
+            app::api::dto::TimelineEvent::Rescheduled { dates, actor, .. } => {
+                assert_eq!(*actor, app::domain::Actor::Admin(admin.id.get()));
+                Some((dates.from, dates.to))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moves, [(day(60), day(61)), (day(200), day(60)), (before[2], day(200))], "newest first");
+    assert_eq!(app.status(created.echeances[2].id).await, EcheanceStatus::APayer);
 }
 
 #[tokio::test]

@@ -26,13 +26,19 @@ async fn waiting(app: &TestApp) -> (i64, String) {
     (e, app.row(e).await.current_payment_intent_id.expect("pi"))
 }
 
+/// An échéance waiting for 3D Secure whose customer authenticated: Stripe says succeeded, the app heard nothing.
+async fn authenticated_unheard(app: &TestApp) -> i64 {
+    let (e, pi) = waiting(app).await;
+    let secret = app.peer.client_secret(&pi).await;
+    app.stripe.authenticate(&pi, &secret, true).await;
+    e
+}
+
 #[tokio::test]
 async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_made_payee() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
-    let (e, pi) = waiting(&app).await;
-    let secret = app.peer.client_secret(&pi).await;
-    app.stripe.authenticate(&pi, &secret, true).await;
+    let e = authenticated_unheard(&app).await;
 
     let report = reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
 
@@ -40,6 +46,31 @@ async fn a_payment_intent_that_succeeded_while_the_echeance_was_en_attente_is_ma
     assert_eq!((report.counts.checked, report.counts.fixed, report.counts.errors), (1, 1, 0), "{report:?}");
     assert_eq!(report.drift.len(), 1);
     assert_eq!((report.drift[0].local.as_str(), report.drift[0].stripe.as_str()), ("en_attente", "succeeded"));
+}
+
+#[tokio::test]
+async fn a_dry_run_on_the_dashboard_says_it_changed_nothing() {
+    let app = spawn_app().await;
+    app.stripe.set_delivery(Delivery::Drop);
+    let e = authenticated_unheard(&app).await;
+    let (_, as_admin) = app.logged_in_admin().await;
+    let dashboard = || async {
+        let page = as_admin.get(format!("{}/admin", app.address)).send().await.expect("answers");
+        page.text().await.expect("page")
+    };
+    let said = app::ui::i18n::Texts::of(Locale::Fr).report_dry_run;
+
+    // `server reconcile --dry-run`: its drift is listed (« résolu en : payée »), nothing was written, and the page says so.
+    let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
+    assert_eq!(report.drift.len(), 1, "{report:?}");
+    assert_eq!(app.status(e).await, EcheanceStatus::EnAttente, "a dry run writes nothing");
+    let page = dashboard().await;
+    assert!(page.contains("data-testid=\"report-dry-run\"") && page.contains(said), "the dry run is said to be one");
+
+    // A real run, shown after it, is not.
+    reconcile::run(&app.state, &options(false), &Silent).await.expect("ran");
+    assert_eq!(app.status(e).await, EcheanceStatus::Payee);
+    assert!(!dashboard().await.contains("report-dry-run"), "a real run is not a dry run");
 }
 
 #[tokio::test]
@@ -97,9 +128,7 @@ async fn when_listing_fails_an_unknown_attempt_is_still_looked_up_by_its_custome
 async fn a_dry_run_reports_the_drift_and_changes_nothing() {
     let app = spawn_app().await;
     app.stripe.set_delivery(Delivery::Drop);
-    let (e, pi) = waiting(&app).await;
-    let secret = app.peer.client_secret(&pi).await;
-    app.stripe.authenticate(&pi, &secret, true).await;
+    let e = authenticated_unheard(&app).await;
 
     let report = reconcile::run(&app.state, &options(true), &Silent).await.expect("ran");
 

@@ -482,7 +482,13 @@ async fn cancelling_a_plan_can_refund_what_it_collected_one_tracked_refund_per_e
     let (plan, ids) = two_of_three_paid(&app).await;
     let (_, as_admin) = app.logged_in_admin().await;
     let plan_id = plan.plan.id.to_string();
-    let form = [("plan_id", plan_id.as_str()), ("refund", "on")];
+    // Its « je confirme » box not ticked: nothing is cancelled nor refunded.
+    let unconfirmed = [("plan_id", plan_id.as_str()), ("refund", "on")];
+    let (status, body) = app.call(&as_admin, "admin/plans/cancel", &unconfirmed).await;
+    assert_eq!((status, &body), (422, &serde_json::json!({ "Invalid": { "Field": "Confirmation" } })));
+    assert_eq!(app.status(ids[2]).await, EcheanceStatus::APayer, "not cancelled");
+    assert!(rows(&app).await.is_empty(), "nothing refunded");
+    let form = [("plan_id", plan_id.as_str()), ("refund", "on"), ("confirm", "on")];
     let cancel = || app.call(&as_admin, "admin/plans/cancel", &form);
     let (status, body) = cancel().await;
     assert_eq!(status, 200, "{body}");

@@ -201,6 +201,7 @@ async fn charge_with(
     // Refused by its status (waiting for its customer's 3D Secure, paid, under way) before Stripe
     // is asked anything: a click refused so spends no Stripe call (the claim checks it again).
     check_payable(&row)?;
+    check_due(state, &row, trigger)?;
     // Refused with nothing written (the échéance keeps its status and retry date) while an
     // earlier PaymentIntent of it is being processed: a new attempt could collect a second time.
     if cancel::payment_processing(state, &row).await? {
@@ -250,6 +251,15 @@ fn check_payable(row: &echeance::Model) -> Result<(), ServiceError> {
     row.status.transition(PaymentEvent::ChargeStarted).map(|_| ()).map_err(|refused| Refusal::from(refused).into())
 }
 
+/// An admin's charge (off-session) of an échéance whose date has not come is refused: the
+/// customer's mandate allows charges at the schedule's dates ([`ChargeOrigin::waits_for_due_date`]).
+fn check_due(state: &AppState, row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceError> {
+    if trigger.origin().waits_for_due_date() && row.due_date > state.today() {
+        return Err(Refusal::NotDueYet.into());
+    }
+    Ok(())
+}
+
 /// Another customer's échéance is simply not found (ids are sequential: no counting them).
 fn check_owner(row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceError> {
     match trigger {
@@ -296,6 +306,8 @@ async fn claim(
     if !due_now {
         return Err(Refusal::NoLongerDue.into());
     }
+    // Again under the lock: an admin may have moved its date meanwhile.
+    check_due(state, &row, trigger)?;
     // Its plan, locked (a plan's cancel holds it while it checks nothing is in flight): never a
     // cancelled plan's, never one its customer has not accepted (whoever asks: the consent is what
     // allows the charges), and the schedules only charge plans they collect (accepted, not stopped).

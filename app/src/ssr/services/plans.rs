@@ -23,7 +23,8 @@ use crate::api::dto::{
 };
 use crate::domain::{
     Actor, Cause, Currency, EcheanceId, EcheanceStatus, Email, Field, HostEvent, Invalid, KeyMode, Locale, Money,
-    PlanEvent, PlanStatus, Progress, Refusal, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total, UserId,
+    PlanEvent, PlanStatus, Progress, Refusal, Rescheduled, Role, Schedule, ScheduleInvalid, ScheduleRequest, Total,
+    UserId,
 };
 use crate::domain::{plan, text};
 use crate::ssr::clock::from_ms;
@@ -862,6 +863,10 @@ pub async fn move_due_date(
         // After the move: the plan's échéances as they are now.
         told |= super::outgoing::events::plan_news(&txn, plan, HostEvent::PlanUpdated, now).await?;
     }
+    // The échéance's own history says it (its page, and its screens, hear of it), beside the admins' trail.
+    let moved = serde_json::to_string(&Rescheduled { from: row.due_date, to }).map_err(anyhow::Error::from)?;
+    let by = Actor::Admin(admin.get()).stored();
+    super::transitions::note(&txn, &after, Rescheduled::EVENT, Cause::Admin, &by, moved, now).await?;
     admin_audit::ActiveModel {
         actor_id: Set(admin.get()),
         action: Set("move_due_date".to_owned()),

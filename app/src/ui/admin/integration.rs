@@ -124,7 +124,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
             <ActionForm action=create_key attr:class="inline">
                 <FormToken/>
                 <label>{tx.api_key_name}" "<input type="text" name="name" required maxlength="100" data-testid="api-key-name"/></label>
-                <button type="submit" class="primary" data-testid="create-api-key" disabled=move || !script.get()>{tx.api_key_create}</button>
+                <button type="submit" class="primary" data-testid="create-api-key" disabled=move || !script.get() || create_key.pending().get()>{tx.api_key_create}</button>
             </ActionForm>
             {move || shown_once(create_key.value().get(), tx.api_key_shown_once, locale)}
             {move || failure(revoke_key.value().get(), locale)}
@@ -162,7 +162,7 @@ fn Integration(view: IntegrationView, actions: Actions, selected: String) -> imp
                 <FormToken/>
                 <label>{tx.endpoint_url}" "<input type="url" name="url" required placeholder="https://" data-testid="endpoint-url"/></label>
                 <label>{tx.endpoint_events}" "<input type="text" name="events" value="*" required data-testid="endpoint-events"/></label>
-                <button type="submit" class="primary" data-testid="create-endpoint" disabled=move || !script.get()>{tx.endpoint_create}</button>
+                <button type="submit" class="primary" data-testid="create-endpoint" disabled=move || !script.get() || create_endpoint.pending().get()>{tx.endpoint_create}</button>
             </ActionForm>
             {move || shown_once(create_endpoint.value().get(), tx.endpoint_secret_once, locale)}
             {move || shown_once(roll.value().get(), tx.endpoint_secret_once, locale)}

@@ -82,7 +82,9 @@ where
     .into_any()
 }
 
-/// A form of one button that sends `action` for the row `id` (the bounds are `ActionForm`'s).
+/// A form of one button that sends `action` for the row `id` (the bounds are `ActionForm`'s); it waits
+/// while the action is under way: a double click sends it once (two rolls of a secret would drop the one the
+/// host is using).
 #[component]
 pub fn RowButton<ServFn, OutputProtocol>(
     action: ServerAction<ServFn>,
@@ -109,7 +111,7 @@ where
         <ActionForm action attr:class="inline">
             <FormToken/>
             <input type="hidden" name="id" value=id.to_string()/>
-            <button type="submit" class=class aria-label=aria_label disabled=move || disabled.is_some_and(|d| d.get())>{label}</button>
+            <button type="submit" class=class aria-label=aria_label disabled=move || action.pending().get() || disabled.is_some_and(|d| d.get())>{label}</button>
         </ActionForm>
     }
 }

@@ -39,12 +39,20 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     // The preview follows the form only once the WASM runs: say when it does.
     let script = use_hydrated();
     let hydrated = marker_of(script);
+    // The form last sent: once its plan is made, the same form is not sent again (a second click
+    // would make a second plan and email a second invitation); a change to any field makes another.
+    let sent = RwSignal::new(None::<PlanForm>);
     let submit = move |_| {
-        create.dispatch(AdminCreatePlan { form: form.get_untracked() });
+        let typed = form.get_untracked();
+        sent.set(Some(typed.clone()));
+        create.dispatch(AdminCreatePlan { form: typed });
     };
+    let made_already =
+        move || matches!(create.value().get(), Some(Ok(_))) && sent.with(|s| form.with(|f| s.as_ref() == Some(f)));
     let blocked = move || {
         !script.get()
             || create.pending().get()
+            || made_already()
             || preview.with(|p| {
                 p.is_err() || p.as_ref().is_ok_and(|s| defaults.refuse_consumer_credit && s.is_consumer_credit())
             })

@@ -113,6 +113,7 @@ pub fn AdminPlan() -> impl IntoView {
                         <FormToken/>
                         <input type="hidden" name="plan_id" value=id.to_string()/>
                         <label><input type="checkbox" name="refund"/>" "{tx.cancel_plan_refund}</label>
+                        <label><input type="checkbox" name="confirm" required/>" "{tx.cancel_plan_confirm}</label>
                         <button type="submit" class="danger" data-testid="cancel-plan" disabled=move || cancel.pending().get()>{tx.cancel_plan}</button>
                     </ActionForm>
                 </section>

@@ -20,6 +20,8 @@ pub fn Report(report: ReportView) -> impl IntoView {
                 format_datetime(report.started_at, tx),
                 fill(tx.report_started_by, &[("actor", &actor_text(&report.trigger, report.trigger_name.as_deref(), tx))]),
             )}</p>
+            // `server reconcile --dry-run`: what it lists as resolved was not written.
+            {report.dry_run.then(|| view! { <p class="warning" role="status" data-testid="report-dry-run">{tx.report_dry_run}</p> })}
             <div class="grid">
                 <div class="total"><div class="muted">{tx.checked}</div><div class="n" data-testid="report-checked">{report.counts.checked}</div></div>
                 <div class="total"><div class="muted">{tx.fixed}</div><div class="n" data-testid="report-fixed">{report.counts.fixed}</div></div>

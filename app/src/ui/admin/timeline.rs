@@ -10,10 +10,11 @@ use crate::api::admin::{
     AdminCancel, AdminRefund, AdminResendAuthentication, AdminRetry, AdminReviewLegacy, admin_timeline,
 };
 use crate::api::dto::{DisputeView, RefundForm, RefundTotals, RefundView, Timeline, TimelineEntry, TimelineEvent};
-use crate::domain::{Actor, DisputeStatus, Locale, RefundReason};
+use crate::api::error::AppError;
+use crate::domain::{Actor, DisputeStatus, EcheanceStatus, Locale, RefundReason};
 use crate::ui::i18n::{
     actor_text, customer_line, dispute_reason_text, dispute_status_label, fill, format_datetime, refund_failure_text,
-    refund_reason_label, refund_status_label, refund_totals_text, texts, timeline_text,
+    refund_reason_label, refund_status_label, refund_totals_text, status_label, texts, timeline_text,
 };
 use crate::ui::layout::{LoadedPage, hydration_marker};
 use crate::ui::live::reload_on_live;
@@ -52,25 +53,56 @@ pub fn AdminTimeline() -> impl IntoView {
                 == params.with_untracked(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0))
         },
     );
-    let feedback = move || {
-        let errors = [
-            retry.value().get().and_then(Result::err),
-            cancel.value().get().and_then(Result::err),
-            resend.value().get().and_then(Result::err),
-            refund.value().get().and_then(Result::err),
-            review.value().get().and_then(Result::err),
-        ];
-        match errors.into_iter().flatten().next() {
-            Some(e) => Some(view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any()),
-            None if retry.value().get().is_some()
-                || cancel.value().get().is_some()
-                || resend.value().get().is_some()
-                || review.value().get().is_some() =>
-            {
-                Some(view! { <p class="success" role="status">{tx.done}</p> }.into_any())
+    // What the last action pressed came to (an earlier one's error is not left beside it).
+    let last = RwSignal::new(None::<Pressed>);
+    for (pressed, version) in [
+        (Pressed::Retry, retry.version()),
+        (Pressed::Cancel, cancel.version()),
+        (Pressed::Resend, resend.version()),
+        (Pressed::Refund, refund.version()),
+        (Pressed::Review, review.version()),
+    ] {
+        Effect::new(move |_| {
+            if version.get() > 0 {
+                last.set(Some(pressed));
             }
-            None => None,
-        }
+        });
+    }
+    let feedback = move || {
+        // Without JavaScript the page is served again with the one answer the form brought back.
+        let answered = || {
+            [
+                (Pressed::Retry, retry.value().with(Option::is_some)),
+                (Pressed::Cancel, cancel.value().with(Option::is_some)),
+                (Pressed::Resend, resend.value().with(Option::is_some)),
+                (Pressed::Refund, refund.value().with(Option::is_some)),
+                (Pressed::Review, review.value().with(Option::is_some)),
+            ]
+            .into_iter()
+            .find_map(|(pressed, answered)| answered.then_some(pressed))
+        };
+        let result = match last.get().or_else(answered)? {
+            // A retry says what it came to (declined, awaiting 3D Secure, under way), not « done ».
+            Pressed::Retry => retry.value().get().map(|r| r.map(Some)),
+            Pressed::Cancel => done(cancel.value().get()),
+            Pressed::Resend => done(resend.value().get()),
+            Pressed::Review => done(review.value().get()),
+            // Its own section shows what was refunded.
+            Pressed::Refund => refund.value().get().and_then(Result::err).map(Err),
+        }?;
+        Some(match result {
+            Err(e) => view! { <p class="error" role="alert">{e.admin_message(locale)}</p> }.into_any(),
+            Ok(None) => view! { <p class="success" role="status">{tx.done}</p> }.into_any(),
+            Ok(Some(status)) => {
+                let class = match status {
+                    EcheanceStatus::Payee => "success",
+                    EcheanceStatus::Echouee | EcheanceStatus::EchoueeDefinitive => "error",
+                    _ => "notice",
+                };
+                let text = fill(tx.retry_outcome, &[("status", status_label(status, locale))]);
+                view! { <p class=class role="status" data-testid="retry-outcome">{text}</p> }.into_any()
+            }
+        })
     };
 
     let render = move |t: Timeline| {
@@ -137,6 +169,21 @@ pub fn AdminTimeline() -> impl IntoView {
     view! { <LoadedPage data render/> }
 }
 
+/// An action's answer that says nothing more than « done » (or its error).
+fn done<T>(result: Option<Result<T, AppError>>) -> Option<Result<Option<EcheanceStatus>, AppError>> {
+    result.map(|r| r.map(|_| None))
+}
+
+/// The page's actions, to say what the last one pressed came to.
+#[derive(Clone, Copy)]
+enum Pressed {
+    Retry,
+    Cancel,
+    Resend,
+    Refund,
+    Review,
+}
+
 /// One timeline entry, worded in the reader's language; its machine-readable
 /// facts (kind, statuses, email kind, outcome) are attributes.
 #[component]
@@ -156,6 +203,7 @@ pub(super) fn Entry(
         TimelineEvent::Audit { from, to, .. } => {
             ("audit", Some(from.map_or("", |s| s.as_str())), Some(to.as_str()), None, None)
         }
+        TimelineEvent::Rescheduled { .. } => ("rescheduled", None, None, None, None),
         TimelineEvent::Refund { news, .. } => {
             ("refund", Some(news.from.map_or("", |s| s.as_str())), Some(news.to.as_str()), None, None)
         }

@@ -14,7 +14,13 @@ use crate::ui::live::on_live;
 
 /// What a payment the customer just made came to, in words.
 #[component]
-pub fn PayNotice(status: EcheanceStatus) -> impl IntoView {
+pub fn PayNotice(
+    status: EcheanceStatus,
+    /// On a page that does not follow the status live (the invitation's): a payment under way is
+    /// to be followed in the portal, not « here ».
+    #[prop(optional)]
+    not_live: bool,
+) -> impl IntoView {
     let tx = texts();
     match status {
         EcheanceStatus::Payee => view! { <p class="success" role="status">{tx.paid_now}</p> }.into_any(),
@@ -25,7 +31,10 @@ pub fn PayNotice(status: EcheanceStatus) -> impl IntoView {
             view! { <p class="error" role="alert">{tx.declined_notice}</p> }.into_any()
         }
         // Only while the outcome is really unknown.
-        EcheanceStatus::EnCours => view! { <p class="notice" role="status">{tx.processing_notice}</p> }.into_any(),
+        EcheanceStatus::EnCours => {
+            let text = if not_live { tx.processing_notice_portal } else { tx.processing_notice };
+            view! { <p class="notice" role="status">{text}</p> }.into_any()
+        }
         EcheanceStatus::APayer => view! { <p class="error" role="alert">{tx.not_charged_notice}</p> }.into_any(),
         EcheanceStatus::Annulee => view! { <p class="error" role="alert">{tx.refused_cancelled}</p> }.into_any(),
         EcheanceStatus::Remboursee | EcheanceStatus::Contestee => {

@@ -440,6 +440,7 @@ pub fn refusal_text(refusal: Refusal, tx: &Texts) -> &'static str {
         Refusal::Settled => tx.refused_settled,
         Refusal::NotPayableNow => tx.refused_not_payable,
         Refusal::NoLongerDue => tx.refused_no_longer_due,
+        Refusal::NotDueYet => tx.refused_not_due_yet,
         Refusal::PaidMeanwhile => tx.refused_paid_meanwhile,
         Refusal::CancelNotConfirmed => tx.refused_cancel_not_confirmed,
         Refusal::NotAwaitingAuthentication => tx.refused_not_awaiting_authentication,
@@ -497,6 +498,7 @@ pub fn invalid_text(invalid: &Invalid, tx: &Texts, locale: Locale) -> String {
         Invalid::InvitationNeeded => tx.invalid_invitation_needed.to_owned(),
         Invalid::AdminEmail => tx.invalid_admin_email.to_owned(),
         Invalid::RefundTooLarge(left) => fill(tx.invalid_refund_too_large, &[("left", &left.format(locale))]),
+        Invalid::TooManyEndpoints(max) => fill(tx.invalid_too_many_endpoints, &[("max", &max.to_string())]),
         Invalid::Fixture(error) => fill(tx.invalid_fixture, &[("error", error)]),
     }
 }
@@ -946,6 +948,12 @@ pub fn timeline_text(event: &TimelineEvent, locale: Locale) -> (&'static str, Ve
             let details =
                 [Some(cause), Some(by), detail.clone().map(Detail::Technical)].map(|detail| detail.map(|d| vec![d]));
             (tx.kind_audit, vec![Detail::Worded(title)], details.into_iter().flatten().collect())
+        }
+        TimelineEvent::Rescheduled { dates, actor, actor_name } => {
+            let (from, to) = (locale.format_date(dates.from), locale.format_date(dates.to));
+            let title = fill(tx.tl_rescheduled, &[("from", &from), ("to", &to)]);
+            let [cause, by] = cause_and_actor(Cause::Admin, actor, actor_name.as_deref(), tx);
+            (tx.kind_audit, vec![Detail::Worded(title)], vec![vec![cause], vec![by]])
         }
         TimelineEvent::Refund { news, cause, actor, actor_name } => {
             let n = (i64::from(news.seq) + 1).to_string();

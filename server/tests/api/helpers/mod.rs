@@ -352,13 +352,13 @@ impl TestApp {
 
     /// The host site listens to every event (its deliveries are not the point: the events written are).
     pub async fn host_listens(&self) {
-        use app::ssr::services::outgoing::endpoints::{NewEndpoint, create_in};
+        use app::ssr::services::outgoing::endpoints::{NewEndpoint, create};
         let everything = NewEndpoint {
             url: "http://127.0.0.1:9/hooks".to_owned(),
             enabled_events: vec!["*".to_owned()],
             description: None,
         };
-        create_in(&self.state, &self.state.db, everything).await.expect("endpoint");
+        create(&self.state, everything).await.expect("endpoint");
     }
 
     /// The events written for the host, oldest first: their kind and object.

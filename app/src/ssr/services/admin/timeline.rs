@@ -11,7 +11,8 @@ use crate::api::dto::{
 };
 use crate::domain::refund::refundable;
 use crate::domain::{
-    Actor, Amount, Currency, DisputeNews, EcheanceId, EcheanceStatus, Money, PaymentEvent, RefundNews,
+    Actor, Amount, ChargeOrigin, Currency, DisputeNews, EcheanceId, EcheanceStatus, Money, PaymentEvent, RefundNews,
+    Rescheduled,
 };
 use crate::ssr::clock::from_ms;
 use crate::ssr::entities::{audit_log, charge_attempt, dispute, echeance, email_outbox, refund, stripe_event, user};
@@ -110,11 +111,13 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         let read = |event: &str| a.detail.as_deref().filter(|_| a.event == event);
         let refund = read(RefundNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
         let dispute = read(DisputeNews::EVENT).and_then(|d| serde_json::from_str(d).ok());
+        let moved = read(Rescheduled::EVENT).and_then(|d| serde_json::from_str(d).ok());
         let (cause, actor_name) = (a.cause, names.of(&actor));
-        let event = match (refund, dispute) {
-            (Some(news), _) => TimelineEvent::Refund { news, cause, actor, actor_name },
-            (_, Some(news)) => TimelineEvent::Dispute { news, cause, actor, actor_name },
-            (None, None) => TimelineEvent::Audit {
+        let event = match (refund, dispute, moved) {
+            (Some(news), ..) => TimelineEvent::Refund { news, cause, actor, actor_name },
+            (_, Some(news), _) => TimelineEvent::Dispute { news, cause, actor, actor_name },
+            (.., Some(dates)) => TimelineEvent::Rescheduled { dates, actor, actor_name },
+            (None, None, None) => TimelineEvent::Audit {
                 from: a.from_status,
                 to: a.to_status,
                 event: a.event,
@@ -171,7 +174,8 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
         .collect::<Result<Vec<_>, ServiceError>>()?;
     let status = row.status;
     Ok(Timeline {
-        can_retry: status.is_payable(),
+        // As the charge decides it: payable, and due unless only its customer may pay it ahead.
+        can_retry: status.is_payable() && !(ChargeOrigin::Admin.waits_for_due_date() && row.due_date > state.today()),
         can_cancel: status.transition(PaymentEvent::Canceled).is_ok_and(|to| to != status),
         can_resend: status == EcheanceStatus::EnAttente,
         can_review_legacy: status == EcheanceStatus::Annulee && legacy_linked,

@@ -242,6 +242,7 @@ fn refused(refusal: Refusal) -> ApiError {
         }
         Refusal::NotPayableNow
         | Refusal::NoLongerDue
+        | Refusal::NotDueYet
         | Refusal::NotAwaitingAuthentication
         | Refusal::NothingToAuthenticate
         | Refusal::NothingToReview
@@ -403,6 +404,10 @@ fn of_invalid(invalid: &Invalid) -> ApiError {
         Invalid::RefundTooLarge(left) => {
             ApiError::unprocessable("amount_too_large", format!("More than the {left} left to refund.")).on("amount_cents")
         }
+        Invalid::TooManyEndpoints(max) => ApiError::invalid(
+            "webhook_endpoint_limit",
+            format!("At most {max} webhook endpoints are enabled at once for these keys' mode: delete one first."),
+        ),
         Invalid::InvitationNeeded => ApiError::unprocessable(
             "invitation_required",
             "This customer already has an account: their acceptance link is only ever emailed to them, never handed to the host. Send the plan with send_invitation: true.",

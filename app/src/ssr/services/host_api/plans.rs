@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Answer, ApiError};
@@ -385,6 +385,16 @@ async fn list_page(state: &AppState, query: ListQuery) -> Result<Answer, ApiErro
         let after = parse_id("plan", after).ok_or_else(|| {
             ApiError::invalid("parameter_invalid", "Invalid starting_after: a plan id.").on("starting_after")
         })?;
+        // A cursor is a plan these keys see, as on Stripe: one that is not is said, not read as a bare bound.
+        let known = payment_plan::Entity::find_by_id(after)
+            .filter(plans::of_mode_in_use(state))
+            .count(&db)
+            .await
+            .map_err(|e| ApiError::from(ServiceError::from(e)))?;
+        if known == 0 {
+            return Err(ApiError::invalid("resource_missing", format!("No such plan: '{}'.", objects::plan_id(after)))
+                .on("starting_after"));
+        }
         select = select.filter(payment_plan::Column::Id.lt(after));
     }
     if let Some(email) = query.customer_email.as_deref() {

@@ -6,10 +6,14 @@
 
 use rand::RngCore as _;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
 
 use crate::domain::{Field, HostEvent, Invalid};
 use crate::ssr::config::Environment;
+use crate::ssr::db;
 use crate::ssr::entities::webhook_endpoint;
 use crate::ssr::services::error::ServiceError;
 use crate::ssr::state::AppState;
@@ -105,16 +109,48 @@ fn check(state: &AppState, input: &NewEndpoint) -> Result<(String, Vec<String>),
     Ok((url.to_string(), events))
 }
 
-/// Checks and writes an endpoint in `db` (the API's transaction, which also keeps its answer).
+/// How many endpoints a mode's keys may have enabled at once, as on Stripe: each event is signed
+/// and sent to each of them, and the list is one page.
+pub const MAX_ENABLED: u32 = 16;
+
+/// The turn ([`db::take_turn`]) of creating an endpoint: two at once cannot both count 15.
+const CREATION_TURN: i64 = 0x00ec_6ea0_e4d1;
+
+/// Checks and writes an endpoint (the dashboard's form).
 ///
 /// # Errors
-/// `Invalid` (the address, the event types), database failure.
+/// As [`create_in`].
+pub async fn create(state: &AppState, input: NewEndpoint) -> Result<CreatedEndpoint, ServiceError> {
+    let txn = db::begin_write(&state.db).await?;
+    let created = create_in(state, &txn, input).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Checks and writes an endpoint in `txn` (the API's, which also keeps its answer), unless the
+/// mode in use has [`MAX_ENABLED`] enabled already.
+///
+/// # Errors
+/// `Invalid` (the address, the event types, `TooManyEndpoints`), database failure.
 pub async fn create_in(
     state: &AppState,
-    db: &impl ConnectionTrait,
+    txn: &DatabaseTransaction,
     input: NewEndpoint,
 ) -> Result<CreatedEndpoint, ServiceError> {
     let (url, events) = check(state, &input)?;
+    let mode = crate::ssr::services::host_api::keys::current_mode(state);
+    db::take_turn(txn, CREATION_TURN).await?;
+    // An endpoint written before modes were kept (no mode) sends for both.
+    let enabled = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::DisabledAt.is_null())
+        .filter(
+            Condition::any().add(webhook_endpoint::Column::Mode.eq(mode)).add(webhook_endpoint::Column::Mode.is_null()),
+        )
+        .count(txn)
+        .await?;
+    if enabled >= u64::from(MAX_ENABLED) {
+        return Err(Invalid::TooManyEndpoints(MAX_ENABLED).into());
+    }
     let secret = new_secret();
     let row = webhook_endpoint::ActiveModel {
         url: Set(url),
@@ -125,10 +161,10 @@ pub async fn create_in(
         previous_secret_until: Set(None),
         created_at: Set(state.now_ms()),
         disabled_at: Set(None),
-        mode: Set(Some(crate::ssr::services::host_api::keys::current_mode(state))),
+        mode: Set(Some(mode)),
         ..Default::default()
     }
-    .insert(db)
+    .insert(txn)
     .await?;
     tracing::info!(webhook_endpoint.id = row.id, "webhook endpoint created");
     Ok(CreatedEndpoint { row, secret })
