@@ -79,6 +79,7 @@ test.describe('payment plans', () => {
     await expect(second).toContainText('01/03/2035');
     // A cancel is for good: the button asks for the « je confirme » box first (the browser holds the form).
     await plan.cancel.click();
+    expect(await plan.confirmCancel.evaluate((box) => (box as HTMLInputElement).validity.valueMissing)).toBe(true);
     await expect(plan.cancelled).toHaveCount(0);
     await plan.confirmCancel.check();
     await plan.cancel.click();

@@ -40,7 +40,7 @@ enum Command {
     },
     /// Charge every échéance due (today in the schedule's time zone, or --date) that has a saved card.
     ChargeDue {
-        /// The day to charge for (YYYY-MM-DD).
+        /// The day to charge for (YYYY-MM-DD): a past day to catch up on, not one to come.
         #[arg(long)]
         date: Option<NaiveDate>,
         /// At most this many charges.
@@ -234,7 +234,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Reconcile { since, dry_run } => reconcile_once(&state, since, dry_run).await,
         Command::ChargeDue { date, limit } => {
-            let today = date.unwrap_or_else(|| today_of(&state));
+            let today = today_of(&state);
+            // A day to catch up on, never one to come: its échéances would be charged off-session before their date.
+            if let Some(later) = date.filter(|d| *d > today) {
+                anyhow::bail!("--date {later} is after today ({today}): only a day that has come can be charged");
+            }
+            let today = date.unwrap_or(today);
             let report = due::charge_due(&state, today, limit).await.map_err(anyhow::Error::from)?;
             println!(
                 "charged {} at {}/s (paid {}, awaiting 3DS {}, declined {}), skipped {}, errors {}",

@@ -74,13 +74,14 @@ impl ChargeOrigin {
         }
     }
 
-    /// Whether a charge of this origin waits for its échéance's date: an admin's goes off-session on
-    /// the customer's mandate, which allows charges at the schedule's dates, not before (an échéance
-    /// not due yet is charged by the due-date run; its customer may pay it ahead, on-session). The
-    /// schedules check their own day; the reconciler sends nothing new.
+    /// Whether a charge of this origin waits for its échéance's date: an admin's and an automatic
+    /// retry go off-session on the customer's mandate, which allows charges at the schedule's dates,
+    /// not before (an échéance not due yet is charged by the due-date run; its customer may pay it
+    /// ahead, on-session, and a decline of that is retried from its date on). The due-date run checks
+    /// its own day; the reconciler sends nothing new.
     #[must_use]
     pub fn waits_for_due_date(self) -> bool {
-        matches!(self, Self::Admin)
+        matches!(self, Self::Admin | Self::AutoRetry)
     }
 
     /// The cause an attempt of this origin writes in the audit log.

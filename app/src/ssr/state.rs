@@ -91,6 +91,21 @@ impl AppState {
         self.clock.now().with_timezone(&self.settings.schedule_timezone).date_naive()
     }
 
+    /// The first instant (epoch milliseconds) of `day` on the merchant's clock: its midnight, or,
+    /// where the clock skips midnight, the first time it shows that day.
+    #[must_use]
+    pub fn start_of(&self, day: chrono::NaiveDate) -> i64 {
+        use chrono::TimeZone as _;
+        let tz = self.settings.schedule_timezone;
+        (0..24)
+            .filter_map(|h| day.and_hms_opt(h, 0, 0))
+            .find_map(|at| tz.from_local_datetime(&at).earliest())
+            .map_or_else(
+                || day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis(),
+                |at| at.timestamp_millis(),
+            )
+    }
+
     /// An instant (epoch milliseconds) on the merchant's clock: the schedule's time zone.
     #[must_use]
     pub fn local(&self, ms: i64) -> chrono::NaiveDateTime {

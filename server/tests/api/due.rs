@@ -121,10 +121,10 @@ async fn a_decline_is_retried_by_the_run_of_the_day_its_email_gives() {
     assert_eq!(next_morning.charged, 1, "retried the next morning (it waited a day more)");
     assert_eq!(app.attempts(e).await.len(), 2);
 
-    // Declined at 14:00 by the customer's own « Payer »: due at 14:00 the next day, made by the 06:00 run after
+    // One due today, declined at 14:00 by the customer's own « Payer »: due at 14:00 the next day, made by the 06:00 run after
     // that — the day the email gives (it gave the day before, when nothing runs).
     clock_to_local(&app, 14, 0, 0);
-    let pressed = app.echeance(&bob, 2_000, day(20)).await;
+    let pressed = app.echeance(&bob, 2_000, app.today()).await;
     let declined = charge::charge(&app.state, EcheanceId::new(pressed).expect("id"), Trigger::Customer(bob.id)).await;
     assert_eq!(declined.expect("sent").status, EcheanceStatus::Echouee);
     let (next_day, day_after) = (
@@ -137,4 +137,58 @@ async fn a_decline_is_retried_by_the_run_of_the_day_its_email_gives() {
     clock_to_local(&app, 6, 0, 10);
     assert_eq!(app.today(), day_after);
     assert_eq!(due::charge_due(&app.state, day_after, 10).await.expect("run").charged, 1, "the morning after");
+}
+
+#[tokio::test]
+async fn a_payment_ahead_that_the_bank_declined_is_retried_from_its_date_on_not_before() {
+    use app::domain::{EcheanceId, Locale, Refusal};
+    use app::ssr::services::charge::{self, Trigger};
+    use app::ssr::services::error::ServiceError;
+    let app = spawn_app_by_hand().await;
+    clock_to_local(&app, 14, 0, 0);
+    let bob = app.customer("bob", Some(cards::DECLINED)).await;
+    let due_on = app.today().checked_add_days(Days::new(10)).expect("date");
+    let e = app.echeance(&bob, 2_000, due_on).await;
+    let id = EcheanceId::new(e).expect("id");
+    // Paid ahead by its customer, on-session, and declined: retried off-session, so on its date, as the email says.
+    let declined = charge::charge(&app.state, id, Trigger::Customer(bob.id)).await;
+    assert_eq!(declined.expect("sent").status, EcheanceStatus::Echouee);
+    assert_eq!(retry_on(&app, e).await, Locale::Fr.format_date(due_on), "its date, not the next morning");
+    for _ in 0..9 {
+        clock_to_local(&app, 6, 0, 10);
+        let run = due::charge_due(&app.state, app.today(), 10).await.expect("run");
+        assert_eq!(run.charged, 0, "not on {}", app.today());
+    }
+    let early = charge::charge(&app.state, id, Trigger::AutoRetry).await;
+    assert!(matches!(early, Err(ServiceError::Refused(Refusal::NotDueYet))), "{early:?}");
+    assert_eq!(app.attempts(e).await.len(), 1, "nothing sent before its date");
+    clock_to_local(&app, 6, 0, 10);
+    assert_eq!(app.today(), due_on);
+    assert_eq!(due::charge_due(&app.state, due_on, 10).await.expect("run").charged, 1, "retried on its date");
+    assert_eq!(app.attempts(e).await.len(), 2);
+}
+
+#[tokio::test]
+async fn the_command_line_charges_a_day_that_has_come_never_one_to_come() {
+    use crate::helpers::binary::binary_env;
+    use crate::helpers::peer::free_port;
+    let app = spawn_app_by_hand().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 1_000, app.today().checked_add_days(Days::new(10)).expect("date")).await;
+    let charge_due = |date: chrono::NaiveDate| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+            .args(["charge-due", "--date", &date.to_string()])
+            .envs(binary_env(&app, &app.stripe, free_port()))
+            .output()
+    };
+    // A day to come would charge its échéances off-session before their date: refused, nothing sent.
+    let later = charge_due(app.today().checked_add_days(Days::new(30)).expect("date")).await.expect("runs");
+    assert!(!later.status.success(), "refused");
+    assert!(String::from_utf8_lossy(&later.stderr).contains("is after today"), "{later:?}");
+    assert!(app.attempts(e).await.is_empty());
+    assert_eq!(app.status(e).await, EcheanceStatus::APayer);
+    // A day that has come (one to catch up on) runs.
+    let past = charge_due(app.today().checked_sub_days(Days::new(1)).expect("date")).await.expect("runs");
+    assert!(past.status.success(), "{past:?}");
+    assert!(app.attempts(e).await.is_empty(), "not due that day either");
 }

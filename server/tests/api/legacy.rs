@@ -66,6 +66,21 @@ async fn payer_on_an_echeance_whose_checkout_session_is_still_open_expires_it_be
 }
 
 #[tokio::test]
+async fn an_admins_charge_refused_as_not_due_yet_leaves_the_checkout_session_open() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice", Some(cards::OK)).await;
+    let e = app.echeance(&alice, 4_000, app.today().checked_add_days(chrono::Days::new(10)).expect("date")).await;
+    app.link_checkout_session(e, "cs_test_ahead", "open", "unpaid").await;
+    let admin = app.admin("root").await;
+
+    let refused = charge::charge(&app.state, id(e), Trigger::Admin(admin.id)).await;
+
+    assert!(matches!(refused, Err(ServiceError::Refused(Refusal::NotDueYet))), "{refused:?}");
+    assert_eq!(app.stripe.calls(EXPIRE), 0, "the customer's link on the original site still works");
+    assert_eq!(app.row(e).await.checkout_session_id.as_deref(), Some("cs_test_ahead"));
+}
+
+#[tokio::test]
 async fn a_checkout_session_that_already_collected_is_recorded_and_nothing_is_charged() {
     let (app, alice, e) = spawn_with_session("cs_test_paid", "complete", "paid").await;
 

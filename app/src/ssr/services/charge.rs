@@ -186,6 +186,9 @@ async fn charge_with(
 ) -> Result<ChargeResult, ServiceError> {
     let row = echeances::get(&state.db, id).await?;
     check_owner(&row, trigger)?;
+    // Not due yet for an off-session charge: refused before anything is asked of Stripe or let go
+    // (the original site's Checkout Session below stays open).
+    check_due(state, &row, trigger)?;
     check_mode(state, &row).await?;
     if row.checkout_session_id.is_some() {
         // The original site's Checkout Session goes first: never two collections.
@@ -201,7 +204,6 @@ async fn charge_with(
     // Refused by its status (waiting for its customer's 3D Secure, paid, under way) before Stripe
     // is asked anything: a click refused so spends no Stripe call (the claim checks it again).
     check_payable(&row)?;
-    check_due(state, &row, trigger)?;
     // Refused with nothing written (the échéance keeps its status and retry date) while an
     // earlier PaymentIntent of it is being processed: a new attempt could collect a second time.
     if cancel::payment_processing(state, &row).await? {
@@ -251,8 +253,9 @@ fn check_payable(row: &echeance::Model) -> Result<(), ServiceError> {
     row.status.transition(PaymentEvent::ChargeStarted).map(|_| ()).map_err(|refused| Refusal::from(refused).into())
 }
 
-/// An admin's charge (off-session) of an échéance whose date has not come is refused: the
-/// customer's mandate allows charges at the schedule's dates ([`ChargeOrigin::waits_for_due_date`]).
+/// An admin's charge or an automatic retry (off-session) of an échéance whose date has not come is
+/// refused: the customer's mandate allows charges at the schedule's dates
+/// ([`ChargeOrigin::waits_for_due_date`]).
 fn check_due(state: &AppState, row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceError> {
     if trigger.origin().waits_for_due_date() && row.due_date > state.today() {
         return Err(Refusal::NotDueYet.into());

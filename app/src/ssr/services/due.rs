@@ -66,7 +66,9 @@ pub async fn charge_due(state: &AppState, today: NaiveDate, limit: u64) -> Resul
                 .add(
                     Condition::all()
                         .add(echeance::Column::Status.is_in(ChargeOrigin::AutoRetry.scheduled_from()))
-                        .add(echeance::Column::NextRetryAt.lte(now)),
+                        .add(echeance::Column::NextRetryAt.lte(now))
+                        // A declined payment ahead is retried from its date on (`waits_for_due_date`).
+                        .add(echeance::Column::DueDate.lte(today)),
                 ),
         )
         .filter(collectable(state))

@@ -194,7 +194,11 @@ pub async fn record_then(
     };
     let applied = match event {
         Some(PaymentEvent::Declined { retryable }) if update.count_decline => {
-            let event = schedule_retry(&txn, &echeance, &state.settings.retry_policy, retryable, now).await?;
+            // A declined payment ahead of its date is retried from its date on: off-session, the
+            // mandate allows the schedule's dates (`ChargeOrigin::waits_for_due_date`).
+            let not_before = state.start_of(echeance.due_date);
+            let policy = &state.settings.retry_policy;
+            let event = schedule_retry(&txn, &echeance, policy, retryable, now, not_before).await?;
             Some(apply(state, &txn, &echeance, event, cause, actor, &attempt).await?)
         }
         Some(event @ PaymentEvent::GivenUpUnsent { .. }) => {
@@ -285,20 +289,21 @@ async fn apply(
     Ok(applied)
 }
 
-/// Counts a soft decline and sets the next automatic retry as `policy` decides; a decline it
-/// will not retry becomes final.
+/// Counts a soft decline and sets the next automatic retry as `policy` decides, not before
+/// `not_before` (the échéance's date); a decline it will not retry becomes final.
 async fn schedule_retry(
     txn: &sea_orm::DatabaseTransaction,
     echeance: &echeance::Model,
     policy: &RetryPolicy,
     soft: bool,
     now: i64,
+    not_before: i64,
 ) -> Result<PaymentEvent, ServiceError> {
     if !echeance.status.is_pending_on_stripe() {
         return Ok(PaymentEvent::Declined { retryable: soft });
     }
     let decision = policy.decide(soft, echeance.soft_declines);
-    let next_retry_at = decision.retry_in_hours.map(|h| crate::domain::decline::retry_due_at(now, h));
+    let next_retry_at = decision.retry_in_hours.map(|h| crate::domain::decline::retry_due_at(now, h).max(not_before));
     echeance::Entity::update_many()
         .col_expr(echeance::Column::SoftDeclines, Expr::value(decision.soft_declines))
         .col_expr(echeance::Column::NextRetryAt, Expr::value(next_retry_at))

@@ -39,16 +39,23 @@ fn PlanEditor(defaults: PlanDefaults) -> impl IntoView {
     // The preview follows the form only once the WASM runs: say when it does.
     let script = use_hydrated();
     let hydrated = marker_of(script);
-    // The form last sent: once its plan is made, the same form is not sent again (a second click
-    // would make a second plan and email a second invitation); a change to any field makes another.
+    // The forms whose plan was made: the same form is not sent again (a second click would make a
+    // second plan and email a second invitation); a change to any field makes another.
     let sent = RwSignal::new(None::<PlanForm>);
+    let made = RwSignal::new(Vec::<PlanForm>::new());
     let submit = move |_| {
         let typed = form.get_untracked();
         sent.set(Some(typed.clone()));
         create.dispatch(AdminCreatePlan { form: typed });
     };
-    let made_already =
-        move || matches!(create.value().get(), Some(Ok(_))) && sent.with(|s| form.with(|f| s.as_ref() == Some(f)));
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_)))
+            && let Some(typed) = sent.get_untracked()
+        {
+            made.update(|made| made.push(typed));
+        }
+    });
+    let made_already = move || made.with(|made| form.with(|f| made.contains(f)));
     let blocked = move || {
         !script.get()
             || create.pending().get()

@@ -53,22 +53,28 @@ pub fn AdminTimeline() -> impl IntoView {
                 == params.with_untracked(|p| p.get("id").and_then(|i| i.parse::<i64>().ok()).unwrap_or(0))
         },
     );
-    // What the last action pressed came to (an earlier one's error is not left beside it).
+    // What the last action pressed came to (an earlier one's answer is not left beside it): it is
+    // the last from the moment it is sent, and says nothing until it is answered.
     let last = RwSignal::new(None::<Pressed>);
-    for (pressed, version) in [
-        (Pressed::Retry, retry.version()),
-        (Pressed::Cancel, cancel.version()),
-        (Pressed::Resend, resend.version()),
-        (Pressed::Refund, refund.version()),
-        (Pressed::Review, review.version()),
-    ] {
+    let pending = [
+        (Pressed::Retry, retry.pending()),
+        (Pressed::Cancel, cancel.pending()),
+        (Pressed::Resend, resend.pending()),
+        (Pressed::Refund, refund.pending()),
+        (Pressed::Review, review.pending()),
+    ];
+    for (pressed, sent) in pending {
         Effect::new(move |_| {
-            if version.get() > 0 {
+            if sent.get() {
                 last.set(Some(pressed));
             }
         });
     }
+    let under_way = move || pending.iter().any(|(pressed, sent)| last.get() == Some(*pressed) && sent.get());
     let feedback = move || {
+        if under_way() {
+            return None;
+        }
         // Without JavaScript the page is served again with the one answer the form brought back.
         let answered = || {
             [
@@ -156,7 +162,8 @@ pub fn AdminTimeline() -> impl IntoView {
             </section>
             {(!t.disputes.is_empty()).then(|| view! { <Disputes disputes=t.disputes.clone() locale/> })}
             {t.refund_totals.map(|totals| view! {
-                <Refunds refunds=t.refunds.clone() totals form=t.refund_form echeance_id=id action=refund locale/>
+                <Refunds refunds=t.refunds.clone() totals form=t.refund_form echeance_id=id action=refund locale
+                    latest=Signal::derive(move || last.get().is_none_or(|p| p == Pressed::Refund))/>
             })}
             <section class="card">
                 <h2>{tx.timeline}</h2>
@@ -175,7 +182,7 @@ fn done<T>(result: Option<Result<T, AppError>>) -> Option<Result<Option<Echeance
 }
 
 /// The page's actions, to say what the last one pressed came to.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Pressed {
     Retry,
     Cancel,
@@ -252,6 +259,8 @@ fn Refunds(
     echeance_id: i64,
     action: ServerAction<AdminRefund>,
     locale: Locale,
+    /// Whether the refund is the page's last action (its answer is not left beside a later one's).
+    latest: Signal<bool>,
 ) -> impl IntoView {
     let tx = texts();
     let none = refunds.is_empty().then(|| view! { <p class="muted">{tx.refunds_none}</p> });
@@ -314,7 +323,7 @@ fn Refunds(
                     </ActionForm>
                 }
             })}
-            {move || action.value().get().and_then(Result::ok).map(|status| view! {
+            {move || action.value().get().filter(|_| latest.get()).and_then(Result::ok).map(|status| view! {
                 <p class="success" role="status">{fill(tx.refund_result, &[("status", refund_status_label(status, tx))])}</p>
             })}
         </section>
