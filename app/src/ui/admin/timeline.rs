@@ -163,7 +163,7 @@ pub fn AdminTimeline() -> impl IntoView {
             {(!t.disputes.is_empty()).then(|| view! { <Disputes disputes=t.disputes.clone() locale/> })}
             {t.refund_totals.map(|totals| view! {
                 <Refunds refunds=t.refunds.clone() totals form=t.refund_form echeance_id=id action=refund locale
-                    latest=Signal::derive(move || last.get().is_none_or(|p| p == Pressed::Refund))/>
+                    latest=Signal::derive(move || last.get().is_none_or(|p| p == Pressed::Refund) && !under_way())/>
             })}
             <section class="card">
                 <h2>{tx.timeline}</h2>
