@@ -27,9 +27,9 @@ test.describe('admin dashboard', () => {
   });
 
   test('offers « Relancer » only for what is due, and says what the last action came to', async ({ page }) => {
-    const customer = seedCustomer('retry', [{ cents: 30_000, due: 20 }, { cents: 30_000, due: -3, status: 'echouee' }]);
+    const customer = seedCustomer('relance', [{ cents: 30_000, due: 20 }, { cents: 30_000, due: -3, status: 'echouee' }]);
     const [ahead, failed] = customer.echeances;
-    await login(page, seedAdmin('admin-retry'));
+    await login(page, seedAdmin('admin-relance'));
     const timeline = new AdminTimeline(page);
     // Not due yet: an admin does not charge it off-session before its date (its customer may pay it ahead).
     await timeline.goto(ahead.id);
