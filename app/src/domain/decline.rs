@@ -120,18 +120,6 @@ impl RetryPolicy {
             soft.then(|| self.next_delay_hours(usize::try_from(soft_declines).unwrap_or(usize::MAX))).flatten();
         RetryDecision { soft_declines, retry_in_hours }
     }
-
-    /// As [`Self::decide`], for a decline of a payment its customer made ahead of the échéance's
-    /// date: a soft one spends none of the retries the date has (the charge on its date comes
-    /// first, then the schedule's retries, whatever the schedule); a hard one is never retried.
-    #[must_use]
-    pub fn decide_ahead(&self, soft: bool, soft_declines_before: i32) -> RetryDecision {
-        if soft {
-            RetryDecision { soft_declines: soft_declines_before, retry_in_hours: Some(0) }
-        } else {
-            self.decide(false, soft_declines_before)
-        }
-    }
 }
 
 /// When a retry `hours` after a decline at `now_ms` is due: on the hour. The daily run reads
@@ -154,17 +142,6 @@ impl Default for RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_soft_decline_ahead_of_the_date_spends_no_retry_and_a_hard_one_is_final() {
-        let never = RetryPolicy::parse("").expect("no retries");
-        let usual = RetryPolicy::default();
-        for policy in [&never, &usual] {
-            assert_eq!(policy.decide_ahead(true, 2), RetryDecision { soft_declines: 2, retry_in_hours: Some(0) });
-            assert_eq!(policy.decide_ahead(false, 2).retry_in_hours, None);
-        }
-        assert_eq!(usual.decide(true, 3).retry_in_hours, None, "on or after its date, the fourth is final");
-    }
 
     #[test]
     fn a_decline_reads_as_what_the_customer_can_do_and_never_says_stolen() {

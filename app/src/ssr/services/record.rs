@@ -290,8 +290,7 @@ async fn apply(
 }
 
 /// Counts a soft decline and sets the next automatic retry as `policy` decides, not before
-/// `not_before` (the échéance's date: a soft decline before it is not counted); a decline it will
-/// not retry becomes final.
+/// `not_before` (the échéance's date); a decline it will not retry becomes final.
 async fn schedule_retry(
     txn: &sea_orm::DatabaseTransaction,
     echeance: &echeance::Model,
@@ -303,12 +302,7 @@ async fn schedule_retry(
     if !echeance.status.is_pending_on_stripe() {
         return Ok(PaymentEvent::Declined { retryable: soft });
     }
-    // Declined ahead of its date (its customer's « Payer »): the date's own charge is still owed.
-    let decision = if now < not_before {
-        policy.decide_ahead(soft, echeance.soft_declines)
-    } else {
-        policy.decide(soft, echeance.soft_declines)
-    };
+    let decision = policy.decide(soft, echeance.soft_declines);
     let next_retry_at = decision.retry_in_hours.map(|h| crate::domain::decline::retry_due_at(now, h).max(not_before));
     echeance::Entity::update_many()
         .col_expr(echeance::Column::SoftDeclines, Expr::value(decision.soft_declines))
