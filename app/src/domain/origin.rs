@@ -84,6 +84,12 @@ impl ChargeOrigin {
         matches!(self, Self::Admin | Self::AutoRetry)
     }
 
+    /// Whether a charge of this origin may go out for an échéance due on `due_date`, `today`.
+    #[must_use]
+    pub fn may_charge(self, due_date: chrono::NaiveDate, today: chrono::NaiveDate) -> bool {
+        !self.waits_for_due_date() || due_date <= today
+    }
+
     /// The cause an attempt of this origin writes in the audit log.
     #[must_use]
     pub fn cause(self) -> Cause {

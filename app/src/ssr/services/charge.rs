@@ -257,7 +257,7 @@ fn check_payable(row: &echeance::Model) -> Result<(), ServiceError> {
 /// refused: the customer's mandate allows charges at the schedule's dates
 /// ([`ChargeOrigin::waits_for_due_date`]).
 fn check_due(state: &AppState, row: &echeance::Model, trigger: Trigger) -> Result<(), ServiceError> {
-    if trigger.origin().waits_for_due_date() && row.due_date > state.today() {
+    if !trigger.origin().may_charge(row.due_date, state.today()) {
         return Err(Refusal::NotDueYet.into());
     }
     Ok(())

@@ -175,7 +175,7 @@ pub async fn timeline(state: &AppState, id: EcheanceId) -> Result<Timeline, Serv
     let status = row.status;
     Ok(Timeline {
         // As the charge decides it: payable, and due unless only its customer may pay it ahead.
-        can_retry: status.is_payable() && !(ChargeOrigin::Admin.waits_for_due_date() && row.due_date > state.today()),
+        can_retry: status.is_payable() && ChargeOrigin::Admin.may_charge(row.due_date, state.today()),
         can_cancel: status.transition(PaymentEvent::Canceled).is_ok_and(|to| to != status),
         can_resend: status == EcheanceStatus::EnAttente,
         can_review_legacy: status == EcheanceStatus::Annulee && legacy_linked,
